@@ -1,0 +1,1 @@
+typedef int ig_placeholder_; /* replaced by the real source */
