@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+typedef struct ig_engine ig_engine;
+
 /* "Not set": unknown epoch_length, max_epochs never given, run argument absent. */
 #define IG_NONE INT64_C(-1)
 
@@ -56,9 +58,9 @@ typedef enum ig_event {
 #define IG_EVENT_ANY (-1)
 
 /* "STARTED", "EPOCH_COMPLETED", ... or a custom event's name; NULL if unknown. */
-const char *ig_event_name(const struct ig_engine *e, int event);
+const char *ig_event_name(const ig_engine *e, int event);
 /* The core or custom event called name, or a negative IG_ENOENT. */
-int ig_event_from_name(const struct ig_engine *e, const char *name);
+int ig_event_from_name(const ig_engine *e, const char *name);
 
 /* ---- batches and outputs ---------------------------------------------- */
 
@@ -100,16 +102,27 @@ const ig_field *ig_output_field(const ig_output *out, const char *name);
 /* ---- data sources ------------------------------------------------------ */
 
 /*
- * A data source.  Random-access sources (size >= 0 and get) let the engine
- * shuffle deterministically and seek on resume; sequential sources (next and
+ * A data source.  Random-access sources (size >= 0 and get) can be shuffled
+ * deterministically and sought on resume; sequential sources (next and
  * rewind) are iterators whose length is found by exhaustion (rule 4).
- * Each callback returns 0 or -1; on -1 it has written a message to err.
+ * Each callback returns 0 (next: 1 or 0) or -1 after writing a message to err.
  */
+
+/* Which batch the engine wants: the pos-th of pass number pass (pass counts
+ * iterator restarts).  seed is the run's seed or IG_NONE; a source that
+ * shuffles must make its order a pure function of (seed, pass), e.g. with
+ * ig_shuffle_index(). */
+typedef struct ig_fetch {
+	int64_t seed;
+	int64_t pass;
+	int64_t pos;
+} ig_fetch;
+
 typedef struct ig_data_ops {
 	/* Batches per pass, or IG_NONE when unknown. */
 	int64_t (*size)(void *ctx);
-	/* Random access: fill batch i, 0 <= i < size. */
-	int (*get)(void *ctx, int64_t i, ig_batch *out, char *err, size_t errlen);
+	/* Random access: fill the batch for f (0 <= f->pos < size). */
+	int (*get)(void *ctx, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
 	/* Sequential: start a new pass. */
 	int (*rewind)(void *ctx, char *err, size_t errlen);
 	/* Sequential: next batch; 1 got one, 0 exhausted, -1 error. */
@@ -122,9 +135,12 @@ typedef struct ig_data ig_data;
 
 /* Make a source from ops; the source owns ctx and calls destroy on it. */
 ig_data *ig_data_new(const ig_data_ops *ops, void *ctx);
-/* n batches whose index is 0..n-1 and nothing else (Ignite's range(n)). */
+/* n batches whose index is 0..n-1 and nothing else (Ignite's range(n)).
+ * With a run seed the order of each pass is shuffled, a pure function of
+ * (seed, pass); without one it is 0..n-1. */
 ig_data *ig_data_range(int64_t n);
-/* A copy of n batch views; the memory they point to stays the caller's. */
+/* A copy of n batch views, shuffled like ig_data_range; the memory they
+ * point to stays the caller's. */
 ig_data *ig_data_array(const ig_batch *batches, size_t n);
 /* A one-shot or restartable iterator over `items` with no declared length:
  * with restartable false, after the first exhaustion it yields nothing. */
@@ -133,8 +149,6 @@ void ig_data_free(ig_data *d);
 int64_t ig_data_size(const ig_data *d);
 
 /* ---- the engine -------------------------------------------------------- */
-
-typedef struct ig_engine ig_engine;
 
 enum ig_process_result {
 	IG_PROCESS_DONE = 0,     /* *out is set (may be NULL) */

@@ -1,0 +1,160 @@
+/*
+ * core.h - libignite's internals, shared by its source files only.
+ */
+#ifndef IGNITE_CORE_H
+#define IGNITE_CORE_H
+
+#include "ignite/engine.h"
+
+/* A list of named values: state.metrics (doubles), event counters (ints)
+ * and user keys (any).  Names and string values are owned by the list. */
+struct ig_var {
+	char *name;
+	ig_value v;
+};
+struct ig_vars {
+	struct ig_var *v;
+	size_t n, cap;
+};
+
+struct ig_var *ig_vars_find(const struct ig_vars *vs, const char *name);
+/* The entry called name, created as nil if absent; NULL on ENOMEM. */
+struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name);
+int ig_vars_remove(struct ig_vars *vs, const char *name);
+void ig_vars_clear(struct ig_vars *vs);
+/* Copy src into *dst (strings duplicated); frees what *dst held. */
+int ig_value_copy(ig_value *dst, const ig_value *src);
+void ig_value_clear(ig_value *v);
+
+/* One registered handler on one event. */
+struct ig_hentry {
+	ig_handler_fn fn;
+	void *ud;
+	ig_handle handle;
+	ig_filter filter;          /* once is an owned copy */
+	bool filtered;
+	uint64_t removed_at;       /* firing serial at removal; 0 while live */
+};
+
+struct ig_hlist {
+	struct ig_hentry *v;
+	size_t n, cap;
+	unsigned firing;           /* nesting depth of firings of this event */
+	bool dirty;                /* holds removed entries to compact */
+};
+
+/* An event: core ones first, then custom ones in registration order. */
+struct ig_evinfo {
+	char *name;                /* custom events only; core names are static */
+	char *attr;                /* counter name or NULL */
+	struct ig_hlist handlers;
+};
+
+/* Something the engine owns on a user's behalf, freed with it: attached
+ * metrics. */
+struct ig_adopted {
+	char *name;
+	void *obj;
+	void (*free_fn)(void *obj);
+	ig_handle handle;
+};
+
+enum ig_phase {
+	PH_IDLE,
+	PH_STARTED,
+	PH_EPOCH_BEGIN,
+	PH_EPOCH_SETUP,
+	PH_FETCH,
+	PH_FETCH_NEXT,
+	PH_DATA_RESTART,
+	PH_ITERATION,
+	PH_PROCESS,
+	PH_AWAIT,
+	PH_PROCESS_DONE,
+	PH_ITERATION_DONE,
+	PH_EPOCH_END,
+	PH_TERMINATE,
+	PH_COMPLETE,
+};
+
+/* terminate / terminate_epoch requests: off, on, on and skip the event. */
+enum ig_flag { FLAG_OFF, FLAG_ON, FLAG_SKIP };
+
+struct ig_engine {
+	ig_state state;
+	ig_process_fn process;
+	void *process_ud;
+
+	struct ig_evinfo *events;
+	size_t nevents, capevents;
+	uint64_t fire_serial;
+	ig_handle next_handle;
+	int last_event;
+
+	struct ig_vars metrics;
+	struct ig_vars counters;
+	struct ig_vars user;
+	char **user_keys;
+	size_t nuser_keys;
+
+	struct ig_adopted *adopted;
+	size_t nadopted;
+
+	/* the run */
+	enum ig_phase phase;
+	ig_run_status status;
+	bool suspended;            /* interrupted; the next start continues */
+	bool running;              /* a run is in progress (suspended or not) */
+	enum ig_flag should_terminate;
+	enum ig_flag should_terminate_epoch;
+	bool should_interrupt;
+	ig_data *data;
+	bool iter_live;            /* Ignite's _dataloader_iter is not None */
+	bool fetch_retry;          /* Ignite's should_exit */
+	int64_t iter_counter;      /* iterations done in this epoch */
+	int64_t init_iter;         /* IG_NONE, or where the next epoch starts */
+	ig_data_cursor cursor;
+	bool cursor_valid;         /* cursor says where to resume the data */
+	int64_t none_left;         /* batches left in the no-data iterator */
+	ig_batch batch;
+	const ig_output *pending_output;
+	bool pending_failed;
+	double t_run, t_epoch;
+
+	char *error;
+};
+
+/* Fire event's handlers; -1 when one raised. */
+int ig_fire_slow(ig_engine *e, int event);
+
+static inline int ig_fire(ig_engine *e, int event)
+{
+	e->last_event = event;
+	if (e->events[event].handlers.n == 0)
+		return 0;
+	return ig_fire_slow(e, event);
+}
+
+/* Any live handler on event? */
+bool ig_has_live_handlers(const ig_engine *e, int event);
+int ig_events_init(ig_engine *e);
+void ig_events_free(ig_engine *e);
+/* Set the engine's error message (printf-style); returns the code given. */
+int ig_set_error(ig_engine *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Own obj under name until ig_engine_free or ig_release(name). */
+int ig_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *), ig_handle h);
+int ig_release(ig_engine *e, const char *name);
+bool ig_adopted_has(const ig_engine *e, const char *name);
+
+double ig_now(void);
+
+/* Data sources: restart a pass / fetch the next batch of the run's data.
+ * fetch returns 1 got, 0 exhausted, -1 error (message in err). */
+int ig_data_restart(ig_data *d, char *err, size_t errlen);
+int ig_data_fetch(ig_data *d, int64_t seed, const ig_data_cursor *c,
+                  ig_batch *out, char *err, size_t errlen);
+bool ig_data_random_access(const ig_data *d);
+
+#endif
