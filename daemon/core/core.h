@@ -33,6 +33,7 @@ struct ig_hentry {
 	ig_handle handle;
 	ig_filter filter;          /* once is an owned copy */
 	bool filtered;
+	int64_t every_next;        /* see every_pass() */
 	uint64_t removed_at;       /* firing serial at removal; 0 while live */
 };
 
@@ -109,6 +110,8 @@ struct ig_engine {
 	enum ig_flag should_terminate_epoch;
 	bool should_interrupt;
 	ig_data *data;
+	int64_t data_n;            /* its size, cached */
+	bool data_ra;              /* random access */
 	bool iter_live;            /* Ignite's _dataloader_iter is not None */
 	bool fetch_retry;          /* Ignite's should_exit */
 	int64_t iter_counter;      /* iterations done in this epoch */
@@ -150,11 +153,12 @@ bool ig_adopted_has(const ig_engine *e, const char *name);
 
 double ig_now(void);
 
-/* Data sources: restart a pass / fetch the next batch of the run's data.
- * fetch returns 1 got, 0 exhausted, -1 error (message in err). */
+/* Data sources: restart a pass; a sequential source's next batch (1 got,
+ * 0 exhausted, -1 error with a message in err). */
 int ig_data_restart(ig_data *d, char *err, size_t errlen);
-int ig_data_fetch(ig_data *d, int64_t seed, const ig_data_cursor *c,
-                  ig_batch *out, char *err, size_t errlen);
+int ig_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen);
 bool ig_data_random_access(const ig_data *d);
+/* Random access: the source's get for f. */
+int ig_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
 
 #endif

@@ -51,15 +51,14 @@ int ig_data_restart(ig_data *d, char *err, size_t errlen)
 	return d->ops->rewind(d->ctx, err, errlen);
 }
 
-int ig_data_fetch(ig_data *d, int64_t seed, const ig_data_cursor *c,
-                  ig_batch *out, char *err, size_t errlen)
+int ig_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
 {
-	if (!ig_data_random_access(d))
-		return d->ops->next(d->ctx, out, err, errlen);
-	if (c->pos >= d->ops->size(d->ctx))
-		return 0;
-	ig_fetch f = { seed, c->pass, c->pos };
-	return d->ops->get(d->ctx, &f, out, err, errlen) == 0 ? 1 : -1;
+	return d->ops->get(d->ctx, f, out, err, errlen);
+}
+
+int ig_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen)
+{
+	return d->ops->next(d->ctx, out, err, errlen);
 }
 
 /* ---- the shuffle ----------------------------------------------------------- */
@@ -125,10 +124,10 @@ static int64_t iter_size(void *ctx)
 
 static void table_fill(const struct table *t, int64_t i, ig_batch *out)
 {
+	/* a range fills only the index: the engine zeroes the batch when the
+	 * data changes, and nothing else of it is ever set */
 	if (t->v != NULL)
 		*out = t->v[i];
-	else
-		memset(out, 0, sizeof(*out));
 	out->index = i;
 }
 

@@ -254,10 +254,19 @@ void ig_engine_interrupt(ig_engine *e)
 	e->should_interrupt = true;
 }
 
+/* The run's data, with its shape cached: the loop asks for it every fetch. */
+static void use_data(ig_engine *e, ig_data *d)
+{
+	e->data = d;
+	e->data_n = d != NULL ? ig_data_size(d) : IG_NONE;
+	e->data_ra = d != NULL && ig_data_random_access(d);
+}
+
 /* Start a new pass of the data (Ignite's _setup_dataloader_iter). */
 static int restart_data(ig_engine *e, char *err, size_t errlen)
 {
 	e->iter_live = true;
+	memset(&e->batch, 0, sizeof(e->batch));
 	if (e->data == NULL) {
 		e->none_left = e->state.epoch_length;
 		return 0;
@@ -272,7 +281,7 @@ int ig_engine_set_data(ig_engine *e, ig_data *d)
 {
 	char err[256] = "";
 
-	e->data = d;
+	use_data(e, d);
 	if (!e->running)
 		return 0;
 	/* Rule 22: the next fetch comes from d. */
@@ -376,7 +385,7 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 	if (a->seed != IG_NONE)
 		s->seed = a->seed;
 	if (!e->iter_live)
-		e->data = data;
+		use_data(e, data);
 
 	free(e->error);
 	e->error = NULL;
@@ -456,13 +465,14 @@ static int setup_engine(ig_engine *e, char *err, size_t errlen)
 	ig_state *s = &e->state;
 
 	e->iter_live = true;
+	memset(&e->batch, 0, sizeof(e->batch));
 	if (e->data == NULL) {
 		e->none_left = s->epoch_length;
 	} else {
-		int64_t n = ig_data_size(e->data);
+		int64_t n = e->data_n;
 		/* Rule 18: with a seed, resume the data where an uninterrupted
 		 * run would be; without one, restart at item 0 as Ignite does. */
-		if (s->seed == IG_NONE || n <= 0 || !ig_data_random_access(e->data)) {
+		if (s->seed == IG_NONE || n <= 0 || !e->data_ra) {
 			e->cursor.pos = 0;
 		} else if (!e->cursor_valid) {
 			e->cursor.pass = s->iteration / n;
@@ -491,7 +501,13 @@ static int fetch(ig_engine *e)
 		e->none_left--;
 		return 1;
 	}
-	rc = ig_data_fetch(e->data, e->state.seed, &e->cursor, &e->batch, err, sizeof(err));
+	if (e->data_ra) {
+		ig_fetch f = { e->state.seed, e->cursor.pass, e->cursor.pos };
+		rc = e->cursor.pos >= e->data_n ? 0
+		     : ig_data_get(e->data, &f, &e->batch, err, sizeof(err)) == 0 ? 1 : -1;
+	} else {
+		rc = ig_data_next(e->data, &e->batch, err, sizeof(err));
+	}
 	if (rc == 1)
 		e->cursor.pos++;
 	else if (rc < 0)
@@ -531,6 +547,11 @@ static ig_run_status outer_check(ig_engine *e, enum ig_phase next, bool *stop)
  * ITERATION_*.  Returns 0 to go on to next, 1 to stop stepping with *st. */
 static int inner_check(ig_engine *e, enum ig_phase next, ig_run_status *st)
 {
+	if (e->should_terminate == FLAG_OFF && e->should_terminate_epoch == FLAG_OFF &&
+	    !e->should_interrupt) {
+		e->phase = next;
+		return 0;
+	}
 	switch (check_flags(e)) {
 	case GO:
 		e->phase = next;
@@ -585,6 +606,77 @@ static int inner_event(ig_engine *e, int event, enum ig_phase next, ig_run_statu
 	return inner_check(e, next, st);
 }
 
+/*
+ * The loop's hot path: while no handler listens to the per-iteration events
+ * and no flag is raised, an iteration is fetch, count, process.  Firing
+ * nothing and checking nothing is exactly what the general path would do,
+ * only without a dispatch per event.  Returns with e->phase set for the
+ * general path to continue from; *done counts iterations completed.
+ */
+static bool quiet(const ig_engine *e)
+{
+	const struct ig_evinfo *ev = e->events;
+
+	return (ev[IG_EVENT_GET_BATCH_STARTED].handlers.n | ev[IG_EVENT_GET_BATCH_COMPLETED].handlers.n |
+	        ev[IG_EVENT_ITERATION_STARTED].handlers.n | ev[IG_EVENT_ITERATION_COMPLETED].handlers.n) == 0 &&
+	       e->should_terminate == FLAG_OFF && e->should_terminate_epoch == FLAG_OFF &&
+	       !e->should_interrupt;
+}
+
+/* Returns 1 when stepping must stop with *st; else e->phase says where the
+ * general path goes on. */
+static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_run_status *st)
+{
+	ig_state *s = &e->state;
+	int64_t n = e->data_n;
+	char err[256];
+
+	if (!e->data_ra || s->epoch_length == IG_NONE ||
+	    e->last_event == IG_EVENT_DATALOADER_STOP_ITERATION)
+		return 0;
+	while (quiet(e) && e->cursor.pos < n) {
+		const ig_output *out = NULL;
+		ig_fetch f = { s->seed, e->cursor.pass, e->cursor.pos };
+
+		s->batch = NULL;
+		if (ig_data_get(e->data, &f, &e->batch, err, sizeof(err)) != 0)
+			return 0;   /* the general path fetches again and reports it */
+		e->cursor.pos++;
+		s->batch = &e->batch;
+		s->output = NULL;
+		e->iter_counter++;
+		e->fetch_retry = false;
+		s->iteration++;
+		e->last_event = IG_EVENT_ITERATION_STARTED;
+		int r = e->process != NULL ? e->process(e, s->batch, &out, e->process_ud) : IG_PROCESS_DONE;
+		if (r == IG_PROCESS_PENDING) {
+			e->phase = PH_AWAIT;
+			*st = e->status = IG_RUN_WAITING;
+			return 1;
+		}
+		if (r != IG_PROCESS_DONE) {
+			if (e->error == NULL)
+				ig_engine_raise(e, "process function failed");
+			return inner_error(e, st);
+		}
+		s->output = out;
+		if (!quiet(e)) {
+			e->phase = PH_ITERATION_DONE;
+			return 0;
+		}
+		e->last_event = IG_EVENT_ITERATION_COMPLETED;
+		if (e->iter_counter == s->epoch_length) {
+			e->phase = PH_EPOCH_END;
+			return 0;
+		}
+		if (max_iterations != 0 && ++*done >= max_iterations) {
+			*st = IG_RUN_YIELD;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 {
 	ig_state *s = &e->state;
@@ -634,6 +726,12 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			e->phase = PH_FETCH;
 			break;
 		case PH_FETCH:
+			if (quiet(e)) {
+				if (run_fast(e, &done, max_iterations, &st))
+					return st;
+				if (e->phase != PH_FETCH)
+					break;
+			}
 			s->batch = NULL;
 			/* Rule 2: no second GET_BATCH_STARTED after a restart. */
 			if (e->data != NULL && e->last_event != IG_EVENT_DATALOADER_STOP_ITERATION) {
@@ -642,7 +740,9 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			} else {
 				e->phase = PH_FETCH_NEXT;
 			}
-			break;
+			if (e->phase != PH_FETCH_NEXT)
+				break;
+			/* FALLTHROUGH */
 		case PH_FETCH_NEXT:
 			rc = fetch(e);
 			if (rc < 0) {
@@ -671,25 +771,18 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			} else if (inner_event(e, IG_EVENT_DATALOADER_STOP_ITERATION, PH_DATA_RESTART, &st)) {
 				return st;
 			}
-			break;
-		case PH_DATA_RESTART:
-			err[0] = '\0';
-			if (restart_data(e, err, sizeof(err)) != 0) {
-				ig_engine_raise(e, "data: %s", err);
-				if (inner_error(e, &st))
-					return st;
+			if (e->phase != PH_ITERATION)
 				break;
-			}
-			e->fetch_retry = true;
-			e->phase = PH_FETCH;
-			break;
+			/* FALLTHROUGH */
 		case PH_ITERATION:
 			e->iter_counter++;
 			e->fetch_retry = false;
 			s->iteration++;
 			if (inner_event(e, IG_EVENT_ITERATION_STARTED, PH_PROCESS, &st))
 				return st;
-			break;
+			if (e->phase != PH_PROCESS)
+				break;
+			/* FALLTHROUGH */
 		case PH_PROCESS: {
 			const ig_output *out = NULL;
 			int r = e->process != NULL ? e->process(e, s->batch, &out, e->process_ud)
@@ -708,8 +801,28 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			}
 			s->output = out;
 			e->phase = PH_ITERATION_DONE;
+		}
+			/* FALLTHROUGH */
+		case PH_ITERATION_DONE: {
+			enum ig_phase next = s->epoch_length != IG_NONE && e->iter_counter == s->epoch_length
+			                     ? PH_EPOCH_END : PH_FETCH;
+			if (inner_event(e, IG_EVENT_ITERATION_COMPLETED, next, &st))
+				return st;
+			if (max_iterations != 0 && ++done >= max_iterations)
+				return IG_RUN_YIELD;
 			break;
 		}
+		case PH_DATA_RESTART:
+			err[0] = '\0';
+			if (restart_data(e, err, sizeof(err)) != 0) {
+				ig_engine_raise(e, "data: %s", err);
+				if (inner_error(e, &st))
+					return st;
+				break;
+			}
+			e->fetch_retry = true;
+			e->phase = PH_FETCH;
+			break;
 		case PH_AWAIT:
 			return IG_RUN_WAITING;
 		case PH_PROCESS_DONE:
@@ -722,15 +835,6 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			s->output = e->pending_output;
 			e->phase = PH_ITERATION_DONE;
 			break;
-		case PH_ITERATION_DONE: {
-			enum ig_phase next = s->epoch_length != IG_NONE && e->iter_counter == s->epoch_length
-			                     ? PH_EPOCH_END : PH_FETCH;
-			if (inner_event(e, IG_EVENT_ITERATION_COMPLETED, next, &st))
-				return st;
-			if (max_iterations != 0 && ++done >= max_iterations)
-				return IG_RUN_YIELD;
-			break;
-		}
 		case PH_EPOCH_END:
 			s->time_epoch = ig_now() - e->t_epoch;
 			if (e->should_terminate_epoch != FLAG_SKIP) {

@@ -157,8 +157,30 @@ static int filter_check(ig_engine *e, int event, const ig_filter *f)
 	return 0;
 }
 
-static bool filter_pass(ig_engine *e, int event, const ig_filter *f)
+/*
+ * every=n without before/after is the common filter and runs on every
+ * iteration: keep the next multiple of n so that the usual case is two
+ * compares instead of a 64-bit division.  Values may jump (a new run, a
+ * loaded state); outside [next - n, next] the multiple is recomputed.
+ */
+static bool every_pass(struct ig_hentry *h, int64_t v)
 {
+	int64_t n = h->filter.every;
+
+	if (v < h->every_next - n || v > h->every_next) {
+		int64_t r = v % n;
+		h->every_next = r == 0 ? v : v + (r > 0 ? n - r : -r);
+	}
+	if (v == h->every_next) {
+		h->every_next += n;
+		return true;
+	}
+	return v == h->every_next - n;
+}
+
+static bool filter_pass(ig_engine *e, int event, struct ig_hentry *h)
+{
+	const ig_filter *f = &h->filter;
 	int64_t v = 0;
 
 	event_value(e, event, &v);
@@ -171,11 +193,11 @@ static bool filter_pass(ig_engine *e, int event, const ig_filter *f)
 		return false;
 	}
 	int64_t after = f->after;
+	if (!f->before && !after)
+		return f->every > 1 ? every_pass(h, v) : true;
 	if (v <= after || (f->before > 0 && v >= f->before))
 		return false;
-	if (f->every > 1)
-		return f->before || f->after ? (v - after - 1) % f->every == 0 : v % f->every == 0;
-	return true;
+	return f->every > 1 ? (v - after - 1) % f->every == 0 : true;
 }
 
 static int hlist_push(struct ig_hlist *l, const struct ig_hentry *h)
@@ -350,7 +372,7 @@ int ig_fire_slow(ig_engine *e, int event)
 		struct ig_hentry *h = &e->events[event].handlers.v[i];
 		if (h->removed_at != 0 && h->removed_at < serial)
 			continue;
-		if (h->filtered && !filter_pass(e, event, &h->filter))
+		if (h->filtered && !filter_pass(e, event, h))
 			continue;
 		if (h->fn(e, event, h->ud) != 0) {
 			rc = -1;
