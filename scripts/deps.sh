@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install what ignite needs to build, test and run its demo on Debian 12.
+# Idempotent and non-interactive: apt-get runs only when a package is missing.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
+libuv1-dev libmsgpack-dev libsqlite3-dev libcmocka-dev libjansson-dev
+zlib1g-dev libsystemd-dev python3 python3-msgpack python3-numpy
+python3-sklearn sqlite3 util-linux procps"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	# shellcheck disable=SC2086
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
