@@ -279,8 +279,9 @@ static int restart_data(ig_engine *e, char *err, size_t errlen)
 
 int ig_engine_set_data(ig_engine *e, ig_data *d)
 {
-	char err[256] = "";
+	char err[256];
 
+	err[0] = '\0';
 	use_data(e, d);
 	if (!e->running)
 		return 0;
@@ -491,9 +492,12 @@ static int setup_engine(ig_engine *e, char *err, size_t errlen)
 /* One fetch: 1 got a batch, 0 exhausted, -1 error (message set). */
 static int fetch(ig_engine *e)
 {
-	char err[512] = "";
+	char err[512];
 	int rc;
 
+	/* not "= {0}": zeroing the buffer on every fetch costs more than the
+	 * rest of an iteration */
+	err[0] = '\0';
 	memset(&e->batch, 0, sizeof(e->batch));
 	if (e->data == NULL) {
 		if (e->none_left <= 0)
@@ -560,7 +564,9 @@ static int inner_check(ig_engine *e, enum ig_phase next, ig_run_status *st)
 		e->phase = PH_TERMINATE;
 		return 0;
 	case TERMINATE_EPOCH: {
-		char err[512] = "";
+		char err[512];
+
+		err[0] = '\0';
 		if (ig_fire(e, IG_EVENT_TERMINATE_SINGLE_EPOCH) != 0) {
 			*st = fail_outer(e);
 			return 1;
