@@ -348,6 +348,10 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 		return ig_set_error(e, IG_EINVAL, "run: max_epochs %lld is below the epoch the state "
 		    "has reached (%lld)", (long long)a->max_epochs, (long long)s->epoch);
 
+	/* Ignite applies a new max_epochs before asking whether the state is
+	 * finished, so a larger one extends a finished run (rule 17). */
+	if (s->max_epochs != IG_NONE && a->max_epochs != IG_NONE)
+		s->max_epochs = a->max_epochs;
 	bool fresh = s->max_epochs == IG_NONE || (is_done(s) && !e->suspended);
 	int64_t len = a->epoch_length;
 	if (fresh) {
@@ -378,10 +382,16 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 				    "run: epoch_length must be given when there is no data");
 			s->epoch_length = len;
 		}
-		if (a->max_epochs != IG_NONE)
-			s->max_epochs = a->max_epochs;
-		if (e->should_terminate != FLAG_OFF && !e->suspended)
+		if (e->suspended) {
+			/* rule 13: continue exactly where it stopped */
+		} else if (e->should_terminate != FLAG_OFF) {
 			e->init_iter = 0;   /* rule 18: the cut epoch is abandoned */
+		} else if (s->epoch_length != IG_NONE) {
+			/* Rule 18, after an error: the epoch cut short is the one
+			 * that runs next, with only its remaining iterations, as
+			 * after load_state_dict; Ignite would number it one higher. */
+			s->epoch = s->iteration / s->epoch_length;
+		}
 	}
 	if (a->seed != IG_NONE)
 		s->seed = a->seed;
