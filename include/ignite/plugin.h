@@ -139,6 +139,11 @@ typedef struct ig_plugin {
  * storage and stays valid until the shared object is unloaded. */
 typedef const ig_plugin *(*ig_plugin_entry_fn)(void);
 
+/* A plugin defines this function (exported, default visibility); the
+ * declaration lets the compiler check the definition's type.  The builtins
+ * do not define it. */
+const ig_plugin *ignite_plugin_v1(void);
+
 #ifdef __cplusplus
 }
 #endif

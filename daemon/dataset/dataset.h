@@ -1,0 +1,83 @@
+/*
+ * dataset.h - the data sources a run spec names: csv:PATH and msgpack:PATH.
+ *
+ * Both are random access (ig_data_ops.size and get), so the engine can seek
+ * on resume.  Opening reads and checks the whole file, so that a bad file
+ * fails the run request, not iteration 10000.  Batches are views into a
+ * buffer the source owns, valid until its next get.
+ *
+ * Params arrive as an ig_param array, the same form a process function's
+ * params have; unknown keys are refused.
+ */
+#ifndef IGNITED_DATASET_DATASET_H
+#define IGNITED_DATASET_DATASET_H
+
+#include <stddef.h>
+
+#include "dataset/table.h"
+#include "ignite/engine.h"
+#include "ignite/plugin.h"
+
+/*
+ * An opened source, not yet handed to an engine.  ig_data_new(ops, ctx)
+ * takes ctx over; until then the holder releases it with ops->destroy(ctx).
+ * An absent source (no validation split) has ops == NULL.
+ */
+typedef struct ig_source {
+	const ig_data_ops *ops;
+	void *ctx;
+} ig_source;
+
+/*
+ * csv:PATH, loaded once into memory (see table.h for the format).  Params:
+ *
+ *   header        true, false or "auto" (default)
+ *   label         label column, a name or an index (-1: the last); none
+ *                 by default, and then batches have no y
+ *   columns       feature columns, "name,name" or "0,3,5" (default: all
+ *                 but the label)
+ *   batch_size    rows per batch (default 1, as PyTorch's DataLoader)
+ *   drop_last     drop a last, short batch (default false)
+ *   shuffle       train rows in a new order every pass (default false): a
+ *                 pure function of (seed, pass), with the run's seed, or 0
+ *                 when the run has none
+ *   scale         a number: divide every feature by it (16 for the 8x8
+ *                 digits, whose pixels are 0..16); or "standard": subtract
+ *                 each feature's mean and divide by its standard deviation,
+ *                 both over the train rows only
+ *   val_fraction  in [0, 1): hold out this fraction of the rows, rounded,
+ *                 as a validation source (default 0: none)
+ *   split_seed    which rows are held out (default 0): the last
+ *                 val_fraction of the permutation ig_shuffle_index gives
+ *                 for (split_seed, pass 0), so the split is the same on
+ *                 every open and every machine
+ *
+ * Train and validation rows each keep file order (unless shuffled); the
+ * validation source is never shuffled.  On success *train is set, and *val
+ * is set or absent; both share one table and may be freed in any order,
+ * on one thread.
+ */
+int ig_csv_open(const char *path, const ig_param *params, size_t n,
+                ig_source *train, ig_source *val, char *err, size_t errlen);
+
+/* The (scaled) table behind a csv source, borrowed; NULL if src is not one.
+ * The daemon uses it for dataset-derived defaults (softmax's classes). */
+const ig_table *ig_csv_table(const ig_source *src);
+
+/*
+ * msgpack:PATH, a file of concatenated msgpack objects, one per batch.  A
+ * batch's raw/raw_len is its object's bytes.  When the object is a map with
+ * "x" (an array of rows, each an array of numbers, all of one length) and
+ * optionally "y" (an array of numbers, one per row), the batch also has x,
+ * y, rows and cols.  Params:
+ *
+ *   shuffle       visit the records in a new order every pass (default
+ *                 false), from (seed, pass) as csv's shuffle
+ *
+ * The file is read and every record checked at open; errors name the
+ * record number and its byte offset.
+ */
+int ig_msgpack_open(const char *path, const ig_param *params, size_t n,
+                    ig_source *out, char *err, size_t errlen);
+
+#endif

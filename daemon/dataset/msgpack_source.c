@@ -1,0 +1,294 @@
+/*
+ * msgpack_source.c - a file of concatenated msgpack objects, one per batch.
+ *
+ * The file is read and indexed at open: every record's offset and length,
+ * and every record decoded once to check its x/y shape, so get cannot meet
+ * a bad record and the batch buffers can be sized for the largest one.
+ */
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtin/params.h"
+#include "dataset/dataset.h"
+#include "dataset/msgpack_span.h"
+#include "dataset/readfile.h"
+
+struct record {
+	size_t off, len;
+};
+
+struct mp_source {
+	char *path;
+	char *data;             /* the whole file */
+	size_t len;
+	struct record *records;
+	size_t n;
+	bool shuffle;
+	msgpack_unpacked unpacked;  /* the last decoded record; reused */
+	double *x;              /* sized for the largest record's x */
+	double *y;              /* and y */
+};
+
+/* A record's x and y shape; x, y filled when non-NULL. */
+struct xy {
+	size_t rows, cols;
+	bool has_y;
+};
+
+static bool
+is_number(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	       o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+	       o->type == MSGPACK_OBJECT_FLOAT32 ||
+	       o->type == MSGPACK_OBJECT_FLOAT64;
+}
+
+static double
+number(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER: return (double)o->via.u64;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return (double)o->via.i64;
+	default: return o->via.f64;     /* msgpack-c keeps float32 in f64 too */
+	}
+}
+
+static const msgpack_object *
+map_get(const msgpack_object *map, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+		    memcmp(k->via.str.ptr, key, klen) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/*
+ * Read x (and y) of a record: 1 when the record is a map with "x", 0 when it
+ * has none (the batch is raw only), -1 with why set when x or y is
+ * malformed.  With x and y NULL only the shape is checked.
+ */
+static int
+decode_xy(const msgpack_object *o, struct xy *shape, double *x, double *y,
+          char *why, size_t whylen)
+{
+	const msgpack_object *ox, *oy;
+
+	*shape = (struct xy){ 0, 0, false };
+	if (o->type != MSGPACK_OBJECT_MAP || (ox = map_get(o, "x")) == NULL)
+		return 0;
+	if (ox->type != MSGPACK_OBJECT_ARRAY || ox->via.array.size == 0 ||
+	    ox->via.array.ptr[0].type != MSGPACK_OBJECT_ARRAY ||
+	    ox->via.array.ptr[0].via.array.size == 0) {
+		snprintf(why, whylen, "x must be a non-empty array of non-empty "
+		         "arrays of numbers");
+		return -1;
+	}
+	shape->rows = ox->via.array.size;
+	shape->cols = ox->via.array.ptr[0].via.array.size;
+	for (size_t i = 0; i < shape->rows; i++) {
+		const msgpack_object *row = &ox->via.array.ptr[i];
+		if (row->type != MSGPACK_OBJECT_ARRAY ||
+		    row->via.array.size != shape->cols) {
+			snprintf(why, whylen, "x[%zu]: expected an array of %zu "
+			         "numbers like x[0]", i, shape->cols);
+			return -1;
+		}
+		for (size_t j = 0; j < shape->cols; j++) {
+			const msgpack_object *v = &row->via.array.ptr[j];
+			if (!is_number(v)) {
+				snprintf(why, whylen, "x[%zu][%zu]: not a number", i, j);
+				return -1;
+			}
+			if (x != NULL)
+				x[i * shape->cols + j] = number(v);
+		}
+	}
+	if ((oy = map_get(o, "y")) == NULL)
+		return 1;
+	if (oy->type != MSGPACK_OBJECT_ARRAY || oy->via.array.size != shape->rows) {
+		snprintf(why, whylen, "y must be an array of %zu numbers, one per "
+		         "row of x", shape->rows);
+		return -1;
+	}
+	for (size_t i = 0; i < shape->rows; i++) {
+		if (!is_number(&oy->via.array.ptr[i])) {
+			snprintf(why, whylen, "y[%zu]: not a number", i);
+			return -1;
+		}
+		if (y != NULL)
+			y[i] = number(&oy->via.array.ptr[i]);
+	}
+	shape->has_y = true;
+	return 1;
+}
+
+/* Decode record i into s->unpacked; -1 with why set if it does not parse. */
+static int
+unpack_record(struct mp_source *s, size_t i, char *why, size_t whylen)
+{
+	size_t off = 0;
+	int rc = msgpack_unpack_next(&s->unpacked, s->data + s->records[i].off,
+	                             s->records[i].len, &off);
+
+	if (rc == MSGPACK_UNPACK_SUCCESS)
+		return 0;
+	snprintf(why, whylen, rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" :
+	         "cannot decode (nested deeper than msgpack-c's limit?)");
+	return -1;
+}
+
+static void
+mp_destroy(void *ctx)
+{
+	struct mp_source *s = ctx;
+
+	if (s == NULL)
+		return;
+	msgpack_unpacked_destroy(&s->unpacked);
+	free(s->path);
+	free(s->data);
+	free(s->records);
+	free(s->x);
+	free(s->y);
+	free(s);
+}
+
+static int64_t
+mp_size(void *ctx)
+{
+	return (int64_t)((struct mp_source *)ctx)->n;
+}
+
+static int
+mp_get(void *ctx, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
+{
+	struct mp_source *s = ctx;
+	struct xy shape;
+	char why[160];
+
+	if (f->pos < 0 || (uint64_t)f->pos >= s->n) {
+		snprintf(err, errlen, "%s: record %lld out of range [0, %zu)",
+		         s->path, (long long)f->pos, s->n);
+		return -1;
+	}
+	size_t i = (size_t)f->pos;
+	if (s->shuffle)
+		i = (size_t)ig_shuffle_index(f->seed != IG_NONE ? f->seed : 0,
+		                             f->pass, f->pos, (int64_t)s->n);
+	/* open checked every record, so this fails only without memory */
+	if (unpack_record(s, i, why, sizeof why) == -1 ||
+	    decode_xy(&s->unpacked.data, &shape, s->x, s->y, why, sizeof why) == -1) {
+		snprintf(err, errlen, "%s: record %zu: %s", s->path, i, why);
+		return -1;
+	}
+	*out = (ig_batch){
+		.index = (int64_t)i,
+		.rows = shape.rows,
+		.cols = shape.cols,
+		.x = shape.rows != 0 ? s->x : NULL,
+		.y = shape.has_y ? s->y : NULL,
+		.raw = s->data + s->records[i].off,
+		.raw_len = s->records[i].len,
+	};
+	return 0;
+}
+
+static const ig_data_ops mp_ops = {
+	.size = mp_size,
+	.get = mp_get,
+	.destroy = mp_destroy,
+};
+
+/* Split the file into records, check each, and size the batch buffers. */
+static int
+mp_index(struct mp_source *s, char *err, size_t errlen)
+{
+	size_t cap = 0, max_elems = 0, max_rows = 0;
+	char why[160];
+
+	for (size_t off = 0, span; off < s->len; off += span, s->n++) {
+		int rc = ig_msgpack_span((const unsigned char *)s->data + off,
+		                         s->len - off, &span);
+		if (rc != IG_SPAN_OK) {
+			snprintf(err, errlen, "%s: record %zu (byte %zu): %s", s->path,
+			         s->n, off, rc == IG_SPAN_TRUNCATED ?
+			         "runs past the end of the file: truncated?" :
+			         "not msgpack (reserved byte 0xc1)");
+			return -1;
+		}
+		if (s->n == cap) {
+			cap = cap != 0 ? 2 * cap : 256;
+			struct record *r = realloc(s->records, cap * sizeof *r);
+			if (r == NULL) {
+				snprintf(err, errlen, "%s: out of memory indexing", s->path);
+				return -1;
+			}
+			s->records = r;
+		}
+		s->records[s->n] = (struct record){ off, span };
+
+		struct xy shape;
+		if (unpack_record(s, s->n, why, sizeof why) == -1 ||
+		    decode_xy(&s->unpacked.data, &shape, NULL, NULL, why,
+		              sizeof why) == -1) {
+			snprintf(err, errlen, "%s: record %zu (byte %zu): %s", s->path,
+			         s->n, off, why);
+			return -1;
+		}
+		/* rows * cols <= span: each number took at least one byte */
+		if (shape.rows * shape.cols > max_elems)
+			max_elems = shape.rows * shape.cols;
+		if (shape.rows > max_rows)
+			max_rows = shape.rows;
+	}
+	if (s->n == 0) {
+		snprintf(err, errlen, "%s: empty file: no records", s->path);
+		return -1;
+	}
+	if (max_elems > 0 &&
+	    ((s->x = malloc(max_elems * sizeof *s->x)) == NULL ||
+	     (s->y = malloc(max_rows * sizeof *s->y)) == NULL)) {
+		snprintf(err, errlen, "%s: out of memory for batches", s->path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ig_msgpack_open(const char *path, const ig_param *params, size_t n,
+                ig_source *out, char *err, size_t errlen)
+{
+	static const char *const known[] = { "shuffle", NULL };
+	struct mp_source *s;
+	bool shuffle;
+
+	*out = (ig_source){ NULL, NULL };
+	if (ig_params_check("msgpack", params, n, known, err, errlen) == -1 ||
+	    ig_params_bool("msgpack", params, n, "shuffle", false, &shuffle,
+	                   err, errlen) == -1)
+		return -1;
+	if ((s = calloc(1, sizeof *s)) == NULL || (s->path = strdup(path)) == NULL) {
+		free(s);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	s->shuffle = shuffle;
+	msgpack_unpacked_init(&s->unpacked);
+	if (ig_read_file(path, &s->data, &s->len, err, errlen) == -1 ||
+	    mp_index(s, err, errlen) == -1) {
+		mp_destroy(s);
+		return -1;
+	}
+	*out = (ig_source){ &mp_ops, s };
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * table.h - a numeric CSV file loaded into memory.
+ *
+ * The file may be plain or gzip-compressed (zlib tells them apart).  Fields
+ * are separated by commas, without quoting; each is a number as strtod
+ * reads it, surrounded by optional blanks.  Empty lines are skipped.  Every
+ * line must have as many fields as the first.  Some files start with a
+ * header line (column names, or as sklearn's iris.csv: counts and class
+ * names); with header "auto" the first line is a header when one of its
+ * fields is not a number.
+ *
+ * Columns are chosen by name (needs a header) or by 0-based index, negative
+ * indices counting from the end ("-1" is the last column).  Error messages
+ * say "PATH:LINE: column N: ..." with 1-based line and column numbers, as an
+ * editor shows them.
+ */
+#ifndef IGNITED_DATASET_TABLE_H
+#define IGNITED_DATASET_TABLE_H
+
+#include <stddef.h>
+
+typedef enum ig_header_mode {
+	IG_HEADER_AUTO = 0,
+	IG_HEADER_YES,
+	IG_HEADER_NO,
+} ig_header_mode;
+
+typedef struct ig_table_options {
+	ig_header_mode header;
+	/* The label column (name or index), or NULL for none. */
+	const char *label;
+	/* Feature columns, comma-separated names or indices, in the order the
+	 * features should have; NULL for every column but the label. */
+	const char *columns;
+} ig_table_options;
+
+/* Everything is owned by the table and released by ig_table_free. */
+typedef struct ig_table {
+	size_t rows;
+	size_t cols;            /* feature columns */
+	double *x;              /* rows x cols, row-major */
+	double *y;              /* rows labels, or NULL without a label column */
+	char **names;           /* cols feature names, or NULL without a header */
+} ig_table;
+
+/* Load path into t (which the caller then frees with ig_table_free).  On
+ * failure t is left empty and err says what is wrong where. */
+int ig_table_load(ig_table *t, const char *path, const ig_table_options *o,
+                  char *err, size_t errlen);
+void ig_table_free(ig_table *t);
+
+/* 1 + the largest label when every label is a non-negative integer (the
+ * class count a classifier needs), else 0; 0 without labels. */
+size_t ig_table_classes(const ig_table *t);
+
+#endif
