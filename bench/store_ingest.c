@@ -1,0 +1,190 @@
+/*
+ * store_ingest.c - metric points persisted per second through the store,
+ * against raw SQLite inserts of the same rows in the same batches (the
+ * floor, measured in the same run), and the time to read 1M points back.
+ *
+ * usage: store_ingest [points] [batch]   (defaults 2000000, 10000)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define SERIES 2
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, const char *msg)
+{
+	fprintf(stderr, "store_ingest: %s: %s\n", what, msg);
+	exit(1);
+}
+
+static ig_store_point point(const int64_t *sid, long i)
+{
+	int64_t it = i / SERIES + 1;
+
+	return (ig_store_point){ sid[i % SERIES], it / 1000 + 1, it,
+	                         1.7e9 + (double)it * 1e-3, 1.0 / (double)it };
+}
+
+static void flushed(void *arg, int status, const char *msg)
+{
+	if (status != 0)
+		die("flush", msg);
+	*(int *)arg = 1;
+}
+
+/* Points through the store, batch per loop turn.  Leaves the series ids. */
+static double store_rate(const char *path, long total, long batch,
+                         int64_t *sid)
+{
+	ig_store_run spec = { .name = "bench", .status = IG_STORE_RUNNING };
+	char err[512];
+	uv_loop_t loop;
+	ig_store *s;
+	int64_t run;
+	double t0;
+	long i;
+	int done = 0;
+
+	uv_loop_init(&loop);
+	if ((s = ig_store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
+	    ig_store_create_run(s, &spec, &run, NULL, NULL, err, sizeof(err)) ||
+	    ig_store_series(s, run, "loss", &sid[0], err, sizeof(err)) ||
+	    ig_store_series(s, run, "acc", &sid[1], err, sizeof(err)))
+		die("open", err);
+	t0 = now();
+	for (i = 0; i < total; i++) {
+		ig_store_point p = point(sid, i);
+
+		if (ig_store_points(s, run, &p, 1) != 0)
+			die("points", "cannot enqueue");
+		if ((i + 1) % batch == 0)
+			uv_run(&loop, UV_RUN_NOWAIT);
+	}
+	ig_store_flush(s, flushed, &done);
+	while (!done)
+		uv_run(&loop, UV_RUN_ONCE);
+	t0 = now() - t0;
+	ig_store_close(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return (double)total / t0;
+}
+
+static void exec(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		die(sql, sqlite3_errmsg(db));
+}
+
+/* The same rows with plain SQLite into a fresh database of the same
+ * schema and settings. */
+static double raw_rate(const char *path, long total, long batch)
+{
+	int64_t sid[SERIES];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	double t0;
+	long i;
+
+	store_rate(path, 0, batch, sid);    /* schema, a run, its series */
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die(path, sqlite3_errmsg(db));
+	exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	     "PRAGMA foreign_keys = ON");
+	if (sqlite3_prepare_v2(db, "INSERT INTO points (series_id, iteration,"
+	                       " epoch, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		die("prepare", sqlite3_errmsg(db));
+	t0 = now();
+	for (i = 0; i < total; i++) {
+		ig_store_point p = point(sid, i);
+
+		if (i % batch == 0)
+			exec(db, "BEGIN IMMEDIATE");
+		sqlite3_bind_int64(st, 1, p.series_id);
+		sqlite3_bind_int64(st, 2, p.iteration);
+		sqlite3_bind_int64(st, 3, p.epoch);
+		sqlite3_bind_double(st, 4, p.wall);
+		sqlite3_bind_double(st, 5, p.value);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("insert", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		if ((i + 1) % batch == 0 || i + 1 == total)
+			exec(db, "COMMIT");
+	}
+	t0 = now() - t0;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return (double)total / t0;
+}
+
+/* Best of three reads of one series' points. */
+static double read_ms(const char *path, size_t *npoints)
+{
+	const char *const names[] = { "loss" };
+	ig_store_query q = { .run_id = 1, .names = names, .nnames = 1,
+	                     .from = INT64_MIN, .to = INT64_MAX };
+	ig_store_series_data *s;
+	ig_store_reader *r;
+	double best = 1e9, t;
+	char err[512];
+	size_t n;
+	int k;
+
+	if ((r = ig_store_reader_open(path, err, sizeof(err))) == NULL)
+		die("reader", err);
+	for (k = 0; k < 3; k++) {
+		t = now();
+		if (ig_store_history(r, &q, &s, &n) != 0)
+			die("history", ig_store_reader_error(r));
+		t = now() - t;
+		*npoints = s[0].n;
+		ig_store_series_free(s, n);
+		if (t < best)
+			best = t;
+	}
+	ig_store_reader_close(r);
+	return best * 1e3;
+}
+
+int main(int argc, char **argv)
+{
+	long total = argc > 1 ? atol(argv[1]) : 2000000;
+	long batch = argc > 2 ? atol(argv[2]) : 10000;
+	char dir[] = "/tmp/ignite-bench-XXXXXX", path[64], raw_path[64];
+	char rm[128];
+	int64_t sid[SERIES];
+	double store, raw, ms;
+	size_t n;
+
+	if (total <= 0 || batch <= 0 || mkdtemp(dir) == NULL)
+		die("usage", "store_ingest [points] [batch]");
+	snprintf(path, sizeof(path), "%s/ignite.db", dir);
+	snprintf(raw_path, sizeof(raw_path), "%s/raw.db", dir);
+	store = store_rate(path, total, batch, sid);
+	ms = read_ms(path, &n);
+	raw = raw_rate(raw_path, total, batch);
+	printf("| what | figure |\n| --- | --- |\n");
+	printf("| store ingest, persisted (%ld points, %ld per turn) | "
+	       "%.0f points/s |\n", total, batch, store);
+	printf("| raw SQLite inserts, same rows and batches (floor) | "
+	       "%.0f points/s |\n", raw);
+	printf("| store / raw | %.2f |\n", store / raw);
+	printf("| metric history read, %zu points | %.1f ms |\n", n, ms);
+	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
+	return system(rm) == 0 ? 0 : 1;
+}

@@ -1,0 +1,328 @@
+/*
+ * store.h - ignited's SQLite store: runs, checkpoints, metric history,
+ * lifecycle events and worker logs, in one database file.
+ *
+ * Two halves:
+ *
+ * - ig_store, the writer, belongs to the daemon's libuv loop.  Its functions
+ *   are called on the loop thread only.  They copy their arguments into an
+ *   operation and return at once; a dedicated writer thread commits the
+ *   operations in order, in batched transactions, on its own connection.
+ *   Done callbacks run back on the loop thread, in enqueue order.  The loop
+ *   never waits on the disk.
+ *
+ * - ig_store_reader, a read connection, usable from any one thread at a
+ *   time.  It sees what is committed.
+ *
+ * Ordering and atomicity: operations commit in the order they were
+ * enqueued.  Everything enqueued during one turn of the loop is handed to
+ * the writer at once and commits in one transaction, so metric points
+ * enqueued before a checkpoint in the same turn become visible exactly when
+ * the checkpoint does, and no checkpoint is ever visible without the points
+ * enqueued before it.
+ *
+ * Errors: functions return 0 or an error code: a negative IG_STORE_E* code,
+ * or a positive SQLite primary result code (SQLITE_FULL, SQLITE_IOERR, ...).
+ * Every error comes with a message naming the database path and SQLite's
+ * own words, fit to show to a user.
+ */
+#ifndef IGNITED_STORE_H
+#define IGNITED_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+enum ig_store_errcode {
+	IG_STORE_OK = 0,
+	IG_STORE_EREFUSED = -1,  /* open refused: not ours, too new, in use */
+	IG_STORE_ENOTFOUND = -2, /* no such run, checkpoint or series */
+	IG_STORE_EEXIST = -3,    /* run name taken */
+	IG_STORE_ENOMEM = -4,
+	IG_STORE_ECLOSED = -5,   /* the store is closing */
+	IG_STORE_EINVAL = -6,    /* bad argument */
+};
+
+/* "Unknown" for max_epochs and epoch_length; stored as NULL. */
+#define IG_STORE_NONE INT64_C(-1)
+
+typedef enum ig_store_status {
+	IG_STORE_QUEUED,
+	IG_STORE_RUNNING,
+	IG_STORE_PAUSED,
+	IG_STORE_COMPLETED,
+	IG_STORE_TERMINATED,
+	IG_STORE_FAILED,
+	IG_STORE_STATUS_COUNT
+} ig_store_status;
+
+/* Masks for ig_store_list_runs(). */
+#define IG_STORE_MASK(status) (1u << (status))
+#define IG_STORE_ANY_STATUS 0u
+#define IG_STORE_UNFINISHED (IG_STORE_MASK(IG_STORE_QUEUED) | \
+	IG_STORE_MASK(IG_STORE_RUNNING) | IG_STORE_MASK(IG_STORE_PAUSED))
+
+/* "queued", "running", ...; NULL for a value out of range. */
+const char *ig_store_status_name(ig_store_status status);
+/* The status called name, or -1. */
+int ig_store_status_parse(const char *name);
+
+/*
+ * Records.  After a read, every pointer in a record belongs to the record
+ * and is freed by the matching *_clear / *_free function.  When a record is
+ * passed to a write, the store copies what it needs and keeps no pointer.
+ */
+
+typedef struct ig_store_progress {
+	int64_t epoch;
+	int64_t iteration;
+	int64_t epoch_length;   /* IG_STORE_NONE: unknown */
+	int64_t max_epochs;     /* IG_STORE_NONE: unknown */
+} ig_store_progress;
+
+typedef struct ig_store_run {
+	int64_t id;
+	const char *name;       /* NULL: unnamed */
+	uint32_t owner_uid;
+	const void *spec;       /* msgpack run spec */
+	size_t spec_len;
+	ig_store_status status;
+	const char *reason;     /* NULL: none */
+	double created;         /* unix times; 0: not yet */
+	double started;
+	double finished;
+	ig_store_progress progress;
+} ig_store_run;
+
+typedef struct ig_store_checkpoint {
+	int64_t run_id;
+	int64_t seq;            /* 1, 2, ... per run; assigned by the store */
+	int64_t epoch;
+	int64_t iteration;
+	const void *state_dict; /* msgpack, opaque to the store */
+	size_t state_dict_len;
+	int64_t data_pass;      /* the engine's ig_data_cursor */
+	int64_t data_pos;
+	const void *process_state; /* the process function's own state; may be NULL */
+	size_t process_state_len;
+	double wall;            /* unix time; 0 on write: now */
+} ig_store_checkpoint;
+
+/* NaN values are stored as NULL and read back as NaN. */
+typedef struct ig_store_point {
+	int64_t series_id;      /* from ig_store_series() */
+	int64_t epoch;
+	int64_t iteration;
+	double wall;
+	double value;
+} ig_store_point;
+
+typedef struct ig_store_event {
+	int64_t id;             /* assigned by the store; increasing */
+	int64_t run_id;
+	double time;            /* 0 on write: now */
+	const char *kind;       /* "started", "paused", "checkpoint", ... */
+	int64_t epoch;
+	int64_t iteration;
+	const char *detail;     /* NULL: none */
+} ig_store_event;
+
+typedef struct ig_store_logline {
+	int64_t seq;            /* 1, 2, ... per run */
+	double time;
+	const char *line;       /* not NUL-terminated in general: use len */
+	size_t len;
+} ig_store_logline;
+
+void ig_store_run_clear(ig_store_run *run);
+void ig_store_runs_free(ig_store_run *runs, size_t n);
+void ig_store_checkpoint_clear(ig_store_checkpoint *ckpt);
+void ig_store_events_free(ig_store_event *events, size_t n);
+void ig_store_logs_free(ig_store_logline *lines, size_t n);
+
+/* ---- the writer (loop thread) ----------------------------------------- */
+
+typedef struct ig_store ig_store;
+
+typedef struct ig_store_options {
+	bool synchronous_full;  /* survive power loss, not just a crash */
+	int busy_timeout_ms;    /* 0: 5000 */
+	int keep_checkpoints;   /* latest N kept per run; 0: 1 */
+	int keep_log_lines;     /* latest N kept per run; 0: 1000 */
+	int wal_truncate_commits; /* WAL TRUNCATE every N commits; 0: 256 */
+} ig_store_options;
+
+/*
+ * status is 0 or an error code; errmsg is NULL on success and valid only
+ * during the call.  Runs on the loop thread.
+ */
+typedef void ig_store_done_cb(void *arg, int status, const char *errmsg);
+/* Told about every failed operation that concerns a run (run_id), once per
+ * run and failed transaction, so the daemon can pause or fail it. */
+typedef void ig_store_error_cb(void *arg, int64_t run_id, int status,
+                               const char *errmsg);
+
+/*
+ * Open or create the database at path, run forward migrations, lock it
+ * against a second ignited and start the writer thread.  opt may be NULL.
+ * A file that is not an ignite database, or is from a newer ignite, is
+ * refused and left untouched.  Returns NULL with a message in err.
+ */
+ig_store *ig_store_open(uv_loop_t *loop, const char *path,
+                        const ig_store_options *opt, char *err, size_t errlen);
+/*
+ * Commit everything enqueued, run the pending callbacks, stop the writer,
+ * checkpoint the WAL and release the lock.  Blocks until the writer is done
+ * (shutdown only).  The store's memory is freed once the loop has run its
+ * close callbacks: run the loop again after this.
+ */
+void ig_store_close(ig_store *s);
+
+void ig_store_on_error(ig_store *s, ig_store_error_cb *cb, void *arg);
+/* The store's read connection for quick lookups on the loop thread.  Owned
+ * by the store.  Long reads (metric history) belong on another thread with
+ * a reader of their own. */
+struct ig_store_reader *ig_store_loop_reader(ig_store *s);
+
+/*
+ * Create a run from run->name, owner_uid, spec, status and progress.  The
+ * id is reserved at once (ids are never reused) and written to *id; the row
+ * commits later, and cb (may be NULL) says when.  A taken name fails at
+ * once with IG_STORE_EEXIST.
+ */
+int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
+                        ig_store_done_cb *cb, void *arg,
+                        char *err, size_t errlen);
+/* Set status and reason (may be NULL); stamps started/finished times. */
+int ig_store_set_status(ig_store *s, int64_t run_id, ig_store_status status,
+                        const char *reason, ig_store_done_cb *cb, void *arg);
+int ig_store_set_progress(ig_store *s, int64_t run_id,
+                          const ig_store_progress *p,
+                          ig_store_done_cb *cb, void *arg);
+/*
+ * The id of run_id's metric series name, created if new.  Looks the name
+ * up synchronously (a few microseconds); callers keep the id for the run's
+ * lifetime.  Returns 0 or an error code with *id unset.
+ */
+int ig_store_series(ig_store *s, int64_t run_id, const char *name,
+                    int64_t *id, char *err, size_t errlen);
+/* Append n points of run_id's series.  Failures go to the error callback. */
+int ig_store_points(ig_store *s, int64_t run_id, const ig_store_point *p,
+                    size_t n);
+/*
+ * Save a checkpoint, update the run's progress from p and drop checkpoints
+ * beyond the newest keep_checkpoints, all in one transaction together with
+ * every point enqueued before it.  ckpt->seq is ignored.
+ */
+int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
+                             const ig_store_progress *p,
+                             ig_store_done_cb *cb, void *arg);
+int ig_store_add_event(ig_store *s, const ig_store_event *ev,
+                       ig_store_done_cb *cb, void *arg);
+/* One line of a worker's stderr; the run keeps its last keep_log_lines. */
+int ig_store_log(ig_store *s, int64_t run_id, const char *line, size_t len);
+/* Delete a run with its checkpoints, series, points, events and logs. */
+int ig_store_delete_run(ig_store *s, int64_t run_id,
+                        ig_store_done_cb *cb, void *arg);
+/*
+ * Resume support: delete run_id's points and events past iteration (its
+ * checkpoint's), in one transaction.  Enqueue it before the resumed engine
+ * writes anything: later points then never meet a stale one.
+ */
+int ig_store_truncate(ig_store *s, int64_t run_id, int64_t iteration,
+                      ig_store_done_cb *cb, void *arg);
+/* Cap the database file at about max_bytes (0: no cap).  Writes past it
+ * fail with SQLITE_FULL. */
+int ig_store_limit_size(ig_store *s, int64_t max_bytes,
+                        ig_store_done_cb *cb, void *arg);
+/* Barrier: cb runs once everything enqueued before it has committed or
+ * failed.  Hands the pending operations to the writer at once. */
+int ig_store_flush(ig_store *s, ig_store_done_cb *cb, void *arg);
+
+/* ---- readers (any one thread) ----------------------------------------- */
+
+typedef struct ig_store_reader ig_store_reader;
+
+/* Open a read connection on an ignite database that exists.  NULL with a
+ * message in err on failure. */
+ig_store_reader *ig_store_reader_open(const char *path, char *err,
+                                      size_t errlen);
+void ig_store_reader_close(ig_store_reader *r);
+/* The message of the last failed call on r. */
+const char *ig_store_reader_error(const ig_store_reader *r);
+
+/* Runs whose status is in mask (IG_STORE_ANY_STATUS: all), by id. */
+int ig_store_list_runs(ig_store_reader *r, unsigned mask,
+                       ig_store_run **runs, size_t *n);
+/* Fill *run (clear with ig_store_run_clear); IG_STORE_ENOTFOUND if none. */
+int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run);
+int ig_store_get_run_by_name(ig_store_reader *r, const char *name,
+                             ig_store_run *run);
+/* The newest checkpoint; IG_STORE_ENOTFOUND if the run has none. */
+int ig_store_latest_checkpoint(ig_store_reader *r, int64_t run_id,
+                               ig_store_checkpoint *ckpt);
+
+/* A run to resume at start: its record and newest checkpoint, if any. */
+typedef struct ig_store_resume {
+	ig_store_run run;
+	bool has_checkpoint;
+	ig_store_checkpoint checkpoint;
+} ig_store_resume;
+/* Every queued, running or paused run, by id. */
+int ig_store_unfinished(ig_store_reader *r, ig_store_resume **runs,
+                        size_t *n);
+void ig_store_resume_free(ig_store_resume *runs, size_t n);
+
+/* One metric series and, from ig_store_history(), its points by iteration. */
+typedef struct ig_store_series_data {
+	int64_t id;
+	char *name;
+	ig_store_point *points;
+	size_t n;
+} ig_store_series_data;
+void ig_store_series_free(ig_store_series_data *series, size_t n);
+
+/* run_id's series, by name, without points. */
+int ig_store_series_list(ig_store_reader *r, int64_t run_id,
+                         ig_store_series_data **series, size_t *n);
+
+typedef enum ig_store_axis {
+	IG_STORE_AXIS_ITERATION,
+	IG_STORE_AXIS_EPOCH,
+} ig_store_axis;
+
+/*
+ * Downsampling: the axis range [first, last] of the selected points is cut
+ * into max_points buckets of equal width (at least 1); each non-empty
+ * bucket gives one point with the epoch, iteration and wall time of its
+ * last point and, as value, that point's (LAST) or the bucket's mean (MEAN).
+ */
+typedef enum ig_store_downsample {
+	IG_STORE_DS_LAST,
+	IG_STORE_DS_MEAN,
+} ig_store_downsample;
+
+typedef struct ig_store_query {
+	int64_t run_id;
+	const char *const *names;   /* NULL: every series */
+	size_t nnames;
+	ig_store_axis axis;
+	int64_t from, to;           /* inclusive, on the axis; INT64_MIN/MAX: open */
+	size_t max_points;          /* per series; 0: every point */
+	ig_store_downsample downsample;
+} ig_store_query;
+
+/* The selected series (a name that does not exist is skipped), by name. */
+int ig_store_history(ig_store_reader *r, const ig_store_query *q,
+                     ig_store_series_data **series, size_t *n);
+
+/* Up to limit (0: all) events of run_id with id > after_id, oldest first. */
+int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
+                    size_t limit, ig_store_event **events, size_t *n);
+/* The last n log lines of run_id, oldest first. */
+int ig_store_log_tail(ig_store_reader *r, int64_t run_id, size_t n,
+                      ig_store_logline **lines, size_t *count);
+
+#endif

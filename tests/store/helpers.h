@@ -1,0 +1,47 @@
+/* helpers.h - scratch databases and loop driving for the store's tests. */
+#ifndef TEST_STORE_HELPERS_H
+#define TEST_STORE_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+typedef struct fixture {
+	char dir[64];
+	char path[128];
+	uv_loop_t loop;
+	ig_store *store;
+	ig_store_reader *reader;    /* the store's loop reader */
+} fixture;
+
+/* What a done callback saw. */
+typedef struct result {
+	int calls;
+	int status;
+	char msg[512];
+} result;
+
+/* A fresh scratch directory with path "<dir>/ignite.db". */
+void fx_init(fixture *fx);
+/* Remove the scratch directory and everything in it. */
+void fx_cleanup(fixture *fx);
+void fx_open(fixture *fx, const ig_store_options *opt);
+void fx_close(fixture *fx);
+/* Flush and run the loop until everything enqueued has completed. */
+void fx_flush(fixture *fx);
+
+ig_store_done_cb record;        /* arg: a result */
+int64_t fx_create_run(fixture *fx, const char *name);
+int64_t fx_series(fixture *fx, int64_t run_id, const char *name);
+/* One integer from sql on a fresh read-only connection. */
+int64_t fx_query(const fixture *fx, const char *sql);
+/* Read a whole file; caller frees. */
+unsigned char *fx_slurp(const char *path, size_t *len);
+
+#endif

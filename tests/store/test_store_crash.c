@@ -1,0 +1,188 @@
+/*
+ * test_store_crash.c - kill -9 at random moments.  A child resumes the run
+ * from its checkpoint (truncating what ran ahead, as the daemon does) and
+ * writes rounds of points and checkpoints until it is killed; after every
+ * kill the latest checkpoint must have exactly its points, each with the
+ * value the uninterrupted run would have written.
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define STEP 50         /* iterations per checkpoint */
+#define TRIALS 12
+
+static double value(int series, int64_t it)
+{
+	return (series == 0 ? (double)it : -(double)it) + 0.5;
+}
+
+static void put(ig_store *s, int64_t run, const int64_t sid[2], int64_t from,
+                int64_t to)
+{
+	ig_store_point pt[2];
+	int64_t it;
+
+	for (it = from; it <= to; it++) {
+		pt[0] = (ig_store_point){ sid[0], 1, it, 0, value(0, it) };
+		pt[1] = (ig_store_point){ sid[1], 1, it, 0, value(1, it) };
+		ig_store_points(s, run, pt, 2);
+	}
+}
+
+static void flushed(void *arg, int status, const char *msg)
+{
+	(void)status;
+	(void)msg;
+	*(int *)arg = 1;
+}
+
+/* The child: never returns. */
+static void child(const char *path)
+{
+	ig_store_progress p = { 1, 0, IG_STORE_NONE, IG_STORE_NONE };
+	ig_store_checkpoint c = { 0 };
+	ig_store_resume *res;
+	int64_t run, sid[2], k = 0;
+	char err[512], sd[32];
+	uv_loop_t loop;
+	ig_store *s;
+	size_t n;
+	int done;
+
+	uv_loop_init(&loop);
+	if ((s = ig_store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
+	    ig_store_unfinished(ig_store_loop_reader(s), &res, &n) != 0)
+		_exit(2);
+	if (n != 1)
+		_exit(3);
+	run = res[0].run.id;
+	if (res[0].has_checkpoint)
+		k = res[0].checkpoint.iteration / STEP;
+	ig_store_resume_free(res, n);
+	ig_store_truncate(s, run, k * STEP, NULL, NULL);
+	if (ig_store_series(s, run, "a", &sid[0], err, sizeof(err)) ||
+	    ig_store_series(s, run, "b", &sid[1], err, sizeof(err)))
+		_exit(4);
+	for (k++;; k++) {
+		int64_t base = (k - 1) * STEP;
+
+		/* Half a round alone: it may commit without a checkpoint. */
+		put(s, run, sid, base + 1, base + STEP / 2);
+		uv_run(&loop, UV_RUN_NOWAIT);
+		put(s, run, sid, base + STEP / 2 + 1, base + STEP);
+		c.run_id = run;
+		c.iteration = p.iteration = base + STEP;
+		c.state_dict_len = (size_t)snprintf(sd, sizeof(sd), "%lld",
+		                                    (long long)k);
+		c.state_dict = sd;
+		ig_store_save_checkpoint(s, &c, &p, NULL, NULL);
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (k % 16 == 0) {
+			done = 0;
+			ig_store_flush(s, flushed, &done);
+			while (!done)
+				uv_run(&loop, UV_RUN_ONCE);
+		}
+	}
+}
+
+static int64_t query(const fixture *fx, const char *fmt, int64_t v)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), fmt, (long long)v);
+	return fx_query(fx, sql);
+}
+
+/* After a kill: the latest checkpoint has exactly its points.  Returns how
+ * many points ran ahead of it. */
+static int64_t verify(fixture *fx)
+{
+	ig_store_resume *res;
+	int64_t top, ahead;
+	size_t n;
+
+	fx_open(fx, NULL);
+	assert_int_equal(ig_store_unfinished(fx->reader, &res, &n), 0);
+	assert_int_equal(n, 1);
+	top = 0;
+	if (res[0].has_checkpoint) {
+		char sd[32];
+		ig_store_checkpoint *c = &res[0].checkpoint;
+
+		top = c->iteration;
+		assert_int_equal(top % STEP, 0);
+		snprintf(sd, sizeof(sd), "%lld", (long long)(top / STEP));
+		assert_int_equal(c->state_dict_len, strlen(sd));
+		assert_memory_equal(c->state_dict, sd, strlen(sd));
+		assert_int_equal(c->seq, top / STEP);
+	}
+	ig_store_resume_free(res, n);
+	assert_int_equal(query(fx, "SELECT count(*) FROM points"
+	                       " WHERE iteration <= %lld", top), 2 * top);
+	assert_int_equal(fx_query(fx, "SELECT count(*) FROM points p"
+	                          " JOIN series s ON s.id = p.series_id"
+	                          " WHERE p.value IS NOT (CASE s.name"
+	                          " WHEN 'a' THEN p.iteration"
+	                          " ELSE -p.iteration END) + 0.5"), 0);
+	ahead = query(fx, "SELECT count(*) FROM points WHERE iteration > %lld",
+	              top);
+	assert_true(ahead <= STEP);  /* at most the half round */
+	fx_close(fx);
+	return ahead;
+}
+
+static void test_kill_at_random(void **state)
+{
+	int64_t ahead = 0, top;
+	fixture fx;
+	int trial, status;
+	pid_t pid;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	fx_create_run(&fx, "crash");    /* as the daemon's run request would */
+	fx_close(&fx);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	for (trial = 0; trial < TRIALS; trial++) {
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			child(fx.path);
+		usleep(20000 + (useconds_t)(rand() % 200000));
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		ahead += verify(&fx) > 0;
+	}
+	print_message("%d kills; %lld left points ahead of the checkpoint\n",
+	              TRIALS, (long long)ahead);
+	/* The resume step: nothing runs ahead after truncation. */
+	fx_open(&fx, NULL);
+	top = fx_query(&fx, "SELECT iteration FROM checkpoints");
+	assert_true(top > 0);
+	assert_int_equal(ig_store_truncate(fx.store, 1, top, NULL, NULL), 0);
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 2 * top);
+	assert_int_equal(fx_query(&fx, "SELECT max(iteration) FROM points"),
+	                 top);
+	fx_cleanup(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kill_at_random),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

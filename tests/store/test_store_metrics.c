@@ -1,0 +1,277 @@
+/* test_store_metrics.c - checkpoints with their points, resume truncation,
+ * metric history. */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helpers.h"
+
+/* ---- a checkpoint and the points before it commit together ------------- */
+
+typedef struct watcher {
+	const char *path;
+	atomic_bool stop;
+	int checks;
+	char failure[256];
+} watcher;
+
+/* Poll the database: the points must always be exactly those up to the
+ * latest checkpoint (two series, one point per iteration each). */
+static void watch(void *arg)
+{
+	watcher *w = arg;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	if (sqlite3_open_v2(w->path, &db, SQLITE_OPEN_READONLY, NULL) ||
+	    sqlite3_prepare_v2(db, "SELECT"
+	        " (SELECT coalesce(max(iteration), 0) FROM checkpoints),"
+	        " (SELECT count(*) FROM points),"
+	        " (SELECT coalesce(max(iteration), 0) FROM points)",
+	        -1, &st, NULL)) {
+		snprintf(w->failure, sizeof(w->failure), "%s",
+		         sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return;
+	}
+	while (!atomic_load(&w->stop) && w->failure[0] == '\0') {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			int64_t ck = sqlite3_column_int64(st, 0);
+			int64_t n = sqlite3_column_int64(st, 1);
+			int64_t top = sqlite3_column_int64(st, 2);
+
+			if (n != 2 * ck || top != ck)
+				snprintf(w->failure, sizeof(w->failure),
+				         "checkpoint at %lld but %lld points up "
+				         "to %lld", (long long)ck, (long long)n,
+				         (long long)top);
+			w->checks++;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_checkpoint_with_points(void **state)
+{
+	ig_store_options opt = { .keep_checkpoints = 3 };
+	ig_store_point pts[2];
+	ig_store_checkpoint c = { .state_dict = "s", .state_dict_len = 1 };
+	ig_store_progress p = { 1, 0, IG_STORE_NONE, IG_STORE_NONE };
+	watcher w = { .stop = false };
+	int64_t run, s1, s2, it;
+	uv_thread_t thread;
+	fixture fx;
+	int round;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, &opt);
+	run = fx_create_run(&fx, "r");
+	s1 = fx_series(&fx, run, "loss");
+	s2 = fx_series(&fx, run, "lr");
+	fx_flush(&fx);
+	w.path = fx.path;
+	assert_int_equal(uv_thread_create(&thread, watch, &w), 0);
+	it = 0;
+	for (round = 1; round <= 300; round++) {
+		/* One loop turn: 20 iterations of points, then a checkpoint. */
+		for (; it < round * 20; ) {
+			it++;
+			pts[0] = (ig_store_point){ s1, 1, it, 0, 1.0 / (double)it };
+			pts[1] = (ig_store_point){ s2, 1, it, 0, 0.1 };
+			assert_int_equal(ig_store_points(fx.store, run, pts, 2), 0);
+		}
+		c.run_id = run;
+		c.iteration = p.iteration = it;
+		assert_int_equal(ig_store_save_checkpoint(fx.store, &c, &p, NULL,
+		                                          NULL), 0);
+		uv_run(&fx.loop, UV_RUN_NOWAIT);
+	}
+	fx_flush(&fx);
+	atomic_store(&w.stop, true);
+	uv_thread_join(&thread);
+	if (w.failure[0] != '\0')
+		fail_msg("%s", w.failure);
+	assert_true(w.checks > 0);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM checkpoints"), 3);
+	assert_int_equal(fx_query(&fx, "SELECT max(seq) FROM checkpoints"), 300);
+	assert_int_equal(fx_query(&fx, "SELECT iteration FROM runs"), 6000);
+	fx_cleanup(&fx);
+}
+
+/* ---- resume ------------------------------------------------------------ */
+
+static void put_points(fixture *fx, int64_t run, int64_t series,
+                       int64_t from, int64_t to)
+{
+	ig_store_point pt;
+	int64_t i;
+
+	for (i = from; i <= to; i++) {
+		pt = (ig_store_point){ series, (i - 1) / 10 + 1, i, (double)i,
+		                       (double)i };
+		assert_int_equal(ig_store_points(fx->store, run, &pt, 1), 0);
+	}
+}
+
+static void test_truncate_on_resume(void **state)
+{
+	ig_store_checkpoint c = { .iteration = 60, .epoch = 6, .data_pass = 6,
+	                          .data_pos = 0, .state_dict = "ck",
+	                          .state_dict_len = 2,
+	                          .process_state = "ps",
+	                          .process_state_len = 2 };
+	ig_store_progress p = { 6, 60, 10, 10 };
+	ig_store_event ev = { .kind = "note" };
+	ig_store_resume *res;
+	result after = { 0 };
+	int64_t run, loss;
+	fixture fx;
+	size_t n;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	loss = fx_series(&fx, run, "loss");
+	put_points(&fx, run, loss, 1, 60);
+	c.run_id = ev.run_id = run;
+	assert_int_equal(ig_store_save_checkpoint(fx.store, &c, &p, NULL, NULL),
+	                 0);
+	ev.iteration = 50;
+	assert_int_equal(ig_store_add_event(fx.store, &ev, NULL, NULL), 0);
+	/* Work after the checkpoint that a crash would lose the state of. */
+	put_points(&fx, run, loss, 61, 100);
+	ev.iteration = 80;
+	assert_int_equal(ig_store_add_event(fx.store, &ev, NULL, NULL), 0);
+	fx_close(&fx);
+
+	fx_open(&fx, NULL);
+	assert_int_equal(ig_store_unfinished(fx.reader, &res, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(res[0].run.id, run);
+	assert_true(res[0].has_checkpoint);
+	assert_int_equal(res[0].checkpoint.iteration, 60);
+	assert_int_equal(res[0].checkpoint.data_pass, 6);
+	assert_int_equal(res[0].checkpoint.process_state_len, 2);
+	assert_memory_equal(res[0].checkpoint.state_dict, "ck", 2);
+	assert_memory_equal(res[0].checkpoint.process_state, "ps", 2);
+	ig_store_resume_free(res, n);
+	assert_int_equal(ig_store_truncate(fx.store, run, 60, NULL, NULL), 0);
+	/* The series id survives the restart; replaying writes no double. */
+	assert_int_equal(fx_series(&fx, run, "loss"), loss);
+	put_points(&fx, run, loss, 61, 100);
+	assert_int_equal(ig_store_flush(fx.store, record, &after), 0);
+	uv_run(&fx.loop, UV_RUN_DEFAULT);
+	assert_int_equal(after.status, 0);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 100);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
+	fx_cleanup(&fx);
+}
+
+/* ---- history ----------------------------------------------------------- */
+
+static void test_history(void **state)
+{
+	const char *const loss_only[] = { "loss", "nope" };
+	ig_store_query q = { .names = loss_only, .nnames = 2,
+	                     .from = INT64_MIN, .to = INT64_MAX };
+	ig_store_series_data *s;
+	ig_store_point pt;
+	int64_t run, loss, acc, i;
+	fixture fx;
+	size_t n;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	loss = fx_series(&fx, run, "loss");
+	acc = fx_series(&fx, run, "acc");
+	assert_int_equal(fx_series(&fx, run, "loss"), loss);
+	put_points(&fx, run, loss, 1, 1000);       /* 10 per epoch */
+	for (i = 1; i <= 100; i++) {
+		pt = (ig_store_point){ acc, i, i * 10, 0,
+		                       i == 7 ? NAN : (double)i / 100 };
+		assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
+	}
+	fx_flush(&fx);
+	q.run_id = run;
+
+	assert_int_equal(ig_store_series_list(fx.reader, run, &s, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(s[0].name, "acc");
+	assert_int_equal(s[1].id, loss);
+	ig_store_series_free(s, n);
+
+	/* Everything, filtered by name. */
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(s[0].name, "loss");
+	assert_int_equal(s[0].n, 1000);
+	assert_int_equal(s[0].points[999].iteration, 1000);
+	assert_int_equal(s[0].points[999].epoch, 100);
+	ig_store_series_free(s, n);
+
+	/* An iteration range. */
+	q.from = 101;
+	q.to = 200;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(s[0].n, 100);
+	assert_int_equal(s[0].points[0].iteration, 101);
+	ig_store_series_free(s, n);
+
+	/* Downsampled to 10 buckets of 10 iterations: last, then mean. */
+	q.max_points = 10;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(s[0].n, 10);
+	assert_int_equal(s[0].points[0].iteration, 110);
+	assert_true(s[0].points[0].value == 110);
+	assert_int_equal(s[0].points[9].iteration, 200);
+	ig_store_series_free(s, n);
+	q.downsample = IG_STORE_DS_MEAN;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(s[0].n, 10);
+	assert_true(fabs(s[0].points[0].value - 105.5) < 1e-9);
+	ig_store_series_free(s, n);
+
+	/* The epoch axis, every series; NaN comes back as NaN. */
+	q.names = NULL;
+	q.axis = IG_STORE_AXIS_EPOCH;
+	q.from = 5;
+	q.to = 9;
+	q.max_points = 0;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(s[0].name, "acc");
+	assert_int_equal(s[0].n, 5);
+	assert_true(isnan(s[0].points[2].value));
+	assert_int_equal(s[1].n, 50);
+	assert_int_equal(s[1].points[0].iteration, 41);
+	ig_store_series_free(s, n);
+
+	/* More points than max_points on the epoch axis: one per epoch. */
+	q.from = INT64_MIN;
+	q.to = INT64_MAX;
+	q.max_points = 100;
+	q.downsample = IG_STORE_DS_LAST;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(s[1].n, 100);
+	assert_int_equal(s[1].points[41].iteration, 420);
+	ig_store_series_free(s, n);
+	fx_cleanup(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_checkpoint_with_points),
+		cmocka_unit_test(test_truncate_on_resume),
+		cmocka_unit_test(test_history),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,187 @@
+/* test_store_open.c - create, migrate, reopen, refuse, lock. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static void make_sqlite(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Opening path must fail with a message containing want, and leave the
+ * file byte-identical with no WAL beside it. */
+static void assert_refused(fixture *fx, const char *want)
+{
+	unsigned char *before, *after;
+	size_t nbefore, nafter;
+	char err[512] = "", wal[160];
+
+	before = fx_slurp(fx->path, &nbefore);
+	assert_null(ig_store_open(&fx->loop, fx->path, NULL, err, sizeof(err)));
+	if (strstr(err, want) == NULL)
+		fail_msg("message '%s' lacks '%s'", err, want);
+	assert_non_null(strstr(err, fx->path));
+	after = fx_slurp(fx->path, &nafter);
+	assert_int_equal(nbefore, nafter);
+	assert_memory_equal(before, after, nbefore);
+	snprintf(wal, sizeof(wal), "%s-wal", fx->path);
+	assert_int_equal(access(wal, F_OK), -1);
+	free(before);
+	free(after);
+}
+
+static void test_create_and_migrate(void **state)
+{
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	fx_close(&fx);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 1);
+	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM sqlite_schema"
+	                          " WHERE name IN ('runs', 'checkpoints',"
+	                          " 'series', 'points', 'events', 'logs')"), 6);
+	/* WAL mode is a property of the file. */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_open(fx.path, &db), SQLITE_OK);
+		sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal(sqlite3_column_text(st, 0), "wal");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	fx_cleanup(&fx);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+	ig_store_run run;
+	fixture fx;
+	int64_t a, b, c;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	a = fx_create_run(&fx, "alpha");
+	b = fx_create_run(&fx, "beta");
+	assert_int_equal(ig_store_delete_run(fx.store, b, NULL, NULL), 0);
+	fx_close(&fx);
+
+	fx_open(&fx, NULL);
+	assert_int_equal(ig_store_get_run_by_name(fx.reader, "alpha", &run), 0);
+	assert_int_equal(run.id, a);
+	assert_int_equal(run.owner_uid, 1000);
+	assert_int_equal(run.spec_len, 1);
+	assert_memory_equal(run.spec, "\x80", 1);
+	assert_int_equal(run.status, IG_STORE_RUNNING);
+	assert_true(run.created > 0);
+	ig_store_run_clear(&run);
+	/* Ids are never reused, even the deleted last one's. */
+	c = fx_create_run(&fx, "gamma");
+	assert_true(c > b);
+	fx_cleanup(&fx);
+}
+
+static void test_refuse_not_sqlite(void **state)
+{
+	fixture fx;
+	FILE *f;
+
+	(void)state;
+	fx_init(&fx);
+	assert_non_null(f = fopen(fx.path, "wb"));
+	fputs("this is somebody's notes file, not a database\n", f);
+	fclose(f);
+	assert_refused(&fx, "not an SQLite database");
+	fx_cleanup(&fx);
+}
+
+static void test_refuse_newer_version(void **state)
+{
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	make_sqlite(fx.path, "PRAGMA application_id = 1229409876;"
+	            "PRAGMA user_version = 99; CREATE TABLE future (x);");
+	assert_refused(&fx, "schema version 99, newer than this ignited");
+	fx_cleanup(&fx);
+}
+
+static void test_refuse_foreign_application(void **state)
+{
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	make_sqlite(fx.path, "PRAGMA application_id = 4660;"
+	            "CREATE TABLE theirs (x);");
+	assert_refused(&fx, "not an ignite database");
+	unlink(fx.path);
+	/* Anybody's plain SQLite database, no application_id. */
+	make_sqlite(fx.path, "CREATE TABLE theirs (x);");
+	assert_refused(&fx, "not an ignite database");
+	fx_cleanup(&fx);
+}
+
+static void test_second_open_refused(void **state)
+{
+	char err[512] = "", want[256];
+	fixture fx;
+	ig_store *again;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	assert_null(ig_store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
+	snprintf(want, sizeof(want), "database %s is in use by another "
+	         "ignited (pid %ld)", fx.path, (long)getpid());
+	assert_string_equal(err, want);
+	fx_close(&fx);
+	again = ig_store_open(&fx.loop, fx.path, NULL, err, sizeof(err));
+	assert_non_null(again);
+	ig_store_close(again);
+	fx_cleanup(&fx);
+}
+
+static void test_reader_refuses(void **state)
+{
+	char err[512] = "";
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	assert_null(ig_store_reader_open(fx.path, err, sizeof(err)));
+	assert_non_null(strstr(err, fx.path));
+	make_sqlite(fx.path, "CREATE TABLE theirs (x);");
+	assert_null(ig_store_reader_open(fx.path, err, sizeof(err)));
+	assert_non_null(strstr(err, "not an ignite database"));
+	fx_cleanup(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_and_migrate),
+		cmocka_unit_test(test_reopen_keeps_data),
+		cmocka_unit_test(test_refuse_not_sqlite),
+		cmocka_unit_test(test_refuse_newer_version),
+		cmocka_unit_test(test_refuse_foreign_application),
+		cmocka_unit_test(test_second_open_refused),
+		cmocka_unit_test(test_reader_refuses),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
