@@ -122,7 +122,8 @@ typedef struct ig_msg {
  * whole body with a bounded walk (depth, counts against bytes left, UTF-8,
  * trailing bytes) before msgpack-c allocates anything, then the msgpack-RPC
  * shape.  The objects are allocated in zone (the caller's; clear it to free
- * them) and strings point into body.  Returns 0 or a code >= 100.
+ * them) and strings point into body.  Returns 0, a code >= 100, or
+ * IG_PROTO_INTERNAL when out of memory.
  */
 int ig_frame_decode(const void *body, size_t len, msgpack_zone *zone,
                     ig_msg *msg, ig_err *err);
@@ -198,6 +199,11 @@ void ig_frame_notify(ig_frame *f, msgpack_sbuffer *sb, const char *method);
  * what it held before the frame began.
  */
 int ig_frame_end(ig_frame *f, ig_err *err);
+
+/* Drop the frame being written: sb goes back to what it held before
+ * ig_frame_begin(), e.g. to send an error reply instead.  f is spent:
+ * packing into it does nothing and ig_frame_end() fails. */
+void ig_frame_abort(ig_frame *f);
 
 /* A complete error response [1, msgid, {code, message}, nil]. */
 int ig_pack_error(msgpack_sbuffer *sb, uint32_t msgid, const ig_err *e);
@@ -276,6 +282,14 @@ int ig_map_read(const msgpack_object *m, const char *where,
 int ig_name_check(const char *s, size_t len, const char *what, ig_err *err);
 
 /* ---- messages ----------------------------------------------------------- */
+
+/*
+ * The *_pack() functions below write one value with pk; given a frame's
+ * f.pk, their write errors surface at ig_frame_end().  The *_unpack()
+ * functions skip keys they do not know, so that a newer daemon can add
+ * some (ig_worker_output_unpack() alone is strict: it catches a worker's
+ * typos).
+ */
 
 /* Run status, as the strings "queued", "running", ... on the wire. */
 enum ig_status {
@@ -382,9 +396,10 @@ typedef struct ig_series {
 } ig_series;
 
 /*
- * A batch of series, packed as {name: {epoch: [...], iteration: [...],
- * time: [...], value: [...]}}: parallel arrays, a quarter of the size of
- * one map per point and as quick to read.
+ * A batch of series, packed as {name: {epoch, iteration, time, value}}:
+ * parallel columns, each a bin of 8-byte big-endian numbers (epoch and
+ * iteration unsigned, time and value float64): 32 bytes a point, one
+ * msgpack object a column.
  */
 void ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n);
 /* *out is a malloc'd array of *n series; free with ig_series_free(). */
@@ -418,7 +433,8 @@ void ig_worker_output_clear(ig_worker_output *out);
 /* A batch for the process request, as a data source gives it: index, then
  * x (rows arrays of cols numbers) and y (rows numbers) when present, raw
  * (one msgpack object, inlined as is) when present.  Returns
- * IG_PROTO_INVALID_PARAMS when raw is not exactly one msgpack object. */
+ * IG_PROTO_INVALID_PARAMS, having packed nothing, when raw is not exactly
+ * one well-formed msgpack object: abort the frame then. */
 typedef struct ig_wbatch {
 	int64_t index;
 	size_t rows, cols;

@@ -1,0 +1,272 @@
+/*
+ * spec_pack.c - a run spec's canonical form: what the daemon stores and
+ * shows.  Every top-level key is present (nil when absent), data is a map
+ * and exec engines are an argv array, so two specs that mean the same run
+ * pack to the same bytes.
+ */
+#include <string.h>
+
+#include "ignite/spec.h"
+
+static void
+pack_prefixed(msgpack_packer *pk, const char *prefix, const char *s)
+{
+	size_t a = strlen(prefix), b = strlen(s);
+
+	msgpack_pack_str(pk, a + b);
+	msgpack_pack_str_body(pk, prefix, a);
+	msgpack_pack_str_body(pk, s, b);
+}
+
+static void
+pack_engine(msgpack_packer *pk, const ig_spec_engine *e)
+{
+	if (e->kind == IG_ENGINE_EXEC) {
+		msgpack_pack_array(pk, e->argv.n);
+		for (size_t i = 0; i < e->argv.n; i++)
+			ig_pack_str(pk, e->argv.v[i]);
+	} else {
+		pack_prefixed(pk, e->kind == IG_ENGINE_BUILTIN ? "builtin:" :
+		    "plugin:", e->target);
+	}
+}
+
+static void
+pack_bool(msgpack_packer *pk, bool b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+static void
+pack_params(msgpack_packer *pk, const ig_spec *s)
+{
+	msgpack_pack_map(pk, s->nparams);
+	for (size_t i = 0; i < s->nparams; i++) {
+		const ig_spec_param *p = &s->params[i];
+
+		ig_pack_str(pk, p->key);
+		switch (p->type) {
+		case IG_PARAM_INT: msgpack_pack_int64(pk, p->v.i); break;
+		case IG_PARAM_DOUBLE: msgpack_pack_double(pk, p->v.d); break;
+		case IG_PARAM_BOOL: pack_bool(pk, p->v.b); break;
+		case IG_PARAM_STR: ig_pack_str(pk, p->v.s); break;
+		}
+	}
+}
+
+static void
+pack_column(msgpack_packer *pk, const ig_column *c)
+{
+	if (c->name != NULL)
+		ig_pack_str(pk, c->name);
+	else
+		ig_pack_opt_int(pk, c->index);
+}
+
+static void
+pack_data(msgpack_packer *pk, const ig_spec_data *d)
+{
+	bool file = d->kind == IG_DATA_CSV || d->kind == IG_DATA_MSGPACK;
+	bool csv = d->kind == IG_DATA_CSV;
+	size_t n = 1;
+
+	if (d->kind == IG_DATA_NONE) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	n += d->kind == IG_DATA_RANGE ? 2 : 0;          /* n, shuffle */
+	n += file ? 4 : 0;                              /* path, batch_size, shuffle, split */
+	n += csv ? 3 : 0;                               /* columns, label, header */
+	msgpack_pack_map(pk, n);
+	ig_pack_str(pk, "kind");
+	ig_pack_str(pk, ig_data_kind_name(d->kind));
+	if (d->kind == IG_DATA_RANGE) {
+		ig_pack_str(pk, "n");
+		msgpack_pack_int64(pk, d->n);
+	}
+	if (file) {
+		ig_pack_str(pk, "path");
+		ig_pack_str(pk, d->path);
+		ig_pack_str(pk, "batch_size");
+		ig_pack_opt_int(pk, d->batch_size);
+		ig_pack_str(pk, "split");
+		msgpack_pack_double(pk, d->split);
+	}
+	if (d->kind != IG_DATA_WORKER) {
+		ig_pack_str(pk, "shuffle");
+		pack_bool(pk, d->shuffle);
+	}
+	if (csv) {
+		ig_pack_str(pk, "columns");
+		msgpack_pack_array(pk, d->ncolumns);
+		for (size_t i = 0; i < d->ncolumns; i++)
+			pack_column(pk, &d->columns[i]);
+		ig_pack_str(pk, "label");
+		pack_column(pk, &d->label);
+		ig_pack_str(pk, "header");
+		pack_bool(pk, d->header);
+	}
+}
+
+static void
+pack_metric(msgpack_packer *pk, const ig_spec_metric *m)
+{
+	bool acc = m->kind == IG_METRIC_ACCURACY;
+	bool ra = m->kind == IG_METRIC_RUNNING_AVERAGE;
+
+	msgpack_pack_map(pk, 4 + (acc ? 2 : 0) + (ra ? 1 : 0));
+	ig_pack_str(pk, "name");
+	ig_pack_str(pk, m->name);
+	ig_pack_str(pk, "kind");
+	ig_pack_str(pk, ig_metric_kind_name(m->kind));
+	ig_pack_str(pk, "field");
+	ig_pack_str(pk, m->field);
+	ig_pack_str(pk, "split");
+	ig_pack_str(pk, m->split == IG_SPLIT_VAL ? "val" : "train");
+	if (acc) {
+		ig_pack_str(pk, "target");
+		ig_pack_str(pk, m->target);
+		ig_pack_str(pk, "threshold");
+		if (m->threshold < 0)
+			msgpack_pack_nil(pk);
+		else
+			msgpack_pack_double(pk, m->threshold);
+	}
+	if (ra) {
+		ig_pack_str(pk, "alpha");
+		msgpack_pack_double(pk, m->alpha);
+	}
+}
+
+static void
+pack_handler(msgpack_packer *pk, const ig_spec_handler *h)
+{
+	bool es = h->action == IG_ACTION_EARLY_STOPPING;
+	bool nan = h->action == IG_ACTION_TERMINATE_ON_NAN;
+	bool log = h->action == IG_ACTION_LOG;
+	size_t n = 2 + (h->every > 0) + (h->before > 0) + (h->after > 0) +
+	    (h->nonce > 0) + (es ? 4 : 0) + (nan ? 1 : 0) + (log ? 1 : 0);
+
+	msgpack_pack_map(pk, n);
+	ig_pack_str(pk, "event");
+	ig_pack_str(pk, h->event);
+	ig_pack_str(pk, "action");
+	ig_pack_str(pk, ig_action_name(h->action));
+	if (h->every > 0) {
+		ig_pack_str(pk, "every");
+		msgpack_pack_int64(pk, h->every);
+	}
+	if (h->before > 0) {
+		ig_pack_str(pk, "before");
+		msgpack_pack_int64(pk, h->before);
+	}
+	if (h->after > 0) {
+		ig_pack_str(pk, "after");
+		msgpack_pack_int64(pk, h->after);
+	}
+	if (h->nonce > 0) {
+		ig_pack_str(pk, "once");
+		msgpack_pack_array(pk, h->nonce);
+		for (size_t i = 0; i < h->nonce; i++)
+			msgpack_pack_int64(pk, h->once[i]);
+	}
+	if (es) {
+		ig_pack_str(pk, "metric");
+		ig_pack_str(pk, h->metric);
+		ig_pack_str(pk, "patience");
+		msgpack_pack_int64(pk, h->patience);
+		ig_pack_str(pk, "mode");
+		ig_pack_str(pk, h->mode == IG_MODE_MIN ? "min" : "max");
+		ig_pack_str(pk, "min_delta");
+		msgpack_pack_double(pk, h->min_delta);
+	}
+	if (nan) {
+		ig_pack_str(pk, "field");
+		ig_pack_str(pk, h->field);
+	}
+	if (log) {
+		ig_pack_str(pk, "message");
+		ig_pack_str(pk, h->message);
+	}
+}
+
+static void
+pack_checkpoint(msgpack_packer *pk, const ig_spec_checkpoint *c)
+{
+	msgpack_pack_map(pk, 3);
+	ig_pack_str(pk, "every");
+	ig_pack_opt_int(pk, c->every);
+	ig_pack_str(pk, "seconds");
+	if (c->seconds > 0)
+		msgpack_pack_double(pk, c->seconds);
+	else
+		msgpack_pack_nil(pk);
+	ig_pack_str(pk, "epoch_completed");
+	pack_bool(pk, c->epoch_completed);
+}
+
+static void
+pack_worker(msgpack_packer *pk, const ig_spec *s)
+{
+	const ig_spec_worker *w = &s->worker;
+
+	if (s->engine.kind != IG_ENGINE_EXEC) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_map(pk, 4);
+	ig_pack_str(pk, "timeout_ms");
+	ig_pack_opt_int(pk, w->timeout_ms);
+	ig_pack_str(pk, "max_restarts");
+	ig_pack_opt_int(pk, w->max_restarts);
+	ig_pack_str(pk, "cwd");
+	ig_pack_str(pk, w->cwd);
+	ig_pack_str(pk, "env");
+	msgpack_pack_map(pk, w->env.n);
+	for (size_t i = 0; i < w->env.n; i++) {
+		const char *kv = w->env.v[i], *eq = strchr(kv, '=');
+
+		msgpack_pack_str_with_body(pk, kv, (size_t)(eq - kv));
+		ig_pack_str(pk, eq + 1);
+	}
+}
+
+void
+ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
+{
+	msgpack_pack_map(pk, 12);
+	ig_pack_str(pk, "engine");
+	pack_engine(pk, &s->engine);
+	ig_pack_str(pk, "name");
+	ig_pack_str(pk, s->name[0] ? s->name : NULL);
+	ig_pack_str(pk, "params");
+	pack_params(pk, s);
+	ig_pack_str(pk, "data");
+	pack_data(pk, &s->data);
+	ig_pack_str(pk, "max_epochs");
+	ig_pack_opt_int(pk, s->max_epochs);
+	ig_pack_str(pk, "epoch_length");
+	ig_pack_opt_int(pk, s->epoch_length);
+	ig_pack_str(pk, "seed");
+	ig_pack_opt_int(pk, s->seed);
+	ig_pack_str(pk, "metrics");
+	msgpack_pack_array(pk, s->nmetrics);
+	for (size_t i = 0; i < s->nmetrics; i++)
+		pack_metric(pk, &s->metrics[i]);
+	ig_pack_str(pk, "handlers");
+	msgpack_pack_array(pk, s->nhandlers);
+	for (size_t i = 0; i < s->nhandlers; i++)
+		pack_handler(pk, &s->handlers[i]);
+	ig_pack_str(pk, "checkpoint");
+	pack_checkpoint(pk, &s->checkpoint);
+	ig_pack_str(pk, "state_dict");
+	if (s->state_dict != NULL)
+		pk->callback(pk->data, s->state_dict, s->state_dict_len);
+	else
+		msgpack_pack_nil(pk);
+	ig_pack_str(pk, "worker");
+	pack_worker(pk, s);
+}
