@@ -370,6 +370,27 @@ read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 	    ig_quote(q, sizeof q, p, o->size));
 }
 
+/* scale: a non-zero number, or "standard". */
+static int
+read_scale(const msgpack_object *o, ig_spec_data *d, ig_err *err)
+{
+	int rc;
+
+	if (o->type == MSGPACK_OBJECT_STR && ig_str_is(&o->via.str, "standard")) {
+		d->scale_standard = true;
+		return 0;
+	}
+	if (o->type != MSGPACK_OBJECT_FLOAT32 && o->type != MSGPACK_OBJECT_FLOAT64 &&
+	    o->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data.scale: expected "
+		    "a number or \"standard\", got %s", ig_type_name(o));
+	if ((rc = ig_obj_read(o, IG_F_DOUBLE, NULL, &d->scale, "data.scale", err)) != 0)
+		return rc;
+	return d->scale == 0 ? invalid(err, "data.scale", "cannot divide by 0; "
+	    "leave scale out for none") : 0;
+}
+
 static int
 read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 {
@@ -382,8 +403,9 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 		{ "label", K(IG_DATA_CSV) },
 		{ "header", K(IG_DATA_CSV) },
 		{ "split", K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
+		{ "scale", K(IG_DATA_CSV) },
 	};
-	const msgpack_object *columns = NULL, *label = NULL;
+	const msgpack_object *columns = NULL, *label = NULL, *scale = NULL;
 	const ig_fdef defs[] = {
 		{ "kind", IG_F_ENUM, true, data_kinds, &d->kind },
 		{ "n", IG_F_POS, false, NULL, &d->n },
@@ -394,6 +416,7 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 		{ "label", IG_F_ANY, false, NULL, &label },
 		{ "header", IG_F_BOOL, false, NULL, &d->header },
 		{ "split", IG_F_DOUBLE, false, NULL, &d->split },
+		{ "scale", IG_F_ANY, false, NULL, &scale },
 	};
 	int rc;
 
@@ -411,6 +434,8 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 		return invalid(err, "data.split", "a validation fraction, "
 		    "0 <= split < 1");
 	if (columns != NULL && (rc = read_columns(columns, d, err)) != 0)
+		return rc;
+	if (scale != NULL && (rc = read_scale(scale, d, err)) != 0)
 		return rc;
 	if (label != NULL)
 		return read_column(label, &d->label, "data.label", err);

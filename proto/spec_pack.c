@@ -79,7 +79,7 @@ pack_data(msgpack_packer *pk, const ig_spec_data *d)
 	}
 	n += d->kind == IG_DATA_RANGE ? 2 : 0;          /* n, shuffle */
 	n += file ? 4 : 0;                              /* path, batch_size, shuffle, split */
-	n += csv ? 3 : 0;                               /* columns, label, header */
+	n += csv ? 4 : 0;                               /* columns, label, header, scale */
 	msgpack_pack_map(pk, n);
 	ig_pack_str(pk, "kind");
 	ig_pack_str(pk, ig_data_kind_name(d->kind));
@@ -108,6 +108,13 @@ pack_data(msgpack_packer *pk, const ig_spec_data *d)
 		pack_column(pk, &d->label);
 		ig_pack_str(pk, "header");
 		pack_bool(pk, d->header);
+		ig_pack_str(pk, "scale");
+		if (d->scale_standard)
+			ig_pack_str(pk, "standard");
+		else if (d->scale != 0)
+			msgpack_pack_double(pk, d->scale);
+		else
+			msgpack_pack_nil(pk);
 	}
 }
 

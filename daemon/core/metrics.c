@@ -240,6 +240,45 @@ bool ig_metric_is_attached(const ig_engine *e, const char *name)
 	return ig_adopted_has(e, name);
 }
 
+/* The attached metric called name, or NULL.  Metrics are the only objects
+ * engines adopt, but check the free function to be sure. */
+static ig_metric *find_attached(const ig_engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->nadopted; i++) {
+		const struct ig_adopted *a = &e->adopted[i];
+		if (a->free_fn == metric_free_cb && strcmp(a->name, name) == 0)
+			return a->obj;
+	}
+	return NULL;
+}
+
+int ig_metric_state(const ig_engine *e, const char *name, ig_metric_acc *acc)
+{
+	const ig_metric *m = find_attached(e, name);
+
+	if (m == NULL)
+		return IG_ENOENT;
+	*acc = (ig_metric_acc){ .sum = m->sum, .count = m->count,
+	                        .value = m->value, .have = m->have };
+	return 0;
+}
+
+int ig_metric_set_state(ig_engine *e, const char *name, const ig_metric_acc *acc)
+{
+	ig_metric *m = find_attached(e, name);
+
+	if (m == NULL)
+		return ig_set_error(e, IG_ENOENT, "no metric called %s is attached", name);
+	if (!(acc->count >= 0 && isfinite(acc->count)))
+		return ig_set_error(e, IG_EINVAL, "metric %s: count %g must be a finite "
+		                    "number >= 0", name, acc->count);
+	m->sum = acc->sum;
+	m->count = acc->count;
+	m->value = acc->value;
+	m->have = acc->have;
+	return 0;
+}
+
 const ig_field *ig_output_field(const ig_output *out, const char *name)
 {
 	for (size_t i = 0; out != NULL && i < out->nfields; i++)

@@ -44,6 +44,24 @@ int ig_metric_attach(ig_metric *m, ig_engine *e, const char *name);
 int ig_metric_detach(ig_engine *e, const char *name);
 bool ig_metric_is_attached(const ig_engine *e, const char *name);
 
+/*
+ * What an attached metric has accumulated, for checkpoints: an epoch-wise
+ * metric's sum and count since EPOCH_STARTED, a running average's value
+ * (have is false before its first update).  Fields a kind does not use are
+ * 0; an output metric keeps nothing.  A resumed run restores them after the
+ * STARTED / EPOCH_STARTED resets, so it goes on as if never stopped.
+ */
+typedef struct ig_metric_acc {
+	double sum, count;
+	double value;
+	bool have;
+} ig_metric_acc;
+
+/* IG_ENOENT when no metric called name is attached. */
+int ig_metric_state(const ig_engine *e, const char *name, ig_metric_acc *acc);
+/* IG_EINVAL (nothing changed) when count is negative or not finite. */
+int ig_metric_set_state(ig_engine *e, const char *name, const ig_metric_acc *acc);
+
 #ifdef __cplusplus
 }
 #endif

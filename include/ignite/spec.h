@@ -88,6 +88,9 @@ typedef struct ig_spec_data {
 	ig_column label;        /* csv: name NULL and index IG_NONE when none */
 	bool header;            /* csv: first line names the columns; default true */
 	double split;           /* csv, msgpack: validation fraction in [0, 1) */
+	double scale;           /* csv: divide every feature by it; 0: none */
+	bool scale_standard;    /* csv: scale "standard": each feature to mean 0
+	                         * and std 1, over the train rows */
 } ig_spec_data;
 
 typedef struct ig_spec_metric {

@@ -34,7 +34,7 @@ static const char full[] =
 	" 'params': {'lr': 0.1, 'layers': 3, 'opt': 'sgd', 'nesterov': true},"
 	" 'data': {'kind': 'csv', 'path': '/data/digits.csv', 'batch_size': 32,"
 	"   'shuffle': true, 'columns': ['a', 2], 'label': 'target',"
-	"   'header': false, 'split': 0.2},"
+	"   'header': false, 'split': 0.2, 'scale': 16},"
 	" 'max_epochs': 10, 'epoch_length': 100, 'seed': 0,"
 	" 'metrics': [{'name': 'loss', 'kind': 'loss', 'field': 'loss'},"
 	"   {'name': 'acc', 'kind': 'accuracy', 'split': 'val', 'threshold': 0.5},"
@@ -100,6 +100,8 @@ test_full(void **state)
 	assert_string_equal(s->data.label.name, "target");
 	assert_false(s->data.header);
 	assert_true(s->data.split == 0.2);
+	assert_true(s->data.scale == 16);
+	assert_false(s->data.scale_standard);
 
 	assert_int_equal(s->max_epochs, 10);
 	assert_int_equal(s->epoch_length, 100);
@@ -193,6 +195,7 @@ test_short_forms(void **state)
 	assert_string_equal(s->data.path, "iris.csv");
 	assert_true(s->data.header);
 	assert_int_equal(s->data.label.index, IG_NONE);
+	assert_true(s->data.scale == 0 && !s->data.scale_standard);
 	ig_spec_free(s);
 
 	s = read_ok(*state, "{'engine': 'builtin:noop', 'data': 'msgpack:items.mp'}");
@@ -252,6 +255,8 @@ test_canonical(void **state)
 	check_canonical(*state, "{'engine': ['w'], 'data': 'worker', 'seed': 7}");
 	check_canonical(*state, "{'engine': 'builtin:x', 'data': {'kind': 'msgpack', "
 	    "'path': 'p'}}");
+	check_canonical(*state, "{'engine': 'builtin:x', 'data': {'kind': 'csv', "
+	    "'path': 'p', 'scale': 'standard'}}");
 }
 
 /* One wrong thing per spec, and the message it must give. */
@@ -301,6 +306,10 @@ static const struct {
 	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv'}}", "data.path: required for kind csv" },
 	{ "{'engine': 'builtin:noop', 'data': {'kind': 'range', 'n': 5, 'path': 'x'}}", "data.path: not used by kind range" },
 	{ "{'engine': 'builtin:noop', 'data': {'kind': 'msgpack', 'path': 'x', 'columns': []}}", "data.columns: not used by kind msgpack" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'msgpack', 'path': 'x', 'scale': 2}}", "data.scale: not used by kind msgpack" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': 0}}", "data.scale: cannot divide by 0; leave scale out for none" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': 'std'}}", "data.scale: expected a number or \"standard\", got a str" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': true}}", "data.scale: expected a number or \"standard\", got a boolean" },
 	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'batch_size': 0}}", "data.batch_size: expected a positive integer, got 0" },
 	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'shuffle': 'yes'}}", "data.shuffle: expected true or false, got a str" },
 	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': 'a'}}", "data.columns: expected an array, got a str" },

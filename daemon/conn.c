@@ -1,0 +1,450 @@
+/*
+ * conn.c - one client connection: bytes in through the streaming frame
+ * decoder, requests out to their methods, answers back through a bounded
+ * output queue.
+ *
+ * Replies made while a read is being dispatched are batched into one
+ * write at its end; others are written at once.  A client that stops
+ * reading while its unsent output passes srv->max_queue is dropped, and
+ * so is one that stalls in the middle of a frame: neither may pin the
+ * daemon's memory.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server_int.h"
+
+#define LINGER_MS 2000  /* to flush a last error before closing */
+
+struct write_req {
+	uv_write_t req;
+	char *data;     /* owned: released from conn->out */
+};
+
+/* ---- references and closing -------------------------------------------- */
+
+void
+server_conn_ref(struct server_conn *conn)
+{
+	conn->refs++;
+}
+
+void
+server_conn_unref(struct server_conn *conn)
+{
+	if (--conn->refs > 0)
+		return;
+	ig_decoder_free(conn->dec);
+	msgpack_sbuffer_destroy(&conn->out);
+	free(conn);
+}
+
+static void
+on_conn_handle_closed(uv_handle_t *h)
+{
+	struct server_conn *conn = h->data;
+
+	if (--conn->open_handles > 0)
+		return;
+	log_debug("client uid %lu pid %ld: closed", (unsigned long)conn->uid,
+	    (long)conn->pid);
+	server_conn_gone(conn->srv, conn);
+	server_conn_unref(conn);
+}
+
+static void
+close_handles(struct server_conn *conn)
+{
+	if (uv_is_closing((uv_handle_t *)&conn->pipe))
+		return;
+	uv_close((uv_handle_t *)&conn->pipe, on_conn_handle_closed);
+	uv_close((uv_handle_t *)&conn->timer, on_conn_handle_closed);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)status;
+	close_handles(req->data);
+}
+
+static void on_timer(uv_timer_t *timer);
+
+static void
+on_written(uv_write_t *req, int status)
+{
+	struct write_req *w = req->data;
+	struct server_conn *conn = req->handle->data;
+
+	free(w->data);
+	free(w);
+	if (status < 0 && status != UV_ECANCELED && !conn->closing) {
+		log_debug("client uid %lu pid %ld: write: %s",
+		    (unsigned long)conn->uid, (long)conn->pid,
+		    uv_strerror(status));
+		conn_close(conn, false);
+	}
+}
+
+/* Hand conn->out to libuv, which writes what the socket takes now and
+ * queues the rest (counted in the pipe's write_queue_size). */
+static void
+flush(struct server_conn *conn)
+{
+	struct write_req *w;
+	uv_buf_t buf;
+	size_t len = conn->out.size;
+	int rc;
+
+	if (len == 0 || uv_is_closing((uv_handle_t *)&conn->pipe))
+		return;
+	if ((w = malloc(sizeof *w)) == NULL) {
+		log_error("client uid %lu: out of memory for a reply: closing",
+		    (unsigned long)conn->uid);
+		conn_close(conn, false);
+		return;
+	}
+	w->data = msgpack_sbuffer_release(&conn->out);
+	w->req.data = w;
+	/* len fits: the queue limit and the frame limit are both <= 1 GiB. */
+	buf = uv_buf_init(w->data, (unsigned)len);
+	rc = uv_write(&w->req, (uv_stream_t *)&conn->pipe, &buf, 1, on_written);
+	if (rc < 0) {
+		free(w->data);
+		free(w);
+		log_debug("client uid %lu pid %ld: write: %s",
+		    (unsigned long)conn->uid, (long)conn->pid, uv_strerror(rc));
+		conn_close(conn, false);
+	}
+}
+
+void
+conn_close(struct server_conn *conn, bool linger)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	uv_read_stop((uv_stream_t *)&conn->pipe);
+	if (linger) {
+		flush(conn);
+		if (conn->pipe.write_queue_size > 0 &&
+		    uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->pipe,
+		    on_shutdown) == 0) {
+			/* A client that never reads must not hold us. */
+			uv_timer_start(&conn->timer, on_timer, LINGER_MS, 0);
+			return;
+		}
+	}
+	close_handles(conn);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* Output was appended to conn->out: enforce the queue limit, then write
+ * now, or when the read being dispatched ends. */
+static int
+queued(struct server_conn *conn)
+{
+	size_t pending = conn->out.size + conn->pipe.write_queue_size;
+
+	if (pending > conn->srv->max_queue) {
+		log_warn("client uid %lu pid %ld: %zu bytes unread, over the "
+		    "limit of %zu: dropping it", (unsigned long)conn->uid,
+		    (long)conn->pid, pending, conn->srv->max_queue);
+		conn_close(conn, false);
+		return IG_PROTO_UNAVAILABLE;
+	}
+	if (!conn->dispatching)
+		flush(conn);
+	return 0;
+}
+
+/* Pack the rest of frame f with pack (NULL: pack nothing here) and end it. */
+static int
+end_frame(struct server_conn *conn, ig_frame *f, server_pack_fn *pack,
+          void *arg, ig_err *e)
+{
+	f->limit = conn->srv->max_frame;
+	if (pack != NULL)
+		pack(&f->pk, arg);
+	return ig_frame_end(f, e);
+}
+
+static int
+append_error(struct server_conn *conn, uint32_t msgid, const ig_err *e)
+{
+	int rc = ig_pack_error(&conn->out, msgid, e);
+
+	if (rc != 0) {
+		/* The client would wait for this answer forever. */
+		log_error("client uid %lu: cannot pack an error reply: closing",
+		    (unsigned long)conn->uid);
+		conn_close(conn, false);
+		return rc;
+	}
+	return queued(conn);
+}
+
+int
+server_reply(struct server_conn *conn, uint32_t msgid, server_pack_fn *pack,
+             void *arg)
+{
+	ig_frame f;
+	ig_err e;
+	int rc;
+
+	if (conn->closing)
+		return 0;
+	ig_frame_response(&f, &conn->out, msgid);
+	if (pack == NULL)
+		msgpack_pack_nil(&f.pk);
+	if ((rc = end_frame(conn, &f, pack, arg, &e)) != 0) {
+		log_warn("client uid %lu: reply to %lu: %s",
+		    (unsigned long)conn->uid, (unsigned long)msgid, e.message);
+		append_error(conn, msgid, &e);
+		return rc;
+	}
+	return queued(conn);
+}
+
+int
+server_error(struct server_conn *conn, uint32_t msgid, int code,
+             const char *fmt, ...)
+{
+	char msg[IG_ERR_MAX * 2];
+	ig_err e;
+	va_list ap;
+
+	if (conn->closing)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* ig_err_set marks a message that does not fit with "...". */
+	ig_err_set(&e, code, "%s", msg);
+	return append_error(conn, msgid, &e);
+}
+
+int
+server_notify(struct server_conn *conn, const char *method,
+              server_pack_fn *pack, void *arg)
+{
+	ig_frame f;
+	ig_err e;
+	int rc;
+
+	if (conn->closing)
+		return 0;
+	ig_frame_notify(&f, &conn->out, method);
+	if (pack == NULL)
+		msgpack_pack_map(&f.pk, 0);
+	if ((rc = end_frame(conn, &f, pack, arg, &e)) != 0) {
+		log_warn("client uid %lu: notification %s: %s",
+		    (unsigned long)conn->uid, method, e.message);
+		return rc;
+	}
+	return queued(conn);
+}
+
+/* The stream cannot be used any more: say why, then close. */
+static void
+fail_stream(struct server_conn *conn, const ig_err *e)
+{
+	log_info("client uid %lu pid %ld: %s (%s): closing",
+	    (unsigned long)conn->uid, (long)conn->pid, e->message,
+	    ig_proto_code_name(e->code));
+	if (ig_pack_error_notify(&conn->out, e) != 0)
+		log_warn("client uid %lu: cannot pack the error notification",
+		    (unsigned long)conn->uid);
+	conn_close(conn, true);
+}
+
+/* Idle while in the middle of a frame, or done lingering. */
+static void
+on_timer(uv_timer_t *timer)
+{
+	struct server_conn *conn = timer->data;
+	ig_err e;
+
+	if (conn->closing) {
+		close_handles(conn);
+		return;
+	}
+	ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED, "no bytes for %llu ms in "
+	    "the middle of a frame", (unsigned long long)
+	    conn->srv->idle_timeout_ms);
+	fail_stream(conn, &e);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static void
+dispatch(struct server_conn *conn, const ig_msg *msg)
+{
+	const struct method *m;
+
+	if (msg->type != IG_MSG_REQUEST) {
+		/* We ask clients nothing, and no notification has a meaning
+		 * to us yet: ignore, as msgpack-RPC allows. */
+		log_debug("client uid %lu: ignoring a message of type %d",
+		    (unsigned long)conn->uid, msg->type);
+		return;
+	}
+	if (conn->version == 0 && strcmp(msg->method, "hello") != 0) {
+		server_error(conn, msg->msgid, IG_PROTO_VERSION_MISMATCH,
+		    "call hello first to agree on a protocol version");
+		return;
+	}
+	if ((m = server_find_method(conn->srv, msg->method)) == NULL) {
+		server_error(conn, msg->msgid, IG_PROTO_UNKNOWN_METHOD,
+		    "no method named \"%s\"", msg->method);
+		return;
+	}
+	m->fn(conn, msg->msgid, msg->params, conn->uid, m->ud);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct server_conn *conn = h->data;
+
+	(void)suggested;
+	/* One buffer per connection is enough: every message is handled
+	 * before the read callback returns, and the decoder copies a partial
+	 * frame's bytes. */
+	*buf = uv_buf_init(conn->rbuf, sizeof conn->rbuf);
+}
+
+static void
+on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct server_conn *conn = stream->data;
+	const char *p = buf->base;
+	size_t len, used;
+	int r = IG_DECODE_MORE;
+	ig_msg msg;
+
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			log_debug("client uid %lu: read: %s",
+			    (unsigned long)conn->uid, uv_strerror((int)nread));
+		else if (ig_decoder_eof(conn->dec) != 0)
+			log_debug("client uid %lu: hung up in mid-frame",
+			    (unsigned long)conn->uid);
+		/* A client may half-close after its requests: answer them. */
+		conn_close(conn, nread == UV_EOF);
+		return;
+	}
+	if (nread == 0)
+		return;
+	len = (size_t)nread;
+	conn->dispatching = true;
+	while (len > 0 && !conn->closing) {
+		r = ig_decoder_feed(conn->dec, p, len, &used, &msg);
+		p += used;
+		len -= used;
+		if (r == IG_DECODE_ERROR)
+			fail_stream(conn, ig_decoder_error(conn->dec));
+		else if (r == IG_DECODE_MESSAGE)
+			dispatch(conn, &msg);
+	}
+	conn->dispatching = false;
+	if (conn->closing)
+		return;
+	flush(conn);
+	/* MORE at the end: the decoder holds part of a frame. */
+	if (r == IG_DECODE_MORE)
+		uv_timer_start(&conn->timer, on_timer,
+		    conn->srv->idle_timeout_ms, 0);
+	else
+		uv_timer_stop(&conn->timer);
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+int
+conn_start(struct server *srv, int fd, char *err, size_t errlen)
+{
+	struct server_conn *conn;
+	struct ucred cred;
+	socklen_t credlen = sizeof cred;
+	int rc;
+
+	/* Before any handle exists, so failing here needs no async close. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0) {
+		snprintf(err, errlen, "SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((conn = calloc(1, sizeof *conn)) == NULL ||
+	    (conn->dec = ig_decoder_new(srv->max_frame)) == NULL) {
+		free(conn);
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return -1;
+	}
+	conn->uid = cred.uid;
+	conn->pid = cred.pid;
+	msgpack_sbuffer_init(&conn->out);
+	uv_pipe_init(srv->loop, &conn->pipe, 0);
+	uv_timer_init(srv->loop, &conn->timer);
+	conn->pipe.data = conn->timer.data = conn->shutdown.data = conn;
+	conn->open_handles = 2;
+	conn->refs = 1;
+	conn->srv = srv;
+	conn->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	if ((rc = uv_pipe_open(&conn->pipe, fd)) < 0)
+		close(fd);      /* the pipe took no ownership */
+	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)&conn->pipe,
+	    on_alloc, on_read)) < 0) {
+		snprintf(err, errlen, "cannot watch the socket: %s",
+		    uv_strerror(rc));
+		conn->closing = true;
+		close_handles(conn);
+		return -1;
+	}
+	log_debug("client uid %lu pid %ld: connected", (unsigned long)conn->uid,
+	    (long)conn->pid);
+	return 0;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+uid_t
+server_conn_uid(const struct server_conn *conn)
+{
+	return conn->uid;
+}
+
+struct server *
+server_conn_server(const struct server_conn *conn)
+{
+	return conn->srv;
+}
+
+int
+server_conn_version(const struct server_conn *conn)
+{
+	return conn->version;
+}
+
+void
+server_conn_set_version(struct server_conn *conn, int version)
+{
+	conn->version = version;
+}
+
+int
+server_conn_closed(const struct server_conn *conn)
+{
+	return conn->closing;
+}

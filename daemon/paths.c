@@ -1,0 +1,168 @@
+/*
+ * paths.c - default locations and safe directories.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+/* snprintf that reports a path that does not fit instead of cutting it. */
+static int
+path_fmt(char *buf, size_t len, char *err, size_t errlen, const char *fmt,
+         const char *a, const char *b)
+{
+	int n = snprintf(buf, len, fmt, a, b);
+
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "path too long: %s%s...", a, b);
+		return -1;
+	}
+	return 0;
+}
+
+/* An absolute path from the environment, or NULL: the XDG spec says a
+ * relative one is to be ignored. */
+static const char *
+env_dir(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] == '/' ? v : NULL;
+}
+
+int
+paths_default_socket(char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *run;
+	char uid[32];
+
+	if (geteuid() == 0)
+		return path_fmt(buf, len, err, errlen, "%s%s", "/run/ignite",
+		    "/ignited.sock");
+	if ((run = env_dir("XDG_RUNTIME_DIR")) != NULL)
+		return path_fmt(buf, len, err, errlen, "%s%s", run,
+		    "/ignite/ignited.sock");
+	snprintf(uid, sizeof uid, "%lu", (unsigned long)geteuid());
+	return path_fmt(buf, len, err, errlen, "/tmp/ignite-%s%s", uid,
+	    "/ignited.sock");
+}
+
+int
+paths_default_db(char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *state, *home;
+	struct passwd *pw;
+
+	if (geteuid() == 0)
+		return path_fmt(buf, len, err, errlen, "%s%s", "/var/lib/ignite",
+		    "/ignite.db");
+	if ((state = env_dir("XDG_STATE_HOME")) != NULL)
+		return path_fmt(buf, len, err, errlen, "%s%s", state,
+		    "/ignite/ignite.db");
+	if ((home = env_dir("HOME")) == NULL) {
+		pw = getpwuid(geteuid());
+		if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
+			snprintf(err, errlen, "no home directory for uid %lu: "
+			    "set HOME or XDG_STATE_HOME, or pass --db",
+			    (unsigned long)geteuid());
+			return -1;
+		}
+		home = pw->pw_dir;
+	}
+	return path_fmt(buf, len, err, errlen, "%s%s", home,
+	    "/.local/state/ignite/ignite.db");
+}
+
+/* mkdir -p of the directory part of path, without its last component. */
+int
+paths_make_parents(const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	char *slash;
+	size_t n = strlen(path);
+
+	if (n >= sizeof dir) {
+		snprintf(err, errlen, "path too long: %s", path);
+		return -1;
+	}
+	memcpy(dir, path, n + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (dir[0] != '\0' && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot create directory %s: %s", dir,
+	    strerror(errno));
+	return -1;
+}
+
+int
+paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
+{
+	char dir[4096];
+	const char *slash = strrchr(socket_path, '/');
+	mode_t forbidden = gid == (gid_t)-1 ? 0077 : 0027;
+	struct stat st;
+	size_t n;
+
+	if (slash == NULL) {
+		snprintf(err, errlen, "socket path %s is not absolute",
+		    socket_path);
+		return -1;
+	}
+	n = slash == socket_path ? 1 : (size_t)(slash - socket_path);
+	if (n >= sizeof dir) {
+		snprintf(err, errlen, "path too long: %s", socket_path);
+		return -1;
+	}
+	memcpy(dir, socket_path, n);
+	dir[n] = '\0';
+	if (paths_make_parents(socket_path, err, errlen) < 0)
+		return -1;
+	if (gid != (gid_t)-1 && stat(dir, &st) == 0 && st.st_uid == geteuid()) {
+		/* Only a directory we own may be opened to the group. */
+		if (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0) {
+			snprintf(err, errlen, "cannot give group %lu access to "
+			    "%s: %s", (unsigned long)gid, dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s is owned by uid %lu, not by us (%lu): "
+		    "refusing to put the socket there", dir,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & forbidden) != 0) {
+		snprintf(err, errlen, "%s has mode %04o, open to %s: run "
+		    "'chmod %s %s' or choose another --socket", dir,
+		    (unsigned)(st.st_mode & 07777),
+		    gid == (gid_t)-1 ? "group or others" : "others",
+		    gid == (gid_t)-1 ? "0700" : "0750", dir);
+		return -1;
+	}
+	return 0;
+}

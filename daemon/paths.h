@@ -1,0 +1,39 @@
+/*
+ * paths.h - where ignited keeps its socket and database, and the checks
+ * that make those places safe to use.
+ *
+ * Errors are values: functions return 0, or -1 with a message for the user
+ * in err (errlen bytes, always NUL-terminated).
+ */
+#ifndef IGNITED_PATHS_H
+#define IGNITED_PATHS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * The default socket path: /run/ignite/ignited.sock for root, else
+ * $XDG_RUNTIME_DIR/ignite/ignited.sock, else /tmp/ignite-UID/ignited.sock.
+ */
+int paths_default_socket(char *buf, size_t len, char *err, size_t errlen);
+
+/*
+ * The default database: /var/lib/ignite/ignite.db for root, else
+ * $XDG_STATE_HOME/ignite/ignite.db, else ~/.local/state/ignite/ignite.db.
+ */
+int paths_default_db(char *buf, size_t len, char *err, size_t errlen);
+
+/* Create the directories above path that are missing (0700 each). */
+int paths_make_parents(const char *path, char *err, size_t errlen);
+
+/*
+ * Make the directory that holds the socket ready, as tmux does: create it
+ * (mode 0700, or 0750 and group gid when gid != (gid_t)-1) with its
+ * parents, then refuse it unless it is a directory owned by us and closed
+ * to others (and to the group, unless gid is given: then it may grant the
+ * group read and search, never write).
+ */
+int paths_runtime_dir(const char *socket_path, gid_t gid, char *err,
+                      size_t errlen);
+
+#endif

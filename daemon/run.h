@@ -1,0 +1,116 @@
+/*
+ * run.h - runs: the run manager's records, shared by runs.c (lifecycle,
+ * scheduling, checkpoints, resume) and run_methods.c (the control API).
+ *
+ * A run lives in the store from the moment it is accepted.  In memory it
+ * has a job (engine, process function, data) while it can still run:
+ * running, paused or queued.  A finished run keeps only its record; its
+ * state_dict and history are read back from the store.
+ */
+#ifndef IGNITED_RUN_H
+#define IGNITED_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "ignite/protocol.h"
+#include "ignite/spec.h"
+#include "job.h"
+#include "server.h"
+#include "store.h"
+
+struct runs;
+
+/* A metric series a run writes, with its store id. */
+struct run_series {
+	char *name;
+	int64_t id;
+};
+
+struct run {
+	struct runs *mgr;
+	int64_t id;
+	char name[IG_NAME_MAX + 1];
+	uid_t owner;
+	int status;                     /* enum ig_status */
+	int ending;                     /* final status on its way to the store, or -1 */
+	char *reason;                   /* why it ended, failed or paused */
+	double created, started, finished;
+
+	ig_spec *spec;                  /* owned */
+	struct job *job;                /* NULL once finished */
+	/* where a run without a job stands, for status and list */
+	ig_store_progress last;
+	ig_named_value *last_metrics;   /* owned, names too */
+	size_t nlast;
+
+	/* scheduling */
+	bool runnable;                  /* in mgr's run queue */
+	bool waiting;                   /* a blocking process call is out */
+	uint64_t slice;                 /* iterations per slice, adapted */
+
+	/* checkpoints */
+	int64_t ckpt_iteration;         /* of the last one taken */
+	double ckpt_time;
+	bool want_checkpoint;           /* the checkpoint action fired */
+	int suspend;                    /* enum run_suspend: pause or shutdown asked */
+
+	/* metric points waiting to be handed to the store */
+	ig_store_point *points;
+	size_t npoints, cappoints;
+	struct run_series *series;
+	size_t nseries;
+
+	/* rate and progress */
+	int64_t rate_iteration;
+	double rate_time, rate;
+	double progress_sent;
+
+	/* watchers: connections that get notifications */
+	struct server_conn **watchers;
+	size_t nwatchers;
+};
+
+enum run_suspend { SUSPEND_NONE, SUSPEND_PAUSE, SUSPEND_SHUTDOWN };
+
+struct runs {
+	uv_loop_t *loop;
+	ig_store *store;
+	struct server *srv;
+	struct run **v;                 /* every run the daemon knows, by id */
+	size_t n, cap;
+	uv_idle_t idle;                 /* steps runnable runs while any */
+	size_t cursor;                  /* round robin position */
+	/* shutdown */
+	bool stopping;
+	void (*stopped)(void *arg, int status);
+	void *stopped_arg;
+};
+
+struct run *runs_find(struct runs *mgr, int64_t id);
+struct run *runs_find_name(struct runs *mgr, const char *name);
+
+/* Accept a run: spec checked and wired, stored, started.  On error nothing
+ * is stored and err says which field is wrong. */
+int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
+                struct run **out, ig_err *err);
+/* The control verbs; each returns 0 or an IG_PROTO_* code with err set. */
+int run_terminate(struct run *run, bool epoch_only, ig_err *err);
+int run_pause(struct run *run, ig_err *err);
+int run_resume(struct run *run, int64_t max_epochs, ig_err *err);
+int runs_delete(struct runs *mgr, struct run *run, ig_err *err);
+/* The summary as status and list show it; strings borrowed from run, the
+ * metrics array allocated: free it with run_summary_clear_metrics(). */
+void run_summary(struct run *run, ig_summary *s);
+void run_summary_clear_metrics(ig_summary *s);
+
+void run_watch(struct run *run, struct server_conn *conn);
+void run_unwatch(struct run *run, struct server_conn *conn);
+
+/* Register the run methods on srv (run_methods.c). */
+int run_methods_register(struct runs *mgr);
+
+#endif

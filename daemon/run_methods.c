@@ -1,0 +1,567 @@
+/*
+ * run_methods.c - the control API over runs (docs/PROTOCOL.md, "Methods"):
+ * run, list, status, state_dict, terminate, terminate_epoch, pause, resume,
+ * metrics, watch, unwatch, logs, delete.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "run.h"
+
+/* What one frame may carry of metric history: the default frame limit less
+ * room for names and framing.  32 bytes a point (PROTOCOL.md). */
+#define HISTORY_BYTES   (15u << 20)
+
+/* ---- finding runs and checking who asks ---------------------------------------- */
+
+static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, ig_err *err)
+{
+	struct run *run = ref->id > 0 ? runs_find(mgr, ref->id) : runs_find_name(mgr, ref->name);
+
+	if (run == NULL) {
+		if (ref->id > 0)
+			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld", (long long)ref->id);
+		else
+			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+	}
+	return run;
+}
+
+static int may_control(const struct run *run, uid_t peer, ig_err *err)
+{
+	if (peer == 0 || peer == run->owner)
+		return 0;
+	return ig_err_set(err, IG_PROTO_PERMISSION_DENIED, "run %lld belongs to uid %lu",
+	                  (long long)run->id, (unsigned long)run->owner);
+}
+
+/* Read {id} (plus extra defs) and find the run; with control, check the
+ * peer may act on it.  Replies with the error itself and returns NULL. */
+static struct run *params_run(struct runs *mgr, struct server_conn *conn, uint32_t msgid,
+                              const msgpack_object *params, uid_t peer, bool control,
+                              ig_fdef *extra, size_t nextra)
+{
+	ig_run_ref ref = { 0 };
+	ig_fdef defs[8] = { { .key = "id", .type = IG_F_RUN, .required = true, .out = &ref } };
+	struct run *run = NULL;
+	ig_err err = { 0 };
+
+	if (nextra > 0)
+		memcpy(&defs[1], extra, nextra * sizeof(*extra));
+	if (ig_map_read(params, "params", defs, 1 + nextra, 0, &err) == 0 &&
+	    (run = resolve(mgr, &ref, &err)) != NULL && control && may_control(run, peer, &err) != 0)
+		run = NULL;
+	if (run == NULL)
+		server_error(conn, msgid, err.code, "%s", err.message);
+	return run;
+}
+
+static bool no_params(const msgpack_object *params)
+{
+	return params->type == MSGPACK_OBJECT_ARRAY && params->via.array.size == 0;
+}
+
+/* ---- small results -------------------------------------------------------------- */
+
+struct id_status {
+	int64_t id;
+	const char *name;
+	int status;         /* -1: leave out */
+};
+
+static void pack_id_status(msgpack_packer *pk, void *arg)
+{
+	const struct id_status *r = arg;
+
+	msgpack_pack_map(pk, r->status >= 0 ? 2 : 1 + (r->name != NULL || r->status == -2));
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, r->id);
+	if (r->status >= 0) {
+		ig_pack_str(pk, "status");
+		ig_pack_str(pk, ig_status_name(r->status));
+	} else if (r->status == -2) {
+		ig_pack_str(pk, "name");
+		ig_pack_str(pk, r->name);
+	}
+}
+
+static void reply_id(struct server_conn *conn, uint32_t msgid, const struct run *run, int status)
+{
+	struct id_status r = { run->id, NULL, status };
+
+	server_reply(conn, msgid, pack_id_status, &r);
+}
+
+/* ---- run -------------------------------------------------------------------------- */
+
+static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                  uid_t peer, void *ud)
+{
+	struct run *run;
+	ig_err err = { 0 };
+
+	if (runs_create(ud, params, peer, &run, &err) != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
+	struct id_status r = { run->id, run->name[0] != '\0' ? run->name : NULL, -2 };
+	server_reply(conn, msgid, pack_id_status, &r);
+}
+
+/* ---- list and status ------------------------------------------------------------ */
+
+struct summaries {
+	struct runs *mgr;
+	struct run **v;
+	size_t n;
+};
+
+static void pack_summaries(msgpack_packer *pk, void *arg)
+{
+	struct summaries *l = arg;
+
+	msgpack_pack_array(pk, l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		ig_summary s;
+		run_summary(l->v[i], &s);
+		ig_summary_pack(pk, &s);
+		run_summary_clear_metrics(&s);
+	}
+}
+
+static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                   uid_t peer, void *ud)
+{
+	struct runs *mgr = ud;
+	ig_strv status = { 0 };
+	ig_fdef defs[] = { { .key = "status", .type = IG_F_STRV, .out = &status } };
+	unsigned mask = 0;
+	ig_err err = { 0 };
+
+	(void)peer;
+	if (!no_params(params) && ig_map_read(params, "params", defs, 1, 0, &err) != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
+	for (size_t i = 0; i < status.n; i++) {
+		int st = -1;
+		for (int k = 0; k < IG_STATUS_COUNT; k++)
+			if (strcmp(status.v[i], ig_status_name(k)) == 0)
+				st = k;
+		if (st < 0) {
+			server_error(conn, msgid, IG_PROTO_INVALID_PARAMS, "status[%zu]: no status \"%s\"",
+			             i, status.v[i]);
+			ig_strv_free(&status);
+			return;
+		}
+		mask |= 1u << st;
+	}
+	ig_strv_free(&status);
+	struct summaries l = { mgr, calloc(mgr->n + 1, sizeof(struct run *)), 0 };
+	if (l.v == NULL) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mask == 0 || (mask & (1u << mgr->v[i]->status)))
+			l.v[l.n++] = mgr->v[i];
+	server_reply(conn, msgid, pack_summaries, &l);
+	free(l.v);
+}
+
+static void pack_summary(msgpack_packer *pk, void *arg)
+{
+	ig_summary s;
+
+	run_summary(arg, &s);
+	ig_summary_pack(pk, &s);
+	run_summary_clear_metrics(&s);
+}
+
+static void m_status(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                     uid_t peer, void *ud)
+{
+	struct run *run = params_run(ud, conn, msgid, params, peer, false, NULL, 0);
+
+	if (run != NULL)
+		server_reply(conn, msgid, pack_summary, run);
+}
+
+/* ---- state_dict ------------------------------------------------------------------- */
+
+struct raw {
+	const void *buf;
+	size_t len;
+};
+
+/* Append bytes that already are one msgpack object. */
+static void pack_raw(msgpack_packer *pk, void *arg)
+{
+	const struct raw *r = arg;
+
+	pk->callback(pk->data, r->buf, r->len);
+}
+
+static void pack_state_dict(msgpack_packer *pk, void *arg)
+{
+	ig_state_dict_pack(arg, pk);
+}
+
+static void m_state_dict(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                         uid_t peer, void *ud)
+{
+	struct runs *mgr = ud;
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
+	ig_store_checkpoint c;
+	ig_state_dict d;
+
+	if (run == NULL)
+		return;
+	if (run->job != NULL) {
+		if (ig_engine_state_dict(job_engine(run->job), &d) != 0) {
+			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+			return;
+		}
+		server_reply(conn, msgid, pack_state_dict, &d);
+		ig_state_dict_clear(&d);
+		return;
+	}
+	if (ig_store_latest_checkpoint(ig_store_loop_reader(mgr->store), run->id, &c) != 0) {
+		server_error(conn, msgid, IG_PROTO_NOT_FOUND, "run %lld has no checkpoint",
+		             (long long)run->id);
+		return;
+	}
+	struct raw r = { c.state_dict, c.state_dict_len };
+	server_reply(conn, msgid, pack_raw, &r);
+	ig_store_checkpoint_clear(&c);
+}
+
+/* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
+
+static void control(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                    uid_t peer, struct runs *mgr, const char *verb)
+{
+	int64_t max_epochs = IG_NONE;
+	ig_fdef extra[] = { { .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs } };
+	bool resume = strcmp(verb, "resume") == 0;
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
+	ig_err err = { 0 };
+	int rc;
+
+	if (run == NULL)
+		return;
+	if (strcmp(verb, "terminate") == 0)
+		rc = run_terminate(run, false, &err);
+	else if (strcmp(verb, "terminate_epoch") == 0)
+		rc = run_terminate(run, true, &err);
+	else if (strcmp(verb, "pause") == 0)
+		rc = run_pause(run, &err);
+	else if (resume)
+		rc = run_resume(run, max_epochs, &err);
+	else {
+		struct id_status r = { run->id, NULL, -1 };
+		if (runs_delete(mgr, run, &err) != 0)
+			server_error(conn, msgid, err.code, "%s", err.message);
+		else
+			server_reply(conn, msgid, pack_id_status, &r);
+		return;
+	}
+	if (rc != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
+	log_msg(LOG_INFO, run->id, "%s asked by uid %lu", verb, (unsigned long)peer);
+	if (strcmp(verb, "terminate_epoch") == 0)
+		reply_id(conn, msgid, run, -1);
+	else if (strcmp(verb, "pause") == 0)
+		reply_id(conn, msgid, run, IG_STATUS_PAUSED);
+	else
+		reply_id(conn, msgid, run, run->status);
+}
+
+#define CONTROL_METHOD(fn, verb)                                                   \
+	static void fn(struct server_conn *conn, uint32_t msgid,                   \
+	               const msgpack_object *params, uid_t peer, void *ud)         \
+	{                                                                          \
+		control(conn, msgid, params, peer, ud, verb);                      \
+	}
+CONTROL_METHOD(m_terminate, "terminate")
+CONTROL_METHOD(m_terminate_epoch, "terminate_epoch")
+CONTROL_METHOD(m_pause, "pause")
+CONTROL_METHOD(m_resume, "resume")
+CONTROL_METHOD(m_delete, "delete")
+
+/* ---- metrics -------------------------------------------------------------------------- */
+
+struct history {
+	int64_t id;
+	int axis;
+	ig_series *s;
+	size_t n;
+	int64_t next;       /* IG_NONE: complete */
+};
+
+static void pack_history(msgpack_packer *pk, void *arg)
+{
+	const struct history *h = arg;
+
+	msgpack_pack_map(pk, 4);
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, h->id);
+	ig_pack_str(pk, "axis");
+	ig_pack_str(pk, h->axis == IG_STORE_AXIS_EPOCH ? "epoch" : "iteration");
+	ig_pack_str(pk, "series");
+	ig_series_pack(pk, h->s, h->n);
+	ig_pack_str(pk, "next");
+	ig_pack_opt_int(pk, h->next);
+}
+
+static int64_t axis_of(const ig_store_point *p, int axis)
+{
+	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+}
+
+/* Points of d with an axis value below v (points are in axis order). */
+static size_t count_below(const ig_store_series_data *d, int axis, int64_t v)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (axis_of(&d->points[mid], axis) < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The axis value to stop before so that at most limit points go in one
+ * answer, or IG_NONE when all fit.  The cut is between two axis values, so
+ * the rest can be asked for with from = the value returned.
+ */
+static int64_t history_cut(const ig_store_series_data *d, size_t n, int axis, size_t limit)
+{
+	size_t total = 0;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+
+	for (size_t i = 0; i < n; i++) {
+		total += d[i].n;
+		if (d[i].n > 0) {
+			lo = axis_of(&d[i].points[0], axis) < lo ? axis_of(&d[i].points[0], axis) : lo;
+			hi = axis_of(&d[i].points[d[i].n - 1], axis) > hi ? axis_of(&d[i].points[d[i].n - 1], axis) : hi;
+		}
+	}
+	if (total <= limit)
+		return IG_NONE;
+	/* the largest v in (lo, hi] with fewer than limit points below it */
+	int64_t a = lo + 1, b = hi;
+	while (a < b) {
+		int64_t mid = a + (b - a + 1) / 2;
+		size_t below = 0;
+		for (size_t i = 0; i < n; i++)
+			below += count_below(&d[i], axis, mid);
+		if (below <= limit)
+			a = mid;
+		else
+			b = mid - 1;
+	}
+	return a;
+}
+
+static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                      uid_t peer, void *ud)
+{
+	static const char *const axes[] = { "iteration", "epoch", NULL };
+	struct runs *mgr = ud;
+	ig_strv names = { 0 };
+	int axis = IG_STORE_AXIS_ITERATION;
+	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
+	ig_fdef extra[] = {
+		{ .key = "names", .type = IG_F_STRV, .out = &names },
+		{ .key = "axis", .type = IG_F_ENUM, .names = axes, .out = &axis },
+		{ .key = "from", .type = IG_F_UINT, .out = &from },
+		{ .key = "to", .type = IG_F_UINT, .out = &to },
+		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
+	};
+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 5);
+	ig_store_reader *r = ig_store_loop_reader(mgr->store);
+	ig_store_series_data *d = NULL;
+	size_t n = 0;
+
+	if (run == NULL) {
+		ig_strv_free(&names);
+		return;
+	}
+	ig_store_query q = {
+		.run_id = run->id,
+		.names = names.n > 0 ? (const char *const *)names.v : NULL,
+		.nnames = names.n,
+		.axis = axis,
+		.from = from != IG_NONE ? from : INT64_MIN,
+		.to = to != IG_NONE ? to : INT64_MAX,
+		.max_points = max_points != IG_NONE ? (size_t)max_points : 0,
+		.downsample = IG_STORE_DS_LAST,
+	};
+	if (ig_store_history(r, &q, &d, &n) != 0) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "reading the history: %s",
+		             ig_store_reader_error(r));
+		ig_strv_free(&names);
+		return;
+	}
+	ig_strv_free(&names);
+	struct history h = { run->id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += d[i].n;
+	ig_point *pts = malloc((total + 1) * sizeof(*pts));
+	if (h.s == NULL || pts == NULL) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		goto out;
+	}
+	h.next = history_cut(d, n, axis, HISTORY_BYTES / 32);
+	ig_point *p = pts;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n;
+		h.s[i].name = d[i].name;
+		h.s[i].points = p;
+		h.s[i].n = k;
+		for (size_t j = 0; j < k; j++, p++)
+			*p = (ig_point){ d[i].points[j].epoch, d[i].points[j].iteration,
+			                 d[i].points[j].wall, d[i].points[j].value };
+	}
+	server_reply(conn, msgid, pack_history, &h);
+out:
+	free(pts);
+	free(h.s);
+	ig_store_series_free(d, n);
+}
+
+/* ---- watch, unwatch, logs -------------------------------------------------------- */
+
+static void pack_empty(msgpack_packer *pk, void *arg)
+{
+	(void)arg;
+	msgpack_pack_map(pk, 0);
+}
+
+static void pack_status_note(msgpack_packer *pk, void *arg)
+{
+	ig_status_note_pack(pk, arg);
+}
+
+static void watch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                  uid_t peer, struct runs *mgr, bool on)
+{
+	if (no_params(params) || ig_map_get(params, "id") == NULL) {
+		/* every live run the caller may see */
+		for (size_t i = 0; i < mgr->n; i++) {
+			struct run *run = mgr->v[i];
+			if (run->job == NULL || (peer != 0 && peer != run->owner))
+				continue;
+			if (on)
+				run_watch(run, conn);
+			else
+				run_unwatch(run, conn);
+		}
+		server_reply(conn, msgid, pack_empty, NULL);
+		return;
+	}
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
+	if (run == NULL)
+		return;
+	if (on && run->job == NULL) {
+		/* nothing more will happen: say how it ended */
+		ig_status_note nt = { run->id, run->status, run->reason };
+		server_reply(conn, msgid, pack_empty, NULL);
+		server_notify(conn, "status", pack_status_note, &nt);
+		return;
+	}
+	if (on)
+		run_watch(run, conn);
+	else
+		run_unwatch(run, conn);
+	server_reply(conn, msgid, pack_empty, NULL);
+}
+
+static void m_watch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                    uid_t peer, void *ud)
+{
+	watch(conn, msgid, params, peer, ud, true);
+}
+
+static void m_unwatch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                      uid_t peer, void *ud)
+{
+	watch(conn, msgid, params, peer, ud, false);
+}
+
+struct log_lines {
+	int64_t id;
+	ig_store_logline *v;
+	size_t n;
+};
+
+static void pack_logs(msgpack_packer *pk, void *arg)
+{
+	const struct log_lines *l = arg;
+
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, l->id);
+	ig_pack_str(pk, "lines");
+	msgpack_pack_array(pk, l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		/* log lines are bytes as the process wrote them */
+		msgpack_pack_map(pk, 3);
+		ig_pack_str(pk, "id");
+		msgpack_pack_int64(pk, l->id);
+		ig_pack_str(pk, "time");
+		msgpack_pack_double(pk, l->v[i].time);
+		ig_pack_str(pk, "message");
+		msgpack_pack_str_with_body(pk, l->v[i].line, l->v[i].len);
+	}
+}
+
+static void m_logs(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                   uid_t peer, void *ud)
+{
+	struct runs *mgr = ud;
+	int64_t tail = 1000;
+	ig_fdef extra[] = { { .key = "tail", .type = IG_F_POS, .out = &tail } };
+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 1);
+	ig_store_reader *r = ig_store_loop_reader(mgr->store);
+	struct log_lines l = { 0 };
+
+	if (run == NULL)
+		return;
+	l.id = run->id;
+	if (ig_store_log_tail(r, run->id, (size_t)tail, &l.v, &l.n) != 0) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "reading the log: %s",
+		             ig_store_reader_error(r));
+		return;
+	}
+	server_reply(conn, msgid, pack_logs, &l);
+	ig_store_logs_free(l.v, l.n);
+}
+
+int run_methods_register(struct runs *mgr)
+{
+	static const struct {
+		const char *name;
+		server_method_fn *fn;
+	} methods[] = {
+		{ "run", m_run }, { "list", m_list }, { "status", m_status },
+		{ "state_dict", m_state_dict }, { "terminate", m_terminate },
+		{ "terminate_epoch", m_terminate_epoch }, { "pause", m_pause },
+		{ "resume", m_resume }, { "metrics", m_metrics }, { "watch", m_watch },
+		{ "unwatch", m_unwatch }, { "logs", m_logs }, { "delete", m_delete },
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (server_register(mgr->srv, methods[i].name, methods[i].fn, mgr) < 0)
+			return -1;
+	return 0;
+}

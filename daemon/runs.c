@@ -1,0 +1,1178 @@
+/*
+ * runs.c - the run manager: runs accepted, stepped in time slices on the
+ * loop, checkpointed to the store, finished, and resumed when the daemon
+ * starts again.
+ *
+ * Checkpoints are taken only where the engine's state is clean, so that a
+ * resumed run is the same run: at ITERATION_COMPLETED (not the last of an
+ * epoch, whose EPOCH_COMPLETED is still to come) and at EPOCH_COMPLETED,
+ * after the job's own handlers have updated metrics and reported points.
+ * Pause and shutdown wait for such a point, checkpoint, and interrupt.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "run.h"
+#include "runs.h"
+
+#define SLICE_NS        1000000         /* one turn of stepping: ~1 ms */
+#define PROGRESS_MS     100             /* watchers get progress at most 10/s */
+#define POINTS_FLUSH    4096            /* points buffered before a hand-off */
+
+static void run_free(struct run *run);
+static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
+static void finish(struct run *run, ig_run_status st);
+static void clear_last_metrics(struct run *run);
+static void make_runnable(struct run *run);
+static void notify_status(struct run *run);
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int store_status(int status)
+{
+	/* both enums list queued, running, paused, completed, terminated,
+	 * failed in that order; convert by name so that stays checked */
+	return ig_store_status_parse(ig_status_name(status));
+}
+
+/* ---- the table of runs ------------------------------------------------------ */
+
+struct run *runs_find(struct runs *mgr, int64_t id)
+{
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i]->id == id)
+			return mgr->v[i];
+	return NULL;
+}
+
+struct run *runs_find_name(struct runs *mgr, const char *name)
+{
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i]->name[0] != '\0' && strcmp(mgr->v[i]->name, name) == 0)
+			return mgr->v[i];
+	return NULL;
+}
+
+static int runs_add(struct runs *mgr, struct run *run)
+{
+	if (mgr->n == mgr->cap) {
+		size_t cap = mgr->cap ? mgr->cap * 2 : 16;
+		struct run **v = realloc(mgr->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		mgr->v = v;
+		mgr->cap = cap;
+	}
+	mgr->v[mgr->n++] = run;
+	return 0;
+}
+
+static void runs_remove(struct runs *mgr, struct run *run)
+{
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i] == run) {
+			memmove(&mgr->v[i], &mgr->v[i + 1], (mgr->n - i - 1) * sizeof(*mgr->v));
+			mgr->n--;
+			return;
+		}
+}
+
+/* ---- store plumbing ------------------------------------------------------- */
+
+static void set_reason(struct run *run, const char *reason)
+{
+	char *copy = reason != NULL ? strdup(reason) : NULL;
+
+	free(run->reason);
+	run->reason = copy;
+}
+
+static void set_status(struct run *run, int status, const char *reason)
+{
+	run->status = status;
+	set_reason(run, reason);
+	if (status == IG_STATUS_RUNNING && run->started == 0)
+		run->started = wall_now();
+	if (status >= IG_STATUS_COMPLETED)
+		run->finished = wall_now();
+	if (ig_store_set_status(run->mgr->store, run->id, store_status(status), reason, NULL, NULL) != 0)
+		log_msg(LOG_ERROR, run->id, "cannot record status %s", ig_status_name(status));
+	notify_status(run);
+}
+
+static void flush_points(struct run *run)
+{
+	if (run->npoints == 0)
+		return;
+	if (ig_store_points(run->mgr->store, run->id, run->points, run->npoints) != 0)
+		log_msg(LOG_ERROR, run->id, "cannot hand %zu metric points to the store", run->npoints);
+	run->npoints = 0;
+}
+
+static int series_id(struct run *run, const char *name, int64_t *id)
+{
+	char err[256];
+
+	for (size_t i = 0; i < run->nseries; i++)
+		if (strcmp(run->series[i].name, name) == 0) {
+			*id = run->series[i].id;
+			return 0;
+		}
+	struct run_series *v = realloc(run->series, (run->nseries + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	run->series = v;
+	if (ig_store_series(run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
+		return -1;
+	}
+	if ((v[run->nseries].name = strdup(name)) == NULL)
+		return -1;
+	v[run->nseries++].id = *id;
+	return 0;
+}
+
+static ig_store_progress progress_of(struct run *run)
+{
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+
+	return (ig_store_progress){ s->epoch, s->iteration, s->epoch_length, s->max_epochs };
+}
+
+/*
+ * Save the engine's state_dict and data cursor and the job's own state; the
+ * store commits it with every point handed over before it.
+ */
+static int checkpoint(struct run *run)
+{
+	ig_engine *e = job_engine(run->job);
+	msgpack_sbuffer sd, js;
+	msgpack_packer pk;
+	ig_state_dict d;
+	ig_data_cursor cur;
+	ig_err err;
+	int rc = -1;
+
+	msgpack_sbuffer_init(&sd);
+	msgpack_sbuffer_init(&js);
+	if (ig_engine_state_dict(e, &d) != 0) {
+		log_msg(LOG_ERROR, run->id, "checkpoint: out of memory");
+		goto out;
+	}
+	msgpack_packer_init(&pk, &sd, msgpack_sbuffer_write);
+	ig_state_dict_pack(&d, &pk);
+	ig_state_dict_clear(&d);
+	msgpack_packer_init(&pk, &js, msgpack_sbuffer_write);
+	if (job_save(run->job, &pk, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err.message);
+		goto out;
+	}
+	ig_engine_data_cursor(e, &cur);
+	flush_points(run);
+	ig_store_progress p = progress_of(run);
+	ig_store_checkpoint c = {
+		.run_id = run->id,
+		.epoch = p.epoch,
+		.iteration = p.iteration,
+		.state_dict = sd.data,
+		.state_dict_len = sd.size,
+		.data_pass = cur.pass,
+		.data_pos = cur.pos,
+		.process_state = js.data,
+		.process_state_len = js.size,
+	};
+	if (ig_store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
+		log_msg(LOG_ERROR, run->id, "checkpoint: the store refused it");
+		goto out;
+	}
+	run->ckpt_iteration = p.iteration;
+	run->ckpt_time = (double)uv_now(run->mgr->loop) / 1e3;
+	run->want_checkpoint = false;
+	rc = 0;
+out:
+	msgpack_sbuffer_destroy(&sd);
+	msgpack_sbuffer_destroy(&js);
+	return rc;
+}
+
+/* ---- notifications ---------------------------------------------------------- */
+
+static void drop_closed_watchers(struct run *run)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < run->nwatchers; i++) {
+		if (server_conn_closed(run->watchers[i]))
+			server_conn_unref(run->watchers[i]);
+		else
+			run->watchers[j++] = run->watchers[i];
+	}
+	run->nwatchers = j;
+}
+
+static void broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg)
+{
+	drop_closed_watchers(run);
+	for (size_t i = 0; i < run->nwatchers; i++)
+		server_notify(run->watchers[i], method, pack, arg);
+}
+
+static void pack_status_note(msgpack_packer *pk, void *arg)
+{
+	ig_status_note_pack(pk, arg);
+}
+
+static void notify_status(struct run *run)
+{
+	ig_status_note n = { run->id, run->status, run->reason };
+
+	if (run->nwatchers > 0)
+		broadcast(run, "status", pack_status_note, &n);
+}
+
+static void pack_progress(msgpack_packer *pk, void *arg)
+{
+	ig_progress_pack(pk, arg);
+}
+
+static void notify_progress(struct run *run)
+{
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+	ig_progress p = { run->id, s->epoch, s->iteration, s->epoch_length, s->max_epochs, run->rate, -1 };
+
+	if (s->epoch_length != IG_NONE && s->max_epochs != IG_NONE && run->rate > 0)
+		p.eta = (double)(s->epoch_length * s->max_epochs - s->iteration) / run->rate;
+	broadcast(run, "progress", pack_progress, &p);
+	run->progress_sent = (double)uv_now(run->mgr->loop);
+}
+
+static void pack_event_note(msgpack_packer *pk, void *arg)
+{
+	ig_event_note_pack(pk, arg);
+}
+
+struct metrics_note {
+	int64_t id;
+	ig_series *s;
+	size_t n;
+};
+
+static void pack_metrics_note(msgpack_packer *pk, void *arg)
+{
+	struct metrics_note *m = arg;
+
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, m->id);
+	ig_pack_str(pk, "series");
+	ig_series_pack(pk, m->s, m->n);
+}
+
+/* The epoch's metric values, one point each, to watchers. */
+static void notify_metrics(struct run *run, ig_engine *e)
+{
+	const ig_state *st = ig_engine_state(e);
+	size_t n = ig_engine_metric_count(e);
+	ig_series *s = calloc(n, sizeof(*s));
+	ig_point *p = calloc(n, sizeof(*p));
+	double now = wall_now();
+
+	if (s != NULL && p != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			s[i].name = (char *)ig_engine_metric_at(e, i, &p[i].value);
+			p[i].epoch = st->epoch;
+			p[i].iteration = st->iteration;
+			p[i].time = now;
+			s[i].points = &p[i];
+			s[i].n = 1;
+		}
+		struct metrics_note m = { run->id, s, n };
+		broadcast(run, "metrics", pack_metrics_note, &m);
+	}
+	free(s);
+	free(p);
+}
+
+/* ---- the job's hooks -------------------------------------------------------- */
+
+static void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
+{
+	struct run *run = ud;
+	int64_t id;
+
+	if (series_id(run, name, &id) != 0)
+		return;
+	if (run->npoints == run->cappoints) {
+		size_t cap = run->cappoints ? run->cappoints * 2 : 64;
+		ig_store_point *v = realloc(run->points, cap * sizeof(*v));
+		if (v == NULL) {
+			log_msg(LOG_ERROR, run->id, "out of memory for metric points");
+			return;
+		}
+		run->points = v;
+		run->cappoints = cap;
+	}
+	run->points[run->npoints++] = (ig_store_point){ id, epoch, iteration, wall_now(), value };
+	if (run->npoints >= POINTS_FLUSH)
+		flush_points(run);
+}
+
+static void hook_checkpoint(void *ud)
+{
+	((struct run *)ud)->want_checkpoint = true;
+}
+
+static void pack_log_line(msgpack_packer *pk, void *arg)
+{
+	ig_log_line_pack(pk, arg);
+}
+
+static void hook_log(void *ud, const char *line)
+{
+	struct run *run = ud;
+	ig_log_line l = { run->id, wall_now(), (char *)line };
+
+	log_msg(LOG_INFO, run->id, "%s", line);
+	ig_store_log(run->mgr->store, run->id, line, strlen(line));
+	if (run->nwatchers > 0)
+		broadcast(run, "log", pack_log_line, &l);
+}
+
+static void hook_wake(void *ud)
+{
+	struct run *run = ud;
+
+	run->waiting = false;
+	make_runnable(run);
+}
+
+/* ---- the run's own handlers ----------------------------------------------- */
+
+/* Suspend here (a clean point) when pause or shutdown asked for it. */
+static void maybe_suspend(struct run *run, ig_engine *e)
+{
+	if (run->suspend == SUSPEND_NONE)
+		return;
+	checkpoint(run);
+	ig_engine_interrupt(e);
+}
+
+static int on_iteration_completed(ig_engine *e, int event, void *ud)
+{
+	struct run *run = ud;
+	const ig_state *s = ig_engine_state(e);
+	const ig_spec_checkpoint *p = &run->spec->checkpoint;
+
+	(void)event;
+	/* the last iteration of an epoch waits for its EPOCH_COMPLETED */
+	if (s->epoch_length != IG_NONE && ig_engine_iter_counter(e) >= s->epoch_length)
+		return 0;
+	if (run->suspend != SUSPEND_NONE) {
+		maybe_suspend(run, e);
+		return 0;
+	}
+	if (run->want_checkpoint ||
+	    (p->every != IG_NONE && s->iteration - run->ckpt_iteration >= p->every) ||
+	    (p->seconds > 0 && (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time >= p->seconds))
+		checkpoint(run);
+	return 0;
+}
+
+static int on_epoch_completed(ig_engine *e, int event, void *ud)
+{
+	struct run *run = ud;
+
+	(void)event;
+	if (run->nwatchers > 0)
+		notify_metrics(run, e);
+	if (run->suspend != SUSPEND_NONE)
+		maybe_suspend(run, e);
+	else if (run->spec->checkpoint.epoch_completed || run->want_checkpoint)
+		checkpoint(run);
+	return 0;
+}
+
+static int on_lifecycle(ig_engine *e, int event, void *ud)
+{
+	struct run *run = ud;
+	const ig_state *s = ig_engine_state(e);
+	ig_event_note n = { run->id, (char *)ig_event_name(e, event), s->epoch, s->iteration };
+
+	if (event == IG_EVENT_EXCEPTION_RAISED)
+		log_msg(LOG_WARN, run->id, "exception handled: %s", ig_engine_error(e));
+	if (run->nwatchers > 0)
+		broadcast(run, "event", pack_event_note, &n);
+	return 0;
+}
+
+static int add_run_handlers(struct run *run)
+{
+	static const ig_event_spec lifecycle[] = {
+		{ .event = IG_EVENT_STARTED }, { .event = IG_EVENT_EPOCH_STARTED },
+		{ .event = IG_EVENT_EPOCH_COMPLETED }, { .event = IG_EVENT_COMPLETED },
+		{ .event = IG_EVENT_TERMINATE }, { .event = IG_EVENT_TERMINATE_SINGLE_EPOCH },
+		{ .event = IG_EVENT_INTERRUPT }, { .event = IG_EVENT_EXCEPTION_RAISED },
+	};
+	ig_engine *e = job_engine(run->job);
+
+	if (ig_engine_on(e, IG_EVENT_ITERATION_COMPLETED, NULL, on_iteration_completed, run) == 0 ||
+	    ig_engine_on(e, IG_EVENT_EPOCH_COMPLETED, NULL, on_epoch_completed, run) == 0 ||
+	    ig_engine_add_handler(e, lifecycle, sizeof(lifecycle) / sizeof(lifecycle[0]),
+	                          on_lifecycle, run) == 0)
+		return -1;
+	return 0;
+}
+
+/* ---- building and freeing runs -------------------------------------------- */
+
+static void run_free(struct run *run)
+{
+	if (run == NULL)
+		return;
+	if (run->job != NULL)
+		job_free(run->job);
+	for (size_t i = 0; i < run->nwatchers; i++)
+		server_conn_unref(run->watchers[i]);
+	free(run->watchers);
+	for (size_t i = 0; i < run->nseries; i++)
+		free(run->series[i].name);
+	free(run->series);
+	free(run->points);
+	clear_last_metrics(run);
+	free(run->reason);
+	ig_spec_free(run->spec);
+	free(run);
+}
+
+/* A run record around spec (taken over) and its job. */
+static struct run *run_new(struct runs *mgr, ig_spec *spec, uid_t owner, ig_err *err)
+{
+	struct run *run = calloc(1, sizeof(*run));
+	struct job_hooks hooks;
+
+	if (run == NULL) {
+		ig_spec_free(spec);
+		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		return NULL;
+	}
+	run->mgr = mgr;
+	run->spec = spec;
+	run->owner = owner;
+	run->slice = 64;
+	run->ending = -1;
+	memcpy(run->name, spec->name, sizeof(run->name));
+	hooks = (struct job_hooks){ hook_point, hook_checkpoint, hook_log, hook_wake, run };
+	if (job_new(mgr->loop, spec, owner, &hooks, &run->job, err) != 0) {
+		run_free(run);
+		return NULL;
+	}
+	if (add_run_handlers(run) != 0) {
+		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		run_free(run);
+		return NULL;
+	}
+	return run;
+}
+
+static void pack_spec(msgpack_sbuffer *sb, const ig_spec *spec)
+{
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	ig_spec_pack(&pk, spec);
+}
+
+/* A seed for a shuffled run that has none, recorded in its spec so that a
+ * resumed run shuffles the same way. */
+static int64_t fresh_seed(void)
+{
+	uint32_t v = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		v = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	if (fd >= 0)
+		close(fd);
+	return (int64_t)(v & 0x7fffffff);
+}
+
+/* ig_engine_start with the spec's arguments; the clocks of checkpoint
+ * policy and rate restart with it. */
+static int start_engine(struct run *run, int64_t max_epochs, ig_err *err)
+{
+	ig_run_args a = job_run_args(run->job);
+	ig_engine *e = job_engine(run->job);
+	double now = (double)uv_now(run->mgr->loop) / 1e3;
+
+	if (max_epochs != IG_NONE)
+		a.max_epochs = max_epochs;
+	if (ig_engine_start(e, job_data(run->job), &a) != 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s", ig_engine_error(e));
+	run->ckpt_iteration = run->rate_iteration = ig_engine_state(e)->iteration;
+	run->ckpt_time = run->rate_time = now;
+	run->rate = 0;
+	run->suspend = SUSPEND_NONE;
+	return 0;
+}
+
+int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner, struct run **out, ig_err *err)
+{
+	ig_spec *spec;
+	struct run *run;
+	msgpack_sbuffer sb;
+	char msg[512];
+	int rc;
+
+	if (mgr->stopping)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+	if ((rc = ig_spec_read(o, &spec, err)) != 0)
+		return rc;
+	if (spec->name[0] != '\0' && runs_find_name(mgr, spec->name) != NULL) {
+		ig_spec_free(spec);
+		return ig_err_set(err, IG_PROTO_CONFLICT, "name: a run called %s exists", spec->name);
+	}
+	if (spec->seed == IG_NONE && spec->data.shuffle)
+		spec->seed = fresh_seed();
+	if ((run = run_new(mgr, spec, owner, err)) == NULL)
+		return err->code;
+	/* Like Ignite's load_state_dict, then run; the engine's own checks
+	 * (epoch_length against the data, ...) come before anything is
+	 * stored. */
+	if ((spec->state_dict != NULL &&
+	     load_state_dict(run, spec->state_dict, spec->state_dict_len, err) != 0) ||
+	    start_engine(run, IG_NONE, err) != 0) {
+		run_free(run);
+		return err->code;
+	}
+	pack_spec(&sb, spec);
+	ig_store_run rec = {
+		.name = spec->name[0] != '\0' ? spec->name : NULL,
+		.owner_uid = owner,
+		.spec = sb.data,
+		.spec_len = sb.size,
+		.status = IG_STORE_RUNNING,
+		.progress = progress_of(run),
+	};
+	rc = ig_store_create_run(mgr->store, &rec, &run->id, NULL, NULL, msg, sizeof(msg));
+	msgpack_sbuffer_destroy(&sb);
+	if (rc != 0 || runs_add(mgr, run) != 0) {
+		run_free(run);
+		return ig_err_set(err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
+		                  "%s", rc == IG_STORE_EEXIST ? "name: taken by another run" : msg);
+	}
+	run->created = run->started = wall_now();
+	run->status = IG_STATUS_RUNNING;
+	log_msg(LOG_INFO, run->id, "started by uid %lu: %s", (unsigned long)owner,
+	        spec->engine.target != NULL ? spec->engine.target : "exec");
+	make_runnable(run);
+	*out = run;
+	return 0;
+}
+
+/* ---- scheduling --------------------------------------------------------------- */
+
+static size_t runnable_count(const struct runs *mgr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mgr->n; i++)
+		n += mgr->v[i]->runnable;
+	return n;
+}
+
+static void on_idle(uv_idle_t *idle);
+
+static void on_stop_idle(uv_idle_t *idle);
+
+static void make_runnable(struct run *run)
+{
+	run->runnable = true;
+	if (!uv_is_active((uv_handle_t *)&run->mgr->idle))
+		uv_idle_start(&run->mgr->idle, run->mgr->stopping ? on_stop_idle : on_idle);
+}
+
+static void update_rate(struct run *run)
+{
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+	double now = (double)uv_now(run->mgr->loop) / 1e3, dt = now - run->rate_time;
+
+	if (dt < 0.25)
+		return;
+	double r = (double)(s->iteration - run->rate_iteration) / dt;
+	run->rate = run->rate > 0 ? 0.5 * run->rate + 0.5 * r : r;
+	run->rate_time = now;
+	run->rate_iteration = s->iteration;
+}
+
+/* One slice of one run; adapts the slice to about share_ns. */
+static void step_run(struct run *run, uint64_t share_ns)
+{
+	ig_engine *e = job_engine(run->job);
+	uint64_t t0 = uv_hrtime();
+	ig_run_status st = ig_engine_step(e, run->slice);
+	uint64_t dt = uv_hrtime() - t0;
+
+	if (st == IG_RUN_YIELD) {
+		/* aim for share_ns; grow gently, shrink at once */
+		uint64_t want = dt > 0 ? run->slice * share_ns / dt : run->slice * 2;
+		if (want > run->slice * 2)
+			want = run->slice * 2;
+		run->slice = want < 1 ? 1 : want > 1000000 ? 1000000 : want;
+	}
+	flush_points(run);
+	update_rate(run);
+	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
+		notify_progress(run);
+	switch (st) {
+	case IG_RUN_YIELD:
+		break;
+	case IG_RUN_WAITING:
+		run->runnable = false;
+		run->waiting = true;
+		break;
+	case IG_RUN_SUSPENDED:
+		run->runnable = false;
+		if (run->suspend == SUSPEND_PAUSE)
+			set_status(run, IG_STATUS_PAUSED, run->reason);
+		break;
+	default:
+		run->runnable = false;
+		finish(run, st);
+		break;
+	}
+}
+
+static void on_idle(uv_idle_t *idle)
+{
+	struct runs *mgr = idle->data;
+	size_t n = runnable_count(mgr);
+	uint64_t start = uv_hrtime();
+
+	if (n == 0) {
+		uv_idle_stop(idle);
+		return;
+	}
+	/* Round robin over the runnable runs within about one slice, so a
+	 * control request waits at most that long. */
+	uint64_t share = SLICE_NS / n > 20000 ? SLICE_NS / n : 20000;
+	for (size_t k = 0; k < mgr->n && uv_hrtime() - start < SLICE_NS; k++) {
+		mgr->cursor = (mgr->cursor + 1) % mgr->n;
+		struct run *run = mgr->v[mgr->cursor];
+		if (run->runnable)
+			step_run(run, share);
+	}
+}
+
+/* ---- ending ------------------------------------------------------------------- */
+
+static void clear_last_metrics(struct run *run)
+{
+	for (size_t i = 0; i < run->nlast; i++)
+		free(run->last_metrics[i].name);
+	free(run->last_metrics);
+	run->last_metrics = NULL;
+	run->nlast = 0;
+}
+
+/* Keep a metric value for a run that no longer has a job. */
+static void keep_metric(struct run *run, const char *name, double value)
+{
+	ig_named_value *v = realloc(run->last_metrics, (run->nlast + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return;
+	run->last_metrics = v;
+	if ((v[run->nlast].name = strdup(name)) != NULL)
+		v[run->nlast++].value = value;
+}
+
+/* What status shows of a run once its job is gone. */
+static void snapshot(struct run *run)
+{
+	ig_engine *e = job_engine(run->job);
+	double v;
+
+	run->last = progress_of(run);
+	clear_last_metrics(run);
+	for (size_t i = 0; i < ig_engine_metric_count(e); i++) {
+		const char *name = ig_engine_metric_at(e, i, &v);
+		keep_metric(run, name, v);
+	}
+}
+
+/* The end is in the store, checkpoint and points before it: only now do
+ * status, state_dict and metrics show the run as ended. */
+static void on_end_committed(void *arg, int status, const char *errmsg)
+{
+	struct run *run = arg;
+
+	if (status != 0)
+		log_msg(LOG_ERROR, run->id, "recording its end: %s", errmsg);
+	run->status = run->ending;
+	run->ending = -1;
+	run->finished = wall_now();
+	notify_status(run);
+	/* watchers of one run are done with it */
+	for (size_t i = 0; i < run->nwatchers; i++)
+		server_conn_unref(run->watchers[i]);
+	run->nwatchers = 0;
+}
+
+static void finish(struct run *run, ig_run_status st)
+{
+	ig_engine *e = job_engine(run->job);
+	const ig_state *s = ig_engine_state(e);
+
+	if (st == IG_RUN_FAILED) {
+		log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
+		flush_points(run);
+		set_reason(run, ig_engine_error(e));
+		run->ending = IG_STATUS_FAILED;
+	} else {
+		checkpoint(run);
+		run->ending = ig_engine_terminated(e) ? IG_STATUS_TERMINATED : IG_STATUS_COMPLETED;
+		log_msg(LOG_INFO, run->id, "%s at epoch %lld, iteration %lld",
+		        ig_status_name(run->ending), (long long)s->epoch, (long long)s->iteration);
+	}
+	snapshot(run);
+	run->rate = 0;
+	job_free(run->job);
+	run->job = NULL;
+	if (ig_store_set_progress(run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
+	    ig_store_set_status(run->mgr->store, run->id, store_status(run->ending), run->reason,
+	                        on_end_committed, run) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot record its end");
+		on_end_committed(run, 0, NULL);
+	}
+}
+
+/* ---- control ----------------------------------------------------------------- */
+
+static bool live(const struct run *run)
+{
+	return run->job != NULL;
+}
+
+int run_terminate(struct run *run, bool epoch_only, ig_err *err)
+{
+	if (!live(run) || (epoch_only && run->status != IG_STATUS_RUNNING))
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
+		                  ig_status_name(run->status));
+	ig_engine *e = job_engine(run->job);
+	if (epoch_only) {
+		ig_engine_terminate_epoch(e, false);
+		return 0;
+	}
+	if (run->status == IG_STATUS_PAUSED) {
+		/* Continue it just to end it: the flag is read at the next
+		 * check, and a fresh start would clear one set before it. */
+		if (start_engine(run, IG_NONE, err) != 0)
+			return err->code;
+		set_status(run, IG_STATUS_RUNNING, NULL);
+		make_runnable(run);
+	}
+	ig_engine_terminate(e, false);
+	return 0;
+}
+
+int run_pause(struct run *run, ig_err *err)
+{
+	if (!live(run) || run->status != IG_STATUS_RUNNING)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
+		                  ig_status_name(run->status));
+	run->suspend = SUSPEND_PAUSE;
+	return 0;
+}
+
+/* Rebuild a finished run's job from its last checkpoint. */
+static int revive(struct run *run, ig_err *err);
+
+int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
+{
+	if (run->status == IG_STATUS_RUNNING || run->status == IG_STATUS_QUEUED)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is already %s", (long long)run->id,
+		                  ig_status_name(run->status));
+	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s", (long long)run->id,
+		                  run->reason != NULL ? run->reason : "");
+	if (!live(run)) {
+		if (max_epochs == IG_NONE)
+			return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: give max_epochs "
+			                  "above its epoch to run it further", (long long)run->id,
+			                  ig_status_name(run->status));
+		if (revive(run, err) != 0)
+			return err->code;
+	}
+	ig_engine *e = job_engine(run->job);
+	if (max_epochs != IG_NONE && max_epochs <= ig_engine_state(e)->epoch &&
+	    ig_engine_status(e) != IG_RUN_SUSPENDED)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "max_epochs: %lld is not above the "
+		                  "run's epoch %lld", (long long)max_epochs,
+		                  (long long)ig_engine_state(e)->epoch);
+	if (start_engine(run, max_epochs, err) != 0)
+		return err->code;
+	set_status(run, IG_STATUS_RUNNING, NULL);
+	make_runnable(run);
+	log_msg(LOG_INFO, run->id, "resumed");
+	return 0;
+}
+
+int runs_delete(struct runs *mgr, struct run *run, ig_err *err)
+{
+	if (live(run) || run->ending >= 0)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: terminate it first",
+		                  (long long)run->id, ig_status_name(run->status));
+	if (ig_store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "the store refused the delete");
+	log_msg(LOG_INFO, run->id, "deleted");
+	runs_remove(mgr, run);
+	run_free(run);
+	return 0;
+}
+
+void run_watch(struct run *run, struct server_conn *conn)
+{
+	for (size_t i = 0; i < run->nwatchers; i++)
+		if (run->watchers[i] == conn)
+			return;
+	struct server_conn **v = realloc(run->watchers, (run->nwatchers + 1) * sizeof(*v));
+	if (v == NULL)
+		return;
+	run->watchers = v;
+	server_conn_ref(conn);
+	v[run->nwatchers++] = conn;
+}
+
+void run_unwatch(struct run *run, struct server_conn *conn)
+{
+	for (size_t i = 0; i < run->nwatchers; i++)
+		if (run->watchers[i] == conn) {
+			server_conn_unref(conn);
+			run->watchers[i] = run->watchers[--run->nwatchers];
+			return;
+		}
+}
+
+void run_summary(struct run *run, ig_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->id = run->id;
+	s->name = run->name[0] != '\0' ? run->name : NULL;
+	s->owner = run->owner;
+	s->status = run->status;
+	s->rate = run->status == IG_STATUS_RUNNING ? run->rate : 0;
+	s->reason = run->reason;
+	s->created = run->created > 0 ? (int64_t)run->created : IG_NONE;
+	s->started = run->started > 0 ? (int64_t)run->started : IG_NONE;
+	s->finished = run->finished > 0 ? (int64_t)run->finished : IG_NONE;
+	s->epoch = s->iteration = 0;
+	s->max_epochs = s->epoch_length = IG_NONE;
+	if (!live(run)) {
+		s->epoch = run->last.epoch;
+		s->iteration = run->last.iteration;
+		s->max_epochs = run->last.max_epochs;
+		s->epoch_length = run->last.epoch_length;
+		if (run->nlast > 0 && (s->metrics = calloc(run->nlast, sizeof(*s->metrics))) != NULL) {
+			memcpy(s->metrics, run->last_metrics, run->nlast * sizeof(*s->metrics));
+			s->nmetrics = run->nlast;
+		}
+		return;
+	}
+	ig_engine *e = job_engine(run->job);
+	const ig_state *st = ig_engine_state(e);
+	s->epoch = st->epoch;
+	s->iteration = st->iteration;
+	s->max_epochs = st->max_epochs;
+	s->epoch_length = st->epoch_length;
+	size_t n = ig_engine_metric_count(e);
+	if (n > 0 && (s->metrics = calloc(n, sizeof(*s->metrics))) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			s->metrics[i].name = (char *)ig_engine_metric_at(e, i, &s->metrics[i].value);
+		s->nmetrics = n;
+	}
+}
+
+/* The last value of each of a stored run's series. */
+static void load_last_metrics(struct run *run)
+{
+	ig_store_query q = {
+		.run_id = run->id, .axis = IG_STORE_AXIS_ITERATION,
+		.from = INT64_MIN, .to = INT64_MAX, .max_points = 1, .downsample = IG_STORE_DS_LAST,
+	};
+	ig_store_series_data *d;
+	size_t n;
+
+	if (ig_store_history(ig_store_loop_reader(run->mgr->store), &q, &d, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (d[i].n > 0)
+			keep_metric(run, d[i].name, d[i].points[d[i].n - 1].value);
+	ig_store_series_free(d, n);
+}
+
+void run_summary_clear_metrics(ig_summary *s)
+{
+	free(s->metrics);
+	s->metrics = NULL;
+	s->nmetrics = 0;
+}
+
+/* ---- resume at start ------------------------------------------------------------ */
+
+/* Load a checkpoint into a run's fresh job; the store forgets what the
+ * lost run wrote past it. */
+static int load_checkpoint(struct run *run, const ig_store_checkpoint *c, ig_err *err)
+{
+	ig_engine *e = job_engine(run->job);
+
+	if (load_state_dict(run, c->state_dict, c->state_dict_len, err) != 0)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint %lld: %s", (long long)c->seq,
+		                  err->message);
+	ig_data_cursor cur = { c->data_pass, c->data_pos };
+	if (ig_engine_set_data_cursor(e, &cur) != 0 ||
+	    job_load(run->job, c->process_state, c->process_state_len, err) != 0) {
+		if (err->code == 0)
+			ig_err_set(err, IG_PROTO_INTERNAL, "%s", ig_engine_error(e));
+		return err->code;
+	}
+	ig_store_truncate(run->mgr->store, run->id, c->iteration, NULL, NULL);
+	run->ckpt_iteration = c->iteration;
+	return 0;
+}
+
+/* Ignite's load_state_dict from msgpack bytes into the run's engine. */
+static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err)
+{
+	ig_engine *e = job_engine(run->job);
+	msgpack_unpacked u;
+	ig_state_dict d;
+	char msg[256];
+	int rc;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS)
+		rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "state_dict: not one msgpack object");
+	else if (ig_state_dict_unpack(&u.data, &d, msg, sizeof(msg)) != 0)
+		rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s", msg);
+	else {
+		rc = ig_engine_load_state_dict(e, &d);
+		ig_state_dict_clear(&d);
+		if (rc != 0)
+			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "state_dict: %s", ig_engine_error(e));
+	}
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+static int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err)
+{
+	msgpack_unpacked u;
+	int rc;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS)
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "the stored spec is not msgpack");
+	else
+		rc = ig_spec_read(&u.data, spec, err);
+	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+static int revive(struct run *run, ig_err *err)
+{
+	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
+	ig_store_checkpoint c;
+	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, run };
+
+	if (ig_store_latest_checkpoint(r, run->id, &c) != 0)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
+		                  (long long)run->id);
+	int rc = job_new(run->mgr->loop, run->spec, run->owner, &hooks, &run->job, err);
+	if (rc == 0 && add_run_handlers(run) != 0)
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	if (rc == 0)
+		rc = load_checkpoint(run, &c, err);
+	ig_store_checkpoint_clear(&c);
+	if (rc != 0 && run->job != NULL) {
+		job_free(run->job);
+		run->job = NULL;
+	}
+	return rc;
+}
+
+/* A stored run into memory: finished ones as records, unfinished ones with
+ * their job restored from the last checkpoint. */
+static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinished)
+{
+	ig_spec *spec = NULL;
+	struct run *run;
+	ig_err err = { 0 };
+
+	if (spec_from_bytes(rec->spec, rec->spec_len, &spec, &err) != 0) {
+		log_msg(LOG_ERROR, rec->id, "cannot read its stored spec: %s", err.message);
+		return;
+	}
+	if ((run = calloc(1, sizeof(*run))) == NULL) {
+		ig_spec_free(spec);
+		return;
+	}
+	run->mgr = mgr;
+	run->id = rec->id;
+	run->spec = spec;
+	run->owner = rec->owner_uid;
+	run->slice = 64;
+	run->ending = -1;
+	memcpy(run->name, spec->name, sizeof(run->name));
+	run->status = ig_store_status_parse(ig_store_status_name(rec->status));
+	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
+	run->created = rec->created;
+	run->started = rec->started;
+	run->finished = rec->finished;
+	run->last = rec->progress;
+	if (runs_add(mgr, run) != 0) {
+		run_free(run);
+		return;
+	}
+	if (!unfinished) {
+		load_last_metrics(run);
+		return;
+	}
+	if (revive(run, &err) != 0) {
+		if (err.code != IG_PROTO_CONFLICT) {
+			log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
+			set_status(run, IG_STATUS_FAILED, err.message);
+			return;
+		}
+		/* no checkpoint yet: start over */
+		struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, run };
+		if (job_new(mgr->loop, spec, run->owner, &hooks, &run->job, &err) != 0 ||
+		    add_run_handlers(run) != 0) {
+			log_msg(LOG_ERROR, run->id, "cannot restart: %s", err.message);
+			set_status(run, IG_STATUS_FAILED, err.message);
+			return;
+		}
+		ig_store_truncate(mgr->store, run->id, 0, NULL, NULL);
+	}
+	if (run->status == IG_STATUS_PAUSED) {
+		log_msg(LOG_INFO, run->id, "restored, paused");
+		return;
+	}
+	if (start_engine(run, IG_NONE, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
+		set_status(run, IG_STATUS_FAILED, err.message);
+		return;
+	}
+	set_status(run, IG_STATUS_RUNNING, NULL);
+	make_runnable(run);
+	log_msg(LOG_INFO, run->id, "resumed at epoch %lld, iteration %lld",
+	        (long long)ig_engine_state(job_engine(run->job))->epoch,
+	        (long long)ig_engine_state(job_engine(run->job))->iteration);
+}
+
+struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, char *err, size_t errlen)
+{
+	ig_store_reader *r = ig_store_loop_reader(store);
+	struct runs *mgr = calloc(1, sizeof(*mgr));
+	ig_store_run *recs;
+	size_t n;
+
+	if (mgr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	mgr->loop = loop;
+	mgr->store = store;
+	mgr->srv = srv;
+	uv_idle_init(loop, &mgr->idle);
+	mgr->idle.data = mgr;
+	if (ig_store_list_runs(r, IG_STORE_ANY_STATUS, &recs, &n) != 0) {
+		snprintf(err, errlen, "reading runs: %s", ig_store_reader_error(r));
+		uv_close((uv_handle_t *)&mgr->idle, NULL);
+		free(mgr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ig_store_status st = recs[i].status;
+		adopt_stored(mgr, &recs[i], st == IG_STORE_RUNNING || st == IG_STORE_QUEUED ||
+		                            st == IG_STORE_PAUSED);
+	}
+	ig_store_runs_free(recs, n);
+	if (run_methods_register(mgr) != 0) {
+		snprintf(err, errlen, "out of memory");
+		runs_close(mgr);
+		return NULL;
+	}
+	return mgr;
+}
+
+/* ---- shutdown ---------------------------------------------------------------- */
+
+static void check_stopped(struct runs *mgr);
+
+static void on_flushed(void *arg, int status, const char *errmsg)
+{
+	struct runs *mgr = arg;
+
+	if (status != 0)
+		log_error("flushing the store: %s", errmsg);
+	mgr->stopped(mgr->stopped_arg, status);
+}
+
+/* Once no run steps or waits: flush the store, then report. */
+static void check_stopped(struct runs *mgr)
+{
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i]->runnable || mgr->v[i]->waiting)
+			return;
+	uv_idle_stop(&mgr->idle);
+	if (ig_store_flush(mgr->store, on_flushed, mgr) != 0)
+		mgr->stopped(mgr->stopped_arg, -1);
+}
+
+static void on_stop_idle(uv_idle_t *idle)
+{
+	struct runs *mgr = idle->data;
+
+	on_idle(idle);
+	if (mgr->stopping)
+		check_stopped(mgr);
+}
+
+void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg)
+{
+	mgr->stopping = true;
+	mgr->stopped = done;
+	mgr->stopped_arg = arg;
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		if (run->runnable || run->waiting)
+			run->suspend = SUSPEND_SHUTDOWN;
+	}
+	uv_idle_stop(&mgr->idle);
+	uv_idle_start(&mgr->idle, on_stop_idle);
+}
+
+static void free_on_close(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void runs_close(struct runs *mgr)
+{
+	for (size_t i = 0; i < mgr->n; i++)
+		run_free(mgr->v[i]);
+	free(mgr->v);
+	uv_close((uv_handle_t *)&mgr->idle, free_on_close);
+}

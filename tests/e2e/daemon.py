@@ -1,0 +1,204 @@
+"""A real ignited for end-to-end tests, and a raw client for it.
+
+Each Daemon lives in a fresh temporary directory (socket and database) and
+is stopped, killed if need be, and reaped by stop() -- also when a test
+fails, through unittest's cleanups.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import msgpack
+
+DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+
+
+class RPCError(Exception):
+    def __init__(self, code, message):
+        super().__init__("%d: %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+class Client:
+    """msgpack-RPC over the control socket (docs/PROTOCOL.md)."""
+
+    def __init__(self, path, hello=True, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.msgid = 0
+        self.notes = []
+        if hello:
+            self.call("hello", {"versions": [1]})
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, obj):
+        body = msgpack.packb(obj, use_bin_type=True)
+        self.sock.sendall(struct.pack(">I", len(body)) + body)
+
+    def _read_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError("daemon closed the connection")
+            buf += chunk
+        return buf
+
+    def read(self):
+        (n,) = struct.unpack(">I", self._read_exact(4))
+        return msgpack.unpackb(self._read_exact(n), raw=False, strict_map_key=False)
+
+    def call(self, method, params=None):
+        self.msgid += 1
+        self.send([0, self.msgid, method, params if params is not None else {}])
+        while True:
+            msg = self.read()
+            if msg[0] == 2:
+                self.notes.append(msg)
+                continue
+            if msg[0] == 1 and msg[1] == self.msgid:
+                if msg[2] is not None:
+                    raise RPCError(msg[2]["code"], msg[2]["message"])
+                return msg[3]
+
+    def next_note(self):
+        if self.notes:
+            return self.notes.pop(0)
+        msg = self.read()
+        assert msg[0] == 2, msg
+        return msg
+
+
+class Daemon:
+    def __init__(self, binary, workdir=None, extra=()):
+        self.binary = binary
+        self.dir = workdir or tempfile.mkdtemp(prefix="ignite-e2e-")
+        os.chmod(self.dir, 0o700)
+        self.socket = os.path.join(self.dir, "run", "ignited.sock")
+        self.db = os.path.join(self.dir, "ignite.db")
+        self.log = os.path.join(self.dir, "ignited.log")
+        self.extra = list(extra)
+        self.proc = None
+
+    def start(self):
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "--socket", self.socket, "--db", self.db,
+             "--log-level", "debug"] + self.extra,
+            stdout=logf, stderr=logf)
+        logf.close()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ignited exited %d:\n%s" % (self.proc.returncode, self.logtext()))
+            try:
+                c = Client(self.socket)
+                c.call("ping")
+                c.close()
+                return self
+            except (FileNotFoundError, ConnectionRefusedError, EOFError, OSError):
+                time.sleep(0.02)
+        raise RuntimeError("ignited did not come up:\n" + self.logtext())
+
+    def client(self):
+        return Client(self.socket)
+
+    def logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=60):
+        return self.proc.wait(timeout)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def remove(self):
+        """Stop, then delete the directory, unless the daemon's log shows a
+        sanitizer report: then keep it and say where."""
+        self.stop()
+        text = self.logtext()
+        if "runtime error" in text or "Sanitizer" in text:
+            raise AssertionError("sanitizer report in %s:\n%s" % (self.log, text[-4000:]))
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_status(client, run_id, statuses, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = client.call("status", {"id": run_id})
+        if st["status"] in statuses:
+            return st
+        time.sleep(0.02)
+    raise AssertionError("run %s never reached %s: %r" % (run_id, statuses, st))
+
+
+def history(client, run_id, **kw):
+    """Every point of every series: {name: [(epoch, iteration, value)]}."""
+    out = {}
+    params = dict(kw, id=run_id)
+    while True:
+        res = client.call("metrics", params)
+        for name, cols in res["series"].items():
+            n = len(cols["value"]) // 8
+            ep = struct.unpack(">%dQ" % n, cols["epoch"])
+            it = struct.unpack(">%dQ" % n, cols["iteration"])
+            va = struct.unpack(">%dd" % n, cols["value"])
+            out.setdefault(name, []).extend(zip(ep, it, va))
+        if res["next"] is None:
+            return out
+        params["from"] = res["next"]
+
+
+def softmax_spec(name=None, epochs=8, every=None, **extra):
+    spec = {
+        "engine": "builtin:softmax",
+        "params": {"lr": 0.5, "momentum": 0.5, "classes": 10, "seed": 3},
+        "data": {"kind": "csv", "path": DIGITS, "header": False, "label": 64,
+                 "batch_size": 32, "shuffle": True, "split": 0.2, "scale": 16},
+        "max_epochs": epochs,
+        "seed": 7,
+        "metrics": [
+            {"name": "loss", "kind": "loss", "field": "loss"},
+            {"name": "acc", "kind": "accuracy", "field": "y_pred", "target": "y"},
+            {"name": "loss_avg", "kind": "running_average", "field": "loss", "alpha": 0.9},
+            {"name": "val_acc", "kind": "accuracy", "field": "y_pred", "target": "y",
+             "split": "val"},
+        ],
+        "handlers": [{"event": "EPOCH_COMPLETED", "action": "evaluate"}],
+    }
+    if every is not None:
+        spec["checkpoint"] = {"every": every}
+    if name:
+        spec["name"] = name
+    spec.update(extra)
+    return spec

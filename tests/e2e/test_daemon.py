@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""End-to-end tests of ignited over its socket: a real daemon on a temporary
+socket and database per test class.
+
+usage: test_daemon.py IGNITED [unittest args]
+"""
+
+import os
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemon import (DIGITS, Client, Daemon, RPCError, history, softmax_spec,  # noqa: E402
+                    wait_status)
+
+IGNITED = None
+
+INVALID_PARAMS, NOT_FOUND, PERMISSION_DENIED, CONFLICT = 3, 4, 5, 6
+
+
+class DaemonCase(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(IGNITED).start()
+        self.addCleanup(self.d.remove)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def run_spec(self, spec):
+        return self.c.call("run", spec)["id"]
+
+
+class TestTraining(DaemonCase):
+    def test_softmax_reaches_real_accuracy(self):
+        rid = self.run_spec(softmax_spec(name="digits", epochs=8))
+        st = wait_status(self.c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(st["epoch"], 8)
+        self.assertEqual(st["iteration"], 8 * st["epoch_length"])
+        # 1797 digits, 20% held out, batches of 32: 45 batches an epoch
+        self.assertEqual(st["epoch_length"], 45)
+        self.assertGreater(st["metrics"]["val_acc"], 0.9)
+        h = history(self.c, "digits")
+        self.assertEqual([p[0] for p in h["val_acc"]], list(range(1, 9)))
+        self.assertEqual([p[1] for p in h["loss"]], [45 * e for e in range(1, 9)])
+        self.assertEqual(len(h["loss_avg"]), 8 * 45)
+        self.assertLess(h["loss"][-1][2], h["loss"][0][2])
+        sd = self.c.call("state_dict", {"id": rid})
+        self.assertEqual(sd, {"iteration": 360, "epoch_length": 45, "max_epochs": 8})
+
+    def test_metrics_downsampling_and_ranges(self):
+        rid = self.run_spec(softmax_spec(epochs=4))
+        wait_status(self.c, rid, ("completed",))
+        h = history(self.c, rid, names=["loss_avg"], max_points=10)
+        self.assertEqual(list(h), ["loss_avg"])
+        self.assertLessEqual(len(h["loss_avg"]), 10)
+        self.assertEqual(h["loss_avg"][-1][1], 180)
+        h = history(self.c, rid, names=["loss_avg"], **{"from": 10, "to": 19})
+        self.assertEqual([p[1] for p in h["loss_avg"]], list(range(10, 20)))
+        h = history(self.c, rid, axis="epoch", **{"from": 2, "to": 3})
+        self.assertEqual(sorted({p[0] for p in h["loss"]}), [2, 3])
+
+    def test_list_and_status_by_name(self):
+        rid = self.run_spec(softmax_spec(name="listed", epochs=1))
+        wait_status(self.c, "listed", ("completed",))
+        runs = self.c.call("list")
+        self.assertEqual([r["id"] for r in runs], [rid])
+        self.assertEqual(runs[0]["name"], "listed")
+        self.assertEqual(runs[0]["owner"], os.getuid())
+        self.assertEqual(self.c.call("list", {"status": ["running"]}), [])
+        with self.assertRaises(RPCError) as e:
+            self.c.call("status", {"id": "nosuch"})
+        self.assertEqual(e.exception.code, NOT_FOUND)
+
+
+class TestBadSpecs(DaemonCase):
+    CASES = [
+        ({"engine": "builtin:nosuch", "data": "range:3"}, "engine"),
+        ({"engine": "builtin:noop", "data": "csv:/nonexistent/file.csv"}, "data.path"),
+        ({"engine": "builtin:noop", "data": "range:3", "max_epochs": -1}, "max_epochs"),
+        ({"engine": "builtin:noop", "data": "range:3", "colour": "blue"}, "colour"),
+        ({"engine": "builtin:softmax", "params": {"classes": 10},
+          "data": {"kind": "csv", "path": DIGITS, "header": False, "label": "nosuch"}},
+         "label"),
+        ({"engine": "builtin:noop", "data": "range:3",
+          "handlers": [{"event": "NOT_AN_EVENT", "action": "log"}]}, "handlers[0].event"),
+        ({"engine": "builtin:noop", "data": "range:3",
+          "state_dict": {"iteration": 1}}, "state_dict"),
+    ]
+
+    def test_each_bad_spec_is_refused_and_nothing_stored(self):
+        for spec, field in self.CASES:
+            with self.subTest(field=field):
+                with self.assertRaises(RPCError) as e:
+                    self.c.call("run", spec)
+                self.assertEqual(e.exception.code, INVALID_PARAMS, e.exception.message)
+                self.assertIn(field, e.exception.message)
+        self.assertEqual(self.c.call("list"), [])
+        # and the daemon serves on
+        rid = self.run_spec({"engine": "builtin:noop", "data": "range:5"})
+        self.assertEqual(wait_status(self.c, rid, ("completed",))["iteration"], 5)
+
+
+class TestControl(DaemonCase):
+    def slow(self, **kw):
+        spec = {"engine": "builtin:sleep", "params": {"ms": 2}, "data": "range:100",
+                "max_epochs": 5}
+        spec.update(kw)
+        return self.run_spec(spec)
+
+    def test_terminate(self):
+        rid = self.slow()
+        time.sleep(0.2)
+        self.assertEqual(self.c.call("terminate", {"id": rid})["id"], rid)
+        st = wait_status(self.c, rid, ("terminated", "completed"))
+        self.assertEqual(st["status"], "terminated")
+        self.assertLess(st["iteration"], 500)
+        with self.assertRaises(RPCError) as e:
+            self.c.call("terminate", {"id": rid})
+        self.assertEqual(e.exception.code, CONFLICT)
+
+    def test_terminate_epoch(self):
+        rid = self.slow(max_epochs=2)
+        time.sleep(0.1)
+        self.c.call("terminate_epoch", {"id": rid})
+        st = wait_status(self.c, rid, ("completed",))
+        self.assertEqual(st["epoch"], 2)
+        self.assertLess(st["iteration"], 200)
+
+    def test_pause_and_resume(self):
+        rid = self.slow()
+        time.sleep(0.1)
+        self.c.call("pause", {"id": rid})
+        st = wait_status(self.c, rid, ("paused",))
+        it = st["iteration"]
+        time.sleep(0.2)
+        self.assertEqual(self.c.call("status", {"id": rid})["iteration"], it)
+        self.assertEqual(self.c.call("state_dict", {"id": rid})["iteration"], it)
+        self.c.call("resume", {"id": rid})
+        st = wait_status(self.c, rid, ("completed",))
+        self.assertEqual(st["iteration"], 500)
+
+    def test_resume_finished_with_more_epochs(self):
+        rid = self.run_spec({"engine": "builtin:noop", "data": "range:10", "max_epochs": 2})
+        wait_status(self.c, rid, ("completed",))
+        with self.assertRaises(RPCError) as e:
+            self.c.call("resume", {"id": rid})
+        self.assertEqual(e.exception.code, CONFLICT)
+        self.c.call("resume", {"id": rid, "max_epochs": 3})
+        st = wait_status(self.c, rid, ("completed",))
+        self.assertEqual((st["epoch"], st["iteration"]), (3, 30))
+
+    def test_delete_only_finished(self):
+        rid = self.slow()
+        with self.assertRaises(RPCError) as e:
+            self.c.call("delete", {"id": rid})
+        self.assertEqual(e.exception.code, CONFLICT)
+        self.c.call("terminate", {"id": rid})
+        wait_status(self.c, rid, ("terminated",))
+        self.c.call("delete", {"id": rid})
+        self.assertEqual(self.c.call("list"), [])
+
+    def test_watch_streams_events_progress_and_status(self):
+        rid = self.run_spec(softmax_spec(epochs=3))
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {"id": rid})
+        seen = set()
+        while True:
+            note = w.next_note()
+            method, params = note[1], note[2]
+            seen.add(method if method != "event" else params["event"])
+            if method == "status" and params["status"] == "completed":
+                break
+        self.assertIn("EPOCH_COMPLETED", seen)
+        self.assertIn("metrics", seen)
+
+
+class TestPermissions(DaemonCase):
+    def test_other_uid_is_denied(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to act as another uid")
+        rid = self.run_spec({"engine": "builtin:sleep", "params": {"ms": 5},
+                             "data": "range:1000"})
+        # let nobody reach the socket for this test only
+        os.chmod(os.path.dirname(self.d.socket), 0o755)
+        os.chmod(self.d.socket, 0o666)
+        os.chmod(self.d.dir, 0o755)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                c = Client(self.d.socket)
+                denied = 0
+                for m in ("terminate", "state_dict", "pause", "delete", "watch"):
+                    try:
+                        c.call(m, {"id": rid})
+                    except RPCError as e:
+                        denied += e.code == PERMISSION_DENIED
+                st = c.call("status", {"id": rid})
+                code = 0 if denied == 5 and st["status"] == "running" else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.c.call("terminate", {"id": rid})
+
+
+class TestRestart(unittest.TestCase):
+    """SIGTERM and kill -9 then restart: the run resumes with the history
+    of an uninterrupted run, point for point."""
+
+    EPOCHS = 40
+
+    def setUp(self):
+        self.d = Daemon(IGNITED).start()
+        self.addCleanup(lambda: self.d.remove())
+
+    def reference(self, c):
+        rid = c.call("run", softmax_spec(name="ref", epochs=self.EPOCHS, every=7))["id"]
+        wait_status(c, rid, ("completed",))
+        return history(c, rid), c.call("state_dict", {"id": rid})
+
+    def interrupted(self, sig, kills):
+        c = self.d.client()
+        ref_hist, ref_sd = self.reference(c)
+        rid = c.call("run", softmax_spec(name="crash", epochs=self.EPOCHS, every=7))["id"]
+        c.close()
+        total = self.EPOCHS * 45
+        for k in range(kills):
+            # let it get somewhere, then stop it hard or softly
+            target = total * (k + 1) // (kills + 1)
+            c = self.d.client()
+            deadline = time.time() + 60
+            while c.call("status", {"id": rid})["iteration"] < target and time.time() < deadline:
+                time.sleep(0.005)
+            c.close()
+            if sig == signal.SIGKILL:
+                self.d.kill9()
+            else:
+                self.d.signal(sig)
+                self.assertEqual(self.d.wait(), 0, self.d.logtext())
+            self.d.start()
+        c = self.d.client()
+        st = wait_status(c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        got = history(c, rid)
+        self.assertEqual(sorted(got), sorted(ref_hist))
+        for name in ref_hist:
+            self.assertEqual(got[name], ref_hist[name], "series %s differs" % name)
+        self.assertEqual(c.call("state_dict", {"id": rid}), ref_sd)
+        c.close()
+
+    def test_sigterm_then_restart_resumes_identically(self):
+        self.interrupted(signal.SIGTERM, 2)
+
+    def test_kill9_then_restart_resumes_identically(self):
+        self.interrupted(signal.SIGKILL, 3)
+
+
+if __name__ == "__main__":
+    IGNITED = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
