@@ -43,6 +43,7 @@ struct options {
 	enum log_level level;
 	size_t max_frame;
 	uint64_t idle_timeout_ms;
+	uint64_t max_db_bytes;
 	gid_t group;
 };
 
@@ -63,7 +64,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: ignited [--socket PATH] [--db PATH] [--log-level LEVEL]\n"
 	    "               [--log-file PATH] [--max-frame BYTES] [--group NAME]\n"
-	    "               [--idle-timeout MS] [--help] [--version]\n"
+	    "               [--idle-timeout MS] [--max-db-size BYTES]\n"
+	    "               [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
 	    "\n"
@@ -75,7 +77,9 @@ usage(FILE *f)
 	    "  --log-file PATH     log there instead of stderr; SIGHUP reopens it\n"
 	    "  --max-frame BYTES   largest protocol frame (default: %u)\n"
 	    "  --group NAME        let group NAME use the socket (mode 0660)\n"
-	    "  --idle-timeout MS   drop a client stalled mid-frame (default: 30000)\n",
+	    "  --idle-timeout MS   drop a client stalled mid-frame (default: 30000)\n"
+	    "  --max-db-size BYTES cap the database; a run whose writes hit the cap\n"
+	    "                      pauses with the reason (default: no cap)\n",
 	    IG_FRAME_MAX_DEFAULT);
 }
 
@@ -131,6 +135,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-frame", required_argument, NULL, 'm' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -171,6 +176,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'i':
 			o->idle_timeout_ms = parse_number("--idle-timeout",
 			    optarg, 1, UINT64_C(86400000));
+			break;
+		case 'S':
+			o->max_db_bytes = parse_number("--max-db-size", optarg,
+			    65536, UINT64_C(1) << 50);
 			break;
 		case 'h':
 			usage(stdout);
@@ -306,6 +315,9 @@ main(int argc, char **argv)
 		uv_run(&d.loop, UV_RUN_DEFAULT);
 		die("cannot open the store: %s", err);
 	}
+	if (o.max_db_bytes > 0 &&
+	    ig_store_limit_size(d.store, (int64_t)o.max_db_bytes, NULL, NULL) != 0)
+		die("cannot cap the database at %" PRIu64 " bytes", o.max_db_bytes);
 	if (methods_register(d.srv) < 0)
 		die("out of memory");
 	/* Resumed before the loop runs, so before any request is read. */

@@ -57,6 +57,7 @@ struct run {
 	double ckpt_time;
 	bool want_checkpoint;           /* the checkpoint action fired */
 	int suspend;                    /* enum run_suspend: pause or shutdown asked */
+	bool store_failed;              /* a write was lost: resume from the store */
 
 	/* metric points waiting to be handed to the store */
 	ig_store_point *points;

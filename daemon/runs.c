@@ -106,7 +106,9 @@ static void set_status(struct run *run, int status, const char *reason)
 		run->started = wall_now();
 	if (status >= IG_STATUS_COMPLETED)
 		run->finished = wall_now();
-	if (ig_store_set_status(run->mgr->store, run->id, store_status(status), reason, NULL, NULL) != 0)
+	/* reason may have been run->reason, which set_reason replaced */
+	if (ig_store_set_status(run->mgr->store, run->id, store_status(status), run->reason,
+	                        NULL, NULL) != 0)
 		log_msg(LOG_ERROR, run->id, "cannot record status %s", ig_status_name(status));
 	notify_status(run);
 }
@@ -807,8 +809,18 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s", (long long)run->id,
 		                  run->reason != NULL ? run->reason : "");
+	if (live(run) && run->store_failed) {
+		/* points and checkpoints after the failure never reached the
+		 * store: continue from what it holds, not from memory */
+		if (job_busy(run->job))
+			return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is finishing an "
+			                  "iteration; retry", (long long)run->id);
+		job_free(run->job);
+		run->job = NULL;
+		run->store_failed = false;
+	}
 	if (!live(run)) {
-		if (max_epochs == IG_NONE)
+		if (max_epochs == IG_NONE && run->status != IG_STATUS_PAUSED)
 			return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: give max_epochs "
 			                  "above its epoch to run it further", (long long)run->id,
 			                  ig_status_name(run->status));
@@ -1081,6 +1093,25 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 	        (long long)ig_engine_state(job_engine(run->job))->iteration);
 }
 
+/*
+ * A write for a run failed (disk full, I/O error, database locked): what
+ * was committed stays, and the run pauses with the reason rather than run
+ * on with state it cannot keep.  `resume` retries once space is back.
+ */
+static void on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
+{
+	struct run *run = runs_find(arg, run_id);
+	char reason[512];
+
+	log_msg(LOG_ERROR, run_id, "store: %s (error %d)", errmsg, status);
+	if (run == NULL || run->job == NULL || run->status != IG_STATUS_RUNNING)
+		return;
+	snprintf(reason, sizeof(reason), "store: %s", errmsg);
+	set_reason(run, reason);
+	run->suspend = SUSPEND_PAUSE;
+	run->store_failed = true;
+}
+
 struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, char *err, size_t errlen)
 {
 	ig_store_reader *r = ig_store_loop_reader(store);
@@ -1097,6 +1128,7 @@ struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, cha
 	mgr->srv = srv;
 	uv_idle_init(loop, &mgr->idle);
 	mgr->idle.data = mgr;
+	ig_store_on_error(store, on_store_error, mgr);
 	if (ig_store_list_runs(r, IG_STORE_ANY_STATUS, &recs, &n) != 0) {
 		snprintf(err, errlen, "reading runs: %s", ig_store_reader_error(r));
 		uv_close((uv_handle_t *)&mgr->idle, NULL);

@@ -230,6 +230,11 @@ int ig_store_delete_run(ig_store *s, int64_t run_id,
  * Resume support: delete run_id's points and events past iteration (its
  * checkpoint's), in one transaction.  Enqueue it before the resumed engine
  * writes anything: later points then never meet a stale one.
+ *
+ * A run some of whose writes were lost in a failed transaction (disk full,
+ * I/O error) has its later points, checkpoints, progress and events
+ * refused (SQLITE_ABORT), since they would leave a gap in its history; a
+ * truncate (it resumes from its last checkpoint) or a delete lifts that.
  */
 int ig_store_truncate(ig_store *s, int64_t run_id, int64_t iteration,
                       ig_store_done_cb *cb, void *arg);

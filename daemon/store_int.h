@@ -134,6 +134,11 @@ struct ig_store {
 	/* [writer] */
 	sqlite3 *db;
 	struct store_writer_stmts *stmts;
+	/* Runs whose writes were lost in a failed transaction: their later
+	 * data would leave a gap in the history, so it is refused until a
+	 * truncate (the run resuming from what is stored) or a delete. */
+	int64_t *poisoned;
+	size_t npoisoned;
 	uv_thread_t thread;
 };
 

@@ -371,12 +371,69 @@ static char *op_error(ig_store *s, const store_op *op, int rc)
 	return store_strdup(msg);
 }
 
+/* ---- poisoned runs --------------------------------------------------------- */
+
+static bool poisoned(const ig_store *s, int64_t run_id)
+{
+	for (size_t i = 0; i < s->npoisoned; i++)
+		if (s->poisoned[i] == run_id)
+			return true;
+	return false;
+}
+
+static void poison(ig_store *s, int64_t run_id)
+{
+	int64_t *v;
+
+	if (run_id == 0 || poisoned(s, run_id))
+		return;
+	/* out of memory: the run is not held back, as before this existed */
+	if ((v = realloc(s->poisoned, (s->npoisoned + 1) * sizeof(*v))) == NULL)
+		return;
+	s->poisoned = v;
+	v[s->npoisoned++] = run_id;
+}
+
+static void cure(ig_store *s, int64_t run_id)
+{
+	for (size_t i = 0; i < s->npoisoned; i++)
+		if (s->poisoned[i] == run_id) {
+			s->poisoned[i] = s->poisoned[--s->npoisoned];
+			return;
+		}
+}
+
+/* Does op add to a run's history or state, which a poisoned run must not? */
+static bool history_op(const store_op *op)
+{
+	switch (op->type) {
+	case OP_POINTS:
+	case OP_CHECKPOINT:
+	case OP_PROGRESS:
+	case OP_EVENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Apply op in a savepoint.  0 when it committed to the transaction or
  * failed alone (op->status set); else the error that sinks the batch. */
 static int apply_in_savepoint(ig_store *s, store_op *op)
 {
 	int rc;
 
+	if (history_op(op) && poisoned(s, op->run_id)) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "database %s: cannot %s %lld: an earlier write of this "
+		         "run was lost; it must resume from its last checkpoint", s->path,
+		         op_what[op->type], (long long)op->run_id);
+		op->status = SQLITE_ABORT;
+		op->errmsg = store_strdup(msg);
+		return SQLITE_OK;
+	}
+	if (op->type == OP_TRUNCATE || op->type == OP_DELETE_RUN)
+		cure(s, op->run_id);
 	if ((rc = run(s, ST_SAVEPOINT)) != SQLITE_OK)
 		return rc;
 	rc = apply(s, op);
@@ -428,6 +485,9 @@ fail:
 	}
 	if (!sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK);
+	for (b = batches; b != NULL; b = b->next)
+		for (op = b->ops; op != NULL; op = op->next)
+			poison(s, op->run_id);
 	fail_batches(batches, rc, msg);
 	free(msg);
 }
@@ -545,6 +605,9 @@ void store_writer_stop(ig_store *s)
 		sqlite3_finalize(s->stmts->st[i]);
 	free(s->stmts);
 	s->stmts = NULL;
+	free(s->poisoned);
+	s->poisoned = NULL;
+	s->npoisoned = 0;
 	sqlite3_close(s->db);
 	s->db = NULL;
 }

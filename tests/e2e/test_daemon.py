@@ -261,6 +261,44 @@ class TestRestart(unittest.TestCase):
         self.interrupted(signal.SIGKILL, 3)
 
 
+class TestFullDisk(unittest.TestCase):
+    """The database fills up mid-run: the run pauses with the reason, the
+    daemon serves on, and once there is room the run resumes from what was
+    committed and ends with the history of an uninterrupted run."""
+
+    def test_full_database_pauses_then_resumes_identically(self):
+        ref = Daemon(IGNITED).start()
+        self.addCleanup(ref.remove)
+        c = ref.client()
+        rid = c.call("run", softmax_spec(epochs=12, every=5))["id"]
+        wait_status(c, rid, ("completed",))
+        want, want_sd = history(c, rid), c.call("state_dict", {"id": rid})
+        c.close()
+
+        d = Daemon(IGNITED, extra=["--max-db-size", str(80 * 1024)]).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        rid = c.call("run", softmax_spec(epochs=12, every=5))["id"]
+        st = wait_status(c, rid, ("paused", "completed", "failed"))
+        self.assertEqual(st["status"], "paused", st)
+        self.assertIn("full", st["reason"])
+        self.assertEqual(c.call("ping"), None)
+        c.close()
+        d.stop()
+        d.extra = []
+        d.start()
+        c = d.client()
+        # its "paused" may not have fit in the full database either: then
+        # the restarted daemon resumes it on its own
+        if c.call("status", {"id": rid})["status"] == "paused":
+            c.call("resume", {"id": rid})
+        st = wait_status(c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(history(c, rid), want)
+        self.assertEqual(c.call("state_dict", {"id": rid}), want_sd)
+        c.close()
+
+
 if __name__ == "__main__":
     IGNITED = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
