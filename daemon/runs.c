@@ -1104,7 +1104,9 @@ static void on_store_error(void *arg, int64_t run_id, int status, const char *er
 	char reason[512];
 
 	log_msg(LOG_ERROR, run_id, "store: %s (error %d)", errmsg, status);
-	if (run == NULL || run->job == NULL || run->status != IG_STATUS_RUNNING)
+	/* the first failure is the reason; later refusals follow from it */
+	if (run == NULL || run->job == NULL || run->status != IG_STATUS_RUNNING ||
+	    run->store_failed)
 		return;
 	snprintf(reason, sizeof(reason), "store: %s", errmsg);
 	set_reason(run, reason);
