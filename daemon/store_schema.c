@@ -99,7 +99,7 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
 static int identify(sqlite3 *db, const char *path, int *version, char *err,
                     size_t errlen)
 {
-	int64_t appid, uver, nobjects;
+	int64_t appid = 0, uver = 0, nobjects = 0;
 	int rc;
 
 	if ((rc = pragma_int(db, "PRAGMA application_id", &appid)) ||
