@@ -20,12 +20,18 @@
 #include "run.h"
 #include "runs.h"
 
-#define SLICE_NS        1000000         /* one turn of stepping: ~1 ms */
+/* One turn of stepping, between two looks at the sockets: short enough
+ * that a request waits well under a millisecond, long enough that the
+ * loop's own cost stays a few percent. */
+#define SLICE_NS        200000
 #define PROGRESS_MS     100             /* watchers get progress at most 10/s */
 #define POINTS_FLUSH    4096            /* points buffered before a hand-off */
 
 static void run_free(struct run *run);
 static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
+static int revive_or_restart(struct run *run, ig_err *err);
+static int add_run_handlers(struct run *run);
+static int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 static void finish(struct run *run, ig_run_status st);
 static void clear_last_metrics(struct run *run);
 static void make_runnable(struct run *run);
@@ -359,37 +365,22 @@ static void hook_wake(void *ud)
 	make_runnable(run);
 }
 
+static int64_t hook_run_id(void *ud)
+{
+	return ((struct run *)ud)->id;
+}
+
+/* A job for run->spec, with the run's hooks. */
+static int new_job(struct run *run, ig_err *err)
+{
+	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, hook_run_id,
+	                           run };
+
+	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner, &hooks, &run->job,
+	               err);
+}
+
 /* ---- the run's own handlers ----------------------------------------------- */
-
-/* Suspend here (a clean point) when pause or shutdown asked for it. */
-static void maybe_suspend(struct run *run, ig_engine *e)
-{
-	if (run->suspend == SUSPEND_NONE)
-		return;
-	checkpoint(run);
-	ig_engine_interrupt(e);
-}
-
-static int on_iteration_completed(ig_engine *e, int event, void *ud)
-{
-	struct run *run = ud;
-	const ig_state *s = ig_engine_state(e);
-	const ig_spec_checkpoint *p = &run->spec->checkpoint;
-
-	(void)event;
-	/* the last iteration of an epoch waits for its EPOCH_COMPLETED */
-	if (s->epoch_length != IG_NONE && ig_engine_iter_counter(e) >= s->epoch_length)
-		return 0;
-	if (run->suspend != SUSPEND_NONE) {
-		maybe_suspend(run, e);
-		return 0;
-	}
-	if (run->want_checkpoint ||
-	    (p->every != IG_NONE && s->iteration - run->ckpt_iteration >= p->every) ||
-	    (p->seconds > 0 && (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time >= p->seconds))
-		checkpoint(run);
-	return 0;
-}
 
 static int on_epoch_completed(ig_engine *e, int event, void *ud)
 {
@@ -398,9 +389,8 @@ static int on_epoch_completed(ig_engine *e, int event, void *ud)
 	(void)event;
 	if (run->nwatchers > 0)
 		notify_metrics(run, e);
-	if (run->suspend != SUSPEND_NONE)
-		maybe_suspend(run, e);
-	else if (run->spec->checkpoint.epoch_completed || run->want_checkpoint)
+	/* after the job's handlers: the epoch's metrics and points are in */
+	if (run->spec->checkpoint.epoch_completed || run->want_checkpoint)
 		checkpoint(run);
 	return 0;
 }
@@ -428,8 +418,9 @@ static int add_run_handlers(struct run *run)
 	};
 	ig_engine *e = job_engine(run->job);
 
-	if (ig_engine_on(e, IG_EVENT_ITERATION_COMPLETED, NULL, on_iteration_completed, run) == 0 ||
-	    ig_engine_on(e, IG_EVENT_EPOCH_COMPLETED, NULL, on_epoch_completed, run) == 0 ||
+	/* Nothing on the per-iteration events: the engine keeps its fast
+	 * path, and checkpoints by count or time are taken between steps. */
+	if (ig_engine_on(e, IG_EVENT_EPOCH_COMPLETED, NULL, on_epoch_completed, run) == 0 ||
 	    ig_engine_add_handler(e, lifecycle, sizeof(lifecycle) / sizeof(lifecycle[0]),
 	                          on_lifecycle, run) == 0)
 		return -1;
@@ -461,7 +452,6 @@ static void run_free(struct run *run)
 static struct run *run_new(struct runs *mgr, ig_spec *spec, uid_t owner, ig_err *err)
 {
 	struct run *run = calloc(1, sizeof(*run));
-	struct job_hooks hooks;
 
 	if (run == NULL) {
 		ig_spec_free(spec);
@@ -474,8 +464,7 @@ static struct run *run_new(struct runs *mgr, ig_spec *spec, uid_t owner, ig_err 
 	run->slice = 64;
 	run->ending = -1;
 	memcpy(run->name, spec->name, sizeof(run->name));
-	hooks = (struct job_hooks){ hook_point, hook_checkpoint, hook_log, hook_wake, run };
-	if (job_new(mgr->loop, spec, owner, &hooks, &run->job, err) != 0) {
+	if (new_job(run, err) != 0) {
 		run_free(run);
 		return NULL;
 	}
@@ -618,25 +607,19 @@ static void update_rate(struct run *run)
 	run->rate_iteration = s->iteration;
 }
 
-/* One slice of one run; adapts the slice to about share_ns. */
-static void step_run(struct run *run, uint64_t share_ns)
+/* Is a checkpoint due by the policy's count or time? */
+static bool checkpoint_due(const struct run *run, const ig_state *s)
 {
-	ig_engine *e = job_engine(run->job);
-	uint64_t t0 = uv_hrtime();
-	ig_run_status st = ig_engine_step(e, run->slice);
-	uint64_t dt = uv_hrtime() - t0;
+	const ig_spec_checkpoint *p = &run->spec->checkpoint;
 
-	if (st == IG_RUN_YIELD) {
-		/* aim for share_ns; grow gently, shrink at once */
-		uint64_t want = dt > 0 ? run->slice * share_ns / dt : run->slice * 2;
-		if (want > run->slice * 2)
-			want = run->slice * 2;
-		run->slice = want < 1 ? 1 : want > 1000000 ? 1000000 : want;
-	}
-	flush_points(run);
-	update_rate(run);
-	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
-		notify_progress(run);
+	return run->want_checkpoint ||
+	       (p->every != IG_NONE && s->iteration - run->ckpt_iteration >= p->every) ||
+	       (p->seconds > 0 && (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time >= p->seconds);
+}
+
+/* Act on what a step returned. */
+static void stepped(struct run *run, ig_run_status st)
+{
 	switch (st) {
 	case IG_RUN_YIELD:
 		break;
@@ -654,6 +637,59 @@ static void step_run(struct run *run, uint64_t share_ns)
 		finish(run, st);
 		break;
 	}
+}
+
+/*
+ * Pause or shutdown at a clean point: checkpoint, then Ignite's interrupt,
+ * which the engine honours at its next event without changing what the
+ * checkpoint holds.
+ */
+static void suspend_now(struct run *run, ig_engine *e)
+{
+	checkpoint(run);
+	ig_engine_interrupt(e);
+	stepped(run, ig_engine_step(e, 0));
+}
+
+/* One slice of one run; adapts the slice to about share_ns.  A slice ends
+ * early where a checkpoint is due, so that it lands on its iteration. */
+static void step_run(struct run *run, uint64_t share_ns)
+{
+	ig_engine *e = job_engine(run->job);
+	const ig_state *s = ig_engine_state(e);
+	const ig_spec_checkpoint *p = &run->spec->checkpoint;
+	uint64_t budget = run->slice;
+
+	if (run->suspend != SUSPEND_NONE) {
+		if (ig_engine_clean(e)) {
+			suspend_now(run, e);
+			return;
+		}
+		budget = 1;     /* to the next clean point */
+	} else if (p->every != IG_NONE) {
+		int64_t left = run->ckpt_iteration + p->every - s->iteration;
+		if (left > 0 && (uint64_t)left < budget)
+			budget = (uint64_t)left;
+	}
+	uint64_t t0 = uv_hrtime();
+	ig_run_status st = ig_engine_step(e, budget);
+	uint64_t dt = uv_hrtime() - t0;
+
+	if (st == IG_RUN_YIELD && budget == run->slice) {
+		/* aim for share_ns; grow gently, shrink at once */
+		uint64_t want = dt > 0 ? run->slice * share_ns / dt : run->slice * 2;
+		if (want > run->slice * 2)
+			want = run->slice * 2;
+		run->slice = want < 1 ? 1 : want > 1000000 ? 1000000 : want;
+	}
+	if (st == IG_RUN_YIELD && ig_engine_clean(e) && run->suspend == SUSPEND_NONE &&
+	    checkpoint_due(run, s))
+		checkpoint(run);
+	flush_points(run);
+	update_rate(run);
+	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
+		notify_progress(run);
+	stepped(run, st);
 }
 
 static void on_idle(uv_idle_t *idle)
@@ -732,11 +768,44 @@ static void on_end_committed(void *arg, int status, const char *errmsg)
 	run->nwatchers = 0;
 }
 
+/*
+ * A run whose exec worker failed starts again from its last checkpoint
+ * with a new worker, up to spec worker.max_restarts times.  True when it
+ * did; false leaves the run failed as it is.
+ */
+static bool restart_worker(struct run *run)
+{
+	struct job *old = run->job;
+	int64_t max = run->spec->worker.max_restarts;
+	char line[IG_ERR_MAX * 2];
+	ig_err err;
+
+	if (!job_worker_lost(old) || max == IG_NONE || run->restarts >= max)
+		return false;
+	snprintf(line, sizeof(line), "restart %lld of %lld from the last checkpoint: %s",
+	         (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
+	hook_log(run, line);
+	flush_points(run);
+	run->job = NULL;
+	if (revive_or_restart(run, &err) != 0 || start_engine(run, IG_NONE, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot restart: %s", err.message);
+		job_free(run->job);
+		run->job = old;
+		return false;
+	}
+	job_free(old);
+	run->restarts++;
+	make_runnable(run);
+	return true;
+}
+
 static void finish(struct run *run, ig_run_status st)
 {
 	ig_engine *e = job_engine(run->job);
 	const ig_state *s = ig_engine_state(e);
 
+	if (st == IG_RUN_FAILED && restart_worker(run))
+		return;
 	if (st == IG_RUN_FAILED) {
 		log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
 		flush_points(run);
@@ -1006,12 +1075,11 @@ static int revive(struct run *run, ig_err *err)
 {
 	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
 	ig_store_checkpoint c;
-	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, run };
 
 	if (ig_store_latest_checkpoint(r, run->id, &c) != 0)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
 		                  (long long)run->id);
-	int rc = job_new(run->mgr->loop, run->spec, run->owner, &hooks, &run->job, err);
+	int rc = new_job(run, err);
 	if (rc == 0 && add_run_handlers(run) != 0)
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	if (rc == 0)
@@ -1022,6 +1090,24 @@ static int revive(struct run *run, ig_err *err)
 		run->job = NULL;
 	}
 	return rc;
+}
+
+/* revive, or start over when there is no checkpoint yet. */
+static int revive_or_restart(struct run *run, ig_err *err)
+{
+	if (revive(run, err) == 0)
+		return 0;
+	if (err->code != IG_PROTO_CONFLICT)
+		return err->code;
+	if (new_job(run, err) != 0)
+		return err->code;
+	if (add_run_handlers(run) != 0) {
+		job_free(run->job);
+		run->job = NULL;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	}
+	ig_store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
+	return 0;
 }
 
 /* A stored run into memory: finished ones as records, unfinished ones with
@@ -1061,21 +1147,10 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 		load_last_metrics(run);
 		return;
 	}
-	if (revive(run, &err) != 0) {
-		if (err.code != IG_PROTO_CONFLICT) {
-			log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
-			set_status(run, IG_STATUS_FAILED, err.message);
-			return;
-		}
-		/* no checkpoint yet: start over */
-		struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, run };
-		if (job_new(mgr->loop, spec, run->owner, &hooks, &run->job, &err) != 0 ||
-		    add_run_handlers(run) != 0) {
-			log_msg(LOG_ERROR, run->id, "cannot restart: %s", err.message);
-			set_status(run, IG_STATUS_FAILED, err.message);
-			return;
-		}
-		ig_store_truncate(mgr->store, run->id, 0, NULL, NULL);
+	if (revive_or_restart(run, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
+		set_status(run, IG_STATUS_FAILED, err.message);
+		return;
 	}
 	if (run->status == IG_STATUS_PAUSED) {
 		log_msg(LOG_INFO, run->id, "restored, paused");
@@ -1114,7 +1189,8 @@ static void on_store_error(void *arg, int64_t run_id, int status, const char *er
 	run->store_failed = true;
 }
 
-struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, char *err, size_t errlen)
+struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *store,
+                       struct server *srv, char *err, size_t errlen)
 {
 	ig_store_reader *r = ig_store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
@@ -1126,6 +1202,7 @@ struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, cha
 		return NULL;
 	}
 	mgr->loop = loop;
+	mgr->cfg = cfg;
 	mgr->store = store;
 	mgr->srv = srv;
 	uv_idle_init(loop, &mgr->idle);
@@ -1196,6 +1273,15 @@ void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *
 	}
 	uv_idle_stop(&mgr->idle);
 	uv_idle_start(&mgr->idle, on_stop_idle);
+}
+
+size_t runs_count(const struct runs *mgr, int status)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mgr->n; i++)
+		n += mgr->v[i]->status == status;
+	return n;
 }
 
 static void free_on_close(uv_handle_t *h)

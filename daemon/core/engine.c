@@ -113,6 +113,11 @@ ig_run_status ig_engine_status(const ig_engine *e)
 	return e->status;
 }
 
+bool ig_engine_clean(const ig_engine *e)
+{
+	return !e->running || e->phase == PH_FETCH || e->phase == PH_EPOCH_BEGIN;
+}
+
 bool ig_engine_terminated(const ig_engine *e)
 {
 	return e->should_terminate != FLAG_OFF;

@@ -306,6 +306,10 @@ int ig_engine_complete(ig_engine *e, const ig_output *out, const char *errmsg);
  * or was suspended, IG_ERUN when it failed, another code when refused. */
 int ig_engine_run(ig_engine *e, ig_data *data, const ig_run_args *args);
 ig_run_status ig_engine_status(const ig_engine *e);
+/* Is the run between iterations, with no epoch half begun or half ended?
+ * A state_dict and data cursor taken now resume to exactly this point: the
+ * daemon checkpoints only here.  True when no run is in progress. */
+bool ig_engine_clean(const ig_engine *e);
 /* Was the last run ended by terminate()? */
 bool ig_engine_terminated(const ig_engine *e);
 
