@@ -472,7 +472,7 @@ static void watch(struct server_conn *conn, uint32_t msgid, const msgpack_object
 	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
 	if (run == NULL)
 		return;
-	if (on && run->job == NULL) {
+	if (on && run->job == NULL && run->ending < 0) {
 		/* nothing more will happen: say how it ended */
 		ig_status_note nt = { run->id, run->status, run->reason };
 		server_reply(conn, msgid, pack_empty, NULL);

@@ -1,0 +1,361 @@
+/*
+ * cmd_runs.c - the commands about existing runs: ls, status, state, logs,
+ * and the actions terminate, terminate-epoch, pause, resume, rm.
+ */
+#include <string.h>
+
+#include "ignitectl.h"
+
+/* A result that is not what the protocol promises. */
+static int
+bad_reply(struct ctl *ctl, const char *method, const ig_err *why)
+{
+	return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's answer to "
+	    "%s makes no sense: %s", method, why != NULL ? why->message : "");
+}
+
+int
+cmd_ls(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *want[IG_STATUS_COUNT];
+	const msgpack_object *res;
+	struct table *t = NULL;
+	json_t *runs = NULL;
+	msgpack_packer *pk;
+	size_t nwant = 0;
+	int c, i, rc;
+	ig_err e;
+
+	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
+		if (c == CTL_OPT_DONE)
+			return rc;
+		for (i = 0; i < IG_STATUS_COUNT; i++)
+			if (strcmp(optarg, ig_status_names[i]) == 0)
+				break;
+		if (i == IG_STATUS_COUNT)
+			return ctl_usage(ctl, "--status %s: expected queued, "
+			    "running, paused, completed, terminated or failed",
+			    optarg);
+		if (nwant < IG_STATUS_COUNT)
+			want[nwant++] = ig_status_names[i];
+	}
+	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
+	    (rc = ctl_connect(ctl)) != CTL_OK)
+		return rc;
+	pk = conn_begin(ctl->conn, "list");
+	msgpack_pack_map(pk, nwant > 0);
+	if (nwant > 0) {
+		ig_pack_str(pk, "status");
+		msgpack_pack_array(pk, nwant);
+		for (size_t k = 0; k < nwant; k++)
+			ig_pack_str(pk, want[k]);
+	}
+	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
+		return rc;
+	if (res->type != MSGPACK_OBJECT_ARRAY)
+		return bad_reply(ctl, "list", NULL);
+	if (ctl->json ? (runs = json_array()) == NULL :
+	    (t = table_new(summary_headers)) == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	rc = CTL_OK;
+	for (uint32_t k = 0; k < res->via.array.size && rc == CTL_OK; k++) {
+		struct summary_text f;
+		ig_summary s;
+
+		if (ig_summary_unpack(&res->via.array.ptr[k], &s, &e) != 0) {
+			rc = bad_reply(ctl, "list", &e);
+			break;
+		}
+		if (ctl->json) {
+			if (json_array_append_new(runs, json_summary(&s)) != 0)
+				rc = ig_err_set(&ctl->e, CTL_ELOCAL,
+				    "out of memory");
+		} else if (summary_text(&f, &s, time(NULL)) != 0 ||
+		    table_add(t, f.cell) != 0) {
+			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+			summary_text_clear(&f);
+		} else {
+			summary_text_clear(&f);
+		}
+		ig_summary_clear(&s);
+	}
+	if (rc == CTL_OK && ctl->json)
+		return json_print(ctl, json_pack("{so}", "runs", runs));
+	if (rc == CTL_OK && table_print(t, ctl->out) != 0)
+		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
+	json_decref(runs);
+	table_free(t);
+	return rc;
+}
+
+/* The run summary as "key  value" lines: ls's columns, then the rest. */
+static int
+print_summary(struct ctl *ctl, const ig_summary *s)
+{
+	struct summary_text f;
+	char when[32], ago[32], len[32];
+	const int64_t times[] = { s->created, s->finished };
+	const char *names[] = { "created", "finished" };
+
+	if (summary_text(&f, s, time(NULL)) != 0)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	for (int i = 0; i < SUM_NFIELDS; i++) {
+		const char *h = summary_headers[i] + (summary_headers[i][0] == '>');
+		char key[16];
+		size_t k;
+
+		for (k = 0; h[k] != '\0' && k + 1 < sizeof key; k++)
+			key[k] = (char)(h[k] >= 'A' && h[k] <= 'Z' ? h[k] + 32 : h[k]);
+		key[k] = '\0';
+		fprintf(ctl->out, "%-13s %s\n", key, f.cell[i]);
+	}
+	summary_text_clear(&f);
+	fmt_count(len, sizeof len, s->epoch_length);
+	fprintf(ctl->out, "%-13s %s\n", "epoch length", len);
+	for (int i = 0; i < 2; i++) {
+		if (times[i] == IG_NONE) {
+			fprintf(ctl->out, "%-13s -\n", names[i]);
+			continue;
+		}
+		fmt_time(when, sizeof when, (double)times[i]);
+		fmt_ago(ago, sizeof ago, times[i], time(NULL));
+		fprintf(ctl->out, "%-13s %s (%s)\n", names[i], when, ago);
+	}
+	fprintf(ctl->out, "%-13s %s\n", "reason",
+	    s->reason != NULL ? s->reason : "-");
+	return CTL_OK;
+}
+
+int
+cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	const msgpack_object *res;
+	ig_summary s;
+	ig_err e;
+	int rc;
+
+	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
+		return rc;
+	if ((rc = ctl_connect(ctl)) != CTL_OK ||
+	    (rc = conn_call_run(ctl->conn, "status", argv[optind], &res,
+	    &ctl->e)) != CTL_OK)
+		return rc;
+	if (ig_summary_unpack(res, &s, &e) != 0)
+		return bad_reply(ctl, "status", &e);
+	rc = ctl->json ? json_print(ctl, json_summary(&s)) :
+	    print_summary(ctl, &s);
+	ig_summary_clear(&s);
+	return rc;
+}
+
+int
+cmd_state(struct ctl *ctl, int argc, char **argv)
+{
+	const msgpack_object *res;
+	const char *key;
+	json_t *state, *v;
+	char *text;
+	int rc;
+
+	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
+		return rc;
+	if ((rc = ctl_connect(ctl)) != CTL_OK ||
+	    (rc = conn_call_run(ctl->conn, "state_dict", argv[optind], &res,
+	    &ctl->e)) != CTL_OK)
+		return rc;
+	if (res->type != MSGPACK_OBJECT_MAP)
+		return bad_reply(ctl, "state_dict", NULL);
+	/* The state itself is the document: run --from-state takes it. */
+	if ((state = json_from_msgpack(res)) == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	if (ctl->json)
+		return json_print(ctl, state);
+	json_object_foreach(state, key, v) {
+		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+			json_decref(state);
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+		}
+		fprintf(ctl->out, "%-13s %s\n", key, text);
+		free(text);
+	}
+	json_decref(state);
+	return CTL_OK;
+}
+
+int
+cmd_logs(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tail", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const msgpack_object *res, *lines;
+	int64_t tail = 0;
+	json_t *out = NULL;
+	msgpack_packer *pk;
+	char when[32];
+	int c, rc;
+	ig_err e;
+
+	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
+		if (c == CTL_OPT_DONE)
+			return rc;
+		if ((rc = ctl_number(ctl, "--tail", optarg, 1, INT64_MAX,
+		    &tail)) != CTL_OK)
+			return rc;
+	}
+	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK ||
+	    (rc = ctl_connect(ctl)) != CTL_OK)
+		return rc;
+	pk = conn_begin(ctl->conn, "logs");
+	msgpack_pack_map(pk, tail > 0 ? 2 : 1);
+	ig_pack_str(pk, "id");
+	conn_pack_run(pk, argv[optind]);
+	if (tail > 0) {
+		ig_pack_str(pk, "tail");
+		msgpack_pack_int64(pk, tail);
+	}
+	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
+		return rc;
+	if ((lines = ig_map_get(res, "lines")) == NULL ||
+	    lines->type != MSGPACK_OBJECT_ARRAY)
+		return bad_reply(ctl, "logs", NULL);
+	if (ctl->json && (out = json_array()) == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	for (uint32_t i = 0; i < lines->via.array.size; i++) {
+		ig_log_line l;
+
+		if (ig_log_line_unpack(&lines->via.array.ptr[i], &l, &e) != 0) {
+			json_decref(out);
+			return bad_reply(ctl, "logs", &e);
+		}
+		if (ctl->json) {
+			rc = json_array_append_new(out, json_log_line(&l));
+		} else {
+			fmt_time(when, sizeof when, l.time);
+			fprintf(ctl->out, "%s  %s\n", when, l.message);
+			rc = 0;
+		}
+		ig_log_line_clear(&l);
+		if (rc != 0) {
+			json_decref(out);
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+		}
+	}
+	if (ctl->json)
+		return json_print(ctl, json_pack("{s:o s:o}", "id",
+		    json_from_msgpack(ig_map_get(res, "id")), "lines", out));
+	return CTL_OK;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+struct action {
+	const char *method;
+	const char *done;       /* what happens now, for people */
+};
+
+static const struct action
+	act_terminate = { "terminate", "stops after its current iteration" },
+	act_terminate_epoch = { "terminate_epoch",
+	    "ends its epoch after the current iteration" },
+	act_pause = { "pause", "pauses after its current iteration" },
+	act_resume = { "resume", "resumes" },
+	act_rm = { "delete", "is deleted" };
+
+/* Send the action with params {id, max_epochs?} and say what it did. */
+static int
+act(struct ctl *ctl, const struct action *a, const char *run,
+    int64_t max_epochs)
+{
+	const msgpack_object *res, *id, *status;
+	msgpack_packer *pk;
+	int rc;
+
+	if ((rc = ctl_connect(ctl)) != CTL_OK)
+		return rc;
+	pk = conn_begin(ctl->conn, a->method);
+	msgpack_pack_map(pk, max_epochs > 0 ? 2 : 1);
+	ig_pack_str(pk, "id");
+	conn_pack_run(pk, run);
+	if (max_epochs > 0) {
+		ig_pack_str(pk, "max_epochs");
+		msgpack_pack_int64(pk, max_epochs);
+	}
+	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
+		return rc;
+	if (ctl->json)
+		return json_print(ctl, json_from_msgpack(res));
+	id = ig_map_get(res, "id");
+	status = ig_map_get(res, "status");
+	if (id != NULL && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		fprintf(ctl->out, "run %llu %s", (unsigned long long)id->via.u64,
+		    a->done);
+	else
+		fprintf(ctl->out, "run %s %s", run, a->done);
+	if (status != NULL && status->type == MSGPACK_OBJECT_STR)
+		fprintf(ctl->out, " (status %.*s)", (int)status->via.str.size,
+		    status->via.str.ptr);
+	fputc('\n', ctl->out);
+	return CTL_OK;
+}
+
+static int
+simple_action(struct ctl *ctl, int argc, char **argv, const struct action *a)
+{
+	int rc;
+
+	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
+		return rc;
+	return act(ctl, a, argv[optind], 0);
+}
+
+int
+cmd_terminate(struct ctl *ctl, int argc, char **argv)
+{
+	return simple_action(ctl, argc, argv, &act_terminate);
+}
+
+int
+cmd_terminate_epoch(struct ctl *ctl, int argc, char **argv)
+{
+	return simple_action(ctl, argc, argv, &act_terminate_epoch);
+}
+
+int
+cmd_pause(struct ctl *ctl, int argc, char **argv)
+{
+	return simple_action(ctl, argc, argv, &act_pause);
+}
+
+int
+cmd_rm(struct ctl *ctl, int argc, char **argv)
+{
+	return simple_action(ctl, argc, argv, &act_rm);
+}
+
+int
+cmd_resume(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-epochs", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t max_epochs = 0;
+	int c, rc;
+
+	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
+		if (c == CTL_OPT_DONE)
+			return rc;
+		if ((rc = ctl_number(ctl, "--max-epochs", optarg, 1, INT64_MAX,
+		    &max_epochs)) != CTL_OK)
+			return rc;
+	}
+	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK)
+		return rc;
+	return act(ctl, &act_resume, argv[optind], max_epochs);
+}

@@ -1,0 +1,293 @@
+/*
+ * format.c - numbers, times and tables as people read them.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "ignitectl.h"
+
+void
+fmt_ago(char *buf, size_t len, int64_t t, time_t now)
+{
+	int64_t d = (int64_t)now - t;
+
+	if (t == IG_NONE)
+		snprintf(buf, len, "-");
+	else if (d < 1)
+		snprintf(buf, len, "just now");
+	else if (d < 60)
+		snprintf(buf, len, "%llds ago", (long long)d);
+	else if (d < 3600)
+		snprintf(buf, len, "%lldm ago", (long long)(d / 60));
+	else if (d < 86400)
+		snprintf(buf, len, "%lldh ago", (long long)(d / 3600));
+	else
+		snprintf(buf, len, "%lldd ago", (long long)(d / 86400));
+}
+
+void
+fmt_duration(char *buf, size_t len, double seconds)
+{
+	long long s;
+
+	if (!(seconds >= 0) || seconds > 1e12) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	s = llround(seconds);
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+void
+fmt_count(char *buf, size_t len, int64_t v)
+{
+	char digits[32];
+	size_t n, o = 0, lead;
+
+	if (v == IG_NONE) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	n = (size_t)snprintf(digits, sizeof digits, "%lld", (long long)v);
+	if (len < n + n / 3 + 1) {
+		snprintf(buf, len, "%s", digits);
+		return;
+	}
+	lead = digits[0] == '-' ? 1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i > lead && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+}
+
+void
+fmt_value(char *buf, size_t len, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "nan");
+	else if (isinf(v))
+		snprintf(buf, len, v > 0 ? "inf" : "-inf");
+	else
+		snprintf(buf, len, "%.4g", v);
+}
+
+void
+fmt_rate(char *buf, size_t len, double v)
+{
+	if (!(v > 0))
+		snprintf(buf, len, "0");
+	else if (v < 1000)
+		snprintf(buf, len, "%.3g", v);
+	else if (v < 1e6)
+		snprintf(buf, len, "%.3gk", v / 1e3);
+	else
+		snprintf(buf, len, "%.3gM", v / 1e6);
+}
+
+void
+fmt_time(char *buf, size_t len, double t)
+{
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&s, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, len, "%.3f", t);
+}
+
+size_t
+text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+int
+term_width(FILE *f)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+	int n;
+
+	if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols != NULL && (n = atoi(cols)) > 0)
+		return n;
+	return 80;
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+struct table {
+	size_t ncols, nrows, cap;
+	char **cells;           /* (nrows + 1) x ncols: the headers first */
+	bool *right;
+};
+
+struct table *
+table_new(const char *const *headers)
+{
+	struct table *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return NULL;
+	while (headers[t->ncols] != NULL)
+		t->ncols++;
+	if ((t->right = calloc(t->ncols, sizeof *t->right)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < t->ncols; i++)
+		t->right[i] = headers[i][0] == '>';
+	if (table_add(t, headers) != 0)
+		goto fail;
+	return t;
+fail:
+	table_free(t);
+	return NULL;
+}
+
+int
+table_add(struct table *t, const char *const *cells)
+{
+	size_t base = t->nrows * t->ncols;
+	char **v;
+
+	if (t->nrows == t->cap) {
+		t->cap = t->cap == 0 ? 16 : t->cap * 2;
+		if ((v = realloc(t->cells, t->cap * t->ncols * sizeof *v)) == NULL)
+			return -1;
+		t->cells = v;
+	}
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *c = cells[i];
+		/* Headers drop their alignment mark. */
+		if (t->nrows == 0 && t->right[i])
+			c++;
+		if ((t->cells[base + i] = strdup(c)) == NULL) {
+			while (i-- > 0)
+				free(t->cells[base + i]);
+			return -1;
+		}
+	}
+	t->nrows++;
+	return 0;
+}
+
+int
+table_print(const struct table *t, FILE *f)
+{
+	size_t *w = calloc(t->ncols, sizeof *w);
+
+	if (w == NULL)
+		return -1;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t cw = text_width(t->cells[r * t->ncols + c]);
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+			int pad = (int)(w[c] - text_width(s));
+			bool last = c + 1 == t->ncols;
+
+			if (c > 0)
+				fputs("  ", f);
+			if (t->right[c])
+				fprintf(f, "%*s%s", pad, "", s);
+			else
+				fprintf(f, "%s%*s", s, last ? 0 : pad, "");
+		}
+		fputc('\n', f);
+	}
+	free(w);
+	return ferror(f) ? -1 : 0;
+}
+
+void
+table_free(struct table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->right);
+	free(t);
+}
+
+/* ---- run summaries ----------------------------------------------------- */
+
+const char *const summary_headers[] = {
+	">ID", "NAME", ">OWNER", "STATUS", ">EPOCH", ">ITERATION", ">IT/S",
+	"STARTED", "METRICS", NULL,
+};
+
+/* "loss=0.1234 val_acc=0.9612", malloc'd. */
+static char *
+metrics_text(const ig_summary *s)
+{
+	size_t len = 1;
+	char v[32], *out, *p;
+
+	for (size_t i = 0; i < s->nmetrics; i++)
+		len += strlen(s->metrics[i].name) + sizeof v + 2;
+	if ((out = p = malloc(len)) == NULL)
+		return NULL;
+	*p = '\0';
+	for (size_t i = 0; i < s->nmetrics; i++) {
+		fmt_value(v, sizeof v, s->metrics[i].value);
+		p += sprintf(p, "%s%s=%s", i > 0 ? " " : "",
+		    s->metrics[i].name, v);
+	}
+	return out;
+}
+
+int
+summary_text(struct summary_text *f, const ig_summary *s, time_t now)
+{
+	char a[32], b[32];
+	const char *status = ig_status_name(s->status);
+
+	memset(f, 0, sizeof *f);
+	if ((f->metrics = metrics_text(s)) == NULL)
+		return -1;
+	snprintf(f->buf[SUM_ID], sizeof f->buf[0], "%lld", (long long)s->id);
+	snprintf(f->buf[SUM_OWNER], sizeof f->buf[0], "%lld",
+	    (long long)s->owner);
+	fmt_count(a, sizeof a, s->epoch);
+	fmt_count(b, sizeof b, s->max_epochs);
+	snprintf(f->buf[SUM_EPOCH], sizeof f->buf[0], "%s/%s", a, b);
+	fmt_count(f->buf[SUM_ITERATION], sizeof f->buf[0], s->iteration);
+	fmt_rate(f->buf[SUM_RATE], sizeof f->buf[0], s->rate);
+	fmt_ago(f->buf[SUM_STARTED], sizeof f->buf[0], s->started, now);
+	for (int i = 0; i < SUM_NFIELDS; i++)
+		f->cell[i] = f->buf[i];
+	f->cell[SUM_NAME] = s->name != NULL ? s->name : "-";
+	f->cell[SUM_STATUS] = status != NULL ? status : "?";
+	f->cell[SUM_METRICS] = f->metrics[0] != '\0' ? f->metrics : "-";
+	return 0;
+}
+
+void
+summary_text_clear(struct summary_text *f)
+{
+	free(f->metrics);
+	f->metrics = NULL;
+}

@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""ignitectl end to end: the real binary against a real ignited.
+
+usage: test_ignitectl.py IGNITECTL IGNITED
+"""
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+
+
+class Daemon:
+    """ignited on a socket and database in a fresh directory.  Readiness is
+    checked with `ignitectl ping`, so this needs no msgpack module."""
+
+    def __init__(self, binary):
+        self.binary = binary
+        self.dir = tempfile.mkdtemp(prefix="ignitectl-e2e-")
+        os.chmod(self.dir, 0o700)
+        self.socket = os.path.join(self.dir, "run", "ignited.sock")
+        self.log = os.path.join(self.dir, "ignited.log")
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen(
+                [self.binary, "--socket", self.socket, "--db",
+                 os.path.join(self.dir, "ignite.db")], stdout=logf, stderr=logf)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ignited exited %d:\n%s"
+                                   % (self.proc.returncode, self.logtext()))
+            if subprocess.run([CTL, "--socket", self.socket, "ping"],
+                              capture_output=True).returncode == 0:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("ignited did not come up:\n" + self.logtext())
+
+    def logtext(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+CTL = None
+IGNITED = None
+
+SUMMARY_KEYS = {"id", "name", "owner", "status", "epoch", "max_epochs", "iteration",
+                "epoch_length", "rate", "metrics", "reason", "created", "started",
+                "finished"}
+
+SOFTMAX = {
+    "engine": "builtin:softmax",
+    "params": {"lr": 0.5, "momentum": 0.5, "classes": 10},
+    "data": {"kind": "csv", "path": DIGITS, "header": False, "label": 64,
+             "batch_size": 32, "shuffle": True, "split": 0.2, "scale": 16},
+    "max_epochs": 3, "seed": 1,
+    "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                {"name": "val_acc", "kind": "accuracy", "field": "y_pred",
+                 "target": "y", "split": "val"}],
+    "handlers": [{"event": "EPOCH_COMPLETED", "action": "evaluate"}],
+}
+
+SLEEP = ["--engine", "builtin:sleep", "--param", "ms=5", "--data", "range:1000",
+         "--max-epochs", "50"]
+
+
+class IgnitectlTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(IGNITED).start()
+        cls.tmp = tempfile.mkdtemp(prefix="ignitectl-e2e-")
+        cls.spec = os.path.join(cls.tmp, "digits.json")
+        with open(cls.spec, "w") as f:
+            json.dump(SOFTMAX, f)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def ctl(self, *args, code=0, timeout=120):
+        p = subprocess.run([CTL, "--socket", self.daemon.socket] + list(args),
+                           capture_output=True, text=True, timeout=timeout)
+        self.assertEqual(p.returncode, code,
+                         "ignitectl %s: exit %d\nstdout: %s\nstderr: %s\ndaemon log:\n%s"
+                         % (" ".join(args), p.returncode, p.stdout, p.stderr,
+                            self.daemon.logtext()[-3000:]))
+        return p
+
+    def json(self, *args, code=0):
+        return json.loads(self.ctl("--json", *args, code=code).stdout)
+
+    def wait_status(self, run, statuses, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.json("status", run)
+            if st["status"] in statuses:
+                return st
+            time.sleep(0.05)
+        self.fail("run %s never reached %s" % (run, statuses))
+
+    def start_sleeper(self, name):
+        out = self.ctl("run", *SLEEP, "--name", name).stdout
+        run = out.strip()
+        self.assertTrue(run.isdigit(), out)
+        self.wait_status(run, {"running"})
+        return run
+
+    # ---- the commands, human and --json ---------------------------------
+
+    def test_daemon_commands(self):
+        self.assertIn("is alive", self.ctl("ping").stdout)
+        self.assertEqual(set(self.json("ping")), {"ok", "latency_ms"})
+        out = self.ctl("version").stdout
+        self.assertIn("ignitectl", out)
+        self.assertIn("ignited", out)
+        v = self.json("version")
+        self.assertEqual(v["protocol"], 1)
+        self.assertTrue(v["daemon"].startswith("ignited"))
+
+    def test_run_follow_and_reads(self):
+        p = self.ctl("run", "--spec", self.spec, "--name", "digits", "--follow")
+        lines = p.stdout.splitlines()
+        run = lines[0]
+        self.assertTrue(run.isdigit())
+        self.assertIn("completed", lines[-1])
+        self.assertIn("EPOCH_COMPLETED", p.stdout)
+
+        # ls: a table with a header and our run, by name
+        out = self.ctl("ls").stdout.splitlines()
+        self.assertEqual(out[0].split()[:4], ["ID", "NAME", "OWNER", "STATUS"])
+        row = [l for l in out if " digits " in l][0]
+        self.assertIn("completed", row)
+        self.assertIn("3/3", row)
+        self.assertIn("val_acc=", row)
+        runs = self.json("ls")["runs"]
+        self.assertTrue(any(r["name"] == "digits" for r in runs))
+        for r in runs:
+            self.assertEqual(set(r), SUMMARY_KEYS)
+        self.assertTrue(all(r["status"] == "completed"
+                            for r in self.json("ls", "--status", "completed")["runs"]))
+
+        # status by name and by id
+        out = self.ctl("status", "digits").stdout
+        self.assertRegex(out, r"status\s+completed")
+        self.assertRegex(out, r"epoch\s+3/3")
+        st = self.json("status", run)
+        self.assertEqual(set(st), SUMMARY_KEYS)
+        self.assertEqual(st["status"], "completed")
+        self.assertGreater(st["metrics"]["val_acc"], 0.8)
+
+        # state, and a run from it
+        self.assertRegex(self.ctl("state", "digits").stdout, r"iteration\s+\d+")
+        state = self.json("state", "digits")
+        self.assertIn("iteration", state)
+        self.assertIn("epoch_length", state)
+        sfile = os.path.join(self.tmp, "state.json")
+        with open(sfile, "w") as f:
+            json.dump(state, f)
+
+        # metrics in every form, all pages
+        out = self.ctl("metrics", "digits").stdout.splitlines()
+        self.assertEqual(out[0].split(), ["NAME", "EPOCH", "ITERATION", "TIME", "VALUE"])
+        self.assertEqual(len(out), 1 + 6)
+        csv = self.ctl("metrics", run, "--csv", "--name", "loss").stdout.splitlines()
+        self.assertEqual(csv[0], "name,epoch,iteration,time,value")
+        self.assertEqual(len(csv), 4)
+        m = self.json("metrics", run, "--epochs", "--from", "2", "--to", "3")
+        self.assertEqual(set(m), {"id", "axis", "series"})
+        self.assertEqual(m["axis"], "epoch")
+        self.assertEqual([p["epoch"] for p in m["series"]["loss"]], [2, 3])
+        self.assertEqual(set(m["series"]["loss"][0]), {"epoch", "iteration", "time", "value"})
+        m = self.json("metrics", run, "--max-points", "1")
+        self.assertEqual(len(m["series"]["val_acc"]), 1)
+        plot = self.ctl("metrics", run, "--plot", "--epochs").stdout
+        self.assertIn("loss by epoch", plot)
+        self.assertIn("└", plot)
+        self.assertTrue(any(0x2800 < ord(c) <= 0x28ff for c in plot))
+
+        # logs
+        self.ctl("logs", "digits")
+        lg = self.json("logs", "digits", "--tail", "2")
+        self.assertEqual(set(lg), {"id", "lines"})
+        self.assertLessEqual(len(lg["lines"]), 2)
+
+        # resume a completed run with more epochs, then watch it end
+        out = self.ctl("resume", "digits", "--max-epochs", "4").stdout
+        self.assertIn("resumes", out)
+        self.ctl("watch", "digits")
+        self.assertEqual(self.json("status", "digits")["epoch"], 4)
+
+        # from a state
+        p = self.ctl("--json", "run", "--spec", self.spec, "--from-state", sfile,
+                     "--max-epochs", "4", "--follow")
+        docs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertIn("id", docs[0])
+        self.assertEqual(docs[-1]["type"], "status")
+        self.assertEqual(docs[-1]["status"], "completed")
+
+        # rm
+        self.assertIn("deleted", self.ctl("rm", "digits").stdout)
+        self.ctl("status", "digits", code=1)
+
+    def test_run_from_flags(self):
+        out = self.ctl("run", "--engine", "builtin:softmax", "--data", "csv:" + DIGITS,
+                       "--no-header", "--label", "64", "--batch-size", "64",
+                       "--split", "0.2", "--param", "lr=0.5", "--param", "classes=10",
+                       "--metric", "loss=loss:loss", "--metric", "val_acc=accuracy,split=val",
+                       "--handler", "EPOCH_COMPLETED:evaluate",
+                       "--handler", "EPOCH_COMPLETED,every=1:log,message=done",
+                       "--max-epochs", "2", "--seed", "3", "--follow").stdout
+        self.assertIn("completed", out.splitlines()[-1])
+        run = out.splitlines()[0]
+        self.assertIn("val_acc", self.json("status", run)["metrics"])
+
+    def test_actions_and_watch_outcomes(self):
+        run = self.start_sleeper("sleeper")
+        self.assertIn("pauses", self.ctl("pause", "sleeper").stdout)
+        self.wait_status(run, {"paused"})
+        self.assertEqual(self.json("resume", run)["status"], "running")
+        self.ctl("terminate-epoch", "sleeper")
+        self.assertEqual(set(self.json("terminate-epoch", run)), {"id"})
+        # non-tty watch: plain lines; terminated gives exit 3
+        watcher = subprocess.Popen([CTL, "--socket", self.daemon.socket, "watch", run],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        self.ctl("terminate", "sleeper")
+        out, err = watcher.communicate(timeout=60)
+        self.assertEqual(watcher.returncode, 3, err)
+        self.assertNotIn("\033[", out)
+        self.assertIn("terminated", out.splitlines()[-1])
+        # an ended run: watch answers at once, --json gives JSON lines
+        p = self.ctl("--json", "watch", run, code=3)
+        notes = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual(notes[-1]["type"], "status")
+        self.assertEqual(notes[-1]["status"], "terminated")
+        # errors from the daemon: exit 1 with the code's name
+        p = self.ctl("terminate", run, code=1)
+        self.assertIn("CONFLICT", p.stderr)
+        p = self.ctl("status", "no-such-run", code=1)
+        self.assertIn("NOT_FOUND", p.stderr)
+        p = self.ctl("run", "--engine", "builtin:nope", code=1)
+        self.assertIn("INVALID_PARAMS", p.stderr)
+        self.ctl("rm", run)
+
+    def test_watch_json_lines(self):
+        run = self.start_sleeper("jsonwatch")
+        watcher = subprocess.Popen([CTL, "--socket", self.daemon.socket, "--json",
+                                    "watch", run], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        self.ctl("terminate", run)
+        out, _ = watcher.communicate(timeout=60)
+        self.assertEqual(watcher.returncode, 3)
+        notes = [json.loads(l) for l in out.splitlines()]
+        kinds = {n["type"] for n in notes}
+        self.assertIn("progress", kinds)
+        self.assertIn("status", kinds)
+        prog = [n for n in notes if n["type"] == "progress"][0]
+        self.assertTrue({"id", "epoch", "iteration", "epoch_length", "max_epochs",
+                         "rate", "eta"} <= set(prog))
+
+    def test_watch_tty(self):
+        run = self.start_sleeper("ttywatch")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(CTL, [CTL, "--socket", self.daemon.socket, "watch", run])
+        out = b""
+        terminated = False
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not terminated and out.count(b"\033[") > 3:
+                self.ctl("terminate", run)
+                terminated = True
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 3, out)
+        text = out.decode(errors="replace")
+        self.assertIn("\033[4A", text)          # redrawn in place
+        self.assertIn("it/s", text)
+        self.assertIn("epoch ", text)
+        self.assertIn("terminated", text)
+
+    def test_failed_run_exit(self):
+        # A worker that exits at once fails its run: run --follow exits 1
+        # with the reason.  (A daemon without exec engines refuses the spec:
+        # exit 1 too, with the error's code name.)
+        p = subprocess.run([CTL, "--socket", self.daemon.socket, "run", "--engine",
+                            "exec:/bin/false", "--data", "worker", "--epoch-length", "3",
+                            "--follow"], capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r"failed|INVALID_PARAMS")
+
+    def test_usage(self):
+        self.ctl("status", code=2)
+        self.ctl("metrics", "1", "--csv", "--plot", code=2)
+        self.assertIn("Example", self.ctl("run", "--help").stdout)
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_shutdown(self):
+        for args in (["shutdown"], ["--json", "shutdown"]):
+            d = Daemon(IGNITED).start()
+            try:
+                p = subprocess.run([CTL, "--socket", d.socket] + args,
+                                   capture_output=True, text=True, timeout=30)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                if "--json" in args:
+                    self.assertEqual(json.loads(p.stdout), {"ok": True})
+                else:
+                    self.assertIn("shutting down", p.stdout)
+                self.assertEqual(d.proc.wait(30), 0)
+            finally:
+                d.stop()
+
+
+class DaemonDownTest(unittest.TestCase):
+    def test_unavailable(self):
+        d = tempfile.mkdtemp(prefix="ignitectl-down-")
+        sock = os.path.join(d, "ignited.sock")
+        for args in (["ping"], ["--json", "ls"], ["status", "1"], ["watch", "1"]):
+            p = subprocess.run([CTL, "--socket", sock] + args, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(p.returncode, 69, p.stderr)
+            self.assertIn(sock, p.stderr)
+            self.assertIn("ignited --socket " + sock, p.stderr)
+            self.assertEqual(p.stdout, "")
+        env = dict(os.environ, IGNITE_SOCKET=sock)
+        p = subprocess.run([CTL, "ping"], capture_output=True, text=True, env=env,
+                           timeout=30)
+        self.assertEqual(p.returncode, 69)
+        self.assertIn("IGNITE_SOCKET", p.stderr)
+
+
+if __name__ == "__main__":
+    CTL, IGNITED = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    unittest.main(argv=sys.argv[:1], verbosity=2)
