@@ -6,63 +6,59 @@
  * plugin's events, the actions in spec order, and last the handlers that
  * report points (so they report what the actions left, e.g. after evaluate).
  */
-#include <stdio.h>
 #include <stdlib.h>
 
-#include "builtin/builtin.h"
 #include "job_int.h"
 
-static int check_engine(const ig_spec *spec, ig_err *err)
+/* An evaluator runs inside a trainer handler, which cannot wait for a
+ * worker's answer. */
+static int check_exec(const ig_spec *spec, ig_err *err)
 {
-	if (spec->engine.kind != IG_ENGINE_BUILTIN)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		                  "engine: plugin and exec engines are not supported yet");
-	if (ig_builtin_find(spec->engine.target) != NULL)
+	if (spec->engine.kind != IG_ENGINE_EXEC)
 		return 0;
-
-	char names[256] = "";
-	size_t used = 0;
-	const ig_plugin *p;
-	for (size_t i = 0; (p = ig_builtin_at(i)) != NULL && used < sizeof(names); i++)
-		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-		                         i > 0 ? ", " : "", p->name);
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-	                  "engine: no builtin called \"%s\" (builtins: %s)",
-	                  spec->engine.target, names);
+	for (size_t i = 0; i < spec->nhandlers; i++)
+		if (spec->handlers[i].action == IG_ACTION_EVALUATE)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "handlers[%zu]: evaluate is "
+			                  "not supported with exec engines; let the worker report "
+			                  "validation figures as metrics", i);
+	return 0;
 }
 
 static int check_run_args(const ig_spec *spec, ig_err *err)
 {
-	if (spec->data.kind == IG_DATA_WORKER)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: worker data "
-		                  "comes from an exec engine, which is not supported yet");
 	if (spec->data.kind == IG_DATA_NONE && spec->epoch_length == IG_NONE)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "epoch_length: required "
 		                  "when the spec has no data");
+	if (spec->data.kind == IG_DATA_WORKER && spec->epoch_length == IG_NONE)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "epoch_length: required "
+		                  "when the worker makes its own data");
 	return 0;
 }
 
-int job_new(uv_loop_t *loop, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
+int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
             struct job **out, ig_err *err)
 {
 	struct job *job;
 	int rc;
 
 	*out = NULL;
-	if ((rc = check_engine(spec, err)) != 0 || (rc = check_run_args(spec, err)) != 0)
+	if ((rc = check_exec(spec, err)) != 0)
 		return rc;
 	if ((job = calloc(1, sizeof(*job))) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 	job->loop = loop;
 	job->hooks = *hooks;
 	job->args = (ig_run_args){ spec->max_epochs, spec->epoch_length, spec->seed };
-	job->plugin = ig_builtin_find(spec->engine.target);
+	/* the engine first: the other checks depend on its kind */
+	if ((rc = job_plugin_resolve(job, cfg, spec, owner, err)) != 0 ||
+	    (rc = check_run_args(spec, err)) != 0)
+		goto fail;
 	if ((job->trainer = ig_engine_new(job_process_train, job)) == NULL) {
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 		goto fail;
 	}
 	if ((rc = job_data_open(job, spec, owner, err)) != 0 ||
-	    (rc = job_plugin_create(job, spec, err)) != 0 ||
+	    (rc = job_plugin_create(job, spec, owner, err)) != 0 ||
 	    (rc = job_metrics_attach(job, spec, err)) != 0 ||
 	    (rc = job_plugin_events(job, err)) != 0 ||
 	    (rc = job_actions_attach(job, spec, err)) != 0 ||
@@ -85,6 +81,7 @@ void job_free(struct job *job)
 	ig_data_free(job->val);
 	if (job->self != NULL)
 		job->plugin->destroy(job->self);
+	plugin_unload(job->dl);
 	job_actions_free(job);
 	free(job->metrics);
 	free(job->restore.acc);

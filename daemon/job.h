@@ -20,6 +20,7 @@
 #include "ignite/engine.h"
 #include "ignite/protocol.h"
 #include "ignite/spec.h"
+#include "plugin_load.h"
 
 /* What a job tells its run.  ud is passed back to each. */
 struct job_hooks {
@@ -33,29 +34,42 @@ struct job_hooks {
 	void (*checkpoint)(void *ud);
 	/* The log action fired; line is NUL-terminated, borrowed. */
 	void (*log)(void *ud, const char *line);
-	/* A blocking process call finished: step the engine again. */
+	/* A blocking process call finished, or an exec worker answered:
+	 * step the engine again. */
 	void (*wake)(void *ud);
+	/* The run's id, for the exec worker's setup. */
+	int64_t (*run_id)(void *ud);
 	void *ud;
+};
+
+/* What the daemon's options say about jobs; borrowed for job_new's call. */
+struct job_config {
+	struct plugin_dirs plugin_dirs;         /* where non-root may load plugins */
 };
 
 struct job;
 
 /*
  * Check spec against the world and build the job: resolve the engine
- * (builtin:NAME; plugin and exec give a clear "not supported" until the
- * workers issue lands), open the data as the owner could (a file the owner
+ * (builtin:NAME; plugin:PATH loaded as plugin_load.h says, with cfg's
+ * directories, NULL for none; exec:ARGV, whose worker starts with the
+ * run, see job_exec.c), open the data as the owner could (a file the owner
  * cannot read is refused even when the daemon could), check columns, fill
  * defaults the process function needs (softmax's classes from the data),
  * attach metrics and handlers.  Nothing is left allocated on error; the
  * message names the spec field ("data.path: cannot open ...: No such file").
  * The hooks struct is copied.
  */
-int job_new(uv_loop_t *loop, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
+int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
             struct job **out, ig_err *err);
 /* Must not be called while job_busy(). */
 void job_free(struct job *job);
 /* A blocking process call is in flight. */
 bool job_busy(const struct job *job);
+/* The run failed because its exec worker did (exited, killed, timed out,
+ * garbage), not because its code raised: a restart from the last
+ * checkpoint may help (spec worker.max_restarts). */
+bool job_worker_lost(const struct job *job);
 
 ig_engine *job_engine(struct job *job);
 /* The train data to hand to ig_engine_start (NULL for none). */

@@ -5,6 +5,7 @@
  *   job_data.c     the train and validation data
  *   job_owner.c    open files with the owner's file access
  *   job_plugin.c   the process function: instance, calls, the threadpool
+ *   job_exec.c     the exec engine: a worker process as the process function
  *   job_metrics.c  metrics by spec, train vs val, reported points
  *   job_actions.c  the declarative handlers
  *   job_state.c    job_save, job_load and the restore after a resume
@@ -55,7 +56,8 @@ struct job {
 	struct job_hooks hooks;
 	ig_run_args args;
 
-	const ig_plugin *plugin;        /* static storage */
+	const ig_plugin *plugin;        /* static storage, or of dl */
+	void *dl;                       /* plugin:PATH's handle, owned; or NULL */
 	void *self;                     /* the instance, owned */
 	ig_engine *trainer;             /* owned */
 	ig_engine *evaluator;           /* owned; NULL without val metrics */
@@ -87,13 +89,20 @@ int job_data_open(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err
 int job_as_owner(uid_t owner, int (*fn)(void *arg, ig_err *err), void *arg,
                  const char *field, ig_err *err);
 
-/* job_plugin.c */
-int job_plugin_create(struct job *job, const ig_spec *spec, ig_err *err);
+/* job_plugin.c: resolve spec.engine into job->plugin (and job->dl) */
+int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_spec *spec,
+                       uid_t owner, ig_err *err);
+int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
 /* The process functions of the trainer and the evaluator; ud is the job. */
 int job_process_train(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
 int job_process_eval(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
 /* Forward the events the plugin asks for (on_event) from the trainer. */
 int job_plugin_events(struct job *job, ig_err *err);
+
+/* job_exec.c: job->plugin is &job_exec_plugin, job->self its instance */
+extern const ig_plugin job_exec_plugin;
+int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
+int job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch);
 
 /* job_metrics.c */
 int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err);

@@ -1,7 +1,9 @@
 /*
- * job_plugin.c - the process function: the plugin instance made from the
- * spec's params, its process calls from the trainer and the evaluator, and
- * the threadpool for plugins flagged IG_PLUGIN_BLOCKING.
+ * job_plugin.c - the process function: the engine kind resolved (a
+ * builtin, a plugin loaded by plugin_load.c, or an exec worker, job_exec.c),
+ * the instance made from the spec's params, its process calls from the
+ * trainer and the evaluator, and the threadpool for plugins flagged
+ * IG_PLUGIN_BLOCKING.
  *
  * A blocking trainer call is queued with uv_queue_work and the engine waits
  * (IG_PROCESS_PENDING) until the after-work callback, on the loop thread,
@@ -9,6 +11,7 @@
  * handler, which cannot wait, so its calls are made on the loop thread even
  * for a blocking plugin (the ABI allows it: "may run on a worker thread").
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +48,39 @@ static size_t default_classes(const struct job *job, const ig_spec *spec)
 	return ig_table_classes(job->table);
 }
 
-int job_plugin_create(struct job *job, const ig_spec *spec, ig_err *err)
+static int find_builtin(struct job *job, const char *name, ig_err *err)
+{
+	char names[256] = "";
+	size_t used = 0;
+	const ig_plugin *p;
+
+	if ((job->plugin = ig_builtin_find(name)) != NULL)
+		return 0;
+	for (size_t i = 0; (p = ig_builtin_at(i)) != NULL && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+		                         i > 0 ? ", " : "", p->name);
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	                  "engine: no builtin called \"%s\" (builtins: %s)", name, names);
+}
+
+int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_spec *spec,
+                       uid_t owner, ig_err *err)
+{
+	static const struct plugin_dirs none = { NULL, 0 };
+
+	switch (spec->engine.kind) {
+	case IG_ENGINE_BUILTIN:
+		return find_builtin(job, spec->engine.target, err);
+	case IG_ENGINE_PLUGIN:
+		return plugin_load(spec->engine.target, owner, cfg != NULL ? &cfg->plugin_dirs : &none,
+		                   &job->plugin, &job->dl, err);
+	default:
+		job->plugin = &job_exec_plugin;
+		return 0;
+	}
+}
+
+static int create_instance(struct job *job, const ig_spec *spec, ig_err *err)
 {
 	size_t n = spec->nparams, classes = default_classes(job, spec);
 	ig_param *params = calloc(n + 1, sizeof(*params));
@@ -63,6 +98,13 @@ int job_plugin_create(struct job *job, const ig_spec *spec, ig_err *err)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "params: %s",
 		                  msg[0] != '\0' ? msg : "the process function refused them");
 	return 0;
+}
+
+int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
+{
+	if (job->plugin == &job_exec_plugin)
+		return job_exec_create(job, spec, owner, err);
+	return create_instance(job, spec, err);
 }
 
 /* ---- process calls ------------------------------------------------------ */
@@ -108,6 +150,8 @@ int job_process_train(ig_engine *e, const ig_batch *batch, const ig_output **out
 	struct job *job = ud;
 	int rc;
 
+	if (job->plugin == &job_exec_plugin)
+		return job_exec_process(job, e, batch);
 	if (!(job->plugin->flags & IG_PLUGIN_BLOCKING))
 		return process_now(job, e, batch, IG_MODE_TRAIN, out);
 	job->work.data = job;

@@ -7,6 +7,11 @@
  *           shutdown hook (the run manager checkpoints its engines; until
  *           it exists, the store is flushed) -> close the connections and
  *           the store -> the loop runs dry -> exit 0.
+ *
+ * Under systemd (sdnotify.h): the socket may be passed to us instead of
+ * bound; READY=1 goes out once the runs are resumed, STATUS= follows the
+ * number of running runs, WATCHDOG=1 keeps the watchdog fed and
+ * STOPPING=1 starts the shutdown.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +32,7 @@
 #include "methods.h"
 #include "paths.h"
 #include "runs.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "store.h"
 
@@ -35,6 +41,8 @@
 #endif
 
 #define PATH_LEN 4096
+#define PLUGIN_DIRS_MAX 16
+#define SD_STATUS_MS 2000       /* how often the running count is checked */
 
 struct options {
 	char socket[PATH_LEN];
@@ -45,6 +53,8 @@ struct options {
 	uint64_t idle_timeout_ms;
 	uint64_t max_db_bytes;
 	gid_t group;
+	const char *plugin_dirs[PLUGIN_DIRS_MAX];       /* argv's strings */
+	size_t nplugin_dirs;
 };
 
 
@@ -54,6 +64,10 @@ struct ignited {
 	ig_store *store;
 	struct runs *runs;
 	uv_signal_t sigterm, sigint, sighup;
+	/* systemd's notifications, when it listens (sd_status open) */
+	uv_timer_t sd_status, sd_watchdog;
+	bool sd_status_open, sd_watchdog_open;
+	size_t sd_running;              /* the count STATUS= last said */
 	bool stopping;
 	int exit_status;
 };
@@ -65,9 +79,11 @@ usage(FILE *f)
 	    "usage: ignited [--socket PATH] [--db PATH] [--log-level LEVEL]\n"
 	    "               [--log-file PATH] [--max-frame BYTES] [--group NAME]\n"
 	    "               [--idle-timeout MS] [--max-db-size BYTES]\n"
-	    "               [--help] [--version]\n"
+	    "               [--plugin-dir DIR]... [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
+	    "Started by a systemd .socket unit, it serves the socket passed to\n"
+	    "it (--socket and --group do not apply) and notifies systemd.\n"
 	    "\n"
 	    "  --socket PATH       control socket (default: /run/ignite/ignited.sock\n"
 	    "                      as root, else $XDG_RUNTIME_DIR/ignite/ignited.sock)\n"
@@ -79,7 +95,10 @@ usage(FILE *f)
 	    "  --group NAME        let group NAME use the socket (mode 0660)\n"
 	    "  --idle-timeout MS   drop a client stalled mid-frame (default: 30000)\n"
 	    "  --max-db-size BYTES cap the database; a run whose writes hit the cap\n"
-	    "                      pauses with the reason (default: no cap)\n",
+	    "                      pauses with the reason (default: no cap)\n"
+	    "  --plugin-dir DIR    users other than root may load plugins from DIR\n"
+	    "                      only; repeat for more (default: /usr/lib/ignite/\n"
+	    "                      plugins and /usr/local/lib/ignite/plugins)\n",
 	    IG_FRAME_MAX_DEFAULT);
 }
 
@@ -136,6 +155,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "group", required_argument, NULL, 'g' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "max-db-size", required_argument, NULL, 'S' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -181,6 +201,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_db_bytes = parse_number("--max-db-size", optarg,
 			    65536, UINT64_C(1) << 50);
 			break;
+		case 'P':
+			if (o->nplugin_dirs == PLUGIN_DIRS_MAX)
+				die("--plugin-dir: at most %d", PLUGIN_DIRS_MAX);
+			if (optarg[0] != '/')
+				die("--plugin-dir %s: give an absolute path", optarg);
+			o->plugin_dirs[o->nplugin_dirs++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -195,12 +222,90 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		die("unexpected argument %s; see ignited --help", argv[optind]);
+	if (o->nplugin_dirs == 0) {
+		o->plugin_dirs[o->nplugin_dirs++] = "/usr/lib/ignite/plugins";
+		o->plugin_dirs[o->nplugin_dirs++] = "/usr/local/lib/ignite/plugins";
+	}
 	if (o->socket[0] == '\0' &&
 	    paths_default_socket(o->socket, sizeof o->socket, err, sizeof err) < 0)
 		die("%s; pass --socket", err);
 	if (o->db[0] == '\0' &&
 	    paths_default_db(o->db, sizeof o->db, err, sizeof err) < 0)
 		die("%s", err);
+}
+
+/* ---- systemd ------------------------------------------------------------ */
+
+static void
+sd_send(const char *state)
+{
+	int rc = sdnotify_send(state);
+
+	if (rc < 0)
+		log_warn("cannot notify systemd: %s", strerror(-rc));
+}
+
+/* Tell systemd how many runs are running: with READY=1 when ready is set,
+ * else only when the count changed. */
+static void
+sd_report(struct ignited *d, bool ready)
+{
+	size_t n = runs_count(d->runs, IG_STATUS_RUNNING);
+	char msg[64];
+
+	if (!ready && n == d->sd_running)
+		return;
+	d->sd_running = n;
+	snprintf(msg, sizeof msg, "%sSTATUS=%zu run%s running",
+	    ready ? "READY=1\n" : "", n, n == 1 ? "" : "s");
+	sd_send(msg);
+}
+
+static void
+on_sd_status(uv_timer_t *t)
+{
+	sd_report(t->data, false);
+}
+
+static void
+on_sd_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	sd_send("WATCHDOG=1");
+}
+
+/* The store is open and the runs resumed: tell systemd, if it listens,
+ * and keep it told. */
+static void
+sd_ready(struct ignited *d)
+{
+	uint64_t wd_ms = sdnotify_watchdog_usec() / 1000;
+
+	if (!sdnotify_enabled())
+		return;
+	sd_report(d, true);
+	uv_timer_init(&d->loop, &d->sd_status);
+	d->sd_status.data = d;
+	uv_timer_start(&d->sd_status, on_sd_status, SD_STATUS_MS, SD_STATUS_MS);
+	d->sd_status_open = true;
+	if (wd_ms > 0) {
+		/* every half of WATCHDOG_USEC, as sd_watchdog_enabled(3) says */
+		wd_ms = wd_ms / 2 > 0 ? wd_ms / 2 : 1;
+		uv_timer_init(&d->loop, &d->sd_watchdog);
+		uv_timer_start(&d->sd_watchdog, on_sd_watchdog, wd_ms, wd_ms);
+		d->sd_watchdog_open = true;
+	}
+}
+
+/* The watchdog is fed until the very end: a shutdown may take a while. */
+static void
+sd_close(struct ignited *d)
+{
+	if (d->sd_status_open)
+		uv_close((uv_handle_t *)&d->sd_status, NULL);
+	if (d->sd_watchdog_open)
+		uv_close((uv_handle_t *)&d->sd_watchdog, NULL);
+	d->sd_status_open = d->sd_watchdog_open = false;
 }
 
 /* ---- shutdown ----------------------------------------------------------- */
@@ -226,6 +331,7 @@ shutdown_done(void *arg, int status)
 	ig_store_close(d->store);
 	runs_close(d->runs);
 	close_signals(d);
+	sd_close(d);
 	log_info("stopped");
 }
 
@@ -238,6 +344,9 @@ begin_shutdown(struct ignited *d, const char *why)
 	}
 	d->stopping = true;
 	log_info("%s: shutting down", why);
+	if (d->sd_status_open)
+		uv_timer_stop(&d->sd_status);
+	sd_send("STOPPING=1\nSTATUS=shutting down: checkpointing the runs");
 	server_stop_listening(d->srv);
 	/* every run stops after its iteration and is checkpointed */
 	runs_shutdown(d->runs, shutdown_done, d);
@@ -279,8 +388,9 @@ main(int argc, char **argv)
 	static struct ignited d;
 	struct options o;
 	struct server_options so;
+	struct job_config jc;
 	char err[1024];
-	int rc;
+	int rc, listen_fd;
 
 	parse_options(argc, argv, &o);
 	if (log_init(o.level, o.log_file, err, sizeof err) < 0)
@@ -288,7 +398,10 @@ main(int argc, char **argv)
 	/* A client that hangs up must cost an EPIPE, not the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (paths_runtime_dir(o.socket, o.group, err, sizeof err) < 0 ||
+	/* A passed socket's directory is its .socket unit's, not ours. */
+	if (sdnotify_listen_fd(&listen_fd, err, sizeof err) < 0 ||
+	    (listen_fd < 0 &&
+	     paths_runtime_dir(o.socket, o.group, err, sizeof err) < 0) ||
 	    paths_make_parents(o.db, err, sizeof err) < 0)
 		die("%s", err);
 	if ((rc = uv_loop_init(&d.loop)) < 0)
@@ -305,8 +418,11 @@ main(int argc, char **argv)
 		.max_frame = o.max_frame,
 		.idle_timeout_ms = o.idle_timeout_ms,
 	};
-	if ((d.srv = server_open(&d.loop, &so, on_stop_request, &d, err,
-	    sizeof err)) == NULL)
+	d.srv = listen_fd >= 0 ?
+	    server_adopt(&d.loop, listen_fd, &so, on_stop_request, &d, err,
+	    sizeof err) :
+	    server_open(&d.loop, &so, on_stop_request, &d, err, sizeof err);
+	if (d.srv == NULL)
 		die("%s", err);
 	if ((d.store = ig_store_open(&d.loop, o.db, NULL, err,
 	    sizeof err)) == NULL) {
@@ -321,10 +437,12 @@ main(int argc, char **argv)
 	if (methods_register(d.srv) < 0)
 		die("out of memory");
 	/* Resumed before the loop runs, so before any request is read. */
-	if ((d.runs = runs_open(&d.loop, d.store, d.srv, err, sizeof err)) == NULL)
+	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
+	if ((d.runs = runs_open(&d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
 		die("cannot load the runs: %s", err);
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
-	    o.socket, o.db);
+	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);
+	sd_ready(&d);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	if ((rc = uv_loop_close(&d.loop)) < 0)

@@ -58,6 +58,7 @@ struct run {
 	bool want_checkpoint;           /* the checkpoint action fired */
 	int suspend;                    /* enum run_suspend: pause or shutdown asked */
 	bool store_failed;              /* a write was lost: resume from the store */
+	int64_t restarts;               /* after its exec worker failed */
 
 	/* metric points waiting to be handed to the store */
 	ig_store_point *points;
@@ -79,6 +80,7 @@ enum run_suspend { SUSPEND_NONE, SUSPEND_PAUSE, SUSPEND_SHUTDOWN };
 
 struct runs {
 	uv_loop_t *loop;
+	const struct job_config *cfg;   /* borrowed: the daemon's */
 	ig_store *store;
 	struct server *srv;
 	struct run **v;                 /* every run the daemon knows, by id */

@@ -29,6 +29,9 @@
 
 static void run_free(struct run *run);
 static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
+static int revive_or_restart(struct run *run, ig_err *err);
+static int add_run_handlers(struct run *run);
+static int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 static void finish(struct run *run, ig_run_status st);
 static void clear_last_metrics(struct run *run);
 static void make_runnable(struct run *run);
@@ -362,6 +365,21 @@ static void hook_wake(void *ud)
 	make_runnable(run);
 }
 
+static int64_t hook_run_id(void *ud)
+{
+	return ((struct run *)ud)->id;
+}
+
+/* A job for run->spec, with the run's hooks. */
+static int new_job(struct run *run, ig_err *err)
+{
+	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, hook_run_id,
+	                           run };
+
+	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner, &hooks, &run->job,
+	               err);
+}
+
 /* ---- the run's own handlers ----------------------------------------------- */
 
 static int on_epoch_completed(ig_engine *e, int event, void *ud)
@@ -383,11 +401,15 @@ static int on_lifecycle(ig_engine *e, int event, void *ud)
 	const ig_state *s = ig_engine_state(e);
 	ig_event_note n = { run->id, (char *)ig_event_name(e, event), s->epoch, s->iteration };
 
-	if (event == IG_EVENT_EXCEPTION_RAISED)
-		log_msg(LOG_WARN, run->id, "exception handled: %s", ig_engine_error(e));
 	if (run->nwatchers > 0)
 		broadcast(run, "event", pack_event_note, &n);
-	return 0;
+	if (event != IG_EVENT_EXCEPTION_RAISED)
+		return 0;
+	/* Told, not handled: returning 0 would swallow the error (Ignite's
+	 * rule 14) and end a failed run as completed. */
+	char why[IG_ERR_MAX * 4];
+	snprintf(why, sizeof(why), "%s", ig_engine_error(e));
+	return ig_engine_raise(e, "%s", why);
 }
 
 static int add_run_handlers(struct run *run)
@@ -434,7 +456,6 @@ static void run_free(struct run *run)
 static struct run *run_new(struct runs *mgr, ig_spec *spec, uid_t owner, ig_err *err)
 {
 	struct run *run = calloc(1, sizeof(*run));
-	struct job_hooks hooks;
 
 	if (run == NULL) {
 		ig_spec_free(spec);
@@ -447,8 +468,7 @@ static struct run *run_new(struct runs *mgr, ig_spec *spec, uid_t owner, ig_err 
 	run->slice = 64;
 	run->ending = -1;
 	memcpy(run->name, spec->name, sizeof(run->name));
-	hooks = (struct job_hooks){ hook_point, hook_checkpoint, hook_log, hook_wake, run };
-	if (job_new(mgr->loop, spec, owner, &hooks, &run->job, err) != 0) {
+	if (new_job(run, err) != 0) {
 		run_free(run);
 		return NULL;
 	}
@@ -752,11 +772,44 @@ static void on_end_committed(void *arg, int status, const char *errmsg)
 	run->nwatchers = 0;
 }
 
+/*
+ * A run whose exec worker failed starts again from its last checkpoint
+ * with a new worker, up to spec worker.max_restarts times.  True when it
+ * did; false leaves the run failed as it is.
+ */
+static bool restart_worker(struct run *run)
+{
+	struct job *old = run->job;
+	int64_t max = run->spec->worker.max_restarts;
+	char line[IG_ERR_MAX * 2];
+	ig_err err;
+
+	if (!job_worker_lost(old) || max == IG_NONE || run->restarts >= max)
+		return false;
+	snprintf(line, sizeof(line), "restart %lld of %lld from the last checkpoint: %s",
+	         (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
+	hook_log(run, line);
+	flush_points(run);
+	run->job = NULL;
+	if (revive_or_restart(run, &err) != 0 || start_engine(run, IG_NONE, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot restart: %s", err.message);
+		job_free(run->job);
+		run->job = old;
+		return false;
+	}
+	job_free(old);
+	run->restarts++;
+	make_runnable(run);
+	return true;
+}
+
 static void finish(struct run *run, ig_run_status st)
 {
 	ig_engine *e = job_engine(run->job);
 	const ig_state *s = ig_engine_state(e);
 
+	if (st == IG_RUN_FAILED && restart_worker(run))
+		return;
 	if (st == IG_RUN_FAILED) {
 		log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
 		flush_points(run);
@@ -1026,12 +1079,11 @@ static int revive(struct run *run, ig_err *err)
 {
 	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
 	ig_store_checkpoint c;
-	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, run };
 
 	if (ig_store_latest_checkpoint(r, run->id, &c) != 0)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
 		                  (long long)run->id);
-	int rc = job_new(run->mgr->loop, run->spec, run->owner, &hooks, &run->job, err);
+	int rc = new_job(run, err);
 	if (rc == 0 && add_run_handlers(run) != 0)
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	if (rc == 0)
@@ -1042,6 +1094,24 @@ static int revive(struct run *run, ig_err *err)
 		run->job = NULL;
 	}
 	return rc;
+}
+
+/* revive, or start over when there is no checkpoint yet. */
+static int revive_or_restart(struct run *run, ig_err *err)
+{
+	if (revive(run, err) == 0)
+		return 0;
+	if (err->code != IG_PROTO_CONFLICT)
+		return err->code;
+	if (new_job(run, err) != 0)
+		return err->code;
+	if (add_run_handlers(run) != 0) {
+		job_free(run->job);
+		run->job = NULL;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	}
+	ig_store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
+	return 0;
 }
 
 /* A stored run into memory: finished ones as records, unfinished ones with
@@ -1081,21 +1151,10 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 		load_last_metrics(run);
 		return;
 	}
-	if (revive(run, &err) != 0) {
-		if (err.code != IG_PROTO_CONFLICT) {
-			log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
-			set_status(run, IG_STATUS_FAILED, err.message);
-			return;
-		}
-		/* no checkpoint yet: start over */
-		struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, run };
-		if (job_new(mgr->loop, spec, run->owner, &hooks, &run->job, &err) != 0 ||
-		    add_run_handlers(run) != 0) {
-			log_msg(LOG_ERROR, run->id, "cannot restart: %s", err.message);
-			set_status(run, IG_STATUS_FAILED, err.message);
-			return;
-		}
-		ig_store_truncate(mgr->store, run->id, 0, NULL, NULL);
+	if (revive_or_restart(run, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
+		set_status(run, IG_STATUS_FAILED, err.message);
+		return;
 	}
 	if (run->status == IG_STATUS_PAUSED) {
 		log_msg(LOG_INFO, run->id, "restored, paused");
@@ -1134,7 +1193,8 @@ static void on_store_error(void *arg, int64_t run_id, int status, const char *er
 	run->store_failed = true;
 }
 
-struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, char *err, size_t errlen)
+struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *store,
+                       struct server *srv, char *err, size_t errlen)
 {
 	ig_store_reader *r = ig_store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
@@ -1146,6 +1206,7 @@ struct runs *runs_open(uv_loop_t *loop, ig_store *store, struct server *srv, cha
 		return NULL;
 	}
 	mgr->loop = loop;
+	mgr->cfg = cfg;
 	mgr->store = store;
 	mgr->srv = srv;
 	uv_idle_init(loop, &mgr->idle);
@@ -1216,6 +1277,15 @@ void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *
 	}
 	uv_idle_stop(&mgr->idle);
 	uv_idle_start(&mgr->idle, on_stop_idle);
+}
+
+size_t runs_count(const struct runs *mgr, int status)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mgr->n; i++)
+		n += mgr->v[i]->status == status;
+	return n;
 }
 
 static void free_on_close(uv_handle_t *h)

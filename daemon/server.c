@@ -6,8 +6,13 @@
  * of our choosing) and watch it with a uv_poll, so that when accept runs out
  * of descriptors we can stop watching for a while, as tmux does, instead
  * of spinning or dropping clients.
+ *
+ * Under socket activation the socket is systemd's: server_adopt() takes the
+ * listening descriptor as it is, and the path stays the .socket unit's (we
+ * neither probe, bind, chown nor unlink it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +236,44 @@ on_handle_closed(uv_handle_t *h)
 	maybe_free(srv);
 }
 
+/* A server with opt's settings and path (copied), not yet listening. */
+static struct server *
+server_new(uv_loop_t *loop, const struct server_options *opt,
+           const char *path, server_stop_fn *stop, void *stop_ud, char *err,
+           size_t errlen)
+{
+	struct server *srv;
+
+	if ((srv = calloc(1, sizeof *srv)) == NULL ||
+	    (srv->path = strdup(path)) == NULL) {
+		free(srv);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->loop = loop;
+	srv->fd = -1;
+	srv->group = opt->group;
+	srv->max_frame = opt->max_frame ? opt->max_frame : IG_FRAME_MAX_DEFAULT;
+	srv->max_queue = opt->max_queue ? opt->max_queue : DEFAULT_MAX_QUEUE;
+	srv->idle_timeout_ms = opt->idle_timeout_ms ? opt->idle_timeout_ms :
+	    DEFAULT_IDLE_MS;
+	srv->stop = stop;
+	srv->stop_ud = stop_ud;
+	return srv;
+}
+
+/* srv->fd listens: watch it. */
+static void
+start_accepting(struct server *srv)
+{
+	/* Neither fails on Linux for a valid loop and socket. */
+	uv_poll_init(srv->loop, &srv->poll, srv->fd);
+	uv_timer_init(srv->loop, &srv->retry);
+	srv->poll.data = srv->retry.data = srv;
+	srv->open_handles = 2;
+	uv_poll_start(&srv->poll, UV_READABLE, on_acceptable);
+}
+
 struct server *
 server_open(uv_loop_t *loop, const struct server_options *opt,
             server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
@@ -241,32 +284,54 @@ server_open(uv_loop_t *loop, const struct server_options *opt,
 	if (fill_addr(&sun, opt->path, err, errlen) < 0 ||
 	    claim_path(&sun, err, errlen) < 0)
 		return NULL;
-	if ((srv = calloc(1, sizeof *srv)) == NULL ||
-	    (srv->path = strdup(opt->path)) == NULL) {
-		free(srv);
-		snprintf(err, errlen, "out of memory");
+	if ((srv = server_new(loop, opt, opt->path, stop, stop_ud, err,
+	    errlen)) == NULL)
 		return NULL;
-	}
-	srv->loop = loop;
-	srv->group = opt->group;
-	srv->max_frame = opt->max_frame ? opt->max_frame : IG_FRAME_MAX_DEFAULT;
-	srv->max_queue = opt->max_queue ? opt->max_queue : DEFAULT_MAX_QUEUE;
-	srv->idle_timeout_ms = opt->idle_timeout_ms ? opt->idle_timeout_ms :
-	    DEFAULT_IDLE_MS;
-	srv->stop = stop;
-	srv->stop_ud = stop_ud;
 	if (bind_socket(srv, &sun, err, errlen) < 0) {
 		server_free(srv);
 		return NULL;
 	}
-	/* Neither fails on Linux for a valid loop and socket. */
-	uv_poll_init(loop, &srv->poll, srv->fd);
-	uv_timer_init(loop, &srv->retry);
-	srv->poll.data = srv->retry.data = srv;
-	srv->open_handles = 2;
-	uv_poll_start(&srv->poll, UV_READABLE, on_acceptable);
+	start_accepting(srv);
 	log_info("listening on %s", srv->path);
 	return srv;
+}
+
+struct server *
+server_adopt(uv_loop_t *loop, int fd, const struct server_options *opt,
+             server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
+{
+	struct server *srv;
+	struct sockaddr_un sun;
+	socklen_t len = sizeof sun;
+	int flags;
+
+	/* The path is only for the log: the socket is named by its unit. */
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
+	    sun.sun_family != AF_UNIX) {
+		snprintf(err, errlen, "the passed socket: getsockname: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
+	/* accept runs until EAGAIN: it must not block */
+	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "the passed socket: fcntl: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if ((srv = server_new(loop, opt, sun.sun_path[0] != '\0' ?
+	    sun.sun_path : "(unnamed)", stop, stop_ud, err, errlen)) == NULL)
+		goto fail;
+	srv->fd = fd;
+	srv->adopted = true;
+	start_accepting(srv);
+	log_info("listening on %s, passed by systemd", srv->path);
+	return srv;
+fail:
+	close(fd);
+	return NULL;
 }
 
 void
@@ -281,7 +346,8 @@ server_stop_listening(struct server *srv)
 	/* uv_close has removed the fd from epoll; it is ours to close. */
 	close(srv->fd);
 	srv->fd = -1;
-	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->dev &&
+	if (!srv->adopted && lstat(srv->path, &st) == 0 &&
+	    st.st_dev == srv->dev &&
 	    st.st_ino == srv->ino && unlink(srv->path) < 0)
 		log_warn("cannot remove %s: %s", srv->path, strerror(errno));
 }

@@ -46,7 +46,20 @@ struct server *server_open(uv_loop_t *loop, const struct server_options *opt,
                            server_stop_fn *stop, void *stop_ud,
                            char *err, size_t errlen);
 
-/* Stop accepting and remove the socket path; connections stay. */
+/*
+ * Serve fd, a listening Unix stream socket someone else bound (systemd's,
+ * under socket activation), which the server owns from now on, even when
+ * this fails.  opt->path and opt->group are not used: the socket's file
+ * belongs to whoever bound it and is never removed.  Returns NULL with a
+ * message in err.  Free with server_close().
+ */
+struct server *server_adopt(uv_loop_t *loop, int fd,
+                            const struct server_options *opt,
+                            server_stop_fn *stop, void *stop_ud,
+                            char *err, size_t errlen);
+
+/* Stop accepting and remove the socket path (unless adopted); connections
+ * stay. */
 void server_stop_listening(struct server *srv);
 
 /*

@@ -28,6 +28,7 @@ struct server {
 	void *stop_ud;
 
 	int fd;                         /* listening socket; -1 once stopped */
+	bool adopted;                   /* fd is systemd's: path is not ours */
 	dev_t dev;                      /* the socket file we bound, so we */
 	ino_t ino;                      /* never unlink someone else's */
 	uv_poll_t poll;                 /* readable: connections to accept */

@@ -162,7 +162,8 @@ class TestControl(DaemonCase):
         self.assertEqual(self.c.call("list"), [])
 
     def test_watch_streams_events_progress_and_status(self):
-        rid = self.run_spec(softmax_spec(epochs=3))
+        # long enough that the watch is in place well before the end
+        rid = self.run_spec(softmax_spec(epochs=300))
         w = self.d.client()
         self.addCleanup(w.close)
         w.call("watch", {"id": rid})

@@ -61,9 +61,15 @@ static void on_wake(void *ud)
 	((struct jt_rec *)ud)->wakes++;
 }
 
+static int64_t on_run_id(void *ud)
+{
+	(void)ud;
+	return 1;
+}
+
 struct job_hooks jt_hooks(struct jt_rec *rec)
 {
-	return (struct job_hooks){ on_point, on_checkpoint, on_log, on_wake, rec };
+	return (struct job_hooks){ on_point, on_checkpoint, on_log, on_wake, on_run_id, rec };
 }
 
 struct job *jt_job(uv_loop_t *loop, const char *text, struct jt_rec *rec)
@@ -73,7 +79,7 @@ struct job *jt_job(uv_loop_t *loop, const char *text, struct jt_rec *rec)
 	struct job *job = NULL;
 	ig_err err = { 0 };
 
-	if (job_new(loop, spec, 0, &hooks, &job, &err) != 0)
+	if (job_new(loop, NULL, spec, 0, &hooks, &job, &err) != 0)
 		fail_msg("job_new: %s", err.message);
 	ig_spec_free(spec);
 	return job;
@@ -88,7 +94,7 @@ const char *jt_job_error(const char *text, uid_t owner)
 	struct job *job = NULL;
 
 	memset(&err, 0, sizeof(err));
-	assert_int_not_equal(job_new(uv_default_loop(), spec, owner, &hooks, &job, &err), 0);
+	assert_int_not_equal(job_new(uv_default_loop(), NULL, spec, owner, &hooks, &job, &err), 0);
 	assert_null(job);
 	assert_int_not_equal(err.code, 0);
 	ig_spec_free(spec);

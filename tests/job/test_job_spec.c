@@ -29,10 +29,10 @@ static void test_refusals(void **state)
 	static const struct { const char *spec, *want; } cases[] = {
 		{ "{'engine': 'builtin:nope'}",
 		  "engine: no builtin called \"nope\" (builtins: noop, sleep, meanstd, softmax)" },
-		{ "{'engine': 'plugin:/x.so'}",
-		  "engine: plugin and exec engines are not supported yet" },
+		{ "{'engine': 'plugin:/x.so', 'data': 'range:5'}",
+		  "engine: plugin:/x.so: No such file or directory" },
 		{ "{'engine': 'exec:python3 w.py', 'data': 'worker'}",
-		  "engine: plugin and exec engines are not supported yet" },
+		  "epoch_length: required when the worker makes its own data" },
 		{ "{'engine': 'builtin:noop'}", "epoch_length: required" },
 		{ "{'engine': 'builtin:noop', 'data': 'range:5', 'params': {'x': 1}}", "params: " },
 		{ "{'engine': 'builtin:sleep', 'data': 'range:5', 'params': {'ms': -1}}",
@@ -124,11 +124,11 @@ static void test_owner_access(void **state)
 	/* the loop thread is root again: root opens the 0600 file */
 	ig_spec *s = jt_spec(spec);
 	struct job_hooks hooks = jt_hooks(&rec);
-	assert_int_equal(job_new(uv_default_loop(), s, 0, &hooks, &job, &err), 0);
+	assert_int_equal(job_new(uv_default_loop(), NULL, s, 0, &hooks, &job, &err), 0);
 	job_free(job);
 	/* and the owner may open it once it is theirs */
 	assert_int_equal(chown(path, 65534, 65534), 0);
-	assert_int_equal(job_new(uv_default_loop(), s, 65534, &hooks, &job, &err), 0);
+	assert_int_equal(job_new(uv_default_loop(), NULL, s, 65534, &hooks, &job, &err), 0);
 	job_free(job);
 	ig_spec_free(s);
 	unlink(path);

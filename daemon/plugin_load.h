@@ -1,0 +1,32 @@
+/*
+ * plugin_load.h - a C plugin (engine "plugin:PATH") loaded with dlopen.
+ *
+ * Who may load what: root any path; any other owner only a file inside one
+ * of the configured plugin directories (ignited --plugin-dir), judged on
+ * the path with every symlink resolved.  The shared object must export
+ * IG_PLUGIN_SYMBOL returning an ig_plugin of IG_PLUGIN_ABI_VERSION with
+ * create, process and destroy, and state_dict exactly with load_state_dict.
+ */
+#ifndef IGNITED_PLUGIN_LOAD_H
+#define IGNITED_PLUGIN_LOAD_H
+
+#include <sys/types.h>
+
+#include "ignite/plugin.h"
+#include "ignite/protocol.h"
+
+/* The plugin directories of the daemon; borrowed, NULL-terminated. */
+struct plugin_dirs {
+	const char *const *v;
+	size_t n;
+};
+
+/* Load path for owner.  On success *plugin is the plugin (valid until
+ * plugin_unload(*dl)) and *dl the handle to unload.  On error nothing is
+ * loaded and err names the engine field and what to do. */
+int plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
+                const ig_plugin **plugin, void **dl, ig_err *err);
+/* NULL is fine. */
+void plugin_unload(void *dl);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * worker.h - an exec worker process: spawned with its stdin and stdout as
+ * the worker channel (docs/PROTOCOL.md, "The worker protocol") and its
+ * stderr read line by line into the run's log.
+ *
+ * Requests are pipelined: the daemon may send the next one (an event, then
+ * process) before the answer to the previous one; answers come back in
+ * order and each goes to the callback given with its request.  A request
+ * without an answer within its timeout, a frame the decoder refuses, an
+ * answer nobody asked for, or the process ending fails the worker: the
+ * process is killed and reaped, every pending callback is dropped, and
+ * fail() says which, with the last stderr lines.
+ *
+ * Ownership: the caller owns the worker until worker_free(); the struct
+ * itself lives on until libuv has closed its handles and reaped the
+ * process, so worker_free may be called at any time, callbacks never fire
+ * after it.  Everything runs on the loop thread.
+ */
+#ifndef IGNITED_WORKER_H
+#define IGNITED_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "ignite/protocol.h"
+
+struct worker;
+
+struct worker_opts {
+	char *const *argv;              /* NULL-terminated; argv[0] searched in env's PATH */
+	char *const *env;               /* NULL-terminated "KEY=VALUE" */
+	const char *cwd;
+	bool setid;                     /* run as uid/gid (the daemon is root) */
+	uid_t uid;
+	gid_t gid;
+	uint64_t timeout_ms;            /* per request */
+};
+
+struct worker_cb {
+	/* A line of the worker's stderr, or a log notification; NUL-terminated,
+	 * borrowed. */
+	void (*log)(void *ud, const char *line);
+	/* The worker failed; reason is borrowed.  Called once. */
+	void (*fail)(void *ud, const char *reason);
+	void *ud;
+};
+
+/* An answer: msg is a response, borrowed for the call. */
+typedef void worker_reply_fn(void *arg, const ig_msg *msg);
+/* Packs a request's params. */
+typedef void worker_pack_fn(msgpack_packer *pk, void *arg);
+
+/* Spawn the worker.  Returns 0, or an IG_PROTO_* code with err saying why
+ * (no such program, cannot set uid). */
+int worker_start(uv_loop_t *loop, const struct worker_opts *opts, const struct worker_cb *cb,
+                 struct worker **out, ig_err *err);
+
+/* Send request method with params from pack(arg); reply(rarg, msg) gets the
+ * answer.  timeout_ms 0: the worker's own.  Fails (the worker stays as it
+ * is) when it has failed or the frame cannot be built. */
+int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
+                   worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
+                   ig_err *err);
+
+/* The same, and wait for the answer (and every earlier one) on the calling
+ * thread, up to the timeout: for a checkpoint, which cannot wait for the
+ * loop.  Earlier answers still go to their callbacks. */
+int worker_call(struct worker *w, const char *method, worker_pack_fn *pack, void *arg,
+                worker_reply_fn *reply, void *rarg, ig_err *err);
+
+/* Has the worker failed (the reason went to fail())? */
+bool worker_failed(const struct worker *w);
+
+/* Ask the worker to shut down, close its stdin and let it go: killed if it
+ * has not exited within a grace period, reaped, then freed.  NULL is fine. */
+void worker_free(struct worker *w);
+
+#endif

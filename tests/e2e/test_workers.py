@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+"""End-to-end tests of process functions from outside: exec workers in
+Python (numpy) and C, their failures, resumes after kill -9, and C plugins.
+usage: test_workers.py IGNITED [unittest args]
+
+The C worker and the plugins are found in IGNITED's build tree
+(examples/, tests/workers/) unless IGNITE_C_WORKER, IGNITE_PLUGIN,
+IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from daemon import DIGITS, Client, Daemon, RPCError, history, wait_status  # noqa: E402
+
+SRC = os.path.dirname(os.path.dirname(HERE))
+PY = "/usr/bin/python3"
+NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
+TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
+BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
+PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
+IGNITED = None
+BUILD = None
+PERMISSION_DENIED, INVALID_PARAMS = 5, 3
+
+
+def built(env, *path):
+    return os.environ.get(env) or os.path.join(BUILD, *path)
+
+
+def numpy_spec(name=None, epochs=3, every=None, **extra):
+    spec = {
+        "engine": [PY, NUMPY_WORKER],
+        "params": {"classes": 10, "lr": 0.5},
+        "data": {"kind": "csv", "path": DIGITS, "header": False, "label": 64,
+                 "batch_size": 32, "shuffle": True, "scale": 16},
+        "max_epochs": epochs,
+        "seed": 7,
+        "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                    {"name": "acc", "kind": "accuracy", "field": "y_pred", "target": "y"},
+                    {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
+        "worker": {"env": PYPATH},
+    }
+    if every is not None:
+        spec["checkpoint"] = {"every": every}
+    if name:
+        spec["name"] = name
+    spec.update(extra)
+    return spec
+
+
+def bad_spec(mode, **worker):
+    return {"engine": [PY, BAD_WORKER, mode], "data": "range:10", "max_epochs": 2,
+            "worker": dict(worker)}
+
+
+class WorkerCase(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(IGNITED).start()
+        self.addCleanup(self.d.remove)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def run_spec(self, spec):
+        return self.c.call("run", spec)["id"]
+
+    def complete(self, rid, timeout=120):
+        st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        return st
+
+
+class TestExecWorkers(WorkerCase):
+    def test_numpy_worker_trains(self):
+        rid = self.run_spec(numpy_spec(name="np", epochs=4))
+        st = self.complete(rid)
+        self.assertEqual(st["iteration"], 4 * 57)
+        self.assertGreater(st["metrics"]["acc"], 0.9)
+        h = history(self.c, rid)
+        self.assertEqual(len(h["loss_avg"]), 4 * 57)
+        self.assertLess(h["loss"][-1][2], h["loss"][0][2])
+
+    def test_c_worker(self):
+        rid = self.run_spec({"engine": [built("IGNITE_C_WORKER", "examples", "c_echo_worker")],
+                             "params": {"scale": 2}, "data": "range:5", "max_epochs": 3,
+                             "metrics": [{"name": "out", "kind": "output", "field": "loss"}]})
+        self.complete(rid)
+        h = history(self.c, rid)
+        self.assertEqual(len(h["out"]), 15)
+        self.assertEqual(sorted(p[2] for p in h["out"][:5]), [0, 2, 4, 6, 8])
+
+    @unittest.skipUnless(subprocess.call([PY, "-c", "import torch"], stderr=subprocess.DEVNULL) == 0,
+                         "python3-torch is not installed")
+    def test_torch_worker(self):
+        spec = numpy_spec(epochs=2)
+        spec["engine"] = [PY, TORCH_WORKER]
+        st = self.complete(self.run_spec(spec))
+        self.assertGreater(st["metrics"]["acc"], 0.8)
+
+
+class TestWorkerFailures(WorkerCase):
+    CASES = [
+        ("crash", {}, "exited with status 3"),
+        ("hang", {"timeout_ms": 500}, "timed out: no answer to process within 500 ms"),
+        ("garbage", {}, "wrote garbage"),
+        ("early", {}, "exited with status 0"),
+    ]
+
+    def test_each_failure_fails_its_run_only(self):
+        other = self.run_spec({"engine": "builtin:sleep", "params": {"ms": 2},
+                               "data": "range:100000", "max_epochs": 1})
+        for mode, worker, want in self.CASES:
+            with self.subTest(mode=mode):
+                rid = self.run_spec(bad_spec(mode, **worker))
+                st = wait_status(self.c, rid, ("failed", "completed"), 60)
+                self.assertEqual(st["status"], "failed")
+                self.assertIn(want, st["reason"])
+                self.assertEqual(st["iteration"], 3)  # the failed one counts
+                if mode != "garbage":
+                    self.assertIn("bad_worker: going %s" % mode, st["reason"])
+        self.assertEqual(self.c.call("status", {"id": other})["status"], "running")
+        self.c.call("terminate", {"id": other})
+        # every worker was reaped: no child of the daemon is left
+        time.sleep(0.5)
+        kids = subprocess.run(["ps", "--ppid", str(self.d.proc.pid), "-o", "pid="],
+                              capture_output=True, text=True).stdout.split()
+        self.assertEqual(kids, [])
+
+
+def worker_pids(daemon_pid):
+    out = subprocess.run(["ps", "--ppid", str(daemon_pid), "-o", "pid="],
+                         capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+class TestResume(unittest.TestCase):
+    """kill -9 of the daemon, or of the worker (max_restarts), mid-run: the
+    history equals an uninterrupted run's."""
+
+    EPOCHS = 6
+
+    def setUp(self):
+        self.d = Daemon(IGNITED).start()
+        self.addCleanup(lambda: self.d.remove())
+
+    def reference(self, c):
+        rid = c.call("run", numpy_spec(name="ref", epochs=self.EPOCHS, every=10))["id"]
+        st = wait_status(c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        return history(c, rid)
+
+    def wait_for(self, probe, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = probe()
+            if got:
+                return got
+            time.sleep(0.01)
+        self.fail("timed out waiting for %r\n%s" % (probe, self.d.logtext()[-3000:]))
+
+    def wait_iteration(self, rid, target):
+        c = self.d.client()
+        deadline = time.time() + 60
+        while c.call("status", {"id": rid})["iteration"] < target and time.time() < deadline:
+            time.sleep(0.01)
+        c.close()
+
+    def test_kill_daemon(self):
+        c = self.d.client()
+        ref = self.reference(c)
+        rid = c.call("run", numpy_spec(name="k", epochs=self.EPOCHS, every=10))["id"]
+        c.close()
+        self.wait_iteration(rid, 57 * 2 + 13)
+        self.d.kill9()
+        self.d.start()
+        c = self.d.client()
+        st = wait_status(c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(history(c, rid), ref)
+        c.close()
+
+    def test_kill_worker(self):
+        c = self.d.client()
+        ref = self.reference(c)
+        spec = numpy_spec(name="w", epochs=self.EPOCHS, every=10)
+        spec["worker"]["max_restarts"] = 2
+        rid = c.call("run", spec)["id"]
+        for k, target in enumerate((57 + 25, 57 * 3 + 4), 1):
+            self.wait_iteration(rid, target)
+            # kill a worker that is there (not one still being restarted),
+            # then wait for the daemon to restart it before the next kill
+            pids = self.wait_for(lambda: worker_pids(self.d.proc.pid))
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            self.wait_for(lambda: "restart %d of 2" % k in self.d.logtext())
+        st = wait_status(c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(history(c, rid), ref)
+        self.assertIn("restart 2 of 2 from the last checkpoint", self.d.logtext())
+        c.close()
+
+    def test_no_restarts_fails(self):
+        c = self.d.client()
+        rid = c.call("run", numpy_spec(epochs=50, every=10))["id"]
+        self.wait_iteration(rid, 20)
+        for pid in worker_pids(self.d.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        st = wait_status(c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("killed by signal 9", st["reason"])
+        c.close()
+
+
+class TestPlugins(WorkerCase):
+    def plugin_spec(self, path):
+        return {"engine": "plugin:" + path, "params": {"lr": 0.05},
+                "data": {"kind": "csv", "path": DIGITS,
+                         "header": False, "label": 64, "batch_size": 32, "scale": 16},
+                "max_epochs": 3, "seed": 1,
+                "metrics": [{"name": "loss", "kind": "loss", "field": "loss"}]}
+
+    def test_linreg_plugin_trains(self):
+        rid = self.run_spec(self.plugin_spec(built("IGNITE_PLUGIN", "examples", "plugin",
+                                                   "liblinreg.so")))
+        self.complete(rid)
+        h = history(self.c, rid)
+        self.assertEqual(len(h["loss"]), 3)
+        self.assertLess(h["loss"][-1][2], h["loss"][0][2])
+
+    def refused(self, spec):
+        with self.assertRaises(RPCError) as e:
+            self.run_spec(spec)
+        return e.exception
+
+    def test_abi_mismatch(self):
+        e = self.refused(self.plugin_spec(built("IGNITE_BAD_ABI_PLUGIN", "tests", "workers",
+                                                "libbad_abi.so")))
+        self.assertIn("speaks plugin ABI 2, ignited speaks 1", e.message)
+
+    def test_missing_symbol(self):
+        e = self.refused(self.plugin_spec(built("IGNITE_NOSYM_PLUGIN", "tests", "workers",
+                                                "libno_symbol.so")))
+        self.assertIn("exports no ignite_plugin_v1", e.message)
+
+    def test_refused_path_for_non_root(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to act as another uid")
+        spec = self.plugin_spec(built("IGNITE_PLUGIN", "examples", "plugin", "liblinreg.so"))
+        os.chmod(os.path.dirname(self.d.socket), 0o755)
+        os.chmod(self.d.socket, 0o666)
+        os.chmod(self.d.dir, 0o755)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                c = Client(self.d.socket)
+                try:
+                    c.call("run", spec)
+                    code = 2
+                except RPCError as e:
+                    code = 0 if e.code == PERMISSION_DENIED and "plugin directories" in e.message \
+                        else 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
+
+class TestWorkerAsOwner(WorkerCase):
+    def test_worker_runs_as_the_owner(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to act as another uid")
+        os.chmod(os.path.dirname(self.d.socket), 0o755)
+        os.chmod(self.d.socket, 0o666)
+        os.chmod(self.d.dir, 0o755)
+        spec = {"engine": [PY, "-c", "import os,sys; sys.stderr.write('uid=%d gid=%d\\n' % "
+                           "(os.getuid(), os.getgid())); sys.exit(5)"],
+                "data": "range:3"}
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.setgid(65534)
+                os.setuid(65534)
+                c = Client(self.d.socket)
+                rid = c.call("run", spec)["id"]
+                st = wait_status(c, rid, ("failed",), 30)
+                code = 0 if "uid=65534 gid=65534" in st["reason"] else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
+
+if __name__ == "__main__":
+    IGNITED = os.path.abspath(sys.argv.pop(1))
+    BUILD = os.path.dirname(os.path.dirname(IGNITED))
+    unittest.main()
