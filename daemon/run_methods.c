@@ -9,9 +9,14 @@
 #include "log.h"
 #include "run.h"
 
-/* What one frame may carry of metric history: the default frame limit less
- * room for names and framing.  32 bytes a point (PROTOCOL.md). */
-#define HISTORY_BYTES   (15u << 20)
+/* Points of metric history one answer may carry: 32 bytes a point
+ * (PROTOCOL.md) within the frame limit, less room for names and framing. */
+static size_t page_points(const struct runs *mgr)
+{
+	size_t frame = server_max_frame(mgr->srv);
+
+	return frame > 2 * 65536 ? (frame - 65536) / 32 : frame / 64;
+}
 
 /* ---- finding runs and checking who asks ---------------------------------------- */
 
@@ -404,6 +409,10 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 		.to = to != IG_NONE ? to : INT64_MAX,
 		.max_points = max_points != IG_NONE ? (size_t)max_points : 0,
 		.downsample = IG_STORE_DS_LAST,
+		/* a page's worth of each series, not the whole rest; by
+		 * iteration only, where a series has one point per value
+		 * and so can be cut between any two of them */
+		.limit = axis == IG_STORE_AXIS_ITERATION ? page_points(mgr) : 0,
 	};
 	if (ig_store_history(r, &q, &d, &n) != 0) {
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "reading the history: %s",
@@ -421,7 +430,16 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 		goto out;
 	}
-	h.next = history_cut(d, n, axis, HISTORY_BYTES / 32);
+	h.next = history_cut(d, n, axis, page_points(mgr));
+	/* A series cut short by the limit is complete only below its last
+	 * axis value; the page ends there at the latest. */
+	for (size_t i = 0; i < n && q.limit > 0 && q.max_points == 0; i++) {
+		if (d[i].n < q.limit)
+			continue;
+		int64_t last = axis_of(&d[i].points[d[i].n - 1], axis);
+		if (last > q.from && (h.next == IG_NONE || last < h.next))
+			h.next = last;
+	}
 	ig_point *p = pts;
 	for (size_t i = 0; i < n; i++) {
 		size_t k = h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n;

@@ -414,3 +414,9 @@ server_find_method(const struct server *srv, const char *name)
 			return &srv->methods[i];
 	return NULL;
 }
+
+size_t
+server_max_frame(const struct server *srv)
+{
+	return srv->max_frame;
+}

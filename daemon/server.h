@@ -121,6 +121,10 @@ void server_conn_unref(struct server_conn *conn);
 /* Has conn been closed (or begun closing)? */
 int server_conn_closed(const struct server_conn *conn);
 
+/* The largest frame, in bytes, this server reads (--max-frame); answers
+ * that page (metric history) keep their pages within it too. */
+size_t server_max_frame(const struct server *srv);
+
 /* The server's request to stop, from the shutdown method. */
 void server_request_stop(struct server *srv);
 

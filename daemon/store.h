@@ -316,6 +316,9 @@ typedef struct ig_store_query {
 	ig_store_axis axis;
 	int64_t from, to;           /* inclusive, on the axis; INT64_MIN/MAX: open */
 	size_t max_points;          /* per series; 0: every point */
+	size_t limit;               /* without max_points: read at most this many
+	                             * points of each series, from the start of
+	                             * the range (0: all); for paging */
 	ig_store_downsample downsample;
 } ig_store_query;
 

@@ -616,6 +616,8 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
 	cap = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
 	if ((rc = finish(st, rc == SQLITE_ROW ? SQLITE_DONE : rc)) != 0)
 		return rc;
+	if (q->limit > 0 && q->max_points == 0 && cap > q->limit)
+		cap = q->limit;
 	if ((v = alloc_points(cap)) == NULL)
 		return IG_STORE_ENOMEM;
 	st = points_stmt(r, epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,

@@ -7,6 +7,7 @@ usage: test_daemon.py IGNITED [unittest args]
 
 import os
 import signal
+import struct
 import sys
 import time
 import unittest
@@ -72,6 +73,32 @@ class TestTraining(DaemonCase):
         with self.assertRaises(RPCError) as e:
             self.c.call("status", {"id": "nosuch"})
         self.assertEqual(e.exception.code, NOT_FOUND)
+
+
+class TestHistoryPages(unittest.TestCase):
+    """A history larger than a frame comes in pages, each ending where the
+    next begins: every point once, in order."""
+
+    def test_pages_cover_the_history_exactly(self):
+        d = Daemon(IGNITED, extra=["--max-frame", "65536"]).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        rid = c.call("run", softmax_spec(epochs=30))["id"]
+        wait_status(c, rid, ("completed",))
+        pages, params, got = 0, {"id": rid}, {}
+        while True:
+            res = c.call("metrics", params)
+            pages += 1
+            for name, cols in res["series"].items():
+                n = len(cols["iteration"]) // 8
+                got.setdefault(name, []).extend(struct.unpack(">%dQ" % n, cols["iteration"]))
+            if res["next"] is None:
+                break
+            params["from"] = res["next"]
+        self.assertGreater(pages, 1)
+        self.assertEqual(got["loss_avg"], list(range(1, 30 * 45 + 1)))
+        self.assertEqual(got["val_acc"], [45 * e for e in range(1, 31)])
+        c.close()
 
 
 class TestBadSpecs(DaemonCase):
