@@ -23,6 +23,12 @@ struct conn {
 	/* Bytes read but not yet fed to the decoder. */
 	char buf[65536];
 	size_t off, len;
+	/* Notifications that came while a call waited for its answer, as
+	 * packed [method, params], for conn_next to hand out in order. */
+	msgpack_sbuffer held;
+	size_t held_off;
+	msgpack_unpacked out;
+	char held_method[64];
 };
 
 int
@@ -154,6 +160,43 @@ stream_error(struct conn *c, const ig_msg *msg, ig_err *err)
 	    code->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int)code->via.u64 : 0));
 }
 
+/* Keep a notification for conn_next: a watch subscribed before a call
+ * must not lose what arrives while the call waits. */
+static void
+hold(struct conn *c, const ig_msg *msg)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &c->held, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	ig_pack_str(&pk, msg->method);
+	msgpack_pack_object(&pk, *msg->params);
+}
+
+/* The next held notification; false when none is left. */
+static bool
+take_held(struct conn *c, const char **method, const msgpack_object **params)
+{
+	const msgpack_object *m;
+
+	if (c->held_off >= c->held.size) {
+		/* the last one handed out is no longer in use */
+		c->held.size = c->held_off = 0;
+		return false;
+	}
+	if (msgpack_unpack_next(&c->out, c->held.data, c->held.size,
+	    &c->held_off) != MSGPACK_UNPACK_SUCCESS) {
+		c->held.size = c->held_off = 0;
+		return false;
+	}
+	m = c->out.data.via.array.ptr;
+	snprintf(c->held_method, sizeof c->held_method, "%.*s",
+	    (int)m[0].via.str.size, m[0].via.str.ptr);
+	*method = c->held_method;
+	*params = &m[1];
+	return true;
+}
+
 int
 conn_call(struct conn *c, const msgpack_object **result, ig_err *err)
 {
@@ -170,6 +213,8 @@ conn_call(struct conn *c, const msgpack_object **result, ig_err *err)
 			return rc;
 		if (msg.type == IG_MSG_NOTIFY && strcmp(msg.method, "error") == 0)
 			return stream_error(c, &msg, err);
+		if (msg.type == IG_MSG_NOTIFY)
+			hold(c, &msg);
 		if (msg.type == IG_MSG_RESPONSE && msg.msgid == c->msgid)
 			break;
 	}
@@ -216,6 +261,8 @@ conn_next(struct conn *c, int timeout_ms, const char **method,
 	ig_msg msg;
 	int rc;
 
+	if (take_held(c, method, params))
+		return CTL_OK;
 	do {
 		if ((rc = read_msg(c, &msg, timeout_ms, err)) != CTL_OK)
 			return rc;
@@ -271,6 +318,8 @@ conn_open(const char *path, struct conn **out, ig_err *err)
 	}
 	c->fd = -1;
 	msgpack_sbuffer_init(&c->sb);
+	msgpack_sbuffer_init(&c->held);
+	msgpack_unpacked_init(&c->out);
 	snprintf(c->path, sizeof c->path, "%s", path);
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
@@ -305,5 +354,7 @@ conn_close(struct conn *c)
 		close(c->fd);
 	ig_decoder_free(c->dec);
 	msgpack_sbuffer_destroy(&c->sb);
+	msgpack_sbuffer_destroy(&c->held);
+	msgpack_unpacked_destroy(&c->out);
 	free(c);
 }

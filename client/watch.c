@@ -335,7 +335,7 @@ poll_status(struct ctl *ctl, struct view *v, const char *run, bool *over)
 static int
 follow(struct ctl *ctl, struct view *v, const char *run)
 {
-	const msgpack_object *res, *params;
+	const msgpack_object *params;
 	const char *method;
 	ig_series *series;
 	size_t nseries;
@@ -343,8 +343,6 @@ follow(struct ctl *ctl, struct view *v, const char *run)
 	bool over = false;
 	int rc;
 
-	if ((rc = conn_call_run(ctl->conn, "watch", run, &res, &ctl->e)) != CTL_OK)
-		return rc;
 	if (!v->tty && !ctl->json && !ended(v->s.status)) {
 		title_line(text, sizeof text, v);
 		plain(ctl, "%s", text);
@@ -387,7 +385,10 @@ watch_run(struct ctl *ctl, const char *run)
 
 	if ((rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	if ((rc = conn_call_run(ctl->conn, "status", run, &res, &ctl->e)) != CTL_OK)
+	/* Subscribe before asking where the run stands: a run that ends in
+	 * between still sends its final status to us. */
+	if ((rc = conn_call_run(ctl->conn, "watch", run, &res, &ctl->e)) != CTL_OK ||
+	    (rc = conn_call_run(ctl->conn, "status", run, &res, &ctl->e)) != CTL_OK)
 		return rc;
 	if (ig_summary_unpack(res, &v.s, &e) != 0)
 		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's answer "
