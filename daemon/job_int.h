@@ -24,6 +24,11 @@ struct job_metric {
 	char name[IG_NAME_MAX + 1];
 	bool val;
 	bool per_iteration;     /* running_average, output */
+	/* An average of a "mean2.J" field whose "mean.J" is averaged too (the
+	 * meanstd builtin): the metric index of that mean, else -1; the pair
+	 * gives "std.J" at every epoch's end. */
+	int mean_of_square;
+	char std_name[IG_NAME_MAX + 8];
 };
 
 /* A declarative handler: one spec.handlers entry. */

@@ -8,6 +8,7 @@
  * per-iteration path looks values up by name and calls the hook: nothing
  * is allocated or formatted.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,30 @@ static int check_val(struct job *job, const ig_spec *spec, size_t i, ig_err *err
 	return 0;
 }
 
+/*
+ * Pair the averages of meanstd's "mean.J" and "mean2.J" fields, so that the
+ * standard deviation the seed's example computes by hand after the run,
+ * sqrt(mean2 - mean^2), is a metric of its own: "std.J".
+ */
+static void pair_means(struct job *job, const ig_spec *spec)
+{
+	for (size_t i = 0; i < job->nmetrics; i++) {
+		const ig_spec_metric *sq = &spec->metrics[i];
+		job->metrics[i].mean_of_square = -1;
+		if (sq->kind != IG_METRIC_AVERAGE || strncmp(sq->field, "mean2.", 6) != 0)
+			continue;
+		for (size_t k = 0; k < job->nmetrics; k++) {
+			const ig_spec_metric *m = &spec->metrics[k];
+			if (m->kind == IG_METRIC_AVERAGE && m->split == sq->split &&
+			    strncmp(m->field, "mean.", 5) == 0 && strcmp(m->field + 5, sq->field + 6) == 0) {
+				job->metrics[i].mean_of_square = (int)k;
+				snprintf(job->metrics[i].std_name, sizeof(job->metrics[i].std_name),
+				         "std.%s", sq->field + 6);
+			}
+		}
+	}
+}
+
 int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err)
 {
 	int rc;
@@ -81,6 +106,7 @@ int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err)
 		}
 		job->nmetrics++;
 	}
+	pair_means(job, spec);
 	return 0;
 }
 
@@ -94,6 +120,20 @@ int job_metric_find(const struct job *job, const char *name)
 
 /* ---- points ------------------------------------------------------------- */
 
+/* std.J from the epoch's averages of mean.J and mean2.J (population std;
+ * the max guards a constant column against rounding). */
+static void report_std(struct job *job, const struct job_metric *sq, const ig_state *s)
+{
+	double mean, mean2;
+
+	if (!ig_engine_metric(job->trainer, job->metrics[sq->mean_of_square].name, &mean) ||
+	    !ig_engine_metric(job->trainer, sq->name, &mean2))
+		return;
+	double std = sqrt(fmax(0, mean2 - mean * mean));
+	if (ig_engine_set_metric(job->trainer, sq->std_name, std) == 0)
+		job->hooks.point(job->hooks.ud, sq->std_name, s->epoch, s->iteration, std);
+}
+
 static void report(struct job *job, const ig_state *s, bool per_iteration)
 {
 	double v;
@@ -104,6 +144,8 @@ static void report(struct job *job, const ig_state *s, bool per_iteration)
 			continue;
 		if (ig_engine_metric(job->trainer, m->name, &v))
 			job->hooks.point(job->hooks.ud, m->name, s->epoch, s->iteration, v);
+		if (m->mean_of_square >= 0)
+			report_std(job, m, s);
 	}
 }
 

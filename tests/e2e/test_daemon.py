@@ -7,6 +7,7 @@ usage: test_daemon.py IGNITED [unittest args]
 
 import os
 import signal
+import statistics
 import struct
 import sys
 import time
@@ -49,6 +50,27 @@ class TestTraining(DaemonCase):
         self.assertLess(h["loss"][-1][2], h["loss"][0][2])
         sd = self.c.call("state_dict", {"id": rid})
         self.assertEqual(sd, {"iteration": 360, "epoch_length": 45, "max_epochs": 8})
+
+    def test_meanstd_gives_mean_and_std_per_column(self):
+        rows = [(1.0, 10.0), (2.0, 20.0), (4.0, 10.0), (8.0, 30.0), (16.0, 10.0)]
+        path = os.path.join(self.d.dir, "cols.csv")
+        with open(path, "w") as f:
+            f.write("a,b\n" + "".join("%g,%g\n" % r for r in rows))
+        metrics = []
+        for j in (0, 1):
+            for field in ("mean.%d" % j, "mean2.%d" % j):
+                metrics.append({"name": field.replace(".", "_"), "kind": "average",
+                                "field": field})
+        rid = self.run_spec({"engine": "builtin:meanstd",
+                             "data": {"kind": "csv", "path": path, "batch_size": 2},
+                             "metrics": metrics})
+        st = wait_status(self.c, rid, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        for j in (0, 1):
+            col = [r[j] for r in rows]
+            self.assertAlmostEqual(st["metrics"]["mean_%d" % j], statistics.fmean(col))
+            self.assertAlmostEqual(st["metrics"]["std.%d" % j], statistics.pstdev(col))
+        self.assertEqual(len(history(self.c, rid)["std.1"]), 1)
 
     def test_metrics_downsampling_and_ranges(self):
         rid = self.run_spec(softmax_spec(epochs=4))
