@@ -123,6 +123,30 @@ class TestHistoryPages(unittest.TestCase):
         c.close()
 
 
+class TestLogReopen(unittest.TestCase):
+    def test_sighup_reopens_the_log_file(self):
+        d = Daemon(IGNITED)
+        logfile = os.path.join(d.dir, "ignited-file.log")
+        d.extra = ["--log-file", logfile]
+        d.start()
+        self.addCleanup(d.remove)
+        os.rename(logfile, logfile + ".1")         # as logrotate does
+        d.signal(signal.SIGHUP)
+        c = d.client()
+        deadline = time.time() + 10
+        while not os.path.exists(logfile) and time.time() < deadline:
+            c.call("ping")
+            time.sleep(0.01)
+        rid = c.call("run", {"engine": "builtin:noop", "data": "range:3"})["id"]
+        wait_status(c, rid, ("completed",))
+        c.close()
+        with open(logfile) as f:
+            text = f.read()
+        self.assertIn("run %d" % rid, text)
+        with open(logfile + ".1") as f:
+            self.assertNotIn("run %d" % rid, f.read())
+
+
 class TestBadSpecs(DaemonCase):
     CASES = [
         ({"engine": "builtin:nosuch", "data": "range:3"}, "engine"),
