@@ -149,37 +149,6 @@ static int bad(ig_err *err, const char *what)
 	return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s", what);
 }
 
-static const msgpack_object *get(const msgpack_object *map, const char *key)
-{
-	size_t n = strlen(key);
-
-	for (uint32_t i = 0; i < map->via.map.size; i++) {
-		const msgpack_object *k = &map->via.map.ptr[i].key;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-		    memcmp(k->via.str.ptr, key, n) == 0)
-			return &map->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
-static bool number(const msgpack_object *o, double *v)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*v = o->via.f64;
-		return true;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*v = (double)o->via.u64;
-		return true;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*v = (double)o->via.i64;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* The job metric a key names, or -1. */
 static int metric_of(const struct job *job, const msgpack_object *key)
 {
@@ -208,9 +177,9 @@ static int read_metrics(const struct job *job, const msgpack_object *o, struct s
 		if (m < 0 || job->metrics[m].val || acc->count >= 0)
 			return bad(err, "metrics: an unknown, val or repeated metric");
 		if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 4 ||
-		    !number(&v->via.array.ptr[0], &acc->sum) ||
-		    !number(&v->via.array.ptr[1], &acc->count) ||
-		    !number(&v->via.array.ptr[2], &acc->value) ||
+		    !ig_obj_number(&v->via.array.ptr[0], &acc->sum) ||
+		    !ig_obj_number(&v->via.array.ptr[1], &acc->count) ||
+		    !ig_obj_number(&v->via.array.ptr[2], &acc->value) ||
 		    v->via.array.ptr[3].type != MSGPACK_OBJECT_BOOLEAN ||
 		    !(acc->count >= 0 && isfinite(acc->count)))
 			return bad(err, "metrics: expected [sum, count >= 0, value, have]");
@@ -229,7 +198,7 @@ static int read_values(const struct job *job, const msgpack_object *o, ig_err *e
 	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
 		return bad(err, "values: expected a map");
 	for (uint32_t i = 0; i < o->via.map.size; i++)
-		if (metric_of(job, &o->via.map.ptr[i].key) < 0 || !number(&o->via.map.ptr[i].val, &v))
+		if (metric_of(job, &o->via.map.ptr[i].key) < 0 || !ig_obj_number(&o->via.map.ptr[i].val, &v))
 			return bad(err, "values: expected {metric of the spec: number}");
 	return 0;
 }
@@ -249,7 +218,7 @@ static int read_actions(const struct job *job, const msgpack_object *o, ig_err *
 		}
 		if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 3 ||
 		    a->via.array.ptr[0].type != MSGPACK_OBJECT_BOOLEAN ||
-		    !number(&a->via.array.ptr[1], &best) ||
+		    !ig_obj_number(&a->via.array.ptr[1], &best) ||
 		    a->via.array.ptr[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    a->via.array.ptr[2].via.u64 > INT64_MAX)
 			return bad(err, "actions: expected [have_best, best, count] for "
@@ -266,24 +235,24 @@ static int read_saved(const struct job *job, const msgpack_object *o, struct sav
 
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return bad(err, "expected a map");
-	if ((v = get(o, "version")) == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	if ((v = ig_map_get(o, "version")) == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    v->via.u64 != STATE_VERSION)
 		return bad(err, "version: expected 1 (written by another daemon version?)");
-	sv->plugin = get(o, "plugin");
+	sv->plugin = ig_map_get(o, "plugin");
 	if (sv->plugin == NULL ||
 	    sv->plugin->type != (job->plugin->state_dict != NULL ? MSGPACK_OBJECT_BIN
 	                                                         : MSGPACK_OBJECT_NIL))
 		return bad(err, "plugin: expected the process function's state_dict");
-	if ((v = get(o, "epoch")) == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	if ((v = ig_map_get(o, "epoch")) == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    v->via.u64 > INT64_MAX)
 		return bad(err, "epoch: expected an integer >= 0");
 	sv->epoch = (int64_t)v->via.u64;
-	if ((v = get(o, "in_epoch")) == NULL || v->type != MSGPACK_OBJECT_BOOLEAN)
+	if ((v = ig_map_get(o, "in_epoch")) == NULL || v->type != MSGPACK_OBJECT_BOOLEAN)
 		return bad(err, "in_epoch: expected a bool");
 	sv->in_epoch = v->via.boolean;
-	sv->values = get(o, "values");
-	sv->actions = get(o, "actions");
-	if ((rc = read_metrics(job, get(o, "metrics"), sv, err)) != 0 ||
+	sv->values = ig_map_get(o, "values");
+	sv->actions = ig_map_get(o, "actions");
+	if ((rc = read_metrics(job, ig_map_get(o, "metrics"), sv, err)) != 0 ||
 	    (rc = read_values(job, sv->values, err)) != 0 ||
 	    (rc = read_actions(job, sv->actions, err)) != 0)
 		return rc;
@@ -325,7 +294,7 @@ static void apply_actions(struct job *job, const msgpack_object *o)
 		if (a->kind != IG_ACTION_EARLY_STOPPING)
 			continue;
 		a->have_best = v->via.array.ptr[0].via.boolean;
-		number(&v->via.array.ptr[1], &a->best);
+		ig_obj_number(&v->via.array.ptr[1], &a->best);
 		a->count = (int64_t)v->via.array.ptr[2].via.u64;
 	}
 }
@@ -344,7 +313,7 @@ static int apply(struct job *job, struct saved *sv, ig_err *err)
 		/* checked: a spec metric's name, so it fits */
 		memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
 		name[kv->key.via.str.size] = '\0';
-		number(&kv->val, &v);
+		ig_obj_number(&kv->val, &v);
 		if (ig_engine_set_metric(job->trainer, name, v) != 0)
 			return ig_err_set(err, IG_PROTO_INTERNAL, "resume: out of memory");
 	}

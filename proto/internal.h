@@ -65,7 +65,6 @@ const char *ig_quote(char *buf, size_t size, const char *p, size_t len);
 
 /* Any number, NaN and infinities included (a diverged loss is a value
  * too); false when o is not a number. */
-bool ig_obj_number(const msgpack_object *o, double *v);
 
 /* A map of name -> number into a malloc'd array (*n entries, NaN kept);
  * free with ig_named_values_free(). */

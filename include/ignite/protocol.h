@@ -220,6 +220,8 @@ void ig_pack_opt_int(msgpack_packer *pk, int64_t v);
 
 /* The value of key in map m; NULL when absent or m is not a map. */
 const msgpack_object *ig_map_get(const msgpack_object *m, const char *key);
+/* Any msgpack number (integer or float) as a double; false for others. */
+bool ig_obj_number(const msgpack_object *o, double *v);
 
 /* What a field must hold, and the C type that `out` points to. */
 typedef enum ig_ftype {
