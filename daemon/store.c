@@ -534,6 +534,32 @@ int ig_store_points(ig_store *s, int64_t run_id, const ig_store_point *p,
 	return 0;
 }
 
+/*
+ * A run that checkpoints often (a fast engine, every 1000 iterations) may
+ * take several checkpoints in one loop turn.  Everything a turn enqueues
+ * commits in one transaction, so only the last of them can ever be seen:
+ * the new one takes the place of one still in this turn's queue, and the
+ * writer stores one checkpoint per run and turn.  Only when neither has a
+ * callback, which would otherwise never hear of its checkpoint.
+ */
+static bool replace_checkpoint(ig_store *s, store_op *op)
+{
+	store_op **pp;
+
+	for (pp = &s->local_head; *pp != NULL; pp = &(*pp)->next) {
+		store_op *old = *pp;
+		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id || old->cb != NULL)
+			continue;
+		op->next = old->next;
+		*pp = op;
+		if (s->local_tail == old)
+			s->local_tail = op;
+		store_op_free(old);
+		return true;
+	}
+	return false;
+}
+
 int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
                              const ig_store_progress *p,
                              ig_store_done_cb *cb, void *arg)
@@ -557,6 +583,8 @@ int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
 	if (c->wall == 0)
 		c->wall = store_now();
 	op->u.ckpt.progress = *p;
+	if (cb == NULL && replace_checkpoint(s, op))
+		return 0;
 	return enqueue(s, op);
 }
 

@@ -117,6 +117,38 @@ static void put_points(fixture *fx, int64_t run, int64_t series,
 	}
 }
 
+/* Checkpoints taken in one loop turn commit together, so the store keeps
+ * the last: one row, with every point enqueued before it. */
+static void test_checkpoints_in_one_turn_coalesce(void **state)
+{
+	fixture fx;
+	int64_t run, loss;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	loss = fx_series(&fx, run, "loss");
+	fx_flush(&fx);
+	for (int64_t it = 1; it <= 30; it++) {
+		ig_store_point pt = { loss, 1, it, 0, (double)it };
+		assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
+		if (it % 10 == 0) {
+			ig_store_checkpoint c = { .run_id = run, .epoch = 1, .iteration = it,
+			                          .state_dict = "\x80", .state_dict_len = 1 };
+			ig_store_progress p = { 1, it, IG_STORE_NONE, IG_STORE_NONE };
+			assert_int_equal(ig_store_save_checkpoint(fx.store, &c, &p, NULL, NULL), 0);
+		}
+	}
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM checkpoints"), 1);
+	assert_int_equal(fx_query(&fx, "SELECT iteration FROM checkpoints"), 30);
+	/* written once: the first checkpoint of the run */
+	assert_int_equal(fx_query(&fx, "SELECT seq FROM checkpoints"), 1);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 30);
+	fx_cleanup(&fx);
+}
+
 static void test_truncate_on_resume(void **state)
 {
 	ig_store_checkpoint c = { .iteration = 60, .epoch = 6, .data_pass = 6,
@@ -269,6 +301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checkpoint_with_points),
+		cmocka_unit_test(test_checkpoints_in_one_turn_coalesce),
 		cmocka_unit_test(test_truncate_on_resume),
 		cmocka_unit_test(test_history),
 	};
