@@ -42,6 +42,7 @@ struct job_exec {
 	uid_t uid;
 	gid_t gid;
 	uint64_t timeout_ms;
+	int64_t rlimits[IG_RLIMIT_COUNT];       /* the spec's, IG_NONE: inherited */
 	msgpack_sbuffer params;         /* the spec's params, packed */
 
 	struct worker *w;               /* NULL until STARTED */
@@ -184,6 +185,7 @@ int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *e
 	x->gid = pw != NULL ? pw->pw_gid : getegid();
 	x->timeout_ms = spec->worker.timeout_ms != IG_NONE ? (uint64_t)spec->worker.timeout_ms
 	                                                    : TIMEOUT_DEFAULT_MS;
+	memcpy(x->rlimits, spec->worker.rlimits, sizeof(x->rlimits));
 	if (copy_argv(&x->argv, &spec->engine.argv) != 0 ||
 	    (x->env = make_env(&spec->worker.env, pw)) == NULL ||
 	    (x->cwd = strdup(spec->worker.cwd != NULL ? spec->worker.cwd : "/")) == NULL) {
@@ -287,6 +289,7 @@ static int start_worker(struct job_exec *x, const ig_state *s, char *err, size_t
 	                                                         : SETUP_TIMEOUT_MIN_MS;
 	ig_err e = { 0 };
 
+	memcpy(o.rlimits, x->rlimits, sizeof(o.rlimits));
 	if (worker_start(x->job->loop, &o, &cb, &x->w, &e) != 0 ||
 	    worker_request(x->w, "setup", setup_ms, pack_setup, &a, on_setup, x, &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);

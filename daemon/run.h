@@ -97,9 +97,14 @@ struct run *runs_find(struct runs *mgr, int64_t id);
 struct run *runs_find_name(struct runs *mgr, const char *name);
 
 /* Accept a run: spec checked and wired, stored, started.  On error nothing
- * is stored and err says which field is wrong. */
+ * is stored and err says which field is wrong.  stored(arg, status,
+ * errmsg) is called once the run's record has committed (status 0) or
+ * could not be: answer the client then, so that a run it was told of
+ * survives a crash. */
 int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
-                struct run **out, ig_err *err);
+                ig_store_done_cb *stored, void *arg, struct run **out, ig_err *err);
+/* Forget a run whose record could not be stored. */
+void runs_abandon(struct runs *mgr, int64_t id);
 /* The control verbs; each returns 0 or an IG_PROTO_* code with err set. */
 int run_terminate(struct run *run, bool epoch_only, ig_err *err);
 int run_pause(struct run *run, ig_err *err);

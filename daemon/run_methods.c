@@ -100,18 +100,53 @@ static void reply_id(struct server_conn *conn, uint32_t msgid, const struct run 
 
 /* ---- run -------------------------------------------------------------------------- */
 
+/* A run's reply waits for its record to commit. */
+struct created {
+	struct runs *mgr;
+	struct server_conn *conn;       /* referenced */
+	uint32_t msgid;
+	int64_t id;
+	char name[IG_NAME_MAX + 1];
+};
+
+static void on_created(void *arg, int status, const char *errmsg)
+{
+	struct created *c = arg;
+	struct id_status r = { c->id, c->name[0] != '\0' ? c->name : NULL, -2 };
+
+	if (!server_conn_closed(c->conn)) {
+		if (status == 0)
+			server_reply(c->conn, c->msgid, pack_id_status, &r);
+		else
+			server_error(c->conn, c->msgid, IG_PROTO_UNAVAILABLE,
+			             "the run could not be stored: %s", errmsg);
+	}
+	if (status != 0)
+		runs_abandon(c->mgr, c->id);
+	server_conn_unref(c->conn);
+	free(c);
+}
+
 static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
                   uid_t peer, void *ud)
 {
+	struct created *c = calloc(1, sizeof(*c));
 	struct run *run;
 	ig_err err = { 0 };
 
-	if (runs_create(ud, params, peer, &run, &err) != 0) {
+	if (c == NULL) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	*c = (struct created){ .mgr = ud, .conn = conn, .msgid = msgid };
+	if (runs_create(ud, params, peer, on_created, c, &run, &err) != 0) {
+		free(c);
 		server_error(conn, msgid, err.code, "%s", err.message);
 		return;
 	}
-	struct id_status r = { run->id, run->name[0] != '\0' ? run->name : NULL, -2 };
-	server_reply(conn, msgid, pack_id_status, &r);
+	server_conn_ref(conn);
+	c->id = run->id;
+	memcpy(c->name, run->name, sizeof(c->name));
 }
 
 /* ---- list and status ------------------------------------------------------------ */

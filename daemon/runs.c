@@ -522,7 +522,29 @@ static int start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	return 0;
 }
 
-int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner, struct run **out, ig_err *err)
+/* A new run's record is in the store: only now does it start, so that
+ * nothing it does can outlive a crash that loses the record. */
+struct stored {
+	struct runs *mgr;
+	int64_t id;
+	ig_store_done_cb *cb;
+	void *arg;
+};
+
+static void on_stored(void *arg, int status, const char *errmsg)
+{
+	struct stored *st = arg;
+	struct run *run = runs_find(st->mgr, st->id);
+
+	if (status == 0 && run != NULL && run->job != NULL && !st->mgr->stopping)
+		make_runnable(run);
+	if (st->cb != NULL)
+		st->cb(st->arg, status, errmsg);
+	free(st);
+}
+
+int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
+                ig_store_done_cb *stored, void *arg, struct run **out, ig_err *err)
 {
 	ig_spec *spec;
 	struct run *run;
@@ -560,18 +582,33 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner, struct r
 		.status = IG_STORE_RUNNING,
 		.progress = progress_of(run),
 	};
-	rc = ig_store_create_run(mgr->store, &rec, &run->id, NULL, NULL, msg, sizeof(msg));
+	struct stored *st = malloc(sizeof(*st));
+	if (st == NULL) {
+		msgpack_sbuffer_destroy(&sb);
+		run_free(run);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	}
+	*st = (struct stored){ mgr, 0, stored, arg };
+	rc = ig_store_create_run(mgr->store, &rec, &run->id, on_stored, st, msg, sizeof(msg));
+	st->id = run->id;
 	msgpack_sbuffer_destroy(&sb);
-	if (rc != 0 || runs_add(mgr, run) != 0) {
+	if (rc != 0) {
+		free(st);
 		run_free(run);
 		return ig_err_set(err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
 		                  "%s", rc == IG_STORE_EEXIST ? "name: taken by another run" : msg);
+	}
+	if (runs_add(mgr, run) != 0) {
+		/* the record still commits; on_stored then has no run and
+		 * no one to tell */
+		st->cb = NULL;
+		run_free(run);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
 	run->created = run->started = wall_now();
 	run->status = IG_STATUS_RUNNING;
 	log_msg(LOG_INFO, run->id, "started by uid %lu: %s", (unsigned long)owner,
 	        spec->engine.target != NULL ? spec->engine.target : "exec");
-	make_runnable(run);
 	*out = run;
 	return 0;
 }
@@ -912,6 +949,23 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 	make_runnable(run);
 	log_msg(LOG_INFO, run->id, "resumed");
 	return 0;
+}
+
+void runs_abandon(struct runs *mgr, int64_t id)
+{
+	struct run *run = runs_find(mgr, id);
+
+	if (run == NULL)
+		return;
+	if (run->job != NULL && job_busy(run->job)) {
+		/* its process call still holds the job; it fails with the
+		 * store when it next writes */
+		log_msg(LOG_ERROR, id, "not stored, and busy: left to fail");
+		return;
+	}
+	log_msg(LOG_ERROR, id, "not stored: dropped");
+	runs_remove(mgr, run);
+	run_free(run);
 }
 
 int runs_delete(struct runs *mgr, struct run *run, ig_err *err)

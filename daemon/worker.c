@@ -6,6 +6,11 @@
  * once the worker is let go).  The process handle is closed only in its
  * exit callback, so the child is always reaped; the struct is freed when
  * the last handle's close callback has run.
+ *
+ * Resource limits: uv_spawn runs nothing of ours between fork and exec,
+ * so the spec's rlimits are set with prlimit(2) on the child right after
+ * uv_spawn returns, before anything is written to it.  The worker's own
+ * start-up (an interpreter loading) runs under the daemon's limits.
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -317,6 +323,49 @@ static void on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- starting ----------------------------------------------------------- */
 
+/* setrlimit(2)'s resource for each enum ig_rlimit. */
+static const int rlimit_resource[IG_RLIMIT_COUNT] = {
+	[IG_RLIMIT_CPU] = RLIMIT_CPU,
+	[IG_RLIMIT_AS] = RLIMIT_AS,
+	[IG_RLIMIT_NOFILE] = RLIMIT_NOFILE,
+	[IG_RLIMIT_NPROC] = RLIMIT_NPROC,
+	[IG_RLIMIT_CORE] = RLIMIT_CORE,
+	[IG_RLIMIT_FSIZE] = RLIMIT_FSIZE,
+};
+
+/* Set each limit the spec gives as the running worker's soft and hard
+ * limit.  Returns 0, or an IG_PROTO_* code with err naming the limit. */
+static int set_rlimits(pid_t pid, const int64_t *limits, ig_err *err)
+{
+	for (int r = 0; r < IG_RLIMIT_COUNT; r++) {
+		struct rlimit want, old;
+		int e;
+
+		if (limits[r] == IG_NONE)
+			continue;
+		want.rlim_cur = want.rlim_max = (rlim_t)limits[r];
+		if (prlimit(pid, rlimit_resource[r], &want, NULL) == 0)
+			continue;
+		e = errno;
+		if (e == EPERM && prlimit(pid, rlimit_resource[r], NULL, &old) == 0 &&
+		    want.rlim_max > old.rlim_max)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "worker.rlimits.%s: "
+			                  "cannot raise the worker's hard limit %llu to %lld: %s "
+			                  "(only a daemon running as root may; nofile at most "
+			                  "to fs.nr_open)", ig_rlimit_name(r),
+			                  (unsigned long long)old.rlim_max, (long long)limits[r],
+			                  strerror(e));
+		if (e == ESRCH)
+			return ig_err_set(err, IG_PROTO_INTERNAL, "worker.rlimits.%s: the worker "
+			                  "exited before its limits could be set; run its command "
+			                  "by hand to see why", ig_rlimit_name(r));
+		return ig_err_set(err, IG_PROTO_INTERNAL, "worker.rlimits.%s: cannot set %lld "
+		                  "for the worker (pid %ld): %s", ig_rlimit_name(r),
+		                  (long long)limits[r], (long)pid, strerror(e));
+	}
+	return 0;
+}
+
 int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct worker_cb *cb,
                  struct worker **out, ig_err *err)
 {
@@ -365,6 +414,14 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: cannot start %s%s%s: %s",
 		                  o->argv[0], o->cwd != NULL ? " in " : "", o->cwd != NULL ? o->cwd : "",
 		                  uv_strerror(rc));
+	}
+	if ((rc = set_rlimits(w->proc.pid, o->rlimits, err)) != 0) {
+		/* not one frame sent: killed here, reaped in on_exited, which
+		 * reports nothing once failed and detached */
+		w->failed = w->detached = true;
+		uv_process_kill(&w->proc, SIGKILL);
+		close_pipes(w);
+		return rc;
 	}
 	uv_read_start((uv_stream_t *)&w->out, alloc_out, on_stdout);
 	uv_read_start((uv_stream_t *)&w->err, alloc_err, on_stderr);

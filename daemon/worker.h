@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "ignite/protocol.h"
+#include "ignite/spec.h"
 
 struct worker;
 
@@ -37,6 +38,8 @@ struct worker_opts {
 	uid_t uid;
 	gid_t gid;
 	uint64_t timeout_ms;            /* per request */
+	/* by enum ig_rlimit, set as soft and hard limit; IG_NONE: inherited */
+	int64_t rlimits[IG_RLIMIT_COUNT];
 };
 
 struct worker_cb {
@@ -53,8 +56,9 @@ typedef void worker_reply_fn(void *arg, const ig_msg *msg);
 /* Packs a request's params. */
 typedef void worker_pack_fn(msgpack_packer *pk, void *arg);
 
-/* Spawn the worker.  Returns 0, or an IG_PROTO_* code with err saying why
- * (no such program, cannot set uid). */
+/* Spawn the worker and set its rlimits.  Returns 0, or an IG_PROTO_* code
+ * with err saying why (no such program, cannot set uid, a limit refused);
+ * a worker whose limits could not be set is killed and reaped. */
 int worker_start(uv_loop_t *loop, const struct worker_opts *opts, const struct worker_cb *cb,
                  struct worker **out, ig_err *err);
 

@@ -19,6 +19,8 @@ static const char *const actions[] = { "log", "checkpoint", "terminate",
 	"terminate_epoch", "early_stopping", "terminate_on_nan", "evaluate", NULL };
 static const char *const splits[] = { "train", "val", NULL };
 static const char *const modes[] = { "min", "max", NULL };
+static const char *const rlimits[] = { "cpu", "as", "nofile", "nproc", "core",
+	"fsize", NULL };
 
 /* Ignite's core events; a filter needs an event with a counter (rule 6). */
 static const struct {
@@ -52,6 +54,7 @@ const char *ig_engine_kind_name(int v) { return name_in(engine_kinds, NELEM(engi
 const char *ig_data_kind_name(int v) { return name_in(data_kinds, NELEM(data_kinds), v); }
 const char *ig_metric_kind_name(int v) { return name_in(metric_kinds, NELEM(metric_kinds), v); }
 const char *ig_action_name(int v) { return name_in(actions, NELEM(actions), v); }
+const char *ig_rlimit_name(int v) { return name_in(rlimits, NELEM(rlimits), v); }
 
 static int
 invalid(ig_err *err, const char *path, const char *what)
@@ -758,15 +761,47 @@ read_env(const msgpack_object *o, ig_strv *env, ig_err *err)
 	return 0;
 }
 
+/* {cpu: 60, nofile: 64, ...}: each optional, an integer >= 0. */
+static int
+read_rlimits(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
+{
+	ig_fdef defs[IG_RLIMIT_COUNT];
+	char q[48];
+
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		int r;
+
+		if (k->type != MSGPACK_OBJECT_STR)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "worker.rlimits: "
+			    "keys must be str, got %s", ig_type_name(k));
+		for (r = 0; r < IG_RLIMIT_COUNT && !ig_str_is(&k->via.str, rlimits[r]); r++)
+			;
+		if (r == IG_RLIMIT_COUNT) {
+			/* the key as a path step: quoted and cut by ig_quote, then
+			 * without its quotes */
+			ig_quote(q, sizeof q, k->via.str.ptr, k->via.str.size);
+			q[strlen(q) - 1] = '\0';
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "worker.rlimits.%s: unknown limit; expected cpu, as, "
+			    "nofile, nproc, core or fsize", q + 1);
+		}
+	}
+	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
+		defs[r] = (ig_fdef){ rlimits[r], IG_F_UINT, false, NULL, &w->rlimits[r] };
+	return ig_map_read(o, "worker.rlimits", defs, IG_RLIMIT_COUNT, 0, err);
+}
+
 static int
 read_worker(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 {
-	const msgpack_object *env = NULL;
+	const msgpack_object *env = NULL, *limits = NULL;
 	const ig_fdef defs[] = {
 		{ "timeout_ms", IG_F_POS, false, NULL, &w->timeout_ms },
 		{ "max_restarts", IG_F_UINT, false, NULL, &w->max_restarts },
 		{ "env", IG_F_MAP, false, NULL, &env },
 		{ "cwd", IG_F_STR, false, NULL, &w->cwd },
+		{ "rlimits", IG_F_MAP, false, NULL, &limits },
 	};
 	int rc;
 
@@ -774,6 +809,8 @@ read_worker(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 		return rc;
 	if (w->cwd != NULL && w->cwd[0] == '\0')
 		return invalid(err, "worker.cwd", "must not be empty");
+	if (limits != NULL && (rc = read_rlimits(limits, w, err)) != 0)
+		return rc;
 	return env != NULL ? read_env(env, &w->env, err) : 0;
 }
 
@@ -790,6 +827,8 @@ defaults(ig_spec *s)
 	s->checkpoint.every = IG_NONE;
 	s->checkpoint.epoch_completed = true;
 	s->worker.timeout_ms = s->worker.max_restarts = IG_NONE;
+	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
+		s->worker.rlimits[r] = IG_NONE;
 }
 
 static int

@@ -224,7 +224,7 @@ pack_worker(msgpack_packer *pk, const ig_spec *s)
 		msgpack_pack_nil(pk);
 		return;
 	}
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 5);
 	ig_pack_str(pk, "timeout_ms");
 	ig_pack_opt_int(pk, w->timeout_ms);
 	ig_pack_str(pk, "max_restarts");
@@ -238,6 +238,13 @@ pack_worker(msgpack_packer *pk, const ig_spec *s)
 
 		msgpack_pack_str_with_body(pk, kv, (size_t)(eq - kv));
 		ig_pack_str(pk, eq + 1);
+	}
+	/* every limit, nil when inherited */
+	ig_pack_str(pk, "rlimits");
+	msgpack_pack_map(pk, IG_RLIMIT_COUNT);
+	for (int r = 0; r < IG_RLIMIT_COUNT; r++) {
+		ig_pack_str(pk, ig_rlimit_name(r));
+		ig_pack_opt_int(pk, w->rlimits[r]);
 	}
 }
 

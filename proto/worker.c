@@ -59,6 +59,12 @@ read_field(const msgpack_object *o, ig_wfield *f, const char *path, ig_err *err)
 	nrows = o->via.array.size;
 	if (nrows > 0 && rows[0].type == MSGPACK_OBJECT_ARRAY)
 		cols = rows[0].via.array.size;
+	/* Shape first: the allocation below must be backed by elements the
+	 * frame holds, not by one long first row times many short ones. */
+	for (size_t r = 0; r < nrows && rows[0].type == MSGPACK_OBJECT_ARRAY; r++)
+		if (rows[r].type != MSGPACK_OBJECT_ARRAY || rows[r].via.array.size != cols)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: rows of a matrix must be arrays of equal length", path);
 	f->len = nrows * cols;
 	f->cols = cols;
 	if ((f->data = malloc((f->len ? f->len : 1) * sizeof *f->data)) == NULL)
@@ -68,10 +74,6 @@ read_field(const msgpack_object *o, ig_wfield *f, const char *path, ig_err *err)
 		size_t n = 1;
 
 		if (rows[0].type == MSGPACK_OBJECT_ARRAY) {
-			if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != cols)
-				return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-				    "%s: rows of a matrix must be arrays of "
-				    "equal length", path);
 			n = cols;
 			row = row->via.array.ptr;
 		}

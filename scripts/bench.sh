@@ -14,7 +14,7 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$dir" -j "$jobs" >/dev/null 2>&1 || cmake --build "$dir" -j 1
 
 status=0
-for b in engine_overhead proto_codec store_ingest daemon_bench; do
+for b in engine_overhead proto_codec store_ingest daemon_bench worker_roundtrip; do
 	echo
 	echo "== $b"
 	"$dir/bench/$b" || { echo "bench: $b failed (exit $?)"; status=1; }

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
 libuv1-dev libmsgpack-dev libsqlite3-dev libcmocka-dev libjansson-dev
 zlib1g-dev libsystemd-dev python3 python3-msgpack python3-numpy
-python3-sklearn sqlite3 util-linux procps systemd"
+python3-sklearn sqlite3 util-linux procps systemd valgrind"
 
 missing=""
 for p in $PACKAGES; do

@@ -46,6 +46,16 @@ enum ig_action {
 	IG_ACTION_EVALUATE,
 };
 enum ig_split { IG_SPLIT_TRAIN, IG_SPLIT_VAL };
+/* The exec worker's resource limits (setrlimit(2)'s RLIMIT_CPU, _AS, ...). */
+enum ig_rlimit {
+	IG_RLIMIT_CPU,          /* seconds of CPU time */
+	IG_RLIMIT_AS,           /* bytes of address space */
+	IG_RLIMIT_NOFILE,       /* open file descriptors */
+	IG_RLIMIT_NPROC,        /* processes of the worker's uid */
+	IG_RLIMIT_CORE,         /* bytes of a core dump */
+	IG_RLIMIT_FSIZE,        /* bytes of a file written */
+	IG_RLIMIT_COUNT
+};
 enum ig_mode { IG_MODE_MIN, IG_MODE_MAX };
 
 /* The wire names of the enums above ("builtin", "csv", "running_average",
@@ -54,6 +64,7 @@ const char *ig_engine_kind_name(int v);
 const char *ig_data_kind_name(int v);
 const char *ig_metric_kind_name(int v);
 const char *ig_action_name(int v);
+const char *ig_rlimit_name(int v);      /* "cpu", "as", "nofile", ... */
 
 typedef struct ig_spec_engine {
 	int kind;               /* enum ig_engine_kind */
@@ -128,6 +139,8 @@ typedef struct ig_spec_worker {
 	int64_t max_restarts;   /* IG_NONE: the daemon's default */
 	ig_strv env;            /* "KEY=VALUE" entries */
 	char *cwd;              /* NULL: the daemon's choice */
+	/* by enum ig_rlimit: soft and hard limit, >= 0; IG_NONE: inherited */
+	int64_t rlimits[IG_RLIMIT_COUNT];
 } ig_spec_worker;
 
 typedef struct ig_spec {

@@ -23,6 +23,7 @@ PY = "/usr/bin/python3"
 NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
+RLIMITS_WORKER = os.path.join(SRC, "tests", "workers", "rlimits_worker.py")
 PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
 IGNITED = None
 BUILD = None
@@ -103,6 +104,37 @@ class TestExecWorkers(WorkerCase):
         self.assertGreater(st["metrics"]["acc"], 0.8)
 
 
+class TestRlimits(WorkerCase):
+    LIMITS = {"nofile": 17, "as": 1 << 30}
+
+    def rlimits_spec(self, rlimits):
+        fields = ["%s_%s" % (k, end) for k in self.LIMITS for end in ("soft", "hard")]
+        return {"engine": [PY, RLIMITS_WORKER], "data": "range:2",
+                "metrics": [{"name": f, "kind": "output", "field": f} for f in fields],
+                "worker": {"env": PYPATH, "rlimits": rlimits}}
+
+    def test_worker_runs_under_the_spec_limits(self):
+        st = self.complete(self.run_spec(self.rlimits_spec(self.LIMITS)))
+        want = {"%s_%s" % (k, end): v for k, v in self.LIMITS.items() for end in ("soft", "hard")}
+        self.assertEqual(st["metrics"], want)
+
+    def test_unknown_limit_is_refused_at_run(self):
+        with self.assertRaises(RPCError) as e:
+            self.run_spec(self.rlimits_spec({"nofile": 17, "stack": 1 << 20}))
+        self.assertEqual(e.exception.code, INVALID_PARAMS)
+        self.assertIn("worker.rlimits.stack", e.exception.message)
+
+    def test_limit_that_cannot_be_set_fails_the_run(self):
+        # above fs.nr_open: refused even to root
+        rid = self.run_spec(self.rlimits_spec({"nofile": 1 << 40}))
+        st = wait_status(self.c, rid, ("completed", "failed"), 60)
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("worker.rlimits.nofile: cannot raise the worker's hard limit",
+                      st["reason"])
+        time.sleep(0.2)
+        self.assertEqual(worker_pids(self.d.proc.pid), [])
+
+
 class TestWorkerFailures(WorkerCase):
     CASES = [
         ("crash", {}, "exited with status 3"),
@@ -136,6 +168,19 @@ def worker_pids(daemon_pid):
     out = subprocess.run(["ps", "--ppid", str(daemon_pid), "-o", "pid="],
                          capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
+
+
+def kill_workers(daemon_pid):
+    """SIGKILL the daemon's workers; true when one was there to kill (a
+    worker listed may have exited by the time it is signalled)."""
+    killed = False
+    for pid in worker_pids(daemon_pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+        except ProcessLookupError:
+            pass
+    return killed
 
 
 class TestResume(unittest.TestCase):
@@ -194,9 +239,7 @@ class TestResume(unittest.TestCase):
             self.wait_iteration(rid, target)
             # kill a worker that is there (not one still being restarted),
             # then wait for the daemon to restart it before the next kill
-            pids = self.wait_for(lambda: worker_pids(self.d.proc.pid))
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
+            self.wait_for(lambda: kill_workers(self.d.proc.pid))
             self.wait_for(lambda: "restart %d of 2" % k in self.d.logtext())
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=20
 build=$top/build-fuzz
-targets="fuzz_frame fuzz_spec"
+targets="fuzz_frame fuzz_spec fuzz_worker"
 
 for arg in "$@"; do
 	case $arg in
@@ -23,7 +23,11 @@ for arg in "$@"; do
 	esac
 done
 
-if [ ! -x "$build/tests/fuzz/fuzz_frame" ] || [ ! -x "$build/tests/fuzz/fuzz_spec" ]; then
+missing=""
+for t in $targets; do
+	[ -x "$build/tests/fuzz/$t" ] || missing=1
+done
+if [ -n "$missing" ]; then
 	CC=clang cmake -S "$top" -B "$build" -DIGNITE_FUZZ=ON >/dev/null
 	cmake --build "$build" --target $targets >/dev/null
 fi

@@ -50,7 +50,8 @@ static const char full[] =
 	" 'checkpoint': {'every': 1000, 'seconds': 30, 'epoch_completed': false},"
 	" 'state_dict': {'iteration': 200, 'epoch_length': 100, 'max_epochs': 10},"
 	" 'worker': {'timeout_ms': 5000, 'max_restarts': 0,"
-	"   'env': {'PYTHONPATH': '/opt/x', 'A': ''}, 'cwd': '/tmp'}}";
+	"   'env': {'PYTHONPATH': '/opt/x', 'A': ''}, 'cwd': '/tmp',"
+	"   'rlimits': {'nofile': 64, 'as': 1073741824, 'core': 0, 'cpu': null}}}";
 
 static ig_spec *
 read_ok(msgpack_zone *z, const char *text)
@@ -147,6 +148,12 @@ test_full(void **state)
 	assert_string_equal(s->worker.env.v[0], "PYTHONPATH=/opt/x");
 	assert_string_equal(s->worker.env.v[1], "A=");
 	assert_string_equal(s->worker.cwd, "/tmp");
+	assert_int_equal(s->worker.rlimits[IG_RLIMIT_NOFILE], 64);
+	assert_int_equal(s->worker.rlimits[IG_RLIMIT_AS], 1073741824);
+	assert_int_equal(s->worker.rlimits[IG_RLIMIT_CORE], 0);
+	assert_int_equal(s->worker.rlimits[IG_RLIMIT_CPU], IG_NONE);
+	assert_int_equal(s->worker.rlimits[IG_RLIMIT_NPROC], IG_NONE);
+	assert_int_equal(s->worker.rlimits[IG_RLIMIT_FSIZE], IG_NONE);
 	ig_spec_free(s);
 }
 
@@ -168,6 +175,8 @@ test_minimal_defaults(void **state)
 	assert_true(s->checkpoint.epoch_completed);
 	assert_null(s->state_dict);
 	assert_int_equal(s->worker.timeout_ms, IG_NONE);
+	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
+		assert_int_equal(s->worker.rlimits[r], IG_NONE);
 	ig_spec_free(s);
 }
 
@@ -253,6 +262,8 @@ test_canonical(void **state)
 	    "'STARTED', 'action': 'terminate_on_nan'}, {'event': 'COMPLETED', "
 	    "'action': 'log'}]}");
 	check_canonical(*state, "{'engine': ['w'], 'data': 'worker', 'seed': 7}");
+	check_canonical(*state, "{'engine': ['w'], 'worker': {'rlimits': {'fsize': 0, "
+	    "'nproc': 10, 'cpu': 5}}}");
 	check_canonical(*state, "{'engine': 'builtin:x', 'data': {'kind': 'msgpack', "
 	    "'path': 'p'}}");
 	check_canonical(*state, "{'engine': 'builtin:x', 'data': {'kind': 'csv', "
@@ -366,6 +377,13 @@ static const struct {
 	{ "{'engine': 'exec:w', 'worker': {'env': {'A': 1}}}", "worker.env: values must be str without NUL, got an integer" },
 	{ "{'engine': 'exec:w', 'worker': {'cwd': ''}}", "worker.cwd: must not be empty" },
 	{ "{'engine': 'exec:w', 'worker': {'user': 'root'}}", "worker: unknown key \"user\"" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': [1]}}", "worker.rlimits: expected a map, got an array" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'nofiles': 8}}}", "worker.rlimits.nofiles: unknown limit; expected cpu, as, nofile, nproc, core or fsize" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'stack\\n': 8}}}", "worker.rlimits.stack?: unknown limit; expected cpu, as, nofile, nproc, core or fsize" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {1: 8}}}", "worker.rlimits: keys must be str, got an integer" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'nofile': -1}}}", "worker.rlimits.nofile: expected a non-negative integer, got -1" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'cpu': 1.5}}}", "worker.rlimits.cpu: expected a non-negative integer, got a float" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'as': 1, 'as': 2}}}", "worker.rlimits.as: duplicate key" },
 };
 
 static void
@@ -413,6 +431,8 @@ test_enum_names(void **state)
 	assert_string_equal(ig_data_kind_name(IG_DATA_NONE), "none");
 	assert_string_equal(ig_metric_kind_name(IG_METRIC_OUTPUT), "output");
 	assert_string_equal(ig_action_name(IG_ACTION_EVALUATE), "evaluate");
+	assert_string_equal(ig_rlimit_name(IG_RLIMIT_FSIZE), "fsize");
+	assert_null(ig_rlimit_name(IG_RLIMIT_COUNT));
 	assert_null(ig_action_name(IG_ACTION_EVALUATE + 1));
 	assert_null(ig_data_kind_name(-1));
 	assert_null(ig_engine_kind_name(3));
