@@ -50,6 +50,7 @@ struct job_exec {
 	size_t state_len;
 	bool have_state;
 	char *lost;                     /* why the worker failed, or NULL */
+	uint32_t events;                /* events it asked for (1 << IG_EVENT_*) */
 
 	bool pending;                   /* a process request is out */
 	ig_worker_output wout;          /* the last answer, owned */
@@ -271,10 +272,50 @@ static void pack_setup(msgpack_packer *pk, void *arg)
 	ig_pack_opt_int(pk, a->s->max_epochs);
 }
 
+/* The events a worker is told of; setup's answer may narrow them. */
+#define EXEC_EVENTS (1u << IG_EVENT_STARTED | 1u << IG_EVENT_EPOCH_STARTED | \
+                     1u << IG_EVENT_EPOCH_COMPLETED | 1u << IG_EVENT_COMPLETED)
+
+/*
+ * setup's answer {events: [name...]} lists the events the worker wants
+ * (PROTOCOL.md, worker protocol); without the key it gets all of them.
+ * The answer comes after the run's STARTED was sent, so STARTED always is.
+ */
 static void on_setup(void *arg, const ig_msg *msg)
 {
-	if (msg->error_code != 0)
-		lose_msg(arg, "setup", msg);
+	struct job_exec *x = arg;
+	const msgpack_object *ev = msg->error_code == 0 ? ig_map_get(msg->result, "events") : NULL;
+
+	if (msg->error_code != 0) {
+		lose_msg(x, "setup", msg);
+		return;
+	}
+	if (ev == NULL)
+		return;
+	if (ev->type != MSGPACK_OBJECT_ARRAY) {
+		lose(x, "the worker's setup answer: events must be an array of event names");
+		return;
+	}
+	x->events = 0;
+	for (uint32_t i = 0; i < ev->via.array.size; i++) {
+		const msgpack_object *n = &ev->via.array.ptr[i];
+		char name[32];
+		int id;
+		if (n->type != MSGPACK_OBJECT_STR || n->via.str.size >= sizeof(name)) {
+			lose(x, "the worker's setup answer: events must be an array of event names");
+			return;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)n->via.str.size, n->via.str.ptr);
+		if ((id = ig_event_from_name(NULL, name)) < 0 || !(EXEC_EVENTS & (1u << id))) {
+			char reason[192];
+			snprintf(reason, sizeof(reason), "the worker's setup answer: it cannot be "
+			         "told of %s (only STARTED, EPOCH_STARTED, EPOCH_COMPLETED, COMPLETED)",
+			         name);
+			lose(x, reason);
+			return;
+		}
+		x->events |= 1u << id;
+	}
 }
 
 static int start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
@@ -290,6 +331,7 @@ static int start_worker(struct job_exec *x, const ig_state *s, char *err, size_t
 	ig_err e = { 0 };
 
 	memcpy(o.rlimits, x->rlimits, sizeof(o.rlimits));
+	x->events = EXEC_EVENTS;        /* until its setup answer says */
 	if (worker_start(x->job->loop, &o, &cb, &x->w, &e) != 0 ||
 	    worker_request(x->w, "setup", setup_ms, pack_setup, &a, on_setup, x, &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);
@@ -353,6 +395,8 @@ static int exec_on_event(void *self, int event, const ig_state *s, char *err, si
 	}
 	if (x->w == NULL && start_worker(x, s, err, errlen) != 0)
 		return -1;
+	if (!(x->events & (1u << event)))
+		return 0;
 	if (worker_request(x->w, "event", 0, pack_event, &a, on_event_reply, x, &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);
 		return -1;
@@ -404,13 +448,19 @@ static int take_output(struct job_exec *x, const msgpack_object *result, ig_err 
 	for (size_t i = 0; i < o.nfields; i++)
 		f[i] = (ig_field){ o.fields[i].name, o.fields[i].value, o.fields[i].data,
 		                   o.fields[i].len, o.fields[i].cols };
-	for (size_t i = 0; i < o.nmetrics; i++)
+	/* metric values the worker reports itself: in state.metrics, and
+	 * in the history at this iteration */
+	const ig_state *st = ig_engine_state(x->job->trainer);
+	for (size_t i = 0; i < o.nmetrics; i++) {
 		if (ig_engine_set_metric(x->job->trainer, o.metrics[i].name, o.metrics[i].value) != 0) {
 			ig_worker_output_clear(&o);
 			free(f);
 			return ig_err_set(err, IG_PROTO_INTERNAL, "metrics.%s: %s", o.metrics[i].name,
 			                  ig_engine_error(x->job->trainer));
 		}
+		x->job->hooks.point(x->job->hooks.ud, o.metrics[i].name, st->epoch, st->iteration,
+		                    o.metrics[i].value);
+	}
 	ig_worker_output_clear(&x->wout);
 	free(x->fields);
 	x->wout = o;
@@ -558,6 +608,5 @@ const ig_plugin job_exec_plugin = {
 	.load_state_dict = exec_load_state_dict,
 	.destroy = exec_destroy,
 	.on_event = exec_on_event,
-	.event_mask = 1u << IG_EVENT_STARTED | 1u << IG_EVENT_EPOCH_STARTED |
-	              1u << IG_EVENT_EPOCH_COMPLETED | 1u << IG_EVENT_COMPLETED,
+	.event_mask = EXEC_EVENTS,
 };

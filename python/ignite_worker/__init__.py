@@ -122,7 +122,8 @@ def serve(process, state_dict=None, load_state_dict=None, events=None):
         # an empty state is what a worker without state_dict left
         if p.get("state") and load_state_dict is not None:
             load_state_dict(p["state"])
-        return None
+        # be told only of the events there is a handler for
+        return {"events": sorted(events)}
 
     def do_process(p):
         s = engine.state

@@ -24,6 +24,7 @@ NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
 RLIMITS_WORKER = os.path.join(SRC, "tests", "workers", "rlimits_worker.py")
+EVENTS_WORKER = os.path.join(SRC, "tests", "workers", "events_worker.py")
 PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
 IGNITED = None
 BUILD = None
@@ -102,6 +103,26 @@ class TestExecWorkers(WorkerCase):
         spec["engine"] = [PY, TORCH_WORKER]
         st = self.complete(self.run_spec(spec))
         self.assertGreater(st["metrics"]["acc"], 0.8)
+
+
+class TestWorkerEventsAndMetrics(WorkerCase):
+    def test_told_only_of_the_events_asked_for_and_metrics_recorded(self):
+        rid = self.run_spec({"engine": [PY, EVENTS_WORKER], "data": "range:5",
+                             "max_epochs": 2, "worker": {"env": PYPATH}})
+        st = self.complete(rid)
+        self.assertEqual(st["metrics"]["twice"], 20.0)
+        h = history(self.c, rid)
+        self.assertEqual([(p[1], p[2]) for p in h["twice"]],
+                         [(i, 2.0 * i) for i in range(1, 11)])
+        lines = [l["message"] for l in self.c.call("logs", {"id": rid})["lines"]]
+        sent = [l[len("sent event "):] for l in lines if l.startswith("sent event")]
+        # Requests are pipelined: what is sent before the setup answer is
+        # in (STARTED, and the first EPOCH_STARTED) goes out regardless;
+        # after it, only what the worker asked for.
+        first_done = sent.index("EPOCH_COMPLETED")
+        self.assertLessEqual(set(sent[:first_done]), {"STARTED", "EPOCH_STARTED"})
+        self.assertEqual(sent[first_done:], ["EPOCH_COMPLETED", "EPOCH_COMPLETED"])
+        self.assertIn("handled EPOCH_COMPLETED at epoch 2", lines)
 
 
 class TestRlimits(WorkerCase):
