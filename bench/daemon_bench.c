@@ -936,14 +936,14 @@ static int raw_pingpong(size_t rt, struct lat *l, double *rps)
 
 static void part_latency(void)
 {
-	static const size_t engines[] = { 0, 1, 16, 64 };
+	static const size_t engines[] = { 0, 1, 16, 64, 256 };
 	static const char *const methods[] = { "ping", "status" };
 	struct lat raw, all;
 	struct daemon d;
 	struct client c;
 	char dir[PATH_MAX], what[48], fig[48], flo[40], rat[16];
 	double raw_rps, rps;
-	int64_t ids[64];
+	int64_t ids[256];
 
 	if (raw_pingpong(200000, &raw, &raw_rps) == -1) {
 		warnx("raw ping-pong failed");
@@ -1247,6 +1247,13 @@ static void part_history(void)
 		ok = (small[i] = history_read(&c, id, 10000, &small_points, &frames, &dec)) >= 0;
 	for (size_t i = 0; i < 3 && ok; i++)
 		ok = (big[i] = history_read(&c, id, -1, &points, &frames, &dec)) >= 0;
+	/* growth: ten times the points, read once */
+	size_t huge_points = 0, huge_frames = 0;
+	double huge = -1, huge_dec = 0;
+	s.max_epochs *= 10;
+	int64_t id10 = ok ? run_start(&c, &s) : -1;
+	if (id10 > 0 && run_wait_end(&c, id10, 300) == IG_STATUS_COMPLETED)
+		huge = history_read(&c, id10, -1, &huge_points, &huge_frames, &huge_dec);
 	client_close(&c);
 	daemon_stop(&d);
 	if (!ok)
@@ -1262,6 +1269,12 @@ static void part_history(void)
 	        FMT(flo, "client unpack %.0f ms", dec * 1e3), "-", "-", INFO);
 	add_row("  (run producing them)", FMT(fig, "%.2f s, %.0fk pts/s", gen,
 	        (double)points / gen / 1e3), "-", "-", "-", INFO);
+	if (huge < 0 || huge_points != 10 * (size_t)HISTORY_POINTS)
+		add_error("history read, 10M points", "linear");
+	else
+		add_row("history read, 10M points", FMT(fig, "%.0f ms, %zu frames", huge * 1e3,
+		        huge_frames), FMT(flo, "1M pts %.0f ms", tb * 1e3),
+		        FMT(rat, "%.2fx lin", huge / (tb * 10)), "linear", INFO);
 	return;
 fail:
 	add_error("history read, 1M points", target);
