@@ -607,21 +607,17 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
 	size_t cap, n = 0;
 	int rc;
 
-	if (q->limit > 0 && q->max_points == 0) {
-		/* A page: counting the rest of the range would make reading it
-		 * all quadratic; take at most limit and stop there. */
+	/* Count first (a quarter of the scan's cost): one exact array. */
+	st = points_stmt(r, epoch ? RS_COUNT_BY_EPOCH : RS_COUNT_BY_ITERATION,
+	                 q, s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	rc = sqlite3_step(st);
+	cap = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+	if ((rc = finish(st, rc == SQLITE_ROW ? SQLITE_DONE : rc)) != 0)
+		return rc;
+	if (q->limit > 0 && q->max_points == 0 && cap > q->limit)
 		cap = q->limit;
-	} else {
-		/* Count first (a quarter of the scan's cost): one exact array. */
-		st = points_stmt(r, epoch ? RS_COUNT_BY_EPOCH : RS_COUNT_BY_ITERATION,
-		                 q, s->id);
-		if (st == NULL)
-			return sqlite3_errcode(r->db);
-		rc = sqlite3_step(st);
-		cap = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-		if ((rc = finish(st, rc == SQLITE_ROW ? SQLITE_DONE : rc)) != 0)
-			return rc;
-	}
 	if ((v = alloc_points(cap)) == NULL)
 		return IG_STORE_ENOMEM;
 	st = points_stmt(r, epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,
