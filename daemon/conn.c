@@ -165,6 +165,22 @@ queued(struct server_conn *conn)
 	return 0;
 }
 
+void
+server_reserve(struct server_conn *conn, size_t len)
+{
+	msgpack_sbuffer *sb = &conn->out;
+	char *p;
+
+	if (conn->closing || sb->alloc - sb->size >= len ||
+	    (p = ig_mem_alloc_large(sb->size + len)) == NULL)
+		return;
+	if (sb->size > 0)
+		memcpy(p, sb->data, sb->size);
+	free(sb->data);
+	sb->data = p;
+	sb->alloc = sb->size + len;
+}
+
 /* Pack the rest of frame f with pack (NULL: pack nothing here) and end it. */
 static int
 end_frame(struct server_conn *conn, ig_frame *f, server_pack_fn *pack,

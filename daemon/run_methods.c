@@ -357,7 +357,7 @@ static void pack_history(msgpack_packer *pk, void *arg)
 	ig_pack_opt_int(pk, h->next);
 }
 
-static int64_t axis_of(const ig_store_point *p, int axis)
+static int64_t axis_of(const ig_point *p, int axis)
 {
 	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
 }
@@ -457,11 +457,7 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 	}
 	ig_strv_free(&names);
 	struct history h = { run->id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
-	size_t total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += d[i].n;
-	ig_point *pts = malloc((total + 1) * sizeof(*pts));
-	if (h.s == NULL || pts == NULL) {
+	if (h.s == NULL) {
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -475,19 +471,17 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 		if (last > q.from && (h.next == IG_NONE || last < h.next))
 			h.next = last;
 	}
-	ig_point *p = pts;
+	/* the answer borrows the store's points; 32 bytes a point and a
+	 * little for names and headers */
+	size_t bytes = 256;
 	for (size_t i = 0; i < n; i++) {
-		size_t k = h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n;
-		h.s[i].name = d[i].name;
-		h.s[i].points = p;
-		h.s[i].n = k;
-		for (size_t j = 0; j < k; j++, p++)
-			*p = (ig_point){ d[i].points[j].epoch, d[i].points[j].iteration,
-			                 d[i].points[j].wall, d[i].points[j].value };
+		h.s[i] = (ig_series){ d[i].name, d[i].points,
+		                      h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n };
+		bytes += strlen(d[i].name) + 64 + 32 * h.s[i].n;
 	}
+	server_reserve(conn, bytes);
 	server_reply(conn, msgid, pack_history, &h);
 out:
-	free(pts);
 	free(h.s);
 	ig_store_series_free(d, n);
 }

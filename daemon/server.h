@@ -90,6 +90,14 @@ int server_register(struct server *srv, const char *name,
 typedef void server_pack_fn(msgpack_packer *pk, void *arg);
 
 /*
+ * Make room for len more bytes of output before packing a large answer,
+ * which would otherwise grow the buffer by doubling, each size copied and
+ * faulted in anew.  Best effort: without the memory, packing grows it as
+ * usual and reports what it cannot fit.
+ */
+void server_reserve(struct server_conn *conn, size_t len);
+
+/*
  * Answer msgid with what pack packs (NULL: nil).  A result over the frame
  * limit is answered with IG_PROTO_TOO_LARGE instead.  Returns 0 or an
  * IG_PROTO_* code; a connection that is closing takes nothing and says 0.

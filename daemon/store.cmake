@@ -9,5 +9,6 @@ add_library(ignited_store STATIC
   ${CMAKE_CURRENT_LIST_DIR}/store_util.c
 )
 target_include_directories(ignited_store PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(ignited_store PUBLIC PkgConfig::SQLITE PkgConfig::UV
+# ignite_proto for ig_point, the layout history is read into
+target_link_libraries(ignited_store PUBLIC ignite_proto PkgConfig::SQLITE PkgConfig::UV
                       Threads::Threads ${MATH_LIB})

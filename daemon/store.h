@@ -35,6 +35,8 @@
 
 #include <uv.h>
 
+#include "ignite/protocol.h"
+
 enum ig_store_errcode {
 	IG_STORE_OK = 0,
 	IG_STORE_EREFUSED = -1,  /* open refused: not ours, too new, in use */
@@ -280,11 +282,13 @@ int ig_store_unfinished(ig_store_reader *r, ig_store_resume **runs,
                         size_t *n);
 void ig_store_resume_free(ig_store_resume *runs, size_t n);
 
-/* One metric series and, from ig_store_history(), its points by iteration. */
+/* One metric series and, from ig_store_history(), its points by iteration,
+ * in the wire protocol's layout so that an answer is packed from them as
+ * they are (time is the point's wall clock). */
 typedef struct ig_store_series_data {
 	int64_t id;
 	char *name;
-	ig_store_point *points;
+	ig_point *points;
 	size_t n;
 } ig_store_series_data;
 void ig_store_series_free(ig_store_series_data *series, size_t n);

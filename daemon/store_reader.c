@@ -7,7 +7,6 @@
  * stop WAL checkpoints).  Calls that read several tables do it in one read
  * transaction, so they see one committed state.
  */
-#include <sys/mman.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +19,6 @@ enum rstmt_id {
 	RS_BEGIN, RS_COMMIT,
 	RS_RUN_NAMED, RS_SERIES_NAMED, RS_MAX_IDS,
 	RS_RUNS, RS_RUN_BY_ID, RS_RUN_BY_NAME, RS_LATEST_CKPT, RS_SERIES,
-	RS_COUNT_BY_ITERATION, RS_COUNT_BY_EPOCH,
 	RS_POINTS_BY_ITERATION, RS_POINTS_BY_EPOCH, RS_EVENTS, RS_LOG_TAIL,
 	RS_COUNT
 };
@@ -51,15 +49,12 @@ static const char *const rstmt_sql[RS_COUNT] = {
 		" WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
 	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
 		" ORDER BY name",
-	[RS_COUNT_BY_ITERATION] = "SELECT count(*) FROM points"
-		" WHERE series_id = ?1 AND iteration BETWEEN ?2 AND ?3",
-	[RS_COUNT_BY_EPOCH] = "SELECT count(*) FROM points"
-		" WHERE series_id = ?1 AND epoch BETWEEN ?2 AND ?3",
+	/* ?4: a page's limit, -1 for none */
 	[RS_POINTS_BY_ITERATION] = POINT_COLUMNS " WHERE series_id = ?1"
-		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration",
+		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
 	/* epoch never decreases as iteration grows: same order. */
 	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
-		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration",
+		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
 	[RS_EVENTS] = "SELECT id, time, kind, epoch, iteration, detail"
 		" FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[RS_LOG_TAIL] = "SELECT seq, time, line FROM (SELECT seq, time, line"
@@ -107,8 +102,10 @@ static void *grow(void *v, size_t *cap, size_t need, size_t size)
 		return v;
 	while (c < need)
 		c *= 2;
-	if ((v = realloc(v, c * size)) != NULL)
+	if ((v = realloc(v, c * size)) != NULL) {
 		*cap = c;
+		ig_mem_advise_huge(v, c * size);       /* large: a history page */
+	}
 	return v;
 }
 
@@ -532,13 +529,13 @@ int ig_store_series_list(ig_store_reader *r, int64_t run_id,
 	return 0;
 }
 
-static int64_t axis_of(const ig_store_point *p, ig_store_axis axis)
+static int64_t axis_of(const ig_point *p, ig_store_axis axis)
 {
 	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
 }
 
 /* Downsample p[0..n) in place to at most max points (see store.h). */
-static size_t downsample(ig_store_point *p, size_t n, const ig_store_query *q)
+static size_t downsample(ig_point *p, size_t n, const ig_store_query *q)
 {
 	int64_t lo, hi;
 	uint64_t width, bucket;
@@ -565,25 +562,6 @@ static size_t downsample(ig_store_point *p, size_t n, const ig_store_query *q)
 	return out;
 }
 
-/*
- * An array for n points.  A large one is written once, front to back, and
- * faulting it in 4 KiB at a time costs more than the query that fills it:
- * ask for huge pages where the kernel gives them on request (only a hint).
- */
-static ig_store_point *alloc_points(size_t n)
-{
-	const size_t huge = (size_t)2 << 20;
-	size_t bytes = (n ? n : 1) * sizeof(ig_store_point);
-	void *v;
-
-	if (bytes < huge)
-		return malloc(bytes);
-	bytes = (bytes + huge - 1) & ~(huge - 1);
-	if ((v = aligned_alloc(huge, bytes)) != NULL)
-		madvise(v, bytes, MADV_HUGEPAGE);
-	return v;
-}
-
 /* Bind a points statement for series s and the query's range. */
 static sqlite3_stmt *points_stmt(ig_store_reader *r, enum rstmt_id id,
                                  const ig_store_query *q, int64_t series)
@@ -602,42 +580,32 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
                        ig_store_series_data *s)
 {
 	bool epoch = q->axis == IG_STORE_AXIS_EPOCH;
-	sqlite3_stmt *st;
-	ig_store_point *v, *p;
-	size_t cap, n = 0;
+	sqlite3_stmt *st = points_stmt(r, epoch ? RS_POINTS_BY_EPOCH :
+	                               RS_POINTS_BY_ITERATION, q, s->id);
+	ig_point *v = NULL, *nv, *p;
+	size_t cap = 0, n = 0;
 	int rc;
 
-	/* Count first (a quarter of the scan's cost): one exact array. */
-	st = points_stmt(r, epoch ? RS_COUNT_BY_EPOCH : RS_COUNT_BY_ITERATION,
-	                 q, s->id);
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
-	rc = sqlite3_step(st);
-	cap = rc == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-	if ((rc = finish(st, rc == SQLITE_ROW ? SQLITE_DONE : rc)) != 0)
-		return rc;
-	if (q->limit > 0 && q->max_points == 0 && cap > q->limit)
-		cap = q->limit;
-	if ((v = alloc_points(cap)) == NULL)
-		return IG_STORE_ENOMEM;
-	st = points_stmt(r, epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,
-	                 q, s->id);
-	if (st == NULL) {
-		free(v);
-		return sqlite3_errcode(r->db);
-	}
-	/* The count and the scan share a read transaction: n stays <= cap. */
-	while (n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	/* a page's limit holds unless the points are downsampled, which
+	 * takes the whole range */
+	sqlite3_bind_int64(st, 4, q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+		v = nv;
 		p = &v[n++];
-		p->series_id = s->id;
 		p->epoch = sqlite3_column_int64(st, 0);
 		p->iteration = sqlite3_column_int64(st, 1);
-		p->wall = sqlite3_column_double(st, 2);
+		p->time = sqlite3_column_double(st, 2);
 		/* NaN went in as NULL. */
 		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN :
 			sqlite3_column_double(st, 3);
 	}
-	if ((rc = finish(st, n == cap ? SQLITE_DONE : rc)) != 0) {
+	if ((rc = finish(st, rc)) != 0) {
 		free(v);
 		return rc;
 	}

@@ -88,6 +88,7 @@ grow(ig_decoder *d, size_t want)
 	if ((p = realloc(d->buf, cap)) == NULL)
 		return ig_err_set(&d->err, IG_PROTO_INTERNAL,
 		    "out of memory buffering a %zu-byte frame", d->need);
+	ig_mem_advise_huge(p, cap);
 	d->buf = p;
 	d->cap = cap;
 	return 0;

@@ -110,7 +110,7 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 	}
 	if (n == 0)
 		return 0;
-	if ((s->points = malloc(n * sizeof *s->points)) == NULL)
+	if ((s->points = ig_mem_alloc_large(n * sizeof *s->points)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	s->n = n;
 	for (size_t i = 0; i < n; i++) {

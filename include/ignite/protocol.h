@@ -409,6 +409,15 @@ int ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n,
                      ig_err *err);
 void ig_series_free(ig_series *s, size_t n);
 
+/*
+ * Large arrays written front to back (a history page, the frame carrying
+ * it) fault in 2 MiB at a time where the kernel offers transparent huge
+ * pages.  ig_mem_alloc_large is malloc with that hint (free with free());
+ * ig_mem_advise_huge gives it for memory already allocated.
+ */
+void *ig_mem_alloc_large(size_t len);
+void ig_mem_advise_huge(void *p, size_t len);
+
 /* ---- the worker protocol ------------------------------------------------ */
 
 /* One field of a process result: a number, or an array (cols 1) or an

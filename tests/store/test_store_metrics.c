@@ -297,6 +297,54 @@ static void test_history(void **state)
 	fx_cleanup(&fx);
 }
 
+/* A page's limit: the first limit points of each series from `from`, in
+ * order, and the next page starts where it stopped; downsampling ignores
+ * it (it needs the whole range). */
+static void test_history_pages(void **state)
+{
+	ig_store_query q = { .from = INT64_MIN, .to = INT64_MAX, .limit = 300 };
+	ig_store_series_data *s;
+	int64_t run, loss, seen = 0;
+	fixture fx;
+	size_t n, pages = 0;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	loss = fx_series(&fx, run, "loss");
+	put_points(&fx, run, loss, 1, 1000);
+	fx_flush(&fx);
+	q.run_id = run;
+
+	for (;;) {
+		assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(s[0].n, seen + 300 <= 1000 ? 300 : 1000 - seen);
+		for (size_t i = 0; i < s[0].n; i++) {
+			assert_int_equal(s[0].points[i].iteration, seen + 1 + (int64_t)i);
+			assert_true(s[0].points[i].time == (double)(seen + 1 + (int64_t)i));
+		}
+		seen += (int64_t)s[0].n;
+		pages++;
+		size_t got = s[0].n;
+		ig_store_series_free(s, n);
+		if (got < q.limit)
+			break;
+		q.from = seen + 1;
+	}
+	assert_int_equal(seen, 1000);
+	assert_int_equal(pages, 4);
+
+	q.from = INT64_MIN;
+	q.max_points = 10;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(s[0].n, 10);
+	assert_int_equal(s[0].points[9].iteration, 1000);
+	ig_store_series_free(s, n);
+	fx_cleanup(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_checkpoints_in_one_turn_coalesce),
 		cmocka_unit_test(test_truncate_on_resume),
 		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_history_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
