@@ -322,6 +322,7 @@ dispatch(struct server_conn *conn, const ig_msg *msg)
 		    "no method named \"%s\"", msg->method);
 		return;
 	}
+	conn->srv->requests++;
 	m->fn(conn, msg->msgid, msg->params, conn->uid, m->ud);
 }
 

@@ -87,6 +87,7 @@ struct runs {
 	size_t n, cap;
 	uv_idle_t idle;                 /* steps runnable runs while any */
 	size_t cursor;                  /* round robin position */
+	uint64_t served;                /* server_requests() at the last turn */
 	/* shutdown */
 	bool stopping;
 	void (*stopped)(void *arg, int status);

@@ -415,6 +415,12 @@ server_find_method(const struct server *srv, const char *name)
 	return NULL;
 }
 
+uint64_t
+server_requests(const struct server *srv)
+{
+	return srv->requests;
+}
+
 size_t
 server_max_frame(const struct server *srv)
 {

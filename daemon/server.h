@@ -133,6 +133,10 @@ int server_conn_closed(const struct server_conn *conn);
  * that page (metric history) keep their pages within it too. */
 size_t server_max_frame(const struct server *srv);
 
+/* Requests dispatched to a method so far: the run manager shortens its
+ * turns while they keep coming. */
+uint64_t server_requests(const struct server *srv);
+
 /* The server's request to stop, from the shutdown method. */
 void server_request_stop(struct server *srv);
 

@@ -40,6 +40,7 @@ struct server {
 	size_t nmethods;
 
 	struct server_conn *conns;      /* open connections, a list */
+	uint64_t requests;              /* dispatched to a method, ever */
 	bool closing;
 };
 

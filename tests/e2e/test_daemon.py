@@ -7,6 +7,7 @@ usage: test_daemon.py IGNITED [unittest args]
 
 import os
 import signal
+import sqlite3
 import statistics
 import struct
 import sys
@@ -192,6 +193,24 @@ class TestControl(DaemonCase):
         with self.assertRaises(RPCError) as e:
             self.c.call("terminate", {"id": rid})
         self.assertEqual(e.exception.code, CONFLICT)
+
+    def test_checkpoints_by_count_land_on_their_iterations(self):
+        """A fast engine crosses many checkpoint iterations in one slice;
+        the one taken is still on a multiple of `every` (PROTOCOL.md)."""
+        rid = self.run_spec({"engine": "builtin:noop", "data": "range:1000000000",
+                             "checkpoint": {"every": 1000, "epoch_completed": False}})
+        db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
+        self.addCleanup(db.close)
+        seen = set()
+        deadline = time.time() + 20
+        while len(seen) < 3 and time.time() < deadline:
+            seen.update(r[0] for r in db.execute(
+                "SELECT iteration FROM checkpoints WHERE run_id = ?", (rid,)))
+            time.sleep(0.05)
+        self.c.call("terminate", {"id": rid})
+        self.assertGreaterEqual(len(seen), 3)
+        self.assertEqual([i for i in seen if i % 1000 != 0], [])
+        self.assertNotIn(0, seen)
 
     def test_terminate_epoch(self):
         rid = self.slow(max_epochs=2)
