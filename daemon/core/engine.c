@@ -650,7 +650,10 @@ static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_ru
 {
 	ig_state *s = &e->state;
 	int64_t n = e->data_n;
+	/* one count down instead of two tests an iteration */
+	uint64_t left = max_iterations != 0 ? max_iterations - *done : UINT64_MAX;
 	char err[256];
+	int rc = 0;
 
 	if (!e->data_ra || s->epoch_length == IG_NONE ||
 	    e->last_event == IG_EVENT_DATALOADER_STOP_ITERATION)
@@ -661,7 +664,7 @@ static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_ru
 
 		s->batch = NULL;
 		if (ig_data_get(e->data, &f, &e->batch, err, sizeof(err)) != 0)
-			return 0;   /* the general path fetches again and reports it */
+			break;      /* the general path fetches again and reports it */
 		e->cursor.pos++;
 		s->batch = &e->batch;
 		s->output = NULL;
@@ -673,29 +676,34 @@ static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_ru
 		if (r == IG_PROCESS_PENDING) {
 			e->phase = PH_AWAIT;
 			*st = e->status = IG_RUN_WAITING;
-			return 1;
+			rc = 1;
+			break;
 		}
 		if (r != IG_PROCESS_DONE) {
 			if (e->error == NULL)
 				ig_engine_raise(e, "process function failed");
-			return inner_error(e, st);
+			rc = inner_error(e, st);
+			break;
 		}
 		s->output = out;
 		if (!quiet(e)) {
 			e->phase = PH_ITERATION_DONE;
-			return 0;
+			break;
 		}
 		e->last_event = IG_EVENT_ITERATION_COMPLETED;
 		if (e->iter_counter == s->epoch_length) {
 			e->phase = PH_EPOCH_END;
-			return 0;
+			break;
 		}
-		if (max_iterations != 0 && ++*done >= max_iterations) {
+		if (--left == 0) {
 			*st = IG_RUN_YIELD;
-			return 1;
+			rc = 1;
+			break;
 		}
 	}
-	return 0;
+	if (max_iterations != 0)
+		*done = max_iterations - left;
+	return rc;
 }
 
 ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
