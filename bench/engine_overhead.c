@@ -2,13 +2,14 @@
  * engine_overhead - ns per iteration of the engine around a noop process
  * function: bare, with 3 handlers (one every=100), with one Average metric,
  * against a plain C loop calling the same function (the floor).
- * Median of 5 runs.  Ignite 0.5.3's figures on the reference machine
- * (DESIGN.md) are printed beside it for the 200x target.
+ * Median of 5 runs.  Each is held against Ignite 0.5.3's figure on the
+ * reference machine (DESIGN.md, "Targets"): at least 200x faster.
+ *
+ * Usage: engine_overhead [--rows]; prints a row per figure (benchlib.h).
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
+#include "benchlib.h"
 #include "ignite/engine.h"
 #include "ignite/metrics.h"
 
@@ -35,15 +36,9 @@ static int count(ig_engine *e, int ev, void *ud)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 enum variant { FLOOR, BARE, HANDLERS, METRIC };
 
+/* ns per iteration of one run of variant v, or -1. */
 static double run_once(enum variant v)
 {
 	long long sink = 0;
@@ -53,13 +48,13 @@ static double run_once(enum variant v)
 	if (v == FLOOR) {
 		const ig_output *out;
 		ig_batch b = { 0 };
-		t0 = now();
+		t0 = bench_now();
 		for (long long i = 0; i < ITERS; i++) {
 			b.index = i;
 			noop(NULL, &b, &out, NULL);
 			sink += (long long)out->nfields;
 		}
-		double ns = (now() - t0) * 1e9 / ITERS;
+		double ns = (bench_now() - t0) * 1e9 / ITERS;
 		return sink == ITERS ? ns : -1;   /* uses sink so the loop stays */
 	}
 	ig_engine *e = ig_engine_new(noop, NULL);
@@ -73,53 +68,52 @@ static double run_once(enum variant v)
 	} else if (v == METRIC) {
 		ig_metric_attach(ig_metric_average("x"), e, "avg");
 	}
-	t0 = now();
-	if (ig_engine_run(e, d, &a) != 0) {
-		fprintf(stderr, "engine_overhead: %s\n", ig_engine_error(e));
-		exit(1);
-	}
-	double ns = (now() - t0) * 1e9 / ITERS;
+	t0 = bench_now();
+	double ns = -1;
+	if (ig_engine_run(e, d, &a) == 0)
+		ns = (bench_now() - t0) * 1e9 / ITERS;
+	else
+		bench_warnx("%s", ig_engine_error(e));
 	ig_engine_free(e);
 	ig_data_free(d);
 	return ns;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	static const struct {
 		const char *what;
 		enum variant v;
 		double ignite_us;   /* DESIGN.md: Ignite 0.5.3, 2 vCPU, median of 5 */
 	} rows[] = {
-		{ "plain C loop (floor)", FLOOR, 0 },
 		{ "engine, bare", BARE, 4.10 },
 		{ "engine, 3 handlers", HANDLERS, 5.96 },
 		{ "engine, Average metric", METRIC, 9.40 },
 	};
-	double floor_ns = 0;
+	char fig[48], flo[32], rat[16], target[32];
+	double t[RUNS];
 
-	printf("%-24s %10s %12s %12s %10s %8s\n", "what", "ns/iter", "over floor", "Ignite ns",
-	       "x faster", "target");
+	bench_init("engine_overhead", &argc, argv);
+	for (int i = 0; i < RUNS; i++)
+		t[i] = run_once(FLOOR);
+	double floor_ns = bench_median(t, RUNS);
+	bench_row("plain C loop (floor)", BENCH_FMT(fig, "%.2f ns/it", floor_ns), "-",
+	          "-", "(floor)", BENCH_INFO);
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		double t[RUNS];
+		double ign = rows[r].ignite_us * 1e3;
+
+		BENCH_FMT(target, "<= %.0f ns (200x Ignite)", ign / 200);
 		for (int i = 0; i < RUNS; i++)
 			t[i] = run_once(rows[r].v);
-		qsort(t, RUNS, sizeof(t[0]), cmp);
-		double med = t[RUNS / 2];
-		if (rows[r].v == FLOOR) {
-			floor_ns = med;
-			printf("%-24s %10.2f %12s %12s %10s %8s\n", rows[r].what, med, "-", "-", "-", "-");
+		double med = bench_median(t, RUNS);
+		if (med < 0) {
+			bench_error(rows[r].what, target);
 			continue;
 		}
-		double ign = rows[r].ignite_us * 1e3, ratio = ign / med;
-		printf("%-24s %10.2f %12.2f %12.0f %10.0f %8s\n", rows[r].what, med, med - floor_ns, ign,
-		       ratio, ratio >= 200 ? "pass" : "short");
+		bench_row(rows[r].what, BENCH_FMT(fig, "%.2f ns/it, loop +%.2f", med,
+		          med - floor_ns), BENCH_FMT(flo, "Ignite %.0f ns", ign),
+		          BENCH_FMT(rat, "%.0fx faster", ign / med), target,
+		          bench_judge(ign / med >= 200));
 	}
-	return 0;
+	return bench_status();
 }

@@ -3,31 +3,24 @@
  * against raw SQLite inserts of the same rows in the same batches (the
  * floor, measured in the same run), and the time to read 1M points back.
  *
- * usage: store_ingest [points] [batch]   (defaults 2000000, 10000)
+ * usage: store_ingest [--rows] [points] [batch]   (defaults 2000000, 10000)
+ * Prints a row per figure (benchlib.h).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "benchlib.h"
 #include "store.h"
 
+#define TARGET_RATE 400000      /* DESIGN.md: metric ingest, persisted */
 #define SERIES 2
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, const char *msg)
 {
-	fprintf(stderr, "store_ingest: %s: %s\n", what, msg);
+	bench_warnx("%s: %s", what, msg);
 	exit(1);
 }
 
@@ -65,7 +58,7 @@ static double store_rate(const char *path, long total, long batch,
 	    ig_store_series(s, run, "loss", &sid[0], err, sizeof(err)) ||
 	    ig_store_series(s, run, "acc", &sid[1], err, sizeof(err)))
 		die("open", err);
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < total; i++) {
 		ig_store_point p = point(sid, i);
 
@@ -77,7 +70,7 @@ static double store_rate(const char *path, long total, long batch,
 	ig_store_flush(s, flushed, &done);
 	while (!done)
 		uv_run(&loop, UV_RUN_ONCE);
-	t0 = now() - t0;
+	t0 = bench_now() - t0;
 	ig_store_close(s);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
@@ -109,7 +102,7 @@ static double raw_rate(const char *path, long total, long batch)
 	                       " epoch, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		die("prepare", sqlite3_errmsg(db));
-	t0 = now();
+	t0 = bench_now();
 	for (i = 0; i < total; i++) {
 		ig_store_point p = point(sid, i);
 
@@ -126,7 +119,7 @@ static double raw_rate(const char *path, long total, long batch)
 		if ((i + 1) % batch == 0 || i + 1 == total)
 			exec(db, "COMMIT");
 	}
-	t0 = now() - t0;
+	t0 = bench_now() - t0;
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return (double)total / t0;
@@ -148,10 +141,10 @@ static double read_ms(const char *path, size_t *npoints)
 	if ((r = ig_store_reader_open(path, err, sizeof(err))) == NULL)
 		die("reader", err);
 	for (k = 0; k < 3; k++) {
-		t = now();
+		t = bench_now();
 		if (ig_store_history(r, &q, &s, &n) != 0)
 			die("history", ig_store_reader_error(r));
-		t = now() - t;
+		t = bench_now() - t;
 		*npoints = s[0].n;
 		ig_store_series_free(s, n);
 		if (t < best)
@@ -163,28 +156,34 @@ static double read_ms(const char *path, size_t *npoints)
 
 int main(int argc, char **argv)
 {
-	long total = argc > 1 ? atol(argv[1]) : 2000000;
-	long batch = argc > 2 ? atol(argv[2]) : 10000;
-	char dir[] = "/tmp/ignite-bench-XXXXXX", path[64], raw_path[64];
-	char rm[128];
+	long total, batch;
+	char dir[PATH_MAX], path[PATH_MAX + 16], raw_path[PATH_MAX + 16];
+	char what[64], fig[48], flo[48], rat[16];
 	int64_t sid[SERIES];
 	double store, raw, ms;
 	size_t n;
 
-	if (total <= 0 || batch <= 0 || mkdtemp(dir) == NULL)
-		die("usage", "store_ingest [points] [batch]");
-	snprintf(path, sizeof(path), "%s/ignite.db", dir);
-	snprintf(raw_path, sizeof(raw_path), "%s/raw.db", dir);
+	bench_init("store_ingest", &argc, argv);
+	total = argc > 1 ? atol(argv[1]) : 2000000;
+	batch = argc > 2 ? atol(argv[2]) : 10000;
+	if (total <= 0 || batch <= 0)
+		die("usage", "store_ingest [--rows] [points] [batch]");
+	if (bench_subdir(dir, sizeof dir, "store") == -1)
+		return 1;
+	BENCH_FMT(path, "%s/ignite.db", dir);
+	BENCH_FMT(raw_path, "%s/raw.db", dir);
 	store = store_rate(path, total, batch, sid);
 	ms = read_ms(path, &n);
 	raw = raw_rate(raw_path, total, batch);
-	printf("| what | figure |\n| --- | --- |\n");
-	printf("| store ingest, persisted (%ld points, %ld per turn) | "
-	       "%.0f points/s |\n", total, batch, store);
-	printf("| raw SQLite inserts, same rows and batches (floor) | "
-	       "%.0f points/s |\n", raw);
-	printf("| store / raw | %.2f |\n", store / raw);
-	printf("| metric history read, %zu points | %.1f ms |\n", n, ms);
-	snprintf(rm, sizeof(rm), "rm -rf %s", dir);
-	return system(rm) == 0 ? 0 : 1;
+	bench_row("raw SQLite inserts (floor)", BENCH_FMT(fig, "%.0f points/s", raw),
+	          BENCH_FMT(flo, "%ld points, %ld per txn", total, batch), "-",
+	          "(floor)", BENCH_INFO);
+	bench_row("store ingest, persisted", BENCH_FMT(fig, "%.0f points/s", store),
+	          BENCH_FMT(flo, "raw %.0f points/s", raw),
+	          BENCH_FMT(rat, "%.2fx", store / raw), ">= 400k points/s",
+	          bench_judge(store >= TARGET_RATE));
+	bench_row(BENCH_FMT(what, "store history read, %zu points", n),
+	          BENCH_FMT(fig, "%.1f ms", ms), "-", "-",
+	          "(store's part of < 250 ms)", BENCH_INFO);
+	return bench_status();
 }
