@@ -21,6 +21,7 @@
 #include "server_int.h"
 
 #define LINGER_MS 2000  /* to flush a last error before closing */
+#define KEEP_OUT (64u * 1024)   /* an output buffer kept between answers */
 
 struct write_req {
 	uv_write_t req;
@@ -92,18 +93,40 @@ on_written(uv_write_t *req, int status)
 	}
 }
 
-/* Hand conn->out to libuv, which writes what the socket takes now and
- * queues the rest (counted in the pipe's write_queue_size). */
+/*
+ * Write conn->out.  Most answers fit in the socket at once: uv_try_write
+ * sends them with one syscall and leaves the poll watcher alone (a
+ * uv_write that completes at once still costs an epoll_ctl to stop
+ * watching for POLLOUT, more than the write itself).  What the socket
+ * does not take goes to uv_write, which queues it (counted in the pipe's
+ * write_queue_size); uv_try_write refuses while anything is queued, so
+ * the order holds.
+ */
 static void
 flush(struct server_conn *conn)
 {
 	struct write_req *w;
 	uv_buf_t buf;
-	size_t len = conn->out.size;
+	size_t len = conn->out.size, done = 0;
 	int rc;
 
 	if (len == 0 || uv_is_closing((uv_handle_t *)&conn->pipe))
 		return;
+	/* len fits: the queue limit and the frame limit are both <= 1 GiB. */
+	buf = uv_buf_init(conn->out.data, (unsigned)len);
+	rc = uv_try_write((uv_stream_t *)&conn->pipe, &buf, 1);
+	if (rc > 0)
+		done = (size_t)rc;
+	else if (rc != UV_EAGAIN)
+		goto failed;
+	if (done == len) {
+		conn->out.size = 0;
+		if (conn->out.alloc > KEEP_OUT) {       /* one big answer */
+			msgpack_sbuffer_destroy(&conn->out);
+			msgpack_sbuffer_init(&conn->out);
+		}
+		return;
+	}
 	if ((w = malloc(sizeof *w)) == NULL) {
 		log_error("client uid %lu: out of memory for a reply: closing",
 		    (unsigned long)conn->uid);
@@ -112,16 +135,18 @@ flush(struct server_conn *conn)
 	}
 	w->data = msgpack_sbuffer_release(&conn->out);
 	w->req.data = w;
-	/* len fits: the queue limit and the frame limit are both <= 1 GiB. */
-	buf = uv_buf_init(w->data, (unsigned)len);
+	buf = uv_buf_init(w->data + done, (unsigned)(len - done));
 	rc = uv_write(&w->req, (uv_stream_t *)&conn->pipe, &buf, 1, on_written);
 	if (rc < 0) {
 		free(w->data);
 		free(w);
-		log_debug("client uid %lu pid %ld: write: %s",
-		    (unsigned long)conn->uid, (long)conn->pid, uv_strerror(rc));
-		conn_close(conn, false);
+		goto failed;
 	}
+	return;
+failed:
+	log_debug("client uid %lu pid %ld: write: %s",
+	    (unsigned long)conn->uid, (long)conn->pid, uv_strerror(rc));
+	conn_close(conn, false);
 }
 
 void
