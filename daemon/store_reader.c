@@ -19,7 +19,8 @@ enum rstmt_id {
 	RS_BEGIN, RS_COMMIT,
 	RS_RUN_NAMED, RS_SERIES_NAMED, RS_MAX_IDS,
 	RS_RUNS, RS_RUN_BY_ID, RS_RUN_BY_NAME, RS_LATEST_CKPT, RS_SERIES,
-	RS_POINTS_BY_ITERATION, RS_POINTS_BY_EPOCH, RS_EVENTS, RS_LOG_TAIL,
+	RS_POINTS_BY_ITERATION, RS_POINTS_BY_EPOCH, RS_LAST_BY_ITERATION, RS_LAST_BY_EPOCH,
+	RS_EVENTS, RS_LOG_TAIL,
 	RS_COUNT
 };
 
@@ -55,6 +56,12 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	/* epoch never decreases as iteration grows: same order. */
 	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
 		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
+	/* the last point alone (one bucket, its last point): a seek, where
+	 * downsampling would read the whole range */
+	[RS_LAST_BY_ITERATION] = POINT_COLUMNS " WHERE series_id = ?1"
+		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	[RS_LAST_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
+		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
 	[RS_EVENTS] = "SELECT id, time, kind, epoch, iteration, detail"
 		" FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[RS_LOG_TAIL] = "SELECT seq, time, line FROM (SELECT seq, time, line"
@@ -580,8 +587,10 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
                        ig_store_series_data *s)
 {
 	bool epoch = q->axis == IG_STORE_AXIS_EPOCH;
-	sqlite3_stmt *st = points_stmt(r, epoch ? RS_POINTS_BY_EPOCH :
-	                               RS_POINTS_BY_ITERATION, q, s->id);
+	bool last = q->max_points == 1 && q->downsample == IG_STORE_DS_LAST;
+	sqlite3_stmt *st = points_stmt(r, last ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
+	                               epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,
+	                               q, s->id);
 	ig_point *v = NULL, *nv, *p;
 	size_t cap = 0, n = 0;
 	int rc;
@@ -590,7 +599,8 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
 		return sqlite3_errcode(r->db);
 	/* a page's limit holds unless the points are downsampled, which
 	 * takes the whole range */
-	sqlite3_bind_int64(st, 4, q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit : -1);
+	sqlite3_bind_int64(st, 4, last ? 1 : q->limit > 0 && q->max_points == 0 ?
+	                   (int64_t)q->limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
 			rc = IG_STORE_ENOMEM;

@@ -269,6 +269,16 @@ static void test_history(void **state)
 	assert_int_equal(s[0].n, 10);
 	assert_true(fabs(s[0].points[0].value - 105.5) < 1e-9);
 	ig_store_series_free(s, n);
+	/* One point, the last: the range's last point, not the series'. */
+	q.max_points = 1;
+	q.downsample = IG_STORE_DS_LAST;
+	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(s[0].n, 1);
+	assert_int_equal(s[0].points[0].iteration, 200);
+	assert_true(s[0].points[0].value == 200);
+	ig_store_series_free(s, n);
+	q.max_points = 10;
+	q.downsample = IG_STORE_DS_MEAN;
 
 	/* The epoch axis, every series; NaN comes back as NaN. */
 	q.names = NULL;
