@@ -53,7 +53,7 @@ int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, 
 	if ((rc = job_plugin_resolve(job, cfg, spec, owner, err)) != 0 ||
 	    (rc = check_run_args(spec, err)) != 0)
 		goto fail;
-	if ((job->trainer = ig_engine_new(job_process_train, job)) == NULL) {
+	if ((job->trainer = ig_engine_new(job_process_train(job), job)) == NULL) {
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 		goto fail;
 	}

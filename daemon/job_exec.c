@@ -599,7 +599,7 @@ static int exec_load_state_dict(void *self, const void *buf, size_t len, char *e
 	return 0;
 }
 
-/* process is job_exec_process, called by job_process_train; create is
+/* process is job_exec_process, called by the trainer's process function; create is
  * job_exec_create.  Neither fits the in-process signatures. */
 const ig_plugin job_exec_plugin = {
 	.abi_version = IG_PLUGIN_ABI_VERSION,

@@ -98,8 +98,10 @@ int job_as_owner(uid_t owner, int (*fn)(void *arg, ig_err *err), void *arg,
 int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_spec *spec,
                        uid_t owner, ig_err *err);
 int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
-/* The process functions of the trainer and the evaluator; ud is the job. */
-int job_process_train(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
+/* The process functions of the trainer and the evaluator; ud is the job.
+ * The trainer's is chosen once for the resolved plugin's kind (in process,
+ * on the threadpool, an exec worker): it runs every iteration. */
+ig_process_fn job_process_train(const struct job *job);
 int job_process_eval(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
 /* Forward the events the plugin asks for (on_event) from the trainer. */
 int job_plugin_events(struct job *job, ig_err *err);

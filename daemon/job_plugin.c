@@ -145,21 +145,42 @@ static void after_work_cb(uv_work_t *req, int status)
 	job->hooks.wake(job->hooks.ud);
 }
 
-int job_process_train(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
+static int process_train_now(ig_engine *e, const ig_batch *batch, const ig_output **out,
+                             void *ud)
+{
+	return process_now(ud, e, batch, IG_MODE_TRAIN, out);
+}
+
+static int process_train_exec(ig_engine *e, const ig_batch *batch, const ig_output **out,
+                              void *ud)
+{
+	(void)out;
+	return job_exec_process(ud, e, batch);
+}
+
+/* A blocking plugin's process call runs on libuv's threadpool. */
+static int process_train_queued(ig_engine *e, const ig_batch *batch, const ig_output **out,
+                                void *ud)
 {
 	struct job *job = ud;
 	int rc;
 
-	if (job->plugin == &job_exec_plugin)
-		return job_exec_process(job, e, batch);
-	if (!(job->plugin->flags & IG_PLUGIN_BLOCKING))
-		return process_now(job, e, batch, IG_MODE_TRAIN, out);
+	(void)out;
 	job->work.data = job;
 	job->work_batch = batch;
 	if ((rc = uv_queue_work(job->loop, &job->work, work_cb, after_work_cb)) != 0)
 		return ig_engine_raise(e, "cannot queue the process call: %s", uv_strerror(rc));
 	job->busy = true;
 	return IG_PROCESS_PENDING;
+}
+
+ig_process_fn job_process_train(const struct job *job)
+{
+	if (job->plugin == &job_exec_plugin)
+		return process_train_exec;
+	if (job->plugin->flags & IG_PLUGIN_BLOCKING)
+		return process_train_queued;
+	return process_train_now;
 }
 
 int job_process_eval(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)

@@ -644,20 +644,26 @@ static bool quiet(const ig_engine *e)
 	       !e->should_interrupt;
 }
 
-/* Returns 1 when stepping must stop with *st; else e->phase says where the
- * general path goes on. */
+/*
+ * Returns 1 when stepping must stop with *st; else e->phase says where the
+ * general path goes on.  One count down per iteration serves both the
+ * step's budget and the epoch's end, whichever comes first: an iteration
+ * here is a few nanoseconds, and a second test costs a tenth of it.
+ */
 static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_run_status *st)
 {
 	ig_state *s = &e->state;
 	int64_t n = e->data_n;
-	/* one count down instead of two tests an iteration */
-	uint64_t left = max_iterations != 0 ? max_iterations - *done : UINT64_MAX;
+	uint64_t budget = max_iterations != 0 ? max_iterations - *done : UINT64_MAX;
+	uint64_t to_end, span, left;
 	char err[256];
 	int rc = 0;
 
-	if (!e->data_ra || s->epoch_length == IG_NONE ||
+	if (!e->data_ra || s->epoch_length == IG_NONE || e->iter_counter >= s->epoch_length ||
 	    e->last_event == IG_EVENT_DATALOADER_STOP_ITERATION)
 		return 0;
+	to_end = (uint64_t)(s->epoch_length - e->iter_counter);
+	span = left = budget < to_end ? budget : to_end;
 	while (quiet(e) && e->cursor.pos < n) {
 		const ig_output *out = NULL;
 		ig_fetch f = { s->seed, e->cursor.pass, e->cursor.pos };
@@ -691,18 +697,21 @@ static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_ru
 			break;
 		}
 		e->last_event = IG_EVENT_ITERATION_COMPLETED;
-		if (e->iter_counter == s->epoch_length) {
-			e->phase = PH_EPOCH_END;
+		if (--left == 0)
 			break;
-		}
-		if (--left == 0) {
-			*st = IG_RUN_YIELD;
-			rc = 1;
-			break;
-		}
+	}
+	/* iterations done here; the one that ends the epoch is the general
+	 * path's to count */
+	uint64_t counted = span - left;
+	if (left == 0 && counted == to_end) {
+		e->phase = PH_EPOCH_END;
+		counted--;
+	} else if (left == 0) {
+		*st = IG_RUN_YIELD;
+		rc = 1;
 	}
 	if (max_iterations != 0)
-		*done = max_iterations - left;
+		*done += counted;
 	return rc;
 }
 
