@@ -21,7 +21,9 @@
 #include "server_int.h"
 
 #define LINGER_MS 2000  /* to flush a last error before closing */
-#define KEEP_OUT (64u * 1024)   /* an output buffer kept between answers */
+/* Answers to the requests of one read are written together, up to this
+ * much at a time; a buffer this small is kept for the next answers. */
+#define OUT_CHUNK (64u * 1024)
 
 struct write_req {
 	uv_write_t req;
@@ -121,7 +123,7 @@ flush(struct server_conn *conn)
 		goto failed;
 	if (done == len) {
 		conn->out.size = 0;
-		if (conn->out.alloc > KEEP_OUT) {       /* one big answer */
+		if (conn->out.alloc > OUT_CHUNK) {       /* one big answer */
 			msgpack_sbuffer_destroy(&conn->out);
 			msgpack_sbuffer_init(&conn->out);
 		}
@@ -172,7 +174,7 @@ conn_close(struct server_conn *conn, bool linger)
 /* ---- output ------------------------------------------------------------- */
 
 /* Output was appended to conn->out: enforce the queue limit, then write
- * now, or when the read being dispatched ends. */
+ * now, or when the read being dispatched ends or OUT_CHUNK has piled up. */
 static int
 queued(struct server_conn *conn)
 {
@@ -185,7 +187,7 @@ queued(struct server_conn *conn)
 		conn_close(conn, false);
 		return IG_PROTO_UNAVAILABLE;
 	}
-	if (!conn->dispatching)
+	if (!conn->dispatching || conn->out.size >= OUT_CHUNK)
 		flush(conn);
 	return 0;
 }
@@ -194,16 +196,20 @@ void
 server_reserve(struct server_conn *conn, size_t len)
 {
 	msgpack_sbuffer *sb = &conn->out;
+	size_t want = sb->size + len, cap = sb->alloc * 2;
 	char *p;
 
-	if (conn->closing || sb->alloc - sb->size >= len ||
-	    (p = ig_mem_alloc_large(sb->size + len)) == NULL)
+	/* at least double, as the buffer would itself: answers that pile up
+	 * unsent (a client not reading) must not be copied once each */
+	if (conn->closing || sb->alloc >= want)
 		return;
-	if (sb->size > 0)
-		memcpy(p, sb->data, sb->size);
-	free(sb->data);
+	if (cap < want)
+		cap = want;
+	if ((p = realloc(sb->data, cap)) == NULL)
+		return;
+	ig_mem_advise_huge(p, cap);
 	sb->data = p;
-	sb->alloc = sb->size + len;
+	sb->alloc = cap;
 }
 
 /* Pack the rest of frame f with pack (NULL: pack nothing here) and end it. */

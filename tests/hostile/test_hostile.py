@@ -510,10 +510,14 @@ class HostileCase(unittest.TestCase):
               % (sent, time.time() - t0, before, peak, after, dropped), file=sys.stderr)
         self.assertTrue(dropped, "the flooding client was never dropped")
         self.assertIn("dropping it", self.d.logtext())
-        # the daemon's output queue is capped at 64 MiB; ASan's shadow
-        # memory and its 256 MiB quarantine of freed blocks add their own
+        # the daemon's output queue is capped at 64 MiB of answers; the
+        # allocator's own overhead and the request being answered come on
+        # top (about 4 MiB seen from a fresh daemon), so 80 MiB: what is
+        # checked is that the growth stops at the cap, not at what the client
+        # sends.  ASan's shadow memory and its 256 MiB quarantine of freed
+        # blocks add their own.
         with open(IGNITED, "rb") as f:
-            bound = 1024 if b"__asan_init" in f.read() else 64
+            bound = 1024 if b"__asan_init" in f.read() else 80
         self.assertLess(peak - before, bound * 1024, "RSS grew by %d KiB" % (peak - before))
         self.assertLess(after - before, bound * 1024)
         self.healthy("flood of requests, answers never read")
