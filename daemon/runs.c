@@ -394,7 +394,13 @@ static int on_epoch_completed(ig_engine *e, int event, void *ud)
 	(void)event;
 	if (run->nwatchers > 0)
 		notify_metrics(run, e);
-	/* after the job's handlers: the epoch's metrics and points are in */
+	/* After the job's handlers: the epoch's metrics and points are in.
+	 * Not after the last epoch: finish() checkpoints the end together
+	 * with the run's status.  A finished state committed alone would,
+	 * after a crash before the status, be resumed as Ignite resumes one:
+	 * by starting over. */
+	if (ig_state_done(ig_engine_state(e)))
+		return 0;
 	if (run->spec->checkpoint.epoch_completed || run->want_checkpoint)
 		checkpoint(run);
 	return 0;
@@ -1241,6 +1247,13 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 	}
 	if (run->status == IG_STATUS_PAUSED) {
 		log_msg(LOG_INFO, run->id, "restored, paused");
+		return;
+	}
+	/* Its end was checkpointed but not recorded (a database written
+	 * before on_epoch_completed left the last epoch to finish()):
+	 * starting the engine would start over, with what the job learnt. */
+	if (ig_state_done(ig_engine_state(job_engine(run->job)))) {
+		finish(run, IG_RUN_DONE);
 		return;
 	}
 	if (start_engine(run, IG_NONE, &err) != 0) {

@@ -314,7 +314,7 @@ int ig_engine_set_data_cursor(ig_engine *e, const ig_data_cursor *c)
 
 /* ---- run() (rule 17) ------------------------------------------------------ */
 
-static bool is_done(const ig_state *s)
+bool ig_state_done(const ig_state *s)
 {
 	if (s->max_epochs == IG_NONE)
 		return false;
@@ -357,7 +357,7 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 	 * finished, so a larger one extends a finished run (rule 17). */
 	if (s->max_epochs != IG_NONE && a->max_epochs != IG_NONE)
 		s->max_epochs = a->max_epochs;
-	bool fresh = s->max_epochs == IG_NONE || (is_done(s) && !e->suspended);
+	bool fresh = s->max_epochs == IG_NONE || (ig_state_done(s) && !e->suspended);
 	int64_t len = a->epoch_length;
 	if (fresh) {
 		if (len == IG_NONE && data != NULL)
@@ -740,7 +740,7 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 				return st;
 			break;
 		case PH_EPOCH_BEGIN:
-			if (is_done(s)) {
+			if (ig_state_done(s)) {
 				e->phase = PH_COMPLETE;
 				break;
 			}

@@ -216,6 +216,9 @@ ig_engine *ig_engine_new(ig_process_fn fn, void *ud);
 /* Frees the engine, its handlers and attached metrics; not its data. */
 void ig_engine_free(ig_engine *e);
 ig_state *ig_engine_state(ig_engine *e);
+/* Has s run all its epochs (Ignite's _is_done)?  run() on such a state
+ * starts over (rule 17). */
+bool ig_state_done(const ig_state *s);
 /* The message of the last failure (run error, refused call); "" if none. */
 const char *ig_engine_error(const ig_engine *e);
 /* Record an error from a process function or handler; returns -1 so that

@@ -353,6 +353,33 @@ class TestRestart(unittest.TestCase):
     def test_kill9_then_restart_resumes_identically(self):
         self.interrupted(signal.SIGKILL, 3)
 
+    def test_end_lost_after_its_last_checkpoint(self):
+        """A crash after the last checkpoint (a finished state) but before
+        the run's end is committed: the restarted daemon starts the run over,
+        as Ignite's run() does on such a state, and ends with the same
+        history, with no point left twice from the first pass."""
+        c = self.d.client()
+        rid = c.call("run", softmax_spec(name="lost", epochs=3, every=7))["id"]
+        wait_status(c, rid, ("completed",))
+        want, want_sd = history(c, rid), c.call("state_dict", {"id": rid})
+        c.close()
+        self.d.stop()
+        db = sqlite3.connect(self.d.db)
+        with db:
+            db.execute("UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", (rid,))
+        last = db.execute("SELECT max(iteration) FROM checkpoints WHERE run_id = ?",
+                          (rid,)).fetchone()[0]
+        db.close()
+        self.assertEqual(last, 3 * 45)
+        self.d.start()
+        c = self.d.client()
+        st = wait_status(c, rid, ("completed", "failed", "paused"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(history(c, rid), want)
+        self.assertEqual(c.call("state_dict", {"id": rid}), want_sd)
+        c.close()
+        self.assertNotIn("UNIQUE", self.d.logtext())
+
 
 class TestFullDisk(unittest.TestCase):
     """The database fills up mid-run: the run pauses with the reason, the
