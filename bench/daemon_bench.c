@@ -11,12 +11,14 @@
  *      start on an empty database;
  *   d. RSS: idle, per hosted engine, and over 10M iterations of one run;
  *   e. a 1M-point metric history read to the client, against 10k points,
- *      and a 10M-point one for growth.
+ *      and a 10M-point one for growth;
+ *   f. growth: 1, 16 and 256 noop engines on the loop, the time per
+ *      iteration of all together and the RSS.
  *
  * Usage: daemon_bench [--rows] [--part NAME]... [PATH-TO-IGNITED]: the
- * parts named (hosted, latency, restart, memory, history), by default all,
- * against the ignited given, by default the one built next to this program
- * (../daemon/ignited).  Prints a row per figure (benchlib.h).
+ * parts named (hosted, latency, restart, memory, history, scale), by
+ * default all, against the ignited given, by default the one built next to
+ * this program (../daemon/ignited).  Prints a row per figure (benchlib.h).
  *
  * Processes: each part stops the daemons it started, and after each part
  * whatever is left is stopped and reaped (benchlib.c).  Everything lives
@@ -804,12 +806,95 @@ fail:
 	bench_error("history read, 1M points", target);
 }
 
+/* ---- f. growth: 1, 16 and 256 engines ------------------------------------ */
+
+/* The iterations of every running run, summed from one list; -1. */
+static int64_t iterations_running(struct bench_client *c)
+{
+	ig_msg reply;
+	int64_t sum = 0;
+	msgpack_packer *pk = bench_client_begin(c, "list");
+
+	msgpack_pack_map(pk, 1);
+	ig_pack_str(pk, "status");
+	msgpack_pack_array(pk, 1);
+	ig_pack_str(pk, "running");
+	if (bench_client_call(c, &reply) != 0 || reply.result->type != MSGPACK_OBJECT_ARRAY) {
+		bench_warnx("list: %s", bench_client_error(c));
+		return -1;
+	}
+	for (uint32_t i = 0; i < reply.result->via.array.size; i++) {
+		const msgpack_object *it = ig_map_get(&reply.result->via.array.ptr[i], "iteration");
+		if (it == NULL || it->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return -1;
+		sum += (int64_t)it->via.u64;
+	}
+	return sum;
+}
+
+/*
+ * The loop's cost as engines are added: n noop runs share one loop, so
+ * the time per iteration of all of them together should stay that of one
+ * (total cost linear in the work); RSS beside it.
+ */
+static void part_scale(void)
+{
+	static const size_t counts[] = { 1, 16, 256 };
+	struct bench_daemon d;
+	struct bench_client *c;
+	char dir[PATH_MAX], what[48], fig[48], flo[40], rat[16];
+	int64_t ids[256];
+	double one = -1;
+
+	if (bench_subdir(dir, sizeof dir, "scale") == -1 ||
+	    bench_daemon_init(&d, ignited, dir) == -1 || bench_daemon_start(&d, &c) < 0) {
+		bench_error("hosted noop, 1/16/256 engines", "linear");
+		return;
+	}
+	long idle = rss_kib(d.pid);
+	for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+		struct spec s = { .engine = "builtin:noop", .data = BIG_RANGE };
+		size_t n = 0;
+		double ns = -1;
+
+		while (n < counts[k] && (ids[n] = run_start(c, &s)) > 0)
+			n++;
+		if (n == counts[k]) {
+			bench_sleep(0.3);
+			double t0 = bench_now();
+			int64_t i0 = iterations_running(c);
+			bench_sleep(WINDOW_SECONDS);
+			double t1 = bench_now();
+			int64_t i1 = iterations_running(c);
+			if (i0 >= 0 && i1 > i0)
+				ns = (t1 - t0) * 1e9 / (double)(i1 - i0);
+		}
+		long rss = rss_kib(d.pid);
+		while (n > 0)
+			run_terminate(c, ids[--n]);
+		BENCH_FMT(what, "hosted noop, %zu engine%s", counts[k], counts[k] > 1 ? "s" : "");
+		if (ns < 0) {
+			bench_error(what, "linear");
+			continue;
+		}
+		if (k == 0)
+			one = ns;
+		bench_row(what, BENCH_FMT(fig, "%.1f ns/it, RSS %ld KiB", ns, rss),
+		          BENCH_FMT(flo, "1 engine %.1f ns/it", one),
+		          BENCH_FMT(rat, "%.2fx, %+.1f KiB/eng", ns / one,
+		                    (double)(rss - idle) / (double)counts[k]),
+		          "linear (all together)", BENCH_INFO);
+	}
+	bench_client_close(c);
+	bench_daemon_stop(&d);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: daemon_bench [--rows] [--part hosted|latency|restart|"
-	        "memory|history]... [PATH-TO-IGNITED]\n");
+	        "memory|history|scale]... [PATH-TO-IGNITED]\n");
 }
 
 int main(int argc, char **argv)
@@ -817,7 +902,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; void (*fn)(void); } parts[] = {
 		{ "hosted", part_hosted }, { "latency", part_latency },
 		{ "restart", part_restart }, { "memory", part_memory },
-		{ "history", part_history },
+		{ "history", part_history }, { "scale", part_scale },
 	};
 	static const struct option opts[] = {
 		{ "part", required_argument, NULL, 'p' }, { NULL, 0, NULL, 0 },
