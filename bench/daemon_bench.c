@@ -461,7 +461,7 @@ static void part_latency(void)
 	struct lat raw, all;
 	struct bench_daemon d;
 	struct bench_client *c;
-	char dir[PATH_MAX], what[48], fig[48], flo[40], rat[16];
+	char dir[PATH_MAX], what[48], fig[48], flo[40], rat[40];
 	double raw_rps, rps;
 	int64_t ids[256];
 
@@ -842,7 +842,7 @@ static void part_scale(void)
 	static const size_t counts[] = { 1, 16, 256 };
 	struct bench_daemon d;
 	struct bench_client *c;
-	char dir[PATH_MAX], what[48], fig[48], flo[40], rat[16];
+	char dir[PATH_MAX], what[48], fig[48], flo[40], rat[40];
 	int64_t ids[256];
 	double one = -1;
 
