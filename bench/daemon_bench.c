@@ -24,7 +24,9 @@
  * whatever is left is stopped and reaped (benchlib.c).  Everything lives
  * under benchlib's temp directory, removed at exit.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -290,10 +292,26 @@ static double hosted_ns(struct bench_client *c, const struct spec *s)
 	return ns;
 }
 
+/* Keep this process, and the children it starts, on one CPU (cpu >= 0) or
+ * let them run anywhere again (cpu < 0). */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (cpu < 0 || i == cpu)
+			CPU_SET(i, &set);
+	if (sched_setaffinity(0, sizeof set, &set) == -1)
+		bench_warnx("sched_setaffinity: %s", strerror(errno));
+}
+
 /*
- * The machine's speed drifts (a shared 2-vCPU VM): each round measures the
- * unhosted floor and both hosted kinds back to back, and each figure is
- * the median over HOSTED_ROUNDS rounds, so drift falls on all alike.
+ * The machine's speed drifts, and its two vCPUs are not always alike (one
+ * has run a noop engine at twice the time per iteration of the other for
+ * seconds on end): the floor and the daemon run on the same vCPU, each
+ * round measures the unhosted floor and both hosted kinds back to back,
+ * and each figure is the median over HOSTED_ROUNDS rounds.
  */
 static void part_hosted(void)
 {
@@ -306,8 +324,10 @@ static void part_hosted(void)
 	char dir[PATH_MAX], fig[48], flo[40], rat[16];
 	double un[HOSTED_ROUNDS], st[HOSTED_ROUNDS], ho[2][HOSTED_ROUNDS];
 
+	pin(0);
 	if (bench_subdir(dir, sizeof dir, "hosted") == -1 ||
 	    bench_daemon_init(&d, ignited, dir) == -1 || bench_daemon_start(&d, &c) < 0) {
+		pin(-1);
 		bench_error("hosted noop", "<= 5% slower");
 		return;
 	}
@@ -322,6 +342,7 @@ static void part_hosted(void)
 	}
 	bench_client_close(c);
 	bench_daemon_stop(&d);
+	pin(-1);
 
 	double floor_ns = bench_median(un, HOSTED_ROUNDS);
 	double stepped = bench_median(st, HOSTED_ROUNDS);
@@ -846,8 +867,10 @@ static void part_scale(void)
 	int64_t ids[256];
 	double one = -1;
 
+	pin(0);         /* as part_hosted: one vCPU for the whole comparison */
 	if (bench_subdir(dir, sizeof dir, "scale") == -1 ||
 	    bench_daemon_init(&d, ignited, dir) == -1 || bench_daemon_start(&d, &c) < 0) {
+		pin(-1);
 		bench_error("hosted noop, 1/16/256 engines", "linear");
 		return;
 	}
@@ -887,6 +910,7 @@ static void part_scale(void)
 	}
 	bench_client_close(c);
 	bench_daemon_stop(&d);
+	pin(-1);
 }
 
 /* ---- main ---------------------------------------------------------------- */
