@@ -395,11 +395,12 @@ static int on_epoch_completed(ig_engine *e, int event, void *ud)
 	if (run->nwatchers > 0)
 		notify_metrics(run, e);
 	/* After the job's handlers: the epoch's metrics and points are in.
-	 * Not after the last epoch: finish() checkpoints the end together
-	 * with the run's status.  A finished state committed alone would,
-	 * after a crash before the status, be resumed as Ignite resumes one:
-	 * by starting over. */
-	if (ig_state_done(ig_engine_state(e)))
+	 * Not at the run's end (the last epoch, or a handler asked to
+	 * terminate): finish() checkpoints the end together with the run's
+	 * status.  Committed alone, the end would after a crash be resumed as
+	 * a state Ignite continues: a finished one started over, a terminated
+	 * one run on past its terminate. */
+	if (ig_state_done(ig_engine_state(e)) || ig_engine_terminated(e))
 		return 0;
 	if (run->spec->checkpoint.epoch_completed || run->want_checkpoint)
 		checkpoint(run);

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Crash trials: kill ignited (kill -9 or SIGTERM) and its exec workers at
 random moments while several runs train, restart it, repeat; then check
-that every run completed with exactly the metric history and state_dict of
-an uninterrupted reference run of the same spec on a separate daemon.
+that every run ended as an uninterrupted reference run of the same spec on
+a separate daemon did (completed, or terminated by its early stopping),
+with exactly its metric history and state_dict.
 
 usage: crash_trials.py IGNITED [--trials N] [--seed S] [--keep]
 
 The seed is printed first; --seed S --trials N replays the same sequence of
 actions and delays (the daemon's own timing still varies).  Runs are
-started in rounds: when every run of a round has completed it is checked
+started in rounds: when every run of a round has ended it is checked
 and a new round starts, so any number of trials has something to kill.
 """
 
@@ -57,6 +58,12 @@ def specs(tag):
         "softmax_t": softmax_spec(epochs=10, checkpoint={"seconds": 0.15,
                                                         "epoch_completed": False}),
         "numpy": numpy_spec(tag, epochs=16),
+        # early stopping ends it at epoch 4 of 16 (nothing beats a
+        # min_delta of 1): a terminated end, resumed exactly
+        "early": softmax_spec(epochs=16, every=7, handlers=[
+            {"event": "EPOCH_COMPLETED", "action": "evaluate"},
+            {"event": "EPOCH_COMPLETED", "action": "early_stopping",
+             "metric": "val_acc", "patience": 3, "min_delta": 1}]),
         "sleep": {"engine": "builtin:sleep", "params": {"ms": 3},
                   "data": {"kind": "range", "n": 60, "shuffle": True}, "seed": 5,
                   "max_epochs": 8, "checkpoint": {"every": 9},
@@ -132,7 +139,7 @@ class Trials:
         self.want = {}
         self.rounds = []          # [{kind: id}]
         self.checked = set()      # ids verified
-        self.completed = set()    # ids seen completed
+        self.ended = {}           # id: the final status seen
         self.counts = {"kill9": 0, "sigterm": 0, "worker": 0}
         self.points = 0
 
@@ -147,9 +154,9 @@ class Trials:
         if kind not in self.want:
             c = self.ref.client()
             st = wait_done(c, self.ref_ids[kind], 600)
-            if st["status"] != "completed":
+            if st["status"] not in ("completed", "terminated"):
                 raise Failure("reference %s: %r" % (kind, st))
-            self.want[kind] = outcome(c, self.ref_ids[kind])
+            self.want[kind] = (st["status"],) + outcome(c, self.ref_ids[kind])
             c.close()
         return self.want[kind]
 
@@ -163,10 +170,11 @@ class Trials:
 
     def verify(self, c, kind, rid):
         st = c.call("status", {"id": rid})
-        if st["status"] != "completed":
-            raise Failure("run %s (%s) ended %s: %s" % (rid, kind, st["status"], st.get("reason")))
+        want_st, want_h, want_sd = self.reference(kind)
+        if st["status"] != want_st:
+            raise Failure("run %s (%s) ended %s, the reference %s: %s"
+                          % (rid, kind, st["status"], want_st, st.get("reason")))
         got_h, got_sd = outcome(c, rid)
-        want_h, want_sd = self.reference(kind)
         if got_h != want_h:
             raise Failure("run %s (%s): history differs from the reference\n%s"
                           % (rid, kind, diff(kind, got_h, want_h)))
@@ -177,20 +185,21 @@ class Trials:
 
     def survey(self, c):
         """After a restart: every run we were told of exists, none that
-        completed went back; verify what has completed; a new round when
-        the last one is done."""
+        ended went back; verify what has ended; a new round when the last
+        one is done."""
         for ids in self.rounds:
             for kind, rid in ids.items():
                 try:
                     st = c.call("status", {"id": rid})
                 except RPCError as e:
                     raise Failure("run %s (%s) lost: %s" % (rid, kind, e))
-                if rid in self.completed and st["status"] != "completed":
-                    raise Failure("run %s (%s) was completed, now %r" % (rid, kind, st))
-                if st["status"] in ("failed", "terminated"):
-                    raise Failure("run %s (%s) %s: %s" % (rid, kind, st["status"], st.get("reason")))
-                if st["status"] == "completed":
-                    self.completed.add(rid)
+                if rid in self.ended and st["status"] != self.ended[rid]:
+                    raise Failure("run %s (%s) was %s, now %r"
+                                  % (rid, kind, self.ended[rid], st))
+                if st["status"] == "failed":
+                    raise Failure("run %s (%s) failed: %s" % (rid, kind, st.get("reason")))
+                if st["status"] in ("completed", "terminated"):
+                    self.ended[rid] = st["status"]
                     if rid not in self.checked:
                         self.verify(c, kind, rid)
         if not self.rounds or all(r in self.checked for r in self.rounds[-1].values()):
