@@ -24,6 +24,7 @@
 /* Answers to the requests of one read are written together, up to this
  * much at a time; a buffer this small is kept for the next answers. */
 #define OUT_CHUNK (64u * 1024)
+#define MAX_UNANSWERED 64u      /* requests of one connection in progress */
 
 struct write_req {
 	uv_write_t req;
@@ -238,6 +239,13 @@ append_error(struct server_conn *conn, uint32_t msgid, const ig_err *e)
 	return queued(conn);
 }
 
+static void
+answered(struct server_conn *conn)
+{
+	if (conn->unanswered > 0)
+		conn->unanswered--;
+}
+
 int
 server_reply(struct server_conn *conn, uint32_t msgid, server_pack_fn *pack,
              void *arg)
@@ -246,6 +254,7 @@ server_reply(struct server_conn *conn, uint32_t msgid, server_pack_fn *pack,
 	ig_err e;
 	int rc;
 
+	answered(conn);
 	if (conn->closing)
 		return 0;
 	ig_frame_response(&f, &conn->out, msgid);
@@ -268,6 +277,7 @@ server_error(struct server_conn *conn, uint32_t msgid, int code,
 	ig_err e;
 	va_list ap;
 
+	answered(conn);
 	if (conn->closing)
 		return 0;
 	va_start(ap, fmt);
@@ -341,6 +351,14 @@ dispatch(struct server_conn *conn, const ig_msg *msg)
 		 * to us yet: ignore, as msgpack-RPC allows. */
 		log_debug("client uid %lu: ignoring a message of type %d",
 		    (unsigned long)conn->uid, msg->type);
+		return;
+	}
+	/* Answers that come later (a history read, a run's record) must not
+	 * let a client that sends without reading queue work without end. */
+	if (++conn->unanswered > MAX_UNANSWERED) {
+		server_error(conn, msg->msgid, IG_PROTO_UNAVAILABLE,
+		    "%u requests of this connection wait for their answers: "
+		    "read them before sending more", MAX_UNANSWERED);
 		return;
 	}
 	if (conn->version == 0 && strcmp(msg->method, "hello") != 0) {

@@ -10,6 +10,7 @@ add_executable(ignited
   methods.c
   runs.c
   run_methods.c
+  history.c
   sdnotify.c
 )
 target_compile_definitions(ignited PRIVATE IGNITE_VERSION="${PROJECT_VERSION}")

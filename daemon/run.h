@@ -18,6 +18,7 @@
 
 #include "ignite/protocol.h"
 #include "ignite/spec.h"
+#include "history.h"
 #include "job.h"
 #include "server.h"
 #include "store.h"
@@ -82,6 +83,7 @@ struct runs {
 	uv_loop_t *loop;
 	const struct job_config *cfg;   /* borrowed: the daemon's */
 	ig_store *store;
+	struct history *history;        /* metric history reads, off the loop */
 	struct server *srv;
 	struct run **v;                 /* every run the daemon knows, by id */
 	size_t n, cap;
@@ -115,6 +117,9 @@ int runs_delete(struct runs *mgr, struct run *run, ig_err *err);
  * metrics array allocated: free it with run_summary_clear_metrics(). */
 void run_summary(struct run *run, ig_summary *s);
 void run_summary_clear_metrics(ig_summary *s);
+/* Its history no longer changes unless it is resumed: it has ended and
+ * the end is recorded. */
+bool run_settled(const struct run *run);
 
 void run_watch(struct run *run, struct server_conn *conn);
 void run_unwatch(struct run *run, struct server_conn *conn);

@@ -334,7 +334,7 @@ CONTROL_METHOD(m_delete, "delete")
 
 /* ---- metrics -------------------------------------------------------------------------- */
 
-struct history {
+struct history_page {
 	int64_t id;
 	int axis;
 	ig_series *s;
@@ -344,7 +344,7 @@ struct history {
 
 static void pack_history(msgpack_packer *pk, void *arg)
 {
-	const struct history *h = arg;
+	const struct history_page *h = arg;
 
 	msgpack_pack_map(pk, 4);
 	ig_pack_str(pk, "id");
@@ -411,6 +411,74 @@ static int64_t history_cut(const ig_store_series_data *d, size_t n, int axis, si
 	return a;
 }
 
+/* A metrics request waiting for its history (history.h). */
+struct metrics_call {
+	struct runs *mgr;
+	struct server_conn *conn;       /* referenced until answered */
+	uint32_t msgid;
+	ig_strv names;                  /* owned; q.names points into it */
+	ig_store_query q;
+};
+
+/* The page of d that fits one answer; then read the next one ahead when
+ * the run's history no longer changes. */
+static void answer_history(struct metrics_call *call, ig_store_series_data *d, size_t n)
+{
+	struct runs *mgr = call->mgr;
+	const ig_store_query *q = &call->q;
+	int axis = q->axis;
+	struct history_page h = { q->run_id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
+
+	if (h.s == NULL) {
+		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	h.next = history_cut(d, n, axis, page_points(mgr));
+	/* A series cut short by the limit is complete only below its last
+	 * axis value; the page ends there at the latest. */
+	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
+		if (d[i].n < q->limit)
+			continue;
+		int64_t last = axis_of(&d[i].points[d[i].n - 1], axis);
+		if (last > q->from && (h.next == IG_NONE || last < h.next))
+			h.next = last;
+	}
+	/* the answer borrows the store's points; 32 bytes a point and a
+	 * little for names and headers */
+	size_t bytes = 256;
+	for (size_t i = 0; i < n; i++) {
+		h.s[i] = (ig_series){ d[i].name, d[i].points,
+		                      h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n };
+		bytes += strlen(d[i].name) + 64 + 32 * h.s[i].n;
+	}
+	server_reserve(call->conn, bytes);
+	server_reply(call->conn, call->msgid, pack_history, &h);
+	free(h.s);
+
+	struct run *run = runs_find(mgr, q->run_id);
+	if (h.next != IG_NONE && run != NULL && run_settled(run)) {
+		ig_store_query ahead = *q;
+		ahead.from = h.next;
+		history_read_ahead(mgr->history, &ahead);
+	}
+}
+
+static void metrics_done(void *arg, int status, const char *errmsg,
+                         ig_store_series_data *d, size_t n)
+{
+	struct metrics_call *call = arg;
+
+	if (status != 0)
+		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
+		             "reading the history: %s", errmsg);
+	else
+		answer_history(call, d, n);
+	ig_store_series_free(d, n);
+	server_conn_unref(call->conn);
+	ig_strv_free(&call->names);
+	free(call);
+}
+
 static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
                       uid_t peer, void *ud)
 {
@@ -427,15 +495,18 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
 	};
 	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 5);
-	ig_store_reader *r = ig_store_loop_reader(mgr->store);
-	ig_store_series_data *d = NULL;
-	size_t n = 0;
+	struct metrics_call *call;
 
 	if (run == NULL) {
 		ig_strv_free(&names);
 		return;
 	}
-	ig_store_query q = {
+	if ((call = calloc(1, sizeof(*call))) == NULL) {
+		ig_strv_free(&names);
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	*call = (struct metrics_call){ mgr, conn, msgid, names, {
 		.run_id = run->id,
 		.names = names.n > 0 ? (const char *const *)names.v : NULL,
 		.nnames = names.n,
@@ -448,42 +519,10 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
 		.limit = axis == IG_STORE_AXIS_ITERATION ? page_points(mgr) : 0,
-	};
-	if (ig_store_history(r, &q, &d, &n) != 0) {
-		server_error(conn, msgid, IG_PROTO_INTERNAL, "reading the history: %s",
-		             ig_store_reader_error(r));
-		ig_strv_free(&names);
-		return;
-	}
-	ig_strv_free(&names);
-	struct history h = { run->id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
-	if (h.s == NULL) {
-		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
-		goto out;
-	}
-	h.next = history_cut(d, n, axis, page_points(mgr));
-	/* A series cut short by the limit is complete only below its last
-	 * axis value; the page ends there at the latest. */
-	for (size_t i = 0; i < n && q.limit > 0 && q.max_points == 0; i++) {
-		if (d[i].n < q.limit)
-			continue;
-		int64_t last = axis_of(&d[i].points[d[i].n - 1], axis);
-		if (last > q.from && (h.next == IG_NONE || last < h.next))
-			h.next = last;
-	}
-	/* the answer borrows the store's points; 32 bytes a point and a
-	 * little for names and headers */
-	size_t bytes = 256;
-	for (size_t i = 0; i < n; i++) {
-		h.s[i] = (ig_series){ d[i].name, d[i].points,
-		                      h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n };
-		bytes += strlen(d[i].name) + 64 + 32 * h.s[i].n;
-	}
-	server_reserve(conn, bytes);
-	server_reply(conn, msgid, pack_history, &h);
-out:
-	free(h.s);
-	ig_store_series_free(d, n);
+	} };
+	server_conn_ref(conn);
+	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
+		metrics_done(call, IG_STORE_ENOMEM, "out of memory", NULL, 0);
 }
 
 /* ---- watch, unwatch, logs -------------------------------------------------------- */

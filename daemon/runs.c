@@ -913,6 +913,11 @@ static bool live(const struct run *run)
 	return run->job != NULL;
 }
 
+bool run_settled(const struct run *run)
+{
+	return !live(run) && run->ending < 0;
+}
+
 int run_terminate(struct run *run, bool epoch_only, ig_err *err)
 {
 	if (!live(run) || (epoch_only && run->status != IG_STATUS_RUNNING))
@@ -949,6 +954,8 @@ static int revive(struct run *run, ig_err *err);
 
 int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 {
+	/* its history may be cut back to a checkpoint */
+	history_forget(run->mgr->history, run->id);
 	if (run->status == IG_STATUS_RUNNING || run->status == IG_STATUS_QUEUED)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is already %s", (long long)run->id,
 		                  ig_status_name(run->status));
@@ -1011,6 +1018,7 @@ int runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 		                  (long long)run->id, ig_status_name(run->status));
 	if (ig_store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "the store refused the delete");
+	history_forget(mgr->history, run->id);
 	log_msg(LOG_INFO, run->id, "deleted");
 	runs_remove(mgr, run);
 	run_free(run);
@@ -1306,11 +1314,16 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *
 	mgr->cfg = cfg;
 	mgr->store = store;
 	mgr->srv = srv;
+	if ((mgr->history = history_open(loop, ig_store_path(store), err, errlen)) == NULL) {
+		free(mgr);
+		return NULL;
+	}
 	uv_idle_init(loop, &mgr->idle);
 	mgr->idle.data = mgr;
 	ig_store_on_error(store, on_store_error, mgr);
 	if (ig_store_list_runs(r, IG_STORE_ANY_STATUS, &recs, &n) != 0) {
 		snprintf(err, errlen, "reading runs: %s", ig_store_reader_error(r));
+		history_close(mgr->history);
 		uv_close((uv_handle_t *)&mgr->idle, NULL);
 		free(mgr);
 		return NULL;
@@ -1395,5 +1408,6 @@ void runs_close(struct runs *mgr)
 	for (size_t i = 0; i < mgr->n; i++)
 		run_free(mgr->v[i]);
 	free(mgr->v);
+	history_close(mgr->history);
 	uv_close((uv_handle_t *)&mgr->idle, free_on_close);
 }

@@ -56,6 +56,7 @@ struct server_conn {
 	ig_decoder *dec;                /* owned */
 	msgpack_sbuffer out;            /* frames not yet handed to uv_write */
 	bool dispatching;               /* batch replies until the read ends */
+	unsigned unanswered;            /* requests not answered yet */
 	bool closing;
 	int open_handles;               /* pipe and timer until closed */
 	int refs;                       /* the handles' one, plus server_conn_ref's */

@@ -376,6 +376,11 @@ ig_store_reader *ig_store_loop_reader(ig_store *s)
 	return s->reader;
 }
 
+const char *ig_store_path(const ig_store *s)
+{
+	return s->path;
+}
+
 /* ---- the operations ---------------------------------------------------- */
 
 static int closed(const ig_store *s, char *err, size_t errlen)

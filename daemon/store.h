@@ -187,6 +187,8 @@ void ig_store_on_error(ig_store *s, ig_store_error_cb *cb, void *arg);
  * by the store.  Long reads (metric history) belong on another thread with
  * a reader of their own. */
 struct ig_store_reader *ig_store_loop_reader(ig_store *s);
+/* The database's path, as opened; owned by s. */
+const char *ig_store_path(const ig_store *s);
 
 /*
  * Create a run from run->name, owner_uid, spec, status and progress.  The

@@ -14,6 +14,8 @@ import sys
 import time
 import unittest
 
+import msgpack
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon import (DIGITS, Client, Daemon, RPCError, history, softmax_spec,  # noqa: E402
                     wait_status)
@@ -121,6 +123,37 @@ class TestHistoryPages(unittest.TestCase):
         self.assertGreater(pages, 1)
         self.assertEqual(got["loss_avg"], list(range(1, 30 * 45 + 1)))
         self.assertEqual(got["val_acc"], [45 * e for e in range(1, 31)])
+        c.close()
+
+    def test_history_is_read_off_the_loop(self):
+        """metrics is answered after a ping sent behind it (the read runs
+        on the threadpool); more than 64 requests waiting on one
+        connection are refused at once, the others answered."""
+        d = Daemon(IGNITED).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        rid = c.call("run", softmax_spec(epochs=30))["id"]
+        wait_status(c, rid, ("completed",))
+
+        def frame(msgid, method, params):
+            body = msgpack.packb([0, msgid, method, params], use_bin_type=True)
+            return struct.pack(">I", len(body)) + body
+
+        c.send_raw(frame(1001, "metrics", {"id": rid}) + frame(1002, "ping", {}))
+        order = [c.read()[1] for _ in range(2)]
+        self.assertEqual(order, [1002, 1001])
+
+        c.send_raw(b"".join(frame(2000 + i, "metrics", {"id": rid}) for i in range(100)))
+        answers = {}
+        for _ in range(100):
+            m = c.read()
+            answers[m[1]] = m[2]
+        self.assertEqual(sorted(answers), list(range(2000, 2100)))
+        refused = [i for i, err in answers.items() if err is not None]
+        self.assertEqual(len(refused), 100 - 64)
+        self.assertTrue(all(answers[i]["code"] == 7 for i in refused))
+        self.assertIn("wait for their answers", answers[refused[0]]["message"])
+        self.assertIsNone(c.call("ping"))
         c.close()
 
 
