@@ -24,29 +24,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
-from daemon import DIGITS, Daemon, RPCError, history, softmax_spec  # noqa: E402
+from daemon import PYPATH, Daemon, RPCError, history, numpy_spec, softmax_spec  # noqa: E402
 
-PY = "/usr/bin/python3"
-NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
 TAG = "IGNITE_CRASH_TRIAL"
-
-
-def numpy_spec(tag, epochs):
-    """As tests/e2e/test_workers.py's, restartable, tagged to find strays."""
-    return {
-        "engine": [PY, NUMPY_WORKER],
-        "params": {"classes": 10, "lr": 0.5},
-        "data": {"kind": "csv", "path": DIGITS, "header": False, "label": 64,
-                 "batch_size": 32, "shuffle": True, "scale": 16},
-        "max_epochs": epochs,
-        "seed": 7,
-        "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
-                    {"name": "acc", "kind": "accuracy", "field": "y_pred", "target": "y"},
-                    {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
-        "checkpoint": {"every": 10},
-        "worker": {"env": {"PYTHONPATH": os.path.join(SRC, "python"), TAG: tag},
-                   "max_restarts": 100000},
-    }
 
 
 def specs(tag):
@@ -57,7 +37,9 @@ def specs(tag):
         # checkpoints by time only: resumes from arbitrary points
         "softmax_t": softmax_spec(epochs=10, checkpoint={"seconds": 0.15,
                                                         "epoch_completed": False}),
-        "numpy": numpy_spec(tag, epochs=16),
+        # restartable, tagged to find stray workers
+        "numpy": numpy_spec(epochs=16, every=10, worker={
+            "env": dict(PYPATH, **{TAG: tag}), "max_restarts": 100000}),
         # early stopping ends it at epoch 4 of 16 (nothing beats a
         # min_delta of 1): a terminated end, resumed exactly
         "early": softmax_spec(epochs=16, every=7, handlers=[

@@ -17,6 +17,10 @@ import time
 import msgpack
 
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PY = "/usr/bin/python3"
+NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
+PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
 
 
 class RPCError(Exception):
@@ -202,3 +206,45 @@ def softmax_spec(name=None, epochs=8, every=None, **extra):
         spec["name"] = name
     spec.update(extra)
     return spec
+
+
+def numpy_spec(name=None, epochs=3, every=None, **extra):
+    """The numpy softmax exec worker on the digits."""
+    spec = {
+        "engine": [PY, NUMPY_WORKER],
+        "params": {"classes": 10, "lr": 0.5},
+        "data": {"kind": "csv", "path": DIGITS, "header": False, "label": 64,
+                 "batch_size": 32, "shuffle": True, "scale": 16},
+        "max_epochs": epochs,
+        "seed": 7,
+        "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                    {"name": "acc", "kind": "accuracy", "field": "y_pred", "target": "y"},
+                    {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
+        "worker": {"env": PYPATH},
+    }
+    if every is not None:
+        spec["checkpoint"] = {"every": every}
+    if name:
+        spec["name"] = name
+    spec.update(extra)
+    return spec
+
+
+def as_nobody(d, check):
+    """check(client) in a child process connected to d as uid and gid 65534
+    (nobody), with d's socket opened to others for it.  The child's exit
+    code: 0 when check returned true, 2 when false, 1 when it raised."""
+    os.chmod(os.path.dirname(d.socket), 0o755)
+    os.chmod(d.socket, 0o666)
+    os.chmod(d.dir, 0o755)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            code = 0 if check(Client(d.socket)) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)

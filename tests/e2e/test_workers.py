@@ -16,16 +16,13 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import DIGITS, Client, Daemon, RPCError, history, wait_status  # noqa: E402
+from daemon import (DIGITS, PY, PYPATH, SRC, Daemon, RPCError, as_nobody,  # noqa: E402
+                    history, numpy_spec, wait_status)
 
-SRC = os.path.dirname(os.path.dirname(HERE))
-PY = "/usr/bin/python3"
-NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
 RLIMITS_WORKER = os.path.join(SRC, "tests", "workers", "rlimits_worker.py")
 EVENTS_WORKER = os.path.join(SRC, "tests", "workers", "events_worker.py")
-PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
 IGNITED = None
 BUILD = None
 PERMISSION_DENIED, INVALID_PARAMS = 5, 3
@@ -33,27 +30,6 @@ PERMISSION_DENIED, INVALID_PARAMS = 5, 3
 
 def built(env, *path):
     return os.environ.get(env) or os.path.join(BUILD, *path)
-
-
-def numpy_spec(name=None, epochs=3, every=None, **extra):
-    spec = {
-        "engine": [PY, NUMPY_WORKER],
-        "params": {"classes": 10, "lr": 0.5},
-        "data": {"kind": "csv", "path": DIGITS, "header": False, "label": 64,
-                 "batch_size": 32, "shuffle": True, "scale": 16},
-        "max_epochs": epochs,
-        "seed": 7,
-        "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
-                    {"name": "acc", "kind": "accuracy", "field": "y_pred", "target": "y"},
-                    {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
-        "worker": {"env": PYPATH},
-    }
-    if every is not None:
-        spec["checkpoint"] = {"every": every}
-    if name:
-        spec["name"] = name
-    spec.update(extra)
-    return spec
 
 
 def bad_spec(mode, **worker):
@@ -315,52 +291,28 @@ class TestPlugins(WorkerCase):
         if os.getuid() != 0:
             self.skipTest("needs root to act as another uid")
         spec = self.plugin_spec(built("IGNITE_PLUGIN", "examples", "plugin", "liblinreg.so"))
-        os.chmod(os.path.dirname(self.d.socket), 0o755)
-        os.chmod(self.d.socket, 0o666)
-        os.chmod(self.d.dir, 0o755)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
+
+        def check(c):
             try:
-                os.setgid(65534)
-                os.setuid(65534)
-                c = Client(self.d.socket)
-                try:
-                    c.call("run", spec)
-                    code = 2
-                except RPCError as e:
-                    code = 0 if e.code == PERMISSION_DENIED and "plugin directories" in e.message \
-                        else 3
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+                c.call("run", spec)
+                return False
+            except RPCError as e:
+                return e.code == PERMISSION_DENIED and "plugin directories" in e.message
+        self.assertEqual(as_nobody(self.d, check), 0)
 
 
 class TestWorkerAsOwner(WorkerCase):
     def test_worker_runs_as_the_owner(self):
         if os.getuid() != 0:
             self.skipTest("needs root to act as another uid")
-        os.chmod(os.path.dirname(self.d.socket), 0o755)
-        os.chmod(self.d.socket, 0o666)
-        os.chmod(self.d.dir, 0o755)
         spec = {"engine": [PY, "-c", "import os,sys; sys.stderr.write('uid=%d gid=%d\\n' % "
                            "(os.getuid(), os.getgid())); sys.exit(5)"],
                 "data": "range:3"}
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.setgid(65534)
-                os.setuid(65534)
-                c = Client(self.d.socket)
-                rid = c.call("run", spec)["id"]
-                st = wait_status(c, rid, ("failed",), 30)
-                code = 0 if "uid=65534 gid=65534" in st["reason"] else 2
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
+        def check(c):
+            st = wait_status(c, c.call("run", spec)["id"], ("failed",), 30)
+            return "uid=65534 gid=65534" in st["reason"]
+        self.assertEqual(as_nobody(self.d, check), 0)
 
 
 if __name__ == "__main__":
