@@ -183,6 +183,17 @@ def history(client, run_id, **kw):
         params["from"] = res["next"]
 
 
+def with_options(spec, name, every, extra):
+    """spec with a name, a checkpoint every `every` iterations and the
+    extra keys, where given."""
+    if every is not None:
+        spec["checkpoint"] = {"every": every}
+    if name:
+        spec["name"] = name
+    spec.update(extra)
+    return spec
+
+
 def softmax_spec(name=None, epochs=8, every=None, **extra):
     spec = {
         "engine": "builtin:softmax",
@@ -200,12 +211,7 @@ def softmax_spec(name=None, epochs=8, every=None, **extra):
         ],
         "handlers": [{"event": "EPOCH_COMPLETED", "action": "evaluate"}],
     }
-    if every is not None:
-        spec["checkpoint"] = {"every": every}
-    if name:
-        spec["name"] = name
-    spec.update(extra)
-    return spec
+    return with_options(spec, name, every, extra)
 
 
 def numpy_spec(name=None, epochs=3, every=None, **extra):
@@ -222,12 +228,7 @@ def numpy_spec(name=None, epochs=3, every=None, **extra):
                     {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
         "worker": {"env": PYPATH},
     }
-    if every is not None:
-        spec["checkpoint"] = {"every": every}
-    if name:
-        spec["name"] = name
-    spec.update(extra)
-    return spec
+    return with_options(spec, name, every, extra)
 
 
 def as_nobody(d, check):
