@@ -192,11 +192,16 @@ class TestActivation(ActivationCase):
 
     def test_refuses_two_sockets(self):
         self.activate(sockets=2)
-        with socket.socket(socket.AF_UNIX) as s:
-            try:
-                s.connect(self.socket)
-            except OSError:
-                pass
+        # the activator spawns ignited at the first connection; the socket
+        # file exists a moment before it listens, so try until it does
+        deadline = time.time() + 10
+        while self.proc.poll() is None and time.time() < deadline:
+            with socket.socket(socket.AF_UNIX) as s:
+                try:
+                    s.connect(self.socket)
+                    break
+                except OSError:
+                    time.sleep(0.01)
         self.assertEqual(self.proc.wait(30), 1)
         self.assertIn("passed 2 sockets", self.logtext())
 
