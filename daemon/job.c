@@ -93,6 +93,16 @@ bool job_busy(const struct job *job)
 	return job->busy;
 }
 
+bool job_state_async(const struct job *job)
+{
+	return job->plugin == &job_exec_plugin && job_exec_state_async(job);
+}
+
+int job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err)
+{
+	return job_exec_request_state(job, fn, arg, err);
+}
+
 ig_engine *job_engine(struct job *job)
 {
 	return job->trainer;

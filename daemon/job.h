@@ -89,4 +89,18 @@ ig_run_args job_run_args(const struct job *job);
 int job_save(struct job *job, msgpack_packer *pk, ig_err *err);
 int job_load(struct job *job, const void *buf, size_t len, ig_err *err);
 
+/*
+ * An exec worker's state comes asynchronously: the loop never waits for a
+ * worker.  job_state_async says whether job_save would have to ask a
+ * running worker; then job_request_state asks it (one request at a time)
+ * and fn gets the state, borrowed for the call, or err when the worker
+ * refused, failed or timed out.  fn is never called after job_free.
+ * The engine must not move between the request and fn: job_save_given
+ * then packs what job_save would have with that state.
+ */
+typedef void job_state_fn(void *arg, const void *state, size_t len, const char *err);
+bool job_state_async(const struct job *job);
+int job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err);
+void job_save_given(struct job *job, msgpack_packer *pk, const void *state, size_t len);
+
 #endif

@@ -10,8 +10,8 @@
  *     requests are pipelined: nothing waits for their answers.
  *   - Each iteration sends process and returns IG_PROCESS_PENDING; the
  *     answer completes the engine (ig_engine_complete) and wakes the run.
- *   - A checkpoint asks for state_dict and waits for it (worker_call): the
- *     run manager's checkpoint is synchronous and the worker is idle then.
+ *   - A checkpoint asks for state_dict (job_exec_request_state) and the
+ *     run waits at that clean point for the answer; the loop goes on.
  *   - A worker that fails (exits, hangs, garbage) fails the pending
  *     iteration, or the next one, with the reason; job_worker_lost()
  *     then tells the run manager it may restart the run from a checkpoint.
@@ -51,12 +51,16 @@ struct job_exec {
 	bool have_state;
 	char *lost;                     /* why the worker failed, or NULL */
 	uint32_t events;                /* events it asked for (1 << IG_EVENT_*) */
+	job_state_fn *state_fn;         /* a state_dict request is out: its asker */
+	void *state_arg;
 
 	bool pending;                   /* a process request is out */
 	ig_worker_output wout;          /* the last answer, owned */
 	ig_field *fields;               /* views of wout for the metrics */
 	ig_output out;
 };
+
+static void state_done(struct job_exec *x, const void *buf, size_t len, const char *err);
 
 /* ---- building ------------------------------------------------------------ */
 
@@ -206,6 +210,7 @@ static void lose(struct job_exec *x, const char *reason)
 
 	if (x->lost == NULL)
 		x->lost = strdup(reason);
+	state_done(x, NULL, 0, x->lost != NULL ? x->lost : reason);
 	if (!x->pending)
 		return;
 	x->pending = false;
@@ -512,29 +517,32 @@ bool job_worker_lost(const struct job *job)
 
 /* ---- state --------------------------------------------------------------- */
 
-struct state_reply {
-	void *buf;
-	size_t len;
-	ig_err err;
-};
+/* The state request's answer to its asker, once. */
+static void state_done(struct job_exec *x, const void *buf, size_t len, const char *err)
+{
+	job_state_fn *fn = x->state_fn;
+
+	x->state_fn = NULL;
+	if (fn != NULL)
+		fn(x->state_arg, buf, len, err);
+}
 
 static void on_state(void *arg, const ig_msg *msg)
 {
-	struct state_reply *r = arg;
+	struct job_exec *x = arg;
 	const msgpack_object *st = ig_map_get(msg->result, "state");
+	char reason[IG_ERR_MAX * 2];
 
-	if (msg->error_code != 0)
-		ig_err_set(&r->err, IG_PROTO_INTERNAL, "the worker's state_dict failed: %s",
-		           msg->error_message != NULL ? msg->error_message : "no message");
-	else if (st == NULL || (st->type != MSGPACK_OBJECT_BIN && st->type != MSGPACK_OBJECT_NIL))
-		ig_err_set(&r->err, IG_PROTO_INTERNAL, "the worker's state_dict answer: expected "
-		           "{state: bin}");
-	else if (st->type == MSGPACK_OBJECT_BIN && st->via.bin.size > 0 &&
-	         (r->buf = malloc(st->via.bin.size)) == NULL)
-		ig_err_set(&r->err, IG_PROTO_INTERNAL, "state_dict: out of memory");
-	else if (st->type == MSGPACK_OBJECT_BIN && st->via.bin.size > 0) {
-		memcpy(r->buf, st->via.bin.ptr, st->via.bin.size);
-		r->len = st->via.bin.size;
+	if (msg->error_code != 0) {
+		snprintf(reason, sizeof(reason), "the worker's state_dict failed: %s",
+		         msg->error_message != NULL ? msg->error_message : "no message");
+		state_done(x, NULL, 0, reason);
+	} else if (st == NULL || (st->type != MSGPACK_OBJECT_BIN && st->type != MSGPACK_OBJECT_NIL)) {
+		state_done(x, NULL, 0, "the worker's state_dict answer: expected {state: bin}");
+	} else if (st->type == MSGPACK_OBJECT_NIL) {
+		state_done(x, "", 0, NULL);
+	} else {
+		state_done(x, st->via.bin.ptr, st->via.bin.size, NULL);
 	}
 }
 
@@ -544,38 +552,47 @@ static void pack_nothing(msgpack_packer *pk, void *arg)
 	msgpack_pack_map(pk, 0);
 }
 
+bool job_exec_state_async(const struct job *job)
+{
+	const struct job_exec *x = job->self;
+
+	return x->w != NULL && x->lost == NULL;
+}
+
+int job_exec_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err)
+{
+	struct job_exec *x = job->self;
+
+	if (x->state_fn != NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: the worker's state is "
+		                  "already being asked for");
+	if (worker_request(x->w, "state_dict", 0, pack_nothing, NULL, on_state, x, err) != 0)
+		return err->code;
+	x->state_fn = fn;
+	x->state_arg = arg;
+	return 0;
+}
+
+/* What the worker was given and has not started with, or why it is lost;
+ * a running worker is asked with job_exec_request_state instead. */
 static int exec_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
 {
 	struct job_exec *x = self;
-	struct state_reply r = { NULL, 0, { 0 } };
-	ig_err e = { 0 };
 
 	*buf = NULL;
 	*len = 0;
-	if (x->lost != NULL) {
-		snprintf(err, errlen, "%s", x->lost);
+	if (x->lost != NULL || x->w != NULL) {
+		snprintf(err, errlen, "%s", x->lost != NULL ? x->lost
+		         : "the worker's state is asked for asynchronously");
 		return -1;
 	}
-	if (x->w == NULL) {
-		/* not started (yet): what it was given is still its state */
-		if (x->state_len > 0 && (*buf = malloc(x->state_len)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		if (x->state_len > 0)
-			memcpy(*buf, x->state, x->state_len);
-		*len = x->state_len;
-		return 0;
-	}
-	if (worker_call(x->w, "state_dict", pack_nothing, NULL, on_state, &r, &e) != 0 ||
-	    r.err.code != 0) {
-		snprintf(err, errlen, "%s", r.err.code != 0 ? r.err.message
-		         : x->lost != NULL ? x->lost : e.message);
-		free(r.buf);
+	if (x->state_len > 0 && (*buf = malloc(x->state_len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	*buf = r.buf;
-	*len = r.len;
+	if (x->state_len > 0)
+		memcpy(*buf, x->state, x->state_len);
+	*len = x->state_len;
 	return 0;
 }
 

@@ -94,28 +94,21 @@ static void pack_actions(struct job *job, msgpack_packer *pk)
 	}
 }
 
-int job_save(struct job *job, msgpack_packer *pk, ig_err *err)
+/* The saved map around the process function's state (plugin: NULL with
+ * has_state false packs nil). */
+static void pack_saved(struct job *job, msgpack_packer *pk, bool has_state, const void *buf,
+                       size_t len)
 {
-	void *buf = NULL;
-	size_t len = 0;
-	char msg[IG_ERR_MAX] = "";
-
-	/* first, so that a failure leaves nothing half-packed */
-	if (job->plugin->state_dict != NULL &&
-	    job->plugin->state_dict(job->self, &buf, &len, msg, sizeof(msg)) != 0)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s",
-		                  msg[0] != '\0' ? msg : "the process function's state_dict failed");
 	msgpack_pack_map(pk, 7);
 	pack_str(pk, "version");
 	msgpack_pack_int(pk, STATE_VERSION);
 	pack_str(pk, "plugin");
-	if (job->plugin->state_dict == NULL) {
+	if (!has_state) {
 		msgpack_pack_nil(pk);
 	} else {
 		msgpack_pack_bin(pk, len);
 		msgpack_pack_bin_body(pk, buf, len);
 	}
-	free(buf);
 	pack_str(pk, "epoch");
 	msgpack_pack_int64(pk, ig_engine_state(job->trainer)->epoch);
 	pack_str(pk, "in_epoch");
@@ -129,7 +122,27 @@ int job_save(struct job *job, msgpack_packer *pk, ig_err *err)
 	pack_values(job, pk);
 	pack_str(pk, "actions");
 	pack_actions(job, pk);
+}
+
+int job_save(struct job *job, msgpack_packer *pk, ig_err *err)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	char msg[IG_ERR_MAX] = "";
+
+	/* first, so that a failure leaves nothing half-packed */
+	if (job->plugin->state_dict != NULL &&
+	    job->plugin->state_dict(job->self, &buf, &len, msg, sizeof(msg)) != 0)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s",
+		                  msg[0] != '\0' ? msg : "the process function's state_dict failed");
+	pack_saved(job, pk, job->plugin->state_dict != NULL, buf, len);
+	free(buf);
 	return 0;
+}
+
+void job_save_given(struct job *job, msgpack_packer *pk, const void *state, size_t len)
+{
+	pack_saved(job, pk, true, state, len);
 }
 
 /* ---- load: read and check everything ------------------------------------ */

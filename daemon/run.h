@@ -57,6 +57,9 @@ struct run {
 	int64_t ckpt_iteration;         /* of the last one taken */
 	double ckpt_time;
 	bool want_checkpoint;           /* the checkpoint action fired */
+	bool ckpt_out;                  /* the exec worker's state is asked for */
+	bool ckpt_done;                 /* ... and came: go on as ckpt_then says */
+	int ckpt_then;                  /* enum ckpt_then */
 	int suspend;                    /* enum run_suspend: pause or shutdown asked */
 	bool store_failed;              /* a write was lost: resume from the store */
 	int64_t restarts;               /* after its exec worker failed */
@@ -78,6 +81,9 @@ struct run {
 };
 
 enum run_suspend { SUSPEND_NONE, SUSPEND_PAUSE, SUSPEND_SHUTDOWN };
+/* What follows a checkpoint: stepping on, the interrupt of a pause or
+ * shutdown, or the run's end. */
+enum ckpt_then { THEN_CONTINUE, THEN_SUSPEND, THEN_FINISH };
 
 struct runs {
 	uv_loop_t *loop;
@@ -91,6 +97,9 @@ struct runs {
 	size_t cursor;                  /* round robin position */
 	uint64_t served;                /* server_requests() at the last turn */
 	/* shutdown */
+	uv_timer_t grace;               /* how long checkpoints may still wait */
+	int open_handles;               /* idle and grace, until closed */
+	bool grace_over;
 	bool stopping;
 	void (*stopped)(void *arg, int status);
 	void *stopped_arg;

@@ -8,6 +8,9 @@
  * epoch, whose EPOCH_COMPLETED is still to come) and at EPOCH_COMPLETED,
  * after the job's own handlers have updated metrics and reported points.
  * Pause and shutdown wait for such a point, checkpoint, and interrupt.
+ * An exec worker's state comes asynchronously: the run waits off the run
+ * queue at its clean point until the worker answers (checkpoint()), and
+ * the loop never waits for a worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,9 @@
 #define CKPT_GAP_S      0.01            /* checkpoints by count at most 100/s */
 #define PROGRESS_MS     100             /* watchers get progress at most 10/s */
 #define POINTS_FLUSH    4096            /* points buffered before a hand-off */
+/* At shutdown, how long a checkpoint waits for its worker's state: well
+ * within systemd's TimeoutStopSec (120 s in ignited.service). */
+#define SHUTDOWN_GRACE_MS 30000
 
 static void run_free(struct run *run);
 static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
@@ -164,10 +170,11 @@ static ig_store_progress progress_of(struct run *run)
 }
 
 /*
- * Save the engine's state_dict and data cursor and the job's own state; the
- * store commits it with every point handed over before it.
+ * Save the engine's state_dict and data cursor and the job's own state, with
+ * the process function's state given (an exec worker's answer) or asked for
+ * now; the store commits it with every point handed over before it.
  */
-static int checkpoint(struct run *run)
+static int commit_checkpoint(struct run *run, const void *given, size_t given_len)
 {
 	ig_engine *e = job_engine(run->job);
 	msgpack_sbuffer sd, js;
@@ -187,7 +194,9 @@ static int checkpoint(struct run *run)
 	ig_state_dict_pack(&d, &pk);
 	ig_state_dict_clear(&d);
 	msgpack_packer_init(&pk, &js, msgpack_sbuffer_write);
-	if (job_save(run->job, &pk, &err) != 0) {
+	if (given != NULL) {
+		job_save_given(run->job, &pk, given, given_len);
+	} else if (job_save(run->job, &pk, &err) != 0) {
 		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err.message);
 		goto out;
 	}
@@ -217,6 +226,49 @@ out:
 	msgpack_sbuffer_destroy(&sd);
 	msgpack_sbuffer_destroy(&js);
 	return rc;
+}
+
+static void after_checkpoint(struct run *run, int then);
+
+/* The exec worker's state, asked for by checkpoint(): the run has waited
+ * at its clean point, so the engine is as it was when asked. */
+static void on_job_state(void *arg, const void *state, size_t len, const char *err)
+{
+	struct run *run = arg;
+
+	run->ckpt_out = false;
+	if (err != NULL)
+		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err);
+	else
+		commit_checkpoint(run, state, len);
+	/* what follows runs in the run's next turn, not inside the worker's
+	 * callback */
+	run->ckpt_done = true;
+	make_runnable(run);
+}
+
+/*
+ * Checkpoint at a clean point, then go on as `then` says.  An exec
+ * worker's state is asked for and the run waits for it off the run queue
+ * (the loop and every other run go on); the rest is committed at once.
+ * A checkpoint that fails is logged and the previous one stands.
+ */
+static void checkpoint(struct run *run, int then)
+{
+	ig_err err;
+
+	if (job_state_async(run->job)) {
+		if (job_request_state(run->job, on_job_state, run, &err) == 0) {
+			run->ckpt_out = true;
+			run->ckpt_then = then;
+			run->runnable = false;
+			return;
+		}
+		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err.message);
+	} else {
+		commit_checkpoint(run, NULL, 0);
+	}
+	after_checkpoint(run, then);
 }
 
 /* ---- notifications ---------------------------------------------------------- */
@@ -343,7 +395,10 @@ static void hook_point(void *ud, const char *name, int64_t epoch, int64_t iterat
 
 static void hook_checkpoint(void *ud)
 {
-	((struct run *)ud)->want_checkpoint = true;
+	struct run *run = ud;
+
+	run->want_checkpoint = true;
+	ig_engine_yield(job_engine(run->job));
 }
 
 static void pack_log_line(msgpack_packer *pk, void *arg)
@@ -402,8 +457,10 @@ static int on_epoch_completed(ig_engine *e, int event, void *ud)
 	 * one run on past its terminate. */
 	if (ig_state_done(ig_engine_state(e)) || ig_engine_terminated(e))
 		return 0;
-	if (run->spec->checkpoint.epoch_completed || run->want_checkpoint)
-		checkpoint(run);
+	/* taken by step_run where the step now returns, the clean point
+	 * right after this event: a handler cannot wait for a worker */
+	if (run->spec->checkpoint.epoch_completed)
+		hook_checkpoint(run);
 	return 0;
 }
 
@@ -660,13 +717,16 @@ static void update_rate(struct run *run)
 	run->rate_iteration = s->iteration;
 }
 
-/* Iterations from s to the next checkpoint by count: `every` after the
- * last checkpoint, and each `every` after that. */
-static uint64_t to_count_point(const struct run *run, const ig_state *s)
+/* Iterations to complete before the next checkpoint by count: `every`
+ * after the last checkpoint, and each `every` after that.  An iteration
+ * in flight (an exec worker's, a blocking call's) is counted in the
+ * state but not yet complete. */
+static uint64_t to_count_point(const struct run *run, ig_engine *e)
 {
 	int64_t every = run->spec->checkpoint.every;
+	int64_t done = ig_engine_state(e)->iteration - !ig_engine_clean(e);
 
-	return (uint64_t)(every - (s->iteration - run->ckpt_iteration) % every);
+	return (uint64_t)(every - (done - run->ckpt_iteration) % every);
 }
 
 /*
@@ -675,14 +735,14 @@ static uint64_t to_count_point(const struct run *run, const ig_state *s)
  * engine would otherwise commit thousands a second, each one the store's
  * work for nothing once the next replaces it.
  */
-static bool checkpoint_due(const struct run *run, const ig_state *s)
+static bool checkpoint_due(const struct run *run, ig_engine *e)
 {
 	const ig_spec_checkpoint *p = &run->spec->checkpoint;
 	double since = (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time;
 
 	return run->want_checkpoint ||
-	       (p->every != IG_NONE && s->iteration > run->ckpt_iteration &&
-	        to_count_point(run, s) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
+	       (p->every != IG_NONE && ig_engine_state(e)->iteration > run->ckpt_iteration &&
+	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
 	       (p->seconds > 0 && since >= p->seconds);
 }
 
@@ -713,11 +773,29 @@ static void stepped(struct run *run, ig_run_status st)
  * which the engine honours at its next event without changing what the
  * checkpoint holds.
  */
-static void suspend_now(struct run *run, ig_engine *e)
+static void suspend_now(struct run *run)
 {
-	checkpoint(run);
-	ig_engine_interrupt(e);
-	stepped(run, ig_engine_step(e, 0));
+	checkpoint(run, THEN_SUSPEND);
+}
+
+static void finish_end(struct run *run);
+
+static void after_checkpoint(struct run *run, int then)
+{
+	ig_engine *e = job_engine(run->job);
+
+	switch (then) {
+	case THEN_SUSPEND:
+		ig_engine_interrupt(e);
+		stepped(run, ig_engine_step(e, 0));
+		break;
+	case THEN_FINISH:
+		finish_end(run);
+		break;
+	default:
+		make_runnable(run);
+		break;
+	}
 }
 
 /*
@@ -730,19 +808,28 @@ static void suspend_now(struct run *run, ig_engine *e)
 static void step_run(struct run *run, uint64_t share_ns)
 {
 	ig_engine *e = job_engine(run->job);
-	const ig_state *s = ig_engine_state(e);
 	const ig_spec_checkpoint *p = &run->spec->checkpoint;
 	uint64_t budget = run->slice;
 
+	if (run->ckpt_done) {
+		run->ckpt_done = false;
+		run->runnable = false;  /* as when it was asked: what follows says */
+		after_checkpoint(run, run->ckpt_then);
+		return;
+	}
 	if (run->suspend != SUSPEND_NONE) {
 		if (ig_engine_clean(e)) {
-			suspend_now(run, e);
+			suspend_now(run);
 			return;
 		}
 		budget = 1;     /* to the next clean point */
+	} else if (!ig_engine_clean(e) && checkpoint_due(run, e)) {
+		budget = 1;     /* by time, or asked: where the iteration in flight ends */
 	} else if (p->every != IG_NONE) {
-		uint64_t left = to_count_point(run, s), every = (uint64_t)p->every;
-		if (left < budget)
+		uint64_t left = to_count_point(run, e), every = (uint64_t)p->every;
+		if (!ig_engine_clean(e) && left < budget)
+			budget = left;  /* it waits again after each iteration */
+		else if (left < budget)
 			budget = left + (budget - left) / every * every;
 	}
 	uint64_t t0 = uv_hrtime();
@@ -757,8 +844,8 @@ static void step_run(struct run *run, uint64_t share_ns)
 		run->slice = want < 1 ? 1 : want > 1000000 ? 1000000 : want;
 	}
 	if (st == IG_RUN_YIELD && ig_engine_clean(e) && run->suspend == SUSPEND_NONE &&
-	    checkpoint_due(run, s))
-		checkpoint(run);
+	    checkpoint_due(run, e))
+		checkpoint(run, THEN_CONTINUE);
 	flush_points(run);
 	update_rate(run);
 	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
@@ -879,17 +966,27 @@ static bool restart_worker(struct run *run)
 static void finish(struct run *run, ig_run_status st)
 {
 	ig_engine *e = job_engine(run->job);
-	const ig_state *s = ig_engine_state(e);
 
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
-	if (st == IG_RUN_FAILED) {
-		log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
-		flush_points(run);
-		set_reason(run, ig_engine_error(e));
-		run->ending = IG_STATUS_FAILED;
-	} else {
-		checkpoint(run);
+	if (st != IG_RUN_FAILED) {
+		checkpoint(run, THEN_FINISH);
+		return;
+	}
+	log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
+	flush_points(run);
+	set_reason(run, ig_engine_error(e));
+	run->ending = IG_STATUS_FAILED;
+	finish_end(run);
+}
+
+/* The end checkpointed (or failed): record it and let the job go. */
+static void finish_end(struct run *run)
+{
+	ig_engine *e = job_engine(run->job);
+	const ig_state *s = ig_engine_state(e);
+
+	if (run->ending < 0) {
 		run->ending = ig_engine_terminated(e) ? IG_STATUS_TERMINATED : IG_STATUS_COMPLETED;
 		log_msg(LOG_INFO, run->id, "%s at epoch %lld, iteration %lld",
 		        ig_status_name(run->ending), (long long)s->epoch, (long long)s->iteration);
@@ -1319,13 +1416,13 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *
 		return NULL;
 	}
 	uv_idle_init(loop, &mgr->idle);
-	mgr->idle.data = mgr;
+	uv_timer_init(loop, &mgr->grace);
+	mgr->idle.data = mgr->grace.data = mgr;
+	mgr->open_handles = 2;
 	ig_store_on_error(store, on_store_error, mgr);
 	if (ig_store_list_runs(r, IG_STORE_ANY_STATUS, &recs, &n) != 0) {
 		snprintf(err, errlen, "reading runs: %s", ig_store_reader_error(r));
-		history_close(mgr->history);
-		uv_close((uv_handle_t *)&mgr->idle, NULL);
-		free(mgr);
+		runs_close(mgr);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1355,13 +1452,22 @@ static void on_flushed(void *arg, int status, const char *errmsg)
 	mgr->stopped(mgr->stopped_arg, status);
 }
 
-/* Once no run steps or waits: flush the store, then report. */
+/* Once no run steps or waits (a worker's state for a checkpoint only
+ * until the grace is over): flush the store, then report. */
 static void check_stopped(struct runs *mgr)
 {
-	for (size_t i = 0; i < mgr->n; i++)
-		if (mgr->v[i]->runnable || mgr->v[i]->waiting)
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		if (run->runnable || run->waiting || (run->ckpt_out && !mgr->grace_over))
 			return;
+	}
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i]->ckpt_out)
+			log_msg(LOG_WARN, mgr->v[i]->id, "its worker did not give its state "
+			        "within %d s of the shutdown: the run resumes from its previous "
+			        "checkpoint", SHUTDOWN_GRACE_MS / 1000);
 	uv_idle_stop(&mgr->idle);
+	uv_timer_stop(&mgr->grace);
 	if (ig_store_flush(mgr->store, on_flushed, mgr) != 0)
 		mgr->stopped(mgr->stopped_arg, -1);
 }
@@ -1375,6 +1481,14 @@ static void on_stop_idle(uv_idle_t *idle)
 		check_stopped(mgr);
 }
 
+static void on_grace_over(uv_timer_t *t)
+{
+	struct runs *mgr = t->data;
+
+	mgr->grace_over = true;
+	check_stopped(mgr);
+}
+
 void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg)
 {
 	mgr->stopping = true;
@@ -1382,9 +1496,10 @@ void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *
 	mgr->stopped_arg = arg;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->runnable || run->waiting)
+		if (run->runnable || run->waiting || run->ckpt_out)
 			run->suspend = SUSPEND_SHUTDOWN;
 	}
+	uv_timer_start(&mgr->grace, on_grace_over, SHUTDOWN_GRACE_MS, 0);
 	uv_idle_stop(&mgr->idle);
 	uv_idle_start(&mgr->idle, on_stop_idle);
 }
@@ -1398,9 +1513,13 @@ size_t runs_count(const struct runs *mgr, int status)
 	return n;
 }
 
+/* The manager goes with the last of its two handles. */
 static void free_on_close(uv_handle_t *h)
 {
-	free(h->data);
+	struct runs *mgr = h->data;
+
+	if (--mgr->open_handles == 0)
+		free(mgr);
 }
 
 void runs_close(struct runs *mgr)
@@ -1410,4 +1529,5 @@ void runs_close(struct runs *mgr)
 	free(mgr->v);
 	history_close(mgr->history);
 	uv_close((uv_handle_t *)&mgr->idle, free_on_close);
+	uv_close((uv_handle_t *)&mgr->grace, free_on_close);
 }

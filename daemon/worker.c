@@ -13,7 +13,6 @@
  * start-up (an interpreter loading) runs under the daemon's limits.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -486,76 +485,6 @@ int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
 	if (w->qlen == 1)
 		arm_timer(w);
 	return 0;
-}
-
-struct sync_reply {
-	worker_reply_fn *reply;
-	void *arg;
-	bool done;
-};
-
-static void on_sync_reply(void *arg, const ig_msg *msg)
-{
-	struct sync_reply *s = arg;
-
-	s->done = true;
-	s->reply(s->arg, msg);
-}
-
-/* Read what fd has into take(); false at EOF or error. */
-static bool read_into(struct worker *w, uv_handle_t *h, char *buf, size_t len,
-                      void (*take)(struct worker *, const char *, size_t))
-{
-	uv_os_fd_t fd;
-	ssize_t n;
-
-	if (uv_fileno(h, &fd) != 0)
-		return false;
-	n = read(fd, buf, len);
-	if (n > 0)
-		take(w, buf, (size_t)n);
-	return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
-}
-
-int worker_call(struct worker *w, const char *method, worker_pack_fn *pack, void *arg,
-                worker_reply_fn *reply, void *rarg, ig_err *err)
-{
-	struct sync_reply s = { reply, rarg, false };
-	uint64_t deadline = uv_hrtime() + w->timeout_ms * 1000000u;
-	struct pollfd pfd[2] = { { .events = POLLIN }, { .events = POLLIN } };
-	int rc;
-
-	if ((rc = worker_request(w, method, 0, pack, arg, on_sync_reply, &s, err)) != 0)
-		return rc;
-	if (uv_fileno((uv_handle_t *)&w->out, &pfd[0].fd) != 0 ||
-	    uv_fileno((uv_handle_t *)&w->err, &pfd[1].fd) != 0)
-		pfd[1].fd = -1;
-	/* the loop cannot run here: the checkpoint is synchronous; the worker
-	 * is idle between iterations, so this is one short exchange */
-	while (!s.done && !w->failed) {
-		uint64_t now = uv_hrtime();
-		if (now >= deadline) {
-			fail(w, "the worker timed out: no answer to %s within %llu ms", method,
-			     (unsigned long long)w->timeout_ms);
-			break;
-		}
-		int n = poll(pfd, 2, (int)((deadline - now) / 1000000u) + 1);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n <= 0)
-			continue;
-		if ((pfd[1].revents & (POLLIN | POLLHUP)) &&
-		    !read_into(w, (uv_handle_t *)&w->err, w->ebuf, sizeof(w->ebuf), take_stderr))
-			pfd[1].fd = -1;
-		if ((pfd[0].revents & (POLLIN | POLLHUP)) &&
-		    !read_into(w, (uv_handle_t *)&w->out, w->rbuf, sizeof(w->rbuf), take_stdout)) {
-			fail(w, "the worker closed its stdout before answering %s", method);
-			break;
-		}
-	}
-	if (s.done)
-		return 0;
-	return ig_err_set(err, IG_PROTO_INTERNAL, "worker: no answer to %s", method);
 }
 
 bool worker_failed(const struct worker *w)

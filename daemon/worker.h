@@ -69,12 +69,6 @@ int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
                    worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
                    ig_err *err);
 
-/* The same, and wait for the answer (and every earlier one) on the calling
- * thread, up to the timeout: for a checkpoint, which cannot wait for the
- * loop.  Earlier answers still go to their callbacks. */
-int worker_call(struct worker *w, const char *method, worker_pack_fn *pack, void *arg,
-                worker_reply_fn *reply, void *rarg, ig_err *err);
-
 /* Has the worker failed (the reason went to fail())? */
 bool worker_failed(const struct worker *w);
 

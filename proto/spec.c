@@ -809,6 +809,8 @@ read_worker(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 		return rc;
 	if (w->cwd != NULL && w->cwd[0] == '\0')
 		return invalid(err, "worker.cwd", "must not be empty");
+	if (w->timeout_ms > IG_WORKER_TIMEOUT_MAX_MS)
+		return invalid(err, "worker.timeout_ms", "at most 3600000 (an hour)");
 	if (limits != NULL && (rc = read_rlimits(limits, w, err)) != 0)
 		return rc;
 	return env != NULL ? read_env(env, &w->env, err) : 0;

@@ -109,6 +109,7 @@ struct ig_engine {
 	enum ig_flag should_terminate;
 	enum ig_flag should_terminate_epoch;
 	bool should_interrupt;
+	bool should_yield;         /* ig_engine_yield: at the next clean point */
 	ig_data *data;
 	int64_t data_n;            /* its size, cached */
 	bool data_ra;              /* random access */

@@ -259,6 +259,23 @@ void ig_engine_interrupt(ig_engine *e)
 	e->should_interrupt = true;
 }
 
+void ig_engine_yield(ig_engine *e)
+{
+	e->should_yield = true;
+}
+
+/* Does the step end here: its budget spent, or a yield asked and this a
+ * clean point? */
+static bool step_over(ig_engine *e, uint64_t *done, uint64_t max_iterations)
+{
+	bool spent = max_iterations != 0 && ++*done >= max_iterations;
+	bool yield = e->should_yield && ig_engine_clean(e);
+
+	if (yield)
+		e->should_yield = false;
+	return spent || yield;
+}
+
 /* The run's data, with its shape cached: the loop asks for it every fetch. */
 static void use_data(ig_engine *e, ig_data *d)
 {
@@ -414,6 +431,7 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 	e->should_terminate = FLAG_OFF;
 	e->should_terminate_epoch = FLAG_OFF;
 	e->should_interrupt = false;
+	e->should_yield = false;
 	s->time_epoch = 0;
 	s->time_total = 0;
 	e->t_run = ig_now();
@@ -641,7 +659,7 @@ static bool quiet(const ig_engine *e)
 	return (ev[IG_EVENT_GET_BATCH_STARTED].handlers.n | ev[IG_EVENT_GET_BATCH_COMPLETED].handlers.n |
 	        ev[IG_EVENT_ITERATION_STARTED].handlers.n | ev[IG_EVENT_ITERATION_COMPLETED].handlers.n) == 0 &&
 	       e->should_terminate == FLAG_OFF && e->should_terminate_epoch == FLAG_OFF &&
-	       !e->should_interrupt;
+	       !e->should_interrupt && !e->should_yield;
 }
 
 /*
@@ -846,7 +864,7 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			                     ? PH_EPOCH_END : PH_FETCH;
 			if (inner_event(e, IG_EVENT_ITERATION_COMPLETED, next, &st))
 				return st;
-			if (max_iterations != 0 && ++done >= max_iterations)
+			if (step_over(e, &done, max_iterations))
 				return IG_RUN_YIELD;
 			break;
 		}
@@ -887,7 +905,7 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 				return st;
 			/* epochs count against the budget too, or empty epochs
 			 * (a one-shot source) would never yield */
-			if (max_iterations != 0 && ++done >= max_iterations)
+			if (step_over(e, &done, max_iterations))
 				return IG_RUN_YIELD;
 			break;
 		case PH_TERMINATE:

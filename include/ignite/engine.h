@@ -272,6 +272,11 @@ const ig_value *ig_engine_user(const ig_engine *e, const char *key);
 void ig_engine_terminate(ig_engine *e, bool skip_completed);
 void ig_engine_terminate_epoch(ig_engine *e, bool skip_epoch_completed);
 void ig_engine_interrupt(ig_engine *e);
+/* From a handler: the step in progress returns IG_RUN_YIELD at the next
+ * point where ig_engine_clean() holds (after this iteration or epoch),
+ * whatever its budget; nothing is fired for it.  The host takes a
+ * checkpoint there. */
+void ig_engine_yield(ig_engine *e);
 /* Replace the data; the iterator restarts at once (rule 22).  NULL for none. */
 int ig_engine_set_data(ig_engine *e, ig_data *d);
 /* During TERMINATE_SINGLE_EPOCH: iterations the cut epoch had done. */

@@ -20,6 +20,9 @@ extern "C" {
 
 /* Entries in params, metrics, handlers, once, env, argv and columns. */
 #define IG_SPEC_MAX_ITEMS 1024
+/* An answer a worker may take; a checkpoint waits no longer at shutdown
+ * than the shutdown grace, however long this is. */
+#define IG_WORKER_TIMEOUT_MAX_MS 3600000
 
 enum ig_engine_kind { IG_ENGINE_BUILTIN, IG_ENGINE_PLUGIN, IG_ENGINE_EXEC };
 enum ig_data_kind {
@@ -135,7 +138,8 @@ typedef struct ig_spec_checkpoint {
 } ig_spec_checkpoint;
 
 typedef struct ig_spec_worker {
-	int64_t timeout_ms;     /* IG_NONE: the daemon's default */
+	int64_t timeout_ms;     /* IG_NONE: the daemon's default; at most
+	                         * IG_WORKER_TIMEOUT_MAX_MS */
 	int64_t max_restarts;   /* IG_NONE: the daemon's default */
 	ig_strv env;            /* "KEY=VALUE" entries */
 	char *cwd;              /* NULL: the daemon's choice */

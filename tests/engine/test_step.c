@@ -139,11 +139,50 @@ static void test_rule01_async_process_function(void **state)
 	trace_free(&exp);
 }
 
+static int ask_yield(ig_engine *e, int event, void *ud)
+{
+	(void)event, (void)ud;
+	ig_engine_yield(e);
+	return 0;
+}
+
+/* ig_engine_yield from a handler ends the step at the next clean point
+ * (right after the iteration, or after EPOCH_COMPLETED for an epoch's last
+ * one), whatever the budget, fires nothing and leaves the trace as it is. */
+static void test_yield_at_next_clean_point(void **state)
+{
+	fixture *f = *state;
+	static const int64_t three = 3, five = 5;
+	ig_filter at3 = { .once = &three, .nonce = 1 };
+	ig_filter at5 = { .once = &five, .nonce = 1 };
+	trace exp;
+
+	assert_true(ig_engine_on(f->e, E_IC, &at3, ask_yield, NULL) != 0);
+	assert_true(ig_engine_on(f->e, E_IC, &at5, ask_yield, NULL) != 0);
+	f->d = ig_data_range(5);
+	ig_run_args a = run_args(2, IG_NONE, IG_NONE);
+	assert_int_equal(ig_engine_start(f->e, f->d, &a), 0);
+	assert_int_equal(ig_engine_step(f->e, 0), IG_RUN_YIELD);
+	assert_int_equal(ig_engine_state(f->e)->iteration, 3);
+	assert_true(ig_engine_clean(f->e));
+	/* iteration 5 ends epoch 1: the step goes on through EPOCH_COMPLETED */
+	assert_int_equal(ig_engine_step(f->e, 0), IG_RUN_YIELD);
+	assert_int_equal(ig_engine_state(f->e)->iteration, 5);
+	assert_true(ig_engine_clean(f->e));
+	assert_int_equal(f->t.v[f->t.n - 1].event, E_EC);
+	assert_int_equal(ig_engine_step(f->e, 0), IG_RUN_DONE);
+	trace_init(&exp);
+	tb_run(&exp, 2, 5, true);
+	TRACE_EQ_T(&f->t, &exp);
+	trace_free(&exp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_rule01_step_budget_same_trace),
 		FX_TEST(test_rule13_step_suspended),
+		FX_TEST(test_yield_at_next_clean_point),
 		cmocka_unit_test(test_rule01_async_process_function),
 	};
 	return cmocka_run_group_tests_name("engine_step", tests, NULL, NULL);

@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""The checkpoint schedule asked is the schedule kept, for process
+functions that answer later (an exec worker, a blocking builtin) as for
+those that answer at once, and a worker slow to give its state never
+holds up the daemon.
+usage: test_schedule.py IGNITED [unittest args]
+
+Each resume is checked for where it resumed (the daemon's "resumed at"
+line), not only for how the run ended: a run started over from 0 ends
+the same, but loses everything PROTOCOL.md promises to keep.
+"""
+import os
+import re
+import signal
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from daemon import PY, PYPATH, SRC, Daemon, RPCError, history, wait_status  # noqa: E402
+
+SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
+IGNITED = None
+INVALID_PARAMS = 3
+
+
+def slow_spec(ms, n, checkpoint, *mode, **worker):
+    """The slow worker over range:n in one epoch, recording at every
+    iteration the count its state carries and the engine's iteration."""
+    return {"engine": [PY, SLOW_WORKER, str(ms)] + list(mode), "data": "range:%d" % n,
+            "max_epochs": 1, "checkpoint": checkpoint,
+            "metrics": [{"name": "count", "kind": "output", "field": "count"},
+                        {"name": "iteration", "kind": "output", "field": "iteration"}],
+            "worker": dict(worker, env=PYPATH)}
+
+
+def sleep_spec(ms, n, checkpoint):
+    return {"engine": "builtin:sleep", "params": {"ms": ms}, "data": "range:%d" % n,
+            "max_epochs": 1, "checkpoint": checkpoint}
+
+
+class ScheduleCase(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(IGNITED).start()
+        self.addCleanup(self.d.remove)
+
+    def iteration(self, rid):
+        c = self.d.client()
+        try:
+            return c.call("status", {"id": rid})["iteration"]
+        finally:
+            c.close()
+
+    def wait_iteration(self, rid, target, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            it = self.iteration(rid)
+            if it >= target:
+                return it
+            time.sleep(0.01)
+        self.fail("run %d never reached iteration %d" % (rid, target))
+
+    def kill_and_resume(self, rid):
+        """kill -9 the daemon and start it again; the iteration the run had
+        reached just before the kill, and the one it resumed at."""
+        before = self.iteration(rid)
+        self.d.kill9()
+        mark = len(self.d.logtext())
+        self.d.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            m = re.search(r"run %d: resumed at epoch \d+, iteration (\d+)" % rid,
+                          self.d.logtext()[mark:])
+            if m:
+                return before, int(m.group(1))
+            time.sleep(0.01)
+        self.fail("run %d was not resumed:\n%s" % (rid, self.d.logtext()[-3000:]))
+
+    def assert_resumed_within(self, before, resumed, every):
+        """Resumed on a count point, at most one period (plus the
+        iteration that was in flight) behind where it had got to."""
+        self.assertEqual(resumed % every, 0, resumed)
+        self.assertGreater(resumed, 0, "started over")
+        self.assertGreaterEqual(resumed, before - 2 * every - 1, (before, resumed))
+
+    def finish(self, rid):
+        c = self.d.client()
+        st = wait_status(c, rid, ("completed", "failed", "terminated"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        h = history(c, rid)
+        c.close()
+        return h
+
+
+class TestEvery(ScheduleCase):
+    def test_exec_worker_every_5(self):
+        c = self.d.client()
+        rid = c.call("run", slow_spec(20, 120, {"every": 5}))["id"]
+        c.close()
+        self.wait_iteration(rid, 43)
+        before, resumed = self.kill_and_resume(rid)
+        self.assert_resumed_within(before, resumed, 5)
+        h = self.finish(rid)
+        # the worker's own count went on from the checkpoint's state
+        self.assertEqual([p[2] for p in h["count"]], [float(i) for i in range(1, 121)])
+        self.assertEqual([p[1] for p in h["count"]], list(range(1, 121)))
+
+    def test_blocking_builtin_every_10(self):
+        c = self.d.client()
+        rid = c.call("run", sleep_spec(5, 400, {"every": 10}))["id"]
+        c.close()
+        self.wait_iteration(rid, 95)
+        before, resumed = self.kill_and_resume(rid)
+        self.assert_resumed_within(before, resumed, 10)
+        self.finish(rid)
+
+    def test_checkpoint_action_with_exec_worker(self):
+        """A declarative checkpoint handler is taken where it fired."""
+        spec = slow_spec(10, 200, {"epoch_completed": False})
+        spec["handlers"] = [{"event": "ITERATION_COMPLETED", "every": 7,
+                             "action": "checkpoint"}]
+        c = self.d.client()
+        rid = c.call("run", spec)["id"]
+        c.close()
+        self.wait_iteration(rid, 60)
+        before, resumed = self.kill_and_resume(rid)
+        self.assert_resumed_within(before, resumed, 7)
+        h = self.finish(rid)
+        self.assertEqual([p[2] for p in h["count"]], [float(i) for i in range(1, 201)])
+
+
+class TestSeconds(ScheduleCase):
+    def test_exec_worker_every_200_ms(self):
+        c = self.d.client()
+        rid = c.call("run", slow_spec(20, 200, {"seconds": 0.2}))["id"]
+        c.close()
+        self.wait_iteration(rid, 60)
+        before, resumed = self.kill_and_resume(rid)
+        # 200 ms is 10 iterations of 20 ms; allow as much again
+        self.assertGreater(resumed, 0, "started over")
+        self.assertGreaterEqual(resumed, before - 21, (before, resumed))
+        h = self.finish(rid)
+        self.assertEqual([p[2] for p in h["count"]], [float(i) for i in range(1, 201)])
+
+
+class TestSlowState(ScheduleCase):
+    """A worker that does not give its state holds up its own run only."""
+
+    def max_ping(self, seconds):
+        c = self.d.client()
+        worst, end = 0.0, time.time() + seconds
+        while time.time() < end:
+            t = time.time()
+            c.call("ping")
+            worst = max(worst, time.time() - t)
+            time.sleep(0.01)
+        c.close()
+        return worst
+
+    def test_hanging_state_dict_times_out_and_the_daemon_serves(self):
+        c = self.d.client()
+        rid = c.call("run", slow_spec(1, 100, {"every": 5}, "hang-state",
+                                      timeout_ms=3000))["id"]
+        self.wait_iteration(rid, 5)
+        # the worker sits in state_dict for 3 s: the loop must not
+        self.assertLess(self.max_ping(1.5), 0.5)
+        st = wait_status(c, rid, ("failed", "completed"), 30)
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("no answer to state_dict within 3000 ms", st["reason"])
+        c.close()
+
+    def test_sigterm_does_not_wait_for_a_hanging_worker_forever(self):
+        c = self.d.client()
+        rid = c.call("run", slow_spec(1, 100, {"every": 5}, "hang-state",
+                                      timeout_ms=3600000))["id"]
+        c.close()
+        self.wait_iteration(rid, 5)
+        self.assertLess(self.max_ping(0.5), 0.5)
+        self.d.signal(signal.SIGTERM)
+        self.assertEqual(self.d.wait(60), 0)
+        self.assertIn("did not give its state within", self.d.logtext())
+
+    def test_timeout_is_bounded(self):
+        c = self.d.client()
+        with self.assertRaises(RPCError) as e:
+            c.call("run", slow_spec(1, 10, {}, timeout_ms=3600001))
+        self.assertEqual(e.exception.code, INVALID_PARAMS)
+        self.assertIn("worker.timeout_ms", e.exception.message)
+        c.close()
+
+
+if __name__ == "__main__":
+    IGNITED = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
