@@ -29,6 +29,7 @@
 #define TAIL_LINES      2               /* stderr lines quoted in a failure */
 #define TAIL_LEN        160
 #define GRACE_MS        2000            /* from shutdown to SIGKILL */
+#define DRAIN_MAX       (64 * 1024)     /* stderr read once the worker is gone */
 #define NHANDLES        5
 
 struct pending {
@@ -137,16 +138,21 @@ static void take_stderr(struct worker *w, const char *p, size_t n)
 	}
 }
 
-/* The process is gone: what it wrote to stderr is all in the pipe. */
+/* The process is gone: what it wrote to stderr is in the pipe.  A child it
+ * left behind may hold the pipe and write on, so only what fits in
+ * DRAIN_MAX is read; the pipe is closed right after. */
 static void drain_stderr(struct worker *w)
 {
 	uv_os_fd_t fd;
 	ssize_t n;
+	size_t total = 0;
 
 	if (uv_fileno((uv_handle_t *)&w->err, &fd) != 0)
 		return;
-	while ((n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0)
+	while (total < DRAIN_MAX && (n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0) {
 		take_stderr(w, w->ebuf, (size_t)n);
+		total += (size_t)n;
+	}
 	if (w->linelen > 0)
 		emit_line(w);
 }

@@ -16,8 +16,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (DIGITS, PY, PYPATH, SRC, Daemon, RPCError, as_nobody,  # noqa: E402
-                    history, numpy_spec, wait_status)
+from daemon import (DIGITS, PY, PYPATH, SRC, Client, Daemon, RPCError,  # noqa: E402
+                    as_nobody, history, numpy_spec, wait_status)
 
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
@@ -313,6 +313,55 @@ class TestWorkerAsOwner(WorkerCase):
             st = wait_status(c, c.call("run", spec)["id"], ("failed",), 30)
             return "uid=65534 gid=65534" in st["reason"]
         self.assertEqual(as_nobody(self.d, check), 0)
+
+
+# A worker that leaves a child writing to its stderr as fast as it can
+# (yes(1)), writes the child's pid to argv[1] and exits 4.
+GRANDCHILD = r"""
+import subprocess, sys
+child = subprocess.Popen(["yes"], stdout=sys.stderr)
+with open(sys.argv[1], "w") as f:
+    f.write(str(child.pid))
+sys.exit(4)
+"""
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def kill_pidfile(path):
+    try:
+        with open(path) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+class TestWorkerPipes(WorkerCase):
+    def test_grandchild_holding_stderr_does_not_trap_the_daemon(self):
+        pidfile = os.path.join(self.d.dir, "grandchild.pid")
+        self.addCleanup(kill_pidfile, pidfile)
+        c = Client(self.d.socket, timeout=5)
+        self.addCleanup(c.close)
+        rid = c.call("run", {"engine": [PY, "-c", GRANDCHILD, pidfile],
+                             "data": "range:3"})["id"]
+        st = wait_status(c, rid, ("failed", "completed"), 30)
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("exited with status 4", st["reason"])
+        # the grandchild may still be writing: the daemon answers at once
+        # and does not grow meanwhile
+        before = rss_kib(self.d.proc.pid)
+        end = time.time() + 2
+        while time.time() < end:
+            t = time.time()
+            c.call("ping")
+            self.assertLess(time.time() - t, 1.0)
+        self.assertLess(rss_kib(self.d.proc.pid) - before, 32 * 1024)
 
 
 if __name__ == "__main__":
