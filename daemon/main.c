@@ -27,6 +27,7 @@
 
 #include <uv.h>
 
+#include "exec_worker.h"
 #include "ignite/protocol.h"
 #include "log.h"
 #include "methods.h"
@@ -392,6 +393,10 @@ main(int argc, char **argv)
 	char err[1024];
 	int rc, listen_fd;
 
+	/* a worker being started (exec_worker.h): none of the daemon's set-up */
+	if (argc > 1 && strcmp(argv[1], EXEC_WORKER_FLAG) == 0)
+		return exec_worker_main(argc, argv);
+	exec_worker_cloexec_inherited();
 	parse_options(argc, argv, &o);
 	if (log_init(o.level, o.log_file, err, sizeof err) < 0)
 		die("%s", err);

@@ -8,11 +8,15 @@ The C worker and the plugins are found in IGNITED's build tree
 IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
+
+import msgpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -101,19 +105,28 @@ class TestWorkerEventsAndMetrics(WorkerCase):
         self.assertIn("handled EPOCH_COMPLETED at epoch 2", lines)
 
 
-class TestRlimits(WorkerCase):
-    LIMITS = {"nofile": 17, "as": 1 << 30}
+LIMITS = {"nofile": 17, "as": 1 << 30}
 
+
+def rlimits_spec(rlimits):
+    """The rlimits worker, reporting the LIMITS it runs under as metrics."""
+    fields = ["%s_%s" % (k, end) for k in LIMITS for end in ("soft", "hard")]
+    return {"engine": [PY, RLIMITS_WORKER], "data": "range:2",
+            "metrics": [{"name": f, "kind": "output", "field": f} for f in fields],
+            "worker": {"env": PYPATH, "rlimits": rlimits}}
+
+
+def limits_reported():
+    return {"%s_%s" % (k, end): v for k, v in LIMITS.items() for end in ("soft", "hard")}
+
+
+class TestRlimits(WorkerCase):
     def rlimits_spec(self, rlimits):
-        fields = ["%s_%s" % (k, end) for k in self.LIMITS for end in ("soft", "hard")]
-        return {"engine": [PY, RLIMITS_WORKER], "data": "range:2",
-                "metrics": [{"name": f, "kind": "output", "field": f} for f in fields],
-                "worker": {"env": PYPATH, "rlimits": rlimits}}
+        return rlimits_spec(rlimits)
 
     def test_worker_runs_under_the_spec_limits(self):
-        st = self.complete(self.run_spec(self.rlimits_spec(self.LIMITS)))
-        want = {"%s_%s" % (k, end): v for k, v in self.LIMITS.items() for end in ("soft", "hard")}
-        self.assertEqual(st["metrics"], want)
+        st = self.complete(self.run_spec(self.rlimits_spec(LIMITS)))
+        self.assertEqual(st["metrics"], limits_reported())
 
     def test_unknown_limit_is_refused_at_run(self):
         with self.assertRaises(RPCError) as e:
@@ -313,6 +326,106 @@ class TestWorkerAsOwner(WorkerCase):
             st = wait_status(c, c.call("run", spec)["id"], ("failed",), 30)
             return "uid=65534 gid=65534" in st["reason"]
         self.assertEqual(as_nobody(self.d, check), 0)
+
+
+def nobody_runs(d, spec, timeout=60):
+    """Run spec as nobody (as_nobody) until it ends: its status, with its
+    log lines as "log"."""
+    r, w = os.pipe()
+
+    def check(c):
+        rid = c.call("run", spec)["id"]
+        st = wait_status(c, rid, ("failed", "completed", "terminated"), timeout)
+        st["log"] = [line["message"] for line in c.call("logs", {"id": rid})["lines"]]
+        os.write(w, msgpack.packb(st))
+        return True
+    code = as_nobody(d, check)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    if code != 0:
+        raise AssertionError("the run as nobody failed (%d):\n%s" % (code, d.logtext()[-3000:]))
+    return msgpack.unpackb(data, raw=False)
+
+
+# Writes what the worker was started with to stderr (supplementary groups,
+# the names in its initial environment, where its descriptors lead), exits 5.
+REPORT_START = r"""
+import os, sys
+groups = [l.split()[1:] for l in open("/proc/self/status") if l.startswith("Groups:")][0]
+env = sorted(e.split(b"=", 1)[0].decode() for e in open("/proc/self/environ", "rb").read().split(b"\0") if e)
+def link(fd):
+    try:
+        return os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        return None
+fds = sorted(filter(None, map(link, range(1024))))
+print("groups=" + ",".join(groups), file=sys.stderr)
+print("env=" + ",".join(env), file=sys.stderr)
+print("fds=" + ",".join(fds), file=sys.stderr)
+sys.exit(5)
+"""
+
+
+class TestWorkerStart(unittest.TestCase):
+    """A worker for another uid is started as that uid from the first step:
+    its cwd entered and its limits set with the owner's rights (the daemon
+    here lacks CAP_SYS_RESOURCE, as under the shipped unit), with no
+    supplementary groups, environment or descriptors of the daemon's."""
+
+    def setUp(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to act as another uid")
+        self.tmp = tempfile.mkdtemp(prefix="ignite-start-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.inherited = os.path.join(self.tmp, "inherited")
+        fd = os.open(self.inherited, os.O_RDONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        env = dict(os.environ, IGNITE_TEST_SECRET="daemon-only")
+        self.d = Daemon(IGNITED, prefix=["setpriv", "--bounding-set", "-sys_resource"],
+                        popen={"pass_fds": (fd,), "env": env}).start()
+        self.addCleanup(self.d.remove)
+
+    def test_cwd_is_entered_as_the_owner(self):
+        home = os.path.join(self.tmp, "home")
+        os.mkdir(home, 0o700)
+        with open(os.path.join(home, "secret"), "w") as f:
+            f.write("TOPSECRET")
+        os.chmod(os.path.join(home, "secret"), 0o644)
+        os.chown(home, 1234, 1234)
+        spec = {"engine": [PY, "-c", "import sys; sys.stderr.write(open('secret').read()); "
+                           "sys.exit(5)"],
+                "data": "range:3", "worker": {"cwd": home}}
+        st = nobody_runs(self.d, spec)
+        self.assertEqual(st["status"], "failed")
+        self.assertEqual(st["reason"], "engine: cannot start %s in %s: permission denied"
+                         % (PY, home))
+        self.assertNotIn("TOPSECRET", repr(st))
+
+    def test_missing_program_is_the_reason(self):
+        st = nobody_runs(self.d, {"engine": ["/nonexistent/worker"], "data": "range:3"})
+        self.assertEqual(st["status"], "failed")
+        self.assertEqual(st["reason"], "engine: cannot start /nonexistent/worker in /: "
+                         "no such file or directory")
+
+    def test_rlimits_without_cap_sys_resource(self):
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            bnd = [int(line.split()[1], 16) for line in f if line.startswith("CapBnd:")][0]
+        self.assertFalse(bnd & (1 << 24), "the daemon still has CAP_SYS_RESOURCE")
+        st = nobody_runs(self.d, rlimits_spec(LIMITS))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(st["metrics"], limits_reported())
+
+    def test_no_groups_environment_or_descriptors_of_the_daemon(self):
+        st = nobody_runs(self.d, {"engine": [PY, "-c", REPORT_START], "data": "range:3"})
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("groups=", st["log"])
+        self.assertIn("env=HOME,LOGNAME,PATH,USER", st["log"])
+        fds = [line for line in st["log"] if line.startswith("fds=")]
+        self.assertEqual(len(fds), 1, st["log"])
+        self.assertNotIn(self.inherited, fds[0])
+        self.assertNotIn(self.d.db, fds[0])
 
 
 # A worker that leaves a child writing to its stderr as fast as it can
