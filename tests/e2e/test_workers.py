@@ -403,6 +403,30 @@ class TestWorkerStart(unittest.TestCase):
                          % (PY, home))
         self.assertNotIn("TOPSECRET", repr(st))
 
+    def test_plugin_paths_others_cannot_see_answer_alike(self):
+        hidden = os.path.join(self.tmp, "hidden")
+        os.mkdir(hidden, 0o700)
+        shutil.copy(built("IGNITE_PLUGIN", "examples", "plugin", "liblinreg.so"),
+                    os.path.join(hidden, "there.so"))
+        os.chown(hidden, 1234, 1234)
+        r, w = os.pipe()
+
+        def check(c):
+            for name in ("there.so", "absent.so"):
+                try:
+                    c.call("run", {"engine": "plugin:" + os.path.join(hidden, name),
+                                   "data": "range:3"})
+                    return False
+                except RPCError as e:
+                    os.write(w, ("%d %s\n" % (e.code, e.message.replace(name, "X"))).encode())
+            return True
+        self.assertEqual(as_nobody(self.d, check), 0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            there, absent = f.read().splitlines()
+        self.assertEqual(there, absent)
+        self.assertIn("no such file or not permitted", there)
+
     def test_missing_program_is_the_reason(self):
         st = nobody_runs(self.d, {"engine": ["/nonexistent/worker"], "data": "range:3"})
         self.assertEqual(st["status"], "failed")
