@@ -7,6 +7,7 @@ The C worker and the plugins are found in IGNITED's build tree
 (examples/, tests/workers/) unless IGNITE_C_WORKER, IGNITE_PLUGIN,
 IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
 """
+import gzip
 import os
 import shutil
 import signal
@@ -450,6 +451,65 @@ class TestWorkerStart(unittest.TestCase):
         self.assertEqual(len(fds), 1, st["log"])
         self.assertNotIn(self.inherited, fds[0])
         self.assertNotIn(self.d.db, fds[0])
+
+
+def csv_spec(path):
+    return {"engine": "builtin:softmax", "params": {"classes": 10},
+            "data": {"kind": "csv", "path": path, "header": False, "label": 64,
+                     "batch_size": 32}, "max_epochs": 1}
+
+
+class TestDataPaths(unittest.TestCase):
+    """data.path names only regular data files, within --max-data-size: a
+    FIFO, a device or a file of the kernel is refused without the daemon
+    ever waiting on it."""
+
+    LIMIT = 300000              # digits.csv.gz has 264712 bytes gunzipped
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ignite-data-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.d = Daemon(IGNITED, extra=["--max-data-size", str(self.LIMIT)]).start()
+        self.addCleanup(self.d.remove)
+        self.c = Client(self.d.socket, timeout=10)
+        self.addCleanup(self.c.close)
+
+    def refused(self, path):
+        with self.assertRaises(RPCError) as e:
+            self.c.call("run", csv_spec(path))
+        self.assertEqual(e.exception.code, INVALID_PARAMS)
+        return e.exception.message
+
+    def test_fifo_is_refused_and_the_daemon_answers(self):
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        # before the fix the daemon waits for a writer: be one at the end
+        self.addCleanup(lambda: os.close(os.open(fifo, os.O_RDWR)))
+        self.assertIn("%s: not a regular file" % fifo, self.refused(fifo))
+        other = Client(self.d.socket, timeout=10)
+        self.addCleanup(other.close)
+        self.assertIsNone(other.call("ping"))
+
+    def test_devices_and_kernel_files_are_refused(self):
+        self.assertIn("/dev/zero: not a regular file", self.refused("/dev/zero"))
+        self.assertIn("/proc/self/maps: a file under /proc, /sys or /dev cannot be data",
+                      self.refused("/proc/self/maps"))
+
+    def test_size_limit(self):
+        big = os.path.join(self.tmp, "big.csv")
+        with open(big, "w") as f:
+            f.write("1,2\n" * (self.LIMIT // 4 + 1))
+        self.assertIn("more than the %d a data file may have (ignited --max-data-size)"
+                      % self.LIMIT, self.refused(big))
+        bomb = os.path.join(self.tmp, "bomb.csv.gz")
+        with gzip.open(bomb, "wb") as f:
+            f.write(b"1,2\n" * (self.LIMIT // 4 + 1))
+        self.assertIn("more than the %d bytes a data file may have, gunzipped" % self.LIMIT,
+                      self.refused(bomb))
+        # within it: the digits train
+        rid = self.c.call("run", csv_spec(DIGITS))["id"]
+        st = wait_status(self.c, rid, ("completed", "failed"), 60)
+        self.assertEqual(st["status"], "completed", st.get("reason"))
 
 
 # A worker that leaves a child writing to its stderr as fast as it can
