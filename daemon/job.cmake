@@ -8,6 +8,7 @@ add_library(ignited_job STATIC
   ${CMAKE_CURRENT_LIST_DIR}/job_plugin.c
   ${CMAKE_CURRENT_LIST_DIR}/job_exec.c
   ${CMAKE_CURRENT_LIST_DIR}/worker.c
+  ${CMAKE_CURRENT_LIST_DIR}/exec_worker.c
   ${CMAKE_CURRENT_LIST_DIR}/plugin_load.c
   ${CMAKE_CURRENT_LIST_DIR}/job_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/job_actions.c

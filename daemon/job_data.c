@@ -127,8 +127,9 @@ static int open_file(void *arg, ig_err *err)
 	int fd, rc;
 
 	/* Open once first, so that a missing or forbidden file is reported
-	 * against data.path, before the parser's own messages. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	 * against data.path, before the parser's own messages; without
+	 * blocking, as a FIFO would.  What it is, the reader judges. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data.path: cannot open "
 		                  "%s: %s", path, strerror(errno));
 	close(fd);

@@ -27,6 +27,8 @@
 
 #include <uv.h>
 
+#include "dataset/readfile.h"
+#include "exec_worker.h"
 #include "ignite/protocol.h"
 #include "log.h"
 #include "methods.h"
@@ -52,6 +54,7 @@ struct options {
 	size_t max_frame;
 	uint64_t idle_timeout_ms;
 	uint64_t max_db_bytes;
+	uint64_t max_data_bytes;
 	gid_t group;
 	const char *plugin_dirs[PLUGIN_DIRS_MAX];       /* argv's strings */
 	size_t nplugin_dirs;
@@ -79,6 +82,7 @@ usage(FILE *f)
 	    "usage: ignited [--socket PATH] [--db PATH] [--log-level LEVEL]\n"
 	    "               [--log-file PATH] [--max-frame BYTES] [--group NAME]\n"
 	    "               [--idle-timeout MS] [--max-db-size BYTES]\n"
+	    "               [--max-data-size BYTES]\n"
 	    "               [--plugin-dir DIR]... [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
@@ -96,6 +100,9 @@ usage(FILE *f)
 	    "  --idle-timeout MS   drop a client stalled mid-frame (default: 30000)\n"
 	    "  --max-db-size BYTES cap the database; a run whose writes hit the cap\n"
 	    "                      pauses with the reason (default: no cap)\n"
+	    "  --max-data-size BYTES\n"
+	    "                      the largest data file a run may name, in\n"
+	    "                      bytes gunzipped (default: 4 GiB)\n"
 	    "  --plugin-dir DIR    users other than root may load plugins from DIR\n"
 	    "                      only; repeat for more (default: /usr/lib/ignite/\n"
 	    "                      plugins and /usr/local/lib/ignite/plugins)\n",
@@ -155,6 +162,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "group", required_argument, NULL, 'g' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "max-db-size", required_argument, NULL, 'S' },
+		{ "max-data-size", required_argument, NULL, 'D' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -164,7 +172,8 @@ parse_options(int argc, char **argv, struct options *o)
 	struct group *gr;
 	int c, level;
 
-	*o = (struct options){ .level = LOG_INFO, .group = (gid_t)-1 };
+	*o = (struct options){ .level = LOG_INFO, .group = (gid_t)-1,
+	    .max_data_bytes = IG_READ_FILE_MAX_DEFAULT };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -200,6 +209,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'S':
 			o->max_db_bytes = parse_number("--max-db-size", optarg,
 			    65536, UINT64_C(1) << 50);
+			break;
+		case 'D':
+			o->max_data_bytes = parse_number("--max-data-size",
+			    optarg, 65536, UINT64_C(1) << 50);
 			break;
 		case 'P':
 			if (o->nplugin_dirs == PLUGIN_DIRS_MAX)
@@ -392,7 +405,12 @@ main(int argc, char **argv)
 	char err[1024];
 	int rc, listen_fd;
 
+	/* a worker being started (exec_worker.h): none of the daemon's set-up */
+	if (argc > 1 && strcmp(argv[1], EXEC_WORKER_FLAG) == 0)
+		return exec_worker_main(argc, argv);
+	exec_worker_cloexec_inherited();
 	parse_options(argc, argv, &o);
+	ig_read_file_limit(o.max_data_bytes);
 	if (log_init(o.level, o.log_file, err, sizeof err) < 0)
 		die("%s", err);
 	/* A client that hangs up must cost an EPIPE, not the daemon. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job_int.h"
 #include "plugin_load.h"
 
 /* Is the resolved path inside the (resolved) directory dir? */
@@ -22,6 +23,27 @@ static bool inside(const char *real, const char *dir)
 	n = strlen(rdir);
 	/* "/" as a plugin dir would allow everything: taken as given */
 	return strncmp(real, rdir, n) == 0 && (real[n] == '/' || rdir[n - 1] == '/');
+}
+
+struct resolve {
+	const char *path;
+	char *real;                     /* PATH_MAX */
+};
+
+/* Runs with the owner's file access (job_owner.c): the path resolves as it
+ * would for the owner, and what the owner may not see is answered as what
+ * does not exist, so the answer tells nothing of others' directories. */
+static int resolve(void *arg, ig_err *err)
+{
+	struct resolve *r = arg;
+
+	if (realpath(r->path, r->real) != NULL)
+		return 0;
+	if (errno == ENOENT || errno == EACCES || errno == ENOTDIR)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: plugin:%s: no such "
+		                  "file or not permitted", r->path);
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: plugin:%s: %s", r->path,
+	                  strerror(errno));
 }
 
 static int check_dir(const char *path, const char *real, uid_t owner,
@@ -74,6 +96,7 @@ int plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
                 const ig_plugin **plugin, void **dl, ig_err *err)
 {
 	char real[PATH_MAX];
+	struct resolve r = { path, real };
 	void *h;
 	ig_plugin_entry_fn entry;
 	int rc;
@@ -83,10 +106,8 @@ int plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
 	if (path[0] != '/')
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: plugin:%s: give an "
 		                  "absolute path", path);
-	if (realpath(path, real) == NULL)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: plugin:%s: %s", path,
-		                  strerror(errno));
-	if ((rc = check_dir(path, real, owner, dirs, err)) != 0)
+	if ((rc = job_as_owner(owner, resolve, &r, "engine", err)) != 0 ||
+	    (rc = check_dir(path, real, owner, dirs, err)) != 0)
 		return rc;
 	/* the resolved path: what was checked is what is loaded */
 	if ((h = dlopen(real, RTLD_NOW | RTLD_LOCAL)) == NULL)

@@ -7,10 +7,9 @@
  * exit callback, so the child is always reaped; the struct is freed when
  * the last handle's close callback has run.
  *
- * Resource limits: uv_spawn runs nothing of ours between fork and exec,
- * so the spec's rlimits are set with prlimit(2) on the child right after
- * uv_spawn returns, before anything is written to it.  The worker's own
- * start-up (an interpreter loading) runs under the daemon's limits.
+ * The program is started through ignited --exec-worker (exec_worker.h),
+ * which enters the working directory and sets the limits as the owner;
+ * when it cannot, its one stderr line is the reason the worker failed.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "exec_worker.h"
 #include "worker.h"
 
 #define QUEUE_MAX       16              /* requests in flight */
@@ -28,6 +27,7 @@
 #define TAIL_LINES      2               /* stderr lines quoted in a failure */
 #define TAIL_LEN        160
 #define GRACE_MS        2000            /* from shutdown to SIGKILL */
+#define DRAIN_MAX       (64 * 1024)     /* stderr read once the worker is gone */
 #define NHANDLES        5
 
 struct pending {
@@ -45,6 +45,7 @@ struct worker {
 	uv_timer_t timer;
 	int open;                       /* handles not yet closed */
 	bool exited, failed, detached;
+	bool heard;                     /* it wrote to stdout */
 
 	struct worker_cb cb;
 	uint64_t timeout_ms;
@@ -136,16 +137,21 @@ static void take_stderr(struct worker *w, const char *p, size_t n)
 	}
 }
 
-/* The process is gone: what it wrote to stderr is all in the pipe. */
+/* The process is gone: what it wrote to stderr is in the pipe.  A child it
+ * left behind may hold the pipe and write on, so only what fits in
+ * DRAIN_MAX is read; the pipe is closed right after. */
 static void drain_stderr(struct worker *w)
 {
 	uv_os_fd_t fd;
 	ssize_t n;
+	size_t total = 0;
 
 	if (uv_fileno((uv_handle_t *)&w->err, &fd) != 0)
 		return;
-	while ((n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0)
+	while (total < DRAIN_MAX && (n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0) {
 		take_stderr(w, w->ebuf, (size_t)n);
+		total += (size_t)n;
+	}
 	if (w->linelen > 0)
 		emit_line(w);
 }
@@ -207,7 +213,12 @@ static void on_exited(uv_process_t *p, int64_t status, int sig)
 
 	w->exited = true;
 	drain_stderr(w);
-	if (sig != 0)
+	if (sig == 0 && status == EXEC_WORKER_FAILED && !w->heard && w->line[0] != '\0') {
+		/* the program never started: the trampoline's line, the last
+		 * one emitted, says why, and is all the reason needs */
+		memset(w->tail, 0, sizeof(w->tail));
+		fail(w, "%s", w->line);
+	} else if (sig != 0)
 		fail(w, "the worker was killed by signal %d (%s)", sig, strsignal(sig));
 	else
 		fail(w, "the worker exited with status %lld%s", (long long)status,
@@ -289,6 +300,7 @@ static void take_stdout(struct worker *w, const char *p, size_t n)
 	ig_msg msg;
 	int r;
 
+	w->heard = true;
 	while (n > 0 && !w->failed && !w->detached) {
 		r = ig_decoder_feed(w->dec, p, n, &used, &msg);
 		p += used;
@@ -322,59 +334,18 @@ static void on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- starting ----------------------------------------------------------- */
 
-/* setrlimit(2)'s resource for each enum ig_rlimit. */
-static const int rlimit_resource[IG_RLIMIT_COUNT] = {
-	[IG_RLIMIT_CPU] = RLIMIT_CPU,
-	[IG_RLIMIT_AS] = RLIMIT_AS,
-	[IG_RLIMIT_NOFILE] = RLIMIT_NOFILE,
-	[IG_RLIMIT_NPROC] = RLIMIT_NPROC,
-	[IG_RLIMIT_CORE] = RLIMIT_CORE,
-	[IG_RLIMIT_FSIZE] = RLIMIT_FSIZE,
-};
-
-/* Set each limit the spec gives as the running worker's soft and hard
- * limit.  Returns 0, or an IG_PROTO_* code with err naming the limit. */
-static int set_rlimits(pid_t pid, const int64_t *limits, ig_err *err)
-{
-	for (int r = 0; r < IG_RLIMIT_COUNT; r++) {
-		struct rlimit want, old;
-		int e;
-
-		if (limits[r] == IG_NONE)
-			continue;
-		want.rlim_cur = want.rlim_max = (rlim_t)limits[r];
-		if (prlimit(pid, rlimit_resource[r], &want, NULL) == 0)
-			continue;
-		e = errno;
-		if (e == EPERM && prlimit(pid, rlimit_resource[r], NULL, &old) == 0 &&
-		    want.rlim_max > old.rlim_max)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "worker.rlimits.%s: "
-			                  "cannot raise the worker's hard limit %llu to %lld: %s "
-			                  "(only a daemon running as root may; nofile at most "
-			                  "to fs.nr_open)", ig_rlimit_name(r),
-			                  (unsigned long long)old.rlim_max, (long long)limits[r],
-			                  strerror(e));
-		if (e == ESRCH)
-			return ig_err_set(err, IG_PROTO_INTERNAL, "worker.rlimits.%s: the worker "
-			                  "exited before its limits could be set; run its command "
-			                  "by hand to see why", ig_rlimit_name(r));
-		return ig_err_set(err, IG_PROTO_INTERNAL, "worker.rlimits.%s: cannot set %lld "
-		                  "for the worker (pid %ld): %s", ig_rlimit_name(r),
-		                  (long long)limits[r], (long)pid, strerror(e));
-	}
-	return 0;
-}
-
 int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct worker_cb *cb,
                  struct worker **out, ig_err *err)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	uv_process_options_t po = { 0 };
 	uv_stdio_container_t stdio[3];
+	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits);
 	int rc;
 
 	*out = NULL;
-	if (w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
+	if (args == NULL || w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
+		free(args);
 		free(w);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: out of memory");
 	}
@@ -394,10 +365,9 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE, { (uv_stream_t *)&w->out } };
 	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE, { (uv_stream_t *)&w->err } };
 	po.exit_cb = on_exited;
-	po.file = o->argv[0];
-	po.args = (char **)o->argv;
+	po.file = EXEC_WORKER_SELF;
+	po.args = args;
 	po.env = (char **)o->env;
-	po.cwd = o->cwd;
 	po.stdio = stdio;
 	po.stdio_count = 3;
 	if (o->setid) {
@@ -406,21 +376,16 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 		po.uid = o->uid;
 		po.gid = o->gid;
 	}
-	if ((rc = uv_spawn(loop, &w->proc, &po)) != 0) {
+	rc = uv_spawn(loop, &w->proc, &po);
+	free(args);
+	if (rc != 0) {
 		w->detached = true;
 		close_pipes(w);
 		close_handle((uv_handle_t *)&w->proc);
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: cannot start %s%s%s: %s",
-		                  o->argv[0], o->cwd != NULL ? " in " : "", o->cwd != NULL ? o->cwd : "",
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: cannot start %s: "
+		                  "ignited cannot run %s as uid %lu: %s", o->argv[0],
+		                  EXEC_WORKER_SELF, (unsigned long)(o->setid ? o->uid : geteuid()),
 		                  uv_strerror(rc));
-	}
-	if ((rc = set_rlimits(w->proc.pid, o->rlimits, err)) != 0) {
-		/* not one frame sent: killed here, reaped in on_exited, which
-		 * reports nothing once failed and detached */
-		w->failed = w->detached = true;
-		uv_process_kill(&w->proc, SIGKILL);
-		close_pipes(w);
-		return rc;
 	}
 	uv_read_start((uv_stream_t *)&w->out, alloc_out, on_stdout);
 	uv_read_start((uv_stream_t *)&w->err, alloc_err, on_stderr);

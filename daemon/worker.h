@@ -33,7 +33,7 @@ struct worker;
 struct worker_opts {
 	char *const *argv;              /* NULL-terminated; argv[0] searched in env's PATH */
 	char *const *env;               /* NULL-terminated "KEY=VALUE" */
-	const char *cwd;
+	const char *cwd;                /* entered as the owner */
 	bool setid;                     /* run as uid/gid (the daemon is root) */
 	uid_t uid;
 	gid_t gid;
@@ -56,9 +56,11 @@ typedef void worker_reply_fn(void *arg, const ig_msg *msg);
 /* Packs a request's params. */
 typedef void worker_pack_fn(msgpack_packer *pk, void *arg);
 
-/* Spawn the worker and set its rlimits.  Returns 0, or an IG_PROTO_* code
- * with err saying why (no such program, cannot set uid, a limit refused);
- * a worker whose limits could not be set is killed and reaped. */
+/* Spawn the worker (through ignited --exec-worker, exec_worker.h).
+ * Returns 0, or an IG_PROTO_* code with err saying why the daemon could not
+ * start it (cannot set uid, fork).  What only the owner can find out (no
+ * such program, a cwd it may not enter, a limit refused) fails the worker
+ * through fail() with the reason, as its exit would. */
 int worker_start(uv_loop_t *loop, const struct worker_opts *opts, const struct worker_cb *cb,
                  struct worker **out, ig_err *err);
 

@@ -3,18 +3,90 @@
  *
  * zlib's gz* functions read plain files unchanged, so one path serves
  * "digits.csv.gz" and "iris.csv" alike.
+ *
+ * Data is named by users: the file is opened without blocking (a FIFO
+ * would wait for a writer forever), judged on what was opened (no race
+ * with a rename), and must be a regular file outside /proc, /sys and /dev,
+ * no larger than the limit, gunzipped or not.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "dataset/readfile.h"
 
 /* gzread takes an unsigned count: read at most this much per call. */
 #define READ_CHUNK (1u << 30)
+
+static uint64_t max_bytes = IG_READ_FILE_MAX_DEFAULT;
+
+void
+ig_read_file_limit(uint64_t bytes)
+{
+	max_bytes = bytes;
+}
+
+/* Is the opened fd a file of the kernel's (/proc, /sys, /dev) rather than
+ * data?  Judged by its file system and by the path it was opened at. */
+static bool
+kernel_file(int fd)
+{
+	static const char *const dirs[] = { "/proc/", "/sys/", "/dev/" };
+	char link[64], real[4096];
+	struct statfs fs;
+	ssize_t n;
+
+	if (fstatfs(fd, &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC ||
+	    fs.f_type == SYSFS_MAGIC || fs.f_type == DEVPTS_SUPER_MAGIC))
+		return true;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, real, sizeof(real) - 1)) < 0)
+		return false;
+	real[n] = '\0';
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (strncmp(real, dirs[i], strlen(dirs[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Open path for reading, if it is data; -1 with err set if not. */
+static int
+open_data(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0)
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(err, errlen, "%s: not a regular file (a FIFO, device or "
+		         "directory cannot be data)", path);
+	else if (kernel_file(fd))
+		snprintf(err, errlen, "%s: a file under /proc, /sys or /dev cannot "
+		         "be data", path);
+	else if ((uint64_t)st.st_size > max_bytes)
+		snprintf(err, errlen, "%s: %lld bytes, more than the %" PRIu64
+		         " a data file may have (ignited --max-data-size)", path,
+		         (long long)st.st_size, max_bytes);
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
 
 /* Double *cap, keeping the contents; -1 when memory runs out. */
 static int
@@ -41,22 +113,35 @@ ig_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	errno = 0;
-	gzFile gz = gzopen(path, "rb");
+	int fd = open_data(path, err, errlen);
+	if (fd == -1) {
+		free(text);
+		return -1;
+	}
+	gzFile gz = gzdopen(fd, "rb");
 	if (gz == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		         errno != 0 ? strerror(errno) : "out of memory");
+		snprintf(err, errlen, "%s: out of memory", path);
+		close(fd);
 		free(text);
 		return -1;
 	}
 	for (;;) {
+		if (used > max_bytes) {
+			snprintf(err, errlen, "%s: more than the %" PRIu64 " bytes a "
+			         "data file may have, gunzipped (ignited "
+			         "--max-data-size)", path, max_bytes);
+			goto fail;
+		}
 		/* keep a byte for the terminating NUL */
 		if (used == cap - 1 && grow(&text, &cap) == -1) {
 			snprintf(err, errlen, "%s: out of memory after %zu bytes",
 			         path, used);
 			goto fail;
 		}
-		size_t room = cap - used - 1;
+		/* one byte past the limit is enough to know */
+		uint64_t room = cap - used - 1;
+		if (room > max_bytes + 1 - used)
+			room = max_bytes + 1 - used;
 		int got = gzread(gz, text + used,
 		                 room > READ_CHUNK ? READ_CHUNK : (unsigned)room);
 		if (got < 0) {

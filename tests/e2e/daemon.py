@@ -87,8 +87,12 @@ class Client:
 
 
 class Daemon:
-    def __init__(self, binary, workdir=None, extra=()):
+    def __init__(self, binary, workdir=None, extra=(), prefix=(), popen=None):
+        """prefix: a command that execs the rest (setpriv ...); popen:
+        more subprocess.Popen arguments (pass_fds, env)."""
         self.binary = binary
+        self.prefix = list(prefix)
+        self.popen = dict(popen or {})
         self.dir = workdir or tempfile.mkdtemp(prefix="ignite-e2e-")
         os.chmod(self.dir, 0o700)
         self.socket = os.path.join(self.dir, "run", "ignited.sock")
@@ -100,9 +104,9 @@ class Daemon:
     def start(self):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "--socket", self.socket, "--db", self.db,
-             "--log-level", "debug"] + self.extra,
-            stdout=logf, stderr=logf)
+            self.prefix + [self.binary, "--socket", self.socket, "--db", self.db,
+                           "--log-level", "debug"] + self.extra,
+            stdout=logf, stderr=logf, **self.popen)
         logf.close()
         deadline = time.time() + 30
         while time.time() < deadline:

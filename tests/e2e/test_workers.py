@@ -7,17 +7,22 @@ The C worker and the plugins are found in IGNITED's build tree
 (examples/, tests/workers/) unless IGNITE_C_WORKER, IGNITE_PLUGIN,
 IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
 """
+import gzip
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
+import msgpack
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (DIGITS, PY, PYPATH, SRC, Daemon, RPCError, as_nobody,  # noqa: E402
-                    history, numpy_spec, wait_status)
+from daemon import (DIGITS, PY, PYPATH, SRC, Client, Daemon, RPCError,  # noqa: E402
+                    as_nobody, history, numpy_spec, wait_status)
 
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
@@ -101,19 +106,28 @@ class TestWorkerEventsAndMetrics(WorkerCase):
         self.assertIn("handled EPOCH_COMPLETED at epoch 2", lines)
 
 
-class TestRlimits(WorkerCase):
-    LIMITS = {"nofile": 17, "as": 1 << 30}
+LIMITS = {"nofile": 17, "as": 1 << 30}
 
+
+def rlimits_spec(rlimits):
+    """The rlimits worker, reporting the LIMITS it runs under as metrics."""
+    fields = ["%s_%s" % (k, end) for k in LIMITS for end in ("soft", "hard")]
+    return {"engine": [PY, RLIMITS_WORKER], "data": "range:2",
+            "metrics": [{"name": f, "kind": "output", "field": f} for f in fields],
+            "worker": {"env": PYPATH, "rlimits": rlimits}}
+
+
+def limits_reported():
+    return {"%s_%s" % (k, end): v for k, v in LIMITS.items() for end in ("soft", "hard")}
+
+
+class TestRlimits(WorkerCase):
     def rlimits_spec(self, rlimits):
-        fields = ["%s_%s" % (k, end) for k in self.LIMITS for end in ("soft", "hard")]
-        return {"engine": [PY, RLIMITS_WORKER], "data": "range:2",
-                "metrics": [{"name": f, "kind": "output", "field": f} for f in fields],
-                "worker": {"env": PYPATH, "rlimits": rlimits}}
+        return rlimits_spec(rlimits)
 
     def test_worker_runs_under_the_spec_limits(self):
-        st = self.complete(self.run_spec(self.rlimits_spec(self.LIMITS)))
-        want = {"%s_%s" % (k, end): v for k, v in self.LIMITS.items() for end in ("soft", "hard")}
-        self.assertEqual(st["metrics"], want)
+        st = self.complete(self.run_spec(self.rlimits_spec(LIMITS)))
+        self.assertEqual(st["metrics"], limits_reported())
 
     def test_unknown_limit_is_refused_at_run(self):
         with self.assertRaises(RPCError) as e:
@@ -313,6 +327,238 @@ class TestWorkerAsOwner(WorkerCase):
             st = wait_status(c, c.call("run", spec)["id"], ("failed",), 30)
             return "uid=65534 gid=65534" in st["reason"]
         self.assertEqual(as_nobody(self.d, check), 0)
+
+
+def nobody_runs(d, spec, timeout=60):
+    """Run spec as nobody (as_nobody) until it ends: its status, with its
+    log lines as "log"."""
+    r, w = os.pipe()
+
+    def check(c):
+        rid = c.call("run", spec)["id"]
+        st = wait_status(c, rid, ("failed", "completed", "terminated"), timeout)
+        st["log"] = [line["message"] for line in c.call("logs", {"id": rid})["lines"]]
+        os.write(w, msgpack.packb(st))
+        return True
+    code = as_nobody(d, check)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    if code != 0:
+        raise AssertionError("the run as nobody failed (%d):\n%s" % (code, d.logtext()[-3000:]))
+    return msgpack.unpackb(data, raw=False)
+
+
+# Writes what the worker was started with to stderr (supplementary groups,
+# the names in its initial environment, where its descriptors lead), exits 5.
+REPORT_START = r"""
+import os, sys
+groups = [l.split()[1:] for l in open("/proc/self/status") if l.startswith("Groups:")][0]
+env = sorted(e.split(b"=", 1)[0].decode() for e in open("/proc/self/environ", "rb").read().split(b"\0") if e)
+def link(fd):
+    try:
+        return os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        return None
+fds = sorted(filter(None, map(link, range(1024))))
+print("groups=" + ",".join(groups), file=sys.stderr)
+print("env=" + ",".join(env), file=sys.stderr)
+print("fds=" + ",".join(fds), file=sys.stderr)
+sys.exit(5)
+"""
+
+
+class TestWorkerStart(unittest.TestCase):
+    """A worker for another uid is started as that uid from the first step:
+    its cwd entered and its limits set with the owner's rights (the daemon
+    here lacks CAP_SYS_RESOURCE, as under the shipped unit), with no
+    supplementary groups, environment or descriptors of the daemon's."""
+
+    def setUp(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to act as another uid")
+        self.tmp = tempfile.mkdtemp(prefix="ignite-start-")
+        os.chmod(self.tmp, 0o755)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.inherited = os.path.join(self.tmp, "inherited")
+        fd = os.open(self.inherited, os.O_RDONLY | os.O_CREAT, 0o600)
+        self.addCleanup(os.close, fd)
+        env = dict(os.environ, IGNITE_TEST_SECRET="daemon-only")
+        self.d = Daemon(IGNITED, prefix=["setpriv", "--bounding-set", "-sys_resource"],
+                        popen={"pass_fds": (fd,), "env": env}).start()
+        self.addCleanup(self.d.remove)
+
+    def test_cwd_is_entered_as_the_owner(self):
+        home = os.path.join(self.tmp, "home")
+        os.mkdir(home, 0o700)
+        with open(os.path.join(home, "secret"), "w") as f:
+            f.write("TOPSECRET")
+        os.chmod(os.path.join(home, "secret"), 0o644)
+        os.chown(home, 1234, 1234)
+        spec = {"engine": [PY, "-c", "import sys; sys.stderr.write(open('secret').read()); "
+                           "sys.exit(5)"],
+                "data": "range:3", "worker": {"cwd": home}}
+        st = nobody_runs(self.d, spec)
+        self.assertEqual(st["status"], "failed")
+        self.assertEqual(st["reason"], "engine: cannot start %s in %s: permission denied"
+                         % (PY, home))
+        self.assertNotIn("TOPSECRET", repr(st))
+
+    def test_plugin_paths_others_cannot_see_answer_alike(self):
+        hidden = os.path.join(self.tmp, "hidden")
+        os.mkdir(hidden, 0o700)
+        shutil.copy(built("IGNITE_PLUGIN", "examples", "plugin", "liblinreg.so"),
+                    os.path.join(hidden, "there.so"))
+        os.chown(hidden, 1234, 1234)
+        r, w = os.pipe()
+
+        def check(c):
+            for name in ("there.so", "absent.so"):
+                try:
+                    c.call("run", {"engine": "plugin:" + os.path.join(hidden, name),
+                                   "data": "range:3"})
+                    return False
+                except RPCError as e:
+                    os.write(w, ("%d %s\n" % (e.code, e.message.replace(name, "X"))).encode())
+            return True
+        self.assertEqual(as_nobody(self.d, check), 0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            there, absent = f.read().splitlines()
+        self.assertEqual(there, absent)
+        self.assertIn("no such file or not permitted", there)
+
+    def test_missing_program_is_the_reason(self):
+        st = nobody_runs(self.d, {"engine": ["/nonexistent/worker"], "data": "range:3"})
+        self.assertEqual(st["status"], "failed")
+        self.assertEqual(st["reason"], "engine: cannot start /nonexistent/worker in /: "
+                         "no such file or directory")
+
+    def test_rlimits_without_cap_sys_resource(self):
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            bnd = [int(line.split()[1], 16) for line in f if line.startswith("CapBnd:")][0]
+        self.assertFalse(bnd & (1 << 24), "the daemon still has CAP_SYS_RESOURCE")
+        st = nobody_runs(self.d, rlimits_spec(LIMITS))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(st["metrics"], limits_reported())
+
+    def test_no_groups_environment_or_descriptors_of_the_daemon(self):
+        st = nobody_runs(self.d, {"engine": [PY, "-c", REPORT_START], "data": "range:3"})
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("groups=", st["log"])
+        self.assertIn("env=HOME,LOGNAME,PATH,USER", st["log"])
+        fds = [line for line in st["log"] if line.startswith("fds=")]
+        self.assertEqual(len(fds), 1, st["log"])
+        self.assertNotIn(self.inherited, fds[0])
+        self.assertNotIn(self.d.db, fds[0])
+
+
+def csv_spec(path):
+    return {"engine": "builtin:softmax", "params": {"classes": 10},
+            "data": {"kind": "csv", "path": path, "header": False, "label": 64,
+                     "batch_size": 32}, "max_epochs": 1}
+
+
+class TestDataPaths(unittest.TestCase):
+    """data.path names only regular data files, within --max-data-size: a
+    FIFO, a device or a file of the kernel is refused without the daemon
+    ever waiting on it."""
+
+    LIMIT = 300000              # digits.csv.gz has 264712 bytes gunzipped
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ignite-data-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.d = Daemon(IGNITED, extra=["--max-data-size", str(self.LIMIT)]).start()
+        self.addCleanup(self.d.remove)
+        self.c = Client(self.d.socket, timeout=10)
+        self.addCleanup(self.c.close)
+
+    def refused(self, path):
+        with self.assertRaises(RPCError) as e:
+            self.c.call("run", csv_spec(path))
+        self.assertEqual(e.exception.code, INVALID_PARAMS)
+        return e.exception.message
+
+    def test_fifo_is_refused_and_the_daemon_answers(self):
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        # before the fix the daemon waits for a writer: be one at the end
+        self.addCleanup(lambda: os.close(os.open(fifo, os.O_RDWR)))
+        self.assertIn("%s: not a regular file" % fifo, self.refused(fifo))
+        other = Client(self.d.socket, timeout=10)
+        self.addCleanup(other.close)
+        self.assertIsNone(other.call("ping"))
+
+    def test_devices_and_kernel_files_are_refused(self):
+        self.assertIn("/dev/zero: not a regular file", self.refused("/dev/zero"))
+        self.assertIn("/proc/self/maps: a file under /proc, /sys or /dev cannot be data",
+                      self.refused("/proc/self/maps"))
+
+    def test_size_limit(self):
+        big = os.path.join(self.tmp, "big.csv")
+        with open(big, "w") as f:
+            f.write("1,2\n" * (self.LIMIT // 4 + 1))
+        self.assertIn("more than the %d a data file may have (ignited --max-data-size)"
+                      % self.LIMIT, self.refused(big))
+        bomb = os.path.join(self.tmp, "bomb.csv.gz")
+        with gzip.open(bomb, "wb") as f:
+            f.write(b"1,2\n" * (self.LIMIT // 4 + 1))
+        self.assertIn("more than the %d bytes a data file may have, gunzipped" % self.LIMIT,
+                      self.refused(bomb))
+        # within it: the digits train
+        rid = self.c.call("run", csv_spec(DIGITS))["id"]
+        st = wait_status(self.c, rid, ("completed", "failed"), 60)
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+
+
+# A worker that leaves a child writing to its stderr as fast as it can
+# (yes(1)), writes the child's pid to argv[1] and exits 4.
+GRANDCHILD = r"""
+import subprocess, sys
+child = subprocess.Popen(["yes"], stdout=sys.stderr)
+with open(sys.argv[1], "w") as f:
+    f.write(str(child.pid))
+sys.exit(4)
+"""
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def kill_pidfile(path):
+    try:
+        with open(path) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+class TestWorkerPipes(WorkerCase):
+    def test_grandchild_holding_stderr_does_not_trap_the_daemon(self):
+        pidfile = os.path.join(self.d.dir, "grandchild.pid")
+        self.addCleanup(kill_pidfile, pidfile)
+        c = Client(self.d.socket, timeout=5)
+        self.addCleanup(c.close)
+        rid = c.call("run", {"engine": [PY, "-c", GRANDCHILD, pidfile],
+                             "data": "range:3"})["id"]
+        st = wait_status(c, rid, ("failed", "completed"), 30)
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("exited with status 4", st["reason"])
+        # the grandchild may still be writing: the daemon answers at once
+        # and does not grow meanwhile
+        before = rss_kib(self.d.proc.pid)
+        end = time.time() + 2
+        while time.time() < end:
+            t = time.time()
+            c.call("ping")
+            self.assertLess(time.time() - t, 1.0)
+        self.assertLess(rss_kib(self.d.proc.pid) - before, 32 * 1024)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ static void test_refusals(void **state)
 		{ "{'engine': 'builtin:nope'}",
 		  "engine: no builtin called \"nope\" (builtins: noop, sleep, meanstd, softmax)" },
 		{ "{'engine': 'plugin:/x.so', 'data': 'range:5'}",
-		  "engine: plugin:/x.so: No such file or directory" },
+		  "engine: plugin:/x.so: no such file or not permitted" },
 		{ "{'engine': 'exec:python3 w.py', 'data': 'worker'}",
 		  "epoch_length: required when the worker makes its own data" },
 		{ "{'engine': 'builtin:noop'}", "epoch_length: required" },

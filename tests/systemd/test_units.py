@@ -105,6 +105,13 @@ class Units(unittest.TestCase):
             self.assertEqual(svc["WatchdogSec"], "30")
             self.assertEqual(svc["Restart"], "on-failure")
 
+    def test_capabilities_are_the_ones_the_daemon_uses(self):
+        """Changing uid and signalling workers; directories and rlimits are
+        the workers' own business (ignited --exec-worker)."""
+        svc = read_unit(os.path.join(SOURCE, "systemd", "ignited.service"))["Service"]
+        self.assertEqual(svc["CapabilityBoundingSet"].split(),
+                         ["CAP_SETUID", "CAP_SETGID", "CAP_KILL"])
+
     def test_every_system_service_setting_is_explained(self):
         """Each setting in [Service] has a comment in the lines above it
         (a run of settings may share one)."""
