@@ -35,6 +35,17 @@ static int check_run_args(const ig_spec *spec, ig_err *err)
 	return 0;
 }
 
+/* The engine's warnings go to the run's log. */
+static void on_warning(ig_engine *e, const char *message, void *ud)
+{
+	struct job *job = ud;
+	char line[600];
+
+	(void)e;
+	snprintf(line, sizeof(line), "warning: %s", message);
+	job->hooks.log(job->hooks.ud, line);
+}
+
 int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
             struct job **out, ig_err *err)
 {
@@ -57,6 +68,7 @@ int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, 
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 		goto fail;
 	}
+	ig_engine_on_warning(job->trainer, on_warning, job);
 	if ((rc = job_data_open(job, spec, owner, err)) != 0 ||
 	    (rc = job_plugin_create(job, spec, owner, err)) != 0 ||
 	    (rc = job_metrics_attach(job, spec, err)) != 0 ||

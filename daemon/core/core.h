@@ -126,6 +126,8 @@ struct ig_engine {
 	double t_run, t_epoch;
 
 	char *error;
+	ig_warning_fn *warning;    /* ig_engine_on_warning, or NULL */
+	void *warning_ud;
 };
 
 /* Fire event's handlers; -1 when one raised. */

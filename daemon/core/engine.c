@@ -53,6 +53,26 @@ int ig_engine_raise(ig_engine *e, const char *fmt, ...)
 	return -1;
 }
 
+void ig_engine_on_warning(ig_engine *e, ig_warning_fn *fn, void *ud)
+{
+	e->warning = fn;
+	e->warning_ud = ud;
+}
+
+/* Something Ignite would warnings.warn() about, to the embedding program. */
+static void __attribute__((format(printf, 2, 3))) warn(ig_engine *e, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (e->warning == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e->warning(e, msg, e->warning_ud);
+}
+
 const char *ig_engine_error(const ig_engine *e)
 {
 	return e->error != NULL ? e->error : "";
@@ -408,12 +428,10 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 			/* rule 13: continue exactly where it stopped */
 		} else if (e->should_terminate != FLAG_OFF) {
 			e->init_iter = 0;   /* rule 18: the cut epoch is abandoned */
-		} else if (s->epoch_length != IG_NONE) {
-			/* Rule 18, after an error: the epoch cut short is the one
-			 * that runs next, with only its remaining iterations, as
-			 * after load_state_dict; Ignite would number it one higher. */
-			s->epoch = s->iteration / s->epoch_length;
 		}
+		/* Rule 18, after an error: STARTED sees the (epoch, iteration)
+		 * the error left, and the next epoch runs only the iterations
+		 * the cut one had left (setup_engine's init_iter). */
 	}
 	if (a->seed != IG_NONE)
 		s->seed = a->seed;
@@ -626,13 +644,14 @@ static int inner_check(ig_engine *e, enum ig_phase next, ig_run_status *st)
 	return 1;
 }
 
-/* An exception inside the iterations; returns 1 with *st when the run ends. */
+/* An exception inside the iterations; returns 1 with *st when the run
+ * ends.  One the EXCEPTION_RAISED handlers re-raise goes on to the run's
+ * own handling, which fires them again (Ignite's two _handle_exception). */
 static int inner_error(ig_engine *e, ig_run_status *st)
 {
 	if (fail_inner(e))
 		return 0;
-	end_run(e, IG_RUN_FAILED);
-	*st = IG_RUN_FAILED;
+	*st = fail_outer(e);
 	return 1;
 }
 
@@ -821,6 +840,11 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 				e->phase = PH_EPOCH_END;
 			} else if (e->fetch_retry) {
 				/* exhausted right after a restart: nothing more to give */
+				if (!ig_state_done(s))
+					warn(e, "data: the data cannot provide more batches but the "
+					     "run has not reached its total: iteration %lld of %lld",
+					     (long long)s->iteration,
+					     (long long)(s->epoch_length * s->max_epochs));
 				e->phase = PH_EPOCH_END;
 			} else if (e->data == NULL) {
 				e->phase = PH_DATA_RESTART;

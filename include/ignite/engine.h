@@ -225,6 +225,12 @@ const char *ig_engine_error(const ig_engine *e);
  * `return ig_engine_raise(e, "...")` reads naturally. */
 int ig_engine_raise(ig_engine *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Where the engine says what Ignite would warnings.warn() about (data
+ * that runs out before the run's total, say); message is borrowed for the
+ * call.  The library has no I/O of its own: without a callback they are
+ * dropped. */
+typedef void ig_warning_fn(ig_engine *e, const char *message, void *ud);
+void ig_engine_on_warning(ig_engine *e, ig_warning_fn *fn, void *ud);
 /* The last event fired (Ignite's last_event_name), or -1. */
 int ig_engine_last_event(const ig_engine *e);
 
