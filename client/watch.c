@@ -249,12 +249,23 @@ update(struct ctl *ctl, struct view *v, const char *method,
 	} else if (strcmp(method, "metrics") == 0) {
 		rc = ig_series_unpack(ig_map_get(params, "series"), series,
 		    nseries, &e);
-		for (size_t i = 0; rc == 0 && i < *nseries; i++)
-			if ((*series)[i].n > 0 && set_metric(&v->s,
-			    (*series)[i].name,
-			    (*series)[i].points[(*series)[i].n - 1].value) != 0)
+		for (size_t i = 0; rc == 0 && i < *nseries; i++) {
+			const ig_point *last;
+
+			if ((*series)[i].n == 0)
+				continue;
+			last = &(*series)[i].points[(*series)[i].n - 1];
+			if (set_metric(&v->s, (*series)[i].name,
+			    last->value) != 0)
 				return ig_err_set(&ctl->e, CTL_ELOCAL,
 				    "out of memory");
+			/* newer than the last progress note, which comes
+			 * at most 10 times a second */
+			if (last->iteration >= v->s.iteration) {
+				v->s.epoch = last->epoch;
+				v->s.iteration = last->iteration;
+			}
+		}
 		if (rc == 0 && !v->tty && !ctl->json) {
 			struct summary_text f;
 			if (summary_text(&f, &v->s, time(NULL)) != 0)

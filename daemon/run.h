@@ -24,6 +24,9 @@
 #include "store.h"
 
 struct runs;
+struct run;
+
+typedef void run_ended_fn(void *arg, struct run *run);
 
 /* A metric series a run writes, with its store id. */
 struct run_series {
@@ -75,6 +78,10 @@ struct run {
 	double rate_time, rate;
 	double progress_sent;
 
+	/* a paused run's terminate waits for its end to be recorded */
+	run_ended_fn *ended;
+	void *ended_arg;
+
 	/* watchers: connections that get notifications */
 	struct server_conn **watchers;
 	size_t nwatchers;
@@ -118,7 +125,11 @@ int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
 /* Forget a run whose record could not be stored. */
 void runs_abandon(struct runs *mgr, int64_t id);
 /* The control verbs; each returns 0 or an IG_PROTO_* code with err set. */
-int run_terminate(struct run *run, bool epoch_only, ig_err *err);
+/* terminate (or terminate_epoch); a paused run is ended without running
+ * again, and *later says that ended(arg, run) is called once its end is
+ * recorded (or the daemon stops first): answer the client then. */
+int run_terminate(struct run *run, bool epoch_only, run_ended_fn *ended, void *arg, bool *later,
+                  ig_err *err);
 int run_pause(struct run *run, ig_err *err);
 int run_resume(struct run *run, int64_t max_epochs, ig_err *err);
 int runs_delete(struct runs *mgr, struct run *run, ig_err *err);

@@ -279,22 +279,66 @@ static void m_state_dict(struct server_conn *conn, uint32_t msgid, const msgpack
 
 /* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
 
+/* An answer that waits: the connection stays referenced until it is given. */
+struct answer {
+	struct server_conn *conn;
+	uint32_t msgid;
+};
+
+static struct answer *answer_new(struct server_conn *conn, uint32_t msgid)
+{
+	struct answer *a = malloc(sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	server_conn_ref(conn);
+	*a = (struct answer){ conn, msgid };
+	return a;
+}
+
+static void answer_free(struct answer *a)
+{
+	server_conn_unref(a->conn);
+	free(a);
+}
+
+/* A paused run's terminate: answered with the status its end recorded. */
+static void on_terminated(void *arg, struct run *run)
+{
+	struct answer *a = arg;
+
+	if (!server_conn_closed(a->conn))
+		reply_id(a->conn, a->msgid, run, run->status);
+	answer_free(a);
+}
+
 static void control(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
                     uid_t peer, struct runs *mgr, const char *verb)
 {
 	int64_t max_epochs = IG_NONE;
 	ig_fdef extra[] = { { .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs } };
-	bool resume = strcmp(verb, "resume") == 0;
+	bool resume = strcmp(verb, "resume") == 0, later_unused;
 	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
 	ig_err err = { 0 };
 	int rc;
 
 	if (run == NULL)
 		return;
-	if (strcmp(verb, "terminate") == 0)
-		rc = run_terminate(run, false, &err);
-	else if (strcmp(verb, "terminate_epoch") == 0)
-		rc = run_terminate(run, true, &err);
+	if (strcmp(verb, "terminate") == 0) {
+		struct answer *a = answer_new(conn, msgid);
+		bool later = false;
+		if (a == NULL) {
+			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+			return;
+		}
+		rc = run_terminate(run, false, on_terminated, a, &later, &err);
+		if (later) {
+			log_msg(LOG_INFO, run->id, "terminate asked by uid %lu", (unsigned long)peer);
+			return;
+		}
+		answer_free(a);
+	} else if (strcmp(verb, "terminate_epoch") == 0)
+		rc = run_terminate(run, true, NULL, NULL, &later_unused, &err);
 	else if (strcmp(verb, "pause") == 0)
 		rc = run_pause(run, &err);
 	else if (resume)

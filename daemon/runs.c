@@ -502,10 +502,13 @@ static int add_run_handlers(struct run *run)
 
 /* ---- building and freeing runs -------------------------------------------- */
 
+static void tell_ended(struct run *run);
+
 static void run_free(struct run *run)
 {
 	if (run == NULL)
 		return;
+	tell_ended(run);
 	if (run->job != NULL)
 		job_free(run->job);
 	for (size_t i = 0; i < run->nwatchers; i++)
@@ -916,6 +919,17 @@ static void snapshot(struct run *run)
 
 /* The end is in the store, checkpoint and points before it: only now do
  * status, state_dict and metrics show the run as ended. */
+/* The terminate of a paused run is answered now: it has ended, or the
+ * daemon stops before it could. */
+static void tell_ended(struct run *run)
+{
+	run_ended_fn *fn = run->ended;
+
+	run->ended = NULL;
+	if (fn != NULL)
+		fn(run->ended_arg, run);
+}
+
 static void on_end_committed(void *arg, int status, const char *errmsg)
 {
 	struct run *run = arg;
@@ -926,6 +940,7 @@ static void on_end_committed(void *arg, int status, const char *errmsg)
 	run->ending = -1;
 	run->finished = wall_now();
 	notify_status(run);
+	tell_ended(run);
 	/* watchers of one run are done with it */
 	for (size_t i = 0; i < run->nwatchers; i++)
 		server_conn_unref(run->watchers[i]);
@@ -1015,7 +1030,8 @@ bool run_settled(const struct run *run)
 	return !live(run) && run->ending < 0;
 }
 
-int run_terminate(struct run *run, bool epoch_only, ig_err *err)
+int run_terminate(struct run *run, bool epoch_only, run_ended_fn *ended, void *arg, bool *later,
+                  ig_err *err)
 {
 	if (!live(run) || (epoch_only && run->status != IG_STATUS_RUNNING))
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
@@ -1025,13 +1041,20 @@ int run_terminate(struct run *run, bool epoch_only, ig_err *err)
 		ig_engine_terminate_epoch(e, false);
 		return 0;
 	}
+	*later = false;
 	if (run->status == IG_STATUS_PAUSED) {
-		/* Continue it just to end it: the flag is read at the next
-		 * check, and a fresh start would clear one set before it. */
+		if (run->ended != NULL)
+			return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is being terminated",
+			                  (long long)run->id);
+		/* Continue it just to end it, still paused to everyone: the
+		 * flag is read at the next check, and a fresh start would
+		 * clear one set before it.  The answer waits for the end. */
 		if (start_engine(run, IG_NONE, err) != 0)
 			return err->code;
-		set_status(run, IG_STATUS_RUNNING, NULL);
 		make_runnable(run);
+		run->ended = ended;
+		run->ended_arg = arg;
+		*later = true;
 	}
 	ig_engine_terminate(e, false);
 	return 0;
@@ -1056,6 +1079,9 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 	if (run->status == IG_STATUS_RUNNING || run->status == IG_STATUS_QUEUED)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is already %s", (long long)run->id,
 		                  ig_status_name(run->status));
+	if (run->ended != NULL)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is being terminated",
+		                  (long long)run->id);
 	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s", (long long)run->id,
 		                  run->reason != NULL ? run->reason : "");

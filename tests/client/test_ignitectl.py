@@ -145,6 +145,16 @@ class IgnitectlTest(unittest.TestCase):
         self.assertTrue(run.isdigit())
         self.assertIn("completed", lines[-1])
         self.assertIn("EPOCH_COMPLETED", p.stdout)
+        # each epoch's metrics are told at the epoch they belong to: the
+        # one of the EPOCH_COMPLETED event that follows them
+        pending, told = None, 0
+        for l in lines:
+            if l.startswith("metrics at epoch"):
+                pending = int(l.split()[3].split("/")[0])
+            elif l.startswith("event EPOCH_COMPLETED") and pending is not None:
+                self.assertEqual(pending, int(l.split()[4].rstrip(",")), l)
+                pending, told = None, told + 1
+        self.assertGreater(told, 0)
 
         # ls: a table with a header and our run, by name
         out = self.ctl("ls").stdout.splitlines()

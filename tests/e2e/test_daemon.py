@@ -18,7 +18,7 @@ import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon import (DIGITS, Daemon, RPCError, as_nobody, history,  # noqa: E402
-                    softmax_spec, wait_status)
+                    numpy_spec, softmax_spec, wait_status)
 
 IGNITED = None
 
@@ -210,6 +210,12 @@ class TestBadSpecs(DaemonCase):
 
 
 class TestControl(DaemonCase):
+    def wait_iteration(self, rid, target, timeout=60):
+        deadline = time.time() + timeout
+        while self.c.call("status", {"id": rid})["iteration"] < target:
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.01)
+
     def slow(self, **kw):
         spec = {"engine": "builtin:sleep", "params": {"ms": 2}, "data": "range:100",
                 "max_epochs": 5}
@@ -226,6 +232,30 @@ class TestControl(DaemonCase):
         with self.assertRaises(RPCError) as e:
             self.c.call("terminate", {"id": rid})
         self.assertEqual(e.exception.code, CONFLICT)
+
+    def test_terminate_paused_at_once(self):
+        """PROTOCOL.md: a paused run is terminated at once: the answer says
+        terminated and the run is never seen running again."""
+        for spec in ({"engine": "builtin:sleep", "params": {"ms": 2}, "data": "range:100",
+                      "max_epochs": 5},
+                     numpy_spec(epochs=20)):
+            rid = self.run_spec(spec)
+            w = self.d.client()
+            self.addCleanup(w.close)
+            w.call("watch", {"id": rid})
+            self.wait_iteration(rid, 5)
+            self.c.call("pause", {"id": rid})
+            it = wait_status(self.c, rid, ("paused",))["iteration"]
+            r = self.c.call("terminate", {"id": rid})
+            self.assertEqual((r["id"], r["status"]), (rid, "terminated"))
+            st = self.c.call("status", {"id": rid})
+            self.assertEqual((st["status"], st["iteration"]), ("terminated", it))
+            statuses = []
+            while not statuses or statuses[-1] != "terminated":
+                note = w.next_note()
+                if note[1] == "status":
+                    statuses.append(note[2]["status"])
+            self.assertEqual(statuses, ["paused", "terminated"])
 
     def test_checkpoints_by_count_land_on_their_iterations(self):
         """A fast engine crosses many checkpoint iterations in one slice;
