@@ -158,6 +158,38 @@ abs_paths(json_t *spec, const char *base, ig_err *err)
 	return rc;
 }
 
+/*
+ * An exec worker runs where the user asked it from, as sbatch runs a job in
+ * the directory it was submitted from: worker.cwd defaults to ours, and a
+ * relative one is made absolute against base.  The daemon checks that the
+ * run's owner may enter it.
+ */
+static int
+worker_cwd(json_t *spec, const char *base, const char *cwd, ig_err *err)
+{
+	json_t *engine = json_object_get(spec, "engine"), *worker, *dir;
+	char *p;
+	int rc;
+
+	if (!json_is_array(engine) && !(json_is_string(engine) &&
+	    strncmp(json_string_value(engine), "exec:", 5) == 0))
+		return 0;
+	if ((worker = json_object_get(spec, "worker")) == NULL &&
+	    set(spec, "worker", worker = json_object(), err) != 0)
+		return oom(err);
+	if (!json_is_object(worker))
+		return 0;       /* the daemon says what is wrong with it */
+	if ((dir = json_object_get(worker, "cwd")) == NULL)
+		return cwd != NULL ? set(worker, "cwd", json_string(cwd), err) : 0;
+	if (!json_is_string(dir))
+		return 0;
+	if ((p = abs_path(base, json_string_value(dir))) == NULL)
+		return oom(err);
+	rc = set(worker, "cwd", json_string(p), err);
+	free(p);
+	return rc;
+}
+
 /* A JSON object from a file, with errors naming file, line and column. */
 static int
 load_object(const char *path, const char *what, json_t **out, ig_err *err)
@@ -548,6 +580,8 @@ spec_build(const char *spec_path, const struct spec_flag *flags,
 				if ((rc = abs_paths(spec, cwd, err)) != 0)
 					goto fail;
 		}
+	if ((rc = worker_cwd(spec, dir != NULL ? dir : cwd, cwd, err)) != 0)
+		goto fail;
 	if (state_path != NULL) {
 		if ((rc = load_object(state_path, "--from-state", &state,
 		    err)) != 0)

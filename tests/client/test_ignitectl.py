@@ -14,6 +14,7 @@ import time
 import unittest
 
 DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Daemon:
@@ -98,9 +99,9 @@ class IgnitectlTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.daemon.stop()
 
-    def ctl(self, *args, code=0, timeout=120):
+    def ctl(self, *args, code=0, timeout=120, cwd=None):
         p = subprocess.run([CTL, "--socket", self.daemon.socket] + list(args),
-                           capture_output=True, text=True, timeout=timeout)
+                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
         self.assertEqual(p.returncode, code,
                          "ignitectl %s: exit %d\nstdout: %s\nstderr: %s\ndaemon log:\n%s"
                          % (" ".join(args), p.returncode, p.stdout, p.stderr,
@@ -230,6 +231,42 @@ class IgnitectlTest(unittest.TestCase):
         # rm
         self.assertIn("deleted", self.ctl("rm", "digits").stdout)
         self.ctl("status", "digits", code=1)
+
+    def test_exec_worker_runs_where_it_was_asked_from(self):
+        """README: `ignitectl run --engine "exec:python3 train.py"` from the
+        project's directory: the worker's cwd is ignitectl's."""
+        project = tempfile.mkdtemp(prefix="ignitectl-project-")
+        self.addCleanup(subprocess.run, ["rm", "-rf", project])
+        with open(os.path.join(project, "train.py"), "w") as f:
+            f.write("import os, sys\n"
+                    "sys.path.insert(0, %r)\n"
+                    "import ignite_worker\n"
+                    "here = os.getcwd()\n"
+                    "ignite_worker.serve(lambda e, b: {'here': float(here == %r)})\n"
+                    % (os.path.join(SRC, "python"), project))
+        out = self.ctl("run", "--engine", "exec:/usr/bin/python3 train.py", "--data", "range:4",
+                       "--metric", "here=output:here", "--follow", cwd=project).stdout
+        self.assertIn("completed", out.splitlines()[-1], out)
+        self.assertEqual(self.json("status", out.splitlines()[0])["metrics"]["here"], 1.0)
+
+    def test_example_specs_run(self):
+        """Every spec in examples/specs/ (examples/data/README.md) runs as
+        it is; the short ones to the end with what the README says."""
+        specs = os.path.join(SRC, "examples", "specs")
+        for name in sorted(os.listdir(specs)):
+            run = self.ctl("run", "--spec", os.path.join(specs, name)).stdout.strip()
+            if name == "digits.json":   # 3000 epochs: a run to watch
+                self.wait_status(run, {"running"})
+                self.ctl("terminate", run)
+                self.wait_status(run, {"terminated"})
+                continue
+            st = self.wait_status(run, {"completed", "failed"}, timeout=120)
+            self.assertEqual(st["status"], "completed", (name, st["reason"]))
+            if name == "iris.json":
+                self.assertGreaterEqual(st["metrics"]["val_acc"], 0.9)
+            if name == "meanstd.json":
+                self.assertEqual(sorted(k for k in st["metrics"] if k.startswith("std.")),
+                                 ["std.0", "std.1", "std.2", "std.3"])
 
     def test_run_from_flags(self):
         out = self.ctl("run", "--engine", "builtin:softmax", "--data", "csv:" + DIGITS,
