@@ -19,6 +19,7 @@
 #include "ignite/protocol.h"
 #include "ignite/spec.h"
 #include "history.h"
+#include "log.h"
 #include "job.h"
 #include "server.h"
 #include "store.h"
@@ -113,6 +114,10 @@ struct runs {
 };
 
 struct run *runs_find(struct runs *mgr, int64_t id);
+/* A line of the run's own log (the logs method, watchers), also written to
+ * the daemon's log at level. */
+void run_log(struct run *run, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 struct run *runs_find_name(struct runs *mgr, const char *name);
 
 /* Accept a run: spec checked and wired, stored, started.  On error nothing

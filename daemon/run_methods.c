@@ -333,7 +333,7 @@ static void control(struct server_conn *conn, uint32_t msgid, const msgpack_obje
 		}
 		rc = run_terminate(run, false, on_terminated, a, &later, &err);
 		if (later) {
-			log_msg(LOG_INFO, run->id, "terminate asked by uid %lu", (unsigned long)peer);
+			run_log(run, LOG_INFO, "terminate asked by uid %lu", (unsigned long)peer);
 			return;
 		}
 		answer_free(a);
@@ -355,7 +355,7 @@ static void control(struct server_conn *conn, uint32_t msgid, const msgpack_obje
 		server_error(conn, msgid, err.code, "%s", err.message);
 		return;
 	}
-	log_msg(LOG_INFO, run->id, "%s asked by uid %lu", verb, (unsigned long)peer);
+	run_log(run, LOG_INFO, "%s asked by uid %lu", verb, (unsigned long)peer);
 	if (strcmp(verb, "terminate_epoch") == 0)
 		reply_id(conn, msgid, run, -1);
 	else if (strcmp(verb, "pause") == 0)

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -187,7 +189,7 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 	msgpack_sbuffer_init(&sd);
 	msgpack_sbuffer_init(&js);
 	if (ig_engine_state_dict(e, &d) != 0) {
-		log_msg(LOG_ERROR, run->id, "checkpoint: out of memory");
+		run_log(run, LOG_ERROR, "checkpoint failed: out of memory");
 		goto out;
 	}
 	msgpack_packer_init(&pk, &sd, msgpack_sbuffer_write);
@@ -197,7 +199,8 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 	if (given != NULL) {
 		job_save_given(run->job, &pk, given, given_len);
 	} else if (job_save(run->job, &pk, &err) != 0) {
-		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err.message);
+		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s",
+		        err.message);
 		goto out;
 	}
 	ig_engine_data_cursor(e, &cur);
@@ -215,7 +218,7 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 		.process_state_len = js.size,
 	};
 	if (ig_store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
-		log_msg(LOG_ERROR, run->id, "checkpoint: the store refused it");
+		run_log(run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
 	}
 	run->ckpt_iteration = p.iteration;
@@ -238,7 +241,7 @@ static void on_job_state(void *arg, const void *state, size_t len, const char *e
 
 	run->ckpt_out = false;
 	if (err != NULL)
-		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err);
+		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s", err);
 	else
 		commit_checkpoint(run, state, len);
 	/* what follows runs in the run's next turn, not inside the worker's
@@ -264,7 +267,8 @@ static void checkpoint(struct run *run, int then)
 			run->runnable = false;
 			return;
 		}
-		log_msg(LOG_ERROR, run->id, "checkpoint: %s", err.message);
+		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s",
+		        err.message);
 	} else {
 		commit_checkpoint(run, NULL, 0);
 	}
@@ -406,15 +410,31 @@ static void pack_log_line(msgpack_packer *pk, void *arg)
 	ig_log_line_pack(pk, arg);
 }
 
-static void hook_log(void *ud, const char *line)
+/* A line of the run's own log (logs, watch), and of the daemon's. */
+static void keep_log_line(struct run *run, enum log_level level, const char *line)
 {
-	struct run *run = ud;
 	ig_log_line l = { run->id, wall_now(), (char *)line };
 
-	log_msg(LOG_INFO, run->id, "%s", line);
+	log_msg(level, run->id, "%s", line);
 	ig_store_log(run->mgr->store, run->id, line, strlen(line));
 	if (run->nwatchers > 0)
 		broadcast(run, "log", pack_log_line, &l);
+}
+
+void run_log(struct run *run, enum log_level level, const char *fmt, ...)
+{
+	char line[IG_ERR_MAX * 3];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	keep_log_line(run, level, line);
+}
+
+static void hook_log(void *ud, const char *line)
+{
+	keep_log_line(ud, LOG_INFO, line);
 }
 
 static void hook_wake(void *ud)
@@ -679,7 +699,7 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	}
 	run->created = run->started = wall_now();
 	run->status = IG_STATUS_RUNNING;
-	log_msg(LOG_INFO, run->id, "started by uid %lu: %s", (unsigned long)owner,
+	run_log(run, LOG_INFO, "started by uid %lu: %s", (unsigned long)owner,
 	        spec->engine.target != NULL ? spec->engine.target : "exec");
 	*out = run;
 	return 0;
@@ -759,11 +779,16 @@ static void stepped(struct run *run, ig_run_status st)
 		run->runnable = false;
 		run->waiting = true;
 		break;
-	case IG_RUN_SUSPENDED:
+	case IG_RUN_SUSPENDED: {
+		const ig_state *s = ig_engine_state(job_engine(run->job));
 		run->runnable = false;
+		run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
+		        run->suspend == SUSPEND_PAUSE ? "paused" : "stopped for the daemon's shutdown",
+		        (long long)s->epoch, (long long)s->iteration);
 		if (run->suspend == SUSPEND_PAUSE)
 			set_status(run, IG_STATUS_PAUSED, run->reason);
 		break;
+	}
 	default:
 		run->runnable = false;
 		finish(run, st);
@@ -967,7 +992,7 @@ static bool restart_worker(struct run *run)
 	flush_points(run);
 	run->job = NULL;
 	if (revive_or_restart(run, &err) != 0 || start_engine(run, IG_NONE, &err) != 0) {
-		log_msg(LOG_ERROR, run->id, "cannot restart: %s", err.message);
+		run_log(run, LOG_ERROR, "cannot restart: %s", err.message);
 		job_free(run->job);
 		run->job = old;
 		return false;
@@ -988,7 +1013,9 @@ static void finish(struct run *run, ig_run_status st)
 		checkpoint(run, THEN_FINISH);
 		return;
 	}
-	log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
+	run_log(run, LOG_ERROR, "failed at epoch %lld, iteration %lld: %s",
+	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration,
+	        ig_engine_error(e));
 	flush_points(run);
 	set_reason(run, ig_engine_error(e));
 	run->ending = IG_STATUS_FAILED;
@@ -1003,7 +1030,7 @@ static void finish_end(struct run *run)
 
 	if (run->ending < 0) {
 		run->ending = ig_engine_terminated(e) ? IG_STATUS_TERMINATED : IG_STATUS_COMPLETED;
-		log_msg(LOG_INFO, run->id, "%s at epoch %lld, iteration %lld",
+		run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
 		        ig_status_name(run->ending), (long long)s->epoch, (long long)s->iteration);
 	}
 	snapshot(run);
@@ -1113,7 +1140,8 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 		return err->code;
 	set_status(run, IG_STATUS_RUNNING, NULL);
 	make_runnable(run);
-	log_msg(LOG_INFO, run->id, "resumed");
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld", (long long)ig_engine_state(e)->epoch,
+	        (long long)ig_engine_state(e)->iteration);
 	return 0;
 }
 
@@ -1373,12 +1401,13 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 		return;
 	}
 	if (revive_or_restart(run, &err) != 0) {
-		log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
+		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
+		        err.message);
 		set_status(run, IG_STATUS_FAILED, err.message);
 		return;
 	}
 	if (run->status == IG_STATUS_PAUSED) {
-		log_msg(LOG_INFO, run->id, "restored, paused");
+		run_log(run, LOG_INFO, "restored paused after the daemon's restart");
 		return;
 	}
 	/* Its end was checkpointed but not recorded (a database written
@@ -1389,13 +1418,14 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 		return;
 	}
 	if (start_engine(run, IG_NONE, &err) != 0) {
-		log_msg(LOG_ERROR, run->id, "cannot resume: %s", err.message);
+		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
+		        err.message);
 		set_status(run, IG_STATUS_FAILED, err.message);
 		return;
 	}
 	set_status(run, IG_STATUS_RUNNING, NULL);
 	make_runnable(run);
-	log_msg(LOG_INFO, run->id, "resumed at epoch %lld, iteration %lld",
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld after the daemon's restart",
 	        (long long)ig_engine_state(job_engine(run->job))->epoch,
 	        (long long)ig_engine_state(job_engine(run->job))->iteration);
 }

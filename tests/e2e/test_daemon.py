@@ -257,6 +257,30 @@ class TestControl(DaemonCase):
                     statuses.append(note[2]["status"])
             self.assertEqual(statuses, ["paused", "terminated"])
 
+    def test_logs_tell_the_lifecycle(self):
+        """PROTOCOL.md logs: every run's log has its lifecycle, each line
+        {id, time, message}, without any log handler in the spec."""
+        rid = self.slow()
+        self.wait_iteration(rid, 5)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",))
+        self.c.call("resume", {"id": rid})
+        self.c.call("terminate", {"id": rid})
+        wait_status(self.c, rid, ("terminated",))
+        lines = self.c.call("logs", {"id": rid})["lines"]
+        for l in lines:
+            self.assertEqual(set(l), {"id", "time", "message"})
+            self.assertEqual(l["id"], rid)
+        text = [l["message"] for l in lines]
+        want = ["started by uid 0: sleep", "pause asked by uid 0", "paused at epoch",
+                "resumed at epoch", "resume asked by uid 0", "terminate asked by uid 0",
+                "terminated at epoch"]
+        at = 0
+        for w in want:
+            while at < len(text) and not text[at].startswith(w):
+                at += 1
+            self.assertLess(at, len(text), "no %r in order in %r" % (w, text))
+
     def test_checkpoints_by_count_land_on_their_iterations(self):
         """A fast engine crosses many checkpoint iterations in one slice;
         the one taken is still on a multiple of `every` (PROTOCOL.md)."""
