@@ -758,6 +758,7 @@ conn_start(struct server *srv, int fd, char *err, size_t errlen)
 	}
 	if ((rc = server_uid_add(srv, cred.uid, err, errlen)) < 0) {
 		refuse(fd, err);
+		err[0] = '\0';
 		return -1;
 	}
 	if ((conn = calloc(1, sizeof *conn)) == NULL ||

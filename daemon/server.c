@@ -205,7 +205,8 @@ on_acceptable(uv_poll_t *poll, int status, int events)
 				log_error("accept: %s", strerror(errno));
 			return;
 		}
-		if (conn_start(srv, fd, err, sizeof err) < 0)
+		err[0] = '\0';
+		if (conn_start(srv, fd, err, sizeof err) < 0 && err[0] != '\0')
 			log_warn("dropping a new connection: %s", err);
 	}
 }
@@ -230,6 +231,11 @@ server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
 			    "the most one user may (ignited --max-conns-per-uid):"
 			    " close one first", (unsigned long)uid,
 			    srv->uids[i].n);
+			/* once while at the limit: a client retrying in a
+			 * loop must not flood the log */
+			if (!srv->uids[i].warned)
+				log_warn("refusing connections: %s", err);
+			srv->uids[i].warned = true;
 			return -1;
 		}
 		srv->uids[i].n++;
@@ -239,12 +245,14 @@ server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
 		cap = srv->uidcap ? srv->uidcap * 2 : 16;
 		if ((u = realloc(srv->uids, cap * sizeof *u)) == NULL) {
 			snprintf(err, errlen, "out of memory");
+			log_error("refusing a connection of uid %lu: %s",
+			    (unsigned long)uid, err);
 			return -1;
 		}
 		srv->uids = u;
 		srv->uidcap = cap;
 	}
-	srv->uids[srv->nuids++] = (struct uid_conns){ uid, 1 };
+	srv->uids[srv->nuids++] = (struct uid_conns){ uid, 1, false };
 	return 1;
 }
 
@@ -253,6 +261,7 @@ server_uid_remove(struct server *srv, uid_t uid)
 {
 	for (size_t i = 0; i < srv->nuids; i++)
 		if (srv->uids[i].uid == uid) {
+			srv->uids[i].warned = false;
 			if (--srv->uids[i].n == 0)
 				srv->uids[i] = srv->uids[--srv->nuids];
 			return;

@@ -22,6 +22,7 @@ struct method {
 struct uid_conns {
 	uid_t uid;
 	unsigned n;
+	bool warned;                    /* logged that it is at the limit */
 };
 
 struct server {
@@ -117,7 +118,7 @@ const struct method *server_find_method(const struct server *srv,
 
 /* Wrap an accepted socket (fd, which it owns from now on, even when it
  * fails) in a connection and start reading.  Returns 0 or -1 with a
- * message in err. */
+ * message in err, empty when it is logged already. */
 int conn_start(struct server *srv, int fd, char *err, size_t errlen);
 
 /* Close conn: after flushing its queued output (bounded by a timer) when
