@@ -14,9 +14,11 @@
  *      and a 10M-point one for growth;
  *   f. growth: 1, 16 and 256 noop engines on the loop, the time per
  *      iteration of all together and the RSS.
+ *   g. ping latency while two clients send 16 MiB frames of nils (the
+ *      slowest kind to decode) in a loop, against pings alone.
  *
  * Usage: daemon_bench [--rows] [--part NAME]... [PATH-TO-IGNITED]: the
- * parts named (hosted, latency, restart, memory, history, scale), by
+ * parts named (hosted, latency, restart, memory, history, scale, frames), by
  * default all, against the ignited given, by default the one built next to
  * this program (../daemon/ignited).  Prints a row per figure (benchlib.h).
  *
@@ -50,6 +52,7 @@
 #define RESTARTS 5              /* c */
 #define HISTORY_ROWS 1000       /* e: CSV rows; epochs make up the rest */
 #define HISTORY_POINTS 1000000  /* e */
+#define FRAME_SECONDS 5.0       /* g: pinging, alone and among large frames */
 
 static char ignited[PATH_MAX];  /* the daemon's program */
 
@@ -913,12 +916,126 @@ static void part_scale(void)
 	pin(-1);
 }
 
+/* ---- g. pings among large frames ------------------------------------------ */
+
+struct sender {
+	pthread_t th;
+	const char *sock;
+	volatile int stop;
+	long frames;
+	int failed;
+};
+
+/* ping {pad: [nil x ~16M]}: the largest frame, each byte an object to
+ * decode; refused (INVALID_PARAMS) once decoded. */
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct bench_client *c = bench_client_open(s->sock);
+	ig_msg reply;
+
+	if (c == NULL) {
+		s->failed = 1;
+		return NULL;
+	}
+	while (!s->stop) {
+		msgpack_packer *pk = bench_client_begin(c, "ping");
+		msgpack_pack_map(pk, 1);
+		msgpack_pack_str_with_body(pk, "pad", 3);
+		msgpack_pack_array(pk, IG_FRAME_MAX_DEFAULT - 64);
+		for (uint32_t i = 0; i < IG_FRAME_MAX_DEFAULT - 64; i++)
+			msgpack_pack_nil(pk);
+		if (bench_client_call(c, &reply) != IG_PROTO_INVALID_PARAMS) {
+			bench_warnx("a large frame: %s", bench_client_error(c));
+			s->failed = 1;
+			break;
+		}
+		s->frames++;
+	}
+	bench_client_close(c);
+	return NULL;
+}
+
+/* Ping for FRAME_SECONDS; latencies sorted into *l. */
+static int ping_for(struct bench_client *c, struct lat *l)
+{
+	ig_msg reply;
+
+	memset(l, 0, sizeof *l);
+	for (double t = bench_now(), end = t + FRAME_SECONDS; t < end;) {
+		if (bench_client_simple(c, "ping", -1, &reply) != 0)
+			return -1;
+		double t1 = bench_now();
+		if (lat_push(l, t1 - t) == -1)
+			return -1;
+		t = t1;
+	}
+	qsort(l->v, l->n, sizeof l->v[0], cmp_u32);
+	return 0;
+}
+
+static void part_frames(void)
+{
+	static const char *const target = "p99 < 10 ms";
+	struct sender snd[2];
+	struct bench_daemon d;
+	struct bench_client *c = NULL;
+	struct lat alone = { 0 }, among = { 0 };
+	char dir[PATH_MAX], fig[48], flo[48], rat[40];
+	size_t started = 0;
+	long frames = 0;
+	int failed = 0;
+
+	if (bench_subdir(dir, sizeof dir, "frames") == -1 ||
+	    bench_daemon_init(&d, ignited, dir) == -1) {
+		bench_error("ping among large frames", target);
+		return;
+	}
+	if (bench_daemon_start(&d, &c) < 0 || ping_for(c, &alone) == -1)
+		goto out;
+	memset(snd, 0, sizeof snd);
+	for (; started < 2; started++) {
+		snd[started].sock = d.sock;
+		if (pthread_create(&snd[started].th, NULL, sender_main,
+		    &snd[started]) != 0)
+			break;
+	}
+	bench_sleep(1.0);               /* the first frames under way */
+	failed = started < 2 || ping_for(c, &among) == -1;
+	for (size_t i = 0; i < started; i++)
+		snd[i].stop = 1;
+	for (size_t i = 0; i < started; i++) {
+		pthread_join(snd[i].th, NULL);
+		failed |= snd[i].failed;
+		frames += snd[i].frames;
+	}
+	if (failed || among.n == 0)
+		goto out;
+	double p99 = lat_pct(&among, 0.99), floor99 = lat_pct(&alone, 0.99);
+	bench_row("ping among 2 clients' 16 MiB frames",
+	          BENCH_FMT(fig, "%.0f/%.0f/%.0f us", lat_pct(&among, 0.5), p99,
+	          among.v[among.n - 1] / 1e3),
+	          BENCH_FMT(flo, "alone p99 %.0f us", floor99),
+	          BENCH_FMT(rat, "%.0fx", p99 / floor99), target,
+	          bench_judge(p99 < 10000));
+	bench_row("  16 MiB frames decoded meanwhile",
+	          BENCH_FMT(fig, "%ld in %.0f s", frames, FRAME_SECONDS + 1.0),
+	          "-", "-", "-", BENCH_INFO);
+out:
+	if (among.n == 0 || failed)
+		bench_error("ping among large frames", target);
+	free(alone.v);
+	free(among.v);
+	bench_client_close(c);
+	bench_daemon_stop(&d);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: daemon_bench [--rows] [--part hosted|latency|restart|"
-	        "memory|history|scale]... [PATH-TO-IGNITED]\n");
+	        "memory|history|scale|frames]... [PATH-TO-IGNITED]\n");
 }
 
 int main(int argc, char **argv)
@@ -927,6 +1044,7 @@ int main(int argc, char **argv)
 		{ "hosted", part_hosted }, { "latency", part_latency },
 		{ "restart", part_restart }, { "memory", part_memory },
 		{ "history", part_history }, { "scale", part_scale },
+		{ "frames", part_frames },
 	};
 	static const struct option opts[] = {
 		{ "part", required_argument, NULL, 'p' }, { NULL, 0, NULL, 0 },

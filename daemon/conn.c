@@ -6,8 +6,15 @@
  * Replies made while a read is being dispatched are batched into one
  * write at its end; others are written at once.  A client that stops
  * reading while its unsent output passes srv->max_queue is dropped, and
- * so is one that stalls in the middle of a frame: neither may pin the
- * daemon's memory.
+ * so is one that stalls in the middle of a frame, or sends it too slowly:
+ * none may pin the daemon's memory.  What all connections buffer counts
+ * against one budget (srv->max_buffered; server_shed drops the largest).
+ *
+ * Fairness: a connection reads at most CONN_SLICE bytes in a loop turn,
+ * then waits for the next, so one sending without pause does not hold the
+ * others; a frame of CONN_DEFER bytes or more is decoded on the
+ * threadpool (a 16 MiB one can take half a second), its connection not
+ * reading meanwhile.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -25,6 +32,11 @@
  * much at a time; a buffer this small is kept for the next answers. */
 #define OUT_CHUNK (64u * 1024)
 #define MAX_UNANSWERED 64u      /* requests of one connection in progress */
+#define CONN_SLICE (128u * 1024)        /* bytes read per turn */
+#define CONN_DEFER (64u * 1024)         /* frames decoded off the loop */
+#define MAX_DECODING 2u         /* of the threadpool's 4 threads */
+/* A partial frame older than the idle timeout must have averaged this */
+#define MIN_FRAME_RATE (1024u * 1024)   /* bytes per second */
 
 struct write_req {
 	uv_write_t req;
@@ -49,17 +61,59 @@ server_conn_unref(struct server_conn *conn)
 	free(conn);
 }
 
+/*
+ * Unlink conn once its handles are closed and no decode uses it.  Its
+ * buffers go now, not with the last reference: a watch of a paused run
+ * may keep that one for long.
+ */
+static void
+maybe_gone(struct server_conn *conn)
+{
+	if (conn->open_handles > 0 || conn->decoding || conn->srv == NULL)
+		return;
+	log_debug("client uid %lu pid %ld: closed", (unsigned long)conn->uid,
+	    (long)conn->pid);
+	ig_decoder_free(conn->dec);
+	conn->dec = NULL;
+	msgpack_sbuffer_destroy(&conn->out);
+	msgpack_sbuffer_init(&conn->out);
+	if (conn->counted)
+		server_uid_remove(conn->srv, conn->uid);
+	server_conn_gone(conn->srv, conn);
+	server_conn_unref(conn);
+}
+
 static void
 on_conn_handle_closed(uv_handle_t *h)
 {
 	struct server_conn *conn = h->data;
 
-	if (--conn->open_handles > 0)
+	conn->open_handles--;
+	maybe_gone(conn);
+}
+
+/*
+ * Bring conn's share of srv->buffered up to date (nothing once closing);
+ * when it grew past the budget, the largest holders are dropped.  No
+ * syscall: this runs for every answer.
+ */
+static void
+charge(struct server_conn *conn)
+{
+	struct server *srv = conn->srv;
+	size_t now = 0, was = conn->charged;
+
+	if (srv == NULL)
 		return;
-	log_debug("client uid %lu pid %ld: closed", (unsigned long)conn->uid,
-	    (long)conn->pid);
-	server_conn_gone(conn->srv, conn);
-	server_conn_unref(conn);
+	/* the threadpool may be changing the decoder's */
+	if (!conn->closing)
+		now = (conn->decoding ? conn->decode_held :
+		    ig_decoder_buffered(conn->dec)) + conn->out.alloc +
+		    conn->pipe.write_queue_size;
+	srv->buffered = srv->buffered - was + now;
+	conn->charged = now;
+	if (now > was && srv->buffered > srv->max_buffered)
+		server_shed(srv);
 }
 
 static void
@@ -93,6 +147,8 @@ on_written(uv_write_t *req, int status)
 		    (unsigned long)conn->uid, (long)conn->pid,
 		    uv_strerror(status));
 		conn_close(conn, false);
+	} else if (!conn->closing) {
+		charge(conn);
 	}
 }
 
@@ -158,6 +214,7 @@ conn_close(struct server_conn *conn, bool linger)
 	if (conn->closing)
 		return;
 	conn->closing = true;
+	charge(conn);
 	uv_read_stop((uv_stream_t *)&conn->pipe);
 	if (linger) {
 		flush(conn);
@@ -181,6 +238,7 @@ queued(struct server_conn *conn)
 {
 	size_t pending = conn->out.size + conn->pipe.write_queue_size;
 
+	conn->active = uv_now(conn->pipe.loop);
 	if (pending > conn->srv->max_queue) {
 		log_warn("client uid %lu pid %ld: %zu bytes unread, over the "
 		    "limit of %zu: dropping it", (unsigned long)conn->uid,
@@ -190,7 +248,8 @@ queued(struct server_conn *conn)
 	}
 	if (!conn->dispatching || conn->out.size >= OUT_CHUNK)
 		flush(conn);
-	return 0;
+	charge(conn);
+	return conn->closing ? IG_PROTO_UNAVAILABLE : 0;
 }
 
 void
@@ -322,21 +381,80 @@ fail_stream(struct server_conn *conn, const ig_err *e)
 	conn_close(conn, true);
 }
 
-/* Idle while in the middle of a frame, or done lingering. */
+void
+conn_over_budget(struct server_conn *conn)
+{
+	bool unread = conn->out.size + conn->pipe.write_queue_size > 0;
+	ig_err e;
+
+	/* A client that reads gets the reason; one that does not would
+	 * only hold its buffers longer while we linger. */
+	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "this connection buffers %zu "
+	    "bytes, the most while the daemon's connection buffers are over "
+	    "their budget: closing it; send smaller frames, read answers "
+	    "sooner", conn->charged);
+	if (!unread && ig_pack_error_notify(&conn->out, &e) != 0)
+		unread = true;
+	conn_close(conn, !unread);
+}
+
+void
+conn_sweep(struct server_conn *conn, uint64_t now)
+{
+	uint64_t limit = conn->srv->client_timeout_ms;
+	ig_err e;
+
+	/* watches and answers to come hold a reference; a partial frame
+	 * has its own timer */
+	if (conn->closing || conn->refs > 1 || conn->unanswered > 0 ||
+	    conn->watching || conn->in_frame || conn->decoding ||
+	    now - conn->active < limit)
+		return;
+	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "idle for %llu ms, with no "
+	    "request in progress and nothing watched: closing; connect again "
+	    "when needed", (unsigned long long)limit);
+	fail_stream(conn, &e);
+}
+
+/* In the middle of a frame: no bytes for the idle timeout, or the frame
+ * came too slowly.  Or done lingering. */
 static void
 on_timer(uv_timer_t *timer)
 {
 	struct server_conn *conn = timer->data;
+	uint64_t now = uv_now(timer->loop), idle = conn->srv->idle_timeout_ms;
+	uint64_t took = now - conn->frame_start;
 	ig_err e;
 
 	if (conn->closing) {
 		close_handles(conn);
 		return;
 	}
-	ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED, "no bytes for %llu ms in "
-	    "the middle of a frame", (unsigned long long)
-	    conn->srv->idle_timeout_ms);
+	if (now - conn->active >= idle)
+		ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED, "no bytes for %llu ms "
+		    "in the middle of a frame", (unsigned long long)idle);
+	else
+		ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED, "a frame arriving at "
+		    "%llu bytes/s: after %llu ms one must average %u",
+		    (unsigned long long)(conn->frame_bytes * 1000 /
+		    (took > 0 ? took : 1)), (unsigned long long)idle,
+		    MIN_FRAME_RATE);
 	fail_stream(conn, &e);
+}
+
+/* conn holds part of a frame: drop it when no bytes come for the idle
+ * timeout, or when the frame, older than that, falls below
+ * MIN_FRAME_RATE (a trickle must not hold its buffer for ever). */
+static void
+arm_frame_timer(struct server_conn *conn)
+{
+	uint64_t now = uv_now(conn->pipe.loop), idle = conn->srv->idle_timeout_ms;
+	uint64_t due = conn->frame_start + idle +
+	    (uint64_t)conn->frame_bytes * 1000 / MIN_FRAME_RATE;
+
+	if (due > now + idle)
+		due = now + idle;
+	uv_timer_start(&conn->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -346,11 +464,11 @@ dispatch(struct server_conn *conn, const ig_msg *msg)
 {
 	const struct method *m;
 
-	if (msg->type != IG_MSG_REQUEST) {
-		/* We ask clients nothing, and no notification has a meaning
-		 * to us yet: ignore, as msgpack-RPC allows. */
-		log_debug("client uid %lu: ignoring a message of type %d",
-		    (unsigned long)conn->uid, msg->type);
+	if (msg->type == IG_MSG_NOTIFY) {
+		/* No notification has a meaning to us yet: ignore, as
+		 * msgpack-RPC allows. */
+		log_debug("client uid %lu: ignoring a notification",
+		    (unsigned long)conn->uid);
 		return;
 	}
 	/* Answers that come later (a history read, a run's record) must not
@@ -359,6 +477,12 @@ dispatch(struct server_conn *conn, const ig_msg *msg)
 		server_error(conn, msg->msgid, IG_PROTO_UNAVAILABLE,
 		    "%u requests of this connection wait for their answers: "
 		    "read them before sending more", MAX_UNANSWERED);
+		return;
+	}
+	if (msg->type == IG_MSG_RESPONSE) {
+		server_error(conn, msg->msgid, IG_PROTO_BAD_REQUEST,
+		    "a response (msgid %lu) where a request was due: the daemon "
+		    "asks clients nothing", (unsigned long)msg->msgid);
 		return;
 	}
 	if (conn->version == 0 && strcmp(msg->method, "hello") != 0) {
@@ -382,57 +506,241 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 	(void)suggested;
 	/* One buffer per connection is enough: every message is handled
-	 * before the read callback returns, and the decoder copies a partial
-	 * frame's bytes. */
+	 * before the read callback returns (or reading stops until it is),
+	 * and the decoder copies a partial frame's bytes. */
 	*buf = uv_buf_init(conn->rbuf, sizeof conn->rbuf);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void decode_later(struct server_conn *conn);
+
+/* Read again, unless something else holds the reading. */
+static void
+read_again(struct server_conn *conn)
+{
+	if (!conn->closing && !conn->decoding && !conn->paused &&
+	    uv_read_start((uv_stream_t *)&conn->pipe, on_alloc, on_read) < 0)
+		conn_close(conn, false);
+}
+
+void
+conn_resume(struct server_conn *conn)
+{
+	conn->paused = false;
+	read_again(conn);
+}
+
+/* Take len bytes at p: messages out to their methods, until the bytes
+ * run out, the stream fails or a large frame goes to the threadpool
+ * (then conn->rest keeps what follows it). */
+static void
+feed(struct server_conn *conn, const char *p, size_t len)
+{
+	size_t used;
+	int r;
+	ig_msg msg;
+
+	conn->dispatching = true;
+	while (len > 0 && !conn->closing) {
+		r = ig_decoder_feed(conn->dec, p, len, &used, &msg);
+		p += used;
+		len -= used;
+		conn->frame_bytes += used;
+		if (r == IG_DECODE_MORE)
+			continue;
+		conn->frame_bytes = 0;
+		conn->in_frame = false;
+		if (r == IG_DECODE_ERROR) {
+			fail_stream(conn, ig_decoder_error(conn->dec));
+		} else if (r == IG_DECODE_MESSAGE) {
+			dispatch(conn, &msg);
+		} else {
+			conn->rest = p;
+			conn->nrest = len;
+			decode_later(conn);
+			break;
+		}
+	}
+	conn->dispatching = false;
+	if (conn->closing)
+		return;
+	flush(conn);
+	charge(conn);
+	if (conn->closing)
+		return;
+	if (conn->frame_bytes == 0 || conn->decoding) {
+		uv_timer_stop(&conn->timer);
+		return;
+	}
+	if (!conn->in_frame) {
+		conn->in_frame = true;
+		conn->frame_start = uv_now(conn->pipe.loop);
+	}
+	arm_frame_timer(conn);
 }
 
 static void
 on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct server_conn *conn = stream->data;
-	const char *p = buf->base;
-	size_t len, used;
-	int r = IG_DECODE_MORE;
-	ig_msg msg;
+	struct server *srv = conn->srv;
 
 	if (nread < 0) {
+		/* PROTOCOL.md: a stream that ends inside a frame is
+		 * FRAME_TRUNCATED; a half-closed client still reads it */
+		if (nread == UV_EOF && ig_decoder_eof(conn->dec) != 0) {
+			fail_stream(conn, ig_decoder_error(conn->dec));
+			return;
+		}
 		if (nread != UV_EOF)
 			log_debug("client uid %lu: read: %s",
 			    (unsigned long)conn->uid, uv_strerror((int)nread));
-		else if (ig_decoder_eof(conn->dec) != 0)
-			log_debug("client uid %lu: hung up in mid-frame",
-			    (unsigned long)conn->uid);
 		/* A client may half-close after its requests: answer them. */
 		conn_close(conn, nread == UV_EOF);
 		return;
 	}
 	if (nread == 0)
 		return;
-	len = (size_t)nread;
-	conn->dispatching = true;
-	while (len > 0 && !conn->closing) {
-		r = ig_decoder_feed(conn->dec, p, len, &used, &msg);
-		p += used;
-		len -= used;
-		if (r == IG_DECODE_ERROR)
-			fail_stream(conn, ig_decoder_error(conn->dec));
-		else if (r == IG_DECODE_MESSAGE)
-			dispatch(conn, &msg);
+	conn->active = uv_now(stream->loop);
+	feed(conn, buf->base, (size_t)nread);
+	if (conn->turn != srv->turn) {
+		conn->turn = srv->turn;
+		conn->slice = 0;
 	}
-	conn->dispatching = false;
-	if (conn->closing)
-		return;
-	flush(conn);
-	/* MORE at the end: the decoder holds part of a frame. */
-	if (r == IG_DECODE_MORE)
-		uv_timer_start(&conn->timer, on_timer,
-		    conn->srv->idle_timeout_ms, 0);
+	conn->slice += (size_t)nread;
+	if (conn->slice >= CONN_SLICE && !conn->closing && !conn->decoding) {
+		uv_read_stop(stream);
+		server_pause(srv, conn);
+	}
+}
+
+/* ---- large frames, on the threadpool -------------------------------------
+ *
+ * Two steps, both off the loop: decode, then (once the method has run on
+ * the loop) free the frame's memory, which for a large one takes a while
+ * too.  Meanwhile the loop leaves conn->dec alone.
+ */
+
+static void
+work_decode(uv_work_t *req)
+{
+	struct server_conn *conn = req->data;
+
+	conn->decode_rc = ig_decoder_decode(conn->dec, &conn->msg);
+}
+
+static void
+work_release(uv_work_t *req)
+{
+	struct server_conn *conn = req->data;
+
+	ig_decoder_release(conn->dec);
+}
+
+static void after_decode(uv_work_t *req, int status);
+static void after_release(uv_work_t *req, int status);
+
+/* Start waiting decodes while fewer than MAX_DECODING run; one whose
+ * connection closed meanwhile is only released. */
+static void
+decode_next(struct server *srv)
+{
+	struct server_conn *conn;
+
+	while (srv->decoding < MAX_DECODING &&
+	    (conn = srv->decode_first) != NULL) {
+		if ((srv->decode_first = conn->decode_next) == NULL)
+			srv->decode_last = NULL;
+		srv->decoding++;
+		conn->work.data = conn;
+		/* fails only without a work callback */
+		if (conn->closing)
+			uv_queue_work(srv->loop, &conn->work, work_release,
+			    after_release);
+		else
+			uv_queue_work(srv->loop, &conn->work, work_decode,
+			    after_decode);
+	}
+}
+
+/* conn's decoder holds a whole large frame: stop reading until it is
+ * decoded and dispatched, in the order connections asked. */
+static void
+decode_later(struct server_conn *conn)
+{
+	struct server *srv = conn->srv;
+
+	conn->decode_held = ig_decoder_buffered(conn->dec);
+	conn->decoding = true;
+	server_conn_ref(conn);
+	uv_read_stop((uv_stream_t *)&conn->pipe);
+	conn->decode_next = NULL;
+	if (srv->decode_last != NULL)
+		srv->decode_last->decode_next = conn;
 	else
-		uv_timer_stop(&conn->timer);
+		srv->decode_first = conn;
+	srv->decode_last = conn;
+	decode_next(srv);
+}
+
+static void
+after_decode(uv_work_t *req, int status)
+{
+	struct server_conn *conn = req->data;
+
+	(void)status;           /* never cancelled */
+	if (!conn->closing) {
+		conn->dispatching = true;
+		if (conn->decode_rc == IG_DECODE_ERROR)
+			fail_stream(conn, ig_decoder_error(conn->dec));
+		else
+			dispatch(conn, &conn->msg);
+		conn->dispatching = false;
+		flush(conn);
+	}
+	uv_queue_work(conn->srv->loop, &conn->work, work_release,
+	    after_release);
+}
+
+static void
+after_release(uv_work_t *req, int status)
+{
+	struct server_conn *conn = req->data;
+	struct server *srv = conn->srv;
+
+	(void)status;
+	srv->decoding--;
+	conn->decoding = false;
+	decode_next(srv);
+	if (!conn->closing) {
+		feed(conn, conn->rest, conn->nrest);
+		read_again(conn);
+	}
+	/* may free srv */
+	maybe_gone(conn);
+	server_conn_unref(conn);
 }
 
 /* ---- set-up ------------------------------------------------------------- */
+
+/* Refuse the client on fd, saying why, and close fd. */
+static void
+refuse(int fd, const char *why)
+{
+	msgpack_sbuffer sb;
+	ig_err e;
+	ssize_t n;
+
+	msgpack_sbuffer_init(&sb);
+	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "%s", why);
+	/* a new socket takes these few bytes at once; if not, never mind */
+	if (ig_pack_error_notify(&sb, &e) == 0) {
+		n = write(fd, sb.data, sb.size);
+		(void)n;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	close(fd);
+}
 
 int
 conn_start(struct server *srv, int fd, char *err, size_t errlen)
@@ -448,13 +756,24 @@ conn_start(struct server *srv, int fd, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	if ((rc = server_uid_add(srv, cred.uid, err, errlen)) < 0) {
+		refuse(fd, err);
+		err[0] = '\0';
+		return -1;
+	}
 	if ((conn = calloc(1, sizeof *conn)) == NULL ||
 	    (conn->dec = ig_decoder_new(srv->max_frame)) == NULL) {
 		free(conn);
+		if (rc == 1)
+			server_uid_remove(srv, cred.uid);
 		snprintf(err, errlen, "out of memory");
 		close(fd);
 		return -1;
 	}
+	conn->counted = rc == 1;
+	ig_decoder_defer(conn->dec, CONN_DEFER);
+	conn->active = uv_now(srv->loop);
+	conn->turn = srv->turn;
 	conn->uid = cred.uid;
 	conn->pid = cred.pid;
 	msgpack_sbuffer_init(&conn->out);
@@ -513,4 +832,10 @@ int
 server_conn_closed(const struct server_conn *conn)
 {
 	return conn->closing;
+}
+
+void
+server_conn_watching(struct server_conn *conn, bool on)
+{
+	conn->watching = on;
 }

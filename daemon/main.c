@@ -53,6 +53,9 @@ struct options {
 	enum log_level level;
 	size_t max_frame;
 	uint64_t idle_timeout_ms;
+	uint64_t client_timeout_ms;
+	unsigned max_conns_per_uid;
+	size_t max_conn_memory;
 	uint64_t max_db_bytes;
 	uint64_t max_data_bytes;
 	gid_t group;
@@ -81,8 +84,9 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: ignited [--socket PATH] [--db PATH] [--log-level LEVEL]\n"
 	    "               [--log-file PATH] [--max-frame BYTES] [--group NAME]\n"
-	    "               [--idle-timeout MS] [--max-db-size BYTES]\n"
-	    "               [--max-data-size BYTES]\n"
+	    "               [--idle-timeout MS] [--client-timeout MS]\n"
+	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
+	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
 	    "               [--plugin-dir DIR]... [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
@@ -97,7 +101,14 @@ usage(FILE *f)
 	    "  --log-file PATH     log there instead of stderr; SIGHUP reopens it\n"
 	    "  --max-frame BYTES   largest protocol frame (default: %u)\n"
 	    "  --group NAME        let group NAME use the socket (mode 0660)\n"
-	    "  --idle-timeout MS   drop a client stalled mid-frame (default: 30000)\n"
+	    "  --idle-timeout MS   drop a client stalled mid-frame, or whose frame\n"
+	    "                      then averages under 1 MiB/s (default: 30000)\n"
+	    "  --client-timeout MS close a connection that sent nothing this long\n"
+	    "                      and waits for nothing (default: 120000)\n"
+	    "  --max-conns-per-uid N  connections one uid may have open; root and\n"
+	    "                      the daemon's uid are not limited (default: 64)\n"
+	    "  --max-conn-memory BYTES  what all connections may buffer; over it\n"
+	    "                      the largest are dropped (default: 268435456)\n"
 	    "  --max-db-size BYTES cap the database; a run whose writes hit the cap\n"
 	    "                      pauses with the reason (default: no cap)\n"
 	    "  --max-data-size BYTES\n"
@@ -161,6 +172,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-frame", required_argument, NULL, 'm' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "client-timeout", required_argument, NULL, 'c' },
+		{ "max-conns-per-uid", required_argument, NULL, 'u' },
+		{ "max-conn-memory", required_argument, NULL, 'M' },
 		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "max-data-size", required_argument, NULL, 'D' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
@@ -205,6 +219,20 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'i':
 			o->idle_timeout_ms = parse_number("--idle-timeout",
 			    optarg, 1, UINT64_C(86400000));
+			break;
+		case 'c':
+			o->client_timeout_ms = parse_number("--client-timeout",
+			    optarg, 1, UINT64_C(86400000));
+			break;
+		case 'u':
+			o->max_conns_per_uid = (unsigned)parse_number(
+			    "--max-conns-per-uid", optarg, 1, 65536);
+			break;
+		case 'M':
+			/* room for a largest frame and its answer */
+			o->max_conn_memory = (size_t)parse_number(
+			    "--max-conn-memory", optarg, UINT64_C(1) << 20,
+			    UINT64_C(1) << 40);
 			break;
 		case 'S':
 			o->max_db_bytes = parse_number("--max-db-size", optarg,
@@ -435,6 +463,9 @@ main(int argc, char **argv)
 		.group = o.group,
 		.max_frame = o.max_frame,
 		.idle_timeout_ms = o.idle_timeout_ms,
+		.client_timeout_ms = o.client_timeout_ms,
+		.max_conns_per_uid = o.max_conns_per_uid,
+		.max_buffered = o.max_conn_memory,
 	};
 	d.srv = listen_fd >= 0 ?
 	    server_adopt(&d.loop, listen_fd, &so, on_stop_request, &d, err,

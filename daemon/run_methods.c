@@ -596,6 +596,7 @@ static void watch(struct server_conn *conn, uint32_t msgid, const msgpack_object
 			else
 				run_unwatch(run, conn);
 		}
+		server_conn_watching(conn, on);
 		server_reply(conn, msgid, pack_empty, NULL);
 		return;
 	}

@@ -25,6 +25,9 @@
 
 #define DEFAULT_MAX_QUEUE       ((size_t)64 << 20)
 #define DEFAULT_IDLE_MS         30000
+#define DEFAULT_CLIENT_MS       120000
+#define DEFAULT_CONNS_PER_UID   64
+#define DEFAULT_MAX_BUFFERED    ((size_t)256 << 20)
 #define ACCEPT_RETRY_MS         500     /* after EMFILE: let some close first */
 #define ACCEPT_BURST            64      /* per wake-up, so reads are not starved */
 
@@ -202,9 +205,133 @@ on_acceptable(uv_poll_t *poll, int status, int events)
 				log_error("accept: %s", strerror(errno));
 			return;
 		}
-		if (conn_start(srv, fd, err, sizeof err) < 0)
+		err[0] = '\0';
+		if (conn_start(srv, fd, err, sizeof err) < 0 && err[0] != '\0')
 			log_warn("dropping a new connection: %s", err);
 	}
+}
+
+/* ---- limits ------------------------------------------------------------- */
+
+int
+server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
+{
+	struct uid_conns *u;
+	size_t i, cap;
+
+	/* root may stop the daemon anyway, and so may its own uid */
+	if (uid == 0 || uid == srv->self)
+		return 0;
+	/* a short array: one entry per uid with a connection open */
+	for (i = 0; i < srv->nuids && srv->uids[i].uid != uid; i++)
+		;
+	if (i < srv->nuids) {
+		if (srv->uids[i].n >= srv->max_conns_per_uid) {
+			snprintf(err, errlen, "uid %lu has %u connections open, "
+			    "the most one user may (ignited --max-conns-per-uid):"
+			    " close one first", (unsigned long)uid,
+			    srv->uids[i].n);
+			/* once while at the limit: a client retrying in a
+			 * loop must not flood the log */
+			if (!srv->uids[i].warned)
+				log_warn("refusing connections: %s", err);
+			srv->uids[i].warned = true;
+			return -1;
+		}
+		srv->uids[i].n++;
+		return 1;
+	}
+	if (srv->nuids == srv->uidcap) {
+		cap = srv->uidcap ? srv->uidcap * 2 : 16;
+		if ((u = realloc(srv->uids, cap * sizeof *u)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			log_error("refusing a connection of uid %lu: %s",
+			    (unsigned long)uid, err);
+			return -1;
+		}
+		srv->uids = u;
+		srv->uidcap = cap;
+	}
+	srv->uids[srv->nuids++] = (struct uid_conns){ uid, 1, false };
+	return 1;
+}
+
+void
+server_uid_remove(struct server *srv, uid_t uid)
+{
+	for (size_t i = 0; i < srv->nuids; i++)
+		if (srv->uids[i].uid == uid) {
+			srv->uids[i].warned = false;
+			if (--srv->uids[i].n == 0)
+				srv->uids[i] = srv->uids[--srv->nuids];
+			return;
+		}
+}
+
+void
+server_shed(struct server *srv)
+{
+	struct server_conn *big;
+
+	while (srv->buffered > srv->max_buffered) {
+		big = NULL;
+		for (struct server_conn *c = srv->conns; c != NULL; c = c->next)
+			if (!c->closing && (big == NULL ||
+			    c->charged > big->charged))
+				big = c;
+		if (big == NULL || big->charged == 0)
+			return;
+		log_warn("client uid %lu pid %ld: buffers %zu bytes, the most "
+		    "while connections buffer %zu, over the budget of %zu "
+		    "(--max-conn-memory): dropping it", (unsigned long)big->uid,
+		    (long)big->pid, big->charged, srv->buffered,
+		    srv->max_buffered);
+		conn_over_budget(big);
+	}
+}
+
+void
+server_pause(struct server *srv, struct server_conn *conn)
+{
+	server_conn_ref(conn);
+	conn->paused = true;
+	conn->pause_next = srv->paused_conns;
+	srv->paused_conns = conn;
+}
+
+/* The paused connections read again (those still open). */
+static void
+resume_paused(struct server *srv)
+{
+	struct server_conn *conn, *next;
+
+	conn = srv->paused_conns;
+	srv->paused_conns = NULL;
+	for (; conn != NULL; conn = next) {
+		next = conn->pause_next;
+		conn_resume(conn);
+		server_conn_unref(conn);
+	}
+}
+
+/* A loop turn has ended: the next may read again. */
+static void
+on_turn_end(uv_check_t *check)
+{
+	struct server *srv = check->data;
+
+	srv->turn++;
+	resume_paused(srv);
+}
+
+static void
+on_sweep(uv_timer_t *timer)
+{
+	struct server *srv = timer->data;
+	uint64_t now = uv_now(srv->loop);
+
+	for (struct server_conn *c = srv->conns; c != NULL; c = c->next)
+		conn_sweep(c, now);
 }
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -215,6 +342,7 @@ server_free(struct server *srv)
 	for (size_t i = 0; i < srv->nmethods; i++)
 		free(srv->methods[i].name);
 	free(srv->methods);
+	free(srv->uids);
 	free(srv->path);
 	free(srv);
 }
@@ -257,21 +385,40 @@ server_new(uv_loop_t *loop, const struct server_options *opt,
 	srv->max_queue = opt->max_queue ? opt->max_queue : DEFAULT_MAX_QUEUE;
 	srv->idle_timeout_ms = opt->idle_timeout_ms ? opt->idle_timeout_ms :
 	    DEFAULT_IDLE_MS;
+	srv->client_timeout_ms = opt->client_timeout_ms ?
+	    opt->client_timeout_ms : DEFAULT_CLIENT_MS;
+	srv->max_conns_per_uid = opt->max_conns_per_uid ?
+	    opt->max_conns_per_uid : DEFAULT_CONNS_PER_UID;
+	srv->max_buffered = opt->max_buffered ? opt->max_buffered :
+	    DEFAULT_MAX_BUFFERED;
+	srv->self = geteuid();
 	srv->stop = stop;
 	srv->stop_ud = stop_ud;
 	return srv;
 }
 
-/* srv->fd listens: watch it. */
+/* srv->fd listens: watch it, and the connections to come. */
 static void
 start_accepting(struct server *srv)
 {
-	/* Neither fails on Linux for a valid loop and socket. */
+	uint64_t sweep = srv->client_timeout_ms / 4;
+
+	/* None fails on Linux for a valid loop and socket. */
 	uv_poll_init(srv->loop, &srv->poll, srv->fd);
 	uv_timer_init(srv->loop, &srv->retry);
+	uv_check_init(srv->loop, &srv->turn_end);
+	uv_timer_init(srv->loop, &srv->sweep);
 	srv->poll.data = srv->retry.data = srv;
-	srv->open_handles = 2;
+	srv->turn_end.data = srv->sweep.data = srv;
+	srv->open_handles = 4;
+	srv->loop_handles = true;
 	uv_poll_start(&srv->poll, UV_READABLE, on_acceptable);
+	/* neither keeps the loop running by itself */
+	uv_check_start(&srv->turn_end, on_turn_end);
+	uv_unref((uv_handle_t *)&srv->turn_end);
+	uv_timer_start(&srv->sweep, on_sweep, sweep ? sweep : 1,
+	    sweep ? sweep : 1);
+	uv_unref((uv_handle_t *)&srv->sweep);
 }
 
 struct server *
@@ -356,9 +503,15 @@ void
 server_close(struct server *srv)
 {
 	server_stop_listening(srv);
+	if (srv->loop_handles) {
+		uv_close((uv_handle_t *)&srv->turn_end, on_handle_closed);
+		uv_close((uv_handle_t *)&srv->sweep, on_handle_closed);
+		srv->loop_handles = false;
+	}
 	srv->closing = true;
 	for (struct server_conn *c = srv->conns; c != NULL; c = c->next)
 		conn_close(c, true);
+	resume_paused(srv);     /* to let go of them */
 	maybe_free(srv);
 }
 

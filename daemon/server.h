@@ -16,6 +16,7 @@
 #ifndef IGNITED_SERVER_H
 #define IGNITED_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,9 @@ struct server_options {
 	size_t max_frame;               /* 0: IG_FRAME_MAX_DEFAULT */
 	size_t max_queue;               /* unsent bytes before a client is dropped; 0: 64 MiB */
 	uint64_t idle_timeout_ms;       /* partial frame stalled this long: drop; 0: 30 s */
+	uint64_t client_timeout_ms;     /* idle between frames this long: drop; 0: 120 s */
+	unsigned max_conns_per_uid;     /* but root's and ours; 0: 64 */
+	size_t max_buffered;            /* all connections' buffers; 0: 256 MiB */
 };
 
 /* Asked to stop (the shutdown method): the owner starts its shutdown. */
@@ -128,6 +132,13 @@ void server_conn_ref(struct server_conn *conn);
 void server_conn_unref(struct server_conn *conn);
 /* Has conn been closed (or begun closing)? */
 int server_conn_closed(const struct server_conn *conn);
+/*
+ * conn waits for notifications about every run (watch without an id), or
+ * no longer: it is not idle, however long it sends nothing.  (A watch of
+ * one run, like an answer to come, holds a reference, which says the
+ * same.)
+ */
+void server_conn_watching(struct server_conn *conn, bool on);
 
 /* The largest frame, in bytes, this server reads (--max-frame); answers
  * that page (metric history) keep their pages within it too. */

@@ -17,6 +17,14 @@ struct method {
 	void *ud;
 };
 
+/* Connections open for one uid (root and the daemon's own uid are not
+ * counted: they are not limited). */
+struct uid_conns {
+	uid_t uid;
+	unsigned n;
+	bool warned;                    /* logged that it is at the limit */
+};
+
 struct server {
 	uv_loop_t *loop;
 	char *path;                     /* owned */
@@ -24,6 +32,10 @@ struct server {
 	size_t max_frame;
 	size_t max_queue;
 	uint64_t idle_timeout_ms;
+	uint64_t client_timeout_ms;
+	unsigned max_conns_per_uid;
+	size_t max_buffered;
+	uid_t self;                     /* our euid: not limited, as root */
 	server_stop_fn *stop;
 	void *stop_ud;
 
@@ -42,6 +54,20 @@ struct server {
 	struct server_conn *conns;      /* open connections, a list */
 	uint64_t requests;              /* dispatched to a method, ever */
 	bool closing;
+
+	struct uid_conns *uids;         /* owned, nuids of them, in no order */
+	size_t nuids, uidcap;
+	size_t buffered;                /* sum of the connections' charged */
+
+	/* Fairness: a connection read its slice of a loop turn, or has a
+	 * large frame being decoded on the threadpool, and waits. */
+	uv_check_t turn_end;            /* counts turns, resumes the paused */
+	uint64_t turn;
+	struct server_conn *paused_conns;       /* via pause_next, referenced */
+	unsigned decoding;              /* decodes on the threadpool */
+	struct server_conn *decode_first, *decode_last; /* waiting for one */
+	uv_timer_t sweep;               /* closes idle connections */
+	bool loop_handles;              /* turn_end and sweep are open */
 };
 
 struct server_conn {
@@ -53,13 +79,36 @@ struct server_conn {
 	uid_t uid;                      /* SO_PEERCRED */
 	pid_t pid;
 	int version;                    /* agreed by hello; 0 before */
-	ig_decoder *dec;                /* owned */
+	ig_decoder *dec;                /* owned; NULL once closed */
 	msgpack_sbuffer out;            /* frames not yet handed to uv_write */
 	bool dispatching;               /* batch replies until the read ends */
 	unsigned unanswered;            /* requests not answered yet */
+	bool watching;                  /* watch {}: waits for notifications */
+	bool counted;                   /* in srv->uids */
 	bool closing;
 	int open_handles;               /* pipe and timer until closed */
 	int refs;                       /* the handles' one, plus server_conn_ref's */
+	size_t charged;                 /* its buffers' bytes, in srv->buffered */
+	uint64_t active;                /* loop time of the last read or answer */
+	uint64_t frame_start;           /* loop time a partial frame began */
+	size_t frame_bytes;             /* of it, received so far */
+	bool in_frame;                  /* the decoder holds a partial frame */
+
+	uint64_t turn;                  /* srv->turn of the slice below */
+	size_t slice;                   /* bytes read in that turn */
+	bool paused;                    /* on srv->paused_conns, not reading */
+	struct server_conn *pause_next;
+
+	bool decoding;                  /* a large frame: waits for or is on the
+	                                 * threadpool; the pipe does not read */
+	uv_work_t work;
+	struct server_conn *decode_next;
+	int decode_rc;                  /* IG_DECODE_* of the threadpool's call */
+	size_t decode_held;             /* the decoder's buffer, for charge() */
+	ig_msg msg;                     /* what it decoded */
+	const char *rest;               /* the read's bytes after that frame */
+	size_t nrest;
+
 	char rbuf[64 * 1024];
 };
 
@@ -69,12 +118,31 @@ const struct method *server_find_method(const struct server *srv,
 
 /* Wrap an accepted socket (fd, which it owns from now on, even when it
  * fails) in a connection and start reading.  Returns 0 or -1 with a
- * message in err. */
+ * message in err, empty when it is logged already. */
 int conn_start(struct server *srv, int fd, char *err, size_t errlen);
 
 /* Close conn: after flushing its queued output (bounded by a timer) when
  * linger, else at once. */
 void conn_close(struct server_conn *conn, bool linger);
+
+/* Count a new connection of uid: 1, 0 when uid is not limited (root,
+ * ours), or -1 (not counted) when uid has as many as it may, with a
+ * message in err. */
+int server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen);
+void server_uid_remove(struct server *srv, uid_t uid);
+
+/* srv->buffered is over the budget: drop the largest holders. */
+void server_shed(struct server *srv);
+
+/* Reading paused for the rest of the turn: resumed at its end (conn_resume). */
+void server_pause(struct server *srv, struct server_conn *conn);
+void conn_resume(struct server_conn *conn);
+
+/* Close conn when it has been idle for the client timeout at loop time
+ * now: nothing received or sent, nothing in progress. */
+void conn_sweep(struct server_conn *conn, uint64_t now);
+/* Drop conn, the largest holder of buffers while there are too many. */
+void conn_over_budget(struct server_conn *conn);
 
 /* A connection's handles are closed: unlink it.  Frees srv when it was
  * the last thing the closing server waited for. */

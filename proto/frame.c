@@ -3,7 +3,9 @@
  *
  * A frame's body is buffered only as its bytes arrive, so a peer that sends
  * a length prefix of 16 MiB and then nothing costs us nothing.  A frame that
- * arrives whole in one chunk is decoded where it lies, without a copy.
+ * arrives whole in one chunk is decoded where it lies, without a copy;
+ * one of the deferred size is kept whole for the caller to decode, which
+ * may do so on another thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 struct ig_decoder {
 	size_t max_frame;
+	size_t defer;           /* bodies this long are decoded on request; 0: none */
 	unsigned char hdr[IG_FRAME_HEADER];
 	size_t nhdr;            /* length prefix bytes held */
 	size_t need;            /* body length, once the prefix is whole */
@@ -55,6 +58,24 @@ const ig_err *
 ig_decoder_error(const ig_decoder *d)
 {
 	return &d->err;
+}
+
+void
+ig_decoder_defer(ig_decoder *d, size_t min_body)
+{
+	d->defer = min_body;
+}
+
+size_t
+ig_decoder_buffered(const ig_decoder *d)
+{
+	return d->cap;
+}
+
+static bool
+deferred(const ig_decoder *d)
+{
+	return d->defer > 0 && d->need >= d->defer;
 }
 
 /* Forget the message handed out last; start the next frame. */
@@ -98,6 +119,8 @@ static int
 deliver(ig_decoder *d, const unsigned char *body, ig_msg *msg)
 {
 	d->delivered = true;
+	if (deferred(d))
+		return IG_DECODE_FRAME;         /* whole in d->buf */
 	if (ig_frame_decode(body, d->need, d->zone, msg, &d->err) != 0)
 		return IG_DECODE_ERROR;
 	return IG_DECODE_MESSAGE;
@@ -155,7 +178,7 @@ ig_decoder_feed(ig_decoder *d, const void *buf, size_t len, size_t *used,
 	}
 	if (len == 0)
 		return IG_DECODE_MORE;
-	if (d->len == 0 && len >= d->need) {
+	if (d->len == 0 && len >= d->need && !deferred(d)) {
 		*used += d->need;
 		return deliver(d, p, msg);
 	}
@@ -170,6 +193,21 @@ ig_decoder_feed(ig_decoder *d, const void *buf, size_t len, size_t *used,
 	if (d->len < d->need)
 		return IG_DECODE_MORE;
 	return deliver(d, d->buf, msg);
+}
+
+int
+ig_decoder_decode(ig_decoder *d, ig_msg *msg)
+{
+	if (ig_frame_decode(d->buf, d->need, d->zone, msg, &d->err) != 0)
+		return IG_DECODE_ERROR;
+	return IG_DECODE_MESSAGE;
+}
+
+void
+ig_decoder_release(ig_decoder *d)
+{
+	if (d->delivered)
+		release(d);
 }
 
 int

@@ -140,6 +140,7 @@ enum ig_decode_result {
 	IG_DECODE_ERROR = -1,   /* see ig_decoder_error(); the decoder stays failed */
 	IG_DECODE_MORE = 0,     /* all of buf is taken; feed more */
 	IG_DECODE_MESSAGE = 1,  /* *msg is set; feed the rest of buf again */
+	IG_DECODE_FRAME = 2,    /* a deferred frame is whole: ig_decoder_decode() */
 };
 
 /*
@@ -159,6 +160,25 @@ enum ig_decode_result {
  */
 int ig_decoder_feed(ig_decoder *d, const void *buf, size_t len, size_t *used,
                     ig_msg *msg);
+
+/*
+ * Frames with a body of min_body bytes or more (0: none, the default) are
+ * not decoded by ig_decoder_feed(), which returns IG_DECODE_FRAME once one
+ * is whole; ig_decoder_decode() then decodes it into *msg.  That call may
+ * run on another thread, as long as nothing else uses the decoder until it
+ * returns: decoding a large frame can take longer than an event loop
+ * should wait.
+ */
+void ig_decoder_defer(ig_decoder *d, size_t min_body);
+/* IG_DECODE_MESSAGE or IG_DECODE_ERROR, as ig_decoder_feed() would say. */
+int ig_decoder_decode(ig_decoder *d, ig_msg *msg);
+/* Be done with the message handed out last now, rather than at the next
+ * ig_decoder_feed(): a large frame's memory goes back, which takes a while
+ * too.  May run on another thread, as ig_decoder_decode() may. */
+void ig_decoder_release(ig_decoder *d);
+
+/* Bytes the decoder holds for a frame being received (its body buffer). */
+size_t ig_decoder_buffered(const ig_decoder *d);
 
 /* The stream ended: 0 when it ended between frames, else
  * IG_PROTO_FRAME_TRUNCATED (and the decoder fails). */

@@ -26,7 +26,8 @@ IGNITED = None
 IDLE_MS = 500
 CASES = []          # names of the cases run, for the count at the end
 
-UNKNOWN_METHOD, INVALID_PARAMS, NOT_FOUND, VERSION_MISMATCH = 2, 3, 4, 10
+BAD_REQUEST, UNKNOWN_METHOD, INVALID_PARAMS, NOT_FOUND = 1, 2, 3, 4
+VERSION_MISMATCH = 10
 
 
 def frame(obj):
@@ -174,15 +175,18 @@ class HostileCase(unittest.TestCase):
             self.frame_error("garbage before hello", b"\xff" * 64, None, hello=False)
 
     def test_truncated_then_eof(self):
+        # PROTOCOL.md: a stream that ends inside a frame is FRAME_TRUNCATED,
+        # which a client that only half-closed reads before the end
         for cut in (1, 3, 4, 10):
             r = Raw(self.d.socket)
             self.hello(r)
             r.send(frame([0, 2, "ping", {"pad": "x" * 20}])[:cut])
             r.s.shutdown(socket.SHUT_WR)
             msg = r.read()
-            if msg is not None:
-                self.assertEqual(msg[1], "error")
-                self.assertEqual(msg[2]["code"], 102)
+            self.assertIsNotNone(msg, "cut at %d: closed without an error" % cut)
+            self.assertEqual(msg[:2], [2, "error"], msg)
+            self.assertEqual(msg[2]["code"], 102, msg)
+            self.assertIsNone(r.read())
             r.close()
             self.healthy("truncated frame, %d bytes, then EOF" % cut)
 
@@ -335,7 +339,14 @@ class HostileCase(unittest.TestCase):
                     [1, 1, None, None], [1, 99, {"code": 1, "message": "x"}, None],
                     [1, 2 ** 32 - 1, None, {"a": 1}]):
             r.send(frame(msg))
-        # ignored: the connection answers its next request
+        # notifications are ignored; a response where a request was due is
+        # BAD_REQUEST (PROTOCOL.md), answered under its msgid
+        for msgid in (1, 99, 2 ** 32 - 1):
+            msg = r.read()
+            self.assertEqual(msg[0:2], [1, msgid], msg)
+            self.assertEqual(msg[2]["code"], BAD_REQUEST, msg)
+            self.assertIn("response", msg[2]["message"])
+        # the connection serves on
         self.assertEqual(self.answer("ping", {}, msgid=5, conn=r), [1, 5, None, None])
         r.close()
         self.healthy("notifications and responses from a client")

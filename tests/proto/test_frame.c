@@ -501,6 +501,46 @@ test_huge_prefix_no_alloc(void **state)
 	ig_decoder_free(d);
 }
 
+/*
+ * A frame at or over the deferred size comes out whole, undecoded (also
+ * when it lies whole in one chunk), for ig_decoder_decode(); smaller ones
+ * are decoded as before, and release gives the buffer back.
+ */
+static void
+test_deferred_frames(void **state)
+{
+	/* [0, 7, "ping", {}], and [0, 9, "ping", {pad: 49 x}] of 64 bytes */
+	static const unsigned char small[] = "\x00\x00\x00\x09\x94\x00\x07\xa4ping\x80";
+	unsigned char big[4 + 64];
+	ig_decoder *d = ig_decoder_new(0);
+	size_t used, half;
+	ig_msg m;
+
+	(void)state;
+	memcpy(big, "\x00\x00\x00\x40\x94\x00\x09\xa4ping\x81\xa3pad\xd9\x31", 19);
+	memset(big + 19, 'x', sizeof big - 19);
+	ig_decoder_defer(d, 64);
+	for (half = sizeof big; half >= sizeof big / 2; half -= sizeof big / 2) {
+		int r = ig_decoder_feed(d, big, half, &used, &m);
+		if (half < sizeof big) {        /* in two chunks */
+			assert_int_equal(r, IG_DECODE_MORE);
+			assert_true(ig_decoder_buffered(d) >= half - 4);
+			r = ig_decoder_feed(d, big + half, sizeof big - half, &used, &m);
+		}
+		assert_int_equal(r, IG_DECODE_FRAME);
+		assert_true(ig_decoder_buffered(d) >= 64);
+		assert_int_equal(ig_decoder_decode(d, &m), IG_DECODE_MESSAGE);
+		assert_string_equal(m.method, "ping");
+		assert_int_equal(m.msgid, 9);
+		ig_decoder_release(d);
+	}
+	assert_int_equal(ig_decoder_feed(d, small, sizeof small - 1, &used, &m),
+	    IG_DECODE_MESSAGE);
+	assert_int_equal(m.msgid, 7);
+	assert_int_equal(ig_decoder_eof(d), 0);
+	ig_decoder_free(d);
+}
+
 /* ---- malformed frames: one code per rule -------------------------------- */
 
 struct bad {
@@ -696,6 +736,7 @@ main(void)
 		cmocka_unit_test(test_eof),
 		cmocka_unit_test(test_max_frame),
 		cmocka_unit_test(test_huge_prefix_no_alloc),
+		cmocka_unit_test(test_deferred_frames),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_codes_distinct),
