@@ -25,7 +25,8 @@
 
 struct runs;
 
-/* A metric series a run writes, with its store id. */
+/* A metric series a run writes, with its store id; run.series is sorted
+ * by name. */
 struct run_series {
 	char *name;
 	int64_t id;

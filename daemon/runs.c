@@ -133,15 +133,38 @@ static void flush_points(struct run *run)
 	run->npoints = 0;
 }
 
+/* Where name is or would go in run->series, which is sorted by name: a
+ * run may write a thousand series, and each point looks its own up. */
+static size_t series_rank(const struct run *run, const char *name, bool *found)
+{
+	size_t lo = 0, hi = run->nseries;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(run->series[mid].name, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int series_id(struct run *run, const char *name, int64_t *id)
 {
-	char err[256];
+	char err[256], *copy;
+	bool found;
+	size_t at = series_rank(run, name, &found);
 
-	for (size_t i = 0; i < run->nseries; i++)
-		if (strcmp(run->series[i].name, name) == 0) {
-			*id = run->series[i].id;
-			return 0;
-		}
+	if (found) {
+		*id = run->series[at].id;
+		return 0;
+	}
 	struct run_series *v = realloc(run->series, (run->nseries + 1) * sizeof(*v));
 	if (v == NULL)
 		return -1;
@@ -150,9 +173,11 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
 		return -1;
 	}
-	if ((v[run->nseries].name = strdup(name)) == NULL)
+	if ((copy = strdup(name)) == NULL)
 		return -1;
-	v[run->nseries++].id = *id;
+	memmove(&v[at + 1], &v[at], (run->nseries - at) * sizeof(*v));
+	v[at] = (struct run_series){ copy, *id };
+	run->nseries++;
 	return 0;
 }
 

@@ -38,6 +38,7 @@ extern "C" {
 #define IG_FRAME_MAX_DEFAULT    (16u << 20)     /* body bytes; 16 MiB */
 #define IG_FRAME_MAX_DEPTH      32              /* nested arrays and maps */
 #define IG_NAME_MAX             64              /* run and metric names */
+#define IG_RUN_METRICS_MAX      1024            /* metrics a worker may add to a run */
 
 /* Message types: the first element of every frame. */
 enum ig_msg_type {
