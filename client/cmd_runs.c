@@ -136,7 +136,9 @@ print_summary(struct ctl *ctl, const ig_summary *s)
 		for (k = 0; h[k] != '\0' && k + 1 < sizeof key; k++)
 			key[k] = (char)(h[k] >= 'A' && h[k] <= 'Z' ? h[k] + 32 : h[k]);
 		key[k] = '\0';
-		fprintf(ctl->out, "%-13s %s\n", key, f.cell[i]);
+		fprintf(ctl->out, "%-13s ", key);
+		put_text(ctl->out, f.cell[i]);
+		fputc('\n', ctl->out);
 	}
 	summary_text_clear(&f);
 	fmt_count(len, sizeof len, s->epoch_length);
@@ -150,8 +152,9 @@ print_summary(struct ctl *ctl, const ig_summary *s)
 		fmt_ago(ago, sizeof ago, times[i], time(NULL));
 		fprintf(ctl->out, "%-13s %s (%s)\n", names[i], when, ago);
 	}
-	fprintf(ctl->out, "%-13s %s\n", "reason",
-	    s->reason != NULL ? s->reason : "-");
+	fprintf(ctl->out, "%-13s ", "reason");
+	put_text(ctl->out, s->reason != NULL ? s->reason : "-");
+	fputc('\n', ctl->out);
 	return CTL_OK;
 }
 
@@ -200,11 +203,14 @@ cmd_state(struct ctl *ctl, int argc, char **argv)
 	if (ctl->json)
 		return json_print(ctl, state);
 	json_object_foreach(state, key, v) {
-		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+		    JSON_ENSURE_ASCII)) == NULL) {
 			json_decref(state);
 			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		}
-		fprintf(ctl->out, "%-13s %s\n", key, text);
+		put_text(ctl->out, key);
+		fprintf(ctl->out, "%*s %s\n", 13 - (int)strlen(key) > 0 ?
+		    13 - (int)strlen(key) : 0, "", text);
 		free(text);
 	}
 	json_decref(state);
@@ -262,13 +268,15 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 			rc = json_array_append_new(out, json_log_line(&l));
 		} else {
 			fmt_time(when, sizeof when, l.time);
-			fprintf(ctl->out, "%s  %s\n", when, l.message);
-			rc = 0;
+			fprintf(ctl->out, "%s  ", when);
+			rc = put_text(ctl->out, l.message);
+			fputc('\n', ctl->out);
 		}
 		ig_log_line_clear(&l);
 		if (rc != 0) {
 			json_decref(out);
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory, or "
+			    "the output failed");
 		}
 	}
 	if (ctl->json)

@@ -68,6 +68,12 @@ struct run {
 	struct run_series *series;
 	size_t nseries;
 
+	/* its log: lines in the window since log_window (uv_now), and
+	 * dropped past the burst (runs.c) */
+	uint64_t log_window;
+	unsigned log_lines;
+	uint64_t log_dropped;
+
 	/* rate and progress */
 	int64_t rate_iteration;
 	double rate_time, rate;

@@ -663,14 +663,21 @@ static void pack_logs(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "lines");
 	msgpack_pack_array(pk, l->n);
 	for (size_t i = 0; i < l->n; i++) {
-		/* log lines are bytes as the process wrote them */
+		/* lines are stored valid UTF-8; one stored by an older daemon
+		 * may not be, and would make the client drop the answer */
+		char *line = ig_utf8_repair(l->v[i].line, l->v[i].len);
+
 		msgpack_pack_map(pk, 3);
 		ig_pack_str(pk, "id");
 		msgpack_pack_int64(pk, l->id);
 		ig_pack_str(pk, "time");
 		msgpack_pack_double(pk, l->v[i].time);
 		ig_pack_str(pk, "message");
-		msgpack_pack_str_with_body(pk, l->v[i].line, l->v[i].len);
+		if (line != NULL)
+			msgpack_pack_str_with_body(pk, line, strlen(line));
+		else
+			ig_pack_str(pk, "(out of memory)");
+		free(line);
 	}
 }
 

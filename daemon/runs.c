@@ -31,6 +31,12 @@
 #define CKPT_GAP_S      0.01            /* checkpoints by count at most 100/s */
 #define PROGRESS_MS     100             /* watchers get progress at most 10/s */
 #define POINTS_FLUSH    4096            /* points buffered before a hand-off */
+/* A run's log takes at most LOG_BURST lines (its worker's stderr, handler
+ * log lines) a LOG_WINDOW_MS window; the rest are counted, and the count
+ * logged when the window ends: a worker writing stderr as fast as it can
+ * must not fill the disk through --log-file and the store. */
+#define LOG_BURST       1000
+#define LOG_WINDOW_MS   30000
 
 static void run_free(struct run *run);
 static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
@@ -101,9 +107,10 @@ static void runs_remove(struct runs *mgr, struct run *run)
 
 /* ---- store plumbing ------------------------------------------------------- */
 
+/* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
 static void set_reason(struct run *run, const char *reason)
 {
-	char *copy = reason != NULL ? strdup(reason) : NULL;
+	char *copy = reason != NULL ? ig_utf8_repair(reason, strlen(reason)) : NULL;
 
 	free(run->reason);
 	run->reason = copy;
@@ -376,15 +383,59 @@ static void pack_log_line(msgpack_packer *pk, void *arg)
 	ig_log_line_pack(pk, arg);
 }
 
+/* A line of the run's log, to the daemon's log, the store and watchers.
+ * What a worker wrote is data, kept as it is but for bytes that are not
+ * UTF-8, which become U+FFFD: every str on the wire is valid UTF-8. */
+static void run_log(struct run *run, const char *line)
+{
+	char *text = ig_utf8_repair(line, strlen(line));
+	ig_log_line l = { run->id, wall_now(), text };
+
+	if (text == NULL) {
+		log_msg(LOG_ERROR, run->id, "out of memory for a log line");
+		return;
+	}
+	log_msg(LOG_INFO, run->id, "%s", text);
+	ig_store_log(run->mgr->store, run->id, text, strlen(text));
+	if (run->nwatchers > 0)
+		broadcast(run, "log", pack_log_line, &l);
+	free(text);
+}
+
+/* Say how many lines the window dropped once it is over, or at once with
+ * force (the run ends). */
+static void log_window_end(struct run *run, bool force)
+{
+	uint64_t now = uv_now(run->mgr->loop);
+	char line[160];
+
+	if (!force && now - run->log_window < LOG_WINDOW_MS)
+		return;
+	if (run->log_dropped > 0) {
+		snprintf(line, sizeof(line), "log: %llu lines dropped (more than %d in %d s)",
+		         (unsigned long long)run->log_dropped, LOG_BURST, LOG_WINDOW_MS / 1000);
+		run_log(run, line);
+	}
+	run->log_window = now;
+	run->log_lines = 0;
+	run->log_dropped = 0;
+}
+
 static void hook_log(void *ud, const char *line)
 {
 	struct run *run = ud;
-	ig_log_line l = { run->id, wall_now(), (char *)line };
 
-	log_msg(LOG_INFO, run->id, "%s", line);
-	ig_store_log(run->mgr->store, run->id, line, strlen(line));
-	if (run->nwatchers > 0)
-		broadcast(run, "log", pack_log_line, &l);
+	log_window_end(run, false);
+	if (run->log_lines < LOG_BURST) {
+		run->log_lines++;
+		run_log(run, line);
+	} else if (run->log_dropped++ == 0) {
+		char note[160];
+		snprintf(note, sizeof(note), "log: more than %d lines in %d s; dropping lines "
+		         "until the %d s are over", LOG_BURST, LOG_WINDOW_MS / 1000,
+		         LOG_WINDOW_MS / 1000);
+		run_log(run, note);
+	}
 }
 
 static void hook_wake(void *ud)
@@ -786,6 +837,7 @@ static void step_run(struct run *run, uint64_t share_ns)
 		checkpoint(run);
 	flush_points(run);
 	update_rate(run);
+	log_window_end(run, false);
 	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
 		notify_progress(run);
 	stepped(run, st);
@@ -886,7 +938,7 @@ static bool restart_worker(struct run *run)
 		return false;
 	snprintf(line, sizeof(line), "restart %lld of %lld from the last checkpoint: %s",
 	         (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
-	hook_log(run, line);
+	run_log(run, line);
 	flush_points(run);
 	run->job = NULL;
 	if (revive_or_restart(run, &err) != 0 || start_engine(run, IG_NONE, &err) != 0) {
@@ -908,6 +960,7 @@ static void finish(struct run *run, ig_run_status st)
 
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
+	log_window_end(run, true);
 	if (st == IG_RUN_FAILED) {
 		log_msg(LOG_ERROR, run->id, "failed: %s", ig_engine_error(e));
 		flush_points(run);

@@ -279,6 +279,14 @@ typedef struct ig_run_ref {
 int ig_map_read(const msgpack_object *m, const char *where,
                 const ig_fdef *defs, size_t n, unsigned flags, ig_err *err);
 
+/* The length of the valid UTF-8 sequence at s (len >= 1 bytes), 1 for
+ * ASCII; 0 when s does not start one. */
+size_t ig_utf8_seq(const unsigned char *s, size_t len);
+/* s (len bytes) as a valid UTF-8 string: each byte that is not part of a
+ * valid sequence, and each NUL, becomes U+FFFD.  malloc'd; NULL when out of
+ * memory. */
+char *ig_utf8_repair(const char *s, size_t len);
+
 /* Is s (len bytes) a valid name: 1..IG_NAME_MAX of [A-Za-z0-9_.-], first a
  * letter, digit or '_', not all digits (those are run ids)?  Returns 0 or
  * IG_PROTO_INVALID_PARAMS with a message naming what (the field) is wrong. */
