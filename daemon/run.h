@@ -104,7 +104,10 @@ struct runs {
 };
 
 struct run *runs_find(struct runs *mgr, int64_t id);
-struct run *runs_find_name(struct runs *mgr, const char *name);
+/* The run peer means by name: peer's own run called name (names are
+ * unique per owner), else the only run of that name, whoever's.  NULL when
+ * there is none, or several (others'): *named says how many others have. */
+struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named);
 
 /* Accept a run: spec checked and wired, stored, started.  On error nothing
  * is stored and err says which field is wrong.  stored(arg, status,

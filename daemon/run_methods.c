@@ -20,16 +20,23 @@ static size_t page_points(const struct runs *mgr)
 
 /* ---- finding runs and checking who asks ---------------------------------------- */
 
-static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, ig_err *err)
+/* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
+ * Runs): the caller's own first. */
+static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
 {
-	struct run *run = ref->id > 0 ? runs_find(mgr, ref->id) : runs_find_name(mgr, ref->name);
+	struct run *run;
+	size_t named = 0;
 
-	if (run == NULL) {
-		if (ref->id > 0)
+	if (ref->id > 0) {
+		if ((run = runs_find(mgr, ref->id)) == NULL)
 			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld", (long long)ref->id);
-		else
-			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+		return run;
 	}
+	if ((run = runs_find_name(mgr, ref->name, peer, &named)) == NULL && named == 0)
+		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+	else if (run == NULL)
+		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run of yours is called %s, and %zu "
+		           "of other users' are: give the id", ref->name, named);
 	return run;
 }
 
@@ -66,7 +73,8 @@ static struct run *params_run(struct runs *mgr, struct server_conn *conn, uint32
 	if (nextra > 0)
 		memcpy(&defs[1], extra, nextra * sizeof(*extra));
 	if (ig_map_read(params, "params", defs, 1 + nextra, 0, &err) == 0 &&
-	    (run = resolve(mgr, &ref, &err)) != NULL && control && may_control(run, peer, &err) != 0)
+	    (run = resolve(mgr, &ref, peer, &err)) != NULL && control &&
+	    may_control(run, peer, &err) != 0)
 		run = NULL;
 	if (run == NULL)
 		server_error(conn, msgid, err.code, "%s", err.message);

@@ -73,12 +73,21 @@ struct run *runs_find(struct runs *mgr, int64_t id)
 	return NULL;
 }
 
-struct run *runs_find_name(struct runs *mgr, const char *name)
+struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named)
 {
-	for (size_t i = 0; i < mgr->n; i++)
-		if (mgr->v[i]->name[0] != '\0' && strcmp(mgr->v[i]->name, name) == 0)
-			return mgr->v[i];
-	return NULL;
+	struct run *any = NULL;
+
+	*named = 0;
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		if (run->name[0] == '\0' || strcmp(run->name, name) != 0)
+			continue;
+		if (run->owner == peer)
+			return run;
+		any = run;
+		(*named)++;
+	}
+	return *named == 1 ? any : NULL;
 }
 
 static int runs_add(struct runs *mgr, struct run *run)
@@ -644,9 +653,14 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
 	if ((rc = ig_spec_read(o, &spec, err)) != 0)
 		return rc;
-	if (spec->name[0] != '\0' && runs_find_name(mgr, spec->name) != NULL) {
+	size_t named;
+	struct run *same = spec->name[0] != '\0' ? runs_find_name(mgr, spec->name, owner, &named) : NULL;
+	if (same != NULL && same->owner == owner) {
+		rc = ig_err_set(err, IG_PROTO_CONFLICT, "name: you have a run called %s (run %lld); "
+		                "choose another name, or delete it first", spec->name,
+		                (long long)same->id);
 		ig_spec_free(spec);
-		return ig_err_set(err, IG_PROTO_CONFLICT, "name: a run called %s exists", spec->name);
+		return rc;
 	}
 	if (spec->seed == IG_NONE && spec->data.shuffle)
 		spec->seed = fresh_seed();
@@ -684,7 +698,7 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 		free(st);
 		run_free(run);
 		return ig_err_set(err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
-		                  "%s", rc == IG_STORE_EEXIST ? "name: taken by another run" : msg);
+		                  "%s", rc == IG_STORE_EEXIST ? "name: you have a run called that" : msg);
 	}
 	if (runs_add(mgr, run) != 0) {
 		/* the record still commits; on_stored then has no run and
