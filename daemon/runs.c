@@ -149,36 +149,21 @@ static void flush_points(struct run *run)
 	run->npoints = 0;
 }
 
-/* Where name is or would go in run->series, which is sorted by name: a
- * run may write a thousand series, and each point looks its own up. */
-static size_t series_rank(const struct run *run, const char *name, bool *found)
+static int series_cmp(const void *a, const void *b)
 {
-	size_t lo = 0, hi = run->nseries;
-
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(run->series[mid].name, name);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return strcmp(((const struct run_series *)a)->name, ((const struct run_series *)b)->name);
 }
 
+/* run->series is kept sorted by name: a run may write a thousand series,
+ * and each point looks its own up. */
 static int series_id(struct run *run, const char *name, int64_t *id)
 {
+	struct run_series key = { (char *)name, 0 }, *found;
 	char err[256], *copy;
-	bool found;
-	size_t at = series_rank(run, name, &found);
 
-	if (found) {
-		*id = run->series[at].id;
+	found = bsearch(&key, run->series, run->nseries, sizeof(key), series_cmp);
+	if (found != NULL) {
+		*id = found->id;
 		return 0;
 	}
 	struct run_series *v = realloc(run->series, (run->nseries + 1) * sizeof(*v));
@@ -191,9 +176,9 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 	}
 	if ((copy = strdup(name)) == NULL)
 		return -1;
-	memmove(&v[at + 1], &v[at], (run->nseries - at) * sizeof(*v));
-	v[at] = (struct run_series){ copy, *id };
-	run->nseries++;
+	v[run->nseries++] = (struct run_series){ copy, *id };
+	/* once per series: a sort of a sorted array with one more */
+	qsort(v, run->nseries, sizeof(*v), series_cmp);
 	return 0;
 }
 

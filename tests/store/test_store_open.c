@@ -65,6 +65,20 @@ static void test_create_and_migrate(void **state)
 	fx_cleanup(&fx);
 }
 
+/* A closed database with runs alpha (*a, with a series and a log line)
+ * and beta (*b, deleted: the highest id used). */
+static void alpha_and_deleted_beta(fixture *fx, int64_t *a, int64_t *b)
+{
+	fx_init(fx);
+	fx_open(fx, NULL);
+	*a = fx_create_run(fx, "alpha");
+	fx_series(fx, *a, "loss");
+	assert_int_equal(ig_store_log(fx->store, *a, "hello", 5), 0);
+	*b = fx_create_run(fx, "beta");
+	assert_int_equal(ig_store_delete_run(fx->store, *b, NULL, NULL), 0);
+	fx_close(fx);
+}
+
 static void test_reopen_keeps_data(void **state)
 {
 	ig_store_run run;
@@ -72,12 +86,7 @@ static void test_reopen_keeps_data(void **state)
 	int64_t a, b, c;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	a = fx_create_run(&fx, "alpha");
-	b = fx_create_run(&fx, "beta");
-	assert_int_equal(ig_store_delete_run(fx.store, b, NULL, NULL), 0);
-	fx_close(&fx);
+	alpha_and_deleted_beta(&fx, &a, &b);
 
 	fx_open(&fx, NULL);
 	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1000, "alpha", &run), 0);
@@ -108,14 +117,7 @@ static void test_migrate_names_per_owner(void **state)
 	int64_t a, b, c;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	a = fx_create_run(&fx, "alpha");
-	fx_series(&fx, a, "loss");
-	assert_int_equal(ig_store_log(fx.store, a, "hello", 5), 0);
-	b = fx_create_run(&fx, "beta");
-	assert_int_equal(ig_store_delete_run(fx.store, b, NULL, NULL), 0);
-	fx_close(&fx);
+	alpha_and_deleted_beta(&fx, &a, &b);
 	make_sqlite(fx.path, "PRAGMA foreign_keys = OFF; BEGIN;"
 	            "CREATE TABLE old (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	            " name TEXT UNIQUE, owner_uid INTEGER NOT NULL, spec BLOB NOT NULL,"
