@@ -161,7 +161,9 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 	struct run_series key = { (char *)name, 0 }, *found;
 	char err[256], *copy;
 
-	found = bsearch(&key, run->series, run->nseries, sizeof(key), series_cmp);
+	/* bsearch may not be given a NULL array, even of none */
+	found = run->nseries > 0 ? bsearch(&key, run->series, run->nseries, sizeof(key),
+	                                   series_cmp) : NULL;
 	if (found != NULL) {
 		*id = found->id;
 		return 0;
