@@ -179,7 +179,7 @@ static void summary_for(struct run *run, uid_t peer, ig_summary *s)
 		s->reason = NULL;
 }
 
-/* Runs a list answer holds unless a smaller limit is asked for. */
+/* Runs a list answer holds at most (fewer when a smaller limit is asked). */
 #define LIST_PAGE       1000
 /* Room left in a frame for the answer's map, the array header and next. */
 #define LIST_SLACK      64
@@ -248,6 +248,8 @@ static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_objec
 		return;
 	}
 	ig_strv_free(&status);
+	if (limit > LIST_PAGE)
+		limit = LIST_PAGE;
 	msgpack_sbuffer_init(&l.sb);
 	msgpack_packer_init(&pk, &l.sb, msgpack_sbuffer_write);
 	for (size_t i = 0; i < mgr->n; i++) {
