@@ -161,6 +161,7 @@ static int run_wait_end(struct bench_client *c, int64_t id, double timeout)
 /* How many runs are queued or running; -1 on failure. */
 static long runs_live(struct bench_client *c)
 {
+	const msgpack_object *runs;
 	ig_msg reply;
 	msgpack_packer *pk = bench_client_begin(c, "list");
 	msgpack_pack_map(pk, 1);
@@ -168,11 +169,12 @@ static long runs_live(struct bench_client *c)
 	msgpack_pack_array(pk, 2);
 	ig_pack_str(pk, "queued");
 	ig_pack_str(pk, "running");
-	if (bench_client_call(c, &reply) != 0 || reply.result->type != MSGPACK_OBJECT_ARRAY) {
+	if (bench_client_call(c, &reply) != 0 || (runs = ig_map_get(reply.result, "runs")) == NULL ||
+	    runs->type != MSGPACK_OBJECT_ARRAY) {
 		bench_warnx("list: %s", bench_client_error(c));
 		return -1;
 	}
-	return (long)reply.result->via.array.size;
+	return (long)runs->via.array.size;
 }
 
 /* VmRSS in KiB, or -1. */
@@ -835,6 +837,7 @@ fail:
 /* The iterations of every running run, summed from one list; -1. */
 static int64_t iterations_running(struct bench_client *c)
 {
+	const msgpack_object *runs;
 	ig_msg reply;
 	int64_t sum = 0;
 	msgpack_packer *pk = bench_client_begin(c, "list");
@@ -843,12 +846,14 @@ static int64_t iterations_running(struct bench_client *c)
 	ig_pack_str(pk, "status");
 	msgpack_pack_array(pk, 1);
 	ig_pack_str(pk, "running");
-	if (bench_client_call(c, &reply) != 0 || reply.result->type != MSGPACK_OBJECT_ARRAY) {
+	if (bench_client_call(c, &reply) != 0 || (runs = ig_map_get(reply.result, "runs")) == NULL ||
+	    runs->type != MSGPACK_OBJECT_ARRAY) {
 		bench_warnx("list: %s", bench_client_error(c));
 		return -1;
 	}
-	for (uint32_t i = 0; i < reply.result->via.array.size; i++) {
-		const msgpack_object *it = ig_map_get(&reply.result->via.array.ptr[i], "iteration");
+	/* fewer running runs than a page holds: one page is all of them */
+	for (uint32_t i = 0; i < runs->via.array.size; i++) {
+		const msgpack_object *it = ig_map_get(&runs->via.array.ptr[i], "iteration");
 		if (it == NULL || it->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return -1;
 		sum += (int64_t)it->via.u64;

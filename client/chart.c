@@ -151,7 +151,8 @@ chart_render(const struct chart_series *s, int width, int height, char **out)
 	}
 	draw(&cv, s, ylo, yhi);
 
-	fprintf(f, "%s by %s\n", s->name, s->xlabel);
+	put_text(f, s->name);
+	fprintf(f, " by %s\n", s->xlabel);
 	for (int r = 0; r < cv.rows; r++) {
 		const char *label = r == 0 ? top : r == cv.rows - 1 ? bottom : "";
 		fprintf(f, "%*s %s", lw, label, label[0] != '\0' ? "┤" : "│");

@@ -221,8 +221,9 @@ print_csv(struct ctl *ctl, const struct history *h)
 	for (size_t i = 0; i < h->n; i++)
 		for (size_t j = 0; j < h->s[i].n; j++) {
 			const ig_point *p = &h->s[i].points[j];
-			fprintf(ctl->out, "%s,%lld,%lld,%.6f,%.17g\n",
-			    h->s[i].name, (long long)p->epoch,
+			put_text(ctl->out, h->s[i].name);
+			fprintf(ctl->out, ",%lld,%lld,%.6f,%.17g\n",
+			    (long long)p->epoch,
 			    (long long)p->iteration, p->time, p->value);
 		}
 }

@@ -14,6 +14,36 @@ bad_reply(struct ctl *ctl, const char *method, const ig_err *why)
 	    "%s makes no sense: %s", method, why != NULL ? why->message : "");
 }
 
+/* Add the summaries of one page of list to runs (--json) or t. */
+static int
+ls_page(struct ctl *ctl, const msgpack_object *list, json_t *runs,
+    struct table *t)
+{
+	ig_err e;
+	int rc = CTL_OK;
+
+	for (uint32_t k = 0; k < list->via.array.size && rc == CTL_OK; k++) {
+		struct summary_text f;
+		ig_summary s;
+
+		if (ig_summary_unpack(&list->via.array.ptr[k], &s, &e) != 0)
+			return bad_reply(ctl, "list", &e);
+		if (ctl->json) {
+			if (json_array_append_new(runs, json_summary(&s)) != 0)
+				rc = ig_err_set(&ctl->e, CTL_ELOCAL,
+				    "out of memory");
+		} else if (summary_text(&f, &s, time(NULL)) != 0 ||
+		    table_add(t, f.cell) != 0) {
+			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+			summary_text_clear(&f);
+		} else {
+			summary_text_clear(&f);
+		}
+		ig_summary_clear(&s);
+	}
+	return rc;
+}
+
 int
 cmd_ls(struct ctl *ctl, int argc, char **argv)
 {
@@ -22,13 +52,13 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *want[IG_STATUS_COUNT];
-	const msgpack_object *res;
+	const msgpack_object *res, *list, *next;
 	struct table *t = NULL;
 	json_t *runs = NULL;
 	msgpack_packer *pk;
 	size_t nwant = 0;
+	int64_t from = IG_NONE;
 	int c, i, rc;
-	ig_err e;
 
 	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
 		if (c == CTL_OPT_DONE)
@@ -46,43 +76,38 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
 	    (rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	pk = conn_begin(ctl->conn, "list");
-	msgpack_pack_map(pk, nwant > 0);
-	if (nwant > 0) {
-		ig_pack_str(pk, "status");
-		msgpack_pack_array(pk, nwant);
-		for (size_t k = 0; k < nwant; k++)
-			ig_pack_str(pk, want[k]);
-	}
-	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
-		return rc;
-	if (res->type != MSGPACK_OBJECT_ARRAY)
-		return bad_reply(ctl, "list", NULL);
 	if (ctl->json ? (runs = json_array()) == NULL :
 	    (t = table_new(summary_headers)) == NULL)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	rc = CTL_OK;
-	for (uint32_t k = 0; k < res->via.array.size && rc == CTL_OK; k++) {
-		struct summary_text f;
-		ig_summary s;
-
-		if (ig_summary_unpack(&res->via.array.ptr[k], &s, &e) != 0) {
-			rc = bad_reply(ctl, "list", &e);
+	/* page by page, each from where the last one ended */
+	do {
+		pk = conn_begin(ctl->conn, "list");
+		msgpack_pack_map(pk, (nwant > 0) + (from != IG_NONE));
+		if (nwant > 0) {
+			ig_pack_str(pk, "status");
+			msgpack_pack_array(pk, nwant);
+			for (size_t k = 0; k < nwant; k++)
+				ig_pack_str(pk, want[k]);
+		}
+		if (from != IG_NONE) {
+			ig_pack_str(pk, "from");
+			msgpack_pack_int64(pk, from);
+		}
+		if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
+			break;
+		list = ig_map_get(res, "runs");
+		next = ig_map_get(res, "next");
+		if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
+		    (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
+		    (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    (int64_t)next->via.u64 <= from || next->via.u64 > INT64_MAX))) {
+			rc = bad_reply(ctl, "list", NULL);
 			break;
 		}
-		if (ctl->json) {
-			if (json_array_append_new(runs, json_summary(&s)) != 0)
-				rc = ig_err_set(&ctl->e, CTL_ELOCAL,
-				    "out of memory");
-		} else if (summary_text(&f, &s, time(NULL)) != 0 ||
-		    table_add(t, f.cell) != 0) {
-			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-			summary_text_clear(&f);
-		} else {
-			summary_text_clear(&f);
-		}
-		ig_summary_clear(&s);
-	}
+		rc = ls_page(ctl, list, runs, t);
+		from = next != NULL && next->type != MSGPACK_OBJECT_NIL ?
+		    (int64_t)next->via.u64 : IG_NONE;
+	} while (rc == CTL_OK && from != IG_NONE);
 	if (rc == CTL_OK && ctl->json)
 		return json_print(ctl, json_pack("{so}", "runs", runs));
 	if (rc == CTL_OK && table_print(t, ctl->out) != 0)
@@ -111,7 +136,9 @@ print_summary(struct ctl *ctl, const ig_summary *s)
 		for (k = 0; h[k] != '\0' && k + 1 < sizeof key; k++)
 			key[k] = (char)(h[k] >= 'A' && h[k] <= 'Z' ? h[k] + 32 : h[k]);
 		key[k] = '\0';
-		fprintf(ctl->out, "%-13s %s\n", key, f.cell[i]);
+		fprintf(ctl->out, "%-13s ", key);
+		put_text(ctl->out, f.cell[i]);
+		fputc('\n', ctl->out);
 	}
 	summary_text_clear(&f);
 	fmt_count(len, sizeof len, s->epoch_length);
@@ -125,8 +152,9 @@ print_summary(struct ctl *ctl, const ig_summary *s)
 		fmt_ago(ago, sizeof ago, times[i], time(NULL));
 		fprintf(ctl->out, "%-13s %s (%s)\n", names[i], when, ago);
 	}
-	fprintf(ctl->out, "%-13s %s\n", "reason",
-	    s->reason != NULL ? s->reason : "-");
+	fprintf(ctl->out, "%-13s ", "reason");
+	put_text(ctl->out, s->reason != NULL ? s->reason : "-");
+	fputc('\n', ctl->out);
 	return CTL_OK;
 }
 
@@ -175,11 +203,14 @@ cmd_state(struct ctl *ctl, int argc, char **argv)
 	if (ctl->json)
 		return json_print(ctl, state);
 	json_object_foreach(state, key, v) {
-		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL) {
+		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+		    JSON_ENSURE_ASCII)) == NULL) {
 			json_decref(state);
 			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		}
-		fprintf(ctl->out, "%-13s %s\n", key, text);
+		put_text(ctl->out, key);
+		fprintf(ctl->out, "%*s %s\n", 13 - (int)strlen(key) > 0 ?
+		    13 - (int)strlen(key) : 0, "", text);
 		free(text);
 	}
 	json_decref(state);
@@ -237,13 +268,15 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 			rc = json_array_append_new(out, json_log_line(&l));
 		} else {
 			fmt_time(when, sizeof when, l.time);
-			fprintf(ctl->out, "%s  %s\n", when, l.message);
-			rc = 0;
+			fprintf(ctl->out, "%s  ", when);
+			rc = put_text(ctl->out, l.message);
+			fputc('\n', ctl->out);
 		}
 		ig_log_line_clear(&l);
 		if (rc != 0) {
 			json_decref(out);
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory, or "
+			    "the output failed");
 		}
 	}
 	if (ctl->json)

@@ -322,11 +322,12 @@ report(struct ctl *ctl, int status)
 {
 	if (ctl->e.message[0] == '\0')
 		return;
+	/* the message may quote the daemon's, and so a worker's */
+	fputs("ignitectl: ", ctl->err);
+	put_text(ctl->err, ctl->e.message);
 	if (status == CTL_EDAEMON && ctl->e.code > 0)
-		fprintf(ctl->err, "ignitectl: %s (%s)\n", ctl->e.message,
-		    ig_proto_code_name(ctl->e.code));
-	else
-		fprintf(ctl->err, "ignitectl: %s\n", ctl->e.message);
+		fprintf(ctl->err, " (%s)", ig_proto_code_name(ctl->e.code));
+	fputc('\n', ctl->err);
 }
 
 int

@@ -107,6 +107,69 @@ fmt_time(char *buf, size_t len, double t)
 		snprintf(buf, len, "%.3f", t);
 }
 
+/* ---- text from the daemon ------------------------------------------------ */
+
+/* Does the code point at p (n bytes of UTF-8) act on a terminal rather than
+ * print: a C1 control, or a bidirectional override that reorders what
+ * follows it on the line? */
+static bool
+invisible(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return p[0] == 0xc2 && p[1] < 0xa0;             /* U+0080-U+009F */
+	if (n == 3 && p[0] == 0xe2 && p[1] == 0x80)
+		return p[2] >= 0xaa && p[2] <= 0xae;            /* U+202A-U+202E */
+	if (n == 3 && p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa6 && p[2] <= 0xa9;            /* U+2066-U+2069 */
+	return false;
+}
+
+char *
+text_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), o = 0, n;
+	char *out = malloc(4 * len + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += n) {
+		const char *named = p[i] == '\\' ? "\\\\" : p[i] == '\t' ? "\\t" :
+		    p[i] == '\n' ? "\\n" : p[i] == '\r' ? "\\r" : NULL;
+
+		n = ig_utf8_seq(p + i, len - i);
+		if (named != NULL) {
+			memcpy(out + o, named, 2);
+			o += 2;
+		} else if (n == 0 || p[i] < 0x20 || p[i] == 0x7f ||
+		    invisible(p + i, n)) {
+			/* the sequence byte by byte: \x1b, \xc2\x9b */
+			if (n == 0)
+				n = 1;
+			for (size_t k = 0; k < n; k++)
+				o += (size_t)sprintf(out + o, "\\x%02x", p[i + k]);
+		} else {
+			memcpy(out + o, p + i, n);
+			o += n;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int
+put_text(FILE *f, const char *s)
+{
+	char *safe = text_safe(s);
+	int rc;
+
+	if (safe == NULL)
+		return -1;
+	rc = fputs(safe, f);
+	free(safe);
+	return rc < 0 ? -1 : 0;
+}
+
 size_t
 text_width(const char *s)
 {
@@ -178,7 +241,7 @@ table_add(struct table *t, const char *const *cells)
 		/* Headers drop their alignment mark. */
 		if (t->nrows == 0 && t->right[i])
 			c++;
-		if ((t->cells[base + i] = strdup(c)) == NULL) {
+		if ((t->cells[base + i] = text_safe(c)) == NULL) {
 			while (i-- > 0)
 				free(t->cells[base + i]);
 			return -1;

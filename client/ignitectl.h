@@ -183,7 +183,8 @@ void fmt_rate(char *buf, size_t len, double v);
 /* Local time "2024-05-01 12:00:03". */
 void fmt_time(char *buf, size_t len, double t);
 
-/* A table printed with aligned columns.  Cells are copied in. */
+/* A table printed with aligned columns.  Cells are copied in, through
+ * text_safe. */
 struct table;
 /* headers: NULL-terminated; a header starting with '>' is right-aligned
  * (the '>' is not printed).  NULL when out of memory. */
@@ -205,6 +206,16 @@ struct summary_text {
 int summary_text(struct summary_text *f, const ig_summary *s, time_t now);
 void summary_text_clear(struct summary_text *f);
 
+/*
+ * Text that came from the daemon (names, reasons, log lines: what workers
+ * wrote) as it may reach a terminal: control characters made visible as
+ * \t, \n, \r or \xHH (\x1b), and so bytes that are not UTF-8, C1 controls
+ * and bidirectional overrides; a backslash doubled, so that what is shown
+ * reads back unambiguously.  Every text output of ignitectl goes through
+ * these.  text_safe's result is malloc'd (NULL when out of memory).
+ */
+char *text_safe(const char *s);
+int put_text(FILE *f, const char *s);
 /* The width of the terminal on f, or $COLUMNS, or 80. */
 int term_width(FILE *f);
 /* Display columns of a UTF-8 string (one per code point). */

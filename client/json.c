@@ -228,8 +228,10 @@ json_print(struct ctl *ctl, json_t *j)
 
 	if (j == NULL)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	rc = json_dumpf(j, ctl->out, JSON_COMPACT |
-	    JSON_ENCODE_ANY);
+	/* ASCII only: what a worker wrote cannot reach a terminal raw, not
+	 * even a C1 control, which JSON itself need not escape */
+	rc = json_dumpf(j, ctl->out, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_ENSURE_ASCII);
 	json_decref(j);
 	if (rc != 0 || fputc('\n', ctl->out) == EOF || fflush(ctl->out) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");

@@ -113,9 +113,12 @@ draw(struct ctl *ctl, struct view *v)
 	if (v->drawn > 0)
 		fprintf(ctl->out, "\033[%dA", v->drawn);
 	for (int i = 0; i < VIEW_LINES; i++) {
+		char *safe = text_safe(lines[i]);
+
 		fputs("\r\033[K", ctl->out);
-		put_fit(ctl->out, lines[i], width);
+		put_fit(ctl->out, safe != NULL ? safe : "(out of memory)", width);
 		fputc('\n', ctl->out);
+		free(safe);
 	}
 	v->drawn = VIEW_LINES;
 	fflush(ctl->out);
@@ -125,11 +128,13 @@ draw(struct ctl *ctl, struct view *v)
 static void __attribute__((format(printf, 2, 3)))
 plain(struct ctl *ctl, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfprintf(ctl->out, fmt, ap);
+	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	put_text(ctl->out, line);
 	fputc('\n', ctl->out);
 	fflush(ctl->out);
 }

@@ -457,6 +457,8 @@ static int take_output(struct job_exec *x, const msgpack_object *result, ig_err 
 	 * in the history at this iteration */
 	const ig_state *st = ig_engine_state(x->job->trainer);
 	for (size_t i = 0; i < o.nmetrics; i++) {
+		if (!job_metric_admit(x->job, o.metrics[i].name))
+			continue;
 		if (ig_engine_set_metric(x->job->trainer, o.metrics[i].name, o.metrics[i].value) != 0) {
 			ig_worker_output_clear(&o);
 			free(f);

@@ -75,6 +75,7 @@ struct job {
 	size_t nactions;
 
 	bool in_epoch;          /* between EPOCH_STARTED and EPOCH_COMPLETED */
+	bool metrics_full;      /* a worker's metric was dropped (and logged) */
 	struct job_restore restore;
 
 	/* A blocking process call (job_plugin.c). */
@@ -119,6 +120,10 @@ int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err);
 int job_points_attach(struct job *job, ig_err *err);
 /* The index of the metric called name, or -1. */
 int job_metric_find(const struct job *job, const char *name);
+/* May a worker set the trainer's metric called name: one it has, or a new
+ * one while the run has fewer than IG_RUN_METRICS_MAX?  The first refusal
+ * is logged. */
+bool job_metric_admit(struct job *job, const char *name);
 /* After the evaluator ran: copy its metrics to the trainer and report them. */
 int job_metrics_take_val(struct job *job);
 

@@ -118,6 +118,30 @@ int job_metric_find(const struct job *job, const char *name)
 	return -1;
 }
 
+/*
+ * Dropping a new name beyond the cap, rather than failing the run, keeps
+ * the run going with every metric it had: nothing checkpointed or to come
+ * is lost, and one log line says which name was the first dropped.
+ */
+bool job_metric_admit(struct job *job, const char *name)
+{
+	double v;
+	char line[256];
+
+	if (ig_engine_metric(job->trainer, name, &v) ||
+	    ig_engine_metric_count(job->trainer) < IG_RUN_METRICS_MAX)
+		return true;
+	if (!job->metrics_full) {
+		job->metrics_full = true;
+		snprintf(line, sizeof(line), "metrics: the run has %zu metrics, and a "
+		         "worker may add at most %d: %s and any other new ones are "
+		         "dropped", ig_engine_metric_count(job->trainer),
+		         IG_RUN_METRICS_MAX, name);
+		job->hooks.log(job->hooks.ud, line);
+	}
+	return false;
+}
+
 /* ---- points ------------------------------------------------------------- */
 
 /* std.J from the epoch's averages of mean.J and mean2.J (population std;

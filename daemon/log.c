@@ -84,10 +84,16 @@ log_reopen(void)
 	log_info("SIGHUP: reopened %s", logger.file);
 }
 
+/*
+ * Control characters in a message (a run's log line quotes its worker's
+ * stderr) are written as \xHH: whoever reads the log in a terminal gets
+ * no escape sequences, and one message stays one line.
+ */
 void
 log_msg(enum log_level level, int64_t run_id, const char *fmt, ...)
 {
-	char line[2048];
+	char msg[2048], line[2048];
+	const char *p;
 	int n, m;
 	va_list ap;
 
@@ -99,17 +105,23 @@ log_msg(enum log_level level, int64_t run_id, const char *fmt, ...)
 		n += snprintf(line + n, sizeof line - (size_t)n, "run %lld: ",
 		    (long long)run_id);
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (m < 0)
-		m = 0;
+	/* room for "\xHH" and for "...\n" */
+	for (p = msg; *p != '\0' && (size_t)n < sizeof line - 8; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f)
+			n += snprintf(line + n, sizeof line - (size_t)n,
+			    "\\x%02x", c);
+		else
+			line[n++] = (char)c;
+	}
 	/* Say so when a message was cut rather than cutting it silently. */
-	if ((size_t)n + (size_t)m >= sizeof line - 1) {
-		n = (int)sizeof line - 5;
+	if (*p != '\0' || m >= (int)sizeof msg) {
 		memcpy(line + n, "...", 3);
 		n += 3;
-	} else
-		n += m;
+	}
 	line[n++] = '\n';
 	/* One write per line, so lines from a forked worker never interleave
 	 * mid-line.  A failed log write has nowhere to be reported. */

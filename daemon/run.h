@@ -29,7 +29,8 @@ struct run;
 
 typedef void run_ended_fn(void *arg, struct run *run);
 
-/* A metric series a run writes, with its store id. */
+/* A metric series a run writes, with its store id; run.series is sorted
+ * by name. */
 struct run_series {
 	char *name;
 	int64_t id;
@@ -73,6 +74,12 @@ struct run {
 	size_t npoints, cappoints;
 	struct run_series *series;
 	size_t nseries;
+
+	/* its log: lines in the window since log_window (uv_now), and
+	 * dropped past the burst (runs.c) */
+	uint64_t log_window;
+	unsigned log_lines;
+	uint64_t log_dropped;
 
 	/* rate and progress */
 	int64_t rate_iteration;
@@ -118,7 +125,10 @@ struct run *runs_find(struct runs *mgr, int64_t id);
  * the daemon's log at level. */
 void run_log(struct run *run, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-struct run *runs_find_name(struct runs *mgr, const char *name);
+/* The run peer means by name: peer's own run called name (names are
+ * unique per owner), else the only run of that name, whoever's.  NULL when
+ * there is none, or several (others'): *named says how many others have. */
+struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named);
 
 /* Accept a run: spec checked and wired, stored, started.  On error nothing
  * is stored and err says which field is wrong.  stored(arg, status,

@@ -20,29 +20,47 @@ static size_t page_points(const struct runs *mgr)
 
 /* ---- finding runs and checking who asks ---------------------------------------- */
 
-static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, ig_err *err)
+/* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
+ * Runs): the caller's own first. */
+static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
 {
-	struct run *run = ref->id > 0 ? runs_find(mgr, ref->id) : runs_find_name(mgr, ref->name);
+	struct run *run;
+	size_t named = 0;
 
-	if (run == NULL) {
-		if (ref->id > 0)
+	if (ref->id > 0) {
+		if ((run = runs_find(mgr, ref->id)) == NULL)
 			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld", (long long)ref->id);
-		else
-			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+		return run;
 	}
+	if ((run = runs_find_name(mgr, ref->name, peer, &named)) == NULL && named == 0)
+		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+	else if (run == NULL)
+		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run of yours is called %s, and %zu "
+		           "of other users' are: give the id", ref->name, named);
 	return run;
+}
+
+/*
+ * The one access rule (PROTOCOL.md, "Who may do what"): a run's owner and
+ * root may act on it and read its private parts, the log and the reason
+ * (both hold what its worker wrote to stderr); anyone may see the rest of
+ * its summary and its metrics.
+ */
+static bool owns(const struct run *run, uid_t peer)
+{
+	return peer == 0 || peer == run->owner;
 }
 
 static int may_control(const struct run *run, uid_t peer, ig_err *err)
 {
-	if (peer == 0 || peer == run->owner)
+	if (owns(run, peer))
 		return 0;
 	return ig_err_set(err, IG_PROTO_PERMISSION_DENIED, "run %lld belongs to uid %lu",
 	                  (long long)run->id, (unsigned long)run->owner);
 }
 
 /* Read {id} (plus extra defs) and find the run; with control, check the
- * peer may act on it.  Replies with the error itself and returns NULL. */
+ * peer owns it (to act on it or read its private parts).  Replies with the error itself and returns NULL. */
 static struct run *params_run(struct runs *mgr, struct server_conn *conn, uint32_t msgid,
                               const msgpack_object *params, uid_t peer, bool control,
                               ig_fdef *extra, size_t nextra)
@@ -55,7 +73,8 @@ static struct run *params_run(struct runs *mgr, struct server_conn *conn, uint32
 	if (nextra > 0)
 		memcpy(&defs[1], extra, nextra * sizeof(*extra));
 	if (ig_map_read(params, "params", defs, 1 + nextra, 0, &err) == 0 &&
-	    (run = resolve(mgr, &ref, &err)) != NULL && control && may_control(run, peer, &err) != 0)
+	    (run = resolve(mgr, &ref, peer, &err)) != NULL && control &&
+	    may_control(run, peer, &err) != 0)
 		run = NULL;
 	if (run == NULL)
 		server_error(conn, msgid, err.code, "%s", err.message);
@@ -151,70 +170,124 @@ static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object
 
 /* ---- list and status ------------------------------------------------------------ */
 
+/* The summary of run as peer may see it: without the reason unless it is
+ * peer's (see owns). */
+static void summary_for(struct run *run, uid_t peer, ig_summary *s)
+{
+	run_summary(run, s);
+	if (!owns(run, peer))
+		s->reason = NULL;
+}
+
+/* Runs a list answer holds at most (fewer when a smaller limit is asked). */
+#define LIST_PAGE       1000
+/* Room left in a frame for the answer's map, the array header and next. */
+#define LIST_SLACK      64
+
+/* A page of summaries, already packed: n of them in sb, then next. */
 struct summaries {
-	struct runs *mgr;
-	struct run **v;
+	msgpack_sbuffer sb;
 	size_t n;
+	int64_t next;           /* id to pass as from for the rest, or IG_NONE */
 };
 
 static void pack_summaries(msgpack_packer *pk, void *arg)
 {
-	struct summaries *l = arg;
+	const struct summaries *l = arg;
 
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "runs");
 	msgpack_pack_array(pk, l->n);
-	for (size_t i = 0; i < l->n; i++) {
-		ig_summary s;
-		run_summary(l->v[i], &s);
-		ig_summary_pack(pk, &s);
-		run_summary_clear_metrics(&s);
-	}
+	pk->callback(pk->data, l->sb.data, l->sb.size);
+	ig_pack_str(pk, "next");
+	ig_pack_opt_int(pk, l->next);
 }
 
+/* Status names to a mask of 1 << status; 0 for none given. */
+static int status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
+{
+	*mask = 0;
+	for (size_t i = 0; i < status->n; i++) {
+		int st = -1;
+		for (int k = 0; k < IG_STATUS_COUNT; k++)
+			if (strcmp(status->v[i], ig_status_name(k)) == 0)
+				st = k;
+		if (st < 0)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "status[%zu]: no status \"%s\"",
+			                  i, status->v[i]);
+		*mask |= 1u << st;
+	}
+	return 0;
+}
+
+/*
+ * Runs from id `from` on, at most `limit` of them and no more than fit in
+ * a frame: a list is paged so that no number of runs makes it too large.
+ */
 static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
                    uid_t peer, void *ud)
 {
 	struct runs *mgr = ud;
 	ig_strv status = { 0 };
-	ig_fdef defs[] = { { .key = "status", .type = IG_F_STRV, .out = &status } };
+	int64_t from = 1, limit = LIST_PAGE;
+	ig_fdef defs[] = {
+		{ .key = "status", .type = IG_F_STRV, .out = &status },
+		{ .key = "from", .type = IG_F_POS, .out = &from },
+		{ .key = "limit", .type = IG_F_POS, .out = &limit },
+	};
+	size_t budget = server_max_frame(mgr->srv) - LIST_SLACK;
+	struct summaries l = { .next = IG_NONE };
+	msgpack_packer pk;
 	unsigned mask = 0;
 	ig_err err = { 0 };
 
-	(void)peer;
-	if (!no_params(params) && ig_map_read(params, "params", defs, 1, 0, &err) != 0) {
+	if ((!no_params(params) && ig_map_read(params, "params", defs, 3, 0, &err) != 0) ||
+	    status_mask(&status, &mask, &err) != 0) {
+		ig_strv_free(&status);
 		server_error(conn, msgid, err.code, "%s", err.message);
 		return;
 	}
-	for (size_t i = 0; i < status.n; i++) {
-		int st = -1;
-		for (int k = 0; k < IG_STATUS_COUNT; k++)
-			if (strcmp(status.v[i], ig_status_name(k)) == 0)
-				st = k;
-		if (st < 0) {
-			server_error(conn, msgid, IG_PROTO_INVALID_PARAMS, "status[%zu]: no status \"%s\"",
-			             i, status.v[i]);
-			ig_strv_free(&status);
-			return;
-		}
-		mask |= 1u << st;
-	}
 	ig_strv_free(&status);
-	struct summaries l = { mgr, calloc(mgr->n + 1, sizeof(struct run *)), 0 };
-	if (l.v == NULL) {
-		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
-		return;
+	if (limit > LIST_PAGE)
+		limit = LIST_PAGE;
+	msgpack_sbuffer_init(&l.sb);
+	msgpack_packer_init(&pk, &l.sb, msgpack_sbuffer_write);
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		size_t before = l.sb.size;
+		ig_summary s;
+
+		if (run->id < from || (mask != 0 && !(mask & (1u << run->status))))
+			continue;
+		if (l.n == (size_t)limit) {
+			l.next = run->id;
+			break;
+		}
+		summary_for(run, peer, &s);
+		ig_summary_pack(&pk, &s);
+		run_summary_clear_metrics(&s);
+		if (l.sb.size > budget && l.n > 0) {
+			l.sb.size = before;
+			l.next = run->id;
+			break;
+		}
+		l.n++;
 	}
-	for (size_t i = 0; i < mgr->n; i++)
-		if (mask == 0 || (mask & (1u << mgr->v[i]->status)))
-			l.v[l.n++] = mgr->v[i];
 	server_reply(conn, msgid, pack_summaries, &l);
-	free(l.v);
+	msgpack_sbuffer_destroy(&l.sb);
 }
+
+struct summary_of {
+	struct run *run;
+	uid_t peer;
+};
 
 static void pack_summary(msgpack_packer *pk, void *arg)
 {
+	const struct summary_of *a = arg;
 	ig_summary s;
 
-	run_summary(arg, &s);
+	summary_for(a->run, a->peer, &s);
 	ig_summary_pack(pk, &s);
 	run_summary_clear_metrics(&s);
 }
@@ -222,10 +295,10 @@ static void pack_summary(msgpack_packer *pk, void *arg)
 static void m_status(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
                      uid_t peer, void *ud)
 {
-	struct run *run = params_run(ud, conn, msgid, params, peer, false, NULL, 0);
+	struct summary_of a = { params_run(ud, conn, msgid, params, peer, false, NULL, 0), peer };
 
-	if (run != NULL)
-		server_reply(conn, msgid, pack_summary, run);
+	if (a.run != NULL)
+		server_reply(conn, msgid, pack_summary, &a);
 }
 
 /* ---- state_dict ------------------------------------------------------------------- */
@@ -645,14 +718,21 @@ static void pack_logs(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "lines");
 	msgpack_pack_array(pk, l->n);
 	for (size_t i = 0; i < l->n; i++) {
-		/* log lines are bytes as the process wrote them */
+		/* lines are stored valid UTF-8; one stored by an older daemon
+		 * may not be, and would make the client drop the answer */
+		char *line = ig_utf8_repair(l->v[i].line, l->v[i].len);
+
 		msgpack_pack_map(pk, 3);
 		ig_pack_str(pk, "id");
 		msgpack_pack_int64(pk, l->id);
 		ig_pack_str(pk, "time");
 		msgpack_pack_double(pk, l->v[i].time);
 		ig_pack_str(pk, "message");
-		msgpack_pack_str_with_body(pk, l->v[i].line, l->v[i].len);
+		if (line != NULL)
+			msgpack_pack_str_with_body(pk, line, strlen(line));
+		else
+			ig_pack_str(pk, "(out of memory)");
+		free(line);
 	}
 }
 
@@ -662,7 +742,7 @@ static void m_logs(struct server_conn *conn, uint32_t msgid, const msgpack_objec
 	struct runs *mgr = ud;
 	int64_t tail = 1000;
 	ig_fdef extra[] = { { .key = "tail", .type = IG_F_POS, .out = &tail } };
-	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 1);
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, 1);
 	ig_store_reader *r = ig_store_loop_reader(mgr->store);
 	struct log_lines l = { 0 };
 

@@ -39,6 +39,12 @@
 /* At shutdown, how long a checkpoint waits for its worker's state: well
  * within systemd's TimeoutStopSec (120 s in ignited.service). */
 #define SHUTDOWN_GRACE_MS 30000
+/* A run's log takes at most LOG_BURST lines (its worker's stderr, handler
+ * log lines) a LOG_WINDOW_MS window; the rest are counted, and the count
+ * logged when the window ends: a worker writing stderr as fast as it can
+ * must not fill the disk through --log-file and the store. */
+#define LOG_BURST       1000
+#define LOG_WINDOW_MS   30000
 
 static void run_free(struct run *run);
 static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
@@ -75,12 +81,21 @@ struct run *runs_find(struct runs *mgr, int64_t id)
 	return NULL;
 }
 
-struct run *runs_find_name(struct runs *mgr, const char *name)
+struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named)
 {
-	for (size_t i = 0; i < mgr->n; i++)
-		if (mgr->v[i]->name[0] != '\0' && strcmp(mgr->v[i]->name, name) == 0)
-			return mgr->v[i];
-	return NULL;
+	struct run *any = NULL;
+
+	*named = 0;
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		if (run->name[0] == '\0' || strcmp(run->name, name) != 0)
+			continue;
+		if (run->owner == peer)
+			return run;
+		any = run;
+		(*named)++;
+	}
+	return *named == 1 ? any : NULL;
 }
 
 static int runs_add(struct runs *mgr, struct run *run)
@@ -109,9 +124,10 @@ static void runs_remove(struct runs *mgr, struct run *run)
 
 /* ---- store plumbing ------------------------------------------------------- */
 
+/* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
 static void set_reason(struct run *run, const char *reason)
 {
-	char *copy = reason != NULL ? strdup(reason) : NULL;
+	char *copy = reason != NULL ? ig_utf8_repair(reason, strlen(reason)) : NULL;
 
 	free(run->reason);
 	run->reason = copy;
@@ -141,15 +157,25 @@ static void flush_points(struct run *run)
 	run->npoints = 0;
 }
 
+static int series_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct run_series *)a)->name, ((const struct run_series *)b)->name);
+}
+
+/* run->series is kept sorted by name: a run may write a thousand series,
+ * and each point looks its own up. */
 static int series_id(struct run *run, const char *name, int64_t *id)
 {
-	char err[256];
+	struct run_series key = { (char *)name, 0 }, *found;
+	char err[256], *copy;
 
-	for (size_t i = 0; i < run->nseries; i++)
-		if (strcmp(run->series[i].name, name) == 0) {
-			*id = run->series[i].id;
-			return 0;
-		}
+	/* bsearch may not be given a NULL array, even of none */
+	found = run->nseries > 0 ? bsearch(&key, run->series, run->nseries, sizeof(key),
+	                                   series_cmp) : NULL;
+	if (found != NULL) {
+		*id = found->id;
+		return 0;
+	}
 	struct run_series *v = realloc(run->series, (run->nseries + 1) * sizeof(*v));
 	if (v == NULL)
 		return -1;
@@ -158,9 +184,11 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
 		return -1;
 	}
-	if ((v[run->nseries].name = strdup(name)) == NULL)
+	if ((copy = strdup(name)) == NULL)
 		return -1;
-	v[run->nseries++].id = *id;
+	v[run->nseries++] = (struct run_series){ copy, *id };
+	/* once per series: a sort of a sorted array with one more */
+	qsort(v, run->nseries, sizeof(*v), series_cmp);
 	return 0;
 }
 
@@ -410,15 +438,24 @@ static void pack_log_line(msgpack_packer *pk, void *arg)
 	ig_log_line_pack(pk, arg);
 }
 
-/* A line of the run's own log (logs, watch), and of the daemon's. */
+/* A line of the run's own log (logs, watchers), also to the daemon's log
+ * at level.  What a worker wrote is data, kept as it is but for bytes that
+ * are not UTF-8, which become U+FFFD: every str on the wire is valid
+ * UTF-8. */
 static void keep_log_line(struct run *run, enum log_level level, const char *line)
 {
-	ig_log_line l = { run->id, wall_now(), (char *)line };
+	char *text = ig_utf8_repair(line, strlen(line));
+	ig_log_line l = { run->id, wall_now(), text };
 
-	log_msg(level, run->id, "%s", line);
-	ig_store_log(run->mgr->store, run->id, line, strlen(line));
+	if (text == NULL) {
+		log_msg(LOG_ERROR, run->id, "out of memory for a log line");
+		return;
+	}
+	log_msg(level, run->id, "%s", text);
+	ig_store_log(run->mgr->store, run->id, text, strlen(text));
 	if (run->nwatchers > 0)
 		broadcast(run, "log", pack_log_line, &l);
+	free(text);
 }
 
 void run_log(struct run *run, enum log_level level, const char *fmt, ...)
@@ -432,10 +469,38 @@ void run_log(struct run *run, enum log_level level, const char *fmt, ...)
 	keep_log_line(run, level, line);
 }
 
+/* Say how many lines the window dropped once it is over, or at once with
+ * force (the run ends). */
+static void log_window_end(struct run *run, bool force)
+{
+	uint64_t now = uv_now(run->mgr->loop);
+
+	if (!force && now - run->log_window < LOG_WINDOW_MS)
+		return;
+	if (run->log_dropped > 0)
+		run_log(run, LOG_WARN, "log: %llu lines dropped (more than %d in %d s)",
+		        (unsigned long long)run->log_dropped, LOG_BURST, LOG_WINDOW_MS / 1000);
+	run->log_window = now;
+	run->log_lines = 0;
+	run->log_dropped = 0;
+}
+
+/* A worker's stderr line or a handler's log line: at most LOG_BURST a
+ * window. */
 static void hook_log(void *ud, const char *line)
 {
-	keep_log_line(ud, LOG_INFO, line);
+	struct run *run = ud;
+
+	log_window_end(run, false);
+	if (run->log_lines < LOG_BURST) {
+		run->log_lines++;
+		keep_log_line(run, LOG_INFO, line);
+	} else if (run->log_dropped++ == 0) {
+		run_log(run, LOG_WARN, "log: more than %d lines in %d s; dropping lines until "
+		        "the %d s are over", LOG_BURST, LOG_WINDOW_MS / 1000, LOG_WINDOW_MS / 1000);
+	}
 }
+
 
 static void hook_wake(void *ud)
 {
@@ -648,9 +713,14 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
 	if ((rc = ig_spec_read(o, &spec, err)) != 0)
 		return rc;
-	if (spec->name[0] != '\0' && runs_find_name(mgr, spec->name) != NULL) {
+	size_t named;
+	struct run *same = spec->name[0] != '\0' ? runs_find_name(mgr, spec->name, owner, &named) : NULL;
+	if (same != NULL && same->owner == owner) {
+		rc = ig_err_set(err, IG_PROTO_CONFLICT, "name: you have a run called %s (run %lld); "
+		                "choose another name, or delete it first", spec->name,
+		                (long long)same->id);
 		ig_spec_free(spec);
-		return ig_err_set(err, IG_PROTO_CONFLICT, "name: a run called %s exists", spec->name);
+		return rc;
 	}
 	if (spec->seed == IG_NONE && spec->data.shuffle)
 		spec->seed = fresh_seed();
@@ -688,7 +758,7 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 		free(st);
 		run_free(run);
 		return ig_err_set(err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
-		                  "%s", rc == IG_STORE_EEXIST ? "name: taken by another run" : msg);
+		                  "%s", rc == IG_STORE_EEXIST ? "name: you have a run called that" : msg);
 	}
 	if (runs_add(mgr, run) != 0) {
 		/* the record still commits; on_stored then has no run and
@@ -876,6 +946,7 @@ static void step_run(struct run *run, uint64_t share_ns)
 		checkpoint(run, THEN_CONTINUE);
 	flush_points(run);
 	update_rate(run);
+	log_window_end(run, false);
 	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
 		notify_progress(run);
 	stepped(run, st);
@@ -981,14 +1052,12 @@ static bool restart_worker(struct run *run)
 {
 	struct job *old = run->job;
 	int64_t max = run->spec->worker.max_restarts;
-	char line[IG_ERR_MAX * 2];
 	ig_err err;
 
 	if (!job_worker_lost(old) || max == IG_NONE || run->restarts >= max)
 		return false;
-	snprintf(line, sizeof(line), "restart %lld of %lld from the last checkpoint: %s",
-	         (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
-	hook_log(run, line);
+	run_log(run, LOG_WARN, "restart %lld of %lld from the last checkpoint: %s",
+	        (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
 	flush_points(run);
 	run->job = NULL;
 	if (revive_or_restart(run, &err) != 0 || start_engine(run, IG_NONE, &err) != 0) {
@@ -1009,6 +1078,7 @@ static void finish(struct run *run, ig_run_status st)
 
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
+	log_window_end(run, true);
 	if (st != IG_RUN_FAILED) {
 		checkpoint(run, THEN_FINISH);
 		return;

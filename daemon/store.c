@@ -123,7 +123,7 @@ static void on_prepare(uv_prepare_t *h)
 
 /* ---- names reserved but not committed ---------------------------------- */
 
-static int pending_add(ig_store *s, int64_t id, int64_t run_id,
+static int pending_add(ig_store *s, int64_t id, int64_t run_id, int64_t owner,
                        const char *name)
 {
 	size_t len = strlen(name) + 1;
@@ -133,6 +133,7 @@ static int pending_add(ig_store *s, int64_t id, int64_t run_id,
 		return IG_STORE_ENOMEM;
 	p->id = id;
 	p->run_id = run_id;
+	p->owner = owner;
 	memcpy(p->name, name, len);
 	p->next = s->pending;
 	s->pending = p;
@@ -140,12 +141,12 @@ static int pending_add(ig_store *s, int64_t id, int64_t run_id,
 }
 
 static const store_pending *pending_find(const ig_store *s, int64_t run_id,
-                                         const char *name)
+                                         int64_t owner, const char *name)
 {
 	const store_pending *p;
 
 	for (p = s->pending; p != NULL; p = p->next)
-		if (p->run_id == run_id && strcmp(p->name, name) == 0)
+		if (p->run_id == run_id && p->owner == owner && strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
 }
@@ -413,12 +414,13 @@ int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
 		return IG_STORE_EINVAL;
 	}
 	if (run->name != NULL) {
-		/* The name is free if neither committed nor on its way. */
-		if (pending_find(s, 0, run->name) != NULL ||
-		    (rc = store_reader_run_named(s->reader, run->name,
-		                                 &other)) == 0) {
-			store_errf(err, errlen, "a run named '%s' exists already",
-			           run->name);
+		/* The name is free for its owner if neither committed nor
+		 * on its way. */
+		if (pending_find(s, 0, run->owner_uid, run->name) != NULL ||
+		    (rc = store_reader_run_named(s->reader, run->owner_uid,
+		                                 run->name, &other)) == 0) {
+			store_errf(err, errlen, "uid %lu has a run named '%s' already",
+			           (unsigned long)run->owner_uid, run->name);
 			return IG_STORE_EEXIST;
 		}
 		if (rc != IG_STORE_ENOTFOUND) {
@@ -430,7 +432,7 @@ int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
 	op = op_new(OP_CREATE_RUN, s->next_run_id, cb, arg,
 	            str_size(run->name) + run->spec_len);
 	if (op == NULL ||
-	    (run->name != NULL && pending_add(s, op->run_id, 0, run->name))) {
+	    (run->name != NULL && pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
 		free(op);
 		return nomem(s, err, errlen);
 	}
@@ -488,7 +490,7 @@ int ig_store_series(ig_store *s, int64_t run_id, const char *name,
 
 	if ((rc = closed(s, err, errlen)) != 0)
 		return rc;
-	if ((p = pending_find(s, run_id, name)) != NULL) {
+	if ((p = pending_find(s, run_id, 0, name)) != NULL) {
 		*id = p->id;
 		return 0;
 	}
@@ -500,7 +502,7 @@ int ig_store_series(ig_store *s, int64_t run_id, const char *name,
 		return rc;
 	}
 	op = op_new(OP_SERIES, run_id, NULL, NULL, str_size(name));
-	if (op == NULL || pending_add(s, s->next_series_id, run_id, name)) {
+	if (op == NULL || pending_add(s, s->next_series_id, run_id, 0, name)) {
 		free(op);
 		return nomem(s, err, errlen);
 	}

@@ -41,7 +41,7 @@ enum ig_store_errcode {
 	IG_STORE_OK = 0,
 	IG_STORE_EREFUSED = -1,  /* open refused: not ours, too new, in use */
 	IG_STORE_ENOTFOUND = -2, /* no such run, checkpoint or series */
-	IG_STORE_EEXIST = -3,    /* run name taken */
+	IG_STORE_EEXIST = -3,    /* run name taken by the same owner */
 	IG_STORE_ENOMEM = -4,
 	IG_STORE_ECLOSED = -5,   /* the store is closing */
 	IG_STORE_EINVAL = -6,    /* bad argument */
@@ -193,8 +193,9 @@ const char *ig_store_path(const ig_store *s);
 /*
  * Create a run from run->name, owner_uid, spec, status and progress.  The
  * id is reserved at once (ids are never reused) and written to *id; the row
- * commits later, and cb (may be NULL) says when.  A taken name fails at
- * once with IG_STORE_EEXIST.
+ * commits later, and cb (may be NULL) says when.  A name the owner has
+ * given another run fails at once with IG_STORE_EEXIST (names are unique
+ * per owner).
  */
 int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
                         ig_store_done_cb *cb, void *arg,
@@ -267,7 +268,8 @@ int ig_store_list_runs(ig_store_reader *r, unsigned mask,
                        ig_store_run **runs, size_t *n);
 /* Fill *run (clear with ig_store_run_clear); IG_STORE_ENOTFOUND if none. */
 int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run);
-int ig_store_get_run_by_name(ig_store_reader *r, const char *name,
+/* The run owner calls name (names are unique per owner). */
+int ig_store_get_run_by_name(ig_store_reader *r, uint32_t owner, const char *name,
                              ig_store_run *run);
 /* The newest checkpoint; IG_STORE_ENOTFOUND if the run has none. */
 int ig_store_latest_checkpoint(ig_store_reader *r, int64_t run_id,

@@ -99,6 +99,7 @@ typedef struct store_pending {
 	struct store_pending *next;
 	int64_t id;
 	int64_t run_id;         /* 0 for a run's own name */
+	int64_t owner;          /* a run name's owner (names are per owner) */
 	char name[];
 } store_pending;
 
@@ -163,7 +164,8 @@ void store_lock_release(int fd);
 
 /* store_reader.c, for the loop's lookups.  0, IG_STORE_ENOTFOUND or an
  * SQLite code (message in ig_store_reader_error). */
-int store_reader_run_named(ig_store_reader *r, const char *name, int64_t *id);
+int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
+                           int64_t *id);
 int store_reader_series_named(ig_store_reader *r, int64_t run_id,
                               const char *name, int64_t *id);
 /* The largest run and series ids ever assigned. */

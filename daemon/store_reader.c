@@ -32,7 +32,7 @@ enum rstmt_id {
 static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_BEGIN] = "BEGIN",
 	[RS_COMMIT] = "COMMIT",
-	[RS_RUN_NAMED] = "SELECT id FROM runs WHERE name = ?1",
+	[RS_RUN_NAMED] = "SELECT id FROM runs WHERE owner_uid = ?1 AND name = ?2",
 	[RS_SERIES_NAMED] = "SELECT id FROM series WHERE run_id = ?1"
 		" AND name = ?2",
 	[RS_MAX_IDS] = "SELECT"
@@ -44,7 +44,7 @@ static const char *const rstmt_sql[RS_COUNT] = {
 		"   coalesce((SELECT max(id) FROM series), 0))",
 	[RS_RUNS] = RUN_COLUMNS " ORDER BY id",
 	[RS_RUN_BY_ID] = RUN_COLUMNS " WHERE id = ?1",
-	[RS_RUN_BY_NAME] = RUN_COLUMNS " WHERE name = ?1",
+	[RS_RUN_BY_NAME] = RUN_COLUMNS " WHERE owner_uid = ?1 AND name = ?2",
 	[RS_LATEST_CKPT] = "SELECT seq, epoch, iteration, state_dict,"
 		" data_pass, data_pos, process_state, wall FROM checkpoints"
 		" WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
@@ -218,13 +218,15 @@ static int lookup(ig_store_reader *r, sqlite3_stmt *st, int64_t *id,
 	return rc == SQLITE_DONE ? IG_STORE_ENOTFOUND : fail(r, rc, what);
 }
 
-int store_reader_run_named(ig_store_reader *r, const char *name, int64_t *id)
+int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
+                           int64_t *id)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_NAMED);
 
 	if (st == NULL)
 		return fail(r, sqlite3_errcode(r->db), "look up a run name");
-	store_bind_text(st, 1, name);
+	sqlite3_bind_int64(st, 1, owner);
+	store_bind_text(st, 2, name);
 	return lookup(r, st, id, "look up a run name");
 }
 
@@ -365,14 +367,15 @@ int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run)
 	return get_run(r, st, run);
 }
 
-int ig_store_get_run_by_name(ig_store_reader *r, const char *name,
+int ig_store_get_run_by_name(ig_store_reader *r, uint32_t owner, const char *name,
                              ig_store_run *run)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_BY_NAME);
 
 	if (st == NULL)
 		return fail(r, sqlite3_errcode(r->db), "read a run");
-	store_bind_text(st, 1, name);
+	sqlite3_bind_int64(st, 1, owner);
+	store_bind_text(st, 2, name);
 	return get_run(r, st, run);
 }
 

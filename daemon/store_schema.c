@@ -71,6 +71,36 @@ static const char *const migrations[] = {
 	"  time REAL NOT NULL,"
 	"  line TEXT NOT NULL,"
 	"  PRIMARY KEY (run_id, seq));",
+	/* 1 -> 2: run names unique per owner, not among all users (one user
+	 * could squat the names another would use).  SQLite cannot drop a
+	 * column's UNIQUE, so the table is rebuilt; migrate() turns foreign
+	 * keys off meanwhile, or dropping the old table would cascade.  The
+	 * AUTOINCREMENT high mark moves along: ids are never reused. */
+	"CREATE TABLE runs_v2 ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT,"
+	"  owner_uid INTEGER NOT NULL,"
+	"  spec BLOB NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('queued', 'running',"
+	"    'paused', 'completed', 'terminated', 'failed')),"
+	"  reason TEXT,"
+	"  created REAL NOT NULL,"
+	"  started REAL,"
+	"  finished REAL,"
+	"  epoch INTEGER NOT NULL DEFAULT 0,"
+	"  iteration INTEGER NOT NULL DEFAULT 0,"
+	"  max_epochs INTEGER,"
+	"  epoch_length INTEGER,"
+	"  UNIQUE (owner_uid, name));"
+	"INSERT INTO runs_v2 SELECT id, name, owner_uid, spec, status, reason,"
+	"  created, started, finished, epoch, iteration, max_epochs,"
+	"  epoch_length FROM runs;"
+	"DELETE FROM sqlite_sequence WHERE name = 'runs_v2';"
+	"INSERT INTO sqlite_sequence (name, seq)"
+	"  SELECT 'runs_v2', seq FROM sqlite_sequence WHERE name = 'runs';"
+	"DROP TABLE runs;"
+	"ALTER TABLE runs_v2 RENAME TO runs;"
+	"CREATE INDEX runs_status ON runs (status);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -203,8 +233,10 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err,
 
 	if (from == SCHEMA_VERSION)
 		return 0;
-	if ((rc = exec(db, path, "begin migration", "BEGIN IMMEDIATE", err,
-	               errlen)))
+	/* Off outside the transaction (it cannot change inside one): a
+	 * migration that rebuilds a table must not cascade its drop. */
+	if ((rc = exec(db, path, "begin migration", "PRAGMA foreign_keys = OFF; "
+	               "BEGIN IMMEDIATE", err, errlen)))
 		return rc;
 	for (v = from; v < SCHEMA_VERSION; v++) {
 		snprintf(sql, sizeof(sql), "migrate to schema version %d", v + 1);
@@ -217,9 +249,10 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err,
 	if ((rc = exec(db, path, "set schema version", sql, err, errlen)) ||
 	    (rc = exec(db, path, "commit migration", "COMMIT", err, errlen)))
 		goto fail;
-	return 0;
+	return exec(db, path, "configure", "PRAGMA foreign_keys = ON", err, errlen);
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return rc;
 }
 

@@ -56,9 +56,12 @@ class Client:
 def main():
     client = Client(sys.argv[1] if len(sys.argv) > 1 else default_socket())
     print("hello:", client.call("hello", {"versions": [1]}))
-    for run in client.call("list", {}):
-        print("%(id)5d %(status)-10s epoch %(epoch)s iteration %(iteration)s" % run,
-              run["name"] or "")
+    page = {"next": 1}
+    while page["next"] is not None:
+        page = client.call("list", {"from": page["next"]})
+        for run in page["runs"]:
+            print("%(id)5d %(status)-10s epoch %(epoch)s iteration %(iteration)s" % run,
+                  repr(run["name"] or ""))
 
 
 if __name__ == "__main__":

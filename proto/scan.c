@@ -8,6 +8,7 @@
  * allocating and without recursion.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <msgpack.h>
@@ -29,49 +30,81 @@ be(const unsigned char *p, size_t n)
 	return v;
 }
 
+size_t
+ig_utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3;
+	else
+		return 0;       /* continuation byte, overlong lead, > U+10FFFF */
+	if (len - 1 < need)
+		return 0;
+	/* The second byte's range rules out overlongs, surrogates and code
+	 * points past U+10FFFF. */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	}
+	return need + 1;
+}
+
 bool
 ig_utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, n;
 
 	while (i < len) {
-		unsigned char c = s[i];
-		unsigned char lo = 0x80, hi = 0xbf;
-		size_t need;
-
-		if (c < 0x80) {
+		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3;
-		else
-			return false;   /* continuation byte, overlong lead, > U+10FFFF */
-		if (len - i - 1 < need)
+		if ((n = ig_utf8_seq(s + i, len - i)) == 0)
 			return false;
-		/* The second byte's range rules out overlongs, surrogates and
-		 * code points past U+10FFFF. */
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		}
-		i += need + 1;
+		i += n;
 	}
 	return true;
+}
+
+char *
+ig_utf8_repair(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = malloc(3 * len + 1), *o = out;
+	size_t n;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += n) {
+		if (p[i] != 0 && (n = ig_utf8_seq(p + i, len - i)) > 0) {
+			memcpy(o, p + i, n);
+			o += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);        /* U+FFFD */
+			o += 3;
+			n = 1;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 size_t

@@ -83,6 +83,19 @@ too_many(size_t n, const char *path, ig_err *err)
 	    "%s: at most %d entries, got %zu", path, IG_SPEC_MAX_ITEMS, n);
 }
 
+/* A str field that names a metric or an output field: NULL (absent) or a
+ * name (ig_name_check), so that what reaches logs and terminals is plain. */
+static int
+check_name(const char *name, const char *where, const char *key, ig_err *err)
+{
+	char path[IG_PATH_MAX];
+
+	if (name == NULL)
+		return 0;
+	ig_path_key(path, where, key);
+	return ig_name_check(name, strlen(name), path, err);
+}
+
 /* A zeroed array for a bounded count of entries, with one spare so that
  * string vectors end in NULL. */
 static int
@@ -499,6 +512,9 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: required for kind %s", path, metric_kinds[m->kind]);
 	}
+	if ((rc = check_name(m->field, where, "field", err)) != 0 ||
+	    (rc = check_name(m->target, where, "target", err)) != 0)
+		return rc;
 	if (m->alpha <= 0 || m->alpha >= 1) {
 		ig_path_key(path, where, "alpha");
 		return invalid(err, path, "must be between 0 and 1 (exclusive)");
@@ -649,7 +665,9 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: %s has no "
 		    "counter to filter on", path, h->event);
 	}
-	if (once != NULL && (rc = read_once(once, h, where, err)) != 0)
+	if ((once != NULL && (rc = read_once(once, h, where, err)) != 0) ||
+	    (rc = check_name(h->metric, where, "metric", err)) != 0 ||
+	    (rc = check_name(h->field, where, "field", err)) != 0)
 		return rc;
 
 	if (h->action == IG_ACTION_EARLY_STOPPING) {
@@ -706,13 +724,33 @@ read_checkpoint(const msgpack_object *o, ig_spec_checkpoint *c, ig_err *err)
 	return 0;
 }
 
-/* Kept as msgpack bytes: the engine reads it (ig_state_dict_unpack). */
+/* Kept as msgpack bytes: the engine reads it (ig_state_dict_unpack).  Its
+ * user keys are names, at most IG_SPEC_MAX_ITEMS of them. */
 static int
 read_state_dict(const msgpack_object *o, ig_spec *s, ig_err *err)
 {
+	static const char *const engine_keys[] = {
+		"iteration", "epoch", "epoch_length", "max_epochs",
+	};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
+	int rc;
 
+	if (o->via.map.size > IG_SPEC_MAX_ITEMS + NELEM(engine_keys))
+		return too_many(o->via.map.size, "state_dict", err);
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		bool engine_key = false;
+
+		if (k->type != MSGPACK_OBJECT_STR)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "state_dict: keys must be str, got %s", ig_type_name(k));
+		for (size_t j = 0; j < NELEM(engine_keys); j++)
+			engine_key |= ig_str_is(&k->via.str, engine_keys[j]);
+		if (!engine_key && (rc = ig_name_check(k->via.str.ptr,
+		    k->via.str.size, "state_dict: user key", err)) != 0)
+			return rc;
+	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	if (msgpack_pack_object(&pk, *o) != 0) {

@@ -109,8 +109,28 @@ read_output(const msgpack_object *m, ig_worker_output *out, ig_err *err)
 			    ig_type_name(&kv->key));
 		ig_path_key(path, "output", ig_quote(q, sizeof q,
 		    kv->key.via.str.ptr, kv->key.via.str.size));
-		if ((rc = ig_obj_read(&kv->key, IG_F_STR, NULL, &f->name, path,
-		    err)) != 0 || (rc = read_field(&kv->val, f, path, err)) != 0)
+		if ((rc = ig_name_check(kv->key.via.str.ptr, kv->key.via.str.size,
+		    path, err)) != 0 || (rc = ig_obj_read(&kv->key, IG_F_STR, NULL,
+		    &f->name, path, err)) != 0 ||
+		    (rc = read_field(&kv->val, f, path, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The worker's own metrics: names, as in a spec (PROTOCOL.md, Limits). */
+static int
+check_metric_names(const ig_worker_output *out, ig_err *err)
+{
+	char path[IG_PATH_MAX], q[48];
+	int rc;
+
+	for (size_t i = 0; i < out->nmetrics; i++) {
+		const char *name = out->metrics[i].name;
+		size_t len = strlen(name);
+
+		ig_path_key(path, "metrics", ig_quote(q, sizeof q, name, len));
+		if ((rc = ig_name_check(name, len, path, err)) != 0)
 			return rc;
 	}
 	return 0;
@@ -132,8 +152,9 @@ ig_worker_output_unpack(const msgpack_object *result, ig_worker_output *out,
 		return 0;
 	if ((rc = ig_map_read(result, "result", defs, 2, 0, err)) != 0 ||
 	    (output != NULL && (rc = read_output(output, out, err)) != 0) ||
-	    (metrics != NULL && (rc = ig_named_values_read(metrics, "metrics",
-	    &out->metrics, &out->nmetrics, err)) != 0))
+	    (metrics != NULL && ((rc = ig_named_values_read(metrics, "metrics",
+	    &out->metrics, &out->nmetrics, err)) != 0 ||
+	    (rc = check_metric_names(out, err)) != 0)))
 		ig_worker_output_clear(out);
 	return rc;
 }

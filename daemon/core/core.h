@@ -7,13 +7,17 @@
 #include "ignite/engine.h"
 
 /* A list of named values: state.metrics (doubles), event counters (ints)
- * and user keys (any).  Names and string values are owned by the list. */
+ * and user keys (any), in the order they were added.  Names and string
+ * values are owned by the list.  by_name orders v by name, so that a
+ * lookup among many (a worker may report a thousand metrics) is a binary
+ * search; a short list is searched in place. */
 struct ig_var {
 	char *name;
 	ig_value v;
 };
 struct ig_vars {
 	struct ig_var *v;
+	size_t *by_name;           /* indices into v, names ascending */
 	size_t n, cap;
 };
 

@@ -1,13 +1,18 @@
 /*
- * vars.c - small named-value lists: state.metrics, counters, user keys.
+ * vars.c - named-value lists: state.metrics, counters, user keys.
  *
- * Linear search on purpose: an engine has a handful of each, and lookups
- * happen at epoch boundaries or in handlers, not in the bare loop.
+ * An engine has a handful of each, found by a plain scan; a worker may
+ * report up to a thousand metrics, and then names are found by binary
+ * search in by_name, an index kept sorted as names are added.  Removal (of
+ * a user key, rare) shifts both arrays.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+
+/* Up to this many entries a scan beats the index. */
+#define VARS_SCAN 8
 
 void ig_value_clear(ig_value *v)
 {
@@ -27,17 +32,47 @@ int ig_value_copy(ig_value *dst, const ig_value *src)
 	return 0;
 }
 
+/* Where name is or would go in by_name. */
+static size_t rank(const struct ig_vars *vs, const char *name, int *cmp)
+{
+	size_t lo = 0, hi = vs->n;
+
+	*cmp = 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(vs->v[vs->by_name[mid]].name, name);
+		if (c == 0) {
+			*cmp = 0;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 struct ig_var *ig_vars_find(const struct ig_vars *vs, const char *name)
 {
-	for (size_t i = 0; i < vs->n; i++)
-		if (strcmp(vs->v[i].name, name) == 0)
-			return &vs->v[i];
-	return NULL;
+	size_t at;
+	int cmp;
+
+	if (vs->n <= VARS_SCAN) {
+		for (size_t i = 0; i < vs->n; i++)
+			if (strcmp(vs->v[i].name, name) == 0)
+				return &vs->v[i];
+		return NULL;
+	}
+	at = rank(vs, name, &cmp);
+	return cmp == 0 ? &vs->v[vs->by_name[at]] : NULL;
 }
 
 struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name)
 {
 	struct ig_var *var = ig_vars_find(vs, name);
+	size_t at;
+	int cmp;
 
 	if (var != NULL)
 		return var;
@@ -47,26 +82,40 @@ struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name)
 		if (v == NULL)
 			return NULL;
 		vs->v = v;
+		size_t *ix = realloc(vs->by_name, cap * sizeof(*ix));
+		if (ix == NULL)
+			return NULL;
+		vs->by_name = ix;
 		vs->cap = cap;
 	}
 	var = &vs->v[vs->n];
 	if ((var->name = strdup(name)) == NULL)
 		return NULL;
 	var->v.type = IG_VALUE_NIL;
-	vs->n++;
+	at = rank(vs, name, &cmp);
+	memmove(&vs->by_name[at + 1], &vs->by_name[at], (vs->n - at) * sizeof(*vs->by_name));
+	vs->by_name[at] = vs->n++;
 	return var;
 }
 
 int ig_vars_remove(struct ig_vars *vs, const char *name)
 {
 	struct ig_var *var = ig_vars_find(vs, name);
+	size_t i, at;
+	int cmp;
 
 	if (var == NULL)
 		return IG_ENOENT;
+	i = (size_t)(var - vs->v);
+	at = rank(vs, name, &cmp);
 	free(var->name);
 	ig_value_clear(&var->v);
-	memmove(var, var + 1, (size_t)(vs->v + vs->n - (var + 1)) * sizeof(*var));
+	memmove(var, var + 1, (vs->n - i - 1) * sizeof(*var));
+	memmove(&vs->by_name[at], &vs->by_name[at + 1], (vs->n - at - 1) * sizeof(*vs->by_name));
 	vs->n--;
+	for (size_t k = 0; k < vs->n; k++)
+		if (vs->by_name[k] > i)
+			vs->by_name[k]--;
 	return 0;
 }
 
@@ -77,5 +126,6 @@ void ig_vars_clear(struct ig_vars *vs)
 		ig_value_clear(&vs->v[i].v);
 	}
 	free(vs->v);
+	free(vs->by_name);
 	memset(vs, 0, sizeof(*vs));
 }

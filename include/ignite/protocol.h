@@ -38,6 +38,7 @@ extern "C" {
 #define IG_FRAME_MAX_DEFAULT    (16u << 20)     /* body bytes; 16 MiB */
 #define IG_FRAME_MAX_DEPTH      32              /* nested arrays and maps */
 #define IG_NAME_MAX             64              /* run and metric names */
+#define IG_RUN_METRICS_MAX      1024            /* metrics a worker may add to a run */
 
 /* Message types: the first element of every frame. */
 enum ig_msg_type {
@@ -297,6 +298,14 @@ typedef struct ig_run_ref {
  */
 int ig_map_read(const msgpack_object *m, const char *where,
                 const ig_fdef *defs, size_t n, unsigned flags, ig_err *err);
+
+/* The length of the valid UTF-8 sequence at s (len >= 1 bytes), 1 for
+ * ASCII; 0 when s does not start one. */
+size_t ig_utf8_seq(const unsigned char *s, size_t len);
+/* s (len bytes) as a valid UTF-8 string: each byte that is not part of a
+ * valid sequence, and each NUL, becomes U+FFFD.  malloc'd; NULL when out of
+ * memory. */
+char *ig_utf8_repair(const char *s, size_t len);
 
 /* Is s (len bytes) a valid name: 1..IG_NAME_MAX of [A-Za-z0-9_.-], first a
  * letter, digit or '_', not all digits (those are run ids)?  Returns 0 or

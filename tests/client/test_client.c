@@ -394,6 +394,28 @@ test_format(void **state)
 	assert_string_equal(b, "2.5M");
 }
 
+/* What a worker wrote reaches the terminal escaped: a title, a screen
+ * clear, a carriage return, a C1 CSI, a bidi override, a stray byte. */
+static void
+test_text_safe(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "plain é text", "plain é text" },
+		{ "\x1b]0;pwned\x07\x1b[2J", "\\x1b]0;pwned\\x07\\x1b[2J" },
+		{ "a\rb\tc\nd\\e\x7f", "a\\rb\\tc\\nd\\\\e\\x7f" },
+		{ "\xc2\x9b" "2J", "\\xc2\\x9b" "2J" },
+		{ "x\xe2\x80\xaey", "x\\xe2\\x80\\xaey" },
+		{ "bad \xff\xc3", "bad \\xff\\xc3" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *s = text_safe(cases[i].in);
+		assert_non_null(s);
+		assert_string_equal(s, cases[i].out);
+		free(s);
+	}
+}
+
 static void
 test_table(void **state)
 {
@@ -499,6 +521,7 @@ main(void)
 		cmocka_unit_test(test_spec_file),
 		cmocka_unit_test(test_spec_errors),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_text_safe),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_summary_text),
 		cmocka_unit_test(test_chart),

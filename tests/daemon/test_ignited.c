@@ -230,18 +230,24 @@ elem(const msgpack_unpacked *up, uint32_t i)
 	return &up->data.via.array.ptr[i];
 }
 
-static int64_t
-map_int(const msgpack_object *m, const char *key)
+static const msgpack_object *
+map_val(const msgpack_object *m, const char *key)
 {
 	assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object_kv *kv = &m->via.map.ptr[i];
 		if (kv->key.via.str.size == strlen(key) &&
 		    memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0)
-			return kv->val.via.i64;
+			return &kv->val;
 	}
 	fail_msg("no key %s", key);
-	return -1;
+	return NULL;
+}
+
+static int64_t
+map_int(const msgpack_object *m, const char *key)
+{
+	return map_val(m, key)->via.i64;
 }
 
 /* Expect the response to msgid: error code (0: none).  Returns the
@@ -316,8 +322,8 @@ test_requests(void **state)
 	expect_code(fd, 9, 0);
 	request(fd, 10, "list", false);
 	expect_response(fd, 10, 0, &up);
-	assert_int_equal(elem(&up, 3)->type, MSGPACK_OBJECT_ARRAY);
-	assert_int_equal(elem(&up, 3)->via.array.size, 0);
+	assert_int_equal(map_val(elem(&up, 3), "runs")->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(map_val(elem(&up, 3), "runs")->via.array.size, 0);
 	msgpack_unpacked_destroy(&up);
 	request(fd, 11, "no_such_method", false);
 	expect_code(fd, 11, 2);                 /* UNKNOWN_METHOD */

@@ -239,6 +239,11 @@ def as_nobody(d, check):
     """check(client) in a child process connected to d as uid and gid 65534
     (nobody), with d's socket opened to others for it.  The child's exit
     code: 0 when check returned true, 2 when false, 1 when it raised."""
+    return as_uid(d, 65534, check)
+
+
+def as_uid(d, uid, check):
+    """as_nobody, as uid (and gid) uid: 65533 serves as a second user."""
     os.chmod(os.path.dirname(d.socket), 0o755)
     os.chmod(d.socket, 0o666)
     os.chmod(d.dir, 0o755)
@@ -246,8 +251,8 @@ def as_nobody(d, check):
     if pid == 0:
         code = 1
         try:
-            os.setgid(65534)
-            os.setuid(65534)
+            os.setgid(uid)
+            os.setuid(uid)
             code = 0 if check(Client(d.socket)) else 2
         finally:
             os._exit(code)

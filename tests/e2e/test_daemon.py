@@ -90,11 +90,13 @@ class TestTraining(DaemonCase):
     def test_list_and_status_by_name(self):
         rid = self.run_spec(softmax_spec(name="listed", epochs=1))
         wait_status(self.c, "listed", ("completed",))
-        runs = self.c.call("list")
+        page = self.c.call("list")
+        self.assertIsNone(page["next"])
+        runs = page["runs"]
         self.assertEqual([r["id"] for r in runs], [rid])
         self.assertEqual(runs[0]["name"], "listed")
         self.assertEqual(runs[0]["owner"], os.getuid())
-        self.assertEqual(self.c.call("list", {"status": ["running"]}), [])
+        self.assertEqual(self.c.call("list", {"status": ["running"]})["runs"], [])
         with self.assertRaises(RPCError) as e:
             self.c.call("status", {"id": "nosuch"})
         self.assertEqual(e.exception.code, NOT_FOUND)
@@ -203,7 +205,7 @@ class TestBadSpecs(DaemonCase):
                     self.c.call("run", spec)
                 self.assertEqual(e.exception.code, INVALID_PARAMS, e.exception.message)
                 self.assertIn(field, e.exception.message)
-        self.assertEqual(self.c.call("list"), [])
+        self.assertEqual(self.c.call("list")["runs"], [])
         # and the daemon serves on
         rid = self.run_spec({"engine": "builtin:noop", "data": "range:5"})
         self.assertEqual(wait_status(self.c, rid, ("completed",))["iteration"], 5)
@@ -338,7 +340,7 @@ class TestControl(DaemonCase):
         self.c.call("terminate", {"id": rid})
         wait_status(self.c, rid, ("terminated",))
         self.c.call("delete", {"id": rid})
-        self.assertEqual(self.c.call("list"), [])
+        self.assertEqual(self.c.call("list")["runs"], [])
 
     def test_watch_streams_events_progress_and_status(self):
         # long enough that the watch is in place well before the end

@@ -5,6 +5,7 @@
 #include "trace.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <time.h>
 
 /* Rule 22: set_data mid-run: the next fetch comes from the new data (from
@@ -152,12 +153,53 @@ static void test_rule25_batch_and_output_clearing(void **state)
 	ASSERT_SEEN(&f->rec, 0, 42, 2, 0, 1, 2);
 }
 
+/* Many metrics and user keys (a worker may report a thousand): each found
+ * by name (past the short lists that are scanned), listed in the order set. */
+static void test_many_names(void **state)
+{
+	ig_engine *e = ig_engine_new(NULL, NULL);
+	char name[32];
+	double v;
+	const size_t n = 3000;
+
+	(void)state;
+	assert_non_null(e);
+	/* descending names, so the index order is the reverse of insertion */
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "m%05zu", n - i);
+		assert_int_equal(ig_engine_set_metric(e, name, (double)i), 0);
+	}
+	assert_int_equal(ig_engine_metric_count(e), n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "m%05zu", n - i);
+		assert_true(ig_engine_metric(e, name, &v));
+		assert_true(v == (double)i);
+		assert_string_equal(ig_engine_metric_at(e, i, &v), name);
+	}
+	assert_false(ig_engine_metric(e, "m00000", &v));
+	assert_false(ig_engine_metric(e, "zzz", &v));
+	for (size_t i = 0; i < 20; i++) {
+		ig_value u = { .type = IG_VALUE_INT, .u.i = (int64_t)i };
+		snprintf(name, sizeof name, "k%02zu", 19 - i);
+		assert_int_equal(ig_engine_set_user(e, name, &u), 0);
+	}
+	for (size_t i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "k%02zu", 19 - i);
+		const ig_value *u = ig_engine_user(e, name);
+		assert_non_null(u);
+		assert_int_equal(u->u.i, (int64_t)i);
+	}
+	assert_null(ig_engine_user(e, "k20"));
+	ig_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_rule22_set_data_mid_run),
 		FX_TEST_BARE(test_rule24_times),
 		FX_TEST_BARE(test_rule25_batch_and_output_clearing),
+		cmocka_unit_test(test_many_names),
 	};
 	return cmocka_run_group_tests_name("engine_state (rules 22, 24, 25)", tests, NULL, NULL);
 }

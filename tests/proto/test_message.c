@@ -404,6 +404,14 @@ test_worker_output_bad(void **state)
 		{ "{'output': {'ok': 1, 2: 3}}", "output: names must be str, got an integer" },
 		{ "{'output': {}, 'metrics': {'m': true}}",
 		  "metrics.\"m\": expected a number, got a boolean" },
+		{ "{'output': {'\\x1b]0;x\\x07': 1}}",
+		  "output.\"?]0;x?\": a name holds letters, digits, '_', '-' and '.', "
+		  "and starts with a letter, digit or '_'" },
+		{ "{'metrics': {'12345': 1}}",
+		  "metrics.\"12345\": a name cannot be all digits (run ids are)" },
+		{ "{'metrics': {'ok': 1, 'a b': 2}}",
+		  "metrics.\"a b\": a name holds letters, digits, '_', '-' and '.', "
+		  "and starts with a letter, digit or '_'" },
 	};
 	ig_worker_output out;
 	ig_err err = { 0 };

@@ -252,6 +252,23 @@ test_name_check(void **state)
 	    IG_PROTO_INVALID_PARAMS);
 }
 
+/* Bytes a worker wrote as a valid UTF-8 str: control characters kept (they
+ * are data), what is not UTF-8 and NUL as U+FFFD. */
+static void
+test_utf8_repair(void **state)
+{
+	static const char in[] = "ok \x1b[2J \xc3\xa9 \xff \xe2\x82 \xed\xa0\x80 \0!";
+	char *s = ig_utf8_repair(in, sizeof in - 1);
+
+	(void)state;
+	assert_non_null(s);
+	assert_string_equal(s, "ok \x1b[2J \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd!");
+	free(s);
+	assert_int_equal(ig_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	assert_int_equal(ig_utf8_seq((const unsigned char *)"\xf0\x9f\x98", 3), 0);
+}
+
 int
 main(void)
 {
@@ -263,6 +280,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_where_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_get, setup, teardown),
 		cmocka_unit_test(test_name_check),
+		cmocka_unit_test(test_utf8_repair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

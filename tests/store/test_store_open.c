@@ -45,7 +45,7 @@ static void test_create_and_migrate(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	fx_close(&fx);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 1);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 2);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM sqlite_schema"
 	                          " WHERE name IN ('runs', 'checkpoints',"
@@ -65,6 +65,20 @@ static void test_create_and_migrate(void **state)
 	fx_cleanup(&fx);
 }
 
+/* A closed database with runs alpha (*a, with a series and a log line)
+ * and beta (*b, deleted: the highest id used). */
+static void alpha_and_deleted_beta(fixture *fx, int64_t *a, int64_t *b)
+{
+	fx_init(fx);
+	fx_open(fx, NULL);
+	*a = fx_create_run(fx, "alpha");
+	fx_series(fx, *a, "loss");
+	assert_int_equal(ig_store_log(fx->store, *a, "hello", 5), 0);
+	*b = fx_create_run(fx, "beta");
+	assert_int_equal(ig_store_delete_run(fx->store, *b, NULL, NULL), 0);
+	fx_close(fx);
+}
+
 static void test_reopen_keeps_data(void **state)
 {
 	ig_store_run run;
@@ -72,15 +86,10 @@ static void test_reopen_keeps_data(void **state)
 	int64_t a, b, c;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	a = fx_create_run(&fx, "alpha");
-	b = fx_create_run(&fx, "beta");
-	assert_int_equal(ig_store_delete_run(fx.store, b, NULL, NULL), 0);
-	fx_close(&fx);
+	alpha_and_deleted_beta(&fx, &a, &b);
 
 	fx_open(&fx, NULL);
-	assert_int_equal(ig_store_get_run_by_name(fx.reader, "alpha", &run), 0);
+	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1000, "alpha", &run), 0);
 	assert_int_equal(run.id, a);
 	assert_int_equal(run.owner_uid, 1000);
 	assert_int_equal(run.spec_len, 1);
@@ -91,6 +100,55 @@ static void test_reopen_keeps_data(void **state)
 	/* Ids are never reused, even the deleted last one's. */
 	c = fx_create_run(&fx, "gamma");
 	assert_true(c > b);
+	fx_cleanup(&fx);
+}
+
+/*
+ * A schema 1 database (run names unique among all users) becomes schema 2
+ * (unique per owner) with every run, its log and its series kept, and the
+ * ids still never reused.  Schema 1's runs table is remade here by hand.
+ */
+static void test_migrate_names_per_owner(void **state)
+{
+	ig_store_run run = { .name = "alpha", .owner_uid = 1001, .spec = "\x80",
+	                     .spec_len = 1, .status = IG_STORE_RUNNING };
+	char err[256];
+	fixture fx;
+	int64_t a, b, c;
+
+	(void)state;
+	alpha_and_deleted_beta(&fx, &a, &b);
+	make_sqlite(fx.path, "PRAGMA foreign_keys = OFF; BEGIN;"
+	            "CREATE TABLE old (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	            " name TEXT UNIQUE, owner_uid INTEGER NOT NULL, spec BLOB NOT NULL,"
+	            " status TEXT NOT NULL, reason TEXT, created REAL NOT NULL,"
+	            " started REAL, finished REAL, epoch INTEGER NOT NULL DEFAULT 0,"
+	            " iteration INTEGER NOT NULL DEFAULT 0, max_epochs INTEGER,"
+	            " epoch_length INTEGER);"
+	            "INSERT INTO old SELECT * FROM runs;"
+	            "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence"
+	            " WHERE name = 'runs') WHERE name = 'old';"
+	            "DROP TABLE runs; ALTER TABLE old RENAME TO runs;"
+	            "CREATE INDEX runs_status ON runs (status);"
+	            "PRAGMA user_version = 1; COMMIT;");
+
+	fx_open(&fx, NULL);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 2);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
+	/* another owner may use the name now; the same owner still not */
+	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	                                     sizeof(err)), 0);
+	assert_true(c > b);
+	run.owner_uid = 1000;
+	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	                                     sizeof(err)), IG_STORE_EEXIST);
+	fx_flush(&fx);
+	/* deleting a run still cascades: foreign keys are back on */
+	assert_int_equal(ig_store_delete_run(fx.store, a, NULL, NULL), 0);
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 0);
 	fx_cleanup(&fx);
 }
 
@@ -176,6 +234,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_and_migrate),
 		cmocka_unit_test(test_reopen_keeps_data),
+		cmocka_unit_test(test_migrate_names_per_owner),
 		cmocka_unit_test(test_refuse_not_sqlite),
 		cmocka_unit_test(test_refuse_newer_version),
 		cmocka_unit_test(test_refuse_foreign_application),

@@ -34,7 +34,7 @@ static void test_create_update_list_get(void **state)
 	/* Taken while still on its way to the disk... */
 	assert_int_equal(ig_store_create_run(fx.store, &run, &id, NULL, NULL,
 	                                     err, sizeof(err)), IG_STORE_EEXIST);
-	assert_non_null(strstr(err, "'a' exists already"));
+	assert_non_null(strstr(err, "uid 0 has a run named 'a' already"));
 	b = fx_create_run(&fx, "b");
 	c = fx_create_run(&fx, NULL);
 	assert_true(a < b && b < c);
@@ -61,7 +61,7 @@ static void test_create_update_list_get(void **state)
 	assert_string_equal(got.reason, "done");
 	assert_true(got.finished >= got.created);
 	ig_store_run_clear(&got);
-	assert_int_equal(ig_store_get_run_by_name(fx.reader, "b", &got), 0);
+	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1000, "b", &got), 0);
 	assert_int_equal(got.id, b);
 	assert_int_equal(got.progress.epoch, 3);
 	assert_int_equal(got.progress.iteration, 250);
@@ -72,7 +72,7 @@ static void test_create_update_list_get(void **state)
 	ig_store_run_clear(&got);
 	assert_int_equal(ig_store_get_run(fx.reader, 12345, &got),
 	                 IG_STORE_ENOTFOUND);
-	assert_int_equal(ig_store_get_run_by_name(fx.reader, "zz", &got),
+	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1000, "zz", &got),
 	                 IG_STORE_ENOTFOUND);
 
 	assert_int_equal(ig_store_list_runs(fx.reader, IG_STORE_ANY_STATUS,
@@ -207,6 +207,41 @@ static void test_delete_cascade(void **state)
 	fx_cleanup(&fx);
 }
 
+/* A name is taken for its owner only, pending or committed. */
+static void test_names_per_owner(void **state)
+{
+	ig_store_run run = { .name = "exp", .owner_uid = 1000 }, got;
+	char err[256];
+	int64_t a, b, c;
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	assert_int_equal(ig_store_create_run(fx.store, &run, &a, NULL, NULL, err,
+	                                     sizeof(err)), 0);
+	run.owner_uid = 1001;
+	assert_int_equal(ig_store_create_run(fx.store, &run, &b, NULL, NULL, err,
+	                                     sizeof(err)), 0);
+	fx_flush(&fx);
+	run.owner_uid = 1002;
+	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	                                     sizeof(err)), 0);
+	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	                                     sizeof(err)), IG_STORE_EEXIST);
+	run.owner_uid = 1001;
+	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	                                     sizeof(err)), IG_STORE_EEXIST);
+	fx_flush(&fx);
+	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1001, "exp", &got), 0);
+	assert_int_equal(got.id, b);
+	ig_store_run_clear(&got);
+	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1000, "exp", &got), 0);
+	assert_int_equal(got.id, a);
+	ig_store_run_clear(&got);
+	fx_cleanup(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_create_update_list_get),
 		cmocka_unit_test(test_events_and_logs),
 		cmocka_unit_test(test_delete_cascade),
+		cmocka_unit_test(test_names_per_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,7 +185,7 @@ class TestActivation(ActivationCase):
         c = Client(self.socket)
         self.addCleanup(c.close)
         self.assertIsNone(c.call("ping"))
-        self.assertEqual(c.call("list", {}), [])
+        self.assertEqual(c.call("list", {})["runs"], [])
         self.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.proc.wait(60), 0, self.logtext())
         self.assertTrue(os.path.exists(self.socket))
