@@ -291,6 +291,10 @@ static void control(struct server_conn *conn, uint32_t msgid, const msgpack_obje
 
 	if (run == NULL)
 		return;
+	if (runs_writable(mgr, &err) != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
 	if (strcmp(verb, "terminate") == 0)
 		rc = run_terminate(run, false, &err);
 	else if (strcmp(verb, "terminate_epoch") == 0)

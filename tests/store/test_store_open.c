@@ -45,7 +45,7 @@ static void test_create_and_migrate(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	fx_close(&fx);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 1);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 2);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM sqlite_schema"
 	                          " WHERE name IN ('runs', 'checkpoints',"
