@@ -1231,30 +1231,48 @@ static int revive_or_restart(struct run *run, ig_err *err)
 	return 0;
 }
 
+/* A stored run into memory, as the record says (spec taken over; NULL for
+ * one that may not run).  NULL without memory. */
+static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig_spec *spec)
+{
+	struct run *run = calloc(1, sizeof(*run));
+
+	if (run == NULL) {
+		ig_spec_free(spec);
+		return NULL;
+	}
+	run->mgr = mgr;
+	run->id = rec->id;
+	run->spec = spec;
+	run->owner = rec->owner_uid;
+	run->slice = 64;
+	run->ending = -1;
+	snprintf(run->name, sizeof(run->name), "%s", spec != NULL ? spec->name :
+	         rec->name != NULL ? rec->name : "");
+	run->status = ig_store_status_parse(ig_store_status_name(rec->status));
+	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
+	run->created = rec->created;
+	run->started = rec->started;
+	run->finished = rec->finished;
+	run->last = rec->progress;
+	if (runs_add(mgr, run) != 0) {
+		run_free(run);
+		return NULL;
+	}
+	return run;
+}
+
 /* A run to show, without a spec: its stored record cannot be run, and it
  * is failed for the reason given.  Never dropped: its owner must learn. */
 static void adopt_damaged(struct runs *mgr, const ig_store_run *rec, const char *why)
 {
-	struct run *run = calloc(1, sizeof(*run));
 	char reason[512];
+	struct run *run;
 
 	snprintf(reason, sizeof(reason), "its stored record %s: it is not run again", why);
 	log_msg(LOG_ERROR, rec->id, "%s", reason);
-	if (run == NULL)
-		return;
-	run->mgr = mgr;
-	run->id = rec->id;
-	run->owner = rec->owner_uid;
-	run->ending = -1;
-	snprintf(run->name, sizeof(run->name), "%s", rec->name != NULL ? rec->name : "");
-	run->created = rec->created;
-	run->started = rec->started;
-	run->last = rec->progress;
-	if (runs_add(mgr, run) != 0) {
-		run_free(run);
-		return;
-	}
-	set_status(run, IG_STATUS_FAILED, reason);
+	if ((run = run_from_record(mgr, rec, NULL)) != NULL)
+		set_status(run, IG_STATUS_FAILED, reason);
 }
 
 /* A stored run into memory: finished ones as records, unfinished ones with
@@ -1282,27 +1300,8 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 		adopt_damaged(mgr, rec, why);
 		return;
 	}
-	if ((run = calloc(1, sizeof(*run))) == NULL) {
-		ig_spec_free(spec);
+	if ((run = run_from_record(mgr, rec, spec)) == NULL)
 		return;
-	}
-	run->mgr = mgr;
-	run->id = rec->id;
-	run->spec = spec;
-	run->owner = rec->owner_uid;
-	run->slice = 64;
-	run->ending = -1;
-	memcpy(run->name, spec->name, sizeof(run->name));
-	run->status = ig_store_status_parse(ig_store_status_name(rec->status));
-	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
-	run->created = rec->created;
-	run->started = rec->started;
-	run->finished = rec->finished;
-	run->last = rec->progress;
-	if (runs_add(mgr, run) != 0) {
-		run_free(run);
-		return;
-	}
 	if (!unfinished) {
 		load_last_metrics(run);
 		return;

@@ -50,6 +50,7 @@ class StoreCase(unittest.TestCase):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=60, text=True)
         self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertNotIn("Sanitizer", p.stdout)
         self.assertFalse(os.path.exists(d.socket) and self.answers(d), p.stdout)
         return p.stdout
 

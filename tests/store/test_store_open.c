@@ -185,6 +185,18 @@ static bool alpha_trusted(fixture *fx)
 	return ok;
 }
 
+/* A fresh database holding a run named alpha, closed; its key's path. */
+static void stored_alpha(fixture *fx, char *key, size_t len)
+{
+	fx_init(fx);
+	fx_open(fx, NULL);
+	fx_create_run(fx, "alpha");
+	fx_flush(fx);
+	assert_true(alpha_trusted(fx));
+	fx_close(fx);
+	snprintf(key, len, "%s.key", fx->path);
+}
+
 static void test_runs_signed(void **state)
 {
 	char key[160];
@@ -192,13 +204,7 @@ static void test_runs_signed(void **state)
 	fixture fx;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	fx_create_run(&fx, "alpha");
-	fx_flush(&fx);
-	assert_true(alpha_trusted(&fx));
-	fx_close(&fx);
-	snprintf(key, sizeof(key), "%s.key", fx.path);
+	stored_alpha(&fx, key, sizeof(key));
 	assert_int_equal(lstat(key, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(st.st_size, 32);
@@ -230,13 +236,9 @@ static void test_migration_signs_old_runs(void **state)
 	fixture fx;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	fx_create_run(&fx, "alpha");
-	fx_close(&fx);
+	stored_alpha(&fx, key, sizeof(key));
 	make_sqlite(fx.path, "ALTER TABLE runs DROP COLUMN tag;"
 	            "PRAGMA user_version = 1");
-	snprintf(key, sizeof(key), "%s.key", fx.path);
 	unlink(key);
 	fx_open(&fx, NULL);
 	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 2);
