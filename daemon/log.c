@@ -33,10 +33,13 @@ log_level_parse(const char *name)
 static int
 open_file(const char *file, char *err, size_t errlen)
 {
-	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* never through a link: as root, that would append to any file */
+	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open log file %s: %s", file,
+		    errno == ELOOP ? "it is a symbolic link; give the real path" :
 		    strerror(errno));
 		return -1;
 	}

@@ -134,16 +134,15 @@ paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 	dir[n] = '\0';
 	if (paths_make_parents(socket_path, err, errlen) < 0)
 		return -1;
-	if (gid != (gid_t)-1 && stat(dir, &st) == 0 && st.st_uid == geteuid()) {
-		/* Only a directory we own may be opened to the group. */
-		if (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0) {
-			snprintf(err, errlen, "cannot give group %lu access to "
-			    "%s: %s", (unsigned long)gid, dir, strerror(errno));
-			return -1;
-		}
-	}
-	if (stat(dir, &st) < 0) {
+	/* lstat: a link to a directory someone else owns is not ours */
+	if (lstat(dir, &st) < 0) {
 		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "%s is a symbolic link: refusing to put "
+		    "the socket there; give the real directory with --socket",
+		    dir);
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -155,6 +154,15 @@ paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 		    "refusing to put the socket there", dir,
 		    (unsigned long)st.st_uid, (unsigned long)geteuid());
 		return -1;
+	}
+	if (gid != (gid_t)-1) {
+		/* Only a directory we own may be opened to the group. */
+		if (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0 ||
+		    lstat(dir, &st) < 0) {
+			snprintf(err, errlen, "cannot give group %lu access to "
+			    "%s: %s", (unsigned long)gid, dir, strerror(errno));
+			return -1;
+		}
 	}
 	if ((st.st_mode & forbidden) != 0) {
 		snprintf(err, errlen, "%s has mode %04o, open to %s: run "

@@ -137,6 +137,9 @@ struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_
  * survives a crash. */
 int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
                 ig_store_done_cb *stored, void *arg, struct run **out, ig_err *err);
+/* 0 when requests that write (run and the control verbs) are taken; else
+ * UNAVAILABLE: the store refuses writes (its WAL went). */
+int runs_writable(struct runs *mgr, ig_err *err);
 /* Forget a run whose record could not be stored. */
 void runs_abandon(struct runs *mgr, int64_t id);
 /* The control verbs; each returns 0 or an IG_PROTO_* code with err set. */

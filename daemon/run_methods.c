@@ -397,6 +397,10 @@ static void control(struct server_conn *conn, uint32_t msgid, const msgpack_obje
 
 	if (run == NULL)
 		return;
+	if (runs_writable(mgr, &err) != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
 	if (strcmp(verb, "terminate") == 0) {
 		struct answer *a = answer_new(conn, msgid);
 		bool later = false;

@@ -515,12 +515,16 @@ static int64_t hook_run_id(void *ud)
 	return ((struct run *)ud)->id;
 }
 
-/* A job for run->spec, with the run's hooks. */
+/* A job for run->spec, with the run's hooks.  A run whose stored record
+ * was not to be trusted has no spec, and never gets a job. */
 static int new_job(struct run *run, ig_err *err)
 {
 	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, hook_run_id,
 	                           run };
 
+	if (run->spec == NULL)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld cannot run again: %s",
+		                  (long long)run->id, run->reason != NULL ? run->reason : "");
 	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner, &hooks, &run->job,
 	               err);
 }
@@ -700,6 +704,15 @@ static void on_stored(void *arg, int status, const char *errmsg)
 	free(st);
 }
 
+int runs_writable(struct runs *mgr, ig_err *err)
+{
+	char msg[1024];
+
+	if (ig_store_writable(mgr->store, msg, sizeof(msg)) != 0)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "%s", msg);
+	return 0;
+}
+
 int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
                 ig_store_done_cb *stored, void *arg, struct run **out, ig_err *err)
 {
@@ -711,7 +724,7 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 
 	if (mgr->stopping)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
-	if ((rc = ig_spec_read(o, &spec, err)) != 0)
+	if ((rc = runs_writable(mgr, err)) != 0 || (rc = ig_spec_read(o, &spec, err)) != 0)
 		return rc;
 	size_t named;
 	struct run *same = spec->name[0] != '\0' ? runs_find_name(mgr, spec->name, owner, &named) : NULL;
@@ -1399,10 +1412,16 @@ static int revive(struct run *run, ig_err *err)
 	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
 	ig_store_checkpoint c;
 
-	if (ig_store_latest_checkpoint(r, run->id, &c) != 0)
+	int rc = ig_store_latest_checkpoint(r, run->id, &c);
+
+	if (rc == IG_STORE_ENOTFOUND)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
 		                  (long long)run->id);
-	int rc = new_job(run, err);
+	/* starting over would drop what it learnt and its history */
+	if (rc != 0)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot read its checkpoint: %s",
+		                  ig_store_reader_error(r));
+	rc = new_job(run, err);
 	if (rc == 0 && add_run_handlers(run) != 0)
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	if (rc == 0)
@@ -1433,21 +1452,15 @@ static int revive_or_restart(struct run *run, ig_err *err)
 	return 0;
 }
 
-/* A stored run into memory: finished ones as records, unfinished ones with
- * their job restored from the last checkpoint. */
-static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinished)
+/* A stored run into memory, as the record says (spec taken over; NULL for
+ * one that may not run).  NULL without memory. */
+static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig_spec *spec)
 {
-	ig_spec *spec = NULL;
-	struct run *run;
-	ig_err err = { 0 };
+	struct run *run = calloc(1, sizeof(*run));
 
-	if (spec_from_bytes(rec->spec, rec->spec_len, &spec, &err) != 0) {
-		log_msg(LOG_ERROR, rec->id, "cannot read its stored spec: %s", err.message);
-		return;
-	}
-	if ((run = calloc(1, sizeof(*run))) == NULL) {
+	if (run == NULL) {
 		ig_spec_free(spec);
-		return;
+		return NULL;
 	}
 	run->mgr = mgr;
 	run->id = rec->id;
@@ -1455,7 +1468,8 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 	run->owner = rec->owner_uid;
 	run->slice = 64;
 	run->ending = -1;
-	memcpy(run->name, spec->name, sizeof(run->name));
+	snprintf(run->name, sizeof(run->name), "%s", spec != NULL ? spec->name :
+	         rec->name != NULL ? rec->name : "");
 	run->status = ig_store_status_parse(ig_store_status_name(rec->status));
 	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
 	run->created = rec->created;
@@ -1464,8 +1478,51 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 	run->last = rec->progress;
 	if (runs_add(mgr, run) != 0) {
 		run_free(run);
+		return NULL;
+	}
+	return run;
+}
+
+/* A run to show, without a spec: its stored record cannot be run, and it
+ * is failed for the reason given.  Never dropped: its owner must learn. */
+static void adopt_damaged(struct runs *mgr, const ig_store_run *rec, const char *why)
+{
+	char reason[512];
+	struct run *run;
+
+	snprintf(reason, sizeof(reason), "its stored record %s: it is not run again", why);
+	log_msg(LOG_ERROR, rec->id, "%s", reason);
+	if ((run = run_from_record(mgr, rec, NULL)) != NULL)
+		set_status(run, IG_STATUS_FAILED, reason);
+}
+
+/* A stored run into memory: finished ones as records, unfinished ones with
+ * their job restored from the last checkpoint.  Only a record this
+ * database's key vouches for may start code, as the owner it names. */
+static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinished)
+{
+	ig_spec *spec = NULL;
+	struct run *run;
+	ig_err err = { 0 };
+	char why[300];
+
+	if (!ig_store_run_trusted(mgr->store, rec)) {
+		adopt_damaged(mgr, rec, "failed the integrity check (its owner or spec was "
+		              "changed outside ignited, or the database was moved without its "
+		              ".key file)");
 		return;
 	}
+	if (ig_store_status_name(rec->status) == NULL) {
+		adopt_damaged(mgr, rec, "has no valid status");
+		return;
+	}
+	if (spec_from_bytes(rec->spec, rec->spec_len, &spec, &err) != 0) {
+		snprintf(why, sizeof(why), "has a spec that cannot be read (%s)", err.message);
+		adopt_damaged(mgr, rec, why);
+		return;
+	}
+	if ((run = run_from_record(mgr, rec, spec)) == NULL)
+		return;
 	if (!unfinished) {
 		load_last_metrics(run);
 		return;

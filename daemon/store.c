@@ -9,6 +9,10 @@
  * writer posts finished batches to a locked list and wakes the loop with
  * uv_async, which coalesces wake-ups: each wake-up drains the whole list.
  */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +167,50 @@ static void pending_remove(ig_store *s, int64_t id, int64_t run_id)
 		}
 }
 
+/* ---- the write-ahead log ------------------------------------------------ */
+
+bool store_wal_gone(const ig_store *s)
+{
+	struct stat st;
+
+	return lstat(s->wal_path, &st) == -1 || st.st_dev != s->wal_dev ||
+		st.st_ino != s->wal_ino;
+}
+
+/* Refuse writes from now on, and say so once: the daemon logs it. */
+static void lose_wal(ig_store *s)
+{
+	char msg[PATH_MAX * 2 + 256];
+
+	if (s->wal_lost)
+		return;
+	s->wal_lost = true;
+	snprintf(msg, sizeof(msg), STORE_WAL_LOST, s->path, s->wal_path);
+	if (s->error_cb != NULL)
+		s->error_cb(s->error_arg, 0, IG_STORE_EREADONLY, msg);
+}
+
+/* Remember the WAL SQLite has open (the readers opened it by now). */
+static int find_wal(ig_store *s, char *err, size_t errlen)
+{
+	size_t len = strlen(s->path) + sizeof("-wal");
+	struct stat st;
+
+	if ((s->wal_path = malloc(len)) == NULL) {
+		store_errf(err, errlen, "database %s: out of memory", s->path);
+		return IG_STORE_ENOMEM;
+	}
+	snprintf(s->wal_path, len, "%s-wal", s->path);
+	if (lstat(s->wal_path, &st) == -1) {
+		store_errf(err, errlen, "database %s: no write-ahead log %s after "
+		           "opening it", s->path, s->wal_path);
+		return SQLITE_CANTOPEN;
+	}
+	s->wal_dev = st.st_dev;
+	s->wal_ino = st.st_ino;
+	return 0;
+}
+
 /* ---- completions ------------------------------------------------------- */
 
 typedef struct reported {
@@ -227,6 +275,8 @@ static void on_done(uv_async_t *h)
 		reported rep = { NULL, 0, 0 };
 
 		next_batch = b->next;
+		if (b->status == IG_STORE_EREADONLY)
+			lose_wal(s);
 		for (op = b->ops; op != NULL; op = next_op) {
 			next_op = op->next;
 			complete_op(s, op, b, &rep);
@@ -265,6 +315,7 @@ static void free_store(ig_store *s)
 	}
 	uv_cond_destroy(&s->wake);
 	uv_mutex_destroy(&s->lock);
+	free(s->wal_path);
 	free(s->path);
 	free(s);
 }
@@ -338,9 +389,14 @@ ig_store *ig_store_open(uv_loop_t *loop, const char *path,
 	s->loop = loop;
 	s->lock_fd = -1;
 	options(&s->opt, opt);
-	if ((s->lock_fd = store_lock_acquire(path, err, errlen)) == -1 ||
-	    (s->db = store_schema_open(path, &s->opt, err, errlen)) == NULL ||
-	    (s->reader = ig_store_reader_open(path, err, errlen)) == NULL)
+	/* the directory first: every file in it is then ours to open */
+	if (store_check_dir(path, err, errlen) != 0 ||
+	    (s->lock_fd = store_lock_acquire(path, err, errlen)) == -1 ||
+	    store_key_load(path, s->key, err, errlen) != 0 ||
+	    (s->db = store_schema_open(path, &s->opt, s->key, err,
+	                               errlen)) == NULL ||
+	    (s->reader = ig_store_reader_open(path, err, errlen)) == NULL ||
+	    find_wal(s, err, errlen) != 0)
 		goto fail;
 	if (store_reader_max_ids(s->reader, &max_run, &max_series) != 0) {
 		store_errf(err, errlen, "%s", ig_store_reader_error(s->reader));
@@ -382,6 +438,12 @@ const char *ig_store_path(const ig_store *s)
 	return s->path;
 }
 
+bool ig_store_run_trusted(const ig_store *s, const ig_store_run *run)
+{
+	return store_tag_ok(s->key, run->id, run->owner_uid, run->spec,
+	                    run->spec_len, run->tag, run->tag_len);
+}
+
 /* ---- the operations ---------------------------------------------------- */
 
 static int closed(const ig_store *s, char *err, size_t errlen)
@@ -390,6 +452,20 @@ static int closed(const ig_store *s, char *err, size_t errlen)
 		return 0;
 	store_errf(err, errlen, "database %s: the store is closing", s->path);
 	return IG_STORE_ECLOSED;
+}
+
+int ig_store_writable(ig_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = closed(s, err, errlen)) != 0)
+		return rc;
+	if (!s->wal_lost && store_wal_gone(s))
+		lose_wal(s);
+	if (!s->wal_lost)
+		return 0;
+	store_errf(err, errlen, STORE_WAL_LOST, s->path, s->wal_path);
+	return IG_STORE_EREADONLY;
 }
 
 static int nomem(const ig_store *s, char *err, size_t errlen)

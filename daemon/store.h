@@ -45,6 +45,7 @@ enum ig_store_errcode {
 	IG_STORE_ENOMEM = -4,
 	IG_STORE_ECLOSED = -5,   /* the store is closing */
 	IG_STORE_EINVAL = -6,    /* bad argument */
+	IG_STORE_EREADONLY = -7, /* the WAL was removed: writes refused */
 };
 
 /* "Unknown" for max_epochs and epoch_length; stored as NULL. */
@@ -90,6 +91,8 @@ typedef struct ig_store_run {
 	uint32_t owner_uid;
 	const void *spec;       /* msgpack run spec */
 	size_t spec_len;
+	const void *tag;        /* read only: see ig_store_run_trusted() */
+	size_t tag_len;
 	ig_store_status status;
 	const char *reason;     /* NULL: none */
 	double created;         /* unix times; 0: not yet */
@@ -162,15 +165,27 @@ typedef struct ig_store_options {
  */
 typedef void ig_store_done_cb(void *arg, int status, const char *errmsg);
 /* Told about every failed operation that concerns a run (run_id), once per
- * run and failed transaction, so the daemon can pause or fail it. */
+ * run and failed transaction, so the daemon can pause or fail it; and,
+ * with run_id 0 and IG_STORE_EREADONLY, once, that the store refuses every
+ * write from now on. */
 typedef void ig_store_error_cb(void *arg, int64_t run_id, int status,
                                const char *errmsg);
 
 /*
  * Open or create the database at path, run forward migrations, lock it
  * against a second ignited and start the writer thread.  opt may be NULL.
- * A file that is not an ignite database, or is from a newer ignite, is
- * refused and left untouched.  Returns NULL with a message in err.
+ * A file that is not an ignite database, or is from a newer ignite, or is
+ * damaged (PRAGMA quick_check), is refused and left untouched; so is a
+ * database whose directory, file, -wal, -shm, .lock or .key is not the
+ * daemon's uid's alone (another owner, writable by group or others, a
+ * symbolic link, not a regular file).  Returns NULL with a message in err.
+ *
+ * Beside the database, <path>.key holds the key that signs each run's id,
+ * owner and spec (ig_store_run_trusted()); it is created on first use.
+ *
+ * Should the database's -wal be removed or replaced while the store is
+ * open, everything that commits from then on would be lost in a crash: no
+ * write commits any more; each fails with IG_STORE_EREADONLY.
  */
 ig_store *ig_store_open(uv_loop_t *loop, const char *path,
                         const ig_store_options *opt, char *err, size_t errlen);
@@ -189,6 +204,13 @@ void ig_store_on_error(ig_store *s, ig_store_error_cb *cb, void *arg);
 struct ig_store_reader *ig_store_loop_reader(ig_store *s);
 /* The database's path, as opened; owned by s. */
 const char *ig_store_path(const ig_store *s);
+/* 0 when writes are taken; else IG_STORE_ECLOSED or IG_STORE_EREADONLY (the
+ * WAL is gone; checked now) with a message a user can act on in err. */
+int ig_store_writable(ig_store *s, char *err, size_t errlen);
+/* Was run, as read, stored by an ignited holding this database's key, with
+ * its id, owner and spec unchanged since?  Nothing else may start its code:
+ * a record changed outside ignited could name any owner and any program. */
+bool ig_store_run_trusted(const ig_store *s, const ig_store_run *run);
 
 /*
  * Create a run from run->name, owner_uid, spec, status and progress.  The

@@ -9,6 +9,8 @@
 #ifndef IGNITED_STORE_INT_H
 #define IGNITED_STORE_INT_H
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 #include <uv.h>
 
@@ -16,6 +18,10 @@
 
 /* PRAGMA application_id of an ignite database: "IGNT". */
 #define STORE_APPLICATION_ID 0x49474e54
+
+/* The key in <db>.key and the HMAC-SHA256 tag of a run (store_files.c). */
+#define STORE_KEY_LEN 32
+#define STORE_TAG_LEN 32
 
 enum store_op_type {
 	OP_CREATE_RUN,
@@ -110,6 +116,12 @@ struct ig_store {
 	char *path;
 	ig_store_options opt;
 	int lock_fd;
+	unsigned char key[STORE_KEY_LEN];
+	/* The WAL as opened: removed or replaced, what commits there is lost
+	 * in a crash, so writes stop (wal_gone()). */
+	char *wal_path;
+	dev_t wal_dev;
+	ino_t wal_ino;
 
 	/* [loop] */
 	ig_store_reader *reader;
@@ -121,6 +133,7 @@ struct ig_store {
 	ig_store_error_cb *error_cb;
 	void *error_arg;
 	bool closing;
+	bool wal_lost;                      /* writes refused: see wal_path */
 	int open_handles;
 	uv_prepare_t handoff;               /* hands local ops to the writer */
 	uv_async_t done_async;              /* writer -> loop: batches done */
@@ -140,8 +153,17 @@ struct ig_store {
 	 * truncate (the run resuming from what is stored) or a delete. */
 	int64_t *poisoned;
 	size_t npoisoned;
+	bool writer_wal_lost;               /* every commit fails from now on */
 	uv_thread_t thread;
 };
+
+/* The message for writes refused once the WAL is gone. */
+#define STORE_WAL_LOST "database %s: its write-ahead log %s was removed " \
+	"or replaced while ignited ran; writes are refused from now on, so " \
+	"that nothing acknowledged can be lost in a crash: restart ignited"
+
+/* store.c: the WAL at wal_path is no longer the one SQLite has open. */
+bool store_wal_gone(const ig_store *s);
 
 /* store_writer.c */
 int store_writer_start(ig_store *s, char *err, size_t errlen);
@@ -150,13 +172,38 @@ int store_writer_start(ig_store *s, char *err, size_t errlen);
 void store_writer_stop(ig_store *s);
 void store_op_free(store_op *op);
 
-/* store_schema.c: open the write connection, refuse foreign or newer files,
- * migrate.  Returns NULL with a message in err. */
+/* store_schema.c: open the write connection, refuse foreign or newer files
+ * and damaged ones, migrate (tagging the runs with key, which must outlive
+ * the connection).  Returns NULL with a message in err. */
 sqlite3 *store_schema_open(const char *path, const ig_store_options *opt,
-                           char *err, size_t errlen);
+                           const unsigned char *key, char *err,
+                           size_t errlen);
 /* Check that db, open read-only, is an ignite database of this version. */
 int store_schema_check(sqlite3 *db, const char *path, char *err,
                        size_t errlen);
+
+/* store_files.c: the files beside the database (see there).  0 or an
+ * error code with a message in err. */
+/* The database's directory is ours and writable by us alone. */
+int store_check_dir(const char *dbpath, char *err, size_t errlen);
+/* path is absent, or a regular file of ours that no one else may write. */
+int store_check_path(const char *path, char *err, size_t errlen);
+/* Open path (O_NOFOLLOW) with flags, creating it 0600 (O_EXCL) when absent
+ * (*created set), and check the file opened like store_check_path: the fd,
+ * or -1 with a message in err. */
+int store_open_own(const char *path, int flags, bool *created, char *err,
+                   size_t errlen);
+/* path still names fd's file. */
+int store_same_file(int fd, const char *path, char *err, size_t errlen);
+/* Read <db>.key into key, or create it. */
+int store_key_load(const char *dbpath, unsigned char *key, char *err,
+                   size_t errlen);
+/* HMAC-SHA256 of a run's id, owner and spec under key. */
+void store_tag(const unsigned char *key, int64_t id, uint32_t owner,
+               const void *spec, size_t len, unsigned char *tag);
+bool store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
+                  const void *spec, size_t len, const void *tag,
+                  size_t tag_len);
 
 /* store_lock.c: the sidecar <db>.lock holding the owner's pid. */
 int store_lock_acquire(const char *dbpath, char *err, size_t errlen);

@@ -5,7 +5,9 @@
  * fcntl: its lock belongs to the open file, so a second open in the same
  * process is refused too, and the kernel drops it when the owner dies,
  * kill -9 included.  The file is never unlinked: unlinking a lock file
- * lets two processes each lock a different inode.
+ * lets two processes each lock a different inode.  It is opened like every
+ * file beside the database (store_open_own): never through a symbolic
+ * link, and truncated only once it is known to be ours.
  */
 #include <sys/file.h>
 
@@ -33,18 +35,15 @@ static long read_pid(int fd)
 int store_lock_acquire(const char *dbpath, char *err, size_t errlen)
 {
 	char path[PATH_MAX], pid[32];
+	bool created;
 	int fd, len;
 
 	if (snprintf(path, sizeof(path), "%s.lock", dbpath) >= (int)sizeof(path)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
 		return -1;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		store_errf(err, errlen, "cannot open lock file %s: %s", path,
-		           strerror(errno));
+	if ((fd = store_open_own(path, O_RDWR, &created, err, errlen)) == -1)
 		return -1;
-	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			store_errf(err, errlen, "database %s is in use by another "

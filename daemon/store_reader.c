@@ -26,7 +26,7 @@ enum rstmt_id {
 
 #define RUN_COLUMNS "SELECT id, name, owner_uid, spec, status, reason," \
 	" created, started, finished, epoch, iteration, epoch_length," \
-	" max_epochs FROM runs"
+	" max_epochs, tag FROM runs"
 #define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
 
 static const char *const rstmt_sql[RS_COUNT] = {
@@ -166,7 +166,8 @@ ig_store_reader *ig_store_reader_open(const char *path, char *err,
 		return NULL;
 	}
 	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY |
-	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		store_errf(err, errlen, "cannot open database %s: %s", path,
 		           sqlite3_errmsg(r->db));
 		goto fail;
@@ -263,6 +264,7 @@ void ig_store_run_clear(ig_store_run *run)
 {
 	free((void *)run->name);
 	free((void *)run->spec);
+	free((void *)run->tag);
 	free((void *)run->reason);
 	memset(run, 0, sizeof(*run));
 }
@@ -303,6 +305,7 @@ static int read_run(sqlite3_stmt *st, ig_store_run *run)
 	run->progress.iteration = sqlite3_column_int64(st, 10);
 	run->progress.epoch_length = store_column_opt(st, 11);
 	run->progress.max_epochs = store_column_opt(st, 12);
+	run->tag = column_blob(st, 13, &run->tag_len, &nomem);
 	if (nomem) {
 		ig_store_run_clear(run);
 		return IG_STORE_ENOMEM;

@@ -4,9 +4,16 @@
  *
  * The schema version is PRAGMA user_version.  migrations[i] takes version i
  * to i + 1; to change the schema, append a migration, never edit one.
+ *
+ * Before SQLite sees the file, it and the files beside it are checked to
+ * be ours (store_files.c); a new database is created 0600 here, so that
+ * SQLite gives its -wal and -shm the same mode.  A damaged database is
+ * refused: runs read from it could be missing or wrong.
  */
-#include <errno.h>
+#include <sys/stat.h>
+
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,9 +108,20 @@ static const char *const migrations[] = {
 	"DROP TABLE runs;"
 	"ALTER TABLE runs_v2 RENAME TO runs;"
 	"CREATE INDEX runs_status ON runs (status);",
+	/* 2 -> 3: each run's id, owner and spec signed with the database's
+	 * key (store_files.c): the database was checked to be ours before
+	 * any migration, so what it holds is vouched for as it is. */
+	"ALTER TABLE runs ADD COLUMN tag BLOB;"
+	"UPDATE runs SET tag = ignite_tag(id, owner_uid, spec);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* What to do with a damaged database; the path twice. */
+#define RECOVER_HINT "refusing to start on it.  Keep a copy; then either " \
+	"recover what it holds with 'sqlite3 %s .recover | sqlite3 NEW.db' " \
+	"and start on NEW.db, or move %s and its -wal and -shm aside to " \
+	"start afresh"
 
 static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
 {
@@ -136,8 +154,13 @@ static int identify(sqlite3 *db, const char *path, int *version, char *err,
 	    (rc = pragma_int(db, "PRAGMA user_version", &uver)) ||
 	    (rc = pragma_int(db, "SELECT count(*) FROM sqlite_schema",
 	                     &nobjects))) {
-		store_errf(err, errlen, "cannot read database %s: %s", path,
-		           sqlite3_errmsg(db));
+		if ((rc & 0xff) == SQLITE_CORRUPT)
+			store_errf(err, errlen, "database %s is damaged (%s): "
+			           RECOVER_HINT, path, sqlite3_errmsg(db), path,
+			           path);
+		else
+			store_errf(err, errlen, "cannot read database %s: %s",
+			           path, sqlite3_errmsg(db));
 		return rc;
 	}
 	if (appid == 0 && uver == 0 && nobjects == 0) {
@@ -161,38 +184,57 @@ static int identify(sqlite3 *db, const char *path, int *version, char *err,
 	return 0;
 }
 
-/* A file that does not start with SQLite's header is refused before SQLite
- * opens it.  A missing or empty file is a new database. */
-static int check_header(const char *path, char *err, size_t errlen)
+/* Open path as the database's own file (created 0600 when absent), and refuse one that does not start with SQLite's header.
+ * An empty file is a new database.  The fd, or -1. */
+static int open_db_file(const char *path, char *err, size_t errlen)
 {
 	static const char magic[16] = "SQLite format 3";
 	char buf[sizeof(magic)];
+	bool created;
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		store_errf(err, errlen, "cannot open database %s: %s", path,
-		           strerror(errno));
-		return SQLITE_CANTOPEN;
-	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
+	if ((fd = store_open_own(path, O_RDONLY, &created, err, errlen)) == -1)
+		return -1;
+	n = pread(fd, buf, sizeof(buf), 0);
 	if (n == 0)
-		return 0;
+		return fd;
 	if (n != (ssize_t)sizeof(buf) || memcmp(buf, magic, sizeof(buf)) != 0) {
 		store_errf(err, errlen, "%s is not an SQLite database; refusing "
 		           "to touch it", path);
-		return IG_STORE_EREFUSED;
+		close(fd);
+		return -1;
 	}
-	return 0;
+	return fd;
+}
+
+/* PRAGMA quick_check, which reads every page: "ok", or what is wrong. */
+static int quick_check(sqlite3 *db, const char *path, char *err,
+                       size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char what[256];
+	int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+
+		rc = t != NULL && strcmp(t, "ok") == 0 ? SQLITE_OK :
+			SQLITE_CORRUPT;
+		snprintf(what, sizeof(what), "%s", t != NULL ? t : "no answer");
+	} else {
+		snprintf(what, sizeof(what), "%s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		store_errf(err, errlen, "database %s is damaged (quick_check: %s): "
+		           RECOVER_HINT, path, what, path, path);
+	return rc;
 }
 
 /* Identify path on a read-only connection: nothing is written before the
- * file is known to be ours (a read-write one could replay a journal).  The
- * caller holds the lock, so the answer stays true. */
+ * file is known to be ours and sound (a read-write one could replay a
+ * journal).  The caller holds the lock, so the answer stays true. */
 static int identify_file(const char *path, int *version, char *err,
                          size_t errlen)
 {
@@ -200,16 +242,14 @@ static int identify_file(const char *path, int *version, char *err,
 	int rc;
 
 	*version = 0;
-	if ((rc = check_header(path, err, errlen)) != 0)
-		return rc;
-	if (access(path, F_OK) == -1)
-		return 0;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+	                     SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK)
 		store_errf(err, errlen, "cannot open database %s: %s", path,
 		           sqlite3_errmsg(db));
-	else
-		rc = identify(db, path, version, err, errlen);
+	else if ((rc = identify(db, path, version, err, errlen)) == 0 &&
+	         *version > 0)
+		rc = quick_check(db, path, err, errlen);
 	sqlite3_close(db);
 	return rc;
 }
@@ -285,27 +325,78 @@ static int configure(sqlite3 *db, const char *path,
 	            err, errlen);
 }
 
-sqlite3 *store_schema_open(const char *path, const ig_store_options *opt,
-                           char *err, size_t errlen)
+/* ignite_tag(id, owner_uid, spec): a run's tag under the key (user data). */
+static void sql_tag(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	sqlite3 *db;
-	int version, rc;
+	unsigned char tag[STORE_TAG_LEN];
 
-	if (identify_file(path, &version, err, errlen) != 0)
+	(void)argc;
+	store_tag(sqlite3_user_data(ctx), sqlite3_value_int64(argv[0]),
+	          (uint32_t)sqlite3_value_int64(argv[1]),
+	          sqlite3_value_blob(argv[2]),
+	          (size_t)sqlite3_value_bytes(argv[2]), tag);
+	sqlite3_result_blob(ctx, tag, sizeof(tag), SQLITE_TRANSIENT);
+}
+
+/* The database's file and what SQLite makes beside it are ours alone. */
+static int check_files(const char *path, char *err, size_t errlen)
+{
+	static const char *const sidecars[] = { "-wal", "-shm" };
+	char side[PATH_MAX];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sidecars[i]);
+		if ((rc = store_check_path(side, err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+sqlite3 *store_schema_open(const char *path, const ig_store_options *opt,
+                           const unsigned char *key, char *err,
+                           size_t errlen)
+{
+	sqlite3 *db = NULL;
+	struct stat st;
+	int version, rc, fd;
+
+	if (check_files(path, err, errlen) != 0 ||
+	    (fd = open_db_file(path, err, errlen)) == -1)
 		return NULL;
+	if (identify_file(path, &version, err, errlen) != 0)
+		goto fail;
+	/* ours: one an older ignited created 0644 showed every run's logs,
+	 * and SQLite gives the -wal and -shm it creates the same mode */
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0)
+		fchmod(fd, st.st_mode & 0700);
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	                     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	                     SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		store_errf(err, errlen, "cannot open database %s: %s", path,
 		           sqlite3_errmsg(db));
 		goto fail;
 	}
-	sqlite3_busy_timeout(db, opt->busy_timeout_ms);
-	if (configure(db, path, opt, err, errlen) != 0 ||
-	    migrate(db, path, version, err, errlen) != 0)
+	/* the file SQLite opened is the one checked */
+	if (store_same_file(fd, path, err, errlen) != 0)
 		goto fail;
+	sqlite3_busy_timeout(db, opt->busy_timeout_ms);
+	if (sqlite3_create_function(db, "ignite_tag", 3, SQLITE_UTF8 |
+	                            SQLITE_DETERMINISTIC, (void *)key, sql_tag,
+	                            NULL, NULL) != SQLITE_OK) {
+		store_errf(err, errlen, "database %s: %s", path,
+		           sqlite3_errmsg(db));
+		goto fail;
+	}
+	if (configure(db, path, opt, err, errlen) != 0 ||
+	    migrate(db, path, version, err, errlen) != 0 ||
+	    check_files(path, err, errlen) != 0)
+		goto fail;
+	close(fd);
 	return db;
 fail:
+	close(fd);
 	sqlite3_close(db);
 	return NULL;
 }

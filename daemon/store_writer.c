@@ -9,6 +9,7 @@
  * full, I/O, busy) rolls back the whole transaction: every operation in it
  * fails with that message, and what committed before stays.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_RELEASE] = "RELEASE op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
 	[ST_CREATE_RUN] = "INSERT INTO runs (id, name, owner_uid, spec, status,"
-		" created, started, epoch, iteration, epoch_length, max_epochs)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-		" CASE WHEN ?5 = 'running' THEN ?6 END, ?7, ?8, ?9, ?10)",
+		" created, started, epoch, iteration, epoch_length, max_epochs,"
+		" tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		" CASE WHEN ?5 = 'running' THEN ?6 END, ?7, ?8, ?9, ?10,"
+		" ignite_tag(?1, ?3, ?4))",
 	[ST_STATUS] = "UPDATE runs SET status = ?2, reason = ?3,"
 		" started = CASE WHEN ?2 = 'running'"
 		"   THEN coalesce(started, ?4) ELSE started END,"
@@ -452,7 +454,7 @@ static void fail_batches(store_batch *batches, int rc, const char *msg)
 	store_batch *b;
 
 	for (b = batches; b != NULL; b = b->next) {
-		b->status = rc & 0xff;
+		b->status = rc > 0 ? rc & 0xff : rc;
 		b->errmsg = msg ? store_strdup(msg) : NULL;
 	}
 }
@@ -465,26 +467,48 @@ static void commit(ig_store *s, store_batch *batches)
 	char *msg = NULL;
 	int rc;
 
+	if (s->writer_wal_lost) {
+		rc = IG_STORE_EREADONLY;
+		goto fail;
+	}
 	if ((rc = run(s, ST_BEGIN)) != SQLITE_OK)
 		goto fail;
 	for (b = batches; b != NULL; b = b->next)
 		for (op = b->ops; op != NULL; op = op->next)
 			if ((rc = apply_in_savepoint(s, op)) != SQLITE_OK)
 				goto fail;
+	/* Once per transaction, last: a stat, not a cost per point.  What
+	 * would commit to a removed WAL is lost in a crash. */
+	if (store_wal_gone(s)) {
+		rc = IG_STORE_EREADONLY;
+		goto fail;
+	}
 	if ((rc = run(s, ST_COMMIT)) == SQLITE_OK)
 		return;
 fail:
 	if (op != NULL)
 		msg = op_error(s, op, rc);
 	else {
-		char buf[1024];
+		char buf[PATH_MAX * 2 + 256];
 
-		snprintf(buf, sizeof(buf), "database %s: cannot commit: %s",
-		         s->path, sqlite3_errmsg(s->db));
+		if (rc == IG_STORE_EREADONLY)
+			snprintf(buf, sizeof(buf), STORE_WAL_LOST, s->path,
+			         s->wal_path);
+		else
+			snprintf(buf, sizeof(buf), "database %s: cannot commit: "
+			         "%s", s->path, sqlite3_errmsg(s->db));
 		msg = store_strdup(buf);
 	}
 	if (!sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK);
+	if (rc == IG_STORE_EREADONLY && !s->writer_wal_lost) {
+		/* What committed before the WAL went is still in the file
+		 * SQLite holds open: copy it into the database, where a crash
+		 * cannot lose it.  Nothing commits after. */
+		s->writer_wal_lost = true;
+		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL,
+		                          NULL, NULL);
+	}
 	for (b = batches; b != NULL; b = b->next)
 		for (op = b->ops; op != NULL; op = op->next)
 			poison(s, op->run_id);

@@ -1,4 +1,6 @@
-/* test_store_open.c - create, migrate, reopen, refuse, lock. */
+/* test_store_open.c - create, migrate, reopen, refuse, lock, sign. */
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +47,7 @@ static void test_create_and_migrate(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	fx_close(&fx);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 2);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 3);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM sqlite_schema"
 	                          " WHERE name IN ('runs', 'checkpoints',"
@@ -125,7 +127,9 @@ static void test_migrate_names_per_owner(void **state)
 	            " started REAL, finished REAL, epoch INTEGER NOT NULL DEFAULT 0,"
 	            " iteration INTEGER NOT NULL DEFAULT 0, max_epochs INTEGER,"
 	            " epoch_length INTEGER);"
-	            "INSERT INTO old SELECT * FROM runs;"
+	            "INSERT INTO old SELECT id, name, owner_uid, spec, status, reason,"
+	            " created, started, finished, epoch, iteration, max_epochs,"
+	            " epoch_length FROM runs;"
 	            "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence"
 	            " WHERE name = 'runs') WHERE name = 'old';"
 	            "DROP TABLE runs; ALTER TABLE old RENAME TO runs;"
@@ -133,7 +137,7 @@ static void test_migrate_names_per_owner(void **state)
 	            "PRAGMA user_version = 1; COMMIT;");
 
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 2);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 3);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
@@ -229,6 +233,106 @@ static void test_reader_refuses(void **state)
 	fx_cleanup(&fx);
 }
 
+/* The run named alpha, as read, is trusted. */
+static bool alpha_trusted(fixture *fx)
+{
+	ig_store_run run;
+	bool ok;
+
+	assert_int_equal(ig_store_get_run(fx->reader, 1, &run), 0);
+	assert_string_equal(run.name, "alpha");
+	ok = ig_store_run_trusted(fx->store, &run);
+	ig_store_run_clear(&run);
+	return ok;
+}
+
+/* A fresh database holding a run named alpha, closed; its key's path. */
+static void stored_alpha(fixture *fx, char *key, size_t len)
+{
+	fx_init(fx);
+	fx_open(fx, NULL);
+	fx_create_run(fx, "alpha");
+	fx_flush(fx);
+	assert_true(alpha_trusted(fx));
+	fx_close(fx);
+	snprintf(key, len, "%s.key", fx->path);
+}
+
+static void test_runs_signed(void **state)
+{
+	char key[160];
+	struct stat st;
+	fixture fx;
+
+	(void)state;
+	stored_alpha(&fx, key, sizeof(key));
+	assert_int_equal(lstat(key, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, 32);
+	/* changed outside ignited: the owner, then the spec */
+	make_sqlite(fx.path, "UPDATE runs SET owner_uid = 0");
+	fx_open(&fx, NULL);
+	assert_false(alpha_trusted(&fx));
+	fx_close(&fx);
+	make_sqlite(fx.path, "UPDATE runs SET owner_uid = 1000, spec = x'81'");
+	fx_open(&fx, NULL);
+	assert_false(alpha_trusted(&fx));
+	fx_close(&fx);
+	/* put back: trusted again under the same key */
+	make_sqlite(fx.path, "UPDATE runs SET spec = x'80'");
+	fx_open(&fx, NULL);
+	assert_true(alpha_trusted(&fx));
+	fx_close(&fx);
+	/* another key (the database moved without its own) */
+	unlink(key);
+	fx_open(&fx, NULL);
+	assert_false(alpha_trusted(&fx));
+	fx_cleanup(&fx);
+}
+
+/* A database of schema 2 has no tags: migrating vouches for its runs. */
+static void test_migration_signs_old_runs(void **state)
+{
+	char key[160];
+	fixture fx;
+
+	(void)state;
+	stored_alpha(&fx, key, sizeof(key));
+	make_sqlite(fx.path, "ALTER TABLE runs DROP COLUMN tag;"
+	            "PRAGMA user_version = 2");
+	unlink(key);
+	fx_open(&fx, NULL);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 3);
+	assert_true(alpha_trusted(&fx));
+	fx_cleanup(&fx);
+}
+
+static void test_lock_symlink_refused(void **state)
+{
+	char lock[160], target[160], err[512] = "";
+	unsigned char *data;
+	size_t len;
+	fixture fx;
+	FILE *f;
+
+	(void)state;
+	fx_init(&fx);
+	snprintf(target, sizeof(target), "%s/precious", fx.dir);
+	assert_non_null(f = fopen(target, "w"));
+	fputs("keep me\n", f);
+	fclose(f);
+	snprintf(lock, sizeof(lock), "%s.lock", fx.path);
+	assert_int_equal(symlink(target, lock), 0);
+	assert_null(ig_store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "is a symbolic link"));
+	data = fx_slurp(target, &len);
+	assert_int_equal(len, 8);
+	assert_memory_equal(data, "keep me\n", 8);
+	free(data);
+	assert_int_equal(access(fx.path, F_OK), -1);
+	fx_cleanup(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +344,9 @@ int main(void)
 		cmocka_unit_test(test_refuse_foreign_application),
 		cmocka_unit_test(test_second_open_refused),
 		cmocka_unit_test(test_reader_refuses),
+		cmocka_unit_test(test_runs_signed),
+		cmocka_unit_test(test_migration_signs_old_runs),
+		cmocka_unit_test(test_lock_symlink_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
