@@ -110,6 +110,8 @@ struct runs {
 	size_t n, cap;
 	uv_idle_t idle;                 /* steps runnable runs while any */
 	size_t cursor;                  /* round robin position */
+	struct server_conn **all;       /* watch every run they may see; referenced */
+	size_t nall;
 	uint64_t served;                /* server_requests() at the last turn */
 	/* shutdown */
 	uv_timer_t grace;               /* how long checkpoints may still wait */
@@ -159,7 +161,13 @@ void run_summary_clear_metrics(ig_summary *s);
  * the end is recorded. */
 bool run_settled(const struct run *run);
 
+/* May uid read the run's private parts (its log, its reason) and act on
+ * it?  Its owner and root may. */
+bool run_owned_by(const struct run *run, uid_t uid);
 void run_watch(struct run *run, struct server_conn *conn);
+/* conn watches (on) every live run its uid owns (all for root), and the
+ * runs started or revived later, or no longer (off). */
+void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on);
 void run_unwatch(struct run *run, struct server_conn *conn);
 
 /* Register the run methods on srv (run_methods.c). */

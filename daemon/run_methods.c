@@ -41,19 +41,14 @@ static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, 
 }
 
 /*
- * The one access rule (PROTOCOL.md, "Who may do what"): a run's owner and
- * root may act on it and read its private parts, the log and the reason
- * (both hold what its worker wrote to stderr); anyone may see the rest of
- * its summary and its metrics.
+ * The one access rule (PROTOCOL.md, "Who may do what", run_owned_by): a
+ * run's owner and root may act on it and read its private parts, the log
+ * and the reason (both hold what its worker wrote to stderr); anyone may
+ * see the rest of its summary and its metrics.
  */
-static bool owns(const struct run *run, uid_t peer)
-{
-	return peer == 0 || peer == run->owner;
-}
-
 static int may_control(const struct run *run, uid_t peer, ig_err *err)
 {
-	if (owns(run, peer))
+	if (run_owned_by(run, peer))
 		return 0;
 	return ig_err_set(err, IG_PROTO_PERMISSION_DENIED, "run %lld belongs to uid %lu",
 	                  (long long)run->id, (unsigned long)run->owner);
@@ -171,11 +166,11 @@ static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object
 /* ---- list and status ------------------------------------------------------------ */
 
 /* The summary of run as peer may see it: without the reason unless it is
- * peer's (see owns). */
+ * peer's (see run_owned_by). */
 static void summary_for(struct run *run, uid_t peer, ig_summary *s)
 {
 	run_summary(run, s);
-	if (!owns(run, peer))
+	if (!run_owned_by(run, peer))
 		s->reason = NULL;
 }
 
@@ -663,26 +658,20 @@ static void watch(struct server_conn *conn, uint32_t msgid, const msgpack_object
                   uid_t peer, struct runs *mgr, bool on)
 {
 	if (no_params(params) || ig_map_get(params, "id") == NULL) {
-		/* every live run the caller may see */
-		for (size_t i = 0; i < mgr->n; i++) {
-			struct run *run = mgr->v[i];
-			if (run->job == NULL || (peer != 0 && peer != run->owner))
-				continue;
-			if (on)
-				run_watch(run, conn);
-			else
-				run_unwatch(run, conn);
-		}
+		/* every live run the caller owns (all for root), and later ones */
+		runs_watch_all(mgr, conn, on);
 		server_conn_watching(conn, on);
 		server_reply(conn, msgid, pack_empty, NULL);
 		return;
 	}
-	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
+	/* anyone may watch what anyone may read; the private notes (log
+	 * lines, the reason) go to its owner and root only */
+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, NULL, 0);
 	if (run == NULL)
 		return;
 	if (on && run->job == NULL && run->ending < 0) {
 		/* nothing more will happen: say how it ended */
-		ig_status_note nt = { run->id, run->status, run->reason };
+		ig_status_note nt = { run->id, run->status, run_owned_by(run, peer) ? run->reason : NULL };
 		server_reply(conn, msgid, pack_empty, NULL);
 		server_notify(conn, "status", pack_status_note, &nt);
 		return;

@@ -55,6 +55,7 @@ static void finish(struct run *run, ig_run_status st);
 static void clear_last_metrics(struct run *run);
 static void make_runnable(struct run *run);
 static void notify_status(struct run *run);
+static void add_all_watchers(struct run *run);
 
 static double wall_now(void)
 {
@@ -318,11 +319,31 @@ static void drop_closed_watchers(struct run *run)
 	run->nwatchers = j;
 }
 
-static void broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg)
+bool run_owned_by(const struct run *run, uid_t uid)
+{
+	return uid == 0 || uid == run->owner;
+}
+
+/* A notification to every watcher: pack(arg) to those who may read the
+ * run's private parts (its owner, root), public(parg) to the others, or
+ * nothing with public NULL. */
+static void broadcast_to(struct run *run, const char *method, server_pack_fn *pack, void *arg,
+                         server_pack_fn *public, void *parg)
 {
 	drop_closed_watchers(run);
-	for (size_t i = 0; i < run->nwatchers; i++)
-		server_notify(run->watchers[i], method, pack, arg);
+	for (size_t i = 0; i < run->nwatchers; i++) {
+		struct server_conn *c = run->watchers[i];
+		if (run_owned_by(run, server_conn_uid(c)))
+			server_notify(c, method, pack, arg);
+		else if (public != NULL)
+			server_notify(c, method, public, parg);
+	}
+}
+
+/* A notification everyone who watches may read. */
+static void broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg)
+{
+	broadcast_to(run, method, pack, arg, pack, arg);
 }
 
 static void pack_status_note(msgpack_packer *pk, void *arg)
@@ -330,12 +351,14 @@ static void pack_status_note(msgpack_packer *pk, void *arg)
 	ig_status_note_pack(pk, arg);
 }
 
+/* The reason is private: it may quote the worker's stderr. */
 static void notify_status(struct run *run)
 {
 	ig_status_note n = { run->id, run->status, run->reason };
+	ig_status_note pub = { run->id, run->status, NULL };
 
 	if (run->nwatchers > 0)
-		broadcast(run, "status", pack_status_note, &n);
+		broadcast_to(run, "status", pack_status_note, &n, pack_status_note, &pub);
 }
 
 static void pack_progress(msgpack_packer *pk, void *arg)
@@ -454,7 +477,7 @@ static void keep_log_line(struct run *run, enum log_level level, const char *lin
 	log_msg(level, run->id, "%s", text);
 	ig_store_log(run->mgr->store, run->id, text, strlen(text));
 	if (run->nwatchers > 0)
-		broadcast(run, "log", pack_log_line, &l);
+		broadcast_to(run, "log", pack_log_line, &l, NULL, NULL);
 	free(text);
 }
 
@@ -782,6 +805,7 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	}
 	run->created = run->started = wall_now();
 	run->status = IG_STATUS_RUNNING;
+	add_all_watchers(run);
 	run_log(run, LOG_INFO, "started by uid %lu: %s", (unsigned long)owner,
 	        spec->engine.target != NULL ? spec->engine.target : "exec");
 	*out = run;
@@ -1212,6 +1236,7 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 			                  ig_status_name(run->status));
 		if (revive(run, err) != 0)
 			return err->code;
+		add_all_watchers(run);
 	}
 	ig_engine *e = job_engine(run->job);
 	if (max_epochs != IG_NONE && max_epochs <= ig_engine_state(e)->epoch &&
@@ -1257,6 +1282,55 @@ int runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 	runs_remove(mgr, run);
 	run_free(run);
 	return 0;
+}
+
+/* Every connection that watches all the runs it may see gets a new or
+ * revived run too. */
+static void add_all_watchers(struct run *run)
+{
+	struct runs *mgr = run->mgr;
+	size_t j = 0;
+
+	for (size_t i = 0; i < mgr->nall; i++) {
+		struct server_conn *c = mgr->all[i];
+		if (server_conn_closed(c)) {
+			server_conn_unref(c);
+			continue;
+		}
+		mgr->all[j++] = c;
+		if (run_owned_by(run, server_conn_uid(c)))
+			run_watch(run, c);
+	}
+	mgr->nall = j;
+}
+
+void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on)
+{
+	uid_t uid = server_conn_uid(conn);
+	size_t i;
+
+	for (i = 0; i < mgr->nall && mgr->all[i] != conn; i++)
+		;
+	if (!on && i < mgr->nall) {
+		server_conn_unref(conn);
+		mgr->all[i] = mgr->all[--mgr->nall];
+	} else if (on && i == mgr->nall) {
+		struct server_conn **v = realloc(mgr->all, (mgr->nall + 1) * sizeof(*v));
+		if (v != NULL) {
+			server_conn_ref(conn);
+			mgr->all = v;
+			v[mgr->nall++] = conn;
+		}
+	}
+	for (i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		if (!live(run) || !run_owned_by(run, uid))
+			continue;
+		if (on)
+			run_watch(run, conn);
+		else
+			run_unwatch(run, conn);
+	}
 }
 
 void run_watch(struct run *run, struct server_conn *conn)
@@ -1707,6 +1781,9 @@ static void free_on_close(uv_handle_t *h)
 
 void runs_close(struct runs *mgr)
 {
+	for (size_t i = 0; i < mgr->nall; i++)
+		server_conn_unref(mgr->all[i]);
+	free(mgr->all);
 	for (size_t i = 0; i < mgr->n; i++)
 		run_free(mgr->v[i]);
 	free(mgr->v);

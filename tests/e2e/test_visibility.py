@@ -105,6 +105,60 @@ class TestPrivate(Case):
         self.assertEqual(as_uid(self.d, 65534, check), 0)
 
 
+class TestWatch(Case):
+    def notes_until_end(self, c, rid):
+        """Every notification c gets until run rid's final status."""
+        got = []
+        while True:
+            note = c.next_note()
+            got.append(note)
+            p = note[2]
+            if note[1] == "status" and p["id"] == rid and p["status"] in (
+                    "completed", "failed", "terminated"):
+                return got
+
+    def test_anyone_may_watch_what_anyone_may_read(self):
+        """watch {id} of another user's run is allowed, as status and
+        metrics are; its log lines and reason are not sent."""
+        rid = self.c.call("run", hostile_spec("slow-secret", "8", iterations=20))["id"]
+        self.c.call("watch", {"id": rid})
+
+        def check(c):
+            c.call("watch", {"id": rid})
+            got = self.notes_until_end(c, rid)
+            methods = {n[1] for n in got}
+            assert "log" not in methods, got
+            assert "event" in methods, got
+            assert got[-1][2]["status"] == "failed" and got[-1][2]["reason"] is None, got
+            return "secret" not in repr(got)
+        self.assertEqual(as_uid(self.d, 65534, check), 0)
+        mine = self.notes_until_end(self.c, rid)
+        self.assertTrue(any(n[1] == "log" and "secret" in n[2]["message"] for n in mine))
+        self.assertIn("secret", mine[-1][2]["reason"])
+
+    def test_watch_all_covers_later_runs_of_ones_own(self):
+        """watch {} covers runs started after it: the caller's own (all of
+        them for root), never another user's."""
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {})
+        theirs = self.c.call("run", {"engine": "builtin:sleep", "params": {"ms": 5},
+                                     "data": "range:400"})["id"]
+
+        def check(c):
+            c.call("watch", {})
+            mine = c.call("run", {"engine": "builtin:sleep", "params": {"ms": 5},
+                                  "data": "range:40"})["id"]
+            got = self.notes_until_end(c, mine)
+            assert all(n[2].get("id") != theirs for n in got), got
+            return any(n[1] == "event" and n[2]["id"] == mine for n in got)
+        self.assertEqual(as_uid(self.d, 65534, check), 0)
+        # root's watch {} got both runs, started after it
+        ids = {n[2].get("id") for n in self.notes_until_end(w, theirs)}
+        self.assertLessEqual({theirs}, ids)
+        self.assertGreater(len(ids), 1)
+
+
 class TestTerminal(Case):
     def test_escapes_are_shown_not_acted_on(self):
         rid, st = self.ended(hostile_spec("escape", name="esc"))

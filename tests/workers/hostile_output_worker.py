@@ -6,6 +6,8 @@ tests/e2e/test_names.py.  usage: hostile_output_worker.py MODE [ARG]
   badname S   report one metric called S
   escape      write terminal escapes and a stray byte to stderr, then exit 3
   secret      write a secret to stderr, then exit 3
+  slow-secret N  write a secret to stderr every iteration, a tenth of a
+              second each, and exit 3 at iteration N
   flood N     write N lines to stderr in the first iteration, then take
               half a second an iteration (the daemon reads them meanwhile)
 """
@@ -30,6 +32,12 @@ def process(engine, batch):
         sys.stderr.buffer.write(ESCAPES + b"\n" if MODE == "escape" else b"secret\n")
         sys.stderr.flush()
         sys.exit(3)
+    elif MODE == "slow-secret":
+        sys.stderr.write("secret %d\n" % it)
+        sys.stderr.flush()
+        time.sleep(0.1)
+        if it == int(ARG):
+            sys.exit(3)
     elif MODE == "flood" and it == 1:
         sys.stderr.write("flood line\n" * int(ARG))
         sys.stderr.flush()
