@@ -112,6 +112,7 @@ struct runs {
 	size_t cursor;                  /* round robin position */
 	struct server_conn **all;       /* watch every run they may see; referenced */
 	size_t nall;
+	int building;                   /* runs whose job is being built */
 	uint64_t served;                /* server_requests() at the last turn */
 	/* shutdown */
 	uv_timer_t grace;               /* how long checkpoints may still wait */
@@ -132,18 +133,18 @@ void run_log(struct run *run, enum log_level level, const char *fmt, ...)
  * there is none, or several (others'): *named says how many others have. */
 struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named);
 
-/* Accept a run: spec checked and wired, stored, started.  On error nothing
- * is stored and err says which field is wrong.  stored(arg, status,
- * errmsg) is called once the run's record has committed (status 0) or
- * could not be: answer the client then, so that a run it was told of
- * survives a crash. */
+/* Accept a run: spec checked, job built (off the loop: its data file may
+ * be large), stored, started.  An error found at once is returned, with
+ * nothing stored and err naming the spec field; otherwise done(arg, run,
+ * NULL) is called once the run's record has committed (answer the client
+ * then, so that a run it was told of survives a crash), or done(arg, NULL,
+ * err) when it could not be built or stored. */
+typedef void runs_created_fn(void *arg, struct run *run, const ig_err *err);
 int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
-                ig_store_done_cb *stored, void *arg, struct run **out, ig_err *err);
+                runs_created_fn *done, void *arg, ig_err *err);
 /* 0 when requests that write (run and the control verbs) are taken; else
  * UNAVAILABLE: the store refuses writes (its WAL went). */
 int runs_writable(struct runs *mgr, ig_err *err);
-/* Forget a run whose record could not be stored. */
-void runs_abandon(struct runs *mgr, int64_t id);
 /* The control verbs; each returns 0 or an IG_PROTO_* code with err set. */
 /* terminate (or terminate_epoch); a paused run is ended without running
  * again, and *later says that ended(arg, run) is called once its end is

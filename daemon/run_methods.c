@@ -114,53 +114,59 @@ static void reply_id(struct server_conn *conn, uint32_t msgid, const struct run 
 
 /* ---- run -------------------------------------------------------------------------- */
 
-/* A run's reply waits for its record to commit. */
-struct created {
-	struct runs *mgr;
-	struct server_conn *conn;       /* referenced */
+/* An answer that waits: the connection stays referenced until it is given. */
+struct answer {
+	struct server_conn *conn;
 	uint32_t msgid;
-	int64_t id;
-	char name[IG_NAME_MAX + 1];
 };
 
-static void on_created(void *arg, int status, const char *errmsg)
+static struct answer *answer_new(struct server_conn *conn, uint32_t msgid)
 {
-	struct created *c = arg;
-	struct id_status r = { c->id, c->name[0] != '\0' ? c->name : NULL, -2 };
+	struct answer *a = malloc(sizeof(*a));
 
-	if (!server_conn_closed(c->conn)) {
-		if (status == 0)
-			server_reply(c->conn, c->msgid, pack_id_status, &r);
-		else
-			server_error(c->conn, c->msgid, IG_PROTO_UNAVAILABLE,
-			             "the run could not be stored: %s", errmsg);
+	if (a == NULL)
+		return NULL;
+	server_conn_ref(conn);
+	*a = (struct answer){ conn, msgid };
+	return a;
+}
+
+static void answer_free(struct answer *a)
+{
+	server_conn_unref(a->conn);
+	free(a);
+}
+
+/* A run's answer waits for its record to commit. */
+static void on_created(void *arg, struct run *run, const ig_err *err)
+{
+	struct answer *a = arg;
+
+	if (!server_conn_closed(a->conn)) {
+		if (run != NULL) {
+			struct id_status r = { run->id, run->name[0] != '\0' ? run->name : NULL, -2 };
+			server_reply(a->conn, a->msgid, pack_id_status, &r);
+		} else {
+			server_error(a->conn, a->msgid, err->code, "%s", err->message);
+		}
 	}
-	if (status != 0)
-		runs_abandon(c->mgr, c->id);
-	server_conn_unref(c->conn);
-	free(c);
+	answer_free(a);
 }
 
 static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
                   uid_t peer, void *ud)
 {
-	struct created *c = calloc(1, sizeof(*c));
-	struct run *run;
+	struct answer *a = answer_new(conn, msgid);
 	ig_err err = { 0 };
 
-	if (c == NULL) {
+	if (a == NULL) {
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	*c = (struct created){ .mgr = ud, .conn = conn, .msgid = msgid };
-	if (runs_create(ud, params, peer, on_created, c, &run, &err) != 0) {
-		free(c);
+	if (runs_create(ud, params, peer, on_created, a, &err) != 0) {
+		answer_free(a);
 		server_error(conn, msgid, err.code, "%s", err.message);
-		return;
 	}
-	server_conn_ref(conn);
-	c->id = run->id;
-	memcpy(c->name, run->name, sizeof(c->name));
 }
 
 /* ---- list and status ------------------------------------------------------------ */
@@ -346,29 +352,6 @@ static void m_state_dict(struct server_conn *conn, uint32_t msgid, const msgpack
 }
 
 /* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
-
-/* An answer that waits: the connection stays referenced until it is given. */
-struct answer {
-	struct server_conn *conn;
-	uint32_t msgid;
-};
-
-static struct answer *answer_new(struct server_conn *conn, uint32_t msgid)
-{
-	struct answer *a = malloc(sizeof(*a));
-
-	if (a == NULL)
-		return NULL;
-	server_conn_ref(conn);
-	*a = (struct answer){ conn, msgid };
-	return a;
-}
-
-static void answer_free(struct answer *a)
-{
-	server_conn_unref(a->conn);
-	free(a);
-}
 
 /* A paused run's terminate: answered with the status its end recorded. */
 static void on_terminated(void *arg, struct run *run)

@@ -56,6 +56,8 @@ static void clear_last_metrics(struct run *run);
 static void make_runnable(struct run *run);
 static void notify_status(struct run *run);
 static void add_all_watchers(struct run *run);
+static void check_stopped(struct runs *mgr);
+static void runs_abandon(struct runs *mgr, int64_t id);
 
 static double wall_now(void)
 {
@@ -636,33 +638,22 @@ static void run_free(struct run *run)
 	free(run);
 }
 
-/* A run record around spec (taken over) and its job. */
-static struct run *run_new(struct runs *mgr, ig_spec *spec, uid_t owner, ig_err *err)
+/* A run record around spec (taken over on success), without a job. */
+static struct run *run_alloc(struct runs *mgr, ig_spec *spec, uid_t owner)
 {
 	struct run *run = calloc(1, sizeof(*run));
 
-	if (run == NULL) {
-		ig_spec_free(spec);
-		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	if (run == NULL)
 		return NULL;
-	}
 	run->mgr = mgr;
 	run->spec = spec;
 	run->owner = owner;
 	run->slice = 64;
 	run->ending = -1;
 	memcpy(run->name, spec->name, sizeof(run->name));
-	if (new_job(run, err) != 0) {
-		run_free(run);
-		return NULL;
-	}
-	if (add_run_handlers(run) != 0) {
-		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-		run_free(run);
-		return NULL;
-	}
 	return run;
 }
+
 
 static void pack_spec(msgpack_sbuffer *sb, const ig_spec *spec)
 {
@@ -706,25 +697,121 @@ static int start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	return 0;
 }
 
-/* A new run's record is in the store: only now does it start, so that
- * nothing it does can outlive a crash that loses the record. */
-struct stored {
-	struct runs *mgr;
-	int64_t id;
-	ig_store_done_cb *cb;
+/*
+ * Accepting a run.  Its job is built on libuv's threadpool: opening and
+ * parsing its data file (up to --max-data-size) may take seconds the loop
+ * must not spend.  Then the engine's own checks, then its record; only
+ * once the record has committed does it start and is the client told, so
+ * that nothing it does can outlive a crash that loses the record.
+ */
+struct creating {
+	uv_work_t work;
+	struct run *run;                /* not in mgr->v until its job is built */
+	runs_created_fn *done;
 	void *arg;
+	int rc;
+	ig_err err;
 };
 
+static void creating_fail(struct creating *cr)
+{
+	cr->done(cr->arg, NULL, &cr->err);
+	run_free(cr->run);
+	free(cr);
+}
+
+/* The record is in the store, or could not be. */
 static void on_stored(void *arg, int status, const char *errmsg)
 {
-	struct stored *st = arg;
-	struct run *run = runs_find(st->mgr, st->id);
+	struct creating *cr = arg;
+	struct run *run = cr->run;
+	struct runs *mgr = run->mgr;
 
-	if (status == 0 && run != NULL && run->job != NULL && !st->mgr->stopping)
+	if (status != 0) {
+		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE, "the run could not be stored: %s",
+		           errmsg);
+		cr->done(cr->arg, NULL, &cr->err);
+		runs_abandon(mgr, run->id);
+		free(cr);
+		return;
+	}
+	if (run->job != NULL && !mgr->stopping)
 		make_runnable(run);
-	if (st->cb != NULL)
-		st->cb(st->arg, status, errmsg);
-	free(st);
+	cr->done(cr->arg, run, NULL);
+	free(cr);
+}
+
+/* On a threadpool thread: the run is nobody else's yet. */
+static void build_job(uv_work_t *w)
+{
+	struct creating *cr = w->data;
+
+	cr->rc = new_job(cr->run, &cr->err);
+}
+
+static void job_built(uv_work_t *w, int status)
+{
+	struct creating *cr = w->data;
+	struct run *run = cr->run;
+	struct runs *mgr = run->mgr;
+	const ig_spec *spec = run->spec;
+	msgpack_sbuffer sb;
+	char msg[512];
+	int rc;
+
+	mgr->building--;
+	if (status != 0 || mgr->stopping) {
+		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+		creating_fail(cr);
+		if (mgr->stopping)
+			check_stopped(mgr);
+		return;
+	}
+	if (cr->rc != 0) {
+		creating_fail(cr);
+		return;
+	}
+	/* Like Ignite's load_state_dict, then run; the engine's own checks
+	 * (epoch_length against the data, ...) come before anything is
+	 * stored. */
+	if (add_run_handlers(run) != 0) {
+		ig_err_set(&cr->err, IG_PROTO_INTERNAL, "out of memory");
+		creating_fail(cr);
+		return;
+	}
+	if ((spec->state_dict != NULL &&
+	     load_state_dict(run, spec->state_dict, spec->state_dict_len, &cr->err) != 0) ||
+	    start_engine(run, IG_NONE, &cr->err) != 0) {
+		creating_fail(cr);
+		return;
+	}
+	pack_spec(&sb, spec);
+	ig_store_run rec = {
+		.name = spec->name[0] != '\0' ? spec->name : NULL,
+		.owner_uid = run->owner,
+		.spec = sb.data,
+		.spec_len = sb.size,
+		.status = IG_STORE_RUNNING,
+		.progress = progress_of(run),
+	};
+	rc = ig_store_create_run(mgr->store, &rec, &run->id, on_stored, cr, msg, sizeof(msg));
+	msgpack_sbuffer_destroy(&sb);
+	if (rc != 0) {
+		ig_err_set(&cr->err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
+		           "%s", rc == IG_STORE_EEXIST ? "name: you have a run called that" : msg);
+		creating_fail(cr);
+		return;
+	}
+	if (runs_add(mgr, run) != 0) {
+		/* the record still commits; on_stored then drops it */
+		log_msg(LOG_ERROR, run->id, "out of memory for the table of runs");
+		return;
+	}
+	run->created = run->started = wall_now();
+	run->status = IG_STATUS_RUNNING;
+	add_all_watchers(run);
+	run_log(run, LOG_INFO, "started by uid %lu: %s", (unsigned long)run->owner,
+	        spec->engine.target != NULL ? spec->engine.target : "exec");
 }
 
 int runs_writable(struct runs *mgr, ig_err *err)
@@ -737,12 +824,10 @@ int runs_writable(struct runs *mgr, ig_err *err)
 }
 
 int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
-                ig_store_done_cb *stored, void *arg, struct run **out, ig_err *err)
+                runs_created_fn *done, void *arg, ig_err *err)
 {
+	struct creating *cr;
 	ig_spec *spec;
-	struct run *run;
-	msgpack_sbuffer sb;
-	char msg[512];
 	int rc;
 
 	if (mgr->stopping)
@@ -760,55 +845,21 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	}
 	if (spec->seed == IG_NONE && spec->data.shuffle)
 		spec->seed = fresh_seed();
-	if ((run = run_new(mgr, spec, owner, err)) == NULL)
-		return err->code;
-	/* Like Ignite's load_state_dict, then run; the engine's own checks
-	 * (epoch_length against the data, ...) come before anything is
-	 * stored. */
-	if ((spec->state_dict != NULL &&
-	     load_state_dict(run, spec->state_dict, spec->state_dict_len, err) != 0) ||
-	    start_engine(run, IG_NONE, err) != 0) {
-		run_free(run);
-		return err->code;
-	}
-	pack_spec(&sb, spec);
-	ig_store_run rec = {
-		.name = spec->name[0] != '\0' ? spec->name : NULL,
-		.owner_uid = owner,
-		.spec = sb.data,
-		.spec_len = sb.size,
-		.status = IG_STORE_RUNNING,
-		.progress = progress_of(run),
-	};
-	struct stored *st = malloc(sizeof(*st));
-	if (st == NULL) {
-		msgpack_sbuffer_destroy(&sb);
-		run_free(run);
+	if ((cr = calloc(1, sizeof(*cr))) == NULL || (cr->run = run_alloc(mgr, spec, owner)) == NULL) {
+		free(cr);
+		ig_spec_free(spec);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
-	*st = (struct stored){ mgr, 0, stored, arg };
-	rc = ig_store_create_run(mgr->store, &rec, &run->id, on_stored, st, msg, sizeof(msg));
-	st->id = run->id;
-	msgpack_sbuffer_destroy(&sb);
-	if (rc != 0) {
-		free(st);
-		run_free(run);
-		return ig_err_set(err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
-		                  "%s", rc == IG_STORE_EEXIST ? "name: you have a run called that" : msg);
+	cr->done = done;
+	cr->arg = arg;
+	cr->work.data = cr;
+	if ((rc = uv_queue_work(mgr->loop, &cr->work, build_job, job_built)) != 0) {
+		run_free(cr->run);
+		free(cr);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot queue the run's set-up: %s",
+		                  uv_strerror(rc));
 	}
-	if (runs_add(mgr, run) != 0) {
-		/* the record still commits; on_stored then has no run and
-		 * no one to tell */
-		st->cb = NULL;
-		run_free(run);
-		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	}
-	run->created = run->started = wall_now();
-	run->status = IG_STATUS_RUNNING;
-	add_all_watchers(run);
-	run_log(run, LOG_INFO, "started by uid %lu: %s", (unsigned long)owner,
-	        spec->engine.target != NULL ? spec->engine.target : "exec");
-	*out = run;
+	mgr->building++;
 	return 0;
 }
 
@@ -1253,7 +1304,8 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 	return 0;
 }
 
-void runs_abandon(struct runs *mgr, int64_t id)
+/* Forget a run whose record could not be stored. */
+static void runs_abandon(struct runs *mgr, int64_t id)
 {
 	struct run *run = runs_find(mgr, id);
 
@@ -1713,6 +1765,8 @@ static void on_flushed(void *arg, int status, const char *errmsg)
  * until the grace is over): flush the store, then report. */
 static void check_stopped(struct runs *mgr)
 {
+	if (mgr->building > 0)
+		return;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
 		if (run->runnable || run->waiting || (run->ckpt_out && !mgr->grace_over))

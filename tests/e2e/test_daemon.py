@@ -11,6 +11,7 @@ import sqlite3
 import statistics
 import struct
 import sys
+import threading
 import time
 import unittest
 
@@ -357,6 +358,40 @@ class TestControl(DaemonCase):
                 break
         self.assertIn("EPOCH_COMPLETED", seen)
         self.assertIn("metrics", seen)
+
+
+class TestDataOffTheLoop(DaemonCase):
+    def test_a_large_data_file_is_read_while_others_are_served(self):
+        """A run's data file is opened and parsed off the loop: pings are
+        answered while a large CSV is read, and the run's answer comes
+        after it."""
+        path = os.path.join(self.d.dir, "big.csv")
+        with open(path, "w") as f:
+            f.write((",".join(["0.123456"] * 16) + ",1\n") * 300000)
+        worst, pings, stop = [0.0], [0], threading.Event()
+
+        def pinger():
+            p = self.d.client()
+            while not stop.is_set():
+                t = time.time()
+                p.call("ping")
+                worst[0] = max(worst[0], time.time() - t)
+                pings[0] += 1
+            p.close()
+        th = threading.Thread(target=pinger)
+        th.start()
+        self.addCleanup(th.join)
+        self.addCleanup(stop.set)
+        while pings[0] < 3:
+            time.sleep(0.001)
+        t = time.time()
+        rid = self.run_spec({"engine": "builtin:noop", "data": {
+            "kind": "csv", "path": path, "header": False, "label": 16}})
+        took = time.time() - t
+        stop.set()
+        th.join()
+        self.assertEqual(self.c.call("status", {"id": rid})["epoch_length"], 300000)
+        self.assertLess(worst[0], took / 4, (worst[0], took, pings[0]))
 
 
 class TestPermissions(DaemonCase):
