@@ -68,12 +68,17 @@ class ScheduleCase(unittest.TestCase):
         self.d.kill9()
         self.d.start()
         c = self.d.client()
+        deadline = time.time() + 30
         try:
-            for line in c.call("logs", {"id": rid})["lines"]:
-                m = re.match(r"resumed at epoch \d+, iteration (\d+) after the daemon's "
-                             r"restart", line["message"])
-                if m:
-                    return before, int(m.group(1))
+            # the line is written as the daemon starts; the store commits
+            # it a moment later
+            while time.time() < deadline:
+                for line in c.call("logs", {"id": rid})["lines"]:
+                    m = re.match(r"resumed at epoch \d+, iteration (\d+) after the "
+                                 r"daemon's restart", line["message"])
+                    if m:
+                        return before, int(m.group(1))
+                time.sleep(0.01)
         finally:
             c.close()
         self.fail("run %d was not resumed:\n%s" % (rid, self.d.logtext()[-3000:]))
