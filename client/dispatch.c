@@ -161,7 +161,8 @@ usage(FILE *f)
 	    "RUN is a run id or name.  `ignitectl COMMAND --help` says more.\n"
 	    "The socket is --socket, else $IGNITE_SOCKET, else the daemon's\n"
 	    "default (/run/ignite/ignited.sock as root, else\n"
-	    "$XDG_RUNTIME_DIR/ignite/ignited.sock).\n"
+	    "$XDG_RUNTIME_DIR/ignite/ignited.sock, else\n"
+	    "/tmp/ignite-UID/ignited.sock).\n"
 	    "Exit status: 0 ok, 1 daemon error or run failed, 2 usage,\n"
 	    "3 run terminated, 69 daemon unavailable.\n");
 }
