@@ -125,7 +125,7 @@ another_socket(const char *dir, char *buf, size_t len)
 
 	if (paths_default_socket(def, sizeof def, err, sizeof err) < 0)
 		return "choose another --socket, in a directory of your own";
-	n = strrchr(def, '/') - def;
+	n = (size_t)(strrchr(def, '/') - def);
 	if (strlen(dir) == n && strncmp(def, dir, n) == 0)
 		return "choose another --socket, in a directory of your own";
 	snprintf(buf, len, "choose another --socket, e.g. %s (ignited makes "
