@@ -148,6 +148,32 @@ static const struct command commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
+/* `ignitectl help builtins`: ignited.8's BUILTINS in short.  A test holds
+ * both against the params the daemon accepts. */
+static const char builtins_help[] =
+    "Builtin engines: \"engine\": \"builtin:NAME\", params in the spec's\n"
+    "\"params\" map or as --param KEY=VALUE.  An unknown param, or a value\n"
+    "of the wrong type or out of range, is refused when the run starts.\n"
+    "\n"
+    "noop      does nothing per batch (the daemon's own overhead); no params\n"
+    "sleep     sleeps each iteration, outputs nothing\n"
+    "  ms            float  milliseconds per iteration, 0 to 86400000\n"
+    "                       (default 1)\n"
+    "meanstd   per-column mean and std of x: fields mean.J, mean2.J for\n"
+    "          average metrics, std.J reported; no params\n"
+    "softmax   logistic regression by minibatch SGD: fields loss, y_pred, y\n"
+    "  classes       int    number of classes, 2 to 1000000; labels in\n"
+    "                       [0, classes) (required)\n"
+    "  lr            float  learning rate, > 0 (default 0.1)\n"
+    "  momentum      float  in [0, 1) (default 0)\n"
+    "  weight_decay  float  L2 penalty, not on the bias, >= 0 (default 0)\n"
+    "  features      int    input columns, 1 to 1000000 (default: the\n"
+    "                       first batch's)\n"
+    "  seed          int    initialisation of the weights (default 0)\n"
+    "\n"
+    "Example:\n"
+    "  ignitectl run --engine builtin:sleep --param ms=5 --data range:1000\n";
+
 static void
 usage(FILE *f)
 {
@@ -158,10 +184,12 @@ usage(FILE *f)
 		fprintf(f, "  %-16s%s%s\n", commands[i].name,
 		    commands[i].args[0] != '\0' ? " " : "", commands[i].args);
 	fprintf(f, "\n"
-	    "RUN is a run id or name.  `ignitectl COMMAND --help` says more.\n"
+	    "RUN is a run id or name.  `ignitectl COMMAND --help` says more;\n"
+	    "`ignitectl help builtins` lists the builtin engines and params.\n"
 	    "The socket is --socket, else $IGNITE_SOCKET, else the daemon's\n"
 	    "default (/run/ignite/ignited.sock as root, else\n"
-	    "$XDG_RUNTIME_DIR/ignite/ignited.sock).\n"
+	    "$XDG_RUNTIME_DIR/ignite/ignited.sock, else\n"
+	    "/tmp/ignite-UID/ignited.sock).\n"
 	    "Exit status: 0 ok, 1 daemon error or run failed, 2 usage,\n"
 	    "3 run terminated, 69 daemon unavailable.\n");
 }
@@ -377,6 +405,11 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 		if (optind + 1 < argc &&
 		    (cmd = find_command(argv[optind + 1])) != NULL) {
 			command_help(cmd, out);
+			return CTL_OK;
+		}
+		if (optind + 1 < argc &&
+		    strcmp(argv[optind + 1], "builtins") == 0) {
+			fputs(builtins_help, out);
 			return CTL_OK;
 		}
 		usage(out);

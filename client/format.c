@@ -2,6 +2,7 @@
  * format.c - numbers, times and tables as people read them.
  */
 #include <math.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -94,6 +95,17 @@ fmt_rate(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.3gk", v / 1e3);
 	else
 		snprintf(buf, len, "%.3gM", v / 1e6);
+}
+
+const char *
+owner_name(int64_t uid)
+{
+	struct passwd *pw;
+
+	if (uid < 0 || uid >= (int64_t)(uid_t)-1)
+		return NULL;
+	pw = getpwuid((uid_t)uid);
+	return pw != NULL && pw->pw_name[0] != '\0' ? pw->pw_name : NULL;
 }
 
 void
@@ -326,14 +338,17 @@ int
 summary_text(struct summary_text *f, const ig_summary *s, time_t now)
 {
 	char a[32], b[32];
-	const char *status = ig_status_name(s->status);
+	const char *status = ig_status_name(s->status), *name;
 
 	memset(f, 0, sizeof *f);
 	if ((f->metrics = metrics_text(s)) == NULL)
 		return -1;
 	snprintf(f->buf[SUM_ID], sizeof f->buf[0], "%lld", (long long)s->id);
-	snprintf(f->buf[SUM_OWNER], sizeof f->buf[0], "%lld",
-	    (long long)s->owner);
+	if ((name = owner_name(s->owner)) != NULL)
+		snprintf(f->buf[SUM_OWNER], sizeof f->buf[0], "%s", name);
+	else
+		snprintf(f->buf[SUM_OWNER], sizeof f->buf[0], "%lld",
+		    (long long)s->owner);
 	fmt_count(a, sizeof a, s->epoch);
 	fmt_count(b, sizeof b, s->max_epochs);
 	snprintf(f->buf[SUM_EPOCH], sizeof f->buf[0], "%s/%s", a, b);

@@ -182,6 +182,8 @@ void fmt_value(char *buf, size_t len, double v);
 void fmt_rate(char *buf, size_t len, double v);
 /* Local time "2024-05-01 12:00:03". */
 void fmt_time(char *buf, size_t len, double t);
+/* The user name of uid from the passwd database, or NULL when it has none. */
+const char *owner_name(int64_t uid);
 
 /* A table printed with aligned columns.  Cells are copied in, through
  * text_safe. */

@@ -124,11 +124,12 @@ json_summary(const ig_summary *s)
 			return NULL;
 		}
 	/* json_pack steals "o" references and fails whole on NULL. */
-	return json_pack_ex(NULL, 0, "{sI s:o sI s:s sI s:o sI s:o s:o s:o"
-	    " s:o s:o s:o s:o}",
+	return json_pack_ex(NULL, 0, "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
+	    " s:o s:o s:o s:o s:o}",
 	    "id", (json_int_t)s->id,
 	    "name", json_opt_str(s->name),
 	    "owner", (json_int_t)s->owner,
+	    "owner_name", json_opt_str(owner_name(s->owner)),
 	    "status", status != NULL ? status : "unknown",
 	    "epoch", (json_int_t)s->epoch,
 	    "max_epochs", json_opt_int(s->max_epochs),

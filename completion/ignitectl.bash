@@ -55,7 +55,7 @@ _ignitectl()
 	metrics) opts+=" --name --epochs --iterations --from --to
 	    --max-points --csv --plot" ;;
 	logs) opts+=" --tail" ;;
-	help) COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+	help) COMPREPLY=($(compgen -W "$commands builtins" -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -111,14 +111,37 @@ fail:
 	return -1;
 }
 
+/*
+ * What to tell a user whose socket directory dir is refused: another
+ * --socket, the default one when it lies elsewhere.  Never a chmod of a
+ * directory ignited did not make: /tmp is shared on purpose, and root
+ * owns the system's directories.
+ */
+static const char *
+another_socket(const char *dir, char *buf, size_t len)
+{
+	char def[4096], err[256];
+	size_t n;
+
+	if (paths_default_socket(def, sizeof def, err, sizeof err) < 0)
+		return "choose another --socket, in a directory of your own";
+	n = (size_t)(strrchr(def, '/') - def);
+	if (strlen(dir) == n && strncmp(def, dir, n) == 0)
+		return "choose another --socket, in a directory of your own";
+	snprintf(buf, len, "choose another --socket, e.g. %s (ignited makes "
+	    "its directory, mode 0700), or leave --socket out", def);
+	return buf;
+}
+
 int
 paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 {
-	char dir[4096];
+	char dir[4096], hint[4200];
 	const char *slash = strrchr(socket_path, '/');
 	mode_t forbidden = gid == (gid_t)-1 ? 0077 : 0027;
 	struct stat st;
 	size_t n;
+	int made;
 
 	if (slash == NULL) {
 		snprintf(err, errlen, "socket path %s is not absolute",
@@ -132,44 +155,49 @@ paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 	}
 	memcpy(dir, socket_path, n);
 	dir[n] = '\0';
-	if (paths_make_parents(socket_path, err, errlen) < 0)
-		return -1;
 	/* lstat: a link to a directory someone else owns is not ours */
+	made = lstat(dir, &st) < 0 && errno == ENOENT;
+	if (made && paths_make_parents(socket_path, err, errlen) < 0)
+		return -1;
 	if (lstat(dir, &st) < 0) {
 		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (S_ISLNK(st.st_mode)) {
-		snprintf(err, errlen, "%s is a symbolic link: refusing to put "
-		    "the socket there; give the real directory with --socket",
-		    dir);
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a directory", dir);
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is %s: refusing to put the socket "
+		    "there; %s", dir, S_ISLNK(st.st_mode) ? "a symbolic link" :
+		    "not a directory", another_socket(dir, hint, sizeof hint));
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s is owned by uid %lu, not by us (%lu): "
-		    "refusing to put the socket there", dir,
-		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		snprintf(err, errlen, "%s is owned by uid %lu, not by ignited's "
+		    "uid %lu: refusing to put the socket there; %s", dir,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid(),
+		    another_socket(dir, hint, sizeof hint));
 		return -1;
 	}
-	if (gid != (gid_t)-1) {
-		/* Only a directory we own may be opened to the group. */
-		if (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0 ||
-		    lstat(dir, &st) < 0) {
-			snprintf(err, errlen, "cannot give group %lu access to "
-			    "%s: %s", (unsigned long)gid, dir, strerror(errno));
-			return -1;
-		}
+	/* Only a directory we just made is opened to the group. */
+	if (made && gid != (gid_t)-1 && (chown(dir, (uid_t)-1, gid) < 0 ||
+	    chmod(dir, 0750) < 0 || lstat(dir, &st) < 0)) {
+		snprintf(err, errlen, "cannot give group %lu access to %s: %s",
+		    (unsigned long)gid, dir, strerror(errno));
+		return -1;
+	}
+	if (gid != (gid_t)-1 && (st.st_gid != gid ||
+	    (st.st_mode & 0050) != 0050)) {
+		snprintf(err, errlen, "%s is not open to --group's gid %lu (its "
+		    "group is %lu, its mode %04o): refusing it; %s", dir,
+		    (unsigned long)gid, (unsigned long)st.st_gid,
+		    (unsigned)(st.st_mode & 07777),
+		    another_socket(dir, hint, sizeof hint));
+		return -1;
 	}
 	if ((st.st_mode & forbidden) != 0) {
-		snprintf(err, errlen, "%s has mode %04o, open to %s: run "
-		    "'chmod %s %s' or choose another --socket", dir,
+		snprintf(err, errlen, "%s has mode %04o, open to %s: refusing to "
+		    "put the socket there; %s", dir,
 		    (unsigned)(st.st_mode & 07777),
 		    gid == (gid_t)-1 ? "group or others" : "others",
-		    gid == (gid_t)-1 ? "0700" : "0750", dir);
+		    another_socket(dir, hint, sizeof hint));
 		return -1;
 	}
 	return 0;

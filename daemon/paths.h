@@ -27,11 +27,12 @@ int paths_default_db(char *buf, size_t len, char *err, size_t errlen);
 int paths_make_parents(const char *path, char *err, size_t errlen);
 
 /*
- * Make the directory that holds the socket ready, as tmux does: create it
- * (mode 0700, or 0750 and group gid when gid != (gid_t)-1) with its
- * parents, then refuse it unless it is a directory owned by us and closed
- * to others (and to the group, unless gid is given: then it may grant the
- * group read and search, never write).
+ * Make the directory that holds the socket ready, as tmux does: a missing
+ * one is created with its parents, mode 0700 (0750 and group gid when gid
+ * != (gid_t)-1); an existing one is used as it is, never chmod-ed, and
+ * refused, with advice to choose another --socket, unless it is a real
+ * directory owned by us and closed to others (and to the group, unless
+ * gid is given: then it must be the group's, searchable, not writable).
  */
 int paths_runtime_dir(const char *socket_path, gid_t gid, char *err,
                       size_t errlen);

@@ -27,9 +27,12 @@
 
 #include "store_int.h"
 
-/* How to fix a file or directory that is refused. */
-#define FIX_HINT "(a database other users can change could make ignited run " \
-	"their code as any user); fix it or choose another --db"
+/* Why a file or directory is refused, and what to do.  Never a chmod of
+ * a directory: /tmp is shared on purpose, and root owns the system's. */
+#define WHY "(a database other users can change could make ignited run " \
+	"their code as any user)"
+#define FIX_HINT WHY "; choose another --db, in a directory of your own " \
+	"(ignited makes a missing one, mode 0700)"
 
 /* 0 when st, what lstat or fstat said of path, is a file (or directory,
  * dir) of ours that no one else may write; else a message in err. */
@@ -52,10 +55,17 @@ static int check_stat(const struct stat *st, const char *path, bool dir,
 		           (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return IG_STORE_EREFUSED;
 	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH) && dir) {
+		store_errf(err, errlen, "%s has mode %04o, writable by group or "
+		           "others: refusing it " FIX_HINT, path,
+		           (unsigned)(st->st_mode & 07777));
+		return IG_STORE_EREFUSED;
+	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		store_errf(err, errlen, "%s has mode %04o, writable by group or "
-		           "others: refusing it; run 'chmod go-w %s' " FIX_HINT,
-		           path, (unsigned)(st->st_mode & 07777), path);
+		           "others: refusing it " WHY "; run 'chmod go-w %s' or "
+		           "choose another --db", path,
+		           (unsigned)(st->st_mode & 07777), path);
 		return IG_STORE_EREFUSED;
 	}
 	return 0;

@@ -66,7 +66,7 @@ class Daemon:
 CTL = None
 IGNITED = None
 
-SUMMARY_KEYS = {"id", "name", "owner", "status", "epoch", "max_epochs", "iteration",
+SUMMARY_KEYS = {"id", "name", "owner", "owner_name", "status", "epoch", "max_epochs", "iteration",
                 "epoch_length", "rate", "metrics", "reason", "created", "started",
                 "finished"}
 
@@ -128,6 +128,33 @@ class IgnitectlTest(unittest.TestCase):
         return run
 
     # ---- the commands, human and --json ---------------------------------
+
+    def test_owner_by_name(self):
+        """ls and status name the owner (root), or give the uid of an owner
+        without a name (1234); --json has both."""
+        mine = self.start_sleeper("owned-by-root")
+        for path, mode in ((self.daemon.dir, 0o755),
+                           (os.path.dirname(self.daemon.socket), 0o755),
+                           (self.daemon.socket, 0o666)):
+            os.chmod(path, mode)
+        p = subprocess.run([CTL, "--socket", self.daemon.socket, "run", *SLEEP,
+                            "--name", "owned-by-1234"], capture_output=True,
+                           text=True, timeout=60, cwd="/",
+                           preexec_fn=lambda: (os.setgid(1234), os.setuid(1234)))
+        os.chmod(self.daemon.dir, 0o700)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        other = p.stdout.strip()
+        rows = {l.split()[1]: l.split()[2] for l in self.ctl("ls").stdout.splitlines()[1:]}
+        self.assertEqual(rows["owned-by-root"], "root")
+        self.assertEqual(rows["owned-by-1234"], "1234")
+        self.assertRegex(self.ctl("status", mine).stdout, r"owner\s+root\n")
+        self.assertRegex(self.ctl("status", other).stdout, r"owner\s+1234\n")
+        st = self.json("status", mine)
+        self.assertEqual((st["owner"], st["owner_name"]), (0, "root"))
+        st = self.json("status", other)
+        self.assertEqual((st["owner"], st["owner_name"]), (1234, None))
+        self.ctl("terminate", mine)
+        self.ctl("terminate", other)
 
     def test_daemon_commands(self):
         self.assertIn("is alive", self.ctl("ping").stdout)

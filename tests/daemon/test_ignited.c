@@ -396,22 +396,30 @@ test_modes_and_sigterm(void **state)
 	assert_int_equal(stat(f->sock, &st), -1);       /* removed */
 }
 
+/* The daemon's stderr, as the refusal it printed. */
+static void
+read_err(struct fixture *f, char *msg, size_t len)
+{
+	int fd = open(f->err, O_RDONLY);
+	ssize_t n = read(fd, msg, len - 1);
+
+	close(fd);
+	assert_true(n > 0);
+	msg[n] = '\0';
+}
+
 static void
 test_second_daemon_refused(void **state)
 {
 	struct fixture *f = *state;
-	char db2[160], msg[512] = "";
-	ssize_t n;
+	char db2[160], msg[512];
 	int fd;
 
 	spawn(f, f->sock, f->db, NULL);
 	close(dial_wait(f->sock));
 	snprintf(db2, sizeof db2, "%s/other.db", f->dir);
 	assert_int_equal(reap(f, spawn(f, f->sock, db2, NULL)), 1);
-	fd = open(f->err, O_RDONLY);
-	n = read(fd, msg, sizeof msg - 1);
-	close(fd);
-	assert_true(n > 0);
+	read_err(f, msg, sizeof msg);
 	assert_non_null(strstr(msg, "another ignited is already serving"));
 	fd = hello(f);                          /* the first one is unharmed */
 	close(fd);
@@ -436,16 +444,28 @@ test_stale_socket_replaced(void **state)
 	close(fd);
 }
 
+/* An existing directory open to others is refused, never chmod-ed, and
+ * the advice is another --socket, never a chmod: a shared one (mode 1777,
+ * like /tmp) is open on purpose. */
 static void
 test_unsafe_dir_refused(void **state)
 {
 	struct fixture *f = *state;
-	char run[160];
+	static const mode_t modes[] = { 0755, 01777 };
+	char run[160], msg[1024];
+	struct stat st;
 
 	snprintf(run, sizeof run, "%s/run", f->dir);
 	assert_int_equal(mkdir(run, 0700), 0);
-	assert_int_equal(chmod(run, 0755), 0);
-	assert_int_equal(reap(f, spawn(f, f->sock, f->db, NULL)), 1);
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		assert_int_equal(chmod(run, modes[i]), 0);
+		assert_int_equal(reap(f, spawn(f, f->sock, f->db, NULL)), 1);
+		read_err(f, msg, sizeof msg);
+		assert_non_null(strstr(msg, "choose another --socket"));
+		assert_null(strstr(msg, "chmod"));
+		assert_int_equal(stat(run, &st), 0);
+		assert_int_equal(st.st_mode & 07777, modes[i]);
+	}
 }
 
 static void

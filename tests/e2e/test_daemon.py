@@ -128,6 +128,36 @@ class TestHistoryPages(unittest.TestCase):
         self.assertEqual(got["val_acc"], [45 * e for e in range(1, 31)])
         c.close()
 
+    def test_pages_never_split_an_axis_value(self):
+        """Every point of an iteration (by iteration) or of an epoch (by
+        epoch), whatever its series, is in the same page: a page holds all
+        points from its `from` up to before its `next`."""
+        d = Daemon(IGNITED, extra=["--max-frame", "65536"]).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        self.addCleanup(c.close)
+        rid = c.call("run", softmax_spec(epochs=30))["id"]
+        wait_status(c, rid, ("completed",))
+        for axis, col in (("iteration", "iteration"), ("epoch", "epoch")):
+            page_of, params, pages = {}, {"id": rid, "axis": axis}, 0
+            while True:
+                res = c.call("metrics", params)
+                lo = params.get("from", 0)
+                for name, cols in res["series"].items():
+                    n = len(cols[col]) // 8
+                    for v in struct.unpack(">%dQ" % n, cols[col]):
+                        self.assertGreaterEqual(v, lo)
+                        if res["next"] is not None:
+                            self.assertLess(v, res["next"])
+                        page_of.setdefault(v, set()).add(pages)
+                pages += 1
+                if res["next"] is None:
+                    break
+                params["from"] = res["next"]
+            self.assertGreater(pages, 1, axis)
+            split = {v: p for v, p in page_of.items() if len(p) > 1}
+            self.assertEqual(split, {}, axis)
+
     def test_history_is_read_off_the_loop(self):
         """metrics is answered after a ping sent behind it (the read runs
         on the threadpool); more than 64 requests waiting on one
@@ -158,6 +188,34 @@ class TestHistoryPages(unittest.TestCase):
         self.assertIn("wait for their answers", answers[refused[0]]["message"])
         self.assertIsNone(c.call("ping"))
         c.close()
+
+    def test_answers_in_order_but_the_late_ones(self):
+        """Pipelined, every method PROTOCOL.md says answers in order does,
+        errors included; run's and metrics' answers are the late ones."""
+        d = Daemon(IGNITED).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        self.addCleanup(c.close)
+        rid = c.call("run", softmax_spec(epochs=2))["id"]
+        wait_status(c, rid, ("completed",))
+
+        def frame(msgid, method, params):
+            body = msgpack.packb([0, msgid, method, params], use_bin_type=True)
+            return struct.pack(">I", len(body)) + body
+
+        in_order = [("ping", {}), ("status", {"id": rid}), ("list", {}),
+                    ("state_dict", {"id": rid}), ("logs", {"id": rid}),
+                    ("pause", {"id": rid}), ("terminate_epoch", {"id": rid}),
+                    ("terminate", {"id": rid}), ("resume", {"id": rid}),
+                    ("status", {"id": 99999}), ("watch", {"id": rid}),
+                    ("unwatch", {"id": rid}), ("delete", {"id": 99999})]
+        c.send_raw(b"".join(frame(3000 + i, m, p) for i, (m, p) in enumerate(in_order)))
+        got = []
+        while len(got) < len(in_order):
+            m = c.read()
+            if m[0] == 1:                   # answers, not notifications
+                got.append(m[1])
+        self.assertEqual(got, list(range(3000, 3000 + len(in_order))))
 
 
 class TestLogReopen(unittest.TestCase):
@@ -413,6 +471,71 @@ class TestPermissions(DaemonCase):
             return denied == len(verbs) and c.call("status", {"id": rid})["status"] == "running"
         self.assertEqual(as_nobody(self.d, check), 0)
         self.c.call("terminate", {"id": rid})
+
+
+def code_of(c, method, params):
+    """The error code c gets for this request (0: none)."""
+    try:
+        c.call(method, params)
+    except RPCError as e:
+        return e.code
+    return 0
+
+
+class TestErrorPrecedence(DaemonCase):
+    """When two errors apply, the first of: params (3), existence (4),
+    permission (5), the run's state (6) wins (PROTOCOL.md, Errors)."""
+
+    SLEEP = {"engine": "builtin:sleep", "params": {"ms": 5}, "data": "range:1000"}
+
+    def test_params_before_existence(self):
+        for method, params in (("terminate", {"id": 99999, "bogus": 1}),
+                               ("pause", {"id": "no-such-run", "bogus": 1}),
+                               ("resume", {"id": 99999, "max_epochs": 0}),
+                               ("metrics", {"id": 99999, "axis": "sideways"}),
+                               ("logs", {"id": 99999, "tail": 0}),
+                               ("status", {"id": -1})):
+            self.assertEqual(code_of(self.c, method, params), INVALID_PARAMS,
+                             (method, params))
+            self.assertEqual(code_of(self.c, method, {"id": 99999}), NOT_FOUND, method)
+
+    def test_params_then_state(self):
+        """A bad param of a run whose state also forbids the request: 3.
+        A valid request the state forbids, with a value that would be
+        wrong too (max_epochs below the epoch of a running run): 6."""
+        rid = self.run_spec(dict(self.SLEEP, name="taken"))
+        done = self.run_spec(softmax_spec(epochs=1))
+        wait_status(self.c, done, ("completed",))
+        self.assertEqual(code_of(self.c, "terminate", {"id": done, "bogus": 1}),
+                         INVALID_PARAMS)
+        self.assertEqual(code_of(self.c, "run", dict(self.SLEEP, name="taken",
+                                                     bogus=1)), INVALID_PARAMS)
+        self.assertEqual(code_of(self.c, "resume", {"id": rid, "max_epochs": 1}),
+                         CONFLICT)
+        self.assertEqual(code_of(self.c, "resume", {"id": done, "max_epochs": 1}),
+                         INVALID_PARAMS)
+        self.c.call("terminate", {"id": rid})
+
+    def test_permission_before_state(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to act as another uid")
+        done = self.run_spec(softmax_spec(epochs=1))
+        running = self.run_spec(self.SLEEP)
+        wait_status(self.c, done, ("completed",))
+
+        def check(c):
+            got = [code_of(c, "terminate", {"id": done}),          # 5, not 6
+                   code_of(c, "pause", {"id": done}),              # 5, not 6
+                   code_of(c, "resume", {"id": running}),          # 5, not 6
+                   code_of(c, "delete", {"id": running}),          # 5, not 6
+                   code_of(c, "resume", {"id": done, "max_epochs": 1}),  # 5, not 3
+                   code_of(c, "terminate", {"id": done, "bogus": 1})]  # 3, not 5
+            want = [PERMISSION_DENIED] * 5 + [INVALID_PARAMS]
+            if got != want:
+                print("codes %r, want %r" % (got, want), file=sys.stderr)
+            return got == want
+        self.assertEqual(as_nobody(self.d, check), 0)
+        self.c.call("terminate", {"id": running})
 
 
 class TestRestart(unittest.TestCase):

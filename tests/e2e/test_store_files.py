@@ -122,8 +122,13 @@ class TestOwnership(StoreCase):
         os.chmod(self.d.db, 0o666)
         self.assertIn("writable by group or others", self.refused())
         os.chmod(self.d.db, 0o600)
-        os.chmod(self.d.dir, 0o777)
-        self.assertIn("writable by group or others", self.refused())
+        for mode in (0o777, 0o1777):
+            # a directory (/tmp, say) is never to be chmod-ed: another --db
+            os.chmod(self.d.dir, mode)
+            out = self.refused()
+            self.assertIn("writable by group or others", out)
+            self.assertIn("choose another --db", out)
+            self.assertNotIn("chmod", out)
 
     def test_planted_sidecars(self):
         for suffix in ("-wal", "-shm", ".lock", ".key"):
