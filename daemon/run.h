@@ -27,7 +27,9 @@
 struct runs;
 struct run;
 
-typedef void run_ended_fn(void *arg, struct run *run);
+/* A request about a run that is answered later: with the run, or the
+ * error (run NULL). */
+typedef void run_done_fn(void *arg, struct run *run, const ig_err *err);
 
 /* A metric series a run writes, with its store id; run.series is sorted
  * by name. */
@@ -67,6 +69,7 @@ struct run {
 	int ckpt_then;                  /* enum ckpt_then */
 	int suspend;                    /* enum run_suspend: pause or shutdown asked */
 	bool store_failed;              /* a write was lost: resume from the store */
+	bool rebuilding;                /* its job is being built again, off the loop */
 	int64_t restarts;               /* after its exec worker failed */
 
 	/* metric points waiting to be handed to the store */
@@ -87,7 +90,7 @@ struct run {
 	double progress_sent;
 
 	/* a paused run's terminate waits for its end to be recorded */
-	run_ended_fn *ended;
+	run_done_fn *ended;
 	void *ended_arg;
 
 	/* watchers: connections that get notifications */
@@ -139,9 +142,8 @@ struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_
  * NULL) is called once the run's record has committed (answer the client
  * then, so that a run it was told of survives a crash), or done(arg, NULL,
  * err) when it could not be built or stored. */
-typedef void runs_created_fn(void *arg, struct run *run, const ig_err *err);
 int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
-                runs_created_fn *done, void *arg, ig_err *err);
+                run_done_fn *done, void *arg, ig_err *err);
 /* 0 when requests that write (run and the control verbs) are taken; else
  * UNAVAILABLE: the store refuses writes (its WAL went). */
 int runs_writable(struct runs *mgr, ig_err *err);
@@ -149,10 +151,13 @@ int runs_writable(struct runs *mgr, ig_err *err);
 /* terminate (or terminate_epoch); a paused run is ended without running
  * again, and *later says that ended(arg, run) is called once its end is
  * recorded (or the daemon stops first): answer the client then. */
-int run_terminate(struct run *run, bool epoch_only, run_ended_fn *ended, void *arg, bool *later,
+int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg, bool *later,
                   ig_err *err);
 int run_pause(struct run *run, ig_err *err);
-int run_resume(struct run *run, int64_t max_epochs, ig_err *err);
+/* resume; a run without a job (ended, or its store failed) has it built
+ * again off the loop, and *later says done(arg, ...) answers. */
+int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg, bool *later,
+               ig_err *err);
 int runs_delete(struct runs *mgr, struct run *run, ig_err *err);
 /* The summary as status and list show it; strings borrowed from run, the
  * metrics array allocated: free it with run_summary_clear_metrics(). */

@@ -353,13 +353,18 @@ static void m_state_dict(struct server_conn *conn, uint32_t msgid, const msgpack
 
 /* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
 
-/* A paused run's terminate: answered with the status its end recorded. */
-static void on_terminated(void *arg, struct run *run)
+/* A control request answered later (a paused run's terminate, a resume
+ * that builds the run's job again): with the run's status, or the error. */
+static void on_controlled(void *arg, struct run *run, const ig_err *err)
 {
 	struct answer *a = arg;
 
-	if (!server_conn_closed(a->conn))
-		reply_id(a->conn, a->msgid, run, run->status);
+	if (!server_conn_closed(a->conn)) {
+		if (run != NULL)
+			reply_id(a->conn, a->msgid, run, run->status);
+		else
+			server_error(a->conn, a->msgid, err->code, "%s", err->message);
+	}
 	answer_free(a);
 }
 
@@ -379,16 +384,17 @@ static void control(struct server_conn *conn, uint32_t msgid, const msgpack_obje
 		server_error(conn, msgid, err.code, "%s", err.message);
 		return;
 	}
-	if (strcmp(verb, "terminate") == 0) {
+	if (strcmp(verb, "terminate") == 0 || resume) {
 		struct answer *a = answer_new(conn, msgid);
 		bool later = false;
 		if (a == NULL) {
 			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 			return;
 		}
-		rc = run_terminate(run, false, on_terminated, a, &later, &err);
+		rc = resume ? run_resume(run, max_epochs, on_controlled, a, &later, &err)
+		            : run_terminate(run, false, on_controlled, a, &later, &err);
 		if (later) {
-			run_log(run, LOG_INFO, "terminate asked by uid %lu", (unsigned long)peer);
+			run_log(run, LOG_INFO, "%s asked by uid %lu", verb, (unsigned long)peer);
 			return;
 		}
 		answer_free(a);
@@ -396,8 +402,6 @@ static void control(struct server_conn *conn, uint32_t msgid, const msgpack_obje
 		rc = run_terminate(run, true, NULL, NULL, &later_unused, &err);
 	else if (strcmp(verb, "pause") == 0)
 		rc = run_pause(run, &err);
-	else if (resume)
-		rc = run_resume(run, max_epochs, &err);
 	else {
 		struct id_status r = { run->id, NULL, -1 };
 		if (runs_delete(mgr, run, &err) != 0)

@@ -48,7 +48,7 @@
 
 static void run_free(struct run *run);
 static int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
-static int revive_or_restart(struct run *run, ig_err *err);
+static int load_checkpoint(struct run *run, const ig_store_checkpoint *c, ig_err *err);
 static int add_run_handlers(struct run *run);
 static int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 static void finish(struct run *run, ig_run_status st);
@@ -542,7 +542,9 @@ static int64_t hook_run_id(void *ud)
 
 /* A job for run->spec, with the run's hooks.  A run whose stored record
  * was not to be trusted has no spec, and never gets a job. */
-static int new_job(struct run *run, ig_err *err)
+/* A job for run->spec, with the run's hooks, into *out.  Safe on a
+ * threadpool thread: it reads the run's spec and owner only. */
+static int build_job(struct run *run, struct job **out, ig_err *err)
 {
 	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, hook_run_id,
 	                           run };
@@ -550,8 +552,7 @@ static int new_job(struct run *run, ig_err *err)
 	if (run->spec == NULL)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld cannot run again: %s",
 		                  (long long)run->id, run->reason != NULL ? run->reason : "");
-	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner, &hooks, &run->job,
-	               err);
+	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner, &hooks, out, err);
 }
 
 /* ---- the run's own handlers ----------------------------------------------- */
@@ -707,7 +708,7 @@ static int start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 struct creating {
 	uv_work_t work;
 	struct run *run;                /* not in mgr->v until its job is built */
-	runs_created_fn *done;
+	run_done_fn *done;
 	void *arg;
 	int rc;
 	ig_err err;
@@ -742,14 +743,14 @@ static void on_stored(void *arg, int status, const char *errmsg)
 }
 
 /* On a threadpool thread: the run is nobody else's yet. */
-static void build_job(uv_work_t *w)
+static void create_work(uv_work_t *w)
 {
 	struct creating *cr = w->data;
 
-	cr->rc = new_job(cr->run, &cr->err);
+	cr->rc = build_job(cr->run, &cr->run->job, &cr->err);
 }
 
-static void job_built(uv_work_t *w, int status)
+static void create_done(uv_work_t *w, int status)
 {
 	struct creating *cr = w->data;
 	struct run *run = cr->run;
@@ -824,7 +825,7 @@ int runs_writable(struct runs *mgr, ig_err *err)
 }
 
 int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
-                runs_created_fn *done, void *arg, ig_err *err)
+                run_done_fn *done, void *arg, ig_err *err)
 {
 	struct creating *cr;
 	ig_spec *spec;
@@ -853,7 +854,7 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	cr->done = done;
 	cr->arg = arg;
 	cr->work.data = cr;
-	if ((rc = uv_queue_work(mgr->loop, &cr->work, build_job, job_built)) != 0) {
+	if ((rc = uv_queue_work(mgr->loop, &cr->work, create_work, create_done)) != 0) {
 		run_free(cr->run);
 		free(cr);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot queue the run's set-up: %s",
@@ -1107,11 +1108,11 @@ static void snapshot(struct run *run)
  * daemon stops before it could. */
 static void tell_ended(struct run *run)
 {
-	run_ended_fn *fn = run->ended;
+	run_done_fn *fn = run->ended;
 
 	run->ended = NULL;
 	if (fn != NULL)
-		fn(run->ended_arg, run);
+		fn(run->ended_arg, run, NULL);
 }
 
 static void on_end_committed(void *arg, int status, const char *errmsg)
@@ -1132,14 +1133,165 @@ static void on_end_committed(void *arg, int status, const char *errmsg)
 }
 
 /*
+ * Rebuilding a run's job from its spec and its last checkpoint: a worker's
+ * restart, the resume of an ended run, the daemon's start.  Three steps:
+ * the checkpoint is read (on the loop: the store's reader is the loop's),
+ * the job built (on the threadpool but at start: its data file may be
+ * large), then installed with the checkpoint loaded, on the loop.
+ */
+struct rebuild {
+	uv_work_t work;
+	struct run *run;
+	bool start_over;                /* no checkpoint: from the start */
+	ig_store_checkpoint ckpt;
+	bool have_ckpt;
+	struct job *job;                /* built, not yet the run's */
+	int rc;
+	ig_err err;
+	void (*then)(struct rebuild *rb);       /* rb->rc says how it went */
+	run_done_fn *done;              /* resume's answer */
+	void *arg;
+	int64_t max_epochs;
+};
+
+static int rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
+{
+	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
+	int rc = ig_store_latest_checkpoint(r, run->id, &rb->ckpt);
+
+	rb->run = run;
+	rb->have_ckpt = rc == 0;
+	if (rc == IG_STORE_ENOTFOUND && !rb->start_over)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
+		                  (long long)run->id);
+	/* starting over would drop what it learnt and its history */
+	if (rc != 0 && rc != IG_STORE_ENOTFOUND)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot read its checkpoint: %s",
+		                  ig_store_reader_error(r));
+	return 0;
+}
+
+/* The built job becomes the run's, with the checkpoint loaded; the one it
+ * had goes.  On failure the run keeps the job it had. */
+static int rebuild_install(struct rebuild *rb, ig_err *err)
+{
+	struct run *run = rb->run;
+	struct job *old = run->job;
+	int rc = 0;
+
+	run->job = rb->job;
+	rb->job = NULL;
+	if (add_run_handlers(run) != 0)
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	else if (rb->have_ckpt)
+		rc = load_checkpoint(run, &rb->ckpt, err);
+	else
+		ig_store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
+	if (rc != 0) {
+		job_free(run->job);
+		run->job = old;
+		return rc;
+	}
+	if (old != NULL)
+		job_free(old);
+	return 0;
+}
+
+static void rebuild_free(struct rebuild *rb)
+{
+	if (rb->job != NULL)
+		job_free(rb->job);
+	ig_store_checkpoint_clear(&rb->ckpt);
+	free(rb);
+}
+
+/* At the daemon's start, before it serves: all on the loop. */
+static int revive_now(struct run *run, bool start_over, ig_err *err)
+{
+	struct rebuild rb = { .start_over = start_over };
+	int rc;
+
+	if ((rc = rebuild_read(run, &rb, err)) == 0 &&
+	    (rc = build_job(run, &rb.job, err)) == 0)
+		rc = rebuild_install(&rb, err);
+	if (rb.job != NULL)
+		job_free(rb.job);
+	ig_store_checkpoint_clear(&rb.ckpt);
+	return rc;
+}
+
+static void rebuild_work(uv_work_t *w)
+{
+	struct rebuild *rb = w->data;
+
+	rb->rc = build_job(rb->run, &rb->job, &rb->err);
+}
+
+static void rebuild_done(uv_work_t *w, int status)
+{
+	struct rebuild *rb = w->data;
+	struct runs *mgr = rb->run->mgr;
+
+	mgr->building--;
+	rb->run->rebuilding = false;
+	if (status != 0 && rb->rc == 0)
+		rb->rc = ig_err_set(&rb->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+	if (rb->rc == 0)
+		rb->rc = rebuild_install(rb, &rb->err);
+	rb->then(rb);
+	rebuild_free(rb);
+	if (mgr->stopping)
+		check_stopped(mgr);
+}
+
+/* Rebuild run's job off the loop, then rb->then; rb is taken over.
+ * Returns 0, or an error found at once (no checkpoint, none queued). */
+static int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err)
+{
+	int rc;
+
+	if ((rc = rebuild_read(run, rb, err)) != 0) {
+		rebuild_free(rb);
+		return rc;
+	}
+	rb->work.data = rb;
+	if ((rc = uv_queue_work(run->mgr->loop, &rb->work, rebuild_work, rebuild_done)) != 0) {
+		rebuild_free(rb);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot queue the run's set-up: %s",
+		                  uv_strerror(rc));
+	}
+	run->mgr->building++;
+	run->rebuilding = true;
+	return 0;
+}
+
+/*
  * A run whose exec worker failed starts again from its last checkpoint
  * with a new worker, up to spec worker.max_restarts times.  True when it
  * did; false leaves the run failed as it is.
  */
+static void fail_run(struct run *run);
+
+static void restarted(struct rebuild *rb)
+{
+	struct run *run = rb->run;
+
+	if (rb->rc == 0 && start_engine(run, IG_NONE, &rb->err) != 0)
+		rb->rc = rb->err.code;
+	if (rb->rc != 0) {
+		run_log(run, LOG_ERROR, "cannot restart: %s", rb->err.message);
+		fail_run(run);
+		return;
+	}
+	run->restarts++;
+	make_runnable(run);
+}
+
 static bool restart_worker(struct run *run)
 {
 	struct job *old = run->job;
 	int64_t max = run->spec->worker.max_restarts;
+	struct rebuild *rb;
 	ig_err err;
 
 	if (!job_worker_lost(old) || max == IG_NONE || run->restarts >= max)
@@ -1147,30 +1299,36 @@ static bool restart_worker(struct run *run)
 	run_log(run, LOG_WARN, "restart %lld of %lld from the last checkpoint: %s",
 	        (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
 	flush_points(run);
-	run->job = NULL;
-	if (revive_or_restart(run, &err) != 0 || start_engine(run, IG_NONE, &err) != 0) {
-		run_log(run, LOG_ERROR, "cannot restart: %s", err.message);
-		job_free(run->job);
-		run->job = old;
+	if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+		run_log(run, LOG_ERROR, "cannot restart: out of memory");
 		return false;
 	}
-	job_free(old);
-	run->restarts++;
-	make_runnable(run);
+	*rb = (struct rebuild){ .start_over = true, .then = restarted };
+	if (rebuild_later(run, rb, &err) != 0) {
+		run_log(run, LOG_ERROR, "cannot restart: %s", err.message);
+		return false;
+	}
 	return true;
 }
 
 static void finish(struct run *run, ig_run_status st)
 {
-	ig_engine *e = job_engine(run->job);
-
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
-	log_window_end(run, true);
 	if (st != IG_RUN_FAILED) {
+		log_window_end(run, true);
 		checkpoint(run, THEN_FINISH);
 		return;
 	}
+	fail_run(run);
+}
+
+/* Its engine failed, and no restart helps: end it with the error. */
+static void fail_run(struct run *run)
+{
+	ig_engine *e = job_engine(run->job);
+
+	log_window_end(run, true);
 	run_log(run, LOG_ERROR, "failed at epoch %lld, iteration %lld: %s",
 	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration,
 	        ig_engine_error(e));
@@ -1215,12 +1373,15 @@ bool run_settled(const struct run *run)
 	return !live(run) && run->ending < 0;
 }
 
-int run_terminate(struct run *run, bool epoch_only, run_ended_fn *ended, void *arg, bool *later,
+int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg, bool *later,
                   ig_err *err)
 {
 	if (!live(run) || (epoch_only && run->status != IG_STATUS_RUNNING))
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
 		                  ig_status_name(run->status));
+	if (run->rebuilding)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is restarting its worker; "
+		                  "retry", (long long)run->id);
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
 		ig_engine_terminate_epoch(e, false);
@@ -1247,6 +1408,9 @@ int run_terminate(struct run *run, bool epoch_only, run_ended_fn *ended, void *a
 
 int run_pause(struct run *run, ig_err *err)
 {
+	if (run->rebuilding)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is restarting its worker; "
+		                  "retry", (long long)run->id);
 	if (!live(run) || run->status != IG_STATUS_RUNNING)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
 		                  ig_status_name(run->status));
@@ -1254,13 +1418,53 @@ int run_pause(struct run *run, ig_err *err)
 	return 0;
 }
 
-/* Rebuild a finished run's job from its last checkpoint. */
-static int revive(struct run *run, ig_err *err);
 
-int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
+/* Start the run's engine again, as resume asks. */
+static int resume_engine(struct run *run, int64_t max_epochs, ig_err *err)
 {
+	ig_engine *e = job_engine(run->job);
+
+	if (max_epochs != IG_NONE && max_epochs <= ig_engine_state(e)->epoch &&
+	    ig_engine_status(e) != IG_RUN_SUSPENDED)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "max_epochs: %lld is not above the "
+		                  "run's epoch %lld", (long long)max_epochs,
+		                  (long long)ig_engine_state(e)->epoch);
+	if (start_engine(run, max_epochs, err) != 0)
+		return err->code;
+	set_status(run, IG_STATUS_RUNNING, NULL);
+	make_runnable(run);
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld", (long long)ig_engine_state(e)->epoch,
+	        (long long)ig_engine_state(e)->iteration);
+	return 0;
+}
+
+static void resumed(struct rebuild *rb)
+{
+	struct run *run = rb->run;
+	ig_err err;
+
+	if (rb->rc != 0) {
+		rb->done(rb->arg, NULL, &rb->err);
+		return;
+	}
+	add_all_watchers(run);
+	if (resume_engine(run, rb->max_epochs, &err) != 0)
+		rb->done(rb->arg, NULL, &err);
+	else
+		rb->done(rb->arg, run, NULL);
+}
+
+int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg, bool *later,
+               ig_err *err)
+{
+	struct rebuild *rb;
+
+	*later = false;
 	/* its history may be cut back to a checkpoint */
 	history_forget(run->mgr->history, run->id);
+	if (run->rebuilding)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is being set up; retry",
+		                  (long long)run->id);
 	if (run->status == IG_STATUS_RUNNING || run->status == IG_STATUS_QUEUED)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is already %s", (long long)run->id,
 		                  ig_status_name(run->status));
@@ -1280,27 +1484,20 @@ int run_resume(struct run *run, int64_t max_epochs, ig_err *err)
 		run->job = NULL;
 		run->store_failed = false;
 	}
-	if (!live(run)) {
-		if (max_epochs == IG_NONE && run->status != IG_STATUS_PAUSED)
-			return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: give max_epochs "
-			                  "above its epoch to run it further", (long long)run->id,
-			                  ig_status_name(run->status));
-		if (revive(run, err) != 0)
-			return err->code;
-		add_all_watchers(run);
-	}
-	ig_engine *e = job_engine(run->job);
-	if (max_epochs != IG_NONE && max_epochs <= ig_engine_state(e)->epoch &&
-	    ig_engine_status(e) != IG_RUN_SUSPENDED)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "max_epochs: %lld is not above the "
-		                  "run's epoch %lld", (long long)max_epochs,
-		                  (long long)ig_engine_state(e)->epoch);
-	if (start_engine(run, max_epochs, err) != 0)
+	if (live(run))
+		return resume_engine(run, max_epochs, err);
+	if (max_epochs == IG_NONE && run->status != IG_STATUS_PAUSED)
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: give max_epochs "
+		                  "above its epoch to run it further", (long long)run->id,
+		                  ig_status_name(run->status));
+	/* its job is built again from its last checkpoint, off the loop */
+	if ((rb = calloc(1, sizeof(*rb))) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	*rb = (struct rebuild){ .then = resumed, .done = done, .arg = arg,
+	                        .max_epochs = max_epochs };
+	if (rebuild_later(run, rb, err) != 0)
 		return err->code;
-	set_status(run, IG_STATUS_RUNNING, NULL);
-	make_runnable(run);
-	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld", (long long)ig_engine_state(e)->epoch,
-	        (long long)ig_engine_state(e)->iteration);
+	*later = true;
 	return 0;
 }
 
@@ -1324,7 +1521,7 @@ static void runs_abandon(struct runs *mgr, int64_t id)
 
 int runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 {
-	if (live(run) || run->ending >= 0)
+	if (live(run) || run->ending >= 0 || run->rebuilding)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: terminate it first",
 		                  (long long)run->id, ig_status_name(run->status));
 	if (ig_store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
@@ -1533,51 +1730,6 @@ static int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *
 	return rc;
 }
 
-static int revive(struct run *run, ig_err *err)
-{
-	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
-	ig_store_checkpoint c;
-
-	int rc = ig_store_latest_checkpoint(r, run->id, &c);
-
-	if (rc == IG_STORE_ENOTFOUND)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
-		                  (long long)run->id);
-	/* starting over would drop what it learnt and its history */
-	if (rc != 0)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot read its checkpoint: %s",
-		                  ig_store_reader_error(r));
-	rc = new_job(run, err);
-	if (rc == 0 && add_run_handlers(run) != 0)
-		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	if (rc == 0)
-		rc = load_checkpoint(run, &c, err);
-	ig_store_checkpoint_clear(&c);
-	if (rc != 0 && run->job != NULL) {
-		job_free(run->job);
-		run->job = NULL;
-	}
-	return rc;
-}
-
-/* revive, or start over when there is no checkpoint yet. */
-static int revive_or_restart(struct run *run, ig_err *err)
-{
-	if (revive(run, err) == 0)
-		return 0;
-	if (err->code != IG_PROTO_CONFLICT)
-		return err->code;
-	if (new_job(run, err) != 0)
-		return err->code;
-	if (add_run_handlers(run) != 0) {
-		job_free(run->job);
-		run->job = NULL;
-		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	}
-	ig_store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
-	return 0;
-}
-
 /* A stored run into memory, as the record says (spec taken over; NULL for
  * one that may not run).  NULL without memory. */
 static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig_spec *spec)
@@ -1653,7 +1805,7 @@ static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinis
 		load_last_metrics(run);
 		return;
 	}
-	if (revive_or_restart(run, &err) != 0) {
+	if (revive_now(run, true, &err) != 0) {
 		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
 		        err.message);
 		set_status(run, IG_STATUS_FAILED, err.message);
@@ -1807,7 +1959,7 @@ void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *
 	mgr->stopped_arg = arg;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->runnable || run->waiting || run->ckpt_out)
+		if (run->runnable || run->waiting || run->ckpt_out || run->rebuilding)
 			run->suspend = SUSPEND_SHUTDOWN;
 	}
 	uv_timer_start(&mgr->grace, on_grace_over, SHUTDOWN_GRACE_MS, 0);

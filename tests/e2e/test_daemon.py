@@ -18,8 +18,10 @@ import unittest
 import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import (DIGITS, Daemon, RPCError, as_nobody, history,  # noqa: E402
+from daemon import (DIGITS, PY, SRC, Daemon, RPCError, as_nobody, history,  # noqa: E402
                     numpy_spec, softmax_spec, wait_status)
+
+BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
 
 IGNITED = None
 
@@ -419,13 +421,20 @@ class TestControl(DaemonCase):
 
 
 class TestDataOffTheLoop(DaemonCase):
-    def test_a_large_data_file_is_read_while_others_are_served(self):
-        """A run's data file is opened and parsed off the loop: pings are
-        answered while a large CSV is read, and the run's answer comes
-        after it."""
+    """A run's data file is opened and parsed off the loop, when the run is
+    created and when its job is built again (a worker restarted, an ended
+    run resumed): pings are answered meanwhile."""
+
+    ROWS = 300000
+
+    def big_csv(self):
         path = os.path.join(self.d.dir, "big.csv")
         with open(path, "w") as f:
-            f.write((",".join(["0.123456"] * 16) + ",1\n") * 300000)
+            f.write((",".join(["0.123456"] * 16) + ",1\n") * self.ROWS)
+        return {"kind": "csv", "path": path, "header": False, "label": 16}
+
+    def worst_ping_during(self, action):
+        """The slowest ping while action() runs, and how long it took."""
         worst, pings, stop = [0.0], [0], threading.Event()
 
         def pinger():
@@ -438,18 +447,47 @@ class TestDataOffTheLoop(DaemonCase):
             p.close()
         th = threading.Thread(target=pinger)
         th.start()
-        self.addCleanup(th.join)
-        self.addCleanup(stop.set)
-        while pings[0] < 3:
-            time.sleep(0.001)
-        t = time.time()
-        rid = self.run_spec({"engine": "builtin:noop", "data": {
-            "kind": "csv", "path": path, "header": False, "label": 16}})
-        took = time.time() - t
-        stop.set()
-        th.join()
-        self.assertEqual(self.c.call("status", {"id": rid})["epoch_length"], 300000)
-        self.assertLess(worst[0], took / 4, (worst[0], took, pings[0]))
+        try:
+            while pings[0] < 3:
+                time.sleep(0.001)
+            t = time.time()
+            action()
+            return worst[0], time.time() - t
+        finally:
+            stop.set()
+            th.join()
+
+    def test_a_new_run_reads_its_data_off_the_loop(self):
+        data = self.big_csv()
+        rid = []
+        worst, took = self.worst_ping_during(
+            lambda: rid.append(self.run_spec({"engine": "builtin:noop", "data": data})))
+        self.assertEqual(self.c.call("status", {"id": rid[0]})["epoch_length"], self.ROWS)
+        self.assertLess(worst, took / 4, (worst, took))
+
+    def test_a_restarted_worker_and_a_resumed_run_read_it_off_the_loop(self):
+        spec = {"engine": [PY, BAD_WORKER, "crash"], "data": self.big_csv(),
+                "max_epochs": 1, "epoch_length": 10, "worker": {"max_restarts": 2}}
+        rid = self.run_spec(spec)
+
+        def restarts():
+            st = wait_status(self.c, rid, ("failed", "completed"))
+            self.assertEqual(st["status"], "failed")
+        worst, took = self.worst_ping_during(restarts)
+        lines = [l["message"] for l in self.c.call("logs", {"id": rid})["lines"]]
+        self.assertTrue(any(l.startswith("restart 2 of 2") for l in lines), lines)
+        self.assertLess(worst, took / 4, (worst, took))
+
+        done = self.run_spec({"engine": "builtin:noop", "data": self.big_csv(),
+                              "epoch_length": 10})
+        wait_status(self.c, done, ("completed",))
+        answer = []
+        worst, took = self.worst_ping_during(lambda: answer.append(
+            self.c.call("resume", {"id": done, "max_epochs": 2})))
+        self.assertEqual(answer[0]["status"], "running")
+        self.assertLess(worst, took / 4, (worst, took))
+        st = wait_status(self.c, done, ("completed",))
+        self.assertEqual((st["epoch"], st["iteration"]), (2, 20))
 
 
 class TestPermissions(DaemonCase):
