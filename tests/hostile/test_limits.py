@@ -267,6 +267,51 @@ class LimitsCase(unittest.TestCase):
         self.assertIn("client uid %d" % NOBODY, d.logtext())
         self.assertIn("--max-conn-memory", d.logtext())
 
+    def test_memory_budget_of_clients_that_do_not_read(self):
+        """Answers piling up for clients that never read count against
+        --max-conn-memory too: one user's non-reading connections are
+        dropped, largest first, and everyone else is served."""
+        d = self.daemon("--max-conn-memory", str(16 << 20))
+        path = os.path.join(d.dir, "col.csv")
+        with open(path, "w") as f:
+            f.write("0.5\n" * 200000)
+        open_to_others(d)
+        os.chmod(path, 0o644)
+        c = Client(d.socket, timeout=30)
+        rid = c.call("run", {"engine": "builtin:meanstd", "data": {
+            "kind": "csv", "path": path, "header": False, "batch_size": 1},
+            "metrics": [{"name": "m", "kind": "output", "field": "mean.0"}]})["id"]
+        wait_status(c, rid, ("completed",))
+        req = [0, 0, "metrics", {"id": rid, "names": ["m"]}]
+
+        def flood(report):
+            conns = []
+            for k in range(4):
+                r = Raw(d.socket, timeout=15)
+                r.send(HELLO)
+                r.read()
+                try:
+                    for i in range(12):         # about 5 MB an answer
+                        req[1] = 100 + i
+                        r.send(frame(req))
+                except OSError:
+                    pass                        # dropped while sending
+                conns.append(r)
+            HELD.extend(conns)                  # never read; held until released
+            report("sent")
+        child = AsUser(NOBODY, flood)
+        try:
+            self.assertEqual(child.line(), "sent")
+            deadline = time.time() + 60
+            while "--max-conn-memory" not in d.logtext():
+                self.assertLess(time.time(), deadline, d.logtext()[-2000:])
+                time.sleep(0.05)
+            self.assertIsNone(c.call("ping"))
+        finally:
+            child.release()
+        self.assertIn("client uid %d" % NOBODY, d.logtext())
+        c.close()
+
     # ---- finding: large frames freeze everyone's pings -------------------
     def test_pings_answered_while_large_frames_decode(self):
         """Two clients send frames that take long to decode; a third one's
