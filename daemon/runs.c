@@ -1088,6 +1088,7 @@ static bool restart_worker(struct run *run)
 static void finish(struct run *run, ig_run_status st)
 {
 	ig_engine *e = job_engine(run->job);
+	char why[IG_ERR_MAX * 4 + 64];
 
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
@@ -1096,11 +1097,17 @@ static void finish(struct run *run, ig_run_status st)
 		checkpoint(run, THEN_FINISH);
 		return;
 	}
+	/* a reason without the restarts would read as the first failure */
+	if (run->restarts > 0)
+		snprintf(why, sizeof(why), "after %lld restart%s of its worker: %s",
+		         (long long)run->restarts, run->restarts == 1 ? "" : "s",
+		         ig_engine_error(e));
+	else
+		snprintf(why, sizeof(why), "%s", ig_engine_error(e));
 	run_log(run, LOG_ERROR, "failed at epoch %lld, iteration %lld: %s",
-	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration,
-	        ig_engine_error(e));
+	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration, why);
 	flush_points(run);
-	set_reason(run, ig_engine_error(e));
+	set_reason(run, why);
 	run->ending = IG_STATUS_FAILED;
 	finish_end(run);
 }

@@ -6,6 +6,7 @@ fails, through unittest's cleanups.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -168,6 +169,46 @@ def wait_status(client, run_id, statuses, timeout=120):
             return st
         time.sleep(0.02)
     raise AssertionError("run %s never reached %s: %r" % (run_id, statuses, st))
+
+
+def wait_for(cond, what, timeout=60):
+    """cond()'s first true value, polled until timeout seconds pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def wait_iteration(client, run_id, target, timeout=60):
+    """The run's iteration once it is at least target (>= 1)."""
+    def reached():
+        it = client.call("status", {"id": run_id})["iteration"]
+        return it if it >= target else None
+    return wait_for(reached, "run %s to reach iteration %d" % (run_id, target), timeout)
+
+
+def log_lines(client, run_id):
+    return [line["message"] for line in client.call("logs", {"id": run_id})["lines"]]
+
+
+def logged_iterations(client, run_id, what, then=""):
+    """The iterations of the run's lifecycle lines "WHAT at epoch E,
+    iteration I THEN" (PROTOCOL.md, logs), in order."""
+    pattern = re.compile(re.escape(what) + r" at epoch \d+, iteration (\d+)" + re.escape(then))
+    return [int(m.group(1)) for m in map(pattern.match, log_lines(client, run_id)) if m]
+
+
+def resumed_after_restart(client, run_id, restarts=1):
+    """The iterations the run resumed at after the daemon's restarts, once
+    its log has at least that many (a line is committed a moment after the
+    daemon serves)."""
+    def resumed():
+        at = logged_iterations(client, run_id, "resumed", " after the daemon's restart")
+        return at if len(at) >= restarts else None
+    return wait_for(resumed, "run %s to resume %d times" % (run_id, restarts))
 
 
 def history(client, run_id, **kw):
