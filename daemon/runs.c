@@ -1082,6 +1082,9 @@ static bool restart_worker(struct run *run)
 	job_free(old);
 	run->restarts++;
 	make_runnable(run);
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld after the worker's restart",
+	        (long long)ig_engine_state(job_engine(run->job))->epoch,
+	        (long long)ig_engine_state(job_engine(run->job))->iteration);
 	return true;
 }
 

@@ -211,6 +211,15 @@ def resumed_after_restart(client, run_id, restarts=1):
     return wait_for(resumed, "run %s to resume %d times" % (run_id, restarts))
 
 
+def rate(client, run_id, series):
+    """The run's iterations a second, from the wall times of the first page
+    of a per-iteration series of its history."""
+    page = client.call("metrics", {"id": run_id, "names": [series]})["series"][series]
+    n = len(page["time"]) // 8
+    times = struct.unpack(">%dd" % n, page["time"])
+    return (n - 1) / max(times[-1] - times[0], 1e-6)
+
+
 def history(client, run_id, **kw):
     """Every point of every series: {name: [(epoch, iteration, value)]}."""
     out = {}
