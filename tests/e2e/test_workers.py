@@ -9,6 +9,7 @@ IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
 """
 import gzip
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -377,6 +378,9 @@ fds = sorted(filter(None, map(link, range(1024))))
 print("groups=" + ",".join(groups), file=sys.stderr)
 print("env=" + ",".join(env), file=sys.stderr)
 print("fds=" + ",".join(fds), file=sys.stderr)
+for name in ("HOME", "USER", "LOGNAME", "PATH", "EXTRA"):
+    print("%s=%s" % (name, os.environ.get(name)), file=sys.stderr)
+print("cwd=" + os.getcwd(), file=sys.stderr)
 sys.exit(5)
 """
 
@@ -397,7 +401,9 @@ class TestWorkerStart(unittest.TestCase):
         fd = os.open(self.inherited, os.O_RDONLY | os.O_CREAT, 0o600)
         self.addCleanup(os.close, fd)
         env = dict(os.environ, IGNITE_TEST_SECRET="daemon-only")
-        self.d = Daemon(IGNITED, prefix=["setpriv", "--bounding-set", "-sys_resource"],
+        # supplementary groups for the worker not to have
+        self.d = Daemon(IGNITED, prefix=["setpriv", "--groups", "100,65533",
+                                         "--bounding-set", "-sys_resource"],
                         popen={"pass_fds": (fd,), "env": env}).start()
         self.addCleanup(self.d.remove)
 
@@ -456,10 +462,20 @@ class TestWorkerStart(unittest.TestCase):
         self.assertEqual(st["metrics"], limits_reported())
 
     def test_no_groups_environment_or_descriptors_of_the_daemon(self):
-        st = nobody_runs(self.d, {"engine": [PY, "-c", REPORT_START], "data": "range:3"})
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            groups = [line.split()[1:] for line in f if line.startswith("Groups:")][0]
+        self.assertEqual(groups, ["100", "65533"])
+        st = nobody_runs(self.d, {"engine": [PY, "-c", REPORT_START], "data": "range:3",
+                                  "worker": {"env": {"EXTRA": "from the spec"}}})
         self.assertEqual(st["status"], "failed")
         self.assertIn("groups=", st["log"])
-        self.assertIn("env=HOME,LOGNAME,PATH,USER", st["log"])
+        # PROTOCOL.md worker.env: only PATH (the daemon's), the owner's
+        # HOME, USER and LOGNAME, and the spec's; cwd / by default
+        self.assertIn("env=EXTRA,HOME,LOGNAME,PATH,USER", st["log"])
+        owner = pwd.getpwuid(65534)
+        for line in ("HOME=" + owner.pw_dir, "USER=" + owner.pw_name, "LOGNAME=" + owner.pw_name,
+                     "PATH=" + os.environ["PATH"], "EXTRA=from the spec", "cwd=/"):
+            self.assertIn(line, st["log"])
         fds = [line for line in st["log"] if line.startswith("fds=")]
         self.assertEqual(len(fds), 1, st["log"])
         self.assertNotIn(self.inherited, fds[0])
