@@ -14,6 +14,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import unittest
 
 import msgpack
 
@@ -161,6 +162,23 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class DaemonCase(unittest.TestCase):
+    """A fresh daemon (ignited with the extra options) and a client to it
+    for each test; each test file sets DaemonCase.ignited."""
+
+    ignited = None
+    extra = ()
+
+    def setUp(self):
+        self.d = Daemon(self.ignited, extra=self.extra).start()
+        self.addCleanup(self.d.remove)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def run_spec(self, spec):
+        return self.c.call("run", spec)["id"]
+
+
 def wait_status(client, run_id, statuses, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -292,18 +310,29 @@ def as_nobody(d, check):
     return as_uid(d, 65534, check)
 
 
-def as_uid(d, uid, check):
-    """as_nobody, as uid (and gid) uid: 65533 serves as a second user."""
-    os.chmod(os.path.dirname(d.socket), 0o755)
-    os.chmod(d.socket, 0o666)
+def as_uid(d, uid, check, groups=None):
+    """as_nobody, as uid (and gid) uid: 65533 serves as a second user.
+    With groups (a list, maybe empty), the child has those supplementary
+    groups and d's socket is left as the daemon made it; exit code 3 then
+    says that the socket refused the connection (EACCES)."""
+    if groups is None:
+        os.chmod(os.path.dirname(d.socket), 0o755)
+        os.chmod(d.socket, 0o666)
     os.chmod(d.dir, 0o755)
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            if groups is not None:
+                os.setgroups(groups)
             os.setgid(uid)
             os.setuid(uid)
-            code = 0 if check(Client(d.socket)) else 2
+            try:
+                c = Client(d.socket)
+            except PermissionError:
+                code = 3
+            else:
+                code = 0 if check(c) else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)

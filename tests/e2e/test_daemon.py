@@ -17,24 +17,13 @@ import unittest
 import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import (DIGITS, Daemon, RPCError, as_nobody, history,  # noqa: E402
+from daemon import (DIGITS, Daemon, DaemonCase, RPCError, as_nobody, history,  # noqa: E402
                     logged_iterations, numpy_spec, rate, resumed_after_restart,
                     softmax_spec, wait_for, wait_status)
 
 IGNITED = None
 
 INVALID_PARAMS, NOT_FOUND, PERMISSION_DENIED, CONFLICT = 3, 4, 5, 6
-
-
-class DaemonCase(unittest.TestCase):
-    def setUp(self):
-        self.d = Daemon(IGNITED).start()
-        self.addCleanup(self.d.remove)
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-
-    def run_spec(self, spec):
-        return self.c.call("run", spec)["id"]
 
 
 class TestTraining(DaemonCase):
@@ -541,6 +530,7 @@ class TestFullDisk(unittest.TestCase):
         resumed = wait_for(lambda: logged_iterations(c, rid, "resumed"), "a resume")
         self.assertEqual(resumed[-1], committed)
         self.assertGreater(committed, 0)
+        self.assertLessEqual(committed, paused)
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))
         self.assertEqual(history(c, rid), want)
@@ -549,5 +539,5 @@ class TestFullDisk(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    IGNITED = os.path.abspath(sys.argv.pop(1))
+    IGNITED = DaemonCase.ignited = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

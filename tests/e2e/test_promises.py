@@ -20,7 +20,7 @@ import msgpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Client, Daemon, RPCError, as_uid,  # noqa: E402
+from daemon import (PY, PYPATH, SRC, Client, Daemon, DaemonCase, RPCError, as_uid,  # noqa: E402
                     log_lines, logged_iterations, resumed_after_restart, wait_iteration,
                     wait_status)
 
@@ -60,20 +60,7 @@ def last_checkpoint(db, rid):
         conn.close()
 
 
-class Case(unittest.TestCase):
-    extra = ()
-
-    def setUp(self):
-        self.d = Daemon(IGNITED, extra=self.extra).start()
-        self.addCleanup(self.d.remove)
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-
-    def run_spec(self, spec):
-        return self.c.call("run", spec)["id"]
-
-
-class TestOthersMayNot(Case):
+class TestOthersMayNot(DaemonCase):
     """PROTOCOL.md, Who may do what: resume, terminate_epoch and shutdown
     are refused to another uid, and change nothing."""
 
@@ -120,35 +107,15 @@ class TestGroup(unittest.TestCase):
             else [g for g in grp.getgrall() if g.gr_gid not in (0, OTHER, 65534)][0]
         d = Daemon(IGNITED, extra=["--group", group.gr_name]).start()
         self.addCleanup(d.remove)
-        os.chmod(d.dir, 0o755)                 # the test's own directory, above run/
         for path, mode in ((os.path.dirname(d.socket), 0o750), (d.socket, 0o660)):
             st = os.lstat(path)
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_gid), (mode, group.gr_gid), path)
         self.assertTrue(stat.S_ISSOCK(os.lstat(d.socket).st_mode))
-        self.assertEqual(self.connect_as(d, OTHER, [group.gr_gid]), "served")
-        self.assertEqual(self.connect_as(d, OTHER, []), "refused")
-
-    @staticmethod
-    def connect_as(d, uid, groups):
-        """"served" when uid, with these supplementary groups, can ping d,
-        "refused" when the kernel refuses the connection."""
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.setgroups(groups)
-                os.setgid(uid)
-                os.setuid(uid)
-                try:
-                    c = Client(d.socket, timeout=10)
-                except PermissionError:
-                    code = 3
-                else:
-                    code = 0 if c.call("ping") is None else 2
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        return {0: "served", 3: "refused"}.get(os.waitstatus_to_exitcode(status), "error")
+        # as_uid: 0 served, 3 the connection refused
+        def ping(c):
+            return c.call("ping") is None
+        self.assertEqual(as_uid(d, OTHER, ping, groups=[group.gr_gid]), 0)
+        self.assertEqual(as_uid(d, OTHER, ping, groups=[]), 3)
 
 
 class TestStopCheckpoints(unittest.TestCase):
@@ -204,7 +171,7 @@ class TestStopCheckpoints(unittest.TestCase):
         self.stopped_then_resumed(lambda: self.assertIsNone(self.c.call("shutdown")))
 
 
-class TestFrameLimits(Case):
+class TestFrameLimits(DaemonCase):
     """With --max-frame: a request over it is FRAME_TOO_LARGE on its length
     prefix and the connection closes; an answer over it is TOO_LARGE and the
     connection serves on."""
@@ -241,7 +208,7 @@ class TestFrameLimits(Case):
         self.assertEqual(len(self.c.call("logs", {"id": rid, "tail": 5})["lines"]), 5)
 
 
-class TestWorkerFaults(Case):
+class TestWorkerFaults(DaemonCase):
     def test_code_that_raises_fails_without_restart(self):
         """PROTOCOL.md Failures: an error response (INTERNAL) from the
         worker's code fails the run with "the worker's process failed: ...",
@@ -282,5 +249,5 @@ class TestWorkerFaults(Case):
 
 
 if __name__ == "__main__":
-    IGNITED = os.path.abspath(sys.argv.pop(1))
+    IGNITED = DaemonCase.ignited = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

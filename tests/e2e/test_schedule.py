@@ -10,6 +10,7 @@ run's log), not only for how the run ended: a run started over from 0 ends
 the same, but loses everything PROTOCOL.md promises to keep.
 """
 import os
+import re
 import signal
 import sys
 import time
@@ -17,8 +18,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, RPCError, history,  # noqa: E402
-                    resumed_after_restart, wait_status)
+from daemon import PY, PYPATH, SRC, Daemon, RPCError, history, wait_status  # noqa: E402
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
 IGNITED = None
@@ -69,9 +69,14 @@ class ScheduleCase(unittest.TestCase):
         self.d.start()
         c = self.d.client()
         try:
-            return before, resumed_after_restart(c, rid)[0]
+            for line in c.call("logs", {"id": rid})["lines"]:
+                m = re.match(r"resumed at epoch \d+, iteration (\d+) after the daemon's "
+                             r"restart", line["message"])
+                if m:
+                    return before, int(m.group(1))
         finally:
             c.close()
+        self.fail("run %d was not resumed:\n%s" % (rid, self.d.logtext()[-3000:]))
 
     def assert_resumed_within(self, before, resumed, every):
         """Resumed on a count point, at most one period (plus the

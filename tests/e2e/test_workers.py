@@ -210,13 +210,10 @@ class TestResume(unittest.TestCase):
         return history(c, rid)
 
     def wait_for(self, probe, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            got = probe()
-            if got:
-                return got
-            time.sleep(0.01)
-        self.fail("timed out waiting for %r\n%s" % (probe, self.d.logtext()[-3000:]))
+        try:
+            return wait_for(probe, repr(probe), timeout)
+        except AssertionError as e:
+            self.fail("%s\n%s" % (e, self.d.logtext()[-3000:]))
 
     def wait_iteration(self, rid, target):
         """The run's iteration once it is at least target."""
