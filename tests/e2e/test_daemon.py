@@ -312,19 +312,20 @@ class TestControl(DaemonCase):
     def test_pause_and_resume(self):
         """resume continues exactly where pause stopped: the state there,
         then the history of a run never paused, point for point."""
-        ref = self.run_spec(softmax_spec(epochs=30))
+        EPOCHS = 200            # long enough to be paused well before its end
+        ref = self.run_spec(softmax_spec(epochs=EPOCHS))
         wait_status(self.c, ref, ("completed",))
-        rid = self.run_spec(softmax_spec(epochs=30))
+        rid = self.run_spec(softmax_spec(epochs=EPOCHS))
         self.wait_iteration(rid, 100)
         self.c.call("pause", {"id": rid})
         st = wait_status(self.c, rid, ("paused", "completed"))
         self.assertEqual(st["status"], "paused")
         it = st["iteration"]
-        self.assertLess(it, 30 * 45)
+        self.assertLess(it, EPOCHS * 45)
         self.assertEqual(self.c.call("state_dict", {"id": rid})["iteration"], it)
         self.c.call("resume", {"id": rid})
         st = wait_status(self.c, rid, ("completed",))
-        self.assertEqual(st["iteration"], 30 * 45)
+        self.assertEqual(st["iteration"], EPOCHS * 45)
         self.assertEqual(logged_iterations(self.c, rid, "paused"), [it])
         self.assertEqual(logged_iterations(self.c, rid, "resumed"), [it])
         self.assertEqual(history(self.c, rid), history(self.c, ref))
