@@ -111,8 +111,8 @@ static const char *const migrations[] = {
 	/* 2 -> 3: each run's id, owner and spec signed with the database's
 	 * key (store_files.c): the database was checked to be ours before
 	 * any migration, so what it holds is vouched for as it is. */
-	"ALTER TABLE runs ADD COLUMN tag BLOB;"
-	"UPDATE runs SET tag = ignite_tag(id, owner_uid, spec);",
+	("ALTER TABLE runs ADD COLUMN tag BLOB;"
+	 "UPDATE runs SET tag = ignite_tag(id, owner_uid, spec);"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
