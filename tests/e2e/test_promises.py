@@ -28,7 +28,7 @@ SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
 IGNITED = None
 OTHER = 65533
-PERMISSION_DENIED, CONFLICT, INTERNAL, TOO_LARGE = 5, 6, 8, 9
+PERMISSION_DENIED, TOO_LARGE = 5, 9
 FRAME_TOO_LARGE = 101
 
 
@@ -111,8 +111,8 @@ class TestGroup(unittest.TestCase):
             st = os.lstat(path)
             self.assertEqual((stat.S_IMODE(st.st_mode), st.st_gid), (mode, group.gr_gid), path)
         self.assertTrue(stat.S_ISSOCK(os.lstat(d.socket).st_mode))
-        # as_uid: 0 served, 3 the connection refused
-        def ping(c):
+
+        def ping(c):            # as_uid: 0 served, 3 the connection refused
             return c.call("ping") is None
         self.assertEqual(as_uid(d, OTHER, ping, groups=[group.gr_gid]), 0)
         self.assertEqual(as_uid(d, OTHER, ping, groups=[]), 3)
