@@ -1285,6 +1285,9 @@ static void restarted(struct rebuild *rb)
 	}
 	run->restarts++;
 	make_runnable(run);
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld after the worker's restart",
+	        (long long)ig_engine_state(job_engine(run->job))->epoch,
+	        (long long)ig_engine_state(job_engine(run->job))->iteration);
 }
 
 static bool restart_worker(struct run *run)
@@ -1327,13 +1330,20 @@ static void finish(struct run *run, ig_run_status st)
 static void fail_run(struct run *run)
 {
 	ig_engine *e = job_engine(run->job);
+	char why[IG_ERR_MAX * 4 + 64];
 
 	log_window_end(run, true);
+	/* a reason without the restarts would read as the first failure */
+	if (run->restarts > 0)
+		snprintf(why, sizeof(why), "after %lld restart%s of its worker: %s",
+		         (long long)run->restarts, run->restarts == 1 ? "" : "s",
+		         ig_engine_error(e));
+	else
+		snprintf(why, sizeof(why), "%s", ig_engine_error(e));
 	run_log(run, LOG_ERROR, "failed at epoch %lld, iteration %lld: %s",
-	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration,
-	        ig_engine_error(e));
+	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration, why);
 	flush_points(run);
-	set_reason(run, ig_engine_error(e));
+	set_reason(run, why);
 	run->ending = IG_STATUS_FAILED;
 	finish_end(run);
 }

@@ -53,14 +53,21 @@ class Daemon:
             return ""
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
+        """SIGTERM it; it must exit 0, with no sanitizer report in its log
+        (one at shutdown is seen only here)."""
+        if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        text = self.logtext()
+        if self.proc.returncode != 0 or "Sanitizer" in text or "runtime error" in text:
+            raise AssertionError("ignited exited %d; its log %s:\n%s"
+                                 % (self.proc.returncode, self.log, text[-4000:]))
 
 
 CTL = None
@@ -247,13 +254,18 @@ class IgnitectlTest(unittest.TestCase):
         self.ctl("watch", "digits")
         self.assertEqual(self.json("status", "digits")["epoch"], 4)
 
-        # from a state
+        # from a state: the 3 epochs of 45 iterations done, the 4th to do
+        self.assertEqual((state["iteration"], state["epoch_length"]), (135, 45))
         p = self.ctl("--json", "run", "--spec", self.spec, "--from-state", sfile,
                      "--max-epochs", "4", "--follow")
         docs = [json.loads(l) for l in p.stdout.splitlines()]
         self.assertIn("id", docs[0])
         self.assertEqual(docs[-1]["type"], "status")
         self.assertEqual(docs[-1]["status"], "completed")
+        # its history holds the 4th epoch alone: it started at iteration 135
+        m = self.json("metrics", str(docs[0]["id"]))["series"]
+        self.assertEqual([(p["epoch"], p["iteration"]) for p in m["loss"]], [(4, 180)])
+        self.assertEqual([(p["epoch"], p["iteration"]) for p in m["val_acc"]], [(4, 180)])
 
         # rm
         self.assertIn("deleted", self.ctl("rm", "digits").stdout)
@@ -314,12 +326,14 @@ class IgnitectlTest(unittest.TestCase):
         self.assertEqual(self.json("resume", run)["status"], "running")
         self.ctl("terminate-epoch", "sleeper")
         self.assertEqual(set(self.json("terminate-epoch", run)), {"id"})
-        # non-tty watch: plain lines; terminated gives exit 3
+        # non-tty watch: plain lines; terminated gives exit 3.  Its first
+        # line says it watches.
         watcher = subprocess.Popen([CTL, "--socket", self.daemon.socket, "watch", run],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        first = watcher.stdout.readline()
         self.ctl("terminate", "sleeper")
         out, err = watcher.communicate(timeout=60)
+        out = first + out
         self.assertEqual(watcher.returncode, 3, err)
         self.assertNotIn("\033[", out)
         self.assertIn("terminated", out.splitlines()[-1])
@@ -341,11 +355,16 @@ class IgnitectlTest(unittest.TestCase):
         run = self.start_sleeper("jsonwatch")
         watcher = subprocess.Popen([CTL, "--socket", self.daemon.socket, "--json",
                                     "watch", run], stdout=subprocess.PIPE, text=True)
-        time.sleep(1)
+        # until a progress note came, then the end
+        notes = []
+        while not any(n["type"] == "progress" for n in notes):
+            line = watcher.stdout.readline()
+            self.assertTrue(line, "watch ended before a progress note: %r" % notes)
+            notes.append(json.loads(line))
         self.ctl("terminate", run)
         out, _ = watcher.communicate(timeout=60)
         self.assertEqual(watcher.returncode, 3)
-        notes = [json.loads(l) for l in out.splitlines()]
+        notes += [json.loads(l) for l in out.splitlines()]
         kinds = {n["type"] for n in notes}
         self.assertIn("progress", kinds)
         self.assertIn("status", kinds)

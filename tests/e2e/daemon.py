@@ -6,6 +6,7 @@ fails, through unittest's cleanups.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,6 +14,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import unittest
 
 import msgpack
 
@@ -160,6 +162,23 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class DaemonCase(unittest.TestCase):
+    """A fresh daemon (ignited with the extra options) and a client to it
+    for each test; each test file sets DaemonCase.ignited."""
+
+    ignited = None
+    extra = ()
+
+    def setUp(self):
+        self.d = Daemon(self.ignited, extra=self.extra).start()
+        self.addCleanup(self.d.remove)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def run_spec(self, spec):
+        return self.c.call("run", spec)["id"]
+
+
 def wait_status(client, run_id, statuses, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -168,6 +187,55 @@ def wait_status(client, run_id, statuses, timeout=120):
             return st
         time.sleep(0.02)
     raise AssertionError("run %s never reached %s: %r" % (run_id, statuses, st))
+
+
+def wait_for(cond, what, timeout=60):
+    """cond()'s first true value, polled until timeout seconds pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def wait_iteration(client, run_id, target, timeout=60):
+    """The run's iteration once it is at least target (>= 1)."""
+    def reached():
+        it = client.call("status", {"id": run_id})["iteration"]
+        return it if it >= target else None
+    return wait_for(reached, "run %s to reach iteration %d" % (run_id, target), timeout)
+
+
+def log_lines(client, run_id):
+    return [line["message"] for line in client.call("logs", {"id": run_id})["lines"]]
+
+
+def logged_iterations(client, run_id, what, then=""):
+    """The iterations of the run's lifecycle lines "WHAT at epoch E,
+    iteration I THEN" (PROTOCOL.md, logs), in order."""
+    pattern = re.compile(re.escape(what) + r" at epoch \d+, iteration (\d+)" + re.escape(then))
+    return [int(m.group(1)) for m in map(pattern.match, log_lines(client, run_id)) if m]
+
+
+def resumed_after_restart(client, run_id, restarts=1):
+    """The iterations the run resumed at after the daemon's restarts, once
+    its log has at least that many (a line is committed a moment after the
+    daemon serves)."""
+    def resumed():
+        at = logged_iterations(client, run_id, "resumed", " after the daemon's restart")
+        return at if len(at) >= restarts else None
+    return wait_for(resumed, "run %s to resume %d times" % (run_id, restarts))
+
+
+def rate(client, run_id, series):
+    """The run's iterations a second, from the wall times of the first page
+    of a per-iteration series of its history."""
+    page = client.call("metrics", {"id": run_id, "names": [series]})["series"][series]
+    n = len(page["time"]) // 8
+    times = struct.unpack(">%dd" % n, page["time"])
+    return (n - 1) / max(times[-1] - times[0], 1e-6)
 
 
 def history(client, run_id, **kw):
@@ -242,18 +310,29 @@ def as_nobody(d, check):
     return as_uid(d, 65534, check)
 
 
-def as_uid(d, uid, check):
-    """as_nobody, as uid (and gid) uid: 65533 serves as a second user."""
-    os.chmod(os.path.dirname(d.socket), 0o755)
-    os.chmod(d.socket, 0o666)
+def as_uid(d, uid, check, groups=None):
+    """as_nobody, as uid (and gid) uid: 65533 serves as a second user.
+    With groups (a list, maybe empty), the child has those supplementary
+    groups and d's socket is left as the daemon made it; exit code 3 then
+    says that the socket refused the connection (EACCES)."""
+    if groups is None:
+        os.chmod(os.path.dirname(d.socket), 0o755)
+        os.chmod(d.socket, 0o666)
     os.chmod(d.dir, 0o755)
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            if groups is not None:
+                os.setgroups(groups)
             os.setgid(uid)
             os.setuid(uid)
-            code = 0 if check(Client(d.socket)) else 2
+            try:
+                c = Client(d.socket)
+            except PermissionError:
+                code = 3
+            else:
+                code = 0 if check(c) else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)

@@ -18,25 +18,15 @@ import unittest
 import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import (DIGITS, PY, SRC, Daemon, RPCError, as_nobody, history,  # noqa: E402
-                    numpy_spec, softmax_spec, wait_status)
+from daemon import (DIGITS, PY, SRC, Daemon, DaemonCase, RPCError, as_nobody,  # noqa: E402
+                    history, logged_iterations, numpy_spec, rate, resumed_after_restart,
+                    softmax_spec, wait_for, wait_status)
 
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
 
 IGNITED = None
 
 INVALID_PARAMS, NOT_FOUND, PERMISSION_DENIED, CONFLICT = 3, 4, 5, 6
-
-
-class DaemonCase(unittest.TestCase):
-    def setUp(self):
-        self.d = Daemon(IGNITED).start()
-        self.addCleanup(self.d.remove)
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-
-    def run_spec(self, spec):
-        return self.c.call("run", spec)["id"]
 
 
 class TestTraining(DaemonCase):
@@ -81,10 +71,20 @@ class TestTraining(DaemonCase):
     def test_metrics_downsampling_and_ranges(self):
         rid = self.run_spec(softmax_spec(epochs=4))
         wait_status(self.c, rid, ("completed",))
+        # PROTOCOL.md: max_points evenly spread, always keeping the last.
+        # The iterations 1..180 fall in 10 buckets of 18 and each keeps its
+        # last point: the 18th, 36th, ... 180th, as they are in the history.
+        full = {p[1]: p for p in history(self.c, rid, names=["loss_avg"])["loss_avg"]}
         h = history(self.c, rid, names=["loss_avg"], max_points=10)
         self.assertEqual(list(h), ["loss_avg"])
-        self.assertLessEqual(len(h["loss_avg"]), 10)
-        self.assertEqual(h["loss_avg"][-1][1], 180)
+        self.assertEqual(h["loss_avg"], [full[18 * k] for k in range(1, 11)])
+        h = history(self.c, rid, names=["loss_avg"], max_points=1)
+        self.assertEqual(h["loss_avg"], [full[180]])
+        h = history(self.c, rid, names=["loss_avg"], max_points=180)
+        self.assertEqual(h["loss_avg"], [full[i] for i in range(1, 181)])
+        h = history(self.c, rid, names=["loss_avg"], max_points=7, **{"from": 11, "to": 80})
+        # 11..80: 7 buckets of 10, each ending on a multiple of 10
+        self.assertEqual(h["loss_avg"], [full[i] for i in range(20, 81, 10)])
         h = history(self.c, rid, names=["loss_avg"], **{"from": 10, "to": 19})
         self.assertEqual([p[1] for p in h["loss_avg"]], list(range(10, 20)))
         h = history(self.c, rid, axis="epoch", **{"from": 2, "to": 3})
@@ -287,7 +287,7 @@ class TestControl(DaemonCase):
 
     def test_terminate(self):
         rid = self.slow()
-        time.sleep(0.2)
+        self.wait_iteration(rid, 5)
         self.assertEqual(self.c.call("terminate", {"id": rid})["id"], rid)
         st = wait_status(self.c, rid, ("terminated", "completed"))
         self.assertEqual(st["status"], "terminated")
@@ -364,24 +364,32 @@ class TestControl(DaemonCase):
 
     def test_terminate_epoch(self):
         rid = self.slow(max_epochs=2)
-        time.sleep(0.1)
+        self.wait_iteration(rid, 5)
         self.c.call("terminate_epoch", {"id": rid})
         st = wait_status(self.c, rid, ("completed",))
         self.assertEqual(st["epoch"], 2)
         self.assertLess(st["iteration"], 200)
 
     def test_pause_and_resume(self):
-        rid = self.slow()
-        time.sleep(0.1)
+        """resume continues exactly where pause stopped: the state there,
+        then the history of a run never paused, point for point."""
+        EPOCHS = 200            # long enough to be paused well before its end
+        ref = self.run_spec(softmax_spec(epochs=EPOCHS))
+        wait_status(self.c, ref, ("completed",))
+        rid = self.run_spec(softmax_spec(epochs=EPOCHS))
+        self.wait_iteration(rid, 100)
         self.c.call("pause", {"id": rid})
-        st = wait_status(self.c, rid, ("paused",))
+        st = wait_status(self.c, rid, ("paused", "completed"))
+        self.assertEqual(st["status"], "paused")
         it = st["iteration"]
-        time.sleep(0.2)
-        self.assertEqual(self.c.call("status", {"id": rid})["iteration"], it)
+        self.assertLess(it, EPOCHS * 45)
         self.assertEqual(self.c.call("state_dict", {"id": rid})["iteration"], it)
         self.c.call("resume", {"id": rid})
         st = wait_status(self.c, rid, ("completed",))
-        self.assertEqual(st["iteration"], 500)
+        self.assertEqual(st["iteration"], EPOCHS * 45)
+        self.assertEqual(logged_iterations(self.c, rid, "paused"), [it])
+        self.assertEqual(logged_iterations(self.c, rid, "resumed"), [it])
+        self.assertEqual(history(self.c, rid), history(self.c, ref))
 
     def test_resume_finished_with_more_epochs(self):
         rid = self.run_spec({"engine": "builtin:noop", "data": "range:10", "max_epochs": 2})
@@ -416,8 +424,14 @@ class TestControl(DaemonCase):
             seen.add(method if method != "event" else params["event"])
             if method == "status" and params["status"] == "completed":
                 break
+            if method == "progress":
+                self.assertEqual(set(params), {"id", "epoch", "iteration", "epoch_length",
+                                               "max_epochs", "rate", "eta"})
+                self.assertEqual((params["id"], params["epoch_length"], params["max_epochs"]),
+                                 (rid, 45, 300))
         self.assertIn("EPOCH_COMPLETED", seen)
         self.assertIn("metrics", seen)
+        self.assertIn("progress", seen)
 
 
 class TestDataOffTheLoop(DaemonCase):
@@ -589,6 +603,7 @@ class TestRestart(unittest.TestCase):
     def reference(self, c):
         rid = c.call("run", softmax_spec(name="ref", epochs=self.EPOCHS, every=7))["id"]
         wait_status(c, rid, ("completed",))
+        self.rate = rate(c, rid, "loss_avg")
         return history(c, rid), c.call("state_dict", {"id": rid})
 
     def interrupted(self, sig, kills):
@@ -602,15 +617,22 @@ class TestRestart(unittest.TestCase):
             target = total * (k + 1) // (kills + 1)
             c = self.d.client()
             deadline = time.time() + 60
-            while c.call("status", {"id": rid})["iteration"] < target and time.time() < deadline:
+            while True:
+                st = c.call("status", {"id": rid})
+                if st["iteration"] >= target or time.time() > deadline:
+                    break
                 time.sleep(0.005)
-            c.close()
             if sig == signal.SIGKILL:
                 self.d.kill9()
             else:
                 self.d.signal(sig)
                 self.assertEqual(self.d.wait(), 0, self.d.logtext())
+            c.close()
             self.d.start()
+            c = self.d.client()
+            resumed = resumed_after_restart(c, rid, k + 1)[k]
+            c.close()
+            self.assert_resumed_near(sig, st, resumed)
         c = self.d.client()
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))
@@ -620,6 +642,20 @@ class TestRestart(unittest.TestCase):
             self.assertEqual(got[name], ref_hist[name], "series %s differs" % name)
         self.assertEqual(c.call("state_dict", {"id": rid}), ref_sd)
         c.close()
+
+    def assert_resumed_near(self, sig, st, resumed):
+        """Where a run seen at st just before sig resumed: a SIGTERM
+        checkpoints where the run stopped, at or after st; after a kill -9,
+        PROTOCOL.md allows the 7 iterations of `every` plus 10 ms of work
+        to be lost (at the rate of the reference run: softmax is fast
+        enough that the 10 ms rule decides; twice that, for a commit in
+        flight on a loaded machine)."""
+        where = (sig, st["iteration"], resumed, self.rate)
+        self.assertGreater(resumed, 0, "started over: %r" % (where,))
+        if sig == signal.SIGTERM:
+            self.assertGreaterEqual(resumed, st["iteration"], where)
+        else:
+            self.assertGreaterEqual(resumed, st["iteration"] - 7 - self.rate * 0.020, where)
 
     def test_sigterm_then_restart_resumes_identically(self):
         self.interrupted(signal.SIGTERM, 2)
@@ -676,9 +712,12 @@ class TestFullDisk(unittest.TestCase):
         st = wait_status(c, rid, ("paused", "completed", "failed"))
         self.assertEqual(st["status"], "paused", st)
         self.assertIn("full", st["reason"])
+        paused = st["iteration"]
         self.assertEqual(c.call("ping"), None)
         c.close()
         d.stop()
+        committed = sqlite3.connect("file:%s?mode=ro" % d.db, uri=True).execute(
+            "SELECT max(iteration) FROM checkpoints WHERE run_id = ?", (rid,)).fetchone()[0]
         d.extra = []
         d.start()
         c = d.client()
@@ -686,6 +725,11 @@ class TestFullDisk(unittest.TestCase):
         # the restarted daemon resumes it on its own
         if c.call("status", {"id": rid})["status"] == "paused":
             c.call("resume", {"id": rid})
+        # from its last checkpoint that fitted, not from 0
+        resumed = wait_for(lambda: logged_iterations(c, rid, "resumed"), "a resume")
+        self.assertEqual(resumed[-1], committed)
+        self.assertGreater(committed, 0)
+        self.assertLessEqual(committed, paused)
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))
         self.assertEqual(history(c, rid), want)
@@ -694,5 +738,5 @@ class TestFullDisk(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    IGNITED = os.path.abspath(sys.argv.pop(1))
+    IGNITED = DaemonCase.ignited = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

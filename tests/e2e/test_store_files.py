@@ -13,26 +13,16 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemon import (Daemon, RPCError, as_nobody, numpy_spec,  # noqa: E402
-                    softmax_spec, wait_status)
+                    softmax_spec, wait_for, wait_status)
 
 UNAVAILABLE = 7
 NOBODY = 65534
-
-
-def wait_for(cond, what, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
 
 
 class StoreCase(unittest.TestCase):

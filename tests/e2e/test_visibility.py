@@ -13,7 +13,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, RPCError, as_uid,  # noqa: E402
+from daemon import (PY, PYPATH, SRC, DaemonCase, RPCError, as_uid,  # noqa: E402
                     wait_status)
 
 HOSTILE = os.path.join(SRC, "tests", "workers", "hostile_output_worker.py")
@@ -38,15 +38,7 @@ def noop_spec(name=None):
     return spec
 
 
-class Case(unittest.TestCase):
-    extra = ()
-
-    def setUp(self):
-        self.d = Daemon(IGNITED, extra=self.extra).start()
-        self.addCleanup(self.d.remove)
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-
+class Case(DaemonCase):
     def ended(self, spec):
         rid = self.c.call("run", spec)["id"]
         return rid, wait_status(self.c, rid, ("completed", "failed", "terminated"))
@@ -261,4 +253,5 @@ class TestNamesPerOwner(Case):
 
 if __name__ == "__main__":
     IGNITED, IGNITECTL = sys.argv[1], sys.argv[2]
+    DaemonCase.ignited = IGNITED
     unittest.main(argv=[sys.argv[0]] + sys.argv[3:])

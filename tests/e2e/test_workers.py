@@ -9,6 +9,7 @@ IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
 """
 import gzip
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,8 @@ import msgpack
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from daemon import (DIGITS, PY, PYPATH, SRC, Client, Daemon, RPCError,  # noqa: E402
-                    as_nobody, history, numpy_spec, wait_status)
+                    as_nobody, history, logged_iterations, numpy_spec, rate, resumed_after_restart,
+                    wait_for, wait_iteration, wait_status)
 
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
@@ -142,8 +144,7 @@ class TestRlimits(WorkerCase):
         self.assertEqual(st["status"], "failed")
         self.assertIn("worker.rlimits.nofile: cannot raise the worker's hard limit",
                       st["reason"])
-        time.sleep(0.2)
-        self.assertEqual(worker_pids(self.d.proc.pid), [])
+        wait_for(lambda: worker_pids(self.d.proc.pid) == [], "the worker to be reaped", 10)
 
 
 class TestWorkerFailures(WorkerCase):
@@ -169,10 +170,7 @@ class TestWorkerFailures(WorkerCase):
         self.assertEqual(self.c.call("status", {"id": other})["status"], "running")
         self.c.call("terminate", {"id": other})
         # every worker was reaped: no child of the daemon is left
-        time.sleep(0.5)
-        kids = subprocess.run(["ps", "--ppid", str(self.d.proc.pid), "-o", "pid="],
-                              capture_output=True, text=True).stdout.split()
-        self.assertEqual(kids, [])
+        wait_for(lambda: worker_pids(self.d.proc.pid) == [], "every worker to be reaped", 10)
 
 
 def worker_pids(daemon_pid):
@@ -208,33 +206,43 @@ class TestResume(unittest.TestCase):
         rid = c.call("run", numpy_spec(name="ref", epochs=self.EPOCHS, every=10))["id"]
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.rate = rate(c, rid, "loss_avg")
         return history(c, rid)
 
     def wait_for(self, probe, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            got = probe()
-            if got:
-                return got
-            time.sleep(0.01)
-        self.fail("timed out waiting for %r\n%s" % (probe, self.d.logtext()[-3000:]))
+        try:
+            return wait_for(probe, repr(probe), timeout)
+        except AssertionError as e:
+            self.fail("%s\n%s" % (e, self.d.logtext()[-3000:]))
 
     def wait_iteration(self, rid, target):
+        """The run's iteration once it is at least target."""
         c = self.d.client()
-        deadline = time.time() + 60
-        while c.call("status", {"id": rid})["iteration"] < target and time.time() < deadline:
-            time.sleep(0.01)
-        c.close()
+        try:
+            return wait_iteration(c, rid, target)
+        finally:
+            c.close()
+
+    def assert_resumed_near(self, before, resumed):
+        """Resumed from a checkpoint of the run's policy (at an epoch's end,
+        57 iterations, and every 10 after it), at most 10 iterations and
+        10 ms of work (at the reference's rate; twice that, for a commit in
+        flight on a loaded machine) before where it was seen last."""
+        self.assertGreater(resumed, 0, "started over")
+        self.assertEqual(resumed % 57 % 10, 0, resumed)
+        self.assertGreaterEqual(resumed, before - 10 - self.rate * 0.020 - 1,
+                                (before, resumed, self.rate))
 
     def test_kill_daemon(self):
         c = self.d.client()
         ref = self.reference(c)
         rid = c.call("run", numpy_spec(name="k", epochs=self.EPOCHS, every=10))["id"]
         c.close()
-        self.wait_iteration(rid, 57 * 2 + 13)
+        before = self.wait_iteration(rid, 57 * 2 + 13)
         self.d.kill9()
         self.d.start()
         c = self.d.client()
+        self.assert_resumed_near(before, resumed_after_restart(c, rid)[0])
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))
         self.assertEqual(history(c, rid), ref)
@@ -247,11 +255,14 @@ class TestResume(unittest.TestCase):
         spec["worker"]["max_restarts"] = 2
         rid = c.call("run", spec)["id"]
         for k, target in enumerate((57 + 25, 57 * 3 + 4), 1):
-            self.wait_iteration(rid, target)
+            before = self.wait_iteration(rid, target)
             # kill a worker that is there (not one still being restarted),
             # then wait for the daemon to restart it before the next kill
             self.wait_for(lambda: kill_workers(self.d.proc.pid))
             self.wait_for(lambda: "restart %d of 2" % k in self.d.logtext())
+            resumed = self.wait_for(lambda: logged_iterations(
+                c, rid, "resumed", " after the worker's restart")[k - 1:])
+            self.assert_resumed_near(before, resumed[0])
         st = wait_status(c, rid, ("completed", "failed"))
         self.assertEqual(st["status"], "completed", st.get("reason"))
         self.assertEqual(history(c, rid), ref)
@@ -364,6 +375,9 @@ fds = sorted(filter(None, map(link, range(1024))))
 print("groups=" + ",".join(groups), file=sys.stderr)
 print("env=" + ",".join(env), file=sys.stderr)
 print("fds=" + ",".join(fds), file=sys.stderr)
+for name in ("HOME", "USER", "LOGNAME", "PATH", "EXTRA"):
+    print("%s=%s" % (name, os.environ.get(name)), file=sys.stderr)
+print("cwd=" + os.getcwd(), file=sys.stderr)
 sys.exit(5)
 """
 
@@ -384,7 +398,9 @@ class TestWorkerStart(unittest.TestCase):
         fd = os.open(self.inherited, os.O_RDONLY | os.O_CREAT, 0o600)
         self.addCleanup(os.close, fd)
         env = dict(os.environ, IGNITE_TEST_SECRET="daemon-only")
-        self.d = Daemon(IGNITED, prefix=["setpriv", "--bounding-set", "-sys_resource"],
+        # supplementary groups for the worker not to have
+        self.d = Daemon(IGNITED, prefix=["setpriv", "--groups", "100,65533",
+                                         "--bounding-set", "-sys_resource"],
                         popen={"pass_fds": (fd,), "env": env}).start()
         self.addCleanup(self.d.remove)
 
@@ -443,10 +459,20 @@ class TestWorkerStart(unittest.TestCase):
         self.assertEqual(st["metrics"], limits_reported())
 
     def test_no_groups_environment_or_descriptors_of_the_daemon(self):
-        st = nobody_runs(self.d, {"engine": [PY, "-c", REPORT_START], "data": "range:3"})
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            groups = [line.split()[1:] for line in f if line.startswith("Groups:")][0]
+        self.assertEqual(groups, ["100", "65533"])
+        st = nobody_runs(self.d, {"engine": [PY, "-c", REPORT_START], "data": "range:3",
+                                  "worker": {"env": {"EXTRA": "from the spec"}}})
         self.assertEqual(st["status"], "failed")
         self.assertIn("groups=", st["log"])
-        self.assertIn("env=HOME,LOGNAME,PATH,USER", st["log"])
+        # PROTOCOL.md worker.env: only PATH (the daemon's), the owner's
+        # HOME, USER and LOGNAME, and the spec's; cwd / by default
+        self.assertIn("env=EXTRA,HOME,LOGNAME,PATH,USER", st["log"])
+        owner = pwd.getpwuid(65534)
+        for line in ("HOME=" + owner.pw_dir, "USER=" + owner.pw_name, "LOGNAME=" + owner.pw_name,
+                     "PATH=" + os.environ["PATH"], "EXTRA=from the spec", "cwd=/"):
+            self.assertIn(line, st["log"])
         fds = [line for line in st["log"] if line.startswith("fds=")]
         self.assertEqual(len(fds), 1, st["log"])
         self.assertNotIn(self.inherited, fds[0])

@@ -19,7 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from daemon import Client, Daemon, wait_status  # noqa: E402
+from daemon import Client, Daemon, wait_iteration, wait_status  # noqa: E402
 
 IGNITED = None
 ACTIVATE = shutil.which("systemd-socket-activate")
@@ -125,8 +125,7 @@ class ActivationCase(unittest.TestCase):
             rid = c.call("run", {"engine": "builtin:sleep", "params": {"ms": 20},
                                  "data": "range:100000", "max_epochs": 100,
                                  "name": "long"})["id"]
-            wait_status(c, rid, ("running",))
-            time.sleep(0.2)
+            wait_iteration(c, rid, 3)
             c.close()
         finally:
             d.stop()

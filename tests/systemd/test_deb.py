@@ -110,7 +110,8 @@ class Deb(unittest.TestCase):
             self.assertEqual(execs, [PREFIX + "/bin/ignited"])
         analyze = shutil.which("systemd-analyze")
         if analyze is None:
-            return
+            self.skipTest("systemd-analyze not installed: the units were not verified "
+                          "(scripts/deps.sh installs it with systemd)")
         # As installed, but with ExecStart in this root; Documentation= must
         # find the man pages this package installed.
         units = os.path.join(self.tmp, "verify")
