@@ -13,7 +13,7 @@
 #include <sqlite3.h>
 
 #include "benchlib.h"
-#include "store.h"
+#include "store/store.h"
 
 #define TARGET_RATE 400000      /* DESIGN.md: metric ingest, persisted */
 #define SERIES 2

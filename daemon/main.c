@@ -28,15 +28,15 @@
 #include <uv.h>
 
 #include "dataset/readfile.h"
-#include "exec_worker.h"
+#include "worker/exec_worker.h"
 #include "ignite/protocol.h"
 #include "log.h"
-#include "methods.h"
+#include "api/api.h"
 #include "paths.h"
-#include "runs.h"
+#include "runs/runs.h"
 #include "sdnotify.h"
-#include "server.h"
-#include "store.h"
+#include "server/server.h"
+#include "store/store.h"
 
 #ifndef IGNITE_VERSION
 #define IGNITE_VERSION "unknown"

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "job.h"
+#include "job/job.h"
 
 #define DIGITS_PATH "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
 /* The 8x8 digits: no header, label last, pixels 0..16; 1438 train rows,

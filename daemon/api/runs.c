@@ -1,0 +1,758 @@
+/*
+ * run_methods.c - the control API over runs (docs/PROTOCOL.md, "Methods"):
+ * run, list, status, state_dict, terminate, terminate_epoch, pause, resume,
+ * metrics, watch, unwatch, logs, delete.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "runs/run.h"
+
+/* Points of metric history one answer may carry: 32 bytes a point
+ * (PROTOCOL.md) within the frame limit, less room for names and framing. */
+static size_t page_points(const struct runs *mgr)
+{
+	size_t frame = server_max_frame(mgr->srv);
+
+	return frame > 2 * 65536 ? (frame - 65536) / 32 : frame / 64;
+}
+
+/* ---- finding runs and checking who asks ---------------------------------------- */
+
+/* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
+ * Runs): the caller's own first. */
+static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
+{
+	struct run *run;
+	size_t named = 0;
+
+	if (ref->id > 0) {
+		if ((run = runs_find(mgr, ref->id)) == NULL)
+			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld", (long long)ref->id);
+		return run;
+	}
+	if ((run = runs_find_name(mgr, ref->name, peer, &named)) == NULL && named == 0)
+		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+	else if (run == NULL)
+		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run of yours is called %s, and %zu "
+		           "of other users' are: give the id", ref->name, named);
+	return run;
+}
+
+/*
+ * The one access rule (PROTOCOL.md, "Who may do what", run_owned_by): a
+ * run's owner and root may act on it and read its private parts, the log
+ * and the reason (both hold what its worker wrote to stderr); anyone may
+ * see the rest of its summary and its metrics.
+ */
+static int may_control(const struct run *run, uid_t peer, ig_err *err)
+{
+	if (run_owned_by(run, peer))
+		return 0;
+	return ig_err_set(err, IG_PROTO_PERMISSION_DENIED, "run %lld belongs to uid %lu",
+	                  (long long)run->id, (unsigned long)run->owner);
+}
+
+/* Read {id} (plus extra defs) and find the run; with control, check the
+ * peer owns it (to act on it or read its private parts).  Replies with the error itself and returns NULL. */
+static struct run *params_run(struct runs *mgr, struct server_conn *conn, uint32_t msgid,
+                              const msgpack_object *params, uid_t peer, bool control,
+                              ig_fdef *extra, size_t nextra)
+{
+	ig_run_ref ref = { 0 };
+	ig_fdef defs[8] = { { .key = "id", .type = IG_F_RUN, .required = true, .out = &ref } };
+	struct run *run = NULL;
+	ig_err err = { 0 };
+
+	if (nextra > 0)
+		memcpy(&defs[1], extra, nextra * sizeof(*extra));
+	if (ig_map_read(params, "params", defs, 1 + nextra, 0, &err) == 0 &&
+	    (run = resolve(mgr, &ref, peer, &err)) != NULL && control &&
+	    may_control(run, peer, &err) != 0)
+		run = NULL;
+	if (run == NULL)
+		server_error(conn, msgid, err.code, "%s", err.message);
+	return run;
+}
+
+static bool no_params(const msgpack_object *params)
+{
+	return params->type == MSGPACK_OBJECT_ARRAY && params->via.array.size == 0;
+}
+
+/* ---- small results -------------------------------------------------------------- */
+
+struct id_status {
+	int64_t id;
+	const char *name;
+	int status;         /* -1: leave out */
+};
+
+static void pack_id_status(msgpack_packer *pk, void *arg)
+{
+	const struct id_status *r = arg;
+
+	msgpack_pack_map(pk, r->status >= 0 ? 2 : 1 + (r->name != NULL || r->status == -2));
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, r->id);
+	if (r->status >= 0) {
+		ig_pack_str(pk, "status");
+		ig_pack_str(pk, ig_status_name(r->status));
+	} else if (r->status == -2) {
+		ig_pack_str(pk, "name");
+		ig_pack_str(pk, r->name);
+	}
+}
+
+static void reply_id(struct server_conn *conn, uint32_t msgid, const struct run *run, int status)
+{
+	struct id_status r = { run->id, NULL, status };
+
+	server_reply(conn, msgid, pack_id_status, &r);
+}
+
+/* ---- run -------------------------------------------------------------------------- */
+
+/* An answer that waits: the connection stays referenced until it is given. */
+struct answer {
+	struct server_conn *conn;
+	uint32_t msgid;
+};
+
+static struct answer *answer_new(struct server_conn *conn, uint32_t msgid)
+{
+	struct answer *a = malloc(sizeof(*a));
+
+	if (a == NULL)
+		return NULL;
+	server_conn_ref(conn);
+	*a = (struct answer){ conn, msgid };
+	return a;
+}
+
+static void answer_free(struct answer *a)
+{
+	server_conn_unref(a->conn);
+	free(a);
+}
+
+/* A run's answer waits for its record to commit. */
+static void on_created(void *arg, struct run *run, const ig_err *err)
+{
+	struct answer *a = arg;
+
+	if (!server_conn_closed(a->conn)) {
+		if (run != NULL) {
+			struct id_status r = { run->id, run->name[0] != '\0' ? run->name : NULL, -2 };
+			server_reply(a->conn, a->msgid, pack_id_status, &r);
+		} else {
+			server_error(a->conn, a->msgid, err->code, "%s", err->message);
+		}
+	}
+	answer_free(a);
+}
+
+static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                  uid_t peer, void *ud)
+{
+	struct answer *a = answer_new(conn, msgid);
+	ig_err err = { 0 };
+
+	if (a == NULL) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	if (runs_create(ud, params, peer, on_created, a, &err) != 0) {
+		answer_free(a);
+		server_error(conn, msgid, err.code, "%s", err.message);
+	}
+}
+
+/* ---- list and status ------------------------------------------------------------ */
+
+/* The summary of run as peer may see it: without the reason unless it is
+ * peer's (see run_owned_by). */
+static void summary_for(struct run *run, uid_t peer, ig_summary *s)
+{
+	run_summary(run, s);
+	if (!run_owned_by(run, peer))
+		s->reason = NULL;
+}
+
+/* Runs a list answer holds at most (fewer when a smaller limit is asked). */
+#define LIST_PAGE       1000
+/* Room left in a frame for the answer's map, the array header and next. */
+#define LIST_SLACK      64
+
+/* A page of summaries, already packed: n of them in sb, then next. */
+struct summaries {
+	msgpack_sbuffer sb;
+	size_t n;
+	int64_t next;           /* id to pass as from for the rest, or IG_NONE */
+};
+
+static void pack_summaries(msgpack_packer *pk, void *arg)
+{
+	const struct summaries *l = arg;
+
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "runs");
+	msgpack_pack_array(pk, l->n);
+	pk->callback(pk->data, l->sb.data, l->sb.size);
+	ig_pack_str(pk, "next");
+	ig_pack_opt_int(pk, l->next);
+}
+
+/* Status names to a mask of 1 << status; 0 for none given. */
+static int status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
+{
+	*mask = 0;
+	for (size_t i = 0; i < status->n; i++) {
+		int st = -1;
+		for (int k = 0; k < IG_STATUS_COUNT; k++)
+			if (strcmp(status->v[i], ig_status_name(k)) == 0)
+				st = k;
+		if (st < 0)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "status[%zu]: no status \"%s\"",
+			                  i, status->v[i]);
+		*mask |= 1u << st;
+	}
+	return 0;
+}
+
+/*
+ * Runs from id `from` on, at most `limit` of them and no more than fit in
+ * a frame: a list is paged so that no number of runs makes it too large.
+ */
+static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                   uid_t peer, void *ud)
+{
+	struct runs *mgr = ud;
+	ig_strv status = { 0 };
+	int64_t from = 1, limit = LIST_PAGE;
+	ig_fdef defs[] = {
+		{ .key = "status", .type = IG_F_STRV, .out = &status },
+		{ .key = "from", .type = IG_F_POS, .out = &from },
+		{ .key = "limit", .type = IG_F_POS, .out = &limit },
+	};
+	size_t budget = server_max_frame(mgr->srv) - LIST_SLACK;
+	struct summaries l = { .next = IG_NONE };
+	msgpack_packer pk;
+	unsigned mask = 0;
+	ig_err err = { 0 };
+
+	if ((!no_params(params) && ig_map_read(params, "params", defs, 3, 0, &err) != 0) ||
+	    status_mask(&status, &mask, &err) != 0) {
+		ig_strv_free(&status);
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
+	ig_strv_free(&status);
+	if (limit > LIST_PAGE)
+		limit = LIST_PAGE;
+	msgpack_sbuffer_init(&l.sb);
+	msgpack_packer_init(&pk, &l.sb, msgpack_sbuffer_write);
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		size_t before = l.sb.size;
+		ig_summary s;
+
+		if (run->id < from || (mask != 0 && !(mask & (1u << run->status))))
+			continue;
+		if (l.n == (size_t)limit) {
+			l.next = run->id;
+			break;
+		}
+		summary_for(run, peer, &s);
+		ig_summary_pack(&pk, &s);
+		run_summary_clear_metrics(&s);
+		if (l.sb.size > budget && l.n > 0) {
+			l.sb.size = before;
+			l.next = run->id;
+			break;
+		}
+		l.n++;
+	}
+	server_reply(conn, msgid, pack_summaries, &l);
+	msgpack_sbuffer_destroy(&l.sb);
+}
+
+struct summary_of {
+	struct run *run;
+	uid_t peer;
+};
+
+static void pack_summary(msgpack_packer *pk, void *arg)
+{
+	const struct summary_of *a = arg;
+	ig_summary s;
+
+	summary_for(a->run, a->peer, &s);
+	ig_summary_pack(pk, &s);
+	run_summary_clear_metrics(&s);
+}
+
+static void m_status(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                     uid_t peer, void *ud)
+{
+	struct summary_of a = { params_run(ud, conn, msgid, params, peer, false, NULL, 0), peer };
+
+	if (a.run != NULL)
+		server_reply(conn, msgid, pack_summary, &a);
+}
+
+/* ---- state_dict ------------------------------------------------------------------- */
+
+struct raw {
+	const void *buf;
+	size_t len;
+};
+
+/* Append bytes that already are one msgpack object. */
+static void pack_raw(msgpack_packer *pk, void *arg)
+{
+	const struct raw *r = arg;
+
+	pk->callback(pk->data, r->buf, r->len);
+}
+
+static void pack_state_dict(msgpack_packer *pk, void *arg)
+{
+	ig_state_dict_pack(arg, pk);
+}
+
+static void m_state_dict(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                         uid_t peer, void *ud)
+{
+	struct runs *mgr = ud;
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
+	ig_store_checkpoint c;
+	ig_state_dict d;
+
+	if (run == NULL)
+		return;
+	if (run->job != NULL) {
+		if (ig_engine_state_dict(job_engine(run->job), &d) != 0) {
+			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+			return;
+		}
+		server_reply(conn, msgid, pack_state_dict, &d);
+		ig_state_dict_clear(&d);
+		return;
+	}
+	if (ig_store_latest_checkpoint(ig_store_loop_reader(mgr->store), run->id, &c) != 0) {
+		server_error(conn, msgid, IG_PROTO_NOT_FOUND, "run %lld has no checkpoint",
+		             (long long)run->id);
+		return;
+	}
+	struct raw r = { c.state_dict, c.state_dict_len };
+	server_reply(conn, msgid, pack_raw, &r);
+	ig_store_checkpoint_clear(&c);
+}
+
+/* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
+
+/* A control request answered later (a paused run's terminate, a resume
+ * that builds the run's job again): with the run's status, or the error. */
+static void on_controlled(void *arg, struct run *run, const ig_err *err)
+{
+	struct answer *a = arg;
+
+	if (!server_conn_closed(a->conn)) {
+		if (run != NULL)
+			reply_id(a->conn, a->msgid, run, run->status);
+		else
+			server_error(a->conn, a->msgid, err->code, "%s", err->message);
+	}
+	answer_free(a);
+}
+
+static void control(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                    uid_t peer, struct runs *mgr, const char *verb)
+{
+	int64_t max_epochs = IG_NONE;
+	ig_fdef extra[] = { { .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs } };
+	bool resume = strcmp(verb, "resume") == 0, later_unused;
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
+	ig_err err = { 0 };
+	int rc;
+
+	if (run == NULL)
+		return;
+	if (runs_writable(mgr, &err) != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
+	if (strcmp(verb, "terminate") == 0 || resume) {
+		struct answer *a = answer_new(conn, msgid);
+		bool later = false;
+		if (a == NULL) {
+			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+			return;
+		}
+		rc = resume ? run_resume(run, max_epochs, on_controlled, a, &later, &err)
+		            : run_terminate(run, false, on_controlled, a, &later, &err);
+		if (later) {
+			run_log(run, LOG_INFO, "%s asked by uid %lu", verb, (unsigned long)peer);
+			return;
+		}
+		answer_free(a);
+	} else if (strcmp(verb, "terminate_epoch") == 0)
+		rc = run_terminate(run, true, NULL, NULL, &later_unused, &err);
+	else if (strcmp(verb, "pause") == 0)
+		rc = run_pause(run, &err);
+	else {
+		struct id_status r = { run->id, NULL, -1 };
+		if (runs_delete(mgr, run, &err) != 0)
+			server_error(conn, msgid, err.code, "%s", err.message);
+		else
+			server_reply(conn, msgid, pack_id_status, &r);
+		return;
+	}
+	if (rc != 0) {
+		server_error(conn, msgid, err.code, "%s", err.message);
+		return;
+	}
+	run_log(run, LOG_INFO, "%s asked by uid %lu", verb, (unsigned long)peer);
+	if (strcmp(verb, "terminate_epoch") == 0)
+		reply_id(conn, msgid, run, -1);
+	else if (strcmp(verb, "pause") == 0)
+		reply_id(conn, msgid, run, IG_STATUS_PAUSED);
+	else
+		reply_id(conn, msgid, run, run->status);
+}
+
+#define CONTROL_METHOD(fn, verb)                                                   \
+	static void fn(struct server_conn *conn, uint32_t msgid,                   \
+	               const msgpack_object *params, uid_t peer, void *ud)         \
+	{                                                                          \
+		control(conn, msgid, params, peer, ud, verb);                      \
+	}
+CONTROL_METHOD(m_terminate, "terminate")
+CONTROL_METHOD(m_terminate_epoch, "terminate_epoch")
+CONTROL_METHOD(m_pause, "pause")
+CONTROL_METHOD(m_resume, "resume")
+CONTROL_METHOD(m_delete, "delete")
+
+/* ---- metrics -------------------------------------------------------------------------- */
+
+struct history_page {
+	int64_t id;
+	int axis;
+	ig_series *s;
+	size_t n;
+	int64_t next;       /* IG_NONE: complete */
+};
+
+static void pack_history(msgpack_packer *pk, void *arg)
+{
+	const struct history_page *h = arg;
+
+	msgpack_pack_map(pk, 4);
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, h->id);
+	ig_pack_str(pk, "axis");
+	ig_pack_str(pk, h->axis == IG_STORE_AXIS_EPOCH ? "epoch" : "iteration");
+	ig_pack_str(pk, "series");
+	ig_series_pack(pk, h->s, h->n);
+	ig_pack_str(pk, "next");
+	ig_pack_opt_int(pk, h->next);
+}
+
+static int64_t axis_of(const ig_point *p, int axis)
+{
+	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+}
+
+/* Points of d with an axis value below v (points are in axis order). */
+static size_t count_below(const ig_store_series_data *d, int axis, int64_t v)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (axis_of(&d->points[mid], axis) < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The axis value to stop before so that at most limit points go in one
+ * answer, or IG_NONE when all fit.  The cut is between two axis values, so
+ * the rest can be asked for with from = the value returned.
+ */
+static int64_t history_cut(const ig_store_series_data *d, size_t n, int axis, size_t limit)
+{
+	size_t total = 0;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+
+	for (size_t i = 0; i < n; i++) {
+		total += d[i].n;
+		if (d[i].n > 0) {
+			lo = axis_of(&d[i].points[0], axis) < lo ? axis_of(&d[i].points[0], axis) : lo;
+			hi = axis_of(&d[i].points[d[i].n - 1], axis) > hi ? axis_of(&d[i].points[d[i].n - 1], axis) : hi;
+		}
+	}
+	if (total <= limit)
+		return IG_NONE;
+	/* the largest v in (lo, hi] with fewer than limit points below it */
+	int64_t a = lo + 1, b = hi;
+	while (a < b) {
+		int64_t mid = a + (b - a + 1) / 2;
+		size_t below = 0;
+		for (size_t i = 0; i < n; i++)
+			below += count_below(&d[i], axis, mid);
+		if (below <= limit)
+			a = mid;
+		else
+			b = mid - 1;
+	}
+	return a;
+}
+
+/* A metrics request waiting for its history (history.h). */
+struct metrics_call {
+	struct runs *mgr;
+	struct server_conn *conn;       /* referenced until answered */
+	uint32_t msgid;
+	ig_strv names;                  /* owned; q.names points into it */
+	ig_store_query q;
+};
+
+/* The page of d that fits one answer; then read the next one ahead when
+ * the run's history no longer changes. */
+static void answer_history(struct metrics_call *call, ig_store_series_data *d, size_t n)
+{
+	struct runs *mgr = call->mgr;
+	const ig_store_query *q = &call->q;
+	int axis = q->axis;
+	struct history_page h = { q->run_id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
+
+	if (h.s == NULL) {
+		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	h.next = history_cut(d, n, axis, page_points(mgr));
+	/* A series cut short by the limit is complete only below its last
+	 * axis value; the page ends there at the latest. */
+	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
+		if (d[i].n < q->limit)
+			continue;
+		int64_t last = axis_of(&d[i].points[d[i].n - 1], axis);
+		if (last > q->from && (h.next == IG_NONE || last < h.next))
+			h.next = last;
+	}
+	/* the answer borrows the store's points; 32 bytes a point and a
+	 * little for names and headers */
+	size_t bytes = 256;
+	for (size_t i = 0; i < n; i++) {
+		h.s[i] = (ig_series){ d[i].name, d[i].points,
+		                      h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n };
+		bytes += strlen(d[i].name) + 64 + 32 * h.s[i].n;
+	}
+	server_reserve(call->conn, bytes);
+	server_reply(call->conn, call->msgid, pack_history, &h);
+	free(h.s);
+
+	struct run *run = runs_find(mgr, q->run_id);
+	if (h.next != IG_NONE && run != NULL && run_settled(run)) {
+		ig_store_query ahead = *q;
+		ahead.from = h.next;
+		history_read_ahead(mgr->history, &ahead);
+	}
+}
+
+static void metrics_done(void *arg, int status, const char *errmsg,
+                         ig_store_series_data *d, size_t n)
+{
+	struct metrics_call *call = arg;
+
+	if (status != 0)
+		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
+		             "reading the history: %s", errmsg);
+	else
+		answer_history(call, d, n);
+	ig_store_series_free(d, n);
+	server_conn_unref(call->conn);
+	ig_strv_free(&call->names);
+	free(call);
+}
+
+static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                      uid_t peer, void *ud)
+{
+	static const char *const axes[] = { "iteration", "epoch", NULL };
+	struct runs *mgr = ud;
+	ig_strv names = { 0 };
+	int axis = IG_STORE_AXIS_ITERATION;
+	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
+	ig_fdef extra[] = {
+		{ .key = "names", .type = IG_F_STRV, .out = &names },
+		{ .key = "axis", .type = IG_F_ENUM, .names = axes, .out = &axis },
+		{ .key = "from", .type = IG_F_UINT, .out = &from },
+		{ .key = "to", .type = IG_F_UINT, .out = &to },
+		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
+	};
+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 5);
+	struct metrics_call *call;
+
+	if (run == NULL) {
+		ig_strv_free(&names);
+		return;
+	}
+	if ((call = calloc(1, sizeof(*call))) == NULL) {
+		ig_strv_free(&names);
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		return;
+	}
+	*call = (struct metrics_call){ mgr, conn, msgid, names, {
+		.run_id = run->id,
+		.names = names.n > 0 ? (const char *const *)names.v : NULL,
+		.nnames = names.n,
+		.axis = axis,
+		.from = from != IG_NONE ? from : INT64_MIN,
+		.to = to != IG_NONE ? to : INT64_MAX,
+		.max_points = max_points != IG_NONE ? (size_t)max_points : 0,
+		.downsample = IG_STORE_DS_LAST,
+		/* a page's worth of each series, not the whole rest; by
+		 * iteration only, where a series has one point per value
+		 * and so can be cut between any two of them */
+		.limit = axis == IG_STORE_AXIS_ITERATION ? page_points(mgr) : 0,
+	} };
+	server_conn_ref(conn);
+	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
+		metrics_done(call, IG_STORE_ENOMEM, "out of memory", NULL, 0);
+}
+
+/* ---- watch, unwatch, logs -------------------------------------------------------- */
+
+static void pack_empty(msgpack_packer *pk, void *arg)
+{
+	(void)arg;
+	msgpack_pack_map(pk, 0);
+}
+
+static void pack_status_note(msgpack_packer *pk, void *arg)
+{
+	ig_status_note_pack(pk, arg);
+}
+
+static void watch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                  uid_t peer, struct runs *mgr, bool on)
+{
+	if (no_params(params) || ig_map_get(params, "id") == NULL) {
+		/* every live run the caller owns (all for root), and later ones */
+		runs_watch_all(mgr, conn, on);
+		server_conn_watching(conn, on);
+		server_reply(conn, msgid, pack_empty, NULL);
+		return;
+	}
+	/* anyone may watch what anyone may read; the private notes (log
+	 * lines, the reason) go to its owner and root only */
+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, NULL, 0);
+	if (run == NULL)
+		return;
+	if (on && run->job == NULL && run->ending < 0) {
+		/* nothing more will happen: say how it ended */
+		ig_status_note nt = { run->id, run->status, run_owned_by(run, peer) ? run->reason : NULL };
+		server_reply(conn, msgid, pack_empty, NULL);
+		server_notify(conn, "status", pack_status_note, &nt);
+		return;
+	}
+	if (on)
+		run_watch(run, conn);
+	else
+		run_unwatch(run, conn);
+	server_reply(conn, msgid, pack_empty, NULL);
+}
+
+static void m_watch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                    uid_t peer, void *ud)
+{
+	watch(conn, msgid, params, peer, ud, true);
+}
+
+static void m_unwatch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                      uid_t peer, void *ud)
+{
+	watch(conn, msgid, params, peer, ud, false);
+}
+
+struct log_lines {
+	int64_t id;
+	ig_store_logline *v;
+	size_t n;
+};
+
+static void pack_logs(msgpack_packer *pk, void *arg)
+{
+	const struct log_lines *l = arg;
+
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "id");
+	msgpack_pack_int64(pk, l->id);
+	ig_pack_str(pk, "lines");
+	msgpack_pack_array(pk, l->n);
+	for (size_t i = 0; i < l->n; i++) {
+		/* lines are stored valid UTF-8; one stored by an older daemon
+		 * may not be, and would make the client drop the answer */
+		char *line = ig_utf8_repair(l->v[i].line, l->v[i].len);
+
+		msgpack_pack_map(pk, 3);
+		ig_pack_str(pk, "id");
+		msgpack_pack_int64(pk, l->id);
+		ig_pack_str(pk, "time");
+		msgpack_pack_double(pk, l->v[i].time);
+		ig_pack_str(pk, "message");
+		if (line != NULL)
+			msgpack_pack_str_with_body(pk, line, strlen(line));
+		else
+			ig_pack_str(pk, "(out of memory)");
+		free(line);
+	}
+}
+
+static void m_logs(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+                   uid_t peer, void *ud)
+{
+	struct runs *mgr = ud;
+	int64_t tail = 1000;
+	ig_fdef extra[] = { { .key = "tail", .type = IG_F_POS, .out = &tail } };
+	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, 1);
+	ig_store_reader *r = ig_store_loop_reader(mgr->store);
+	struct log_lines l = { 0 };
+
+	if (run == NULL)
+		return;
+	l.id = run->id;
+	if (ig_store_log_tail(r, run->id, (size_t)tail, &l.v, &l.n) != 0) {
+		server_error(conn, msgid, IG_PROTO_INTERNAL, "reading the log: %s",
+		             ig_store_reader_error(r));
+		return;
+	}
+	server_reply(conn, msgid, pack_logs, &l);
+	ig_store_logs_free(l.v, l.n);
+}
+
+int run_methods_register(struct runs *mgr)
+{
+	static const struct {
+		const char *name;
+		server_method_fn *fn;
+	} methods[] = {
+		{ "run", m_run }, { "list", m_list }, { "status", m_status },
+		{ "state_dict", m_state_dict }, { "terminate", m_terminate },
+		{ "terminate_epoch", m_terminate_epoch }, { "pause", m_pause },
+		{ "resume", m_resume }, { "metrics", m_metrics }, { "watch", m_watch },
+		{ "unwatch", m_unwatch }, { "logs", m_logs }, { "delete", m_delete },
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (server_register(mgr->srv, methods[i].name, methods[i].fn, mgr) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * job.h - a run spec wired onto an engine: the process function (builtin
+ * or plugin), the data, the metrics, the declarative handlers and the
+ * evaluator.  The run manager (run.c) owns jobs and drives their engines;
+ * a job knows nothing of the store, the socket or other runs.
+ *
+ * Threading: everything here runs on the loop thread.  A process function
+ * flagged IG_PLUGIN_BLOCKING is called on libuv's threadpool; its engine
+ * then reports IG_RUN_WAITING until the call returns, and the job calls
+ * hooks->wake so the run manager steps it again.
+ */
+#ifndef IGNITED_JOB_H
+#define IGNITED_JOB_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "ignite/engine.h"
+#include "ignite/protocol.h"
+#include "ignite/spec.h"
+#include "worker/plugin_load.h"
+
+/* What a job tells its run.  ud is passed back to each. */
+struct job_hooks {
+	/* A metric value to record: epoch-wise metrics (and val_* from
+	 * evaluate) at EPOCH_COMPLETED, iteration-wise ones (output,
+	 * running_average) at every ITERATION_COMPLETED. */
+	void (*point)(void *ud, const char *name, int64_t epoch, int64_t iteration, double value);
+	/* The checkpoint action fired.  Take it once the current event's
+	 * handlers have all run (after the step), so that the points this
+	 * event reports are in it. */
+	void (*checkpoint)(void *ud);
+	/* The log action fired; line is NUL-terminated, borrowed. */
+	void (*log)(void *ud, const char *line);
+	/* A blocking process call finished, or an exec worker answered:
+	 * step the engine again. */
+	void (*wake)(void *ud);
+	/* The run's id, for the exec worker's setup. */
+	int64_t (*run_id)(void *ud);
+	void *ud;
+};
+
+/* What the daemon's options say about jobs; borrowed for job_new's call. */
+struct job_config {
+	struct plugin_dirs plugin_dirs;         /* where non-root may load plugins */
+};
+
+struct job;
+
+/*
+ * Check spec against the world and build the job: resolve the engine
+ * (builtin:NAME; plugin:PATH loaded as plugin_load.h says, with cfg's
+ * directories, NULL for none; exec:ARGV, whose worker starts with the
+ * run, see job_exec.c), open the data as the owner could (a file the owner
+ * cannot read is refused even when the daemon could), check columns, fill
+ * defaults the process function needs (softmax's classes from the data),
+ * attach metrics and handlers.  Nothing is left allocated on error; the
+ * message names the spec field ("data.path: cannot open ...: No such file").
+ * The hooks struct is copied.
+ */
+int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
+            struct job **out, ig_err *err);
+/* Must not be called while job_busy(). */
+void job_free(struct job *job);
+/* A blocking process call is in flight. */
+bool job_busy(const struct job *job);
+/* The run failed because its exec worker did (exited, killed, timed out,
+ * garbage), not because its code raised: a restart from the last
+ * checkpoint may help (spec worker.max_restarts). */
+bool job_worker_lost(const struct job *job);
+
+ig_engine *job_engine(struct job *job);
+/* The train data to hand to ig_engine_start (NULL for none). */
+ig_data *job_data(struct job *job);
+/* max_epochs, epoch_length and seed from the spec. */
+ig_run_args job_run_args(const struct job *job);
+
+/*
+ * What a checkpoint needs beyond the engine's state_dict and data cursor:
+ * the process function's state, the metrics' accumulators and last values,
+ * the handlers' state (early stopping's best and count).  job_save packs it
+ * as one msgpack object; job_load restores it into a job built from the
+ * same spec, before its engine runs again, such that the run continues as
+ * if it had never stopped (metrics reset by STARTED / EPOCH_STARTED on the
+ * resumed run get their saved accumulators back).
+ */
+int job_save(struct job *job, msgpack_packer *pk, ig_err *err);
+int job_load(struct job *job, const void *buf, size_t len, ig_err *err);
+
+/*
+ * An exec worker's state comes asynchronously: the loop never waits for a
+ * worker.  job_state_async says whether job_save would have to ask a
+ * running worker; then job_request_state asks it (one request at a time)
+ * and fn gets the state, borrowed for the call, or err when the worker
+ * refused, failed or timed out.  fn is never called after job_free.
+ * The engine must not move between the request and fn: job_save_given
+ * then packs what job_save would have with that state.
+ */
+typedef void job_state_fn(void *arg, const void *state, size_t len, const char *err);
+bool job_state_async(const struct job *job);
+int job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err);
+void job_save_given(struct job *job, msgpack_packer *pk, const void *state, size_t len);
+
+#endif

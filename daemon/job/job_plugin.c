@@ -1,0 +1,216 @@
+/*
+ * job_plugin.c - the process function: the engine kind resolved (a
+ * builtin, a plugin loaded by plugin_load.c, or an exec worker, job_exec.c),
+ * the instance made from the spec's params, its process calls from the
+ * trainer and the evaluator, and the threadpool for plugins flagged
+ * IG_PLUGIN_BLOCKING.
+ *
+ * A blocking trainer call is queued with uv_queue_work and the engine waits
+ * (IG_PROCESS_PENDING) until the after-work callback, on the loop thread,
+ * completes it and wakes the run.  The evaluator runs inside a trainer
+ * handler, which cannot wait, so its calls are made on the loop thread even
+ * for a blocking plugin (the ABI allows it: "may run on a worker thread").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtin/builtin.h"
+#include "job/job_int.h"
+
+static ig_value param_value(const ig_spec_param *p)
+{
+	switch (p->type) {
+	case IG_PARAM_INT:
+		return (ig_value){ .type = IG_VALUE_INT, .u.i = p->v.i };
+	case IG_PARAM_DOUBLE:
+		return (ig_value){ .type = IG_VALUE_DOUBLE, .u.d = p->v.d };
+	case IG_PARAM_BOOL:
+		return (ig_value){ .type = IG_VALUE_BOOL, .u.b = p->v.b };
+	default:
+		return (ig_value){ .type = IG_VALUE_STR, .u.s = p->v.s };
+	}
+}
+
+static bool has_param(const ig_spec *spec, const char *key)
+{
+	for (size_t i = 0; i < spec->nparams; i++)
+		if (strcmp(spec->params[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Softmax needs its class count; labelled csv data knows it.  0: no default. */
+static size_t default_classes(const struct job *job, const ig_spec *spec)
+{
+	if (job->plugin != &ig_builtin_softmax || has_param(spec, "classes") || job->table == NULL)
+		return 0;
+	return ig_table_classes(job->table);
+}
+
+static int find_builtin(struct job *job, const char *name, ig_err *err)
+{
+	char names[256] = "";
+	size_t used = 0;
+	const ig_plugin *p;
+
+	if ((job->plugin = ig_builtin_find(name)) != NULL)
+		return 0;
+	for (size_t i = 0; (p = ig_builtin_at(i)) != NULL && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+		                         i > 0 ? ", " : "", p->name);
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	                  "engine: no builtin called \"%s\" (builtins: %s)", name, names);
+}
+
+int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_spec *spec,
+                       uid_t owner, ig_err *err)
+{
+	static const struct plugin_dirs none = { NULL, 0 };
+
+	switch (spec->engine.kind) {
+	case IG_ENGINE_BUILTIN:
+		return find_builtin(job, spec->engine.target, err);
+	case IG_ENGINE_PLUGIN:
+		return plugin_load(spec->engine.target, owner, cfg != NULL ? &cfg->plugin_dirs : &none,
+		                   &job->plugin, &job->dl, err);
+	default:
+		job->plugin = &job_exec_plugin;
+		return 0;
+	}
+}
+
+static int create_instance(struct job *job, const ig_spec *spec, ig_err *err)
+{
+	size_t n = spec->nparams, classes = default_classes(job, spec);
+	ig_param *params = calloc(n + 1, sizeof(*params));
+	char msg[IG_ERR_MAX] = "";
+
+	if (params == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "params: out of memory");
+	for (size_t i = 0; i < spec->nparams; i++)
+		params[i] = (ig_param){ spec->params[i].key, param_value(&spec->params[i]) };
+	if (classes > 0)
+		params[n++] = (ig_param){ "classes", { .type = IG_VALUE_INT, .u.i = (int64_t)classes } };
+	job->self = job->plugin->create(n > 0 ? params : NULL, n, msg, sizeof(msg));
+	free(params);
+	if (job->self == NULL)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "params: %s",
+		                  msg[0] != '\0' ? msg : "the process function refused them");
+	return 0;
+}
+
+int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
+{
+	if (job->plugin == &job_exec_plugin)
+		return job_exec_create(job, spec, owner, err);
+	return create_instance(job, spec, err);
+}
+
+/* ---- process calls ------------------------------------------------------ */
+
+static int process_now(struct job *job, ig_engine *e, const ig_batch *batch, int mode,
+                       const ig_output **out)
+{
+	/* one byte, not a memset: this runs every iteration */
+	job->perr[0] = '\0';
+	if (job->plugin->process(job->self, batch, mode, out, job->perr, sizeof(job->perr)) == 0)
+		return IG_PROCESS_DONE;
+	return ig_engine_raise(e, "%s", job->perr[0] != '\0' ? job->perr : "process function failed");
+}
+
+/* Threadpool: nothing here may touch the engine or the loop. */
+static void work_cb(uv_work_t *req)
+{
+	struct job *job = req->data;
+
+	job->perr[0] = '\0';
+	job->work_out = NULL;
+	job->work_rc = job->plugin->process(job->self, job->work_batch, IG_MODE_TRAIN,
+	                                    &job->work_out, job->perr, sizeof(job->perr));
+}
+
+/* Loop thread. */
+static void after_work_cb(uv_work_t *req, int status)
+{
+	struct job *job = req->data;
+	const char *msg = NULL;
+
+	job->busy = false;
+	if (status == UV_ECANCELED)
+		msg = "the process call was cancelled";
+	else if (job->work_rc != 0)
+		msg = job->perr[0] != '\0' ? job->perr : "process function failed";
+	ig_engine_complete(job->trainer, msg == NULL ? job->work_out : NULL, msg);
+	job->hooks.wake(job->hooks.ud);
+}
+
+static int process_train_now(ig_engine *e, const ig_batch *batch, const ig_output **out,
+                             void *ud)
+{
+	return process_now(ud, e, batch, IG_MODE_TRAIN, out);
+}
+
+static int process_train_exec(ig_engine *e, const ig_batch *batch, const ig_output **out,
+                              void *ud)
+{
+	(void)out;
+	return job_exec_process(ud, e, batch);
+}
+
+/* A blocking plugin's process call runs on libuv's threadpool. */
+static int process_train_queued(ig_engine *e, const ig_batch *batch, const ig_output **out,
+                                void *ud)
+{
+	struct job *job = ud;
+	int rc;
+
+	(void)out;
+	job->work.data = job;
+	job->work_batch = batch;
+	if ((rc = uv_queue_work(job->loop, &job->work, work_cb, after_work_cb)) != 0)
+		return ig_engine_raise(e, "cannot queue the process call: %s", uv_strerror(rc));
+	job->busy = true;
+	return IG_PROCESS_PENDING;
+}
+
+ig_process_fn job_process_train(const struct job *job)
+{
+	if (job->plugin == &job_exec_plugin)
+		return process_train_exec;
+	if (job->plugin->flags & IG_PLUGIN_BLOCKING)
+		return process_train_queued;
+	return process_train_now;
+}
+
+int job_process_eval(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
+{
+	return process_now(ud, e, batch, IG_MODE_EVAL, out);
+}
+
+/* ---- the plugin's own event hook ---------------------------------------- */
+
+static int on_event_cb(ig_engine *e, int event, void *ud)
+{
+	struct job *job = ud;
+
+	job->perr[0] = '\0';
+	if (job->plugin->on_event(job->self, event, ig_engine_state(e), job->perr,
+	                          sizeof(job->perr)) == 0)
+		return 0;
+	return ig_engine_raise(e, "%s", job->perr[0] != '\0' ? job->perr : "event hook failed");
+}
+
+int job_plugin_events(struct job *job, ig_err *err)
+{
+	if (job->plugin->on_event == NULL)
+		return 0;
+	for (int ev = 0; ev < IG_EVENT_CORE_COUNT; ev++) {
+		if ((job->plugin->event_mask & (1u << ev)) == 0)
+			continue;
+		if (ig_engine_on(job->trainer, ev, NULL, on_event_cb, job) == 0)
+			return ig_err_set(err, IG_PROTO_INTERNAL, "engine: %s",
+			                  ig_engine_error(job->trainer));
+	}
+	return 0;
+}

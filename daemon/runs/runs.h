@@ -1,0 +1,31 @@
+/*
+ * runs.h - the run manager, as main.c sees it.
+ */
+#ifndef IGNITED_RUNS_H
+#define IGNITED_RUNS_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "job/job.h"
+#include "server/server.h"
+#include "store/store.h"
+
+struct runs;
+
+/* Load every stored run, resume the unfinished ones from their last
+ * checkpoint and register the run methods on srv.  cfg is borrowed for the
+ * manager's life.  Returns NULL with a message in err. */
+struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *store,
+                       struct server *srv, char *err, size_t errlen);
+/* Stop every run after its current iteration, checkpoint it (it stays
+ * "running", to be resumed at the next start), flush the store, then call
+ * done(arg, status) on the loop. */
+void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg);
+/* How many runs have status (enum ig_status), e.g. IG_STATUS_RUNNING. */
+size_t runs_count(const struct runs *mgr, int status);
+/* Free everything; the loop must run once more to close its handle. */
+void runs_close(struct runs *mgr);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * history.h - metric history read off the loop: on libuv's threadpool,
+ * through a read connection of its own, one read at a time, in order.
+ * A page of a long history takes SQLite tens of milliseconds, which the
+ * engines and every other client would otherwise wait out.
+ *
+ * A client reading a history page by page asks for the next page as soon
+ * as it has the last: the next page of a run that no longer changes can be
+ * read ahead meanwhile, and a read of the same query takes that result.
+ */
+#ifndef IGNITED_HISTORY_H
+#define IGNITED_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "store/store.h"
+
+struct history;
+
+/* A read connection on the database at path.  NULL with a message in err. */
+struct history *history_open(uv_loop_t *loop, const char *path, char *err, size_t errlen);
+
+/* Close.  Reads waiting their turn are answered with an error; one on the
+ * threadpool finishes first, and its answer is dropped. */
+void history_close(struct history *h);
+
+/*
+ * The answer to a read: status 0 and the series (the callback owns them:
+ * ig_store_series_free()), or an IG_STORE_* / SQLite code and a message.
+ */
+typedef void history_done_fn(void *arg, int status, const char *errmsg,
+                             ig_store_series_data *series, size_t n);
+
+/*
+ * Read q (copied, names too) and answer done(arg, ...) on the loop.  A
+ * result read ahead for the same query is taken instead; then done may run
+ * before this returns.  Returns 0, or IG_STORE_ENOMEM without calling done.
+ */
+int history_read(struct history *h, const ig_store_query *q, history_done_fn *done, void *arg);
+
+/* Read q ahead, for a history_read of the same query soon (in a few
+ * seconds; then it is dropped).  One query is kept: the latest. */
+void history_read_ahead(struct history *h, const ig_store_query *q);
+
+/* Drop what was read ahead of run_id: its history is changing. */
+void history_forget(struct history *h, int64_t run_id);
+
+#endif

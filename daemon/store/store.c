@@ -1,0 +1,754 @@
+/*
+ * store.c - the store's loop side: open and close, the operations the
+ * daemon enqueues, and their completions.
+ *
+ * Operations enqueued during one loop turn collect in a local list that
+ * needs no lock; a prepare handle hands the whole list to the writer just
+ * before the loop polls.  One mutex round trip per turn instead of one per
+ * metric point, and a turn's operations always share a transaction.  The
+ * writer posts finished batches to a locked list and wakes the loop with
+ * uv_async, which coalesces wake-ups: each wake-up drains the whole list.
+ */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+static const char *const status_names[IG_STORE_STATUS_COUNT] = {
+	[IG_STORE_QUEUED] = "queued",
+	[IG_STORE_RUNNING] = "running",
+	[IG_STORE_PAUSED] = "paused",
+	[IG_STORE_COMPLETED] = "completed",
+	[IG_STORE_TERMINATED] = "terminated",
+	[IG_STORE_FAILED] = "failed",
+};
+
+const char *ig_store_status_name(ig_store_status status)
+{
+	if ((unsigned)status >= IG_STORE_STATUS_COUNT)
+		return NULL;
+	return status_names[status];
+}
+
+int ig_store_status_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < IG_STORE_STATUS_COUNT; i++)
+		if (strcmp(status_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+/* A new operation with extra bytes for the strings and blobs it copies. */
+static store_op *op_new(enum store_op_type type, int64_t run_id,
+                        ig_store_done_cb *cb, void *arg, size_t extra)
+{
+	store_op *op = calloc(1, sizeof(*op) + extra);
+
+	if (op != NULL) {
+		op->type = type;
+		op->run_id = run_id;
+		op->cb = cb;
+		op->arg = arg;
+	}
+	return op;
+}
+
+/* Copy len bytes of src into op's data at *used; NULL stays NULL.  A
+ * string (nul) gets its terminator. */
+static const void *op_put(store_op *op, size_t *used, const void *src,
+                          size_t len, bool nul)
+{
+	unsigned char *dst = op->data + *used;
+
+	if (src == NULL)
+		return NULL;
+	memcpy(dst, src, len);
+	if (nul)
+		dst[len++] = '\0';
+	*used += len;
+	return dst;
+}
+
+static size_t str_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+static const char *op_put_str(store_op *op, size_t *used, const char *s)
+{
+	return op_put(op, used, s, s ? strlen(s) : 0, true);
+}
+
+static int enqueue(ig_store *s, store_op *op)
+{
+	if (s->local_tail != NULL)
+		s->local_tail->next = op;
+	else
+		s->local_head = op;
+	s->local_tail = op;
+	/* The async handle keeps the loop alive while work is in flight. */
+	if (s->outstanding++ == 0)
+		uv_ref((uv_handle_t *)&s->done_async);
+	return 0;
+}
+
+/* Hand this turn's operations to the writer.  Without memory for the batch
+ * they stay local and go next turn. */
+static void handoff(ig_store *s)
+{
+	store_batch *b;
+
+	if (s->local_head == NULL || (b = calloc(1, sizeof(*b))) == NULL)
+		return;
+	b->ops = s->local_head;
+	s->local_head = s->local_tail = NULL;
+	uv_mutex_lock(&s->lock);
+	if (s->queue_tail != NULL)
+		s->queue_tail->next = b;
+	else
+		s->queue_head = b;
+	s->queue_tail = b;
+	uv_cond_signal(&s->wake);
+	uv_mutex_unlock(&s->lock);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+	handoff(h->data);
+}
+
+/* ---- names reserved but not committed ---------------------------------- */
+
+static int pending_add(ig_store *s, int64_t id, int64_t run_id, int64_t owner,
+                       const char *name)
+{
+	size_t len = strlen(name) + 1;
+	store_pending *p = malloc(sizeof(*p) + len);
+
+	if (p == NULL)
+		return IG_STORE_ENOMEM;
+	p->id = id;
+	p->run_id = run_id;
+	p->owner = owner;
+	memcpy(p->name, name, len);
+	p->next = s->pending;
+	s->pending = p;
+	return 0;
+}
+
+static const store_pending *pending_find(const ig_store *s, int64_t run_id,
+                                         int64_t owner, const char *name)
+{
+	const store_pending *p;
+
+	for (p = s->pending; p != NULL; p = p->next)
+		if (p->run_id == run_id && p->owner == owner && strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static void pending_remove(ig_store *s, int64_t id, int64_t run_id)
+{
+	store_pending **pp, *p;
+
+	for (pp = &s->pending; (p = *pp) != NULL; pp = &p->next)
+		if (p->id == id && p->run_id == run_id) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
+}
+
+/* ---- the write-ahead log ------------------------------------------------ */
+
+bool store_wal_gone(const ig_store *s)
+{
+	struct stat st;
+
+	return lstat(s->wal_path, &st) == -1 || st.st_dev != s->wal_dev ||
+		st.st_ino != s->wal_ino;
+}
+
+/* Refuse writes from now on, and say so once: the daemon logs it. */
+static void lose_wal(ig_store *s)
+{
+	char msg[PATH_MAX * 2 + 256];
+
+	if (s->wal_lost)
+		return;
+	s->wal_lost = true;
+	snprintf(msg, sizeof(msg), STORE_WAL_LOST, s->path, s->wal_path);
+	if (s->error_cb != NULL)
+		s->error_cb(s->error_arg, 0, IG_STORE_EREADONLY, msg);
+}
+
+/* Remember the WAL SQLite has open (the readers opened it by now). */
+static int find_wal(ig_store *s, char *err, size_t errlen)
+{
+	size_t len = strlen(s->path) + sizeof("-wal");
+	struct stat st;
+
+	if ((s->wal_path = malloc(len)) == NULL) {
+		store_errf(err, errlen, "database %s: out of memory", s->path);
+		return IG_STORE_ENOMEM;
+	}
+	snprintf(s->wal_path, len, "%s-wal", s->path);
+	if (lstat(s->wal_path, &st) == -1) {
+		store_errf(err, errlen, "database %s: no write-ahead log %s after "
+		           "opening it", s->path, s->wal_path);
+		return SQLITE_CANTOPEN;
+	}
+	s->wal_dev = st.st_dev;
+	s->wal_ino = st.st_ino;
+	return 0;
+}
+
+/* ---- completions ------------------------------------------------------- */
+
+typedef struct reported {
+	int64_t *runs;
+	size_t n, cap;
+} reported;
+
+/* Has run_id's failure in this batch been told already?  Remembers it. */
+static bool already_reported(reported *r, int64_t run_id)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->runs[i] == run_id)
+			return true;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 8;
+		int64_t *v = realloc(r->runs, cap * sizeof(*v));
+
+		if (v == NULL)
+			return false;   /* tell again rather than not at all */
+		r->runs = v;
+		r->cap = cap;
+	}
+	r->runs[r->n++] = run_id;
+	return false;
+}
+
+static void complete_op(ig_store *s, store_op *op, const store_batch *b,
+                        reported *rep)
+{
+	int status = op->status ? op->status : b->status;
+	const char *msg = op->status ? op->errmsg : b->errmsg;
+
+	if (status != 0 && msg == NULL)
+		msg = "out of memory while reporting a store error";
+	if (op->type == OP_CREATE_RUN && op->u.create.name != NULL)
+		pending_remove(s, op->run_id, 0);
+	else if (op->type == OP_SERIES)
+		pending_remove(s, op->u.series.id, op->run_id);
+	if (status != 0 && op->run_id != 0 && s->error_cb != NULL &&
+	    !already_reported(rep, op->run_id))
+		s->error_cb(s->error_arg, op->run_id, status, msg);
+	if (op->cb != NULL)
+		op->cb(op->arg, status, status ? msg : NULL);
+	store_op_free(op);
+	if (--s->outstanding == 0)
+		uv_unref((uv_handle_t *)&s->done_async);
+}
+
+static void on_done(uv_async_t *h)
+{
+	ig_store *s = h->data;
+	store_batch *b, *next_batch;
+	store_op *op, *next_op;
+
+	uv_mutex_lock(&s->lock);
+	b = s->done_head;
+	s->done_head = s->done_tail = NULL;
+	uv_mutex_unlock(&s->lock);
+	for (; b != NULL; b = next_batch) {
+		reported rep = { NULL, 0, 0 };
+
+		next_batch = b->next;
+		if (b->status == IG_STORE_EREADONLY)
+			lose_wal(s);
+		for (op = b->ops; op != NULL; op = next_op) {
+			next_op = op->next;
+			complete_op(s, op, b, &rep);
+		}
+		free(rep.runs);
+		free(b->errmsg);
+		free(b);
+	}
+}
+
+/* ---- open and close ---------------------------------------------------- */
+
+static void options(ig_store_options *o, const ig_store_options *in)
+{
+	if (in != NULL)
+		*o = *in;
+	else
+		memset(o, 0, sizeof(*o));
+	if (o->busy_timeout_ms <= 0)
+		o->busy_timeout_ms = 5000;
+	if (o->keep_checkpoints <= 0)
+		o->keep_checkpoints = 1;
+	if (o->keep_log_lines <= 0)
+		o->keep_log_lines = 1000;
+	if (o->wal_truncate_commits <= 0)
+		o->wal_truncate_commits = 256;
+}
+
+static void free_store(ig_store *s)
+{
+	store_pending *p;
+
+	while ((p = s->pending) != NULL) {
+		s->pending = p->next;
+		free(p);
+	}
+	uv_cond_destroy(&s->wake);
+	uv_mutex_destroy(&s->lock);
+	free(s->wal_path);
+	free(s->path);
+	free(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	ig_store *s = h->data;
+
+	if (--s->open_handles == 0)
+		free_store(s);
+}
+
+/* Release what open set up; the memory goes with the last handle, or now
+ * when there is none. */
+static void release(ig_store *s)
+{
+	ig_store_reader_close(s->reader);
+	sqlite3_close(s->db);
+	store_lock_release(s->lock_fd);
+	if (s->open_handles == 0) {
+		free_store(s);
+		return;
+	}
+	uv_close((uv_handle_t *)&s->handoff, on_handle_closed);
+	if (s->open_handles == 2)
+		uv_close((uv_handle_t *)&s->done_async, on_handle_closed);
+}
+
+/* The loop side: a prepare handle for hand-offs, an async for completions.
+ * Neither keeps the loop alive on its own (see enqueue). */
+static int init_handles(ig_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	s->handoff.data = s->done_async.data = s;
+	uv_prepare_init(s->loop, &s->handoff);
+	uv_prepare_start(&s->handoff, on_prepare);
+	uv_unref((uv_handle_t *)&s->handoff);
+	s->open_handles = 1;
+	if ((rc = uv_async_init(s->loop, &s->done_async, on_done)) != 0) {
+		store_errf(err, errlen, "database %s: %s", s->path,
+		           uv_strerror(rc));
+		return rc;
+	}
+	uv_unref((uv_handle_t *)&s->done_async);
+	s->open_handles = 2;
+	return 0;
+}
+
+ig_store *ig_store_open(uv_loop_t *loop, const char *path,
+                        const ig_store_options *opt, char *err, size_t errlen)
+{
+	ig_store *s = calloc(1, sizeof(*s));
+	int64_t max_run, max_series;
+
+	if (s == NULL || (s->path = store_strdup(path)) == NULL ||
+	    uv_mutex_init(&s->lock) != 0) {
+		store_errf(err, errlen, "database %s: out of memory", path);
+		if (s != NULL)
+			free(s->path);
+		free(s);
+		return NULL;
+	}
+	if (uv_cond_init(&s->wake) != 0) {
+		store_errf(err, errlen, "database %s: out of memory", path);
+		uv_mutex_destroy(&s->lock);
+		free(s->path);
+		free(s);
+		return NULL;
+	}
+	s->loop = loop;
+	s->lock_fd = -1;
+	options(&s->opt, opt);
+	/* the directory first: every file in it is then ours to open */
+	if (store_check_dir(path, err, errlen) != 0 ||
+	    (s->lock_fd = store_lock_acquire(path, err, errlen)) == -1 ||
+	    store_key_load(path, s->key, err, errlen) != 0 ||
+	    (s->db = store_schema_open(path, &s->opt, s->key, err,
+	                               errlen)) == NULL ||
+	    (s->reader = ig_store_reader_open(path, err, errlen)) == NULL ||
+	    find_wal(s, err, errlen) != 0)
+		goto fail;
+	if (store_reader_max_ids(s->reader, &max_run, &max_series) != 0) {
+		store_errf(err, errlen, "%s", ig_store_reader_error(s->reader));
+		goto fail;
+	}
+	s->next_run_id = max_run + 1;
+	s->next_series_id = max_series + 1;
+	if (init_handles(s, err, errlen) != 0 ||
+	    store_writer_start(s, err, errlen) != 0)
+		goto fail;
+	return s;
+fail:
+	release(s);
+	return NULL;
+}
+
+void ig_store_close(ig_store *s)
+{
+	s->closing = true;
+	handoff(s);
+	store_writer_stop(s);
+	on_done(&s->done_async);
+	release(s);
+}
+
+void ig_store_on_error(ig_store *s, ig_store_error_cb *cb, void *arg)
+{
+	s->error_cb = cb;
+	s->error_arg = arg;
+}
+
+ig_store_reader *ig_store_loop_reader(ig_store *s)
+{
+	return s->reader;
+}
+
+const char *ig_store_path(const ig_store *s)
+{
+	return s->path;
+}
+
+bool ig_store_run_trusted(const ig_store *s, const ig_store_run *run)
+{
+	return store_tag_ok(s->key, run->id, run->owner_uid, run->spec,
+	                    run->spec_len, run->tag, run->tag_len);
+}
+
+/* ---- the operations ---------------------------------------------------- */
+
+static int closed(const ig_store *s, char *err, size_t errlen)
+{
+	if (!s->closing)
+		return 0;
+	store_errf(err, errlen, "database %s: the store is closing", s->path);
+	return IG_STORE_ECLOSED;
+}
+
+int ig_store_writable(ig_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = closed(s, err, errlen)) != 0)
+		return rc;
+	if (!s->wal_lost && store_wal_gone(s))
+		lose_wal(s);
+	if (!s->wal_lost)
+		return 0;
+	store_errf(err, errlen, STORE_WAL_LOST, s->path, s->wal_path);
+	return IG_STORE_EREADONLY;
+}
+
+static int nomem(const ig_store *s, char *err, size_t errlen)
+{
+	store_errf(err, errlen, "database %s: out of memory", s->path);
+	return IG_STORE_ENOMEM;
+}
+
+int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
+                        ig_store_done_cb *cb, void *arg,
+                        char *err, size_t errlen)
+{
+	store_op *op;
+	size_t used = 0;
+	int64_t other;
+	int rc;
+
+	if ((rc = closed(s, err, errlen)) != 0)
+		return rc;
+	if ((unsigned)run->status >= IG_STORE_STATUS_COUNT) {
+		store_errf(err, errlen, "invalid run status %d", (int)run->status);
+		return IG_STORE_EINVAL;
+	}
+	if (run->name != NULL) {
+		/* The name is free for its owner if neither committed nor
+		 * on its way. */
+		if (pending_find(s, 0, run->owner_uid, run->name) != NULL ||
+		    (rc = store_reader_run_named(s->reader, run->owner_uid,
+		                                 run->name, &other)) == 0) {
+			store_errf(err, errlen, "uid %lu has a run named '%s' already",
+			           (unsigned long)run->owner_uid, run->name);
+			return IG_STORE_EEXIST;
+		}
+		if (rc != IG_STORE_ENOTFOUND) {
+			store_errf(err, errlen, "%s",
+			           ig_store_reader_error(s->reader));
+			return rc;
+		}
+	}
+	op = op_new(OP_CREATE_RUN, s->next_run_id, cb, arg,
+	            str_size(run->name) + run->spec_len);
+	if (op == NULL ||
+	    (run->name != NULL && pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
+		free(op);
+		return nomem(s, err, errlen);
+	}
+	op->u.create.name = op_put_str(op, &used, run->name);
+	op->u.create.spec = op_put(op, &used, run->spec ? run->spec : "",
+	                           run->spec_len, false);
+	op->u.create.spec_len = run->spec_len;
+	op->u.create.owner_uid = run->owner_uid;
+	op->u.create.status = run->status;
+	op->u.create.created = store_now();
+	op->u.create.progress = run->progress;
+	*id = s->next_run_id++;
+	return enqueue(s, op);
+}
+
+int ig_store_set_status(ig_store *s, int64_t run_id, ig_store_status status,
+                        const char *reason, ig_store_done_cb *cb, void *arg)
+{
+	store_op *op;
+	size_t used = 0;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	if ((unsigned)status >= IG_STORE_STATUS_COUNT)
+		return IG_STORE_EINVAL;
+	if ((op = op_new(OP_STATUS, run_id, cb, arg, str_size(reason))) == NULL)
+		return IG_STORE_ENOMEM;
+	op->u.status.status = status;
+	op->u.status.reason = op_put_str(op, &used, reason);
+	op->u.status.time = store_now();
+	return enqueue(s, op);
+}
+
+int ig_store_set_progress(ig_store *s, int64_t run_id,
+                          const ig_store_progress *p,
+                          ig_store_done_cb *cb, void *arg)
+{
+	store_op *op;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	if ((op = op_new(OP_PROGRESS, run_id, cb, arg, 0)) == NULL)
+		return IG_STORE_ENOMEM;
+	op->u.progress = *p;
+	return enqueue(s, op);
+}
+
+int ig_store_series(ig_store *s, int64_t run_id, const char *name,
+                    int64_t *id, char *err, size_t errlen)
+{
+	const store_pending *p;
+	store_op *op;
+	size_t used = 0;
+	int rc;
+
+	if ((rc = closed(s, err, errlen)) != 0)
+		return rc;
+	if ((p = pending_find(s, run_id, 0, name)) != NULL) {
+		*id = p->id;
+		return 0;
+	}
+	rc = store_reader_series_named(s->reader, run_id, name, id);
+	if (rc != IG_STORE_ENOTFOUND) {
+		if (rc != 0)
+			store_errf(err, errlen, "%s",
+			           ig_store_reader_error(s->reader));
+		return rc;
+	}
+	op = op_new(OP_SERIES, run_id, NULL, NULL, str_size(name));
+	if (op == NULL || pending_add(s, s->next_series_id, run_id, 0, name)) {
+		free(op);
+		return nomem(s, err, errlen);
+	}
+	op->u.series.id = s->next_series_id;
+	op->u.series.name = op_put_str(op, &used, name);
+	*id = s->next_series_id++;
+	return enqueue(s, op);
+}
+
+int ig_store_points(ig_store *s, int64_t run_id, const ig_store_point *p,
+                    size_t n)
+{
+	store_op *op = s->local_tail;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	/* Consecutive points of one run share an operation. */
+	if (op == NULL || op->type != OP_POINTS || op->run_id != run_id) {
+		if ((op = op_new(OP_POINTS, run_id, NULL, NULL, 0)) == NULL)
+			return IG_STORE_ENOMEM;
+		enqueue(s, op);
+	}
+	if (op->u.points.cap - op->u.points.n < n) {
+		size_t cap = op->u.points.cap ? 2 * op->u.points.cap : 64;
+		ig_store_point *v;
+
+		while (cap - op->u.points.n < n)
+			cap *= 2;
+		if ((v = realloc(op->u.points.v, cap * sizeof(*v))) == NULL)
+			return IG_STORE_ENOMEM;
+		op->u.points.v = v;
+		op->u.points.cap = cap;
+	}
+	memcpy(op->u.points.v + op->u.points.n, p, n * sizeof(*p));
+	op->u.points.n += n;
+	return 0;
+}
+
+/*
+ * A run that checkpoints often (a fast engine, every 1000 iterations) may
+ * take several checkpoints in one loop turn.  Everything a turn enqueues
+ * commits in one transaction, so only the last of them can ever be seen:
+ * the new one takes the place of one still in this turn's queue, and the
+ * writer stores one checkpoint per run and turn.  Only when neither has a
+ * callback, which would otherwise never hear of its checkpoint.
+ */
+static bool replace_checkpoint(ig_store *s, store_op *op)
+{
+	store_op **pp;
+
+	for (pp = &s->local_head; *pp != NULL; pp = &(*pp)->next) {
+		store_op *old = *pp;
+		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id || old->cb != NULL)
+			continue;
+		op->next = old->next;
+		*pp = op;
+		if (s->local_tail == old)
+			s->local_tail = op;
+		store_op_free(old);
+		return true;
+	}
+	return false;
+}
+
+int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
+                             const ig_store_progress *p,
+                             ig_store_done_cb *cb, void *arg)
+{
+	ig_store_checkpoint *c;
+	store_op *op;
+	size_t used = 0;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
+	            ckpt->state_dict_len + ckpt->process_state_len);
+	if (op == NULL)
+		return IG_STORE_ENOMEM;
+	c = &op->u.ckpt.c;
+	*c = *ckpt;
+	c->state_dict = op_put(op, &used, ckpt->state_dict ? ckpt->state_dict :
+	                       "", ckpt->state_dict_len, false);
+	c->process_state = op_put(op, &used, ckpt->process_state,
+	                          ckpt->process_state_len, false);
+	if (c->wall == 0)
+		c->wall = store_now();
+	op->u.ckpt.progress = *p;
+	if (cb == NULL && replace_checkpoint(s, op))
+		return 0;
+	return enqueue(s, op);
+}
+
+int ig_store_add_event(ig_store *s, const ig_store_event *ev,
+                       ig_store_done_cb *cb, void *arg)
+{
+	store_op *op;
+	size_t used = 0;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	if (ev->kind == NULL)
+		return IG_STORE_EINVAL;
+	op = op_new(OP_EVENT, ev->run_id, cb, arg,
+	            str_size(ev->kind) + str_size(ev->detail));
+	if (op == NULL)
+		return IG_STORE_ENOMEM;
+	op->u.event = *ev;
+	op->u.event.kind = op_put_str(op, &used, ev->kind);
+	op->u.event.detail = op_put_str(op, &used, ev->detail);
+	if (op->u.event.time == 0)
+		op->u.event.time = store_now();
+	return enqueue(s, op);
+}
+
+int ig_store_log(ig_store *s, int64_t run_id, const char *line, size_t len)
+{
+	store_op *op;
+	size_t used = 0;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	if ((op = op_new(OP_LOG, run_id, NULL, NULL, len + 1)) == NULL)
+		return IG_STORE_ENOMEM;
+	op->u.log.line = op_put(op, &used, line ? line : "", len, true);
+	op->u.log.len = len;
+	op->u.log.time = store_now();
+	return enqueue(s, op);
+}
+
+/* An operation that carries a run id and at most one number. */
+static int enqueue_simple(ig_store *s, enum store_op_type type,
+                          int64_t run_id, int64_t v,
+                          ig_store_done_cb *cb, void *arg)
+{
+	store_op *op;
+
+	if (s->closing)
+		return IG_STORE_ECLOSED;
+	if ((op = op_new(type, run_id, cb, arg, 0)) == NULL)
+		return IG_STORE_ENOMEM;
+	if (type == OP_TRUNCATE)
+		op->u.iteration = v;
+	else if (type == OP_LIMIT_SIZE)
+		op->u.max_bytes = v;
+	return enqueue(s, op);
+}
+
+int ig_store_delete_run(ig_store *s, int64_t run_id,
+                        ig_store_done_cb *cb, void *arg)
+{
+	return enqueue_simple(s, OP_DELETE_RUN, run_id, 0, cb, arg);
+}
+
+int ig_store_truncate(ig_store *s, int64_t run_id, int64_t iteration,
+                      ig_store_done_cb *cb, void *arg)
+{
+	return enqueue_simple(s, OP_TRUNCATE, run_id, iteration, cb, arg);
+}
+
+int ig_store_limit_size(ig_store *s, int64_t max_bytes,
+                        ig_store_done_cb *cb, void *arg)
+{
+	return enqueue_simple(s, OP_LIMIT_SIZE, 0, max_bytes, cb, arg);
+}
+
+int ig_store_flush(ig_store *s, ig_store_done_cb *cb, void *arg)
+{
+	int rc = enqueue_simple(s, OP_FLUSH, 0, 0, cb, arg);
+
+	if (rc == 0)
+		handoff(s);
+	return rc;
+}

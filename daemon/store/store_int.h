@@ -1,0 +1,235 @@
+/*
+ * store_int.h - shared by the store's files only: the ig_store structure,
+ * the operations the loop hands to the writer thread, and small helpers.
+ *
+ * Threads: fields marked [loop] are touched by the loop thread only,
+ * [writer] by the writer thread only, [lock] under ig_store.lock.  Fields
+ * set before the writer starts and never changed after are unmarked.
+ */
+#ifndef IGNITED_STORE_INT_H
+#define IGNITED_STORE_INT_H
+
+#include <sys/types.h>
+
+#include <sqlite3.h>
+#include <uv.h>
+
+#include "store/store.h"
+
+/* PRAGMA application_id of an ignite database: "IGNT". */
+#define STORE_APPLICATION_ID 0x49474e54
+
+/* The key in <db>.key and the HMAC-SHA256 tag of a run (store_files.c). */
+#define STORE_KEY_LEN 32
+#define STORE_TAG_LEN 32
+
+enum store_op_type {
+	OP_CREATE_RUN,
+	OP_STATUS,
+	OP_PROGRESS,
+	OP_SERIES,
+	OP_POINTS,
+	OP_CHECKPOINT,
+	OP_EVENT,
+	OP_LOG,
+	OP_DELETE_RUN,
+	OP_TRUNCATE,
+	OP_LIMIT_SIZE,
+	OP_FLUSH,
+};
+
+/*
+ * One write.  Strings and blobs live in data[] after the struct, except a
+ * points array, which grows and is separately allocated.  Owned by the loop
+ * until handed over, then by the writer, then by the loop again for its
+ * completion, which frees it.
+ */
+typedef struct store_op {
+	struct store_op *next;
+	enum store_op_type type;
+	int64_t run_id;
+	ig_store_done_cb *cb;
+	void *arg;
+	int status;             /* set by the writer when this op alone failed */
+	char *errmsg;           /* owned; set with status */
+	union {
+		struct {
+			const char *name;
+			uint32_t owner_uid;
+			const void *spec;
+			size_t spec_len;
+			ig_store_status status;
+			double created;
+			ig_store_progress progress;
+		} create;
+		struct {
+			ig_store_status status;
+			const char *reason;
+			double time;
+		} status;
+		ig_store_progress progress;
+		struct {
+			int64_t id;
+			const char *name;
+		} series;
+		struct {
+			ig_store_point *v; /* owned */
+			size_t n, cap;
+		} points;
+		struct {
+			ig_store_checkpoint c;
+			ig_store_progress progress;
+		} ckpt;
+		ig_store_event event;
+		struct {
+			double time;
+			const char *line;
+			size_t len;
+		} log;
+		int64_t iteration;      /* OP_TRUNCATE */
+		int64_t max_bytes;      /* OP_LIMIT_SIZE */
+	} u;
+	unsigned char data[];
+} store_op;
+
+/* What one transaction did, on its way back to the loop. */
+typedef struct store_batch {
+	struct store_batch *next;
+	store_op *ops;
+	int status;             /* the whole transaction failed */
+	char *errmsg;           /* owned; set with status */
+} store_batch;
+
+/* A name reserved but not yet committed: a run's, or a run's series'. */
+typedef struct store_pending {
+	struct store_pending *next;
+	int64_t id;
+	int64_t run_id;         /* 0 for a run's own name */
+	int64_t owner;          /* a run name's owner (names are per owner) */
+	char name[];
+} store_pending;
+
+struct store_writer_stmts;
+
+struct ig_store {
+	uv_loop_t *loop;
+	char *path;
+	ig_store_options opt;
+	int lock_fd;
+	unsigned char key[STORE_KEY_LEN];
+	/* The WAL as opened: removed or replaced, what commits there is lost
+	 * in a crash, so writes stop (wal_gone()). */
+	char *wal_path;
+	dev_t wal_dev;
+	ino_t wal_ino;
+
+	/* [loop] */
+	ig_store_reader *reader;
+	store_op *local_head, *local_tail;  /* enqueued this loop turn */
+	size_t outstanding;                 /* enqueued, not yet completed */
+	int64_t next_run_id;
+	int64_t next_series_id;
+	store_pending *pending;
+	ig_store_error_cb *error_cb;
+	void *error_arg;
+	bool closing;
+	bool wal_lost;                      /* writes refused: see wal_path */
+	int open_handles;
+	uv_prepare_t handoff;               /* hands local ops to the writer */
+	uv_async_t done_async;              /* writer -> loop: batches done */
+
+	/* [lock] */
+	uv_mutex_t lock;
+	uv_cond_t wake;
+	store_batch *queue_head, *queue_tail;   /* handed over, not taken */
+	store_batch *done_head, *done_tail;     /* committed or failed */
+	bool stop;
+
+	/* [writer] */
+	sqlite3 *db;
+	struct store_writer_stmts *stmts;
+	/* Runs whose writes were lost in a failed transaction: their later
+	 * data would leave a gap in the history, so it is refused until a
+	 * truncate (the run resuming from what is stored) or a delete. */
+	int64_t *poisoned;
+	size_t npoisoned;
+	bool writer_wal_lost;               /* every commit fails from now on */
+	uv_thread_t thread;
+};
+
+/* The message for writes refused once the WAL is gone. */
+#define STORE_WAL_LOST "database %s: its write-ahead log %s was removed " \
+	"or replaced while ignited ran; writes are refused from now on, so " \
+	"that nothing acknowledged can be lost in a crash: restart ignited"
+
+/* store.c: the WAL at wal_path is no longer the one SQLite has open. */
+bool store_wal_gone(const ig_store *s);
+
+/* store_writer.c */
+int store_writer_start(ig_store *s, char *err, size_t errlen);
+/* Let the writer drain the queue, commit, checkpoint the WAL and exit;
+ * then close the write connection. */
+void store_writer_stop(ig_store *s);
+void store_op_free(store_op *op);
+
+/* store_schema.c: open the write connection, refuse foreign or newer files
+ * and damaged ones, migrate (tagging the runs with key, which must outlive
+ * the connection).  Returns NULL with a message in err. */
+sqlite3 *store_schema_open(const char *path, const ig_store_options *opt,
+                           const unsigned char *key, char *err,
+                           size_t errlen);
+/* Check that db, open read-only, is an ignite database of this version. */
+int store_schema_check(sqlite3 *db, const char *path, char *err,
+                       size_t errlen);
+
+/* store_files.c: the files beside the database (see there).  0 or an
+ * error code with a message in err. */
+/* The database's directory is ours and writable by us alone. */
+int store_check_dir(const char *dbpath, char *err, size_t errlen);
+/* path is absent, or a regular file of ours that no one else may write. */
+int store_check_path(const char *path, char *err, size_t errlen);
+/* Open path (O_NOFOLLOW) with flags, creating it 0600 (O_EXCL) when absent
+ * (*created set), and check the file opened like store_check_path: the fd,
+ * or -1 with a message in err. */
+int store_open_own(const char *path, int flags, bool *created, char *err,
+                   size_t errlen);
+/* path still names fd's file. */
+int store_same_file(int fd, const char *path, char *err, size_t errlen);
+/* Read <db>.key into key, or create it. */
+int store_key_load(const char *dbpath, unsigned char *key, char *err,
+                   size_t errlen);
+/* HMAC-SHA256 of a run's id, owner and spec under key. */
+void store_tag(const unsigned char *key, int64_t id, uint32_t owner,
+               const void *spec, size_t len, unsigned char *tag);
+bool store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
+                  const void *spec, size_t len, const void *tag,
+                  size_t tag_len);
+
+/* store_lock.c: the sidecar <db>.lock holding the owner's pid. */
+int store_lock_acquire(const char *dbpath, char *err, size_t errlen);
+void store_lock_release(int fd);
+
+/* store_reader.c, for the loop's lookups.  0, IG_STORE_ENOTFOUND or an
+ * SQLite code (message in ig_store_reader_error). */
+int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
+                           int64_t *id);
+int store_reader_series_named(ig_store_reader *r, int64_t run_id,
+                              const char *name, int64_t *id);
+/* The largest run and series ids ever assigned. */
+int store_reader_max_ids(ig_store_reader *r, int64_t *run, int64_t *series);
+
+/* store_util.c */
+double store_now(void);
+void store_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+char *store_strdup(const char *s);
+/* Prepare sql into *slot unless done already; NULL on error. */
+sqlite3_stmt *store_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);
+/* Step a statement that returns no row and reset it: SQLITE_OK or error. */
+int store_step_done(sqlite3_stmt *st);
+/* Bind v, or NULL for IG_STORE_NONE / for a NULL pointer. */
+int store_bind_opt(sqlite3_stmt *st, int i, int64_t v);
+int store_bind_text(sqlite3_stmt *st, int i, const char *s);
+int64_t store_column_opt(sqlite3_stmt *st, int i);
+
+#endif

@@ -1,0 +1,788 @@
+/*
+ * store_reader.c - read connections: runs, checkpoints, metric history,
+ * events and logs, as plain arrays the caller owns.
+ *
+ * Statements are prepared once per connection and reset after each call,
+ * so a reader never holds a snapshot between calls (a held snapshot would
+ * stop WAL checkpoints).  Calls that read several tables do it in one read
+ * transaction, so they see one committed state.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+enum rstmt_id {
+	RS_BEGIN, RS_COMMIT,
+	RS_RUN_NAMED, RS_SERIES_NAMED, RS_MAX_IDS,
+	RS_RUNS, RS_RUN_BY_ID, RS_RUN_BY_NAME, RS_LATEST_CKPT, RS_SERIES,
+	RS_POINTS_BY_ITERATION, RS_POINTS_BY_EPOCH, RS_LAST_BY_ITERATION, RS_LAST_BY_EPOCH,
+	RS_EVENTS, RS_LOG_TAIL,
+	RS_COUNT
+};
+
+#define RUN_COLUMNS "SELECT id, name, owner_uid, spec, status, reason," \
+	" created, started, finished, epoch, iteration, epoch_length," \
+	" max_epochs, tag FROM runs"
+#define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
+
+static const char *const rstmt_sql[RS_COUNT] = {
+	[RS_BEGIN] = "BEGIN",
+	[RS_COMMIT] = "COMMIT",
+	[RS_RUN_NAMED] = "SELECT id FROM runs WHERE owner_uid = ?1 AND name = ?2",
+	[RS_SERIES_NAMED] = "SELECT id FROM series WHERE run_id = ?1"
+		" AND name = ?2",
+	[RS_MAX_IDS] = "SELECT"
+		" max(coalesce((SELECT seq FROM sqlite_sequence"
+		"   WHERE name = 'runs'), 0),"
+		"   coalesce((SELECT max(id) FROM runs), 0)),"
+		" max(coalesce((SELECT seq FROM sqlite_sequence"
+		"   WHERE name = 'series'), 0),"
+		"   coalesce((SELECT max(id) FROM series), 0))",
+	[RS_RUNS] = RUN_COLUMNS " ORDER BY id",
+	[RS_RUN_BY_ID] = RUN_COLUMNS " WHERE id = ?1",
+	[RS_RUN_BY_NAME] = RUN_COLUMNS " WHERE owner_uid = ?1 AND name = ?2",
+	[RS_LATEST_CKPT] = "SELECT seq, epoch, iteration, state_dict,"
+		" data_pass, data_pos, process_state, wall FROM checkpoints"
+		" WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
+		" ORDER BY name",
+	/* ?4: a page's limit, -1 for none */
+	[RS_POINTS_BY_ITERATION] = POINT_COLUMNS " WHERE series_id = ?1"
+		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
+	/* epoch never decreases as iteration grows: same order. */
+	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
+		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
+	/* the last point alone (one bucket, its last point): a seek, where
+	 * downsampling would read the whole range */
+	[RS_LAST_BY_ITERATION] = POINT_COLUMNS " WHERE series_id = ?1"
+		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	[RS_LAST_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
+		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	[RS_EVENTS] = "SELECT id, time, kind, epoch, iteration, detail"
+		" FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[RS_LOG_TAIL] = "SELECT seq, time, line FROM (SELECT seq, time, line"
+		" FROM logs WHERE run_id = ?1 ORDER BY seq DESC LIMIT ?2)"
+		" ORDER BY seq",
+};
+
+struct ig_store_reader {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[RS_COUNT];
+	char err[1024];
+};
+
+/* Record why the last call failed; returns rc. */
+static int fail(ig_store_reader *r, int rc, const char *what)
+{
+	const char *why = rc == IG_STORE_ENOMEM ? "out of memory" :
+		rc == IG_STORE_ENOTFOUND ? "not found" : sqlite3_errmsg(r->db);
+
+	store_errf(r->err, sizeof(r->err), "database %s: cannot %s: %s",
+	           r->path, what, why);
+	return rc > 0 ? rc & 0xff : rc;
+}
+
+/* The statement, reset and ready to bind; NULL on error. */
+static sqlite3_stmt *stmt(ig_store_reader *r, enum rstmt_id id)
+{
+	return store_stmt(r->db, &r->st[id], rstmt_sql[id]);
+}
+
+/* End a step loop: SQLITE_DONE is success. */
+static int finish(sqlite3_stmt *st, int rc)
+{
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Grow an array to hold need elements; NULL (v untouched) without memory. */
+static void *grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return v;
+	while (c < need)
+		c *= 2;
+	if ((v = realloc(v, c * size)) != NULL) {
+		*cap = c;
+		ig_mem_advise_huge(v, c * size);       /* large: a history page */
+	}
+	return v;
+}
+
+static char *column_text(sqlite3_stmt *st, int i, bool *nomem)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+	char *copy;
+
+	if (t == NULL)
+		return NULL;
+	if ((copy = malloc(len + 1)) == NULL) {
+		*nomem = true;
+		return NULL;
+	}
+	memcpy(copy, t, len + 1);
+	return copy;
+}
+
+static void *column_blob(sqlite3_stmt *st, int i, size_t *len, bool *nomem)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	void *copy;
+
+	*len = (size_t)sqlite3_column_bytes(st, i);
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	if ((copy = malloc(*len ? *len : 1)) == NULL) {
+		*nomem = true;
+		return NULL;
+	}
+	if (*len)
+		memcpy(copy, b, *len);
+	return copy;
+}
+
+static double column_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
+		sqlite3_column_double(st, i);
+}
+
+ig_store_reader *ig_store_reader_open(const char *path, char *err,
+                                      size_t errlen)
+{
+	ig_store_reader *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->path = store_strdup(path)) == NULL) {
+		store_errf(err, errlen, "database %s: out of memory", path);
+		free(r);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY |
+	                    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		store_errf(err, errlen, "cannot open database %s: %s", path,
+		           sqlite3_errmsg(r->db));
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, 5000);
+	if (store_schema_check(r->db, path, err, errlen) != 0)
+		goto fail;
+	/* Reading pages in place instead of copying them saves about a
+	 * third of a long history read.  The file never shrinks (no VACUUM),
+	 * which is what makes a mapping safe. */
+	sqlite3_exec(r->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
+	return r;
+fail:
+	ig_store_reader_close(r);
+	return NULL;
+}
+
+void ig_store_reader_close(ig_store_reader *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < RS_COUNT; i++)
+		sqlite3_finalize(r->st[i]);
+	sqlite3_close(r->db);
+	free(r->path);
+	free(r);
+}
+
+const char *ig_store_reader_error(const ig_store_reader *r)
+{
+	return r->err;
+}
+
+/* ---- lookups for the loop ---------------------------------------------- */
+
+/* The single integer a one-row query gives. */
+static int lookup(ig_store_reader *r, sqlite3_stmt *st, int64_t *id,
+                  const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? IG_STORE_ENOTFOUND : fail(r, rc, what);
+}
+
+int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
+                           int64_t *id)
+{
+	sqlite3_stmt *st = stmt(r, RS_RUN_NAMED);
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "look up a run name");
+	sqlite3_bind_int64(st, 1, owner);
+	store_bind_text(st, 2, name);
+	return lookup(r, st, id, "look up a run name");
+}
+
+int store_reader_series_named(ig_store_reader *r, int64_t run_id,
+                              const char *name, int64_t *id)
+{
+	sqlite3_stmt *st = stmt(r, RS_SERIES_NAMED);
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "look up a series");
+	sqlite3_bind_int64(st, 1, run_id);
+	store_bind_text(st, 2, name);
+	return lookup(r, st, id, "look up a series");
+}
+
+int store_reader_max_ids(ig_store_reader *r, int64_t *run, int64_t *series)
+{
+	sqlite3_stmt *st = stmt(r, RS_MAX_IDS);
+	int rc;
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read the largest ids");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*run = sqlite3_column_int64(st, 0);
+		*series = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : fail(r, rc, "read the largest ids");
+}
+
+/* ---- runs and checkpoints ---------------------------------------------- */
+
+void ig_store_run_clear(ig_store_run *run)
+{
+	free((void *)run->name);
+	free((void *)run->spec);
+	free((void *)run->tag);
+	free((void *)run->reason);
+	memset(run, 0, sizeof(*run));
+}
+
+void ig_store_runs_free(ig_store_run *runs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ig_store_run_clear(&runs[i]);
+	free(runs);
+}
+
+void ig_store_checkpoint_clear(ig_store_checkpoint *c)
+{
+	free((void *)c->state_dict);
+	free((void *)c->process_state);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Fill run from a RUN_COLUMNS row. */
+static int read_run(sqlite3_stmt *st, ig_store_run *run)
+{
+	const char *status = (const char *)sqlite3_column_text(st, 4);
+	bool nomem = false;
+
+	memset(run, 0, sizeof(*run));
+	run->id = sqlite3_column_int64(st, 0);
+	run->name = column_text(st, 1, &nomem);
+	run->owner_uid = (uint32_t)sqlite3_column_int64(st, 2);
+	run->spec = column_blob(st, 3, &run->spec_len, &nomem);
+	run->status = (ig_store_status)ig_store_status_parse(status ? status : "");
+	run->reason = column_text(st, 5, &nomem);
+	run->created = column_time(st, 6);
+	run->started = column_time(st, 7);
+	run->finished = column_time(st, 8);
+	run->progress.epoch = sqlite3_column_int64(st, 9);
+	run->progress.iteration = sqlite3_column_int64(st, 10);
+	run->progress.epoch_length = store_column_opt(st, 11);
+	run->progress.max_epochs = store_column_opt(st, 12);
+	run->tag = column_blob(st, 13, &run->tag_len, &nomem);
+	if (nomem) {
+		ig_store_run_clear(run);
+		return IG_STORE_ENOMEM;
+	}
+	return 0;
+}
+
+int ig_store_list_runs(ig_store_reader *r, unsigned mask,
+                       ig_store_run **runs, size_t *n)
+{
+	sqlite3_stmt *st = stmt(r, RS_RUNS);
+	ig_store_run *v = NULL, *nv, run;
+	size_t cap = 0, count = 0;
+	int rc;
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "list runs");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = read_run(st, &run)) != 0)
+			break;
+		if (mask != IG_STORE_ANY_STATUS &&
+		    !(mask & IG_STORE_MASK(run.status))) {
+			ig_store_run_clear(&run);
+			continue;
+		}
+		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+			ig_store_run_clear(&run);
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+		v = nv;
+		v[count++] = run;
+	}
+	if ((rc = finish(st, rc)) != 0) {
+		ig_store_runs_free(v, count);
+		return fail(r, rc, "list runs");
+	}
+	*runs = v;
+	*n = count;
+	return 0;
+}
+
+static int get_run(ig_store_reader *r, sqlite3_stmt *st, ig_store_run *run)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		rc = read_run(st, run);
+	else if (rc == SQLITE_DONE)
+		rc = IG_STORE_ENOTFOUND;
+	sqlite3_reset(st);
+	return rc == 0 ? 0 : fail(r, rc, "read a run");
+}
+
+int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run)
+{
+	sqlite3_stmt *st = stmt(r, RS_RUN_BY_ID);
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read a run");
+	sqlite3_bind_int64(st, 1, id);
+	return get_run(r, st, run);
+}
+
+int ig_store_get_run_by_name(ig_store_reader *r, uint32_t owner, const char *name,
+                             ig_store_run *run)
+{
+	sqlite3_stmt *st = stmt(r, RS_RUN_BY_NAME);
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read a run");
+	sqlite3_bind_int64(st, 1, owner);
+	store_bind_text(st, 2, name);
+	return get_run(r, st, run);
+}
+
+int ig_store_latest_checkpoint(ig_store_reader *r, int64_t run_id,
+                               ig_store_checkpoint *c)
+{
+	sqlite3_stmt *st = stmt(r, RS_LATEST_CKPT);
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read a checkpoint");
+	sqlite3_bind_int64(st, 1, run_id);
+	memset(c, 0, sizeof(*c));
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c->run_id = run_id;
+		c->seq = sqlite3_column_int64(st, 0);
+		c->epoch = sqlite3_column_int64(st, 1);
+		c->iteration = sqlite3_column_int64(st, 2);
+		c->state_dict = column_blob(st, 3, &c->state_dict_len, &nomem);
+		c->data_pass = sqlite3_column_int64(st, 4);
+		c->data_pos = sqlite3_column_int64(st, 5);
+		c->process_state = column_blob(st, 6, &c->process_state_len,
+		                               &nomem);
+		c->wall = sqlite3_column_double(st, 7);
+		rc = nomem ? IG_STORE_ENOMEM : 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = IG_STORE_ENOTFOUND;
+	}
+	sqlite3_reset(st);
+	if (rc != 0) {
+		ig_store_checkpoint_clear(c);
+		return fail(r, rc, "read a checkpoint");
+	}
+	return 0;
+}
+
+/* Run fn inside one read transaction, so it sees one committed state. */
+static int snapshot(ig_store_reader *r, int (*fn)(ig_store_reader *, void *),
+                    void *arg)
+{
+	sqlite3_stmt *begin = stmt(r, RS_BEGIN), *commit = stmt(r, RS_COMMIT);
+	int rc;
+
+	if (begin == NULL || commit == NULL)
+		return fail(r, sqlite3_errcode(r->db), "begin a read");
+	if ((rc = store_step_done(begin)) != SQLITE_OK)
+		return fail(r, rc, "begin a read");
+	rc = fn(r, arg);
+	store_step_done(commit);    /* ending a read cannot lose anything */
+	return rc;
+}
+
+void ig_store_resume_free(ig_store_resume *runs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ig_store_run_clear(&runs[i].run);
+		ig_store_checkpoint_clear(&runs[i].checkpoint);
+	}
+	free(runs);
+}
+
+struct unfinished {
+	ig_store_resume *v;
+	size_t n;
+};
+
+static int read_unfinished(ig_store_reader *r, void *arg)
+{
+	struct unfinished *u = arg;
+	ig_store_run *runs;
+	size_t n, i;
+	int rc;
+
+	if ((rc = ig_store_list_runs(r, IG_STORE_UNFINISHED, &runs, &n)) != 0)
+		return rc;
+	if (n > 0 && (u->v = calloc(n, sizeof(*u->v))) == NULL) {
+		ig_store_runs_free(runs, n);
+		return fail(r, IG_STORE_ENOMEM, "list unfinished runs");
+	}
+	for (i = 0; i < n; i++) {
+		u->v[i].run = runs[i];
+		u->n = i + 1;
+		rc = ig_store_latest_checkpoint(r, runs[i].id,
+		                                &u->v[i].checkpoint);
+		if (rc == 0)
+			u->v[i].has_checkpoint = true;
+		else if (rc != IG_STORE_ENOTFOUND)
+			break;
+		rc = 0;
+	}
+	for (i = u->n; i < n; i++)
+		ig_store_run_clear(&runs[i]);
+	free(runs);
+	return rc;
+}
+
+int ig_store_unfinished(ig_store_reader *r, ig_store_resume **runs,
+                        size_t *n)
+{
+	struct unfinished u = { NULL, 0 };
+	int rc = snapshot(r, read_unfinished, &u);
+
+	if (rc != 0) {
+		ig_store_resume_free(u.v, u.n);
+		return rc;
+	}
+	*runs = u.v;
+	*n = u.n;
+	return 0;
+}
+
+/* ---- metric history ---------------------------------------------------- */
+
+void ig_store_series_free(ig_store_series_data *series, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(series[i].name);
+		free(series[i].points);
+	}
+	free(series);
+}
+
+int ig_store_series_list(ig_store_reader *r, int64_t run_id,
+                         ig_store_series_data **series, size_t *n)
+{
+	sqlite3_stmt *st = stmt(r, RS_SERIES);
+	ig_store_series_data *v = NULL, *nv;
+	size_t cap = 0, count = 0;
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "list metric series");
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[count], 0, sizeof(v[count]));
+		v[count].id = sqlite3_column_int64(st, 0);
+		v[count].name = column_text(st, 1, &nomem);
+		count++;
+		if (nomem) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+	}
+	if ((rc = finish(st, rc)) != 0) {
+		ig_store_series_free(v, count);
+		return fail(r, rc, "list metric series");
+	}
+	*series = v;
+	*n = count;
+	return 0;
+}
+
+static int64_t axis_of(const ig_point *p, ig_store_axis axis)
+{
+	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+}
+
+/* Downsample p[0..n) in place to at most max points (see store.h). */
+static size_t downsample(ig_point *p, size_t n, const ig_store_query *q)
+{
+	int64_t lo, hi;
+	uint64_t width, bucket;
+	size_t i, j, out = 0;
+	double sum;
+
+	if (q->max_points == 0 || n <= q->max_points)
+		return n;
+	lo = axis_of(&p[0], q->axis);
+	hi = axis_of(&p[n - 1], q->axis);
+	/* (hi - lo) / width < max_points, so at most max_points buckets. */
+	width = (uint64_t)(hi - lo) / q->max_points + 1;
+	for (i = 0; i < n; i = j) {
+		bucket = (uint64_t)(axis_of(&p[i], q->axis) - lo) / width;
+		sum = 0;
+		for (j = i; j < n && (uint64_t)(axis_of(&p[j], q->axis) - lo) /
+		     width == bucket; j++)
+			sum += p[j].value;
+		p[out] = p[j - 1];
+		if (q->downsample == IG_STORE_DS_MEAN)
+			p[out].value = sum / (double)(j - i);
+		out++;
+	}
+	return out;
+}
+
+/* Bind a points statement for series s and the query's range. */
+static sqlite3_stmt *points_stmt(ig_store_reader *r, enum rstmt_id id,
+                                 const ig_store_query *q, int64_t series)
+{
+	sqlite3_stmt *st = stmt(r, id);
+
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, series);
+		sqlite3_bind_int64(st, 2, q->from);
+		sqlite3_bind_int64(st, 3, q->to);
+	}
+	return st;
+}
+
+static int read_points(ig_store_reader *r, const ig_store_query *q,
+                       ig_store_series_data *s)
+{
+	bool epoch = q->axis == IG_STORE_AXIS_EPOCH;
+	bool last = q->max_points == 1 && q->downsample == IG_STORE_DS_LAST;
+	sqlite3_stmt *st = points_stmt(r, last ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
+	                               epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,
+	                               q, s->id);
+	ig_point *v = NULL, *nv, *p;
+	size_t cap = 0, n = 0;
+	int rc;
+
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	/* a page's limit holds unless the points are downsampled, which
+	 * takes the whole range */
+	sqlite3_bind_int64(st, 4, last ? 1 : q->limit > 0 && q->max_points == 0 ?
+	                   (int64_t)q->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+		v = nv;
+		p = &v[n++];
+		p->epoch = sqlite3_column_int64(st, 0);
+		p->iteration = sqlite3_column_int64(st, 1);
+		p->time = sqlite3_column_double(st, 2);
+		/* NaN went in as NULL. */
+		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN :
+			sqlite3_column_double(st, 3);
+	}
+	if ((rc = finish(st, rc)) != 0) {
+		free(v);
+		return rc;
+	}
+	s->points = v;
+	s->n = downsample(v, n, q);
+	return 0;
+}
+
+static bool wanted(const ig_store_query *q, const char *name)
+{
+	size_t i;
+
+	if (q->names == NULL)
+		return true;
+	for (i = 0; i < q->nnames; i++)
+		if (strcmp(q->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+struct history {
+	const ig_store_query *q;
+	ig_store_series_data *v;
+	size_t n;
+};
+
+static int read_history(ig_store_reader *r, void *arg)
+{
+	struct history *h = arg;
+	size_t i, kept = 0;
+	int rc;
+
+	if ((rc = ig_store_series_list(r, h->q->run_id, &h->v, &h->n)) != 0)
+		return rc;
+	for (i = 0; i < h->n; i++) {
+		if (!wanted(h->q, h->v[i].name)) {
+			free(h->v[i].name);
+			continue;
+		}
+		h->v[kept++] = h->v[i];
+	}
+	h->n = kept;
+	for (i = 0; i < h->n; i++)
+		if ((rc = read_points(r, h->q, &h->v[i])) != 0)
+			return fail(r, rc, "read metric history");
+	return 0;
+}
+
+int ig_store_history(ig_store_reader *r, const ig_store_query *q,
+                     ig_store_series_data **series, size_t *n)
+{
+	struct history h = { q, NULL, 0 };
+	int rc = snapshot(r, read_history, &h);
+
+	if (rc != 0) {
+		ig_store_series_free(h.v, h.n);
+		return rc;
+	}
+	*series = h.v;
+	*n = h.n;
+	return 0;
+}
+
+/* ---- events and logs --------------------------------------------------- */
+
+void ig_store_events_free(ig_store_event *events, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((void *)events[i].kind);
+		free((void *)events[i].detail);
+	}
+	free(events);
+}
+
+int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
+                    size_t limit, ig_store_event **events, size_t *n)
+{
+	sqlite3_stmt *st = stmt(r, RS_EVENTS);
+	ig_store_event *v = NULL, *nv, *ev;
+	size_t cap = 0, count = 0;
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read events");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, after_id);
+	sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+		v = nv;
+		ev = &v[count++];
+		ev->id = sqlite3_column_int64(st, 0);
+		ev->run_id = run_id;
+		ev->time = sqlite3_column_double(st, 1);
+		ev->kind = column_text(st, 2, &nomem);
+		ev->epoch = sqlite3_column_int64(st, 3);
+		ev->iteration = sqlite3_column_int64(st, 4);
+		ev->detail = column_text(st, 5, &nomem);
+		if (nomem) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+	}
+	if ((rc = finish(st, rc)) != 0) {
+		ig_store_events_free(v, count);
+		return fail(r, rc, "read events");
+	}
+	*events = v;
+	*n = count;
+	return 0;
+}
+
+void ig_store_logs_free(ig_store_logline *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free((void *)lines[i].line);
+	free(lines);
+}
+
+int ig_store_log_tail(ig_store_reader *r, int64_t run_id, size_t n,
+                      ig_store_logline **lines, size_t *count)
+{
+	sqlite3_stmt *st = stmt(r, RS_LOG_TAIL);
+	ig_store_logline *v = NULL, *nv, *l;
+	size_t cap = 0, got = 0;
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read logs");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, (int64_t)n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = grow(v, &cap, got + 1, sizeof(*v))) == NULL) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+		v = nv;
+		l = &v[got++];
+		l->seq = sqlite3_column_int64(st, 0);
+		l->time = sqlite3_column_double(st, 1);
+		l->line = column_text(st, 2, &nomem);
+		l->len = (size_t)sqlite3_column_bytes(st, 2);
+		if (nomem) {
+			rc = IG_STORE_ENOMEM;
+			break;
+		}
+	}
+	if ((rc = finish(st, rc)) != 0) {
+		ig_store_logs_free(v, got);
+		return fail(r, rc, "read logs");
+	}
+	*lines = v;
+	*count = got;
+	return 0;
+}

@@ -1,0 +1,645 @@
+/*
+ * store_writer.c - the writer thread: commits the loop's operations in
+ * order, one transaction per wake-up, on its own connection.
+ *
+ * Each wake-up takes every batch queued so far and commits them in one
+ * BEGIN IMMEDIATE transaction; each operation runs in a savepoint.  An
+ * error that belongs to one operation (a constraint, a missing run) rolls
+ * back that operation only and the rest commit.  Any other error (disk
+ * full, I/O, busy) rolls back the whole transaction: every operation in it
+ * fails with that message, and what committed before stays.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* Idle this long after a commit: checkpoint the WAL. */
+#define IDLE_NS (UINT64_C(1000) * 1000 * 1000)
+
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
+	ST_CREATE_RUN, ST_STATUS, ST_PROGRESS, ST_SERIES, ST_POINT,
+	ST_CKPT_INSERT, ST_CKPT_TRIM, ST_EVENT, ST_LOG_INSERT, ST_LOG_TRIM,
+	ST_DELETE_RUN, ST_TRUNC_POINTS, ST_TRUNC_EVENTS,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT op",
+	[ST_RELEASE] = "RELEASE op",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
+	[ST_CREATE_RUN] = "INSERT INTO runs (id, name, owner_uid, spec, status,"
+		" created, started, epoch, iteration, epoch_length, max_epochs,"
+		" tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		" CASE WHEN ?5 = 'running' THEN ?6 END, ?7, ?8, ?9, ?10,"
+		" ignite_tag(?1, ?3, ?4))",
+	[ST_STATUS] = "UPDATE runs SET status = ?2, reason = ?3,"
+		" started = CASE WHEN ?2 = 'running'"
+		"   THEN coalesce(started, ?4) ELSE started END,"
+		" finished = CASE WHEN ?2 IN ('completed', 'terminated', 'failed')"
+		"   THEN ?4 END"
+		" WHERE id = ?1",
+	[ST_PROGRESS] = "UPDATE runs SET epoch = ?2, iteration = ?3,"
+		" epoch_length = ?4, max_epochs = ?5 WHERE id = ?1",
+	[ST_SERIES] = "INSERT INTO series (id, run_id, name) VALUES (?1, ?2, ?3)",
+	[ST_POINT] = "INSERT INTO points (series_id, iteration, epoch, wall,"
+		" value) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_CKPT_INSERT] = "INSERT INTO checkpoints (run_id, seq, epoch,"
+		" iteration, state_dict, data_pass, data_pos, process_state, wall)"
+		" VALUES (?1, coalesce((SELECT max(seq) FROM checkpoints"
+		"   WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_CKPT_TRIM] = "DELETE FROM checkpoints WHERE run_id = ?1 AND seq <="
+		" (SELECT max(seq) FROM checkpoints WHERE run_id = ?1) - ?2",
+	[ST_EVENT] = "INSERT INTO events (run_id, time, kind, epoch, iteration,"
+		" detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_LOG_INSERT] = "INSERT INTO logs (run_id, seq, time, line)"
+		" VALUES (?1, coalesce((SELECT max(seq) FROM logs"
+		"   WHERE run_id = ?1), 0) + 1, ?2, ?3)",
+	[ST_LOG_TRIM] = "DELETE FROM logs WHERE run_id = ?1 AND seq <="
+		" (SELECT max(seq) FROM logs WHERE run_id = ?1) - ?2",
+	[ST_DELETE_RUN] = "DELETE FROM runs WHERE id = ?1",
+	[ST_TRUNC_POINTS] = "DELETE FROM points WHERE series_id IN"
+		" (SELECT id FROM series WHERE run_id = ?1) AND iteration > ?2",
+	[ST_TRUNC_EVENTS] = "DELETE FROM events WHERE run_id = ?1"
+		" AND iteration > ?2",
+};
+
+/* For messages: "cannot <what> <run id>". */
+static const char *const op_what[] = {
+	[OP_CREATE_RUN] = "create run",
+	[OP_STATUS] = "set the status of run",
+	[OP_PROGRESS] = "set the progress of run",
+	[OP_SERIES] = "create a metric series of run",
+	[OP_POINTS] = "append metric points of run",
+	[OP_CHECKPOINT] = "save a checkpoint of run",
+	[OP_EVENT] = "record an event of run",
+	[OP_LOG] = "append a log line of run",
+	[OP_DELETE_RUN] = "delete run",
+	[OP_TRUNCATE] = "truncate the history of run",
+	[OP_LIMIT_SIZE] = "limit the database size",
+	[OP_FLUSH] = "flush",
+};
+
+struct store_writer_stmts {
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+static sqlite3_stmt *stmt(ig_store *s, enum stmt_id id)
+{
+	return store_stmt(s->db, &s->stmts->st[id], stmt_sql[id]);
+}
+
+/* Run a statement that binds nothing. */
+static int run(ig_store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = stmt(s, id);
+
+	return st ? store_step_done(st) : sqlite3_errcode(s->db);
+}
+
+/* An UPDATE or DELETE of one run that changed nothing: no such run. */
+static int changed(ig_store *s, int rc)
+{
+	if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
+		return IG_STORE_ENOTFOUND;
+	return rc;
+}
+
+static int bind_progress(sqlite3_stmt *st, int64_t run_id,
+                         const ig_store_progress *p)
+{
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, p->epoch);
+	sqlite3_bind_int64(st, 3, p->iteration);
+	store_bind_opt(st, 4, p->epoch_length);
+	return store_bind_opt(st, 5, p->max_epochs);
+}
+
+static int apply_create(ig_store *s, const store_op *op)
+{
+	sqlite3_stmt *st = stmt(s, ST_CREATE_RUN);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	store_bind_text(st, 2, op->u.create.name);
+	sqlite3_bind_int64(st, 3, op->u.create.owner_uid);
+	sqlite3_bind_blob64(st, 4, op->u.create.spec, op->u.create.spec_len,
+	                    SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, ig_store_status_name(op->u.create.status), -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_double(st, 6, op->u.create.created);
+	sqlite3_bind_int64(st, 7, op->u.create.progress.epoch);
+	sqlite3_bind_int64(st, 8, op->u.create.progress.iteration);
+	store_bind_opt(st, 9, op->u.create.progress.epoch_length);
+	store_bind_opt(st, 10, op->u.create.progress.max_epochs);
+	return store_step_done(st);
+}
+
+static int apply_status(ig_store *s, const store_op *op)
+{
+	sqlite3_stmt *st = stmt(s, ST_STATUS);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	sqlite3_bind_text(st, 2, ig_store_status_name(op->u.status.status), -1,
+	                  SQLITE_STATIC);
+	store_bind_text(st, 3, op->u.status.reason);
+	sqlite3_bind_double(st, 4, op->u.status.time);
+	return changed(s, store_step_done(st));
+}
+
+static int apply_progress(ig_store *s, int64_t run_id,
+                          const ig_store_progress *p)
+{
+	sqlite3_stmt *st = stmt(s, ST_PROGRESS);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	bind_progress(st, run_id, p);
+	return changed(s, store_step_done(st));
+}
+
+static int apply_series(ig_store *s, const store_op *op)
+{
+	sqlite3_stmt *st = stmt(s, ST_SERIES);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->u.series.id);
+	sqlite3_bind_int64(st, 2, op->run_id);
+	store_bind_text(st, 3, op->u.series.name);
+	return store_step_done(st);
+}
+
+static int apply_points(ig_store *s, const store_op *op)
+{
+	sqlite3_stmt *st = stmt(s, ST_POINT);
+	size_t i;
+	int rc;
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	for (i = 0; i < op->u.points.n; i++) {
+		const ig_store_point *p = &op->u.points.v[i];
+
+		sqlite3_bind_int64(st, 1, p->series_id);
+		sqlite3_bind_int64(st, 2, p->iteration);
+		sqlite3_bind_int64(st, 3, p->epoch);
+		sqlite3_bind_double(st, 4, p->wall);
+		sqlite3_bind_double(st, 5, p->value);   /* NaN binds NULL */
+		if ((rc = store_step_done(st)) != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Run a statement that binds a run id and one number. */
+static int run_for(ig_store *s, enum stmt_id id, int64_t run_id, int64_t v)
+{
+	sqlite3_stmt *st = stmt(s, id);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, v);
+	return store_step_done(st);
+}
+
+static int apply_checkpoint(ig_store *s, const store_op *op)
+{
+	const ig_store_checkpoint *c = &op->u.ckpt.c;
+	sqlite3_stmt *st = stmt(s, ST_CKPT_INSERT);
+	int rc;
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	sqlite3_bind_int64(st, 2, c->epoch);
+	sqlite3_bind_int64(st, 3, c->iteration);
+	sqlite3_bind_blob64(st, 4, c->state_dict, c->state_dict_len,
+	                    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, c->data_pass);
+	sqlite3_bind_int64(st, 6, c->data_pos);
+	if (c->process_state != NULL)
+		sqlite3_bind_blob64(st, 7, c->process_state,
+		                    c->process_state_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_double(st, 8, c->wall);
+	if ((rc = store_step_done(st)) != SQLITE_OK ||
+	    (rc = run_for(s, ST_CKPT_TRIM, op->run_id,
+	                  s->opt.keep_checkpoints)) != SQLITE_OK)
+		return rc;
+	return apply_progress(s, op->run_id, &op->u.ckpt.progress);
+}
+
+static int apply_event(ig_store *s, const store_op *op)
+{
+	const ig_store_event *ev = &op->u.event;
+	sqlite3_stmt *st = stmt(s, ST_EVENT);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	sqlite3_bind_double(st, 2, ev->time);
+	store_bind_text(st, 3, ev->kind);
+	sqlite3_bind_int64(st, 4, ev->epoch);
+	sqlite3_bind_int64(st, 5, ev->iteration);
+	store_bind_text(st, 6, ev->detail);
+	return store_step_done(st);
+}
+
+static int apply_log(ig_store *s, const store_op *op)
+{
+	sqlite3_stmt *st = stmt(s, ST_LOG_INSERT);
+	int rc;
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	sqlite3_bind_double(st, 2, op->u.log.time);
+	sqlite3_bind_text64(st, 3, op->u.log.line, op->u.log.len,
+	                    SQLITE_STATIC, SQLITE_UTF8);
+	if ((rc = store_step_done(st)) != SQLITE_OK)
+		return rc;
+	return run_for(s, ST_LOG_TRIM, op->run_id, s->opt.keep_log_lines);
+}
+
+static int apply_delete(ig_store *s, const store_op *op)
+{
+	sqlite3_stmt *st = stmt(s, ST_DELETE_RUN);
+
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	return changed(s, store_step_done(st));
+}
+
+static int apply_truncate(ig_store *s, const store_op *op)
+{
+	int rc = run_for(s, ST_TRUNC_POINTS, op->run_id, op->u.iteration);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	return run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration);
+}
+
+static int apply_limit(ig_store *s, const store_op *op)
+{
+	char sql[64];
+	int64_t pages = 2147483646;     /* SQLite clamps to its maximum */
+
+	if (op->u.max_bytes > 0) {
+		sqlite3_stmt *st = NULL;
+		int64_t page_size = 4096;
+
+		if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st,
+		                       NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			page_size = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		pages = op->u.max_bytes / page_size;
+		if (pages < 1)
+			pages = 1;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
+	         (long long)pages);
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+static int apply(ig_store *s, const store_op *op)
+{
+	switch (op->type) {
+	case OP_CREATE_RUN:
+		return apply_create(s, op);
+	case OP_STATUS:
+		return apply_status(s, op);
+	case OP_PROGRESS:
+		return apply_progress(s, op->run_id, &op->u.progress);
+	case OP_SERIES:
+		return apply_series(s, op);
+	case OP_POINTS:
+		return apply_points(s, op);
+	case OP_CHECKPOINT:
+		return apply_checkpoint(s, op);
+	case OP_EVENT:
+		return apply_event(s, op);
+	case OP_LOG:
+		return apply_log(s, op);
+	case OP_DELETE_RUN:
+		return apply_delete(s, op);
+	case OP_TRUNCATE:
+		return apply_truncate(s, op);
+	case OP_LIMIT_SIZE:
+		return apply_limit(s, op);
+	case OP_FLUSH:
+		break;
+	}
+	return SQLITE_OK;
+}
+
+/* Errors that concern one operation's data, not the database. */
+static bool op_level(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_TOOBIG:
+	case SQLITE_RANGE:
+		return true;
+	}
+	return rc == IG_STORE_ENOTFOUND;
+}
+
+/* "database PATH: cannot WHAT [RUN]: WHY"; NULL when out of memory. */
+static char *op_error(ig_store *s, const store_op *op, int rc)
+{
+	char msg[1024], run[32] = "";
+
+	if (op->run_id != 0)
+		snprintf(run, sizeof(run), " %lld", (long long)op->run_id);
+	snprintf(msg, sizeof(msg), "database %s: cannot %s%s: %s", s->path,
+	         op_what[op->type], run, rc == IG_STORE_ENOTFOUND ?
+	         "no such run" : sqlite3_errmsg(s->db));
+	return store_strdup(msg);
+}
+
+/* ---- poisoned runs --------------------------------------------------------- */
+
+static bool poisoned(const ig_store *s, int64_t run_id)
+{
+	for (size_t i = 0; i < s->npoisoned; i++)
+		if (s->poisoned[i] == run_id)
+			return true;
+	return false;
+}
+
+static void poison(ig_store *s, int64_t run_id)
+{
+	int64_t *v;
+
+	if (run_id == 0 || poisoned(s, run_id))
+		return;
+	/* out of memory: the run is not held back, as before this existed */
+	if ((v = realloc(s->poisoned, (s->npoisoned + 1) * sizeof(*v))) == NULL)
+		return;
+	s->poisoned = v;
+	v[s->npoisoned++] = run_id;
+}
+
+static void cure(ig_store *s, int64_t run_id)
+{
+	for (size_t i = 0; i < s->npoisoned; i++)
+		if (s->poisoned[i] == run_id) {
+			s->poisoned[i] = s->poisoned[--s->npoisoned];
+			return;
+		}
+}
+
+/* Does op add to a run's history or state, which a poisoned run must not? */
+static bool history_op(const store_op *op)
+{
+	switch (op->type) {
+	case OP_POINTS:
+	case OP_CHECKPOINT:
+	case OP_PROGRESS:
+	case OP_EVENT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Apply op in a savepoint.  0 when it committed to the transaction or
+ * failed alone (op->status set); else the error that sinks the batch. */
+static int apply_in_savepoint(ig_store *s, store_op *op)
+{
+	int rc;
+
+	if (history_op(op) && poisoned(s, op->run_id)) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "database %s: cannot %s %lld: an earlier write of this "
+		         "run was lost; it must resume from its last checkpoint", s->path,
+		         op_what[op->type], (long long)op->run_id);
+		op->status = SQLITE_ABORT;
+		op->errmsg = store_strdup(msg);
+		return SQLITE_OK;
+	}
+	if (op->type == OP_TRUNCATE || op->type == OP_DELETE_RUN)
+		cure(s, op->run_id);
+	if ((rc = run(s, ST_SAVEPOINT)) != SQLITE_OK)
+		return rc;
+	rc = apply(s, op);
+	if (rc != SQLITE_OK && op_level(rc)) {
+		op->status = rc > 0 ? rc & 0xff : rc;
+		op->errmsg = op_error(s, op, rc);
+		rc = run(s, ST_ROLLBACK_TO);
+	}
+	if (rc == SQLITE_OK)
+		rc = run(s, ST_RELEASE);
+	return rc;
+}
+
+static void fail_batches(store_batch *batches, int rc, const char *msg)
+{
+	store_batch *b;
+
+	for (b = batches; b != NULL; b = b->next) {
+		b->status = rc > 0 ? rc & 0xff : rc;
+		b->errmsg = msg ? store_strdup(msg) : NULL;
+	}
+}
+
+/* Commit every operation of batches in one transaction. */
+static void commit(ig_store *s, store_batch *batches)
+{
+	store_batch *b;
+	store_op *op = NULL;
+	char *msg = NULL;
+	int rc;
+
+	if (s->writer_wal_lost) {
+		rc = IG_STORE_EREADONLY;
+		goto fail;
+	}
+	if ((rc = run(s, ST_BEGIN)) != SQLITE_OK)
+		goto fail;
+	for (b = batches; b != NULL; b = b->next)
+		for (op = b->ops; op != NULL; op = op->next)
+			if ((rc = apply_in_savepoint(s, op)) != SQLITE_OK)
+				goto fail;
+	/* Once per transaction, last: a stat, not a cost per point.  What
+	 * would commit to a removed WAL is lost in a crash. */
+	if (store_wal_gone(s)) {
+		rc = IG_STORE_EREADONLY;
+		goto fail;
+	}
+	if ((rc = run(s, ST_COMMIT)) == SQLITE_OK)
+		return;
+fail:
+	if (op != NULL)
+		msg = op_error(s, op, rc);
+	else {
+		char buf[PATH_MAX * 2 + 256];
+
+		if (rc == IG_STORE_EREADONLY)
+			snprintf(buf, sizeof(buf), STORE_WAL_LOST, s->path,
+			         s->wal_path);
+		else
+			snprintf(buf, sizeof(buf), "database %s: cannot commit: "
+			         "%s", s->path, sqlite3_errmsg(s->db));
+		msg = store_strdup(buf);
+	}
+	if (!sqlite3_get_autocommit(s->db))
+		run(s, ST_ROLLBACK);
+	if (rc == IG_STORE_EREADONLY && !s->writer_wal_lost) {
+		/* What committed before the WAL went is still in the file
+		 * SQLite holds open: copy it into the database, where a crash
+		 * cannot lose it.  Nothing commits after. */
+		s->writer_wal_lost = true;
+		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL,
+		                          NULL, NULL);
+	}
+	for (b = batches; b != NULL; b = b->next)
+		for (op = b->ops; op != NULL; op = op->next)
+			poison(s, op->run_id);
+	fail_batches(batches, rc, msg);
+	free(msg);
+}
+
+/*
+ * Reset the WAL to zero length when no reader holds it.  Readers would make
+ * a TRUNCATE checkpoint wait; with no busy timeout it does what it can and
+ * returns SQLITE_BUSY, and the next one finishes the job.  Its errors are
+ * not the operations' business: a real I/O error shows at the next commit.
+ */
+static void wal_truncate(ig_store *s, bool wait)
+{
+	if (!wait)
+		sqlite3_busy_timeout(s->db, 0);
+	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+	                          NULL);
+	if (!wait)
+		sqlite3_busy_timeout(s->db, s->opt.busy_timeout_ms);
+}
+
+/* Wait for batches.  NULL when stopping with nothing left, or when idle
+ * after dirty commits (*idle set). */
+static store_batch *take(ig_store *s, bool dirty, bool *idle)
+{
+	store_batch *work;
+
+	*idle = false;
+	uv_mutex_lock(&s->lock);
+	while (s->queue_head == NULL && !s->stop) {
+		if (!dirty)
+			uv_cond_wait(&s->wake, &s->lock);
+		else if (uv_cond_timedwait(&s->wake, &s->lock, IDLE_NS) ==
+		         UV_ETIMEDOUT && s->queue_head == NULL) {
+			*idle = true;
+			break;
+		}
+	}
+	work = s->queue_head;
+	s->queue_head = s->queue_tail = NULL;
+	uv_mutex_unlock(&s->lock);
+	return work;
+}
+
+static void deliver(ig_store *s, store_batch *batches)
+{
+	store_batch *last = batches;
+
+	while (last->next != NULL)
+		last = last->next;
+	uv_mutex_lock(&s->lock);
+	if (s->done_tail != NULL)
+		s->done_tail->next = batches;
+	else
+		s->done_head = batches;
+	s->done_tail = last;
+	uv_mutex_unlock(&s->lock);
+	uv_async_send(&s->done_async);
+}
+
+static void writer_main(void *arg)
+{
+	ig_store *s = arg;
+	unsigned commits = 0;
+	store_batch *work;
+	bool idle;
+
+	for (;;) {
+		work = take(s, commits > 0, &idle);
+		if (work != NULL) {
+			commit(s, work);
+			deliver(s, work);
+			if (++commits >= (unsigned)s->opt.wal_truncate_commits) {
+				wal_truncate(s, false);
+				commits = 0;
+			}
+		} else if (idle) {
+			wal_truncate(s, false);
+			commits = 0;
+		} else {
+			break;
+		}
+	}
+	wal_truncate(s, true);
+}
+
+int store_writer_start(ig_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	s->stmts = calloc(1, sizeof(*s->stmts));
+	if (s->stmts == NULL) {
+		store_errf(err, errlen, "database %s: out of memory", s->path);
+		return IG_STORE_ENOMEM;
+	}
+	if ((rc = uv_thread_create(&s->thread, writer_main, s)) != 0) {
+		store_errf(err, errlen, "database %s: cannot start the writer "
+		           "thread: %s", s->path, uv_strerror(rc));
+		free(s->stmts);
+		s->stmts = NULL;
+		return IG_STORE_ENOMEM;
+	}
+	return 0;
+}
+
+void store_writer_stop(ig_store *s)
+{
+	size_t i;
+
+	uv_mutex_lock(&s->lock);
+	s->stop = true;
+	uv_cond_signal(&s->wake);
+	uv_mutex_unlock(&s->lock);
+	uv_thread_join(&s->thread);
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmts->st[i]);
+	free(s->stmts);
+	s->stmts = NULL;
+	free(s->poisoned);
+	s->poisoned = NULL;
+	s->npoisoned = 0;
+	sqlite3_close(s->db);
+	s->db = NULL;
+}
+
+void store_op_free(store_op *op)
+{
+	if (op->type == OP_POINTS)
+		free(op->u.points.v);
+	free(op->errmsg);
+	free(op);
+}

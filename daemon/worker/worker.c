@@ -1,0 +1,488 @@
+/*
+ * worker.c - an exec worker process and its channel (see worker.h).
+ *
+ * Five handles: the process, its stdin, stdout and stderr pipes, and one
+ * timer (the answer deadline while requests are out; the kill deadline
+ * once the worker is let go).  The process handle is closed only in its
+ * exit callback, so the child is always reaped; the struct is freed when
+ * the last handle's close callback has run.
+ *
+ * The program is started through ignited --exec-worker (exec_worker.h),
+ * which enters the working directory and sets the limits as the owner;
+ * when it cannot, its one stderr line is the reason the worker failed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker/exec_worker.h"
+#include "worker/worker.h"
+
+#define QUEUE_MAX       16              /* requests in flight */
+#define LINE_MAX_LEN    1024            /* a longer stderr line is split */
+#define TAIL_LINES      2               /* stderr lines quoted in a failure */
+#define TAIL_LEN        160
+#define GRACE_MS        2000            /* from shutdown to SIGKILL */
+#define DRAIN_MAX       (64 * 1024)     /* stderr read once the worker is gone */
+#define NHANDLES        5
+
+struct pending {
+	uint32_t msgid;
+	const char *method;             /* static: a protocol method name */
+	uint64_t timeout_ms;
+	worker_reply_fn *reply;
+	void *arg;
+};
+
+struct worker {
+	uv_loop_t *loop;
+	uv_process_t proc;
+	uv_pipe_t in, out, err;
+	uv_timer_t timer;
+	int open;                       /* handles not yet closed */
+	bool exited, failed, detached;
+	bool heard;                     /* it wrote to stdout */
+
+	struct worker_cb cb;
+	uint64_t timeout_ms;
+	ig_decoder *dec;
+	uint32_t next_id;
+	struct pending q[QUEUE_MAX];
+	size_t qhead, qlen;
+
+	char line[LINE_MAX_LEN + 1];    /* stderr: the line being read */
+	size_t linelen;
+	char tail[TAIL_LINES][TAIL_LEN];        /* the last lines, oldest first */
+	char rbuf[64 * 1024];           /* stdout reads */
+	char ebuf[4096];                /* stderr reads */
+};
+
+struct wreq {
+	uv_write_t req;
+	msgpack_sbuffer sb;
+};
+
+static void on_timer(uv_timer_t *t);
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void destroy(struct worker *w)
+{
+	ig_decoder_free(w->dec);
+	free(w);
+}
+
+/* Freed once its owner let it go and libuv is done with every handle. */
+static void on_closed(uv_handle_t *h)
+{
+	struct worker *w = h->data;
+
+	if (--w->open == 0 && w->detached)
+		destroy(w);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, on_closed);
+}
+
+/* Everything but the process, which waits for its exit callback. */
+static void close_pipes(struct worker *w)
+{
+	close_handle((uv_handle_t *)&w->in);
+	close_handle((uv_handle_t *)&w->out);
+	close_handle((uv_handle_t *)&w->err);
+	close_handle((uv_handle_t *)&w->timer);
+}
+
+/* ---- stderr -------------------------------------------------------------- */
+
+static void keep_tail(struct worker *w, const char *line)
+{
+	size_t n = strlen(line);
+
+	memmove(w->tail[0], w->tail[1], sizeof(w->tail) - sizeof(w->tail[0]));
+	if (n < TAIL_LEN)
+		memcpy(w->tail[TAIL_LINES - 1], line, n + 1);
+	else
+		snprintf(w->tail[TAIL_LINES - 1], TAIL_LEN, "...%s", line + n - (TAIL_LEN - 4));
+}
+
+static void emit_line(struct worker *w)
+{
+	while (w->linelen > 0 && w->line[w->linelen - 1] == '\r')
+		w->linelen--;
+	w->line[w->linelen] = '\0';
+	w->linelen = 0;
+	keep_tail(w, w->line);
+	if (!w->detached)
+		w->cb.log(w->cb.ud, w->line);
+}
+
+static void take_stderr(struct worker *w, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			emit_line(w);
+			continue;
+		}
+		w->line[w->linelen++] = p[i];
+		if (w->linelen == LINE_MAX_LEN)
+			emit_line(w);   /* split, not cut: the rest is the next line */
+	}
+}
+
+/* The process is gone: what it wrote to stderr is in the pipe.  A child it
+ * left behind may hold the pipe and write on, so only what fits in
+ * DRAIN_MAX is read; the pipe is closed right after. */
+static void drain_stderr(struct worker *w)
+{
+	uv_os_fd_t fd;
+	ssize_t n;
+	size_t total = 0;
+
+	if (uv_fileno((uv_handle_t *)&w->err, &fd) != 0)
+		return;
+	while (total < DRAIN_MAX && (n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0) {
+		take_stderr(w, w->ebuf, (size_t)n);
+		total += (size_t)n;
+	}
+	if (w->linelen > 0)
+		emit_line(w);
+}
+
+static void alloc_err(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct worker *w = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init(w->ebuf, sizeof(w->ebuf));
+}
+
+static void on_stderr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct worker *w = s->data;
+
+	if (n > 0)
+		take_stderr(w, buf->base, (size_t)n);
+	else if (n < 0)
+		uv_read_stop(s);
+}
+
+/* ---- failing ------------------------------------------------------------ */
+
+static void fail(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct worker *w, const char *fmt, ...)
+{
+	char reason[IG_ERR_MAX * 3];
+	size_t used;
+	va_list ap;
+
+	if (w->failed)
+		return;
+	w->failed = true;
+	w->qlen = 0;
+	uv_timer_stop(&w->timer);
+	uv_read_stop((uv_stream_t *)&w->out);
+	if (!w->exited)
+		uv_process_kill(&w->proc, SIGKILL);
+	if (w->detached)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	for (int i = 0; i < TAIL_LINES; i++) {
+		if (w->tail[i][0] == '\0')
+			continue;
+		used = strlen(reason);
+		snprintf(reason + used, sizeof(reason) - used, "%s%s",
+		         strstr(reason, "; stderr: ") == NULL ? "; stderr: " : " | ", w->tail[i]);
+	}
+	w->cb.fail(w->cb.ud, reason);
+}
+
+static void on_exited(uv_process_t *p, int64_t status, int sig)
+{
+	struct worker *w = p->data;
+
+	w->exited = true;
+	drain_stderr(w);
+	if (sig == 0 && status == EXEC_WORKER_FAILED && !w->heard && w->line[0] != '\0') {
+		/* the program never started: the trampoline's line, the last
+		 * one emitted, says why, and is all the reason needs */
+		memset(w->tail, 0, sizeof(w->tail));
+		fail(w, "%s", w->line);
+	} else if (sig != 0)
+		fail(w, "the worker was killed by signal %d (%s)", sig, strsignal(sig));
+	else
+		fail(w, "the worker exited with status %lld%s", (long long)status,
+		     w->qlen > 0 ? " without answering" : " before the run ended");
+	close_pipes(w);
+	close_handle((uv_handle_t *)p);
+}
+
+/* ---- the request queue -------------------------------------------------- */
+
+static struct pending *head(struct worker *w)
+{
+	return w->qlen > 0 ? &w->q[w->qhead] : NULL;
+}
+
+/* The deadline is for the oldest answer still out. */
+static void arm_timer(struct worker *w)
+{
+	struct pending *p = head(w);
+
+	if (p == NULL)
+		uv_timer_stop(&w->timer);
+	else
+		uv_timer_start(&w->timer, on_timer, p->timeout_ms, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	struct pending *p = head(w);
+
+	if (w->detached) {
+		uv_process_kill(&w->proc, SIGKILL);
+		return;
+	}
+	if (p != NULL)
+		fail(w, "the worker timed out: no answer to %s within %llu ms", p->method,
+		     (unsigned long long)p->timeout_ms);
+}
+
+/* ---- stdout: answers and notifications ---------------------------------- */
+
+static void handle_msg(struct worker *w, const ig_msg *msg)
+{
+	struct pending *p = head(w), done;
+
+	if (msg->type == IG_MSG_NOTIFY) {
+		const msgpack_object *m = ig_map_get(msg->params, "message");
+		char line[LINE_MAX_LEN + 1];
+		if (strcmp(msg->method, "log") != 0 || m == NULL || m->type != MSGPACK_OBJECT_STR) {
+			fail(w, "the worker sent notification \"%s\"; only log {message: str} exists",
+			     msg->method);
+			return;
+		}
+		snprintf(line, sizeof(line), "%.*s", (int)m->via.str.size, m->via.str.ptr);
+		w->cb.log(w->cb.ud, line);
+		return;
+	}
+	if (msg->type == IG_MSG_REQUEST) {
+		fail(w, "the worker wrote garbage: a request (%s); workers only answer", msg->method);
+		return;
+	}
+	if (p == NULL || p->msgid != msg->msgid) {
+		fail(w, "the worker wrote garbage: an answer to request %u, which is not the one "
+		     "out", msg->msgid);
+		return;
+	}
+	done = *p;
+	w->qhead = (w->qhead + 1) % QUEUE_MAX;
+	w->qlen--;
+	arm_timer(w);
+	done.reply(done.arg, msg);
+}
+
+/* Feed n bytes of stdout; stops at a failure. */
+static void take_stdout(struct worker *w, const char *p, size_t n)
+{
+	size_t used;
+	ig_msg msg;
+	int r;
+
+	w->heard = true;
+	while (n > 0 && !w->failed && !w->detached) {
+		r = ig_decoder_feed(w->dec, p, n, &used, &msg);
+		p += used;
+		n -= used;
+		if (r == IG_DECODE_ERROR)
+			fail(w, "the worker wrote garbage: %s", ig_decoder_error(w->dec)->message);
+		else if (r == IG_DECODE_MESSAGE)
+			handle_msg(w, &msg);
+	}
+}
+
+static void alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct worker *w = h->data;
+
+	(void)hint;
+	*buf = uv_buf_init(w->rbuf, sizeof(w->rbuf));
+}
+
+/* EOF is not reported here: the exit callback says how the worker ended. */
+static void on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct worker *w = s->data;
+
+	/* once let go, the answers (to shutdown) are read and dropped */
+	if (n > 0 && !w->detached)
+		take_stdout(w, buf->base, (size_t)n);
+	else if (n < 0)
+		uv_read_stop(s);
+}
+
+/* ---- starting ----------------------------------------------------------- */
+
+int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct worker_cb *cb,
+                 struct worker **out, ig_err *err)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	uv_process_options_t po = { 0 };
+	uv_stdio_container_t stdio[3];
+	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits);
+	int rc;
+
+	*out = NULL;
+	if (args == NULL || w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
+		free(args);
+		free(w);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: out of memory");
+	}
+	w->loop = loop;
+	w->cb = *cb;
+	w->timeout_ms = o->timeout_ms;
+	w->next_id = 1;
+	w->open = NHANDLES;
+	uv_pipe_init(loop, &w->in, 0);
+	uv_pipe_init(loop, &w->out, 0);
+	uv_pipe_init(loop, &w->err, 0);
+	uv_timer_init(loop, &w->timer);
+	w->proc.data = w->in.data = w->out.data = w->err.data = w->timer.data = w;
+
+	/* readable and writable as the child sees them */
+	stdio[0] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_READABLE_PIPE, { (uv_stream_t *)&w->in } };
+	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE, { (uv_stream_t *)&w->out } };
+	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE, { (uv_stream_t *)&w->err } };
+	po.exit_cb = on_exited;
+	po.file = EXEC_WORKER_SELF;
+	po.args = args;
+	po.env = (char **)o->env;
+	po.stdio = stdio;
+	po.stdio_count = 3;
+	if (o->setid) {
+		/* libuv drops supplementary groups when it sets ids */
+		po.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
+		po.uid = o->uid;
+		po.gid = o->gid;
+	}
+	rc = uv_spawn(loop, &w->proc, &po);
+	free(args);
+	if (rc != 0) {
+		w->detached = true;
+		close_pipes(w);
+		close_handle((uv_handle_t *)&w->proc);
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: cannot start %s: "
+		                  "ignited cannot run %s as uid %lu: %s", o->argv[0],
+		                  EXEC_WORKER_SELF, (unsigned long)(o->setid ? o->uid : geteuid()),
+		                  uv_strerror(rc));
+	}
+	uv_read_start((uv_stream_t *)&w->out, alloc_out, on_stdout);
+	uv_read_start((uv_stream_t *)&w->err, alloc_err, on_stderr);
+	*out = w;
+	return 0;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct wreq *wr = req->data;
+
+	/* a failed write means the worker is gone: its exit says how */
+	(void)status;
+	msgpack_sbuffer_destroy(&wr->sb);
+	free(wr);
+}
+
+static int send_frame(struct worker *w, const char *method, uint32_t msgid,
+                      worker_pack_fn *pack, void *arg, ig_err *err)
+{
+	struct wreq *wr = calloc(1, sizeof(*wr));
+	ig_frame f;
+	int rc;
+
+	if (wr == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: out of memory");
+	msgpack_sbuffer_init(&wr->sb);
+	ig_frame_request(&f, &wr->sb, msgid, method);
+	pack(&f.pk, arg);
+	if ((rc = ig_frame_end(&f, err)) == 0) {
+		uv_buf_t b = uv_buf_init(wr->sb.data, (unsigned)wr->sb.size);
+		wr->req.data = wr;
+		if ((rc = uv_write(&wr->req, (uv_stream_t *)&w->in, &b, 1, on_written)) == 0)
+			return 0;
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "worker: cannot write %s: %s", method,
+		                uv_strerror(rc));
+	}
+	msgpack_sbuffer_destroy(&wr->sb);
+	free(wr);
+	return rc;
+}
+
+int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
+                   worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
+                   ig_err *err)
+{
+	uint32_t msgid = w->next_id++;
+	int rc;
+
+	if (w->failed)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: it has failed");
+	if (w->qlen == QUEUE_MAX)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: %d requests already out",
+		                  QUEUE_MAX);
+	if ((rc = send_frame(w, method, msgid, pack, arg, err)) != 0)
+		return rc;
+	w->q[(w->qhead + w->qlen++) % QUEUE_MAX] = (struct pending){
+		msgid, method, timeout_ms > 0 ? timeout_ms : w->timeout_ms, reply, rarg,
+	};
+	if (w->qlen == 1)
+		arm_timer(w);
+	return 0;
+}
+
+bool worker_failed(const struct worker *w)
+{
+	return w->failed;
+}
+
+static void pack_empty(msgpack_packer *pk, void *arg)
+{
+	(void)arg;
+	msgpack_pack_map(pk, 0);
+}
+
+void worker_free(struct worker *w)
+{
+	ig_err err;
+
+	if (w == NULL)
+		return;
+	w->detached = true;
+	w->qlen = 0;
+	if (w->open == 0) {
+		destroy(w);
+		return;
+	}
+	if (w->exited)
+		return;
+	/* A worker that failed is already killed; one that is well gets its
+	 * shutdown and a grace period to exit by itself. */
+	if (!w->failed)
+		send_frame(w, "shutdown", w->next_id++, pack_empty, NULL, &err);
+	close_handle((uv_handle_t *)&w->in);
+	uv_timer_start(&w->timer, on_timer, GRACE_MS, 0);
+	/* a full stdout pipe must not keep the worker from exiting */
+	uv_read_start((uv_stream_t *)&w->out, alloc_out, on_stdout);
+}
