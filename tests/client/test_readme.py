@@ -21,18 +21,23 @@ NOBODY = 65534
 # the binaries on PATH, then the README's commands as uid $1.
 OUTER = r'''
 set -e
+# The source tree and the binaries may themselves be under /tmp (CI clones
+# anywhere): enter the tree and open the binaries before /tmp is covered.
+cd "$4"
+exec 3<"$2" 4<"$3"
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=0755 tmpfs /var/lib
 mkdir -m 0755 /tmp/bin
-ln -s "$2" /tmp/bin/ignitectl
-ln -s "$3" /tmp/bin/ignited
+cat <&3 >/tmp/bin/ignitectl
+cat <&4 >/tmp/bin/ignited
+chmod 0755 /tmp/bin/ignitectl /tmp/bin/ignited
+exec 3<&- 4<&-
 home=
 if [ "$1" != 0 ]; then
 	mkdir -m 0700 /tmp/home && chown "$1:$1" /tmp/home
 	home=HOME=/tmp/home
 fi
-cd "$4"
 exec setpriv --reuid="$1" --regid="$1" --clear-groups env -i \
 	PATH=/tmp/bin:/usr/bin:/bin $home ${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} \
 	${UBSAN_OPTIONS:+UBSAN_OPTIONS=$UBSAN_OPTIONS} sh -ec "$5"
