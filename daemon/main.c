@@ -485,12 +485,12 @@ main(int argc, char **argv)
 	if (o.max_db_bytes > 0 &&
 	    ig_store_limit_size(d.store, (int64_t)o.max_db_bytes, NULL, NULL) != 0)
 		die("cannot cap the database at %" PRIu64 " bytes", o.max_db_bytes);
-	if (methods_register(d.srv) < 0)
-		die("out of memory");
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
 	if ((d.runs = runs_open(&d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
 		die("cannot load the runs: %s", err);
+	if (api_daemon_register(d.srv) < 0 || api_runs_register(d.srv, d.runs) < 0)
+		die("out of memory");
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
 	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);
 	sd_ready(&d);

@@ -1,6 +1,6 @@
 /*
- * methods.c - hello, ping and shutdown: the daemon's own methods; the
- * run methods are in run_methods.c.
+ * daemon.c - hello, ping and shutdown: the daemon's own methods; the
+ * run methods are in runs.c.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -100,7 +100,7 @@ shutdown_daemon(struct server_conn *conn, uint32_t msgid,
 }
 
 int
-methods_register(struct server *srv)
+api_daemon_register(struct server *srv)
 {
 	if (server_register(srv, "hello", hello, NULL) < 0 ||
 	    server_register(srv, "ping", ping, NULL) < 0 ||

@@ -1,5 +1,5 @@
 /*
- * run_methods.c - the control API over runs (docs/PROTOCOL.md, "Methods"):
+ * runs.c - the methods over runs (docs/PROTOCOL.md, "Methods"):
  * run, list, status, state_dict, terminate, terminate_epoch, pause, resume,
  * metrics, watch, unwatch, logs, delete.
  */
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "api/api.h"
 #include "runs/run.h"
 
 /* Points of metric history one answer may carry: 32 bytes a point
@@ -738,7 +739,7 @@ static void m_logs(struct server_conn *conn, uint32_t msgid, const msgpack_objec
 	ig_store_logs_free(l.v, l.n);
 }
 
-int run_methods_register(struct runs *mgr)
+int api_runs_register(struct server *srv, struct runs *mgr)
 {
 	static const struct {
 		const char *name;
@@ -752,7 +753,7 @@ int run_methods_register(struct runs *mgr)
 	};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (server_register(mgr->srv, methods[i].name, methods[i].fn, mgr) < 0)
+		if (server_register(srv, methods[i].name, methods[i].fn, mgr) < 0)
 			return -1;
 	return 0;
 }

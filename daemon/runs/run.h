@@ -1,6 +1,6 @@
 /*
- * run.h - runs: the run manager's records, shared by runs.c (lifecycle,
- * scheduling, checkpoints, resume) and run_methods.c (the control API).
+ * run.h - runs: the run manager's records and verbs, shared by the run
+ * manager (daemon/runs/) and the methods over them (daemon/api/runs.c).
  *
  * A run lives in the store from the moment it is accepted.  In memory it
  * has a job (engine, process function, data) while it can still run:
@@ -176,7 +176,5 @@ void run_watch(struct run *run, struct server_conn *conn);
 void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on);
 void run_unwatch(struct run *run, struct server_conn *conn);
 
-/* Register the run methods on srv (run_methods.c). */
-int run_methods_register(struct runs *mgr);
 
 #endif

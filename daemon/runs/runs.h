@@ -14,8 +14,8 @@
 
 struct runs;
 
-/* Load every stored run, resume the unfinished ones from their last
- * checkpoint and register the run methods on srv.  cfg is borrowed for the
+/* Load every stored run and resume the unfinished ones from their last
+ * checkpoint; srv is asked how busy the clients keep it.  cfg is borrowed for the
  * manager's life.  Returns NULL with a message in err. */
 struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *store,
                        struct server *srv, char *err, size_t errlen);

@@ -1,0 +1,165 @@
+/*
+ * checkpoint.c - checkpoints: when one is due, taking it (an exec worker's state asked for without waiting), committing it.
+ */
+#include "runs/runs_int.h"
+
+#define CKPT_GAP_S      0.01            /* checkpoints by count at most 100/s */
+
+/*
+ * Save the engine's state_dict and data cursor and the job's own state, with
+ * the process function's state given (an exec worker's answer) or asked for
+ * now; the store commits it with every point handed over before it.
+ */
+static int commit_checkpoint(struct run *run, const void *given, size_t given_len)
+{
+	ig_engine *e = job_engine(run->job);
+	msgpack_sbuffer sd, js;
+	msgpack_packer pk;
+	ig_state_dict d;
+	ig_data_cursor cur;
+	ig_err err;
+	int rc = -1;
+
+	msgpack_sbuffer_init(&sd);
+	msgpack_sbuffer_init(&js);
+	if (ig_engine_state_dict(e, &d) != 0) {
+		run_log(run, LOG_ERROR, "checkpoint failed: out of memory");
+		goto out;
+	}
+	msgpack_packer_init(&pk, &sd, msgpack_sbuffer_write);
+	ig_state_dict_pack(&d, &pk);
+	ig_state_dict_clear(&d);
+	msgpack_packer_init(&pk, &js, msgpack_sbuffer_write);
+	if (given != NULL) {
+		job_save_given(run->job, &pk, given, given_len);
+	} else if (job_save(run->job, &pk, &err) != 0) {
+		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s",
+		        err.message);
+		goto out;
+	}
+	ig_engine_data_cursor(e, &cur);
+	flush_points(run);
+	ig_store_progress p = progress_of(run);
+	ig_store_checkpoint c = {
+		.run_id = run->id,
+		.epoch = p.epoch,
+		.iteration = p.iteration,
+		.state_dict = sd.data,
+		.state_dict_len = sd.size,
+		.data_pass = cur.pass,
+		.data_pos = cur.pos,
+		.process_state = js.data,
+		.process_state_len = js.size,
+	};
+	if (ig_store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
+		run_log(run, LOG_ERROR, "checkpoint failed: the store refused it");
+		goto out;
+	}
+	run->ckpt_iteration = p.iteration;
+	run->ckpt_time = (double)uv_now(run->mgr->loop) / 1e3;
+	run->want_checkpoint = false;
+	rc = 0;
+out:
+	msgpack_sbuffer_destroy(&sd);
+	msgpack_sbuffer_destroy(&js);
+	return rc;
+}
+
+/* The exec worker's state, asked for by checkpoint(): the run has waited
+ * at its clean point, so the engine is as it was when asked. */
+static void on_job_state(void *arg, const void *state, size_t len, const char *err)
+{
+	struct run *run = arg;
+
+	run->ckpt_out = false;
+	if (err != NULL)
+		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s", err);
+	else
+		commit_checkpoint(run, state, len);
+	/* what follows runs in the run's next turn, not inside the worker's
+	 * callback */
+	run->ckpt_done = true;
+	make_runnable(run);
+}
+
+/*
+ * Checkpoint at a clean point, then go on as `then` says.  An exec
+ * worker's state is asked for and the run waits for it off the run queue
+ * (the loop and every other run go on); the rest is committed at once.
+ * A checkpoint that fails is logged and the previous one stands.
+ */
+void checkpoint(struct run *run, int then)
+{
+	ig_err err;
+
+	if (job_state_async(run->job)) {
+		if (job_request_state(run->job, on_job_state, run, &err) == 0) {
+			run->ckpt_out = true;
+			run->ckpt_then = then;
+			run->runnable = false;
+			return;
+		}
+		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s",
+		        err.message);
+	} else {
+		commit_checkpoint(run, NULL, 0);
+	}
+	after_checkpoint(run, then);
+}
+
+/* Iterations to complete before the next checkpoint by count: `every`
+ * after the last checkpoint, and each `every` after that.  An iteration
+ * in flight (an exec worker's, a blocking call's) is counted in the
+ * state but not yet complete. */
+uint64_t to_count_point(const struct run *run, ig_engine *e)
+{
+	int64_t every = run->spec->checkpoint.every;
+	int64_t done = ig_engine_state(e)->iteration - !ig_engine_clean(e);
+
+	return (uint64_t)(every - (done - run->ckpt_iteration) % every);
+}
+
+/*
+ * Is a checkpoint due by the policy's count or time?  By count only on its
+ * iteration, and not within CKPT_GAP_S of the last checkpoint: a fast
+ * engine would otherwise commit thousands a second, each one the store's
+ * work for nothing once the next replaces it.
+ */
+bool checkpoint_due(const struct run *run, ig_engine *e)
+{
+	const ig_spec_checkpoint *p = &run->spec->checkpoint;
+	double since = (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time;
+
+	return run->want_checkpoint ||
+	       (p->every != IG_NONE && ig_engine_state(e)->iteration > run->ckpt_iteration &&
+	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
+	       (p->seconds > 0 && since >= p->seconds);
+}
+
+/*
+ * Pause or shutdown at a clean point: checkpoint, then Ignite's interrupt,
+ * which the engine honours at its next event without changing what the
+ * checkpoint holds.
+ */
+void suspend_now(struct run *run)
+{
+	checkpoint(run, THEN_SUSPEND);
+}
+
+void after_checkpoint(struct run *run, int then)
+{
+	ig_engine *e = job_engine(run->job);
+
+	switch (then) {
+	case THEN_SUSPEND:
+		ig_engine_interrupt(e);
+		stepped(run, ig_engine_step(e, 0));
+		break;
+	case THEN_FINISH:
+		finish_end(run);
+		break;
+	default:
+		make_runnable(run);
+		break;
+	}
+}

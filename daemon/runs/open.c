@@ -1,0 +1,169 @@
+/*
+ * open.c - the runs the store holds, taken back at the daemon's start.
+ */
+#include "runs/runs_int.h"
+
+/* A stored run into memory, as the record says (spec taken over; NULL for
+ * one that may not run).  NULL without memory. */
+static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig_spec *spec)
+{
+	struct run *run = calloc(1, sizeof(*run));
+
+	if (run == NULL) {
+		ig_spec_free(spec);
+		return NULL;
+	}
+	run->mgr = mgr;
+	run->id = rec->id;
+	run->spec = spec;
+	run->owner = rec->owner_uid;
+	run->slice = 64;
+	run->ending = -1;
+	snprintf(run->name, sizeof(run->name), "%s", spec != NULL ? spec->name :
+	         rec->name != NULL ? rec->name : "");
+	run->status = ig_store_status_parse(ig_store_status_name(rec->status));
+	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
+	run->created = rec->created;
+	run->started = rec->started;
+	run->finished = rec->finished;
+	run->last = rec->progress;
+	if (runs_add(mgr, run) != 0) {
+		run_free(run);
+		return NULL;
+	}
+	return run;
+}
+
+/* A run to show, without a spec: its stored record cannot be run, and it
+ * is failed for the reason given.  Never dropped: its owner must learn. */
+static void adopt_damaged(struct runs *mgr, const ig_store_run *rec, const char *why)
+{
+	char reason[512];
+	struct run *run;
+
+	snprintf(reason, sizeof(reason), "its stored record %s: it is not run again", why);
+	log_msg(LOG_ERROR, rec->id, "%s", reason);
+	if ((run = run_from_record(mgr, rec, NULL)) != NULL)
+		set_status(run, IG_STATUS_FAILED, reason);
+}
+
+/* A stored run into memory: finished ones as records, unfinished ones with
+ * their job restored from the last checkpoint.  Only a record this
+ * database's key vouches for may start code, as the owner it names. */
+static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinished)
+{
+	ig_spec *spec = NULL;
+	struct run *run;
+	ig_err err = { 0 };
+	char why[300];
+
+	if (!ig_store_run_trusted(mgr->store, rec)) {
+		adopt_damaged(mgr, rec, "failed the integrity check (its owner or spec was "
+		              "changed outside ignited, or the database was moved without its "
+		              ".key file)");
+		return;
+	}
+	if (ig_store_status_name(rec->status) == NULL) {
+		adopt_damaged(mgr, rec, "has no valid status");
+		return;
+	}
+	if (spec_from_bytes(rec->spec, rec->spec_len, &spec, &err) != 0) {
+		snprintf(why, sizeof(why), "has a spec that cannot be read (%s)", err.message);
+		adopt_damaged(mgr, rec, why);
+		return;
+	}
+	if ((run = run_from_record(mgr, rec, spec)) == NULL)
+		return;
+	if (!unfinished) {
+		load_last_metrics(run);
+		return;
+	}
+	if (revive_now(run, true, &err) != 0) {
+		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
+		        err.message);
+		set_status(run, IG_STATUS_FAILED, err.message);
+		return;
+	}
+	if (run->status == IG_STATUS_PAUSED) {
+		run_log(run, LOG_INFO, "restored paused after the daemon's restart");
+		return;
+	}
+	/* Its end was checkpointed but not recorded (a database written
+	 * before on_epoch_completed left the last epoch to finish()):
+	 * starting the engine would start over, with what the job learnt. */
+	if (ig_state_done(ig_engine_state(job_engine(run->job)))) {
+		finish(run, IG_RUN_DONE);
+		return;
+	}
+	if (start_engine(run, IG_NONE, &err) != 0) {
+		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
+		        err.message);
+		set_status(run, IG_STATUS_FAILED, err.message);
+		return;
+	}
+	set_status(run, IG_STATUS_RUNNING, NULL);
+	make_runnable(run);
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld after the daemon's restart",
+	        (long long)ig_engine_state(job_engine(run->job))->epoch,
+	        (long long)ig_engine_state(job_engine(run->job))->iteration);
+}
+
+/*
+ * A write for a run failed (disk full, I/O error, database locked): what
+ * was committed stays, and the run pauses with the reason rather than run
+ * on with state it cannot keep.  `resume` retries once space is back.
+ */
+static void on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
+{
+	struct run *run = runs_find(arg, run_id);
+	char reason[512];
+
+	log_msg(LOG_ERROR, run_id, "store: %s (error %d)", errmsg, status);
+	/* the first failure is the reason; later refusals follow from it */
+	if (run == NULL || run->job == NULL || run->status != IG_STATUS_RUNNING ||
+	    run->store_failed)
+		return;
+	snprintf(reason, sizeof(reason), "store: %s", errmsg);
+	set_reason(run, reason);
+	run->suspend = SUSPEND_PAUSE;
+	run->store_failed = true;
+}
+
+struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *store,
+                       struct server *srv, char *err, size_t errlen)
+{
+	ig_store_reader *r = ig_store_loop_reader(store);
+	struct runs *mgr = calloc(1, sizeof(*mgr));
+	ig_store_run *recs;
+	size_t n;
+
+	if (mgr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	mgr->loop = loop;
+	mgr->cfg = cfg;
+	mgr->store = store;
+	mgr->srv = srv;
+	if ((mgr->history = history_open(loop, ig_store_path(store), err, errlen)) == NULL) {
+		free(mgr);
+		return NULL;
+	}
+	uv_idle_init(loop, &mgr->idle);
+	uv_timer_init(loop, &mgr->grace);
+	mgr->idle.data = mgr->grace.data = mgr;
+	mgr->open_handles = 2;
+	ig_store_on_error(store, on_store_error, mgr);
+	if (ig_store_list_runs(r, IG_STORE_ANY_STATUS, &recs, &n) != 0) {
+		snprintf(err, errlen, "reading runs: %s", ig_store_reader_error(r));
+		runs_close(mgr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ig_store_status st = recs[i].status;
+		adopt_stored(mgr, &recs[i], st == IG_STORE_RUNNING || st == IG_STORE_QUEUED ||
+		                            st == IG_STORE_PAUSED);
+	}
+	ig_store_runs_free(recs, n);
+	return mgr;
+}

@@ -1,0 +1,118 @@
+/*
+ * record.c - a run's record in the store: its status and reason, its metric points and series.
+ */
+#include "runs/runs_int.h"
+
+#define POINTS_FLUSH    4096            /* points buffered before a hand-off */
+
+double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int store_status(int status)
+{
+	/* both enums list queued, running, paused, completed, terminated,
+	 * failed in that order; convert by name so that stays checked */
+	return ig_store_status_parse(ig_status_name(status));
+}
+
+/* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
+void set_reason(struct run *run, const char *reason)
+{
+	char *copy = reason != NULL ? ig_utf8_repair(reason, strlen(reason)) : NULL;
+
+	free(run->reason);
+	run->reason = copy;
+}
+
+void set_status(struct run *run, int status, const char *reason)
+{
+	run->status = status;
+	set_reason(run, reason);
+	if (status == IG_STATUS_RUNNING && run->started == 0)
+		run->started = wall_now();
+	if (status >= IG_STATUS_COMPLETED)
+		run->finished = wall_now();
+	/* reason may have been run->reason, which set_reason replaced */
+	if (ig_store_set_status(run->mgr->store, run->id, store_status(status), run->reason,
+	                        NULL, NULL) != 0)
+		log_msg(LOG_ERROR, run->id, "cannot record status %s", ig_status_name(status));
+	notify_status(run);
+}
+
+void flush_points(struct run *run)
+{
+	if (run->npoints == 0)
+		return;
+	if (ig_store_points(run->mgr->store, run->id, run->points, run->npoints) != 0)
+		log_msg(LOG_ERROR, run->id, "cannot hand %zu metric points to the store", run->npoints);
+	run->npoints = 0;
+}
+
+static int series_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct run_series *)a)->name, ((const struct run_series *)b)->name);
+}
+
+/* run->series is kept sorted by name: a run may write a thousand series,
+ * and each point looks its own up. */
+static int series_id(struct run *run, const char *name, int64_t *id)
+{
+	struct run_series key = { (char *)name, 0 }, *found;
+	char err[256], *copy;
+
+	/* bsearch may not be given a NULL array, even of none */
+	found = run->nseries > 0 ? bsearch(&key, run->series, run->nseries, sizeof(key),
+	                                   series_cmp) : NULL;
+	if (found != NULL) {
+		*id = found->id;
+		return 0;
+	}
+	struct run_series *v = realloc(run->series, (run->nseries + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	run->series = v;
+	if (ig_store_series(run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
+		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
+		return -1;
+	}
+	if ((copy = strdup(name)) == NULL)
+		return -1;
+	v[run->nseries++] = (struct run_series){ copy, *id };
+	/* once per series: a sort of a sorted array with one more */
+	qsort(v, run->nseries, sizeof(*v), series_cmp);
+	return 0;
+}
+
+ig_store_progress progress_of(struct run *run)
+{
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+
+	return (ig_store_progress){ s->epoch, s->iteration, s->epoch_length, s->max_epochs };
+}
+
+void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
+{
+	struct run *run = ud;
+	int64_t id;
+
+	if (series_id(run, name, &id) != 0)
+		return;
+	if (run->npoints == run->cappoints) {
+		size_t cap = run->cappoints ? run->cappoints * 2 : 64;
+		ig_store_point *v = realloc(run->points, cap * sizeof(*v));
+		if (v == NULL) {
+			log_msg(LOG_ERROR, run->id, "out of memory for metric points");
+			return;
+		}
+		run->points = v;
+		run->cappoints = cap;
+	}
+	run->points[run->npoints++] = (ig_store_point){ id, epoch, iteration, wall_now(), value };
+	if (run->npoints >= POINTS_FLUSH)
+		flush_points(run);
+}

@@ -1,0 +1,128 @@
+/*
+ * runs_int.h - what the run manager's files share (daemon/runs/).
+ *
+ * The run manager: runs accepted, stepped in time slices on the loop,
+ * checkpointed to the store, finished, and resumed when the daemon starts
+ * again.  It knows jobs, the store and watchers' connections (as opaque
+ * handles it notifies); it does not know the socket or the methods.
+ *
+ * Checkpoints are taken only where the engine's state is clean, so that a
+ * resumed run is the same run: at ITERATION_COMPLETED (not the last of an
+ * epoch, whose EPOCH_COMPLETED is still to come) and at EPOCH_COMPLETED,
+ * after the job's own handlers have updated metrics and reported points.
+ * Pause and shutdown wait for such a point, checkpoint, and interrupt.
+ * An exec worker's state comes asynchronously: the run waits off the run
+ * queue at its clean point until the worker answers (checkpoint()), and
+ * the loop never waits for a worker.
+ *
+ * One section a file, as tmux.h and bgpd's rde.h are sectioned.
+ */
+#ifndef IGNITED_RUNS_INT_H
+#define IGNITED_RUNS_INT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runs/run.h"
+#include "runs/runs.h"
+
+/* table.c */
+int runs_add(struct runs *mgr, struct run *run);
+void runs_remove(struct runs *mgr, struct run *run);
+
+/* record.c */
+double wall_now(void);
+int store_status(int status);
+void set_reason(struct run *run, const char *reason);
+void set_status(struct run *run, int status, const char *reason);
+void flush_points(struct run *run);
+ig_store_progress progress_of(struct run *run);
+void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value);
+
+/* runlog.c */
+void log_window_end(struct run *run, bool force);
+void hook_log(void *ud, const char *line);
+
+/* notify.c */
+void broadcast_to(struct run *run, const char *method, server_pack_fn *pack, void *arg,
+                         server_pack_fn *public, void *parg);
+void broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg);
+void notify_status(struct run *run);
+void notify_progress(struct run *run);
+void pack_event_note(msgpack_packer *pk, void *arg);
+void notify_metrics(struct run *run, ig_engine *e);
+void add_all_watchers(struct run *run);
+
+/* run.c */
+int build_job(struct run *run, struct job **out, ig_err *err);
+int on_epoch_completed(ig_engine *e, int event, void *ud);
+int add_run_handlers(struct run *run);
+void run_free(struct run *run);
+struct run *run_alloc(struct runs *mgr, ig_spec *spec, uid_t owner);
+void pack_spec(msgpack_sbuffer *sb, const ig_spec *spec);
+int64_t fresh_seed(void);
+int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
+void snapshot(struct run *run);
+void load_last_metrics(struct run *run);
+int load_checkpoint(struct run *run, const ig_store_checkpoint *c, ig_err *err);
+int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
+int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
+
+/* checkpoint.c */
+void checkpoint(struct run *run, int then);
+uint64_t to_count_point(const struct run *run, ig_engine *e);
+bool checkpoint_due(const struct run *run, ig_engine *e);
+void suspend_now(struct run *run);
+void after_checkpoint(struct run *run, int then);
+
+/* schedule.c */
+void make_runnable(struct run *run);
+void stepped(struct run *run, ig_run_status st);
+void step_run(struct run *run, uint64_t share_ns);
+void on_idle(uv_idle_t *idle);
+
+/* finish.c */
+void tell_ended(struct run *run);
+void finish(struct run *run, ig_run_status st);
+void finish_end(struct run *run);
+bool live(const struct run *run);
+
+/* rebuild.c */
+/*
+ * Rebuilding a run's job from its spec and its last checkpoint: a worker's
+ * restart, the resume of an ended run, the daemon's start.  Three steps:
+ * the checkpoint is read (on the loop: the store's reader is the loop's),
+ * the job built (on the threadpool but at start: its data file may be
+ * large), then installed with the checkpoint loaded, on the loop.
+ */
+struct rebuild {
+	uv_work_t work;
+	struct run *run;
+	bool start_over;                /* no checkpoint: from the start */
+	ig_store_checkpoint ckpt;
+	bool have_ckpt;
+	struct job *job;                /* built, not yet the run's */
+	int rc;
+	ig_err err;
+	void (*then)(struct rebuild *rb);       /* rb->rc says how it went */
+	run_done_fn *done;              /* resume's answer */
+	void *arg;
+	int64_t max_epochs;
+};
+int revive_now(struct run *run, bool start_over, ig_err *err);
+int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
+int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
+void resumed(struct rebuild *rb);
+
+/* shutdown.c */
+void check_stopped(struct runs *mgr);
+void on_stop_idle(uv_idle_t *idle);
+
+#endif
