@@ -412,6 +412,114 @@ class IgnitectlTest(unittest.TestCase):
         self.assertRegex(p.stdout + p.stderr, r"failed")
         self.assertNotIn("INVALID_PARAMS", p.stdout + p.stderr)
 
+    def test_output_bytes(self):
+        """The output byte for byte, text and --json, of the paths the other
+        tests read loosely: what a worker wrote is escaped for a terminal in
+        text and ASCII-only in JSON."""
+        said = "t\tab \x1b[31mred\x1b[0m \u00e9 \u202e bidi \\ end"
+        shown = "t\\tab \\x1b[31mred\\x1b[0m \u00e9 \\xe2\\x80\\xae bidi \\\\ end"
+        spec = os.path.join(self.tmp, "bytes.json")
+        with open(spec, "w") as f:
+            json.dump({"engine": "builtin:noop", "name": "bytes", "max_epochs": 2,
+                       "data": {"kind": "range", "n": 4},
+                       "handlers": [{"event": "EPOCH_COMPLETED", "action": "log",
+                                     "message": said}]}, f)
+        run = self.ctl("run", "--spec", spec).stdout
+        self.assertRegex(run, r"^\d+\n$")
+        run = run.strip()
+        st = self.wait_status(run, {"completed"})
+        started = json.loads(self.ctl("--json", "run", "--spec", spec, "--name",
+                                      "bytes2").stdout)
+        self.assertEqual(set(started), {"id", "name"})
+        self.wait_status(str(started["id"]), {"completed"})
+
+        raw = self.ctl("--json", "status", run).stdout
+        self.assertEqual(raw, json.dumps(st, separators=(",", ":")) + "\n")
+        when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+        self.assertRegex(self.ctl("status", run).stdout,
+                         "^id            %s\n"
+                         "name          bytes\n"
+                         "owner         root\n"
+                         "status        completed\n"
+                         "epoch         2/2\n"
+                         "iteration     8\n"
+                         "it/s          0\n"
+                         "started       (just now|\\d+s ago)\n"
+                         "metrics       -\n"
+                         "epoch length  4\n"
+                         "created       %s \\((just now|\\d+s ago)\\)\n"
+                         "finished      %s \\((just now|\\d+s ago)\\)\n"
+                         "reason        -\n$" % (run, when, when))
+        self.assertEqual(self.ctl("state", run).stdout,
+                         "epoch_length  4\nmax_epochs    2\niteration     8\n")
+        self.assertEqual(self.ctl("--json", "state", run).stdout,
+                         '{"epoch_length":4,"max_epochs":2,"iteration":8}\n')
+
+        # logs: escaped text; JSON in ASCII that reads back as it was said
+        out = self.ctl("logs", run).stdout.splitlines()
+        self.assertEqual(len(out), 4, out)
+        for l in out:
+            self.assertRegex(l, "^%s  " % when)
+        self.assertEqual([l[21:] for l in out[1:3]], [shown, shown])
+        self.assertEqual(out[3][21:], "completed at epoch 2, iteration 8")
+        raw = self.ctl("--json", "logs", run, "--tail", "2").stdout
+        self.assertTrue(raw.isascii())
+        self.assertIn("\\u001B[31m", raw)
+        self.assertIn("\\u00E9 \\u202E", raw)
+        lg = json.loads(raw)
+        self.assertEqual(lg["id"], int(run))
+        self.assertEqual([l["message"] for l in lg["lines"]],
+                         [said, "completed at epoch 2, iteration 8"])
+        self.assertEqual(set(lg["lines"][0]), {"id", "time", "message"})
+
+        # ls: aligned columns, right-aligned numbers
+        out = self.ctl("ls", "--status", "completed").stdout.splitlines()
+        head = out[0]
+        self.assertRegex(head, r"^ *ID  NAME +OWNER  STATUS +EPOCH  ITERATION  IT/S  "
+                         r"STARTED +METRICS$")
+        row = [l for l in out if " bytes " in l][0]
+        self.assertEqual(len(row.rstrip()), len(row))
+        self.assertEqual(row.index(" bytes ") + 1, head.index("NAME"))
+        self.assertEqual(row.index("root") + 4, head.index("OWNER") + 5)
+        self.assertEqual(row.index("2/2") + 3, head.index("EPOCH") + 5)
+        self.assertEqual(json.loads(self.ctl("--json", "ls", "--status", "completed")
+                                    .stdout)["runs"][-1]["name"], "bytes2")
+
+        # watch of an ended run: its final status, a line or a document
+        self.assertEqual(self.ctl("watch", run).stdout, "run %s bytes: completed\n" % run)
+        self.assertEqual(self.ctl("--json", "watch", run).stdout,
+                         '{"id":%s,"status":"completed","reason":null,'
+                         '"type":"status"}\n' % run)
+
+        # metrics, when there are none
+        self.assertEqual(self.ctl("metrics", run).stdout,
+                         "NAME  EPOCH  ITERATION  TIME  VALUE\n")
+        self.assertEqual(self.ctl("metrics", run, "--csv").stdout,
+                         "name,epoch,iteration,time,value\n")
+        self.assertEqual(self.ctl("metrics", run, "--plot").stdout, "")
+        self.assertEqual(self.ctl("--json", "metrics", run, "--epochs").stdout,
+                         '{"id":%s,"axis":"epoch","series":{}}\n' % run)
+
+        # the daemon's commands
+        self.assertRegex(self.ctl("version").stdout,
+                         r"^ignitectl \S+\nignited \S+\nprotocol 1\n$")
+        self.assertRegex(self.ctl("--json", "version").stdout,
+                         r'^\{"client":"ignitectl \S+","daemon":"ignited \S+",'
+                         r'"protocol":1\}\n$')
+        self.assertRegex(self.ctl("ping").stdout,
+                         r"^ignited \S+ is alive: \d+\.\d{3} ms\n$")
+        self.assertRegex(self.ctl("--json", "ping").stdout,
+                         r'^\{"ok":true,"latency_ms":[0-9.e-]+\}\n$')
+
+        # actions
+        self.assertEqual(self.ctl("resume", run, "--max-epochs", "3").stdout,
+                         "run %s resumes (status running)\n" % run)
+        self.wait_status(run, {"completed"})
+        self.assertEqual(self.ctl("--json", "rm", "bytes2").stdout,
+                         '{"id":%d}\n' % started["id"])
+        self.assertEqual(self.ctl("rm", "bytes").stdout,
+                         "run %s is deleted\n" % run)
+
     def test_usage(self):
         self.ctl("status", code=2)
         self.ctl("metrics", "1", "--csv", "--plot", code=2)
