@@ -6,6 +6,7 @@ usage: test_ignitectl.py IGNITECTL IGNITED
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -519,6 +520,49 @@ class IgnitectlTest(unittest.TestCase):
                          '{"id":%d}\n' % started["id"])
         self.assertEqual(self.ctl("rm", "bytes").stdout,
                          "run %s is deleted\n" % run)
+
+    def test_follow_lines(self):
+        """run --follow off a terminal: each line is one of the forms watch
+        prints, what a handler logged escaped; with --json, ASCII lines
+        that read back as they were said."""
+        said = "t\tab \x1b[31mred \u00e9 \u202e \\ end"
+        shown = "t\\tab \\x1b[31mred \u00e9 \\xe2\\x80\\xae \\\\ end"
+        spec = os.path.join(self.tmp, "follow.json")
+        with open(spec, "w") as f:
+            json.dump({"engine": "builtin:sleep", "params": {"ms": 2},
+                       "data": {"kind": "range", "n": 100}, "max_epochs": 3,
+                       "handlers": [{"event": "ITERATION_COMPLETED", "every": 40,
+                                     "action": "log", "message": said}]}, f)
+        out = self.ctl("run", "--spec", spec, "--name", "follow1", "--follow").stdout
+        lines = out.splitlines()
+        run = lines[0]
+        self.assertRegex(run, r"^\d+$")
+        self.assertEqual(lines[-1], "run %s follow1: completed" % run)
+        when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+        forms = [r"run %s follow1: (queued|running|completed)" % run,
+                 r"epoch \d+/3  \[[#.]{24}\]  [\d,]+/100  \S+ it/s  ETA \S+",
+                 r"event [A-Z_]+ at epoch \d+, iteration \d+",
+                 r"log %s  (%s|completed at epoch 3, iteration 300)"
+                 % (when, re.escape(shown)),
+                 r"metrics at epoch \d+/3: -"]
+        for l in lines[1:]:
+            self.assertTrue(any(re.fullmatch(f, l) for f in forms), l)
+        self.assertIn("log", [l[:3] for l in lines])
+        self.assertIn("event EPOCH_COMPLETED at epoch 3, iteration 300", lines)
+
+        raw = self.ctl("--json", "run", "--spec", spec, "--name", "follow2",
+                       "--follow").stdout
+        self.assertTrue(raw.isascii())
+        docs = [json.loads(l) for l in raw.splitlines()]
+        self.assertEqual(set(docs[0]), {"id", "name"})
+        self.assertEqual(docs[-1], {"id": docs[0]["id"], "status": "completed",
+                                    "reason": None, "type": "status"})
+        types = {d["type"] for d in docs[1:]}
+        self.assertLessEqual(types, {"progress", "status", "event", "log", "metrics"})
+        self.assertIn(said, [d.get("message") for d in docs])
+        for d in docs[1:]:
+            if d["type"] == "metrics":
+                self.assertEqual(d["series"], {})
 
     def test_usage(self):
         self.ctl("status", code=2)
