@@ -157,7 +157,7 @@ int spec_build(const char *spec_path, const struct spec_flag *flags,
                size_t nflags, const char *state_path, const char *cwd,
                json_t **out, ig_err *err);
 
-/* ---- json.c: JSON from and to msgpack --------------------------------- */
+/* ---- json.c: JSON from and to msgpack ----------------------------------- */
 
 /* A new reference (json_decref it); NULL when out of memory. */
 json_t *json_from_msgpack(const msgpack_object *o);

@@ -24,7 +24,7 @@ json_print(struct ctl *ctl, json_t *j)
 	return CTL_OK;
 }
 
-/* ---- documents ------------------------------------------------------------ */
+/* ---- documents ---------------------------------------------------------- */
 
 static json_t *
 json_opt_int(int64_t v)
