@@ -4,7 +4,8 @@
  * Errors are values: a function that can fail returns an exit status
  * (enum ctl_exit, 0 on success) and fills an ig_err with a message the
  * user can act on; only main.c ends the process.  Who owns what is said
- * at each declaration.
+ * at each declaration.  What the commands print goes through the table
+ * of output functions in output.h, text or JSON.
  */
 #ifndef IGNITECTL_H
 #define IGNITECTL_H
