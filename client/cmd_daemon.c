@@ -4,7 +4,7 @@
  */
 #include <time.h>
 
-#include "ignitectl.h"
+#include "output.h"
 
 static double
 now_ms(void)
@@ -31,11 +31,7 @@ cmd_ping(struct ctl *ctl, int argc, char **argv)
 	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 		return rc;
 	ms = now_ms() - t0;
-	if (ctl->json)
-		return json_print(ctl, json_pack("{sbsf}", "ok", 1,
-		    "latency_ms", ms));
-	fprintf(ctl->out, "%s is alive: %.3f ms\n", conn_daemon(ctl->conn), ms);
-	return CTL_OK;
+	return ctl->output->ping(ctl, ms);
 }
 
 int
@@ -47,14 +43,7 @@ cmd_version(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	if (ctl->json)
-		return json_print(ctl, json_pack("{sssssi}",
-		    "client", "ignitectl " IGNITE_VERSION,
-		    "daemon", conn_daemon(ctl->conn),
-		    "protocol", IG_PROTO_VERSION));
-	fprintf(ctl->out, "ignitectl %s\n%s\nprotocol %d\n", IGNITE_VERSION,
-	    conn_daemon(ctl->conn), IG_PROTO_VERSION);
-	return CTL_OK;
+	return ctl->output->version(ctl);
 }
 
 int
@@ -70,9 +59,5 @@ cmd_shutdown(struct ctl *ctl, int argc, char **argv)
 	msgpack_pack_map(conn_begin(ctl->conn, "shutdown"), 0);
 	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 		return rc;
-	if (ctl->json)
-		return json_print(ctl, json_pack("{sb}", "ok", 1));
-	fprintf(ctl->out, "%s is shutting down; unfinished runs resume when "
-	    "it starts again\n", conn_daemon(ctl->conn));
-	return CTL_OK;
+	return ctl->output->shutdown(ctl);
 }

@@ -1,16 +1,13 @@
 /*
  * cmd_metrics.c - ignitectl metrics: a run's metric history, every page of
- * it, as a table, CSV, JSON or charts.
+ * it, for the output to print as a table, CSV, charts or JSON.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ignitectl.h"
+#include "output.h"
 
 #define MAX_NAMES 64
-#define CHART_ROWS 10
-
-enum mformat { M_TABLE, M_CSV, M_PLOT };
 
 struct mquery {
 	const char *run;
@@ -19,13 +16,6 @@ struct mquery {
 	bool epochs;                    /* the axis: epochs, else iterations */
 	int64_t from, to, max_points;   /* IG_NONE when not given */
 	enum mformat format;
-};
-
-/* Every series so far; pages add points to the series of their name. */
-struct history {
-	int64_t id;             /* the run's, from the answer */
-	ig_series *s;
-	size_t n;
 };
 
 /* Returns CTL_CONTINUE, or the exit status (after --help too). */
@@ -83,7 +73,8 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 		if (rc != CTL_OK)
 			return rc;
 	}
-	if (ctl->json && q->format != M_TABLE)
+	/* An option that conflicts with --json, not a way to print. */
+	if (ctl->output == &output_json && q->format != M_TABLE)
 		return ctl_usage(ctl, "--json excludes --csv and --plot");
 	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK)
 		return rc;
@@ -184,81 +175,6 @@ fetch(struct ctl *ctl, struct mquery *q, struct history *h)
 	}
 }
 
-static int
-print_table(struct ctl *ctl, const struct history *h)
-{
-	static const char *const headers[] = { "NAME", ">EPOCH", ">ITERATION",
-	    "TIME", ">VALUE", NULL };
-	char ep[32], it[32], when[32], val[32];
-	const char *cells[5] = { NULL, ep, it, when, val };
-	struct table *t = table_new(headers);
-	int rc = 0;
-
-	for (size_t i = 0; t != NULL && rc == 0 && i < h->n; i++)
-		for (size_t j = 0; rc == 0 && j < h->s[i].n; j++) {
-			const ig_point *p = &h->s[i].points[j];
-			cells[0] = h->s[i].name;
-			fmt_count(ep, sizeof ep, p->epoch);
-			fmt_count(it, sizeof it, p->iteration);
-			fmt_time(when, sizeof when, p->time);
-			fmt_value(val, sizeof val, p->value);
-			rc = table_add(t, cells);
-		}
-	if (t == NULL || rc != 0) {
-		table_free(t);
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	}
-	rc = table_print(t, ctl->out);
-	table_free(t);
-	return rc != 0 ? ig_err_set(&ctl->e, CTL_ELOCAL,
-	    "cannot write the output") : CTL_OK;
-}
-
-static void
-print_csv(struct ctl *ctl, const struct history *h)
-{
-	fprintf(ctl->out, "name,epoch,iteration,time,value\n");
-	for (size_t i = 0; i < h->n; i++)
-		for (size_t j = 0; j < h->s[i].n; j++) {
-			const ig_point *p = &h->s[i].points[j];
-			put_text(ctl->out, h->s[i].name);
-			fprintf(ctl->out, ",%lld,%lld,%.6f,%.17g\n",
-			    (long long)p->epoch,
-			    (long long)p->iteration, p->time, p->value);
-		}
-}
-
-static int
-print_plots(struct ctl *ctl, const struct history *h, bool epochs)
-{
-	int width = term_width(ctl->out);
-
-	for (size_t i = 0; i < h->n; i++) {
-		const ig_series *s = &h->s[i];
-		double *xy = malloc(2 * (s->n + 1) * sizeof *xy);
-		struct chart_series cs = { s->name, xy, xy + s->n, s->n,
-		    epochs ? "epoch" : "iteration" };
-		char *text;
-		int rc;
-
-		if (xy == NULL)
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-		for (size_t j = 0; j < s->n; j++) {
-			xy[j] = (double)(epochs ? s->points[j].epoch :
-			    s->points[j].iteration);
-			xy[s->n + j] = s->points[j].value;
-		}
-		rc = chart_render(&cs, width, CHART_ROWS, &text);
-		free(xy);
-		if (rc != 0)
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "the terminal is "
-			    "too narrow for a chart (%d columns)", width);
-		fprintf(ctl->out, "%s%s", i > 0 ? "\n" : "", text);
-		free(text);
-	}
-	return CTL_OK;
-}
-
 int
 cmd_metrics(struct ctl *ctl, int argc, char **argv)
 {
@@ -270,18 +186,8 @@ cmd_metrics(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	if ((rc = fetch(ctl, &q, &h)) == CTL_OK) {
-		if (ctl->json)
-			rc = json_print(ctl, json_pack("{s:I s:s s:o}",
-			    "id", (json_int_t)h.id, "axis", q.epochs ? "epoch" : "iteration",
-			    "series", json_series(h.s, h.n)));
-		else if (q.format == M_CSV)
-			print_csv(ctl, &h);
-		else if (q.format == M_PLOT)
-			rc = print_plots(ctl, &h, q.epochs);
-		else
-			rc = print_table(ctl, &h);
-	}
+	if ((rc = fetch(ctl, &q, &h)) == CTL_OK)
+		rc = ctl->output->metrics(ctl, &h, q.epochs, q.format);
 	ig_series_free(h.s, h.n);
 	return rc;
 }

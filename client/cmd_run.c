@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ignitectl.h"
+#include "output.h"
 
 /* Options are numbered from OPT_BASE so that a val names its entry. */
 #define OPT_BASE 256
@@ -37,7 +37,7 @@ static const struct option opts[] = {
 };
 #define NOPTS (sizeof opts / sizeof opts[0] - 1)
 
-/* Send the spec; *id and name from the answer. */
+/* Send the spec, and print the answer; *id from it. */
 static int
 start(struct ctl *ctl, const json_t *spec, int64_t *id)
 {
@@ -54,10 +54,7 @@ start(struct ctl *ctl, const json_t *spec, int64_t *id)
 		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's "
 		    "answer to run has no id");
 	*id = (int64_t)o->via.u64;
-	if (ctl->json)
-		rc = json_print(ctl, json_from_msgpack(res));
-	else
-		fprintf(ctl->out, "%lld\n", (long long)*id);
+	rc = ctl->output->started(ctl, res, *id);
 	fflush(ctl->out);
 	return rc;
 }

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "ignitectl.h"
+#include "output.h"
 
 /* A result that is not what the protocol promises. */
 static int
@@ -14,31 +14,20 @@ bad_reply(struct ctl *ctl, const char *method, const ig_err *why)
 	    "%s makes no sense: %s", method, why != NULL ? why->message : "");
 }
 
-/* Add the summaries of one page of list to runs (--json) or t. */
+/* Add the summaries of one page of list to out, the output's list. */
 static int
-ls_page(struct ctl *ctl, const msgpack_object *list, json_t *runs,
-    struct table *t)
+ls_page(struct ctl *ctl, const msgpack_object *list, void *out)
 {
 	ig_err e;
 	int rc = CTL_OK;
 
 	for (uint32_t k = 0; k < list->via.array.size && rc == CTL_OK; k++) {
-		struct summary_text f;
 		ig_summary s;
 
 		if (ig_summary_unpack(&list->via.array.ptr[k], &s, &e) != 0)
 			return bad_reply(ctl, "list", &e);
-		if (ctl->json) {
-			if (json_array_append_new(runs, json_summary(&s)) != 0)
-				rc = ig_err_set(&ctl->e, CTL_ELOCAL,
-				    "out of memory");
-		} else if (summary_text(&f, &s, time(NULL)) != 0 ||
-		    table_add(t, f.cell) != 0) {
+		if (ctl->output->ls_row(ctl, out, &s) != 0)
 			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-			summary_text_clear(&f);
-		} else {
-			summary_text_clear(&f);
-		}
 		ig_summary_clear(&s);
 	}
 	return rc;
@@ -53,9 +42,8 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	};
 	const char *want[IG_STATUS_COUNT];
 	const msgpack_object *res, *list, *next;
-	struct table *t = NULL;
-	json_t *runs = NULL;
 	msgpack_packer *pk;
+	void *out;
 	size_t nwant = 0;
 	int64_t from = IG_NONE;
 	int c, i, rc;
@@ -76,8 +64,7 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
 	    (rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	if (ctl->json ? (runs = json_array()) == NULL :
-	    (t = table_new(summary_headers)) == NULL)
+	if (ctl->output->ls_start(ctl, &out) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 	/* page by page, each from where the last one ended */
 	do {
@@ -104,58 +91,11 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 			rc = bad_reply(ctl, "list", NULL);
 			break;
 		}
-		rc = ls_page(ctl, list, runs, t);
+		rc = ls_page(ctl, list, out);
 		from = next != NULL && next->type != MSGPACK_OBJECT_NIL ?
 		    (int64_t)next->via.u64 : IG_NONE;
 	} while (rc == CTL_OK && from != IG_NONE);
-	if (rc == CTL_OK && ctl->json)
-		return json_print(ctl, json_pack("{so}", "runs", runs));
-	if (rc == CTL_OK && table_print(t, ctl->out) != 0)
-		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
-	json_decref(runs);
-	table_free(t);
-	return rc;
-}
-
-/* The run summary as "key  value" lines: ls's columns, then the rest. */
-static int
-print_summary(struct ctl *ctl, const ig_summary *s)
-{
-	struct summary_text f;
-	char when[32], ago[32], len[32];
-	const int64_t times[] = { s->created, s->finished };
-	const char *names[] = { "created", "finished" };
-
-	if (summary_text(&f, s, time(NULL)) != 0)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	for (int i = 0; i < SUM_NFIELDS; i++) {
-		const char *h = summary_headers[i] + (summary_headers[i][0] == '>');
-		char key[16];
-		size_t k;
-
-		for (k = 0; h[k] != '\0' && k + 1 < sizeof key; k++)
-			key[k] = (char)(h[k] >= 'A' && h[k] <= 'Z' ? h[k] + 32 : h[k]);
-		key[k] = '\0';
-		fprintf(ctl->out, "%-13s ", key);
-		put_text(ctl->out, f.cell[i]);
-		fputc('\n', ctl->out);
-	}
-	summary_text_clear(&f);
-	fmt_count(len, sizeof len, s->epoch_length);
-	fprintf(ctl->out, "%-13s %s\n", "epoch length", len);
-	for (int i = 0; i < 2; i++) {
-		if (times[i] == IG_NONE) {
-			fprintf(ctl->out, "%-13s -\n", names[i]);
-			continue;
-		}
-		fmt_time(when, sizeof when, (double)times[i]);
-		fmt_ago(ago, sizeof ago, times[i], time(NULL));
-		fprintf(ctl->out, "%-13s %s (%s)\n", names[i], when, ago);
-	}
-	fprintf(ctl->out, "%-13s ", "reason");
-	put_text(ctl->out, s->reason != NULL ? s->reason : "-");
-	fputc('\n', ctl->out);
-	return CTL_OK;
+	return ctl->output->ls_end(ctl, out, rc);
 }
 
 int
@@ -174,8 +114,7 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (ig_summary_unpack(res, &s, &e) != 0)
 		return bad_reply(ctl, "status", &e);
-	rc = ctl->json ? json_print(ctl, json_summary(&s)) :
-	    print_summary(ctl, &s);
+	rc = ctl->output->status(ctl, &s);
 	ig_summary_clear(&s);
 	return rc;
 }
@@ -184,9 +123,7 @@ int
 cmd_state(struct ctl *ctl, int argc, char **argv)
 {
 	const msgpack_object *res;
-	const char *key;
-	json_t *state, *v;
-	char *text;
+	json_t *state;
 	int rc;
 
 	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
@@ -197,24 +134,9 @@ cmd_state(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (res->type != MSGPACK_OBJECT_MAP)
 		return bad_reply(ctl, "state_dict", NULL);
-	/* The state itself is the document: run --from-state takes it. */
 	if ((state = json_from_msgpack(res)) == NULL)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	if (ctl->json)
-		return json_print(ctl, state);
-	json_object_foreach(state, key, v) {
-		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-		    JSON_ENSURE_ASCII)) == NULL) {
-			json_decref(state);
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-		}
-		put_text(ctl->out, key);
-		fprintf(ctl->out, "%*s %s\n", 13 - (int)strlen(key) > 0 ?
-		    13 - (int)strlen(key) : 0, "", text);
-		free(text);
-	}
-	json_decref(state);
-	return CTL_OK;
+	return ctl->output->state(ctl, state);
 }
 
 int
@@ -226,9 +148,8 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 	};
 	const msgpack_object *res, *lines;
 	int64_t tail = 0;
-	json_t *out = NULL;
 	msgpack_packer *pk;
-	char when[32];
+	void *out;
 	int c, rc;
 	ig_err e;
 
@@ -255,34 +176,21 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 	if ((lines = ig_map_get(res, "lines")) == NULL ||
 	    lines->type != MSGPACK_OBJECT_ARRAY)
 		return bad_reply(ctl, "logs", NULL);
-	if (ctl->json && (out = json_array()) == NULL)
+	if (ctl->output->logs_start(ctl, &out) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	for (uint32_t i = 0; i < lines->via.array.size; i++) {
+	for (uint32_t i = 0; i < lines->via.array.size && rc == CTL_OK; i++) {
 		ig_log_line l;
 
 		if (ig_log_line_unpack(&lines->via.array.ptr[i], &l, &e) != 0) {
-			json_decref(out);
-			return bad_reply(ctl, "logs", &e);
+			rc = bad_reply(ctl, "logs", &e);
+			break;
 		}
-		if (ctl->json) {
-			rc = json_array_append_new(out, json_log_line(&l));
-		} else {
-			fmt_time(when, sizeof when, l.time);
-			fprintf(ctl->out, "%s  ", when);
-			rc = put_text(ctl->out, l.message);
-			fputc('\n', ctl->out);
-		}
-		ig_log_line_clear(&l);
-		if (rc != 0) {
-			json_decref(out);
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory, or "
+		if (ctl->output->logs_line(ctl, out, &l) != 0)
+			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory, or "
 			    "the output failed");
-		}
+		ig_log_line_clear(&l);
 	}
-	if (ctl->json)
-		return json_print(ctl, json_pack("{s:o s:o}", "id",
-		    json_from_msgpack(ig_map_get(res, "id")), "lines", out));
-	return CTL_OK;
+	return ctl->output->logs_end(ctl, out, ig_map_get(res, "id"), rc);
 }
 
 /* ---- actions ------------------------------------------------------------ */
@@ -305,7 +213,7 @@ static int
 act(struct ctl *ctl, const struct action *a, const char *run,
     int64_t max_epochs)
 {
-	const msgpack_object *res, *id, *status;
+	const msgpack_object *res;
 	msgpack_packer *pk;
 	int rc;
 
@@ -321,20 +229,7 @@ act(struct ctl *ctl, const struct action *a, const char *run,
 	}
 	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 		return rc;
-	if (ctl->json)
-		return json_print(ctl, json_from_msgpack(res));
-	id = ig_map_get(res, "id");
-	status = ig_map_get(res, "status");
-	if (id != NULL && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		fprintf(ctl->out, "run %llu %s", (unsigned long long)id->via.u64,
-		    a->done);
-	else
-		fprintf(ctl->out, "run %s %s", run, a->done);
-	if (status != NULL && status->type == MSGPACK_OBJECT_STR)
-		fprintf(ctl->out, " (status %.*s)", (int)status->via.str.size,
-		    status->via.str.ptr);
-	fputc('\n', ctl->out);
-	return CTL_OK;
+	return ctl->output->action(ctl, run, a->done, res);
 }
 
 static int

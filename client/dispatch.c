@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ignitectl.h"
+#include "output.h"
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "[options] [--spec FILE.json] [--follow]",
@@ -250,7 +250,7 @@ ctl_getopt(struct ctl *ctl, int argc, char **argv, const struct option *opts,
 			*status = CTL_OK;
 			return CTL_OPT_DONE;
 		case 'J':
-			ctl->json = true;
+			ctl->output = &output_json;
 			continue;
 		case 'S':
 			ctl->socket = optarg;
@@ -368,7 +368,7 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl ctl = { .out = out, .err = err };
+	struct ctl ctl = { .out = out, .err = err, .output = &output_text };
 	const struct command *cmd;
 	int c, status;
 
@@ -380,7 +380,7 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 			usage(out);
 			return CTL_OK;
 		case 'J':
-			ctl.json = true;
+			ctl.output = &output_json;
 			break;
 		case 'S':
 			ctl.socket = optarg;

@@ -4,7 +4,8 @@
  * Errors are values: a function that can fail returns an exit status
  * (enum ctl_exit, 0 on success) and fills an ig_err with a message the
  * user can act on; only main.c ends the process.  Who owns what is said
- * at each declaration.
+ * at each declaration.  What the commands print goes through the table
+ * of output functions in output.h, text or JSON.
  */
 #ifndef IGNITECTL_H
 #define IGNITECTL_H
@@ -68,10 +69,13 @@ int conn_next(struct conn *c, int timeout_ms, const char **method,
 
 /* ---- dispatch.c: options and the command table --------------------------- */
 
+struct output;
+
 /* What every command gets. */
 struct ctl {
 	const char *socket;     /* --socket, or NULL for the default */
-	bool json;              /* --json */
+	const struct output *output;    /* output_text, or with --json
+	                                 * output_json (output.h) */
 	FILE *out, *err;        /* stdout and stderr; tests pass their own */
 	struct conn *conn;      /* opened by ctl_connect(); owned here */
 	const struct command *cmd;
@@ -154,17 +158,12 @@ int spec_build(const char *spec_path, const struct spec_flag *flags,
                size_t nflags, const char *state_path, const char *cwd,
                json_t **out, ig_err *err);
 
-/* ---- json.c: JSON in and out ---------------------------------------------- */
+/* ---- json.c: JSON from and to msgpack ----------------------------------- */
 
-/* New references (json_decref them); NULL when out of memory. */
+/* A new reference (json_decref it); NULL when out of memory. */
 json_t *json_from_msgpack(const msgpack_object *o);
-json_t *json_summary(const ig_summary *s);
-json_t *json_series(const ig_series *s, size_t n);
-json_t *json_log_line(const ig_log_line *l);
 /* JSON -> msgpack, for specs: integers stay integers, reals floats. */
 void json_to_msgpack(msgpack_packer *pk, const json_t *j);
-/* Print one document (and a newline) and drop the reference. */
-int json_print(struct ctl *ctl, json_t *j);
 /* A finite double, or null: JSON has no NaN or infinity. */
 json_t *json_number(double v);
 

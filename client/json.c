@@ -1,7 +1,6 @@
 /*
- * json.c - --json output, and JSON specs to msgpack, through jansson.
- *
- * The keys printed here are an interface for scripts: add, never rename.
+ * json.c - JSON from msgpack (the daemon's answers, for --json and the
+ * text of state) and to msgpack (specs), through jansson.
  */
 #include <math.h>
 #include <string.h>
@@ -12,18 +11,6 @@ json_t *
 json_number(double v)
 {
 	return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *
-json_opt_int(int64_t v)
-{
-	return v == IG_NONE ? json_null() : json_integer(v);
-}
-
-static json_t *
-json_opt_str(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
 }
 
 /* Keys of a msgpack map: strings as they are, others printed. */
@@ -111,73 +98,6 @@ json_from_msgpack(const msgpack_object *o)
 	return NULL;
 }
 
-json_t *
-json_summary(const ig_summary *s)
-{
-	json_t *m = json_object();
-	const char *status = ig_status_name(s->status);
-
-	for (size_t i = 0; m != NULL && i < s->nmetrics; i++)
-		if (json_object_set_new(m, s->metrics[i].name,
-		    json_number(s->metrics[i].value)) != 0) {
-			json_decref(m);
-			return NULL;
-		}
-	/* json_pack steals "o" references and fails whole on NULL. */
-	return json_pack_ex(NULL, 0, "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
-	    " s:o s:o s:o s:o s:o}",
-	    "id", (json_int_t)s->id,
-	    "name", json_opt_str(s->name),
-	    "owner", (json_int_t)s->owner,
-	    "owner_name", json_opt_str(owner_name(s->owner)),
-	    "status", status != NULL ? status : "unknown",
-	    "epoch", (json_int_t)s->epoch,
-	    "max_epochs", json_opt_int(s->max_epochs),
-	    "iteration", (json_int_t)s->iteration,
-	    "epoch_length", json_opt_int(s->epoch_length),
-	    "rate", json_real(s->rate),
-	    "metrics", m,
-	    "reason", json_opt_str(s->reason),
-	    "created", json_opt_int(s->created),
-	    "started", json_opt_int(s->started),
-	    "finished", json_opt_int(s->finished));
-}
-
-json_t *
-json_series(const ig_series *s, size_t n)
-{
-	json_t *o = json_object(), *a, *p;
-
-	if (o == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if ((a = json_array()) == NULL ||
-		    json_object_set_new(o, s[i].name, a) != 0)
-			goto fail;
-		for (size_t j = 0; j < s[i].n; j++) {
-			const ig_point *pt = &s[i].points[j];
-			p = json_pack_ex(NULL, 0, "{sI sI s:o s:o}",
-			    "epoch", (json_int_t)pt->epoch,
-			    "iteration", (json_int_t)pt->iteration,
-			    "time", json_number(pt->time),
-			    "value", json_number(pt->value));
-			if (json_array_append_new(a, p) != 0)
-				goto fail;
-		}
-	}
-	return o;
-fail:
-	json_decref(o);
-	return NULL;
-}
-
-json_t *
-json_log_line(const ig_log_line *l)
-{
-	return json_pack_ex(NULL, 0, "{sI s:o s:s}", "id", (json_int_t)l->id,
-	    "time", json_number(l->time), "message", l->message);
-}
-
 void
 json_to_msgpack(msgpack_packer *pk, const json_t *j)
 {
@@ -220,21 +140,4 @@ json_to_msgpack(msgpack_packer *pk, const json_t *j)
 		msgpack_pack_nil(pk);
 		break;
 	}
-}
-
-int
-json_print(struct ctl *ctl, json_t *j)
-{
-	int rc;
-
-	if (j == NULL)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	/* ASCII only: what a worker wrote cannot reach a terminal raw, not
-	 * even a C1 control, which JSON itself need not escape */
-	rc = json_dumpf(j, ctl->out, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_ENSURE_ASCII);
-	json_decref(j);
-	if (rc != 0 || fputc('\n', ctl->out) == EOF || fflush(ctl->out) != 0)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
-	return CTL_OK;
 }

@@ -6,6 +6,7 @@ usage: test_ignitectl.py IGNITECTL IGNITED
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -411,6 +412,157 @@ class IgnitectlTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertRegex(p.stdout + p.stderr, r"failed")
         self.assertNotIn("INVALID_PARAMS", p.stdout + p.stderr)
+
+    def test_output_bytes(self):
+        """The output byte for byte, text and --json, of the paths the other
+        tests read loosely: what a worker wrote is escaped for a terminal in
+        text and ASCII-only in JSON."""
+        said = "t\tab \x1b[31mred\x1b[0m \u00e9 \u202e bidi \\ end"
+        shown = "t\\tab \\x1b[31mred\\x1b[0m \u00e9 \\xe2\\x80\\xae bidi \\\\ end"
+        spec = os.path.join(self.tmp, "bytes.json")
+        with open(spec, "w") as f:
+            json.dump({"engine": "builtin:noop", "name": "bytes", "max_epochs": 2,
+                       "data": {"kind": "range", "n": 4},
+                       "handlers": [{"event": "EPOCH_COMPLETED", "action": "log",
+                                     "message": said}]}, f)
+        run = self.ctl("run", "--spec", spec).stdout
+        self.assertRegex(run, r"^\d+\n$")
+        run = run.strip()
+        st = self.wait_status(run, {"completed"})
+        started = json.loads(self.ctl("--json", "run", "--spec", spec, "--name",
+                                      "bytes2").stdout)
+        self.assertEqual(set(started), {"id", "name"})
+        self.wait_status(str(started["id"]), {"completed"})
+
+        raw = self.ctl("--json", "status", run).stdout
+        self.assertEqual(raw, json.dumps(st, separators=(",", ":")) + "\n")
+        when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+        self.assertRegex(self.ctl("status", run).stdout,
+                         "^id            %s\n"
+                         "name          bytes\n"
+                         "owner         root\n"
+                         "status        completed\n"
+                         "epoch         2/2\n"
+                         "iteration     8\n"
+                         "it/s          0\n"
+                         "started       (just now|\\d+s ago)\n"
+                         "metrics       -\n"
+                         "epoch length  4\n"
+                         "created       %s \\((just now|\\d+s ago)\\)\n"
+                         "finished      %s \\((just now|\\d+s ago)\\)\n"
+                         "reason        -\n$" % (run, when, when))
+        self.assertEqual(self.ctl("state", run).stdout,
+                         "epoch_length  4\nmax_epochs    2\niteration     8\n")
+        self.assertEqual(self.ctl("--json", "state", run).stdout,
+                         '{"epoch_length":4,"max_epochs":2,"iteration":8}\n')
+
+        # logs: escaped text; JSON in ASCII that reads back as it was said
+        out = self.ctl("logs", run).stdout.splitlines()
+        self.assertEqual(len(out), 4, out)
+        for l in out:
+            self.assertRegex(l, "^%s  " % when)
+        self.assertEqual([l[21:] for l in out[1:3]], [shown, shown])
+        self.assertEqual(out[3][21:], "completed at epoch 2, iteration 8")
+        raw = self.ctl("--json", "logs", run, "--tail", "2").stdout
+        self.assertTrue(raw.isascii())
+        self.assertIn("\\u001B[31m", raw)
+        self.assertIn("\\u00E9 \\u202E", raw)
+        lg = json.loads(raw)
+        self.assertEqual(lg["id"], int(run))
+        self.assertEqual([l["message"] for l in lg["lines"]],
+                         [said, "completed at epoch 2, iteration 8"])
+        self.assertEqual(set(lg["lines"][0]), {"id", "time", "message"})
+
+        # ls: aligned columns, right-aligned numbers
+        out = self.ctl("ls", "--status", "completed").stdout.splitlines()
+        head = out[0]
+        self.assertRegex(head, r"^ *ID  NAME +OWNER  STATUS +EPOCH  ITERATION  IT/S  "
+                         r"STARTED +METRICS$")
+        row = [l for l in out if " bytes " in l][0]
+        self.assertEqual(len(row.rstrip()), len(row))
+        self.assertEqual(row.index(" bytes ") + 1, head.index("NAME"))
+        self.assertEqual(row.index("root") + 4, head.index("OWNER") + 5)
+        self.assertEqual(row.index("2/2") + 3, head.index("EPOCH") + 5)
+        self.assertEqual(json.loads(self.ctl("--json", "ls", "--status", "completed")
+                                    .stdout)["runs"][-1]["name"], "bytes2")
+
+        # watch of an ended run: its final status, a line or a document
+        self.assertEqual(self.ctl("watch", run).stdout, "run %s bytes: completed\n" % run)
+        self.assertEqual(self.ctl("--json", "watch", run).stdout,
+                         '{"id":%s,"status":"completed","reason":null,'
+                         '"type":"status"}\n' % run)
+
+        # metrics, when there are none
+        self.assertEqual(self.ctl("metrics", run).stdout,
+                         "NAME  EPOCH  ITERATION  TIME  VALUE\n")
+        self.assertEqual(self.ctl("metrics", run, "--csv").stdout,
+                         "name,epoch,iteration,time,value\n")
+        self.assertEqual(self.ctl("metrics", run, "--plot").stdout, "")
+        self.assertEqual(self.ctl("--json", "metrics", run, "--epochs").stdout,
+                         '{"id":%s,"axis":"epoch","series":{}}\n' % run)
+
+        # the daemon's commands
+        self.assertRegex(self.ctl("version").stdout,
+                         r"^ignitectl \S+\nignited \S+\nprotocol 1\n$")
+        self.assertRegex(self.ctl("--json", "version").stdout,
+                         r'^\{"client":"ignitectl \S+","daemon":"ignited \S+",'
+                         r'"protocol":1\}\n$')
+        self.assertRegex(self.ctl("ping").stdout,
+                         r"^ignited \S+ is alive: \d+\.\d{3} ms\n$")
+        self.assertRegex(self.ctl("--json", "ping").stdout,
+                         r'^\{"ok":true,"latency_ms":[0-9.e-]+\}\n$')
+
+        # actions
+        self.assertEqual(self.ctl("resume", run, "--max-epochs", "3").stdout,
+                         "run %s resumes (status running)\n" % run)
+        self.wait_status(run, {"completed"})
+        self.assertEqual(self.ctl("--json", "rm", "bytes2").stdout,
+                         '{"id":%d}\n' % started["id"])
+        self.assertEqual(self.ctl("rm", "bytes").stdout,
+                         "run %s is deleted\n" % run)
+
+    def test_follow_lines(self):
+        """run --follow off a terminal: each line is one of the forms watch
+        prints, what a handler logged escaped; with --json, ASCII lines
+        that read back as they were said."""
+        said = "t\tab \x1b[31mred \u00e9 \u202e \\ end"
+        shown = "t\\tab \\x1b[31mred \u00e9 \\xe2\\x80\\xae \\\\ end"
+        spec = os.path.join(self.tmp, "follow.json")
+        with open(spec, "w") as f:
+            json.dump({"engine": "builtin:sleep", "params": {"ms": 2},
+                       "data": {"kind": "range", "n": 100}, "max_epochs": 3,
+                       "handlers": [{"event": "ITERATION_COMPLETED", "every": 40,
+                                     "action": "log", "message": said}]}, f)
+        out = self.ctl("run", "--spec", spec, "--name", "follow1", "--follow").stdout
+        lines = out.splitlines()
+        run = lines[0]
+        self.assertRegex(run, r"^\d+$")
+        self.assertEqual(lines[-1], "run %s follow1: completed" % run)
+        when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+        forms = [r"run %s follow1: (queued|running|completed)" % run,
+                 r"epoch \d+/3  \[[#.]{24}\]  [\d,]+/100  \S+ it/s  ETA \S+",
+                 r"event [A-Z_]+ at epoch \d+, iteration \d+",
+                 r"log %s  (%s|completed at epoch 3, iteration 300)"
+                 % (when, re.escape(shown)),
+                 r"metrics at epoch \d+/3: -"]
+        for l in lines[1:]:
+            self.assertTrue(any(re.fullmatch(f, l) for f in forms), l)
+        self.assertIn("log", [l[:3] for l in lines])
+        self.assertIn("event EPOCH_COMPLETED at epoch 3, iteration 300", lines)
+
+        raw = self.ctl("--json", "run", "--spec", spec, "--name", "follow2",
+                       "--follow").stdout
+        self.assertTrue(raw.isascii())
+        docs = [json.loads(l) for l in raw.splitlines()]
+        self.assertEqual(set(docs[0]), {"id", "name"})
+        self.assertEqual(docs[-1], {"id": docs[0]["id"], "status": "completed",
+                                    "reason": None, "type": "status"})
+        types = {d["type"] for d in docs[1:]}
+        self.assertLessEqual(types, {"progress", "status", "event", "log", "metrics"})
+        self.assertIn(said, [d.get("message") for d in docs])
+        for d in docs[1:]:
+            if d["type"] == "metrics":
+                self.assertEqual(d["series"], {})
 
     def test_usage(self):
         self.ctl("status", code=2)

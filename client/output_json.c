@@ -1,0 +1,286 @@
+/*
+ * output_json.c - --json: one JSON document per answer, one line per
+ * notification of watch, in ASCII (output.h).
+ *
+ * The keys printed here are an interface for scripts: add, never rename.
+ */
+#include "output.h"
+
+/* Print one document (and a newline) and drop the reference. */
+static int
+json_print(struct ctl *ctl, json_t *j)
+{
+	int rc;
+
+	if (j == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	/* ASCII only: what a worker wrote cannot reach a terminal raw, not
+	 * even a C1 control, which JSON itself need not escape */
+	rc = json_dumpf(j, ctl->out, JSON_COMPACT | JSON_ENCODE_ANY |
+	    JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (rc != 0 || fputc('\n', ctl->out) == EOF || fflush(ctl->out) != 0)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
+	return CTL_OK;
+}
+
+/* ---- documents ---------------------------------------------------------- */
+
+static json_t *
+json_opt_int(int64_t v)
+{
+	return v == IG_NONE ? json_null() : json_integer(v);
+}
+
+static json_t *
+json_opt_str(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+json_summary(const ig_summary *s)
+{
+	json_t *m = json_object();
+	const char *status = ig_status_name(s->status);
+
+	for (size_t i = 0; m != NULL && i < s->nmetrics; i++)
+		if (json_object_set_new(m, s->metrics[i].name,
+		    json_number(s->metrics[i].value)) != 0) {
+			json_decref(m);
+			return NULL;
+		}
+	/* json_pack steals "o" references and fails whole on NULL. */
+	return json_pack_ex(NULL, 0, "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
+	    " s:o s:o s:o s:o s:o}",
+	    "id", (json_int_t)s->id,
+	    "name", json_opt_str(s->name),
+	    "owner", (json_int_t)s->owner,
+	    "owner_name", json_opt_str(owner_name(s->owner)),
+	    "status", status != NULL ? status : "unknown",
+	    "epoch", (json_int_t)s->epoch,
+	    "max_epochs", json_opt_int(s->max_epochs),
+	    "iteration", (json_int_t)s->iteration,
+	    "epoch_length", json_opt_int(s->epoch_length),
+	    "rate", json_real(s->rate),
+	    "metrics", m,
+	    "reason", json_opt_str(s->reason),
+	    "created", json_opt_int(s->created),
+	    "started", json_opt_int(s->started),
+	    "finished", json_opt_int(s->finished));
+}
+
+static json_t *
+json_series(const ig_series *s, size_t n)
+{
+	json_t *o = json_object(), *a, *p;
+
+	if (o == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if ((a = json_array()) == NULL ||
+		    json_object_set_new(o, s[i].name, a) != 0)
+			goto fail;
+		for (size_t j = 0; j < s[i].n; j++) {
+			const ig_point *pt = &s[i].points[j];
+			p = json_pack_ex(NULL, 0, "{sI sI s:o s:o}",
+			    "epoch", (json_int_t)pt->epoch,
+			    "iteration", (json_int_t)pt->iteration,
+			    "time", json_number(pt->time),
+			    "value", json_number(pt->value));
+			if (json_array_append_new(a, p) != 0)
+				goto fail;
+		}
+	}
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *
+json_log_line(const ig_log_line *l)
+{
+	return json_pack_ex(NULL, 0, "{sI s:o s:s}", "id", (json_int_t)l->id,
+	    "time", json_number(l->time), "message", l->message);
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+static int
+json_ping(struct ctl *ctl, double ms)
+{
+	return json_print(ctl, json_pack("{sbsf}", "ok", 1, "latency_ms", ms));
+}
+
+static int
+json_version(struct ctl *ctl)
+{
+	return json_print(ctl, json_pack("{sssssi}",
+	    "client", "ignitectl " IGNITE_VERSION,
+	    "daemon", conn_daemon(ctl->conn),
+	    "protocol", IG_PROTO_VERSION));
+}
+
+static int
+json_shutdown(struct ctl *ctl)
+{
+	return json_print(ctl, json_pack("{sb}", "ok", 1));
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+/* The daemon's answer as it is. */
+static int
+json_answer(struct ctl *ctl, const msgpack_object *res)
+{
+	return json_print(ctl, json_from_msgpack(res));
+}
+
+static int
+json_started(struct ctl *ctl, const msgpack_object *res, int64_t id)
+{
+	(void)id;
+	return json_answer(ctl, res);
+}
+
+/* ls and logs gather an array, printed whole at the end. */
+static int
+json_list_start(struct ctl *ctl, void **list)
+{
+	(void)ctl;
+	return (*list = json_array()) != NULL ? 0 : -1;
+}
+
+static int
+json_ls_row(struct ctl *ctl, void *list, const ig_summary *s)
+{
+	(void)ctl;
+	return json_array_append_new(list, json_summary(s));
+}
+
+static int
+json_ls_end(struct ctl *ctl, void *list, int status)
+{
+	if (status == CTL_OK)
+		return json_print(ctl, json_pack("{so}", "runs", list));
+	json_decref(list);
+	return status;
+}
+
+static int
+json_status(struct ctl *ctl, const ig_summary *s)
+{
+	return json_print(ctl, json_summary(s));
+}
+
+/* The state itself is the document: run --from-state takes it. */
+static int
+json_state(struct ctl *ctl, json_t *state)
+{
+	return json_print(ctl, state);
+}
+
+static int
+json_logs_line(struct ctl *ctl, void *list, const ig_log_line *l)
+{
+	(void)ctl;
+	return json_array_append_new(list, json_log_line(l));
+}
+
+static int
+json_logs_end(struct ctl *ctl, void *list, const msgpack_object *id,
+    int status)
+{
+	if (status == CTL_OK)
+		return json_print(ctl, json_pack("{s:o s:o}", "id",
+		    json_from_msgpack(id), "lines", list));
+	json_decref(list);
+	return status;
+}
+
+static int
+json_action(struct ctl *ctl, const char *run, const char *done,
+    const msgpack_object *res)
+{
+	(void)run;
+	(void)done;
+	return json_answer(ctl, res);
+}
+
+/* --csv and --plot are refused with --json (cmd_metrics.c). */
+static int
+json_metrics(struct ctl *ctl, const struct history *h, bool epochs,
+    enum mformat format)
+{
+	(void)format;
+	return json_print(ctl, json_pack("{s:I s:s s:o}",
+	    "id", (json_int_t)h->id, "axis", epochs ? "epoch" : "iteration",
+	    "series", json_series(h->s, h->n)));
+}
+
+/* ---- watch: a line per notification ------------------------------------- */
+
+static int
+json_watch_quiet(struct ctl *ctl, struct view *v)
+{
+	(void)ctl;
+	(void)v;
+	return CTL_OK;
+}
+
+/* The notification's params and its "type". */
+static int
+json_watch_note(struct ctl *ctl, struct view *v, enum note kind,
+    const char *method, const msgpack_object *params, const ig_series *series,
+    size_t nseries)
+{
+	json_t *j = json_from_msgpack(params);
+
+	(void)v;
+	(void)kind;
+	/* A metric batch's columns are binary: give them as points. */
+	if (j != NULL && series != NULL &&
+	    json_object_set_new(j, "series", json_series(series, nseries)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	if (j != NULL && json_object_set_new(j, "type", json_string(method)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
+	return json_print(ctl, j);
+}
+
+/* Asking found the run over: its final status, as the notification
+ * would have said it. */
+static int
+json_watch_ended(struct ctl *ctl, struct view *v)
+{
+	return json_print(ctl, json_pack("{s:s s:I s:s s:o}",
+	    "type", "status", "id", (json_int_t)v->s.id,
+	    "status", ig_status_name(v->s.status),
+	    "reason", v->s.reason != NULL ?
+	    json_string(v->s.reason) : json_null()));
+}
+
+const struct output output_json = {
+	.ping = json_ping,
+	.version = json_version,
+	.shutdown = json_shutdown,
+	.started = json_started,
+	.ls_start = json_list_start,
+	.ls_row = json_ls_row,
+	.ls_end = json_ls_end,
+	.status = json_status,
+	.state = json_state,
+	.logs_start = json_list_start,
+	.logs_line = json_logs_line,
+	.logs_end = json_logs_end,
+	.action = json_action,
+	.metrics = json_metrics,
+	.watch_begin = json_watch_quiet,
+	.watch_show = json_watch_quiet,
+	.watch_note = json_watch_note,
+	.watch_ended = json_watch_ended,
+};
