@@ -174,7 +174,7 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 		return rc;
 	if ((lines = ig_map_get(res, "lines")) == NULL ||
-	    lines->type != MSGPACK_OBJECT_ARRAY)
+	    lines->type != MSGPACK_OBJECT_ARRAY || ig_map_get(res, "id") == NULL)
 		return bad_reply(ctl, "logs", NULL);
 	if (ctl->output->logs_start(ctl, &out) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
