@@ -489,7 +489,7 @@ main(int argc, char **argv)
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
 	if ((d.runs = runs_open(&d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
 		die("cannot load the runs: %s", err);
-	if (api_daemon_register(d.srv) < 0 || api_runs_register(d.srv, d.runs) < 0)
+	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
 	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);

@@ -1,6 +1,6 @@
 /*
  * daemon.c - hello, ping and shutdown: the daemon's own methods; the
- * run methods are in runs.c.
+ * run methods are in runs.c, the table of them all in table.c.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "ignite/protocol.h"
 #include "log.h"
-#include "api/api.h"
+#include "api/api_int.h"
 
 #ifndef IGNITE_VERSION
 #define IGNITE_VERSION "unknown"
@@ -33,21 +33,18 @@ pack_hello(msgpack_packer *pk, void *arg)
  * "none"); anything else is refused, as PROTOCOL.md says of unknown keys.
  * Replies with the error itself and returns false. */
 static bool
-params_empty(struct server_conn *conn, uint32_t msgid, const msgpack_object *params)
+params_empty(struct api_call *c)
 {
 	ig_err e;
 
-	if (params->type == MSGPACK_OBJECT_ARRAY && params->via.array.size == 0)
+	if (api_no_params(c) || ig_map_read(c->params, "params", NULL, 0, 0, &e) == 0)
 		return true;
-	if (ig_map_read(params, "params", NULL, 0, 0, &e) == 0)
-		return true;
-	server_error(conn, msgid, e.code, "%s", e.message);
+	server_error(c->conn, c->msgid, e.code, "%s", e.message);
 	return false;
 }
 
-static void
-hello(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-      uid_t peer, void *ud)
+void
+api_hello(struct api_call *c)
 {
 	const msgpack_object *versions = NULL;
 	char *client = NULL;
@@ -58,53 +55,33 @@ hello(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
 	int version;
 	ig_err e;
 
-	(void)peer, (void)ud;
-	if (ig_map_read(params, "params", defs, 2, 0, &e) != 0 ||
-	    ig_hello_negotiate(params, &version, &e) != 0) {
+	if (ig_map_read(c->params, "params", defs, 2, 0, &e) != 0 ||
+	    ig_hello_negotiate(c->params, &version, &e) != 0) {
 		free(client);
-		server_error(conn, msgid, e.code, "%s", e.message);
+		server_error(c->conn, c->msgid, e.code, "%s", e.message);
 		return;
 	}
 	free(client);
-	server_conn_set_version(conn, version);
-	server_reply(conn, msgid, pack_hello, &version);
+	server_conn_set_version(c->conn, version);
+	server_reply(c->conn, c->msgid, pack_hello, &version);
 }
 
 /* ---- ping and shutdown -------------------------------------------------- */
 
-static void
-ping(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-     uid_t peer, void *ud)
+void
+api_ping(struct api_call *c)
 {
-	(void)peer, (void)ud;
-	if (params_empty(conn, msgid, params))
-		server_reply(conn, msgid, NULL, NULL);
+	if (params_empty(c))
+		server_reply(c->conn, c->msgid, NULL, NULL);
 }
 
-static void
-shutdown_daemon(struct server_conn *conn, uint32_t msgid,
-                const msgpack_object *params, uid_t peer, void *ud)
+/* Who may: the table says (root and the daemon's own uid). */
+void
+api_shutdown(struct api_call *c)
 {
-	(void)ud;
-	if (!params_empty(conn, msgid, params))
+	if (!params_empty(c))
 		return;
-	if (peer != 0 && peer != geteuid()) {
-		server_error(conn, msgid, IG_PROTO_PERMISSION_DENIED,
-		    "only root or uid %lu, which runs ignited, may shut it down",
-		    (unsigned long)geteuid());
-		return;
-	}
-	log_info("shutdown requested by uid %lu", (unsigned long)peer);
-	server_reply(conn, msgid, NULL, NULL);
-	server_request_stop(server_conn_server(conn));
-}
-
-int
-api_daemon_register(struct server *srv)
-{
-	if (server_register(srv, "hello", hello, NULL) < 0 ||
-	    server_register(srv, "ping", ping, NULL) < 0 ||
-	    server_register(srv, "shutdown", shutdown_daemon, NULL) < 0)
-		return -1;
-	return 0;
+	log_info("shutdown requested by uid %lu", (unsigned long)c->peer);
+	server_reply(c->conn, c->msgid, NULL, NULL);
+	server_request_stop(server_conn_server(c->conn));
 }

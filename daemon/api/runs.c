@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "api/api.h"
+#include "api/api_int.h"
 #include "runs/run.h"
 
 /* Points of metric history one answer may carry: 32 bytes a point
@@ -17,69 +17,6 @@ static size_t page_points(const struct runs *mgr)
 	size_t frame = server_max_frame(mgr->srv);
 
 	return frame > 2 * 65536 ? (frame - 65536) / 32 : frame / 64;
-}
-
-/* ---- finding runs and checking who asks ---------------------------------------- */
-
-/* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
- * Runs): the caller's own first. */
-static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
-{
-	struct run *run;
-	size_t named = 0;
-
-	if (ref->id > 0) {
-		if ((run = runs_find(mgr, ref->id)) == NULL)
-			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld", (long long)ref->id);
-		return run;
-	}
-	if ((run = runs_find_name(mgr, ref->name, peer, &named)) == NULL && named == 0)
-		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
-	else if (run == NULL)
-		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run of yours is called %s, and %zu "
-		           "of other users' are: give the id", ref->name, named);
-	return run;
-}
-
-/*
- * The one access rule (PROTOCOL.md, "Who may do what", run_owned_by): a
- * run's owner and root may act on it and read its private parts, the log
- * and the reason (both hold what its worker wrote to stderr); anyone may
- * see the rest of its summary and its metrics.
- */
-static int may_control(const struct run *run, uid_t peer, ig_err *err)
-{
-	if (run_owned_by(run, peer))
-		return 0;
-	return ig_err_set(err, IG_PROTO_PERMISSION_DENIED, "run %lld belongs to uid %lu",
-	                  (long long)run->id, (unsigned long)run->owner);
-}
-
-/* Read {id} (plus extra defs) and find the run; with control, check the
- * peer owns it (to act on it or read its private parts).  Replies with the error itself and returns NULL. */
-static struct run *params_run(struct runs *mgr, struct server_conn *conn, uint32_t msgid,
-                              const msgpack_object *params, uid_t peer, bool control,
-                              ig_fdef *extra, size_t nextra)
-{
-	ig_run_ref ref = { 0 };
-	ig_fdef defs[8] = { { .key = "id", .type = IG_F_RUN, .required = true, .out = &ref } };
-	struct run *run = NULL;
-	ig_err err = { 0 };
-
-	if (nextra > 0)
-		memcpy(&defs[1], extra, nextra * sizeof(*extra));
-	if (ig_map_read(params, "params", defs, 1 + nextra, 0, &err) == 0 &&
-	    (run = resolve(mgr, &ref, peer, &err)) != NULL && control &&
-	    may_control(run, peer, &err) != 0)
-		run = NULL;
-	if (run == NULL)
-		server_error(conn, msgid, err.code, "%s", err.message);
-	return run;
-}
-
-static bool no_params(const msgpack_object *params)
-{
-	return params->type == MSGPACK_OBJECT_ARRAY && params->via.array.size == 0;
 }
 
 /* ---- small results -------------------------------------------------------------- */
@@ -154,19 +91,18 @@ static void on_created(void *arg, struct run *run, const ig_err *err)
 	answer_free(a);
 }
 
-static void m_run(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                  uid_t peer, void *ud)
+void api_run(struct api_call *c)
 {
-	struct answer *a = answer_new(conn, msgid);
+	struct answer *a = answer_new(c->conn, c->msgid);
 	ig_err err = { 0 };
 
 	if (a == NULL) {
-		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	if (runs_create(ud, params, peer, on_created, a, &err) != 0) {
+	if (runs_create(c->mgr, c->params, c->peer, on_created, a, &err) != 0) {
 		answer_free(a);
-		server_error(conn, msgid, err.code, "%s", err.message);
+		server_error(c->conn, c->msgid, err.code, "%s", err.message);
 	}
 }
 
@@ -226,10 +162,9 @@ static int status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
  * Runs from id `from` on, at most `limit` of them and no more than fit in
  * a frame: a list is paged so that no number of runs makes it too large.
  */
-static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                   uid_t peer, void *ud)
+void api_list(struct api_call *c)
 {
-	struct runs *mgr = ud;
+	struct runs *mgr = c->mgr;
 	ig_strv status = { 0 };
 	int64_t from = 1, limit = LIST_PAGE;
 	ig_fdef defs[] = {
@@ -243,10 +178,10 @@ static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_objec
 	unsigned mask = 0;
 	ig_err err = { 0 };
 
-	if ((!no_params(params) && ig_map_read(params, "params", defs, 3, 0, &err) != 0) ||
+	if ((!api_no_params(c) && ig_map_read(c->params, "params", defs, 3, 0, &err) != 0) ||
 	    status_mask(&status, &mask, &err) != 0) {
 		ig_strv_free(&status);
-		server_error(conn, msgid, err.code, "%s", err.message);
+		server_error(c->conn, c->msgid, err.code, "%s", err.message);
 		return;
 	}
 	ig_strv_free(&status);
@@ -265,7 +200,7 @@ static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_objec
 			l.next = run->id;
 			break;
 		}
-		summary_for(run, peer, &s);
+		summary_for(run, c->peer, &s);
 		ig_summary_pack(&pk, &s);
 		run_summary_clear_metrics(&s);
 		if (l.sb.size > budget && l.n > 0) {
@@ -275,7 +210,7 @@ static void m_list(struct server_conn *conn, uint32_t msgid, const msgpack_objec
 		}
 		l.n++;
 	}
-	server_reply(conn, msgid, pack_summaries, &l);
+	server_reply(c->conn, c->msgid, pack_summaries, &l);
 	msgpack_sbuffer_destroy(&l.sb);
 }
 
@@ -294,13 +229,12 @@ static void pack_summary(msgpack_packer *pk, void *arg)
 	run_summary_clear_metrics(&s);
 }
 
-static void m_status(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                     uid_t peer, void *ud)
+void api_status(struct api_call *c)
 {
-	struct summary_of a = { params_run(ud, conn, msgid, params, peer, false, NULL, 0), peer };
+	struct summary_of a = { api_find_run(c, NULL, 0), c->peer };
 
 	if (a.run != NULL)
-		server_reply(conn, msgid, pack_summary, &a);
+		server_reply(c->conn, c->msgid, pack_summary, &a);
 }
 
 /* ---- state_dict ------------------------------------------------------------------- */
@@ -323,33 +257,31 @@ static void pack_state_dict(msgpack_packer *pk, void *arg)
 	ig_state_dict_pack(arg, pk);
 }
 
-static void m_state_dict(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                         uid_t peer, void *ud)
+void api_state_dict(struct api_call *c)
 {
-	struct runs *mgr = ud;
-	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
-	ig_store_checkpoint c;
+	struct run *run = api_find_run(c, NULL, 0);
+	ig_store_checkpoint ck;
 	ig_state_dict d;
 
 	if (run == NULL)
 		return;
 	if (run->job != NULL) {
 		if (ig_engine_state_dict(job_engine(run->job), &d) != 0) {
-			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
+			server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
 			return;
 		}
-		server_reply(conn, msgid, pack_state_dict, &d);
+		server_reply(c->conn, c->msgid, pack_state_dict, &d);
 		ig_state_dict_clear(&d);
 		return;
 	}
-	if (ig_store_latest_checkpoint(ig_store_loop_reader(mgr->store), run->id, &c) != 0) {
-		server_error(conn, msgid, IG_PROTO_NOT_FOUND, "run %lld has no checkpoint",
+	if (ig_store_latest_checkpoint(ig_store_loop_reader(c->mgr->store), run->id, &ck) != 0) {
+		server_error(c->conn, c->msgid, IG_PROTO_NOT_FOUND, "run %lld has no checkpoint",
 		             (long long)run->id);
 		return;
 	}
-	struct raw r = { c.state_dict, c.state_dict_len };
-	server_reply(conn, msgid, pack_raw, &r);
-	ig_store_checkpoint_clear(&c);
+	struct raw r = { ck.state_dict, ck.state_dict_len };
+	server_reply(c->conn, c->msgid, pack_raw, &r);
+	ig_store_checkpoint_clear(&ck);
 }
 
 /* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
@@ -369,72 +301,100 @@ static void on_controlled(void *arg, struct run *run, const ig_err *err)
 	answer_free(a);
 }
 
-static void control(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                    uid_t peer, struct runs *mgr, const char *verb)
+/* A control verb done, answered now; "asked by" goes to the run's log. */
+static void controlled(struct api_call *c, struct run *run, int status)
 {
-	int64_t max_epochs = IG_NONE;
-	ig_fdef extra[] = { { .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs } };
-	bool resume = strcmp(verb, "resume") == 0, later_unused;
-	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
+	run_log(run, LOG_INFO, "%s asked by uid %lu", c->method->name, (unsigned long)c->peer);
+	reply_id(c->conn, c->msgid, run, status);
+}
+
+/* terminate and resume may answer later (a paused run's end, a job built
+ * again): then ig_err is kept for the answer. */
+static void control_later(struct api_call *c, struct run *run, int64_t max_epochs)
+{
+	bool resume = c->method->fn == api_resume, later = false;
+	struct answer *a;
 	ig_err err = { 0 };
 	int rc;
 
-	if (run == NULL)
-		return;
-	if (runs_writable(mgr, &err) != 0) {
-		server_error(conn, msgid, err.code, "%s", err.message);
+	if ((a = answer_new(c->conn, c->msgid)) == NULL) {
+		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	if (strcmp(verb, "terminate") == 0 || resume) {
-		struct answer *a = answer_new(conn, msgid);
-		bool later = false;
-		if (a == NULL) {
-			server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
-			return;
-		}
-		rc = resume ? run_resume(run, max_epochs, on_controlled, a, &later, &err)
-		            : run_terminate(run, false, on_controlled, a, &later, &err);
-		if (later) {
-			run_log(run, LOG_INFO, "%s asked by uid %lu", verb, (unsigned long)peer);
-			return;
-		}
-		answer_free(a);
-	} else if (strcmp(verb, "terminate_epoch") == 0)
-		rc = run_terminate(run, true, NULL, NULL, &later_unused, &err);
-	else if (strcmp(verb, "pause") == 0)
-		rc = run_pause(run, &err);
-	else {
-		struct id_status r = { run->id, NULL, -1 };
-		if (runs_delete(mgr, run, &err) != 0)
-			server_error(conn, msgid, err.code, "%s", err.message);
-		else
-			server_reply(conn, msgid, pack_id_status, &r);
+	rc = resume ? run_resume(run, max_epochs, on_controlled, a, &later, &err)
+	            : run_terminate(run, false, on_controlled, a, &later, &err);
+	if (later) {
+		run_log(run, LOG_INFO, "%s asked by uid %lu", c->method->name,
+		        (unsigned long)c->peer);
 		return;
 	}
-	if (rc != 0) {
-		server_error(conn, msgid, err.code, "%s", err.message);
-		return;
-	}
-	run_log(run, LOG_INFO, "%s asked by uid %lu", verb, (unsigned long)peer);
-	if (strcmp(verb, "terminate_epoch") == 0)
-		reply_id(conn, msgid, run, -1);
-	else if (strcmp(verb, "pause") == 0)
-		reply_id(conn, msgid, run, IG_STATUS_PAUSED);
+	answer_free(a);
+	if (rc != 0)
+		server_error(c->conn, c->msgid, err.code, "%s", err.message);
 	else
-		reply_id(conn, msgid, run, run->status);
+		controlled(c, run, run->status);
 }
 
-#define CONTROL_METHOD(fn, verb)                                                   \
-	static void fn(struct server_conn *conn, uint32_t msgid,                   \
-	               const msgpack_object *params, uid_t peer, void *ud)         \
-	{                                                                          \
-		control(conn, msgid, params, peer, ud, verb);                      \
-	}
-CONTROL_METHOD(m_terminate, "terminate")
-CONTROL_METHOD(m_terminate_epoch, "terminate_epoch")
-CONTROL_METHOD(m_pause, "pause")
-CONTROL_METHOD(m_resume, "resume")
-CONTROL_METHOD(m_delete, "delete")
+void api_terminate(struct api_call *c)
+{
+	struct run *run = api_find_run(c, NULL, 0);
+
+	if (run != NULL)
+		control_later(c, run, IG_NONE);
+}
+
+void api_resume(struct api_call *c)
+{
+	int64_t max_epochs = IG_NONE;
+	ig_fdef extra[] = { { .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs } };
+
+	/* read with the id: a bad max_epochs is INVALID_PARAMS first */
+	struct run *run = api_find_run(c, extra, 1);
+
+	if (run != NULL)
+		control_later(c, run, max_epochs);
+}
+
+void api_terminate_epoch(struct api_call *c)
+{
+	struct run *run = api_find_run(c, NULL, 0);
+	bool later;
+	ig_err err = { 0 };
+
+	if (run == NULL)
+		return;
+	if (run_terminate(run, true, NULL, NULL, &later, &err) != 0)
+		server_error(c->conn, c->msgid, err.code, "%s", err.message);
+	else
+		controlled(c, run, -1);
+}
+
+void api_pause(struct api_call *c)
+{
+	struct run *run = api_find_run(c, NULL, 0);
+	ig_err err = { 0 };
+
+	if (run == NULL)
+		return;
+	if (run_pause(run, &err) != 0)
+		server_error(c->conn, c->msgid, err.code, "%s", err.message);
+	else
+		controlled(c, run, IG_STATUS_PAUSED);
+}
+
+void api_delete(struct api_call *c)
+{
+	struct run *run = api_find_run(c, NULL, 0);
+	ig_err err = { 0 };
+
+	if (run == NULL)
+		return;
+	struct id_status r = { run->id, NULL, -1 };
+	if (runs_delete(c->mgr, run, &err) != 0)
+		server_error(c->conn, c->msgid, err.code, "%s", err.message);
+	else
+		server_reply(c->conn, c->msgid, pack_id_status, &r);
+}
 
 /* ---- metrics -------------------------------------------------------------------------- */
 
@@ -583,11 +543,12 @@ static void metrics_done(void *arg, int status, const char *errmsg,
 	free(call);
 }
 
-static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                      uid_t peer, void *ud)
+void api_metrics(struct api_call *c)
 {
 	static const char *const axes[] = { "iteration", "epoch", NULL };
-	struct runs *mgr = ud;
+	struct runs *mgr = c->mgr;
+	struct server_conn *conn = c->conn;
+	uint32_t msgid = c->msgid;
 	ig_strv names = { 0 };
 	int axis = IG_STORE_AXIS_ITERATION;
 	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
@@ -598,7 +559,7 @@ static void m_metrics(struct server_conn *conn, uint32_t msgid, const msgpack_ob
 		{ .key = "to", .type = IG_F_UINT, .out = &to },
 		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
 	};
-	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 5);
+	struct run *run = api_find_run(c, extra, 5);
 	struct metrics_call *call;
 
 	if (run == NULL) {
@@ -642,45 +603,44 @@ static void pack_status_note(msgpack_packer *pk, void *arg)
 	ig_status_note_pack(pk, arg);
 }
 
-static void watch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                  uid_t peer, struct runs *mgr, bool on)
+static void watch(struct api_call *c, bool on)
 {
-	if (no_params(params) || ig_map_get(params, "id") == NULL) {
+	struct run *run;
+
+	if (api_no_params(c) || ig_map_get(c->params, "id") == NULL) {
 		/* every live run the caller owns (all for root), and later ones */
-		runs_watch_all(mgr, conn, on);
-		server_conn_watching(conn, on);
-		server_reply(conn, msgid, pack_empty, NULL);
+		runs_watch_all(c->mgr, c->conn, on);
+		server_conn_watching(c->conn, on);
+		server_reply(c->conn, c->msgid, pack_empty, NULL);
 		return;
 	}
 	/* anyone may watch what anyone may read; the private notes (log
 	 * lines, the reason) go to its owner and root only */
-	struct run *run = params_run(mgr, conn, msgid, params, peer, false, NULL, 0);
-	if (run == NULL)
+	if ((run = api_find_run(c, NULL, 0)) == NULL)
 		return;
 	if (on && run->job == NULL && run->ending < 0) {
 		/* nothing more will happen: say how it ended */
-		ig_status_note nt = { run->id, run->status, run_owned_by(run, peer) ? run->reason : NULL };
-		server_reply(conn, msgid, pack_empty, NULL);
-		server_notify(conn, "status", pack_status_note, &nt);
+		ig_status_note nt = { run->id, run->status,
+		                      run_owned_by(run, c->peer) ? run->reason : NULL };
+		server_reply(c->conn, c->msgid, pack_empty, NULL);
+		server_notify(c->conn, "status", pack_status_note, &nt);
 		return;
 	}
 	if (on)
-		run_watch(run, conn);
+		run_watch(run, c->conn);
 	else
-		run_unwatch(run, conn);
-	server_reply(conn, msgid, pack_empty, NULL);
+		run_unwatch(run, c->conn);
+	server_reply(c->conn, c->msgid, pack_empty, NULL);
 }
 
-static void m_watch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                    uid_t peer, void *ud)
+void api_watch(struct api_call *c)
 {
-	watch(conn, msgid, params, peer, ud, true);
+	watch(c, true);
 }
 
-static void m_unwatch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                      uid_t peer, void *ud)
+void api_unwatch(struct api_call *c)
 {
-	watch(conn, msgid, params, peer, ud, false);
+	watch(c, false);
 }
 
 struct log_lines {
@@ -717,43 +677,22 @@ static void pack_logs(msgpack_packer *pk, void *arg)
 	}
 }
 
-static void m_logs(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                   uid_t peer, void *ud)
+void api_logs(struct api_call *c)
 {
-	struct runs *mgr = ud;
 	int64_t tail = 1000;
 	ig_fdef extra[] = { { .key = "tail", .type = IG_F_POS, .out = &tail } };
-	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, 1);
-	ig_store_reader *r = ig_store_loop_reader(mgr->store);
+	struct run *run = api_find_run(c, extra, 1);
+	ig_store_reader *r = ig_store_loop_reader(c->mgr->store);
 	struct log_lines l = { 0 };
 
 	if (run == NULL)
 		return;
 	l.id = run->id;
 	if (ig_store_log_tail(r, run->id, (size_t)tail, &l.v, &l.n) != 0) {
-		server_error(conn, msgid, IG_PROTO_INTERNAL, "reading the log: %s",
+		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "reading the log: %s",
 		             ig_store_reader_error(r));
 		return;
 	}
-	server_reply(conn, msgid, pack_logs, &l);
+	server_reply(c->conn, c->msgid, pack_logs, &l);
 	ig_store_logs_free(l.v, l.n);
-}
-
-int api_runs_register(struct server *srv, struct runs *mgr)
-{
-	static const struct {
-		const char *name;
-		server_method_fn *fn;
-	} methods[] = {
-		{ "run", m_run }, { "list", m_list }, { "status", m_status },
-		{ "state_dict", m_state_dict }, { "terminate", m_terminate },
-		{ "terminate_epoch", m_terminate_epoch }, { "pause", m_pause },
-		{ "resume", m_resume }, { "metrics", m_metrics }, { "watch", m_watch },
-		{ "unwatch", m_unwatch }, { "logs", m_logs }, { "delete", m_delete },
-	};
-
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (server_register(srv, methods[i].name, methods[i].fn, mgr) < 0)
-			return -1;
-	return 0;
 }

@@ -485,12 +485,13 @@ dispatch(struct server_conn *conn, const ig_msg *msg)
 		    "asks clients nothing", (unsigned long)msg->msgid);
 		return;
 	}
-	if (conn->version == 0 && strcmp(msg->method, "hello") != 0) {
+	m = server_find_method(conn->srv, msg->method);
+	if (conn->version == 0 && (m == NULL || !(m->flags & SERVER_BEFORE_HELLO))) {
 		server_error(conn, msg->msgid, IG_PROTO_VERSION_MISMATCH,
 		    "call hello first to agree on a protocol version");
 		return;
 	}
-	if ((m = server_find_method(conn->srv, msg->method)) == NULL) {
+	if (m == NULL) {
 		server_error(conn, msg->msgid, IG_PROTO_UNKNOWN_METHOD,
 		    "no method named \"%s\"", msg->method);
 		return;

@@ -538,8 +538,8 @@ server_request_stop(struct server *srv)
 /* ---- methods ------------------------------------------------------------ */
 
 int
-server_register(struct server *srv, const char *name, server_method_fn *fn,
-                void *ud)
+server_register(struct server *srv, const char *name, unsigned flags,
+                server_method_fn *fn, void *ud)
 {
 	struct method *m;
 	char *copy;
@@ -554,7 +554,7 @@ server_register(struct server *srv, const char *name, server_method_fn *fn,
 		return -1;
 	}
 	srv->methods = m;
-	m[srv->nmethods++] = (struct method){ copy, fn, ud };
+	m[srv->nmethods++] = (struct method){ copy, flags, fn, ud };
 	return 0;
 }
 

@@ -85,9 +85,13 @@ typedef void server_method_fn(struct server_conn *conn, uint32_t msgid,
                               const msgpack_object *params, uid_t peer,
                               void *ud);
 
-/* Register method name (copied) with fn and ud (borrowed).  Returns 0, or
- * -1 when the name is taken or memory is out. */
-int server_register(struct server *srv, const char *name,
+/* A method the server answers before the connection said hello (hello
+ * itself: the protocol's version is agreed on there). */
+#define SERVER_BEFORE_HELLO 0x1
+
+/* Register method name (copied) with its flags, fn and ud (borrowed).
+ * Returns 0, or -1 when the name is taken or memory is out. */
+int server_register(struct server *srv, const char *name, unsigned flags,
                     server_method_fn *fn, void *ud);
 
 /* Packs a result or notification params at pk; arg is the caller's. */

@@ -13,6 +13,7 @@
 
 struct method {
 	char *name;                     /* owned */
+	unsigned flags;                 /* SERVER_BEFORE_HELLO */
 	server_method_fn *fn;
 	void *ud;
 };
