@@ -195,59 +195,69 @@ exit 0
 
 # the list (a here-document the shell skips)
 : <<'__MUTANTS__'
-# ---- who may do what (run_methods.c): each method's owner check ----------
+# ---- who may do what (api/table.c): each method's rule, checked once ------
 mutant owner-terminate
-file daemon/run_methods.c
+file daemon/api/table.c
 tests e2e_daemon
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, strcmp(verb, "terminate") != 0, extra, resume);
+-	{ "terminate", api_terminate, API_OWNER, API_WRITES },
++	{ "terminate", api_terminate, API_READER, API_WRITES },
 
 mutant owner-terminate_epoch
-file daemon/run_methods.c
-tests e2e_daemon
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, strcmp(verb, "terminate_epoch") != 0, extra, resume);
+file daemon/api/table.c
+tests e2e_daemon e2e_promises
+-	{ "terminate_epoch", api_terminate_epoch, API_OWNER, API_WRITES },
++	{ "terminate_epoch", api_terminate_epoch, API_READER, API_WRITES },
 
 mutant owner-pause
-file daemon/run_methods.c
+file daemon/api/table.c
 tests e2e_daemon
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, strcmp(verb, "pause") != 0, extra, resume);
+-	{ "pause", api_pause, API_OWNER, API_WRITES },
++	{ "pause", api_pause, API_READER, API_WRITES },
 
 mutant owner-resume
-file daemon/run_methods.c
-tests e2e_daemon
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, !resume, extra, resume);
+file daemon/api/table.c
+tests e2e_daemon e2e_promises
+-	{ "resume", api_resume, API_OWNER, API_WRITES },
++	{ "resume", api_resume, API_READER, API_WRITES },
 
 mutant owner-delete
-file daemon/run_methods.c
+file daemon/api/table.c
 tests e2e_daemon
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, resume);
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, strcmp(verb, "delete") != 0, extra, resume);
+-	{ "delete", api_delete, API_OWNER, API_WRITES },
++	{ "delete", api_delete, API_READER, API_WRITES },
 
 mutant owner-state_dict
-file daemon/run_methods.c
+file daemon/api/table.c
 tests e2e_daemon
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, NULL, 0);
--	ig_store_checkpoint c;
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, NULL, 0);
-+	ig_store_checkpoint c;
+-	{ "state_dict", api_state_dict, API_OWNER, 0 },
++	{ "state_dict", api_state_dict, API_READER, 0 },
 
 mutant owner-logs
-file daemon/run_methods.c
+file daemon/api/table.c
 tests e2e_visibility
--	struct run *run = params_run(mgr, conn, msgid, params, peer, true, extra, 1);
-+	struct run *run = params_run(mgr, conn, msgid, params, peer, false, extra, 1);
+-	{ "logs", api_logs, API_OWNER, 0 },
++	{ "logs", api_logs, API_READER, 0 },
+
+mutant shutdown-by-anyone
+file daemon/api/table.c
+tests e2e_promises
+-	{ "shutdown", api_shutdown, API_ROOT, 0 },
++	{ "shutdown", api_shutdown, API_ANYONE, 0 },
+
+mutant owner-rule-not-applied
+file daemon/api/table.c
+tests e2e_daemon e2e_visibility e2e_promises
+-	if (c->method->access == API_OWNER && !run_owned_by(run, c->peer)) {
++	if (c->method->access == API_ROOT && !run_owned_by(run, c->peer)) {
 
 mutant owner-anyone-owns
-file daemon/runs.c
+file daemon/runs/notify.c
 tests e2e_daemon e2e_visibility
 -	return uid == 0 || uid == run->owner;
 +	return uid == 0 || uid == run->owner || uid > 0;
 
 mutant owner-root-is-not-owner
-file daemon/runs.c
+file daemon/runs/notify.c
 tests e2e_daemon e2e_visibility e2e_workers
 -	return uid == 0 || uid == run->owner;
 +	return uid == run->owner;
@@ -266,7 +276,7 @@ tests test_frame hostile
 +	if (d->need == 0 && d->max_frame == 0) {
 
 mutant conn-requests-ignore-max-frame
-file daemon/conn.c
+file daemon/server/conn.c
 tests hostile hostile_limits e2e_daemon promises
 -	    (conn->dec = ig_decoder_new(srv->max_frame)) == NULL) {
 +	    (conn->dec = ig_decoder_new(0)) == NULL) {
@@ -289,7 +299,7 @@ tests test_read test_spec test_message
 -		if (!alnum && c != '_' && (i == 0 || (c != '-' && c != '.')))
 +		if (!alnum && c != '_' && c != '-' && c != '.')
 
-# ---- the checkpoint schedule (runs.c) --------------------------------------
+# ---- the checkpoint schedule (runs/checkpoint.c, runs/schedule.c) --------
 # Not a mutant: counting the iteration in flight as done in to_count_point
 # (dropping "- !ig_engine_clean(e)") is equivalent.  An engine with an
 # iteration in flight stops after each one (IG_RUN_WAITING) whatever its
@@ -298,31 +308,31 @@ tests test_read test_spec test_message
 # 1.  It survived e2e_schedule and crash_trials (2026-12-06).
 
 mutant every-never-due
-file daemon/runs.c
+file daemon/runs/checkpoint.c
 tests e2e_schedule crash_trials
 -	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
 +	        to_count_point(run, e) == (uint64_t)p->every + 1 && since >= CKPT_GAP_S) ||
 
 mutant every-due-only-when-clean
-file daemon/runs.c
+file daemon/runs/checkpoint.c
 tests e2e_schedule crash_trials
 -	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
 +	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S && ig_engine_clean(e)) ||
 
 mutant every-no-rate-limit
-file daemon/runs.c
+file daemon/runs/checkpoint.c
 tests e2e_schedule crash_trials promises
 -	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
 +	        to_count_point(run, e) == (uint64_t)p->every) ||
 
 mutant seconds-never-due
-file daemon/runs.c
+file daemon/runs/checkpoint.c
 tests e2e_schedule crash_trials
 -	       (p->seconds > 0 && since >= p->seconds);
 +	       (p->seconds > 0 && since >= p->seconds * 1000);
 
 mutant in-flight-budget-past-count-point
-file daemon/runs.c
+file daemon/runs/schedule.c
 tests e2e_schedule crash_trials
 -		if (!ig_engine_clean(e) && left < budget)
 -			budget = left;  /* it waits again after each iteration */
@@ -330,20 +340,20 @@ tests e2e_schedule crash_trials
 +			budget = left + 1;
 
 mutant in-flight-due-not-taken
-file daemon/runs.c
+file daemon/runs/schedule.c
 tests e2e_schedule crash_trials
 -	} else if (!ig_engine_clean(e) && checkpoint_due(run, e)) {
 +	} else if (!ig_engine_clean(e) && checkpoint_due(run, e) && run->suspend == SUSPEND_PAUSE) {
 
 mutant epoch-end-no-yield
-file daemon/runs.c
+file daemon/runs/run.c
 tests e2e_schedule crash_trials e2e_daemon test_job_resume
 -	run->want_checkpoint = true;
 -	ig_engine_yield(job_engine(run->job));
 +	run->want_checkpoint = true;
 
 mutant epoch-end-not-checkpointed
-file daemon/runs.c
+file daemon/runs/run.c
 tests e2e_schedule crash_trials e2e_daemon
 -	if (run->spec->checkpoint.epoch_completed)
 -		hook_checkpoint(run);
@@ -351,35 +361,27 @@ tests e2e_schedule crash_trials e2e_daemon
 +		hook_checkpoint(run);
 
 mutant exec-state-not-asked
-file daemon/runs.c
+file daemon/runs/checkpoint.c
 tests e2e_schedule e2e_workers crash_trials
 -	if (job_state_async(run->job)) {
 +	if (job_state_async(run->job) && run->restarts < 0) {
 
-# ---- the resume path (runs.c) ------------------------------------------------
+# ---- the resume path (runs/rebuild.c, runs/open.c) ------------------------------------------------
 mutant resume-always-starts-over
-file daemon/runs.c
+file daemon/runs/rebuild.c
 tests e2e_schedule e2e_daemon e2e_workers crash_trials
--	int rc = ig_store_latest_checkpoint(r, run->id, &c);
--
--	if (rc == IG_STORE_ENOTFOUND)
-+	int rc = ig_store_latest_checkpoint(r, run->id, &c);
-+
-+	if (rc == 0) {
-+		ig_store_checkpoint_clear(&c);
-+		rc = IG_STORE_ENOTFOUND;
-+	}
-+	if (rc == IG_STORE_ENOTFOUND)
+-	rb->have_ckpt = rc == 0;
++	rb->have_ckpt = false;
 
 mutant restart-forgets-running-runs
-file daemon/runs.c
+file daemon/runs/open.c
 tests e2e_schedule e2e_daemon e2e_workers crash_trials
 -		adopt_stored(mgr, &recs[i], st == IG_STORE_RUNNING || st == IG_STORE_QUEUED ||
 +		adopt_stored(mgr, &recs[i], st == IG_STORE_QUEUED ||
 
 # ---- the transaction that commits a checkpoint with its points ------------------
 mutant store-commit-every-operation
-file daemon/store_writer.c
+file daemon/store/store_writer.c
 tests test_store_crash test_store_errors test_store_runs test_store_metrics
 -			if ((rc = apply_in_savepoint(s, op)) != SQLITE_OK)
 -				goto fail;
@@ -389,20 +391,20 @@ tests test_store_crash test_store_errors test_store_runs test_store_metrics
 +				goto fail;
 
 mutant store-operation-error-not-rolled-back
-file daemon/store_writer.c
+file daemon/store/store_writer.c
 tests test_store_crash test_store_errors test_store_runs test_store_metrics
 -	if (rc != SQLITE_OK && op_level(rc)) {
 +	if (rc != SQLITE_OK && op_level(rc) && op->run_id < 0) {
 
 # ---- worker timeouts (worker.c) --------------------------------------------------
 mutant timer-never-armed
-file daemon/worker.c
+file daemon/worker/worker.c
 tests e2e_schedule e2e_workers
 -		uv_timer_start(&w->timer, on_timer, p->timeout_ms, 0);
 +		uv_timer_stop(&w->timer);
 
 mutant timeout-does-not-fail
-file daemon/worker.c
+file daemon/worker/worker.c
 tests e2e_schedule e2e_workers
 -	if (p != NULL)
 -		fail(w, "the worker timed out: no answer to %s within %llu ms", p->method,
@@ -410,13 +412,13 @@ tests e2e_schedule e2e_workers
 +		fail(w, "the worker timed out: no answer to %s within %llu ms", p->method,
 
 mutant timeout-per-request-ignored
-file daemon/worker.c
+file daemon/worker/worker.c
 tests e2e_schedule e2e_workers promises
 -		msgid, method, timeout_ms > 0 ? timeout_ms : w->timeout_ms, reply, rarg,
 +		msgid, method, w->timeout_ms, reply, rarg,
 
 mutant detached-worker-not-killed
-file daemon/worker.c
+file daemon/worker/worker.c
 tests e2e_schedule e2e_workers e2e_daemon crash_trials
 -	if (w->detached) {
 -		uv_process_kill(&w->proc, SIGKILL);
@@ -424,19 +426,19 @@ tests e2e_schedule e2e_workers e2e_daemon crash_trials
 
 # ---- privilege drop ----------------------------------------------------------------
 mutant worker-runs-as-root
-file daemon/job_exec.c
+file daemon/job/job_exec.c
 tests e2e_workers
 -	x->setid = geteuid() == 0 && owner != 0;
 +	x->setid = false;
 
 mutant worker-keeps-root-group
-file daemon/worker.c
+file daemon/worker/worker.c
 tests e2e_workers
 -		po.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
 +		po.flags |= UV_PROCESS_SETUID;
 
 mutant worker-cwd-not-entered
-file daemon/exec_worker.c
+file daemon/worker/exec_worker.c
 tests e2e_workers
 -	if (chdir(cwd) != 0)
 +	if (cwd == NULL)
@@ -446,7 +448,7 @@ tests e2e_workers
 # worker-cwd-not-entered checks.
 
 mutant files-opened-as-root
-file daemon/job_owner.c
+file daemon/job/job_owner.c
 tests e2e_workers e2e_daemon e2e_visibility
 -	if (owner == 0)
 -		return fn(arg, err);
@@ -454,7 +456,7 @@ tests e2e_workers e2e_daemon e2e_visibility
 +		return fn(arg, err);
 
 mutant files-keep-root-groups
-file daemon/job_owner.c
+file daemon/job/job_owner.c
 tests e2e_workers e2e_daemon e2e_visibility promises
 -	if (syscall(SYS_setgroups, n, groups) != 0)
 +	if (groups == NULL && n > 0)
