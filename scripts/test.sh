@@ -3,7 +3,7 @@
 # (clang), each running every ctest, then the fuzzers' smoke runs.
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/deps.sh
+sh scripts/deps.sh test
 
 jobs=$(nproc 2>/dev/null || echo 2)
 
