@@ -112,6 +112,19 @@ class ActivationCase(unittest.TestCase):
             self.assertLess(time.time(), deadline, "socket never appeared")
             time.sleep(0.01)
 
+    def connect(self, hello=True):
+        """A client of the activated daemon: the socket file exists a
+        moment before the activator listens on it, so refused connects
+        are tried again."""
+        deadline = time.time() + 10
+        while True:
+            try:
+                return Client(self.socket, hello=hello)
+            except ConnectionRefusedError:
+                self.assertIsNone(self.proc.poll(), self.logtext())
+                self.assertLess(time.time(), deadline, "the activator never listened")
+                time.sleep(0.01)
+
     def unfinished_run(self):
         """A database holding a run that was running when its daemon
         stopped: SIGTERM checkpoints it and leaves it 'running'."""
@@ -142,7 +155,7 @@ class TestActivation(ActivationCase):
                        "WATCHDOG_USEC=%d" % WATCHDOG_USEC])
         # Connecting starts the daemon; the connection waits in the
         # backlog until it serves.
-        c = Client(self.socket, hello=False)
+        c = self.connect(hello=False)
         self.addCleanup(c.close)
         pid, ready = notify.wait_for("READY", "1")
         # READY=1 is the first thing said, by the daemon itself (what
@@ -181,7 +194,7 @@ class TestActivation(ActivationCase):
 
     def test_serves_without_notify_socket(self):
         self.activate()
-        c = Client(self.socket)
+        c = self.connect()
         self.addCleanup(c.close)
         self.assertIsNone(c.call("ping"))
         self.assertEqual(c.call("list", {})["runs"], [])
