@@ -277,7 +277,7 @@ tests test_frame hostile
 
 mutant conn-requests-ignore-max-frame
 file daemon/server/conn.c
-tests hostile hostile_limits e2e_daemon promises
+tests hostile hostile_limits e2e_daemon e2e_gaps
 -	    (conn->dec = ig_decoder_new(srv->max_frame)) == NULL) {
 +	    (conn->dec = ig_decoder_new(0)) == NULL) {
 
@@ -321,7 +321,7 @@ tests e2e_schedule crash_trials
 
 mutant every-no-rate-limit
 file daemon/runs/checkpoint.c
-tests e2e_schedule crash_trials promises
+tests e2e_schedule crash_trials e2e_gaps
 -	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
 +	        to_count_point(run, e) == (uint64_t)p->every) ||
 
@@ -413,7 +413,7 @@ tests e2e_schedule e2e_workers
 
 mutant timeout-per-request-ignored
 file daemon/worker/worker.c
-tests e2e_schedule e2e_workers promises
+tests e2e_schedule e2e_workers e2e_gaps
 -		msgid, method, timeout_ms > 0 ? timeout_ms : w->timeout_ms, reply, rarg,
 +		msgid, method, w->timeout_ms, reply, rarg,
 
@@ -457,7 +457,7 @@ tests e2e_workers e2e_daemon e2e_visibility
 
 mutant files-keep-root-groups
 file daemon/job/job_owner.c
-tests e2e_workers e2e_daemon e2e_visibility promises
+tests e2e_workers e2e_daemon e2e_visibility e2e_gaps
 -	if (syscall(SYS_setgroups, n, groups) != 0)
 +	if (groups == NULL && n > 0)
 __MUTANTS__

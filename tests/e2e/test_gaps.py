@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Promises of PROTOCOL.md that only scripts/mutants.sh showed untested:
 each test here kills a mutant of its list (named in the test's doc).
-usage: test_promises.py IGNITED [unittest args]
+usage: test_gaps.py IGNITED [unittest args]
 """
 import grp
 import os
@@ -16,10 +16,10 @@ import unittest
 import msgpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-from daemon import PY, PYPATH, Daemon, as_uid, wait_status  # noqa: E402
+sys.path.insert(0, HERE)
+from daemon import PY, PYPATH, SRC, Daemon, as_uid, wait_status  # noqa: E402
 
-SLOW_SETUP_WORKER = os.path.join(HERE, "slow_setup_worker.py")
+SLOW_SETUP_WORKER = os.path.join(SRC, "tests", "workers", "slow_setup_worker.py")
 IGNITED = None
 INVALID_PARAMS, FRAME_TOO_LARGE = 3, 101
 
