@@ -76,6 +76,7 @@ struct job {
 
 	bool in_epoch;          /* between EPOCH_STARTED and EPOCH_COMPLETED */
 	bool metrics_full;      /* a worker's metric was dropped (and logged) */
+	bool metrics_clash;     /* a worker reported a spec metric's name (logged) */
 	struct job_restore restore;
 
 	/* A blocking process call (job_plugin.c). */

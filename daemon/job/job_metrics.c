@@ -128,6 +128,18 @@ bool job_metric_admit(struct job *job, const char *name)
 	double v;
 	char line[256];
 
+	/* the spec's metric of that name owns its series: two points an
+	 * iteration in one series would be neither */
+	if (job_metric_find(job, name) >= 0) {
+		if (!job->metrics_clash) {
+			job->metrics_clash = true;
+			snprintf(line, sizeof(line), "metrics: the worker reports %s, which the "
+			         "spec's metric of that name records; the worker's value is "
+			         "dropped (name it otherwise to keep both)", name);
+			job->hooks.log(job->hooks.ud, line);
+		}
+		return false;
+	}
 	if (ig_engine_metric(job->trainer, name, &v) ||
 	    ig_engine_metric_count(job->trainer) < IG_RUN_METRICS_MAX)
 		return true;

@@ -204,15 +204,24 @@ static int read_metrics(const struct job *job, const msgpack_object *o, struct s
 	return 0;
 }
 
-static int read_values(const struct job *job, const msgpack_object *o, ig_err *err)
+/* state.metrics: the spec's metrics and those a worker reported itself,
+ * which come back as they were (a name is a name by the rules, so it fits
+ * apply's buffer). */
+static int read_values(const msgpack_object *o, ig_err *err)
 {
+	const msgpack_object *k;
 	double v;
+	ig_err e;
 
 	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
 		return bad(err, "values: expected a map");
-	for (uint32_t i = 0; i < o->via.map.size; i++)
-		if (metric_of(job, &o->via.map.ptr[i].key) < 0 || !ig_obj_number(&o->via.map.ptr[i].val, &v))
-			return bad(err, "values: expected {metric of the spec: number}");
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		k = &o->via.map.ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR ||
+		    ig_name_check(k->via.str.ptr, k->via.str.size, "metric", &e) != 0 ||
+		    !ig_obj_number(&o->via.map.ptr[i].val, &v))
+			return bad(err, "values: expected {metric name: number}");
+	}
 	return 0;
 }
 
@@ -266,7 +275,7 @@ static int read_saved(const struct job *job, const msgpack_object *o, struct sav
 	sv->values = ig_map_get(o, "values");
 	sv->actions = ig_map_get(o, "actions");
 	if ((rc = read_metrics(job, ig_map_get(o, "metrics"), sv, err)) != 0 ||
-	    (rc = read_values(job, sv->values, err)) != 0 ||
+	    (rc = read_values(sv->values, err)) != 0 ||
 	    (rc = read_actions(job, sv->actions, err)) != 0)
 		return rc;
 	return 0;
@@ -323,7 +332,7 @@ static int apply(struct job *job, struct saved *sv, ig_err *err)
 
 	for (uint32_t i = 0; i < sv->values->via.map.size; i++) {
 		const msgpack_object_kv *kv = &sv->values->via.map.ptr[i];
-		/* checked: a spec metric's name, so it fits */
+		/* checked: a name by the rules, so it fits */
 		memcpy(name, kv->key.via.str.ptr, kv->key.via.str.size);
 		name[kv->key.via.str.size] = '\0';
 		ig_obj_number(&kv->val, &v);

@@ -21,6 +21,7 @@ sys.path.insert(0, HERE)
 from daemon import PY, PYPATH, SRC, Daemon, RPCError, history, wait_status  # noqa: E402
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
+METRICS_WORKER = os.path.join(SRC, "tests", "workers", "metrics_worker.py")
 IGNITED = None
 INVALID_PARAMS = 3
 
@@ -148,6 +149,37 @@ class TestSeconds(ScheduleCase):
         self.assertGreaterEqual(resumed, before - 21, (before, resumed))
         h = self.finish(rid)
         self.assertEqual([p[2] for p in h["count"]], [float(i) for i in range(1, 201)])
+
+
+class TestWorkerMetrics(ScheduleCase):
+    """Metrics a worker reports itself are first class: in the history,
+    restored exactly on resume, whether or not the spec names them."""
+
+    def spec(self, **extra):
+        spec = {"engine": [PY, METRICS_WORKER, "2"], "data": "range:600", "max_epochs": 1,
+                "checkpoint": {"every": 50}, "worker": {"env": PYPATH}}
+        spec.update(extra)
+        return spec
+
+    def test_resumed_exactly_after_kill9(self):
+        c = self.d.client()
+        rid = c.call("run", self.spec())["id"]
+        c.close()
+        self.wait_iteration(rid, 180)
+        before, resumed = self.kill_and_resume(rid)
+        self.assert_resumed_within(before, resumed, 50)
+        h = self.finish(rid)
+        self.assertEqual(h["w0"], [(1, i, i * 0.5) for i in range(1, 601)])
+
+    def test_a_name_the_spec_has_too(self):
+        rid = self.d.client().call("run", self.spec(
+            metrics=[{"name": "w0", "kind": "output", "field": "loss"}]))["id"]
+        h = self.finish(rid)
+        self.assertEqual(h["w0"], [(1, i, 1.0) for i in range(1, 601)])
+        c = self.d.client()
+        lines = [l["message"] for l in c.call("logs", {"id": rid})["lines"]]
+        c.close()
+        self.assertEqual(sum("the worker reports w0" in l for l in lines), 1, lines)
 
 
 class TestSlowState(ScheduleCase):
