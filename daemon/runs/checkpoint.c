@@ -119,6 +119,11 @@ uint64_t to_count_point(const struct run *run, ig_engine *e)
 	return (uint64_t)(every - (done - run->ckpt_iteration) % every);
 }
 
+static double since_checkpoint(const struct run *run)
+{
+	return (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time;
+}
+
 /*
  * Is a checkpoint due by the policy's count or time?  By count only on its
  * iteration, and not within CKPT_GAP_S of the last checkpoint: a fast
@@ -128,12 +133,19 @@ uint64_t to_count_point(const struct run *run, ig_engine *e)
 bool checkpoint_due(const struct run *run, ig_engine *e)
 {
 	const ig_spec_checkpoint *p = &run->spec->checkpoint;
-	double since = (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time;
 
-	return run->want_checkpoint ||
+	return checkpoint_due_now(run) ||
 	       (p->every != IG_NONE && ig_engine_state(e)->iteration > run->ckpt_iteration &&
-	        to_count_point(run, e) == (uint64_t)p->every && since >= CKPT_GAP_S) ||
-	       (p->seconds > 0 && since >= p->seconds);
+	        to_count_point(run, e) == (uint64_t)p->every && since_checkpoint(run) >= CKPT_GAP_S);
+}
+
+/* Due wherever the run stands: asked for (the checkpoint action), or by
+ * time.  A run with an iteration in flight takes it where that ends. */
+bool checkpoint_due_now(const struct run *run)
+{
+	double seconds = run->spec->checkpoint.seconds;
+
+	return run->want_checkpoint || (seconds > 0 && since_checkpoint(run) >= seconds);
 }
 
 /*

@@ -79,6 +79,7 @@ int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
 void checkpoint(struct run *run, int then);
 uint64_t to_count_point(const struct run *run, ig_engine *e);
 bool checkpoint_due(const struct run *run, ig_engine *e);
+bool checkpoint_due_now(const struct run *run);
 void suspend_now(struct run *run);
 void after_checkpoint(struct run *run, int then);
 

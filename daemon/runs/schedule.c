@@ -94,8 +94,8 @@ void step_run(struct run *run, uint64_t share_ns)
 			return;
 		}
 		budget = 1;     /* to the next clean point */
-	} else if (!ig_engine_clean(e) && checkpoint_due(run, e)) {
-		budget = 1;     /* by time, or asked: where the iteration in flight ends */
+	} else if (!ig_engine_clean(e) && checkpoint_due_now(run)) {
+		budget = 1;     /* where the iteration in flight ends */
 	} else if (p->every != IG_NONE) {
 		uint64_t left = to_count_point(run, e), every = (uint64_t)p->every;
 		if (!ig_engine_clean(e) && left < budget)
