@@ -416,7 +416,7 @@ mutant timeout-per-request-ignored
 file daemon/worker/worker.c
 tests e2e_schedule e2e_workers e2e_gaps
 -		msgid, method, timeout_ms > 0 ? timeout_ms : w->timeout_ms, reply, rarg,
-+		msgid, method, w->timeout_ms, reply, rarg,
++		msgid, method, ((void)timeout_ms, w->timeout_ms), reply, rarg,
 
 mutant detached-worker-not-killed
 file daemon/worker/worker.c
