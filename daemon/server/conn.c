@@ -34,7 +34,6 @@
 #define MAX_UNANSWERED 64u      /* requests of one connection in progress */
 #define CONN_SLICE (128u * 1024)        /* bytes read per turn */
 #define CONN_DEFER (64u * 1024)         /* frames decoded off the loop */
-#define MAX_DECODING 2u         /* of the threadpool's 4 threads */
 /* A partial frame older than the idle timeout must have averaged this */
 #define MIN_FRAME_RATE (1024u * 1024)   /* bytes per second */
 
@@ -66,8 +65,8 @@ server_conn_unref(struct server_conn *conn)
  * buffers go now, not with the last reference: a watch of a paused run
  * may keep that one for long.
  */
-static void
-maybe_gone(struct server_conn *conn)
+void
+conn_maybe_gone(struct server_conn *conn)
 {
 	if (conn->open_handles > 0 || conn->decoding || conn->srv == NULL)
 		return;
@@ -89,7 +88,7 @@ on_conn_handle_closed(uv_handle_t *h)
 	struct server_conn *conn = h->data;
 
 	conn->open_handles--;
-	maybe_gone(conn);
+	conn_maybe_gone(conn);
 }
 
 /*
@@ -161,8 +160,8 @@ on_written(uv_write_t *req, int status)
  * write_queue_size); uv_try_write refuses while anything is queued, so
  * the order holds.
  */
-static void
-flush(struct server_conn *conn)
+void
+conn_flush(struct server_conn *conn)
 {
 	struct write_req *w;
 	uv_buf_t buf;
@@ -217,7 +216,7 @@ conn_close(struct server_conn *conn, bool linger)
 	charge(conn);
 	uv_read_stop((uv_stream_t *)&conn->pipe);
 	if (linger) {
-		flush(conn);
+		conn_flush(conn);
 		if (conn->pipe.write_queue_size > 0 &&
 		    uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->pipe,
 		    on_shutdown) == 0) {
@@ -247,7 +246,7 @@ queued(struct server_conn *conn)
 		return IG_PROTO_UNAVAILABLE;
 	}
 	if (!conn->dispatching || conn->out.size >= OUT_CHUNK)
-		flush(conn);
+		conn_flush(conn);
 	charge(conn);
 	return conn->closing ? IG_PROTO_UNAVAILABLE : 0;
 }
@@ -369,8 +368,8 @@ server_notify(struct server_conn *conn, const char *method,
 }
 
 /* The stream cannot be used any more: say why, then close. */
-static void
-fail_stream(struct server_conn *conn, const ig_err *e)
+void
+conn_fail_stream(struct server_conn *conn, const ig_err *e)
 {
 	log_info("client uid %lu pid %ld: %s (%s): closing",
 	    (unsigned long)conn->uid, (long)conn->pid, e->message,
@@ -413,7 +412,7 @@ conn_sweep(struct server_conn *conn, uint64_t now)
 	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "idle for %llu ms, with no "
 	    "request in progress and nothing watched: closing; connect again "
 	    "when needed", (unsigned long long)limit);
-	fail_stream(conn, &e);
+	conn_fail_stream(conn, &e);
 }
 
 /* In the middle of a frame: no bytes for the idle timeout, or the frame
@@ -439,7 +438,7 @@ on_timer(uv_timer_t *timer)
 		    (unsigned long long)(conn->frame_bytes * 1000 /
 		    (took > 0 ? took : 1)), (unsigned long long)idle,
 		    MIN_FRAME_RATE);
-	fail_stream(conn, &e);
+	conn_fail_stream(conn, &e);
 }
 
 /* conn holds part of a frame: drop it when no bytes come for the idle
@@ -459,8 +458,8 @@ arm_frame_timer(struct server_conn *conn)
 
 /* ---- input -------------------------------------------------------------- */
 
-static void
-dispatch(struct server_conn *conn, const ig_msg *msg)
+void
+conn_dispatch(struct server_conn *conn, const ig_msg *msg)
 {
 	const struct method *m;
 
@@ -513,11 +512,10 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
-static void decode_later(struct server_conn *conn);
 
 /* Read again, unless something else holds the reading. */
-static void
-read_again(struct server_conn *conn)
+void
+conn_read_again(struct server_conn *conn)
 {
 	if (!conn->closing && !conn->decoding && !conn->paused &&
 	    uv_read_start((uv_stream_t *)&conn->pipe, on_alloc, on_read) < 0)
@@ -528,14 +526,14 @@ void
 conn_resume(struct server_conn *conn)
 {
 	conn->paused = false;
-	read_again(conn);
+	conn_read_again(conn);
 }
 
 /* Take len bytes at p: messages out to their methods, until the bytes
  * run out, the stream fails or a large frame goes to the threadpool
  * (then conn->rest keeps what follows it). */
-static void
-feed(struct server_conn *conn, const char *p, size_t len)
+void
+conn_feed(struct server_conn *conn, const char *p, size_t len)
 {
 	size_t used;
 	int r;
@@ -552,9 +550,9 @@ feed(struct server_conn *conn, const char *p, size_t len)
 		conn->frame_bytes = 0;
 		conn->in_frame = false;
 		if (r == IG_DECODE_ERROR) {
-			fail_stream(conn, ig_decoder_error(conn->dec));
+			conn_fail_stream(conn, ig_decoder_error(conn->dec));
 		} else if (r == IG_DECODE_MESSAGE) {
-			dispatch(conn, &msg);
+			conn_dispatch(conn, &msg);
 		} else {
 			conn->rest = p;
 			conn->nrest = len;
@@ -565,7 +563,7 @@ feed(struct server_conn *conn, const char *p, size_t len)
 	conn->dispatching = false;
 	if (conn->closing)
 		return;
-	flush(conn);
+	conn_flush(conn);
 	charge(conn);
 	if (conn->closing)
 		return;
@@ -590,7 +588,7 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		/* PROTOCOL.md: a stream that ends inside a frame is
 		 * FRAME_TRUNCATED; a half-closed client still reads it */
 		if (nread == UV_EOF && ig_decoder_eof(conn->dec) != 0) {
-			fail_stream(conn, ig_decoder_error(conn->dec));
+			conn_fail_stream(conn, ig_decoder_error(conn->dec));
 			return;
 		}
 		if (nread != UV_EOF)
@@ -603,7 +601,7 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	conn->active = uv_now(stream->loop);
-	feed(conn, buf->base, (size_t)nread);
+	conn_feed(conn, buf->base, (size_t)nread);
 	if (conn->turn != srv->turn) {
 		conn->turn = srv->turn;
 		conn->slice = 0;
@@ -613,113 +611,6 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(stream);
 		server_pause(srv, conn);
 	}
-}
-
-/* ---- large frames, on the threadpool -------------------------------------
- *
- * Two steps, both off the loop: decode, then (once the method has run on
- * the loop) free the frame's memory, which for a large one takes a while
- * too.  Meanwhile the loop leaves conn->dec alone.
- */
-
-static void
-work_decode(uv_work_t *req)
-{
-	struct server_conn *conn = req->data;
-
-	conn->decode_rc = ig_decoder_decode(conn->dec, &conn->msg);
-}
-
-static void
-work_release(uv_work_t *req)
-{
-	struct server_conn *conn = req->data;
-
-	ig_decoder_release(conn->dec);
-}
-
-static void after_decode(uv_work_t *req, int status);
-static void after_release(uv_work_t *req, int status);
-
-/* Start waiting decodes while fewer than MAX_DECODING run; one whose
- * connection closed meanwhile is only released. */
-static void
-decode_next(struct server *srv)
-{
-	struct server_conn *conn;
-
-	while (srv->decoding < MAX_DECODING &&
-	    (conn = srv->decode_first) != NULL) {
-		if ((srv->decode_first = conn->decode_next) == NULL)
-			srv->decode_last = NULL;
-		srv->decoding++;
-		conn->work.data = conn;
-		/* fails only without a work callback */
-		if (conn->closing)
-			uv_queue_work(srv->loop, &conn->work, work_release,
-			    after_release);
-		else
-			uv_queue_work(srv->loop, &conn->work, work_decode,
-			    after_decode);
-	}
-}
-
-/* conn's decoder holds a whole large frame: stop reading until it is
- * decoded and dispatched, in the order connections asked. */
-static void
-decode_later(struct server_conn *conn)
-{
-	struct server *srv = conn->srv;
-
-	conn->decode_held = ig_decoder_buffered(conn->dec);
-	conn->decoding = true;
-	server_conn_ref(conn);
-	uv_read_stop((uv_stream_t *)&conn->pipe);
-	conn->decode_next = NULL;
-	if (srv->decode_last != NULL)
-		srv->decode_last->decode_next = conn;
-	else
-		srv->decode_first = conn;
-	srv->decode_last = conn;
-	decode_next(srv);
-}
-
-static void
-after_decode(uv_work_t *req, int status)
-{
-	struct server_conn *conn = req->data;
-
-	(void)status;           /* never cancelled */
-	if (!conn->closing) {
-		conn->dispatching = true;
-		if (conn->decode_rc == IG_DECODE_ERROR)
-			fail_stream(conn, ig_decoder_error(conn->dec));
-		else
-			dispatch(conn, &conn->msg);
-		conn->dispatching = false;
-		flush(conn);
-	}
-	uv_queue_work(conn->srv->loop, &conn->work, work_release,
-	    after_release);
-}
-
-static void
-after_release(uv_work_t *req, int status)
-{
-	struct server_conn *conn = req->data;
-	struct server *srv = conn->srv;
-
-	(void)status;
-	srv->decoding--;
-	conn->decoding = false;
-	decode_next(srv);
-	if (!conn->closing) {
-		feed(conn, conn->rest, conn->nrest);
-		read_again(conn);
-	}
-	/* may free srv */
-	maybe_gone(conn);
-	server_conn_unref(conn);
 }
 
 /* ---- set-up ------------------------------------------------------------- */

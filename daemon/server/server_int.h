@@ -149,4 +149,20 @@ void conn_over_budget(struct server_conn *conn);
  * the last thing the closing server waited for. */
 void server_conn_gone(struct server *srv, struct server_conn *conn);
 
+/* conn.c, for decode.c: a connection's stream */
+void conn_flush(struct server_conn *conn);
+void conn_feed(struct server_conn *conn, const char *p, size_t len);
+void conn_dispatch(struct server_conn *conn, const ig_msg *msg);
+void conn_fail_stream(struct server_conn *conn, const ig_err *e);
+void conn_read_again(struct server_conn *conn);
+/* Free conn once it is closed and unreferenced; it may free the server. */
+void conn_maybe_gone(struct server_conn *conn);
+
+/* decode.c: large frames decoded on the threadpool */
+/* conn's decoder holds a whole large frame: stop reading until it is
+ * decoded and dispatched, in the order connections asked. */
+void decode_later(struct server_conn *conn);
+/* Start waiting decodes while fewer than MAX_DECODING run. */
+void decode_next(struct server *srv);
+
 #endif
