@@ -14,6 +14,7 @@ import sqlite3
 import stat
 import struct
 import sys
+import time
 import unittest
 
 import msgpack
@@ -50,14 +51,21 @@ def python_worker(body):
             % (os.path.join(SRC, "python"), body)]
 
 
-def last_checkpoint(db, rid):
-    """The iteration of the run's last committed checkpoint, read only."""
-    conn = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-    try:
-        return conn.execute("SELECT max(iteration) FROM checkpoints WHERE run_id = ?",
-                            (rid,)).fetchone()[0]
-    finally:
-        conn.close()
+def last_checkpoint(db, rid, want=None, timeout=10):
+    """The iteration of the run's last committed checkpoint, read only;
+    with want, once it is that (the store commits a moment after the run's
+    status changed in memory), or what it is at the deadline."""
+    deadline = time.time() + timeout
+    while True:
+        conn = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        try:
+            got = conn.execute("SELECT max(iteration) FROM checkpoints WHERE run_id = ?",
+                               (rid,)).fetchone()[0]
+        finally:
+            conn.close()
+        if want is None or got == want or time.time() > deadline:
+            return got
+        time.sleep(0.01)
 
 
 class TestOthersMayNot(DaemonCase):
@@ -143,7 +151,7 @@ class TestStopCheckpoints(unittest.TestCase):
                     self.c.call(action, {"id": rid})
                     it = wait_status(self.c, rid, (status,))["iteration"]
                     self.assertGreaterEqual(it, 5)
-                    self.assertEqual(last_checkpoint(self.d.db, rid), it)
+                    self.assertEqual(last_checkpoint(self.d.db, rid, it), it)
                     if action == "pause":
                         self.assertEqual(logged_iterations(self.c, rid, "paused"), [it])
                         self.c.call("terminate", {"id": rid})
