@@ -24,11 +24,11 @@ static void die(const char *what, const char *msg)
 	exit(1);
 }
 
-static ig_store_point point(const int64_t *sid, long i)
+static struct store_point point(const int64_t *sid, long i)
 {
 	int64_t it = i / SERIES + 1;
 
-	return (ig_store_point){ sid[i % SERIES], it / 1000 + 1, it,
+	return (struct store_point){ sid[i % SERIES], it / 1000 + 1, it,
 	                         1.7e9 + (double)it * 1e-3, 1.0 / (double)it };
 }
 
@@ -43,35 +43,35 @@ static void flushed(void *arg, int status, const char *msg)
 static double store_rate(const char *path, long total, long batch,
                          int64_t *sid)
 {
-	ig_store_run spec = { .name = "bench", .status = IG_STORE_RUNNING };
+	struct store_run spec = { .name = "bench", .status = IG_STATUS_RUNNING };
 	char err[512];
 	uv_loop_t loop;
-	ig_store *s;
+	struct store *s;
 	int64_t run;
 	double t0;
 	long i;
 	int done = 0;
 
 	uv_loop_init(&loop);
-	if ((s = ig_store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
-	    ig_store_create_run(s, &spec, &run, NULL, NULL, err, sizeof(err)) ||
-	    ig_store_series(s, run, "loss", &sid[0], err, sizeof(err)) ||
-	    ig_store_series(s, run, "acc", &sid[1], err, sizeof(err)))
+	if ((s = store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
+	    store_create_run(s, &spec, &run, NULL, NULL, err, sizeof(err)) ||
+	    store_series(s, run, "loss", &sid[0], err, sizeof(err)) ||
+	    store_series(s, run, "acc", &sid[1], err, sizeof(err)))
 		die("open", err);
 	t0 = bench_now();
 	for (i = 0; i < total; i++) {
-		ig_store_point p = point(sid, i);
+		struct store_point p = point(sid, i);
 
-		if (ig_store_points(s, run, &p, 1) != 0)
+		if (store_points(s, run, &p, 1) != 0)
 			die("points", "cannot enqueue");
 		if ((i + 1) % batch == 0)
 			uv_run(&loop, UV_RUN_NOWAIT);
 	}
-	ig_store_flush(s, flushed, &done);
+	store_flush(s, flushed, &done);
 	while (!done)
 		uv_run(&loop, UV_RUN_ONCE);
 	t0 = bench_now() - t0;
-	ig_store_close(s);
+	store_close(s);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	return (double)total / t0;
@@ -104,7 +104,7 @@ static double raw_rate(const char *path, long total, long batch)
 		die("prepare", sqlite3_errmsg(db));
 	t0 = bench_now();
 	for (i = 0; i < total; i++) {
-		ig_store_point p = point(sid, i);
+		struct store_point p = point(sid, i);
 
 		if (i % batch == 0)
 			exec(db, "BEGIN IMMEDIATE");
@@ -129,28 +129,28 @@ static double raw_rate(const char *path, long total, long batch)
 static double read_ms(const char *path, size_t *npoints)
 {
 	const char *const names[] = { "loss" };
-	ig_store_query q = { .run_id = 1, .names = names, .nnames = 1,
+	struct store_query q = { .run_id = 1, .names = names, .nnames = 1,
 	                     .from = INT64_MIN, .to = INT64_MAX };
-	ig_store_series_data *s;
-	ig_store_reader *r;
+	struct store_series_data *s;
+	struct store_reader *r;
 	double best = 1e9, t;
 	char err[512];
 	size_t n;
 	int k;
 
-	if ((r = ig_store_reader_open(path, err, sizeof(err))) == NULL)
+	if ((r = store_reader_open(path, err, sizeof(err))) == NULL)
 		die("reader", err);
 	for (k = 0; k < 3; k++) {
 		t = bench_now();
-		if (ig_store_history(r, &q, &s, &n) != 0)
-			die("history", ig_store_reader_error(r));
+		if (store_history(r, &q, &s, &n) != 0)
+			die("history", store_reader_error(r));
 		t = bench_now() - t;
 		*npoints = s[0].n;
-		ig_store_series_free(s, n);
+		store_series_free(s, n);
 		if (t < best)
 			best = t;
 	}
-	ig_store_reader_close(r);
+	store_reader_close(r);
 	return best * 1e3;
 }
 

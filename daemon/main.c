@@ -67,7 +67,7 @@ struct options {
 struct ignited {
 	uv_loop_t loop;
 	struct server *srv;
-	ig_store *store;
+	struct store *store;
 	struct runs *runs;
 	uv_signal_t sigterm, sigint, sighup;
 	/* systemd's notifications, when it listens (sd_status open) */
@@ -189,7 +189,7 @@ parse_options(int argc, char **argv, struct options *o)
 	int c, level;
 
 	*o = (struct options){ .level = LOG_INFO, .group = (gid_t)-1,
-	    .max_data_bytes = IG_READ_FILE_MAX_DEFAULT };
+	    .max_data_bytes = READ_FILE_MAX_DEFAULT };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -371,7 +371,7 @@ shutdown_done(void *arg, int status)
 		d->exit_status = 1;
 	server_close(d->srv);
 	/* the store's last callbacks still reach runs */
-	ig_store_close(d->store);
+	store_close(d->store);
 	runs_close(d->runs);
 	close_signals(d);
 	sd_close(d);
@@ -440,7 +440,7 @@ main(int argc, char **argv)
 		return exec_worker_main(argc, argv);
 	exec_worker_cloexec_inherited();
 	parse_options(argc, argv, &o);
-	ig_read_file_limit(o.max_data_bytes);
+	read_file_limit(o.max_data_bytes);
 	if (log_init(o.level, o.log_file, err, sizeof err) < 0)
 		die("%s", err);
 	/* A client that hangs up must cost an EPIPE, not the daemon. */
@@ -475,7 +475,7 @@ main(int argc, char **argv)
 	    server_open(&d.loop, &so, on_stop_request, &d, err, sizeof err);
 	if (d.srv == NULL)
 		die("%s", err);
-	if ((d.store = ig_store_open(&d.loop, o.db, NULL, err,
+	if ((d.store = store_open(&d.loop, o.db, NULL, err,
 	    sizeof err)) == NULL) {
 		server_close(d.srv);
 		close_signals(&d);
@@ -483,7 +483,7 @@ main(int argc, char **argv)
 		die("cannot open the store: %s", err);
 	}
 	if (o.max_db_bytes > 0 &&
-	    ig_store_limit_size(d.store, (int64_t)o.max_db_bytes, NULL, NULL) != 0)
+	    store_limit_size(d.store, (int64_t)o.max_db_bytes, NULL, NULL) != 0)
 		die("cannot cap the database at %" PRIu64 " bytes", o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };

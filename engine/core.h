@@ -11,27 +11,27 @@
  * values are owned by the list.  by_name orders v by name, so that a
  * lookup among many (a worker may report a thousand metrics) is a binary
  * search; a short list is searched in place. */
-struct ig_var {
+struct var {
 	char *name;
 	ig_value v;
 };
-struct ig_vars {
-	struct ig_var *v;
+struct vars {
+	struct var *v;
 	size_t *by_name;           /* indices into v, names ascending */
 	size_t n, cap;
 };
 
-struct ig_var *ig_vars_find(const struct ig_vars *vs, const char *name);
+struct var *engine_vars_find(const struct vars *vs, const char *name);
 /* The entry called name, created as nil if absent; NULL on ENOMEM. */
-struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name);
-int ig_vars_remove(struct ig_vars *vs, const char *name);
-void ig_vars_clear(struct ig_vars *vs);
+struct var *engine_vars_get(struct vars *vs, const char *name);
+int engine_vars_remove(struct vars *vs, const char *name);
+void engine_vars_clear(struct vars *vs);
 /* Copy src into *dst (strings duplicated); frees what *dst held. */
-int ig_value_copy(ig_value *dst, const ig_value *src);
-void ig_value_clear(ig_value *v);
+int engine_value_copy(ig_value *dst, const ig_value *src);
+void engine_value_clear(ig_value *v);
 
 /* One registered handler on one event. */
-struct ig_hentry {
+struct hentry {
 	ig_handler_fn fn;
 	void *ud;
 	ig_handle handle;
@@ -41,30 +41,30 @@ struct ig_hentry {
 	uint64_t removed_at;       /* firing serial at removal; 0 while live */
 };
 
-struct ig_hlist {
-	struct ig_hentry *v;
+struct hlist {
+	struct hentry *v;
 	size_t n, cap;
 	unsigned firing;           /* nesting depth of firings of this event */
 	bool dirty;                /* holds removed entries to compact */
 };
 
 /* An event: core ones first, then custom ones in registration order. */
-struct ig_evinfo {
+struct evinfo {
 	char *name;                /* custom events only; core names are static */
 	char *attr;                /* counter name or NULL */
-	struct ig_hlist handlers;
+	struct hlist handlers;
 };
 
 /* Something the engine owns on a user's behalf, freed with it: attached
  * metrics. */
-struct ig_adopted {
+struct adopted_obj {
 	char *name;
 	void *obj;
 	void (*free_fn)(void *obj);
 	ig_handle handle;
 };
 
-enum ig_phase {
+enum phase {
 	PH_IDLE,
 	PH_STARTED,
 	PH_EPOCH_BEGIN,
@@ -83,35 +83,35 @@ enum ig_phase {
 };
 
 /* terminate / terminate_epoch requests: off, on, on and skip the event. */
-enum ig_flag { FLAG_OFF, FLAG_ON, FLAG_SKIP };
+enum tri_flag { FLAG_OFF, FLAG_ON, FLAG_SKIP };
 
 struct ig_engine {
 	ig_state state;
 	ig_process_fn process;
 	void *process_ud;
 
-	struct ig_evinfo *events;
+	struct evinfo *events;
 	size_t nevents, capevents;
 	uint64_t fire_serial;
 	ig_handle next_handle;
 	int last_event;
 
-	struct ig_vars metrics;
-	struct ig_vars counters;
-	struct ig_vars user;
+	struct vars metrics;
+	struct vars counters;
+	struct vars user;
 	char **user_keys;
 	size_t nuser_keys;
 
-	struct ig_adopted *adopted;
+	struct adopted_obj *adopted;
 	size_t nadopted;
 
 	/* the run */
-	enum ig_phase phase;
+	enum phase phase;
 	ig_run_status status;
 	bool suspended;            /* interrupted; the next start continues */
 	bool running;              /* a run is in progress (suspended or not) */
-	enum ig_flag should_terminate;
-	enum ig_flag should_terminate_epoch;
+	enum tri_flag should_terminate;
+	enum tri_flag should_terminate_epoch;
 	bool should_interrupt;
 	bool should_yield;         /* ig_engine_yield: at the next clean point */
 	ig_data *data;
@@ -135,37 +135,37 @@ struct ig_engine {
 };
 
 /* Fire event's handlers; -1 when one raised. */
-int ig_fire_slow(ig_engine *e, int event);
+int engine_fire_slow(ig_engine *e, int event);
 
-static inline int ig_fire(ig_engine *e, int event)
+static inline int engine_fire(ig_engine *e, int event)
 {
 	e->last_event = event;
 	if (e->events[event].handlers.n == 0)
 		return 0;
-	return ig_fire_slow(e, event);
+	return engine_fire_slow(e, event);
 }
 
 /* Any live handler on event? */
-bool ig_has_live_handlers(const ig_engine *e, int event);
-int ig_events_init(ig_engine *e);
-void ig_events_free(ig_engine *e);
+bool engine_has_live_handlers(const ig_engine *e, int event);
+int engine_events_init(ig_engine *e);
+void engine_events_free(ig_engine *e);
 /* Set the engine's error message (printf-style); returns the code given. */
-int ig_set_error(ig_engine *e, int code, const char *fmt, ...)
+int engine_set_error(ig_engine *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Own obj under name until ig_engine_free or ig_release(name). */
-int ig_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *), ig_handle h);
-int ig_release(ig_engine *e, const char *name);
-bool ig_adopted_has(const ig_engine *e, const char *name);
+/* Own obj under name until ig_engine_free or engine_release(name). */
+int engine_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *), ig_handle h);
+int engine_release(ig_engine *e, const char *name);
+bool engine_adopted_has(const ig_engine *e, const char *name);
 
-double ig_now(void);
+double engine_now(void);
 
 /* Data sources: restart a pass; a sequential source's next batch (1 got,
  * 0 exhausted, -1 error with a message in err). */
-int ig_data_restart(ig_data *d, char *err, size_t errlen);
-int ig_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen);
-bool ig_data_random_access(const ig_data *d);
+int engine_data_restart(ig_data *d, char *err, size_t errlen);
+int engine_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen);
+bool engine_data_random_access(const ig_data *d);
 /* Random access: the source's get for f. */
-int ig_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
+int engine_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
 
 #endif

@@ -39,24 +39,24 @@ int64_t ig_data_size(const ig_data *d)
 	return d->ops->size(d->ctx);
 }
 
-bool ig_data_random_access(const ig_data *d)
+bool engine_data_random_access(const ig_data *d)
 {
 	return d->ops->get != NULL && d->ops->size(d->ctx) >= 0;
 }
 
-int ig_data_restart(ig_data *d, char *err, size_t errlen)
+int engine_data_restart(ig_data *d, char *err, size_t errlen)
 {
-	if (ig_data_random_access(d))
+	if (engine_data_random_access(d))
 		return 0;
 	return d->ops->rewind(d->ctx, err, errlen);
 }
 
-int ig_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
+int engine_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
 {
 	return d->ops->get(d->ctx, f, out, err, errlen);
 }
 
-int ig_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen)
+int engine_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen)
 {
 	return d->ops->next(d->ctx, out, err, errlen);
 }

@@ -14,7 +14,7 @@
 
 #include "core.h"
 
-double ig_now(void)
+double engine_now(void)
 {
 	struct timespec ts;
 
@@ -33,7 +33,7 @@ static int set_error_v(ig_engine *e, int code, const char *fmt, va_list ap)
 	return code;
 }
 
-int ig_set_error(ig_engine *e, int code, const char *fmt, ...)
+int engine_set_error(ig_engine *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +84,7 @@ ig_engine *ig_engine_new(ig_process_fn fn, void *ud)
 
 	if (e == NULL)
 		return NULL;
-	if (ig_events_init(e) != 0) {
+	if (engine_events_init(e) != 0) {
 		free(e);
 		return NULL;
 	}
@@ -105,12 +105,12 @@ void ig_engine_free(ig_engine *e)
 	if (e == NULL)
 		return;
 	while (e->nadopted > 0)
-		ig_release(e, e->adopted[e->nadopted - 1].name);
+		engine_release(e, e->adopted[e->nadopted - 1].name);
 	free(e->adopted);
-	ig_events_free(e);
-	ig_vars_clear(&e->metrics);
-	ig_vars_clear(&e->counters);
-	ig_vars_clear(&e->user);
+	engine_events_free(e);
+	engine_vars_clear(&e->metrics);
+	engine_vars_clear(&e->counters);
+	engine_vars_clear(&e->user);
 	for (size_t i = 0; i < e->nuser_keys; i++)
 		free(e->user_keys[i]);
 	free(e->user_keys);
@@ -152,10 +152,10 @@ int64_t ig_engine_iter_counter(const ig_engine *e)
 
 int ig_engine_set_metric(ig_engine *e, const char *name, double value)
 {
-	struct ig_var *m = ig_vars_get(&e->metrics, name);
+	struct var *m = engine_vars_get(&e->metrics, name);
 
 	if (m == NULL)
-		return ig_set_error(e, IG_ENOMEM, "set_metric %s: out of memory", name);
+		return engine_set_error(e, IG_ENOMEM, "set_metric %s: out of memory", name);
 	m->v.type = IG_VALUE_DOUBLE;
 	m->v.u.d = value;
 	return 0;
@@ -163,7 +163,7 @@ int ig_engine_set_metric(ig_engine *e, const char *name, double value)
 
 bool ig_engine_metric(const ig_engine *e, const char *name, double *value)
 {
-	const struct ig_var *m = ig_vars_find(&e->metrics, name);
+	const struct var *m = engine_vars_find(&e->metrics, name);
 
 	if (m == NULL)
 		return false;
@@ -190,40 +190,40 @@ int ig_engine_declare_user_key(ig_engine *e, const char *key)
 
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (strcmp(key, reserved[i]) == 0)
-			return ig_set_error(e, IG_EINVAL, "user key %s is one of the engine's own keys", key);
+			return engine_set_error(e, IG_EINVAL, "user key %s is one of the engine's own keys", key);
 	for (size_t i = 0; i < e->nuser_keys; i++)
 		if (strcmp(e->user_keys[i], key) == 0)
 			return 0;
 	char **v = realloc(e->user_keys, (e->nuser_keys + 1) * sizeof(*v));
 	if (v == NULL)
-		return ig_set_error(e, IG_ENOMEM, "declare_user_key: out of memory");
+		return engine_set_error(e, IG_ENOMEM, "declare_user_key: out of memory");
 	e->user_keys = v;
 	if ((v[e->nuser_keys] = strdup(key)) == NULL)
-		return ig_set_error(e, IG_ENOMEM, "declare_user_key: out of memory");
+		return engine_set_error(e, IG_ENOMEM, "declare_user_key: out of memory");
 	e->nuser_keys++;
 	return 0;
 }
 
 int ig_engine_set_user(ig_engine *e, const char *key, const ig_value *v)
 {
-	struct ig_var *u = ig_vars_get(&e->user, key);
+	struct var *u = engine_vars_get(&e->user, key);
 
-	if (u == NULL || ig_value_copy(&u->v, v) != 0)
-		return ig_set_error(e, IG_ENOMEM, "set_user %s: out of memory", key);
+	if (u == NULL || engine_value_copy(&u->v, v) != 0)
+		return engine_set_error(e, IG_ENOMEM, "set_user %s: out of memory", key);
 	return 0;
 }
 
 const ig_value *ig_engine_user(const ig_engine *e, const char *key)
 {
-	const struct ig_var *u = ig_vars_find(&e->user, key);
+	const struct var *u = engine_vars_find(&e->user, key);
 	return u != NULL ? &u->v : NULL;
 }
 
 /* ---- things the engine owns for others (metrics) ------------------------ */
 
-int ig_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *), ig_handle h)
+int engine_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *), ig_handle h)
 {
-	struct ig_adopted *v = realloc(e->adopted, (e->nadopted + 1) * sizeof(*v));
+	struct adopted_obj *v = realloc(e->adopted, (e->nadopted + 1) * sizeof(*v));
 
 	if (v == NULL)
 		return IG_ENOMEM;
@@ -237,10 +237,10 @@ int ig_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *),
 	return 0;
 }
 
-int ig_release(ig_engine *e, const char *name)
+int engine_release(ig_engine *e, const char *name)
 {
 	for (size_t i = 0; i < e->nadopted; i++) {
-		struct ig_adopted *a = &e->adopted[i];
+		struct adopted_obj *a = &e->adopted[i];
 		if (strcmp(a->name, name) != 0)
 			continue;
 		if (a->handle != 0)
@@ -251,10 +251,10 @@ int ig_release(ig_engine *e, const char *name)
 		e->nadopted--;
 		return 0;
 	}
-	return ig_set_error(e, IG_ENOENT, "%s is not attached", name);
+	return engine_set_error(e, IG_ENOENT, "%s is not attached", name);
 }
 
-bool ig_adopted_has(const ig_engine *e, const char *name)
+bool engine_adopted_has(const ig_engine *e, const char *name)
 {
 	for (size_t i = 0; i < e->nadopted; i++)
 		if (strcmp(e->adopted[i].name, name) == 0)
@@ -301,7 +301,7 @@ static void use_data(ig_engine *e, ig_data *d)
 {
 	e->data = d;
 	e->data_n = d != NULL ? ig_data_size(d) : IG_NONE;
-	e->data_ra = d != NULL && ig_data_random_access(d);
+	e->data_ra = d != NULL && engine_data_random_access(d);
 }
 
 /* Start a new pass of the data (Ignite's _setup_dataloader_iter). */
@@ -316,7 +316,7 @@ static int restart_data(ig_engine *e, char *err, size_t errlen)
 	e->cursor.pass++;
 	e->cursor.pos = 0;
 	e->cursor_valid = true;
-	return ig_data_restart(e->data, err, errlen);
+	return engine_data_restart(e->data, err, errlen);
 }
 
 int ig_engine_set_data(ig_engine *e, ig_data *d)
@@ -329,7 +329,7 @@ int ig_engine_set_data(ig_engine *e, ig_data *d)
 		return 0;
 	/* Rule 22: the next fetch comes from d. */
 	if (restart_data(e, err, sizeof(err)) != 0)
-		return ig_set_error(e, IG_ERUN, "set_data: %s", err);
+		return engine_set_error(e, IG_ERUN, "set_data: %s", err);
 	return 0;
 }
 
@@ -341,9 +341,9 @@ void ig_engine_data_cursor(const ig_engine *e, ig_data_cursor *c)
 int ig_engine_set_data_cursor(ig_engine *e, const ig_data_cursor *c)
 {
 	if (c->pass < 0 || c->pos < 0)
-		return ig_set_error(e, IG_EINVAL, "data cursor: pass and pos must not be negative");
+		return engine_set_error(e, IG_EINVAL, "data cursor: pass and pos must not be negative");
 	if (e->running)
-		return ig_set_error(e, IG_ESTATE, "data cursor: a run is in progress");
+		return engine_set_error(e, IG_ESTATE, "data cursor: a run is in progress");
 	e->cursor = *c;
 	e->cursor_valid = true;
 	return 0;
@@ -363,15 +363,15 @@ bool ig_state_done(const ig_state *s)
 static int check_args(ig_engine *e, ig_data *data, const ig_run_args *a)
 {
 	if (a->max_epochs != IG_NONE && a->max_epochs < 1)
-		return ig_set_error(e, IG_EINVAL, "run: max_epochs must be a positive integer, not %lld",
+		return engine_set_error(e, IG_EINVAL, "run: max_epochs must be a positive integer, not %lld",
 		                    (long long)a->max_epochs);
 	if (a->epoch_length != IG_NONE && a->epoch_length < 1)
-		return ig_set_error(e, IG_EINVAL, "run: epoch_length must be a positive integer, not %lld",
+		return engine_set_error(e, IG_EINVAL, "run: epoch_length must be a positive integer, not %lld",
 		                    (long long)a->epoch_length);
 	if (a->seed < IG_NONE)
-		return ig_set_error(e, IG_EINVAL, "run: seed must not be negative");
+		return engine_set_error(e, IG_EINVAL, "run: seed must not be negative");
 	if (data != NULL && ig_data_size(data) == 0)
-		return ig_set_error(e, IG_EINVAL, "run: the data has zero size; give non-empty data");
+		return engine_set_error(e, IG_EINVAL, "run: the data has zero size; give non-empty data");
 	return 0;
 }
 
@@ -383,11 +383,11 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 	int rc;
 
 	if (e->running && !e->suspended)
-		return ig_set_error(e, IG_ESTATE, "run: a run is already in progress");
+		return engine_set_error(e, IG_ESTATE, "run: a run is already in progress");
 	if ((rc = check_args(e, data, a)) != 0)
 		return rc;
 	if (s->max_epochs != IG_NONE && a->max_epochs != IG_NONE && a->max_epochs < s->epoch)
-		return ig_set_error(e, IG_EINVAL, "run: max_epochs %lld is below the epoch the state "
+		return engine_set_error(e, IG_EINVAL, "run: max_epochs %lld is below the epoch the state "
 		    "has reached (%lld)", (long long)a->max_epochs, (long long)s->epoch);
 
 	/* Ignite applies a new max_epochs before asking whether the state is
@@ -402,7 +402,7 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 		if (len == IG_NONE && data == NULL)
 			len = s->epoch_length;
 		if (len == IG_NONE && data == NULL)
-			return ig_set_error(e, IG_EINVAL, "run: epoch_length must be given when there is no data");
+			return engine_set_error(e, IG_EINVAL, "run: epoch_length must be given when there is no data");
 		s->iteration = 0;
 		s->epoch = 0;
 		s->max_epochs = a->max_epochs != IG_NONE ? a->max_epochs : 1;
@@ -414,13 +414,13 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 	} else {
 		if (s->epoch_length != IG_NONE) {
 			if (len != IG_NONE && len != s->epoch_length)
-				return ig_set_error(e, IG_EINVAL, "run: epoch_length %lld differs from the "
+				return engine_set_error(e, IG_EINVAL, "run: epoch_length %lld differs from the "
 				    "state's %lld", (long long)len, (long long)s->epoch_length);
 		} else {
 			if (len == IG_NONE && data != NULL)
 				len = ig_data_size(data);
 			if (len == IG_NONE && data == NULL)
-				return ig_set_error(e, IG_EINVAL,
+				return engine_set_error(e, IG_EINVAL,
 				    "run: epoch_length must be given when there is no data");
 			s->epoch_length = len;
 		}
@@ -452,7 +452,7 @@ int ig_engine_start(ig_engine *e, ig_data *data, const ig_run_args *args)
 	e->should_yield = false;
 	s->time_epoch = 0;
 	s->time_total = 0;
-	e->t_run = ig_now();
+	e->t_run = engine_now();
 	e->phase = PH_STARTED;
 	return 0;
 }
@@ -490,8 +490,8 @@ static void end_run(ig_engine *e, ig_run_status st)
 static ig_run_status fail_outer(ig_engine *e)
 {
 	e->iter_live = false;
-	if (ig_has_live_handlers(e, IG_EVENT_EXCEPTION_RAISED) &&
-	    ig_fire(e, IG_EVENT_EXCEPTION_RAISED) == 0) {
+	if (engine_has_live_handlers(e, IG_EVENT_EXCEPTION_RAISED) &&
+	    engine_fire(e, IG_EVENT_EXCEPTION_RAISED) == 0) {
 		end_run(e, IG_RUN_DONE);
 		return IG_RUN_DONE;
 	}
@@ -503,9 +503,9 @@ static ig_run_status fail_outer(ig_engine *e)
  * handlers, the epoch ends and the run goes on; otherwise the run ends. */
 static bool fail_inner(ig_engine *e)
 {
-	if (!ig_has_live_handlers(e, IG_EVENT_EXCEPTION_RAISED))
+	if (!engine_has_live_handlers(e, IG_EVENT_EXCEPTION_RAISED))
 		return false;
-	if (ig_fire(e, IG_EVENT_EXCEPTION_RAISED) != 0)
+	if (engine_fire(e, IG_EVENT_EXCEPTION_RAISED) != 0)
 		return false;
 	e->phase = PH_EPOCH_END;
 	return true;
@@ -531,7 +531,7 @@ static int setup_engine(ig_engine *e, char *err, size_t errlen)
 			e->cursor.pos = s->iteration % n;
 		}
 		e->cursor_valid = true;
-		if (ig_data_restart(e->data, err, errlen) != 0)
+		if (engine_data_restart(e->data, err, errlen) != 0)
 			return -1;
 	}
 	if (e->init_iter == IG_NONE)
@@ -559,9 +559,9 @@ static int fetch(ig_engine *e)
 	if (e->data_ra) {
 		ig_fetch f = { e->state.seed, e->cursor.pass, e->cursor.pos };
 		rc = e->cursor.pos >= e->data_n ? 0
-		     : ig_data_get(e->data, &f, &e->batch, err, sizeof(err)) == 0 ? 1 : -1;
+		     : engine_data_get(e->data, &f, &e->batch, err, sizeof(err)) == 0 ? 1 : -1;
 	} else {
-		rc = ig_data_next(e->data, &e->batch, err, sizeof(err));
+		rc = engine_data_next(e->data, &e->batch, err, sizeof(err));
 	}
 	if (rc == 1)
 		e->cursor.pos++;
@@ -571,7 +571,7 @@ static int fetch(ig_engine *e)
 }
 
 /* Epoch-level check: after STARTED, EPOCH_STARTED, EPOCH_COMPLETED. */
-static ig_run_status outer_check(ig_engine *e, enum ig_phase next, bool *stop)
+static ig_run_status outer_check(ig_engine *e, enum phase next, bool *stop)
 {
 	*stop = false;
 	switch (check_flags(e)) {
@@ -591,7 +591,7 @@ static ig_run_status outer_check(ig_engine *e, enum ig_phase next, bool *stop)
 	e->should_interrupt = false;
 	e->phase = next;
 	*stop = true;
-	if (ig_fire(e, IG_EVENT_INTERRUPT) != 0)
+	if (engine_fire(e, IG_EVENT_INTERRUPT) != 0)
 		return fail_outer(e);
 	e->suspended = true;
 	e->status = IG_RUN_SUSPENDED;
@@ -600,7 +600,7 @@ static ig_run_status outer_check(ig_engine *e, enum ig_phase next, bool *stop)
 
 /* Iteration-level check: after GET_BATCH_*, DATALOADER_STOP_ITERATION,
  * ITERATION_*.  Returns 0 to go on to next, 1 to stop stepping with *st. */
-static int inner_check(ig_engine *e, enum ig_phase next, ig_run_status *st)
+static int inner_check(ig_engine *e, enum phase next, ig_run_status *st)
 {
 	if (e->should_terminate == FLAG_OFF && e->should_terminate_epoch == FLAG_OFF &&
 	    !e->should_interrupt) {
@@ -618,7 +618,7 @@ static int inner_check(ig_engine *e, enum ig_phase next, ig_run_status *st)
 		char err[512];
 
 		err[0] = '\0';
-		if (ig_fire(e, IG_EVENT_TERMINATE_SINGLE_EPOCH) != 0) {
+		if (engine_fire(e, IG_EVENT_TERMINATE_SINGLE_EPOCH) != 0) {
 			*st = fail_outer(e);
 			return 1;
 		}
@@ -635,7 +635,7 @@ static int inner_check(ig_engine *e, enum ig_phase next, ig_run_status *st)
 	}
 	e->should_interrupt = false;
 	e->phase = next;
-	if (ig_fire(e, IG_EVENT_INTERRUPT) != 0) {
+	if (engine_fire(e, IG_EVENT_INTERRUPT) != 0) {
 		*st = fail_outer(e);
 		return 1;
 	}
@@ -657,9 +657,9 @@ static int inner_error(ig_engine *e, ig_run_status *st)
 
 /* Fire an event of the iterations, then check the flags; 1 when stepping
  * must stop with *st. */
-static int inner_event(ig_engine *e, int event, enum ig_phase next, ig_run_status *st)
+static int inner_event(ig_engine *e, int event, enum phase next, ig_run_status *st)
 {
-	if (ig_fire(e, event) != 0)
+	if (engine_fire(e, event) != 0)
 		return inner_error(e, st);
 	return inner_check(e, next, st);
 }
@@ -673,7 +673,7 @@ static int inner_event(ig_engine *e, int event, enum ig_phase next, ig_run_statu
  */
 static bool quiet(const ig_engine *e)
 {
-	const struct ig_evinfo *ev = e->events;
+	const struct evinfo *ev = e->events;
 
 	return (ev[IG_EVENT_GET_BATCH_STARTED].handlers.n | ev[IG_EVENT_GET_BATCH_COMPLETED].handlers.n |
 	        ev[IG_EVENT_ITERATION_STARTED].handlers.n | ev[IG_EVENT_ITERATION_COMPLETED].handlers.n) == 0 &&
@@ -706,7 +706,7 @@ static int run_fast(ig_engine *e, uint64_t *done, uint64_t max_iterations, ig_ru
 		ig_fetch f = { s->seed, e->cursor.pass, e->cursor.pos };
 
 		s->batch = NULL;
-		if (ig_data_get(e->data, &f, &e->batch, err, sizeof(err)) != 0)
+		if (engine_data_get(e->data, &f, &e->batch, err, sizeof(err)) != 0)
 			break;      /* the general path fetches again and reports it */
 		e->cursor.pos++;
 		s->batch = &e->batch;
@@ -770,7 +770,7 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 		case PH_IDLE:
 			return e->status;
 		case PH_STARTED:
-			if (ig_fire(e, IG_EVENT_STARTED) != 0)
+			if (engine_fire(e, IG_EVENT_STARTED) != 0)
 				return fail_outer(e);
 			st = outer_check(e, PH_EPOCH_BEGIN, &stop);
 			if (stop)
@@ -782,8 +782,8 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 				break;
 			}
 			s->epoch++;
-			e->t_epoch = ig_now();
-			if (ig_fire(e, IG_EVENT_EPOCH_STARTED) != 0)
+			e->t_epoch = engine_now();
+			if (engine_fire(e, IG_EVENT_EPOCH_STARTED) != 0)
 				return fail_outer(e);
 			st = outer_check(e, PH_EPOCH_SETUP, &stop);
 			if (stop)
@@ -884,7 +884,7 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 		}
 			/* FALLTHROUGH */
 		case PH_ITERATION_DONE: {
-			enum ig_phase next = s->epoch_length != IG_NONE && e->iter_counter == s->epoch_length
+			enum phase next = s->epoch_length != IG_NONE && e->iter_counter == s->epoch_length
 			                     ? PH_EPOCH_END : PH_FETCH;
 			if (inner_event(e, IG_EVENT_ITERATION_COMPLETED, next, &st))
 				return st;
@@ -916,11 +916,11 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 			e->phase = PH_ITERATION_DONE;
 			break;
 		case PH_EPOCH_END:
-			s->time_epoch = ig_now() - e->t_epoch;
+			s->time_epoch = engine_now() - e->t_epoch;
 			if (e->should_terminate_epoch != FLAG_SKIP) {
-				if (ig_fire(e, IG_EVENT_EPOCH_COMPLETED) != 0)
+				if (engine_fire(e, IG_EVENT_EPOCH_COMPLETED) != 0)
 					return fail_outer(e);
-				s->time_epoch = ig_now() - e->t_epoch;
+				s->time_epoch = engine_now() - e->t_epoch;
 			}
 			/* Rule 12: at EPOCH_COMPLETED terminate_epoch has no effect. */
 			e->should_terminate_epoch = FLAG_OFF;
@@ -933,16 +933,16 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 				return IG_RUN_YIELD;
 			break;
 		case PH_TERMINATE:
-			if (ig_fire(e, IG_EVENT_TERMINATE) != 0)
+			if (engine_fire(e, IG_EVENT_TERMINATE) != 0)
 				return fail_outer(e);
 			e->phase = PH_COMPLETE;
 			break;
 		case PH_COMPLETE:
-			s->time_total = ig_now() - e->t_run;
+			s->time_total = engine_now() - e->t_run;
 			if (e->should_terminate != FLAG_SKIP) {
-				if (ig_fire(e, IG_EVENT_COMPLETED) != 0)
+				if (engine_fire(e, IG_EVENT_COMPLETED) != 0)
 					return fail_outer(e);
-				s->time_total = ig_now() - e->t_run;
+				s->time_total = engine_now() - e->t_run;
 			}
 			end_run(e, IG_RUN_DONE);
 			return IG_RUN_DONE;
@@ -953,7 +953,7 @@ ig_run_status ig_engine_step(ig_engine *e, uint64_t max_iterations)
 int ig_engine_complete(ig_engine *e, const ig_output *out, const char *errmsg)
 {
 	if (e->phase != PH_AWAIT)
-		return ig_set_error(e, IG_ESTATE, "complete: no process function is pending");
+		return engine_set_error(e, IG_ESTATE, "complete: no process function is pending");
 	if (errmsg != NULL) {
 		ig_engine_raise(e, "%s", errmsg);
 		e->pending_failed = true;

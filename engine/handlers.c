@@ -13,7 +13,7 @@ static const char *const core_names[IG_EVENT_CORE_COUNT] = {
 	"EPOCH_COMPLETED", "COMPLETED",
 };
 
-int ig_events_init(ig_engine *e)
+int engine_events_init(ig_engine *e)
 {
 	e->events = calloc(IG_EVENT_CORE_COUNT, sizeof(*e->events));
 	if (e->events == NULL)
@@ -22,15 +22,15 @@ int ig_events_init(ig_engine *e)
 	return 0;
 }
 
-static void hentry_clear(struct ig_hentry *h)
+static void hentry_clear(struct hentry *h)
 {
 	free((int64_t *)h->filter.once);
 }
 
-void ig_events_free(ig_engine *e)
+void engine_events_free(ig_engine *e)
 {
 	for (size_t i = 0; i < e->nevents; i++) {
-		struct ig_evinfo *ev = &e->events[i];
+		struct evinfo *ev = &e->events[i];
 		for (size_t j = 0; j < ev->handlers.n; j++)
 			hentry_clear(&ev->handlers.v[j]);
 		free(ev->handlers.v);
@@ -66,27 +66,27 @@ int ig_event_from_name(const ig_engine *e, const char *name)
 int ig_engine_register_event(ig_engine *e, const char *name, const char *attr)
 {
 	if (name == NULL || *name == '\0')
-		return ig_set_error(e, IG_EINVAL, "register_event: empty event name");
+		return engine_set_error(e, IG_EINVAL, "register_event: empty event name");
 	if (ig_event_from_name(e, name) >= 0)
-		return ig_set_error(e, IG_EINVAL, "register_event: event %s is already registered", name);
+		return engine_set_error(e, IG_EINVAL, "register_event: event %s is already registered", name);
 	if (e->nevents == e->capevents) {
 		size_t cap = e->capevents * 2;
-		struct ig_evinfo *v = realloc(e->events, cap * sizeof(*v));
+		struct evinfo *v = realloc(e->events, cap * sizeof(*v));
 		if (v == NULL)
-			return ig_set_error(e, IG_ENOMEM, "register_event: out of memory");
+			return engine_set_error(e, IG_ENOMEM, "register_event: out of memory");
 		e->events = v;
 		e->capevents = cap;
 	}
-	struct ig_evinfo *ev = &e->events[e->nevents];
+	struct evinfo *ev = &e->events[e->nevents];
 	memset(ev, 0, sizeof(*ev));
 	if ((ev->name = strdup(name)) == NULL)
-		return ig_set_error(e, IG_ENOMEM, "register_event: out of memory");
+		return engine_set_error(e, IG_ENOMEM, "register_event: out of memory");
 	if (attr != NULL) {
-		struct ig_var *c;
-		if ((ev->attr = strdup(attr)) == NULL || (c = ig_vars_get(&e->counters, attr)) == NULL) {
+		struct var *c;
+		if ((ev->attr = strdup(attr)) == NULL || (c = engine_vars_get(&e->counters, attr)) == NULL) {
 			free(ev->name);
 			free(ev->attr);
-			return ig_set_error(e, IG_ENOMEM, "register_event: out of memory");
+			return engine_set_error(e, IG_ENOMEM, "register_event: out of memory");
 		}
 		/* Rule 23: created at 0, never reset; a second event may share it. */
 		if (c->v.type == IG_VALUE_NIL) {
@@ -99,7 +99,7 @@ int ig_engine_register_event(ig_engine *e, const char *name, const char *attr)
 
 int64_t *ig_engine_counter(ig_engine *e, const char *attr)
 {
-	struct ig_var *c = ig_vars_find(&e->counters, attr);
+	struct var *c = engine_vars_find(&e->counters, attr);
 	return c != NULL ? &c->v.u.i : NULL;
 }
 
@@ -121,7 +121,7 @@ static bool event_value(const ig_engine *e, int event, int64_t *value)
 		return true;
 	default:
 		if (event >= IG_EVENT_CORE_COUNT && e->events[event].attr != NULL) {
-			const struct ig_var *c = ig_vars_find(&e->counters, e->events[event].attr);
+			const struct var *c = engine_vars_find(&e->counters, e->events[event].attr);
 			*value = c != NULL ? c->v.u.i : 0;
 			return true;
 		}
@@ -143,17 +143,17 @@ static int filter_check(ig_engine *e, int event, const ig_filter *f)
 	if (!filter_is_set(f))
 		return 0;
 	if (!event_value(e, event, &v))
-		return ig_set_error(e, IG_EINVAL,
+		return engine_set_error(e, IG_EINVAL,
 		    "event %s has no counter, so it cannot be filtered", name);
 	int groups = (f->fn != NULL) + (f->nonce > 0) + (f->every > 1 || f->before || f->after);
 	if (groups > 1)
-		return ig_set_error(e, IG_EINVAL, "%s: only one of a custom filter, once, "
+		return engine_set_error(e, IG_EINVAL, "%s: only one of a custom filter, once, "
 		    "and every/before/after may be given", name);
 	if (f->every < 0 || f->before < 0 || f->after < 0)
-		return ig_set_error(e, IG_EINVAL, "%s: every, before and after must not be negative", name);
+		return engine_set_error(e, IG_EINVAL, "%s: every, before and after must not be negative", name);
 	for (size_t i = 0; i < f->nonce; i++)
 		if (f->once[i] <= 0)
-			return ig_set_error(e, IG_EINVAL, "%s: once values must be positive", name);
+			return engine_set_error(e, IG_EINVAL, "%s: once values must be positive", name);
 	return 0;
 }
 
@@ -163,7 +163,7 @@ static int filter_check(ig_engine *e, int event, const ig_filter *f)
  * compares instead of a 64-bit division.  Values may jump (a new run, a
  * loaded state); outside [next - n, next] the multiple is recomputed.
  */
-static bool every_pass(struct ig_hentry *h, int64_t v)
+static bool every_pass(struct hentry *h, int64_t v)
 {
 	int64_t n = h->filter.every;
 
@@ -178,7 +178,7 @@ static bool every_pass(struct ig_hentry *h, int64_t v)
 	return v == h->every_next - n;
 }
 
-static bool filter_pass(ig_engine *e, int event, struct ig_hentry *h)
+static bool filter_pass(ig_engine *e, int event, struct hentry *h)
 {
 	const ig_filter *f = &h->filter;
 	int64_t v = 0;
@@ -200,11 +200,11 @@ static bool filter_pass(ig_engine *e, int event, struct ig_hentry *h)
 	return f->every > 1 ? (v - after - 1) % f->every == 0 : true;
 }
 
-static int hlist_push(struct ig_hlist *l, const struct ig_hentry *h)
+static int hlist_push(struct hlist *l, const struct hentry *h)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4;
-		struct ig_hentry *v = realloc(l->v, cap * sizeof(*v));
+		struct hentry *v = realloc(l->v, cap * sizeof(*v));
 		if (v == NULL)
 			return IG_ENOMEM;
 		l->v = v;
@@ -214,7 +214,7 @@ static int hlist_push(struct ig_hlist *l, const struct ig_hentry *h)
 	return 0;
 }
 
-static void hlist_compact(struct ig_hlist *l)
+static void hlist_compact(struct hlist *l)
 {
 	size_t j = 0;
 
@@ -228,7 +228,7 @@ static void hlist_compact(struct ig_hlist *l)
 	l->dirty = false;
 }
 
-static void hentry_remove(ig_engine *e, struct ig_hlist *l, struct ig_hentry *h)
+static void hentry_remove(ig_engine *e, struct hlist *l, struct hentry *h)
 {
 	/* Rule 9: a firing in progress still runs it; later firings do not. */
 	h->removed_at = e->fire_serial ? e->fire_serial : 1;
@@ -244,9 +244,9 @@ static int remove_where(ig_engine *e, int event, ig_handle h, ig_handler_fn fn, 
 	size_t hi = event >= 0 ? (size_t)event + 1 : e->nevents;
 
 	for (size_t i = lo; i < hi; i++) {
-		struct ig_hlist *l = &e->events[i].handlers;
+		struct hlist *l = &e->events[i].handlers;
 		for (size_t j = 0; j < l->n; j++) {
-			struct ig_hentry *x = &l->v[j];
+			struct hentry *x = &l->v[j];
 			if (x->removed_at != 0)
 				continue;
 			if (h ? x->handle == h : (x->fn == fn && x->ud == ud)) {
@@ -265,12 +265,12 @@ ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t
                                 ig_handler_fn fn, void *ud)
 {
 	if (fn == NULL || n == 0) {
-		ig_set_error(e, IG_EINVAL, "add_event_handler: no handler or no event");
+		engine_set_error(e, IG_EINVAL, "add_event_handler: no handler or no event");
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!valid_event(e, specs[i].event)) {
-			ig_set_error(e, IG_ENOENT, "add_event_handler: event %d is not registered",
+			engine_set_error(e, IG_ENOENT, "add_event_handler: event %d is not registered",
 			             specs[i].event);
 			return 0;
 		}
@@ -279,7 +279,7 @@ ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t
 	}
 	ig_handle h = ++e->next_handle;
 	for (size_t i = 0; i < n; i++) {
-		struct ig_hentry x = { .fn = fn, .ud = ud, .handle = h };
+		struct hentry x = { .fn = fn, .ud = ud, .handle = h };
 		const ig_filter *f = &specs[i].filter;
 		if (filter_is_set(f)) {
 			x.filter = *f;
@@ -300,7 +300,7 @@ ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t
 	return h;
 nomem:
 	remove_where(e, IG_EVENT_ANY, h, NULL, NULL);
-	ig_set_error(e, IG_ENOMEM, "add_event_handler: out of memory");
+	engine_set_error(e, IG_ENOMEM, "add_event_handler: out of memory");
 	return 0;
 }
 
@@ -317,7 +317,7 @@ ig_handle ig_engine_on(ig_engine *e, int event, const ig_filter *filter,
 int ig_engine_remove_handle(ig_engine *e, ig_handle h)
 {
 	if (h == 0 || remove_where(e, IG_EVENT_ANY, h, NULL, NULL) == 0)
-		return ig_set_error(e, IG_ENOENT, "remove: handle %llu is not registered",
+		return engine_set_error(e, IG_ENOENT, "remove: handle %llu is not registered",
 		                    (unsigned long long)h);
 	return 0;
 }
@@ -325,9 +325,9 @@ int ig_engine_remove_handle(ig_engine *e, ig_handle h)
 int ig_engine_remove_handler(ig_engine *e, ig_handler_fn fn, void *ud, int event)
 {
 	if (!valid_event(e, event))
-		return ig_set_error(e, IG_ENOENT, "remove_event_handler: event %d is not registered", event);
+		return engine_set_error(e, IG_ENOENT, "remove_event_handler: event %d is not registered", event);
 	if (remove_where(e, event, 0, fn, ud) == 0)
-		return ig_set_error(e, IG_ENOENT,
+		return engine_set_error(e, IG_ENOENT,
 		    "remove_event_handler: this handler is not registered on event %s",
 		    ig_event_name(e, event));
 	return 0;
@@ -341,7 +341,7 @@ bool ig_engine_has_handler(const ig_engine *e, ig_handler_fn fn, void *ud, int e
 	if (event != IG_EVENT_ANY && !valid_event(e, event))
 		return false;
 	for (size_t i = lo; i < hi; i++) {
-		const struct ig_hlist *l = &e->events[i].handlers;
+		const struct hlist *l = &e->events[i].handlers;
 		for (size_t j = 0; j < l->n; j++)
 			if (l->v[j].removed_at == 0 && l->v[j].fn == fn && l->v[j].ud == ud)
 				return true;
@@ -349,9 +349,9 @@ bool ig_engine_has_handler(const ig_engine *e, ig_handler_fn fn, void *ud, int e
 	return false;
 }
 
-bool ig_has_live_handlers(const ig_engine *e, int event)
+bool engine_has_live_handlers(const ig_engine *e, int event)
 {
-	const struct ig_hlist *l = &e->events[event].handlers;
+	const struct hlist *l = &e->events[event].handlers;
 
 	for (size_t j = 0; j < l->n; j++)
 		if (l->v[j].removed_at == 0)
@@ -359,7 +359,7 @@ bool ig_has_live_handlers(const ig_engine *e, int event)
 	return false;
 }
 
-int ig_fire_slow(ig_engine *e, int event)
+int engine_fire_slow(ig_engine *e, int event)
 {
 	uint64_t serial = ++e->fire_serial;
 	size_t n = e->events[event].handlers.n;
@@ -369,7 +369,7 @@ int ig_fire_slow(ig_engine *e, int event)
 	 * the array may move, so index it afresh each time. */
 	e->events[event].handlers.firing++;
 	for (size_t i = 0; i < n; i++) {
-		struct ig_hentry *h = &e->events[event].handlers.v[i];
+		struct hentry *h = &e->events[event].handlers.v[i];
 		if (h->removed_at != 0 && h->removed_at < serial)
 			continue;
 		if (h->filtered && !filter_pass(e, event, h))
@@ -379,7 +379,7 @@ int ig_fire_slow(ig_engine *e, int event)
 			break;
 		}
 	}
-	struct ig_hlist *l = &e->events[event].handlers;
+	struct hlist *l = &e->events[event].handlers;
 	if (--l->firing == 0 && l->dirty)
 		hlist_compact(l);
 	return rc;
@@ -388,6 +388,6 @@ int ig_fire_slow(ig_engine *e, int event)
 int ig_engine_fire_event(ig_engine *e, int event)
 {
 	if (!valid_event(e, event))
-		return ig_set_error(e, IG_ENOENT, "fire_event: event %d is not registered", event);
-	return ig_fire(e, event) == 0 ? 0 : IG_ERUN;
+		return engine_set_error(e, IG_ENOENT, "fire_event: event %d is not registered", event);
+	return engine_fire(e, event) == 0 ? 0 : IG_ERUN;
 }

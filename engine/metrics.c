@@ -213,31 +213,31 @@ int ig_metric_attach(ig_metric *m, ig_engine *e, const char *name)
 	ig_handle h;
 
 	if (m->name != NULL)
-		return ig_set_error(e, IG_ESTATE, "metric %s is already attached", m->name);
-	if (ig_adopted_has(e, name))
-		return ig_set_error(e, IG_EINVAL, "a metric called %s is already attached", name);
+		return engine_set_error(e, IG_ESTATE, "metric %s is already attached", m->name);
+	if (engine_adopted_has(e, name))
+		return engine_set_error(e, IG_EINVAL, "a metric called %s is already attached", name);
 	if ((m->name = strdup(name)) == NULL)
-		return ig_set_error(e, IG_ENOMEM, "attach %s: out of memory", name);
+		return engine_set_error(e, IG_ENOMEM, "attach %s: out of memory", name);
 	h = per_iteration ? ig_engine_add_handler(e, iterationwise, 2, on_event, m)
 	                  : ig_engine_add_handler(e, epochwise, 3, on_event, m);
-	if (h == 0 || ig_adopt(e, name, m, metric_free_cb, h) != 0) {
+	if (h == 0 || engine_adopt(e, name, m, metric_free_cb, h) != 0) {
 		if (h != 0)
 			ig_engine_remove_handle(e, h);
 		free(m->name);
 		m->name = NULL;
-		return ig_set_error(e, IG_ENOMEM, "attach %s: could not add its handlers", name);
+		return engine_set_error(e, IG_ENOMEM, "attach %s: could not add its handlers", name);
 	}
 	return 0;
 }
 
 int ig_metric_detach(ig_engine *e, const char *name)
 {
-	return ig_release(e, name);
+	return engine_release(e, name);
 }
 
 bool ig_metric_is_attached(const ig_engine *e, const char *name)
 {
-	return ig_adopted_has(e, name);
+	return engine_adopted_has(e, name);
 }
 
 /* The attached metric called name, or NULL.  Metrics are the only objects
@@ -245,7 +245,7 @@ bool ig_metric_is_attached(const ig_engine *e, const char *name)
 static ig_metric *find_attached(const ig_engine *e, const char *name)
 {
 	for (size_t i = 0; i < e->nadopted; i++) {
-		const struct ig_adopted *a = &e->adopted[i];
+		const struct adopted_obj *a = &e->adopted[i];
 		if (a->free_fn == metric_free_cb && strcmp(a->name, name) == 0)
 			return a->obj;
 	}
@@ -268,9 +268,9 @@ int ig_metric_set_state(ig_engine *e, const char *name, const ig_metric_acc *acc
 	ig_metric *m = find_attached(e, name);
 
 	if (m == NULL)
-		return ig_set_error(e, IG_ENOENT, "no metric called %s is attached", name);
+		return engine_set_error(e, IG_ENOENT, "no metric called %s is attached", name);
 	if (!(acc->count >= 0 && isfinite(acc->count)))
-		return ig_set_error(e, IG_EINVAL, "metric %s: count %g must be a finite "
+		return engine_set_error(e, IG_EINVAL, "metric %s: count %g must be a finite "
 		                    "number >= 0", name, acc->count);
 	m->sum = acc->sum;
 	m->count = acc->count;

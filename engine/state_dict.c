@@ -13,7 +13,7 @@ void ig_state_dict_clear(ig_state_dict *sd)
 {
 	for (size_t i = 0; i < sd->nuser; i++) {
 		free(sd->user[i].key);
-		ig_value_clear(&sd->user[i].value);
+		engine_value_clear(&sd->user[i].value);
 	}
 	free(sd->user);
 	sd->user = NULL;
@@ -29,7 +29,7 @@ static int sd_add_user(ig_state_dict *sd, const char *key, size_t keylen, const 
 	sd->user = u;
 	u = &sd->user[sd->nuser];
 	memset(u, 0, sizeof(*u));
-	if ((u->key = strndup(key, keylen)) == NULL || ig_value_copy(&u->value, v) != 0) {
+	if ((u->key = strndup(key, keylen)) == NULL || engine_value_copy(&u->value, v) != 0) {
 		free(u->key);
 		return IG_ENOMEM;
 	}
@@ -70,55 +70,55 @@ int ig_engine_load_state_dict(ig_engine *e, const ig_state_dict *sd)
 	int64_t iteration, epoch;
 
 	if (e->running && !e->suspended)
-		return ig_set_error(e, IG_ESTATE, "load_state_dict: a run is in progress");
+		return engine_set_error(e, IG_ESTATE, "load_state_dict: a run is in progress");
 	if ((sd->iteration == IG_NONE) == (sd->epoch == IG_NONE))
-		return ig_set_error(e, IG_EINVAL,
+		return engine_set_error(e, IG_EINVAL,
 		    "load_state_dict: give exactly one of iteration and epoch");
 	if (sd->iteration < IG_NONE || sd->epoch < IG_NONE)
-		return ig_set_error(e, IG_EINVAL, "load_state_dict: iteration and epoch must not be negative");
+		return engine_set_error(e, IG_EINVAL, "load_state_dict: iteration and epoch must not be negative");
 	if (sd->epoch_length == 0 || sd->epoch_length < IG_NONE)
-		return ig_set_error(e, IG_EINVAL, "load_state_dict: epoch_length must be a positive integer");
+		return engine_set_error(e, IG_EINVAL, "load_state_dict: epoch_length must be a positive integer");
 	if (sd->max_epochs == 0 || sd->max_epochs < IG_NONE)
-		return ig_set_error(e, IG_EINVAL, "load_state_dict: max_epochs must be a positive integer");
+		return engine_set_error(e, IG_EINVAL, "load_state_dict: max_epochs must be a positive integer");
 	if (sd->iteration != IG_NONE) {
 		iteration = sd->iteration;
 		epoch = sd->epoch_length != IG_NONE ? iteration / sd->epoch_length : 0;
 	} else {
 		epoch = sd->epoch;
 		if (epoch > 0 && sd->epoch_length == IG_NONE)
-			return ig_set_error(e, IG_EINVAL,
+			return engine_set_error(e, IG_EINVAL,
 			    "load_state_dict: epoch is given but epoch_length is unknown");
 		iteration = epoch > 0 ? epoch * sd->epoch_length : 0;
 	}
 	if (sd->max_epochs != IG_NONE && epoch > sd->max_epochs)
-		return ig_set_error(e, IG_EINVAL, "load_state_dict: epoch %lld is beyond max_epochs %lld",
+		return engine_set_error(e, IG_EINVAL, "load_state_dict: epoch %lld is beyond max_epochs %lld",
 		                    (long long)epoch, (long long)sd->max_epochs);
 	for (size_t i = 0; i < e->nuser_keys; i++)
 		if (sd_user(sd, e->user_keys[i]) == NULL)
-			return ig_set_error(e, IG_EINVAL,
+			return engine_set_error(e, IG_EINVAL,
 			    "load_state_dict: required user key %s is absent", e->user_keys[i]);
 
 	/* Everything is valid; copy values before touching the state so that
 	 * running out of memory changes nothing either. */
-	struct ig_vars fresh = { 0 };
+	struct vars fresh = { 0 };
 	for (size_t i = 0; i < e->nuser_keys; i++) {
-		struct ig_var *v = ig_vars_get(&fresh, e->user_keys[i]);
-		if (v == NULL || ig_value_copy(&v->v, &sd_user(sd, e->user_keys[i])->value) != 0) {
-			ig_vars_clear(&fresh);
-			return ig_set_error(e, IG_ENOMEM, "load_state_dict: out of memory");
+		struct var *v = engine_vars_get(&fresh, e->user_keys[i]);
+		if (v == NULL || engine_value_copy(&v->v, &sd_user(sd, e->user_keys[i])->value) != 0) {
+			engine_vars_clear(&fresh);
+			return engine_set_error(e, IG_ENOMEM, "load_state_dict: out of memory");
 		}
 	}
 	for (size_t i = 0; i < fresh.n; i++) {
-		struct ig_var *u = ig_vars_get(&e->user, fresh.v[i].name);
+		struct var *u = engine_vars_get(&e->user, fresh.v[i].name);
 		if (u == NULL) {
-			ig_vars_clear(&fresh);
-			return ig_set_error(e, IG_ENOMEM, "load_state_dict: out of memory");
+			engine_vars_clear(&fresh);
+			return engine_set_error(e, IG_ENOMEM, "load_state_dict: out of memory");
 		}
-		ig_value_clear(&u->v);
+		engine_value_clear(&u->v);
 		u->v = fresh.v[i].v;
 		fresh.v[i].v.type = IG_VALUE_NIL;
 	}
-	ig_vars_clear(&fresh);
+	engine_vars_clear(&fresh);
 
 	e->state.iteration = iteration;
 	e->state.epoch = epoch;
@@ -299,7 +299,7 @@ int ig_state_dict_unpack(const msgpack_object *o, ig_state_dict *sd, char *err, 
 			goto bad;
 		}
 		int rc = sd_add_user(sd, k->via.str.ptr, k->via.str.size, &val);
-		ig_value_clear(&val);
+		engine_value_clear(&val);
 		if (rc != 0) {
 			snprintf(err, errlen, "state_dict: out of memory");
 			goto bad;

@@ -14,26 +14,26 @@
 /* Up to this many entries a scan beats the index. */
 #define VARS_SCAN 8
 
-void ig_value_clear(ig_value *v)
+void engine_value_clear(ig_value *v)
 {
 	if (v->type == IG_VALUE_STR)
 		free(v->u.s);
 	v->type = IG_VALUE_NIL;
 }
 
-int ig_value_copy(ig_value *dst, const ig_value *src)
+int engine_value_copy(ig_value *dst, const ig_value *src)
 {
 	ig_value tmp = *src;
 
 	if (src->type == IG_VALUE_STR && (tmp.u.s = strdup(src->u.s)) == NULL)
 		return IG_ENOMEM;
-	ig_value_clear(dst);
+	engine_value_clear(dst);
 	*dst = tmp;
 	return 0;
 }
 
 /* Where name is or would go in by_name. */
-static size_t rank(const struct ig_vars *vs, const char *name, int *cmp)
+static size_t rank(const struct vars *vs, const char *name, int *cmp)
 {
 	size_t lo = 0, hi = vs->n;
 
@@ -53,7 +53,7 @@ static size_t rank(const struct ig_vars *vs, const char *name, int *cmp)
 	return lo;
 }
 
-struct ig_var *ig_vars_find(const struct ig_vars *vs, const char *name)
+struct var *engine_vars_find(const struct vars *vs, const char *name)
 {
 	size_t at;
 	int cmp;
@@ -68,9 +68,9 @@ struct ig_var *ig_vars_find(const struct ig_vars *vs, const char *name)
 	return cmp == 0 ? &vs->v[vs->by_name[at]] : NULL;
 }
 
-struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name)
+struct var *engine_vars_get(struct vars *vs, const char *name)
 {
-	struct ig_var *var = ig_vars_find(vs, name);
+	struct var *var = engine_vars_find(vs, name);
 	size_t at;
 	int cmp;
 
@@ -78,7 +78,7 @@ struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name)
 		return var;
 	if (vs->n == vs->cap) {
 		size_t cap = vs->cap ? vs->cap * 2 : 8;
-		struct ig_var *v = realloc(vs->v, cap * sizeof(*v));
+		struct var *v = realloc(vs->v, cap * sizeof(*v));
 		if (v == NULL)
 			return NULL;
 		vs->v = v;
@@ -98,9 +98,9 @@ struct ig_var *ig_vars_get(struct ig_vars *vs, const char *name)
 	return var;
 }
 
-int ig_vars_remove(struct ig_vars *vs, const char *name)
+int engine_vars_remove(struct vars *vs, const char *name)
 {
-	struct ig_var *var = ig_vars_find(vs, name);
+	struct var *var = engine_vars_find(vs, name);
 	size_t i, at;
 	int cmp;
 
@@ -109,7 +109,7 @@ int ig_vars_remove(struct ig_vars *vs, const char *name)
 	i = (size_t)(var - vs->v);
 	at = rank(vs, name, &cmp);
 	free(var->name);
-	ig_value_clear(&var->v);
+	engine_value_clear(&var->v);
 	memmove(var, var + 1, (vs->n - i - 1) * sizeof(*var));
 	memmove(&vs->by_name[at], &vs->by_name[at + 1], (vs->n - at - 1) * sizeof(*vs->by_name));
 	vs->n--;
@@ -119,11 +119,11 @@ int ig_vars_remove(struct ig_vars *vs, const char *name)
 	return 0;
 }
 
-void ig_vars_clear(struct ig_vars *vs)
+void engine_vars_clear(struct vars *vs)
 {
 	for (size_t i = 0; i < vs->n; i++) {
 		free(vs->v[i].name);
-		ig_value_clear(&vs->v[i].v);
+		engine_value_clear(&vs->v[i].v);
 	}
 	free(vs->v);
 	free(vs->by_name);

@@ -70,7 +70,7 @@ ig_err_set(ig_err *err, int code, const char *fmt, ...)
 	if (n < 0)
 		snprintf(err->message, sizeof err->message, "%s", ig_proto_code_name(code));
 	else if ((size_t)n >= sizeof err->message)
-		memcpy(err->message + ig_utf8_boundary(err->message,
+		memcpy(err->message + proto_utf8_boundary(err->message,
 		    sizeof err->message - 4), "...", 4);
 	return code;
 }

@@ -13,7 +13,7 @@ zone_str(msgpack_zone *zone, const msgpack_object_str *s)
 	char *c = msgpack_zone_malloc_no_align(zone, (size_t)s->size + 1);
 
 	if (c != NULL) {
-		ig_mem_copy(c, s->ptr, s->size);
+		proto_mem_copy(c, s->ptr, s->size);
 		c[s->size] = '\0';
 	}
 	return c;
@@ -25,7 +25,7 @@ read_msgid(const msgpack_object *o, ig_msg *msg, ig_err *err)
 	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT32_MAX)
 		return ig_err_set(err, IG_PROTO_MSG_MSGID,
 		    "bad msgid: expected an unsigned 32-bit integer, got %s",
-		    ig_type_name(o));
+		    proto_type_name(o));
 	msg->msgid = (uint32_t)o->via.u64;
 	return 0;
 }
@@ -35,8 +35,8 @@ read_method(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *er
 {
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_MSG_METHOD,
-		    "bad method: expected a str, got %s", ig_type_name(o));
-	if (o->via.str.size == 0 || ig_mem_has(o->via.str.ptr, o->via.str.size, '\0'))
+		    "bad method: expected a str, got %s", proto_type_name(o));
+	if (o->via.str.size == 0 || proto_mem_has(o->via.str.ptr, o->via.str.size, '\0'))
 		return ig_err_set(err, IG_PROTO_MSG_METHOD,
 		    "bad method: the name is empty or holds a NUL byte");
 	if ((msg->method = zone_str(zone, &o->via.str)) == NULL)
@@ -51,7 +51,7 @@ read_params(const msgpack_object *o, ig_msg *msg, ig_err *err)
 	if (o->type != MSGPACK_OBJECT_ARRAY && o->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_MSG_PARAMS,
 		    "bad params: expected an array or a map, got %s",
-		    ig_type_name(o));
+		    proto_type_name(o));
 	msg->params = o;
 	return 0;
 }
@@ -66,7 +66,7 @@ read_error(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err
 		return 0;
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_MSG_ERROR,
-		    "bad error: expected nil or a map, got %s", ig_type_name(o));
+		    "bad error: expected nil or a map, got %s", proto_type_name(o));
 	code = ig_map_get(o, "code");
 	message = ig_map_get(o, "message");
 	if (code == NULL || code->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
@@ -74,7 +74,7 @@ read_error(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err
 		return ig_err_set(err, IG_PROTO_MSG_ERROR,
 		    "bad error: code must be a positive integer");
 	if (message == NULL || message->type != MSGPACK_OBJECT_STR ||
-	    ig_mem_has(message->via.str.ptr, message->via.str.size, '\0'))
+	    proto_mem_has(message->via.str.ptr, message->via.str.size, '\0'))
 		return ig_err_set(err, IG_PROTO_MSG_ERROR,
 		    "bad error: message must be a str without NUL bytes");
 	msg->error_code = (int)code->via.u64;
@@ -96,7 +96,7 @@ read_envelope(const msgpack_object *root, msgpack_zone *zone, ig_msg *msg,
 
 	if (root->type != MSGPACK_OBJECT_ARRAY)
 		return ig_err_set(err, IG_PROTO_MSG_NOT_ARRAY,
-		    "bad message: expected an array, got %s", ig_type_name(root));
+		    "bad message: expected an array, got %s", proto_type_name(root));
 	a = root->via.array.ptr;
 	n = root->via.array.size;
 	if (n == 0)
@@ -140,7 +140,7 @@ ig_frame_decode(const void *body, size_t len, msgpack_zone *zone, ig_msg *msg,
 	int rc;
 
 	memset(msg, 0, sizeof *msg);
-	if ((rc = ig_scan(body, len, err)) != 0)
+	if ((rc = proto_scan(body, len, err)) != 0)
 		return rc;
 	switch (msgpack_unpack(body, len, &off, zone, &root)) {
 	case MSGPACK_UNPACK_SUCCESS:

@@ -15,20 +15,20 @@
  * functions must not get NULL even with a length of 0: these take it.
  */
 static inline bool
-ig_mem_has(const void *p, size_t n, int c)
+proto_mem_has(const void *p, size_t n, int c)
 {
 	return n > 0 && memchr(p, c, n) != NULL;
 }
 
 static inline void
-ig_mem_copy(void *dst, const void *src, size_t n)
+proto_mem_copy(void *dst, const void *src, size_t n)
 {
 	if (n > 0)
 		memcpy(dst, src, n);
 }
 
 /* Room for a field path such as "handlers[12].once[3]" or "params.lr". */
-#define IG_PATH_MAX 160
+#define PROTO_PATH_MAX 160
 
 /*
  * Walk one msgpack object of len bytes without allocating: nesting within
@@ -37,45 +37,45 @@ ig_mem_copy(void *dst, const void *src, size_t n)
  * 0 or an IG_PROTO_FRAME_* code with err set.  After it passes, msgpack-c
  * allocates at most one msgpack_object per byte of the input.
  */
-int ig_scan(const unsigned char *p, size_t len, ig_err *err);
+int proto_scan(const unsigned char *p, size_t len, ig_err *err);
 
-bool ig_utf8_valid(const unsigned char *s, size_t len);
+bool proto_utf8_valid(const unsigned char *s, size_t len);
 /* The start of the UTF-8 sequence that holds byte `at` of s: where to cut
  * text that goes on the wire as a msgpack str and must stay valid. */
-size_t ig_utf8_boundary(const char *s, size_t at);
+size_t proto_utf8_boundary(const char *s, size_t at);
 
 /* Read one value o of type t into out as ig_map_read() does, naming path
  * in errors.  names is for IG_F_ENUM. */
-int ig_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
+int proto_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
                 void *out, const char *path, ig_err *err);
 
-/* Undo what ig_obj_read() allocated for type t in out, and reset it. */
-void ig_obj_release(ig_ftype t, void *out);
+/* Undo what proto_obj_read() allocated for type t in out, and reset it. */
+void proto_obj_release(ig_ftype t, void *out);
 
 /* A NUL-terminated malloc'd copy of a str object; NULL when out of memory.
  * Refuses strings with NUL bytes (returns NULL, sets *nul). */
-char *ig_str_dup(const msgpack_object_str *s, bool *nul);
+char *proto_str_dup(const msgpack_object_str *s, bool *nul);
 
 /* path = "where.key" (or "key" when where is NULL or empty). */
-void ig_path_key(char *path, const char *where, const char *key);
+void proto_path_key(char *path, const char *where, const char *key);
 /* path = "where[i]". */
-void ig_path_index(char *path, const char *where, size_t i);
+void proto_path_index(char *path, const char *where, size_t i);
 /* A printable, quoted excerpt of bytes for messages: "abc" or "abcd...". */
-const char *ig_quote(char *buf, size_t size, const char *p, size_t len);
+const char *proto_quote(char *buf, size_t size, const char *p, size_t len);
 
 /* Any number, NaN and infinities included (a diverged loss is a value
  * too); false when o is not a number. */
 
 /* A map of name -> number into a malloc'd array (*n entries, NaN kept);
- * free with ig_named_values_free(). */
-int ig_named_values_read(const msgpack_object *m, const char *where,
+ * free with proto_named_values_free(). */
+int proto_named_values_read(const msgpack_object *m, const char *where,
                          ig_named_value **out, size_t *n, ig_err *err);
-void ig_named_values_free(ig_named_value *nv, size_t n);
+void proto_named_values_free(ig_named_value *nv, size_t n);
 
 /* "an integer", "a str", "nil"...: what o is, for messages. */
-const char *ig_type_name(const msgpack_object *o);
+const char *proto_type_name(const msgpack_object *o);
 
 /* Is a str object equal to the C string s? */
-bool ig_str_is(const msgpack_object_str *o, const char *s);
+bool proto_str_is(const msgpack_object_str *o, const char *s);
 
 #endif

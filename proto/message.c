@@ -28,7 +28,7 @@ ig_hello_negotiate(const msgpack_object *params, int *version, ig_err *err)
 	const ig_fdef defs[] = {
 		{ "versions", IG_F_ARRAY, true, NULL, &versions },
 	};
-	char path[IG_PATH_MAX], list[96] = "";
+	char path[PROTO_PATH_MAX], list[96] = "";
 	size_t used = 0;
 	int64_t best = 0;
 	int rc;
@@ -39,8 +39,8 @@ ig_hello_negotiate(const msgpack_object *params, int *version, ig_err *err)
 	for (uint32_t i = 0; i < versions->via.array.size; i++) {
 		int64_t v;
 
-		ig_path_index(path, "versions", i);
-		if ((rc = ig_obj_read(&versions->via.array.ptr[i], IG_F_POS, NULL,
+		proto_path_index(path, "versions", i);
+		if ((rc = proto_obj_read(&versions->via.array.ptr[i], IG_F_POS, NULL,
 		    &v, path, err)) != 0)
 			return rc;
 		if (v <= IG_PROTO_VERSION && v > best)
@@ -60,7 +60,7 @@ ig_hello_negotiate(const msgpack_object *params, int *version, ig_err *err)
 /* ---- run summaries ------------------------------------------------------ */
 
 int
-ig_named_values_read(const msgpack_object *m, const char *where,
+proto_named_values_read(const msgpack_object *m, const char *where,
                      ig_named_value **out, size_t *n, ig_err *err)
 {
 	char q[48];
@@ -70,7 +70,7 @@ ig_named_values_read(const msgpack_object *m, const char *where,
 	*n = 0;
 	if (m->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected a map, got %s", where, ig_type_name(m));
+		    "%s: expected a map, got %s", where, proto_type_name(m));
 	if (m->via.map.size == 0)
 		return 0;
 	if ((nv = calloc(m->via.map.size, sizeof *nv)) == NULL)
@@ -81,19 +81,19 @@ ig_named_values_read(const msgpack_object *m, const char *where,
 		bool nul;
 
 		if (k->type != MSGPACK_OBJECT_STR) {
-			ig_named_values_free(nv, i);
+			proto_named_values_free(nv, i);
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: keys must be str, got %s", where, ig_type_name(k));
+			    "%s: keys must be str, got %s", where, proto_type_name(k));
 		}
 		if (!ig_obj_number(v, &nv[i].value)) {
-			ig_named_values_free(nv, i);
+			proto_named_values_free(nv, i);
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s.%s: expected a number, got %s", where,
-			    ig_quote(q, sizeof q, k->via.str.ptr, k->via.str.size),
-			    ig_type_name(v));
+			    proto_quote(q, sizeof q, k->via.str.ptr, k->via.str.size),
+			    proto_type_name(v));
 		}
-		if ((nv[i].name = ig_str_dup(&k->via.str, &nul)) == NULL) {
-			ig_named_values_free(nv, i);
+		if ((nv[i].name = proto_str_dup(&k->via.str, &nul)) == NULL) {
+			proto_named_values_free(nv, i);
 			return nul ? ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: a key holds a NUL byte", where) :
 			    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
@@ -105,7 +105,7 @@ ig_named_values_read(const msgpack_object *m, const char *where,
 }
 
 void
-ig_named_values_free(ig_named_value *nv, size_t n)
+proto_named_values_free(ig_named_value *nv, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(nv[i].name);
@@ -182,7 +182,7 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 	s->max_epochs = s->epoch_length = IG_NONE;
 	s->created = s->started = s->finished = IG_NONE;
 	if ((rc = ig_map_read(o, "run", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN,
-	    err)) != 0 || (metrics != NULL && (rc = ig_named_values_read(metrics,
+	    err)) != 0 || (metrics != NULL && (rc = proto_named_values_read(metrics,
 	    "run.metrics", &s->metrics, &s->nmetrics, err)) != 0))
 		ig_summary_clear(s);
 	return rc;
@@ -193,7 +193,7 @@ ig_summary_clear(ig_summary *s)
 {
 	free(s->name);
 	free(s->reason);
-	ig_named_values_free(s->metrics, s->nmetrics);
+	proto_named_values_free(s->metrics, s->nmetrics);
 	memset(s, 0, sizeof *s);
 }
 

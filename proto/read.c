@@ -11,7 +11,7 @@
 #include "internal.h"
 
 const char *
-ig_type_name(const msgpack_object *o)
+proto_type_name(const msgpack_object *o)
 {
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL: return "nil";
@@ -30,7 +30,7 @@ ig_type_name(const msgpack_object *o)
 }
 
 bool
-ig_str_is(const msgpack_object_str *o, const char *s)
+proto_str_is(const msgpack_object_str *o, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -45,19 +45,19 @@ ig_map_get(const msgpack_object *m, const char *key)
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object_kv *kv = &m->via.map.ptr[i];
 
-		if (kv->key.type == MSGPACK_OBJECT_STR && ig_str_is(&kv->key.via.str, key))
+		if (kv->key.type == MSGPACK_OBJECT_STR && proto_str_is(&kv->key.via.str, key))
 			return &kv->val;
 	}
 	return NULL;
 }
 
 const char *
-ig_quote(char *buf, size_t size, const char *p, size_t len)
+proto_quote(char *buf, size_t size, const char *p, size_t len)
 {
 	size_t room = size - sizeof "\"...\"", n = len;
 
 	if (n > room)
-		n = ig_utf8_boundary(p, room);
+		n = proto_utf8_boundary(p, room);
 	buf[0] = '"';
 	for (size_t i = 0; i < n; i++)
 		buf[i + 1] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
@@ -72,19 +72,19 @@ join(char *path, const char *where, const char *sep, const char *tail)
 
 	if (where == NULL || *where == '\0')
 		where = sep = "";
-	n = snprintf(path, IG_PATH_MAX, "%s%s%s", where, sep, tail);
-	if (n >= IG_PATH_MAX)
-		memcpy(path + ig_utf8_boundary(path, IG_PATH_MAX - 4), "...", 4);
+	n = snprintf(path, PROTO_PATH_MAX, "%s%s%s", where, sep, tail);
+	if (n >= PROTO_PATH_MAX)
+		memcpy(path + proto_utf8_boundary(path, PROTO_PATH_MAX - 4), "...", 4);
 }
 
 void
-ig_path_key(char *path, const char *where, const char *key)
+proto_path_key(char *path, const char *where, const char *key)
 {
 	join(path, where, ".", key);
 }
 
 void
-ig_path_index(char *path, const char *where, size_t i)
+proto_path_index(char *path, const char *where, size_t i)
 {
 	char idx[32];
 
@@ -93,14 +93,14 @@ ig_path_index(char *path, const char *where, size_t i)
 }
 
 char *
-ig_str_dup(const msgpack_object_str *s, bool *nul)
+proto_str_dup(const msgpack_object_str *s, bool *nul)
 {
 	char *c;
 
-	*nul = ig_mem_has(s->ptr, s->size, '\0');
+	*nul = proto_mem_has(s->ptr, s->size, '\0');
 	if (*nul || (c = malloc((size_t)s->size + 1)) == NULL)
 		return NULL;
-	ig_mem_copy(c, s->ptr, s->size);
+	proto_mem_copy(c, s->ptr, s->size);
 	c[s->size] = '\0';
 	return c;
 }
@@ -178,7 +178,7 @@ read_int(const msgpack_object *o, ig_ftype t, int64_t *out, const char *path,
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: %" PRIu64 " is out of range", path, o->via.u64);
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected %s, got %s", path, what[t], ig_type_name(o));
+		    "%s: expected %s, got %s", path, what[t], proto_type_name(o));
 	}
 	if (v < min)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
@@ -213,7 +213,7 @@ read_double(const msgpack_object *o, double *out, const char *path, ig_err *err)
 
 	if (!ig_obj_number(o, &v))
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected a number, got %s", path, ig_type_name(o));
+		    "%s: expected a number, got %s", path, proto_type_name(o));
 	if (!isfinite(v))
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: expected a finite number", path);
@@ -229,8 +229,8 @@ read_str(const msgpack_object *o, char **out, const char *path, ig_err *err)
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected a str, got %s", path, ig_type_name(o));
-	if ((s = ig_str_dup(&o->via.str, &nul)) == NULL)
+		    "%s: expected a str, got %s", path, proto_type_name(o));
+	if ((s = proto_str_dup(&o->via.str, &nul)) == NULL)
 		return nul ? ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: must not hold a NUL byte", path) :
 		    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
@@ -245,7 +245,7 @@ read_name(const msgpack_object *o, char *out, const char *path, ig_err *err)
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected a name (a str), got %s", path, ig_type_name(o));
+		    "%s: expected a name (a str), got %s", path, proto_type_name(o));
 	if ((rc = ig_name_check(o->via.str.ptr, o->via.str.size, path, err)) != 0)
 		return rc;
 	memcpy(out, o->via.str.ptr, o->via.str.size);
@@ -256,18 +256,18 @@ read_name(const msgpack_object *o, char *out, const char *path, ig_err *err)
 static int
 read_strv(const msgpack_object *o, ig_strv *out, const char *path, ig_err *err)
 {
-	char ipath[IG_PATH_MAX];
+	char ipath[PROTO_PATH_MAX];
 	ig_strv sv;
 	int rc;
 
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected an array of str, got %s", path, ig_type_name(o));
+		    "%s: expected an array of str, got %s", path, proto_type_name(o));
 	sv.n = 0;
 	if ((sv.v = calloc((size_t)o->via.array.size + 1, sizeof *sv.v)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	for (; sv.n < o->via.array.size; sv.n++) {
-		ig_path_index(ipath, path, sv.n);
+		proto_path_index(ipath, path, sv.n);
 		if ((rc = read_str(&o->via.array.ptr[sv.n], &sv.v[sv.n], ipath, err)) != 0) {
 			ig_strv_free(&sv);
 			return rc;
@@ -286,7 +286,7 @@ read_enum(const msgpack_object *o, const char *const *names, int *out,
 
 	if (o->type == MSGPACK_OBJECT_STR) {
 		for (int i = 0; names[i] != NULL; i++) {
-			if (ig_str_is(&o->via.str, names[i])) {
+			if (proto_str_is(&o->via.str, names[i])) {
 				*out = i;
 				return 0;
 			}
@@ -297,10 +297,10 @@ read_enum(const msgpack_object *o, const char *const *names, int *out,
 		    i ? ", " : "", names[i]);
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected one of %s; got %s", path, list, ig_type_name(o));
+		    "%s: expected one of %s; got %s", path, list, proto_type_name(o));
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 	    "%s: expected one of %s; got %s", path, list,
-	    ig_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
+	    proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
 }
 
 static int
@@ -315,7 +315,7 @@ read_run(const msgpack_object *o, ig_run_ref *out, const char *path, ig_err *err
 	if (!int_of(o, &id) || id < 1)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: expected a run id (a positive integer) or name, got %s",
-		    path, ig_type_name(o));
+		    path, proto_type_name(o));
 	out->id = id;
 	out->name[0] = '\0';
 	return 0;
@@ -329,13 +329,13 @@ read_object(const msgpack_object *o, ig_ftype t, const msgpack_object **out,
 	    (t == IG_F_ARRAY && o->type != MSGPACK_OBJECT_ARRAY))
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: expected %s, got %s", path,
-		    t == IG_F_MAP ? "a map" : "an array", ig_type_name(o));
+		    t == IG_F_MAP ? "a map" : "an array", proto_type_name(o));
 	*out = o;
 	return 0;
 }
 
 int
-ig_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
+proto_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
             void *out, const char *path, ig_err *err)
 {
 	switch (t) {
@@ -349,7 +349,7 @@ ig_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
 		if (o->type != MSGPACK_OBJECT_BOOLEAN)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: expected true or false, got %s", path,
-			    ig_type_name(o));
+			    proto_type_name(o));
 		*(bool *)out = o->via.boolean;
 		return 0;
 	case IG_F_STR:
@@ -372,7 +372,7 @@ ig_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
 }
 
 void
-ig_obj_release(ig_ftype t, void *out)
+proto_obj_release(ig_ftype t, void *out)
 {
 	if (t == IG_F_STR) {
 		free(*(char **)out);
@@ -386,7 +386,7 @@ int
 ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
             size_t n, unsigned flags, ig_err *err)
 {
-	char path[IG_PATH_MAX], q[48];
+	char path[PROTO_PATH_MAX], q[48];
 	uint64_t seen = 0, set = 0;
 	int rc = 0;
 
@@ -396,7 +396,7 @@ ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
 	if (m->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: expected a map, got %s", where ? where : "params",
-		    ig_type_name(m));
+		    proto_type_name(m));
 	for (uint32_t k = 0; k < m->via.map.size && rc == 0; k++) {
 		const msgpack_object_kv *kv = &m->via.map.ptr[k];
 		size_t i;
@@ -404,21 +404,21 @@ ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
 		if (kv->key.type != MSGPACK_OBJECT_STR) {
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: keys must be str, got %s", where ? where : "params",
-			    ig_type_name(&kv->key));
+			    proto_type_name(&kv->key));
 			break;
 		}
-		for (i = 0; i < n && !ig_str_is(&kv->key.via.str, defs[i].key); i++)
+		for (i = 0; i < n && !proto_str_is(&kv->key.via.str, defs[i].key); i++)
 			;
 		if (i == n) {
 			if (flags & IG_READ_ALLOW_UNKNOWN)
 				continue;
-			ig_quote(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
+			proto_quote(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s%sunknown key %s", where ? where : "",
 			    where ? ": " : "", q);
 			break;
 		}
-		ig_path_key(path, where, defs[i].key);
+		proto_path_key(path, where, defs[i].key);
 		if (seen & UINT64_C(1) << i) {
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: duplicate key", path);
@@ -427,14 +427,14 @@ ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
 		seen |= UINT64_C(1) << i;
 		if (kv->val.type == MSGPACK_OBJECT_NIL)
 			continue;
-		rc = ig_obj_read(&kv->val, defs[i].type, defs[i].names,
+		rc = proto_obj_read(&kv->val, defs[i].type, defs[i].names,
 		    defs[i].out, path, err);
 		if (rc == 0)
 			set |= UINT64_C(1) << i;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (defs[i].required && !(set & UINT64_C(1) << i)) {
-			ig_path_key(path, where, defs[i].key);
+			proto_path_key(path, where, defs[i].key);
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: required", path);
 		}
@@ -442,7 +442,7 @@ ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
 	if (rc != 0) {
 		for (size_t i = 0; i < n; i++) {
 			if (set & UINT64_C(1) << i)
-				ig_obj_release(defs[i].type, defs[i].out);
+				proto_obj_release(defs[i].type, defs[i].out);
 		}
 	}
 	return rc;

@@ -68,7 +68,7 @@ ig_utf8_seq(const unsigned char *s, size_t len)
 }
 
 bool
-ig_utf8_valid(const unsigned char *s, size_t len)
+proto_utf8_valid(const unsigned char *s, size_t len)
 {
 	size_t i = 0, n;
 
@@ -108,7 +108,7 @@ ig_utf8_repair(const char *s, size_t len)
 }
 
 size_t
-ig_utf8_boundary(const char *s, size_t at)
+proto_utf8_boundary(const char *s, size_t at)
 {
 	while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80)
 		at--;
@@ -169,7 +169,7 @@ layout_of(unsigned char b)
 }
 
 int
-ig_scan(const unsigned char *p, size_t len, ig_err *err)
+proto_scan(const unsigned char *p, size_t len, ig_err *err)
 {
 	/* Items still to read in each open container; level 0 is the frame,
 	 * which holds exactly one object. */
@@ -216,7 +216,7 @@ ig_scan(const unsigned char *p, size_t len, ig_err *err)
 				    "%zu runs past the end of the %zu-byte frame",
 				    l.kind == STR ? "a str" : "a value",
 				    (uintmax_t)n, at, len);
-			if (l.kind == STR && !ig_utf8_valid(p + pos, (size_t)n))
+			if (l.kind == STR && !proto_utf8_valid(p + pos, (size_t)n))
 				return ig_err_set(err, IG_PROTO_FRAME_UTF8,
 				    "invalid UTF-8 in the str at offset %zu", at);
 			pos += (size_t)n;

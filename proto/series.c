@@ -85,7 +85,7 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 {
 	const msgpack_object *col[NCOLS] = { NULL };
 	ig_fdef defs[NCOLS];
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 	const unsigned char *b[NCOLS];
 	size_t n = 0;
 	int rc;
@@ -97,7 +97,7 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 	for (int c = 0; c < NCOLS; c++) {
 		const msgpack_object_bin *bin = &col[c]->via.bin;
 
-		ig_path_key(path, where, cols[c].key);
+		proto_path_key(path, where, cols[c].key);
 		if (col[c]->type != MSGPACK_OBJECT_BIN || bin->size % 8 != 0)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected "
 			    "a bin of 8-byte numbers", path);
@@ -124,7 +124,7 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 		/* Values may be NaN or infinite (a diverged loss is history
 		 * too); counters are unsigned on the wire. */
 		if (p->epoch < 0 || p->iteration < 0) {
-			ig_path_key(path, where, p->epoch < 0 ? "epoch" : "iteration");
+			proto_path_key(path, where, p->epoch < 0 ? "epoch" : "iteration");
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: point %zu is out of range", path, i);
 		}
@@ -135,7 +135,7 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 int
 ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n, ig_err *err)
 {
-	char where[IG_PATH_MAX], q[48];
+	char where[PROTO_PATH_MAX], q[48];
 	ig_series *s;
 	int rc = 0;
 
@@ -143,7 +143,7 @@ ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n, ig_err *er
 	*n = 0;
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "series: expected a map, got %s", ig_type_name(o));
+		    "series: expected a map, got %s", proto_type_name(o));
 	if (o->via.map.size == 0)
 		return 0;
 	if ((s = calloc(o->via.map.size, sizeof *s)) == NULL)
@@ -153,12 +153,12 @@ ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n, ig_err *er
 
 		if (kv->key.type != MSGPACK_OBJECT_STR) {
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "series: names must be str, got %s", ig_type_name(&kv->key));
+			    "series: names must be str, got %s", proto_type_name(&kv->key));
 			break;
 		}
-		ig_path_key(where, "series", ig_quote(q, sizeof q,
+		proto_path_key(where, "series", proto_quote(q, sizeof q,
 		    kv->key.via.str.ptr, kv->key.via.str.size));
-		rc = ig_obj_read(&kv->key, IG_F_STR, NULL, &s[i].name, where, err);
+		rc = proto_obj_read(&kv->key, IG_F_STR, NULL, &s[i].name, where, err);
 		if (rc == 0)
 			rc = read_series(&kv->val, &s[i], where, err);
 	}

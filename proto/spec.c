@@ -88,11 +88,11 @@ too_many(size_t n, const char *path, ig_err *err)
 static int
 check_name(const char *name, const char *where, const char *key, ig_err *err)
 {
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 
 	if (name == NULL)
 		return 0;
-	ig_path_key(path, where, key);
+	proto_path_key(path, where, key);
 	return ig_name_check(name, strlen(name), path, err);
 }
 
@@ -114,7 +114,7 @@ dup_bytes(const char *p, size_t n, char **out, ig_err *err)
 {
 	if ((*out = malloc(n + 1)) == NULL)
 		return nomem(err);
-	ig_mem_copy(*out, p, n);
+	proto_mem_copy(*out, p, n);
 	(*out)[n] = '\0';
 	return 0;
 }
@@ -133,11 +133,11 @@ check_scope(const msgpack_object *m, const char *where, const struct scope *t,
             size_t n, int kind, const char *what, const char *kind_name,
             ig_err *err)
 {
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 
 	for (size_t i = 0; i < n; i++) {
 		if (present(m, t[i].key) && !(t[i].kinds & 1u << kind)) {
-			ig_path_key(path, where, t[i].key);
+			proto_path_key(path, where, t[i].key);
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: not used by %s %s", path, what, kind_name);
 		}
@@ -203,17 +203,17 @@ read_engine(const msgpack_object *o, ig_spec_engine *e, ig_err *err)
 			return invalid(err, "engine", "an exec argv needs a command");
 		if (o->via.array.size > IG_SPEC_MAX_ITEMS)
 			return too_many(o->via.array.size, "engine", err);
-		if ((rc = ig_obj_read(o, IG_F_STRV, NULL, &e->argv, "engine", err)) != 0)
+		if ((rc = proto_obj_read(o, IG_F_STRV, NULL, &e->argv, "engine", err)) != 0)
 			return rc;
 		return e->argv.v[0][0] == '\0' ?
 		    invalid(err, "engine[0]", "the command is empty") : 0;
 	}
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: expected "
-		    "a str or an exec argv array, got %s", ig_type_name(o));
+		    "a str or an exec argv array, got %s", proto_type_name(o));
 	p = o->via.str.ptr;
 	len = o->via.str.size;
-	if (ig_mem_has(p, len, '\0'))
+	if (proto_mem_has(p, len, '\0'))
 		return invalid(err, "engine", "must not hold a NUL byte");
 	for (size_t i = 0; i < NELEM(forms); i++) {
 		size_t plen = strlen(forms[i].prefix);
@@ -234,7 +234,7 @@ read_engine(const msgpack_object *o, ig_spec_engine *e, ig_err *err)
 	}
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: expected "
 	    "builtin:NAME, plugin:PATH or exec:COMMAND, got %s",
-	    ig_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
+	    proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
 }
 
 /* ---- params ------------------------------------------------------------- */
@@ -249,29 +249,29 @@ read_param(const msgpack_object_kv *kv, ig_spec_param *p, const char *path,
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		p->type = IG_PARAM_INT;
-		return ig_obj_read(v, IG_F_INT, NULL, &p->v.i, path, err);
+		return proto_obj_read(v, IG_F_INT, NULL, &p->v.i, path, err);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64:
 		p->type = IG_PARAM_DOUBLE;
-		return ig_obj_read(v, IG_F_DOUBLE, NULL, &p->v.d, path, err);
+		return proto_obj_read(v, IG_F_DOUBLE, NULL, &p->v.d, path, err);
 	case MSGPACK_OBJECT_BOOLEAN:
 		p->type = IG_PARAM_BOOL;
 		p->v.b = v->via.boolean;
 		return 0;
 	case MSGPACK_OBJECT_STR:
 		p->type = IG_PARAM_STR;
-		return ig_obj_read(v, IG_F_STR, NULL, &p->v.s, path, err);
+		return proto_obj_read(v, IG_F_STR, NULL, &p->v.s, path, err);
 	default:
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected an "
 		    "integer, a float, a boolean or a str, got %s", path,
-		    ig_type_name(v));
+		    proto_type_name(v));
 	}
 }
 
 static int
 read_params(const msgpack_object *o, ig_spec *s, ig_err *err)
 {
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 	int rc;
 
 	if ((rc = alloc_items(o->via.map.size, sizeof *s->params,
@@ -284,13 +284,13 @@ read_params(const msgpack_object *o, ig_spec *s, ig_err *err)
 
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "params: keys must be str, got %s", ig_type_name(&kv->key));
+			    "params: keys must be str, got %s", proto_type_name(&kv->key));
 		k = &kv->key.via.str;
 		if ((rc = ig_name_check(k->ptr, k->size, "params: key", err)) != 0)
 			return rc;
 		for (uint32_t j = 0; j < i; j++) {
-			if (ig_str_is(k, s->params[j].key)) {
-				ig_path_key(path, "params", s->params[j].key);
+			if (proto_str_is(k, s->params[j].key)) {
+				proto_path_key(path, "params", s->params[j].key);
 				return invalid(err, path, "duplicate key");
 			}
 		}
@@ -299,7 +299,7 @@ read_params(const msgpack_object *o, ig_spec *s, ig_err *err)
 		/* Counted before the value is read: a str value it allocated
 		 * must be freed even when a later entry fails. */
 		s->nparams++;
-		ig_path_key(path, "params", p->key);
+		proto_path_key(path, "params", p->key);
 		if ((rc = read_param(kv, p, path, err)) != 0)
 			return rc;
 	}
@@ -317,27 +317,27 @@ read_column(const msgpack_object *o, ig_column *c, const char *path, ig_err *err
 	if (o->type == MSGPACK_OBJECT_STR) {
 		if (o->via.str.size == 0)
 			return invalid(err, path, "a column name cannot be empty");
-		return ig_obj_read(o, IG_F_STR, NULL, &c->name, path, err);
+		return proto_obj_read(o, IG_F_STR, NULL, &c->name, path, err);
 	}
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
 		c->index = (int64_t)o->via.u64;
 		return 0;
 	}
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected a column "
-	    "name or 0-based index, got %s", path, ig_type_name(o));
+	    "name or 0-based index, got %s", path, proto_type_name(o));
 }
 
 static int
 read_columns(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 {
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 	int rc;
 
 	if ((rc = alloc_items(o->via.array.size, sizeof *d->columns,
 	    (void **)&d->columns, "data.columns", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
-		ig_path_index(path, "data.columns", i);
+		proto_path_index(path, "data.columns", i);
 		d->ncolumns++;
 		if ((rc = read_column(&o->via.array.ptr[i], &d->columns[i], path, err)) != 0)
 			return rc;
@@ -365,7 +365,7 @@ read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 		if (vlen == 0)
 			return invalid(err, "data", k == IG_DATA_RANGE ?
 			    "range: needs a count" : "needs a path");
-		if (ig_mem_has(colon + 1, vlen, '\0'))
+		if (proto_mem_has(colon + 1, vlen, '\0'))
 			return invalid(err, "data", "must not hold a NUL byte");
 		if (k != IG_DATA_RANGE)
 			return dup_bytes(colon + 1, vlen, &d->path, err);
@@ -383,7 +383,7 @@ read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 	}
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: expected range:N, "
 	    "csv:PATH, msgpack:PATH, worker or a map, got %s",
-	    ig_quote(q, sizeof q, p, o->size));
+	    proto_quote(q, sizeof q, p, o->size));
 }
 
 /* scale: a non-zero number, or "standard". */
@@ -392,7 +392,7 @@ read_scale(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 {
 	int rc;
 
-	if (o->type == MSGPACK_OBJECT_STR && ig_str_is(&o->via.str, "standard")) {
+	if (o->type == MSGPACK_OBJECT_STR && proto_str_is(&o->via.str, "standard")) {
 		d->scale_standard = true;
 		return 0;
 	}
@@ -400,8 +400,8 @@ read_scale(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 	    o->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	    o->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data.scale: expected "
-		    "a number or \"standard\", got %s", ig_type_name(o));
-	if ((rc = ig_obj_read(o, IG_F_DOUBLE, NULL, &d->scale, "data.scale", err)) != 0)
+		    "a number or \"standard\", got %s", proto_type_name(o));
+	if ((rc = proto_obj_read(o, IG_F_DOUBLE, NULL, &d->scale, "data.scale", err)) != 0)
 		return rc;
 	return d->scale == 0 ? invalid(err, "data.scale", "cannot divide by 0; "
 	    "leave scale out for none") : 0;
@@ -466,7 +466,7 @@ read_data(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 	if (o->type == MSGPACK_OBJECT_MAP)
 		return read_data_map(o, d, err);
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-	    "data: expected a str or a map, got %s", ig_type_name(o));
+	    "data: expected a str or a map, got %s", proto_type_name(o));
 }
 
 /* ---- metrics ------------------------------------------------------------ */
@@ -489,7 +489,7 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 		{ "alpha", IG_F_DOUBLE, false, NULL, &m->alpha },
 		{ "split", IG_F_ENUM, false, splits, &m->split },
 	};
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 	int rc;
 
 	m->threshold = -1;
@@ -501,14 +501,14 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 		return rc;
 	if (m->kind == IG_METRIC_ACCURACY) {
 		if (present(o, "threshold") && m->threshold < 0) {
-			ig_path_key(path, where, "threshold");
+			proto_path_key(path, where, "threshold");
 			return invalid(err, path, "must be >= 0");
 		}
 		if ((m->field == NULL && (rc = dup_bytes("y_pred", 6, &m->field, err)) != 0) ||
 		    (m->target == NULL && (rc = dup_bytes("y", 1, &m->target, err)) != 0))
 			return rc;
 	} else if (m->field == NULL) {
-		ig_path_key(path, where, "field");
+		proto_path_key(path, where, "field");
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: required for kind %s", path, metric_kinds[m->kind]);
 	}
@@ -516,7 +516,7 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 	    (rc = check_name(m->target, where, "target", err)) != 0)
 		return rc;
 	if (m->alpha <= 0 || m->alpha >= 1) {
-		ig_path_key(path, where, "alpha");
+		proto_path_key(path, where, "alpha");
 		return invalid(err, path, "must be between 0 and 1 (exclusive)");
 	}
 	return 0;
@@ -525,7 +525,7 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 static int
 read_metrics(const msgpack_object *o, ig_spec *s, ig_err *err)
 {
-	char where[IG_PATH_MAX], path[IG_PATH_MAX];
+	char where[PROTO_PATH_MAX], path[PROTO_PATH_MAX];
 	int rc;
 
 	if ((rc = alloc_items(o->via.array.size, sizeof *s->metrics,
@@ -534,13 +534,13 @@ read_metrics(const msgpack_object *o, ig_spec *s, ig_err *err)
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
 		ig_spec_metric *m = &s->metrics[i];
 
-		ig_path_index(where, "metrics", i);
+		proto_path_index(where, "metrics", i);
 		s->nmetrics++;
 		if ((rc = read_metric(&o->via.array.ptr[i], m, where, err)) != 0)
 			return rc;
 		for (uint32_t j = 0; j < i; j++) {
 			if (strcmp(s->metrics[j].name, m->name) == 0) {
-				ig_path_key(path, where, "name");
+				proto_path_key(path, where, "name");
 				return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 				    "%s: duplicate metric name \"%s\"", path, m->name);
 			}
@@ -559,16 +559,16 @@ read_event(const msgpack_object *o, ig_spec_handler *h, const char *path,
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected an "
-		    "event name, got %s", path, ig_type_name(o));
+		    "event name, got %s", path, proto_type_name(o));
 	for (size_t i = 0; i < NELEM(events); i++) {
-		if (ig_str_is(&o->via.str, events[i].name)) {
+		if (proto_str_is(&o->via.str, events[i].name)) {
 			h->event = events[i].name;
 			return 0;
 		}
 	}
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: unknown event %s "
 	    "(expected a core event such as EPOCH_COMPLETED)", path,
-	    ig_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
+	    proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
 }
 
 static bool
@@ -588,20 +588,20 @@ read_once(const msgpack_object *o, ig_spec_handler *h, const char *where,
 {
 	const msgpack_object *v = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.ptr : o;
 	size_t n = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 1;
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 	int rc;
 
-	ig_path_key(path, where, "once");
+	proto_path_key(path, where, "once");
 	if (n == 0)
 		return invalid(err, path, "an empty list matches nothing");
 	if ((rc = alloc_items(n, sizeof *h->once, (void **)&h->once, path, err)) != 0)
 		return rc;
 	h->nonce = n;
 	for (size_t i = 0; i < n; i++) {
-		char ipath[IG_PATH_MAX];
+		char ipath[PROTO_PATH_MAX];
 
-		ig_path_index(ipath, path, i);
-		if ((rc = ig_obj_read(&v[i], IG_F_POS, NULL, &h->once[i],
+		proto_path_index(ipath, path, i);
+		if ((rc = proto_obj_read(&v[i], IG_F_POS, NULL, &h->once[i],
 		    o->type == MSGPACK_OBJECT_ARRAY ? ipath : path, err)) != 0)
 			return rc;
 	}
@@ -638,13 +638,13 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 		{ "message", IG_F_STR, false, NULL, &h->message },
 	};
 	const char *filter;
-	char path[IG_PATH_MAX];
+	char path[PROTO_PATH_MAX];
 	int rc;
 
 	h->mode = IG_MODE_MAX;
 	if ((rc = ig_map_read(o, where, defs, NELEM(defs), 0, err)) != 0)
 		return rc;
-	ig_path_key(path, where, "event");
+	proto_path_key(path, where, "event");
 	if ((rc = read_event(event, h, path, err)) != 0 ||
 	    (rc = check_scope(o, where, scope, NELEM(scope), h->action, "action",
 	    actions[h->action], err)) != 0)
@@ -661,7 +661,7 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 			filter = filters[i];
 	}
 	if (filter != NULL && !has_counter(h->event)) {
-		ig_path_key(path, where, filter);
+		proto_path_key(path, where, filter);
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: %s has no "
 		    "counter to filter on", path, h->event);
 	}
@@ -675,11 +675,11 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 		    h->patience == 0 ? "patience" : NULL;
 
 		if (missing != NULL) {
-			ig_path_key(path, where, missing);
+			proto_path_key(path, where, missing);
 			return invalid(err, path, "required for action early_stopping");
 		}
 		if (h->min_delta < 0) {
-			ig_path_key(path, where, "min_delta");
+			proto_path_key(path, where, "min_delta");
 			return invalid(err, path, "must be >= 0");
 		}
 	}
@@ -689,14 +689,14 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 static int
 read_handlers(const msgpack_object *o, ig_spec *s, ig_err *err)
 {
-	char where[IG_PATH_MAX];
+	char where[PROTO_PATH_MAX];
 	int rc;
 
 	if ((rc = alloc_items(o->via.array.size, sizeof *s->handlers,
 	    (void **)&s->handlers, "handlers", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
-		ig_path_index(where, "handlers", i);
+		proto_path_index(where, "handlers", i);
 		s->nhandlers++;
 		if ((rc = read_handler(&o->via.array.ptr[i], &s->handlers[i],
 		    where, err)) != 0)
@@ -744,9 +744,9 @@ read_state_dict(const msgpack_object *o, ig_spec *s, ig_err *err)
 
 		if (k->type != MSGPACK_OBJECT_STR)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "state_dict: keys must be str, got %s", ig_type_name(k));
+			    "state_dict: keys must be str, got %s", proto_type_name(k));
 		for (size_t j = 0; j < NELEM(engine_keys); j++)
-			engine_key |= ig_str_is(&k->via.str, engine_keys[j]);
+			engine_key |= proto_str_is(&k->via.str, engine_keys[j]);
 		if (!engine_key && (rc = ig_name_check(k->via.str.ptr,
 		    k->via.str.size, "state_dict: user key", err)) != 0)
 			return rc;
@@ -777,22 +777,22 @@ read_env(const msgpack_object *o, ig_strv *env, ig_err *err)
 		char *kv;
 
 		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
-		    ig_mem_has(k->via.str.ptr, k->via.str.size, '=') ||
-		    ig_mem_has(k->via.str.ptr, k->via.str.size, '\0'))
+		    proto_mem_has(k->via.str.ptr, k->via.str.size, '=') ||
+		    proto_mem_has(k->via.str.ptr, k->via.str.size, '\0'))
 			return invalid(err, "worker.env", "keys must be non-empty "
 			    "str without '=' or NUL");
 		if (v->type != MSGPACK_OBJECT_STR ||
-		    ig_mem_has(v->via.str.ptr, v->via.str.size, '\0'))
+		    proto_mem_has(v->via.str.ptr, v->via.str.size, '\0'))
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "worker.env: values must be str without NUL, got %s",
-			    ig_type_name(v));
+			    proto_type_name(v));
 		klen = k->via.str.size;
 		vlen = v->via.str.size;
 		if ((kv = malloc(klen + vlen + 2)) == NULL)
 			return nomem(err);
 		memcpy(kv, k->via.str.ptr, klen);
 		kv[klen] = '=';
-		ig_mem_copy(kv + klen + 1, v->via.str.ptr, vlen);
+		proto_mem_copy(kv + klen + 1, v->via.str.ptr, vlen);
 		kv[klen + 1 + vlen] = '\0';
 		env->v[env->n++] = kv;
 	}
@@ -812,13 +812,13 @@ read_rlimits(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 
 		if (k->type != MSGPACK_OBJECT_STR)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "worker.rlimits: "
-			    "keys must be str, got %s", ig_type_name(k));
-		for (r = 0; r < IG_RLIMIT_COUNT && !ig_str_is(&k->via.str, rlimits[r]); r++)
+			    "keys must be str, got %s", proto_type_name(k));
+		for (r = 0; r < IG_RLIMIT_COUNT && !proto_str_is(&k->via.str, rlimits[r]); r++)
 			;
 		if (r == IG_RLIMIT_COUNT) {
-			/* the key as a path step: quoted and cut by ig_quote, then
+			/* the key as a path step: quoted and cut by proto_quote, then
 			 * without its quotes */
-			ig_quote(q, sizeof q, k->via.str.ptr, k->via.str.size);
+			proto_quote(q, sizeof q, k->via.str.ptr, k->via.str.size);
 			q[strlen(q) - 1] = '\0';
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "worker.rlimits.%s: unknown limit; expected cpu, as, "
@@ -895,7 +895,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "spec: expected a map, got %s", ig_type_name(o));
+		    "spec: expected a map, got %s", proto_type_name(o));
 	if ((rc = ig_map_read(o, NULL, defs, NELEM(defs), 0, err)) != 0 ||
 	    (rc = read_engine(engine, &s->engine, err)) != 0 ||
 	    (params && (rc = read_params(params, s, err)) != 0) ||

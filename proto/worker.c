@@ -15,7 +15,7 @@ ig_wbatch_pack(msgpack_packer *pk, const ig_wbatch *b, ig_err *err)
 	ig_err why;
 
 	/* Checked before anything is packed: the frame stays whole. */
-	if (b->raw != NULL && ig_scan(b->raw, b->raw_len, &why) != 0)
+	if (b->raw != NULL && proto_scan(b->raw, b->raw_len, &why) != 0)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "batch %lld: the raw item is not one msgpack object: %s",
 		    (long long)b->index, why.message);
@@ -91,7 +91,7 @@ bad:
 static int
 read_output(const msgpack_object *m, ig_worker_output *out, ig_err *err)
 {
-	char path[IG_PATH_MAX], q[48];
+	char path[PROTO_PATH_MAX], q[48];
 
 	if (m->via.map.size == 0)
 		return 0;
@@ -106,11 +106,11 @@ read_output(const msgpack_object *m, ig_worker_output *out, ig_err *err)
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "output: names must be str, got %s",
-			    ig_type_name(&kv->key));
-		ig_path_key(path, "output", ig_quote(q, sizeof q,
+			    proto_type_name(&kv->key));
+		proto_path_key(path, "output", proto_quote(q, sizeof q,
 		    kv->key.via.str.ptr, kv->key.via.str.size));
 		if ((rc = ig_name_check(kv->key.via.str.ptr, kv->key.via.str.size,
-		    path, err)) != 0 || (rc = ig_obj_read(&kv->key, IG_F_STR, NULL,
+		    path, err)) != 0 || (rc = proto_obj_read(&kv->key, IG_F_STR, NULL,
 		    &f->name, path, err)) != 0 ||
 		    (rc = read_field(&kv->val, f, path, err)) != 0)
 			return rc;
@@ -122,14 +122,14 @@ read_output(const msgpack_object *m, ig_worker_output *out, ig_err *err)
 static int
 check_metric_names(const ig_worker_output *out, ig_err *err)
 {
-	char path[IG_PATH_MAX], q[48];
+	char path[PROTO_PATH_MAX], q[48];
 	int rc;
 
 	for (size_t i = 0; i < out->nmetrics; i++) {
 		const char *name = out->metrics[i].name;
 		size_t len = strlen(name);
 
-		ig_path_key(path, "metrics", ig_quote(q, sizeof q, name, len));
+		proto_path_key(path, "metrics", proto_quote(q, sizeof q, name, len));
 		if ((rc = ig_name_check(name, len, path, err)) != 0)
 			return rc;
 	}
@@ -152,7 +152,7 @@ ig_worker_output_unpack(const msgpack_object *result, ig_worker_output *out,
 		return 0;
 	if ((rc = ig_map_read(result, "result", defs, 2, 0, err)) != 0 ||
 	    (output != NULL && (rc = read_output(output, out, err)) != 0) ||
-	    (metrics != NULL && ((rc = ig_named_values_read(metrics, "metrics",
+	    (metrics != NULL && ((rc = proto_named_values_read(metrics, "metrics",
 	    &out->metrics, &out->nmetrics, err)) != 0 ||
 	    (rc = check_metric_names(out, err)) != 0)))
 		ig_worker_output_clear(out);
@@ -167,6 +167,6 @@ ig_worker_output_clear(ig_worker_output *out)
 		free(out->fields[i].data);
 	}
 	free(out->fields);
-	ig_named_values_free(out->metrics, out->nmetrics);
+	proto_named_values_free(out->metrics, out->nmetrics);
 	memset(out, 0, sizeof *out);
 }

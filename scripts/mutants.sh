@@ -377,8 +377,8 @@ tests e2e_schedule e2e_daemon e2e_workers crash_trials
 mutant restart-forgets-running-runs
 file daemon/runs/open.c
 tests e2e_schedule e2e_daemon e2e_workers crash_trials
--		adopt_stored(mgr, &recs[i], st == IG_STORE_RUNNING || st == IG_STORE_QUEUED ||
-+		adopt_stored(mgr, &recs[i], st == IG_STORE_QUEUED ||
+-		adopt_stored(mgr, &recs[i], st == IG_STATUS_RUNNING || st == IG_STATUS_QUEUED ||
++		adopt_stored(mgr, &recs[i], st == IG_STATUS_QUEUED ||
 
 # ---- the transaction that commits a checkpoint with its points ------------------
 mutant store-commit-every-operation

@@ -260,7 +260,7 @@ static void pack_state_dict(msgpack_packer *pk, void *arg)
 void api_state_dict(struct api_call *c)
 {
 	struct run *run = api_find_run(c, NULL, 0);
-	ig_store_checkpoint ck;
+	struct store_checkpoint ck;
 	ig_state_dict d;
 
 	if (run == NULL)
@@ -274,14 +274,14 @@ void api_state_dict(struct api_call *c)
 		ig_state_dict_clear(&d);
 		return;
 	}
-	if (ig_store_latest_checkpoint(ig_store_loop_reader(c->mgr->store), run->id, &ck) != 0) {
+	if (store_latest_checkpoint(store_loop_reader(c->mgr->store), run->id, &ck) != 0) {
 		server_error(c->conn, c->msgid, IG_PROTO_NOT_FOUND, "run %lld has no checkpoint",
 		             (long long)run->id);
 		return;
 	}
 	struct raw r = { ck.state_dict, ck.state_dict_len };
 	server_reply(c->conn, c->msgid, pack_raw, &r);
-	ig_store_checkpoint_clear(&ck);
+	store_checkpoint_clear(&ck);
 }
 
 /* ---- terminate, terminate_epoch, pause, resume, delete ------------------------------ */
@@ -414,7 +414,7 @@ static void pack_history(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, h->id);
 	ig_pack_str(pk, "axis");
-	ig_pack_str(pk, h->axis == IG_STORE_AXIS_EPOCH ? "epoch" : "iteration");
+	ig_pack_str(pk, h->axis == STORE_AXIS_EPOCH ? "epoch" : "iteration");
 	ig_pack_str(pk, "series");
 	ig_series_pack(pk, h->s, h->n);
 	ig_pack_str(pk, "next");
@@ -423,11 +423,11 @@ static void pack_history(msgpack_packer *pk, void *arg)
 
 static int64_t axis_of(const ig_point *p, int axis)
 {
-	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
 }
 
 /* Points of d with an axis value below v (points are in axis order). */
-static size_t count_below(const ig_store_series_data *d, int axis, int64_t v)
+static size_t count_below(const struct store_series_data *d, int axis, int64_t v)
 {
 	size_t lo = 0, hi = d->n;
 
@@ -446,7 +446,7 @@ static size_t count_below(const ig_store_series_data *d, int axis, int64_t v)
  * answer, or IG_NONE when all fit.  The cut is between two axis values, so
  * the rest can be asked for with from = the value returned.
  */
-static int64_t history_cut(const ig_store_series_data *d, size_t n, int axis, size_t limit)
+static int64_t history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 {
 	size_t total = 0;
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -481,15 +481,15 @@ struct metrics_call {
 	struct server_conn *conn;       /* referenced until answered */
 	uint32_t msgid;
 	ig_strv names;                  /* owned; q.names points into it */
-	ig_store_query q;
+	struct store_query q;
 };
 
 /* The page of d that fits one answer; then read the next one ahead when
  * the run's history no longer changes. */
-static void answer_history(struct metrics_call *call, ig_store_series_data *d, size_t n)
+static void answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 {
 	struct runs *mgr = call->mgr;
-	const ig_store_query *q = &call->q;
+	const struct store_query *q = &call->q;
 	int axis = q->axis;
 	struct history_page h = { q->run_id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
 
@@ -521,14 +521,14 @@ static void answer_history(struct metrics_call *call, ig_store_series_data *d, s
 
 	struct run *run = runs_find(mgr, q->run_id);
 	if (h.next != IG_NONE && run != NULL && run_settled(run)) {
-		ig_store_query ahead = *q;
+		struct store_query ahead = *q;
 		ahead.from = h.next;
 		history_read_ahead(mgr->history, &ahead);
 	}
 }
 
 static void metrics_done(void *arg, int status, const char *errmsg,
-                         ig_store_series_data *d, size_t n)
+                         struct store_series_data *d, size_t n)
 {
 	struct metrics_call *call = arg;
 
@@ -537,7 +537,7 @@ static void metrics_done(void *arg, int status, const char *errmsg,
 		             "reading the history: %s", errmsg);
 	else
 		answer_history(call, d, n);
-	ig_store_series_free(d, n);
+	store_series_free(d, n);
 	server_conn_unref(call->conn);
 	ig_strv_free(&call->names);
 	free(call);
@@ -550,7 +550,7 @@ void api_metrics(struct api_call *c)
 	struct server_conn *conn = c->conn;
 	uint32_t msgid = c->msgid;
 	ig_strv names = { 0 };
-	int axis = IG_STORE_AXIS_ITERATION;
+	int axis = STORE_AXIS_ITERATION;
 	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
 	ig_fdef extra[] = {
 		{ .key = "names", .type = IG_F_STRV, .out = &names },
@@ -579,15 +579,15 @@ void api_metrics(struct api_call *c)
 		.from = from != IG_NONE ? from : INT64_MIN,
 		.to = to != IG_NONE ? to : INT64_MAX,
 		.max_points = max_points != IG_NONE ? (size_t)max_points : 0,
-		.downsample = IG_STORE_DS_LAST,
+		.downsample = STORE_DS_LAST,
 		/* a page's worth of each series, not the whole rest; by
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
-		.limit = axis == IG_STORE_AXIS_ITERATION ? page_points(mgr) : 0,
+		.limit = axis == STORE_AXIS_ITERATION ? page_points(mgr) : 0,
 	} };
 	server_conn_ref(conn);
 	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
-		metrics_done(call, IG_STORE_ENOMEM, "out of memory", NULL, 0);
+		metrics_done(call, STORE_ENOMEM, "out of memory", NULL, 0);
 }
 
 /* ---- watch, unwatch, logs -------------------------------------------------------- */
@@ -645,7 +645,7 @@ void api_unwatch(struct api_call *c)
 
 struct log_lines {
 	int64_t id;
-	ig_store_logline *v;
+	struct store_logline *v;
 	size_t n;
 };
 
@@ -682,17 +682,17 @@ void api_logs(struct api_call *c)
 	int64_t tail = 1000;
 	ig_fdef extra[] = { { .key = "tail", .type = IG_F_POS, .out = &tail } };
 	struct run *run = api_find_run(c, extra, 1);
-	ig_store_reader *r = ig_store_loop_reader(c->mgr->store);
+	struct store_reader *r = store_loop_reader(c->mgr->store);
 	struct log_lines l = { 0 };
 
 	if (run == NULL)
 		return;
 	l.id = run->id;
-	if (ig_store_log_tail(r, run->id, (size_t)tail, &l.v, &l.n) != 0) {
+	if (store_log_tail(r, run->id, (size_t)tail, &l.v, &l.n) != 0) {
 		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "reading the log: %s",
-		             ig_store_reader_error(r));
+		             store_reader_error(r));
 		return;
 	}
 	server_reply(c->conn, c->msgid, pack_logs, &l);
-	ig_store_logs_free(l.v, l.n);
+	store_logs_free(l.v, l.n);
 }

@@ -8,7 +8,7 @@
 
 /* Drop what was written: the writer failed and ignores further puts. */
 static unsigned char *
-poison(ig_blob_writer *w)
+poison(struct blob_writer *w)
 {
 	free(w->buf);
 	w->buf = NULL;
@@ -19,7 +19,7 @@ poison(ig_blob_writer *w)
 
 /* Room for n more bytes, or NULL once the writer has failed. */
 static unsigned char *
-reserve(ig_blob_writer *w, size_t n)
+reserve(struct blob_writer *w, size_t n)
 {
 	if (w->failed)
 		return NULL;
@@ -59,7 +59,7 @@ load_le(const unsigned char *p, size_t width)
 }
 
 void
-ig_blob_put_u32(ig_blob_writer *w, uint32_t v)
+blob_put_u32(struct blob_writer *w, uint32_t v)
 {
 	unsigned char *p = reserve(w, 4);
 
@@ -68,7 +68,7 @@ ig_blob_put_u32(ig_blob_writer *w, uint32_t v)
 }
 
 void
-ig_blob_put_u64(ig_blob_writer *w, uint64_t v)
+blob_put_u64(struct blob_writer *w, uint64_t v)
 {
 	unsigned char *p = reserve(w, 8);
 
@@ -77,7 +77,7 @@ ig_blob_put_u64(ig_blob_writer *w, uint64_t v)
 }
 
 void
-ig_blob_put_doubles(ig_blob_writer *w, const double *v, size_t n)
+blob_put_doubles(struct blob_writer *w, const double *v, size_t n)
 {
 	unsigned char *p = n > SIZE_MAX / 8 ? poison(w) : reserve(w, 8 * n);
 
@@ -89,15 +89,15 @@ ig_blob_put_doubles(ig_blob_writer *w, const double *v, size_t n)
 }
 
 size_t
-ig_blob_remaining(const ig_blob_reader *r)
+blob_remaining(const struct blob_reader *r)
 {
 	return r->len - r->off;
 }
 
 int
-ig_blob_get_u32(ig_blob_reader *r, uint32_t *v)
+blob_get_u32(struct blob_reader *r, uint32_t *v)
 {
-	if (ig_blob_remaining(r) < 4)
+	if (blob_remaining(r) < 4)
 		return -1;
 	*v = (uint32_t)load_le(r->buf + r->off, 4);
 	r->off += 4;
@@ -105,9 +105,9 @@ ig_blob_get_u32(ig_blob_reader *r, uint32_t *v)
 }
 
 int
-ig_blob_get_u64(ig_blob_reader *r, uint64_t *v)
+blob_get_u64(struct blob_reader *r, uint64_t *v)
 {
-	if (ig_blob_remaining(r) < 8)
+	if (blob_remaining(r) < 8)
 		return -1;
 	*v = load_le(r->buf + r->off, 8);
 	r->off += 8;
@@ -115,9 +115,9 @@ ig_blob_get_u64(ig_blob_reader *r, uint64_t *v)
 }
 
 int
-ig_blob_get_doubles(ig_blob_reader *r, double *v, size_t n)
+blob_get_doubles(struct blob_reader *r, double *v, size_t n)
 {
-	if (n > ig_blob_remaining(r) / 8)
+	if (n > blob_remaining(r) / 8)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t bits = load_le(r->buf + r->off + 8 * i, 8);

@@ -16,27 +16,27 @@
 /* A buffer being written.  Zero-initialise; on success the caller takes buf
  * (malloc'd) and len; after a failure buf has been freed and further puts
  * are ignored, so a writer checks `failed` once at the end. */
-typedef struct ig_blob_writer {
+struct blob_writer {
 	unsigned char *buf;
 	size_t len, cap;
 	bool failed;
-} ig_blob_writer;
+};
 
-void ig_blob_put_u32(ig_blob_writer *w, uint32_t v);
-void ig_blob_put_u64(ig_blob_writer *w, uint64_t v);
-void ig_blob_put_doubles(ig_blob_writer *w, const double *v, size_t n);
+void blob_put_u32(struct blob_writer *w, uint32_t v);
+void blob_put_u64(struct blob_writer *w, uint64_t v);
+void blob_put_doubles(struct blob_writer *w, const double *v, size_t n);
 
 /* A buffer being read; buf is borrowed.  A get past the end returns -1 and
  * leaves its output untouched. */
-typedef struct ig_blob_reader {
+struct blob_reader {
 	const unsigned char *buf;
 	size_t len, off;
-} ig_blob_reader;
+};
 
-int ig_blob_get_u32(ig_blob_reader *r, uint32_t *v);
-int ig_blob_get_u64(ig_blob_reader *r, uint64_t *v);
-int ig_blob_get_doubles(ig_blob_reader *r, double *v, size_t n);
+int blob_get_u32(struct blob_reader *r, uint32_t *v);
+int blob_get_u64(struct blob_reader *r, uint64_t *v);
+int blob_get_doubles(struct blob_reader *r, double *v, size_t n);
 /* Bytes not yet read. */
-size_t ig_blob_remaining(const ig_blob_reader *r);
+size_t blob_remaining(const struct blob_reader *r);
 
 #endif

@@ -6,24 +6,24 @@
 #include "builtin/builtin.h"
 
 static const ig_plugin *const builtins[] = {
-	&ig_builtin_noop,
-	&ig_builtin_sleep,
-	&ig_builtin_meanstd,
-	&ig_builtin_softmax,
+	&builtin_noop,
+	&builtin_sleep,
+	&builtin_meanstd,
+	&builtin_softmax,
 };
 
 const ig_plugin *
-ig_builtin_at(size_t i)
+builtin_at(size_t i)
 {
 	return i < sizeof builtins / sizeof builtins[0] ? builtins[i] : NULL;
 }
 
 const ig_plugin *
-ig_builtin_find(const char *name)
+builtin_find(const char *name)
 {
 	const ig_plugin *p;
 
-	for (size_t i = 0; (p = ig_builtin_at(i)) != NULL; i++) {
+	for (size_t i = 0; (p = builtin_at(i)) != NULL; i++) {
 		if (strcmp(p->name, name) == 0)
 			return p;
 	}

@@ -20,14 +20,14 @@
 
 #include "ignite/plugin.h"
 
-extern const ig_plugin ig_builtin_noop;
-extern const ig_plugin ig_builtin_sleep;
-extern const ig_plugin ig_builtin_meanstd;
-extern const ig_plugin ig_builtin_softmax;
+extern const ig_plugin builtin_noop;
+extern const ig_plugin builtin_sleep;
+extern const ig_plugin builtin_meanstd;
+extern const ig_plugin builtin_softmax;
 
 /* The builtin called name ("softmax", as in "builtin:softmax"), or NULL. */
-const ig_plugin *ig_builtin_find(const char *name);
+const ig_plugin *builtin_find(const char *name);
 /* The i-th builtin, NULL past the last: for listings and error messages. */
-const ig_plugin *ig_builtin_at(size_t i);
+const ig_plugin *builtin_at(size_t i);
 
 #endif

@@ -40,7 +40,7 @@ meanstd_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	static const char *const known[] = { NULL };
 
-	if (ig_params_check("meanstd", params, n, known, err, errlen) == -1)
+	if (params_check("meanstd", params, n, known, err, errlen) == -1)
 		return NULL;
 	struct meanstd *m = calloc(1, sizeof *m);
 	if (m == NULL)
@@ -158,7 +158,7 @@ meanstd_process(void *self, const ig_batch *batch, int mode,
 	return 0;
 }
 
-const ig_plugin ig_builtin_meanstd = {
+const ig_plugin builtin_meanstd = {
 	.abi_version = IG_PLUGIN_ABI_VERSION,
 	.name = "meanstd",
 	.create = meanstd_create,

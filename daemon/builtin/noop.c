@@ -15,7 +15,7 @@ noop_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	static const char *const known[] = { NULL };
 
-	if (ig_params_check("noop", params, n, known, err, errlen) == -1)
+	if (params_check("noop", params, n, known, err, errlen) == -1)
 		return NULL;
 	return &noop_instance;
 }
@@ -35,7 +35,7 @@ noop_destroy(void *self)
 	(void)self;
 }
 
-const ig_plugin ig_builtin_noop = {
+const ig_plugin builtin_noop = {
 	.abi_version = IG_PLUGIN_ABI_VERSION,
 	.name = "noop",
 	.create = noop_create,

@@ -8,7 +8,7 @@
 #include "builtin/params.h"
 
 const ig_value *
-ig_params_find(const ig_param *params, size_t n, const char *key)
+params_find(const ig_param *params, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(params[i].key, key) == 0)
@@ -18,7 +18,7 @@ ig_params_find(const ig_param *params, size_t n, const char *key)
 }
 
 const char *
-ig_value_type_name(ig_value_type t)
+param_type_name(ig_value_type t)
 {
 	switch (t) {
 	case IG_VALUE_NIL: return "nil";
@@ -31,7 +31,7 @@ ig_value_type_name(ig_value_type t)
 }
 
 int
-ig_params_check(const char *who, const ig_param *params, size_t n,
+params_check(const char *who, const ig_param *params, size_t n,
                 const char *const *known, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -67,16 +67,16 @@ wrong_type(const char *who, const char *key, const char *want,
            const ig_value *v, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s: param %s must be %s, got %s", who, key, want,
-	         ig_value_type_name(v->type));
+	         param_type_name(v->type));
 	return -1;
 }
 
 int
-ig_params_double(const char *who, const ig_param *params, size_t n,
+params_double(const char *who, const ig_param *params, size_t n,
                  const char *key, double def, double *out,
                  char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, key);
+	const ig_value *v = params_find(params, n, key);
 
 	if (v == NULL)
 		*out = def;
@@ -90,11 +90,11 @@ ig_params_double(const char *who, const ig_param *params, size_t n,
 }
 
 int
-ig_params_int(const char *who, const ig_param *params, size_t n,
+params_int(const char *who, const ig_param *params, size_t n,
               const char *key, int64_t def, int64_t *out,
               char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, key);
+	const ig_value *v = params_find(params, n, key);
 
 	if (v == NULL) {
 		*out = def;
@@ -117,11 +117,11 @@ ig_params_int(const char *who, const ig_param *params, size_t n,
 }
 
 int
-ig_params_bool(const char *who, const ig_param *params, size_t n,
+params_bool(const char *who, const ig_param *params, size_t n,
                const char *key, bool def, bool *out,
                char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, key);
+	const ig_value *v = params_find(params, n, key);
 
 	if (v == NULL)
 		*out = def;
@@ -133,11 +133,11 @@ ig_params_bool(const char *who, const ig_param *params, size_t n,
 }
 
 int
-ig_params_str(const char *who, const ig_param *params, size_t n,
+params_str(const char *who, const ig_param *params, size_t n,
               const char *key, const char *def, const char **out,
               char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, key);
+	const ig_value *v = params_find(params, n, key);
 
 	if (v == NULL)
 		*out = def;

@@ -28,8 +28,8 @@ sleep_create(const ig_param *params, size_t n, char *err, size_t errlen)
 	static const char *const known[] = { "ms", NULL };
 	double ms;
 
-	if (ig_params_check("sleep", params, n, known, err, errlen) == -1 ||
-	    ig_params_double("sleep", params, n, "ms", 1.0, &ms, err, errlen) == -1)
+	if (params_check("sleep", params, n, known, err, errlen) == -1 ||
+	    params_double("sleep", params, n, "ms", 1.0, &ms, err, errlen) == -1)
 		return NULL;
 	if (!(ms >= 0 && ms <= SLEEP_MAX_MS)) {
 		snprintf(err, errlen, "sleep: param ms must be in [0, %.0f], got %g",
@@ -67,7 +67,7 @@ sleep_process(void *self, const ig_batch *batch, int mode,
 	return 0;
 }
 
-const ig_plugin ig_builtin_sleep = {
+const ig_plugin builtin_sleep = {
 	.abi_version = IG_PLUGIN_ABI_VERSION,
 	.flags = IG_PLUGIN_BLOCKING,
 	.name = "sleep",

@@ -145,13 +145,13 @@ softmax_read_params(struct softmax *s, const ig_param *params, size_t n,
 	};
 	int64_t classes, seed;
 
-	if (ig_params_check("softmax", params, n, known, err, errlen) == -1 ||
-	    ig_params_int("softmax", params, n, "classes", -1, &classes, err, errlen) == -1 ||
-	    ig_params_double("softmax", params, n, "lr", 0.1, &s->lr, err, errlen) == -1 ||
-	    ig_params_double("softmax", params, n, "momentum", 0, &s->momentum, err, errlen) == -1 ||
-	    ig_params_double("softmax", params, n, "weight_decay", 0, &s->weight_decay, err, errlen) == -1 ||
-	    ig_params_int("softmax", params, n, "features", 0, features, err, errlen) == -1 ||
-	    ig_params_int("softmax", params, n, "seed", 0, &seed, err, errlen) == -1)
+	if (params_check("softmax", params, n, known, err, errlen) == -1 ||
+	    params_int("softmax", params, n, "classes", -1, &classes, err, errlen) == -1 ||
+	    params_double("softmax", params, n, "lr", 0.1, &s->lr, err, errlen) == -1 ||
+	    params_double("softmax", params, n, "momentum", 0, &s->momentum, err, errlen) == -1 ||
+	    params_double("softmax", params, n, "weight_decay", 0, &s->weight_decay, err, errlen) == -1 ||
+	    params_int("softmax", params, n, "features", 0, features, err, errlen) == -1 ||
+	    params_int("softmax", params, n, "seed", 0, &seed, err, errlen) == -1)
 		return -1;
 
 	if (classes == -1) {
@@ -381,16 +381,16 @@ static int
 softmax_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
 {
 	const struct softmax *s = self;
-	ig_blob_writer w = { 0 };
+	struct blob_writer w = { 0 };
 
-	ig_blob_put_u32(&w, STATE_MAGIC);
-	ig_blob_put_u32(&w, STATE_VERSION);
-	ig_blob_put_u32(&w, (uint32_t)s->classes);
-	ig_blob_put_u32(&w, (uint32_t)s->features);
-	ig_blob_put_u64(&w, s->steps);
+	blob_put_u32(&w, STATE_MAGIC);
+	blob_put_u32(&w, STATE_VERSION);
+	blob_put_u32(&w, (uint32_t)s->classes);
+	blob_put_u32(&w, (uint32_t)s->features);
+	blob_put_u64(&w, s->steps);
 	if (s->features != 0) {
-		ig_blob_put_doubles(&w, s->w, nweights(s));
-		ig_blob_put_doubles(&w, s->v, nweights(s));
+		blob_put_doubles(&w, s->w, nweights(s));
+		blob_put_doubles(&w, s->v, nweights(s));
 	}
 	if (w.failed) {
 		snprintf(err, errlen, "softmax: out of memory for the state");
@@ -406,12 +406,12 @@ softmax_load_state_dict(void *self, const void *buf, size_t len,
                         char *err, size_t errlen)
 {
 	struct softmax *s = self;
-	ig_blob_reader r = { .buf = buf, .len = len };
+	struct blob_reader r = { .buf = buf, .len = len };
 	uint32_t magic, version, classes, features;
 	uint64_t steps;
 
-	if (ig_blob_get_u32(&r, &magic) == -1 || magic != STATE_MAGIC ||
-	    ig_blob_get_u32(&r, &version) == -1) {
+	if (blob_get_u32(&r, &magic) == -1 || magic != STATE_MAGIC ||
+	    blob_get_u32(&r, &version) == -1) {
 		snprintf(err, errlen, "softmax: state is not a softmax state");
 		return -1;
 	}
@@ -420,9 +420,9 @@ softmax_load_state_dict(void *self, const void *buf, size_t len,
 		         "version %u", version, STATE_VERSION);
 		return -1;
 	}
-	if (ig_blob_get_u32(&r, &classes) == -1 ||
-	    ig_blob_get_u32(&r, &features) == -1 ||
-	    ig_blob_get_u64(&r, &steps) == -1) {
+	if (blob_get_u32(&r, &classes) == -1 ||
+	    blob_get_u32(&r, &features) == -1 ||
+	    blob_get_u64(&r, &steps) == -1) {
 		snprintf(err, errlen, "softmax: state truncated (%zu bytes)", len);
 		return -1;
 	}
@@ -443,9 +443,9 @@ softmax_load_state_dict(void *self, const void *buf, size_t len,
 	}
 	size_t n = (size_t)classes * ((size_t)features + 1);
 	size_t want = features == 0 ? 0 : 2 * n * sizeof(double);
-	if (ig_blob_remaining(&r) != want) {
+	if (blob_remaining(&r) != want) {
 		snprintf(err, errlen, "softmax: state has %zu bytes of weights, "
-		         "expected %zu", ig_blob_remaining(&r), want);
+		         "expected %zu", blob_remaining(&r), want);
 		return -1;
 	}
 	if (features == 0) {
@@ -457,13 +457,13 @@ softmax_load_state_dict(void *self, const void *buf, size_t len,
 	if (s->features == 0 &&
 	    softmax_init_model(s, features, err, errlen) == -1)
 		return -1;
-	ig_blob_get_doubles(&r, s->w, n);
-	ig_blob_get_doubles(&r, s->v, n);
+	blob_get_doubles(&r, s->w, n);
+	blob_get_doubles(&r, s->v, n);
 	s->steps = steps;
 	return 0;
 }
 
-const ig_plugin ig_builtin_softmax = {
+const ig_plugin builtin_softmax = {
 	.abi_version = IG_PLUGIN_ABI_VERSION,
 	.name = "softmax",
 	.create = softmax_create,

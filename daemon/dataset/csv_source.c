@@ -18,7 +18,7 @@
 /* What the train and validation sources share. */
 struct csv_table {
 	int refs;               /* sources alive; not atomic: one thread */
-	ig_table table;
+	struct data_table table;
 	size_t *split;          /* table.rows row numbers: train, then val */
 	size_t ntrain;
 };
@@ -39,7 +39,7 @@ csv_table_release(struct csv_table *t)
 {
 	if (t == NULL || --t->refs > 0)
 		return;
-	ig_table_free(&t->table);
+	data_table_free(&t->table);
 	free(t->split);
 	free(t);
 }
@@ -72,7 +72,7 @@ static int
 csv_get(void *ctx, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
 {
 	struct csv_source *s = ctx;
-	const ig_table *t = &s->shared->table;
+	const struct data_table *t = &s->shared->table;
 
 	if (f->pos < 0 || f->pos >= csv_size(s)) {
 		snprintf(err, errlen, "csv: batch %lld out of range [0, %lld)",
@@ -111,8 +111,8 @@ static const ig_data_ops csv_ops = {
 	.destroy = csv_destroy,
 };
 
-const ig_table *
-ig_csv_table(const ig_source *src)
+const struct data_table *
+csv_source_table(const struct data_source *src)
 {
 	if (src->ops != &csv_ops)
 		return NULL;
@@ -122,7 +122,7 @@ ig_csv_table(const ig_source *src)
 /* ---- opening ----------------------------------------------------------- */
 
 struct csv_params {
-	ig_table_options table;
+	struct data_table_options table;
 	char label_buf[32];     /* an integer label param, as text */
 	int64_t batch_size;
 	bool drop_last, shuffle;
@@ -137,7 +137,7 @@ static int
 read_label(struct csv_params *p, const ig_param *params, size_t n,
            char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, "label");
+	const ig_value *v = params_find(params, n, "label");
 
 	if (v == NULL)
 		return 0;
@@ -151,7 +151,7 @@ read_label(struct csv_params *p, const ig_param *params, size_t n,
 		return 0;
 	}
 	snprintf(err, errlen, "csv: param label must be a column name or index, "
-	         "got %s", ig_value_type_name(v->type));
+	         "got %s", param_type_name(v->type));
 	return -1;
 }
 
@@ -160,12 +160,12 @@ static int
 read_header(struct csv_params *p, const ig_param *params, size_t n,
             char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, "header");
+	const ig_value *v = params_find(params, n, "header");
 
 	if (v == NULL || (v->type == IG_VALUE_STR && strcmp(v->u.s, "auto") == 0))
-		p->table.header = IG_HEADER_AUTO;
+		p->table.header = HEADER_AUTO;
 	else if (v->type == IG_VALUE_BOOL)
-		p->table.header = v->u.b ? IG_HEADER_YES : IG_HEADER_NO;
+		p->table.header = v->u.b ? HEADER_YES : HEADER_NO;
 	else {
 		snprintf(err, errlen, "csv: param header must be true, false or "
 		         "\"auto\"");
@@ -179,7 +179,7 @@ static int
 read_scale(struct csv_params *p, const ig_param *params, size_t n,
            char *err, size_t errlen)
 {
-	const ig_value *v = ig_params_find(params, n, "scale");
+	const ig_value *v = params_find(params, n, "scale");
 
 	if (v == NULL)
 		return 0;
@@ -187,7 +187,7 @@ read_scale(struct csv_params *p, const ig_param *params, size_t n,
 		p->standardise = true;
 		return 0;
 	}
-	if (ig_params_double("csv", params, n, "scale", 0, &p->scale,
+	if (params_double("csv", params, n, "scale", 0, &p->scale,
 	                     err, errlen) == -1 ||
 	    !(p->scale != 0 && isfinite(p->scale))) {
 		snprintf(err, errlen, "csv: param scale must be a non-zero number "
@@ -207,16 +207,16 @@ read_params(struct csv_params *p, const ig_param *params, size_t n,
 	};
 
 	memset(p, 0, sizeof *p);
-	if (ig_params_check("csv", params, n, known, err, errlen) == -1 ||
+	if (params_check("csv", params, n, known, err, errlen) == -1 ||
 	    read_header(p, params, n, err, errlen) == -1 ||
 	    read_label(p, params, n, err, errlen) == -1 ||
 	    read_scale(p, params, n, err, errlen) == -1 ||
-	    ig_params_str("csv", params, n, "columns", NULL, &p->table.columns, err, errlen) == -1 ||
-	    ig_params_int("csv", params, n, "batch_size", 1, &p->batch_size, err, errlen) == -1 ||
-	    ig_params_bool("csv", params, n, "drop_last", false, &p->drop_last, err, errlen) == -1 ||
-	    ig_params_bool("csv", params, n, "shuffle", false, &p->shuffle, err, errlen) == -1 ||
-	    ig_params_double("csv", params, n, "val_fraction", 0, &p->val_fraction, err, errlen) == -1 ||
-	    ig_params_int("csv", params, n, "split_seed", 0, &p->split_seed, err, errlen) == -1)
+	    params_str("csv", params, n, "columns", NULL, &p->table.columns, err, errlen) == -1 ||
+	    params_int("csv", params, n, "batch_size", 1, &p->batch_size, err, errlen) == -1 ||
+	    params_bool("csv", params, n, "drop_last", false, &p->drop_last, err, errlen) == -1 ||
+	    params_bool("csv", params, n, "shuffle", false, &p->shuffle, err, errlen) == -1 ||
+	    params_double("csv", params, n, "val_fraction", 0, &p->val_fraction, err, errlen) == -1 ||
+	    params_int("csv", params, n, "split_seed", 0, &p->split_seed, err, errlen) == -1)
 		return -1;
 	if (p->batch_size < 1 || p->batch_size > INT32_MAX) {
 		snprintf(err, errlen, "csv: param batch_size must be in [1, %d], "
@@ -276,7 +276,7 @@ split_rows(struct csv_table *ct, const char *path, const struct csv_params *p,
 static void
 scale_features(struct csv_table *ct, const struct csv_params *p)
 {
-	ig_table *t = &ct->table;
+	struct data_table *t = &ct->table;
 
 	for (size_t j = 0; j < t->cols; j++) {
 		double shift = 0, div = p->scale != 0 ? p->scale : 1;
@@ -335,13 +335,13 @@ source_new(struct csv_table *ct, const size_t *rows, size_t nrows,
 }
 
 int
-ig_csv_open(const char *path, const ig_param *params, size_t n,
-            ig_source *train, ig_source *val, char *err, size_t errlen)
+csv_open(const char *path, const ig_param *params, size_t n,
+            struct data_source *train, struct data_source *val, char *err, size_t errlen)
 {
 	struct csv_params p;
 	struct csv_table *ct;
 
-	*train = *val = (ig_source){ NULL, NULL };
+	*train = *val = (struct data_source){ NULL, NULL };
 	if (read_params(&p, params, n, err, errlen) == -1)
 		return -1;
 	if ((ct = calloc(1, sizeof *ct)) == NULL) {
@@ -350,7 +350,7 @@ ig_csv_open(const char *path, const ig_param *params, size_t n,
 	}
 	/* refs stays 1 while opening, so a failure below frees ct once */
 	ct->refs = 1;
-	if (ig_table_load(&ct->table, path, &p.table, err, errlen) == -1 ||
+	if (data_table_load(&ct->table, path, &p.table, err, errlen) == -1 ||
 	    split_rows(ct, path, &p, err, errlen) == -1)
 		goto fail;
 	scale_features(ct, &p);
@@ -371,9 +371,9 @@ ig_csv_open(const char *path, const ig_param *params, size_t n,
 		snprintf(err, errlen, "%s: out of memory for batches", path);
 		goto fail;
 	}
-	*train = (ig_source){ &csv_ops, ts };
+	*train = (struct data_source){ &csv_ops, ts };
 	if (vs != NULL)
-		*val = (ig_source){ &csv_ops, vs };
+		*val = (struct data_source){ &csv_ops, vs };
 	csv_table_release(ct);
 	return 0;
 fail:

@@ -23,10 +23,10 @@
  * takes ctx over; until then the holder releases it with ops->destroy(ctx).
  * An absent source (no validation split) has ops == NULL.
  */
-typedef struct ig_source {
+struct data_source {
 	const ig_data_ops *ops;
 	void *ctx;
-} ig_source;
+};
 
 /*
  * csv:PATH, loaded once into memory (see table.h for the format).  Params:
@@ -57,12 +57,12 @@ typedef struct ig_source {
  * is set or absent; both share one table and may be freed in any order,
  * on one thread.
  */
-int ig_csv_open(const char *path, const ig_param *params, size_t n,
-                ig_source *train, ig_source *val, char *err, size_t errlen);
+int csv_open(const char *path, const ig_param *params, size_t n,
+                struct data_source *train, struct data_source *val, char *err, size_t errlen);
 
 /* The (scaled) table behind a csv source, borrowed; NULL if src is not one.
  * The daemon uses it for dataset-derived defaults (softmax's classes). */
-const ig_table *ig_csv_table(const ig_source *src);
+const struct data_table *csv_source_table(const struct data_source *src);
 
 /*
  * msgpack:PATH, a file of concatenated msgpack objects, one per batch.  A
@@ -77,7 +77,7 @@ const ig_table *ig_csv_table(const ig_source *src);
  * The file is read and every record checked at open; errors name the
  * record number and its byte offset.
  */
-int ig_msgpack_open(const char *path, const ig_param *params, size_t n,
-                    ig_source *out, char *err, size_t errlen);
+int msgpack_source_open(const char *path, const ig_param *params, size_t n,
+                    struct data_source *out, char *err, size_t errlen);
 
 #endif

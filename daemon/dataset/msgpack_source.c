@@ -217,11 +217,11 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 	char why[160];
 
 	for (size_t off = 0, span; off < s->len; off += span, s->n++) {
-		int rc = ig_msgpack_span((const unsigned char *)s->data + off,
+		int rc = msgpack_span_len((const unsigned char *)s->data + off,
 		                         s->len - off, &span);
-		if (rc != IG_SPAN_OK) {
+		if (rc != SPAN_OK) {
 			snprintf(err, errlen, "%s: record %zu (byte %zu): %s", s->path,
-			         s->n, off, rc == IG_SPAN_TRUNCATED ?
+			         s->n, off, rc == SPAN_TRUNCATED ?
 			         "runs past the end of the file: truncated?" :
 			         "not msgpack (reserved byte 0xc1)");
 			return -1;
@@ -265,16 +265,16 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 }
 
 int
-ig_msgpack_open(const char *path, const ig_param *params, size_t n,
-                ig_source *out, char *err, size_t errlen)
+msgpack_source_open(const char *path, const ig_param *params, size_t n,
+                struct data_source *out, char *err, size_t errlen)
 {
 	static const char *const known[] = { "shuffle", NULL };
 	struct mp_source *s;
 	bool shuffle;
 
-	*out = (ig_source){ NULL, NULL };
-	if (ig_params_check("msgpack", params, n, known, err, errlen) == -1 ||
-	    ig_params_bool("msgpack", params, n, "shuffle", false, &shuffle,
+	*out = (struct data_source){ NULL, NULL };
+	if (params_check("msgpack", params, n, known, err, errlen) == -1 ||
+	    params_bool("msgpack", params, n, "shuffle", false, &shuffle,
 	                   err, errlen) == -1)
 		return -1;
 	if ((s = calloc(1, sizeof *s)) == NULL || (s->path = strdup(path)) == NULL) {
@@ -284,11 +284,11 @@ ig_msgpack_open(const char *path, const ig_param *params, size_t n,
 	}
 	s->shuffle = shuffle;
 	msgpack_unpacked_init(&s->unpacked);
-	if (ig_read_file(path, &s->data, &s->len, err, errlen) == -1 ||
+	if (read_file(path, &s->data, &s->len, err, errlen) == -1 ||
 	    mp_index(s, err, errlen) == -1) {
 		mp_destroy(s);
 		return -1;
 	}
-	*out = (ig_source){ &mp_ops, s };
+	*out = (struct data_source){ &mp_ops, s };
 	return 0;
 }

@@ -76,7 +76,7 @@ layout_of(unsigned char b, struct layout *l, uint64_t *fixn)
 }
 
 int
-ig_msgpack_span(const unsigned char *p, size_t len, size_t *span)
+msgpack_span_len(const unsigned char *p, size_t len, size_t *span)
 {
 	size_t off = 0;
 	uint64_t pending = 1;   /* objects still to walk */
@@ -87,24 +87,24 @@ ig_msgpack_span(const unsigned char *p, size_t len, size_t *span)
 
 		/* every pending object needs at least its format byte */
 		if (pending > len - off)
-			return IG_SPAN_TRUNCATED;
+			return SPAN_TRUNCATED;
 		if (layout_of(p[off], &l, &n) == -1)
-			return IG_SPAN_MALFORMED;
+			return SPAN_MALFORMED;
 		off++;
 		pending--;
 		if (l.head > len - off)
-			return IG_SPAN_TRUNCATED;
+			return SPAN_TRUNCATED;
 		if (l.head > 0)
 			n = load_be(p + off, l.head);
 		off += l.head;
 		if (l.kind == SKIP) {
 			if (n > len - off || l.extra > len - off - n)
-				return IG_SPAN_TRUNCATED;
+				return SPAN_TRUNCATED;
 			off += (size_t)n + l.extra;
 		} else {
 			pending += l.kind == MAP ? 2 * n : n;
 		}
 	}
 	*span = off;
-	return IG_SPAN_OK;
+	return SPAN_OK;
 }

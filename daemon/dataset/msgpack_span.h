@@ -11,14 +11,14 @@
 
 #include <stddef.h>
 
-enum ig_span_result {
-	IG_SPAN_OK = 0,
-	IG_SPAN_TRUNCATED = -1,   /* the object (or its declared element
+enum span_result {
+	SPAN_OK = 0,
+	SPAN_TRUNCATED = -1,   /* the object (or its declared element
 	                           * count) runs past len */
-	IG_SPAN_MALFORMED = -2,   /* the reserved format byte 0xc1 */
+	SPAN_MALFORMED = -2,   /* the reserved format byte 0xc1 */
 };
 
 /* The length of the object at p (at most len bytes) in *span. */
-int ig_msgpack_span(const unsigned char *p, size_t len, size_t *span);
+int msgpack_span_len(const unsigned char *p, size_t len, size_t *span);
 
 #endif

@@ -28,10 +28,10 @@
 /* gzread takes an unsigned count: read at most this much per call. */
 #define READ_CHUNK (1u << 30)
 
-static uint64_t max_bytes = IG_READ_FILE_MAX_DEFAULT;
+static uint64_t max_bytes = READ_FILE_MAX_DEFAULT;
 
 void
-ig_read_file_limit(uint64_t bytes)
+read_file_limit(uint64_t bytes)
 {
 	max_bytes = bytes;
 }
@@ -102,7 +102,7 @@ grow(char **text, size_t *cap)
 }
 
 int
-ig_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
 	size_t cap = 1 << 16, used = 0;
 	char *text = malloc(cap);

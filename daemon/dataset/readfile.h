@@ -8,17 +8,17 @@
 #include <stdint.h>
 
 /* The most bytes a data file may have, gunzipped: 4 GiB unless set. */
-#define IG_READ_FILE_MAX_DEFAULT ((uint64_t)4 << 30)
+#define READ_FILE_MAX_DEFAULT ((uint64_t)4 << 30)
 
 /* Set the limit for every later read; once, before threads read. */
-void ig_read_file_limit(uint64_t bytes);
+void read_file_limit(uint64_t bytes);
 
 /* Read path into *buf (malloc'd, the caller frees; NUL-terminated after
  * *len bytes, so text can be parsed in place).  Only a regular file
  * outside /proc, /sys and /dev within the limit is read; a FIFO or device
  * is refused without blocking.  On failure err says "PATH: why" and *buf
  * is NULL. */
-int ig_read_file(const char *path, char **buf, size_t *len,
+int read_file(const char *path, char **buf, size_t *len,
                  char *err, size_t errlen);
 
 #endif

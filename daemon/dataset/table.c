@@ -204,7 +204,7 @@ resolve_column(struct loader *ld, const char *ref, char **names,
 
 /* Fill ld->role from the options; returns the feature count or -1. */
 static long
-assign_roles(struct loader *ld, const ig_table_options *o, char **names)
+assign_roles(struct loader *ld, const struct data_table_options *o, char **names)
 {
 	size_t idx, nfeat = 0;
 
@@ -256,7 +256,7 @@ assign_roles(struct loader *ld, const ig_table_options *o, char **names)
 
 /* Room for one more row. */
 static int
-grow_rows(struct loader *ld, ig_table *t)
+grow_rows(struct loader *ld, struct data_table *t)
 {
 	if (t->rows < ld->cap)
 		return 0;
@@ -279,7 +279,7 @@ grow_rows(struct loader *ld, ig_table *t)
 
 /* Append the current line as a row. */
 static int
-add_row(struct loader *ld, ig_table *t)
+add_row(struct loader *ld, struct data_table *t)
 {
 	if (ld->line.n != ld->nfields)
 		return fail_at(ld, "%zu fields, expected %zu as on line %zu",
@@ -307,7 +307,7 @@ add_row(struct loader *ld, ig_table *t)
 
 /* Keep the names of the feature columns, in feature order. */
 static int
-keep_names(struct loader *ld, ig_table *t, char **header)
+keep_names(struct loader *ld, struct data_table *t, char **header)
 {
 	t->names = calloc(t->cols, sizeof *t->names);
 	if (t->names == NULL)
@@ -322,9 +322,9 @@ keep_names(struct loader *ld, ig_table *t, char **header)
 }
 
 static int
-load(struct loader *ld, ig_table *t, const ig_table_options *o)
+load(struct loader *ld, struct data_table *t, const struct data_table_options *o)
 {
-	if (ig_read_file(ld->path, &ld->text, &ld->len, ld->err, ld->errlen) == -1)
+	if (read_file(ld->path, &ld->text, &ld->len, ld->err, ld->errlen) == -1)
 		return -1;
 	ld->cursor = ld->text;
 	int rc = next_line(ld);
@@ -333,8 +333,8 @@ load(struct loader *ld, ig_table *t, const ig_table_options *o)
 
 	ld->nfields = ld->line.n;
 	ld->first_lineno = ld->lineno;
-	bool header = o->header == IG_HEADER_YES ||
-	              (o->header == IG_HEADER_AUTO && !line_is_numeric(&ld->line));
+	bool header = o->header == HEADER_YES ||
+	              (o->header == HEADER_AUTO && !line_is_numeric(&ld->line));
 	/* The header's fields point into text, which outlives the load. */
 	char **names = NULL;
 	if (header) {
@@ -364,11 +364,11 @@ load(struct loader *ld, ig_table *t, const ig_table_options *o)
 }
 
 int
-ig_table_load(ig_table *t, const char *path, const ig_table_options *o,
+data_table_load(struct data_table *t, const char *path, const struct data_table_options *o,
               char *err, size_t errlen)
 {
 	struct loader ld = { .path = path, .err = err, .errlen = errlen };
-	static const ig_table_options defaults = { .header = IG_HEADER_AUTO };
+	static const struct data_table_options defaults = { .header = HEADER_AUTO };
 
 	memset(t, 0, sizeof *t);
 	int rc = load(&ld, t, o != NULL ? o : &defaults);
@@ -376,12 +376,12 @@ ig_table_load(ig_table *t, const char *path, const ig_table_options *o,
 	free(ld.line.fields);
 	free(ld.role);
 	if (rc == -1)
-		ig_table_free(t);
+		data_table_free(t);
 	return rc;
 }
 
 void
-ig_table_free(ig_table *t)
+data_table_free(struct data_table *t)
 {
 	if (t->names != NULL) {
 		for (size_t i = 0; i < t->cols; i++)
@@ -394,7 +394,7 @@ ig_table_free(ig_table *t)
 }
 
 size_t
-ig_table_classes(const ig_table *t)
+data_table_classes(const struct data_table *t)
 {
 	double max = -1;
 

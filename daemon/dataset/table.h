@@ -19,38 +19,38 @@
 
 #include <stddef.h>
 
-typedef enum ig_header_mode {
-	IG_HEADER_AUTO = 0,
-	IG_HEADER_YES,
-	IG_HEADER_NO,
-} ig_header_mode;
+enum header_mode {
+	HEADER_AUTO = 0,
+	HEADER_YES,
+	HEADER_NO,
+};
 
-typedef struct ig_table_options {
-	ig_header_mode header;
+struct data_table_options {
+	enum header_mode header;
 	/* The label column (name or index), or NULL for none. */
 	const char *label;
 	/* Feature columns, comma-separated names or indices, in the order the
 	 * features should have; NULL for every column but the label. */
 	const char *columns;
-} ig_table_options;
+};
 
-/* Everything is owned by the table and released by ig_table_free. */
-typedef struct ig_table {
+/* Everything is owned by the table and released by data_table_free. */
+struct data_table {
 	size_t rows;
 	size_t cols;            /* feature columns */
 	double *x;              /* rows x cols, row-major */
 	double *y;              /* rows labels, or NULL without a label column */
 	char **names;           /* cols feature names, or NULL without a header */
-} ig_table;
+};
 
-/* Load path into t (which the caller then frees with ig_table_free).  On
+/* Load path into t (which the caller then frees with data_table_free).  On
  * failure t is left empty and err says what is wrong where. */
-int ig_table_load(ig_table *t, const char *path, const ig_table_options *o,
+int data_table_load(struct data_table *t, const char *path, const struct data_table_options *o,
                   char *err, size_t errlen);
-void ig_table_free(ig_table *t);
+void data_table_free(struct data_table *t);
 
 /* 1 + the largest label when every label is a non-negative integer (the
  * class count a classifier needs), else 0; 0 without labels. */
-size_t ig_table_classes(const ig_table *t);
+size_t data_table_classes(const struct data_table *t);
 
 #endif

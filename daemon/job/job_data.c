@@ -43,14 +43,14 @@ static int range_get(void *ctx, const ig_fetch *f, ig_batch *out, char *err, siz
 
 static const ig_data_ops range_ops = { .size = range_size, .get = range_get, .destroy = free };
 
-static int open_range(const ig_spec_data *d, ig_source *train, ig_err *err)
+static int open_range(const ig_spec_data *d, struct data_source *train, ig_err *err)
 {
 	struct range *r = malloc(sizeof(*r));
 
 	if (r == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "data: out of memory");
 	*r = (struct range){ d->n, d->shuffle };
-	*train = (ig_source){ &range_ops, r };
+	*train = (struct data_source){ &range_ops, r };
 	return 0;
 }
 
@@ -63,7 +63,7 @@ struct file_open {
 	const ig_spec_data *data;
 	ig_param params[MAX_PARAMS];
 	size_t nparams;
-	ig_source train, val;
+	struct data_source train, val;
 };
 
 static void add_param(struct file_open *o, const char *key, ig_value v)
@@ -134,9 +134,9 @@ static int open_file(void *arg, ig_err *err)
 		                  "%s: %s", path, strerror(errno));
 	close(fd);
 	if (o->data->kind == IG_DATA_CSV)
-		rc = ig_csv_open(path, o->params, o->nparams, &o->train, &o->val, msg, sizeof(msg));
+		rc = csv_open(path, o->params, o->nparams, &o->train, &o->val, msg, sizeof(msg));
 	else
-		rc = ig_msgpack_open(path, o->params, o->nparams, &o->train, msg, sizeof(msg));
+		rc = msgpack_source_open(path, o->params, o->nparams, &o->train, msg, sizeof(msg));
 	return rc == 0 ? 0 : ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: %s", msg);
 }
 
@@ -151,7 +151,7 @@ static int check_msgpack(const ig_spec_data *d, ig_err *err)
 	return 0;
 }
 
-static int open_file_as(const ig_spec_data *d, uid_t owner, ig_source *train, ig_source *val,
+static int open_file_as(const ig_spec_data *d, uid_t owner, struct data_source *train, struct data_source *val,
                         ig_err *err)
 {
 	struct file_open o = { .data = d };
@@ -177,7 +177,7 @@ static int open_file_as(const ig_spec_data *d, uid_t owner, ig_source *train, ig
 /* ---- into the job ------------------------------------------------------- */
 
 /* Hand src to a new ig_data; src is consumed either way. */
-static int take(ig_source *src, ig_data **out, ig_err *err)
+static int take(struct data_source *src, ig_data **out, ig_err *err)
 {
 	if (src->ops == NULL)
 		return 0;
@@ -191,7 +191,7 @@ static int take(ig_source *src, ig_data **out, ig_err *err)
 
 int job_data_open(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 {
-	ig_source train = { NULL, NULL }, val = { NULL, NULL };
+	struct data_source train = { NULL, NULL }, val = { NULL, NULL };
 	int rc = 0;
 
 	switch (spec->data.kind) {
@@ -209,7 +209,7 @@ int job_data_open(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err
 	if (rc != 0)
 		return rc;
 	if (train.ops != NULL)
-		job->table = ig_csv_table(&train);
+		job->table = csv_source_table(&train);
 	rc = take(&train, &job->train, err);
 	/* val is consumed even when train failed */
 	int rv = take(&val, &job->val, err);

@@ -67,7 +67,7 @@ struct job {
 	ig_engine *trainer;             /* owned */
 	ig_engine *evaluator;           /* owned; NULL without val metrics */
 	ig_data *train, *val;           /* owned; NULL when absent */
-	const ig_table *table;          /* csv: borrowed from train, else NULL */
+	const struct data_table *table;          /* csv: borrowed from train, else NULL */
 
 	struct job_metric *metrics;     /* owned */
 	size_t nmetrics;

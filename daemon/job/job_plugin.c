@@ -43,9 +43,9 @@ static bool has_param(const ig_spec *spec, const char *key)
 /* Softmax needs its class count; labelled csv data knows it.  0: no default. */
 static size_t default_classes(const struct job *job, const ig_spec *spec)
 {
-	if (job->plugin != &ig_builtin_softmax || has_param(spec, "classes") || job->table == NULL)
+	if (job->plugin != &builtin_softmax || has_param(spec, "classes") || job->table == NULL)
 		return 0;
-	return ig_table_classes(job->table);
+	return data_table_classes(job->table);
 }
 
 static int find_builtin(struct job *job, const char *name, ig_err *err)
@@ -54,9 +54,9 @@ static int find_builtin(struct job *job, const char *name, ig_err *err)
 	size_t used = 0;
 	const ig_plugin *p;
 
-	if ((job->plugin = ig_builtin_find(name)) != NULL)
+	if ((job->plugin = builtin_find(name)) != NULL)
 		return 0;
-	for (size_t i = 0; (p = ig_builtin_at(i)) != NULL && used < sizeof(names); i++)
+	for (size_t i = 0; (p = builtin_at(i)) != NULL && used < sizeof(names); i++)
 		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
 		                         i > 0 ? ", " : "", p->name);
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,

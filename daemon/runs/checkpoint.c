@@ -39,8 +39,8 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 	}
 	ig_engine_data_cursor(e, &cur);
 	flush_points(run);
-	ig_store_progress p = progress_of(run);
-	ig_store_checkpoint c = {
+	struct store_progress p = progress_of(run);
+	struct store_checkpoint c = {
 		.run_id = run->id,
 		.epoch = p.epoch,
 		.iteration = p.iteration,
@@ -51,7 +51,7 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 		.process_state = js.data,
 		.process_state_len = js.size,
 	};
-	if (ig_store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
+	if (store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
 		run_log(run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
 	}

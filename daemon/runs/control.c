@@ -100,7 +100,7 @@ int runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 	if (live(run) || run->ending >= 0 || run->rebuilding)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: terminate it first",
 		                  (long long)run->id, ig_status_name(run->status));
-	if (ig_store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
+	if (store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "the store refused the delete");
 	history_forget(mgr->history, run->id);
 	log_msg(LOG_INFO, run->id, "deleted");

@@ -94,19 +94,19 @@ static void create_done(uv_work_t *w, int status)
 		return;
 	}
 	pack_spec(&sb, spec);
-	ig_store_run rec = {
+	struct store_run rec = {
 		.name = spec->name[0] != '\0' ? spec->name : NULL,
 		.owner_uid = run->owner,
 		.spec = sb.data,
 		.spec_len = sb.size,
-		.status = IG_STORE_RUNNING,
+		.status = IG_STATUS_RUNNING,
 		.progress = progress_of(run),
 	};
-	rc = ig_store_create_run(mgr->store, &rec, &run->id, on_stored, cr, msg, sizeof(msg));
+	rc = store_create_run(mgr->store, &rec, &run->id, on_stored, cr, msg, sizeof(msg));
 	msgpack_sbuffer_destroy(&sb);
 	if (rc != 0) {
-		ig_err_set(&cr->err, rc == IG_STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
-		           "%s", rc == IG_STORE_EEXIST ? "name: you have a run called that" : msg);
+		ig_err_set(&cr->err, rc == STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
+		           "%s", rc == STORE_EEXIST ? "name: you have a run called that" : msg);
 		creating_fail(cr);
 		return;
 	}
@@ -126,7 +126,7 @@ int runs_writable(struct runs *mgr, ig_err *err)
 {
 	char msg[1024];
 
-	if (ig_store_writable(mgr->store, msg, sizeof(msg)) != 0)
+	if (store_writable(mgr->store, msg, sizeof(msg)) != 0)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "%s", msg);
 	return 0;
 }

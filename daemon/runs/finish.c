@@ -126,8 +126,8 @@ void finish_end(struct run *run)
 	run->rate = 0;
 	job_free(run->job);
 	run->job = NULL;
-	if (ig_store_set_progress(run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
-	    ig_store_set_status(run->mgr->store, run->id, store_status(run->ending), run->reason,
+	if (store_set_progress(run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
+	    store_set_status(run->mgr->store, run->id, run->ending, run->reason,
 	                        on_end_committed, run) != 0) {
 		log_msg(LOG_ERROR, run->id, "cannot record its end");
 		on_end_committed(run, 0, NULL);

@@ -5,7 +5,7 @@
 
 /* A stored run into memory, as the record says (spec taken over; NULL for
  * one that may not run).  NULL without memory. */
-static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig_spec *spec)
+static struct run *run_from_record(struct runs *mgr, const struct store_run *rec, ig_spec *spec)
 {
 	struct run *run = calloc(1, sizeof(*run));
 
@@ -21,7 +21,7 @@ static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig
 	run->ending = -1;
 	snprintf(run->name, sizeof(run->name), "%s", spec != NULL ? spec->name :
 	         rec->name != NULL ? rec->name : "");
-	run->status = ig_store_status_parse(ig_store_status_name(rec->status));
+	run->status = rec->status;
 	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
 	run->created = rec->created;
 	run->started = rec->started;
@@ -36,7 +36,7 @@ static struct run *run_from_record(struct runs *mgr, const ig_store_run *rec, ig
 
 /* A run to show, without a spec: its stored record cannot be run, and it
  * is failed for the reason given.  Never dropped: its owner must learn. */
-static void adopt_damaged(struct runs *mgr, const ig_store_run *rec, const char *why)
+static void adopt_damaged(struct runs *mgr, const struct store_run *rec, const char *why)
 {
 	char reason[512];
 	struct run *run;
@@ -50,20 +50,20 @@ static void adopt_damaged(struct runs *mgr, const ig_store_run *rec, const char 
 /* A stored run into memory: finished ones as records, unfinished ones with
  * their job restored from the last checkpoint.  Only a record this
  * database's key vouches for may start code, as the owner it names. */
-static void adopt_stored(struct runs *mgr, const ig_store_run *rec, bool unfinished)
+static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 {
 	ig_spec *spec = NULL;
 	struct run *run;
 	ig_err err = { 0 };
 	char why[300];
 
-	if (!ig_store_run_trusted(mgr->store, rec)) {
+	if (!store_run_trusted(mgr->store, rec)) {
 		adopt_damaged(mgr, rec, "failed the integrity check (its owner or spec was "
 		              "changed outside ignited, or the database was moved without its "
 		              ".key file)");
 		return;
 	}
-	if (ig_store_status_name(rec->status) == NULL) {
+	if (ig_status_name(rec->status) == NULL) {
 		adopt_damaged(mgr, rec, "has no valid status");
 		return;
 	}
@@ -129,12 +129,12 @@ static void on_store_error(void *arg, int64_t run_id, int status, const char *er
 	run->store_failed = true;
 }
 
-struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *store,
+struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
                        struct server *srv, char *err, size_t errlen)
 {
-	ig_store_reader *r = ig_store_loop_reader(store);
+	struct store_reader *r = store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
-	ig_store_run *recs;
+	struct store_run *recs;
 	size_t n;
 
 	if (mgr == NULL) {
@@ -145,7 +145,7 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *
 	mgr->cfg = cfg;
 	mgr->store = store;
 	mgr->srv = srv;
-	if ((mgr->history = history_open(loop, ig_store_path(store), err, errlen)) == NULL) {
+	if ((mgr->history = history_open(loop, store_path(store), err, errlen)) == NULL) {
 		free(mgr);
 		return NULL;
 	}
@@ -153,17 +153,17 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, ig_store *
 	uv_timer_init(loop, &mgr->grace);
 	mgr->idle.data = mgr->grace.data = mgr;
 	mgr->open_handles = 2;
-	ig_store_on_error(store, on_store_error, mgr);
-	if (ig_store_list_runs(r, IG_STORE_ANY_STATUS, &recs, &n) != 0) {
-		snprintf(err, errlen, "reading runs: %s", ig_store_reader_error(r));
+	store_on_error(store, on_store_error, mgr);
+	if (store_list_runs(r, STORE_ANY_STATUS, &recs, &n) != 0) {
+		snprintf(err, errlen, "reading runs: %s", store_reader_error(r));
 		runs_close(mgr);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ig_store_status st = recs[i].status;
-		adopt_stored(mgr, &recs[i], st == IG_STORE_RUNNING || st == IG_STORE_QUEUED ||
-		                            st == IG_STORE_PAUSED);
+		enum ig_status st = recs[i].status;
+		adopt_stored(mgr, &recs[i], st == IG_STATUS_RUNNING || st == IG_STATUS_QUEUED ||
+		                            st == IG_STATUS_PAUSED);
 	}
-	ig_store_runs_free(recs, n);
+	store_runs_free(recs, n);
 	return mgr;
 }

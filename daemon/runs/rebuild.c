@@ -5,18 +5,18 @@
 
 static int rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 {
-	ig_store_reader *r = ig_store_loop_reader(run->mgr->store);
-	int rc = ig_store_latest_checkpoint(r, run->id, &rb->ckpt);
+	struct store_reader *r = store_loop_reader(run->mgr->store);
+	int rc = store_latest_checkpoint(r, run->id, &rb->ckpt);
 
 	rb->run = run;
 	rb->have_ckpt = rc == 0;
-	if (rc == IG_STORE_ENOTFOUND && !rb->start_over)
+	if (rc == STORE_ENOTFOUND && !rb->start_over)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
 		                  (long long)run->id);
 	/* starting over would drop what it learnt and its history */
-	if (rc != 0 && rc != IG_STORE_ENOTFOUND)
+	if (rc != 0 && rc != STORE_ENOTFOUND)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot read its checkpoint: %s",
-		                  ig_store_reader_error(r));
+		                  store_reader_error(r));
 	return 0;
 }
 
@@ -35,7 +35,7 @@ static int rebuild_install(struct rebuild *rb, ig_err *err)
 	else if (rb->have_ckpt)
 		rc = load_checkpoint(run, &rb->ckpt, err);
 	else
-		ig_store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
+		store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
 	if (rc != 0) {
 		job_free(run->job);
 		run->job = old;
@@ -50,7 +50,7 @@ static void rebuild_free(struct rebuild *rb)
 {
 	if (rb->job != NULL)
 		job_free(rb->job);
-	ig_store_checkpoint_clear(&rb->ckpt);
+	store_checkpoint_clear(&rb->ckpt);
 	free(rb);
 }
 
@@ -65,7 +65,7 @@ int revive_now(struct run *run, bool start_over, ig_err *err)
 		rc = rebuild_install(&rb, err);
 	if (rb.job != NULL)
 		job_free(rb.job);
-	ig_store_checkpoint_clear(&rb.ckpt);
+	store_checkpoint_clear(&rb.ckpt);
 	return rc;
 }
 

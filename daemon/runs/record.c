@@ -13,13 +13,6 @@ double wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-int store_status(int status)
-{
-	/* both enums list queued, running, paused, completed, terminated,
-	 * failed in that order; convert by name so that stays checked */
-	return ig_store_status_parse(ig_status_name(status));
-}
-
 /* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
 void set_reason(struct run *run, const char *reason)
 {
@@ -38,7 +31,7 @@ void set_status(struct run *run, int status, const char *reason)
 	if (status >= IG_STATUS_COMPLETED)
 		run->finished = wall_now();
 	/* reason may have been run->reason, which set_reason replaced */
-	if (ig_store_set_status(run->mgr->store, run->id, store_status(status), run->reason,
+	if (store_set_status(run->mgr->store, run->id, status, run->reason,
 	                        NULL, NULL) != 0)
 		log_msg(LOG_ERROR, run->id, "cannot record status %s", ig_status_name(status));
 	notify_status(run);
@@ -48,7 +41,7 @@ void flush_points(struct run *run)
 {
 	if (run->npoints == 0)
 		return;
-	if (ig_store_points(run->mgr->store, run->id, run->points, run->npoints) != 0)
+	if (store_points(run->mgr->store, run->id, run->points, run->npoints) != 0)
 		log_msg(LOG_ERROR, run->id, "cannot hand %zu metric points to the store", run->npoints);
 	run->npoints = 0;
 }
@@ -76,7 +69,7 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 	if (v == NULL)
 		return -1;
 	run->series = v;
-	if (ig_store_series(run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
+	if (store_series(run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
 		return -1;
 	}
@@ -88,11 +81,11 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 	return 0;
 }
 
-ig_store_progress progress_of(struct run *run)
+struct store_progress progress_of(struct run *run)
 {
 	const ig_state *s = ig_engine_state(job_engine(run->job));
 
-	return (ig_store_progress){ s->epoch, s->iteration, s->epoch_length, s->max_epochs };
+	return (struct store_progress){ s->epoch, s->iteration, s->epoch_length, s->max_epochs };
 }
 
 void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
@@ -104,7 +97,7 @@ void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, do
 		return;
 	if (run->npoints == run->cappoints) {
 		size_t cap = run->cappoints ? run->cappoints * 2 : 64;
-		ig_store_point *v = realloc(run->points, cap * sizeof(*v));
+		struct store_point *v = realloc(run->points, cap * sizeof(*v));
 		if (v == NULL) {
 			log_msg(LOG_ERROR, run->id, "out of memory for metric points");
 			return;
@@ -112,7 +105,7 @@ void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, do
 		run->points = v;
 		run->cappoints = cap;
 	}
-	run->points[run->npoints++] = (ig_store_point){ id, epoch, iteration, wall_now(), value };
+	run->points[run->npoints++] = (struct store_point){ id, epoch, iteration, wall_now(), value };
 	if (run->npoints >= POINTS_FLUSH)
 		flush_points(run);
 }

@@ -254,19 +254,19 @@ void run_summary(struct run *run, ig_summary *s)
 /* The last value of each of a stored run's series. */
 void load_last_metrics(struct run *run)
 {
-	ig_store_query q = {
-		.run_id = run->id, .axis = IG_STORE_AXIS_ITERATION,
-		.from = INT64_MIN, .to = INT64_MAX, .max_points = 1, .downsample = IG_STORE_DS_LAST,
+	struct store_query q = {
+		.run_id = run->id, .axis = STORE_AXIS_ITERATION,
+		.from = INT64_MIN, .to = INT64_MAX, .max_points = 1, .downsample = STORE_DS_LAST,
 	};
-	ig_store_series_data *d;
+	struct store_series_data *d;
 	size_t n;
 
-	if (ig_store_history(ig_store_loop_reader(run->mgr->store), &q, &d, &n) != 0)
+	if (store_history(store_loop_reader(run->mgr->store), &q, &d, &n) != 0)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (d[i].n > 0)
 			keep_metric(run, d[i].name, d[i].points[d[i].n - 1].value);
-	ig_store_series_free(d, n);
+	store_series_free(d, n);
 }
 
 void run_summary_clear_metrics(ig_summary *s)
@@ -278,7 +278,7 @@ void run_summary_clear_metrics(ig_summary *s)
 
 /* Load a checkpoint into a run's fresh job; the store forgets what the
  * lost run wrote past it. */
-int load_checkpoint(struct run *run, const ig_store_checkpoint *c, ig_err *err)
+int load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err)
 {
 	ig_engine *e = job_engine(run->job);
 
@@ -292,7 +292,7 @@ int load_checkpoint(struct run *run, const ig_store_checkpoint *c, ig_err *err)
 			ig_err_set(err, IG_PROTO_INTERNAL, "%s", ig_engine_error(e));
 		return err->code;
 	}
-	ig_store_truncate(run->mgr->store, run->id, c->iteration, NULL, NULL);
+	store_truncate(run->mgr->store, run->id, c->iteration, NULL, NULL);
 	run->ckpt_iteration = c->iteration;
 	return 0;
 }

@@ -51,7 +51,7 @@ struct run {
 	ig_spec *spec;                  /* owned */
 	struct job *job;                /* NULL once finished */
 	/* where a run without a job stands, for status and list */
-	ig_store_progress last;
+	struct store_progress last;
 	ig_named_value *last_metrics;   /* owned, names too */
 	size_t nlast;
 
@@ -73,7 +73,7 @@ struct run {
 	int64_t restarts;               /* after its exec worker failed */
 
 	/* metric points waiting to be handed to the store */
-	ig_store_point *points;
+	struct store_point *points;
 	size_t npoints, cappoints;
 	struct run_series *series;
 	size_t nseries;
@@ -106,7 +106,7 @@ enum ckpt_then { THEN_CONTINUE, THEN_SUSPEND, THEN_FINISH };
 struct runs {
 	uv_loop_t *loop;
 	const struct job_config *cfg;   /* borrowed: the daemon's */
-	ig_store *store;
+	struct store *store;
 	struct history *history;        /* metric history reads, off the loop */
 	struct server *srv;
 	struct run **v;                 /* every run the daemon knows, by id */

@@ -29,7 +29,7 @@ static void keep_log_line(struct run *run, enum log_level level, const char *lin
 		return;
 	}
 	log_msg(level, run->id, "%s", text);
-	ig_store_log(run->mgr->store, run->id, text, strlen(text));
+	store_log(run->mgr->store, run->id, text, strlen(text));
 	if (run->nwatchers > 0)
 		broadcast_to(run, "log", pack_log_line, &l, NULL, NULL);
 	free(text);

@@ -39,11 +39,10 @@ void runs_remove(struct runs *mgr, struct run *run);
 
 /* record.c */
 double wall_now(void);
-int store_status(int status);
 void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
 void flush_points(struct run *run);
-ig_store_progress progress_of(struct run *run);
+struct store_progress progress_of(struct run *run);
 void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value);
 
 /* runlog.c */
@@ -71,7 +70,7 @@ int64_t fresh_seed(void);
 int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void snapshot(struct run *run);
 void load_last_metrics(struct run *run);
-int load_checkpoint(struct run *run, const ig_store_checkpoint *c, ig_err *err);
+int load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err);
 int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
 int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
 
@@ -107,7 +106,7 @@ struct rebuild {
 	uv_work_t work;
 	struct run *run;
 	bool start_over;                /* no checkpoint: from the start */
-	ig_store_checkpoint ckpt;
+	struct store_checkpoint ckpt;
 	bool have_ckpt;
 	struct job *job;                /* built, not yet the run's */
 	int rc;

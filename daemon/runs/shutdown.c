@@ -34,7 +34,7 @@ void check_stopped(struct runs *mgr)
 			        "checkpoint", SHUTDOWN_GRACE_MS / 1000);
 	uv_idle_stop(&mgr->idle);
 	uv_timer_stop(&mgr->grace);
-	if (ig_store_flush(mgr->store, on_flushed, mgr) != 0)
+	if (store_flush(mgr->store, on_flushed, mgr) != 0)
 		mgr->stopped(mgr->stopped_arg, -1);
 }
 

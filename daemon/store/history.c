@@ -18,7 +18,7 @@
 struct read {
 	uv_work_t work;
 	struct history *h;
-	ig_store_query q;               /* q.names points at names */
+	struct store_query q;               /* q.names points at names */
 	char **names;                   /* owned copies */
 	history_done_fn *done;          /* NULL: read ahead, nobody waits yet */
 	void *arg;
@@ -26,14 +26,14 @@ struct read {
 	bool finished;
 	int status;                     /* the result, owned until handed over */
 	char errmsg[256];
-	ig_store_series_data *series;
+	struct store_series_data *series;
 	size_t n;
 	struct read *next;              /* in the queue */
 };
 
 struct history {
 	uv_loop_t *loop;
-	ig_store_reader *reader;        /* used by one read at a time */
+	struct store_reader *reader;        /* used by one read at a time */
 	struct read *head, *tail;       /* waiting their turn */
 	struct read *running;           /* on the threadpool */
 	struct read *ahead;             /* read ahead: waiting, running or done */
@@ -51,11 +51,11 @@ static void read_free(struct read *r)
 	for (size_t i = 0; i < r->q.nnames; i++)
 		free(r->names[i]);
 	free(r->names);
-	ig_store_series_free(r->series, r->n);
+	store_series_free(r->series, r->n);
 	free(r);
 }
 
-static struct read *read_new(struct history *h, const ig_store_query *q)
+static struct read *read_new(struct history *h, const struct store_query *q)
 {
 	struct read *r = calloc(1, sizeof(*r));
 
@@ -81,7 +81,7 @@ static struct read *read_new(struct history *h, const ig_store_query *q)
 	return r;
 }
 
-static bool same_query(const ig_store_query *a, const ig_store_query *b)
+static bool same_query(const struct store_query *a, const struct store_query *b)
 {
 	if (a->run_id != b->run_id || a->axis != b->axis || a->from != b->from ||
 	    a->to != b->to || a->max_points != b->max_points || a->limit != b->limit ||
@@ -107,7 +107,7 @@ static void fail(struct read *r, int status, const char *msg)
 {
 	r->status = status;
 	snprintf(r->errmsg, sizeof(r->errmsg), "%s", msg);
-	ig_store_series_free(r->series, r->n);
+	store_series_free(r->series, r->n);
 	r->series = NULL;
 	r->n = 0;
 	answer(r);
@@ -147,16 +147,16 @@ static void work_cb(uv_work_t *req)
 {
 	struct read *r = req->data;
 
-	r->status = ig_store_history(r->h->reader, &r->q, &r->series, &r->n);
+	r->status = store_history(r->h->reader, &r->q, &r->series, &r->n);
 	if (r->status != 0)
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", ig_store_reader_error(r->h->reader));
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", store_reader_error(r->h->reader));
 }
 
 static void maybe_free(struct history *h)
 {
 	if (!h->closing || h->running != NULL || !h->timer_closed)
 		return;
-	ig_store_reader_close(h->reader);
+	store_reader_close(h->reader);
 	free(h);
 }
 
@@ -168,12 +168,12 @@ static void after_work_cb(uv_work_t *req, int status)
 	h->running = NULL;
 	r->finished = true;
 	if (status != 0) {
-		r->status = IG_STORE_EINVAL;
+		r->status = STORE_EINVAL;
 		snprintf(r->errmsg, sizeof(r->errmsg), "the read was cancelled");
 	}
 	if (h->closing) {
 		if (r->done != NULL)
-			fail(r, IG_STORE_ECLOSED, "the daemon is shutting down");
+			fail(r, STORE_ECLOSED, "the daemon is shutting down");
 		else
 			read_free(r);
 		maybe_free(h);
@@ -181,7 +181,7 @@ static void after_work_cb(uv_work_t *req, int status)
 	}
 	if (r->stale && r->done != NULL) {
 		/* a reader took it over before it was forgotten: read again */
-		ig_store_series_free(r->series, r->n);
+		store_series_free(r->series, r->n);
 		r->series = NULL;
 		r->n = 0;
 		r->stale = r->finished = false;
@@ -210,7 +210,7 @@ static void start_next(struct history *h)
 		if (h->ahead == r)
 			h->ahead = NULL;
 		if (r->done != NULL)
-			fail(r, IG_STORE_ENOMEM, uv_strerror(rc));
+			fail(r, STORE_ENOMEM, uv_strerror(rc));
 		else
 			read_free(r);
 		start_next(h);
@@ -239,7 +239,7 @@ static void on_expire(uv_timer_t *t)
 	drop_ahead(t->data);
 }
 
-void history_read_ahead(struct history *h, const ig_store_query *q)
+void history_read_ahead(struct history *h, const struct store_query *q)
 {
 	struct read *r;
 
@@ -258,7 +258,7 @@ void history_forget(struct history *h, int64_t run_id)
 		drop_ahead(h);
 }
 
-int history_read(struct history *h, const ig_store_query *q, history_done_fn *done, void *arg)
+int history_read(struct history *h, const struct store_query *q, history_done_fn *done, void *arg)
 {
 	struct read *r = h->ahead;
 
@@ -272,11 +272,11 @@ int history_read(struct history *h, const ig_store_query *q, history_done_fn *do
 		return 0;
 	}
 	if ((r = read_new(h, q)) == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	r->done = done;
 	r->arg = arg;
 	if (h->closing) {
-		fail(r, IG_STORE_ECLOSED, "the daemon is shutting down");
+		fail(r, STORE_ECLOSED, "the daemon is shutting down");
 		return 0;
 	}
 	enqueue(h, r);
@@ -293,7 +293,7 @@ struct history *history_open(uv_loop_t *loop, const char *path, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if ((h->reader = ig_store_reader_open(path, err, errlen)) == NULL) {
+	if ((h->reader = store_reader_open(path, err, errlen)) == NULL) {
 		free(h);
 		return NULL;
 	}
@@ -322,7 +322,7 @@ void history_close(struct history *h)
 	while ((r = h->head) != NULL) {
 		dequeue(h, r);
 		if (r->done != NULL)
-			fail(r, IG_STORE_ECLOSED, "the daemon is shutting down");
+			fail(r, STORE_ECLOSED, "the daemon is shutting down");
 		else
 			read_free(r);
 	}

@@ -29,21 +29,21 @@ void history_close(struct history *h);
 
 /*
  * The answer to a read: status 0 and the series (the callback owns them:
- * ig_store_series_free()), or an IG_STORE_* / SQLite code and a message.
+ * store_series_free()), or an STORE_* / SQLite code and a message.
  */
 typedef void history_done_fn(void *arg, int status, const char *errmsg,
-                             ig_store_series_data *series, size_t n);
+                             struct store_series_data *series, size_t n);
 
 /*
  * Read q (copied, names too) and answer done(arg, ...) on the loop.  A
  * result read ahead for the same query is taken instead; then done may run
- * before this returns.  Returns 0, or IG_STORE_ENOMEM without calling done.
+ * before this returns.  Returns 0, or STORE_ENOMEM without calling done.
  */
-int history_read(struct history *h, const ig_store_query *q, history_done_fn *done, void *arg);
+int history_read(struct history *h, const struct store_query *q, history_done_fn *done, void *arg);
 
 /* Read q ahead, for a history_read of the same query soon (in a few
  * seconds; then it is dropped).  One query is kept: the latest. */
-void history_read_ahead(struct history *h, const ig_store_query *q);
+void history_read_ahead(struct history *h, const struct store_query *q);
 
 /* Drop what was read ahead of run_id: its history is changing. */
 void history_forget(struct history *h, int64_t run_id);

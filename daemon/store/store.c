@@ -18,28 +18,12 @@
 
 #include "store/store_int.h"
 
-static const char *const status_names[IG_STORE_STATUS_COUNT] = {
-	[IG_STORE_QUEUED] = "queued",
-	[IG_STORE_RUNNING] = "running",
-	[IG_STORE_PAUSED] = "paused",
-	[IG_STORE_COMPLETED] = "completed",
-	[IG_STORE_TERMINATED] = "terminated",
-	[IG_STORE_FAILED] = "failed",
-};
-
-const char *ig_store_status_name(ig_store_status status)
-{
-	if ((unsigned)status >= IG_STORE_STATUS_COUNT)
-		return NULL;
-	return status_names[status];
-}
-
-int ig_store_status_parse(const char *name)
+int store_status_parse(const char *name)
 {
 	int i;
 
-	for (i = 0; i < IG_STORE_STATUS_COUNT; i++)
-		if (strcmp(status_names[i], name) == 0)
+	for (i = 0; i < IG_STATUS_COUNT; i++)
+		if (strcmp(ig_status_names[i], name) == 0)
 			return i;
 	return -1;
 }
@@ -48,7 +32,7 @@ int ig_store_status_parse(const char *name)
 
 /* A new operation with extra bytes for the strings and blobs it copies. */
 static store_op *op_new(enum store_op_type type, int64_t run_id,
-                        ig_store_done_cb *cb, void *arg, size_t extra)
+                        store_done_cb *cb, void *arg, size_t extra)
 {
 	store_op *op = calloc(1, sizeof(*op) + extra);
 
@@ -87,7 +71,7 @@ static const char *op_put_str(store_op *op, size_t *used, const char *s)
 	return op_put(op, used, s, s ? strlen(s) : 0, true);
 }
 
-static int enqueue(ig_store *s, store_op *op)
+static int enqueue(struct store *s, store_op *op)
 {
 	if (s->local_tail != NULL)
 		s->local_tail->next = op;
@@ -102,7 +86,7 @@ static int enqueue(ig_store *s, store_op *op)
 
 /* Hand this turn's operations to the writer.  Without memory for the batch
  * they stay local and go next turn. */
-static void handoff(ig_store *s)
+static void handoff(struct store *s)
 {
 	store_batch *b;
 
@@ -127,14 +111,14 @@ static void on_prepare(uv_prepare_t *h)
 
 /* ---- names reserved but not committed ---------------------------------- */
 
-static int pending_add(ig_store *s, int64_t id, int64_t run_id, int64_t owner,
+static int pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
                        const char *name)
 {
 	size_t len = strlen(name) + 1;
 	store_pending *p = malloc(sizeof(*p) + len);
 
 	if (p == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	p->id = id;
 	p->run_id = run_id;
 	p->owner = owner;
@@ -144,7 +128,7 @@ static int pending_add(ig_store *s, int64_t id, int64_t run_id, int64_t owner,
 	return 0;
 }
 
-static const store_pending *pending_find(const ig_store *s, int64_t run_id,
+static const store_pending *pending_find(const struct store *s, int64_t run_id,
                                          int64_t owner, const char *name)
 {
 	const store_pending *p;
@@ -155,7 +139,7 @@ static const store_pending *pending_find(const ig_store *s, int64_t run_id,
 	return NULL;
 }
 
-static void pending_remove(ig_store *s, int64_t id, int64_t run_id)
+static void pending_remove(struct store *s, int64_t id, int64_t run_id)
 {
 	store_pending **pp, *p;
 
@@ -169,7 +153,7 @@ static void pending_remove(ig_store *s, int64_t id, int64_t run_id)
 
 /* ---- the write-ahead log ------------------------------------------------ */
 
-bool store_wal_gone(const ig_store *s)
+bool store_wal_gone(const struct store *s)
 {
 	struct stat st;
 
@@ -178,7 +162,7 @@ bool store_wal_gone(const ig_store *s)
 }
 
 /* Refuse writes from now on, and say so once: the daemon logs it. */
-static void lose_wal(ig_store *s)
+static void lose_wal(struct store *s)
 {
 	char msg[PATH_MAX * 2 + 256];
 
@@ -187,18 +171,18 @@ static void lose_wal(ig_store *s)
 	s->wal_lost = true;
 	snprintf(msg, sizeof(msg), STORE_WAL_LOST, s->path, s->wal_path);
 	if (s->error_cb != NULL)
-		s->error_cb(s->error_arg, 0, IG_STORE_EREADONLY, msg);
+		s->error_cb(s->error_arg, 0, STORE_EREADONLY, msg);
 }
 
 /* Remember the WAL SQLite has open (the readers opened it by now). */
-static int find_wal(ig_store *s, char *err, size_t errlen)
+static int find_wal(struct store *s, char *err, size_t errlen)
 {
 	size_t len = strlen(s->path) + sizeof("-wal");
 	struct stat st;
 
 	if ((s->wal_path = malloc(len)) == NULL) {
 		store_errf(err, errlen, "database %s: out of memory", s->path);
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	}
 	snprintf(s->wal_path, len, "%s-wal", s->path);
 	if (lstat(s->wal_path, &st) == -1) {
@@ -239,7 +223,7 @@ static bool already_reported(reported *r, int64_t run_id)
 	return false;
 }
 
-static void complete_op(ig_store *s, store_op *op, const store_batch *b,
+static void complete_op(struct store *s, store_op *op, const store_batch *b,
                         reported *rep)
 {
 	int status = op->status ? op->status : b->status;
@@ -263,7 +247,7 @@ static void complete_op(ig_store *s, store_op *op, const store_batch *b,
 
 static void on_done(uv_async_t *h)
 {
-	ig_store *s = h->data;
+	struct store *s = h->data;
 	store_batch *b, *next_batch;
 	store_op *op, *next_op;
 
@@ -275,7 +259,7 @@ static void on_done(uv_async_t *h)
 		reported rep = { NULL, 0, 0 };
 
 		next_batch = b->next;
-		if (b->status == IG_STORE_EREADONLY)
+		if (b->status == STORE_EREADONLY)
 			lose_wal(s);
 		for (op = b->ops; op != NULL; op = next_op) {
 			next_op = op->next;
@@ -289,7 +273,7 @@ static void on_done(uv_async_t *h)
 
 /* ---- open and close ---------------------------------------------------- */
 
-static void options(ig_store_options *o, const ig_store_options *in)
+static void options(struct store_options *o, const struct store_options *in)
 {
 	if (in != NULL)
 		*o = *in;
@@ -305,7 +289,7 @@ static void options(ig_store_options *o, const ig_store_options *in)
 		o->wal_truncate_commits = 256;
 }
 
-static void free_store(ig_store *s)
+static void free_store(struct store *s)
 {
 	store_pending *p;
 
@@ -322,7 +306,7 @@ static void free_store(ig_store *s)
 
 static void on_handle_closed(uv_handle_t *h)
 {
-	ig_store *s = h->data;
+	struct store *s = h->data;
 
 	if (--s->open_handles == 0)
 		free_store(s);
@@ -330,9 +314,9 @@ static void on_handle_closed(uv_handle_t *h)
 
 /* Release what open set up; the memory goes with the last handle, or now
  * when there is none. */
-static void release(ig_store *s)
+static void release(struct store *s)
 {
-	ig_store_reader_close(s->reader);
+	store_reader_close(s->reader);
 	sqlite3_close(s->db);
 	store_lock_release(s->lock_fd);
 	if (s->open_handles == 0) {
@@ -346,7 +330,7 @@ static void release(ig_store *s)
 
 /* The loop side: a prepare handle for hand-offs, an async for completions.
  * Neither keeps the loop alive on its own (see enqueue). */
-static int init_handles(ig_store *s, char *err, size_t errlen)
+static int init_handles(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
@@ -365,10 +349,10 @@ static int init_handles(ig_store *s, char *err, size_t errlen)
 	return 0;
 }
 
-ig_store *ig_store_open(uv_loop_t *loop, const char *path,
-                        const ig_store_options *opt, char *err, size_t errlen)
+struct store *store_open(uv_loop_t *loop, const char *path,
+                        const struct store_options *opt, char *err, size_t errlen)
 {
-	ig_store *s = calloc(1, sizeof(*s));
+	struct store *s = calloc(1, sizeof(*s));
 	int64_t max_run, max_series;
 
 	if (s == NULL || (s->path = store_strdup(path)) == NULL ||
@@ -395,11 +379,11 @@ ig_store *ig_store_open(uv_loop_t *loop, const char *path,
 	    store_key_load(path, s->key, err, errlen) != 0 ||
 	    (s->db = store_schema_open(path, &s->opt, s->key, err,
 	                               errlen)) == NULL ||
-	    (s->reader = ig_store_reader_open(path, err, errlen)) == NULL ||
+	    (s->reader = store_reader_open(path, err, errlen)) == NULL ||
 	    find_wal(s, err, errlen) != 0)
 		goto fail;
 	if (store_reader_max_ids(s->reader, &max_run, &max_series) != 0) {
-		store_errf(err, errlen, "%s", ig_store_reader_error(s->reader));
+		store_errf(err, errlen, "%s", store_reader_error(s->reader));
 		goto fail;
 	}
 	s->next_run_id = max_run + 1;
@@ -413,7 +397,7 @@ fail:
 	return NULL;
 }
 
-void ig_store_close(ig_store *s)
+void store_close(struct store *s)
 {
 	s->closing = true;
 	handoff(s);
@@ -422,23 +406,23 @@ void ig_store_close(ig_store *s)
 	release(s);
 }
 
-void ig_store_on_error(ig_store *s, ig_store_error_cb *cb, void *arg)
+void store_on_error(struct store *s, store_error_cb *cb, void *arg)
 {
 	s->error_cb = cb;
 	s->error_arg = arg;
 }
 
-ig_store_reader *ig_store_loop_reader(ig_store *s)
+struct store_reader *store_loop_reader(struct store *s)
 {
 	return s->reader;
 }
 
-const char *ig_store_path(const ig_store *s)
+const char *store_path(const struct store *s)
 {
 	return s->path;
 }
 
-bool ig_store_run_trusted(const ig_store *s, const ig_store_run *run)
+bool store_run_trusted(const struct store *s, const struct store_run *run)
 {
 	return store_tag_ok(s->key, run->id, run->owner_uid, run->spec,
 	                    run->spec_len, run->tag, run->tag_len);
@@ -446,15 +430,15 @@ bool ig_store_run_trusted(const ig_store *s, const ig_store_run *run)
 
 /* ---- the operations ---------------------------------------------------- */
 
-static int closed(const ig_store *s, char *err, size_t errlen)
+static int closed(const struct store *s, char *err, size_t errlen)
 {
 	if (!s->closing)
 		return 0;
 	store_errf(err, errlen, "database %s: the store is closing", s->path);
-	return IG_STORE_ECLOSED;
+	return STORE_ECLOSED;
 }
 
-int ig_store_writable(ig_store *s, char *err, size_t errlen)
+int store_writable(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
@@ -465,17 +449,17 @@ int ig_store_writable(ig_store *s, char *err, size_t errlen)
 	if (!s->wal_lost)
 		return 0;
 	store_errf(err, errlen, STORE_WAL_LOST, s->path, s->wal_path);
-	return IG_STORE_EREADONLY;
+	return STORE_EREADONLY;
 }
 
-static int nomem(const ig_store *s, char *err, size_t errlen)
+static int nomem(const struct store *s, char *err, size_t errlen)
 {
 	store_errf(err, errlen, "database %s: out of memory", s->path);
-	return IG_STORE_ENOMEM;
+	return STORE_ENOMEM;
 }
 
-int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
-                        ig_store_done_cb *cb, void *arg,
+int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
+                        store_done_cb *cb, void *arg,
                         char *err, size_t errlen)
 {
 	store_op *op;
@@ -485,9 +469,9 @@ int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
 
 	if ((rc = closed(s, err, errlen)) != 0)
 		return rc;
-	if ((unsigned)run->status >= IG_STORE_STATUS_COUNT) {
+	if ((unsigned)run->status >= IG_STATUS_COUNT) {
 		store_errf(err, errlen, "invalid run status %d", (int)run->status);
-		return IG_STORE_EINVAL;
+		return STORE_EINVAL;
 	}
 	if (run->name != NULL) {
 		/* The name is free for its owner if neither committed nor
@@ -497,11 +481,11 @@ int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
 		                                 run->name, &other)) == 0) {
 			store_errf(err, errlen, "uid %lu has a run named '%s' already",
 			           (unsigned long)run->owner_uid, run->name);
-			return IG_STORE_EEXIST;
+			return STORE_EEXIST;
 		}
-		if (rc != IG_STORE_ENOTFOUND) {
+		if (rc != STORE_ENOTFOUND) {
 			store_errf(err, errlen, "%s",
-			           ig_store_reader_error(s->reader));
+			           store_reader_error(s->reader));
 			return rc;
 		}
 	}
@@ -524,39 +508,39 @@ int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
 	return enqueue(s, op);
 }
 
-int ig_store_set_status(ig_store *s, int64_t run_id, ig_store_status status,
-                        const char *reason, ig_store_done_cb *cb, void *arg)
+int store_set_status(struct store *s, int64_t run_id, enum ig_status status,
+                        const char *reason, store_done_cb *cb, void *arg)
 {
 	store_op *op;
 	size_t used = 0;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
-	if ((unsigned)status >= IG_STORE_STATUS_COUNT)
-		return IG_STORE_EINVAL;
+		return STORE_ECLOSED;
+	if ((unsigned)status >= IG_STATUS_COUNT)
+		return STORE_EINVAL;
 	if ((op = op_new(OP_STATUS, run_id, cb, arg, str_size(reason))) == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	op->u.status.status = status;
 	op->u.status.reason = op_put_str(op, &used, reason);
 	op->u.status.time = store_now();
 	return enqueue(s, op);
 }
 
-int ig_store_set_progress(ig_store *s, int64_t run_id,
-                          const ig_store_progress *p,
-                          ig_store_done_cb *cb, void *arg)
+int store_set_progress(struct store *s, int64_t run_id,
+                          const struct store_progress *p,
+                          store_done_cb *cb, void *arg)
 {
 	store_op *op;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
+		return STORE_ECLOSED;
 	if ((op = op_new(OP_PROGRESS, run_id, cb, arg, 0)) == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	op->u.progress = *p;
 	return enqueue(s, op);
 }
 
-int ig_store_series(ig_store *s, int64_t run_id, const char *name,
+int store_series(struct store *s, int64_t run_id, const char *name,
                     int64_t *id, char *err, size_t errlen)
 {
 	const store_pending *p;
@@ -571,10 +555,10 @@ int ig_store_series(ig_store *s, int64_t run_id, const char *name,
 		return 0;
 	}
 	rc = store_reader_series_named(s->reader, run_id, name, id);
-	if (rc != IG_STORE_ENOTFOUND) {
+	if (rc != STORE_ENOTFOUND) {
 		if (rc != 0)
 			store_errf(err, errlen, "%s",
-			           ig_store_reader_error(s->reader));
+			           store_reader_error(s->reader));
 		return rc;
 	}
 	op = op_new(OP_SERIES, run_id, NULL, NULL, str_size(name));
@@ -588,27 +572,27 @@ int ig_store_series(ig_store *s, int64_t run_id, const char *name,
 	return enqueue(s, op);
 }
 
-int ig_store_points(ig_store *s, int64_t run_id, const ig_store_point *p,
+int store_points(struct store *s, int64_t run_id, const struct store_point *p,
                     size_t n)
 {
 	store_op *op = s->local_tail;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
+		return STORE_ECLOSED;
 	/* Consecutive points of one run share an operation. */
 	if (op == NULL || op->type != OP_POINTS || op->run_id != run_id) {
 		if ((op = op_new(OP_POINTS, run_id, NULL, NULL, 0)) == NULL)
-			return IG_STORE_ENOMEM;
+			return STORE_ENOMEM;
 		enqueue(s, op);
 	}
 	if (op->u.points.cap - op->u.points.n < n) {
 		size_t cap = op->u.points.cap ? 2 * op->u.points.cap : 64;
-		ig_store_point *v;
+		struct store_point *v;
 
 		while (cap - op->u.points.n < n)
 			cap *= 2;
 		if ((v = realloc(op->u.points.v, cap * sizeof(*v))) == NULL)
-			return IG_STORE_ENOMEM;
+			return STORE_ENOMEM;
 		op->u.points.v = v;
 		op->u.points.cap = cap;
 	}
@@ -625,7 +609,7 @@ int ig_store_points(ig_store *s, int64_t run_id, const ig_store_point *p,
  * writer stores one checkpoint per run and turn.  Only when neither has a
  * callback, which would otherwise never hear of its checkpoint.
  */
-static bool replace_checkpoint(ig_store *s, store_op *op)
+static bool replace_checkpoint(struct store *s, store_op *op)
 {
 	store_op **pp;
 
@@ -643,20 +627,20 @@ static bool replace_checkpoint(ig_store *s, store_op *op)
 	return false;
 }
 
-int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
-                             const ig_store_progress *p,
-                             ig_store_done_cb *cb, void *arg)
+int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
+                             const struct store_progress *p,
+                             store_done_cb *cb, void *arg)
 {
-	ig_store_checkpoint *c;
+	struct store_checkpoint *c;
 	store_op *op;
 	size_t used = 0;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
+		return STORE_ECLOSED;
 	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
 	            ckpt->state_dict_len + ckpt->process_state_len);
 	if (op == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	c = &op->u.ckpt.c;
 	*c = *ckpt;
 	c->state_dict = op_put(op, &used, ckpt->state_dict ? ckpt->state_dict :
@@ -671,20 +655,20 @@ int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
 	return enqueue(s, op);
 }
 
-int ig_store_add_event(ig_store *s, const ig_store_event *ev,
-                       ig_store_done_cb *cb, void *arg)
+int store_add_event(struct store *s, const struct store_event *ev,
+                       store_done_cb *cb, void *arg)
 {
 	store_op *op;
 	size_t used = 0;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
+		return STORE_ECLOSED;
 	if (ev->kind == NULL)
-		return IG_STORE_EINVAL;
+		return STORE_EINVAL;
 	op = op_new(OP_EVENT, ev->run_id, cb, arg,
 	            str_size(ev->kind) + str_size(ev->detail));
 	if (op == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	op->u.event = *ev;
 	op->u.event.kind = op_put_str(op, &used, ev->kind);
 	op->u.event.detail = op_put_str(op, &used, ev->detail);
@@ -693,15 +677,15 @@ int ig_store_add_event(ig_store *s, const ig_store_event *ev,
 	return enqueue(s, op);
 }
 
-int ig_store_log(ig_store *s, int64_t run_id, const char *line, size_t len)
+int store_log(struct store *s, int64_t run_id, const char *line, size_t len)
 {
 	store_op *op;
 	size_t used = 0;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
+		return STORE_ECLOSED;
 	if ((op = op_new(OP_LOG, run_id, NULL, NULL, len + 1)) == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	op->u.log.line = op_put(op, &used, line ? line : "", len, true);
 	op->u.log.len = len;
 	op->u.log.time = store_now();
@@ -709,16 +693,16 @@ int ig_store_log(ig_store *s, int64_t run_id, const char *line, size_t len)
 }
 
 /* An operation that carries a run id and at most one number. */
-static int enqueue_simple(ig_store *s, enum store_op_type type,
+static int enqueue_simple(struct store *s, enum store_op_type type,
                           int64_t run_id, int64_t v,
-                          ig_store_done_cb *cb, void *arg)
+                          store_done_cb *cb, void *arg)
 {
 	store_op *op;
 
 	if (s->closing)
-		return IG_STORE_ECLOSED;
+		return STORE_ECLOSED;
 	if ((op = op_new(type, run_id, cb, arg, 0)) == NULL)
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	if (type == OP_TRUNCATE)
 		op->u.iteration = v;
 	else if (type == OP_LIMIT_SIZE)
@@ -726,25 +710,25 @@ static int enqueue_simple(ig_store *s, enum store_op_type type,
 	return enqueue(s, op);
 }
 
-int ig_store_delete_run(ig_store *s, int64_t run_id,
-                        ig_store_done_cb *cb, void *arg)
+int store_delete_run(struct store *s, int64_t run_id,
+                        store_done_cb *cb, void *arg)
 {
 	return enqueue_simple(s, OP_DELETE_RUN, run_id, 0, cb, arg);
 }
 
-int ig_store_truncate(ig_store *s, int64_t run_id, int64_t iteration,
-                      ig_store_done_cb *cb, void *arg)
+int store_truncate(struct store *s, int64_t run_id, int64_t iteration,
+                      store_done_cb *cb, void *arg)
 {
 	return enqueue_simple(s, OP_TRUNCATE, run_id, iteration, cb, arg);
 }
 
-int ig_store_limit_size(ig_store *s, int64_t max_bytes,
-                        ig_store_done_cb *cb, void *arg)
+int store_limit_size(struct store *s, int64_t max_bytes,
+                        store_done_cb *cb, void *arg)
 {
 	return enqueue_simple(s, OP_LIMIT_SIZE, 0, max_bytes, cb, arg);
 }
 
-int ig_store_flush(ig_store *s, ig_store_done_cb *cb, void *arg)
+int store_flush(struct store *s, store_done_cb *cb, void *arg)
 {
 	int rc = enqueue_simple(s, OP_FLUSH, 0, 0, cb, arg);
 

@@ -4,14 +4,14 @@
  *
  * Two halves:
  *
- * - ig_store, the writer, belongs to the daemon's libuv loop.  Its functions
+ * - struct store, the writer, belongs to the daemon's libuv loop.  Its functions
  *   are called on the loop thread only.  They copy their arguments into an
  *   operation and return at once; a dedicated writer thread commits the
  *   operations in order, in batched transactions, on its own connection.
  *   Done callbacks run back on the loop thread, in enqueue order.  The loop
  *   never waits on the disk.
  *
- * - ig_store_reader, a read connection, usable from any one thread at a
+ * - struct store_reader, a read connection, usable from any one thread at a
  *   time.  It sees what is committed.
  *
  * Ordering and atomicity: operations commit in the order they were
@@ -21,7 +21,7 @@
  * the checkpoint does, and no checkpoint is ever visible without the points
  * enqueued before it.
  *
- * Errors: functions return 0 or an error code: a negative IG_STORE_E* code,
+ * Errors: functions return 0 or an error code: a negative STORE_E* code,
  * or a positive SQLite primary result code (SQLITE_FULL, SQLITE_IOERR, ...).
  * Every error comes with a message naming the database path and SQLite's
  * own words, fit to show to a user.
@@ -37,40 +37,28 @@
 
 #include "ignite/protocol.h"
 
-enum ig_store_errcode {
-	IG_STORE_OK = 0,
-	IG_STORE_EREFUSED = -1,  /* open refused: not ours, too new, in use */
-	IG_STORE_ENOTFOUND = -2, /* no such run, checkpoint or series */
-	IG_STORE_EEXIST = -3,    /* run name taken by the same owner */
-	IG_STORE_ENOMEM = -4,
-	IG_STORE_ECLOSED = -5,   /* the store is closing */
-	IG_STORE_EINVAL = -6,    /* bad argument */
-	IG_STORE_EREADONLY = -7, /* the WAL was removed: writes refused */
+enum store_errcode {
+	STORE_OK = 0,
+	STORE_EREFUSED = -1,  /* open refused: not ours, too new, in use */
+	STORE_ENOTFOUND = -2, /* no such run, checkpoint or series */
+	STORE_EEXIST = -3,    /* run name taken by the same owner */
+	STORE_ENOMEM = -4,
+	STORE_ECLOSED = -5,   /* the store is closing */
+	STORE_EINVAL = -6,    /* bad argument */
+	STORE_EREADONLY = -7, /* the WAL was removed: writes refused */
 };
 
 /* "Unknown" for max_epochs and epoch_length; stored as NULL. */
-#define IG_STORE_NONE INT64_C(-1)
+#define STORE_NONE INT64_C(-1)
 
-typedef enum ig_store_status {
-	IG_STORE_QUEUED,
-	IG_STORE_RUNNING,
-	IG_STORE_PAUSED,
-	IG_STORE_COMPLETED,
-	IG_STORE_TERMINATED,
-	IG_STORE_FAILED,
-	IG_STORE_STATUS_COUNT
-} ig_store_status;
+/* Masks for store_list_runs(). */
+#define STORE_MASK(status) (1u << (status))
+#define STORE_ANY_STATUS 0u
+#define STORE_UNFINISHED (STORE_MASK(IG_STATUS_QUEUED) | \
+	STORE_MASK(IG_STATUS_RUNNING) | STORE_MASK(IG_STATUS_PAUSED))
 
-/* Masks for ig_store_list_runs(). */
-#define IG_STORE_MASK(status) (1u << (status))
-#define IG_STORE_ANY_STATUS 0u
-#define IG_STORE_UNFINISHED (IG_STORE_MASK(IG_STORE_QUEUED) | \
-	IG_STORE_MASK(IG_STORE_RUNNING) | IG_STORE_MASK(IG_STORE_PAUSED))
-
-/* "queued", "running", ...; NULL for a value out of range. */
-const char *ig_store_status_name(ig_store_status status);
 /* The status called name, or -1. */
-int ig_store_status_parse(const char *name);
+int store_status_parse(const char *name);
 
 /*
  * Records.  After a read, every pointer in a record belongs to the record
@@ -78,30 +66,30 @@ int ig_store_status_parse(const char *name);
  * passed to a write, the store copies what it needs and keeps no pointer.
  */
 
-typedef struct ig_store_progress {
+struct store_progress {
 	int64_t epoch;
 	int64_t iteration;
-	int64_t epoch_length;   /* IG_STORE_NONE: unknown */
-	int64_t max_epochs;     /* IG_STORE_NONE: unknown */
-} ig_store_progress;
+	int64_t epoch_length;   /* STORE_NONE: unknown */
+	int64_t max_epochs;     /* STORE_NONE: unknown */
+};
 
-typedef struct ig_store_run {
+struct store_run {
 	int64_t id;
 	const char *name;       /* NULL: unnamed */
 	uint32_t owner_uid;
 	const void *spec;       /* msgpack run spec */
 	size_t spec_len;
-	const void *tag;        /* read only: see ig_store_run_trusted() */
+	const void *tag;        /* read only: see store_run_trusted() */
 	size_t tag_len;
-	ig_store_status status;
+	enum ig_status status;
 	const char *reason;     /* NULL: none */
 	double created;         /* unix times; 0: not yet */
 	double started;
 	double finished;
-	ig_store_progress progress;
-} ig_store_run;
+	struct store_progress progress;
+};
 
-typedef struct ig_store_checkpoint {
+struct store_checkpoint {
 	int64_t run_id;
 	int64_t seq;            /* 1, 2, ... per run; assigned by the store */
 	int64_t epoch;
@@ -113,18 +101,18 @@ typedef struct ig_store_checkpoint {
 	const void *process_state; /* the process function's own state; may be NULL */
 	size_t process_state_len;
 	double wall;            /* unix time; 0 on write: now */
-} ig_store_checkpoint;
+};
 
 /* NaN values are stored as NULL and read back as NaN. */
-typedef struct ig_store_point {
-	int64_t series_id;      /* from ig_store_series() */
+struct store_point {
+	int64_t series_id;      /* from store_series() */
 	int64_t epoch;
 	int64_t iteration;
 	double wall;
 	double value;
-} ig_store_point;
+};
 
-typedef struct ig_store_event {
+struct store_event {
 	int64_t id;             /* assigned by the store; increasing */
 	int64_t run_id;
 	double time;            /* 0 on write: now */
@@ -132,43 +120,42 @@ typedef struct ig_store_event {
 	int64_t epoch;
 	int64_t iteration;
 	const char *detail;     /* NULL: none */
-} ig_store_event;
+};
 
-typedef struct ig_store_logline {
+struct store_logline {
 	int64_t seq;            /* 1, 2, ... per run */
 	double time;
 	const char *line;       /* not NUL-terminated in general: use len */
 	size_t len;
-} ig_store_logline;
+};
 
-void ig_store_run_clear(ig_store_run *run);
-void ig_store_runs_free(ig_store_run *runs, size_t n);
-void ig_store_checkpoint_clear(ig_store_checkpoint *ckpt);
-void ig_store_events_free(ig_store_event *events, size_t n);
-void ig_store_logs_free(ig_store_logline *lines, size_t n);
+void store_run_clear(struct store_run *run);
+void store_runs_free(struct store_run *runs, size_t n);
+void store_checkpoint_clear(struct store_checkpoint *ckpt);
+void store_events_free(struct store_event *events, size_t n);
+void store_logs_free(struct store_logline *lines, size_t n);
 
 /* ---- the writer (loop thread) ----------------------------------------- */
 
-typedef struct ig_store ig_store;
 
-typedef struct ig_store_options {
+struct store_options {
 	bool synchronous_full;  /* survive power loss, not just a crash */
 	int busy_timeout_ms;    /* 0: 5000 */
 	int keep_checkpoints;   /* latest N kept per run; 0: 1 */
 	int keep_log_lines;     /* latest N kept per run; 0: 1000 */
 	int wal_truncate_commits; /* WAL TRUNCATE every N commits; 0: 256 */
-} ig_store_options;
+};
 
 /*
  * status is 0 or an error code; errmsg is NULL on success and valid only
  * during the call.  Runs on the loop thread.
  */
-typedef void ig_store_done_cb(void *arg, int status, const char *errmsg);
+typedef void store_done_cb(void *arg, int status, const char *errmsg);
 /* Told about every failed operation that concerns a run (run_id), once per
  * run and failed transaction, so the daemon can pause or fail it; and,
- * with run_id 0 and IG_STORE_EREADONLY, once, that the store refuses every
+ * with run_id 0 and STORE_EREADONLY, once, that the store refuses every
  * write from now on. */
-typedef void ig_store_error_cb(void *arg, int64_t run_id, int status,
+typedef void store_error_cb(void *arg, int64_t run_id, int status,
                                const char *errmsg);
 
 /*
@@ -181,78 +168,78 @@ typedef void ig_store_error_cb(void *arg, int64_t run_id, int status,
  * symbolic link, not a regular file).  Returns NULL with a message in err.
  *
  * Beside the database, <path>.key holds the key that signs each run's id,
- * owner and spec (ig_store_run_trusted()); it is created on first use.
+ * owner and spec (store_run_trusted()); it is created on first use.
  *
  * Should the database's -wal be removed or replaced while the store is
  * open, everything that commits from then on would be lost in a crash: no
- * write commits any more; each fails with IG_STORE_EREADONLY.
+ * write commits any more; each fails with STORE_EREADONLY.
  */
-ig_store *ig_store_open(uv_loop_t *loop, const char *path,
-                        const ig_store_options *opt, char *err, size_t errlen);
+struct store *store_open(uv_loop_t *loop, const char *path,
+                        const struct store_options *opt, char *err, size_t errlen);
 /*
  * Commit everything enqueued, run the pending callbacks, stop the writer,
  * checkpoint the WAL and release the lock.  Blocks until the writer is done
  * (shutdown only).  The store's memory is freed once the loop has run its
  * close callbacks: run the loop again after this.
  */
-void ig_store_close(ig_store *s);
+void store_close(struct store *s);
 
-void ig_store_on_error(ig_store *s, ig_store_error_cb *cb, void *arg);
+void store_on_error(struct store *s, store_error_cb *cb, void *arg);
 /* The store's read connection for quick lookups on the loop thread.  Owned
  * by the store.  Long reads (metric history) belong on another thread with
  * a reader of their own. */
-struct ig_store_reader *ig_store_loop_reader(ig_store *s);
+struct store_reader *store_loop_reader(struct store *s);
 /* The database's path, as opened; owned by s. */
-const char *ig_store_path(const ig_store *s);
-/* 0 when writes are taken; else IG_STORE_ECLOSED or IG_STORE_EREADONLY (the
+const char *store_path(const struct store *s);
+/* 0 when writes are taken; else STORE_ECLOSED or STORE_EREADONLY (the
  * WAL is gone; checked now) with a message a user can act on in err. */
-int ig_store_writable(ig_store *s, char *err, size_t errlen);
+int store_writable(struct store *s, char *err, size_t errlen);
 /* Was run, as read, stored by an ignited holding this database's key, with
  * its id, owner and spec unchanged since?  Nothing else may start its code:
  * a record changed outside ignited could name any owner and any program. */
-bool ig_store_run_trusted(const ig_store *s, const ig_store_run *run);
+bool store_run_trusted(const struct store *s, const struct store_run *run);
 
 /*
  * Create a run from run->name, owner_uid, spec, status and progress.  The
  * id is reserved at once (ids are never reused) and written to *id; the row
  * commits later, and cb (may be NULL) says when.  A name the owner has
- * given another run fails at once with IG_STORE_EEXIST (names are unique
+ * given another run fails at once with STORE_EEXIST (names are unique
  * per owner).
  */
-int ig_store_create_run(ig_store *s, const ig_store_run *run, int64_t *id,
-                        ig_store_done_cb *cb, void *arg,
+int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
+                        store_done_cb *cb, void *arg,
                         char *err, size_t errlen);
 /* Set status and reason (may be NULL); stamps started/finished times. */
-int ig_store_set_status(ig_store *s, int64_t run_id, ig_store_status status,
-                        const char *reason, ig_store_done_cb *cb, void *arg);
-int ig_store_set_progress(ig_store *s, int64_t run_id,
-                          const ig_store_progress *p,
-                          ig_store_done_cb *cb, void *arg);
+int store_set_status(struct store *s, int64_t run_id, enum ig_status status,
+                        const char *reason, store_done_cb *cb, void *arg);
+int store_set_progress(struct store *s, int64_t run_id,
+                          const struct store_progress *p,
+                          store_done_cb *cb, void *arg);
 /*
  * The id of run_id's metric series name, created if new.  Looks the name
  * up synchronously (a few microseconds); callers keep the id for the run's
  * lifetime.  Returns 0 or an error code with *id unset.
  */
-int ig_store_series(ig_store *s, int64_t run_id, const char *name,
+int store_series(struct store *s, int64_t run_id, const char *name,
                     int64_t *id, char *err, size_t errlen);
 /* Append n points of run_id's series.  Failures go to the error callback. */
-int ig_store_points(ig_store *s, int64_t run_id, const ig_store_point *p,
+int store_points(struct store *s, int64_t run_id, const struct store_point *p,
                     size_t n);
 /*
  * Save a checkpoint, update the run's progress from p and drop checkpoints
  * beyond the newest keep_checkpoints, all in one transaction together with
  * every point enqueued before it.  ckpt->seq is ignored.
  */
-int ig_store_save_checkpoint(ig_store *s, const ig_store_checkpoint *ckpt,
-                             const ig_store_progress *p,
-                             ig_store_done_cb *cb, void *arg);
-int ig_store_add_event(ig_store *s, const ig_store_event *ev,
-                       ig_store_done_cb *cb, void *arg);
+int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
+                             const struct store_progress *p,
+                             store_done_cb *cb, void *arg);
+int store_add_event(struct store *s, const struct store_event *ev,
+                       store_done_cb *cb, void *arg);
 /* One line of a worker's stderr; the run keeps its last keep_log_lines. */
-int ig_store_log(ig_store *s, int64_t run_id, const char *line, size_t len);
+int store_log(struct store *s, int64_t run_id, const char *line, size_t len);
 /* Delete a run with its checkpoints, series, points, events and logs. */
-int ig_store_delete_run(ig_store *s, int64_t run_id,
-                        ig_store_done_cb *cb, void *arg);
+int store_delete_run(struct store *s, int64_t run_id,
+                        store_done_cb *cb, void *arg);
 /*
  * Resume support: delete run_id's points and events past iteration (its
  * checkpoint's), in one transaction.  Enqueue it before the resumed engine
@@ -263,70 +250,69 @@ int ig_store_delete_run(ig_store *s, int64_t run_id,
  * refused (SQLITE_ABORT), since they would leave a gap in its history; a
  * truncate (it resumes from its last checkpoint) or a delete lifts that.
  */
-int ig_store_truncate(ig_store *s, int64_t run_id, int64_t iteration,
-                      ig_store_done_cb *cb, void *arg);
+int store_truncate(struct store *s, int64_t run_id, int64_t iteration,
+                      store_done_cb *cb, void *arg);
 /* Cap the database file at about max_bytes (0: no cap).  Writes past it
  * fail with SQLITE_FULL. */
-int ig_store_limit_size(ig_store *s, int64_t max_bytes,
-                        ig_store_done_cb *cb, void *arg);
+int store_limit_size(struct store *s, int64_t max_bytes,
+                        store_done_cb *cb, void *arg);
 /* Barrier: cb runs once everything enqueued before it has committed or
  * failed.  Hands the pending operations to the writer at once. */
-int ig_store_flush(ig_store *s, ig_store_done_cb *cb, void *arg);
+int store_flush(struct store *s, store_done_cb *cb, void *arg);
 
 /* ---- readers (any one thread) ----------------------------------------- */
 
-typedef struct ig_store_reader ig_store_reader;
 
 /* Open a read connection on an ignite database that exists.  NULL with a
  * message in err on failure. */
-ig_store_reader *ig_store_reader_open(const char *path, char *err,
+struct store_reader *store_reader_open(const char *path, char *err,
                                       size_t errlen);
-void ig_store_reader_close(ig_store_reader *r);
+void store_reader_close(struct store_reader *r);
 /* The message of the last failed call on r. */
-const char *ig_store_reader_error(const ig_store_reader *r);
+const char *store_reader_error(const struct store_reader *r);
 
-/* Runs whose status is in mask (IG_STORE_ANY_STATUS: all), by id. */
-int ig_store_list_runs(ig_store_reader *r, unsigned mask,
-                       ig_store_run **runs, size_t *n);
-/* Fill *run (clear with ig_store_run_clear); IG_STORE_ENOTFOUND if none. */
-int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run);
+/* Runs whose status is in mask (STORE_ANY_STATUS: all), by id. */
+int store_list_runs(struct store_reader *r, unsigned mask,
+                       struct store_run **runs, size_t *n);
+/* Fill *run (clear with store_run_clear); STORE_ENOTFOUND if none. */
+int store_get_run(struct store_reader *r, int64_t id, struct store_run *run);
 /* The run owner calls name (names are unique per owner). */
-int ig_store_get_run_by_name(ig_store_reader *r, uint32_t owner, const char *name,
-                             ig_store_run *run);
-/* The newest checkpoint; IG_STORE_ENOTFOUND if the run has none. */
-int ig_store_latest_checkpoint(ig_store_reader *r, int64_t run_id,
-                               ig_store_checkpoint *ckpt);
+int store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
+                             struct store_run *run);
+/* The newest checkpoint; STORE_ENOTFOUND if the run has none. */
+int store_latest_checkpoint(struct store_reader *r, int64_t run_id,
+                               struct store_checkpoint *ckpt);
 
 /* A run to resume at start: its record and newest checkpoint, if any. */
-typedef struct ig_store_resume {
-	ig_store_run run;
+struct store_resume {
+	struct store_run run;
 	bool has_checkpoint;
-	ig_store_checkpoint checkpoint;
-} ig_store_resume;
+	struct store_checkpoint checkpoint;
+};
 /* Every queued, running or paused run, by id. */
-int ig_store_unfinished(ig_store_reader *r, ig_store_resume **runs,
+int store_unfinished(struct store_reader *r, struct store_resume **runs,
                         size_t *n);
-void ig_store_resume_free(ig_store_resume *runs, size_t n);
+void store_resume_free(struct store_resume *runs, size_t n);
 
-/* One metric series and, from ig_store_history(), its points by iteration,
+/* One metric series and, from store_history(), its points by iteration,
  * in the wire protocol's layout so that an answer is packed from them as
  * they are (time is the point's wall clock). */
-typedef struct ig_store_series_data {
+struct store_series_data {
 	int64_t id;
 	char *name;
 	ig_point *points;
 	size_t n;
-} ig_store_series_data;
-void ig_store_series_free(ig_store_series_data *series, size_t n);
+};
+void store_series_free(struct store_series_data *series, size_t n);
 
 /* run_id's series, by name, without points. */
-int ig_store_series_list(ig_store_reader *r, int64_t run_id,
-                         ig_store_series_data **series, size_t *n);
+int store_series_list(struct store_reader *r, int64_t run_id,
+                         struct store_series_data **series, size_t *n);
 
-typedef enum ig_store_axis {
-	IG_STORE_AXIS_ITERATION,
-	IG_STORE_AXIS_EPOCH,
-} ig_store_axis;
+enum store_axis {
+	STORE_AXIS_ITERATION,
+	STORE_AXIS_EPOCH,
+};
 
 /*
  * Downsampling: the axis range [first, last] of the selected points is cut
@@ -334,33 +320,33 @@ typedef enum ig_store_axis {
  * bucket gives one point with the epoch, iteration and wall time of its
  * last point and, as value, that point's (LAST) or the bucket's mean (MEAN).
  */
-typedef enum ig_store_downsample {
-	IG_STORE_DS_LAST,
-	IG_STORE_DS_MEAN,
-} ig_store_downsample;
+enum store_downsample {
+	STORE_DS_LAST,
+	STORE_DS_MEAN,
+};
 
-typedef struct ig_store_query {
+struct store_query {
 	int64_t run_id;
 	const char *const *names;   /* NULL: every series */
 	size_t nnames;
-	ig_store_axis axis;
+	enum store_axis axis;
 	int64_t from, to;           /* inclusive, on the axis; INT64_MIN/MAX: open */
 	size_t max_points;          /* per series; 0: every point */
 	size_t limit;               /* without max_points: read at most this many
 	                             * points of each series, from the start of
 	                             * the range (0: all); for paging */
-	ig_store_downsample downsample;
-} ig_store_query;
+	enum store_downsample downsample;
+};
 
 /* The selected series (a name that does not exist is skipped), by name. */
-int ig_store_history(ig_store_reader *r, const ig_store_query *q,
-                     ig_store_series_data **series, size_t *n);
+int store_history(struct store_reader *r, const struct store_query *q,
+                     struct store_series_data **series, size_t *n);
 
 /* Up to limit (0: all) events of run_id with id > after_id, oldest first. */
-int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
-                    size_t limit, ig_store_event **events, size_t *n);
+int store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
+                    size_t limit, struct store_event **events, size_t *n);
 /* The last n log lines of run_id, oldest first. */
-int ig_store_log_tail(ig_store_reader *r, int64_t run_id, size_t n,
-                      ig_store_logline **lines, size_t *count);
+int store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
+                      struct store_logline **lines, size_t *count);
 
 #endif

@@ -42,31 +42,31 @@ static int check_stat(const struct stat *st, const char *path, bool dir,
 	if (S_ISLNK(st->st_mode)) {
 		store_errf(err, errlen, "%s is a symbolic link: refusing it "
 		           FIX_HINT, path);
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
 		store_errf(err, errlen, "%s is not a %s: refusing it " FIX_HINT,
 		           path, dir ? "directory" : "regular file");
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	if (st->st_uid != geteuid()) {
 		store_errf(err, errlen, "%s is owned by uid %lu, not by ignited's "
 		           "uid %lu: refusing it " FIX_HINT, path,
 		           (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH) && dir) {
 		store_errf(err, errlen, "%s has mode %04o, writable by group or "
 		           "others: refusing it " FIX_HINT, path,
 		           (unsigned)(st->st_mode & 07777));
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		store_errf(err, errlen, "%s has mode %04o, writable by group or "
 		           "others: refusing it " WHY "; run 'chmod go-w %s' or "
 		           "choose another --db", path,
 		           (unsigned)(st->st_mode & 07777), path);
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	return 0;
 }
@@ -81,7 +81,7 @@ int store_check_dir(const char *dbpath, char *err, size_t errlen)
 
 	if (n >= sizeof(dir)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
-		return IG_STORE_EINVAL;
+		return STORE_EINVAL;
 	}
 	memcpy(dir, slash == NULL ? "." : dbpath, n);
 	dir[n] = '\0';
@@ -150,7 +150,7 @@ int store_same_file(int fd, const char *path, char *err, size_t errlen)
 	    fst.st_dev != lst.st_dev || fst.st_ino != lst.st_ino) {
 		store_errf(err, errlen, "%s was replaced while ignited opened it: "
 		           "refusing it " FIX_HINT, path);
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	return 0;
 }
@@ -168,7 +168,7 @@ static int read_key(int fd, const char *path, unsigned char *key, char *err,
 	store_errf(err, errlen, "key file %s is damaged (not %d bytes): move it "
 	           "aside and start ignited again; the runs it signed will then "
 	           "be marked failed", path, STORE_KEY_LEN);
-	return IG_STORE_EREFUSED;
+	return STORE_EREFUSED;
 }
 
 static int write_key(int fd, const char *path, unsigned char *key, char *err,
@@ -193,14 +193,14 @@ int store_key_load(const char *dbpath, unsigned char *key, char *err,
 
 	if (snprintf(path, sizeof(path), "%s.key", dbpath) >= (int)sizeof(path)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
-		return IG_STORE_EINVAL;
+		return STORE_EINVAL;
 	}
 	if (sodium_init() < 0) {
 		store_errf(err, errlen, "cannot initialise libsodium");
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	}
 	if ((fd = store_open_own(path, O_RDWR, &created, err, errlen)) == -1)
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	rc = created ? write_key(fd, path, key, err, errlen) :
 		read_key(fd, path, key, err, errlen);
 	close(fd);

@@ -1,9 +1,9 @@
 /*
- * store_int.h - shared by the store's files only: the ig_store structure,
+ * store_int.h - shared by the store's files only: the struct store structure,
  * the operations the loop hands to the writer thread, and small helpers.
  *
  * Threads: fields marked [loop] are touched by the loop thread only,
- * [writer] by the writer thread only, [lock] under ig_store.lock.  Fields
+ * [writer] by the writer thread only, [lock] under struct store.lock.  Fields
  * set before the writer starts and never changed after are unmarked.
  */
 #ifndef IGNITED_STORE_INT_H
@@ -48,7 +48,7 @@ typedef struct store_op {
 	struct store_op *next;
 	enum store_op_type type;
 	int64_t run_id;
-	ig_store_done_cb *cb;
+	store_done_cb *cb;
 	void *arg;
 	int status;             /* set by the writer when this op alone failed */
 	char *errmsg;           /* owned; set with status */
@@ -58,29 +58,29 @@ typedef struct store_op {
 			uint32_t owner_uid;
 			const void *spec;
 			size_t spec_len;
-			ig_store_status status;
+			enum ig_status status;
 			double created;
-			ig_store_progress progress;
+			struct store_progress progress;
 		} create;
 		struct {
-			ig_store_status status;
+			enum ig_status status;
 			const char *reason;
 			double time;
 		} status;
-		ig_store_progress progress;
+		struct store_progress progress;
 		struct {
 			int64_t id;
 			const char *name;
 		} series;
 		struct {
-			ig_store_point *v; /* owned */
+			struct store_point *v; /* owned */
 			size_t n, cap;
 		} points;
 		struct {
-			ig_store_checkpoint c;
-			ig_store_progress progress;
+			struct store_checkpoint c;
+			struct store_progress progress;
 		} ckpt;
-		ig_store_event event;
+		struct store_event event;
 		struct {
 			double time;
 			const char *line;
@@ -111,10 +111,10 @@ typedef struct store_pending {
 
 struct store_writer_stmts;
 
-struct ig_store {
+struct store {
 	uv_loop_t *loop;
 	char *path;
-	ig_store_options opt;
+	struct store_options opt;
 	int lock_fd;
 	unsigned char key[STORE_KEY_LEN];
 	/* The WAL as opened: removed or replaced, what commits there is lost
@@ -124,13 +124,13 @@ struct ig_store {
 	ino_t wal_ino;
 
 	/* [loop] */
-	ig_store_reader *reader;
+	struct store_reader *reader;
 	store_op *local_head, *local_tail;  /* enqueued this loop turn */
 	size_t outstanding;                 /* enqueued, not yet completed */
 	int64_t next_run_id;
 	int64_t next_series_id;
 	store_pending *pending;
-	ig_store_error_cb *error_cb;
+	store_error_cb *error_cb;
 	void *error_arg;
 	bool closing;
 	bool wal_lost;                      /* writes refused: see wal_path */
@@ -163,19 +163,19 @@ struct ig_store {
 	"that nothing acknowledged can be lost in a crash: restart ignited"
 
 /* store.c: the WAL at wal_path is no longer the one SQLite has open. */
-bool store_wal_gone(const ig_store *s);
+bool store_wal_gone(const struct store *s);
 
 /* store_writer.c */
-int store_writer_start(ig_store *s, char *err, size_t errlen);
+int store_writer_start(struct store *s, char *err, size_t errlen);
 /* Let the writer drain the queue, commit, checkpoint the WAL and exit;
  * then close the write connection. */
-void store_writer_stop(ig_store *s);
+void store_writer_stop(struct store *s);
 void store_op_free(store_op *op);
 
 /* store_schema.c: open the write connection, refuse foreign or newer files
  * and damaged ones, migrate (tagging the runs with key, which must outlive
  * the connection).  Returns NULL with a message in err. */
-sqlite3 *store_schema_open(const char *path, const ig_store_options *opt,
+sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
                            const unsigned char *key, char *err,
                            size_t errlen);
 /* Check that db, open read-only, is an ignite database of this version. */
@@ -209,14 +209,14 @@ bool store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
 int store_lock_acquire(const char *dbpath, char *err, size_t errlen);
 void store_lock_release(int fd);
 
-/* store_reader.c, for the loop's lookups.  0, IG_STORE_ENOTFOUND or an
- * SQLite code (message in ig_store_reader_error). */
-int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
+/* store_reader.c, for the loop's lookups.  0, STORE_ENOTFOUND or an
+ * SQLite code (message in store_reader_error). */
+int store_reader_run_named(struct store_reader *r, uint32_t owner, const char *name,
                            int64_t *id);
-int store_reader_series_named(ig_store_reader *r, int64_t run_id,
+int store_reader_series_named(struct store_reader *r, int64_t run_id,
                               const char *name, int64_t *id);
 /* The largest run and series ids ever assigned. */
-int store_reader_max_ids(ig_store_reader *r, int64_t *run, int64_t *series);
+int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series);
 
 /* store_util.c */
 double store_now(void);
@@ -227,7 +227,7 @@ char *store_strdup(const char *s);
 sqlite3_stmt *store_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);
 /* Step a statement that returns no row and reset it: SQLITE_OK or error. */
 int store_step_done(sqlite3_stmt *st);
-/* Bind v, or NULL for IG_STORE_NONE / for a NULL pointer. */
+/* Bind v, or NULL for STORE_NONE / for a NULL pointer. */
 int store_bind_opt(sqlite3_stmt *st, int i, int64_t v);
 int store_bind_text(sqlite3_stmt *st, int i, const char *s);
 int64_t store_column_opt(sqlite3_stmt *st, int i);

@@ -69,7 +69,7 @@ static const char *const rstmt_sql[RS_COUNT] = {
 		" ORDER BY seq",
 };
 
-struct ig_store_reader {
+struct store_reader {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[RS_COUNT];
@@ -77,10 +77,10 @@ struct ig_store_reader {
 };
 
 /* Record why the last call failed; returns rc. */
-static int fail(ig_store_reader *r, int rc, const char *what)
+static int fail(struct store_reader *r, int rc, const char *what)
 {
-	const char *why = rc == IG_STORE_ENOMEM ? "out of memory" :
-		rc == IG_STORE_ENOTFOUND ? "not found" : sqlite3_errmsg(r->db);
+	const char *why = rc == STORE_ENOMEM ? "out of memory" :
+		rc == STORE_ENOTFOUND ? "not found" : sqlite3_errmsg(r->db);
 
 	store_errf(r->err, sizeof(r->err), "database %s: cannot %s: %s",
 	           r->path, what, why);
@@ -88,7 +88,7 @@ static int fail(ig_store_reader *r, int rc, const char *what)
 }
 
 /* The statement, reset and ready to bind; NULL on error. */
-static sqlite3_stmt *stmt(ig_store_reader *r, enum rstmt_id id)
+static sqlite3_stmt *stmt(struct store_reader *r, enum rstmt_id id)
 {
 	return store_stmt(r->db, &r->st[id], rstmt_sql[id]);
 }
@@ -155,10 +155,10 @@ static double column_time(sqlite3_stmt *st, int i)
 		sqlite3_column_double(st, i);
 }
 
-ig_store_reader *ig_store_reader_open(const char *path, char *err,
+struct store_reader *store_reader_open(const char *path, char *err,
                                       size_t errlen)
 {
-	ig_store_reader *r = calloc(1, sizeof(*r));
+	struct store_reader *r = calloc(1, sizeof(*r));
 
 	if (r == NULL || (r->path = store_strdup(path)) == NULL) {
 		store_errf(err, errlen, "database %s: out of memory", path);
@@ -181,11 +181,11 @@ ig_store_reader *ig_store_reader_open(const char *path, char *err,
 	sqlite3_exec(r->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
 	return r;
 fail:
-	ig_store_reader_close(r);
+	store_reader_close(r);
 	return NULL;
 }
 
-void ig_store_reader_close(ig_store_reader *r)
+void store_reader_close(struct store_reader *r)
 {
 	size_t i;
 
@@ -198,7 +198,7 @@ void ig_store_reader_close(ig_store_reader *r)
 	free(r);
 }
 
-const char *ig_store_reader_error(const ig_store_reader *r)
+const char *store_reader_error(const struct store_reader *r)
 {
 	return r->err;
 }
@@ -206,7 +206,7 @@ const char *ig_store_reader_error(const ig_store_reader *r)
 /* ---- lookups for the loop ---------------------------------------------- */
 
 /* The single integer a one-row query gives. */
-static int lookup(ig_store_reader *r, sqlite3_stmt *st, int64_t *id,
+static int lookup(struct store_reader *r, sqlite3_stmt *st, int64_t *id,
                   const char *what)
 {
 	int rc = sqlite3_step(st);
@@ -216,10 +216,10 @@ static int lookup(ig_store_reader *r, sqlite3_stmt *st, int64_t *id,
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? IG_STORE_ENOTFOUND : fail(r, rc, what);
+	return rc == SQLITE_DONE ? STORE_ENOTFOUND : fail(r, rc, what);
 }
 
-int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
+int store_reader_run_named(struct store_reader *r, uint32_t owner, const char *name,
                            int64_t *id)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_NAMED);
@@ -231,7 +231,7 @@ int store_reader_run_named(ig_store_reader *r, uint32_t owner, const char *name,
 	return lookup(r, st, id, "look up a run name");
 }
 
-int store_reader_series_named(ig_store_reader *r, int64_t run_id,
+int store_reader_series_named(struct store_reader *r, int64_t run_id,
                               const char *name, int64_t *id)
 {
 	sqlite3_stmt *st = stmt(r, RS_SERIES_NAMED);
@@ -243,7 +243,7 @@ int store_reader_series_named(ig_store_reader *r, int64_t run_id,
 	return lookup(r, st, id, "look up a series");
 }
 
-int store_reader_max_ids(ig_store_reader *r, int64_t *run, int64_t *series)
+int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series)
 {
 	sqlite3_stmt *st = stmt(r, RS_MAX_IDS);
 	int rc;
@@ -260,7 +260,7 @@ int store_reader_max_ids(ig_store_reader *r, int64_t *run, int64_t *series)
 
 /* ---- runs and checkpoints ---------------------------------------------- */
 
-void ig_store_run_clear(ig_store_run *run)
+void store_run_clear(struct store_run *run)
 {
 	free((void *)run->name);
 	free((void *)run->spec);
@@ -269,16 +269,16 @@ void ig_store_run_clear(ig_store_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
-void ig_store_runs_free(ig_store_run *runs, size_t n)
+void store_runs_free(struct store_run *runs, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		ig_store_run_clear(&runs[i]);
+		store_run_clear(&runs[i]);
 	free(runs);
 }
 
-void ig_store_checkpoint_clear(ig_store_checkpoint *c)
+void store_checkpoint_clear(struct store_checkpoint *c)
 {
 	free((void *)c->state_dict);
 	free((void *)c->process_state);
@@ -286,7 +286,7 @@ void ig_store_checkpoint_clear(ig_store_checkpoint *c)
 }
 
 /* Fill run from a RUN_COLUMNS row. */
-static int read_run(sqlite3_stmt *st, ig_store_run *run)
+static int read_run(sqlite3_stmt *st, struct store_run *run)
 {
 	const char *status = (const char *)sqlite3_column_text(st, 4);
 	bool nomem = false;
@@ -296,7 +296,7 @@ static int read_run(sqlite3_stmt *st, ig_store_run *run)
 	run->name = column_text(st, 1, &nomem);
 	run->owner_uid = (uint32_t)sqlite3_column_int64(st, 2);
 	run->spec = column_blob(st, 3, &run->spec_len, &nomem);
-	run->status = (ig_store_status)ig_store_status_parse(status ? status : "");
+	run->status = (enum ig_status)store_status_parse(status ? status : "");
 	run->reason = column_text(st, 5, &nomem);
 	run->created = column_time(st, 6);
 	run->started = column_time(st, 7);
@@ -307,17 +307,17 @@ static int read_run(sqlite3_stmt *st, ig_store_run *run)
 	run->progress.max_epochs = store_column_opt(st, 12);
 	run->tag = column_blob(st, 13, &run->tag_len, &nomem);
 	if (nomem) {
-		ig_store_run_clear(run);
-		return IG_STORE_ENOMEM;
+		store_run_clear(run);
+		return STORE_ENOMEM;
 	}
 	return 0;
 }
 
-int ig_store_list_runs(ig_store_reader *r, unsigned mask,
-                       ig_store_run **runs, size_t *n)
+int store_list_runs(struct store_reader *r, unsigned mask,
+                       struct store_run **runs, size_t *n)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUNS);
-	ig_store_run *v = NULL, *nv, run;
+	struct store_run *v = NULL, *nv, run;
 	size_t cap = 0, count = 0;
 	int rc;
 
@@ -326,21 +326,21 @@ int ig_store_list_runs(ig_store_reader *r, unsigned mask,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = read_run(st, &run)) != 0)
 			break;
-		if (mask != IG_STORE_ANY_STATUS &&
-		    !(mask & IG_STORE_MASK(run.status))) {
-			ig_store_run_clear(&run);
+		if (mask != STORE_ANY_STATUS &&
+		    !(mask & STORE_MASK(run.status))) {
+			store_run_clear(&run);
 			continue;
 		}
 		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			ig_store_run_clear(&run);
-			rc = IG_STORE_ENOMEM;
+			store_run_clear(&run);
+			rc = STORE_ENOMEM;
 			break;
 		}
 		v = nv;
 		v[count++] = run;
 	}
 	if ((rc = finish(st, rc)) != 0) {
-		ig_store_runs_free(v, count);
+		store_runs_free(v, count);
 		return fail(r, rc, "list runs");
 	}
 	*runs = v;
@@ -348,19 +348,19 @@ int ig_store_list_runs(ig_store_reader *r, unsigned mask,
 	return 0;
 }
 
-static int get_run(ig_store_reader *r, sqlite3_stmt *st, ig_store_run *run)
+static int get_run(struct store_reader *r, sqlite3_stmt *st, struct store_run *run)
 {
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_ROW)
 		rc = read_run(st, run);
 	else if (rc == SQLITE_DONE)
-		rc = IG_STORE_ENOTFOUND;
+		rc = STORE_ENOTFOUND;
 	sqlite3_reset(st);
 	return rc == 0 ? 0 : fail(r, rc, "read a run");
 }
 
-int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run)
+int store_get_run(struct store_reader *r, int64_t id, struct store_run *run)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_BY_ID);
 
@@ -370,8 +370,8 @@ int ig_store_get_run(ig_store_reader *r, int64_t id, ig_store_run *run)
 	return get_run(r, st, run);
 }
 
-int ig_store_get_run_by_name(ig_store_reader *r, uint32_t owner, const char *name,
-                             ig_store_run *run)
+int store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
+                             struct store_run *run)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_BY_NAME);
 
@@ -382,8 +382,8 @@ int ig_store_get_run_by_name(ig_store_reader *r, uint32_t owner, const char *nam
 	return get_run(r, st, run);
 }
 
-int ig_store_latest_checkpoint(ig_store_reader *r, int64_t run_id,
-                               ig_store_checkpoint *c)
+int store_latest_checkpoint(struct store_reader *r, int64_t run_id,
+                               struct store_checkpoint *c)
 {
 	sqlite3_stmt *st = stmt(r, RS_LATEST_CKPT);
 	bool nomem = false;
@@ -404,20 +404,20 @@ int ig_store_latest_checkpoint(ig_store_reader *r, int64_t run_id,
 		c->process_state = column_blob(st, 6, &c->process_state_len,
 		                               &nomem);
 		c->wall = sqlite3_column_double(st, 7);
-		rc = nomem ? IG_STORE_ENOMEM : 0;
+		rc = nomem ? STORE_ENOMEM : 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = IG_STORE_ENOTFOUND;
+		rc = STORE_ENOTFOUND;
 	}
 	sqlite3_reset(st);
 	if (rc != 0) {
-		ig_store_checkpoint_clear(c);
+		store_checkpoint_clear(c);
 		return fail(r, rc, "read a checkpoint");
 	}
 	return 0;
 }
 
 /* Run fn inside one read transaction, so it sees one committed state. */
-static int snapshot(ig_store_reader *r, int (*fn)(ig_store_reader *, void *),
+static int snapshot(struct store_reader *r, int (*fn)(struct store_reader *, void *),
                     void *arg)
 {
 	sqlite3_stmt *begin = stmt(r, RS_BEGIN), *commit = stmt(r, RS_COMMIT);
@@ -432,60 +432,60 @@ static int snapshot(ig_store_reader *r, int (*fn)(ig_store_reader *, void *),
 	return rc;
 }
 
-void ig_store_resume_free(ig_store_resume *runs, size_t n)
+void store_resume_free(struct store_resume *runs, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		ig_store_run_clear(&runs[i].run);
-		ig_store_checkpoint_clear(&runs[i].checkpoint);
+		store_run_clear(&runs[i].run);
+		store_checkpoint_clear(&runs[i].checkpoint);
 	}
 	free(runs);
 }
 
 struct unfinished {
-	ig_store_resume *v;
+	struct store_resume *v;
 	size_t n;
 };
 
-static int read_unfinished(ig_store_reader *r, void *arg)
+static int read_unfinished(struct store_reader *r, void *arg)
 {
 	struct unfinished *u = arg;
-	ig_store_run *runs;
+	struct store_run *runs;
 	size_t n, i;
 	int rc;
 
-	if ((rc = ig_store_list_runs(r, IG_STORE_UNFINISHED, &runs, &n)) != 0)
+	if ((rc = store_list_runs(r, STORE_UNFINISHED, &runs, &n)) != 0)
 		return rc;
 	if (n > 0 && (u->v = calloc(n, sizeof(*u->v))) == NULL) {
-		ig_store_runs_free(runs, n);
-		return fail(r, IG_STORE_ENOMEM, "list unfinished runs");
+		store_runs_free(runs, n);
+		return fail(r, STORE_ENOMEM, "list unfinished runs");
 	}
 	for (i = 0; i < n; i++) {
 		u->v[i].run = runs[i];
 		u->n = i + 1;
-		rc = ig_store_latest_checkpoint(r, runs[i].id,
+		rc = store_latest_checkpoint(r, runs[i].id,
 		                                &u->v[i].checkpoint);
 		if (rc == 0)
 			u->v[i].has_checkpoint = true;
-		else if (rc != IG_STORE_ENOTFOUND)
+		else if (rc != STORE_ENOTFOUND)
 			break;
 		rc = 0;
 	}
 	for (i = u->n; i < n; i++)
-		ig_store_run_clear(&runs[i]);
+		store_run_clear(&runs[i]);
 	free(runs);
 	return rc;
 }
 
-int ig_store_unfinished(ig_store_reader *r, ig_store_resume **runs,
+int store_unfinished(struct store_reader *r, struct store_resume **runs,
                         size_t *n)
 {
 	struct unfinished u = { NULL, 0 };
 	int rc = snapshot(r, read_unfinished, &u);
 
 	if (rc != 0) {
-		ig_store_resume_free(u.v, u.n);
+		store_resume_free(u.v, u.n);
 		return rc;
 	}
 	*runs = u.v;
@@ -495,7 +495,7 @@ int ig_store_unfinished(ig_store_reader *r, ig_store_resume **runs,
 
 /* ---- metric history ---------------------------------------------------- */
 
-void ig_store_series_free(ig_store_series_data *series, size_t n)
+void store_series_free(struct store_series_data *series, size_t n)
 {
 	size_t i;
 
@@ -506,11 +506,11 @@ void ig_store_series_free(ig_store_series_data *series, size_t n)
 	free(series);
 }
 
-int ig_store_series_list(ig_store_reader *r, int64_t run_id,
-                         ig_store_series_data **series, size_t *n)
+int store_series_list(struct store_reader *r, int64_t run_id,
+                         struct store_series_data **series, size_t *n)
 {
 	sqlite3_stmt *st = stmt(r, RS_SERIES);
-	ig_store_series_data *v = NULL, *nv;
+	struct store_series_data *v = NULL, *nv;
 	size_t cap = 0, count = 0;
 	bool nomem = false;
 	int rc;
@@ -520,7 +520,7 @@ int ig_store_series_list(ig_store_reader *r, int64_t run_id,
 	sqlite3_bind_int64(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 		v = nv;
@@ -529,12 +529,12 @@ int ig_store_series_list(ig_store_reader *r, int64_t run_id,
 		v[count].name = column_text(st, 1, &nomem);
 		count++;
 		if (nomem) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 	}
 	if ((rc = finish(st, rc)) != 0) {
-		ig_store_series_free(v, count);
+		store_series_free(v, count);
 		return fail(r, rc, "list metric series");
 	}
 	*series = v;
@@ -542,13 +542,13 @@ int ig_store_series_list(ig_store_reader *r, int64_t run_id,
 	return 0;
 }
 
-static int64_t axis_of(const ig_point *p, ig_store_axis axis)
+static int64_t axis_of(const ig_point *p, enum store_axis axis)
 {
-	return axis == IG_STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
 }
 
 /* Downsample p[0..n) in place to at most max points (see store.h). */
-static size_t downsample(ig_point *p, size_t n, const ig_store_query *q)
+static size_t downsample(ig_point *p, size_t n, const struct store_query *q)
 {
 	int64_t lo, hi;
 	uint64_t width, bucket;
@@ -568,7 +568,7 @@ static size_t downsample(ig_point *p, size_t n, const ig_store_query *q)
 		     width == bucket; j++)
 			sum += p[j].value;
 		p[out] = p[j - 1];
-		if (q->downsample == IG_STORE_DS_MEAN)
+		if (q->downsample == STORE_DS_MEAN)
 			p[out].value = sum / (double)(j - i);
 		out++;
 	}
@@ -576,8 +576,8 @@ static size_t downsample(ig_point *p, size_t n, const ig_store_query *q)
 }
 
 /* Bind a points statement for series s and the query's range. */
-static sqlite3_stmt *points_stmt(ig_store_reader *r, enum rstmt_id id,
-                                 const ig_store_query *q, int64_t series)
+static sqlite3_stmt *points_stmt(struct store_reader *r, enum rstmt_id id,
+                                 const struct store_query *q, int64_t series)
 {
 	sqlite3_stmt *st = stmt(r, id);
 
@@ -589,11 +589,11 @@ static sqlite3_stmt *points_stmt(ig_store_reader *r, enum rstmt_id id,
 	return st;
 }
 
-static int read_points(ig_store_reader *r, const ig_store_query *q,
-                       ig_store_series_data *s)
+static int read_points(struct store_reader *r, const struct store_query *q,
+                       struct store_series_data *s)
 {
-	bool epoch = q->axis == IG_STORE_AXIS_EPOCH;
-	bool last = q->max_points == 1 && q->downsample == IG_STORE_DS_LAST;
+	bool epoch = q->axis == STORE_AXIS_EPOCH;
+	bool last = q->max_points == 1 && q->downsample == STORE_DS_LAST;
 	sqlite3_stmt *st = points_stmt(r, last ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
 	                               epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,
 	                               q, s->id);
@@ -609,7 +609,7 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
 	                   (int64_t)q->limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 		v = nv;
@@ -630,7 +630,7 @@ static int read_points(ig_store_reader *r, const ig_store_query *q,
 	return 0;
 }
 
-static bool wanted(const ig_store_query *q, const char *name)
+static bool wanted(const struct store_query *q, const char *name)
 {
 	size_t i;
 
@@ -643,18 +643,18 @@ static bool wanted(const ig_store_query *q, const char *name)
 }
 
 struct history {
-	const ig_store_query *q;
-	ig_store_series_data *v;
+	const struct store_query *q;
+	struct store_series_data *v;
 	size_t n;
 };
 
-static int read_history(ig_store_reader *r, void *arg)
+static int read_history(struct store_reader *r, void *arg)
 {
 	struct history *h = arg;
 	size_t i, kept = 0;
 	int rc;
 
-	if ((rc = ig_store_series_list(r, h->q->run_id, &h->v, &h->n)) != 0)
+	if ((rc = store_series_list(r, h->q->run_id, &h->v, &h->n)) != 0)
 		return rc;
 	for (i = 0; i < h->n; i++) {
 		if (!wanted(h->q, h->v[i].name)) {
@@ -670,14 +670,14 @@ static int read_history(ig_store_reader *r, void *arg)
 	return 0;
 }
 
-int ig_store_history(ig_store_reader *r, const ig_store_query *q,
-                     ig_store_series_data **series, size_t *n)
+int store_history(struct store_reader *r, const struct store_query *q,
+                     struct store_series_data **series, size_t *n)
 {
 	struct history h = { q, NULL, 0 };
 	int rc = snapshot(r, read_history, &h);
 
 	if (rc != 0) {
-		ig_store_series_free(h.v, h.n);
+		store_series_free(h.v, h.n);
 		return rc;
 	}
 	*series = h.v;
@@ -687,7 +687,7 @@ int ig_store_history(ig_store_reader *r, const ig_store_query *q,
 
 /* ---- events and logs --------------------------------------------------- */
 
-void ig_store_events_free(ig_store_event *events, size_t n)
+void store_events_free(struct store_event *events, size_t n)
 {
 	size_t i;
 
@@ -698,11 +698,11 @@ void ig_store_events_free(ig_store_event *events, size_t n)
 	free(events);
 }
 
-int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
-                    size_t limit, ig_store_event **events, size_t *n)
+int store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
+                    size_t limit, struct store_event **events, size_t *n)
 {
 	sqlite3_stmt *st = stmt(r, RS_EVENTS);
-	ig_store_event *v = NULL, *nv, *ev;
+	struct store_event *v = NULL, *nv, *ev;
 	size_t cap = 0, count = 0;
 	bool nomem = false;
 	int rc;
@@ -714,7 +714,7 @@ int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
 	sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 		v = nv;
@@ -727,12 +727,12 @@ int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
 		ev->iteration = sqlite3_column_int64(st, 4);
 		ev->detail = column_text(st, 5, &nomem);
 		if (nomem) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 	}
 	if ((rc = finish(st, rc)) != 0) {
-		ig_store_events_free(v, count);
+		store_events_free(v, count);
 		return fail(r, rc, "read events");
 	}
 	*events = v;
@@ -740,7 +740,7 @@ int ig_store_events(ig_store_reader *r, int64_t run_id, int64_t after_id,
 	return 0;
 }
 
-void ig_store_logs_free(ig_store_logline *lines, size_t n)
+void store_logs_free(struct store_logline *lines, size_t n)
 {
 	size_t i;
 
@@ -749,11 +749,11 @@ void ig_store_logs_free(ig_store_logline *lines, size_t n)
 	free(lines);
 }
 
-int ig_store_log_tail(ig_store_reader *r, int64_t run_id, size_t n,
-                      ig_store_logline **lines, size_t *count)
+int store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
+                      struct store_logline **lines, size_t *count)
 {
 	sqlite3_stmt *st = stmt(r, RS_LOG_TAIL);
-	ig_store_logline *v = NULL, *nv, *l;
+	struct store_logline *v = NULL, *nv, *l;
 	size_t cap = 0, got = 0;
 	bool nomem = false;
 	int rc;
@@ -764,7 +764,7 @@ int ig_store_log_tail(ig_store_reader *r, int64_t run_id, size_t n,
 	sqlite3_bind_int64(st, 2, (int64_t)n);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, got + 1, sizeof(*v))) == NULL) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 		v = nv;
@@ -774,12 +774,12 @@ int ig_store_log_tail(ig_store_reader *r, int64_t run_id, size_t n,
 		l->line = column_text(st, 2, &nomem);
 		l->len = (size_t)sqlite3_column_bytes(st, 2);
 		if (nomem) {
-			rc = IG_STORE_ENOMEM;
+			rc = STORE_ENOMEM;
 			break;
 		}
 	}
 	if ((rc = finish(st, rc)) != 0) {
-		ig_store_logs_free(v, got);
+		store_logs_free(v, got);
 		return fail(r, rc, "read logs");
 	}
 	*lines = v;

@@ -141,7 +141,7 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
 
 /*
  * What db holds: 0 with *version set when it is an ignite database or an
- * empty one (*version 0); IG_STORE_EREFUSED when it is someone else's or
+ * empty one (*version 0); STORE_EREFUSED when it is someone else's or
  * newer than this build; an SQLite code when it cannot be read at all.
  */
 static int identify(sqlite3 *db, const char *path, int *version, char *err,
@@ -172,13 +172,13 @@ static int identify(sqlite3 *db, const char *path, int *version, char *err,
 		           "(application_id 0x%08llx, expected 0x%08x); "
 		           "refusing to touch it", path, (long long)appid,
 		           STORE_APPLICATION_ID);
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	if (uver > SCHEMA_VERSION) {
 		store_errf(err, errlen, "database %s has schema version %lld, "
 		           "newer than this ignited knows (%d); upgrade ignited",
 		           path, (long long)uver, SCHEMA_VERSION);
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	*version = (int)uver;
 	return 0;
@@ -297,7 +297,7 @@ fail:
 }
 
 static int configure(sqlite3 *db, const char *path,
-                     const ig_store_options *opt, char *err, size_t errlen)
+                     const struct store_options *opt, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc, wal = 0;
@@ -354,7 +354,7 @@ static int check_files(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-sqlite3 *store_schema_open(const char *path, const ig_store_options *opt,
+sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
                            const unsigned char *key, char *err,
                            size_t errlen)
 {
@@ -412,7 +412,7 @@ int store_schema_check(sqlite3 *db, const char *path, char *err,
 		store_errf(err, errlen, "database %s has schema version %d, this "
 		           "ignited reads %d; open it with ignited first", path,
 		           version, SCHEMA_VERSION);
-		return IG_STORE_EREFUSED;
+		return STORE_EREFUSED;
 	}
 	return 0;
 }

@@ -55,7 +55,7 @@ int store_step_done(sqlite3_stmt *st)
 
 int store_bind_opt(sqlite3_stmt *st, int i, int64_t v)
 {
-	if (v == IG_STORE_NONE)
+	if (v == STORE_NONE)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_int64(st, i, v);
 }
@@ -70,6 +70,6 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *s)
 int64_t store_column_opt(sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return IG_STORE_NONE;
+		return STORE_NONE;
 	return sqlite3_column_int64(st, i);
 }

@@ -91,13 +91,13 @@ struct store_writer_stmts {
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-static sqlite3_stmt *stmt(ig_store *s, enum stmt_id id)
+static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
 {
 	return store_stmt(s->db, &s->stmts->st[id], stmt_sql[id]);
 }
 
 /* Run a statement that binds nothing. */
-static int run(ig_store *s, enum stmt_id id)
+static int run(struct store *s, enum stmt_id id)
 {
 	sqlite3_stmt *st = stmt(s, id);
 
@@ -105,15 +105,15 @@ static int run(ig_store *s, enum stmt_id id)
 }
 
 /* An UPDATE or DELETE of one run that changed nothing: no such run. */
-static int changed(ig_store *s, int rc)
+static int changed(struct store *s, int rc)
 {
 	if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
-		return IG_STORE_ENOTFOUND;
+		return STORE_ENOTFOUND;
 	return rc;
 }
 
 static int bind_progress(sqlite3_stmt *st, int64_t run_id,
-                         const ig_store_progress *p)
+                         const struct store_progress *p)
 {
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, p->epoch);
@@ -122,7 +122,7 @@ static int bind_progress(sqlite3_stmt *st, int64_t run_id,
 	return store_bind_opt(st, 5, p->max_epochs);
 }
 
-static int apply_create(ig_store *s, const store_op *op)
+static int apply_create(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_CREATE_RUN);
 
@@ -133,7 +133,7 @@ static int apply_create(ig_store *s, const store_op *op)
 	sqlite3_bind_int64(st, 3, op->u.create.owner_uid);
 	sqlite3_bind_blob64(st, 4, op->u.create.spec, op->u.create.spec_len,
 	                    SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, ig_store_status_name(op->u.create.status), -1,
+	sqlite3_bind_text(st, 5, ig_status_name(op->u.create.status), -1,
 	                  SQLITE_STATIC);
 	sqlite3_bind_double(st, 6, op->u.create.created);
 	sqlite3_bind_int64(st, 7, op->u.create.progress.epoch);
@@ -143,22 +143,22 @@ static int apply_create(ig_store *s, const store_op *op)
 	return store_step_done(st);
 }
 
-static int apply_status(ig_store *s, const store_op *op)
+static int apply_status(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_STATUS);
 
 	if (st == NULL)
 		return sqlite3_errcode(s->db);
 	sqlite3_bind_int64(st, 1, op->run_id);
-	sqlite3_bind_text(st, 2, ig_store_status_name(op->u.status.status), -1,
+	sqlite3_bind_text(st, 2, ig_status_name(op->u.status.status), -1,
 	                  SQLITE_STATIC);
 	store_bind_text(st, 3, op->u.status.reason);
 	sqlite3_bind_double(st, 4, op->u.status.time);
 	return changed(s, store_step_done(st));
 }
 
-static int apply_progress(ig_store *s, int64_t run_id,
-                          const ig_store_progress *p)
+static int apply_progress(struct store *s, int64_t run_id,
+                          const struct store_progress *p)
 {
 	sqlite3_stmt *st = stmt(s, ST_PROGRESS);
 
@@ -168,7 +168,7 @@ static int apply_progress(ig_store *s, int64_t run_id,
 	return changed(s, store_step_done(st));
 }
 
-static int apply_series(ig_store *s, const store_op *op)
+static int apply_series(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_SERIES);
 
@@ -180,7 +180,7 @@ static int apply_series(ig_store *s, const store_op *op)
 	return store_step_done(st);
 }
 
-static int apply_points(ig_store *s, const store_op *op)
+static int apply_points(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_POINT);
 	size_t i;
@@ -189,7 +189,7 @@ static int apply_points(ig_store *s, const store_op *op)
 	if (st == NULL)
 		return sqlite3_errcode(s->db);
 	for (i = 0; i < op->u.points.n; i++) {
-		const ig_store_point *p = &op->u.points.v[i];
+		const struct store_point *p = &op->u.points.v[i];
 
 		sqlite3_bind_int64(st, 1, p->series_id);
 		sqlite3_bind_int64(st, 2, p->iteration);
@@ -203,7 +203,7 @@ static int apply_points(ig_store *s, const store_op *op)
 }
 
 /* Run a statement that binds a run id and one number. */
-static int run_for(ig_store *s, enum stmt_id id, int64_t run_id, int64_t v)
+static int run_for(struct store *s, enum stmt_id id, int64_t run_id, int64_t v)
 {
 	sqlite3_stmt *st = stmt(s, id);
 
@@ -214,9 +214,9 @@ static int run_for(ig_store *s, enum stmt_id id, int64_t run_id, int64_t v)
 	return store_step_done(st);
 }
 
-static int apply_checkpoint(ig_store *s, const store_op *op)
+static int apply_checkpoint(struct store *s, const store_op *op)
 {
-	const ig_store_checkpoint *c = &op->u.ckpt.c;
+	const struct store_checkpoint *c = &op->u.ckpt.c;
 	sqlite3_stmt *st = stmt(s, ST_CKPT_INSERT);
 	int rc;
 
@@ -242,9 +242,9 @@ static int apply_checkpoint(ig_store *s, const store_op *op)
 	return apply_progress(s, op->run_id, &op->u.ckpt.progress);
 }
 
-static int apply_event(ig_store *s, const store_op *op)
+static int apply_event(struct store *s, const store_op *op)
 {
-	const ig_store_event *ev = &op->u.event;
+	const struct store_event *ev = &op->u.event;
 	sqlite3_stmt *st = stmt(s, ST_EVENT);
 
 	if (st == NULL)
@@ -258,7 +258,7 @@ static int apply_event(ig_store *s, const store_op *op)
 	return store_step_done(st);
 }
 
-static int apply_log(ig_store *s, const store_op *op)
+static int apply_log(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_LOG_INSERT);
 	int rc;
@@ -274,7 +274,7 @@ static int apply_log(ig_store *s, const store_op *op)
 	return run_for(s, ST_LOG_TRIM, op->run_id, s->opt.keep_log_lines);
 }
 
-static int apply_delete(ig_store *s, const store_op *op)
+static int apply_delete(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_DELETE_RUN);
 
@@ -284,7 +284,7 @@ static int apply_delete(ig_store *s, const store_op *op)
 	return changed(s, store_step_done(st));
 }
 
-static int apply_truncate(ig_store *s, const store_op *op)
+static int apply_truncate(struct store *s, const store_op *op)
 {
 	int rc = run_for(s, ST_TRUNC_POINTS, op->run_id, op->u.iteration);
 
@@ -293,7 +293,7 @@ static int apply_truncate(ig_store *s, const store_op *op)
 	return run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration);
 }
 
-static int apply_limit(ig_store *s, const store_op *op)
+static int apply_limit(struct store *s, const store_op *op)
 {
 	char sql[64];
 	int64_t pages = 2147483646;     /* SQLite clamps to its maximum */
@@ -316,7 +316,7 @@ static int apply_limit(ig_store *s, const store_op *op)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
-static int apply(ig_store *s, const store_op *op)
+static int apply(struct store *s, const store_op *op)
 {
 	switch (op->type) {
 	case OP_CREATE_RUN:
@@ -357,25 +357,25 @@ static bool op_level(int rc)
 	case SQLITE_RANGE:
 		return true;
 	}
-	return rc == IG_STORE_ENOTFOUND;
+	return rc == STORE_ENOTFOUND;
 }
 
 /* "database PATH: cannot WHAT [RUN]: WHY"; NULL when out of memory. */
-static char *op_error(ig_store *s, const store_op *op, int rc)
+static char *op_error(struct store *s, const store_op *op, int rc)
 {
 	char msg[1024], run[32] = "";
 
 	if (op->run_id != 0)
 		snprintf(run, sizeof(run), " %lld", (long long)op->run_id);
 	snprintf(msg, sizeof(msg), "database %s: cannot %s%s: %s", s->path,
-	         op_what[op->type], run, rc == IG_STORE_ENOTFOUND ?
+	         op_what[op->type], run, rc == STORE_ENOTFOUND ?
 	         "no such run" : sqlite3_errmsg(s->db));
 	return store_strdup(msg);
 }
 
 /* ---- poisoned runs --------------------------------------------------------- */
 
-static bool poisoned(const ig_store *s, int64_t run_id)
+static bool poisoned(const struct store *s, int64_t run_id)
 {
 	for (size_t i = 0; i < s->npoisoned; i++)
 		if (s->poisoned[i] == run_id)
@@ -383,7 +383,7 @@ static bool poisoned(const ig_store *s, int64_t run_id)
 	return false;
 }
 
-static void poison(ig_store *s, int64_t run_id)
+static void poison(struct store *s, int64_t run_id)
 {
 	int64_t *v;
 
@@ -396,7 +396,7 @@ static void poison(ig_store *s, int64_t run_id)
 	v[s->npoisoned++] = run_id;
 }
 
-static void cure(ig_store *s, int64_t run_id)
+static void cure(struct store *s, int64_t run_id)
 {
 	for (size_t i = 0; i < s->npoisoned; i++)
 		if (s->poisoned[i] == run_id) {
@@ -421,7 +421,7 @@ static bool history_op(const store_op *op)
 
 /* Apply op in a savepoint.  0 when it committed to the transaction or
  * failed alone (op->status set); else the error that sinks the batch. */
-static int apply_in_savepoint(ig_store *s, store_op *op)
+static int apply_in_savepoint(struct store *s, store_op *op)
 {
 	int rc;
 
@@ -460,7 +460,7 @@ static void fail_batches(store_batch *batches, int rc, const char *msg)
 }
 
 /* Commit every operation of batches in one transaction. */
-static void commit(ig_store *s, store_batch *batches)
+static void commit(struct store *s, store_batch *batches)
 {
 	store_batch *b;
 	store_op *op = NULL;
@@ -468,7 +468,7 @@ static void commit(ig_store *s, store_batch *batches)
 	int rc;
 
 	if (s->writer_wal_lost) {
-		rc = IG_STORE_EREADONLY;
+		rc = STORE_EREADONLY;
 		goto fail;
 	}
 	if ((rc = run(s, ST_BEGIN)) != SQLITE_OK)
@@ -480,7 +480,7 @@ static void commit(ig_store *s, store_batch *batches)
 	/* Once per transaction, last: a stat, not a cost per point.  What
 	 * would commit to a removed WAL is lost in a crash. */
 	if (store_wal_gone(s)) {
-		rc = IG_STORE_EREADONLY;
+		rc = STORE_EREADONLY;
 		goto fail;
 	}
 	if ((rc = run(s, ST_COMMIT)) == SQLITE_OK)
@@ -491,7 +491,7 @@ fail:
 	else {
 		char buf[PATH_MAX * 2 + 256];
 
-		if (rc == IG_STORE_EREADONLY)
+		if (rc == STORE_EREADONLY)
 			snprintf(buf, sizeof(buf), STORE_WAL_LOST, s->path,
 			         s->wal_path);
 		else
@@ -501,7 +501,7 @@ fail:
 	}
 	if (!sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK);
-	if (rc == IG_STORE_EREADONLY && !s->writer_wal_lost) {
+	if (rc == STORE_EREADONLY && !s->writer_wal_lost) {
 		/* What committed before the WAL went is still in the file
 		 * SQLite holds open: copy it into the database, where a crash
 		 * cannot lose it.  Nothing commits after. */
@@ -522,7 +522,7 @@ fail:
  * returns SQLITE_BUSY, and the next one finishes the job.  Its errors are
  * not the operations' business: a real I/O error shows at the next commit.
  */
-static void wal_truncate(ig_store *s, bool wait)
+static void wal_truncate(struct store *s, bool wait)
 {
 	if (!wait)
 		sqlite3_busy_timeout(s->db, 0);
@@ -534,7 +534,7 @@ static void wal_truncate(ig_store *s, bool wait)
 
 /* Wait for batches.  NULL when stopping with nothing left, or when idle
  * after dirty commits (*idle set). */
-static store_batch *take(ig_store *s, bool dirty, bool *idle)
+static store_batch *take(struct store *s, bool dirty, bool *idle)
 {
 	store_batch *work;
 
@@ -555,7 +555,7 @@ static store_batch *take(ig_store *s, bool dirty, bool *idle)
 	return work;
 }
 
-static void deliver(ig_store *s, store_batch *batches)
+static void deliver(struct store *s, store_batch *batches)
 {
 	store_batch *last = batches;
 
@@ -573,7 +573,7 @@ static void deliver(ig_store *s, store_batch *batches)
 
 static void writer_main(void *arg)
 {
-	ig_store *s = arg;
+	struct store *s = arg;
 	unsigned commits = 0;
 	store_batch *work;
 	bool idle;
@@ -597,26 +597,26 @@ static void writer_main(void *arg)
 	wal_truncate(s, true);
 }
 
-int store_writer_start(ig_store *s, char *err, size_t errlen)
+int store_writer_start(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
 	s->stmts = calloc(1, sizeof(*s->stmts));
 	if (s->stmts == NULL) {
 		store_errf(err, errlen, "database %s: out of memory", s->path);
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	}
 	if ((rc = uv_thread_create(&s->thread, writer_main, s)) != 0) {
 		store_errf(err, errlen, "database %s: cannot start the writer "
 		           "thread: %s", s->path, uv_strerror(rc));
 		free(s->stmts);
 		s->stmts = NULL;
-		return IG_STORE_ENOMEM;
+		return STORE_ENOMEM;
 	}
 	return 0;
 }
 
-void store_writer_stop(ig_store *s)
+void store_writer_stop(struct store *s)
 {
 	size_t i;
 

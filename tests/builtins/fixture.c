@@ -112,16 +112,16 @@ fx_str(const char *key, const char *v)
 
 void
 fx_csv(const char *p, const ig_param *params, size_t n,
-       ig_source *train, ig_source *val)
+       struct data_source *train, struct data_source *val)
 {
 	char err[256] = "";
 
-	if (ig_csv_open(p, params, n, train, val, err, sizeof err) != 0)
-		fail_msg("ig_csv_open(%s): %s", p, err);
+	if (csv_open(p, params, n, train, val, err, sizeof err) != 0)
+		fail_msg("csv_open(%s): %s", p, err);
 }
 
 ig_batch
-fx_get(const ig_source *s, long long seed, long long pass, long long pos)
+fx_get(const struct data_source *s, long long seed, long long pass, long long pos)
 {
 	ig_fetch f = { seed, pass, pos };
 	ig_batch b;
@@ -133,9 +133,9 @@ fx_get(const ig_source *s, long long seed, long long pass, long long pos)
 }
 
 void
-fx_close(ig_source *s)
+fx_close(struct data_source *s)
 {
 	if (s->ops != NULL)
 		s->ops->destroy(s->ctx);
-	*s = (ig_source){ NULL, NULL };
+	*s = (struct data_source){ NULL, NULL };
 }

@@ -35,26 +35,26 @@ test_table_of_builtins(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; (p = ig_builtin_at(i)) != NULL; i++) {
+	for (i = 0; (p = builtin_at(i)) != NULL; i++) {
 		assert_int_equal(p->abi_version, IG_PLUGIN_ABI_VERSION);
 		assert_non_null(p->create);
 		assert_non_null(p->process);
 		assert_non_null(p->destroy);
 		assert_true((p->state_dict == NULL) == (p->load_state_dict == NULL));
-		assert_ptr_equal(ig_builtin_find(p->name), p);
+		assert_ptr_equal(builtin_find(p->name), p);
 	}
 	assert_int_equal(i, NP(names));
 	for (i = 0; i < NP(names); i++)
-		assert_non_null(ig_builtin_find(names[i]));
-	assert_null(ig_builtin_find("nope"));
-	assert_true(ig_builtin_find("sleep")->flags & IG_PLUGIN_BLOCKING);
-	assert_false(ig_builtin_find("noop")->flags & IG_PLUGIN_BLOCKING);
+		assert_non_null(builtin_find(names[i]));
+	assert_null(builtin_find("nope"));
+	assert_true(builtin_find("sleep")->flags & IG_PLUGIN_BLOCKING);
+	assert_false(builtin_find("noop")->flags & IG_PLUGIN_BLOCKING);
 }
 
 static void
 test_noop(void **state)
 {
-	const ig_plugin *pl = ig_builtin_find("noop");
+	const ig_plugin *pl = builtin_find("noop");
 	const ig_output *out = (const ig_output *)&out;
 	ig_param extra[] = { fx_int("x", 1) };
 	char err[128];
@@ -80,7 +80,7 @@ now(void)
 static void
 test_sleep(void **state)
 {
-	const ig_plugin *pl = ig_builtin_find("sleep");
+	const ig_plugin *pl = builtin_find("sleep");
 	ig_param p[] = { fx_dbl("ms", 2.5) };
 	const ig_output *out;
 	char err[128];
@@ -115,11 +115,11 @@ test_sleep(void **state)
 static void
 test_meanstd(void **state)
 {
-	const ig_plugin *pl = ig_builtin_find("meanstd");
+	const ig_plugin *pl = builtin_find("meanstd");
 	const char *path = fx_text("ms.csv",
 	        "1,10,-3\n2,20,-3\n4,30,-3\n8,40,-3\n16,50,-3\n", false);
 	ig_param dp[] = { fx_int("batch_size", 2) };
-	ig_source src, none;
+	struct data_source src, none;
 	enum { COLS = 3 };
 	double sum[2 * COLS] = { 0 }, n[2 * COLS] = { 0 };
 

@@ -32,7 +32,7 @@ numbered(size_t n)
 
 /* Row ids (the first feature) of every batch of one pass, in order. */
 static size_t
-pass_ids(const ig_source *s, long long seed, long long pass, size_t *ids)
+pass_ids(const struct data_source *s, long long seed, long long pass, size_t *ids)
 {
 	size_t n = 0;
 	int64_t size = s->ops->size(s->ctx);
@@ -52,7 +52,7 @@ static void
 test_batches(void **state)
 {
 	ig_param p[] = { fx_int("batch_size", 4), fx_str("label", "label") };
-	ig_source train, val;
+	struct data_source train, val;
 
 	(void)state;
 	fx_csv(numbered(10), p, NP(p), &train, &val);
@@ -84,7 +84,7 @@ test_split_is_deterministic(void **state)
 	ig_param p[] = { fx_int("batch_size", 7), fx_dbl("val_fraction", 0.25),
 	                 fx_int("split_seed", 3) };
 	size_t t1[100], v1[100], t2[100], v2[100];
-	ig_source train, val;
+	struct data_source train, val;
 
 	(void)state;
 	fx_csv(numbered(100), p, NP(p), &train, &val);
@@ -132,7 +132,7 @@ test_shuffle(void **state)
 	ig_param p[] = { fx_int("batch_size", 8), fx_bool("shuffle", true),
 	                 fx_dbl("val_fraction", 0.2) };
 	size_t a[100], b[100], c[100];
-	ig_source train, val;
+	struct data_source train, val;
 
 	(void)state;
 	fx_csv(numbered(100), p, NP(p), &train, &val);
@@ -148,7 +148,7 @@ test_shuffle(void **state)
 
 	/* a bijection onto the train rows, which unshuffled are in file order */
 	size_t sorted[100];
-	ig_source plain, plain_val;
+	struct data_source plain, plain_val;
 	p[1] = fx_bool("shuffle", false);
 	fx_csv(numbered(100), p, NP(p), &plain, &plain_val);
 	assert_int_equal(pass_ids(&plain, 42, 5, sorted), n);
@@ -188,7 +188,7 @@ test_scale(void **state)
 	const char *path = fx_text("s.csv", "0,4,1\n2,4,0\n4,4,1\n6,4,0\n", false);
 	ig_param p[] = { fx_int("batch_size", 4), fx_int("label", -1),
 	                 fx_int("scale", 2) };
-	ig_source train, val;
+	struct data_source train, val;
 
 	(void)state;
 	fx_csv(path, p, NP(p), &train, &val);
@@ -214,7 +214,7 @@ test_standard_uses_train_rows_only(void **state)
 {
 	ig_param p[] = { fx_str("label", "label"), fx_str("scale", "standard"),
 	                 fx_dbl("val_fraction", 0.5), fx_int("batch_size", 100) };
-	ig_source train, val;
+	struct data_source train, val;
 
 	(void)state;
 	fx_csv(numbered(40), p, NP(p), &train, &val);
@@ -223,10 +223,10 @@ test_standard_uses_train_rows_only(void **state)
 	for (size_t r = 0; r < b.rows; r++)
 		sum += b.x[r * b.cols];
 	assert_true(fabs(sum) < 1e-9);
-	const ig_table *t = ig_csv_table(&val);
+	const struct data_table *t = csv_source_table(&val);
 	assert_non_null(t);
 	assert_int_equal(t->rows, 40);
-	assert_int_equal(ig_table_classes(t), 3);
+	assert_int_equal(data_table_classes(t), 3);
 	fx_close(&train);
 	fx_close(&val);
 }
@@ -234,10 +234,10 @@ test_standard_uses_train_rows_only(void **state)
 static void
 expect_open_error(const char *path, const ig_param *p, size_t n, const char *want)
 {
-	ig_source train, val;
+	struct data_source train, val;
 	char err[256] = "";
 
-	assert_int_equal(ig_csv_open(path, p, n, &train, &val, err, sizeof err), -1);
+	assert_int_equal(csv_open(path, p, n, &train, &val, err, sizeof err), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
 	assert_null(train.ops);

@@ -96,14 +96,14 @@ test_softmax_trainer_and_evaluator(void **state)
 	                  fx_dbl("val_fraction", 0.2) };
 	ig_param mp[] = { fx_int("classes", 10), fx_dbl("lr", 0.5),
 	                  fx_dbl("momentum", 0.5) };
-	ig_source tr, val;
+	struct data_source tr, val;
 	char err[256];
 
 	(void)state;
 	if (access(DIGITS_PATH, R_OK) != 0)
 		skip();
 	fx_csv(DIGITS_PATH, dp, NP(dp), &tr, &val);
-	const ig_plugin *pl = ig_builtin_find("softmax");
+	const ig_plugin *pl = builtin_find("softmax");
 	void *self = pl->create(mp, NP(mp), err, sizeof err);
 	assert_non_null(self);
 
@@ -143,12 +143,12 @@ test_meanstd_with_average(void **state)
 {
 	const char *path = fx_text("m.csv", "1,5\n2,5\n3,5\n4,5\n10,5\n", false);
 	ig_param dp[] = { fx_int("batch_size", 2) };
-	ig_source src, none;
+	struct data_source src, none;
 	char err[256];
 
 	(void)state;
 	fx_csv(path, dp, NP(dp), &src, &none);
-	const ig_plugin *pl = ig_builtin_find("meanstd");
+	const ig_plugin *pl = builtin_find("meanstd");
 	struct hosted h = { pl, pl->create(NULL, 0, err, sizeof err), IG_MODE_TRAIN };
 	const char *names[] = { "mean.0", "mean2.0", "mean.1", "mean2.1" };
 	ig_metric *m[NP(names)];

@@ -50,21 +50,21 @@ pack_xy(msgpack_packer *pk, int base, size_t rows, size_t cols, bool with_y)
 }
 
 static void
-open_ok(const char *path, const ig_param *p, size_t n, ig_source *s)
+open_ok(const char *path, const ig_param *p, size_t n, struct data_source *s)
 {
 	char err[256] = "";
 
-	if (ig_msgpack_open(path, p, n, s, err, sizeof err) != 0)
-		fail_msg("ig_msgpack_open: %s", err);
+	if (msgpack_source_open(path, p, n, s, err, sizeof err) != 0)
+		fail_msg("msgpack_source_open: %s", err);
 }
 
 static void
 open_fails(const char *path, const char *want)
 {
-	ig_source s;
+	struct data_source s;
 	char err[256] = "";
 
-	assert_int_equal(ig_msgpack_open(path, NULL, 0, &s, err, sizeof err), -1);
+	assert_int_equal(msgpack_source_open(path, NULL, 0, &s, err, sizeof err), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
 	assert_null(s.ops);
@@ -75,7 +75,7 @@ test_records(void **state)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	ig_source s;
+	struct data_source s;
 
 	(void)state;
 	msgpack_sbuffer_init(&sb);
@@ -127,7 +127,7 @@ test_shuffle(void **state)
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	ig_param p[] = { fx_bool("shuffle", true) };
-	ig_source s;
+	struct data_source s;
 	enum { N = 50 };
 	int64_t a[N], b[N];
 
@@ -241,10 +241,10 @@ test_span(void **state)
 	size_t span;
 
 	(void)state;
-	assert_int_equal(ig_msgpack_span(obj, sizeof obj, &span), IG_SPAN_OK);
+	assert_int_equal(msgpack_span_len(obj, sizeof obj, &span), SPAN_OK);
 	assert_int_equal(span, sizeof obj - 2);
 	for (size_t cut = 0; cut < span; cut++)
-		assert_int_equal(ig_msgpack_span(obj, cut, &span), IG_SPAN_TRUNCATED);
+		assert_int_equal(msgpack_span_len(obj, cut, &span), SPAN_TRUNCATED);
 }
 
 int

@@ -78,7 +78,7 @@ correct(const ig_output *out)
 /* One pass over src in mode; returns the mean loss per row, and the
  * accuracy in *acc. */
 static double
-run_pass(void *self, const ig_source *src, int mode, long long seed,
+run_pass(void *self, const struct data_source *src, int mode, long long seed,
          long long pass, double *acc)
 {
 	double loss = 0;
@@ -97,7 +97,7 @@ run_pass(void *self, const ig_source *src, int mode, long long seed,
 
 /* Train for epochs; returns the final validation accuracy. */
 static double
-train(const char *what, void *self, const ig_source *tr, const ig_source *val,
+train(const char *what, void *self, const struct data_source *tr, const struct data_source *val,
       int epochs, double *first_loss, double *last_loss)
 {
 	double acc = 0, train_acc;
@@ -123,7 +123,7 @@ test_digits_accuracy(void **state)
 	                  fx_dbl("val_fraction", 0.2) };
 	ig_param mp[] = { fx_int("classes", 10), fx_dbl("lr", 0.5),
 	                  fx_dbl("momentum", 0.5), fx_dbl("weight_decay", 1e-4) };
-	ig_source tr, val;
+	struct data_source tr, val;
 	double first, last;
 
 	(void)state;
@@ -146,7 +146,7 @@ test_iris_accuracy(void **state)
 	                  fx_int("batch_size", 8), fx_bool("shuffle", true),
 	                  fx_dbl("val_fraction", 0.2) };
 	ig_param mp[] = { fx_int("classes", 3), fx_dbl("lr", 0.1) };
-	ig_source tr, val;
+	struct data_source tr, val;
 	double first, last;
 
 	(void)state;
@@ -196,7 +196,7 @@ save(void *self, size_t *len)
 
 /* Run steps SGD steps from position at (in batches of a 10-batch epoch). */
 static void
-steps(void *self, const ig_source *src, int at, int n, const ig_output **last)
+steps(void *self, const struct data_source *src, int at, int n, const ig_output **last)
 {
 	for (int i = at; i < at + n; i++) {
 		ig_batch b = fx_get(src, 3, i / 10, i % 10);
@@ -212,7 +212,7 @@ test_state_round_trip_is_bit_identical(void **state)
 	ig_param mp[] = { fx_int("classes", 3), fx_dbl("lr", 0.3),
 	                  fx_dbl("momentum", 0.9), fx_dbl("weight_decay", 0.01),
 	                  fx_int("seed", 11) };
-	ig_source src, none;
+	struct data_source src, none;
 	const ig_output *a, *b;
 	size_t alen, blen, slen;
 	char err[256];
@@ -365,7 +365,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	sm = ig_builtin_find("softmax");
+	sm = builtin_find("softmax");
 	return sm != NULL ? 0 : -1;
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_table.c - loading CSV files into an ig_table.
+ * test_table.c - loading CSV files into an struct data_table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,22 +15,22 @@
 #include "fixture.h"
 
 static void
-load_ok(ig_table *t, const char *path, const ig_table_options *o)
+load_ok(struct data_table *t, const char *path, const struct data_table_options *o)
 {
 	char err[256] = "";
 
-	if (ig_table_load(t, path, o, err, sizeof err) != 0)
-		fail_msg("ig_table_load(%s): %s", path, err);
+	if (data_table_load(t, path, o, err, sizeof err) != 0)
+		fail_msg("data_table_load(%s): %s", path, err);
 }
 
 /* Load must fail with a message containing want. */
 static void
-load_fails(const char *path, const ig_table_options *o, const char *want)
+load_fails(const char *path, const struct data_table_options *o, const char *want)
 {
-	ig_table t;
+	struct data_table t;
 	char err[256] = "";
 
-	assert_int_equal(ig_table_load(&t, path, o, err, sizeof err), -1);
+	assert_int_equal(data_table_load(&t, path, o, err, sizeof err), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
 	assert_null(t.x);
@@ -41,8 +41,8 @@ static void
 test_plain_and_gzip_agree(void **state)
 {
 	static const char text[] = "1,2,3\n4,5.5,6\n\n-7,8e1,9\n";
-	ig_table_options o = { .label = "-1" };
-	ig_table a, b;
+	struct data_table_options o = { .label = "-1" };
+	struct data_table a, b;
 
 	(void)state;
 	load_ok(&a, fx_text("p.csv", text, false), &o);
@@ -56,8 +56,8 @@ test_plain_and_gzip_agree(void **state)
 	assert_int_equal(b.rows, a.rows);
 	assert_memory_equal(b.x, a.x, sizeof x);
 	assert_memory_equal(b.y, a.y, sizeof y);
-	ig_table_free(&a);
-	ig_table_free(&b);
+	data_table_free(&a);
+	data_table_free(&b);
 }
 
 static void
@@ -65,8 +65,8 @@ test_header_and_names(void **state)
 {
 	const char *path = fx_text("h.csv",
 	        "a, b ,label,c\r\n1,2,0,3\r\n4,5,1,6\r\n", false);
-	ig_table_options o = { .label = "label", .columns = "c,a" };
-	ig_table t;
+	struct data_table_options o = { .label = "label", .columns = "c,a" };
+	struct data_table t;
 
 	(void)state;
 	load_ok(&t, path, &o);
@@ -77,33 +77,33 @@ test_header_and_names(void **state)
 	const double x[] = { 3, 1, 6, 4 }, y[] = { 0, 1 };
 	assert_memory_equal(t.x, x, sizeof x);
 	assert_memory_equal(t.y, y, sizeof y);
-	assert_int_equal(ig_table_classes(&t), 2);
-	ig_table_free(&t);
+	assert_int_equal(data_table_classes(&t), 2);
+	data_table_free(&t);
 
 	/* the default: every column but the label, in file order, by index */
-	o = (ig_table_options){ .label = "2" };
+	o = (struct data_table_options){ .label = "2" };
 	load_ok(&t, path, &o);
 	assert_int_equal(t.cols, 3);
 	assert_string_equal(t.names[1], "b");
 	assert_string_equal(t.names[2], "c");
-	ig_table_free(&t);
+	data_table_free(&t);
 
 	/* header forced off: the names line is data, and not numbers */
-	o = (ig_table_options){ .header = IG_HEADER_NO };
+	o = (struct data_table_options){ .header = HEADER_NO };
 	load_fails(path, &o, "h.csv:1: column 1: not a number: 'a'");
 }
 
 static void
 test_no_label(void **state)
 {
-	ig_table t;
+	struct data_table t;
 
 	(void)state;
 	load_ok(&t, fx_text("n.csv", "1,2\n3,4\n", false), NULL);
 	assert_int_equal(t.cols, 2);
 	assert_null(t.y);
-	assert_int_equal(ig_table_classes(&t), 0);
-	ig_table_free(&t);
+	assert_int_equal(data_table_classes(&t), 0);
+	data_table_free(&t);
 }
 
 static void
@@ -120,18 +120,18 @@ test_long_lines(void **state)
 			len += (size_t)sprintf(text + len, "%s%d", c ? "," : "", r * COLS + c);
 		text[len++] = '\n';
 	}
-	ig_table t;
+	struct data_table t;
 	load_ok(&t, fx_file("long.csv.gz", text, len, true), NULL);
 	assert_int_equal(t.rows, 2);
 	assert_int_equal(t.cols, COLS);
 	assert_true(t.x[2 * COLS - 1] == 2 * COLS - 1);
-	ig_table_free(&t);
+	data_table_free(&t);
 }
 
 static void
 test_bad_input(void **state)
 {
-	ig_table_options label_last = { .label = "-1" };
+	struct data_table_options label_last = { .label = "-1" };
 
 	(void)state;
 	load_fails("/nonexistent/x.csv", NULL, "/nonexistent/x.csv: cannot open");
@@ -149,17 +149,17 @@ test_bad_input(void **state)
 	           "3 fields, expected 2");
 
 	const char *hdr = fx_text("cols.csv", "a,b,c\n1,2,3\n", false);
-	ig_table_options o = { .columns = "a,zz" };
+	struct data_table_options o = { .columns = "a,zz" };
 	load_fails(hdr, &o, "cols.csv: column 'zz': no such column in the header");
-	o = (ig_table_options){ .label = "c", .columns = "a,c" };
+	o = (struct data_table_options){ .label = "c", .columns = "a,c" };
 	load_fails(hdr, &o, "column 'c' is the label column");
-	o = (ig_table_options){ .columns = "a,0" };
+	o = (struct data_table_options){ .columns = "a,0" };
 	load_fails(hdr, &o, "column '0' is listed twice");
-	o = (ig_table_options){ .label = "3" };
+	o = (struct data_table_options){ .label = "3" };
 	load_fails(hdr, &o, "label 3: out of range, the file has 3 columns");
 	load_fails(fx_text("one.csv", "1\n2\n", false), &label_last,
 	           "no feature columns besides the label");
-	o = (ig_table_options){ .label = "name" };
+	o = (struct data_table_options){ .label = "name" };
 	load_fails(fx_text("nohdr.csv", "1,2\n", false), &o,
 	           "no header to look names up in");
 
@@ -180,8 +180,8 @@ test_bad_input(void **state)
 static void
 test_iris_header(void **state)
 {
-	ig_table_options o = { .label = "4" };
-	ig_table t;
+	struct data_table_options o = { .label = "4" };
+	struct data_table t;
 
 	(void)state;
 	if (access(IRIS_PATH, R_OK) != 0)
@@ -191,16 +191,16 @@ test_iris_header(void **state)
 	load_ok(&t, IRIS_PATH, &o);
 	assert_int_equal(t.rows, 150);
 	assert_int_equal(t.cols, 4);
-	assert_int_equal(ig_table_classes(&t), 3);
+	assert_int_equal(data_table_classes(&t), 3);
 	assert_true(t.x[0] == 5.1 && t.y[0] == 0 && t.y[149] == 2);
-	ig_table_free(&t);
+	data_table_free(&t);
 }
 
 static void
 test_digits(void **state)
 {
-	ig_table_options o = { .label = "-1" };
-	ig_table t;
+	struct data_table_options o = { .label = "-1" };
+	struct data_table t;
 
 	(void)state;
 	if (access(DIGITS_PATH, R_OK) != 0)
@@ -208,8 +208,8 @@ test_digits(void **state)
 	load_ok(&t, DIGITS_PATH, &o);
 	assert_int_equal(t.rows, 1797);
 	assert_int_equal(t.cols, 64);
-	assert_int_equal(ig_table_classes(&t), 10);
-	ig_table_free(&t);
+	assert_int_equal(data_table_classes(&t), 10);
+	data_table_free(&t);
 }
 
 int

@@ -37,19 +37,19 @@ void fx_cleanup(fixture *fx)
 	rmdir(fx->dir);
 }
 
-void fx_open(fixture *fx, const ig_store_options *opt)
+void fx_open(fixture *fx, const struct store_options *opt)
 {
 	char err[512] = "";
 
-	fx->store = ig_store_open(&fx->loop, fx->path, opt, err, sizeof(err));
+	fx->store = store_open(&fx->loop, fx->path, opt, err, sizeof(err));
 	if (fx->store == NULL)
 		fail_msg("open: %s", err);
-	fx->reader = ig_store_loop_reader(fx->store);
+	fx->reader = store_loop_reader(fx->store);
 }
 
 void fx_close(fixture *fx)
 {
-	ig_store_close(fx->store);
+	store_close(fx->store);
 	fx->store = NULL;
 	fx->reader = NULL;
 	uv_run(&fx->loop, UV_RUN_DEFAULT);
@@ -68,22 +68,22 @@ void fx_flush(fixture *fx)
 {
 	result r = { 0 };
 
-	assert_int_equal(ig_store_flush(fx->store, record, &r), 0);
+	assert_int_equal(store_flush(fx->store, record, &r), 0);
 	uv_run(&fx->loop, UV_RUN_DEFAULT);
 	assert_int_equal(r.calls, 1);
 }
 
 int64_t fx_create_run(fixture *fx, const char *name)
 {
-	ig_store_run run = {
+	struct store_run run = {
 		.name = name, .owner_uid = 1000, .spec = "\x80", .spec_len = 1,
-		.status = IG_STORE_RUNNING,
-		.progress = { 0, 0, IG_STORE_NONE, IG_STORE_NONE },
+		.status = IG_STATUS_RUNNING,
+		.progress = { 0, 0, STORE_NONE, STORE_NONE },
 	};
 	char err[256];
 	int64_t id;
 
-	if (ig_store_create_run(fx->store, &run, &id, NULL, NULL, err,
+	if (store_create_run(fx->store, &run, &id, NULL, NULL, err,
 	                        sizeof(err)) != 0)
 		fail_msg("create run: %s", err);
 	return id;
@@ -94,7 +94,7 @@ int64_t fx_series(fixture *fx, int64_t run_id, const char *name)
 	char err[256];
 	int64_t id;
 
-	if (ig_store_series(fx->store, run_id, name, &id, err, sizeof(err)))
+	if (store_series(fx->store, run_id, name, &id, err, sizeof(err)))
 		fail_msg("series: %s", err);
 	return id;
 }

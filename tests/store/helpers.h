@@ -16,8 +16,8 @@ typedef struct fixture {
 	char dir[64];
 	char path[128];
 	uv_loop_t loop;
-	ig_store *store;
-	ig_store_reader *reader;    /* the store's loop reader */
+	struct store *store;
+	struct store_reader *reader;    /* the store's loop reader */
 } fixture;
 
 /* What a done callback saw. */
@@ -31,12 +31,12 @@ typedef struct result {
 void fx_init(fixture *fx);
 /* Remove the scratch directory and everything in it. */
 void fx_cleanup(fixture *fx);
-void fx_open(fixture *fx, const ig_store_options *opt);
+void fx_open(fixture *fx, const struct store_options *opt);
 void fx_close(fixture *fx);
 /* Flush and run the loop until everything enqueued has completed. */
 void fx_flush(fixture *fx);
 
-ig_store_done_cb record;        /* arg: a result */
+store_done_cb record;        /* arg: a result */
 int64_t fx_create_run(fixture *fx, const char *name);
 int64_t fx_series(fixture *fx, int64_t run_id, const char *name);
 /* One integer from sql on a fresh read-only connection. */

@@ -24,16 +24,16 @@ static double value(int series, int64_t it)
 	return (series == 0 ? (double)it : -(double)it) + 0.5;
 }
 
-static void put(ig_store *s, int64_t run, const int64_t sid[2], int64_t from,
+static void put(struct store *s, int64_t run, const int64_t sid[2], int64_t from,
                 int64_t to)
 {
-	ig_store_point pt[2];
+	struct store_point pt[2];
 	int64_t it;
 
 	for (it = from; it <= to; it++) {
-		pt[0] = (ig_store_point){ sid[0], 1, it, 0, value(0, it) };
-		pt[1] = (ig_store_point){ sid[1], 1, it, 0, value(1, it) };
-		ig_store_points(s, run, pt, 2);
+		pt[0] = (struct store_point){ sid[0], 1, it, 0, value(0, it) };
+		pt[1] = (struct store_point){ sid[1], 1, it, 0, value(1, it) };
+		store_points(s, run, pt, 2);
 	}
 }
 
@@ -47,29 +47,29 @@ static void flushed(void *arg, int status, const char *msg)
 /* The child: never returns. */
 static void child(const char *path)
 {
-	ig_store_progress p = { 1, 0, IG_STORE_NONE, IG_STORE_NONE };
-	ig_store_checkpoint c = { 0 };
-	ig_store_resume *res;
+	struct store_progress p = { 1, 0, STORE_NONE, STORE_NONE };
+	struct store_checkpoint c = { 0 };
+	struct store_resume *res;
 	int64_t run, sid[2], k = 0;
 	char err[512], sd[32];
 	uv_loop_t loop;
-	ig_store *s;
+	struct store *s;
 	size_t n;
 	int done;
 
 	uv_loop_init(&loop);
-	if ((s = ig_store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
-	    ig_store_unfinished(ig_store_loop_reader(s), &res, &n) != 0)
+	if ((s = store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
+	    store_unfinished(store_loop_reader(s), &res, &n) != 0)
 		_exit(2);
 	if (n != 1)
 		_exit(3);
 	run = res[0].run.id;
 	if (res[0].has_checkpoint)
 		k = res[0].checkpoint.iteration / STEP;
-	ig_store_resume_free(res, n);
-	ig_store_truncate(s, run, k * STEP, NULL, NULL);
-	if (ig_store_series(s, run, "a", &sid[0], err, sizeof(err)) ||
-	    ig_store_series(s, run, "b", &sid[1], err, sizeof(err)))
+	store_resume_free(res, n);
+	store_truncate(s, run, k * STEP, NULL, NULL);
+	if (store_series(s, run, "a", &sid[0], err, sizeof(err)) ||
+	    store_series(s, run, "b", &sid[1], err, sizeof(err)))
 		_exit(4);
 	for (k++;; k++) {
 		int64_t base = (k - 1) * STEP;
@@ -83,11 +83,11 @@ static void child(const char *path)
 		c.state_dict_len = (size_t)snprintf(sd, sizeof(sd), "%lld",
 		                                    (long long)k);
 		c.state_dict = sd;
-		ig_store_save_checkpoint(s, &c, &p, NULL, NULL);
+		store_save_checkpoint(s, &c, &p, NULL, NULL);
 		uv_run(&loop, UV_RUN_NOWAIT);
 		if (k % 16 == 0) {
 			done = 0;
-			ig_store_flush(s, flushed, &done);
+			store_flush(s, flushed, &done);
 			while (!done)
 				uv_run(&loop, UV_RUN_ONCE);
 		}
@@ -106,17 +106,17 @@ static int64_t query(const fixture *fx, const char *fmt, int64_t v)
  * many points ran ahead of it. */
 static int64_t verify(fixture *fx)
 {
-	ig_store_resume *res;
+	struct store_resume *res;
 	int64_t top, ahead;
 	size_t n;
 
 	fx_open(fx, NULL);
-	assert_int_equal(ig_store_unfinished(fx->reader, &res, &n), 0);
+	assert_int_equal(store_unfinished(fx->reader, &res, &n), 0);
 	assert_int_equal(n, 1);
 	top = 0;
 	if (res[0].has_checkpoint) {
 		char sd[32];
-		ig_store_checkpoint *c = &res[0].checkpoint;
+		struct store_checkpoint *c = &res[0].checkpoint;
 
 		top = c->iteration;
 		assert_int_equal(top % STEP, 0);
@@ -125,7 +125,7 @@ static int64_t verify(fixture *fx)
 		assert_memory_equal(c->state_dict, sd, strlen(sd));
 		assert_int_equal(c->seq, top / STEP);
 	}
-	ig_store_resume_free(res, n);
+	store_resume_free(res, n);
 	assert_int_equal(query(fx, "SELECT count(*) FROM points"
 	                       " WHERE iteration <= %lld", top), 2 * top);
 	assert_int_equal(fx_query(fx, "SELECT count(*) FROM points p"
@@ -170,7 +170,7 @@ static void test_kill_at_random(void **state)
 	fx_open(&fx, NULL);
 	top = fx_query(&fx, "SELECT iteration FROM checkpoints");
 	assert_true(top > 0);
-	assert_int_equal(ig_store_truncate(fx.store, 1, top, NULL, NULL), 0);
+	assert_int_equal(store_truncate(fx.store, 1, top, NULL, NULL), 0);
 	fx_flush(&fx);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 2 * top);
 	assert_int_equal(fx_query(&fx, "SELECT max(iteration) FROM points"),

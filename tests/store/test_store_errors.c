@@ -24,18 +24,18 @@ static void write_round(fixture *fx, int64_t run, int64_t series,
                         int64_t from, int64_t n, result *ck)
 {
 	static char state_dict[4096];
-	ig_store_checkpoint c = { .run_id = run, .state_dict = state_dict,
+	struct store_checkpoint c = { .run_id = run, .state_dict = state_dict,
 	                          .state_dict_len = sizeof(state_dict) };
-	ig_store_progress p = { 1, 0, IG_STORE_NONE, IG_STORE_NONE };
-	ig_store_point pt;
+	struct store_progress p = { 1, 0, STORE_NONE, STORE_NONE };
+	struct store_point pt;
 	int64_t i;
 
 	for (i = from; i < from + n; i++) {
-		pt = (ig_store_point){ series, 1, i, 0, (double)i };
-		assert_int_equal(ig_store_points(fx->store, run, &pt, 1), 0);
+		pt = (struct store_point){ series, 1, i, 0, (double)i };
+		assert_int_equal(store_points(fx->store, run, &pt, 1), 0);
 	}
 	c.iteration = p.iteration = from + n - 1;
-	assert_int_equal(ig_store_save_checkpoint(fx->store, &c, &p, record,
+	assert_int_equal(store_save_checkpoint(fx->store, &c, &p, record,
 	                                          ck), 0);
 }
 
@@ -49,7 +49,7 @@ static void test_full_disk(void **state)
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	ig_store_on_error(fx.store, on_error, &e);
+	store_on_error(fx.store, on_error, &e);
 	run = fx_create_run(&fx, "r");
 	loss = fx_series(&fx, run, "loss");
 	write_round(&fx, run, loss, 1, 1000, &ck);
@@ -59,7 +59,7 @@ static void test_full_disk(void **state)
 	/* Cap the file at its size: the next round cannot fit. */
 	size = fx_query(&fx, "PRAGMA page_count") *
 	       fx_query(&fx, "PRAGMA page_size");
-	assert_int_equal(ig_store_limit_size(fx.store, size, record, &lim), 0);
+	assert_int_equal(store_limit_size(fx.store, size, record, &lim), 0);
 	fx_flush(&fx);
 	assert_int_equal(lim.status, 0);
 	write_round(&fx, run, loss, 1001, 200000, &ck);
@@ -77,7 +77,7 @@ static void test_full_disk(void **state)
 
 	/* Room again, but the run lost writes: more of its history would
 	 * leave a gap, so it is refused... */
-	assert_int_equal(ig_store_limit_size(fx.store, 0, NULL, NULL), 0);
+	assert_int_equal(store_limit_size(fx.store, 0, NULL, NULL), 0);
 	write_round(&fx, run, loss, 200001, 200100, &ck);
 	fx_flush(&fx);
 	assert_int_equal(ck.status, SQLITE_ABORT);
@@ -86,7 +86,7 @@ static void test_full_disk(void **state)
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1000);
 	/* ...until it resumes from its checkpoint: then the same work goes
 	 * through. */
-	assert_int_equal(ig_store_truncate(fx.store, run, 1000, NULL, NULL), 0);
+	assert_int_equal(store_truncate(fx.store, run, 1000, NULL, NULL), 0);
 	write_round(&fx, run, loss, 1001, 200000, &ck);
 	fx_flush(&fx);
 	assert_int_equal(ck.status, 0);
@@ -97,8 +97,8 @@ static void test_full_disk(void **state)
 
 static void test_one_bad_operation(void **state)
 {
-	ig_store_event ev = { .kind = "ok" };
-	ig_store_point pt = { 424242, 1, 1, 0, 1 };
+	struct store_event ev = { .kind = "ok" };
+	struct store_point pt = { 424242, 1, 1, 0, 1 };
 	result good = { 0 }, dup = { 0 }, missing = { 0 };
 	errors e = { 0 };
 	int64_t run, loss;
@@ -107,32 +107,32 @@ static void test_one_bad_operation(void **state)
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	ig_store_on_error(fx.store, on_error, &e);
+	store_on_error(fx.store, on_error, &e);
 	run = fx_create_run(&fx, "r");
 	loss = fx_series(&fx, run, "loss");
 	fx_flush(&fx);
 
 	/* In one transaction: a point of no series, a good event, a run
 	 * name taken behind the store's back... */
-	assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
+	assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
 	ev.run_id = run;
-	assert_int_equal(ig_store_add_event(fx.store, &ev, record, &good), 0);
+	assert_int_equal(store_add_event(fx.store, &ev, record, &good), 0);
 	pt.series_id = loss;
-	assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
-	assert_int_equal(ig_store_delete_run(fx.store, 999, record, &missing),
+	assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
+	assert_int_equal(store_delete_run(fx.store, 999, record, &missing),
 	                 0);
 	fx_flush(&fx);
 	assert_int_equal(good.status, 0);
-	assert_int_equal(missing.status, IG_STORE_ENOTFOUND);
+	assert_int_equal(missing.status, STORE_ENOTFOUND);
 	assert_int_equal(e.calls, 2);       /* run r once, run 999 once */
-	assert_int_equal(e.status, IG_STORE_ENOTFOUND);
+	assert_int_equal(e.status, STORE_ENOTFOUND);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1);
 
 	/* ... and a point written twice. */
 	ev.kind = "after";
-	assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
-	assert_int_equal(ig_store_add_event(fx.store, &ev, record, &dup), 0);
+	assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
+	assert_int_equal(store_add_event(fx.store, &ev, record, &dup), 0);
 	fx_flush(&fx);
 	assert_int_equal(e.calls, 3);
 	assert_int_equal(e.status, SQLITE_CONSTRAINT);
@@ -143,25 +143,25 @@ static void test_one_bad_operation(void **state)
 }
 
 typedef struct closing {
-	ig_store *store;
+	struct store *store;
 	int64_t run;
 	int write_status;
 } closing;
 
-/* Runs inside ig_store_close: the store takes no more work. */
+/* Runs inside store_close: the store takes no more work. */
 static void write_while_closing(void *arg, int status, const char *msg)
 {
 	closing *c = arg;
 
 	(void)msg;
 	assert_int_equal(status, 0);
-	c->write_status = ig_store_set_status(c->store, c->run,
-	                                      IG_STORE_PAUSED, NULL, NULL, NULL);
+	c->write_status = store_set_status(c->store, c->run,
+	                                      IG_STATUS_PAUSED, NULL, NULL, NULL);
 }
 
 static void test_close_commits_queued(void **state)
 {
-	ig_store_run run = { .name = "r", .status = IG_STORE_QUEUED };
+	struct store_run run = { .name = "r", .status = IG_STATUS_QUEUED };
 	closing c = { 0 };
 	char err[256];
 	fixture fx;
@@ -170,11 +170,11 @@ static void test_close_commits_queued(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	c.store = fx.store;
-	assert_int_equal(ig_store_create_run(fx.store, &run, &c.run,
+	assert_int_equal(store_create_run(fx.store, &run, &c.run,
 	                                     write_while_closing, &c, err,
 	                                     sizeof(err)), 0);
 	fx_close(&fx);
-	assert_int_equal(c.write_status, IG_STORE_ECLOSED);
+	assert_int_equal(c.write_status, STORE_ECLOSED);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	fx_cleanup(&fx);
 }

@@ -56,10 +56,10 @@ static void watch(void *arg)
 
 static void test_checkpoint_with_points(void **state)
 {
-	ig_store_options opt = { .keep_checkpoints = 3 };
-	ig_store_point pts[2];
-	ig_store_checkpoint c = { .state_dict = "s", .state_dict_len = 1 };
-	ig_store_progress p = { 1, 0, IG_STORE_NONE, IG_STORE_NONE };
+	struct store_options opt = { .keep_checkpoints = 3 };
+	struct store_point pts[2];
+	struct store_checkpoint c = { .state_dict = "s", .state_dict_len = 1 };
+	struct store_progress p = { 1, 0, STORE_NONE, STORE_NONE };
 	watcher w = { .stop = false };
 	int64_t run, s1, s2, it;
 	uv_thread_t thread;
@@ -80,13 +80,13 @@ static void test_checkpoint_with_points(void **state)
 		/* One loop turn: 20 iterations of points, then a checkpoint. */
 		for (; it < round * 20; ) {
 			it++;
-			pts[0] = (ig_store_point){ s1, 1, it, 0, 1.0 / (double)it };
-			pts[1] = (ig_store_point){ s2, 1, it, 0, 0.1 };
-			assert_int_equal(ig_store_points(fx.store, run, pts, 2), 0);
+			pts[0] = (struct store_point){ s1, 1, it, 0, 1.0 / (double)it };
+			pts[1] = (struct store_point){ s2, 1, it, 0, 0.1 };
+			assert_int_equal(store_points(fx.store, run, pts, 2), 0);
 		}
 		c.run_id = run;
 		c.iteration = p.iteration = it;
-		assert_int_equal(ig_store_save_checkpoint(fx.store, &c, &p, NULL,
+		assert_int_equal(store_save_checkpoint(fx.store, &c, &p, NULL,
 		                                          NULL), 0);
 		uv_run(&fx.loop, UV_RUN_NOWAIT);
 	}
@@ -107,13 +107,13 @@ static void test_checkpoint_with_points(void **state)
 static void put_points(fixture *fx, int64_t run, int64_t series,
                        int64_t from, int64_t to)
 {
-	ig_store_point pt;
+	struct store_point pt;
 	int64_t i;
 
 	for (i = from; i <= to; i++) {
-		pt = (ig_store_point){ series, (i - 1) / 10 + 1, i, (double)i,
+		pt = (struct store_point){ series, (i - 1) / 10 + 1, i, (double)i,
 		                       (double)i };
-		assert_int_equal(ig_store_points(fx->store, run, &pt, 1), 0);
+		assert_int_equal(store_points(fx->store, run, &pt, 1), 0);
 	}
 }
 
@@ -131,13 +131,13 @@ static void test_checkpoints_in_one_turn_coalesce(void **state)
 	loss = fx_series(&fx, run, "loss");
 	fx_flush(&fx);
 	for (int64_t it = 1; it <= 30; it++) {
-		ig_store_point pt = { loss, 1, it, 0, (double)it };
-		assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
+		struct store_point pt = { loss, 1, it, 0, (double)it };
+		assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
 		if (it % 10 == 0) {
-			ig_store_checkpoint c = { .run_id = run, .epoch = 1, .iteration = it,
+			struct store_checkpoint c = { .run_id = run, .epoch = 1, .iteration = it,
 			                          .state_dict = "\x80", .state_dict_len = 1 };
-			ig_store_progress p = { 1, it, IG_STORE_NONE, IG_STORE_NONE };
-			assert_int_equal(ig_store_save_checkpoint(fx.store, &c, &p, NULL, NULL), 0);
+			struct store_progress p = { 1, it, STORE_NONE, STORE_NONE };
+			assert_int_equal(store_save_checkpoint(fx.store, &c, &p, NULL, NULL), 0);
 		}
 	}
 	fx_flush(&fx);
@@ -151,14 +151,14 @@ static void test_checkpoints_in_one_turn_coalesce(void **state)
 
 static void test_truncate_on_resume(void **state)
 {
-	ig_store_checkpoint c = { .iteration = 60, .epoch = 6, .data_pass = 6,
+	struct store_checkpoint c = { .iteration = 60, .epoch = 6, .data_pass = 6,
 	                          .data_pos = 0, .state_dict = "ck",
 	                          .state_dict_len = 2,
 	                          .process_state = "ps",
 	                          .process_state_len = 2 };
-	ig_store_progress p = { 6, 60, 10, 10 };
-	ig_store_event ev = { .kind = "note" };
-	ig_store_resume *res;
+	struct store_progress p = { 6, 60, 10, 10 };
+	struct store_event ev = { .kind = "note" };
+	struct store_resume *res;
 	result after = { 0 };
 	int64_t run, loss;
 	fixture fx;
@@ -171,18 +171,18 @@ static void test_truncate_on_resume(void **state)
 	loss = fx_series(&fx, run, "loss");
 	put_points(&fx, run, loss, 1, 60);
 	c.run_id = ev.run_id = run;
-	assert_int_equal(ig_store_save_checkpoint(fx.store, &c, &p, NULL, NULL),
+	assert_int_equal(store_save_checkpoint(fx.store, &c, &p, NULL, NULL),
 	                 0);
 	ev.iteration = 50;
-	assert_int_equal(ig_store_add_event(fx.store, &ev, NULL, NULL), 0);
+	assert_int_equal(store_add_event(fx.store, &ev, NULL, NULL), 0);
 	/* Work after the checkpoint that a crash would lose the state of. */
 	put_points(&fx, run, loss, 61, 100);
 	ev.iteration = 80;
-	assert_int_equal(ig_store_add_event(fx.store, &ev, NULL, NULL), 0);
+	assert_int_equal(store_add_event(fx.store, &ev, NULL, NULL), 0);
 	fx_close(&fx);
 
 	fx_open(&fx, NULL);
-	assert_int_equal(ig_store_unfinished(fx.reader, &res, &n), 0);
+	assert_int_equal(store_unfinished(fx.reader, &res, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(res[0].run.id, run);
 	assert_true(res[0].has_checkpoint);
@@ -191,12 +191,12 @@ static void test_truncate_on_resume(void **state)
 	assert_int_equal(res[0].checkpoint.process_state_len, 2);
 	assert_memory_equal(res[0].checkpoint.state_dict, "ck", 2);
 	assert_memory_equal(res[0].checkpoint.process_state, "ps", 2);
-	ig_store_resume_free(res, n);
-	assert_int_equal(ig_store_truncate(fx.store, run, 60, NULL, NULL), 0);
+	store_resume_free(res, n);
+	assert_int_equal(store_truncate(fx.store, run, 60, NULL, NULL), 0);
 	/* The series id survives the restart; replaying writes no double. */
 	assert_int_equal(fx_series(&fx, run, "loss"), loss);
 	put_points(&fx, run, loss, 61, 100);
-	assert_int_equal(ig_store_flush(fx.store, record, &after), 0);
+	assert_int_equal(store_flush(fx.store, record, &after), 0);
 	uv_run(&fx.loop, UV_RUN_DEFAULT);
 	assert_int_equal(after.status, 0);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 100);
@@ -209,10 +209,10 @@ static void test_truncate_on_resume(void **state)
 static void test_history(void **state)
 {
 	const char *const loss_only[] = { "loss", "nope" };
-	ig_store_query q = { .names = loss_only, .nnames = 2,
+	struct store_query q = { .names = loss_only, .nnames = 2,
 	                     .from = INT64_MIN, .to = INT64_MAX };
-	ig_store_series_data *s;
-	ig_store_point pt;
+	struct store_series_data *s;
+	struct store_point pt;
 	int64_t run, loss, acc, i;
 	fixture fx;
 	size_t n;
@@ -226,84 +226,84 @@ static void test_history(void **state)
 	assert_int_equal(fx_series(&fx, run, "loss"), loss);
 	put_points(&fx, run, loss, 1, 1000);       /* 10 per epoch */
 	for (i = 1; i <= 100; i++) {
-		pt = (ig_store_point){ acc, i, i * 10, 0,
+		pt = (struct store_point){ acc, i, i * 10, 0,
 		                       i == 7 ? NAN : (double)i / 100 };
-		assert_int_equal(ig_store_points(fx.store, run, &pt, 1), 0);
+		assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
 	}
 	fx_flush(&fx);
 	q.run_id = run;
 
-	assert_int_equal(ig_store_series_list(fx.reader, run, &s, &n), 0);
+	assert_int_equal(store_series_list(fx.reader, run, &s, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(s[0].name, "acc");
 	assert_int_equal(s[1].id, loss);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 
 	/* Everything, filtered by name. */
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(s[0].name, "loss");
 	assert_int_equal(s[0].n, 1000);
 	assert_int_equal(s[0].points[999].iteration, 1000);
 	assert_int_equal(s[0].points[999].epoch, 100);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 
 	/* An iteration range. */
 	q.from = 101;
 	q.to = 200;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 100);
 	assert_int_equal(s[0].points[0].iteration, 101);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 
 	/* Downsampled to 10 buckets of 10 iterations: last, then mean. */
 	q.max_points = 10;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 10);
 	assert_int_equal(s[0].points[0].iteration, 110);
 	assert_true(s[0].points[0].value == 110);
 	assert_int_equal(s[0].points[9].iteration, 200);
-	ig_store_series_free(s, n);
-	q.downsample = IG_STORE_DS_MEAN;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	store_series_free(s, n);
+	q.downsample = STORE_DS_MEAN;
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 10);
 	assert_true(fabs(s[0].points[0].value - 105.5) < 1e-9);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 	/* One point, the last: the range's last point, not the series'. */
 	q.max_points = 1;
-	q.downsample = IG_STORE_DS_LAST;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	q.downsample = STORE_DS_LAST;
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 1);
 	assert_int_equal(s[0].points[0].iteration, 200);
 	assert_true(s[0].points[0].value == 200);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 	q.max_points = 10;
-	q.downsample = IG_STORE_DS_MEAN;
+	q.downsample = STORE_DS_MEAN;
 
 	/* The epoch axis, every series; NaN comes back as NaN. */
 	q.names = NULL;
-	q.axis = IG_STORE_AXIS_EPOCH;
+	q.axis = STORE_AXIS_EPOCH;
 	q.from = 5;
 	q.to = 9;
 	q.max_points = 0;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(s[0].name, "acc");
 	assert_int_equal(s[0].n, 5);
 	assert_true(isnan(s[0].points[2].value));
 	assert_int_equal(s[1].n, 50);
 	assert_int_equal(s[1].points[0].iteration, 41);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 
 	/* More points than max_points on the epoch axis: one per epoch. */
 	q.from = INT64_MIN;
 	q.to = INT64_MAX;
 	q.max_points = 100;
-	q.downsample = IG_STORE_DS_LAST;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	q.downsample = STORE_DS_LAST;
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[1].n, 100);
 	assert_int_equal(s[1].points[41].iteration, 420);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 	fx_cleanup(&fx);
 }
 
@@ -312,8 +312,8 @@ static void test_history(void **state)
  * it (it needs the whole range). */
 static void test_history_pages(void **state)
 {
-	ig_store_query q = { .from = INT64_MIN, .to = INT64_MAX, .limit = 300 };
-	ig_store_series_data *s;
+	struct store_query q = { .from = INT64_MIN, .to = INT64_MAX, .limit = 300 };
+	struct store_series_data *s;
 	int64_t run, loss, seen = 0;
 	fixture fx;
 	size_t n, pages = 0;
@@ -328,7 +328,7 @@ static void test_history_pages(void **state)
 	q.run_id = run;
 
 	for (;;) {
-		assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+		assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 		assert_int_equal(n, 1);
 		assert_int_equal(s[0].n, seen + 300 <= 1000 ? 300 : 1000 - seen);
 		for (size_t i = 0; i < s[0].n; i++) {
@@ -338,7 +338,7 @@ static void test_history_pages(void **state)
 		seen += (int64_t)s[0].n;
 		pages++;
 		size_t got = s[0].n;
-		ig_store_series_free(s, n);
+		store_series_free(s, n);
 		if (got < q.limit)
 			break;
 		q.from = seen + 1;
@@ -348,10 +348,10 @@ static void test_history_pages(void **state)
 
 	q.from = INT64_MIN;
 	q.max_points = 10;
-	assert_int_equal(ig_store_history(fx.reader, &q, &s, &n), 0);
+	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 10);
 	assert_int_equal(s[0].points[9].iteration, 1000);
-	ig_store_series_free(s, n);
+	store_series_free(s, n);
 	fx_cleanup(&fx);
 }
 

@@ -26,7 +26,7 @@ static void assert_refused(fixture *fx, const char *want)
 	char err[512] = "", wal[160];
 
 	before = fx_slurp(fx->path, &nbefore);
-	assert_null(ig_store_open(&fx->loop, fx->path, NULL, err, sizeof(err)));
+	assert_null(store_open(&fx->loop, fx->path, NULL, err, sizeof(err)));
 	if (strstr(err, want) == NULL)
 		fail_msg("message '%s' lacks '%s'", err, want);
 	assert_non_null(strstr(err, fx->path));
@@ -75,15 +75,15 @@ static void alpha_and_deleted_beta(fixture *fx, int64_t *a, int64_t *b)
 	fx_open(fx, NULL);
 	*a = fx_create_run(fx, "alpha");
 	fx_series(fx, *a, "loss");
-	assert_int_equal(ig_store_log(fx->store, *a, "hello", 5), 0);
+	assert_int_equal(store_log(fx->store, *a, "hello", 5), 0);
 	*b = fx_create_run(fx, "beta");
-	assert_int_equal(ig_store_delete_run(fx->store, *b, NULL, NULL), 0);
+	assert_int_equal(store_delete_run(fx->store, *b, NULL, NULL), 0);
 	fx_close(fx);
 }
 
 static void test_reopen_keeps_data(void **state)
 {
-	ig_store_run run;
+	struct store_run run;
 	fixture fx;
 	int64_t a, b, c;
 
@@ -91,14 +91,14 @@ static void test_reopen_keeps_data(void **state)
 	alpha_and_deleted_beta(&fx, &a, &b);
 
 	fx_open(&fx, NULL);
-	assert_int_equal(ig_store_get_run_by_name(fx.reader, 1000, "alpha", &run), 0);
+	assert_int_equal(store_get_run_by_name(fx.reader, 1000, "alpha", &run), 0);
 	assert_int_equal(run.id, a);
 	assert_int_equal(run.owner_uid, 1000);
 	assert_int_equal(run.spec_len, 1);
 	assert_memory_equal(run.spec, "\x80", 1);
-	assert_int_equal(run.status, IG_STORE_RUNNING);
+	assert_int_equal(run.status, IG_STATUS_RUNNING);
 	assert_true(run.created > 0);
-	ig_store_run_clear(&run);
+	store_run_clear(&run);
 	/* Ids are never reused, even the deleted last one's. */
 	c = fx_create_run(&fx, "gamma");
 	assert_true(c > b);
@@ -112,8 +112,8 @@ static void test_reopen_keeps_data(void **state)
  */
 static void test_migrate_names_per_owner(void **state)
 {
-	ig_store_run run = { .name = "alpha", .owner_uid = 1001, .spec = "\x80",
-	                     .spec_len = 1, .status = IG_STORE_RUNNING };
+	struct store_run run = { .name = "alpha", .owner_uid = 1001, .spec = "\x80",
+	                     .spec_len = 1, .status = IG_STATUS_RUNNING };
 	char err[256];
 	fixture fx;
 	int64_t a, b, c;
@@ -142,15 +142,15 @@ static void test_migrate_names_per_owner(void **state)
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
 	/* another owner may use the name now; the same owner still not */
-	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
 	                                     sizeof(err)), 0);
 	assert_true(c > b);
 	run.owner_uid = 1000;
-	assert_int_equal(ig_store_create_run(fx.store, &run, &c, NULL, NULL, err,
-	                                     sizeof(err)), IG_STORE_EEXIST);
+	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
+	                                     sizeof(err)), STORE_EEXIST);
 	fx_flush(&fx);
 	/* deleting a run still cascades: foreign keys are back on */
-	assert_int_equal(ig_store_delete_run(fx.store, a, NULL, NULL), 0);
+	assert_int_equal(store_delete_run(fx.store, a, NULL, NULL), 0);
 	fx_flush(&fx);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 0);
 	fx_cleanup(&fx);
@@ -202,19 +202,19 @@ static void test_second_open_refused(void **state)
 {
 	char err[512] = "", want[256];
 	fixture fx;
-	ig_store *again;
+	struct store *again;
 
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	assert_null(ig_store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
+	assert_null(store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
 	snprintf(want, sizeof(want), "database %s is in use by another "
 	         "ignited (pid %ld)", fx.path, (long)getpid());
 	assert_string_equal(err, want);
 	fx_close(&fx);
-	again = ig_store_open(&fx.loop, fx.path, NULL, err, sizeof(err));
+	again = store_open(&fx.loop, fx.path, NULL, err, sizeof(err));
 	assert_non_null(again);
-	ig_store_close(again);
+	store_close(again);
 	fx_cleanup(&fx);
 }
 
@@ -225,10 +225,10 @@ static void test_reader_refuses(void **state)
 
 	(void)state;
 	fx_init(&fx);
-	assert_null(ig_store_reader_open(fx.path, err, sizeof(err)));
+	assert_null(store_reader_open(fx.path, err, sizeof(err)));
 	assert_non_null(strstr(err, fx.path));
 	make_sqlite(fx.path, "CREATE TABLE theirs (x);");
-	assert_null(ig_store_reader_open(fx.path, err, sizeof(err)));
+	assert_null(store_reader_open(fx.path, err, sizeof(err)));
 	assert_non_null(strstr(err, "not an ignite database"));
 	fx_cleanup(&fx);
 }
@@ -236,13 +236,13 @@ static void test_reader_refuses(void **state)
 /* The run named alpha, as read, is trusted. */
 static bool alpha_trusted(fixture *fx)
 {
-	ig_store_run run;
+	struct store_run run;
 	bool ok;
 
-	assert_int_equal(ig_store_get_run(fx->reader, 1, &run), 0);
+	assert_int_equal(store_get_run(fx->reader, 1, &run), 0);
 	assert_string_equal(run.name, "alpha");
-	ok = ig_store_run_trusted(fx->store, &run);
-	ig_store_run_clear(&run);
+	ok = store_run_trusted(fx->store, &run);
+	store_run_clear(&run);
 	return ok;
 }
 
@@ -323,7 +323,7 @@ static void test_lock_symlink_refused(void **state)
 	fclose(f);
 	snprintf(lock, sizeof(lock), "%s.lock", fx.path);
 	assert_int_equal(symlink(target, lock), 0);
-	assert_null(ig_store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
+	assert_null(store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "is a symbolic link"));
 	data = fx_slurp(target, &len);
 	assert_int_equal(len, 8);
