@@ -78,6 +78,12 @@ def parse(path):
             sys.exit("mutants.sh: cannot read list line %r" % line)
     return out
 
+def find(m, text):
+    """Where the original is, blind to layout: a line break or a space
+    put in or taken out by clang-format does not move a mutant."""
+    chars = "".join("\n".join(m["orig"]).split())
+    return list(re.finditer(r"\s*".join(map(re.escape, chars)), text))
+
 cmd, listf, tree = sys.argv[1:4]
 ms = parse(listf)
 if cmd == "list":
@@ -87,7 +93,7 @@ if cmd == "list":
         for key in ("file", "tests"):
             if key not in m or not m["orig"]:
                 sys.exit("mutants.sh: mutant %s lacks %s or its original" % (m["name"], key))
-        n = open("%s/%s" % (tree, m["file"])).read().count("\n".join(m["orig"]))
+        n = len(find(m, open("%s/%s" % (tree, m["file"])).read()))
         if n != 1:
             print("mutants.sh: mutant %s: its original is in %s %d times, not once"
                   % (m["name"], m["file"], n), file=sys.stderr)
@@ -99,7 +105,8 @@ else:                   # apply N
     m = ms[int(sys.argv[4])]
     path = "%s/%s" % (tree, m["file"])
     text = open(path).read()
-    open(path, "w").write(text.replace("\n".join(m["orig"]), "\n".join(m["repl"]), 1))
+    at = find(m, text)[0]
+    open(path, "w").write(text[:at.start()] + "\n".join(m["repl"]) + text[at.end():])
 EOF
 
 # the tree as it is now into the copy: only files that differ are written
