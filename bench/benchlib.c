@@ -24,14 +24,15 @@
 #include "benchlib.h"
 
 static const char *progname = "bench";
-static int rows_only;           /* --rows: tab-separated, no header */
-static int rows_failed;         /* a row was BENCH_ERROR */
+static int rows_only; /* --rows: tab-separated, no header */
+static int rows_failed; /* a row was BENCH_ERROR */
 static pid_t children[16];
 static char tmp_root[PATH_MAX];
 
 /* ---- messages, time ------------------------------------------------------ */
 
-void bench_warnx(const char *fmt, ...)
+void
+bench_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +43,8 @@ void bench_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *bench_fmt(char *buf, size_t len, const char *fmt, ...)
+const char *
+bench_fmt(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -52,7 +54,8 @@ const char *bench_fmt(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
-double bench_now(void)
+double
+bench_now(void)
 {
 	struct timespec ts;
 
@@ -60,22 +63,26 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void bench_sleep(double s)
+void
+bench_sleep(double s)
 {
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+	struct timespec ts = { (time_t)s,
+		(long)((s - (double)(time_t)s) * 1e9) };
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
 
-static int cmp_double(const void *a, const void *b)
+static int
+cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
 }
 
-double bench_median(double *v, size_t n)
+double
+bench_median(double *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i] < 0)
@@ -86,25 +93,28 @@ double bench_median(double *v, size_t n)
 
 /* ---- rows ---------------------------------------------------------------- */
 
-enum bench_verdict bench_judge(int ok)
+enum bench_verdict
+bench_judge(int ok)
 {
 	return ok ? BENCH_PASS : BENCH_SHORT;
 }
 
-static void print_line(const char *what, const char *figure, const char *floor,
-                       const char *ratio, const char *target, const char *verdict)
+static void
+print_line(const char *what, const char *figure, const char *floor,
+    const char *ratio, const char *target, const char *verdict)
 {
 	if (rows_only)
 		printf("%s\t%s\t%s\t%s\t%s\t%s\n", what, figure, floor, ratio,
-		       target, verdict);
-	else    /* alone, a program aligns what it can; bench.sh aligns all */
-		printf("%-34s %-30s %-26s %-10s %-22s %s\n", what, figure, floor,
-		       ratio, target, verdict);
+		    target, verdict);
+	else /* alone, a program aligns what it can; bench.sh aligns all */
+		printf("%-34s %-30s %-26s %-10s %-22s %s\n", what, figure,
+		    floor, ratio, target, verdict);
 	fflush(stdout);
 }
 
-void bench_row(const char *what, const char *figure, const char *floor,
-               const char *ratio, const char *target, enum bench_verdict v)
+void
+bench_row(const char *what, const char *figure, const char *floor,
+    const char *ratio, const char *target, enum bench_verdict v)
 {
 	static const char *const names[] = { "-", "pass", "short", "error" };
 	static int header;
@@ -112,38 +122,42 @@ void bench_row(const char *what, const char *figure, const char *floor,
 	if (v == BENCH_ERROR)
 		rows_failed = 1;
 	if (!rows_only && !header) {
-		print_line("what", "figure", "floor/reference", "ratio", "target",
-		           "verdict");
+		print_line("what", "figure", "floor/reference", "ratio",
+		    "target", "verdict");
 		header = 1;
 	}
 	print_line(what, figure, floor, ratio, target, names[v]);
 }
 
-void bench_error(const char *what, const char *target)
+void
+bench_error(const char *what, const char *target)
 {
 	bench_row(what, "error (see stderr)", "-", "-", target, BENCH_ERROR);
 }
 
-int bench_status(void)
+int
+bench_status(void)
 {
 	return rows_failed;
 }
 
 /* ---- children ------------------------------------------------------------ */
 
-static void child_add(pid_t pid)
+static void
+child_add(pid_t pid)
 {
 	for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
 		if (children[i] == 0) {
 			children[i] = pid;
 			return;
 		}
-	kill(pid, SIGKILL);     /* cannot track it: do not leave it behind */
+	kill(pid, SIGKILL); /* cannot track it: do not leave it behind */
 	waitpid(pid, NULL, 0);
 }
 
 /* Wait up to timeout seconds for pid; its wait status, or -1 if it lives. */
-static int child_reap(pid_t pid, double timeout)
+static int
+child_reap(pid_t pid, double timeout)
 {
 	double end = bench_now() + timeout;
 	int st;
@@ -151,7 +165,8 @@ static int child_reap(pid_t pid, double timeout)
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
 		if (r == pid || (r == -1 && errno == ECHILD)) {
-			for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
+			for (size_t i = 0;
+			     i < sizeof children / sizeof children[0]; i++)
 				if (children[i] == pid)
 					children[i] = 0;
 			return r == pid ? st : 0;
@@ -164,21 +179,23 @@ static int child_reap(pid_t pid, double timeout)
 
 /* SIGTERM, then SIGKILL after timeout seconds; reaped either way.
  * Returns the wait status (SIGKILL shows as a signal). */
-static int child_stop(pid_t pid, double timeout)
+static int
+child_stop(pid_t pid, double timeout)
 {
 	int st;
 
 	kill(pid, SIGTERM);
 	if ((st = child_reap(pid, timeout)) == -1) {
-		bench_warnx("pid %d ignored SIGTERM for %.0f s; SIGKILL", (int)pid,
-		            timeout);
+		bench_warnx("pid %d ignored SIGTERM for %.0f s; SIGKILL",
+		    (int)pid, timeout);
 		kill(pid, SIGKILL);
 		st = child_reap(pid, 5);
 	}
 	return st;
 }
 
-void bench_children_stop(void)
+void
+bench_children_stop(void)
 {
 	for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
 		if (children[i] != 0)
@@ -187,8 +204,8 @@ void bench_children_stop(void)
 
 /* ---- set-up and clean-up ------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
 	(void)flag;
@@ -197,7 +214,8 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
 	return 0;
 }
 
-static void cleanup(void)
+static void
+cleanup(void)
 {
 	bench_children_stop();
 	if (tmp_root[0] != '\0')
@@ -206,7 +224,8 @@ static void cleanup(void)
 }
 
 /* Async-signal-safe calls only; the temp dir stays behind. */
-static void on_signal(int sig)
+static void
+on_signal(int sig)
 {
 	for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
 		if (children[i] != 0) {
@@ -216,7 +235,8 @@ static void on_signal(int sig)
 	_exit(128 + sig);
 }
 
-void bench_init(const char *prog, int *argc, char **argv)
+void
+bench_init(const char *prog, int *argc, char **argv)
 {
 	int n = 1;
 
@@ -234,14 +254,17 @@ void bench_init(const char *prog, int *argc, char **argv)
 	atexit(cleanup);
 }
 
-int bench_subdir(char *out, size_t len, const char *name)
+int
+bench_subdir(char *out, size_t len, const char *name)
 {
 	if (tmp_root[0] == '\0') {
 		const char *tmp = getenv("TMPDIR");
 
-		BENCH_FMT(tmp_root, "%s/ignite-bench.XXXXXX", tmp ? tmp : "/tmp");
+		BENCH_FMT(
+		    tmp_root, "%s/ignite-bench.XXXXXX", tmp ? tmp : "/tmp");
 		if (mkdtemp(tmp_root) == NULL) {
-			bench_warnx("mkdtemp %s: %s", tmp_root, strerror(errno));
+			bench_warnx(
+			    "mkdtemp %s: %s", tmp_root, strerror(errno));
 			tmp_root[0] = '\0';
 			return -1;
 		}
@@ -257,14 +280,16 @@ int bench_subdir(char *out, size_t len, const char *name)
 	return 0;
 }
 
-int bench_program(char *out, size_t len, const char *arg, const char *rel)
+int
+bench_program(char *out, size_t len, const char *arg, const char *rel)
 {
 	char self[PATH_MAX], *slash;
 	ssize_t n;
 
 	if (arg != NULL) {
 		bench_fmt(out, len, "%s", arg);
-	} else if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+	} else if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) >
+	    0) {
 		self[n] = '\0';
 		if ((slash = strrchr(self, '/')) != NULL)
 			*slash = '\0';
@@ -282,7 +307,8 @@ int bench_program(char *out, size_t len, const char *arg, const char *rel)
 
 /* ---- blocking I/O -------------------------------------------------------- */
 
-int bench_write_all(int fd, const void *buf, size_t n)
+int
+bench_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
 
@@ -298,7 +324,8 @@ int bench_write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-int bench_read_exact(int fd, void *buf, size_t n)
+int
+bench_read_exact(int fd, void *buf, size_t n)
 {
 	char *p = buf;
 
@@ -317,7 +344,8 @@ int bench_read_exact(int fd, void *buf, size_t n)
 	return 0;
 }
 
-pid_t bench_echo_start(int *fd)
+pid_t
+bench_echo_start(int *fd)
 {
 	char buf[4096];
 	int sv[2];
@@ -341,7 +369,7 @@ pid_t bench_echo_start(int *fd)
 		signal(SIGTERM, SIG_DFL);
 		close(sv[0]);
 		while ((n = read(sv[1], buf, sizeof buf)) > 0 &&
-		       bench_write_all(sv[1], buf, (size_t)n) == 0)
+		    bench_write_all(sv[1], buf, (size_t)n) == 0)
 			;
 		_exit(0);
 	}
@@ -351,9 +379,10 @@ pid_t bench_echo_start(int *fd)
 	return pid;
 }
 
-void bench_echo_stop(pid_t pid, int fd)
+void
+bench_echo_stop(pid_t pid, int fd)
 {
-	close(fd);              /* the echo sees end of file and exits */
+	close(fd); /* the echo sees end of file and exits */
 	if (child_reap(pid, 5) == -1)
 		child_stop(pid, 1);
 }
@@ -366,13 +395,14 @@ struct bench_client {
 	msgpack_sbuffer sb;
 	ig_frame f;
 	uint32_t msgid;
-	char *buf;              /* BUF_SIZE bytes; [off, len) not fed yet */
+	char *buf; /* BUF_SIZE bytes; [off, len) not fed yet */
 	size_t off, len;
 	char err[IG_ERR_MAX + 64];
 };
 #define BUF_SIZE (256u << 10)
 
-void bench_client_close(struct bench_client *c)
+void
+bench_client_close(struct bench_client *c)
 {
 	if (c == NULL)
 		return;
@@ -386,7 +416,8 @@ void bench_client_close(struct bench_client *c)
 
 /* Connect without retrying or a word: NULL with errno set when the socket
  * is not up (yet). */
-static struct bench_client *client_connect(const char *path)
+static struct bench_client *
+client_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct bench_client *c;
@@ -417,19 +448,22 @@ static struct bench_client *client_connect(const char *path)
 	return NULL;
 }
 
-msgpack_packer *bench_client_begin(struct bench_client *c, const char *method)
+msgpack_packer *
+bench_client_begin(struct bench_client *c, const char *method)
 {
 	msgpack_sbuffer_clear(&c->sb);
 	ig_frame_request(&c->f, &c->sb, ++c->msgid, method);
 	return &c->f.pk;
 }
 
-const char *bench_client_error(const struct bench_client *c)
+const char *
+bench_client_error(const struct bench_client *c)
 {
 	return c->err;
 }
 
-int bench_client_call(struct bench_client *c, ig_msg *reply)
+int
+bench_client_call(struct bench_client *c, ig_msg *reply)
 {
 	ig_err e = { 0 };
 	uint32_t want = c->msgid;
@@ -445,29 +479,32 @@ int bench_client_call(struct bench_client *c, ig_msg *reply)
 	for (;;) {
 		while (c->off < c->len) {
 			size_t used;
-			int r = ig_decoder_feed(c->dec, c->buf + c->off, c->len - c->off,
-			                        &used, reply);
+			int r = ig_decoder_feed(c->dec, c->buf + c->off,
+			    c->len - c->off, &used, reply);
 			c->off += used;
 			if (r == IG_DECODE_ERROR) {
 				BENCH_FMT(c->err, "decode: %s",
-				          ig_decoder_error(c->dec)->message);
+				    ig_decoder_error(c->dec)->message);
 				return -1;
 			}
-			if (r != IG_DECODE_MESSAGE || reply->type != IG_MSG_RESPONSE ||
+			if (r != IG_DECODE_MESSAGE ||
+			    reply->type != IG_MSG_RESPONSE ||
 			    reply->msgid != want)
-				continue;       /* a notification */
+				continue; /* a notification */
 			if (reply->error_code == 0)
 				return 0;
-			BENCH_FMT(c->err, "%s: %s", ig_proto_code_name(reply->error_code),
-			          reply->error_message ? reply->error_message : "");
+			BENCH_FMT(c->err, "%s: %s",
+			    ig_proto_code_name(reply->error_code),
+			    reply->error_message ? reply->error_message : "");
 			return reply->error_code;
 		}
 		ssize_t n = read(c->fd, c->buf, BUF_SIZE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			BENCH_FMT(c->err, "read: %s", n == 0 ?
-			          "connection closed by the daemon" : strerror(errno));
+			BENCH_FMT(c->err, "read: %s",
+			    n == 0 ? "connection closed by the daemon" :
+			             strerror(errno));
 			return -1;
 		}
 		c->off = 0;
@@ -475,8 +512,9 @@ int bench_client_call(struct bench_client *c, ig_msg *reply)
 	}
 }
 
-int bench_client_simple(struct bench_client *c, const char *method, int64_t id,
-                        ig_msg *reply)
+int
+bench_client_simple(
+    struct bench_client *c, const char *method, int64_t id, ig_msg *reply)
 {
 	msgpack_packer *pk = bench_client_begin(c, method);
 
@@ -490,7 +528,8 @@ int bench_client_simple(struct bench_client *c, const char *method, int64_t id,
 	return bench_client_call(c, reply);
 }
 
-static int client_hello(struct bench_client *c)
+static int
+client_hello(struct bench_client *c)
 {
 	msgpack_packer *pk = bench_client_begin(c, "hello");
 	ig_msg reply;
@@ -506,7 +545,8 @@ static int client_hello(struct bench_client *c)
 	return 0;
 }
 
-struct bench_client *bench_client_open(const char *sock)
+struct bench_client *
+bench_client_open(const char *sock)
 {
 	struct bench_client *c = client_connect(sock);
 
@@ -521,7 +561,8 @@ struct bench_client *bench_client_open(const char *sock)
 	return c;
 }
 
-int64_t bench_run_start(struct bench_client *c)
+int64_t
+bench_run_start(struct bench_client *c)
 {
 	const msgpack_object *id;
 	ig_msg reply;
@@ -538,7 +579,8 @@ int64_t bench_run_start(struct bench_client *c)
 	return (int64_t)id->via.u64;
 }
 
-int bench_run_status(struct bench_client *c, int64_t id, ig_summary *s)
+int
+bench_run_status(struct bench_client *c, int64_t id, ig_summary *s)
 {
 	ig_msg reply;
 	ig_err e = { 0 };
@@ -556,20 +598,25 @@ int bench_run_status(struct bench_client *c, int64_t id, ig_summary *s)
 
 /* ---- a daemon ------------------------------------------------------------ */
 
-int bench_daemon_init(struct bench_daemon *d, const char *ignited, const char *dir)
+int
+bench_daemon_init(struct bench_daemon *d, const char *ignited, const char *dir)
 {
 	memset(d, 0, sizeof *d);
 	d->ignited = ignited;
-	if (snprintf(d->sock, sizeof d->sock, "%s/s.sock", dir) >= (int)sizeof d->sock ||
-	    snprintf(d->db, sizeof d->db, "%s/db.sqlite", dir) >= (int)sizeof d->db ||
-	    snprintf(d->log, sizeof d->log, "%s/ignited.log", dir) >= (int)sizeof d->log) {
+	if (snprintf(d->sock, sizeof d->sock, "%s/s.sock", dir) >=
+	        (int)sizeof d->sock ||
+	    snprintf(d->db, sizeof d->db, "%s/db.sqlite", dir) >=
+	        (int)sizeof d->db ||
+	    snprintf(d->log, sizeof d->log, "%s/ignited.log", dir) >=
+	        (int)sizeof d->log) {
 		bench_warnx("%s: path too long for the daemon's files", dir);
 		return -1;
 	}
 	return 0;
 }
 
-static int daemon_spawn(struct bench_daemon *d)
+static int
+daemon_spawn(struct bench_daemon *d)
 {
 	pid_t pid = fork();
 
@@ -578,14 +625,15 @@ static int daemon_spawn(struct bench_daemon *d)
 		return -1;
 	}
 	if (pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		int fd = open(
+		    d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execl(d->ignited, d->ignited, "--socket", d->sock, "--db", d->db,
-		      "--log-level", "warn", (char *)NULL);
+		execl(d->ignited, d->ignited, "--socket", d->sock, "--db",
+		    d->db, "--log-level", "warn", (char *)NULL);
 		_exit(127);
 	}
 	child_add(pid);
@@ -593,7 +641,8 @@ static int daemon_spawn(struct bench_daemon *d)
 	return 0;
 }
 
-double bench_daemon_start(struct bench_daemon *d, struct bench_client **c)
+double
+bench_daemon_start(struct bench_daemon *d, struct bench_client **c)
 {
 	double t0 = bench_now();
 	ig_msg reply;
@@ -603,7 +652,8 @@ double bench_daemon_start(struct bench_daemon *d, struct bench_client **c)
 	for (;;) {
 		if ((*c = client_connect(d->sock)) != NULL) {
 			if (client_hello(*c) == 0) {
-				if (bench_client_simple(*c, "ping", -1, &reply) == 0)
+				if (bench_client_simple(
+				        *c, "ping", -1, &reply) == 0)
 					return bench_now() - t0;
 				bench_warnx("ping: %s", (*c)->err);
 			}
@@ -611,8 +661,10 @@ double bench_daemon_start(struct bench_daemon *d, struct bench_client **c)
 			*c = NULL;
 			break;
 		}
-		if (waitpid(d->pid, NULL, WNOHANG) != 0 || bench_now() - t0 > 20) {
-			bench_warnx("%s did not come up; see its log %s", d->ignited, d->log);
+		if (waitpid(d->pid, NULL, WNOHANG) != 0 ||
+		    bench_now() - t0 > 20) {
+			bench_warnx("%s did not come up; see its log %s",
+			    d->ignited, d->log);
 			break;
 		}
 		bench_sleep(0.0002);
@@ -622,14 +674,17 @@ double bench_daemon_start(struct bench_daemon *d, struct bench_client **c)
 	return -1;
 }
 
-int bench_daemon_stop(struct bench_daemon *d)
+int
+bench_daemon_stop(struct bench_daemon *d)
 {
 	int st = child_stop(d->pid, 20);
 
 	d->pid = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		bench_warnx("ignited did not exit cleanly on SIGTERM (wait status 0x%x); "
-		            "log: %s", (unsigned)st, d->log);
+		bench_warnx(
+		    "ignited did not exit cleanly on SIGTERM (wait status 0x%x); "
+		    "log: %s",
+		    (unsigned)st, d->log);
 		return -1;
 	}
 	return 0;

@@ -35,7 +35,7 @@ void bench_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* snprintf into buf, cutting what does not fit; returns buf. */
 const char *bench_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 #define BENCH_FMT(buf, ...) bench_fmt(buf, sizeof buf, __VA_ARGS__)
 
 /*
@@ -48,10 +48,10 @@ int bench_program(char *out, size_t len, const char *arg, const char *rel);
 /* ---- rows ---------------------------------------------------------------- */
 
 enum bench_verdict {
-	BENCH_INFO,     /* a floor, a reference or growth: not judged */
+	BENCH_INFO, /* a floor, a reference or growth: not judged */
 	BENCH_PASS,
 	BENCH_SHORT,
-	BENCH_ERROR,    /* not measured; bench_status() turns 1 */
+	BENCH_ERROR, /* not measured; bench_status() turns 1 */
 };
 
 /* BENCH_PASS when ok, else BENCH_SHORT. */
@@ -64,7 +64,7 @@ enum bench_verdict bench_judge(int ok);
  * an empty cell.  Printed at once; no cell may hold a tab.
  */
 void bench_row(const char *what, const char *figure, const char *floor,
-               const char *ratio, const char *target, enum bench_verdict v);
+    const char *ratio, const char *target, enum bench_verdict v);
 
 /* A row for what could not be measured (the reason went to stderr). */
 void bench_error(const char *what, const char *target);
@@ -74,7 +74,7 @@ int bench_status(void);
 
 /* ---- time ---------------------------------------------------------------- */
 
-double bench_now(void);                 /* monotonic seconds */
+double bench_now(void); /* monotonic seconds */
 void bench_sleep(double seconds);
 
 /* The median of v[0..n) (sorted in place), or -1 when one of them is
@@ -116,7 +116,7 @@ struct bench_client;
 
 /* Connect to the daemon at sock and say hello. */
 struct bench_client *bench_client_open(const char *sock);
-void bench_client_close(struct bench_client *c);       /* NULL is fine */
+void bench_client_close(struct bench_client *c); /* NULL is fine */
 
 msgpack_packer *bench_client_begin(struct bench_client *c, const char *method);
 
@@ -130,8 +130,8 @@ int bench_client_call(struct bench_client *c, ig_msg *reply);
 const char *bench_client_error(const struct bench_client *c);
 
 /* method with params {} (id < 0) or {id}; as bench_client_call(). */
-int bench_client_simple(struct bench_client *c, const char *method, int64_t id,
-                        ig_msg *reply);
+int bench_client_simple(
+    struct bench_client *c, const char *method, int64_t id, ig_msg *reply);
 
 /* Send a "run" request begun and packed by the caller: the new run's id. */
 int64_t bench_run_start(struct bench_client *c);
@@ -143,12 +143,13 @@ int bench_run_status(struct bench_client *c, int64_t id, ig_summary *s);
 
 /* One ignited on dir/s.sock and dir/db.sqlite, logging to dir/ignited.log. */
 struct bench_daemon {
-	const char *ignited;    /* the program; not copied */
-	pid_t pid;              /* 0 when not running */
+	const char *ignited; /* the program; not copied */
+	pid_t pid; /* 0 when not running */
 	char sock[PATH_MAX], db[PATH_MAX], log[PATH_MAX];
 };
 
-int bench_daemon_init(struct bench_daemon *d, const char *ignited, const char *dir);
+int bench_daemon_init(
+    struct bench_daemon *d, const char *ignited, const char *dir);
 
 /*
  * Spawn the daemon and connect *c to it once it answers a ping: the

@@ -41,51 +41,55 @@
 #include "ignite/engine.h"
 #include "ignite/protocol.h"
 
-#define NCLIENTS 16             /* b: client connections */
-#define LOAD_SECONDS 2.0        /* b: per engine count and method */
+#define NCLIENTS 16 /* b: client connections */
+#define LOAD_SECONDS 2.0 /* b: per engine count and method */
 #define BIG_RANGE "range:1000000000000"
-#define WINDOW_SECONDS 1.0      /* a: hosted measuring window */
-#define HOSTED_ROUNDS 5         /* a: rounds, each figure their median */
+#define WINDOW_SECONDS 1.0 /* a: hosted measuring window */
+#define HOSTED_ROUNDS 5 /* a: rounds, each figure their median */
 #define UNHOSTED_ITERS 50000000LL
-#define STORED_DONE 1000        /* c */
-#define STORED_LIVE 100         /* c */
-#define RESTARTS 5              /* c */
-#define HISTORY_ROWS 1000       /* e: CSV rows; epochs make up the rest */
-#define HISTORY_POINTS 1000000  /* e */
-#define FRAME_SECONDS 5.0       /* g: pinging, alone and among large frames */
+#define STORED_DONE 1000 /* c */
+#define STORED_LIVE 100 /* c */
+#define RESTARTS 5 /* c */
+#define HISTORY_ROWS 1000 /* e: CSV rows; epochs make up the rest */
+#define HISTORY_POINTS 1000000 /* e */
+#define FRAME_SECONDS 5.0 /* g: pinging, alone and among large frames */
 
-static char ignited[PATH_MAX];  /* the daemon's program */
+static char ignited[PATH_MAX]; /* the daemon's program */
 
 /* ---- run specs ----------------------------------------------------------- */
 
 /* The few spec shapes this benchmark starts.  Zero fields are left out. */
 struct spec {
 	const char *engine;
-	const char *data;       /* "range:N"; NULL when csv is set */
-	const char *csv;        /* columns a, b, y: softmax data, batch 1 */
+	const char *data; /* "range:N"; NULL when csv is set */
+	const char *csv; /* columns a, b, y: softmax data, batch 1 */
 	int64_t max_epochs;
 	int64_t ckpt_every;
-	const char *param;      /* one integer param of the process function */
+	const char *param; /* one integer param of the process function */
 	int64_t param_value;
-	bool loss_metric;       /* running_average of "loss": a point per iteration */
+	bool loss_metric; /* running_average of "loss": a point per iteration */
 };
 
-static void pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
+static void
+pack_kv_str(msgpack_packer *pk, const char *k, const char *v)
 {
 	ig_pack_str(pk, k);
 	ig_pack_str(pk, v);
 }
 
-static void pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
+static void
+pack_kv_int(msgpack_packer *pk, const char *k, int64_t v)
 {
 	ig_pack_str(pk, k);
 	msgpack_pack_int64(pk, v);
 }
 
-static void pack_spec(msgpack_packer *pk, const struct spec *s)
+static void
+pack_spec(msgpack_packer *pk, const struct spec *s)
 {
-	msgpack_pack_map(pk, 2u + (s->max_epochs > 0) + (s->ckpt_every > 0) +
-	                 (s->param != NULL) + s->loss_metric);
+	msgpack_pack_map(pk,
+	    2u + (s->max_epochs > 0) + (s->ckpt_every > 0) +
+	        (s->param != NULL) + s->loss_metric);
 	pack_kv_str(pk, "engine", s->engine);
 	if (s->csv != NULL) {
 		ig_pack_str(pk, "data");
@@ -120,17 +124,20 @@ static void pack_spec(msgpack_packer *pk, const struct spec *s)
 }
 
 /* Start a run; its id, or -1 with a message on stderr. */
-static int64_t run_start(struct bench_client *c, const struct spec *s)
+static int64_t
+run_start(struct bench_client *c, const struct spec *s)
 {
 	pack_spec(bench_client_begin(c, "run"), s);
 	return bench_run_start(c);
 }
 
-static int run_terminate(struct bench_client *c, int64_t id)
+static int
+run_terminate(struct bench_client *c, int64_t id)
 {
 	ig_msg reply;
 	if (bench_client_simple(c, "terminate", id, &reply) != 0) {
-		bench_warnx("terminate %lld: %s", (long long)id, bench_client_error(c));
+		bench_warnx(
+		    "terminate %lld: %s", (long long)id, bench_client_error(c));
 		return -1;
 	}
 	return 0;
@@ -138,7 +145,8 @@ static int run_terminate(struct bench_client *c, int64_t id)
 
 /* Poll until run id has ended (any final status) or timeout seconds pass;
  * its status, or -1. */
-static int run_wait_end(struct bench_client *c, int64_t id, double timeout)
+static int
+run_wait_end(struct bench_client *c, int64_t id, double timeout)
 {
 	double end = bench_now() + timeout;
 	for (;;) {
@@ -150,8 +158,8 @@ static int run_wait_end(struct bench_client *c, int64_t id, double timeout)
 		if (st >= IG_STATUS_COMPLETED)
 			return st;
 		if (bench_now() > end) {
-			bench_warnx("run %lld still %s after %.0f s", (long long)id,
-			      ig_status_name(st), timeout);
+			bench_warnx("run %lld still %s after %.0f s",
+			    (long long)id, ig_status_name(st), timeout);
 			return -1;
 		}
 		bench_sleep(0.05);
@@ -159,7 +167,8 @@ static int run_wait_end(struct bench_client *c, int64_t id, double timeout)
 }
 
 /* How many runs are queued or running; -1 on failure. */
-static long runs_live(struct bench_client *c)
+static long
+runs_live(struct bench_client *c)
 {
 	const msgpack_object *runs;
 	ig_msg reply;
@@ -169,7 +178,8 @@ static long runs_live(struct bench_client *c)
 	msgpack_pack_array(pk, 2);
 	ig_pack_str(pk, "queued");
 	ig_pack_str(pk, "running");
-	if (bench_client_call(c, &reply) != 0 || (runs = ig_map_get(reply.result, "runs")) == NULL ||
+	if (bench_client_call(c, &reply) != 0 ||
+	    (runs = ig_map_get(reply.result, "runs")) == NULL ||
 	    runs->type != MSGPACK_OBJECT_ARRAY) {
 		bench_warnx("list: %s", bench_client_error(c));
 		return -1;
@@ -178,7 +188,8 @@ static long runs_live(struct bench_client *c)
 }
 
 /* VmRSS in KiB, or -1. */
-static long rss_kib(pid_t pid)
+static long
+rss_kib(pid_t pid)
 {
 	char path[64], line[256];
 	long kib = -1;
@@ -202,7 +213,8 @@ struct lat {
 	size_t n, cap;
 };
 
-static int lat_push(struct lat *l, double seconds)
+static int
+lat_push(struct lat *l, double seconds)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 65536;
@@ -216,14 +228,16 @@ static int lat_push(struct lat *l, double seconds)
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int
+cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return (x > y) - (x < y);
 }
 
 /* µs at percentile p (0..1) of sorted l. */
-static double lat_pct(const struct lat *l, double p)
+static double
+lat_pct(const struct lat *l, double p)
 {
 	size_t i = (size_t)(p * (double)(l->n - 1) + 0.5);
 	return l->n ? l->v[i] / 1e3 : NAN;
@@ -231,9 +245,12 @@ static double lat_pct(const struct lat *l, double p)
 
 /* ---- a. hosted vs unhosted noop ------------------------------------------ */
 
-static int noop_fn(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
+static int
+noop_fn(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
 {
-	(void)e; (void)b; (void)ud;
+	(void)e;
+	(void)b;
+	(void)ud;
 	*out = NULL;
 	return IG_PROCESS_DONE;
 }
@@ -241,7 +258,8 @@ static int noop_fn(ig_engine *e, const ig_batch *b, const ig_output **out, void 
 /* ns per iteration of a noop engine over range:n, unhosted: one
  * ig_engine_run() when step is 0, else ig_engine_step() step iterations at
  * a time, as a host drives it. */
-static double unhosted_ns(int64_t n, uint64_t step)
+static double
+unhosted_ns(int64_t n, uint64_t step)
 {
 	ig_engine *e = ig_engine_new(noop_fn, NULL);
 	ig_data *d = ig_data_range(n);
@@ -261,7 +279,8 @@ static double unhosted_ns(int64_t n, uint64_t step)
 	if (ok)
 		ns = (bench_now() - t0) * 1e9 / (double)n;
 	else
-		bench_warnx("unhosted engine: %s", e ? ig_engine_error(e) : "out of memory");
+		bench_warnx("unhosted engine: %s",
+		    e ? ig_engine_error(e) : "out of memory");
 	ig_engine_free(e);
 	ig_data_free(d);
 	return ns;
@@ -269,7 +288,8 @@ static double unhosted_ns(int64_t n, uint64_t step)
 
 /* ns per iteration of a hosted run, from its iteration count in status
  * over WINDOW_SECONDS after a short warm-up. */
-static double hosted_ns(struct bench_client *c, const struct spec *s)
+static double
+hosted_ns(struct bench_client *c, const struct spec *s)
 {
 	ig_summary a, b;
 	int64_t id = run_start(c, s);
@@ -284,10 +304,12 @@ static double hosted_ns(struct bench_client *c, const struct spec *s)
 		double t1 = bench_now();
 		if (bench_run_status(c, id, &b) == 0) {
 			if (b.iteration > a.iteration)
-				ns = (t1 - t0) * 1e9 / (double)(b.iteration - a.iteration);
+				ns = (t1 - t0) * 1e9 /
+				    (double)(b.iteration - a.iteration);
 			else
-				bench_warnx("hosted run %lld did not advance (%s)", (long long)id,
-				      ig_status_name(b.status));
+				bench_warnx(
+				    "hosted run %lld did not advance (%s)",
+				    (long long)id, ig_status_name(b.status));
 			ig_summary_clear(&b);
 		}
 		ig_summary_clear(&a);
@@ -299,7 +321,8 @@ static double hosted_ns(struct bench_client *c, const struct spec *s)
 
 /* Keep this process, and the children it starts, on one CPU (cpu >= 0) or
  * let them run anywhere again (cpu < 0). */
-static void pin(int cpu)
+static void
+pin(int cpu)
 {
 	cpu_set_t set;
 
@@ -318,9 +341,13 @@ static void pin(int cpu)
  * round measures the unhosted floor and both hosted kinds back to back,
  * and each figure is the median over HOSTED_ROUNDS rounds.
  */
-static void part_hosted(void)
+static void
+part_hosted(void)
 {
-	static const struct { const char *what; int64_t every; } kinds[] = {
+	static const struct {
+		const char *what;
+		int64_t every;
+	} kinds[] = {
 		{ "hosted noop, checkpoint/1000 it", 1000 },
 		{ "hosted noop, no checkpoints", 0 },
 	};
@@ -331,7 +358,8 @@ static void part_hosted(void)
 
 	pin(0);
 	if (bench_subdir(dir, sizeof dir, "hosted") == -1 ||
-	    bench_daemon_init(&d, ignited, dir) == -1 || bench_daemon_start(&d, &c) < 0) {
+	    bench_daemon_init(&d, ignited, dir) == -1 ||
+	    bench_daemon_start(&d, &c) < 0) {
 		pin(-1);
 		bench_error("hosted noop", "<= 5% slower");
 		return;
@@ -340,8 +368,9 @@ static void part_hosted(void)
 		un[r] = unhosted_ns(UNHOSTED_ITERS, 0);
 		st[r] = unhosted_ns(UNHOSTED_ITERS, 20000);
 		for (size_t k = 0; k < 2; k++) {
-			struct spec s = { .engine = "builtin:noop", .data = BIG_RANGE,
-			                  .ckpt_every = kinds[k].every };
+			struct spec s = { .engine = "builtin:noop",
+				.data = BIG_RANGE,
+				.ckpt_every = kinds[k].every };
 			ho[k][r] = hosted_ns(c, &s);
 		}
 	}
@@ -355,10 +384,11 @@ static void part_hosted(void)
 		bench_error("unhosted noop", "(reference)");
 		return;
 	}
-	bench_row("unhosted noop, stepped 20k/call", BENCH_FMT(fig, "%.1f ns/it", stepped),
-	          BENCH_FMT(flo, "ig_engine_run %.1f ns/it", floor_ns),
-	          BENCH_FMT(rat, "%+.0f%%", (stepped / floor_ns - 1) * 100), "(reference)",
-	          BENCH_INFO);
+	bench_row("unhosted noop, stepped 20k/call",
+	    BENCH_FMT(fig, "%.1f ns/it", stepped),
+	    BENCH_FMT(flo, "ig_engine_run %.1f ns/it", floor_ns),
+	    BENCH_FMT(rat, "%+.0f%%", (stepped / floor_ns - 1) * 100),
+	    "(reference)", BENCH_INFO);
 	for (size_t k = 0; k < 2; k++) {
 		double ns = bench_median(ho[k], HOSTED_ROUNDS);
 		if (ns < 0) {
@@ -367,8 +397,9 @@ static void part_hosted(void)
 		}
 		double slow = (ns / floor_ns - 1) * 100;
 		bench_row(kinds[k].what, BENCH_FMT(fig, "%.1f ns/it", ns),
-		          BENCH_FMT(flo, "unhosted %.1f ns/it", floor_ns),
-		          BENCH_FMT(rat, "%+.0f%%", slow), "<= 5% slower", bench_judge(slow <= 5));
+		    BENCH_FMT(flo, "unhosted %.1f ns/it", floor_ns),
+		    BENCH_FMT(rat, "%+.0f%%", slow), "<= 5% slower",
+		    bench_judge(slow <= 5));
 	}
 }
 
@@ -379,13 +410,14 @@ struct loader {
 	pthread_t th;
 	const char *sock;
 	const char *method;
-	int64_t id;             /* -1: no params */
+	int64_t id; /* -1: no params */
 	pthread_barrier_t *go;
-	struct lat lat;         /* owned; freed by the part */
+	struct lat lat; /* owned; freed by the part */
 	int failed;
 };
 
-static void *loader_main(void *arg)
+static void *
+loader_main(void *arg)
 {
 	struct loader *l = arg;
 	ig_msg reply;
@@ -401,7 +433,8 @@ static void *loader_main(void *arg)
 		int r = bench_client_simple(c, l->method, l->id, &reply);
 		double t1 = bench_now();
 		if (r != 0 || lat_push(&l->lat, t1 - t) == -1) {
-			bench_warnx("%s: %s", l->method, r ? bench_client_error(c) : "out of memory");
+			bench_warnx("%s: %s", l->method,
+			    r ? bench_client_error(c) : "out of memory");
 			l->failed = 1;
 			break;
 		}
@@ -413,8 +446,9 @@ static void *loader_main(void *arg)
 
 /* Run NCLIENTS loaders; merged sorted latencies into *all, requests/s
  * into *rps.  -1 on failure. */
-static int load(const char *sock, const char *method, const int64_t *ids,
-                size_t nids, struct lat *all, double *rps)
+static int
+load(const char *sock, const char *method, const int64_t *ids, size_t nids,
+    struct lat *all, double *rps)
 {
 	struct loader ls[NCLIENTS];
 	pthread_barrier_t go;
@@ -425,8 +459,10 @@ static int load(const char *sock, const char *method, const int64_t *ids,
 	memset(all, 0, sizeof *all);
 	pthread_barrier_init(&go, NULL, NCLIENTS + 1);
 	for (size_t i = 0; i < NCLIENTS; i++) {
-		ls[i] = (struct loader){ .sock = sock, .method = method,
-		                         .id = ids ? ids[i % nids] : -1, .go = &go };
+		ls[i] = (struct loader){ .sock = sock,
+			.method = method,
+			.id = ids ? ids[i % nids] : -1,
+			.go = &go };
 		if (pthread_create(&ls[i].th, NULL, loader_main, &ls[i]) != 0)
 			break;
 		started++;
@@ -457,7 +493,8 @@ static int load(const char *sock, const char *method, const int64_t *ids,
 
 /* The floor: a round trip of 16 bytes between two processes over a Unix
  * socketpair, rt round trips; latencies sorted into *l. */
-static int raw_pingpong(size_t rt, struct lat *l, double *rps)
+static int
+raw_pingpong(size_t rt, struct lat *l, double *rps)
 {
 	char b[16] = { 0 };
 	int fd, rc = 0;
@@ -480,7 +517,8 @@ static int raw_pingpong(size_t rt, struct lat *l, double *rps)
 	return rc;
 }
 
-static void part_latency(void)
+static void
+part_latency(void)
 {
 	static const size_t engines[] = { 0, 1, 16, 64, 256 };
 	static const char *const methods[] = { "ping", "status" };
@@ -498,10 +536,11 @@ static void part_latency(void)
 		return;
 	}
 	double raw_p99 = lat_pct(&raw, 0.99);
-	bench_row("raw socket ping-pong, 1 pair", BENCH_FMT(fig, "%.1f/%.1f/%.1f us",
-	          lat_pct(&raw, 0.5), raw_p99, lat_pct(&raw, 0.999)),
-	          BENCH_FMT(flo, "%.0fk round trips/s", raw_rps / 1e3), "-", "(floor)",
-	          BENCH_INFO);
+	bench_row("raw socket ping-pong, 1 pair",
+	    BENCH_FMT(fig, "%.1f/%.1f/%.1f us", lat_pct(&raw, 0.5), raw_p99,
+	        lat_pct(&raw, 0.999)),
+	    BENCH_FMT(flo, "%.0fk round trips/s", raw_rps / 1e3), "-",
+	    "(floor)", BENCH_INFO);
 	free(raw.v);
 
 	if (bench_subdir(dir, sizeof dir, "latency") == -1)
@@ -518,23 +557,31 @@ static void part_latency(void)
 		if (running > 0)
 			bench_sleep(0.2);
 		for (size_t m = 0; m < (running ? 2u : 1u); m++) {
-			BENCH_FMT(what, "%s, %zu engines, 16 clients", methods[m], engines[e]);
-			if (load(d.sock, methods[m], m ? ids : NULL, running, &all, &rps) == -1) {
+			BENCH_FMT(what, "%s, %zu engines, 16 clients",
+			    methods[m], engines[e]);
+			if (load(d.sock, methods[m], m ? ids : NULL, running,
+			        &all, &rps) == -1) {
 				bench_error(what, "p99 < 1 ms");
 				free(all.v);
 				continue;
 			}
 			double p99 = lat_pct(&all, 0.99);
-			BENCH_FMT(fig, "%.0f/%.0f/%.0f us", lat_pct(&all, 0.5), p99,
-			    lat_pct(&all, 0.999));
-			bench_row(what, fig, BENCH_FMT(flo, "raw p99 %.1f us", raw_p99),
-			          BENCH_FMT(rat, "%.0fx", p99 / raw_p99), "p99 < 1 ms",
-			          engines[e] != 64 ? BENCH_INFO : bench_judge(p99 < 1000));
-			BENCH_FMT(what, "  %s req/s, %zu engines", methods[m], engines[e]);
+			BENCH_FMT(fig, "%.0f/%.0f/%.0f us", lat_pct(&all, 0.5),
+			    p99, lat_pct(&all, 0.999));
+			bench_row(what, fig,
+			    BENCH_FMT(flo, "raw p99 %.1f us", raw_p99),
+			    BENCH_FMT(rat, "%.0fx", p99 / raw_p99),
+			    "p99 < 1 ms",
+			    engines[e] != 64 ? BENCH_INFO :
+			                       bench_judge(p99 < 1000));
+			BENCH_FMT(what, "  %s req/s, %zu engines", methods[m],
+			    engines[e]);
 			bench_row(what, BENCH_FMT(fig, "%.0f req/s", rps),
-			          BENCH_FMT(flo, "raw %.0f rt/s", raw_rps),
-			          BENCH_FMT(rat, "%.2f", rps / raw_rps), ">= 50k req/s",
-			          engines[e] != 64 ? BENCH_INFO : bench_judge(rps >= 50000));
+			    BENCH_FMT(flo, "raw %.0f rt/s", raw_rps),
+			    BENCH_FMT(rat, "%.2f", rps / raw_rps),
+			    ">= 50k req/s",
+			    engines[e] != 64 ? BENCH_INFO :
+			                       bench_judge(rps >= 50000));
 			free(all.v);
 		}
 	}
@@ -551,7 +598,8 @@ fail:
 /* ---- c. restart with stored runs ---------------------------------------- */
 
 /* Median seconds from fork to first ping of `times` starts on d's db. */
-static double restart_median(struct bench_daemon *d, int times, long expect_live)
+static double
+restart_median(struct bench_daemon *d, int times, long expect_live)
 {
 	double t[RESTARTS];
 	struct bench_client *c;
@@ -559,19 +607,23 @@ static double restart_median(struct bench_daemon *d, int times, long expect_live
 	for (int i = 0; i < times; i++) {
 		if ((t[i] = bench_daemon_start(d, &c)) < 0)
 			return -1;
-		long live = expect_live >= 0 && i == 0 ? runs_live(c) : expect_live;
+		long live =
+		    expect_live >= 0 && i == 0 ? runs_live(c) : expect_live;
 		bench_client_close(c);
 		if (bench_daemon_stop(d) == -1)
 			return -1;
 		if (live != expect_live) {
-			bench_warnx("after restart %ld runs are live, expected %ld", live, expect_live);
+			bench_warnx(
+			    "after restart %ld runs are live, expected %ld",
+			    live, expect_live);
 			return -1;
 		}
 	}
 	return bench_median(t, (size_t)times);
 }
 
-static void part_restart(void)
+static void
+part_restart(void)
 {
 	static const char *const target = "< 200 ms";
 	struct bench_daemon d, empty;
@@ -584,8 +636,10 @@ static void part_restart(void)
 	    bench_daemon_start(&d, &c) < 0)
 		goto fail;
 	struct spec done = { .engine = "builtin:noop", .data = "range:10" };
-	struct spec live = { .engine = "builtin:sleep", .data = "range:1000000",
-	                     .param = "ms", .param_value = 50 };
+	struct spec live = { .engine = "builtin:sleep",
+		.data = "range:1000000",
+		.param = "ms",
+		.param_value = 50 };
 	int ok = 1;
 	for (int i = 0; i < STORED_DONE && ok; i++)
 		ok = run_start(c, &done) > 0;
@@ -613,9 +667,10 @@ static void part_restart(void)
 	double t0 = restart_median(&empty, 3, 0);
 	if (t < 0 || t0 < 0)
 		goto fail;
-	bench_row("restart, 1000 runs (100 live)", BENCH_FMT(fig, "%.1f ms", t * 1e3),
-	          BENCH_FMT(flo, "empty db %.1f ms", t0 * 1e3), BENCH_FMT(rat, "%.1fx", t / t0),
-	          target, bench_judge(t < 0.2));
+	bench_row("restart, 1000 runs (100 live)",
+	    BENCH_FMT(fig, "%.1f ms", t * 1e3),
+	    BENCH_FMT(flo, "empty db %.1f ms", t0 * 1e3),
+	    BENCH_FMT(rat, "%.1fx", t / t0), target, bench_judge(t < 0.2));
 	return;
 fail:
 	bench_error("restart, 1000 runs (100 live)", target);
@@ -623,7 +678,8 @@ fail:
 
 /* ---- d. memory ----------------------------------------------------------- */
 
-static void part_memory(void)
+static void
+part_memory(void)
 {
 	struct bench_daemon d;
 	struct bench_client *c;
@@ -638,11 +694,12 @@ static void part_memory(void)
 		goto fail;
 	bench_sleep(0.1);
 	long idle = rss_kib(d.pid);
-	bench_row("RSS idle, empty db", BENCH_FMT(fig, "%ld KiB", idle), "-", "-",
-	          "< 8 MiB", bench_judge(idle >= 0 && idle < 8192));
+	bench_row("RSS idle, empty db", BENCH_FMT(fig, "%ld KiB", idle), "-",
+	    "-", "< 8 MiB", bench_judge(idle >= 0 && idle < 8192));
 
-	struct spec s = { .engine = "builtin:noop", .data = BIG_RANGE,
-	                  .ckpt_every = 1000 };
+	struct spec s = {
+		.engine = "builtin:noop", .data = BIG_RANGE, .ckpt_every = 1000
+	};
 	for (; n < 64; n++)
 		if ((ids[n] = run_start(c, &s)) < 0)
 			goto stop;
@@ -650,8 +707,8 @@ static void part_memory(void)
 	long rss64 = rss_kib(d.pid);
 	double per = (double)(rss64 - idle) / 64;
 	bench_row("RSS per hosted engine (64)", BENCH_FMT(fig, "%.1f KiB", per),
-	          BENCH_FMT(flo, "%ld KiB with 64", rss64), "-", "< 64 KiB",
-	          bench_judge(per < 64));
+	    BENCH_FMT(flo, "%ld KiB with 64", rss64), "-", "< 64 KiB",
+	    bench_judge(per < 64));
 	for (; n > 0; n--)
 		run_terminate(c, ids[n - 1]);
 
@@ -677,9 +734,11 @@ static void part_memory(void)
 		bench_error("RSS over 10M iterations", "flat");
 	} else {
 		long grow = at[1] - at[0];
-		bench_row("RSS over 10M iterations", BENCH_FMT(fig, "%ld KiB at 10M", at[1]),
-		          BENCH_FMT(flo, "%ld KiB at 1M", at[0]), BENCH_FMT(rat, "%+ld KiB", grow),
-		          "flat (< +256 KiB)", bench_judge(grow < 256));
+		bench_row("RSS over 10M iterations",
+		    BENCH_FMT(fig, "%ld KiB at 10M", at[1]),
+		    BENCH_FMT(flo, "%ld KiB at 1M", at[0]),
+		    BENCH_FMT(rat, "%+ld KiB", grow), "flat (< +256 KiB)",
+		    bench_judge(grow < 256));
 	}
 stop:
 	for (; n > 0; n--)
@@ -694,7 +753,8 @@ fail:
 /* ---- e. metric history read ---------------------------------------------- */
 
 /* Write a CSV of HISTORY_ROWS rows a,b,y (two separable classes). */
-static int write_csv(const char *path)
+static int
+write_csv(const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (f == NULL)
@@ -716,8 +776,9 @@ static int write_csv(const char *path)
  * next: the seconds it took, with *points and *frames counted and the
  * seconds spent unpacking the series in *decode; -1.
  */
-static double history_read(struct bench_client *c, int64_t id, int64_t to,
-                           size_t *points, size_t *frames, double *decode)
+static double
+history_read(struct bench_client *c, int64_t id, int64_t to, size_t *points,
+    size_t *frames, double *decode)
 {
 	int64_t from = 0;
 	double t0 = bench_now();
@@ -742,7 +803,8 @@ static double history_read(struct bench_client *c, int64_t id, int64_t to,
 		}
 		const msgpack_object *next = ig_map_get(reply.result, "next");
 		double td = bench_now();
-		if (ig_series_unpack(ig_map_get(reply.result, "series"), &s, &n, &e) != 0) {
+		if (ig_series_unpack(
+		        ig_map_get(reply.result, "series"), &s, &n, &e) != 0) {
 			bench_warnx("metrics: %s", e.message);
 			return -1;
 		}
@@ -762,7 +824,8 @@ static double history_read(struct bench_client *c, int64_t id, int64_t to,
 	}
 }
 
-static void part_history(void)
+static void
+part_history(void)
 {
 	static const char *const target = "< 250 ms";
 	struct bench_daemon d;
@@ -781,10 +844,12 @@ static void part_history(void)
 	if (bench_daemon_init(&d, ignited, dir) == -1 ||
 	    bench_daemon_start(&d, &c) < 0)
 		goto fail;
-	struct spec s = { .engine = "builtin:softmax", .csv = csv,
-	                  .max_epochs = HISTORY_POINTS / HISTORY_ROWS,
-	                  .param = "classes", .param_value = 2,
-	                  .loss_metric = true };
+	struct spec s = { .engine = "builtin:softmax",
+		.csv = csv,
+		.max_epochs = HISTORY_POINTS / HISTORY_ROWS,
+		.param = "classes",
+		.param_value = 2,
+		.loss_metric = true };
 	int64_t id = run_start(c, &s);
 	double t0 = bench_now();
 	int st = id > 0 ? run_wait_end(c, id, 90) : -1;
@@ -793,40 +858,50 @@ static void part_history(void)
 	if (st >= 0 && !ok)
 		bench_warnx("history run ended %s", ig_status_name(st));
 	for (size_t i = 0; i < 5 && ok; i++)
-		ok = (small[i] = history_read(c, id, 10000, &small_points, &frames, &dec)) >= 0;
+		ok = (small[i] = history_read(
+		          c, id, 10000, &small_points, &frames, &dec)) >= 0;
 	for (size_t i = 0; i < 3 && ok; i++)
-		ok = (big[i] = history_read(c, id, -1, &points, &frames, &dec)) >= 0;
+		ok = (big[i] = history_read(
+		          c, id, -1, &points, &frames, &dec)) >= 0;
 	/* growth: ten times the points, read once */
 	size_t huge_points = 0, huge_frames = 0;
 	double huge = -1, huge_dec = 0;
 	s.max_epochs *= 10;
 	int64_t id10 = ok ? run_start(c, &s) : -1;
 	if (id10 > 0 && run_wait_end(c, id10, 300) == IG_STATUS_COMPLETED)
-		huge = history_read(c, id10, -1, &huge_points, &huge_frames, &huge_dec);
+		huge = history_read(
+		    c, id10, -1, &huge_points, &huge_frames, &huge_dec);
 	bench_client_close(c);
 	bench_daemon_stop(&d);
 	if (!ok)
 		goto fail;
 	if (points != HISTORY_POINTS || small_points != 10000)
-		bench_warnx("history holds %zu points (10k read: %zu); expected %d and 10000",
-		      points, small_points, HISTORY_POINTS);
+		bench_warnx(
+		    "history holds %zu points (10k read: %zu); expected %d and 10000",
+		    points, small_points, HISTORY_POINTS);
 	double tb = bench_median(big, 3), ts = bench_median(small, 5);
 	bench_row("history read, 1M points",
-	          BENCH_FMT(fig, "%.0f ms, %zu frames", tb * 1e3, frames),
-	          BENCH_FMT(flo, "10k pts %.2f ms", ts * 1e3),
-	          BENCH_FMT(rat, "%.2fx lin", tb / (ts * (double)points / 1e4)), target,
-	          bench_judge(tb < 0.25));
+	    BENCH_FMT(fig, "%.0f ms, %zu frames", tb * 1e3, frames),
+	    BENCH_FMT(flo, "10k pts %.2f ms", ts * 1e3),
+	    BENCH_FMT(rat, "%.2fx lin", tb / (ts * (double)points / 1e4)),
+	    target, bench_judge(tb < 0.25));
 	bench_row("  history read rate",
-	          BENCH_FMT(fig, "%.2f M points/s", (double)points / tb / 1e6),
-	          BENCH_FMT(flo, "client unpack %.0f ms", dec * 1e3), "-", "-", BENCH_INFO);
-	bench_row("  (run producing them)", BENCH_FMT(fig, "%.2f s, %.0fk pts/s", gen,
-	          (double)points / gen / 1e3), "-", "-", "-", BENCH_INFO);
+	    BENCH_FMT(fig, "%.2f M points/s", (double)points / tb / 1e6),
+	    BENCH_FMT(flo, "client unpack %.0f ms", dec * 1e3), "-", "-",
+	    BENCH_INFO);
+	bench_row("  (run producing them)",
+	    BENCH_FMT(
+	        fig, "%.2f s, %.0fk pts/s", gen, (double)points / gen / 1e3),
+	    "-", "-", "-", BENCH_INFO);
 	if (huge < 0 || huge_points != 10 * (size_t)HISTORY_POINTS)
 		bench_error("history read, 10M points", "linear");
 	else
-		bench_row("history read, 10M points", BENCH_FMT(fig, "%.0f ms, %zu frames", huge * 1e3,
-		          huge_frames), BENCH_FMT(flo, "1M pts %.0f ms", tb * 1e3),
-		          BENCH_FMT(rat, "%.2fx lin", huge / (tb * 10)), "linear", BENCH_INFO);
+		bench_row("history read, 10M points",
+		    BENCH_FMT(
+		        fig, "%.0f ms, %zu frames", huge * 1e3, huge_frames),
+		    BENCH_FMT(flo, "1M pts %.0f ms", tb * 1e3),
+		    BENCH_FMT(rat, "%.2fx lin", huge / (tb * 10)), "linear",
+		    BENCH_INFO);
 	return;
 fail:
 	bench_error("history read, 1M points", target);
@@ -835,7 +910,8 @@ fail:
 /* ---- f. growth: 1, 16 and 256 engines ------------------------------------ */
 
 /* The iterations of every running run, summed from one list; -1. */
-static int64_t iterations_running(struct bench_client *c)
+static int64_t
+iterations_running(struct bench_client *c)
 {
 	const msgpack_object *runs;
 	ig_msg reply;
@@ -846,14 +922,16 @@ static int64_t iterations_running(struct bench_client *c)
 	ig_pack_str(pk, "status");
 	msgpack_pack_array(pk, 1);
 	ig_pack_str(pk, "running");
-	if (bench_client_call(c, &reply) != 0 || (runs = ig_map_get(reply.result, "runs")) == NULL ||
+	if (bench_client_call(c, &reply) != 0 ||
+	    (runs = ig_map_get(reply.result, "runs")) == NULL ||
 	    runs->type != MSGPACK_OBJECT_ARRAY) {
 		bench_warnx("list: %s", bench_client_error(c));
 		return -1;
 	}
 	/* fewer running runs than a page holds: one page is all of them */
 	for (uint32_t i = 0; i < runs->via.array.size; i++) {
-		const msgpack_object *it = ig_map_get(&runs->via.array.ptr[i], "iteration");
+		const msgpack_object *it =
+		    ig_map_get(&runs->via.array.ptr[i], "iteration");
 		if (it == NULL || it->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return -1;
 		sum += (int64_t)it->via.u64;
@@ -866,7 +944,8 @@ static int64_t iterations_running(struct bench_client *c)
  * the time per iteration of all of them together should stay that of one
  * (total cost linear in the work); RSS beside it.
  */
-static void part_scale(void)
+static void
+part_scale(void)
 {
 	static const size_t counts[] = { 1, 16, 256 };
 	struct bench_daemon d;
@@ -875,9 +954,10 @@ static void part_scale(void)
 	int64_t ids[256];
 	double one = -1;
 
-	pin(0);         /* as part_hosted: one vCPU for the whole comparison */
+	pin(0); /* as part_hosted: one vCPU for the whole comparison */
 	if (bench_subdir(dir, sizeof dir, "scale") == -1 ||
-	    bench_daemon_init(&d, ignited, dir) == -1 || bench_daemon_start(&d, &c) < 0) {
+	    bench_daemon_init(&d, ignited, dir) == -1 ||
+	    bench_daemon_start(&d, &c) < 0) {
 		pin(-1);
 		bench_error("hosted noop, 1/16/256 engines", "linear");
 		return;
@@ -903,18 +983,20 @@ static void part_scale(void)
 		long rss = rss_kib(d.pid);
 		while (n > 0)
 			run_terminate(c, ids[--n]);
-		BENCH_FMT(what, "hosted noop, %zu engine%s", counts[k], counts[k] > 1 ? "s" : "");
+		BENCH_FMT(what, "hosted noop, %zu engine%s", counts[k],
+		    counts[k] > 1 ? "s" : "");
 		if (ns < 0) {
 			bench_error(what, "linear");
 			continue;
 		}
 		if (k == 0)
 			one = ns;
-		bench_row(what, BENCH_FMT(fig, "%.1f ns/it, RSS %ld KiB", ns, rss),
-		          BENCH_FMT(flo, "1 engine %.1f ns/it", one),
-		          BENCH_FMT(rat, "%.2fx, %+.1f KiB/eng", ns / one,
-		                    (double)(rss - idle) / (double)counts[k]),
-		          "linear (all together)", BENCH_INFO);
+		bench_row(what,
+		    BENCH_FMT(fig, "%.1f ns/it, RSS %ld KiB", ns, rss),
+		    BENCH_FMT(flo, "1 engine %.1f ns/it", one),
+		    BENCH_FMT(rat, "%.2fx, %+.1f KiB/eng", ns / one,
+		        (double)(rss - idle) / (double)counts[k]),
+		    "linear (all together)", BENCH_INFO);
 	}
 	bench_client_close(c);
 	bench_daemon_stop(&d);
@@ -933,7 +1015,8 @@ struct sender {
 
 /* ping {pad: [nil x ~16M]}: the largest frame, each byte an object to
  * decode; refused (INVALID_PARAMS) once decoded. */
-static void *sender_main(void *arg)
+static void *
+sender_main(void *arg)
 {
 	struct sender *s = arg;
 	struct bench_client *c = bench_client_open(s->sock);
@@ -962,7 +1045,8 @@ static void *sender_main(void *arg)
 }
 
 /* Ping for FRAME_SECONDS; latencies sorted into *l. */
-static int ping_for(struct bench_client *c, struct lat *l)
+static int
+ping_for(struct bench_client *c, struct lat *l)
 {
 	ig_msg reply;
 
@@ -979,7 +1063,8 @@ static int ping_for(struct bench_client *c, struct lat *l)
 	return 0;
 }
 
-static void part_frames(void)
+static void
+part_frames(void)
 {
 	static const char *const target = "p99 < 10 ms";
 	struct sender snd[2];
@@ -1002,10 +1087,10 @@ static void part_frames(void)
 	for (; started < 2; started++) {
 		snd[started].sock = d.sock;
 		if (pthread_create(&snd[started].th, NULL, sender_main,
-		    &snd[started]) != 0)
+		        &snd[started]) != 0)
 			break;
 	}
-	bench_sleep(1.0);               /* the first frames under way */
+	bench_sleep(1.0); /* the first frames under way */
 	failed = started < 2 || ping_for(c, &among) == -1;
 	for (size_t i = 0; i < started; i++)
 		snd[i].stop = 1;
@@ -1018,14 +1103,14 @@ static void part_frames(void)
 		goto out;
 	double p99 = lat_pct(&among, 0.99), floor99 = lat_pct(&alone, 0.99);
 	bench_row("ping among 2 clients' 16 MiB frames",
-	          BENCH_FMT(fig, "%.0f/%.0f/%.0f us", lat_pct(&among, 0.5), p99,
-	          among.v[among.n - 1] / 1e3),
-	          BENCH_FMT(flo, "alone p99 %.0f us", floor99),
-	          BENCH_FMT(rat, "%.0fx", p99 / floor99), target,
-	          bench_judge(p99 < 10000));
+	    BENCH_FMT(fig, "%.0f/%.0f/%.0f us", lat_pct(&among, 0.5), p99,
+	        among.v[among.n - 1] / 1e3),
+	    BENCH_FMT(flo, "alone p99 %.0f us", floor99),
+	    BENCH_FMT(rat, "%.0fx", p99 / floor99), target,
+	    bench_judge(p99 < 10000));
 	bench_row("  16 MiB frames decoded meanwhile",
-	          BENCH_FMT(fig, "%ld in %.0f s", frames, FRAME_SECONDS + 1.0),
-	          "-", "-", "-", BENCH_INFO);
+	    BENCH_FMT(fig, "%ld in %.0f s", frames, FRAME_SECONDS + 1.0), "-",
+	    "-", "-", BENCH_INFO);
 out:
 	if (among.n == 0 || failed)
 		bench_error("ping among large frames", target);
@@ -1037,22 +1122,32 @@ out:
 
 /* ---- main ---------------------------------------------------------------- */
 
-static void usage(void)
+static void
+usage(void)
 {
-	fprintf(stderr, "usage: daemon_bench [--rows] [--part hosted|latency|restart|"
-	        "memory|history|scale|frames]... [PATH-TO-IGNITED]\n");
+	fprintf(stderr,
+	    "usage: daemon_bench [--rows] [--part hosted|latency|restart|"
+	    "memory|history|scale|frames]... [PATH-TO-IGNITED]\n");
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
-	static const struct { const char *name; void (*fn)(void); } parts[] = {
-		{ "hosted", part_hosted }, { "latency", part_latency },
-		{ "restart", part_restart }, { "memory", part_memory },
-		{ "history", part_history }, { "scale", part_scale },
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} parts[] = {
+		{ "hosted", part_hosted },
+		{ "latency", part_latency },
+		{ "restart", part_restart },
+		{ "memory", part_memory },
+		{ "history", part_history },
+		{ "scale", part_scale },
 		{ "frames", part_frames },
 	};
 	static const struct option opts[] = {
-		{ "part", required_argument, NULL, 'p' }, { NULL, 0, NULL, 0 },
+		{ "part", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool chosen[sizeof parts / sizeof parts[0]] = { false }, any = false;
 	int ch;
@@ -1061,7 +1156,7 @@ int main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		size_t i = 0;
 		while (ch == 'p' && i < sizeof parts / sizeof parts[0] &&
-		       strcmp(parts[i].name, optarg) != 0)
+		    strcmp(parts[i].name, optarg) != 0)
 			i++;
 		if (ch != 'p' || i == sizeof parts / sizeof parts[0]) {
 			usage();
@@ -1073,14 +1168,14 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (bench_program(ignited, sizeof ignited, optind < argc ? argv[optind] : NULL,
-	                  "../daemon/ignited") == -1)
+	if (bench_program(ignited, sizeof ignited,
+	        optind < argc ? argv[optind] : NULL, "../daemon/ignited") == -1)
 		return 1;
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		if (any && !chosen[i])
 			continue;
 		parts[i].fn();
-		bench_children_stop();  /* whatever a failed part left behind */
+		bench_children_stop(); /* whatever a failed part left behind */
 	}
 	return bench_status();
 }

@@ -19,7 +19,8 @@
 static ig_field field = { .name = "x", .value = 1.0 };
 static const ig_output output = { .fields = &field, .nfields = 1 };
 
-static int __attribute__((noinline)) noop(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
+static int __attribute__((noinline))
+noop(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
 {
 	(void)e;
 	(void)b;
@@ -28,7 +29,8 @@ static int __attribute__((noinline)) noop(ig_engine *e, const ig_batch *b, const
 	return IG_PROCESS_DONE;
 }
 
-static int count(ig_engine *e, int ev, void *ud)
+static int
+count(ig_engine *e, int ev, void *ud)
 {
 	(void)e;
 	(void)ev;
@@ -36,10 +38,16 @@ static int count(ig_engine *e, int ev, void *ud)
 	return 0;
 }
 
-enum variant { FLOOR, BARE, HANDLERS, METRIC };
+enum variant {
+	FLOOR,
+	BARE,
+	HANDLERS,
+	METRIC
+};
 
 /* ns per iteration of one run of variant v, or -1. */
-static double run_once(enum variant v)
+static double
+run_once(enum variant v)
 {
 	long long sink = 0;
 	long long calls = 0;
@@ -55,16 +63,20 @@ static double run_once(enum variant v)
 			sink += (long long)out->nfields;
 		}
 		double ns = (bench_now() - t0) * 1e9 / ITERS;
-		return sink == ITERS ? ns : -1;   /* uses sink so the loop stays */
+		return sink == ITERS ? ns :
+		                       -1; /* uses sink so the loop stays */
 	}
 	ig_engine *e = ig_engine_new(noop, NULL);
 	ig_data *d = ig_data_range(ITERS);
 	ig_run_args a = IG_RUN_ARGS_INIT;
 	if (v == HANDLERS) {
 		ig_filter every = { .every = 100 };
-		ig_engine_on(e, IG_EVENT_ITERATION_COMPLETED, NULL, count, &calls);
-		ig_engine_on(e, IG_EVENT_ITERATION_STARTED, NULL, count, &calls);
-		ig_engine_on(e, IG_EVENT_ITERATION_COMPLETED, &every, count, &calls);
+		ig_engine_on(
+		    e, IG_EVENT_ITERATION_COMPLETED, NULL, count, &calls);
+		ig_engine_on(
+		    e, IG_EVENT_ITERATION_STARTED, NULL, count, &calls);
+		ig_engine_on(
+		    e, IG_EVENT_ITERATION_COMPLETED, &every, count, &calls);
 	} else if (v == METRIC) {
 		ig_metric_attach(ig_metric_average("x"), e, "avg");
 	}
@@ -79,12 +91,14 @@ static double run_once(enum variant v)
 	return ns;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct {
 		const char *what;
 		enum variant v;
-		double ignite_us;   /* DESIGN.md: Ignite 0.5.3, 2 vCPU, median of 5 */
+		double
+		    ignite_us; /* DESIGN.md: Ignite 0.5.3, 2 vCPU, median of 5 */
 	} rows[] = {
 		{ "engine, bare", BARE, 4.10 },
 		{ "engine, 3 handlers", HANDLERS, 5.96 },
@@ -97,8 +111,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < RUNS; i++)
 		t[i] = run_once(FLOOR);
 	double floor_ns = bench_median(t, RUNS);
-	bench_row("plain C loop (floor)", BENCH_FMT(fig, "%.2f ns/it", floor_ns), "-",
-	          "-", "(floor)", BENCH_INFO);
+	bench_row("plain C loop (floor)",
+	    BENCH_FMT(fig, "%.2f ns/it", floor_ns), "-", "-", "(floor)",
+	    BENCH_INFO);
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 		double ign = rows[r].ignite_us * 1e3;
 
@@ -110,10 +125,12 @@ int main(int argc, char **argv)
 			bench_error(rows[r].what, target);
 			continue;
 		}
-		bench_row(rows[r].what, BENCH_FMT(fig, "%.2f ns/it, loop +%.2f", med,
-		          med - floor_ns), BENCH_FMT(flo, "Ignite %.0f ns", ign),
-		          BENCH_FMT(rat, "%.0fx faster", ign / med), target,
-		          bench_judge(ign / med >= 200));
+		bench_row(rows[r].what,
+		    BENCH_FMT(
+		        fig, "%.2f ns/it, loop +%.2f", med, med - floor_ns),
+		    BENCH_FMT(flo, "Ignite %.0f ns", ign),
+		    BENCH_FMT(rat, "%.0fx faster", ign / med), target,
+		    bench_judge(ign / med >= 200));
 	}
 	return bench_status();
 }

@@ -26,7 +26,8 @@ decode(ig_decoder *d, const msgpack_sbuffer *sb)
 	size_t used;
 	ig_msg m;
 
-	if (ig_decoder_feed(d, sb->data, sb->size, &used, &m) != IG_DECODE_MESSAGE)
+	if (ig_decoder_feed(d, sb->data, sb->size, &used, &m) !=
+	    IG_DECODE_MESSAGE)
 		die("decode", ig_decoder_error(d)->message);
 	return m;
 }
@@ -93,7 +94,8 @@ metric_batch(long n, size_t points, size_t *bytes)
 		if (ig_frame_end(&f, &err) != 0)
 			die("encode", err.message);
 		m = decode(d, &sb);
-		if (ig_series_unpack(ig_map_get(m.params, "series"), &got, &ngot, &err) != 0)
+		if (ig_series_unpack(
+		        ig_map_get(m.params, "series"), &got, &ngot, &err) != 0)
 			die("series", err.message);
 		ig_series_free(got, ngot);
 	}
@@ -116,10 +118,11 @@ main(int argc, char **argv)
 	small = small_request(1000000, &small_bytes);
 	batch = metric_batch(300, 10000, &batch_bytes);
 	bench_row("codec: status request {id: 7}",
-	    BENCH_FMT(fig, "%.0f ns/op, %zu B", small, small_bytes),
-	    "-", "-", "(no target)", BENCH_INFO);
+	    BENCH_FMT(fig, "%.0f ns/op, %zu B", small, small_bytes), "-", "-",
+	    "(no target)", BENCH_INFO);
 	bench_row("codec: metrics batch, 10k points",
 	    BENCH_FMT(fig, "%.0f ns/op, %.1f ns/pt, %zu B", batch,
-	    batch / 10000, batch_bytes), "-", "-", "(no target)", BENCH_INFO);
+	        batch / 10000, batch_bytes),
+	    "-", "-", "(no target)", BENCH_INFO);
 	return bench_status();
 }

@@ -15,24 +15,27 @@
 #include "benchlib.h"
 #include "store/store.h"
 
-#define TARGET_RATE 400000      /* DESIGN.md: metric ingest, persisted */
+#define TARGET_RATE 400000 /* DESIGN.md: metric ingest, persisted */
 #define SERIES 2
 
-static void die(const char *what, const char *msg)
+static void
+die(const char *what, const char *msg)
 {
 	bench_warnx("%s: %s", what, msg);
 	exit(1);
 }
 
-static struct store_point point(const int64_t *sid, long i)
+static struct store_point
+point(const int64_t *sid, long i)
 {
 	int64_t it = i / SERIES + 1;
 
 	return (struct store_point){ sid[i % SERIES], it / 1000 + 1, it,
-	                         1.7e9 + (double)it * 1e-3, 1.0 / (double)it };
+		1.7e9 + (double)it * 1e-3, 1.0 / (double)it };
 }
 
-static void flushed(void *arg, int status, const char *msg)
+static void
+flushed(void *arg, int status, const char *msg)
 {
 	if (status != 0)
 		die("flush", msg);
@@ -40,10 +43,11 @@ static void flushed(void *arg, int status, const char *msg)
 }
 
 /* Points through the store, batch per loop turn.  Leaves the series ids. */
-static double store_rate(const char *path, long total, long batch,
-                         int64_t *sid)
+static double
+store_rate(const char *path, long total, long batch, int64_t *sid)
 {
-	struct store_run spec = { .name = "bench", .status = IG_STATUS_RUNNING };
+	struct store_run spec = { .name = "bench",
+		.status = IG_STATUS_RUNNING };
 	char err[512];
 	uv_loop_t loop;
 	struct store *s;
@@ -77,7 +81,8 @@ static double store_rate(const char *path, long total, long batch,
 	return (double)total / t0;
 }
 
-static void exec(sqlite3 *db, const char *sql)
+static void
+exec(sqlite3 *db, const char *sql)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		die(sql, sqlite3_errmsg(db));
@@ -85,7 +90,8 @@ static void exec(sqlite3 *db, const char *sql)
 
 /* The same rows with plain SQLite into a fresh database of the same
  * schema and settings. */
-static double raw_rate(const char *path, long total, long batch)
+static double
+raw_rate(const char *path, long total, long batch)
 {
 	int64_t sid[SERIES];
 	sqlite3_stmt *st;
@@ -93,14 +99,16 @@ static double raw_rate(const char *path, long total, long batch)
 	double t0;
 	long i;
 
-	store_rate(path, 0, batch, sid);    /* schema, a run, its series */
+	store_rate(path, 0, batch, sid); /* schema, a run, its series */
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		die(path, sqlite3_errmsg(db));
-	exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-	     "PRAGMA foreign_keys = ON");
-	if (sqlite3_prepare_v2(db, "INSERT INTO points (series_id, iteration,"
-	                       " epoch, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-	                       -1, &st, NULL) != SQLITE_OK)
+	exec(db,
+	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON");
+	if (sqlite3_prepare_v2(db,
+	        "INSERT INTO points (series_id, iteration,"
+	        " epoch, wall, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+	        -1, &st, NULL) != SQLITE_OK)
 		die("prepare", sqlite3_errmsg(db));
 	t0 = bench_now();
 	for (i = 0; i < total; i++) {
@@ -126,11 +134,15 @@ static double raw_rate(const char *path, long total, long batch)
 }
 
 /* Best of three reads of one series' points. */
-static double read_ms(const char *path, size_t *npoints)
+static double
+read_ms(const char *path, size_t *npoints)
 {
 	const char *const names[] = { "loss" };
-	struct store_query q = { .run_id = 1, .names = names, .nnames = 1,
-	                     .from = INT64_MIN, .to = INT64_MAX };
+	struct store_query q = { .run_id = 1,
+		.names = names,
+		.nnames = 1,
+		.from = INT64_MIN,
+		.to = INT64_MAX };
 	struct store_series_data *s;
 	struct store_reader *r;
 	double best = 1e9, t;
@@ -154,7 +166,8 @@ static double read_ms(const char *path, size_t *npoints)
 	return best * 1e3;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	long total, batch;
 	char dir[PATH_MAX], path[PATH_MAX + 16], raw_path[PATH_MAX + 16];
@@ -175,15 +188,17 @@ int main(int argc, char **argv)
 	store = store_rate(path, total, batch, sid);
 	ms = read_ms(path, &n);
 	raw = raw_rate(raw_path, total, batch);
-	bench_row("raw SQLite inserts (floor)", BENCH_FMT(fig, "%.0f points/s", raw),
-	          BENCH_FMT(flo, "%ld points, %ld per txn", total, batch), "-",
-	          "(floor)", BENCH_INFO);
-	bench_row("store ingest, persisted", BENCH_FMT(fig, "%.0f points/s", store),
-	          BENCH_FMT(flo, "raw %.0f points/s", raw),
-	          BENCH_FMT(rat, "%.2fx", store / raw), ">= 400k points/s",
-	          bench_judge(store >= TARGET_RATE));
+	bench_row("raw SQLite inserts (floor)",
+	    BENCH_FMT(fig, "%.0f points/s", raw),
+	    BENCH_FMT(flo, "%ld points, %ld per txn", total, batch), "-",
+	    "(floor)", BENCH_INFO);
+	bench_row("store ingest, persisted",
+	    BENCH_FMT(fig, "%.0f points/s", store),
+	    BENCH_FMT(flo, "raw %.0f points/s", raw),
+	    BENCH_FMT(rat, "%.2fx", store / raw), ">= 400k points/s",
+	    bench_judge(store >= TARGET_RATE));
 	bench_row(BENCH_FMT(what, "store history read, %zu points", n),
-	          BENCH_FMT(fig, "%.1f ms", ms), "-", "-",
-	          "(store's part of < 250 ms)", BENCH_INFO);
+	    BENCH_FMT(fig, "%.1f ms", ms), "-", "-",
+	    "(store's part of < 250 ms)", BENCH_INFO);
 	return bench_status();
 }

@@ -30,21 +30,23 @@
 
 #include "benchlib.h"
 
-#define RUNS 3                  /* per figure; the median is printed */
-#define PINGPONG_N 30000        /* round trips per floor run */
-#define C_WORKER_N 30000        /* iterations per C worker run */
-#define PY_WORKER_N 10000       /* iterations per Python worker run */
-#define POLL_S 0.005            /* status polling period */
+#define RUNS 3 /* per figure; the median is printed */
+#define PINGPONG_N 30000 /* round trips per floor run */
+#define C_WORKER_N 30000 /* iterations per C worker run */
+#define PY_WORKER_N 10000 /* iterations per Python worker run */
+#define POLL_S 0.005 /* status polling period */
 #define RUN_TIMEOUT_S 30.0
 #define TARGET_RATIO 1.5
 #define PYTHON "/usr/bin/python3"
-#define PY_NOOP "from ignite_worker import serve; serve(lambda engine, batch: {})"
+#define PY_NOOP \
+	"from ignite_worker import serve; serve(lambda engine, batch: {})"
 
 /* ---- the floor: raw ping-pong ------------------------------------------- */
 
 /* Bytes of the frame the daemon sends per iteration of a range run
  * (docs/PROTOCOL.md, "process"), length prefix included. */
-static size_t process_frame_size(void)
+static size_t
+process_frame_size(void)
 {
 	msgpack_sbuffer sb;
 	ig_frame f;
@@ -69,7 +71,8 @@ static size_t process_frame_size(void)
 
 /* Microseconds per round trip of a frame of size bytes over n round trips
  * (after n / 10 to warm up), or -1. */
-static double pingpong_us(size_t size, long n)
+static double
+pingpong_us(size_t size, long n)
 {
 	unsigned char out[4096] = { 0 }, in[4096];
 	double t0 = 0, us = -1;
@@ -84,8 +87,9 @@ static double pingpong_us(size_t size, long n)
 			t0 = bench_now();
 		if (bench_write_all(fd, out, size) != 0 ||
 		    bench_read_exact(fd, in, size) != 0) {
-			bench_warnx("ping-pong: the echo process went away (%s)",
-			            strerror(errno));
+			bench_warnx(
+			    "ping-pong: the echo process went away (%s)",
+			    strerror(errno));
 			break;
 		}
 	}
@@ -99,12 +103,13 @@ static double pingpong_us(size_t size, long n)
 
 struct worker_kind {
 	const char *what;
-	const char *const *argv;        /* NULL-terminated */
-	const char *pythonpath;         /* worker.env PYTHONPATH, or NULL */
-	long n;                         /* iterations */
+	const char *const *argv; /* NULL-terminated */
+	const char *pythonpath; /* worker.env PYTHONPATH, or NULL */
+	long n; /* iterations */
 };
 
-static int64_t run_start(struct bench_client *c, const struct worker_kind *k)
+static int64_t
+run_start(struct bench_client *c, const struct worker_kind *k)
 {
 	msgpack_packer *pk = bench_client_begin(c, "run");
 	char data[32];
@@ -138,7 +143,8 @@ static int64_t run_start(struct bench_client *c, const struct worker_kind *k)
  * saw iteration >= n/10 and >= 9n/10, or -1.  Waits for the run to
  * complete; a run that fails or stalls is an error.
  */
-static double worker_us(struct bench_client *c, const struct worker_kind *k)
+static double
+worker_us(struct bench_client *c, const struct worker_kind *k)
 {
 	int64_t id = run_start(c, k), lo = k->n / 10, hi = k->n - k->n / 10;
 	int64_t it_a = -1, it_b = -1;
@@ -164,9 +170,12 @@ static double worker_us(struct bench_client *c, const struct worker_kind *k)
 			bool ok = s.status == IG_STATUS_COMPLETED;
 
 			if (!ok)
-				bench_warnx("%s: run %lld %s: %s", k->what, (long long)id,
-				            t > end ? "timed out" : ig_status_name(s.status),
-				            s.reason != NULL ? s.reason : "(no reason)");
+				bench_warnx("%s: run %lld %s: %s", k->what,
+				    (long long)id,
+				    t > end ? "timed out" :
+				              ig_status_name(s.status),
+				    s.reason != NULL ? s.reason :
+				                       "(no reason)");
 			ig_summary_clear(&s);
 			if (!ok)
 				return -1;
@@ -176,8 +185,9 @@ static double worker_us(struct bench_client *c, const struct worker_kind *k)
 		bench_sleep(POLL_S);
 	}
 	if (it_a < 0 || it_b <= it_a) {
-		bench_warnx("%s: the run went by too fast to time; raise its iterations",
-		            k->what);
+		bench_warnx(
+		    "%s: the run went by too fast to time; raise its iterations",
+		    k->what);
 		return -1;
 	}
 	return (t_b - t_a) * 1e6 / (double)(it_b - it_a);
@@ -185,15 +195,16 @@ static double worker_us(struct bench_client *c, const struct worker_kind *k)
 
 /* ---- main ---------------------------------------------------------------- */
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	char ignited[PATH_MAX], c_worker[PATH_MAX], ref[40], fig[40], ratio[16];
 	const char *c_argv[] = { c_worker, NULL };
 	const char *py_argv[] = { PYTHON, "-c", PY_NOOP, NULL };
 	struct worker_kind kinds[] = {
 		{ "C worker (c_echo_worker)", c_argv, NULL, C_WORKER_N },
-		{ "Python worker (ignite_worker)", py_argv, IGNITE_SOURCE_DIR "/python",
-		  PY_WORKER_N },
+		{ "Python worker (ignite_worker)", py_argv,
+		    IGNITE_SOURCE_DIR "/python", PY_WORKER_N },
 	};
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 	double raw[RUNS], runs[NKINDS][RUNS], fig_us[NKINDS], raw_us;
@@ -204,13 +215,14 @@ int main(int argc, char **argv)
 
 	bench_init("worker_roundtrip", &argc, argv);
 	if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
-		fprintf(stderr, "usage: worker_roundtrip [--rows] [IGNITED [C_WORKER]]\n");
+		fprintf(stderr,
+		    "usage: worker_roundtrip [--rows] [IGNITED [C_WORKER]]\n");
 		return 2;
 	}
 	if (bench_program(ignited, sizeof ignited, argc > 1 ? argv[1] : NULL,
-	                  "../daemon/ignited") == -1 ||
+	        "../daemon/ignited") == -1 ||
 	    bench_program(c_worker, sizeof c_worker, argc > 2 ? argv[2] : NULL,
-	                  "../examples/c_echo_worker") == -1)
+	        "../examples/c_echo_worker") == -1)
 		return 2;
 	if (bench_subdir(dir, sizeof dir, "daemon") == -1 ||
 	    bench_daemon_init(&d, ignited, dir) == -1 ||
@@ -233,8 +245,8 @@ int main(int argc, char **argv)
 		bench_error("raw socket ping-pong", "(floor)");
 		return bench_status();
 	}
-	bench_row("raw socket ping-pong", BENCH_FMT(fig, "%.1f us/rt", raw_us), ref,
-	          "-", "(floor)", BENCH_INFO);
+	bench_row("raw socket ping-pong", BENCH_FMT(fig, "%.1f us/rt", raw_us),
+	    ref, "-", "(floor)", BENCH_INFO);
 	BENCH_FMT(ref, "raw %.1f us/rt", raw_us);
 	for (size_t k = 0; k < NKINDS; k++) {
 		bool judged = k == 0;
@@ -244,10 +256,11 @@ int main(int argc, char **argv)
 			bench_error(kinds[k].what, target);
 			continue;
 		}
-		bench_row(kinds[k].what, BENCH_FMT(fig, "%.1f us/it", fig_us[k]), ref,
-		          BENCH_FMT(ratio, "%.2fx", fig_us[k] / raw_us), target,
-		          judged ? bench_judge(fig_us[k] <= TARGET_RATIO * raw_us)
-		                 : BENCH_INFO);
+		bench_row(kinds[k].what,
+		    BENCH_FMT(fig, "%.1f us/it", fig_us[k]), ref,
+		    BENCH_FMT(ratio, "%.2fx", fig_us[k] / raw_us), target,
+		    judged ? bench_judge(fig_us[k] <= TARGET_RATIO * raw_us) :
+		             BENCH_INFO);
 	}
 	return bench_status();
 }

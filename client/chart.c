@@ -19,11 +19,14 @@
 
 /* The braille bit of the dot at (column 0-1, row 0-3) in a cell. */
 static const unsigned char dot_bit[4][2] = {
-	{ 0x01, 0x08 }, { 0x02, 0x10 }, { 0x04, 0x20 }, { 0x40, 0x80 },
+	{ 0x01, 0x08 },
+	{ 0x02, 0x10 },
+	{ 0x04, 0x20 },
+	{ 0x40, 0x80 },
 };
 
 struct canvas {
-	unsigned char *cells;   /* rows x cols braille bit sets */
+	unsigned char *cells; /* rows x cols braille bit sets */
 	int cols, rows;
 };
 
@@ -76,7 +79,7 @@ draw(struct canvas *cv, const struct chart_series *s, double ylo, double yhi)
 		int x, y;
 
 		if (!isfinite(s->y[i])) {
-			have = false;   /* NaN breaks the line */
+			have = false; /* NaN breaks the line */
 			continue;
 		}
 		x = scale(s->x[i], s->x[0], s->x[s->n - 1], 2 * cv->cols);
@@ -135,7 +138,7 @@ chart_render(const struct chart_series *s, int width, int height, char **out)
 			yhi = fmax(yhi, s->y[i]);
 		}
 	if (ylo > yhi)
-		ylo = yhi = 0;  /* no finite points: an empty frame */
+		ylo = yhi = 0; /* no finite points: an empty frame */
 	fmt_value(top, sizeof top, yhi);
 	fmt_value(bottom, sizeof bottom, ylo);
 	lw = (int)(strlen(top) > strlen(bottom) ? strlen(top) : strlen(bottom));
@@ -154,7 +157,9 @@ chart_render(const struct chart_series *s, int width, int height, char **out)
 	put_text(f, s->name);
 	fprintf(f, " by %s\n", s->xlabel);
 	for (int r = 0; r < cv.rows; r++) {
-		const char *label = r == 0 ? top : r == cv.rows - 1 ? bottom : "";
+		const char *label = r == 0 ? top :
+		    r == cv.rows - 1       ? bottom :
+		                             "";
 		fprintf(f, "%*s %s", lw, label, label[0] != '\0' ? "┤" : "│");
 		put_row(f, cv.cells + r * cv.cols, cv.cols);
 	}

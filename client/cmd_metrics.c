@@ -11,10 +11,10 @@
 
 struct mquery {
 	const char *run;
-	const char *names[MAX_NAMES];   /* borrowed from argv */
+	const char *names[MAX_NAMES]; /* borrowed from argv */
 	size_t nnames;
-	bool epochs;                    /* the axis: epochs, else iterations */
-	int64_t from, to, max_points;   /* IG_NONE when not given */
+	bool epochs; /* the axis: epochs, else iterations */
+	int64_t from, to, max_points; /* IG_NONE when not given */
 	enum mformat format;
 };
 
@@ -35,16 +35,17 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 	};
 	int c, rc = CTL_OK;
 
-	*q = (struct mquery){ .from = IG_NONE, .to = IG_NONE,
-	    .max_points = IG_NONE };
+	*q = (struct mquery){
+		.from = IG_NONE, .to = IG_NONE, .max_points = IG_NONE
+	};
 	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
 		switch (c) {
 		case CTL_OPT_DONE:
-			return rc;      /* help printed or bad options */
+			return rc; /* help printed or bad options */
 		case 'n':
 			if (q->nnames == MAX_NAMES)
-				return ctl_usage(ctl, "more than %d --name",
-				    MAX_NAMES);
+				return ctl_usage(
+				    ctl, "more than %d --name", MAX_NAMES);
 			q->names[q->nnames++] = optarg;
 			break;
 		case 'e':
@@ -52,11 +53,12 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 			q->epochs = c == 'e';
 			break;
 		case 'f':
-			rc = ctl_number(ctl, "--from", optarg, 0, INT64_MAX,
-			    &q->from);
+			rc = ctl_number(
+			    ctl, "--from", optarg, 0, INT64_MAX, &q->from);
 			break;
 		case 't':
-			rc = ctl_number(ctl, "--to", optarg, 0, INT64_MAX, &q->to);
+			rc = ctl_number(
+			    ctl, "--to", optarg, 0, INT64_MAX, &q->to);
 			break;
 		case 'm':
 			rc = ctl_number(ctl, "--max-points", optarg, 1,
@@ -65,7 +67,8 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 		case 'c':
 		case 'p':
 			if (q->format != M_TABLE)
-				return ctl_usage(ctl, "--csv and --plot exclude "
+				return ctl_usage(ctl,
+				    "--csv and --plot exclude "
 				    "each other");
 			q->format = c == 'c' ? M_CSV : M_PLOT;
 			break;
@@ -130,7 +133,8 @@ merge(struct history *h, ig_series *page, size_t n)
 			page[i] = (ig_series){ 0 };
 			continue;
 		}
-		if ((p = realloc(s->points, (s->n + page[i].n) * sizeof *p)) == NULL)
+		if ((p = realloc(s->points, (s->n + page[i].n) * sizeof *p)) ==
+		    NULL)
 			return -1;
 		memcpy(p + s->n, page[i].points, page[i].n * sizeof *p);
 		s->points = p;
@@ -154,11 +158,15 @@ fetch(struct ctl *ctl, struct mquery *q, struct history *h)
 		if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 			return rc;
 		next = ig_map_get(res, "id");
-		if (next != NULL && next->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		if (next != NULL &&
+		    next->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 			h->id = (int64_t)next->via.u64;
-		if (ig_series_unpack(ig_map_get(res, "series"), &page, &n, &e) != 0)
-			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's "
-			    "answer to metrics makes no sense: %s", e.message);
+		if (ig_series_unpack(
+		        ig_map_get(res, "series"), &page, &n, &e) != 0)
+			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+			    "the daemon's "
+			    "answer to metrics makes no sense: %s",
+			    e.message);
 		rc = merge(h, page, n);
 		ig_series_free(page, n);
 		if (rc != 0)
@@ -169,7 +177,8 @@ fetch(struct ctl *ctl, struct mquery *q, struct history *h)
 		/* A next that does not move on would loop for ever. */
 		if (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    (int64_t)next->via.u64 <= q->from)
-			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's "
+			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+			    "the daemon's "
 			    "answer to metrics has a bad next page");
 		q->from = (int64_t)next->via.u64;
 	}

@@ -51,7 +51,8 @@ start(struct ctl *ctl, const json_t *spec, int64_t *id)
 		return rc;
 	if ((o = ig_map_get(res, "id")) == NULL ||
 	    o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's "
+		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+		    "the daemon's "
 		    "answer to run has no id");
 	*id = (int64_t)o->via.u64;
 	rc = ctl->output->started(ctl, res, *id);
@@ -88,25 +89,27 @@ cmd_run(struct ctl *ctl, int argc, char **argv)
 			follow = true;
 			break;
 		default:
-			flags[nflags++] = (struct spec_flag){
-				opts[c - OPT_BASE].name, optarg };
+			flags[nflags++] =
+			    (struct spec_flag){ opts[c - OPT_BASE].name,
+				    optarg };
 			break;
 		}
 	}
 	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK)
 		goto out;
 	if (spec_path == NULL && nflags == 0) {
-		rc = ctl_usage(ctl, "give --spec FILE.json or --engine and "
+		rc = ctl_usage(ctl,
+		    "give --spec FILE.json or --engine and "
 		    "friends; see ignitectl run --help");
 		goto out;
 	}
 	if (getcwd(cwd, sizeof cwd) == NULL) {
-		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "getcwd: %s",
-		    strerror(errno));
+		rc = ig_err_set(
+		    &ctl->e, CTL_ELOCAL, "getcwd: %s", strerror(errno));
 		goto out;
 	}
 	if ((rc = spec_build(spec_path, flags, nflags, state_path, cwd, &spec,
-	    &ctl->e)) != CTL_OK)
+	         &ctl->e)) != CTL_OK)
 		goto out;
 	rc = start(ctl, spec, &id);
 	json_decref(spec);

@@ -10,8 +10,10 @@
 static int
 bad_reply(struct ctl *ctl, const char *method, const ig_err *why)
 {
-	return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's answer to "
-	    "%s makes no sense: %s", method, why != NULL ? why->message : "");
+	return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+	    "the daemon's answer to "
+	    "%s makes no sense: %s",
+	    method, why != NULL ? why->message : "");
 }
 
 /* Add the summaries of one page of list to out, the output's list. */
@@ -55,7 +57,8 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 			if (strcmp(optarg, ig_status_names[i]) == 0)
 				break;
 		if (i == IG_STATUS_COUNT)
-			return ctl_usage(ctl, "--status %s: expected queued, "
+			return ctl_usage(ctl,
+			    "--status %s: expected queued, "
 			    "running, paused, completed, terminated or failed",
 			    optarg);
 		if (nwant < IG_STATUS_COUNT)
@@ -86,14 +89,16 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 		next = ig_map_get(res, "next");
 		if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
 		    (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
-		    (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    (int64_t)next->via.u64 <= from || next->via.u64 > INT64_MAX))) {
+		        (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		            (int64_t)next->via.u64 <= from ||
+		            next->via.u64 > INT64_MAX))) {
 			rc = bad_reply(ctl, "list", NULL);
 			break;
 		}
 		rc = ls_page(ctl, list, out);
 		from = next != NULL && next->type != MSGPACK_OBJECT_NIL ?
-		    (int64_t)next->via.u64 : IG_NONE;
+		    (int64_t)next->via.u64 :
+		    IG_NONE;
 	} while (rc == CTL_OK && from != IG_NONE);
 	return ctl->output->ls_end(ctl, out, rc);
 }
@@ -109,8 +114,8 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
 		return rc;
 	if ((rc = ctl_connect(ctl)) != CTL_OK ||
-	    (rc = conn_call_run(ctl->conn, "status", argv[optind], &res,
-	    &ctl->e)) != CTL_OK)
+	    (rc = conn_call_run(
+	         ctl->conn, "status", argv[optind], &res, &ctl->e)) != CTL_OK)
 		return rc;
 	if (ig_summary_unpack(res, &s, &e) != 0)
 		return bad_reply(ctl, "status", &e);
@@ -130,7 +135,7 @@ cmd_state(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if ((rc = ctl_connect(ctl)) != CTL_OK ||
 	    (rc = conn_call_run(ctl->conn, "state_dict", argv[optind], &res,
-	    &ctl->e)) != CTL_OK)
+	         &ctl->e)) != CTL_OK)
 		return rc;
 	if (res->type != MSGPACK_OBJECT_MAP)
 		return bad_reply(ctl, "state_dict", NULL);
@@ -156,8 +161,8 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
 		if (c == CTL_OPT_DONE)
 			return rc;
-		if ((rc = ctl_number(ctl, "--tail", optarg, 1, INT64_MAX,
-		    &tail)) != CTL_OK)
+		if ((rc = ctl_number(
+		         ctl, "--tail", optarg, 1, INT64_MAX, &tail)) != CTL_OK)
 			return rc;
 	}
 	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK ||
@@ -174,7 +179,8 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 		return rc;
 	if ((lines = ig_map_get(res, "lines")) == NULL ||
-	    lines->type != MSGPACK_OBJECT_ARRAY || ig_map_get(res, "id") == NULL)
+	    lines->type != MSGPACK_OBJECT_ARRAY ||
+	    ig_map_get(res, "id") == NULL)
 		return bad_reply(ctl, "logs", NULL);
 	if (ctl->output->logs_start(ctl, &out) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
@@ -186,7 +192,8 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 			break;
 		}
 		if (ctl->output->logs_line(ctl, out, &l) != 0)
-			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory, or "
+			rc = ig_err_set(&ctl->e, CTL_ELOCAL,
+			    "out of memory, or "
 			    "the output failed");
 		ig_log_line_clear(&l);
 	}
@@ -197,16 +204,15 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 
 struct action {
 	const char *method;
-	const char *done;       /* what happens now, for people */
+	const char *done; /* what happens now, for people */
 };
 
 static const struct action
-	act_terminate = { "terminate", "stops after its current iteration" },
-	act_terminate_epoch = { "terminate_epoch",
+    act_terminate = { "terminate", "stops after its current iteration" },
+    act_terminate_epoch = { "terminate_epoch",
 	    "ends its epoch after the current iteration" },
-	act_pause = { "pause", "pauses after its current iteration" },
-	act_resume = { "resume", "resumes" },
-	act_rm = { "delete", "is deleted" };
+    act_pause = { "pause", "pauses after its current iteration" },
+    act_resume = { "resume", "resumes" }, act_rm = { "delete", "is deleted" };
 
 /* Send the action with params {id, max_epochs?} and say what it did. */
 static int
@@ -280,7 +286,7 @@ cmd_resume(struct ctl *ctl, int argc, char **argv)
 		if (c == CTL_OPT_DONE)
 			return rc;
 		if ((rc = ctl_number(ctl, "--max-epochs", optarg, 1, INT64_MAX,
-		    &max_epochs)) != CTL_OK)
+		         &max_epochs)) != CTL_OK)
 			return rc;
 	}
 	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK)

@@ -32,15 +32,16 @@ struct conn {
 };
 
 int
-conn_socket_path(const char *path, char *buf, size_t len, const char **how,
-                 ig_err *err)
+conn_socket_path(
+    const char *path, char *buf, size_t len, const char **how, ig_err *err)
 {
 	const char *run;
 	int n;
 
 	if (path != NULL) {
 		*how = "--socket";
-	} else if ((path = getenv("IGNITE_SOCKET")) != NULL && path[0] != '\0') {
+	} else if ((path = getenv("IGNITE_SOCKET")) != NULL &&
+	    path[0] != '\0') {
 		*how = "IGNITE_SOCKET";
 	} else if (geteuid() == 0) {
 		*how = "the default for root";
@@ -58,15 +59,18 @@ conn_socket_path(const char *path, char *buf, size_t len, const char **how,
 	n = snprintf(buf, len, "%s", path);
 check:
 	if (n < 0 || (size_t)n >= len)
-		return ig_err_set(err, CTL_EUSAGE, "socket path from %s is longer "
-		    "than %zu bytes, the most a Unix socket takes", *how, len - 1);
+		return ig_err_set(err, CTL_EUSAGE,
+		    "socket path from %s is longer "
+		    "than %zu bytes, the most a Unix socket takes",
+		    *how, len - 1);
 	return CTL_OK;
 }
 
 static int
 unavailable(ig_err *err, const char *path, const char *what)
 {
-	return ig_err_set(err, CTL_EUNAVAILABLE, "%s: %s\n"
+	return ig_err_set(err, CTL_EUNAVAILABLE,
+	    "%s: %s\n"
 	    "Is ignited running?  Start it with: ignited --socket %s\n"
 	    "or point ignitectl at it with --socket PATH or IGNITE_SOCKET.",
 	    path, what, path);
@@ -113,7 +117,8 @@ read_msg(struct conn *c, ig_msg *msg, int timeout_ms, ig_err *err)
 				return ig_err_set(err, CTL_EUNAVAILABLE,
 				    "bad frame from the daemon at %s: %s (%s)",
 				    c->path, ig_decoder_error(c->dec)->message,
-				    ig_proto_code_name(ig_decoder_error(c->dec)->code));
+				    ig_proto_code_name(
+				        ig_decoder_error(c->dec)->code));
 		}
 		c->off = c->len = 0;
 		if ((rc = poll(&pfd, 1, timeout_ms)) == 0) {
@@ -131,8 +136,10 @@ read_msg(struct conn *c, ig_msg *msg, int timeout_ms, ig_err *err)
 			return unavailable(err, c->path, strerror(errno));
 		}
 		if (r == 0)
-			return ig_err_set(err, CTL_EUNAVAILABLE, "the daemon at %s "
-			    "closed the connection", c->path);
+			return ig_err_set(err, CTL_EUNAVAILABLE,
+			    "the daemon at %s "
+			    "closed the connection",
+			    c->path);
 		c->len = (size_t)r;
 	}
 }
@@ -152,12 +159,18 @@ stream_error(struct conn *c, const ig_msg *msg, ig_err *err)
 	const msgpack_object *m = ig_map_get(msg->params, "message");
 	const msgpack_object *code = ig_map_get(msg->params, "code");
 
-	return ig_err_set(err, CTL_EUNAVAILABLE, "the daemon at %s dropped the "
-	    "connection: %.*s (%s)", c->path,
-	    m != NULL && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size : 7,
-	    m != NULL && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr : "no reason",
-	    ig_proto_code_name(code != NULL &&
-	    code->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int)code->via.u64 : 0));
+	return ig_err_set(err, CTL_EUNAVAILABLE,
+	    "the daemon at %s dropped the "
+	    "connection: %.*s (%s)",
+	    c->path,
+	    m != NULL && m->type == MSGPACK_OBJECT_STR ? (int)m->via.str.size :
+	                                                 7,
+	    m != NULL && m->type == MSGPACK_OBJECT_STR ? m->via.str.ptr :
+	                                                 "no reason",
+	    ig_proto_code_name(
+	        code != NULL && code->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+	            (int)code->via.u64 :
+	            0));
 }
 
 /* Keep a notification for conn_next: a watch subscribed before a call
@@ -185,7 +198,7 @@ take_held(struct conn *c, const char **method, const msgpack_object **params)
 		return false;
 	}
 	if (msgpack_unpack_next(&c->out, c->held.data, c->held.size,
-	    &c->held_off) != MSGPACK_UNPACK_SUCCESS) {
+	        &c->held_off) != MSGPACK_UNPACK_SUCCESS) {
 		c->held.size = c->held_off = 0;
 		return false;
 	}
@@ -204,14 +217,15 @@ conn_call(struct conn *c, const msgpack_object **result, ig_err *err)
 	int rc;
 
 	if ((rc = ig_frame_end(&c->frame, err)) != 0)
-		return ig_err_set(err, CTL_EUSAGE, "request too large: %s",
-		    err->message);
+		return ig_err_set(
+		    err, CTL_EUSAGE, "request too large: %s", err->message);
 	if ((rc = send_all(c, c->sb.data, c->sb.size, err)) != CTL_OK)
 		return rc;
 	for (;;) {
 		if ((rc = read_msg(c, &msg, -1, err)) != CTL_OK)
 			return rc;
-		if (msg.type == IG_MSG_NOTIFY && strcmp(msg.method, "error") == 0)
+		if (msg.type == IG_MSG_NOTIFY &&
+		    strcmp(msg.method, "error") == 0)
 			return stream_error(c, &msg, err);
 		if (msg.type == IG_MSG_NOTIFY)
 			hold(c, &msg);
@@ -244,7 +258,7 @@ conn_pack_run(msgpack_packer *pk, const char *run)
 
 int
 conn_call_run(struct conn *c, const char *method, const char *run,
-              const msgpack_object **result, ig_err *err)
+    const msgpack_object **result, ig_err *err)
 {
 	msgpack_packer *pk = conn_begin(c, method);
 
@@ -256,7 +270,7 @@ conn_call_run(struct conn *c, const char *method, const char *run,
 
 int
 conn_next(struct conn *c, int timeout_ms, const char **method,
-          const msgpack_object **params, ig_err *err)
+    const msgpack_object **params, ig_err *err)
 {
 	ig_msg msg;
 	int rc;
@@ -295,8 +309,10 @@ hello(struct conn *c, ig_err *err)
 		return rc;
 	d = ig_map_get(res, "daemon");
 	snprintf(c->daemon, sizeof c->daemon, "%.*s",
-	    d != NULL && d->type == MSGPACK_OBJECT_STR ? (int)d->via.str.size : 7,
-	    d != NULL && d->type == MSGPACK_OBJECT_STR ? d->via.str.ptr : "ignited");
+	    d != NULL && d->type == MSGPACK_OBJECT_STR ? (int)d->via.str.size :
+	                                                 7,
+	    d != NULL && d->type == MSGPACK_OBJECT_STR ? d->via.str.ptr :
+	                                                 "ignited");
 	return CTL_OK;
 }
 
@@ -309,8 +325,10 @@ conn_open(const char *path, struct conn **out, ig_err *err)
 
 	*out = NULL;
 	if (strlen(path) >= sizeof sun.sun_path)
-		return ig_err_set(err, CTL_EUSAGE, "%s: longer than %zu bytes, "
-		    "the most a Unix socket takes", path, sizeof sun.sun_path - 1);
+		return ig_err_set(err, CTL_EUSAGE,
+		    "%s: longer than %zu bytes, "
+		    "the most a Unix socket takes",
+		    path, sizeof sun.sun_path - 1);
 	if ((c = calloc(1, sizeof *c)) == NULL ||
 	    (c->dec = ig_decoder_new(0)) == NULL) {
 		free(c);

@@ -11,140 +11,140 @@
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "[options] [--spec FILE.json] [--follow]",
-	  "Start a run and print its id.  Flags override the spec file.\n"
-	  "\n"
-	  "  --spec FILE.json        the run spec (docs/PROTOCOL.md, \"Run spec\")\n"
-	  "  --engine ENGINE         builtin:NAME, plugin:PATH or exec:COMMAND\n"
-	  "  --name NAME             a unique name to refer to the run by\n"
-	  "  --data DATA             range:N, csv:PATH, msgpack:PATH or worker\n"
-	  "  --batch-size N  --shuffle  --split F  --label COL  --no-header\n"
-	  "                          data options (csv, msgpack)\n"
-	  "  --max-epochs N  --epoch-length N  --seed N\n"
-	  "  --param KEY[:TYPE]=VALUE  a process function parameter; TYPE is\n"
-	  "                          int, float, bool or str, else guessed\n"
-	  "  --metric NAME=KIND[:FIELD[:TARGET]][,KEY=VALUE]...\n"
-	  "                          attach a metric (KEY: split, alpha, threshold)\n"
-	  "  --handler EVENT[,FILTER=N]...:ACTION[,ARG=VALUE]...\n"
-	  "                          a handler (FILTER: every, once, before, after)\n"
-	  "  --checkpoint-every N  --checkpoint-seconds S\n"
-	  "  --from-state FILE.json  start from this state_dict\n"
-	  "  --follow                watch the run and exit with its outcome\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl run --spec digits.json --max-epochs 30 --follow\n"
-	  "  ignitectl run --engine builtin:softmax --data csv:digits.csv \\\n"
-	  "      --label 64 --no-header --batch-size 32 --split 0.2 \\\n"
-	  "      --param lr=0.5 --param classes=10 --metric loss=loss:loss \\\n"
-	  "      --metric val_acc=accuracy,split=val \\\n"
-	  "      --handler EPOCH_COMPLETED:evaluate \\\n"
-	  "      --handler EPOCH_COMPLETED:early_stopping,metric=val_acc,patience=3\n"
-	  "  ignitectl run --engine builtin:sleep --param ms=5 --data range:1000 \\\n"
-	  "      --handler ITERATION_COMPLETED,every=100:log,message=tick\n" },
+	    "Start a run and print its id.  Flags override the spec file.\n"
+	    "\n"
+	    "  --spec FILE.json        the run spec (docs/PROTOCOL.md, \"Run spec\")\n"
+	    "  --engine ENGINE         builtin:NAME, plugin:PATH or exec:COMMAND\n"
+	    "  --name NAME             a unique name to refer to the run by\n"
+	    "  --data DATA             range:N, csv:PATH, msgpack:PATH or worker\n"
+	    "  --batch-size N  --shuffle  --split F  --label COL  --no-header\n"
+	    "                          data options (csv, msgpack)\n"
+	    "  --max-epochs N  --epoch-length N  --seed N\n"
+	    "  --param KEY[:TYPE]=VALUE  a process function parameter; TYPE is\n"
+	    "                          int, float, bool or str, else guessed\n"
+	    "  --metric NAME=KIND[:FIELD[:TARGET]][,KEY=VALUE]...\n"
+	    "                          attach a metric (KEY: split, alpha, threshold)\n"
+	    "  --handler EVENT[,FILTER=N]...:ACTION[,ARG=VALUE]...\n"
+	    "                          a handler (FILTER: every, once, before, after)\n"
+	    "  --checkpoint-every N  --checkpoint-seconds S\n"
+	    "  --from-state FILE.json  start from this state_dict\n"
+	    "  --follow                watch the run and exit with its outcome\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl run --spec digits.json --max-epochs 30 --follow\n"
+	    "  ignitectl run --engine builtin:softmax --data csv:digits.csv \\\n"
+	    "      --label 64 --no-header --batch-size 32 --split 0.2 \\\n"
+	    "      --param lr=0.5 --param classes=10 --metric loss=loss:loss \\\n"
+	    "      --metric val_acc=accuracy,split=val \\\n"
+	    "      --handler EPOCH_COMPLETED:evaluate \\\n"
+	    "      --handler EPOCH_COMPLETED:early_stopping,metric=val_acc,patience=3\n"
+	    "  ignitectl run --engine builtin:sleep --param ms=5 --data range:1000 \\\n"
+	    "      --handler ITERATION_COMPLETED,every=100:log,message=tick\n" },
 	{ "ls", cmd_ls, "[--status STATUS]...",
-	  "List runs: id, name, owner, status, epoch, iteration, rate, start\n"
-	  "and latest metrics.\n"
-	  "\n"
-	  "  --status STATUS   only runs in STATUS (queued, running, paused,\n"
-	  "                    completed, terminated, failed); may repeat\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl ls\n"
-	  "  ignitectl ls --status running --status paused\n"
-	  "  ignitectl --json ls | jq '.runs[].id'\n" },
+	    "List runs: id, name, owner, status, epoch, iteration, rate, start\n"
+	    "and latest metrics.\n"
+	    "\n"
+	    "  --status STATUS   only runs in STATUS (queued, running, paused,\n"
+	    "                    completed, terminated, failed); may repeat\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl ls\n"
+	    "  ignitectl ls --status running --status paused\n"
+	    "  ignitectl --json ls | jq '.runs[].id'\n" },
 	{ "status", cmd_status, "RUN",
-	  "Show one run.  RUN is an id or a name.\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl status 12\n"
-	  "  ignitectl --json status digits\n" },
+	    "Show one run.  RUN is an id or a name.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl status 12\n"
+	    "  ignitectl --json status digits\n" },
 	{ "state", cmd_state, "RUN",
-	  "Print the run's state_dict (Ignite's Engine.state_dict()).  With\n"
-	  "--json it can be given back to run --from-state.\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl state digits\n"
-	  "  ignitectl --json state 12 > state.json\n" },
+	    "Print the run's state_dict (Ignite's Engine.state_dict()).  With\n"
+	    "--json it can be given back to run --from-state.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl state digits\n"
+	    "  ignitectl --json state 12 > state.json\n" },
 	{ "terminate", cmd_terminate, "RUN",
-	  "Stop the run after its current iteration (Ignite's terminate()).\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl terminate digits\n" },
+	    "Stop the run after its current iteration (Ignite's terminate()).\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl terminate digits\n" },
 	{ "terminate-epoch", cmd_terminate_epoch, "RUN",
-	  "End the current epoch after its current iteration; the run goes on\n"
-	  "with the next (Ignite's terminate_epoch()).\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl terminate-epoch 12\n" },
+	    "End the current epoch after its current iteration; the run goes on\n"
+	    "with the next (Ignite's terminate_epoch()).\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl terminate-epoch 12\n" },
 	{ "pause", cmd_pause, "RUN",
-	  "Suspend the run after its current iteration; resume continues it.\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl pause digits\n" },
+	    "Suspend the run after its current iteration; resume continues it.\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl pause digits\n" },
 	{ "resume", cmd_resume, "RUN [--max-epochs N]",
-	  "Continue a paused run, or extend a completed or terminated one to\n"
-	  "N epochs (Ignite's run() with a larger max_epochs).\n"
-	  "\n"
-	  "  --max-epochs N   run up to epoch N\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl resume digits\n"
-	  "  ignitectl resume 12 --max-epochs 40\n" },
+	    "Continue a paused run, or extend a completed or terminated one to\n"
+	    "N epochs (Ignite's run() with a larger max_epochs).\n"
+	    "\n"
+	    "  --max-epochs N   run up to epoch N\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl resume digits\n"
+	    "  ignitectl resume 12 --max-epochs 40\n" },
 	{ "rm", cmd_rm, "RUN",
-	  "Delete an ended run: its spec, checkpoints, history and logs.\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl rm 12\n" },
+	    "Delete an ended run: its spec, checkpoints, history and logs.\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl rm 12\n" },
 	{ "metrics", cmd_metrics,
-	  "RUN [--name N]... [--epochs] [--from X --to Y] [--max-points N]"
-	  " [--csv|--plot]",
-	  "Print a run's metric history, every page of it.\n"
-	  "\n"
-	  "  --name N          only series N; may repeat\n"
-	  "  --epochs          --from and --to count epochs, and --plot draws\n"
-	  "                    against epochs\n"
-	  "  --iterations      they count iterations (the default)\n"
-	  "  --from X --to Y   an inclusive range on that axis\n"
-	  "  --max-points N    at most N points per series, evenly spread\n"
-	  "  --csv             name,epoch,iteration,time,value lines\n"
-	  "  --plot            a line chart per series, as wide as the terminal\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl metrics digits --name loss --plot\n"
-	  "  ignitectl metrics 12 --epochs --from 3 --to 5 --csv > m.csv\n"
-	  "  ignitectl --json metrics 12 --max-points 100\n" },
+	    "RUN [--name N]... [--epochs] [--from X --to Y] [--max-points N]"
+	    " [--csv|--plot]",
+	    "Print a run's metric history, every page of it.\n"
+	    "\n"
+	    "  --name N          only series N; may repeat\n"
+	    "  --epochs          --from and --to count epochs, and --plot draws\n"
+	    "                    against epochs\n"
+	    "  --iterations      they count iterations (the default)\n"
+	    "  --from X --to Y   an inclusive range on that axis\n"
+	    "  --max-points N    at most N points per series, evenly spread\n"
+	    "  --csv             name,epoch,iteration,time,value lines\n"
+	    "  --plot            a line chart per series, as wide as the terminal\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl metrics digits --name loss --plot\n"
+	    "  ignitectl metrics 12 --epochs --from 3 --to 5 --csv > m.csv\n"
+	    "  ignitectl --json metrics 12 --max-points 100\n" },
 	{ "watch", cmd_watch, "RUN",
-	  "Follow a run until it ends: epoch, iteration, rate, ETA and the\n"
-	  "latest metrics, redrawn in place on a terminal, as lines otherwise,\n"
-	  "as JSON lines with --json.  Exits 0 when the run completed, 1 when\n"
-	  "it failed, 3 when it was terminated.\n"
-	  "\n"
-	  "Examples:\n"
-	  "  ignitectl watch digits\n"
-	  "  ignitectl --json watch 12 | jq -c 'select(.type == \"status\")'\n" },
+	    "Follow a run until it ends: epoch, iteration, rate, ETA and the\n"
+	    "latest metrics, redrawn in place on a terminal, as lines otherwise,\n"
+	    "as JSON lines with --json.  Exits 0 when the run completed, 1 when\n"
+	    "it failed, 3 when it was terminated.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl watch digits\n"
+	    "  ignitectl --json watch 12 | jq -c 'select(.type == \"status\")'\n" },
 	{ "logs", cmd_logs, "RUN [--tail N]",
-	  "Print the run's log: lifecycle events, handler log lines and\n"
-	  "worker messages, oldest first.\n"
-	  "\n"
-	  "  --tail N   only the last N lines\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl logs digits --tail 20\n" },
+	    "Print the run's log: lifecycle events, handler log lines and\n"
+	    "worker messages, oldest first.\n"
+	    "\n"
+	    "  --tail N   only the last N lines\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl logs digits --tail 20\n" },
 	{ "ping", cmd_ping, "",
-	  "Check that the daemon answers, and how fast.\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl ping\n" },
+	    "Check that the daemon answers, and how fast.\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl ping\n" },
 	{ "version", cmd_version, "",
-	  "Print the versions of ignitectl, the daemon and the protocol.\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl version\n" },
+	    "Print the versions of ignitectl, the daemon and the protocol.\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl version\n" },
 	{ "shutdown", cmd_shutdown, "",
-	  "Stop the daemon: every run is checkpointed and resumes when the\n"
-	  "daemon starts again.  Only root and the daemon's own user may.\n"
-	  "\n"
-	  "Example:\n"
-	  "  ignitectl shutdown\n" },
+	    "Stop the daemon: every run is checkpointed and resumes when the\n"
+	    "daemon starts again.  Only root and the daemon's own user may.\n"
+	    "\n"
+	    "Example:\n"
+	    "  ignitectl shutdown\n" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -177,13 +177,15 @@ static const char builtins_help[] =
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: ignitectl [--socket PATH] [--json] COMMAND [ARGS]\n"
+	fprintf(f,
+	    "usage: ignitectl [--socket PATH] [--json] COMMAND [ARGS]\n"
 	    "\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-16s%s%s\n", commands[i].name,
 		    commands[i].args[0] != '\0' ? " " : "", commands[i].args);
-	fprintf(f, "\n"
+	fprintf(f,
+	    "\n"
 	    "RUN is a run id or name.  `ignitectl COMMAND --help` says more;\n"
 	    "`ignitectl help builtins` lists the builtin engines and params.\n"
 	    "The socket is --socket, else $IGNITE_SOCKET, else the daemon's\n"
@@ -197,8 +199,8 @@ usage(FILE *f)
 static void
 command_help(const struct command *cmd, FILE *f)
 {
-	fprintf(f, "usage: ignitectl %s %s\n\n%s", cmd->name, cmd->args,
-	    cmd->help);
+	fprintf(
+	    f, "usage: ignitectl %s %s\n\n%s", cmd->name, cmd->args, cmd->help);
 }
 
 int
@@ -217,7 +219,7 @@ ctl_usage(struct ctl *ctl, const char *fmt, ...)
 
 int
 ctl_getopt(struct ctl *ctl, int argc, char **argv, const struct option *opts,
-           int *status)
+    int *status)
 {
 	/* --json and --socket are global, but people type them anywhere. */
 	static const struct option common[] = {
@@ -256,12 +258,12 @@ ctl_getopt(struct ctl *ctl, int argc, char **argv, const struct option *opts,
 			ctl->socket = optarg;
 			continue;
 		case ':':
-			*status = ctl_usage(ctl, "%s needs a value",
-			    argv[optind - 1]);
+			*status = ctl_usage(
+			    ctl, "%s needs a value", argv[optind - 1]);
 			return CTL_OPT_DONE;
 		case '?':
-			*status = ctl_usage(ctl, "unknown option %s",
-			    argv[optind - 1]);
+			*status = ctl_usage(
+			    ctl, "unknown option %s", argv[optind - 1]);
 			return CTL_OPT_DONE;
 		default:
 			return c;
@@ -273,9 +275,11 @@ int
 ctl_operands(struct ctl *ctl, int argc, char **argv, int n)
 {
 	if (argc - optind < n)
-		return ctl_usage(ctl, "missing %s", n == 1 ? "RUN" : "operands");
+		return ctl_usage(
+		    ctl, "missing %s", n == 1 ? "RUN" : "operands");
 	if (argc - optind > n)
-		return ctl_usage(ctl, "unexpected argument %s", argv[optind + n]);
+		return ctl_usage(
+		    ctl, "unexpected argument %s", argv[optind + n]);
 	return CTL_OK;
 }
 
@@ -298,7 +302,7 @@ ctl_args(struct ctl *ctl, int argc, char **argv, int n)
 
 int
 ctl_number(struct ctl *ctl, const char *opt, const char *s, int64_t min,
-           int64_t max, int64_t *out)
+    int64_t max, int64_t *out)
 {
 	char *end;
 	long long v;
@@ -306,8 +310,9 @@ ctl_number(struct ctl *ctl, const char *opt, const char *s, int64_t min,
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (end == s || *end != '\0' || errno != 0 || v < min || v > max)
-		return ctl_usage(ctl, "%s %s: expected an integer from %lld to %lld",
-		    opt, s, (long long)min, (long long)max);
+		return ctl_usage(ctl,
+		    "%s %s: expected an integer from %lld to %lld", opt, s,
+		    (long long)min, (long long)max);
 	*out = v;
 	return CTL_OK;
 }
@@ -321,8 +326,8 @@ ctl_connect(struct ctl *ctl)
 
 	if (ctl->conn != NULL)
 		return CTL_OK;
-	if ((rc = conn_socket_path(ctl->socket, path, sizeof path, &how,
-	    &ctl->e)) != CTL_OK)
+	if ((rc = conn_socket_path(
+	         ctl->socket, path, sizeof path, &how, &ctl->e)) != CTL_OK)
 		return rc;
 	rc = conn_open(path, &ctl->conn, &ctl->e);
 	if (rc == CTL_EUNAVAILABLE) {
@@ -372,7 +377,7 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	const struct command *cmd;
 	int c, status;
 
-	optind = 0;     /* GNU getopt: start afresh (tests call us again) */
+	optind = 0; /* GNU getopt: start afresh (tests call us again) */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -390,8 +395,8 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 			    IGNITE_VERSION, IG_PROTO_VERSION);
 			return CTL_OK;
 		default:
-			fprintf(err, "ignitectl: %s %s\n", c == ':' ?
-			    "missing value for" : "unknown option",
+			fprintf(err, "ignitectl: %s %s\n",
+			    c == ':' ? "missing value for" : "unknown option",
 			    argv[optind - 1]);
 			usage(err);
 			return CTL_EUSAGE;
@@ -416,8 +421,10 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 		return CTL_OK;
 	}
 	if ((cmd = find_command(argv[optind])) == NULL) {
-		fprintf(err, "ignitectl: unknown command %s; see ignitectl "
-		    "--help\n", argv[optind]);
+		fprintf(err,
+		    "ignitectl: unknown command %s; see ignitectl "
+		    "--help\n",
+		    argv[optind]);
 		return CTL_EUSAGE;
 	}
 	ctl.cmd = cmd;

@@ -128,11 +128,11 @@ static bool
 invisible(const unsigned char *p, size_t n)
 {
 	if (n == 2)
-		return p[0] == 0xc2 && p[1] < 0xa0;             /* U+0080-U+009F */
+		return p[0] == 0xc2 && p[1] < 0xa0; /* U+0080-U+009F */
 	if (n == 3 && p[0] == 0xe2 && p[1] == 0x80)
-		return p[2] >= 0xaa && p[2] <= 0xae;            /* U+202A-U+202E */
+		return p[2] >= 0xaa && p[2] <= 0xae; /* U+202A-U+202E */
 	if (n == 3 && p[0] == 0xe2 && p[1] == 0x81)
-		return p[2] >= 0xa6 && p[2] <= 0xa9;            /* U+2066-U+2069 */
+		return p[2] >= 0xa6 && p[2] <= 0xa9; /* U+2066-U+2069 */
 	return false;
 }
 
@@ -146,8 +146,11 @@ text_safe(const char *s)
 	if (out == NULL)
 		return NULL;
 	for (size_t i = 0; i < len; i += n) {
-		const char *named = p[i] == '\\' ? "\\\\" : p[i] == '\t' ? "\\t" :
-		    p[i] == '\n' ? "\\n" : p[i] == '\r' ? "\\r" : NULL;
+		const char *named = p[i] == '\\' ? "\\\\" :
+		    p[i] == '\t'                 ? "\\t" :
+		    p[i] == '\n'                 ? "\\n" :
+		    p[i] == '\r'                 ? "\\r" :
+		                                   NULL;
 
 		n = ig_utf8_seq(p + i, len - i);
 		if (named != NULL) {
@@ -159,7 +162,8 @@ text_safe(const char *s)
 			if (n == 0)
 				n = 1;
 			for (size_t k = 0; k < n; k++)
-				o += (size_t)sprintf(out + o, "\\x%02x", p[i + k]);
+				o += (size_t)sprintf(
+				    out + o, "\\x%02x", p[i + k]);
 		} else {
 			memcpy(out + o, p + i, n);
 			o += n;
@@ -211,7 +215,7 @@ term_width(FILE *f)
 
 struct table {
 	size_t ncols, nrows, cap;
-	char **cells;           /* (nrows + 1) x ncols: the headers first */
+	char **cells; /* (nrows + 1) x ncols: the headers first */
 	bool *right;
 };
 
@@ -244,7 +248,8 @@ table_add(struct table *t, const char *const *cells)
 
 	if (t->nrows == t->cap) {
 		t->cap = t->cap == 0 ? 16 : t->cap * 2;
-		if ((v = realloc(t->cells, t->cap * t->ncols * sizeof *v)) == NULL)
+		if ((v = realloc(t->cells, t->cap * t->ncols * sizeof *v)) ==
+		    NULL)
 			return -1;
 		t->cells = v;
 	}
@@ -310,8 +315,16 @@ table_free(struct table *t)
 /* ---- run summaries ----------------------------------------------------- */
 
 const char *const summary_headers[] = {
-	">ID", "NAME", ">OWNER", "STATUS", ">EPOCH", ">ITERATION", ">IT/S",
-	"STARTED", "METRICS", NULL,
+	">ID",
+	"NAME",
+	">OWNER",
+	"STATUS",
+	">EPOCH",
+	">ITERATION",
+	">IT/S",
+	"STARTED",
+	"METRICS",
+	NULL,
 };
 
 /* "loss=0.1234 val_acc=0.9612", malloc'd. */
@@ -328,8 +341,8 @@ metrics_text(const ig_summary *s)
 	*p = '\0';
 	for (size_t i = 0; i < s->nmetrics; i++) {
 		fmt_value(v, sizeof v, s->metrics[i].value);
-		p += sprintf(p, "%s%s=%s", i > 0 ? " " : "",
-		    s->metrics[i].name, v);
+		p += sprintf(
+		    p, "%s%s=%s", i > 0 ? " " : "", s->metrics[i].name, v);
 	}
 	return out;
 }

@@ -28,11 +28,11 @@
 /* Exit statuses; docs/ignitectl.1 lists them too. */
 enum ctl_exit {
 	CTL_OK = 0,
-	CTL_EDAEMON = 1,        /* the daemon answered an error; or the run failed */
-	CTL_EUSAGE = 2,         /* bad option, argument or spec file */
-	CTL_ETERMINATED = 3,    /* watch / run --follow: the run was terminated */
-	CTL_EUNAVAILABLE = 69,  /* no daemon at the socket (EX_UNAVAILABLE) */
-	CTL_ELOCAL = 70,        /* out of memory, or output failed (EX_SOFTWARE) */
+	CTL_EDAEMON = 1, /* the daemon answered an error; or the run failed */
+	CTL_EUSAGE = 2, /* bad option, argument or spec file */
+	CTL_ETERMINATED = 3, /* watch / run --follow: the run was terminated */
+	CTL_EUNAVAILABLE = 69, /* no daemon at the socket (EX_UNAVAILABLE) */
+	CTL_ELOCAL = 70, /* out of memory, or output failed (EX_SOFTWARE) */
 };
 
 /* ---- conn.c: the control socket ----------------------------------------- */
@@ -41,8 +41,8 @@ struct conn;
 
 /* Where the daemon's socket is: path when given, else $IGNITE_SOCKET, else
  * the daemon's default for this uid.  *how says which, for messages. */
-int conn_socket_path(const char *path, char *buf, size_t len,
-                     const char **how, ig_err *err);
+int conn_socket_path(
+    const char *path, char *buf, size_t len, const char **how, ig_err *err);
 /* Connect and say hello.  *out is freed with conn_close().  Returns
  * CTL_EUNAVAILABLE with a message naming the path and how to start the
  * daemon when nobody answers there. */
@@ -58,14 +58,14 @@ msgpack_packer *conn_begin(struct conn *c, const char *method);
 int conn_call(struct conn *c, const msgpack_object **result, ig_err *err);
 /* A request whose params are {id: RUN}, RUN an id ("12") or a name. */
 int conn_call_run(struct conn *c, const char *method, const char *run,
-                  const msgpack_object **result, ig_err *err);
+    const msgpack_object **result, ig_err *err);
 /* Pack RUN as the protocol's id: an integer when it is all digits. */
 void conn_pack_run(msgpack_packer *pk, const char *run);
 /* Wait up to timeout_ms (-1: for ever) for the next notification; its
  * method and params live until the next call or read on c.  *method is
  * NULL when the time ran out. */
 int conn_next(struct conn *c, int timeout_ms, const char **method,
-              const msgpack_object **params, ig_err *err);
+    const msgpack_object **params, ig_err *err);
 
 /* ---- dispatch.c: options and the command table --------------------------- */
 
@@ -73,20 +73,20 @@ struct output;
 
 /* What every command gets. */
 struct ctl {
-	const char *socket;     /* --socket, or NULL for the default */
-	const struct output *output;    /* output_text, or with --json
+	const char *socket; /* --socket, or NULL for the default */
+	const struct output *output; /* output_text, or with --json
 	                                 * output_json (output.h) */
-	FILE *out, *err;        /* stdout and stderr; tests pass their own */
-	struct conn *conn;      /* opened by ctl_connect(); owned here */
+	FILE *out, *err; /* stdout and stderr; tests pass their own */
+	struct conn *conn; /* opened by ctl_connect(); owned here */
 	const struct command *cmd;
-	ig_err e;               /* the error a command fails with */
+	ig_err e; /* the error a command fails with */
 };
 
 struct command {
 	const char *name;
 	int (*run)(struct ctl *, int, char **);
-	const char *args;       /* the synopsis after the name */
-	const char *help;       /* options, description and examples */
+	const char *args; /* the synopsis after the name */
+	const char *help; /* options, description and examples */
 };
 
 /* The whole program, minus exit(): returns the exit status. */
@@ -100,10 +100,10 @@ int ctl_main(int argc, char **argv, FILE *out, FILE *err);
  */
 #define CTL_OPT_DONE (-2)
 int ctl_getopt(struct ctl *ctl, int argc, char **argv,
-               const struct option *opts, int *status);
+    const struct option *opts, int *status);
 /* Report a usage error of the current command; returns CTL_EUSAGE. */
 int ctl_usage(struct ctl *ctl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Exactly n operands left, else a usage error. */
 int ctl_operands(struct ctl *ctl, int argc, char **argv, int n);
 /* For a command without options of its own: parse, and check that n
@@ -115,7 +115,7 @@ int ctl_args(struct ctl *ctl, int argc, char **argv, int n);
 int ctl_connect(struct ctl *ctl);
 /* Parse a decimal integer within [min, max] for option opt. */
 int ctl_number(struct ctl *ctl, const char *opt, const char *s, int64_t min,
-               int64_t max, int64_t *out);
+    int64_t max, int64_t *out);
 
 /* ---- the commands: cmd_daemon.c, cmd_runs.c, cmd_run.c, cmd_metrics.c,
  * watch.c ------------------------------------------------------------------ */
@@ -143,8 +143,8 @@ int watch_run(struct ctl *ctl, const char *run);
 
 /* The flags of `ignitectl run` that shape the spec, in the order given. */
 struct spec_flag {
-	const char *key;        /* "engine", "param", "metric", ... */
-	const char *value;      /* borrowed from argv */
+	const char *key; /* "engine", "param", "metric", ... */
+	const char *value; /* borrowed from argv */
 };
 
 /*
@@ -155,8 +155,8 @@ struct spec_flag {
  * CTL_EUSAGE with a message naming the file, flag or key that is wrong.
  */
 int spec_build(const char *spec_path, const struct spec_flag *flags,
-               size_t nflags, const char *state_path, const char *cwd,
-               json_t **out, ig_err *err);
+    size_t nflags, const char *state_path, const char *cwd, json_t **out,
+    ig_err *err);
 
 /* ---- json.c: JSON from and to msgpack ----------------------------------- */
 
@@ -196,13 +196,23 @@ void table_free(struct table *t);
 
 /* The fields of a run summary as people read them; ls shows them as a
  * row, status as lines.  Cells are static or point into f. */
-enum { SUM_ID, SUM_NAME, SUM_OWNER, SUM_STATUS, SUM_EPOCH, SUM_ITERATION,
-       SUM_RATE, SUM_STARTED, SUM_METRICS, SUM_NFIELDS };
-extern const char *const summary_headers[];     /* NULL-terminated */
+enum {
+	SUM_ID,
+	SUM_NAME,
+	SUM_OWNER,
+	SUM_STATUS,
+	SUM_EPOCH,
+	SUM_ITERATION,
+	SUM_RATE,
+	SUM_STARTED,
+	SUM_METRICS,
+	SUM_NFIELDS
+};
+extern const char *const summary_headers[]; /* NULL-terminated */
 struct summary_text {
 	const char *cell[SUM_NFIELDS];
 	char buf[SUM_NFIELDS][64];
-	char *metrics;          /* malloc'd; freed by summary_text_clear */
+	char *metrics; /* malloc'd; freed by summary_text_clear */
 };
 int summary_text(struct summary_text *f, const ig_summary *s, time_t now);
 void summary_text_clear(struct summary_text *f);
@@ -226,14 +236,14 @@ size_t text_width(const char *s);
 
 struct chart_series {
 	const char *name;
-	const double *x, *y;    /* n points, x ascending */
+	const double *x, *y; /* n points, x ascending */
 	size_t n;
-	const char *xlabel;     /* "iteration" or "epoch" */
+	const char *xlabel; /* "iteration" or "epoch" */
 };
 /* Draw s in width columns with height rows of plot (each row 4 dots, each
  * column 2).  *out is malloc'd text ending in a newline.  Returns 0, or
  * -1 when out of memory or width leaves no room to plot. */
-int chart_render(const struct chart_series *s, int width, int height,
-                 char **out);
+int chart_render(
+    const struct chart_series *s, int width, int height, char **out);
 
 #endif

@@ -26,8 +26,8 @@ json_from_map(const msgpack_object_map *m)
 		int rc;
 
 		if (k->type == MSGPACK_OBJECT_STR) {
-			rc = json_object_setn_new_nocheck(o, k->via.str.ptr,
-			    k->via.str.size, v);
+			rc = json_object_setn_new_nocheck(
+			    o, k->via.str.ptr, k->via.str.size, v);
 		} else {
 			if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 				snprintf(key, sizeof key, "%llu",
@@ -77,7 +77,8 @@ json_from_msgpack(const msgpack_object *o)
 			return NULL;
 		for (uint32_t i = 0; i < o->via.bin.size; i++) {
 			s[2 * i] = hex[(unsigned char)o->via.bin.ptr[i] >> 4];
-			s[2 * i + 1] = hex[(unsigned char)o->via.bin.ptr[i] & 15];
+			s[2 * i + 1] =
+			    hex[(unsigned char)o->via.bin.ptr[i] & 15];
 		}
 		a = json_stringn(s, 2 * (size_t)o->via.bin.size);
 		free(s);
@@ -87,7 +88,7 @@ json_from_msgpack(const msgpack_object *o)
 			return NULL;
 		for (uint32_t i = 0; i < o->via.array.size; i++)
 			if (json_array_append_new(a,
-			    json_from_msgpack(&o->via.array.ptr[i])) != 0) {
+			        json_from_msgpack(&o->via.array.ptr[i])) != 0) {
 				json_decref(a);
 				return NULL;
 			}
@@ -110,19 +111,19 @@ json_to_msgpack(msgpack_packer *pk, const json_t *j)
 		msgpack_pack_map(pk, json_object_size(j));
 		/* jansson's iteration wants a non-const object; it does
 		 * not change it. */
-		json_object_foreach((json_t *)j, key, v) {
+		json_object_foreach((json_t *)j, key, v)
+		{
 			ig_pack_str(pk, key);
 			json_to_msgpack(pk, v);
 		}
 		break;
 	case JSON_ARRAY:
 		msgpack_pack_array(pk, json_array_size(j));
-		json_array_foreach(j, i, v)
-			json_to_msgpack(pk, v);
+		json_array_foreach(j, i, v) json_to_msgpack(pk, v);
 		break;
 	case JSON_STRING:
-		msgpack_pack_str_with_body(pk, json_string_value(j),
-		    json_string_length(j));
+		msgpack_pack_str_with_body(
+		    pk, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_INTEGER:
 		msgpack_pack_int64(pk, json_integer_value(j));

@@ -20,29 +20,39 @@
 /* A run's metric history (cmd_metrics.c): every series so far; each page
  * adds points to the series of their name. */
 struct history {
-	int64_t id;             /* the run's, from the answer */
+	int64_t id; /* the run's, from the answer */
 	ig_series *s;
 	size_t n;
 };
 
 /* The forms of metrics' text: --csv, --plot, else a table. */
-enum mformat { M_TABLE, M_CSV, M_PLOT };
+enum mformat {
+	M_TABLE,
+	M_CSV,
+	M_PLOT
+};
 
 /* A run followed by watch (watch.c): its summary, kept up to date by the
  * notifications, so ls, status and watch show a run the same way. */
 struct view {
-	ig_summary s;           /* owned: cleared by watch_run */
-	double eta;             /* seconds; < 0 unknown */
-	char last[256];         /* the latest event or log line */
+	ig_summary s; /* owned: cleared by watch_run */
+	double eta; /* seconds; < 0 unknown */
+	char last[256]; /* the latest event or log line */
 	/* the text form's own */
-	bool tty;               /* redrawn in place, else plain lines */
-	int drawn;              /* lines of the view on the screen */
-	time_t plain_at;        /* when the last progress line went out */
+	bool tty; /* redrawn in place, else plain lines */
+	int drawn; /* lines of the view on the screen */
+	time_t plain_at; /* when the last progress line went out */
 };
 
 /* The notifications watch knows; others are newer than us. */
-enum note { NOTE_PROGRESS, NOTE_STATUS, NOTE_EVENT, NOTE_LOG, NOTE_METRICS,
-            NOTE_OTHER };
+enum note {
+	NOTE_PROGRESS,
+	NOTE_STATUS,
+	NOTE_EVENT,
+	NOTE_LOG,
+	NOTE_METRICS,
+	NOTE_OTHER
+};
 
 struct output {
 	/* cmd_daemon.c */
@@ -58,17 +68,17 @@ struct output {
 	int (*ls_row)(struct ctl *, void *list, const ig_summary *);
 	int (*ls_end)(struct ctl *, void *list, int status);
 	int (*status)(struct ctl *, const ig_summary *);
-	int (*state)(struct ctl *, json_t *state);      /* takes state */
+	int (*state)(struct ctl *, json_t *state); /* takes state */
 	int (*logs_start)(struct ctl *, void **list);
 	int (*logs_line)(struct ctl *, void *list, const ig_log_line *);
-	int (*logs_end)(struct ctl *, void *list, const msgpack_object *id,
-	    int status);
+	int (*logs_end)(
+	    struct ctl *, void *list, const msgpack_object *id, int status);
 	/* an action on run: done says what happens now, res is the answer */
 	int (*action)(struct ctl *, const char *run, const char *done,
 	    const msgpack_object *res);
 	/* cmd_metrics.c */
-	int (*metrics)(struct ctl *, const struct history *, bool epochs,
-	    enum mformat);
+	int (*metrics)(
+	    struct ctl *, const struct history *, bool epochs, enum mformat);
 	/* watch.c: begin once, show before each wait and at the end, note
 	 * after each notification has updated v (params and series as they
 	 * came; series only for metrics), ended when asking found it over */
@@ -90,8 +100,8 @@ bool run_ended(int status);
 
 /* ---- text_metrics.c, text_watch.c: output_text's larger parts ----------- */
 
-int text_metrics(struct ctl *, const struct history *, bool epochs,
-    enum mformat);
+int text_metrics(
+    struct ctl *, const struct history *, bool epochs, enum mformat);
 int text_watch_begin(struct ctl *, struct view *);
 int text_watch_show(struct ctl *, struct view *);
 int text_watch_note(struct ctl *, struct view *, enum note, const char *,

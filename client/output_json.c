@@ -16,11 +16,12 @@ json_print(struct ctl *ctl, json_t *j)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 	/* ASCII only: what a worker wrote cannot reach a terminal raw, not
 	 * even a C1 control, which JSON itself need not escape */
-	rc = json_dumpf(j, ctl->out, JSON_COMPACT | JSON_ENCODE_ANY |
-	    JSON_ENSURE_ASCII);
+	rc = json_dumpf(
+	    j, ctl->out, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
 	json_decref(j);
 	if (rc != 0 || fputc('\n', ctl->out) == EOF || fflush(ctl->out) != 0)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
+		return ig_err_set(
+		    &ctl->e, CTL_ELOCAL, "cannot write the output");
 	return CTL_OK;
 }
 
@@ -46,27 +47,23 @@ json_summary(const ig_summary *s)
 
 	for (size_t i = 0; m != NULL && i < s->nmetrics; i++)
 		if (json_object_set_new(m, s->metrics[i].name,
-		    json_number(s->metrics[i].value)) != 0) {
+		        json_number(s->metrics[i].value)) != 0) {
 			json_decref(m);
 			return NULL;
 		}
 	/* json_pack steals "o" references and fails whole on NULL. */
-	return json_pack_ex(NULL, 0, "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
+	return json_pack_ex(NULL, 0,
+	    "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
 	    " s:o s:o s:o s:o s:o}",
-	    "id", (json_int_t)s->id,
-	    "name", json_opt_str(s->name),
-	    "owner", (json_int_t)s->owner,
-	    "owner_name", json_opt_str(owner_name(s->owner)),
-	    "status", status != NULL ? status : "unknown",
-	    "epoch", (json_int_t)s->epoch,
-	    "max_epochs", json_opt_int(s->max_epochs),
-	    "iteration", (json_int_t)s->iteration,
-	    "epoch_length", json_opt_int(s->epoch_length),
-	    "rate", json_real(s->rate),
-	    "metrics", m,
-	    "reason", json_opt_str(s->reason),
-	    "created", json_opt_int(s->created),
-	    "started", json_opt_int(s->started),
+	    "id", (json_int_t)s->id, "name", json_opt_str(s->name), "owner",
+	    (json_int_t)s->owner, "owner_name",
+	    json_opt_str(owner_name(s->owner)), "status",
+	    status != NULL ? status : "unknown", "epoch", (json_int_t)s->epoch,
+	    "max_epochs", json_opt_int(s->max_epochs), "iteration",
+	    (json_int_t)s->iteration, "epoch_length",
+	    json_opt_int(s->epoch_length), "rate", json_real(s->rate),
+	    "metrics", m, "reason", json_opt_str(s->reason), "created",
+	    json_opt_int(s->created), "started", json_opt_int(s->started),
 	    "finished", json_opt_int(s->finished));
 }
 
@@ -83,11 +80,11 @@ json_series(const ig_series *s, size_t n)
 			goto fail;
 		for (size_t j = 0; j < s[i].n; j++) {
 			const ig_point *pt = &s[i].points[j];
-			p = json_pack_ex(NULL, 0, "{sI sI s:o s:o}",
-			    "epoch", (json_int_t)pt->epoch,
-			    "iteration", (json_int_t)pt->iteration,
-			    "time", json_number(pt->time),
-			    "value", json_number(pt->value));
+			p = json_pack_ex(NULL, 0, "{sI sI s:o s:o}", "epoch",
+			    (json_int_t)pt->epoch, "iteration",
+			    (json_int_t)pt->iteration, "time",
+			    json_number(pt->time), "value",
+			    json_number(pt->value));
 			if (json_array_append_new(a, p) != 0)
 				goto fail;
 		}
@@ -116,10 +113,10 @@ json_ping(struct ctl *ctl, double ms)
 static int
 json_version(struct ctl *ctl)
 {
-	return json_print(ctl, json_pack("{sssssi}",
-	    "client", "ignitectl " IGNITE_VERSION,
-	    "daemon", conn_daemon(ctl->conn),
-	    "protocol", IG_PROTO_VERSION));
+	return json_print(ctl,
+	    json_pack("{sssssi}", "client", "ignitectl " IGNITE_VERSION,
+	        "daemon", conn_daemon(ctl->conn), "protocol",
+	        IG_PROTO_VERSION));
 }
 
 static int
@@ -189,12 +186,12 @@ json_logs_line(struct ctl *ctl, void *list, const ig_log_line *l)
 }
 
 static int
-json_logs_end(struct ctl *ctl, void *list, const msgpack_object *id,
-    int status)
+json_logs_end(struct ctl *ctl, void *list, const msgpack_object *id, int status)
 {
 	if (status == CTL_OK)
-		return json_print(ctl, json_pack("{s:o s:o}", "id",
-		    json_from_msgpack(id), "lines", list));
+		return json_print(ctl,
+		    json_pack("{s:o s:o}", "id", json_from_msgpack(id), "lines",
+		        list));
 	json_decref(list);
 	return status;
 }
@@ -210,13 +207,14 @@ json_action(struct ctl *ctl, const char *run, const char *done,
 
 /* --csv and --plot are refused with --json (cmd_metrics.c). */
 static int
-json_metrics(struct ctl *ctl, const struct history *h, bool epochs,
-    enum mformat format)
+json_metrics(
+    struct ctl *ctl, const struct history *h, bool epochs, enum mformat format)
 {
 	(void)format;
-	return json_print(ctl, json_pack("{s:I s:s s:o}",
-	    "id", (json_int_t)h->id, "axis", epochs ? "epoch" : "iteration",
-	    "series", json_series(h->s, h->n)));
+	return json_print(ctl,
+	    json_pack("{s:I s:s s:o}", "id", (json_int_t)h->id, "axis",
+	        epochs ? "epoch" : "iteration", "series",
+	        json_series(h->s, h->n)));
 }
 
 /* ---- watch: a line per notification ------------------------------------- */
@@ -241,11 +239,13 @@ json_watch_note(struct ctl *ctl, struct view *v, enum note kind,
 	(void)kind;
 	/* A metric batch's columns are binary: give them as points. */
 	if (j != NULL && series != NULL &&
-	    json_object_set_new(j, "series", json_series(series, nseries)) != 0) {
+	    json_object_set_new(j, "series", json_series(series, nseries)) !=
+	        0) {
 		json_decref(j);
 		j = NULL;
 	}
-	if (j != NULL && json_object_set_new(j, "type", json_string(method)) != 0) {
+	if (j != NULL &&
+	    json_object_set_new(j, "type", json_string(method)) != 0) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -257,11 +257,11 @@ json_watch_note(struct ctl *ctl, struct view *v, enum note kind,
 static int
 json_watch_ended(struct ctl *ctl, struct view *v)
 {
-	return json_print(ctl, json_pack("{s:s s:I s:s s:o}",
-	    "type", "status", "id", (json_int_t)v->s.id,
-	    "status", ig_status_name(v->s.status),
-	    "reason", v->s.reason != NULL ?
-	    json_string(v->s.reason) : json_null()));
+	return json_print(ctl,
+	    json_pack("{s:s s:I s:s s:o}", "type", "status", "id",
+	        (json_int_t)v->s.id, "status", ig_status_name(v->s.status),
+	        "reason",
+	        v->s.reason != NULL ? json_string(v->s.reason) : json_null()));
 }
 
 const struct output output_json = {

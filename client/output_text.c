@@ -28,8 +28,10 @@ text_version(struct ctl *ctl)
 static int
 text_shutdown(struct ctl *ctl)
 {
-	fprintf(ctl->out, "%s is shutting down; unfinished runs resume when "
-	    "it starts again\n", conn_daemon(ctl->conn));
+	fprintf(ctl->out,
+	    "%s is shutting down; unfinished runs resume when "
+	    "it starts again\n",
+	    conn_daemon(ctl->conn));
 	return CTL_OK;
 }
 
@@ -59,7 +61,9 @@ text_ls_row(struct ctl *ctl, void *list, const ig_summary *s)
 
 	(void)ctl;
 	rc = summary_text(&f, s, time(NULL)) != 0 ||
-	    table_add(list, f.cell) != 0 ? -1 : 0;
+	        table_add(list, f.cell) != 0 ?
+	    -1 :
+	    0;
 	summary_text_clear(&f);
 	return rc;
 }
@@ -68,8 +72,8 @@ static int
 text_ls_end(struct ctl *ctl, void *list, int status)
 {
 	if (status == CTL_OK && table_print(list, ctl->out) != 0)
-		status = ig_err_set(&ctl->e, CTL_ELOCAL,
-		    "cannot write the output");
+		status =
+		    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
 	table_free(list);
 	return status;
 }
@@ -86,12 +90,14 @@ text_status(struct ctl *ctl, const ig_summary *s)
 	if (summary_text(&f, s, time(NULL)) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 	for (int i = 0; i < SUM_NFIELDS; i++) {
-		const char *h = summary_headers[i] + (summary_headers[i][0] == '>');
+		const char *h =
+		    summary_headers[i] + (summary_headers[i][0] == '>');
 		char key[16];
 		size_t k;
 
 		for (k = 0; h[k] != '\0' && k + 1 < sizeof key; k++)
-			key[k] = (char)(h[k] >= 'A' && h[k] <= 'Z' ? h[k] + 32 : h[k]);
+			key[k] = (char)(h[k] >= 'A' && h[k] <= 'Z' ? h[k] + 32 :
+			                                             h[k]);
 		key[k] = '\0';
 		fprintf(ctl->out, "%-13s ", key);
 		put_text(ctl->out, f.cell[i]);
@@ -123,15 +129,18 @@ text_state(struct ctl *ctl, json_t *state)
 	json_t *v;
 	char *text;
 
-	json_object_foreach(state, key, v) {
-		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-		    JSON_ENSURE_ASCII)) == NULL) {
+	json_object_foreach(state, key, v)
+	{
+		if ((text = json_dumps(v,
+		         JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII)) ==
+		    NULL) {
 			json_decref(state);
 			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		}
 		put_text(ctl->out, key);
-		fprintf(ctl->out, "%*s %s\n", 13 - (int)strlen(key) > 0 ?
-		    13 - (int)strlen(key) : 0, "", text);
+		fprintf(ctl->out, "%*s %s\n",
+		    13 - (int)strlen(key) > 0 ? 13 - (int)strlen(key) : 0, "",
+		    text);
 		free(text);
 	}
 	json_decref(state);
@@ -162,8 +171,7 @@ text_logs_line(struct ctl *ctl, void *list, const ig_log_line *l)
 }
 
 static int
-text_logs_end(struct ctl *ctl, void *list, const msgpack_object *id,
-    int status)
+text_logs_end(struct ctl *ctl, void *list, const msgpack_object *id, int status)
 {
 	(void)ctl;
 	(void)list;
@@ -180,8 +188,8 @@ text_action(struct ctl *ctl, const char *run, const char *done,
 	const msgpack_object *status = ig_map_get(res, "status");
 
 	if (id != NULL && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		fprintf(ctl->out, "run %llu %s", (unsigned long long)id->via.u64,
-		    done);
+		fprintf(ctl->out, "run %llu %s",
+		    (unsigned long long)id->via.u64, done);
 	else
 		fprintf(ctl->out, "run %s %s", run, done);
 	if (status != NULL && status->type == MSGPACK_OBJECT_STR)

@@ -21,7 +21,13 @@
 
 #include "ignitectl.h"
 
-enum vtype { V_GUESS, V_INT, V_FLOAT, V_BOOL, V_STR };
+enum vtype {
+	V_GUESS,
+	V_INT,
+	V_FLOAT,
+	V_BOOL,
+	V_STR
+};
 
 /* The type of each KEY=VALUE a metric or handler takes; others are
  * strings. */
@@ -29,9 +35,14 @@ static const struct {
 	const char *key;
 	enum vtype type;
 } arg_types[] = {
-	{ "every", V_INT }, { "once", V_INT }, { "before", V_INT },
-	{ "after", V_INT }, { "patience", V_INT }, { "alpha", V_FLOAT },
-	{ "threshold", V_FLOAT }, { "min_delta", V_FLOAT },
+	{ "every", V_INT },
+	{ "once", V_INT },
+	{ "before", V_INT },
+	{ "after", V_INT },
+	{ "patience", V_INT },
+	{ "alpha", V_FLOAT },
+	{ "threshold", V_FLOAT },
+	{ "min_delta", V_FLOAT },
 };
 
 static enum vtype
@@ -73,7 +84,7 @@ typed(enum vtype t, const char *s)
 }
 
 static const char *const vtype_names[] = { "", "an integer", "a finite number",
-    "true or false", "a string" };
+	"true or false", "a string" };
 
 /* base/p unless p is absolute; malloc'd. */
 static char *
@@ -104,15 +115,15 @@ set(json_t *o, const char *key, json_t *v, ig_err *err)
 /* "csv:PATH" and "msgpack:PATH" with PATH absolute; others as they are. */
 static int
 abs_prefixed(json_t *o, const char *key, const char *const *prefixes,
-             const char *base, ig_err *err)
+    const char *base, ig_err *err)
 {
 	json_t *v = json_object_get(o, key);
 	const char *s, *colon;
 	char *p, *full;
 	int rc;
 
-	if (!json_is_string(v) || (colon = strchr(s = json_string_value(v),
-	    ':')) == NULL)
+	if (!json_is_string(v) ||
+	    (colon = strchr(s = json_string_value(v), ':')) == NULL)
 		return 0;
 	for (; *prefixes != NULL; prefixes++) {
 		if (strncmp(s, *prefixes, (size_t)(colon - s)) != 0 ||
@@ -120,7 +131,8 @@ abs_prefixed(json_t *o, const char *key, const char *const *prefixes,
 			continue;
 		if ((p = abs_path(base, colon + 1)) == NULL)
 			return oom(err);
-		if ((full = malloc(strlen(p) + (size_t)(colon - s) + 2)) == NULL) {
+		if ((full = malloc(strlen(p) + (size_t)(colon - s) + 2)) ==
+		    NULL) {
 			free(p);
 			return oom(err);
 		}
@@ -171,16 +183,18 @@ worker_cwd(json_t *spec, const char *base, const char *cwd, ig_err *err)
 	char *p;
 	int rc;
 
-	if (!json_is_array(engine) && !(json_is_string(engine) &&
-	    strncmp(json_string_value(engine), "exec:", 5) == 0))
+	if (!json_is_array(engine) &&
+	    !(json_is_string(engine) &&
+	        strncmp(json_string_value(engine), "exec:", 5) == 0))
 		return 0;
 	if ((worker = json_object_get(spec, "worker")) == NULL &&
 	    set(spec, "worker", worker = json_object(), err) != 0)
 		return oom(err);
 	if (!json_is_object(worker))
-		return 0;       /* the daemon says what is wrong with it */
+		return 0; /* the daemon says what is wrong with it */
 	if ((dir = json_object_get(worker, "cwd")) == NULL)
-		return cwd != NULL ? set(worker, "cwd", json_string(cwd), err) : 0;
+		return cwd != NULL ? set(worker, "cwd", json_string(cwd), err) :
+		                     0;
 	if (!json_is_string(dir))
 		return 0;
 	if ((p = abs_path(base, json_string_value(dir))) == NULL)
@@ -197,13 +211,15 @@ load_object(const char *path, const char *what, json_t **out, ig_err *err)
 	json_error_t je;
 
 	if ((*out = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL)
-		return ig_err_set(err, CTL_EUSAGE, "%s %s:%d:%d: %s", what, path,
-		    je.line, je.column, je.text);
+		return ig_err_set(err, CTL_EUSAGE, "%s %s:%d:%d: %s", what,
+		    path, je.line, je.column, je.text);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		return ig_err_set(err, CTL_EUSAGE, "%s %s: expected a JSON "
-		    "object", what, path);
+		return ig_err_set(err, CTL_EUSAGE,
+		    "%s %s: expected a JSON "
+		    "object",
+		    what, path);
 	}
 	return 0;
 }
@@ -238,7 +254,8 @@ list(json_t *o, const char *key, ig_err *err)
 static int
 flag_param(json_t *spec, const char *arg, ig_err *err)
 {
-	static const char *const types[] = { "", "int", "float", "bool", "str" };
+	static const char *const types[] = { "", "int", "float", "bool",
+		"str" };
 	const char *eq = strchr(arg, '='), *colon;
 	enum vtype t = V_GUESS;
 	json_t *params, *v;
@@ -246,13 +263,17 @@ flag_param(json_t *spec, const char *arg, ig_err *err)
 	size_t klen;
 
 	if (eq == NULL || eq == arg)
-		return ig_err_set(err, CTL_EUSAGE, "--param %s: expected "
-		    "KEY[:TYPE]=VALUE", arg);
+		return ig_err_set(err, CTL_EUSAGE,
+		    "--param %s: expected "
+		    "KEY[:TYPE]=VALUE",
+		    arg);
 	colon = memchr(arg, ':', (size_t)(eq - arg));
 	klen = (size_t)((colon != NULL ? colon : eq) - arg);
 	if (klen > IG_NAME_MAX)
-		return ig_err_set(err, CTL_EUSAGE, "--param %s: key longer than "
-		    "%d characters", arg, IG_NAME_MAX);
+		return ig_err_set(err, CTL_EUSAGE,
+		    "--param %s: key longer than "
+		    "%d characters",
+		    arg, IG_NAME_MAX);
 	memcpy(key, arg, klen);
 	key[klen] = '\0';
 	if (colon != NULL) {
@@ -262,8 +283,10 @@ flag_param(json_t *spec, const char *arg, ig_err *err)
 			    strncmp(types[t], colon + 1, tlen) == 0)
 				break;
 		if (t > V_STR)
-			return ig_err_set(err, CTL_EUSAGE, "--param %s: type must "
-			    "be int, float, bool or str", arg);
+			return ig_err_set(err, CTL_EUSAGE,
+			    "--param %s: type must "
+			    "be int, float, bool or str",
+			    arg);
 	}
 	if ((v = typed(t, eq + 1)) == NULL)
 		return ig_err_set(err, CTL_EUSAGE, "--param %s: expected %s",
@@ -301,7 +324,7 @@ split(const char *s, char sep, char **copy, char **fields, int max)
  * list. */
 static int
 set_args(json_t *o, char **items, int n, const char *flag, const char *arg,
-         ig_err *err)
+    ig_err *err)
 {
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(items[i], '=');
@@ -309,13 +332,16 @@ set_args(json_t *o, char **items, int n, const char *flag, const char *arg,
 		enum vtype t;
 
 		if (eq == NULL || eq == items[i])
-			return ig_err_set(err, CTL_EUSAGE, "%s %s: expected "
-			    "KEY=VALUE, got \"%s\"", flag, arg, items[i]);
+			return ig_err_set(err, CTL_EUSAGE,
+			    "%s %s: expected "
+			    "KEY=VALUE, got \"%s\"",
+			    flag, arg, items[i]);
 		*eq = '\0';
 		t = arg_type(items[i]);
 		if ((v = typed(t, eq + 1)) == NULL)
-			return ig_err_set(err, CTL_EUSAGE, "%s %s: %s expects %s",
-			    flag, arg, items[i], vtype_names[t]);
+			return ig_err_set(err, CTL_EUSAGE,
+			    "%s %s: %s expects %s", flag, arg, items[i],
+			    vtype_names[t]);
 		prev = json_object_get(o, items[i]);
 		if (prev != NULL && strcmp(items[i], "once") == 0) {
 			if (json_is_integer(prev)) {
@@ -351,9 +377,12 @@ flag_metric(json_t *spec, const char *arg, ig_err *err)
 	if ((n = split(arg, ',', &copy, items, MAX_ITEMS)) < 0 ||
 	    (eq = strchr(items[0], '=')) == NULL || eq == items[0] ||
 	    eq[1] == '\0') {
-		rc = copy == NULL ? oom(err) : ig_err_set(err, CTL_EUSAGE,
-		    "--metric %s: expected NAME=KIND[:FIELD[:TARGET]]"
-		    "[,KEY=VALUE]...", arg);
+		rc = copy == NULL ?
+		    oom(err) :
+		    ig_err_set(err, CTL_EUSAGE,
+		        "--metric %s: expected NAME=KIND[:FIELD[:TARGET]]"
+		        "[,KEY=VALUE]...",
+		        arg);
 		goto out;
 	}
 	*eq = '\0';
@@ -365,8 +394,10 @@ flag_metric(json_t *spec, const char *arg, ig_err *err)
 			*p++ = '\0';
 	}
 	if (np > 3 || parts[np - 1][0] == '\0') {
-		rc = ig_err_set(err, CTL_EUSAGE, "--metric %s: expected at most "
-		    "KIND:FIELD:TARGET after the name", arg);
+		rc = ig_err_set(err, CTL_EUSAGE,
+		    "--metric %s: expected at most "
+		    "KIND:FIELD:TARGET after the name",
+		    arg);
 		goto out;
 	}
 	if ((m = json_pack("{ss}", "name", items[0])) == NULL) {
@@ -381,12 +412,14 @@ flag_metric(json_t *spec, const char *arg, ig_err *err)
 		rc = err->code;
 		goto out;
 	}
-	json_array_foreach(metrics, i, old)
-		if (json_equal(json_object_get(old, "name"),
-		    json_object_get(m, "name")))
-			break;
-	rc = (i < json_array_size(metrics) ? json_array_set(metrics, i, m) :
-	    json_array_append(metrics, m)) != 0 ? oom(err) : 0;
+	json_array_foreach(
+	    metrics, i, old) if (json_equal(json_object_get(old, "name"),
+	                             json_object_get(m, "name"))) break;
+	rc = (i < json_array_size(metrics) ?
+	             json_array_set(metrics, i, m) :
+	             json_array_append(metrics, m)) != 0 ?
+	    oom(err) :
+	    0;
 out:
 	json_decref(m);
 	free(copy);
@@ -405,8 +438,10 @@ flag_handler(json_t *spec, const char *arg, ig_err *err)
 
 	if (colon == NULL || colon == arg || colon[1] == '\0' ||
 	    colon[1] == ',') {
-		rc = ig_err_set(err, CTL_EUSAGE, "--handler %s: expected "
-		    "EVENT[,FILTER=N]...:ACTION[,ARG=VALUE]...", arg);
+		rc = ig_err_set(err, CTL_EUSAGE,
+		    "--handler %s: expected "
+		    "EVENT[,FILTER=N]...:ACTION[,ARG=VALUE]...",
+		    arg);
 		goto out;
 	}
 	if ((event = strndup(arg, (size_t)(colon - arg))) == NULL) {
@@ -417,12 +452,16 @@ flag_handler(json_t *spec, const char *arg, ig_err *err)
 	free(event);
 	na = split(colon + 1, ',', &acopy, ac, MAX_ITEMS);
 	if (ne < 0 || na < 0) {
-		rc = ecopy == NULL || acopy == NULL ? oom(err) :
-		    ig_err_set(err, CTL_EUSAGE, "--handler %s: more than %d "
-		    "items", arg, MAX_ITEMS - 1);
+		rc = ecopy == NULL || acopy == NULL ?
+		    oom(err) :
+		    ig_err_set(err, CTL_EUSAGE,
+		        "--handler %s: more than %d "
+		        "items",
+		        arg, MAX_ITEMS - 1);
 		goto out;
 	}
-	if ((h = json_pack("{ssss}", "event", ev[0], "action", ac[0])) == NULL) {
+	if ((h = json_pack("{ssss}", "event", ev[0], "action", ac[0])) ==
+	    NULL) {
 		rc = oom(err);
 		goto out;
 	}
@@ -451,8 +490,10 @@ data_map(json_t *spec, const char *flag, ig_err *err)
 	if (json_is_object(data))
 		return data;
 	if (!json_is_string(data)) {
-		ig_err_set(err, CTL_EUSAGE, "--%s needs --data (or data in "
-		    "the spec file)", flag);
+		ig_err_set(err, CTL_EUSAGE,
+		    "--%s needs --data (or data in "
+		    "the spec file)",
+		    flag);
 		return NULL;
 	}
 	s = json_string_value(data);
@@ -462,19 +503,27 @@ data_map(json_t *spec, const char *flag, ig_err *err)
 		m = json_pack("{ss#so}", "kind", s, (int)(colon - s), "n",
 		    typed(V_GUESS, colon + 1));
 	else
-		m = json_pack("{ss#ss}", "kind", s, (int)(colon - s), "path",
-		    colon + 1);
+		m = json_pack(
+		    "{ss#ss}", "kind", s, (int)(colon - s), "path", colon + 1);
 	if (set(spec, "data", m, err) != 0)
 		return NULL;
 	return m;
 }
 
 /* How each flag lands in the spec. */
-enum fkind { F_STR, F_INT, F_FLOAT, F_TRUE, F_FALSE, F_PARAM, F_METRIC,
-             F_HANDLER };
+enum fkind {
+	F_STR,
+	F_INT,
+	F_FLOAT,
+	F_TRUE,
+	F_FALSE,
+	F_PARAM,
+	F_METRIC,
+	F_HANDLER
+};
 static const struct {
 	const char *flag;
-	const char *parent;     /* NULL: the spec; "data": data as a map */
+	const char *parent; /* NULL: the spec; "data": data as a map */
 	const char *key;
 	enum fkind kind;
 } flag_table[] = {
@@ -526,8 +575,9 @@ apply(json_t *spec, size_t t, const char *value, ig_err *err)
 	case F_FLOAT:
 		vt = flag_table[t].kind == F_INT ? V_INT : V_FLOAT;
 		if ((v = typed(vt, value)) == NULL)
-			return ig_err_set(err, CTL_EUSAGE, "--%s %s: expected %s",
-			    flag_table[t].flag, value, vtype_names[vt]);
+			return ig_err_set(err, CTL_EUSAGE,
+			    "--%s %s: expected %s", flag_table[t].flag, value,
+			    vtype_names[vt]);
 		break;
 	case F_TRUE:
 	case F_FALSE:
@@ -536,16 +586,16 @@ apply(json_t *spec, size_t t, const char *value, ig_err *err)
 	default:
 		/* A label is a column index when it is a number. */
 		v = strcmp(flag_table[t].key, "label") == 0 ?
-		    typed(V_GUESS, value) : json_string(value);
+		    typed(V_GUESS, value) :
+		    json_string(value);
 		break;
 	}
 	return set(o, flag_table[t].key, v, err);
 }
 
 int
-spec_build(const char *spec_path, const struct spec_flag *flags,
-           size_t nflags, const char *state_path, const char *cwd,
-           json_t **out, ig_err *err)
+spec_build(const char *spec_path, const struct spec_flag *flags, size_t nflags,
+    const char *state_path, const char *cwd, json_t **out, ig_err *err)
 {
 	json_t *spec = NULL, *state;
 	char *dir = NULL, *slash;
@@ -583,8 +633,8 @@ spec_build(const char *spec_path, const struct spec_flag *flags,
 	if ((rc = worker_cwd(spec, dir != NULL ? dir : cwd, cwd, err)) != 0)
 		goto fail;
 	if (state_path != NULL) {
-		if ((rc = load_object(state_path, "--from-state", &state,
-		    err)) != 0)
+		if ((rc = load_object(
+		         state_path, "--from-state", &state, err)) != 0)
 			goto fail;
 		if ((rc = set(spec, "state_dict", state, err)) != 0)
 			goto fail;

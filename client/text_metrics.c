@@ -12,7 +12,7 @@ static int
 print_table(struct ctl *ctl, const struct history *h)
 {
 	static const char *const headers[] = { "NAME", ">EPOCH", ">ITERATION",
-	    "TIME", ">VALUE", NULL };
+		"TIME", ">VALUE", NULL };
 	char ep[32], it[32], when[32], val[32];
 	const char *cells[5] = { NULL, ep, it, when, val };
 	struct table *t = table_new(headers);
@@ -34,8 +34,9 @@ print_table(struct ctl *ctl, const struct history *h)
 	}
 	rc = table_print(t, ctl->out);
 	table_free(t);
-	return rc != 0 ? ig_err_set(&ctl->e, CTL_ELOCAL,
-	    "cannot write the output") : CTL_OK;
+	return rc != 0 ?
+	    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output") :
+	    CTL_OK;
 }
 
 static void
@@ -47,8 +48,8 @@ print_csv(struct ctl *ctl, const struct history *h)
 			const ig_point *p = &h->s[i].points[j];
 			put_text(ctl->out, h->s[i].name);
 			fprintf(ctl->out, ",%lld,%lld,%.6f,%.17g\n",
-			    (long long)p->epoch,
-			    (long long)p->iteration, p->time, p->value);
+			    (long long)p->epoch, (long long)p->iteration,
+			    p->time, p->value);
 		}
 }
 
@@ -61,7 +62,7 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 		const ig_series *s = &h->s[i];
 		double *xy = malloc(2 * (s->n + 1) * sizeof *xy);
 		struct chart_series cs = { s->name, xy, xy + s->n, s->n,
-		    epochs ? "epoch" : "iteration" };
+			epochs ? "epoch" : "iteration" };
 		char *text;
 		int rc;
 
@@ -69,14 +70,16 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		for (size_t j = 0; j < s->n; j++) {
 			xy[j] = (double)(epochs ? s->points[j].epoch :
-			    s->points[j].iteration);
+			                          s->points[j].iteration);
 			xy[s->n + j] = s->points[j].value;
 		}
 		rc = chart_render(&cs, width, CHART_ROWS, &text);
 		free(xy);
 		if (rc != 0)
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "the terminal is "
-			    "too narrow for a chart (%d columns)", width);
+			return ig_err_set(&ctl->e, CTL_ELOCAL,
+			    "the terminal is "
+			    "too narrow for a chart (%d columns)",
+			    width);
 		fprintf(ctl->out, "%s%s", i > 0 ? "\n" : "", text);
 		free(text);
 	}
@@ -84,8 +87,8 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 }
 
 int
-text_metrics(struct ctl *ctl, const struct history *h, bool epochs,
-    enum mformat format)
+text_metrics(
+    struct ctl *ctl, const struct history *h, bool epochs, enum mformat format)
 {
 	switch (format) {
 	case M_CSV:

@@ -12,7 +12,7 @@
 
 #define BAR_WIDTH 24
 #define VIEW_LINES 4
-#define PLAIN_PROGRESS_SECONDS 2       /* between progress lines off a tty */
+#define PLAIN_PROGRESS_SECONDS 2 /* between progress lines off a tty */
 
 /* "epoch 2/3  [#########...]  120/450  1.2k it/s  ETA 12s" */
 static void
@@ -96,7 +96,8 @@ draw(struct ctl *ctl, struct view *v)
 		char *safe = text_safe(lines[i]);
 
 		fputs("\r\033[K", ctl->out);
-		put_fit(ctl->out, safe != NULL ? safe : "(out of memory)", width);
+		put_fit(
+		    ctl->out, safe != NULL ? safe : "(out of memory)", width);
 		fputc('\n', ctl->out);
 		free(safe);
 	}
@@ -159,7 +160,7 @@ text_watch_note(struct ctl *ctl, struct view *v, enum note kind,
 	(void)series;
 	(void)nseries;
 	if (v->tty)
-		return CTL_OK;  /* the next show draws it */
+		return CTL_OK; /* the next show draws it */
 	switch (kind) {
 	case NOTE_PROGRESS:
 		if (time(NULL) - v->plain_at >= PLAIN_PROGRESS_SECONDS) {

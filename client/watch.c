@@ -8,18 +8,22 @@
 
 #include "output.h"
 
-#define QUIET_MS 2000                  /* no news this long: ask for status */
+#define QUIET_MS 2000 /* no news this long: ask for status */
 
 /* The notifications watch knows, by enum note. */
 static const char *const note_names[NOTE_OTHER] = {
-	"progress", "status", "event", "log", "metrics",
+	"progress",
+	"status",
+	"event",
+	"log",
+	"metrics",
 };
 
 bool
 run_ended(int status)
 {
-	return status == IG_STATUS_COMPLETED || status == IG_STATUS_TERMINATED ||
-	    status == IG_STATUS_FAILED;
+	return status == IG_STATUS_COMPLETED ||
+	    status == IG_STATUS_TERMINATED || status == IG_STATUS_FAILED;
 }
 
 /* Set the latest value of a metric, adding it when new. */
@@ -67,7 +71,7 @@ on_status(struct view *v, const msgpack_object *params, ig_err *e)
 		return -1;
 	v->s.status = st.status;
 	free(v->s.reason);
-	v->s.reason = st.reason;        /* moved */
+	v->s.reason = st.reason; /* moved */
 	if (run_ended(st.status))
 		v->s.rate = 0;
 	return 0;
@@ -110,7 +114,7 @@ on_metrics(struct view *v, const ig_series *series, size_t nseries)
 /* One notification into the view; *series is set for a metric batch. */
 static int
 update(struct ctl *ctl, struct view *v, enum note kind, const char *method,
-       const msgpack_object *params, ig_series **series, size_t *nseries)
+    const msgpack_object *params, ig_series **series, size_t *nseries)
 {
 	char when[32];
 	ig_event_note ev;
@@ -127,8 +131,10 @@ update(struct ctl *ctl, struct view *v, enum note kind, const char *method,
 		break;
 	case NOTE_EVENT:
 		if ((rc = ig_event_note_unpack(params, &ev, &e)) == 0) {
-			snprintf(v->last, sizeof v->last, "%s at epoch %lld, "
-			    "iteration %lld", ev.event, (long long)ev.epoch,
+			snprintf(v->last, sizeof v->last,
+			    "%s at epoch %lld, "
+			    "iteration %lld",
+			    ev.event, (long long)ev.epoch,
 			    (long long)ev.iteration);
 			ig_event_note_clear(&ev);
 		}
@@ -136,22 +142,25 @@ update(struct ctl *ctl, struct view *v, enum note kind, const char *method,
 	case NOTE_LOG:
 		if ((rc = ig_log_line_unpack(params, &l, &e)) == 0) {
 			fmt_time(when, sizeof when, l.time);
-			snprintf(v->last, sizeof v->last, "%s  %s", when, l.message);
+			snprintf(
+			    v->last, sizeof v->last, "%s  %s", when, l.message);
 			ig_log_line_clear(&l);
 		}
 		break;
 	case NOTE_METRICS:
-		rc = ig_series_unpack(ig_map_get(params, "series"), series,
-		    nseries, &e);
+		rc = ig_series_unpack(
+		    ig_map_get(params, "series"), series, nseries, &e);
 		if (rc == 0 && on_metrics(v, *series, *nseries) != 0)
 			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		break;
 	case NOTE_OTHER:
-		break;          /* newer than us: skip it */
+		break; /* newer than us: skip it */
 	}
 	if (rc != 0)
-		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon sent a "
-		    "%s notification that makes no sense: %s", method, e.message);
+		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+		    "the daemon sent a "
+		    "%s notification that makes no sense: %s",
+		    method, e.message);
 	return CTL_OK;
 }
 
@@ -166,8 +175,10 @@ outcome(struct ctl *ctl, const struct view *v)
 		return CTL_ETERMINATED;
 	default:
 		ctl->e.code = 0;
-		snprintf(ctl->e.message, sizeof ctl->e.message, "run %lld "
-		    "failed: %s", (long long)v->s.id,
+		snprintf(ctl->e.message, sizeof ctl->e.message,
+		    "run %lld "
+		    "failed: %s",
+		    (long long)v->s.id,
 		    v->s.reason != NULL ? v->s.reason : "no reason given");
 		return CTL_EDAEMON;
 	}
@@ -185,11 +196,14 @@ poll_status(struct ctl *ctl, struct view *v, const char *run, bool *over)
 	ig_err e;
 	int rc;
 
-	if ((rc = conn_call_run(ctl->conn, "status", run, &res, &ctl->e)) != CTL_OK)
+	if ((rc = conn_call_run(ctl->conn, "status", run, &res, &ctl->e)) !=
+	    CTL_OK)
 		return rc;
 	if (ig_summary_unpack(res, &s, &e) != 0)
-		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's answer "
-		    "to status makes no sense: %s", e.message);
+		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+		    "the daemon's answer "
+		    "to status makes no sense: %s",
+		    e.message);
 	/* Keep our metrics: they may be newer than the summary's. */
 	v->s.status = s.status;
 	v->s.epoch = s.epoch;
@@ -223,7 +237,7 @@ follow(struct ctl *ctl, struct view *v, const char *run)
 	while (!over) {
 		if ((rc = out->watch_show(ctl, v)) != CTL_OK ||
 		    (rc = conn_next(ctl->conn, QUIET_MS, &method, &params,
-		    &ctl->e)) != CTL_OK)
+		         &ctl->e)) != CTL_OK)
 			return rc;
 		if (method == NULL) {
 			if ((rc = poll_status(ctl, v, run, &over)) != CTL_OK)
@@ -235,8 +249,8 @@ follow(struct ctl *ctl, struct view *v, const char *run)
 		kind = note_kind(method);
 		rc = update(ctl, v, kind, method, params, &series, &nseries);
 		if (rc == CTL_OK)
-			rc = out->watch_note(ctl, v, kind, method, params,
-			    series, nseries);
+			rc = out->watch_note(
+			    ctl, v, kind, method, params, series, nseries);
 		ig_series_free(series, nseries);
 		if (rc != CTL_OK)
 			return rc;
@@ -259,12 +273,16 @@ watch_run(struct ctl *ctl, const char *run)
 		return rc;
 	/* Subscribe before asking where the run stands: a run that ends in
 	 * between still sends its final status to us. */
-	if ((rc = conn_call_run(ctl->conn, "watch", run, &res, &ctl->e)) != CTL_OK ||
-	    (rc = conn_call_run(ctl->conn, "status", run, &res, &ctl->e)) != CTL_OK)
+	if ((rc = conn_call_run(ctl->conn, "watch", run, &res, &ctl->e)) !=
+	        CTL_OK ||
+	    (rc = conn_call_run(ctl->conn, "status", run, &res, &ctl->e)) !=
+	        CTL_OK)
 		return rc;
 	if (ig_summary_unpack(res, &v.s, &e) != 0)
-		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE, "the daemon's answer "
-		    "to status makes no sense: %s", e.message);
+		return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+		    "the daemon's answer "
+		    "to status makes no sense: %s",
+		    e.message);
 	rc = follow(ctl, &v, run);
 	ig_summary_clear(&v.s);
 	return rc;

@@ -16,7 +16,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 static struct {
 	enum log_level level;
-	char *file;             /* owned; NULL: plain stderr */
+	char *file; /* owned; NULL: plain stderr */
 } logger = { LOG_INFO, NULL };
 
 int
@@ -34,19 +34,21 @@ static int
 open_file(const char *file, char *err, size_t errlen)
 {
 	/* never through a link: as root, that would append to any file */
-	int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
+	int fd = open(
+	    file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open log file %s: %s", file,
-		    errno == ELOOP ? "it is a symbolic link; give the real path" :
-		    strerror(errno));
+		    errno == ELOOP ?
+		        "it is a symbolic link; give the real path" :
+		        strerror(errno));
 		return -1;
 	}
 	if (fd != STDERR_FILENO) {
 		if (dup2(fd, STDERR_FILENO) < 0) {
-			snprintf(err, errlen, "cannot redirect stderr to %s: %s",
-			    file, strerror(errno));
+			snprintf(err, errlen,
+			    "cannot redirect stderr to %s: %s", file,
+			    strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -105,8 +107,8 @@ log_msg(enum log_level level, int64_t run_id, const char *fmt, ...)
 	n = snprintf(line, sizeof line, "ignited[%ld]: %s: ", (long)getpid(),
 	    level_names[level]);
 	if (run_id > 0)
-		n += snprintf(line + n, sizeof line - (size_t)n, "run %lld: ",
-		    (long long)run_id);
+		n += snprintf(line + n, sizeof line - (size_t)n,
+		    "run %lld: ", (long long)run_id);
 	va_start(ap, fmt);
 	m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
@@ -115,8 +117,8 @@ log_msg(enum log_level level, int64_t run_id, const char *fmt, ...)
 		unsigned char c = (unsigned char)*p;
 
 		if (c < 0x20 || c == 0x7f)
-			n += snprintf(line + n, sizeof line - (size_t)n,
-			    "\\x%02x", c);
+			n += snprintf(
+			    line + n, sizeof line - (size_t)n, "\\x%02x", c);
 		else
 			line[n++] = (char)c;
 	}

@@ -36,11 +36,11 @@ void log_reopen(void);
 
 /* Log a message; run_id > 0 puts "run N: " before it. */
 void log_msg(enum log_level level, int64_t run_id, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-#define log_debug(...)	log_msg(LOG_DEBUG, 0, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, 0, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARN, 0, __VA_ARGS__)
-#define log_error(...)	log_msg(LOG_ERROR, 0, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, 0, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, 0, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, 0, __VA_ARGS__)
 
 #endif

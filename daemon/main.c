@@ -44,7 +44,7 @@
 
 #define PATH_LEN 4096
 #define PLUGIN_DIRS_MAX 16
-#define SD_STATUS_MS 2000       /* how often the running count is checked */
+#define SD_STATUS_MS 2000 /* how often the running count is checked */
 
 struct options {
 	char socket[PATH_LEN];
@@ -59,10 +59,9 @@ struct options {
 	uint64_t max_db_bytes;
 	uint64_t max_data_bytes;
 	gid_t group;
-	const char *plugin_dirs[PLUGIN_DIRS_MAX];       /* argv's strings */
+	const char *plugin_dirs[PLUGIN_DIRS_MAX]; /* argv's strings */
 	size_t nplugin_dirs;
 };
-
 
 struct ignited {
 	uv_loop_t loop;
@@ -73,7 +72,7 @@ struct ignited {
 	/* systemd's notifications, when it listens (sd_status open) */
 	uv_timer_t sd_status, sd_watchdog;
 	bool sd_status_open, sd_watchdog_open;
-	size_t sd_running;              /* the count STATUS= last said */
+	size_t sd_running; /* the count STATUS= last said */
 	bool stopping;
 	int exit_status;
 };
@@ -144,8 +143,8 @@ parse_number(const char *opt, const char *s, uint64_t min, uint64_t max)
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max)
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min ||
+	    v > max)
 		die("%s %s: expected a number from %" PRIu64 " to %" PRIu64,
 		    opt, s, min, max);
 	return v;
@@ -188,8 +187,9 @@ parse_options(int argc, char **argv, struct options *o)
 	struct group *gr;
 	int c, level;
 
-	*o = (struct options){ .level = LOG_INFO, .group = (gid_t)-1,
-	    .max_data_bytes = READ_FILE_MAX_DEFAULT };
+	*o = (struct options){ .level = LOG_INFO,
+		.group = (gid_t)-1,
+		.max_data_bytes = READ_FILE_MAX_DEFAULT };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -201,7 +201,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0)
 				die("--log-level %s: expected debug, info, warn "
-				    "or error", optarg);
+				    "or error",
+				    optarg);
 			o->level = (enum log_level)level;
 			break;
 		case 'L':
@@ -210,8 +211,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'm':
 			/* A frame must hold a hello; 1 GiB keeps every
 			 * write's length within uv_buf_t's. */
-			o->max_frame = parse_number("--max-frame", optarg, 64,
-			    (uint64_t)1 << 30);
+			o->max_frame = parse_number(
+			    "--max-frame", optarg, 64, (uint64_t)1 << 30);
 			break;
 		case 'g':
 			if ((gr = getgrnam(optarg)) == NULL)
@@ -219,12 +220,12 @@ parse_options(int argc, char **argv, struct options *o)
 			o->group = gr->gr_gid;
 			break;
 		case 'i':
-			o->idle_timeout_ms = parse_number("--idle-timeout",
-			    optarg, 1, UINT64_C(86400000));
+			o->idle_timeout_ms = parse_number(
+			    "--idle-timeout", optarg, 1, UINT64_C(86400000));
 			break;
 		case 'c':
-			o->client_timeout_ms = parse_number("--client-timeout",
-			    optarg, 1, UINT64_C(86400000));
+			o->client_timeout_ms = parse_number(
+			    "--client-timeout", optarg, 1, UINT64_C(86400000));
 			break;
 		case 'u':
 			o->max_conns_per_uid = (unsigned)parse_number(
@@ -232,13 +233,13 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'M':
 			/* room for a largest frame and its answer */
-			o->max_conn_memory = (size_t)parse_number(
-			    "--max-conn-memory", optarg, UINT64_C(1) << 20,
-			    UINT64_C(1) << 40);
+			o->max_conn_memory =
+			    (size_t)parse_number("--max-conn-memory", optarg,
+			        UINT64_C(1) << 20, UINT64_C(1) << 40);
 			break;
 		case 'S':
-			o->max_db_bytes = parse_number("--max-db-size", optarg,
-			    65536, UINT64_C(1) << 50);
+			o->max_db_bytes = parse_number(
+			    "--max-db-size", optarg, 65536, UINT64_C(1) << 50);
 			break;
 		case 'D':
 			o->max_data_bytes = parse_number("--max-data-size",
@@ -246,9 +247,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'P':
 			if (o->nplugin_dirs == PLUGIN_DIRS_MAX)
-				die("--plugin-dir: at most %d", PLUGIN_DIRS_MAX);
+				die("--plugin-dir: at most %d",
+				    PLUGIN_DIRS_MAX);
 			if (optarg[0] != '/')
-				die("--plugin-dir %s: give an absolute path", optarg);
+				die("--plugin-dir %s: give an absolute path",
+				    optarg);
 			o->plugin_dirs[o->nplugin_dirs++] = optarg;
 			break;
 		case 'h':
@@ -267,10 +270,12 @@ parse_options(int argc, char **argv, struct options *o)
 		die("unexpected argument %s; see ignited --help", argv[optind]);
 	if (o->nplugin_dirs == 0) {
 		o->plugin_dirs[o->nplugin_dirs++] = "/usr/lib/ignite/plugins";
-		o->plugin_dirs[o->nplugin_dirs++] = "/usr/local/lib/ignite/plugins";
+		o->plugin_dirs[o->nplugin_dirs++] =
+		    "/usr/local/lib/ignite/plugins";
 	}
 	if (o->socket[0] == '\0' &&
-	    paths_default_socket(o->socket, sizeof o->socket, err, sizeof err) < 0)
+	    paths_default_socket(o->socket, sizeof o->socket, err, sizeof err) <
+	        0)
 		die("%s; pass --socket", err);
 	if (o->db[0] == '\0' &&
 	    paths_default_db(o->db, sizeof o->db, err, sizeof err) < 0)
@@ -449,7 +454,7 @@ main(int argc, char **argv)
 	/* A passed socket's directory is its .socket unit's, not ours. */
 	if (sdnotify_listen_fd(&listen_fd, err, sizeof err) < 0 ||
 	    (listen_fd < 0 &&
-	     paths_runtime_dir(o.socket, o.group, err, sizeof err) < 0) ||
+	        paths_runtime_dir(o.socket, o.group, err, sizeof err) < 0) ||
 	    paths_make_parents(o.db, err, sizeof err) < 0)
 		die("%s", err);
 	if ((rc = uv_loop_init(&d.loop)) < 0)
@@ -470,13 +475,13 @@ main(int argc, char **argv)
 		.max_buffered = o.max_conn_memory,
 	};
 	d.srv = listen_fd >= 0 ?
-	    server_adopt(&d.loop, listen_fd, &so, on_stop_request, &d, err,
-	    sizeof err) :
+	    server_adopt(
+	        &d.loop, listen_fd, &so, on_stop_request, &d, err, sizeof err) :
 	    server_open(&d.loop, &so, on_stop_request, &d, err, sizeof err);
 	if (d.srv == NULL)
 		die("%s", err);
-	if ((d.store = store_open(&d.loop, o.db, NULL, err,
-	    sizeof err)) == NULL) {
+	if ((d.store = store_open(&d.loop, o.db, NULL, err, sizeof err)) ==
+	    NULL) {
 		server_close(d.srv);
 		close_signals(&d);
 		uv_run(&d.loop, UV_RUN_DEFAULT);
@@ -484,10 +489,12 @@ main(int argc, char **argv)
 	}
 	if (o.max_db_bytes > 0 &&
 	    store_limit_size(d.store, (int64_t)o.max_db_bytes, NULL, NULL) != 0)
-		die("cannot cap the database at %" PRIu64 " bytes", o.max_db_bytes);
+		die("cannot cap the database at %" PRIu64 " bytes",
+		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
-	if ((d.runs = runs_open(&d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
+	if ((d.runs = runs_open(
+	         &d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
 		die("cannot load the runs: %s", err);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");

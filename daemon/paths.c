@@ -14,7 +14,7 @@
 /* snprintf that reports a path that does not fit instead of cutting it. */
 static int
 path_fmt(char *buf, size_t len, char *err, size_t errlen, const char *fmt,
-         const char *a, const char *b)
+    const char *a, const char *b)
 {
 	int n = snprintf(buf, len, fmt, a, b);
 
@@ -45,11 +45,11 @@ paths_default_socket(char *buf, size_t len, char *err, size_t errlen)
 		return path_fmt(buf, len, err, errlen, "%s%s", "/run/ignite",
 		    "/ignited.sock");
 	if ((run = env_dir("XDG_RUNTIME_DIR")) != NULL)
-		return path_fmt(buf, len, err, errlen, "%s%s", run,
-		    "/ignite/ignited.sock");
+		return path_fmt(
+		    buf, len, err, errlen, "%s%s", run, "/ignite/ignited.sock");
 	snprintf(uid, sizeof uid, "%lu", (unsigned long)geteuid());
-	return path_fmt(buf, len, err, errlen, "/tmp/ignite-%s%s", uid,
-	    "/ignited.sock");
+	return path_fmt(
+	    buf, len, err, errlen, "/tmp/ignite-%s%s", uid, "/ignited.sock");
 }
 
 int
@@ -59,15 +59,16 @@ paths_default_db(char *buf, size_t len, char *err, size_t errlen)
 	struct passwd *pw;
 
 	if (geteuid() == 0)
-		return path_fmt(buf, len, err, errlen, "%s%s", "/var/lib/ignite",
-		    "/ignite.db");
+		return path_fmt(buf, len, err, errlen, "%s%s",
+		    "/var/lib/ignite", "/ignite.db");
 	if ((state = env_dir("XDG_STATE_HOME")) != NULL)
-		return path_fmt(buf, len, err, errlen, "%s%s", state,
-		    "/ignite/ignite.db");
+		return path_fmt(
+		    buf, len, err, errlen, "%s%s", state, "/ignite/ignite.db");
 	if ((home = env_dir("HOME")) == NULL) {
 		pw = getpwuid(geteuid());
 		if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
-			snprintf(err, errlen, "no home directory for uid %lu: "
+			snprintf(err, errlen,
+			    "no home directory for uid %lu: "
 			    "set HOME or XDG_STATE_HOME, or pass --db",
 			    (unsigned long)geteuid());
 			return -1;
@@ -128,8 +129,10 @@ another_socket(const char *dir, char *buf, size_t len)
 	n = (size_t)(strrchr(def, '/') - def);
 	if (strlen(dir) == n && strncmp(def, dir, n) == 0)
 		return "choose another --socket, in a directory of your own";
-	snprintf(buf, len, "choose another --socket, e.g. %s (ignited makes "
-	    "its directory, mode 0700), or leave --socket out", def);
+	snprintf(buf, len,
+	    "choose another --socket, e.g. %s (ignited makes "
+	    "its directory, mode 0700), or leave --socket out",
+	    def);
 	return buf;
 }
 
@@ -144,8 +147,8 @@ paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 	int made;
 
 	if (slash == NULL) {
-		snprintf(err, errlen, "socket path %s is not absolute",
-		    socket_path);
+		snprintf(
+		    err, errlen, "socket path %s is not absolute", socket_path);
 		return -1;
 	}
 	n = slash == socket_path ? 1 : (size_t)(slash - socket_path);
@@ -160,42 +163,50 @@ paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 	if (made && paths_make_parents(socket_path, err, errlen) < 0)
 		return -1;
 	if (lstat(dir, &st) < 0) {
-		snprintf(err, errlen, "cannot use %s: %s", dir, strerror(errno));
+		snprintf(
+		    err, errlen, "cannot use %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is %s: refusing to put the socket "
-		    "there; %s", dir, S_ISLNK(st.st_mode) ? "a symbolic link" :
-		    "not a directory", another_socket(dir, hint, sizeof hint));
+		snprintf(err, errlen,
+		    "%s is %s: refusing to put the socket "
+		    "there; %s",
+		    dir,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory",
+		    another_socket(dir, hint, sizeof hint));
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s is owned by uid %lu, not by ignited's "
-		    "uid %lu: refusing to put the socket there; %s", dir,
-		    (unsigned long)st.st_uid, (unsigned long)geteuid(),
+		snprintf(err, errlen,
+		    "%s is owned by uid %lu, not by ignited's "
+		    "uid %lu: refusing to put the socket there; %s",
+		    dir, (unsigned long)st.st_uid, (unsigned long)geteuid(),
 		    another_socket(dir, hint, sizeof hint));
 		return -1;
 	}
 	/* Only a directory we just made is opened to the group. */
-	if (made && gid != (gid_t)-1 && (chown(dir, (uid_t)-1, gid) < 0 ||
-	    chmod(dir, 0750) < 0 || lstat(dir, &st) < 0)) {
+	if (made && gid != (gid_t)-1 &&
+	    (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0 ||
+	        lstat(dir, &st) < 0)) {
 		snprintf(err, errlen, "cannot give group %lu access to %s: %s",
 		    (unsigned long)gid, dir, strerror(errno));
 		return -1;
 	}
-	if (gid != (gid_t)-1 && (st.st_gid != gid ||
-	    (st.st_mode & 0050) != 0050)) {
-		snprintf(err, errlen, "%s is not open to --group's gid %lu (its "
-		    "group is %lu, its mode %04o): refusing it; %s", dir,
-		    (unsigned long)gid, (unsigned long)st.st_gid,
+	if (gid != (gid_t)-1 &&
+	    (st.st_gid != gid || (st.st_mode & 0050) != 0050)) {
+		snprintf(err, errlen,
+		    "%s is not open to --group's gid %lu (its "
+		    "group is %lu, its mode %04o): refusing it; %s",
+		    dir, (unsigned long)gid, (unsigned long)st.st_gid,
 		    (unsigned)(st.st_mode & 07777),
 		    another_socket(dir, hint, sizeof hint));
 		return -1;
 	}
 	if ((st.st_mode & forbidden) != 0) {
-		snprintf(err, errlen, "%s has mode %04o, open to %s: refusing to "
-		    "put the socket there; %s", dir,
-		    (unsigned)(st.st_mode & 07777),
+		snprintf(err, errlen,
+		    "%s has mode %04o, open to %s: refusing to "
+		    "put the socket there; %s",
+		    dir, (unsigned)(st.st_mode & 07777),
 		    gid == (gid_t)-1 ? "group or others" : "others",
 		    another_socket(dir, hint, sizeof hint));
 		return -1;

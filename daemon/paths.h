@@ -34,7 +34,7 @@ int paths_make_parents(const char *path, char *err, size_t errlen);
  * directory owned by us and closed to others (and to the group, unless
  * gid is given: then it must be the group's, searchable, not writable).
  */
-int paths_runtime_dir(const char *socket_path, gid_t gid, char *err,
-                      size_t errlen);
+int paths_runtime_dir(
+    const char *socket_path, gid_t gid, char *err, size_t errlen);
 
 #endif

@@ -27,16 +27,18 @@ sdnotify_listen_fd(int *fd, char *err, size_t errlen)
 	if (n == 0)
 		return 0;
 	if (n > 1) {
-		snprintf(err, errlen, "systemd passed %d sockets; ignited "
+		snprintf(err, errlen,
+		    "systemd passed %d sockets; ignited "
 		    "listens on one: give its .socket unit one ListenStream=",
 		    n);
 		return -1;
 	}
 	rc = sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0);
 	if (rc <= 0) {
-		snprintf(err, errlen, "the socket systemd passed is not a "
-		    "listening Unix stream socket%s%s", rc < 0 ? ": " : "",
-		    rc < 0 ? strerror(-rc) : "");
+		snprintf(err, errlen,
+		    "the socket systemd passed is not a "
+		    "listening Unix stream socket%s%s",
+		    rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
 		return -1;
 	}
 	*fd = SD_LISTEN_FDS_START;

@@ -17,7 +17,7 @@ struct var {
 };
 struct vars {
 	struct var *v;
-	size_t *by_name;           /* indices into v, names ascending */
+	size_t *by_name; /* indices into v, names ascending */
 	size_t n, cap;
 };
 
@@ -35,23 +35,23 @@ struct hentry {
 	ig_handler_fn fn;
 	void *ud;
 	ig_handle handle;
-	ig_filter filter;          /* once is an owned copy */
+	ig_filter filter; /* once is an owned copy */
 	bool filtered;
-	int64_t every_next;        /* see every_pass() */
-	uint64_t removed_at;       /* firing serial at removal; 0 while live */
+	int64_t every_next; /* see every_pass() */
+	uint64_t removed_at; /* firing serial at removal; 0 while live */
 };
 
 struct hlist {
 	struct hentry *v;
 	size_t n, cap;
-	unsigned firing;           /* nesting depth of firings of this event */
-	bool dirty;                /* holds removed entries to compact */
+	unsigned firing; /* nesting depth of firings of this event */
+	bool dirty; /* holds removed entries to compact */
 };
 
 /* An event: core ones first, then custom ones in registration order. */
 struct evinfo {
-	char *name;                /* custom events only; core names are static */
-	char *attr;                /* counter name or NULL */
+	char *name; /* custom events only; core names are static */
+	char *attr; /* counter name or NULL */
 	struct hlist handlers;
 };
 
@@ -83,7 +83,11 @@ enum phase {
 };
 
 /* terminate / terminate_epoch requests: off, on, on and skip the event. */
-enum tri_flag { FLAG_OFF, FLAG_ON, FLAG_SKIP };
+enum tri_flag {
+	FLAG_OFF,
+	FLAG_ON,
+	FLAG_SKIP
+};
 
 struct ig_engine {
 	ig_state state;
@@ -108,36 +112,37 @@ struct ig_engine {
 	/* the run */
 	enum phase phase;
 	ig_run_status status;
-	bool suspended;            /* interrupted; the next start continues */
-	bool running;              /* a run is in progress (suspended or not) */
+	bool suspended; /* interrupted; the next start continues */
+	bool running; /* a run is in progress (suspended or not) */
 	enum tri_flag should_terminate;
 	enum tri_flag should_terminate_epoch;
 	bool should_interrupt;
-	bool should_yield;         /* ig_engine_yield: at the next clean point */
+	bool should_yield; /* ig_engine_yield: at the next clean point */
 	ig_data *data;
-	int64_t data_n;            /* its size, cached */
-	bool data_ra;              /* random access */
-	bool iter_live;            /* Ignite's _dataloader_iter is not None */
-	bool fetch_retry;          /* Ignite's should_exit */
-	int64_t iter_counter;      /* iterations done in this epoch */
-	int64_t init_iter;         /* IG_NONE, or where the next epoch starts */
+	int64_t data_n; /* its size, cached */
+	bool data_ra; /* random access */
+	bool iter_live; /* Ignite's _dataloader_iter is not None */
+	bool fetch_retry; /* Ignite's should_exit */
+	int64_t iter_counter; /* iterations done in this epoch */
+	int64_t init_iter; /* IG_NONE, or where the next epoch starts */
 	ig_data_cursor cursor;
-	bool cursor_valid;         /* cursor says where to resume the data */
-	int64_t none_left;         /* batches left in the no-data iterator */
+	bool cursor_valid; /* cursor says where to resume the data */
+	int64_t none_left; /* batches left in the no-data iterator */
 	ig_batch batch;
 	const ig_output *pending_output;
 	bool pending_failed;
 	double t_run, t_epoch;
 
 	char *error;
-	ig_warning_fn *warning;    /* ig_engine_on_warning, or NULL */
+	ig_warning_fn *warning; /* ig_engine_on_warning, or NULL */
 	void *warning_ud;
 };
 
 /* Fire event's handlers; -1 when one raised. */
 int engine_fire_slow(ig_engine *e, int event);
 
-static inline int engine_fire(ig_engine *e, int event)
+static inline int
+engine_fire(ig_engine *e, int event)
 {
 	e->last_event = event;
 	if (e->events[event].handlers.n == 0)
@@ -151,10 +156,11 @@ int engine_events_init(ig_engine *e);
 void engine_events_free(ig_engine *e);
 /* Set the engine's error message (printf-style); returns the code given. */
 int engine_set_error(ig_engine *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Own obj under name until ig_engine_free or engine_release(name). */
-int engine_adopt(ig_engine *e, const char *name, void *obj, void (*free_fn)(void *), ig_handle h);
+int engine_adopt(ig_engine *e, const char *name, void *obj,
+    void (*free_fn)(void *), ig_handle h);
 int engine_release(ig_engine *e, const char *name);
 bool engine_adopted_has(const ig_engine *e, const char *name);
 
@@ -166,6 +172,7 @@ int engine_data_restart(ig_data *d, char *err, size_t errlen);
 int engine_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen);
 bool engine_data_random_access(const ig_data *d);
 /* Random access: the source's get for f. */
-int engine_data_get(ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
+int engine_data_get(
+    ig_data *d, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
 
 #endif

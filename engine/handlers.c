@@ -7,13 +7,23 @@
 #include "core.h"
 
 static const char *const core_names[IG_EVENT_CORE_COUNT] = {
-	"STARTED", "EPOCH_STARTED", "GET_BATCH_STARTED", "GET_BATCH_COMPLETED",
-	"ITERATION_STARTED", "ITERATION_COMPLETED", "DATALOADER_STOP_ITERATION",
-	"EXCEPTION_RAISED", "TERMINATE_SINGLE_EPOCH", "TERMINATE", "INTERRUPT",
-	"EPOCH_COMPLETED", "COMPLETED",
+	"STARTED",
+	"EPOCH_STARTED",
+	"GET_BATCH_STARTED",
+	"GET_BATCH_COMPLETED",
+	"ITERATION_STARTED",
+	"ITERATION_COMPLETED",
+	"DATALOADER_STOP_ITERATION",
+	"EXCEPTION_RAISED",
+	"TERMINATE_SINGLE_EPOCH",
+	"TERMINATE",
+	"INTERRUPT",
+	"EPOCH_COMPLETED",
+	"COMPLETED",
 };
 
-int engine_events_init(ig_engine *e)
+int
+engine_events_init(ig_engine *e)
 {
 	e->events = calloc(IG_EVENT_CORE_COUNT, sizeof(*e->events));
 	if (e->events == NULL)
@@ -22,12 +32,14 @@ int engine_events_init(ig_engine *e)
 	return 0;
 }
 
-static void hentry_clear(struct hentry *h)
+static void
+hentry_clear(struct hentry *h)
 {
 	free((int64_t *)h->filter.once);
 }
 
-void engine_events_free(ig_engine *e)
+void
+engine_events_free(ig_engine *e)
 {
 	for (size_t i = 0; i < e->nevents; i++) {
 		struct evinfo *ev = &e->events[i];
@@ -40,19 +52,22 @@ void engine_events_free(ig_engine *e)
 	free(e->events);
 }
 
-static bool valid_event(const ig_engine *e, int event)
+static bool
+valid_event(const ig_engine *e, int event)
 {
 	return event >= 0 && (size_t)event < e->nevents;
 }
 
-const char *ig_event_name(const ig_engine *e, int event)
+const char *
+ig_event_name(const ig_engine *e, int event)
 {
 	if (event >= 0 && event < IG_EVENT_CORE_COUNT)
 		return core_names[event];
 	return valid_event(e, event) ? e->events[event].name : NULL;
 }
 
-int ig_event_from_name(const ig_engine *e, const char *name)
+int
+ig_event_from_name(const ig_engine *e, const char *name)
 {
 	for (int i = 0; i < IG_EVENT_CORE_COUNT; i++)
 		if (strcmp(core_names[i], name) == 0)
@@ -63,30 +78,37 @@ int ig_event_from_name(const ig_engine *e, const char *name)
 	return IG_ENOENT;
 }
 
-int ig_engine_register_event(ig_engine *e, const char *name, const char *attr)
+int
+ig_engine_register_event(ig_engine *e, const char *name, const char *attr)
 {
 	if (name == NULL || *name == '\0')
-		return engine_set_error(e, IG_EINVAL, "register_event: empty event name");
+		return engine_set_error(
+		    e, IG_EINVAL, "register_event: empty event name");
 	if (ig_event_from_name(e, name) >= 0)
-		return engine_set_error(e, IG_EINVAL, "register_event: event %s is already registered", name);
+		return engine_set_error(e, IG_EINVAL,
+		    "register_event: event %s is already registered", name);
 	if (e->nevents == e->capevents) {
 		size_t cap = e->capevents * 2;
 		struct evinfo *v = realloc(e->events, cap * sizeof(*v));
 		if (v == NULL)
-			return engine_set_error(e, IG_ENOMEM, "register_event: out of memory");
+			return engine_set_error(
+			    e, IG_ENOMEM, "register_event: out of memory");
 		e->events = v;
 		e->capevents = cap;
 	}
 	struct evinfo *ev = &e->events[e->nevents];
 	memset(ev, 0, sizeof(*ev));
 	if ((ev->name = strdup(name)) == NULL)
-		return engine_set_error(e, IG_ENOMEM, "register_event: out of memory");
+		return engine_set_error(
+		    e, IG_ENOMEM, "register_event: out of memory");
 	if (attr != NULL) {
 		struct var *c;
-		if ((ev->attr = strdup(attr)) == NULL || (c = engine_vars_get(&e->counters, attr)) == NULL) {
+		if ((ev->attr = strdup(attr)) == NULL ||
+		    (c = engine_vars_get(&e->counters, attr)) == NULL) {
 			free(ev->name);
 			free(ev->attr);
-			return engine_set_error(e, IG_ENOMEM, "register_event: out of memory");
+			return engine_set_error(
+			    e, IG_ENOMEM, "register_event: out of memory");
 		}
 		/* Rule 23: created at 0, never reset; a second event may share it. */
 		if (c->v.type == IG_VALUE_NIL) {
@@ -97,14 +119,16 @@ int ig_engine_register_event(ig_engine *e, const char *name, const char *attr)
 	return (int)e->nevents++;
 }
 
-int64_t *ig_engine_counter(ig_engine *e, const char *attr)
+int64_t *
+ig_engine_counter(ig_engine *e, const char *attr)
 {
 	struct var *c = engine_vars_find(&e->counters, attr);
 	return c != NULL ? &c->v.u.i : NULL;
 }
 
 /* The value a filter on event sees (rule 6); false when it has none. */
-static bool event_value(const ig_engine *e, int event, int64_t *value)
+static bool
+event_value(const ig_engine *e, int event, int64_t *value)
 {
 	switch (event) {
 	case IG_EVENT_GET_BATCH_STARTED:
@@ -120,8 +144,10 @@ static bool event_value(const ig_engine *e, int event, int64_t *value)
 		*value = e->state.epoch;
 		return true;
 	default:
-		if (event >= IG_EVENT_CORE_COUNT && e->events[event].attr != NULL) {
-			const struct var *c = engine_vars_find(&e->counters, e->events[event].attr);
+		if (event >= IG_EVENT_CORE_COUNT &&
+		    e->events[event].attr != NULL) {
+			const struct var *c = engine_vars_find(
+			    &e->counters, e->events[event].attr);
 			*value = c != NULL ? c->v.u.i : 0;
 			return true;
 		}
@@ -129,13 +155,16 @@ static bool event_value(const ig_engine *e, int event, int64_t *value)
 	}
 }
 
-static bool filter_is_set(const ig_filter *f)
+static bool
+filter_is_set(const ig_filter *f)
 {
-	return f != NULL && (f->every > 1 || f->before || f->after || f->nonce || f->fn);
+	return f != NULL &&
+	    (f->every > 1 || f->before || f->after || f->nonce || f->fn);
 }
 
 /* Rule 7's argument checks, with a message naming what is wrong. */
-static int filter_check(ig_engine *e, int event, const ig_filter *f)
+static int
+filter_check(ig_engine *e, int event, const ig_filter *f)
 {
 	const char *name = ig_event_name(e, event);
 	int64_t v;
@@ -145,15 +174,20 @@ static int filter_check(ig_engine *e, int event, const ig_filter *f)
 	if (!event_value(e, event, &v))
 		return engine_set_error(e, IG_EINVAL,
 		    "event %s has no counter, so it cannot be filtered", name);
-	int groups = (f->fn != NULL) + (f->nonce > 0) + (f->every > 1 || f->before || f->after);
+	int groups = (f->fn != NULL) + (f->nonce > 0) +
+	    (f->every > 1 || f->before || f->after);
 	if (groups > 1)
-		return engine_set_error(e, IG_EINVAL, "%s: only one of a custom filter, once, "
-		    "and every/before/after may be given", name);
+		return engine_set_error(e, IG_EINVAL,
+		    "%s: only one of a custom filter, once, "
+		    "and every/before/after may be given",
+		    name);
 	if (f->every < 0 || f->before < 0 || f->after < 0)
-		return engine_set_error(e, IG_EINVAL, "%s: every, before and after must not be negative", name);
+		return engine_set_error(e, IG_EINVAL,
+		    "%s: every, before and after must not be negative", name);
 	for (size_t i = 0; i < f->nonce; i++)
 		if (f->once[i] <= 0)
-			return engine_set_error(e, IG_EINVAL, "%s: once values must be positive", name);
+			return engine_set_error(e, IG_EINVAL,
+			    "%s: once values must be positive", name);
 	return 0;
 }
 
@@ -163,7 +197,8 @@ static int filter_check(ig_engine *e, int event, const ig_filter *f)
  * compares instead of a 64-bit division.  Values may jump (a new run, a
  * loaded state); outside [next - n, next] the multiple is recomputed.
  */
-static bool every_pass(struct hentry *h, int64_t v)
+static bool
+every_pass(struct hentry *h, int64_t v)
 {
 	int64_t n = h->filter.every;
 
@@ -178,7 +213,8 @@ static bool every_pass(struct hentry *h, int64_t v)
 	return v == h->every_next - n;
 }
 
-static bool filter_pass(ig_engine *e, int event, struct hentry *h)
+static bool
+filter_pass(ig_engine *e, int event, struct hentry *h)
 {
 	const ig_filter *f = &h->filter;
 	int64_t v = 0;
@@ -200,7 +236,8 @@ static bool filter_pass(ig_engine *e, int event, struct hentry *h)
 	return f->every > 1 ? (v - after - 1) % f->every == 0 : true;
 }
 
-static int hlist_push(struct hlist *l, const struct hentry *h)
+static int
+hlist_push(struct hlist *l, const struct hentry *h)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4;
@@ -214,7 +251,8 @@ static int hlist_push(struct hlist *l, const struct hentry *h)
 	return 0;
 }
 
-static void hlist_compact(struct hlist *l)
+static void
+hlist_compact(struct hlist *l)
 {
 	size_t j = 0;
 
@@ -228,7 +266,8 @@ static void hlist_compact(struct hlist *l)
 	l->dirty = false;
 }
 
-static void hentry_remove(ig_engine *e, struct hlist *l, struct hentry *h)
+static void
+hentry_remove(ig_engine *e, struct hlist *l, struct hentry *h)
 {
 	/* Rule 9: a firing in progress still runs it; later firings do not. */
 	h->removed_at = e->fire_serial ? e->fire_serial : 1;
@@ -237,7 +276,8 @@ static void hentry_remove(ig_engine *e, struct hlist *l, struct hentry *h)
 		hlist_compact(l);
 }
 
-static int remove_where(ig_engine *e, int event, ig_handle h, ig_handler_fn fn, void *ud)
+static int
+remove_where(ig_engine *e, int event, ig_handle h, ig_handler_fn fn, void *ud)
 {
 	int found = 0;
 	size_t lo = event >= 0 ? (size_t)event : 0;
@@ -261,17 +301,20 @@ static int remove_where(ig_engine *e, int event, ig_handle h, ig_handler_fn fn, 
 	return found;
 }
 
-ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t n,
-                                ig_handler_fn fn, void *ud)
+ig_handle
+ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t n,
+    ig_handler_fn fn, void *ud)
 {
 	if (fn == NULL || n == 0) {
-		engine_set_error(e, IG_EINVAL, "add_event_handler: no handler or no event");
+		engine_set_error(
+		    e, IG_EINVAL, "add_event_handler: no handler or no event");
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!valid_event(e, specs[i].event)) {
-			engine_set_error(e, IG_ENOENT, "add_event_handler: event %d is not registered",
-			             specs[i].event);
+			engine_set_error(e, IG_ENOENT,
+			    "add_event_handler: event %d is not registered",
+			    specs[i].event);
 			return 0;
 		}
 		if (filter_check(e, specs[i].event, &specs[i].filter) != 0)
@@ -285,7 +328,8 @@ ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t
 			x.filter = *f;
 			x.filtered = true;
 			if (f->nonce > 0) {
-				int64_t *once = malloc(f->nonce * sizeof(*once));
+				int64_t *once =
+				    malloc(f->nonce * sizeof(*once));
 				if (once == NULL)
 					goto nomem;
 				memcpy(once, f->once, f->nonce * sizeof(*once));
@@ -304,8 +348,9 @@ nomem:
 	return 0;
 }
 
-ig_handle ig_engine_on(ig_engine *e, int event, const ig_filter *filter,
-                       ig_handler_fn fn, void *ud)
+ig_handle
+ig_engine_on(ig_engine *e, int event, const ig_filter *filter, ig_handler_fn fn,
+    void *ud)
 {
 	ig_event_spec spec = { .event = event };
 
@@ -314,18 +359,22 @@ ig_handle ig_engine_on(ig_engine *e, int event, const ig_filter *filter,
 	return ig_engine_add_handler(e, &spec, 1, fn, ud);
 }
 
-int ig_engine_remove_handle(ig_engine *e, ig_handle h)
+int
+ig_engine_remove_handle(ig_engine *e, ig_handle h)
 {
 	if (h == 0 || remove_where(e, IG_EVENT_ANY, h, NULL, NULL) == 0)
-		return engine_set_error(e, IG_ENOENT, "remove: handle %llu is not registered",
-		                    (unsigned long long)h);
+		return engine_set_error(e, IG_ENOENT,
+		    "remove: handle %llu is not registered",
+		    (unsigned long long)h);
 	return 0;
 }
 
-int ig_engine_remove_handler(ig_engine *e, ig_handler_fn fn, void *ud, int event)
+int
+ig_engine_remove_handler(ig_engine *e, ig_handler_fn fn, void *ud, int event)
 {
 	if (!valid_event(e, event))
-		return engine_set_error(e, IG_ENOENT, "remove_event_handler: event %d is not registered", event);
+		return engine_set_error(e, IG_ENOENT,
+		    "remove_event_handler: event %d is not registered", event);
 	if (remove_where(e, event, 0, fn, ud) == 0)
 		return engine_set_error(e, IG_ENOENT,
 		    "remove_event_handler: this handler is not registered on event %s",
@@ -333,7 +382,8 @@ int ig_engine_remove_handler(ig_engine *e, ig_handler_fn fn, void *ud, int event
 	return 0;
 }
 
-bool ig_engine_has_handler(const ig_engine *e, ig_handler_fn fn, void *ud, int event)
+bool
+ig_engine_has_handler(const ig_engine *e, ig_handler_fn fn, void *ud, int event)
 {
 	size_t lo = event >= 0 ? (size_t)event : 0;
 	size_t hi = event >= 0 ? (size_t)event + 1 : e->nevents;
@@ -343,13 +393,15 @@ bool ig_engine_has_handler(const ig_engine *e, ig_handler_fn fn, void *ud, int e
 	for (size_t i = lo; i < hi; i++) {
 		const struct hlist *l = &e->events[i].handlers;
 		for (size_t j = 0; j < l->n; j++)
-			if (l->v[j].removed_at == 0 && l->v[j].fn == fn && l->v[j].ud == ud)
+			if (l->v[j].removed_at == 0 && l->v[j].fn == fn &&
+			    l->v[j].ud == ud)
 				return true;
 	}
 	return false;
 }
 
-bool engine_has_live_handlers(const ig_engine *e, int event)
+bool
+engine_has_live_handlers(const ig_engine *e, int event)
 {
 	const struct hlist *l = &e->events[event].handlers;
 
@@ -359,7 +411,8 @@ bool engine_has_live_handlers(const ig_engine *e, int event)
 	return false;
 }
 
-int engine_fire_slow(ig_engine *e, int event)
+int
+engine_fire_slow(ig_engine *e, int event)
 {
 	uint64_t serial = ++e->fire_serial;
 	size_t n = e->events[event].handlers.n;
@@ -385,9 +438,11 @@ int engine_fire_slow(ig_engine *e, int event)
 	return rc;
 }
 
-int ig_engine_fire_event(ig_engine *e, int event)
+int
+ig_engine_fire_event(ig_engine *e, int event)
 {
 	if (!valid_event(e, event))
-		return engine_set_error(e, IG_ENOENT, "fire_event: event %d is not registered", event);
+		return engine_set_error(e, IG_ENOENT,
+		    "fire_event: event %d is not registered", event);
 	return engine_fire(e, event) == 0 ? 0 : IG_ERUN;
 }

@@ -9,7 +9,8 @@
 
 #include "core.h"
 
-void ig_state_dict_clear(ig_state_dict *sd)
+void
+ig_state_dict_clear(ig_state_dict *sd)
 {
 	for (size_t i = 0; i < sd->nuser; i++) {
 		free(sd->user[i].key);
@@ -20,7 +21,9 @@ void ig_state_dict_clear(ig_state_dict *sd)
 	sd->nuser = 0;
 }
 
-static int sd_add_user(ig_state_dict *sd, const char *key, size_t keylen, const ig_value *v)
+static int
+sd_add_user(
+    ig_state_dict *sd, const char *key, size_t keylen, const ig_value *v)
 {
 	ig_user_entry *u = realloc(sd->user, (sd->nuser + 1) * sizeof(*u));
 
@@ -29,7 +32,8 @@ static int sd_add_user(ig_state_dict *sd, const char *key, size_t keylen, const 
 	sd->user = u;
 	u = &sd->user[sd->nuser];
 	memset(u, 0, sizeof(*u));
-	if ((u->key = strndup(key, keylen)) == NULL || engine_value_copy(&u->value, v) != 0) {
+	if ((u->key = strndup(key, keylen)) == NULL ||
+	    engine_value_copy(&u->value, v) != 0) {
 		free(u->key);
 		return IG_ENOMEM;
 	}
@@ -37,7 +41,8 @@ static int sd_add_user(ig_state_dict *sd, const char *key, size_t keylen, const 
 	return 0;
 }
 
-static const ig_user_entry *sd_user(const ig_state_dict *sd, const char *key)
+static const ig_user_entry *
+sd_user(const ig_state_dict *sd, const char *key)
 {
 	for (size_t i = 0; i < sd->nuser; i++)
 		if (strcmp(sd->user[i].key, key) == 0)
@@ -45,7 +50,8 @@ static const ig_user_entry *sd_user(const ig_state_dict *sd, const char *key)
 	return NULL;
 }
 
-int ig_engine_state_dict(const ig_engine *e, ig_state_dict *sd)
+int
+ig_engine_state_dict(const ig_engine *e, ig_state_dict *sd)
 {
 	static const ig_value nil = { .type = IG_VALUE_NIL };
 
@@ -65,24 +71,31 @@ int ig_engine_state_dict(const ig_engine *e, ig_state_dict *sd)
 	return 0;
 }
 
-int ig_engine_load_state_dict(ig_engine *e, const ig_state_dict *sd)
+int
+ig_engine_load_state_dict(ig_engine *e, const ig_state_dict *sd)
 {
 	int64_t iteration, epoch;
 
 	if (e->running && !e->suspended)
-		return engine_set_error(e, IG_ESTATE, "load_state_dict: a run is in progress");
+		return engine_set_error(
+		    e, IG_ESTATE, "load_state_dict: a run is in progress");
 	if ((sd->iteration == IG_NONE) == (sd->epoch == IG_NONE))
 		return engine_set_error(e, IG_EINVAL,
 		    "load_state_dict: give exactly one of iteration and epoch");
 	if (sd->iteration < IG_NONE || sd->epoch < IG_NONE)
-		return engine_set_error(e, IG_EINVAL, "load_state_dict: iteration and epoch must not be negative");
+		return engine_set_error(e, IG_EINVAL,
+		    "load_state_dict: iteration and epoch must not be negative");
 	if (sd->epoch_length == 0 || sd->epoch_length < IG_NONE)
-		return engine_set_error(e, IG_EINVAL, "load_state_dict: epoch_length must be a positive integer");
+		return engine_set_error(e, IG_EINVAL,
+		    "load_state_dict: epoch_length must be a positive integer");
 	if (sd->max_epochs == 0 || sd->max_epochs < IG_NONE)
-		return engine_set_error(e, IG_EINVAL, "load_state_dict: max_epochs must be a positive integer");
+		return engine_set_error(e, IG_EINVAL,
+		    "load_state_dict: max_epochs must be a positive integer");
 	if (sd->iteration != IG_NONE) {
 		iteration = sd->iteration;
-		epoch = sd->epoch_length != IG_NONE ? iteration / sd->epoch_length : 0;
+		epoch = sd->epoch_length != IG_NONE ?
+		    iteration / sd->epoch_length :
+		    0;
 	} else {
 		epoch = sd->epoch;
 		if (epoch > 0 && sd->epoch_length == IG_NONE)
@@ -91,28 +104,34 @@ int ig_engine_load_state_dict(ig_engine *e, const ig_state_dict *sd)
 		iteration = epoch > 0 ? epoch * sd->epoch_length : 0;
 	}
 	if (sd->max_epochs != IG_NONE && epoch > sd->max_epochs)
-		return engine_set_error(e, IG_EINVAL, "load_state_dict: epoch %lld is beyond max_epochs %lld",
-		                    (long long)epoch, (long long)sd->max_epochs);
+		return engine_set_error(e, IG_EINVAL,
+		    "load_state_dict: epoch %lld is beyond max_epochs %lld",
+		    (long long)epoch, (long long)sd->max_epochs);
 	for (size_t i = 0; i < e->nuser_keys; i++)
 		if (sd_user(sd, e->user_keys[i]) == NULL)
 			return engine_set_error(e, IG_EINVAL,
-			    "load_state_dict: required user key %s is absent", e->user_keys[i]);
+			    "load_state_dict: required user key %s is absent",
+			    e->user_keys[i]);
 
 	/* Everything is valid; copy values before touching the state so that
 	 * running out of memory changes nothing either. */
 	struct vars fresh = { 0 };
 	for (size_t i = 0; i < e->nuser_keys; i++) {
 		struct var *v = engine_vars_get(&fresh, e->user_keys[i]);
-		if (v == NULL || engine_value_copy(&v->v, &sd_user(sd, e->user_keys[i])->value) != 0) {
+		if (v == NULL ||
+		    engine_value_copy(
+		        &v->v, &sd_user(sd, e->user_keys[i])->value) != 0) {
 			engine_vars_clear(&fresh);
-			return engine_set_error(e, IG_ENOMEM, "load_state_dict: out of memory");
+			return engine_set_error(
+			    e, IG_ENOMEM, "load_state_dict: out of memory");
 		}
 	}
 	for (size_t i = 0; i < fresh.n; i++) {
 		struct var *u = engine_vars_get(&e->user, fresh.v[i].name);
 		if (u == NULL) {
 			engine_vars_clear(&fresh);
-			return engine_set_error(e, IG_ENOMEM, "load_state_dict: out of memory");
+			return engine_set_error(
+			    e, IG_ENOMEM, "load_state_dict: out of memory");
 		}
 		engine_value_clear(&u->v);
 		u->v = fresh.v[i].v;
@@ -138,7 +157,8 @@ int ig_engine_load_state_dict(ig_engine *e, const ig_state_dict *sd)
 
 /* ---- msgpack ---------------------------------------------------------------- */
 
-static void pack_int_or_nil(msgpack_packer *pk, int64_t v)
+static void
+pack_int_or_nil(msgpack_packer *pk, int64_t v)
 {
 	if (v == IG_NONE)
 		msgpack_pack_nil(pk);
@@ -146,7 +166,8 @@ static void pack_int_or_nil(msgpack_packer *pk, int64_t v)
 		msgpack_pack_int64(pk, v);
 }
 
-static void pack_str(msgpack_packer *pk, const char *s)
+static void
+pack_str(msgpack_packer *pk, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -154,7 +175,8 @@ static void pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
-static void pack_value(msgpack_packer *pk, const ig_value *v)
+static void
+pack_value(msgpack_packer *pk, const ig_value *v)
 {
 	switch (v->type) {
 	case IG_VALUE_NIL:
@@ -178,11 +200,14 @@ static void pack_value(msgpack_packer *pk, const ig_value *v)
 	}
 }
 
-int ig_state_dict_pack(const ig_state_dict *sd, msgpack_packer *pk)
+int
+ig_state_dict_pack(const ig_state_dict *sd, msgpack_packer *pk)
 {
-	bool has_epoch = sd->epoch != IG_NONE, has_iteration = sd->iteration != IG_NONE;
+	bool has_epoch = sd->epoch != IG_NONE,
+	     has_iteration = sd->iteration != IG_NONE;
 
-	msgpack_pack_map(pk, 2 + (size_t)has_epoch + (size_t)has_iteration + sd->nuser);
+	msgpack_pack_map(
+	    pk, 2 + (size_t)has_epoch + (size_t)has_iteration + sd->nuser);
 	pack_str(pk, "epoch_length");
 	pack_int_or_nil(pk, sd->epoch_length);
 	pack_str(pk, "max_epochs");
@@ -202,26 +227,30 @@ int ig_state_dict_pack(const ig_state_dict *sd, msgpack_packer *pk)
 	return 0;
 }
 
-static bool key_is(const msgpack_object *k, const char *name)
+static bool
+key_is(const msgpack_object *k, const char *name)
 {
 	size_t n = strlen(name);
 	return k->via.str.size == n && memcmp(k->via.str.ptr, name, n) == 0;
 }
 
 /* An Ignite counter: a non-negative integer or nil (unknown). */
-static int read_count(const msgpack_object *v, int64_t *out)
+static int
+read_count(const msgpack_object *v, int64_t *out)
 {
 	if (v->type == MSGPACK_OBJECT_NIL) {
 		*out = IG_NONE;
 		return 0;
 	}
-	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > INT64_MAX)
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    v->via.u64 > INT64_MAX)
 		return -1;
 	*out = (int64_t)v->via.u64;
 	return 0;
 }
 
-static int read_value(const msgpack_object *v, ig_value *out)
+static int
+read_value(const msgpack_object *v, ig_value *out)
 {
 	switch (v->type) {
 	case MSGPACK_OBJECT_NIL:
@@ -258,7 +287,9 @@ static int read_value(const msgpack_object *v, ig_value *out)
 	}
 }
 
-int ig_state_dict_unpack(const msgpack_object *o, ig_state_dict *sd, char *err, size_t errlen)
+int
+ig_state_dict_unpack(
+    const msgpack_object *o, ig_state_dict *sd, char *err, size_t errlen)
 {
 	bool seen_len = false, seen_max = false;
 
@@ -269,11 +300,13 @@ int ig_state_dict_unpack(const msgpack_object *o, ig_state_dict *sd, char *err, 
 		return IG_EINVAL;
 	}
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+		const msgpack_object *k = &o->via.map.ptr[i].key,
+		                     *v = &o->via.map.ptr[i].val;
 		int64_t *slot = NULL;
 
 		if (k->type != MSGPACK_OBJECT_STR) {
-			snprintf(err, errlen, "state_dict: keys must be strings");
+			snprintf(
+			    err, errlen, "state_dict: keys must be strings");
 			goto bad;
 		}
 		if (key_is(k, "iteration"))
@@ -286,16 +319,19 @@ int ig_state_dict_unpack(const msgpack_object *o, ig_state_dict *sd, char *err, 
 			slot = &sd->max_epochs, seen_max = true;
 		if (slot != NULL) {
 			if (read_count(v, slot) != 0) {
-				snprintf(err, errlen, "state_dict: %.*s must be a non-negative integer or nil",
-				         (int)k->via.str.size, k->via.str.ptr);
+				snprintf(err, errlen,
+				    "state_dict: %.*s must be a non-negative integer or nil",
+				    (int)k->via.str.size, k->via.str.ptr);
 				goto bad;
 			}
 			continue;
 		}
 		ig_value val = { .type = IG_VALUE_NIL };
 		if (read_value(v, &val) != 0) {
-			snprintf(err, errlen, "state_dict: user key %.*s must be nil, a boolean, "
-			         "a number or a string", (int)k->via.str.size, k->via.str.ptr);
+			snprintf(err, errlen,
+			    "state_dict: user key %.*s must be nil, a boolean, "
+			    "a number or a string",
+			    (int)k->via.str.size, k->via.str.ptr);
 			goto bad;
 		}
 		int rc = sd_add_user(sd, k->via.str.ptr, k->via.str.size, &val);
@@ -306,7 +342,8 @@ int ig_state_dict_unpack(const msgpack_object *o, ig_state_dict *sd, char *err, 
 		}
 	}
 	if (!seen_len || !seen_max) {
-		snprintf(err, errlen, "state_dict: %s is required", seen_len ? "max_epochs" : "epoch_length");
+		snprintf(err, errlen, "state_dict: %s is required",
+		    seen_len ? "max_epochs" : "epoch_length");
 		goto bad;
 	}
 	return 0;

@@ -14,14 +14,16 @@
 /* Up to this many entries a scan beats the index. */
 #define VARS_SCAN 8
 
-void engine_value_clear(ig_value *v)
+void
+engine_value_clear(ig_value *v)
 {
 	if (v->type == IG_VALUE_STR)
 		free(v->u.s);
 	v->type = IG_VALUE_NIL;
 }
 
-int engine_value_copy(ig_value *dst, const ig_value *src)
+int
+engine_value_copy(ig_value *dst, const ig_value *src)
 {
 	ig_value tmp = *src;
 
@@ -33,7 +35,8 @@ int engine_value_copy(ig_value *dst, const ig_value *src)
 }
 
 /* Where name is or would go in by_name. */
-static size_t rank(const struct vars *vs, const char *name, int *cmp)
+static size_t
+rank(const struct vars *vs, const char *name, int *cmp)
 {
 	size_t lo = 0, hi = vs->n;
 
@@ -53,7 +56,8 @@ static size_t rank(const struct vars *vs, const char *name, int *cmp)
 	return lo;
 }
 
-struct var *engine_vars_find(const struct vars *vs, const char *name)
+struct var *
+engine_vars_find(const struct vars *vs, const char *name)
 {
 	size_t at;
 	int cmp;
@@ -68,7 +72,8 @@ struct var *engine_vars_find(const struct vars *vs, const char *name)
 	return cmp == 0 ? &vs->v[vs->by_name[at]] : NULL;
 }
 
-struct var *engine_vars_get(struct vars *vs, const char *name)
+struct var *
+engine_vars_get(struct vars *vs, const char *name)
 {
 	struct var *var = engine_vars_find(vs, name);
 	size_t at;
@@ -93,12 +98,14 @@ struct var *engine_vars_get(struct vars *vs, const char *name)
 		return NULL;
 	var->v.type = IG_VALUE_NIL;
 	at = rank(vs, name, &cmp);
-	memmove(&vs->by_name[at + 1], &vs->by_name[at], (vs->n - at) * sizeof(*vs->by_name));
+	memmove(&vs->by_name[at + 1], &vs->by_name[at],
+	    (vs->n - at) * sizeof(*vs->by_name));
 	vs->by_name[at] = vs->n++;
 	return var;
 }
 
-int engine_vars_remove(struct vars *vs, const char *name)
+int
+engine_vars_remove(struct vars *vs, const char *name)
 {
 	struct var *var = engine_vars_find(vs, name);
 	size_t i, at;
@@ -111,7 +118,8 @@ int engine_vars_remove(struct vars *vs, const char *name)
 	free(var->name);
 	engine_value_clear(&var->v);
 	memmove(var, var + 1, (vs->n - i - 1) * sizeof(*var));
-	memmove(&vs->by_name[at], &vs->by_name[at + 1], (vs->n - at - 1) * sizeof(*vs->by_name));
+	memmove(&vs->by_name[at], &vs->by_name[at + 1],
+	    (vs->n - at - 1) * sizeof(*vs->by_name));
 	vs->n--;
 	for (size_t k = 0; k < vs->n; k++)
 		if (vs->by_name[k] > i)
@@ -119,7 +127,8 @@ int engine_vars_remove(struct vars *vs, const char *name)
 	return 0;
 }
 
-void engine_vars_clear(struct vars *vs)
+void
+engine_vars_clear(struct vars *vs)
 {
 	for (size_t i = 0; i < vs->n; i++) {
 		free(vs->v[i].name);

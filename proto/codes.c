@@ -68,9 +68,12 @@ ig_err_set(ig_err *err, int code, const char *fmt, ...)
 	n = vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		snprintf(err->message, sizeof err->message, "%s", ig_proto_code_name(code));
+		snprintf(err->message, sizeof err->message, "%s",
+		    ig_proto_code_name(code));
 	else if ((size_t)n >= sizeof err->message)
-		memcpy(err->message + proto_utf8_boundary(err->message,
-		    sizeof err->message - 4), "...", 4);
+		memcpy(err->message +
+		        proto_utf8_boundary(
+		            err->message, sizeof err->message - 4),
+		    "...", 4);
 	return code;
 }

@@ -22,7 +22,8 @@ zone_str(msgpack_zone *zone, const msgpack_object_str *s)
 static int
 read_msgid(const msgpack_object *o, ig_msg *msg, ig_err *err)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > UINT32_MAX)
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    o->via.u64 > UINT32_MAX)
 		return ig_err_set(err, IG_PROTO_MSG_MSGID,
 		    "bad msgid: expected an unsigned 32-bit integer, got %s",
 		    proto_type_name(o));
@@ -31,17 +32,19 @@ read_msgid(const msgpack_object *o, ig_msg *msg, ig_err *err)
 }
 
 static int
-read_method(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err)
+read_method(
+    const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err)
 {
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_MSG_METHOD,
 		    "bad method: expected a str, got %s", proto_type_name(o));
-	if (o->via.str.size == 0 || proto_mem_has(o->via.str.ptr, o->via.str.size, '\0'))
+	if (o->via.str.size == 0 ||
+	    proto_mem_has(o->via.str.ptr, o->via.str.size, '\0'))
 		return ig_err_set(err, IG_PROTO_MSG_METHOD,
 		    "bad method: the name is empty or holds a NUL byte");
 	if ((msg->method = zone_str(zone, &o->via.str)) == NULL)
-		return ig_err_set(err, IG_PROTO_INTERNAL,
-		    "out of memory decoding a message");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "out of memory decoding a message");
 	return 0;
 }
 
@@ -58,7 +61,8 @@ read_params(const msgpack_object *o, ig_msg *msg, ig_err *err)
 
 /* nil, or {code: 1.., message: str} (other keys are for later versions). */
 static int
-read_error(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err)
+read_error(
+    const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err)
 {
 	const msgpack_object *code, *message;
 
@@ -66,7 +70,8 @@ read_error(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err
 		return 0;
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return ig_err_set(err, IG_PROTO_MSG_ERROR,
-		    "bad error: expected nil or a map, got %s", proto_type_name(o));
+		    "bad error: expected nil or a map, got %s",
+		    proto_type_name(o));
 	code = ig_map_get(o, "code");
 	message = ig_map_get(o, "message");
 	if (code == NULL || code->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
@@ -79,16 +84,17 @@ read_error(const msgpack_object *o, msgpack_zone *zone, ig_msg *msg, ig_err *err
 		    "bad error: message must be a str without NUL bytes");
 	msg->error_code = (int)code->via.u64;
 	if ((msg->error_message = zone_str(zone, &message->via.str)) == NULL)
-		return ig_err_set(err, IG_PROTO_INTERNAL,
-		    "out of memory decoding a message");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "out of memory decoding a message");
 	return 0;
 }
 
 static int
-read_envelope(const msgpack_object *root, msgpack_zone *zone, ig_msg *msg,
-              ig_err *err)
+read_envelope(
+    const msgpack_object *root, msgpack_zone *zone, ig_msg *msg, ig_err *err)
 {
-	static const char *const what[] = { "a request", "a response", "a notification" };
+	static const char *const what[] = { "a request", "a response",
+		"a notification" };
 	static const uint32_t arity[] = { 4, 4, 3 };
 	const msgpack_object *a;
 	uint32_t n;
@@ -96,21 +102,23 @@ read_envelope(const msgpack_object *root, msgpack_zone *zone, ig_msg *msg,
 
 	if (root->type != MSGPACK_OBJECT_ARRAY)
 		return ig_err_set(err, IG_PROTO_MSG_NOT_ARRAY,
-		    "bad message: expected an array, got %s", proto_type_name(root));
+		    "bad message: expected an array, got %s",
+		    proto_type_name(root));
 	a = root->via.array.ptr;
 	n = root->via.array.size;
 	if (n == 0)
-		return ig_err_set(err, IG_PROTO_MSG_ARITY,
-		    "bad message: an empty array");
-	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 > IG_MSG_NOTIFY)
+		return ig_err_set(
+		    err, IG_PROTO_MSG_ARITY, "bad message: an empty array");
+	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    a[0].via.u64 > IG_MSG_NOTIFY)
 		return ig_err_set(err, IG_PROTO_MSG_TYPE,
 		    "bad message type: expected 0 (request), 1 (response) or "
 		    "2 (notification)");
 	msg->type = (int)a[0].via.u64;
 	if (n != arity[msg->type])
 		return ig_err_set(err, IG_PROTO_MSG_ARITY,
-		    "bad message: %s has %u elements, got %u",
-		    what[msg->type], arity[msg->type], n);
+		    "bad message: %s has %u elements, got %u", what[msg->type],
+		    arity[msg->type], n);
 
 	switch (msg->type) {
 	case IG_MSG_REQUEST:
@@ -132,8 +140,8 @@ read_envelope(const msgpack_object *root, msgpack_zone *zone, ig_msg *msg,
 }
 
 int
-ig_frame_decode(const void *body, size_t len, msgpack_zone *zone, ig_msg *msg,
-                ig_err *err)
+ig_frame_decode(
+    const void *body, size_t len, msgpack_zone *zone, ig_msg *msg, ig_err *err)
 {
 	msgpack_object root;
 	size_t off = 0;

@@ -18,15 +18,15 @@
 
 struct ig_decoder {
 	size_t max_frame;
-	size_t defer;           /* bodies this long are decoded on request; 0: none */
+	size_t defer; /* bodies this long are decoded on request; 0: none */
 	unsigned char hdr[IG_FRAME_HEADER];
-	size_t nhdr;            /* length prefix bytes held */
-	size_t need;            /* body length, once the prefix is whole */
-	unsigned char *buf;     /* body bytes received so far */
+	size_t nhdr; /* length prefix bytes held */
+	size_t need; /* body length, once the prefix is whole */
+	unsigned char *buf; /* body bytes received so far */
 	size_t len, cap;
-	bool delivered;         /* the last feed returned a message, still in use */
-	msgpack_zone *zone;     /* the decoded objects of that message */
-	ig_err err;             /* set once; then every call fails */
+	bool delivered; /* the last feed returned a message, still in use */
+	msgpack_zone *zone; /* the decoded objects of that message */
+	ig_err err; /* set once; then every call fails */
 };
 
 ig_decoder *
@@ -120,7 +120,7 @@ deliver(ig_decoder *d, const unsigned char *body, ig_msg *msg)
 {
 	d->delivered = true;
 	if (deferred(d))
-		return IG_DECODE_FRAME;         /* whole in d->buf */
+		return IG_DECODE_FRAME; /* whole in d->buf */
 	if (ig_frame_decode(body, d->need, d->zone, msg, &d->err) != 0)
 		return IG_DECODE_ERROR;
 	return IG_DECODE_MESSAGE;
@@ -149,16 +149,16 @@ take_header(ig_decoder *d, const unsigned char *p, size_t len, size_t *used)
 	}
 	if (d->need > d->max_frame) {
 		ig_err_set(&d->err, IG_PROTO_FRAME_TOO_LARGE,
-		    "frame too large: %zu bytes, the limit is %zu",
-		    d->need, d->max_frame);
+		    "frame too large: %zu bytes, the limit is %zu", d->need,
+		    d->max_frame);
 		return -1;
 	}
 	return 1;
 }
 
 int
-ig_decoder_feed(ig_decoder *d, const void *buf, size_t len, size_t *used,
-                ig_msg *msg)
+ig_decoder_feed(
+    ig_decoder *d, const void *buf, size_t len, size_t *used, ig_msg *msg)
 {
 	const unsigned char *p = buf;
 	size_t take;

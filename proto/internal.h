@@ -46,8 +46,8 @@ size_t proto_utf8_boundary(const char *s, size_t at);
 
 /* Read one value o of type t into out as ig_map_read() does, naming path
  * in errors.  names is for IG_F_ENUM. */
-int proto_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
-                void *out, const char *path, ig_err *err);
+int proto_obj_read(const msgpack_object *o, ig_ftype t,
+    const char *const *names, void *out, const char *path, ig_err *err);
 
 /* Undo what proto_obj_read() allocated for type t in out, and reset it. */
 void proto_obj_release(ig_ftype t, void *out);
@@ -69,7 +69,7 @@ const char *proto_quote(char *buf, size_t size, const char *p, size_t len);
 /* A map of name -> number into a malloc'd array (*n entries, NaN kept);
  * free with proto_named_values_free(). */
 int proto_named_values_read(const msgpack_object *m, const char *where,
-                         ig_named_value **out, size_t *n, ig_err *err);
+    ig_named_value **out, size_t *n, ig_err *err);
 void proto_named_values_free(ig_named_value *nv, size_t n);
 
 /* "an integer", "a str", "nil"...: what o is, for messages. */

@@ -9,16 +9,17 @@
 
 #include "internal.h"
 
-#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+#define NELEM(a) (sizeof(a) / sizeof(a)[0])
 
-const char *const ig_status_names[] = {
-	"queued", "running", "paused", "completed", "terminated", "failed", NULL
-};
+const char *const ig_status_names[] = { "queued", "running", "paused",
+	"completed", "terminated", "failed", NULL };
 
 const char *
 ig_status_name(int status)
 {
-	return status >= 0 && status < IG_STATUS_COUNT ? ig_status_names[status] : NULL;
+	return status >= 0 && status < IG_STATUS_COUNT ?
+	    ig_status_names[status] :
+	    NULL;
 }
 
 int
@@ -34,23 +35,25 @@ ig_hello_negotiate(const msgpack_object *params, int *version, ig_err *err)
 	int rc;
 
 	if ((rc = ig_map_read(params, NULL, defs, NELEM(defs),
-	    IG_READ_ALLOW_UNKNOWN, err)) != 0)
+	         IG_READ_ALLOW_UNKNOWN, err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < versions->via.array.size; i++) {
 		int64_t v;
 
 		proto_path_index(path, "versions", i);
-		if ((rc = proto_obj_read(&versions->via.array.ptr[i], IG_F_POS, NULL,
-		    &v, path, err)) != 0)
+		if ((rc = proto_obj_read(&versions->via.array.ptr[i], IG_F_POS,
+		         NULL, &v, path, err)) != 0)
 			return rc;
 		if (v <= IG_PROTO_VERSION && v > best)
 			best = v;
 		if (used < sizeof list)
-			used += (size_t)snprintf(list + used, sizeof list - used,
-			    "%s%lld", i ? ", " : "", (long long)v);
+			used +=
+			    (size_t)snprintf(list + used, sizeof list - used,
+			        "%s%lld", i ? ", " : "", (long long)v);
 	}
 	if (best == 0)
-		return ig_err_set(err, IG_PROTO_VERSION_MISMATCH, "no common "
+		return ig_err_set(err, IG_PROTO_VERSION_MISMATCH,
+		    "no common "
 		    "protocol version: the client speaks [%s]%s, the daemon 1 to %d",
 		    list, used >= sizeof list ? "..." : "", IG_PROTO_VERSION);
 	*version = (int)best;
@@ -61,7 +64,7 @@ ig_hello_negotiate(const msgpack_object *params, int *version, ig_err *err)
 
 int
 proto_named_values_read(const msgpack_object *m, const char *where,
-                     ig_named_value **out, size_t *n, ig_err *err)
+    ig_named_value **out, size_t *n, ig_err *err)
 {
 	char q[48];
 	ig_named_value *nv;
@@ -83,19 +86,22 @@ proto_named_values_read(const msgpack_object *m, const char *where,
 		if (k->type != MSGPACK_OBJECT_STR) {
 			proto_named_values_free(nv, i);
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: keys must be str, got %s", where, proto_type_name(k));
+			    "%s: keys must be str, got %s", where,
+			    proto_type_name(k));
 		}
 		if (!ig_obj_number(v, &nv[i].value)) {
 			proto_named_values_free(nv, i);
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s.%s: expected a number, got %s", where,
-			    proto_quote(q, sizeof q, k->via.str.ptr, k->via.str.size),
+			    proto_quote(
+			        q, sizeof q, k->via.str.ptr, k->via.str.size),
 			    proto_type_name(v));
 		}
 		if ((nv[i].name = proto_str_dup(&k->via.str, &nul)) == NULL) {
 			proto_named_values_free(nv, i);
-			return nul ? ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: a key holds a NUL byte", where) :
+			return nul ?
+			    ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			        "%s: a key holds a NUL byte", where) :
 			    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 		}
 	}
@@ -181,9 +187,11 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 	memset(s, 0, sizeof *s);
 	s->max_epochs = s->epoch_length = IG_NONE;
 	s->created = s->started = s->finished = IG_NONE;
-	if ((rc = ig_map_read(o, "run", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN,
-	    err)) != 0 || (metrics != NULL && (rc = proto_named_values_read(metrics,
-	    "run.metrics", &s->metrics, &s->nmetrics, err)) != 0))
+	if ((rc = ig_map_read(o, "run", defs, NELEM(defs),
+	         IG_READ_ALLOW_UNKNOWN, err)) != 0 ||
+	    (metrics != NULL &&
+	        (rc = proto_named_values_read(metrics, "run.metrics",
+	             &s->metrics, &s->nmetrics, err)) != 0))
 		ig_summary_clear(s);
 	return rc;
 }
@@ -238,8 +246,8 @@ ig_progress_unpack(const msgpack_object *o, ig_progress *p, ig_err *err)
 	memset(p, 0, sizeof *p);
 	p->epoch_length = p->max_epochs = IG_NONE;
 	p->eta = -1;
-	return ig_map_read(o, "progress", defs, NELEM(defs),
-	    IG_READ_ALLOW_UNKNOWN, err);
+	return ig_map_read(
+	    o, "progress", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
 }
 
 void
@@ -267,7 +275,8 @@ ig_event_note_unpack(const msgpack_object *o, ig_event_note *ev, ig_err *err)
 	};
 
 	memset(ev, 0, sizeof *ev);
-	return ig_map_read(o, "event", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
+	return ig_map_read(
+	    o, "event", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
 }
 
 void
@@ -299,7 +308,8 @@ ig_status_note_unpack(const msgpack_object *o, ig_status_note *st, ig_err *err)
 	};
 
 	memset(st, 0, sizeof *st);
-	return ig_map_read(o, "status", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
+	return ig_map_read(
+	    o, "status", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
 }
 
 void
@@ -331,7 +341,8 @@ ig_log_line_unpack(const msgpack_object *o, ig_log_line *l, ig_err *err)
 	};
 
 	memset(l, 0, sizeof *l);
-	return ig_map_read(o, "log", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
+	return ig_map_read(
+	    o, "log", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
 }
 
 void

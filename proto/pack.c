@@ -31,7 +31,7 @@ frame_write(void *data, const char *buf, size_t len)
 void
 ig_frame_begin(ig_frame *f, msgpack_sbuffer *sb)
 {
-	static const char prefix[IG_FRAME_HEADER];      /* patched at the end */
+	static const char prefix[IG_FRAME_HEADER]; /* patched at the end */
 
 	f->sb = sb;
 	f->start = sb->size;
@@ -43,8 +43,8 @@ ig_frame_begin(ig_frame *f, msgpack_sbuffer *sb)
 }
 
 void
-ig_frame_request(ig_frame *f, msgpack_sbuffer *sb, uint32_t msgid,
-                 const char *method)
+ig_frame_request(
+    ig_frame *f, msgpack_sbuffer *sb, uint32_t msgid, const char *method)
 {
 	ig_frame_begin(f, sb);
 	msgpack_pack_array(&f->pk, 4);
@@ -81,14 +81,19 @@ ig_frame_end(ig_frame *f, ig_err *err)
 	if (f->sb == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "bug: a frame ended after it was aborted");
-	if (f->error == 0 && f->sb->size - f->start - IG_FRAME_HEADER > f->limit)
-		f->error = IG_PROTO_TOO_LARGE;  /* the limit was lowered after packing */
+	if (f->error == 0 &&
+	    f->sb->size - f->start - IG_FRAME_HEADER > f->limit)
+		f->error =
+		    IG_PROTO_TOO_LARGE; /* the limit was lowered after packing */
 	if (f->error != 0) {
 		f->sb->size = f->start;
 		if (f->error == IG_PROTO_TOO_LARGE)
-			return ig_err_set(err, f->error, "reply too large: it "
-			    "would exceed the frame limit of %zu bytes", f->limit);
-		return ig_err_set(err, f->error, "out of memory packing a frame");
+			return ig_err_set(err, f->error,
+			    "reply too large: it "
+			    "would exceed the frame limit of %zu bytes",
+			    f->limit);
+		return ig_err_set(
+		    err, f->error, "out of memory packing a frame");
 	}
 	body = f->sb->size - f->start - IG_FRAME_HEADER;
 	if (body == 0) {
@@ -108,7 +113,7 @@ void
 ig_frame_abort(ig_frame *f)
 {
 	f->sb->size = f->start;
-	f->sb = NULL;                   /* nothing more reaches the buffer */
+	f->sb = NULL; /* nothing more reaches the buffer */
 	f->error = IG_PROTO_INTERNAL;
 }
 

@@ -14,17 +14,26 @@ const char *
 proto_type_name(const msgpack_object *o)
 {
 	switch (o->type) {
-	case MSGPACK_OBJECT_NIL: return "nil";
-	case MSGPACK_OBJECT_BOOLEAN: return "a boolean";
+	case MSGPACK_OBJECT_NIL:
+		return "nil";
+	case MSGPACK_OBJECT_BOOLEAN:
+		return "a boolean";
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "an integer";
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return "an integer";
 	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64: return "a float";
-	case MSGPACK_OBJECT_STR: return "a str";
-	case MSGPACK_OBJECT_ARRAY: return "an array";
-	case MSGPACK_OBJECT_MAP: return "a map";
-	case MSGPACK_OBJECT_BIN: return "a bin";
-	case MSGPACK_OBJECT_EXT: return "an ext";
+	case MSGPACK_OBJECT_FLOAT64:
+		return "a float";
+	case MSGPACK_OBJECT_STR:
+		return "a str";
+	case MSGPACK_OBJECT_ARRAY:
+		return "an array";
+	case MSGPACK_OBJECT_MAP:
+		return "a map";
+	case MSGPACK_OBJECT_BIN:
+		return "a bin";
+	case MSGPACK_OBJECT_EXT:
+		return "an ext";
 	}
 	return "an unknown type";
 }
@@ -45,7 +54,8 @@ ig_map_get(const msgpack_object *m, const char *key)
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object_kv *kv = &m->via.map.ptr[i];
 
-		if (kv->key.type == MSGPACK_OBJECT_STR && proto_str_is(&kv->key.via.str, key))
+		if (kv->key.type == MSGPACK_OBJECT_STR &&
+		    proto_str_is(&kv->key.via.str, key))
 			return &kv->val;
 	}
 	return NULL;
@@ -60,7 +70,8 @@ proto_quote(char *buf, size_t size, const char *p, size_t len)
 		n = proto_utf8_boundary(p, room);
 	buf[0] = '"';
 	for (size_t i = 0; i < n; i++)
-		buf[i + 1] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
+		buf[i + 1] =
+		    (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
 	snprintf(buf + 1 + n, size - 1 - n, "%s\"", n < len ? "..." : "");
 	return buf;
 }
@@ -74,7 +85,8 @@ join(char *path, const char *where, const char *sep, const char *tail)
 		where = sep = "";
 	n = snprintf(path, PROTO_PATH_MAX, "%s%s%s", where, sep, tail);
 	if (n >= PROTO_PATH_MAX)
-		memcpy(path + proto_utf8_boundary(path, PROTO_PATH_MAX - 4), "...", 4);
+		memcpy(path + proto_utf8_boundary(path, PROTO_PATH_MAX - 4),
+		    "...", 4);
 }
 
 void
@@ -136,7 +148,8 @@ ig_name_check(const char *s, size_t len, const char *what, ig_err *err)
 		if (!alnum && c != '_' && (i == 0 || (c != '-' && c != '.')))
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: a name holds letters, digits, '_', '-' and '.', "
-			    "and starts with a letter, digit or '_'", what);
+			    "and starts with a letter, digit or '_'",
+			    what);
 		if (c < '0' || c > '9')
 			digits = false;
 	}
@@ -154,7 +167,8 @@ int_of(const msgpack_object *o, int64_t *v)
 		*v = o->via.i64;
 		return true;
 	}
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= INT64_MAX) {
 		*v = (int64_t)o->via.u64;
 		return true;
 	}
@@ -163,7 +177,7 @@ int_of(const msgpack_object *o, int64_t *v)
 
 static int
 read_int(const msgpack_object *o, ig_ftype t, int64_t *out, const char *path,
-         ig_err *err)
+    ig_err *err)
 {
 	static const char *const what[] = {
 		[IG_F_INT] = "an integer",
@@ -176,9 +190,11 @@ read_int(const msgpack_object *o, ig_ftype t, int64_t *out, const char *path,
 	if (!int_of(o, &v)) {
 		if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: %" PRIu64 " is out of range", path, o->via.u64);
+			    "%s: %" PRIu64 " is out of range", path,
+			    o->via.u64);
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected %s, got %s", path, what[t], proto_type_name(o));
+		    "%s: expected %s, got %s", path, what[t],
+		    proto_type_name(o));
 	}
 	if (v < min)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
@@ -231,8 +247,9 @@ read_str(const msgpack_object *o, char **out, const char *path, ig_err *err)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: expected a str, got %s", path, proto_type_name(o));
 	if ((s = proto_str_dup(&o->via.str, &nul)) == NULL)
-		return nul ? ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: must not hold a NUL byte", path) :
+		return nul ?
+		    ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		        "%s: must not hold a NUL byte", path) :
 		    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	*out = s;
 	return 0;
@@ -245,8 +262,10 @@ read_name(const msgpack_object *o, char *out, const char *path, ig_err *err)
 
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected a name (a str), got %s", path, proto_type_name(o));
-	if ((rc = ig_name_check(o->via.str.ptr, o->via.str.size, path, err)) != 0)
+		    "%s: expected a name (a str), got %s", path,
+		    proto_type_name(o));
+	if ((rc = ig_name_check(o->via.str.ptr, o->via.str.size, path, err)) !=
+	    0)
 		return rc;
 	memcpy(out, o->via.str.ptr, o->via.str.size);
 	out[o->via.str.size] = '\0';
@@ -262,13 +281,16 @@ read_strv(const msgpack_object *o, ig_strv *out, const char *path, ig_err *err)
 
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected an array of str, got %s", path, proto_type_name(o));
+		    "%s: expected an array of str, got %s", path,
+		    proto_type_name(o));
 	sv.n = 0;
-	if ((sv.v = calloc((size_t)o->via.array.size + 1, sizeof *sv.v)) == NULL)
+	if ((sv.v = calloc((size_t)o->via.array.size + 1, sizeof *sv.v)) ==
+	    NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	for (; sv.n < o->via.array.size; sv.n++) {
 		proto_path_index(ipath, path, sv.n);
-		if ((rc = read_str(&o->via.array.ptr[sv.n], &sv.v[sv.n], ipath, err)) != 0) {
+		if ((rc = read_str(&o->via.array.ptr[sv.n], &sv.v[sv.n], ipath,
+		         err)) != 0) {
 			ig_strv_free(&sv);
 			return rc;
 		}
@@ -279,7 +301,7 @@ read_strv(const msgpack_object *o, ig_strv *out, const char *path, ig_err *err)
 
 static int
 read_enum(const msgpack_object *o, const char *const *names, int *out,
-          const char *path, ig_err *err)
+    const char *path, ig_err *err)
 {
 	char list[IG_ERR_MAX] = "", q[48];
 	size_t used = 0;
@@ -293,18 +315,20 @@ read_enum(const msgpack_object *o, const char *const *names, int *out,
 		}
 	}
 	for (int i = 0; names[i] != NULL && used < sizeof list; i++)
-		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-		    i ? ", " : "", names[i]);
+		used += (size_t)snprintf(list + used, sizeof list - used,
+		    "%s%s", i ? ", " : "", names[i]);
 	if (o->type != MSGPACK_OBJECT_STR)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "%s: expected one of %s; got %s", path, list, proto_type_name(o));
+		    "%s: expected one of %s; got %s", path, list,
+		    proto_type_name(o));
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 	    "%s: expected one of %s; got %s", path, list,
 	    proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
 }
 
 static int
-read_run(const msgpack_object *o, ig_run_ref *out, const char *path, ig_err *err)
+read_run(
+    const msgpack_object *o, ig_run_ref *out, const char *path, ig_err *err)
 {
 	int64_t id;
 
@@ -323,7 +347,7 @@ read_run(const msgpack_object *o, ig_run_ref *out, const char *path, ig_err *err
 
 static int
 read_object(const msgpack_object *o, ig_ftype t, const msgpack_object **out,
-            const char *path, ig_err *err)
+    const char *path, ig_err *err)
 {
 	if ((t == IG_F_MAP && o->type != MSGPACK_OBJECT_MAP) ||
 	    (t == IG_F_ARRAY && o->type != MSGPACK_OBJECT_ARRAY))
@@ -336,7 +360,7 @@ read_object(const msgpack_object *o, ig_ftype t, const msgpack_object **out,
 
 int
 proto_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
-            void *out, const char *path, ig_err *err)
+    void *out, const char *path, ig_err *err)
 {
 	switch (t) {
 	case IG_F_INT:
@@ -367,8 +391,8 @@ proto_obj_read(const msgpack_object *o, ig_ftype t, const char *const *names,
 	case IG_F_ANY:
 		return read_object(o, t, out, path, err);
 	}
-	return ig_err_set(err, IG_PROTO_INTERNAL, "%s: bug: unknown field type %d",
-	    path, (int)t);
+	return ig_err_set(err, IG_PROTO_INTERNAL,
+	    "%s: bug: unknown field type %d", path, (int)t);
 }
 
 void
@@ -384,7 +408,7 @@ proto_obj_release(ig_ftype t, void *out)
 
 int
 ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
-            size_t n, unsigned flags, ig_err *err)
+    size_t n, unsigned flags, ig_err *err)
 {
 	char path[PROTO_PATH_MAX], q[48];
 	uint64_t seen = 0, set = 0;
@@ -403,16 +427,19 @@ ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
 
 		if (kv->key.type != MSGPACK_OBJECT_STR) {
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: keys must be str, got %s", where ? where : "params",
+			    "%s: keys must be str, got %s",
+			    where ? where : "params",
 			    proto_type_name(&kv->key));
 			break;
 		}
-		for (i = 0; i < n && !proto_str_is(&kv->key.via.str, defs[i].key); i++)
+		for (i = 0;
+		     i < n && !proto_str_is(&kv->key.via.str, defs[i].key); i++)
 			;
 		if (i == n) {
 			if (flags & IG_READ_ALLOW_UNKNOWN)
 				continue;
-			proto_quote(q, sizeof q, kv->key.via.str.ptr, kv->key.via.str.size);
+			proto_quote(q, sizeof q, kv->key.via.str.ptr,
+			    kv->key.via.str.size);
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s%sunknown key %s", where ? where : "",
 			    where ? ": " : "", q);
@@ -435,8 +462,8 @@ ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (defs[i].required && !(set & UINT64_C(1) << i)) {
 			proto_path_key(path, where, defs[i].key);
-			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: required", path);
+			rc = ig_err_set(
+			    err, IG_PROTO_INVALID_PARAMS, "%s: required", path);
 		}
 	}
 	if (rc != 0) {

@@ -12,13 +12,13 @@
 #include <string.h>
 
 #include <msgpack.h>
-#include <msgpack/unpack_define.h>  /* MSGPACK_EMBED_STACK_SIZE */
+#include <msgpack/unpack_define.h> /* MSGPACK_EMBED_STACK_SIZE */
 
 #include "internal.h"
 
 /* msgpack-c refuses to open more containers than its embedded stack holds. */
 _Static_assert(IG_FRAME_MAX_DEPTH <= MSGPACK_EMBED_STACK_SIZE,
-               "frame depth limit above what msgpack-c can unpack");
+    "frame depth limit above what msgpack-c can unpack");
 
 static uint64_t
 be(const unsigned char *p, size_t n)
@@ -45,7 +45,7 @@ ig_utf8_seq(const unsigned char *s, size_t len)
 	else if (c >= 0xf0 && c <= 0xf4)
 		need = 3;
 	else
-		return 0;       /* continuation byte, overlong lead, > U+10FFFF */
+		return 0; /* continuation byte, overlong lead, > U+10FFFF */
 	if (len - 1 < need)
 		return 0;
 	/* The second byte's range rules out overlongs, surrogates and code
@@ -98,7 +98,7 @@ ig_utf8_repair(const char *s, size_t len)
 			memcpy(o, p + i, n);
 			o += n;
 		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);        /* U+FFFD */
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
 			o += 3;
 			n = 1;
 		}
@@ -120,12 +120,19 @@ proto_utf8_boundary(const char *s, size_t at)
  * how many of those hold a length (of payload bytes or container items), a
  * fixed payload, and whether it is a str, array or map.
  */
-enum kind { SCALAR, STR, BLOB, ARRAY, MAP, INVALID };
+enum kind {
+	SCALAR,
+	STR,
+	BLOB,
+	ARRAY,
+	MAP,
+	INVALID
+};
 struct layout {
 	enum kind kind;
-	size_t extra;           /* header bytes after the type byte */
-	size_t lenbytes;        /* of those, the big-endian length or count */
-	uint64_t fixed;         /* payload or count given by the type byte itself */
+	size_t extra; /* header bytes after the type byte */
+	size_t lenbytes; /* of those, the big-endian length or count */
+	uint64_t fixed; /* payload or count given by the type byte itself */
 };
 
 static struct layout
@@ -140,31 +147,60 @@ layout_of(unsigned char b)
 	if (b <= 0xbf)
 		return (struct layout){ STR, 0, 0, b & 0x1f };
 	switch (b) {
-	case 0xc4: return (struct layout){ BLOB, 1, 1, 0 };        /* bin 8 */
-	case 0xc5: return (struct layout){ BLOB, 2, 2, 0 };
-	case 0xc6: return (struct layout){ BLOB, 4, 4, 0 };
-	case 0xc7: return (struct layout){ BLOB, 2, 1, 0 };        /* ext 8: len, type */
-	case 0xc8: return (struct layout){ BLOB, 3, 2, 0 };
-	case 0xc9: return (struct layout){ BLOB, 5, 4, 0 };
-	case 0xca: return (struct layout){ BLOB, 0, 0, 4 };        /* float 32 */
-	case 0xcb: return (struct layout){ BLOB, 0, 0, 8 };
-	case 0xcc: case 0xd0: return (struct layout){ BLOB, 0, 0, 1 };
-	case 0xcd: case 0xd1: return (struct layout){ BLOB, 0, 0, 2 };
-	case 0xce: case 0xd2: return (struct layout){ BLOB, 0, 0, 4 };
-	case 0xcf: case 0xd3: return (struct layout){ BLOB, 0, 0, 8 };
-	case 0xd4: return (struct layout){ BLOB, 1, 0, 1 };        /* fixext: type byte */
-	case 0xd5: return (struct layout){ BLOB, 1, 0, 2 };
-	case 0xd6: return (struct layout){ BLOB, 1, 0, 4 };
-	case 0xd7: return (struct layout){ BLOB, 1, 0, 8 };
-	case 0xd8: return (struct layout){ BLOB, 1, 0, 16 };
-	case 0xd9: return (struct layout){ STR, 1, 1, 0 };
-	case 0xda: return (struct layout){ STR, 2, 2, 0 };
-	case 0xdb: return (struct layout){ STR, 4, 4, 0 };
-	case 0xdc: return (struct layout){ ARRAY, 2, 2, 0 };
-	case 0xdd: return (struct layout){ ARRAY, 4, 4, 0 };
-	case 0xde: return (struct layout){ MAP, 2, 2, 0 };
-	case 0xdf: return (struct layout){ MAP, 4, 4, 0 };
-	default: return (struct layout){ INVALID, 0, 0, 0 };      /* 0xc1 */
+	case 0xc4:
+		return (struct layout){ BLOB, 1, 1, 0 }; /* bin 8 */
+	case 0xc5:
+		return (struct layout){ BLOB, 2, 2, 0 };
+	case 0xc6:
+		return (struct layout){ BLOB, 4, 4, 0 };
+	case 0xc7:
+		return (struct layout){ BLOB, 2, 1, 0 }; /* ext 8: len, type */
+	case 0xc8:
+		return (struct layout){ BLOB, 3, 2, 0 };
+	case 0xc9:
+		return (struct layout){ BLOB, 5, 4, 0 };
+	case 0xca:
+		return (struct layout){ BLOB, 0, 0, 4 }; /* float 32 */
+	case 0xcb:
+		return (struct layout){ BLOB, 0, 0, 8 };
+	case 0xcc:
+	case 0xd0:
+		return (struct layout){ BLOB, 0, 0, 1 };
+	case 0xcd:
+	case 0xd1:
+		return (struct layout){ BLOB, 0, 0, 2 };
+	case 0xce:
+	case 0xd2:
+		return (struct layout){ BLOB, 0, 0, 4 };
+	case 0xcf:
+	case 0xd3:
+		return (struct layout){ BLOB, 0, 0, 8 };
+	case 0xd4:
+		return (struct layout){ BLOB, 1, 0, 1 }; /* fixext: type byte */
+	case 0xd5:
+		return (struct layout){ BLOB, 1, 0, 2 };
+	case 0xd6:
+		return (struct layout){ BLOB, 1, 0, 4 };
+	case 0xd7:
+		return (struct layout){ BLOB, 1, 0, 8 };
+	case 0xd8:
+		return (struct layout){ BLOB, 1, 0, 16 };
+	case 0xd9:
+		return (struct layout){ STR, 1, 1, 0 };
+	case 0xda:
+		return (struct layout){ STR, 2, 2, 0 };
+	case 0xdb:
+		return (struct layout){ STR, 4, 4, 0 };
+	case 0xdc:
+		return (struct layout){ ARRAY, 2, 2, 0 };
+	case 0xdd:
+		return (struct layout){ ARRAY, 4, 4, 0 };
+	case 0xde:
+		return (struct layout){ MAP, 2, 2, 0 };
+	case 0xdf:
+		return (struct layout){ MAP, 4, 4, 0 };
+	default:
+		return (struct layout){ INVALID, 0, 0, 0 }; /* 0xc1 */
 	}
 }
 
@@ -192,12 +228,14 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 		if (pos == len)
 			return ig_err_set(err, IG_PROTO_FRAME_TRUNCATED,
 			    "frame truncated: the %zu-byte frame ends where "
-			    "an object should start", len);
+			    "an object should start",
+			    len);
 		l = layout_of(p[pos]);
 		if (len - pos - 1 < l.extra)
 			return ig_err_set(err, IG_PROTO_FRAME_TRUNCATED,
 			    "frame truncated: the header at offset %zu runs past "
-			    "the end of the %zu-byte frame", at, len);
+			    "the end of the %zu-byte frame",
+			    at, len);
 		n = l.lenbytes ? be(p + pos + 1, l.lenbytes) : l.fixed;
 		pos += 1 + l.extra;
 
@@ -205,7 +243,8 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 		case INVALID:
 			return ig_err_set(err, IG_PROTO_FRAME_INVALID,
 			    "invalid msgpack: byte 0x%02x at offset %zu starts "
-			    "no object", p[at], at);
+			    "no object",
+			    p[at], at);
 		case SCALAR:
 			break;
 		case STR:
@@ -216,9 +255,11 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 				    "%zu runs past the end of the %zu-byte frame",
 				    l.kind == STR ? "a str" : "a value",
 				    (uintmax_t)n, at, len);
-			if (l.kind == STR && !proto_utf8_valid(p + pos, (size_t)n))
+			if (l.kind == STR &&
+			    !proto_utf8_valid(p + pos, (size_t)n))
 				return ig_err_set(err, IG_PROTO_FRAME_UTF8,
-				    "invalid UTF-8 in the str at offset %zu", at);
+				    "invalid UTF-8 in the str at offset %zu",
+				    at);
 			pos += (size_t)n;
 			break;
 		case ARRAY:
@@ -235,7 +276,8 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 				    "bad count: the %s at offset %zu declares %ju "
 				    "items but only %zu bytes remain",
 				    l.kind == MAP ? "map" : "array", at,
-				    (uintmax_t)(l.kind == MAP ? n / 2 : n), len - pos);
+				    (uintmax_t)(l.kind == MAP ? n / 2 : n),
+				    len - pos);
 			left[++depth] = n;
 			break;
 		}
@@ -244,6 +286,7 @@ done:
 	if (pos != len)
 		return ig_err_set(err, IG_PROTO_FRAME_TRAILING,
 		    "trailing bytes: the object ends at offset %zu of a "
-		    "%zu-byte frame", pos, len);
+		    "%zu-byte frame",
+		    pos, len);
 	return 0;
 }

@@ -14,7 +14,9 @@
 
 #include "internal.h"
 
-enum { NCOLS = 4 };
+enum {
+	NCOLS = 4
+};
 _Static_assert(sizeof(double) == 8, "a column holds IEEE-754 float64");
 
 /* Every column is 8 bytes in ig_point too, so one copy serves them all. */
@@ -81,7 +83,8 @@ ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
 
 /* One series' columns into s->points. */
 static int
-read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *err)
+read_series(
+    const msgpack_object *o, ig_series *s, const char *where, ig_err *err)
 {
 	const msgpack_object *col[NCOLS] = { NULL };
 	ig_fdef defs[NCOLS];
@@ -91,21 +94,27 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 	int rc;
 
 	for (int c = 0; c < NCOLS; c++)
-		defs[c] = (ig_fdef){ cols[c].key, IG_F_ANY, true, NULL, &col[c] };
-	if ((rc = ig_map_read(o, where, defs, NCOLS, IG_READ_ALLOW_UNKNOWN, err)) != 0)
+		defs[c] =
+		    (ig_fdef){ cols[c].key, IG_F_ANY, true, NULL, &col[c] };
+	if ((rc = ig_map_read(
+	         o, where, defs, NCOLS, IG_READ_ALLOW_UNKNOWN, err)) != 0)
 		return rc;
 	for (int c = 0; c < NCOLS; c++) {
 		const msgpack_object_bin *bin = &col[c]->via.bin;
 
 		proto_path_key(path, where, cols[c].key);
 		if (col[c]->type != MSGPACK_OBJECT_BIN || bin->size % 8 != 0)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected "
-			    "a bin of 8-byte numbers", path);
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: expected "
+			    "a bin of 8-byte numbers",
+			    path);
 		if (c == 0)
 			n = bin->size / 8;
 		else if (bin->size / 8 != n)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: %zu points, "
-			    "but epoch has %zu", path, (size_t)bin->size / 8, n);
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: %zu points, "
+			    "but epoch has %zu",
+			    path, (size_t)bin->size / 8, n);
 		b[c] = (const unsigned char *)bin->ptr;
 	}
 	if (n == 0)
@@ -124,7 +133,8 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 		/* Values may be NaN or infinite (a diverged loss is history
 		 * too); counters are unsigned on the wire. */
 		if (p->epoch < 0 || p->iteration < 0) {
-			proto_path_key(path, where, p->epoch < 0 ? "epoch" : "iteration");
+			proto_path_key(
+			    path, where, p->epoch < 0 ? "epoch" : "iteration");
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: point %zu is out of range", path, i);
 		}
@@ -133,7 +143,8 @@ read_series(const msgpack_object *o, ig_series *s, const char *where, ig_err *er
 }
 
 int
-ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n, ig_err *err)
+ig_series_unpack(
+    const msgpack_object *o, ig_series **out, size_t *n, ig_err *err)
 {
 	char where[PROTO_PATH_MAX], q[48];
 	ig_series *s;
@@ -153,12 +164,15 @@ ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n, ig_err *er
 
 		if (kv->key.type != MSGPACK_OBJECT_STR) {
 			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "series: names must be str, got %s", proto_type_name(&kv->key));
+			    "series: names must be str, got %s",
+			    proto_type_name(&kv->key));
 			break;
 		}
-		proto_path_key(where, "series", proto_quote(q, sizeof q,
-		    kv->key.via.str.ptr, kv->key.via.str.size));
-		rc = proto_obj_read(&kv->key, IG_F_STR, NULL, &s[i].name, where, err);
+		proto_path_key(where, "series",
+		    proto_quote(q, sizeof q, kv->key.via.str.ptr,
+		        kv->key.via.str.size));
+		rc = proto_obj_read(
+		    &kv->key, IG_F_STR, NULL, &s[i].name, where, err);
 		if (rc == 0)
 			rc = read_series(&kv->val, &s[i], where, err);
 	}

@@ -16,7 +16,8 @@ static const char *const data_kinds[] = { "none", "range", "csv", "msgpack",
 static const char *const metric_kinds[] = { "average", "loss", "accuracy",
 	"running_average", "output", NULL };
 static const char *const actions[] = { "log", "checkpoint", "terminate",
-	"terminate_epoch", "early_stopping", "terminate_on_nan", "evaluate", NULL };
+	"terminate_epoch", "early_stopping", "terminate_on_nan", "evaluate",
+	NULL };
 static const char *const splits[] = { "train", "val", NULL };
 static const char *const modes[] = { "min", "max", NULL };
 static const char *const rlimits[] = { "cpu", "as", "nofile", "nproc", "core",
@@ -42,7 +43,7 @@ static const struct {
 	{ "COMPLETED", true },
 };
 
-#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+#define NELEM(a) (sizeof(a) / sizeof(a)[0])
 
 static const char *
 name_in(const char *const *names, size_t n, int v)
@@ -50,11 +51,31 @@ name_in(const char *const *names, size_t n, int v)
 	return v >= 0 && (size_t)v < n - 1 ? names[v] : NULL;
 }
 
-const char *ig_engine_kind_name(int v) { return name_in(engine_kinds, NELEM(engine_kinds), v); }
-const char *ig_data_kind_name(int v) { return name_in(data_kinds, NELEM(data_kinds), v); }
-const char *ig_metric_kind_name(int v) { return name_in(metric_kinds, NELEM(metric_kinds), v); }
-const char *ig_action_name(int v) { return name_in(actions, NELEM(actions), v); }
-const char *ig_rlimit_name(int v) { return name_in(rlimits, NELEM(rlimits), v); }
+const char *
+ig_engine_kind_name(int v)
+{
+	return name_in(engine_kinds, NELEM(engine_kinds), v);
+}
+const char *
+ig_data_kind_name(int v)
+{
+	return name_in(data_kinds, NELEM(data_kinds), v);
+}
+const char *
+ig_metric_kind_name(int v)
+{
+	return name_in(metric_kinds, NELEM(metric_kinds), v);
+}
+const char *
+ig_action_name(int v)
+{
+	return name_in(actions, NELEM(actions), v);
+}
+const char *
+ig_rlimit_name(int v)
+{
+	return name_in(rlimits, NELEM(rlimits), v);
+}
 
 static int
 invalid(ig_err *err, const char *path, const char *what)
@@ -65,7 +86,8 @@ invalid(ig_err *err, const char *path, const char *what)
 static int
 nomem(ig_err *err)
 {
-	return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory reading a spec");
+	return ig_err_set(
+	    err, IG_PROTO_INTERNAL, "out of memory reading a spec");
 }
 
 static bool
@@ -125,13 +147,12 @@ dup_bytes(const char *p, size_t n, char **out, ig_err *err)
  */
 struct scope {
 	const char *key;
-	unsigned kinds;         /* bit per enum value */
+	unsigned kinds; /* bit per enum value */
 };
 
 static int
 check_scope(const msgpack_object *m, const char *where, const struct scope *t,
-            size_t n, int kind, const char *what, const char *kind_name,
-            ig_err *err)
+    size_t n, int kind, const char *what, const char *kind_name, ig_err *err)
 {
 	char path[PROTO_PATH_MAX];
 
@@ -166,7 +187,8 @@ split_command(const char *p, size_t len, ig_strv *argv, ig_err *err)
 	}
 	if (n == 0)
 		return invalid(err, "engine", "exec: needs a command");
-	if ((rc = alloc_items(n, sizeof *argv->v, (void **)&argv->v, "engine", err)) != 0)
+	if ((rc = alloc_items(
+	         n, sizeof *argv->v, (void **)&argv->v, "engine", err)) != 0)
 		return rc;
 	for (i = 0; i < len;) {
 		size_t start;
@@ -177,7 +199,8 @@ split_command(const char *p, size_t len, ig_strv *argv, ig_err *err)
 			break;
 		for (start = i; i < len && !is_blank(p[i]); i++)
 			;
-		if ((rc = dup_bytes(p + start, i - start, &argv->v[argv->n], err)) != 0)
+		if ((rc = dup_bytes(
+		         p + start, i - start, &argv->v[argv->n], err)) != 0)
 			return rc;
 		argv->n++;
 	}
@@ -187,7 +210,10 @@ split_command(const char *p, size_t len, ig_strv *argv, ig_err *err)
 static int
 read_engine(const msgpack_object *o, ig_spec_engine *e, ig_err *err)
 {
-	static const struct { const char *prefix; int kind; } forms[] = {
+	static const struct {
+		const char *prefix;
+		int kind;
+	} forms[] = {
 		{ "builtin:", IG_ENGINE_BUILTIN },
 		{ "plugin:", IG_ENGINE_PLUGIN },
 		{ "exec:", IG_ENGINE_EXEC },
@@ -200,17 +226,22 @@ read_engine(const msgpack_object *o, ig_spec_engine *e, ig_err *err)
 	if (o->type == MSGPACK_OBJECT_ARRAY) {
 		e->kind = IG_ENGINE_EXEC;
 		if (o->via.array.size == 0)
-			return invalid(err, "engine", "an exec argv needs a command");
+			return invalid(
+			    err, "engine", "an exec argv needs a command");
 		if (o->via.array.size > IG_SPEC_MAX_ITEMS)
 			return too_many(o->via.array.size, "engine", err);
-		if ((rc = proto_obj_read(o, IG_F_STRV, NULL, &e->argv, "engine", err)) != 0)
+		if ((rc = proto_obj_read(
+		         o, IG_F_STRV, NULL, &e->argv, "engine", err)) != 0)
 			return rc;
 		return e->argv.v[0][0] == '\0' ?
-		    invalid(err, "engine[0]", "the command is empty") : 0;
+		    invalid(err, "engine[0]", "the command is empty") :
+		    0;
 	}
 	if (o->type != MSGPACK_OBJECT_STR)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: expected "
-		    "a str or an exec argv array, got %s", proto_type_name(o));
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "engine: expected "
+		    "a str or an exec argv array, got %s",
+		    proto_type_name(o));
 	p = o->via.str.ptr;
 	len = o->via.str.size;
 	if (proto_mem_has(p, len, '\0'))
@@ -232,7 +263,8 @@ read_engine(const msgpack_object *o, ig_spec_engine *e, ig_err *err)
 			return invalid(err, "engine", "plugin: needs a path");
 		return dup_bytes(p, len, &e->target, err);
 	}
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: expected "
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "engine: expected "
 	    "builtin:NAME, plugin:PATH or exec:COMMAND, got %s",
 	    proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
 }
@@ -241,7 +273,7 @@ read_engine(const msgpack_object *o, ig_spec_engine *e, ig_err *err)
 
 static int
 read_param(const msgpack_object_kv *kv, ig_spec_param *p, const char *path,
-           ig_err *err)
+    ig_err *err)
 {
 	const msgpack_object *v = &kv->val;
 
@@ -262,9 +294,10 @@ read_param(const msgpack_object_kv *kv, ig_spec_param *p, const char *path,
 		p->type = IG_PARAM_STR;
 		return proto_obj_read(v, IG_F_STR, NULL, &p->v.s, path, err);
 	default:
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected an "
-		    "integer, a float, a boolean or a str, got %s", path,
-		    proto_type_name(v));
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: expected an "
+		    "integer, a float, a boolean or a str, got %s",
+		    path, proto_type_name(v));
 	}
 }
 
@@ -275,7 +308,7 @@ read_params(const msgpack_object *o, ig_spec *s, ig_err *err)
 	int rc;
 
 	if ((rc = alloc_items(o->via.map.size, sizeof *s->params,
-	    (void **)&s->params, "params", err)) != 0)
+	         (void **)&s->params, "params", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object_kv *kv = &o->via.map.ptr[i];
@@ -284,13 +317,16 @@ read_params(const msgpack_object *o, ig_spec *s, ig_err *err)
 
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "params: keys must be str, got %s", proto_type_name(&kv->key));
+			    "params: keys must be str, got %s",
+			    proto_type_name(&kv->key));
 		k = &kv->key.via.str;
-		if ((rc = ig_name_check(k->ptr, k->size, "params: key", err)) != 0)
+		if ((rc = ig_name_check(k->ptr, k->size, "params: key", err)) !=
+		    0)
 			return rc;
 		for (uint32_t j = 0; j < i; j++) {
 			if (proto_str_is(k, s->params[j].key)) {
-				proto_path_key(path, "params", s->params[j].key);
+				proto_path_key(
+				    path, "params", s->params[j].key);
 				return invalid(err, path, "duplicate key");
 			}
 		}
@@ -311,20 +347,25 @@ read_params(const msgpack_object *o, ig_spec *s, ig_err *err)
 #define K(kind) (1u << (kind))
 
 static int
-read_column(const msgpack_object *o, ig_column *c, const char *path, ig_err *err)
+read_column(
+    const msgpack_object *o, ig_column *c, const char *path, ig_err *err)
 {
 	c->index = IG_NONE;
 	if (o->type == MSGPACK_OBJECT_STR) {
 		if (o->via.str.size == 0)
-			return invalid(err, path, "a column name cannot be empty");
+			return invalid(
+			    err, path, "a column name cannot be empty");
 		return proto_obj_read(o, IG_F_STR, NULL, &c->name, path, err);
 	}
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= INT64_MAX) {
 		c->index = (int64_t)o->via.u64;
 		return 0;
 	}
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected a column "
-	    "name or 0-based index, got %s", path, proto_type_name(o));
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "%s: expected a column "
+	    "name or 0-based index, got %s",
+	    path, proto_type_name(o));
 }
 
 static int
@@ -334,12 +375,13 @@ read_columns(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 	int rc;
 
 	if ((rc = alloc_items(o->via.array.size, sizeof *d->columns,
-	    (void **)&d->columns, "data.columns", err)) != 0)
+	         (void **)&d->columns, "data.columns", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
 		proto_path_index(path, "data.columns", i);
 		d->ncolumns++;
-		if ((rc = read_column(&o->via.array.ptr[i], &d->columns[i], path, err)) != 0)
+		if ((rc = read_column(
+		         &o->via.array.ptr[i], &d->columns[i], path, err)) != 0)
 			return rc;
 	}
 	return 0;
@@ -349,13 +391,15 @@ read_columns(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 static int
 read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 {
-	const char *p = o->ptr, *colon = o->size ? memchr(p, ':', o->size) : NULL;
+	const char *p = o->ptr,
+	           *colon = o->size ? memchr(p, ':', o->size) : NULL;
 	size_t klen = colon ? (size_t)(colon - p) : o->size;
 	size_t vlen = colon ? o->size - klen - 1 : 0;
 	char q[48];
 
 	for (int k = IG_DATA_RANGE; data_kinds[k] != NULL; k++) {
-		if (strlen(data_kinds[k]) != klen || memcmp(p, data_kinds[k], klen) != 0)
+		if (strlen(data_kinds[k]) != klen ||
+		    memcmp(p, data_kinds[k], klen) != 0)
 			continue;
 		d->kind = k;
 		if ((k == IG_DATA_WORKER) != (colon == NULL))
@@ -363,8 +407,9 @@ read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 		if (k == IG_DATA_WORKER)
 			return 0;
 		if (vlen == 0)
-			return invalid(err, "data", k == IG_DATA_RANGE ?
-			    "range: needs a count" : "needs a path");
+			return invalid(err, "data",
+			    k == IG_DATA_RANGE ? "range: needs a count" :
+			                         "needs a path");
 		if (proto_mem_has(colon + 1, vlen, '\0'))
 			return invalid(err, "data", "must not hold a NUL byte");
 		if (k != IG_DATA_RANGE)
@@ -373,15 +418,20 @@ read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 		for (size_t i = 0; i < vlen; i++) {
 			int digit = colon[1 + i] - '0';
 
-			if (digit < 0 || digit > 9 || d->n > (INT64_MAX - digit) / 10)
-				return invalid(err, "data", "range: N must be a "
+			if (digit < 0 || digit > 9 ||
+			    d->n > (INT64_MAX - digit) / 10)
+				return invalid(err, "data",
+				    "range: N must be a "
 				    "positive integer");
 			d->n = d->n * 10 + digit;
 		}
-		return d->n == 0 ? invalid(err, "data", "range: N must be a "
-		    "positive integer") : 0;
+		return d->n == 0 ? invalid(err, "data",
+		                       "range: N must be a "
+		                       "positive integer") :
+		                   0;
 	}
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: expected range:N, "
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "data: expected range:N, "
 	    "csv:PATH, msgpack:PATH, worker or a map, got %s",
 	    proto_quote(q, sizeof q, p, o->size));
 }
@@ -392,19 +442,26 @@ read_scale(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 {
 	int rc;
 
-	if (o->type == MSGPACK_OBJECT_STR && proto_str_is(&o->via.str, "standard")) {
+	if (o->type == MSGPACK_OBJECT_STR &&
+	    proto_str_is(&o->via.str, "standard")) {
 		d->scale_standard = true;
 		return 0;
 	}
-	if (o->type != MSGPACK_OBJECT_FLOAT32 && o->type != MSGPACK_OBJECT_FLOAT64 &&
+	if (o->type != MSGPACK_OBJECT_FLOAT32 &&
+	    o->type != MSGPACK_OBJECT_FLOAT64 &&
 	    o->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
 	    o->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data.scale: expected "
-		    "a number or \"standard\", got %s", proto_type_name(o));
-	if ((rc = proto_obj_read(o, IG_F_DOUBLE, NULL, &d->scale, "data.scale", err)) != 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.scale: expected "
+		    "a number or \"standard\", got %s",
+		    proto_type_name(o));
+	if ((rc = proto_obj_read(
+	         o, IG_F_DOUBLE, NULL, &d->scale, "data.scale", err)) != 0)
 		return rc;
-	return d->scale == 0 ? invalid(err, "data.scale", "cannot divide by 0; "
-	    "leave scale out for none") : 0;
+	return d->scale == 0 ? invalid(err, "data.scale",
+	                           "cannot divide by 0; "
+	                           "leave scale out for none") :
+	                       0;
 }
 
 static int
@@ -414,7 +471,8 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 		{ "n", K(IG_DATA_RANGE) },
 		{ "path", K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
 		{ "batch_size", K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
-		{ "shuffle", K(IG_DATA_RANGE) | K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
+		{ "shuffle",
+		    K(IG_DATA_RANGE) | K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
 		{ "columns", K(IG_DATA_CSV) },
 		{ "label", K(IG_DATA_CSV) },
 		{ "header", K(IG_DATA_CSV) },
@@ -438,7 +496,7 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 
 	if ((rc = ig_map_read(o, "data", defs, NELEM(defs), 0, err)) != 0 ||
 	    (rc = check_scope(o, "data", scope, NELEM(scope), d->kind, "kind",
-	    data_kinds[d->kind], err)) != 0)
+	         data_kinds[d->kind], err)) != 0)
 		return rc;
 	if (d->kind == IG_DATA_RANGE && d->n == IG_NONE)
 		return invalid(err, "data.n", "required for kind range");
@@ -447,7 +505,8 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "data.path: required for kind %s", data_kinds[d->kind]);
 	if (d->split < 0 || d->split >= 1)
-		return invalid(err, "data.split", "a validation fraction, "
+		return invalid(err, "data.split",
+		    "a validation fraction, "
 		    "0 <= split < 1");
 	if (columns != NULL && (rc = read_columns(columns, d, err)) != 0)
 		return rc;
@@ -472,8 +531,8 @@ read_data(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 /* ---- metrics ------------------------------------------------------------ */
 
 static int
-read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
-            ig_err *err)
+read_metric(
+    const msgpack_object *o, ig_spec_metric *m, const char *where, ig_err *err)
 {
 	static const struct scope scope[] = {
 		{ "target", K(IG_METRIC_ACCURACY) },
@@ -497,15 +556,17 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 	m->split = IG_SPLIT_TRAIN;
 	if ((rc = ig_map_read(o, where, defs, NELEM(defs), 0, err)) != 0 ||
 	    (rc = check_scope(o, where, scope, NELEM(scope), m->kind, "kind",
-	    metric_kinds[m->kind], err)) != 0)
+	         metric_kinds[m->kind], err)) != 0)
 		return rc;
 	if (m->kind == IG_METRIC_ACCURACY) {
 		if (present(o, "threshold") && m->threshold < 0) {
 			proto_path_key(path, where, "threshold");
 			return invalid(err, path, "must be >= 0");
 		}
-		if ((m->field == NULL && (rc = dup_bytes("y_pred", 6, &m->field, err)) != 0) ||
-		    (m->target == NULL && (rc = dup_bytes("y", 1, &m->target, err)) != 0))
+		if ((m->field == NULL &&
+		        (rc = dup_bytes("y_pred", 6, &m->field, err)) != 0) ||
+		    (m->target == NULL &&
+		        (rc = dup_bytes("y", 1, &m->target, err)) != 0))
 			return rc;
 	} else if (m->field == NULL) {
 		proto_path_key(path, where, "field");
@@ -517,7 +578,8 @@ read_metric(const msgpack_object *o, ig_spec_metric *m, const char *where,
 		return rc;
 	if (m->alpha <= 0 || m->alpha >= 1) {
 		proto_path_key(path, where, "alpha");
-		return invalid(err, path, "must be between 0 and 1 (exclusive)");
+		return invalid(
+		    err, path, "must be between 0 and 1 (exclusive)");
 	}
 	return 0;
 }
@@ -529,20 +591,22 @@ read_metrics(const msgpack_object *o, ig_spec *s, ig_err *err)
 	int rc;
 
 	if ((rc = alloc_items(o->via.array.size, sizeof *s->metrics,
-	    (void **)&s->metrics, "metrics", err)) != 0)
+	         (void **)&s->metrics, "metrics", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
 		ig_spec_metric *m = &s->metrics[i];
 
 		proto_path_index(where, "metrics", i);
 		s->nmetrics++;
-		if ((rc = read_metric(&o->via.array.ptr[i], m, where, err)) != 0)
+		if ((rc = read_metric(&o->via.array.ptr[i], m, where, err)) !=
+		    0)
 			return rc;
 		for (uint32_t j = 0; j < i; j++) {
 			if (strcmp(s->metrics[j].name, m->name) == 0) {
 				proto_path_key(path, where, "name");
 				return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-				    "%s: duplicate metric name \"%s\"", path, m->name);
+				    "%s: duplicate metric name \"%s\"", path,
+				    m->name);
 			}
 		}
 	}
@@ -552,23 +616,26 @@ read_metrics(const msgpack_object *o, ig_spec *s, ig_err *err)
 /* ---- handlers ----------------------------------------------------------- */
 
 static int
-read_event(const msgpack_object *o, ig_spec_handler *h, const char *path,
-           ig_err *err)
+read_event(
+    const msgpack_object *o, ig_spec_handler *h, const char *path, ig_err *err)
 {
 	char q[48];
 
 	if (o->type != MSGPACK_OBJECT_STR)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected an "
-		    "event name, got %s", path, proto_type_name(o));
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: expected an "
+		    "event name, got %s",
+		    path, proto_type_name(o));
 	for (size_t i = 0; i < NELEM(events); i++) {
 		if (proto_str_is(&o->via.str, events[i].name)) {
 			h->event = events[i].name;
 			return 0;
 		}
 	}
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: unknown event %s "
-	    "(expected a core event such as EPOCH_COMPLETED)", path,
-	    proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "%s: unknown event %s "
+	    "(expected a core event such as EPOCH_COMPLETED)",
+	    path, proto_quote(q, sizeof q, o->via.str.ptr, o->via.str.size));
 }
 
 static bool
@@ -583,10 +650,11 @@ has_counter(const char *event)
 
 /* once: k or [k, ...], each a positive integer. */
 static int
-read_once(const msgpack_object *o, ig_spec_handler *h, const char *where,
-          ig_err *err)
+read_once(
+    const msgpack_object *o, ig_spec_handler *h, const char *where, ig_err *err)
 {
-	const msgpack_object *v = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.ptr : o;
+	const msgpack_object *v =
+	    o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.ptr : o;
 	size_t n = o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 1;
 	char path[PROTO_PATH_MAX];
 	int rc;
@@ -594,7 +662,8 @@ read_once(const msgpack_object *o, ig_spec_handler *h, const char *where,
 	proto_path_key(path, where, "once");
 	if (n == 0)
 		return invalid(err, path, "an empty list matches nothing");
-	if ((rc = alloc_items(n, sizeof *h->once, (void **)&h->once, path, err)) != 0)
+	if ((rc = alloc_items(
+	         n, sizeof *h->once, (void **)&h->once, path, err)) != 0)
 		return rc;
 	h->nonce = n;
 	for (size_t i = 0; i < n; i++) {
@@ -602,15 +671,16 @@ read_once(const msgpack_object *o, ig_spec_handler *h, const char *where,
 
 		proto_path_index(ipath, path, i);
 		if ((rc = proto_obj_read(&v[i], IG_F_POS, NULL, &h->once[i],
-		    o->type == MSGPACK_OBJECT_ARRAY ? ipath : path, err)) != 0)
+		         o->type == MSGPACK_OBJECT_ARRAY ? ipath : path,
+		         err)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
 static int
-read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
-             ig_err *err)
+read_handler(
+    const msgpack_object *o, ig_spec_handler *h, const char *where, ig_err *err)
 {
 	static const unsigned ES = K(IG_ACTION_EARLY_STOPPING);
 	static const struct scope scope[] = {
@@ -646,8 +716,8 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 		return rc;
 	proto_path_key(path, where, "event");
 	if ((rc = read_event(event, h, path, err)) != 0 ||
-	    (rc = check_scope(o, where, scope, NELEM(scope), h->action, "action",
-	    actions[h->action], err)) != 0)
+	    (rc = check_scope(o, where, scope, NELEM(scope), h->action,
+	         "action", actions[h->action], err)) != 0)
 		return rc;
 
 	filter = once ? "once" : NULL;
@@ -655,15 +725,19 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 		if (!present(o, filters[i]))
 			continue;
 		if (once != NULL)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: once "
-			    "cannot be combined with every, before or after", where);
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: once "
+			    "cannot be combined with every, before or after",
+			    where);
 		if (filter == NULL)
 			filter = filters[i];
 	}
 	if (filter != NULL && !has_counter(h->event)) {
 		proto_path_key(path, where, filter);
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: %s has no "
-		    "counter to filter on", path, h->event);
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: %s has no "
+		    "counter to filter on",
+		    path, h->event);
 	}
 	if ((once != NULL && (rc = read_once(once, h, where, err)) != 0) ||
 	    (rc = check_name(h->metric, where, "metric", err)) != 0 ||
@@ -672,11 +746,13 @@ read_handler(const msgpack_object *o, ig_spec_handler *h, const char *where,
 
 	if (h->action == IG_ACTION_EARLY_STOPPING) {
 		const char *missing = h->metric == NULL ? "metric" :
-		    h->patience == 0 ? "patience" : NULL;
+		    h->patience == 0                    ? "patience" :
+		                                          NULL;
 
 		if (missing != NULL) {
 			proto_path_key(path, where, missing);
-			return invalid(err, path, "required for action early_stopping");
+			return invalid(
+			    err, path, "required for action early_stopping");
 		}
 		if (h->min_delta < 0) {
 			proto_path_key(path, where, "min_delta");
@@ -693,13 +769,13 @@ read_handlers(const msgpack_object *o, ig_spec *s, ig_err *err)
 	int rc;
 
 	if ((rc = alloc_items(o->via.array.size, sizeof *s->handlers,
-	    (void **)&s->handlers, "handlers", err)) != 0)
+	         (void **)&s->handlers, "handlers", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.array.size; i++) {
 		proto_path_index(where, "handlers", i);
 		s->nhandlers++;
 		if ((rc = read_handler(&o->via.array.ptr[i], &s->handlers[i],
-		    where, err)) != 0)
+		         where, err)) != 0)
 			return rc;
 	}
 	return 0;
@@ -713,7 +789,8 @@ read_checkpoint(const msgpack_object *o, ig_spec_checkpoint *c, ig_err *err)
 	const ig_fdef defs[] = {
 		{ "every", IG_F_POS, false, NULL, &c->every },
 		{ "seconds", IG_F_DOUBLE, false, NULL, &c->seconds },
-		{ "epoch_completed", IG_F_BOOL, false, NULL, &c->epoch_completed },
+		{ "epoch_completed", IG_F_BOOL, false, NULL,
+		    &c->epoch_completed },
 	};
 	int rc;
 
@@ -730,7 +807,10 @@ static int
 read_state_dict(const msgpack_object *o, ig_spec *s, ig_err *err)
 {
 	static const char *const engine_keys[] = {
-		"iteration", "epoch", "epoch_length", "max_epochs",
+		"iteration",
+		"epoch",
+		"epoch_length",
+		"max_epochs",
 	};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -744,11 +824,13 @@ read_state_dict(const msgpack_object *o, ig_spec *s, ig_err *err)
 
 		if (k->type != MSGPACK_OBJECT_STR)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "state_dict: keys must be str, got %s", proto_type_name(k));
+			    "state_dict: keys must be str, got %s",
+			    proto_type_name(k));
 		for (size_t j = 0; j < NELEM(engine_keys); j++)
 			engine_key |= proto_str_is(&k->via.str, engine_keys[j]);
-		if (!engine_key && (rc = ig_name_check(k->via.str.ptr,
-		    k->via.str.size, "state_dict: user key", err)) != 0)
+		if (!engine_key &&
+		    (rc = ig_name_check(k->via.str.ptr, k->via.str.size,
+		         "state_dict: user key", err)) != 0)
 			return rc;
 	}
 	msgpack_sbuffer_init(&sb);
@@ -767,8 +849,8 @@ read_env(const msgpack_object *o, ig_strv *env, ig_err *err)
 {
 	int rc;
 
-	if ((rc = alloc_items(o->via.map.size, sizeof *env->v,
-	    (void **)&env->v, "worker.env", err)) != 0)
+	if ((rc = alloc_items(o->via.map.size, sizeof *env->v, (void **)&env->v,
+	         "worker.env", err)) != 0)
 		return rc;
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		const msgpack_object *k = &o->via.map.ptr[i].key;
@@ -779,7 +861,8 @@ read_env(const msgpack_object *o, ig_strv *env, ig_err *err)
 		if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
 		    proto_mem_has(k->via.str.ptr, k->via.str.size, '=') ||
 		    proto_mem_has(k->via.str.ptr, k->via.str.size, '\0'))
-			return invalid(err, "worker.env", "keys must be non-empty "
+			return invalid(err, "worker.env",
+			    "keys must be non-empty "
 			    "str without '=' or NUL");
 		if (v->type != MSGPACK_OBJECT_STR ||
 		    proto_mem_has(v->via.str.ptr, v->via.str.size, '\0'))
@@ -811,22 +894,29 @@ read_rlimits(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 		int r;
 
 		if (k->type != MSGPACK_OBJECT_STR)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "worker.rlimits: "
-			    "keys must be str, got %s", proto_type_name(k));
-		for (r = 0; r < IG_RLIMIT_COUNT && !proto_str_is(&k->via.str, rlimits[r]); r++)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "worker.rlimits: "
+			    "keys must be str, got %s",
+			    proto_type_name(k));
+		for (r = 0; r < IG_RLIMIT_COUNT &&
+		     !proto_str_is(&k->via.str, rlimits[r]);
+		     r++)
 			;
 		if (r == IG_RLIMIT_COUNT) {
 			/* the key as a path step: quoted and cut by proto_quote, then
 			 * without its quotes */
-			proto_quote(q, sizeof q, k->via.str.ptr, k->via.str.size);
+			proto_quote(
+			    q, sizeof q, k->via.str.ptr, k->via.str.size);
 			q[strlen(q) - 1] = '\0';
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "worker.rlimits.%s: unknown limit; expected cpu, as, "
-			    "nofile, nproc, core or fsize", q + 1);
+			    "nofile, nproc, core or fsize",
+			    q + 1);
 		}
 	}
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
-		defs[r] = (ig_fdef){ rlimits[r], IG_F_UINT, false, NULL, &w->rlimits[r] };
+		defs[r] = (ig_fdef){ rlimits[r], IG_F_UINT, false, NULL,
+			&w->rlimits[r] };
 	return ig_map_read(o, "worker.rlimits", defs, IG_RLIMIT_COUNT, 0, err);
 }
 
@@ -848,7 +938,8 @@ read_worker(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 	if (w->cwd != NULL && w->cwd[0] == '\0')
 		return invalid(err, "worker.cwd", "must not be empty");
 	if (w->timeout_ms > IG_WORKER_TIMEOUT_MAX_MS)
-		return invalid(err, "worker.timeout_ms", "at most 3600000 (an hour)");
+		return invalid(
+		    err, "worker.timeout_ms", "at most 3600000 (an hour)");
 	if (limits != NULL && (rc = read_rlimits(limits, w, err)) != 0)
 		return rc;
 	return env != NULL ? read_env(env, &w->env, err) : 0;
@@ -875,8 +966,9 @@ static int
 read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 {
 	const msgpack_object *engine = NULL, *params = NULL, *data = NULL,
-	    *metrics = NULL, *handlers = NULL, *checkpoint = NULL,
-	    *state_dict = NULL, *worker = NULL;
+	                     *metrics = NULL, *handlers = NULL,
+	                     *checkpoint = NULL, *state_dict = NULL,
+	                     *worker = NULL;
 	const ig_fdef defs[] = {
 		{ "engine", IG_F_ANY, true, NULL, &engine },
 		{ "name", IG_F_NAME, false, NULL, s->name },
@@ -902,7 +994,8 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	    (data && (rc = read_data(data, &s->data, err)) != 0) ||
 	    (metrics && (rc = read_metrics(metrics, s, err)) != 0) ||
 	    (handlers && (rc = read_handlers(handlers, s, err)) != 0) ||
-	    (checkpoint && (rc = read_checkpoint(checkpoint, &s->checkpoint, err)) != 0) ||
+	    (checkpoint &&
+	        (rc = read_checkpoint(checkpoint, &s->checkpoint, err)) != 0) ||
 	    (state_dict && (rc = read_state_dict(state_dict, s, err)) != 0) ||
 	    (worker && (rc = read_worker(worker, &s->worker, err)) != 0))
 		return rc;

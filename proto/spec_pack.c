@@ -26,8 +26,9 @@ pack_engine(msgpack_packer *pk, const ig_spec_engine *e)
 		for (size_t i = 0; i < e->argv.n; i++)
 			ig_pack_str(pk, e->argv.v[i]);
 	} else {
-		pack_prefixed(pk, e->kind == IG_ENGINE_BUILTIN ? "builtin:" :
-		    "plugin:", e->target);
+		pack_prefixed(pk,
+		    e->kind == IG_ENGINE_BUILTIN ? "builtin:" : "plugin:",
+		    e->target);
 	}
 }
 
@@ -49,10 +50,18 @@ pack_params(msgpack_packer *pk, const ig_spec *s)
 
 		ig_pack_str(pk, p->key);
 		switch (p->type) {
-		case IG_PARAM_INT: msgpack_pack_int64(pk, p->v.i); break;
-		case IG_PARAM_DOUBLE: msgpack_pack_double(pk, p->v.d); break;
-		case IG_PARAM_BOOL: pack_bool(pk, p->v.b); break;
-		case IG_PARAM_STR: ig_pack_str(pk, p->v.s); break;
+		case IG_PARAM_INT:
+			msgpack_pack_int64(pk, p->v.i);
+			break;
+		case IG_PARAM_DOUBLE:
+			msgpack_pack_double(pk, p->v.d);
+			break;
+		case IG_PARAM_BOOL:
+			pack_bool(pk, p->v.b);
+			break;
+		case IG_PARAM_STR:
+			ig_pack_str(pk, p->v.s);
+			break;
 		}
 	}
 }
@@ -77,9 +86,9 @@ pack_data(msgpack_packer *pk, const ig_spec_data *d)
 		msgpack_pack_nil(pk);
 		return;
 	}
-	n += d->kind == IG_DATA_RANGE ? 2 : 0;          /* n, shuffle */
-	n += file ? 4 : 0;                              /* path, batch_size, shuffle, split */
-	n += csv ? 4 : 0;                               /* columns, label, header, scale */
+	n += d->kind == IG_DATA_RANGE ? 2 : 0; /* n, shuffle */
+	n += file ? 4 : 0; /* path, batch_size, shuffle, split */
+	n += csv ? 4 : 0; /* columns, label, header, scale */
 	msgpack_pack_map(pk, n);
 	ig_pack_str(pk, "kind");
 	ig_pack_str(pk, ig_data_kind_name(d->kind));

@@ -61,10 +61,13 @@ read_field(const msgpack_object *o, ig_wfield *f, const char *path, ig_err *err)
 		cols = rows[0].via.array.size;
 	/* Shape first: the allocation below must be backed by elements the
 	 * frame holds, not by one long first row times many short ones. */
-	for (size_t r = 0; r < nrows && rows[0].type == MSGPACK_OBJECT_ARRAY; r++)
-		if (rows[r].type != MSGPACK_OBJECT_ARRAY || rows[r].via.array.size != cols)
+	for (size_t r = 0; r < nrows && rows[0].type == MSGPACK_OBJECT_ARRAY;
+	     r++)
+		if (rows[r].type != MSGPACK_OBJECT_ARRAY ||
+		    rows[r].via.array.size != cols)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: rows of a matrix must be arrays of equal length", path);
+			    "%s: rows of a matrix must be arrays of equal length",
+			    path);
 	f->len = nrows * cols;
 	f->cols = cols;
 	if ((f->data = malloc((f->len ? f->len : 1) * sizeof *f->data)) == NULL)
@@ -84,8 +87,10 @@ read_field(const msgpack_object *o, ig_wfield *f, const char *path, ig_err *err)
 	}
 	return 0;
 bad:
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: expected a number, "
-	    "an array of numbers or an array of equal arrays of numbers", path);
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "%s: expected a number, "
+	    "an array of numbers or an array of equal arrays of numbers",
+	    path);
 }
 
 static int
@@ -95,7 +100,8 @@ read_output(const msgpack_object *m, ig_worker_output *out, ig_err *err)
 
 	if (m->via.map.size == 0)
 		return 0;
-	if ((out->fields = calloc(m->via.map.size, sizeof *out->fields)) == NULL)
+	if ((out->fields = calloc(m->via.map.size, sizeof *out->fields)) ==
+	    NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	for (uint32_t i = 0; i < m->via.map.size; i++) {
 		const msgpack_object_kv *kv = &m->via.map.ptr[i];
@@ -107,11 +113,13 @@ read_output(const msgpack_object *m, ig_worker_output *out, ig_err *err)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "output: names must be str, got %s",
 			    proto_type_name(&kv->key));
-		proto_path_key(path, "output", proto_quote(q, sizeof q,
-		    kv->key.via.str.ptr, kv->key.via.str.size));
-		if ((rc = ig_name_check(kv->key.via.str.ptr, kv->key.via.str.size,
-		    path, err)) != 0 || (rc = proto_obj_read(&kv->key, IG_F_STR, NULL,
-		    &f->name, path, err)) != 0 ||
+		proto_path_key(path, "output",
+		    proto_quote(q, sizeof q, kv->key.via.str.ptr,
+		        kv->key.via.str.size));
+		if ((rc = ig_name_check(kv->key.via.str.ptr,
+		         kv->key.via.str.size, path, err)) != 0 ||
+		    (rc = proto_obj_read(
+		         &kv->key, IG_F_STR, NULL, &f->name, path, err)) != 0 ||
 		    (rc = read_field(&kv->val, f, path, err)) != 0)
 			return rc;
 	}
@@ -129,7 +137,8 @@ check_metric_names(const ig_worker_output *out, ig_err *err)
 		const char *name = out->metrics[i].name;
 		size_t len = strlen(name);
 
-		proto_path_key(path, "metrics", proto_quote(q, sizeof q, name, len));
+		proto_path_key(
+		    path, "metrics", proto_quote(q, sizeof q, name, len));
 		if ((rc = ig_name_check(name, len, path, err)) != 0)
 			return rc;
 	}
@@ -137,8 +146,8 @@ check_metric_names(const ig_worker_output *out, ig_err *err)
 }
 
 int
-ig_worker_output_unpack(const msgpack_object *result, ig_worker_output *out,
-                        ig_err *err)
+ig_worker_output_unpack(
+    const msgpack_object *result, ig_worker_output *out, ig_err *err)
 {
 	const msgpack_object *output = NULL, *metrics = NULL;
 	const ig_fdef defs[] = {
@@ -152,9 +161,10 @@ ig_worker_output_unpack(const msgpack_object *result, ig_worker_output *out,
 		return 0;
 	if ((rc = ig_map_read(result, "result", defs, 2, 0, err)) != 0 ||
 	    (output != NULL && (rc = read_output(output, out, err)) != 0) ||
-	    (metrics != NULL && ((rc = proto_named_values_read(metrics, "metrics",
-	    &out->metrics, &out->nmetrics, err)) != 0 ||
-	    (rc = check_metric_names(out, err)) != 0)))
+	    (metrics != NULL &&
+	        ((rc = proto_named_values_read(metrics, "metrics",
+	              &out->metrics, &out->nmetrics, err)) != 0 ||
+	            (rc = check_metric_names(out, err)) != 0)))
 		ig_worker_output_clear(out);
 	return rc;
 }

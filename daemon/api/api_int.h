@@ -21,14 +21,14 @@
 
 /* Who may call a method (PROTOCOL.md, "Who may do what"). */
 enum api_access {
-	API_ANYONE,             /* whoever can connect */
-	API_READER,             /* {id}: anyone; private parts to its owner and root */
-	API_OWNER,              /* {id}: the run's owner and root */
-	API_ROOT,               /* root and the daemon's own uid */
+	API_ANYONE, /* whoever can connect */
+	API_READER, /* {id}: anyone; private parts to its owner and root */
+	API_OWNER, /* {id}: the run's owner and root */
+	API_ROOT, /* root and the daemon's own uid */
 };
 
-#define API_BEFORE_HELLO 0x1    /* may come before hello (hello itself) */
-#define API_WRITES       0x2    /* refused while the database takes no writes */
+#define API_BEFORE_HELLO 0x1 /* may come before hello (hello itself) */
+#define API_WRITES 0x2 /* refused while the database takes no writes */
 
 struct api_call;
 typedef void api_fn(struct api_call *c);
@@ -42,7 +42,7 @@ struct api_method {
 
 /* One request, as the handler sees it. */
 struct api_call {
-	const struct api_method *method;        /* its table entry */
+	const struct api_method *method; /* its table entry */
 	struct runs *mgr;
 	struct server_conn *conn;
 	uint32_t msgid;

@@ -37,7 +37,8 @@ params_empty(struct api_call *c)
 {
 	ig_err e;
 
-	if (api_no_params(c) || ig_map_read(c->params, "params", NULL, 0, 0, &e) == 0)
+	if (api_no_params(c) ||
+	    ig_map_read(c->params, "params", NULL, 0, 0, &e) == 0)
 		return true;
 	server_error(c->conn, c->msgid, e.code, "%s", e.message);
 	return false;
@@ -49,7 +50,10 @@ api_hello(struct api_call *c)
 	const msgpack_object *versions = NULL;
 	char *client = NULL;
 	ig_fdef defs[] = {
-		{ .key = "versions", .type = IG_F_ARRAY, .required = true, .out = &versions },
+		{ .key = "versions",
+		    .type = IG_F_ARRAY,
+		    .required = true,
+		    .out = &versions },
 		{ .key = "client", .type = IG_F_STR, .out = &client },
 	};
 	int version;

@@ -12,7 +12,8 @@
 
 /* Points of metric history one answer may carry: 32 bytes a point
  * (PROTOCOL.md) within the frame limit, less room for names and framing. */
-static size_t page_points(const struct runs *mgr)
+static size_t
+page_points(const struct runs *mgr)
 {
 	size_t frame = server_max_frame(mgr->srv);
 
@@ -24,14 +25,16 @@ static size_t page_points(const struct runs *mgr)
 struct id_status {
 	int64_t id;
 	const char *name;
-	int status;         /* -1: leave out */
+	int status; /* -1: leave out */
 };
 
-static void pack_id_status(msgpack_packer *pk, void *arg)
+static void
+pack_id_status(msgpack_packer *pk, void *arg)
 {
 	const struct id_status *r = arg;
 
-	msgpack_pack_map(pk, r->status >= 0 ? 2 : 1 + (r->name != NULL || r->status == -2));
+	msgpack_pack_map(
+	    pk, r->status >= 0 ? 2 : 1 + (r->name != NULL || r->status == -2));
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, r->id);
 	if (r->status >= 0) {
@@ -43,7 +46,9 @@ static void pack_id_status(msgpack_packer *pk, void *arg)
 	}
 }
 
-static void reply_id(struct server_conn *conn, uint32_t msgid, const struct run *run, int status)
+static void
+reply_id(
+    struct server_conn *conn, uint32_t msgid, const struct run *run, int status)
 {
 	struct id_status r = { run->id, NULL, status };
 
@@ -58,7 +63,8 @@ struct answer {
 	uint32_t msgid;
 };
 
-static struct answer *answer_new(struct server_conn *conn, uint32_t msgid)
+static struct answer *
+answer_new(struct server_conn *conn, uint32_t msgid)
 {
 	struct answer *a = malloc(sizeof(*a));
 
@@ -69,35 +75,41 @@ static struct answer *answer_new(struct server_conn *conn, uint32_t msgid)
 	return a;
 }
 
-static void answer_free(struct answer *a)
+static void
+answer_free(struct answer *a)
 {
 	server_conn_unref(a->conn);
 	free(a);
 }
 
 /* A run's answer waits for its record to commit. */
-static void on_created(void *arg, struct run *run, const ig_err *err)
+static void
+on_created(void *arg, struct run *run, const ig_err *err)
 {
 	struct answer *a = arg;
 
 	if (!server_conn_closed(a->conn)) {
 		if (run != NULL) {
-			struct id_status r = { run->id, run->name[0] != '\0' ? run->name : NULL, -2 };
+			struct id_status r = { run->id,
+				run->name[0] != '\0' ? run->name : NULL, -2 };
 			server_reply(a->conn, a->msgid, pack_id_status, &r);
 		} else {
-			server_error(a->conn, a->msgid, err->code, "%s", err->message);
+			server_error(
+			    a->conn, a->msgid, err->code, "%s", err->message);
 		}
 	}
 	answer_free(a);
 }
 
-void api_run(struct api_call *c)
+void
+api_run(struct api_call *c)
 {
 	struct answer *a = answer_new(c->conn, c->msgid);
 	ig_err err = { 0 };
 
 	if (a == NULL) {
-		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
+		server_error(
+		    c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
 	if (runs_create(c->mgr, c->params, c->peer, on_created, a, &err) != 0) {
@@ -110,7 +122,8 @@ void api_run(struct api_call *c)
 
 /* The summary of run as peer may see it: without the reason unless it is
  * peer's (see run_owned_by). */
-static void summary_for(struct run *run, uid_t peer, ig_summary *s)
+static void
+summary_for(struct run *run, uid_t peer, ig_summary *s)
 {
 	run_summary(run, s);
 	if (!run_owned_by(run, peer))
@@ -118,18 +131,19 @@ static void summary_for(struct run *run, uid_t peer, ig_summary *s)
 }
 
 /* Runs a list answer holds at most (fewer when a smaller limit is asked). */
-#define LIST_PAGE       1000
+#define LIST_PAGE 1000
 /* Room left in a frame for the answer's map, the array header and next. */
-#define LIST_SLACK      64
+#define LIST_SLACK 64
 
 /* A page of summaries, already packed: n of them in sb, then next. */
 struct summaries {
 	msgpack_sbuffer sb;
 	size_t n;
-	int64_t next;           /* id to pass as from for the rest, or IG_NONE */
+	int64_t next; /* id to pass as from for the rest, or IG_NONE */
 };
 
-static void pack_summaries(msgpack_packer *pk, void *arg)
+static void
+pack_summaries(msgpack_packer *pk, void *arg)
 {
 	const struct summaries *l = arg;
 
@@ -142,7 +156,8 @@ static void pack_summaries(msgpack_packer *pk, void *arg)
 }
 
 /* Status names to a mask of 1 << status; 0 for none given. */
-static int status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
+static int
+status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
 {
 	*mask = 0;
 	for (size_t i = 0; i < status->n; i++) {
@@ -151,8 +166,8 @@ static int status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
 			if (strcmp(status->v[i], ig_status_name(k)) == 0)
 				st = k;
 		if (st < 0)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "status[%zu]: no status \"%s\"",
-			                  i, status->v[i]);
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "status[%zu]: no status \"%s\"", i, status->v[i]);
 		*mask |= 1u << st;
 	}
 	return 0;
@@ -162,7 +177,8 @@ static int status_mask(const ig_strv *status, unsigned *mask, ig_err *err)
  * Runs from id `from` on, at most `limit` of them and no more than fit in
  * a frame: a list is paged so that no number of runs makes it too large.
  */
-void api_list(struct api_call *c)
+void
+api_list(struct api_call *c)
 {
 	struct runs *mgr = c->mgr;
 	ig_strv status = { 0 };
@@ -178,7 +194,8 @@ void api_list(struct api_call *c)
 	unsigned mask = 0;
 	ig_err err = { 0 };
 
-	if ((!api_no_params(c) && ig_map_read(c->params, "params", defs, 3, 0, &err) != 0) ||
+	if ((!api_no_params(c) &&
+	        ig_map_read(c->params, "params", defs, 3, 0, &err) != 0) ||
 	    status_mask(&status, &mask, &err) != 0) {
 		ig_strv_free(&status);
 		server_error(c->conn, c->msgid, err.code, "%s", err.message);
@@ -194,7 +211,8 @@ void api_list(struct api_call *c)
 		size_t before = l.sb.size;
 		ig_summary s;
 
-		if (run->id < from || (mask != 0 && !(mask & (1u << run->status))))
+		if (run->id < from ||
+		    (mask != 0 && !(mask & (1u << run->status))))
 			continue;
 		if (l.n == (size_t)limit) {
 			l.next = run->id;
@@ -219,7 +237,8 @@ struct summary_of {
 	uid_t peer;
 };
 
-static void pack_summary(msgpack_packer *pk, void *arg)
+static void
+pack_summary(msgpack_packer *pk, void *arg)
 {
 	const struct summary_of *a = arg;
 	ig_summary s;
@@ -229,7 +248,8 @@ static void pack_summary(msgpack_packer *pk, void *arg)
 	run_summary_clear_metrics(&s);
 }
 
-void api_status(struct api_call *c)
+void
+api_status(struct api_call *c)
 {
 	struct summary_of a = { api_find_run(c, NULL, 0), c->peer };
 
@@ -245,19 +265,22 @@ struct raw {
 };
 
 /* Append bytes that already are one msgpack object. */
-static void pack_raw(msgpack_packer *pk, void *arg)
+static void
+pack_raw(msgpack_packer *pk, void *arg)
 {
 	const struct raw *r = arg;
 
 	pk->callback(pk->data, r->buf, r->len);
 }
 
-static void pack_state_dict(msgpack_packer *pk, void *arg)
+static void
+pack_state_dict(msgpack_packer *pk, void *arg)
 {
 	ig_state_dict_pack(arg, pk);
 }
 
-void api_state_dict(struct api_call *c)
+void
+api_state_dict(struct api_call *c)
 {
 	struct run *run = api_find_run(c, NULL, 0);
 	struct store_checkpoint ck;
@@ -267,16 +290,18 @@ void api_state_dict(struct api_call *c)
 		return;
 	if (run->job != NULL) {
 		if (ig_engine_state_dict(job_engine(run->job), &d) != 0) {
-			server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
+			server_error(c->conn, c->msgid, IG_PROTO_INTERNAL,
+			    "out of memory");
 			return;
 		}
 		server_reply(c->conn, c->msgid, pack_state_dict, &d);
 		ig_state_dict_clear(&d);
 		return;
 	}
-	if (store_latest_checkpoint(store_loop_reader(c->mgr->store), run->id, &ck) != 0) {
-		server_error(c->conn, c->msgid, IG_PROTO_NOT_FOUND, "run %lld has no checkpoint",
-		             (long long)run->id);
+	if (store_latest_checkpoint(
+	        store_loop_reader(c->mgr->store), run->id, &ck) != 0) {
+		server_error(c->conn, c->msgid, IG_PROTO_NOT_FOUND,
+		    "run %lld has no checkpoint", (long long)run->id);
 		return;
 	}
 	struct raw r = { ck.state_dict, ck.state_dict_len };
@@ -288,7 +313,8 @@ void api_state_dict(struct api_call *c)
 
 /* A control request answered later (a paused run's terminate, a resume
  * that builds the run's job again): with the run's status, or the error. */
-static void on_controlled(void *arg, struct run *run, const ig_err *err)
+static void
+on_controlled(void *arg, struct run *run, const ig_err *err)
 {
 	struct answer *a = arg;
 
@@ -296,21 +322,25 @@ static void on_controlled(void *arg, struct run *run, const ig_err *err)
 		if (run != NULL)
 			reply_id(a->conn, a->msgid, run, run->status);
 		else
-			server_error(a->conn, a->msgid, err->code, "%s", err->message);
+			server_error(
+			    a->conn, a->msgid, err->code, "%s", err->message);
 	}
 	answer_free(a);
 }
 
 /* A control verb done, answered now; "asked by" goes to the run's log. */
-static void controlled(struct api_call *c, struct run *run, int status)
+static void
+controlled(struct api_call *c, struct run *run, int status)
 {
-	run_log(run, LOG_INFO, "%s asked by uid %lu", c->method->name, (unsigned long)c->peer);
+	run_log(run, LOG_INFO, "%s asked by uid %lu", c->method->name,
+	    (unsigned long)c->peer);
 	reply_id(c->conn, c->msgid, run, status);
 }
 
 /* terminate and resume may answer later (a paused run's end, a job built
  * again): then ig_err is kept for the answer. */
-static void control_later(struct api_call *c, struct run *run, int64_t max_epochs)
+static void
+control_later(struct api_call *c, struct run *run, int64_t max_epochs)
 {
 	bool resume = c->method->fn == api_resume, later = false;
 	struct answer *a;
@@ -318,14 +348,16 @@ static void control_later(struct api_call *c, struct run *run, int64_t max_epoch
 	int rc;
 
 	if ((a = answer_new(c->conn, c->msgid)) == NULL) {
-		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
+		server_error(
+		    c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	rc = resume ? run_resume(run, max_epochs, on_controlled, a, &later, &err)
-	            : run_terminate(run, false, on_controlled, a, &later, &err);
+	rc = resume ?
+	    run_resume(run, max_epochs, on_controlled, a, &later, &err) :
+	    run_terminate(run, false, on_controlled, a, &later, &err);
 	if (later) {
 		run_log(run, LOG_INFO, "%s asked by uid %lu", c->method->name,
-		        (unsigned long)c->peer);
+		    (unsigned long)c->peer);
 		return;
 	}
 	answer_free(a);
@@ -335,7 +367,8 @@ static void control_later(struct api_call *c, struct run *run, int64_t max_epoch
 		controlled(c, run, run->status);
 }
 
-void api_terminate(struct api_call *c)
+void
+api_terminate(struct api_call *c)
 {
 	struct run *run = api_find_run(c, NULL, 0);
 
@@ -343,10 +376,13 @@ void api_terminate(struct api_call *c)
 		control_later(c, run, IG_NONE);
 }
 
-void api_resume(struct api_call *c)
+void
+api_resume(struct api_call *c)
 {
 	int64_t max_epochs = IG_NONE;
-	ig_fdef extra[] = { { .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs } };
+	ig_fdef extra[] = {
+		{ .key = "max_epochs", .type = IG_F_POS, .out = &max_epochs }
+	};
 
 	/* read with the id: a bad max_epochs is INVALID_PARAMS first */
 	struct run *run = api_find_run(c, extra, 1);
@@ -355,7 +391,8 @@ void api_resume(struct api_call *c)
 		control_later(c, run, max_epochs);
 }
 
-void api_terminate_epoch(struct api_call *c)
+void
+api_terminate_epoch(struct api_call *c)
 {
 	struct run *run = api_find_run(c, NULL, 0);
 	bool later;
@@ -369,7 +406,8 @@ void api_terminate_epoch(struct api_call *c)
 		controlled(c, run, -1);
 }
 
-void api_pause(struct api_call *c)
+void
+api_pause(struct api_call *c)
 {
 	struct run *run = api_find_run(c, NULL, 0);
 	ig_err err = { 0 };
@@ -382,7 +420,8 @@ void api_pause(struct api_call *c)
 		controlled(c, run, IG_STATUS_PAUSED);
 }
 
-void api_delete(struct api_call *c)
+void
+api_delete(struct api_call *c)
 {
 	struct run *run = api_find_run(c, NULL, 0);
 	ig_err err = { 0 };
@@ -403,10 +442,11 @@ struct history_page {
 	int axis;
 	ig_series *s;
 	size_t n;
-	int64_t next;       /* IG_NONE: complete */
+	int64_t next; /* IG_NONE: complete */
 };
 
-static void pack_history(msgpack_packer *pk, void *arg)
+static void
+pack_history(msgpack_packer *pk, void *arg)
 {
 	const struct history_page *h = arg;
 
@@ -421,13 +461,15 @@ static void pack_history(msgpack_packer *pk, void *arg)
 	ig_pack_opt_int(pk, h->next);
 }
 
-static int64_t axis_of(const ig_point *p, int axis)
+static int64_t
+axis_of(const ig_point *p, int axis)
 {
 	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
 }
 
 /* Points of d with an axis value below v (points are in axis order). */
-static size_t count_below(const struct store_series_data *d, int axis, int64_t v)
+static size_t
+count_below(const struct store_series_data *d, int axis, int64_t v)
 {
 	size_t lo = 0, hi = d->n;
 
@@ -446,7 +488,8 @@ static size_t count_below(const struct store_series_data *d, int axis, int64_t v
  * answer, or IG_NONE when all fit.  The cut is between two axis values, so
  * the rest can be asked for with from = the value returned.
  */
-static int64_t history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
+static int64_t
+history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 {
 	size_t total = 0;
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -454,8 +497,12 @@ static int64_t history_cut(const struct store_series_data *d, size_t n, int axis
 	for (size_t i = 0; i < n; i++) {
 		total += d[i].n;
 		if (d[i].n > 0) {
-			lo = axis_of(&d[i].points[0], axis) < lo ? axis_of(&d[i].points[0], axis) : lo;
-			hi = axis_of(&d[i].points[d[i].n - 1], axis) > hi ? axis_of(&d[i].points[d[i].n - 1], axis) : hi;
+			lo = axis_of(&d[i].points[0], axis) < lo ?
+			    axis_of(&d[i].points[0], axis) :
+			    lo;
+			hi = axis_of(&d[i].points[d[i].n - 1], axis) > hi ?
+			    axis_of(&d[i].points[d[i].n - 1], axis) :
+			    hi;
 		}
 	}
 	if (total <= limit)
@@ -478,23 +525,26 @@ static int64_t history_cut(const struct store_series_data *d, size_t n, int axis
 /* A metrics request waiting for its history (history.h). */
 struct metrics_call {
 	struct runs *mgr;
-	struct server_conn *conn;       /* referenced until answered */
+	struct server_conn *conn; /* referenced until answered */
 	uint32_t msgid;
-	ig_strv names;                  /* owned; q.names points into it */
+	ig_strv names; /* owned; q.names points into it */
 	struct store_query q;
 };
 
 /* The page of d that fits one answer; then read the next one ahead when
  * the run's history no longer changes. */
-static void answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
+static void
+answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 {
 	struct runs *mgr = call->mgr;
 	const struct store_query *q = &call->q;
 	int axis = q->axis;
-	struct history_page h = { q->run_id, axis, calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
+	struct history_page h = { q->run_id, axis,
+		calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
 
 	if (h.s == NULL) {
-		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL, "out of memory");
+		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
+		    "out of memory");
 		return;
 	}
 	h.next = history_cut(d, n, axis, page_points(mgr));
@@ -512,7 +562,8 @@ static void answer_history(struct metrics_call *call, struct store_series_data *
 	size_t bytes = 256;
 	for (size_t i = 0; i < n; i++) {
 		h.s[i] = (ig_series){ d[i].name, d[i].points,
-		                      h.next != IG_NONE ? count_below(&d[i], axis, h.next) : d[i].n };
+			h.next != IG_NONE ? count_below(&d[i], axis, h.next) :
+			                    d[i].n };
 		bytes += strlen(d[i].name) + 64 + 32 * h.s[i].n;
 	}
 	server_reserve(call->conn, bytes);
@@ -527,14 +578,15 @@ static void answer_history(struct metrics_call *call, struct store_series_data *
 	}
 }
 
-static void metrics_done(void *arg, int status, const char *errmsg,
-                         struct store_series_data *d, size_t n)
+static void
+metrics_done(void *arg, int status, const char *errmsg,
+    struct store_series_data *d, size_t n)
 {
 	struct metrics_call *call = arg;
 
 	if (status != 0)
 		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
-		             "reading the history: %s", errmsg);
+		    "reading the history: %s", errmsg);
 	else
 		answer_history(call, d, n);
 	store_series_free(d, n);
@@ -543,7 +595,8 @@ static void metrics_done(void *arg, int status, const char *errmsg,
 	free(call);
 }
 
-void api_metrics(struct api_call *c)
+void
+api_metrics(struct api_call *c)
 {
 	static const char *const axes[] = { "iteration", "epoch", NULL };
 	struct runs *mgr = c->mgr;
@@ -554,7 +607,10 @@ void api_metrics(struct api_call *c)
 	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
 	ig_fdef extra[] = {
 		{ .key = "names", .type = IG_F_STRV, .out = &names },
-		{ .key = "axis", .type = IG_F_ENUM, .names = axes, .out = &axis },
+		{ .key = "axis",
+		    .type = IG_F_ENUM,
+		    .names = axes,
+		    .out = &axis },
 		{ .key = "from", .type = IG_F_UINT, .out = &from },
 		{ .key = "to", .type = IG_F_UINT, .out = &to },
 		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
@@ -571,20 +627,23 @@ void api_metrics(struct api_call *c)
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	*call = (struct metrics_call){ mgr, conn, msgid, names, {
-		.run_id = run->id,
-		.names = names.n > 0 ? (const char *const *)names.v : NULL,
-		.nnames = names.n,
-		.axis = axis,
-		.from = from != IG_NONE ? from : INT64_MIN,
-		.to = to != IG_NONE ? to : INT64_MAX,
-		.max_points = max_points != IG_NONE ? (size_t)max_points : 0,
-		.downsample = STORE_DS_LAST,
-		/* a page's worth of each series, not the whole rest; by
+	*call = (struct metrics_call){ mgr, conn, msgid, names,
+		{
+		    .run_id = run->id,
+		    .names = names.n > 0 ? (const char *const *)names.v : NULL,
+		    .nnames = names.n,
+		    .axis = axis,
+		    .from = from != IG_NONE ? from : INT64_MIN,
+		    .to = to != IG_NONE ? to : INT64_MAX,
+		    .max_points =
+		        max_points != IG_NONE ? (size_t)max_points : 0,
+		    .downsample = STORE_DS_LAST,
+		    /* a page's worth of each series, not the whole rest; by
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
-		.limit = axis == STORE_AXIS_ITERATION ? page_points(mgr) : 0,
-	} };
+		    .limit =
+		        axis == STORE_AXIS_ITERATION ? page_points(mgr) : 0,
+		} };
 	server_conn_ref(conn);
 	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
 		metrics_done(call, STORE_ENOMEM, "out of memory", NULL, 0);
@@ -592,18 +651,21 @@ void api_metrics(struct api_call *c)
 
 /* ---- watch, unwatch, logs -------------------------------------------------------- */
 
-static void pack_empty(msgpack_packer *pk, void *arg)
+static void
+pack_empty(msgpack_packer *pk, void *arg)
 {
 	(void)arg;
 	msgpack_pack_map(pk, 0);
 }
 
-static void pack_status_note(msgpack_packer *pk, void *arg)
+static void
+pack_status_note(msgpack_packer *pk, void *arg)
 {
 	ig_status_note_pack(pk, arg);
 }
 
-static void watch(struct api_call *c, bool on)
+static void
+watch(struct api_call *c, bool on)
 {
 	struct run *run;
 
@@ -621,7 +683,7 @@ static void watch(struct api_call *c, bool on)
 	if (on && run->job == NULL && run->ending < 0) {
 		/* nothing more will happen: say how it ended */
 		ig_status_note nt = { run->id, run->status,
-		                      run_owned_by(run, c->peer) ? run->reason : NULL };
+			run_owned_by(run, c->peer) ? run->reason : NULL };
 		server_reply(c->conn, c->msgid, pack_empty, NULL);
 		server_notify(c->conn, "status", pack_status_note, &nt);
 		return;
@@ -633,12 +695,14 @@ static void watch(struct api_call *c, bool on)
 	server_reply(c->conn, c->msgid, pack_empty, NULL);
 }
 
-void api_watch(struct api_call *c)
+void
+api_watch(struct api_call *c)
 {
 	watch(c, true);
 }
 
-void api_unwatch(struct api_call *c)
+void
+api_unwatch(struct api_call *c)
 {
 	watch(c, false);
 }
@@ -649,7 +713,8 @@ struct log_lines {
 	size_t n;
 };
 
-static void pack_logs(msgpack_packer *pk, void *arg)
+static void
+pack_logs(msgpack_packer *pk, void *arg)
 {
 	const struct log_lines *l = arg;
 
@@ -677,7 +742,8 @@ static void pack_logs(msgpack_packer *pk, void *arg)
 	}
 }
 
-void api_logs(struct api_call *c)
+void
+api_logs(struct api_call *c)
 {
 	int64_t tail = 1000;
 	ig_fdef extra[] = { { .key = "tail", .type = IG_F_POS, .out = &tail } };
@@ -689,8 +755,8 @@ void api_logs(struct api_call *c)
 		return;
 	l.id = run->id;
 	if (store_log_tail(r, run->id, (size_t)tail, &l.v, &l.n) != 0) {
-		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL, "reading the log: %s",
-		             store_reader_error(r));
+		server_error(c->conn, c->msgid, IG_PROTO_INTERNAL,
+		    "reading the log: %s", store_reader_error(r));
 		return;
 	}
 	server_reply(c->conn, c->msgid, pack_logs, &l);

@@ -34,35 +34,46 @@ static struct api_binding {
 	struct runs *mgr;
 } bound[NMETHODS];
 
-bool api_no_params(const struct api_call *c)
+bool
+api_no_params(const struct api_call *c)
 {
-	return c->params->type == MSGPACK_OBJECT_ARRAY && c->params->via.array.size == 0;
+	return c->params->type == MSGPACK_OBJECT_ARRAY &&
+	    c->params->via.array.size == 0;
 }
 
 /* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
  * Runs): the caller's own first. */
-static struct run *resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
+static struct run *
+resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
 {
 	struct run *run;
 	size_t named = 0;
 
 	if (ref->id > 0) {
 		if ((run = runs_find(mgr, ref->id)) == NULL)
-			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld", (long long)ref->id);
+			ig_err_set(err, IG_PROTO_NOT_FOUND, "no run %lld",
+			    (long long)ref->id);
 		return run;
 	}
-	if ((run = runs_find_name(mgr, ref->name, peer, &named)) == NULL && named == 0)
-		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
+	if ((run = runs_find_name(mgr, ref->name, peer, &named)) == NULL &&
+	    named == 0)
+		ig_err_set(
+		    err, IG_PROTO_NOT_FOUND, "no run called %s", ref->name);
 	else if (run == NULL)
-		ig_err_set(err, IG_PROTO_NOT_FOUND, "no run of yours is called %s, and %zu "
-		           "of other users' are: give the id", ref->name, named);
+		ig_err_set(err, IG_PROTO_NOT_FOUND,
+		    "no run of yours is called %s, and %zu "
+		    "of other users' are: give the id",
+		    ref->name, named);
 	return run;
 }
 
-struct run *api_find_run(struct api_call *c, ig_fdef *extra, size_t nextra)
+struct run *
+api_find_run(struct api_call *c, ig_fdef *extra, size_t nextra)
 {
 	ig_run_ref ref = { 0 };
-	ig_fdef defs[8] = { { .key = "id", .type = IG_F_RUN, .required = true, .out = &ref } };
+	ig_fdef defs[8] = {
+		{ .key = "id", .type = IG_F_RUN, .required = true, .out = &ref }
+	};
 	struct run *run = NULL;
 	ig_err err = { 0 };
 
@@ -72,8 +83,9 @@ struct run *api_find_run(struct api_call *c, ig_fdef *extra, size_t nextra)
 	    (run = resolve(c->mgr, &ref, c->peer, &err)) == NULL)
 		goto refused;
 	if (c->method->access == API_OWNER && !run_owned_by(run, c->peer)) {
-		ig_err_set(&err, IG_PROTO_PERMISSION_DENIED, "run %lld belongs to uid %lu",
-		           (long long)run->id, (unsigned long)run->owner);
+		ig_err_set(&err, IG_PROTO_PERMISSION_DENIED,
+		    "run %lld belongs to uid %lu", (long long)run->id,
+		    (unsigned long)run->owner);
 		goto refused;
 	}
 	if ((c->method->flags & API_WRITES) && runs_writable(c->mgr, &err) != 0)
@@ -84,28 +96,32 @@ refused:
 	return NULL;
 }
 
-static void dispatch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
-                     uid_t peer, void *ud)
+static void
+dispatch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
+    uid_t peer, void *ud)
 {
 	const struct api_binding *b = ud;
 	struct api_call c = { b->method, b->mgr, conn, msgid, params, peer };
 
 	if (b->method->access == API_ROOT && peer != 0 && peer != geteuid()) {
 		server_error(conn, msgid, IG_PROTO_PERMISSION_DENIED,
-		             "only root or uid %lu, which runs ignited, may call %s",
-		             (unsigned long)geteuid(), b->method->name);
+		    "only root or uid %lu, which runs ignited, may call %s",
+		    (unsigned long)geteuid(), b->method->name);
 		return;
 	}
 	b->method->fn(&c);
 }
 
-int api_register(struct server *srv, struct runs *mgr)
+int
+api_register(struct server *srv, struct runs *mgr)
 {
 	for (size_t i = 0; i < NMETHODS; i++) {
 		bound[i] = (struct api_binding){ &methods[i], mgr };
 		if (server_register(srv, methods[i].name,
-		                    methods[i].flags & API_BEFORE_HELLO ? SERVER_BEFORE_HELLO : 0,
-		                    dispatch, &bound[i]) < 0)
+		        methods[i].flags & API_BEFORE_HELLO ?
+		            SERVER_BEFORE_HELLO :
+		            0,
+		        dispatch, &bound[i]) < 0)
 			return -1;
 	}
 	return 0;

@@ -27,12 +27,12 @@
 #include "builtin/params.h"
 
 struct meanstd {
-	size_t cols;            /* fixed by the first batch; 0 before it */
-	char *names;            /* 2 * cols NUL-terminated field names */
-	ig_field *fields;       /* 2 * cols: mean.0.., then mean2.0.. */
+	size_t cols; /* fixed by the first batch; 0 before it */
+	char *names; /* 2 * cols NUL-terminated field names */
+	ig_field *fields; /* 2 * cols: mean.0.., then mean2.0.. */
 	ig_output out;
-	double *values;         /* 2 * cap doubles: column-major x, then x^2 */
-	size_t cap;             /* elements of each half of values */
+	double *values; /* 2 * cap doubles: column-major x, then x^2 */
+	size_t cap; /* elements of each half of values */
 };
 
 static void *
@@ -66,7 +66,9 @@ static int
 meanstd_init_fields(struct meanstd *m, size_t cols)
 {
 	/* "mean2." plus up to 20 digits plus NUL */
-	enum { NAME_MAX_LEN = 32 };
+	enum {
+		NAME_MAX_LEN = 32
+	};
 
 	if (cols > SIZE_MAX / (2 * NAME_MAX_LEN))
 		return -1;
@@ -81,8 +83,8 @@ meanstd_init_fields(struct meanstd *m, size_t cols)
 	}
 	for (size_t k = 0; k < 2 * cols; k++) {
 		char *name = m->names + k * NAME_MAX_LEN;
-		snprintf(name, NAME_MAX_LEN, "%s.%zu", k < cols ? "mean" : "mean2",
-		         k % cols);
+		snprintf(name, NAME_MAX_LEN, "%s.%zu",
+		    k < cols ? "mean" : "mean2", k % cols);
 		m->fields[k].name = name;
 		m->fields[k].cols = 1;
 	}
@@ -110,32 +112,35 @@ meanstd_reserve(struct meanstd *m, size_t elems)
 
 static int
 meanstd_process(void *self, const ig_batch *batch, int mode,
-                const ig_output **out, char *err, size_t errlen)
+    const ig_output **out, char *err, size_t errlen)
 {
 	struct meanstd *m = self;
 
 	(void)mode;
 	if (batch == NULL || batch->x == NULL || batch->rows == 0 ||
 	    batch->cols == 0) {
-		snprintf(err, errlen, "meanstd: the batch has no x values; "
-		         "use a csv: or msgpack: source whose records have x");
+		snprintf(err, errlen,
+		    "meanstd: the batch has no x values; "
+		    "use a csv: or msgpack: source whose records have x");
 		return -1;
 	}
 	if (m->cols == 0 && meanstd_init_fields(m, batch->cols) == -1) {
 		snprintf(err, errlen, "meanstd: out of memory for %zu columns",
-		         batch->cols);
+		    batch->cols);
 		return -1;
 	}
 	if (batch->cols != m->cols) {
-		snprintf(err, errlen, "meanstd: batch has %zu columns, earlier "
-		         "batches had %zu", batch->cols, m->cols);
+		snprintf(err, errlen,
+		    "meanstd: batch has %zu columns, earlier "
+		    "batches had %zu",
+		    batch->cols, m->cols);
 		return -1;
 	}
 	size_t rows = batch->rows, cols = m->cols;
 	if ((rows != 0 && cols > SIZE_MAX / rows) ||
 	    meanstd_reserve(m, rows * cols) == -1) {
-		snprintf(err, errlen, "meanstd: out of memory for a %zu x %zu batch",
-		         rows, cols);
+		snprintf(err, errlen,
+		    "meanstd: out of memory for a %zu x %zu batch", rows, cols);
 		return -1;
 	}
 

@@ -21,10 +21,14 @@ noop_create(const ig_param *params, size_t n, char *err, size_t errlen)
 }
 
 static int
-noop_process(void *self, const ig_batch *batch, int mode,
-             const ig_output **out, char *err, size_t errlen)
+noop_process(void *self, const ig_batch *batch, int mode, const ig_output **out,
+    char *err, size_t errlen)
 {
-	(void)self; (void)batch; (void)mode; (void)err; (void)errlen;
+	(void)self;
+	(void)batch;
+	(void)mode;
+	(void)err;
+	(void)errlen;
 	*out = NULL;
 	return 0;
 }

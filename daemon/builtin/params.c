@@ -21,18 +21,23 @@ const char *
 param_type_name(ig_value_type t)
 {
 	switch (t) {
-	case IG_VALUE_NIL: return "nil";
-	case IG_VALUE_INT: return "int";
-	case IG_VALUE_DOUBLE: return "double";
-	case IG_VALUE_BOOL: return "bool";
-	case IG_VALUE_STR: return "string";
+	case IG_VALUE_NIL:
+		return "nil";
+	case IG_VALUE_INT:
+		return "int";
+	case IG_VALUE_DOUBLE:
+		return "double";
+	case IG_VALUE_BOOL:
+		return "bool";
+	case IG_VALUE_STR:
+		return "string";
 	}
 	return "unknown";
 }
 
 int
 params_check(const char *who, const ig_param *params, size_t n,
-                const char *const *known, char *err, size_t errlen)
+    const char *const *known, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
@@ -44,15 +49,18 @@ params_check(const char *who, const ig_param *params, size_t n,
 			continue;
 
 		if (known[0] == NULL) {
-			snprintf(err, errlen, "%s: unknown param '%s' (it takes none)",
-			         who, params[i].key);
+			snprintf(err, errlen,
+			    "%s: unknown param '%s' (it takes none)", who,
+			    params[i].key);
 			return -1;
 		}
-		int used = snprintf(err, errlen, "%s: unknown param '%s' (known:",
-		                    who, params[i].key);
-		for (k = 0; known[k] != NULL && used >= 0 && (size_t)used < errlen; k++) {
-			int m = snprintf(err + used, errlen - (size_t)used, "%s %s",
-			                 k == 0 ? "" : ",", known[k]);
+		int used = snprintf(err, errlen,
+		    "%s: unknown param '%s' (known:", who, params[i].key);
+		for (k = 0;
+		     known[k] != NULL && used >= 0 && (size_t)used < errlen;
+		     k++) {
+			int m = snprintf(err + used, errlen - (size_t)used,
+			    "%s %s", k == 0 ? "" : ",", known[k]);
 			used = m < 0 ? m : used + m;
 		}
 		if (used >= 0 && (size_t)used < errlen)
@@ -64,17 +72,16 @@ params_check(const char *who, const ig_param *params, size_t n,
 
 static int
 wrong_type(const char *who, const char *key, const char *want,
-           const ig_value *v, char *err, size_t errlen)
+    const ig_value *v, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "%s: param %s must be %s, got %s", who, key, want,
-	         param_type_name(v->type));
+	    param_type_name(v->type));
 	return -1;
 }
 
 int
 params_double(const char *who, const ig_param *params, size_t n,
-                 const char *key, double def, double *out,
-                 char *err, size_t errlen)
+    const char *key, double def, double *out, char *err, size_t errlen)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -90,9 +97,8 @@ params_double(const char *who, const ig_param *params, size_t n,
 }
 
 int
-params_int(const char *who, const ig_param *params, size_t n,
-              const char *key, int64_t def, int64_t *out,
-              char *err, size_t errlen)
+params_int(const char *who, const ig_param *params, size_t n, const char *key,
+    int64_t def, int64_t *out, char *err, size_t errlen)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -105,8 +111,9 @@ params_int(const char *who, const ig_param *params, size_t n,
 		 * within the range where the conversion is defined. */
 		double d = v->u.d;
 		if (!(d == floor(d) && fabs(d) < 0x1p62)) {
-			snprintf(err, errlen, "%s: param %s must be an integer, got %g",
-			         who, key, d);
+			snprintf(err, errlen,
+			    "%s: param %s must be an integer, got %g", who, key,
+			    d);
 			return -1;
 		}
 		*out = (int64_t)d;
@@ -117,9 +124,8 @@ params_int(const char *who, const ig_param *params, size_t n,
 }
 
 int
-params_bool(const char *who, const ig_param *params, size_t n,
-               const char *key, bool def, bool *out,
-               char *err, size_t errlen)
+params_bool(const char *who, const ig_param *params, size_t n, const char *key,
+    bool def, bool *out, char *err, size_t errlen)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -133,9 +139,8 @@ params_bool(const char *who, const ig_param *params, size_t n,
 }
 
 int
-params_str(const char *who, const ig_param *params, size_t n,
-              const char *key, const char *def, const char **out,
-              char *err, size_t errlen)
+params_str(const char *who, const ig_param *params, size_t n, const char *key,
+    const char *def, const char **out, char *err, size_t errlen)
 {
 	const ig_value *v = params_find(params, n, key);
 

@@ -21,23 +21,20 @@ const ig_value *params_find(const ig_param *params, size_t n, const char *key);
 /* Fail on the first key not in known (a NULL-terminated list), listing the
  * known keys so a typo is obvious. */
 int params_check(const char *who, const ig_param *params, size_t n,
-                    const char *const *known, char *err, size_t errlen);
+    const char *const *known, char *err, size_t errlen);
 
 /* A number (int or double). */
 int params_double(const char *who, const ig_param *params, size_t n,
-                     const char *key, double def, double *out,
-                     char *err, size_t errlen);
+    const char *key, double def, double *out, char *err, size_t errlen);
 /* An integer, or a double with an integral value. */
 int params_int(const char *who, const ig_param *params, size_t n,
-                  const char *key, int64_t def, int64_t *out,
-                  char *err, size_t errlen);
+    const char *key, int64_t def, int64_t *out, char *err, size_t errlen);
 int params_bool(const char *who, const ig_param *params, size_t n,
-                   const char *key, bool def, bool *out,
-                   char *err, size_t errlen);
+    const char *key, bool def, bool *out, char *err, size_t errlen);
 /* A string; *out is borrowed from params. */
 int params_str(const char *who, const ig_param *params, size_t n,
-                  const char *key, const char *def, const char **out,
-                  char *err, size_t errlen);
+    const char *key, const char *def, const char **out, char *err,
+    size_t errlen);
 
 /* The type's name for messages: "int", "double", "bool", "string", "nil". */
 const char *param_type_name(ig_value_type t);

@@ -29,11 +29,13 @@ sleep_create(const ig_param *params, size_t n, char *err, size_t errlen)
 	double ms;
 
 	if (params_check("sleep", params, n, known, err, errlen) == -1 ||
-	    params_double("sleep", params, n, "ms", 1.0, &ms, err, errlen) == -1)
+	    params_double("sleep", params, n, "ms", 1.0, &ms, err, errlen) ==
+	        -1)
 		return NULL;
 	if (!(ms >= 0 && ms <= SLEEP_MAX_MS)) {
-		snprintf(err, errlen, "sleep: param ms must be in [0, %.0f], got %g",
-		         SLEEP_MAX_MS, ms);
+		snprintf(err, errlen,
+		    "sleep: param ms must be in [0, %.0f], got %g",
+		    SLEEP_MAX_MS, ms);
 		return NULL;
 	}
 
@@ -50,16 +52,18 @@ sleep_create(const ig_param *params, size_t n, char *err, size_t errlen)
 
 static int
 sleep_process(void *self, const ig_batch *batch, int mode,
-              const ig_output **out, char *err, size_t errlen)
+    const ig_output **out, char *err, size_t errlen)
 {
 	const struct sleeper *s = self;
 	struct timespec left = s->duration;
 
-	(void)batch; (void)mode;
+	(void)batch;
+	(void)mode;
 	/* A signal may cut the sleep short; sleep the rest. */
 	while (nanosleep(&left, &left) == -1) {
 		if (errno != EINTR) {
-			snprintf(err, errlen, "sleep: nanosleep: %s", strerror(errno));
+			snprintf(err, errlen, "sleep: nanosleep: %s",
+			    strerror(errno));
 			return -1;
 		}
 	}

@@ -38,13 +38,18 @@
 #include "builtin/builtin.h"
 #include "builtin/params.h"
 
-#define STATE_MAGIC 0x31584d53u         /* "SMX1" read little-endian */
+#define STATE_MAGIC 0x31584d53u /* "SMX1" read little-endian */
 #define STATE_VERSION 1u
 /* Keep W's size (classes x features) far from overflow. */
 #define MAX_DIM 1000000
 #define INIT_RANGE 0.01
 
-enum { F_YPRED, F_LOSS, F_Y, NFIELDS };
+enum {
+	F_YPRED,
+	F_LOSS,
+	F_Y,
+	NFIELDS
+};
 
 struct softmax {
 	/* from params */
@@ -54,14 +59,14 @@ struct softmax {
 
 	/* the model; features == 0 until known (param or first batch) */
 	size_t features;
-	double *w;              /* classes x (features + 1), row-major */
-	double *v;              /* momentum buffer, same shape */
-	uint64_t steps;         /* SGD steps taken, for the record */
+	double *w; /* classes x (features + 1), row-major */
+	double *v; /* momentum buffer, same shape */
+	uint64_t steps; /* SGD steps taken, for the record */
 
 	/* scratch, reused across batches */
-	double *grad;           /* same shape as w */
-	double *probs;          /* rows x classes */
-	double *labels;         /* rows */
+	double *grad; /* same shape as w */
+	double *probs; /* rows x classes */
+	double *labels; /* rows */
 	size_t cap_rows;
 
 	ig_field fields[NFIELDS];
@@ -90,8 +95,9 @@ static int
 softmax_init_model(struct softmax *s, size_t features, char *err, size_t errlen)
 {
 	if (features == 0 || features > MAX_DIM) {
-		snprintf(err, errlen, "softmax: %zu features: must be in [1, %d]",
-		         features, MAX_DIM);
+		snprintf(err, errlen,
+		    "softmax: %zu features: must be in [1, %d]", features,
+		    MAX_DIM);
 		return -1;
 	}
 	s->features = features;
@@ -105,7 +111,8 @@ softmax_init_model(struct softmax *s, size_t features, char *err, size_t errlen)
 		free(s->grad);
 		s->w = s->v = s->grad = NULL;
 		s->features = 0;
-		snprintf(err, errlen, "softmax: out of memory for %zu weights", n);
+		snprintf(
+		    err, errlen, "softmax: out of memory for %zu weights", n);
 		return -1;
 	}
 	uint64_t state = s->seed;
@@ -138,49 +145,64 @@ softmax_destroy(void *self)
 
 static int
 softmax_read_params(struct softmax *s, const ig_param *params, size_t n,
-                    int64_t *features, char *err, size_t errlen)
+    int64_t *features, char *err, size_t errlen)
 {
-	static const char *const known[] = {
-		"classes", "lr", "momentum", "weight_decay", "features", "seed", NULL
-	};
+	static const char *const known[] = { "classes", "lr", "momentum",
+		"weight_decay", "features", "seed", NULL };
 	int64_t classes, seed;
 
 	if (params_check("softmax", params, n, known, err, errlen) == -1 ||
-	    params_int("softmax", params, n, "classes", -1, &classes, err, errlen) == -1 ||
-	    params_double("softmax", params, n, "lr", 0.1, &s->lr, err, errlen) == -1 ||
-	    params_double("softmax", params, n, "momentum", 0, &s->momentum, err, errlen) == -1 ||
-	    params_double("softmax", params, n, "weight_decay", 0, &s->weight_decay, err, errlen) == -1 ||
-	    params_int("softmax", params, n, "features", 0, features, err, errlen) == -1 ||
-	    params_int("softmax", params, n, "seed", 0, &seed, err, errlen) == -1)
+	    params_int("softmax", params, n, "classes", -1, &classes, err,
+	        errlen) == -1 ||
+	    params_double(
+	        "softmax", params, n, "lr", 0.1, &s->lr, err, errlen) == -1 ||
+	    params_double("softmax", params, n, "momentum", 0, &s->momentum,
+	        err, errlen) == -1 ||
+	    params_double("softmax", params, n, "weight_decay", 0,
+	        &s->weight_decay, err, errlen) == -1 ||
+	    params_int("softmax", params, n, "features", 0, features, err,
+	        errlen) == -1 ||
+	    params_int("softmax", params, n, "seed", 0, &seed, err, errlen) ==
+	        -1)
 		return -1;
 
 	if (classes == -1) {
-		snprintf(err, errlen, "softmax: param classes is required "
-		         "(labels are integers in [0, classes))");
+		snprintf(err, errlen,
+		    "softmax: param classes is required "
+		    "(labels are integers in [0, classes))");
 		return -1;
 	}
 	if (classes < 2 || classes > MAX_DIM) {
-		snprintf(err, errlen, "softmax: param classes must be in [2, %d], "
-		         "got %lld", MAX_DIM, (long long)classes);
+		snprintf(err, errlen,
+		    "softmax: param classes must be in [2, %d], "
+		    "got %lld",
+		    MAX_DIM, (long long)classes);
 		return -1;
 	}
 	if (!(s->lr > 0 && isfinite(s->lr))) {
-		snprintf(err, errlen, "softmax: param lr must be > 0, got %g", s->lr);
+		snprintf(err, errlen, "softmax: param lr must be > 0, got %g",
+		    s->lr);
 		return -1;
 	}
 	if (!(s->momentum >= 0 && s->momentum < 1)) {
-		snprintf(err, errlen, "softmax: param momentum must be in [0, 1), "
-		         "got %g", s->momentum);
+		snprintf(err, errlen,
+		    "softmax: param momentum must be in [0, 1), "
+		    "got %g",
+		    s->momentum);
 		return -1;
 	}
 	if (!(s->weight_decay >= 0 && isfinite(s->weight_decay))) {
-		snprintf(err, errlen, "softmax: param weight_decay must be >= 0, "
-		         "got %g", s->weight_decay);
+		snprintf(err, errlen,
+		    "softmax: param weight_decay must be >= 0, "
+		    "got %g",
+		    s->weight_decay);
 		return -1;
 	}
 	if (*features < 0 || *features > MAX_DIM) {
-		snprintf(err, errlen, "softmax: param features must be in [1, %d], "
-		         "got %lld", MAX_DIM, (long long)*features);
+		snprintf(err, errlen,
+		    "softmax: param features must be in [1, %d], "
+		    "got %lld",
+		    MAX_DIM, (long long)*features);
 		return -1;
 	}
 	s->classes = (size_t)classes;
@@ -200,7 +222,7 @@ softmax_create(const ig_param *params, size_t n, char *err, size_t errlen)
 	}
 	if (softmax_read_params(s, params, n, &features, err, errlen) == -1 ||
 	    (features > 0 &&
-	     softmax_init_model(s, (size_t)features, err, errlen) == -1)) {
+	        softmax_init_model(s, (size_t)features, err, errlen) == -1)) {
 		softmax_destroy(s);
 		return NULL;
 	}
@@ -234,33 +256,39 @@ softmax_reserve_rows(struct softmax *s, size_t rows)
 /* Check the batch fits the model, fixing features on the first one. */
 static int
 softmax_check_batch(struct softmax *s, const ig_batch *b, bool need_labels,
-                    char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	if (b == NULL || b->x == NULL || b->rows == 0) {
-		snprintf(err, errlen, "softmax: the batch has no x; use a csv: or "
-		         "msgpack: source");
+		snprintf(err, errlen,
+		    "softmax: the batch has no x; use a csv: or "
+		    "msgpack: source");
 		return -1;
 	}
 	if (s->features == 0 &&
 	    softmax_init_model(s, b->cols, err, errlen) == -1)
 		return -1;
 	if (b->cols != s->features) {
-		snprintf(err, errlen, "softmax: batch has %zu columns, the model "
-		         "has %zu features", b->cols, s->features);
+		snprintf(err, errlen,
+		    "softmax: batch has %zu columns, the model "
+		    "has %zu features",
+		    b->cols, s->features);
 		return -1;
 	}
 	if (b->y == NULL) {
 		if (!need_labels)
 			return 0;
-		snprintf(err, errlen, "softmax: training needs labels; give the "
-		         "data source a label column");
+		snprintf(err, errlen,
+		    "softmax: training needs labels; give the "
+		    "data source a label column");
 		return -1;
 	}
 	for (size_t i = 0; i < b->rows; i++) {
 		double y = b->y[i];
 		if (!(y >= 0 && y < (double)s->classes && y == floor(y))) {
-			snprintf(err, errlen, "softmax: batch row %zu: label %g is "
-			         "not an integer in [0, %zu)", i, y, s->classes);
+			snprintf(err, errlen,
+			    "softmax: batch row %zu: label %g is "
+			    "not an integer in [0, %zu)",
+			    i, y, s->classes);
 			return -1;
 		}
 	}
@@ -337,8 +365,8 @@ softmax_step(struct softmax *s, const ig_batch *b)
 }
 
 static int
-softmax_process(void *self, const ig_batch *b, int mode,
-                const ig_output **out, char *err, size_t errlen)
+softmax_process(void *self, const ig_batch *b, int mode, const ig_output **out,
+    char *err, size_t errlen)
 {
 	struct softmax *s = self;
 	bool train = mode == IG_MODE_TRAIN;
@@ -350,8 +378,10 @@ softmax_process(void *self, const ig_batch *b, int mode,
 	if (softmax_check_batch(s, b, train, err, errlen) == -1)
 		return -1;
 	if (softmax_reserve_rows(s, b->rows) == -1) {
-		snprintf(err, errlen, "softmax: out of memory for a batch of %zu "
-		         "rows", b->rows);
+		snprintf(err, errlen,
+		    "softmax: out of memory for a batch of %zu "
+		    "rows",
+		    b->rows);
 		return -1;
 	}
 
@@ -378,7 +408,8 @@ softmax_process(void *self, const ig_batch *b, int mode,
 }
 
 static int
-softmax_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
+softmax_state_dict(
+    void *self, void **buf, size_t *len, char *err, size_t errlen)
 {
 	const struct softmax *s = self;
 	struct blob_writer w = { 0 };
@@ -402,8 +433,8 @@ softmax_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen
 }
 
 static int
-softmax_load_state_dict(void *self, const void *buf, size_t len,
-                        char *err, size_t errlen)
+softmax_load_state_dict(
+    void *self, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct softmax *s = self;
 	struct blob_reader r = { .buf = buf, .len = len };
@@ -416,36 +447,45 @@ softmax_load_state_dict(void *self, const void *buf, size_t len,
 		return -1;
 	}
 	if (version != STATE_VERSION) {
-		snprintf(err, errlen, "softmax: state version %u, this daemon reads "
-		         "version %u", version, STATE_VERSION);
+		snprintf(err, errlen,
+		    "softmax: state version %u, this daemon reads "
+		    "version %u",
+		    version, STATE_VERSION);
 		return -1;
 	}
 	if (blob_get_u32(&r, &classes) == -1 ||
 	    blob_get_u32(&r, &features) == -1 ||
 	    blob_get_u64(&r, &steps) == -1) {
-		snprintf(err, errlen, "softmax: state truncated (%zu bytes)", len);
+		snprintf(
+		    err, errlen, "softmax: state truncated (%zu bytes)", len);
 		return -1;
 	}
 	if (classes != s->classes) {
-		snprintf(err, errlen, "softmax: state has %u classes, params say %zu",
-		         classes, s->classes);
+		snprintf(err, errlen,
+		    "softmax: state has %u classes, params say %zu", classes,
+		    s->classes);
 		return -1;
 	}
 	if (s->features != 0 && features != 0 && features != s->features) {
-		snprintf(err, errlen, "softmax: state has %u features, the model "
-		         "has %zu", features, s->features);
+		snprintf(err, errlen,
+		    "softmax: state has %u features, the model "
+		    "has %zu",
+		    features, s->features);
 		return -1;
 	}
 	if (features > MAX_DIM) {
-		snprintf(err, errlen, "softmax: state has %u features, at most %d",
-		         features, MAX_DIM);
+		snprintf(err, errlen,
+		    "softmax: state has %u features, at most %d", features,
+		    MAX_DIM);
 		return -1;
 	}
 	size_t n = (size_t)classes * ((size_t)features + 1);
 	size_t want = features == 0 ? 0 : 2 * n * sizeof(double);
 	if (blob_remaining(&r) != want) {
-		snprintf(err, errlen, "softmax: state has %zu bytes of weights, "
-		         "expected %zu", blob_remaining(&r), want);
+		snprintf(err, errlen,
+		    "softmax: state has %zu bytes of weights, "
+		    "expected %zu",
+		    blob_remaining(&r), want);
 		return -1;
 	}
 	if (features == 0) {

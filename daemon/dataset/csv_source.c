@@ -17,21 +17,21 @@
 
 /* What the train and validation sources share. */
 struct csv_table {
-	int refs;               /* sources alive; not atomic: one thread */
+	int refs; /* sources alive; not atomic: one thread */
 	struct data_table table;
-	size_t *split;          /* table.rows row numbers: train, then val */
+	size_t *split; /* table.rows row numbers: train, then val */
 	size_t ntrain;
 };
 
 struct csv_source {
 	struct csv_table *shared;
-	const size_t *rows;     /* this source's rows, into shared->split */
+	const size_t *rows; /* this source's rows, into shared->split */
 	size_t nrows;
 	size_t batch_size;
 	bool drop_last;
 	bool shuffle;
-	double *x;              /* batch_size x cols */
-	double *y;              /* batch_size labels, or NULL */
+	double *x; /* batch_size x cols */
+	double *y; /* batch_size labels, or NULL */
 };
 
 static void
@@ -76,22 +76,22 @@ csv_get(void *ctx, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
 
 	if (f->pos < 0 || f->pos >= csv_size(s)) {
 		snprintf(err, errlen, "csv: batch %lld out of range [0, %lld)",
-		         (long long)f->pos, (long long)csv_size(s));
+		    (long long)f->pos, (long long)csv_size(s));
 		return -1;
 	}
 	size_t first = (size_t)f->pos * s->batch_size;
-	size_t count = s->nrows - first < s->batch_size ?
-	               s->nrows - first : s->batch_size;
+	size_t count =
+	    s->nrows - first < s->batch_size ? s->nrows - first : s->batch_size;
 	int64_t seed = f->seed != IG_NONE ? f->seed : 0;
 
 	for (size_t k = 0; k < count; k++) {
 		size_t at = first + k;
 		if (s->shuffle)
-			at = (size_t)ig_shuffle_index(seed, f->pass, (int64_t)at,
-			                              (int64_t)s->nrows);
+			at = (size_t)ig_shuffle_index(
+			    seed, f->pass, (int64_t)at, (int64_t)s->nrows);
 		size_t row = s->rows[at];
 		memcpy(s->x + k * t->cols, t->x + row * t->cols,
-		       t->cols * sizeof *s->x);
+		    t->cols * sizeof *s->x);
 		if (s->y != NULL)
 			s->y[k] = t->y[row];
 	}
@@ -123,10 +123,10 @@ csv_source_table(const struct data_source *src)
 
 struct csv_params {
 	struct data_table_options table;
-	char label_buf[32];     /* an integer label param, as text */
+	char label_buf[32]; /* an integer label param, as text */
 	int64_t batch_size;
 	bool drop_last, shuffle;
-	double scale;           /* 0: none */
+	double scale; /* 0: none */
 	bool standardise;
 	double val_fraction;
 	int64_t split_seed;
@@ -134,8 +134,8 @@ struct csv_params {
 
 /* label may be an index (int) or a name (string). */
 static int
-read_label(struct csv_params *p, const ig_param *params, size_t n,
-           char *err, size_t errlen)
+read_label(struct csv_params *p, const ig_param *params, size_t n, char *err,
+    size_t errlen)
 {
 	const ig_value *v = params_find(params, n, "label");
 
@@ -146,29 +146,34 @@ read_label(struct csv_params *p, const ig_param *params, size_t n,
 		return 0;
 	}
 	if (v->type == IG_VALUE_INT) {
-		snprintf(p->label_buf, sizeof p->label_buf, "%lld", (long long)v->u.i);
+		snprintf(p->label_buf, sizeof p->label_buf, "%lld",
+		    (long long)v->u.i);
 		p->table.label = p->label_buf;
 		return 0;
 	}
-	snprintf(err, errlen, "csv: param label must be a column name or index, "
-	         "got %s", param_type_name(v->type));
+	snprintf(err, errlen,
+	    "csv: param label must be a column name or index, "
+	    "got %s",
+	    param_type_name(v->type));
 	return -1;
 }
 
 /* header is true, false or "auto". */
 static int
-read_header(struct csv_params *p, const ig_param *params, size_t n,
-            char *err, size_t errlen)
+read_header(struct csv_params *p, const ig_param *params, size_t n, char *err,
+    size_t errlen)
 {
 	const ig_value *v = params_find(params, n, "header");
 
-	if (v == NULL || (v->type == IG_VALUE_STR && strcmp(v->u.s, "auto") == 0))
+	if (v == NULL ||
+	    (v->type == IG_VALUE_STR && strcmp(v->u.s, "auto") == 0))
 		p->table.header = HEADER_AUTO;
 	else if (v->type == IG_VALUE_BOOL)
 		p->table.header = v->u.b ? HEADER_YES : HEADER_NO;
 	else {
-		snprintf(err, errlen, "csv: param header must be true, false or "
-		         "\"auto\"");
+		snprintf(err, errlen,
+		    "csv: param header must be true, false or "
+		    "\"auto\"");
 		return -1;
 	}
 	return 0;
@@ -176,8 +181,8 @@ read_header(struct csv_params *p, const ig_param *params, size_t n,
 
 /* scale is a number or "standard". */
 static int
-read_scale(struct csv_params *p, const ig_param *params, size_t n,
-           char *err, size_t errlen)
+read_scale(struct csv_params *p, const ig_param *params, size_t n, char *err,
+    size_t errlen)
 {
 	const ig_value *v = params_find(params, n, "scale");
 
@@ -187,45 +192,55 @@ read_scale(struct csv_params *p, const ig_param *params, size_t n,
 		p->standardise = true;
 		return 0;
 	}
-	if (params_double("csv", params, n, "scale", 0, &p->scale,
-	                     err, errlen) == -1 ||
+	if (params_double(
+	        "csv", params, n, "scale", 0, &p->scale, err, errlen) == -1 ||
 	    !(p->scale != 0 && isfinite(p->scale))) {
-		snprintf(err, errlen, "csv: param scale must be a non-zero number "
-		         "or \"standard\"");
+		snprintf(err, errlen,
+		    "csv: param scale must be a non-zero number "
+		    "or \"standard\"");
 		return -1;
 	}
 	return 0;
 }
 
 static int
-read_params(struct csv_params *p, const ig_param *params, size_t n,
-            char *err, size_t errlen)
+read_params(struct csv_params *p, const ig_param *params, size_t n, char *err,
+    size_t errlen)
 {
-	static const char *const known[] = {
-		"header", "label", "columns", "batch_size", "drop_last", "shuffle",
-		"scale", "val_fraction", "split_seed", NULL
-	};
+	static const char *const known[] = { "header", "label", "columns",
+		"batch_size", "drop_last", "shuffle", "scale", "val_fraction",
+		"split_seed", NULL };
 
 	memset(p, 0, sizeof *p);
 	if (params_check("csv", params, n, known, err, errlen) == -1 ||
 	    read_header(p, params, n, err, errlen) == -1 ||
 	    read_label(p, params, n, err, errlen) == -1 ||
 	    read_scale(p, params, n, err, errlen) == -1 ||
-	    params_str("csv", params, n, "columns", NULL, &p->table.columns, err, errlen) == -1 ||
-	    params_int("csv", params, n, "batch_size", 1, &p->batch_size, err, errlen) == -1 ||
-	    params_bool("csv", params, n, "drop_last", false, &p->drop_last, err, errlen) == -1 ||
-	    params_bool("csv", params, n, "shuffle", false, &p->shuffle, err, errlen) == -1 ||
-	    params_double("csv", params, n, "val_fraction", 0, &p->val_fraction, err, errlen) == -1 ||
-	    params_int("csv", params, n, "split_seed", 0, &p->split_seed, err, errlen) == -1)
+	    params_str("csv", params, n, "columns", NULL, &p->table.columns,
+	        err, errlen) == -1 ||
+	    params_int("csv", params, n, "batch_size", 1, &p->batch_size, err,
+	        errlen) == -1 ||
+	    params_bool("csv", params, n, "drop_last", false, &p->drop_last,
+	        err, errlen) == -1 ||
+	    params_bool("csv", params, n, "shuffle", false, &p->shuffle, err,
+	        errlen) == -1 ||
+	    params_double("csv", params, n, "val_fraction", 0, &p->val_fraction,
+	        err, errlen) == -1 ||
+	    params_int("csv", params, n, "split_seed", 0, &p->split_seed, err,
+	        errlen) == -1)
 		return -1;
 	if (p->batch_size < 1 || p->batch_size > INT32_MAX) {
-		snprintf(err, errlen, "csv: param batch_size must be in [1, %d], "
-		         "got %lld", INT32_MAX, (long long)p->batch_size);
+		snprintf(err, errlen,
+		    "csv: param batch_size must be in [1, %d], "
+		    "got %lld",
+		    INT32_MAX, (long long)p->batch_size);
 		return -1;
 	}
 	if (!(p->val_fraction >= 0 && p->val_fraction < 1)) {
-		snprintf(err, errlen, "csv: param val_fraction must be in [0, 1), "
-		         "got %g", p->val_fraction);
+		snprintf(err, errlen,
+		    "csv: param val_fraction must be in [0, 1), "
+		    "got %g",
+		    p->val_fraction);
 		return -1;
 	}
 	if (p->split_seed < 0) {
@@ -246,15 +261,16 @@ compare_size(const void *a, const void *b)
 /* Hold out the validation rows: see val_fraction in dataset.h. */
 static int
 split_rows(struct csv_table *ct, const char *path, const struct csv_params *p,
-           char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	size_t rows = ct->table.rows;
 	size_t nval = (size_t)llround(p->val_fraction * (double)rows);
 
 	if (p->val_fraction > 0 && (nval == 0 || nval == rows)) {
-		snprintf(err, errlen, "%s: val_fraction %g of %zu rows leaves %s",
-		         path, p->val_fraction, rows,
-		         nval == 0 ? "no validation rows" : "no training rows");
+		snprintf(err, errlen,
+		    "%s: val_fraction %g of %zu rows leaves %s", path,
+		    p->val_fraction, rows,
+		    nval == 0 ? "no validation rows" : "no training rows");
 		return -1;
 	}
 	ct->split = malloc(rows * sizeof *ct->split);
@@ -264,8 +280,8 @@ split_rows(struct csv_table *ct, const char *path, const struct csv_params *p,
 	}
 	int64_t seed = nval > 0 ? p->split_seed : IG_NONE;
 	for (size_t i = 0; i < rows; i++)
-		ct->split[i] = (size_t)ig_shuffle_index(seed, 0, (int64_t)i,
-		                                        (int64_t)rows);
+		ct->split[i] = (size_t)ig_shuffle_index(
+		    seed, 0, (int64_t)i, (int64_t)rows);
 	ct->ntrain = rows - nval;
 	qsort(ct->split, ct->ntrain, sizeof *ct->split, compare_size);
 	qsort(ct->split + ct->ntrain, nval, sizeof *ct->split, compare_size);
@@ -287,7 +303,8 @@ scale_features(struct csv_table *ct, const struct csv_params *p)
 				sum += t->x[ct->split[i] * t->cols + j];
 			shift = sum / (double)ct->ntrain;
 			for (size_t i = 0; i < ct->ntrain; i++) {
-				double d = t->x[ct->split[i] * t->cols + j] - shift;
+				double d =
+				    t->x[ct->split[i] * t->cols + j] - shift;
 				dev2 += d * d;
 			}
 			/* a constant column is only centred */
@@ -304,7 +321,7 @@ scale_features(struct csv_table *ct, const struct csv_params *p)
  * must see every row, in a fixed order. */
 static struct csv_source *
 source_new(struct csv_table *ct, const size_t *rows, size_t nrows,
-           const struct csv_params *p, bool train)
+    const struct csv_params *p, bool train)
 {
 	struct csv_source *s = calloc(1, sizeof *s);
 	size_t bs = (size_t)p->batch_size, cols = ct->table.cols;
@@ -315,7 +332,8 @@ source_new(struct csv_table *ct, const size_t *rows, size_t nrows,
 	if (bs > nrows)
 		bs = nrows;
 	s->x = cols <= SIZE_MAX / sizeof(double) / bs ?
-	       malloc(bs * cols * sizeof *s->x) : NULL;
+	    malloc(bs * cols * sizeof *s->x) :
+	    NULL;
 	if (ct->table.y != NULL)
 		s->y = malloc(bs * sizeof *s->y);
 	if (s->x == NULL || (ct->table.y != NULL && s->y == NULL)) {
@@ -336,7 +354,8 @@ source_new(struct csv_table *ct, const size_t *rows, size_t nrows,
 
 int
 csv_open(const char *path, const ig_param *params, size_t n,
-            struct data_source *train, struct data_source *val, char *err, size_t errlen)
+    struct data_source *train, struct data_source *val, char *err,
+    size_t errlen)
 {
 	struct csv_params p;
 	struct csv_table *ct;
@@ -356,15 +375,17 @@ csv_open(const char *path, const ig_param *params, size_t n,
 	scale_features(ct, &p);
 	size_t nval = ct->table.rows - ct->ntrain;
 	if (p.drop_last && ct->ntrain < (size_t)p.batch_size) {
-		snprintf(err, errlen, "%s: drop_last with batch_size %lld and %zu "
-		         "training rows leaves no batch", path,
-		         (long long)p.batch_size, ct->ntrain);
+		snprintf(err, errlen,
+		    "%s: drop_last with batch_size %lld and %zu "
+		    "training rows leaves no batch",
+		    path, (long long)p.batch_size, ct->ntrain);
 		goto fail;
 	}
 
 	struct csv_source *ts = source_new(ct, ct->split, ct->ntrain, &p, true);
-	struct csv_source *vs = nval == 0 ? NULL :
-	                        source_new(ct, ct->split + ct->ntrain, nval, &p, false);
+	struct csv_source *vs = nval == 0 ?
+	    NULL :
+	    source_new(ct, ct->split + ct->ntrain, nval, &p, false);
 	if (ts == NULL || (nval != 0 && vs == NULL)) {
 		csv_destroy(ts);
 		csv_destroy(vs);

@@ -58,7 +58,8 @@ struct data_source {
  * on one thread.
  */
 int csv_open(const char *path, const ig_param *params, size_t n,
-                struct data_source *train, struct data_source *val, char *err, size_t errlen);
+    struct data_source *train, struct data_source *val, char *err,
+    size_t errlen);
 
 /* The (scaled) table behind a csv source, borrowed; NULL if src is not one.
  * The daemon uses it for dataset-derived defaults (softmax's classes). */
@@ -78,6 +79,6 @@ const struct data_table *csv_source_table(const struct data_source *src);
  * record number and its byte offset.
  */
 int msgpack_source_open(const char *path, const ig_param *params, size_t n,
-                    struct data_source *out, char *err, size_t errlen);
+    struct data_source *out, char *err, size_t errlen);
 
 #endif

@@ -23,14 +23,14 @@ struct record {
 
 struct mp_source {
 	char *path;
-	char *data;             /* the whole file */
+	char *data; /* the whole file */
 	size_t len;
 	struct record *records;
 	size_t n;
 	bool shuffle;
-	msgpack_unpacked unpacked;  /* the last decoded record; reused */
-	double *x;              /* sized for the largest record's x */
-	double *y;              /* and y */
+	msgpack_unpacked unpacked; /* the last decoded record; reused */
+	double *x; /* sized for the largest record's x */
+	double *y; /* and y */
 };
 
 /* A record's x and y shape; x, y filled when non-NULL. */
@@ -43,18 +43,21 @@ static bool
 is_number(const msgpack_object *o)
 {
 	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	       o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
-	       o->type == MSGPACK_OBJECT_FLOAT32 ||
-	       o->type == MSGPACK_OBJECT_FLOAT64;
+	    o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+	    o->type == MSGPACK_OBJECT_FLOAT32 ||
+	    o->type == MSGPACK_OBJECT_FLOAT64;
 }
 
 static double
 number(const msgpack_object *o)
 {
 	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER: return (double)o->via.u64;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return (double)o->via.i64;
-	default: return o->via.f64;     /* msgpack-c keeps float32 in f64 too */
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return (double)o->via.u64;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return (double)o->via.i64;
+	default:
+		return o->via.f64; /* msgpack-c keeps float32 in f64 too */
 	}
 }
 
@@ -79,7 +82,7 @@ map_get(const msgpack_object *map, const char *key)
  */
 static int
 decode_xy(const msgpack_object *o, struct xy *shape, double *x, double *y,
-          char *why, size_t whylen)
+    char *why, size_t whylen)
 {
 	const msgpack_object *ox, *oy;
 
@@ -89,8 +92,9 @@ decode_xy(const msgpack_object *o, struct xy *shape, double *x, double *y,
 	if (ox->type != MSGPACK_OBJECT_ARRAY || ox->via.array.size == 0 ||
 	    ox->via.array.ptr[0].type != MSGPACK_OBJECT_ARRAY ||
 	    ox->via.array.ptr[0].via.array.size == 0) {
-		snprintf(why, whylen, "x must be a non-empty array of non-empty "
-		         "arrays of numbers");
+		snprintf(why, whylen,
+		    "x must be a non-empty array of non-empty "
+		    "arrays of numbers");
 		return -1;
 	}
 	shape->rows = ox->via.array.size;
@@ -99,14 +103,17 @@ decode_xy(const msgpack_object *o, struct xy *shape, double *x, double *y,
 		const msgpack_object *row = &ox->via.array.ptr[i];
 		if (row->type != MSGPACK_OBJECT_ARRAY ||
 		    row->via.array.size != shape->cols) {
-			snprintf(why, whylen, "x[%zu]: expected an array of %zu "
-			         "numbers like x[0]", i, shape->cols);
+			snprintf(why, whylen,
+			    "x[%zu]: expected an array of %zu "
+			    "numbers like x[0]",
+			    i, shape->cols);
 			return -1;
 		}
 		for (size_t j = 0; j < shape->cols; j++) {
 			const msgpack_object *v = &row->via.array.ptr[j];
 			if (!is_number(v)) {
-				snprintf(why, whylen, "x[%zu][%zu]: not a number", i, j);
+				snprintf(why, whylen,
+				    "x[%zu][%zu]: not a number", i, j);
 				return -1;
 			}
 			if (x != NULL)
@@ -115,9 +122,12 @@ decode_xy(const msgpack_object *o, struct xy *shape, double *x, double *y,
 	}
 	if ((oy = map_get(o, "y")) == NULL)
 		return 1;
-	if (oy->type != MSGPACK_OBJECT_ARRAY || oy->via.array.size != shape->rows) {
-		snprintf(why, whylen, "y must be an array of %zu numbers, one per "
-		         "row of x", shape->rows);
+	if (oy->type != MSGPACK_OBJECT_ARRAY ||
+	    oy->via.array.size != shape->rows) {
+		snprintf(why, whylen,
+		    "y must be an array of %zu numbers, one per "
+		    "row of x",
+		    shape->rows);
 		return -1;
 	}
 	for (size_t i = 0; i < shape->rows; i++) {
@@ -137,13 +147,15 @@ static int
 unpack_record(struct mp_source *s, size_t i, char *why, size_t whylen)
 {
 	size_t off = 0;
-	int rc = msgpack_unpack_next(&s->unpacked, s->data + s->records[i].off,
-	                             s->records[i].len, &off);
+	int rc = msgpack_unpack_next(
+	    &s->unpacked, s->data + s->records[i].off, s->records[i].len, &off);
 
 	if (rc == MSGPACK_UNPACK_SUCCESS)
 		return 0;
-	snprintf(why, whylen, rc == MSGPACK_UNPACK_NOMEM_ERROR ? "out of memory" :
-	         "cannot decode (nested deeper than msgpack-c's limit?)");
+	snprintf(why, whylen,
+	    rc == MSGPACK_UNPACK_NOMEM_ERROR ?
+	        "out of memory" :
+	        "cannot decode (nested deeper than msgpack-c's limit?)");
 	return -1;
 }
 
@@ -178,16 +190,17 @@ mp_get(void *ctx, const ig_fetch *f, ig_batch *out, char *err, size_t errlen)
 
 	if (f->pos < 0 || (uint64_t)f->pos >= s->n) {
 		snprintf(err, errlen, "%s: record %lld out of range [0, %zu)",
-		         s->path, (long long)f->pos, s->n);
+		    s->path, (long long)f->pos, s->n);
 		return -1;
 	}
 	size_t i = (size_t)f->pos;
 	if (s->shuffle)
 		i = (size_t)ig_shuffle_index(f->seed != IG_NONE ? f->seed : 0,
-		                             f->pass, f->pos, (int64_t)s->n);
+		    f->pass, f->pos, (int64_t)s->n);
 	/* open checked every record, so this fails only without memory */
 	if (unpack_record(s, i, why, sizeof why) == -1 ||
-	    decode_xy(&s->unpacked.data, &shape, s->x, s->y, why, sizeof why) == -1) {
+	    decode_xy(&s->unpacked.data, &shape, s->x, s->y, why, sizeof why) ==
+	        -1) {
 		snprintf(err, errlen, "%s: record %zu: %s", s->path, i, why);
 		return -1;
 	}
@@ -217,20 +230,22 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 	char why[160];
 
 	for (size_t off = 0, span; off < s->len; off += span, s->n++) {
-		int rc = msgpack_span_len((const unsigned char *)s->data + off,
-		                         s->len - off, &span);
+		int rc = msgpack_span_len(
+		    (const unsigned char *)s->data + off, s->len - off, &span);
 		if (rc != SPAN_OK) {
-			snprintf(err, errlen, "%s: record %zu (byte %zu): %s", s->path,
-			         s->n, off, rc == SPAN_TRUNCATED ?
-			         "runs past the end of the file: truncated?" :
-			         "not msgpack (reserved byte 0xc1)");
+			snprintf(err, errlen, "%s: record %zu (byte %zu): %s",
+			    s->path, s->n, off,
+			    rc == SPAN_TRUNCATED ?
+			        "runs past the end of the file: truncated?" :
+			        "not msgpack (reserved byte 0xc1)");
 			return -1;
 		}
 		if (s->n == cap) {
 			cap = cap != 0 ? 2 * cap : 256;
 			struct record *r = realloc(s->records, cap * sizeof *r);
 			if (r == NULL) {
-				snprintf(err, errlen, "%s: out of memory indexing", s->path);
+				snprintf(err, errlen,
+				    "%s: out of memory indexing", s->path);
 				return -1;
 			}
 			s->records = r;
@@ -240,9 +255,9 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 		struct xy shape;
 		if (unpack_record(s, s->n, why, sizeof why) == -1 ||
 		    decode_xy(&s->unpacked.data, &shape, NULL, NULL, why,
-		              sizeof why) == -1) {
-			snprintf(err, errlen, "%s: record %zu (byte %zu): %s", s->path,
-			         s->n, off, why);
+		        sizeof why) == -1) {
+			snprintf(err, errlen, "%s: record %zu (byte %zu): %s",
+			    s->path, s->n, off, why);
 			return -1;
 		}
 		/* rows * cols <= span: each number took at least one byte */
@@ -257,7 +272,7 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 	}
 	if (max_elems > 0 &&
 	    ((s->x = malloc(max_elems * sizeof *s->x)) == NULL ||
-	     (s->y = malloc(max_rows * sizeof *s->y)) == NULL)) {
+	        (s->y = malloc(max_rows * sizeof *s->y)) == NULL)) {
 		snprintf(err, errlen, "%s: out of memory for batches", s->path);
 		return -1;
 	}
@@ -266,7 +281,7 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 
 int
 msgpack_source_open(const char *path, const ig_param *params, size_t n,
-                struct data_source *out, char *err, size_t errlen)
+    struct data_source *out, char *err, size_t errlen)
 {
 	static const char *const known[] = { "shuffle", NULL };
 	struct mp_source *s;
@@ -274,10 +289,11 @@ msgpack_source_open(const char *path, const ig_param *params, size_t n,
 
 	*out = (struct data_source){ NULL, NULL };
 	if (params_check("msgpack", params, n, known, err, errlen) == -1 ||
-	    params_bool("msgpack", params, n, "shuffle", false, &shuffle,
-	                   err, errlen) == -1)
+	    params_bool("msgpack", params, n, "shuffle", false, &shuffle, err,
+	        errlen) == -1)
 		return -1;
-	if ((s = calloc(1, sizeof *s)) == NULL || (s->path = strdup(path)) == NULL) {
+	if ((s = calloc(1, sizeof *s)) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
 		free(s);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;

@@ -13,9 +13,9 @@
 
 enum span_result {
 	SPAN_OK = 0,
-	SPAN_TRUNCATED = -1,   /* the object (or its declared element
+	SPAN_TRUNCATED = -1, /* the object (or its declared element
 	                           * count) runs past len */
-	SPAN_MALFORMED = -2,   /* the reserved format byte 0xc1 */
+	SPAN_MALFORMED = -2, /* the reserved format byte 0xc1 */
 };
 
 /* The length of the object at p (at most len bytes) in *span. */

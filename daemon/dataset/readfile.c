@@ -46,8 +46,9 @@ kernel_file(int fd)
 	struct statfs fs;
 	ssize_t n;
 
-	if (fstatfs(fd, &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC ||
-	    fs.f_type == SYSFS_MAGIC || fs.f_type == DEVPTS_SUPER_MAGIC))
+	if (fstatfs(fd, &fs) == 0 &&
+	    (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC ||
+	        fs.f_type == DEVPTS_SUPER_MAGIC))
 		return true;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	if ((n = readlink(link, real, sizeof(real) - 1)) < 0)
@@ -67,21 +68,28 @@ open_data(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd == -1) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0)
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		snprintf(
+		    err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		snprintf(err, errlen, "%s: not a regular file (a FIFO, device or "
-		         "directory cannot be data)", path);
+		snprintf(err, errlen,
+		    "%s: not a regular file (a FIFO, device or "
+		    "directory cannot be data)",
+		    path);
 	else if (kernel_file(fd))
-		snprintf(err, errlen, "%s: a file under /proc, /sys or /dev cannot "
-		         "be data", path);
+		snprintf(err, errlen,
+		    "%s: a file under /proc, /sys or /dev cannot "
+		    "be data",
+		    path);
 	else if ((uint64_t)st.st_size > max_bytes)
-		snprintf(err, errlen, "%s: %lld bytes, more than the %" PRIu64
-		         " a data file may have (ignited --max-data-size)", path,
-		         (long long)st.st_size, max_bytes);
+		snprintf(err, errlen,
+		    "%s: %lld bytes, more than the %" PRIu64
+		    " a data file may have (ignited --max-data-size)",
+		    path, (long long)st.st_size, max_bytes);
 	else
 		return fd;
 	close(fd);
@@ -127,15 +135,17 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 	}
 	for (;;) {
 		if (used > max_bytes) {
-			snprintf(err, errlen, "%s: more than the %" PRIu64 " bytes a "
-			         "data file may have, gunzipped (ignited "
-			         "--max-data-size)", path, max_bytes);
+			snprintf(err, errlen,
+			    "%s: more than the %" PRIu64 " bytes a "
+			    "data file may have, gunzipped (ignited "
+			    "--max-data-size)",
+			    path, max_bytes);
 			goto fail;
 		}
 		/* keep a byte for the terminating NUL */
 		if (used == cap - 1 && grow(&text, &cap) == -1) {
-			snprintf(err, errlen, "%s: out of memory after %zu bytes",
-			         path, used);
+			snprintf(err, errlen,
+			    "%s: out of memory after %zu bytes", path, used);
 			goto fail;
 		}
 		/* one byte past the limit is enough to know */
@@ -143,12 +153,12 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 		if (room > max_bytes + 1 - used)
 			room = max_bytes + 1 - used;
 		int got = gzread(gz, text + used,
-		                 room > READ_CHUNK ? READ_CHUNK : (unsigned)room);
+		    room > READ_CHUNK ? READ_CHUNK : (unsigned)room);
 		if (got < 0) {
 			int zerr;
 			const char *msg = gzerror(gz, &zerr);
 			snprintf(err, errlen, "%s: read error: %s", path,
-			         zerr == Z_ERRNO ? strerror(errno) : msg);
+			    zerr == Z_ERRNO ? strerror(errno) : msg);
 			goto fail;
 		}
 		if (got == 0)
@@ -159,8 +169,8 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 	int zerr;
 	gzerror(gz, &zerr);
 	if (zerr == Z_BUF_ERROR) {
-		snprintf(err, errlen, "%s: gzip data ends early: file truncated?",
-		         path);
+		snprintf(err, errlen,
+		    "%s: gzip data ends early: file truncated?", path);
 		goto fail;
 	}
 	gzclose(gz);

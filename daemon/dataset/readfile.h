@@ -18,7 +18,7 @@ void read_file_limit(uint64_t bytes);
  * outside /proc, /sys and /dev within the limit is read; a FIFO or device
  * is refused without blocking.  On failure err says "PATH: why" and *buf
  * is NULL. */
-int read_file(const char *path, char **buf, size_t *len,
-                 char *err, size_t errlen);
+int read_file(
+    const char *path, char **buf, size_t *len, char *err, size_t errlen);
 
 #endif

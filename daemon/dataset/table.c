@@ -33,16 +33,16 @@ struct loader {
 	const char *path;
 	char *err;
 	size_t errlen;
-	char *text;             /* the decompressed file */
+	char *text; /* the decompressed file */
 	size_t len;
-	char *cursor;           /* next unread byte of text */
-	size_t lineno;          /* 1-based number of the line last read */
+	char *cursor; /* next unread byte of text */
+	size_t lineno; /* 1-based number of the line last read */
 	struct line line;
-	size_t first_lineno;    /* the first non-empty line */
-	size_t nfields;         /* fields per line, from that line */
-	long *role;             /* nfields roles */
+	size_t first_lineno; /* the first non-empty line */
+	size_t nfields; /* fields per line, from that line */
+	long *role; /* nfields roles */
 	bool has_label;
-	size_t cap;             /* rows allocated in the table */
+	size_t cap; /* rows allocated in the table */
 };
 
 /* "PATH: message", or with at_line "PATH:LINE: message"; returns -1. */
@@ -50,8 +50,8 @@ static int
 vfail(struct loader *ld, bool at_line, const char *fmt, va_list ap)
 {
 	int n = at_line ?
-	        snprintf(ld->err, ld->errlen, "%s:%zu: ", ld->path, ld->lineno) :
-	        snprintf(ld->err, ld->errlen, "%s: ", ld->path);
+	    snprintf(ld->err, ld->errlen, "%s:%zu: ", ld->path, ld->lineno) :
+	    snprintf(ld->err, ld->errlen, "%s: ", ld->path);
 
 	if (n >= 0 && (size_t)n < ld->errlen)
 		vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
@@ -59,9 +59,9 @@ vfail(struct loader *ld, bool at_line, const char *fmt, va_list ap)
 }
 
 static int fail(struct loader *ld, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static int fail_at(struct loader *ld, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(struct loader *ld, const char *fmt, ...)
@@ -92,7 +92,8 @@ trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	char *end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+	while (
+	    end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		end--;
 	*end = '\0';
 	return s;
@@ -116,7 +117,8 @@ next_line(struct loader *ld)
 		ld->cursor = nl != NULL ? nl + 1 : end;
 		ld->lineno++;
 		if (memchr(start, '\0', (size_t)(stop - start)) != NULL)
-			return fail_at(ld, "NUL byte in the line: not a text file?");
+			return fail_at(
+			    ld, "NUL byte in the line: not a text file?");
 		*stop = '\0';
 		if (*trim(start) == '\0')
 			continue;
@@ -125,8 +127,10 @@ next_line(struct loader *ld)
 		for (char *field = start;;) {
 			char *comma = strchr(field, ',');
 			if (ld->line.n == ld->line.cap) {
-				size_t cap = ld->line.cap != 0 ? 2 * ld->line.cap : 64;
-				char **p = realloc(ld->line.fields, cap * sizeof *p);
+				size_t cap =
+				    ld->line.cap != 0 ? 2 * ld->line.cap : 64;
+				char **p =
+				    realloc(ld->line.fields, cap * sizeof *p);
 				if (p == NULL)
 					return fail_at(ld, "out of memory");
 				ld->line.fields = p;
@@ -177,7 +181,7 @@ line_is_numeric(const struct line *l)
  */
 static int
 resolve_column(struct loader *ld, const char *ref, char **names,
-               const char *what, size_t *out)
+    const char *what, size_t *out)
 {
 	char *end;
 	errno = 0;
@@ -185,14 +189,18 @@ resolve_column(struct loader *ld, const char *ref, char **names,
 	if (*ref != '\0' && *end == '\0' && errno == 0) {
 		long long n = (long long)ld->nfields;
 		if (idx < -n || idx >= n)
-			return fail(ld, "%s %s: out of range, the file has %zu "
-			            "columns", what, ref, ld->nfields);
+			return fail(ld,
+			    "%s %s: out of range, the file has %zu "
+			    "columns",
+			    what, ref, ld->nfields);
 		*out = (size_t)(idx < 0 ? idx + n : idx);
 		return 0;
 	}
 	if (names == NULL)
-		return fail(ld, "%s '%s': the file has no header to look names up "
-		            "in; give a 0-based column index", what, ref);
+		return fail(ld,
+		    "%s '%s': the file has no header to look names up "
+		    "in; give a 0-based column index",
+		    what, ref);
 	for (size_t i = 0; i < ld->nfields; i++) {
 		if (strcmp(names[i], ref) == 0) {
 			*out = i;
@@ -204,7 +212,8 @@ resolve_column(struct loader *ld, const char *ref, char **names,
 
 /* Fill ld->role from the options; returns the feature count or -1. */
 static long
-assign_roles(struct loader *ld, const struct data_table_options *o, char **names)
+assign_roles(
+    struct loader *ld, const struct data_table_options *o, char **names)
 {
 	size_t idx, nfeat = 0;
 
@@ -241,8 +250,9 @@ assign_roles(struct loader *ld, const struct data_table_options *o, char **names
 			return -1;
 		}
 		if (ld->role[idx] != ROLE_SKIP) {
-			fail(ld, "column '%s' is %s", ref, ld->role[idx] == ROLE_LABEL ?
-			     "the label column" : "listed twice");
+			fail(ld, "column '%s' is %s", ref,
+			    ld->role[idx] == ROLE_LABEL ? "the label column" :
+			                                  "listed twice");
 			free(list);
 			return -1;
 		}
@@ -283,7 +293,7 @@ add_row(struct loader *ld, struct data_table *t)
 {
 	if (ld->line.n != ld->nfields)
 		return fail_at(ld, "%zu fields, expected %zu as on line %zu",
-		               ld->line.n, ld->nfields, ld->first_lineno);
+		    ld->line.n, ld->nfields, ld->first_lineno);
 	if (grow_rows(ld, t) == -1)
 		return -1;
 	for (size_t i = 0; i < ld->nfields; i++) {
@@ -295,7 +305,7 @@ add_row(struct loader *ld, struct data_table *t)
 			return fail_at(ld, "column %zu: empty field", i + 1);
 		if (!parse_number(field, &v))
 			return fail_at(ld, "column %zu: not a number: '%.40s'",
-			               i + 1, field);
+			    i + 1, field);
 		if (ld->role[i] == ROLE_LABEL)
 			t->y[t->rows] = v;
 		else
@@ -322,19 +332,21 @@ keep_names(struct loader *ld, struct data_table *t, char **header)
 }
 
 static int
-load(struct loader *ld, struct data_table *t, const struct data_table_options *o)
+load(
+    struct loader *ld, struct data_table *t, const struct data_table_options *o)
 {
 	if (read_file(ld->path, &ld->text, &ld->len, ld->err, ld->errlen) == -1)
 		return -1;
 	ld->cursor = ld->text;
 	int rc = next_line(ld);
 	if (rc <= 0)
-		return rc == 0 ? fail(ld, "empty file: no lines with data") : -1;
+		return rc == 0 ? fail(ld, "empty file: no lines with data") :
+		                 -1;
 
 	ld->nfields = ld->line.n;
 	ld->first_lineno = ld->lineno;
 	bool header = o->header == HEADER_YES ||
-	              (o->header == HEADER_AUTO && !line_is_numeric(&ld->line));
+	    (o->header == HEADER_AUTO && !line_is_numeric(&ld->line));
 	/* The header's fields point into text, which outlives the load. */
 	char **names = NULL;
 	if (header) {
@@ -364,11 +376,12 @@ load(struct loader *ld, struct data_table *t, const struct data_table_options *o
 }
 
 int
-data_table_load(struct data_table *t, const char *path, const struct data_table_options *o,
-              char *err, size_t errlen)
+data_table_load(struct data_table *t, const char *path,
+    const struct data_table_options *o, char *err, size_t errlen)
 {
 	struct loader ld = { .path = path, .err = err, .errlen = errlen };
-	static const struct data_table_options defaults = { .header = HEADER_AUTO };
+	static const struct data_table_options defaults = { .header =
+		                                                HEADER_AUTO };
 
 	memset(t, 0, sizeof *t);
 	int rc = load(&ld, t, o != NULL ? o : &defaults);

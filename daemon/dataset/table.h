@@ -37,16 +37,16 @@ struct data_table_options {
 /* Everything is owned by the table and released by data_table_free. */
 struct data_table {
 	size_t rows;
-	size_t cols;            /* feature columns */
-	double *x;              /* rows x cols, row-major */
-	double *y;              /* rows labels, or NULL without a label column */
-	char **names;           /* cols feature names, or NULL without a header */
+	size_t cols; /* feature columns */
+	double *x; /* rows x cols, row-major */
+	double *y; /* rows labels, or NULL without a label column */
+	char **names; /* cols feature names, or NULL without a header */
 };
 
 /* Load path into t (which the caller then frees with data_table_free).  On
  * failure t is left empty and err says what is wrong where. */
-int data_table_load(struct data_table *t, const char *path, const struct data_table_options *o,
-                  char *err, size_t errlen);
+int data_table_load(struct data_table *t, const char *path,
+    const struct data_table_options *o, char *err, size_t errlen);
 void data_table_free(struct data_table *t);
 
 /* 1 + the largest label when every label is a non-negative integer (the

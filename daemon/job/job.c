@@ -12,31 +12,38 @@
 
 /* An evaluator runs inside a trainer handler, which cannot wait for a
  * worker's answer. */
-static int check_exec(const ig_spec *spec, ig_err *err)
+static int
+check_exec(const ig_spec *spec, ig_err *err)
 {
 	if (spec->engine.kind != IG_ENGINE_EXEC)
 		return 0;
 	for (size_t i = 0; i < spec->nhandlers; i++)
 		if (spec->handlers[i].action == IG_ACTION_EVALUATE)
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "handlers[%zu]: evaluate is "
-			                  "not supported with exec engines; let the worker report "
-			                  "validation figures as metrics", i);
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "handlers[%zu]: evaluate is "
+			    "not supported with exec engines; let the worker report "
+			    "validation figures as metrics",
+			    i);
 	return 0;
 }
 
-static int check_run_args(const ig_spec *spec, ig_err *err)
+static int
+check_run_args(const ig_spec *spec, ig_err *err)
 {
 	if (spec->data.kind == IG_DATA_NONE && spec->epoch_length == IG_NONE)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "epoch_length: required "
-		                  "when the spec has no data");
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "epoch_length: required "
+		    "when the spec has no data");
 	if (spec->data.kind == IG_DATA_WORKER && spec->epoch_length == IG_NONE)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "epoch_length: required "
-		                  "when the worker makes its own data");
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "epoch_length: required "
+		    "when the worker makes its own data");
 	return 0;
 }
 
 /* The engine's warnings go to the run's log. */
-static void on_warning(ig_engine *e, const char *message, void *ud)
+static void
+on_warning(ig_engine *e, const char *message, void *ud)
 {
 	struct job *job = ud;
 	char line[600];
@@ -46,8 +53,9 @@ static void on_warning(ig_engine *e, const char *message, void *ud)
 	job->hooks.log(job->hooks.ud, line);
 }
 
-int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
-            struct job **out, ig_err *err)
+int
+job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec,
+    uid_t owner, const struct job_hooks *hooks, struct job **out, ig_err *err)
 {
 	struct job *job;
 	int rc;
@@ -59,12 +67,14 @@ int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, 
 		return ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 	job->loop = loop;
 	job->hooks = *hooks;
-	job->args = (ig_run_args){ spec->max_epochs, spec->epoch_length, spec->seed };
+	job->args =
+	    (ig_run_args){ spec->max_epochs, spec->epoch_length, spec->seed };
 	/* the engine first: the other checks depend on its kind */
 	if ((rc = job_plugin_resolve(job, cfg, spec, owner, err)) != 0 ||
 	    (rc = check_run_args(spec, err)) != 0)
 		goto fail;
-	if ((job->trainer = ig_engine_new(job_process_train(job), job)) == NULL) {
+	if ((job->trainer = ig_engine_new(job_process_train(job), job)) ==
+	    NULL) {
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 		goto fail;
 	}
@@ -83,7 +93,8 @@ fail:
 	return rc;
 }
 
-void job_free(struct job *job)
+void
+job_free(struct job *job)
 {
 	if (job == NULL)
 		return;
@@ -100,32 +111,38 @@ void job_free(struct job *job)
 	free(job);
 }
 
-bool job_busy(const struct job *job)
+bool
+job_busy(const struct job *job)
 {
 	return job->busy;
 }
 
-bool job_state_async(const struct job *job)
+bool
+job_state_async(const struct job *job)
 {
 	return job->plugin == &job_exec_plugin && job_exec_state_async(job);
 }
 
-int job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err)
+int
+job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err)
 {
 	return job_exec_request_state(job, fn, arg, err);
 }
 
-ig_engine *job_engine(struct job *job)
+ig_engine *
+job_engine(struct job *job)
 {
 	return job->trainer;
 }
 
-ig_data *job_data(struct job *job)
+ig_data *
+job_data(struct job *job)
 {
 	return job->train;
 }
 
-ig_run_args job_run_args(const struct job *job)
+ig_run_args
+job_run_args(const struct job *job)
 {
 	return job->args;
 }

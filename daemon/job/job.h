@@ -27,7 +27,8 @@ struct job_hooks {
 	/* A metric value to record: epoch-wise metrics (and val_* from
 	 * evaluate) at EPOCH_COMPLETED, iteration-wise ones (output,
 	 * running_average) at every ITERATION_COMPLETED. */
-	void (*point)(void *ud, const char *name, int64_t epoch, int64_t iteration, double value);
+	void (*point)(void *ud, const char *name, int64_t epoch,
+	    int64_t iteration, double value);
 	/* The checkpoint action fired.  Take it once the current event's
 	 * handlers have all run (after the step), so that the points this
 	 * event reports are in it. */
@@ -44,7 +45,7 @@ struct job_hooks {
 
 /* What the daemon's options say about jobs; borrowed for job_new's call. */
 struct job_config {
-	struct plugin_dirs plugin_dirs;         /* where non-root may load plugins */
+	struct plugin_dirs plugin_dirs; /* where non-root may load plugins */
 };
 
 struct job;
@@ -60,8 +61,8 @@ struct job;
  * message names the spec field ("data.path: cannot open ...: No such file").
  * The hooks struct is copied.
  */
-int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec, uid_t owner, const struct job_hooks *hooks,
-            struct job **out, ig_err *err);
+int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec,
+    uid_t owner, const struct job_hooks *hooks, struct job **out, ig_err *err);
 /* Must not be called while job_busy(). */
 void job_free(struct job *job);
 /* A blocking process call is in flight. */
@@ -98,9 +99,12 @@ int job_load(struct job *job, const void *buf, size_t len, ig_err *err);
  * The engine must not move between the request and fn: job_save_given
  * then packs what job_save would have with that state.
  */
-typedef void job_state_fn(void *arg, const void *state, size_t len, const char *err);
+typedef void job_state_fn(
+    void *arg, const void *state, size_t len, const char *err);
 bool job_state_async(const struct job *job);
-int job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err);
-void job_save_given(struct job *job, msgpack_packer *pk, const void *state, size_t len);
+int job_request_state(
+    struct job *job, job_state_fn *fn, void *arg, ig_err *err);
+void job_save_given(
+    struct job *job, msgpack_packer *pk, const void *state, size_t len);
 
 #endif

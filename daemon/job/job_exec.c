@@ -29,49 +29,52 @@
 #include "job/job_int.h"
 #include "worker/worker.h"
 
-#define TIMEOUT_DEFAULT_MS      30000
-#define SETUP_TIMEOUT_MIN_MS    60000   /* imports (torch) take a while */
-#define DEFAULT_PATH            "/usr/local/bin:/usr/bin:/bin"
+#define TIMEOUT_DEFAULT_MS 30000
+#define SETUP_TIMEOUT_MIN_MS 60000 /* imports (torch) take a while */
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 struct job_exec {
 	struct job *job;
-	ig_strv argv;                   /* copied from the spec */
-	char **env;                     /* NULL-terminated, owned strings */
+	ig_strv argv; /* copied from the spec */
+	char **env; /* NULL-terminated, owned strings */
 	char *cwd;
 	bool setid;
 	uid_t uid;
 	gid_t gid;
 	uint64_t timeout_ms;
-	int64_t rlimits[IG_RLIMIT_COUNT];       /* the spec's, IG_NONE: inherited */
-	msgpack_sbuffer params;         /* the spec's params, packed */
+	int64_t rlimits[IG_RLIMIT_COUNT]; /* the spec's, IG_NONE: inherited */
+	msgpack_sbuffer params; /* the spec's params, packed */
 
-	struct worker *w;               /* NULL until STARTED */
-	char *state;                    /* for setup: from job_load */
+	struct worker *w; /* NULL until STARTED */
+	char *state; /* for setup: from job_load */
 	size_t state_len;
 	bool have_state;
-	char *lost;                     /* why the worker failed, or NULL */
-	uint32_t events;                /* events it asked for (1 << IG_EVENT_*) */
-	job_state_fn *state_fn;         /* a state_dict request is out: its asker */
+	char *lost; /* why the worker failed, or NULL */
+	uint32_t events; /* events it asked for (1 << IG_EVENT_*) */
+	job_state_fn *state_fn; /* a state_dict request is out: its asker */
 	void *state_arg;
 
-	bool pending;                   /* a process request is out */
-	ig_worker_output wout;          /* the last answer, owned */
-	ig_field *fields;               /* views of wout for the metrics */
+	bool pending; /* a process request is out */
+	ig_worker_output wout; /* the last answer, owned */
+	ig_field *fields; /* views of wout for the metrics */
 	ig_output out;
 };
 
-static void state_done(struct job_exec *x, const void *buf, size_t len, const char *err);
+static void state_done(
+    struct job_exec *x, const void *buf, size_t len, const char *err);
 
 /* ---- building ------------------------------------------------------------ */
 
-static void free_env(char **env)
+static void
+free_env(char **env)
 {
 	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
 		free(env[i]);
 	free(env);
 }
 
-static bool spec_sets(const ig_strv *sv, const char *entry)
+static bool
+spec_sets(const ig_strv *sv, const char *entry)
 {
 	size_t k = strcspn(entry, "=");
 
@@ -83,7 +86,8 @@ static bool spec_sets(const ig_strv *sv, const char *entry)
 
 /* PATH from the daemon, HOME, USER and LOGNAME of the owner, then the
  * spec's entries, which win.  Nothing else of the daemon's environment. */
-static char **make_env(const ig_strv *spec_env, const struct passwd *pw)
+static char **
+make_env(const ig_strv *spec_env, const struct passwd *pw)
 {
 	const char *path = getenv("PATH");
 	char base[4][1024];
@@ -92,14 +96,18 @@ static char **make_env(const ig_strv *spec_env, const struct passwd *pw)
 
 	if (env == NULL)
 		return NULL;
-	snprintf(base[nbase++], sizeof(base[0]), "PATH=%s", path != NULL ? path : DEFAULT_PATH);
+	snprintf(base[nbase++], sizeof(base[0]), "PATH=%s",
+	    path != NULL ? path : DEFAULT_PATH);
 	if (pw != NULL) {
 		snprintf(base[nbase++], sizeof(base[0]), "HOME=%s", pw->pw_dir);
-		snprintf(base[nbase++], sizeof(base[0]), "USER=%s", pw->pw_name);
-		snprintf(base[nbase++], sizeof(base[0]), "LOGNAME=%s", pw->pw_name);
+		snprintf(
+		    base[nbase++], sizeof(base[0]), "USER=%s", pw->pw_name);
+		snprintf(
+		    base[nbase++], sizeof(base[0]), "LOGNAME=%s", pw->pw_name);
 	}
 	for (size_t i = 0; i < nbase; i++)
-		if (!spec_sets(spec_env, base[i]) && (env[n++] = strdup(base[i])) == NULL)
+		if (!spec_sets(spec_env, base[i]) &&
+		    (env[n++] = strdup(base[i])) == NULL)
 			goto oom;
 	for (size_t i = 0; i < spec_env->n; i++)
 		if ((env[n++] = strdup(spec_env->v[i])) == NULL)
@@ -110,7 +118,8 @@ oom:
 	return NULL;
 }
 
-static void pack_params(msgpack_packer *pk, const ig_spec *spec)
+static void
+pack_params(msgpack_packer *pk, const ig_spec *spec)
 {
 	msgpack_pack_map(pk, spec->nparams);
 	for (size_t i = 0; i < spec->nparams; i++) {
@@ -136,7 +145,8 @@ static void pack_params(msgpack_packer *pk, const ig_spec *spec)
 	}
 }
 
-static int copy_argv(ig_strv *dst, const ig_strv *src)
+static int
+copy_argv(ig_strv *dst, const ig_strv *src)
 {
 	if ((dst->v = calloc(src->n + 1, sizeof(*dst->v))) == NULL)
 		return -1;
@@ -146,7 +156,8 @@ static int copy_argv(ig_strv *dst, const ig_strv *src)
 	return 0;
 }
 
-static void exec_destroy(void *self)
+static void
+exec_destroy(void *self)
 {
 	struct job_exec *x = self;
 
@@ -164,7 +175,8 @@ static void exec_destroy(void *self)
 	free(x);
 }
 
-int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
+int
+job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 {
 	struct job_exec *x = calloc(1, sizeof(*x));
 	struct passwd pwbuf, *pw = NULL;
@@ -172,7 +184,8 @@ int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *e
 	msgpack_packer pk;
 
 	if (x == NULL)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "engine: out of memory");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "engine: out of memory");
 	x->job = job;
 	msgpack_sbuffer_init(&x->params);
 	msgpack_packer_init(&pk, &x->params, msgpack_sbuffer_write);
@@ -183,19 +196,24 @@ int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *e
 	x->setid = geteuid() == 0 && owner != 0;
 	if (x->setid && pw == NULL) {
 		exec_destroy(x);
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: uid %lu has no passwd "
-		                  "entry, so its worker's group is unknown", (unsigned long)owner);
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "engine: uid %lu has no passwd "
+		    "entry, so its worker's group is unknown",
+		    (unsigned long)owner);
 	}
 	x->uid = owner;
 	x->gid = pw != NULL ? pw->pw_gid : getegid();
-	x->timeout_ms = spec->worker.timeout_ms != IG_NONE ? (uint64_t)spec->worker.timeout_ms
-	                                                    : TIMEOUT_DEFAULT_MS;
+	x->timeout_ms = spec->worker.timeout_ms != IG_NONE ?
+	    (uint64_t)spec->worker.timeout_ms :
+	    TIMEOUT_DEFAULT_MS;
 	memcpy(x->rlimits, spec->worker.rlimits, sizeof(x->rlimits));
 	if (copy_argv(&x->argv, &spec->engine.argv) != 0 ||
 	    (x->env = make_env(&spec->worker.env, pw)) == NULL ||
-	    (x->cwd = strdup(spec->worker.cwd != NULL ? spec->worker.cwd : "/")) == NULL) {
+	    (x->cwd = strdup(
+	         spec->worker.cwd != NULL ? spec->worker.cwd : "/")) == NULL) {
 		exec_destroy(x);
-		return ig_err_set(err, IG_PROTO_INTERNAL, "engine: out of memory");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "engine: out of memory");
 	}
 	job->self = x;
 	return 0;
@@ -204,7 +222,8 @@ int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *e
 /* ---- failures -------------------------------------------------------------- */
 
 /* The worker cannot go on: fail the pending iteration now, or the next. */
-static void lose(struct job_exec *x, const char *reason)
+static void
+lose(struct job_exec *x, const char *reason)
 {
 	struct job *job = x->job;
 
@@ -214,16 +233,19 @@ static void lose(struct job_exec *x, const char *reason)
 	if (!x->pending)
 		return;
 	x->pending = false;
-	ig_engine_complete(job->trainer, NULL, x->lost != NULL ? x->lost : reason);
+	ig_engine_complete(
+	    job->trainer, NULL, x->lost != NULL ? x->lost : reason);
 	job->hooks.wake(job->hooks.ud);
 }
 
-static void on_fail(void *ud, const char *reason)
+static void
+on_fail(void *ud, const char *reason)
 {
 	lose(ud, reason);
 }
 
-static void on_log(void *ud, const char *line)
+static void
+on_log(void *ud, const char *line)
 {
 	struct job_exec *x = ud;
 
@@ -231,12 +253,13 @@ static void on_log(void *ud, const char *line)
 }
 
 /* An error answer to setup or event: the worker's code failed. */
-static void lose_msg(struct job_exec *x, const char *what, const ig_msg *msg)
+static void
+lose_msg(struct job_exec *x, const char *what, const ig_msg *msg)
 {
 	char reason[IG_ERR_MAX * 2];
 
 	snprintf(reason, sizeof(reason), "the worker's %s failed: %s", what,
-	         msg->error_message != NULL ? msg->error_message : "no message");
+	    msg->error_message != NULL ? msg->error_message : "no message");
 	/* the process is fine but out of step with the run: stop it */
 	worker_free(x->w);
 	x->w = NULL;
@@ -250,7 +273,8 @@ struct setup_args {
 	const ig_state *s;
 };
 
-static void pack_setup(msgpack_packer *pk, void *arg)
+static void
+pack_setup(msgpack_packer *pk, void *arg)
 {
 	struct setup_args *a = arg;
 	struct job_exec *x = a->x;
@@ -278,18 +302,21 @@ static void pack_setup(msgpack_packer *pk, void *arg)
 }
 
 /* The events a worker is told of; setup's answer may narrow them. */
-#define EXEC_EVENTS (1u << IG_EVENT_STARTED | 1u << IG_EVENT_EPOCH_STARTED | \
-                     1u << IG_EVENT_EPOCH_COMPLETED | 1u << IG_EVENT_COMPLETED)
+#define EXEC_EVENTS \
+	(1u << IG_EVENT_STARTED | 1u << IG_EVENT_EPOCH_STARTED | \
+	    1u << IG_EVENT_EPOCH_COMPLETED | 1u << IG_EVENT_COMPLETED)
 
 /*
  * setup's answer {events: [name...]} lists the events the worker wants
  * (PROTOCOL.md, worker protocol); without the key it gets all of them.
  * The answer comes after the run's STARTED was sent, so STARTED always is.
  */
-static void on_setup(void *arg, const ig_msg *msg)
+static void
+on_setup(void *arg, const ig_msg *msg)
 {
 	struct job_exec *x = arg;
-	const msgpack_object *ev = msg->error_code == 0 ? ig_map_get(msg->result, "events") : NULL;
+	const msgpack_object *ev =
+	    msg->error_code == 0 ? ig_map_get(msg->result, "events") : NULL;
 
 	if (msg->error_code != 0) {
 		lose_msg(x, "setup", msg);
@@ -298,7 +325,8 @@ static void on_setup(void *arg, const ig_msg *msg)
 	if (ev == NULL)
 		return;
 	if (ev->type != MSGPACK_OBJECT_ARRAY) {
-		lose(x, "the worker's setup answer: events must be an array of event names");
+		lose(x,
+		    "the worker's setup answer: events must be an array of event names");
 		return;
 	}
 	x->events = 0;
@@ -306,16 +334,21 @@ static void on_setup(void *arg, const ig_msg *msg)
 		const msgpack_object *n = &ev->via.array.ptr[i];
 		char name[32];
 		int id;
-		if (n->type != MSGPACK_OBJECT_STR || n->via.str.size >= sizeof(name)) {
-			lose(x, "the worker's setup answer: events must be an array of event names");
+		if (n->type != MSGPACK_OBJECT_STR ||
+		    n->via.str.size >= sizeof(name)) {
+			lose(x,
+			    "the worker's setup answer: events must be an array of event names");
 			return;
 		}
-		snprintf(name, sizeof(name), "%.*s", (int)n->via.str.size, n->via.str.ptr);
-		if ((id = ig_event_from_name(NULL, name)) < 0 || !(EXEC_EVENTS & (1u << id))) {
+		snprintf(name, sizeof(name), "%.*s", (int)n->via.str.size,
+		    n->via.str.ptr);
+		if ((id = ig_event_from_name(NULL, name)) < 0 ||
+		    !(EXEC_EVENTS & (1u << id))) {
 			char reason[192];
-			snprintf(reason, sizeof(reason), "the worker's setup answer: it cannot be "
-			         "told of %s (only STARTED, EPOCH_STARTED, EPOCH_COMPLETED, COMPLETED)",
-			         name);
+			snprintf(reason, sizeof(reason),
+			    "the worker's setup answer: it cannot be "
+			    "told of %s (only STARTED, EPOCH_STARTED, EPOCH_COMPLETED, COMPLETED)",
+			    name);
 			lose(x, reason);
 			return;
 		}
@@ -323,22 +356,30 @@ static void on_setup(void *arg, const ig_msg *msg)
 	}
 }
 
-static int start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
+static int
+start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
 {
 	struct worker_opts o = {
-		.argv = x->argv.v, .env = x->env, .cwd = x->cwd,
-		.setid = x->setid, .uid = x->uid, .gid = x->gid, .timeout_ms = x->timeout_ms,
+		.argv = x->argv.v,
+		.env = x->env,
+		.cwd = x->cwd,
+		.setid = x->setid,
+		.uid = x->uid,
+		.gid = x->gid,
+		.timeout_ms = x->timeout_ms,
 	};
 	struct worker_cb cb = { on_log, on_fail, x };
 	struct setup_args a = { x, s };
-	uint64_t setup_ms = x->timeout_ms > SETUP_TIMEOUT_MIN_MS ? x->timeout_ms
-	                                                         : SETUP_TIMEOUT_MIN_MS;
+	uint64_t setup_ms = x->timeout_ms > SETUP_TIMEOUT_MIN_MS ?
+	    x->timeout_ms :
+	    SETUP_TIMEOUT_MIN_MS;
 	ig_err e = { 0 };
 
 	memcpy(o.rlimits, x->rlimits, sizeof(o.rlimits));
-	x->events = EXEC_EVENTS;        /* until its setup answer says */
+	x->events = EXEC_EVENTS; /* until its setup answer says */
 	if (worker_start(x->job->loop, &o, &cb, &x->w, &e) != 0 ||
-	    worker_request(x->w, "setup", setup_ms, pack_setup, &a, on_setup, x, &e) != 0) {
+	    worker_request(x->w, "setup", setup_ms, pack_setup, &a, on_setup, x,
+	        &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);
 		return -1;
 	}
@@ -354,7 +395,8 @@ struct event_args {
 	const ig_state *s;
 };
 
-static void pack_event(msgpack_packer *pk, void *arg)
+static void
+pack_event(msgpack_packer *pk, void *arg)
 {
 	struct event_args *a = arg;
 
@@ -367,14 +409,16 @@ static void pack_event(msgpack_packer *pk, void *arg)
 	msgpack_pack_int64(pk, a->s->iteration);
 }
 
-static void on_event_reply(void *arg, const ig_msg *msg)
+static void
+on_event_reply(void *arg, const ig_msg *msg)
 {
 	/* a worker that does not care for events says UNKNOWN_METHOD */
 	if (msg->error_code != 0 && msg->error_code != IG_PROTO_UNKNOWN_METHOD)
 		lose_msg(arg, "event handler", msg);
 }
 
-static const char *event_name(int event)
+static const char *
+event_name(int event)
 {
 	switch (event) {
 	case IG_EVENT_STARTED:
@@ -388,7 +432,9 @@ static const char *event_name(int event)
 	}
 }
 
-static int exec_on_event(void *self, int event, const ig_state *s, char *err, size_t errlen)
+static int
+exec_on_event(
+    void *self, int event, const ig_state *s, char *err, size_t errlen)
 {
 	struct job_exec *x = self;
 	struct event_args a = { event_name(event), s };
@@ -402,7 +448,8 @@ static int exec_on_event(void *self, int event, const ig_state *s, char *err, si
 		return -1;
 	if (!(x->events & (1u << event)))
 		return 0;
-	if (worker_request(x->w, "event", 0, pack_event, &a, on_event_reply, x, &e) != 0) {
+	if (worker_request(
+	        x->w, "event", 0, pack_event, &a, on_event_reply, x, &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);
 		return -1;
 	}
@@ -418,7 +465,8 @@ struct process_args {
 	ig_err err;
 };
 
-static void pack_process(msgpack_packer *pk, void *arg)
+static void
+pack_process(msgpack_packer *pk, void *arg)
 {
 	struct process_args *a = arg;
 	const ig_batch *b = a->batch;
@@ -433,12 +481,14 @@ static void pack_process(msgpack_packer *pk, void *arg)
 		msgpack_pack_nil(pk);
 		return;
 	}
-	ig_wbatch wb = { b->index, b->rows, b->cols, b->x, b->y, b->raw, b->raw_len };
+	ig_wbatch wb = { b->index, b->rows, b->cols, b->x, b->y, b->raw,
+		b->raw_len };
 	a->rc = ig_wbatch_pack(pk, &wb, &a->err);
 }
 
 /* The answer as an ig_output the metrics read; its metrics into state. */
-static int take_output(struct job_exec *x, const msgpack_object *result, ig_err *err)
+static int
+take_output(struct job_exec *x, const msgpack_object *result, ig_err *err)
 {
 	ig_worker_output o;
 	ig_field *f;
@@ -451,22 +501,24 @@ static int take_output(struct job_exec *x, const msgpack_object *result, ig_err 
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
 	for (size_t i = 0; i < o.nfields; i++)
-		f[i] = (ig_field){ o.fields[i].name, o.fields[i].value, o.fields[i].data,
-		                   o.fields[i].len, o.fields[i].cols };
+		f[i] = (ig_field){ o.fields[i].name, o.fields[i].value,
+			o.fields[i].data, o.fields[i].len, o.fields[i].cols };
 	/* metric values the worker reports itself: in state.metrics, and
 	 * in the history at this iteration */
 	const ig_state *st = ig_engine_state(x->job->trainer);
 	for (size_t i = 0; i < o.nmetrics; i++) {
 		if (!job_metric_admit(x->job, o.metrics[i].name))
 			continue;
-		if (ig_engine_set_metric(x->job->trainer, o.metrics[i].name, o.metrics[i].value) != 0) {
+		if (ig_engine_set_metric(x->job->trainer, o.metrics[i].name,
+		        o.metrics[i].value) != 0) {
 			ig_worker_output_clear(&o);
 			free(f);
-			return ig_err_set(err, IG_PROTO_INTERNAL, "metrics.%s: %s", o.metrics[i].name,
-			                  ig_engine_error(x->job->trainer));
+			return ig_err_set(err, IG_PROTO_INTERNAL,
+			    "metrics.%s: %s", o.metrics[i].name,
+			    ig_engine_error(x->job->trainer));
 		}
-		x->job->hooks.point(x->job->hooks.ud, o.metrics[i].name, st->epoch, st->iteration,
-		                    o.metrics[i].value);
+		x->job->hooks.point(x->job->hooks.ud, o.metrics[i].name,
+		    st->epoch, st->iteration, o.metrics[i].value);
 	}
 	ig_worker_output_clear(&x->wout);
 	free(x->fields);
@@ -476,7 +528,8 @@ static int take_output(struct job_exec *x, const msgpack_object *result, ig_err 
 	return 0;
 }
 
-static void on_process(void *arg, const ig_msg *msg)
+static void
+on_process(void *arg, const ig_msg *msg)
 {
 	struct job_exec *x = arg;
 	struct job *job = x->job;
@@ -485,18 +538,22 @@ static void on_process(void *arg, const ig_msg *msg)
 
 	x->pending = false;
 	if (msg->error_code != 0)
-		snprintf(reason, sizeof(reason), "the worker's process failed: %s",
-		         msg->error_message != NULL ? msg->error_message : "no message");
+		snprintf(reason, sizeof(reason),
+		    "the worker's process failed: %s",
+		    msg->error_message != NULL ? msg->error_message :
+		                                 "no message");
 	else if (take_output(x, msg->result, &err) != 0)
-		snprintf(reason, sizeof(reason), "the worker's answer to process: %s", err.message);
+		snprintf(reason, sizeof(reason),
+		    "the worker's answer to process: %s", err.message);
 	else
 		reason[0] = '\0';
 	ig_engine_complete(job->trainer, reason[0] == '\0' ? &x->out : NULL,
-	                   reason[0] == '\0' ? NULL : reason);
+	    reason[0] == '\0' ? NULL : reason);
 	job->hooks.wake(job->hooks.ud);
 }
 
-int job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch)
+int
+job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch)
 {
 	struct job_exec *x = job->self;
 	struct process_args a = { ig_engine_state(e), batch, 0, { 0 } };
@@ -504,13 +561,16 @@ int job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch)
 
 	if (x->lost != NULL)
 		return ig_engine_raise(e, "%s", x->lost);
-	if (worker_request(x->w, "process", 0, pack_process, &a, on_process, x, &err) != 0)
-		return ig_engine_raise(e, "%s", a.rc != 0 ? a.err.message : err.message);
+	if (worker_request(
+	        x->w, "process", 0, pack_process, &a, on_process, x, &err) != 0)
+		return ig_engine_raise(
+		    e, "%s", a.rc != 0 ? a.err.message : err.message);
 	x->pending = true;
 	return IG_PROCESS_PENDING;
 }
 
-bool job_worker_lost(const struct job *job)
+bool
+job_worker_lost(const struct job *job)
 {
 	const struct job_exec *x = job->self;
 
@@ -520,7 +580,8 @@ bool job_worker_lost(const struct job *job)
 /* ---- state --------------------------------------------------------------- */
 
 /* The state request's answer to its asker, once. */
-static void state_done(struct job_exec *x, const void *buf, size_t len, const char *err)
+static void
+state_done(struct job_exec *x, const void *buf, size_t len, const char *err)
 {
 	job_state_fn *fn = x->state_fn;
 
@@ -529,18 +590,24 @@ static void state_done(struct job_exec *x, const void *buf, size_t len, const ch
 		fn(x->state_arg, buf, len, err);
 }
 
-static void on_state(void *arg, const ig_msg *msg)
+static void
+on_state(void *arg, const ig_msg *msg)
 {
 	struct job_exec *x = arg;
 	const msgpack_object *st = ig_map_get(msg->result, "state");
 	char reason[IG_ERR_MAX * 2];
 
 	if (msg->error_code != 0) {
-		snprintf(reason, sizeof(reason), "the worker's state_dict failed: %s",
-		         msg->error_message != NULL ? msg->error_message : "no message");
+		snprintf(reason, sizeof(reason),
+		    "the worker's state_dict failed: %s",
+		    msg->error_message != NULL ? msg->error_message :
+		                                 "no message");
 		state_done(x, NULL, 0, reason);
-	} else if (st == NULL || (st->type != MSGPACK_OBJECT_BIN && st->type != MSGPACK_OBJECT_NIL)) {
-		state_done(x, NULL, 0, "the worker's state_dict answer: expected {state: bin}");
+	} else if (st == NULL ||
+	    (st->type != MSGPACK_OBJECT_BIN &&
+	        st->type != MSGPACK_OBJECT_NIL)) {
+		state_done(x, NULL, 0,
+		    "the worker's state_dict answer: expected {state: bin}");
 	} else if (st->type == MSGPACK_OBJECT_NIL) {
 		state_done(x, "", 0, NULL);
 	} else {
@@ -548,27 +615,33 @@ static void on_state(void *arg, const ig_msg *msg)
 	}
 }
 
-static void pack_nothing(msgpack_packer *pk, void *arg)
+static void
+pack_nothing(msgpack_packer *pk, void *arg)
 {
 	(void)arg;
 	msgpack_pack_map(pk, 0);
 }
 
-bool job_exec_state_async(const struct job *job)
+bool
+job_exec_state_async(const struct job *job)
 {
 	const struct job_exec *x = job->self;
 
 	return x->w != NULL && x->lost == NULL;
 }
 
-int job_exec_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err)
+int
+job_exec_request_state(
+    struct job *job, job_state_fn *fn, void *arg, ig_err *err)
 {
 	struct job_exec *x = job->self;
 
 	if (x->state_fn != NULL)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: the worker's state is "
-		                  "already being asked for");
-	if (worker_request(x->w, "state_dict", 0, pack_nothing, NULL, on_state, x, err) != 0)
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: the worker's state is "
+		    "already being asked for");
+	if (worker_request(x->w, "state_dict", 0, pack_nothing, NULL, on_state,
+	        x, err) != 0)
 		return err->code;
 	x->state_fn = fn;
 	x->state_arg = arg;
@@ -577,15 +650,18 @@ int job_exec_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err 
 
 /* What the worker was given and has not started with, or why it is lost;
  * a running worker is asked with job_exec_request_state instead. */
-static int exec_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
+static int
+exec_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
 {
 	struct job_exec *x = self;
 
 	*buf = NULL;
 	*len = 0;
 	if (x->lost != NULL || x->w != NULL) {
-		snprintf(err, errlen, "%s", x->lost != NULL ? x->lost
-		         : "the worker's state is asked for asynchronously");
+		snprintf(err, errlen, "%s",
+		    x->lost != NULL ?
+		        x->lost :
+		        "the worker's state is asked for asynchronously");
 		return -1;
 	}
 	if (x->state_len > 0 && (*buf = malloc(x->state_len)) == NULL) {
@@ -599,8 +675,9 @@ static int exec_state_dict(void *self, void **buf, size_t *len, char *err, size_
 }
 
 /* Kept for setup: the worker itself checks what it is given. */
-static int exec_load_state_dict(void *self, const void *buf, size_t len, char *err,
-                                size_t errlen)
+static int
+exec_load_state_dict(
+    void *self, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct job_exec *x = self;
 	char *copy = len > 0 ? malloc(len) : NULL;

@@ -23,7 +23,7 @@
 struct job_metric {
 	char name[IG_NAME_MAX + 1];
 	bool val;
-	bool per_iteration;     /* running_average, output */
+	bool per_iteration; /* running_average, output */
 	/* An average of a "mean2.J" field whose "mean.J" is averaged too (the
 	 * meanstd builtin): the metric index of that mean, else -1; the pair
 	 * gives "std.J" at every epoch's end. */
@@ -34,9 +34,9 @@ struct job_metric {
 /* A declarative handler: one spec.handlers entry. */
 struct job_action {
 	struct job *job;
-	size_t index;           /* in spec.handlers, for messages */
-	int kind;               /* enum ig_action */
-	char *text;             /* owned: log's message, terminate_on_nan's
+	size_t index; /* in spec.handlers, for messages */
+	int kind; /* enum ig_action */
+	char *text; /* owned: log's message, terminate_on_nan's
 	                         * field, early_stopping's metric; or NULL */
 	/* early_stopping */
 	int64_t patience;
@@ -44,16 +44,16 @@ struct job_action {
 	double min_delta;
 	/* early_stopping's state, checkpointed */
 	bool have_best;
-	double best;            /* the best score (negated metric when minimizing) */
-	int64_t count;          /* evaluations since the best */
+	double best; /* the best score (negated metric when minimizing) */
+	int64_t count; /* evaluations since the best */
 };
 
 /* The saved accumulators a resumed run gets back (job_state.c). */
 struct job_restore {
-	ig_handle handle;       /* 0 when nothing is pending */
-	ig_metric_acc *acc;     /* owned; one per job metric */
-	bool epoch_pending;     /* restore epoch-wise ones at EPOCH_STARTED of */
-	int64_t epoch;          /* this epoch */
+	ig_handle handle; /* 0 when nothing is pending */
+	ig_metric_acc *acc; /* owned; one per job metric */
+	bool epoch_pending; /* restore epoch-wise ones at EPOCH_STARTED of */
+	int64_t epoch; /* this epoch */
 };
 
 struct job {
@@ -61,22 +61,24 @@ struct job {
 	struct job_hooks hooks;
 	ig_run_args args;
 
-	const ig_plugin *plugin;        /* static storage, or of dl */
-	void *dl;                       /* plugin:PATH's handle, owned; or NULL */
-	void *self;                     /* the instance, owned */
-	ig_engine *trainer;             /* owned */
-	ig_engine *evaluator;           /* owned; NULL without val metrics */
-	ig_data *train, *val;           /* owned; NULL when absent */
-	const struct data_table *table;          /* csv: borrowed from train, else NULL */
+	const ig_plugin *plugin; /* static storage, or of dl */
+	void *dl; /* plugin:PATH's handle, owned; or NULL */
+	void *self; /* the instance, owned */
+	ig_engine *trainer; /* owned */
+	ig_engine *evaluator; /* owned; NULL without val metrics */
+	ig_data *train, *val; /* owned; NULL when absent */
+	const struct data_table
+	    *table; /* csv: borrowed from train, else NULL */
 
-	struct job_metric *metrics;     /* owned */
+	struct job_metric *metrics; /* owned */
 	size_t nmetrics;
-	struct job_action *actions;     /* owned */
+	struct job_action *actions; /* owned */
 	size_t nactions;
 
-	bool in_epoch;          /* between EPOCH_STARTED and EPOCH_COMPLETED */
-	bool metrics_full;      /* a worker's metric was dropped (and logged) */
-	bool metrics_clash;     /* a worker reported a spec metric's name (logged) */
+	bool in_epoch; /* between EPOCH_STARTED and EPOCH_COMPLETED */
+	bool metrics_full; /* a worker's metric was dropped (and logged) */
+	bool
+	    metrics_clash; /* a worker reported a spec metric's name (logged) */
 	struct job_restore restore;
 
 	/* A blocking process call (job_plugin.c). */
@@ -85,35 +87,40 @@ struct job {
 	const ig_batch *work_batch;
 	const ig_output *work_out;
 	int work_rc;
-	char perr[IG_ERR_MAX];          /* the process function's message */
+	char perr[IG_ERR_MAX]; /* the process function's message */
 };
 
 /* job_data.c: open spec.data as owner into job->train, job->val and
  * job->table. */
-int job_data_open(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
+int job_data_open(
+    struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
 
 /* job_owner.c: run fn(arg) with the file access of owner (see there). */
 int job_as_owner(uid_t owner, int (*fn)(void *arg, ig_err *err), void *arg,
-                 const char *field, ig_err *err);
+    const char *field, ig_err *err);
 
 /* job_plugin.c: resolve spec.engine into job->plugin (and job->dl) */
-int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_spec *spec,
-                       uid_t owner, ig_err *err);
-int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
+int job_plugin_resolve(struct job *job, const struct job_config *cfg,
+    const ig_spec *spec, uid_t owner, ig_err *err);
+int job_plugin_create(
+    struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
 /* The process functions of the trainer and the evaluator; ud is the job.
  * The trainer's is chosen once for the resolved plugin's kind (in process,
  * on the threadpool, an exec worker): it runs every iteration. */
 ig_process_fn job_process_train(const struct job *job);
-int job_process_eval(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
+int job_process_eval(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
 /* Forward the events the plugin asks for (on_event) from the trainer. */
 int job_plugin_events(struct job *job, ig_err *err);
 
 /* job_exec.c: job->plugin is &job_exec_plugin, job->self its instance */
 extern const ig_plugin job_exec_plugin;
-int job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
+int job_exec_create(
+    struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
 int job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch);
 bool job_exec_state_async(const struct job *job);
-int job_exec_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err);
+int job_exec_request_state(
+    struct job *job, job_state_fn *fn, void *arg, ig_err *err);
 
 /* job_metrics.c */
 int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err);

@@ -18,7 +18,8 @@
 #include "builtin/builtin.h"
 #include "job/job_int.h"
 
-static ig_value param_value(const ig_spec_param *p)
+static ig_value
+param_value(const ig_spec_param *p)
 {
 	switch (p->type) {
 	case IG_PARAM_INT:
@@ -32,7 +33,8 @@ static ig_value param_value(const ig_spec_param *p)
 	}
 }
 
-static bool has_param(const ig_spec *spec, const char *key)
+static bool
+has_param(const ig_spec *spec, const char *key)
 {
 	for (size_t i = 0; i < spec->nparams; i++)
 		if (strcmp(spec->params[i].key, key) == 0)
@@ -41,14 +43,17 @@ static bool has_param(const ig_spec *spec, const char *key)
 }
 
 /* Softmax needs its class count; labelled csv data knows it.  0: no default. */
-static size_t default_classes(const struct job *job, const ig_spec *spec)
+static size_t
+default_classes(const struct job *job, const ig_spec *spec)
 {
-	if (job->plugin != &builtin_softmax || has_param(spec, "classes") || job->table == NULL)
+	if (job->plugin != &builtin_softmax || has_param(spec, "classes") ||
+	    job->table == NULL)
 		return 0;
 	return data_table_classes(job->table);
 }
 
-static int find_builtin(struct job *job, const char *name, ig_err *err)
+static int
+find_builtin(struct job *job, const char *name, ig_err *err)
 {
 	char names[256] = "";
 	size_t used = 0;
@@ -56,15 +61,17 @@ static int find_builtin(struct job *job, const char *name, ig_err *err)
 
 	if ((job->plugin = builtin_find(name)) != NULL)
 		return 0;
-	for (size_t i = 0; (p = builtin_at(i)) != NULL && used < sizeof(names); i++)
-		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
-		                         i > 0 ? ", " : "", p->name);
+	for (size_t i = 0; (p = builtin_at(i)) != NULL && used < sizeof(names);
+	     i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used,
+		    "%s%s", i > 0 ? ", " : "", p->name);
 	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-	                  "engine: no builtin called \"%s\" (builtins: %s)", name, names);
+	    "engine: no builtin called \"%s\" (builtins: %s)", name, names);
 }
 
-int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_spec *spec,
-                       uid_t owner, ig_err *err)
+int
+job_plugin_resolve(struct job *job, const struct job_config *cfg,
+    const ig_spec *spec, uid_t owner, ig_err *err)
 {
 	static const struct plugin_dirs none = { NULL, 0 };
 
@@ -72,35 +79,43 @@ int job_plugin_resolve(struct job *job, const struct job_config *cfg, const ig_s
 	case IG_ENGINE_BUILTIN:
 		return find_builtin(job, spec->engine.target, err);
 	case IG_ENGINE_PLUGIN:
-		return plugin_load(spec->engine.target, owner, cfg != NULL ? &cfg->plugin_dirs : &none,
-		                   &job->plugin, &job->dl, err);
+		return plugin_load(spec->engine.target, owner,
+		    cfg != NULL ? &cfg->plugin_dirs : &none, &job->plugin,
+		    &job->dl, err);
 	default:
 		job->plugin = &job_exec_plugin;
 		return 0;
 	}
 }
 
-static int create_instance(struct job *job, const ig_spec *spec, ig_err *err)
+static int
+create_instance(struct job *job, const ig_spec *spec, ig_err *err)
 {
 	size_t n = spec->nparams, classes = default_classes(job, spec);
 	ig_param *params = calloc(n + 1, sizeof(*params));
 	char msg[IG_ERR_MAX] = "";
 
 	if (params == NULL)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "params: out of memory");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "params: out of memory");
 	for (size_t i = 0; i < spec->nparams; i++)
-		params[i] = (ig_param){ spec->params[i].key, param_value(&spec->params[i]) };
+		params[i] = (ig_param){ spec->params[i].key,
+			param_value(&spec->params[i]) };
 	if (classes > 0)
-		params[n++] = (ig_param){ "classes", { .type = IG_VALUE_INT, .u.i = (int64_t)classes } };
-	job->self = job->plugin->create(n > 0 ? params : NULL, n, msg, sizeof(msg));
+		params[n++] = (ig_param){ "classes",
+			{ .type = IG_VALUE_INT, .u.i = (int64_t)classes } };
+	job->self =
+	    job->plugin->create(n > 0 ? params : NULL, n, msg, sizeof(msg));
 	free(params);
 	if (job->self == NULL)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "params: %s",
-		                  msg[0] != '\0' ? msg : "the process function refused them");
+		    msg[0] != '\0' ? msg : "the process function refused them");
 	return 0;
 }
 
-int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
+int
+job_plugin_create(
+    struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 {
 	if (job->plugin == &job_exec_plugin)
 		return job_exec_create(job, spec, owner, err);
@@ -109,29 +124,34 @@ int job_plugin_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err 
 
 /* ---- process calls ------------------------------------------------------ */
 
-static int process_now(struct job *job, ig_engine *e, const ig_batch *batch, int mode,
-                       const ig_output **out)
+static int
+process_now(struct job *job, ig_engine *e, const ig_batch *batch, int mode,
+    const ig_output **out)
 {
 	/* one byte, not a memset: this runs every iteration */
 	job->perr[0] = '\0';
-	if (job->plugin->process(job->self, batch, mode, out, job->perr, sizeof(job->perr)) == 0)
+	if (job->plugin->process(
+	        job->self, batch, mode, out, job->perr, sizeof(job->perr)) == 0)
 		return IG_PROCESS_DONE;
-	return ig_engine_raise(e, "%s", job->perr[0] != '\0' ? job->perr : "process function failed");
+	return ig_engine_raise(e, "%s",
+	    job->perr[0] != '\0' ? job->perr : "process function failed");
 }
 
 /* Threadpool: nothing here may touch the engine or the loop. */
-static void work_cb(uv_work_t *req)
+static void
+work_cb(uv_work_t *req)
 {
 	struct job *job = req->data;
 
 	job->perr[0] = '\0';
 	job->work_out = NULL;
-	job->work_rc = job->plugin->process(job->self, job->work_batch, IG_MODE_TRAIN,
-	                                    &job->work_out, job->perr, sizeof(job->perr));
+	job->work_rc = job->plugin->process(job->self, job->work_batch,
+	    IG_MODE_TRAIN, &job->work_out, job->perr, sizeof(job->perr));
 }
 
 /* Loop thread. */
-static void after_work_cb(uv_work_t *req, int status)
+static void
+after_work_cb(uv_work_t *req, int status)
 {
 	struct job *job = req->data;
 	const char *msg = NULL;
@@ -140,27 +160,32 @@ static void after_work_cb(uv_work_t *req, int status)
 	if (status == UV_ECANCELED)
 		msg = "the process call was cancelled";
 	else if (job->work_rc != 0)
-		msg = job->perr[0] != '\0' ? job->perr : "process function failed";
-	ig_engine_complete(job->trainer, msg == NULL ? job->work_out : NULL, msg);
+		msg = job->perr[0] != '\0' ? job->perr :
+		                             "process function failed";
+	ig_engine_complete(
+	    job->trainer, msg == NULL ? job->work_out : NULL, msg);
 	job->hooks.wake(job->hooks.ud);
 }
 
-static int process_train_now(ig_engine *e, const ig_batch *batch, const ig_output **out,
-                             void *ud)
+static int
+process_train_now(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
 {
 	return process_now(ud, e, batch, IG_MODE_TRAIN, out);
 }
 
-static int process_train_exec(ig_engine *e, const ig_batch *batch, const ig_output **out,
-                              void *ud)
+static int
+process_train_exec(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
 {
 	(void)out;
 	return job_exec_process(ud, e, batch);
 }
 
 /* A blocking plugin's process call runs on libuv's threadpool. */
-static int process_train_queued(ig_engine *e, const ig_batch *batch, const ig_output **out,
-                                void *ud)
+static int
+process_train_queued(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
 {
 	struct job *job = ud;
 	int rc;
@@ -168,13 +193,16 @@ static int process_train_queued(ig_engine *e, const ig_batch *batch, const ig_ou
 	(void)out;
 	job->work.data = job;
 	job->work_batch = batch;
-	if ((rc = uv_queue_work(job->loop, &job->work, work_cb, after_work_cb)) != 0)
-		return ig_engine_raise(e, "cannot queue the process call: %s", uv_strerror(rc));
+	if ((rc = uv_queue_work(
+	         job->loop, &job->work, work_cb, after_work_cb)) != 0)
+		return ig_engine_raise(
+		    e, "cannot queue the process call: %s", uv_strerror(rc));
 	job->busy = true;
 	return IG_PROCESS_PENDING;
 }
 
-ig_process_fn job_process_train(const struct job *job)
+ig_process_fn
+job_process_train(const struct job *job)
 {
 	if (job->plugin == &job_exec_plugin)
 		return process_train_exec;
@@ -183,25 +211,30 @@ ig_process_fn job_process_train(const struct job *job)
 	return process_train_now;
 }
 
-int job_process_eval(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
+int
+job_process_eval(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
 {
 	return process_now(ud, e, batch, IG_MODE_EVAL, out);
 }
 
 /* ---- the plugin's own event hook ---------------------------------------- */
 
-static int on_event_cb(ig_engine *e, int event, void *ud)
+static int
+on_event_cb(ig_engine *e, int event, void *ud)
 {
 	struct job *job = ud;
 
 	job->perr[0] = '\0';
-	if (job->plugin->on_event(job->self, event, ig_engine_state(e), job->perr,
-	                          sizeof(job->perr)) == 0)
+	if (job->plugin->on_event(job->self, event, ig_engine_state(e),
+	        job->perr, sizeof(job->perr)) == 0)
 		return 0;
-	return ig_engine_raise(e, "%s", job->perr[0] != '\0' ? job->perr : "event hook failed");
+	return ig_engine_raise(
+	    e, "%s", job->perr[0] != '\0' ? job->perr : "event hook failed");
 }
 
-int job_plugin_events(struct job *job, ig_err *err)
+int
+job_plugin_events(struct job *job, ig_err *err)
 {
 	if (job->plugin->on_event == NULL)
 		return 0;
@@ -210,7 +243,7 @@ int job_plugin_events(struct job *job, ig_err *err)
 			continue;
 		if (ig_engine_on(job->trainer, ev, NULL, on_event_cb, job) == 0)
 			return ig_err_set(err, IG_PROTO_INTERNAL, "engine: %s",
-			                  ig_engine_error(job->trainer));
+			    ig_engine_error(job->trainer));
 	}
 	return 0;
 }

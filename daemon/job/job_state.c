@@ -30,7 +30,8 @@
 
 /* ---- save --------------------------------------------------------------- */
 
-static void pack_str(msgpack_packer *pk, const char *s)
+static void
+pack_str(msgpack_packer *pk, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -38,7 +39,8 @@ static void pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
-static void pack_metrics(struct job *job, msgpack_packer *pk)
+static void
+pack_metrics(struct job *job, msgpack_packer *pk)
 {
 	size_t n = 0;
 	ig_metric_acc acc;
@@ -63,7 +65,8 @@ static void pack_metrics(struct job *job, msgpack_packer *pk)
 	}
 }
 
-static void pack_values(struct job *job, msgpack_packer *pk)
+static void
+pack_values(struct job *job, msgpack_packer *pk)
 {
 	size_t n = ig_engine_metric_count(job->trainer);
 	double v;
@@ -75,7 +78,8 @@ static void pack_values(struct job *job, msgpack_packer *pk)
 	}
 }
 
-static void pack_actions(struct job *job, msgpack_packer *pk)
+static void
+pack_actions(struct job *job, msgpack_packer *pk)
 {
 	msgpack_pack_array(pk, job->nactions);
 	for (size_t i = 0; i < job->nactions; i++) {
@@ -96,8 +100,9 @@ static void pack_actions(struct job *job, msgpack_packer *pk)
 
 /* The saved map around the process function's state (plugin: NULL with
  * has_state false packs nil). */
-static void pack_saved(struct job *job, msgpack_packer *pk, bool has_state, const void *buf,
-                       size_t len)
+static void
+pack_saved(struct job *job, msgpack_packer *pk, bool has_state, const void *buf,
+    size_t len)
 {
 	msgpack_pack_map(pk, 7);
 	pack_str(pk, "version");
@@ -124,7 +129,8 @@ static void pack_saved(struct job *job, msgpack_packer *pk, bool has_state, cons
 	pack_actions(job, pk);
 }
 
-int job_save(struct job *job, msgpack_packer *pk, ig_err *err)
+int
+job_save(struct job *job, msgpack_packer *pk, ig_err *err)
 {
 	void *buf = NULL;
 	size_t len = 0;
@@ -132,15 +138,20 @@ int job_save(struct job *job, msgpack_packer *pk, ig_err *err)
 
 	/* first, so that a failure leaves nothing half-packed */
 	if (job->plugin->state_dict != NULL &&
-	    job->plugin->state_dict(job->self, &buf, &len, msg, sizeof(msg)) != 0)
+	    job->plugin->state_dict(job->self, &buf, &len, msg, sizeof(msg)) !=
+	        0)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s",
-		                  msg[0] != '\0' ? msg : "the process function's state_dict failed");
+		    msg[0] != '\0' ?
+		        msg :
+		        "the process function's state_dict failed");
 	pack_saved(job, pk, job->plugin->state_dict != NULL, buf, len);
 	free(buf);
 	return 0;
 }
 
-void job_save_given(struct job *job, msgpack_packer *pk, const void *state, size_t len)
+void
+job_save_given(
+    struct job *job, msgpack_packer *pk, const void *state, size_t len)
 {
 	pack_saved(job, pk, true, state, len);
 }
@@ -149,21 +160,23 @@ void job_save_given(struct job *job, msgpack_packer *pk, const void *state, size
 
 /* What job_load read, before anything is changed. */
 struct saved {
-	const msgpack_object *plugin;   /* bin or nil */
+	const msgpack_object *plugin; /* bin or nil */
 	int64_t epoch;
 	bool in_epoch;
-	ig_metric_acc *acc;             /* one per job metric; val ones zero */
-	const msgpack_object *values;   /* map */
-	const msgpack_object *actions;  /* array */
+	ig_metric_acc *acc; /* one per job metric; val ones zero */
+	const msgpack_object *values; /* map */
+	const msgpack_object *actions; /* array */
 };
 
-static int bad(ig_err *err, const char *what)
+static int
+bad(ig_err *err, const char *what)
 {
 	return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s", what);
 }
 
 /* The job metric a key names, or -1. */
-static int metric_of(const struct job *job, const msgpack_object *key)
+static int
+metric_of(const struct job *job, const msgpack_object *key)
 {
 	char name[IG_NAME_MAX + 1];
 
@@ -174,8 +187,9 @@ static int metric_of(const struct job *job, const msgpack_object *key)
 	return job_metric_find(job, name);
 }
 
-static int read_metrics(const struct job *job, const msgpack_object *o, struct saved *sv,
-                        ig_err *err)
+static int
+read_metrics(const struct job *job, const msgpack_object *o, struct saved *sv,
+    ig_err *err)
 {
 	if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
 		return bad(err, "metrics: expected a map");
@@ -188,26 +202,30 @@ static int read_metrics(const struct job *job, const msgpack_object *o, struct s
 		ig_metric_acc *acc = m >= 0 ? &sv->acc[m] : NULL;
 
 		if (m < 0 || job->metrics[m].val || acc->count >= 0)
-			return bad(err, "metrics: an unknown, val or repeated metric");
+			return bad(
+			    err, "metrics: an unknown, val or repeated metric");
 		if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 4 ||
 		    !ig_obj_number(&v->via.array.ptr[0], &acc->sum) ||
 		    !ig_obj_number(&v->via.array.ptr[1], &acc->count) ||
 		    !ig_obj_number(&v->via.array.ptr[2], &acc->value) ||
 		    v->via.array.ptr[3].type != MSGPACK_OBJECT_BOOLEAN ||
 		    !(acc->count >= 0 && isfinite(acc->count)))
-			return bad(err, "metrics: expected [sum, count >= 0, value, have]");
+			return bad(err,
+			    "metrics: expected [sum, count >= 0, value, have]");
 		acc->have = v->via.array.ptr[3].via.boolean;
 	}
 	for (size_t i = 0; i < job->nmetrics; i++)
 		if (!job->metrics[i].val && sv->acc[i].count < 0)
-			return bad(err, "metrics: a train metric of the spec is missing");
+			return bad(err,
+			    "metrics: a train metric of the spec is missing");
 	return 0;
 }
 
 /* state.metrics: the spec's metrics and those a worker reported itself,
  * which come back as they were (a name is a name by the rules, so it fits
  * apply's buffer). */
-static int read_values(const msgpack_object *o, ig_err *err)
+static int
+read_values(const msgpack_object *o, ig_err *err)
 {
 	const msgpack_object *k;
 	double v;
@@ -218,16 +236,20 @@ static int read_values(const msgpack_object *o, ig_err *err)
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
 		k = &o->via.map.ptr[i].key;
 		if (k->type != MSGPACK_OBJECT_STR ||
-		    ig_name_check(k->via.str.ptr, k->via.str.size, "metric", &e) != 0 ||
+		    ig_name_check(
+		        k->via.str.ptr, k->via.str.size, "metric", &e) != 0 ||
 		    !ig_obj_number(&o->via.map.ptr[i].val, &v))
-			return bad(err, "values: expected {metric name: number}");
+			return bad(
+			    err, "values: expected {metric name: number}");
 	}
 	return 0;
 }
 
-static int read_actions(const struct job *job, const msgpack_object *o, ig_err *err)
+static int
+read_actions(const struct job *job, const msgpack_object *o, ig_err *err)
 {
-	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != job->nactions)
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY ||
+	    o->via.array.size != job->nactions)
 		return bad(err, "actions: expected one entry per handler");
 	for (size_t i = 0; i < job->nactions; i++) {
 		const msgpack_object *a = &o->via.array.ptr[i];
@@ -235,41 +257,51 @@ static int read_actions(const struct job *job, const msgpack_object *o, ig_err *
 
 		if (job->actions[i].kind != IG_ACTION_EARLY_STOPPING) {
 			if (a->type != MSGPACK_OBJECT_NIL)
-				return bad(err, "actions: state for a handler that keeps none");
+				return bad(err,
+				    "actions: state for a handler that keeps none");
 			continue;
 		}
 		if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size != 3 ||
 		    a->via.array.ptr[0].type != MSGPACK_OBJECT_BOOLEAN ||
 		    !ig_obj_number(&a->via.array.ptr[1], &best) ||
-		    a->via.array.ptr[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    a->via.array.ptr[2].type !=
+		        MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    a->via.array.ptr[2].via.u64 > INT64_MAX)
-			return bad(err, "actions: expected [have_best, best, count] for "
-			           "early_stopping");
+			return bad(err,
+			    "actions: expected [have_best, best, count] for "
+			    "early_stopping");
 	}
 	return 0;
 }
 
-static int read_saved(const struct job *job, const msgpack_object *o, struct saved *sv,
-                      ig_err *err)
+static int
+read_saved(const struct job *job, const msgpack_object *o, struct saved *sv,
+    ig_err *err)
 {
 	const msgpack_object *v;
 	int rc;
 
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return bad(err, "expected a map");
-	if ((v = ig_map_get(o, "version")) == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	if ((v = ig_map_get(o, "version")) == NULL ||
+	    v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    v->via.u64 != STATE_VERSION)
-		return bad(err, "version: expected 1 (written by another daemon version?)");
+		return bad(err,
+		    "version: expected 1 (written by another daemon version?)");
 	sv->plugin = ig_map_get(o, "plugin");
 	if (sv->plugin == NULL ||
-	    sv->plugin->type != (job->plugin->state_dict != NULL ? MSGPACK_OBJECT_BIN
-	                                                         : MSGPACK_OBJECT_NIL))
-		return bad(err, "plugin: expected the process function's state_dict");
-	if ((v = ig_map_get(o, "epoch")) == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    sv->plugin->type !=
+	        (job->plugin->state_dict != NULL ? MSGPACK_OBJECT_BIN :
+	                                           MSGPACK_OBJECT_NIL))
+		return bad(
+		    err, "plugin: expected the process function's state_dict");
+	if ((v = ig_map_get(o, "epoch")) == NULL ||
+	    v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    v->via.u64 > INT64_MAX)
 		return bad(err, "epoch: expected an integer >= 0");
 	sv->epoch = (int64_t)v->via.u64;
-	if ((v = ig_map_get(o, "in_epoch")) == NULL || v->type != MSGPACK_OBJECT_BOOLEAN)
+	if ((v = ig_map_get(o, "in_epoch")) == NULL ||
+	    v->type != MSGPACK_OBJECT_BOOLEAN)
 		return bad(err, "in_epoch: expected a bool");
 	sv->in_epoch = v->via.boolean;
 	sv->values = ig_map_get(o, "values");
@@ -283,21 +315,24 @@ static int read_saved(const struct job *job, const msgpack_object *o, struct sav
 
 /* ---- load: apply -------------------------------------------------------- */
 
-static int on_restore(ig_engine *e, int event, void *ud)
+static int
+on_restore(ig_engine *e, int event, void *ud)
 {
 	struct job *job = ud;
 	struct job_restore *r = &job->restore;
 	/* STARTED: the running averages; EPOCH_STARTED: the epoch's sums */
 	bool per_iteration = event == IG_EVENT_STARTED;
 
-	if (!per_iteration && !(r->epoch_pending && ig_engine_state(e)->epoch == r->epoch))
+	if (!per_iteration &&
+	    !(r->epoch_pending && ig_engine_state(e)->epoch == r->epoch))
 		goto done;
 	for (size_t i = 0; i < job->nmetrics; i++) {
 		const struct job_metric *m = &job->metrics[i];
 		if (m->val || m->per_iteration != per_iteration)
 			continue;
 		if (ig_metric_set_state(e, m->name, &r->acc[i]) != 0)
-			return ig_engine_raise(e, "resume: cannot restore metric %s", m->name);
+			return ig_engine_raise(
+			    e, "resume: cannot restore metric %s", m->name);
 	}
 	if (per_iteration)
 		return 0;
@@ -308,7 +343,8 @@ done:
 	return 0;
 }
 
-static void apply_actions(struct job *job, const msgpack_object *o)
+static void
+apply_actions(struct job *job, const msgpack_object *o)
 {
 	for (size_t i = 0; i < job->nactions; i++) {
 		struct job_action *a = &job->actions[i];
@@ -321,7 +357,8 @@ static void apply_actions(struct job *job, const msgpack_object *o)
 	}
 }
 
-static int apply(struct job *job, struct saved *sv, ig_err *err)
+static int
+apply(struct job *job, struct saved *sv, ig_err *err)
 {
 	static const ig_event_spec events[] = {
 		{ .event = IG_EVENT_STARTED },
@@ -337,7 +374,8 @@ static int apply(struct job *job, struct saved *sv, ig_err *err)
 		name[kv->key.via.str.size] = '\0';
 		ig_obj_number(&kv->val, &v);
 		if (ig_engine_set_metric(job->trainer, name, v) != 0)
-			return ig_err_set(err, IG_PROTO_INTERNAL, "resume: out of memory");
+			return ig_err_set(
+			    err, IG_PROTO_INTERNAL, "resume: out of memory");
 	}
 	apply_actions(job, sv->actions);
 	if (job->restore.handle != 0)
@@ -349,13 +387,16 @@ static int apply(struct job *job, struct saved *sv, ig_err *err)
 		.epoch = sv->epoch,
 	};
 	sv->acc = NULL;
-	job->restore.handle = ig_engine_add_handler(job->trainer, events, 2, on_restore, job);
+	job->restore.handle =
+	    ig_engine_add_handler(job->trainer, events, 2, on_restore, job);
 	if (job->restore.handle == 0)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "resume: %s", ig_engine_error(job->trainer));
+		return ig_err_set(err, IG_PROTO_INTERNAL, "resume: %s",
+		    ig_engine_error(job->trainer));
 	return 0;
 }
 
-int job_load(struct job *job, const void *buf, size_t len, ig_err *err)
+int
+job_load(struct job *job, const void *buf, size_t len, ig_err *err)
 {
 	msgpack_unpacked u;
 	struct saved sv = { 0 };
@@ -364,22 +405,25 @@ int job_load(struct job *job, const void *buf, size_t len, ig_err *err)
 	int rc;
 
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+	if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    off != len) {
 		rc = bad(err, "not one msgpack object");
 		goto out;
 	}
 	if ((sv.acc = calloc(job->nmetrics + 1, sizeof(*sv.acc))) == NULL) {
-		rc = ig_err_set(err, IG_PROTO_INTERNAL, "resume: out of memory");
+		rc =
+		    ig_err_set(err, IG_PROTO_INTERNAL, "resume: out of memory");
 		goto out;
 	}
 	if ((rc = read_saved(job, &u.data, &sv, err)) != 0)
 		goto out;
 	/* the plugin checks its state whole before changing anything */
 	if (job->plugin->load_state_dict != NULL &&
-	    job->plugin->load_state_dict(job->self, sv.plugin->via.bin.ptr, sv.plugin->via.bin.size,
-	                                 msg, sizeof(msg)) != 0) {
+	    job->plugin->load_state_dict(job->self, sv.plugin->via.bin.ptr,
+	        sv.plugin->via.bin.size, msg, sizeof(msg)) != 0) {
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s",
-		                msg[0] != '\0' ? msg : "the process function refused its state");
+		    msg[0] != '\0' ? msg :
+		                     "the process function refused its state");
 		goto out;
 	}
 	rc = apply(job, &sv, err);

@@ -3,14 +3,15 @@
  */
 #include "runs/runs_int.h"
 
-#define CKPT_GAP_S      0.01            /* checkpoints by count at most 100/s */
+#define CKPT_GAP_S 0.01 /* checkpoints by count at most 100/s */
 
 /*
  * Save the engine's state_dict and data cursor and the job's own state, with
  * the process function's state given (an exec worker's answer) or asked for
  * now; the store commits it with every point handed over before it.
  */
-static int commit_checkpoint(struct run *run, const void *given, size_t given_len)
+static int
+commit_checkpoint(struct run *run, const void *given, size_t given_len)
 {
 	ig_engine *e = job_engine(run->job);
 	msgpack_sbuffer sd, js;
@@ -33,8 +34,9 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 	if (given != NULL) {
 		job_save_given(run->job, &pk, given, given_len);
 	} else if (job_save(run->job, &pk, &err) != 0) {
-		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s",
-		        err.message);
+		run_log(run, LOG_ERROR,
+		    "checkpoint failed (the previous one stands): %s",
+		    err.message);
 		goto out;
 	}
 	ig_engine_data_cursor(e, &cur);
@@ -52,7 +54,8 @@ static int commit_checkpoint(struct run *run, const void *given, size_t given_le
 		.process_state_len = js.size,
 	};
 	if (store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
-		run_log(run, LOG_ERROR, "checkpoint failed: the store refused it");
+		run_log(
+		    run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
 	}
 	run->ckpt_iteration = p.iteration;
@@ -67,13 +70,15 @@ out:
 
 /* The exec worker's state, asked for by checkpoint(): the run has waited
  * at its clean point, so the engine is as it was when asked. */
-static void on_job_state(void *arg, const void *state, size_t len, const char *err)
+static void
+on_job_state(void *arg, const void *state, size_t len, const char *err)
 {
 	struct run *run = arg;
 
 	run->ckpt_out = false;
 	if (err != NULL)
-		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s", err);
+		run_log(run, LOG_ERROR,
+		    "checkpoint failed (the previous one stands): %s", err);
 	else
 		commit_checkpoint(run, state, len);
 	/* what follows runs in the run's next turn, not inside the worker's
@@ -88,7 +93,8 @@ static void on_job_state(void *arg, const void *state, size_t len, const char *e
  * (the loop and every other run go on); the rest is committed at once.
  * A checkpoint that fails is logged and the previous one stands.
  */
-void checkpoint(struct run *run, int then)
+void
+checkpoint(struct run *run, int then)
 {
 	ig_err err;
 
@@ -99,8 +105,9 @@ void checkpoint(struct run *run, int then)
 			run->runnable = false;
 			return;
 		}
-		run_log(run, LOG_ERROR, "checkpoint failed (the previous one stands): %s",
-		        err.message);
+		run_log(run, LOG_ERROR,
+		    "checkpoint failed (the previous one stands): %s",
+		    err.message);
 	} else {
 		commit_checkpoint(run, NULL, 0);
 	}
@@ -111,7 +118,8 @@ void checkpoint(struct run *run, int then)
  * after the last checkpoint, and each `every` after that.  An iteration
  * in flight (an exec worker's, a blocking call's) is counted in the
  * state but not yet complete. */
-uint64_t to_count_point(const struct run *run, ig_engine *e)
+uint64_t
+to_count_point(const struct run *run, ig_engine *e)
 {
 	int64_t every = run->spec->checkpoint.every;
 	int64_t done = ig_engine_state(e)->iteration - !ig_engine_clean(e);
@@ -119,7 +127,8 @@ uint64_t to_count_point(const struct run *run, ig_engine *e)
 	return (uint64_t)(every - (done - run->ckpt_iteration) % every);
 }
 
-static double since_checkpoint(const struct run *run)
+static double
+since_checkpoint(const struct run *run)
 {
 	return (double)uv_now(run->mgr->loop) / 1e3 - run->ckpt_time;
 }
@@ -130,22 +139,27 @@ static double since_checkpoint(const struct run *run)
  * engine would otherwise commit thousands a second, each one the store's
  * work for nothing once the next replaces it.
  */
-bool checkpoint_due(const struct run *run, ig_engine *e)
+bool
+checkpoint_due(const struct run *run, ig_engine *e)
 {
 	const ig_spec_checkpoint *p = &run->spec->checkpoint;
 
 	return checkpoint_due_now(run) ||
-	       (p->every != IG_NONE && ig_engine_state(e)->iteration > run->ckpt_iteration &&
-	        to_count_point(run, e) == (uint64_t)p->every && since_checkpoint(run) >= CKPT_GAP_S);
+	    (p->every != IG_NONE &&
+	        ig_engine_state(e)->iteration > run->ckpt_iteration &&
+	        to_count_point(run, e) == (uint64_t)p->every &&
+	        since_checkpoint(run) >= CKPT_GAP_S);
 }
 
 /* Due wherever the run stands: asked for (the checkpoint action), or by
  * time.  A run with an iteration in flight takes it where that ends. */
-bool checkpoint_due_now(const struct run *run)
+bool
+checkpoint_due_now(const struct run *run)
 {
 	double seconds = run->spec->checkpoint.seconds;
 
-	return run->want_checkpoint || (seconds > 0 && since_checkpoint(run) >= seconds);
+	return run->want_checkpoint ||
+	    (seconds > 0 && since_checkpoint(run) >= seconds);
 }
 
 /*
@@ -153,12 +167,14 @@ bool checkpoint_due_now(const struct run *run)
  * which the engine honours at its next event without changing what the
  * checkpoint holds.
  */
-void suspend_now(struct run *run)
+void
+suspend_now(struct run *run)
 {
 	checkpoint(run, THEN_SUSPEND);
 }
 
-void after_checkpoint(struct run *run, int then)
+void
+after_checkpoint(struct run *run, int then)
 {
 	ig_engine *e = job_engine(run->job);
 

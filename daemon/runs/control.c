@@ -3,15 +3,18 @@
  */
 #include "runs/runs_int.h"
 
-int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg, bool *later,
-                  ig_err *err)
+int
+run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
+    bool *later, ig_err *err)
 {
 	if (!live(run) || (epoch_only && run->status != IG_STATUS_RUNNING))
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
-		                  ig_status_name(run->status));
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
+		    (long long)run->id, ig_status_name(run->status));
 	if (run->rebuilding)
-		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is restarting its worker; "
-		                  "retry", (long long)run->id);
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+		    "run %lld is restarting its worker; "
+		    "retry",
+		    (long long)run->id);
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
 		ig_engine_terminate_epoch(e, false);
@@ -20,8 +23,8 @@ int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *ar
 	*later = false;
 	if (run->status == IG_STATUS_PAUSED) {
 		if (run->ended != NULL)
-			return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is being terminated",
-			                  (long long)run->id);
+			return ig_err_set(err, IG_PROTO_CONFLICT,
+			    "run %lld is being terminated", (long long)run->id);
 		/* Continue it just to end it, still paused to everyone: the
 		 * flag is read at the next check, and a fresh start would
 		 * clear one set before it.  The answer waits for the end. */
@@ -36,20 +39,24 @@ int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *ar
 	return 0;
 }
 
-int run_pause(struct run *run, ig_err *err)
+int
+run_pause(struct run *run, ig_err *err)
 {
 	if (run->rebuilding)
-		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is restarting its worker; "
-		                  "retry", (long long)run->id);
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+		    "run %lld is restarting its worker; "
+		    "retry",
+		    (long long)run->id);
 	if (!live(run) || run->status != IG_STATUS_RUNNING)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s", (long long)run->id,
-		                  ig_status_name(run->status));
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
+		    (long long)run->id, ig_status_name(run->status));
 	run->suspend = SUSPEND_PAUSE;
 	return 0;
 }
 
-int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg, bool *later,
-               ig_err *err)
+int
+run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
+    bool *later, ig_err *err)
 {
 	struct rebuild *rb;
 
@@ -57,23 +64,26 @@ int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg
 	/* its history may be cut back to a checkpoint */
 	history_forget(run->mgr->history, run->id);
 	if (run->rebuilding)
-		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is being set up; retry",
-		                  (long long)run->id);
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+		    "run %lld is being set up; retry", (long long)run->id);
 	if (run->status == IG_STATUS_RUNNING || run->status == IG_STATUS_QUEUED)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is already %s", (long long)run->id,
-		                  ig_status_name(run->status));
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld is already %s", (long long)run->id,
+		    ig_status_name(run->status));
 	if (run->ended != NULL)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is being terminated",
-		                  (long long)run->id);
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld is being terminated", (long long)run->id);
 	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s", (long long)run->id,
-		                  run->reason != NULL ? run->reason : "");
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s",
+		    (long long)run->id, run->reason != NULL ? run->reason : "");
 	if (live(run) && run->store_failed) {
 		/* points and checkpoints after the failure never reached the
 		 * store: continue from what it holds, not from memory */
 		if (job_busy(run->job))
-			return ig_err_set(err, IG_PROTO_UNAVAILABLE, "run %lld is finishing an "
-			                  "iteration; retry", (long long)run->id);
+			return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+			    "run %lld is finishing an "
+			    "iteration; retry",
+			    (long long)run->id);
 		job_free(run->job);
 		run->job = NULL;
 		run->store_failed = false;
@@ -81,27 +91,33 @@ int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg
 	if (live(run))
 		return resume_engine(run, max_epochs, err);
 	if (max_epochs == IG_NONE && run->status != IG_STATUS_PAUSED)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: give max_epochs "
-		                  "above its epoch to run it further", (long long)run->id,
-		                  ig_status_name(run->status));
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld is %s: give max_epochs "
+		    "above its epoch to run it further",
+		    (long long)run->id, ig_status_name(run->status));
 	/* its job is built again from its last checkpoint, off the loop */
 	if ((rb = calloc(1, sizeof(*rb))) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	*rb = (struct rebuild){ .then = resumed, .done = done, .arg = arg,
-	                        .max_epochs = max_epochs };
+	*rb = (struct rebuild){ .then = resumed,
+		.done = done,
+		.arg = arg,
+		.max_epochs = max_epochs };
 	if (rebuild_later(run, rb, err) != 0)
 		return err->code;
 	*later = true;
 	return 0;
 }
 
-int runs_delete(struct runs *mgr, struct run *run, ig_err *err)
+int
+runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 {
 	if (live(run) || run->ending >= 0 || run->rebuilding)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s: terminate it first",
-		                  (long long)run->id, ig_status_name(run->status));
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld is %s: terminate it first", (long long)run->id,
+		    ig_status_name(run->status));
 	if (store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "the store refused the delete");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "the store refused the delete");
 	history_forget(mgr->history, run->id);
 	log_msg(LOG_INFO, run->id, "deleted");
 	runs_remove(mgr, run);

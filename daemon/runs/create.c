@@ -14,14 +14,15 @@ static void runs_abandon(struct runs *mgr, int64_t id);
  */
 struct creating {
 	uv_work_t work;
-	struct run *run;                /* not in mgr->v until its job is built */
+	struct run *run; /* not in mgr->v until its job is built */
 	run_done_fn *done;
 	void *arg;
 	int rc;
 	ig_err err;
 };
 
-static void creating_fail(struct creating *cr)
+static void
+creating_fail(struct creating *cr)
 {
 	cr->done(cr->arg, NULL, &cr->err);
 	run_free(cr->run);
@@ -29,15 +30,16 @@ static void creating_fail(struct creating *cr)
 }
 
 /* The record is in the store, or could not be. */
-static void on_stored(void *arg, int status, const char *errmsg)
+static void
+on_stored(void *arg, int status, const char *errmsg)
 {
 	struct creating *cr = arg;
 	struct run *run = cr->run;
 	struct runs *mgr = run->mgr;
 
 	if (status != 0) {
-		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE, "the run could not be stored: %s",
-		           errmsg);
+		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE,
+		    "the run could not be stored: %s", errmsg);
 		cr->done(cr->arg, NULL, &cr->err);
 		runs_abandon(mgr, run->id);
 		free(cr);
@@ -50,14 +52,16 @@ static void on_stored(void *arg, int status, const char *errmsg)
 }
 
 /* On a threadpool thread: the run is nobody else's yet. */
-static void create_work(uv_work_t *w)
+static void
+create_work(uv_work_t *w)
 {
 	struct creating *cr = w->data;
 
 	cr->rc = build_job(cr->run, &cr->run->job, &cr->err);
 }
 
-static void create_done(uv_work_t *w, int status)
+static void
+create_done(uv_work_t *w, int status)
 {
 	struct creating *cr = w->data;
 	struct run *run = cr->run;
@@ -69,7 +73,8 @@ static void create_done(uv_work_t *w, int status)
 
 	mgr->building--;
 	if (status != 0 || mgr->stopping) {
-		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+		ig_err_set(
+		    &cr->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
 		creating_fail(cr);
 		if (mgr->stopping)
 			check_stopped(mgr);
@@ -88,7 +93,8 @@ static void create_done(uv_work_t *w, int status)
 		return;
 	}
 	if ((spec->state_dict != NULL &&
-	     load_state_dict(run, spec->state_dict, spec->state_dict_len, &cr->err) != 0) ||
+	        load_state_dict(run, spec->state_dict, spec->state_dict_len,
+	            &cr->err) != 0) ||
 	    start_engine(run, IG_NONE, &cr->err) != 0) {
 		creating_fail(cr);
 		return;
@@ -102,27 +108,34 @@ static void create_done(uv_work_t *w, int status)
 		.status = IG_STATUS_RUNNING,
 		.progress = progress_of(run),
 	};
-	rc = store_create_run(mgr->store, &rec, &run->id, on_stored, cr, msg, sizeof(msg));
+	rc = store_create_run(
+	    mgr->store, &rec, &run->id, on_stored, cr, msg, sizeof(msg));
 	msgpack_sbuffer_destroy(&sb);
 	if (rc != 0) {
-		ig_err_set(&cr->err, rc == STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
-		           "%s", rc == STORE_EEXIST ? "name: you have a run called that" : msg);
+		ig_err_set(&cr->err,
+		    rc == STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
+		    "%s",
+		    rc == STORE_EEXIST ? "name: you have a run called that" :
+		                         msg);
 		creating_fail(cr);
 		return;
 	}
 	if (runs_add(mgr, run) != 0) {
 		/* the record still commits; on_stored then drops it */
-		log_msg(LOG_ERROR, run->id, "out of memory for the table of runs");
+		log_msg(
+		    LOG_ERROR, run->id, "out of memory for the table of runs");
 		return;
 	}
 	run->created = run->started = wall_now();
 	run->status = IG_STATUS_RUNNING;
 	add_all_watchers(run);
-	run_log(run, LOG_INFO, "started by uid %lu: %s", (unsigned long)run->owner,
-	        spec->engine.target != NULL ? spec->engine.target : "exec");
+	run_log(run, LOG_INFO, "started by uid %lu: %s",
+	    (unsigned long)run->owner,
+	    spec->engine.target != NULL ? spec->engine.target : "exec");
 }
 
-int runs_writable(struct runs *mgr, ig_err *err)
+int
+runs_writable(struct runs *mgr, ig_err *err)
 {
 	char msg[1024];
 
@@ -131,29 +144,36 @@ int runs_writable(struct runs *mgr, ig_err *err)
 	return 0;
 }
 
-int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
-                run_done_fn *done, void *arg, ig_err *err)
+int
+runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
+    run_done_fn *done, void *arg, ig_err *err)
 {
 	struct creating *cr;
 	ig_spec *spec;
 	int rc;
 
 	if (mgr->stopping)
-		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
-	if ((rc = runs_writable(mgr, err)) != 0 || (rc = ig_spec_read(o, &spec, err)) != 0)
+		return ig_err_set(
+		    err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+	if ((rc = runs_writable(mgr, err)) != 0 ||
+	    (rc = ig_spec_read(o, &spec, err)) != 0)
 		return rc;
 	size_t named;
-	struct run *same = spec->name[0] != '\0' ? runs_find_name(mgr, spec->name, owner, &named) : NULL;
+	struct run *same = spec->name[0] != '\0' ?
+	    runs_find_name(mgr, spec->name, owner, &named) :
+	    NULL;
 	if (same != NULL && same->owner == owner) {
-		rc = ig_err_set(err, IG_PROTO_CONFLICT, "name: you have a run called %s (run %lld); "
-		                "choose another name, or delete it first", spec->name,
-		                (long long)same->id);
+		rc = ig_err_set(err, IG_PROTO_CONFLICT,
+		    "name: you have a run called %s (run %lld); "
+		    "choose another name, or delete it first",
+		    spec->name, (long long)same->id);
 		ig_spec_free(spec);
 		return rc;
 	}
 	if (spec->seed == IG_NONE && spec->data.shuffle)
 		spec->seed = fresh_seed();
-	if ((cr = calloc(1, sizeof(*cr))) == NULL || (cr->run = run_alloc(mgr, spec, owner)) == NULL) {
+	if ((cr = calloc(1, sizeof(*cr))) == NULL ||
+	    (cr->run = run_alloc(mgr, spec, owner)) == NULL) {
 		free(cr);
 		ig_spec_free(spec);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
@@ -161,18 +181,20 @@ int runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	cr->done = done;
 	cr->arg = arg;
 	cr->work.data = cr;
-	if ((rc = uv_queue_work(mgr->loop, &cr->work, create_work, create_done)) != 0) {
+	if ((rc = uv_queue_work(
+	         mgr->loop, &cr->work, create_work, create_done)) != 0) {
 		run_free(cr->run);
 		free(cr);
-		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot queue the run's set-up: %s",
-		                  uv_strerror(rc));
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot queue the run's set-up: %s", uv_strerror(rc));
 	}
 	mgr->building++;
 	return 0;
 }
 
 /* Forget a run whose record could not be stored. */
-static void runs_abandon(struct runs *mgr, int64_t id)
+static void
+runs_abandon(struct runs *mgr, int64_t id)
 {
 	struct run *run = runs_find(mgr, id);
 

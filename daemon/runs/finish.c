@@ -9,7 +9,8 @@ static void fail_run(struct run *run);
  * status, state_dict and metrics show the run as ended. */
 /* The terminate of a paused run is answered now: it has ended, or the
  * daemon stops before it could. */
-void tell_ended(struct run *run)
+void
+tell_ended(struct run *run)
 {
 	run_done_fn *fn = run->ended;
 
@@ -18,7 +19,8 @@ void tell_ended(struct run *run)
 		fn(run->ended_arg, run, NULL);
 }
 
-static void on_end_committed(void *arg, int status, const char *errmsg)
+static void
+on_end_committed(void *arg, int status, const char *errmsg)
 {
 	struct run *run = arg;
 
@@ -35,7 +37,8 @@ static void on_end_committed(void *arg, int status, const char *errmsg)
 	run->nwatchers = 0;
 }
 
-static void restarted(struct rebuild *rb)
+static void
+restarted(struct rebuild *rb)
 {
 	struct run *run = rb->run;
 
@@ -48,12 +51,14 @@ static void restarted(struct rebuild *rb)
 	}
 	run->restarts++;
 	make_runnable(run);
-	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld after the worker's restart",
-	        (long long)ig_engine_state(job_engine(run->job))->epoch,
-	        (long long)ig_engine_state(job_engine(run->job))->iteration);
+	run_log(run, LOG_INFO,
+	    "resumed at epoch %lld, iteration %lld after the worker's restart",
+	    (long long)ig_engine_state(job_engine(run->job))->epoch,
+	    (long long)ig_engine_state(job_engine(run->job))->iteration);
 }
 
-static bool restart_worker(struct run *run)
+static bool
+restart_worker(struct run *run)
 {
 	struct job *old = run->job;
 	int64_t max = run->spec->worker.max_restarts;
@@ -62,8 +67,10 @@ static bool restart_worker(struct run *run)
 
 	if (!job_worker_lost(old) || max == IG_NONE || run->restarts >= max)
 		return false;
-	run_log(run, LOG_WARN, "restart %lld of %lld from the last checkpoint: %s",
-	        (long long)run->restarts + 1, (long long)max, ig_engine_error(job_engine(old)));
+	run_log(run, LOG_WARN,
+	    "restart %lld of %lld from the last checkpoint: %s",
+	    (long long)run->restarts + 1, (long long)max,
+	    ig_engine_error(job_engine(old)));
 	flush_points(run);
 	if ((rb = calloc(1, sizeof(*rb))) == NULL) {
 		run_log(run, LOG_ERROR, "cannot restart: out of memory");
@@ -77,7 +84,8 @@ static bool restart_worker(struct run *run)
 	return true;
 }
 
-void finish(struct run *run, ig_run_status st)
+void
+finish(struct run *run, ig_run_status st)
 {
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
@@ -90,7 +98,8 @@ void finish(struct run *run, ig_run_status st)
 }
 
 /* Its engine failed, and no restart helps: end it with the error. */
-static void fail_run(struct run *run)
+static void
+fail_run(struct run *run)
 {
 	ig_engine *e = job_engine(run->job);
 	char why[IG_ERR_MAX * 4 + 64];
@@ -98,13 +107,15 @@ static void fail_run(struct run *run)
 	log_window_end(run, true);
 	/* a reason without the restarts would read as the first failure */
 	if (run->restarts > 0)
-		snprintf(why, sizeof(why), "after %lld restart%s of its worker: %s",
-		         (long long)run->restarts, run->restarts == 1 ? "" : "s",
-		         ig_engine_error(e));
+		snprintf(why, sizeof(why),
+		    "after %lld restart%s of its worker: %s",
+		    (long long)run->restarts, run->restarts == 1 ? "" : "s",
+		    ig_engine_error(e));
 	else
 		snprintf(why, sizeof(why), "%s", ig_engine_error(e));
 	run_log(run, LOG_ERROR, "failed at epoch %lld, iteration %lld: %s",
-	        (long long)ig_engine_state(e)->epoch, (long long)ig_engine_state(e)->iteration, why);
+	    (long long)ig_engine_state(e)->epoch,
+	    (long long)ig_engine_state(e)->iteration, why);
 	flush_points(run);
 	set_reason(run, why);
 	run->ending = IG_STATUS_FAILED;
@@ -112,34 +123,40 @@ static void fail_run(struct run *run)
 }
 
 /* The end checkpointed (or failed): record it and let the job go. */
-void finish_end(struct run *run)
+void
+finish_end(struct run *run)
 {
 	ig_engine *e = job_engine(run->job);
 	const ig_state *s = ig_engine_state(e);
 
 	if (run->ending < 0) {
-		run->ending = ig_engine_terminated(e) ? IG_STATUS_TERMINATED : IG_STATUS_COMPLETED;
+		run->ending = ig_engine_terminated(e) ? IG_STATUS_TERMINATED :
+		                                        IG_STATUS_COMPLETED;
 		run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
-		        ig_status_name(run->ending), (long long)s->epoch, (long long)s->iteration);
+		    ig_status_name(run->ending), (long long)s->epoch,
+		    (long long)s->iteration);
 	}
 	snapshot(run);
 	run->rate = 0;
 	job_free(run->job);
 	run->job = NULL;
-	if (store_set_progress(run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
+	if (store_set_progress(
+	        run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
 	    store_set_status(run->mgr->store, run->id, run->ending, run->reason,
-	                        on_end_committed, run) != 0) {
+	        on_end_committed, run) != 0) {
 		log_msg(LOG_ERROR, run->id, "cannot record its end");
 		on_end_committed(run, 0, NULL);
 	}
 }
 
-bool live(const struct run *run)
+bool
+live(const struct run *run)
 {
 	return run->job != NULL;
 }
 
-bool run_settled(const struct run *run)
+bool
+run_settled(const struct run *run)
 {
 	return !live(run) && run->ending < 0;
 }

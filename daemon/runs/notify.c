@@ -3,7 +3,8 @@
  */
 #include "runs/runs_int.h"
 
-static void drop_closed_watchers(struct run *run)
+static void
+drop_closed_watchers(struct run *run)
 {
 	size_t j = 0;
 
@@ -16,7 +17,8 @@ static void drop_closed_watchers(struct run *run)
 	run->nwatchers = j;
 }
 
-bool run_owned_by(const struct run *run, uid_t uid)
+bool
+run_owned_by(const struct run *run, uid_t uid)
 {
 	return uid == 0 || uid == run->owner;
 }
@@ -24,8 +26,9 @@ bool run_owned_by(const struct run *run, uid_t uid)
 /* A notification to every watcher: pack(arg) to those who may read the
  * run's private parts (its owner, root), public(parg) to the others, or
  * nothing with public NULL. */
-void broadcast_to(struct run *run, const char *method, server_pack_fn *pack, void *arg,
-                         server_pack_fn *public, void *parg)
+void
+broadcast_to(struct run *run, const char *method, server_pack_fn *pack,
+    void *arg, server_pack_fn *public, void *parg)
 {
 	drop_closed_watchers(run);
 	for (size_t i = 0; i < run->nwatchers; i++) {
@@ -38,43 +41,54 @@ void broadcast_to(struct run *run, const char *method, server_pack_fn *pack, voi
 }
 
 /* A notification everyone who watches may read. */
-void broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg)
+void
+broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg)
 {
 	broadcast_to(run, method, pack, arg, pack, arg);
 }
 
-static void pack_status_note(msgpack_packer *pk, void *arg)
+static void
+pack_status_note(msgpack_packer *pk, void *arg)
 {
 	ig_status_note_pack(pk, arg);
 }
 
 /* The reason is private: it may quote the worker's stderr. */
-void notify_status(struct run *run)
+void
+notify_status(struct run *run)
 {
 	ig_status_note n = { run->id, run->status, run->reason };
 	ig_status_note pub = { run->id, run->status, NULL };
 
 	if (run->nwatchers > 0)
-		broadcast_to(run, "status", pack_status_note, &n, pack_status_note, &pub);
+		broadcast_to(run, "status", pack_status_note, &n,
+		    pack_status_note, &pub);
 }
 
-static void pack_progress(msgpack_packer *pk, void *arg)
+static void
+pack_progress(msgpack_packer *pk, void *arg)
 {
 	ig_progress_pack(pk, arg);
 }
 
-void notify_progress(struct run *run)
+void
+notify_progress(struct run *run)
 {
 	const ig_state *s = ig_engine_state(job_engine(run->job));
-	ig_progress p = { run->id, s->epoch, s->iteration, s->epoch_length, s->max_epochs, run->rate, -1 };
+	ig_progress p = { run->id, s->epoch, s->iteration, s->epoch_length,
+		s->max_epochs, run->rate, -1 };
 
-	if (s->epoch_length != IG_NONE && s->max_epochs != IG_NONE && run->rate > 0)
-		p.eta = (double)(s->epoch_length * s->max_epochs - s->iteration) / run->rate;
+	if (s->epoch_length != IG_NONE && s->max_epochs != IG_NONE &&
+	    run->rate > 0)
+		p.eta =
+		    (double)(s->epoch_length * s->max_epochs - s->iteration) /
+		    run->rate;
 	broadcast(run, "progress", pack_progress, &p);
 	run->progress_sent = (double)uv_now(run->mgr->loop);
 }
 
-void pack_event_note(msgpack_packer *pk, void *arg)
+void
+pack_event_note(msgpack_packer *pk, void *arg)
 {
 	ig_event_note_pack(pk, arg);
 }
@@ -85,7 +99,8 @@ struct metrics_note {
 	size_t n;
 };
 
-static void pack_metrics_note(msgpack_packer *pk, void *arg)
+static void
+pack_metrics_note(msgpack_packer *pk, void *arg)
 {
 	struct metrics_note *m = arg;
 
@@ -97,7 +112,8 @@ static void pack_metrics_note(msgpack_packer *pk, void *arg)
 }
 
 /* The epoch's metric values, one point each, to watchers. */
-void notify_metrics(struct run *run, ig_engine *e)
+void
+notify_metrics(struct run *run, ig_engine *e)
 {
 	const ig_state *st = ig_engine_state(e);
 	size_t n = ig_engine_metric_count(e);
@@ -107,7 +123,8 @@ void notify_metrics(struct run *run, ig_engine *e)
 
 	if (s != NULL && p != NULL) {
 		for (size_t i = 0; i < n; i++) {
-			s[i].name = (char *)ig_engine_metric_at(e, i, &p[i].value);
+			s[i].name =
+			    (char *)ig_engine_metric_at(e, i, &p[i].value);
 			p[i].epoch = st->epoch;
 			p[i].iteration = st->iteration;
 			p[i].time = now;
@@ -123,7 +140,8 @@ void notify_metrics(struct run *run, ig_engine *e)
 
 /* Every connection that watches all the runs it may see gets a new or
  * revived run too. */
-void add_all_watchers(struct run *run)
+void
+add_all_watchers(struct run *run)
 {
 	struct runs *mgr = run->mgr;
 	size_t j = 0;
@@ -141,7 +159,8 @@ void add_all_watchers(struct run *run)
 	mgr->nall = j;
 }
 
-void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on)
+void
+runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on)
 {
 	uid_t uid = server_conn_uid(conn);
 	size_t i;
@@ -152,7 +171,8 @@ void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on)
 		server_conn_unref(conn);
 		mgr->all[i] = mgr->all[--mgr->nall];
 	} else if (on && i == mgr->nall) {
-		struct server_conn **v = realloc(mgr->all, (mgr->nall + 1) * sizeof(*v));
+		struct server_conn **v =
+		    realloc(mgr->all, (mgr->nall + 1) * sizeof(*v));
 		if (v != NULL) {
 			server_conn_ref(conn);
 			mgr->all = v;
@@ -170,12 +190,14 @@ void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on)
 	}
 }
 
-void run_watch(struct run *run, struct server_conn *conn)
+void
+run_watch(struct run *run, struct server_conn *conn)
 {
 	for (size_t i = 0; i < run->nwatchers; i++)
 		if (run->watchers[i] == conn)
 			return;
-	struct server_conn **v = realloc(run->watchers, (run->nwatchers + 1) * sizeof(*v));
+	struct server_conn **v =
+	    realloc(run->watchers, (run->nwatchers + 1) * sizeof(*v));
 	if (v == NULL)
 		return;
 	run->watchers = v;
@@ -183,7 +205,8 @@ void run_watch(struct run *run, struct server_conn *conn)
 	v[run->nwatchers++] = conn;
 }
 
-void run_unwatch(struct run *run, struct server_conn *conn)
+void
+run_unwatch(struct run *run, struct server_conn *conn)
 {
 	for (size_t i = 0; i < run->nwatchers; i++)
 		if (run->watchers[i] == conn) {

@@ -5,7 +5,8 @@
 
 /* A stored run into memory, as the record says (spec taken over; NULL for
  * one that may not run).  NULL without memory. */
-static struct run *run_from_record(struct runs *mgr, const struct store_run *rec, ig_spec *spec)
+static struct run *
+run_from_record(struct runs *mgr, const struct store_run *rec, ig_spec *spec)
 {
 	struct run *run = calloc(1, sizeof(*run));
 
@@ -19,8 +20,10 @@ static struct run *run_from_record(struct runs *mgr, const struct store_run *rec
 	run->owner = rec->owner_uid;
 	run->slice = 64;
 	run->ending = -1;
-	snprintf(run->name, sizeof(run->name), "%s", spec != NULL ? spec->name :
-	         rec->name != NULL ? rec->name : "");
+	snprintf(run->name, sizeof(run->name), "%s",
+	    spec != NULL          ? spec->name :
+	        rec->name != NULL ? rec->name :
+	                            "");
 	run->status = rec->status;
 	run->reason = rec->reason != NULL ? strdup(rec->reason) : NULL;
 	run->created = rec->created;
@@ -36,12 +39,14 @@ static struct run *run_from_record(struct runs *mgr, const struct store_run *rec
 
 /* A run to show, without a spec: its stored record cannot be run, and it
  * is failed for the reason given.  Never dropped: its owner must learn. */
-static void adopt_damaged(struct runs *mgr, const struct store_run *rec, const char *why)
+static void
+adopt_damaged(struct runs *mgr, const struct store_run *rec, const char *why)
 {
 	char reason[512];
 	struct run *run;
 
-	snprintf(reason, sizeof(reason), "its stored record %s: it is not run again", why);
+	snprintf(reason, sizeof(reason),
+	    "its stored record %s: it is not run again", why);
 	log_msg(LOG_ERROR, rec->id, "%s", reason);
 	if ((run = run_from_record(mgr, rec, NULL)) != NULL)
 		set_status(run, IG_STATUS_FAILED, reason);
@@ -50,7 +55,8 @@ static void adopt_damaged(struct runs *mgr, const struct store_run *rec, const c
 /* A stored run into memory: finished ones as records, unfinished ones with
  * their job restored from the last checkpoint.  Only a record this
  * database's key vouches for may start code, as the owner it names. */
-static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
+static void
+adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 {
 	ig_spec *spec = NULL;
 	struct run *run;
@@ -58,9 +64,10 @@ static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unf
 	char why[300];
 
 	if (!store_run_trusted(mgr->store, rec)) {
-		adopt_damaged(mgr, rec, "failed the integrity check (its owner or spec was "
-		              "changed outside ignited, or the database was moved without its "
-		              ".key file)");
+		adopt_damaged(mgr, rec,
+		    "failed the integrity check (its owner or spec was "
+		    "changed outside ignited, or the database was moved without its "
+		    ".key file)");
 		return;
 	}
 	if (ig_status_name(rec->status) == NULL) {
@@ -68,7 +75,8 @@ static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unf
 		return;
 	}
 	if (spec_from_bytes(rec->spec, rec->spec_len, &spec, &err) != 0) {
-		snprintf(why, sizeof(why), "has a spec that cannot be read (%s)", err.message);
+		snprintf(why, sizeof(why),
+		    "has a spec that cannot be read (%s)", err.message);
 		adopt_damaged(mgr, rec, why);
 		return;
 	}
@@ -79,13 +87,15 @@ static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unf
 		return;
 	}
 	if (revive_now(run, true, &err) != 0) {
-		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
-		        err.message);
+		run_log(run, LOG_ERROR,
+		    "cannot resume after the daemon's restart: %s",
+		    err.message);
 		set_status(run, IG_STATUS_FAILED, err.message);
 		return;
 	}
 	if (run->status == IG_STATUS_PAUSED) {
-		run_log(run, LOG_INFO, "restored paused after the daemon's restart");
+		run_log(run, LOG_INFO,
+		    "restored paused after the daemon's restart");
 		return;
 	}
 	/* Its end was checkpointed but not recorded (a database written
@@ -96,16 +106,18 @@ static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unf
 		return;
 	}
 	if (start_engine(run, IG_NONE, &err) != 0) {
-		run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
-		        err.message);
+		run_log(run, LOG_ERROR,
+		    "cannot resume after the daemon's restart: %s",
+		    err.message);
 		set_status(run, IG_STATUS_FAILED, err.message);
 		return;
 	}
 	set_status(run, IG_STATUS_RUNNING, NULL);
 	make_runnable(run);
-	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld after the daemon's restart",
-	        (long long)ig_engine_state(job_engine(run->job))->epoch,
-	        (long long)ig_engine_state(job_engine(run->job))->iteration);
+	run_log(run, LOG_INFO,
+	    "resumed at epoch %lld, iteration %lld after the daemon's restart",
+	    (long long)ig_engine_state(job_engine(run->job))->epoch,
+	    (long long)ig_engine_state(job_engine(run->job))->iteration);
 }
 
 /*
@@ -113,15 +125,16 @@ static void adopt_stored(struct runs *mgr, const struct store_run *rec, bool unf
  * was committed stays, and the run pauses with the reason rather than run
  * on with state it cannot keep.  `resume` retries once space is back.
  */
-static void on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
+static void
+on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
 {
 	struct run *run = runs_find(arg, run_id);
 	char reason[512];
 
 	log_msg(LOG_ERROR, run_id, "store: %s (error %d)", errmsg, status);
 	/* the first failure is the reason; later refusals follow from it */
-	if (run == NULL || run->job == NULL || run->status != IG_STATUS_RUNNING ||
-	    run->store_failed)
+	if (run == NULL || run->job == NULL ||
+	    run->status != IG_STATUS_RUNNING || run->store_failed)
 		return;
 	snprintf(reason, sizeof(reason), "store: %s", errmsg);
 	set_reason(run, reason);
@@ -129,8 +142,9 @@ static void on_store_error(void *arg, int64_t run_id, int status, const char *er
 	run->store_failed = true;
 }
 
-struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
-                       struct server *srv, char *err, size_t errlen)
+struct runs *
+runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
+    struct server *srv, char *err, size_t errlen)
 {
 	struct store_reader *r = store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
@@ -145,7 +159,8 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, struct sto
 	mgr->cfg = cfg;
 	mgr->store = store;
 	mgr->srv = srv;
-	if ((mgr->history = history_open(loop, store_path(store), err, errlen)) == NULL) {
+	if ((mgr->history = history_open(
+	         loop, store_path(store), err, errlen)) == NULL) {
 		free(mgr);
 		return NULL;
 	}
@@ -155,14 +170,16 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, struct sto
 	mgr->open_handles = 2;
 	store_on_error(store, on_store_error, mgr);
 	if (store_list_runs(r, STORE_ANY_STATUS, &recs, &n) != 0) {
-		snprintf(err, errlen, "reading runs: %s", store_reader_error(r));
+		snprintf(
+		    err, errlen, "reading runs: %s", store_reader_error(r));
 		runs_close(mgr);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		enum ig_status st = recs[i].status;
-		adopt_stored(mgr, &recs[i], st == IG_STATUS_RUNNING || st == IG_STATUS_QUEUED ||
-		                            st == IG_STATUS_PAUSED);
+		adopt_stored(mgr, &recs[i],
+		    st == IG_STATUS_RUNNING || st == IG_STATUS_QUEUED ||
+		        st == IG_STATUS_PAUSED);
 	}
 	store_runs_free(recs, n);
 	return mgr;

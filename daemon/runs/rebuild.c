@@ -3,7 +3,8 @@
  */
 #include "runs/runs_int.h"
 
-static int rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
+static int
+rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 {
 	struct store_reader *r = store_loop_reader(run->mgr->store);
 	int rc = store_latest_checkpoint(r, run->id, &rb->ckpt);
@@ -11,18 +12,20 @@ static int rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 	rb->run = run;
 	rb->have_ckpt = rc == 0;
 	if (rc == STORE_ENOTFOUND && !rb->start_over)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld has no checkpoint to continue from",
-		                  (long long)run->id);
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld has no checkpoint to continue from",
+		    (long long)run->id);
 	/* starting over would drop what it learnt and its history */
 	if (rc != 0 && rc != STORE_ENOTFOUND)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot read its checkpoint: %s",
-		                  store_reader_error(r));
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot read its checkpoint: %s", store_reader_error(r));
 	return 0;
 }
 
 /* The built job becomes the run's, with the checkpoint loaded; the one it
  * had goes.  On failure the run keeps the job it had. */
-static int rebuild_install(struct rebuild *rb, ig_err *err)
+static int
+rebuild_install(struct rebuild *rb, ig_err *err)
 {
 	struct run *run = rb->run;
 	struct job *old = run->job;
@@ -46,7 +49,8 @@ static int rebuild_install(struct rebuild *rb, ig_err *err)
 	return 0;
 }
 
-static void rebuild_free(struct rebuild *rb)
+static void
+rebuild_free(struct rebuild *rb)
 {
 	if (rb->job != NULL)
 		job_free(rb->job);
@@ -55,7 +59,8 @@ static void rebuild_free(struct rebuild *rb)
 }
 
 /* At the daemon's start, before it serves: all on the loop. */
-int revive_now(struct run *run, bool start_over, ig_err *err)
+int
+revive_now(struct run *run, bool start_over, ig_err *err)
 {
 	struct rebuild rb = { .start_over = start_over };
 	int rc;
@@ -69,14 +74,16 @@ int revive_now(struct run *run, bool start_over, ig_err *err)
 	return rc;
 }
 
-static void rebuild_work(uv_work_t *w)
+static void
+rebuild_work(uv_work_t *w)
 {
 	struct rebuild *rb = w->data;
 
 	rb->rc = build_job(rb->run, &rb->job, &rb->err);
 }
 
-static void rebuild_done(uv_work_t *w, int status)
+static void
+rebuild_done(uv_work_t *w, int status)
 {
 	struct rebuild *rb = w->data;
 	struct runs *mgr = rb->run->mgr;
@@ -84,7 +91,8 @@ static void rebuild_done(uv_work_t *w, int status)
 	mgr->building--;
 	rb->run->rebuilding = false;
 	if (status != 0 && rb->rc == 0)
-		rb->rc = ig_err_set(&rb->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+		rb->rc = ig_err_set(
+		    &rb->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
 	if (rb->rc == 0)
 		rb->rc = rebuild_install(rb, &rb->err);
 	rb->then(rb);
@@ -95,7 +103,8 @@ static void rebuild_done(uv_work_t *w, int status)
 
 /* Rebuild run's job off the loop, then rb->then; rb is taken over.
  * Returns 0, or an error found at once (no checkpoint, none queued). */
-int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err)
+int
+rebuild_later(struct run *run, struct rebuild *rb, ig_err *err)
 {
 	int rc;
 
@@ -104,10 +113,11 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err)
 		return rc;
 	}
 	rb->work.data = rb;
-	if ((rc = uv_queue_work(run->mgr->loop, &rb->work, rebuild_work, rebuild_done)) != 0) {
+	if ((rc = uv_queue_work(
+	         run->mgr->loop, &rb->work, rebuild_work, rebuild_done)) != 0) {
 		rebuild_free(rb);
-		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot queue the run's set-up: %s",
-		                  uv_strerror(rc));
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot queue the run's set-up: %s", uv_strerror(rc));
 	}
 	run->mgr->building++;
 	run->rebuilding = true;
@@ -115,25 +125,30 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err)
 }
 
 /* Start the run's engine again, as resume asks. */
-int resume_engine(struct run *run, int64_t max_epochs, ig_err *err)
+int
+resume_engine(struct run *run, int64_t max_epochs, ig_err *err)
 {
 	ig_engine *e = job_engine(run->job);
 
 	if (max_epochs != IG_NONE && max_epochs <= ig_engine_state(e)->epoch &&
 	    ig_engine_status(e) != IG_RUN_SUSPENDED)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "max_epochs: %lld is not above the "
-		                  "run's epoch %lld", (long long)max_epochs,
-		                  (long long)ig_engine_state(e)->epoch);
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "max_epochs: %lld is not above the "
+		    "run's epoch %lld",
+		    (long long)max_epochs,
+		    (long long)ig_engine_state(e)->epoch);
 	if (start_engine(run, max_epochs, err) != 0)
 		return err->code;
 	set_status(run, IG_STATUS_RUNNING, NULL);
 	make_runnable(run);
-	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld", (long long)ig_engine_state(e)->epoch,
-	        (long long)ig_engine_state(e)->iteration);
+	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld",
+	    (long long)ig_engine_state(e)->epoch,
+	    (long long)ig_engine_state(e)->iteration);
 	return 0;
 }
 
-void resumed(struct rebuild *rb)
+void
+resumed(struct rebuild *rb)
 {
 	struct run *run = rb->run;
 	ig_err err;

@@ -3,9 +3,10 @@
  */
 #include "runs/runs_int.h"
 
-#define POINTS_FLUSH    4096            /* points buffered before a hand-off */
+#define POINTS_FLUSH 4096 /* points buffered before a hand-off */
 
-double wall_now(void)
+double
+wall_now(void)
 {
 	struct timespec ts;
 
@@ -14,15 +15,18 @@ double wall_now(void)
 }
 
 /* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
-void set_reason(struct run *run, const char *reason)
+void
+set_reason(struct run *run, const char *reason)
 {
-	char *copy = reason != NULL ? ig_utf8_repair(reason, strlen(reason)) : NULL;
+	char *copy =
+	    reason != NULL ? ig_utf8_repair(reason, strlen(reason)) : NULL;
 
 	free(run->reason);
 	run->reason = copy;
 }
 
-void set_status(struct run *run, int status, const char *reason)
+void
+set_status(struct run *run, int status, const char *reason)
 {
 	run->status = status;
 	set_reason(run, reason);
@@ -31,45 +35,55 @@ void set_status(struct run *run, int status, const char *reason)
 	if (status >= IG_STATUS_COMPLETED)
 		run->finished = wall_now();
 	/* reason may have been run->reason, which set_reason replaced */
-	if (store_set_status(run->mgr->store, run->id, status, run->reason,
-	                        NULL, NULL) != 0)
-		log_msg(LOG_ERROR, run->id, "cannot record status %s", ig_status_name(status));
+	if (store_set_status(
+	        run->mgr->store, run->id, status, run->reason, NULL, NULL) != 0)
+		log_msg(LOG_ERROR, run->id, "cannot record status %s",
+		    ig_status_name(status));
 	notify_status(run);
 }
 
-void flush_points(struct run *run)
+void
+flush_points(struct run *run)
 {
 	if (run->npoints == 0)
 		return;
-	if (store_points(run->mgr->store, run->id, run->points, run->npoints) != 0)
-		log_msg(LOG_ERROR, run->id, "cannot hand %zu metric points to the store", run->npoints);
+	if (store_points(run->mgr->store, run->id, run->points, run->npoints) !=
+	    0)
+		log_msg(LOG_ERROR, run->id,
+		    "cannot hand %zu metric points to the store", run->npoints);
 	run->npoints = 0;
 }
 
-static int series_cmp(const void *a, const void *b)
+static int
+series_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct run_series *)a)->name, ((const struct run_series *)b)->name);
+	return strcmp(((const struct run_series *)a)->name,
+	    ((const struct run_series *)b)->name);
 }
 
 /* run->series is kept sorted by name: a run may write a thousand series,
  * and each point looks its own up. */
-static int series_id(struct run *run, const char *name, int64_t *id)
+static int
+series_id(struct run *run, const char *name, int64_t *id)
 {
 	struct run_series key = { (char *)name, 0 }, *found;
 	char err[256], *copy;
 
 	/* bsearch may not be given a NULL array, even of none */
-	found = run->nseries > 0 ? bsearch(&key, run->series, run->nseries, sizeof(key),
-	                                   series_cmp) : NULL;
+	found = run->nseries > 0 ?
+	    bsearch(&key, run->series, run->nseries, sizeof(key), series_cmp) :
+	    NULL;
 	if (found != NULL) {
 		*id = found->id;
 		return 0;
 	}
-	struct run_series *v = realloc(run->series, (run->nseries + 1) * sizeof(*v));
+	struct run_series *v =
+	    realloc(run->series, (run->nseries + 1) * sizeof(*v));
 	if (v == NULL)
 		return -1;
 	run->series = v;
-	if (store_series(run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
+	if (store_series(
+	        run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
 		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
 		return -1;
 	}
@@ -81,14 +95,18 @@ static int series_id(struct run *run, const char *name, int64_t *id)
 	return 0;
 }
 
-struct store_progress progress_of(struct run *run)
+struct store_progress
+progress_of(struct run *run)
 {
 	const ig_state *s = ig_engine_state(job_engine(run->job));
 
-	return (struct store_progress){ s->epoch, s->iteration, s->epoch_length, s->max_epochs };
+	return (struct store_progress){ s->epoch, s->iteration, s->epoch_length,
+		s->max_epochs };
 }
 
-void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
+void
+hook_point(
+    void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
 {
 	struct run *run = ud;
 	int64_t id;
@@ -99,13 +117,15 @@ void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, do
 		size_t cap = run->cappoints ? run->cappoints * 2 : 64;
 		struct store_point *v = realloc(run->points, cap * sizeof(*v));
 		if (v == NULL) {
-			log_msg(LOG_ERROR, run->id, "out of memory for metric points");
+			log_msg(LOG_ERROR, run->id,
+			    "out of memory for metric points");
 			return;
 		}
 		run->points = v;
 		run->cappoints = cap;
 	}
-	run->points[run->npoints++] = (struct store_point){ id, epoch, iteration, wall_now(), value };
+	run->points[run->npoints++] =
+	    (struct store_point){ id, epoch, iteration, wall_now(), value };
 	if (run->npoints >= POINTS_FLUSH)
 		flush_points(run);
 }

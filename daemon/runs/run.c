@@ -5,7 +5,8 @@
 
 static void clear_last_metrics(struct run *run);
 
-static void hook_checkpoint(void *ud)
+static void
+hook_checkpoint(void *ud)
 {
 	struct run *run = ud;
 
@@ -13,7 +14,8 @@ static void hook_checkpoint(void *ud)
 	ig_engine_yield(job_engine(run->job));
 }
 
-static void hook_wake(void *ud)
+static void
+hook_wake(void *ud)
 {
 	struct run *run = ud;
 
@@ -21,7 +23,8 @@ static void hook_wake(void *ud)
 	make_runnable(run);
 }
 
-static int64_t hook_run_id(void *ud)
+static int64_t
+hook_run_id(void *ud)
 {
 	return ((struct run *)ud)->id;
 }
@@ -30,18 +33,22 @@ static int64_t hook_run_id(void *ud)
  * was not to be trusted has no spec, and never gets a job. */
 /* A job for run->spec, with the run's hooks, into *out.  Safe on a
  * threadpool thread: it reads the run's spec and owner only. */
-int build_job(struct run *run, struct job **out, ig_err *err)
+int
+build_job(struct run *run, struct job **out, ig_err *err)
 {
-	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log, hook_wake, hook_run_id,
-	                           run };
+	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log,
+		hook_wake, hook_run_id, run };
 
 	if (run->spec == NULL)
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld cannot run again: %s",
-		                  (long long)run->id, run->reason != NULL ? run->reason : "");
-	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner, &hooks, out, err);
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld cannot run again: %s", (long long)run->id,
+		    run->reason != NULL ? run->reason : "");
+	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner,
+	    &hooks, out, err);
 }
 
-int on_epoch_completed(ig_engine *e, int event, void *ud)
+int
+on_epoch_completed(ig_engine *e, int event, void *ud)
 {
 	struct run *run = ud;
 
@@ -63,11 +70,13 @@ int on_epoch_completed(ig_engine *e, int event, void *ud)
 	return 0;
 }
 
-static int on_lifecycle(ig_engine *e, int event, void *ud)
+static int
+on_lifecycle(ig_engine *e, int event, void *ud)
 {
 	struct run *run = ud;
 	const ig_state *s = ig_engine_state(e);
-	ig_event_note n = { run->id, (char *)ig_event_name(e, event), s->epoch, s->iteration };
+	ig_event_note n = { run->id, (char *)ig_event_name(e, event), s->epoch,
+		s->iteration };
 
 	if (run->nwatchers > 0)
 		broadcast(run, "event", pack_event_note, &n);
@@ -80,26 +89,34 @@ static int on_lifecycle(ig_engine *e, int event, void *ud)
 	return ig_engine_raise(e, "%s", why);
 }
 
-int add_run_handlers(struct run *run)
+int
+add_run_handlers(struct run *run)
 {
 	static const ig_event_spec lifecycle[] = {
-		{ .event = IG_EVENT_STARTED }, { .event = IG_EVENT_EPOCH_STARTED },
-		{ .event = IG_EVENT_EPOCH_COMPLETED }, { .event = IG_EVENT_COMPLETED },
-		{ .event = IG_EVENT_TERMINATE }, { .event = IG_EVENT_TERMINATE_SINGLE_EPOCH },
-		{ .event = IG_EVENT_INTERRUPT }, { .event = IG_EVENT_EXCEPTION_RAISED },
+		{ .event = IG_EVENT_STARTED },
+		{ .event = IG_EVENT_EPOCH_STARTED },
+		{ .event = IG_EVENT_EPOCH_COMPLETED },
+		{ .event = IG_EVENT_COMPLETED },
+		{ .event = IG_EVENT_TERMINATE },
+		{ .event = IG_EVENT_TERMINATE_SINGLE_EPOCH },
+		{ .event = IG_EVENT_INTERRUPT },
+		{ .event = IG_EVENT_EXCEPTION_RAISED },
 	};
 	ig_engine *e = job_engine(run->job);
 
 	/* Nothing on the per-iteration events: the engine keeps its fast
 	 * path, and checkpoints by count or time are taken between steps. */
-	if (ig_engine_on(e, IG_EVENT_EPOCH_COMPLETED, NULL, on_epoch_completed, run) == 0 ||
-	    ig_engine_add_handler(e, lifecycle, sizeof(lifecycle) / sizeof(lifecycle[0]),
-	                          on_lifecycle, run) == 0)
+	if (ig_engine_on(e, IG_EVENT_EPOCH_COMPLETED, NULL, on_epoch_completed,
+	        run) == 0 ||
+	    ig_engine_add_handler(e, lifecycle,
+	        sizeof(lifecycle) / sizeof(lifecycle[0]), on_lifecycle,
+	        run) == 0)
 		return -1;
 	return 0;
 }
 
-void run_free(struct run *run)
+void
+run_free(struct run *run)
 {
 	if (run == NULL)
 		return;
@@ -120,7 +137,8 @@ void run_free(struct run *run)
 }
 
 /* A run record around spec (taken over on success), without a job. */
-struct run *run_alloc(struct runs *mgr, ig_spec *spec, uid_t owner)
+struct run *
+run_alloc(struct runs *mgr, ig_spec *spec, uid_t owner)
 {
 	struct run *run = calloc(1, sizeof(*run));
 
@@ -135,7 +153,8 @@ struct run *run_alloc(struct runs *mgr, ig_spec *spec, uid_t owner)
 	return run;
 }
 
-void pack_spec(msgpack_sbuffer *sb, const ig_spec *spec)
+void
+pack_spec(msgpack_sbuffer *sb, const ig_spec *spec)
 {
 	msgpack_packer pk;
 
@@ -146,7 +165,8 @@ void pack_spec(msgpack_sbuffer *sb, const ig_spec *spec)
 
 /* A seed for a shuffled run that has none, recorded in its spec so that a
  * resumed run shuffles the same way. */
-int64_t fresh_seed(void)
+int64_t
+fresh_seed(void)
 {
 	uint32_t v = 0;
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -160,7 +180,8 @@ int64_t fresh_seed(void)
 
 /* ig_engine_start with the spec's arguments; the clocks of checkpoint
  * policy and rate restart with it. */
-int start_engine(struct run *run, int64_t max_epochs, ig_err *err)
+int
+start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 {
 	ig_run_args a = job_run_args(run->job);
 	ig_engine *e = job_engine(run->job);
@@ -169,15 +190,18 @@ int start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	if (max_epochs != IG_NONE)
 		a.max_epochs = max_epochs;
 	if (ig_engine_start(e, job_data(run->job), &a) != 0)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s", ig_engine_error(e));
-	run->ckpt_iteration = run->rate_iteration = ig_engine_state(e)->iteration;
+		return ig_err_set(
+		    err, IG_PROTO_INVALID_PARAMS, "%s", ig_engine_error(e));
+	run->ckpt_iteration = run->rate_iteration =
+	    ig_engine_state(e)->iteration;
 	run->ckpt_time = run->rate_time = now;
 	run->rate = 0;
 	run->suspend = SUSPEND_NONE;
 	return 0;
 }
 
-static void clear_last_metrics(struct run *run)
+static void
+clear_last_metrics(struct run *run)
 {
 	for (size_t i = 0; i < run->nlast; i++)
 		free(run->last_metrics[i].name);
@@ -187,9 +211,11 @@ static void clear_last_metrics(struct run *run)
 }
 
 /* Keep a metric value for a run that no longer has a job. */
-static void keep_metric(struct run *run, const char *name, double value)
+static void
+keep_metric(struct run *run, const char *name, double value)
 {
-	ig_named_value *v = realloc(run->last_metrics, (run->nlast + 1) * sizeof(*v));
+	ig_named_value *v =
+	    realloc(run->last_metrics, (run->nlast + 1) * sizeof(*v));
 
 	if (v == NULL)
 		return;
@@ -199,7 +225,8 @@ static void keep_metric(struct run *run, const char *name, double value)
 }
 
 /* What status shows of a run once its job is gone. */
-void snapshot(struct run *run)
+void
+snapshot(struct run *run)
 {
 	ig_engine *e = job_engine(run->job);
 	double v;
@@ -212,7 +239,8 @@ void snapshot(struct run *run)
 	}
 }
 
-void run_summary(struct run *run, ig_summary *s)
+void
+run_summary(struct run *run, ig_summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->id = run->id;
@@ -231,8 +259,11 @@ void run_summary(struct run *run, ig_summary *s)
 		s->iteration = run->last.iteration;
 		s->max_epochs = run->last.max_epochs;
 		s->epoch_length = run->last.epoch_length;
-		if (run->nlast > 0 && (s->metrics = calloc(run->nlast, sizeof(*s->metrics))) != NULL) {
-			memcpy(s->metrics, run->last_metrics, run->nlast * sizeof(*s->metrics));
+		if (run->nlast > 0 &&
+		    (s->metrics = calloc(run->nlast, sizeof(*s->metrics))) !=
+		        NULL) {
+			memcpy(s->metrics, run->last_metrics,
+			    run->nlast * sizeof(*s->metrics));
 			s->nmetrics = run->nlast;
 		}
 		return;
@@ -246,17 +277,23 @@ void run_summary(struct run *run, ig_summary *s)
 	size_t n = ig_engine_metric_count(e);
 	if (n > 0 && (s->metrics = calloc(n, sizeof(*s->metrics))) != NULL) {
 		for (size_t i = 0; i < n; i++)
-			s->metrics[i].name = (char *)ig_engine_metric_at(e, i, &s->metrics[i].value);
+			s->metrics[i].name = (char *)ig_engine_metric_at(
+			    e, i, &s->metrics[i].value);
 		s->nmetrics = n;
 	}
 }
 
 /* The last value of each of a stored run's series. */
-void load_last_metrics(struct run *run)
+void
+load_last_metrics(struct run *run)
 {
 	struct store_query q = {
-		.run_id = run->id, .axis = STORE_AXIS_ITERATION,
-		.from = INT64_MIN, .to = INT64_MAX, .max_points = 1, .downsample = STORE_DS_LAST,
+		.run_id = run->id,
+		.axis = STORE_AXIS_ITERATION,
+		.from = INT64_MIN,
+		.to = INT64_MAX,
+		.max_points = 1,
+		.downsample = STORE_DS_LAST,
 	};
 	struct store_series_data *d;
 	size_t n;
@@ -265,11 +302,13 @@ void load_last_metrics(struct run *run)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (d[i].n > 0)
-			keep_metric(run, d[i].name, d[i].points[d[i].n - 1].value);
+			keep_metric(
+			    run, d[i].name, d[i].points[d[i].n - 1].value);
 	store_series_free(d, n);
 }
 
-void run_summary_clear_metrics(ig_summary *s)
+void
+run_summary_clear_metrics(ig_summary *s)
 {
 	free(s->metrics);
 	s->metrics = NULL;
@@ -278,18 +317,21 @@ void run_summary_clear_metrics(ig_summary *s)
 
 /* Load a checkpoint into a run's fresh job; the store forgets what the
  * lost run wrote past it. */
-int load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err)
+int
+load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err)
 {
 	ig_engine *e = job_engine(run->job);
 
 	if (load_state_dict(run, c->state_dict, c->state_dict_len, err) != 0)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint %lld: %s", (long long)c->seq,
-		                  err->message);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint %lld: %s",
+		    (long long)c->seq, err->message);
 	ig_data_cursor cur = { c->data_pass, c->data_pos };
 	if (ig_engine_set_data_cursor(e, &cur) != 0 ||
-	    job_load(run->job, c->process_state, c->process_state_len, err) != 0) {
+	    job_load(run->job, c->process_state, c->process_state_len, err) !=
+	        0) {
 		if (err->code == 0)
-			ig_err_set(err, IG_PROTO_INTERNAL, "%s", ig_engine_error(e));
+			ig_err_set(
+			    err, IG_PROTO_INTERNAL, "%s", ig_engine_error(e));
 		return err->code;
 	}
 	store_truncate(run->mgr->store, run->id, c->iteration, NULL, NULL);
@@ -298,7 +340,8 @@ int load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *e
 }
 
 /* Ignite's load_state_dict from msgpack bytes into the run's engine. */
-int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err)
+int
+load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err)
 {
 	ig_engine *e = job_engine(run->job);
 	msgpack_unpacked u;
@@ -308,27 +351,31 @@ int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err)
 
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS)
-		rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "state_dict: not one msgpack object");
+		rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "state_dict: not one msgpack object");
 	else if (ig_state_dict_unpack(&u.data, &d, msg, sizeof(msg)) != 0)
 		rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s", msg);
 	else {
 		rc = ig_engine_load_state_dict(e, &d);
 		ig_state_dict_clear(&d);
 		if (rc != 0)
-			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "state_dict: %s", ig_engine_error(e));
+			rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "state_dict: %s", ig_engine_error(e));
 	}
 	msgpack_unpacked_destroy(&u);
 	return rc;
 }
 
-int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err)
+int
+spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err)
 {
 	msgpack_unpacked u;
 	int rc;
 
 	msgpack_unpacked_init(&u);
 	if (msgpack_unpack_next(&u, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS)
-		rc = ig_err_set(err, IG_PROTO_INTERNAL, "the stored spec is not msgpack");
+		rc = ig_err_set(
+		    err, IG_PROTO_INTERNAL, "the stored spec is not msgpack");
 	else
 		rc = ig_spec_read(&u.data, spec, err);
 	msgpack_unpacked_destroy(&u);

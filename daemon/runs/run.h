@@ -43,34 +43,34 @@ struct run {
 	int64_t id;
 	char name[IG_NAME_MAX + 1];
 	uid_t owner;
-	int status;                     /* enum ig_status */
-	int ending;                     /* final status on its way to the store, or -1 */
-	char *reason;                   /* why it ended, failed or paused */
+	int status; /* enum ig_status */
+	int ending; /* final status on its way to the store, or -1 */
+	char *reason; /* why it ended, failed or paused */
 	double created, started, finished;
 
-	ig_spec *spec;                  /* owned */
-	struct job *job;                /* NULL once finished */
+	ig_spec *spec; /* owned */
+	struct job *job; /* NULL once finished */
 	/* where a run without a job stands, for status and list */
 	struct store_progress last;
-	ig_named_value *last_metrics;   /* owned, names too */
+	ig_named_value *last_metrics; /* owned, names too */
 	size_t nlast;
 
 	/* scheduling */
-	bool runnable;                  /* in mgr's run queue */
-	bool waiting;                   /* a blocking process call is out */
-	uint64_t slice;                 /* iterations per slice, adapted */
+	bool runnable; /* in mgr's run queue */
+	bool waiting; /* a blocking process call is out */
+	uint64_t slice; /* iterations per slice, adapted */
 
 	/* checkpoints */
-	int64_t ckpt_iteration;         /* of the last one taken */
+	int64_t ckpt_iteration; /* of the last one taken */
 	double ckpt_time;
-	bool want_checkpoint;           /* the checkpoint action fired */
-	bool ckpt_out;                  /* the exec worker's state is asked for */
-	bool ckpt_done;                 /* ... and came: go on as ckpt_then says */
-	int ckpt_then;                  /* enum ckpt_then */
-	int suspend;                    /* enum run_suspend: pause or shutdown asked */
-	bool store_failed;              /* a write was lost: resume from the store */
-	bool rebuilding;                /* its job is being built again, off the loop */
-	int64_t restarts;               /* after its exec worker failed */
+	bool want_checkpoint; /* the checkpoint action fired */
+	bool ckpt_out; /* the exec worker's state is asked for */
+	bool ckpt_done; /* ... and came: go on as ckpt_then says */
+	int ckpt_then; /* enum ckpt_then */
+	int suspend; /* enum run_suspend: pause or shutdown asked */
+	bool store_failed; /* a write was lost: resume from the store */
+	bool rebuilding; /* its job is being built again, off the loop */
+	int64_t restarts; /* after its exec worker failed */
 
 	/* metric points waiting to be handed to the store */
 	struct store_point *points;
@@ -98,28 +98,36 @@ struct run {
 	size_t nwatchers;
 };
 
-enum run_suspend { SUSPEND_NONE, SUSPEND_PAUSE, SUSPEND_SHUTDOWN };
+enum run_suspend {
+	SUSPEND_NONE,
+	SUSPEND_PAUSE,
+	SUSPEND_SHUTDOWN
+};
 /* What follows a checkpoint: stepping on, the interrupt of a pause or
  * shutdown, or the run's end. */
-enum ckpt_then { THEN_CONTINUE, THEN_SUSPEND, THEN_FINISH };
+enum ckpt_then {
+	THEN_CONTINUE,
+	THEN_SUSPEND,
+	THEN_FINISH
+};
 
 struct runs {
 	uv_loop_t *loop;
-	const struct job_config *cfg;   /* borrowed: the daemon's */
+	const struct job_config *cfg; /* borrowed: the daemon's */
 	struct store *store;
-	struct history *history;        /* metric history reads, off the loop */
+	struct history *history; /* metric history reads, off the loop */
 	struct server *srv;
-	struct run **v;                 /* every run the daemon knows, by id */
+	struct run **v; /* every run the daemon knows, by id */
 	size_t n, cap;
-	uv_idle_t idle;                 /* steps runnable runs while any */
-	size_t cursor;                  /* round robin position */
-	struct server_conn **all;       /* watch every run they may see; referenced */
+	uv_idle_t idle; /* steps runnable runs while any */
+	size_t cursor; /* round robin position */
+	struct server_conn **all; /* watch every run they may see; referenced */
 	size_t nall;
-	int building;                   /* runs whose job is being built */
-	uint64_t served;                /* server_requests() at the last turn */
+	int building; /* runs whose job is being built */
+	uint64_t served; /* server_requests() at the last turn */
 	/* shutdown */
-	uv_timer_t grace;               /* how long checkpoints may still wait */
-	int open_handles;               /* idle and grace, until closed */
+	uv_timer_t grace; /* how long checkpoints may still wait */
+	int open_handles; /* idle and grace, until closed */
 	bool grace_over;
 	bool stopping;
 	void (*stopped)(void *arg, int status);
@@ -130,11 +138,12 @@ struct run *runs_find(struct runs *mgr, int64_t id);
 /* A line of the run's own log (the logs method, watchers), also written to
  * the daemon's log at level. */
 void run_log(struct run *run, enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The run peer means by name: peer's own run called name (names are
  * unique per owner), else the only run of that name, whoever's.  NULL when
  * there is none, or several (others'): *named says how many others have. */
-struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named);
+struct run *runs_find_name(
+    struct runs *mgr, const char *name, uid_t peer, size_t *named);
 
 /* Accept a run: spec checked, job built (off the loop: its data file may
  * be large), stored, started.  An error found at once is returned, with
@@ -143,7 +152,7 @@ struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_
  * then, so that a run it was told of survives a crash), or done(arg, NULL,
  * err) when it could not be built or stored. */
 int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
-                run_done_fn *done, void *arg, ig_err *err);
+    run_done_fn *done, void *arg, ig_err *err);
 /* 0 when requests that write (run and the control verbs) are taken; else
  * UNAVAILABLE: the store refuses writes (its WAL went). */
 int runs_writable(struct runs *mgr, ig_err *err);
@@ -151,13 +160,13 @@ int runs_writable(struct runs *mgr, ig_err *err);
 /* terminate (or terminate_epoch); a paused run is ended without running
  * again, and *later says that ended(arg, run) is called once its end is
  * recorded (or the daemon stops first): answer the client then. */
-int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg, bool *later,
-                  ig_err *err);
+int run_terminate(struct run *run, bool epoch_only, run_done_fn *ended,
+    void *arg, bool *later, ig_err *err);
 int run_pause(struct run *run, ig_err *err);
 /* resume; a run without a job (ended, or its store failed) has it built
  * again off the loop, and *later says done(arg, ...) answers. */
-int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg, bool *later,
-               ig_err *err);
+int run_resume(struct run *run, int64_t max_epochs, run_done_fn *done,
+    void *arg, bool *later, ig_err *err);
 int runs_delete(struct runs *mgr, struct run *run, ig_err *err);
 /* The summary as status and list show it; strings borrowed from run, the
  * metrics array allocated: free it with run_summary_clear_metrics(). */
@@ -175,6 +184,5 @@ void run_watch(struct run *run, struct server_conn *conn);
  * runs started or revived later, or no longer (off). */
 void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on);
 void run_unwatch(struct run *run, struct server_conn *conn);
-
 
 #endif

@@ -7,10 +7,11 @@
  * log lines) a LOG_WINDOW_MS window; the rest are counted, and the count
  * logged when the window ends: a worker writing stderr as fast as it can
  * must not fill the disk through --log-file and the store. */
-#define LOG_BURST       1000
-#define LOG_WINDOW_MS   30000
+#define LOG_BURST 1000
+#define LOG_WINDOW_MS 30000
 
-static void pack_log_line(msgpack_packer *pk, void *arg)
+static void
+pack_log_line(msgpack_packer *pk, void *arg)
 {
 	ig_log_line_pack(pk, arg);
 }
@@ -19,7 +20,8 @@ static void pack_log_line(msgpack_packer *pk, void *arg)
  * at level.  What a worker wrote is data, kept as it is but for bytes that
  * are not UTF-8, which become U+FFFD: every str on the wire is valid
  * UTF-8. */
-static void keep_log_line(struct run *run, enum log_level level, const char *line)
+static void
+keep_log_line(struct run *run, enum log_level level, const char *line)
 {
 	char *text = ig_utf8_repair(line, strlen(line));
 	ig_log_line l = { run->id, wall_now(), text };
@@ -35,7 +37,8 @@ static void keep_log_line(struct run *run, enum log_level level, const char *lin
 	free(text);
 }
 
-void run_log(struct run *run, enum log_level level, const char *fmt, ...)
+void
+run_log(struct run *run, enum log_level level, const char *fmt, ...)
 {
 	char line[IG_ERR_MAX * 3];
 	va_list ap;
@@ -48,15 +51,18 @@ void run_log(struct run *run, enum log_level level, const char *fmt, ...)
 
 /* Say how many lines the window dropped once it is over, or at once with
  * force (the run ends). */
-void log_window_end(struct run *run, bool force)
+void
+log_window_end(struct run *run, bool force)
 {
 	uint64_t now = uv_now(run->mgr->loop);
 
 	if (!force && now - run->log_window < LOG_WINDOW_MS)
 		return;
 	if (run->log_dropped > 0)
-		run_log(run, LOG_WARN, "log: %llu lines dropped (more than %d in %d s)",
-		        (unsigned long long)run->log_dropped, LOG_BURST, LOG_WINDOW_MS / 1000);
+		run_log(run, LOG_WARN,
+		    "log: %llu lines dropped (more than %d in %d s)",
+		    (unsigned long long)run->log_dropped, LOG_BURST,
+		    LOG_WINDOW_MS / 1000);
 	run->log_window = now;
 	run->log_lines = 0;
 	run->log_dropped = 0;
@@ -64,7 +70,8 @@ void log_window_end(struct run *run, bool force)
 
 /* A worker's stderr line or a handler's log line: at most LOG_BURST a
  * window. */
-void hook_log(void *ud, const char *line)
+void
+hook_log(void *ud, const char *line)
 {
 	struct run *run = ud;
 
@@ -73,7 +80,9 @@ void hook_log(void *ud, const char *line)
 		run->log_lines++;
 		keep_log_line(run, LOG_INFO, line);
 	} else if (run->log_dropped++ == 0) {
-		run_log(run, LOG_WARN, "log: more than %d lines in %d s; dropping lines until "
-		        "the %d s are over", LOG_BURST, LOG_WINDOW_MS / 1000, LOG_WINDOW_MS / 1000);
+		run_log(run, LOG_WARN,
+		    "log: more than %d lines in %d s; dropping lines until "
+		    "the %d s are over",
+		    LOG_BURST, LOG_WINDOW_MS / 1000, LOG_WINDOW_MS / 1000);
 	}
 }

@@ -17,12 +17,13 @@ struct runs;
 /* Load every stored run and resume the unfinished ones from their last
  * checkpoint; srv is asked how busy the clients keep it.  cfg is borrowed for the
  * manager's life.  Returns NULL with a message in err. */
-struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
-                       struct server *srv, char *err, size_t errlen);
+struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg,
+    struct store *store, struct server *srv, char *err, size_t errlen);
 /* Stop every run after its current iteration, checkpoint it (it stays
  * "running", to be resumed at the next start), flush the store, then call
  * done(arg, status) on the loop. */
-void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg);
+void runs_shutdown(
+    struct runs *mgr, void (*done)(void *arg, int status), void *arg);
 /* How many runs have status (enum ig_status), e.g. IG_STATUS_RUNNING. */
 size_t runs_count(const struct runs *mgr, int status);
 /* Free everything; the loop must run once more to close its handle. */

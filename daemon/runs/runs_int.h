@@ -43,16 +43,18 @@ void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
 void flush_points(struct run *run);
 struct store_progress progress_of(struct run *run);
-void hook_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value);
+void hook_point(
+    void *ud, const char *name, int64_t epoch, int64_t iteration, double value);
 
 /* runlog.c */
 void log_window_end(struct run *run, bool force);
 void hook_log(void *ud, const char *line);
 
 /* notify.c */
-void broadcast_to(struct run *run, const char *method, server_pack_fn *pack, void *arg,
-                         server_pack_fn *public, void *parg);
-void broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg);
+void broadcast_to(struct run *run, const char *method, server_pack_fn *pack,
+    void *arg, server_pack_fn *public, void *parg);
+void broadcast(
+    struct run *run, const char *method, server_pack_fn *pack, void *arg);
 void notify_status(struct run *run);
 void notify_progress(struct run *run);
 void pack_event_note(msgpack_packer *pk, void *arg);
@@ -70,7 +72,8 @@ int64_t fresh_seed(void);
 int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void snapshot(struct run *run);
 void load_last_metrics(struct run *run);
-int load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err);
+int load_checkpoint(
+    struct run *run, const struct store_checkpoint *c, ig_err *err);
 int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
 int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
 
@@ -105,14 +108,14 @@ bool live(const struct run *run);
 struct rebuild {
 	uv_work_t work;
 	struct run *run;
-	bool start_over;                /* no checkpoint: from the start */
+	bool start_over; /* no checkpoint: from the start */
 	struct store_checkpoint ckpt;
 	bool have_ckpt;
-	struct job *job;                /* built, not yet the run's */
+	struct job *job; /* built, not yet the run's */
 	int rc;
 	ig_err err;
-	void (*then)(struct rebuild *rb);       /* rb->rc says how it went */
-	run_done_fn *done;              /* resume's answer */
+	void (*then)(struct rebuild *rb); /* rb->rc says how it went */
+	run_done_fn *done; /* resume's answer */
 	void *arg;
 	int64_t max_epochs;
 };

@@ -6,14 +6,15 @@
 /* One turn of stepping, between two looks at the sockets: short enough
  * that a request waits well under a millisecond, long enough that the
  * loop's own cost stays a few percent. */
-#define SLICE_NS        200000
+#define SLICE_NS 200000
 /* After a loop turn that served requests, clients are waiting on us: the
  * next turn is SLICE_BUSY_NS, so a stream of requests is answered several
  * times as often while the engines still get most of the time. */
-#define SLICE_BUSY_NS   50000
-#define PROGRESS_MS     100             /* watchers get progress at most 10/s */
+#define SLICE_BUSY_NS 50000
+#define PROGRESS_MS 100 /* watchers get progress at most 10/s */
 
-static size_t runnable_count(const struct runs *mgr)
+static size_t
+runnable_count(const struct runs *mgr)
 {
 	size_t n = 0;
 
@@ -22,17 +23,21 @@ static size_t runnable_count(const struct runs *mgr)
 	return n;
 }
 
-void make_runnable(struct run *run)
+void
+make_runnable(struct run *run)
 {
 	run->runnable = true;
 	if (!uv_is_active((uv_handle_t *)&run->mgr->idle))
-		uv_idle_start(&run->mgr->idle, run->mgr->stopping ? on_stop_idle : on_idle);
+		uv_idle_start(&run->mgr->idle,
+		    run->mgr->stopping ? on_stop_idle : on_idle);
 }
 
-static void update_rate(struct run *run)
+static void
+update_rate(struct run *run)
 {
 	const ig_state *s = ig_engine_state(job_engine(run->job));
-	double now = (double)uv_now(run->mgr->loop) / 1e3, dt = now - run->rate_time;
+	double now = (double)uv_now(run->mgr->loop) / 1e3,
+	       dt = now - run->rate_time;
 
 	if (dt < 0.25)
 		return;
@@ -43,7 +48,8 @@ static void update_rate(struct run *run)
 }
 
 /* Act on what a step returned. */
-void stepped(struct run *run, ig_run_status st)
+void
+stepped(struct run *run, ig_run_status st)
 {
 	switch (st) {
 	case IG_RUN_YIELD:
@@ -56,8 +62,10 @@ void stepped(struct run *run, ig_run_status st)
 		const ig_state *s = ig_engine_state(job_engine(run->job));
 		run->runnable = false;
 		run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
-		        run->suspend == SUSPEND_PAUSE ? "paused" : "stopped for the daemon's shutdown",
-		        (long long)s->epoch, (long long)s->iteration);
+		    run->suspend == SUSPEND_PAUSE ?
+		        "paused" :
+		        "stopped for the daemon's shutdown",
+		    (long long)s->epoch, (long long)s->iteration);
 		if (run->suspend == SUSPEND_PAUSE)
 			set_status(run, IG_STATUS_PAUSED, run->reason);
 		break;
@@ -76,7 +84,8 @@ void stepped(struct run *run, ig_run_status st)
  * ones it crossed would have been replaced by it in the store's queue for
  * this turn (see replace_checkpoint), so packing them is work thrown away.
  */
-void step_run(struct run *run, uint64_t share_ns)
+void
+step_run(struct run *run, uint64_t share_ns)
 {
 	ig_engine *e = job_engine(run->job);
 	const ig_spec_checkpoint *p = &run->spec->checkpoint;
@@ -84,7 +93,8 @@ void step_run(struct run *run, uint64_t share_ns)
 
 	if (run->ckpt_done) {
 		run->ckpt_done = false;
-		run->runnable = false;  /* as when it was asked: what follows says */
+		run->runnable =
+		    false; /* as when it was asked: what follows says */
 		after_checkpoint(run, run->ckpt_then);
 		return;
 	}
@@ -93,13 +103,14 @@ void step_run(struct run *run, uint64_t share_ns)
 			suspend_now(run);
 			return;
 		}
-		budget = 1;     /* to the next clean point */
+		budget = 1; /* to the next clean point */
 	} else if (!ig_engine_clean(e) && checkpoint_due_now(run)) {
-		budget = 1;     /* where the iteration in flight ends */
+		budget = 1; /* where the iteration in flight ends */
 	} else if (p->every != IG_NONE) {
-		uint64_t left = to_count_point(run, e), every = (uint64_t)p->every;
+		uint64_t left = to_count_point(run, e),
+		         every = (uint64_t)p->every;
 		if (!ig_engine_clean(e) && left < budget)
-			budget = left;  /* it waits again after each iteration */
+			budget = left; /* it waits again after each iteration */
 		else if (left < budget)
 			budget = left + (budget - left) / every * every;
 	}
@@ -109,23 +120,26 @@ void step_run(struct run *run, uint64_t share_ns)
 
 	if (st == IG_RUN_YIELD && budget * 2 > run->slice) {
 		/* aim for share_ns; grow gently, shrink at once */
-		uint64_t want = dt > 0 ? budget * share_ns / dt : run->slice * 2;
+		uint64_t want =
+		    dt > 0 ? budget * share_ns / dt : run->slice * 2;
 		if (want > run->slice * 2)
 			want = run->slice * 2;
 		run->slice = want < 1 ? 1 : want > 1000000 ? 1000000 : want;
 	}
-	if (st == IG_RUN_YIELD && ig_engine_clean(e) && run->suspend == SUSPEND_NONE &&
-	    checkpoint_due(run, e))
+	if (st == IG_RUN_YIELD && ig_engine_clean(e) &&
+	    run->suspend == SUSPEND_NONE && checkpoint_due(run, e))
 		checkpoint(run, THEN_CONTINUE);
 	flush_points(run);
 	update_rate(run);
 	log_window_end(run, false);
-	if (run->nwatchers > 0 && (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
+	if (run->nwatchers > 0 &&
+	    (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
 		notify_progress(run);
 	stepped(run, st);
 }
 
-void on_idle(uv_idle_t *idle)
+void
+on_idle(uv_idle_t *idle)
 {
 	struct runs *mgr = idle->data;
 	size_t n = runnable_count(mgr);

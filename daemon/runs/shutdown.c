@@ -7,7 +7,8 @@
  * within systemd's TimeoutStopSec (120 s in ignited.service). */
 #define SHUTDOWN_GRACE_MS 30000
 
-static void on_flushed(void *arg, int status, const char *errmsg)
+static void
+on_flushed(void *arg, int status, const char *errmsg)
 {
 	struct runs *mgr = arg;
 
@@ -18,27 +19,32 @@ static void on_flushed(void *arg, int status, const char *errmsg)
 
 /* Once no run steps or waits (a worker's state for a checkpoint only
  * until the grace is over): flush the store, then report. */
-void check_stopped(struct runs *mgr)
+void
+check_stopped(struct runs *mgr)
 {
 	if (mgr->building > 0)
 		return;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->runnable || run->waiting || (run->ckpt_out && !mgr->grace_over))
+		if (run->runnable || run->waiting ||
+		    (run->ckpt_out && !mgr->grace_over))
 			return;
 	}
 	for (size_t i = 0; i < mgr->n; i++)
 		if (mgr->v[i]->ckpt_out)
-			log_msg(LOG_WARN, mgr->v[i]->id, "its worker did not give its state "
-			        "within %d s of the shutdown: the run resumes from its previous "
-			        "checkpoint", SHUTDOWN_GRACE_MS / 1000);
+			log_msg(LOG_WARN, mgr->v[i]->id,
+			    "its worker did not give its state "
+			    "within %d s of the shutdown: the run resumes from its previous "
+			    "checkpoint",
+			    SHUTDOWN_GRACE_MS / 1000);
 	uv_idle_stop(&mgr->idle);
 	uv_timer_stop(&mgr->grace);
 	if (store_flush(mgr->store, on_flushed, mgr) != 0)
 		mgr->stopped(mgr->stopped_arg, -1);
 }
 
-void on_stop_idle(uv_idle_t *idle)
+void
+on_stop_idle(uv_idle_t *idle)
 {
 	struct runs *mgr = idle->data;
 
@@ -47,7 +53,8 @@ void on_stop_idle(uv_idle_t *idle)
 		check_stopped(mgr);
 }
 
-static void on_grace_over(uv_timer_t *t)
+static void
+on_grace_over(uv_timer_t *t)
 {
 	struct runs *mgr = t->data;
 
@@ -55,14 +62,16 @@ static void on_grace_over(uv_timer_t *t)
 	check_stopped(mgr);
 }
 
-void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg)
+void
+runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg)
 {
 	mgr->stopping = true;
 	mgr->stopped = done;
 	mgr->stopped_arg = arg;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->runnable || run->waiting || run->ckpt_out || run->rebuilding)
+		if (run->runnable || run->waiting || run->ckpt_out ||
+		    run->rebuilding)
 			run->suspend = SUSPEND_SHUTDOWN;
 	}
 	uv_timer_start(&mgr->grace, on_grace_over, SHUTDOWN_GRACE_MS, 0);
@@ -71,7 +80,8 @@ void runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *
 }
 
 /* The manager goes with the last of its two handles. */
-static void free_on_close(uv_handle_t *h)
+static void
+free_on_close(uv_handle_t *h)
 {
 	struct runs *mgr = h->data;
 
@@ -79,7 +89,8 @@ static void free_on_close(uv_handle_t *h)
 		free(mgr);
 }
 
-void runs_close(struct runs *mgr)
+void
+runs_close(struct runs *mgr)
 {
 	for (size_t i = 0; i < mgr->nall; i++)
 		server_conn_unref(mgr->all[i]);

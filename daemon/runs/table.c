@@ -3,7 +3,8 @@
  */
 #include "runs/runs_int.h"
 
-struct run *runs_find(struct runs *mgr, int64_t id)
+struct run *
+runs_find(struct runs *mgr, int64_t id)
 {
 	for (size_t i = 0; i < mgr->n; i++)
 		if (mgr->v[i]->id == id)
@@ -11,7 +12,8 @@ struct run *runs_find(struct runs *mgr, int64_t id)
 	return NULL;
 }
 
-struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named)
+struct run *
+runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_t *named)
 {
 	struct run *any = NULL;
 
@@ -28,7 +30,8 @@ struct run *runs_find_name(struct runs *mgr, const char *name, uid_t peer, size_
 	return *named == 1 ? any : NULL;
 }
 
-int runs_add(struct runs *mgr, struct run *run)
+int
+runs_add(struct runs *mgr, struct run *run)
 {
 	if (mgr->n == mgr->cap) {
 		size_t cap = mgr->cap ? mgr->cap * 2 : 16;
@@ -42,17 +45,20 @@ int runs_add(struct runs *mgr, struct run *run)
 	return 0;
 }
 
-void runs_remove(struct runs *mgr, struct run *run)
+void
+runs_remove(struct runs *mgr, struct run *run)
 {
 	for (size_t i = 0; i < mgr->n; i++)
 		if (mgr->v[i] == run) {
-			memmove(&mgr->v[i], &mgr->v[i + 1], (mgr->n - i - 1) * sizeof(*mgr->v));
+			memmove(&mgr->v[i], &mgr->v[i + 1],
+			    (mgr->n - i - 1) * sizeof(*mgr->v));
 			mgr->n--;
 			return;
 		}
 }
 
-size_t runs_count(const struct runs *mgr, int status)
+size_t
+runs_count(const struct runs *mgr, int status)
 {
 	size_t n = 0;
 

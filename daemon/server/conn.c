@@ -27,19 +27,19 @@
 #include "log.h"
 #include "server/server_int.h"
 
-#define LINGER_MS 2000  /* to flush a last error before closing */
+#define LINGER_MS 2000 /* to flush a last error before closing */
 /* Answers to the requests of one read are written together, up to this
  * much at a time; a buffer this small is kept for the next answers. */
 #define OUT_CHUNK (64u * 1024)
-#define MAX_UNANSWERED 64u      /* requests of one connection in progress */
-#define CONN_SLICE (128u * 1024)        /* bytes read per turn */
-#define CONN_DEFER (64u * 1024)         /* frames decoded off the loop */
+#define MAX_UNANSWERED 64u /* requests of one connection in progress */
+#define CONN_SLICE (128u * 1024) /* bytes read per turn */
+#define CONN_DEFER (64u * 1024) /* frames decoded off the loop */
 /* A partial frame older than the idle timeout must have averaged this */
-#define MIN_FRAME_RATE (1024u * 1024)   /* bytes per second */
+#define MIN_FRAME_RATE (1024u * 1024) /* bytes per second */
 
 struct write_req {
 	uv_write_t req;
-	char *data;     /* owned: released from conn->out */
+	char *data; /* owned: released from conn->out */
 };
 
 /* ---- references and closing -------------------------------------------- */
@@ -107,8 +107,8 @@ charge(struct server_conn *conn)
 	/* the threadpool may be changing the decoder's */
 	if (!conn->closing)
 		now = (conn->decoding ? conn->decode_held :
-		    ig_decoder_buffered(conn->dec)) + conn->out.alloc +
-		    conn->pipe.write_queue_size;
+		                        ig_decoder_buffered(conn->dec)) +
+		    conn->out.alloc + conn->pipe.write_queue_size;
 	srv->buffered = srv->buffered - was + now;
 	conn->charged = now;
 	if (now > was && srv->buffered > srv->max_buffered)
@@ -179,7 +179,7 @@ conn_flush(struct server_conn *conn)
 		goto failed;
 	if (done == len) {
 		conn->out.size = 0;
-		if (conn->out.alloc > OUT_CHUNK) {       /* one big answer */
+		if (conn->out.alloc > OUT_CHUNK) { /* one big answer */
 			msgpack_sbuffer_destroy(&conn->out);
 			msgpack_sbuffer_init(&conn->out);
 		}
@@ -202,8 +202,8 @@ conn_flush(struct server_conn *conn)
 	}
 	return;
 failed:
-	log_debug("client uid %lu pid %ld: write: %s",
-	    (unsigned long)conn->uid, (long)conn->pid, uv_strerror(rc));
+	log_debug("client uid %lu pid %ld: write: %s", (unsigned long)conn->uid,
+	    (long)conn->pid, uv_strerror(rc));
 	conn_close(conn, false);
 }
 
@@ -219,7 +219,7 @@ conn_close(struct server_conn *conn, bool linger)
 		conn_flush(conn);
 		if (conn->pipe.write_queue_size > 0 &&
 		    uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->pipe,
-		    on_shutdown) == 0) {
+		        on_shutdown) == 0) {
 			/* A client that never reads must not hold us. */
 			uv_timer_start(&conn->timer, on_timer, LINGER_MS, 0);
 			return;
@@ -240,8 +240,9 @@ queued(struct server_conn *conn)
 	conn->active = uv_now(conn->pipe.loop);
 	if (pending > conn->srv->max_queue) {
 		log_warn("client uid %lu pid %ld: %zu bytes unread, over the "
-		    "limit of %zu: dropping it", (unsigned long)conn->uid,
-		    (long)conn->pid, pending, conn->srv->max_queue);
+		         "limit of %zu: dropping it",
+		    (unsigned long)conn->uid, (long)conn->pid, pending,
+		    conn->srv->max_queue);
 		conn_close(conn, false);
 		return IG_PROTO_UNAVAILABLE;
 	}
@@ -274,7 +275,7 @@ server_reserve(struct server_conn *conn, size_t len)
 /* Pack the rest of frame f with pack (NULL: pack nothing here) and end it. */
 static int
 end_frame(struct server_conn *conn, ig_frame *f, server_pack_fn *pack,
-          void *arg, ig_err *e)
+    void *arg, ig_err *e)
 {
 	f->limit = conn->srv->max_frame;
 	if (pack != NULL)
@@ -305,8 +306,8 @@ answered(struct server_conn *conn)
 }
 
 int
-server_reply(struct server_conn *conn, uint32_t msgid, server_pack_fn *pack,
-             void *arg)
+server_reply(
+    struct server_conn *conn, uint32_t msgid, server_pack_fn *pack, void *arg)
 {
 	ig_frame f;
 	ig_err e;
@@ -328,8 +329,8 @@ server_reply(struct server_conn *conn, uint32_t msgid, server_pack_fn *pack,
 }
 
 int
-server_error(struct server_conn *conn, uint32_t msgid, int code,
-             const char *fmt, ...)
+server_error(
+    struct server_conn *conn, uint32_t msgid, int code, const char *fmt, ...)
 {
 	char msg[IG_ERR_MAX * 2];
 	ig_err e;
@@ -348,7 +349,7 @@ server_error(struct server_conn *conn, uint32_t msgid, int code,
 
 int
 server_notify(struct server_conn *conn, const char *method,
-              server_pack_fn *pack, void *arg)
+    server_pack_fn *pack, void *arg)
 {
 	ig_frame f;
 	ig_err e;
@@ -388,10 +389,12 @@ conn_over_budget(struct server_conn *conn)
 
 	/* A client that reads gets the reason; one that does not would
 	 * only hold its buffers longer while we linger. */
-	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "this connection buffers %zu "
+	ig_err_set(&e, IG_PROTO_UNAVAILABLE,
+	    "this connection buffers %zu "
 	    "bytes, the most while the daemon's connection buffers are over "
 	    "their budget: closing it; send smaller frames, read answers "
-	    "sooner", conn->charged);
+	    "sooner",
+	    conn->charged);
 	if (!unread && ig_pack_error_notify(&conn->out, &e) != 0)
 		unread = true;
 	conn_close(conn, !unread);
@@ -409,9 +412,11 @@ conn_sweep(struct server_conn *conn, uint64_t now)
 	    conn->watching || conn->in_frame || conn->decoding ||
 	    now - conn->active < limit)
 		return;
-	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "idle for %llu ms, with no "
+	ig_err_set(&e, IG_PROTO_UNAVAILABLE,
+	    "idle for %llu ms, with no "
 	    "request in progress and nothing watched: closing; connect again "
-	    "when needed", (unsigned long long)limit);
+	    "when needed",
+	    (unsigned long long)limit);
 	conn_fail_stream(conn, &e);
 }
 
@@ -430,14 +435,17 @@ on_timer(uv_timer_t *timer)
 		return;
 	}
 	if (now - conn->active >= idle)
-		ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED, "no bytes for %llu ms "
-		    "in the middle of a frame", (unsigned long long)idle);
+		ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED,
+		    "no bytes for %llu ms "
+		    "in the middle of a frame",
+		    (unsigned long long)idle);
 	else
-		ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED, "a frame arriving at "
+		ig_err_set(&e, IG_PROTO_FRAME_TRUNCATED,
+		    "a frame arriving at "
 		    "%llu bytes/s: after %llu ms one must average %u",
 		    (unsigned long long)(conn->frame_bytes * 1000 /
-		    (took > 0 ? took : 1)), (unsigned long long)idle,
-		    MIN_FRAME_RATE);
+		        (took > 0 ? took : 1)),
+		    (unsigned long long)idle, MIN_FRAME_RATE);
 	conn_fail_stream(conn, &e);
 }
 
@@ -447,7 +455,8 @@ on_timer(uv_timer_t *timer)
 static void
 arm_frame_timer(struct server_conn *conn)
 {
-	uint64_t now = uv_now(conn->pipe.loop), idle = conn->srv->idle_timeout_ms;
+	uint64_t now = uv_now(conn->pipe.loop),
+	         idle = conn->srv->idle_timeout_ms;
 	uint64_t due = conn->frame_start + idle +
 	    (uint64_t)conn->frame_bytes * 1000 / MIN_FRAME_RATE;
 
@@ -475,17 +484,20 @@ conn_dispatch(struct server_conn *conn, const ig_msg *msg)
 	if (++conn->unanswered > MAX_UNANSWERED) {
 		server_error(conn, msg->msgid, IG_PROTO_UNAVAILABLE,
 		    "%u requests of this connection wait for their answers: "
-		    "read them before sending more", MAX_UNANSWERED);
+		    "read them before sending more",
+		    MAX_UNANSWERED);
 		return;
 	}
 	if (msg->type == IG_MSG_RESPONSE) {
 		server_error(conn, msg->msgid, IG_PROTO_BAD_REQUEST,
 		    "a response (msgid %lu) where a request was due: the daemon "
-		    "asks clients nothing", (unsigned long)msg->msgid);
+		    "asks clients nothing",
+		    (unsigned long)msg->msgid);
 		return;
 	}
 	m = server_find_method(conn->srv, msg->method);
-	if (conn->version == 0 && (m == NULL || !(m->flags & SERVER_BEFORE_HELLO))) {
+	if (conn->version == 0 &&
+	    (m == NULL || !(m->flags & SERVER_BEFORE_HELLO))) {
 		server_error(conn, msg->msgid, IG_PROTO_VERSION_MISMATCH,
 		    "call hello first to agree on a protocol version");
 		return;
@@ -680,9 +692,10 @@ conn_start(struct server *srv, int fd, char *err, size_t errlen)
 		srv->conns->prev = conn;
 	srv->conns = conn;
 	if ((rc = uv_pipe_open(&conn->pipe, fd)) < 0)
-		close(fd);      /* the pipe took no ownership */
-	if (rc < 0 || (rc = uv_read_start((uv_stream_t *)&conn->pipe,
-	    on_alloc, on_read)) < 0) {
+		close(fd); /* the pipe took no ownership */
+	if (rc < 0 ||
+	    (rc = uv_read_start(
+	         (uv_stream_t *)&conn->pipe, on_alloc, on_read)) < 0) {
 		snprintf(err, errlen, "cannot watch the socket: %s",
 		    uv_strerror(rc));
 		conn->closing = true;

@@ -10,7 +10,7 @@
  */
 #include "server/server_int.h"
 
-#define MAX_DECODING 2u         /* of the threadpool's 4 threads */
+#define MAX_DECODING 2u /* of the threadpool's 4 threads */
 
 static void
 work_decode(uv_work_t *req)
@@ -49,8 +49,8 @@ decode_next(struct server *srv)
 			uv_queue_work(srv->loop, &conn->work, work_release,
 			    after_release);
 		else
-			uv_queue_work(srv->loop, &conn->work, work_decode,
-			    after_decode);
+			uv_queue_work(
+			    srv->loop, &conn->work, work_decode, after_decode);
 	}
 }
 
@@ -79,7 +79,7 @@ after_decode(uv_work_t *req, int status)
 {
 	struct server_conn *conn = req->data;
 
-	(void)status;           /* never cancelled */
+	(void)status; /* never cancelled */
 	if (!conn->closing) {
 		conn->dispatching = true;
 		if (conn->decode_rc == IG_DECODE_ERROR)
@@ -89,8 +89,8 @@ after_decode(uv_work_t *req, int status)
 		conn->dispatching = false;
 		conn_flush(conn);
 	}
-	uv_queue_work(conn->srv->loop, &conn->work, work_release,
-	    after_release);
+	uv_queue_work(
+	    conn->srv->loop, &conn->work, work_release, after_release);
 }
 
 static void

@@ -23,13 +23,13 @@
 #include "log.h"
 #include "server/server_int.h"
 
-#define DEFAULT_MAX_QUEUE       ((size_t)64 << 20)
-#define DEFAULT_IDLE_MS         30000
-#define DEFAULT_CLIENT_MS       120000
-#define DEFAULT_CONNS_PER_UID   64
-#define DEFAULT_MAX_BUFFERED    ((size_t)256 << 20)
-#define ACCEPT_RETRY_MS         500     /* after EMFILE: let some close first */
-#define ACCEPT_BURST            64      /* per wake-up, so reads are not starved */
+#define DEFAULT_MAX_QUEUE ((size_t)64 << 20)
+#define DEFAULT_IDLE_MS 30000
+#define DEFAULT_CLIENT_MS 120000
+#define DEFAULT_CONNS_PER_UID 64
+#define DEFAULT_MAX_BUFFERED ((size_t)256 << 20)
+#define ACCEPT_RETRY_MS 500 /* after EMFILE: let some close first */
+#define ACCEPT_BURST 64 /* per wake-up, so reads are not starved */
 
 /* ---- binding ------------------------------------------------------------ */
 
@@ -41,9 +41,11 @@ fill_addr(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
 	memset(sun, 0, sizeof *sun);
 	sun->sun_family = AF_UNIX;
 	if (len >= sizeof sun->sun_path) {
-		snprintf(err, errlen, "socket path %s is %zu bytes, more than "
+		snprintf(err, errlen,
+		    "socket path %s is %zu bytes, more than "
 		    "the %zu a Unix socket address holds: choose a shorter "
-		    "--socket", path, len, sizeof sun->sun_path - 1);
+		    "--socket",
+		    path, len, sizeof sun->sun_path - 1);
 		return -1;
 	}
 	memcpy(sun->sun_path, path, len + 1);
@@ -65,13 +67,15 @@ claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "cannot use %s: %s", path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "cannot use %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket: remove "
-		    "it or choose another --socket", path);
+		snprintf(err, errlen,
+		    "%s exists and is not a socket: remove "
+		    "it or choose another --socket",
+		    path);
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
@@ -81,19 +85,19 @@ claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
 	saved = errno;
 	close(fd);
-	if (rc == 0 || saved == EAGAIN) {       /* EAGAIN: alive, backlog full */
-		snprintf(err, errlen, "another ignited is already serving %s",
-		    path);
+	if (rc == 0 || saved == EAGAIN) { /* EAGAIN: alive, backlog full */
+		snprintf(
+		    err, errlen, "another ignited is already serving %s", path);
 		return -1;
 	}
 	if (saved != ECONNREFUSED) {
-		snprintf(err, errlen, "cannot probe %s: %s", path,
-		    strerror(saved));
+		snprintf(
+		    err, errlen, "cannot probe %s: %s", path, strerror(saved));
 		return -1;
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove stale socket %s: %s",
-		    path, strerror(errno));
+		snprintf(err, errlen, "cannot remove stale socket %s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	log_info("removed stale socket %s", path);
@@ -106,14 +110,15 @@ claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
  * everyone); a group gets its access only after the chown.
  */
 static int
-bind_socket(struct server *srv, const struct sockaddr_un *sun, char *err,
-            size_t errlen)
+bind_socket(
+    struct server *srv, const struct sockaddr_un *sun, char *err, size_t errlen)
 {
 	mode_t old;
 	struct stat st;
 	int rc, saved;
 
-	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	srv->fd =
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (srv->fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -123,9 +128,11 @@ bind_socket(struct server *srv, const struct sockaddr_un *sun, char *err,
 	saved = errno;
 	umask(old);
 	if (rc < 0) {
-		if (saved == EADDRINUSE)        /* lost a race with another */
-			snprintf(err, errlen, "another ignited is already "
-			    "serving %s", sun->sun_path);
+		if (saved == EADDRINUSE) /* lost a race with another */
+			snprintf(err, errlen,
+			    "another ignited is already "
+			    "serving %s",
+			    sun->sun_path);
 		else
 			snprintf(err, errlen, "cannot bind %s: %s",
 			    sun->sun_path, strerror(saved));
@@ -133,7 +140,7 @@ bind_socket(struct server *srv, const struct sockaddr_un *sun, char *err,
 	}
 	if (srv->group != (gid_t)-1 &&
 	    (chown(sun->sun_path, (uid_t)-1, srv->group) < 0 ||
-	     chmod(sun->sun_path, 0660) < 0)) {
+	        chmod(sun->sun_path, 0660) < 0)) {
 		snprintf(err, errlen, "cannot give group %lu access to %s: %s",
 		    (unsigned long)srv->group, sun->sun_path, strerror(errno));
 		goto unlink;
@@ -227,10 +234,11 @@ server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
 		;
 	if (i < srv->nuids) {
 		if (srv->uids[i].n >= srv->max_conns_per_uid) {
-			snprintf(err, errlen, "uid %lu has %u connections open, "
+			snprintf(err, errlen,
+			    "uid %lu has %u connections open, "
 			    "the most one user may (ignited --max-conns-per-uid):"
-			    " close one first", (unsigned long)uid,
-			    srv->uids[i].n);
+			    " close one first",
+			    (unsigned long)uid, srv->uids[i].n);
 			/* once while at the limit: a client retrying in a
 			 * loop must not flood the log */
 			if (!srv->uids[i].warned)
@@ -276,16 +284,16 @@ server_shed(struct server *srv)
 	while (srv->buffered > srv->max_buffered) {
 		big = NULL;
 		for (struct server_conn *c = srv->conns; c != NULL; c = c->next)
-			if (!c->closing && (big == NULL ||
-			    c->charged > big->charged))
+			if (!c->closing &&
+			    (big == NULL || c->charged > big->charged))
 				big = c;
 		if (big == NULL || big->charged == 0)
 			return;
 		log_warn("client uid %lu pid %ld: buffers %zu bytes, the most "
-		    "while connections buffer %zu, over the budget of %zu "
-		    "(--max-conn-memory): dropping it", (unsigned long)big->uid,
-		    (long)big->pid, big->charged, srv->buffered,
-		    srv->max_buffered);
+		         "while connections buffer %zu, over the budget of %zu "
+		         "(--max-conn-memory): dropping it",
+		    (unsigned long)big->uid, (long)big->pid, big->charged,
+		    srv->buffered, srv->max_buffered);
 		conn_over_budget(big);
 	}
 }
@@ -366,9 +374,8 @@ on_handle_closed(uv_handle_t *h)
 
 /* A server with opt's settings and path (copied), not yet listening. */
 static struct server *
-server_new(uv_loop_t *loop, const struct server_options *opt,
-           const char *path, server_stop_fn *stop, void *stop_ud, char *err,
-           size_t errlen)
+server_new(uv_loop_t *loop, const struct server_options *opt, const char *path,
+    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
 {
 	struct server *srv;
 
@@ -383,14 +390,15 @@ server_new(uv_loop_t *loop, const struct server_options *opt,
 	srv->group = opt->group;
 	srv->max_frame = opt->max_frame ? opt->max_frame : IG_FRAME_MAX_DEFAULT;
 	srv->max_queue = opt->max_queue ? opt->max_queue : DEFAULT_MAX_QUEUE;
-	srv->idle_timeout_ms = opt->idle_timeout_ms ? opt->idle_timeout_ms :
-	    DEFAULT_IDLE_MS;
-	srv->client_timeout_ms = opt->client_timeout_ms ?
-	    opt->client_timeout_ms : DEFAULT_CLIENT_MS;
+	srv->idle_timeout_ms =
+	    opt->idle_timeout_ms ? opt->idle_timeout_ms : DEFAULT_IDLE_MS;
+	srv->client_timeout_ms =
+	    opt->client_timeout_ms ? opt->client_timeout_ms : DEFAULT_CLIENT_MS;
 	srv->max_conns_per_uid = opt->max_conns_per_uid ?
-	    opt->max_conns_per_uid : DEFAULT_CONNS_PER_UID;
-	srv->max_buffered = opt->max_buffered ? opt->max_buffered :
-	    DEFAULT_MAX_BUFFERED;
+	    opt->max_conns_per_uid :
+	    DEFAULT_CONNS_PER_UID;
+	srv->max_buffered =
+	    opt->max_buffered ? opt->max_buffered : DEFAULT_MAX_BUFFERED;
 	srv->self = geteuid();
 	srv->stop = stop;
 	srv->stop_ud = stop_ud;
@@ -416,14 +424,14 @@ start_accepting(struct server *srv)
 	/* neither keeps the loop running by itself */
 	uv_check_start(&srv->turn_end, on_turn_end);
 	uv_unref((uv_handle_t *)&srv->turn_end);
-	uv_timer_start(&srv->sweep, on_sweep, sweep ? sweep : 1,
-	    sweep ? sweep : 1);
+	uv_timer_start(
+	    &srv->sweep, on_sweep, sweep ? sweep : 1, sweep ? sweep : 1);
 	uv_unref((uv_handle_t *)&srv->sweep);
 }
 
 struct server *
 server_open(uv_loop_t *loop, const struct server_options *opt,
-            server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
+    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
 {
 	struct server *srv;
 	struct sockaddr_un sun;
@@ -431,8 +439,8 @@ server_open(uv_loop_t *loop, const struct server_options *opt,
 	if (fill_addr(&sun, opt->path, err, errlen) < 0 ||
 	    claim_path(&sun, err, errlen) < 0)
 		return NULL;
-	if ((srv = server_new(loop, opt, opt->path, stop, stop_ud, err,
-	    errlen)) == NULL)
+	if ((srv = server_new(
+	         loop, opt, opt->path, stop, stop_ud, err, errlen)) == NULL)
 		return NULL;
 	if (bind_socket(srv, &sun, err, errlen) < 0) {
 		server_free(srv);
@@ -445,7 +453,7 @@ server_open(uv_loop_t *loop, const struct server_options *opt,
 
 struct server *
 server_adopt(uv_loop_t *loop, int fd, const struct server_options *opt,
-             server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
+    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
 {
 	struct server *srv;
 	struct sockaddr_un sun;
@@ -468,8 +476,9 @@ server_adopt(uv_loop_t *loop, int fd, const struct server_options *opt,
 		    strerror(errno));
 		goto fail;
 	}
-	if ((srv = server_new(loop, opt, sun.sun_path[0] != '\0' ?
-	    sun.sun_path : "(unnamed)", stop, stop_ud, err, errlen)) == NULL)
+	if ((srv = server_new(loop, opt,
+	         sun.sun_path[0] != '\0' ? sun.sun_path : "(unnamed)", stop,
+	         stop_ud, err, errlen)) == NULL)
 		goto fail;
 	srv->fd = fd;
 	srv->adopted = true;
@@ -494,8 +503,8 @@ server_stop_listening(struct server *srv)
 	close(srv->fd);
 	srv->fd = -1;
 	if (!srv->adopted && lstat(srv->path, &st) == 0 &&
-	    st.st_dev == srv->dev &&
-	    st.st_ino == srv->ino && unlink(srv->path) < 0)
+	    st.st_dev == srv->dev && st.st_ino == srv->ino &&
+	    unlink(srv->path) < 0)
 		log_warn("cannot remove %s: %s", srv->path, strerror(errno));
 }
 
@@ -511,7 +520,7 @@ server_close(struct server *srv)
 	srv->closing = true;
 	for (struct server_conn *c = srv->conns; c != NULL; c = c->next)
 		conn_close(c, true);
-	resume_paused(srv);     /* to let go of them */
+	resume_paused(srv); /* to let go of them */
 	maybe_free(srv);
 }
 
@@ -539,7 +548,7 @@ server_request_stop(struct server *srv)
 
 int
 server_register(struct server *srv, const char *name, unsigned flags,
-                server_method_fn *fn, void *ud)
+    server_method_fn *fn, void *ud)
 {
 	struct method *m;
 	char *copy;

@@ -28,14 +28,17 @@ struct server;
 struct server_conn;
 
 struct server_options {
-	const char *path;               /* socket path; copied */
-	gid_t group;                    /* (gid_t)-1: socket 0600, else 0660 for it */
-	size_t max_frame;               /* 0: IG_FRAME_MAX_DEFAULT */
-	size_t max_queue;               /* unsent bytes before a client is dropped; 0: 64 MiB */
-	uint64_t idle_timeout_ms;       /* partial frame stalled this long: drop; 0: 30 s */
-	uint64_t client_timeout_ms;     /* idle between frames this long: drop; 0: 120 s */
-	unsigned max_conns_per_uid;     /* but root's and ours; 0: 64 */
-	size_t max_buffered;            /* all connections' buffers; 0: 256 MiB */
+	const char *path; /* socket path; copied */
+	gid_t group; /* (gid_t)-1: socket 0600, else 0660 for it */
+	size_t max_frame; /* 0: IG_FRAME_MAX_DEFAULT */
+	size_t
+	    max_queue; /* unsent bytes before a client is dropped; 0: 64 MiB */
+	uint64_t
+	    idle_timeout_ms; /* partial frame stalled this long: drop; 0: 30 s */
+	uint64_t
+	    client_timeout_ms; /* idle between frames this long: drop; 0: 120 s */
+	unsigned max_conns_per_uid; /* but root's and ours; 0: 64 */
+	size_t max_buffered; /* all connections' buffers; 0: 256 MiB */
 };
 
 /* Asked to stop (the shutdown method): the owner starts its shutdown. */
@@ -47,8 +50,7 @@ typedef void server_stop_fn(void *ud);
  * replaced.  Returns NULL with a message in err.  Free with server_close().
  */
 struct server *server_open(uv_loop_t *loop, const struct server_options *opt,
-                           server_stop_fn *stop, void *stop_ud,
-                           char *err, size_t errlen);
+    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen);
 
 /*
  * Serve fd, a listening Unix stream socket someone else bound (systemd's,
@@ -58,9 +60,8 @@ struct server *server_open(uv_loop_t *loop, const struct server_options *opt,
  * message in err.  Free with server_close().
  */
 struct server *server_adopt(uv_loop_t *loop, int fd,
-                            const struct server_options *opt,
-                            server_stop_fn *stop, void *stop_ud,
-                            char *err, size_t errlen);
+    const struct server_options *opt, server_stop_fn *stop, void *stop_ud,
+    char *err, size_t errlen);
 
 /* Stop accepting and remove the socket path (unless adopted); connections
  * stay. */
@@ -82,8 +83,7 @@ void server_close(struct server *srv);
  * later answer only while the owner holds a reference (server_conn_ref).
  */
 typedef void server_method_fn(struct server_conn *conn, uint32_t msgid,
-                              const msgpack_object *params, uid_t peer,
-                              void *ud);
+    const msgpack_object *params, uid_t peer, void *ud);
 
 /* A method the server answers before the connection said hello (hello
  * itself: the protocol's version is agreed on there). */
@@ -92,7 +92,7 @@ typedef void server_method_fn(struct server_conn *conn, uint32_t msgid,
 /* Register method name (copied) with its flags, fn and ud (borrowed).
  * Returns 0, or -1 when the name is taken or memory is out. */
 int server_register(struct server *srv, const char *name, unsigned flags,
-                    server_method_fn *fn, void *ud);
+    server_method_fn *fn, void *ud);
 
 /* Packs a result or notification params at pk; arg is the caller's. */
 typedef void server_pack_fn(msgpack_packer *pk, void *arg);
@@ -110,14 +110,14 @@ void server_reserve(struct server_conn *conn, size_t len);
  * limit is answered with IG_PROTO_TOO_LARGE instead.  Returns 0 or an
  * IG_PROTO_* code; a connection that is closing takes nothing and says 0.
  */
-int server_reply(struct server_conn *conn, uint32_t msgid,
-                 server_pack_fn *pack, void *arg);
+int server_reply(
+    struct server_conn *conn, uint32_t msgid, server_pack_fn *pack, void *arg);
 /* Answer msgid with error code (IG_PROTO_*) and a message. */
 int server_error(struct server_conn *conn, uint32_t msgid, int code,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Send notification method with params packed by pack (NULL: empty map). */
 int server_notify(struct server_conn *conn, const char *method,
-                  server_pack_fn *pack, void *arg);
+    server_pack_fn *pack, void *arg);
 
 /* ---- connections -------------------------------------------------------- */
 

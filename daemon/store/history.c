@@ -13,31 +13,31 @@
 
 #include "store/history.h"
 
-#define AHEAD_KEEP_MS 5000      /* a page read ahead, kept for its reader */
+#define AHEAD_KEEP_MS 5000 /* a page read ahead, kept for its reader */
 
 struct read {
 	uv_work_t work;
 	struct history *h;
-	struct store_query q;               /* q.names points at names */
-	char **names;                   /* owned copies */
-	history_done_fn *done;          /* NULL: read ahead, nobody waits yet */
+	struct store_query q; /* q.names points at names */
+	char **names; /* owned copies */
+	history_done_fn *done; /* NULL: read ahead, nobody waits yet */
 	void *arg;
-	bool stale;                     /* forgotten while on the threadpool */
+	bool stale; /* forgotten while on the threadpool */
 	bool finished;
-	int status;                     /* the result, owned until handed over */
+	int status; /* the result, owned until handed over */
 	char errmsg[256];
 	struct store_series_data *series;
 	size_t n;
-	struct read *next;              /* in the queue */
+	struct read *next; /* in the queue */
 };
 
 struct history {
 	uv_loop_t *loop;
-	struct store_reader *reader;        /* used by one read at a time */
-	struct read *head, *tail;       /* waiting their turn */
-	struct read *running;           /* on the threadpool */
-	struct read *ahead;             /* read ahead: waiting, running or done */
-	uv_timer_t expire;              /* drops a read ahead nobody took */
+	struct store_reader *reader; /* used by one read at a time */
+	struct read *head, *tail; /* waiting their turn */
+	struct read *running; /* on the threadpool */
+	struct read *ahead; /* read ahead: waiting, running or done */
+	uv_timer_t expire; /* drops a read ahead nobody took */
 	bool closing, timer_closed;
 };
 
@@ -46,7 +46,8 @@ static void on_expire(uv_timer_t *t);
 
 /* ---- reads ---------------------------------------------------------------- */
 
-static void read_free(struct read *r)
+static void
+read_free(struct read *r)
 {
 	for (size_t i = 0; i < r->q.nnames; i++)
 		free(r->names[i]);
@@ -55,7 +56,8 @@ static void read_free(struct read *r)
 	free(r);
 }
 
-static struct read *read_new(struct history *h, const struct store_query *q)
+static struct read *
+read_new(struct history *h, const struct store_query *q)
 {
 	struct read *r = calloc(1, sizeof(*r));
 
@@ -66,7 +68,8 @@ static struct read *read_new(struct history *h, const struct store_query *q)
 	r->q.names = NULL;
 	r->q.nnames = 0;
 	if (q->names != NULL) {
-		if ((r->names = calloc(q->nnames ? q->nnames : 1, sizeof(char *))) == NULL) {
+		if ((r->names = calloc(
+		         q->nnames ? q->nnames : 1, sizeof(char *))) == NULL) {
 			free(r);
 			return NULL;
 		}
@@ -81,12 +84,14 @@ static struct read *read_new(struct history *h, const struct store_query *q)
 	return r;
 }
 
-static bool same_query(const struct store_query *a, const struct store_query *b)
+static bool
+same_query(const struct store_query *a, const struct store_query *b)
 {
-	if (a->run_id != b->run_id || a->axis != b->axis || a->from != b->from ||
-	    a->to != b->to || a->max_points != b->max_points || a->limit != b->limit ||
-	    a->downsample != b->downsample || (a->names == NULL) != (b->names == NULL) ||
-	    a->nnames != b->nnames)
+	if (a->run_id != b->run_id || a->axis != b->axis ||
+	    a->from != b->from || a->to != b->to ||
+	    a->max_points != b->max_points || a->limit != b->limit ||
+	    a->downsample != b->downsample ||
+	    (a->names == NULL) != (b->names == NULL) || a->nnames != b->nnames)
 		return false;
 	for (size_t i = 0; a->names != NULL && i < a->nnames; i++)
 		if (strcmp(a->names[i], b->names[i]) != 0)
@@ -95,7 +100,8 @@ static bool same_query(const struct store_query *a, const struct store_query *b)
 }
 
 /* Hand r's result to whoever waits, and free r. */
-static void answer(struct read *r)
+static void
+answer(struct read *r)
 {
 	r->done(r->arg, r->status, r->errmsg, r->series, r->n);
 	r->series = NULL;
@@ -103,7 +109,8 @@ static void answer(struct read *r)
 	read_free(r);
 }
 
-static void fail(struct read *r, int status, const char *msg)
+static void
+fail(struct read *r, int status, const char *msg)
 {
 	r->status = status;
 	snprintf(r->errmsg, sizeof(r->errmsg), "%s", msg);
@@ -113,7 +120,8 @@ static void fail(struct read *r, int status, const char *msg)
 	answer(r);
 }
 
-static void enqueue(struct history *h, struct read *r)
+static void
+enqueue(struct history *h, struct read *r)
 {
 	if (h->tail != NULL)
 		h->tail->next = r;
@@ -124,7 +132,8 @@ static void enqueue(struct history *h, struct read *r)
 }
 
 /* Take r out of the queue; false when it is not there. */
-static bool dequeue(struct history *h, struct read *r)
+static bool
+dequeue(struct history *h, struct read *r)
 {
 	struct read **pp, *prev = NULL;
 
@@ -143,16 +152,19 @@ static bool dequeue(struct history *h, struct read *r)
 /* ---- the threadpool ------------------------------------------------------- */
 
 /* Threadpool: touches only r and the reader, which no one else uses now. */
-static void work_cb(uv_work_t *req)
+static void
+work_cb(uv_work_t *req)
 {
 	struct read *r = req->data;
 
 	r->status = store_history(r->h->reader, &r->q, &r->series, &r->n);
 	if (r->status != 0)
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", store_reader_error(r->h->reader));
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+		    store_reader_error(r->h->reader));
 }
 
-static void maybe_free(struct history *h)
+static void
+maybe_free(struct history *h)
 {
 	if (!h->closing || h->running != NULL || !h->timer_closed)
 		return;
@@ -160,7 +172,8 @@ static void maybe_free(struct history *h)
 	free(h);
 }
 
-static void after_work_cb(uv_work_t *req, int status)
+static void
+after_work_cb(uv_work_t *req, int status)
 {
 	struct read *r = req->data;
 	struct history *h = r->h;
@@ -169,7 +182,8 @@ static void after_work_cb(uv_work_t *req, int status)
 	r->finished = true;
 	if (status != 0) {
 		r->status = STORE_EINVAL;
-		snprintf(r->errmsg, sizeof(r->errmsg), "the read was cancelled");
+		snprintf(
+		    r->errmsg, sizeof(r->errmsg), "the read was cancelled");
 	}
 	if (h->closing) {
 		if (r->done != NULL)
@@ -196,7 +210,8 @@ static void after_work_cb(uv_work_t *req, int status)
 	start_next(h);
 }
 
-static void start_next(struct history *h)
+static void
+start_next(struct history *h)
 {
 	struct read *r = h->head;
 	int rc;
@@ -205,7 +220,8 @@ static void start_next(struct history *h)
 		return;
 	dequeue(h, r);
 	h->running = r;
-	if ((rc = uv_queue_work(h->loop, &r->work, work_cb, after_work_cb)) != 0) {
+	if ((rc = uv_queue_work(h->loop, &r->work, work_cb, after_work_cb)) !=
+	    0) {
 		h->running = NULL;
 		if (h->ahead == r)
 			h->ahead = NULL;
@@ -220,7 +236,8 @@ static void start_next(struct history *h)
 /* ---- reading ahead -------------------------------------------------------- */
 
 /* Forget the read ahead: free it, or let it finish into nothing. */
-static void drop_ahead(struct history *h)
+static void
+drop_ahead(struct history *h)
 {
 	struct read *r = h->ahead;
 
@@ -231,15 +248,17 @@ static void drop_ahead(struct history *h)
 	if (r->finished || dequeue(h, r))
 		read_free(r);
 	else
-		r->stale = true;        /* running */
+		r->stale = true; /* running */
 }
 
-static void on_expire(uv_timer_t *t)
+static void
+on_expire(uv_timer_t *t)
 {
 	drop_ahead(t->data);
 }
 
-void history_read_ahead(struct history *h, const struct store_query *q)
+void
+history_read_ahead(struct history *h, const struct store_query *q)
 {
 	struct read *r;
 
@@ -247,18 +266,21 @@ void history_read_ahead(struct history *h, const struct store_query *q)
 		return;
 	drop_ahead(h);
 	if ((r = read_new(h, q)) == NULL)
-		return;                 /* only a hint */
+		return; /* only a hint */
 	h->ahead = r;
 	enqueue(h, r);
 }
 
-void history_forget(struct history *h, int64_t run_id)
+void
+history_forget(struct history *h, int64_t run_id)
 {
 	if (h->ahead != NULL && h->ahead->q.run_id == run_id)
 		drop_ahead(h);
 }
 
-int history_read(struct history *h, const struct store_query *q, history_done_fn *done, void *arg)
+int
+history_read(struct history *h, const struct store_query *q,
+    history_done_fn *done, void *arg)
 {
 	struct read *r = h->ahead;
 
@@ -285,7 +307,8 @@ int history_read(struct history *h, const struct store_query *q, history_done_fn
 
 /* ---- open and close ------------------------------------------------------- */
 
-struct history *history_open(uv_loop_t *loop, const char *path, char *err, size_t errlen)
+struct history *
+history_open(uv_loop_t *loop, const char *path, char *err, size_t errlen)
 {
 	struct history *h = calloc(1, sizeof(*h));
 
@@ -303,7 +326,8 @@ struct history *history_open(uv_loop_t *loop, const char *path, char *err, size_
 	return h;
 }
 
-static void on_timer_closed(uv_handle_t *handle)
+static void
+on_timer_closed(uv_handle_t *handle)
 {
 	struct history *h = handle->data;
 
@@ -311,7 +335,8 @@ static void on_timer_closed(uv_handle_t *handle)
 	maybe_free(h);
 }
 
-void history_close(struct history *h)
+void
+history_close(struct history *h)
 {
 	struct read *r;
 

@@ -21,7 +21,8 @@
 struct history;
 
 /* A read connection on the database at path.  NULL with a message in err. */
-struct history *history_open(uv_loop_t *loop, const char *path, char *err, size_t errlen);
+struct history *history_open(
+    uv_loop_t *loop, const char *path, char *err, size_t errlen);
 
 /* Close.  Reads waiting their turn are answered with an error; one on the
  * threadpool finishes first, and its answer is dropped. */
@@ -32,14 +33,15 @@ void history_close(struct history *h);
  * store_series_free()), or an STORE_* / SQLite code and a message.
  */
 typedef void history_done_fn(void *arg, int status, const char *errmsg,
-                             struct store_series_data *series, size_t n);
+    struct store_series_data *series, size_t n);
 
 /*
  * Read q (copied, names too) and answer done(arg, ...) on the loop.  A
  * result read ahead for the same query is taken instead; then done may run
  * before this returns.  Returns 0, or STORE_ENOMEM without calling done.
  */
-int history_read(struct history *h, const struct store_query *q, history_done_fn *done, void *arg);
+int history_read(struct history *h, const struct store_query *q,
+    history_done_fn *done, void *arg);
 
 /* Read q ahead, for a history_read of the same query soon (in a few
  * seconds; then it is dropped).  One query is kept: the latest. */

@@ -18,7 +18,8 @@
 
 #include "store/store_int.h"
 
-int store_status_parse(const char *name)
+int
+store_status_parse(const char *name)
 {
 	int i;
 
@@ -31,8 +32,9 @@ int store_status_parse(const char *name)
 /* ---- operations -------------------------------------------------------- */
 
 /* A new operation with extra bytes for the strings and blobs it copies. */
-static store_op *op_new(enum store_op_type type, int64_t run_id,
-                        store_done_cb *cb, void *arg, size_t extra)
+static store_op *
+op_new(enum store_op_type type, int64_t run_id, store_done_cb *cb, void *arg,
+    size_t extra)
 {
 	store_op *op = calloc(1, sizeof(*op) + extra);
 
@@ -47,8 +49,8 @@ static store_op *op_new(enum store_op_type type, int64_t run_id,
 
 /* Copy len bytes of src into op's data at *used; NULL stays NULL.  A
  * string (nul) gets its terminator. */
-static const void *op_put(store_op *op, size_t *used, const void *src,
-                          size_t len, bool nul)
+static const void *
+op_put(store_op *op, size_t *used, const void *src, size_t len, bool nul)
 {
 	unsigned char *dst = op->data + *used;
 
@@ -61,17 +63,20 @@ static const void *op_put(store_op *op, size_t *used, const void *src,
 	return dst;
 }
 
-static size_t str_size(const char *s)
+static size_t
+str_size(const char *s)
 {
 	return s ? strlen(s) + 1 : 0;
 }
 
-static const char *op_put_str(store_op *op, size_t *used, const char *s)
+static const char *
+op_put_str(store_op *op, size_t *used, const char *s)
 {
 	return op_put(op, used, s, s ? strlen(s) : 0, true);
 }
 
-static int enqueue(struct store *s, store_op *op)
+static int
+enqueue(struct store *s, store_op *op)
 {
 	if (s->local_tail != NULL)
 		s->local_tail->next = op;
@@ -86,7 +91,8 @@ static int enqueue(struct store *s, store_op *op)
 
 /* Hand this turn's operations to the writer.  Without memory for the batch
  * they stay local and go next turn. */
-static void handoff(struct store *s)
+static void
+handoff(struct store *s)
 {
 	store_batch *b;
 
@@ -104,15 +110,17 @@ static void handoff(struct store *s)
 	uv_mutex_unlock(&s->lock);
 }
 
-static void on_prepare(uv_prepare_t *h)
+static void
+on_prepare(uv_prepare_t *h)
 {
 	handoff(h->data);
 }
 
 /* ---- names reserved but not committed ---------------------------------- */
 
-static int pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
-                       const char *name)
+static int
+pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
+    const char *name)
 {
 	size_t len = strlen(name) + 1;
 	store_pending *p = malloc(sizeof(*p) + len);
@@ -128,18 +136,21 @@ static int pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owne
 	return 0;
 }
 
-static const store_pending *pending_find(const struct store *s, int64_t run_id,
-                                         int64_t owner, const char *name)
+static const store_pending *
+pending_find(
+    const struct store *s, int64_t run_id, int64_t owner, const char *name)
 {
 	const store_pending *p;
 
 	for (p = s->pending; p != NULL; p = p->next)
-		if (p->run_id == run_id && p->owner == owner && strcmp(p->name, name) == 0)
+		if (p->run_id == run_id && p->owner == owner &&
+		    strcmp(p->name, name) == 0)
 			return p;
 	return NULL;
 }
 
-static void pending_remove(struct store *s, int64_t id, int64_t run_id)
+static void
+pending_remove(struct store *s, int64_t id, int64_t run_id)
 {
 	store_pending **pp, *p;
 
@@ -153,16 +164,18 @@ static void pending_remove(struct store *s, int64_t id, int64_t run_id)
 
 /* ---- the write-ahead log ------------------------------------------------ */
 
-bool store_wal_gone(const struct store *s)
+bool
+store_wal_gone(const struct store *s)
 {
 	struct stat st;
 
 	return lstat(s->wal_path, &st) == -1 || st.st_dev != s->wal_dev ||
-		st.st_ino != s->wal_ino;
+	    st.st_ino != s->wal_ino;
 }
 
 /* Refuse writes from now on, and say so once: the daemon logs it. */
-static void lose_wal(struct store *s)
+static void
+lose_wal(struct store *s)
 {
 	char msg[PATH_MAX * 2 + 256];
 
@@ -175,7 +188,8 @@ static void lose_wal(struct store *s)
 }
 
 /* Remember the WAL SQLite has open (the readers opened it by now). */
-static int find_wal(struct store *s, char *err, size_t errlen)
+static int
+find_wal(struct store *s, char *err, size_t errlen)
 {
 	size_t len = strlen(s->path) + sizeof("-wal");
 	struct stat st;
@@ -186,8 +200,10 @@ static int find_wal(struct store *s, char *err, size_t errlen)
 	}
 	snprintf(s->wal_path, len, "%s-wal", s->path);
 	if (lstat(s->wal_path, &st) == -1) {
-		store_errf(err, errlen, "database %s: no write-ahead log %s after "
-		           "opening it", s->path, s->wal_path);
+		store_errf(err, errlen,
+		    "database %s: no write-ahead log %s after "
+		    "opening it",
+		    s->path, s->wal_path);
 		return SQLITE_CANTOPEN;
 	}
 	s->wal_dev = st.st_dev;
@@ -203,7 +219,8 @@ typedef struct reported {
 } reported;
 
 /* Has run_id's failure in this batch been told already?  Remembers it. */
-static bool already_reported(reported *r, int64_t run_id)
+static bool
+already_reported(reported *r, int64_t run_id)
 {
 	size_t i;
 
@@ -215,7 +232,7 @@ static bool already_reported(reported *r, int64_t run_id)
 		int64_t *v = realloc(r->runs, cap * sizeof(*v));
 
 		if (v == NULL)
-			return false;   /* tell again rather than not at all */
+			return false; /* tell again rather than not at all */
 		r->runs = v;
 		r->cap = cap;
 	}
@@ -223,8 +240,8 @@ static bool already_reported(reported *r, int64_t run_id)
 	return false;
 }
 
-static void complete_op(struct store *s, store_op *op, const store_batch *b,
-                        reported *rep)
+static void
+complete_op(struct store *s, store_op *op, const store_batch *b, reported *rep)
 {
 	int status = op->status ? op->status : b->status;
 	const char *msg = op->status ? op->errmsg : b->errmsg;
@@ -245,7 +262,8 @@ static void complete_op(struct store *s, store_op *op, const store_batch *b,
 		uv_unref((uv_handle_t *)&s->done_async);
 }
 
-static void on_done(uv_async_t *h)
+static void
+on_done(uv_async_t *h)
 {
 	struct store *s = h->data;
 	store_batch *b, *next_batch;
@@ -273,7 +291,8 @@ static void on_done(uv_async_t *h)
 
 /* ---- open and close ---------------------------------------------------- */
 
-static void options(struct store_options *o, const struct store_options *in)
+static void
+options(struct store_options *o, const struct store_options *in)
 {
 	if (in != NULL)
 		*o = *in;
@@ -289,7 +308,8 @@ static void options(struct store_options *o, const struct store_options *in)
 		o->wal_truncate_commits = 256;
 }
 
-static void free_store(struct store *s)
+static void
+free_store(struct store *s)
 {
 	store_pending *p;
 
@@ -304,7 +324,8 @@ static void free_store(struct store *s)
 	free(s);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void
+on_handle_closed(uv_handle_t *h)
 {
 	struct store *s = h->data;
 
@@ -314,7 +335,8 @@ static void on_handle_closed(uv_handle_t *h)
 
 /* Release what open set up; the memory goes with the last handle, or now
  * when there is none. */
-static void release(struct store *s)
+static void
+release(struct store *s)
 {
 	store_reader_close(s->reader);
 	sqlite3_close(s->db);
@@ -330,7 +352,8 @@ static void release(struct store *s)
 
 /* The loop side: a prepare handle for hand-offs, an async for completions.
  * Neither keeps the loop alive on its own (see enqueue). */
-static int init_handles(struct store *s, char *err, size_t errlen)
+static int
+init_handles(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
@@ -340,8 +363,8 @@ static int init_handles(struct store *s, char *err, size_t errlen)
 	uv_unref((uv_handle_t *)&s->handoff);
 	s->open_handles = 1;
 	if ((rc = uv_async_init(s->loop, &s->done_async, on_done)) != 0) {
-		store_errf(err, errlen, "database %s: %s", s->path,
-		           uv_strerror(rc));
+		store_errf(
+		    err, errlen, "database %s: %s", s->path, uv_strerror(rc));
 		return rc;
 	}
 	uv_unref((uv_handle_t *)&s->done_async);
@@ -349,8 +372,9 @@ static int init_handles(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-struct store *store_open(uv_loop_t *loop, const char *path,
-                        const struct store_options *opt, char *err, size_t errlen)
+struct store *
+store_open(uv_loop_t *loop, const char *path, const struct store_options *opt,
+    char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int64_t max_run, max_series;
@@ -377,8 +401,8 @@ struct store *store_open(uv_loop_t *loop, const char *path,
 	if (store_check_dir(path, err, errlen) != 0 ||
 	    (s->lock_fd = store_lock_acquire(path, err, errlen)) == -1 ||
 	    store_key_load(path, s->key, err, errlen) != 0 ||
-	    (s->db = store_schema_open(path, &s->opt, s->key, err,
-	                               errlen)) == NULL ||
+	    (s->db = store_schema_open(path, &s->opt, s->key, err, errlen)) ==
+	        NULL ||
 	    (s->reader = store_reader_open(path, err, errlen)) == NULL ||
 	    find_wal(s, err, errlen) != 0)
 		goto fail;
@@ -397,7 +421,8 @@ fail:
 	return NULL;
 }
 
-void store_close(struct store *s)
+void
+store_close(struct store *s)
 {
 	s->closing = true;
 	handoff(s);
@@ -406,31 +431,36 @@ void store_close(struct store *s)
 	release(s);
 }
 
-void store_on_error(struct store *s, store_error_cb *cb, void *arg)
+void
+store_on_error(struct store *s, store_error_cb *cb, void *arg)
 {
 	s->error_cb = cb;
 	s->error_arg = arg;
 }
 
-struct store_reader *store_loop_reader(struct store *s)
+struct store_reader *
+store_loop_reader(struct store *s)
 {
 	return s->reader;
 }
 
-const char *store_path(const struct store *s)
+const char *
+store_path(const struct store *s)
 {
 	return s->path;
 }
 
-bool store_run_trusted(const struct store *s, const struct store_run *run)
+bool
+store_run_trusted(const struct store *s, const struct store_run *run)
 {
 	return store_tag_ok(s->key, run->id, run->owner_uid, run->spec,
-	                    run->spec_len, run->tag, run->tag_len);
+	    run->spec_len, run->tag, run->tag_len);
 }
 
 /* ---- the operations ---------------------------------------------------- */
 
-static int closed(const struct store *s, char *err, size_t errlen)
+static int
+closed(const struct store *s, char *err, size_t errlen)
 {
 	if (!s->closing)
 		return 0;
@@ -438,7 +468,8 @@ static int closed(const struct store *s, char *err, size_t errlen)
 	return STORE_ECLOSED;
 }
 
-int store_writable(struct store *s, char *err, size_t errlen)
+int
+store_writable(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
@@ -452,15 +483,16 @@ int store_writable(struct store *s, char *err, size_t errlen)
 	return STORE_EREADONLY;
 }
 
-static int nomem(const struct store *s, char *err, size_t errlen)
+static int
+nomem(const struct store *s, char *err, size_t errlen)
 {
 	store_errf(err, errlen, "database %s: out of memory", s->path);
 	return STORE_ENOMEM;
 }
 
-int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
-                        store_done_cb *cb, void *arg,
-                        char *err, size_t errlen)
+int
+store_create_run(struct store *s, const struct store_run *run, int64_t *id,
+    store_done_cb *cb, void *arg, char *err, size_t errlen)
 {
 	store_op *op;
 	size_t used = 0;
@@ -470,35 +502,38 @@ int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
 	if ((rc = closed(s, err, errlen)) != 0)
 		return rc;
 	if ((unsigned)run->status >= IG_STATUS_COUNT) {
-		store_errf(err, errlen, "invalid run status %d", (int)run->status);
+		store_errf(
+		    err, errlen, "invalid run status %d", (int)run->status);
 		return STORE_EINVAL;
 	}
 	if (run->name != NULL) {
 		/* The name is free for its owner if neither committed nor
 		 * on its way. */
 		if (pending_find(s, 0, run->owner_uid, run->name) != NULL ||
-		    (rc = store_reader_run_named(s->reader, run->owner_uid,
-		                                 run->name, &other)) == 0) {
-			store_errf(err, errlen, "uid %lu has a run named '%s' already",
-			           (unsigned long)run->owner_uid, run->name);
+		    (rc = store_reader_run_named(
+		         s->reader, run->owner_uid, run->name, &other)) == 0) {
+			store_errf(err, errlen,
+			    "uid %lu has a run named '%s' already",
+			    (unsigned long)run->owner_uid, run->name);
 			return STORE_EEXIST;
 		}
 		if (rc != STORE_ENOTFOUND) {
-			store_errf(err, errlen, "%s",
-			           store_reader_error(s->reader));
+			store_errf(
+			    err, errlen, "%s", store_reader_error(s->reader));
 			return rc;
 		}
 	}
 	op = op_new(OP_CREATE_RUN, s->next_run_id, cb, arg,
-	            str_size(run->name) + run->spec_len);
+	    str_size(run->name) + run->spec_len);
 	if (op == NULL ||
-	    (run->name != NULL && pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
+	    (run->name != NULL &&
+	        pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
 		free(op);
 		return nomem(s, err, errlen);
 	}
 	op->u.create.name = op_put_str(op, &used, run->name);
-	op->u.create.spec = op_put(op, &used, run->spec ? run->spec : "",
-	                           run->spec_len, false);
+	op->u.create.spec =
+	    op_put(op, &used, run->spec ? run->spec : "", run->spec_len, false);
 	op->u.create.spec_len = run->spec_len;
 	op->u.create.owner_uid = run->owner_uid;
 	op->u.create.status = run->status;
@@ -508,8 +543,9 @@ int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
 	return enqueue(s, op);
 }
 
-int store_set_status(struct store *s, int64_t run_id, enum ig_status status,
-                        const char *reason, store_done_cb *cb, void *arg)
+int
+store_set_status(struct store *s, int64_t run_id, enum ig_status status,
+    const char *reason, store_done_cb *cb, void *arg)
 {
 	store_op *op;
 	size_t used = 0;
@@ -526,9 +562,9 @@ int store_set_status(struct store *s, int64_t run_id, enum ig_status status,
 	return enqueue(s, op);
 }
 
-int store_set_progress(struct store *s, int64_t run_id,
-                          const struct store_progress *p,
-                          store_done_cb *cb, void *arg)
+int
+store_set_progress(struct store *s, int64_t run_id,
+    const struct store_progress *p, store_done_cb *cb, void *arg)
 {
 	store_op *op;
 
@@ -540,8 +576,9 @@ int store_set_progress(struct store *s, int64_t run_id,
 	return enqueue(s, op);
 }
 
-int store_series(struct store *s, int64_t run_id, const char *name,
-                    int64_t *id, char *err, size_t errlen)
+int
+store_series(struct store *s, int64_t run_id, const char *name, int64_t *id,
+    char *err, size_t errlen)
 {
 	const store_pending *p;
 	store_op *op;
@@ -557,8 +594,8 @@ int store_series(struct store *s, int64_t run_id, const char *name,
 	rc = store_reader_series_named(s->reader, run_id, name, id);
 	if (rc != STORE_ENOTFOUND) {
 		if (rc != 0)
-			store_errf(err, errlen, "%s",
-			           store_reader_error(s->reader));
+			store_errf(
+			    err, errlen, "%s", store_reader_error(s->reader));
 		return rc;
 	}
 	op = op_new(OP_SERIES, run_id, NULL, NULL, str_size(name));
@@ -572,8 +609,9 @@ int store_series(struct store *s, int64_t run_id, const char *name,
 	return enqueue(s, op);
 }
 
-int store_points(struct store *s, int64_t run_id, const struct store_point *p,
-                    size_t n)
+int
+store_points(
+    struct store *s, int64_t run_id, const struct store_point *p, size_t n)
 {
 	store_op *op = s->local_tail;
 
@@ -609,13 +647,15 @@ int store_points(struct store *s, int64_t run_id, const struct store_point *p,
  * writer stores one checkpoint per run and turn.  Only when neither has a
  * callback, which would otherwise never hear of its checkpoint.
  */
-static bool replace_checkpoint(struct store *s, store_op *op)
+static bool
+replace_checkpoint(struct store *s, store_op *op)
 {
 	store_op **pp;
 
 	for (pp = &s->local_head; *pp != NULL; pp = &(*pp)->next) {
 		store_op *old = *pp;
-		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id || old->cb != NULL)
+		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id ||
+		    old->cb != NULL)
 			continue;
 		op->next = old->next;
 		*pp = op;
@@ -627,9 +667,9 @@ static bool replace_checkpoint(struct store *s, store_op *op)
 	return false;
 }
 
-int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
-                             const struct store_progress *p,
-                             store_done_cb *cb, void *arg)
+int
+store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
+    const struct store_progress *p, store_done_cb *cb, void *arg)
 {
 	struct store_checkpoint *c;
 	store_op *op;
@@ -638,15 +678,16 @@ int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	if (s->closing)
 		return STORE_ECLOSED;
 	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
-	            ckpt->state_dict_len + ckpt->process_state_len);
+	    ckpt->state_dict_len + ckpt->process_state_len);
 	if (op == NULL)
 		return STORE_ENOMEM;
 	c = &op->u.ckpt.c;
 	*c = *ckpt;
-	c->state_dict = op_put(op, &used, ckpt->state_dict ? ckpt->state_dict :
-	                       "", ckpt->state_dict_len, false);
-	c->process_state = op_put(op, &used, ckpt->process_state,
-	                          ckpt->process_state_len, false);
+	c->state_dict =
+	    op_put(op, &used, ckpt->state_dict ? ckpt->state_dict : "",
+	        ckpt->state_dict_len, false);
+	c->process_state = op_put(
+	    op, &used, ckpt->process_state, ckpt->process_state_len, false);
 	if (c->wall == 0)
 		c->wall = store_now();
 	op->u.ckpt.progress = *p;
@@ -655,8 +696,9 @@ int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	return enqueue(s, op);
 }
 
-int store_add_event(struct store *s, const struct store_event *ev,
-                       store_done_cb *cb, void *arg)
+int
+store_add_event(
+    struct store *s, const struct store_event *ev, store_done_cb *cb, void *arg)
 {
 	store_op *op;
 	size_t used = 0;
@@ -666,7 +708,7 @@ int store_add_event(struct store *s, const struct store_event *ev,
 	if (ev->kind == NULL)
 		return STORE_EINVAL;
 	op = op_new(OP_EVENT, ev->run_id, cb, arg,
-	            str_size(ev->kind) + str_size(ev->detail));
+	    str_size(ev->kind) + str_size(ev->detail));
 	if (op == NULL)
 		return STORE_ENOMEM;
 	op->u.event = *ev;
@@ -677,7 +719,8 @@ int store_add_event(struct store *s, const struct store_event *ev,
 	return enqueue(s, op);
 }
 
-int store_log(struct store *s, int64_t run_id, const char *line, size_t len)
+int
+store_log(struct store *s, int64_t run_id, const char *line, size_t len)
 {
 	store_op *op;
 	size_t used = 0;
@@ -693,9 +736,9 @@ int store_log(struct store *s, int64_t run_id, const char *line, size_t len)
 }
 
 /* An operation that carries a run id and at most one number. */
-static int enqueue_simple(struct store *s, enum store_op_type type,
-                          int64_t run_id, int64_t v,
-                          store_done_cb *cb, void *arg)
+static int
+enqueue_simple(struct store *s, enum store_op_type type, int64_t run_id,
+    int64_t v, store_done_cb *cb, void *arg)
 {
 	store_op *op;
 
@@ -710,25 +753,28 @@ static int enqueue_simple(struct store *s, enum store_op_type type,
 	return enqueue(s, op);
 }
 
-int store_delete_run(struct store *s, int64_t run_id,
-                        store_done_cb *cb, void *arg)
+int
+store_delete_run(struct store *s, int64_t run_id, store_done_cb *cb, void *arg)
 {
 	return enqueue_simple(s, OP_DELETE_RUN, run_id, 0, cb, arg);
 }
 
-int store_truncate(struct store *s, int64_t run_id, int64_t iteration,
-                      store_done_cb *cb, void *arg)
+int
+store_truncate(struct store *s, int64_t run_id, int64_t iteration,
+    store_done_cb *cb, void *arg)
 {
 	return enqueue_simple(s, OP_TRUNCATE, run_id, iteration, cb, arg);
 }
 
-int store_limit_size(struct store *s, int64_t max_bytes,
-                        store_done_cb *cb, void *arg)
+int
+store_limit_size(
+    struct store *s, int64_t max_bytes, store_done_cb *cb, void *arg)
 {
 	return enqueue_simple(s, OP_LIMIT_SIZE, 0, max_bytes, cb, arg);
 }
 
-int store_flush(struct store *s, store_done_cb *cb, void *arg)
+int
+store_flush(struct store *s, store_done_cb *cb, void *arg)
 {
 	int rc = enqueue_simple(s, OP_FLUSH, 0, 0, cb, arg);
 

@@ -39,12 +39,12 @@
 
 enum store_errcode {
 	STORE_OK = 0,
-	STORE_EREFUSED = -1,  /* open refused: not ours, too new, in use */
+	STORE_EREFUSED = -1, /* open refused: not ours, too new, in use */
 	STORE_ENOTFOUND = -2, /* no such run, checkpoint or series */
-	STORE_EEXIST = -3,    /* run name taken by the same owner */
+	STORE_EEXIST = -3, /* run name taken by the same owner */
 	STORE_ENOMEM = -4,
-	STORE_ECLOSED = -5,   /* the store is closing */
-	STORE_EINVAL = -6,    /* bad argument */
+	STORE_ECLOSED = -5, /* the store is closing */
+	STORE_EINVAL = -6, /* bad argument */
 	STORE_EREADONLY = -7, /* the WAL was removed: writes refused */
 };
 
@@ -54,8 +54,9 @@ enum store_errcode {
 /* Masks for store_list_runs(). */
 #define STORE_MASK(status) (1u << (status))
 #define STORE_ANY_STATUS 0u
-#define STORE_UNFINISHED (STORE_MASK(IG_STATUS_QUEUED) | \
-	STORE_MASK(IG_STATUS_RUNNING) | STORE_MASK(IG_STATUS_PAUSED))
+#define STORE_UNFINISHED \
+	(STORE_MASK(IG_STATUS_QUEUED) | STORE_MASK(IG_STATUS_RUNNING) | \
+	    STORE_MASK(IG_STATUS_PAUSED))
 
 /* The status called name, or -1. */
 int store_status_parse(const char *name);
@@ -69,21 +70,21 @@ int store_status_parse(const char *name);
 struct store_progress {
 	int64_t epoch;
 	int64_t iteration;
-	int64_t epoch_length;   /* STORE_NONE: unknown */
-	int64_t max_epochs;     /* STORE_NONE: unknown */
+	int64_t epoch_length; /* STORE_NONE: unknown */
+	int64_t max_epochs; /* STORE_NONE: unknown */
 };
 
 struct store_run {
 	int64_t id;
-	const char *name;       /* NULL: unnamed */
+	const char *name; /* NULL: unnamed */
 	uint32_t owner_uid;
-	const void *spec;       /* msgpack run spec */
+	const void *spec; /* msgpack run spec */
 	size_t spec_len;
-	const void *tag;        /* read only: see store_run_trusted() */
+	const void *tag; /* read only: see store_run_trusted() */
 	size_t tag_len;
 	enum ig_status status;
-	const char *reason;     /* NULL: none */
-	double created;         /* unix times; 0: not yet */
+	const char *reason; /* NULL: none */
+	double created; /* unix times; 0: not yet */
 	double started;
 	double finished;
 	struct store_progress progress;
@@ -91,21 +92,22 @@ struct store_run {
 
 struct store_checkpoint {
 	int64_t run_id;
-	int64_t seq;            /* 1, 2, ... per run; assigned by the store */
+	int64_t seq; /* 1, 2, ... per run; assigned by the store */
 	int64_t epoch;
 	int64_t iteration;
 	const void *state_dict; /* msgpack, opaque to the store */
 	size_t state_dict_len;
-	int64_t data_pass;      /* the engine's ig_data_cursor */
+	int64_t data_pass; /* the engine's ig_data_cursor */
 	int64_t data_pos;
-	const void *process_state; /* the process function's own state; may be NULL */
+	const void
+	    *process_state; /* the process function's own state; may be NULL */
 	size_t process_state_len;
-	double wall;            /* unix time; 0 on write: now */
+	double wall; /* unix time; 0 on write: now */
 };
 
 /* NaN values are stored as NULL and read back as NaN. */
 struct store_point {
-	int64_t series_id;      /* from store_series() */
+	int64_t series_id; /* from store_series() */
 	int64_t epoch;
 	int64_t iteration;
 	double wall;
@@ -113,19 +115,19 @@ struct store_point {
 };
 
 struct store_event {
-	int64_t id;             /* assigned by the store; increasing */
+	int64_t id; /* assigned by the store; increasing */
 	int64_t run_id;
-	double time;            /* 0 on write: now */
-	const char *kind;       /* "started", "paused", "checkpoint", ... */
+	double time; /* 0 on write: now */
+	const char *kind; /* "started", "paused", "checkpoint", ... */
 	int64_t epoch;
 	int64_t iteration;
-	const char *detail;     /* NULL: none */
+	const char *detail; /* NULL: none */
 };
 
 struct store_logline {
-	int64_t seq;            /* 1, 2, ... per run */
+	int64_t seq; /* 1, 2, ... per run */
 	double time;
-	const char *line;       /* not NUL-terminated in general: use len */
+	const char *line; /* not NUL-terminated in general: use len */
 	size_t len;
 };
 
@@ -137,12 +139,11 @@ void store_logs_free(struct store_logline *lines, size_t n);
 
 /* ---- the writer (loop thread) ----------------------------------------- */
 
-
 struct store_options {
-	bool synchronous_full;  /* survive power loss, not just a crash */
-	int busy_timeout_ms;    /* 0: 5000 */
-	int keep_checkpoints;   /* latest N kept per run; 0: 1 */
-	int keep_log_lines;     /* latest N kept per run; 0: 1000 */
+	bool synchronous_full; /* survive power loss, not just a crash */
+	int busy_timeout_ms; /* 0: 5000 */
+	int keep_checkpoints; /* latest N kept per run; 0: 1 */
+	int keep_log_lines; /* latest N kept per run; 0: 1000 */
 	int wal_truncate_commits; /* WAL TRUNCATE every N commits; 0: 256 */
 };
 
@@ -155,8 +156,8 @@ typedef void store_done_cb(void *arg, int status, const char *errmsg);
  * run and failed transaction, so the daemon can pause or fail it; and,
  * with run_id 0 and STORE_EREADONLY, once, that the store refuses every
  * write from now on. */
-typedef void store_error_cb(void *arg, int64_t run_id, int status,
-                               const char *errmsg);
+typedef void store_error_cb(
+    void *arg, int64_t run_id, int status, const char *errmsg);
 
 /*
  * Open or create the database at path, run forward migrations, lock it
@@ -175,7 +176,7 @@ typedef void store_error_cb(void *arg, int64_t run_id, int status,
  * write commits any more; each fails with STORE_EREADONLY.
  */
 struct store *store_open(uv_loop_t *loop, const char *path,
-                        const struct store_options *opt, char *err, size_t errlen);
+    const struct store_options *opt, char *err, size_t errlen);
 /*
  * Commit everything enqueued, run the pending callbacks, stop the writer,
  * checkpoint the WAL and release the lock.  Blocks until the writer is done
@@ -207,39 +208,36 @@ bool store_run_trusted(const struct store *s, const struct store_run *run);
  * per owner).
  */
 int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
-                        store_done_cb *cb, void *arg,
-                        char *err, size_t errlen);
+    store_done_cb *cb, void *arg, char *err, size_t errlen);
 /* Set status and reason (may be NULL); stamps started/finished times. */
 int store_set_status(struct store *s, int64_t run_id, enum ig_status status,
-                        const char *reason, store_done_cb *cb, void *arg);
+    const char *reason, store_done_cb *cb, void *arg);
 int store_set_progress(struct store *s, int64_t run_id,
-                          const struct store_progress *p,
-                          store_done_cb *cb, void *arg);
+    const struct store_progress *p, store_done_cb *cb, void *arg);
 /*
  * The id of run_id's metric series name, created if new.  Looks the name
  * up synchronously (a few microseconds); callers keep the id for the run's
  * lifetime.  Returns 0 or an error code with *id unset.
  */
-int store_series(struct store *s, int64_t run_id, const char *name,
-                    int64_t *id, char *err, size_t errlen);
+int store_series(struct store *s, int64_t run_id, const char *name, int64_t *id,
+    char *err, size_t errlen);
 /* Append n points of run_id's series.  Failures go to the error callback. */
-int store_points(struct store *s, int64_t run_id, const struct store_point *p,
-                    size_t n);
+int store_points(
+    struct store *s, int64_t run_id, const struct store_point *p, size_t n);
 /*
  * Save a checkpoint, update the run's progress from p and drop checkpoints
  * beyond the newest keep_checkpoints, all in one transaction together with
  * every point enqueued before it.  ckpt->seq is ignored.
  */
 int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
-                             const struct store_progress *p,
-                             store_done_cb *cb, void *arg);
+    const struct store_progress *p, store_done_cb *cb, void *arg);
 int store_add_event(struct store *s, const struct store_event *ev,
-                       store_done_cb *cb, void *arg);
+    store_done_cb *cb, void *arg);
 /* One line of a worker's stderr; the run keeps its last keep_log_lines. */
 int store_log(struct store *s, int64_t run_id, const char *line, size_t len);
 /* Delete a run with its checkpoints, series, points, events and logs. */
-int store_delete_run(struct store *s, int64_t run_id,
-                        store_done_cb *cb, void *arg);
+int store_delete_run(
+    struct store *s, int64_t run_id, store_done_cb *cb, void *arg);
 /*
  * Resume support: delete run_id's points and events past iteration (its
  * checkpoint's), in one transaction.  Enqueue it before the resumed engine
@@ -251,37 +249,36 @@ int store_delete_run(struct store *s, int64_t run_id,
  * truncate (it resumes from its last checkpoint) or a delete lifts that.
  */
 int store_truncate(struct store *s, int64_t run_id, int64_t iteration,
-                      store_done_cb *cb, void *arg);
+    store_done_cb *cb, void *arg);
 /* Cap the database file at about max_bytes (0: no cap).  Writes past it
  * fail with SQLITE_FULL. */
-int store_limit_size(struct store *s, int64_t max_bytes,
-                        store_done_cb *cb, void *arg);
+int store_limit_size(
+    struct store *s, int64_t max_bytes, store_done_cb *cb, void *arg);
 /* Barrier: cb runs once everything enqueued before it has committed or
  * failed.  Hands the pending operations to the writer at once. */
 int store_flush(struct store *s, store_done_cb *cb, void *arg);
 
 /* ---- readers (any one thread) ----------------------------------------- */
 
-
 /* Open a read connection on an ignite database that exists.  NULL with a
  * message in err on failure. */
-struct store_reader *store_reader_open(const char *path, char *err,
-                                      size_t errlen);
+struct store_reader *store_reader_open(
+    const char *path, char *err, size_t errlen);
 void store_reader_close(struct store_reader *r);
 /* The message of the last failed call on r. */
 const char *store_reader_error(const struct store_reader *r);
 
 /* Runs whose status is in mask (STORE_ANY_STATUS: all), by id. */
-int store_list_runs(struct store_reader *r, unsigned mask,
-                       struct store_run **runs, size_t *n);
+int store_list_runs(
+    struct store_reader *r, unsigned mask, struct store_run **runs, size_t *n);
 /* Fill *run (clear with store_run_clear); STORE_ENOTFOUND if none. */
 int store_get_run(struct store_reader *r, int64_t id, struct store_run *run);
 /* The run owner calls name (names are unique per owner). */
-int store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
-                             struct store_run *run);
+int store_get_run_by_name(struct store_reader *r, uint32_t owner,
+    const char *name, struct store_run *run);
 /* The newest checkpoint; STORE_ENOTFOUND if the run has none. */
-int store_latest_checkpoint(struct store_reader *r, int64_t run_id,
-                               struct store_checkpoint *ckpt);
+int store_latest_checkpoint(
+    struct store_reader *r, int64_t run_id, struct store_checkpoint *ckpt);
 
 /* A run to resume at start: its record and newest checkpoint, if any. */
 struct store_resume {
@@ -290,8 +287,8 @@ struct store_resume {
 	struct store_checkpoint checkpoint;
 };
 /* Every queued, running or paused run, by id. */
-int store_unfinished(struct store_reader *r, struct store_resume **runs,
-                        size_t *n);
+int store_unfinished(
+    struct store_reader *r, struct store_resume **runs, size_t *n);
 void store_resume_free(struct store_resume *runs, size_t n);
 
 /* One metric series and, from store_history(), its points by iteration,
@@ -307,7 +304,7 @@ void store_series_free(struct store_series_data *series, size_t n);
 
 /* run_id's series, by name, without points. */
 int store_series_list(struct store_reader *r, int64_t run_id,
-                         struct store_series_data **series, size_t *n);
+    struct store_series_data **series, size_t *n);
 
 enum store_axis {
 	STORE_AXIS_ITERATION,
@@ -327,12 +324,12 @@ enum store_downsample {
 
 struct store_query {
 	int64_t run_id;
-	const char *const *names;   /* NULL: every series */
+	const char *const *names; /* NULL: every series */
 	size_t nnames;
 	enum store_axis axis;
-	int64_t from, to;           /* inclusive, on the axis; INT64_MIN/MAX: open */
-	size_t max_points;          /* per series; 0: every point */
-	size_t limit;               /* without max_points: read at most this many
+	int64_t from, to; /* inclusive, on the axis; INT64_MIN/MAX: open */
+	size_t max_points; /* per series; 0: every point */
+	size_t limit; /* without max_points: read at most this many
 	                             * points of each series, from the start of
 	                             * the range (0: all); for paging */
 	enum store_downsample downsample;
@@ -340,13 +337,13 @@ struct store_query {
 
 /* The selected series (a name that does not exist is skipped), by name. */
 int store_history(struct store_reader *r, const struct store_query *q,
-                     struct store_series_data **series, size_t *n);
+    struct store_series_data **series, size_t *n);
 
 /* Up to limit (0: all) events of run_id with id > after_id, oldest first. */
 int store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
-                    size_t limit, struct store_event **events, size_t *n);
+    size_t limit, struct store_event **events, size_t *n);
 /* The last n log lines of run_id, oldest first. */
 int store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
-                      struct store_logline **lines, size_t *count);
+    struct store_logline **lines, size_t *count);
 
 #endif

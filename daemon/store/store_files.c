@@ -29,54 +29,62 @@
 
 /* Why a file or directory is refused, and what to do.  Never a chmod of
  * a directory: /tmp is shared on purpose, and root owns the system's. */
-#define WHY "(a database other users can change could make ignited run " \
+#define WHY \
+	"(a database other users can change could make ignited run " \
 	"their code as any user)"
-#define FIX_HINT WHY "; choose another --db, in a directory of your own " \
-	"(ignited makes a missing one, mode 0700)"
+#define FIX_HINT \
+	WHY "; choose another --db, in a directory of your own " \
+	    "(ignited makes a missing one, mode 0700)"
 
 /* 0 when st, what lstat or fstat said of path, is a file (or directory,
  * dir) of ours that no one else may write; else a message in err. */
-static int check_stat(const struct stat *st, const char *path, bool dir,
-                      char *err, size_t errlen)
+static int
+check_stat(
+    const struct stat *st, const char *path, bool dir, char *err, size_t errlen)
 {
 	if (S_ISLNK(st->st_mode)) {
-		store_errf(err, errlen, "%s is a symbolic link: refusing it "
-		           FIX_HINT, path);
+		store_errf(err, errlen,
+		    "%s is a symbolic link: refusing it " FIX_HINT, path);
 		return STORE_EREFUSED;
 	}
 	if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
 		store_errf(err, errlen, "%s is not a %s: refusing it " FIX_HINT,
-		           path, dir ? "directory" : "regular file");
+		    path, dir ? "directory" : "regular file");
 		return STORE_EREFUSED;
 	}
 	if (st->st_uid != geteuid()) {
-		store_errf(err, errlen, "%s is owned by uid %lu, not by ignited's "
-		           "uid %lu: refusing it " FIX_HINT, path,
-		           (unsigned long)st->st_uid, (unsigned long)geteuid());
+		store_errf(err, errlen,
+		    "%s is owned by uid %lu, not by ignited's "
+		    "uid %lu: refusing it " FIX_HINT,
+		    path, (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return STORE_EREFUSED;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH) && dir) {
-		store_errf(err, errlen, "%s has mode %04o, writable by group or "
-		           "others: refusing it " FIX_HINT, path,
-		           (unsigned)(st->st_mode & 07777));
+		store_errf(err, errlen,
+		    "%s has mode %04o, writable by group or "
+		    "others: refusing it " FIX_HINT,
+		    path, (unsigned)(st->st_mode & 07777));
 		return STORE_EREFUSED;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		store_errf(err, errlen, "%s has mode %04o, writable by group or "
-		           "others: refusing it " WHY "; run 'chmod go-w %s' or "
-		           "choose another --db", path,
-		           (unsigned)(st->st_mode & 07777), path);
+		store_errf(err, errlen,
+		    "%s has mode %04o, writable by group or "
+		    "others: refusing it " WHY "; run 'chmod go-w %s' or "
+		    "choose another --db",
+		    path, (unsigned)(st->st_mode & 07777), path);
 		return STORE_EREFUSED;
 	}
 	return 0;
 }
 
-int store_check_dir(const char *dbpath, char *err, size_t errlen)
+int
+store_check_dir(const char *dbpath, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(dbpath, '/');
-	size_t n = slash == NULL ? 1 : slash == dbpath ? 1 :
-		(size_t)(slash - dbpath);
+	size_t n = slash == NULL ? 1 :
+	    slash == dbpath      ? 1 :
+	                           (size_t)(slash - dbpath);
 	struct stat st;
 
 	if (n >= sizeof(dir)) {
@@ -86,29 +94,33 @@ int store_check_dir(const char *dbpath, char *err, size_t errlen)
 	memcpy(dir, slash == NULL ? "." : dbpath, n);
 	dir[n] = '\0';
 	if (lstat(dir, &st) == -1) {
-		store_errf(err, errlen, "cannot use the database's directory "
-		           "%s: %s", dir, strerror(errno));
+		store_errf(err, errlen,
+		    "cannot use the database's directory "
+		    "%s: %s",
+		    dir, strerror(errno));
 		return SQLITE_CANTOPEN;
 	}
 	return check_stat(&st, dir, true, err, errlen);
 }
 
-int store_check_path(const char *path, char *err, size_t errlen)
+int
+store_check_path(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		store_errf(err, errlen, "cannot check %s: %s", path,
-		           strerror(errno));
+		store_errf(
+		    err, errlen, "cannot check %s: %s", path, strerror(errno));
 		return SQLITE_CANTOPEN;
 	}
 	return check_stat(&st, path, false, err, errlen);
 }
 
-int store_open_own(const char *path, int flags, bool *created, char *err,
-                   size_t errlen)
+int
+store_open_own(
+    const char *path, int flags, bool *created, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd;
@@ -122,16 +134,18 @@ int store_open_own(const char *path, int flags, bool *created, char *err,
 	}
 	if (fd == -1) {
 		if (errno == ELOOP)
-			store_errf(err, errlen, "%s is a symbolic link: refusing "
-			           "it " FIX_HINT, path);
+			store_errf(err, errlen,
+			    "%s is a symbolic link: refusing "
+			    "it " FIX_HINT,
+			    path);
 		else
 			store_errf(err, errlen, "cannot open %s: %s", path,
-			           strerror(errno));
+			    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		store_errf(err, errlen, "cannot check %s: %s", path,
-		           strerror(errno));
+		store_errf(
+		    err, errlen, "cannot check %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -142,14 +156,17 @@ int store_open_own(const char *path, int flags, bool *created, char *err,
 	return fd;
 }
 
-int store_same_file(int fd, const char *path, char *err, size_t errlen)
+int
+store_same_file(int fd, const char *path, char *err, size_t errlen)
 {
 	struct stat fst, lst;
 
 	if (fstat(fd, &fst) == -1 || lstat(path, &lst) == -1 ||
 	    fst.st_dev != lst.st_dev || fst.st_ino != lst.st_ino) {
-		store_errf(err, errlen, "%s was replaced while ignited opened it: "
-		           "refusing it " FIX_HINT, path);
+		store_errf(err, errlen,
+		    "%s was replaced while ignited opened it: "
+		    "refusing it " FIX_HINT,
+		    path);
 		return STORE_EREFUSED;
 	}
 	return 0;
@@ -157,41 +174,46 @@ int store_same_file(int fd, const char *path, char *err, size_t errlen)
 
 /* ---- the key ------------------------------------------------------------ */
 
-static int read_key(int fd, const char *path, unsigned char *key, char *err,
-                    size_t errlen)
+static int
+read_key(int fd, const char *path, unsigned char *key, char *err, size_t errlen)
 {
 	unsigned char extra;
 	ssize_t n = pread(fd, key, STORE_KEY_LEN, 0);
 
 	if (n == STORE_KEY_LEN && pread(fd, &extra, 1, STORE_KEY_LEN) == 0)
 		return 0;
-	store_errf(err, errlen, "key file %s is damaged (not %d bytes): move it "
-	           "aside and start ignited again; the runs it signed will then "
-	           "be marked failed", path, STORE_KEY_LEN);
+	store_errf(err, errlen,
+	    "key file %s is damaged (not %d bytes): move it "
+	    "aside and start ignited again; the runs it signed will then "
+	    "be marked failed",
+	    path, STORE_KEY_LEN);
 	return STORE_EREFUSED;
 }
 
-static int write_key(int fd, const char *path, unsigned char *key, char *err,
-                     size_t errlen)
+static int
+write_key(
+    int fd, const char *path, unsigned char *key, char *err, size_t errlen)
 {
 	crypto_auth_hmacsha256_keygen(key);
-	if (pwrite(fd, key, STORE_KEY_LEN, 0) == STORE_KEY_LEN && fsync(fd) == 0)
+	if (pwrite(fd, key, STORE_KEY_LEN, 0) == STORE_KEY_LEN &&
+	    fsync(fd) == 0)
 		return 0;
-	store_errf(err, errlen, "cannot write key file %s: %s", path,
-	           strerror(errno));
+	store_errf(
+	    err, errlen, "cannot write key file %s: %s", path, strerror(errno));
 	/* a half-written key would be read back as damaged */
 	unlink(path);
 	return SQLITE_IOERR;
 }
 
-int store_key_load(const char *dbpath, unsigned char *key, char *err,
-                   size_t errlen)
+int
+store_key_load(const char *dbpath, unsigned char *key, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	bool created;
 	int fd, rc;
 
-	if (snprintf(path, sizeof(path), "%s.key", dbpath) >= (int)sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s.key", dbpath) >=
+	    (int)sizeof(path)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
 		return STORE_EINVAL;
 	}
@@ -202,14 +224,15 @@ int store_key_load(const char *dbpath, unsigned char *key, char *err,
 	if ((fd = store_open_own(path, O_RDWR, &created, err, errlen)) == -1)
 		return STORE_EREFUSED;
 	rc = created ? write_key(fd, path, key, err, errlen) :
-		read_key(fd, path, key, err, errlen);
+	               read_key(fd, path, key, err, errlen);
 	close(fd);
 	return rc;
 }
 
 /* The message signed: a fixed-size head, then the spec as it is stored. */
-void store_tag(const unsigned char *key, int64_t id, uint32_t owner,
-               const void *spec, size_t len, unsigned char *tag)
+void
+store_tag(const unsigned char *key, int64_t id, uint32_t owner,
+    const void *spec, size_t len, unsigned char *tag)
 {
 	static const char domain[] = "ignite run v1";
 	crypto_auth_hmacsha256_state h;
@@ -221,16 +244,16 @@ void store_tag(const unsigned char *key, int64_t id, uint32_t owner,
 	for (i = 0; i < 4; i++)
 		head[8 + i] = (unsigned char)(owner >> (8 * i));
 	crypto_auth_hmacsha256_init(&h, key, STORE_KEY_LEN);
-	crypto_auth_hmacsha256_update(&h, (const unsigned char *)domain,
-	                              sizeof(domain));
+	crypto_auth_hmacsha256_update(
+	    &h, (const unsigned char *)domain, sizeof(domain));
 	crypto_auth_hmacsha256_update(&h, head, sizeof(head));
 	crypto_auth_hmacsha256_update(&h, spec, len);
 	crypto_auth_hmacsha256_final(&h, tag);
 }
 
-bool store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
-                  const void *spec, size_t len, const void *tag,
-                  size_t tag_len)
+bool
+store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
+    const void *spec, size_t len, const void *tag, size_t tag_len)
 {
 	unsigned char want[STORE_TAG_LEN];
 

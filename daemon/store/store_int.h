@@ -50,8 +50,8 @@ typedef struct store_op {
 	int64_t run_id;
 	store_done_cb *cb;
 	void *arg;
-	int status;             /* set by the writer when this op alone failed */
-	char *errmsg;           /* owned; set with status */
+	int status; /* set by the writer when this op alone failed */
+	char *errmsg; /* owned; set with status */
 	union {
 		struct {
 			const char *name;
@@ -86,8 +86,8 @@ typedef struct store_op {
 			const char *line;
 			size_t len;
 		} log;
-		int64_t iteration;      /* OP_TRUNCATE */
-		int64_t max_bytes;      /* OP_LIMIT_SIZE */
+		int64_t iteration; /* OP_TRUNCATE */
+		int64_t max_bytes; /* OP_LIMIT_SIZE */
 	} u;
 	unsigned char data[];
 } store_op;
@@ -96,16 +96,16 @@ typedef struct store_op {
 typedef struct store_batch {
 	struct store_batch *next;
 	store_op *ops;
-	int status;             /* the whole transaction failed */
-	char *errmsg;           /* owned; set with status */
+	int status; /* the whole transaction failed */
+	char *errmsg; /* owned; set with status */
 } store_batch;
 
 /* A name reserved but not yet committed: a run's, or a run's series'. */
 typedef struct store_pending {
 	struct store_pending *next;
 	int64_t id;
-	int64_t run_id;         /* 0 for a run's own name */
-	int64_t owner;          /* a run name's owner (names are per owner) */
+	int64_t run_id; /* 0 for a run's own name */
+	int64_t owner; /* a run name's owner (names are per owner) */
 	char name[];
 } store_pending;
 
@@ -125,24 +125,24 @@ struct store {
 
 	/* [loop] */
 	struct store_reader *reader;
-	store_op *local_head, *local_tail;  /* enqueued this loop turn */
-	size_t outstanding;                 /* enqueued, not yet completed */
+	store_op *local_head, *local_tail; /* enqueued this loop turn */
+	size_t outstanding; /* enqueued, not yet completed */
 	int64_t next_run_id;
 	int64_t next_series_id;
 	store_pending *pending;
 	store_error_cb *error_cb;
 	void *error_arg;
 	bool closing;
-	bool wal_lost;                      /* writes refused: see wal_path */
+	bool wal_lost; /* writes refused: see wal_path */
 	int open_handles;
-	uv_prepare_t handoff;               /* hands local ops to the writer */
-	uv_async_t done_async;              /* writer -> loop: batches done */
+	uv_prepare_t handoff; /* hands local ops to the writer */
+	uv_async_t done_async; /* writer -> loop: batches done */
 
 	/* [lock] */
 	uv_mutex_t lock;
 	uv_cond_t wake;
-	store_batch *queue_head, *queue_tail;   /* handed over, not taken */
-	store_batch *done_head, *done_tail;     /* committed or failed */
+	store_batch *queue_head, *queue_tail; /* handed over, not taken */
+	store_batch *done_head, *done_tail; /* committed or failed */
 	bool stop;
 
 	/* [writer] */
@@ -153,12 +153,13 @@ struct store {
 	 * truncate (the run resuming from what is stored) or a delete. */
 	int64_t *poisoned;
 	size_t npoisoned;
-	bool writer_wal_lost;               /* every commit fails from now on */
+	bool writer_wal_lost; /* every commit fails from now on */
 	uv_thread_t thread;
 };
 
 /* The message for writes refused once the WAL is gone. */
-#define STORE_WAL_LOST "database %s: its write-ahead log %s was removed " \
+#define STORE_WAL_LOST \
+	"database %s: its write-ahead log %s was removed " \
 	"or replaced while ignited ran; writes are refused from now on, so " \
 	"that nothing acknowledged can be lost in a crash: restart ignited"
 
@@ -176,11 +177,9 @@ void store_op_free(store_op *op);
  * and damaged ones, migrate (tagging the runs with key, which must outlive
  * the connection).  Returns NULL with a message in err. */
 sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
-                           const unsigned char *key, char *err,
-                           size_t errlen);
+    const unsigned char *key, char *err, size_t errlen);
 /* Check that db, open read-only, is an ignite database of this version. */
-int store_schema_check(sqlite3 *db, const char *path, char *err,
-                       size_t errlen);
+int store_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen);
 
 /* store_files.c: the files beside the database (see there).  0 or an
  * error code with a message in err. */
@@ -191,19 +190,18 @@ int store_check_path(const char *path, char *err, size_t errlen);
 /* Open path (O_NOFOLLOW) with flags, creating it 0600 (O_EXCL) when absent
  * (*created set), and check the file opened like store_check_path: the fd,
  * or -1 with a message in err. */
-int store_open_own(const char *path, int flags, bool *created, char *err,
-                   size_t errlen);
+int store_open_own(
+    const char *path, int flags, bool *created, char *err, size_t errlen);
 /* path still names fd's file. */
 int store_same_file(int fd, const char *path, char *err, size_t errlen);
 /* Read <db>.key into key, or create it. */
-int store_key_load(const char *dbpath, unsigned char *key, char *err,
-                   size_t errlen);
+int store_key_load(
+    const char *dbpath, unsigned char *key, char *err, size_t errlen);
 /* HMAC-SHA256 of a run's id, owner and spec under key. */
 void store_tag(const unsigned char *key, int64_t id, uint32_t owner,
-               const void *spec, size_t len, unsigned char *tag);
+    const void *spec, size_t len, unsigned char *tag);
 bool store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
-                  const void *spec, size_t len, const void *tag,
-                  size_t tag_len);
+    const void *spec, size_t len, const void *tag, size_t tag_len);
 
 /* store_lock.c: the sidecar <db>.lock holding the owner's pid. */
 int store_lock_acquire(const char *dbpath, char *err, size_t errlen);
@@ -211,17 +209,17 @@ void store_lock_release(int fd);
 
 /* store_reader.c, for the loop's lookups.  0, STORE_ENOTFOUND or an
  * SQLite code (message in store_reader_error). */
-int store_reader_run_named(struct store_reader *r, uint32_t owner, const char *name,
-                           int64_t *id);
-int store_reader_series_named(struct store_reader *r, int64_t run_id,
-                              const char *name, int64_t *id);
+int store_reader_run_named(
+    struct store_reader *r, uint32_t owner, const char *name, int64_t *id);
+int store_reader_series_named(
+    struct store_reader *r, int64_t run_id, const char *name, int64_t *id);
 /* The largest run and series ids ever assigned. */
 int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series);
 
 /* store_util.c */
 double store_now(void);
 void store_errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 char *store_strdup(const char *s);
 /* Prepare sql into *slot unless done already; NULL on error. */
 sqlite3_stmt *store_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);

@@ -21,7 +21,8 @@
 
 #include "store/store_int.h"
 
-static long read_pid(int fd)
+static long
+read_pid(int fd)
 {
 	char buf[32];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -32,13 +33,15 @@ static long read_pid(int fd)
 	return strtol(buf, NULL, 10);
 }
 
-int store_lock_acquire(const char *dbpath, char *err, size_t errlen)
+int
+store_lock_acquire(const char *dbpath, char *err, size_t errlen)
 {
 	char path[PATH_MAX], pid[32];
 	bool created;
 	int fd, len;
 
-	if (snprintf(path, sizeof(path), "%s.lock", dbpath) >= (int)sizeof(path)) {
+	if (snprintf(path, sizeof(path), "%s.lock", dbpath) >=
+	    (int)sizeof(path)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
 		return -1;
 	}
@@ -46,25 +49,28 @@ int store_lock_acquire(const char *dbpath, char *err, size_t errlen)
 		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
-			store_errf(err, errlen, "database %s is in use by another "
-			           "ignited (pid %ld)", dbpath, read_pid(fd));
+			store_errf(err, errlen,
+			    "database %s is in use by another "
+			    "ignited (pid %ld)",
+			    dbpath, read_pid(fd));
 		else
 			store_errf(err, errlen, "cannot lock %s: %s", path,
-			           strerror(errno));
+			    strerror(errno));
 		close(fd);
 		return -1;
 	}
 	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)len, 0) != len) {
 		store_errf(err, errlen, "cannot write lock file %s: %s", path,
-		           strerror(errno));
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-void store_lock_release(int fd)
+void
+store_lock_release(int fd)
 {
 	if (fd != -1)
 		close(fd);

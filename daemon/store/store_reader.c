@@ -16,15 +16,27 @@
 #include "store/store_int.h"
 
 enum rstmt_id {
-	RS_BEGIN, RS_COMMIT,
-	RS_RUN_NAMED, RS_SERIES_NAMED, RS_MAX_IDS,
-	RS_RUNS, RS_RUN_BY_ID, RS_RUN_BY_NAME, RS_LATEST_CKPT, RS_SERIES,
-	RS_POINTS_BY_ITERATION, RS_POINTS_BY_EPOCH, RS_LAST_BY_ITERATION, RS_LAST_BY_EPOCH,
-	RS_EVENTS, RS_LOG_TAIL,
+	RS_BEGIN,
+	RS_COMMIT,
+	RS_RUN_NAMED,
+	RS_SERIES_NAMED,
+	RS_MAX_IDS,
+	RS_RUNS,
+	RS_RUN_BY_ID,
+	RS_RUN_BY_NAME,
+	RS_LATEST_CKPT,
+	RS_SERIES,
+	RS_POINTS_BY_ITERATION,
+	RS_POINTS_BY_EPOCH,
+	RS_LAST_BY_ITERATION,
+	RS_LAST_BY_EPOCH,
+	RS_EVENTS,
+	RS_LOG_TAIL,
 	RS_COUNT
 };
 
-#define RUN_COLUMNS "SELECT id, name, owner_uid, spec, status, reason," \
+#define RUN_COLUMNS \
+	"SELECT id, name, owner_uid, spec, status, reason," \
 	" created, started, finished, epoch, iteration, epoch_length," \
 	" max_epochs, tag FROM runs"
 #define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
@@ -32,41 +44,49 @@ enum rstmt_id {
 static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_BEGIN] = "BEGIN",
 	[RS_COMMIT] = "COMMIT",
-	[RS_RUN_NAMED] = "SELECT id FROM runs WHERE owner_uid = ?1 AND name = ?2",
+	[RS_RUN_NAMED] =
+	    "SELECT id FROM runs WHERE owner_uid = ?1 AND name = ?2",
 	[RS_SERIES_NAMED] = "SELECT id FROM series WHERE run_id = ?1"
-		" AND name = ?2",
+	                    " AND name = ?2",
 	[RS_MAX_IDS] = "SELECT"
-		" max(coalesce((SELECT seq FROM sqlite_sequence"
-		"   WHERE name = 'runs'), 0),"
-		"   coalesce((SELECT max(id) FROM runs), 0)),"
-		" max(coalesce((SELECT seq FROM sqlite_sequence"
-		"   WHERE name = 'series'), 0),"
-		"   coalesce((SELECT max(id) FROM series), 0))",
+	               " max(coalesce((SELECT seq FROM sqlite_sequence"
+	               "   WHERE name = 'runs'), 0),"
+	               "   coalesce((SELECT max(id) FROM runs), 0)),"
+	               " max(coalesce((SELECT seq FROM sqlite_sequence"
+	               "   WHERE name = 'series'), 0),"
+	               "   coalesce((SELECT max(id) FROM series), 0))",
 	[RS_RUNS] = RUN_COLUMNS " ORDER BY id",
 	[RS_RUN_BY_ID] = RUN_COLUMNS " WHERE id = ?1",
 	[RS_RUN_BY_NAME] = RUN_COLUMNS " WHERE owner_uid = ?1 AND name = ?2",
-	[RS_LATEST_CKPT] = "SELECT seq, epoch, iteration, state_dict,"
-		" data_pass, data_pos, process_state, wall FROM checkpoints"
-		" WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+	[RS_LATEST_CKPT] =
+	    "SELECT seq, epoch, iteration, state_dict,"
+	    " data_pass, data_pos, process_state, wall FROM checkpoints"
+	    " WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
 	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
-		" ORDER BY name",
+	              " ORDER BY name",
 	/* ?4: a page's limit, -1 for none */
-	[RS_POINTS_BY_ITERATION] = POINT_COLUMNS " WHERE series_id = ?1"
-		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
+	[RS_POINTS_BY_ITERATION] = POINT_COLUMNS
+	" WHERE series_id = ?1"
+	" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
 	/* epoch never decreases as iteration grows: same order. */
-	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
-		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
+	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS
+	" WHERE series_id = ?1"
+	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
 	/* the last point alone (one bucket, its last point): a seek, where
 	 * downsampling would read the whole range */
-	[RS_LAST_BY_ITERATION] = POINT_COLUMNS " WHERE series_id = ?1"
-		" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
-	[RS_LAST_BY_EPOCH] = POINT_COLUMNS " WHERE series_id = ?1"
-		" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
-	[RS_EVENTS] = "SELECT id, time, kind, epoch, iteration, detail"
-		" FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-	[RS_LOG_TAIL] = "SELECT seq, time, line FROM (SELECT seq, time, line"
-		" FROM logs WHERE run_id = ?1 ORDER BY seq DESC LIMIT ?2)"
-		" ORDER BY seq",
+	[RS_LAST_BY_ITERATION] = POINT_COLUMNS
+	" WHERE series_id = ?1"
+	" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	[RS_LAST_BY_EPOCH] = POINT_COLUMNS
+	" WHERE series_id = ?1"
+	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	[RS_EVENTS] =
+	    "SELECT id, time, kind, epoch, iteration, detail"
+	    " FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[RS_LOG_TAIL] =
+	    "SELECT seq, time, line FROM (SELECT seq, time, line"
+	    " FROM logs WHERE run_id = ?1 ORDER BY seq DESC LIMIT ?2)"
+	    " ORDER BY seq",
 };
 
 struct store_reader {
@@ -77,31 +97,36 @@ struct store_reader {
 };
 
 /* Record why the last call failed; returns rc. */
-static int fail(struct store_reader *r, int rc, const char *what)
+static int
+fail(struct store_reader *r, int rc, const char *what)
 {
 	const char *why = rc == STORE_ENOMEM ? "out of memory" :
-		rc == STORE_ENOTFOUND ? "not found" : sqlite3_errmsg(r->db);
+	    rc == STORE_ENOTFOUND            ? "not found" :
+	                                       sqlite3_errmsg(r->db);
 
 	store_errf(r->err, sizeof(r->err), "database %s: cannot %s: %s",
-	           r->path, what, why);
+	    r->path, what, why);
 	return rc > 0 ? rc & 0xff : rc;
 }
 
 /* The statement, reset and ready to bind; NULL on error. */
-static sqlite3_stmt *stmt(struct store_reader *r, enum rstmt_id id)
+static sqlite3_stmt *
+stmt(struct store_reader *r, enum rstmt_id id)
 {
 	return store_stmt(r->db, &r->st[id], rstmt_sql[id]);
 }
 
 /* End a step loop: SQLITE_DONE is success. */
-static int finish(sqlite3_stmt *st, int rc)
+static int
+finish(sqlite3_stmt *st, int rc)
 {
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Grow an array to hold need elements; NULL (v untouched) without memory. */
-static void *grow(void *v, size_t *cap, size_t need, size_t size)
+static void *
+grow(void *v, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap ? *cap : 16;
 
@@ -111,12 +136,13 @@ static void *grow(void *v, size_t *cap, size_t need, size_t size)
 		c *= 2;
 	if ((v = realloc(v, c * size)) != NULL) {
 		*cap = c;
-		ig_mem_advise_huge(v, c * size);       /* large: a history page */
+		ig_mem_advise_huge(v, c * size); /* large: a history page */
 	}
 	return v;
 }
 
-static char *column_text(sqlite3_stmt *st, int i, bool *nomem)
+static char *
+column_text(sqlite3_stmt *st, int i, bool *nomem)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	size_t len = (size_t)sqlite3_column_bytes(st, i);
@@ -132,7 +158,8 @@ static char *column_text(sqlite3_stmt *st, int i, bool *nomem)
 	return copy;
 }
 
-static void *column_blob(sqlite3_stmt *st, int i, size_t *len, bool *nomem)
+static void *
+column_blob(sqlite3_stmt *st, int i, size_t *len, bool *nomem)
 {
 	const void *b = sqlite3_column_blob(st, i);
 	void *copy;
@@ -149,14 +176,16 @@ static void *column_blob(sqlite3_stmt *st, int i, size_t *len, bool *nomem)
 	return copy;
 }
 
-static double column_time(sqlite3_stmt *st, int i)
+static double
+column_time(sqlite3_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
-		sqlite3_column_double(st, i);
+	return sqlite3_column_type(st, i) == SQLITE_NULL ?
+	    0 :
+	    sqlite3_column_double(st, i);
 }
 
-struct store_reader *store_reader_open(const char *path, char *err,
-                                      size_t errlen)
+struct store_reader *
+store_reader_open(const char *path, char *err, size_t errlen)
 {
 	struct store_reader *r = calloc(1, sizeof(*r));
 
@@ -165,11 +194,12 @@ struct store_reader *store_reader_open(const char *path, char *err,
 		free(r);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY |
-	                    SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &r->db,
+	        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK) {
 		store_errf(err, errlen, "cannot open database %s: %s", path,
-		           sqlite3_errmsg(r->db));
+		    sqlite3_errmsg(r->db));
 		goto fail;
 	}
 	sqlite3_busy_timeout(r->db, 5000);
@@ -185,7 +215,8 @@ fail:
 	return NULL;
 }
 
-void store_reader_close(struct store_reader *r)
+void
+store_reader_close(struct store_reader *r)
 {
 	size_t i;
 
@@ -198,7 +229,8 @@ void store_reader_close(struct store_reader *r)
 	free(r);
 }
 
-const char *store_reader_error(const struct store_reader *r)
+const char *
+store_reader_error(const struct store_reader *r)
 {
 	return r->err;
 }
@@ -206,8 +238,8 @@ const char *store_reader_error(const struct store_reader *r)
 /* ---- lookups for the loop ---------------------------------------------- */
 
 /* The single integer a one-row query gives. */
-static int lookup(struct store_reader *r, sqlite3_stmt *st, int64_t *id,
-                  const char *what)
+static int
+lookup(struct store_reader *r, sqlite3_stmt *st, int64_t *id, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -219,8 +251,9 @@ static int lookup(struct store_reader *r, sqlite3_stmt *st, int64_t *id,
 	return rc == SQLITE_DONE ? STORE_ENOTFOUND : fail(r, rc, what);
 }
 
-int store_reader_run_named(struct store_reader *r, uint32_t owner, const char *name,
-                           int64_t *id)
+int
+store_reader_run_named(
+    struct store_reader *r, uint32_t owner, const char *name, int64_t *id)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_NAMED);
 
@@ -231,8 +264,9 @@ int store_reader_run_named(struct store_reader *r, uint32_t owner, const char *n
 	return lookup(r, st, id, "look up a run name");
 }
 
-int store_reader_series_named(struct store_reader *r, int64_t run_id,
-                              const char *name, int64_t *id)
+int
+store_reader_series_named(
+    struct store_reader *r, int64_t run_id, const char *name, int64_t *id)
 {
 	sqlite3_stmt *st = stmt(r, RS_SERIES_NAMED);
 
@@ -243,7 +277,8 @@ int store_reader_series_named(struct store_reader *r, int64_t run_id,
 	return lookup(r, st, id, "look up a series");
 }
 
-int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series)
+int
+store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series)
 {
 	sqlite3_stmt *st = stmt(r, RS_MAX_IDS);
 	int rc;
@@ -260,7 +295,8 @@ int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series)
 
 /* ---- runs and checkpoints ---------------------------------------------- */
 
-void store_run_clear(struct store_run *run)
+void
+store_run_clear(struct store_run *run)
 {
 	free((void *)run->name);
 	free((void *)run->spec);
@@ -269,7 +305,8 @@ void store_run_clear(struct store_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
-void store_runs_free(struct store_run *runs, size_t n)
+void
+store_runs_free(struct store_run *runs, size_t n)
 {
 	size_t i;
 
@@ -278,7 +315,8 @@ void store_runs_free(struct store_run *runs, size_t n)
 	free(runs);
 }
 
-void store_checkpoint_clear(struct store_checkpoint *c)
+void
+store_checkpoint_clear(struct store_checkpoint *c)
 {
 	free((void *)c->state_dict);
 	free((void *)c->process_state);
@@ -286,7 +324,8 @@ void store_checkpoint_clear(struct store_checkpoint *c)
 }
 
 /* Fill run from a RUN_COLUMNS row. */
-static int read_run(sqlite3_stmt *st, struct store_run *run)
+static int
+read_run(sqlite3_stmt *st, struct store_run *run)
 {
 	const char *status = (const char *)sqlite3_column_text(st, 4);
 	bool nomem = false;
@@ -313,8 +352,9 @@ static int read_run(sqlite3_stmt *st, struct store_run *run)
 	return 0;
 }
 
-int store_list_runs(struct store_reader *r, unsigned mask,
-                       struct store_run **runs, size_t *n)
+int
+store_list_runs(
+    struct store_reader *r, unsigned mask, struct store_run **runs, size_t *n)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUNS);
 	struct store_run *v = NULL, *nv, run;
@@ -348,7 +388,8 @@ int store_list_runs(struct store_reader *r, unsigned mask,
 	return 0;
 }
 
-static int get_run(struct store_reader *r, sqlite3_stmt *st, struct store_run *run)
+static int
+get_run(struct store_reader *r, sqlite3_stmt *st, struct store_run *run)
 {
 	int rc = sqlite3_step(st);
 
@@ -360,7 +401,8 @@ static int get_run(struct store_reader *r, sqlite3_stmt *st, struct store_run *r
 	return rc == 0 ? 0 : fail(r, rc, "read a run");
 }
 
-int store_get_run(struct store_reader *r, int64_t id, struct store_run *run)
+int
+store_get_run(struct store_reader *r, int64_t id, struct store_run *run)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_BY_ID);
 
@@ -370,8 +412,9 @@ int store_get_run(struct store_reader *r, int64_t id, struct store_run *run)
 	return get_run(r, st, run);
 }
 
-int store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
-                             struct store_run *run)
+int
+store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
+    struct store_run *run)
 {
 	sqlite3_stmt *st = stmt(r, RS_RUN_BY_NAME);
 
@@ -382,8 +425,9 @@ int store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *na
 	return get_run(r, st, run);
 }
 
-int store_latest_checkpoint(struct store_reader *r, int64_t run_id,
-                               struct store_checkpoint *c)
+int
+store_latest_checkpoint(
+    struct store_reader *r, int64_t run_id, struct store_checkpoint *c)
 {
 	sqlite3_stmt *st = stmt(r, RS_LATEST_CKPT);
 	bool nomem = false;
@@ -401,8 +445,8 @@ int store_latest_checkpoint(struct store_reader *r, int64_t run_id,
 		c->state_dict = column_blob(st, 3, &c->state_dict_len, &nomem);
 		c->data_pass = sqlite3_column_int64(st, 4);
 		c->data_pos = sqlite3_column_int64(st, 5);
-		c->process_state = column_blob(st, 6, &c->process_state_len,
-		                               &nomem);
+		c->process_state =
+		    column_blob(st, 6, &c->process_state_len, &nomem);
 		c->wall = sqlite3_column_double(st, 7);
 		rc = nomem ? STORE_ENOMEM : 0;
 	} else if (rc == SQLITE_DONE) {
@@ -417,8 +461,9 @@ int store_latest_checkpoint(struct store_reader *r, int64_t run_id,
 }
 
 /* Run fn inside one read transaction, so it sees one committed state. */
-static int snapshot(struct store_reader *r, int (*fn)(struct store_reader *, void *),
-                    void *arg)
+static int
+snapshot(
+    struct store_reader *r, int (*fn)(struct store_reader *, void *), void *arg)
 {
 	sqlite3_stmt *begin = stmt(r, RS_BEGIN), *commit = stmt(r, RS_COMMIT);
 	int rc;
@@ -428,11 +473,12 @@ static int snapshot(struct store_reader *r, int (*fn)(struct store_reader *, voi
 	if ((rc = store_step_done(begin)) != SQLITE_OK)
 		return fail(r, rc, "begin a read");
 	rc = fn(r, arg);
-	store_step_done(commit);    /* ending a read cannot lose anything */
+	store_step_done(commit); /* ending a read cannot lose anything */
 	return rc;
 }
 
-void store_resume_free(struct store_resume *runs, size_t n)
+void
+store_resume_free(struct store_resume *runs, size_t n)
 {
 	size_t i;
 
@@ -448,7 +494,8 @@ struct unfinished {
 	size_t n;
 };
 
-static int read_unfinished(struct store_reader *r, void *arg)
+static int
+read_unfinished(struct store_reader *r, void *arg)
 {
 	struct unfinished *u = arg;
 	struct store_run *runs;
@@ -464,8 +511,8 @@ static int read_unfinished(struct store_reader *r, void *arg)
 	for (i = 0; i < n; i++) {
 		u->v[i].run = runs[i];
 		u->n = i + 1;
-		rc = store_latest_checkpoint(r, runs[i].id,
-		                                &u->v[i].checkpoint);
+		rc =
+		    store_latest_checkpoint(r, runs[i].id, &u->v[i].checkpoint);
 		if (rc == 0)
 			u->v[i].has_checkpoint = true;
 		else if (rc != STORE_ENOTFOUND)
@@ -478,8 +525,8 @@ static int read_unfinished(struct store_reader *r, void *arg)
 	return rc;
 }
 
-int store_unfinished(struct store_reader *r, struct store_resume **runs,
-                        size_t *n)
+int
+store_unfinished(struct store_reader *r, struct store_resume **runs, size_t *n)
 {
 	struct unfinished u = { NULL, 0 };
 	int rc = snapshot(r, read_unfinished, &u);
@@ -495,7 +542,8 @@ int store_unfinished(struct store_reader *r, struct store_resume **runs,
 
 /* ---- metric history ---------------------------------------------------- */
 
-void store_series_free(struct store_series_data *series, size_t n)
+void
+store_series_free(struct store_series_data *series, size_t n)
 {
 	size_t i;
 
@@ -506,8 +554,9 @@ void store_series_free(struct store_series_data *series, size_t n)
 	free(series);
 }
 
-int store_series_list(struct store_reader *r, int64_t run_id,
-                         struct store_series_data **series, size_t *n)
+int
+store_series_list(struct store_reader *r, int64_t run_id,
+    struct store_series_data **series, size_t *n)
 {
 	sqlite3_stmt *st = stmt(r, RS_SERIES);
 	struct store_series_data *v = NULL, *nv;
@@ -542,13 +591,15 @@ int store_series_list(struct store_reader *r, int64_t run_id,
 	return 0;
 }
 
-static int64_t axis_of(const ig_point *p, enum store_axis axis)
+static int64_t
+axis_of(const ig_point *p, enum store_axis axis)
 {
 	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
 }
 
 /* Downsample p[0..n) in place to at most max points (see store.h). */
-static size_t downsample(ig_point *p, size_t n, const struct store_query *q)
+static size_t
+downsample(ig_point *p, size_t n, const struct store_query *q)
 {
 	int64_t lo, hi;
 	uint64_t width, bucket;
@@ -564,8 +615,9 @@ static size_t downsample(ig_point *p, size_t n, const struct store_query *q)
 	for (i = 0; i < n; i = j) {
 		bucket = (uint64_t)(axis_of(&p[i], q->axis) - lo) / width;
 		sum = 0;
-		for (j = i; j < n && (uint64_t)(axis_of(&p[j], q->axis) - lo) /
-		     width == bucket; j++)
+		for (j = i; j < n &&
+		     (uint64_t)(axis_of(&p[j], q->axis) - lo) / width == bucket;
+		     j++)
 			sum += p[j].value;
 		p[out] = p[j - 1];
 		if (q->downsample == STORE_DS_MEAN)
@@ -576,8 +628,9 @@ static size_t downsample(ig_point *p, size_t n, const struct store_query *q)
 }
 
 /* Bind a points statement for series s and the query's range. */
-static sqlite3_stmt *points_stmt(struct store_reader *r, enum rstmt_id id,
-                                 const struct store_query *q, int64_t series)
+static sqlite3_stmt *
+points_stmt(struct store_reader *r, enum rstmt_id id,
+    const struct store_query *q, int64_t series)
 {
 	sqlite3_stmt *st = stmt(r, id);
 
@@ -589,14 +642,17 @@ static sqlite3_stmt *points_stmt(struct store_reader *r, enum rstmt_id id,
 	return st;
 }
 
-static int read_points(struct store_reader *r, const struct store_query *q,
-                       struct store_series_data *s)
+static int
+read_points(struct store_reader *r, const struct store_query *q,
+    struct store_series_data *s)
 {
 	bool epoch = q->axis == STORE_AXIS_EPOCH;
 	bool last = q->max_points == 1 && q->downsample == STORE_DS_LAST;
-	sqlite3_stmt *st = points_stmt(r, last ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
-	                               epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION,
-	                               q, s->id);
+	sqlite3_stmt *st = points_stmt(r,
+	    last      ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
+	        epoch ? RS_POINTS_BY_EPOCH :
+	                RS_POINTS_BY_ITERATION,
+	    q, s->id);
 	ig_point *v = NULL, *nv, *p;
 	size_t cap = 0, n = 0;
 	int rc;
@@ -605,8 +661,10 @@ static int read_points(struct store_reader *r, const struct store_query *q,
 		return sqlite3_errcode(r->db);
 	/* a page's limit holds unless the points are downsampled, which
 	 * takes the whole range */
-	sqlite3_bind_int64(st, 4, last ? 1 : q->limit > 0 && q->max_points == 0 ?
-	                   (int64_t)q->limit : -1);
+	sqlite3_bind_int64(st, 4,
+	    last                                   ? 1 :
+	        q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit :
+	                                             -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
 			rc = STORE_ENOMEM;
@@ -618,8 +676,9 @@ static int read_points(struct store_reader *r, const struct store_query *q,
 		p->iteration = sqlite3_column_int64(st, 1);
 		p->time = sqlite3_column_double(st, 2);
 		/* NaN went in as NULL. */
-		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN :
-			sqlite3_column_double(st, 3);
+		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ?
+		    NAN :
+		    sqlite3_column_double(st, 3);
 	}
 	if ((rc = finish(st, rc)) != 0) {
 		free(v);
@@ -630,7 +689,8 @@ static int read_points(struct store_reader *r, const struct store_query *q,
 	return 0;
 }
 
-static bool wanted(const struct store_query *q, const char *name)
+static bool
+wanted(const struct store_query *q, const char *name)
 {
 	size_t i;
 
@@ -648,7 +708,8 @@ struct history {
 	size_t n;
 };
 
-static int read_history(struct store_reader *r, void *arg)
+static int
+read_history(struct store_reader *r, void *arg)
 {
 	struct history *h = arg;
 	size_t i, kept = 0;
@@ -670,8 +731,9 @@ static int read_history(struct store_reader *r, void *arg)
 	return 0;
 }
 
-int store_history(struct store_reader *r, const struct store_query *q,
-                     struct store_series_data **series, size_t *n)
+int
+store_history(struct store_reader *r, const struct store_query *q,
+    struct store_series_data **series, size_t *n)
 {
 	struct history h = { q, NULL, 0 };
 	int rc = snapshot(r, read_history, &h);
@@ -687,7 +749,8 @@ int store_history(struct store_reader *r, const struct store_query *q,
 
 /* ---- events and logs --------------------------------------------------- */
 
-void store_events_free(struct store_event *events, size_t n)
+void
+store_events_free(struct store_event *events, size_t n)
 {
 	size_t i;
 
@@ -698,8 +761,9 @@ void store_events_free(struct store_event *events, size_t n)
 	free(events);
 }
 
-int store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
-                    size_t limit, struct store_event **events, size_t *n)
+int
+store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
+    size_t limit, struct store_event **events, size_t *n)
 {
 	sqlite3_stmt *st = stmt(r, RS_EVENTS);
 	struct store_event *v = NULL, *nv, *ev;
@@ -740,7 +804,8 @@ int store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
 	return 0;
 }
 
-void store_logs_free(struct store_logline *lines, size_t n)
+void
+store_logs_free(struct store_logline *lines, size_t n)
 {
 	size_t i;
 
@@ -749,8 +814,9 @@ void store_logs_free(struct store_logline *lines, size_t n)
 	free(lines);
 }
 
-int store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
-                      struct store_logline **lines, size_t *count)
+int
+store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
+    struct store_logline **lines, size_t *count)
 {
 	sqlite3_stmt *st = stmt(r, RS_LOG_TAIL);
 	struct store_logline *v = NULL, *nv, *l;

@@ -118,12 +118,14 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* What to do with a damaged database; the path twice. */
-#define RECOVER_HINT "refusing to start on it.  Keep a copy; then either " \
+#define RECOVER_HINT \
+	"refusing to start on it.  Keep a copy; then either " \
 	"recover what it holds with 'sqlite3 %s .recover | sqlite3 NEW.db' " \
 	"and start on NEW.db, or move %s and its -wal and -shm aside to " \
 	"start afresh"
 
-static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
+static int
+pragma_int(sqlite3 *db, const char *sql, int64_t *v)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -144,23 +146,23 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
  * empty one (*version 0); STORE_EREFUSED when it is someone else's or
  * newer than this build; an SQLite code when it cannot be read at all.
  */
-static int identify(sqlite3 *db, const char *path, int *version, char *err,
-                    size_t errlen)
+static int
+identify(sqlite3 *db, const char *path, int *version, char *err, size_t errlen)
 {
 	int64_t appid = 0, uver = 0, nobjects = 0;
 	int rc;
 
 	if ((rc = pragma_int(db, "PRAGMA application_id", &appid)) ||
 	    (rc = pragma_int(db, "PRAGMA user_version", &uver)) ||
-	    (rc = pragma_int(db, "SELECT count(*) FROM sqlite_schema",
-	                     &nobjects))) {
+	    (rc = pragma_int(
+	         db, "SELECT count(*) FROM sqlite_schema", &nobjects))) {
 		if ((rc & 0xff) == SQLITE_CORRUPT)
-			store_errf(err, errlen, "database %s is damaged (%s): "
-			           RECOVER_HINT, path, sqlite3_errmsg(db), path,
-			           path);
+			store_errf(err, errlen,
+			    "database %s is damaged (%s): " RECOVER_HINT, path,
+			    sqlite3_errmsg(db), path, path);
 		else
 			store_errf(err, errlen, "cannot read database %s: %s",
-			           path, sqlite3_errmsg(db));
+			    path, sqlite3_errmsg(db));
 		return rc;
 	}
 	if (appid == 0 && uver == 0 && nobjects == 0) {
@@ -168,16 +170,18 @@ static int identify(sqlite3 *db, const char *path, int *version, char *err,
 		return 0;
 	}
 	if (appid != STORE_APPLICATION_ID) {
-		store_errf(err, errlen, "%s is not an ignite database "
-		           "(application_id 0x%08llx, expected 0x%08x); "
-		           "refusing to touch it", path, (long long)appid,
-		           STORE_APPLICATION_ID);
+		store_errf(err, errlen,
+		    "%s is not an ignite database "
+		    "(application_id 0x%08llx, expected 0x%08x); "
+		    "refusing to touch it",
+		    path, (long long)appid, STORE_APPLICATION_ID);
 		return STORE_EREFUSED;
 	}
 	if (uver > SCHEMA_VERSION) {
-		store_errf(err, errlen, "database %s has schema version %lld, "
-		           "newer than this ignited knows (%d); upgrade ignited",
-		           path, (long long)uver, SCHEMA_VERSION);
+		store_errf(err, errlen,
+		    "database %s has schema version %lld, "
+		    "newer than this ignited knows (%d); upgrade ignited",
+		    path, (long long)uver, SCHEMA_VERSION);
 		return STORE_EREFUSED;
 	}
 	*version = (int)uver;
@@ -186,7 +190,8 @@ static int identify(sqlite3 *db, const char *path, int *version, char *err,
 
 /* Open path as the database's own file (created 0600 when absent), and refuse one that does not start with SQLite's header.
  * An empty file is a new database.  The fd, or -1. */
-static int open_db_file(const char *path, char *err, size_t errlen)
+static int
+open_db_file(const char *path, char *err, size_t errlen)
 {
 	static const char magic[16] = "SQLite format 3";
 	char buf[sizeof(magic)];
@@ -200,8 +205,10 @@ static int open_db_file(const char *path, char *err, size_t errlen)
 	if (n == 0)
 		return fd;
 	if (n != (ssize_t)sizeof(buf) || memcmp(buf, magic, sizeof(buf)) != 0) {
-		store_errf(err, errlen, "%s is not an SQLite database; refusing "
-		           "to touch it", path);
+		store_errf(err, errlen,
+		    "%s is not an SQLite database; refusing "
+		    "to touch it",
+		    path);
 		close(fd);
 		return -1;
 	}
@@ -209,8 +216,8 @@ static int open_db_file(const char *path, char *err, size_t errlen)
 }
 
 /* PRAGMA quick_check, which reads every page: "ok", or what is wrong. */
-static int quick_check(sqlite3 *db, const char *path, char *err,
-                       size_t errlen)
+static int
+quick_check(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	char what[256];
@@ -220,53 +227,55 @@ static int quick_check(sqlite3 *db, const char *path, char *err,
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 
 		rc = t != NULL && strcmp(t, "ok") == 0 ? SQLITE_OK :
-			SQLITE_CORRUPT;
+		                                         SQLITE_CORRUPT;
 		snprintf(what, sizeof(what), "%s", t != NULL ? t : "no answer");
 	} else {
 		snprintf(what, sizeof(what), "%s", sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK)
-		store_errf(err, errlen, "database %s is damaged (quick_check: %s): "
-		           RECOVER_HINT, path, what, path, path);
+		store_errf(err, errlen,
+		    "database %s is damaged (quick_check: %s): " RECOVER_HINT,
+		    path, what, path, path);
 	return rc;
 }
 
 /* Identify path on a read-only connection: nothing is written before the
  * file is known to be ours and sound (a read-write one could replay a
  * journal).  The caller holds the lock, so the answer stays true. */
-static int identify_file(const char *path, int *version, char *err,
-                         size_t errlen)
+static int
+identify_file(const char *path, int *version, char *err, size_t errlen)
 {
 	sqlite3 *db;
 	int rc;
 
 	*version = 0;
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
-	                     SQLITE_OPEN_NOFOLLOW, NULL);
+	rc = sqlite3_open_v2(
+	    path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK)
 		store_errf(err, errlen, "cannot open database %s: %s", path,
-		           sqlite3_errmsg(db));
+		    sqlite3_errmsg(db));
 	else if ((rc = identify(db, path, version, err, errlen)) == 0 &&
-	         *version > 0)
+	    *version > 0)
 		rc = quick_check(db, path, err, errlen);
 	sqlite3_close(db);
 	return rc;
 }
 
-static int exec(sqlite3 *db, const char *path, const char *what,
-                const char *sql, char *err, size_t errlen)
+static int
+exec(sqlite3 *db, const char *path, const char *what, const char *sql,
+    char *err, size_t errlen)
 {
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
-		store_errf(err, errlen, "database %s: cannot %s: %s", path, what,
-		           sqlite3_errmsg(db));
+		store_errf(err, errlen, "database %s: cannot %s: %s", path,
+		    what, sqlite3_errmsg(db));
 	return rc;
 }
 
-static int migrate(sqlite3 *db, const char *path, int from, char *err,
-                   size_t errlen)
+static int
+migrate(sqlite3 *db, const char *path, int from, char *err, size_t errlen)
 {
 	char sql[128];
 	int rc, v;
@@ -275,71 +284,81 @@ static int migrate(sqlite3 *db, const char *path, int from, char *err,
 		return 0;
 	/* Off outside the transaction (it cannot change inside one): a
 	 * migration that rebuilds a table must not cascade its drop. */
-	if ((rc = exec(db, path, "begin migration", "PRAGMA foreign_keys = OFF; "
-	               "BEGIN IMMEDIATE", err, errlen)))
+	if ((rc = exec(db, path, "begin migration",
+	         "PRAGMA foreign_keys = OFF; "
+	         "BEGIN IMMEDIATE",
+	         err, errlen)))
 		return rc;
 	for (v = from; v < SCHEMA_VERSION; v++) {
-		snprintf(sql, sizeof(sql), "migrate to schema version %d", v + 1);
+		snprintf(
+		    sql, sizeof(sql), "migrate to schema version %d", v + 1);
 		if ((rc = exec(db, path, sql, migrations[v], err, errlen)))
 			goto fail;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d;"
-	         "PRAGMA user_version = %d", STORE_APPLICATION_ID,
-	         SCHEMA_VERSION);
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA application_id = %d;"
+	    "PRAGMA user_version = %d",
+	    STORE_APPLICATION_ID, SCHEMA_VERSION);
 	if ((rc = exec(db, path, "set schema version", sql, err, errlen)) ||
 	    (rc = exec(db, path, "commit migration", "COMMIT", err, errlen)))
 		goto fail;
-	return exec(db, path, "configure", "PRAGMA foreign_keys = ON", err, errlen);
+	return exec(
+	    db, path, "configure", "PRAGMA foreign_keys = ON", err, errlen);
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	return rc;
 }
 
-static int configure(sqlite3 *db, const char *path,
-                     const struct store_options *opt, char *err, size_t errlen)
+static int
+configure(sqlite3 *db, const char *path, const struct store_options *opt,
+    char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc, wal = 0;
 
 	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		wal = sqlite3_stricmp((const char *)sqlite3_column_text(st, 0),
-		                      "wal") == 0;
+		wal = sqlite3_stricmp(
+		          (const char *)sqlite3_column_text(st, 0), "wal") == 0;
 		rc = SQLITE_OK;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK) {
 		store_errf(err, errlen, "database %s: cannot enable WAL: %s",
-		           path, sqlite3_errmsg(db));
+		    path, sqlite3_errmsg(db));
 		return rc;
 	}
 	if (!wal) {
-		store_errf(err, errlen, "database %s: the file system does not "
-		           "support WAL mode", path);
+		store_errf(err, errlen,
+		    "database %s: the file system does not "
+		    "support WAL mode",
+		    path);
 		return SQLITE_CANTOPEN;
 	}
-	return exec(db, path, "configure", opt->synchronous_full ?
-	            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON" :
-	            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
-	            err, errlen);
+	return exec(db, path, "configure",
+	    opt->synchronous_full ?
+	        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON" :
+	        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+	    err, errlen);
 }
 
 /* ignite_tag(id, owner_uid, spec): a run's tag under the key (user data). */
-static void sql_tag(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static void
+sql_tag(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	unsigned char tag[STORE_TAG_LEN];
 
 	(void)argc;
 	store_tag(sqlite3_user_data(ctx), sqlite3_value_int64(argv[0]),
-	          (uint32_t)sqlite3_value_int64(argv[1]),
-	          sqlite3_value_blob(argv[2]),
-	          (size_t)sqlite3_value_bytes(argv[2]), tag);
+	    (uint32_t)sqlite3_value_int64(argv[1]), sqlite3_value_blob(argv[2]),
+	    (size_t)sqlite3_value_bytes(argv[2]), tag);
 	sqlite3_result_blob(ctx, tag, sizeof(tag), SQLITE_TRANSIENT);
 }
 
 /* The database's file and what SQLite makes beside it are ours alone. */
-static int check_files(const char *path, char *err, size_t errlen)
+static int
+check_files(const char *path, char *err, size_t errlen)
 {
 	static const char *const sidecars[] = { "-wal", "-shm" };
 	char side[PATH_MAX];
@@ -354,9 +373,9 @@ static int check_files(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
-                           const unsigned char *key, char *err,
-                           size_t errlen)
+sqlite3 *
+store_schema_open(const char *path, const struct store_options *opt,
+    const unsigned char *key, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	struct stat st;
@@ -371,22 +390,23 @@ sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
 	 * and SQLite gives the -wal and -shm it creates the same mode */
 	if (fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0)
 		fchmod(fd, st.st_mode & 0700);
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
-	                     SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+	    NULL);
 	if (rc != SQLITE_OK) {
 		store_errf(err, errlen, "cannot open database %s: %s", path,
-		           sqlite3_errmsg(db));
+		    sqlite3_errmsg(db));
 		goto fail;
 	}
 	/* the file SQLite opened is the one checked */
 	if (store_same_file(fd, path, err, errlen) != 0)
 		goto fail;
 	sqlite3_busy_timeout(db, opt->busy_timeout_ms);
-	if (sqlite3_create_function(db, "ignite_tag", 3, SQLITE_UTF8 |
-	                            SQLITE_DETERMINISTIC, (void *)key, sql_tag,
-	                            NULL, NULL) != SQLITE_OK) {
-		store_errf(err, errlen, "database %s: %s", path,
-		           sqlite3_errmsg(db));
+	if (sqlite3_create_function(db, "ignite_tag", 3,
+	        SQLITE_UTF8 | SQLITE_DETERMINISTIC, (void *)key, sql_tag, NULL,
+	        NULL) != SQLITE_OK) {
+		store_errf(
+		    err, errlen, "database %s: %s", path, sqlite3_errmsg(db));
 		goto fail;
 	}
 	if (configure(db, path, opt, err, errlen) != 0 ||
@@ -401,17 +421,18 @@ fail:
 	return NULL;
 }
 
-int store_schema_check(sqlite3 *db, const char *path, char *err,
-                       size_t errlen)
+int
+store_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	int version, rc;
 
 	if ((rc = identify(db, path, &version, err, errlen)) != 0)
 		return rc;
 	if (version != SCHEMA_VERSION) {
-		store_errf(err, errlen, "database %s has schema version %d, this "
-		           "ignited reads %d; open it with ignited first", path,
-		           version, SCHEMA_VERSION);
+		store_errf(err, errlen,
+		    "database %s has schema version %d, this "
+		    "ignited reads %d; open it with ignited first",
+		    path, version, SCHEMA_VERSION);
 		return STORE_EREFUSED;
 	}
 	return 0;

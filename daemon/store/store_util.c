@@ -7,7 +7,8 @@
 
 #include "store/store_int.h"
 
-double store_now(void)
+double
+store_now(void)
 {
 	struct timespec ts;
 
@@ -15,7 +16,8 @@ double store_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void store_errf(char *err, size_t errlen, const char *fmt, ...)
+void
+store_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -26,7 +28,8 @@ void store_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-char *store_strdup(const char *s)
+char *
+store_strdup(const char *s)
 {
 	size_t len = strlen(s) + 1;
 	char *copy = malloc(len);
@@ -36,16 +39,18 @@ char *store_strdup(const char *s)
 	return copy;
 }
 
-sqlite3_stmt *store_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
+sqlite3_stmt *
+store_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
 {
 	if (*slot == NULL &&
 	    sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
-	                       NULL) != SQLITE_OK)
+	        NULL) != SQLITE_OK)
 		*slot = NULL;
 	return *slot;
 }
 
-int store_step_done(sqlite3_stmt *st)
+int
+store_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -53,21 +58,24 @@ int store_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-int store_bind_opt(sqlite3_stmt *st, int i, int64_t v)
+int
+store_bind_opt(sqlite3_stmt *st, int i, int64_t v)
 {
 	if (v == STORE_NONE)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_int64(st, i, v);
 }
 
-int store_bind_text(sqlite3_stmt *st, int i, const char *s)
+int
+store_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s == NULL)
 		return sqlite3_bind_null(st, i);
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-int64_t store_column_opt(sqlite3_stmt *st, int i)
+int64_t
+store_column_opt(sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
 		return STORE_NONE;

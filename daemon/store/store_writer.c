@@ -20,11 +20,25 @@
 #define IDLE_NS (UINT64_C(1000) * 1000 * 1000)
 
 enum stmt_id {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_CREATE_RUN, ST_STATUS, ST_PROGRESS, ST_SERIES, ST_POINT,
-	ST_CKPT_INSERT, ST_CKPT_TRIM, ST_EVENT, ST_LOG_INSERT, ST_LOG_TRIM,
-	ST_DELETE_RUN, ST_TRUNC_POINTS, ST_TRUNC_EVENTS,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_CREATE_RUN,
+	ST_STATUS,
+	ST_PROGRESS,
+	ST_SERIES,
+	ST_POINT,
+	ST_CKPT_INSERT,
+	ST_CKPT_TRIM,
+	ST_EVENT,
+	ST_LOG_INSERT,
+	ST_LOG_TRIM,
+	ST_DELETE_RUN,
+	ST_TRUNC_POINTS,
+	ST_TRUNC_EVENTS,
 	ST_COUNT
 };
 
@@ -35,40 +49,46 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT op",
 	[ST_RELEASE] = "RELEASE op",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO op",
-	[ST_CREATE_RUN] = "INSERT INTO runs (id, name, owner_uid, spec, status,"
-		" created, started, epoch, iteration, epoch_length, max_epochs,"
-		" tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-		" CASE WHEN ?5 = 'running' THEN ?6 END, ?7, ?8, ?9, ?10,"
-		" ignite_tag(?1, ?3, ?4))",
-	[ST_STATUS] = "UPDATE runs SET status = ?2, reason = ?3,"
-		" started = CASE WHEN ?2 = 'running'"
-		"   THEN coalesce(started, ?4) ELSE started END,"
-		" finished = CASE WHEN ?2 IN ('completed', 'terminated', 'failed')"
-		"   THEN ?4 END"
-		" WHERE id = ?1",
+	[ST_CREATE_RUN] =
+	    "INSERT INTO runs (id, name, owner_uid, spec, status,"
+	    " created, started, epoch, iteration, epoch_length, max_epochs,"
+	    " tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " CASE WHEN ?5 = 'running' THEN ?6 END, ?7, ?8, ?9, ?10,"
+	    " ignite_tag(?1, ?3, ?4))",
+	[ST_STATUS] =
+	    "UPDATE runs SET status = ?2, reason = ?3,"
+	    " started = CASE WHEN ?2 = 'running'"
+	    "   THEN coalesce(started, ?4) ELSE started END,"
+	    " finished = CASE WHEN ?2 IN ('completed', 'terminated', 'failed')"
+	    "   THEN ?4 END"
+	    " WHERE id = ?1",
 	[ST_PROGRESS] = "UPDATE runs SET epoch = ?2, iteration = ?3,"
-		" epoch_length = ?4, max_epochs = ?5 WHERE id = ?1",
-	[ST_SERIES] = "INSERT INTO series (id, run_id, name) VALUES (?1, ?2, ?3)",
+	                " epoch_length = ?4, max_epochs = ?5 WHERE id = ?1",
+	[ST_SERIES] =
+	    "INSERT INTO series (id, run_id, name) VALUES (?1, ?2, ?3)",
 	[ST_POINT] = "INSERT INTO points (series_id, iteration, epoch, wall,"
-		" value) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_CKPT_INSERT] = "INSERT INTO checkpoints (run_id, seq, epoch,"
-		" iteration, state_dict, data_pass, data_pos, process_state, wall)"
-		" VALUES (?1, coalesce((SELECT max(seq) FROM checkpoints"
-		"   WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_CKPT_TRIM] = "DELETE FROM checkpoints WHERE run_id = ?1 AND seq <="
-		" (SELECT max(seq) FROM checkpoints WHERE run_id = ?1) - ?2",
+	             " value) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_CKPT_INSERT] =
+	    "INSERT INTO checkpoints (run_id, seq, epoch,"
+	    " iteration, state_dict, data_pass, data_pos, process_state, wall)"
+	    " VALUES (?1, coalesce((SELECT max(seq) FROM checkpoints"
+	    "   WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_CKPT_TRIM] =
+	    "DELETE FROM checkpoints WHERE run_id = ?1 AND seq <="
+	    " (SELECT max(seq) FROM checkpoints WHERE run_id = ?1) - ?2",
 	[ST_EVENT] = "INSERT INTO events (run_id, time, kind, epoch, iteration,"
-		" detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	             " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_LOG_INSERT] = "INSERT INTO logs (run_id, seq, time, line)"
-		" VALUES (?1, coalesce((SELECT max(seq) FROM logs"
-		"   WHERE run_id = ?1), 0) + 1, ?2, ?3)",
+	                  " VALUES (?1, coalesce((SELECT max(seq) FROM logs"
+	                  "   WHERE run_id = ?1), 0) + 1, ?2, ?3)",
 	[ST_LOG_TRIM] = "DELETE FROM logs WHERE run_id = ?1 AND seq <="
-		" (SELECT max(seq) FROM logs WHERE run_id = ?1) - ?2",
+	                " (SELECT max(seq) FROM logs WHERE run_id = ?1) - ?2",
 	[ST_DELETE_RUN] = "DELETE FROM runs WHERE id = ?1",
-	[ST_TRUNC_POINTS] = "DELETE FROM points WHERE series_id IN"
-		" (SELECT id FROM series WHERE run_id = ?1) AND iteration > ?2",
+	[ST_TRUNC_POINTS] =
+	    "DELETE FROM points WHERE series_id IN"
+	    " (SELECT id FROM series WHERE run_id = ?1) AND iteration > ?2",
 	[ST_TRUNC_EVENTS] = "DELETE FROM events WHERE run_id = ?1"
-		" AND iteration > ?2",
+	                    " AND iteration > ?2",
 };
 
 /* For messages: "cannot <what> <run id>". */
@@ -91,13 +111,15 @@ struct store_writer_stmts {
 	sqlite3_stmt *st[ST_COUNT];
 };
 
-static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
 {
 	return store_stmt(s->db, &s->stmts->st[id], stmt_sql[id]);
 }
 
 /* Run a statement that binds nothing. */
-static int run(struct store *s, enum stmt_id id)
+static int
+run(struct store *s, enum stmt_id id)
 {
 	sqlite3_stmt *st = stmt(s, id);
 
@@ -105,15 +127,16 @@ static int run(struct store *s, enum stmt_id id)
 }
 
 /* An UPDATE or DELETE of one run that changed nothing: no such run. */
-static int changed(struct store *s, int rc)
+static int
+changed(struct store *s, int rc)
 {
 	if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
 		return STORE_ENOTFOUND;
 	return rc;
 }
 
-static int bind_progress(sqlite3_stmt *st, int64_t run_id,
-                         const struct store_progress *p)
+static int
+bind_progress(sqlite3_stmt *st, int64_t run_id, const struct store_progress *p)
 {
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, p->epoch);
@@ -122,7 +145,8 @@ static int bind_progress(sqlite3_stmt *st, int64_t run_id,
 	return store_bind_opt(st, 5, p->max_epochs);
 }
 
-static int apply_create(struct store *s, const store_op *op)
+static int
+apply_create(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_CREATE_RUN);
 
@@ -131,10 +155,10 @@ static int apply_create(struct store *s, const store_op *op)
 	sqlite3_bind_int64(st, 1, op->run_id);
 	store_bind_text(st, 2, op->u.create.name);
 	sqlite3_bind_int64(st, 3, op->u.create.owner_uid);
-	sqlite3_bind_blob64(st, 4, op->u.create.spec, op->u.create.spec_len,
-	                    SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, ig_status_name(op->u.create.status), -1,
-	                  SQLITE_STATIC);
+	sqlite3_bind_blob64(
+	    st, 4, op->u.create.spec, op->u.create.spec_len, SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st, 5, ig_status_name(op->u.create.status), -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 6, op->u.create.created);
 	sqlite3_bind_int64(st, 7, op->u.create.progress.epoch);
 	sqlite3_bind_int64(st, 8, op->u.create.progress.iteration);
@@ -143,22 +167,23 @@ static int apply_create(struct store *s, const store_op *op)
 	return store_step_done(st);
 }
 
-static int apply_status(struct store *s, const store_op *op)
+static int
+apply_status(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_STATUS);
 
 	if (st == NULL)
 		return sqlite3_errcode(s->db);
 	sqlite3_bind_int64(st, 1, op->run_id);
-	sqlite3_bind_text(st, 2, ig_status_name(op->u.status.status), -1,
-	                  SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st, 2, ig_status_name(op->u.status.status), -1, SQLITE_STATIC);
 	store_bind_text(st, 3, op->u.status.reason);
 	sqlite3_bind_double(st, 4, op->u.status.time);
 	return changed(s, store_step_done(st));
 }
 
-static int apply_progress(struct store *s, int64_t run_id,
-                          const struct store_progress *p)
+static int
+apply_progress(struct store *s, int64_t run_id, const struct store_progress *p)
 {
 	sqlite3_stmt *st = stmt(s, ST_PROGRESS);
 
@@ -168,7 +193,8 @@ static int apply_progress(struct store *s, int64_t run_id,
 	return changed(s, store_step_done(st));
 }
 
-static int apply_series(struct store *s, const store_op *op)
+static int
+apply_series(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_SERIES);
 
@@ -180,7 +206,8 @@ static int apply_series(struct store *s, const store_op *op)
 	return store_step_done(st);
 }
 
-static int apply_points(struct store *s, const store_op *op)
+static int
+apply_points(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_POINT);
 	size_t i;
@@ -195,7 +222,7 @@ static int apply_points(struct store *s, const store_op *op)
 		sqlite3_bind_int64(st, 2, p->iteration);
 		sqlite3_bind_int64(st, 3, p->epoch);
 		sqlite3_bind_double(st, 4, p->wall);
-		sqlite3_bind_double(st, 5, p->value);   /* NaN binds NULL */
+		sqlite3_bind_double(st, 5, p->value); /* NaN binds NULL */
 		if ((rc = store_step_done(st)) != SQLITE_OK)
 			return rc;
 	}
@@ -203,7 +230,8 @@ static int apply_points(struct store *s, const store_op *op)
 }
 
 /* Run a statement that binds a run id and one number. */
-static int run_for(struct store *s, enum stmt_id id, int64_t run_id, int64_t v)
+static int
+run_for(struct store *s, enum stmt_id id, int64_t run_id, int64_t v)
 {
 	sqlite3_stmt *st = stmt(s, id);
 
@@ -214,7 +242,8 @@ static int run_for(struct store *s, enum stmt_id id, int64_t run_id, int64_t v)
 	return store_step_done(st);
 }
 
-static int apply_checkpoint(struct store *s, const store_op *op)
+static int
+apply_checkpoint(struct store *s, const store_op *op)
 {
 	const struct store_checkpoint *c = &op->u.ckpt.c;
 	sqlite3_stmt *st = stmt(s, ST_CKPT_INSERT);
@@ -225,24 +254,25 @@ static int apply_checkpoint(struct store *s, const store_op *op)
 	sqlite3_bind_int64(st, 1, op->run_id);
 	sqlite3_bind_int64(st, 2, c->epoch);
 	sqlite3_bind_int64(st, 3, c->iteration);
-	sqlite3_bind_blob64(st, 4, c->state_dict, c->state_dict_len,
-	                    SQLITE_STATIC);
+	sqlite3_bind_blob64(
+	    st, 4, c->state_dict, c->state_dict_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, c->data_pass);
 	sqlite3_bind_int64(st, 6, c->data_pos);
 	if (c->process_state != NULL)
 		sqlite3_bind_blob64(st, 7, c->process_state,
-		                    c->process_state_len, SQLITE_STATIC);
+		    c->process_state_len, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 7);
 	sqlite3_bind_double(st, 8, c->wall);
 	if ((rc = store_step_done(st)) != SQLITE_OK ||
 	    (rc = run_for(s, ST_CKPT_TRIM, op->run_id,
-	                  s->opt.keep_checkpoints)) != SQLITE_OK)
+	         s->opt.keep_checkpoints)) != SQLITE_OK)
 		return rc;
 	return apply_progress(s, op->run_id, &op->u.ckpt.progress);
 }
 
-static int apply_event(struct store *s, const store_op *op)
+static int
+apply_event(struct store *s, const store_op *op)
 {
 	const struct store_event *ev = &op->u.event;
 	sqlite3_stmt *st = stmt(s, ST_EVENT);
@@ -258,7 +288,8 @@ static int apply_event(struct store *s, const store_op *op)
 	return store_step_done(st);
 }
 
-static int apply_log(struct store *s, const store_op *op)
+static int
+apply_log(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_LOG_INSERT);
 	int rc;
@@ -267,14 +298,15 @@ static int apply_log(struct store *s, const store_op *op)
 		return sqlite3_errcode(s->db);
 	sqlite3_bind_int64(st, 1, op->run_id);
 	sqlite3_bind_double(st, 2, op->u.log.time);
-	sqlite3_bind_text64(st, 3, op->u.log.line, op->u.log.len,
-	                    SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(
+	    st, 3, op->u.log.line, op->u.log.len, SQLITE_STATIC, SQLITE_UTF8);
 	if ((rc = store_step_done(st)) != SQLITE_OK)
 		return rc;
 	return run_for(s, ST_LOG_TRIM, op->run_id, s->opt.keep_log_lines);
 }
 
-static int apply_delete(struct store *s, const store_op *op)
+static int
+apply_delete(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = stmt(s, ST_DELETE_RUN);
 
@@ -284,7 +316,8 @@ static int apply_delete(struct store *s, const store_op *op)
 	return changed(s, store_step_done(st));
 }
 
-static int apply_truncate(struct store *s, const store_op *op)
+static int
+apply_truncate(struct store *s, const store_op *op)
 {
 	int rc = run_for(s, ST_TRUNC_POINTS, op->run_id, op->u.iteration);
 
@@ -293,17 +326,18 @@ static int apply_truncate(struct store *s, const store_op *op)
 	return run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration);
 }
 
-static int apply_limit(struct store *s, const store_op *op)
+static int
+apply_limit(struct store *s, const store_op *op)
 {
 	char sql[64];
-	int64_t pages = 2147483646;     /* SQLite clamps to its maximum */
+	int64_t pages = 2147483646; /* SQLite clamps to its maximum */
 
 	if (op->u.max_bytes > 0) {
 		sqlite3_stmt *st = NULL;
 		int64_t page_size = 4096;
 
 		if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st,
-		                       NULL) == SQLITE_OK &&
+		        NULL) == SQLITE_OK &&
 		    sqlite3_step(st) == SQLITE_ROW)
 			page_size = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -311,12 +345,13 @@ static int apply_limit(struct store *s, const store_op *op)
 		if (pages < 1)
 			pages = 1;
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld",
-	         (long long)pages);
+	snprintf(
+	    sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)pages);
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
-static int apply(struct store *s, const store_op *op)
+static int
+apply(struct store *s, const store_op *op)
 {
 	switch (op->type) {
 	case OP_CREATE_RUN:
@@ -348,7 +383,8 @@ static int apply(struct store *s, const store_op *op)
 }
 
 /* Errors that concern one operation's data, not the database. */
-static bool op_level(int rc)
+static bool
+op_level(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_CONSTRAINT:
@@ -361,21 +397,23 @@ static bool op_level(int rc)
 }
 
 /* "database PATH: cannot WHAT [RUN]: WHY"; NULL when out of memory. */
-static char *op_error(struct store *s, const store_op *op, int rc)
+static char *
+op_error(struct store *s, const store_op *op, int rc)
 {
 	char msg[1024], run[32] = "";
 
 	if (op->run_id != 0)
 		snprintf(run, sizeof(run), " %lld", (long long)op->run_id);
 	snprintf(msg, sizeof(msg), "database %s: cannot %s%s: %s", s->path,
-	         op_what[op->type], run, rc == STORE_ENOTFOUND ?
-	         "no such run" : sqlite3_errmsg(s->db));
+	    op_what[op->type], run,
+	    rc == STORE_ENOTFOUND ? "no such run" : sqlite3_errmsg(s->db));
 	return store_strdup(msg);
 }
 
 /* ---- poisoned runs --------------------------------------------------------- */
 
-static bool poisoned(const struct store *s, int64_t run_id)
+static bool
+poisoned(const struct store *s, int64_t run_id)
 {
 	for (size_t i = 0; i < s->npoisoned; i++)
 		if (s->poisoned[i] == run_id)
@@ -383,7 +421,8 @@ static bool poisoned(const struct store *s, int64_t run_id)
 	return false;
 }
 
-static void poison(struct store *s, int64_t run_id)
+static void
+poison(struct store *s, int64_t run_id)
 {
 	int64_t *v;
 
@@ -396,7 +435,8 @@ static void poison(struct store *s, int64_t run_id)
 	v[s->npoisoned++] = run_id;
 }
 
-static void cure(struct store *s, int64_t run_id)
+static void
+cure(struct store *s, int64_t run_id)
 {
 	for (size_t i = 0; i < s->npoisoned; i++)
 		if (s->poisoned[i] == run_id) {
@@ -406,7 +446,8 @@ static void cure(struct store *s, int64_t run_id)
 }
 
 /* Does op add to a run's history or state, which a poisoned run must not? */
-static bool history_op(const store_op *op)
+static bool
+history_op(const store_op *op)
 {
 	switch (op->type) {
 	case OP_POINTS:
@@ -421,15 +462,17 @@ static bool history_op(const store_op *op)
 
 /* Apply op in a savepoint.  0 when it committed to the transaction or
  * failed alone (op->status set); else the error that sinks the batch. */
-static int apply_in_savepoint(struct store *s, store_op *op)
+static int
+apply_in_savepoint(struct store *s, store_op *op)
 {
 	int rc;
 
 	if (history_op(op) && poisoned(s, op->run_id)) {
 		char msg[512];
-		snprintf(msg, sizeof(msg), "database %s: cannot %s %lld: an earlier write of this "
-		         "run was lost; it must resume from its last checkpoint", s->path,
-		         op_what[op->type], (long long)op->run_id);
+		snprintf(msg, sizeof(msg),
+		    "database %s: cannot %s %lld: an earlier write of this "
+		    "run was lost; it must resume from its last checkpoint",
+		    s->path, op_what[op->type], (long long)op->run_id);
 		op->status = SQLITE_ABORT;
 		op->errmsg = store_strdup(msg);
 		return SQLITE_OK;
@@ -449,7 +492,8 @@ static int apply_in_savepoint(struct store *s, store_op *op)
 	return rc;
 }
 
-static void fail_batches(store_batch *batches, int rc, const char *msg)
+static void
+fail_batches(store_batch *batches, int rc, const char *msg)
 {
 	store_batch *b;
 
@@ -460,7 +504,8 @@ static void fail_batches(store_batch *batches, int rc, const char *msg)
 }
 
 /* Commit every operation of batches in one transaction. */
-static void commit(struct store *s, store_batch *batches)
+static void
+commit(struct store *s, store_batch *batches)
 {
 	store_batch *b;
 	store_op *op = NULL;
@@ -493,10 +538,12 @@ fail:
 
 		if (rc == STORE_EREADONLY)
 			snprintf(buf, sizeof(buf), STORE_WAL_LOST, s->path,
-			         s->wal_path);
+			    s->wal_path);
 		else
-			snprintf(buf, sizeof(buf), "database %s: cannot commit: "
-			         "%s", s->path, sqlite3_errmsg(s->db));
+			snprintf(buf, sizeof(buf),
+			    "database %s: cannot commit: "
+			    "%s",
+			    s->path, sqlite3_errmsg(s->db));
 		msg = store_strdup(buf);
 	}
 	if (!sqlite3_get_autocommit(s->db))
@@ -506,8 +553,8 @@ fail:
 		 * SQLite holds open: copy it into the database, where a crash
 		 * cannot lose it.  Nothing commits after. */
 		s->writer_wal_lost = true;
-		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL,
-		                          NULL, NULL);
+		sqlite3_wal_checkpoint_v2(
+		    s->db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL);
 	}
 	for (b = batches; b != NULL; b = b->next)
 		for (op = b->ops; op != NULL; op = op->next)
@@ -522,19 +569,21 @@ fail:
  * returns SQLITE_BUSY, and the next one finishes the job.  Its errors are
  * not the operations' business: a real I/O error shows at the next commit.
  */
-static void wal_truncate(struct store *s, bool wait)
+static void
+wal_truncate(struct store *s, bool wait)
 {
 	if (!wait)
 		sqlite3_busy_timeout(s->db, 0);
-	sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-	                          NULL);
+	sqlite3_wal_checkpoint_v2(
+	    s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	if (!wait)
 		sqlite3_busy_timeout(s->db, s->opt.busy_timeout_ms);
 }
 
 /* Wait for batches.  NULL when stopping with nothing left, or when idle
  * after dirty commits (*idle set). */
-static store_batch *take(struct store *s, bool dirty, bool *idle)
+static store_batch *
+take(struct store *s, bool dirty, bool *idle)
 {
 	store_batch *work;
 
@@ -544,7 +593,8 @@ static store_batch *take(struct store *s, bool dirty, bool *idle)
 		if (!dirty)
 			uv_cond_wait(&s->wake, &s->lock);
 		else if (uv_cond_timedwait(&s->wake, &s->lock, IDLE_NS) ==
-		         UV_ETIMEDOUT && s->queue_head == NULL) {
+		        UV_ETIMEDOUT &&
+		    s->queue_head == NULL) {
 			*idle = true;
 			break;
 		}
@@ -555,7 +605,8 @@ static store_batch *take(struct store *s, bool dirty, bool *idle)
 	return work;
 }
 
-static void deliver(struct store *s, store_batch *batches)
+static void
+deliver(struct store *s, store_batch *batches)
 {
 	store_batch *last = batches;
 
@@ -571,7 +622,8 @@ static void deliver(struct store *s, store_batch *batches)
 	uv_async_send(&s->done_async);
 }
 
-static void writer_main(void *arg)
+static void
+writer_main(void *arg)
 {
 	struct store *s = arg;
 	unsigned commits = 0;
@@ -583,7 +635,8 @@ static void writer_main(void *arg)
 		if (work != NULL) {
 			commit(s, work);
 			deliver(s, work);
-			if (++commits >= (unsigned)s->opt.wal_truncate_commits) {
+			if (++commits >=
+			    (unsigned)s->opt.wal_truncate_commits) {
 				wal_truncate(s, false);
 				commits = 0;
 			}
@@ -597,7 +650,8 @@ static void writer_main(void *arg)
 	wal_truncate(s, true);
 }
 
-int store_writer_start(struct store *s, char *err, size_t errlen)
+int
+store_writer_start(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
@@ -607,8 +661,10 @@ int store_writer_start(struct store *s, char *err, size_t errlen)
 		return STORE_ENOMEM;
 	}
 	if ((rc = uv_thread_create(&s->thread, writer_main, s)) != 0) {
-		store_errf(err, errlen, "database %s: cannot start the writer "
-		           "thread: %s", s->path, uv_strerror(rc));
+		store_errf(err, errlen,
+		    "database %s: cannot start the writer "
+		    "thread: %s",
+		    s->path, uv_strerror(rc));
 		free(s->stmts);
 		s->stmts = NULL;
 		return STORE_ENOMEM;
@@ -616,7 +672,8 @@ int store_writer_start(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-void store_writer_stop(struct store *s)
+void
+store_writer_stop(struct store *s)
 {
 	size_t i;
 
@@ -636,7 +693,8 @@ void store_writer_stop(struct store *s)
 	s->db = NULL;
 }
 
-void store_op_free(store_op *op)
+void
+store_op_free(store_op *op)
 {
 	if (op->type == OP_POINTS)
 		free(op->u.points.v);

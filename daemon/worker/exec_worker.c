@@ -20,7 +20,7 @@
 #include "ignite/protocol.h"
 #include "ignite/spec.h"
 
-#define LIMIT_ARG_LEN   48              /* "NAME=N" */
+#define LIMIT_ARG_LEN 48 /* "NAME=N" */
 
 /* setrlimit(2)'s resource for each enum ig_rlimit. */
 static const int rlimit_resource[IG_RLIMIT_COUNT] = {
@@ -32,7 +32,8 @@ static const int rlimit_resource[IG_RLIMIT_COUNT] = {
 	[IG_RLIMIT_FSIZE] = RLIMIT_FSIZE,
 };
 
-char **exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits)
+char **
+exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits)
 {
 	size_t n = 0, i = 0;
 	char **v, *lim;
@@ -41,7 +42,8 @@ char **exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimi
 		n++;
 	/* "ignited", the flag, cwd, the limits, "--", argv, NULL; then the
 	 * limits' text */
-	v = malloc((n + 5 + IG_RLIMIT_COUNT) * sizeof(*v) + IG_RLIMIT_COUNT * LIMIT_ARG_LEN);
+	v = malloc((n + 5 + IG_RLIMIT_COUNT) * sizeof(*v) +
+	    IG_RLIMIT_COUNT * LIMIT_ARG_LEN);
 	if (v == NULL)
 		return NULL;
 	lim = (char *)(v + n + 5 + IG_RLIMIT_COUNT);
@@ -51,7 +53,8 @@ char **exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimi
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++) {
 		if (rlimits[r] == IG_NONE)
 			continue;
-		snprintf(lim, LIMIT_ARG_LEN, "%s=%" PRId64, ig_rlimit_name(r), rlimits[r]);
+		snprintf(lim, LIMIT_ARG_LEN, "%s=%" PRId64, ig_rlimit_name(r),
+		    rlimits[r]);
 		v[i++] = lim;
 		lim += LIMIT_ARG_LEN;
 	}
@@ -62,7 +65,8 @@ char **exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimi
 
 /* close_range(lowfd, ~0U, flags), or one descriptor at a time where the
  * kernel is older (5.9; 5.11 for CLOEXEC) or a seccomp filter refuses it. */
-static void close_from(int lowfd, unsigned flags)
+static void
+close_from(int lowfd, unsigned flags)
 {
 	long max = sysconf(_SC_OPEN_MAX);
 
@@ -76,7 +80,8 @@ static void close_from(int lowfd, unsigned flags)
 	}
 }
 
-void exec_worker_cloexec_inherited(void)
+void
+exec_worker_cloexec_inherited(void)
 {
 	close_from(3, CLOSE_RANGE_CLOEXEC);
 }
@@ -95,15 +100,16 @@ static int __attribute__((format(printf, 1, 2))) failed(const char *fmt, ...)
 }
 
 /* "NAME=N" as a limit; false when it is not one. */
-static bool parse_limit(const char *arg, int *res, rlim_t *value)
+static bool
+parse_limit(const char *arg, int *res, rlim_t *value)
 {
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++) {
 		const char *name = ig_rlimit_name(r);
 		size_t n = strlen(name);
 		char *end;
 
-		if (strncmp(arg, name, n) != 0 || arg[n] != '=' || arg[n + 1] < '0' ||
-		    arg[n + 1] > '9')
+		if (strncmp(arg, name, n) != 0 || arg[n] != '=' ||
+		    arg[n + 1] < '0' || arg[n + 1] > '9')
 			continue;
 		errno = 0;
 		*value = strtoull(arg + n + 1, &end, 10);
@@ -115,7 +121,8 @@ static bool parse_limit(const char *arg, int *res, rlim_t *value)
 
 /* Lowering a limit needs no privilege; raising the hard limit needs root,
  * and nofile stops at fs.nr_open even for root. */
-static int set_limit(int r, rlim_t value)
+static int
+set_limit(int r, rlim_t value)
 {
 	struct rlimit want = { value, value }, old;
 	int e;
@@ -123,16 +130,20 @@ static int set_limit(int r, rlim_t value)
 	if (setrlimit(rlimit_resource[r], &want) == 0)
 		return 0;
 	e = errno;
-	if (e == EPERM && getrlimit(rlimit_resource[r], &old) == 0 && value > old.rlim_max)
-		return failed("worker.rlimits.%s: cannot raise the worker's hard limit %llu "
-		              "to %llu: %s (only root's workers may; nofile at most to "
-		              "fs.nr_open)", ig_rlimit_name(r), (unsigned long long)old.rlim_max,
-		              (unsigned long long)value, strerror(e));
-	return failed("worker.rlimits.%s: cannot set %llu: %s", ig_rlimit_name(r),
-	              (unsigned long long)value, strerror(e));
+	if (e == EPERM && getrlimit(rlimit_resource[r], &old) == 0 &&
+	    value > old.rlim_max)
+		return failed(
+		    "worker.rlimits.%s: cannot raise the worker's hard limit %llu "
+		    "to %llu: %s (only root's workers may; nofile at most to "
+		    "fs.nr_open)",
+		    ig_rlimit_name(r), (unsigned long long)old.rlim_max,
+		    (unsigned long long)value, strerror(e));
+	return failed("worker.rlimits.%s: cannot set %llu: %s",
+	    ig_rlimit_name(r), (unsigned long long)value, strerror(e));
 }
 
-int exec_worker_main(int argc, char **argv)
+int
+exec_worker_main(int argc, char **argv)
 {
 	rlim_t limits[IG_RLIMIT_COUNT];
 	bool given[IG_RLIMIT_COUNT] = { false };
@@ -143,24 +154,25 @@ int exec_worker_main(int argc, char **argv)
 	for (i = 3; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		rlim_t v;
 		if (!parse_limit(argv[i], &r, &v))
-			return failed("engine: ignited %s: %s is not LIMIT=N", EXEC_WORKER_FLAG,
-			              argv[i]);
+			return failed("engine: ignited %s: %s is not LIMIT=N",
+			    EXEC_WORKER_FLAG, argv[i]);
 		limits[r] = v;
 		given[r] = true;
 	}
 	if (cwd == NULL || i + 1 >= argc)
-		return failed("engine: usage: ignited %s CWD [LIMIT=N]... -- PROGRAM [ARG]...",
-		              EXEC_WORKER_FLAG);
+		return failed(
+		    "engine: usage: ignited %s CWD [LIMIT=N]... -- PROGRAM [ARG]...",
+		    EXEC_WORKER_FLAG);
 	argv += i + 1;
 	/* as the owner: a directory the owner cannot enter is refused, and
 	 * the answer is the one the owner would get */
 	if (chdir(cwd) != 0)
 		return failed("engine: cannot start %s in %s: %s", argv[0], cwd,
-		              uv_strerror(uv_translate_sys_error(errno)));
+		    uv_strerror(uv_translate_sys_error(errno)));
 	for (r = 0; r < IG_RLIMIT_COUNT; r++)
 		if (given[r] && (rc = set_limit(r, limits[r])) != 0)
 			return rc;
 	execvp(argv[0], argv);
 	return failed("engine: cannot start %s in %s: %s", argv[0], cwd,
-	              uv_strerror(uv_translate_sys_error(errno)));
+	    uv_strerror(uv_translate_sys_error(errno)));
 }

@@ -25,14 +25,15 @@
 
 #include <stdint.h>
 
-#define EXEC_WORKER_FLAG        "--exec-worker"
-#define EXEC_WORKER_SELF        "/proc/self/exe"
-#define EXEC_WORKER_FAILED      122
+#define EXEC_WORKER_FLAG "--exec-worker"
+#define EXEC_WORKER_SELF "/proc/self/exe"
+#define EXEC_WORKER_FAILED 122
 
 /* The trampoline's argv for the worker's argv, cwd and limits (by enum
  * ig_rlimit, IG_NONE: inherited): one allocation, free() it.  NULL when
  * memory runs out. */
-char **exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits);
+char **exec_worker_argv(
+    char *const *argv, const char *cwd, const int64_t *rlimits);
 
 /* ignited --exec-worker ...: returns only on failure, with the exit
  * status.  Called first thing in main, before any of the daemon's set-up. */

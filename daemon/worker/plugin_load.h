@@ -25,7 +25,7 @@ struct plugin_dirs {
  * plugin_unload(*dl)) and *dl the handle to unload.  On error nothing is
  * loaded and err names the engine field and what to do. */
 int plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
-                const ig_plugin **plugin, void **dl, ig_err *err);
+    const ig_plugin **plugin, void **dl, ig_err *err);
 /* NULL is fine. */
 void plugin_unload(void *dl);
 

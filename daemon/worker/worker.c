@@ -22,17 +22,17 @@
 #include "worker/exec_worker.h"
 #include "worker/worker.h"
 
-#define QUEUE_MAX       16              /* requests in flight */
-#define LINE_MAX_LEN    1024            /* a longer stderr line is split */
-#define TAIL_LINES      2               /* stderr lines quoted in a failure */
-#define TAIL_LEN        160
-#define GRACE_MS        2000            /* from shutdown to SIGKILL */
-#define DRAIN_MAX       (64 * 1024)     /* stderr read once the worker is gone */
-#define NHANDLES        5
+#define QUEUE_MAX 16 /* requests in flight */
+#define LINE_MAX_LEN 1024 /* a longer stderr line is split */
+#define TAIL_LINES 2 /* stderr lines quoted in a failure */
+#define TAIL_LEN 160
+#define GRACE_MS 2000 /* from shutdown to SIGKILL */
+#define DRAIN_MAX (64 * 1024) /* stderr read once the worker is gone */
+#define NHANDLES 5
 
 struct pending {
 	uint32_t msgid;
-	const char *method;             /* static: a protocol method name */
+	const char *method; /* static: a protocol method name */
 	uint64_t timeout_ms;
 	worker_reply_fn *reply;
 	void *arg;
@@ -43,9 +43,9 @@ struct worker {
 	uv_process_t proc;
 	uv_pipe_t in, out, err;
 	uv_timer_t timer;
-	int open;                       /* handles not yet closed */
+	int open; /* handles not yet closed */
 	bool exited, failed, detached;
-	bool heard;                     /* it wrote to stdout */
+	bool heard; /* it wrote to stdout */
 
 	struct worker_cb cb;
 	uint64_t timeout_ms;
@@ -54,11 +54,11 @@ struct worker {
 	struct pending q[QUEUE_MAX];
 	size_t qhead, qlen;
 
-	char line[LINE_MAX_LEN + 1];    /* stderr: the line being read */
+	char line[LINE_MAX_LEN + 1]; /* stderr: the line being read */
 	size_t linelen;
-	char tail[TAIL_LINES][TAIL_LEN];        /* the last lines, oldest first */
-	char rbuf[64 * 1024];           /* stdout reads */
-	char ebuf[4096];                /* stderr reads */
+	char tail[TAIL_LINES][TAIL_LEN]; /* the last lines, oldest first */
+	char rbuf[64 * 1024]; /* stdout reads */
+	char ebuf[4096]; /* stderr reads */
 };
 
 struct wreq {
@@ -70,14 +70,16 @@ static void on_timer(uv_timer_t *t);
 
 /* ---- closing ------------------------------------------------------------ */
 
-static void destroy(struct worker *w)
+static void
+destroy(struct worker *w)
 {
 	ig_decoder_free(w->dec);
 	free(w);
 }
 
 /* Freed once its owner let it go and libuv is done with every handle. */
-static void on_closed(uv_handle_t *h)
+static void
+on_closed(uv_handle_t *h)
 {
 	struct worker *w = h->data;
 
@@ -85,14 +87,16 @@ static void on_closed(uv_handle_t *h)
 		destroy(w);
 }
 
-static void close_handle(uv_handle_t *h)
+static void
+close_handle(uv_handle_t *h)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, on_closed);
 }
 
 /* Everything but the process, which waits for its exit callback. */
-static void close_pipes(struct worker *w)
+static void
+close_pipes(struct worker *w)
 {
 	close_handle((uv_handle_t *)&w->in);
 	close_handle((uv_handle_t *)&w->out);
@@ -102,7 +106,8 @@ static void close_pipes(struct worker *w)
 
 /* ---- stderr -------------------------------------------------------------- */
 
-static void keep_tail(struct worker *w, const char *line)
+static void
+keep_tail(struct worker *w, const char *line)
 {
 	size_t n = strlen(line);
 
@@ -110,10 +115,12 @@ static void keep_tail(struct worker *w, const char *line)
 	if (n < TAIL_LEN)
 		memcpy(w->tail[TAIL_LINES - 1], line, n + 1);
 	else
-		snprintf(w->tail[TAIL_LINES - 1], TAIL_LEN, "...%s", line + n - (TAIL_LEN - 4));
+		snprintf(w->tail[TAIL_LINES - 1], TAIL_LEN, "...%s",
+		    line + n - (TAIL_LEN - 4));
 }
 
-static void emit_line(struct worker *w)
+static void
+emit_line(struct worker *w)
 {
 	while (w->linelen > 0 && w->line[w->linelen - 1] == '\r')
 		w->linelen--;
@@ -124,7 +131,8 @@ static void emit_line(struct worker *w)
 		w->cb.log(w->cb.ud, w->line);
 }
 
-static void take_stderr(struct worker *w, const char *p, size_t n)
+static void
+take_stderr(struct worker *w, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\n') {
@@ -133,14 +141,16 @@ static void take_stderr(struct worker *w, const char *p, size_t n)
 		}
 		w->line[w->linelen++] = p[i];
 		if (w->linelen == LINE_MAX_LEN)
-			emit_line(w);   /* split, not cut: the rest is the next line */
+			emit_line(
+			    w); /* split, not cut: the rest is the next line */
 	}
 }
 
 /* The process is gone: what it wrote to stderr is in the pipe.  A child it
  * left behind may hold the pipe and write on, so only what fits in
  * DRAIN_MAX is read; the pipe is closed right after. */
-static void drain_stderr(struct worker *w)
+static void
+drain_stderr(struct worker *w)
 {
 	uv_os_fd_t fd;
 	ssize_t n;
@@ -148,7 +158,8 @@ static void drain_stderr(struct worker *w)
 
 	if (uv_fileno((uv_handle_t *)&w->err, &fd) != 0)
 		return;
-	while (total < DRAIN_MAX && (n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0) {
+	while (
+	    total < DRAIN_MAX && (n = read(fd, w->ebuf, sizeof(w->ebuf))) > 0) {
 		take_stderr(w, w->ebuf, (size_t)n);
 		total += (size_t)n;
 	}
@@ -156,7 +167,8 @@ static void drain_stderr(struct worker *w)
 		emit_line(w);
 }
 
-static void alloc_err(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void
+alloc_err(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct worker *w = h->data;
 
@@ -164,7 +176,8 @@ static void alloc_err(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(w->ebuf, sizeof(w->ebuf));
 }
 
-static void on_stderr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void
+on_stderr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct worker *w = s->data;
 
@@ -176,9 +189,11 @@ static void on_stderr(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- failing ------------------------------------------------------------ */
 
-static void fail(struct worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 static void fail(struct worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fail(struct worker *w, const char *fmt, ...)
 {
 	char reason[IG_ERR_MAX * 3];
 	size_t used;
@@ -202,40 +217,48 @@ static void fail(struct worker *w, const char *fmt, ...)
 			continue;
 		used = strlen(reason);
 		snprintf(reason + used, sizeof(reason) - used, "%s%s",
-		         strstr(reason, "; stderr: ") == NULL ? "; stderr: " : " | ", w->tail[i]);
+		    strstr(reason, "; stderr: ") == NULL ? "; stderr: " : " | ",
+		    w->tail[i]);
 	}
 	w->cb.fail(w->cb.ud, reason);
 }
 
-static void on_exited(uv_process_t *p, int64_t status, int sig)
+static void
+on_exited(uv_process_t *p, int64_t status, int sig)
 {
 	struct worker *w = p->data;
 
 	w->exited = true;
 	drain_stderr(w);
-	if (sig == 0 && status == EXEC_WORKER_FAILED && !w->heard && w->line[0] != '\0') {
+	if (sig == 0 && status == EXEC_WORKER_FAILED && !w->heard &&
+	    w->line[0] != '\0') {
 		/* the program never started: the trampoline's line, the last
 		 * one emitted, says why, and is all the reason needs */
 		memset(w->tail, 0, sizeof(w->tail));
 		fail(w, "%s", w->line);
 	} else if (sig != 0)
-		fail(w, "the worker was killed by signal %d (%s)", sig, strsignal(sig));
+		fail(w, "the worker was killed by signal %d (%s)", sig,
+		    strsignal(sig));
 	else
-		fail(w, "the worker exited with status %lld%s", (long long)status,
-		     w->qlen > 0 ? " without answering" : " before the run ended");
+		fail(w, "the worker exited with status %lld%s",
+		    (long long)status,
+		    w->qlen > 0 ? " without answering" :
+		                  " before the run ended");
 	close_pipes(w);
 	close_handle((uv_handle_t *)p);
 }
 
 /* ---- the request queue -------------------------------------------------- */
 
-static struct pending *head(struct worker *w)
+static struct pending *
+head(struct worker *w)
 {
 	return w->qlen > 0 ? &w->q[w->qhead] : NULL;
 }
 
 /* The deadline is for the oldest answer still out. */
-static void arm_timer(struct worker *w)
+static void
+arm_timer(struct worker *w)
 {
 	struct pending *p = head(w);
 
@@ -245,7 +268,8 @@ static void arm_timer(struct worker *w)
 		uv_timer_start(&w->timer, on_timer, p->timeout_ms, 0);
 }
 
-static void on_timer(uv_timer_t *t)
+static void
+on_timer(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 	struct pending *p = head(w);
@@ -255,35 +279,43 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	if (p != NULL)
-		fail(w, "the worker timed out: no answer to %s within %llu ms", p->method,
-		     (unsigned long long)p->timeout_ms);
+		fail(w, "the worker timed out: no answer to %s within %llu ms",
+		    p->method, (unsigned long long)p->timeout_ms);
 }
 
 /* ---- stdout: answers and notifications ---------------------------------- */
 
-static void handle_msg(struct worker *w, const ig_msg *msg)
+static void
+handle_msg(struct worker *w, const ig_msg *msg)
 {
 	struct pending *p = head(w), done;
 
 	if (msg->type == IG_MSG_NOTIFY) {
 		const msgpack_object *m = ig_map_get(msg->params, "message");
 		char line[LINE_MAX_LEN + 1];
-		if (strcmp(msg->method, "log") != 0 || m == NULL || m->type != MSGPACK_OBJECT_STR) {
-			fail(w, "the worker sent notification \"%s\"; only log {message: str} exists",
-			     msg->method);
+		if (strcmp(msg->method, "log") != 0 || m == NULL ||
+		    m->type != MSGPACK_OBJECT_STR) {
+			fail(w,
+			    "the worker sent notification \"%s\"; only log {message: str} exists",
+			    msg->method);
 			return;
 		}
-		snprintf(line, sizeof(line), "%.*s", (int)m->via.str.size, m->via.str.ptr);
+		snprintf(line, sizeof(line), "%.*s", (int)m->via.str.size,
+		    m->via.str.ptr);
 		w->cb.log(w->cb.ud, line);
 		return;
 	}
 	if (msg->type == IG_MSG_REQUEST) {
-		fail(w, "the worker wrote garbage: a request (%s); workers only answer", msg->method);
+		fail(w,
+		    "the worker wrote garbage: a request (%s); workers only answer",
+		    msg->method);
 		return;
 	}
 	if (p == NULL || p->msgid != msg->msgid) {
-		fail(w, "the worker wrote garbage: an answer to request %u, which is not the one "
-		     "out", msg->msgid);
+		fail(w,
+		    "the worker wrote garbage: an answer to request %u, which is not the one "
+		    "out",
+		    msg->msgid);
 		return;
 	}
 	done = *p;
@@ -294,7 +326,8 @@ static void handle_msg(struct worker *w, const ig_msg *msg)
 }
 
 /* Feed n bytes of stdout; stops at a failure. */
-static void take_stdout(struct worker *w, const char *p, size_t n)
+static void
+take_stdout(struct worker *w, const char *p, size_t n)
 {
 	size_t used;
 	ig_msg msg;
@@ -306,13 +339,15 @@ static void take_stdout(struct worker *w, const char *p, size_t n)
 		p += used;
 		n -= used;
 		if (r == IG_DECODE_ERROR)
-			fail(w, "the worker wrote garbage: %s", ig_decoder_error(w->dec)->message);
+			fail(w, "the worker wrote garbage: %s",
+			    ig_decoder_error(w->dec)->message);
 		else if (r == IG_DECODE_MESSAGE)
 			handle_msg(w, &msg);
 	}
 }
 
-static void alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void
+alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct worker *w = h->data;
 
@@ -321,7 +356,8 @@ static void alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 }
 
 /* EOF is not reported here: the exit callback says how the worker ended. */
-static void on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void
+on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
 	struct worker *w = s->data;
 
@@ -334,8 +370,9 @@ static void on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- starting ----------------------------------------------------------- */
 
-int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct worker_cb *cb,
-                 struct worker **out, ig_err *err)
+int
+worker_start(uv_loop_t *loop, const struct worker_opts *o,
+    const struct worker_cb *cb, struct worker **out, ig_err *err)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	uv_process_options_t po = { 0 };
@@ -347,7 +384,8 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 	if (args == NULL || w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
 		free(args);
 		free(w);
-		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: out of memory");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "worker: out of memory");
 	}
 	w->loop = loop;
 	w->cb = *cb;
@@ -358,12 +396,16 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 	uv_pipe_init(loop, &w->out, 0);
 	uv_pipe_init(loop, &w->err, 0);
 	uv_timer_init(loop, &w->timer);
-	w->proc.data = w->in.data = w->out.data = w->err.data = w->timer.data = w;
+	w->proc.data = w->in.data = w->out.data = w->err.data = w->timer.data =
+	    w;
 
 	/* readable and writable as the child sees them */
-	stdio[0] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_READABLE_PIPE, { (uv_stream_t *)&w->in } };
-	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE, { (uv_stream_t *)&w->out } };
-	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE, { (uv_stream_t *)&w->err } };
+	stdio[0] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_READABLE_PIPE,
+		{ (uv_stream_t *)&w->in } };
+	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+		{ (uv_stream_t *)&w->out } };
+	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+		{ (uv_stream_t *)&w->err } };
 	po.exit_cb = on_exited;
 	po.file = EXEC_WORKER_SELF;
 	po.args = args;
@@ -382,10 +424,12 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 		w->detached = true;
 		close_pipes(w);
 		close_handle((uv_handle_t *)&w->proc);
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "engine: cannot start %s: "
-		                  "ignited cannot run %s as uid %lu: %s", o->argv[0],
-		                  EXEC_WORKER_SELF, (unsigned long)(o->setid ? o->uid : geteuid()),
-		                  uv_strerror(rc));
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "engine: cannot start %s: "
+		    "ignited cannot run %s as uid %lu: %s",
+		    o->argv[0], EXEC_WORKER_SELF,
+		    (unsigned long)(o->setid ? o->uid : geteuid()),
+		    uv_strerror(rc));
 	}
 	uv_read_start((uv_stream_t *)&w->out, alloc_out, on_stdout);
 	uv_read_start((uv_stream_t *)&w->err, alloc_err, on_stderr);
@@ -395,7 +439,8 @@ int worker_start(uv_loop_t *loop, const struct worker_opts *o, const struct work
 
 /* ---- requests ----------------------------------------------------------- */
 
-static void on_written(uv_write_t *req, int status)
+static void
+on_written(uv_write_t *req, int status)
 {
 	struct wreq *wr = req->data;
 
@@ -405,65 +450,77 @@ static void on_written(uv_write_t *req, int status)
 	free(wr);
 }
 
-static int send_frame(struct worker *w, const char *method, uint32_t msgid,
-                      worker_pack_fn *pack, void *arg, ig_err *err)
+static int
+send_frame(struct worker *w, const char *method, uint32_t msgid,
+    worker_pack_fn *pack, void *arg, ig_err *err)
 {
 	struct wreq *wr = calloc(1, sizeof(*wr));
 	ig_frame f;
 	int rc;
 
 	if (wr == NULL)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: out of memory");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "worker: out of memory");
 	msgpack_sbuffer_init(&wr->sb);
 	ig_frame_request(&f, &wr->sb, msgid, method);
 	pack(&f.pk, arg);
 	if ((rc = ig_frame_end(&f, err)) == 0) {
 		uv_buf_t b = uv_buf_init(wr->sb.data, (unsigned)wr->sb.size);
 		wr->req.data = wr;
-		if ((rc = uv_write(&wr->req, (uv_stream_t *)&w->in, &b, 1, on_written)) == 0)
+		if ((rc = uv_write(&wr->req, (uv_stream_t *)&w->in, &b, 1,
+		         on_written)) == 0)
 			return 0;
-		rc = ig_err_set(err, IG_PROTO_INTERNAL, "worker: cannot write %s: %s", method,
-		                uv_strerror(rc));
+		rc = ig_err_set(err, IG_PROTO_INTERNAL,
+		    "worker: cannot write %s: %s", method, uv_strerror(rc));
 	}
 	msgpack_sbuffer_destroy(&wr->sb);
 	free(wr);
 	return rc;
 }
 
-int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
-                   worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
-                   ig_err *err)
+int
+worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
+    worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
+    ig_err *err)
 {
 	uint32_t msgid = w->next_id++;
 	int rc;
 
 	if (w->failed)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: it has failed");
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "worker: it has failed");
 	if (w->qlen == QUEUE_MAX)
-		return ig_err_set(err, IG_PROTO_INTERNAL, "worker: %d requests already out",
-		                  QUEUE_MAX);
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "worker: %d requests already out", QUEUE_MAX);
 	if ((rc = send_frame(w, method, msgid, pack, arg, err)) != 0)
 		return rc;
 	w->q[(w->qhead + w->qlen++) % QUEUE_MAX] = (struct pending){
-		msgid, method, timeout_ms > 0 ? timeout_ms : w->timeout_ms, reply, rarg,
+		msgid,
+		method,
+		timeout_ms > 0 ? timeout_ms : w->timeout_ms,
+		reply,
+		rarg,
 	};
 	if (w->qlen == 1)
 		arm_timer(w);
 	return 0;
 }
 
-bool worker_failed(const struct worker *w)
+bool
+worker_failed(const struct worker *w)
 {
 	return w->failed;
 }
 
-static void pack_empty(msgpack_packer *pk, void *arg)
+static void
+pack_empty(msgpack_packer *pk, void *arg)
 {
 	(void)arg;
 	msgpack_pack_map(pk, 0);
 }
 
-void worker_free(struct worker *w)
+void
+worker_free(struct worker *w)
 {
 	ig_err err;
 

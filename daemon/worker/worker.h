@@ -31,13 +31,13 @@
 struct worker;
 
 struct worker_opts {
-	char *const *argv;              /* NULL-terminated; argv[0] searched in env's PATH */
-	char *const *env;               /* NULL-terminated "KEY=VALUE" */
-	const char *cwd;                /* entered as the owner */
-	bool setid;                     /* run as uid/gid (the daemon is root) */
+	char *const *argv; /* NULL-terminated; argv[0] searched in env's PATH */
+	char *const *env; /* NULL-terminated "KEY=VALUE" */
+	const char *cwd; /* entered as the owner */
+	bool setid; /* run as uid/gid (the daemon is root) */
 	uid_t uid;
 	gid_t gid;
-	uint64_t timeout_ms;            /* per request */
+	uint64_t timeout_ms; /* per request */
 	/* by enum ig_rlimit, set as soft and hard limit; IG_NONE: inherited */
 	int64_t rlimits[IG_RLIMIT_COUNT];
 };
@@ -61,15 +61,15 @@ typedef void worker_pack_fn(msgpack_packer *pk, void *arg);
  * start it (cannot set uid, fork).  What only the owner can find out (no
  * such program, a cwd it may not enter, a limit refused) fails the worker
  * through fail() with the reason, as its exit would. */
-int worker_start(uv_loop_t *loop, const struct worker_opts *opts, const struct worker_cb *cb,
-                 struct worker **out, ig_err *err);
+int worker_start(uv_loop_t *loop, const struct worker_opts *opts,
+    const struct worker_cb *cb, struct worker **out, ig_err *err);
 
 /* Send request method with params from pack(arg); reply(rarg, msg) gets the
  * answer.  timeout_ms 0: the worker's own.  Fails (the worker stays as it
  * is) when it has failed or the frame cannot be built. */
 int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
-                   worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
-                   ig_err *err);
+    worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
+    ig_err *err);
 
 /* Has the worker failed (the reason went to fail())? */
 bool worker_failed(const struct worker *w);

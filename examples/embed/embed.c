@@ -19,7 +19,9 @@ struct model {
 	ig_output out;
 };
 
-static int update_model(ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
+static int
+update_model(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud)
 {
 	struct model *m = ud;
 	const double *x = m->x[batch->index], *y = m->y[batch->index];
@@ -40,19 +42,22 @@ static int update_model(ig_engine *e, const ig_batch *batch, const ig_output **o
 	return IG_PROCESS_DONE;
 }
 
-static int log_training(ig_engine *e, int event, void *ud)
+static int
+log_training(ig_engine *e, int event, void *ud)
 {
 	const ig_state *s = ig_engine_state(e);
 	const struct model *m = ud;
 
 	(void)event;
-	printf("Epoch %lld/%lld : %lld - batch loss: %.6f, lr: %g\n", (long long)s->epoch,
-	       (long long)s->max_epochs, (long long)s->iteration,
-	       ig_output_field(s->output, "loss")->value, m->lr);
+	printf("Epoch %lld/%lld : %lld - batch loss: %.6f, lr: %g\n",
+	    (long long)s->epoch, (long long)s->max_epochs,
+	    (long long)s->iteration, ig_output_field(s->output, "loss")->value,
+	    m->lr);
 	return 0;
 }
 
-static int log_epoch(ig_engine *e, int event, void *ud)
+static int
+log_epoch(ig_engine *e, int event, void *ud)
 {
 	const ig_state *s = ig_engine_state(e);
 	const struct model *m = ud;
@@ -60,12 +65,13 @@ static int log_epoch(ig_engine *e, int event, void *ud)
 
 	(void)event;
 	ig_engine_metric(e, "loss", &loss);
-	printf("Epoch %lld done in %.3f ms: mean loss %.6f, w=%.4f b=%.4f\n", (long long)s->epoch,
-	       s->time_epoch * 1e3, loss, m->w, m->b);
+	printf("Epoch %lld done in %.3f ms: mean loss %.6f, w=%.4f b=%.4f\n",
+	    (long long)s->epoch, s->time_epoch * 1e3, loss, m->w, m->b);
 	return 0;
 }
 
-int main(void)
+int
+main(void)
 {
 	static struct model m = { .lr = 0.05 };
 	ig_filter every100 = { .every = 100 };
@@ -79,7 +85,8 @@ int main(void)
 	for (int i = 0; i < N_BATCHES; i++)
 		for (int j = 0; j < BATCH; j++) {
 			m.x[i][j] = (double)rand() / RAND_MAX * 2 - 1;
-			m.y[i][j] = 3 * m.x[i][j] - 1 + ((double)rand() / RAND_MAX - 0.5) * 0.1;
+			m.y[i][j] = 3 * m.x[i][j] - 1 +
+			    ((double)rand() / RAND_MAX - 0.5) * 0.1;
 		}
 	trainer = ig_engine_new(update_model, &m);
 	data = ig_data_range(N_BATCHES);
@@ -92,8 +99,10 @@ int main(void)
 		ig_metric_free(loss);
 		goto fail;
 	}
-	if (ig_engine_on(trainer, IG_EVENT_ITERATION_COMPLETED, &every100, log_training, &m) == 0 ||
-	    ig_engine_on(trainer, IG_EVENT_EPOCH_COMPLETED, NULL, log_epoch, &m) == 0)
+	if (ig_engine_on(trainer, IG_EVENT_ITERATION_COMPLETED, &every100,
+	        log_training, &m) == 0 ||
+	    ig_engine_on(
+	        trainer, IG_EVENT_EPOCH_COMPLETED, NULL, log_epoch, &m) == 0)
 		goto fail;
 	args.max_epochs = 5;
 	args.seed = 12;

@@ -14,15 +14,16 @@
 
 struct linreg {
 	double lr;
-	size_t nw;              /* features + 1 (bias); 0 until the first batch */
+	size_t nw; /* features + 1 (bias); 0 until the first batch */
 	double *w;
-	double *pred;           /* the last batch's predictions, for the output */
+	double *pred; /* the last batch's predictions, for the output */
 	size_t cap;
 	ig_field fields[3];
 	ig_output out;
 };
 
-static void lr_destroy(void *self)
+static void
+lr_destroy(void *self)
 {
 	struct linreg *m = self;
 
@@ -33,7 +34,8 @@ static void lr_destroy(void *self)
 	free(m);
 }
 
-static void *lr_create(const ig_param *params, size_t n, char *err, size_t errlen)
+static void *
+lr_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	struct linreg *m = calloc(1, sizeof(*m));
 
@@ -45,13 +47,17 @@ static void *lr_create(const ig_param *params, size_t n, char *err, size_t errle
 	for (size_t i = 0; i < n; i++) {
 		const ig_value *v = &params[i].value;
 		if (strcmp(params[i].key, "lr") != 0) {
-			snprintf(err, errlen, "linreg: unknown param %s (it takes lr)", params[i].key);
+			snprintf(err, errlen,
+			    "linreg: unknown param %s (it takes lr)",
+			    params[i].key);
 			lr_destroy(m);
 			return NULL;
 		}
 		m->lr = v->type == IG_VALUE_INT ? (double)v->u.i : v->u.d;
-		if ((v->type != IG_VALUE_INT && v->type != IG_VALUE_DOUBLE) || !(m->lr > 0)) {
-			snprintf(err, errlen, "linreg: param lr must be a number > 0");
+		if ((v->type != IG_VALUE_INT && v->type != IG_VALUE_DOUBLE) ||
+		    !(m->lr > 0)) {
+			snprintf(err, errlen,
+			    "linreg: param lr must be a number > 0");
 			lr_destroy(m);
 			return NULL;
 		}
@@ -59,8 +65,9 @@ static void *lr_create(const ig_param *params, size_t n, char *err, size_t errle
 	return m;
 }
 
-static int lr_process(void *self, const ig_batch *b, int mode, const ig_output **out,
-                      char *err, size_t errlen)
+static int
+lr_process(void *self, const ig_batch *b, int mode, const ig_output **out,
+    char *err, size_t errlen)
 {
 	struct linreg *m = self;
 	double loss = 0;
@@ -72,7 +79,8 @@ static int lr_process(void *self, const ig_batch *b, int mode, const ig_output *
 	if (m->nw == 0 && (m->w = calloc(b->cols + 1, sizeof(double))) != NULL)
 		m->nw = b->cols + 1;
 	if (m->nw != b->cols + 1) {
-		snprintf(err, errlen, "linreg: %zu features, expected %zu", b->cols, m->nw - 1);
+		snprintf(err, errlen, "linreg: %zu features, expected %zu",
+		    b->cols, m->nw - 1);
 		return -1;
 	}
 	if (b->rows > m->cap) {
@@ -107,7 +115,8 @@ static int lr_process(void *self, const ig_batch *b, int mode, const ig_output *
 	return 0;
 }
 
-static int lr_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
+static int
+lr_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
 {
 	struct linreg *m = self;
 
@@ -123,14 +132,16 @@ static int lr_state_dict(void *self, void **buf, size_t *len, char *err, size_t 
 	return 0;
 }
 
-static int lr_load_state_dict(void *self, const void *buf, size_t len, char *err,
-                              size_t errlen)
+static int
+lr_load_state_dict(
+    void *self, const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct linreg *m = self;
 	double *w;
 
 	if (len % sizeof(double) != 0) {
-		snprintf(err, errlen, "linreg: a state of %zu bytes is no weight vector", len);
+		snprintf(err, errlen,
+		    "linreg: a state of %zu bytes is no weight vector", len);
 		return -1;
 	}
 	if (len == 0)
@@ -156,7 +167,8 @@ static const ig_plugin linreg = {
 	.destroy = lr_destroy,
 };
 
-const ig_plugin *ignite_plugin_v1(void)
+const ig_plugin *
+ignite_plugin_v1(void)
 {
 	return &linreg;
 }

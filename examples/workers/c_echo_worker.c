@@ -17,9 +17,10 @@
 #include "ignite/protocol.h"
 
 static double scale = 1;
-static uint64_t seen;           /* iterations processed, the state */
+static uint64_t seen; /* iterations processed, the state */
 
-static int read_exact(void *buf, size_t n)
+static int
+read_exact(void *buf, size_t n)
 {
 	char *p = buf;
 
@@ -35,7 +36,8 @@ static int read_exact(void *buf, size_t n)
 	return 0;
 }
 
-static int write_all(const char *p, size_t n)
+static int
+write_all(const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(1, p, n);
@@ -49,7 +51,8 @@ static int write_all(const char *p, size_t n)
 	return 0;
 }
 
-static double number(const msgpack_object *o, double dflt)
+static double
+number(const msgpack_object *o, double dflt)
 {
 	if (o == NULL)
 		return dflt;
@@ -66,17 +69,20 @@ static double number(const msgpack_object *o, double dflt)
 	}
 }
 
-static void setup(const msgpack_object *p)
+static void
+setup(const msgpack_object *p)
 {
 	const msgpack_object *st = ig_map_get(p, "state");
 
 	scale = number(ig_map_get(ig_map_get(p, "params"), "scale"), 1);
-	if (st != NULL && st->type == MSGPACK_OBJECT_BIN && st->via.bin.size == sizeof(seen))
+	if (st != NULL && st->type == MSGPACK_OBJECT_BIN &&
+	    st->via.bin.size == sizeof(seen))
 		memcpy(&seen, st->via.bin.ptr, sizeof(seen));
 }
 
 /* Answer one request into sb; false for shutdown. */
-static bool answer(const ig_msg *m, msgpack_sbuffer *sb)
+static bool
+answer(const ig_msg *m, msgpack_sbuffer *sb)
 {
 	ig_frame f;
 	ig_err err;
@@ -89,9 +95,9 @@ static bool answer(const ig_msg *m, msgpack_sbuffer *sb)
 	ig_frame_response(&f, sb, m->msgid);
 	if (strcmp(m->method, "process") == 0) {
 		const msgpack_object *b = ig_map_get(m->params, "batch");
-		double v = b != NULL && b->type == MSGPACK_OBJECT_MAP
-		    ? number(ig_map_get(b, "index"), 0)
-		    : number(ig_map_get(m->params, "iteration"), 0);
+		double v = b != NULL && b->type == MSGPACK_OBJECT_MAP ?
+		    number(ig_map_get(b, "index"), 0) :
+		    number(ig_map_get(m->params, "iteration"), 0);
 		seen++;
 		msgpack_pack_map(&f.pk, 1);
 		ig_pack_str(&f.pk, "output");
@@ -112,7 +118,8 @@ static bool answer(const ig_msg *m, msgpack_sbuffer *sb)
 	return strcmp(m->method, "shutdown") != 0;
 }
 
-int main(void)
+int
+main(void)
 {
 	msgpack_sbuffer sb;
 	msgpack_zone zone;
@@ -123,13 +130,16 @@ int main(void)
 	msgpack_zone_init(&zone, 4096);
 	while (more && read_exact(head, sizeof(head)) == 0) {
 		uint32_t n = (uint32_t)head[0] << 24 | (uint32_t)head[1] << 16 |
-		             (uint32_t)head[2] << 8 | head[3];
-		char *body = n <= IG_FRAME_MAX_DEFAULT ? malloc(n > 0 ? n : 1) : NULL;
+		    (uint32_t)head[2] << 8 | head[3];
+		char *body =
+		    n <= IG_FRAME_MAX_DEFAULT ? malloc(n > 0 ? n : 1) : NULL;
 		ig_msg m;
 		ig_err err;
 		if (body == NULL || read_exact(body, n) != 0 ||
-		    ig_frame_decode(body, n, &zone, &m, &err) != 0 || m.type != IG_MSG_REQUEST) {
-			fprintf(stderr, "c_echo_worker: a bad frame from the daemon\n");
+		    ig_frame_decode(body, n, &zone, &m, &err) != 0 ||
+		    m.type != IG_MSG_REQUEST) {
+			fprintf(stderr,
+			    "c_echo_worker: a bad frame from the daemon\n");
 			free(body);
 			return 1;
 		}

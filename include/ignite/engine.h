@@ -29,11 +29,12 @@ typedef struct ig_engine ig_engine;
 
 enum ig_errcode {
 	IG_OK = 0,
-	IG_EINVAL = -1,   /* bad argument or state_dict */
+	IG_EINVAL = -1, /* bad argument or state_dict */
 	IG_ENOMEM = -2,
-	IG_ESTATE = -3,   /* not allowed in the engine's current state */
-	IG_ENOENT = -4,   /* no such handler, event, key or metric */
-	IG_ERUN = -5,     /* the run ended with an error (process function, handler, data) */
+	IG_ESTATE = -3, /* not allowed in the engine's current state */
+	IG_ENOENT = -4, /* no such handler, event, key or metric */
+	IG_ERUN =
+	    -5, /* the run ended with an error (process function, handler, data) */
 };
 
 /* Core events, in Ignite's names.  Custom events get ids from ig_engine_register_event(). */
@@ -71,11 +72,11 @@ int ig_event_from_name(const ig_engine *e, const char *name);
  * row-major) and y (rows labels), a msgpack source gives raw bytes.
  */
 typedef struct ig_batch {
-	int64_t index;          /* item in the source (after any shuffling) */
+	int64_t index; /* item in the source (after any shuffling) */
 	size_t rows, cols;
 	const double *x;
 	const double *y;
-	const void *raw;        /* one msgpack object, or NULL */
+	const void *raw; /* one msgpack object, or NULL */
 	size_t raw_len;
 } ig_batch;
 
@@ -122,7 +123,8 @@ typedef struct ig_data_ops {
 	/* Batches per pass, or IG_NONE when unknown. */
 	int64_t (*size)(void *ctx);
 	/* Random access: fill the batch for f (0 <= f->pos < size). */
-	int (*get)(void *ctx, const ig_fetch *f, ig_batch *out, char *err, size_t errlen);
+	int (*get)(void *ctx, const ig_fetch *f, ig_batch *out, char *err,
+	    size_t errlen);
 	/* Sequential: start a new pass. */
 	int (*rewind)(void *ctx, char *err, size_t errlen);
 	/* Sequential: next batch; 1 got one, 0 exhausted, -1 error. */
@@ -151,15 +153,16 @@ int64_t ig_data_size(const ig_data *d);
 /* ---- the engine -------------------------------------------------------- */
 
 enum ig_process_result {
-	IG_PROCESS_DONE = 0,     /* *out is set (may be NULL) */
-	IG_PROCESS_PENDING = 1,  /* result comes later through ig_engine_complete() */
-	IG_PROCESS_ERROR = -1,   /* message set with ig_engine_raise() */
+	IG_PROCESS_DONE = 0, /* *out is set (may be NULL) */
+	IG_PROCESS_PENDING =
+	    1, /* result comes later through ig_engine_complete() */
+	IG_PROCESS_ERROR = -1, /* message set with ig_engine_raise() */
 };
 
 /* Ignite's process_function(engine, batch).  batch is state.batch (may be NULL
  * when the run has no data). */
-typedef int (*ig_process_fn)(ig_engine *e, const ig_batch *batch,
-                             const ig_output **out, void *ud);
+typedef int (*ig_process_fn)(
+    ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
 
 /* A handler returns 0, or -1 after ig_engine_raise(): an exception (rules 14, 15). */
 typedef int (*ig_handler_fn)(ig_engine *e, int event, void *ud);
@@ -173,7 +176,7 @@ typedef bool (*ig_filter_fn)(ig_engine *e, int64_t value, void *ud);
 typedef struct ig_filter {
 	int64_t every;
 	int64_t before, after;
-	const int64_t *once;    /* copied at add */
+	const int64_t *once; /* copied at add */
 	size_t nonce;
 	ig_filter_fn fn;
 	void *fn_ud;
@@ -189,27 +192,37 @@ typedef struct ig_event_spec {
 typedef uint64_t ig_handle;
 
 /* A named number in state.metrics, state counters or user keys. */
-typedef enum ig_value_type { IG_VALUE_NIL, IG_VALUE_INT, IG_VALUE_DOUBLE,
-                             IG_VALUE_BOOL, IG_VALUE_STR } ig_value_type;
+typedef enum ig_value_type {
+	IG_VALUE_NIL,
+	IG_VALUE_INT,
+	IG_VALUE_DOUBLE,
+	IG_VALUE_BOOL,
+	IG_VALUE_STR
+} ig_value_type;
 typedef struct ig_value {
 	ig_value_type type;
-	union { int64_t i; double d; bool b; char *s; } u;   /* s owned by the holder */
+	union {
+		int64_t i;
+		double d;
+		bool b;
+		char *s;
+	} u; /* s owned by the holder */
 } ig_value;
 
 /* Ignite's state (the seed's list).  Read freely; write only what a handler
  * of Ignite may write: batch (at ITERATION_STARTED), output, metrics via
  * ig_engine_set_metric, user values via ig_engine_set_user. */
 typedef struct ig_state {
-	int64_t iteration;      /* 1-based while running */
-	int64_t epoch;          /* 1-based while running */
-	int64_t epoch_length;   /* IG_NONE when unknown */
-	int64_t max_epochs;     /* IG_NONE when never set */
-	int64_t seed;           /* IG_NONE when no seed: natural data order */
+	int64_t iteration; /* 1-based while running */
+	int64_t epoch; /* 1-based while running */
+	int64_t epoch_length; /* IG_NONE when unknown */
+	int64_t max_epochs; /* IG_NONE when never set */
+	int64_t seed; /* IG_NONE when no seed: natural data order */
 	const ig_batch *batch;
 	const ig_output *output;
 	/* times (rule 24): seconds, NaN before the first run */
-	double time_epoch;      /* times["EPOCH_COMPLETED"] */
-	double time_total;      /* times["COMPLETED"] */
+	double time_epoch; /* times["EPOCH_COMPLETED"] */
+	double time_total; /* times["COMPLETED"] */
 } ig_state;
 
 ig_engine *ig_engine_new(ig_process_fn fn, void *ud);
@@ -224,7 +237,7 @@ const char *ig_engine_error(const ig_engine *e);
 /* Record an error from a process function or handler; returns -1 so that
  * `return ig_engine_raise(e, "...")` reads naturally. */
 int ig_engine_raise(ig_engine *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Where the engine says what Ignite would warnings.warn() about (data
  * that runs out before the run's total, say); message is borrowed for the
  * call.  The library has no I/O of its own: without a callback they are
@@ -237,18 +250,20 @@ int ig_engine_last_event(const ig_engine *e);
 /* Handlers (rule 9).  Adds fn to each event of specs, in order; returns the
  * handle (> 0) or 0 with the error set (unknown event, bad filter, filter on
  * an event without a counter: rule 6). */
-ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs, size_t n,
-                                ig_handler_fn fn, void *ud);
+ig_handle ig_engine_add_handler(ig_engine *e, const ig_event_spec *specs,
+    size_t n, ig_handler_fn fn, void *ud);
 /* One event with an optional filter (NULL for none). */
 ig_handle ig_engine_on(ig_engine *e, int event, const ig_filter *filter,
-                       ig_handler_fn fn, void *ud);
+    ig_handler_fn fn, void *ud);
 /* Remove what one add registered. */
 int ig_engine_remove_handle(ig_engine *e, ig_handle h);
 /* Ignite's remove_event_handler(handler, event): every registration of
  * (fn, ud) on event; IG_ENOENT naming which when there is none. */
-int ig_engine_remove_handler(ig_engine *e, ig_handler_fn fn, void *ud, int event);
+int ig_engine_remove_handler(
+    ig_engine *e, ig_handler_fn fn, void *ud, int event);
 /* Ignores filters; event IG_EVENT_ANY searches all. */
-bool ig_engine_has_handler(const ig_engine *e, ig_handler_fn fn, void *ud, int event);
+bool ig_engine_has_handler(
+    const ig_engine *e, ig_handler_fn fn, void *ud, int event);
 
 /* Custom events (rule 23).  attr names a state counter (created at 0, never
  * reset by runs) or is NULL.  Returns the new event id or a negative code. */
@@ -291,19 +306,22 @@ int64_t ig_engine_iter_counter(const ig_engine *e);
 /* ---- running (rules 17-19) -------------------------------------------- */
 
 typedef struct ig_run_args {
-	int64_t max_epochs;     /* IG_NONE: keep or 1 */
-	int64_t epoch_length;   /* IG_NONE: from the state or the data */
-	int64_t seed;           /* IG_NONE: keep; >= 0 sets the data order seed */
+	int64_t max_epochs; /* IG_NONE: keep or 1 */
+	int64_t epoch_length; /* IG_NONE: from the state or the data */
+	int64_t seed; /* IG_NONE: keep; >= 0 sets the data order seed */
 } ig_run_args;
-#define IG_RUN_ARGS_INIT { IG_NONE, IG_NONE, IG_NONE }
+#define IG_RUN_ARGS_INIT \
+	{ \
+		IG_NONE, IG_NONE, IG_NONE \
+	}
 
 typedef enum ig_run_status {
-	IG_RUN_IDLE = 0,        /* no run in progress */
-	IG_RUN_YIELD,           /* budget spent; step again */
-	IG_RUN_WAITING,         /* an asynchronous process function is pending */
-	IG_RUN_SUSPENDED,       /* interrupted (rule 13); start again to continue */
-	IG_RUN_DONE,            /* ended: COMPLETED fired, or terminated */
-	IG_RUN_FAILED,          /* ended with an error, see ig_engine_error() */
+	IG_RUN_IDLE = 0, /* no run in progress */
+	IG_RUN_YIELD, /* budget spent; step again */
+	IG_RUN_WAITING, /* an asynchronous process function is pending */
+	IG_RUN_SUSPENDED, /* interrupted (rule 13); start again to continue */
+	IG_RUN_DONE, /* ended: COMPLETED fired, or terminated */
+	IG_RUN_FAILED, /* ended with an error, see ig_engine_error() */
 } ig_run_status;
 
 /* Begin (or continue) a run on data (NULL for none) with Ignite's run()
@@ -340,7 +358,7 @@ typedef struct ig_state_dict {
 	int64_t epoch;
 	int64_t epoch_length;
 	int64_t max_epochs;
-	ig_user_entry *user;    /* owned */
+	ig_user_entry *user; /* owned */
 	size_t nuser;
 } ig_state_dict;
 
@@ -357,7 +375,7 @@ struct msgpack_packer;
 struct msgpack_object;
 int ig_state_dict_pack(const ig_state_dict *sd, struct msgpack_packer *pk);
 int ig_state_dict_unpack(const struct msgpack_object *o, ig_state_dict *sd,
-                         char *err, size_t errlen);
+    char *err, size_t errlen);
 
 /*
  * Where the data iterator stands, for checkpoints that must resume the exact

@@ -31,7 +31,8 @@ ig_metric *ig_metric_loss(const char *field);
 /* Fraction of correct predictions.  pred is a rows x classes matrix (argmax)
  * or, with threshold >= 0 (binary), a vector of scores; target holds labels.
  * Use threshold < 0 for multi-class. */
-ig_metric *ig_metric_accuracy(const char *pred, const char *target, double threshold);
+ig_metric *ig_metric_accuracy(
+    const char *pred, const char *target, double threshold);
 /* Exponential moving average of a scalar field: v = alpha * v + (1 - alpha) * x. */
 ig_metric *ig_metric_running_average(const char *field, double alpha);
 /* The latest value of a scalar field, recorded at every iteration. */
@@ -60,7 +61,8 @@ typedef struct ig_metric_acc {
 /* IG_ENOENT when no metric called name is attached. */
 int ig_metric_state(const ig_engine *e, const char *name, ig_metric_acc *acc);
 /* IG_EINVAL (nothing changed) when count is negative or not finite. */
-int ig_metric_set_state(ig_engine *e, const char *name, const ig_metric_acc *acc);
+int ig_metric_set_state(
+    ig_engine *e, const char *name, const ig_metric_acc *acc);
 
 #ifdef __cplusplus
 }

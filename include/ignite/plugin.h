@@ -85,8 +85,8 @@ typedef struct ig_plugin {
 	 * failing later in process.  Returns the instance, owned by the caller
 	 * until it passes it to destroy, or NULL with err set.
 	 */
-	void *(*create)(const ig_param *params, size_t nparams,
-	                char *err, size_t errlen);
+	void *(*create)(
+	    const ig_param *params, size_t nparams, char *err, size_t errlen);
 
 	/*
 	 * Process one batch in mode IG_MODE_TRAIN or IG_MODE_EVAL.  batch (and
@@ -98,7 +98,7 @@ typedef struct ig_plugin {
 	 * daemon's metrics and handlers read it after process returns).
 	 */
 	int (*process)(void *self, const ig_batch *batch, int mode,
-	               const ig_output **out, char *err, size_t errlen);
+	    const ig_output **out, char *err, size_t errlen);
 
 	/*
 	 * Serialise the instance's state (model weights, optimizer state,
@@ -107,8 +107,8 @@ typedef struct ig_plugin {
 	 * success *buf is a malloc'd buffer of *len bytes the caller frees (it
 	 * may be NULL when *len is 0).  NULL for a stateless plugin.
 	 */
-	int (*state_dict)(void *self, void **buf, size_t *len,
-	                  char *err, size_t errlen);
+	int (*state_dict)(
+	    void *self, void **buf, size_t *len, char *err, size_t errlen);
 
 	/*
 	 * Restore what state_dict produced, called after create and before the
@@ -117,8 +117,8 @@ typedef struct ig_plugin {
 	 * that a refused state leaves the instance as it was.  NULL exactly
 	 * when state_dict is NULL.
 	 */
-	int (*load_state_dict)(void *self, const void *buf, size_t len,
-	                       char *err, size_t errlen);
+	int (*load_state_dict)(
+	    void *self, const void *buf, size_t len, char *err, size_t errlen);
 
 	/* Release the instance and everything it owns; self may be NULL. */
 	void (*destroy)(void *self);
@@ -130,8 +130,8 @@ typedef struct ig_plugin {
 	 * is borrowed for the call.  Returning -1 raises the error in the
 	 * engine, as a failing handler does.
 	 */
-	int (*on_event)(void *self, int event, const ig_state *state,
-	                char *err, size_t errlen);
+	int (*on_event)(void *self, int event, const ig_state *state, char *err,
+	    size_t errlen);
 	uint32_t event_mask;
 } ig_plugin;
 

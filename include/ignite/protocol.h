@@ -30,15 +30,15 @@ extern "C" {
 #endif
 
 #ifndef IG_NONE
-#define IG_NONE INT64_C(-1)     /* same token sequence as engine.h */
+#define IG_NONE INT64_C(-1) /* same token sequence as engine.h */
 #endif
 
-#define IG_PROTO_VERSION        1               /* the newest version we speak */
-#define IG_FRAME_HEADER         4               /* length prefix, big-endian */
-#define IG_FRAME_MAX_DEFAULT    (16u << 20)     /* body bytes; 16 MiB */
-#define IG_FRAME_MAX_DEPTH      32              /* nested arrays and maps */
-#define IG_NAME_MAX             64              /* run and metric names */
-#define IG_RUN_METRICS_MAX      1024            /* metrics a worker may add to a run */
+#define IG_PROTO_VERSION 1 /* the newest version we speak */
+#define IG_FRAME_HEADER 4 /* length prefix, big-endian */
+#define IG_FRAME_MAX_DEFAULT (16u << 20) /* body bytes; 16 MiB */
+#define IG_FRAME_MAX_DEPTH 32 /* nested arrays and maps */
+#define IG_NAME_MAX 64 /* run and metric names */
+#define IG_RUN_METRICS_MAX 1024 /* metrics a worker may add to a run */
 
 /* Message types: the first element of every frame. */
 enum ig_msg_type {
@@ -55,32 +55,41 @@ enum ig_msg_type {
  */
 enum ig_proto_code {
 	IG_PROTO_OK = 0,
-	IG_PROTO_BAD_REQUEST = 1,       /* well formed, but not a request we take now */
+	IG_PROTO_BAD_REQUEST =
+	    1, /* well formed, but not a request we take now */
 	IG_PROTO_UNKNOWN_METHOD = 2,
-	IG_PROTO_INVALID_PARAMS = 3,    /* a param is missing, unknown or has the wrong type */
-	IG_PROTO_NOT_FOUND = 4,         /* no such run */
+	IG_PROTO_INVALID_PARAMS =
+	    3, /* a param is missing, unknown or has the wrong type */
+	IG_PROTO_NOT_FOUND = 4, /* no such run */
 	IG_PROTO_PERMISSION_DENIED = 5, /* the run belongs to another uid */
-	IG_PROTO_CONFLICT = 6,          /* not in this state: name taken, run finished... */
-	IG_PROTO_UNAVAILABLE = 7,       /* shutting down, or out of a resource; retry later */
-	IG_PROTO_INTERNAL = 8,          /* our bug or out of memory; see the message */
-	IG_PROTO_TOO_LARGE = 9,         /* the answer would exceed the frame limit */
-	IG_PROTO_VERSION_MISMATCH = 10, /* no common protocol version, or no hello yet */
+	IG_PROTO_CONFLICT =
+	    6, /* not in this state: name taken, run finished... */
+	IG_PROTO_UNAVAILABLE =
+	    7, /* shutting down, or out of a resource; retry later */
+	IG_PROTO_INTERNAL = 8, /* our bug or out of memory; see the message */
+	IG_PROTO_TOO_LARGE = 9, /* the answer would exceed the frame limit */
+	IG_PROTO_VERSION_MISMATCH =
+	    10, /* no common protocol version, or no hello yet */
 
-	IG_PROTO_FRAME_EMPTY = 100,     /* length prefix 0 */
+	IG_PROTO_FRAME_EMPTY = 100, /* length prefix 0 */
 	IG_PROTO_FRAME_TOO_LARGE = 101, /* length prefix over the limit */
-	IG_PROTO_FRAME_TRUNCATED = 102, /* the object runs past the frame, or the stream ended mid-frame */
-	IG_PROTO_FRAME_TRAILING = 103,  /* bytes after the object */
-	IG_PROTO_FRAME_INVALID = 104,   /* a byte that starts no msgpack object (0xc1) */
-	IG_PROTO_FRAME_TOO_DEEP = 105,  /* nesting over IG_FRAME_MAX_DEPTH */
-	IG_PROTO_FRAME_COUNT = 106,     /* array/map count larger than the bytes left */
-	IG_PROTO_FRAME_UTF8 = 107,      /* a str that is not valid UTF-8 */
-	IG_PROTO_MSG_NOT_ARRAY = 110,   /* the object is not an array */
-	IG_PROTO_MSG_ARITY = 111,       /* wrong element count for its type */
-	IG_PROTO_MSG_TYPE = 112,        /* type not 0, 1 or 2 */
-	IG_PROTO_MSG_MSGID = 113,       /* msgid not an unsigned 32-bit integer */
-	IG_PROTO_MSG_METHOD = 114,      /* method not a non-empty str without NUL */
-	IG_PROTO_MSG_PARAMS = 115,      /* params neither array nor map */
-	IG_PROTO_MSG_ERROR = 116,       /* response error neither nil nor {code, message} */
+	IG_PROTO_FRAME_TRUNCATED =
+	    102, /* the object runs past the frame, or the stream ended mid-frame */
+	IG_PROTO_FRAME_TRAILING = 103, /* bytes after the object */
+	IG_PROTO_FRAME_INVALID =
+	    104, /* a byte that starts no msgpack object (0xc1) */
+	IG_PROTO_FRAME_TOO_DEEP = 105, /* nesting over IG_FRAME_MAX_DEPTH */
+	IG_PROTO_FRAME_COUNT =
+	    106, /* array/map count larger than the bytes left */
+	IG_PROTO_FRAME_UTF8 = 107, /* a str that is not valid UTF-8 */
+	IG_PROTO_MSG_NOT_ARRAY = 110, /* the object is not an array */
+	IG_PROTO_MSG_ARITY = 111, /* wrong element count for its type */
+	IG_PROTO_MSG_TYPE = 112, /* type not 0, 1 or 2 */
+	IG_PROTO_MSG_MSGID = 113, /* msgid not an unsigned 32-bit integer */
+	IG_PROTO_MSG_METHOD = 114, /* method not a non-empty str without NUL */
+	IG_PROTO_MSG_PARAMS = 115, /* params neither array nor map */
+	IG_PROTO_MSG_ERROR =
+	    116, /* response error neither nil nor {code, message} */
 };
 
 /* "INVALID_PARAMS" for IG_PROTO_INVALID_PARAMS; "UNKNOWN" for others. */
@@ -91,14 +100,14 @@ bool ig_proto_code_fatal(int code);
 /* An error as a value: a code and a message a user can act on. */
 #define IG_ERR_MAX 256
 typedef struct ig_err {
-	int code;                       /* IG_PROTO_*; 0 when none */
+	int code; /* IG_PROTO_*; 0 when none */
 	char message[IG_ERR_MAX];
 } ig_err;
 
 /* Set err (which may be NULL) and return code.  A message that does not
  * fit ends in "..." rather than being cut silently. */
 int ig_err_set(ig_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- decoding ----------------------------------------------------------- */
 
@@ -109,13 +118,14 @@ int ig_err_set(ig_err *err, int code, const char *fmt, ...)
  * left alone.  Copy what must live longer.
  */
 typedef struct ig_msg {
-	int type;                       /* enum ig_msg_type */
-	uint32_t msgid;                 /* requests and responses */
-	const char *method;             /* requests and notifications; NUL-terminated */
-	const msgpack_object *params;   /* requests and notifications: array or map */
-	int error_code;                 /* responses: 0 when error is nil */
-	const char *error_message;      /* responses with an error, else NULL */
-	const msgpack_object *result;   /* responses */
+	int type; /* enum ig_msg_type */
+	uint32_t msgid; /* requests and responses */
+	const char *method; /* requests and notifications; NUL-terminated */
+	const msgpack_object
+	    *params; /* requests and notifications: array or map */
+	int error_code; /* responses: 0 when error is nil */
+	const char *error_message; /* responses with an error, else NULL */
+	const msgpack_object *result; /* responses */
 } ig_msg;
 
 /*
@@ -126,8 +136,8 @@ typedef struct ig_msg {
  * them) and strings point into body.  Returns 0, a code >= 100, or
  * IG_PROTO_INTERNAL when out of memory.
  */
-int ig_frame_decode(const void *body, size_t len, msgpack_zone *zone,
-                    ig_msg *msg, ig_err *err);
+int ig_frame_decode(
+    const void *body, size_t len, msgpack_zone *zone, ig_msg *msg, ig_err *err);
 
 /* A streaming decoder for one byte stream. */
 typedef struct ig_decoder ig_decoder;
@@ -138,10 +148,12 @@ ig_decoder *ig_decoder_new(size_t max_frame);
 void ig_decoder_free(ig_decoder *d);
 
 enum ig_decode_result {
-	IG_DECODE_ERROR = -1,   /* see ig_decoder_error(); the decoder stays failed */
-	IG_DECODE_MORE = 0,     /* all of buf is taken; feed more */
-	IG_DECODE_MESSAGE = 1,  /* *msg is set; feed the rest of buf again */
-	IG_DECODE_FRAME = 2,    /* a deferred frame is whole: ig_decoder_decode() */
+	IG_DECODE_ERROR =
+	    -1, /* see ig_decoder_error(); the decoder stays failed */
+	IG_DECODE_MORE = 0, /* all of buf is taken; feed more */
+	IG_DECODE_MESSAGE = 1, /* *msg is set; feed the rest of buf again */
+	IG_DECODE_FRAME =
+	    2, /* a deferred frame is whole: ig_decoder_decode() */
 };
 
 /*
@@ -159,8 +171,8 @@ enum ig_decode_result {
  *		if (r == IG_DECODE_MESSAGE) -> handle msg
  *	}
  */
-int ig_decoder_feed(ig_decoder *d, const void *buf, size_t len, size_t *used,
-                    ig_msg *msg);
+int ig_decoder_feed(
+    ig_decoder *d, const void *buf, size_t len, size_t *used, ig_msg *msg);
 
 /*
  * Frames with a body of min_body bytes or more (0: none, the default) are
@@ -200,16 +212,16 @@ const ig_err *ig_decoder_error(const ig_decoder *d);
 typedef struct ig_frame {
 	msgpack_packer pk;
 	msgpack_sbuffer *sb;
-	size_t start;           /* where the length prefix sits in sb */
-	size_t limit;           /* largest body; IG_FRAME_MAX_DEFAULT unless changed */
-	int error;              /* sticky IG_PROTO_* code */
+	size_t start; /* where the length prefix sits in sb */
+	size_t limit; /* largest body; IG_FRAME_MAX_DEFAULT unless changed */
+	int error; /* sticky IG_PROTO_* code */
 } ig_frame;
 
 /* A bare frame: pack one whole object. */
 void ig_frame_begin(ig_frame *f, msgpack_sbuffer *sb);
 /* Packs [0, msgid, method, ; then pack the params. */
-void ig_frame_request(ig_frame *f, msgpack_sbuffer *sb, uint32_t msgid,
-                      const char *method);
+void ig_frame_request(
+    ig_frame *f, msgpack_sbuffer *sb, uint32_t msgid, const char *method);
 /* Packs [1, msgid, nil, ; then pack the result. */
 void ig_frame_response(ig_frame *f, msgpack_sbuffer *sb, uint32_t msgid);
 /* Packs [2, method, ; then pack the params. */
@@ -246,26 +258,26 @@ bool ig_obj_number(const msgpack_object *o, double *v);
 
 /* What a field must hold, and the C type that `out` points to. */
 typedef enum ig_ftype {
-	IG_F_INT,       /* int64_t, any integer */
-	IG_F_UINT,      /* int64_t, >= 0 */
-	IG_F_POS,       /* int64_t, >= 1 */
-	IG_F_DOUBLE,    /* double, finite; integers are taken too */
-	IG_F_BOOL,      /* bool */
-	IG_F_STR,       /* char *, malloc'd, without NUL bytes */
-	IG_F_NAME,      /* char[IG_NAME_MAX + 1], a name (ig_name_check) */
-	IG_F_STRV,      /* ig_strv, an array of strings as IG_F_STR */
-	IG_F_ENUM,      /* int, index into names[] of the string given */
-	IG_F_RUN,       /* ig_run_ref: a run id (>= 1) or name */
-	IG_F_MAP,       /* const msgpack_object *, a map */
-	IG_F_ARRAY,     /* const msgpack_object *, an array */
-	IG_F_ANY,       /* const msgpack_object *, any value */
+	IG_F_INT, /* int64_t, any integer */
+	IG_F_UINT, /* int64_t, >= 0 */
+	IG_F_POS, /* int64_t, >= 1 */
+	IG_F_DOUBLE, /* double, finite; integers are taken too */
+	IG_F_BOOL, /* bool */
+	IG_F_STR, /* char *, malloc'd, without NUL bytes */
+	IG_F_NAME, /* char[IG_NAME_MAX + 1], a name (ig_name_check) */
+	IG_F_STRV, /* ig_strv, an array of strings as IG_F_STR */
+	IG_F_ENUM, /* int, index into names[] of the string given */
+	IG_F_RUN, /* ig_run_ref: a run id (>= 1) or name */
+	IG_F_MAP, /* const msgpack_object *, a map */
+	IG_F_ARRAY, /* const msgpack_object *, an array */
+	IG_F_ANY, /* const msgpack_object *, any value */
 } ig_ftype;
 
 typedef struct ig_fdef {
 	const char *key;
 	ig_ftype type;
 	bool required;
-	const char *const *names;       /* IG_F_ENUM: NULL-terminated choices */
+	const char *const *names; /* IG_F_ENUM: NULL-terminated choices */
 	void *out;
 } ig_fdef;
 
@@ -282,7 +294,7 @@ typedef struct ig_run_ref {
 	char name[IG_NAME_MAX + 1];
 } ig_run_ref;
 
-#define IG_READ_ALLOW_UNKNOWN 0x1       /* skip keys not in defs (reading replies) */
+#define IG_READ_ALLOW_UNKNOWN 0x1 /* skip keys not in defs (reading replies) */
 
 /*
  * Read map m (usually a request's params) into the fields defs describe.
@@ -296,8 +308,8 @@ typedef struct ig_run_ref {
  * IG_F_STRV outs, which must start NULL / zeroed; on success the caller
  * frees them, on error nothing is left allocated.
  */
-int ig_map_read(const msgpack_object *m, const char *where,
-                const ig_fdef *defs, size_t n, unsigned flags, ig_err *err);
+int ig_map_read(const msgpack_object *m, const char *where, const ig_fdef *defs,
+    size_t n, unsigned flags, ig_err *err);
 
 /* The length of the valid UTF-8 sequence at s (len >= 1 bytes), 1 for
  * ASCII; 0 when s does not start one. */
@@ -332,7 +344,7 @@ enum ig_status {
 	IG_STATUS_FAILED,
 	IG_STATUS_COUNT
 };
-extern const char *const ig_status_names[];     /* NULL-terminated, for IG_F_ENUM */
+extern const char *const ig_status_names[]; /* NULL-terminated, for IG_F_ENUM */
 /* "running" for IG_STATUS_RUNNING; NULL when out of range. */
 const char *ig_status_name(int status);
 
@@ -352,15 +364,15 @@ typedef struct ig_named_value {
 typedef struct ig_summary {
 	int64_t id;
 	char *name;
-	int64_t owner;                  /* uid */
-	int status;                     /* enum ig_status */
+	int64_t owner; /* uid */
+	int status; /* enum ig_status */
 	int64_t epoch, iteration;
 	int64_t max_epochs, epoch_length;
-	double rate;                    /* iterations per second, recent */
+	double rate; /* iterations per second, recent */
 	ig_named_value *metrics;
 	size_t nmetrics;
-	char *reason;                   /* why it ended or failed */
-	int64_t created, started, finished;     /* unix seconds */
+	char *reason; /* why it ended or failed */
+	int64_t created, started, finished; /* unix seconds */
 } ig_summary;
 
 void ig_summary_pack(msgpack_packer *pk, const ig_summary *s);
@@ -371,9 +383,9 @@ void ig_summary_clear(ig_summary *s);
 /* Notification "progress". */
 typedef struct ig_progress {
 	int64_t id, epoch, iteration;
-	int64_t epoch_length, max_epochs;       /* IG_NONE when unknown */
-	double rate;                            /* iterations per second */
-	double eta;                             /* seconds; < 0 when unknown */
+	int64_t epoch_length, max_epochs; /* IG_NONE when unknown */
+	double rate; /* iterations per second */
+	double eta; /* seconds; < 0 when unknown */
 } ig_progress;
 void ig_progress_pack(msgpack_packer *pk, const ig_progress *p);
 int ig_progress_unpack(const msgpack_object *o, ig_progress *p, ig_err *err);
@@ -386,7 +398,8 @@ typedef struct ig_event_note {
 	int64_t epoch, iteration;
 } ig_event_note;
 void ig_event_note_pack(msgpack_packer *pk, const ig_event_note *ev);
-int ig_event_note_unpack(const msgpack_object *o, ig_event_note *ev, ig_err *err);
+int ig_event_note_unpack(
+    const msgpack_object *o, ig_event_note *ev, ig_err *err);
 void ig_event_note_clear(ig_event_note *ev);
 
 /* Notification "status": a run changed status.  reason is malloc'd by
@@ -397,14 +410,15 @@ typedef struct ig_status_note {
 	char *reason;
 } ig_status_note;
 void ig_status_note_pack(msgpack_packer *pk, const ig_status_note *st);
-int ig_status_note_unpack(const msgpack_object *o, ig_status_note *st, ig_err *err);
+int ig_status_note_unpack(
+    const msgpack_object *o, ig_status_note *st, ig_err *err);
 void ig_status_note_clear(ig_status_note *st);
 
 /* Notification "log" and the lines of the logs method.  message is
  * malloc'd by unpack; free it with ig_log_line_clear(). */
 typedef struct ig_log_line {
 	int64_t id;
-	double time;                    /* unix seconds */
+	double time; /* unix seconds */
 	char *message;
 } ig_log_line;
 void ig_log_line_pack(msgpack_packer *pk, const ig_log_line *l);
@@ -415,7 +429,7 @@ void ig_log_line_clear(ig_log_line *l);
 
 typedef struct ig_point {
 	int64_t epoch, iteration;
-	double time;                    /* unix seconds */
+	double time; /* unix seconds */
 	double value;
 } ig_point;
 
@@ -434,8 +448,8 @@ typedef struct ig_series {
  */
 void ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n);
 /* *out is a malloc'd array of *n series; free with ig_series_free(). */
-int ig_series_unpack(const msgpack_object *o, ig_series **out, size_t *n,
-                     ig_err *err);
+int ig_series_unpack(
+    const msgpack_object *o, ig_series **out, size_t *n, ig_err *err);
 void ig_series_free(ig_series *s, size_t n);
 
 /*
@@ -453,8 +467,8 @@ void ig_mem_advise_huge(void *p, size_t len);
  * array of equal rows (rows x cols, row-major). */
 typedef struct ig_wfield {
 	char *name;
-	double value;                   /* scalars */
-	double *data;                   /* NULL for scalars, else len values */
+	double value; /* scalars */
+	double *data; /* NULL for scalars, else len values */
 	size_t len, cols;
 } ig_wfield;
 
@@ -466,8 +480,8 @@ typedef struct ig_worker_output {
 	ig_named_value *metrics;
 	size_t nmetrics;
 } ig_worker_output;
-int ig_worker_output_unpack(const msgpack_object *result, ig_worker_output *out,
-                            ig_err *err);
+int ig_worker_output_unpack(
+    const msgpack_object *result, ig_worker_output *out, ig_err *err);
 void ig_worker_output_clear(ig_worker_output *out);
 
 /* A batch for the process request, as a data source gives it: index, then

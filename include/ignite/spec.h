@@ -24,13 +24,17 @@ extern "C" {
  * than the shutdown grace, however long this is. */
 #define IG_WORKER_TIMEOUT_MAX_MS 3600000
 
-enum ig_engine_kind { IG_ENGINE_BUILTIN, IG_ENGINE_PLUGIN, IG_ENGINE_EXEC };
+enum ig_engine_kind {
+	IG_ENGINE_BUILTIN,
+	IG_ENGINE_PLUGIN,
+	IG_ENGINE_EXEC
+};
 enum ig_data_kind {
-	IG_DATA_NONE,           /* no data: batches are empty, epoch_length needed */
+	IG_DATA_NONE, /* no data: batches are empty, epoch_length needed */
 	IG_DATA_RANGE,
 	IG_DATA_CSV,
 	IG_DATA_MSGPACK,
-	IG_DATA_WORKER,         /* the exec worker makes its own batches */
+	IG_DATA_WORKER, /* the exec worker makes its own batches */
 };
 enum ig_metric_kind {
 	IG_METRIC_AVERAGE,
@@ -48,18 +52,24 @@ enum ig_action {
 	IG_ACTION_TERMINATE_ON_NAN,
 	IG_ACTION_EVALUATE,
 };
-enum ig_split { IG_SPLIT_TRAIN, IG_SPLIT_VAL };
+enum ig_split {
+	IG_SPLIT_TRAIN,
+	IG_SPLIT_VAL
+};
 /* The exec worker's resource limits (setrlimit(2)'s RLIMIT_CPU, _AS, ...). */
 enum ig_rlimit {
-	IG_RLIMIT_CPU,          /* seconds of CPU time */
-	IG_RLIMIT_AS,           /* bytes of address space */
-	IG_RLIMIT_NOFILE,       /* open file descriptors */
-	IG_RLIMIT_NPROC,        /* processes of the worker's uid */
-	IG_RLIMIT_CORE,         /* bytes of a core dump */
-	IG_RLIMIT_FSIZE,        /* bytes of a file written */
+	IG_RLIMIT_CPU, /* seconds of CPU time */
+	IG_RLIMIT_AS, /* bytes of address space */
+	IG_RLIMIT_NOFILE, /* open file descriptors */
+	IG_RLIMIT_NPROC, /* processes of the worker's uid */
+	IG_RLIMIT_CORE, /* bytes of a core dump */
+	IG_RLIMIT_FSIZE, /* bytes of a file written */
 	IG_RLIMIT_COUNT
 };
-enum ig_mode { IG_MODE_MIN, IG_MODE_MAX };
+enum ig_mode {
+	IG_MODE_MIN,
+	IG_MODE_MAX
+};
 
 /* The wire names of the enums above ("builtin", "csv", "running_average",
  * "early_stopping", ...); NULL when v is out of range. */
@@ -67,22 +77,30 @@ const char *ig_engine_kind_name(int v);
 const char *ig_data_kind_name(int v);
 const char *ig_metric_kind_name(int v);
 const char *ig_action_name(int v);
-const char *ig_rlimit_name(int v);      /* "cpu", "as", "nofile", ... */
+const char *ig_rlimit_name(int v); /* "cpu", "as", "nofile", ... */
 
 typedef struct ig_spec_engine {
-	int kind;               /* enum ig_engine_kind */
-	char *target;           /* builtin: its name; plugin: the .so path */
-	ig_strv argv;           /* exec: the command */
+	int kind; /* enum ig_engine_kind */
+	char *target; /* builtin: its name; plugin: the .so path */
+	ig_strv argv; /* exec: the command */
 } ig_spec_engine;
 
 /* A parameter for the process function. */
 typedef enum ig_param_type {
-	IG_PARAM_INT, IG_PARAM_DOUBLE, IG_PARAM_BOOL, IG_PARAM_STR
+	IG_PARAM_INT,
+	IG_PARAM_DOUBLE,
+	IG_PARAM_BOOL,
+	IG_PARAM_STR
 } ig_param_type;
 typedef struct ig_spec_param {
 	char *key;
 	ig_param_type type;
-	union { int64_t i; double d; bool b; char *s; } v;
+	union {
+		int64_t i;
+		double d;
+		bool b;
+		char *s;
+	} v;
 } ig_spec_param;
 
 /* A CSV column by name (name set) or by 0-based index (name NULL). */
@@ -92,74 +110,74 @@ typedef struct ig_column {
 } ig_column;
 
 typedef struct ig_spec_data {
-	int kind;               /* enum ig_data_kind */
-	int64_t n;              /* range: items, >= 1 */
-	char *path;             /* csv, msgpack */
-	int64_t batch_size;     /* csv, msgpack: rows per batch; IG_NONE: 1 */
-	bool shuffle;           /* range, csv, msgpack; false by default */
-	ig_column *columns;     /* csv: features; none: all but the label */
+	int kind; /* enum ig_data_kind */
+	int64_t n; /* range: items, >= 1 */
+	char *path; /* csv, msgpack */
+	int64_t batch_size; /* csv, msgpack: rows per batch; IG_NONE: 1 */
+	bool shuffle; /* range, csv, msgpack; false by default */
+	ig_column *columns; /* csv: features; none: all but the label */
 	size_t ncolumns;
-	ig_column label;        /* csv: name NULL and index IG_NONE when none */
-	bool header;            /* csv: first line names the columns; default true */
-	double split;           /* csv, msgpack: validation fraction in [0, 1) */
-	double scale;           /* csv: divide every feature by it; 0: none */
-	bool scale_standard;    /* csv: scale "standard": each feature to mean 0
+	ig_column label; /* csv: name NULL and index IG_NONE when none */
+	bool header; /* csv: first line names the columns; default true */
+	double split; /* csv, msgpack: validation fraction in [0, 1) */
+	double scale; /* csv: divide every feature by it; 0: none */
+	bool scale_standard; /* csv: scale "standard": each feature to mean 0
 	                         * and std 1, over the train rows */
 } ig_spec_data;
 
 typedef struct ig_spec_metric {
 	char name[IG_NAME_MAX + 1];
-	int kind;               /* enum ig_metric_kind */
-	char *field;            /* output field; accuracy: predictions ("y_pred") */
-	char *target;           /* accuracy: labels ("y"); else NULL */
-	double threshold;       /* accuracy: binary at this score; < 0 multi-class */
-	double alpha;           /* running_average: 0 < alpha < 1, default 0.98 */
-	int split;              /* enum ig_split: which data it measures */
+	int kind; /* enum ig_metric_kind */
+	char *field; /* output field; accuracy: predictions ("y_pred") */
+	char *target; /* accuracy: labels ("y"); else NULL */
+	double threshold; /* accuracy: binary at this score; < 0 multi-class */
+	double alpha; /* running_average: 0 < alpha < 1, default 0.98 */
+	int split; /* enum ig_split: which data it measures */
 } ig_spec_metric;
 
 typedef struct ig_spec_handler {
-	const char *event;      /* a core event's name (static) */
-	int64_t every, before, after;   /* 0 when absent, as in ig_filter */
+	const char *event; /* a core event's name (static) */
+	int64_t every, before, after; /* 0 when absent, as in ig_filter */
 	int64_t *once;
 	size_t nonce;
-	int action;             /* enum ig_action */
-	char *metric;           /* early_stopping: the metric it watches */
-	int64_t patience;       /* early_stopping: epochs without progress */
-	int mode;               /* early_stopping: enum ig_mode, default max */
-	double min_delta;       /* early_stopping: >= 0, default 0 */
-	char *field;            /* terminate_on_nan: output field; NULL: all */
-	char *message;          /* log: the line; NULL: the default line */
+	int action; /* enum ig_action */
+	char *metric; /* early_stopping: the metric it watches */
+	int64_t patience; /* early_stopping: epochs without progress */
+	int mode; /* early_stopping: enum ig_mode, default max */
+	double min_delta; /* early_stopping: >= 0, default 0 */
+	char *field; /* terminate_on_nan: output field; NULL: all */
+	char *message; /* log: the line; NULL: the default line */
 } ig_spec_handler;
 
 typedef struct ig_spec_checkpoint {
-	int64_t every;          /* iterations; IG_NONE: not by count */
-	double seconds;         /* 0: not by time */
-	bool epoch_completed;   /* default true */
+	int64_t every; /* iterations; IG_NONE: not by count */
+	double seconds; /* 0: not by time */
+	bool epoch_completed; /* default true */
 } ig_spec_checkpoint;
 
 typedef struct ig_spec_worker {
-	int64_t timeout_ms;     /* IG_NONE: the daemon's default; at most
+	int64_t timeout_ms; /* IG_NONE: the daemon's default; at most
 	                         * IG_WORKER_TIMEOUT_MAX_MS */
-	int64_t max_restarts;   /* IG_NONE: the daemon's default */
-	ig_strv env;            /* "KEY=VALUE" entries */
-	char *cwd;              /* NULL: the daemon's choice */
+	int64_t max_restarts; /* IG_NONE: the daemon's default */
+	ig_strv env; /* "KEY=VALUE" entries */
+	char *cwd; /* NULL: the daemon's choice */
 	/* by enum ig_rlimit: soft and hard limit, >= 0; IG_NONE: inherited */
 	int64_t rlimits[IG_RLIMIT_COUNT];
 } ig_spec_worker;
 
 typedef struct ig_spec {
 	ig_spec_engine engine;
-	char name[IG_NAME_MAX + 1];     /* "" when unnamed */
+	char name[IG_NAME_MAX + 1]; /* "" when unnamed */
 	ig_spec_param *params;
 	size_t nparams;
 	ig_spec_data data;
-	int64_t max_epochs, epoch_length, seed;         /* IG_NONE when absent */
+	int64_t max_epochs, epoch_length, seed; /* IG_NONE when absent */
 	ig_spec_metric *metrics;
 	size_t nmetrics;
 	ig_spec_handler *handlers;
 	size_t nhandlers;
 	ig_spec_checkpoint checkpoint;
-	void *state_dict;               /* the map's msgpack bytes, or NULL */
+	void *state_dict; /* the map's msgpack bytes, or NULL */
 	size_t state_dict_len;
 	ig_spec_worker worker;
 } ig_spec;

@@ -51,7 +51,8 @@ fx_file(const char *name, const void *data, size_t len, bool gz)
 		gzFile f = gzopen(path, "wb");
 		assert_non_null(f);
 		if (len > 0)
-			assert_int_equal(gzwrite(f, data, (unsigned)len), (int)len);
+			assert_int_equal(
+			    gzwrite(f, data, (unsigned)len), (int)len);
 		assert_int_equal(gzclose(f), Z_OK);
 	} else {
 		FILE *f = fopen(path, "wb");
@@ -107,12 +108,13 @@ ig_param
 fx_str(const char *key, const char *v)
 {
 	/* ig_value.u.s is not const; the sources never write through it */
-	return (ig_param){ key, { .type = IG_VALUE_STR, .u.s = (char *)(uintptr_t)v } };
+	return (ig_param){ key,
+		{ .type = IG_VALUE_STR, .u.s = (char *)(uintptr_t)v } };
 }
 
 void
 fx_csv(const char *p, const ig_param *params, size_t n,
-       struct data_source *train, struct data_source *val)
+    struct data_source *train, struct data_source *val)
 {
 	char err[256] = "";
 
@@ -121,7 +123,8 @@ fx_csv(const char *p, const ig_param *params, size_t n,
 }
 
 ig_batch
-fx_get(const struct data_source *s, long long seed, long long pass, long long pos)
+fx_get(
+    const struct data_source *s, long long seed, long long pass, long long pos)
 {
 	ig_fetch f = { seed, pass, pos };
 	ig_batch b;

@@ -32,9 +32,10 @@ ig_param fx_str(const char *key, const char *v);
 
 /* Open a csv source and fail the test with the message if it errs. */
 void fx_csv(const char *path, const ig_param *params, size_t n,
-            struct data_source *train, struct data_source *val);
+    struct data_source *train, struct data_source *val);
 /* Fetch batch pos of pass (seed IG_NONE or >= 0) and fail on error. */
-ig_batch fx_get(const struct data_source *s, long long seed, long long pass, long long pos);
+ig_batch fx_get(
+    const struct data_source *s, long long seed, long long pass, long long pos);
 /* Release an opened source (ops NULL: nothing). */
 void fx_close(struct data_source *s);
 

@@ -40,7 +40,8 @@ test_table_of_builtins(void **state)
 		assert_non_null(p->create);
 		assert_non_null(p->process);
 		assert_non_null(p->destroy);
-		assert_true((p->state_dict == NULL) == (p->load_state_dict == NULL));
+		assert_true(
+		    (p->state_dict == NULL) == (p->load_state_dict == NULL));
 		assert_ptr_equal(builtin_find(p->name), p);
 	}
 	assert_int_equal(i, NP(names));
@@ -61,7 +62,8 @@ test_noop(void **state)
 
 	(void)state;
 	void *self = create(pl, NULL, 0);
-	assert_int_equal(pl->process(self, NULL, IG_MODE_TRAIN, &out, err, sizeof err), 0);
+	assert_int_equal(
+	    pl->process(self, NULL, IG_MODE_TRAIN, &out, err, sizeof err), 0);
 	assert_null(out);
 	pl->destroy(self);
 	assert_null(pl->create(extra, 1, err, sizeof err));
@@ -89,14 +91,16 @@ test_sleep(void **state)
 	void *self = create(pl, p, NP(p));
 	double t0 = now();
 	for (int i = 0; i < 8; i++) {
-		assert_int_equal(pl->process(self, NULL, IG_MODE_TRAIN, &out, err, sizeof err), 0);
+		assert_int_equal(pl->process(self, NULL, IG_MODE_TRAIN, &out,
+		                     err, sizeof err),
+		    0);
 		assert_null(out);
 	}
 	/* only a lower bound: a loaded machine may sleep longer */
 	assert_true(now() - t0 >= 8 * 2.5e-3);
 	pl->destroy(self);
 
-	p[0] = fx_int("ms", 1500);                  /* whole seconds too */
+	p[0] = fx_int("ms", 1500); /* whole seconds too */
 	self = create(pl, p, NP(p));
 	pl->destroy(self);
 	p[0] = fx_dbl("ms", -1);
@@ -104,7 +108,8 @@ test_sleep(void **state)
 	assert_non_null(strstr(err, "sleep: param ms must be in [0,"));
 	p[0] = fx_str("ms", "10");
 	assert_null(pl->create(p, NP(p), err, sizeof err));
-	assert_string_equal(err, "sleep: param ms must be a number, got string");
+	assert_string_equal(
+	    err, "sleep: param ms must be a number, got string");
 }
 
 /*
@@ -116,11 +121,13 @@ static void
 test_meanstd(void **state)
 {
 	const ig_plugin *pl = builtin_find("meanstd");
-	const char *path = fx_text("ms.csv",
-	        "1,10,-3\n2,20,-3\n4,30,-3\n8,40,-3\n16,50,-3\n", false);
+	const char *path = fx_text(
+	    "ms.csv", "1,10,-3\n2,20,-3\n4,30,-3\n8,40,-3\n16,50,-3\n", false);
 	ig_param dp[] = { fx_int("batch_size", 2) };
 	struct data_source src, none;
-	enum { COLS = 3 };
+	enum {
+		COLS = 3
+	};
 	double sum[2 * COLS] = { 0 }, n[2 * COLS] = { 0 };
 
 	(void)state;
@@ -130,12 +137,14 @@ test_meanstd(void **state)
 		ig_batch b = fx_get(&src, IG_NONE, 0, pos);
 		const ig_output *out;
 		char err[128];
-		assert_int_equal(pl->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), 0);
+		assert_int_equal(
+		    pl->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err),
+		    0);
 		assert_int_equal(out->nfields, 2 * COLS);
 		for (size_t f = 0; f < out->nfields; f++) {
 			char name[16];
-			snprintf(name, sizeof name, "%s.%zu", f < COLS ? "mean" : "mean2",
-			         f % COLS);
+			snprintf(name, sizeof name, "%s.%zu",
+			    f < COLS ? "mean" : "mean2", f % COLS);
 			assert_string_equal(out->fields[f].name, name);
 			assert_int_equal(out->fields[f].len, b.rows);
 			for (size_t i = 0; i < out->fields[f].len; i++)
@@ -151,7 +160,8 @@ test_meanstd(void **state)
 		assert_true(fabs(m - mean[j]) < 1e-12);
 		assert_true(fabs(m2 - mean2[j]) < 1e-9);
 		double sd = sqrt(fmax(0, m2 - m * m));
-		double want[COLS] = { sqrt(mean2[0] - mean[0] * mean[0]), sqrt(200), 0 };
+		double want[COLS] = { sqrt(mean2[0] - mean[0] * mean[0]),
+			sqrt(200), 0 };
 		assert_true(fabs(sd - want[j]) < 1e-9);
 	}
 
@@ -159,10 +169,13 @@ test_meanstd(void **state)
 	ig_batch wide = { .rows = 1, .cols = 4, .x = (double[4]){ 0 } };
 	const ig_output *out;
 	char err[128];
-	assert_int_equal(pl->process(self, &wide, IG_MODE_TRAIN, &out, err, sizeof err), -1);
-	assert_string_equal(err, "meanstd: batch has 4 columns, earlier batches had 3");
+	assert_int_equal(
+	    pl->process(self, &wide, IG_MODE_TRAIN, &out, err, sizeof err), -1);
+	assert_string_equal(
+	    err, "meanstd: batch has 4 columns, earlier batches had 3");
 	ig_batch bare = { .index = 3 };
-	assert_int_equal(pl->process(self, &bare, IG_MODE_TRAIN, &out, err, sizeof err), -1);
+	assert_int_equal(
+	    pl->process(self, &bare, IG_MODE_TRAIN, &out, err, sizeof err), -1);
 	assert_non_null(strstr(err, "the batch has no x values"));
 	pl->destroy(self);
 	fx_close(&src);

@@ -26,13 +26,15 @@ numbered(size_t n)
 	assert_true(n * 24 < sizeof text);
 	len += (size_t)sprintf(text, "id,ten,label\n");
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(text + len, "%zu,%zu,%zu\n", i, 10 * i, i % 3);
+		len += (size_t)sprintf(
+		    text + len, "%zu,%zu,%zu\n", i, 10 * i, i % 3);
 	return fx_text("numbered.csv", text, false);
 }
 
 /* Row ids (the first feature) of every batch of one pass, in order. */
 static size_t
-pass_ids(const struct data_source *s, long long seed, long long pass, size_t *ids)
+pass_ids(
+    const struct data_source *s, long long seed, long long pass, size_t *ids)
 {
 	size_t n = 0;
 	int64_t size = s->ops->size(s->ctx);
@@ -41,7 +43,8 @@ pass_ids(const struct data_source *s, long long seed, long long pass, size_t *id
 		ig_batch b = fx_get(s, seed, pass, pos);
 		assert_int_equal(b.index, pos);
 		for (size_t r = 0; r < b.rows; r++) {
-			assert_true(b.x[r * b.cols + 1] == 10 * b.x[r * b.cols]);
+			assert_true(
+			    b.x[r * b.cols + 1] == 10 * b.x[r * b.cols]);
 			ids[n++] = (size_t)b.x[r * b.cols];
 		}
 	}
@@ -66,7 +69,8 @@ test_batches(void **state)
 
 	char err[128];
 	ig_fetch f = { IG_NONE, 0, 3 };
-	assert_int_equal(train.ops->get(train.ctx, &f, &b, err, sizeof err), -1);
+	assert_int_equal(
+	    train.ops->get(train.ctx, &f, &b, err, sizeof err), -1);
 	assert_non_null(strstr(err, "out of range"));
 	fx_close(&train);
 
@@ -82,7 +86,7 @@ static void
 test_split_is_deterministic(void **state)
 {
 	ig_param p[] = { fx_int("batch_size", 7), fx_dbl("val_fraction", 0.25),
-	                 fx_int("split_seed", 3) };
+		fx_int("split_seed", 3) };
 	size_t t1[100], v1[100], t2[100], v2[100];
 	struct data_source train, val;
 
@@ -130,7 +134,7 @@ static void
 test_shuffle(void **state)
 {
 	ig_param p[] = { fx_int("batch_size", 8), fx_bool("shuffle", true),
-	                 fx_dbl("val_fraction", 0.2) };
+		fx_dbl("val_fraction", 0.2) };
 	size_t a[100], b[100], c[100];
 	struct data_source train, val;
 
@@ -155,9 +159,11 @@ test_shuffle(void **state)
 	fx_close(&plain);
 	fx_close(&plain_val);
 	memcpy(c, a, sizeof a[0] * n);
-	for (size_t i = 1; i < n; i++) {        /* insertion sort */
+	for (size_t i = 1; i < n; i++) { /* insertion sort */
 		for (size_t j = i; j > 0 && c[j - 1] > c[j]; j--) {
-			size_t t = c[j]; c[j] = c[j - 1]; c[j - 1] = t;
+			size_t t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
 		}
 	}
 	assert_memory_equal(c, sorted, sizeof c[0] * n);
@@ -185,9 +191,10 @@ test_shuffle(void **state)
 static void
 test_scale(void **state)
 {
-	const char *path = fx_text("s.csv", "0,4,1\n2,4,0\n4,4,1\n6,4,0\n", false);
+	const char *path =
+	    fx_text("s.csv", "0,4,1\n2,4,0\n4,4,1\n6,4,0\n", false);
 	ig_param p[] = { fx_int("batch_size", 4), fx_int("label", -1),
-	                 fx_int("scale", 2) };
+		fx_int("scale", 2) };
 	struct data_source train, val;
 
 	(void)state;
@@ -195,15 +202,16 @@ test_scale(void **state)
 	ig_batch b = fx_get(&train, IG_NONE, 0, 0);
 	const double halved[] = { 0, 2, 1, 2, 2, 2, 3, 2 };
 	assert_memory_equal(b.x, halved, sizeof halved);
-	assert_true(b.y[3] == 0);   /* labels are not scaled */
+	assert_true(b.y[3] == 0); /* labels are not scaled */
 	fx_close(&train);
 
 	/* standard: zero mean, unit variance; a constant column only centred */
 	p[2] = fx_str("scale", "standard");
 	fx_csv(path, p, NP(p), &train, &val);
 	b = fx_get(&train, IG_NONE, 0, 0);
-	double sd = sqrt(5);        /* of 0,2,4,6 */
-	const double standard[] = { -3 / sd, 0, -1 / sd, 0, 1 / sd, 0, 3 / sd, 0 };
+	double sd = sqrt(5); /* of 0,2,4,6 */
+	const double standard[] = { -3 / sd, 0, -1 / sd, 0, 1 / sd, 0, 3 / sd,
+		0 };
 	for (size_t i = 0; i < NP(standard); i++)
 		assert_true(fabs(b.x[i] - standard[i]) < 1e-12);
 	fx_close(&train);
@@ -213,7 +221,7 @@ static void
 test_standard_uses_train_rows_only(void **state)
 {
 	ig_param p[] = { fx_str("label", "label"), fx_str("scale", "standard"),
-	                 fx_dbl("val_fraction", 0.5), fx_int("batch_size", 100) };
+		fx_dbl("val_fraction", 0.5), fx_int("batch_size", 100) };
 	struct data_source train, val;
 
 	(void)state;
@@ -232,12 +240,14 @@ test_standard_uses_train_rows_only(void **state)
 }
 
 static void
-expect_open_error(const char *path, const ig_param *p, size_t n, const char *want)
+expect_open_error(
+    const char *path, const ig_param *p, size_t n, const char *want)
 {
 	struct data_source train, val;
 	char err[256] = "";
 
-	assert_int_equal(csv_open(path, p, n, &train, &val, err, sizeof err), -1);
+	assert_int_equal(
+	    csv_open(path, p, n, &train, &val, err, sizeof err), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
 	assert_null(train.ops);
@@ -251,7 +261,8 @@ test_bad_params(void **state)
 
 	(void)state;
 	ig_param a[] = { fx_int("batchsize", 4) };
-	expect_open_error(path, a, NP(a), "csv: unknown param 'batchsize' (known: header,");
+	expect_open_error(
+	    path, a, NP(a), "csv: unknown param 'batchsize' (known: header,");
 	ig_param b[] = { fx_int("batch_size", 0) };
 	expect_open_error(path, b, NP(b), "batch_size must be in [1,");
 	ig_param c[] = { fx_dbl("val_fraction", 1) };
@@ -261,16 +272,19 @@ test_bad_params(void **state)
 	ig_param e[] = { fx_int("scale", 0) };
 	expect_open_error(path, e, NP(e), "scale must be a non-zero number");
 	ig_param f[] = { fx_str("header", "yes") };
-	expect_open_error(path, f, NP(f), "header must be true, false or \"auto\"");
+	expect_open_error(
+	    path, f, NP(f), "header must be true, false or \"auto\"");
 	ig_param g[] = { fx_bool("label", true) };
-	expect_open_error(path, g, NP(g), "label must be a column name or index");
+	expect_open_error(
+	    path, g, NP(g), "label must be a column name or index");
 	ig_param h[] = { fx_str("columns", "id,nope") };
 	expect_open_error(path, h, NP(h), "column 'nope': no such column");
 	ig_param i[] = { fx_int("batch_size", 20), fx_bool("drop_last", true) };
 	expect_open_error(path, i, NP(i), "leaves no batch");
 	ig_param j[] = { fx_dbl("batch_size", 2.5) };
 	expect_open_error(path, j, NP(j), "batch_size must be an integer");
-	expect_open_error("/nonexistent.csv", NULL, 0, "/nonexistent.csv: cannot open");
+	expect_open_error(
+	    "/nonexistent.csv", NULL, 0, "/nonexistent.csv: cannot open");
 }
 
 int

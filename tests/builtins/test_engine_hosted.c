@@ -40,7 +40,8 @@ hosted_process(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
 }
 
 static ig_engine *
-engine_with(struct hosted *h, const char *const *metrics, ig_metric **m, size_t n)
+engine_with(
+    struct hosted *h, const char *const *metrics, ig_metric **m, size_t n)
 {
 	ig_engine *e = ig_engine_new(hosted_process, h);
 
@@ -58,7 +59,8 @@ metric(ig_engine *e, const char *name)
 	double v;
 
 	if (!ig_engine_metric(e, name, &v))
-		fail_msg("no metric %s (engine error: %s)", name, ig_engine_error(e));
+		fail_msg("no metric %s (engine error: %s)", name,
+		    ig_engine_error(e));
 	return v;
 }
 
@@ -77,14 +79,15 @@ evaluate(ig_engine *trainer, int event, void *ud)
 	(void)event;
 	a.max_epochs = 1;
 	if (ig_engine_run(ev->evaluator, ev->val, &a) != 0)
-		return ig_engine_raise(trainer, "evaluator: %s",
-		                       ig_engine_error(ev->evaluator));
+		return ig_engine_raise(
+		    trainer, "evaluator: %s", ig_engine_error(ev->evaluator));
 	if (ig_engine_state(trainer)->epoch == 1)
 		ev->first_loss = metric(trainer, "loss");
 	print_message("engine epoch %2lld: train loss %.4f acc %.4f  val loss "
-	              "%.4f acc %.4f\n", (long long)ig_engine_state(trainer)->epoch,
-	              metric(trainer, "loss"), metric(trainer, "acc"),
-	              metric(ev->evaluator, "loss"), metric(ev->evaluator, "acc"));
+	              "%.4f acc %.4f\n",
+	    (long long)ig_engine_state(trainer)->epoch, metric(trainer, "loss"),
+	    metric(trainer, "acc"), metric(ev->evaluator, "loss"),
+	    metric(ev->evaluator, "acc"));
 	return 0;
 }
 
@@ -92,10 +95,10 @@ static void
 test_softmax_trainer_and_evaluator(void **state)
 {
 	ig_param dp[] = { fx_int("label", -1), fx_int("scale", 16),
-	                  fx_int("batch_size", 32), fx_bool("shuffle", true),
-	                  fx_dbl("val_fraction", 0.2) };
+		fx_int("batch_size", 32), fx_bool("shuffle", true),
+		fx_dbl("val_fraction", 0.2) };
 	ig_param mp[] = { fx_int("classes", 10), fx_dbl("lr", 0.5),
-	                  fx_dbl("momentum", 0.5) };
+		fx_dbl("momentum", 0.5) };
 	struct data_source tr, val;
 	char err[256];
 
@@ -107,22 +110,24 @@ test_softmax_trainer_and_evaluator(void **state)
 	void *self = pl->create(mp, NP(mp), err, sizeof err);
 	assert_non_null(self);
 
-	struct hosted th = { pl, self, IG_MODE_TRAIN }, eh = { pl, self, IG_MODE_EVAL };
+	struct hosted th = { pl, self, IG_MODE_TRAIN },
+	              eh = { pl, self, IG_MODE_EVAL };
 	const char *names[] = { "loss", "acc" };
 	ig_metric *tm[] = { ig_metric_loss("loss"),
-	                    ig_metric_accuracy("y_pred", "y", -1) };
+		ig_metric_accuracy("y_pred", "y", -1) };
 	ig_metric *em[] = { ig_metric_loss("loss"),
-	                    ig_metric_accuracy("y_pred", "y", -1) };
+		ig_metric_accuracy("y_pred", "y", -1) };
 	ig_engine *trainer = engine_with(&th, names, tm, 2);
 	ig_engine *evaluator = engine_with(&eh, names, em, 2);
-	ig_data *td = ig_data_new(tr.ops, tr.ctx), *vd = ig_data_new(val.ops, val.ctx);
+	ig_data *td = ig_data_new(tr.ops, tr.ctx),
+	        *vd = ig_data_new(val.ops, val.ctx);
 	assert_non_null(td);
 	assert_non_null(vd);
 
 	/* Ignite's pattern: evaluate at every EPOCH_COMPLETED of the trainer */
 	struct evaluation ev = { evaluator, vd, 0 };
 	assert_true(ig_engine_on(trainer, IG_EVENT_EPOCH_COMPLETED, NULL,
-	                         evaluate, &ev) != 0);
+	                evaluate, &ev) != 0);
 	ig_run_args ta = IG_RUN_ARGS_INIT;
 	ta.max_epochs = 10;
 	ta.seed = 5;
@@ -141,7 +146,8 @@ test_softmax_trainer_and_evaluator(void **state)
 static void
 test_meanstd_with_average(void **state)
 {
-	const char *path = fx_text("m.csv", "1,5\n2,5\n3,5\n4,5\n10,5\n", false);
+	const char *path =
+	    fx_text("m.csv", "1,5\n2,5\n3,5\n4,5\n10,5\n", false);
 	ig_param dp[] = { fx_int("batch_size", 2) };
 	struct data_source src, none;
 	char err[256];
@@ -149,7 +155,8 @@ test_meanstd_with_average(void **state)
 	(void)state;
 	fx_csv(path, dp, NP(dp), &src, &none);
 	const ig_plugin *pl = builtin_find("meanstd");
-	struct hosted h = { pl, pl->create(NULL, 0, err, sizeof err), IG_MODE_TRAIN };
+	struct hosted h = { pl, pl->create(NULL, 0, err, sizeof err),
+		IG_MODE_TRAIN };
 	const char *names[] = { "mean.0", "mean2.0", "mean.1", "mean2.1" };
 	ig_metric *m[NP(names)];
 	for (size_t i = 0; i < NP(names); i++)

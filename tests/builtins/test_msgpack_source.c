@@ -36,9 +36,11 @@ pack_xy(msgpack_packer *pk, int base, size_t rows, size_t cols, bool with_y)
 		msgpack_pack_array(pk, cols);
 		for (size_t j = 0; j < cols; j++) {
 			if (j % 2)
-				msgpack_pack_double(pk, base + (double)(i * cols + j));
+				msgpack_pack_double(
+				    pk, base + (double)(i * cols + j));
 			else
-				msgpack_pack_int(pk, base + (int)(i * cols + j));
+				msgpack_pack_int(
+				    pk, base + (int)(i * cols + j));
 		}
 	}
 	if (with_y) {
@@ -64,7 +66,8 @@ open_fails(const char *path, const char *want)
 	struct data_source s;
 	char err[256] = "";
 
-	assert_int_equal(msgpack_source_open(path, NULL, 0, &s, err, sizeof err), -1);
+	assert_int_equal(
+	    msgpack_source_open(path, NULL, 0, &s, err, sizeof err), -1);
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
 	assert_null(s.ops);
@@ -82,7 +85,7 @@ test_records(void **state)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_xy(&pk, 100, 2, 3, true);
 	size_t first = sb.size;
-	msgpack_pack_str(&pk, 5);                   /* raw only */
+	msgpack_pack_str(&pk, 5); /* raw only */
 	msgpack_pack_str_body(&pk, "hello", 5);
 	pack_xy(&pk, 200, 4, 1, false);
 	open_ok(fx_file("r.msgpack", sb.data, sb.size, false), NULL, 0, &s);
@@ -116,7 +119,8 @@ test_records(void **state)
 	/* the same records from a gzip file */
 	open_ok(fx_file("r.msgpack.gz", sb.data, sb.size, true), NULL, 0, &s);
 	assert_int_equal(s.ops->size(s.ctx), 3);
-	assert_int_equal(fx_get(&s, IG_NONE, 0, 2).raw_len, sb.size - first - 6);
+	assert_int_equal(
+	    fx_get(&s, IG_NONE, 0, 2).raw_len, sb.size - first - 6);
 	fx_close(&s);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -128,7 +132,9 @@ test_shuffle(void **state)
 	msgpack_packer pk;
 	ig_param p[] = { fx_bool("shuffle", true) };
 	struct data_source s;
-	enum { N = 50 };
+	enum {
+		N = 50
+	};
 	int64_t a[N], b[N];
 
 	(void)state;
@@ -140,7 +146,8 @@ test_shuffle(void **state)
 	bool seen[N] = { false };
 	for (int pos = 0; pos < N; pos++) {
 		ig_batch bt = fx_get(&s, 9, 2, pos);
-		assert_true(bt.x[0] == (double)bt.index);   /* the record's own data */
+		assert_true(
+		    bt.x[0] == (double)bt.index); /* the record's own data */
 		a[pos] = bt.index;
 		assert_false(seen[a[pos]]);
 		seen[a[pos]] = true;
@@ -163,13 +170,15 @@ test_bad_files(void **state)
 
 	(void)state;
 	open_fails("/nonexistent.msgpack", "/nonexistent.msgpack: cannot open");
-	open_fails(fx_file("e.msgpack", "", 0, false), "empty file: no records");
+	open_fails(
+	    fx_file("e.msgpack", "", 0, false), "empty file: no records");
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_xy(&pk, 1, 2, 2, true);
 	char want[64];
-	snprintf(want, sizeof want, "record 1 (byte %zu): runs past the end", sb.size);
+	snprintf(want, sizeof want, "record 1 (byte %zu): runs past the end",
+	    sb.size);
 	pack_xy(&pk, 2, 2, 2, true);
 	open_fails(fx_file("t.msgpack", sb.data, sb.size - 1, false), want);
 
@@ -184,7 +193,7 @@ test_bad_files(void **state)
 	msgpack_pack_array(&pk, 1);
 	msgpack_pack_int(&pk, 3);
 	open_fails(fx_file("rag.msgpack", sb.data, sb.size, false),
-	           "record 0 (byte 0): x[1]: expected an array of 2 numbers");
+	    "record 0 (byte 0): x[1]: expected an array of 2 numbers");
 
 	/* y of the wrong length, a non-number in x */
 	msgpack_sbuffer_clear(&sb);
@@ -198,7 +207,7 @@ test_bad_files(void **state)
 	msgpack_pack_int(&pk, 1);
 	msgpack_pack_int(&pk, 1);
 	open_fails(fx_file("y.msgpack", sb.data, sb.size, false),
-	           "y must be an array of 1 numbers");
+	    "y must be an array of 1 numbers");
 	msgpack_sbuffer_clear(&sb);
 	msgpack_pack_map(&pk, 1);
 	pack_key(&pk, "x");
@@ -206,15 +215,16 @@ test_bad_files(void **state)
 	msgpack_pack_array(&pk, 1);
 	msgpack_pack_nil(&pk);
 	open_fails(fx_file("n.msgpack", sb.data, sb.size, false),
-	           "x[0][0]: not a number");
+	    "x[0][0]: not a number");
 
 	/* an array claiming 4 billion elements in a few bytes allocates nothing */
-	const unsigned char bomb[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02 };
+	const unsigned char bomb[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01,
+		0x02 };
 	open_fails(fx_file("bomb.msgpack", bomb, sizeof bomb, false),
-	           "runs past the end of the file");
+	    "runs past the end of the file");
 	const unsigned char reserved[] = { 0x91, 0xc1 };
 	open_fails(fx_file("c1.msgpack", reserved, sizeof reserved, false),
-	           "not msgpack");
+	    "not msgpack");
 	msgpack_sbuffer_destroy(&sb);
 }
 
@@ -223,20 +233,20 @@ test_span(void **state)
 {
 	/* every format once, inside one array, then trailing bytes */
 	const unsigned char obj[] = {
-		0x9f,                                   /* fixarray of 15 */
-		0x05, 0xe0, 0xc0, 0xc2,                 /* fixints, nil, false */
-		0xa2, 'h', 'i',                         /* fixstr */
-		0xd9, 0x01, 'x',                        /* str8 */
-		0xc4, 0x02, 0, 0,                       /* bin8 */
-		0xcb, 0, 0, 0, 0, 0, 0, 0, 0,           /* float64 */
-		0xd1, 0, 0,                             /* int16 */
-		0xd6, 1, 0, 0, 0, 0,                    /* fixext4 */
-		0xc7, 0x01, 5, 0,                       /* ext8 */
-		0x81, 0xa0, 0x90,                       /* {"": []} */
-		0xde, 0x00, 0x01, 0x01, 0x02,           /* map16 {1: 2} */
-		0xdc, 0x00, 0x00,                       /* array16 [] */
-		0xcf, 0, 0, 0, 0, 0, 0, 0, 1,           /* uint64 */
-		0xff, 0xff,                             /* trailing: not ours */
+		0x9f, /* fixarray of 15 */
+		0x05, 0xe0, 0xc0, 0xc2, /* fixints, nil, false */
+		0xa2, 'h', 'i', /* fixstr */
+		0xd9, 0x01, 'x', /* str8 */
+		0xc4, 0x02, 0, 0, /* bin8 */
+		0xcb, 0, 0, 0, 0, 0, 0, 0, 0, /* float64 */
+		0xd1, 0, 0, /* int16 */
+		0xd6, 1, 0, 0, 0, 0, /* fixext4 */
+		0xc7, 0x01, 5, 0, /* ext8 */
+		0x81, 0xa0, 0x90, /* {"": []} */
+		0xde, 0x00, 0x01, 0x01, 0x02, /* map16 {1: 2} */
+		0xdc, 0x00, 0x00, /* array16 [] */
+		0xcf, 0, 0, 0, 0, 0, 0, 0, 1, /* uint64 */
+		0xff, 0xff, /* trailing: not ours */
 	};
 	size_t span;
 
@@ -244,7 +254,8 @@ test_span(void **state)
 	assert_int_equal(msgpack_span_len(obj, sizeof obj, &span), SPAN_OK);
 	assert_int_equal(span, sizeof obj - 2);
 	for (size_t cut = 0; cut < span; cut++)
-		assert_int_equal(msgpack_span_len(obj, cut, &span), SPAN_TRUNCATED);
+		assert_int_equal(
+		    msgpack_span_len(obj, cut, &span), SPAN_TRUNCATED);
 }
 
 int

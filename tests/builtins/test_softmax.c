@@ -79,7 +79,7 @@ correct(const ig_output *out)
  * accuracy in *acc. */
 static double
 run_pass(void *self, const struct data_source *src, int mode, long long seed,
-         long long pass, double *acc)
+    long long pass, double *acc)
 {
 	double loss = 0;
 	size_t rows = 0, hits = 0;
@@ -97,20 +97,24 @@ run_pass(void *self, const struct data_source *src, int mode, long long seed,
 
 /* Train for epochs; returns the final validation accuracy. */
 static double
-train(const char *what, void *self, const struct data_source *tr, const struct data_source *val,
-      int epochs, double *first_loss, double *last_loss)
+train(const char *what, void *self, const struct data_source *tr,
+    const struct data_source *val, int epochs, double *first_loss,
+    double *last_loss)
 {
 	double acc = 0, train_acc;
 
 	for (int e = 0; e < epochs; e++) {
-		double loss = run_pass(self, tr, IG_MODE_TRAIN, 7, e, &train_acc);
-		double vloss = run_pass(self, val, IG_MODE_EVAL, IG_NONE, e, &acc);
+		double loss =
+		    run_pass(self, tr, IG_MODE_TRAIN, 7, e, &train_acc);
+		double vloss =
+		    run_pass(self, val, IG_MODE_EVAL, IG_NONE, e, &acc);
 		if (e == 0)
 			*first_loss = loss;
 		*last_loss = loss;
-		print_message("%s epoch %2d: train loss %.4f acc %.4f  val loss "
-		              "%.4f acc %.4f\n", what, e + 1, loss, train_acc,
-		              vloss, acc);
+		print_message(
+		    "%s epoch %2d: train loss %.4f acc %.4f  val loss "
+		    "%.4f acc %.4f\n",
+		    what, e + 1, loss, train_acc, vloss, acc);
 	}
 	return acc;
 }
@@ -119,10 +123,10 @@ static void
 test_digits_accuracy(void **state)
 {
 	ig_param dp[] = { fx_int("label", -1), fx_int("scale", 16),
-	                  fx_int("batch_size", 32), fx_bool("shuffle", true),
-	                  fx_dbl("val_fraction", 0.2) };
+		fx_int("batch_size", 32), fx_bool("shuffle", true),
+		fx_dbl("val_fraction", 0.2) };
 	ig_param mp[] = { fx_int("classes", 10), fx_dbl("lr", 0.5),
-	                  fx_dbl("momentum", 0.5), fx_dbl("weight_decay", 1e-4) };
+		fx_dbl("momentum", 0.5), fx_dbl("weight_decay", 1e-4) };
 	struct data_source tr, val;
 	double first, last;
 
@@ -143,8 +147,8 @@ static void
 test_iris_accuracy(void **state)
 {
 	ig_param dp[] = { fx_int("label", 4), fx_str("scale", "standard"),
-	                  fx_int("batch_size", 8), fx_bool("shuffle", true),
-	                  fx_dbl("val_fraction", 0.2) };
+		fx_int("batch_size", 8), fx_bool("shuffle", true),
+		fx_dbl("val_fraction", 0.2) };
 	ig_param mp[] = { fx_int("classes", 3), fx_dbl("lr", 0.1) };
 	struct data_source tr, val;
 	double first, last;
@@ -177,8 +181,7 @@ blobs(void)
 		r = r * 1103515245u + 12345u;
 		double b = (double)(r >> 16 & 0x3ff) / 1024 - 0.5;
 		len += (size_t)snprintf(text + len, sizeof text - len,
-		                        "%.6f,%.6f,%d\n", a + 2 * (k == 1),
-		                        b + 2 * (k == 2), k);
+		    "%.6f,%.6f,%d\n", a + 2 * (k == 1), b + 2 * (k == 2), k);
 	}
 	return fx_text("blobs.csv", text, false);
 }
@@ -196,7 +199,8 @@ save(void *self, size_t *len)
 
 /* Run steps SGD steps from position at (in batches of a 10-batch epoch). */
 static void
-steps(void *self, const struct data_source *src, int at, int n, const ig_output **last)
+steps(void *self, const struct data_source *src, int at, int n,
+    const ig_output **last)
 {
 	for (int i = at; i < at + n; i++) {
 		ig_batch b = fx_get(src, 3, i / 10, i % 10);
@@ -208,10 +212,10 @@ static void
 test_state_round_trip_is_bit_identical(void **state)
 {
 	ig_param dp[] = { fx_int("label", -1), fx_int("batch_size", 30),
-	                  fx_bool("shuffle", true) };
+		fx_bool("shuffle", true) };
 	ig_param mp[] = { fx_int("classes", 3), fx_dbl("lr", 0.3),
-	                  fx_dbl("momentum", 0.9), fx_dbl("weight_decay", 0.01),
-	                  fx_int("seed", 11) };
+		fx_dbl("momentum", 0.9), fx_dbl("weight_decay", 0.01),
+		fx_int("seed", 11) };
 	struct data_source src, none;
 	const ig_output *a, *b;
 	size_t alen, blen, slen;
@@ -232,7 +236,8 @@ test_state_round_trip_is_bit_identical(void **state)
 	void *mid = save(first, &slen);
 	sm->destroy(first);
 	void *second = create(mp, NP(mp));
-	assert_int_equal(sm->load_state_dict(second, mid, slen, err, sizeof err), 0);
+	assert_int_equal(
+	    sm->load_state_dict(second, mid, slen, err, sizeof err), 0);
 	steps(second, &src, 15, 22, &b);
 	void *bbuf = save(second, &blen);
 
@@ -241,8 +246,8 @@ test_state_round_trip_is_bit_identical(void **state)
 	const ig_field *pa = field(a, "y_pred"), *pb = field(b, "y_pred");
 	assert_int_equal(pa->len, pb->len);
 	assert_memory_equal(pa->data, pb->data, pa->len * sizeof *pa->data);
-	assert_memory_equal(&field(a, "loss")->value, &field(b, "loss")->value,
-	                    sizeof(double));
+	assert_memory_equal(
+	    &field(a, "loss")->value, &field(b, "loss")->value, sizeof(double));
 
 	free(abuf);
 	free(bbuf);
@@ -267,14 +272,18 @@ test_bad_state_changes_nothing(void **state)
 
 	memcpy(bad, good, len);
 	bad[0] ^= 1;
-	assert_int_equal(sm->load_state_dict(self, bad, len, err, sizeof err), -1);
+	assert_int_equal(
+	    sm->load_state_dict(self, bad, len, err, sizeof err), -1);
 	assert_non_null(strstr(err, "not a softmax state"));
-	assert_int_equal(sm->load_state_dict(self, good, len - 1, err, sizeof err), -1);
+	assert_int_equal(
+	    sm->load_state_dict(self, good, len - 1, err, sizeof err), -1);
 	assert_non_null(strstr(err, "expected"));
-	assert_int_equal(sm->load_state_dict(self, good, 10, err, sizeof err), -1);
+	assert_int_equal(
+	    sm->load_state_dict(self, good, 10, err, sizeof err), -1);
 	assert_non_null(strstr(err, "truncated"));
 	void *four = create(other, NP(other));
-	assert_int_equal(sm->load_state_dict(four, good, len, err, sizeof err), -1);
+	assert_int_equal(
+	    sm->load_state_dict(four, good, len, err, sizeof err), -1);
 	assert_non_null(strstr(err, "3 classes, params say 4"));
 	sm->destroy(four);
 
@@ -299,12 +308,12 @@ test_eval_and_bad_batches(void **state)
 
 	(void)state;
 	void *self = create(mp, NP(mp));
-	out = process(self, &b, IG_MODE_EVAL);          /* fixes features at 2 */
+	out = process(self, &b, IG_MODE_EVAL); /* fixes features at 2 */
 	assert_int_equal(out->nfields, 3);
 	void *before = save(self, &len);
 	process(self, &b, IG_MODE_EVAL);
 	void *after = save(self, &len2);
-	assert_memory_equal(before, after, len);        /* eval does not learn */
+	assert_memory_equal(before, after, len); /* eval does not learn */
 	free(before);
 	free(after);
 
@@ -313,17 +322,21 @@ test_eval_and_bad_batches(void **state)
 	out = process(self, &b, IG_MODE_EVAL);
 	assert_int_equal(out->nfields, 1);
 	assert_string_equal(out->fields[0].name, "y_pred");
-	assert_true(fabs(out->fields[0].data[0] + out->fields[0].data[1] - 1) < 1e-12);
-	assert_int_equal(sm->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), -1);
+	assert_true(
+	    fabs(out->fields[0].data[0] + out->fields[0].data[1] - 1) < 1e-12);
+	assert_int_equal(
+	    sm->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), -1);
 	assert_non_null(strstr(err, "training needs labels"));
 
 	b.y = ybad;
-	assert_int_equal(sm->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), -1);
+	assert_int_equal(
+	    sm->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), -1);
 	assert_non_null(strstr(err, "label 2 is not an integer in [0, 2)"));
 	b.y = y;
 	b.cols = 1;
 	b.rows = 4;
-	assert_int_equal(sm->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), -1);
+	assert_int_equal(
+	    sm->process(self, &b, IG_MODE_TRAIN, &out, err, sizeof err), -1);
 	assert_non_null(strstr(err, "batch has 1 columns, the model has 2"));
 	sm->destroy(self);
 }
@@ -337,27 +350,29 @@ test_bad_params(void **state)
 		const char *want;
 	} cases[] = {
 		{ { { "lr", { .type = IG_VALUE_DOUBLE, .u.d = 0.1 } } }, 1,
-		  "param classes is required" },
+		    "param classes is required" },
 		{ { { "classes", { .type = IG_VALUE_INT, .u.i = 1 } } }, 1,
-		  "classes must be in [2," },
+		    "classes must be in [2," },
 		{ { { "classes", { .type = IG_VALUE_INT, .u.i = 3 } },
-		    { "lr", { .type = IG_VALUE_DOUBLE, .u.d = -1 } } }, 2,
-		  "lr must be > 0, got -1" },
+		      { "lr", { .type = IG_VALUE_DOUBLE, .u.d = -1 } } },
+		    2, "lr must be > 0, got -1" },
 		{ { { "classes", { .type = IG_VALUE_INT, .u.i = 3 } },
-		    { "momentum", { .type = IG_VALUE_INT, .u.i = 1 } } }, 2,
-		  "momentum must be in [0, 1)" },
+		      { "momentum", { .type = IG_VALUE_INT, .u.i = 1 } } },
+		    2, "momentum must be in [0, 1)" },
 		{ { { "classes", { .type = IG_VALUE_STR, .u.s = NULL } } }, 1,
-		  "param classes must be an integer, got string" },
+		    "param classes must be an integer, got string" },
 		{ { { "clases", { .type = IG_VALUE_INT, .u.i = 3 } } }, 1,
-		  "unknown param 'clases' (known: classes, lr," },
+		    "unknown param 'clases' (known: classes, lr," },
 	};
 	char err[256];
 
 	(void)state;
 	for (size_t i = 0; i < NP(cases); i++) {
-		assert_null(sm->create(cases[i].p, cases[i].n, err, sizeof err));
+		assert_null(
+		    sm->create(cases[i].p, cases[i].n, err, sizeof err));
 		if (strstr(err, cases[i].want) == NULL)
-			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
+			    cases[i].want);
 	}
 }
 

@@ -15,7 +15,8 @@
 #include "fixture.h"
 
 static void
-load_ok(struct data_table *t, const char *path, const struct data_table_options *o)
+load_ok(
+    struct data_table *t, const char *path, const struct data_table_options *o)
 {
 	char err[256] = "";
 
@@ -25,7 +26,8 @@ load_ok(struct data_table *t, const char *path, const struct data_table_options 
 
 /* Load must fail with a message containing want. */
 static void
-load_fails(const char *path, const struct data_table_options *o, const char *want)
+load_fails(
+    const char *path, const struct data_table_options *o, const char *want)
 {
 	struct data_table t;
 	char err[256] = "";
@@ -63,8 +65,8 @@ test_plain_and_gzip_agree(void **state)
 static void
 test_header_and_names(void **state)
 {
-	const char *path = fx_text("h.csv",
-	        "a, b ,label,c\r\n1,2,0,3\r\n4,5,1,6\r\n", false);
+	const char *path =
+	    fx_text("h.csv", "a, b ,label,c\r\n1,2,0,3\r\n4,5,1,6\r\n", false);
 	struct data_table_options o = { .label = "label", .columns = "c,a" };
 	struct data_table t;
 
@@ -110,14 +112,17 @@ static void
 test_long_lines(void **state)
 {
 	/* 3000 columns: lines far longer than any fixed buffer */
-	enum { COLS = 3000 };
+	enum {
+		COLS = 3000
+	};
 	static char text[2 * (COLS * 6 + 2)];
 	size_t len = 0;
 
 	(void)state;
 	for (int r = 0; r < 2; r++) {
 		for (int c = 0; c < COLS; c++)
-			len += (size_t)sprintf(text + len, "%s%d", c ? "," : "", r * COLS + c);
+			len += (size_t)sprintf(
+			    text + len, "%s%d", c ? "," : "", r * COLS + c);
 		text[len++] = '\n';
 	}
 	struct data_table t;
@@ -134,23 +139,25 @@ test_bad_input(void **state)
 	struct data_table_options label_last = { .label = "-1" };
 
 	(void)state;
-	load_fails("/nonexistent/x.csv", NULL, "/nonexistent/x.csv: cannot open");
+	load_fails(
+	    "/nonexistent/x.csv", NULL, "/nonexistent/x.csv: cannot open");
 	load_fails(fx_text("empty.csv", "", false), NULL, "empty file");
 	load_fails(fx_text("blank.csv", "\n \n\n", false), NULL, "empty file");
 	load_fails(fx_text("onlyhdr.csv", "a,b\n", false), NULL,
-	           "no data after the header");
+	    "no data after the header");
 	load_fails(fx_text("ragged.csv", "1,2,3\n4,5\n", false), NULL,
-	           "ragged.csv:2: 2 fields, expected 3 as on line 1");
+	    "ragged.csv:2: 2 fields, expected 3 as on line 1");
 	load_fails(fx_text("nan.csv.gz", "1,2\n3,4\n5,x7\n", true), NULL,
-	           "nan.csv.gz:3: column 2: not a number: 'x7'");
+	    "nan.csv.gz:3: column 2: not a number: 'x7'");
 	load_fails(fx_text("hole.csv", "1,2,3\n4,,6\n", false), NULL,
-	           "hole.csv:2: column 2: empty field");
+	    "hole.csv:2: column 2: empty field");
 	load_fails(fx_text("ragged2.csv", "1,2\n3,,4\n", false), NULL,
-	           "3 fields, expected 2");
+	    "3 fields, expected 2");
 
 	const char *hdr = fx_text("cols.csv", "a,b,c\n1,2,3\n", false);
 	struct data_table_options o = { .columns = "a,zz" };
-	load_fails(hdr, &o, "cols.csv: column 'zz': no such column in the header");
+	load_fails(
+	    hdr, &o, "cols.csv: column 'zz': no such column in the header");
 	o = (struct data_table_options){ .label = "c", .columns = "a,c" };
 	load_fails(hdr, &o, "column 'c' is the label column");
 	o = (struct data_table_options){ .columns = "a,0" };
@@ -158,10 +165,10 @@ test_bad_input(void **state)
 	o = (struct data_table_options){ .label = "3" };
 	load_fails(hdr, &o, "label 3: out of range, the file has 3 columns");
 	load_fails(fx_text("one.csv", "1\n2\n", false), &label_last,
-	           "no feature columns besides the label");
+	    "no feature columns besides the label");
 	o = (struct data_table_options){ .label = "name" };
 	load_fails(fx_text("nohdr.csv", "1,2\n", false), &o,
-	           "no header to look names up in");
+	    "no header to look names up in");
 
 	/* a truncated gzip stream is an error, not a shorter file */
 	static char big[4096];
@@ -174,7 +181,7 @@ test_bad_input(void **state)
 
 	/* a NUL inside the text is reported, not silently cut */
 	load_fails(fx_file("nul.csv", "1,2\n3\0,4\n", 9, false), NULL,
-	           "nul.csv:2: NUL byte");
+	    "nul.csv:2: NUL byte");
 }
 
 static void

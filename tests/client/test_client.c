@@ -106,7 +106,8 @@ test_usage_errors(void **state)
 	r = ctl(NOSOCK, "run", NULL);
 	assert_int_equal(r.status, CTL_EUSAGE);
 	run_out_free(&r);
-	r = ctl(NOSOCK, "run", "--engine", "builtin:noop", "--param", "=3", NULL);
+	r = ctl(
+	    NOSOCK, "run", "--engine", "builtin:noop", "--param", "=3", NULL);
 	assert_int_equal(r.status, CTL_EUSAGE);
 	assert_non_null(strstr(r.err, "--param =3"));
 	run_out_free(&r);
@@ -120,8 +121,8 @@ static void
 test_help(void **state)
 {
 	static const char *const cmds[] = { "run", "ls", "status", "state",
-	    "terminate", "terminate-epoch", "pause", "resume", "rm", "metrics",
-	    "watch", "logs", "ping", "version", "shutdown" };
+		"terminate", "terminate-epoch", "pause", "resume", "rm",
+		"metrics", "watch", "logs", "ping", "version", "shutdown" };
 	struct run_out r;
 	(void)state;
 
@@ -154,7 +155,8 @@ test_unavailable(void **state)
 	r = ctl("status", "3", "--json", NOSOCK, NULL);
 	assert_int_equal(r.status, CTL_EUNAVAILABLE);
 	assert_non_null(strstr(r.err, "/nonexistent/ignite.sock"));
-	assert_non_null(strstr(r.err, "ignited --socket /nonexistent/ignite.sock"));
+	assert_non_null(
+	    strstr(r.err, "ignited --socket /nonexistent/ignite.sock"));
 	assert_non_null(strstr(r.err, "from --socket"));
 	run_out_free(&r);
 	setenv("IGNITE_SOCKET", "/nonexistent/env.sock", 1);
@@ -170,7 +172,7 @@ test_unavailable(void **state)
 /* spec_build, then the daemon's reader over the msgpack it makes. */
 static ig_spec *
 build(const char *spec_path, const struct spec_flag *flags, size_t n,
-      const char *cwd)
+    const char *cwd)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -221,8 +223,10 @@ test_spec_flags(void **state)
 		{ "metric", "val_acc=accuracy:y_pred:y,split=val" },
 		{ "metric", "avg=running_average:loss,alpha=0.9" },
 		{ "handler", "EPOCH_COMPLETED:evaluate" },
-		{ "handler", "EPOCH_COMPLETED:early_stopping,metric=val_acc,patience=3" },
-		{ "handler", "ITERATION_COMPLETED,once=5,once=9:log,message=42" },
+		{ "handler",
+		    "EPOCH_COMPLETED:early_stopping,metric=val_acc,patience=3" },
+		{ "handler",
+		    "ITERATION_COMPLETED,once=5,once=9:log,message=42" },
 		{ "checkpoint-every", "100" },
 	};
 	ig_spec *s;
@@ -291,7 +295,8 @@ test_spec_file(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/spec.json", dir);
 	assert_non_null(f = fopen(path, "w"));
-	fputs("{\"engine\": \"builtin:softmax\", \"max_epochs\": 3,\n"
+	fputs(
+	    "{\"engine\": \"builtin:softmax\", \"max_epochs\": 3,\n"
 	    " \"params\": {\"lr\": 0.5, \"classes\": 10},\n"
 	    " \"data\": {\"kind\": \"csv\", \"path\": \"digits.csv\", \"label\": 64},\n"
 	    " \"metrics\": [{\"name\": \"loss\", \"kind\": \"loss\", \"field\": \"loss\"}]}\n",
@@ -325,7 +330,8 @@ test_spec_errors(void **state)
 		{ { "metric", "loss" }, "NAME=KIND" },
 		{ { "metric", "a=b:c:d:e" }, "at most" },
 		{ { "handler", "EPOCH_COMPLETED" }, "EVENT[,FILTER=N]" },
-		{ { "handler", "EPOCH_COMPLETED,every=x:log" }, "every expects an integer" },
+		{ { "handler", "EPOCH_COMPLETED,every=x:log" },
+		    "every expects an integer" },
 		{ { "batch-size", "3" }, "--batch-size needs --data" },
 		{ { "max-epochs", "three" }, "--max-epochs three" },
 	};
@@ -335,8 +341,9 @@ test_spec_errors(void **state)
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&e, 0, sizeof e);
-		assert_int_equal(spec_build(NULL, &bad[i].flag, 1, NULL, "/", &j,
-		    &e), CTL_EUSAGE);
+		assert_int_equal(
+		    spec_build(NULL, &bad[i].flag, 1, NULL, "/", &j, &e),
+		    CTL_EUSAGE);
 		assert_null(j);
 		if (strstr(e.message, bad[i].msg) == NULL)
 			fail_msg("%s: \"%s\" lacks \"%s\"", bad[i].flag.value,
@@ -399,11 +406,16 @@ test_format(void **state)
 static void
 test_text_safe(void **state)
 {
-	static const struct { const char *in, *out; } cases[] = {
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
 		{ "plain é text", "plain é text" },
 		{ "\x1b]0;pwned\x07\x1b[2J", "\\x1b]0;pwned\\x07\\x1b[2J" },
 		{ "a\rb\tc\nd\\e\x7f", "a\\rb\\tc\\nd\\\\e\\x7f" },
-		{ "\xc2\x9b" "2J", "\\xc2\\x9b" "2J" },
+		{ "\xc2\x9b"
+		  "2J",
+		    "\\xc2\\x9b"
+		    "2J" },
 		{ "x\xe2\x80\xaey", "x\\xe2\\x80\\xaey" },
 		{ "bad \xff\xc3", "bad \\xff\\xc3" },
 	};
@@ -445,12 +457,22 @@ test_table(void **state)
 static void
 test_summary_text(void **state)
 {
-	ig_named_value m[] = { { (char *)"loss", 0.25 }, { (char *)"acc", 0.9 } };
+	ig_named_value m[] = { { (char *)"loss", 0.25 },
+		{ (char *)"acc", 0.9 } };
 	ig_summary s = {
-		.id = 7, .name = (char *)"digits", .owner = 1000,
-		.status = IG_STATUS_RUNNING, .epoch = 2, .iteration = 12345,
-		.max_epochs = 10, .epoch_length = 10000, .rate = 1530,
-		.metrics = m, .nmetrics = 2, .created = 100, .started = 100,
+		.id = 7,
+		.name = (char *)"digits",
+		.owner = 1000,
+		.status = IG_STATUS_RUNNING,
+		.epoch = 2,
+		.iteration = 12345,
+		.max_epochs = 10,
+		.epoch_length = 10000,
+		.rate = 1530,
+		.metrics = m,
+		.nmetrics = 2,
+		.created = 100,
+		.started = 100,
 		.finished = IG_NONE,
 	};
 	struct summary_text f;

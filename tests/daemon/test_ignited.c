@@ -31,9 +31,9 @@
 
 struct fixture {
 	char dir[64];
-	char sock[96];          /* fits in sun_path */
+	char sock[96]; /* fits in sun_path */
 	char db[128];
-	char err[128];          /* a daemon's stderr */
+	char err[128]; /* a daemon's stderr */
 	pid_t pids[MAX_DAEMONS];
 	int npids;
 };
@@ -154,8 +154,8 @@ static void
 send_frame(int fd, const msgpack_sbuffer *sb)
 {
 	unsigned char h[4] = { (unsigned char)(sb->size >> 24),
-	    (unsigned char)(sb->size >> 16), (unsigned char)(sb->size >> 8),
-	    (unsigned char)sb->size };
+		(unsigned char)(sb->size >> 16), (unsigned char)(sb->size >> 8),
+		(unsigned char)sb->size };
 
 	send_bytes(fd, h, 4);
 	send_bytes(fd, sb->data, sb->size);
@@ -217,8 +217,8 @@ read_frame(int fd, msgpack_unpacked *up)
 	assert_true(n <= sizeof body);
 	assert_true(read_full(fd, body, n));
 	msgpack_unpacked_init(up);
-	assert_int_equal(msgpack_unpack_next(up, body, n, NULL),
-	    MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(
+	    msgpack_unpack_next(up, body, n, NULL), MSGPACK_UNPACK_SUCCESS);
 	return true;
 }
 
@@ -313,7 +313,7 @@ test_requests(void **state)
 	spawn(f, f->sock, f->db, NULL);
 	fd = dial_wait(f->sock);
 	request(fd, 7, "ping", false);
-	expect_code(fd, 7, 10);                 /* VERSION_MISMATCH: no hello */
+	expect_code(fd, 7, 10); /* VERSION_MISMATCH: no hello */
 	request(fd, 8, "hello", true);
 	expect_response(fd, 8, 0, &up);
 	assert_int_equal(map_int(elem(&up, 3), "version"), 1);
@@ -322,14 +322,15 @@ test_requests(void **state)
 	expect_code(fd, 9, 0);
 	request(fd, 10, "list", false);
 	expect_response(fd, 10, 0, &up);
-	assert_int_equal(map_val(elem(&up, 3), "runs")->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(
+	    map_val(elem(&up, 3), "runs")->type, MSGPACK_OBJECT_ARRAY);
 	assert_int_equal(map_val(elem(&up, 3), "runs")->via.array.size, 0);
 	msgpack_unpacked_destroy(&up);
 	request(fd, 11, "no_such_method", false);
-	expect_code(fd, 11, 2);                 /* UNKNOWN_METHOD */
-	request(fd, 12, "run", false);          /* a spec needs an engine */
-	expect_code(fd, 12, 3);                 /* INVALID_PARAMS */
-	request(fd, 13, "ping", false);         /* still served */
+	expect_code(fd, 11, 2); /* UNKNOWN_METHOD */
+	request(fd, 12, "run", false); /* a spec needs an engine */
+	expect_code(fd, 12, 3); /* INVALID_PARAMS */
+	request(fd, 13, "ping", false); /* still served */
 	expect_code(fd, 13, 0);
 	close(fd);
 }
@@ -346,17 +347,17 @@ test_garbage(void **state)
 	spawn(f, f->sock, f->db, NULL);
 	fd = hello(f);
 	send_bytes(fd, invalid, sizeof invalid);
-	expect_fatal(fd, 104);                  /* FRAME_INVALID */
+	expect_fatal(fd, 104); /* FRAME_INVALID */
 	close(fd);
 	fd = hello(f);
 	send_bytes(fd, huge, sizeof huge);
-	expect_fatal(fd, 101);                  /* FRAME_TOO_LARGE */
+	expect_fatal(fd, 101); /* FRAME_TOO_LARGE */
 	close(fd);
 	fd = hello(f);
 	send_bytes(fd, empty, sizeof empty);
-	expect_fatal(fd, 100);                  /* FRAME_EMPTY */
+	expect_fatal(fd, 100); /* FRAME_EMPTY */
 	close(fd);
-	fd = hello(f);                          /* the daemon serves on */
+	fd = hello(f); /* the daemon serves on */
 	request(fd, 2, "ping", false);
 	expect_code(fd, 2, 0);
 	close(fd);
@@ -372,7 +373,7 @@ test_idle_timeout(void **state)
 	spawn(f, f->sock, f->db, "--idle-timeout=200");
 	fd = hello(f);
 	send_bytes(fd, partial, sizeof partial);
-	expect_fatal(fd, 102);                  /* FRAME_TRUNCATED */
+	expect_fatal(fd, 102); /* FRAME_TRUNCATED */
 	close(fd);
 }
 
@@ -393,7 +394,7 @@ test_modes_and_sigterm(void **state)
 	assert_int_equal(st.st_mode & 0777, 0700);
 	kill(pid, SIGTERM);
 	assert_int_equal(reap(f, pid), 0);
-	assert_int_equal(stat(f->sock, &st), -1);       /* removed */
+	assert_int_equal(stat(f->sock, &st), -1); /* removed */
 }
 
 /* The daemon's stderr, as the refusal it printed. */
@@ -421,7 +422,7 @@ test_second_daemon_refused(void **state)
 	assert_int_equal(reap(f, spawn(f, f->sock, db2, NULL)), 1);
 	read_err(f, msg, sizeof msg);
 	assert_non_null(strstr(msg, "another ignited is already serving"));
-	fd = hello(f);                          /* the first one is unharmed */
+	fd = hello(f); /* the first one is unharmed */
 	close(fd);
 }
 
@@ -438,7 +439,7 @@ test_stale_socket_replaced(void **state)
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", f->sock);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-	close(fd);                              /* left behind, as by a crash */
+	close(fd); /* left behind, as by a crash */
 	spawn(f, f->sock, f->db, NULL);
 	fd = hello(f);
 	close(fd);
@@ -497,20 +498,20 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idle_timeout, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_modes_and_sigterm, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_second_daemon_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_socket_replaced,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsafe_dir_refused, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_long_path_refused, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_shutdown_method, setup,
-		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_idle_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_modes_and_sigterm, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_second_daemon_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stale_socket_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unsafe_dir_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_long_path_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_shutdown_method, setup, teardown),
 	};
 
 	/* A daemon that hangs up on us must fail a test, not kill the run. */

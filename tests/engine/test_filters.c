@@ -15,7 +15,7 @@ typedef struct filter_case {
 	const char *name;
 	int event;
 	ig_filter filter;
-	int64_t want[MAXV];    /* the values (rule 6) at which the handler ran */
+	int64_t want[MAXV]; /* the values (rule 6) at which the handler ran */
 	size_t nwant;
 } filter_case;
 
@@ -23,25 +23,33 @@ static const int64_t once_list[] = { 2, 5, 9 };
 static const int64_t once_4[] = { 4 };
 static const int64_t once_3[] = { 3 };
 
-#define V(...) { __VA_ARGS__ }, sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)
+#define V(...) \
+	{ __VA_ARGS__ }, sizeof((int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t)
 
 static const filter_case cases[] = {
 	/* rule 7: every */
 	{ "IC every=3", E_IC, { .every = 3 }, V(3, 6, 9, 12) },
-	{ "IC every=1 is no filter", E_IC, { .every = 1 }, V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) },
+	{ "IC every=1 is no filter", E_IC, { .every = 1 },
+	    V(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12) },
 	/* rule 7: once, once with a list */
 	{ "IC once=4", E_IC, { .once = once_4, .nonce = 1 }, V(4) },
-	{ "IC once=[2,5,9]", E_IC, { .once = once_list, .nonce = 3 }, V(2, 5, 9) },
+	{ "IC once=[2,5,9]", E_IC, { .once = once_list, .nonce = 3 },
+	    V(2, 5, 9) },
 	/* rule 7: before / after, strictly */
 	{ "IC before=4", E_IC, { .before = 4 }, V(1, 2, 3) },
 	{ "IC after=9", E_IC, { .after = 9 }, V(10, 11, 12) },
-	{ "IC after=2 before=6", E_IC, { .after = 2, .before = 6 }, V(3, 4, 5) },
+	{ "IC after=2 before=6", E_IC, { .after = 2, .before = 6 },
+	    V(3, 4, 5) },
 	/* rule 7: every with before/after counts from after+1 */
-	{ "IC every=2 after=2", E_IC, { .every = 2, .after = 2 }, V(3, 5, 7, 9, 11) },
-	{ "IC every=2 before=6", E_IC, { .every = 2, .before = 6 }, V(1, 3, 5) },
-	{ "IC every=3 after=1 before=8", E_IC, { .every = 3, .after = 1, .before = 8 }, V(2, 5) },
+	{ "IC every=2 after=2", E_IC, { .every = 2, .after = 2 },
+	    V(3, 5, 7, 9, 11) },
+	{ "IC every=2 before=6", E_IC, { .every = 2, .before = 6 },
+	    V(1, 3, 5) },
+	{ "IC every=3 after=1 before=8", E_IC,
+	    { .every = 3, .after = 1, .before = 8 }, V(2, 5) },
 	/* rule 6: ITERATION_STARTED sees the new iteration */
-	{ "IS once=[2,5,9]", E_IS, { .once = once_list, .nonce = 3 }, V(2, 5, 9) },
+	{ "IS once=[2,5,9]", E_IS, { .once = once_list, .nonce = 3 },
+	    V(2, 5, 9) },
 	/* rule 6: GET_BATCH events see the iterations done (every=3 fires at 0) */
 	{ "GBS every=3", E_GBS, { .every = 3 }, V(0, 3, 6, 9) },
 	{ "GBC once=4", E_GBC, { .once = once_4, .nonce = 1 }, V(4) },
@@ -50,16 +58,21 @@ static const filter_case cases[] = {
 	{ "EC every=2", E_EC, { .every = 2 }, V(2, 4, 6) },
 	{ "ES once=3", E_ES, { .once = once_3, .nonce = 1 }, V(3) },
 	{ "EC after=4", E_EC, { .after = 4 }, V(5, 6) },
-	{ "EC every=2 after=1 before=6", E_EC, { .every = 2, .after = 1, .before = 6 }, V(2, 4) },
+	{ "EC every=2 after=1 before=6", E_EC,
+	    { .every = 2, .after = 1, .before = 6 }, V(2, 4) },
 	/* rule 6: COMPLETED sees the epoch */
 	{ "CO every=3", E_CO, { .every = 3 }, V(6) },
 	{ "CO every=4", E_CO, { .every = 4 }, { 0 }, 0 },
 };
 
-static int64_t value_of(const tr_ev *ev)
+static int64_t
+value_of(const tr_ev *ev)
 {
 	switch (ev->event) {
-	case E_GBS: case E_GBC: case E_IS: case E_IC:
+	case E_GBS:
+	case E_GBC:
+	case E_IS:
+	case E_IC:
 		return ev->iteration;
 	default:
 		return ev->epoch;
@@ -67,7 +80,8 @@ static int64_t value_of(const tr_ev *ev)
 }
 
 /* Rules 6, 7: the table above. */
-static void test_rule06_07_filter_table(void **state)
+static void
+test_rule06_07_filter_table(void **state)
 {
 	(void)state;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
@@ -78,16 +92,19 @@ static void test_rule06_07_filter_table(void **state)
 		trace t;
 		trace_init(&t);
 		if (trace_record_event(e, &t, fc->event, &fc->filter, 0) == 0)
-			fail_msg("%s: add refused: %s", fc->name, ig_engine_error(e));
+			fail_msg("%s: add refused: %s", fc->name,
+			    ig_engine_error(e));
 		ig_run_args a = run_args(6, IG_NONE, IG_NONE);
 		RUN_OK(e, d, &a);
 		bool same = t.n == fc->nwant;
 		for (size_t i = 0; same && i < t.n; i++)
-			same = value_of(&t.v[i]) == fc->want[i] && t.v[i].event == fc->event;
+			same = value_of(&t.v[i]) == fc->want[i] &&
+			    t.v[i].event == fc->event;
 		if (!same) {
 			print_error("case \"%s\": handler ran at", fc->name);
 			for (size_t i = 0; i < t.n; i++)
-				print_error(" %lld", (long long)value_of(&t.v[i]));
+				print_error(
+				    " %lld", (long long)value_of(&t.v[i]));
 			print_error(" (expected");
 			for (size_t i = 0; i < fc->nwant; i++)
 				print_error(" %lld", (long long)fc->want[i]);
@@ -101,7 +118,8 @@ static void test_rule06_07_filter_table(void **state)
 }
 
 /* Rule 7: once copies its list at add. */
-static void test_rule07_once_list_copied_at_add(void **state)
+static void
+test_rule07_once_list_copied_at_add(void **state)
 {
 	fixture *f = *state;
 	int64_t list[] = { 3, 4 };
@@ -111,18 +129,20 @@ static void test_rule07_once_list_copied_at_add(void **state)
 	list[1] = 2;
 	f->d = ig_data_range(5);
 	RUN_OK(f->e, f->d, NULL);
-	static const tr_ev exp[] = { {E_IC, 1, 3}, {E_IC, 1, 4} };
+	static const tr_ev exp[] = { { E_IC, 1, 3 }, { E_IC, 1, 4 } };
 	TRACE_EQ(&f->t, exp);
 }
 
 /* Rule 7: only one of custom filter, once, {every, before, after}. */
-static bool yes(ig_engine *e, int64_t v, void *ud)
+static bool
+yes(ig_engine *e, int64_t v, void *ud)
 {
 	(void)e, (void)v, (void)ud;
 	return true;
 }
 
-static void test_rule07_only_one_kind_of_filter(void **state)
+static void
+test_rule07_only_one_kind_of_filter(void **state)
 {
 	fixture *f = *state;
 	static const ig_filter bad[] = {
@@ -134,30 +154,37 @@ static void test_rule07_only_one_kind_of_filter(void **state)
 		{ .once = once_4, .nonce = 1, .fn = yes },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(trace_record_event(f->e, &f->t, E_IC, &bad[i], 0), 0);
+		assert_int_equal(
+		    trace_record_event(f->e, &f->t, E_IC, &bad[i], 0), 0);
 		assert_string_not_equal(ig_engine_error(f->e), "");
 	}
 	f->d = ig_data_range(2);
 	RUN_OK(f->e, f->d, NULL);
-	assert_int_equal(f->t.n, 0);   /* nothing was added */
+	assert_int_equal(f->t.n, 0); /* nothing was added */
 }
 
 /* Rule 6 (we differ): a filter on an event with no counter is refused at
  * add; the same events take plain handlers. */
-static void test_rule06_filter_on_event_without_counter_refused(void **state)
+static void
+test_rule06_filter_on_event_without_counter_refused(void **state)
 {
 	fixture *f = *state;
 	int custom = ig_engine_register_event(f->e, "no_counter", NULL);
 	assert_true(custom >= IG_EVENT_CORE_COUNT);
 	const int events[] = { E_DSI, E_TRM, E_TSE, E_EXR, custom };
-	const ig_filter filters[] = { { .every = 2 }, { .once = once_4, .nonce = 1 }, { .fn = yes } };
+	const ig_filter filters[] = { { .every = 2 },
+		{ .once = once_4, .nonce = 1 }, { .fn = yes } };
 	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
-		for (size_t j = 0; j < sizeof(filters) / sizeof(filters[0]); j++) {
-			if (trace_record_event(f->e, &f->t, events[i], &filters[j], 0) != 0)
-				fail_msg("filter %zu on event %d accepted", j, events[i]);
+		for (size_t j = 0; j < sizeof(filters) / sizeof(filters[0]);
+		     j++) {
+			if (trace_record_event(
+			        f->e, &f->t, events[i], &filters[j], 0) != 0)
+				fail_msg("filter %zu on event %d accepted", j,
+				    events[i]);
 			assert_string_not_equal(ig_engine_error(f->e), "");
 		}
-		assert_true(trace_record_event(f->e, &f->t, events[i], NULL, 0) != 0);
+		assert_true(
+		    trace_record_event(f->e, &f->t, events[i], NULL, 0) != 0);
 	}
 }
 
@@ -169,7 +196,8 @@ typedef struct seen_values {
 	size_t n;
 } seen_values;
 
-static bool odd_and_log(ig_engine *e, int64_t value, void *ud)
+static bool
+odd_and_log(ig_engine *e, int64_t value, void *ud)
 {
 	(void)e;
 	seen_values *s = ud;
@@ -177,7 +205,8 @@ static bool odd_and_log(ig_engine *e, int64_t value, void *ud)
 	return value % 2 == 1;
 }
 
-static void test_rule08_custom_filter(void **state)
+static void
+test_rule08_custom_filter(void **state)
 {
 	fixture *f = *state;
 	trace t;
@@ -203,38 +232,49 @@ static void test_rule08_custom_filter(void **state)
 	assert_int_equal(co.n, 1);
 	assert_int_equal(co.v[0], 3);
 	static const tr_ev exp[] = {
-		{TG(1, E_IC), 1, 1}, {TG(4, E_EC), 1, 2}, {TG(1, E_IC), 2, 3}, {TG(1, E_IC), 3, 5}, {TG(4, E_EC), 3, 6},
-		{TG(3, E_CO), 3, 6},
+		{ TG(1, E_IC), 1, 1 },
+		{ TG(4, E_EC), 1, 2 },
+		{ TG(1, E_IC), 2, 3 },
+		{ TG(1, E_IC), 3, 5 },
+		{ TG(4, E_EC), 3, 6 },
+		{ TG(3, E_CO), 3, 6 },
 	};
 	TRACE_EQ(&t, exp);
 	trace_free(&t);
 }
 
 /* Rule 6: STARTED's filter value is the current epoch on a resume. */
-static void test_rule06_started_value_on_resume(void **state)
+static void
+test_rule06_started_value_on_resume(void **state)
 {
 	fixture *f = *state;
 	seen_values st = { 0 };
 	const ig_filter fst = { .fn = odd_and_log, .fn_ud = &st };
 	assert_true(trace_record_event(f->e, &f->t, E_ST, &fst, 0) != 0);
-	ig_state_dict sd = { .iteration = IG_NONE, .epoch = 2, .epoch_length = 2, .max_epochs = 3 };
+	ig_state_dict sd = { .iteration = IG_NONE,
+		.epoch = 2,
+		.epoch_length = 2,
+		.max_epochs = 3 };
 	assert_int_equal(ig_engine_load_state_dict(f->e, &sd), 0);
 	f->d = ig_data_range(2);
 	RUN_OK(f->e, f->d, NULL);
 	assert_int_equal(st.n, 1);
 	assert_int_equal(st.v[0], 2);
-	assert_int_equal(f->t.n, 0);   /* 2 is even: filtered out */
+	assert_int_equal(f->t.n, 0); /* 2 is even: filtered out */
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rule06_07_filter_table),
 		FX_TEST_BARE(test_rule07_once_list_copied_at_add),
 		FX_TEST_BARE(test_rule07_only_one_kind_of_filter),
-		FX_TEST_BARE(test_rule06_filter_on_event_without_counter_refused),
+		FX_TEST_BARE(
+		    test_rule06_filter_on_event_without_counter_refused),
 		FX_TEST_BARE(test_rule08_custom_filter),
 		FX_TEST_BARE(test_rule06_started_value_on_resume),
 	};
-	return cmocka_run_group_tests_name("engine_filters (rules 6-8)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "engine_filters (rules 6-8)", tests, NULL, NULL);
 }

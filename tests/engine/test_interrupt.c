@@ -13,19 +13,15 @@ typedef struct point {
 } point;
 
 static const point points[] = {
-	{ E_ST, 0, 0 },
-	{ E_ES, 1, 0 },
-	{ E_ES, 2, 3 },
-	{ E_GBS, 1, 1 },
-	{ E_GBC, 1, 1 },
-	{ E_IS, 1, 2 },
-	{ E_IC, 1, 2 },
-	{ E_IC, 1, 3 },     /* last iteration of an epoch */
+	{ E_ST, 0, 0 }, { E_ES, 1, 0 }, { E_ES, 2, 3 }, { E_GBS, 1, 1 },
+	{ E_GBC, 1, 1 }, { E_IS, 1, 2 }, { E_IC, 1, 2 },
+	{ E_IC, 1, 3 }, /* last iteration of an epoch */
 	{ E_EC, 1, 3 },
-	{ E_EC, 2, 6 },     /* last epoch: the state looks finished */
+	{ E_EC, 2, 6 }, /* last epoch: the state looks finished */
 };
 
-static void test_rule13_interrupt_and_continue(void **state)
+static void
+test_rule13_interrupt_and_continue(void **state)
 {
 	(void)state;
 	trace plain;
@@ -33,8 +29,9 @@ static void test_rule13_interrupt_and_continue(void **state)
 	tb_run(&plain, 2, 3, true);
 	for (size_t c = 0; c < sizeof(points) / sizeof(points[0]); c++) {
 		const point *p = &points[c];
-		print_message("interrupt at %s(%lld,%lld)\n", tr_event_name(p->event),
-		              (long long)p->epoch, (long long)p->iteration);
+		print_message("interrupt at %s(%lld,%lld)\n",
+		    tr_event_name(p->event), (long long)p->epoch,
+		    (long long)p->iteration);
 		proc_rec rec;
 		trace t, exp;
 		trace_init(&t);
@@ -42,10 +39,12 @@ static void test_rule13_interrupt_and_continue(void **state)
 		ig_data *d = ig_data_range(3);
 		ig_engine *e = new_engine(&rec);
 		assert_true(trace_record(e, &t, TR_ALL_BUT_EXCEPTION));
-		action a = { ACT_INTERRUPT, p->event, p->epoch, p->iteration, 0, 0 };
+		action a = { ACT_INTERRUPT, p->event, p->epoch, p->iteration, 0,
+			0 };
 		action_attach(e, &a);
 		ig_run_args args = run_args(2, IG_NONE, IG_NONE);
-		size_t k = trace_find(&plain, p->event, p->epoch, p->iteration) + 1;
+		size_t k =
+		    trace_find(&plain, p->event, p->epoch, p->iteration) + 1;
 
 		RUN_OK(e, d, &args);
 		assert_int_equal(ig_engine_status(e), IG_RUN_SUSPENDED);
@@ -71,7 +70,8 @@ static void test_rule13_interrupt_and_continue(void **state)
 
 /* Rule 13: continuing ignores arguments that would make the run look
  * finished or fresh: a suspended run goes on even with the same max_epochs. */
-static void test_rule13_interrupt_twice_then_continue(void **state)
+static void
+test_rule13_interrupt_twice_then_continue(void **state)
 {
 	fixture *f = *state;
 	action a = { ACT_INTERRUPT, E_IC, -1, -1, 2, 0 };
@@ -83,19 +83,36 @@ static void test_rule13_interrupt_twice_then_continue(void **state)
 	RUN_OK(f->e, f->d, &args);
 	RUN_OK(f->e, f->d, &args);
 	static const tr_ev exp[] = {
-		{E_ST, 0, 0}, {E_ES, 1, 0}, {E_GBS, 1, 0}, {E_GBC, 1, 0}, {E_IS, 1, 1}, {E_IC, 1, 1},
-		{E_INT, 1, 1}, {E_GBS, 1, 1}, {E_GBC, 1, 1}, {E_IS, 1, 2}, {E_IC, 1, 2}, {E_INT, 1, 2},
-		{E_GBS, 1, 2}, {E_GBC, 1, 2}, {E_IS, 1, 3}, {E_IC, 1, 3}, {E_EC, 1, 3}, {E_CO, 1, 3},
+		{ E_ST, 0, 0 },
+		{ E_ES, 1, 0 },
+		{ E_GBS, 1, 0 },
+		{ E_GBC, 1, 0 },
+		{ E_IS, 1, 1 },
+		{ E_IC, 1, 1 },
+		{ E_INT, 1, 1 },
+		{ E_GBS, 1, 1 },
+		{ E_GBC, 1, 1 },
+		{ E_IS, 1, 2 },
+		{ E_IC, 1, 2 },
+		{ E_INT, 1, 2 },
+		{ E_GBS, 1, 2 },
+		{ E_GBC, 1, 2 },
+		{ E_IS, 1, 3 },
+		{ E_IC, 1, 3 },
+		{ E_EC, 1, 3 },
+		{ E_CO, 1, 3 },
 	};
 	TRACE_EQ(&f->t, exp);
 	ASSERT_SEEN(&f->rec, 0, 1, 2);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rule13_interrupt_and_continue),
 		FX_TEST(test_rule13_interrupt_twice_then_continue),
 	};
-	return cmocka_run_group_tests_name("engine_interrupt (rule 13)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "engine_interrupt (rule 13)", tests, NULL, NULL);
 }

@@ -4,15 +4,18 @@
  */
 #include "trace.h"
 
-static ig_state_dict sd_iter(int64_t iteration, int64_t epoch_length, int64_t max_epochs)
+static ig_state_dict
+sd_iter(int64_t iteration, int64_t epoch_length, int64_t max_epochs)
 {
-	ig_state_dict sd = { iteration, IG_NONE, epoch_length, max_epochs, NULL, 0 };
+	ig_state_dict sd = { iteration, IG_NONE, epoch_length, max_epochs, NULL,
+		0 };
 	return sd;
 }
 
 /* Rule 17: a finished state starts fresh; max_epochs = argument or 1 (not
  * the old 2), epoch_length = len(data) (not the old 2). */
-static void test_rule17_rerun_finished_is_fresh(void **state)
+static void
+test_rule17_rerun_finished_is_fresh(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(3);
@@ -30,7 +33,8 @@ static void test_rule17_rerun_finished_is_fresh(void **state)
 }
 
 /* Rule 17: more epochs on a finished state resume it: STARTED(2,6), epoch 3. */
-static void test_rule17_more_epochs_resumes(void **state)
+static void
+test_rule17_more_epochs_resumes(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(3);
@@ -51,7 +55,8 @@ static void test_rule17_more_epochs_resumes(void **state)
 
 /* Rule 17: max_epochs below the current epoch is an error; nothing fires and
  * the state is unchanged. */
-static void test_rule17_max_epochs_below_epoch_is_error(void **state)
+static void
+test_rule17_max_epochs_below_epoch_is_error(void **state)
 {
 	fixture *f = *state;
 	action t = { ACT_TERMINATE, E_IC, 2, 5, 0, 0 };
@@ -72,7 +77,8 @@ static void test_rule17_max_epochs_below_epoch_is_error(void **state)
 
 /* Rule 17: an epoch_length different from an unfinished state's is an
  * error; on a finished state it starts fresh. */
-static void test_rule17_epoch_length_mismatch(void **state)
+static void
+test_rule17_epoch_length_mismatch(void **state)
 {
 	fixture *f = *state;
 	action t = { ACT_TERMINATE, E_IC, 1, 2, 0, 0 };
@@ -102,7 +108,8 @@ static void test_rule17_epoch_length_mismatch(void **state)
 
 /* Rule 18: after terminate() the partial epoch is abandoned and a new epoch
  * starts: STARTED(2,5), epoch 3 of 3 iterations, the data at item 0. */
-static void test_rule18_resume_after_terminate(void **state)
+static void
+test_rule18_resume_after_terminate(void **state)
 {
 	fixture *f = *state;
 	action t = { ACT_TERMINATE, E_IC, 2, 5, 0, 0 };
@@ -124,7 +131,8 @@ static void test_rule18_resume_after_terminate(void **state)
 }
 
 /* Rule 18: load_state_dict by epoch, then run. */
-static void test_rule18_load_state_dict_epoch_then_run(void **state)
+static void
+test_rule18_load_state_dict_epoch_then_run(void **state)
 {
 	fixture *f = *state;
 	ig_state_dict sd = { IG_NONE, 1, 3, 3, NULL, 0 };
@@ -144,7 +152,8 @@ static void test_rule18_load_state_dict_epoch_then_run(void **state)
 
 /* Rule 18: load_state_dict by iteration: the next epoch runs only the
  * iterations left in it; without a seed the data restarts at item 0. */
-static void test_rule18_load_state_dict_iteration_then_run(void **state)
+static void
+test_rule18_load_state_dict_iteration_then_run(void **state)
 {
 	fixture *f = *state;
 	ig_state_dict sd = sd_iter(4, 3, 3);
@@ -153,11 +162,33 @@ static void test_rule18_load_state_dict_iteration_then_run(void **state)
 	f->d = ig_data_range(3);
 	RUN_OK(f->e, f->d, NULL);
 	static const tr_ev exp[] = {
-		{E_ST, 1, 4}, {E_ES, 2, 4}, {E_GBS, 2, 4}, {E_GBC, 2, 4}, {E_IS, 2, 5}, {E_IC, 2, 5},
-		{E_GBS, 2, 5}, {E_GBC, 2, 5}, {E_IS, 2, 6}, {E_IC, 2, 6}, {E_EC, 2, 6}, {E_ES, 3, 6},
-		{E_GBS, 3, 6}, {E_GBC, 3, 6}, {E_IS, 3, 7}, {E_IC, 3, 7}, {E_GBS, 3, 7}, {E_DSI, 3, 7},
-		{E_GBC, 3, 7}, {E_IS, 3, 8}, {E_IC, 3, 8}, {E_GBS, 3, 8}, {E_GBC, 3, 8}, {E_IS, 3, 9},
-		{E_IC, 3, 9}, {E_EC, 3, 9}, {E_CO, 3, 9},
+		{ E_ST, 1, 4 },
+		{ E_ES, 2, 4 },
+		{ E_GBS, 2, 4 },
+		{ E_GBC, 2, 4 },
+		{ E_IS, 2, 5 },
+		{ E_IC, 2, 5 },
+		{ E_GBS, 2, 5 },
+		{ E_GBC, 2, 5 },
+		{ E_IS, 2, 6 },
+		{ E_IC, 2, 6 },
+		{ E_EC, 2, 6 },
+		{ E_ES, 3, 6 },
+		{ E_GBS, 3, 6 },
+		{ E_GBC, 3, 6 },
+		{ E_IS, 3, 7 },
+		{ E_IC, 3, 7 },
+		{ E_GBS, 3, 7 },
+		{ E_DSI, 3, 7 },
+		{ E_GBC, 3, 7 },
+		{ E_IS, 3, 8 },
+		{ E_IC, 3, 8 },
+		{ E_GBS, 3, 8 },
+		{ E_GBC, 3, 8 },
+		{ E_IS, 3, 9 },
+		{ E_IC, 3, 9 },
+		{ E_EC, 3, 9 },
+		{ E_CO, 3, 9 },
 	};
 	TRACE_EQ(&f->t, exp);
 	ASSERT_SEEN(&f->rec, 0, 1, 2, 0, 1);
@@ -166,18 +197,28 @@ static void test_rule18_load_state_dict_iteration_then_run(void **state)
 /* Rule 18 (we differ, deterministic data): with a seed, a run resumed via
  * load_state_dict at iteration k sees exactly the batches an uninterrupted
  * seeded run saw from k on.  Table: (len, epoch_length, k). */
-static void test_rule18_seeded_resume_sees_same_batches(void **state)
+static void
+test_rule18_seeded_resume_sees_same_batches(void **state)
 {
 	(void)state;
-	static const struct { int64_t len, epoch_length, k; } cases[] = {
-		{ 8, 8, 3 }, { 8, 8, 8 }, { 8, 8, 13 }, { 8, 5, 7 }, { 8, 5, 10 }, { 5, 8, 9 },
+	static const struct {
+		int64_t len, epoch_length, k;
+	} cases[] = {
+		{ 8, 8, 3 },
+		{ 8, 8, 8 },
+		{ 8, 8, 13 },
+		{ 8, 5, 7 },
+		{ 8, 5, 10 },
+		{ 5, 8, 9 },
 	};
 	const int64_t seed = 12345, max_epochs = 3;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		print_message("len %lld, epoch_length %lld, k %lld\n", (long long)cases[c].len,
-		              (long long)cases[c].epoch_length, (long long)cases[c].k);
+		print_message("len %lld, epoch_length %lld, k %lld\n",
+		    (long long)cases[c].len, (long long)cases[c].epoch_length,
+		    (long long)cases[c].k);
 		ig_data *d = ig_data_range(cases[c].len);
-		ig_run_args a = run_args(max_epochs, cases[c].epoch_length, seed);
+		ig_run_args a =
+		    run_args(max_epochs, cases[c].epoch_length, seed);
 		proc_rec full, part;
 		ig_engine *e1 = new_engine(&full);
 		RUN_OK(e1, d, &a);
@@ -186,16 +227,18 @@ static void test_rule18_seeded_resume_sees_same_batches(void **state)
 		/* The seed really shuffles (otherwise this test checks nothing). */
 		bool natural = true;
 		for (size_t i = 0; i < full.nseen; i++)
-			natural = natural && full.seen[i] == (int64_t)i % cases[c].len;
+			natural = natural &&
+			    full.seen[i] == (int64_t)i % cases[c].len;
 		assert_false(natural);
 
 		ig_engine *e2 = new_engine(&part);
-		ig_state_dict sd = sd_iter(cases[c].k, cases[c].epoch_length, max_epochs);
+		ig_state_dict sd =
+		    sd_iter(cases[c].k, cases[c].epoch_length, max_epochs);
 		assert_int_equal(ig_engine_load_state_dict(e2, &sd), 0);
 		ig_run_args a2 = run_args(IG_NONE, IG_NONE, seed);
 		RUN_OK(e2, d, &a2);
-		assert_seen(&part, full.seen + cases[c].k, (size_t)(total - cases[c].k),
-		            __FILE__, __LINE__);
+		assert_seen(&part, full.seen + cases[c].k,
+		    (size_t)(total - cases[c].k), __FILE__, __LINE__);
 		ig_engine_free(e1);
 		ig_engine_free(e2);
 		ig_data_free(d);
@@ -205,7 +248,8 @@ static void test_rule18_seeded_resume_sees_same_batches(void **state)
 /* Rule 18: every run that does not continue an interrupt resets times and
  * fires STARTED; after load_state_dict at an epoch boundary no partial epoch
  * is run. */
-static void test_rule18_load_state_dict_at_boundary(void **state)
+static void
+test_rule18_load_state_dict_at_boundary(void **state)
 {
 	fixture *f = *state;
 	ig_state_dict sd = sd_iter(6, 3, 3);
@@ -222,7 +266,8 @@ static void test_rule18_load_state_dict_at_boundary(void **state)
 }
 
 /* Rule 19: a resume with no data keeps none. */
-static void test_rule19_resume_without_data(void **state)
+static void
+test_rule19_resume_without_data(void **state)
 {
 	fixture *f = *state;
 	action t = { ACT_TERMINATE, E_IC, 1, 2, 0, 0 };
@@ -243,7 +288,8 @@ static void test_rule19_resume_without_data(void **state)
 }
 
 /* Rule 19: a resume with new data uses it. */
-static void test_rule19_resume_with_new_data(void **state)
+static void
+test_rule19_resume_with_new_data(void **state)
 {
 	fixture *f = *state;
 	action t = { ACT_TERMINATE, E_IC, 1, 2, 0, 0 };
@@ -264,7 +310,8 @@ static void test_rule19_resume_with_new_data(void **state)
 	assert_int_equal(ig_engine_state(f->e)->epoch_length, 3);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_rule17_rerun_finished_is_fresh),
@@ -279,5 +326,6 @@ int main(void)
 		FX_TEST(test_rule19_resume_without_data),
 		FX_TEST(test_rule19_resume_with_new_data),
 	};
-	return cmocka_run_group_tests_name("engine_resume (rules 17-19)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "engine_resume (rules 17-19)", tests, NULL, NULL);
 }

@@ -7,17 +7,37 @@
 #include "trace.h"
 
 /* Rule 1 (and rule 2's restart at the start of epoch 2): range(2), 2 epochs. */
-static void test_rule01_plain_run_event_order(void **state)
+static void
+test_rule01_plain_run_event_order(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(2);
 	ig_run_args a = run_args(2, IG_NONE, IG_NONE);
 	RUN_OK(f->e, f->d, &a);
 	static const tr_ev exp[] = {
-		{E_ST, 0, 0}, {E_ES, 1, 0}, {E_GBS, 1, 0}, {E_GBC, 1, 0}, {E_IS, 1, 1}, {E_IC, 1, 1},
-		{E_GBS, 1, 1}, {E_GBC, 1, 1}, {E_IS, 1, 2}, {E_IC, 1, 2}, {E_EC, 1, 2}, {E_ES, 2, 2},
-		{E_GBS, 2, 2}, {E_DSI, 2, 2}, {E_GBC, 2, 2}, {E_IS, 2, 3}, {E_IC, 2, 3}, {E_GBS, 2, 3},
-		{E_GBC, 2, 3}, {E_IS, 2, 4}, {E_IC, 2, 4}, {E_EC, 2, 4}, {E_CO, 2, 4},
+		{ E_ST, 0, 0 },
+		{ E_ES, 1, 0 },
+		{ E_GBS, 1, 0 },
+		{ E_GBC, 1, 0 },
+		{ E_IS, 1, 1 },
+		{ E_IC, 1, 1 },
+		{ E_GBS, 1, 1 },
+		{ E_GBC, 1, 1 },
+		{ E_IS, 1, 2 },
+		{ E_IC, 1, 2 },
+		{ E_EC, 1, 2 },
+		{ E_ES, 2, 2 },
+		{ E_GBS, 2, 2 },
+		{ E_DSI, 2, 2 },
+		{ E_GBC, 2, 2 },
+		{ E_IS, 2, 3 },
+		{ E_IC, 2, 3 },
+		{ E_GBS, 2, 3 },
+		{ E_GBC, 2, 3 },
+		{ E_IS, 2, 4 },
+		{ E_IC, 2, 4 },
+		{ E_EC, 2, 4 },
+		{ E_CO, 2, 4 },
 	};
 	TRACE_EQ(&f->t, exp);
 	ASSERT_SEEN(&f->rec, 0, 1, 0, 1);
@@ -32,7 +52,8 @@ static void test_rule01_plain_run_event_order(void **state)
 }
 
 /* Rule 1 / rule 17: no max_epochs means one epoch; epoch_length = len(data). */
-static void test_rule01_defaults_one_epoch_of_len_data(void **state)
+static void
+test_rule01_defaults_one_epoch_of_len_data(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(4);
@@ -49,7 +70,8 @@ static void test_rule01_defaults_one_epoch_of_len_data(void **state)
 
 /* Rule 1: a longer run matches the builder (checks the builder against
  * the recorded Ignite trace above, and the engine over many epochs). */
-static void test_rule01_many_epochs(void **state)
+static void
+test_rule01_many_epochs(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(3);
@@ -66,57 +88,136 @@ static void test_rule01_many_epochs(void **state)
 /* Rule 2: epoch_length == len(data): exhaustion shows at the next epoch's
  * start, GET_BATCH_STARTED once, and no DATALOADER_STOP_ITERATION after the
  * final epoch. */
-static void test_rule02_exhaustion_at_epoch_end(void **state)
+static void
+test_rule02_exhaustion_at_epoch_end(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(3);
 	ig_run_args a = run_args(2, 3, IG_NONE);
 	RUN_OK(f->e, f->d, &a);
 	static const tr_ev exp[] = {
-		{E_ST, 0, 0}, {E_ES, 1, 0}, {E_GBS, 1, 0}, {E_GBC, 1, 0}, {E_IS, 1, 1}, {E_IC, 1, 1},
-		{E_GBS, 1, 1}, {E_GBC, 1, 1}, {E_IS, 1, 2}, {E_IC, 1, 2}, {E_GBS, 1, 2}, {E_GBC, 1, 2},
-		{E_IS, 1, 3}, {E_IC, 1, 3}, {E_EC, 1, 3}, {E_ES, 2, 3}, {E_GBS, 2, 3}, {E_DSI, 2, 3},
-		{E_GBC, 2, 3}, {E_IS, 2, 4}, {E_IC, 2, 4}, {E_GBS, 2, 4}, {E_GBC, 2, 4}, {E_IS, 2, 5},
-		{E_IC, 2, 5}, {E_GBS, 2, 5}, {E_GBC, 2, 5}, {E_IS, 2, 6}, {E_IC, 2, 6}, {E_EC, 2, 6},
-		{E_CO, 2, 6},
+		{ E_ST, 0, 0 },
+		{ E_ES, 1, 0 },
+		{ E_GBS, 1, 0 },
+		{ E_GBC, 1, 0 },
+		{ E_IS, 1, 1 },
+		{ E_IC, 1, 1 },
+		{ E_GBS, 1, 1 },
+		{ E_GBC, 1, 1 },
+		{ E_IS, 1, 2 },
+		{ E_IC, 1, 2 },
+		{ E_GBS, 1, 2 },
+		{ E_GBC, 1, 2 },
+		{ E_IS, 1, 3 },
+		{ E_IC, 1, 3 },
+		{ E_EC, 1, 3 },
+		{ E_ES, 2, 3 },
+		{ E_GBS, 2, 3 },
+		{ E_DSI, 2, 3 },
+		{ E_GBC, 2, 3 },
+		{ E_IS, 2, 4 },
+		{ E_IC, 2, 4 },
+		{ E_GBS, 2, 4 },
+		{ E_GBC, 2, 4 },
+		{ E_IS, 2, 5 },
+		{ E_IC, 2, 5 },
+		{ E_GBS, 2, 5 },
+		{ E_GBC, 2, 5 },
+		{ E_IS, 2, 6 },
+		{ E_IC, 2, 6 },
+		{ E_EC, 2, 6 },
+		{ E_CO, 2, 6 },
 	};
 	TRACE_EQ(&f->t, exp);
 	ASSERT_SEEN(&f->rec, 0, 1, 2, 0, 1, 2);
 }
 
 /* Rule 3: epoch_length < len(data): epoch 2 goes on where epoch 1 stopped. */
-static void test_rule03_epoch_length_below_len(void **state)
+static void
+test_rule03_epoch_length_below_len(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(5);
 	ig_run_args a = run_args(2, 3, IG_NONE);
 	RUN_OK(f->e, f->d, &a);
 	static const tr_ev exp[] = {
-		{E_ST, 0, 0}, {E_ES, 1, 0}, {E_GBS, 1, 0}, {E_GBC, 1, 0}, {E_IS, 1, 1}, {E_IC, 1, 1},
-		{E_GBS, 1, 1}, {E_GBC, 1, 1}, {E_IS, 1, 2}, {E_IC, 1, 2}, {E_GBS, 1, 2}, {E_GBC, 1, 2},
-		{E_IS, 1, 3}, {E_IC, 1, 3}, {E_EC, 1, 3}, {E_ES, 2, 3}, {E_GBS, 2, 3}, {E_GBC, 2, 3},
-		{E_IS, 2, 4}, {E_IC, 2, 4}, {E_GBS, 2, 4}, {E_GBC, 2, 4}, {E_IS, 2, 5}, {E_IC, 2, 5},
-		{E_GBS, 2, 5}, {E_DSI, 2, 5}, {E_GBC, 2, 5}, {E_IS, 2, 6}, {E_IC, 2, 6}, {E_EC, 2, 6},
-		{E_CO, 2, 6},
+		{ E_ST, 0, 0 },
+		{ E_ES, 1, 0 },
+		{ E_GBS, 1, 0 },
+		{ E_GBC, 1, 0 },
+		{ E_IS, 1, 1 },
+		{ E_IC, 1, 1 },
+		{ E_GBS, 1, 1 },
+		{ E_GBC, 1, 1 },
+		{ E_IS, 1, 2 },
+		{ E_IC, 1, 2 },
+		{ E_GBS, 1, 2 },
+		{ E_GBC, 1, 2 },
+		{ E_IS, 1, 3 },
+		{ E_IC, 1, 3 },
+		{ E_EC, 1, 3 },
+		{ E_ES, 2, 3 },
+		{ E_GBS, 2, 3 },
+		{ E_GBC, 2, 3 },
+		{ E_IS, 2, 4 },
+		{ E_IC, 2, 4 },
+		{ E_GBS, 2, 4 },
+		{ E_GBC, 2, 4 },
+		{ E_IS, 2, 5 },
+		{ E_IC, 2, 5 },
+		{ E_GBS, 2, 5 },
+		{ E_DSI, 2, 5 },
+		{ E_GBC, 2, 5 },
+		{ E_IS, 2, 6 },
+		{ E_IC, 2, 6 },
+		{ E_EC, 2, 6 },
+		{ E_CO, 2, 6 },
 	};
 	TRACE_EQ(&f->t, exp);
 	ASSERT_SEEN(&f->rec, 0, 1, 2, 3, 4, 0);
 }
 
 /* Rule 3: epoch_length > len(data): the data restarts inside an epoch. */
-static void test_rule03_epoch_length_above_len(void **state)
+static void
+test_rule03_epoch_length_above_len(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(2);
 	ig_run_args a = run_args(2, 3, IG_NONE);
 	RUN_OK(f->e, f->d, &a);
 	static const tr_ev exp[] = {
-		{E_ST, 0, 0}, {E_ES, 1, 0}, {E_GBS, 1, 0}, {E_GBC, 1, 0}, {E_IS, 1, 1}, {E_IC, 1, 1},
-		{E_GBS, 1, 1}, {E_GBC, 1, 1}, {E_IS, 1, 2}, {E_IC, 1, 2}, {E_GBS, 1, 2}, {E_DSI, 1, 2},
-		{E_GBC, 1, 2}, {E_IS, 1, 3}, {E_IC, 1, 3}, {E_EC, 1, 3}, {E_ES, 2, 3}, {E_GBS, 2, 3},
-		{E_GBC, 2, 3}, {E_IS, 2, 4}, {E_IC, 2, 4}, {E_GBS, 2, 4}, {E_DSI, 2, 4}, {E_GBC, 2, 4},
-		{E_IS, 2, 5}, {E_IC, 2, 5}, {E_GBS, 2, 5}, {E_GBC, 2, 5}, {E_IS, 2, 6}, {E_IC, 2, 6},
-		{E_EC, 2, 6}, {E_CO, 2, 6},
+		{ E_ST, 0, 0 },
+		{ E_ES, 1, 0 },
+		{ E_GBS, 1, 0 },
+		{ E_GBC, 1, 0 },
+		{ E_IS, 1, 1 },
+		{ E_IC, 1, 1 },
+		{ E_GBS, 1, 1 },
+		{ E_GBC, 1, 1 },
+		{ E_IS, 1, 2 },
+		{ E_IC, 1, 2 },
+		{ E_GBS, 1, 2 },
+		{ E_DSI, 1, 2 },
+		{ E_GBC, 1, 2 },
+		{ E_IS, 1, 3 },
+		{ E_IC, 1, 3 },
+		{ E_EC, 1, 3 },
+		{ E_ES, 2, 3 },
+		{ E_GBS, 2, 3 },
+		{ E_GBC, 2, 3 },
+		{ E_IS, 2, 4 },
+		{ E_IC, 2, 4 },
+		{ E_GBS, 2, 4 },
+		{ E_DSI, 2, 4 },
+		{ E_GBC, 2, 4 },
+		{ E_IS, 2, 5 },
+		{ E_IC, 2, 5 },
+		{ E_GBS, 2, 5 },
+		{ E_GBC, 2, 5 },
+		{ E_IS, 2, 6 },
+		{ E_IC, 2, 6 },
+		{ E_EC, 2, 6 },
+		{ E_CO, 2, 6 },
 	};
 	TRACE_EQ(&f->t, exp);
 	ASSERT_SEEN(&f->rec, 0, 1, 0, 1, 0, 1);
@@ -124,7 +225,8 @@ static void test_rule03_epoch_length_above_len(void **state)
 
 /* Rule 3: the iterator is dropped when a run returns, so a fresh run over
  * the same data starts again at item 0. */
-static void test_rule03_iterator_dropped_when_run_returns(void **state)
+static void
+test_rule03_iterator_dropped_when_run_returns(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(5);
@@ -134,7 +236,8 @@ static void test_rule03_iterator_dropped_when_run_returns(void **state)
 	ASSERT_SEEN(&f->rec, 0, 1, 2, 0, 1, 2);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_rule01_plain_run_event_order),
@@ -145,5 +248,6 @@ int main(void)
 		FX_TEST(test_rule03_epoch_length_above_len),
 		FX_TEST(test_rule03_iterator_dropped_when_run_returns),
 	};
-	return cmocka_run_group_tests_name("engine_runloop (rules 1-3)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "engine_runloop (rules 1-3)", tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@ typedef struct switcher {
 	int64_t at;
 } switcher;
 
-static int switch_data(ig_engine *e, int event, void *ud)
+static int
+switch_data(ig_engine *e, int event, void *ud)
 {
 	(void)event;
 	switcher *s = ud;
@@ -25,7 +26,8 @@ static int switch_data(ig_engine *e, int event, void *ud)
 	return 0;
 }
 
-static void test_rule22_set_data_mid_run(void **state)
+static void
+test_rule22_set_data_mid_run(void **state)
 {
 	fixture *f = *state;
 	f->d = ig_data_range(3);
@@ -41,7 +43,7 @@ static void test_rule22_set_data_mid_run(void **state)
 	trace dsi;
 	trace_init(&dsi);
 	trace_only(&dsi, &f->t, E_DSI);
-	static const tr_ev exp[] = { {E_DSI, 3, 7} };
+	static const tr_ev exp[] = { { E_DSI, 3, 7 } };
 	TRACE_EQ(&dsi, exp);
 	trace_free(&dsi);
 }
@@ -53,13 +55,15 @@ typedef struct times_probe {
 	double at_ec, at_co;
 } times_probe;
 
-static void sleep_ms(long ms)
+static void
+sleep_ms(long ms)
 {
 	struct timespec ts = { 0, ms * 1000000L };
 	nanosleep(&ts, NULL);
 }
 
-static int probe_started(ig_engine *e, int event, void *ud)
+static int
+probe_started(ig_engine *e, int event, void *ud)
 {
 	(void)event;
 	times_probe *p = ud;
@@ -68,7 +72,8 @@ static int probe_started(ig_engine *e, int event, void *ud)
 	return 0;
 }
 
-static int probe_and_sleep(ig_engine *e, int event, void *ud)
+static int
+probe_and_sleep(ig_engine *e, int event, void *ud)
 {
 	times_probe *p = ud;
 	if (event == E_EC)
@@ -79,7 +84,8 @@ static int probe_and_sleep(ig_engine *e, int event, void *ud)
 	return 0;
 }
 
-static void test_rule24_times(void **state)
+static void
+test_rule24_times(void **state)
 {
 	fixture *f = *state;
 	assert_true(isnan(ig_engine_state(f->e)->time_epoch));
@@ -110,7 +116,8 @@ typedef struct batch_probe {
 	ig_batch replaced;
 } batch_probe;
 
-static int probe_batch(ig_engine *e, int event, void *ud)
+static int
+probe_batch(ig_engine *e, int event, void *ud)
 {
 	batch_probe *p = ud;
 	ig_state *s = ig_engine_state(e);
@@ -119,7 +126,8 @@ static int probe_batch(ig_engine *e, int event, void *ud)
 		p->bad += s->batch != NULL;
 		break;
 	case E_GBC:
-		p->bad += s->batch == NULL || s->batch->index != (s->iteration % 3);
+		p->bad +=
+		    s->batch == NULL || s->batch->index != (s->iteration % 3);
 		p->bad += s->output != NULL;
 		break;
 	case E_IS:
@@ -130,8 +138,10 @@ static int probe_batch(ig_engine *e, int event, void *ud)
 		}
 		break;
 	case E_IC: {
-		const ig_field *x = s->output ? ig_output_field(s->output, "x") : NULL;
-		p->bad += x == NULL || s->batch == NULL || x->value != (double)s->batch->index;
+		const ig_field *x =
+		    s->output ? ig_output_field(s->output, "x") : NULL;
+		p->bad += x == NULL || s->batch == NULL ||
+		    x->value != (double)s->batch->index;
 		break;
 	}
 	default:
@@ -140,12 +150,15 @@ static int probe_batch(ig_engine *e, int event, void *ud)
 	return 0;
 }
 
-static void test_rule25_batch_and_output_clearing(void **state)
+static void
+test_rule25_batch_and_output_clearing(void **state)
 {
 	fixture *f = *state;
 	batch_probe p = { 0, { 0 } };
-	const ig_event_spec specs[] = { { E_GBS, { 0 } }, { E_GBC, { 0 } }, { E_IS, { 0 } }, { E_IC, { 0 } } };
-	assert_true(ig_engine_add_handler(f->e, specs, 4, probe_batch, &p) != 0);
+	const ig_event_spec specs[] = { { E_GBS, { 0 } }, { E_GBC, { 0 } },
+		{ E_IS, { 0 } }, { E_IC, { 0 } } };
+	assert_true(
+	    ig_engine_add_handler(f->e, specs, 4, probe_batch, &p) != 0);
 	f->d = ig_data_range(3);
 	ig_run_args a = run_args(2, IG_NONE, IG_NONE);
 	RUN_OK(f->e, f->d, &a);
@@ -155,7 +168,8 @@ static void test_rule25_batch_and_output_clearing(void **state)
 
 /* Many metrics and user keys (a worker may report a thousand): each found
  * by name (past the short lists that are scanned), listed in the order set. */
-static void test_many_names(void **state)
+static void
+test_many_names(void **state)
 {
 	ig_engine *e = ig_engine_new(NULL, NULL);
 	char name[32];
@@ -193,7 +207,8 @@ static void test_many_names(void **state)
 	ig_engine_free(e);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_rule22_set_data_mid_run),
@@ -201,5 +216,6 @@ int main(void)
 		FX_TEST_BARE(test_rule25_batch_and_output_clearing),
 		cmocka_unit_test(test_many_names),
 	};
-	return cmocka_run_group_tests_name("engine_state (rules 22, 24, 25)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "engine_state (rules 22, 24, 25)", tests, NULL, NULL);
 }

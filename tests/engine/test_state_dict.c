@@ -7,15 +7,18 @@
 #include <msgpack.h>
 #include <string.h>
 
-static ig_state_dict sd_make(int64_t iteration, int64_t epoch, int64_t epoch_length,
-                             int64_t max_epochs)
+static ig_state_dict
+sd_make(
+    int64_t iteration, int64_t epoch, int64_t epoch_length, int64_t max_epochs)
 {
-	ig_state_dict sd = { iteration, epoch, epoch_length, max_epochs, NULL, 0 };
+	ig_state_dict sd = { iteration, epoch, epoch_length, max_epochs, NULL,
+		0 };
 	return sd;
 }
 
 /* Rule 20: a fresh engine gives unknown, unknown, 0, and no epoch. */
-static void test_rule20_fresh_engine_state_dict(void **state)
+static void
+test_rule20_fresh_engine_state_dict(void **state)
 {
 	fixture *f = *state;
 	ig_state_dict sd;
@@ -29,14 +32,16 @@ static void test_rule20_fresh_engine_state_dict(void **state)
 }
 
 /* Rule 20: after a run: epoch_length, max_epochs, iteration, user keys. */
-static int set_alpha(ig_engine *e, int event, void *ud)
+static int
+set_alpha(ig_engine *e, int event, void *ud)
 {
 	(void)event, (void)ud;
 	ig_value v = { .type = IG_VALUE_DOUBLE, .u.d = 0.25 };
 	return ig_engine_set_user(e, "alpha", &v);
 }
 
-static void test_rule20_state_dict_after_run_with_user_key(void **state)
+static void
+test_rule20_state_dict_after_run_with_user_key(void **state)
 {
 	fixture *f = *state;
 	assert_int_equal(ig_engine_declare_user_key(f->e, "alpha"), 0);
@@ -59,10 +64,13 @@ static void test_rule20_state_dict_after_run_with_user_key(void **state)
 
 /* Rule 21: iteration=k gives epoch k / epoch_length; epoch=e gives
  * iteration e * epoch_length. */
-static void test_rule21_load_values(void **state)
+static void
+test_rule21_load_values(void **state)
 {
 	fixture *f = *state;
-	static const struct { int64_t it, ep, el, max, want_it, want_ep; } cases[] = {
+	static const struct {
+		int64_t it, ep, el, max, want_it, want_ep;
+	} cases[] = {
 		{ 7, IG_NONE, 3, 5, 7, 2 },
 		{ 6, IG_NONE, 3, 5, 6, 2 },
 		{ 0, IG_NONE, 3, 5, 0, 0 },
@@ -70,7 +78,8 @@ static void test_rule21_load_values(void **state)
 		{ IG_NONE, 5, 4, 5, 20, 5 },
 	};
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		ig_state_dict sd = sd_make(cases[c].it, cases[c].ep, cases[c].el, cases[c].max);
+		ig_state_dict sd = sd_make(
+		    cases[c].it, cases[c].ep, cases[c].el, cases[c].max);
 		assert_int_equal(ig_engine_load_state_dict(f->e, &sd), 0);
 		const ig_state *s = ig_engine_state(f->e);
 		assert_int_equal(s->iteration, cases[c].want_it);
@@ -81,7 +90,8 @@ static void test_rule21_load_values(void **state)
 }
 
 /* Rule 21: validation errors, and nothing changes on error. */
-static void test_rule21_validation_errors(void **state)
+static void
+test_rule21_validation_errors(void **state)
 {
 	fixture *f = *state;
 	assert_int_equal(ig_engine_declare_user_key(f->e, "beta"), 0);
@@ -92,13 +102,15 @@ static void test_rule21_validation_errors(void **state)
 	assert_int_equal(ig_engine_load_state_dict(f->e, &good), 0);
 	assert_int_equal(ig_engine_user(f->e, "beta")->u.i, 7);
 
-	ig_user_entry wrong_key = { "gamma", { .type = IG_VALUE_INT, .u.i = 1 } };
+	ig_user_entry wrong_key = { "gamma",
+		{ .type = IG_VALUE_INT, .u.i = 1 } };
 	const ig_state_dict bad[] = {
-		sd_make(5, 1, 3, 3),                 /* both iteration and epoch */
-		sd_make(IG_NONE, IG_NONE, 3, 3),     /* neither */
-		sd_make(IG_NONE, 1, IG_NONE, 3),     /* epoch with unknown epoch_length */
-		sd_make(IG_NONE, 4, 3, 3),           /* epoch > max_epochs */
-		{ 2, IG_NONE, 3, 3, NULL, 0 },       /* declared user key missing */
+		sd_make(5, 1, 3, 3), /* both iteration and epoch */
+		sd_make(IG_NONE, IG_NONE, 3, 3), /* neither */
+		sd_make(IG_NONE, 1, IG_NONE,
+		    3), /* epoch with unknown epoch_length */
+		sd_make(IG_NONE, 4, 3, 3), /* epoch > max_epochs */
+		{ 2, IG_NONE, 3, 3, NULL, 0 }, /* declared user key missing */
 		{ 2, IG_NONE, 3, 3, &wrong_key, 1 }, /* ... still missing */
 	};
 	for (size_t c = 0; c < sizeof(bad) / sizeof(bad[0]); c++) {
@@ -122,7 +134,8 @@ static void test_rule21_validation_errors(void **state)
 }
 
 /* Rules 20, 21: msgpack round trip, keys and errors. */
-static void test_rule20_21_msgpack_round_trip(void **state)
+static void
+test_rule20_21_msgpack_round_trip(void **state)
 {
 	fixture *f = *state;
 	assert_int_equal(ig_engine_declare_user_key(f->e, "alpha"), 0);
@@ -140,23 +153,30 @@ static void test_rule20_21_msgpack_round_trip(void **state)
 	assert_int_equal(ig_state_dict_pack(&sd, &pk), 0);
 	msgpack_unpacked u;
 	msgpack_unpacked_init(&u);
-	assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
 	assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
 	/* Ignite's keys, no epoch. */
-	bool have_it = false, have_el = false, have_max = false, have_epoch = false;
+	bool have_it = false, have_el = false, have_max = false,
+	     have_epoch = false;
 	for (uint32_t i = 0; i < u.data.via.map.size; i++) {
 		const msgpack_object *k = &u.data.via.map.ptr[i].key;
 		assert_int_equal(k->type, MSGPACK_OBJECT_STR);
-		have_it |= k->via.str.size == 9 && !memcmp(k->via.str.ptr, "iteration", 9);
-		have_el |= k->via.str.size == 12 && !memcmp(k->via.str.ptr, "epoch_length", 12);
-		have_max |= k->via.str.size == 10 && !memcmp(k->via.str.ptr, "max_epochs", 10);
-		have_epoch |= k->via.str.size == 5 && !memcmp(k->via.str.ptr, "epoch", 5);
+		have_it |= k->via.str.size == 9 &&
+		    !memcmp(k->via.str.ptr, "iteration", 9);
+		have_el |= k->via.str.size == 12 &&
+		    !memcmp(k->via.str.ptr, "epoch_length", 12);
+		have_max |= k->via.str.size == 10 &&
+		    !memcmp(k->via.str.ptr, "max_epochs", 10);
+		have_epoch |=
+		    k->via.str.size == 5 && !memcmp(k->via.str.ptr, "epoch", 5);
 	}
 	assert_true(have_it && have_el && have_max && !have_epoch);
 
 	ig_state_dict back;
 	char err[128] = "";
-	assert_int_equal(ig_state_dict_unpack(&u.data, &back, err, sizeof(err)), 0);
+	assert_int_equal(
+	    ig_state_dict_unpack(&u.data, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.iteration, 6);
 	assert_int_equal(back.epoch, IG_NONE);
 	assert_int_equal(back.epoch_length, 3);
@@ -181,8 +201,9 @@ static void test_rule20_21_msgpack_round_trip(void **state)
 
 /* Rule 21 / the msgpack form: unknown is nil; a wrong type is an error
  * naming the key. */
-static void unpack_map(const char *const *keys, const int *kinds, size_t n, int want_rc,
-                       const char *want_in_err, ig_state_dict *out)
+static void
+unpack_map(const char *const *keys, const int *kinds, size_t n, int want_rc,
+    const char *want_in_err, ig_state_dict *out)
 {
 	msgpack_sbuffer buf;
 	msgpack_sbuffer_init(&buf);
@@ -201,7 +222,8 @@ static void unpack_map(const char *const *keys, const int *kinds, size_t n, int 
 	}
 	msgpack_unpacked u;
 	msgpack_unpacked_init(&u);
-	assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
 	char err[128] = "";
 	int rc = ig_state_dict_unpack(&u.data, out, err, sizeof(err));
 	if (want_rc == 0) {
@@ -214,10 +236,12 @@ static void unpack_map(const char *const *keys, const int *kinds, size_t n, int 
 	msgpack_sbuffer_destroy(&buf);
 }
 
-static void test_rule21_msgpack_unpack_types(void **state)
+static void
+test_rule21_msgpack_unpack_types(void **state)
 {
 	(void)state;
-	static const char *const keys[] = { "iteration", "epoch_length", "max_epochs" };
+	static const char *const keys[] = { "iteration", "epoch_length",
+		"max_epochs" };
 	ig_state_dict sd;
 	unpack_map(keys, (const int[]){ 1, 0, 1 }, 3, 0, NULL, &sd);
 	assert_int_equal(sd.iteration, 4);
@@ -229,7 +253,8 @@ static void test_rule21_msgpack_unpack_types(void **state)
 	unpack_map(keys, (const int[]){ 1, 1, 2 }, 3, -1, "max_epochs", &sd);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST_BARE(test_rule20_fresh_engine_state_dict),
@@ -239,5 +264,6 @@ int main(void)
 		FX_TEST_BARE(test_rule20_21_msgpack_round_trip),
 		cmocka_unit_test(test_rule21_msgpack_unpack_types),
 	};
-	return cmocka_run_group_tests_name("engine_state_dict (rules 20, 21)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name(
+	    "engine_state_dict (rules 20, 21)", tests, NULL, NULL);
 }

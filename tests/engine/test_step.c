@@ -8,7 +8,8 @@
 
 /* Stepping with a budget yields IG_RUN_YIELD and gives the same trace as
  * one run; each step completes at most the budget's iterations. */
-static void test_rule01_step_budget_same_trace(void **state)
+static void
+test_rule01_step_budget_same_trace(void **state)
 {
 	fixture *f = *state;
 	static const uint64_t budgets[] = { 1, 2, 4, 7 };
@@ -20,15 +21,19 @@ static void test_rule01_step_budget_same_trace(void **state)
 		trace_reset(&f->t);
 		ig_run_args a = run_args(3, IG_NONE, IG_NONE);
 		assert_int_equal(ig_engine_start(f->e, f->d, &a), 0);
-		assert_int_equal(f->t.n, 0);   /* nothing fires before the first step */
+		assert_int_equal(
+		    f->t.n, 0); /* nothing fires before the first step */
 		ig_run_status st;
 		int64_t last = 0;
 		int yields = 0;
-		while ((st = ig_engine_step(f->e, budgets[b])) == IG_RUN_YIELD) {
+		while (
+		    (st = ig_engine_step(f->e, budgets[b])) == IG_RUN_YIELD) {
 			int64_t it = ig_engine_state(f->e)->iteration;
 			if (it - last > (int64_t)budgets[b] || it < last)
-				fail_msg("budget %llu: step went from iteration %lld to %lld",
-				         (unsigned long long)budgets[b], (long long)last, (long long)it);
+				fail_msg(
+				    "budget %llu: step went from iteration %lld to %lld",
+				    (unsigned long long)budgets[b],
+				    (long long)last, (long long)it);
 			last = it;
 			yields++;
 		}
@@ -40,7 +45,8 @@ static void test_rule01_step_budget_same_trace(void **state)
 }
 
 /* Rule 13 through step: interrupt makes step return IG_RUN_SUSPENDED. */
-static void test_rule13_step_suspended(void **state)
+static void
+test_rule13_step_suspended(void **state)
 {
 	fixture *f = *state;
 	action a = { ACT_INTERRUPT, E_IC, 1, 2, 0, 0 };
@@ -70,7 +76,8 @@ typedef struct async_proc {
 	ig_output out;
 } async_proc;
 
-static int proc_async(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
+static int
+proc_async(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
 {
 	(void)e, (void)out;
 	async_proc *p = ud;
@@ -79,17 +86,20 @@ static int proc_async(ig_engine *e, const ig_batch *b, const ig_output **out, vo
 	return IG_PROCESS_PENDING;
 }
 
-static int check_output(ig_engine *e, int event, void *ud)
+static int
+check_output(ig_engine *e, int event, void *ud)
 {
 	(void)event;
 	int *bad = ud;
 	const ig_output *o = ig_engine_state(e)->output;
 	const ig_field *x = o ? ig_output_field(o, "x") : NULL;
-	*bad += x == NULL || x->value != (double)ig_engine_state(e)->batch->index * 10;
+	*bad += x == NULL ||
+	    x->value != (double)ig_engine_state(e)->batch->index * 10;
 	return 0;
 }
 
-static void test_rule01_async_process_function(void **state)
+static void
+test_rule01_async_process_function(void **state)
 {
 	(void)state;
 	async_proc p = { 0, -1, { 0 }, { 0 } };
@@ -113,7 +123,8 @@ static void test_rule01_async_process_function(void **state)
 		assert_int_equal(ig_engine_step(e, 0), IG_RUN_WAITING);
 		assert_int_equal(t.n, n);
 		assert_int_equal(t.v[t.n - 1].event, E_IS);
-		p.field = (ig_field){ .name = "x", .value = (double)p.last_index * 10 };
+		p.field = (ig_field){ .name = "x",
+			.value = (double)p.last_index * 10 };
 		p.out = (ig_output){ &p.field, 1 };
 		assert_int_equal(ig_engine_complete(e, &p.out, NULL), 0);
 	}
@@ -139,7 +150,8 @@ static void test_rule01_async_process_function(void **state)
 	trace_free(&exp);
 }
 
-static int ask_yield(ig_engine *e, int event, void *ud)
+static int
+ask_yield(ig_engine *e, int event, void *ud)
 {
 	(void)event, (void)ud;
 	ig_engine_yield(e);
@@ -149,7 +161,8 @@ static int ask_yield(ig_engine *e, int event, void *ud)
 /* ig_engine_yield from a handler ends the step at the next clean point
  * (right after the iteration, or after EPOCH_COMPLETED for an epoch's last
  * one), whatever the budget, fires nothing and leaves the trace as it is. */
-static void test_yield_at_next_clean_point(void **state)
+static void
+test_yield_at_next_clean_point(void **state)
 {
 	fixture *f = *state;
 	static const int64_t three = 3, five = 5;
@@ -177,7 +190,8 @@ static void test_yield_at_next_clean_point(void **state)
 	trace_free(&exp);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_rule01_step_budget_same_trace),

@@ -21,24 +21,28 @@ static const char *const core_names[IG_EVENT_CORE_COUNT] = {
 	[IG_EVENT_COMPLETED] = "COMPLETED",
 };
 
-const char *tr_event_name(int event)
+const char *
+tr_event_name(int event)
 {
 	if (event >= 0 && event < IG_EVENT_CORE_COUNT)
 		return core_names[event];
 	return "CUSTOM";
 }
 
-void trace_init(trace *t)
+void
+trace_init(trace *t)
 {
 	memset(t, 0, sizeof(*t));
 }
 
-void trace_reset(trace *t)
+void
+trace_reset(trace *t)
 {
 	t->n = 0;
 }
 
-void trace_free(trace *t)
+void
+trace_free(trace *t)
 {
 	free(t->v);
 	while (t->recs) {
@@ -49,7 +53,8 @@ void trace_free(trace *t)
 	memset(t, 0, sizeof(*t));
 }
 
-void trace_push(trace *t, int event, int64_t epoch, int64_t iteration)
+void
+trace_push(trace *t, int event, int64_t epoch, int64_t iteration)
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? 2 * t->cap : 64;
@@ -59,7 +64,8 @@ void trace_push(trace *t, int event, int64_t epoch, int64_t iteration)
 	t->v[t->n++] = (tr_ev){ event, epoch, iteration };
 }
 
-int trace_handler(ig_engine *e, int event, void *ud)
+int
+trace_handler(ig_engine *e, int event, void *ud)
 {
 	tr_rec *r = ud;
 	const ig_state *s = ig_engine_state(e);
@@ -67,7 +73,8 @@ int trace_handler(ig_engine *e, int event, void *ud)
 	return 0;
 }
 
-static tr_rec *new_rec(trace *t, int tag)
+static tr_rec *
+new_rec(trace *t, int tag)
 {
 	tr_rec *r = calloc(1, sizeof(*r));
 	assert_non_null(r);
@@ -78,12 +85,15 @@ static tr_rec *new_rec(trace *t, int tag)
 	return r;
 }
 
-ig_handle trace_record_event(ig_engine *e, trace *t, int event, const ig_filter *f, int tag)
+ig_handle
+trace_record_event(
+    ig_engine *e, trace *t, int event, const ig_filter *f, int tag)
 {
 	return ig_engine_on(e, event, f, trace_handler, new_rec(t, tag));
 }
 
-bool trace_record(ig_engine *e, trace *t, uint32_t mask)
+bool
+trace_record(ig_engine *e, trace *t, uint32_t mask)
 {
 	tr_rec *r = new_rec(t, 0);
 	for (int ev = 0; ev < IG_EVENT_CORE_COUNT; ev++) {
@@ -94,7 +104,8 @@ bool trace_record(ig_engine *e, trace *t, uint32_t mask)
 	return true;
 }
 
-static void fmt_ev(char *buf, size_t len, const tr_ev *v)
+static void
+fmt_ev(char *buf, size_t len, const tr_ev *v)
 {
 	if (!v) {
 		snprintf(buf, len, "-");
@@ -102,20 +113,23 @@ static void fmt_ev(char *buf, size_t len, const tr_ev *v)
 	}
 	int tag = v->event / 100, ev = v->event % 100;
 	if (tag)
-		snprintf(buf, len, "%s(%lld,%lld)#%d", tr_event_name(ev), (long long)v->epoch,
-		         (long long)v->iteration, tag);
+		snprintf(buf, len, "%s(%lld,%lld)#%d", tr_event_name(ev),
+		    (long long)v->epoch, (long long)v->iteration, tag);
 	else
-		snprintf(buf, len, "%s(%lld,%lld)", tr_event_name(ev), (long long)v->epoch,
-		         (long long)v->iteration);
+		snprintf(buf, len, "%s(%lld,%lld)", tr_event_name(ev),
+		    (long long)v->epoch, (long long)v->iteration);
 }
 
-static bool ev_eq(const tr_ev *a, const tr_ev *b)
+static bool
+ev_eq(const tr_ev *a, const tr_ev *b)
 {
-	return a->event == b->event && a->epoch == b->epoch && a->iteration == b->iteration;
+	return a->event == b->event && a->epoch == b->epoch &&
+	    a->iteration == b->iteration;
 }
 
-void trace_check(const trace *actual, const tr_ev *exp, size_t n, const char *what,
-                 const char *file, int line)
+void
+trace_check(const trace *actual, const tr_ev *exp, size_t n, const char *what,
+    const char *file, int line)
 {
 	size_t first = SIZE_MAX;
 	size_t m = actual->n > n ? actual->n : n;
@@ -125,8 +139,9 @@ void trace_check(const trace *actual, const tr_ev *exp, size_t n, const char *wh
 	}
 	if (first == SIZE_MAX)
 		return;
-	print_error("%s:%d: trace differs from %s at entry %zu (expected %zu entries, got %zu)\n",
-	            file, line, what, first, n, actual->n);
+	print_error(
+	    "%s:%d: trace differs from %s at entry %zu (expected %zu entries, got %zu)\n",
+	    file, line, what, first, n, actual->n);
 	print_error("  %4s  %-36s %-36s\n", "#", "expected", "actual");
 	/* Some context before the first difference, then up to 40 lines. */
 	size_t from = first > 6 ? first - 6 : 0;
@@ -138,15 +153,17 @@ void trace_check(const trace *actual, const tr_ev *exp, size_t n, const char *wh
 		fmt_ev(a, sizeof(a), ev);
 		fmt_ev(b, sizeof(b), av);
 		bool same = ev && av && ev_eq(ev, av);
-		print_error("%s %4zu  %-36s %-36s\n", same ? " " : "!", i, a, b);
+		print_error(
+		    "%s %4zu  %-36s %-36s\n", same ? " " : "!", i, a, b);
 	}
 	if (to < m)
 		print_error("  ... %zu more\n", m - to);
 	_fail(file, line);
 }
 
-void tb_iters(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_data,
-              bool restart)
+void
+tb_iters(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_data,
+    bool restart)
 {
 	for (int64_t i = first; i <= last; i++) {
 		if (with_data) {
@@ -160,60 +177,70 @@ void tb_iters(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_da
 	}
 }
 
-void tb_epoch(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_data,
-              bool restart)
+void
+tb_epoch(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_data,
+    bool restart)
 {
 	trace_push(t, E_ES, epoch, first - 1);
 	tb_iters(t, epoch, first, last, with_data, restart);
 	trace_push(t, E_EC, epoch, last);
 }
 
-void tb_run(trace *t, int64_t max_epochs, int64_t len, bool with_data)
+void
+tb_run(trace *t, int64_t max_epochs, int64_t len, bool with_data)
 {
 	trace_push(t, E_ST, 0, 0);
 	for (int64_t ep = 1; ep <= max_epochs; ep++)
-		tb_epoch(t, ep, (ep - 1) * len + 1, ep * len, with_data, ep > 1);
+		tb_epoch(
+		    t, ep, (ep - 1) * len + 1, ep * len, with_data, ep > 1);
 	trace_push(t, E_CO, max_epochs, max_epochs * len);
 }
 
-void tb_append(trace *t, const tr_ev *v, size_t n)
+void
+tb_append(trace *t, const tr_ev *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		trace_push(t, v[i].event, v[i].epoch, v[i].iteration);
 }
 
-size_t trace_find(const trace *t, int event, int64_t epoch, int64_t iteration)
+size_t
+trace_find(const trace *t, int event, int64_t epoch, int64_t iteration)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (t->v[i].event == event && t->v[i].epoch == epoch &&
 		    t->v[i].iteration == iteration)
 			return i;
-	fail_msg("no %s(%lld,%lld) in the trace", tr_event_name(event), (long long)epoch,
-	         (long long)iteration);
+	fail_msg("no %s(%lld,%lld) in the trace", tr_event_name(event),
+	    (long long)epoch, (long long)iteration);
 	return 0;
 }
 
-void tb_slice(trace *dst, const trace *src, size_t from, size_t to)
+void
+tb_slice(trace *dst, const trace *src, size_t from, size_t to)
 {
 	tb_append(dst, src->v + from, to - from);
 }
 
-void trace_only(trace *dst, const trace *src, int ev)
+void
+trace_only(trace *dst, const trace *src, int ev)
 {
 	for (size_t i = 0; i < src->n; i++)
 		if (src->v[i].event == ev)
-			trace_push(dst, src->v[i].event, src->v[i].epoch, src->v[i].iteration);
+			trace_push(dst, src->v[i].event, src->v[i].epoch,
+			    src->v[i].iteration);
 }
 
 /* ---- process function ------------------------------------------------- */
 
-int proc_record(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
+int
+proc_record(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud)
 {
 	proc_rec *r = ud;
 	const ig_state *s = ig_engine_state(e);
 	r->calls++;
 	if (r->fail_at && s->iteration == r->fail_at)
-		return ig_engine_raise(e, "boom at %lld", (long long)s->iteration);
+		return ig_engine_raise(
+		    e, "boom at %lld", (long long)s->iteration);
 	int64_t idx = b ? b->index : -1;
 	if (r->nseen < sizeof(r->seen) / sizeof(r->seen[0]))
 		r->seen[r->nseen++] = idx;
@@ -223,7 +250,8 @@ int proc_record(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud
 	return IG_PROCESS_DONE;
 }
 
-ig_engine *new_engine(proc_rec *rec)
+ig_engine *
+new_engine(proc_rec *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	ig_engine *e = ig_engine_new(proc_record, rec);
@@ -233,7 +261,8 @@ ig_engine *new_engine(proc_rec *rec)
 
 /* ---- actions ------------------------------------------------------------ */
 
-int action_handler(ig_engine *e, int event, void *ud)
+int
+action_handler(ig_engine *e, int event, void *ud)
 {
 	action *a = ud;
 	const ig_state *s = ig_engine_state(e);
@@ -262,19 +291,22 @@ int action_handler(ig_engine *e, int event, void *ud)
 		ig_engine_interrupt(e);
 		break;
 	case ACT_RAISE:
-		return ig_engine_raise(e, "handler raised at %s(%lld,%lld)", tr_event_name(a->event),
-		                       (long long)s->epoch, (long long)s->iteration);
+		return ig_engine_raise(e, "handler raised at %s(%lld,%lld)",
+		    tr_event_name(a->event), (long long)s->epoch,
+		    (long long)s->iteration);
 	}
 	return 0;
 }
 
-void action_attach(ig_engine *e, action *a)
+void
+action_attach(ig_engine *e, action *a)
 {
 	a->done = 0;
 	assert_true(ig_engine_on(e, a->event, NULL, action_handler, a) != 0);
 }
 
-const ig_batch *index_batches(size_t n)
+const ig_batch *
+index_batches(size_t n)
 {
 	static ig_batch batches[256];
 	assert_true(n <= 256);
@@ -285,7 +317,8 @@ const ig_batch *index_batches(size_t n)
 
 /* ---- fixture ------------------------------------------------------------ */
 
-int fx_setup_bare(void **state)
+int
+fx_setup_bare(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -296,7 +329,8 @@ int fx_setup_bare(void **state)
 	return 0;
 }
 
-int fx_setup(void **state)
+int
+fx_setup(void **state)
 {
 	if (fx_setup_bare(state))
 		return -1;
@@ -304,7 +338,8 @@ int fx_setup(void **state)
 	return trace_record(f->e, &f->t, TR_ALL_BUT_EXCEPTION) ? 0 : -1;
 }
 
-int fx_teardown(void **state)
+int
+fx_teardown(void **state)
 {
 	fixture *f = *state;
 	ig_engine_free(f->e);
@@ -315,14 +350,18 @@ int fx_teardown(void **state)
 	return 0;
 }
 
-void assert_seen(const proc_rec *r, const int64_t *exp, size_t n, const char *file, int line)
+void
+assert_seen(
+    const proc_rec *r, const int64_t *exp, size_t n, const char *file, int line)
 {
 	bool same = r->nseen == n;
 	for (size_t i = 0; same && i < n; i++)
 		same = r->seen[i] == exp[i];
 	if (same)
 		return;
-	print_error("%s:%d: batches seen by the process function differ\n  expected:", file, line);
+	print_error(
+	    "%s:%d: batches seen by the process function differ\n  expected:",
+	    file, line);
 	for (size_t i = 0; i < n; i++)
 		print_error(" %lld", (long long)exp[i]);
 	print_error("\n  actual:  ");

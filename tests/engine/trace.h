@@ -47,14 +47,15 @@ typedef struct tr_ev {
 	int64_t epoch;
 	int64_t iteration;
 } tr_ev;
-#define TG(tag, ev) ((tag) * 100 + (ev))
+#define TG(tag, ev) ((tag)*100 + (ev))
 
 typedef struct tr_rec tr_rec;
 
 typedef struct trace {
 	tr_ev *v;
 	size_t n, cap;
-	tr_rec *recs;           /* recorders made by trace_record*, freed with the trace */
+	tr_rec
+	    *recs; /* recorders made by trace_record*, freed with the trace */
 } trace;
 
 /* What trace_handler gets as user data: where to record, with which tag.
@@ -80,18 +81,21 @@ void trace_push(trace *t, int event, int64_t epoch, int64_t iteration);
 bool trace_record(ig_engine *e, trace *t, uint32_t mask);
 /* Attach a recorder with the given tag to one event (core or custom) with an
  * optional filter; returns the handle (0 on failure). */
-ig_handle trace_record_event(ig_engine *e, trace *t, int event, const ig_filter *f, int tag);
+ig_handle trace_record_event(
+    ig_engine *e, trace *t, int event, const ig_filter *f, int tag);
 /* The recorder handler itself, for has_handler/remove_handler tests. */
 int trace_handler(ig_engine *e, int event, void *ud);
 
 /* Compare actual with the n expected entries; on a mismatch print a diff and
  * fail the test. */
-void trace_check(const trace *actual, const tr_ev *exp, size_t n, const char *what,
-                 const char *file, int line);
+void trace_check(const trace *actual, const tr_ev *exp, size_t n,
+    const char *what, const char *file, int line);
 #define TRACE_EQ(actual, arr) \
-	trace_check((actual), (arr), sizeof(arr) / sizeof((arr)[0]), #arr, __FILE__, __LINE__)
+	trace_check((actual), (arr), sizeof(arr) / sizeof((arr)[0]), #arr, \
+	    __FILE__, __LINE__)
 #define TRACE_EQ_T(actual, exptrace) \
-	trace_check((actual), (exptrace)->v, (exptrace)->n, #exptrace, __FILE__, __LINE__)
+	trace_check((actual), (exptrace)->v, (exptrace)->n, #exptrace, \
+	    __FILE__, __LINE__)
 
 /* Builders for expected traces of plain stretches (rule 1): iterations
  * first..last of an epoch, each GET_BATCH_STARTED/COMPLETED at (epoch, i-1)
@@ -99,11 +103,11 @@ void trace_check(const trace *actual, const tr_ev *exp, size_t n, const char *wh
  * the GET_BATCH events (rule 5).  restart puts a DATALOADER_STOP_ITERATION
  * after the first GET_BATCH_STARTED (data exhausted at the last epoch's end,
  * rule 2). */
-void tb_iters(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_data,
-              bool restart);
+void tb_iters(trace *t, int64_t epoch, int64_t first, int64_t last,
+    bool with_data, bool restart);
 /* EPOCH_STARTED, tb_iters, EPOCH_COMPLETED. */
-void tb_epoch(trace *t, int64_t epoch, int64_t first, int64_t last, bool with_data,
-              bool restart);
+void tb_epoch(trace *t, int64_t epoch, int64_t first, int64_t last,
+    bool with_data, bool restart);
 /* A whole plain fresh run with epoch_length == len(data): STARTED, epochs
  * 1..max_epochs (each after the first opening with DATALOADER_STOP_ITERATION
  * when there is data), COMPLETED. */
@@ -111,8 +115,9 @@ void tb_run(trace *t, int64_t max_epochs, int64_t len, bool with_data);
 
 /* Append n entries. */
 void tb_append(trace *t, const tr_ev *v, size_t n);
-#define TR_LIST(...) (const tr_ev[]){ __VA_ARGS__ }, \
-	(sizeof((const tr_ev[]){ __VA_ARGS__ }) / sizeof(tr_ev))
+#define TR_LIST(...) \
+	(const tr_ev[]){ __VA_ARGS__ }, \
+	    (sizeof((const tr_ev[]){ __VA_ARGS__ }) / sizeof(tr_ev))
 #define TB_APPEND(t, ...) tb_append((t), TR_LIST(__VA_ARGS__))
 /* Index of the first entry (event, epoch, iteration) in t; fails the test
  * when there is none. */
@@ -133,13 +138,14 @@ const char *tr_event_name(int event);
 typedef struct proc_rec {
 	int64_t seen[256];
 	size_t nseen;
-	int64_t fail_at;        /* state.iteration at which to fail, 0 never */
+	int64_t fail_at; /* state.iteration at which to fail, 0 never */
 	int calls;
 	ig_field field;
 	ig_output out;
 } proc_rec;
 
-int proc_record(ig_engine *e, const ig_batch *b, const ig_output **out, void *ud);
+int proc_record(
+    ig_engine *e, const ig_batch *b, const ig_output **out, void *ud);
 
 /* A new engine running proc_record on rec (zeroed here). */
 ig_engine *new_engine(proc_rec *rec);
@@ -148,9 +154,9 @@ ig_engine *new_engine(proc_rec *rec);
 
 typedef enum act_kind {
 	ACT_TERMINATE,
-	ACT_TERMINATE_SKIP,            /* terminate(skip_completed=true) */
+	ACT_TERMINATE_SKIP, /* terminate(skip_completed=true) */
 	ACT_TERMINATE_EPOCH,
-	ACT_TERMINATE_EPOCH_SKIP,      /* terminate_epoch(skip_epoch_completed=true) */
+	ACT_TERMINATE_EPOCH_SKIP, /* terminate_epoch(skip_epoch_completed=true) */
 	ACT_INTERRUPT,
 	ACT_RAISE,
 } act_kind;
@@ -162,7 +168,7 @@ typedef struct action {
 	int event;
 	int64_t epoch, iteration;
 	int times;
-	int done;                      /* how many times it acted */
+	int done; /* how many times it acted */
 } action;
 
 int action_handler(ig_engine *e, int event, void *ud);
@@ -189,19 +195,24 @@ int fx_setup(void **state);
 int fx_setup_bare(void **state);
 int fx_teardown(void **state);
 #define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-#define FX_TEST_BARE(fn) cmocka_unit_test_setup_teardown(fn, fx_setup_bare, fx_teardown)
+#define FX_TEST_BARE(fn) \
+	cmocka_unit_test_setup_teardown(fn, fx_setup_bare, fx_teardown)
 
 /* The batch indices the process function saw, in order. */
-void assert_seen(const proc_rec *r, const int64_t *exp, size_t n, const char *file, int line);
+void assert_seen(const proc_rec *r, const int64_t *exp, size_t n,
+    const char *file, int line);
 #define ASSERT_SEEN(r, ...) \
 	assert_seen((r), (const int64_t[]){ __VA_ARGS__ }, \
-	            sizeof((const int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t), __FILE__, __LINE__)
+	    sizeof((const int64_t[]){ __VA_ARGS__ }) / sizeof(int64_t), \
+	    __FILE__, __LINE__)
 
 /* Run and assert the return code. */
-#define RUN_OK(e, data, args) assert_int_equal(ig_engine_run((e), (data), (args)), 0)
+#define RUN_OK(e, data, args) \
+	assert_int_equal(ig_engine_run((e), (data), (args)), 0)
 
 /* ig_run_args literal. */
-static inline ig_run_args run_args(int64_t max_epochs, int64_t epoch_length, int64_t seed)
+static inline ig_run_args
+run_args(int64_t max_epochs, int64_t epoch_length, int64_t seed)
 {
 	ig_run_args a = { max_epochs, epoch_length, seed };
 	return a;

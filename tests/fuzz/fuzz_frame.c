@@ -19,7 +19,7 @@
 /* What a stream decoded to, to compare two feeds of it. */
 struct outcome {
 	unsigned messages;
-	uint64_t digest;        /* over the types, ids and methods, in order */
+	uint64_t digest; /* over the types, ids and methods, in order */
 	int error;
 	char message[IG_ERR_MAX];
 };
@@ -91,7 +91,8 @@ repack(const ig_msg *m)
 		msgpack_pack_object(&f.pk, *m->result);
 		rc = ig_frame_end(&f, &err);
 	}
-	if (rc != 0 || ig_frame_decode(sb.data + 4, sb.size - 4, zone, &back, &err) != 0)
+	if (rc != 0 ||
+	    ig_frame_decode(sb.data + 4, sb.size - 4, zone, &back, &err) != 0)
 		abort();
 	if (back.type != m->type || back.msgid != m->msgid ||
 	    (m->method && strcmp(back.method, m->method) != 0) ||
@@ -102,7 +103,8 @@ repack(const ig_msg *m)
 }
 
 static void
-run(const uint8_t *p, size_t len, unsigned seed, bool check, struct outcome *out)
+run(const uint8_t *p, size_t len, unsigned seed, bool check,
+    struct outcome *out)
 {
 	ig_decoder *d = ig_decoder_new(MAX_FRAME);
 
@@ -126,10 +128,14 @@ run(const uint8_t *p, size_t len, unsigned seed, bool check, struct outcome *out
 				goto done;
 			if (r == IG_DECODE_MESSAGE) {
 				out->messages++;
-				out->digest = mix(mix(mix_str(mix_str(out->digest,
-				    m.method), m.error_message), m.type), m.msgid);
+				out->digest = mix(
+				    mix(mix_str(mix_str(out->digest, m.method),
+				            m.error_message),
+				        m.type),
+				    m.msgid);
 				if (check) {
-					read_payload(m.params ? m.params : m.result);
+					read_payload(
+					    m.params ? m.params : m.result);
 					repack(&m);
 				}
 			}
@@ -151,8 +157,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	run(data + 1, size - 1, 0, true, &whole);
 	run(data + 1, size - 1, data[0] | 1u, false, &chunked);
-	if (whole.messages != chunked.messages || whole.digest != chunked.digest ||
-	    whole.error != chunked.error ||
+	if (whole.messages != chunked.messages ||
+	    whole.digest != chunked.digest || whole.error != chunked.error ||
 	    strcmp(whole.message, chunked.message) != 0)
 		abort();
 	return 0;

@@ -25,7 +25,7 @@ canonical(const ig_spec *s, msgpack_sbuffer *sb)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char head[] = "\x94\x01\x00\xc0";      /* [1, 0, nil, */
+	static const char head[] = "\x94\x01\x00\xc0"; /* [1, 0, nil, */
 	msgpack_zone *zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
 	msgpack_sbuffer a, b;
 	unsigned char *body = malloc(sizeof head - 1 + size);
@@ -38,10 +38,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(body, head, sizeof head - 1);
 	if (size > 0)
 		memcpy(body + sizeof head - 1, data, size);
-	if (ig_frame_decode(body, sizeof head - 1 + size, zone, &m, &err) == 0 &&
+	if (ig_frame_decode(body, sizeof head - 1 + size, zone, &m, &err) ==
+	        0 &&
 	    ig_spec_read(m.result, &s, &err) == 0) {
 		canonical(s, &a);
-		if (msgpack_unpack(a.data, a.size, &off, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
+		if (msgpack_unpack(a.data, a.size, &off, zone, &o) !=
+		        MSGPACK_UNPACK_SUCCESS ||
 		    ig_spec_read(&o, &again, &err) != 0)
 			abort();
 		canonical(again, &b);

@@ -37,7 +37,8 @@ pack_output(msgpack_packer *pk, const ig_worker_output *o)
 			for (size_t r = 0; r < f->len / f->cols; r++) {
 				msgpack_pack_array(pk, f->cols);
 				for (size_t c = 0; c < f->cols; c++)
-					msgpack_pack_double(pk, f->data[r * f->cols + c]);
+					msgpack_pack_double(
+					    pk, f->data[r * f->cols + c]);
 			}
 		}
 	}
@@ -72,7 +73,8 @@ check_output(const ig_worker_output *o)
 
 		if (f->name == NULL)
 			abort();
-		if (f->data != NULL && (f->cols == 0 ? f->len != 0 : f->len % f->cols != 0))
+		if (f->data != NULL &&
+		    (f->cols == 0 ? f->len != 0 : f->len % f->cols != 0))
 			abort();
 	}
 	for (size_t i = 0; i < o->nmetrics; i++)
@@ -83,7 +85,8 @@ check_output(const ig_worker_output *o)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_output(&pk, o);
 	zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
-	if (msgpack_unpack(sb.data, sb.size, &off, zone, &obj) != MSGPACK_UNPACK_SUCCESS)
+	if (msgpack_unpack(sb.data, sb.size, &off, zone, &obj) !=
+	    MSGPACK_UNPACK_SUCCESS)
 		abort();
 	if (ig_worker_output_unpack(&obj, &back, &err) != 0)
 		abort();
@@ -92,11 +95,12 @@ check_output(const ig_worker_output *o)
 	for (size_t i = 0; i < o->nfields; i++) {
 		const ig_wfield *a = &o->fields[i], *b = &back.fields[i];
 
-		if (strcmp(a->name, b->name) != 0 || (a->data == NULL) != (b->data == NULL) ||
-		    a->len != b->len)
+		if (strcmp(a->name, b->name) != 0 ||
+		    (a->data == NULL) != (b->data == NULL) || a->len != b->len)
 			abort();
-		if (a->data == NULL ? !same_double(a->value, b->value) :
-		    memcmp(a->data, b->data, a->len * sizeof *a->data) != 0)
+		if (a->data == NULL ?
+		        !same_double(a->value, b->value) :
+		        memcmp(a->data, b->data, a->len * sizeof *a->data) != 0)
 			abort();
 	}
 	for (size_t i = 0; i < o->nmetrics; i++)
@@ -131,7 +135,7 @@ take(const ig_msg *m)
 		check_output(&o);
 		ig_worker_output_clear(&o);
 	} else if (err.code == 0 || err.message[0] == '\0') {
-		abort();                /* a refusal always says why */
+		abort(); /* a refusal always says why */
 	}
 	/* the answer to state_dict: {state: bin} */
 	if (m->result->type == MSGPACK_OBJECT_MAP &&

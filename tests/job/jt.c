@@ -13,7 +13,8 @@
 #include "jt.h"
 #include "testutil.h"
 
-ig_spec *jt_spec(const char *text)
+ig_spec *
+jt_spec(const char *text)
 {
 	msgpack_zone zone;
 	ig_spec *spec = NULL;
@@ -27,7 +28,9 @@ ig_spec *jt_spec(const char *text)
 	return spec;
 }
 
-static void on_point(void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
+static void
+on_point(
+    void *ud, const char *name, int64_t epoch, int64_t iteration, double value)
 {
 	struct jt_rec *r = ud;
 
@@ -43,12 +46,14 @@ static void on_point(void *ud, const char *name, int64_t epoch, int64_t iteratio
 	p->value = value;
 }
 
-static void on_checkpoint(void *ud)
+static void
+on_checkpoint(void *ud)
 {
 	((struct jt_rec *)ud)->checkpoints++;
 }
 
-static void on_log(void *ud, const char *line)
+static void
+on_log(void *ud, const char *line)
 {
 	struct jt_rec *r = ud;
 
@@ -56,23 +61,28 @@ static void on_log(void *ud, const char *line)
 	snprintf(r->last_log, sizeof(r->last_log), "%s", line);
 }
 
-static void on_wake(void *ud)
+static void
+on_wake(void *ud)
 {
 	((struct jt_rec *)ud)->wakes++;
 }
 
-static int64_t on_run_id(void *ud)
+static int64_t
+on_run_id(void *ud)
 {
 	(void)ud;
 	return 1;
 }
 
-struct job_hooks jt_hooks(struct jt_rec *rec)
+struct job_hooks
+jt_hooks(struct jt_rec *rec)
 {
-	return (struct job_hooks){ on_point, on_checkpoint, on_log, on_wake, on_run_id, rec };
+	return (struct job_hooks){ on_point, on_checkpoint, on_log, on_wake,
+		on_run_id, rec };
 }
 
-struct job *jt_job(uv_loop_t *loop, const char *text, struct jt_rec *rec)
+struct job *
+jt_job(uv_loop_t *loop, const char *text, struct jt_rec *rec)
 {
 	ig_spec *spec = jt_spec(text);
 	struct job_hooks hooks = jt_hooks(rec);
@@ -85,7 +95,8 @@ struct job *jt_job(uv_loop_t *loop, const char *text, struct jt_rec *rec)
 	return job;
 }
 
-const char *jt_job_error(const char *text, uid_t owner)
+const char *
+jt_job_error(const char *text, uid_t owner)
 {
 	static ig_err err;
 	ig_spec *spec = jt_spec(text);
@@ -94,14 +105,17 @@ const char *jt_job_error(const char *text, uid_t owner)
 	struct job *job = NULL;
 
 	memset(&err, 0, sizeof(err));
-	assert_int_not_equal(job_new(uv_default_loop(), NULL, spec, owner, &hooks, &job, &err), 0);
+	assert_int_not_equal(
+	    job_new(uv_default_loop(), NULL, spec, owner, &hooks, &job, &err),
+	    0);
 	assert_null(job);
 	assert_int_not_equal(err.code, 0);
 	ig_spec_free(spec);
 	return err.message;
 }
 
-ig_run_status jt_run(uv_loop_t *loop, struct job *job, uint64_t stop_at)
+ig_run_status
+jt_run(uv_loop_t *loop, struct job *job, uint64_t stop_at)
 {
 	ig_engine *e = job_engine(job);
 	ig_run_args args = job_run_args(job);
@@ -122,12 +136,14 @@ ig_run_status jt_run(uv_loop_t *loop, struct job *job, uint64_t stop_at)
 		}
 		if (st != IG_RUN_YIELD)
 			return st;
-		if (stop_at > 0 && (uint64_t)ig_engine_state(e)->iteration >= stop_at)
+		if (stop_at > 0 &&
+		    (uint64_t)ig_engine_state(e)->iteration >= stop_at)
 			return st;
 	}
 }
 
-void jt_rec_free(struct jt_rec *rec)
+void
+jt_rec_free(struct jt_rec *rec)
 {
 	free(rec->points);
 	memset(rec, 0, sizeof(*rec));

@@ -10,12 +10,14 @@
 
 #include "job/job.h"
 
-#define DIGITS_PATH "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
+#define DIGITS_PATH \
+	"/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz"
 /* The 8x8 digits: no header, label last, pixels 0..16; 1438 train rows,
  * 359 val. */
-#define DIGITS_DATA "'data': {'kind': 'csv', 'path': '" DIGITS_PATH "', " \
-                    "'header': false, 'label': 64, 'batch_size': 32, 'shuffle': true, " \
-                    "'split': 0.2, 'scale': 16}"
+#define DIGITS_DATA \
+	"'data': {'kind': 'csv', 'path': '" DIGITS_PATH "', " \
+	"'header': false, 'label': 64, 'batch_size': 32, 'shuffle': true, " \
+	"'split': 0.2, 'scale': 16}"
 
 struct jt_point {
 	char name[IG_NAME_MAX + 1];
@@ -25,7 +27,7 @@ struct jt_point {
 
 /* What the hooks saw.  Zero-initialise. */
 struct jt_rec {
-	struct jt_point *points;        /* owned; jt_rec_free */
+	struct jt_point *points; /* owned; jt_rec_free */
 	size_t npoints, cap;
 	int checkpoints, wakes, logs;
 	char last_log[512];

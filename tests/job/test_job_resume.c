@@ -15,8 +15,9 @@
 
 /* Loss, accuracy, a running average and an output metric on the trainer;
  * val metrics from an evaluate every 20 iterations and at each epoch end. */
-#define SPEC "{'engine': 'builtin:softmax', 'params': {'lr': 0.5, 'momentum': 0.5}, " \
-	DIGITS_DATA ", 'max_epochs': 3, 'seed': 7, 'metrics': [" \
+#define SPEC \
+	"{'engine': 'builtin:softmax', 'params': {'lr': 0.5, 'momentum': 0.5}, " DIGITS_DATA \
+	", 'max_epochs': 3, 'seed': 7, 'metrics': [" \
 	"{'name': 'loss', 'kind': 'loss', 'field': 'loss'}, " \
 	"{'name': 'acc', 'kind': 'accuracy'}, " \
 	"{'name': 'ra', 'kind': 'running_average', 'field': 'loss', 'alpha': 0.9}, " \
@@ -34,7 +35,8 @@ struct outcome {
 	int64_t iteration;
 };
 
-static void finish(struct job *job, struct outcome *o)
+static void
+finish(struct job *job, struct outcome *o)
 {
 	ig_engine *e = job_engine(job);
 
@@ -44,17 +46,19 @@ static void finish(struct job *job, struct outcome *o)
 	assert_true(o->nmetrics <= 16);
 	for (size_t i = 0; i < o->nmetrics; i++)
 		snprintf(o->names[i], sizeof(o->names[i]), "%s",
-		         ig_engine_metric_at(e, i, &o->metrics[i]));
+		    ig_engine_metric_at(e, i, &o->metrics[i]));
 	job_free(job);
 }
 
-static void run_whole(struct outcome *o)
+static void
+run_whole(struct outcome *o)
 {
 	finish(jt_job(uv_default_loop(), SPEC, &o->rec), o);
 }
 
 /* Cut after k iterations, checkpoint, free, rebuild from the spec, resume. */
-static void run_cut(uint64_t k, struct outcome *o)
+static void
+run_cut(uint64_t k, struct outcome *o)
 {
 	struct job *job = jt_job(uv_default_loop(), SPEC, &o->rec);
 	ig_state_dict sd;
@@ -64,7 +68,8 @@ static void run_cut(uint64_t k, struct outcome *o)
 	ig_err err = { 0 };
 
 	assert_int_equal(jt_run(uv_default_loop(), job, k), IG_RUN_YIELD);
-	assert_int_equal(ig_engine_state(job_engine(job))->iteration, (int64_t)k);
+	assert_int_equal(
+	    ig_engine_state(job_engine(job))->iteration, (int64_t)k);
 	assert_int_equal(ig_engine_state_dict(job_engine(job), &sd), 0);
 	ig_engine_data_cursor(job_engine(job), &cursor);
 	msgpack_sbuffer_init(&sb);
@@ -75,7 +80,8 @@ static void run_cut(uint64_t k, struct outcome *o)
 
 	job = jt_job(uv_default_loop(), SPEC, &o->rec);
 	assert_int_equal(ig_engine_load_state_dict(job_engine(job), &sd), 0);
-	assert_int_equal(ig_engine_set_data_cursor(job_engine(job), &cursor), 0);
+	assert_int_equal(
+	    ig_engine_set_data_cursor(job_engine(job), &cursor), 0);
 	if (job_load(job, sb.data, sb.size, &err) != 0)
 		fail_msg("job_load: %s", err.message);
 	ig_state_dict_clear(&sd);
@@ -83,26 +89,34 @@ static void run_cut(uint64_t k, struct outcome *o)
 	finish(job, o);
 }
 
-static void assert_same(const struct outcome *a, const struct outcome *b)
+static void
+assert_same(const struct outcome *a, const struct outcome *b)
 {
 	assert_int_equal(a->iteration, b->iteration);
 	assert_int_equal(a->rec.npoints, b->rec.npoints);
 	for (size_t i = 0; i < a->rec.npoints; i++) {
-		const struct jt_point *p = &a->rec.points[i], *q = &b->rec.points[i];
+		const struct jt_point *p = &a->rec.points[i],
+		                      *q = &b->rec.points[i];
 		if (strcmp(p->name, q->name) != 0 || p->epoch != q->epoch ||
-		    p->iteration != q->iteration || memcmp(&p->value, &q->value, sizeof(double)) != 0)
-			fail_msg("point %zu: %s (%lld, %lld) = %.17g, resumed %s (%lld, %lld) = %.17g",
-			         i, p->name, (long long)p->epoch, (long long)p->iteration, p->value,
-			         q->name, (long long)q->epoch, (long long)q->iteration, q->value);
+		    p->iteration != q->iteration ||
+		    memcmp(&p->value, &q->value, sizeof(double)) != 0)
+			fail_msg(
+			    "point %zu: %s (%lld, %lld) = %.17g, resumed %s (%lld, %lld) = %.17g",
+			    i, p->name, (long long)p->epoch,
+			    (long long)p->iteration, p->value, q->name,
+			    (long long)q->epoch, (long long)q->iteration,
+			    q->value);
 	}
 	assert_int_equal(a->nmetrics, b->nmetrics);
 	for (size_t i = 0; i < a->nmetrics; i++) {
 		assert_string_equal(a->names[i], b->names[i]);
-		assert_memory_equal(&a->metrics[i], &b->metrics[i], sizeof(double));
+		assert_memory_equal(
+		    &a->metrics[i], &b->metrics[i], sizeof(double));
 	}
 }
 
-static void test_resume_is_exact(void **state)
+static void
+test_resume_is_exact(void **state)
 {
 	/* 45 iterations an epoch: cuts early, right after an evaluate, in
 	 * the second and third epochs */
@@ -126,7 +140,8 @@ static void test_resume_is_exact(void **state)
 }
 
 /* The run learns: the demo's figure, through the job layer. */
-static void test_digits_learns(void **state)
+static void
+test_digits_learns(void **state)
 {
 	struct outcome o = { 0 };
 	double acc = 0;
@@ -141,7 +156,8 @@ static void test_digits_learns(void **state)
 }
 
 /* A checkpoint from another spec, or damaged, is refused whole. */
-static void test_load_refuses(void **state)
+static void
+test_load_refuses(void **state)
 {
 	struct jt_rec rec = { 0 };
 	struct job *job = jt_job(uv_default_loop(), SPEC, &rec);
@@ -152,11 +168,13 @@ static void test_load_refuses(void **state)
 	assert_int_not_equal(job_load(job, garbage, sizeof(garbage), &err), 0);
 	assert_non_null(strstr(err.message, "checkpoint: version"));
 	assert_int_not_equal(job_load(job, garbage, 2, &err), 0);
-	assert_non_null(strstr(err.message, "checkpoint: not one msgpack object"));
+	assert_non_null(
+	    strstr(err.message, "checkpoint: not one msgpack object"));
 	job_free(job);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resume_is_exact),

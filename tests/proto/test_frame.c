@@ -109,7 +109,8 @@ feed(ig_decoder *d, const char *p, size_t len, struct log *l)
 
 		assert_true(used <= len);
 		if (r == IG_DECODE_ERROR)
-			fail_msg("decode error: %s", ig_decoder_error(d)->message);
+			fail_msg(
+			    "decode error: %s", ig_decoder_error(d)->message);
 		if (r == IG_DECODE_MESSAGE)
 			log_msg(l, &m);
 		else
@@ -207,10 +208,13 @@ test_encode_limits(void **state)
 	/* Exactly at the limit: fine. */
 	ig_frame_begin(&f, &sb);
 	f.limit = 3;
-	ig_pack_str(&f.pk, "ab");      /* 0xa2 'a' 'b' */
+	ig_pack_str(&f.pk, "ab"); /* 0xa2 'a' 'b' */
 	assert_int_equal(ig_frame_end(&f, &err), 0);
 	assert_int_equal(sb.size, before + 4 + 3);
-	assert_memory_equal(sb.data + before, "\0\0\0\3\xa2" "ab", 7);
+	assert_memory_equal(sb.data + before,
+	    "\0\0\0\3\xa2"
+	    "ab",
+	    7);
 
 	/* Abort, and an empty frame, leave nothing behind. */
 	before = sb.size;
@@ -234,8 +238,11 @@ test_empty_strings(void **state)
 	ig_err err = { 0 };
 
 	(void)state;
-	assert_int_equal(ig_frame_decode("\x94\x01\x01\x82\xa4" "code\x03\xa7"
-	    "message\xa0\xc0", 20, zone, &m, &err), 0);
+	assert_int_equal(ig_frame_decode("\x94\x01\x01\x82\xa4"
+	                                 "code\x03\xa7"
+	                                 "message\xa0\xc0",
+	                     20, zone, &m, &err),
+	    0);
 	assert_int_equal(m.error_code, 3);
 	assert_string_equal(m.error_message, "");
 	msgpack_zone_clear(zone);
@@ -255,7 +262,8 @@ test_frame_decode_direct(void **state)
 	(void)state;
 	msgpack_sbuffer_init(&sb);
 	tu_frame(&sb, "[0, 9, 'run', {'engine': 'builtin:noop'}]");
-	assert_int_equal(ig_frame_decode(sb.data + 4, sb.size - 4, zone, &m, &err), 0);
+	assert_int_equal(
+	    ig_frame_decode(sb.data + 4, sb.size - 4, zone, &m, &err), 0);
 	assert_int_equal(m.type, IG_MSG_REQUEST);
 	assert_int_equal(m.msgid, 9);
 	assert_string_equal(m.method, "run");
@@ -342,7 +350,9 @@ test_one_byte_at_a_time(void **state)
 static void
 test_big_frame_chunks(void **state)
 {
-	enum { BIG = 300 * 1024 };
+	enum {
+		BIG = 300 * 1024
+	};
 	msgpack_sbuffer sb, body;
 	msgpack_packer pk;
 	char *s = malloc(BIG);
@@ -411,14 +421,16 @@ test_many_frames_one_read(void **state)
 	for (int i = 0; i < 100; i++)
 		tu_frame(&sb, "[2, 'tick', [1]]");
 	for (int i = 0; i < 100; i++) {
-		assert_int_equal(ig_decoder_feed(d, sb.data + off, sb.size - off,
-		    &used, &m), IG_DECODE_MESSAGE);
+		assert_int_equal(
+		    ig_decoder_feed(d, sb.data + off, sb.size - off, &used, &m),
+		    IG_DECODE_MESSAGE);
 		assert_string_equal(m.method, "tick");
-		assert_int_equal(used, 4 + 9);  /* one frame at a time */
+		assert_int_equal(used, 4 + 9); /* one frame at a time */
 		off += used;
 	}
 	assert_int_equal(off, sb.size);
-	assert_int_equal(ig_decoder_feed(d, sb.data, 0, &used, &m), IG_DECODE_MORE);
+	assert_int_equal(
+	    ig_decoder_feed(d, sb.data, 0, &used, &m), IG_DECODE_MORE);
 	assert_int_equal(used, 0);
 	ig_decoder_free(d);
 	msgpack_sbuffer_destroy(&sb);
@@ -438,13 +450,15 @@ test_eof(void **state)
 	d = ig_decoder_new(0);
 	feed(d, sb.data, 2, &l);
 	assert_int_equal(ig_decoder_eof(d), IG_PROTO_FRAME_TRUNCATED);
-	assert_non_null(strstr(ig_decoder_error(d)->message, "length prefix (2 of 4"));
+	assert_non_null(
+	    strstr(ig_decoder_error(d)->message, "length prefix (2 of 4"));
 	ig_decoder_free(d);
 
 	d = ig_decoder_new(0);
 	feed(d, sb.data, sb.size - 1, &l);
 	assert_int_equal(ig_decoder_eof(d), IG_PROTO_FRAME_TRUNCATED);
-	assert_non_null(strstr(ig_decoder_error(d)->message, "inside a frame (4 of 5"));
+	assert_non_null(
+	    strstr(ig_decoder_error(d)->message, "inside a frame (4 of 5"));
 	ig_decoder_free(d);
 
 	d = ig_decoder_new(0);
@@ -466,14 +480,15 @@ test_max_frame(void **state)
 
 	(void)state;
 	msgpack_sbuffer_init(&sb);
-	tu_frame(&sb, "[2, 'x', ['abcd']]");   /* 10 bytes: exactly the limit */
+	tu_frame(&sb, "[2, 'x', ['abcd']]"); /* 10 bytes: exactly the limit */
 	feed(d, sb.data, sb.size, &l);
 	assert_int_equal(l.count, 1);
 
 	/* 11 bytes: refused on the prefix alone, before any body byte. */
 	msgpack_sbuffer_clear(&sb);
 	tu_frame(&sb, "[2, 'x', ['abcde']]");
-	assert_int_equal(ig_decoder_feed(d, sb.data, 4, &used, &m), IG_DECODE_ERROR);
+	assert_int_equal(
+	    ig_decoder_feed(d, sb.data, 4, &used, &m), IG_DECODE_ERROR);
 	assert_int_equal(ig_decoder_error(d)->code, IG_PROTO_FRAME_TOO_LARGE);
 	assert_string_equal(ig_decoder_error(d)->message,
 	    "frame too large: 11 bytes, the limit is 10");
@@ -493,7 +508,8 @@ test_huge_prefix_no_alloc(void **state)
 
 	(void)state;
 	max_realloc = 0;
-	assert_int_equal(ig_decoder_feed(d, "\xff\xff\xff\xff\x94\x00", 6, &used, &m),
+	assert_int_equal(
+	    ig_decoder_feed(d, "\xff\xff\xff\xff\x94\x00", 6, &used, &m),
 	    IG_DECODE_MORE);
 	assert_int_equal(used, 6);
 	assert_int_equal(max_realloc, 2);
@@ -510,22 +526,26 @@ static void
 test_deferred_frames(void **state)
 {
 	/* [0, 7, "ping", {}], and [0, 9, "ping", {pad: 49 x}] of 64 bytes */
-	static const unsigned char small[] = "\x00\x00\x00\x09\x94\x00\x07\xa4ping\x80";
+	static const unsigned char small[] =
+	    "\x00\x00\x00\x09\x94\x00\x07\xa4ping\x80";
 	unsigned char big[4 + 64];
 	ig_decoder *d = ig_decoder_new(0);
 	size_t used, half;
 	ig_msg m;
 
 	(void)state;
-	memcpy(big, "\x00\x00\x00\x40\x94\x00\x09\xa4ping\x81\xa3pad\xd9\x31", 19);
+	memcpy(
+	    big, "\x00\x00\x00\x40\x94\x00\x09\xa4ping\x81\xa3pad\xd9\x31", 19);
 	memset(big + 19, 'x', sizeof big - 19);
 	ig_decoder_defer(d, 64);
-	for (half = sizeof big; half >= sizeof big / 2; half -= sizeof big / 2) {
+	for (half = sizeof big; half >= sizeof big / 2;
+	     half -= sizeof big / 2) {
 		int r = ig_decoder_feed(d, big, half, &used, &m);
-		if (half < sizeof big) {        /* in two chunks */
+		if (half < sizeof big) { /* in two chunks */
 			assert_int_equal(r, IG_DECODE_MORE);
 			assert_true(ig_decoder_buffered(d) >= half - 4);
-			r = ig_decoder_feed(d, big + half, sizeof big - half, &used, &m);
+			r = ig_decoder_feed(
+			    d, big + half, sizeof big - half, &used, &m);
 		}
 		assert_int_equal(r, IG_DECODE_FRAME);
 		assert_true(ig_decoder_buffered(d) >= 64);
@@ -548,42 +568,110 @@ struct bad {
 	const char *body;
 	size_t len;
 	int code;
-	const char *says;       /* a part of the message */
+	const char *says; /* a part of the message */
 };
 
 #define B(s) s, sizeof(s) - 1
 
 static const struct bad bad_frames[] = {
-	{ "truncated array", B("\x92\x91\x00"), IG_PROTO_FRAME_TRUNCATED, "ends where an object" },
-	{ "truncated str", B("\x94\x00\x01\xa5" "ab\x90"), IG_PROTO_FRAME_TRUNCATED, "a str of 5 bytes" },
-	{ "truncated header", B("\x92\x00\xdb\x00"), IG_PROTO_FRAME_TRUNCATED, "header at offset 2" },
-	{ "truncated int", B("\x92\x00\xce\x00"), IG_PROTO_FRAME_TRUNCATED, "a value of 4 bytes" },
-	{ "trailing bytes", B("\x94\x00\x01\xa1" "a\x90\xc0"), IG_PROTO_FRAME_TRAILING, "ends at offset 6" },
-	{ "invalid byte", B("\x94\x00\x01\xa1" "a\xc1"), IG_PROTO_FRAME_INVALID, "0xc1 at offset 5" },
-	{ "array count", B("\x94\x00\x01\xa1" "a\xdd\xff\xff\xff\xff"), IG_PROTO_FRAME_COUNT, "declares 4294967295 items" },
-	{ "map count", B("\xdf\x7f\xff\xff\xff\x00\x00"), IG_PROTO_FRAME_COUNT, "map at offset 0" },
-	{ "utf8 method", B("\x94\x00\x01\xa1\xff\x90"), IG_PROTO_FRAME_UTF8, "offset 3" },
-	{ "utf8 overlong", B("\x94\x00\x01\xa2\xc0\x80\x90"), IG_PROTO_FRAME_UTF8, "UTF-8" },
-	{ "utf8 surrogate", B("\x94\x00\x01\xa1" "a\x91\xa3\xed\xa0\x80"), IG_PROTO_FRAME_UTF8, "offset 6" },
-	{ "utf8 cut", B("\x94\x00\x01\xa2" "a\xe2\x90"), IG_PROTO_FRAME_UTF8, "UTF-8" },
+	{ "truncated array", B("\x92\x91\x00"), IG_PROTO_FRAME_TRUNCATED,
+	    "ends where an object" },
+	{ "truncated str",
+	    B("\x94\x00\x01\xa5"
+	      "ab\x90"),
+	    IG_PROTO_FRAME_TRUNCATED, "a str of 5 bytes" },
+	{ "truncated header", B("\x92\x00\xdb\x00"), IG_PROTO_FRAME_TRUNCATED,
+	    "header at offset 2" },
+	{ "truncated int", B("\x92\x00\xce\x00"), IG_PROTO_FRAME_TRUNCATED,
+	    "a value of 4 bytes" },
+	{ "trailing bytes",
+	    B("\x94\x00\x01\xa1"
+	      "a\x90\xc0"),
+	    IG_PROTO_FRAME_TRAILING, "ends at offset 6" },
+	{ "invalid byte",
+	    B("\x94\x00\x01\xa1"
+	      "a\xc1"),
+	    IG_PROTO_FRAME_INVALID, "0xc1 at offset 5" },
+	{ "array count",
+	    B("\x94\x00\x01\xa1"
+	      "a\xdd\xff\xff\xff\xff"),
+	    IG_PROTO_FRAME_COUNT, "declares 4294967295 items" },
+	{ "map count", B("\xdf\x7f\xff\xff\xff\x00\x00"), IG_PROTO_FRAME_COUNT,
+	    "map at offset 0" },
+	{ "utf8 method", B("\x94\x00\x01\xa1\xff\x90"), IG_PROTO_FRAME_UTF8,
+	    "offset 3" },
+	{ "utf8 overlong", B("\x94\x00\x01\xa2\xc0\x80\x90"),
+	    IG_PROTO_FRAME_UTF8, "UTF-8" },
+	{ "utf8 surrogate",
+	    B("\x94\x00\x01\xa1"
+	      "a\x91\xa3\xed\xa0\x80"),
+	    IG_PROTO_FRAME_UTF8, "offset 6" },
+	{ "utf8 cut",
+	    B("\x94\x00\x01\xa2"
+	      "a\xe2\x90"),
+	    IG_PROTO_FRAME_UTF8, "UTF-8" },
 	{ "not an array", B("\x80"), IG_PROTO_MSG_NOT_ARRAY, "got a map" },
-	{ "not an array (int)", B("\x05"), IG_PROTO_MSG_NOT_ARRAY, "got an integer" },
+	{ "not an array (int)", B("\x05"), IG_PROTO_MSG_NOT_ARRAY,
+	    "got an integer" },
 	{ "empty array", B("\x90"), IG_PROTO_MSG_ARITY, "empty" },
-	{ "request arity", B("\x93\x00\x01\xa1" "a"), IG_PROTO_MSG_ARITY, "a request has 4 elements, got 3" },
-	{ "notify arity", B("\x94\x02\xa1" "a\x90\x90"), IG_PROTO_MSG_ARITY, "a notification has 3" },
-	{ "unknown type", B("\x94\x03\x01\xa1" "a\x90"), IG_PROTO_MSG_TYPE, "0 (request)" },
-	{ "type not int", B("\x94\xa1" "0\x01\xa1" "a\x90"), IG_PROTO_MSG_TYPE, "message type" },
-	{ "msgid negative", B("\x94\x00\xff\xa1" "a\x90"), IG_PROTO_MSG_MSGID, "got an integer" },
-	{ "msgid 2^32", B("\x94\x00\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xa1" "a\x90"), IG_PROTO_MSG_MSGID, "32-bit" },
-	{ "msgid str", B("\x94\x01\xa1" "1\xc0\xc0"), IG_PROTO_MSG_MSGID, "got a str" },
-	{ "method int", B("\x94\x00\x01\x05\x90"), IG_PROTO_MSG_METHOD, "got an integer" },
-	{ "method empty", B("\x94\x00\x01\xa0\x90"), IG_PROTO_MSG_METHOD, "empty" },
-	{ "method NUL", B("\x93\x02\xa3" "a\x00" "b\x90"), IG_PROTO_MSG_METHOD, "NUL" },
-	{ "params int", B("\x94\x00\x01\xa1" "a\x05"), IG_PROTO_MSG_PARAMS, "got an integer" },
-	{ "params nil", B("\x93\x02\xa1" "a\xc0"), IG_PROTO_MSG_PARAMS, "got nil" },
-	{ "error int", B("\x94\x01\x01\x05\xc0"), IG_PROTO_MSG_ERROR, "got an integer" },
-	{ "error code 0", B("\x94\x01\x01\x82\xa4" "code\x00\xa7" "message\xa1" "x\xc0"), IG_PROTO_MSG_ERROR, "positive" },
-	{ "error no message", B("\x94\x01\x01\x81\xa4" "code\x03\xc0"), IG_PROTO_MSG_ERROR, "message" },
+	{ "request arity",
+	    B("\x93\x00\x01\xa1"
+	      "a"),
+	    IG_PROTO_MSG_ARITY, "a request has 4 elements, got 3" },
+	{ "notify arity",
+	    B("\x94\x02\xa1"
+	      "a\x90\x90"),
+	    IG_PROTO_MSG_ARITY, "a notification has 3" },
+	{ "unknown type",
+	    B("\x94\x03\x01\xa1"
+	      "a\x90"),
+	    IG_PROTO_MSG_TYPE, "0 (request)" },
+	{ "type not int",
+	    B("\x94\xa1"
+	      "0\x01\xa1"
+	      "a\x90"),
+	    IG_PROTO_MSG_TYPE, "message type" },
+	{ "msgid negative",
+	    B("\x94\x00\xff\xa1"
+	      "a\x90"),
+	    IG_PROTO_MSG_MSGID, "got an integer" },
+	{ "msgid 2^32",
+	    B("\x94\x00\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xa1"
+	      "a\x90"),
+	    IG_PROTO_MSG_MSGID, "32-bit" },
+	{ "msgid str",
+	    B("\x94\x01\xa1"
+	      "1\xc0\xc0"),
+	    IG_PROTO_MSG_MSGID, "got a str" },
+	{ "method int", B("\x94\x00\x01\x05\x90"), IG_PROTO_MSG_METHOD,
+	    "got an integer" },
+	{ "method empty", B("\x94\x00\x01\xa0\x90"), IG_PROTO_MSG_METHOD,
+	    "empty" },
+	{ "method NUL",
+	    B("\x93\x02\xa3"
+	      "a\x00"
+	      "b\x90"),
+	    IG_PROTO_MSG_METHOD, "NUL" },
+	{ "params int",
+	    B("\x94\x00\x01\xa1"
+	      "a\x05"),
+	    IG_PROTO_MSG_PARAMS, "got an integer" },
+	{ "params nil",
+	    B("\x93\x02\xa1"
+	      "a\xc0"),
+	    IG_PROTO_MSG_PARAMS, "got nil" },
+	{ "error int", B("\x94\x01\x01\x05\xc0"), IG_PROTO_MSG_ERROR,
+	    "got an integer" },
+	{ "error code 0",
+	    B("\x94\x01\x01\x82\xa4"
+	      "code\x00\xa7"
+	      "message\xa1"
+	      "x\xc0"),
+	    IG_PROTO_MSG_ERROR, "positive" },
+	{ "error no message",
+	    B("\x94\x01\x01\x81\xa4"
+	      "code\x03\xc0"),
+	    IG_PROTO_MSG_ERROR, "message" },
 };
 
 /* depth containers nested: [0, 1, "a", [[...[]...]]] */
@@ -592,7 +680,10 @@ nested(unsigned char *buf, int depth)
 {
 	size_t n = 0;
 
-	memcpy(buf, "\x94\x00\x01\xa1" "a", 5);
+	memcpy(buf,
+	    "\x94\x00\x01\xa1"
+	    "a",
+	    5);
 	n = 5;
 	for (int i = 2; i <= depth; i++)
 		buf[n++] = i == depth ? 0x90 : 0x91;
@@ -600,7 +691,8 @@ nested(unsigned char *buf, int depth)
 }
 
 static void
-check_bad(const char *rule, const void *body, size_t len, int code, const char *says)
+check_bad(
+    const char *rule, const void *body, size_t len, int code, const char *says)
 {
 	msgpack_sbuffer sb;
 	ig_decoder *d = ig_decoder_new(0);
@@ -621,7 +713,8 @@ check_bad(const char *rule, const void *body, size_t len, int code, const char *
 		    ig_decoder_error(d)->message, says);
 	assert_true(ig_proto_code_fatal(code));
 	/* Poisoned: the next frame is never decoded. */
-	assert_int_equal(ig_decoder_feed(d, sb.data + used, sb.size - used, &used, &m),
+	assert_int_equal(
+	    ig_decoder_feed(d, sb.data + used, sb.size - used, &used, &m),
 	    IG_DECODE_ERROR);
 	assert_int_equal(used, 0);
 	assert_int_equal(ig_decoder_eof(d), code);
@@ -638,7 +731,8 @@ test_malformed(void **state)
 
 		check_bad(b->rule, b->body, b->len, b->code, b->says);
 	}
-	check_bad("empty frame", "", 0, IG_PROTO_FRAME_EMPTY, "length prefix is 0");
+	check_bad(
+	    "empty frame", "", 0, IG_PROTO_FRAME_EMPTY, "length prefix is 0");
 }
 
 static void
@@ -668,32 +762,48 @@ static void
 test_codes_distinct(void **state)
 {
 	static const int classes[] = {
-		IG_PROTO_FRAME_EMPTY, IG_PROTO_FRAME_TOO_LARGE,
-		IG_PROTO_FRAME_TRUNCATED, IG_PROTO_FRAME_TRAILING,
-		IG_PROTO_FRAME_INVALID, IG_PROTO_FRAME_TOO_DEEP,
-		IG_PROTO_FRAME_COUNT, IG_PROTO_FRAME_UTF8,
-		IG_PROTO_MSG_NOT_ARRAY, IG_PROTO_MSG_ARITY, IG_PROTO_MSG_TYPE,
-		IG_PROTO_MSG_MSGID, IG_PROTO_MSG_METHOD, IG_PROTO_MSG_PARAMS,
+		IG_PROTO_FRAME_EMPTY,
+		IG_PROTO_FRAME_TOO_LARGE,
+		IG_PROTO_FRAME_TRUNCATED,
+		IG_PROTO_FRAME_TRAILING,
+		IG_PROTO_FRAME_INVALID,
+		IG_PROTO_FRAME_TOO_DEEP,
+		IG_PROTO_FRAME_COUNT,
+		IG_PROTO_FRAME_UTF8,
+		IG_PROTO_MSG_NOT_ARRAY,
+		IG_PROTO_MSG_ARITY,
+		IG_PROTO_MSG_TYPE,
+		IG_PROTO_MSG_MSGID,
+		IG_PROTO_MSG_METHOD,
+		IG_PROTO_MSG_PARAMS,
 		IG_PROTO_MSG_ERROR,
-		IG_PROTO_BAD_REQUEST, IG_PROTO_UNKNOWN_METHOD,
-		IG_PROTO_INVALID_PARAMS, IG_PROTO_NOT_FOUND,
-		IG_PROTO_PERMISSION_DENIED, IG_PROTO_CONFLICT,
-		IG_PROTO_UNAVAILABLE, IG_PROTO_INTERNAL, IG_PROTO_TOO_LARGE,
+		IG_PROTO_BAD_REQUEST,
+		IG_PROTO_UNKNOWN_METHOD,
+		IG_PROTO_INVALID_PARAMS,
+		IG_PROTO_NOT_FOUND,
+		IG_PROTO_PERMISSION_DENIED,
+		IG_PROTO_CONFLICT,
+		IG_PROTO_UNAVAILABLE,
+		IG_PROTO_INTERNAL,
+		IG_PROTO_TOO_LARGE,
 		IG_PROTO_VERSION_MISMATCH,
 	};
 	size_t n = sizeof classes / sizeof classes[0];
 
 	(void)state;
 	for (size_t i = 0; i < n; i++) {
-		assert_string_not_equal(ig_proto_code_name(classes[i]), "UNKNOWN");
-		assert_int_equal(ig_proto_code_fatal(classes[i]), classes[i] >= 100);
+		assert_string_not_equal(
+		    ig_proto_code_name(classes[i]), "UNKNOWN");
+		assert_int_equal(
+		    ig_proto_code_fatal(classes[i]), classes[i] >= 100);
 		for (size_t j = i + 1; j < n; j++) {
 			assert_int_not_equal(classes[i], classes[j]);
 			assert_string_not_equal(ig_proto_code_name(classes[i]),
 			    ig_proto_code_name(classes[j]));
 		}
 	}
-	assert_string_equal(ig_proto_code_name(IG_PROTO_INVALID_PARAMS), "INVALID_PARAMS");
+	assert_string_equal(
+	    ig_proto_code_name(IG_PROTO_INVALID_PARAMS), "INVALID_PARAMS");
 	assert_string_equal(ig_proto_code_name(IG_PROTO_OK), "OK");
 	assert_string_equal(ig_proto_code_name(9999), "UNKNOWN");
 }
@@ -709,7 +819,8 @@ test_err_set_truncates_visibly(void **state)
 	/* A 2-byte character across the cut must not be split. */
 	memcpy(big + IG_ERR_MAX - 6, "\xc3\xa9", 2);
 	big[sizeof big - 1] = '\0';
-	assert_int_equal(ig_err_set(&err, IG_PROTO_INTERNAL, "%s", big), IG_PROTO_INTERNAL);
+	assert_int_equal(
+	    ig_err_set(&err, IG_PROTO_INTERNAL, "%s", big), IG_PROTO_INTERNAL);
 	assert_int_equal(strlen(err.message), IG_ERR_MAX - 1);
 	assert_string_equal(err.message + IG_ERR_MAX - 4, "...");
 
@@ -718,7 +829,8 @@ test_err_set_truncates_visibly(void **state)
 	big[sizeof big - 1] = '\0';
 	ig_err_set(&err, IG_PROTO_INTERNAL, "%s", big);
 	assert_string_equal(err.message + IG_ERR_MAX - 5, "...");
-	assert_int_equal(ig_err_set(NULL, IG_PROTO_CONFLICT, "ignored"), IG_PROTO_CONFLICT);
+	assert_int_equal(
+	    ig_err_set(NULL, IG_PROTO_CONFLICT, "ignored"), IG_PROTO_CONFLICT);
 }
 
 int

@@ -55,7 +55,8 @@ through_wire(struct fixture *fx, ig_frame *f, const char *method)
 	ig_msg m;
 
 	assert_int_equal(ig_frame_end(f, &err), 0);
-	assert_int_equal(ig_decoder_feed(fx->d, fx->sb.data, fx->sb.size, &used, &m),
+	assert_int_equal(
+	    ig_decoder_feed(fx->d, fx->sb.data, fx->sb.size, &used, &m),
 	    IG_DECODE_MESSAGE);
 	assert_int_equal(used, fx->sb.size);
 	msgpack_sbuffer_clear(&fx->sb);
@@ -81,7 +82,8 @@ test_summary(void **state)
 
 	ig_frame_notify(&f, &fx->sb, "run");
 	ig_summary_pack(&f.pk, &s);
-	assert_int_equal(ig_summary_unpack(through_wire(fx, &f, "run"), &got, &err), 0);
+	assert_int_equal(
+	    ig_summary_unpack(through_wire(fx, &f, "run"), &got, &err), 0);
 	assert_int_equal(got.id, 12);
 	assert_string_equal(got.name, "mnist");
 	assert_int_equal(got.owner, 1000);
@@ -107,7 +109,8 @@ test_summary(void **state)
 	s.status = IG_STATUS_QUEUED;
 	ig_frame_notify(&f, &fx->sb, "run");
 	ig_summary_pack(&f.pk, &s);
-	assert_int_equal(ig_summary_unpack(through_wire(fx, &f, "run"), &got, &err), 0);
+	assert_int_equal(
+	    ig_summary_unpack(through_wire(fx, &f, "run"), &got, &err), 0);
 	assert_null(got.name);
 	assert_null(got.reason);
 	assert_null(got.metrics);
@@ -119,15 +122,17 @@ static void
 test_summary_bad(void **state)
 {
 	struct fixture *fx = *state;
-	static const struct { const char *in, *says; } bad[] = {
+	static const struct {
+		const char *in, *says;
+	} bad[] = {
 		{ "{'id': 1, 'owner': 0, 'status': 'dead', 'epoch': 0, 'iteration': 0}",
-		  "run.status: expected one of queued, running, paused, completed, "
-		  "terminated, failed; got \"dead\"" },
+		    "run.status: expected one of queued, running, paused, completed, "
+		    "terminated, failed; got \"dead\"" },
 		{ "{'id': 1, 'owner': 0, 'status': 'running', 'epoch': 0}",
-		  "run.iteration: required" },
+		    "run.iteration: required" },
 		{ "{'id': 1, 'owner': 0, 'status': 'running', 'epoch': 0, "
 		  "'iteration': 0, 'name': 'x', 'metrics': {'loss': 'high'}}",
-		  "run.metrics.\"loss\": expected a number, got a str" },
+		    "run.metrics.\"loss\": expected a number, got a str" },
 	};
 	ig_summary got;
 	ig_err err = { 0 };
@@ -135,12 +140,14 @@ test_summary_bad(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		msgpack_object o = tu_obj(fx->zone, bad[i].in);
 
-		assert_int_equal(ig_summary_unpack(&o, &got, &err), IG_PROTO_INVALID_PARAMS);
+		assert_int_equal(
+		    ig_summary_unpack(&o, &got, &err), IG_PROTO_INVALID_PARAMS);
 		assert_string_equal(err.message, bad[i].says);
 		assert_null(got.name);
 	}
 	/* Keys from a newer daemon are skipped. */
-	msgpack_object o = tu_obj(fx->zone, "{'id': 1, 'owner': 0, 'status': "
+	msgpack_object o = tu_obj(fx->zone,
+	    "{'id': 1, 'owner': 0, 'status': "
 	    "'paused', 'epoch': 0, 'iteration': 0, 'gpu': 'A100'}");
 	assert_int_equal(ig_summary_unpack(&o, &got, &err), 0);
 	assert_int_equal(got.status, IG_STATUS_PAUSED);
@@ -153,25 +160,30 @@ test_notifications(void **state)
 	struct fixture *fx = *state;
 	ig_progress p = { 5, 2, 150, 100, IG_NONE, 99.5, -1 }, gp;
 	ig_event_note ev = { 5, "EPOCH_COMPLETED", 2, 200 }, gev;
-	ig_status_note st = { 5, IG_STATUS_TERMINATED, "terminated by uid 1000" }, gst;
+	ig_status_note st = { 5, IG_STATUS_TERMINATED,
+		"terminated by uid 1000" },
+	               gst;
 	ig_log_line ll = { 5, 1700000000.5, "epoch 2: loss 0.1" }, gll;
 	ig_frame f;
 	ig_err err = { 0 };
 
 	ig_frame_notify(&f, &fx->sb, "progress");
 	ig_progress_pack(&f.pk, &p);
-	assert_int_equal(ig_progress_unpack(through_wire(fx, &f, "progress"), &gp, &err), 0);
+	assert_int_equal(
+	    ig_progress_unpack(through_wire(fx, &f, "progress"), &gp, &err), 0);
 	assert_memory_equal(&gp, &p, sizeof p);
 	p.eta = 12.5;
 	p.max_epochs = 3;
 	ig_frame_notify(&f, &fx->sb, "progress");
 	ig_progress_pack(&f.pk, &p);
-	assert_int_equal(ig_progress_unpack(through_wire(fx, &f, "progress"), &gp, &err), 0);
+	assert_int_equal(
+	    ig_progress_unpack(through_wire(fx, &f, "progress"), &gp, &err), 0);
 	assert_memory_equal(&gp, &p, sizeof p);
 
 	ig_frame_notify(&f, &fx->sb, "event");
 	ig_event_note_pack(&f.pk, &ev);
-	assert_int_equal(ig_event_note_unpack(through_wire(fx, &f, "event"), &gev, &err), 0);
+	assert_int_equal(
+	    ig_event_note_unpack(through_wire(fx, &f, "event"), &gev, &err), 0);
 	assert_int_equal(gev.id, 5);
 	assert_string_equal(gev.event, "EPOCH_COMPLETED");
 	assert_int_equal(gev.epoch, 2);
@@ -180,20 +192,24 @@ test_notifications(void **state)
 
 	ig_frame_notify(&f, &fx->sb, "status");
 	ig_status_note_pack(&f.pk, &st);
-	assert_int_equal(ig_status_note_unpack(through_wire(fx, &f, "status"), &gst, &err), 0);
+	assert_int_equal(
+	    ig_status_note_unpack(through_wire(fx, &f, "status"), &gst, &err),
+	    0);
 	assert_int_equal(gst.status, IG_STATUS_TERMINATED);
 	assert_string_equal(gst.reason, "terminated by uid 1000");
 	ig_status_note_clear(&gst);
 
 	ig_frame_notify(&f, &fx->sb, "log");
 	ig_log_line_pack(&f.pk, &ll);
-	assert_int_equal(ig_log_line_unpack(through_wire(fx, &f, "log"), &gll, &err), 0);
+	assert_int_equal(
+	    ig_log_line_unpack(through_wire(fx, &f, "log"), &gll, &err), 0);
 	assert_true(gll.time == ll.time);
 	assert_string_equal(gll.message, ll.message);
 	ig_log_line_clear(&gll);
 
 	msgpack_object o = tu_obj(fx->zone, "{'id': 5, 'epoch': 1}");
-	assert_int_equal(ig_event_note_unpack(&o, &gev, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(
+	    ig_event_note_unpack(&o, &gev, &err), IG_PROTO_INVALID_PARAMS);
 	assert_string_equal(err.message, "event.event: required");
 	assert_null(gev.event);
 }
@@ -202,9 +218,11 @@ static void
 test_series(void **state)
 {
 	struct fixture *fx = *state;
-	ig_point loss[] = { { 1, 10, 1.5, 0.9 }, { 1, 20, 2.5, NAN }, { 2, 30, 3.5, 0.1 } };
+	ig_point loss[] = { { 1, 10, 1.5, 0.9 }, { 1, 20, 2.5, NAN },
+		{ 2, 30, 3.5, 0.1 } };
 	ig_point acc[] = { { 1, 100, 10.0, 0.5 } };
-	ig_series s[] = { { "loss", loss, 3 }, { "acc", acc, 1 }, { "empty", NULL, 0 } };
+	ig_series s[] = { { "loss", loss, 3 }, { "acc", acc, 1 },
+		{ "empty", NULL, 0 } };
 	ig_series *got;
 	size_t n;
 	ig_frame f;
@@ -217,7 +235,8 @@ test_series(void **state)
 	ig_pack_str(&f.pk, "series");
 	ig_series_pack(&f.pk, s, 3);
 	const msgpack_object *params = through_wire(fx, &f, "metrics");
-	assert_int_equal(ig_series_unpack(ig_map_get(params, "series"), &got, &n, &err), 0);
+	assert_int_equal(
+	    ig_series_unpack(ig_map_get(params, "series"), &got, &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(got[0].name, "loss");
 	assert_int_equal(got[0].n, 3);
@@ -239,22 +258,26 @@ static void
 test_series_bad(void **state)
 {
 	struct fixture *fx = *state;
-	static const struct { const char *in, *says; } bad[] = {
+	static const struct {
+		const char *in, *says;
+	} bad[] = {
 		{ "[]", "series: expected a map, got an array" },
 		{ "{'x': {'epoch': b'', 'iteration': b'', 'time': b''}}",
-		  "series.\"x\".value: required" },
+		    "series.\"x\".value: required" },
 		{ "{'x': {'epoch': [1], 'iteration': b'', 'time': b'', 'value': b''}}",
-		  "series.\"x\".epoch: expected a bin of 8-byte numbers" },
+		    "series.\"x\".epoch: expected a bin of 8-byte numbers" },
 		{ "{'x': {'epoch': b'', 'iteration': b'', 'time': b'\\x00', 'value': b''}}",
-		  "series.\"x\".time: expected a bin of 8-byte numbers" },
+		    "series.\"x\".time: expected a bin of 8-byte numbers" },
 		{ "{'x': {'epoch': b'" ONE "', 'iteration': b'" ONE ONE "', "
 		  "'time': b'" ONE "', 'value': b'" ONE "'}}",
-		  "series.\"x\".iteration: 2 points, but epoch has 1" },
-		{ "{'x': {'epoch': b'\\xff" "\\x00\\x00\\x00\\x00\\x00\\x00\\x00', "
-		  "'iteration': b'" ONE "', 'time': b'" ONE "', 'value': b'" ONE "'}}",
-		  "series.\"x\".epoch: point 0 is out of range" },
+		    "series.\"x\".iteration: 2 points, but epoch has 1" },
+		{ "{'x': {'epoch': b'\\xff"
+		  "\\x00\\x00\\x00\\x00\\x00\\x00\\x00', "
+		  "'iteration': b'" ONE "', 'time': b'" ONE "', 'value': b'" ONE
+		  "'}}",
+		    "series.\"x\".epoch: point 0 is out of range" },
 		{ "{'ok': {'epoch': b'', 'iteration': b'', 'time': b'', 'value': b''}, 3: {}}",
-		  "series: names must be str, got an integer" },
+		    "series: names must be str, got an integer" },
 	};
 	ig_series *got;
 	size_t n;
@@ -263,7 +286,8 @@ test_series_bad(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		msgpack_object o = tu_obj(fx->zone, bad[i].in);
 
-		assert_int_equal(ig_series_unpack(&o, &got, &n, &err), IG_PROTO_INVALID_PARAMS);
+		assert_int_equal(ig_series_unpack(&o, &got, &n, &err),
+		    IG_PROTO_INVALID_PARAMS);
 		assert_string_equal(err.message, bad[i].says);
 		assert_null(got);
 		assert_int_equal(n, 0);
@@ -285,16 +309,22 @@ test_hello(void **state)
 	assert_int_equal(ig_hello_negotiate(&o, &v, &err), 0);
 	assert_int_equal(v, IG_PROTO_VERSION);
 	o = tu_obj(fx->zone, "{'versions': [2, 3]}");
-	assert_int_equal(ig_hello_negotiate(&o, &v, &err), IG_PROTO_VERSION_MISMATCH);
-	assert_string_equal(err.message, "no common protocol version: the client "
+	assert_int_equal(
+	    ig_hello_negotiate(&o, &v, &err), IG_PROTO_VERSION_MISMATCH);
+	assert_string_equal(err.message,
+	    "no common protocol version: the client "
 	    "speaks [2, 3], the daemon 1 to 1");
 	o = tu_obj(fx->zone, "{'versions': []}");
-	assert_int_equal(ig_hello_negotiate(&o, &v, &err), IG_PROTO_VERSION_MISMATCH);
+	assert_int_equal(
+	    ig_hello_negotiate(&o, &v, &err), IG_PROTO_VERSION_MISMATCH);
 	o = tu_obj(fx->zone, "{'versions': ['1']}");
-	assert_int_equal(ig_hello_negotiate(&o, &v, &err), IG_PROTO_INVALID_PARAMS);
-	assert_string_equal(err.message, "versions[0]: expected a positive integer, got a str");
+	assert_int_equal(
+	    ig_hello_negotiate(&o, &v, &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(
+	    err.message, "versions[0]: expected a positive integer, got a str");
 	o = tu_obj(fx->zone, "{}");
-	assert_int_equal(ig_hello_negotiate(&o, &v, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(
+	    ig_hello_negotiate(&o, &v, &err), IG_PROTO_INVALID_PARAMS);
 	assert_string_equal(err.message, "versions: required");
 }
 
@@ -317,8 +347,14 @@ test_wbatch(void **state)
 {
 	struct fixture *fx = *state;
 	double x[] = { 1, 2, 3, 4, 5, 6 }, y[] = { 0, 1 };
-	ig_wbatch b = { .index = 7, .rows = 2, .cols = 3, .x = x, .y = y,
-		.raw = "\x92\x01\xa1" "a", .raw_len = 4 };
+	ig_wbatch b = { .index = 7,
+		.rows = 2,
+		.cols = 3,
+		.x = x,
+		.y = y,
+		.raw = "\x92\x01\xa1"
+		       "a",
+		.raw_len = 4 };
 	ig_frame f;
 	ig_err err = { 0 };
 	char printed[256];
@@ -327,7 +363,8 @@ test_wbatch(void **state)
 	assert_int_equal(ig_wbatch_pack(&f.pk, &b, &err), 0);
 	const msgpack_object *o = through_wire(fx, &f, "process");
 	msgpack_object_print_buffer(printed, sizeof printed, *o);
-	assert_string_equal(printed, "{\"index\"=>7, \"x\"=>[[1.000000, 2.000000, "
+	assert_string_equal(printed,
+	    "{\"index\"=>7, \"x\"=>[[1.000000, 2.000000, "
 	    "3.000000], [4.000000, 5.000000, 6.000000]], \"y\"=>[0.000000, "
 	    "1.000000], \"raw\"=>[1, \"a\"]}");
 
@@ -341,11 +378,14 @@ test_wbatch(void **state)
 
 	/* A raw item that is not one object packs nothing. */
 	b.raw_len = 5;
-	b.raw = "\x92\x01\xa1" "ab";
+	b.raw = "\x92\x01\xa1"
+	        "ab";
 	ig_frame_notify(&f, &fx->sb, "process");
 	size_t before = fx->sb.size;
-	assert_int_equal(ig_wbatch_pack(&f.pk, &b, &err), IG_PROTO_INVALID_PARAMS);
-	assert_string_equal(err.message, "batch 7: the raw item is not one msgpack "
+	assert_int_equal(
+	    ig_wbatch_pack(&f.pk, &b, &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(err.message,
+	    "batch 7: the raw item is not one msgpack "
 	    "object: trailing bytes: the object ends at offset 4 of a 5-byte frame");
 	assert_int_equal(fx->sb.size, before);
 	ig_frame_abort(&f);
@@ -360,7 +400,8 @@ test_worker_output(void **state)
 	ig_err err = { 0 };
 	msgpack_object o;
 
-	o = tu_obj(fx->zone, "{'output': {'loss': 0.5, 'y_pred': [[0.1, 0.9], "
+	o = tu_obj(fx->zone,
+	    "{'output': {'loss': 0.5, 'y_pred': [[0.1, 0.9], "
 	    "[0.8, 0.2], [1, 0]], 'y': [1, 0, 0], 'nan': nan, 'none': []}, "
 	    "'metrics': {'lr': 0.01}}");
 	assert_int_equal(ig_worker_output_unpack(&o, &out, &err), 0);
@@ -390,28 +431,33 @@ static void
 test_worker_output_bad(void **state)
 {
 	struct fixture *fx = *state;
-	static const struct { const char *in, *says; } bad[] = {
+	static const struct {
+		const char *in, *says;
+	} bad[] = {
 		{ "[1]", "result: expected a map, got an array" },
 		{ "{'ouput': {}}", "result: unknown key \"ouput\"" },
-		{ "{'output': {'a': 'x'}}", "output.\"a\": expected a number, an array "
-		  "of numbers or an array of equal arrays of numbers" },
+		{ "{'output': {'a': 'x'}}",
+		    "output.\"a\": expected a number, an array "
+		    "of numbers or an array of equal arrays of numbers" },
 		{ "{'output': {'a': [[1, 2], [3]]}}",
-		  "output.\"a\": rows of a matrix must be arrays of equal length" },
+		    "output.\"a\": rows of a matrix must be arrays of equal length" },
 		{ "{'output': {'a': [[1, 2], 3]}}",
-		  "output.\"a\": rows of a matrix must be arrays of equal length" },
-		{ "{'output': {'a': [1, [2]]}}", "output.\"a\": expected a number, an "
-		  "array of numbers or an array of equal arrays of numbers" },
-		{ "{'output': {'ok': 1, 2: 3}}", "output: names must be str, got an integer" },
+		    "output.\"a\": rows of a matrix must be arrays of equal length" },
+		{ "{'output': {'a': [1, [2]]}}",
+		    "output.\"a\": expected a number, an "
+		    "array of numbers or an array of equal arrays of numbers" },
+		{ "{'output': {'ok': 1, 2: 3}}",
+		    "output: names must be str, got an integer" },
 		{ "{'output': {}, 'metrics': {'m': true}}",
-		  "metrics.\"m\": expected a number, got a boolean" },
+		    "metrics.\"m\": expected a number, got a boolean" },
 		{ "{'output': {'\\x1b]0;x\\x07': 1}}",
-		  "output.\"?]0;x?\": a name holds letters, digits, '_', '-' and '.', "
-		  "and starts with a letter, digit or '_'" },
+		    "output.\"?]0;x?\": a name holds letters, digits, '_', '-' and '.', "
+		    "and starts with a letter, digit or '_'" },
 		{ "{'metrics': {'12345': 1}}",
-		  "metrics.\"12345\": a name cannot be all digits (run ids are)" },
+		    "metrics.\"12345\": a name cannot be all digits (run ids are)" },
 		{ "{'metrics': {'ok': 1, 'a b': 2}}",
-		  "metrics.\"a b\": a name holds letters, digits, '_', '-' and '.', "
-		  "and starts with a letter, digit or '_'" },
+		    "metrics.\"a b\": a name holds letters, digits, '_', '-' and '.', "
+		    "and starts with a letter, digit or '_'" },
 	};
 	ig_worker_output out;
 	ig_err err = { 0 };

@@ -65,7 +65,8 @@ read_req(msgpack_zone *z, const char *text, struct req *r, ig_err *err)
 
 	memset(r, 0, sizeof *r);
 	r->from = r->to = r->max_points = IG_NONE;
-	return ig_map_read(&o, NULL, defs, sizeof defs / sizeof defs[0], 0, err);
+	return ig_map_read(
+	    &o, NULL, defs, sizeof defs / sizeof defs[0], 0, err);
 }
 
 static void
@@ -81,10 +82,14 @@ test_all_types(void **state)
 	struct req r;
 	ig_err err = { 0 };
 
-	assert_int_equal(read_req(*state, "{'id': 7, 'from': 0, 'to': -5, "
-	    "'max_points': 100, 'scale': 2, 'follow': true, 'label': 'h\\u00e9', "
-	    "'name': 'run-1.a', 'names': ['loss', 'acc'], 'axis': 'epoch', "
-	    "'extra': {}, 'list': [1], 'any': null}", &r, &err), 0);
+	assert_int_equal(
+	    read_req(*state,
+	        "{'id': 7, 'from': 0, 'to': -5, "
+	        "'max_points': 100, 'scale': 2, 'follow': true, 'label': 'h\\u00e9', "
+	        "'name': 'run-1.a', 'names': ['loss', 'acc'], 'axis': 'epoch', "
+	        "'extra': {}, 'list': [1], 'any': null}",
+	        &r, &err),
+	    0);
 	assert_int_equal(r.id.id, 7);
 	assert_string_equal(r.id.name, "");
 	assert_int_equal(r.from, 0);
@@ -100,7 +105,7 @@ test_all_types(void **state)
 	assert_int_equal(r.axis, 1);
 	assert_int_equal(r.extra->type, MSGPACK_OBJECT_MAP);
 	assert_int_equal(r.list->type, MSGPACK_OBJECT_ARRAY);
-	assert_null(r.any);     /* nil is absent */
+	assert_null(r.any); /* nil is absent */
 	req_free(&r);
 }
 
@@ -110,8 +115,11 @@ test_defaults_and_nil(void **state)
 	struct req r;
 	ig_err err = { 0 };
 
-	assert_int_equal(read_req(*state, "{'id': 'my_run', 'from': null, "
-	    "'label': null}", &r, &err), 0);
+	assert_int_equal(read_req(*state,
+	                     "{'id': 'my_run', 'from': null, "
+	                     "'label': null}",
+	                     &r, &err),
+	    0);
 	assert_int_equal(r.id.id, 0);
 	assert_string_equal(r.id.name, "my_run");
 	assert_int_equal(r.from, IG_NONE);
@@ -127,25 +135,38 @@ static const struct {
 	{ "[]", "params: expected a map, got an array" },
 	{ "{}", "id: required" },
 	{ "{'id': null}", "id: required" },
-	{ "{'id': 0}", "id: expected a run id (a positive integer) or name, got an integer" },
-	{ "{'id': 1.5}", "id: expected a run id (a positive integer) or name, got a float" },
+	{ "{'id': 0}",
+	    "id: expected a run id (a positive integer) or name, got an integer" },
+	{ "{'id': 1.5}",
+	    "id: expected a run id (a positive integer) or name, got a float" },
 	{ "{'id': '42'}", "id: a name cannot be all digits (run ids are)" },
-	{ "{'id': '-x'}", "id: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
-	{ "{'id': 'a b'}", "id: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'id': '-x'}",
+	    "id: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'id': 'a b'}",
+	    "id: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
 	{ "{'id': ''}", "id: a name has 1 to 64 characters, got 0" },
-	{ "{'id': 1, 'from': -1}", "from: expected a non-negative integer, got -1" },
-	{ "{'id': 1, 'from': 'x'}", "from: expected a non-negative integer, got a str" },
-	{ "{'id': 1, 'to': 18446744073709551615}", "to: 18446744073709551615 is out of range" },
-	{ "{'id': 1, 'max_points': 0}", "max_points: expected a positive integer, got 0" },
+	{ "{'id': 1, 'from': -1}",
+	    "from: expected a non-negative integer, got -1" },
+	{ "{'id': 1, 'from': 'x'}",
+	    "from: expected a non-negative integer, got a str" },
+	{ "{'id': 1, 'to': 18446744073709551615}",
+	    "to: 18446744073709551615 is out of range" },
+	{ "{'id': 1, 'max_points': 0}",
+	    "max_points: expected a positive integer, got 0" },
 	{ "{'id': 1, 'scale': 'big'}", "scale: expected a number, got a str" },
 	{ "{'id': 1, 'scale': nan}", "scale: expected a finite number" },
-	{ "{'id': 1, 'follow': 1}", "follow: expected true or false, got an integer" },
+	{ "{'id': 1, 'follow': 1}",
+	    "follow: expected true or false, got an integer" },
 	{ "{'id': 1, 'label': 5}", "label: expected a str, got an integer" },
 	{ "{'id': 1, 'label': 'a\\x00b'}", "label: must not hold a NUL byte" },
-	{ "{'id': 1, 'names': 'loss'}", "names: expected an array of str, got a str" },
-	{ "{'id': 1, 'names': ['a', 2]}", "names[1]: expected a str, got an integer" },
-	{ "{'id': 1, 'axis': 'time'}", "axis: expected one of iteration, epoch; got \"time\"" },
-	{ "{'id': 1, 'axis': 3}", "axis: expected one of iteration, epoch; got an integer" },
+	{ "{'id': 1, 'names': 'loss'}",
+	    "names: expected an array of str, got a str" },
+	{ "{'id': 1, 'names': ['a', 2]}",
+	    "names[1]: expected a str, got an integer" },
+	{ "{'id': 1, 'axis': 'time'}",
+	    "axis: expected one of iteration, epoch; got \"time\"" },
+	{ "{'id': 1, 'axis': 3}",
+	    "axis: expected one of iteration, epoch; got an integer" },
 	{ "{'id': 1, 'extra': []}", "extra: expected a map, got an array" },
 	{ "{'id': 1, 'list': {}}", "list: expected an array, got a map" },
 	{ "{'id': 1, 'bogus': 1}", "unknown key \"bogus\"" },
@@ -157,7 +178,7 @@ static const struct {
 	{ "{'': 2}", "unknown key \"\"" },
 	{ "{'id': ''}", "id: a name has 1 to 64 characters, got 0" },
 	{ "{'id': 1, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa': 2}",
-	  "unknown key \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
+	    "unknown key \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"" },
 };
 
 static void
@@ -168,9 +189,10 @@ test_wrong(void **state)
 		ig_err err = { 0 };
 		int rc = read_req(*state, wrong[i].input, &r, &err);
 
-		if (rc != IG_PROTO_INVALID_PARAMS || strcmp(err.message, wrong[i].message) != 0)
-			fail_msg("%s: got %d \"%s\", want \"%s\"", wrong[i].input,
-			    rc, err.message, wrong[i].message);
+		if (rc != IG_PROTO_INVALID_PARAMS ||
+		    strcmp(err.message, wrong[i].message) != 0)
+			fail_msg("%s: got %d \"%s\", want \"%s\"",
+			    wrong[i].input, rc, err.message, wrong[i].message);
 		/* Nothing left allocated, outs back to their defaults. */
 		assert_null(r.label);
 		assert_null(r.names.v);
@@ -184,8 +206,11 @@ test_error_releases(void **state)
 	struct req r;
 	ig_err err = { 0 };
 
-	assert_int_equal(read_req(*state, "{'label': 'x', 'names': ['a'], "
-	    "'id': 1, 'axis': 'nope'}", &r, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(read_req(*state,
+	                     "{'label': 'x', 'names': ['a'], "
+	                     "'id': 1, 'axis': 'nope'}",
+	                     &r, &err),
+	    IG_PROTO_INVALID_PARAMS);
 	assert_null(r.label);
 	assert_null(r.names.v);
 	assert_int_equal(read_req(*state, "{'label': 'x'}", &r, &err),
@@ -211,11 +236,13 @@ test_where_and_unknown(void **state)
 	assert_int_equal(ig_map_read(&o, "handlers[2]", defs, 1, 0, &err),
 	    IG_PROTO_INVALID_PARAMS);
 	assert_string_equal(err.message, "handlers[2]: unknown key \"new\"");
-	assert_int_equal(ig_map_read(&o, "x", defs, 1, IG_READ_ALLOW_UNKNOWN, &err), 0);
+	assert_int_equal(
+	    ig_map_read(&o, "x", defs, 1, IG_READ_ALLOW_UNKNOWN, &err), 0);
 	assert_int_equal(every, 3);
 
 	memset(many, 0, sizeof many);
-	assert_int_equal(ig_map_read(&o, NULL, many, 65, 0, &err), IG_PROTO_INTERNAL);
+	assert_int_equal(
+	    ig_map_read(&o, NULL, many, 65, 0, &err), IG_PROTO_INTERNAL);
 }
 
 static void
@@ -241,11 +268,16 @@ test_name_check(void **state)
 	assert_int_equal(ig_name_check("1st", 3, NULL, &err), 0);
 	assert_int_equal(ig_name_check("_", 1, NULL, &err), 0);
 	assert_int_equal(ig_name_check("a.b-c", 5, NULL, &err), 0);
-	assert_int_equal(ig_name_check("007", 3, "name", &err), IG_PROTO_INVALID_PARAMS);
-	assert_string_equal(err.message, "name: a name cannot be all digits (run ids are)");
-	assert_int_equal(ig_name_check(".x", 2, NULL, &err), IG_PROTO_INVALID_PARAMS);
-	assert_int_equal(ig_name_check("a/b", 3, NULL, &err), IG_PROTO_INVALID_PARAMS);
-	assert_int_equal(ig_name_check("\xc3\xa9", 2, NULL, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(
+	    ig_name_check("007", 3, "name", &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(
+	    err.message, "name: a name cannot be all digits (run ids are)");
+	assert_int_equal(
+	    ig_name_check(".x", 2, NULL, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(
+	    ig_name_check("a/b", 3, NULL, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(
+	    ig_name_check("\xc3\xa9", 2, NULL, &err), IG_PROTO_INVALID_PARAMS);
 	memset(long_name, 'a', sizeof long_name);
 	assert_int_equal(ig_name_check(long_name, IG_NAME_MAX, NULL, &err), 0);
 	assert_int_equal(ig_name_check(long_name, IG_NAME_MAX + 1, NULL, &err),
@@ -257,27 +289,35 @@ test_name_check(void **state)
 static void
 test_utf8_repair(void **state)
 {
-	static const char in[] = "ok \x1b[2J \xc3\xa9 \xff \xe2\x82 \xed\xa0\x80 \0!";
+	static const char in[] =
+	    "ok \x1b[2J \xc3\xa9 \xff \xe2\x82 \xed\xa0\x80 \0!";
 	char *s = ig_utf8_repair(in, sizeof in - 1);
 
 	(void)state;
 	assert_non_null(s);
-	assert_string_equal(s, "ok \x1b[2J \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
+	assert_string_equal(s,
+	    "ok \x1b[2J \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd "
 	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd!");
 	free(s);
-	assert_int_equal(ig_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
-	assert_int_equal(ig_utf8_seq((const unsigned char *)"\xf0\x9f\x98", 3), 0);
+	assert_int_equal(
+	    ig_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	assert_int_equal(
+	    ig_utf8_seq((const unsigned char *)"\xf0\x9f\x98", 3), 0);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_all_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defaults_and_nil, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_all_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_defaults_and_nil, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_error_releases, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_where_and_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_error_releases, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_where_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_get, setup, teardown),
 		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_utf8_repair),

@@ -30,28 +30,28 @@ teardown(void **state)
 }
 
 static const char full[] =
-	"{'engine': 'exec:python3  -u\tworker.py', 'name': 'mnist-1',"
-	" 'params': {'lr': 0.1, 'layers': 3, 'opt': 'sgd', 'nesterov': true},"
-	" 'data': {'kind': 'csv', 'path': '/data/digits.csv', 'batch_size': 32,"
-	"   'shuffle': true, 'columns': ['a', 2], 'label': 'target',"
-	"   'header': false, 'split': 0.2, 'scale': 16},"
-	" 'max_epochs': 10, 'epoch_length': 100, 'seed': 0,"
-	" 'metrics': [{'name': 'loss', 'kind': 'loss', 'field': 'loss'},"
-	"   {'name': 'acc', 'kind': 'accuracy', 'split': 'val', 'threshold': 0.5},"
-	"   {'name': 'ra', 'kind': 'running_average', 'field': 'loss', 'alpha': 0.9}],"
-	" 'handlers': [{'event': 'EPOCH_COMPLETED', 'every': 2, 'action': 'log',"
-	"     'message': 'epoch done'},"
-	"   {'event': 'ITERATION_COMPLETED', 'once': [5, 10], 'action': 'checkpoint'},"
-	"   {'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc',"
-	"     'patience': 3, 'mode': 'max', 'min_delta': 0.01},"
-	"   {'event': 'ITERATION_COMPLETED', 'action': 'terminate_on_nan', 'field': 'loss'},"
-	"   {'event': 'EPOCH_COMPLETED', 'after': 0, 'before': 9, 'action': 'evaluate'},"
-	"   {'event': 'TERMINATE', 'action': 'terminate'}],"
-	" 'checkpoint': {'every': 1000, 'seconds': 30, 'epoch_completed': false},"
-	" 'state_dict': {'iteration': 200, 'epoch_length': 100, 'max_epochs': 10},"
-	" 'worker': {'timeout_ms': 5000, 'max_restarts': 0,"
-	"   'env': {'PYTHONPATH': '/opt/x', 'A': ''}, 'cwd': '/tmp',"
-	"   'rlimits': {'nofile': 64, 'as': 1073741824, 'core': 0, 'cpu': null}}}";
+    "{'engine': 'exec:python3  -u\tworker.py', 'name': 'mnist-1',"
+    " 'params': {'lr': 0.1, 'layers': 3, 'opt': 'sgd', 'nesterov': true},"
+    " 'data': {'kind': 'csv', 'path': '/data/digits.csv', 'batch_size': 32,"
+    "   'shuffle': true, 'columns': ['a', 2], 'label': 'target',"
+    "   'header': false, 'split': 0.2, 'scale': 16},"
+    " 'max_epochs': 10, 'epoch_length': 100, 'seed': 0,"
+    " 'metrics': [{'name': 'loss', 'kind': 'loss', 'field': 'loss'},"
+    "   {'name': 'acc', 'kind': 'accuracy', 'split': 'val', 'threshold': 0.5},"
+    "   {'name': 'ra', 'kind': 'running_average', 'field': 'loss', 'alpha': 0.9}],"
+    " 'handlers': [{'event': 'EPOCH_COMPLETED', 'every': 2, 'action': 'log',"
+    "     'message': 'epoch done'},"
+    "   {'event': 'ITERATION_COMPLETED', 'once': [5, 10], 'action': 'checkpoint'},"
+    "   {'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc',"
+    "     'patience': 3, 'mode': 'max', 'min_delta': 0.01},"
+    "   {'event': 'ITERATION_COMPLETED', 'action': 'terminate_on_nan', 'field': 'loss'},"
+    "   {'event': 'EPOCH_COMPLETED', 'after': 0, 'before': 9, 'action': 'evaluate'},"
+    "   {'event': 'TERMINATE', 'action': 'terminate'}],"
+    " 'checkpoint': {'every': 1000, 'seconds': 30, 'epoch_completed': false},"
+    " 'state_dict': {'iteration': 200, 'epoch_length': 100, 'max_epochs': 10},"
+    " 'worker': {'timeout_ms': 5000, 'max_restarts': 0,"
+    "   'env': {'PYTHONPATH': '/opt/x', 'A': ''}, 'cwd': '/tmp',"
+    "   'rlimits': {'nofile': 64, 'as': 1073741824, 'core': 0, 'cpu': null}}}";
 
 static ig_spec *
 read_ok(msgpack_zone *z, const char *text)
@@ -118,7 +118,8 @@ test_full(void **state)
 	assert_true(s->metrics[1].threshold == 0.5);
 	assert_int_equal(s->metrics[1].split, IG_SPLIT_VAL);
 	assert_true(s->metrics[2].alpha == 0.9);
-	assert_string_equal(ig_metric_kind_name(s->metrics[2].kind), "running_average");
+	assert_string_equal(
+	    ig_metric_kind_name(s->metrics[2].kind), "running_average");
 
 	assert_int_equal(s->nhandlers, 6);
 	assert_string_equal(s->handlers[0].event, "EPOCH_COMPLETED");
@@ -185,21 +186,24 @@ test_short_forms(void **state)
 {
 	ig_spec *s;
 
-	s = read_ok(*state, "{'engine': 'plugin:/usr/lib/ignite/model.so', 'data': 'range:1000'}");
+	s = read_ok(*state,
+	    "{'engine': 'plugin:/usr/lib/ignite/model.so', 'data': 'range:1000'}");
 	assert_int_equal(s->engine.kind, IG_ENGINE_PLUGIN);
 	assert_string_equal(s->engine.target, "/usr/lib/ignite/model.so");
 	assert_int_equal(s->data.kind, IG_DATA_RANGE);
 	assert_int_equal(s->data.n, 1000);
 	ig_spec_free(s);
 
-	s = read_ok(*state, "{'engine': ['python3', 'my worker.py', ''], 'data': 'worker'}");
+	s = read_ok(*state,
+	    "{'engine': ['python3', 'my worker.py', ''], 'data': 'worker'}");
 	assert_int_equal(s->engine.kind, IG_ENGINE_EXEC);
 	assert_int_equal(s->engine.argv.n, 3);
 	assert_string_equal(s->engine.argv.v[1], "my worker.py");
 	assert_int_equal(s->data.kind, IG_DATA_WORKER);
 	ig_spec_free(s);
 
-	s = read_ok(*state, "{'engine': 'builtin:meanstd', 'data': 'csv:iris.csv'}");
+	s = read_ok(
+	    *state, "{'engine': 'builtin:meanstd', 'data': 'csv:iris.csv'}");
 	assert_int_equal(s->data.kind, IG_DATA_CSV);
 	assert_string_equal(s->data.path, "iris.csv");
 	assert_true(s->data.header);
@@ -207,11 +211,13 @@ test_short_forms(void **state)
 	assert_true(s->data.scale == 0 && !s->data.scale_standard);
 	ig_spec_free(s);
 
-	s = read_ok(*state, "{'engine': 'builtin:noop', 'data': 'msgpack:items.mp'}");
+	s = read_ok(
+	    *state, "{'engine': 'builtin:noop', 'data': 'msgpack:items.mp'}");
 	assert_int_equal(s->data.kind, IG_DATA_MSGPACK);
 	ig_spec_free(s);
 
-	s = read_ok(*state, "{'engine': 'builtin:noop', 'data': {'kind': 'range', "
+	s = read_ok(*state,
+	    "{'engine': 'builtin:noop', 'data': {'kind': 'range', "
 	    "'n': 10, 'shuffle': true}, 'handlers': [{'event': 'COMPLETED', 'once': 1, "
 	    "'action': 'log'}], 'name': null}");
 	assert_int_equal(s->data.n, 10);
@@ -256,17 +262,22 @@ test_canonical(void **state)
 {
 	check_canonical(*state, full);
 	check_canonical(*state, "{'engine': 'builtin:noop'}");
-	check_canonical(*state, "{'engine': 'plugin:x.so', 'data': 'range:5', "
+	check_canonical(*state,
+	    "{'engine': 'plugin:x.so', 'data': 'range:5', "
 	    "'metrics': [{'name': 'o', 'kind': 'output', 'field': 'x'}, "
 	    "{'name': 'acc', 'kind': 'accuracy'}], 'handlers': [{'event': "
 	    "'STARTED', 'action': 'terminate_on_nan'}, {'event': 'COMPLETED', "
 	    "'action': 'log'}]}");
-	check_canonical(*state, "{'engine': ['w'], 'data': 'worker', 'seed': 7}");
-	check_canonical(*state, "{'engine': ['w'], 'worker': {'rlimits': {'fsize': 0, "
+	check_canonical(
+	    *state, "{'engine': ['w'], 'data': 'worker', 'seed': 7}");
+	check_canonical(*state,
+	    "{'engine': ['w'], 'worker': {'rlimits': {'fsize': 0, "
 	    "'nproc': 10, 'cpu': 5}}}");
-	check_canonical(*state, "{'engine': 'builtin:x', 'data': {'kind': 'msgpack', "
+	check_canonical(*state,
+	    "{'engine': 'builtin:x', 'data': {'kind': 'msgpack', "
 	    "'path': 'p'}}");
-	check_canonical(*state, "{'engine': 'builtin:x', 'data': {'kind': 'csv', "
+	check_canonical(*state,
+	    "{'engine': 'builtin:x', 'data': {'kind': 'csv', "
 	    "'path': 'p', 'scale': 'standard'}}");
 }
 
@@ -278,118 +289,222 @@ static const struct {
 	{ "[]", "spec: expected a map, got an array" },
 	{ "{}", "engine: required" },
 	{ "{'engine': 'builtin:noop', 'epochs': 3}", "unknown key \"epochs\"" },
-	{ "{'engine': ''}", "engine: expected builtin:NAME, plugin:PATH or exec:COMMAND, got \"\"" },
-	{ "{'engine': 'builtin:noop', 'data': ''}", "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got \"\"" },
+	{ "{'engine': ''}",
+	    "engine: expected builtin:NAME, plugin:PATH or exec:COMMAND, got \"\"" },
+	{ "{'engine': 'builtin:noop', 'data': ''}",
+	    "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got \"\"" },
 	{ "{'': 1}", "unknown key \"\"" },
-	{ "{'engine': 5}", "engine: expected a str or an exec argv array, got an integer" },
-	{ "{'engine': 'python'}", "engine: expected builtin:NAME, plugin:PATH or exec:COMMAND, got \"python\"" },
-	{ "{'engine': 'builtin:'}", "engine: builtin: a name has 1 to 64 characters, got 0" },
-	{ "{'engine': 'builtin:no op'}", "engine: builtin: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'engine': 5}",
+	    "engine: expected a str or an exec argv array, got an integer" },
+	{ "{'engine': 'python'}",
+	    "engine: expected builtin:NAME, plugin:PATH or exec:COMMAND, got \"python\"" },
+	{ "{'engine': 'builtin:'}",
+	    "engine: builtin: a name has 1 to 64 characters, got 0" },
+	{ "{'engine': 'builtin:no op'}",
+	    "engine: builtin: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
 	{ "{'engine': 'plugin:'}", "engine: plugin: needs a path" },
 	{ "{'engine': 'exec: \t '}", "engine: exec: needs a command" },
 	{ "{'engine': []}", "engine: an exec argv needs a command" },
 	{ "{'engine': ['']}", "engine[0]: the command is empty" },
 	{ "{'engine': ['a', 1]}", "engine[1]: expected a str, got an integer" },
 	{ "{'engine': 'exec:a\\x00b'}", "engine: must not hold a NUL byte" },
-	{ "{'engine': 'builtin:noop', 'name': '123'}", "name: a name cannot be all digits (run ids are)" },
-	{ "{'engine': 'builtin:noop', 'name': 'a/b'}", "name: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
-	{ "{'engine': 'builtin:noop', 'name': 5}", "name: expected a name (a str), got an integer" },
-	{ "{'engine': 'builtin:noop', 'params': []}", "params: expected a map, got an array" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'loss', 'field': 'a\\x1bb'}]}", "metrics[0].field: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy', 'target': '1'}]}", "metrics[0].target: a name cannot be all digits (run ids are)" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'COMPLETED', 'action': 'early_stopping', 'metric': '', 'patience': 1}]}", "handlers[0].metric: a name has 1 to 64 characters, got 0" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'COMPLETED', 'action': 'terminate_on_nan', 'field': 'x y'}]}", "handlers[0].field: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
-	{ "{'engine': 'builtin:noop', 'state_dict': {'iteration': 0, '\\x1b[2J': 1}}", "state_dict: user key: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
-	{ "{'engine': 'builtin:noop', 'state_dict': {7: 1}}", "state_dict: keys must be str, got an integer" },
-	{ "{'engine': 'builtin:noop', 'params': {'lr': [1]}}", "params.lr: expected an integer, a float, a boolean or a str, got an array" },
-	{ "{'engine': 'builtin:noop', 'params': {'lr': null}}", "params.lr: expected an integer, a float, a boolean or a str, got nil" },
-	{ "{'engine': 'builtin:noop', 'params': {'lr': inf}}", "params.lr: expected a finite number" },
-	{ "{'engine': 'builtin:noop', 'params': {'a': 1, 'a': 2}}", "params.a: duplicate key" },
-	{ "{'engine': 'builtin:noop', 'params': {'': 1}}", "params: key: a name has 1 to 64 characters, got 0" },
-	{ "{'engine': 'builtin:noop', 'params': {1: 1}}", "params: keys must be str, got an integer" },
-	{ "{'engine': 'builtin:noop', 'params': {'s': 'a\\x00'}}", "params.s: must not hold a NUL byte" },
-	{ "{'engine': 'builtin:noop', 'params': {'n': 18446744073709551615}}", "params.n: 18446744073709551615 is out of range" },
-	{ "{'engine': 'builtin:noop', 'data': 'range:0'}", "data: range: N must be a positive integer" },
-	{ "{'engine': 'builtin:noop', 'data': 'range:1x'}", "data: range: N must be a positive integer" },
-	{ "{'engine': 'builtin:noop', 'data': 'range:99999999999999999999'}", "data: range: N must be a positive integer" },
-	{ "{'engine': 'builtin:noop', 'data': 'range:'}", "data: range: needs a count" },
+	{ "{'engine': 'builtin:noop', 'name': '123'}",
+	    "name: a name cannot be all digits (run ids are)" },
+	{ "{'engine': 'builtin:noop', 'name': 'a/b'}",
+	    "name: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'engine': 'builtin:noop', 'name': 5}",
+	    "name: expected a name (a str), got an integer" },
+	{ "{'engine': 'builtin:noop', 'params': []}",
+	    "params: expected a map, got an array" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'loss', 'field': 'a\\x1bb'}]}",
+	    "metrics[0].field: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy', 'target': '1'}]}",
+	    "metrics[0].target: a name cannot be all digits (run ids are)" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'COMPLETED', 'action': 'early_stopping', 'metric': '', 'patience': 1}]}",
+	    "handlers[0].metric: a name has 1 to 64 characters, got 0" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'COMPLETED', 'action': 'terminate_on_nan', 'field': 'x y'}]}",
+	    "handlers[0].field: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'engine': 'builtin:noop', 'state_dict': {'iteration': 0, '\\x1b[2J': 1}}",
+	    "state_dict: user key: a name holds letters, digits, '_', '-' and '.', and starts with a letter, digit or '_'" },
+	{ "{'engine': 'builtin:noop', 'state_dict': {7: 1}}",
+	    "state_dict: keys must be str, got an integer" },
+	{ "{'engine': 'builtin:noop', 'params': {'lr': [1]}}",
+	    "params.lr: expected an integer, a float, a boolean or a str, got an array" },
+	{ "{'engine': 'builtin:noop', 'params': {'lr': null}}",
+	    "params.lr: expected an integer, a float, a boolean or a str, got nil" },
+	{ "{'engine': 'builtin:noop', 'params': {'lr': inf}}",
+	    "params.lr: expected a finite number" },
+	{ "{'engine': 'builtin:noop', 'params': {'a': 1, 'a': 2}}",
+	    "params.a: duplicate key" },
+	{ "{'engine': 'builtin:noop', 'params': {'': 1}}",
+	    "params: key: a name has 1 to 64 characters, got 0" },
+	{ "{'engine': 'builtin:noop', 'params': {1: 1}}",
+	    "params: keys must be str, got an integer" },
+	{ "{'engine': 'builtin:noop', 'params': {'s': 'a\\x00'}}",
+	    "params.s: must not hold a NUL byte" },
+	{ "{'engine': 'builtin:noop', 'params': {'n': 18446744073709551615}}",
+	    "params.n: 18446744073709551615 is out of range" },
+	{ "{'engine': 'builtin:noop', 'data': 'range:0'}",
+	    "data: range: N must be a positive integer" },
+	{ "{'engine': 'builtin:noop', 'data': 'range:1x'}",
+	    "data: range: N must be a positive integer" },
+	{ "{'engine': 'builtin:noop', 'data': 'range:99999999999999999999'}",
+	    "data: range: N must be a positive integer" },
+	{ "{'engine': 'builtin:noop', 'data': 'range:'}",
+	    "data: range: needs a count" },
 	{ "{'engine': 'builtin:noop', 'data': 'csv:'}", "data: needs a path" },
-	{ "{'engine': 'builtin:noop', 'data': 'parquet:x'}", "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got \"parquet:x\"" },
-	{ "{'engine': 'builtin:noop', 'data': 'range'}", "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got \"range\"" },
-	{ "{'engine': 'builtin:noop', 'data': 3}", "data: expected a str or a map, got an integer" },
-	{ "{'engine': 'builtin:noop', 'data': {'n': 3}}", "data.kind: required" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'sql'}}", "data.kind: expected one of none, range, csv, msgpack, worker; got \"sql\"" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'range'}}", "data.n: required for kind range" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv'}}", "data.path: required for kind csv" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'range', 'n': 5, 'path': 'x'}}", "data.path: not used by kind range" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'msgpack', 'path': 'x', 'columns': []}}", "data.columns: not used by kind msgpack" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'msgpack', 'path': 'x', 'scale': 2}}", "data.scale: not used by kind msgpack" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': 0}}", "data.scale: cannot divide by 0; leave scale out for none" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': 'std'}}", "data.scale: expected a number or \"standard\", got a str" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': true}}", "data.scale: expected a number or \"standard\", got a boolean" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'batch_size': 0}}", "data.batch_size: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'shuffle': 'yes'}}", "data.shuffle: expected true or false, got a str" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': 'a'}}", "data.columns: expected an array, got a str" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': ['a', -1]}}", "data.columns[1]: expected a column name or 0-based index, got an integer" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': ['']}}", "data.columns[0]: a column name cannot be empty" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'label': 1.5}}", "data.label: expected a column name or 0-based index, got a float" },
-	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'split': 1}}", "data.split: a validation fraction, 0 <= split < 1" },
-	{ "{'engine': 'builtin:noop', 'data': 'worker'}", "data: kind worker needs an exec engine" },
-	{ "{'engine': 'builtin:noop', 'max_epochs': 0}", "max_epochs: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'max_epochs': -3}", "max_epochs: expected a positive integer, got -3" },
-	{ "{'engine': 'builtin:noop', 'max_epochs': 2.0}", "max_epochs: expected a positive integer, got a float" },
-	{ "{'engine': 'builtin:noop', 'epoch_length': 0}", "epoch_length: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'seed': -1}", "seed: expected a non-negative integer, got -1" },
-	{ "{'engine': 'builtin:noop', 'metrics': {}}", "metrics: expected an array, got a map" },
-	{ "{'engine': 'builtin:noop', 'metrics': [5]}", "metrics[0]: expected a map, got an integer" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'kind': 'loss', 'field': 'l'}]}", "metrics[0].name: required" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'f1'}]}", "metrics[0].kind: expected one of average, loss, accuracy, running_average, output; got \"f1\"" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'loss'}]}", "metrics[0].field: required for kind loss" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'loss', 'field': 'l', 'alpha': 0.5}]}", "metrics[0].alpha: not used by kind loss" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'running_average', 'field': 'l', 'alpha': 1}]}", "metrics[0].alpha: must be between 0 and 1 (exclusive)" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy', 'threshold': -0.5}]}", "metrics[0].threshold: must be >= 0" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy', 'split': 'test'}]}", "metrics[0].split: expected one of train, val; got \"test\"" },
-	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy'}, {'name': 'a', 'kind': 'output', 'field': 'x'}]}", "metrics[1].name: duplicate metric name \"a\"" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'action': 'log'}]}", "handlers[0].event: required" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_DONE', 'action': 'log'}]}", "handlers[0].event: unknown event \"EPOCH_DONE\" (expected a core event such as EPOCH_COMPLETED)" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 3, 'action': 'log'}]}", "handlers[0].event: expected an event name, got an integer" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'STARTED'}]}", "handlers[0].action: required" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'STARTED', 'action': 'save'}]}", "handlers[0].action: expected one of log, checkpoint, terminate, terminate_epoch, early_stopping, terminate_on_nan, evaluate; got \"save\"" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'STARTED', 'action': 'log'}, {'event': 'COMPLETED', 'action': 'log'}, {'event': 'EPOCH_COMPLETED', 'every': 0, 'action': 'log'}]}", "handlers[2].every: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'every': 2, 'once': 4, 'action': 'log'}]}", "handlers[0]: once cannot be combined with every, before or after" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'once': [1, 0], 'action': 'log'}]}", "handlers[0].once[1]: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'once': 'x', 'action': 'log'}]}", "handlers[0].once: expected a positive integer, got a str" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'once': [], 'action': 'log'}]}", "handlers[0].once: an empty list matches nothing" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'before': 0, 'action': 'log'}]}", "handlers[0].before: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'after': -1, 'action': 'log'}]}", "handlers[0].after: expected a non-negative integer, got -1" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'TERMINATE', 'every': 2, 'action': 'log'}]}", "handlers[0].every: TERMINATE has no counter to filter on" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EXCEPTION_RAISED', 'once': 1, 'action': 'log'}]}", "handlers[0].once: EXCEPTION_RAISED has no counter to filter on" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'patience': 2}]}", "handlers[0].metric: required for action early_stopping" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc'}]}", "handlers[0].patience: required for action early_stopping" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc', 'patience': 2, 'mode': 'up'}]}", "handlers[0].mode: expected one of min, max; got \"up\"" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc', 'patience': 2, 'min_delta': -1}]}", "handlers[0].min_delta: must be >= 0" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'log', 'patience': 2}]}", "handlers[0].patience: not used by action log" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'terminate', 'message': 'bye'}]}", "handlers[0].message: not used by action terminate" },
-	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'log', 'colour': 'red'}]}", "handlers[0]: unknown key \"colour\"" },
-	{ "{'engine': 'builtin:noop', 'checkpoint': {'every': 0}}", "checkpoint.every: expected a positive integer, got 0" },
-	{ "{'engine': 'builtin:noop', 'checkpoint': {'seconds': 0}}", "checkpoint.seconds: must be > 0" },
-	{ "{'engine': 'builtin:noop', 'checkpoint': {'epoch_completed': 1}}", "checkpoint.epoch_completed: expected true or false, got an integer" },
-	{ "{'engine': 'builtin:noop', 'checkpoint': {'on_exit': true}}", "checkpoint: unknown key \"on_exit\"" },
-	{ "{'engine': 'builtin:noop', 'state_dict': [1]}", "state_dict: expected a map, got an array" },
-	{ "{'engine': 'builtin:noop', 'worker': {}}", "worker: only for exec engines" },
-	{ "{'engine': 'exec:w', 'worker': {'timeout_ms': 0}}", "worker.timeout_ms: expected a positive integer, got 0" },
-	{ "{'engine': 'exec:w', 'worker': {'max_restarts': -1}}", "worker.max_restarts: expected a non-negative integer, got -1" },
-	{ "{'engine': 'exec:w', 'worker': {'env': {'A=B': 'x'}}}", "worker.env: keys must be non-empty str without '=' or NUL" },
-	{ "{'engine': 'exec:w', 'worker': {'env': {'A': 1}}}", "worker.env: values must be str without NUL, got an integer" },
-	{ "{'engine': 'exec:w', 'worker': {'cwd': ''}}", "worker.cwd: must not be empty" },
-	{ "{'engine': 'exec:w', 'worker': {'user': 'root'}}", "worker: unknown key \"user\"" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': [1]}}", "worker.rlimits: expected a map, got an array" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'nofiles': 8}}}", "worker.rlimits.nofiles: unknown limit; expected cpu, as, nofile, nproc, core or fsize" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'stack\\n': 8}}}", "worker.rlimits.stack?: unknown limit; expected cpu, as, nofile, nproc, core or fsize" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': {1: 8}}}", "worker.rlimits: keys must be str, got an integer" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'nofile': -1}}}", "worker.rlimits.nofile: expected a non-negative integer, got -1" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'cpu': 1.5}}}", "worker.rlimits.cpu: expected a non-negative integer, got a float" },
-	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'as': 1, 'as': 2}}}", "worker.rlimits.as: duplicate key" },
+	{ "{'engine': 'builtin:noop', 'data': 'parquet:x'}",
+	    "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got \"parquet:x\"" },
+	{ "{'engine': 'builtin:noop', 'data': 'range'}",
+	    "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got \"range\"" },
+	{ "{'engine': 'builtin:noop', 'data': 3}",
+	    "data: expected a str or a map, got an integer" },
+	{ "{'engine': 'builtin:noop', 'data': {'n': 3}}",
+	    "data.kind: required" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'sql'}}",
+	    "data.kind: expected one of none, range, csv, msgpack, worker; got \"sql\"" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'range'}}",
+	    "data.n: required for kind range" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv'}}",
+	    "data.path: required for kind csv" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'range', 'n': 5, 'path': 'x'}}",
+	    "data.path: not used by kind range" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'msgpack', 'path': 'x', 'columns': []}}",
+	    "data.columns: not used by kind msgpack" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'msgpack', 'path': 'x', 'scale': 2}}",
+	    "data.scale: not used by kind msgpack" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': 0}}",
+	    "data.scale: cannot divide by 0; leave scale out for none" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': 'std'}}",
+	    "data.scale: expected a number or \"standard\", got a str" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'scale': true}}",
+	    "data.scale: expected a number or \"standard\", got a boolean" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'batch_size': 0}}",
+	    "data.batch_size: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'shuffle': 'yes'}}",
+	    "data.shuffle: expected true or false, got a str" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': 'a'}}",
+	    "data.columns: expected an array, got a str" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': ['a', -1]}}",
+	    "data.columns[1]: expected a column name or 0-based index, got an integer" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'columns': ['']}}",
+	    "data.columns[0]: a column name cannot be empty" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'label': 1.5}}",
+	    "data.label: expected a column name or 0-based index, got a float" },
+	{ "{'engine': 'builtin:noop', 'data': {'kind': 'csv', 'path': 'x', 'split': 1}}",
+	    "data.split: a validation fraction, 0 <= split < 1" },
+	{ "{'engine': 'builtin:noop', 'data': 'worker'}",
+	    "data: kind worker needs an exec engine" },
+	{ "{'engine': 'builtin:noop', 'max_epochs': 0}",
+	    "max_epochs: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'max_epochs': -3}",
+	    "max_epochs: expected a positive integer, got -3" },
+	{ "{'engine': 'builtin:noop', 'max_epochs': 2.0}",
+	    "max_epochs: expected a positive integer, got a float" },
+	{ "{'engine': 'builtin:noop', 'epoch_length': 0}",
+	    "epoch_length: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'seed': -1}",
+	    "seed: expected a non-negative integer, got -1" },
+	{ "{'engine': 'builtin:noop', 'metrics': {}}",
+	    "metrics: expected an array, got a map" },
+	{ "{'engine': 'builtin:noop', 'metrics': [5]}",
+	    "metrics[0]: expected a map, got an integer" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'kind': 'loss', 'field': 'l'}]}",
+	    "metrics[0].name: required" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'f1'}]}",
+	    "metrics[0].kind: expected one of average, loss, accuracy, running_average, output; got \"f1\"" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'loss'}]}",
+	    "metrics[0].field: required for kind loss" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'loss', 'field': 'l', 'alpha': 0.5}]}",
+	    "metrics[0].alpha: not used by kind loss" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'l', 'kind': 'running_average', 'field': 'l', 'alpha': 1}]}",
+	    "metrics[0].alpha: must be between 0 and 1 (exclusive)" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy', 'threshold': -0.5}]}",
+	    "metrics[0].threshold: must be >= 0" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy', 'split': 'test'}]}",
+	    "metrics[0].split: expected one of train, val; got \"test\"" },
+	{ "{'engine': 'builtin:noop', 'metrics': [{'name': 'a', 'kind': 'accuracy'}, {'name': 'a', 'kind': 'output', 'field': 'x'}]}",
+	    "metrics[1].name: duplicate metric name \"a\"" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'action': 'log'}]}",
+	    "handlers[0].event: required" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_DONE', 'action': 'log'}]}",
+	    "handlers[0].event: unknown event \"EPOCH_DONE\" (expected a core event such as EPOCH_COMPLETED)" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 3, 'action': 'log'}]}",
+	    "handlers[0].event: expected an event name, got an integer" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'STARTED'}]}",
+	    "handlers[0].action: required" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'STARTED', 'action': 'save'}]}",
+	    "handlers[0].action: expected one of log, checkpoint, terminate, terminate_epoch, early_stopping, terminate_on_nan, evaluate; got \"save\"" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'STARTED', 'action': 'log'}, {'event': 'COMPLETED', 'action': 'log'}, {'event': 'EPOCH_COMPLETED', 'every': 0, 'action': 'log'}]}",
+	    "handlers[2].every: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'every': 2, 'once': 4, 'action': 'log'}]}",
+	    "handlers[0]: once cannot be combined with every, before or after" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'once': [1, 0], 'action': 'log'}]}",
+	    "handlers[0].once[1]: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'once': 'x', 'action': 'log'}]}",
+	    "handlers[0].once: expected a positive integer, got a str" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'once': [], 'action': 'log'}]}",
+	    "handlers[0].once: an empty list matches nothing" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'before': 0, 'action': 'log'}]}",
+	    "handlers[0].before: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'after': -1, 'action': 'log'}]}",
+	    "handlers[0].after: expected a non-negative integer, got -1" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'TERMINATE', 'every': 2, 'action': 'log'}]}",
+	    "handlers[0].every: TERMINATE has no counter to filter on" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EXCEPTION_RAISED', 'once': 1, 'action': 'log'}]}",
+	    "handlers[0].once: EXCEPTION_RAISED has no counter to filter on" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'patience': 2}]}",
+	    "handlers[0].metric: required for action early_stopping" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc'}]}",
+	    "handlers[0].patience: required for action early_stopping" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc', 'patience': 2, 'mode': 'up'}]}",
+	    "handlers[0].mode: expected one of min, max; got \"up\"" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'early_stopping', 'metric': 'acc', 'patience': 2, 'min_delta': -1}]}",
+	    "handlers[0].min_delta: must be >= 0" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'log', 'patience': 2}]}",
+	    "handlers[0].patience: not used by action log" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'terminate', 'message': 'bye'}]}",
+	    "handlers[0].message: not used by action terminate" },
+	{ "{'engine': 'builtin:noop', 'handlers': [{'event': 'EPOCH_COMPLETED', 'action': 'log', 'colour': 'red'}]}",
+	    "handlers[0]: unknown key \"colour\"" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'every': 0}}",
+	    "checkpoint.every: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'seconds': 0}}",
+	    "checkpoint.seconds: must be > 0" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'epoch_completed': 1}}",
+	    "checkpoint.epoch_completed: expected true or false, got an integer" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'on_exit': true}}",
+	    "checkpoint: unknown key \"on_exit\"" },
+	{ "{'engine': 'builtin:noop', 'state_dict': [1]}",
+	    "state_dict: expected a map, got an array" },
+	{ "{'engine': 'builtin:noop', 'worker': {}}",
+	    "worker: only for exec engines" },
+	{ "{'engine': 'exec:w', 'worker': {'timeout_ms': 0}}",
+	    "worker.timeout_ms: expected a positive integer, got 0" },
+	{ "{'engine': 'exec:w', 'worker': {'max_restarts': -1}}",
+	    "worker.max_restarts: expected a non-negative integer, got -1" },
+	{ "{'engine': 'exec:w', 'worker': {'env': {'A=B': 'x'}}}",
+	    "worker.env: keys must be non-empty str without '=' or NUL" },
+	{ "{'engine': 'exec:w', 'worker': {'env': {'A': 1}}}",
+	    "worker.env: values must be str without NUL, got an integer" },
+	{ "{'engine': 'exec:w', 'worker': {'cwd': ''}}",
+	    "worker.cwd: must not be empty" },
+	{ "{'engine': 'exec:w', 'worker': {'user': 'root'}}",
+	    "worker: unknown key \"user\"" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': [1]}}",
+	    "worker.rlimits: expected a map, got an array" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'nofiles': 8}}}",
+	    "worker.rlimits.nofiles: unknown limit; expected cpu, as, nofile, nproc, core or fsize" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'stack\\n': 8}}}",
+	    "worker.rlimits.stack?: unknown limit; expected cpu, as, nofile, nproc, core or fsize" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {1: 8}}}",
+	    "worker.rlimits: keys must be str, got an integer" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'nofile': -1}}}",
+	    "worker.rlimits.nofile: expected a non-negative integer, got -1" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'cpu': 1.5}}}",
+	    "worker.rlimits.cpu: expected a non-negative integer, got a float" },
+	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'as': 1, 'as': 2}}}",
+	    "worker.rlimits.as: duplicate key" },
 };
 
 static void
@@ -398,12 +513,13 @@ test_wrong(void **state)
 	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
 		msgpack_object o = tu_obj(*state, wrong[i].spec);
 		ig_err err = { 0 };
-		ig_spec *s = (ig_spec *)&err;         /* must come back NULL */
+		ig_spec *s = (ig_spec *)&err; /* must come back NULL */
 		int rc = ig_spec_read(&o, &s, &err);
 
-		if (rc != IG_PROTO_INVALID_PARAMS || strcmp(err.message, wrong[i].says) != 0)
-			fail_msg("%s\n  got  %d \"%s\"\n  want \"%s\"", wrong[i].spec,
-			    rc, err.message, wrong[i].says);
+		if (rc != IG_PROTO_INVALID_PARAMS ||
+		    strcmp(err.message, wrong[i].says) != 0)
+			fail_msg("%s\n  got  %d \"%s\"\n  want \"%s\"",
+			    wrong[i].spec, rc, err.message, wrong[i].says);
 		assert_null(s);
 	}
 }
@@ -414,17 +530,20 @@ test_limits(void **state)
 {
 	size_t n = IG_SPEC_MAX_ITEMS + 1, cap = n * 16 + 256;
 	char *text = malloc(cap);
-	size_t len = (size_t)snprintf(text, cap, "{'engine': 'builtin:x', 'params': {");
+	size_t len =
+	    (size_t)snprintf(text, cap, "{'engine': 'builtin:x', 'params': {");
 	msgpack_object o;
 	ig_err err = { 0 };
 	ig_spec *s;
 
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(text + len, cap - len, "%s'p%zu': 1", i ? ", " : "", i);
+		len += (size_t)snprintf(
+		    text + len, cap - len, "%s'p%zu': 1", i ? ", " : "", i);
 	snprintf(text + len, cap - len, "}}");
 	o = tu_obj(*state, text);
 	assert_int_equal(ig_spec_read(&o, &s, &err), IG_PROTO_INVALID_PARAMS);
-	assert_string_equal(err.message, "params: at most 1024 entries, got 1025");
+	assert_string_equal(
+	    err.message, "params: at most 1024 entries, got 1025");
 	free(text);
 }
 
@@ -450,9 +569,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_short_forms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_canonical, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_minimal_defaults, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_short_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_canonical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test(test_enum_names),

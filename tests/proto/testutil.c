@@ -90,18 +90,25 @@ string(struct reader *r)
 			continue;
 		}
 		switch (c = *r->p++) {
-		case 'n': buf[n++] = '\n'; break;
-		case 't': buf[n++] = '\t'; break;
+		case 'n':
+			buf[n++] = '\n';
+			break;
+		case 't':
+			buf[n++] = '\t';
+			break;
 		case 'x':
 			buf[n++] = (char)(hex(r->p[0]) << 4 | hex(r->p[1]));
 			r->p += 2;
 			break;
 		case 'u':
-			n += put_utf8(buf + n, (unsigned)(hex(r->p[0]) << 12 |
-			    hex(r->p[1]) << 8 | hex(r->p[2]) << 4 | hex(r->p[3])));
+			n += put_utf8(buf + n,
+			    (unsigned)(hex(r->p[0]) << 12 | hex(r->p[1]) << 8 |
+			        hex(r->p[2]) << 4 | hex(r->p[3])));
 			r->p += 4;
 			break;
-		default: buf[n++] = c; break;
+		default:
+			buf[n++] = c;
+			break;
 		}
 	}
 	r->p++;
@@ -119,8 +126,10 @@ number(struct reader *r)
 
 	if (strncmp(s, "nan", 3) == 0 || strncmp(s, "inf", 3) == 0 ||
 	    strncmp(s, "-inf", 4) == 0) {
-		msgpack_pack_double(r->pk, s[0] == 'n' ? NAN : s[0] == '-' ?
-		    -INFINITY : INFINITY);
+		msgpack_pack_double(r->pk,
+		    s[0] == 'n'     ? NAN :
+		        s[0] == '-' ? -INFINITY :
+		                      INFINITY);
 		r->p += s[0] == '-' ? 4 : 3;
 		return;
 	}
@@ -195,9 +204,18 @@ value(struct reader *r)
 {
 	skip_blanks(r);
 	switch (*r->p) {
-	case '{': r->p++; container(r, '}', true); break;
-	case '[': r->p++; container(r, ']', false); break;
-	case '"': case '\'': string(r); break;
+	case '{':
+		r->p++;
+		container(r, '}', true);
+		break;
+	case '[':
+		r->p++;
+		container(r, ']', false);
+		break;
+	case '"':
+	case '\'':
+		string(r);
+		break;
 	default:
 		if (r->p[0] == 'b' && (r->p[1] == '\'' || r->p[1] == '"')) {
 			string(r);
@@ -254,8 +272,10 @@ void
 tu_raw_frame(msgpack_sbuffer *sb, const void *body, size_t len)
 {
 	unsigned char hdr[4] = {
-		(unsigned char)(len >> 24), (unsigned char)(len >> 16),
-		(unsigned char)(len >> 8), (unsigned char)len,
+		(unsigned char)(len >> 24),
+		(unsigned char)(len >> 16),
+		(unsigned char)(len >> 8),
+		(unsigned char)len,
 	};
 
 	msgpack_sbuffer_write(sb, (const char *)hdr, 4);

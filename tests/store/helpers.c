@@ -7,7 +7,8 @@
 
 #include "helpers.h"
 
-void fx_init(fixture *fx)
+void
+fx_init(fixture *fx)
 {
 	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/ignite-store-XXXXXX");
@@ -16,7 +17,8 @@ void fx_init(fixture *fx)
 	assert_int_equal(uv_loop_init(&fx->loop), 0);
 }
 
-void fx_cleanup(fixture *fx)
+void
+fx_cleanup(fixture *fx)
 {
 	char file[512];
 	struct dirent *de;
@@ -37,7 +39,8 @@ void fx_cleanup(fixture *fx)
 	rmdir(fx->dir);
 }
 
-void fx_open(fixture *fx, const struct store_options *opt)
+void
+fx_open(fixture *fx, const struct store_options *opt)
 {
 	char err[512] = "";
 
@@ -47,7 +50,8 @@ void fx_open(fixture *fx, const struct store_options *opt)
 	fx->reader = store_loop_reader(fx->store);
 }
 
-void fx_close(fixture *fx)
+void
+fx_close(fixture *fx)
 {
 	store_close(fx->store);
 	fx->store = NULL;
@@ -55,7 +59,8 @@ void fx_close(fixture *fx)
 	uv_run(&fx->loop, UV_RUN_DEFAULT);
 }
 
-void record(void *arg, int status, const char *errmsg)
+void
+record(void *arg, int status, const char *errmsg)
 {
 	result *r = arg;
 
@@ -64,7 +69,8 @@ void record(void *arg, int status, const char *errmsg)
 	snprintf(r->msg, sizeof(r->msg), "%s", errmsg ? errmsg : "");
 }
 
-void fx_flush(fixture *fx)
+void
+fx_flush(fixture *fx)
 {
 	result r = { 0 };
 
@@ -73,23 +79,28 @@ void fx_flush(fixture *fx)
 	assert_int_equal(r.calls, 1);
 }
 
-int64_t fx_create_run(fixture *fx, const char *name)
+int64_t
+fx_create_run(fixture *fx, const char *name)
 {
 	struct store_run run = {
-		.name = name, .owner_uid = 1000, .spec = "\x80", .spec_len = 1,
+		.name = name,
+		.owner_uid = 1000,
+		.spec = "\x80",
+		.spec_len = 1,
 		.status = IG_STATUS_RUNNING,
 		.progress = { 0, 0, STORE_NONE, STORE_NONE },
 	};
 	char err[256];
 	int64_t id;
 
-	if (store_create_run(fx->store, &run, &id, NULL, NULL, err,
-	                        sizeof(err)) != 0)
+	if (store_create_run(
+	        fx->store, &run, &id, NULL, NULL, err, sizeof(err)) != 0)
 		fail_msg("create run: %s", err);
 	return id;
 }
 
-int64_t fx_series(fixture *fx, int64_t run_id, const char *name)
+int64_t
+fx_series(fixture *fx, int64_t run_id, const char *name)
 {
 	char err[256];
 	int64_t id;
@@ -99,14 +110,16 @@ int64_t fx_series(fixture *fx, int64_t run_id, const char *name)
 	return id;
 }
 
-int64_t fx_query(const fixture *fx, const char *sql)
+int64_t
+fx_query(const fixture *fx, const char *sql)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	int64_t v = -1;
 
-	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY,
-	                                 NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -116,7 +129,8 @@ int64_t fx_query(const fixture *fx, const char *sql)
 	return v;
 }
 
-unsigned char *fx_slurp(const char *path, size_t *len)
+unsigned char *
+fx_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	unsigned char *buf;

@@ -17,7 +17,7 @@ typedef struct fixture {
 	char path[128];
 	uv_loop_t loop;
 	struct store *store;
-	struct store_reader *reader;    /* the store's loop reader */
+	struct store_reader *reader; /* the store's loop reader */
 } fixture;
 
 /* What a done callback saw. */
@@ -36,7 +36,7 @@ void fx_close(fixture *fx);
 /* Flush and run the loop until everything enqueued has completed. */
 void fx_flush(fixture *fx);
 
-store_done_cb record;        /* arg: a result */
+store_done_cb record; /* arg: a result */
 int64_t fx_create_run(fixture *fx, const char *name);
 int64_t fx_series(fixture *fx, int64_t run_id, const char *name);
 /* One integer from sql on a fresh read-only connection. */

@@ -16,16 +16,18 @@
 
 #include "helpers.h"
 
-#define STEP 50         /* iterations per checkpoint */
+#define STEP 50 /* iterations per checkpoint */
 #define TRIALS 12
 
-static double value(int series, int64_t it)
+static double
+value(int series, int64_t it)
 {
 	return (series == 0 ? (double)it : -(double)it) + 0.5;
 }
 
-static void put(struct store *s, int64_t run, const int64_t sid[2], int64_t from,
-                int64_t to)
+static void
+put(struct store *s, int64_t run, const int64_t sid[2], int64_t from,
+    int64_t to)
 {
 	struct store_point pt[2];
 	int64_t it;
@@ -37,7 +39,8 @@ static void put(struct store *s, int64_t run, const int64_t sid[2], int64_t from
 	}
 }
 
-static void flushed(void *arg, int status, const char *msg)
+static void
+flushed(void *arg, int status, const char *msg)
 {
 	(void)status;
 	(void)msg;
@@ -45,7 +48,8 @@ static void flushed(void *arg, int status, const char *msg)
 }
 
 /* The child: never returns. */
-static void child(const char *path)
+static void
+child(const char *path)
 {
 	struct store_progress p = { 1, 0, STORE_NONE, STORE_NONE };
 	struct store_checkpoint c = { 0 };
@@ -80,8 +84,8 @@ static void child(const char *path)
 		put(s, run, sid, base + STEP / 2 + 1, base + STEP);
 		c.run_id = run;
 		c.iteration = p.iteration = base + STEP;
-		c.state_dict_len = (size_t)snprintf(sd, sizeof(sd), "%lld",
-		                                    (long long)k);
+		c.state_dict_len =
+		    (size_t)snprintf(sd, sizeof(sd), "%lld", (long long)k);
 		c.state_dict = sd;
 		store_save_checkpoint(s, &c, &p, NULL, NULL);
 		uv_run(&loop, UV_RUN_NOWAIT);
@@ -94,7 +98,8 @@ static void child(const char *path)
 	}
 }
 
-static int64_t query(const fixture *fx, const char *fmt, int64_t v)
+static int64_t
+query(const fixture *fx, const char *fmt, int64_t v)
 {
 	char sql[512];
 
@@ -104,7 +109,8 @@ static int64_t query(const fixture *fx, const char *fmt, int64_t v)
 
 /* After a kill: the latest checkpoint has exactly its points.  Returns how
  * many points ran ahead of it. */
-static int64_t verify(fixture *fx)
+static int64_t
+verify(fixture *fx)
 {
 	struct store_resume *res;
 	int64_t top, ahead;
@@ -126,21 +132,27 @@ static int64_t verify(fixture *fx)
 		assert_int_equal(c->seq, top / STEP);
 	}
 	store_resume_free(res, n);
-	assert_int_equal(query(fx, "SELECT count(*) FROM points"
-	                       " WHERE iteration <= %lld", top), 2 * top);
-	assert_int_equal(fx_query(fx, "SELECT count(*) FROM points p"
-	                          " JOIN series s ON s.id = p.series_id"
-	                          " WHERE p.value IS NOT (CASE s.name"
-	                          " WHEN 'a' THEN p.iteration"
-	                          " ELSE -p.iteration END) + 0.5"), 0);
-	ahead = query(fx, "SELECT count(*) FROM points WHERE iteration > %lld",
-	              top);
-	assert_true(ahead <= STEP);  /* at most the half round */
+	assert_int_equal(query(fx,
+	                     "SELECT count(*) FROM points"
+	                     " WHERE iteration <= %lld",
+	                     top),
+	    2 * top);
+	assert_int_equal(fx_query(fx,
+	                     "SELECT count(*) FROM points p"
+	                     " JOIN series s ON s.id = p.series_id"
+	                     " WHERE p.value IS NOT (CASE s.name"
+	                     " WHEN 'a' THEN p.iteration"
+	                     " ELSE -p.iteration END) + 0.5"),
+	    0);
+	ahead = query(
+	    fx, "SELECT count(*) FROM points WHERE iteration > %lld", top);
+	assert_true(ahead <= STEP); /* at most the half round */
 	fx_close(fx);
 	return ahead;
 }
 
-static void test_kill_at_random(void **state)
+static void
+test_kill_at_random(void **state)
 {
 	int64_t ahead = 0, top;
 	fixture fx;
@@ -150,7 +162,7 @@ static void test_kill_at_random(void **state)
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	fx_create_run(&fx, "crash");    /* as the daemon's run request would */
+	fx_create_run(&fx, "crash"); /* as the daemon's run request would */
 	fx_close(&fx);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	for (trial = 0; trial < TRIALS; trial++) {
@@ -165,7 +177,7 @@ static void test_kill_at_random(void **state)
 		ahead += verify(&fx) > 0;
 	}
 	print_message("%d kills; %lld left points ahead of the checkpoint\n",
-	              TRIALS, (long long)ahead);
+	    TRIALS, (long long)ahead);
 	/* The resume step: nothing runs ahead after truncation. */
 	fx_open(&fx, NULL);
 	top = fx_query(&fx, "SELECT iteration FROM checkpoints");
@@ -173,12 +185,13 @@ static void test_kill_at_random(void **state)
 	assert_int_equal(store_truncate(fx.store, 1, top, NULL, NULL), 0);
 	fx_flush(&fx);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 2 * top);
-	assert_int_equal(fx_query(&fx, "SELECT max(iteration) FROM points"),
-	                 top);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT max(iteration) FROM points"), top);
 	fx_cleanup(&fx);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_at_random),

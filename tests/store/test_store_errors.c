@@ -10,7 +10,8 @@ typedef struct errors {
 	int status;
 } errors;
 
-static void on_error(void *arg, int64_t run_id, int status, const char *msg)
+static void
+on_error(void *arg, int64_t run_id, int status, const char *msg)
 {
 	errors *e = arg;
 
@@ -20,12 +21,14 @@ static void on_error(void *arg, int64_t run_id, int status, const char *msg)
 	e->status = status;
 }
 
-static void write_round(fixture *fx, int64_t run, int64_t series,
-                        int64_t from, int64_t n, result *ck)
+static void
+write_round(fixture *fx, int64_t run, int64_t series, int64_t from, int64_t n,
+    result *ck)
 {
 	static char state_dict[4096];
-	struct store_checkpoint c = { .run_id = run, .state_dict = state_dict,
-	                          .state_dict_len = sizeof(state_dict) };
+	struct store_checkpoint c = { .run_id = run,
+		.state_dict = state_dict,
+		.state_dict_len = sizeof(state_dict) };
 	struct store_progress p = { 1, 0, STORE_NONE, STORE_NONE };
 	struct store_point pt;
 	int64_t i;
@@ -35,11 +38,12 @@ static void write_round(fixture *fx, int64_t run, int64_t series,
 		assert_int_equal(store_points(fx->store, run, &pt, 1), 0);
 	}
 	c.iteration = p.iteration = from + n - 1;
-	assert_int_equal(store_save_checkpoint(fx->store, &c, &p, record,
-	                                          ck), 0);
+	assert_int_equal(
+	    store_save_checkpoint(fx->store, &c, &p, record, ck), 0);
 }
 
-static void test_full_disk(void **state)
+static void
+test_full_disk(void **state)
 {
 	result ck = { 0 }, lim = { 0 };
 	errors e = { 0 };
@@ -58,7 +62,7 @@ static void test_full_disk(void **state)
 
 	/* Cap the file at its size: the next round cannot fit. */
 	size = fx_query(&fx, "PRAGMA page_count") *
-	       fx_query(&fx, "PRAGMA page_size");
+	    fx_query(&fx, "PRAGMA page_size");
 	assert_int_equal(store_limit_size(fx.store, size, record, &lim), 0);
 	fx_flush(&fx);
 	assert_int_equal(lim.status, 0);
@@ -72,8 +76,8 @@ static void test_full_disk(void **state)
 	assert_int_equal(e.status, SQLITE_FULL);
 	/* What committed before is intact. */
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1000);
-	assert_int_equal(fx_query(&fx, "SELECT iteration FROM checkpoints"),
-	                 1000);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT iteration FROM checkpoints"), 1000);
 
 	/* Room again, but the run lost writes: more of its history would
 	 * leave a gap, so it is refused... */
@@ -95,7 +99,8 @@ static void test_full_disk(void **state)
 	fx_cleanup(&fx);
 }
 
-static void test_one_bad_operation(void **state)
+static void
+test_one_bad_operation(void **state)
 {
 	struct store_event ev = { .kind = "ok" };
 	struct store_point pt = { 424242, 1, 1, 0, 1 };
@@ -119,12 +124,11 @@ static void test_one_bad_operation(void **state)
 	assert_int_equal(store_add_event(fx.store, &ev, record, &good), 0);
 	pt.series_id = loss;
 	assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
-	assert_int_equal(store_delete_run(fx.store, 999, record, &missing),
-	                 0);
+	assert_int_equal(store_delete_run(fx.store, 999, record, &missing), 0);
 	fx_flush(&fx);
 	assert_int_equal(good.status, 0);
 	assert_int_equal(missing.status, STORE_ENOTFOUND);
-	assert_int_equal(e.calls, 2);       /* run r once, run 999 once */
+	assert_int_equal(e.calls, 2); /* run r once, run 999 once */
 	assert_int_equal(e.status, STORE_ENOTFOUND);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1);
@@ -149,17 +153,19 @@ typedef struct closing {
 } closing;
 
 /* Runs inside store_close: the store takes no more work. */
-static void write_while_closing(void *arg, int status, const char *msg)
+static void
+write_while_closing(void *arg, int status, const char *msg)
 {
 	closing *c = arg;
 
 	(void)msg;
 	assert_int_equal(status, 0);
-	c->write_status = store_set_status(c->store, c->run,
-	                                      IG_STATUS_PAUSED, NULL, NULL, NULL);
+	c->write_status = store_set_status(
+	    c->store, c->run, IG_STATUS_PAUSED, NULL, NULL, NULL);
 }
 
-static void test_close_commits_queued(void **state)
+static void
+test_close_commits_queued(void **state)
 {
 	struct store_run run = { .name = "r", .status = IG_STATUS_QUEUED };
 	closing c = { 0 };
@@ -171,15 +177,16 @@ static void test_close_commits_queued(void **state)
 	fx_open(&fx, NULL);
 	c.store = fx.store;
 	assert_int_equal(store_create_run(fx.store, &run, &c.run,
-	                                     write_while_closing, &c, err,
-	                                     sizeof(err)), 0);
+	                     write_while_closing, &c, err, sizeof(err)),
+	    0);
 	fx_close(&fx);
 	assert_int_equal(c.write_status, STORE_ECLOSED);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	fx_cleanup(&fx);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_disk),

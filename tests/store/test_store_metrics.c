@@ -18,20 +18,22 @@ typedef struct watcher {
 
 /* Poll the database: the points must always be exactly those up to the
  * latest checkpoint (two series, one point per iteration each). */
-static void watch(void *arg)
+static void
+watch(void *arg)
 {
 	watcher *w = arg;
 	sqlite3 *db;
 	sqlite3_stmt *st;
 
 	if (sqlite3_open_v2(w->path, &db, SQLITE_OPEN_READONLY, NULL) ||
-	    sqlite3_prepare_v2(db, "SELECT"
+	    sqlite3_prepare_v2(db,
+	        "SELECT"
 	        " (SELECT coalesce(max(iteration), 0) FROM checkpoints),"
 	        " (SELECT count(*) FROM points),"
 	        " (SELECT coalesce(max(iteration), 0) FROM points)",
 	        -1, &st, NULL)) {
-		snprintf(w->failure, sizeof(w->failure), "%s",
-		         sqlite3_errmsg(db));
+		snprintf(
+		    w->failure, sizeof(w->failure), "%s", sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return;
 	}
@@ -43,9 +45,10 @@ static void watch(void *arg)
 
 			if (n != 2 * ck || top != ck)
 				snprintf(w->failure, sizeof(w->failure),
-				         "checkpoint at %lld but %lld points up "
-				         "to %lld", (long long)ck, (long long)n,
-				         (long long)top);
+				    "checkpoint at %lld but %lld points up "
+				    "to %lld",
+				    (long long)ck, (long long)n,
+				    (long long)top);
 			w->checks++;
 		}
 		sqlite3_reset(st);
@@ -54,7 +57,8 @@ static void watch(void *arg)
 	sqlite3_close(db);
 }
 
-static void test_checkpoint_with_points(void **state)
+static void
+test_checkpoint_with_points(void **state)
 {
 	struct store_options opt = { .keep_checkpoints = 3 };
 	struct store_point pts[2];
@@ -78,16 +82,18 @@ static void test_checkpoint_with_points(void **state)
 	it = 0;
 	for (round = 1; round <= 300; round++) {
 		/* One loop turn: 20 iterations of points, then a checkpoint. */
-		for (; it < round * 20; ) {
+		for (; it < round * 20;) {
 			it++;
-			pts[0] = (struct store_point){ s1, 1, it, 0, 1.0 / (double)it };
+			pts[0] = (struct store_point){ s1, 1, it, 0,
+				1.0 / (double)it };
 			pts[1] = (struct store_point){ s2, 1, it, 0, 0.1 };
-			assert_int_equal(store_points(fx.store, run, pts, 2), 0);
+			assert_int_equal(
+			    store_points(fx.store, run, pts, 2), 0);
 		}
 		c.run_id = run;
 		c.iteration = p.iteration = it;
-		assert_int_equal(store_save_checkpoint(fx.store, &c, &p, NULL,
-		                                          NULL), 0);
+		assert_int_equal(
+		    store_save_checkpoint(fx.store, &c, &p, NULL, NULL), 0);
 		uv_run(&fx.loop, UV_RUN_NOWAIT);
 	}
 	fx_flush(&fx);
@@ -97,29 +103,31 @@ static void test_checkpoint_with_points(void **state)
 		fail_msg("%s", w.failure);
 	assert_true(w.checks > 0);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM checkpoints"), 3);
-	assert_int_equal(fx_query(&fx, "SELECT max(seq) FROM checkpoints"), 300);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT max(seq) FROM checkpoints"), 300);
 	assert_int_equal(fx_query(&fx, "SELECT iteration FROM runs"), 6000);
 	fx_cleanup(&fx);
 }
 
 /* ---- resume ------------------------------------------------------------ */
 
-static void put_points(fixture *fx, int64_t run, int64_t series,
-                       int64_t from, int64_t to)
+static void
+put_points(fixture *fx, int64_t run, int64_t series, int64_t from, int64_t to)
 {
 	struct store_point pt;
 	int64_t i;
 
 	for (i = from; i <= to; i++) {
-		pt = (struct store_point){ series, (i - 1) / 10 + 1, i, (double)i,
-		                       (double)i };
+		pt = (struct store_point){ series, (i - 1) / 10 + 1, i,
+			(double)i, (double)i };
 		assert_int_equal(store_points(fx->store, run, &pt, 1), 0);
 	}
 }
 
 /* Checkpoints taken in one loop turn commit together, so the store keeps
  * the last: one row, with every point enqueued before it. */
-static void test_checkpoints_in_one_turn_coalesce(void **state)
+static void
+test_checkpoints_in_one_turn_coalesce(void **state)
 {
 	fixture fx;
 	int64_t run, loss;
@@ -134,28 +142,39 @@ static void test_checkpoints_in_one_turn_coalesce(void **state)
 		struct store_point pt = { loss, 1, it, 0, (double)it };
 		assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
 		if (it % 10 == 0) {
-			struct store_checkpoint c = { .run_id = run, .epoch = 1, .iteration = it,
-			                          .state_dict = "\x80", .state_dict_len = 1 };
-			struct store_progress p = { 1, it, STORE_NONE, STORE_NONE };
-			assert_int_equal(store_save_checkpoint(fx.store, &c, &p, NULL, NULL), 0);
+			struct store_checkpoint c = { .run_id = run,
+				.epoch = 1,
+				.iteration = it,
+				.state_dict = "\x80",
+				.state_dict_len = 1 };
+			struct store_progress p = { 1, it, STORE_NONE,
+				STORE_NONE };
+			assert_int_equal(
+			    store_save_checkpoint(fx.store, &c, &p, NULL, NULL),
+			    0);
 		}
 	}
 	fx_flush(&fx);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM checkpoints"), 1);
-	assert_int_equal(fx_query(&fx, "SELECT iteration FROM checkpoints"), 30);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT iteration FROM checkpoints"), 30);
 	/* written once: the first checkpoint of the run */
 	assert_int_equal(fx_query(&fx, "SELECT seq FROM checkpoints"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 30);
 	fx_cleanup(&fx);
 }
 
-static void test_truncate_on_resume(void **state)
+static void
+test_truncate_on_resume(void **state)
 {
-	struct store_checkpoint c = { .iteration = 60, .epoch = 6, .data_pass = 6,
-	                          .data_pos = 0, .state_dict = "ck",
-	                          .state_dict_len = 2,
-	                          .process_state = "ps",
-	                          .process_state_len = 2 };
+	struct store_checkpoint c = { .iteration = 60,
+		.epoch = 6,
+		.data_pass = 6,
+		.data_pos = 0,
+		.state_dict = "ck",
+		.state_dict_len = 2,
+		.process_state = "ps",
+		.process_state_len = 2 };
 	struct store_progress p = { 6, 60, 10, 10 };
 	struct store_event ev = { .kind = "note" };
 	struct store_resume *res;
@@ -171,8 +190,8 @@ static void test_truncate_on_resume(void **state)
 	loss = fx_series(&fx, run, "loss");
 	put_points(&fx, run, loss, 1, 60);
 	c.run_id = ev.run_id = run;
-	assert_int_equal(store_save_checkpoint(fx.store, &c, &p, NULL, NULL),
-	                 0);
+	assert_int_equal(
+	    store_save_checkpoint(fx.store, &c, &p, NULL, NULL), 0);
 	ev.iteration = 50;
 	assert_int_equal(store_add_event(fx.store, &ev, NULL, NULL), 0);
 	/* Work after the checkpoint that a crash would lose the state of. */
@@ -206,11 +225,14 @@ static void test_truncate_on_resume(void **state)
 
 /* ---- history ----------------------------------------------------------- */
 
-static void test_history(void **state)
+static void
+test_history(void **state)
 {
 	const char *const loss_only[] = { "loss", "nope" };
-	struct store_query q = { .names = loss_only, .nnames = 2,
-	                     .from = INT64_MIN, .to = INT64_MAX };
+	struct store_query q = { .names = loss_only,
+		.nnames = 2,
+		.from = INT64_MIN,
+		.to = INT64_MAX };
 	struct store_series_data *s;
 	struct store_point pt;
 	int64_t run, loss, acc, i;
@@ -224,10 +246,10 @@ static void test_history(void **state)
 	loss = fx_series(&fx, run, "loss");
 	acc = fx_series(&fx, run, "acc");
 	assert_int_equal(fx_series(&fx, run, "loss"), loss);
-	put_points(&fx, run, loss, 1, 1000);       /* 10 per epoch */
+	put_points(&fx, run, loss, 1, 1000); /* 10 per epoch */
 	for (i = 1; i <= 100; i++) {
 		pt = (struct store_point){ acc, i, i * 10, 0,
-		                       i == 7 ? NAN : (double)i / 100 };
+			i == 7 ? NAN : (double)i / 100 };
 		assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
 	}
 	fx_flush(&fx);
@@ -310,9 +332,12 @@ static void test_history(void **state)
 /* A page's limit: the first limit points of each series from `from`, in
  * order, and the next page starts where it stopped; downsampling ignores
  * it (it needs the whole range). */
-static void test_history_pages(void **state)
+static void
+test_history_pages(void **state)
 {
-	struct store_query q = { .from = INT64_MIN, .to = INT64_MAX, .limit = 300 };
+	struct store_query q = {
+		.from = INT64_MIN, .to = INT64_MAX, .limit = 300
+	};
 	struct store_series_data *s;
 	int64_t run, loss, seen = 0;
 	fixture fx;
@@ -330,10 +355,13 @@ static void test_history_pages(void **state)
 	for (;;) {
 		assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 		assert_int_equal(n, 1);
-		assert_int_equal(s[0].n, seen + 300 <= 1000 ? 300 : 1000 - seen);
+		assert_int_equal(
+		    s[0].n, seen + 300 <= 1000 ? 300 : 1000 - seen);
 		for (size_t i = 0; i < s[0].n; i++) {
-			assert_int_equal(s[0].points[i].iteration, seen + 1 + (int64_t)i);
-			assert_true(s[0].points[i].time == (double)(seen + 1 + (int64_t)i));
+			assert_int_equal(
+			    s[0].points[i].iteration, seen + 1 + (int64_t)i);
+			assert_true(s[0].points[i].time ==
+			    (double)(seen + 1 + (int64_t)i));
 		}
 		seen += (int64_t)s[0].n;
 		pages++;
@@ -355,7 +383,8 @@ static void test_history_pages(void **state)
 	fx_cleanup(&fx);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checkpoint_with_points),

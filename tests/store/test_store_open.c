@@ -8,7 +8,8 @@
 
 #include "helpers.h"
 
-static void make_sqlite(const char *path, const char *sql)
+static void
+make_sqlite(const char *path, const char *sql)
 {
 	sqlite3 *db;
 
@@ -19,7 +20,8 @@ static void make_sqlite(const char *path, const char *sql)
 
 /* Opening path must fail with a message containing want, and leave the
  * file byte-identical with no WAL beside it. */
-static void assert_refused(fixture *fx, const char *want)
+static void
+assert_refused(fixture *fx, const char *want)
 {
 	unsigned char *before, *after;
 	size_t nbefore, nafter;
@@ -39,7 +41,8 @@ static void assert_refused(fixture *fx, const char *want)
 	free(after);
 }
 
-static void test_create_and_migrate(void **state)
+static void
+test_create_and_migrate(void **state)
 {
 	fixture fx;
 
@@ -49,9 +52,11 @@ static void test_create_and_migrate(void **state)
 	fx_close(&fx);
 	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 3);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM sqlite_schema"
-	                          " WHERE name IN ('runs', 'checkpoints',"
-	                          " 'series', 'points', 'events', 'logs')"), 6);
+	assert_int_equal(fx_query(&fx,
+	                     "SELECT count(*) FROM sqlite_schema"
+	                     " WHERE name IN ('runs', 'checkpoints',"
+	                     " 'series', 'points', 'events', 'logs')"),
+	    6);
 	/* WAL mode is a property of the file. */
 	{
 		sqlite3 *db;
@@ -69,7 +74,8 @@ static void test_create_and_migrate(void **state)
 
 /* A closed database with runs alpha (*a, with a series and a log line)
  * and beta (*b, deleted: the highest id used). */
-static void alpha_and_deleted_beta(fixture *fx, int64_t *a, int64_t *b)
+static void
+alpha_and_deleted_beta(fixture *fx, int64_t *a, int64_t *b)
 {
 	fx_init(fx);
 	fx_open(fx, NULL);
@@ -81,7 +87,8 @@ static void alpha_and_deleted_beta(fixture *fx, int64_t *a, int64_t *b)
 	fx_close(fx);
 }
 
-static void test_reopen_keeps_data(void **state)
+static void
+test_reopen_keeps_data(void **state)
 {
 	struct store_run run;
 	fixture fx;
@@ -91,7 +98,8 @@ static void test_reopen_keeps_data(void **state)
 	alpha_and_deleted_beta(&fx, &a, &b);
 
 	fx_open(&fx, NULL);
-	assert_int_equal(store_get_run_by_name(fx.reader, 1000, "alpha", &run), 0);
+	assert_int_equal(
+	    store_get_run_by_name(fx.reader, 1000, "alpha", &run), 0);
 	assert_int_equal(run.id, a);
 	assert_int_equal(run.owner_uid, 1000);
 	assert_int_equal(run.spec_len, 1);
@@ -110,31 +118,36 @@ static void test_reopen_keeps_data(void **state)
  * (unique per owner) with every run, its log and its series kept, and the
  * ids still never reused.  Schema 1's runs table is remade here by hand.
  */
-static void test_migrate_names_per_owner(void **state)
+static void
+test_migrate_names_per_owner(void **state)
 {
-	struct store_run run = { .name = "alpha", .owner_uid = 1001, .spec = "\x80",
-	                     .spec_len = 1, .status = IG_STATUS_RUNNING };
+	struct store_run run = { .name = "alpha",
+		.owner_uid = 1001,
+		.spec = "\x80",
+		.spec_len = 1,
+		.status = IG_STATUS_RUNNING };
 	char err[256];
 	fixture fx;
 	int64_t a, b, c;
 
 	(void)state;
 	alpha_and_deleted_beta(&fx, &a, &b);
-	make_sqlite(fx.path, "PRAGMA foreign_keys = OFF; BEGIN;"
-	            "CREATE TABLE old (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	            " name TEXT UNIQUE, owner_uid INTEGER NOT NULL, spec BLOB NOT NULL,"
-	            " status TEXT NOT NULL, reason TEXT, created REAL NOT NULL,"
-	            " started REAL, finished REAL, epoch INTEGER NOT NULL DEFAULT 0,"
-	            " iteration INTEGER NOT NULL DEFAULT 0, max_epochs INTEGER,"
-	            " epoch_length INTEGER);"
-	            "INSERT INTO old SELECT id, name, owner_uid, spec, status, reason,"
-	            " created, started, finished, epoch, iteration, max_epochs,"
-	            " epoch_length FROM runs;"
-	            "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence"
-	            " WHERE name = 'runs') WHERE name = 'old';"
-	            "DROP TABLE runs; ALTER TABLE old RENAME TO runs;"
-	            "CREATE INDEX runs_status ON runs (status);"
-	            "PRAGMA user_version = 1; COMMIT;");
+	make_sqlite(fx.path,
+	    "PRAGMA foreign_keys = OFF; BEGIN;"
+	    "CREATE TABLE old (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " name TEXT UNIQUE, owner_uid INTEGER NOT NULL, spec BLOB NOT NULL,"
+	    " status TEXT NOT NULL, reason TEXT, created REAL NOT NULL,"
+	    " started REAL, finished REAL, epoch INTEGER NOT NULL DEFAULT 0,"
+	    " iteration INTEGER NOT NULL DEFAULT 0, max_epochs INTEGER,"
+	    " epoch_length INTEGER);"
+	    "INSERT INTO old SELECT id, name, owner_uid, spec, status, reason,"
+	    " created, started, finished, epoch, iteration, max_epochs,"
+	    " epoch_length FROM runs;"
+	    "UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence"
+	    " WHERE name = 'runs') WHERE name = 'old';"
+	    "DROP TABLE runs; ALTER TABLE old RENAME TO runs;"
+	    "CREATE INDEX runs_status ON runs (status);"
+	    "PRAGMA user_version = 1; COMMIT;");
 
 	fx_open(&fx, NULL);
 	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 3);
@@ -142,12 +155,14 @@ static void test_migrate_names_per_owner(void **state)
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
 	/* another owner may use the name now; the same owner still not */
-	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
-	                                     sizeof(err)), 0);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
+	    0);
 	assert_true(c > b);
 	run.owner_uid = 1000;
-	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
-	                                     sizeof(err)), STORE_EEXIST);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
+	    STORE_EEXIST);
 	fx_flush(&fx);
 	/* deleting a run still cascades: foreign keys are back on */
 	assert_int_equal(store_delete_run(fx.store, a, NULL, NULL), 0);
@@ -156,7 +171,8 @@ static void test_migrate_names_per_owner(void **state)
 	fx_cleanup(&fx);
 }
 
-static void test_refuse_not_sqlite(void **state)
+static void
+test_refuse_not_sqlite(void **state)
 {
 	fixture fx;
 	FILE *f;
@@ -170,26 +186,30 @@ static void test_refuse_not_sqlite(void **state)
 	fx_cleanup(&fx);
 }
 
-static void test_refuse_newer_version(void **state)
+static void
+test_refuse_newer_version(void **state)
 {
 	fixture fx;
 
 	(void)state;
 	fx_init(&fx);
-	make_sqlite(fx.path, "PRAGMA application_id = 1229409876;"
-	            "PRAGMA user_version = 99; CREATE TABLE future (x);");
+	make_sqlite(fx.path,
+	    "PRAGMA application_id = 1229409876;"
+	    "PRAGMA user_version = 99; CREATE TABLE future (x);");
 	assert_refused(&fx, "schema version 99, newer than this ignited");
 	fx_cleanup(&fx);
 }
 
-static void test_refuse_foreign_application(void **state)
+static void
+test_refuse_foreign_application(void **state)
 {
 	fixture fx;
 
 	(void)state;
 	fx_init(&fx);
-	make_sqlite(fx.path, "PRAGMA application_id = 4660;"
-	            "CREATE TABLE theirs (x);");
+	make_sqlite(fx.path,
+	    "PRAGMA application_id = 4660;"
+	    "CREATE TABLE theirs (x);");
 	assert_refused(&fx, "not an ignite database");
 	unlink(fx.path);
 	/* Anybody's plain SQLite database, no application_id. */
@@ -198,7 +218,8 @@ static void test_refuse_foreign_application(void **state)
 	fx_cleanup(&fx);
 }
 
-static void test_second_open_refused(void **state)
+static void
+test_second_open_refused(void **state)
 {
 	char err[512] = "", want[256];
 	fixture fx;
@@ -208,8 +229,10 @@ static void test_second_open_refused(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	assert_null(store_open(&fx.loop, fx.path, NULL, err, sizeof(err)));
-	snprintf(want, sizeof(want), "database %s is in use by another "
-	         "ignited (pid %ld)", fx.path, (long)getpid());
+	snprintf(want, sizeof(want),
+	    "database %s is in use by another "
+	    "ignited (pid %ld)",
+	    fx.path, (long)getpid());
 	assert_string_equal(err, want);
 	fx_close(&fx);
 	again = store_open(&fx.loop, fx.path, NULL, err, sizeof(err));
@@ -218,7 +241,8 @@ static void test_second_open_refused(void **state)
 	fx_cleanup(&fx);
 }
 
-static void test_reader_refuses(void **state)
+static void
+test_reader_refuses(void **state)
 {
 	char err[512] = "";
 	fixture fx;
@@ -234,7 +258,8 @@ static void test_reader_refuses(void **state)
 }
 
 /* The run named alpha, as read, is trusted. */
-static bool alpha_trusted(fixture *fx)
+static bool
+alpha_trusted(fixture *fx)
 {
 	struct store_run run;
 	bool ok;
@@ -247,7 +272,8 @@ static bool alpha_trusted(fixture *fx)
 }
 
 /* A fresh database holding a run named alpha, closed; its key's path. */
-static void stored_alpha(fixture *fx, char *key, size_t len)
+static void
+stored_alpha(fixture *fx, char *key, size_t len)
 {
 	fx_init(fx);
 	fx_open(fx, NULL);
@@ -258,7 +284,8 @@ static void stored_alpha(fixture *fx, char *key, size_t len)
 	snprintf(key, len, "%s.key", fx->path);
 }
 
-static void test_runs_signed(void **state)
+static void
+test_runs_signed(void **state)
 {
 	char key[160];
 	struct stat st;
@@ -291,15 +318,17 @@ static void test_runs_signed(void **state)
 }
 
 /* A database of schema 2 has no tags: migrating vouches for its runs. */
-static void test_migration_signs_old_runs(void **state)
+static void
+test_migration_signs_old_runs(void **state)
 {
 	char key[160];
 	fixture fx;
 
 	(void)state;
 	stored_alpha(&fx, key, sizeof(key));
-	make_sqlite(fx.path, "ALTER TABLE runs DROP COLUMN tag;"
-	            "PRAGMA user_version = 2");
+	make_sqlite(fx.path,
+	    "ALTER TABLE runs DROP COLUMN tag;"
+	    "PRAGMA user_version = 2");
 	unlink(key);
 	fx_open(&fx, NULL);
 	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 3);
@@ -307,7 +336,8 @@ static void test_migration_signs_old_runs(void **state)
 	fx_cleanup(&fx);
 }
 
-static void test_lock_symlink_refused(void **state)
+static void
+test_lock_symlink_refused(void **state)
 {
 	char lock[160], target[160], err[512] = "";
 	unsigned char *data;
@@ -333,7 +363,8 @@ static void test_lock_symlink_refused(void **state)
 	fx_cleanup(&fx);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_and_migrate),

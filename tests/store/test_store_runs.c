@@ -4,19 +4,21 @@
 
 #include "helpers.h"
 
-static void test_status_names(void **state)
+static void
+test_status_names(void **state)
 {
 	int i;
 
 	(void)state;
 	for (i = 0; i < IG_STATUS_COUNT; i++)
-		assert_int_equal(store_status_parse(
-			ig_status_name((enum ig_status)i)), i);
+		assert_int_equal(
+		    store_status_parse(ig_status_name((enum ig_status)i)), i);
 	assert_null(ig_status_name(IG_STATUS_COUNT));
 	assert_int_equal(store_status_parse("bogus"), -1);
 }
 
-static void test_create_update_list_get(void **state)
+static void
+test_create_update_list_get(void **state)
 {
 	struct store_progress p = { 3, 250, 100, 10 };
 	struct store_run run = { .name = "a", .spec_len = 0 }, got, *runs;
@@ -29,11 +31,13 @@ static void test_create_update_list_get(void **state)
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	assert_int_equal(store_create_run(fx.store, &run, &a, record,
-	                                     &created, err, sizeof(err)), 0);
+	assert_int_equal(store_create_run(fx.store, &run, &a, record, &created,
+	                     err, sizeof(err)),
+	    0);
 	/* Taken while still on its way to the disk... */
-	assert_int_equal(store_create_run(fx.store, &run, &id, NULL, NULL,
-	                                     err, sizeof(err)), STORE_EEXIST);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &id, NULL, NULL, err, sizeof(err)),
+	    STORE_EEXIST);
 	assert_non_null(strstr(err, "uid 0 has a run named 'a' already"));
 	b = fx_create_run(&fx, "b");
 	c = fx_create_run(&fx, NULL);
@@ -42,14 +46,17 @@ static void test_create_update_list_get(void **state)
 	assert_int_equal(created.calls, 1);
 	assert_int_equal(created.status, 0);
 	/* ... and once committed. */
-	assert_int_equal(store_create_run(fx.store, &run, &id, NULL, NULL,
-	                                     err, sizeof(err)), STORE_EEXIST);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &id, NULL, NULL, err, sizeof(err)),
+	    STORE_EEXIST);
 
 	assert_int_equal(store_set_status(fx.store, a, IG_STATUS_COMPLETED,
-	                                     "done", record, &st), 0);
+	                     "done", record, &st),
+	    0);
 	assert_int_equal(store_set_progress(fx.store, b, &p, NULL, NULL), 0);
-	assert_int_equal(store_set_status(fx.store, 999, IG_STATUS_PAUSED,
-	                                     NULL, record, &missing), 0);
+	assert_int_equal(store_set_status(fx.store, 999, IG_STATUS_PAUSED, NULL,
+	                     record, &missing),
+	    0);
 	fx_flush(&fx);
 	assert_int_equal(st.status, 0);
 	assert_int_equal(missing.status, STORE_ENOTFOUND);
@@ -70,26 +77,27 @@ static void test_create_update_list_get(void **state)
 	assert_true(got.started > 0);
 	assert_int_equal(got.finished, 0);
 	store_run_clear(&got);
-	assert_int_equal(store_get_run(fx.reader, 12345, &got),
-	                 STORE_ENOTFOUND);
+	assert_int_equal(
+	    store_get_run(fx.reader, 12345, &got), STORE_ENOTFOUND);
 	assert_int_equal(store_get_run_by_name(fx.reader, 1000, "zz", &got),
-	                 STORE_ENOTFOUND);
+	    STORE_ENOTFOUND);
 
-	assert_int_equal(store_list_runs(fx.reader, STORE_ANY_STATUS,
-	                                    &runs, &n), 0);
+	assert_int_equal(
+	    store_list_runs(fx.reader, STORE_ANY_STATUS, &runs, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(runs[2].id, c);
 	assert_null(runs[2].name);
 	store_runs_free(runs, n);
-	assert_int_equal(store_list_runs(fx.reader, STORE_UNFINISHED,
-	                                    &runs, &n), 0);
+	assert_int_equal(
+	    store_list_runs(fx.reader, STORE_UNFINISHED, &runs, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(runs[0].id, b);
 	store_runs_free(runs, n);
 	fx_cleanup(&fx);
 }
 
-static void test_events_and_logs(void **state)
+static void
+test_events_and_logs(void **state)
 {
 	struct store_options opt = { .keep_log_lines = 5 };
 	struct store_event ev = { .kind = "started" }, *evs;
@@ -114,7 +122,8 @@ static void test_events_and_logs(void **state)
 	for (i = 1; i <= 12; i++) {
 		int len = snprintf(line, sizeof(line), "line %d", i);
 
-		assert_int_equal(store_log(fx.store, run, line, (size_t)len), 0);
+		assert_int_equal(
+		    store_log(fx.store, run, line, (size_t)len), 0);
 	}
 	fx_flush(&fx);
 
@@ -147,10 +156,13 @@ static void test_events_and_logs(void **state)
 	fx_cleanup(&fx);
 }
 
-static void fill_run(fixture *fx, int64_t run)
+static void
+fill_run(fixture *fx, int64_t run)
 {
-	struct store_checkpoint c = { .run_id = run, .iteration = 10,
-	                          .state_dict = "sd", .state_dict_len = 2 };
+	struct store_checkpoint c = { .run_id = run,
+		.iteration = 10,
+		.state_dict = "sd",
+		.state_dict_len = 2 };
 	struct store_progress p = { 1, 10, 10, 5 };
 	struct store_event ev = { .run_id = run, .kind = "started" };
 	struct store_point pts[10];
@@ -160,18 +172,22 @@ static void fill_run(fixture *fx, int64_t run)
 	for (i = 0; i < 10; i++)
 		pts[i] = (struct store_point){ loss, 1, i + 1, 0, i * 0.5 };
 	assert_int_equal(store_points(fx->store, run, pts, 10), 0);
-	assert_int_equal(store_save_checkpoint(fx->store, &c, &p, NULL,
-	                                          NULL), 0);
+	assert_int_equal(
+	    store_save_checkpoint(fx->store, &c, &p, NULL, NULL), 0);
 	assert_int_equal(store_add_event(fx->store, &ev, NULL, NULL), 0);
 	assert_int_equal(store_log(fx->store, run, "x", 1), 0);
 }
 
-static void test_delete_cascade(void **state)
+static void
+test_delete_cascade(void **state)
 {
 	static const char *const tables[] = {
-		"SELECT count(*) FROM checkpoints", "SELECT count(*) FROM series",
-		"SELECT count(*) FROM points", "SELECT count(*) FROM events",
-		"SELECT count(*) FROM logs", "SELECT count(*) FROM runs",
+		"SELECT count(*) FROM checkpoints",
+		"SELECT count(*) FROM series",
+		"SELECT count(*) FROM points",
+		"SELECT count(*) FROM events",
+		"SELECT count(*) FROM logs",
+		"SELECT count(*) FROM runs",
 	};
 	result del = { 0 }, again = { 0 };
 	int64_t a, b;
@@ -208,7 +224,8 @@ static void test_delete_cascade(void **state)
 }
 
 /* A name is taken for its owner only, pending or committed. */
-static void test_names_per_owner(void **state)
+static void
+test_names_per_owner(void **state)
 {
 	struct store_run run = { .name = "exp", .owner_uid = 1000 }, got;
 	char err[256];
@@ -218,31 +235,39 @@ static void test_names_per_owner(void **state)
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	assert_int_equal(store_create_run(fx.store, &run, &a, NULL, NULL, err,
-	                                     sizeof(err)), 0);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &a, NULL, NULL, err, sizeof(err)),
+	    0);
 	run.owner_uid = 1001;
-	assert_int_equal(store_create_run(fx.store, &run, &b, NULL, NULL, err,
-	                                     sizeof(err)), 0);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &b, NULL, NULL, err, sizeof(err)),
+	    0);
 	fx_flush(&fx);
 	run.owner_uid = 1002;
-	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
-	                                     sizeof(err)), 0);
-	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
-	                                     sizeof(err)), STORE_EEXIST);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
+	    STORE_EEXIST);
 	run.owner_uid = 1001;
-	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, err,
-	                                     sizeof(err)), STORE_EEXIST);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
+	    STORE_EEXIST);
 	fx_flush(&fx);
-	assert_int_equal(store_get_run_by_name(fx.reader, 1001, "exp", &got), 0);
+	assert_int_equal(
+	    store_get_run_by_name(fx.reader, 1001, "exp", &got), 0);
 	assert_int_equal(got.id, b);
 	store_run_clear(&got);
-	assert_int_equal(store_get_run_by_name(fx.reader, 1000, "exp", &got), 0);
+	assert_int_equal(
+	    store_get_run_by_name(fx.reader, 1000, "exp", &got), 0);
 	assert_int_equal(got.id, a);
 	store_run_clear(&got);
 	fx_cleanup(&fx);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_names),

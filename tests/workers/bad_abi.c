@@ -3,7 +3,8 @@
 
 #include "ignite/plugin.h"
 
-static void *create(const ig_param *p, size_t n, char *err, size_t errlen)
+static void *
+create(const ig_param *p, size_t n, char *err, size_t errlen)
 {
 	(void)p, (void)n, (void)err, (void)errlen;
 	return NULL;
@@ -15,7 +16,8 @@ static const ig_plugin bad = {
 	.create = create,
 };
 
-const ig_plugin *ignite_plugin_v1(void)
+const ig_plugin *
+ignite_plugin_v1(void)
 {
 	return &bad;
 }
