@@ -3,7 +3,7 @@
 # Idempotent and non-interactive: apt-get runs only when a package is missing.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
+PACKAGES="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 libuv1-dev libmsgpack-dev libsqlite3-dev libsodium-dev libcmocka-dev libjansson-dev
 zlib1g-dev libsystemd-dev python3 python3-msgpack python3-numpy
 python3-sklearn sqlite3 util-linux procps systemd valgrind"
