@@ -277,7 +277,7 @@ struct rbuf {
 	unsigned nacc;
 };
 
-static void
+static inline void
 refill(struct rbuf *r)
 {
 	if (r->end - r->p >= 8) {
@@ -294,31 +294,38 @@ refill(struct rbuf *r)
 		r->acc |= (uint64_t)*r->p++ << (56 - r->nacc);
 }
 
-/* The next k bits, k <= 64; -1 past the end. */
-static int
+/* The next k bits, k <= 56; -1 past the end.  Inline: a column decodes
+ * a few of these a point. */
+static inline int
 get_bits(struct rbuf *r, unsigned k, uint64_t *v)
 {
-	uint64_t hi = 0;
-
-	if (k > 32) {
-		if (get_bits(r, k - 32, &hi) == -1)
-			return -1;
-		hi <<= 32;
-		k = 32;
-	}
 	if (r->nacc < k) {
 		refill(r);
 		if (r->nacc < k)
 			return -1;
 	}
-	*v = hi | (k == 0 ? 0 : r->acc >> (64 - k));
-	r->acc = k == 0 ? r->acc : r->acc << k;
+	*v = r->acc >> 1 >> (63 - k); /* k == 0 gives 0 */
+	r->acc <<= k;
 	r->nacc -= k;
 	return 0;
 }
 
+/* As get_bits, k <= 64. */
+static inline int
+get_long(struct rbuf *r, unsigned k, uint64_t *v)
+{
+	uint64_t hi;
+
+	if (k <= 56)
+		return get_bits(r, k, v);
+	if (get_bits(r, k - 32, &hi) == -1 || get_bits(r, 32, v) == -1)
+		return -1;
+	*v |= hi << 32;
+	return 0;
+}
+
 /* A prefix of up to max (< 8) ones, ended by a zero unless it has max. */
-static int
+static inline int
 get_ones(struct rbuf *r, unsigned max, unsigned *ones)
 {
 	uint64_t inv;
@@ -369,7 +376,7 @@ get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 }
 
 /* Words go to out + i * stride. */
-static void
+static inline void
 put_word(uint8_t *out, size_t stride, size_t i, uint64_t v)
 {
 	memcpy(out + i * stride, &v, sizeof v);
@@ -435,7 +442,7 @@ dec_dod(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
 
 	for (size_t i = 0; i < n; i++) {
 		if (get_ones(&r, 4, &k) == -1 ||
-		    get_bits(&r, dod_bits[k], &zz) == -1)
+		    get_long(&r, dod_bits[k], &zz) == -1)
 			return "delta column cut short";
 		delta += unzigzag(zz);
 		prev += delta;
@@ -456,17 +463,18 @@ dec_xor(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
 		if (get_ones(&r, 2, &k) == -1)
 			return "XOR column cut short";
 		if (k == 2) {
-			if (get_bits(&r, 5, &lead) == -1 ||
-			    get_bits(&r, 6, &sig) == -1)
+			if (get_bits(&r, 11, &sig) == -1)
 				return "XOR column cut short";
-			if (lead + ++sig > 64)
+			lead = sig >> 6;
+			sig = (sig & 63) + 1;
+			if (lead + sig > 64)
 				return "XOR window wider than 64 bits";
 			trail = 64 - lead - sig;
 		} else if (k == 1 && sig == 0) {
 			return "XOR window used before one is set";
 		}
 		x = 0;
-		if (k > 0 && get_bits(&r, (unsigned)sig, &x) == -1)
+		if (k > 0 && get_long(&r, (unsigned)sig, &x) == -1)
 			return "XOR column cut short";
 		prev ^= x << trail;
 		put_word(out, stride, i, prev);
