@@ -39,8 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	c = (struct chunk_cols){ it, info.has_epoch ? ep : NULL,
 		info.has_wall ? wall : NULL, val };
-	if (chunk_encode(&c, out.n, again, sizeof again, &len, err,
-	        sizeof err) != 0 ||
+	if (chunk_encode(
+	        &c, out.n, again, sizeof again, &len, err, sizeof err) != 0 ||
 	    len > chunk_bound(out.n) ||
 	    chunk_decode(again, len, &out2, err, sizeof err) != 0 ||
 	    out2.n != out.n || memcmp(it, it2, out.n * 8) != 0 ||
