@@ -78,10 +78,10 @@ else:
 class Worker:
     """A serve() child, spoken to as the daemon does."""
 
-    def __init__(self, form, state_size=3, env=None):
+    def __init__(self, form, state_size=3, env=None, argv=None):
         e = dict(os.environ, PYTHONPATH=os.path.join(SRC, "python"), STATE_SIZE=str(state_size))
         e.update(env or {})
-        self.proc = subprocess.Popen([PY, "-c", WORKER, form], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(argv or [PY, "-c", WORKER, form], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=e)
         self.msgid = 0
 
@@ -107,8 +107,8 @@ class Worker:
         p.update(params)
         return self.ok("setup", p)
 
-    def process(self):
-        return self.ok("process", {"epoch": 1, "iteration": 1, "batch": None})["output"]
+    def process(self, epoch=1, iteration=1):
+        return self.ok("process", {"epoch": epoch, "iteration": iteration, "batch": None})
 
     def close(self):
         self.ok("shutdown", {})
@@ -155,7 +155,7 @@ class TestCheckpointFiles(ModuleCase):
         w.close()
         w = self.worker("bytes")
         w.setup(checkpoint=target)
-        self.assertEqual(w.process()["size"], size)
+        self.assertEqual(w.process()["output"]["size"], size)
         w.close()
 
     def test_setup_loads_the_checkpoint_file_after_the_setup_hook(self):
@@ -165,7 +165,7 @@ class TestCheckpointFiles(ModuleCase):
         w = self.worker("bytes")
         # the file wins over bytes an older daemon would send
         w.setup(checkpoint=target, state=b"\x01")
-        out = w.process()
+        out = w.process()["output"]
         self.assertEqual((out["size"], out["first"], out["loads"]), (4, 9, 1))
         self.assertEqual(out["setup_first"], 1)
         w.close()
@@ -176,7 +176,7 @@ class TestCheckpointFiles(ModuleCase):
         for form in ("bytes", "files"):
             w = self.worker(form)
             w.setup(checkpoint=target)
-            self.assertEqual(w.process()["loads"], 0)
+            self.assertEqual(w.process()["output"]["loads"], 0)
             w.close()
 
     def test_save_and_load_get_the_paths(self):
@@ -188,7 +188,7 @@ class TestCheckpointFiles(ModuleCase):
         w.close()
         w = self.worker("files")
         w.setup(checkpoint=target)
-        out = w.process()
+        out = w.process()["output"]
         self.assertEqual((out["size"], out["loads"]), (6, 1))
         w.close()
 
@@ -216,14 +216,14 @@ class TestCheckpointBytes(ModuleCase):
         for form in ("bytes", "files"):
             w = self.worker(form)
             w.setup(state=b"\x05\x06")
-            out = w.process()
+            out = w.process()["output"]
             self.assertEqual((out["size"], out["first"], out["loads"]), (2, 5, 1))
             w.close()
 
     def test_no_state_on_a_fresh_start(self):
         w = self.worker("files")
         w.setup()
-        self.assertEqual(w.process()["loads"], 0)
+        self.assertEqual(w.process()["output"]["loads"], 0)
         w.close()
 
 
@@ -314,6 +314,50 @@ class TestTorchCheckpoint(unittest.TestCase):
         with self.assertRaises(KeyError) as e:
             self.ckpt.load(path, model=model, optimizer=opt)
         self.assertIn("the checkpoint has no optimizer state (saved: model)", str(e.exception))
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch is not installed")
+class TestTorchExample(ModuleCase):
+    """examples/workers/torch_train.py spoken to as a daemon that names
+    checkpoint files does: saved at iteration K into the path given, a
+    new worker set up from that file goes on bit for bit."""
+
+    EPOCH_LENGTH, ITERATIONS, K = 6, 14, 8
+
+    def example(self):
+        return self.worker(None, argv=[PY, os.path.join(SRC, "examples", "workers",
+                                                         "torch_train.py")])
+
+    def setup(self, w, **params):
+        w.ok("setup", dict({"run": 1, "params": {"width": 4}, "state": None, "seed": 2,
+                            "epoch_length": self.EPOCH_LENGTH, "max_epochs": 3}, **params))
+
+    def iterate(self, w, first, last):
+        answers = []
+        for i in range(first, last + 1):
+            answers.append(w.process((i - 1) // self.EPOCH_LENGTH + 1, i))
+        return answers
+
+    def test_resume_from_the_file_is_bit_identical(self):
+        w = self.example()
+        self.setup(w)
+        want = self.iterate(w, 1, self.ITERATIONS)
+        w.close()
+        self.assertIn("val_acc", want[self.EPOCH_LENGTH - 1]["metrics"])
+
+        w = self.example()
+        self.setup(w)
+        got = self.iterate(w, 1, self.K)
+        target = self.path("ckpt-%d.part" % self.K)
+        self.assertEqual(w.ok("state_dict", {"path": target}), {"saved": True})
+        w.proc.kill()  # a crash: the file is all there is
+        w.proc.wait()
+
+        w = self.example()
+        self.setup(w, checkpoint=target)
+        got += self.iterate(w, self.K + 1, self.ITERATIONS)
+        w.close()
+        self.assertEqual(got, want)
 
 
 if __name__ == "__main__":
