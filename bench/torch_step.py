@@ -27,9 +27,9 @@ from daemon import Daemon  # noqa: E402
 
 PY = "/usr/bin/python3"
 EXAMPLE = os.path.join(SRC, "examples", "workers", "torch_train.py")
-PARAMS = {"width": 32, "batch_size": 64}
+PARAMS = {"width": 16, "batch_size": 32}
 SEED = 1
-STEPS = 1000
+STEPS = 600
 RUNS = 3
 POLL_S = 0.005
 TARGET = 0.05
