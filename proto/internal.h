@@ -30,14 +30,7 @@ proto_mem_copy(void *dst, const void *src, size_t n)
 /* Room for a field path such as "handlers[12].once[3]" or "params.lr". */
 #define PROTO_PATH_MAX 160
 
-/*
- * Walk one msgpack object of len bytes without allocating: nesting within
- * IG_FRAME_MAX_DEPTH, every array/map count backed by the bytes left, every
- * str valid UTF-8, nothing truncated and nothing after the object.  Returns
- * 0 or an IG_PROTO_FRAME_* code with err set.  After it passes, msgpack-c
- * allocates at most one msgpack_object per byte of the input.
- */
-int proto_scan(const unsigned char *p, size_t len, ig_err *err);
+#include "scan.h" /* proto_scan */
 
 bool proto_utf8_valid(const unsigned char *s, size_t len);
 /* The start of the UTF-8 sequence that holds byte `at` of s: where to cut

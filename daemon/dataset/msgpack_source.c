@@ -14,8 +14,8 @@
 
 #include "builtin/params.h"
 #include "dataset/dataset.h"
-#include "dataset/msgpack_span.h"
 #include "dataset/readfile.h"
+#include "proto/scan.h"
 
 struct record {
 	size_t off, len;
@@ -222,6 +222,21 @@ static const ig_data_ops mp_ops = {
 	.destroy = mp_destroy,
 };
 
+/* What a record's scan found wrong, in the file's terms. */
+static const char *
+scan_problem(const ig_err *e)
+{
+	switch (e->code) {
+	case IG_PROTO_FRAME_TRUNCATED:
+	case IG_PROTO_FRAME_COUNT: /* a count the bytes left cannot back */
+		return "runs past the end of the file: truncated?";
+	case IG_PROTO_FRAME_INVALID:
+		return "not msgpack (reserved byte 0xc1)";
+	default: /* nested too deep */
+		return e->message;
+	}
+}
+
 /* Split the file into records, check each, and size the batch buffers. */
 static int
 mp_index(struct mp_source *s, char *err, size_t errlen)
@@ -230,14 +245,12 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 	char why[160];
 
 	for (size_t off = 0, span; off < s->len; off += span, s->n++) {
-		int rc = msgpack_span_len(
-		    (const unsigned char *)s->data + off, s->len - off, &span);
-		if (rc != SPAN_OK) {
+		ig_err e;
+
+		if (proto_scan_object((const unsigned char *)s->data + off,
+		        s->len - off, 0, &span, &e) != 0) {
 			snprintf(err, errlen, "%s: record %zu (byte %zu): %s",
-			    s->path, s->n, off,
-			    rc == SPAN_TRUNCATED ?
-			        "runs past the end of the file: truncated?" :
-			        "not msgpack (reserved byte 0xc1)");
+			    s->path, s->n, off, scan_problem(&e));
 			return -1;
 		}
 		if (s->n == cap) {
