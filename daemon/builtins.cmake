@@ -1,5 +1,5 @@
 # ignited_builtins: the builtin process functions (daemon/builtin) and the
-# csv: and msgpack: data sources (daemon/dataset) the daemon hosts.
+# data sources (daemon/dataset) the daemon hosts.
 find_package(ZLIB REQUIRED)
 # Targets that link ignited_builtins from other directories need ZLIB::ZLIB.
 set_target_properties(ZLIB::ZLIB PROPERTIES IMPORTED_GLOBAL TRUE)
@@ -12,7 +12,9 @@ add_library(ignited_builtins STATIC
   ${IG_BUILTINS_DIR}/builtin/sleep.c
   ${IG_BUILTINS_DIR}/builtin/meanstd.c
   ${IG_BUILTINS_DIR}/builtin/softmax.c
+  ${IG_BUILTINS_DIR}/dataset/dataset.c
   ${IG_BUILTINS_DIR}/dataset/readfile.c
+  ${IG_BUILTINS_DIR}/dataset/range_source.c
   ${IG_BUILTINS_DIR}/dataset/table.c
   ${IG_BUILTINS_DIR}/dataset/csv_source.c
   ${IG_BUILTINS_DIR}/dataset/msgpack_source.c

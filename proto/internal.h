@@ -37,6 +37,22 @@ bool proto_utf8_valid(const unsigned char *s, size_t len);
  * text that goes on the wire as a msgpack str and must stay valid. */
 size_t proto_utf8_boundary(const char *s, size_t at);
 
+/* The keys of a data map, a bit each: a data kind's keys are those its
+ * map may hold, the canonical form packs and the daemon's source reads. */
+enum proto_data_key {
+	PROTO_DATA_N = 1 << 0,
+	PROTO_DATA_PATH = 1 << 1,
+	PROTO_DATA_BATCH_SIZE = 1 << 2,
+	PROTO_DATA_SHUFFLE = 1 << 3,
+	PROTO_DATA_COLUMNS = 1 << 4,
+	PROTO_DATA_LABEL = 1 << 5,
+	PROTO_DATA_HEADER = 1 << 6,
+	PROTO_DATA_SPLIT = 1 << 7,
+	PROTO_DATA_SCALE = 1 << 8,
+};
+/* The keys data kind takes (enum proto_data_key bits); 0 out of range. */
+unsigned proto_data_keys(int kind);
+
 /* Read one value o of type t into out as ig_map_read() does, naming path
  * in errors.  names is for IG_F_ENUM. */
 int proto_obj_read(const msgpack_object *o, ig_ftype t,

@@ -24,8 +24,8 @@
  * or an IG_PROTO_FRAME_* code with err set.  After it passes, msgpack-c
  * allocates at most one msgpack_object per byte of the object.
  */
-int proto_scan_object(const unsigned char *p, size_t len, int flags,
-    size_t *span, ig_err *err);
+int proto_scan_object(
+    const unsigned char *p, size_t len, int flags, size_t *span, ig_err *err);
 
 /* A frame: one object of exactly len bytes, every str valid UTF-8. */
 int proto_scan(const unsigned char *p, size_t len, ig_err *err);

@@ -321,3 +321,34 @@ msgpack_source_open(const char *path, const ig_param *params, size_t n,
 	*out = (struct data_source){ &mp_ops, s };
 	return 0;
 }
+
+/* ---- from a run spec ---------------------------------------------------- */
+
+static int
+msgpack_spec_open(const ig_spec_data *d, struct data_source *train,
+    struct data_source *val, ig_err *err)
+{
+	const ig_param shuffle = { "shuffle",
+		{ .type = IG_VALUE_BOOL, .u.b = d->shuffle } };
+	char msg[IG_ERR_MAX];
+	int rc;
+
+	(void)val;
+	if (d->batch_size != IG_NONE && d->batch_size != 1)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.batch_size: a "
+		    "msgpack file's batches are its records; leave it out");
+	if (d->split > 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.split: a validation "
+		    "split of msgpack data is not supported yet");
+	if ((rc = dataset_check_path(d->path, err)) != 0)
+		return rc;
+	if (msgpack_source_open(d->path, &shuffle, 1, train, msg, sizeof msg) !=
+	    0)
+		return ig_err_set(
+		    err, IG_PROTO_INVALID_PARAMS, "data: %s", msg);
+	return 0;
+}
+
+const struct dataset dataset_msgpack = { "msgpack", true, msgpack_spec_open };
