@@ -25,8 +25,8 @@ dataset_find(int kind)
 {
 	const char *name = ig_data_kind_name(kind);
 
-	for (size_t i = 0; name != NULL && i < sizeof datasets / sizeof datasets[0];
-	     i++) {
+	for (size_t i = 0;
+	     name != NULL && i < sizeof datasets / sizeof datasets[0]; i++) {
 		if (strcmp(datasets[i]->kind, name) == 0)
 			return datasets[i];
 	}

@@ -44,8 +44,8 @@ open_fails(const ig_spec_data *d, const char *want)
 	assert_int_not_equal(
 	    dataset_find(d->kind)->open(d, &train, &val, &err), 0);
 	if (strstr(err.message, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err.message,
-		    want);
+		fail_msg(
+		    "error \"%s\" does not contain \"%s\"", err.message, want);
 	assert_null(train.ops);
 	assert_null(val.ops);
 }
@@ -53,25 +53,28 @@ open_fails(const ig_spec_data *d, const char *want)
 static void
 test_open(void **state)
 {
-	ig_spec_data d = { .kind = IG_DATA_RANGE, .n = 7,
-		.batch_size = IG_NONE, .label = { NULL, IG_NONE } };
+	ig_spec_data d = { .kind = IG_DATA_RANGE,
+		.n = 7,
+		.batch_size = IG_NONE,
+		.label = { NULL, IG_NONE } };
 	struct data_source train = { NULL, NULL }, val = { NULL, NULL };
 	ig_err err = { 0 };
 
 	(void)state;
 	assert_false(dataset_find(IG_DATA_RANGE)->files);
-	assert_int_equal(
-	    dataset_find(d.kind)->open(&d, &train, &val, &err), 0);
+	assert_int_equal(dataset_find(d.kind)->open(&d, &train, &val, &err), 0);
 	assert_int_equal(train.ops->size(train.ctx), 7);
 	assert_null(val.ops);
 	train.ops->destroy(train.ctx);
 
-	d = (ig_spec_data){ .kind = IG_DATA_CSV, .batch_size = 2,
-		.header = true, .split = 0.5, .label = { NULL, IG_NONE } };
+	d = (ig_spec_data){ .kind = IG_DATA_CSV,
+		.batch_size = 2,
+		.header = true,
+		.split = 0.5,
+		.label = { NULL, IG_NONE } };
 	d.path = (char *)fx_text("a.csv", "a,b\n1,2\n3,4\n5,6\n7,8\n", false);
 	assert_true(dataset_find(d.kind)->files);
-	assert_int_equal(
-	    dataset_find(d.kind)->open(&d, &train, &val, &err), 0);
+	assert_int_equal(dataset_find(d.kind)->open(&d, &train, &val, &err), 0);
 	assert_int_equal(train.ops->size(train.ctx), 1);
 	assert_non_null(val.ops);
 	train.ops->destroy(train.ctx);
