@@ -401,3 +401,102 @@ fail:
 	csv_table_release(ct);
 	return -1;
 }
+
+/* ---- from a run spec ---------------------------------------------------- */
+
+/* Room for every csv param the spec maps to. */
+#define SPEC_PARAMS 8
+
+static void
+add_param(ig_param *params, size_t *n, const char *key, ig_value v)
+{
+	params[(*n)++] = (ig_param){ key, v };
+}
+
+/* data.columns as csv_open takes them: "name,name" or "0,3,5". */
+static int
+join_columns(const ig_spec_data *d, char **out, ig_err *err)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (size_t i = 0; i < d->ncolumns; i++) {
+		if (d->columns[i].name != NULL &&
+		    strchr(d->columns[i].name, ',') != NULL)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "data.columns[%zu]: a "
+			    "column name cannot contain a comma",
+			    i);
+		len +=
+		    (d->columns[i].name != NULL ? strlen(d->columns[i].name) :
+		                                  20) +
+		    1;
+	}
+	if ((s = p = malloc(len)) == NULL)
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "data: out of memory");
+	for (size_t i = 0; i < d->ncolumns; i++) {
+		const char *sep = i > 0 ? "," : "";
+		if (d->columns[i].name != NULL)
+			p += sprintf(p, "%s%s", sep, d->columns[i].name);
+		else
+			p += sprintf(
+			    p, "%s%lld", sep, (long long)d->columns[i].index);
+	}
+	*p = '\0';
+	*out = s;
+	return 0;
+}
+
+static size_t
+spec_params(const ig_spec_data *d, char *columns, ig_param *params)
+{
+	size_t n = 0;
+
+	add_param(params, &n, "header",
+	    (ig_value){ .type = IG_VALUE_BOOL, .u.b = d->header });
+	if (d->label.name != NULL)
+		add_param(params, &n, "label",
+		    (ig_value){ .type = IG_VALUE_STR, .u.s = d->label.name });
+	else if (d->label.index != IG_NONE)
+		add_param(params, &n, "label",
+		    (ig_value){ .type = IG_VALUE_INT, .u.i = d->label.index });
+	if (columns != NULL)
+		add_param(params, &n, "columns",
+		    (ig_value){ .type = IG_VALUE_STR, .u.s = columns });
+	if (d->batch_size != IG_NONE)
+		add_param(params, &n, "batch_size",
+		    (ig_value){ .type = IG_VALUE_INT, .u.i = d->batch_size });
+	add_param(params, &n, "shuffle",
+	    (ig_value){ .type = IG_VALUE_BOOL, .u.b = d->shuffle });
+	add_param(params, &n, "val_fraction",
+	    (ig_value){ .type = IG_VALUE_DOUBLE, .u.d = d->split });
+	if (d->scale_standard)
+		add_param(params, &n, "scale",
+		    (ig_value){ .type = IG_VALUE_STR, .u.s = "standard" });
+	else if (d->scale != 0)
+		add_param(params, &n, "scale",
+		    (ig_value){ .type = IG_VALUE_DOUBLE, .u.d = d->scale });
+	return n;
+}
+
+static int
+csv_spec_open(const ig_spec_data *d, struct data_source *train,
+    struct data_source *val, ig_err *err)
+{
+	ig_param params[SPEC_PARAMS];
+	char *columns = NULL, msg[IG_ERR_MAX];
+	size_t n;
+	int rc;
+
+	if (d->ncolumns > 0 && (rc = join_columns(d, &columns, err)) != 0)
+		return rc;
+	n = spec_params(d, columns, params);
+	if ((rc = dataset_check_path(d->path, err)) == 0 &&
+	    csv_open(d->path, params, n, train, val, msg, sizeof msg) != 0)
+		rc = ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: %s", msg);
+	free(columns);
+	return rc;
+}
+
+const struct dataset dataset_csv = { "csv", true, csv_spec_open };

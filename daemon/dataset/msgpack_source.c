@@ -14,8 +14,8 @@
 
 #include "builtin/params.h"
 #include "dataset/dataset.h"
-#include "dataset/msgpack_span.h"
 #include "dataset/readfile.h"
+#include "proto/scan.h"
 
 struct record {
 	size_t off, len;
@@ -222,6 +222,21 @@ static const ig_data_ops mp_ops = {
 	.destroy = mp_destroy,
 };
 
+/* What a record's scan found wrong, in the file's terms. */
+static const char *
+scan_problem(const ig_err *e)
+{
+	switch (e->code) {
+	case IG_PROTO_FRAME_TRUNCATED:
+	case IG_PROTO_FRAME_COUNT: /* a count the bytes left cannot back */
+		return "runs past the end of the file: truncated?";
+	case IG_PROTO_FRAME_INVALID:
+		return "not msgpack (reserved byte 0xc1)";
+	default: /* nested too deep */
+		return e->message;
+	}
+}
+
 /* Split the file into records, check each, and size the batch buffers. */
 static int
 mp_index(struct mp_source *s, char *err, size_t errlen)
@@ -230,14 +245,12 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 	char why[160];
 
 	for (size_t off = 0, span; off < s->len; off += span, s->n++) {
-		int rc = msgpack_span_len(
-		    (const unsigned char *)s->data + off, s->len - off, &span);
-		if (rc != SPAN_OK) {
+		ig_err e;
+
+		if (proto_scan_object((const unsigned char *)s->data + off,
+		        s->len - off, 0, &span, &e) != 0) {
 			snprintf(err, errlen, "%s: record %zu (byte %zu): %s",
-			    s->path, s->n, off,
-			    rc == SPAN_TRUNCATED ?
-			        "runs past the end of the file: truncated?" :
-			        "not msgpack (reserved byte 0xc1)");
+			    s->path, s->n, off, scan_problem(&e));
 			return -1;
 		}
 		if (s->n == cap) {
@@ -308,3 +321,34 @@ msgpack_source_open(const char *path, const ig_param *params, size_t n,
 	*out = (struct data_source){ &mp_ops, s };
 	return 0;
 }
+
+/* ---- from a run spec ---------------------------------------------------- */
+
+static int
+msgpack_spec_open(const ig_spec_data *d, struct data_source *train,
+    struct data_source *val, ig_err *err)
+{
+	const ig_param shuffle = { "shuffle",
+		{ .type = IG_VALUE_BOOL, .u.b = d->shuffle } };
+	char msg[IG_ERR_MAX];
+	int rc;
+
+	(void)val;
+	if (d->batch_size != IG_NONE && d->batch_size != 1)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.batch_size: a "
+		    "msgpack file's batches are its records; leave it out");
+	if (d->split > 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.split: a validation "
+		    "split of msgpack data is not supported yet");
+	if ((rc = dataset_check_path(d->path, err)) != 0)
+		return rc;
+	if (msgpack_source_open(d->path, &shuffle, 1, train, msg, sizeof msg) !=
+	    0)
+		return ig_err_set(
+		    err, IG_PROTO_INVALID_PARAMS, "data: %s", msg);
+	return 0;
+}
+
+const struct dataset dataset_msgpack = { "msgpack", true, msgpack_spec_open };
