@@ -417,7 +417,7 @@ api_pause(struct api_call *c)
 	if (run_pause(run, &err) != 0)
 		server_error(c->conn, c->msgid, err.code, "%s", err.message);
 	else
-		controlled(c, run, IG_STATUS_PAUSED);
+		controlled(c, run, run->status);
 }
 
 void
