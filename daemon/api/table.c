@@ -124,5 +124,6 @@ api_register(struct server *srv, struct runs *mgr)
 		        dispatch, &bound[i]) < 0)
 			return -1;
 	}
+	api_watch_open(srv, mgr);
 	return 0;
 }

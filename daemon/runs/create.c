@@ -128,7 +128,7 @@ create_done(uv_work_t *w, int status)
 	}
 	run->created = run->started = wall_now();
 	run->status = IG_STATUS_RUNNING;
-	add_all_watchers(run);
+	tell_rpc(run, RUN_LIVE, NULL);
 	run_log(run, LOG_INFO, "started by uid %lu: %s",
 	    (unsigned long)run->owner,
 	    spec->engine.target != NULL ? spec->engine.target : "exec");

@@ -32,9 +32,7 @@ on_end_committed(void *arg, int status, const char *errmsg)
 	notify_status(run);
 	tell_ended(run);
 	/* watchers of one run are done with it */
-	for (size_t i = 0; i < run->nwatchers; i++)
-		server_conn_unref(run->watchers[i]);
-	run->nwatchers = 0;
+	tell_rpc(run, RUN_GONE, NULL);
 }
 
 static void
