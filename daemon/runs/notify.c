@@ -117,7 +117,7 @@ notify_metrics(struct run *run, ig_engine *e)
 	size_t n = ig_engine_metric_count(e);
 	ig_series *s = calloc(n, sizeof(*s));
 	ig_point *p = calloc(n, sizeof(*p));
-	double now = wall_now();
+	double now = store_now();
 
 	if (s != NULL && p != NULL) {
 		for (size_t i = 0; i < n; i++) {

@@ -40,7 +40,6 @@ int runs_add(struct runs *mgr, struct run *run);
 void runs_remove(struct runs *mgr, struct run *run);
 
 /* record.c */
-double wall_now(void);
 void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
 void flush_points(struct run *run);
