@@ -44,6 +44,8 @@ struct api_method {
 struct api_call {
 	const struct api_method *method; /* its table entry */
 	struct runs *mgr;
+	struct server
+	    *srv; /* outlives conn, which a late answer may find closed */
 	struct server_conn *conn;
 	uint32_t msgid;
 	const msgpack_object *params;

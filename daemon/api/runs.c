@@ -13,9 +13,9 @@
 /* Points of metric history one answer may carry: 32 bytes a point
  * (PROTOCOL.md) within the frame limit, less room for names and framing. */
 static size_t
-page_points(const struct server_conn *conn)
+page_points(const struct server *srv)
 {
-	size_t frame = server_max_frame(server_conn_server(conn));
+	size_t frame = server_max_frame(srv);
 
 	return frame > 2 * 65536 ? (frame - 65536) / 32 : frame / 64;
 }
@@ -188,8 +188,7 @@ api_list(struct api_call *c)
 		{ .key = "from", .type = IG_F_POS, .out = &from },
 		{ .key = "limit", .type = IG_F_POS, .out = &limit },
 	};
-	size_t budget =
-	    server_max_frame(server_conn_server(c->conn)) - LIST_SLACK;
+	size_t budget = server_max_frame(c->srv) - LIST_SLACK;
 	struct summaries l = { .next = IG_NONE };
 	msgpack_packer pk;
 	unsigned mask = 0;
@@ -526,6 +525,7 @@ history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 /* A metrics request waiting for its history (history.h). */
 struct metrics_call {
 	struct runs *mgr;
+	struct server *srv;
 	struct server_conn *conn; /* referenced until answered */
 	uint32_t msgid;
 	ig_strv names; /* owned; q.names points into it */
@@ -548,7 +548,7 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 		    "out of memory");
 		return;
 	}
-	h.next = history_cut(d, n, axis, page_points(call->conn));
+	h.next = history_cut(d, n, axis, page_points(call->srv));
 	/* A series cut short by the limit is complete only below its last
 	 * axis value; the page ends there at the latest. */
 	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
@@ -628,7 +628,7 @@ api_metrics(struct api_call *c)
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	*call = (struct metrics_call){ mgr, conn, msgid, names,
+	*call = (struct metrics_call){ mgr, c->srv, conn, msgid, names,
 		{
 		    .run_id = run->id,
 		    .names = names.n > 0 ? (const char *const *)names.v : NULL,
@@ -643,7 +643,7 @@ api_metrics(struct api_call *c)
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
 		    .limit =
-		        axis == STORE_AXIS_ITERATION ? page_points(conn) : 0,
+		        axis == STORE_AXIS_ITERATION ? page_points(c->srv) : 0,
 		} };
 	server_conn_ref(conn);
 	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
