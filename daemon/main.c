@@ -378,6 +378,7 @@ shutdown_done(void *arg, int status)
 	/* the store's last callbacks still reach runs */
 	store_close(d->store);
 	runs_close(d->runs);
+	api_close();
 	close_signals(d);
 	sd_close(d);
 	log_info("stopped");
@@ -493,8 +494,8 @@ main(int argc, char **argv)
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
-	if ((d.runs = runs_open(
-	         &d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
+	if ((d.runs = runs_open(&d.loop, &jc, d.store, err, sizeof err)) ==
+	    NULL)
 		die("cannot load the runs: %s", err);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");

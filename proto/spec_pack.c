@@ -42,8 +42,8 @@ pack_bool(msgpack_packer *pk, bool b)
 		msgpack_pack_false(pk);
 }
 
-static void
-pack_params(msgpack_packer *pk, const ig_spec *s)
+void
+ig_spec_params_pack(msgpack_packer *pk, const ig_spec *s)
 {
 	msgpack_pack_map(pk, s->nparams);
 	for (size_t i = 0; i < s->nparams; i++) {
@@ -276,7 +276,7 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 	ig_pack_str(pk, "name");
 	ig_pack_str(pk, s->name[0] ? s->name : NULL);
 	ig_pack_str(pk, "params");
-	pack_params(pk, s);
+	ig_spec_params_pack(pk, s);
 	ig_pack_str(pk, "data");
 	pack_data(pk, &s->data);
 	ig_pack_str(pk, "max_epochs");

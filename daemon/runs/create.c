@@ -126,9 +126,9 @@ create_done(uv_work_t *w, int status)
 		    LOG_ERROR, run->id, "out of memory for the table of runs");
 		return;
 	}
-	run->created = run->started = wall_now();
+	run->created = run->started = store_now();
 	run->status = IG_STATUS_RUNNING;
-	add_all_watchers(run);
+	tell_rpc(run, RUN_LIVE, NULL);
 	run_log(run, LOG_INFO, "started by uid %lu: %s",
 	    (unsigned long)run->owner,
 	    spec->engine.target != NULL ? spec->engine.target : "exec");

@@ -28,13 +28,11 @@ on_end_committed(void *arg, int status, const char *errmsg)
 		log_msg(LOG_ERROR, run->id, "recording its end: %s", errmsg);
 	run->status = run->ending;
 	run->ending = -1;
-	run->finished = wall_now();
+	run->finished = store_now();
 	notify_status(run);
 	tell_ended(run);
 	/* watchers of one run are done with it */
-	for (size_t i = 0; i < run->nwatchers; i++)
-		server_conn_unref(run->watchers[i]);
-	run->nwatchers = 0;
+	tell_rpc(run, RUN_GONE, NULL);
 }
 
 static void

@@ -144,7 +144,7 @@ on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
 
 struct runs *
 runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
-    struct server *srv, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
 	struct store_reader *r = store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
@@ -158,7 +158,6 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 	mgr->loop = loop;
 	mgr->cfg = cfg;
 	mgr->store = store;
-	mgr->srv = srv;
 	if ((mgr->history = history_open(
 	         loop, store_path(store), err, errlen)) == NULL) {
 		free(mgr);

@@ -157,7 +157,7 @@ resumed(struct rebuild *rb)
 		rb->done(rb->arg, NULL, &rb->err);
 		return;
 	}
-	add_all_watchers(run);
+	tell_rpc(run, RUN_LIVE, NULL);
 	if (resume_engine(run, rb->max_epochs, &err) != 0)
 		rb->done(rb->arg, NULL, &err);
 	else

@@ -53,7 +53,7 @@ on_epoch_completed(ig_engine *e, int event, void *ud)
 	struct run *run = ud;
 
 	(void)event;
-	if (run->nwatchers > 0)
+	if (run->watchers != NULL)
 		notify_metrics(run, e);
 	/* After the job's handlers: the epoch's metrics and points are in.
 	 * Not at the run's end (the last epoch, or a handler asked to
@@ -78,7 +78,7 @@ on_lifecycle(ig_engine *e, int event, void *ud)
 	ig_event_note n = { run->id, (char *)ig_event_name(e, event), s->epoch,
 		s->iteration };
 
-	if (run->nwatchers > 0)
+	if (run->watchers != NULL)
 		broadcast(run, "event", pack_event_note, &n);
 	if (event != IG_EVENT_EXCEPTION_RAISED)
 		return 0;
@@ -123,9 +123,7 @@ run_free(struct run *run)
 	tell_ended(run);
 	if (run->job != NULL)
 		job_free(run->job);
-	for (size_t i = 0; i < run->nwatchers; i++)
-		server_conn_unref(run->watchers[i]);
-	free(run->watchers);
+	tell_rpc(run, RUN_GONE, NULL);
 	for (size_t i = 0; i < run->nseries; i++)
 		free(run->series[i].name);
 	free(run->series);

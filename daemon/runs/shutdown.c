@@ -92,9 +92,6 @@ free_on_close(uv_handle_t *h)
 void
 runs_close(struct runs *mgr)
 {
-	for (size_t i = 0; i < mgr->nall; i++)
-		server_conn_unref(mgr->all[i]);
-	free(mgr->all);
 	for (size_t i = 0; i < mgr->n; i++)
 		run_free(mgr->v[i]);
 	free(mgr->v);

@@ -60,6 +60,9 @@ enum store_errcode {
 
 /* The status called name, or -1. */
 int store_status_parse(const char *name);
+/* The wall clock, in seconds since the epoch, that times are stored in
+ * (a run's created, started, finished; points; log lines). */
+double store_now(void);
 
 /*
  * Records.  After a read, every pointer in a record belongs to the record

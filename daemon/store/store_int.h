@@ -217,7 +217,6 @@ int store_reader_series_named(
 int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series);
 
 /* store_util.c */
-double store_now(void);
 void store_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 char *store_strdup(const char *s);

@@ -209,6 +209,8 @@ void ig_spec_free(ig_spec *spec);
 /* The canonical form: every default spelled out, data as a map, exec as an
  * argv array.  Reading it back gives the same spec. */
 void ig_spec_pack(msgpack_packer *pk, const ig_spec *spec);
+/* Its params alone, as a map: what a process function is given. */
+void ig_spec_params_pack(msgpack_packer *pk, const ig_spec *spec);
 
 #ifdef __cplusplus
 }
