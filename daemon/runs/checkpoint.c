@@ -7,6 +7,16 @@
 
 static void on_saved(void *arg, int status, const char *errmsg);
 
+/* Does the run wait for the store to commit its checkpoint?  Not the end:
+ * finish_end hands over the run's status in the same loop turn, and the
+ * two must commit in one transaction (a crash between them would resume
+ * an ended run past its end). */
+static bool
+waits_for_store(const struct run *run)
+{
+	return run->ckpt_then != THEN_FINISH;
+}
+
 /*
  * Save the engine's state_dict and data cursor and the job's own state, with
  * the process function's state given (an exec worker's answer) or asked for
@@ -55,8 +65,8 @@ commit_checkpoint(struct run *run, const void *given, size_t given_len)
 		.process_state = js.data,
 		.process_state_len = js.size,
 	};
-	if (store_save_checkpoint(run->mgr->store, &c, &p, on_saved, run) !=
-	    0) {
+	if (store_save_checkpoint(run->mgr->store, &c, &p,
+	        waits_for_store(run) ? on_saved : NULL, run) != 0) {
 		run_log(
 		    run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
@@ -101,7 +111,8 @@ on_job_state(void *arg, const void *state, size_t len, const char *err)
 	if (err != NULL)
 		run_log(run, LOG_ERROR,
 		    "checkpoint failed (the previous one stands): %s", err);
-	else if (commit_checkpoint(run, state, len) == 0)
+	else if (commit_checkpoint(run, state, len) == 0 &&
+	    waits_for_store(run))
 		return; /* on_saved goes on */
 	checkpoint_over(run);
 }
@@ -113,7 +124,8 @@ on_job_state(void *arg, const void *state, size_t len, const char *err)
  * loop and every other run go on): a run that went on would take its
  * next checkpoints into the writer's queue only, and a store slow to
  * commit (a WAL checkpoint's fsync on a busy disk takes seconds) would
- * let a crash lose all of them, however often the policy asks for one.
+ * let a crash lose all of them, however often the policy asks for one
+ * (the end excepted: see waits_for_store).
  * A checkpoint that fails is logged and the previous one stands.
  */
 void
@@ -128,7 +140,8 @@ checkpoint(struct run *run, int then)
 		run_log(run, LOG_ERROR,
 		    "checkpoint failed (the previous one stands): %s",
 		    err.message);
-	} else if (commit_checkpoint(run, NULL, 0) == 0) {
+	} else if (commit_checkpoint(run, NULL, 0) == 0 &&
+	    waits_for_store(run)) {
 		goto wait;
 	}
 	after_checkpoint(run, then);
