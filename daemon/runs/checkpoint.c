@@ -5,6 +5,18 @@
 
 #define CKPT_GAP_S 0.01 /* checkpoints by count at most 100/s */
 
+static void on_saved(void *arg, int status, const char *errmsg);
+
+/* Does the run wait for the store to commit its checkpoint?  Not the end:
+ * finish_end hands over the run's status in the same loop turn, and the
+ * two must commit in one transaction (a crash between them would resume
+ * an ended run past its end). */
+static bool
+waits_for_store(const struct run *run)
+{
+	return run->ckpt_then != THEN_FINISH;
+}
+
 /*
  * Save the engine's state_dict and data cursor and the job's own state, with
  * the process function's state given (an exec worker's answer) or asked for
@@ -53,7 +65,8 @@ commit_checkpoint(struct run *run, const void *given, size_t given_len)
 		.process_state = js.data,
 		.process_state_len = js.size,
 	};
-	if (store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
+	if (store_save_checkpoint(run->mgr->store, &c, &p,
+	        waits_for_store(run) ? on_saved : NULL, run) != 0) {
 		run_log(
 		    run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
@@ -68,6 +81,26 @@ out:
 	return rc;
 }
 
+/* The checkpoint is over (committed, or not taken): what follows runs in
+ * the run's next turn, not inside a worker's or the store's callback. */
+static void
+checkpoint_over(struct run *run)
+{
+	run->ckpt_out = false;
+	run->ckpt_done = true;
+	make_runnable(run);
+}
+
+/* The store has committed the checkpoint, or failed to (on_store_error
+ * then pauses the run). */
+static void
+on_saved(void *arg, int status, const char *errmsg)
+{
+	(void)status;
+	(void)errmsg;
+	checkpoint_over(arg);
+}
+
 /* The exec worker's state, asked for by checkpoint(): the run has waited
  * at its clean point, so the engine is as it was when asked. */
 static void
@@ -75,22 +108,24 @@ on_job_state(void *arg, const void *state, size_t len, const char *err)
 {
 	struct run *run = arg;
 
-	run->ckpt_out = false;
 	if (err != NULL)
 		run_log(run, LOG_ERROR,
 		    "checkpoint failed (the previous one stands): %s", err);
-	else
-		commit_checkpoint(run, state, len);
-	/* what follows runs in the run's next turn, not inside the worker's
-	 * callback */
-	run->ckpt_done = true;
-	make_runnable(run);
+	else if (commit_checkpoint(run, state, len) == 0 &&
+	    waits_for_store(run))
+		return; /* on_saved goes on */
+	checkpoint_over(run);
 }
 
 /*
  * Checkpoint at a clean point, then go on as `then` says.  An exec
- * worker's state is asked for and the run waits for it off the run queue
- * (the loop and every other run go on); the rest is committed at once.
+ * worker's state is asked for; then the checkpoint goes to the store.
+ * The run waits off the run queue until the store has committed it (the
+ * loop and every other run go on): a run that went on would take its
+ * next checkpoints into the writer's queue only, and a store slow to
+ * commit (a WAL checkpoint's fsync on a busy disk takes seconds) would
+ * let a crash lose all of them, however often the policy asks for one
+ * (the end excepted: see waits_for_store).
  * A checkpoint that fails is logged and the previous one stands.
  */
 void
@@ -98,20 +133,22 @@ checkpoint(struct run *run, int then)
 {
 	ig_err err;
 
+	run->ckpt_then = then;
 	if (job_state_async(run->job)) {
-		if (job_request_state(run->job, on_job_state, run, &err) == 0) {
-			run->ckpt_out = true;
-			run->ckpt_then = then;
-			run->runnable = false;
-			return;
-		}
+		if (job_request_state(run->job, on_job_state, run, &err) == 0)
+			goto wait;
 		run_log(run, LOG_ERROR,
 		    "checkpoint failed (the previous one stands): %s",
 		    err.message);
-	} else {
-		commit_checkpoint(run, NULL, 0);
+	} else if (commit_checkpoint(run, NULL, 0) == 0 &&
+	    waits_for_store(run)) {
+		goto wait;
 	}
 	after_checkpoint(run, then);
+	return;
+wait:
+	run->ckpt_out = true;
+	run->runnable = false;
 }
 
 /* Iterations to complete before the next checkpoint by count: `every`

@@ -99,7 +99,7 @@ struct run {
 	int64_t ckpt_iteration; /* of the last one taken */
 	double ckpt_time;
 	bool want_checkpoint; /* the checkpoint action fired */
-	bool ckpt_out; /* the exec worker's state is asked for */
+	bool ckpt_out; /* asked of the worker, or not yet committed */
 	bool ckpt_done; /* ... and came: go on as ckpt_then says */
 	int ckpt_then; /* enum ckpt_then */
 	int suspend; /* enum run_suspend: pause or shutdown asked */

@@ -13,9 +13,10 @@
  * epoch, whose EPOCH_COMPLETED is still to come) and at EPOCH_COMPLETED,
  * after the job's own handlers have updated metrics and reported points.
  * Pause and shutdown wait for such a point, checkpoint, and interrupt.
- * An exec worker's state comes asynchronously: the run waits off the run
- * queue at its clean point until the worker answers (checkpoint()), and
- * the loop never waits for a worker.
+ * An exec worker's state comes asynchronously, and the store commits on
+ * its own thread: the run waits off the run queue at its clean point until
+ * the worker has answered and the store has committed (checkpoint()), and
+ * the loop never waits for either.
  *
  * One section a file, as tmux.h and bgpd's rde.h are sectioned.
  */

@@ -81,8 +81,8 @@ stepped(struct run *run, ig_run_status st)
  * One slice of one run; adapts the slice to about share_ns.  A slice that
  * reaches an iteration where a checkpoint by count falls ends on the last
  * such iteration it can, and the checkpoint, if due, is taken there: the
- * ones it crossed would have been replaced by it in the store's queue for
- * this turn (see replace_checkpoint), so packing them is work thrown away.
+ * ones it crossed would each have held the run until the store committed
+ * them, for a state the next one replaces at once.
  */
 void
 step_run(struct run *run, uint64_t share_ns)
