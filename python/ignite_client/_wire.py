@@ -231,10 +231,13 @@ class Connection:
     def wait(self, msgid):
         """The result of request msgid, or its error raised."""
         deadline = time.monotonic() + self.timeout
-        while msgid not in self.answers:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self._pump(left):
-                raise TimeoutError("ignited did not answer within %g s" % self.timeout)
+        try:
+            while msgid not in self.answers:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._pump(left):
+                    raise TimeoutError("ignited did not answer within %g s" % self.timeout)
+        finally:
+            self.waiting.discard(msgid)     # given up (or interrupted): drop it
         err, result = self.answers.pop(msgid)
         if err is not None:
             raise error(err.get("code", 8), err.get("message", ""))

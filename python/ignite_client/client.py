@@ -206,21 +206,19 @@ class Client:
             out.setdefault((run, name), []).extend(decode_series(run, name, cols))
         return [p for pts in out.values() for p in pts]
 
-    def history(self, runs, names=None, wide=False, on="iteration", **kw):
+    def history(self, runs, names=None, wide=False, on="iteration", axis="iteration",
+                from_=None, to=None, max_points=None):
         """history_points as a pandas DataFrame.  Long (default): columns
         run, name, epoch, iteration, time, value, one row a point.  wide:
         one column a (run, name), indexed by `on` ("iteration", or "epoch":
         the last point of each epoch); a cell with no point is NaN there,
         so tell a NaN value from a gap in the long form."""
-        pages = self._pages(self._conn, runs, names, kw.pop("axis", "iteration"),
-                            kw.pop("from_", None), kw.pop("to", None),
-                            kw.pop("max_points", None))
-        if kw:
-            raise TypeError("history(): unknown arguments %s" % ", ".join(sorted(kw)))
-        long = _frames.history(pages)
+        long = _frames.history(self._pages(self._conn, runs, names, axis, from_, to,
+                                           max_points))
         return _frames.wide(long, on) if wide else long
 
-    def history_wide_rows(self, runs, names=None, on="iteration", **kw):
+    def history_wide_rows(self, runs, names=None, on="iteration", axis="iteration",
+                          from_=None, to=None, max_points=None):
         """The wide form without pandas: (columns, rows), columns [on,
         (run, name)...], rows [value of on, value or None...] in order of
         on; None where a series has no point (NaN is a value)."""
@@ -228,11 +226,11 @@ class Client:
             raise ValueError("on: expected \"iteration\" or \"epoch\", got %r" % (on,))
         key = Point._fields.index(on)
         table = collections.OrderedDict()
-        for p in self.history_points(runs, names, **kw):
+        for p in self.history_points(runs, names, axis, from_, to, max_points):
             table.setdefault((p.run, p.name), {})[p[key]] = p.value
-        axis = sorted({x for col in table.values() for x in col})
+        axis_values = sorted({x for col in table.values() for x in col})
         return ([on] + list(table), [[x] + [col.get(x) for col in table.values()]
-                                     for x in axis])
+                                     for x in axis_values])
 
     # ---- live -----------------------------------------------------------
 
