@@ -194,7 +194,8 @@ start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	    ig_engine_state(e)->iteration;
 	run->ckpt_time = run->rate_time = now;
 	run->rate = 0;
-	run->suspend = SUSPEND_NONE;
+	/* a worker restarted during a shutdown stops with the others */
+	run->suspend = run->mgr->stopping ? SUSPEND_SHUTDOWN : SUSPEND_NONE;
 	return 0;
 }
 

@@ -70,8 +70,11 @@ runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg)
 	mgr->stopped_arg = arg;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->runnable || run->waiting || run->ckpt_out ||
-		    run->rebuilding)
+		/* a pause asked for and not yet reached stays a pause:
+		 * the run comes back paused, as its owner was told */
+		if ((run->runnable || run->waiting || run->ckpt_out ||
+		        run->rebuilding) &&
+		    run->suspend != SUSPEND_PAUSE)
 			run->suspend = SUSPEND_SHUTDOWN;
 	}
 	uv_timer_start(&mgr->grace, on_grace_over, SHUTDOWN_GRACE_MS, 0);
