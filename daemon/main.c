@@ -438,6 +438,7 @@ main(int argc, char **argv)
 	struct server_options so;
 	struct job_config jc;
 	char err[1024];
+	ig_err e;
 	int rc, listen_fd;
 
 	/* a worker being started (exec_worker.h): none of the daemon's set-up */
@@ -493,9 +494,8 @@ main(int argc, char **argv)
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
-	if ((d.runs = runs_open(
-	         &d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
-		die("cannot load the runs: %s", err);
+	if ((d.runs = runs_open(&d.loop, &jc, d.store, d.srv, &e)) == NULL)
+		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
