@@ -19,5 +19,6 @@ add_library(ignited_builtins STATIC
   ${IG_BUILTINS_DIR}/dataset/msgpack_source.c
 )
 target_include_directories(ignited_builtins PUBLIC ${IG_BUILTINS_DIR})
-target_link_libraries(ignited_builtins PUBLIC ignite PkgConfig::MSGPACK ZLIB::ZLIB ${MATH_LIB})
+target_link_libraries(ignited_builtins PUBLIC ignite ignite_proto PkgConfig::MSGPACK ZLIB::ZLIB
+                      ${MATH_LIB})
 set_target_properties(ignited_builtins PROPERTIES POSITION_INDEPENDENT_CODE ON)

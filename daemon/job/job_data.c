@@ -151,7 +151,7 @@ open_file(void *arg, ig_err *err)
 {
 	struct file_open *o = arg;
 	const char *path = o->data->path;
-	char msg[IG_ERR_MAX];
+	ig_err e;
 	int fd, rc;
 
 	/* Open once first, so that a missing or forbidden file is reported
@@ -164,14 +164,16 @@ open_file(void *arg, ig_err *err)
 		    path, strerror(errno));
 	close(fd);
 	if (o->data->kind == IG_DATA_CSV)
-		rc = csv_open(path, o->params, o->nparams, &o->train, &o->val,
-		    msg, sizeof(msg));
+		rc = csv_open(
+		    path, o->params, o->nparams, &o->train, &o->val, &e);
 	else
 		rc = msgpack_source_open(
-		    path, o->params, o->nparams, &o->train, msg, sizeof(msg));
+		    path, o->params, o->nparams, &o->train, &e);
+	/* INVALID_PARAMS whatever the source's code: what the protocol has
+	 * said of bad data */
 	return rc == 0 ?
 	    0 :
-	    ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: %s", msg);
+	    ig_err_set(err, IG_PROTO_INVALID_PARAMS, "data: %s", e.message);
 }
 
 static int
