@@ -156,6 +156,7 @@ work_cb(uv_work_t *req)
 
 	int rc = store_history(r->h->reader, &r->q, &r->series, &r->n);
 
+	r->err.code = 0; /* a read taken over is read again */
 	if (rc != 0)
 		ig_err_set(&r->err, rc, "%s", store_reader_error(r->h->reader));
 }
