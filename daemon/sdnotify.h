@@ -19,9 +19,10 @@
 /*
  * The listening socket systemd passed us (LISTEN_FDS), if any.  Sets *fd
  * to it (ours from now on, close-on-exec) or to -1 when we were not socket
- * activated.  Returns 0, or an IG_PROTO_* code with a message in err when what was passed
- * is not exactly one listening Unix stream socket.  The LISTEN_* variables
- * are removed from the environment, so workers do not see them.
+ * activated.  Returns 0, or an IG_PROTO_* code with a message in err when
+ * what was passed is not exactly one listening Unix stream socket.  The
+ * LISTEN_* variables are removed from the environment, so workers do not
+ * see them.
  */
 int sdnotify_listen_fd(int *fd, ig_err *err);
 
