@@ -214,10 +214,10 @@ floor_memcpy(size_t n, ig_point *scratch)
 }
 
 static void
-flushed(void *arg, int status, const char *msg)
+flushed(void *arg, const ig_err *err)
 {
-	if (status != 0)
-		die("flush", msg);
+	if (err != NULL)
+		die("flush", err->message);
 	*(int *)arg = 1;
 }
 
@@ -228,6 +228,7 @@ sqlite_bytes(const struct series *s, const char *dir)
 	struct store_run spec = { .name = "bench",
 		.status = IG_STATUS_RUNNING };
 	char path[PATH_MAX + 16], wal[PATH_MAX + 32], err[512];
+	ig_err e;
 	struct stat st, sw;
 	struct store *db;
 	uv_loop_t loop;
@@ -238,9 +239,9 @@ sqlite_bytes(const struct series *s, const char *dir)
 	BENCH_FMT(wal, "%s-wal", path);
 	uv_loop_init(&loop);
 	if ((db = store_open(&loop, path, NULL, err, sizeof err)) == NULL ||
-	    store_create_run(db, &spec, &run, NULL, NULL, err, sizeof err) ||
-	    store_series(db, run, "loss", &sid, err, sizeof err))
-		die("store", err);
+	    store_create_run(db, &spec, &run, NULL, NULL, &e) ||
+	    store_series(db, run, "loss", &sid, &e))
+		die("store", db == NULL ? err : e.message);
 	for (size_t i = 0; i < s->n; i++) {
 		struct store_point p = { sid, s->ep[i], s->it[i], s->wall[i],
 			s->val[i] };

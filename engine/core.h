@@ -174,7 +174,9 @@ void engine_use_data(ig_engine *e, ig_data *d);
 int engine_restart_data(ig_engine *e, char *err, size_t errlen);
 
 /* Data sources: restart a pass; a sequential source's next batch (1 got,
- * 0 exhausted, -1 error with a message in err). */
+ * 0 exhausted, -1 error with a message in err).  They pass err on to
+ * ig_data_ops, whose char buffer is engine.h's public ABI, and libignite
+ * stands alone: ig_err is libignite_proto's, which it does not link. */
 int engine_data_restart(ig_data *d, char *err, size_t errlen);
 int engine_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen);
 bool engine_data_random_access(const ig_data *d);

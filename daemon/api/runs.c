@@ -580,14 +580,15 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 }
 
 static void
-metrics_done(void *arg, int status, const char *errmsg,
-    struct store_series_data *d, size_t n)
+metrics_done(
+    void *arg, const ig_err *err, struct store_series_data *d, size_t n)
 {
 	struct metrics_call *call = arg;
 
-	if (status != 0)
+	/* INTERNAL whatever the store's code: what the protocol has said */
+	if (err != NULL)
 		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
-		    "reading the history: %s", errmsg);
+		    "reading the history: %s", err->message);
 	else
 		answer_history(call, d, n);
 	store_series_free(d, n);
@@ -646,8 +647,7 @@ api_metrics(struct api_call *c)
 		        axis == STORE_AXIS_ITERATION ? page_points(c->srv) : 0,
 		} };
 	server_conn_ref(conn);
-	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
-		metrics_done(call, STORE_ENOMEM, "out of memory", NULL, 0);
+	history_read(mgr->history, &call->q, metrics_done, call);
 }
 
 /* ---- logs ------------------------------------------------------------------------- */

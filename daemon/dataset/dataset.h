@@ -9,6 +9,10 @@
  *
  * Params arrive as an ig_param array, the same form a process function's
  * params have; unknown keys are refused.
+ *
+ * Opening returns 0 or an IG_PROTO_* code with the error in an ig_err.  A
+ * source's get keeps ig_data_ops' char buffer: that is engine.h's public
+ * ABI, which data sources outside the daemon implement too.
  */
 #ifndef IGNITED_DATASET_DATASET_H
 #define IGNITED_DATASET_DATASET_H
@@ -87,8 +91,7 @@ int dataset_check_path(const char *path, ig_err *err);
  * on one thread.
  */
 int csv_open(const char *path, const ig_param *params, size_t n,
-    struct data_source *train, struct data_source *val, char *err,
-    size_t errlen);
+    struct data_source *train, struct data_source *val, ig_err *err);
 
 /* The (scaled) table behind a csv source, borrowed; NULL if src is not one.
  * The daemon uses it for dataset-derived defaults (softmax's classes). */
@@ -108,6 +111,6 @@ const struct data_table *csv_source_table(const struct data_source *src);
  * record number and its byte offset.
  */
 int msgpack_source_open(const char *path, const ig_param *params, size_t n,
-    struct data_source *out, char *err, size_t errlen);
+    struct data_source *out, ig_err *err);
 
 #endif

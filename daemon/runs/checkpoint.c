@@ -5,7 +5,7 @@
 
 #define CKPT_GAP_S 0.01 /* checkpoints by count at most 100/s */
 
-static void on_saved(void *arg, int status, const char *errmsg);
+static void on_saved(void *arg, const ig_err *err);
 
 /* Does the run wait for the store to commit its checkpoint?  Not the end:
  * finish_end hands over the run's status in the same loop turn, and the
@@ -94,10 +94,9 @@ checkpoint_over(struct run *run)
 /* The store has committed the checkpoint, or failed to (on_store_error
  * then pauses the run). */
 static void
-on_saved(void *arg, int status, const char *errmsg)
+on_saved(void *arg, const ig_err *err)
 {
-	(void)status;
-	(void)errmsg;
+	(void)err; /* the store's error handler reports it, for every run */
 	checkpoint_over(arg);
 }
 

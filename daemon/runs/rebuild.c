@@ -11,12 +11,12 @@ rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 
 	rb->run = run;
 	rb->have_ckpt = rc == 0;
-	if (rc == STORE_ENOTFOUND && !rb->start_over)
+	if (rc == IG_PROTO_NOT_FOUND && !rb->start_over)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld has no checkpoint to continue from",
 		    (long long)run->id);
 	/* starting over would drop what it learnt and its history */
-	if (rc != 0 && rc != STORE_ENOTFOUND)
+	if (rc != 0 && rc != IG_PROTO_NOT_FOUND)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "cannot read its checkpoint: %s", store_reader_error(r));
 	return 0;

@@ -58,7 +58,8 @@ static int
 series_id(struct run *run, const char *name, int64_t *id)
 {
 	struct run_series key = { (char *)name, 0 }, *found;
-	char err[256], *copy;
+	ig_err err;
+	char *copy;
 
 	/* bsearch may not be given a NULL array, even of none */
 	found = run->nseries > 0 ?
@@ -73,9 +74,8 @@ series_id(struct run *run, const char *name, int64_t *id)
 	if (v == NULL)
 		return -1;
 	run->series = v;
-	if (store_series(
-	        run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
+	if (store_series(run->mgr->store, run->id, name, id, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err.message);
 		return -1;
 	}
 	if ((copy = strdup(name)) == NULL)

@@ -17,7 +17,7 @@ struct runs;
  * checkpoint.  cfg is borrowed for the manager's life.  Returns NULL with a
  * message in err. */
 struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg,
-    struct store *store, char *err, size_t errlen);
+    struct store *store, ig_err *err);
 /* Stop every run after its current iteration, checkpoint it (it stays
  * "running", to be resumed at the next start), flush the store, then call
  * done(arg, status) on the loop. */

@@ -8,13 +8,13 @@
 #define SHUTDOWN_GRACE_MS 30000
 
 static void
-on_flushed(void *arg, int status, const char *errmsg)
+on_flushed(void *arg, const ig_err *err)
 {
 	struct runs *mgr = arg;
 
-	if (status != 0)
-		log_error("flushing the store: %s", errmsg);
-	mgr->stopped(mgr->stopped_arg, status);
+	if (err != NULL)
+		log_error("flushing the store: %s", err->message);
+	mgr->stopped(mgr->stopped_arg, err != NULL ? err->code : 0);
 }
 
 /* Once no run steps or waits (a worker's state for a checkpoint only

@@ -54,22 +54,24 @@ pack_xy(msgpack_packer *pk, int base, size_t rows, size_t cols, bool with_y)
 static void
 open_ok(const char *path, const ig_param *p, size_t n, struct data_source *s)
 {
-	char err[256] = "";
+	ig_err err;
 
-	if (msgpack_source_open(path, p, n, s, err, sizeof err) != 0)
-		fail_msg("msgpack_source_open: %s", err);
+	if (msgpack_source_open(path, p, n, s, &err) != 0)
+		fail_msg("msgpack_source_open: %s", err.message);
 }
 
 static void
 open_fails(const char *path, const char *want)
 {
 	struct data_source s;
-	char err[256] = "";
+	ig_err err;
 
-	assert_int_equal(
-	    msgpack_source_open(path, NULL, 0, &s, err, sizeof err), -1);
-	if (strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	assert_int_equal(msgpack_source_open(path, NULL, 0, &s, &err),
+	    IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(err.code, IG_PROTO_INVALID_PARAMS);
+	if (strstr(err.message, want) == NULL)
+		fail_msg(
+		    "error \"%s\" does not contain \"%s\"", err.message, want);
 	assert_null(s.ops);
 }
 
