@@ -123,7 +123,7 @@ static void
 encode(struct series *s)
 {
 	size_t k, at = 0, len;
-	char err[256];
+	ig_err err = { 0 };
 	double t;
 
 	s->nchunks = (s->n + CHUNK_MAX - 1) / CHUNK_MAX;
@@ -137,9 +137,9 @@ encode(struct series *s)
 
 		if (n > CHUNK_MAX)
 			n = CHUNK_MAX;
-		if (chunk_encode(&c, n, s->buf + at, chunk_bound(n), &len, err,
-		        sizeof err) != 0)
-			die("encode", err);
+		if (chunk_encode(
+		        &c, n, s->buf + at, chunk_bound(n), &len, &err) != 0)
+			die("encode", err.message);
 		s->off[k] = at;
 		at += len;
 	}
@@ -152,7 +152,7 @@ static double
 decode(const struct series *s, ig_point *pts)
 {
 	double t[ROUNDS];
-	char err[256];
+	ig_err err = { 0 };
 
 	for (int r = 0; r < ROUNDS; r++) {
 		struct chunk_out out = { &pts[0].iteration, &pts[0].epoch,
@@ -161,9 +161,8 @@ decode(const struct series *s, ig_point *pts)
 		t[r] = cpu_now();
 		for (size_t k = 0; k < s->nchunks; k++)
 			if (chunk_decode(s->buf + s->off[k],
-			        s->off[k + 1] - s->off[k], &out, err,
-			        sizeof err) != 0)
-				die("decode", err);
+			        s->off[k + 1] - s->off[k], &out, &err) != 0)
+				die("decode", err.message);
 		t[r] = cpu_now() - t[r];
 	}
 	for (size_t i = 0; i < s->n; i++)
@@ -181,7 +180,7 @@ buckets(const struct series *s)
 	static struct chunk_bucket b[BUCKETS];
 	int64_t width = (int64_t)(s->n + BUCKETS - 1) / BUCKETS;
 	double t[ROUNDS];
-	char err[256];
+	ig_err err = { 0 };
 
 	for (int r = 0; r < ROUNDS; r++) {
 		memset(b, 0, sizeof b);
@@ -189,8 +188,8 @@ buckets(const struct series *s)
 		for (size_t k = 0; k < s->nchunks; k++)
 			if (chunk_buckets(s->buf + s->off[k],
 			        s->off[k + 1] - s->off[k], 1, width, b, BUCKETS,
-			        err, sizeof err) != 0)
-				die("buckets", err);
+			        &err) != 0)
+				die("buckets", err.message);
 		t[r] = cpu_now() - t[r];
 	}
 	return bench_median(t, ROUNDS);

@@ -223,7 +223,7 @@ chunk_bound(size_t n)
 
 int
 chunk_encode(const struct chunk_cols *c, size_t n, uint8_t *out, size_t cap,
-    size_t *len, char *err, size_t errlen)
+    size_t *len, ig_err *err)
 {
 	uint64_t words[CHUNK_MAX];
 	struct wbuf w = { .p = out, .end = out + cap };
@@ -231,13 +231,13 @@ chunk_encode(const struct chunk_cols *c, size_t n, uint8_t *out, size_t cap,
 	size_t i;
 
 	if (n == 0 || n > CHUNK_MAX) {
-		store_errf(err, errlen, "a chunk holds 1 to %d points, not %zu",
-		    CHUNK_MAX, n);
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "a chunk holds 1 to %d points, not %zu", CHUNK_MAX, n);
 		return -1;
 	}
 	for (i = 1; i < n; i++)
 		if (c->iteration[i] <= c->iteration[i - 1]) {
-			store_errf(err, errlen,
+			ig_err_set(err, IG_PROTO_INTERNAL,
 			    "iterations must increase within a chunk: "
 			    "point %zu has %lld after %lld",
 			    i, (long long)c->iteration[i],
@@ -257,7 +257,7 @@ chunk_encode(const struct chunk_cols *c, size_t n, uint8_t *out, size_t cap,
 			put_column(&w, words, n, 0);
 		}
 	if (w.full) {
-		store_errf(err, errlen,
+		ig_err_set(err, IG_PROTO_INTERNAL,
 		    "%zu bytes are too few for a chunk of %zu points; "
 		    "chunk_bound() gives %zu",
 		    cap, n, chunk_bound(n));
@@ -514,25 +514,25 @@ get_column(const uint8_t **pp, const uint8_t *end, size_t n, uint64_t base,
 
 static int
 get_header(const uint8_t **pp, const uint8_t *end, struct chunk_info *info,
-    char *err, size_t errlen)
+    ig_err *err)
 {
 	const uint8_t *p = *pp;
 	uint64_t n, first;
 
 	if (end - p < 2) {
-		store_errf(err, errlen, "corrupt chunk: %zu bytes, too short",
-		    (size_t)(end - p));
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "corrupt chunk: %zu bytes, too short", (size_t)(end - p));
 		return -1;
 	}
 	if (p[0] > CHUNK_FORMAT) {
-		store_errf(err, errlen,
+		ig_err_set(err, IG_PROTO_INTERNAL,
 		    "chunk format %u is newer than this ignited reads "
 		    "(up to %d): upgrade ignited",
 		    p[0], CHUNK_FORMAT);
 		return -1;
 	}
 	if (p[0] == 0 || (p[1] & ~(FLAG_EPOCH | FLAG_WALL)) != 0) {
-		store_errf(err, errlen,
+		ig_err_set(err, IG_PROTO_INTERNAL,
 		    "corrupt chunk: format %u, flags 0x%02x", p[0], p[1]);
 		return -1;
 	}
@@ -542,7 +542,8 @@ get_header(const uint8_t **pp, const uint8_t *end, struct chunk_info *info,
 	p += 2;
 	if (get_varint(&p, end, &n) == -1 || n == 0 || n > CHUNK_MAX ||
 	    get_varint(&p, end, &first) == -1) {
-		store_errf(err, errlen, "corrupt chunk: bad point count");
+		ig_err_set(
+		    err, IG_PROTO_INTERNAL, "corrupt chunk: bad point count");
 		return -1;
 	}
 	info->n = (size_t)n;
@@ -552,15 +553,13 @@ get_header(const uint8_t **pp, const uint8_t *end, struct chunk_info *info,
 }
 
 int
-chunk_info(const uint8_t *buf, size_t len, struct chunk_info *info, char *err,
-    size_t errlen)
+chunk_info(const uint8_t *buf, size_t len, struct chunk_info *info, ig_err *err)
 {
-	return get_header(&buf, buf + len, info, err, errlen);
+	return get_header(&buf, buf + len, info, err);
 }
 
 int
-chunk_decode(const uint8_t *buf, size_t len, struct chunk_out *out, char *err,
-    size_t errlen)
+chunk_decode(const uint8_t *buf, size_t len, struct chunk_out *out, ig_err *err)
 {
 	const uint8_t *p = buf, *end = buf + len;
 	size_t stride = out->stride != 0 ? out->stride : 8, i, n;
@@ -569,11 +568,11 @@ chunk_decode(const uint8_t *buf, size_t len, struct chunk_out *out, char *err,
 	struct chunk_info info;
 	const char *bad;
 
-	if (get_header(&p, end, &info, err, errlen) == -1)
+	if (get_header(&p, end, &info, err) == -1)
 		return -1;
 	n = info.n;
 	if (n > out->cap - out->n) {
-		store_errf(err, errlen,
+		ig_err_set(err, IG_PROTO_INTERNAL,
 		    "a chunk of %zu points does not fit in the %zu left", n,
 		    out->cap - out->n);
 		return -1;
@@ -610,13 +609,13 @@ chunk_decode(const uint8_t *buf, size_t len, struct chunk_out *out, char *err,
 	out->n += n;
 	return 0;
 corrupt:
-	store_errf(err, errlen, "corrupt chunk: %s", bad);
+	ig_err_set(err, IG_PROTO_INTERNAL, "corrupt chunk: %s", bad);
 	return -1;
 }
 
 int
 chunk_buckets(const uint8_t *buf, size_t len, int64_t origin, int64_t width,
-    struct chunk_bucket *b, size_t nb, char *err, size_t errlen)
+    struct chunk_bucket *b, size_t nb, ig_err *err)
 {
 	int64_t its[CHUNK_MAX];
 	double vals[CHUNK_MAX];
@@ -625,11 +624,11 @@ chunk_buckets(const uint8_t *buf, size_t len, int64_t origin, int64_t width,
 	};
 
 	if (width <= 0) {
-		store_errf(err, errlen,
+		ig_err_set(err, IG_PROTO_INTERNAL,
 		    "a bucket width of %lld: give 1 or more", (long long)width);
 		return -1;
 	}
-	if (chunk_decode(buf, len, &out, err, errlen) == -1)
+	if (chunk_decode(buf, len, &out, err) == -1)
 		return -1;
 	for (size_t i = 0; i < out.n; i++) {
 		struct chunk_bucket *k;

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ignite/protocol.h"
+
 #define CHUNK_MAX 4096
 #define CHUNK_FORMAT 1
 
@@ -50,7 +52,7 @@ size_t chunk_bound(size_t n);
  * 0 with the length in *len, or -1 with a message in err.
  */
 int chunk_encode(const struct chunk_cols *c, size_t n, uint8_t *out, size_t cap,
-    size_t *len, char *err, size_t errlen);
+    size_t *len, ig_err *err);
 
 /* What a chunk's header says. */
 struct chunk_info {
@@ -61,8 +63,8 @@ struct chunk_info {
 };
 
 /* Read the header only.  0, or -1 with a message in err. */
-int chunk_info(const uint8_t *buf, size_t len, struct chunk_info *info,
-    char *err, size_t errlen);
+int chunk_info(
+    const uint8_t *buf, size_t len, struct chunk_info *info, ig_err *err);
 
 /*
  * Where chunk_decode() puts points: point i of a chunk goes to index
@@ -86,8 +88,8 @@ struct chunk_out {
  * corrupt chunk, one of a newer format, or one that does not fit (out->n
  * is then unchanged, and the arrays past it hold garbage).
  */
-int chunk_decode(const uint8_t *buf, size_t len, struct chunk_out *out,
-    char *err, size_t errlen);
+int chunk_decode(
+    const uint8_t *buf, size_t len, struct chunk_out *out, ig_err *err);
 
 /*
  * Downsampling: bucket k holds the points with iteration in
@@ -109,6 +111,6 @@ struct chunk_bucket {
  * of the chunk).
  */
 int chunk_buckets(const uint8_t *buf, size_t len, int64_t origin, int64_t width,
-    struct chunk_bucket *b, size_t nb, char *err, size_t errlen);
+    struct chunk_bucket *b, size_t nb, ig_err *err);
 
 #endif

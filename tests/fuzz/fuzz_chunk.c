@@ -22,28 +22,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct chunk_bucket b[16] = { 0 };
 	struct chunk_info info;
 	struct chunk_cols c;
-	char err[256] = "";
+	ig_err err = { 0 };
 	size_t len;
 
-	if (chunk_buckets(data, size, 0, 3, b, 16, err, sizeof err) != 0 &&
-	    err[0] == '\0')
+	if (chunk_buckets(data, size, 0, 3, b, 16, &err) != 0 &&
+	    err.message[0] == '\0')
 		abort();
-	err[0] = '\0';
-	if (chunk_decode(data, size, &out, err, sizeof err) != 0) {
-		if (err[0] == '\0')
+	err.message[0] = '\0';
+	if (chunk_decode(data, size, &out, &err) != 0) {
+		if (err.message[0] == '\0')
 			abort();
 		return 0;
 	}
-	if (chunk_info(data, size, &info, err, sizeof err) != 0 ||
-	    info.n != out.n)
+	if (chunk_info(data, size, &info, &err) != 0 || info.n != out.n)
 		abort();
 	c = (struct chunk_cols){ it, info.has_epoch ? ep : NULL,
 		info.has_wall ? wall : NULL, val };
-	if (chunk_encode(
-	        &c, out.n, again, sizeof again, &len, err, sizeof err) != 0 ||
+	if (chunk_encode(&c, out.n, again, sizeof again, &len, &err) != 0 ||
 	    len > chunk_bound(out.n) ||
-	    chunk_decode(again, len, &out2, err, sizeof err) != 0 ||
-	    out2.n != out.n || memcmp(it, it2, out.n * 8) != 0 ||
+	    chunk_decode(again, len, &out2, &err) != 0 || out2.n != out.n ||
+	    memcmp(it, it2, out.n * 8) != 0 ||
 	    memcmp(ep, ep2, out.n * 8) != 0 ||
 	    memcmp(wall, wall2, out.n * 8) != 0 ||
 	    memcmp(val, val2, out.n * 8) != 0)

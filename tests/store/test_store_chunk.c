@@ -67,14 +67,13 @@ static void
 encode(series *s)
 {
 	struct chunk_cols c = cols(s);
-	char err[256] = "";
+	ig_err err = { 0 };
 	int rc;
 
 	assert_true(chunk_bound(s->n) <= sizeof s->buf);
-	rc = chunk_encode(
-	    &c, s->n, s->buf, sizeof s->buf, &s->len, err, sizeof err);
+	rc = chunk_encode(&c, s->n, s->buf, sizeof s->buf, &s->len, &err);
 	if (rc != 0)
-		fail_msg("encode: %s", err);
+		fail_msg("encode: %s", err.message);
 	assert_true(s->len <= chunk_bound(s->n));
 }
 
@@ -86,17 +85,17 @@ round_trip(series *s)
 	double wall[CHUNK_MAX], val[CHUNK_MAX];
 	struct chunk_out out = { it, ep, wall, val, 0, 0, CHUNK_MAX };
 	struct chunk_info info;
-	char err[256] = "";
+	ig_err err = { 0 };
 
 	encode(s);
-	assert_int_equal(chunk_info(s->buf, s->len, &info, err, sizeof err), 0);
+	assert_int_equal(chunk_info(s->buf, s->len, &info, &err), 0);
 	assert_int_equal(info.format, CHUNK_FORMAT);
 	assert_int_equal(info.n, s->n);
 	assert_true(info.first == s->it[0]);
 	assert_int_equal(info.has_epoch, s->has_epoch);
 	assert_int_equal(info.has_wall, s->has_wall);
-	if (chunk_decode(s->buf, s->len, &out, err, sizeof err) != 0)
-		fail_msg("decode: %s", err);
+	if (chunk_decode(s->buf, s->len, &out, &err) != 0)
+		fail_msg("decode: %s", err.message);
 	assert_int_equal(out.n, s->n);
 	assert_memory_equal(it, s->it, s->n * 8);
 	assert_memory_equal(val, s->val, s->n * 8);
@@ -306,28 +305,25 @@ test_bad_input(void **state)
 {
 	series *s = make(CHUNK_MAX + 1, 1);
 	struct chunk_cols c = cols(s);
-	char err[256];
+	ig_err err = { 0 };
 	size_t len;
 
 	(void)state;
-	assert_int_equal(chunk_encode(&c, CHUNK_MAX + 1, s->buf, sizeof s->buf,
-	                     &len, err, sizeof err),
-	    -1);
-	assert_non_null(strstr(err, "1 to 4096 points"));
 	assert_int_equal(
-	    chunk_encode(&c, 0, s->buf, sizeof s->buf, &len, err, sizeof err),
+	    chunk_encode(&c, CHUNK_MAX + 1, s->buf, sizeof s->buf, &len, &err),
 	    -1);
+	assert_non_null(strstr(err.message, "1 to 4096 points"));
+	assert_int_equal(
+	    chunk_encode(&c, 0, s->buf, sizeof s->buf, &len, &err), -1);
 	s->it[7] = s->it[6];
 	assert_int_equal(
-	    chunk_encode(&c, 10, s->buf, sizeof s->buf, &len, err, sizeof err),
-	    -1);
-	assert_non_null(strstr(err, "point 7 has 7 after 7"));
+	    chunk_encode(&c, 10, s->buf, sizeof s->buf, &len, &err), -1);
+	assert_non_null(strstr(err.message, "point 7 has 7 after 7"));
 	s->it[7] = 8;
 	for (size_t i = 0; i < 10; i++)
 		s->val[i] = bits(rnd());
-	assert_int_equal(
-	    chunk_encode(&c, 10, s->buf, 40, &len, err, sizeof err), -1);
-	assert_non_null(strstr(err, "too few"));
+	assert_int_equal(chunk_encode(&c, 10, s->buf, 40, &len, &err), -1);
+	assert_non_null(strstr(err.message, "too few"));
 	test_free(s);
 }
 
@@ -339,7 +335,7 @@ test_append_strided(void **state)
 	ig_point pts[160];
 	struct chunk_out out = { &pts[0].iteration, &pts[0].epoch, &pts[0].time,
 		&pts[0].value, sizeof pts[0], 0, 150 };
-	char err[256];
+	ig_err err = { 0 };
 
 	(void)state;
 	for (size_t i = 0; i < 100; i++)
@@ -347,10 +343,8 @@ test_append_strided(void **state)
 	encode(a);
 	encode(b);
 	pts[150].iteration = 77; /* past cap: must stay */
-	assert_int_equal(
-	    chunk_decode(a->buf, a->len, &out, err, sizeof err), 0);
-	assert_int_equal(
-	    chunk_decode(b->buf, b->len, &out, err, sizeof err), 0);
+	assert_int_equal(chunk_decode(a->buf, a->len, &out, &err), 0);
+	assert_int_equal(chunk_decode(b->buf, b->len, &out, &err), 0);
 	assert_int_equal(out.n, 150);
 	for (size_t i = 0; i < 150; i++) {
 		const series *s = i < 100 ? a : b;
@@ -362,9 +356,8 @@ test_append_strided(void **state)
 		assert_memory_equal(&pts[i].value, &s->val[j], 8);
 	}
 	/* full: refused, and nothing written past cap */
-	assert_int_equal(
-	    chunk_decode(b->buf, b->len, &out, err, sizeof err), -1);
-	assert_non_null(strstr(err, "does not fit"));
+	assert_int_equal(chunk_decode(b->buf, b->len, &out, &err), -1);
+	assert_non_null(strstr(err.message, "does not fit"));
 	assert_int_equal(out.n, 150);
 	assert_true(pts[150].iteration == 77);
 	test_free(a);
@@ -391,7 +384,7 @@ corpus(int kind)
 }
 
 static int
-decode_copy(const uint8_t *buf, size_t len, char *err, size_t errlen)
+decode_copy(const uint8_t *buf, size_t len, ig_err *err)
 {
 	int64_t it[CHUNK_MAX], ep[CHUNK_MAX];
 	double wall[CHUNK_MAX], val[CHUNK_MAX];
@@ -401,7 +394,7 @@ decode_copy(const uint8_t *buf, size_t len, char *err, size_t errlen)
 	int rc;
 
 	memcpy(copy, buf, len);
-	rc = chunk_decode(copy, len, &out, err, errlen);
+	rc = chunk_decode(copy, len, &out, err);
 	assert_true(rc == -1 || out.n <= CHUNK_MAX);
 	test_free(copy);
 	return rc;
@@ -410,23 +403,21 @@ decode_copy(const uint8_t *buf, size_t len, char *err, size_t errlen)
 static void
 test_truncated(void **state)
 {
-	char err[256];
+	ig_err err = { 0 };
 
 	(void)state;
 	for (int kind = 0; kind < 3; kind++) {
 		series *s = corpus(kind);
 
 		for (size_t len = 0; len < s->len; len++) {
-			err[0] = '\0';
-			assert_int_equal(
-			    decode_copy(s->buf, len, err, sizeof err), -1);
-			assert_non_null(strstr(err, "corrupt chunk"));
+			err.message[0] = '\0';
+			assert_int_equal(decode_copy(s->buf, len, &err), -1);
+			assert_non_null(strstr(err.message, "corrupt chunk"));
 		}
 		/* a byte too many */
 		s->buf[s->len] = 0;
-		assert_int_equal(
-		    decode_copy(s->buf, s->len + 1, err, sizeof err), -1);
-		assert_non_null(strstr(err, "corrupt chunk"));
+		assert_int_equal(decode_copy(s->buf, s->len + 1, &err), -1);
+		assert_non_null(strstr(err.message, "corrupt chunk"));
 		test_free(s);
 	}
 }
@@ -434,7 +425,7 @@ test_truncated(void **state)
 static void
 test_flipped_bits(void **state)
 {
-	char err[256];
+	ig_err err = { 0 };
 
 	(void)state;
 	for (int kind = 0; kind < 3; kind++) {
@@ -442,9 +433,9 @@ test_flipped_bits(void **state)
 
 		for (size_t bit = 0; bit < s->len * 8; bit++) {
 			s->buf[bit / 8] ^= (uint8_t)(1u << bit % 8);
-			err[0] = '\0';
-			if (decode_copy(s->buf, s->len, err, sizeof err) != 0)
-				assert_true(err[0] != '\0');
+			err.message[0] = '\0';
+			if (decode_copy(s->buf, s->len, &err) != 0)
+				assert_true(err.message[0] != '\0');
 			else /* a value changed, say; never format or flags */
 				assert_true(bit >= 16);
 			s->buf[bit / 8] ^= (uint8_t)(1u << bit % 8);
@@ -457,16 +448,16 @@ static void
 test_newer_format(void **state)
 {
 	series *s = corpus(0);
-	char err[256];
+	ig_err err = { 0 };
 
 	(void)state;
 	s->buf[0] = CHUNK_FORMAT + 1;
-	assert_int_equal(decode_copy(s->buf, s->len, err, sizeof err), -1);
-	assert_non_null(strstr(err, "newer than this ignited reads"));
+	assert_int_equal(decode_copy(s->buf, s->len, &err), -1);
+	assert_non_null(strstr(err.message, "newer than this ignited reads"));
 	s->buf[0] = CHUNK_FORMAT;
 	s->buf[1] |= 0x80;
-	assert_int_equal(decode_copy(s->buf, s->len, err, sizeof err), -1);
-	assert_non_null(strstr(err, "corrupt chunk"));
+	assert_int_equal(decode_copy(s->buf, s->len, &err), -1);
+	assert_non_null(strstr(err.message, "corrupt chunk"));
 	test_free(s);
 }
 
@@ -477,7 +468,7 @@ test_buckets(void **state)
 	series *a = make(CHUNK_MAX, 1), *b = make(CHUNK_MAX, 1 + CHUNK_MAX);
 	struct chunk_bucket got[40], want[40];
 	const int64_t origin = 100, width = 200;
-	char err[256];
+	ig_err err = { 0 };
 
 	(void)state;
 	for (size_t i = 0; i < CHUNK_MAX; i++) {
@@ -488,12 +479,10 @@ test_buckets(void **state)
 	encode(b);
 	memset(got, 0, sizeof got);
 	memset(want, 0, sizeof want);
-	assert_int_equal(chunk_buckets(a->buf, a->len, origin, width, got, 40,
-	                     err, sizeof err),
-	    0);
-	assert_int_equal(chunk_buckets(b->buf, b->len, origin, width, got, 40,
-	                     err, sizeof err),
-	    0);
+	assert_int_equal(
+	    chunk_buckets(a->buf, a->len, origin, width, got, 40, &err), 0);
+	assert_int_equal(
+	    chunk_buckets(b->buf, b->len, origin, width, got, 40, &err), 0);
 	for (int c = 0; c < 2; c++) {
 		const series *s = c == 0 ? a : b;
 
@@ -518,7 +507,7 @@ test_buckets(void **state)
 	/* a bucket with a NaN among its values has a min */
 	assert_false(isnan(got[9].min));
 	assert_int_equal(
-	    chunk_buckets(a->buf, a->len, 0, 0, got, 40, err, sizeof err), -1);
+	    chunk_buckets(a->buf, a->len, 0, 0, got, 40, &err), -1);
 	test_free(a);
 	test_free(b);
 }
