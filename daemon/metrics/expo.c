@@ -218,8 +218,8 @@ expo_hist(
 	snprintf(le, sizeof(le), "+Inf");
 	expo_sample(x, n, &l, 1, (double)h->count);
 	expo_sample(x, suffixed(n, sizeof(n), name, "_sum"), NULL, 0, h->sum);
-	expo_sample(
-	    x, suffixed(n, sizeof(n), name, "_count"), NULL, 0, (double)h->count);
+	expo_sample(x, suffixed(n, sizeof(n), name, "_count"), NULL, 0,
+	    (double)h->count);
 }
 
 size_t

@@ -42,8 +42,8 @@ void expo_family(
 void expo_sample(struct expo *x, const char *name,
     const struct expo_label *labels, size_t nlabels, double value);
 /* A histogram family with its buckets, sum and count. */
-void expo_hist(struct expo *x, const char *name, const char *help,
-    const struct hist *h);
+void expo_hist(
+    struct expo *x, const char *name, const char *help, const struct hist *h);
 /* Take up to want series from the budget: how many may be shown; the
  * rest are counted as dropped. */
 size_t expo_take(struct expo *x, size_t want);

@@ -170,7 +170,8 @@ static bool
 is_tchar(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+	    (ch >= '0' && ch <= '9') ||
+	    (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
 /* A field value: visible characters, spaces, tabs, obs-text; no CTL. */
@@ -250,8 +251,7 @@ check_request(struct http *h, char *head)
 		/* a GET has no body: one announced is a smuggling attempt
 		 * or a mistake, never ours to skip */
 		else if (strcasecmp(line, "Transfer-Encoding") == 0 ||
-		    (strcasecmp(line, "Content-Length") == 0 &&
-		        !zero(value)))
+		    (strcasecmp(line, "Content-Length") == 0 && !zero(value)))
 			return 400;
 	}
 	if (hosts > 1 || (http11 && hosts == 0))
@@ -332,8 +332,8 @@ on_connection(uv_stream_t *server, int status)
 	struct http_conn *c;
 
 	if (status < 0 || h->closing) {
-		log_warn("metrics endpoint: cannot accept: %s",
-		    uv_strerror(status));
+		log_warn(
+		    "metrics endpoint: cannot accept: %s", uv_strerror(status));
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {

@@ -25,8 +25,7 @@ struct http;
 
 /* The body for a GET of the path: 0 with *body (malloc'd, the server's
  * from then on), *len and *type set, or -1 (answered 503). */
-typedef int http_get_fn(
-    void *ud, char **body, size_t *len, const char **type);
+typedef int http_get_fn(void *ud, char **body, size_t *len, const char **type);
 
 /* Listen on addr and serve path (borrowed) through get.  NULL with a
  * message in err. */

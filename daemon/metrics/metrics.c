@@ -215,8 +215,8 @@ scrape(void *ud, char **body, size_t *len, const char **type)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		run_summary(mgr->v[i], &rows[i].s);
-		snprintf(rows[i].id, sizeof(rows[i].id), "%" PRId64,
-		    rows[i].s.id);
+		snprintf(
+		    rows[i].id, sizeof(rows[i].id), "%" PRId64, rows[i].s.id);
 		snprintf(rows[i].owner, sizeof(rows[i].owner), "%" PRId64,
 		    rows[i].s.owner);
 	}
@@ -248,9 +248,11 @@ static bool
 loopback(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+		return (ntohl(((const struct sockaddr_in *)ss)
+		                  ->sin_addr.s_addr) >>
 		           24) == 127;
-	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	const struct in6_addr *a =
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr;
 	return IN6_IS_ADDR_LOOPBACK(a) ||
 	    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }
@@ -285,8 +287,8 @@ metrics_parse_listen(
 	    (hostlen == 0 ||
 	        (uv_ip4_addr(host, (int)p, (struct sockaddr_in *)ss) != 0 &&
 	            (s[0] != '[' ||
-	                uv_ip6_addr(host, (int)p,
-	                    (struct sockaddr_in6 *)ss) != 0))))
+	                uv_ip6_addr(host, (int)p, (struct sockaddr_in6 *)ss) !=
+	                    0))))
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "--metrics-listen %s: the address is not a numeric IPv4 "
 		    "address or a bracketed IPv6 one (e.g. 127.0.0.1:9464, "

@@ -68,8 +68,8 @@ test_help_escaped(void **state)
 	(void)state;
 	expo_init(&x, 0);
 	expo_family(&x, "m", "gauge", "a \"q\" \\ and\nmore");
-	assert_string_equal(x.buf,
-	    "# HELP m a \"q\" \\\\ and\\nmore\n# TYPE m gauge\n");
+	assert_string_equal(
+	    x.buf, "# HELP m a \"q\" \\\\ and\\nmore\n# TYPE m gauge\n");
 	expo_free(&x);
 }
 
@@ -97,24 +97,23 @@ test_histogram(void **state)
 {
 	struct expo x;
 	struct hist h;
-	const char *want =
-	    "# HELP h_seconds t\n# TYPE h_seconds histogram\n"
-	    "h_seconds_bucket{le=\"0.001\"} 1\n"
-	    "h_seconds_bucket{le=\"0.0025\"} 1\n"
-	    "h_seconds_bucket{le=\"0.005\"} 1\n"
-	    "h_seconds_bucket{le=\"0.01\"} 1\n"
-	    "h_seconds_bucket{le=\"0.025\"} 1\n"
-	    "h_seconds_bucket{le=\"0.05\"} 1\n"
-	    "h_seconds_bucket{le=\"0.1\"} 1\n"
-	    "h_seconds_bucket{le=\"0.25\"} 1\n"
-	    "h_seconds_bucket{le=\"0.5\"} 2\n"
-	    "h_seconds_bucket{le=\"1\"} 2\n"
-	    "h_seconds_bucket{le=\"2.5\"} 2\n"
-	    "h_seconds_bucket{le=\"5\"} 2\n"
-	    "h_seconds_bucket{le=\"10\"} 2\n"
-	    "h_seconds_bucket{le=\"+Inf\"} 3\n"
-	    "h_seconds_sum 20.5005\n"
-	    "h_seconds_count 3\n";
+	const char *want = "# HELP h_seconds t\n# TYPE h_seconds histogram\n"
+	                   "h_seconds_bucket{le=\"0.001\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.0025\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.005\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.01\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.025\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.05\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.1\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.25\"} 1\n"
+	                   "h_seconds_bucket{le=\"0.5\"} 2\n"
+	                   "h_seconds_bucket{le=\"1\"} 2\n"
+	                   "h_seconds_bucket{le=\"2.5\"} 2\n"
+	                   "h_seconds_bucket{le=\"5\"} 2\n"
+	                   "h_seconds_bucket{le=\"10\"} 2\n"
+	                   "h_seconds_bucket{le=\"+Inf\"} 3\n"
+	                   "h_seconds_sum 20.5005\n"
+	                   "h_seconds_count 3\n";
 
 	(void)state;
 	hist_init(&h, HIST_SECONDS);
