@@ -10,7 +10,6 @@ usage: test_metrics.py IGNITED [unittest args]
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +21,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import Daemon, as_uid, softmax_spec, wait_for, wait_status  # noqa: E402
+from daemon import (Daemon, as_uid, softmax_spec, stop_process, wait_for,  # noqa: E402
+                    wait_status)
 
 IGNITED = None
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -118,13 +118,7 @@ class Prometheus:
         return next(iter(got.values()), None)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
