@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "metrics/expo.h"
+#include "metrics/series.h"
 
 static void
 test_label_values_escaped(void **state)
@@ -141,6 +142,78 @@ test_budget(void **state)
 	expo_free(&x);
 }
 
+static ig_summary
+summary(int64_t id, int64_t owner, int status, ig_named_value *m, size_t nm)
+{
+	return (ig_summary){ .id = id,
+		.name = "r",
+		.owner = owner,
+		.status = status,
+		.iteration = 10 * id,
+		.epoch = 1,
+		.max_epochs = status == IG_STATUS_RUNNING ? 4 : IG_NONE,
+		.epoch_length = status == IG_STATUS_RUNNING ? 100 : IG_NONE,
+		.rate = status == IG_STATUS_RUNNING ? 12.5 : 0,
+		.metrics = m,
+		.nmetrics = nm };
+}
+
+/* Unfinished runs take the budget first, then the newest; what does not
+ * fit is counted, and every run is counted by status and owner. */
+static void
+test_runs_within_budget(void **state)
+{
+	ig_named_value m1[] = { { "loss", 0.25 }, { "acc", 0.5 } };
+	ig_named_value m2[] = { { "loss", 0.125 } };
+	struct series_row rows[] = {
+		{ .s = summary(1, 0, IG_STATUS_COMPLETED, m1, 2) },
+		{ .s = summary(2, 1000, IG_STATUS_RUNNING, m2, 1) },
+		{ .s = summary(3, 0, IG_STATUS_FAILED, NULL, 0) },
+	};
+	struct expo x;
+
+	(void)state;
+	/* run 2: 4 gauges and 1 metric; run 3: 1 of its 3; run 1: none */
+	expo_init(&x, 6);
+	series_write_runs(&x, rows, 3);
+	assert_false(x.failed);
+	assert_int_equal(x.dropped, 2 + 5);
+	assert_non_null(strstr(
+	    x.buf, "ignited_runs{status=\"completed\",owner=\"0\"} 1\n"));
+	assert_non_null(
+	    strstr(x.buf, "ignited_runs{status=\"failed\",owner=\"0\"} 1\n"));
+	assert_non_null(
+	    strstr(x.buf, "ignited_runs{status=\"running\",owner=\"0\"} 0\n"));
+	assert_non_null(strstr(
+	    x.buf, "ignited_runs{status=\"running\",owner=\"1000\"} 1\n"));
+	assert_non_null(strstr(x.buf,
+	    "ignited_run_iterations_per_second{run=\"2\",name=\"r\","
+	    "owner=\"1000\"} 12.5\n"));
+	assert_non_null(strstr(x.buf,
+	    "ignited_run_progress{run=\"2\",name=\"r\",owner=\"1000\"} "
+	    "0.05\n"));
+	assert_non_null(strstr(x.buf,
+	    "ignited_run_metric{run=\"2\",name=\"r\",owner=\"1000\","
+	    "metric=\"loss\"} 0.125\n"));
+	assert_non_null(strstr(x.buf,
+	    "ignited_run_iterations_per_second{run=\"3\",name=\"r\","
+	    "owner=\"0\"} 0\n"));
+	assert_null(strstr(x.buf, "ignited_run_iteration{run=\"3\""));
+	assert_null(strstr(x.buf, "{run=\"1\""));
+	expo_free(&x);
+
+	/* with room for all: every series, no progress without max_epochs */
+	expo_init(&x, 100);
+	series_write_runs(&x, rows, 3);
+	assert_int_equal(x.dropped, 0);
+	assert_int_equal(x.budget, 100 - 5 - 5 - 3);
+	assert_non_null(strstr(x.buf,
+	    "ignited_run_metric{run=\"1\",name=\"r\",owner=\"0\","
+	    "metric=\"acc\"} 0.5\n"));
+	assert_null(strstr(x.buf, "ignited_run_progress{run=\"1\""));
+	expo_free(&x);
+}
+
 int
 main(void)
 {
@@ -152,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_runs_within_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
