@@ -32,6 +32,7 @@
 #include "ignite/protocol.h"
 #include "log.h"
 #include "api/api.h"
+#include "metrics/metrics.h"
 #include "paths.h"
 #include "runs/runs.h"
 #include "sdnotify.h"
@@ -61,6 +62,9 @@ struct options {
 	gid_t group;
 	const char *plugin_dirs[PLUGIN_DIRS_MAX]; /* argv's strings */
 	size_t nplugin_dirs;
+	const char *metrics_listen; /* NULL: no metrics endpoint */
+	bool metrics_public;
+	struct sockaddr_storage metrics_addr;
 };
 
 struct ignited {
@@ -68,6 +72,7 @@ struct ignited {
 	struct server *srv;
 	struct store *store;
 	struct runs *runs;
+	struct metrics *metrics; /* NULL: not asked for */
 	uv_signal_t sigterm, sigint, sighup;
 	/* systemd's notifications, when it listens (sd_status open) */
 	uv_timer_t sd_status, sd_watchdog;
@@ -86,7 +91,8 @@ usage(FILE *f)
 	    "               [--idle-timeout MS] [--client-timeout MS]\n"
 	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
-	    "               [--plugin-dir DIR]... [--help] [--version]\n"
+	    "               [--plugin-dir DIR]... [--metrics-listen ADDR:PORT]\n"
+	    "               [--metrics-public] [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
 	    "Started by a systemd .socket unit, it serves the socket passed to\n"
@@ -117,7 +123,14 @@ usage(FILE *f)
 	    "                      bytes gunzipped (default: 4 GiB)\n"
 	    "  --plugin-dir DIR    users other than root may load plugins from DIR\n"
 	    "                      only; repeat for more (default: /usr/lib/ignite/\n"
-	    "                      plugins and /usr/local/lib/ignite/plugins)\n",
+	    "                      plugins and /usr/local/lib/ignite/plugins)\n"
+	    "  --metrics-listen ADDR:PORT\n"
+	    "                      serve GET /metrics (Prometheus text format)\n"
+	    "                      over HTTP there; a loopback address only\n"
+	    "                      (default: off)\n"
+	    "  --metrics-public    let --metrics-listen take another address:\n"
+	    "                      whoever connects sees every run's name,\n"
+	    "                      owner and metrics\n",
 	    IG_FRAME_MAX_DEFAULT);
 }
 
@@ -179,6 +192,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "max-data-size", required_argument, NULL, 'D' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "metrics-listen", required_argument, NULL, 'x' },
+		{ "metrics-public", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -254,6 +269,12 @@ parse_options(int argc, char **argv, struct options *o)
 				    optarg);
 			o->plugin_dirs[o->nplugin_dirs++] = optarg;
 			break;
+		case 'x':
+			o->metrics_listen = optarg;
+			break;
+		case 'X':
+			o->metrics_public = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -268,6 +289,12 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		die("unexpected argument %s; see ignited --help", argv[optind]);
+	if (o->metrics_listen != NULL &&
+	    metrics_parse_listen(o->metrics_listen, o->metrics_public,
+	        &o->metrics_addr, &err) != 0)
+		die("%s", err.message);
+	if (o->metrics_public && o->metrics_listen == NULL)
+		die("--metrics-public: give --metrics-listen ADDR:PORT too");
 	if (o->nplugin_dirs == 0) {
 		o->plugin_dirs[o->nplugin_dirs++] = "/usr/lib/ignite/plugins";
 		o->plugin_dirs[o->nplugin_dirs++] =
@@ -373,6 +400,9 @@ shutdown_done(void *arg, int status)
 
 	if (status != 0)
 		d->exit_status = 1;
+	/* it reads the runs, the store and the server */
+	if (d->metrics != NULL)
+		metrics_close(d->metrics);
 	server_close(d->srv);
 	/* the store's last callbacks still reach runs */
 	store_close(d->store);
@@ -497,6 +527,14 @@ main(int argc, char **argv)
 		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
+	if (o.metrics_listen != NULL) {
+		struct metrics_sources src = { d.runs, d.store, d.srv };
+		if ((d.metrics = metrics_open(&d.loop,
+		         (const struct sockaddr *)&o.metrics_addr, &src, &e)) ==
+		    NULL)
+			die("--metrics-listen %s: %s", o.metrics_listen,
+			    e.message);
+	}
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
 	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);
 	sd_ready(&d);

@@ -71,6 +71,7 @@ commit_checkpoint(struct run *run, const void *given, size_t given_len)
 		    run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
 	}
+	hist_add(&run->mgr->stats.ckpt_bytes, (double)(sd.size + js.size));
 	run->ckpt_iteration = p.iteration;
 	run->ckpt_time = (double)uv_now(run->mgr->loop) / 1e3;
 	run->want_checkpoint = false;
@@ -96,8 +97,12 @@ checkpoint_over(struct run *run)
 static void
 on_saved(void *arg, const ig_err *err)
 {
+	struct run *run = arg;
+
 	(void)err; /* the store's error handler reports it, for every run */
-	checkpoint_over(arg);
+	hist_add(&run->mgr->stats.ckpt_seconds,
+	    (double)(uv_hrtime() - run->ckpt_began) / 1e9);
+	checkpoint_over(run);
 }
 
 /* The exec worker's state, asked for by checkpoint(): the run has waited
@@ -133,6 +138,7 @@ checkpoint(struct run *run, int then)
 	ig_err err;
 
 	run->ckpt_then = then;
+	run->ckpt_began = uv_hrtime();
 	if (job_state_async(run->job)) {
 		if (job_request_state(run->job, on_job_state, run, &err) == 0)
 			goto wait;

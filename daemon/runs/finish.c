@@ -49,6 +49,7 @@ restarted(struct rebuild *rb)
 		return;
 	}
 	run->restarts++;
+	run->mgr->stats.worker_restarts++;
 	make_runnable(run);
 	run_log(run, LOG_INFO,
 	    "resumed at epoch %lld, iteration %lld after the worker's restart",

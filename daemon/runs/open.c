@@ -157,6 +157,8 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 		return NULL;
 	}
 	mgr->loop = loop;
+	hist_init(&mgr->stats.ckpt_seconds, HIST_SECONDS);
+	hist_init(&mgr->stats.ckpt_bytes, HIST_BYTES);
 	mgr->cfg = cfg;
 	mgr->store = store;
 	if ((mgr->history = history_open(loop, store_path(store), err)) ==

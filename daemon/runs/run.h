@@ -17,6 +17,7 @@
 #include <msgpack.h>
 #include <uv.h>
 
+#include "hist.h"
 #include "ignite/protocol.h"
 #include "ignite/spec.h"
 #include "store/history.h"
@@ -98,6 +99,7 @@ struct run {
 	/* checkpoints */
 	int64_t ckpt_iteration; /* of the last one taken */
 	double ckpt_time;
+	uint64_t ckpt_began; /* uv_hrtime() of the one out */
 	bool want_checkpoint; /* the checkpoint action fired */
 	bool ckpt_out; /* asked of the worker, or not yet committed */
 	bool ckpt_done; /* ... and came: go on as ckpt_then says */
@@ -146,6 +148,13 @@ enum ckpt_then {
 	THEN_FINISH
 };
 
+/* Counted where they happen, for the metrics endpoint to read. */
+struct runs_stats {
+	uint64_t worker_restarts;
+	struct hist ckpt_seconds; /* asked for to committed (on_saved) */
+	struct hist ckpt_bytes; /* state_dict and process state */
+};
+
 struct runs {
 	uv_loop_t *loop;
 	const struct job_config *cfg; /* borrowed: the daemon's */
@@ -163,6 +172,7 @@ struct runs {
 	int open_handles; /* idle and grace, until closed */
 	bool grace_over;
 	bool stopping;
+	struct runs_stats stats;
 	void (*stopped)(void *arg, int status);
 	void *stopped_arg;
 };

@@ -470,7 +470,7 @@ arm_frame_timer(struct server_conn *conn)
 void
 conn_dispatch(struct server_conn *conn, const ig_msg *msg)
 {
-	const struct method *m;
+	struct method *m;
 
 	if (msg->type == IG_MSG_NOTIFY) {
 		/* No notification has a meaning to us yet: ignore, as
@@ -508,6 +508,7 @@ conn_dispatch(struct server_conn *conn, const ig_msg *msg)
 		return;
 	}
 	conn->srv->requests++;
+	m->served++;
 	m->fn(conn, msg->msgid, msg->params, conn->uid, m->ud);
 }
 

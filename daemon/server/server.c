@@ -556,13 +556,13 @@ server_register(struct server *srv, const char *name, unsigned flags,
 		return -1;
 	}
 	srv->methods = m;
-	m[srv->nmethods++] = (struct method){ copy, flags, fn, ud };
+	m[srv->nmethods++] = (struct method){ copy, flags, fn, ud, 0 };
 	return 0;
 }
 
 /* A linear scan: a dozen methods, and strcmp stops at the first byte. */
-const struct method *
-server_find_method(const struct server *srv, const char *name)
+struct method *
+server_find_method(struct server *srv, const char *name)
 {
 	for (size_t i = 0; i < srv->nmethods; i++)
 		if (strcmp(srv->methods[i].name, name) == 0)
@@ -574,6 +574,24 @@ uint64_t
 server_requests(const struct server *srv)
 {
 	return srv->requests;
+}
+
+size_t
+server_conns(const struct server *srv)
+{
+	size_t n = 0;
+
+	for (const struct server_conn *c = srv->conns; c != NULL; c = c->next)
+		n += !c->closing;
+	return n;
+}
+
+void
+server_each_method(const struct server *srv,
+    void (*fn)(const char *name, uint64_t served, void *arg), void *arg)
+{
+	for (size_t i = 0; i < srv->nmethods; i++)
+		fn(srv->methods[i].name, srv->methods[i].served, arg);
 }
 
 size_t

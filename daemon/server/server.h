@@ -152,6 +152,12 @@ size_t server_max_frame(const struct server *srv);
  * turns while they keep coming. */
 uint64_t server_requests(const struct server *srv);
 
+/* What the metrics endpoint shows: the clients connected, and the
+ * requests each method has served (fn called for every method). */
+size_t server_conns(const struct server *srv);
+void server_each_method(const struct server *srv,
+    void (*fn)(const char *name, uint64_t served, void *arg), void *arg);
+
 /* The server's request to stop, from the shutdown method. */
 void server_request_stop(struct server *srv);
 

@@ -16,6 +16,7 @@ struct method {
 	unsigned flags; /* SERVER_BEFORE_HELLO */
 	server_method_fn *fn;
 	void *ud;
+	uint64_t served; /* requests dispatched to it */
 };
 
 /* Connections open for one uid (root and the daemon's own uid are not
@@ -114,8 +115,7 @@ struct server_conn {
 };
 
 /* The method called name, or NULL. */
-const struct method *server_find_method(
-    const struct server *srv, const char *name);
+struct method *server_find_method(struct server *srv, const char *name);
 
 /* Wrap an accepted socket (fd, which it owns from now on, even when it
  * fails) in a connection and start reading.  Returns 0 or an IG_PROTO_*

@@ -286,6 +286,8 @@ on_done(uv_async_t *h)
 		next_batch = b->next;
 		if (b->wal_lost)
 			lose_wal(s);
+		if (b->commit_s > 0)
+			hist_add(&s->commit_seconds, b->commit_s);
 		for (op = b->ops; op != NULL; op = next_op) {
 			next_op = op->next;
 			complete_op(s, op, b, &rep);
@@ -415,6 +417,7 @@ store_open(uv_loop_t *loop, const char *path, const struct store_options *opt,
 	}
 	s->loop = loop;
 	s->lock_fd = -1;
+	hist_init(&s->commit_seconds, HIST_SECONDS);
 	options(&s->opt, opt);
 	/* the directory first: every file in it is then ours to open */
 	if (store_check_dir(path, err, errlen) != 0 ||
@@ -466,6 +469,13 @@ const char *
 store_path(const struct store *s)
 {
 	return s->path;
+}
+
+void
+store_stats(const struct store *s, struct store_stats *st)
+{
+	st->queued = s->outstanding;
+	st->commit_seconds = &s->commit_seconds;
 }
 
 bool

@@ -39,6 +39,7 @@
 
 #include <uv.h>
 
+#include "hist.h"
 #include "ignite/protocol.h"
 
 /* "Unknown" for max_epochs and epoch_length; stored as NULL. */
@@ -190,6 +191,12 @@ void store_on_error(struct store *s, store_error_cb *cb, void *arg);
  * by the store.  Long reads (metric history) belong on another thread with
  * a reader of their own. */
 struct store_reader *store_loop_reader(struct store *s);
+/* What the metrics endpoint shows of the store. */
+struct store_stats {
+	size_t queued; /* writes enqueued, not yet committed or failed */
+	const struct hist *commit_seconds; /* the writer's transactions */
+};
+void store_stats(const struct store *s, struct store_stats *st);
 /* The database's path, as opened; owned by s. */
 const char *store_path(const struct store *s);
 /* 0 when writes are taken; else IG_PROTO_UNAVAILABLE (closing, or the

@@ -99,6 +99,7 @@ typedef struct store_batch {
 	int code; /* IG_PROTO_*: the whole transaction failed */
 	char *errmsg; /* owned; set with code */
 	bool wal_lost; /* it failed because the WAL is gone */
+	double commit_s; /* the transaction's time, on its first batch */
 } store_batch;
 
 /* A name reserved but not yet committed: a run's, or a run's series'. */
@@ -138,6 +139,7 @@ struct store {
 	int open_handles;
 	uv_prepare_t handoff; /* hands local ops to the writer */
 	uv_async_t done_async; /* writer -> loop: batches done */
+	struct hist commit_seconds; /* from the batches' commit_s */
 
 	/* [lock] */
 	uv_mutex_t lock;

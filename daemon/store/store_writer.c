@@ -638,7 +638,9 @@ writer_main(void *arg)
 	for (;;) {
 		work = take(s, commits > 0, &idle);
 		if (work != NULL) {
+			uint64_t t0 = uv_hrtime();
 			commit(s, work);
+			work->commit_s = (double)(uv_hrtime() - t0) / 1e9;
 			deliver(s, work);
 			if (++commits >=
 			    (unsigned)s->opt.wal_truncate_commits) {

@@ -88,6 +88,18 @@ class Client:
         return msg
 
 
+def stop_process(proc, timeout=60):
+    """SIGTERM proc unless it has exited, SIGKILL it after timeout seconds,
+    and reap it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Daemon:
     def __init__(self, binary, workdir=None, extra=(), prefix=(), popen=None):
         """prefix: a command that execs the rest (setpriv ...); popen:
@@ -144,13 +156,8 @@ class Daemon:
         self.proc.wait(30)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
     def remove(self):
         """Stop, then delete the directory, unless the daemon's log shows a
