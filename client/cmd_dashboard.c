@@ -112,8 +112,7 @@ refused(const struct dash *d, const struct http_request *r)
 		return "the Host header names another site: open the address "
 		       "ignitectl dashboard printed";
 	found = query_get(r->query, "token", token, sizeof token);
-	if (found == 0 && r->token != NULL &&
-	    strlen(r->token) < sizeof token)
+	if (found == 0 && r->token != NULL && strlen(r->token) < sizeof token)
 		found = snprintf(token, sizeof token, "%s", r->token) > 0;
 	if (found != 1 || !token_equal(token, d->token))
 		return "no valid token: open the address ignitectl dashboard "
@@ -147,12 +146,12 @@ send_json(struct http_client *c, int status, json_t *j)
 }
 
 static void
-send_error(struct http_client *c, int status, const char *message,
-    const char *code)
+send_error(
+    struct http_client *c, int status, const char *message, const char *code)
 {
 	send_json(c, status,
-	    json_pack("{s:s s:o}", "error", message,
-	        "code", code != NULL ? json_string(code) : json_null()));
+	    json_pack("{s:s s:o}", "error", message, "code",
+	        code != NULL ? json_string(code) : json_null()));
 }
 
 /* The HTTP status for a command's failure. */
@@ -207,8 +206,8 @@ api_command(struct dash *d, struct http_client *c, int argc, char **argv)
 	else
 		send_error(c, http_status(rc, ctl.e.code),
 		    ctl.e.message[0] != '\0' ? ctl.e.message :
-		    err != NULL             ? err :
-		                              "failed",
+		        err != NULL          ? err :
+		                               "failed",
 		    rc == CTL_EDAEMON && ctl.e.code > 0 ?
 		        ig_proto_code_name(ctl.e.code) :
 		        NULL);
@@ -231,8 +230,8 @@ send_asset(struct dash *d, struct http_client *c, const struct http_asset *a)
 		http_respond(c, 200, a->type, NULL, a->data, a->len);
 		return;
 	}
-	for (m = p; (m = memmem(m, (size_t)(end - m), mark,
-	                 sizeof mark - 1)) != NULL;
+	for (m = p;
+	     (m = memmem(m, (size_t)(end - m), mark, sizeof mark - 1)) != NULL;
 	     m += sizeof mark - 1)
 		marks++;
 	if ((page = o = malloc(a->len + marks * strlen(d->token) + 1)) ==
@@ -240,8 +239,8 @@ send_asset(struct dash *d, struct http_client *c, const struct http_asset *a)
 		send_error(c, 500, "out of memory", NULL);
 		return;
 	}
-	while ((m = memmem(p, (size_t)(end - p), mark, sizeof mark - 1)) !=
-	    NULL) {
+	while (
+	    (m = memmem(p, (size_t)(end - p), mark, sizeof mark - 1)) != NULL) {
 		memcpy(o, p, (size_t)(m - p));
 		o += m - p;
 		memcpy(o, d->token, strlen(d->token));
@@ -260,10 +259,10 @@ send_me(struct dash *d, struct http_client *c)
 	const char *user = owner_name((int64_t)geteuid());
 
 	send_json(c, 200,
-	    json_pack("{s:I s:o s:s s:s}", "uid", (json_int_t)geteuid(),
-	        "user", user != NULL ? json_string(user) : json_null(),
-	        "daemon", d->watch != NULL ? conn_daemon(d->watch) : "",
-	        "client", "ignitectl " IGNITE_VERSION));
+	    json_pack("{s:I s:o s:s s:s}", "uid", (json_int_t)geteuid(), "user",
+	        user != NULL ? json_string(user) : json_null(), "daemon",
+	        d->watch != NULL ? conn_daemon(d->watch) : "", "client",
+	        "ignitectl " IGNITE_VERSION));
 }
 
 /* ---- the watch relay ------------------------------------------------------ */
@@ -299,8 +298,8 @@ relay(struct dash *d, const char *method, const msgpack_object *params)
 	int n;
 
 	if (strcmp(method, "metrics") == 0 &&
-	    ig_series_unpack(ig_map_get(params, "series"), &series, &nseries,
-	        &e) != 0)
+	    ig_series_unpack(
+	        ig_map_get(params, "series"), &series, &nseries, &e) != 0)
 		return 0; /* a batch that makes no sense: skip it */
 	j = json_note(method, params, series, nseries);
 	ig_series_free(series, nseries);
@@ -478,8 +477,8 @@ make_token(struct dash *d, ig_err *err)
 		n = getrandom(raw, sizeof raw, 0);
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof raw)
-		return ig_err_set(err, CTL_ELOCAL,
-		    "getrandom: %s", n < 0 ? strerror(errno) : "short read");
+		return ig_err_set(err, CTL_ELOCAL, "getrandom: %s",
+		    n < 0 ? strerror(errno) : "short read");
 	for (size_t i = 0; i < sizeof raw; i++)
 		snprintf(d->token + 2 * i, 3, "%02x", raw[i]);
 	return CTL_OK;
@@ -507,8 +506,8 @@ cmd_dashboard(struct ctl *ctl, int argc, char **argv)
 			return rc;
 	}
 	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
-	    (rc = conn_socket_path(ctl->socket, d.socket, sizeof d.socket,
-	         &how, &ctl->e)) != CTL_OK ||
+	    (rc = conn_socket_path(ctl->socket, d.socket, sizeof d.socket, &how,
+	         &ctl->e)) != CTL_OK ||
 	    (rc = make_token(&d, &ctl->e)) != CTL_OK)
 		return rc;
 	/* Fail now, not in the browser, when the daemon is not there. */
@@ -518,8 +517,8 @@ cmd_dashboard(struct ctl *ctl, int argc, char **argv)
 	    CTL_OK)
 		goto out;
 	d.port = http_port(d.srv);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/?token=%s", d.port,
-	    d.token);
+	snprintf(
+	    url, sizeof url, "http://127.0.0.1:%d/?token=%s", d.port, d.token);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

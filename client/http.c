@@ -77,8 +77,8 @@ now_ms(void)
 }
 
 int
-http_listen(struct http_server **out, int port, http_handler handler,
-    void *arg, ig_err *err)
+http_listen(struct http_server **out, int port, http_handler handler, void *arg,
+    ig_err *err)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof sin;
@@ -92,10 +92,11 @@ http_listen(struct http_server **out, int port, http_handler handler,
 	srv->arg = arg;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((uint16_t)port);
-	if ((srv->fd = socket(AF_INET,
-	         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+	if ((srv->fd = socket(
+	         AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		free(srv);
-		return ig_err_set(err, CTL_ELOCAL, "socket: %s", strerror(errno));
+		return ig_err_set(
+		    err, CTL_ELOCAL, "socket: %s", strerror(errno));
 	}
 	setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(srv->fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
@@ -205,8 +206,9 @@ put_head(struct http_client *c, int status, const char *type,
 	char line[256];
 	int n;
 
-	n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n",
-	    status, reason(status), type);
+	n = snprintf(line, sizeof line,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n", status, reason(status),
+	    type);
 	client_put(c, line, (size_t)n);
 	client_put(c, COMMON_HEADERS, sizeof COMMON_HEADERS - 1);
 	if (headers != NULL)
@@ -320,8 +322,8 @@ take_header(const char **slot, const char *value)
  * refuse it with and *why.
  */
 static int
-parse_head(char *line, struct http_request *r, size_t *body_len,
-    const char **why)
+parse_head(
+    char *line, struct http_request *r, size_t *body_len, const char **why)
 {
 	char *next, *colon, *v, *end;
 	const char *length = NULL;
@@ -367,7 +369,7 @@ parse_head(char *line, struct http_request *r, size_t *body_len,
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
 		for (end = v + strlen(v);
-		    end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		     end > v && (end[-1] == ' ' || end[-1] == '\t'); end--)
 			;
 		*end = '\0';
 		if ((strcasecmp(line, "Host") == 0 &&
@@ -387,8 +389,9 @@ parse_head(char *line, struct http_request *r, size_t *body_len,
 	if (r->host == NULL)
 		return *why = "no Host header", 400;
 	if (length != NULL) {
-		if (length[0] == '\0' || strspn(length, "0123456789") !=
-		        strlen(length) || strlen(length) > 5 ||
+		if (length[0] == '\0' ||
+		    strspn(length, "0123456789") != strlen(length) ||
+		    strlen(length) > 5 ||
 		    (*body_len = (size_t)atoi(length)) > BODY_MAX)
 			return *why = "a body of at most 4096 bytes", 413;
 	}
@@ -465,8 +468,8 @@ client_accept(struct http_server *srv)
 	size_t i;
 	int fd;
 
-	while ((fd = accept4(srv->fd, NULL, NULL,
-	            SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = accept4(
+	            srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		for (i = 0; i < MAX_CLIENTS && srv->clients[i] != NULL; i++)
 			;
 		/* full, or out of memory: the browser retries */
@@ -496,17 +499,16 @@ sweep(struct http_server *srv, int64_t now)
 			client_write(c); /* a last try; it closes next */
 			c->broken = true;
 		}
-		if (c->broken || (c->state == C_WRITE &&
-		                     (c->outoff == c->outlen ||
-		                         now >= c->deadline)))
+		if (c->broken ||
+		    (c->state == C_WRITE &&
+		        (c->outoff == c->outlen || now >= c->deadline)))
 			client_close(c);
 	}
 }
 
 int
 http_serve(struct http_server *srv, int (*poll_fd)(void *),
-    void (*on_fd)(void *), void *arg, volatile sig_atomic_t *stop,
-    ig_err *err)
+    void (*on_fd)(void *), void *arg, volatile sig_atomic_t *stop, ig_err *err)
 {
 	struct pollfd pfd[MAX_CLIENTS + 2];
 	struct http_client *who[MAX_CLIENTS + 2];
@@ -527,11 +529,12 @@ http_serve(struct http_server *srv, int (*poll_fd)(void *),
 				continue;
 			who[n] = c;
 			/* a stream's reads only tell that it closed */
-			pfd[n++] = (struct pollfd){ .fd = c->fd,
-				.events = (short)((c->state != C_WRITE ?
-				                          POLLIN :
-				                          0) |
-				    (c->outoff < c->outlen ? POLLOUT : 0)) };
+			pfd[n++] = (struct pollfd){
+				.fd = c->fd,
+				.events =
+				    (short)((c->state != C_WRITE ? POLLIN : 0) |
+				        (c->outoff < c->outlen ? POLLOUT : 0))
+			};
 		}
 		if ((rc = poll(pfd, n, 1000)) < 0 && errno != EINTR)
 			return ig_err_set(

@@ -56,8 +56,7 @@ size_t http_nstreams(const struct http_server *);
  * on_fd(arg) when it is readable.
  */
 int http_serve(struct http_server *, int (*poll_fd)(void *),
-    void (*on_fd)(void *), void *arg, volatile sig_atomic_t *stop,
-    ig_err *err);
+    void (*on_fd)(void *), void *arg, volatile sig_atomic_t *stop, ig_err *err);
 
 /* The page's files, built in: dashboard_assets.c, which embed.cmake
  * writes from web/ at build time. */
