@@ -335,6 +335,8 @@
 
   function onNote(n) {
     const r = st.runs.get(n.id);
+    const live = document.getElementById('live');
+    live.dataset.notes = Number(live.dataset.notes || 0) + 1;
     if (!r) { refreshList(); return; }
     switch (n.type) {
       case 'progress':

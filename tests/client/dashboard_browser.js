@@ -27,6 +27,10 @@ async function owner(page, a) {
   await page.goto(a.url);
   await page.waitForSelector(`tr[data-run="${a.run}"] [data-status="running"]`, { timeout: WAIT });
   seen.listed = await page.$$eval('tr.run', rows => rows.map(r => Number(r.dataset.run)));
+  // the daemon's notifications reach the page, the row follows them
+  await page.waitForSelector('#live.on', { timeout: WAIT });
+  await page.waitForFunction(() => Number(document.getElementById('live').dataset.notes) > 0,
+    null, { timeout: WAIT });
   await page.click(`tr[data-run="${a.run}"] a`);
   const first = await points(page, a.metric, 0);
   seen.points = [first, await points(page, a.metric, first)];
