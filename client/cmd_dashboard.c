@@ -27,7 +27,6 @@
 #define RUN_ID_MAX 19 /* digits of an int64 */
 
 struct dash {
-	struct ctl *ctl;
 	char socket[108];
 	char token[2 * TOKEN_BYTES + 1];
 	int port;
@@ -492,7 +491,7 @@ cmd_dashboard(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct dash d = { .ctl = ctl };
+	struct dash d = { .watch = NULL };
 	const char *how;
 	int64_t port = 0;
 	char url[128];
