@@ -357,6 +357,12 @@ fail:
 	return rc;
 }
 
+int
+conn_fd(const struct conn *c)
+{
+	return c->fd;
+}
+
 const char *
 conn_daemon(const struct conn *c)
 {

@@ -135,6 +135,20 @@ static const struct command commands[] = {
 	    "\n"
 	    "Example:\n"
 	    "  ignitectl logs digits --tail 20\n" },
+	{ "dashboard", cmd_dashboard, "[--port P]",
+	    "Serve a live web page of the runs on 127.0.0.1 for you alone: the\n"
+	    "runs table, each run's curves (zoom by dragging, compare runs),\n"
+	    "its log, and pause, resume, terminate and terminate-epoch.  It\n"
+	    "asks the daemon as you, so it shows what you may see.  Prints the\n"
+	    "address to open, with a token that is the key to it; runs until\n"
+	    "Ctrl-C.\n"
+	    "\n"
+	    "  --port P   listen on port P (default 0: any free port)\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl dashboard\n"
+	    "  ignitectl dashboard --port 8470\n"
+	    "  ssh -L 8470:127.0.0.1:8470 host ignitectl dashboard --port 8470\n" },
 	{ "ping", cmd_ping, "",
 	    "Check that the daemon answers, and how fast.\n"
 	    "\n"
@@ -426,20 +440,30 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 		usage(out);
 		return CTL_OK;
 	}
-	if ((cmd = find_command(argv[optind])) == NULL) {
+	if (find_command(argv[optind]) == NULL) {
 		fprintf(err,
 		    "ignitectl: unknown command %s; see ignitectl "
 		    "--help\n",
 		    argv[optind]);
 		return CTL_EUSAGE;
 	}
-	ctl.cmd = cmd;
-	/* The command parses its own argv, whose argv[0] is its name. */
-	argc -= optind;
-	argv += optind;
-	optind = 0;
-	status = cmd->run(&ctl, argc, argv);
+	status = ctl_command(&ctl, argc - optind, argv + optind);
 	report(&ctl, status);
-	conn_close(ctl.conn);
+	return status;
+}
+
+int
+ctl_command(struct ctl *ctl, int argc, char **argv)
+{
+	int status;
+
+	if ((ctl->cmd = find_command(argv[0])) == NULL)
+		return ig_err_set(
+		    &ctl->e, CTL_EUSAGE, "unknown command %s", argv[0]);
+	/* The command parses its own argv, whose argv[0] is its name. */
+	optind = 0;
+	status = ctl->cmd->run(ctl, argc, argv);
+	conn_close(ctl->conn);
+	ctl->conn = NULL;
 	return status;
 }

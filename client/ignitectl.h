@@ -48,6 +48,8 @@ int conn_socket_path(
  * daemon when nobody answers there. */
 int conn_open(const char *path, struct conn **out, ig_err *err);
 void conn_close(struct conn *c);
+/* The socket, for poll(2): readable when a notification may be there. */
+int conn_fd(const struct conn *c);
 /* The daemon's name and version from hello, e.g. "ignited 0.1.0". */
 const char *conn_daemon(const struct conn *c);
 
@@ -101,6 +103,10 @@ int ctl_main(int argc, char **argv, FILE *out, FILE *err);
 #define CTL_OPT_DONE (-2)
 int ctl_getopt(struct ctl *ctl, int argc, char **argv,
     const struct option *opts, int *status);
+/* Run the command argv[0] (its options and operands after it) with ctl's
+ * socket, output and streams; ctl->e holds its error.  Closes the
+ * connection it opened. */
+int ctl_command(struct ctl *ctl, int argc, char **argv);
 /* Report a usage error of the current command; returns CTL_EUSAGE. */
 int ctl_usage(struct ctl *ctl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -134,6 +140,7 @@ int cmd_logs(struct ctl *, int, char **);
 int cmd_run(struct ctl *, int, char **);
 int cmd_metrics(struct ctl *, int, char **);
 int cmd_watch(struct ctl *, int, char **);
+int cmd_dashboard(struct ctl *, int, char **);
 
 /* Follow run (an id or name) until it ends; returns its outcome as an exit
  * status: CTL_OK completed, CTL_EDAEMON failed, CTL_ETERMINATED. */

@@ -88,10 +88,18 @@ struct output {
 	    const char *method, const msgpack_object *params,
 	    const ig_series *series, size_t nseries);
 	int (*watch_ended)(struct ctl *, struct view *v);
+	/* cmd_dashboard.c: where the page is served */
+	int (*dashboard)(struct ctl *, const char *url, int port);
 };
 
 extern const struct output output_text;
 extern const struct output output_json;
+
+/* A notification as watch --json prints it: its params and its "type",
+ * a metric batch's series as points.  A new reference, or NULL when out
+ * of memory. */
+json_t *json_note(const char *method, const msgpack_object *params,
+    const ig_series *series, size_t nseries);
 
 /* ---- watch.c ------------------------------------------------------------ */
 

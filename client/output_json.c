@@ -227,16 +227,12 @@ json_watch_quiet(struct ctl *ctl, struct view *v)
 	return CTL_OK;
 }
 
-/* The notification's params and its "type". */
-static int
-json_watch_note(struct ctl *ctl, struct view *v, enum note kind,
-    const char *method, const msgpack_object *params, const ig_series *series,
-    size_t nseries)
+json_t *
+json_note(const char *method, const msgpack_object *params,
+    const ig_series *series, size_t nseries)
 {
 	json_t *j = json_from_msgpack(params);
 
-	(void)v;
-	(void)kind;
 	/* A metric batch's columns are binary: give them as points. */
 	if (j != NULL && series != NULL &&
 	    json_object_set_new(j, "series", json_series(series, nseries)) !=
@@ -249,7 +245,17 @@ json_watch_note(struct ctl *ctl, struct view *v, enum note kind,
 		json_decref(j);
 		j = NULL;
 	}
-	return json_print(ctl, j);
+	return j;
+}
+
+static int
+json_watch_note(struct ctl *ctl, struct view *v, enum note kind,
+    const char *method, const msgpack_object *params, const ig_series *series,
+    size_t nseries)
+{
+	(void)v;
+	(void)kind;
+	return json_print(ctl, json_note(method, params, series, nseries));
 }
 
 /* Asking found the run over: its final status, as the notification
@@ -262,6 +268,13 @@ json_watch_ended(struct ctl *ctl, struct view *v)
 	        (json_int_t)v->s.id, "status", ig_status_name(v->s.status),
 	        "reason",
 	        v->s.reason != NULL ? json_string(v->s.reason) : json_null()));
+}
+
+static int
+json_dashboard(struct ctl *ctl, const char *url, int port)
+{
+	return json_print(
+	    ctl, json_pack("{s:s s:i}", "url", url, "port", port));
 }
 
 const struct output output_json = {
@@ -283,4 +296,5 @@ const struct output output_json = {
 	.watch_show = json_watch_quiet,
 	.watch_note = json_watch_note,
 	.watch_ended = json_watch_ended,
+	.dashboard = json_dashboard,
 };

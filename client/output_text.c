@@ -199,6 +199,22 @@ text_action(struct ctl *ctl, const char *run, const char *done,
 	return CTL_OK;
 }
 
+/* ---- dashboard ----------------------------------------------------------- */
+
+static int
+text_dashboard(struct ctl *ctl, const char *url, int port)
+{
+	(void)port;
+	fprintf(ctl->out,
+	    "Dashboard: %s\n"
+	    "Open that address: its token is the key, keep it to yourself.\n"
+	    "Press Ctrl-C to stop.\n",
+	    url);
+	return fflush(ctl->out) == 0 ?
+	    CTL_OK :
+	    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
+}
+
 const struct output output_text = {
 	.ping = text_ping,
 	.version = text_version,
@@ -218,4 +234,5 @@ const struct output output_text = {
 	.watch_show = text_watch_show,
 	.watch_note = text_watch_note,
 	.watch_ended = text_watch_ended,
+	.dashboard = text_dashboard,
 };

@@ -13,7 +13,7 @@ _ignitectl()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="run ls status state terminate terminate-epoch pause
-	    resume rm metrics watch logs ping version shutdown help"
+	    resume rm metrics watch logs dashboard ping version shutdown help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -55,6 +55,7 @@ _ignitectl()
 	metrics) opts+=" --name --epochs --iterations --from --to
 	    --max-points --csv --plot" ;;
 	logs) opts+=" --tail" ;;
+	dashboard) opts+=" --port" ;;
 	terminate|pause) opts+=" --no-wait" ;;
 	help) COMPREPLY=($(compgen -W "$commands builtins" -- "$cur")); return ;;
 	esac

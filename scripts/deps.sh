@@ -8,8 +8,15 @@ libuv1-dev libmsgpack-dev libsqlite3-dev libsodium-dev libcmocka-dev libjansson-
 zlib1g-dev libsystemd-dev python3 python3-msgpack python3-numpy
 python3-sklearn sqlite3 util-linux procps systemd valgrind"
 # `deps.sh test`: what only the test suite needs besides (the torch worker
-# example's end-to-end test; the DataFrames of python/ignite_client).
-[ "${1:-}" != test ] || PACKAGES="$PACKAGES python3-torch python3-pandas prometheus"
+# example's end-to-end test; the DataFrames of python/ignite_client; the
+# Prometheus that scrapes the metrics endpoint; the browser the dashboard's
+# test drives).
+[ "${1:-}" != test ] || PACKAGES="$PACKAGES python3-torch python3-pandas prometheus chromium"
+# Node.js and npm build the dashboard's page (web/): Debian's packages, unless
+# the machine has its own node and npm already (a newer Node.js whose package
+# carries npm would conflict with Debian's npm).
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do
@@ -23,4 +30,13 @@ if [ -n "$missing" ]; then
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
 	# shellcheck disable=SC2086
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The page's npm packages as web/package-lock.json pins them: uPlot, built
+# into ignitectl, and playwright-core, which drives Chromium in the tests.
+web="$(dirname "$0")/../web"
+if [ ! -f "$web/node_modules/.package-lock.json" ] ||
+	[ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+	echo "deps: npm ci in web/"
+	(cd "$web" && npm ci --no-audit --no-fund)
 fi
