@@ -123,6 +123,8 @@ mkdir -p "$stage" "$copy"
 		cp "$stage/$f" "$copy/$f"
 	fi
 done
+# the dashboard's npm packages (git ignores them; the build embeds uPlot)
+[ ! -d "$src/web/node_modules" ] || ln -sfn "$src/web/node_modules" "$copy/web/node_modules"
 
 list=$work/list
 if ! python3 "$helper" list "$self" "$copy" "$only" >"$list"; then
