@@ -61,6 +61,7 @@ struct options {
 	gid_t group;
 	const char *plugin_dirs[PLUGIN_DIRS_MAX]; /* argv's strings */
 	size_t nplugin_dirs;
+	struct sched_config sched; /* --gpus, --cpus, the per-user limits */
 };
 
 struct ignited {
@@ -86,7 +87,9 @@ usage(FILE *f)
 	    "               [--idle-timeout MS] [--client-timeout MS]\n"
 	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
-	    "               [--plugin-dir DIR]... [--help] [--version]\n"
+	    "               [--plugin-dir DIR]... [--gpus auto|none|N,N...]\n"
+	    "               [--cpus N] [--max-running-per-user N]\n"
+	    "               [--max-queued-per-user N] [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
 	    "Started by a systemd .socket unit, it serves the socket passed to\n"
@@ -117,7 +120,15 @@ usage(FILE *f)
 	    "                      bytes gunzipped (default: 4 GiB)\n"
 	    "  --plugin-dir DIR    users other than root may load plugins from DIR\n"
 	    "                      only; repeat for more (default: /usr/lib/ignite/\n"
-	    "                      plugins and /usr/local/lib/ignite/plugins)\n",
+	    "                      plugins and /usr/local/lib/ignite/plugins)\n"
+	    "  --gpus auto|none|N,N...  the GPUs runs may ask for: auto, those in\n"
+	    "                      /proc/driver/nvidia/gpus; or CUDA device numbers\n"
+	    "                      (default: auto)\n"
+	    "  --cpus N            CPU slots runs may ask for (default: one a CPU)\n"
+	    "  --max-running-per-user N  runs one user may have running; the rest\n"
+	    "                      wait queued; root is not limited (default: none)\n"
+	    "  --max-queued-per-user N  runs one user may have waiting; more are\n"
+	    "                      refused; root is not limited (default: none)\n",
 	    IG_FRAME_MAX_DEFAULT);
 }
 
@@ -179,6 +190,10 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "max-data-size", required_argument, NULL, 'D' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "gpus", required_argument, NULL, 'G' },
+		{ "cpus", required_argument, NULL, 'C' },
+		{ "max-running-per-user", required_argument, NULL, 'R' },
+		{ "max-queued-per-user", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -189,7 +204,9 @@ parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .level = LOG_INFO,
 		.group = (gid_t)-1,
-		.max_data_bytes = READ_FILE_MAX_DEFAULT };
+		.max_data_bytes = READ_FILE_MAX_DEFAULT,
+		.sched = { .max_running = IG_NONE, .max_queued = IG_NONE } };
+	const char *gpus = "auto", *cpus = "0";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -254,6 +271,20 @@ parse_options(int argc, char **argv, struct options *o)
 				    optarg);
 			o->plugin_dirs[o->nplugin_dirs++] = optarg;
 			break;
+		case 'G':
+			gpus = optarg;
+			break;
+		case 'C':
+			cpus = optarg;
+			break;
+		case 'R':
+			o->sched.max_running = (int64_t)parse_number(
+			    "--max-running-per-user", optarg, 1, 1000000);
+			break;
+		case 'Q':
+			o->sched.max_queued = (int64_t)parse_number(
+			    "--max-queued-per-user", optarg, 1, 1000000);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -268,6 +299,9 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		die("unexpected argument %s; see ignited --help", argv[optind]);
+	if (sched_parse_gpus(&o->sched, gpus, &err) != 0 ||
+	    sched_parse_cpus(&o->sched, cpus, &err) != 0)
+		die("%s", err.message);
 	if (o->nplugin_dirs == 0) {
 		o->plugin_dirs[o->nplugin_dirs++] = "/usr/lib/ignite/plugins";
 		o->plugin_dirs[o->nplugin_dirs++] =
@@ -493,12 +527,15 @@ main(int argc, char **argv)
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
-	if ((d.runs = runs_open(&d.loop, &jc, d.store, &e)) == NULL)
+	if ((d.runs = runs_open(&d.loop, &jc, &o.sched, d.store, &e)) == NULL)
 		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
-	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
-	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);
+	log_info("ignited %s ready: socket %s, database %s, %d GPU%s, "
+	         "%d CPU slot%s",
+	    IGNITE_VERSION, listen_fd >= 0 ? "passed by systemd" : o.socket,
+	    o.db, o.sched.ngpus, o.sched.ngpus == 1 ? "" : "s", o.sched.ncpus,
+	    o.sched.ncpus == 1 ? "" : "s");
 	sd_ready(&d);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);
