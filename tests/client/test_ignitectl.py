@@ -34,7 +34,7 @@ class Daemon:
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(
                 [self.binary, "--socket", self.socket, "--db",
-                 os.path.join(self.dir, "ignite.db")], stdout=logf, stderr=logf)
+                 os.path.join(self.dir, "ignite.db"), "--cpus", "256"], stdout=logf, stderr=logf)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
