@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """A worker that says where it ran.
-usage: gpu_worker.py LOG MS
+usage: gpu_worker.py LOG MS TAG
 
-At its start it appends "start TIME PID CUDA_VISIBLE_DEVICES CPUS" to LOG
+At its start it appends "start TIME TAG CUDA_VISIBLE_DEVICES CPUS" to LOG
 (CPUS: its affinity, os.sched_getaffinity), each iteration sleeps MS
-milliseconds, and at COMPLETED it appends "end TIME PID":
+milliseconds, and at COMPLETED it appends "end TIME TAG":
 a test reads from LOG which runs ran at once, on which GPUs and CPUs."""
 import os
 import sys
@@ -12,7 +12,7 @@ import time
 
 import ignite_worker
 
-LOG, MS = sys.argv[1], float(sys.argv[2])
+LOG, MS, TAG = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 
 
 def note(line):
@@ -20,7 +20,7 @@ def note(line):
         f.write(line + "\n")
 
 
-note("start %.6f %d %s %s" % (time.time(), os.getpid(),
+note("start %.6f %s %s %s" % (time.time(), TAG,
                               os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>") or "<empty>",
                               ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))))
 
@@ -31,7 +31,7 @@ def process(engine, batch):
 
 
 def completed(engine):
-    note("end %.6f %d" % (time.time(), os.getpid()))
+    note("end %.6f %s" % (time.time(), TAG))
 
 
 ignite_worker.serve(process, lambda: b"", lambda data: None,
