@@ -387,7 +387,7 @@ summary_text(struct summary_text *f, const ig_summary *s, time_t now)
 	fmt_rate(f->buf[SUM_RATE], sizeof f->buf[0], s->rate);
 	fmt_ago(f->buf[SUM_STARTED], sizeof f->buf[0], s->started, now);
 	resources_text(f->buf[SUM_RESOURCES], sizeof f->buf[0], s);
-	if (s->queue_position != IG_NONE)
+	if (s->queue_position > 0)
 		snprintf(f->buf[SUM_STATUS], sizeof f->buf[0], "%s #%lld",
 		    status != NULL ? status : "?",
 		    (long long)s->queue_position);

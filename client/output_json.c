@@ -45,7 +45,7 @@ json_summary(const ig_summary *s)
 	json_t *m = json_object(), *queue = json_null();
 	const char *status = ig_status_name(s->status);
 
-	if (s->queue_position != IG_NONE)
+	if (s->queue_position > 0)
 		queue = json_pack_ex(NULL, 0, "{sI s:o}", "position",
 		    (json_int_t)s->queue_position, "waiting_for",
 		    json_opt_str(s->waiting_for));

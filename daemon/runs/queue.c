@@ -70,7 +70,8 @@ queue_dispatch(struct runs *mgr)
 		for (size_t i = 0; i < n; i++) {
 			struct run *run = v[i]->ud;
 			go(run);
-			run_log(run, LOG_INFO, "started on GPUs [%s], %lld CPU slot%s",
+			run_log(run, LOG_INFO,
+			    "started on GPUs [%s], %lld CPU slot%s",
 			    run->devices, (long long)run->sched.cpus,
 			    run->sched.cpus == 1 ? "" : "s");
 		}
@@ -100,8 +101,8 @@ queue_start(struct run *run)
 	if (run->status != IG_STATUS_QUEUED)
 		set_status(run, IG_STATUS_QUEUED, NULL);
 	if (!was)
-		run_log(run, LOG_INFO, "queued, %zu in the queue",
-		    run->sched.pos);
+		run_log(
+		    run, LOG_INFO, "queued, %zu in the queue", run->sched.pos);
 }
 
 void

@@ -353,7 +353,8 @@ sched_next(struct sched *s, struct sched_entry **out, size_t max)
 			continue;
 		}
 		u = user_of(s, e->owner);
-		if (u == NULL || over(e->owner, u->running, s->cfg.max_running) ||
+		if (u == NULL ||
+		    over(e->owner, u->running, s->cfg.max_running) ||
 		    (e->gpus > 0 && gpus_blocked)) {
 			s->q[w++] = e;
 			continue;
@@ -394,8 +395,8 @@ append(char *buf, size_t len, const char *fmt, long long v, const char *what)
 	size_t used = strlen(buf);
 
 	if (used < len)
-		snprintf(buf + used, len - used, fmt, v, what,
-		    v == 1 ? "" : "s");
+		snprintf(
+		    buf + used, len - used, fmt, v, what, v == 1 ? "" : "s");
 }
 
 void
@@ -418,7 +419,8 @@ sched_waiting_for(
 	if (e->gpus > s->free_gpus)
 		append(buf, len, "%lld %s%s", (long long)e->gpus, "GPU");
 	if (e->cpus > s->free_cpus)
-		append(buf, len, buf[0] != '\0' ? " and %lld %s%s" : "%lld %s%s",
+		append(buf, len,
+		    buf[0] != '\0' ? " and %lld %s%s" : "%lld %s%s",
 		    (long long)e->cpus, "CPU slot");
 	if (buf[0] == '\0')
 		snprintf(buf, len, "the runs before it");

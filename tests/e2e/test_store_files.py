@@ -245,6 +245,7 @@ class TestIntegrity(StoreCase):
         its runs vouched for: they resume."""
         run_id = self.left_running(softmax_spec(epochs=100000))
         self.sql("ALTER TABLE runs DROP COLUMN tag")
+        self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
         self.sql("PRAGMA user_version = 2")
         os.unlink(self.d.db + ".key")
         self.d.start()

@@ -327,6 +327,7 @@ test_migration_signs_old_runs(void **state)
 	stored_alpha(&fx, key, sizeof(key));
 	make_sqlite(fx.path,
 	    "ALTER TABLE runs DROP COLUMN tag;"
+	    "ALTER TABLE runs DROP COLUMN queue_seq;"
 	    "PRAGMA user_version = 2");
 	unlink(key);
 	fx_open(&fx, NULL);
