@@ -232,6 +232,7 @@ sched_enqueue(struct sched *s, struct sched_entry *e)
 
 	if (u == NULL)
 		return -1;
+	e->user = (size_t)(u - s->users);
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct sched_entry **q = realloc(s->q, cap * sizeof(*q));
@@ -306,16 +307,19 @@ grant(struct sched *s, struct sched_entry *e)
 	s->free_gpus -= (int)e->gpus;
 	s->free_cpus -= (int)e->cpus;
 	e->held = true;
-	struct sched_user *u = user_of(s, e->owner);
-	if (u != NULL)
-		u->running++;
+	s->users[e->user].running++;
 }
 
 bool
 sched_take(struct sched *s, struct sched_entry *e)
 {
+	struct sched_user *u;
+
 	if (e->held || !fits(s, e))
 		return e->held;
+	if ((u = user_of(s, e->owner)) == NULL)
+		return false;
+	e->user = (size_t)(u - s->users);
 	grant(s, e);
 	return true;
 }
@@ -333,7 +337,8 @@ sched_release(struct sched *s, struct sched_entry *e)
 	s->free_gpus += (int)e->gpus;
 	s->free_cpus += (int)e->cpus;
 	e->held = false;
-	if ((u = user_of(s, e->owner)) != NULL && u->running > 0)
+	u = &s->users[e->user];
+	if (u->running > 0)
 		u->running--;
 }
 
@@ -352,9 +357,8 @@ sched_next(struct sched *s, struct sched_entry **out, size_t max)
 			s->q[w++] = e;
 			continue;
 		}
-		u = user_of(s, e->owner);
-		if (u == NULL ||
-		    over(e->owner, u->running, s->cfg.max_running) ||
+		u = &s->users[e->user];
+		if (over(e->owner, u->running, s->cfg.max_running) ||
 		    (e->gpus > 0 && gpus_blocked)) {
 			s->q[w++] = e;
 			continue;

@@ -55,6 +55,7 @@ struct sched_entry {
 	size_t pos; /* 1-based place in the queue; 0: not queued */
 	bool held; /* it holds what it asked */
 	bool reserved; /* counted against its user's queue by sched_reserve */
+	size_t user; /* its owner's counts, by index: set when queued or held */
 	uint64_t gpu_mask; /* indices into gpu_ids */
 	uint64_t cpu_mask[SCHED_CPU_WORDS]; /* slots */
 };
