@@ -187,7 +187,8 @@ class QueueCase(unittest.TestCase):
                              for i in ids), "the runs back")
         self.assertEqual(snapshot(), before)
         for i in ids[:2]:
-            self.assertIn("after the daemon's restart", "\n".join(log_lines(c, i)))
+            wait_for(lambda: any("resumed at" in line and "after the daemon's restart" in line
+                                 for line in log_lines(c, i)), "run %d's resume logged" % i)
         # the queue goes on in its order
         c.call("terminate", {"id": ids[0]})
         wait_status(c, late, ["running"])
