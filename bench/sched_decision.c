@@ -30,8 +30,10 @@ die(const char *what)
 static double
 decisions(bool worst, double *p99)
 {
-	struct sched_config cfg = { .ngpus = 8, .ncpus = 64,
-		.max_running = worst ? 1 : IG_NONE, .max_queued = IG_NONE };
+	struct sched_config cfg = { .ngpus = 8,
+		.ncpus = 64,
+		.max_running = worst ? 1 : IG_NONE,
+		.max_queued = IG_NONE };
 	size_t n = QUEUED + 64 + ROUNDS;
 	struct sched_entry *e = calloc(n, sizeof(*e)), *out[8];
 	double *t = calloc(ROUNDS, sizeof(*t));

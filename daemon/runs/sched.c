@@ -430,28 +430,33 @@ sched_waiting_for(
 		snprintf(buf, len, "the runs before it");
 }
 
-void
-sched_devices(
-    const struct sched *s, const struct sched_entry *e, char *buf, size_t len)
+/* The set bits of mask, the first n, by their names[]: "0,2". */
+static void
+put_list(char *buf, size_t len, const uint64_t *mask, int n, const int *names)
 {
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < s->cfg.ngpus && used < len; i++)
-		if (e->held && (e->gpu_mask & (1ull << i)))
+	for (int i = 0; i < n && used < len; i++)
+		if (mask[i / 64] & (1ull << (i % 64)))
 			used += (size_t)snprintf(buf + used, len - used, "%s%d",
-			    used > 0 ? "," : "", s->cfg.gpu_ids[i]);
+			    used > 0 ? "," : "", names[i]);
+}
+
+void
+sched_devices(
+    const struct sched *s, const struct sched_entry *e, char *buf, size_t len)
+{
+	uint64_t none = 0;
+
+	put_list(buf, len, e->held ? &e->gpu_mask : &none, s->cfg.ngpus,
+	    s->cfg.gpu_ids);
 }
 
 void
 sched_cpus(
     const struct sched *s, const struct sched_entry *e, char *buf, size_t len)
 {
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < s->cfg.ncpus && used < len; i++)
-		if (e->held && (e->cpu_mask[i / 64] & (1ull << (i % 64))))
-			used += (size_t)snprintf(buf + used, len - used, "%s%d",
-			    used > 0 ? "," : "", s->cfg.cpu_map[i]);
+	put_list(
+	    buf, len, e->cpu_mask, e->held ? s->cfg.ncpus : 0, s->cfg.cpu_map);
 }
