@@ -171,7 +171,7 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	ig_pack_str(pk, "priority");
 	msgpack_pack_int64(pk, s->priority);
 	ig_pack_str(pk, "queue");
-	if (s->queue_position == IG_NONE) {
+	if (s->queue_position <= 0) {
 		msgpack_pack_nil(pk);
 		return;
 	}

@@ -70,10 +70,12 @@ queue_dispatch(struct runs *mgr)
 		for (size_t i = 0; i < n; i++) {
 			struct run *run = v[i]->ud;
 			go(run);
-			run_log(run, LOG_INFO,
-			    "started on GPUs [%s], %lld CPU slot%s",
-			    run->devices, (long long)run->sched.cpus,
-			    run->sched.cpus == 1 ? "" : "s");
+			if (run->waited || run->sched.gpus > 0)
+				run_log(run, LOG_INFO,
+				    "started on GPUs [%s], %lld CPU slot%s",
+				    run->devices, (long long)run->sched.cpus,
+				    run->sched.cpus == 1 ? "" : "s");
+			run->waited = false;
 		}
 	} while (n == DISPATCH_BATCH);
 }
@@ -103,6 +105,7 @@ queue_start(struct run *run)
 	if (!was)
 		run_log(
 		    run, LOG_INFO, "queued, %zu in the queue", run->sched.pos);
+	run->waited = true;
 }
 
 void

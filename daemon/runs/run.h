@@ -136,6 +136,7 @@ struct run {
 	/* its place in the queue and what it holds (queue.c); the summary's
 	 * strings are kept here */
 	struct sched_entry sched;
+	bool waited; /* it was queued: its start is logged */
 	char devices[SCHED_MAX_GPUS * 5];
 	char waiting_for[128];
 };

@@ -376,7 +376,7 @@ typedef struct ig_summary {
 	int64_t gpus, cpus; /* what it asks (spec resources) */
 	char *devices; /* the GPUs it holds, "0,1"; NULL: none */
 	int64_t priority;
-	int64_t queue_position; /* 1-based; IG_NONE unless queued */
+	int64_t queue_position; /* 1-based; IG_NONE (or 0) unless queued */
 	char *waiting_for; /* while queued: "1 GPU" */
 } ig_summary;
 
