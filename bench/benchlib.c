@@ -673,8 +673,10 @@ daemon_spawn(struct bench_daemon *d)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* every engine runs at once, however many cores */
 		execl(d->ignited, d->ignited, "--socket", d->sock, "--db",
-		    d->db, "--log-level", "warn", (char *)NULL);
+		    d->db, "--log-level", "warn", "--cpus", "1024",
+		    (char *)NULL);
 		_exit(127);
 	}
 	child_add(pid);

@@ -33,6 +33,10 @@ static const struct option opts[] = {
 	{ "no-header", no_argument, NULL, OPT_BASE + 16 },
 	{ "split", required_argument, NULL, OPT_BASE + 17 },
 	{ "label", required_argument, NULL, OPT_BASE + 18 },
+	{ "gpus", required_argument, NULL, OPT_BASE + 19 },
+	{ "cpus", required_argument, NULL, OPT_BASE + 20 },
+	{ "priority", required_argument, NULL, OPT_BASE + 21 },
+	{ "preemptible", no_argument, NULL, OPT_BASE + 22 },
 	{ NULL, 0, NULL, 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0] - 1)

@@ -17,9 +17,11 @@ bad_reply(struct ctl *ctl, const char *method, const ig_err *why)
 	    method, why != NULL ? why->message : "");
 }
 
+typedef int row_fn(struct ctl *, void *list, const ig_summary *);
+
 /* Add the summaries of one page of list to out, the output's list. */
 static int
-ls_page(struct ctl *ctl, const msgpack_object *list, void *out)
+ls_page(struct ctl *ctl, const msgpack_object *list, row_fn *row, void *out)
 {
 	ig_err e;
 	int rc = CTL_OK;
@@ -29,48 +31,24 @@ ls_page(struct ctl *ctl, const msgpack_object *list, void *out)
 
 		if (ig_summary_unpack(&list->via.array.ptr[k], &s, &e) != 0)
 			return bad_reply(ctl, "list", &e);
-		if (ctl->output->ls_row(ctl, out, &s) != 0)
+		if (row(ctl, out, &s) != 0)
 			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		ig_summary_clear(&s);
 	}
 	return rc;
 }
 
-int
-cmd_ls(struct ctl *ctl, int argc, char **argv)
+/* Every run in one of the statuses want (none: all), page by page, each
+ * from where the last one ended, through row. */
+static int
+list_runs(struct ctl *ctl, const char *const *want, size_t nwant, row_fn *row,
+    void *out)
 {
-	static const struct option opts[] = {
-		{ "status", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *want[IG_STATUS_COUNT];
 	const msgpack_object *res, *list, *next;
 	msgpack_packer *pk;
-	void *out;
-	size_t nwant = 0;
 	int64_t from = IG_NONE;
-	int c, i, rc;
+	int rc;
 
-	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
-		if (c == CTL_OPT_DONE)
-			return rc;
-		for (i = 0; i < IG_STATUS_COUNT; i++)
-			if (strcmp(optarg, ig_status_names[i]) == 0)
-				break;
-		if (i == IG_STATUS_COUNT)
-			return ctl_usage(ctl,
-			    "--status %s: expected queued, "
-			    "running, paused, completed, terminated or failed",
-			    optarg);
-		if (nwant < IG_STATUS_COUNT)
-			want[nwant++] = ig_status_names[i];
-	}
-	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
-	    (rc = ctl_connect(ctl)) != CTL_OK)
-		return rc;
-	if (ctl->output->ls_start(ctl, &out) != 0)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	/* page by page, each from where the last one ended */
 	do {
 		pk = conn_begin(ctl->conn, "list");
 		msgpack_pack_map(pk, (nwant > 0) + (from != IG_NONE));
@@ -96,12 +74,63 @@ cmd_ls(struct ctl *ctl, int argc, char **argv)
 			rc = bad_reply(ctl, "list", NULL);
 			break;
 		}
-		rc = ls_page(ctl, list, out);
+		rc = ls_page(ctl, list, row, out);
 		from = next != NULL && next->type != MSGPACK_OBJECT_NIL ?
 		    (int64_t)next->via.u64 :
 		    IG_NONE;
 	} while (rc == CTL_OK && from != IG_NONE);
+	return rc;
+}
+
+int
+cmd_ls(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *want[IG_STATUS_COUNT];
+	void *out;
+	size_t nwant = 0;
+	int c, i, rc;
+
+	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
+		if (c == CTL_OPT_DONE)
+			return rc;
+		for (i = 0; i < IG_STATUS_COUNT; i++)
+			if (strcmp(optarg, ig_status_names[i]) == 0)
+				break;
+		if (i == IG_STATUS_COUNT)
+			return ctl_usage(ctl,
+			    "--status %s: expected queued, "
+			    "running, paused, completed, terminated or failed",
+			    optarg);
+		if (nwant < IG_STATUS_COUNT)
+			want[nwant++] = ig_status_names[i];
+	}
+	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
+	    (rc = ctl_connect(ctl)) != CTL_OK)
+		return rc;
+	if (ctl->output->ls_start(ctl, &out) != 0)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	rc = list_runs(ctl, want, nwant, ctl->output->ls_row, out);
 	return ctl->output->ls_end(ctl, out, rc);
+}
+
+int
+cmd_queue(struct ctl *ctl, int argc, char **argv)
+{
+	const char *want[] = { "queued" };
+	void *out;
+	int rc;
+
+	if ((rc = ctl_args(ctl, argc, argv, 0)) != CTL_CONTINUE ||
+	    (rc = ctl_connect(ctl)) != CTL_OK)
+		return rc;
+	if (ctl->output->queue_start(ctl, &out) != 0)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	rc = list_runs(ctl, want, 1, ctl->output->queue_row, out);
+	return ctl->output->queue_end(ctl, out, rc);
 }
 
 int

@@ -28,6 +28,12 @@ static const struct command commands[] = {
 	    "                          a handler (FILTER: every, once, before, after)\n"
 	    "  --checkpoint-every N  --checkpoint-seconds S\n"
 	    "  --from-state FILE.json  start from this state_dict\n"
+	    "  --gpus N  --cpus N      the GPUs and CPU slots it holds while it\n"
+	    "                          runs; it waits queued until they are free\n"
+	    "  --priority P            its place in the queue: higher first\n"
+	    "                          (default 0; above 0 only root)\n"
+	    "  --preemptible           it may be paused for a run of higher\n"
+	    "                          priority (stored; not acted on yet)\n"
 	    "  --follow                watch the run and exit with its outcome\n"
 	    "\n"
 	    "Examples:\n"
@@ -51,6 +57,13 @@ static const struct command commands[] = {
 	    "  ignitectl ls\n"
 	    "  ignitectl ls --status running --status paused\n"
 	    "  ignitectl --json ls | jq '.runs[].id'\n" },
+	{ "queue", cmd_queue, "",
+	    "The queued runs in the order they are to start: higher priority\n"
+	    "first, then first come first served; what each asks and waits for.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl queue\n"
+	    "  ignitectl --json queue | jq '.queue[0].id'\n" },
 	{ "status", cmd_status, "RUN",
 	    "Show one run.  RUN is an id or a name.\n"
 	    "\n"

@@ -319,6 +319,7 @@ const char *const summary_headers[] = {
 	"NAME",
 	">OWNER",
 	"STATUS",
+	"RESOURCES",
 	">EPOCH",
 	">ITERATION",
 	">IT/S",
@@ -347,6 +348,23 @@ metrics_text(const ig_summary *s)
 	return out;
 }
 
+/* "2 GPUs [0,1], 1 CPU": what it asks, and the GPUs it holds. */
+static void
+resources_text(char *buf, size_t len, const ig_summary *s)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (s->gpus > 0)
+		n = (size_t)snprintf(buf, len, "%lld GPU%s%s%s%s, ",
+		    (long long)s->gpus, s->gpus == 1 ? "" : "s",
+		    s->devices != NULL ? " [" : "",
+		    s->devices != NULL ? s->devices : "",
+		    s->devices != NULL ? "]" : "");
+	if (n < len)
+		snprintf(buf + n, len - n, "%lld CPU", (long long)s->cpus);
+}
+
 int
 summary_text(struct summary_text *f, const ig_summary *s, time_t now)
 {
@@ -368,10 +386,17 @@ summary_text(struct summary_text *f, const ig_summary *s, time_t now)
 	fmt_count(f->buf[SUM_ITERATION], sizeof f->buf[0], s->iteration);
 	fmt_rate(f->buf[SUM_RATE], sizeof f->buf[0], s->rate);
 	fmt_ago(f->buf[SUM_STARTED], sizeof f->buf[0], s->started, now);
+	resources_text(f->buf[SUM_RESOURCES], sizeof f->buf[0], s);
+	if (s->queue_position > 0)
+		snprintf(f->buf[SUM_STATUS], sizeof f->buf[0], "%s #%lld",
+		    status != NULL ? status : "?",
+		    (long long)s->queue_position);
+	else
+		snprintf(f->buf[SUM_STATUS], sizeof f->buf[0], "%s",
+		    status != NULL ? status : "?");
 	for (int i = 0; i < SUM_NFIELDS; i++)
 		f->cell[i] = f->buf[i];
 	f->cell[SUM_NAME] = s->name != NULL ? s->name : "-";
-	f->cell[SUM_STATUS] = status != NULL ? status : "?";
 	f->cell[SUM_METRICS] = f->metrics[0] != '\0' ? f->metrics : "-";
 	return 0;
 }

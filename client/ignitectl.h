@@ -129,6 +129,7 @@ int cmd_ping(struct ctl *, int, char **);
 int cmd_version(struct ctl *, int, char **);
 int cmd_shutdown(struct ctl *, int, char **);
 int cmd_ls(struct ctl *, int, char **);
+int cmd_queue(struct ctl *, int, char **);
 int cmd_status(struct ctl *, int, char **);
 int cmd_state(struct ctl *, int, char **);
 int cmd_terminate(struct ctl *, int, char **);
@@ -208,6 +209,7 @@ enum {
 	SUM_NAME,
 	SUM_OWNER,
 	SUM_STATUS,
+	SUM_RESOURCES,
 	SUM_EPOCH,
 	SUM_ITERATION,
 	SUM_RATE,

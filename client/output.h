@@ -67,6 +67,10 @@ struct output {
 	int (*ls_start)(struct ctl *, void **list);
 	int (*ls_row)(struct ctl *, void *list, const ig_summary *);
 	int (*ls_end)(struct ctl *, void *list, int status);
+	/* queue: the queued runs as ls gives them, printed in their order */
+	int (*queue_start)(struct ctl *, void **list);
+	int (*queue_row)(struct ctl *, void *list, const ig_summary *);
+	int (*queue_end)(struct ctl *, void *list, int status);
 	int (*status)(struct ctl *, const ig_summary *);
 	int (*state)(struct ctl *, json_t *state); /* takes state */
 	int (*logs_start)(struct ctl *, void **list);

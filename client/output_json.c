@@ -42,8 +42,13 @@ json_opt_str(const char *s)
 static json_t *
 json_summary(const ig_summary *s)
 {
-	json_t *m = json_object();
+	json_t *m = json_object(), *queue = json_null();
 	const char *status = ig_status_name(s->status);
+
+	if (s->queue_position > 0)
+		queue = json_pack_ex(NULL, 0, "{sI s:o}", "position",
+		    (json_int_t)s->queue_position, "waiting_for",
+		    json_opt_str(s->waiting_for));
 
 	for (size_t i = 0; m != NULL && i < s->nmetrics; i++)
 		if (json_object_set_new(m, s->metrics[i].name,
@@ -54,7 +59,7 @@ json_summary(const ig_summary *s)
 	/* json_pack steals "o" references and fails whole on NULL. */
 	return json_pack_ex(NULL, 0,
 	    "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
-	    " s:o s:o s:o s:o s:o}",
+	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o}",
 	    "id", (json_int_t)s->id, "name", json_opt_str(s->name), "owner",
 	    (json_int_t)s->owner, "owner_name",
 	    json_opt_str(owner_name(s->owner)), "status",
@@ -64,7 +69,10 @@ json_summary(const ig_summary *s)
 	    json_opt_int(s->epoch_length), "rate", json_real(s->rate),
 	    "metrics", m, "reason", json_opt_str(s->reason), "created",
 	    json_opt_int(s->created), "started", json_opt_int(s->started),
-	    "finished", json_opt_int(s->finished));
+	    "finished", json_opt_int(s->finished), "resources", "gpus",
+	    (json_int_t)s->gpus, "cpus", (json_int_t)s->cpus, "devices",
+	    json_opt_str(s->devices), "priority", (json_int_t)s->priority,
+	    "queue", queue);
 }
 
 static json_t *
@@ -163,6 +171,50 @@ json_ls_end(struct ctl *ctl, void *list, int status)
 		return json_print(ctl, json_pack("{so}", "runs", list));
 	json_decref(list);
 	return status;
+}
+
+/* queue: ls's summaries, printed in their order. */
+static int64_t
+place_of(json_t *run)
+{
+	json_t *p = json_object_get(json_object_get(run, "queue"), "position");
+
+	return json_is_integer(p) ? json_integer_value(p) : INT64_MAX;
+}
+
+static int
+by_place(const void *a, const void *b)
+{
+	int64_t x = place_of(*(json_t *const *)a),
+	        y = place_of(*(json_t *const *)b);
+
+	return (x > y) - (x < y);
+}
+
+static int
+json_queue_end(struct ctl *ctl, void *list, int status)
+{
+	size_t n = json_array_size(list);
+	json_t **v, *sorted;
+
+	if (status != CTL_OK) {
+		json_decref(list);
+		return status;
+	}
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL ||
+	    (sorted = json_array()) == NULL) {
+		free(v);
+		json_decref(list);
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(list, i);
+	qsort(v, n, sizeof(*v), by_place);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(sorted, v[i]);
+	free(v);
+	json_decref(list);
+	return json_print(ctl, json_pack("{so}", "queue", sorted));
 }
 
 static int
@@ -285,6 +337,9 @@ const struct output output_json = {
 	.ls_start = json_list_start,
 	.ls_row = json_ls_row,
 	.ls_end = json_ls_end,
+	.queue_start = json_list_start,
+	.queue_row = json_ls_row,
+	.queue_end = json_queue_end,
 	.status = json_status,
 	.state = json_state,
 	.logs_start = json_list_start,

@@ -78,6 +78,107 @@ text_ls_end(struct ctl *ctl, void *list, int status)
 	return status;
 }
 
+/* queue: its rows, kept with their place until all have come. */
+enum {
+	Q_POS,
+	Q_ID,
+	Q_NAME,
+	Q_OWNER,
+	Q_PRIORITY,
+	Q_RESOURCES,
+	Q_WAITING,
+	Q_N
+};
+static const char *const queue_headers[] = { ">#", ">ID", "NAME", ">OWNER",
+	">PRIORITY", "RESOURCES", "WAITING FOR", NULL };
+struct qrow {
+	int64_t pos;
+	char cell[Q_N][128];
+};
+struct qlist {
+	struct qrow *v;
+	size_t n, cap;
+};
+
+static int
+text_queue_start(struct ctl *ctl, void **list)
+{
+	(void)ctl;
+	return (*list = calloc(1, sizeof(struct qlist))) != NULL ? 0 : -1;
+}
+
+static int
+text_queue_row(struct ctl *ctl, void *list, const ig_summary *s)
+{
+	struct qlist *q = list;
+	struct summary_text f;
+	struct qrow *r;
+
+	(void)ctl;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 16;
+		struct qrow *v = realloc(q->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		q->v = v;
+		q->cap = cap;
+	}
+	if (summary_text(&f, s, time(NULL)) != 0)
+		return -1;
+	r = &q->v[q->n++];
+	r->pos = s->queue_position != IG_NONE ? s->queue_position : INT64_MAX;
+	snprintf(r->cell[Q_POS], sizeof r->cell[0], "%lld",
+	    (long long)s->queue_position);
+	snprintf(r->cell[Q_ID], sizeof r->cell[0], "%s", f.cell[SUM_ID]);
+	snprintf(r->cell[Q_NAME], sizeof r->cell[0], "%s", f.cell[SUM_NAME]);
+	snprintf(r->cell[Q_OWNER], sizeof r->cell[0], "%s", f.cell[SUM_OWNER]);
+	snprintf(r->cell[Q_PRIORITY], sizeof r->cell[0], "%lld",
+	    (long long)s->priority);
+	snprintf(r->cell[Q_RESOURCES], sizeof r->cell[0], "%s",
+	    f.cell[SUM_RESOURCES]);
+	snprintf(r->cell[Q_WAITING], sizeof r->cell[0], "%s",
+	    s->waiting_for != NULL ? s->waiting_for : "-");
+	summary_text_clear(&f);
+	return 0;
+}
+
+static int
+by_place(const void *a, const void *b)
+{
+	const struct qrow *x = a, *y = b;
+
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int
+text_queue_end(struct ctl *ctl, void *list, int status)
+{
+	struct qlist *q = list;
+	struct table *t = NULL;
+
+	if (status == CTL_OK) {
+		qsort(q->v, q->n, sizeof(*q->v), by_place);
+		if ((t = table_new(queue_headers)) == NULL)
+			status =
+			    ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+		for (size_t i = 0; status == CTL_OK && i < q->n; i++) {
+			const char *cells[Q_N];
+			for (int k = 0; k < Q_N; k++)
+				cells[k] = q->v[i].cell[k];
+			if (table_add(t, cells) != 0)
+				status = ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+		}
+		if (status == CTL_OK && table_print(t, ctl->out) != 0)
+			status = ig_err_set(
+			    &ctl->e, CTL_ELOCAL, "cannot write the output");
+		table_free(t);
+	}
+	free(q->v);
+	free(q);
+	return status;
+}
+
 /* The run summary as "key  value" lines: ls's columns, then the rest. */
 static int
 text_status(struct ctl *ctl, const ig_summary *s)
@@ -114,6 +215,12 @@ text_status(struct ctl *ctl, const ig_summary *s)
 		fmt_time(when, sizeof when, (double)times[i]);
 		fmt_ago(ago, sizeof ago, times[i], time(NULL));
 		fprintf(ctl->out, "%-13s %s (%s)\n", names[i], when, ago);
+	}
+	fprintf(ctl->out, "%-13s %lld\n", "priority", (long long)s->priority);
+	if (s->waiting_for != NULL) {
+		fprintf(ctl->out, "%-13s ", "waiting for");
+		put_text(ctl->out, s->waiting_for);
+		fputc('\n', ctl->out);
 	}
 	fprintf(ctl->out, "%-13s ", "reason");
 	put_text(ctl->out, s->reason != NULL ? s->reason : "-");
@@ -223,6 +330,9 @@ const struct output output_text = {
 	.ls_start = text_ls_start,
 	.ls_row = text_ls_row,
 	.ls_end = text_ls_end,
+	.queue_start = text_queue_start,
+	.queue_row = text_queue_row,
+	.queue_end = text_queue_end,
 	.status = text_status,
 	.state = text_state,
 	.logs_start = text_logs_start,

@@ -12,7 +12,7 @@ _ignitectl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="run ls status state terminate terminate-epoch pause
+	local commands="run ls queue status state terminate terminate-epoch pause
 	    resume rm metrics watch logs dashboard ping version shutdown help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -49,7 +49,8 @@ _ignitectl()
 	run) opts+=" --spec --from-state --follow --engine --name --data
 	    --batch-size --shuffle --no-header --split --label --max-epochs
 	    --epoch-length --seed --param --metric --handler
-	    --checkpoint-every --checkpoint-seconds" ;;
+	    --checkpoint-every --checkpoint-seconds --gpus --cpus --priority
+	    --preemptible" ;;
 	ls) opts+=" --status" ;;
 	resume) opts+=" --max-epochs" ;;
 	metrics) opts+=" --name --epochs --iterations --from --to

@@ -65,6 +65,7 @@ struct options {
 	const char *metrics_listen; /* NULL: no metrics endpoint */
 	bool metrics_public;
 	struct sockaddr_storage metrics_addr;
+	struct sched_config sched; /* --gpus, --cpus, the per-user limits */
 };
 
 struct ignited {
@@ -92,7 +93,9 @@ usage(FILE *f)
 	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
 	    "               [--plugin-dir DIR]... [--metrics-listen ADDR:PORT]\n"
-	    "               [--metrics-public] [--help] [--version]\n"
+	    "               [--metrics-public] [--gpus auto|none|N,N...]\n"
+	    "               [--cpus N] [--max-running-per-user N]\n"
+	    "               [--max-queued-per-user N] [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
 	    "Started by a systemd .socket unit, it serves the socket passed to\n"
@@ -130,7 +133,15 @@ usage(FILE *f)
 	    "                      (default: off)\n"
 	    "  --metrics-public    let --metrics-listen take another address:\n"
 	    "                      whoever connects sees every run's name,\n"
-	    "                      owner and metrics\n",
+	    "                      owner and metrics\n"
+	    "  --gpus auto|none|N,N...  the GPUs runs may ask for: auto, those in\n"
+	    "                      /proc/driver/nvidia/gpus; or CUDA device numbers\n"
+	    "                      (default: auto)\n"
+	    "  --cpus N            CPU slots runs may ask for (default: one a CPU)\n"
+	    "  --max-running-per-user N  runs one user may have running; the rest\n"
+	    "                      wait queued; root is not limited (default: none)\n"
+	    "  --max-queued-per-user N  runs one user may have waiting; more are\n"
+	    "                      refused; root is not limited (default: none)\n",
 	    IG_FRAME_MAX_DEFAULT);
 }
 
@@ -194,6 +205,10 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "metrics-listen", required_argument, NULL, 'x' },
 		{ "metrics-public", no_argument, NULL, 'X' },
+		{ "gpus", required_argument, NULL, 'G' },
+		{ "cpus", required_argument, NULL, 'C' },
+		{ "max-running-per-user", required_argument, NULL, 'R' },
+		{ "max-queued-per-user", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -204,7 +219,9 @@ parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .level = LOG_INFO,
 		.group = (gid_t)-1,
-		.max_data_bytes = READ_FILE_MAX_DEFAULT };
+		.max_data_bytes = READ_FILE_MAX_DEFAULT,
+		.sched = { .max_running = IG_NONE, .max_queued = IG_NONE } };
+	const char *gpus = "auto", *cpus = "0";
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -275,6 +292,20 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'X':
 			o->metrics_public = true;
 			break;
+		case 'G':
+			gpus = optarg;
+			break;
+		case 'C':
+			cpus = optarg;
+			break;
+		case 'R':
+			o->sched.max_running = (int64_t)parse_number(
+			    "--max-running-per-user", optarg, 1, 1000000);
+			break;
+		case 'Q':
+			o->sched.max_queued = (int64_t)parse_number(
+			    "--max-queued-per-user", optarg, 1, 1000000);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -295,6 +326,9 @@ parse_options(int argc, char **argv, struct options *o)
 		die("%s", err.message);
 	if (o->metrics_public && o->metrics_listen == NULL)
 		die("--metrics-public: give --metrics-listen ADDR:PORT too");
+	if (sched_parse_gpus(&o->sched, gpus, &err) != 0 ||
+	    sched_parse_cpus(&o->sched, cpus, &err) != 0)
+		die("%s", err.message);
 	if (o->nplugin_dirs == 0) {
 		o->plugin_dirs[o->nplugin_dirs++] = "/usr/lib/ignite/plugins";
 		o->plugin_dirs[o->nplugin_dirs++] =
@@ -523,7 +557,7 @@ main(int argc, char **argv)
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
-	if ((d.runs = runs_open(&d.loop, &jc, d.store, &e)) == NULL)
+	if ((d.runs = runs_open(&d.loop, &jc, &o.sched, d.store, &e)) == NULL)
 		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
@@ -537,6 +571,11 @@ main(int argc, char **argv)
 	}
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
 	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);
+	log_info("ignited %s ready: socket %s, database %s, %d GPU%s, "
+	         "%d CPU slot%s",
+	    IGNITE_VERSION, listen_fd >= 0 ? "passed by systemd" : o.socket,
+	    o.db, o.sched.ngpus, o.sched.ngpus == 1 ? "" : "s", o.sched.ncpus,
+	    o.sched.ncpus == 1 ? "" : "s");
 	sd_ready(&d);
 
 	uv_run(&d.loop, UV_RUN_DEFAULT);

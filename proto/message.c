@@ -131,7 +131,7 @@ pack_named_values(msgpack_packer *pk, const ig_named_value *nv, size_t n)
 void
 ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 {
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 17);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, s->id);
 	ig_pack_str(pk, "name");
@@ -160,12 +160,58 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	ig_pack_opt_int(pk, s->started);
 	ig_pack_str(pk, "finished");
 	ig_pack_opt_int(pk, s->finished);
+	ig_pack_str(pk, "resources");
+	msgpack_pack_map(pk, 3);
+	ig_pack_str(pk, "gpus");
+	msgpack_pack_int64(pk, s->gpus);
+	ig_pack_str(pk, "cpus");
+	msgpack_pack_int64(pk, s->cpus);
+	ig_pack_str(pk, "devices");
+	ig_pack_str(pk, s->devices);
+	ig_pack_str(pk, "priority");
+	msgpack_pack_int64(pk, s->priority);
+	ig_pack_str(pk, "queue");
+	if (s->queue_position <= 0) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "position");
+	msgpack_pack_int64(pk, s->queue_position);
+	ig_pack_str(pk, "waiting_for");
+	ig_pack_str(pk, s->waiting_for);
+}
+
+/* resources {gpus, cpus, devices} and queue {position, waiting_for}. */
+static int
+summary_sched_read(const msgpack_object *res, const msgpack_object *queue,
+    ig_summary *s, ig_err *err)
+{
+	const ig_fdef rdefs[] = {
+		{ "gpus", IG_F_UINT, false, NULL, &s->gpus },
+		{ "cpus", IG_F_UINT, false, NULL, &s->cpus },
+		{ "devices", IG_F_STR, false, NULL, &s->devices },
+	};
+	const ig_fdef qdefs[] = {
+		{ "position", IG_F_POS, true, NULL, &s->queue_position },
+		{ "waiting_for", IG_F_STR, false, NULL, &s->waiting_for },
+	};
+	int rc;
+
+	if (res != NULL &&
+	    (rc = ig_map_read(res, "run.resources", rdefs, NELEM(rdefs),
+	         IG_READ_ALLOW_UNKNOWN, err)) != 0)
+		return rc;
+	if (queue != NULL && queue->type != MSGPACK_OBJECT_NIL)
+		return ig_map_read(queue, "run.queue", qdefs, NELEM(qdefs),
+		    IG_READ_ALLOW_UNKNOWN, err);
+	return 0;
 }
 
 int
 ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 {
-	const msgpack_object *metrics = NULL;
+	const msgpack_object *metrics = NULL, *res = NULL, *queue = NULL;
 	const ig_fdef defs[] = {
 		{ "id", IG_F_POS, true, NULL, &s->id },
 		{ "name", IG_F_STR, false, NULL, &s->name },
@@ -181,14 +227,19 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 		{ "created", IG_F_INT, false, NULL, &s->created },
 		{ "started", IG_F_INT, false, NULL, &s->started },
 		{ "finished", IG_F_INT, false, NULL, &s->finished },
+		{ "resources", IG_F_MAP, false, NULL, &res },
+		{ "priority", IG_F_INT, false, NULL, &s->priority },
+		{ "queue", IG_F_ANY, false, NULL, &queue },
 	};
 	int rc;
 
 	memset(s, 0, sizeof *s);
 	s->max_epochs = s->epoch_length = IG_NONE;
 	s->created = s->started = s->finished = IG_NONE;
+	s->queue_position = IG_NONE;
 	if ((rc = ig_map_read(o, "run", defs, NELEM(defs),
 	         IG_READ_ALLOW_UNKNOWN, err)) != 0 ||
+	    (rc = summary_sched_read(res, queue, s, err)) != 0 ||
 	    (metrics != NULL &&
 	        (rc = proto_named_values_read(metrics, "run.metrics",
 	             &s->metrics, &s->nmetrics, err)) != 0))
@@ -201,6 +252,8 @@ ig_summary_clear(ig_summary *s)
 {
 	free(s->name);
 	free(s->reason);
+	free(s->devices);
+	free(s->waiting_for);
 	proto_named_values_free(s->metrics, s->nmetrics);
 	memset(s, 0, sizeof *s);
 }

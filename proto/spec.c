@@ -1040,6 +1040,17 @@ read_worker(const msgpack_object *o, ig_spec_worker *w, ig_err *err)
 	return env != NULL ? read_env(env, &w->env, err) : 0;
 }
 
+static int
+read_resources(const msgpack_object *o, ig_spec_resources *r, ig_err *err)
+{
+	const ig_fdef defs[] = {
+		{ "gpus", IG_F_UINT, false, NULL, &r->gpus },
+		{ "cpus", IG_F_POS, false, NULL, &r->cpus },
+	};
+
+	return ig_map_read(o, "resources", defs, NELEM(defs), 0, err);
+}
+
 /* ---- the spec ----------------------------------------------------------- */
 
 static void
@@ -1055,6 +1066,7 @@ defaults(ig_spec *s)
 	s->worker.timeout_ms = s->worker.max_restarts = IG_NONE;
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
 		s->worker.rlimits[r] = IG_NONE;
+	s->resources.cpus = 1;
 }
 
 static int
@@ -1063,7 +1075,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	const msgpack_object *engine = NULL, *params = NULL, *data = NULL,
 	                     *metrics = NULL, *handlers = NULL,
 	                     *checkpoint = NULL, *state_dict = NULL,
-	                     *worker = NULL;
+	                     *worker = NULL, *resources = NULL;
 	const ig_fdef defs[] = {
 		{ "engine", IG_F_ANY, true, NULL, &engine },
 		{ "name", IG_F_NAME, false, NULL, s->name },
@@ -1077,6 +1089,9 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 		{ "checkpoint", IG_F_MAP, false, NULL, &checkpoint },
 		{ "state_dict", IG_F_MAP, false, NULL, &state_dict },
 		{ "worker", IG_F_MAP, false, NULL, &worker },
+		{ "resources", IG_F_MAP, false, NULL, &resources },
+		{ "priority", IG_F_INT, false, NULL, &s->priority },
+		{ "preemptible", IG_F_BOOL, false, NULL, &s->preemptible },
 	};
 	int rc;
 
@@ -1092,7 +1107,9 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	    (checkpoint &&
 	        (rc = read_checkpoint(checkpoint, &s->checkpoint, err)) != 0) ||
 	    (state_dict && (rc = read_state_dict(state_dict, s, err)) != 0) ||
-	    (worker && (rc = read_worker(worker, &s->worker, err)) != 0))
+	    (worker && (rc = read_worker(worker, &s->worker, err)) != 0) ||
+	    (resources &&
+	        (rc = read_resources(resources, &s->resources, err)) != 0))
 		return rc;
 	if (s->engine.kind != IG_ENGINE_EXEC && worker != NULL)
 		return invalid(err, "worker", "only for exec engines");

@@ -270,7 +270,7 @@ pack_worker(msgpack_packer *pk, const ig_spec *s)
 void
 ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 {
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 15);
 	ig_pack_str(pk, "engine");
 	pack_engine(pk, &s->engine);
 	ig_pack_str(pk, "name");
@@ -302,4 +302,14 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 		msgpack_pack_nil(pk);
 	ig_pack_str(pk, "worker");
 	pack_worker(pk, s);
+	ig_pack_str(pk, "resources");
+	msgpack_pack_map(pk, 2);
+	ig_pack_str(pk, "gpus");
+	msgpack_pack_int64(pk, s->resources.gpus);
+	ig_pack_str(pk, "cpus");
+	msgpack_pack_int64(pk, s->resources.cpus);
+	ig_pack_str(pk, "priority");
+	msgpack_pack_int64(pk, s->priority);
+	ig_pack_str(pk, "preemptible");
+	pack_bool(pk, s->preemptible);
 }

@@ -108,7 +108,26 @@ job_free(struct job *job)
 	job_actions_free(job);
 	free(job->metrics);
 	free(job->restore.acc);
+	free(job->gpus);
+	free(job->cpus);
 	free(job);
+}
+
+int
+job_set_placement(struct job *job, const char *gpus, const char *cpus)
+{
+	char *g = strdup(gpus), *c = strdup(cpus);
+
+	if (g == NULL || c == NULL) {
+		free(g);
+		free(c);
+		return -1;
+	}
+	free(job->gpus);
+	free(job->cpus);
+	job->gpus = g;
+	job->cpus = c;
+	return 0;
 }
 
 bool

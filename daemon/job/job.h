@@ -63,6 +63,11 @@ struct job;
  */
 int job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec,
     uid_t owner, const struct job_hooks *hooks, struct job **out, ig_err *err);
+/* Where its exec worker is to run, before it starts: CUDA_VISIBLE_DEVICES
+ * ("0,1"; "" for no GPU) and the CPUs of its affinity ("0,2"; "" for
+ * ignited's own).  Copied; -1 without memory.  Builtin and plugin engines
+ * run on the loop and ignore it. */
+int job_set_placement(struct job *job, const char *gpus, const char *cpus);
 /* Must not be called while job_busy(). */
 void job_free(struct job *job);
 /* A blocking process call is in flight. */

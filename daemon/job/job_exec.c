@@ -340,6 +340,8 @@ start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
 		.uid = x->uid,
 		.gid = x->gid,
 		.timeout_ms = x->timeout_ms,
+		.gpus = x->job->gpus,
+		.cpus = x->job->cpus,
 	};
 	struct worker_cb cb = { on_log, on_fail, x };
 	struct setup_args a = { x, s };

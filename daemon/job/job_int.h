@@ -80,6 +80,8 @@ struct job {
 	bool
 	    metrics_clash; /* a worker reported a spec metric's name (logged) */
 	struct job_restore restore;
+	/* where its exec worker runs (job_set_placement); NULL: unset */
+	char *gpus, *cpus;
 
 	/* A blocking process call (job_plugin.c). */
 	uv_work_t work;

@@ -15,6 +15,8 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		    "run %lld is restarting its worker; "
 		    "retry",
 		    (long long)run->id);
+	if (run->status == IG_STATUS_QUEUED)
+		return queue_terminate(run, ended, arg, later);
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
 		ig_engine_terminate_epoch(e, false);

@@ -46,7 +46,7 @@ on_stored(void *arg, const ig_err *err)
 		return;
 	}
 	if (run->job != NULL && !mgr->stopping)
-		make_runnable(run);
+		queue_start(run);
 	cr->done(cr->arg, run, NULL);
 	free(cr);
 }
@@ -104,8 +104,9 @@ create_done(uv_work_t *w, int status)
 		.owner_uid = run->owner,
 		.spec = sb.data,
 		.spec_len = sb.size,
-		.status = IG_STATUS_RUNNING,
+		.status = IG_STATUS_QUEUED,
 		.progress = progress_of(run),
+		.queue_seq = run->sched.seq,
 	};
 	rc = store_create_run(
 	    mgr->store, &rec, &run->id, on_stored, cr, &cr->err);
@@ -124,8 +125,9 @@ create_done(uv_work_t *w, int status)
 		    LOG_ERROR, run->id, "out of memory for the table of runs");
 		return;
 	}
-	run->created = run->started = store_now();
-	run->status = IG_STATUS_RUNNING;
+	/* it runs once its record is in and what it asks is free */
+	run->created = store_now();
+	run->status = IG_STATUS_QUEUED;
 	tell_rpc(run, RUN_LIVE, NULL);
 	run_log(run, LOG_INFO, "started by uid %lu: %s",
 	    (unsigned long)run->owner,
@@ -164,14 +166,28 @@ runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 		ig_spec_free(spec);
 		return rc;
 	}
+	if (spec->priority > 0 && owner != 0) {
+		ig_spec_free(spec);
+		return ig_err_set(err, IG_PROTO_PERMISSION_DENIED,
+		    "priority: only root may set a priority above 0; "
+		    "leave it at 0 or lower it");
+	}
+	if ((rc = sched_reserve(mgr->sched, owner, spec->resources.gpus,
+	         spec->resources.cpus, err)) != 0) {
+		ig_spec_free(spec);
+		return rc;
+	}
 	if (spec->seed == IG_NONE && spec->data.shuffle)
 		spec->seed = fresh_seed();
 	if ((cr = calloc(1, sizeof(*cr))) == NULL ||
 	    (cr->run = run_alloc(mgr, spec, owner)) == NULL) {
+		sched_unreserve(mgr->sched, owner);
 		free(cr);
 		ig_spec_free(spec);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
+	/* counted against its owner's queue until it starts or goes */
+	cr->run->sched.reserved = true;
 	cr->done = done;
 	cr->arg = arg;
 	cr->work.data = cr;

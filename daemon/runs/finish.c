@@ -140,6 +140,7 @@ finish_end(struct run *run)
 	run->rate = 0;
 	job_free(run->job);
 	run->job = NULL;
+	queue_release(run);
 	if (store_set_progress(
 	        run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
 	    store_set_status(run->mgr->store, run->id, run->ending, run->reason,

@@ -30,6 +30,9 @@ run_from_record(struct runs *mgr, const struct store_run *rec, ig_spec *spec)
 	run->started = rec->started;
 	run->finished = rec->finished;
 	run->last = rec->progress;
+	queue_entry_init(run, rec->queue_seq);
+	if (rec->queue_seq >= mgr->next_seq)
+		mgr->next_seq = rec->queue_seq + 1;
 	if (runs_add(mgr, run) != 0) {
 		run_free(run);
 		return NULL;
@@ -94,6 +97,8 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		return;
 	}
 	if (run->status == IG_STATUS_PAUSED) {
+		/* a paused run keeps what it held */
+		queue_restore(run);
 		run_log(run, LOG_INFO,
 		    "restored paused after the daemon's restart");
 		return;
@@ -112,10 +117,15 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		set_status(run, IG_STATUS_FAILED, err.message);
 		return;
 	}
-	set_status(run, IG_STATUS_RUNNING, NULL);
-	make_runnable(run);
+	/* the runs that held GPUs and slots take them back before any
+	 * queued one starts (runs_open dispatches once all are in) */
+	if (run->status == IG_STATUS_RUNNING)
+		queue_restore(run);
+	else
+		queue_start(run);
 	run_log(run, LOG_INFO,
-	    "resumed at epoch %lld, iteration %lld after the daemon's restart",
+	    "%s at epoch %lld, iteration %lld after the daemon's restart",
+	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
 	    (long long)ig_engine_state(job_engine(run->job))->epoch,
 	    (long long)ig_engine_state(job_engine(run->job))->iteration);
 }
@@ -144,8 +154,8 @@ on_store_error(void *arg, int64_t run_id, const ig_err *err)
 }
 
 struct runs *
-runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
-    ig_err *err)
+runs_open(uv_loop_t *loop, const struct job_config *cfg,
+    const struct sched_config *sched, struct store *store, ig_err *err)
 {
 	struct store_reader *r = store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
@@ -161,8 +171,15 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 	hist_init(&mgr->stats.ckpt_bytes, HIST_BYTES);
 	mgr->cfg = cfg;
 	mgr->store = store;
+	mgr->next_seq = 1;
+	if ((mgr->sched = sched_new(sched)) == NULL) {
+		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		free(mgr);
+		return NULL;
+	}
 	if ((mgr->history = history_open(loop, store_path(store), err)) ==
 	    NULL) {
+		sched_free(mgr->sched);
 		free(mgr);
 		return NULL;
 	}
@@ -177,6 +194,7 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 		runs_close(mgr);
 		return NULL;
 	}
+	mgr->opening = true;
 	for (size_t i = 0; i < n; i++) {
 		enum ig_status st = recs[i].status;
 		adopt_stored(mgr, &recs[i],
@@ -184,5 +202,7 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 		        st == IG_STATUS_PAUSED);
 	}
 	store_runs_free(recs, n);
+	mgr->opening = false;
+	queue_dispatch(mgr);
 	return mgr;
 }

@@ -46,6 +46,8 @@ rebuild_install(struct rebuild *rb, ig_err *err)
 	}
 	if (old != NULL)
 		job_free(old);
+	if (run->sched.held)
+		queue_place(run); /* a restarted worker keeps its GPUs */
 	return 0;
 }
 
@@ -139,9 +141,9 @@ resume_engine(struct run *run, int64_t max_epochs, ig_err *err)
 		    (long long)ig_engine_state(e)->epoch);
 	if (start_engine(run, max_epochs, err) != 0)
 		return err->code;
-	set_status(run, IG_STATUS_RUNNING, NULL);
-	make_runnable(run);
-	run_log(run, LOG_INFO, "resumed at epoch %lld, iteration %lld",
+	queue_start(run);
+	run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
+	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued to resume",
 	    (long long)ig_engine_state(e)->epoch,
 	    (long long)ig_engine_state(e)->iteration);
 	return 0;

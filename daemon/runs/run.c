@@ -121,6 +121,7 @@ run_free(struct run *run)
 	if (run == NULL)
 		return;
 	tell_ended(run);
+	queue_forget(run);
 	if (run->job != NULL)
 		job_free(run->job);
 	tell_rpc(run, RUN_GONE, NULL);
@@ -148,6 +149,7 @@ run_alloc(struct runs *mgr, ig_spec *spec, uid_t owner)
 	run->slice = 64;
 	run->ending = -1;
 	memcpy(run->name, spec->name, sizeof(run->name));
+	queue_entry_init(run, mgr->next_seq++);
 	return run;
 }
 
@@ -253,6 +255,7 @@ run_summary(struct run *run, ig_summary *s)
 	s->finished = run->finished > 0 ? (int64_t)run->finished : IG_NONE;
 	s->epoch = s->iteration = 0;
 	s->max_epochs = s->epoch_length = IG_NONE;
+	queue_summary(run, s);
 	if (!live(run)) {
 		s->epoch = run->last.epoch;
 		s->iteration = run->last.iteration;

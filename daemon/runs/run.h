@@ -23,6 +23,7 @@
 #include "store/history.h"
 #include "log.h"
 #include "job/job.h"
+#include "runs/sched.h"
 #include "store/store.h"
 
 struct runs;
@@ -133,6 +134,13 @@ struct run {
 	/* who watches it: the RPC side's own (api/watch.c), opaque here;
 	 * NULL while nobody does, so that no note is made for nobody */
 	void *watchers;
+
+	/* its place in the queue and what it holds (queue.c); the summary's
+	 * strings are kept here */
+	struct sched_entry sched;
+	bool waited; /* it was queued: its start is logged */
+	char devices[SCHED_MAX_GPUS * 5];
+	char waiting_for[128];
 };
 
 enum run_suspend {
@@ -161,6 +169,9 @@ struct runs {
 	struct store *store;
 	struct history *history; /* metric history reads, off the loop */
 	struct runs_rpc rpc; /* the RPC side: news out, how busy it is */
+	struct sched *sched; /* the machine's GPUs and CPU slots, the queue */
+	int64_t next_seq; /* the next run's place in submission order */
+	bool opening; /* taking stored runs back: nothing starts yet */
 	struct run **v; /* every run the daemon knows, by id */
 	size_t n, cap;
 	uv_idle_t idle; /* steps runnable runs while any */

@@ -9,15 +9,17 @@
 #include <uv.h>
 
 #include "job/job.h"
+#include "runs/sched.h"
 #include "store/store.h"
 
 struct runs;
 
 /* Load every stored run and resume the unfinished ones from their last
- * checkpoint.  cfg is borrowed for the manager's life.  Returns NULL with a
+ * checkpoint, those that ran first, then the queue in its stored order.
+ * cfg is borrowed for the manager's life, sched copied.  Returns NULL with a
  * message in err. */
 struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg,
-    struct store *store, ig_err *err);
+    const struct sched_config *sched, struct store *store, ig_err *err);
 /* Stop every run after its current iteration, checkpoint it (it stays
  * "running", to be resumed at the next start), flush the store, then call
  * done(arg, status) on the loop. */

@@ -126,6 +126,18 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void resumed(struct rebuild *rb);
 
+/* queue.c */
+void queue_entry_init(struct run *run, int64_t seq);
+void queue_start(struct run *run);
+void queue_restore(struct run *run);
+void queue_dispatch(struct runs *mgr);
+void queue_place(struct run *run);
+void queue_release(struct run *run);
+void queue_forget(struct run *run);
+int queue_terminate(
+    struct run *run, run_done_fn *ended, void *arg, bool *later);
+void queue_summary(struct run *run, ig_summary *s);
+
 /* shutdown.c */
 void check_stopped(struct runs *mgr);
 void on_stop_idle(uv_idle_t *idle);

@@ -98,6 +98,8 @@ runs_close(struct runs *mgr)
 	for (size_t i = 0; i < mgr->n; i++)
 		run_free(mgr->v[i]);
 	free(mgr->v);
+	sched_free(mgr->sched);
+	mgr->sched = NULL;
 	history_close(mgr->history);
 	uv_close((uv_handle_t *)&mgr->idle, free_on_close);
 	uv_close((uv_handle_t *)&mgr->grace, free_on_close);

@@ -561,6 +561,7 @@ store_create_run(struct store *s, const struct store_run *run, int64_t *id,
 	op->u.create.status = run->status;
 	op->u.create.created = store_now();
 	op->u.create.progress = run->progress;
+	op->u.create.queue_seq = run->queue_seq;
 	*id = s->next_run_id++;
 	return enqueue(s, op);
 }

@@ -85,6 +85,7 @@ struct store_run {
 	double started;
 	double finished;
 	struct store_progress progress;
+	int64_t queue_seq; /* its place in submission order (runs/sched.h) */
 };
 
 struct store_checkpoint {

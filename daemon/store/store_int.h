@@ -61,6 +61,7 @@ typedef struct store_op {
 			enum ig_status status;
 			double created;
 			struct store_progress progress;
+			int64_t queue_seq;
 		} create;
 		struct {
 			enum ig_status status;

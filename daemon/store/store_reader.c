@@ -38,7 +38,7 @@ enum rstmt_id {
 #define RUN_COLUMNS \
 	"SELECT id, name, owner_uid, spec, status, reason," \
 	" created, started, finished, epoch, iteration, epoch_length," \
-	" max_epochs, tag FROM runs"
+	" max_epochs, tag, queue_seq FROM runs"
 #define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
 
 static const char *const rstmt_sql[RS_COUNT] = {
@@ -348,6 +348,7 @@ read_run(sqlite3_stmt *st, struct store_run *run)
 	run->progress.epoch_length = store_column_opt(st, 11);
 	run->progress.max_epochs = store_column_opt(st, 12);
 	run->tag = column_blob(st, 13, &run->tag_len, &nomem);
+	run->queue_seq = sqlite3_column_int64(st, 14);
 	if (nomem) {
 		store_run_clear(run);
 		return SQLITE_NOMEM;

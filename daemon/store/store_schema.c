@@ -113,6 +113,11 @@ static const char *const migrations[] = {
 	 * any migration, so what it holds is vouched for as it is. */
 	("ALTER TABLE runs ADD COLUMN tag BLOB;"
 	 "UPDATE runs SET tag = ignite_tag(id, owner_uid, spec);"),
+	/* 3 -> 4: each run's place in the queue's submission order
+	 * (runs/sched.h), which a resume moves to the end; runs so far were
+	 * submitted in id order. */
+	("ALTER TABLE runs ADD COLUMN queue_seq INTEGER NOT NULL DEFAULT 0;"
+	 "UPDATE runs SET queue_seq = id;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

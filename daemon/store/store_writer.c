@@ -52,9 +52,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CREATE_RUN] =
 	    "INSERT INTO runs (id, name, owner_uid, spec, status,"
 	    " created, started, epoch, iteration, epoch_length, max_epochs,"
-	    " tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " tag, queue_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
 	    " CASE WHEN ?5 = 'running' THEN ?6 END, ?7, ?8, ?9, ?10,"
-	    " ignite_tag(?1, ?3, ?4))",
+	    " ignite_tag(?1, ?3, ?4), ?11)",
 	[ST_STATUS] =
 	    "UPDATE runs SET status = ?2, reason = ?3,"
 	    " started = CASE WHEN ?2 = 'running'"
@@ -165,6 +165,7 @@ apply_create(struct store *s, const store_op *op)
 	sqlite3_bind_int64(st, 8, op->u.create.progress.iteration);
 	store_bind_opt(st, 9, op->u.create.progress.epoch_length);
 	store_bind_opt(st, 10, op->u.create.progress.max_epochs);
+	sqlite3_bind_int64(st, 11, op->u.create.queue_seq);
 	return store_step_done(st);
 }
 

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "ignite/spec.h"
 
 #define LIMIT_ARG_LEN 48 /* "NAME=N" */
+#define CPUS_ARG "cpus=" /* the affinity: "cpus=0,2" */
 
 /* setrlimit(2)'s resource for each enum ig_rlimit. */
 static const int rlimit_resource[IG_RLIMIT_COUNT] = {
@@ -33,23 +36,30 @@ static const int rlimit_resource[IG_RLIMIT_COUNT] = {
 };
 
 char **
-exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits)
+exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits,
+    const char *cpus)
 {
-	size_t n = 0, i = 0;
+	bool affine = cpus != NULL && cpus[0] != '\0';
+	size_t n = 0, i = 0,
+	       clen = affine ? strlen(CPUS_ARG) + strlen(cpus) + 1 : 0;
 	char **v, *lim;
 
 	while (argv[n] != NULL)
 		n++;
-	/* "ignited", the flag, cwd, the limits, "--", argv, NULL; then the
-	 * limits' text */
-	v = malloc((n + 5 + IG_RLIMIT_COUNT) * sizeof(*v) +
-	    IG_RLIMIT_COUNT * LIMIT_ARG_LEN);
+	/* "ignited", the flag, cwd, the CPUs, the limits, "--", argv, NULL;
+	 * then the limits' text and the CPUs' */
+	v = malloc((n + 6 + IG_RLIMIT_COUNT) * sizeof(*v) +
+	    IG_RLIMIT_COUNT * LIMIT_ARG_LEN + clen);
 	if (v == NULL)
 		return NULL;
-	lim = (char *)(v + n + 5 + IG_RLIMIT_COUNT);
+	lim = (char *)(v + n + 6 + IG_RLIMIT_COUNT);
 	v[i++] = "ignited";
 	v[i++] = EXEC_WORKER_FLAG;
 	v[i++] = (char *)cwd;
+	if (affine) {
+		v[i] = lim + IG_RLIMIT_COUNT * LIMIT_ARG_LEN;
+		snprintf(v[i++], clen, "%s%s", CPUS_ARG, cpus);
+	}
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++) {
 		if (rlimits[r] == IG_NONE)
 			continue;
@@ -119,6 +129,34 @@ parse_limit(const char *arg, int *res, rlim_t *value)
 	return false;
 }
 
+/* "cpus=0,2": the worker's affinity, set before its program starts so
+ * that every thread it makes inherits it. */
+static int
+set_cpus(const char *list)
+{
+	cpu_set_t set;
+	const char *p = list;
+
+	CPU_ZERO(&set);
+	for (;;) {
+		char *end;
+		long c = strtol(p, &end, 10);
+		if (end == p || c < 0 || c >= CPU_SETSIZE ||
+		    (*end != ',' && *end != '\0'))
+			return failed(
+			    "engine: ignited %s: %s%s is not a CPU list",
+			    EXEC_WORKER_FLAG, CPUS_ARG, list);
+		CPU_SET((int)c, &set);
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return failed("engine: cannot set the worker's CPUs to %s: %s",
+		    list, strerror(errno));
+	return 0;
+}
+
 /* Lowering a limit needs no privilege; raising the hard limit needs root,
  * and nofile stops at fs.nr_open even for root. */
 static int
@@ -153,6 +191,11 @@ exec_worker_main(int argc, char **argv)
 	close_from(3, 0);
 	for (i = 3; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		rlim_t v;
+		if (strncmp(argv[i], CPUS_ARG, strlen(CPUS_ARG)) == 0) {
+			if ((rc = set_cpus(argv[i] + strlen(CPUS_ARG))) != 0)
+				return rc;
+			continue;
+		}
 		if (!parse_limit(argv[i], &r, &v))
 			return failed("engine: ignited %s: %s is not LIMIT=N",
 			    EXEC_WORKER_FLAG, argv[i]);

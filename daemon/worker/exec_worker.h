@@ -7,11 +7,12 @@
  * directly.  It starts its own binary (/proc/self/exe: the very file it
  * runs from, even after an upgrade replaced it) in a hidden mode,
  *
- *     ignited --exec-worker CWD [LIMIT=N]... -- PROGRAM [ARG]...
+ *     ignited --exec-worker CWD [cpus=N,N...] [LIMIT=N]... -- PROGRAM [ARG]...
  *
  * already as the run's owner (libuv's setuid and setgid, supplementary
  * groups dropped), with the worker's environment and pipes.  That process
- * closes every descriptor above 2, enters CWD with the owner's rights,
+ * closes every descriptor above 2, sets its CPU affinity to the CPUs its
+ * slots name (runs/sched.h), enters CWD with the owner's rights,
  * sets each limit as soft and hard limit on itself (lowering needs no
  * privilege, and the limits cover the program's own start-up) and
  * executes PROGRAM, searched in the environment's PATH.
@@ -29,11 +30,11 @@
 #define EXEC_WORKER_SELF "/proc/self/exe"
 #define EXEC_WORKER_FAILED 122
 
-/* The trampoline's argv for the worker's argv, cwd and limits (by enum
- * ig_rlimit, IG_NONE: inherited): one allocation, free() it.  NULL when
- * memory runs out. */
-char **exec_worker_argv(
-    char *const *argv, const char *cwd, const int64_t *rlimits);
+/* The trampoline's argv for the worker's argv, cwd, limits (by enum
+ * ig_rlimit, IG_NONE: inherited) and CPUs ("0,2"; NULL or "": inherited):
+ * one allocation, free() it.  NULL when memory runs out. */
+char **exec_worker_argv(char *const *argv, const char *cwd,
+    const int64_t *rlimits, const char *cpus);
 
 /* ignited --exec-worker ...: returns only on failure, with the exit
  * status.  Called first thing in main, before any of the daemon's set-up. */

@@ -370,6 +370,33 @@ on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- starting ----------------------------------------------------------- */
 
+/* The worker's environment: env with the GPUs it was given, over any the
+ * spec set (a run must not reach another's GPU), numbered as nvidia-smi
+ * numbers them.  One allocation, free() it; NULL without memory. */
+static char **
+gpu_env(char *const *env, const char *gpus)
+{
+	static const char order[] = "CUDA_DEVICE_ORDER=PCI_BUS_ID";
+	static const char var[] = "CUDA_VISIBLE_DEVICES=";
+	size_t n = 0, k = 0, vlen = strlen(var) + strlen(gpus) + 1;
+	char **v, *text;
+
+	while (env[n] != NULL)
+		n++;
+	if ((v = malloc((n + 3) * sizeof(*v) + vlen)) == NULL)
+		return NULL;
+	text = (char *)(v + n + 3);
+	snprintf(text, vlen, "%s%s", var, gpus);
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(env[i], var, strlen(var)) != 0 &&
+		    strncmp(env[i], order, strlen("CUDA_DEVICE_ORDER=")) != 0)
+			v[k++] = env[i];
+	v[k++] = text;
+	v[k++] = (char *)order;
+	v[k] = NULL;
+	return v;
+}
+
 int
 worker_start(uv_loop_t *loop, const struct worker_opts *o,
     const struct worker_cb *cb, struct worker **out, ig_err *err)
@@ -377,12 +404,15 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 	struct worker *w = calloc(1, sizeof(*w));
 	uv_process_options_t po = { 0 };
 	uv_stdio_container_t stdio[3];
-	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits);
+	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits, o->cpus);
+	char **env = o->gpus != NULL ? gpu_env(o->env, o->gpus) : NULL;
 	int rc;
 
 	*out = NULL;
-	if (args == NULL || w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
+	if (args == NULL || w == NULL || (o->gpus != NULL && env == NULL) ||
+	    (w->dec = ig_decoder_new(0)) == NULL) {
 		free(args);
+		free(env);
 		free(w);
 		return ig_err_set(
 		    err, IG_PROTO_INTERNAL, "worker: out of memory");
@@ -409,7 +439,7 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 	po.exit_cb = on_exited;
 	po.file = EXEC_WORKER_SELF;
 	po.args = args;
-	po.env = (char **)o->env;
+	po.env = env != NULL ? env : (char **)o->env;
 	po.stdio = stdio;
 	po.stdio_count = 3;
 	if (o->setid) {
@@ -420,6 +450,7 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 	}
 	rc = uv_spawn(loop, &w->proc, &po);
 	free(args);
+	free(env);
 	if (rc != 0) {
 		w->detached = true;
 		close_pipes(w);

@@ -40,6 +40,10 @@ struct worker_opts {
 	uint64_t timeout_ms; /* per request */
 	/* by enum ig_rlimit, set as soft and hard limit; IG_NONE: inherited */
 	int64_t rlimits[IG_RLIMIT_COUNT];
+	/* CUDA_VISIBLE_DEVICES, over env's ("" hides every GPU); NULL: env's */
+	const char *gpus;
+	/* the CPUs of its affinity, "0,2"; NULL or "": inherited */
+	const char *cpus;
 };
 
 struct worker_cb {

@@ -373,6 +373,11 @@ typedef struct ig_summary {
 	size_t nmetrics;
 	char *reason; /* why it ended or failed */
 	int64_t created, started, finished; /* unix seconds */
+	int64_t gpus, cpus; /* what it asks (spec resources) */
+	char *devices; /* the GPUs it holds, "0,1"; NULL: none */
+	int64_t priority;
+	int64_t queue_position; /* 1-based; IG_NONE (or 0) unless queued */
+	char *waiting_for; /* while queued: "1 GPU" */
 } ig_summary;
 
 void ig_summary_pack(msgpack_packer *pk, const ig_summary *s);

@@ -180,6 +180,13 @@ typedef struct ig_spec_worker {
 	int64_t rlimits[IG_RLIMIT_COUNT];
 } ig_spec_worker;
 
+/* What a run holds while it runs (ignited --gpus, --cpus): a run waits
+ * queued until they are free. */
+typedef struct ig_spec_resources {
+	int64_t gpus; /* >= 0, default 0 */
+	int64_t cpus; /* CPU slots, >= 1, default 1 */
+} ig_spec_resources;
+
 typedef struct ig_spec {
 	ig_spec_engine engine;
 	char name[IG_NAME_MAX + 1]; /* "" when unnamed */
@@ -195,6 +202,9 @@ typedef struct ig_spec {
 	void *state_dict; /* the map's msgpack bytes, or NULL */
 	size_t state_dict_len;
 	ig_spec_worker worker;
+	ig_spec_resources resources;
+	int64_t priority; /* default 0; above 0 only root's runs */
+	bool preemptible; /* default false */
 } ig_spec;
 
 /*

@@ -474,6 +474,9 @@ test_summary_text(void **state)
 		.created = 100,
 		.started = 100,
 		.finished = IG_NONE,
+		.gpus = 2,
+		.cpus = 1,
+		.devices = "0,1",
 	};
 	struct summary_text f;
 	(void)state;
@@ -487,6 +490,15 @@ test_summary_text(void **state)
 	assert_string_equal(f.cell[SUM_RATE], "1.53k");
 	assert_string_equal(f.cell[SUM_STARTED], "5m ago");
 	assert_string_equal(f.cell[SUM_METRICS], "loss=0.25 acc=0.9");
+	assert_string_equal(f.cell[SUM_RESOURCES], "2 GPUs [0,1], 1 CPU");
+	summary_text_clear(&f);
+	/* queued: its place, and no GPU held */
+	s.status = IG_STATUS_QUEUED;
+	s.queue_position = 2;
+	s.devices = NULL;
+	assert_int_equal(summary_text(&f, &s, 400), 0);
+	assert_string_equal(f.cell[SUM_STATUS], "queued #2");
+	assert_string_equal(f.cell[SUM_RESOURCES], "2 GPUs, 1 CPU");
 	summary_text_clear(&f);
 }
 

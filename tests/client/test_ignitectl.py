@@ -34,7 +34,7 @@ class Daemon:
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(
                 [self.binary, "--socket", self.socket, "--db",
-                 os.path.join(self.dir, "ignite.db")], stdout=logf, stderr=logf)
+                 os.path.join(self.dir, "ignite.db"), "--cpus", "256"], stdout=logf, stderr=logf)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -76,7 +76,7 @@ IGNITED = None
 
 SUMMARY_KEYS = {"id", "name", "owner", "owner_name", "status", "epoch", "max_epochs", "iteration",
                 "epoch_length", "rate", "metrics", "reason", "created", "started",
-                "finished"}
+                "finished", "resources", "priority", "queue"}
 
 SOFTMAX = {
     "engine": "builtin:softmax",
@@ -451,6 +451,7 @@ class IgnitectlTest(unittest.TestCase):
                          "name          bytes\n"
                          "owner         root\n"
                          "status        completed\n"
+                         "resources     1 CPU\n"
                          "epoch         2/2\n"
                          "iteration     8\n"
                          "it/s          0\n"
@@ -459,6 +460,7 @@ class IgnitectlTest(unittest.TestCase):
                          "epoch length  4\n"
                          "created       %s \\((just now|\\d+s ago)\\)\n"
                          "finished      %s \\((just now|\\d+s ago)\\)\n"
+                         "priority      0\n"
                          "reason        -\n$" % (run, when, when))
         self.assertEqual(self.ctl("state", run).stdout,
                          "epoch_length  4\nmax_epochs    2\niteration     8\n")
@@ -485,7 +487,7 @@ class IgnitectlTest(unittest.TestCase):
         # ls: aligned columns, right-aligned numbers
         out = self.ctl("ls", "--status", "completed").stdout.splitlines()
         head = out[0]
-        self.assertRegex(head, r"^ *ID  NAME +OWNER  STATUS +EPOCH  ITERATION  IT/S  "
+        self.assertRegex(head, r"^ *ID  NAME +OWNER  STATUS +RESOURCES +EPOCH  ITERATION  IT/S  "
                          r"STARTED +METRICS$")
         row = [l for l in out if " bytes " in l][0]
         self.assertEqual(len(row.rstrip()), len(row))

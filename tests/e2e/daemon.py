@@ -23,6 +23,9 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
 NUMPY_WORKER = os.path.join(SRC, "examples", "workers", "numpy_softmax.py")
 PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
+# CPU slots enough that the tests' runs all start at once on a small
+# machine (the default is one a core); the queue's tests give their own.
+CPUS = ["--cpus", "256"]
 
 
 class RPCError(Exception):
@@ -119,7 +122,7 @@ class Daemon:
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             self.prefix + [self.binary, "--socket", self.socket, "--db", self.db,
-                           "--log-level", "debug"] + self.extra,
+                           "--log-level", "debug"] + CPUS + self.extra,
             stdout=logf, stderr=logf, **self.popen)
         logf.close()
         deadline = time.time() + 30

@@ -500,8 +500,10 @@ class TestWorkerStart(unittest.TestCase):
         self.assertEqual(st["status"], "failed")
         self.assertIn("groups=", st["log"])
         # PROTOCOL.md worker.env: only PATH (the daemon's), the owner's
-        # HOME, USER and LOGNAME, and the spec's; cwd / by default
-        self.assertIn("env=EXTRA,HOME,LOGNAME,PATH,USER", st["log"])
+        # HOME, USER and LOGNAME, the run's GPUs (none: empty), and the
+        # spec's; cwd / by default
+        self.assertIn("env=CUDA_DEVICE_ORDER,CUDA_VISIBLE_DEVICES,EXTRA,HOME,LOGNAME,PATH,USER",
+                      st["log"])
         owner = pwd.getpwuid(65534)
         for line in ("HOME=" + owner.pw_dir, "USER=" + owner.pw_name, "LOGNAME=" + owner.pw_name,
                      "PATH=" + os.environ["PATH"], "EXTRA=from the spec", "cwd=/"):

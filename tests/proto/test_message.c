@@ -76,6 +76,8 @@ test_summary(void **state)
 		.rate = 1234.5, .metrics = metrics, .nmetrics = 2,
 		.reason = "worker exited with status 1", .created = 1700000000,
 		.started = 1700000001, .finished = IG_NONE,
+		.gpus = 1, .cpus = 2, .priority = -1, .queue_position = 3,
+		.waiting_for = "1 GPU",
 	}, got;
 	ig_frame f;
 	ig_err err = { 0 };
@@ -98,6 +100,12 @@ test_summary(void **state)
 	assert_true(got.metrics[0].value == 0.25);
 	assert_true(isnan(got.metrics[1].value));
 	assert_string_equal(got.reason, "worker exited with status 1");
+	assert_int_equal(got.gpus, 1);
+	assert_int_equal(got.cpus, 2);
+	assert_null(got.devices);
+	assert_int_equal(got.priority, -1);
+	assert_int_equal(got.queue_position, 3);
+	assert_string_equal(got.waiting_for, "1 GPU");
 	assert_int_equal(got.created, 1700000000);
 	assert_int_equal(got.started, 1700000001);
 	assert_int_equal(got.finished, IG_NONE);
