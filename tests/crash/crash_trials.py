@@ -44,8 +44,10 @@ TAG = "IGNITE_CRASH_TRIAL"
 # engine may lose this much work beyond what `every` allows.
 GAP_S = 0.01
 # What the bounds allow for besides the policy: the store's commit of a
-# checkpoint taken just before the kill, an iteration's time, a loop turn.
-SLACK_S = 0.1
+# checkpoint taken just before the kill (its fsync took over 0.1 s on a
+# machine loaded by a parallel ctest: an epoch-end checkpoint still on its
+# way was taken for lost), an iteration's time, a loop turn.
+SLACK_S = 0.5
 # Engines whose status counts an iteration in flight (a worker's, a
 # blocking call's): it is not done, and no checkpoint can hold it.
 IN_FLIGHT = ("numpy", "numpy_t", "sleep", "sleep_t")
