@@ -49,6 +49,15 @@ struct job_config {
 };
 
 struct job;
+struct passwd;
+
+/* The environment of a program started for the owner pw (NULL: unknown),
+ * an exec worker or an alert: PATH from the daemon, HOME, USER and LOGNAME
+ * of the owner, then extra's "KEY=VALUE" entries, which win.  Nothing else
+ * of the daemon's environment.  NULL without memory; free with
+ * job_env_free(). */
+char **job_env(const ig_strv *extra, const struct passwd *pw);
+void job_env_free(char **env);
 
 /*
  * Check spec against the world and build the job: resolve the engine

@@ -126,6 +126,13 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void resumed(struct rebuild *rb);
 
+/* alert.c */
+/* A spec's notify entries (PROTOCOL.md): at a status change, and at each
+ * metric point (nan); alerts_close kills what still runs at the end. */
+void alert_status(struct run *run);
+void alert_point(struct run *run, const char *name, double value);
+void alerts_close(struct runs *mgr);
+
 /* shutdown.c */
 void check_stopped(struct runs *mgr);
 void on_stop_idle(uv_idle_t *idle);
