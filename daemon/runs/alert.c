@@ -27,7 +27,7 @@
 #include "worker/exec_worker.h"
 
 #define OUTPUT_MAX (64 * 1024) /* bytes of output kept in the run's log */
-#define LINE_MAX_LEN 1024 /* a longer line is split */
+#define LINE_MAX_LEN 512 /* a longer line is split: run_log takes 767 */
 #define VALUE_MAX (32 * 1024) /* IGNITE_RUN_METRICS; _JSON holds twice */
 
 struct alert {
@@ -200,7 +200,7 @@ static void __attribute__((format(printf, 3, 4)))
 say(struct alert *a, enum log_level level, const char *fmt, ...)
 {
 	struct run *run = a->mgr != NULL ? runs_find(a->mgr, a->run_id) : NULL;
-	char line[LINE_MAX_LEN + 64];
+	char line[IG_ERR_MAX * 3];
 	int n;
 	va_list ap;
 
@@ -309,14 +309,15 @@ on_exited(uv_process_t *p, int64_t status, int sig)
 	if (a->linelen > 0)
 		take(a, "\n", 1);
 	if (a->dropped > 0)
-		say(a, LOG_WARN, "%zu bytes of output past the first %d dropped",
-		    a->dropped, OUTPUT_MAX);
+		say(a, LOG_WARN,
+		    "%zu bytes of output past the first %d dropped", a->dropped,
+		    OUTPUT_MAX);
 	if (a->timed_out)
 		say(a, LOG_WARN, "%s killed after %llu ms, its timeout",
 		    a->argv.v[0], (unsigned long long)a->timeout_ms);
 	else if (sig != 0)
-		say(a, LOG_WARN, "%s was killed by signal %d (%s)", a->argv.v[0],
-		    sig, strsignal(sig));
+		say(a, LOG_WARN, "%s was killed by signal %d (%s)",
+		    a->argv.v[0], sig, strsignal(sig));
 	else
 		say(a, status == 0 ? LOG_INFO : LOG_WARN,
 		    "%s exited with status %lld", a->argv.v[0],
@@ -442,8 +443,8 @@ on_recorded(void *arg, const ig_err *err)
 		return;
 	}
 	a->work.data = a;
-	if ((rc = uv_queue_work(a->mgr->loop, &a->work, look_up_owner,
-	         looked_up)) != 0) {
+	if ((rc = uv_queue_work(
+	         a->mgr->loop, &a->work, look_up_owner, looked_up)) != 0) {
 		say(a, LOG_ERROR, "not run: %s", uv_strerror(rc));
 		alert_free(a);
 		return;
@@ -464,8 +465,9 @@ fired(struct run *run, const char *detail, int64_t iteration)
 
 	if (store_events(store_loop_reader(run->mgr->store), run->id, 0, 0, &ev,
 	        &n) != 0) {
-		run_log(run, LOG_ERROR, "%s: not run: cannot read whether it ran: %s",
-		    detail, store_reader_error(store_loop_reader(run->mgr->store)));
+		run_log(run, LOG_ERROR,
+		    "%s: not run: cannot read whether it ran: %s", detail,
+		    store_reader_error(store_loop_reader(run->mgr->store)));
 		return true;
 	}
 	for (size_t i = 0; i < n && !found; i++)
@@ -492,8 +494,8 @@ static void
 fire_entry(struct run *run, size_t i, int event, const char *reason)
 {
 	const ig_spec_notify *n = &run->spec->notify[i];
-	const ig_state *st = live(run) ? ig_engine_state(job_engine(run->job)) :
-	                                 NULL;
+	const ig_state *st =
+	    live(run) ? ig_engine_state(job_engine(run->job)) : NULL;
 	struct store_event ev = { .run_id = run->id, .kind = "notify" };
 	char detail[64];
 	struct alert *a;
@@ -516,8 +518,9 @@ fire_entry(struct run *run, size_t i, int event, const char *reason)
 		.owner = run->owner,
 		.index = i,
 		.event = event,
-		.timeout_ms = n->timeout_ms != IG_NONE ? (uint64_t)n->timeout_ms :
-		                                         IG_NOTIFY_TIMEOUT_MS };
+		.timeout_ms = n->timeout_ms != IG_NONE ?
+		    (uint64_t)n->timeout_ms :
+		    IG_NOTIFY_TIMEOUT_MS };
 	a->next = run->mgr->alerts;
 	run->mgr->alerts = a;
 	if (copy_strv(&a->argv, &n->exec) != 0 ||
@@ -530,8 +533,8 @@ fire_entry(struct run *run, size_t i, int event, const char *reason)
 		return;
 	}
 	if (store_add_event(run->mgr->store, &ev, on_recorded, a) != 0) {
-		run_log(run, LOG_ERROR, "%s: not run: the store refused its record",
-		    detail);
+		run_log(run, LOG_ERROR,
+		    "%s: not run: the store refused its record", detail);
 		alert_free(a);
 	}
 }
