@@ -6,6 +6,7 @@ logged; a restart does not fire an event again.
 usage: test_alerts.py IGNITED [unittest args]
 """
 import glob
+import http.server
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,6 +23,7 @@ from daemon import (PY, Daemon, as_nobody, log_lines, softmax_spec,  # noqa: E40
                     wait_for, wait_iteration, wait_status)
 
 IGNITED = None
+SRC = os.path.dirname(os.path.dirname(HERE))
 
 # The alert command: writes its environment, ids and cwd to
 # DIR/EVENT-PID.json (renamed into place whole), and a line to stdout.
@@ -240,6 +243,42 @@ class TestCommands(Case):
         kept = [l for l in log_lines(self.c, rid) if l.startswith("notify[0] completed: xxx")]
         self.assertEqual(sum(len(l) for l in kept) - len(kept) * len("notify[0] completed: "),
                          65536)
+
+
+class TestReadmeWebhook(Case):
+    def test_the_readme_example_posts_the_run(self):
+        """README.md's "Alerts" example, as written but for its URL, posts
+        IGNITE_RUN_JSON to a local server."""
+        got = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append((self.path, self.headers["Content-Type"], json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        with open(os.path.join(SRC, "README.md")) as f:
+            section = f.read().split("\n## Alerts\n", 1)[1]
+        block = section.split("\n\n")[1]
+        notify = json.loads("{" + block.replace("https://hooks.example.com/T0/B0",
+                                                "http://127.0.0.1:%d/hook" % server.server_port)
+                            + "}")["notify"]
+        rid = self.c.call("run", {"engine": "builtin:noop", "data": "range:3", "name": "hooked",
+                                  "notify": notify})["id"]
+        wait_status(self.c, rid, ("completed",), 60)
+        self.wait_logged(rid, "notify[0] completed: sh exited with status 0")
+        self.assertEqual(len(got), 1)
+        path, ctype, body = got[0]
+        self.assertEqual((path, ctype), ("/hook", "application/json"))
+        self.assertEqual((body["id"], body["name"], body["event"], body["status"]),
+                         (rid, "hooked", "completed", "completed"))
 
 
 class TestRestarts(Case):
