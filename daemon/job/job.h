@@ -58,6 +58,9 @@ struct passwd;
  * job_env_free(). */
 char **job_env(const ig_strv *extra, const struct passwd *pw);
 void job_env_free(char **env);
+/* A copy of src into dst (free it with ig_strv_free, also after a
+ * failure): 0, or -1 without memory. */
+int job_argv_copy(ig_strv *dst, const ig_strv *src);
 
 /*
  * Check spec against the world and build the job: resolve the engine

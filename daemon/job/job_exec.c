@@ -116,8 +116,8 @@ oom:
 	return NULL;
 }
 
-static int
-copy_argv(ig_strv *dst, const ig_strv *src)
+int
+job_argv_copy(ig_strv *dst, const ig_strv *src)
 {
 	if ((dst->v = calloc(src->n + 1, sizeof(*dst->v))) == NULL)
 		return -1;
@@ -178,7 +178,7 @@ job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 	    (uint64_t)spec->worker.timeout_ms :
 	    TIMEOUT_DEFAULT_MS;
 	memcpy(x->rlimits, spec->worker.rlimits, sizeof(x->rlimits));
-	if (copy_argv(&x->argv, &spec->engine.argv) != 0 ||
+	if (job_argv_copy(&x->argv, &spec->engine.argv) != 0 ||
 	    (x->env = job_env(&spec->worker.env, pw)) == NULL ||
 	    (x->cwd = strdup(
 	         spec->worker.cwd != NULL ? spec->worker.cwd : "/")) == NULL) {

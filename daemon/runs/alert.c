@@ -251,6 +251,14 @@ close_all(struct alert *a)
 	uv_close((uv_handle_t *)&a->timer, on_closed);
 }
 
+static void
+flush_line(struct alert *a)
+{
+	a->line[a->linelen] = '\0';
+	a->linelen = 0;
+	say(a, LOG_INFO, "%s", a->line);
+}
+
 /* Output to the run's log a line at a time, OUTPUT_MAX bytes at most; the
  * rest is read and counted, so that the command never blocks on it. */
 static void
@@ -264,11 +272,8 @@ take(struct alert *a, const char *p, size_t n)
 		a->taken++;
 		if (p[i] != '\n')
 			a->line[a->linelen++] = p[i];
-		if (p[i] == '\n' || a->linelen == LINE_MAX_LEN) {
-			a->line[a->linelen] = '\0';
-			a->linelen = 0;
-			say(a, LOG_INFO, "%s", a->line);
-		}
+		if (p[i] == '\n' || a->linelen == LINE_MAX_LEN)
+			flush_line(a);
 	}
 }
 
@@ -307,7 +312,7 @@ on_exited(uv_process_t *p, int64_t status, int sig)
 		while ((n = read(fd, a->rbuf, sizeof(a->rbuf))) > 0)
 			take(a, a->rbuf, (size_t)n);
 	if (a->linelen > 0)
-		take(a, "\n", 1);
+		flush_line(a);
 	if (a->dropped > 0)
 		say(a, LOG_WARN,
 		    "%zu bytes of output past the first %d dropped", a->dropped,
@@ -478,17 +483,6 @@ fired(struct run *run, const char *detail, int64_t iteration)
 	return found;
 }
 
-static int
-copy_strv(ig_strv *dst, const ig_strv *src)
-{
-	if ((dst->v = calloc(src->n + 1, sizeof(*dst->v))) == NULL)
-		return -1;
-	for (dst->n = 0; dst->n < src->n; dst->n++)
-		if ((dst->v[dst->n] = strdup(src->v[dst->n])) == NULL)
-			return -1;
-	return 0;
-}
-
 /* Entry i's command for event, once its record commits. */
 static void
 fire_entry(struct run *run, size_t i, int event, const char *reason)
@@ -523,7 +517,7 @@ fire_entry(struct run *run, size_t i, int event, const char *reason)
 		    IG_NOTIFY_TIMEOUT_MS };
 	a->next = run->mgr->alerts;
 	run->mgr->alerts = a;
-	if (copy_strv(&a->argv, &n->exec) != 0 ||
+	if (job_argv_copy(&a->argv, &n->exec) != 0 ||
 	    make_vars(run, event, reason, &a->vars) != 0 ||
 	    (a->cwd = strdup(run->spec->worker.cwd != NULL ?
 	             run->spec->worker.cwd :
@@ -552,20 +546,18 @@ fire(struct run *run, int event, const char *reason)
 void
 alert_status(struct run *run)
 {
-	switch (run->status) {
-	case IG_STATUS_COMPLETED:
-		fire(run, IG_NOTIFY_COMPLETED, run->reason);
-		break;
-	case IG_STATUS_FAILED:
-		fire(run, IG_NOTIFY_FAILED, run->reason);
-		break;
-	case IG_STATUS_TERMINATED:
-		fire(run, IG_NOTIFY_TERMINATED, run->reason);
-		break;
-	case IG_STATUS_PAUSED:
-		fire(run, IG_NOTIFY_PAUSED, run->reason);
-		break;
-	}
+	static const struct {
+		int status, event;
+	} events[] = {
+		{ IG_STATUS_COMPLETED, IG_NOTIFY_COMPLETED },
+		{ IG_STATUS_FAILED, IG_NOTIFY_FAILED },
+		{ IG_STATUS_TERMINATED, IG_NOTIFY_TERMINATED },
+		{ IG_STATUS_PAUSED, IG_NOTIFY_PAUSED },
+	};
+
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		if (events[i].status == run->status)
+			fire(run, events[i].event, run->reason);
 }
 
 /* terminate_on_nan's condition: NaN or infinite. */

@@ -48,6 +48,19 @@ def sleep_spec(**extra):
     return spec
 
 
+def sleeping(marker):
+    """The processes whose command line holds marker."""
+    found = []
+    for p in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(p, "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(p)
+        except OSError:
+            pass
+    return found
+
+
 class Case(unittest.TestCase):
     def setUp(self):
         self.out = tempfile.mkdtemp(prefix="ignite-alerts-")
@@ -210,18 +223,17 @@ class TestCommands(Case):
         lines = log_lines(self.c, rid)
         self.assertIn("notify[0] completed: hanging", lines)
         self.assertNotIn("notify[0] completed: never", lines)
+        wait_for(lambda: not sleeping(marker), "the command's sleep to be killed")
 
-        def sleeping():
-            found = []
-            for p in glob.glob("/proc/[0-9]*/cmdline"):
-                try:
-                    with open(p, "rb") as f:
-                        if marker.encode() in f.read():
-                            found.append(p)
-                except OSError:
-                    pass
-            return found
-        wait_for(lambda: not sleeping(), "the command's sleep to be killed")
+    def test_killed_when_the_daemon_stops(self):
+        marker = "1001.%d" % os.getpid()
+        self.run_noop(["sh", "-c", "echo hanging; sleep %s" % marker])
+        wait_for(lambda: sleeping(marker), "the command to start")
+        self.c.close()
+        self.d.signal(signal.SIGTERM)
+        self.assertEqual(self.d.wait(), 0)
+        self.assertIn("notify[0] completed: sh killed: the daemon stops", self.d.logtext())
+        wait_for(lambda: not sleeping(marker), "the command's sleep to be killed")
 
     def test_failing_command_logged(self):
         rid = self.run_noop(["sh", "-c", "echo oops >&2; exit 7"])
