@@ -1051,6 +1051,126 @@ read_resources(const msgpack_object *o, ig_spec_resources *r, ig_err *err)
 	return ig_map_read(o, "resources", defs, NELEM(defs), 0, err);
 }
 
+/* ---- notify ------------------------------------------------------------- */
+
+static const char *const notify_ons[] = { "completed", "failed", "terminated",
+	"paused", "nan", NULL };
+
+const char *
+ig_notify_on_name(int v)
+{
+	return name_in(notify_ons, NELEM(notify_ons), v);
+}
+
+/* on: [event, ...], at least one, each once. */
+static int
+read_notify_on(
+    const msgpack_object *o, ig_spec_notify *n, const char *path, ig_err *err)
+{
+	char ipath[PROTO_PATH_MAX];
+	int rc, ev;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: expected an array of events (completed, failed, "
+		    "terminated, paused, nan), got %s",
+		    path, proto_type_name(o));
+	if (o->via.array.size == 0)
+		return invalid(err, path, "an empty list fires on nothing");
+	for (uint32_t i = 0; i < o->via.array.size; i++) {
+		proto_path_index(ipath, path, i);
+		if ((rc = proto_obj_read(&o->via.array.ptr[i], IG_F_ENUM,
+		         notify_ons, &ev, ipath, err)) != 0)
+			return rc;
+		if (n->on & 1u << ev)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: %s is given twice", ipath, notify_ons[ev]);
+		n->on |= 1u << ev;
+	}
+	return 0;
+}
+
+/* exec: the command's argv, bounded so that an alert's start stays cheap. */
+static int
+read_notify_exec(
+    const msgpack_object *o, ig_spec_notify *n, const char *path, ig_err *err)
+{
+	char ipath[PROTO_PATH_MAX];
+	int rc;
+
+	if (o->type == MSGPACK_OBJECT_ARRAY &&
+	    (o->via.array.size == 0 || o->via.array.size > IG_NOTIFY_ARGV_MAX))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: a command of 1 to %d strings, got %u", path,
+		    IG_NOTIFY_ARGV_MAX, (unsigned)o->via.array.size);
+	if ((rc = proto_obj_read(o, IG_F_STRV, NULL, &n->exec, path, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < n->exec.n; i++) {
+		size_t len = strlen(n->exec.v[i]);
+
+		proto_path_index(ipath, path, i);
+		if (len > IG_NOTIFY_ARG_MAX)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: at most %d bytes, got %zu", ipath,
+			    IG_NOTIFY_ARG_MAX, len);
+		if (i == 0 && len == 0)
+			return invalid(err, ipath, "the command is empty");
+	}
+	return 0;
+}
+
+static int
+read_notify_entry(
+    const msgpack_object *o, ig_spec_notify *n, const char *where, ig_err *err)
+{
+	const msgpack_object *on = NULL, *exec = NULL;
+	const ig_fdef defs[] = {
+		{ "on", IG_F_ANY, true, NULL, &on },
+		{ "exec", IG_F_ANY, true, NULL, &exec },
+		{ "timeout_ms", IG_F_POS, false, NULL, &n->timeout_ms },
+	};
+	char path[PROTO_PATH_MAX];
+	int rc;
+
+	n->timeout_ms = IG_NONE;
+	if ((rc = ig_map_read(o, where, defs, NELEM(defs), 0, err)) != 0)
+		return rc;
+	proto_path_key(path, where, "on");
+	if ((rc = read_notify_on(on, n, path, err)) != 0)
+		return rc;
+	proto_path_key(path, where, "exec");
+	if ((rc = read_notify_exec(exec, n, path, err)) != 0)
+		return rc;
+	if (n->timeout_ms > IG_NOTIFY_TIMEOUT_MAX_MS) {
+		proto_path_key(path, where, "timeout_ms");
+		return invalid(err, path, "at most 600000 (ten minutes)");
+	}
+	return 0;
+}
+
+static int
+read_notify(const msgpack_object *o, ig_spec *s, ig_err *err)
+{
+	char where[PROTO_PATH_MAX];
+	int rc;
+
+	if (o->via.array.size > IG_NOTIFY_MAX)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "notify: at most %d entries, got %u", IG_NOTIFY_MAX,
+		    (unsigned)o->via.array.size);
+	if ((s->notify = calloc(o->via.array.size + 1, sizeof *s->notify)) ==
+	    NULL)
+		return nomem(err);
+	for (uint32_t i = 0; i < o->via.array.size; i++) {
+		proto_path_index(where, "notify", i);
+		s->nnotify++;
+		if ((rc = read_notify_entry(
+		         &o->via.array.ptr[i], &s->notify[i], where, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- the spec ----------------------------------------------------------- */
 
 static void
@@ -1075,7 +1195,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	const msgpack_object *engine = NULL, *params = NULL, *data = NULL,
 	                     *metrics = NULL, *handlers = NULL,
 	                     *checkpoint = NULL, *state_dict = NULL,
-	                     *worker = NULL, *resources = NULL;
+	                     *worker = NULL, *resources = NULL, *notify = NULL;
 	const ig_fdef defs[] = {
 		{ "engine", IG_F_ANY, true, NULL, &engine },
 		{ "name", IG_F_NAME, false, NULL, s->name },
@@ -1092,6 +1212,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 		{ "resources", IG_F_MAP, false, NULL, &resources },
 		{ "priority", IG_F_INT, false, NULL, &s->priority },
 		{ "preemptible", IG_F_BOOL, false, NULL, &s->preemptible },
+		{ "notify", IG_F_ARRAY, false, NULL, &notify },
 	};
 	int rc;
 
@@ -1109,7 +1230,8 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	    (state_dict && (rc = read_state_dict(state_dict, s, err)) != 0) ||
 	    (worker && (rc = read_worker(worker, &s->worker, err)) != 0) ||
 	    (resources &&
-	        (rc = read_resources(resources, &s->resources, err)) != 0))
+	        (rc = read_resources(resources, &s->resources, err)) != 0) ||
+	    (notify && (rc = read_notify(notify, s, err)) != 0))
 		return rc;
 	if (s->engine.kind != IG_ENGINE_EXEC && worker != NULL)
 		return invalid(err, "worker", "only for exec engines");
@@ -1171,5 +1293,8 @@ ig_spec_free(ig_spec *s)
 	free(s->state_dict);
 	ig_strv_free(&s->worker.env);
 	free(s->worker.cwd);
+	for (size_t i = 0; i < s->nnotify; i++)
+		ig_strv_free(&s->notify[i].exec);
+	free(s->notify);
 	free(s);
 }

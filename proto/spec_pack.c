@@ -267,10 +267,31 @@ pack_worker(msgpack_packer *pk, const ig_spec *s)
 	}
 }
 
+static void
+pack_notify(msgpack_packer *pk, const ig_spec_notify *n)
+{
+	int non = 0;
+
+	for (int ev = 0; ev < IG_NOTIFY_COUNT; ev++)
+		non += (n->on >> ev) & 1;
+	msgpack_pack_map(pk, 3);
+	ig_pack_str(pk, "on");
+	msgpack_pack_array(pk, (uint32_t)non);
+	for (int ev = 0; ev < IG_NOTIFY_COUNT; ev++)
+		if (n->on & 1u << ev)
+			ig_pack_str(pk, ig_notify_on_name(ev));
+	ig_pack_str(pk, "exec");
+	msgpack_pack_array(pk, n->exec.n);
+	for (size_t i = 0; i < n->exec.n; i++)
+		ig_pack_str(pk, n->exec.v[i]);
+	ig_pack_str(pk, "timeout_ms");
+	ig_pack_opt_int(pk, n->timeout_ms);
+}
+
 void
 ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 {
-	msgpack_pack_map(pk, 15);
+	msgpack_pack_map(pk, 16);
 	ig_pack_str(pk, "engine");
 	pack_engine(pk, &s->engine);
 	ig_pack_str(pk, "name");
@@ -312,4 +333,8 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 	msgpack_pack_int64(pk, s->priority);
 	ig_pack_str(pk, "preemptible");
 	pack_bool(pk, s->preemptible);
+	ig_pack_str(pk, "notify");
+	msgpack_pack_array(pk, s->nnotify);
+	for (size_t i = 0; i < s->nnotify; i++)
+		pack_notify(pk, &s->notify[i]);
 }

@@ -49,6 +49,18 @@ struct job_config {
 };
 
 struct job;
+struct passwd;
+
+/* The environment of a program started for the owner pw (NULL: unknown),
+ * an exec worker or an alert: PATH from the daemon, HOME, USER and LOGNAME
+ * of the owner, then extra's "KEY=VALUE" entries, which win.  Nothing else
+ * of the daemon's environment.  NULL without memory; free with
+ * job_env_free(). */
+char **job_env(const ig_strv *extra, const struct passwd *pw);
+void job_env_free(char **env);
+/* A copy of src into dst (free it with ig_strv_free, also after a
+ * failure): 0, or -1 without memory. */
+int job_argv_copy(ig_strv *dst, const ig_strv *src);
 
 /*
  * Check spec against the world and build the job: resolve the engine

@@ -65,8 +65,8 @@ static void state_done(
 
 /* ---- building ------------------------------------------------------------ */
 
-static void
-free_env(char **env)
+void
+job_env_free(char **env)
 {
 	for (size_t i = 0; env != NULL && env[i] != NULL; i++)
 		free(env[i]);
@@ -84,10 +84,8 @@ spec_sets(const ig_strv *sv, const char *entry)
 	return false;
 }
 
-/* PATH from the daemon, HOME, USER and LOGNAME of the owner, then the
- * spec's entries, which win.  Nothing else of the daemon's environment. */
-static char **
-make_env(const ig_strv *spec_env, const struct passwd *pw)
+char **
+job_env(const ig_strv *spec_env, const struct passwd *pw)
 {
 	const char *path = getenv("PATH");
 	char base[4][1024];
@@ -114,12 +112,12 @@ make_env(const ig_strv *spec_env, const struct passwd *pw)
 			goto oom;
 	return env;
 oom:
-	free_env(env);
+	job_env_free(env);
 	return NULL;
 }
 
-static int
-copy_argv(ig_strv *dst, const ig_strv *src)
+int
+job_argv_copy(ig_strv *dst, const ig_strv *src)
 {
 	if ((dst->v = calloc(src->n + 1, sizeof(*dst->v))) == NULL)
 		return -1;
@@ -138,7 +136,7 @@ exec_destroy(void *self)
 		return;
 	worker_free(x->w);
 	ig_strv_free(&x->argv);
-	free_env(x->env);
+	job_env_free(x->env);
 	free(x->cwd);
 	msgpack_sbuffer_destroy(&x->params);
 	free(x->state);
@@ -180,8 +178,8 @@ job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 	    (uint64_t)spec->worker.timeout_ms :
 	    TIMEOUT_DEFAULT_MS;
 	memcpy(x->rlimits, spec->worker.rlimits, sizeof(x->rlimits));
-	if (copy_argv(&x->argv, &spec->engine.argv) != 0 ||
-	    (x->env = make_env(&spec->worker.env, pw)) == NULL ||
+	if (job_argv_copy(&x->argv, &spec->engine.argv) != 0 ||
+	    (x->env = job_env(&spec->worker.env, pw)) == NULL ||
 	    (x->cwd = strdup(
 	         spec->worker.cwd != NULL ? spec->worker.cwd : "/")) == NULL) {
 		exec_destroy(x);

@@ -31,6 +31,7 @@ on_end_committed(void *arg, const ig_err *err)
 	run->ending = -1;
 	run->finished = store_now();
 	notify_status(run);
+	alert_status(run);
 	tell_ended(run);
 	/* watchers of one run are done with it */
 	tell_rpc(run, RUN_GONE, NULL);

@@ -31,6 +31,7 @@ set_status(struct run *run, int status, const char *reason)
 		log_msg(LOG_ERROR, run->id, "cannot record status %s",
 		    ig_status_name(status));
 	notify_status(run);
+	alert_status(run);
 }
 
 void
@@ -102,6 +103,7 @@ hook_point(
 	struct run *run = ud;
 	int64_t id;
 
+	alert_point(run, name, value);
 	if (series_id(run, name, &id) != 0)
 		return;
 	if (run->npoints == run->cappoints) {

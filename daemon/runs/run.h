@@ -109,6 +109,7 @@ struct run {
 	bool store_failed; /* a write was lost: resume from the store */
 	bool rebuilding; /* its job is being built again, off the loop */
 	int64_t restarts; /* after its exec worker failed */
+	bool nan_seen; /* a metric was NaN: notify's nan fired (alert.c) */
 
 	/* metric points waiting to be handed to the store */
 	struct store_point *points;
@@ -184,6 +185,7 @@ struct runs {
 	bool grace_over;
 	bool stopping;
 	struct runs_stats stats;
+	struct alert *alerts; /* notify commands on their way (alert.c) */
 	void (*stopped)(void *arg, int status);
 	void *stopped_arg;
 };

@@ -138,6 +138,13 @@ int queue_terminate(
     struct run *run, run_done_fn *ended, void *arg, bool *later);
 void queue_summary(struct run *run, ig_summary *s);
 
+/* alert.c */
+/* A spec's notify entries (PROTOCOL.md): at a status change, and at each
+ * metric point (nan); alerts_close kills what still runs at the end. */
+void alert_status(struct run *run);
+void alert_point(struct run *run, const char *name, double value);
+void alerts_close(struct runs *mgr);
+
 /* shutdown.c */
 void check_stopped(struct runs *mgr);
 void on_stop_idle(uv_idle_t *idle);

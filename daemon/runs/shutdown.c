@@ -95,6 +95,7 @@ free_on_close(uv_handle_t *h)
 void
 runs_close(struct runs *mgr)
 {
+	alerts_close(mgr);
 	for (size_t i = 0; i < mgr->n; i++)
 		run_free(mgr->v[i]);
 	free(mgr->v);

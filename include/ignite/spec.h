@@ -79,6 +79,23 @@ enum ig_mode {
 	IG_MODE_MIN,
 	IG_MODE_MAX
 };
+/* What a notify entry fires on (its on: [...]). */
+enum ig_notify_on {
+	IG_NOTIFY_COMPLETED,
+	IG_NOTIFY_FAILED,
+	IG_NOTIFY_TERMINATED,
+	IG_NOTIFY_PAUSED,
+	IG_NOTIFY_NAN, /* a metric first NaN or infinite, once a run */
+	IG_NOTIFY_COUNT
+};
+/* notify: at most IG_NOTIFY_MAX entries, each a command of at most
+ * IG_NOTIFY_ARGV_MAX strings of at most IG_NOTIFY_ARG_MAX bytes, killed
+ * after its timeout_ms (default IG_NOTIFY_TIMEOUT_MS). */
+#define IG_NOTIFY_MAX 16
+#define IG_NOTIFY_ARGV_MAX 64
+#define IG_NOTIFY_ARG_MAX 4096
+#define IG_NOTIFY_TIMEOUT_MS 30000
+#define IG_NOTIFY_TIMEOUT_MAX_MS 600000
 
 /* The wire names of the enums above ("builtin", "csv", "running_average",
  * "early_stopping", ...); NULL when v is out of range. */
@@ -87,6 +104,7 @@ const char *ig_data_kind_name(int v);
 const char *ig_metric_kind_name(int v);
 const char *ig_action_name(int v);
 const char *ig_rlimit_name(int v); /* "cpu", "as", "nofile", ... */
+const char *ig_notify_on_name(int v); /* "completed", ..., "nan" */
 
 /* The data kind called name (len bytes), or -1. */
 int ig_data_kind_find(const char *name, size_t len);
@@ -187,6 +205,13 @@ typedef struct ig_spec_resources {
 	int64_t cpus; /* CPU slots, >= 1, default 1 */
 } ig_spec_resources;
 
+/* A command run as the run's owner when one of its events happens. */
+typedef struct ig_spec_notify {
+	unsigned on; /* bit 1u << enum ig_notify_on per event */
+	ig_strv exec; /* argv; exec[0] searched in PATH */
+	int64_t timeout_ms; /* IG_NONE: IG_NOTIFY_TIMEOUT_MS */
+} ig_spec_notify;
+
 typedef struct ig_spec {
 	ig_spec_engine engine;
 	char name[IG_NAME_MAX + 1]; /* "" when unnamed */
@@ -205,6 +230,8 @@ typedef struct ig_spec {
 	ig_spec_resources resources;
 	int64_t priority; /* default 0; above 0 only root's runs */
 	bool preemptible; /* default false */
+	ig_spec_notify *notify;
+	size_t nnotify;
 } ig_spec;
 
 /*

@@ -505,6 +505,36 @@ static const struct {
 	    "worker.rlimits.cpu: expected a non-negative integer, got a float" },
 	{ "{'engine': 'exec:w', 'worker': {'rlimits': {'as': 1, 'as': 2}}}",
 	    "worker.rlimits.as: duplicate key" },
+	{ "{'engine': 'builtin:x', 'notify': {}}",
+	    "notify: expected an array, got a map" },
+	{ "{'engine': 'builtin:x', 'notify': [{'exec': ['true']}]}",
+	    "notify[0].on: required" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['failed']}]}",
+	    "notify[0].exec: required" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': 'failed', 'exec': ['true']}]}",
+	    "notify[0].on: expected an array of events (completed, failed, "
+	    "terminated, paused, nan), got a str" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': [], 'exec': ['true']}]}",
+	    "notify[0].on: an empty list fires on nothing" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['done'], 'exec': ['true']}]}",
+	    "notify[0].on[0]: expected one of completed, failed, terminated, "
+	    "paused, nan; got \"done\"" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan', 'nan'], 'exec': ['true']}]}",
+	    "notify[0].on[1]: nan is given twice" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': []}]}",
+	    "notify[0].exec: a command of 1 to 64 strings, got 0" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': ['']}]}",
+	    "notify[0].exec[0]: the command is empty" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': 'curl x'}]}",
+	    "notify[0].exec: expected an array of str, got a str" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': ['a', 'b\\x00']}]}",
+	    "notify[0].exec[1]: must not hold a NUL byte" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': ['a'], 'timeout_ms': 0}]}",
+	    "notify[0].timeout_ms: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': ['a'], 'timeout_ms': 600001}]}",
+	    "notify[0].timeout_ms: at most 600000 (ten minutes)" },
+	{ "{'engine': 'builtin:x', 'notify': [{'on': ['nan'], 'exec': ['a'], 'cwd': '/'}]}",
+	    "notify[0]: unknown key \"cwd\"" },
 };
 
 static void
@@ -544,6 +574,108 @@ test_limits(void **state)
 	assert_int_equal(ig_spec_read(&o, &s, &err), IG_PROTO_INVALID_PARAMS);
 	assert_string_equal(
 	    err.message, "params: at most 1024 entries, got 1025");
+	free(text);
+}
+
+/* {engine: builtin:x, notify: [{on: [failed], exec: [x, arg]}]}, packed
+ * here: testutil's strings are shorter than an argument may be. */
+static msgpack_object
+notify_arg(msgpack_zone *z, const char *arg)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_object o;
+	size_t off = 0, len;
+	char *copy;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	ig_pack_str(&pk, "engine");
+	ig_pack_str(&pk, "builtin:x");
+	ig_pack_str(&pk, "notify");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	ig_pack_str(&pk, "on");
+	msgpack_pack_array(&pk, 1);
+	ig_pack_str(&pk, "failed");
+	ig_pack_str(&pk, "exec");
+	msgpack_pack_array(&pk, 2);
+	ig_pack_str(&pk, "x");
+	ig_pack_str(&pk, arg);
+	/* the object points into the bytes: they live in the zone */
+	len = sb.size;
+	copy = msgpack_zone_malloc(z, len);
+	memcpy(copy, sb.data, len);
+	msgpack_sbuffer_destroy(&sb);
+	assert_int_equal(
+	    msgpack_unpack(copy, len, &off, z, &o), MSGPACK_UNPACK_SUCCESS);
+	return o;
+}
+
+/* notify: every event, a timeout, the canonical form; and its bounds: 16
+ * entries, 64 strings of 4096 bytes. */
+static void
+test_notify(void **state)
+{
+	static const char spec[] =
+	    "{'engine': 'builtin:x', 'notify': [{'on': ['nan', 'completed'], "
+	    "'exec': ['curl', '-d', '@-']}, {'on': ['failed', 'terminated', "
+	    "'paused'], 'exec': ['sh'], 'timeout_ms': 5000}]}";
+	size_t cap = 64 * 1024;
+	char *text = malloc(cap), arg[IG_NOTIFY_ARG_MAX + 2];
+	msgpack_object o;
+	ig_err err = { 0 };
+	ig_spec *s = read_ok(*state, spec);
+	size_t len;
+
+	assert_int_equal(s->nnotify, 2);
+	assert_int_equal(
+	    s->notify[0].on, 1u << IG_NOTIFY_NAN | 1u << IG_NOTIFY_COMPLETED);
+	assert_int_equal(s->notify[0].exec.n, 3);
+	assert_string_equal(s->notify[0].exec.v[2], "@-");
+	assert_int_equal(s->notify[0].timeout_ms, IG_NONE);
+	assert_int_equal(s->notify[1].on,
+	    1u << IG_NOTIFY_FAILED | 1u << IG_NOTIFY_TERMINATED |
+	        1u << IG_NOTIFY_PAUSED);
+	assert_int_equal(s->notify[1].timeout_ms, 5000);
+	ig_spec_free(s);
+	check_canonical(*state, spec);
+	assert_string_equal(ig_notify_on_name(IG_NOTIFY_NAN), "nan");
+	assert_null(ig_notify_on_name(IG_NOTIFY_COUNT));
+
+	len =
+	    (size_t)snprintf(text, cap, "{'engine': 'builtin:x', 'notify': [");
+	for (int i = 0; i <= IG_NOTIFY_MAX; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "%s{'on': ['failed'], 'exec': ['x']}", i ? ", " : "");
+	snprintf(text + len, cap - len, "]}");
+	o = tu_obj(*state, text);
+	assert_int_equal(ig_spec_read(&o, &s, &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(err.message, "notify: at most 16 entries, got 17");
+
+	len = (size_t)snprintf(text, cap,
+	    "{'engine': 'builtin:x', 'notify': [{'on': ['failed'], 'exec': [");
+	for (int i = 0; i <= IG_NOTIFY_ARGV_MAX; i++)
+		len += (size_t)snprintf(
+		    text + len, cap - len, "%s'a'", i ? ", " : "");
+	snprintf(text + len, cap - len, "]}]}");
+	o = tu_obj(*state, text);
+	assert_int_equal(ig_spec_read(&o, &s, &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(err.message,
+	    "notify[0].exec: a command of 1 to 64 strings, got 65");
+
+	memset(arg, 'a', IG_NOTIFY_ARG_MAX + 1);
+	arg[IG_NOTIFY_ARG_MAX + 1] = '\0';
+	o = notify_arg(*state, arg);
+	assert_int_equal(ig_spec_read(&o, &s, &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(
+	    err.message, "notify[0].exec[1]: at most 4096 bytes, got 4097");
+	arg[IG_NOTIFY_ARG_MAX] = '\0';
+	o = notify_arg(*state, arg);
+	assert_int_equal(ig_spec_read(&o, &s, &err), 0);
+	assert_int_equal(strlen(s->notify[0].exec.v[1]), IG_NOTIFY_ARG_MAX);
+	ig_spec_free(s);
 	free(text);
 }
 
@@ -598,6 +730,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_canonical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_data_kinds),
