@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -49,6 +50,7 @@
 struct options {
 	char socket[PATH_LEN];
 	char db[PATH_LEN];
+	char checkpoint_dir[PATH_LEN]; /* "": beside the database */
 	const char *log_file;
 	enum log_level level;
 	size_t max_frame;
@@ -86,7 +88,8 @@ usage(FILE *f)
 	    "               [--idle-timeout MS] [--client-timeout MS]\n"
 	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
-	    "               [--plugin-dir DIR]... [--help] [--version]\n"
+	    "               [--checkpoint-dir DIR] [--plugin-dir DIR]...\n"
+	    "               [--help] [--version]\n"
 	    "\n"
 	    "Runs ignite training engines as managed jobs, in the foreground.\n"
 	    "Started by a systemd .socket unit, it serves the socket passed to\n"
@@ -98,6 +101,8 @@ usage(FILE *f)
 	    "  --db PATH           database (default: /var/lib/ignite/ignite.db as\n"
 	    "                      root, else $XDG_STATE_HOME/ignite/ignite.db,\n"
 	    "                      else ~/.local/state/ignite/ignite.db)\n"
+	    "  --checkpoint-dir DIR  runs' checkpoint files, in DIR/run-ID\n"
+	    "                      (default: the database's directory/checkpoints)\n"
 	    "  --log-level LEVEL   debug, info, warn or error (default: info)\n"
 	    "  --log-file PATH     log there instead of stderr; SIGHUP reopens it\n"
 	    "  --max-frame BYTES   largest protocol frame (default: %u)\n"
@@ -179,6 +184,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "max-data-size", required_argument, NULL, 'D' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "checkpoint-dir", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -245,6 +251,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_data_bytes = parse_number("--max-data-size",
 			    optarg, 65536, UINT64_C(1) << 50);
 			break;
+		case 'K':
+			if (optarg[0] != '/')
+				die("--checkpoint-dir %s: give an absolute path",
+				    optarg);
+			copy_path(
+			    o->checkpoint_dir, "--checkpoint-dir", optarg);
+			break;
 		case 'P':
 			if (o->nplugin_dirs == PLUGIN_DIRS_MAX)
 				die("--plugin-dir: at most %d",
@@ -280,6 +293,35 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->db[0] == '\0' &&
 	    paths_default_db(o->db, sizeof o->db, err, sizeof err) < 0)
 		die("%s", err);
+}
+
+/*
+ * The default --checkpoint-dir, DB's directory/checkpoints.  Workers run
+ * as their owners and write into run-ID below it, so the database's
+ * directory, when ignited's and closed to others, is opened to search
+ * (0711: no one lists it, and the database itself stays 0600).
+ */
+static void
+default_checkpoint_dir(struct options *o)
+{
+	char dir[PATH_LEN];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s", o->db);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 0077) == 0)
+		chmod(dir, (st.st_mode & 07777) | 0011);
+	if ((size_t)snprintf(o->checkpoint_dir, sizeof o->checkpoint_dir,
+	        "%s/checkpoints", dir) >= sizeof o->checkpoint_dir)
+		die("--db %s: path too long for its checkpoint directory",
+		    o->db);
 }
 
 /* ---- systemd ------------------------------------------------------------ */
@@ -492,7 +534,10 @@ main(int argc, char **argv)
 		die("cannot cap the database at %" PRIu64 " bytes",
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
-	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
+	if (o.checkpoint_dir[0] == '\0')
+		default_checkpoint_dir(&o);
+	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs },
+		o.checkpoint_dir };
 	if ((d.runs = runs_open(
 	         &d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
 		die("cannot load the runs: %s", err);

@@ -212,7 +212,7 @@ pack_handler(msgpack_packer *pk, const ig_spec_handler *h)
 static void
 pack_checkpoint(msgpack_packer *pk, const ig_spec_checkpoint *c)
 {
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 6);
 	ig_pack_str(pk, "every");
 	ig_pack_opt_int(pk, c->every);
 	ig_pack_str(pk, "seconds");
@@ -222,6 +222,25 @@ pack_checkpoint(msgpack_packer *pk, const ig_spec_checkpoint *c)
 		msgpack_pack_nil(pk);
 	ig_pack_str(pk, "epoch_completed");
 	pack_bool(pk, c->epoch_completed);
+	ig_pack_str(pk, "n_saved");
+	msgpack_pack_int64(pk, c->n_saved);
+	ig_pack_str(pk, "best");
+	if (c->best_metric[0] != '\0') {
+		msgpack_pack_map(pk, 3);
+		ig_pack_str(pk, "metric");
+		ig_pack_str(pk, c->best_metric);
+		ig_pack_str(pk, "mode");
+		ig_pack_str(pk, c->best_mode == IG_MODE_MIN ? "min" : "max");
+		ig_pack_str(pk, "n");
+		msgpack_pack_int64(pk, c->best_n);
+	} else {
+		msgpack_pack_nil(pk);
+	}
+	ig_pack_str(pk, "dir");
+	if (c->dir != NULL)
+		ig_pack_str(pk, c->dir);
+	else
+		msgpack_pack_nil(pk);
 }
 
 static void

@@ -46,6 +46,7 @@ struct job_hooks {
 /* What the daemon's options say about jobs; borrowed for job_new's call. */
 struct job_config {
 	struct plugin_dirs plugin_dirs; /* where non-root may load plugins */
+	const char *checkpoint_dir; /* --checkpoint-dir: runs' directories */
 };
 
 struct job;

@@ -155,6 +155,11 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (cfg->checkpoint_dir != NULL &&
+	    ckfile_base(cfg->checkpoint_dir, err, errlen) != 0) {
+		free(mgr);
+		return NULL;
+	}
 	mgr->loop = loop;
 	mgr->cfg = cfg;
 	mgr->store = store;

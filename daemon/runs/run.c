@@ -33,16 +33,39 @@ hook_run_id(void *ud)
  * was not to be trusted has no spec, and never gets a job. */
 /* A job for run->spec, with the run's hooks, into *out.  Safe on a
  * threadpool thread: it reads the run's spec and owner only. */
+/* The run's checkpoint directory: the spec's checkpoint.dir or the
+ * daemon's --checkpoint-dir, then run-ID. */
+void
+run_dir(const struct run *run, char *buf, size_t len)
+{
+	const char *base = run->spec != NULL && run->spec->checkpoint.dir ?
+	    run->spec->checkpoint.dir :
+	    run->mgr->cfg->checkpoint_dir;
+
+	snprintf(buf, len, "%s/run-%lld", base != NULL ? base : ".",
+	    (long long)run->id);
+}
+
+/* Off the loop but at the daemon's start.  An exec worker writes its
+ * checkpoints into the run's directory, made here. */
 int
 build_job(struct run *run, struct job **out, ig_err *err)
 {
 	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log,
 		hook_wake, hook_run_id, run };
+	char dir[PATH_MAX];
 
 	if (run->spec == NULL)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld cannot run again: %s", (long long)run->id,
 		    run->reason != NULL ? run->reason : "");
+	if (run->spec->engine.kind == IG_ENGINE_EXEC &&
+	    run->mgr->cfg->checkpoint_dir != NULL) {
+		run_dir(run, dir, sizeof(dir));
+		if (ckfile_mkdir(dir, run->owner,
+		        run->spec->checkpoint.dir != NULL, err) != 0)
+			return err->code;
+	}
 	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner,
 	    &hooks, out, err);
 }

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ void notify_metrics(struct run *run, ig_engine *e);
 void add_all_watchers(struct run *run);
 
 /* run.c */
+void run_dir(const struct run *run, char *buf, size_t len);
 int build_job(struct run *run, struct job **out, ig_err *err);
 int on_epoch_completed(ig_engine *e, int event, void *ud);
 int add_run_handlers(struct run *run);
@@ -84,6 +86,30 @@ bool checkpoint_due(const struct run *run, ig_engine *e);
 bool checkpoint_due_now(const struct run *run);
 void suspend_now(struct run *run);
 void after_checkpoint(struct run *run, int then);
+
+/* ckfile.c: blocking, for the threadpool (and the start) */
+struct ckfile {
+	char path[PATH_MAX]; /* the sealed .bin */
+	int64_t size;
+	uint64_t sum; /* XXH3-64 */
+};
+/* The daemon's --checkpoint-dir, made 0711 when missing. */
+int ckfile_base(const char *dir, char *err, size_t errlen);
+/* The run's directory path, the owner's, mode 0700: made by the daemon and
+ * given to the owner, or (shared: a spec's checkpoint.dir) as the owner. */
+int ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err);
+void ckfile_name(
+    char *buf, size_t len, const char *dir, int64_t iteration, const char *ext);
+/* Seal dir/ckpt-ITERATION.part (written first from bytes, when given):
+ * a regular file of the owner's, summed, fsynced, renamed to .bin, the
+ * directory fsynced.  On failure the .part is removed. */
+int ckfile_seal(const char *dir, int64_t iteration, uid_t owner,
+    const void *bytes, size_t len, struct ckfile *f, ig_err *err);
+/* Is path the file its record describes?  Its bytes in *keep (free) when
+ * at most keep_max. */
+int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
+    size_t keep_max, void **keep, ig_err *err);
+void ckfile_remove_dir(const char *dir, uid_t owner);
 
 /* schedule.c */
 void make_runnable(struct run *run);
