@@ -61,8 +61,8 @@ as_daemon(bool was)
 static int
 fail_errno(ig_err *err, const char *what, const char *path)
 {
-	return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: cannot %s %s: %s",
-	    what, path, strerror(errno));
+	return ig_err_set(err, IG_PROTO_INTERNAL,
+	    "checkpoint: cannot %s %s: %s", what, path, strerror(errno));
 }
 
 /* A directory of the owner's that no one else may enter. */
@@ -90,8 +90,9 @@ ckfile_base(const char *dir, char *err, size_t errlen)
 	struct stat st;
 
 	if (mkdir(dir, 0711) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "--checkpoint-dir %s: cannot create it: %s",
-		    dir, strerror(errno));
+		snprintf(err, errlen,
+		    "--checkpoint-dir %s: cannot create it: %s", dir,
+		    strerror(errno));
 		return -1;
 	}
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
@@ -121,8 +122,8 @@ ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err)
 		rc = fail_errno(err, "create the run's directory", path);
 		goto out;
 	}
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
+	if ((fd = open(path,
+	         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		rc = fail_errno(err, "open the run's directory", path);
 		goto out;
 	}
@@ -231,8 +232,8 @@ write_all(int fd, const char *path, const void *buf, size_t len, ig_err *err)
 static int
 write_part(const char *part, const void *bytes, size_t len, ig_err *err)
 {
-	int fd = open(part,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = open(
+	    part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc;
 
 	if (fd == -1)
@@ -243,15 +244,15 @@ write_part(const char *part, const void *bytes, size_t len, ig_err *err)
 }
 
 void
-ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
-    const char *ext)
+ckfile_name(
+    char *buf, size_t len, const char *dir, int64_t iteration, const char *ext)
 {
 	snprintf(buf, len, "%s/ckpt-%lld.%s", dir, (long long)iteration, ext);
 }
 
 int
-ckfile_seal(const char *dir, int64_t iteration, uid_t owner,
-    const void *bytes, size_t len, struct ckfile *f, ig_err *err)
+ckfile_seal(const char *dir, int64_t iteration, uid_t owner, const void *bytes,
+    size_t len, struct ckfile *f, ig_err *err)
 {
 	bool was = as_owner(owner);
 	char part[PATH_MAX];
@@ -271,8 +272,8 @@ ckfile_seal(const char *dir, int64_t iteration, uid_t owner,
 		rc = fail_errno(err, "fsync", part);
 		goto out;
 	}
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
+	if ((dfd = open(
+	         dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		rc = fail_errno(err, "open", dir);
 		goto out;
 	}

@@ -678,7 +678,8 @@ store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	if (s->closing)
 		return STORE_ECLOSED;
 	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
-	    ckpt->state_dict_len + ckpt->process_state_len);
+	    ckpt->state_dict_len + ckpt->process_state_len +
+	        str_size(ckpt->file));
 	if (op == NULL)
 		return STORE_ENOMEM;
 	c = &op->u.ckpt.c;
@@ -688,6 +689,7 @@ store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	        ckpt->state_dict_len, false);
 	c->process_state = op_put(
 	    op, &used, ckpt->process_state, ckpt->process_state_len, false);
+	c->file = op_put_str(op, &used, ckpt->file);
 	if (c->wall == 0)
 		c->wall = store_now();
 	op->u.ckpt.progress = *p;

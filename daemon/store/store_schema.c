@@ -113,6 +113,12 @@ static const char *const migrations[] = {
 	 * any migration, so what it holds is vouched for as it is. */
 	("ALTER TABLE runs ADD COLUMN tag BLOB;"
 	 "UPDATE runs SET tag = ignite_tag(id, owner_uid, spec);"),
+	/* 3 -> 4: checkpoints as files: the file's path, size and XXH3-64
+	 * sum (NULL: the state is inline), and the score best-K keeps by. */
+	("ALTER TABLE checkpoints ADD COLUMN file TEXT;"
+	 "ALTER TABLE checkpoints ADD COLUMN file_size INTEGER;"
+	 "ALTER TABLE checkpoints ADD COLUMN file_sum INTEGER;"
+	 "ALTER TABLE checkpoints ADD COLUMN score REAL;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
