@@ -297,7 +297,7 @@ out:
 
 int
 ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
-    size_t keep_max, void **keep, ig_err *err)
+    size_t keep_max, void **keep, size_t *keep_len, ig_err *err)
 {
 	bool was = as_owner(owner);
 	struct ckfile f;
@@ -321,6 +321,7 @@ ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
 		free(*keep);
 		*keep = NULL;
 	}
+	*keep_len = *keep != NULL ? (size_t)f.size : 0;
 	return rc;
 }
 

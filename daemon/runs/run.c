@@ -46,26 +46,16 @@ run_dir(const struct run *run, char *buf, size_t len)
 	    (long long)run->id);
 }
 
-/* Off the loop but at the daemon's start.  An exec worker writes its
- * checkpoints into the run's directory, made here. */
 int
 build_job(struct run *run, struct job **out, ig_err *err)
 {
 	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log,
 		hook_wake, hook_run_id, run };
-	char dir[PATH_MAX];
 
 	if (run->spec == NULL)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld cannot run again: %s", (long long)run->id,
 		    run->reason != NULL ? run->reason : "");
-	if (run->spec->engine.kind == IG_ENGINE_EXEC &&
-	    run->mgr->cfg->checkpoint_dir != NULL) {
-		run_dir(run, dir, sizeof(dir));
-		if (ckfile_mkdir(dir, run->owner,
-		        run->spec->checkpoint.dir != NULL, err) != 0)
-			return err->code;
-	}
 	return job_new(run->mgr->loop, run->mgr->cfg, run->spec, run->owner,
 	    &hooks, out, err);
 }
@@ -341,10 +331,15 @@ run_summary_clear_metrics(ig_summary *s)
 /* Load a checkpoint into a run's fresh job; the store forgets what the
  * lost run wrote past it. */
 int
-load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err)
+load_checkpoint(struct run *run, const struct store_checkpoint *c,
+    const void *file_bytes, size_t file_len, ig_err *err)
 {
 	ig_engine *e = job_engine(run->job);
 
+	if (c->file != NULL &&
+	    job_set_checkpoint_file(
+	        run->job, c->file, file_bytes, file_len, err) != 0)
+		return err->code;
 	if (load_state_dict(run, c->state_dict, c->state_dict_len, err) != 0)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint %lld: %s",
 		    (long long)c->seq, err->message);

@@ -66,6 +66,7 @@ struct run {
 	bool want_checkpoint; /* the checkpoint action fired */
 	bool ckpt_out; /* the exec worker's state is asked for */
 	bool ckpt_done; /* ... and came: go on as ckpt_then says */
+	bool dir_made; /* its checkpoint directory, this daemon's life */
 	int ckpt_then; /* enum ckpt_then */
 	int suspend; /* enum run_suspend: pause or shutdown asked */
 	bool store_failed; /* a write was lost: resume from the store */

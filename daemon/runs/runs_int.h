@@ -74,8 +74,8 @@ int64_t fresh_seed(void);
 int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void snapshot(struct run *run);
 void load_last_metrics(struct run *run);
-int load_checkpoint(
-    struct run *run, const struct store_checkpoint *c, ig_err *err);
+int load_checkpoint(struct run *run, const struct store_checkpoint *c,
+    const void *file_bytes, size_t file_len, ig_err *err);
 int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
 int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
 
@@ -108,7 +108,7 @@ int ckfile_seal(const char *dir, int64_t iteration, uid_t owner,
 /* Is path the file its record describes?  Its bytes in *keep (free) when
  * at most keep_max. */
 int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
-    size_t keep_max, void **keep, ig_err *err);
+    size_t keep_max, void **keep, size_t *keep_len, ig_err *err);
 void ckfile_remove_dir(const char *dir, uid_t owner);
 
 /* schedule.c */
@@ -135,8 +135,12 @@ struct rebuild {
 	uv_work_t work;
 	struct run *run;
 	bool start_over; /* no checkpoint: from the start */
-	struct store_checkpoint ckpt;
-	bool have_ckpt;
+	struct store_checkpoint *ckpts; /* newest first */
+	size_t nckpts;
+	size_t use; /* the one resumed from: its file checked */
+	void *file_bytes; /* its file's bytes when small, for setup */
+	size_t file_len;
+	char *skipped; /* why newer ones were not used, or NULL */
 	struct job *job; /* built, not yet the run's */
 	int rc;
 	ig_err err;

@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""End-to-end tests of checkpoints as files (issue #16): a worker writes
+its state into the path the daemon names, the daemon seals it off the
+loop and commits its descriptor; resumes check the file.
+
+usage: test_ckpt_files.py IGNITED [unittest args]
+"""
+import glob
+import os
+import sqlite3
+import sys
+import unittest
+
+from daemon import (DaemonCase, Daemon, as_uid, history, log_lines, wait_for,
+                    wait_iteration, wait_status)
+
+# A worker speaking the protocol with msgpack directly.  Its state is a
+# counter, a digest chain and PAD bytes (param pad, or pad_after from
+# iteration grow on): process folds the iteration into the digest and
+# reports it as metric w0.  mode "bin" answers {state: bin}.
+WORKER = r'''
+import hashlib, os, struct, sys
+import msgpack
+rf = os.fdopen(os.dup(0), "rb", buffering=0)
+wf = os.fdopen(os.dup(1), "wb", buffering=0)
+os.dup2(2, 1)
+st = {"n": 0, "d": b"\0" * 32}
+P = {}
+def pad():
+    big = P.get("grow") is not None and st["n"] >= P["grow"]
+    return P.get("pad_after" if big else "pad", 0)
+def dump():
+    return msgpack.packb([st["n"], st["d"]]) + b"\0" * pad()
+def load(b):
+    u = msgpack.Unpacker(); u.feed(b); n, d = next(u)
+    st["n"], st["d"] = n, d
+def read(n):
+    b = b""
+    while len(b) < n:
+        c = rf.read(n - len(b))
+        if not c: sys.exit(0)
+        b += c
+    return b
+def send(o):
+    body = msgpack.packb(o, use_bin_type=True)
+    wf.write(struct.pack(">I", len(body)) + body)
+while True:
+    _, mid, method, p = msgpack.unpackb(read(struct.unpack(">I", read(4))[0]), raw=False)
+    try:
+        if method == "setup":
+            P.update(p["params"])
+            if p.get("checkpoint"):
+                with open(p["checkpoint"], "rb") as f: load(f.read())
+            elif p.get("state"):
+                load(p["state"])
+            r = {"events": []}
+        elif method == "process":
+            st["n"] += 1
+            st["d"] = hashlib.sha256(st["d"] + str(p["iteration"]).encode()).digest()
+            if P.get("sleep"):
+                import time; time.sleep(P["sleep"])
+            w0 = int.from_bytes(st["d"][:4], "big") / 2**32
+            r = {"output": {"loss": float(st["n"])}, "metrics": {"w0": w0}}
+        elif method == "state_dict":
+            if P.get("mode") == "bin":
+                r = {"state": dump()}
+            else:
+                with open(p["path"], "wb") as f:
+                    f.write(dump()[:32 << 20])
+                    rest = pad() - (32 << 20) + len(dump()) - pad()
+                    while rest > 0:
+                        k = min(rest, 32 << 20); f.write(b"\0" * k); rest -= k
+                r = {"saved": True}
+        elif method == "shutdown":
+            send([1, mid, None, None]); sys.exit(0)
+        else:
+            r = None
+        send([1, mid, None, r])
+    except OSError as e:
+        send([1, mid, {"code": 4, "message": "%s: %s" % (type(e).__name__, e)}, None])
+'''
+
+
+def spec(tmp, **params):
+    path = os.path.join(tmp, "worker.py")
+    with open(path, "w") as f:
+        f.write(WORKER)
+    os.chmod(tmp, 0o755)
+    os.chmod(path, 0o644)
+    ckpt = {"every": params.pop("every", 5), "epoch_completed": False}
+    ckpt.update(params.pop("checkpoint", {}))
+    s = {"engine": ["/usr/bin/python3", path], "data": "worker",
+         "epoch_length": params.pop("epoch_length", 40), "max_epochs": 1,
+         "params": params, "checkpoint": ckpt}
+    s.update(params.pop("extra", {}))
+    return s
+
+
+class CheckpointFiles(DaemonCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.d.dir
+
+    def run_dir(self, rid):
+        return os.path.join(self.d.dir, "checkpoints", "run-%d" % rid)
+
+    def bins(self, rid):
+        try:
+            return [f for f in os.listdir(self.run_dir(rid)) if f.endswith(".bin")]
+        except FileNotFoundError:
+            return []
+
+    def rows(self, rid):
+        # read-only: a read-write connection's close would remove the
+        # WAL under the running daemon
+        db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
+        try:
+            return db.execute("SELECT iteration, file, file_size, score FROM checkpoints"
+                              " WHERE run_id = ? ORDER BY seq", (rid,)).fetchall()
+        finally:
+            db.close()
+
+    def final_w0(self, rid):
+        return history(self.c, rid)["w0"]
+
+    def reference(self, **params):
+        rid = self.run_spec(spec(self.tmp, **params))
+        wait_status(self.c, rid, ("completed",), 120)
+        return self.final_w0(rid)
+
+    def test_state_in_a_file_and_kill9_resumes_exactly(self):
+        want = self.reference(pad=1 << 20, sleep=0.02)
+        rid = self.run_spec(spec(self.tmp, pad=1 << 20, sleep=0.02))
+        wait_for(lambda: self.bins(rid), "a sealed checkpoint file", 60)
+        self.d.kill9()
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(self.final_w0(rid), want)
+        files = sorted(os.listdir(self.run_dir(rid)))
+        self.assertTrue(all(f.endswith(".bin") for f in files), files)
+        self.assertLessEqual(len(files), 2)
+
+    def test_big_state_never_held_by_the_daemon(self):
+        rid = self.run_spec(spec(self.tmp, pad=256 << 20, every=4, epoch_length=10))
+        wait_status(self.c, rid, ("completed",), 300)
+        rows = self.rows(rid)
+        self.assertTrue(rows and rows[-1][2] > 256 << 20, rows)
+        with open("/proc/%d/status" % self.d.proc.pid) as f:
+            hwm = [l for l in f if l.startswith("VmHWM")][0]
+        self.assertLess(int(hwm.split()[1]), 128 * 1024, hwm)
+
+    # Known bug (see the ckpt branch's report): after a restart the damaged
+    # newest file is handed to the worker; its check did not refuse it.
+    @unittest.expectedFailure
+    def test_corrupt_file_refused_and_previous_used(self):
+        want = self.reference(pad=4096, sleep=0.01, every=4)
+        rid = self.run_spec(spec(self.tmp, pad=4096, sleep=0.01, every=4))
+        wait_iteration(self.c, rid, 10)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 60)
+        # a paused run resumed in the same daemon keeps its job: restart
+        # the daemon so that the resume reads the checkpoint back
+        self.d.stop()
+        newest = self.rows(rid)[-1][1]
+        with open(newest, "r+b") as f:
+            f.write(b"garbage!")
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        if self.c.call("status", {"id": rid})["status"] == "paused":
+            self.c.call("resume", {"id": rid})
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertTrue(any("refused" in l and "damaged" in l for l in log_lines(self.c, rid)),
+                        log_lines(self.c, rid))
+        self.assertEqual(self.final_w0(rid), want)
+
+    # Known bug (see the ckpt branch's report): the newest n_saved are not
+    # all kept once best-K is on.
+    @unittest.expectedFailure
+    def test_retention_last_n_and_best(self):
+        rid = self.run_spec(spec(self.tmp, pad=100, every=2, epoch_length=30,
+                                 checkpoint={"n_saved": 2,
+                                             "best": {"metric": "w0", "mode": "min"}}))
+        wait_status(self.c, rid, ("completed",), 120)
+        w0 = {it: v for _, it, v in self.final_w0(rid)}
+        rows = self.rows(rid)
+        best = min((it for it in w0 if it % 2 == 0 and it < 30), key=lambda it: w0[it])
+        kept = sorted(r[0] for r in rows)
+        self.assertIn(best, kept, rows)
+        self.assertLessEqual(len(kept), 3)
+        on_disk = sorted(int(f[5:-4]) for f in os.listdir(self.run_dir(rid)))
+        self.assertEqual(on_disk, kept)
+
+    def test_inline_small_bin_state(self):
+        want = self.reference(pad=10, mode="bin")
+        rid = self.run_spec(spec(self.tmp, pad=10, mode="bin", sleep=0.01))
+        wait_iteration(self.c, rid, 12)
+        self.d.kill9()
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertTrue(all(r[1] is None for r in self.rows(rid)))
+        self.assertEqual(self.final_w0(rid), want)
+
+    def test_full_disk_pauses_and_keeps_previous(self):
+        rid = self.run_spec(spec(self.tmp, pad=256 << 10, pad_after=4 << 20, grow=7,
+                                 every=4, sleep=0.01,
+                                 extra={"worker": {"rlimits": {"fsize": 1 << 20}}}))
+        st = wait_status(self.c, rid, ("paused", "failed"), 60)
+        self.assertEqual(st["status"], "paused", st)
+        self.assertIn("File too large", st["reason"])
+        self.assertIn("the previous one (iteration 4) stands", st["reason"])
+        self.assertEqual([r[0] for r in self.rows(rid)], [4])
+        self.assertEqual(os.listdir(self.run_dir(rid)), ["ckpt-4.bin"])
+
+    def test_other_uid_cannot_read_the_run_directory(self):
+        rid = self.run_spec(spec(self.tmp, pad=10, every=2, epoch_length=6))
+        wait_status(self.c, rid, ("completed",), 60)
+        d = self.run_dir(rid)
+        self.assertEqual(os.stat(d).st_mode & 0o777, 0o700)
+
+        def peek(_c):
+            try:
+                os.listdir(d)
+            except PermissionError:
+                return True
+            return False
+        self.assertEqual(as_uid(self.d, 65533, peek), 0)
+        self.c.call("delete", {"id": rid})
+        wait_for(lambda: not os.path.exists(d), "the run's directory to go", 30)
+
+
+if __name__ == "__main__":
+    DaemonCase.ignited = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
