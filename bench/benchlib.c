@@ -387,6 +387,47 @@ bench_echo_stop(pid_t pid, int fd)
 		child_stop(pid, 1);
 }
 
+pid_t
+bench_pipe_echo_start(const char *const argv[], int *wfd, int *rfd)
+{
+	int in[2], out[2];
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) == -1) {
+		bench_warnx("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) == -1) {
+		bench_warnx("pipe: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		bench_warnx("fork: %s", strerror(errno));
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		/* dup2 clears close-on-exec on 0 and 1 only */
+		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1)
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	child_add(pid);
+	close(in[0]);
+	close(out[1]);
+	*wfd = in[1];
+	*rfd = out[0];
+	return pid;
+}
+
 /* ---- a client of ignited ------------------------------------------------- */
 
 struct bench_client {

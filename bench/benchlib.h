@@ -104,6 +104,14 @@ int bench_read_exact(int fd, void *buf, size_t n);
 pid_t bench_echo_start(int *fd);
 void bench_echo_stop(pid_t pid, int fd);
 
+/*
+ * The same over a pair of pipes, as the daemon talks to a worker: argv
+ * (argv[0] a path) runs with stdin and stdout on them and writes back
+ * what it reads.  Its pid, with the parent's ends in *wfd and *rfd;
+ * close *wfd, then bench_echo_stop(pid, *rfd).
+ */
+pid_t bench_pipe_echo_start(const char *const argv[], int *wfd, int *rfd);
+
 /* ---- a client of ignited ------------------------------------------------- */
 
 /*

@@ -166,25 +166,37 @@ run_wait_end(struct bench_client *c, int64_t id, double timeout)
 	}
 }
 
-/* How many runs are queued or running; -1 on failure. */
-static long
-runs_live(struct bench_client *c)
+/* The first page of runs with one of the n statuses, pointing into the
+ * client until its next call; NULL (said) when the list failed. */
+static const msgpack_object *
+list_runs(struct bench_client *c, const char *const *status, uint32_t n)
 {
 	const msgpack_object *runs;
 	ig_msg reply;
 	msgpack_packer *pk = bench_client_begin(c, "list");
+
 	msgpack_pack_map(pk, 1);
 	ig_pack_str(pk, "status");
-	msgpack_pack_array(pk, 2);
-	ig_pack_str(pk, "queued");
-	ig_pack_str(pk, "running");
+	msgpack_pack_array(pk, n);
+	for (uint32_t i = 0; i < n; i++)
+		ig_pack_str(pk, status[i]);
 	if (bench_client_call(c, &reply) != 0 ||
 	    (runs = ig_map_get(reply.result, "runs")) == NULL ||
 	    runs->type != MSGPACK_OBJECT_ARRAY) {
 		bench_warnx("list: %s", bench_client_error(c));
-		return -1;
+		return NULL;
 	}
-	return (long)runs->via.array.size;
+	return runs;
+}
+
+/* How many runs are queued or running; -1 on failure. */
+static long
+runs_live(struct bench_client *c)
+{
+	static const char *const live[] = { "queued", "running" };
+	const msgpack_object *runs = list_runs(c, live, 2);
+
+	return runs != NULL ? (long)runs->via.array.size : -1;
 }
 
 /* VmRSS in KiB, or -1. */
@@ -913,21 +925,12 @@ fail:
 static int64_t
 iterations_running(struct bench_client *c)
 {
-	const msgpack_object *runs;
-	ig_msg reply;
+	static const char *const running[] = { "running" };
+	const msgpack_object *runs = list_runs(c, running, 1);
 	int64_t sum = 0;
-	msgpack_packer *pk = bench_client_begin(c, "list");
 
-	msgpack_pack_map(pk, 1);
-	ig_pack_str(pk, "status");
-	msgpack_pack_array(pk, 1);
-	ig_pack_str(pk, "running");
-	if (bench_client_call(c, &reply) != 0 ||
-	    (runs = ig_map_get(reply.result, "runs")) == NULL ||
-	    runs->type != MSGPACK_OBJECT_ARRAY) {
-		bench_warnx("list: %s", bench_client_error(c));
+	if (runs == NULL)
 		return -1;
-	}
 	/* fewer running runs than a page holds: one page is all of them */
 	for (uint32_t i = 0; i < runs->via.array.size; i++) {
 		const msgpack_object *it =

@@ -35,10 +35,10 @@ point(const int64_t *sid, long i)
 }
 
 static void
-flushed(void *arg, int status, const char *msg)
+flushed(void *arg, const ig_err *err)
 {
-	if (status != 0)
-		die("flush", msg);
+	if (err != NULL)
+		die("flush", err->message);
 	*(int *)arg = 1;
 }
 
@@ -55,13 +55,15 @@ store_rate(const char *path, long total, long batch, int64_t *sid)
 	double t0;
 	long i;
 	int done = 0;
+	ig_err e;
 
 	uv_loop_init(&loop);
-	if ((s = store_open(&loop, path, NULL, err, sizeof(err))) == NULL ||
-	    store_create_run(s, &spec, &run, NULL, NULL, err, sizeof(err)) ||
-	    store_series(s, run, "loss", &sid[0], err, sizeof(err)) ||
-	    store_series(s, run, "acc", &sid[1], err, sizeof(err)))
+	if ((s = store_open(&loop, path, NULL, err, sizeof(err))) == NULL)
 		die("open", err);
+	if (store_create_run(s, &spec, &run, NULL, NULL, &e) ||
+	    store_series(s, run, "loss", &sid[0], &e) ||
+	    store_series(s, run, "acc", &sid[1], &e))
+		die("open", e.message);
 	t0 = bench_now();
 	for (i = 0; i < total; i++) {
 		struct store_point p = point(sid, i);
@@ -146,12 +148,12 @@ read_ms(const char *path, size_t *npoints)
 	struct store_series_data *s;
 	struct store_reader *r;
 	double best = 1e9, t;
-	char err[512];
+	ig_err err;
 	size_t n;
 	int k;
 
-	if ((r = store_reader_open(path, err, sizeof(err))) == NULL)
-		die("reader", err);
+	if ((r = store_reader_open(path, &err)) == NULL)
+		die("reader", err.message);
 	for (k = 0; k < 3; k++) {
 		t = bench_now();
 		if (store_history(r, &q, &s, &n) != 0)

@@ -3,6 +3,7 @@
  * and the actions terminate, terminate-epoch, pause, resume, rm.
  */
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 
@@ -205,19 +206,66 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 struct action {
 	const char *method;
 	const char *done; /* what happens now, for people */
+	const char *ended; /* what happened, once waited for (NULL: no wait) */
 };
 
-static const struct action
-    act_terminate = { "terminate", "stops after its current iteration" },
-    act_terminate_epoch = { "terminate_epoch",
-	    "ends its epoch after the current iteration" },
-    act_pause = { "pause", "pauses after its current iteration" },
-    act_resume = { "resume", "resumes" }, act_rm = { "delete", "is deleted" };
+static const struct action act_terminate = { "terminate",
+	"stops after its current iteration",
+	"stopped after its current iteration" },
+                           act_terminate_epoch = { "terminate_epoch",
+	                           "ends its epoch after the current iteration",
+	                           NULL },
+                           act_pause = { "pause",
+	                           "pauses after its current iteration",
+	                           "paused after its current iteration" },
+                           act_resume = { "resume", "resumes", NULL },
+                           act_rm = { "delete", "is deleted", NULL };
 
-/* Send the action with params {id, max_epochs?} and say what it did. */
+/* Whether res says the run is still running. */
+static bool
+still_running(const msgpack_object *res)
+{
+	const msgpack_object *st = ig_map_get(res, "status");
+
+	return st != NULL && st->type == MSGPACK_OBJECT_STR &&
+	    st->via.str.size == 7 && memcmp(st->via.str.ptr, "running", 7) == 0;
+}
+
+/*
+ * Wait until the run named in res has stopped running: the daemon answers
+ * terminate and pause at once, and the run stops after its current
+ * iteration, which may be long with a worker.  Polls its status, a few
+ * milliseconds apart at first.
+ */
+static int
+wait_stopped(struct ctl *ctl, const msgpack_object **res)
+{
+	const msgpack_object *id = ig_map_get(*res, "id");
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+	msgpack_packer *pk;
+	int rc;
+
+	if (id == NULL || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return CTL_OK;
+	for (uint64_t n = id->via.u64; still_running(*res);) {
+		nanosleep(&ts, NULL);
+		if (ts.tv_nsec < 100 * 1000 * 1000)
+			ts.tv_nsec *= 2;
+		pk = conn_begin(ctl->conn, "status");
+		msgpack_pack_map(pk, 1);
+		ig_pack_str(pk, "id");
+		msgpack_pack_uint64(pk, n);
+		if ((rc = conn_call(ctl->conn, res, &ctl->e)) != CTL_OK)
+			return rc;
+	}
+	return CTL_OK;
+}
+
+/* Send the action with params {id, max_epochs?} and say what it did; wait
+ * for the run to stop first unless told not to. */
 static int
 act(struct ctl *ctl, const struct action *a, const char *run,
-    int64_t max_epochs)
+    int64_t max_epochs, bool wait)
 {
 	const msgpack_object *res;
 	msgpack_packer *pk;
@@ -235,6 +283,11 @@ act(struct ctl *ctl, const struct action *a, const char *run,
 	}
 	if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
 		return rc;
+	if (wait && a->ended != NULL) {
+		if ((rc = wait_stopped(ctl, &res)) != CTL_OK)
+			return rc;
+		return ctl->output->action(ctl, run, a->ended, res);
+	}
 	return ctl->output->action(ctl, run, a->done, res);
 }
 
@@ -245,13 +298,34 @@ simple_action(struct ctl *ctl, int argc, char **argv, const struct action *a)
 
 	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
 		return rc;
-	return act(ctl, a, argv[optind], 0);
+	return act(ctl, a, argv[optind], 0, false);
+}
+
+/* terminate and pause: [--no-wait] RUN */
+static int
+stop_action(struct ctl *ctl, int argc, char **argv, const struct action *a)
+{
+	static const struct option opts[] = {
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool wait = true;
+	int c, rc;
+
+	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
+		if (c == CTL_OPT_DONE)
+			return rc;
+		wait = false;
+	}
+	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK)
+		return rc;
+	return act(ctl, a, argv[optind], 0, wait);
 }
 
 int
 cmd_terminate(struct ctl *ctl, int argc, char **argv)
 {
-	return simple_action(ctl, argc, argv, &act_terminate);
+	return stop_action(ctl, argc, argv, &act_terminate);
 }
 
 int
@@ -263,7 +337,7 @@ cmd_terminate_epoch(struct ctl *ctl, int argc, char **argv)
 int
 cmd_pause(struct ctl *ctl, int argc, char **argv)
 {
-	return simple_action(ctl, argc, argv, &act_pause);
+	return stop_action(ctl, argc, argv, &act_pause);
 }
 
 int
@@ -291,5 +365,5 @@ cmd_resume(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK)
 		return rc;
-	return act(ctl, &act_resume, argv[optind], max_epochs);
+	return act(ctl, &act_resume, argv[optind], max_epochs, false);
 }

@@ -64,8 +64,11 @@ static const struct command commands[] = {
 	    "Examples:\n"
 	    "  ignitectl state digits\n"
 	    "  ignitectl --json state 12 > state.json\n" },
-	{ "terminate", cmd_terminate, "RUN",
-	    "Stop the run after its current iteration (Ignite's terminate()).\n"
+	{ "terminate", cmd_terminate, "[--no-wait] RUN",
+	    "Stop the run after its current iteration (Ignite's terminate()),\n"
+	    "and wait until it has stopped.\n"
+	    "\n"
+	    "  --no-wait     return at once; the run stops by itself\n"
 	    "\n"
 	    "Example:\n"
 	    "  ignitectl terminate digits\n" },
@@ -75,8 +78,11 @@ static const struct command commands[] = {
 	    "\n"
 	    "Example:\n"
 	    "  ignitectl terminate-epoch 12\n" },
-	{ "pause", cmd_pause, "RUN",
-	    "Suspend the run after its current iteration; resume continues it.\n"
+	{ "pause", cmd_pause, "[--no-wait] RUN",
+	    "Suspend the run after its current iteration, and wait until it\n"
+	    "has; resume continues it.\n"
+	    "\n"
+	    "  --no-wait     return at once; the run pauses by itself\n"
 	    "\n"
 	    "Example:\n"
 	    "  ignitectl pause digits\n" },

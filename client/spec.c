@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ignite/spec.h"
 #include "ignitectl.h"
 
 enum vtype {
@@ -112,9 +113,23 @@ set(json_t *o, const char *key, json_t *v, ig_err *err)
 	return v == NULL || json_object_set_new(o, key, v) != 0 ? oom(err) : 0;
 }
 
-/* "csv:PATH" and "msgpack:PATH" with PATH absolute; others as they are. */
+/* Does "KIND:..." of a data or engine str take a path? */
+static bool
+data_path(const char *kind, size_t len)
+{
+	return ig_data_kind_form(ig_data_kind_find(kind, len)) ==
+	    IG_DATA_FORM_PATH;
+}
+
+static bool
+engine_path(const char *kind, size_t len)
+{
+	return len == strlen("plugin") && strncmp(kind, "plugin", len) == 0;
+}
+
+/* "csv:PATH" and "plugin:PATH" with PATH absolute; others as they are. */
 static int
-abs_prefixed(json_t *o, const char *key, const char *const *prefixes,
+abs_prefixed(json_t *o, const char *key, bool (*is_path)(const char *, size_t),
     const char *base, ig_err *err)
 {
 	json_t *v = json_object_get(o, key);
@@ -123,40 +138,32 @@ abs_prefixed(json_t *o, const char *key, const char *const *prefixes,
 	int rc;
 
 	if (!json_is_string(v) ||
-	    (colon = strchr(s = json_string_value(v), ':')) == NULL)
+	    (colon = strchr(s = json_string_value(v), ':')) == NULL ||
+	    !is_path(s, (size_t)(colon - s)))
 		return 0;
-	for (; *prefixes != NULL; prefixes++) {
-		if (strncmp(s, *prefixes, (size_t)(colon - s)) != 0 ||
-		    (*prefixes)[colon - s] != '\0')
-			continue;
-		if ((p = abs_path(base, colon + 1)) == NULL)
-			return oom(err);
-		if ((full = malloc(strlen(p) + (size_t)(colon - s) + 2)) ==
-		    NULL) {
-			free(p);
-			return oom(err);
-		}
-		sprintf(full, "%.*s:%s", (int)(colon - s), s, p);
-		rc = set(o, key, json_string(full), err);
-		free(full);
+	if ((p = abs_path(base, colon + 1)) == NULL)
+		return oom(err);
+	if ((full = malloc(strlen(p) + (size_t)(colon - s) + 2)) == NULL) {
 		free(p);
-		return rc;
+		return oom(err);
 	}
-	return 0;
+	sprintf(full, "%.*s:%s", (int)(colon - s), s, p);
+	rc = set(o, key, json_string(full), err);
+	free(full);
+	free(p);
+	return rc;
 }
 
 /* Make the spec's data and plugin paths absolute against base. */
 static int
 abs_paths(json_t *spec, const char *base, ig_err *err)
 {
-	static const char *const data_kinds[] = { "csv", "msgpack", NULL };
-	static const char *const engines[] = { "plugin", NULL };
 	json_t *data, *path;
 	char *p;
 	int rc;
 
-	if ((rc = abs_prefixed(spec, "data", data_kinds, base, err)) != 0 ||
-	    (rc = abs_prefixed(spec, "engine", engines, base, err)) != 0)
+	if ((rc = abs_prefixed(spec, "data", data_path, base, err)) != 0 ||
+	    (rc = abs_prefixed(spec, "engine", engine_path, base, err)) != 0)
 		return rc;
 	/* Only now: a data string was just replaced. */
 	data = json_object_get(spec, "data");
@@ -499,7 +506,8 @@ data_map(json_t *spec, const char *flag, ig_err *err)
 	s = json_string_value(data);
 	if ((colon = strchr(s, ':')) == NULL)
 		m = json_pack("{ss}", "kind", s);
-	else if (strncmp(s, "range:", 6) == 0)
+	else if (ig_data_kind_form(ig_data_kind_find(s, (size_t)(colon - s))) ==
+	    IG_DATA_FORM_COUNT)
 		m = json_pack("{ss#so}", "kind", s, (int)(colon - s), "n",
 		    typed(V_GUESS, colon + 1));
 	else

@@ -55,6 +55,7 @@ _ignitectl()
 	metrics) opts+=" --name --epochs --iterations --from --to
 	    --max-points --csv --plot" ;;
 	logs) opts+=" --tail" ;;
+	terminate|pause) opts+=" --no-wait" ;;
 	help) COMPREPLY=($(compgen -W "$commands builtins" -- "$cur")); return ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -1,5 +1,5 @@
 # ignited_builtins: the builtin process functions (daemon/builtin) and the
-# csv: and msgpack: data sources (daemon/dataset) the daemon hosts.
+# data sources (daemon/dataset) the daemon hosts.
 find_package(ZLIB REQUIRED)
 # Targets that link ignited_builtins from other directories need ZLIB::ZLIB.
 set_target_properties(ZLIB::ZLIB PROPERTIES IMPORTED_GLOBAL TRUE)
@@ -12,12 +12,16 @@ add_library(ignited_builtins STATIC
   ${IG_BUILTINS_DIR}/builtin/sleep.c
   ${IG_BUILTINS_DIR}/builtin/meanstd.c
   ${IG_BUILTINS_DIR}/builtin/softmax.c
+  ${IG_BUILTINS_DIR}/dataset/dataset.c
   ${IG_BUILTINS_DIR}/dataset/readfile.c
+  ${IG_BUILTINS_DIR}/dataset/range_source.c
   ${IG_BUILTINS_DIR}/dataset/table.c
   ${IG_BUILTINS_DIR}/dataset/csv_source.c
-  ${IG_BUILTINS_DIR}/dataset/msgpack_span.c
   ${IG_BUILTINS_DIR}/dataset/msgpack_source.c
 )
 target_include_directories(ignited_builtins PUBLIC ${IG_BUILTINS_DIR})
-target_link_libraries(ignited_builtins PUBLIC ignite PkgConfig::MSGPACK ZLIB::ZLIB ${MATH_LIB})
+# ignite_proto: the spec's data kinds, and the msgpack walker the msgpack:
+# source finds its records with ("proto/scan.h", internal to ignite).
+target_include_directories(ignited_builtins PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(ignited_builtins PUBLIC ignite ignite_proto PkgConfig::MSGPACK ZLIB::ZLIB ${MATH_LIB})
 set_target_properties(ignited_builtins PROPERTIES POSITION_INDEPENDENT_CODE ON)

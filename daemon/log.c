@@ -31,26 +31,26 @@ log_level_parse(const char *name)
 /* Point stderr at the log file.  dup2 keeps fd 2 itself valid throughout,
  * so a concurrent write never goes to a closed descriptor. */
 static int
-open_file(const char *file, char *err, size_t errlen)
+open_file(const char *file, ig_err *err)
 {
 	/* never through a link: as root, that would append to any file */
 	int fd = open(
 	    file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
 
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open log file %s: %s", file,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot open log file %s: %s", file,
 		    errno == ELOOP ?
 		        "it is a symbolic link; give the real path" :
 		        strerror(errno));
-		return -1;
 	}
 	if (fd != STDERR_FILENO) {
 		if (dup2(fd, STDERR_FILENO) < 0) {
-			snprintf(err, errlen,
+			ig_err_set(err, IG_PROTO_INTERNAL,
 			    "cannot redirect stderr to %s: %s", file,
 			    strerror(errno));
 			close(fd);
-			return -1;
+			return IG_PROTO_INTERNAL;
 		}
 		close(fd);
 	}
@@ -58,17 +58,16 @@ open_file(const char *file, char *err, size_t errlen)
 }
 
 int
-log_init(enum log_level level, const char *file, char *err, size_t errlen)
+log_init(enum log_level level, const char *file, ig_err *err)
 {
 	logger.level = level;
 	if (file == NULL)
 		return 0;
-	if (open_file(file, err, errlen) < 0)
-		return -1;
+	if (open_file(file, err) != 0)
+		return err->code;
 	logger.file = strdup(file);
 	if (logger.file == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
 	return 0;
 }
@@ -76,14 +75,15 @@ log_init(enum log_level level, const char *file, char *err, size_t errlen)
 void
 log_reopen(void)
 {
-	char err[512];
+	ig_err err;
 
 	if (logger.file == NULL) {
 		log_info("SIGHUP: logging to stderr, nothing to reopen");
 		return;
 	}
-	if (open_file(logger.file, err, sizeof err) < 0) {
-		log_error("SIGHUP: %s; still logging to the old file", err);
+	if (open_file(logger.file, &err) != 0) {
+		log_error(
+		    "SIGHUP: %s; still logging to the old file", err.message);
 		return;
 	}
 	log_info("SIGHUP: reopened %s", logger.file);

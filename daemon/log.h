@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ignite/protocol.h"
+
 enum log_level {
 	LOG_DEBUG,
 	LOG_INFO,
@@ -26,9 +28,10 @@ int log_level_parse(const char *name);
 
 /*
  * Start logging at level.  file (may be NULL: plain stderr) is copied.
- * Returns 0, or -1 with a message in err when the file cannot be opened.
+ * Returns 0, or an IG_PROTO_* code with a message in err when the file
+ * cannot be opened.
  */
-int log_init(enum log_level level, const char *file, char *err, size_t errlen);
+int log_init(enum log_level level, const char *file, ig_err *err);
 
 /* Reopen the log file (SIGHUP).  Without one there is nothing to reopen:
  * it says so in the log.  Failures are logged to the old stream. */

@@ -189,7 +189,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[512];
+	ig_err err;
 	struct group *gr;
 	int c, level;
 
@@ -287,12 +287,11 @@ parse_options(int argc, char **argv, struct options *o)
 		    "/usr/local/lib/ignite/plugins";
 	}
 	if (o->socket[0] == '\0' &&
-	    paths_default_socket(o->socket, sizeof o->socket, err, sizeof err) <
-	        0)
-		die("%s; pass --socket", err);
+	    paths_default_socket(o->socket, sizeof o->socket, &err) != 0)
+		die("%s; pass --socket", err.message);
 	if (o->db[0] == '\0' &&
-	    paths_default_db(o->db, sizeof o->db, err, sizeof err) < 0)
-		die("%s", err);
+	    paths_default_db(o->db, sizeof o->db, &err) != 0)
+		die("%s", err.message);
 }
 
 /*
@@ -420,6 +419,7 @@ shutdown_done(void *arg, int status)
 	/* the store's last callbacks still reach runs */
 	store_close(d->store);
 	runs_close(d->runs);
+	api_close();
 	close_signals(d);
 	sd_close(d);
 	log_info("stopped");
@@ -480,6 +480,7 @@ main(int argc, char **argv)
 	struct server_options so;
 	struct job_config jc;
 	char err[1024];
+	ig_err e;
 	int rc, listen_fd;
 
 	/* a worker being started (exec_worker.h): none of the daemon's set-up */
@@ -488,17 +489,16 @@ main(int argc, char **argv)
 	exec_worker_cloexec_inherited();
 	parse_options(argc, argv, &o);
 	read_file_limit(o.max_data_bytes);
-	if (log_init(o.level, o.log_file, err, sizeof err) < 0)
-		die("%s", err);
+	if (log_init(o.level, o.log_file, &e) != 0)
+		die("%s", e.message);
 	/* A client that hangs up must cost an EPIPE, not the daemon. */
 	signal(SIGPIPE, SIG_IGN);
 
 	/* A passed socket's directory is its .socket unit's, not ours. */
-	if (sdnotify_listen_fd(&listen_fd, err, sizeof err) < 0 ||
-	    (listen_fd < 0 &&
-	        paths_runtime_dir(o.socket, o.group, err, sizeof err) < 0) ||
-	    paths_make_parents(o.db, err, sizeof err) < 0)
-		die("%s", err);
+	if (sdnotify_listen_fd(&listen_fd, &e) != 0 ||
+	    (listen_fd < 0 && paths_runtime_dir(o.socket, o.group, &e) != 0) ||
+	    paths_make_parents(o.db, &e) != 0)
+		die("%s", e.message);
 	if ((rc = uv_loop_init(&d.loop)) < 0)
 		die("uv_loop_init: %s", uv_strerror(rc));
 	/* Before the socket exists: a client that sees it may signal us at
@@ -517,11 +517,11 @@ main(int argc, char **argv)
 		.max_buffered = o.max_conn_memory,
 	};
 	d.srv = listen_fd >= 0 ?
-	    server_adopt(
-	        &d.loop, listen_fd, &so, on_stop_request, &d, err, sizeof err) :
-	    server_open(&d.loop, &so, on_stop_request, &d, err, sizeof err);
+	    server_adopt(&d.loop, listen_fd, &so, on_stop_request, &d, &e) :
+	    server_open(&d.loop, &so, on_stop_request, &d, &e);
 	if (d.srv == NULL)
-		die("%s", err);
+		die("%s", e.message);
+	/* text, not an ig_err: store.h says why */
 	if ((d.store = store_open(&d.loop, o.db, NULL, err, sizeof err)) ==
 	    NULL) {
 		server_close(d.srv);
@@ -538,9 +538,8 @@ main(int argc, char **argv)
 		default_checkpoint_dir(&o);
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs },
 		o.checkpoint_dir };
-	if ((d.runs = runs_open(
-	         &d.loop, &jc, d.store, d.srv, err, sizeof err)) == NULL)
-		die("cannot load the runs: %s", err);
+	if ((d.runs = runs_open(&d.loop, &jc, d.store, &e)) == NULL)
+		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
 	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,

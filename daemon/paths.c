@@ -13,14 +13,14 @@
 
 /* snprintf that reports a path that does not fit instead of cutting it. */
 static int
-path_fmt(char *buf, size_t len, char *err, size_t errlen, const char *fmt,
-    const char *a, const char *b)
+path_fmt(char *buf, size_t len, ig_err *err, const char *fmt, const char *a,
+    const char *b)
 {
 	int n = snprintf(buf, len, fmt, a, b);
 
 	if (n < 0 || (size_t)n >= len) {
-		snprintf(err, errlen, "path too long: %s%s...", a, b);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "path too long: %s%s...", a, b);
 	}
 	return 0;
 }
@@ -36,60 +36,59 @@ env_dir(const char *name)
 }
 
 int
-paths_default_socket(char *buf, size_t len, char *err, size_t errlen)
+paths_default_socket(char *buf, size_t len, ig_err *err)
 {
 	const char *run;
 	char uid[32];
 
 	if (geteuid() == 0)
-		return path_fmt(buf, len, err, errlen, "%s%s", "/run/ignite",
-		    "/ignited.sock");
+		return path_fmt(
+		    buf, len, err, "%s%s", "/run/ignite", "/ignited.sock");
 	if ((run = env_dir("XDG_RUNTIME_DIR")) != NULL)
 		return path_fmt(
-		    buf, len, err, errlen, "%s%s", run, "/ignite/ignited.sock");
+		    buf, len, err, "%s%s", run, "/ignite/ignited.sock");
 	snprintf(uid, sizeof uid, "%lu", (unsigned long)geteuid());
 	return path_fmt(
-	    buf, len, err, errlen, "/tmp/ignite-%s%s", uid, "/ignited.sock");
+	    buf, len, err, "/tmp/ignite-%s%s", uid, "/ignited.sock");
 }
 
 int
-paths_default_db(char *buf, size_t len, char *err, size_t errlen)
+paths_default_db(char *buf, size_t len, ig_err *err)
 {
 	const char *state, *home;
 	struct passwd *pw;
 
 	if (geteuid() == 0)
-		return path_fmt(buf, len, err, errlen, "%s%s",
-		    "/var/lib/ignite", "/ignite.db");
+		return path_fmt(
+		    buf, len, err, "%s%s", "/var/lib/ignite", "/ignite.db");
 	if ((state = env_dir("XDG_STATE_HOME")) != NULL)
 		return path_fmt(
-		    buf, len, err, errlen, "%s%s", state, "/ignite/ignite.db");
+		    buf, len, err, "%s%s", state, "/ignite/ignite.db");
 	if ((home = env_dir("HOME")) == NULL) {
 		pw = getpwuid(geteuid());
 		if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
-			snprintf(err, errlen,
+			return ig_err_set(err, IG_PROTO_INTERNAL,
 			    "no home directory for uid %lu: "
 			    "set HOME or XDG_STATE_HOME, or pass --db",
 			    (unsigned long)geteuid());
-			return -1;
 		}
 		home = pw->pw_dir;
 	}
-	return path_fmt(buf, len, err, errlen, "%s%s", home,
-	    "/.local/state/ignite/ignite.db");
+	return path_fmt(
+	    buf, len, err, "%s%s", home, "/.local/state/ignite/ignite.db");
 }
 
 /* mkdir -p of the directory part of path, without its last component. */
 int
-paths_make_parents(const char *path, char *err, size_t errlen)
+paths_make_parents(const char *path, ig_err *err)
 {
 	char dir[4096];
 	char *slash;
 	size_t n = strlen(path);
 
 	if (n >= sizeof dir) {
-		snprintf(err, errlen, "path too long: %s", path);
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INVALID_PARAMS, "path too long: %s", path);
 	}
 	memcpy(dir, path, n + 1);
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -107,9 +106,8 @@ paths_make_parents(const char *path, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot create directory %s: %s", dir,
-	    strerror(errno));
-	return -1;
+	return ig_err_set(err, IG_PROTO_INTERNAL,
+	    "cannot create directory %s: %s", dir, strerror(errno));
 }
 
 /*
@@ -121,10 +119,11 @@ fail:
 static const char *
 another_socket(const char *dir, char *buf, size_t len)
 {
-	char def[4096], err[256];
+	char def[4096];
+	ig_err err;
 	size_t n;
 
-	if (paths_default_socket(def, sizeof def, err, sizeof err) < 0)
+	if (paths_default_socket(def, sizeof def, &err) != 0)
 		return "choose another --socket, in a directory of your own";
 	n = (size_t)(strrchr(def, '/') - def);
 	if (strlen(dir) == n && strncmp(def, dir, n) == 0)
@@ -137,7 +136,7 @@ another_socket(const char *dir, char *buf, size_t len)
 }
 
 int
-paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
+paths_runtime_dir(const char *socket_path, gid_t gid, ig_err *err)
 {
 	char dir[4096], hint[4200];
 	const char *slash = strrchr(socket_path, '/');
@@ -147,69 +146,63 @@ paths_runtime_dir(const char *socket_path, gid_t gid, char *err, size_t errlen)
 	int made;
 
 	if (slash == NULL) {
-		snprintf(
-		    err, errlen, "socket path %s is not absolute", socket_path);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "socket path %s is not absolute", socket_path);
 	}
 	n = slash == socket_path ? 1 : (size_t)(slash - socket_path);
 	if (n >= sizeof dir) {
-		snprintf(err, errlen, "path too long: %s", socket_path);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "path too long: %s", socket_path);
 	}
 	memcpy(dir, socket_path, n);
 	dir[n] = '\0';
 	/* lstat: a link to a directory someone else owns is not ours */
 	made = lstat(dir, &st) < 0 && errno == ENOENT;
-	if (made && paths_make_parents(socket_path, err, errlen) < 0)
-		return -1;
+	if (made && paths_make_parents(socket_path, err) != 0)
+		return err->code;
 	if (lstat(dir, &st) < 0) {
-		snprintf(
-		    err, errlen, "cannot use %s: %s", dir, strerror(errno));
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot use %s: %s",
+		    dir, strerror(errno));
 	}
 	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "%s is %s: refusing to put the socket "
 		    "there; %s",
 		    dir,
 		    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory",
 		    another_socket(dir, hint, sizeof hint));
-		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "%s is owned by uid %lu, not by ignited's "
 		    "uid %lu: refusing to put the socket there; %s",
 		    dir, (unsigned long)st.st_uid, (unsigned long)geteuid(),
 		    another_socket(dir, hint, sizeof hint));
-		return -1;
 	}
 	/* Only a directory we just made is opened to the group. */
 	if (made && gid != (gid_t)-1 &&
 	    (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0 ||
 	        lstat(dir, &st) < 0)) {
-		snprintf(err, errlen, "cannot give group %lu access to %s: %s",
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot give group %lu access to %s: %s",
 		    (unsigned long)gid, dir, strerror(errno));
-		return -1;
 	}
 	if (gid != (gid_t)-1 &&
 	    (st.st_gid != gid || (st.st_mode & 0050) != 0050)) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "%s is not open to --group's gid %lu (its "
 		    "group is %lu, its mode %04o): refusing it; %s",
 		    dir, (unsigned long)gid, (unsigned long)st.st_gid,
 		    (unsigned)(st.st_mode & 07777),
 		    another_socket(dir, hint, sizeof hint));
-		return -1;
 	}
 	if ((st.st_mode & forbidden) != 0) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "%s has mode %04o, open to %s: refusing to "
 		    "put the socket there; %s",
 		    dir, (unsigned)(st.st_mode & 07777),
 		    gid == (gid_t)-1 ? "group or others" : "others",
 		    another_socket(dir, hint, sizeof hint));
-		return -1;
 	}
 	return 0;
 }

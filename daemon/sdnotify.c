@@ -13,33 +13,30 @@
 #include <systemd/sd-daemon.h>
 
 int
-sdnotify_listen_fd(int *fd, char *err, size_t errlen)
+sdnotify_listen_fd(int *fd, ig_err *err)
 {
 	/* unset_environment=1: workers must not think they were activated */
 	int n = sd_listen_fds(1), rc;
 
 	*fd = -1;
 	if (n < 0) {
-		snprintf(err, errlen, "reading the sockets systemd passed: %s",
-		    strerror(-n));
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "reading the sockets systemd passed: %s", strerror(-n));
 	}
 	if (n == 0)
 		return 0;
 	if (n > 1) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "systemd passed %d sockets; ignited "
 		    "listens on one: give its .socket unit one ListenStream=",
 		    n);
-		return -1;
 	}
 	rc = sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0);
 	if (rc <= 0) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "the socket systemd passed is not a "
 		    "listening Unix stream socket%s%s",
 		    rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
-		return -1;
 	}
 	*fd = SD_LISTEN_FDS_START;
 	return 0;
@@ -70,10 +67,9 @@ sdnotify_watchdog_usec(void)
 #else /* !IGNITE_HAVE_SYSTEMD */
 
 int
-sdnotify_listen_fd(int *fd, char *err, size_t errlen)
+sdnotify_listen_fd(int *fd, ig_err *err)
 {
 	(void)err;
-	(void)errlen;
 	*fd = -1;
 	return 0;
 }

@@ -14,14 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ignite/protocol.h"
+
 /*
  * The listening socket systemd passed us (LISTEN_FDS), if any.  Sets *fd
  * to it (ours from now on, close-on-exec) or to -1 when we were not socket
- * activated.  Returns 0, or -1 with a message in err when what was passed
- * is not exactly one listening Unix stream socket.  The LISTEN_* variables
- * are removed from the environment, so workers do not see them.
+ * activated.  Returns 0, or an IG_PROTO_* code with a message in err when
+ * what was passed is not exactly one listening Unix stream socket.  The
+ * LISTEN_* variables are removed from the environment, so workers do not
+ * see them.
  */
-int sdnotify_listen_fd(int *fd, char *err, size_t errlen);
+int sdnotify_listen_fd(int *fd, ig_err *err);
 
 /* Does anyone listen to our notifications (NOTIFY_SOCKET is set)? */
 bool sdnotify_enabled(void);

@@ -165,9 +165,18 @@ int engine_release(ig_engine *e, const char *name);
 bool engine_adopted_has(const ig_engine *e, const char *name);
 
 double engine_now(void);
+/* Something Ignite would warnings.warn() about, to the embedding program. */
+void engine_warn(ig_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The run's data, with its shape cached: the loop asks for it every fetch. */
+void engine_use_data(ig_engine *e, ig_data *d);
+/* Start a new pass of the data (Ignite's _setup_dataloader_iter). */
+int engine_restart_data(ig_engine *e, char *err, size_t errlen);
 
 /* Data sources: restart a pass; a sequential source's next batch (1 got,
- * 0 exhausted, -1 error with a message in err). */
+ * 0 exhausted, -1 error with a message in err).  They pass err on to
+ * ig_data_ops, whose char buffer is engine.h's public ABI, and libignite
+ * stands alone: ig_err is libignite_proto's, which it does not link. */
 int engine_data_restart(ig_data *d, char *err, size_t errlen);
 int engine_data_next(ig_data *d, ig_batch *out, char *err, size_t errlen);
 bool engine_data_random_access(const ig_data *d);

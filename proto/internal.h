@@ -30,19 +30,28 @@ proto_mem_copy(void *dst, const void *src, size_t n)
 /* Room for a field path such as "handlers[12].once[3]" or "params.lr". */
 #define PROTO_PATH_MAX 160
 
-/*
- * Walk one msgpack object of len bytes without allocating: nesting within
- * IG_FRAME_MAX_DEPTH, every array/map count backed by the bytes left, every
- * str valid UTF-8, nothing truncated and nothing after the object.  Returns
- * 0 or an IG_PROTO_FRAME_* code with err set.  After it passes, msgpack-c
- * allocates at most one msgpack_object per byte of the input.
- */
-int proto_scan(const unsigned char *p, size_t len, ig_err *err);
+#include "scan.h" /* proto_scan */
 
 bool proto_utf8_valid(const unsigned char *s, size_t len);
 /* The start of the UTF-8 sequence that holds byte `at` of s: where to cut
  * text that goes on the wire as a msgpack str and must stay valid. */
 size_t proto_utf8_boundary(const char *s, size_t at);
+
+/* The keys of a data map, a bit each: a data kind's keys are those its
+ * map may hold, the canonical form packs and the daemon's source reads. */
+enum proto_data_key {
+	PROTO_DATA_N = 1 << 0,
+	PROTO_DATA_PATH = 1 << 1,
+	PROTO_DATA_BATCH_SIZE = 1 << 2,
+	PROTO_DATA_SHUFFLE = 1 << 3,
+	PROTO_DATA_COLUMNS = 1 << 4,
+	PROTO_DATA_LABEL = 1 << 5,
+	PROTO_DATA_HEADER = 1 << 6,
+	PROTO_DATA_SPLIT = 1 << 7,
+	PROTO_DATA_SCALE = 1 << 8,
+};
+/* The keys data kind takes (enum proto_data_key bits); 0 out of range. */
+unsigned proto_data_keys(int kind);
 
 /* Read one value o of type t into out as ig_map_read() does, naming path
  * in errors.  names is for IG_F_ENUM. */

@@ -205,10 +205,11 @@ layout_of(unsigned char b)
 }
 
 int
-proto_scan(const unsigned char *p, size_t len, ig_err *err)
+proto_scan_object(
+    const unsigned char *p, size_t len, int flags, size_t *span, ig_err *err)
 {
-	/* Items still to read in each open container; level 0 is the frame,
-	 * which holds exactly one object. */
+	/* Items still to read in each open container; level 0 holds the one
+	 * object walked. */
 	uint64_t left[IG_FRAME_MAX_DEPTH + 1];
 	size_t depth = 0, pos = 0;
 
@@ -219,8 +220,10 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 		size_t at = pos;
 
 		while (left[depth] == 0) {
-			if (depth == 0)
-				goto done;
+			if (depth == 0) {
+				*span = pos;
+				return 0;
+			}
 			depth--;
 		}
 		left[depth]--;
@@ -255,7 +258,7 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 				    "%zu runs past the end of the %zu-byte frame",
 				    l.kind == STR ? "a str" : "a value",
 				    (uintmax_t)n, at, len);
-			if (l.kind == STR &&
+			if (l.kind == STR && (flags & PROTO_SCAN_UTF8) &&
 			    !proto_utf8_valid(p + pos, (size_t)n))
 				return ig_err_set(err, IG_PROTO_FRAME_UTF8,
 				    "invalid UTF-8 in the str at offset %zu",
@@ -282,11 +285,20 @@ proto_scan(const unsigned char *p, size_t len, ig_err *err)
 			break;
 		}
 	}
-done:
-	if (pos != len)
+}
+
+int
+proto_scan(const unsigned char *p, size_t len, ig_err *err)
+{
+	size_t span;
+	int rc;
+
+	if ((rc = proto_scan_object(p, len, PROTO_SCAN_UTF8, &span, err)) != 0)
+		return rc;
+	if (span != len)
 		return ig_err_set(err, IG_PROTO_FRAME_TRAILING,
 		    "trailing bytes: the object ends at offset %zu of a "
 		    "%zu-byte frame",
-		    pos, len);
+		    span, len);
 	return 0;
 }

@@ -11,8 +11,6 @@
 #include "internal.h"
 
 static const char *const engine_kinds[] = { "builtin", "plugin", "exec", NULL };
-static const char *const data_kinds[] = { "none", "range", "csv", "msgpack",
-	"worker", NULL };
 static const char *const metric_kinds[] = { "average", "loss", "accuracy",
 	"running_average", "output", NULL };
 static const char *const actions[] = { "log", "checkpoint", "terminate",
@@ -22,6 +20,29 @@ static const char *const splits[] = { "train", "val", NULL };
 static const char *const modes[] = { "min", "max", NULL };
 static const char *const rlimits[] = { "cpu", "as", "nofile", "nproc", "core",
 	"fsize", NULL };
+
+/*
+ * The data kinds, indexed by enum ig_data_kind.  A new kind is a line here
+ * and its source in daemon/dataset/ (docs/ARCHITECTURE.md): its keys are
+ * what its data map may hold, and what is checked, packed and handed to
+ * the source follows from them; its required keys must be set.
+ */
+#define DK(key) PROTO_DATA_##key
+static const struct data_kind {
+	const char *name;
+	int form; /* enum ig_data_form */
+	unsigned keys, required; /* enum proto_data_key bits */
+} data_kinds[] = {
+	{ "none", IG_DATA_FORM_NONE, 0, 0 },
+	{ "range", IG_DATA_FORM_COUNT, DK(N) | DK(SHUFFLE), DK(N) },
+	{ "csv", IG_DATA_FORM_PATH,
+	    DK(PATH) | DK(BATCH_SIZE) | DK(SHUFFLE) | DK(COLUMNS) | DK(LABEL) |
+	        DK(HEADER) | DK(SPLIT) | DK(SCALE),
+	    DK(PATH) },
+	{ "msgpack", IG_DATA_FORM_PATH,
+	    DK(PATH) | DK(BATCH_SIZE) | DK(SHUFFLE) | DK(SPLIT), DK(PATH) },
+	{ "worker", IG_DATA_FORM_WORD, 0, 0 },
+};
 
 /* Ignite's core events; a filter needs an event with a counter (rule 6). */
 static const struct {
@@ -56,10 +77,45 @@ ig_engine_kind_name(int v)
 {
 	return name_in(engine_kinds, NELEM(engine_kinds), v);
 }
+static const struct data_kind *
+data_kind_at(int v)
+{
+	return v >= 0 && (size_t)v < NELEM(data_kinds) ? &data_kinds[v] : NULL;
+}
+
 const char *
 ig_data_kind_name(int v)
 {
-	return name_in(data_kinds, NELEM(data_kinds), v);
+	const struct data_kind *k = data_kind_at(v);
+
+	return k != NULL ? k->name : NULL;
+}
+
+int
+ig_data_kind_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NELEM(data_kinds); i++) {
+		if (strlen(data_kinds[i].name) == len &&
+		    memcmp(data_kinds[i].name, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int
+ig_data_kind_form(int v)
+{
+	const struct data_kind *k = data_kind_at(v);
+
+	return k != NULL ? k->form : IG_DATA_FORM_NONE;
+}
+
+unsigned
+proto_data_keys(int v)
+{
+	const struct data_kind *k = data_kind_at(v);
+
+	return k != NULL ? k->keys : 0;
 }
 const char *
 ig_metric_kind_name(int v)
@@ -387,7 +443,48 @@ read_columns(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 	return 0;
 }
 
-/* "range:N", "csv:PATH", "msgpack:PATH" or "worker". */
+/* "data: expected range:N, csv:PATH, msgpack:PATH, worker or a map, got
+ * ...": the short forms the table of kinds gives. */
+static int
+expected_forms(const char *p, size_t len, ig_err *err)
+{
+	static const char *const arg[] = { "", "", ":N", ":PATH" };
+	char forms[256] = "", q[48];
+	size_t at = 0;
+
+	for (size_t i = 0; i < NELEM(data_kinds); i++) {
+		if (data_kinds[i].form == IG_DATA_FORM_NONE)
+			continue;
+		at += (size_t)snprintf(forms + at, sizeof forms - at, "%s%s%s",
+		    at > 0 ? ", " : "", data_kinds[i].name,
+		    arg[data_kinds[i].form]);
+	}
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "data: expected %s or a map, got %s", forms,
+	    proto_quote(q, sizeof q, p, len));
+}
+
+/* A count for the short form NAME:N: a positive integer. */
+static int
+read_count(const char *p, size_t len, const char *kind, int64_t *n, ig_err *err)
+{
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < len; i++) {
+		int digit = p[i] - '0';
+
+		if (digit < 0 || digit > 9 || *n > (INT64_MAX - digit) / 10)
+			break;
+		*n = *n * 10 + digit;
+	}
+	if (i == len && *n > 0)
+		return 0;
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "data: %s: N must be a positive integer", kind);
+}
+
+/* A short form: "range:N", "csv:PATH", "worker" (enum ig_data_form). */
 static int
 read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 {
@@ -395,45 +492,26 @@ read_data_str(const msgpack_object_str *o, ig_spec_data *d, ig_err *err)
 	           *colon = o->size ? memchr(p, ':', o->size) : NULL;
 	size_t klen = colon ? (size_t)(colon - p) : o->size;
 	size_t vlen = colon ? o->size - klen - 1 : 0;
-	char q[48];
+	int kind = ig_data_kind_find(p, klen);
+	int form = ig_data_kind_form(kind);
 
-	for (int k = IG_DATA_RANGE; data_kinds[k] != NULL; k++) {
-		if (strlen(data_kinds[k]) != klen ||
-		    memcmp(p, data_kinds[k], klen) != 0)
-			continue;
-		d->kind = k;
-		if ((k == IG_DATA_WORKER) != (colon == NULL))
-			break;
-		if (k == IG_DATA_WORKER)
-			return 0;
-		if (vlen == 0)
-			return invalid(err, "data",
-			    k == IG_DATA_RANGE ? "range: needs a count" :
-			                         "needs a path");
-		if (proto_mem_has(colon + 1, vlen, '\0'))
-			return invalid(err, "data", "must not hold a NUL byte");
-		if (k != IG_DATA_RANGE)
-			return dup_bytes(colon + 1, vlen, &d->path, err);
-		d->n = 0;
-		for (size_t i = 0; i < vlen; i++) {
-			int digit = colon[1 + i] - '0';
-
-			if (digit < 0 || digit > 9 ||
-			    d->n > (INT64_MAX - digit) / 10)
-				return invalid(err, "data",
-				    "range: N must be a "
-				    "positive integer");
-			d->n = d->n * 10 + digit;
-		}
-		return d->n == 0 ? invalid(err, "data",
-		                       "range: N must be a "
-		                       "positive integer") :
-		                   0;
-	}
-	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-	    "data: expected range:N, "
-	    "csv:PATH, msgpack:PATH, worker or a map, got %s",
-	    proto_quote(q, sizeof q, p, o->size));
+	if (form == IG_DATA_FORM_NONE ||
+	    (form == IG_DATA_FORM_WORD) != (colon == NULL))
+		return expected_forms(p, o->size, err);
+	d->kind = kind;
+	if (form == IG_DATA_FORM_WORD)
+		return 0;
+	if (vlen == 0 && form == IG_DATA_FORM_COUNT)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data: %s: needs a count", data_kinds[kind].name);
+	if (vlen == 0)
+		return invalid(err, "data", "needs a path");
+	if (proto_mem_has(colon + 1, vlen, '\0'))
+		return invalid(err, "data", "must not hold a NUL byte");
+	if (form == IG_DATA_FORM_COUNT)
+		return read_count(
+		    colon + 1, vlen, data_kinds[kind].name, &d->n, err);
+	return dup_bytes(colon + 1, vlen, &d->path, err);
 }
 
 /* scale: a non-zero number, or "standard". */
@@ -467,21 +545,26 @@ read_scale(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 static int
 read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 {
-	static const struct scope scope[] = {
-		{ "n", K(IG_DATA_RANGE) },
-		{ "path", K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
-		{ "batch_size", K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
-		{ "shuffle",
-		    K(IG_DATA_RANGE) | K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
-		{ "columns", K(IG_DATA_CSV) },
-		{ "label", K(IG_DATA_CSV) },
-		{ "header", K(IG_DATA_CSV) },
-		{ "split", K(IG_DATA_CSV) | K(IG_DATA_MSGPACK) },
-		{ "scale", K(IG_DATA_CSV) },
+	/* the keys in the order they are checked */
+	static const struct {
+		const char *key;
+		unsigned bit;
+	} keys[] = {
+		{ "n", DK(N) },
+		{ "path", DK(PATH) },
+		{ "batch_size", DK(BATCH_SIZE) },
+		{ "shuffle", DK(SHUFFLE) },
+		{ "columns", DK(COLUMNS) },
+		{ "label", DK(LABEL) },
+		{ "header", DK(HEADER) },
+		{ "split", DK(SPLIT) },
+		{ "scale", DK(SCALE) },
 	};
+	struct scope scope[NELEM(keys)];
+	const char *names[NELEM(data_kinds) + 1];
 	const msgpack_object *columns = NULL, *label = NULL, *scale = NULL;
 	const ig_fdef defs[] = {
-		{ "kind", IG_F_ENUM, true, data_kinds, &d->kind },
+		{ "kind", IG_F_ENUM, true, names, &d->kind },
 		{ "n", IG_F_POS, false, NULL, &d->n },
 		{ "path", IG_F_STR, false, NULL, &d->path },
 		{ "batch_size", IG_F_POS, false, NULL, &d->batch_size },
@@ -492,18 +575,30 @@ read_data_map(const msgpack_object *o, ig_spec_data *d, ig_err *err)
 		{ "split", IG_F_DOUBLE, false, NULL, &d->split },
 		{ "scale", IG_F_ANY, false, NULL, &scale },
 	};
+	const struct data_kind *k;
 	int rc;
 
-	if ((rc = ig_map_read(o, "data", defs, NELEM(defs), 0, err)) != 0 ||
-	    (rc = check_scope(o, "data", scope, NELEM(scope), d->kind, "kind",
-	         data_kinds[d->kind], err)) != 0)
+	for (size_t i = 0; i < NELEM(data_kinds); i++)
+		names[i] = data_kinds[i].name;
+	names[NELEM(data_kinds)] = NULL;
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		scope[i] = (struct scope){ keys[i].key, 0 };
+		for (size_t j = 0; j < NELEM(data_kinds); j++)
+			if (data_kinds[j].keys & keys[i].bit)
+				scope[i].kinds |= K(j);
+	}
+	if ((rc = ig_map_read(o, "data", defs, NELEM(defs), 0, err)) != 0)
 		return rc;
-	if (d->kind == IG_DATA_RANGE && d->n == IG_NONE)
-		return invalid(err, "data.n", "required for kind range");
-	if ((d->kind == IG_DATA_CSV || d->kind == IG_DATA_MSGPACK) &&
-	    (d->path == NULL || d->path[0] == '\0'))
+	k = &data_kinds[d->kind];
+	if ((rc = check_scope(o, "data", scope, NELEM(scope), d->kind, "kind",
+	         k->name, err)) != 0)
+		return rc;
+	if ((k->required & DK(N)) && d->n == IG_NONE)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "data.path: required for kind %s", data_kinds[d->kind]);
+		    "data.n: required for kind %s", k->name);
+	if ((k->required & DK(PATH)) && (d->path == NULL || d->path[0] == '\0'))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.path: required for kind %s", k->name);
 	if (d->split < 0 || d->split >= 1)
 		return invalid(err, "data.split",
 		    "a validation fraction, "

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ignite/spec.h"
+#include "internal.h"
 
 static void
 pack_prefixed(msgpack_packer *pk, const char *prefix, const char *s)
@@ -41,8 +42,8 @@ pack_bool(msgpack_packer *pk, bool b)
 		msgpack_pack_false(pk);
 }
 
-static void
-pack_params(msgpack_packer *pk, const ig_spec *s)
+void
+ig_spec_params_pack(msgpack_packer *pk, const ig_spec *s)
 {
 	msgpack_pack_map(pk, s->nparams);
 	for (size_t i = 0; i < s->nparams; i++) {
@@ -75,48 +76,57 @@ pack_column(msgpack_packer *pk, const ig_column *c)
 		ig_pack_opt_int(pk, c->index);
 }
 
+/* The keys the data's kind takes, in the canonical form's order. */
 static void
 pack_data(msgpack_packer *pk, const ig_spec_data *d)
 {
-	bool file = d->kind == IG_DATA_CSV || d->kind == IG_DATA_MSGPACK;
-	bool csv = d->kind == IG_DATA_CSV;
+	unsigned keys = proto_data_keys(d->kind);
 	size_t n = 1;
 
 	if (d->kind == IG_DATA_NONE) {
 		msgpack_pack_nil(pk);
 		return;
 	}
-	n += d->kind == IG_DATA_RANGE ? 2 : 0; /* n, shuffle */
-	n += file ? 4 : 0; /* path, batch_size, shuffle, split */
-	n += csv ? 4 : 0; /* columns, label, header, scale */
+	for (unsigned k = keys; k != 0; k &= k - 1)
+		n++;
 	msgpack_pack_map(pk, n);
 	ig_pack_str(pk, "kind");
 	ig_pack_str(pk, ig_data_kind_name(d->kind));
-	if (d->kind == IG_DATA_RANGE) {
+	if (keys & PROTO_DATA_N) {
 		ig_pack_str(pk, "n");
 		msgpack_pack_int64(pk, d->n);
 	}
-	if (file) {
+	if (keys & PROTO_DATA_PATH) {
 		ig_pack_str(pk, "path");
 		ig_pack_str(pk, d->path);
+	}
+	if (keys & PROTO_DATA_BATCH_SIZE) {
 		ig_pack_str(pk, "batch_size");
 		ig_pack_opt_int(pk, d->batch_size);
+	}
+	if (keys & PROTO_DATA_SPLIT) {
 		ig_pack_str(pk, "split");
 		msgpack_pack_double(pk, d->split);
 	}
-	if (d->kind != IG_DATA_WORKER) {
+	if (keys & PROTO_DATA_SHUFFLE) {
 		ig_pack_str(pk, "shuffle");
 		pack_bool(pk, d->shuffle);
 	}
-	if (csv) {
+	if (keys & PROTO_DATA_COLUMNS) {
 		ig_pack_str(pk, "columns");
 		msgpack_pack_array(pk, d->ncolumns);
 		for (size_t i = 0; i < d->ncolumns; i++)
 			pack_column(pk, &d->columns[i]);
+	}
+	if (keys & PROTO_DATA_LABEL) {
 		ig_pack_str(pk, "label");
 		pack_column(pk, &d->label);
+	}
+	if (keys & PROTO_DATA_HEADER) {
 		ig_pack_str(pk, "header");
 		pack_bool(pk, d->header);
+	}
+	if (keys & PROTO_DATA_SCALE) {
 		ig_pack_str(pk, "scale");
 		if (d->scale_standard)
 			ig_pack_str(pk, "standard");
@@ -285,7 +295,7 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 	ig_pack_str(pk, "name");
 	ig_pack_str(pk, s->name[0] ? s->name : NULL);
 	ig_pack_str(pk, "params");
-	pack_params(pk, s);
+	ig_spec_params_pack(pk, s);
 	ig_pack_str(pk, "data");
 	pack_data(pk, &s->data);
 	ig_pack_str(pk, "max_epochs");

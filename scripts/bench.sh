@@ -7,7 +7,7 @@
 # short of its target.
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/deps.sh
+sh scripts/deps.sh test # python3-torch, for the hosted torch step
 
 jobs=$(nproc 2>/dev/null || echo 2)
 dir=build/release
@@ -23,12 +23,16 @@ trap 'rm -f "$rows"' EXIT
 trap 'exit 130' INT TERM
 
 status=0
-for b in engine_overhead proto_codec store_ingest daemon_bench worker_roundtrip; do
+for b in engine_overhead proto_codec store_ingest chunk_codec daemon_bench worker_roundtrip; do
 	echo "bench: running $b" >&2
 	echo "== $b" >>"$rows"
 	"$dir/bench/$b" --rows >>"$rows" ||
 		{ echo "== $b failed (exit $?)" >>"$rows"; status=1; }
 done
+echo "bench: running torch_step" >&2
+echo "== torch_step" >>"$rows"
+/usr/bin/python3 bench/torch_step.py --rows "$dir/daemon/ignited" >>"$rows" ||
+	{ echo "== torch_step failed (exit $?)" >>"$rows"; status=1; }
 
 awk -F '\t' '
 	BEGIN {

@@ -8,8 +8,8 @@ libuv1-dev libmsgpack-dev libsqlite3-dev libsodium-dev libxxhash-dev libcmocka-d
 zlib1g-dev libsystemd-dev python3 python3-msgpack python3-numpy
 python3-sklearn sqlite3 util-linux procps systemd valgrind"
 # `deps.sh test`: what only the test suite needs besides (the torch worker
-# example's end-to-end test).
-[ "${1:-}" != test ] || PACKAGES="$PACKAGES python3-torch"
+# example's end-to-end test; the DataFrames of python/ignite_client).
+[ "${1:-}" != test ] || PACKAGES="$PACKAGES python3-torch python3-pandas"
 
 missing=""
 for p in $PACKAGES; do

@@ -44,6 +44,8 @@ struct api_method {
 struct api_call {
 	const struct api_method *method; /* its table entry */
 	struct runs *mgr;
+	struct server
+	    *srv; /* outlives conn, which a late answer may find closed */
 	struct server_conn *conn;
 	uint32_t msgid;
 	const msgpack_object *params;
@@ -75,8 +77,12 @@ void api_pause(struct api_call *c);
 void api_resume(struct api_call *c);
 void api_delete(struct api_call *c);
 void api_metrics(struct api_call *c);
+void api_logs(struct api_call *c);
+
+/* watch.c */
+/* Take the run manager's news from now on: srv is asked how busy it is. */
+void api_watch_open(struct server *srv, struct runs *mgr);
 void api_watch(struct api_call *c);
 void api_unwatch(struct api_call *c);
-void api_logs(struct api_call *c);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * runs.c - the methods over runs (docs/PROTOCOL.md, "Methods"):
  * run, list, status, state_dict, terminate, terminate_epoch, pause, resume,
- * metrics, watch, unwatch, logs, delete.
+ * metrics, logs, delete (watch and unwatch: watch.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,9 @@
 /* Points of metric history one answer may carry: 32 bytes a point
  * (PROTOCOL.md) within the frame limit, less room for names and framing. */
 static size_t
-page_points(const struct runs *mgr)
+page_points(const struct server *srv)
 {
-	size_t frame = server_max_frame(mgr->srv);
+	size_t frame = server_max_frame(srv);
 
 	return frame > 2 * 65536 ? (frame - 65536) / 32 : frame / 64;
 }
@@ -188,7 +188,7 @@ api_list(struct api_call *c)
 		{ .key = "from", .type = IG_F_POS, .out = &from },
 		{ .key = "limit", .type = IG_F_POS, .out = &limit },
 	};
-	size_t budget = server_max_frame(mgr->srv) - LIST_SLACK;
+	size_t budget = server_max_frame(c->srv) - LIST_SLACK;
 	struct summaries l = { .next = IG_NONE };
 	msgpack_packer pk;
 	unsigned mask = 0;
@@ -417,7 +417,7 @@ api_pause(struct api_call *c)
 	if (run_pause(run, &err) != 0)
 		server_error(c->conn, c->msgid, err.code, "%s", err.message);
 	else
-		controlled(c, run, IG_STATUS_PAUSED);
+		controlled(c, run, run->status);
 }
 
 void
@@ -525,6 +525,7 @@ history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 /* A metrics request waiting for its history (history.h). */
 struct metrics_call {
 	struct runs *mgr;
+	struct server *srv;
 	struct server_conn *conn; /* referenced until answered */
 	uint32_t msgid;
 	ig_strv names; /* owned; q.names points into it */
@@ -547,7 +548,7 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 		    "out of memory");
 		return;
 	}
-	h.next = history_cut(d, n, axis, page_points(mgr));
+	h.next = history_cut(d, n, axis, page_points(call->srv));
 	/* A series cut short by the limit is complete only below its last
 	 * axis value; the page ends there at the latest. */
 	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
@@ -579,14 +580,15 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 }
 
 static void
-metrics_done(void *arg, int status, const char *errmsg,
-    struct store_series_data *d, size_t n)
+metrics_done(
+    void *arg, const ig_err *err, struct store_series_data *d, size_t n)
 {
 	struct metrics_call *call = arg;
 
-	if (status != 0)
+	/* INTERNAL whatever the store's code: what the protocol has said */
+	if (err != NULL)
 		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
-		    "reading the history: %s", errmsg);
+		    "reading the history: %s", err->message);
 	else
 		answer_history(call, d, n);
 	store_series_free(d, n);
@@ -627,7 +629,7 @@ api_metrics(struct api_call *c)
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	*call = (struct metrics_call){ mgr, conn, msgid, names,
+	*call = (struct metrics_call){ mgr, c->srv, conn, msgid, names,
 		{
 		    .run_id = run->id,
 		    .names = names.n > 0 ? (const char *const *)names.v : NULL,
@@ -642,70 +644,13 @@ api_metrics(struct api_call *c)
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
 		    .limit =
-		        axis == STORE_AXIS_ITERATION ? page_points(mgr) : 0,
+		        axis == STORE_AXIS_ITERATION ? page_points(c->srv) : 0,
 		} };
 	server_conn_ref(conn);
-	if (history_read(mgr->history, &call->q, metrics_done, call) != 0)
-		metrics_done(call, STORE_ENOMEM, "out of memory", NULL, 0);
+	history_read(mgr->history, &call->q, metrics_done, call);
 }
 
-/* ---- watch, unwatch, logs -------------------------------------------------------- */
-
-static void
-pack_empty(msgpack_packer *pk, void *arg)
-{
-	(void)arg;
-	msgpack_pack_map(pk, 0);
-}
-
-static void
-pack_status_note(msgpack_packer *pk, void *arg)
-{
-	ig_status_note_pack(pk, arg);
-}
-
-static void
-watch(struct api_call *c, bool on)
-{
-	struct run *run;
-
-	if (api_no_params(c) || ig_map_get(c->params, "id") == NULL) {
-		/* every live run the caller owns (all for root), and later ones */
-		runs_watch_all(c->mgr, c->conn, on);
-		server_conn_watching(c->conn, on);
-		server_reply(c->conn, c->msgid, pack_empty, NULL);
-		return;
-	}
-	/* anyone may watch what anyone may read; the private notes (log
-	 * lines, the reason) go to its owner and root only */
-	if ((run = api_find_run(c, NULL, 0)) == NULL)
-		return;
-	if (on && run->job == NULL && run->ending < 0) {
-		/* nothing more will happen: say how it ended */
-		ig_status_note nt = { run->id, run->status,
-			run_owned_by(run, c->peer) ? run->reason : NULL };
-		server_reply(c->conn, c->msgid, pack_empty, NULL);
-		server_notify(c->conn, "status", pack_status_note, &nt);
-		return;
-	}
-	if (on)
-		run_watch(run, c->conn);
-	else
-		run_unwatch(run, c->conn);
-	server_reply(c->conn, c->msgid, pack_empty, NULL);
-}
-
-void
-api_watch(struct api_call *c)
-{
-	watch(c, true);
-}
-
-void
-api_unwatch(struct api_call *c)
-{
-	watch(c, false);
-}
+/* ---- logs ------------------------------------------------------------------------- */
 
 struct log_lines {
 	int64_t id;

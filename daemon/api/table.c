@@ -32,6 +32,7 @@ static const struct api_method methods[] = {
 static struct api_binding {
 	const struct api_method *method;
 	struct runs *mgr;
+	struct server *srv;
 } bound[NMETHODS];
 
 bool
@@ -101,7 +102,8 @@ dispatch(struct server_conn *conn, uint32_t msgid, const msgpack_object *params,
     uid_t peer, void *ud)
 {
 	const struct api_binding *b = ud;
-	struct api_call c = { b->method, b->mgr, conn, msgid, params, peer };
+	struct api_call c = { b->method, b->mgr, b->srv, conn, msgid, params,
+		peer };
 
 	if (b->method->access == API_ROOT && peer != 0 && peer != geteuid()) {
 		server_error(conn, msgid, IG_PROTO_PERMISSION_DENIED,
@@ -116,7 +118,7 @@ int
 api_register(struct server *srv, struct runs *mgr)
 {
 	for (size_t i = 0; i < NMETHODS; i++) {
-		bound[i] = (struct api_binding){ &methods[i], mgr };
+		bound[i] = (struct api_binding){ &methods[i], mgr, srv };
 		if (server_register(srv, methods[i].name,
 		        methods[i].flags & API_BEFORE_HELLO ?
 		            SERVER_BEFORE_HELLO :
@@ -124,5 +126,6 @@ api_register(struct server *srv, struct runs *mgr)
 		        dispatch, &bound[i]) < 0)
 			return -1;
 	}
+	api_watch_open(srv, mgr);
 	return 0;
 }

@@ -39,9 +39,12 @@ static void *
 meanstd_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	static const char *const known[] = { NULL };
+	ig_err e;
 
-	if (params_check("meanstd", params, n, known, err, errlen) == -1)
+	if (params_check("meanstd", params, n, known, &e) != 0) {
+		params_abi_err(&e, err, errlen);
 		return NULL;
+	}
 	struct meanstd *m = calloc(1, sizeof *m);
 	if (m == NULL)
 		snprintf(err, errlen, "meanstd: out of memory");

@@ -14,9 +14,12 @@ static void *
 noop_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	static const char *const known[] = { NULL };
+	ig_err e;
 
-	if (params_check("noop", params, n, known, err, errlen) == -1)
+	if (params_check("noop", params, n, known, &e) != 0) {
+		params_abi_err(&e, err, errlen);
 		return NULL;
+	}
 	return &noop_instance;
 }
 

@@ -37,8 +37,11 @@ param_type_name(ig_value_type t)
 
 int
 params_check(const char *who, const ig_param *params, size_t n,
-    const char *const *known, char *err, size_t errlen)
+    const char *const *known, ig_err *err)
 {
+	char msg[IG_ERR_MAX];
+	size_t len = sizeof(msg);
+
 	for (size_t i = 0; i < n; i++) {
 		size_t k;
 		for (k = 0; known[k] != NULL; k++) {
@@ -48,40 +51,44 @@ params_check(const char *who, const ig_param *params, size_t n,
 		if (known[k] != NULL)
 			continue;
 
-		if (known[0] == NULL) {
-			snprintf(err, errlen,
+		if (known[0] == NULL)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: unknown param '%s' (it takes none)", who,
 			    params[i].key);
-			return -1;
-		}
-		int used = snprintf(err, errlen,
+		int used = snprintf(msg, len,
 		    "%s: unknown param '%s' (known:", who, params[i].key);
-		for (k = 0;
-		     known[k] != NULL && used >= 0 && (size_t)used < errlen;
+		for (k = 0; known[k] != NULL && used >= 0 && (size_t)used < len;
 		     k++) {
-			int m = snprintf(err + used, errlen - (size_t)used,
+			int m = snprintf(msg + used, len - (size_t)used,
 			    "%s %s", k == 0 ? "" : ",", known[k]);
 			used = m < 0 ? m : used + m;
 		}
-		if (used >= 0 && (size_t)used < errlen)
-			snprintf(err + used, errlen - (size_t)used, ")");
-		return -1;
+		if (used >= 0 && (size_t)used < len)
+			snprintf(msg + used, len - (size_t)used, ")");
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s", msg);
 	}
 	return 0;
 }
 
+int
+params_abi_err(const ig_err *e, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", e->message);
+	return -1;
+}
+
 static int
 wrong_type(const char *who, const char *key, const char *want,
-    const ig_value *v, char *err, size_t errlen)
+    const ig_value *v, ig_err *err)
 {
-	snprintf(err, errlen, "%s: param %s must be %s, got %s", who, key, want,
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "%s: param %s must be %s, got %s", who, key, want,
 	    param_type_name(v->type));
-	return -1;
 }
 
 int
 params_double(const char *who, const ig_param *params, size_t n,
-    const char *key, double def, double *out, char *err, size_t errlen)
+    const char *key, double def, double *out, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -92,13 +99,13 @@ params_double(const char *who, const ig_param *params, size_t n,
 	else if (v->type == IG_VALUE_INT)
 		*out = (double)v->u.i;
 	else
-		return wrong_type(who, key, "a number", v, err, errlen);
+		return wrong_type(who, key, "a number", v, err);
 	return 0;
 }
 
 int
 params_int(const char *who, const ig_param *params, size_t n, const char *key,
-    int64_t def, int64_t *out, char *err, size_t errlen)
+    int64_t def, int64_t *out, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -111,21 +118,20 @@ params_int(const char *who, const ig_param *params, size_t n, const char *key,
 		 * within the range where the conversion is defined. */
 		double d = v->u.d;
 		if (!(d == floor(d) && fabs(d) < 0x1p62)) {
-			snprintf(err, errlen,
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: param %s must be an integer, got %g", who, key,
 			    d);
-			return -1;
 		}
 		*out = (int64_t)d;
 	} else {
-		return wrong_type(who, key, "an integer", v, err, errlen);
+		return wrong_type(who, key, "an integer", v, err);
 	}
 	return 0;
 }
 
 int
 params_bool(const char *who, const ig_param *params, size_t n, const char *key,
-    bool def, bool *out, char *err, size_t errlen)
+    bool def, bool *out, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -134,13 +140,13 @@ params_bool(const char *who, const ig_param *params, size_t n, const char *key,
 	else if (v->type == IG_VALUE_BOOL)
 		*out = v->u.b;
 	else
-		return wrong_type(who, key, "true or false", v, err, errlen);
+		return wrong_type(who, key, "true or false", v, err);
 	return 0;
 }
 
 int
 params_str(const char *who, const ig_param *params, size_t n, const char *key,
-    const char *def, const char **out, char *err, size_t errlen)
+    const char *def, const char **out, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, key);
 
@@ -149,6 +155,6 @@ params_str(const char *who, const ig_param *params, size_t n, const char *key,
 	else if (v->type == IG_VALUE_STR)
 		*out = v->u.s;
 	else
-		return wrong_type(who, key, "a string", v, err, errlen);
+		return wrong_type(who, key, "a string", v, err);
 	return 0;
 }

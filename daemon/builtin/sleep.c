@@ -27,11 +27,13 @@ sleep_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	static const char *const known[] = { "ms", NULL };
 	double ms;
+	ig_err e;
 
-	if (params_check("sleep", params, n, known, err, errlen) == -1 ||
-	    params_double("sleep", params, n, "ms", 1.0, &ms, err, errlen) ==
-	        -1)
+	if (params_check("sleep", params, n, known, &e) != 0 ||
+	    params_double("sleep", params, n, "ms", 1.0, &ms, &e) != 0) {
+		params_abi_err(&e, err, errlen);
 		return NULL;
+	}
 	if (!(ms >= 0 && ms <= SLEEP_MAX_MS)) {
 		snprintf(err, errlen,
 		    "sleep: param ms must be in [0, %.0f], got %g",

@@ -145,66 +145,54 @@ softmax_destroy(void *self)
 
 static int
 softmax_read_params(struct softmax *s, const ig_param *params, size_t n,
-    int64_t *features, char *err, size_t errlen)
+    int64_t *features, ig_err *err)
 {
 	static const char *const known[] = { "classes", "lr", "momentum",
 		"weight_decay", "features", "seed", NULL };
 	int64_t classes, seed;
+	int rc;
 
-	if (params_check("softmax", params, n, known, err, errlen) == -1 ||
-	    params_int("softmax", params, n, "classes", -1, &classes, err,
-	        errlen) == -1 ||
-	    params_double(
-	        "softmax", params, n, "lr", 0.1, &s->lr, err, errlen) == -1 ||
-	    params_double("softmax", params, n, "momentum", 0, &s->momentum,
-	        err, errlen) == -1 ||
-	    params_double("softmax", params, n, "weight_decay", 0,
-	        &s->weight_decay, err, errlen) == -1 ||
-	    params_int("softmax", params, n, "features", 0, features, err,
-	        errlen) == -1 ||
-	    params_int("softmax", params, n, "seed", 0, &seed, err, errlen) ==
-	        -1)
-		return -1;
+	if ((rc = params_check("softmax", params, n, known, err)) != 0 ||
+	    (rc = params_int(
+	         "softmax", params, n, "classes", -1, &classes, err)) != 0 ||
+	    (rc = params_double(
+	         "softmax", params, n, "lr", 0.1, &s->lr, err)) != 0 ||
+	    (rc = params_double("softmax", params, n, "momentum", 0,
+	         &s->momentum, err)) != 0 ||
+	    (rc = params_double("softmax", params, n, "weight_decay", 0,
+	         &s->weight_decay, err)) != 0 ||
+	    (rc = params_int(
+	         "softmax", params, n, "features", 0, features, err)) != 0 ||
+	    (rc = params_int("softmax", params, n, "seed", 0, &seed, err)) != 0)
+		return rc;
 
-	if (classes == -1) {
-		snprintf(err, errlen,
+	if (classes == -1)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "softmax: param classes is required "
 		    "(labels are integers in [0, classes))");
-		return -1;
-	}
-	if (classes < 2 || classes > MAX_DIM) {
-		snprintf(err, errlen,
+	if (classes < 2 || classes > MAX_DIM)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "softmax: param classes must be in [2, %d], "
 		    "got %lld",
 		    MAX_DIM, (long long)classes);
-		return -1;
-	}
-	if (!(s->lr > 0 && isfinite(s->lr))) {
-		snprintf(err, errlen, "softmax: param lr must be > 0, got %g",
-		    s->lr);
-		return -1;
-	}
-	if (!(s->momentum >= 0 && s->momentum < 1)) {
-		snprintf(err, errlen,
+	if (!(s->lr > 0 && isfinite(s->lr)))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "softmax: param lr must be > 0, got %g", s->lr);
+	if (!(s->momentum >= 0 && s->momentum < 1))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "softmax: param momentum must be in [0, 1), "
 		    "got %g",
 		    s->momentum);
-		return -1;
-	}
-	if (!(s->weight_decay >= 0 && isfinite(s->weight_decay))) {
-		snprintf(err, errlen,
+	if (!(s->weight_decay >= 0 && isfinite(s->weight_decay)))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "softmax: param weight_decay must be >= 0, "
 		    "got %g",
 		    s->weight_decay);
-		return -1;
-	}
-	if (*features < 0 || *features > MAX_DIM) {
-		snprintf(err, errlen,
+	if (*features < 0 || *features > MAX_DIM)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "softmax: param features must be in [1, %d], "
 		    "got %lld",
 		    MAX_DIM, (long long)*features);
-		return -1;
-	}
 	s->classes = (size_t)classes;
 	s->seed = (uint64_t)seed;
 	return 0;
@@ -215,14 +203,19 @@ softmax_create(const ig_param *params, size_t n, char *err, size_t errlen)
 {
 	struct softmax *s = calloc(1, sizeof *s);
 	int64_t features;
+	ig_err e;
 
 	if (s == NULL) {
 		snprintf(err, errlen, "softmax: out of memory");
 		return NULL;
 	}
-	if (softmax_read_params(s, params, n, &features, err, errlen) == -1 ||
-	    (features > 0 &&
-	        softmax_init_model(s, (size_t)features, err, errlen) == -1)) {
+	if (softmax_read_params(s, params, n, &features, &e) != 0) {
+		params_abi_err(&e, err, errlen);
+		softmax_destroy(s);
+		return NULL;
+	}
+	if (features > 0 &&
+	    softmax_init_model(s, (size_t)features, err, errlen) == -1) {
 		softmax_destroy(s);
 		return NULL;
 	}

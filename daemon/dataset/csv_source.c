@@ -134,8 +134,7 @@ struct csv_params {
 
 /* label may be an index (int) or a name (string). */
 static int
-read_label(struct csv_params *p, const ig_param *params, size_t n, char *err,
-    size_t errlen)
+read_label(struct csv_params *p, const ig_param *params, size_t n, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, "label");
 
@@ -151,17 +150,15 @@ read_label(struct csv_params *p, const ig_param *params, size_t n, char *err,
 		p->table.label = p->label_buf;
 		return 0;
 	}
-	snprintf(err, errlen,
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 	    "csv: param label must be a column name or index, "
 	    "got %s",
 	    param_type_name(v->type));
-	return -1;
 }
 
 /* header is true, false or "auto". */
 static int
-read_header(struct csv_params *p, const ig_param *params, size_t n, char *err,
-    size_t errlen)
+read_header(struct csv_params *p, const ig_param *params, size_t n, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, "header");
 
@@ -171,18 +168,16 @@ read_header(struct csv_params *p, const ig_param *params, size_t n, char *err,
 	else if (v->type == IG_VALUE_BOOL)
 		p->table.header = v->u.b ? HEADER_YES : HEADER_NO;
 	else {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "csv: param header must be true, false or "
 		    "\"auto\"");
-		return -1;
 	}
 	return 0;
 }
 
 /* scale is a number or "standard". */
 static int
-read_scale(struct csv_params *p, const ig_param *params, size_t n, char *err,
-    size_t errlen)
+read_scale(struct csv_params *p, const ig_param *params, size_t n, ig_err *err)
 {
 	const ig_value *v = params_find(params, n, "scale");
 
@@ -192,60 +187,55 @@ read_scale(struct csv_params *p, const ig_param *params, size_t n, char *err,
 		p->standardise = true;
 		return 0;
 	}
-	if (params_double(
-	        "csv", params, n, "scale", 0, &p->scale, err, errlen) == -1 ||
+	if (params_double("csv", params, n, "scale", 0, &p->scale, err) != 0 ||
 	    !(p->scale != 0 && isfinite(p->scale))) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "csv: param scale must be a non-zero number "
 		    "or \"standard\"");
-		return -1;
 	}
 	return 0;
 }
 
 static int
-read_params(struct csv_params *p, const ig_param *params, size_t n, char *err,
-    size_t errlen)
+read_params(struct csv_params *p, const ig_param *params, size_t n, ig_err *err)
 {
 	static const char *const known[] = { "header", "label", "columns",
 		"batch_size", "drop_last", "shuffle", "scale", "val_fraction",
 		"split_seed", NULL };
 
 	memset(p, 0, sizeof *p);
-	if (params_check("csv", params, n, known, err, errlen) == -1 ||
-	    read_header(p, params, n, err, errlen) == -1 ||
-	    read_label(p, params, n, err, errlen) == -1 ||
-	    read_scale(p, params, n, err, errlen) == -1 ||
+	if (params_check("csv", params, n, known, err) != 0 ||
+	    read_header(p, params, n, err) != 0 ||
+	    read_label(p, params, n, err) != 0 ||
+	    read_scale(p, params, n, err) != 0 ||
 	    params_str("csv", params, n, "columns", NULL, &p->table.columns,
-	        err, errlen) == -1 ||
-	    params_int("csv", params, n, "batch_size", 1, &p->batch_size, err,
-	        errlen) == -1 ||
+	        err) != 0 ||
+	    params_int(
+	        "csv", params, n, "batch_size", 1, &p->batch_size, err) != 0 ||
 	    params_bool("csv", params, n, "drop_last", false, &p->drop_last,
-	        err, errlen) == -1 ||
-	    params_bool("csv", params, n, "shuffle", false, &p->shuffle, err,
-	        errlen) == -1 ||
+	        err) != 0 ||
+	    params_bool("csv", params, n, "shuffle", false, &p->shuffle, err) ==
+	        -1 ||
 	    params_double("csv", params, n, "val_fraction", 0, &p->val_fraction,
-	        err, errlen) == -1 ||
-	    params_int("csv", params, n, "split_seed", 0, &p->split_seed, err,
-	        errlen) == -1)
+	        err) != 0 ||
+	    params_int(
+	        "csv", params, n, "split_seed", 0, &p->split_seed, err) != 0)
 		return -1;
 	if (p->batch_size < 1 || p->batch_size > INT32_MAX) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "csv: param batch_size must be in [1, %d], "
 		    "got %lld",
 		    INT32_MAX, (long long)p->batch_size);
-		return -1;
 	}
 	if (!(p->val_fraction >= 0 && p->val_fraction < 1)) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "csv: param val_fraction must be in [0, 1), "
 		    "got %g",
 		    p->val_fraction);
-		return -1;
 	}
 	if (p->split_seed < 0) {
-		snprintf(err, errlen, "csv: param split_seed must be >= 0");
-		return -1;
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "csv: param split_seed must be >= 0");
 	}
 	return 0;
 }
@@ -261,22 +251,21 @@ compare_size(const void *a, const void *b)
 /* Hold out the validation rows: see val_fraction in dataset.h. */
 static int
 split_rows(struct csv_table *ct, const char *path, const struct csv_params *p,
-    char *err, size_t errlen)
+    ig_err *err)
 {
 	size_t rows = ct->table.rows;
 	size_t nval = (size_t)llround(p->val_fraction * (double)rows);
 
 	if (p->val_fraction > 0 && (nval == 0 || nval == rows)) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: val_fraction %g of %zu rows leaves %s", path,
 		    p->val_fraction, rows,
 		    nval == 0 ? "no validation rows" : "no training rows");
-		return -1;
 	}
 	ct->split = malloc(rows * sizeof *ct->split);
 	if (ct->split == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "%s: out of memory", path);
 	}
 	int64_t seed = nval > 0 ? p->split_seed : IG_NONE;
 	for (size_t i = 0; i < rows; i++)
@@ -354,28 +343,27 @@ source_new(struct csv_table *ct, const size_t *rows, size_t nrows,
 
 int
 csv_open(const char *path, const ig_param *params, size_t n,
-    struct data_source *train, struct data_source *val, char *err,
-    size_t errlen)
+    struct data_source *train, struct data_source *val, ig_err *err)
 {
 	struct csv_params p;
 	struct csv_table *ct;
 
 	*train = *val = (struct data_source){ NULL, NULL };
-	if (read_params(&p, params, n, err, errlen) == -1)
-		return -1;
+	if (read_params(&p, params, n, err) != 0)
+		return err->code;
 	if ((ct = calloc(1, sizeof *ct)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "%s: out of memory", path);
 	}
 	/* refs stays 1 while opening, so a failure below frees ct once */
 	ct->refs = 1;
-	if (data_table_load(&ct->table, path, &p.table, err, errlen) == -1 ||
-	    split_rows(ct, path, &p, err, errlen) == -1)
+	if (data_table_load(&ct->table, path, &p.table, err) != 0 ||
+	    split_rows(ct, path, &p, err) != 0)
 		goto fail;
 	scale_features(ct, &p);
 	size_t nval = ct->table.rows - ct->ntrain;
 	if (p.drop_last && ct->ntrain < (size_t)p.batch_size) {
-		snprintf(err, errlen,
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: drop_last with batch_size %lld and %zu "
 		    "training rows leaves no batch",
 		    path, (long long)p.batch_size, ct->ntrain);
@@ -389,7 +377,8 @@ csv_open(const char *path, const ig_param *params, size_t n,
 	if (ts == NULL || (nval != 0 && vs == NULL)) {
 		csv_destroy(ts);
 		csv_destroy(vs);
-		snprintf(err, errlen, "%s: out of memory for batches", path);
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "%s: out of memory for batches", path);
 		goto fail;
 	}
 	*train = (struct data_source){ &csv_ops, ts };
@@ -399,5 +388,106 @@ csv_open(const char *path, const ig_param *params, size_t n,
 	return 0;
 fail:
 	csv_table_release(ct);
-	return -1;
+	return err->code;
 }
+
+/* ---- from a run spec ---------------------------------------------------- */
+
+/* Room for every csv param the spec maps to. */
+#define SPEC_PARAMS 8
+
+static void
+add_param(ig_param *params, size_t *n, const char *key, ig_value v)
+{
+	params[(*n)++] = (ig_param){ key, v };
+}
+
+/* data.columns as csv_open takes them: "name,name" or "0,3,5". */
+static int
+join_columns(const ig_spec_data *d, char **out, ig_err *err)
+{
+	size_t len = 1;
+	char *s, *p;
+
+	for (size_t i = 0; i < d->ncolumns; i++) {
+		if (d->columns[i].name != NULL &&
+		    strchr(d->columns[i].name, ',') != NULL)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "data.columns[%zu]: a "
+			    "column name cannot contain a comma",
+			    i);
+		len +=
+		    (d->columns[i].name != NULL ? strlen(d->columns[i].name) :
+		                                  20) +
+		    1;
+	}
+	if ((s = p = malloc(len)) == NULL)
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "data: out of memory");
+	for (size_t i = 0; i < d->ncolumns; i++) {
+		const char *sep = i > 0 ? "," : "";
+		if (d->columns[i].name != NULL)
+			p += sprintf(p, "%s%s", sep, d->columns[i].name);
+		else
+			p += sprintf(
+			    p, "%s%lld", sep, (long long)d->columns[i].index);
+	}
+	*p = '\0';
+	*out = s;
+	return 0;
+}
+
+static size_t
+spec_params(const ig_spec_data *d, char *columns, ig_param *params)
+{
+	size_t n = 0;
+
+	add_param(params, &n, "header",
+	    (ig_value){ .type = IG_VALUE_BOOL, .u.b = d->header });
+	if (d->label.name != NULL)
+		add_param(params, &n, "label",
+		    (ig_value){ .type = IG_VALUE_STR, .u.s = d->label.name });
+	else if (d->label.index != IG_NONE)
+		add_param(params, &n, "label",
+		    (ig_value){ .type = IG_VALUE_INT, .u.i = d->label.index });
+	if (columns != NULL)
+		add_param(params, &n, "columns",
+		    (ig_value){ .type = IG_VALUE_STR, .u.s = columns });
+	if (d->batch_size != IG_NONE)
+		add_param(params, &n, "batch_size",
+		    (ig_value){ .type = IG_VALUE_INT, .u.i = d->batch_size });
+	add_param(params, &n, "shuffle",
+	    (ig_value){ .type = IG_VALUE_BOOL, .u.b = d->shuffle });
+	add_param(params, &n, "val_fraction",
+	    (ig_value){ .type = IG_VALUE_DOUBLE, .u.d = d->split });
+	if (d->scale_standard)
+		add_param(params, &n, "scale",
+		    (ig_value){ .type = IG_VALUE_STR, .u.s = "standard" });
+	else if (d->scale != 0)
+		add_param(params, &n, "scale",
+		    (ig_value){ .type = IG_VALUE_DOUBLE, .u.d = d->scale });
+	return n;
+}
+
+static int
+csv_spec_open(const ig_spec_data *d, struct data_source *train,
+    struct data_source *val, ig_err *err)
+{
+	ig_param params[SPEC_PARAMS];
+	char *columns = NULL;
+	ig_err e;
+	size_t n;
+	int rc;
+
+	if (d->ncolumns > 0 && (rc = join_columns(d, &columns, err)) != 0)
+		return rc;
+	n = spec_params(d, columns, params);
+	if ((rc = dataset_check_path(d->path, err)) == 0 &&
+	    csv_open(d->path, params, n, train, val, &e) != 0)
+		rc = ig_err_set(
+		    err, IG_PROTO_INVALID_PARAMS, "data: %s", e.message);
+	free(columns);
+	return rc;
+}
+
+const struct dataset dataset_csv = { "csv", true, csv_spec_open };

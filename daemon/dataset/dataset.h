@@ -1,13 +1,18 @@
 /*
- * dataset.h - the data sources a run spec names: csv:PATH and msgpack:PATH.
+ * dataset.h - the data sources a run spec names: range:N, csv:PATH and
+ * msgpack:PATH, one file each, and their table (dataset.c).
  *
- * Both are random access (ig_data_ops.size and get), so the engine can seek
+ * All are random access (ig_data_ops.size and get), so the engine can seek
  * on resume.  Opening reads and checks the whole file, so that a bad file
  * fails the run request, not iteration 10000.  Batches are views into a
  * buffer the source owns, valid until its next get.
  *
  * Params arrive as an ig_param array, the same form a process function's
  * params have; unknown keys are refused.
+ *
+ * Opening returns 0 or an IG_PROTO_* code with the error in an ig_err.  A
+ * source's get keeps ig_data_ops' char buffer: that is engine.h's public
+ * ABI, which data sources outside the daemon implement too.
  */
 #ifndef IGNITED_DATASET_DATASET_H
 #define IGNITED_DATASET_DATASET_H
@@ -17,6 +22,7 @@
 #include "dataset/table.h"
 #include "ignite/engine.h"
 #include "ignite/plugin.h"
+#include "ignite/spec.h"
 
 /*
  * An opened source, not yet handed to an engine.  ig_data_new(ops, ctx)
@@ -27,6 +33,33 @@ struct data_source {
 	const ig_data_ops *ops;
 	void *ctx;
 };
+
+/*
+ * A data kind the daemon opens, by its name in the spec (the table of kinds
+ * in proto/spec.c says which keys its ig_spec_data holds).  Its source file
+ * defines it; the table in dataset.c lists it.
+ */
+struct dataset {
+	const char *kind;
+	bool files; /* open reads files: it runs with the run owner's file
+	             * access (job/job_owner.c) */
+	/*
+	 * Open d's source into *train, and *val when it holds out validation
+	 * data.  Errors name the spec's field ("data.path: ...") and leave
+	 * both absent.  Checks that need no file come before any open, and
+	 * dataset_check_path before a parser's own messages.
+	 */
+	int (*open)(const ig_spec_data *d, struct data_source *train,
+	    struct data_source *val, ig_err *err);
+};
+
+/* The source of data kind `kind`; NULL for none and worker, which have
+ * no source in the daemon. */
+const struct dataset *dataset_find(int kind);
+
+/* Open path once, without blocking as a FIFO would: a missing or forbidden
+ * file is reported against data.path.  What it holds, the parser judges. */
+int dataset_check_path(const char *path, ig_err *err);
 
 /*
  * csv:PATH, loaded once into memory (see table.h for the format).  Params:
@@ -58,8 +91,7 @@ struct data_source {
  * on one thread.
  */
 int csv_open(const char *path, const ig_param *params, size_t n,
-    struct data_source *train, struct data_source *val, char *err,
-    size_t errlen);
+    struct data_source *train, struct data_source *val, ig_err *err);
 
 /* The (scaled) table behind a csv source, borrowed; NULL if src is not one.
  * The daemon uses it for dataset-derived defaults (softmax's classes). */
@@ -79,6 +111,6 @@ const struct data_table *csv_source_table(const struct data_source *src);
  * record number and its byte offset.
  */
 int msgpack_source_open(const char *path, const ig_param *params, size_t n,
-    struct data_source *out, char *err, size_t errlen);
+    struct data_source *out, ig_err *err);
 
 #endif

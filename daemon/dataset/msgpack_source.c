@@ -14,8 +14,8 @@
 
 #include "builtin/params.h"
 #include "dataset/dataset.h"
-#include "dataset/msgpack_span.h"
 #include "dataset/readfile.h"
+#include "proto/scan.h"
 
 struct record {
 	size_t off, len;
@@ -222,31 +222,42 @@ static const ig_data_ops mp_ops = {
 	.destroy = mp_destroy,
 };
 
+/* What a record's scan found wrong, in the file's terms. */
+static const char *
+scan_problem(const ig_err *e)
+{
+	switch (e->code) {
+	case IG_PROTO_FRAME_TRUNCATED:
+	case IG_PROTO_FRAME_COUNT: /* a count the bytes left cannot back */
+		return "runs past the end of the file: truncated?";
+	case IG_PROTO_FRAME_INVALID:
+		return "not msgpack (reserved byte 0xc1)";
+	default: /* nested too deep */
+		return e->message;
+	}
+}
+
 /* Split the file into records, check each, and size the batch buffers. */
 static int
-mp_index(struct mp_source *s, char *err, size_t errlen)
+mp_index(struct mp_source *s, ig_err *err)
 {
 	size_t cap = 0, max_elems = 0, max_rows = 0;
 	char why[160];
 
 	for (size_t off = 0, span; off < s->len; off += span, s->n++) {
-		int rc = msgpack_span_len(
-		    (const unsigned char *)s->data + off, s->len - off, &span);
-		if (rc != SPAN_OK) {
-			snprintf(err, errlen, "%s: record %zu (byte %zu): %s",
-			    s->path, s->n, off,
-			    rc == SPAN_TRUNCATED ?
-			        "runs past the end of the file: truncated?" :
-			        "not msgpack (reserved byte 0xc1)");
-			return -1;
-		}
+		ig_err e;
+
+		if (proto_scan_object((const unsigned char *)s->data + off,
+		        s->len - off, 0, &span, &e) != 0)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: record %zu (byte %zu): %s", s->path, s->n, off,
+			    scan_problem(&e));
 		if (s->n == cap) {
 			cap = cap != 0 ? 2 * cap : 256;
 			struct record *r = realloc(s->records, cap * sizeof *r);
 			if (r == NULL) {
-				snprintf(err, errlen,
+				return ig_err_set(err, IG_PROTO_INTERNAL,
 				    "%s: out of memory indexing", s->path);
-				return -1;
 			}
 			s->records = r;
 		}
@@ -256,9 +267,9 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 		if (unpack_record(s, s->n, why, sizeof why) == -1 ||
 		    decode_xy(&s->unpacked.data, &shape, NULL, NULL, why,
 		        sizeof why) == -1) {
-			snprintf(err, errlen, "%s: record %zu (byte %zu): %s",
-			    s->path, s->n, off, why);
-			return -1;
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: record %zu (byte %zu): %s", s->path, s->n, off,
+			    why);
 		}
 		/* rows * cols <= span: each number took at least one byte */
 		if (shape.rows * shape.cols > max_elems)
@@ -267,44 +278,74 @@ mp_index(struct mp_source *s, char *err, size_t errlen)
 			max_rows = shape.rows;
 	}
 	if (s->n == 0) {
-		snprintf(err, errlen, "%s: empty file: no records", s->path);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: empty file: no records", s->path);
 	}
 	if (max_elems > 0 &&
 	    ((s->x = malloc(max_elems * sizeof *s->x)) == NULL ||
 	        (s->y = malloc(max_rows * sizeof *s->y)) == NULL)) {
-		snprintf(err, errlen, "%s: out of memory for batches", s->path);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "%s: out of memory for batches", s->path);
 	}
 	return 0;
 }
 
 int
 msgpack_source_open(const char *path, const ig_param *params, size_t n,
-    struct data_source *out, char *err, size_t errlen)
+    struct data_source *out, ig_err *err)
 {
 	static const char *const known[] = { "shuffle", NULL };
 	struct mp_source *s;
 	bool shuffle;
 
 	*out = (struct data_source){ NULL, NULL };
-	if (params_check("msgpack", params, n, known, err, errlen) == -1 ||
-	    params_bool("msgpack", params, n, "shuffle", false, &shuffle, err,
-	        errlen) == -1)
-		return -1;
+	if (params_check("msgpack", params, n, known, err) != 0 ||
+	    params_bool(
+	        "msgpack", params, n, "shuffle", false, &shuffle, err) != 0)
+		return err->code;
 	if ((s = calloc(1, sizeof *s)) == NULL ||
 	    (s->path = strdup(path)) == NULL) {
 		free(s);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "%s: out of memory", path);
 	}
 	s->shuffle = shuffle;
 	msgpack_unpacked_init(&s->unpacked);
-	if (read_file(path, &s->data, &s->len, err, errlen) == -1 ||
-	    mp_index(s, err, errlen) == -1) {
+	if (read_file(path, &s->data, &s->len, err) != 0 ||
+	    mp_index(s, err) != 0) {
 		mp_destroy(s);
-		return -1;
+		return err->code;
 	}
 	*out = (struct data_source){ &mp_ops, s };
 	return 0;
 }
+
+/* ---- from a run spec ---------------------------------------------------- */
+
+static int
+msgpack_spec_open(const ig_spec_data *d, struct data_source *train,
+    struct data_source *val, ig_err *err)
+{
+	const ig_param shuffle = { "shuffle",
+		{ .type = IG_VALUE_BOOL, .u.b = d->shuffle } };
+	ig_err e;
+	int rc;
+
+	(void)val;
+	if (d->batch_size != IG_NONE && d->batch_size != 1)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.batch_size: a "
+		    "msgpack file's batches are its records; leave it out");
+	if (d->split > 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "data.split: a validation "
+		    "split of msgpack data is not supported yet");
+	if ((rc = dataset_check_path(d->path, err)) != 0)
+		return rc;
+	if (msgpack_source_open(d->path, &shuffle, 1, train, &e) != 0)
+		return ig_err_set(
+		    err, IG_PROTO_INVALID_PARAMS, "data: %s", e.message);
+	return 0;
+}
+
+const struct dataset dataset_msgpack = { "msgpack", true, msgpack_spec_open };

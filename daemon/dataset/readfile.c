@@ -62,31 +62,31 @@ kernel_file(int fd)
 
 /* Open path for reading, if it is data; -1 with err set if not. */
 static int
-open_data(const char *path, char *err, size_t errlen)
+open_data(const char *path, ig_err *err)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd == -1) {
-		snprintf(
-		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: cannot open: %s",
+		    path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0)
-		snprintf(
-		    err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS, "%s: cannot stat: %s",
+		    path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		snprintf(err, errlen,
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: not a regular file (a FIFO, device or "
 		    "directory cannot be data)",
 		    path);
 	else if (kernel_file(fd))
-		snprintf(err, errlen,
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: a file under /proc, /sys or /dev cannot "
 		    "be data",
 		    path);
 	else if ((uint64_t)st.st_size > max_bytes)
-		snprintf(err, errlen,
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: %lld bytes, more than the %" PRIu64
 		    " a data file may have (ignited --max-data-size)",
 		    path, (long long)st.st_size, max_bytes);
@@ -110,7 +110,7 @@ grow(char **text, size_t *cap)
 }
 
 int
-read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+read_file(const char *path, char **buf, size_t *len, ig_err *err)
 {
 	size_t cap = 1 << 16, used = 0;
 	char *text = malloc(cap);
@@ -118,24 +118,24 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 	*buf = NULL;
 	*len = 0;
 	if (text == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "%s: out of memory", path);
 	}
-	int fd = open_data(path, err, errlen);
+	int fd = open_data(path, err);
 	if (fd == -1) {
 		free(text);
-		return -1;
+		return err->code;
 	}
 	gzFile gz = gzdopen(fd, "rb");
 	if (gz == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		ig_err_set(err, IG_PROTO_INTERNAL, "%s: out of memory", path);
 		close(fd);
 		free(text);
-		return -1;
+		return err->code;
 	}
 	for (;;) {
 		if (used > max_bytes) {
-			snprintf(err, errlen,
+			ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: more than the %" PRIu64 " bytes a "
 			    "data file may have, gunzipped (ignited "
 			    "--max-data-size)",
@@ -144,7 +144,7 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 		}
 		/* keep a byte for the terminating NUL */
 		if (used == cap - 1 && grow(&text, &cap) == -1) {
-			snprintf(err, errlen,
+			ig_err_set(err, IG_PROTO_INTERNAL,
 			    "%s: out of memory after %zu bytes", path, used);
 			goto fail;
 		}
@@ -157,8 +157,8 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 		if (got < 0) {
 			int zerr;
 			const char *msg = gzerror(gz, &zerr);
-			snprintf(err, errlen, "%s: read error: %s", path,
-			    zerr == Z_ERRNO ? strerror(errno) : msg);
+			ig_err_set(err, IG_PROTO_INTERNAL, "%s: read error: %s",
+			    path, zerr == Z_ERRNO ? strerror(errno) : msg);
 			goto fail;
 		}
 		if (got == 0)
@@ -169,7 +169,7 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 	int zerr;
 	gzerror(gz, &zerr);
 	if (zerr == Z_BUF_ERROR) {
-		snprintf(err, errlen,
+		ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "%s: gzip data ends early: file truncated?", path);
 		goto fail;
 	}
@@ -181,5 +181,5 @@ read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 fail:
 	gzclose(gz);
 	free(text);
-	return -1;
+	return err->code;
 }

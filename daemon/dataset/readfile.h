@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ignite/protocol.h"
+
 /* The most bytes a data file may have, gunzipped: 4 GiB unless set. */
 #define READ_FILE_MAX_DEFAULT ((uint64_t)4 << 30)
 
@@ -16,9 +18,8 @@ void read_file_limit(uint64_t bytes);
 /* Read path into *buf (malloc'd, the caller frees; NUL-terminated after
  * *len bytes, so text can be parsed in place).  Only a regular file
  * outside /proc, /sys and /dev within the limit is read; a FIFO or device
- * is refused without blocking.  On failure err says "PATH: why" and *buf
- * is NULL. */
-int read_file(
-    const char *path, char **buf, size_t *len, char *err, size_t errlen);
+ * is refused without blocking.  0, or an IG_PROTO_* code with err saying
+ * "PATH: why" and *buf NULL. */
+int read_file(const char *path, char **buf, size_t *len, ig_err *err);
 
 #endif

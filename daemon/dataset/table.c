@@ -31,8 +31,7 @@ struct line {
 /* The state of one load, so helpers report PATH:LINE uniformly. */
 struct loader {
 	const char *path;
-	char *err;
-	size_t errlen;
+	ig_err *err;
 	char *text; /* the decompressed file */
 	size_t len;
 	char *cursor; /* next unread byte of text */
@@ -49,12 +48,16 @@ struct loader {
 static int
 vfail(struct loader *ld, bool at_line, const char *fmt, va_list ap)
 {
-	int n = at_line ?
-	    snprintf(ld->err, ld->errlen, "%s:%zu: ", ld->path, ld->lineno) :
-	    snprintf(ld->err, ld->errlen, "%s: ", ld->path);
+	int code = strcmp(fmt, "out of memory") == 0 ? IG_PROTO_INTERNAL :
+	                                               IG_PROTO_INVALID_PARAMS;
+	char msg[IG_ERR_MAX];
 
-	if (n >= 0 && (size_t)n < ld->errlen)
-		vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (at_line)
+		ig_err_set(
+		    ld->err, code, "%s:%zu: %s", ld->path, ld->lineno, msg);
+	else
+		ig_err_set(ld->err, code, "%s: %s", ld->path, msg);
 	return -1;
 }
 
@@ -335,7 +338,7 @@ static int
 load(
     struct loader *ld, struct data_table *t, const struct data_table_options *o)
 {
-	if (read_file(ld->path, &ld->text, &ld->len, ld->err, ld->errlen) == -1)
+	if (read_file(ld->path, &ld->text, &ld->len, ld->err) != 0)
 		return -1;
 	ld->cursor = ld->text;
 	int rc = next_line(ld);
@@ -377,9 +380,9 @@ load(
 
 int
 data_table_load(struct data_table *t, const char *path,
-    const struct data_table_options *o, char *err, size_t errlen)
+    const struct data_table_options *o, ig_err *err)
 {
-	struct loader ld = { .path = path, .err = err, .errlen = errlen };
+	struct loader ld = { .path = path, .err = err };
 	static const struct data_table_options defaults = { .header =
 		                                                HEADER_AUTO };
 
@@ -388,9 +391,11 @@ data_table_load(struct data_table *t, const char *path,
 	free(ld.text);
 	free(ld.line.fields);
 	free(ld.role);
-	if (rc == -1)
+	if (rc == -1) {
 		data_table_free(t);
-	return rc;
+		return err->code;
+	}
+	return 0;
 }
 
 void

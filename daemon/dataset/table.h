@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include "ignite/protocol.h"
+
 enum header_mode {
 	HEADER_AUTO = 0,
 	HEADER_YES,
@@ -43,10 +45,11 @@ struct data_table {
 	char **names; /* cols feature names, or NULL without a header */
 };
 
-/* Load path into t (which the caller then frees with data_table_free).  On
- * failure t is left empty and err says what is wrong where. */
+/* Load path into t (which the caller then frees with data_table_free).  0,
+ * or an IG_PROTO_* code with t left empty and err saying what is wrong
+ * where. */
 int data_table_load(struct data_table *t, const char *path,
-    const struct data_table_options *o, char *err, size_t errlen);
+    const struct data_table_options *o, ig_err *err);
 void data_table_free(struct data_table *t);
 
 /* 1 + the largest label when every label is a non-negative integer (the

@@ -15,6 +15,7 @@
  *                     its metrics to the trainer
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +58,27 @@ act_log(struct job_action *a, ig_engine *e)
 	return 0;
 }
 
-/* ---- early_stopping ----------------------------------------------------- */
+/* ---- early_stopping, terminate_on_nan ----------------------------------- */
+
+/* Say why in the run's log (printf-style), and terminate. */
+static int __attribute__((format(printf, 3, 4)))
+terminate_saying(struct job_action *a, ig_engine *e, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	a->job->hooks.log(a->job->hooks.ud, line);
+	ig_engine_terminate(e, false);
+	return 0;
+}
 
 static int
 act_early_stopping(struct job_action *a, ig_engine *e)
 {
 	double v, score;
-	char line[256];
 
 	if (!ig_engine_metric(e, a->text, &v))
 		return ig_engine_raise(e,
@@ -87,16 +102,11 @@ act_early_stopping(struct job_action *a, ig_engine *e)
 		a->best = score;
 	if (++a->count < a->patience)
 		return 0;
-	snprintf(line, sizeof(line),
+	return terminate_saying(a, e,
 	    "early stopping: %s did not improve for %lld "
 	    "evaluations; terminating",
 	    a->text, (long long)a->count);
-	a->job->hooks.log(a->job->hooks.ud, line);
-	ig_engine_terminate(e, false);
-	return 0;
 }
-
-/* ---- terminate_on_nan --------------------------------------------------- */
 
 static bool
 field_finite(const ig_field *f)
@@ -114,7 +124,6 @@ act_terminate_on_nan(struct job_action *a, ig_engine *e)
 {
 	const ig_state *s = ig_engine_state(e);
 	const ig_field *bad = NULL;
-	char line[256];
 
 	if (s->output == NULL)
 		return 0;
@@ -135,13 +144,10 @@ act_terminate_on_nan(struct job_action *a, ig_engine *e)
 	}
 	if (bad == NULL)
 		return 0;
-	snprintf(line, sizeof(line),
+	return terminate_saying(a, e,
 	    "terminate_on_nan: output %s is NaN or infinite at "
 	    "iteration %lld; terminating",
 	    bad->name, (long long)s->iteration);
-	a->job->hooks.log(a->job->hooks.ud, line);
-	ig_engine_terminate(e, false);
-	return 0;
 }
 
 /* ---- evaluate ----------------------------------------------------------- */

@@ -119,33 +119,6 @@ oom:
 	return NULL;
 }
 
-static void
-pack_params(msgpack_packer *pk, const ig_spec *spec)
-{
-	msgpack_pack_map(pk, spec->nparams);
-	for (size_t i = 0; i < spec->nparams; i++) {
-		const ig_spec_param *p = &spec->params[i];
-		ig_pack_str(pk, p->key);
-		switch (p->type) {
-		case IG_PARAM_INT:
-			msgpack_pack_int64(pk, p->v.i);
-			break;
-		case IG_PARAM_DOUBLE:
-			msgpack_pack_double(pk, p->v.d);
-			break;
-		case IG_PARAM_BOOL:
-			if (p->v.b)
-				msgpack_pack_true(pk);
-			else
-				msgpack_pack_false(pk);
-			break;
-		default:
-			ig_pack_str(pk, p->v.s);
-			break;
-		}
-	}
-}
-
 static int
 copy_argv(ig_strv *dst, const ig_strv *src)
 {
@@ -191,7 +164,7 @@ job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 	x->job = job;
 	msgpack_sbuffer_init(&x->params);
 	msgpack_packer_init(&pk, &x->params, msgpack_sbuffer_write);
-	pack_params(&pk, spec);
+	ig_spec_params_pack(&pk, spec);
 	getpwuid_r(owner, &pwbuf, buf, sizeof(buf), &pw);
 	/* as root, the worker runs as the run's owner, never as root for
 	 * someone else; as anyone else the daemon cannot change uid */

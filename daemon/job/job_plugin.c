@@ -10,6 +10,12 @@
  * completes it and wakes the run.  The evaluator runs inside a trainer
  * handler, which cannot wait, so its calls are made on the loop thread even
  * for a blocking plugin (the ABI allows it: "may run on a worker thread").
+ *
+ * The callbacks report in a char buffer, not an ig_err: plugin.h is a
+ * plugin author's C ABI, which must not break.  The daemon turns that
+ * buffer into an ig_err where it calls each one: create here, state_dict
+ * and load_state_dict in job_state.c; process's message goes to
+ * ig_engine_raise, the engine's own text.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -35,6 +35,18 @@ static int ask_state(struct run *run);
 static void checkpoint_failed(struct run *run, int then, const char *why);
 static void checkpoint_over(struct run *run);
 
+static void on_saved(void *arg, const ig_err *err);
+
+/* Does the run wait for the store to commit its checkpoint?  Not the end:
+ * finish_end hands over the run's status in the same loop turn, and the
+ * two must commit in one transaction (a crash between them would resume
+ * an ended run past its end). */
+static bool
+waits_for_store(const struct run *run)
+{
+	return run->ckpt_then != THEN_FINISH;
+}
+
 /*
  * Save the engine's state_dict and data cursor and the job's own state, with
  * the process function's state given (an exec worker's answer) or asked for
@@ -96,7 +108,8 @@ commit_checkpoint(struct run *run, const void *given, size_t given_len,
 	};
 	if (c.best_sign != 0)
 		ig_engine_metric(e, pol->best_metric, &c.score);
-	if (store_save_checkpoint(run->mgr->store, &c, &p, NULL, NULL) != 0) {
+	if (store_save_checkpoint(run->mgr->store, &c, &p,
+	        waits_for_store(run) ? on_saved : NULL, run) != 0) {
 		run_log(
 		    run, LOG_ERROR, "checkpoint failed: the store refused it");
 		goto out;
@@ -129,13 +142,23 @@ checkpoint_failed(struct run *run, int then, const char *why)
 		run->suspend = SUSPEND_PAUSE;
 }
 
-/* What follows runs in the run's next turn, not inside a callback. */
+/* The checkpoint is over (committed, or not taken): what follows runs in
+ * the run's next turn, not inside a worker's or the store's callback. */
 static void
 checkpoint_over(struct run *run)
 {
 	run->ckpt_out = false;
 	run->ckpt_done = true;
 	make_runnable(run);
+}
+
+/* The store has committed the checkpoint, or failed to (on_store_error
+ * then pauses the run). */
+static void
+on_saved(void *arg, const ig_err *err)
+{
+	(void)err; /* the store's error handler reports it, for every run */
+	checkpoint_over(arg);
 }
 
 static void
@@ -152,6 +175,7 @@ seal_done(uv_work_t *w, int status)
 {
 	struct seal *sl = w->data;
 	struct run *run = sl->run;
+	bool committing = false;
 
 	run->mgr->building--;
 	if (status != 0)
@@ -160,7 +184,10 @@ seal_done(uv_work_t *w, int status)
 		checkpoint_failed(run, run->ckpt_then, sl->err.message);
 	else if (commit_checkpoint(run, NULL, 0, &sl->file) != 0)
 		checkpoint_failed(run, run->ckpt_then, "the store refused it");
-	checkpoint_over(run);
+	else
+		committing = waits_for_store(run); /* on_saved goes on */
+	if (!committing)
+		checkpoint_over(run);
 	free(sl->bytes);
 	free(sl);
 	if (run->mgr->stopping)
@@ -279,8 +306,10 @@ on_job_state(
 		if (commit_checkpoint(run, state, len, NULL) != 0)
 			checkpoint_failed(
 			    run, run->ckpt_then, "the store refused it");
+		else if (waits_for_store(run))
+			return; /* on_saved goes on */
 	} else if (file_later(run, false, saved ? NULL : state, len) == 0) {
-		return; /* the run waits on */
+		return; /* seal_done goes on */
 	} else {
 		checkpoint_failed(run, run->ckpt_then, "out of memory");
 	}
@@ -289,26 +318,34 @@ on_job_state(
 
 /*
  * Checkpoint at a clean point, then go on as `then` says.  An exec
- * worker's state is asked for and the run waits for it off the run queue
- * (the loop and every other run go on); the rest is committed at once.
+ * worker is asked to write its state into a file, which is sealed off
+ * the loop; then the checkpoint goes to the store.
+ * The run waits off the run queue until the store has committed it (the
+ * loop and every other run go on): a run that went on would take its
+ * next checkpoints into the writer's queue only, and a store slow to
+ * commit (a WAL checkpoint's fsync on a busy disk takes seconds) would
+ * let a crash lose all of them, however often the policy asks for one
+ * (the end excepted: see waits_for_store).
  */
 void
 checkpoint(struct run *run, int then)
 {
+	run->ckpt_then = then;
 	if (job_state_async(run->job)) {
-		run->ckpt_then = then;
-		run->ckpt_out = true;
-		run->runnable = false;
 		if ((run->dir_made ? ask_state(run) :
 		                     file_later(run, true, NULL, 0)) == 0)
-			return;
+			goto wait;
 		if (!run->dir_made)
 			checkpoint_failed(run, then, "out of memory");
-		run->ckpt_out = false;
-	} else {
-		commit_checkpoint(run, NULL, 0, NULL);
+	} else if (commit_checkpoint(run, NULL, 0, NULL) == 0 &&
+	    waits_for_store(run)) {
+		goto wait;
 	}
 	after_checkpoint(run, then);
+	return;
+wait:
+	run->ckpt_out = true;
+	run->runnable = false;
 }
 
 /* Ask the worker to write its state into a fresh file of the run's

@@ -85,29 +85,27 @@ check_dir(int fd, const char *path, uid_t owner, ig_err *err)
 }
 
 int
-ckfile_base(const char *dir, char *err, size_t errlen)
+ckfile_base(const char *dir, ig_err *err)
 {
 	struct stat st;
 
 	if (mkdir(dir, 0711) != 0 && errno != EEXIST) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "--checkpoint-dir %s: cannot create it: %s", dir,
 		    strerror(errno));
-		return -1;
 	}
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 0022) != 0) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "--checkpoint-dir %s: not a directory of ignited's uid "
 		    "that only it may write; choose another",
 		    dir);
-		return -1;
 	}
 	/* owners reach their run-ID directories; none lists the others' */
 	if ((st.st_mode & 0777) != 0711 && chmod(dir, 0711) != 0) {
-		snprintf(err, errlen, "--checkpoint-dir %s: cannot chmod: %s",
-		    dir, strerror(errno));
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "--checkpoint-dir %s: cannot chmod: %s", dir,
+		    strerror(errno));
 	}
 	return 0;
 }

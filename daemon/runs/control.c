@@ -134,13 +134,12 @@ rm_dir_done(uv_work_t *w, int status)
 }
 
 static void
-on_deleted(void *arg, int status, const char *errmsg)
+on_deleted(void *arg, const ig_err *err)
 {
 	struct rm_dir *r = arg;
 
-	(void)errmsg;
 	r->work.data = r;
-	if (status != 0 ||
+	if (err != NULL ||
 	    uv_queue_work(r->loop, &r->work, rm_dir_work, rm_dir_done) != 0)
 		free(r);
 }

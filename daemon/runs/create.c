@@ -31,15 +31,15 @@ creating_fail(struct creating *cr)
 
 /* The record is in the store, or could not be. */
 static void
-on_stored(void *arg, int status, const char *errmsg)
+on_stored(void *arg, const ig_err *err)
 {
 	struct creating *cr = arg;
 	struct run *run = cr->run;
 	struct runs *mgr = run->mgr;
 
-	if (status != 0) {
+	if (err != NULL) {
 		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE,
-		    "the run could not be stored: %s", errmsg);
+		    "the run could not be stored: %s", err->message);
 		cr->done(cr->arg, NULL, &cr->err);
 		runs_abandon(mgr, run->id);
 		free(cr);
@@ -68,7 +68,6 @@ create_done(uv_work_t *w, int status)
 	struct runs *mgr = run->mgr;
 	const ig_spec *spec = run->spec;
 	msgpack_sbuffer sb;
-	char msg[512];
 	int rc;
 
 	mgr->building--;
@@ -109,14 +108,13 @@ create_done(uv_work_t *w, int status)
 		.progress = progress_of(run),
 	};
 	rc = store_create_run(
-	    mgr->store, &rec, &run->id, on_stored, cr, msg, sizeof(msg));
+	    mgr->store, &rec, &run->id, on_stored, cr, &cr->err);
 	msgpack_sbuffer_destroy(&sb);
 	if (rc != 0) {
-		ig_err_set(&cr->err,
-		    rc == STORE_EEXIST ? IG_PROTO_CONFLICT : IG_PROTO_INTERNAL,
-		    "%s",
-		    rc == STORE_EEXIST ? "name: you have a run called that" :
-		                         msg);
+		/* the store names the uid; the caller knows whose name */
+		if (rc == IG_PROTO_CONFLICT)
+			ig_err_set(
+			    &cr->err, rc, "name: you have a run called that");
 		creating_fail(cr);
 		return;
 	}
@@ -126,9 +124,9 @@ create_done(uv_work_t *w, int status)
 		    LOG_ERROR, run->id, "out of memory for the table of runs");
 		return;
 	}
-	run->created = run->started = wall_now();
+	run->created = run->started = store_now();
 	run->status = IG_STATUS_RUNNING;
-	add_all_watchers(run);
+	tell_rpc(run, RUN_LIVE, NULL);
 	run_log(run, LOG_INFO, "started by uid %lu: %s",
 	    (unsigned long)run->owner,
 	    spec->engine.target != NULL ? spec->engine.target : "exec");
@@ -137,11 +135,7 @@ create_done(uv_work_t *w, int status)
 int
 runs_writable(struct runs *mgr, ig_err *err)
 {
-	char msg[1024];
-
-	if (store_writable(mgr->store, msg, sizeof(msg)) != 0)
-		return ig_err_set(err, IG_PROTO_UNAVAILABLE, "%s", msg);
-	return 0;
+	return store_writable(mgr->store, err);
 }
 
 int

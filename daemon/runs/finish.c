@@ -20,21 +20,20 @@ tell_ended(struct run *run)
 }
 
 static void
-on_end_committed(void *arg, int status, const char *errmsg)
+on_end_committed(void *arg, const ig_err *err)
 {
 	struct run *run = arg;
 
-	if (status != 0)
-		log_msg(LOG_ERROR, run->id, "recording its end: %s", errmsg);
+	if (err != NULL)
+		log_msg(
+		    LOG_ERROR, run->id, "recording its end: %s", err->message);
 	run->status = run->ending;
 	run->ending = -1;
-	run->finished = wall_now();
+	run->finished = store_now();
 	notify_status(run);
 	tell_ended(run);
 	/* watchers of one run are done with it */
-	for (size_t i = 0; i < run->nwatchers; i++)
-		server_conn_unref(run->watchers[i]);
-	run->nwatchers = 0;
+	tell_rpc(run, RUN_GONE, NULL);
 }
 
 static void
@@ -145,7 +144,7 @@ finish_end(struct run *run)
 	    store_set_status(run->mgr->store, run->id, run->ending, run->reason,
 	        on_end_committed, run) != 0) {
 		log_msg(LOG_ERROR, run->id, "cannot record its end");
-		on_end_committed(run, 0, NULL);
+		on_end_committed(run, NULL);
 	}
 }
 

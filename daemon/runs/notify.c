@@ -1,21 +1,8 @@
 /*
- * notify.c - notifications to the connections that watch a run, and who may read what.
+ * notify.c - the news of a run to the RPC side (which alone knows who
+ * watches it), and who may read what.
  */
 #include "runs/runs_int.h"
-
-static void
-drop_closed_watchers(struct run *run)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < run->nwatchers; i++) {
-		if (server_conn_closed(run->watchers[i]))
-			server_conn_unref(run->watchers[i]);
-		else
-			run->watchers[j++] = run->watchers[i];
-	}
-	run->nwatchers = j;
-}
 
 bool
 run_owned_by(const struct run *run, uid_t uid)
@@ -23,26 +10,37 @@ run_owned_by(const struct run *run, uid_t uid)
 	return uid == 0 || uid == run->owner;
 }
 
+void
+runs_set_rpc(struct runs *mgr, const struct runs_rpc *rpc)
+{
+	mgr->rpc = *rpc;
+}
+
+/* The news about run to the RPC side, once it listens. */
+void
+tell_rpc(struct run *run, enum run_news what, const struct run_note *note)
+{
+	struct runs_rpc *rpc = &run->mgr->rpc;
+
+	if (rpc->news != NULL)
+		rpc->news(rpc->ud, run, what, note);
+}
+
 /* A notification to every watcher: pack(arg) to those who may read the
  * run's private parts (its owner, root), public(parg) to the others, or
  * nothing with public NULL. */
 void
-broadcast_to(struct run *run, const char *method, server_pack_fn *pack,
-    void *arg, server_pack_fn *public, void *parg)
+broadcast_to(struct run *run, const char *method, run_pack_fn *pack, void *arg,
+    run_pack_fn *public, void *parg)
 {
-	drop_closed_watchers(run);
-	for (size_t i = 0; i < run->nwatchers; i++) {
-		struct server_conn *c = run->watchers[i];
-		if (run_owned_by(run, server_conn_uid(c)))
-			server_notify(c, method, pack, arg);
-		else if (public != NULL)
-			server_notify(c, method, public, parg);
-	}
+	struct run_note note = { method, pack, arg, public, parg };
+
+	tell_rpc(run, RUN_NOTE, &note);
 }
 
 /* A notification everyone who watches may read. */
 void
-broadcast(struct run *run, const char *method, server_pack_fn *pack, void *arg)
+broadcast(struct run *run, const char *method, run_pack_fn *pack, void *arg)
 {
 	broadcast_to(run, method, pack, arg, pack, arg);
 }
@@ -60,7 +58,7 @@ notify_status(struct run *run)
 	ig_status_note n = { run->id, run->status, run->reason };
 	ig_status_note pub = { run->id, run->status, NULL };
 
-	if (run->nwatchers > 0)
+	if (run->watchers != NULL)
 		broadcast_to(run, "status", pack_status_note, &n,
 		    pack_status_note, &pub);
 }
@@ -119,7 +117,7 @@ notify_metrics(struct run *run, ig_engine *e)
 	size_t n = ig_engine_metric_count(e);
 	ig_series *s = calloc(n, sizeof(*s));
 	ig_point *p = calloc(n, sizeof(*p));
-	double now = wall_now();
+	double now = store_now();
 
 	if (s != NULL && p != NULL) {
 		for (size_t i = 0; i < n; i++) {
@@ -136,82 +134,4 @@ notify_metrics(struct run *run, ig_engine *e)
 	}
 	free(s);
 	free(p);
-}
-
-/* Every connection that watches all the runs it may see gets a new or
- * revived run too. */
-void
-add_all_watchers(struct run *run)
-{
-	struct runs *mgr = run->mgr;
-	size_t j = 0;
-
-	for (size_t i = 0; i < mgr->nall; i++) {
-		struct server_conn *c = mgr->all[i];
-		if (server_conn_closed(c)) {
-			server_conn_unref(c);
-			continue;
-		}
-		mgr->all[j++] = c;
-		if (run_owned_by(run, server_conn_uid(c)))
-			run_watch(run, c);
-	}
-	mgr->nall = j;
-}
-
-void
-runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on)
-{
-	uid_t uid = server_conn_uid(conn);
-	size_t i;
-
-	for (i = 0; i < mgr->nall && mgr->all[i] != conn; i++)
-		;
-	if (!on && i < mgr->nall) {
-		server_conn_unref(conn);
-		mgr->all[i] = mgr->all[--mgr->nall];
-	} else if (on && i == mgr->nall) {
-		struct server_conn **v =
-		    realloc(mgr->all, (mgr->nall + 1) * sizeof(*v));
-		if (v != NULL) {
-			server_conn_ref(conn);
-			mgr->all = v;
-			v[mgr->nall++] = conn;
-		}
-	}
-	for (i = 0; i < mgr->n; i++) {
-		struct run *run = mgr->v[i];
-		if (!live(run) || !run_owned_by(run, uid))
-			continue;
-		if (on)
-			run_watch(run, conn);
-		else
-			run_unwatch(run, conn);
-	}
-}
-
-void
-run_watch(struct run *run, struct server_conn *conn)
-{
-	for (size_t i = 0; i < run->nwatchers; i++)
-		if (run->watchers[i] == conn)
-			return;
-	struct server_conn **v =
-	    realloc(run->watchers, (run->nwatchers + 1) * sizeof(*v));
-	if (v == NULL)
-		return;
-	run->watchers = v;
-	server_conn_ref(conn);
-	v[run->nwatchers++] = conn;
-}
-
-void
-run_unwatch(struct run *run, struct server_conn *conn)
-{
-	for (size_t i = 0; i < run->nwatchers; i++)
-		if (run->watchers[i] == conn) {
-			server_conn_unref(conn);
-			run->watchers[i] = run->watchers[--run->nwatchers];
-			return;
-		}
 }

@@ -126,17 +126,18 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
  * on with state it cannot keep.  `resume` retries once space is back.
  */
 static void
-on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
+on_store_error(void *arg, int64_t run_id, const ig_err *err)
 {
 	struct run *run = runs_find(arg, run_id);
 	char reason[512];
 
-	log_msg(LOG_ERROR, run_id, "store: %s (error %d)", errmsg, status);
+	log_msg(LOG_ERROR, run_id, "store: %s (%s)", err->message,
+	    ig_proto_code_name(err->code));
 	/* the first failure is the reason; later refusals follow from it */
 	if (run == NULL || run->job == NULL ||
 	    run->status != IG_STATUS_RUNNING || run->store_failed)
 		return;
-	snprintf(reason, sizeof(reason), "store: %s", errmsg);
+	snprintf(reason, sizeof(reason), "store: %s", err->message);
 	set_reason(run, reason);
 	run->suspend = SUSPEND_PAUSE;
 	run->store_failed = true;
@@ -144,7 +145,7 @@ on_store_error(void *arg, int64_t run_id, int status, const char *errmsg)
 
 struct runs *
 runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
-    struct server *srv, char *err, size_t errlen)
+    ig_err *err)
 {
 	struct store_reader *r = store_loop_reader(store);
 	struct runs *mgr = calloc(1, sizeof(*mgr));
@@ -152,20 +153,19 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 	size_t n;
 
 	if (mgr == NULL) {
-		snprintf(err, errlen, "out of memory");
+		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 		return NULL;
 	}
 	if (cfg->checkpoint_dir != NULL &&
-	    ckfile_base(cfg->checkpoint_dir, err, errlen) != 0) {
+	    ckfile_base(cfg->checkpoint_dir, err) != 0) {
 		free(mgr);
 		return NULL;
 	}
 	mgr->loop = loop;
 	mgr->cfg = cfg;
 	mgr->store = store;
-	mgr->srv = srv;
-	if ((mgr->history = history_open(
-	         loop, store_path(store), err, errlen)) == NULL) {
+	if ((mgr->history = history_open(loop, store_path(store), err)) ==
+	    NULL) {
 		free(mgr);
 		return NULL;
 	}
@@ -175,8 +175,8 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 	mgr->open_handles = 2;
 	store_on_error(store, on_store_error, mgr);
 	if (store_list_runs(r, STORE_ANY_STATUS, &recs, &n) != 0) {
-		snprintf(
-		    err, errlen, "reading runs: %s", store_reader_error(r));
+		ig_err_set(err, IG_PROTO_INTERNAL, "reading runs: %s",
+		    store_reader_error(r));
 		runs_close(mgr);
 		return NULL;
 	}

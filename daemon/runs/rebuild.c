@@ -13,13 +13,13 @@ rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 
 	rb->run = run;
 	if (rc == 0 && rb->nckpts == 0)
-		rc = STORE_ENOTFOUND;
-	if (rc == STORE_ENOTFOUND && !rb->start_over)
+		rc = IG_PROTO_NOT_FOUND;
+	if (rc == IG_PROTO_NOT_FOUND && !rb->start_over)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld has no checkpoint to continue from",
 		    (long long)run->id);
 	/* starting over would drop what it learnt and its history */
-	if (rc != 0 && rc != STORE_ENOTFOUND)
+	if (rc != 0 && rc != IG_PROTO_NOT_FOUND)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "cannot read its checkpoint: %s", store_reader_error(r));
 	return 0;
@@ -219,7 +219,7 @@ resumed(struct rebuild *rb)
 		rb->done(rb->arg, NULL, &rb->err);
 		return;
 	}
-	add_all_watchers(run);
+	tell_rpc(run, RUN_LIVE, NULL);
 	if (resume_engine(run, rb->max_epochs, &err) != 0)
 		rb->done(rb->arg, NULL, &err);
 	else

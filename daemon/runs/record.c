@@ -5,15 +5,6 @@
 
 #define POINTS_FLUSH 4096 /* points buffered before a hand-off */
 
-double
-wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
 void
 set_reason(struct run *run, const char *reason)
@@ -31,9 +22,9 @@ set_status(struct run *run, int status, const char *reason)
 	run->status = status;
 	set_reason(run, reason);
 	if (status == IG_STATUS_RUNNING && run->started == 0)
-		run->started = wall_now();
+		run->started = store_now();
 	if (status >= IG_STATUS_COMPLETED)
-		run->finished = wall_now();
+		run->finished = store_now();
 	/* reason may have been run->reason, which set_reason replaced */
 	if (store_set_status(
 	        run->mgr->store, run->id, status, run->reason, NULL, NULL) != 0)
@@ -67,7 +58,8 @@ static int
 series_id(struct run *run, const char *name, int64_t *id)
 {
 	struct run_series key = { (char *)name, 0 }, *found;
-	char err[256], *copy;
+	ig_err err;
+	char *copy;
 
 	/* bsearch may not be given a NULL array, even of none */
 	found = run->nseries > 0 ?
@@ -82,9 +74,8 @@ series_id(struct run *run, const char *name, int64_t *id)
 	if (v == NULL)
 		return -1;
 	run->series = v;
-	if (store_series(
-	        run->mgr->store, run->id, name, id, err, sizeof(err)) != 0) {
-		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err);
+	if (store_series(run->mgr->store, run->id, name, id, &err) != 0) {
+		log_msg(LOG_ERROR, run->id, "metric %s: %s", name, err.message);
 		return -1;
 	}
 	if ((copy = strdup(name)) == NULL)
@@ -125,7 +116,7 @@ hook_point(
 		run->cappoints = cap;
 	}
 	run->points[run->npoints++] =
-	    (struct store_point){ id, epoch, iteration, wall_now(), value };
+	    (struct store_point){ id, epoch, iteration, store_now(), value };
 	if (run->npoints >= POINTS_FLUSH)
 		flush_points(run);
 }

@@ -66,7 +66,7 @@ on_epoch_completed(ig_engine *e, int event, void *ud)
 	struct run *run = ud;
 
 	(void)event;
-	if (run->nwatchers > 0)
+	if (run->watchers != NULL)
 		notify_metrics(run, e);
 	/* After the job's handlers: the epoch's metrics and points are in.
 	 * Not at the run's end (the last epoch, or a handler asked to
@@ -91,7 +91,7 @@ on_lifecycle(ig_engine *e, int event, void *ud)
 	ig_event_note n = { run->id, (char *)ig_event_name(e, event), s->epoch,
 		s->iteration };
 
-	if (run->nwatchers > 0)
+	if (run->watchers != NULL)
 		broadcast(run, "event", pack_event_note, &n);
 	if (event != IG_EVENT_EXCEPTION_RAISED)
 		return 0;
@@ -136,9 +136,7 @@ run_free(struct run *run)
 	tell_ended(run);
 	if (run->job != NULL)
 		job_free(run->job);
-	for (size_t i = 0; i < run->nwatchers; i++)
-		server_conn_unref(run->watchers[i]);
-	free(run->watchers);
+	tell_rpc(run, RUN_GONE, NULL);
 	for (size_t i = 0; i < run->nseries; i++)
 		free(run->series[i].name);
 	free(run->series);
@@ -209,7 +207,8 @@ start_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	    ig_engine_state(e)->iteration;
 	run->ckpt_time = run->rate_time = now;
 	run->rate = 0;
-	run->suspend = SUSPEND_NONE;
+	/* a worker restarted during a shutdown stops with the others */
+	run->suspend = run->mgr->stopping ? SUSPEND_SHUTDOWN : SUSPEND_NONE;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <msgpack.h>
 #include <uv.h>
 
 #include "ignite/protocol.h"
@@ -21,7 +22,6 @@
 #include "store/history.h"
 #include "log.h"
 #include "job/job.h"
-#include "server/server.h"
 #include "store/store.h"
 
 struct runs;
@@ -30,6 +30,41 @@ struct run;
 /* A request about a run that is answered later: with the run, or the
  * error (run NULL). */
 typedef void run_done_fn(void *arg, struct run *run, const ig_err *err);
+
+/*
+ * What the run manager tells the RPC side, which alone knows who watches
+ * what (api/watch.c), through one function: the run manager does not
+ * know connections.  As Neovim's broadcast_event, a note goes to whoever
+ * subscribed, but here in two views: the run's private parts (its log,
+ * the reason it failed) only to its owner and root.
+ */
+/* Packs a notification's params at pk; arg is the caller's. */
+typedef void run_pack_fn(msgpack_packer *pk, void *arg);
+
+enum run_news {
+	RUN_NOTE, /* a notification for the run's watchers (note) */
+	RUN_LIVE, /* accepted or resumed: watchers of every run take it */
+	RUN_GONE, /* ended or freed: its watchers are done with it */
+};
+
+/* Notification method with params pack(arg) for the run's owner and
+ * root, public(parg) for the other watchers (public NULL: nothing). */
+struct run_note {
+	const char *method;
+	run_pack_fn *pack;
+	void *arg;
+	run_pack_fn *public;
+	void *parg;
+};
+
+struct runs_rpc {
+	/* the news about run; note is NULL but for RUN_NOTE */
+	void (*news)(void *ud, struct run *run, enum run_news what,
+	    const struct run_note *note);
+	/* requests served so far: turns shorten while they keep coming */
+	uint64_t (*requests)(void *ud);
+	void *ud;
+};
 
 /* A metric series a run writes, with its store id; run.series is sorted
  * by name. */
@@ -64,7 +99,7 @@ struct run {
 	int64_t ckpt_iteration; /* of the last one taken */
 	double ckpt_time;
 	bool want_checkpoint; /* the checkpoint action fired */
-	bool ckpt_out; /* the exec worker's state is asked for */
+	bool ckpt_out; /* asked of the worker, or not yet committed */
 	bool ckpt_done; /* ... and came: go on as ckpt_then says */
 	bool dir_made; /* its checkpoint directory, this daemon's life */
 	int ckpt_then; /* enum ckpt_then */
@@ -94,9 +129,9 @@ struct run {
 	run_done_fn *ended;
 	void *ended_arg;
 
-	/* watchers: connections that get notifications */
-	struct server_conn **watchers;
-	size_t nwatchers;
+	/* who watches it: the RPC side's own (api/watch.c), opaque here;
+	 * NULL while nobody does, so that no note is made for nobody */
+	void *watchers;
 };
 
 enum run_suspend {
@@ -117,15 +152,13 @@ struct runs {
 	const struct job_config *cfg; /* borrowed: the daemon's */
 	struct store *store;
 	struct history *history; /* metric history reads, off the loop */
-	struct server *srv;
+	struct runs_rpc rpc; /* the RPC side: news out, how busy it is */
 	struct run **v; /* every run the daemon knows, by id */
 	size_t n, cap;
 	uv_idle_t idle; /* steps runnable runs while any */
 	size_t cursor; /* round robin position */
-	struct server_conn **all; /* watch every run they may see; referenced */
-	size_t nall;
 	int building; /* runs whose job is being built */
-	uint64_t served; /* server_requests() at the last turn */
+	uint64_t served; /* rpc.requests() at the last turn */
 	/* shutdown */
 	uv_timer_t grace; /* how long checkpoints may still wait */
 	int open_handles; /* idle and grace, until closed */
@@ -180,10 +213,7 @@ bool run_settled(const struct run *run);
 /* May uid read the run's private parts (its log, its reason) and act on
  * it?  Its owner and root may. */
 bool run_owned_by(const struct run *run, uid_t uid);
-void run_watch(struct run *run, struct server_conn *conn);
-/* conn watches (on) every live run its uid owns (all for root), and the
- * runs started or revived later, or no longer (off). */
-void runs_watch_all(struct runs *mgr, struct server_conn *conn, bool on);
-void run_unwatch(struct run *run, struct server_conn *conn);
+/* Let the RPC side hear the news from now on (api_register). */
+void runs_set_rpc(struct runs *mgr, const struct runs_rpc *rpc);
 
 #endif

@@ -24,7 +24,7 @@ static void
 keep_log_line(struct run *run, enum log_level level, const char *line)
 {
 	char *text = ig_utf8_repair(line, strlen(line));
-	ig_log_line l = { run->id, wall_now(), text };
+	ig_log_line l = { run->id, store_now(), text };
 
 	if (text == NULL) {
 		log_msg(LOG_ERROR, run->id, "out of memory for a log line");
@@ -32,7 +32,7 @@ keep_log_line(struct run *run, enum log_level level, const char *line)
 	}
 	log_msg(level, run->id, "%s", text);
 	store_log(run->mgr->store, run->id, text, strlen(text));
-	if (run->nwatchers > 0)
+	if (run->watchers != NULL)
 		broadcast_to(run, "log", pack_log_line, &l, NULL, NULL);
 	free(text);
 }

@@ -9,16 +9,15 @@
 #include <uv.h>
 
 #include "job/job.h"
-#include "server/server.h"
 #include "store/store.h"
 
 struct runs;
 
 /* Load every stored run and resume the unfinished ones from their last
- * checkpoint; srv is asked how busy the clients keep it.  cfg is borrowed for the
- * manager's life.  Returns NULL with a message in err. */
+ * checkpoint.  cfg is borrowed for the manager's life.  Returns NULL with a
+ * message in err. */
 struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg,
-    struct store *store, struct server *srv, char *err, size_t errlen);
+    struct store *store, ig_err *err);
 /* Stop every run after its current iteration, checkpoint it (it stays
  * "running", to be resumed at the next start), flush the store, then call
  * done(arg, status) on the loop. */

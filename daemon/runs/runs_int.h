@@ -3,17 +3,20 @@
  *
  * The run manager: runs accepted, stepped in time slices on the loop,
  * checkpointed to the store, finished, and resumed when the daemon starts
- * again.  It knows jobs, the store and watchers' connections (as opaque
- * handles it notifies); it does not know the socket or the methods.
+ * again.  It knows jobs and the store; its news (notifications, a run
+ * accepted, resumed or gone) goes out through one function the RPC side
+ * gives it (runs_set_rpc), which alone knows who watches: it does not know
+ * connections, the socket or the methods.
  *
  * Checkpoints are taken only where the engine's state is clean, so that a
  * resumed run is the same run: at ITERATION_COMPLETED (not the last of an
  * epoch, whose EPOCH_COMPLETED is still to come) and at EPOCH_COMPLETED,
  * after the job's own handlers have updated metrics and reported points.
  * Pause and shutdown wait for such a point, checkpoint, and interrupt.
- * An exec worker's state comes asynchronously: the run waits off the run
- * queue at its clean point until the worker answers (checkpoint()), and
- * the loop never waits for a worker.
+ * An exec worker's state comes asynchronously, and the store commits on
+ * its own thread: the run waits off the run queue at its clean point until
+ * the worker has answered and the store has committed (checkpoint()), and
+ * the loop never waits for either.
  *
  * One section a file, as tmux.h and bgpd's rde.h are sectioned.
  */
@@ -39,7 +42,6 @@ int runs_add(struct runs *mgr, struct run *run);
 void runs_remove(struct runs *mgr, struct run *run);
 
 /* record.c */
-double wall_now(void);
 void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
 void flush_points(struct run *run);
@@ -52,15 +54,15 @@ void log_window_end(struct run *run, bool force);
 void hook_log(void *ud, const char *line);
 
 /* notify.c */
-void broadcast_to(struct run *run, const char *method, server_pack_fn *pack,
-    void *arg, server_pack_fn *public, void *parg);
+void tell_rpc(struct run *run, enum run_news what, const struct run_note *note);
+void broadcast_to(struct run *run, const char *method, run_pack_fn *pack,
+    void *arg, run_pack_fn *public, void *parg);
 void broadcast(
-    struct run *run, const char *method, server_pack_fn *pack, void *arg);
+    struct run *run, const char *method, run_pack_fn *pack, void *arg);
 void notify_status(struct run *run);
 void notify_progress(struct run *run);
 void pack_event_note(msgpack_packer *pk, void *arg);
 void notify_metrics(struct run *run, ig_engine *e);
-void add_all_watchers(struct run *run);
 
 /* run.c */
 void run_dir(const struct run *run, char *buf, size_t len);
@@ -94,7 +96,7 @@ struct ckfile {
 	uint64_t sum; /* XXH3-64 */
 };
 /* The daemon's --checkpoint-dir, made 0711 when missing. */
-int ckfile_base(const char *dir, char *err, size_t errlen);
+int ckfile_base(const char *dir, ig_err *err);
 /* The run's directory path, the owner's, mode 0700: made by the daemon and
  * given to the owner, or (shared: a spec's checkpoint.dir) as the owner. */
 int ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err);

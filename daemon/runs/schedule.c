@@ -81,8 +81,8 @@ stepped(struct run *run, ig_run_status st)
  * One slice of one run; adapts the slice to about share_ns.  A slice that
  * reaches an iteration where a checkpoint by count falls ends on the last
  * such iteration it can, and the checkpoint, if due, is taken there: the
- * ones it crossed would have been replaced by it in the store's queue for
- * this turn (see replace_checkpoint), so packing them is work thrown away.
+ * ones it crossed would each have held the run until the store committed
+ * them, for a state the next one replaces at once.
  */
 void
 step_run(struct run *run, uint64_t share_ns)
@@ -132,7 +132,7 @@ step_run(struct run *run, uint64_t share_ns)
 	flush_points(run);
 	update_rate(run);
 	log_window_end(run, false);
-	if (run->nwatchers > 0 &&
+	if (run->watchers != NULL &&
 	    (double)uv_now(run->mgr->loop) - run->progress_sent >= PROGRESS_MS)
 		notify_progress(run);
 	stepped(run, st);
@@ -149,7 +149,8 @@ on_idle(uv_idle_t *idle)
 		uv_idle_stop(idle);
 		return;
 	}
-	uint64_t served = server_requests(mgr->srv);
+	uint64_t served =
+	    mgr->rpc.requests != NULL ? mgr->rpc.requests(mgr->rpc.ud) : 0;
 	uint64_t slice = served != mgr->served ? SLICE_BUSY_NS : SLICE_NS;
 	mgr->served = served;
 	/* Round robin over the runnable runs within about one slice, so a

@@ -8,13 +8,13 @@
 #define SHUTDOWN_GRACE_MS 30000
 
 static void
-on_flushed(void *arg, int status, const char *errmsg)
+on_flushed(void *arg, const ig_err *err)
 {
 	struct runs *mgr = arg;
 
-	if (status != 0)
-		log_error("flushing the store: %s", errmsg);
-	mgr->stopped(mgr->stopped_arg, status);
+	if (err != NULL)
+		log_error("flushing the store: %s", err->message);
+	mgr->stopped(mgr->stopped_arg, err != NULL ? err->code : 0);
 }
 
 /* Once no run steps or waits (a worker's state for a checkpoint only
@@ -70,8 +70,11 @@ runs_shutdown(struct runs *mgr, void (*done)(void *arg, int status), void *arg)
 	mgr->stopped_arg = arg;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->runnable || run->waiting || run->ckpt_out ||
-		    run->rebuilding)
+		/* a pause asked for and not yet reached stays a pause:
+		 * the run comes back paused, as its owner was told */
+		if ((run->runnable || run->waiting || run->ckpt_out ||
+		        run->rebuilding) &&
+		    run->suspend != SUSPEND_PAUSE)
 			run->suspend = SUSPEND_SHUTDOWN;
 	}
 	uv_timer_start(&mgr->grace, on_grace_over, SHUTDOWN_GRACE_MS, 0);
@@ -92,9 +95,6 @@ free_on_close(uv_handle_t *h)
 void
 runs_close(struct runs *mgr)
 {
-	for (size_t i = 0; i < mgr->nall; i++)
-		server_conn_unref(mgr->all[i]);
-	free(mgr->all);
 	for (size_t i = 0; i < mgr->n; i++)
 		run_free(mgr->v[i]);
 	free(mgr->v);

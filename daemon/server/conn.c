@@ -629,16 +629,14 @@ on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 /* Refuse the client on fd, saying why, and close fd. */
 static void
-refuse(int fd, const char *why)
+refuse(int fd, const ig_err *why)
 {
 	msgpack_sbuffer sb;
-	ig_err e;
 	ssize_t n;
 
 	msgpack_sbuffer_init(&sb);
-	ig_err_set(&e, IG_PROTO_UNAVAILABLE, "%s", why);
 	/* a new socket takes these few bytes at once; if not, never mind */
-	if (ig_pack_error_notify(&sb, &e) == 0) {
+	if (ig_pack_error_notify(&sb, why) == 0) {
 		n = write(fd, sb.data, sb.size);
 		(void)n;
 	}
@@ -647,7 +645,7 @@ refuse(int fd, const char *why)
 }
 
 int
-conn_start(struct server *srv, int fd, char *err, size_t errlen)
+conn_start(struct server *srv, int fd, ig_err *err)
 {
 	struct server_conn *conn;
 	struct ucred cred;
@@ -656,23 +654,23 @@ conn_start(struct server *srv, int fd, char *err, size_t errlen)
 
 	/* Before any handle exists, so failing here needs no async close. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) < 0) {
-		snprintf(err, errlen, "SO_PEERCRED: %s", strerror(errno));
+		ig_err_set(
+		    err, IG_PROTO_INTERNAL, "SO_PEERCRED: %s", strerror(errno));
 		close(fd);
-		return -1;
+		return IG_PROTO_INTERNAL;
 	}
-	if ((rc = server_uid_add(srv, cred.uid, err, errlen)) < 0) {
+	if ((rc = server_uid_add(srv, cred.uid, err)) < 0) {
 		refuse(fd, err);
-		err[0] = '\0';
-		return -1;
+		err->message[0] = '\0'; /* logged */
+		return IG_PROTO_UNAVAILABLE;
 	}
 	if ((conn = calloc(1, sizeof *conn)) == NULL ||
 	    (conn->dec = ig_decoder_new(srv->max_frame)) == NULL) {
 		free(conn);
 		if (rc == 1)
 			server_uid_remove(srv, cred.uid);
-		snprintf(err, errlen, "out of memory");
 		close(fd);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
 	conn->counted = rc == 1;
 	ig_decoder_defer(conn->dec, CONN_DEFER);
@@ -696,11 +694,11 @@ conn_start(struct server *srv, int fd, char *err, size_t errlen)
 	if (rc < 0 ||
 	    (rc = uv_read_start(
 	         (uv_stream_t *)&conn->pipe, on_alloc, on_read)) < 0) {
-		snprintf(err, errlen, "cannot watch the socket: %s",
-		    uv_strerror(rc));
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot watch the socket: %s", uv_strerror(rc));
 		conn->closing = true;
 		close_handles(conn);
-		return -1;
+		return IG_PROTO_INTERNAL;
 	}
 	log_debug("client uid %lu pid %ld: connected", (unsigned long)conn->uid,
 	    (long)conn->pid);

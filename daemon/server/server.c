@@ -34,19 +34,18 @@
 /* ---- binding ------------------------------------------------------------ */
 
 static int
-fill_addr(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
+fill_addr(struct sockaddr_un *sun, const char *path, ig_err *err)
 {
 	size_t len = strlen(path);
 
 	memset(sun, 0, sizeof *sun);
 	sun->sun_family = AF_UNIX;
 	if (len >= sizeof sun->sun_path) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "socket path %s is %zu bytes, more than "
 		    "the %zu a Unix socket address holds: choose a shorter "
 		    "--socket",
 		    path, len, sizeof sun->sun_path - 1);
-		return -1;
 	}
 	memcpy(sun->sun_path, path, len + 1);
 	return 0;
@@ -58,7 +57,7 @@ fill_addr(struct sockaddr_un *sun, const char *path, char *err, size_t errlen)
  * removed.  Returns 0 when the path is free to bind.
  */
 static int
-claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
+claim_path(const struct sockaddr_un *sun, ig_err *err)
 {
 	const char *path = sun->sun_path;
 	struct stat st;
@@ -67,38 +66,33 @@ claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(
-		    err, errlen, "cannot use %s: %s", path, strerror(errno));
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot use %s: %s",
+		    path, strerror(errno));
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen,
+		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "%s exists and is not a socket: remove "
 		    "it or choose another --socket",
 		    path);
-		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "socket: %s", strerror(errno));
 	}
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
 	saved = errno;
 	close(fd);
 	if (rc == 0 || saved == EAGAIN) { /* EAGAIN: alive, backlog full */
-		snprintf(
-		    err, errlen, "another ignited is already serving %s", path);
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "another ignited is already serving %s", path);
 	}
 	if (saved != ECONNREFUSED) {
-		snprintf(
-		    err, errlen, "cannot probe %s: %s", path, strerror(saved));
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL, "cannot probe %s: %s",
+		    path, strerror(saved));
 	}
 	if (unlink(path) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot remove stale socket %s: %s", path,
-		    strerror(errno));
-		return -1;
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot remove stale socket %s: %s", path, strerror(errno));
 	}
 	log_info("removed stale socket %s", path);
 	return 0;
@@ -110,8 +104,7 @@ claim_path(const struct sockaddr_un *sun, char *err, size_t errlen)
  * everyone); a group gets its access only after the chown.
  */
 static int
-bind_socket(
-    struct server *srv, const struct sockaddr_un *sun, char *err, size_t errlen)
+bind_socket(struct server *srv, const struct sockaddr_un *sun, ig_err *err)
 {
 	mode_t old;
 	struct stat st;
@@ -120,8 +113,8 @@ bind_socket(
 	srv->fd =
 	    socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (srv->fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "socket: %s", strerror(errno));
 	}
 	old = umask(0177);
 	rc = bind(srv->fd, (const struct sockaddr *)sun, sizeof *sun);
@@ -129,25 +122,26 @@ bind_socket(
 	umask(old);
 	if (rc < 0) {
 		if (saved == EADDRINUSE) /* lost a race with another */
-			snprintf(err, errlen,
+			ig_err_set(err, IG_PROTO_INTERNAL,
 			    "another ignited is already "
 			    "serving %s",
 			    sun->sun_path);
 		else
-			snprintf(err, errlen, "cannot bind %s: %s",
+			ig_err_set(err, IG_PROTO_INTERNAL, "cannot bind %s: %s",
 			    sun->sun_path, strerror(saved));
 		goto fail;
 	}
 	if (srv->group != (gid_t)-1 &&
 	    (chown(sun->sun_path, (uid_t)-1, srv->group) < 0 ||
 	        chmod(sun->sun_path, 0660) < 0)) {
-		snprintf(err, errlen, "cannot give group %lu access to %s: %s",
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot give group %lu access to %s: %s",
 		    (unsigned long)srv->group, sun->sun_path, strerror(errno));
 		goto unlink;
 	}
 	if (lstat(sun->sun_path, &st) < 0 || listen(srv->fd, SOMAXCONN) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", sun->sun_path,
-		    strerror(errno));
+		ig_err_set(err, IG_PROTO_INTERNAL, "cannot listen on %s: %s",
+		    sun->sun_path, strerror(errno));
 		goto unlink;
 	}
 	srv->dev = st.st_dev;
@@ -158,7 +152,7 @@ unlink:
 fail:
 	close(srv->fd);
 	srv->fd = -1;
-	return -1;
+	return err->code;
 }
 
 /* ---- accepting ---------------------------------------------------------- */
@@ -192,7 +186,7 @@ static void
 on_acceptable(uv_poll_t *poll, int status, int events)
 {
 	struct server *srv = poll->data;
-	char err[256];
+	ig_err err;
 	int fd;
 
 	(void)events;
@@ -212,16 +206,15 @@ on_acceptable(uv_poll_t *poll, int status, int events)
 				log_error("accept: %s", strerror(errno));
 			return;
 		}
-		err[0] = '\0';
-		if (conn_start(srv, fd, err, sizeof err) < 0 && err[0] != '\0')
-			log_warn("dropping a new connection: %s", err);
+		if (conn_start(srv, fd, &err) != 0 && err.message[0] != '\0')
+			log_warn("dropping a new connection: %s", err.message);
 	}
 }
 
 /* ---- limits ------------------------------------------------------------- */
 
 int
-server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
+server_uid_add(struct server *srv, uid_t uid, ig_err *err)
 {
 	struct uid_conns *u;
 	size_t i, cap;
@@ -234,7 +227,7 @@ server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
 		;
 	if (i < srv->nuids) {
 		if (srv->uids[i].n >= srv->max_conns_per_uid) {
-			snprintf(err, errlen,
+			ig_err_set(err, IG_PROTO_UNAVAILABLE,
 			    "uid %lu has %u connections open, "
 			    "the most one user may (ignited --max-conns-per-uid):"
 			    " close one first",
@@ -242,7 +235,8 @@ server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
 			/* once while at the limit: a client retrying in a
 			 * loop must not flood the log */
 			if (!srv->uids[i].warned)
-				log_warn("refusing connections: %s", err);
+				log_warn(
+				    "refusing connections: %s", err->message);
 			srv->uids[i].warned = true;
 			return -1;
 		}
@@ -252,9 +246,9 @@ server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen)
 	if (srv->nuids == srv->uidcap) {
 		cap = srv->uidcap ? srv->uidcap * 2 : 16;
 		if ((u = realloc(srv->uids, cap * sizeof *u)) == NULL) {
-			snprintf(err, errlen, "out of memory");
+			ig_err_set(err, IG_PROTO_UNAVAILABLE, "out of memory");
 			log_error("refusing a connection of uid %lu: %s",
-			    (unsigned long)uid, err);
+			    (unsigned long)uid, err->message);
 			return -1;
 		}
 		srv->uids = u;
@@ -375,14 +369,14 @@ on_handle_closed(uv_handle_t *h)
 /* A server with opt's settings and path (copied), not yet listening. */
 static struct server *
 server_new(uv_loop_t *loop, const struct server_options *opt, const char *path,
-    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
+    server_stop_fn *stop, void *stop_ud, ig_err *err)
 {
 	struct server *srv;
 
 	if ((srv = calloc(1, sizeof *srv)) == NULL ||
 	    (srv->path = strdup(path)) == NULL) {
 		free(srv);
-		snprintf(err, errlen, "out of memory");
+		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 		return NULL;
 	}
 	srv->loop = loop;
@@ -431,18 +425,17 @@ start_accepting(struct server *srv)
 
 struct server *
 server_open(uv_loop_t *loop, const struct server_options *opt,
-    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
+    server_stop_fn *stop, void *stop_ud, ig_err *err)
 {
 	struct server *srv;
 	struct sockaddr_un sun;
 
-	if (fill_addr(&sun, opt->path, err, errlen) < 0 ||
-	    claim_path(&sun, err, errlen) < 0)
+	if (fill_addr(&sun, opt->path, err) != 0 || claim_path(&sun, err) != 0)
 		return NULL;
-	if ((srv = server_new(
-	         loop, opt, opt->path, stop, stop_ud, err, errlen)) == NULL)
+	if ((srv = server_new(loop, opt, opt->path, stop, stop_ud, err)) ==
+	    NULL)
 		return NULL;
-	if (bind_socket(srv, &sun, err, errlen) < 0) {
+	if (bind_socket(srv, &sun, err) != 0) {
 		server_free(srv);
 		return NULL;
 	}
@@ -453,7 +446,7 @@ server_open(uv_loop_t *loop, const struct server_options *opt,
 
 struct server *
 server_adopt(uv_loop_t *loop, int fd, const struct server_options *opt,
-    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen)
+    server_stop_fn *stop, void *stop_ud, ig_err *err)
 {
 	struct server *srv;
 	struct sockaddr_un sun;
@@ -464,21 +457,21 @@ server_adopt(uv_loop_t *loop, int fd, const struct server_options *opt,
 	memset(&sun, 0, sizeof sun);
 	if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0 ||
 	    sun.sun_family != AF_UNIX) {
-		snprintf(err, errlen, "the passed socket: getsockname: %s",
-		    strerror(errno));
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "the passed socket: getsockname: %s", strerror(errno));
 		goto fail;
 	}
 	sun.sun_path[sizeof sun.sun_path - 1] = '\0';
 	/* accept runs until EAGAIN: it must not block */
 	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "the passed socket: fcntl: %s",
-		    strerror(errno));
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "the passed socket: fcntl: %s", strerror(errno));
 		goto fail;
 	}
 	if ((srv = server_new(loop, opt,
 	         sun.sun_path[0] != '\0' ? sun.sun_path : "(unnamed)", stop,
-	         stop_ud, err, errlen)) == NULL)
+	         stop_ud, err)) == NULL)
 		goto fail;
 	srv->fd = fd;
 	srv->adopted = true;

@@ -50,7 +50,7 @@ typedef void server_stop_fn(void *ud);
  * replaced.  Returns NULL with a message in err.  Free with server_close().
  */
 struct server *server_open(uv_loop_t *loop, const struct server_options *opt,
-    server_stop_fn *stop, void *stop_ud, char *err, size_t errlen);
+    server_stop_fn *stop, void *stop_ud, ig_err *err);
 
 /*
  * Serve fd, a listening Unix stream socket someone else bound (systemd's,
@@ -61,7 +61,7 @@ struct server *server_open(uv_loop_t *loop, const struct server_options *opt,
  */
 struct server *server_adopt(uv_loop_t *loop, int fd,
     const struct server_options *opt, server_stop_fn *stop, void *stop_ud,
-    char *err, size_t errlen);
+    ig_err *err);
 
 /* Stop accepting and remove the socket path (unless adopted); connections
  * stay. */

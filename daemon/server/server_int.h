@@ -118,18 +118,18 @@ const struct method *server_find_method(
     const struct server *srv, const char *name);
 
 /* Wrap an accepted socket (fd, which it owns from now on, even when it
- * fails) in a connection and start reading.  Returns 0 or -1 with a
- * message in err, empty when it is logged already. */
-int conn_start(struct server *srv, int fd, char *err, size_t errlen);
+ * fails) in a connection and start reading.  Returns 0 or an IG_PROTO_*
+ * code with a message in err, empty when it is logged already. */
+int conn_start(struct server *srv, int fd, ig_err *err);
 
 /* Close conn: after flushing its queued output (bounded by a timer) when
  * linger, else at once. */
 void conn_close(struct server_conn *conn, bool linger);
 
 /* Count a new connection of uid: 1, 0 when uid is not limited (root,
- * ours), or -1 (not counted) when uid has as many as it may, with a
- * message in err. */
-int server_uid_add(struct server *srv, uid_t uid, char *err, size_t errlen);
+ * ours), or -1 (not counted) when uid has as many as it may, with the
+ * error (IG_PROTO_UNAVAILABLE) to refuse the client with in err. */
+int server_uid_add(struct server *srv, uid_t uid, ig_err *err);
 void server_uid_remove(struct server *srv, uid_t uid);
 
 /* srv->buffered is over the budget: drop the largest holders. */

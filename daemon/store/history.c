@@ -7,7 +7,6 @@
  * waiting, running or done.
  */
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +23,7 @@ struct read {
 	void *arg;
 	bool stale; /* forgotten while on the threadpool */
 	bool finished;
-	int status; /* the result, owned until handed over */
-	char errmsg[256];
+	ig_err err; /* the result, owned until handed over */
 	struct store_series_data *series;
 	size_t n;
 	struct read *next; /* in the queue */
@@ -103,17 +101,16 @@ same_query(const struct store_query *a, const struct store_query *b)
 static void
 answer(struct read *r)
 {
-	r->done(r->arg, r->status, r->errmsg, r->series, r->n);
+	r->done(r->arg, r->err.code != 0 ? &r->err : NULL, r->series, r->n);
 	r->series = NULL;
 	r->n = 0;
 	read_free(r);
 }
 
 static void
-fail(struct read *r, int status, const char *msg)
+fail(struct read *r, int code, const char *msg)
 {
-	r->status = status;
-	snprintf(r->errmsg, sizeof(r->errmsg), "%s", msg);
+	ig_err_set(&r->err, code, "%s", msg);
 	store_series_free(r->series, r->n);
 	r->series = NULL;
 	r->n = 0;
@@ -157,10 +154,11 @@ work_cb(uv_work_t *req)
 {
 	struct read *r = req->data;
 
-	r->status = store_history(r->h->reader, &r->q, &r->series, &r->n);
-	if (r->status != 0)
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s",
-		    store_reader_error(r->h->reader));
+	int rc = store_history(r->h->reader, &r->q, &r->series, &r->n);
+
+	r->err.code = 0; /* a read taken over is read again */
+	if (rc != 0)
+		ig_err_set(&r->err, rc, "%s", store_reader_error(r->h->reader));
 }
 
 static void
@@ -180,14 +178,13 @@ after_work_cb(uv_work_t *req, int status)
 
 	h->running = NULL;
 	r->finished = true;
-	if (status != 0) {
-		r->status = STORE_EINVAL;
-		snprintf(
-		    r->errmsg, sizeof(r->errmsg), "the read was cancelled");
-	}
+	if (status != 0)
+		ig_err_set(
+		    &r->err, IG_PROTO_INTERNAL, "the read was cancelled");
 	if (h->closing) {
 		if (r->done != NULL)
-			fail(r, STORE_ECLOSED, "the daemon is shutting down");
+			fail(r, IG_PROTO_UNAVAILABLE,
+			    "the daemon is shutting down");
 		else
 			read_free(r);
 		maybe_free(h);
@@ -226,7 +223,7 @@ start_next(struct history *h)
 		if (h->ahead == r)
 			h->ahead = NULL;
 		if (r->done != NULL)
-			fail(r, STORE_ENOMEM, uv_strerror(rc));
+			fail(r, IG_PROTO_INTERNAL, uv_strerror(rc));
 		else
 			read_free(r);
 		start_next(h);
@@ -278,10 +275,12 @@ history_forget(struct history *h, int64_t run_id)
 		drop_ahead(h);
 }
 
-int
+void
 history_read(struct history *h, const struct store_query *q,
     history_done_fn *done, void *arg)
 {
+	ig_err err;
+
 	struct read *r = h->ahead;
 
 	if (r != NULL && same_query(&r->q, q)) {
@@ -291,32 +290,34 @@ history_read(struct history *h, const struct store_query *q,
 		r->arg = arg;
 		if (r->finished)
 			answer(r);
-		return 0;
+		return;
 	}
-	if ((r = read_new(h, q)) == NULL)
-		return STORE_ENOMEM;
+	if ((r = read_new(h, q)) == NULL) {
+		ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
+		done(arg, &err, NULL, 0);
+		return;
+	}
 	r->done = done;
 	r->arg = arg;
 	if (h->closing) {
-		fail(r, STORE_ECLOSED, "the daemon is shutting down");
-		return 0;
+		fail(r, IG_PROTO_UNAVAILABLE, "the daemon is shutting down");
+		return;
 	}
 	enqueue(h, r);
-	return 0;
 }
 
 /* ---- open and close ------------------------------------------------------- */
 
 struct history *
-history_open(uv_loop_t *loop, const char *path, char *err, size_t errlen)
+history_open(uv_loop_t *loop, const char *path, ig_err *err)
 {
 	struct history *h = calloc(1, sizeof(*h));
 
 	if (h == NULL) {
-		snprintf(err, errlen, "out of memory");
+		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 		return NULL;
 	}
-	if ((h->reader = store_reader_open(path, err, errlen)) == NULL) {
+	if ((h->reader = store_reader_open(path, err)) == NULL) {
 		free(h);
 		return NULL;
 	}
@@ -347,7 +348,8 @@ history_close(struct history *h)
 	while ((r = h->head) != NULL) {
 		dequeue(h, r);
 		if (r->done != NULL)
-			fail(r, STORE_ECLOSED, "the daemon is shutting down");
+			fail(r, IG_PROTO_UNAVAILABLE,
+			    "the daemon is shutting down");
 		else
 			read_free(r);
 	}

@@ -20,27 +20,27 @@
 
 struct history;
 
-/* A read connection on the database at path.  NULL with a message in err. */
-struct history *history_open(
-    uv_loop_t *loop, const char *path, char *err, size_t errlen);
+/* A read connection on the database at path.  NULL with the error in err. */
+struct history *history_open(uv_loop_t *loop, const char *path, ig_err *err);
 
 /* Close.  Reads waiting their turn are answered with an error; one on the
  * threadpool finishes first, and its answer is dropped. */
 void history_close(struct history *h);
 
 /*
- * The answer to a read: status 0 and the series (the callback owns them:
- * store_series_free()), or an STORE_* / SQLite code and a message.
+ * The answer to a read: err NULL and the series (the callback owns them:
+ * store_series_free()), or the error, valid during the call.
  */
-typedef void history_done_fn(void *arg, int status, const char *errmsg,
-    struct store_series_data *series, size_t n);
+typedef void history_done_fn(
+    void *arg, const ig_err *err, struct store_series_data *series, size_t n);
 
 /*
- * Read q (copied, names too) and answer done(arg, ...) on the loop.  A
- * result read ahead for the same query is taken instead; then done may run
- * before this returns.  Returns 0, or STORE_ENOMEM without calling done.
+ * Read q (copied, names too) and answer done(arg, ...) on the loop, once,
+ * an error too.  A result read ahead for the same query is taken instead,
+ * or the copy fails for want of memory; then done runs before this
+ * returns.
  */
-int history_read(struct history *h, const struct store_query *q,
+void history_read(struct history *h, const struct store_query *q,
     history_done_fn *done, void *arg);
 
 /* Read q ahead, for a history_read of the same query soon (in a few

@@ -126,7 +126,7 @@ pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
 	store_pending *p = malloc(sizeof(*p) + len);
 
 	if (p == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	p->id = id;
 	p->run_id = run_id;
 	p->owner = owner;
@@ -177,14 +177,15 @@ store_wal_gone(const struct store *s)
 static void
 lose_wal(struct store *s)
 {
-	char msg[PATH_MAX * 2 + 256];
+	ig_err err;
 
 	if (s->wal_lost)
 		return;
 	s->wal_lost = true;
-	snprintf(msg, sizeof(msg), STORE_WAL_LOST, s->path, s->wal_path);
+	ig_err_set(
+	    &err, IG_PROTO_UNAVAILABLE, STORE_WAL_LOST, s->path, s->wal_path);
 	if (s->error_cb != NULL)
-		s->error_cb(s->error_arg, 0, STORE_EREADONLY, msg);
+		s->error_cb(s->error_arg, 0, &err);
 }
 
 /* Remember the WAL SQLite has open (the readers opened it by now). */
@@ -196,7 +197,7 @@ find_wal(struct store *s, char *err, size_t errlen)
 
 	if ((s->wal_path = malloc(len)) == NULL) {
 		store_errf(err, errlen, "database %s: out of memory", s->path);
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	}
 	snprintf(s->wal_path, len, "%s-wal", s->path);
 	if (lstat(s->wal_path, &st) == -1) {
@@ -204,7 +205,7 @@ find_wal(struct store *s, char *err, size_t errlen)
 		    "database %s: no write-ahead log %s after "
 		    "opening it",
 		    s->path, s->wal_path);
-		return SQLITE_CANTOPEN;
+		return IG_PROTO_INTERNAL;
 	}
 	s->wal_dev = st.st_dev;
 	s->wal_ino = st.st_ino;
@@ -243,20 +244,26 @@ already_reported(reported *r, int64_t run_id)
 static void
 complete_op(struct store *s, store_op *op, const store_batch *b, reported *rep)
 {
-	int status = op->status ? op->status : b->status;
-	const char *msg = op->status ? op->errmsg : b->errmsg;
+	int code = op->code ? op->code : b->code;
+	const char *msg = op->code ? op->errmsg : b->errmsg;
+	ig_err err;
 
-	if (status != 0 && msg == NULL)
-		msg = "out of memory while reporting a store error";
+	/* the writer keeps a code and a string, not an ig_err, on every
+	 * operation: a failure is rare, an operation is not */
+	if (code != 0)
+		ig_err_set(&err, code, "%s",
+		    msg != NULL ?
+		        msg :
+		        "out of memory while reporting a store error");
 	if (op->type == OP_CREATE_RUN && op->u.create.name != NULL)
 		pending_remove(s, op->run_id, 0);
 	else if (op->type == OP_SERIES)
 		pending_remove(s, op->u.series.id, op->run_id);
-	if (status != 0 && op->run_id != 0 && s->error_cb != NULL &&
+	if (code != 0 && op->run_id != 0 && s->error_cb != NULL &&
 	    !already_reported(rep, op->run_id))
-		s->error_cb(s->error_arg, op->run_id, status, msg);
+		s->error_cb(s->error_arg, op->run_id, &err);
 	if (op->cb != NULL)
-		op->cb(op->arg, status, status ? msg : NULL);
+		op->cb(op->arg, code != 0 ? &err : NULL);
 	store_op_free(op);
 	if (--s->outstanding == 0)
 		uv_unref((uv_handle_t *)&s->done_async);
@@ -277,7 +284,7 @@ on_done(uv_async_t *h)
 		reported rep = { NULL, 0, 0 };
 
 		next_batch = b->next;
-		if (b->status == STORE_EREADONLY)
+		if (b->wal_lost)
 			lose_wal(s);
 		for (op = b->ops; op != NULL; op = next_op) {
 			next_op = op->next;
@@ -350,6 +357,18 @@ release(struct store *s)
 		uv_close((uv_handle_t *)&s->done_async, on_handle_closed);
 }
 
+/* The loop's read connection; its error, short, joins store_open's text. */
+static int
+open_reader(struct store *s, char *err, size_t errlen)
+{
+	ig_err e;
+
+	if ((s->reader = store_reader_open(s->path, &e)) != NULL)
+		return 0;
+	store_errf(err, errlen, "%s", e.message);
+	return e.code;
+}
+
 /* The loop side: a prepare handle for hand-offs, an async for completions.
  * Neither keeps the loop alive on its own (see enqueue). */
 static int
@@ -403,8 +422,7 @@ store_open(uv_loop_t *loop, const char *path, const struct store_options *opt,
 	    store_key_load(path, s->key, err, errlen) != 0 ||
 	    (s->db = store_schema_open(path, &s->opt, s->key, err, errlen)) ==
 	        NULL ||
-	    (s->reader = store_reader_open(path, err, errlen)) == NULL ||
-	    find_wal(s, err, errlen) != 0)
+	    open_reader(s, err, errlen) != 0 || find_wal(s, err, errlen) != 0)
 		goto fail;
 	if (store_reader_max_ids(s->reader, &max_run, &max_series) != 0) {
 		store_errf(err, errlen, "%s", store_reader_error(s->reader));
@@ -460,68 +478,62 @@ store_run_trusted(const struct store *s, const struct store_run *run)
 /* ---- the operations ---------------------------------------------------- */
 
 static int
-closed(const struct store *s, char *err, size_t errlen)
+closed(const struct store *s, ig_err *err)
 {
 	if (!s->closing)
 		return 0;
-	store_errf(err, errlen, "database %s: the store is closing", s->path);
-	return STORE_ECLOSED;
+	return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+	    "database %s: the store is closing", s->path);
 }
 
 int
-store_writable(struct store *s, char *err, size_t errlen)
+store_writable(struct store *s, ig_err *err)
 {
 	int rc;
 
-	if ((rc = closed(s, err, errlen)) != 0)
+	if ((rc = closed(s, err)) != 0)
 		return rc;
 	if (!s->wal_lost && store_wal_gone(s))
 		lose_wal(s);
 	if (!s->wal_lost)
 		return 0;
-	store_errf(err, errlen, STORE_WAL_LOST, s->path, s->wal_path);
-	return STORE_EREADONLY;
+	return ig_err_set(
+	    err, IG_PROTO_UNAVAILABLE, STORE_WAL_LOST, s->path, s->wal_path);
 }
 
 static int
-nomem(const struct store *s, char *err, size_t errlen)
+nomem(const struct store *s, ig_err *err)
 {
-	store_errf(err, errlen, "database %s: out of memory", s->path);
-	return STORE_ENOMEM;
+	return ig_err_set(
+	    err, IG_PROTO_INTERNAL, "database %s: out of memory", s->path);
 }
 
 int
 store_create_run(struct store *s, const struct store_run *run, int64_t *id,
-    store_done_cb *cb, void *arg, char *err, size_t errlen)
+    store_done_cb *cb, void *arg, ig_err *err)
 {
 	store_op *op;
 	size_t used = 0;
 	int64_t other;
 	int rc;
 
-	if ((rc = closed(s, err, errlen)) != 0)
+	if ((rc = closed(s, err)) != 0)
 		return rc;
-	if ((unsigned)run->status >= IG_STATUS_COUNT) {
-		store_errf(
-		    err, errlen, "invalid run status %d", (int)run->status);
-		return STORE_EINVAL;
-	}
+	if ((unsigned)run->status >= IG_STATUS_COUNT)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "invalid run status %d", (int)run->status);
 	if (run->name != NULL) {
 		/* The name is free for its owner if neither committed nor
 		 * on its way. */
 		if (pending_find(s, 0, run->owner_uid, run->name) != NULL ||
 		    (rc = store_reader_run_named(
-		         s->reader, run->owner_uid, run->name, &other)) == 0) {
-			store_errf(err, errlen,
+		         s->reader, run->owner_uid, run->name, &other)) == 0)
+			return ig_err_set(err, IG_PROTO_CONFLICT,
 			    "uid %lu has a run named '%s' already",
 			    (unsigned long)run->owner_uid, run->name);
-			return STORE_EEXIST;
-		}
-		if (rc != STORE_ENOTFOUND) {
-			store_errf(
-			    err, errlen, "%s", store_reader_error(s->reader));
-			return rc;
-		}
+		if (rc != IG_PROTO_NOT_FOUND)
+			return ig_err_set(
+			    err, rc, "%s", store_reader_error(s->reader));
 	}
 	op = op_new(OP_CREATE_RUN, s->next_run_id, cb, arg,
 	    str_size(run->name) + run->spec_len);
@@ -529,7 +541,7 @@ store_create_run(struct store *s, const struct store_run *run, int64_t *id,
 	    (run->name != NULL &&
 	        pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
 		free(op);
-		return nomem(s, err, errlen);
+		return nomem(s, err);
 	}
 	op->u.create.name = op_put_str(op, &used, run->name);
 	op->u.create.spec =
@@ -551,11 +563,11 @@ store_set_status(struct store *s, int64_t run_id, enum ig_status status,
 	size_t used = 0;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	if ((unsigned)status >= IG_STATUS_COUNT)
-		return STORE_EINVAL;
+		return IG_PROTO_INVALID_PARAMS;
 	if ((op = op_new(OP_STATUS, run_id, cb, arg, str_size(reason))) == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	op->u.status.status = status;
 	op->u.status.reason = op_put_str(op, &used, reason);
 	op->u.status.time = store_now();
@@ -569,39 +581,39 @@ store_set_progress(struct store *s, int64_t run_id,
 	store_op *op;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	if ((op = op_new(OP_PROGRESS, run_id, cb, arg, 0)) == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	op->u.progress = *p;
 	return enqueue(s, op);
 }
 
 int
-store_series(struct store *s, int64_t run_id, const char *name, int64_t *id,
-    char *err, size_t errlen)
+store_series(
+    struct store *s, int64_t run_id, const char *name, int64_t *id, ig_err *err)
 {
 	const store_pending *p;
 	store_op *op;
 	size_t used = 0;
 	int rc;
 
-	if ((rc = closed(s, err, errlen)) != 0)
+	if ((rc = closed(s, err)) != 0)
 		return rc;
 	if ((p = pending_find(s, run_id, 0, name)) != NULL) {
 		*id = p->id;
 		return 0;
 	}
 	rc = store_reader_series_named(s->reader, run_id, name, id);
-	if (rc != STORE_ENOTFOUND) {
+	if (rc != IG_PROTO_NOT_FOUND) {
 		if (rc != 0)
-			store_errf(
-			    err, errlen, "%s", store_reader_error(s->reader));
+			ig_err_set(
+			    err, rc, "%s", store_reader_error(s->reader));
 		return rc;
 	}
 	op = op_new(OP_SERIES, run_id, NULL, NULL, str_size(name));
 	if (op == NULL || pending_add(s, s->next_series_id, run_id, 0, name)) {
 		free(op);
-		return nomem(s, err, errlen);
+		return nomem(s, err);
 	}
 	op->u.series.id = s->next_series_id;
 	op->u.series.name = op_put_str(op, &used, name);
@@ -616,11 +628,11 @@ store_points(
 	store_op *op = s->local_tail;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	/* Consecutive points of one run share an operation. */
 	if (op == NULL || op->type != OP_POINTS || op->run_id != run_id) {
 		if ((op = op_new(OP_POINTS, run_id, NULL, NULL, 0)) == NULL)
-			return STORE_ENOMEM;
+			return IG_PROTO_INTERNAL;
 		enqueue(s, op);
 	}
 	if (op->u.points.cap - op->u.points.n < n) {
@@ -630,7 +642,7 @@ store_points(
 		while (cap - op->u.points.n < n)
 			cap *= 2;
 		if ((v = realloc(op->u.points.v, cap * sizeof(*v))) == NULL)
-			return STORE_ENOMEM;
+			return IG_PROTO_INTERNAL;
 		op->u.points.v = v;
 		op->u.points.cap = cap;
 	}
@@ -654,8 +666,10 @@ replace_checkpoint(struct store *s, store_op *op)
 
 	for (pp = &s->local_head; *pp != NULL; pp = &(*pp)->next) {
 		store_op *old = *pp;
+		/* a sealed file's record is never dropped: the file would
+		 * stay on disk with nothing to name it or delete it */
 		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id ||
-		    old->cb != NULL)
+		    old->cb != NULL || old->u.ckpt.c.file != NULL)
 			continue;
 		op->next = old->next;
 		*pp = op;
@@ -676,12 +690,12 @@ store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	size_t used = 0;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
 	    ckpt->state_dict_len + ckpt->process_state_len +
 	        str_size(ckpt->file));
 	if (op == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	c = &op->u.ckpt.c;
 	*c = *ckpt;
 	c->state_dict =
@@ -706,13 +720,13 @@ store_add_event(
 	size_t used = 0;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	if (ev->kind == NULL)
-		return STORE_EINVAL;
+		return IG_PROTO_INVALID_PARAMS;
 	op = op_new(OP_EVENT, ev->run_id, cb, arg,
 	    str_size(ev->kind) + str_size(ev->detail));
 	if (op == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	op->u.event = *ev;
 	op->u.event.kind = op_put_str(op, &used, ev->kind);
 	op->u.event.detail = op_put_str(op, &used, ev->detail);
@@ -728,9 +742,9 @@ store_log(struct store *s, int64_t run_id, const char *line, size_t len)
 	size_t used = 0;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	if ((op = op_new(OP_LOG, run_id, NULL, NULL, len + 1)) == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	op->u.log.line = op_put(op, &used, line ? line : "", len, true);
 	op->u.log.len = len;
 	op->u.log.time = store_now();
@@ -745,9 +759,9 @@ enqueue_simple(struct store *s, enum store_op_type type, int64_t run_id,
 	store_op *op;
 
 	if (s->closing)
-		return STORE_ECLOSED;
+		return IG_PROTO_UNAVAILABLE;
 	if ((op = op_new(type, run_id, cb, arg, 0)) == NULL)
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	if (type == OP_TRUNCATE)
 		op->u.iteration = v;
 	else if (type == OP_LIMIT_SIZE)

@@ -21,10 +21,14 @@
  * the checkpoint does, and no checkpoint is ever visible without the points
  * enqueued before it.
  *
- * Errors: functions return 0 or an error code: a negative STORE_E* code,
- * or a positive SQLite primary result code (SQLITE_FULL, SQLITE_IOERR, ...).
- * Every error comes with a message naming the database path and SQLite's
- * own words, fit to show to a user.
+ * Errors: functions return 0 or an IG_PROTO_* code (protocol.h), the
+ * daemon's one family: NOT_FOUND (no such run, checkpoint or series),
+ * CONFLICT (a name taken; a run whose earlier write was lost; a
+ * constraint), UNAVAILABLE (closing, the WAL gone, the disk full or the
+ * database busy), INVALID_PARAMS (a bad argument), INTERNAL (out of
+ * memory, an I/O error, anything else).  Every error comes with a message
+ * naming the database path and SQLite's own words, fit to show to a user:
+ * in an ig_err, except store_open's (see there).
  */
 #ifndef IGNITED_STORE_H
 #define IGNITED_STORE_H
@@ -36,17 +40,6 @@
 #include <uv.h>
 
 #include "ignite/protocol.h"
-
-enum store_errcode {
-	STORE_OK = 0,
-	STORE_EREFUSED = -1, /* open refused: not ours, too new, in use */
-	STORE_ENOTFOUND = -2, /* no such run, checkpoint or series */
-	STORE_EEXIST = -3, /* run name taken by the same owner */
-	STORE_ENOMEM = -4,
-	STORE_ECLOSED = -5, /* the store is closing */
-	STORE_EINVAL = -6, /* bad argument */
-	STORE_EREADONLY = -7, /* the WAL was removed: writes refused */
-};
 
 /* "Unknown" for max_epochs and epoch_length; stored as NULL. */
 #define STORE_NONE INT64_C(-1)
@@ -60,6 +53,9 @@ enum store_errcode {
 
 /* The status called name, or -1. */
 int store_status_parse(const char *name);
+/* The wall clock, in seconds since the epoch, that times are stored in
+ * (a run's created, started, finished; points; log lines). */
+double store_now(void);
 
 /*
  * Records.  After a read, every pointer in a record belongs to the record
@@ -160,16 +156,15 @@ struct store_options {
 };
 
 /*
- * status is 0 or an error code; errmsg is NULL on success and valid only
- * during the call.  Runs on the loop thread.
+ * err is NULL on success, else the error, valid only during the call.
+ * Runs on the loop thread.
  */
-typedef void store_done_cb(void *arg, int status, const char *errmsg);
+typedef void store_done_cb(void *arg, const ig_err *err);
 /* Told about every failed operation that concerns a run (run_id), once per
  * run and failed transaction, so the daemon can pause or fail it; and,
- * with run_id 0 and STORE_EREADONLY, once, that the store refuses every
- * write from now on. */
-typedef void store_error_cb(
-    void *arg, int64_t run_id, int status, const char *errmsg);
+ * with run_id 0 and IG_PROTO_UNAVAILABLE, once, that the store refuses
+ * every write from now on. */
+typedef void store_error_cb(void *arg, int64_t run_id, const ig_err *err);
 
 /*
  * Open or create the database at path, run forward migrations, lock it
@@ -180,12 +175,17 @@ typedef void store_error_cb(
  * daemon's uid's alone (another owner, writable by group or others, a
  * symbolic link, not a regular file).  Returns NULL with a message in err.
  *
+ * Its messages are text, not an ig_err: they name up to three paths and
+ * what to do (move a file aside, recover a damaged database), more than
+ * IG_ERR_MAX holds, and ig_err's size is libignite_proto's ABI.  They go to
+ * ignited's stderr as they are.
+ *
  * Beside the database, <path>.key holds the key that signs each run's id,
  * owner and spec (store_run_trusted()); it is created on first use.
  *
  * Should the database's -wal be removed or replaced while the store is
  * open, everything that commits from then on would be lost in a crash: no
- * write commits any more; each fails with STORE_EREADONLY.
+ * write commits any more; each fails with IG_PROTO_UNAVAILABLE.
  */
 struct store *store_open(uv_loop_t *loop, const char *path,
     const struct store_options *opt, char *err, size_t errlen);
@@ -204,9 +204,9 @@ void store_on_error(struct store *s, store_error_cb *cb, void *arg);
 struct store_reader *store_loop_reader(struct store *s);
 /* The database's path, as opened; owned by s. */
 const char *store_path(const struct store *s);
-/* 0 when writes are taken; else STORE_ECLOSED or STORE_EREADONLY (the
+/* 0 when writes are taken; else IG_PROTO_UNAVAILABLE (closing, or the
  * WAL is gone; checked now) with a message a user can act on in err. */
-int store_writable(struct store *s, char *err, size_t errlen);
+int store_writable(struct store *s, ig_err *err);
 /* Was run, as read, stored by an ignited holding this database's key, with
  * its id, owner and spec unchanged since?  Nothing else may start its code:
  * a record changed outside ignited could name any owner and any program. */
@@ -216,11 +216,11 @@ bool store_run_trusted(const struct store *s, const struct store_run *run);
  * Create a run from run->name, owner_uid, spec, status and progress.  The
  * id is reserved at once (ids are never reused) and written to *id; the row
  * commits later, and cb (may be NULL) says when.  A name the owner has
- * given another run fails at once with STORE_EEXIST (names are unique
+ * given another run fails at once with IG_PROTO_CONFLICT (names are unique
  * per owner).
  */
 int store_create_run(struct store *s, const struct store_run *run, int64_t *id,
-    store_done_cb *cb, void *arg, char *err, size_t errlen);
+    store_done_cb *cb, void *arg, ig_err *err);
 /* Set status and reason (may be NULL); stamps started/finished times. */
 int store_set_status(struct store *s, int64_t run_id, enum ig_status status,
     const char *reason, store_done_cb *cb, void *arg);
@@ -232,7 +232,7 @@ int store_set_progress(struct store *s, int64_t run_id,
  * lifetime.  Returns 0 or an error code with *id unset.
  */
 int store_series(struct store *s, int64_t run_id, const char *name, int64_t *id,
-    char *err, size_t errlen);
+    ig_err *err);
 /* Append n points of run_id's series.  Failures go to the error callback. */
 int store_points(
     struct store *s, int64_t run_id, const struct store_point *p, size_t n);
@@ -261,13 +261,13 @@ int store_delete_run(
  *
  * A run some of whose writes were lost in a failed transaction (disk full,
  * I/O error) has its later points, checkpoints, progress and events
- * refused (SQLITE_ABORT), since they would leave a gap in its history; a
+ * refused (IG_PROTO_CONFLICT), since they would leave a gap in its history; a
  * truncate (it resumes from its last checkpoint) or a delete lifts that.
  */
 int store_truncate(struct store *s, int64_t run_id, int64_t iteration,
     store_done_cb *cb, void *arg);
 /* Cap the database file at about max_bytes (0: no cap).  Writes past it
- * fail with SQLITE_FULL. */
+ * fail with IG_PROTO_UNAVAILABLE, "database or disk is full". */
 int store_limit_size(
     struct store *s, int64_t max_bytes, store_done_cb *cb, void *arg);
 /* Barrier: cb runs once everything enqueued before it has committed or
@@ -276,23 +276,22 @@ int store_flush(struct store *s, store_done_cb *cb, void *arg);
 
 /* ---- readers (any one thread) ----------------------------------------- */
 
-/* Open a read connection on an ignite database that exists.  NULL with a
- * message in err on failure. */
-struct store_reader *store_reader_open(
-    const char *path, char *err, size_t errlen);
+/* Open a read connection on an ignite database that exists.  NULL with
+ * the error in err on failure. */
+struct store_reader *store_reader_open(const char *path, ig_err *err);
 void store_reader_close(struct store_reader *r);
-/* The message of the last failed call on r. */
+/* The message of the last failed call on r (reads return its code). */
 const char *store_reader_error(const struct store_reader *r);
 
 /* Runs whose status is in mask (STORE_ANY_STATUS: all), by id. */
 int store_list_runs(
     struct store_reader *r, unsigned mask, struct store_run **runs, size_t *n);
-/* Fill *run (clear with store_run_clear); STORE_ENOTFOUND if none. */
+/* Fill *run (clear with store_run_clear); IG_PROTO_NOT_FOUND if none. */
 int store_get_run(struct store_reader *r, int64_t id, struct store_run *run);
 /* The run owner calls name (names are unique per owner). */
 int store_get_run_by_name(struct store_reader *r, uint32_t owner,
     const char *name, struct store_run *run);
-/* The newest checkpoint; STORE_ENOTFOUND if the run has none. */
+/* The newest checkpoint; IG_PROTO_NOT_FOUND if the run has none. */
 int store_latest_checkpoint(
     struct store_reader *r, int64_t run_id, struct store_checkpoint *ckpt);
 /* Every checkpoint of the run, newest first (free each with

@@ -45,26 +45,26 @@ check_stat(
 	if (S_ISLNK(st->st_mode)) {
 		store_errf(err, errlen,
 		    "%s is a symbolic link: refusing it " FIX_HINT, path);
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	}
 	if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
 		store_errf(err, errlen, "%s is not a %s: refusing it " FIX_HINT,
 		    path, dir ? "directory" : "regular file");
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	}
 	if (st->st_uid != geteuid()) {
 		store_errf(err, errlen,
 		    "%s is owned by uid %lu, not by ignited's "
 		    "uid %lu: refusing it " FIX_HINT,
 		    path, (unsigned long)st->st_uid, (unsigned long)geteuid());
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH) && dir) {
 		store_errf(err, errlen,
 		    "%s has mode %04o, writable by group or "
 		    "others: refusing it " FIX_HINT,
 		    path, (unsigned)(st->st_mode & 07777));
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		store_errf(err, errlen,
@@ -72,7 +72,7 @@ check_stat(
 		    "others: refusing it " WHY "; run 'chmod go-w %s' or "
 		    "choose another --db",
 		    path, (unsigned)(st->st_mode & 07777), path);
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	}
 	return 0;
 }
@@ -89,7 +89,7 @@ store_check_dir(const char *dbpath, char *err, size_t errlen)
 
 	if (n >= sizeof(dir)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
-		return STORE_EINVAL;
+		return IG_PROTO_INVALID_PARAMS;
 	}
 	memcpy(dir, slash == NULL ? "." : dbpath, n);
 	dir[n] = '\0';
@@ -98,7 +98,7 @@ store_check_dir(const char *dbpath, char *err, size_t errlen)
 		    "cannot use the database's directory "
 		    "%s: %s",
 		    dir, strerror(errno));
-		return SQLITE_CANTOPEN;
+		return IG_PROTO_INTERNAL;
 	}
 	return check_stat(&st, dir, true, err, errlen);
 }
@@ -113,7 +113,7 @@ store_check_path(const char *path, char *err, size_t errlen)
 			return 0;
 		store_errf(
 		    err, errlen, "cannot check %s: %s", path, strerror(errno));
-		return SQLITE_CANTOPEN;
+		return IG_PROTO_INTERNAL;
 	}
 	return check_stat(&st, path, false, err, errlen);
 }
@@ -167,7 +167,7 @@ store_same_file(int fd, const char *path, char *err, size_t errlen)
 		    "%s was replaced while ignited opened it: "
 		    "refusing it " FIX_HINT,
 		    path);
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	}
 	return 0;
 }
@@ -187,7 +187,7 @@ read_key(int fd, const char *path, unsigned char *key, char *err, size_t errlen)
 	    "aside and start ignited again; the runs it signed will then "
 	    "be marked failed",
 	    path, STORE_KEY_LEN);
-	return STORE_EREFUSED;
+	return IG_PROTO_CONFLICT;
 }
 
 static int
@@ -202,7 +202,7 @@ write_key(
 	    err, errlen, "cannot write key file %s: %s", path, strerror(errno));
 	/* a half-written key would be read back as damaged */
 	unlink(path);
-	return SQLITE_IOERR;
+	return IG_PROTO_INTERNAL;
 }
 
 int
@@ -215,14 +215,14 @@ store_key_load(const char *dbpath, unsigned char *key, char *err, size_t errlen)
 	if (snprintf(path, sizeof(path), "%s.key", dbpath) >=
 	    (int)sizeof(path)) {
 		store_errf(err, errlen, "database path %s is too long", dbpath);
-		return STORE_EINVAL;
+		return IG_PROTO_INVALID_PARAMS;
 	}
 	if (sodium_init() < 0) {
 		store_errf(err, errlen, "cannot initialise libsodium");
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	}
 	if ((fd = store_open_own(path, O_RDWR, &created, err, errlen)) == -1)
-		return STORE_EREFUSED;
+		return IG_PROTO_PERMISSION_DENIED;
 	rc = created ? write_key(fd, path, key, err, errlen) :
 	               read_key(fd, path, key, err, errlen);
 	close(fd);

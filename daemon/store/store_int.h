@@ -50,8 +50,8 @@ typedef struct store_op {
 	int64_t run_id;
 	store_done_cb *cb;
 	void *arg;
-	int status; /* set by the writer when this op alone failed */
-	char *errmsg; /* owned; set with status */
+	int code; /* IG_PROTO_*: set by the writer when this op alone failed */
+	char *errmsg; /* owned; set with code */
 	union {
 		struct {
 			const char *name;
@@ -96,8 +96,9 @@ typedef struct store_op {
 typedef struct store_batch {
 	struct store_batch *next;
 	store_op *ops;
-	int status; /* the whole transaction failed */
-	char *errmsg; /* owned; set with status */
+	int code; /* IG_PROTO_*: the whole transaction failed */
+	char *errmsg; /* owned; set with code */
+	bool wal_lost; /* it failed because the WAL is gone */
 } store_batch;
 
 /* A name reserved but not yet committed: a run's, or a run's series'. */
@@ -188,10 +189,11 @@ void store_op_free(store_op *op);
 sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
     const unsigned char *key, char *err, size_t errlen);
 /* Check that db, open read-only, is an ignite database of this version. */
-int store_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen);
+int store_schema_check(sqlite3 *db, const char *path, ig_err *err);
 
 /* store_files.c: the files beside the database (see there).  0 or an
- * error code with a message in err. */
+ * IG_PROTO_* code with a message in err: text, as store_open's (store.h),
+ * which they are part of. */
 /* The database's directory is ours and writable by us alone. */
 int store_check_dir(const char *dbpath, char *err, size_t errlen);
 /* path is absent, or a regular file of ours that no one else may write. */
@@ -216,8 +218,9 @@ bool store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
 int store_lock_acquire(const char *dbpath, char *err, size_t errlen);
 void store_lock_release(int fd);
 
-/* store_reader.c, for the loop's lookups.  0, STORE_ENOTFOUND or an
- * SQLite code (message in store_reader_error). */
+/* store_reader.c, for the loop's lookups.  0 or an IG_PROTO_* code:
+ * IG_PROTO_NOT_FOUND without a message, else with one in
+ * store_reader_error. */
 int store_reader_run_named(
     struct store_reader *r, uint32_t owner, const char *name, int64_t *id);
 int store_reader_series_named(
@@ -226,7 +229,9 @@ int store_reader_series_named(
 int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series);
 
 /* store_util.c */
-double store_now(void);
+/* The IG_PROTO_* code for an SQLite result code.  Inside the store,
+ * SQLITE_NOTFOUND stands for "no such row" (IG_PROTO_NOT_FOUND). */
+int store_code(int rc);
 void store_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 char *store_strdup(const char *s);

@@ -95,20 +95,21 @@ struct store_reader {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *st[RS_COUNT];
-	char err[1024];
+	ig_err err; /* the last failed call's */
 };
 
-/* Record why the last call failed; returns rc. */
+/* Record why the last call failed: rc is an SQLite code, SQLITE_NOMEM
+ * also for our own allocations and SQLITE_NOTFOUND for no such row.
+ * Returns its IG_PROTO_* code. */
 static int
 fail(struct store_reader *r, int rc, const char *what)
 {
-	const char *why = rc == STORE_ENOMEM ? "out of memory" :
-	    rc == STORE_ENOTFOUND            ? "not found" :
+	const char *why = rc == SQLITE_NOMEM ? "out of memory" :
+	    rc == SQLITE_NOTFOUND            ? "not found" :
 	                                       sqlite3_errmsg(r->db);
 
-	store_errf(r->err, sizeof(r->err), "database %s: cannot %s: %s",
+	return ig_err_set(&r->err, store_code(rc), "database %s: cannot %s: %s",
 	    r->path, what, why);
-	return rc > 0 ? rc & 0xff : rc;
 }
 
 /* The statement, reset and ready to bind; NULL on error. */
@@ -187,25 +188,27 @@ column_time(sqlite3_stmt *st, int i)
 }
 
 struct store_reader *
-store_reader_open(const char *path, char *err, size_t errlen)
+store_reader_open(const char *path, ig_err *err)
 {
 	struct store_reader *r = calloc(1, sizeof(*r));
+	int rc;
 
 	if (r == NULL || (r->path = store_strdup(path)) == NULL) {
-		store_errf(err, errlen, "database %s: out of memory", path);
+		ig_err_set(
+		    err, IG_PROTO_INTERNAL, "database %s: out of memory", path);
 		free(r);
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &r->db,
-	        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
-		store_errf(err, errlen, "cannot open database %s: %s", path,
-		    sqlite3_errmsg(r->db));
+	if ((rc = sqlite3_open_v2(path, &r->db,
+	         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW |
+	             SQLITE_OPEN_NOMUTEX,
+	         NULL)) != SQLITE_OK) {
+		ig_err_set(err, store_code(rc), "cannot open database %s: %s",
+		    path, sqlite3_errmsg(r->db));
 		goto fail;
 	}
 	sqlite3_busy_timeout(r->db, 5000);
-	if (store_schema_check(r->db, path, err, errlen) != 0)
+	if (store_schema_check(r->db, path, err) != 0)
 		goto fail;
 	/* Reading pages in place instead of copying them saves about a
 	 * third of a long history read.  The file never shrinks (no VACUUM),
@@ -234,7 +237,7 @@ store_reader_close(struct store_reader *r)
 const char *
 store_reader_error(const struct store_reader *r)
 {
-	return r->err;
+	return r->err.message;
 }
 
 /* ---- lookups for the loop ---------------------------------------------- */
@@ -250,7 +253,7 @@ lookup(struct store_reader *r, sqlite3_stmt *st, int64_t *id, const char *what)
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? STORE_ENOTFOUND : fail(r, rc, what);
+	return rc == SQLITE_DONE ? IG_PROTO_NOT_FOUND : fail(r, rc, what);
 }
 
 int
@@ -350,7 +353,7 @@ read_run(sqlite3_stmt *st, struct store_run *run)
 	run->tag = column_blob(st, 13, &run->tag_len, &nomem);
 	if (nomem) {
 		store_run_clear(run);
-		return STORE_ENOMEM;
+		return SQLITE_NOMEM;
 	}
 	return 0;
 }
@@ -376,7 +379,7 @@ store_list_runs(
 		}
 		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
 			store_run_clear(&run);
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 		v = nv;
@@ -399,7 +402,7 @@ get_run(struct store_reader *r, sqlite3_stmt *st, struct store_run *run)
 	if (rc == SQLITE_ROW)
 		rc = read_run(st, run);
 	else if (rc == SQLITE_DONE)
-		rc = STORE_ENOTFOUND;
+		rc = SQLITE_NOTFOUND;
 	sqlite3_reset(st);
 	return rc == 0 ? 0 : fail(r, rc, "read a run");
 }
@@ -485,7 +488,7 @@ store_list_checkpoints(struct store_reader *r, int64_t run_id,
 			store_checkpoint_clear(&v[i]);
 		free(v);
 		*n = 0;
-		return fail(r, nomem ? STORE_ENOMEM : rc, "read a checkpoint");
+		return fail(r, nomem ? SQLITE_NOMEM : rc, "read a checkpoint");
 	}
 	*out = v;
 	return 0;
@@ -506,9 +509,9 @@ store_latest_checkpoint(
 	memset(c, 0, sizeof(*c));
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_checkpoint(st, run_id, c, &nomem);
-		rc = nomem ? STORE_ENOMEM : 0;
+		rc = nomem ? SQLITE_NOMEM : 0;
 	} else if (rc == SQLITE_DONE) {
-		rc = STORE_ENOTFOUND;
+		rc = SQLITE_NOTFOUND;
 	}
 	sqlite3_reset(st);
 	if (rc != 0) {
@@ -564,7 +567,7 @@ read_unfinished(struct store_reader *r, void *arg)
 		return rc;
 	if (n > 0 && (u->v = calloc(n, sizeof(*u->v))) == NULL) {
 		store_runs_free(runs, n);
-		return fail(r, STORE_ENOMEM, "list unfinished runs");
+		return fail(r, SQLITE_NOMEM, "list unfinished runs");
 	}
 	for (i = 0; i < n; i++) {
 		u->v[i].run = runs[i];
@@ -573,7 +576,7 @@ read_unfinished(struct store_reader *r, void *arg)
 		    store_latest_checkpoint(r, runs[i].id, &u->v[i].checkpoint);
 		if (rc == 0)
 			u->v[i].has_checkpoint = true;
-		else if (rc != STORE_ENOTFOUND)
+		else if (rc != IG_PROTO_NOT_FOUND)
 			break;
 		rc = 0;
 	}
@@ -627,7 +630,7 @@ store_series_list(struct store_reader *r, int64_t run_id,
 	sqlite3_bind_int64(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 		v = nv;
@@ -636,7 +639,7 @@ store_series_list(struct store_reader *r, int64_t run_id,
 		v[count].name = column_text(st, 1, &nomem);
 		count++;
 		if (nomem) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 	}
@@ -725,7 +728,7 @@ read_points(struct store_reader *r, const struct store_query *q,
 	                                             -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 		v = nv;
@@ -836,7 +839,7 @@ store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
 	sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 		v = nv;
@@ -849,7 +852,7 @@ store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
 		ev->iteration = sqlite3_column_int64(st, 4);
 		ev->detail = column_text(st, 5, &nomem);
 		if (nomem) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 	}
@@ -888,7 +891,7 @@ store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
 	sqlite3_bind_int64(st, 2, (int64_t)n);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((nv = grow(v, &cap, got + 1, sizeof(*v))) == NULL) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 		v = nv;
@@ -898,7 +901,7 @@ store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
 		l->line = column_text(st, 2, &nomem);
 		l->len = (size_t)sqlite3_column_bytes(st, 2);
 		if (nomem) {
-			rc = STORE_ENOMEM;
+			rc = SQLITE_NOMEM;
 			break;
 		}
 	}

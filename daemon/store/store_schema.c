@@ -149,8 +149,8 @@ pragma_int(sqlite3 *db, const char *sql, int64_t *v)
 
 /*
  * What db holds: 0 with *version set when it is an ignite database or an
- * empty one (*version 0); STORE_EREFUSED when it is someone else's or
- * newer than this build; an SQLite code when it cannot be read at all.
+ * empty one (*version 0); IG_PROTO_CONFLICT when it is someone else's or
+ * newer than this build; another IG_PROTO_* code when it cannot be read.
  */
 static int
 identify(sqlite3 *db, const char *path, int *version, char *err, size_t errlen)
@@ -169,7 +169,7 @@ identify(sqlite3 *db, const char *path, int *version, char *err, size_t errlen)
 		else
 			store_errf(err, errlen, "cannot read database %s: %s",
 			    path, sqlite3_errmsg(db));
-		return rc;
+		return store_code(rc);
 	}
 	if (appid == 0 && uver == 0 && nobjects == 0) {
 		*version = 0;
@@ -181,14 +181,14 @@ identify(sqlite3 *db, const char *path, int *version, char *err, size_t errlen)
 		    "(application_id 0x%08llx, expected 0x%08x); "
 		    "refusing to touch it",
 		    path, (long long)appid, STORE_APPLICATION_ID);
-		return STORE_EREFUSED;
+		return IG_PROTO_CONFLICT;
 	}
 	if (uver > SCHEMA_VERSION) {
 		store_errf(err, errlen,
 		    "database %s has schema version %lld, "
 		    "newer than this ignited knows (%d); upgrade ignited",
 		    path, (long long)uver, SCHEMA_VERSION);
-		return STORE_EREFUSED;
+		return IG_PROTO_CONFLICT;
 	}
 	*version = (int)uver;
 	return 0;
@@ -258,12 +258,13 @@ identify_file(const char *path, int *version, char *err, size_t errlen)
 	*version = 0;
 	rc = sqlite3_open_v2(
 	    path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
 		store_errf(err, errlen, "cannot open database %s: %s", path,
 		    sqlite3_errmsg(db));
-	else if ((rc = identify(db, path, version, err, errlen)) == 0 &&
+		rc = store_code(rc);
+	} else if ((rc = identify(db, path, version, err, errlen)) == 0 &&
 	    *version > 0)
-		rc = quick_check(db, path, err, errlen);
+		rc = store_code(quick_check(db, path, err, errlen));
 	sqlite3_close(db);
 	return rc;
 }
@@ -428,18 +429,18 @@ fail:
 }
 
 int
-store_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen)
+store_schema_check(sqlite3 *db, const char *path, ig_err *err)
 {
+	char msg[1024];
 	int version, rc;
 
-	if ((rc = identify(db, path, &version, err, errlen)) != 0)
-		return rc;
-	if (version != SCHEMA_VERSION) {
-		store_errf(err, errlen,
+	/* identify() words its errors as text, for store_open */
+	if ((rc = identify(db, path, &version, msg, sizeof(msg))) != 0)
+		return ig_err_set(err, rc, "%s", msg);
+	if (version != SCHEMA_VERSION)
+		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "database %s has schema version %d, this "
 		    "ignited reads %d; open it with ignited first",
 		    path, version, SCHEMA_VERSION);
-		return STORE_EREFUSED;
-	}
 	return 0;
 }

@@ -28,6 +28,26 @@ store_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+store_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return 0;
+	case SQLITE_NOTFOUND:
+		return IG_PROTO_NOT_FOUND;
+	case SQLITE_CONSTRAINT:
+		return IG_PROTO_CONFLICT;
+	case SQLITE_FULL:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_READONLY:
+		return IG_PROTO_UNAVAILABLE;
+	default:
+		return IG_PROTO_INTERNAL;
+	}
+}
+
 char *
 store_strdup(const char *s)
 {

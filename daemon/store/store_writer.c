@@ -148,12 +148,13 @@ run(struct store *s, enum stmt_id id)
 	return st ? store_step_done(st) : sqlite3_errcode(s->db);
 }
 
-/* An UPDATE or DELETE of one run that changed nothing: no such run. */
+/* An UPDATE or DELETE of one run that changed nothing: no such run
+ * (SQLITE_NOTFOUND, see store_code()). */
 static int
 changed(struct store *s, int rc)
 {
 	if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
-		return STORE_ENOTFOUND;
+		return SQLITE_NOTFOUND;
 	return rc;
 }
 
@@ -515,9 +516,10 @@ op_level(int rc)
 	case SQLITE_MISMATCH:
 	case SQLITE_TOOBIG:
 	case SQLITE_RANGE:
+	case SQLITE_NOTFOUND:
 		return true;
 	}
-	return rc == STORE_ENOTFOUND;
+	return false;
 }
 
 /* "database PATH: cannot WHAT [RUN]: WHY"; NULL when out of memory. */
@@ -530,7 +532,7 @@ op_error(struct store *s, const store_op *op, int rc)
 		snprintf(run, sizeof(run), " %lld", (long long)op->run_id);
 	snprintf(msg, sizeof(msg), "database %s: cannot %s%s: %s", s->path,
 	    op_what[op->type], run,
-	    rc == STORE_ENOTFOUND ? "no such run" : sqlite3_errmsg(s->db));
+	    rc == SQLITE_NOTFOUND ? "no such run" : sqlite3_errmsg(s->db));
 	return store_strdup(msg);
 }
 
@@ -585,7 +587,7 @@ history_op(const store_op *op)
 }
 
 /* Apply op in a savepoint.  0 when it committed to the transaction or
- * failed alone (op->status set); else the error that sinks the batch. */
+ * failed alone (op->code set); else the error that sinks the batch. */
 static int
 apply_in_savepoint(struct store *s, store_op *op)
 {
@@ -597,7 +599,7 @@ apply_in_savepoint(struct store *s, store_op *op)
 		    "database %s: cannot %s %lld: an earlier write of this "
 		    "run was lost; it must resume from its last checkpoint",
 		    s->path, op_what[op->type], (long long)op->run_id);
-		op->status = SQLITE_ABORT;
+		op->code = IG_PROTO_CONFLICT;
 		op->errmsg = store_strdup(msg);
 		return SQLITE_OK;
 	}
@@ -608,7 +610,7 @@ apply_in_savepoint(struct store *s, store_op *op)
 	size_t nretired = s->nretired;
 	rc = apply(s, op);
 	if (rc != SQLITE_OK && op_level(rc)) {
-		op->status = rc > 0 ? rc & 0xff : rc;
+		op->code = store_code(rc);
 		op->errmsg = op_error(s, op, rc);
 		unretire(s, nretired);
 		rc = run(s, ST_ROLLBACK_TO);
@@ -619,12 +621,13 @@ apply_in_savepoint(struct store *s, store_op *op)
 }
 
 static void
-fail_batches(store_batch *batches, int rc, const char *msg)
+fail_batches(store_batch *batches, int code, bool wal_lost, const char *msg)
 {
 	store_batch *b;
 
 	for (b = batches; b != NULL; b = b->next) {
-		b->status = rc > 0 ? rc & 0xff : rc;
+		b->code = code;
+		b->wal_lost = wal_lost;
 		b->errmsg = msg ? store_strdup(msg) : NULL;
 	}
 }
@@ -636,10 +639,11 @@ commit(struct store *s, store_batch *batches)
 	store_batch *b;
 	store_op *op = NULL;
 	char *msg = NULL;
-	int rc;
+	bool wal_lost = false;
+	int rc = SQLITE_OK;
 
 	if (s->writer_wal_lost) {
-		rc = STORE_EREADONLY;
+		wal_lost = true;
 		goto fail;
 	}
 	if ((rc = run(s, ST_BEGIN)) != SQLITE_OK)
@@ -651,7 +655,7 @@ commit(struct store *s, store_batch *batches)
 	/* Once per transaction, last: a stat, not a cost per point.  What
 	 * would commit to a removed WAL is lost in a crash. */
 	if (store_wal_gone(s)) {
-		rc = STORE_EREADONLY;
+		wal_lost = true;
 		goto fail;
 	}
 	if ((rc = run(s, ST_COMMIT)) == SQLITE_OK) {
@@ -665,7 +669,7 @@ fail:
 	else {
 		char buf[PATH_MAX * 2 + 256];
 
-		if (rc == STORE_EREADONLY)
+		if (wal_lost)
 			snprintf(buf, sizeof(buf), STORE_WAL_LOST, s->path,
 			    s->wal_path);
 		else
@@ -677,7 +681,7 @@ fail:
 	}
 	if (!sqlite3_get_autocommit(s->db))
 		run(s, ST_ROLLBACK);
-	if (rc == STORE_EREADONLY && !s->writer_wal_lost) {
+	if (wal_lost && !s->writer_wal_lost) {
 		/* What committed before the WAL went is still in the file
 		 * SQLite holds open: copy it into the database, where a crash
 		 * cannot lose it.  Nothing commits after. */
@@ -688,7 +692,8 @@ fail:
 	for (b = batches; b != NULL; b = b->next)
 		for (op = b->ops; op != NULL; op = op->next)
 			poison(s, op->run_id);
-	fail_batches(batches, rc, msg);
+	fail_batches(batches, wal_lost ? IG_PROTO_UNAVAILABLE : store_code(rc),
+	    wal_lost, msg);
 	free(msg);
 }
 
@@ -787,7 +792,7 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 	s->stmts = calloc(1, sizeof(*s->stmts));
 	if (s->stmts == NULL) {
 		store_errf(err, errlen, "database %s: out of memory", s->path);
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	}
 	if ((rc = uv_thread_create(&s->thread, writer_main, s)) != 0) {
 		store_errf(err, errlen,
@@ -796,7 +801,7 @@ store_writer_start(struct store *s, char *err, size_t errlen)
 		    s->path, uv_strerror(rc));
 		free(s->stmts);
 		s->stmts = NULL;
-		return STORE_ENOMEM;
+		return IG_PROTO_INTERNAL;
 	}
 	return 0;
 }

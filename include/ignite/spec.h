@@ -31,12 +31,21 @@ enum ig_engine_kind {
 	IG_ENGINE_PLUGIN,
 	IG_ENGINE_EXEC
 };
+/* A data kind is its index in the table of kinds (proto/spec.c); a kind
+ * added there needs no name here (ig_data_kind_find finds it). */
 enum ig_data_kind {
 	IG_DATA_NONE, /* no data: batches are empty, epoch_length needed */
 	IG_DATA_RANGE,
 	IG_DATA_CSV,
 	IG_DATA_MSGPACK,
 	IG_DATA_WORKER, /* the exec worker makes its own batches */
+};
+/* What a data kind's short form, a str in place of the data map, holds. */
+enum ig_data_form {
+	IG_DATA_FORM_NONE, /* none: the kind has no short form */
+	IG_DATA_FORM_WORD, /* "worker": the name alone */
+	IG_DATA_FORM_COUNT, /* "range:N": the map's n */
+	IG_DATA_FORM_PATH, /* "csv:PATH": the map's path */
 };
 enum ig_metric_kind {
 	IG_METRIC_AVERAGE,
@@ -80,6 +89,12 @@ const char *ig_data_kind_name(int v);
 const char *ig_metric_kind_name(int v);
 const char *ig_action_name(int v);
 const char *ig_rlimit_name(int v); /* "cpu", "as", "nofile", ... */
+
+/* The data kind called name (len bytes), or -1. */
+int ig_data_kind_find(const char *name, size_t len);
+/* Its short form (enum ig_data_form); IG_DATA_FORM_NONE when kind is out
+ * of range. */
+int ig_data_kind_form(int kind);
 
 typedef struct ig_spec_engine {
 	int kind; /* enum ig_engine_kind */
@@ -203,6 +218,8 @@ void ig_spec_free(ig_spec *spec);
 /* The canonical form: every default spelled out, data as a map, exec as an
  * argv array.  Reading it back gives the same spec. */
 void ig_spec_pack(msgpack_packer *pk, const ig_spec *spec);
+/* Its params alone, as a map: what a process function is given. */
+void ig_spec_params_pack(msgpack_packer *pk, const ig_spec *spec);
 
 #ifdef __cplusplus
 }

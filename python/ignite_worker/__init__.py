@@ -7,6 +7,8 @@
         return {"loss": loss, "y_pred": scores, "y": labels}
 
     serve(process, state_dict=model_bytes, load_state_dict=load_bytes)
+    # or, for code that writes its own files (torch.save):
+    serve(process, save=save_to_path, load=load_from_path)
 
 The daemon starts the program (engine "exec:python3 train.py") and talks to
 it over stdin/stdout with the worker protocol of docs/PROTOCOL.md: 4-byte
@@ -18,9 +20,17 @@ big-endian lengths, then msgpack-RPC.  Only python3-msgpack is needed.
   data) or a dict {index, x?, y?, raw?}.  Return a dict of outputs: each a
   number, a sequence of numbers or a sequence of equal rows (numpy arrays
   are fine).
+- setup(engine), when given, is called once the worker is told the run's
+  params and seed, before a checkpoint is loaded: build the model there.
 - state_dict() returns bytes, asked for at every checkpoint;
   load_state_dict(data) gets them back on resume, before the first process.
-  Store numbers exactly (e.g. ndarray.tobytes()) for identical resumes.
+  The module writes the bytes into the checkpoint file the daemon names,
+  so they may be of any size.  Store numbers exactly (e.g.
+  ndarray.tobytes()) for identical resumes.
+- Or save(path) writes the checkpoint into the file path itself (any
+  format, e.g. torch.save; ignite_worker.torch.save keeps the model,
+  optimizer, scaler, scheduler and RNG states), and load(path) reads it
+  back on resume.  Not together with state_dict/load_state_dict.
 - events: a dict {"EPOCH_COMPLETED": fn(engine), ...} for the events
   STARTED, EPOCH_STARTED, EPOCH_COMPLETED and COMPLETED.
 
@@ -29,8 +39,10 @@ the channel.  An exception fails the run with its message.
 """
 
 import os
+import shutil
 import struct
 import sys
+import tempfile
 import traceback
 
 import msgpack
@@ -106,22 +118,119 @@ class _Channel:
         self.write([1, msgid, {"code": code, "message": message}, None])
 
 
-def serve(process, state_dict=None, load_state_dict=None, events=None):
+def _write_file(path, data):
+    """data into a new file at path, on disk when this returns."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_file(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class _Scratch:
+    """A private directory for the checkpoint file of a daemon that names
+    none (it sends and takes the state as bytes in the frame)."""
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ignite-worker-")
+        return os.path.join(self.dir, "checkpoint")
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class _Bytes:
+    """state_dict()/load_state_dict(bytes) as the file operations."""
+
+    def __init__(self, state_dict, load_state_dict):
+        self.state_dict, self.load_state_dict = state_dict, load_state_dict
+
+    def state(self):
+        data = self.state_dict() if self.state_dict is not None else b""
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("state_dict() must return bytes, got %s" % type(data).__name__)
+        return bytes(data)
+
+    def save(self, path):
+        _write_file(path, self.state())
+
+    def restore(self, data):
+        # an empty state is what a worker without state_dict left
+        if data and self.load_state_dict is not None:
+            self.load_state_dict(data)
+
+    def load(self, path):
+        self.restore(_read_file(path))
+
+
+class _Files:
+    """save(path)/load(path) as the file operations."""
+
+    def __init__(self, save, load):
+        self.save_fn, self.load_fn = save, load
+
+    def save(self, path):
+        if self.save_fn is None:
+            _write_file(path, b"")
+            return
+        self.save_fn(path)
+        if not os.path.isfile(path):
+            raise RuntimeError("save(%r) returned without writing that file" % path)
+
+    def state(self):
+        with _Scratch() as path:
+            self.save(path)
+            return _read_file(path)
+
+    def restore(self, data):
+        if data and self.load_fn is not None:
+            with _Scratch() as path:
+                _write_file(path, data)
+                self.load_fn(path)
+
+    def load(self, path):
+        # an empty file is what a worker without save left
+        if self.load_fn is not None and os.path.getsize(path) > 0:
+            self.load_fn(path)
+
+
+def _checkpoints(state_dict, load_state_dict, save, load):
+    if (save is not None or load is not None) and \
+            (state_dict is not None or load_state_dict is not None):
+        raise TypeError("serve(): give state_dict/load_state_dict (bytes) or save/load "
+                        "(a file path), not both")
+    if save is not None or load is not None:
+        return _Files(save, load)
+    return _Bytes(state_dict, load_state_dict)
+
+
+def serve(process, state_dict=None, load_state_dict=None, events=None, save=None, load=None,
+          setup=None):
     """Answer the daemon's requests until shutdown or end of input."""
+    ckpt = _checkpoints(state_dict, load_state_dict, save, load)
     ch = _Channel()
     engine = Engine()
     events = events or {}
 
-    def setup(p):
+    def do_setup(p):
         s = engine.state
         s.params = p.get("params") or {}
         s.seed = p.get("seed")
         s.run = p.get("run")
         s.epoch_length = p.get("epoch_length")
         s.max_epochs = p.get("max_epochs")
-        # an empty state is what a worker without state_dict left
-        if p.get("state") and load_state_dict is not None:
-            load_state_dict(p["state"])
+        if setup is not None:
+            setup(engine)
+        # a daemon that names the checkpoint file; an older one sends bytes
+        if p.get("checkpoint"):
+            ckpt.load(p["checkpoint"])
+        else:
+            ckpt.restore(p.get("state"))
         # be told only of the events there is a handler for
         return {"events": sorted(events)}
 
@@ -135,11 +244,12 @@ def serve(process, state_dict=None, load_state_dict=None, events=None):
             result["metrics"] = {k: float(v) for k, v in s.metrics.items()}
         return result
 
-    def do_state_dict(_):
-        data = state_dict() if state_dict is not None else b""
-        if not isinstance(data, (bytes, bytearray)):
-            raise TypeError("state_dict() must return bytes, got %s" % type(data).__name__)
-        return {"state": bytes(data)}
+    def do_state_dict(p):
+        path = (p or {}).get("path")
+        if path:
+            ckpt.save(path)
+            return {"saved": True}
+        return {"state": ckpt.state()}
 
     def do_event(p):
         fn = events.get(p["name"])
@@ -148,7 +258,7 @@ def serve(process, state_dict=None, load_state_dict=None, events=None):
             fn(engine)
         return None
 
-    methods = {"setup": setup, "process": do_process, "state_dict": do_state_dict,
+    methods = {"setup": do_setup, "process": do_process, "state_dict": do_state_dict,
                "event": do_event}
     while True:
         msg = ch.read()

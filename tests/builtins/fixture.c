@@ -116,10 +116,10 @@ void
 fx_csv(const char *p, const ig_param *params, size_t n,
     struct data_source *train, struct data_source *val)
 {
-	char err[256] = "";
+	ig_err err;
 
-	if (csv_open(p, params, n, train, val, err, sizeof err) != 0)
-		fail_msg("csv_open(%s): %s", p, err);
+	if (csv_open(p, params, n, train, val, &err) != 0)
+		fail_msg("csv_open(%s): %s", p, err.message);
 }
 
 ig_batch

@@ -244,12 +244,14 @@ expect_open_error(
     const char *path, const ig_param *p, size_t n, const char *want)
 {
 	struct data_source train, val;
-	char err[256] = "";
+	ig_err err;
 
 	assert_int_equal(
-	    csv_open(path, p, n, &train, &val, err, sizeof err), -1);
-	if (strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	    csv_open(path, p, n, &train, &val, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(err.code, IG_PROTO_INVALID_PARAMS);
+	if (strstr(err.message, want) == NULL)
+		fail_msg(
+		    "error \"%s\" does not contain \"%s\"", err.message, want);
 	assert_null(train.ops);
 	assert_null(val.ops);
 }

@@ -18,10 +18,10 @@ static void
 load_ok(
     struct data_table *t, const char *path, const struct data_table_options *o)
 {
-	char err[256] = "";
+	ig_err err;
 
-	if (data_table_load(t, path, o, err, sizeof err) != 0)
-		fail_msg("data_table_load(%s): %s", path, err);
+	if (data_table_load(t, path, o, &err) != 0)
+		fail_msg("data_table_load(%s): %s", path, err.message);
 }
 
 /* Load must fail with a message containing want. */
@@ -30,11 +30,14 @@ load_fails(
     const char *path, const struct data_table_options *o, const char *want)
 {
 	struct data_table t;
-	char err[256] = "";
+	ig_err err;
 
-	assert_int_equal(data_table_load(&t, path, o, err, sizeof err), -1);
-	if (strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	assert_int_equal(
+	    data_table_load(&t, path, o, &err), IG_PROTO_INVALID_PARAMS);
+	assert_int_equal(err.code, IG_PROTO_INVALID_PARAMS);
+	if (strstr(err.message, want) == NULL)
+		fail_msg(
+		    "error \"%s\" does not contain \"%s\"", err.message, want);
 	assert_null(t.x);
 	assert_null(t.y);
 }

@@ -322,7 +322,15 @@ class IgnitectlTest(unittest.TestCase):
 
     def test_actions_and_watch_outcomes(self):
         run = self.start_sleeper("sleeper")
-        self.assertIn("pauses", self.ctl("pause", "sleeper").stdout)
+        # pause and terminate wait until the run has stopped: the status
+        # they print is already the new one; --no-wait answers at once
+        self.assertIn("paused after its current iteration (status paused)",
+                      self.ctl("pause", "sleeper").stdout)
+        self.assertEqual(self.json("status", run)["status"], "paused")
+        self.assertEqual(self.json("resume", run)["status"], "running")
+        # (the daemon may have paused it before it answers)
+        self.assertRegex(self.ctl("pause", "--no-wait", "sleeper").stdout,
+                         r"pauses after its current iteration \(status (running|paused)\)")
         self.wait_status(run, {"paused"})
         self.assertEqual(self.json("resume", run)["status"], "running")
         self.ctl("terminate-epoch", "sleeper")
@@ -332,7 +340,8 @@ class IgnitectlTest(unittest.TestCase):
         watcher = subprocess.Popen([CTL, "--socket", self.daemon.socket, "watch", run],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         first = watcher.stdout.readline()
-        self.ctl("terminate", "sleeper")
+        self.assertIn("stopped after its current iteration (status terminated)",
+                      self.ctl("terminate", "sleeper").stdout)
         out, err = watcher.communicate(timeout=60)
         out = first + out
         self.assertEqual(watcher.returncode, 3, err)

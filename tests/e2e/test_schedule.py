@@ -12,13 +12,15 @@ the same, but loses everything PROTOCOL.md promises to keep.
 import os
 import re
 import signal
+import sqlite3
 import sys
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import PY, PYPATH, SRC, Daemon, RPCError, history, wait_status  # noqa: E402
+from daemon import (PY, PYPATH, SRC, Daemon, RPCError, history, log_lines, logged_iterations,  # noqa: E402
+                    numpy_spec, resumed_after_restart, wait_status)
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
 METRICS_WORKER = os.path.join(SRC, "tests", "workers", "metrics_worker.py")
@@ -225,6 +227,154 @@ class TestSlowState(ScheduleCase):
             c.call("run", slow_spec(1, 10, {}, timeout_ms=3600001))
         self.assertEqual(e.exception.code, INVALID_PARAMS)
         self.assertIn("worker.timeout_ms", e.exception.message)
+        c.close()
+
+
+ONCE_WORKER = """
+import os, sys, time
+import ignite_worker
+marker = sys.argv[1]
+if os.path.exists(marker):
+    time.sleep(2)               # the second life starts slowly
+else:
+    open(marker, "w").close()
+
+
+def process(engine, batch):
+    time.sleep(0.005)
+    if engine.state.iteration == 20 and not os.path.exists(marker + ".died"):
+        open(marker + ".died", "w").close()
+        os._exit(3)
+    return {}
+
+
+ignite_worker.serve(process)
+"""
+
+
+class TestShutdownKeeps(ScheduleCase):
+    """A SIGTERM does not undo what was asked before it, nor wait for a run
+    whose worker was restarting to finish."""
+
+    def test_a_pause_asked_before_a_sigterm_survives_it(self):
+        c = self.d.client()
+        rid = c.call("run", slow_spec(400, 1000, {"every": 1000}))["id"]
+        self.wait_iteration(rid, 2)
+        # the answer comes while the run finishes its iteration
+        self.assertIn(c.call("pause", {"id": rid})["status"], ("running", "paused"))
+        c.close()
+        self.d.signal(signal.SIGTERM)
+        self.assertEqual(self.d.wait(60), 0)
+        self.d.start()
+        c = self.d.client()
+        self.assertEqual(c.call("status", {"id": rid})["status"], "paused")
+        paused = logged_iterations(c, rid, "paused")[-1]
+        self.assertEqual(c.call("status", {"id": rid})["iteration"], paused)
+        c.call("terminate", {"id": rid})
+        c.close()
+
+    def test_a_worker_restarting_at_the_sigterm_stops_with_the_daemon(self):
+        marker = os.path.join(self.d.dir, "once")
+        script = os.path.join(self.d.dir, "once_worker.py")
+        with open(script, "w") as f:
+            f.write(ONCE_WORKER)
+        # a data file large enough that building the run again takes a
+        # while: the SIGTERM comes in the middle of it
+        data = os.path.join(self.d.dir, "big.csv")
+        with open(data, "w") as f:
+            f.write("x,y\n")
+            f.writelines("%d,%d\n" % (i, i % 2) for i in range(2000000))
+        c = self.d.client()
+        rid = c.call("run", {"engine": [PY, script, marker],
+                             "data": {"kind": "csv", "path": data, "label": "y"},
+                             "max_epochs": 1, "checkpoint": {"every": 10},
+                             "worker": {"env": PYPATH, "max_restarts": 1}})["id"]
+        wait_for_line = time.time() + 60
+        while not any(l["message"].startswith("restart 1 of 1")
+                      for l in c.call("logs", {"id": rid})["lines"]):
+            self.assertLess(time.time(), wait_for_line, "the worker was never restarted")
+            time.sleep(0.01)
+        c.close()
+        # the new worker is still sleeping in its start: the SIGTERM comes
+        # while the run is being rebuilt, and must not be forgotten there
+        self.d.signal(signal.SIGTERM)
+        self.assertEqual(self.d.wait(60), 0)
+        self.d.start()
+        c = self.d.client()
+        # it stopped for the shutdown, where it resumes, rather than run on
+        # until the shutdown's grace ran out
+        stopped = logged_iterations(c, rid, "stopped for the daemon's shutdown")
+        self.assertEqual(len(stopped), 1, log_lines(c, rid))
+        self.assertEqual(resumed_after_restart(c, rid)[-1], stopped[0])
+        c.call("terminate", {"id": rid})
+        c.close()
+
+
+class TestSlowStore(ScheduleCase):
+    """A store slow to commit (a WAL checkpoint's fsync on a busy disk
+    takes seconds; here another connection holds the database's write
+    lock) holds up the runs at their next checkpoint: a run that went on
+    would take checkpoints into the writer's queue only, and a crash would
+    lose everything since the store stopped, however often its policy asks
+    for one.  The crash trials saw an exec run resume 300 iterations back
+    after a SIGTERM restart that way."""
+
+    HOLD_S = 1.5            # well within the writer's 5 s busy timeout
+
+    def status(self, c, rid):
+        return c.call("status", {"id": rid})["iteration"]
+
+    def committed(self, rid):
+        db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
+        try:
+            return db.execute("SELECT max(iteration) FROM checkpoints WHERE run_id = ?",
+                              (rid,)).fetchone()[0] or 0
+        finally:
+            db.close()
+
+    def test_runs_wait_for_the_store_and_lose_only_their_policy(self):
+        c = self.d.client()
+        exe = c.call("run", numpy_spec(epochs=16, every=10))["id"]
+        fast = c.call("run", {"engine": "builtin:noop", "data": "range:1000000000",
+                              "checkpoint": {"every": 1000, "epoch_completed": False}})["id"]
+        c.close()
+        self.wait_iteration(exe, 30)
+        # the issue's sequence: a SIGTERM restart first
+        self.d.signal(signal.SIGTERM)
+        self.assertEqual(self.d.wait(60), 0)
+        self.d.start()
+        c = self.d.client()
+        base = resumed_after_restart(c, exe)[-1]
+        self.assertEqual(base, logged_iterations(c, exe, "stopped for the daemon's shutdown")[-1])
+        # its checkpoints reach the store on the policy's points
+        deadline = time.time() + 30
+        while self.committed(exe) <= base + 20 and time.time() < deadline:
+            time.sleep(0.01)
+        self.assertGreater(self.committed(exe), base + 20)
+        at = self.committed(exe)
+        self.assertTrue((at - base) % 10 == 0 or at % 57 == 0, (base, at))
+
+        lock = sqlite3.connect(self.d.db, timeout=10, isolation_level=None)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
+        time.sleep(self.HOLD_S / 3)
+        held = {r: self.status(c, r) for r in (exe, fast)}
+        time.sleep(self.HOLD_S * 2 / 3)
+        # both wait at their next checkpoint for the store
+        self.assertEqual({r: self.status(c, r) for r in (exe, fast)}, held)
+        c.close()
+        self.d.kill9()
+        lock.execute("ROLLBACK")
+        self.d.start()
+        c = self.d.client()
+        resumed = resumed_after_restart(c, exe, 2)[-1]
+        # one checkpoint on its way to the store, one period, the iteration
+        # in flight: no more
+        self.assertGreaterEqual(resumed, held[exe] - 2 * 10 - 1, (held, resumed))
+        self.assertGreater(resumed, base)
+        st = wait_status(c, exe, ("completed", "failed"))
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        c.call("terminate", {"id": fast})
         c.close()
 
 

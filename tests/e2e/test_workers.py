@@ -32,11 +32,24 @@ RLIMITS_WORKER = os.path.join(SRC, "tests", "workers", "rlimits_worker.py")
 EVENTS_WORKER = os.path.join(SRC, "tests", "workers", "events_worker.py")
 IGNITED = None
 BUILD = None
+HAVE_TORCH = subprocess.call([PY, "-c", "import torch"], stderr=subprocess.DEVNULL) == 0
 PERMISSION_DENIED, INVALID_PARAMS = 5, 3
 
 
 def built(env, *path):
     return os.environ.get(env) or os.path.join(BUILD, *path)
+
+
+def torch_spec(epochs, epoch_length=45, every=None, **worker):
+    """The PyTorch example: its own data (the digits), a small CNN."""
+    spec = {"engine": [PY, TORCH_WORKER], "data": "worker", "epoch_length": epoch_length,
+            "max_epochs": epochs, "seed": 3, "params": {"width": 8, "lr": 0.05},
+            "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                        {"name": "step_loss", "kind": "output", "field": "loss"}],
+            "worker": dict(worker, env=PYPATH)}
+    if every is not None:
+        spec["checkpoint"] = {"every": every}
+    return spec
 
 
 def bad_spec(mode, **worker):
@@ -79,13 +92,13 @@ class TestExecWorkers(WorkerCase):
         self.assertEqual(len(h["out"]), 15)
         self.assertEqual(sorted(p[2] for p in h["out"][:5]), [0, 2, 4, 6, 8])
 
-    @unittest.skipUnless(subprocess.call([PY, "-c", "import torch"], stderr=subprocess.DEVNULL) == 0,
-                         "python3-torch is not installed")
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch is not installed")
     def test_torch_worker(self):
-        spec = numpy_spec(epochs=2)
-        spec["engine"] = [PY, TORCH_WORKER]
-        st = self.complete(self.run_spec(spec))
-        self.assertGreater(st["metrics"]["acc"], 0.8)
+        st = self.complete(self.run_spec(torch_spec(epochs=3)))
+        self.assertGreater(st["metrics"]["val_acc"], 0.8)
+        h = history(self.c, st["id"])
+        self.assertEqual(len(h["step_loss"]), 3 * 45)
+        self.assertEqual([p[1] for p in h["val_acc"]], [45, 90, 135])
 
 
 class TestWorkerEventsAndMetrics(WorkerCase):
@@ -279,6 +292,26 @@ class TestResume(unittest.TestCase):
         self.assertEqual(st["status"], "failed")
         self.assertIn("killed by signal 9", st["reason"])
         c.close()
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch is not installed")
+class TestTorchResume(WorkerCase):
+    def test_kill_worker_resumes_bit_identically(self):
+        """The example's checkpoints (ignite_worker.torch) hold all it
+        needs: a run whose worker is killed mid-epoch has the history of
+        an uninterrupted one, to the last bit of every loss."""
+        ref = self.complete(self.run_spec(torch_spec(epochs=2, epoch_length=30, every=5)))
+        want = history(self.c, ref["id"])
+        rid = self.run_spec(torch_spec(epochs=2, epoch_length=30, every=5, max_restarts=1))
+        wait_iteration(self.c, rid, 42)
+        wait_for(lambda: kill_workers(self.d.proc.pid), "a worker to kill")
+        wait_for(lambda: "restart 1 of 1" in self.d.logtext(), "the worker's restart")
+        resumed = wait_for(lambda: logged_iterations(
+            self.c, rid, "resumed", " after the worker's restart"), "the resume")
+        self.assertGreater(resumed[0], 30, "resumed mid-epoch 2 from a checkpoint")
+        st = self.complete(rid)
+        self.assertEqual(history(self.c, rid), want)
+        self.assertEqual(st["metrics"], ref["metrics"])
 
 
 class TestPlugins(WorkerCase):

@@ -85,3 +85,95 @@ write("fuzz_spec", "range", msgpack.packb(
     {"engine": "plugin:m.so", "data": {"kind": "range", "n": 5,
                                       "shuffle": True},
      "metrics": [{"name": "o", "kind": "output", "field": "x"}]}))
+
+
+# fuzz_chunk inputs: one chunk (daemon/store/chunk.h), in each encoding.
+def varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def zigzag(v):
+    return ((v << 1) ^ (v >> 63)) & (2**64 - 1)
+
+
+def bitstream(fields):
+    s = "".join(format(v, "0%db" % n) if n else "" for v, n in fields)
+    s += "0" * (-len(s) % 8)
+    return bytes(int(s[i:i + 8], 2) for i in range(0, len(s), 8))
+
+
+def words(floats):
+    return [struct.unpack("<Q", struct.pack("<d", f))[0] for f in floats]
+
+
+def raw(v, base=0):
+    return struct.pack("<%dQ" % len(v), *v)
+
+
+def runs(v, base=0):
+    out, prev, i = b"", base, 0
+    while i < len(v):
+        d, n = (v[i] - prev) % 2**64, 1
+        while i + n < len(v) and (v[i + n] - v[i + n - 1]) % 2**64 == d:
+            n += 1
+        out += varint(zigzag(d if d < 2**63 else d - 2**64)) + varint(n)
+        prev, i = v[i + n - 1], i + n
+    return out
+
+
+def dod(v, base=0):
+    fields, prev, delta = [], base, 0
+    for x in v:
+        d = (x - prev) % 2**64
+        dd = (d - delta) % 2**64
+        zz = zigzag(dd if dd < 2**63 else dd - 2**64)
+        k = next(k for k, b in enumerate([0, 7, 12, 20, 64])
+                 if k == 4 or zz >> b == 0)
+        fields += [([0, 2, 6, 14, 15][k], [1, 2, 3, 4, 4][k]),
+                   (zz, [0, 7, 12, 20, 64][k])]
+        prev, delta = x, d
+    return bitstream(fields)
+
+
+def xor(v, base=0):
+    fields, prev = [], base
+    for x in v:
+        d, prev = x ^ prev, x
+        if d == 0:
+            fields.append((0, 1))
+            continue
+        lead = min(64 - d.bit_length(), 31)
+        trail = (d & -d).bit_length() - 1
+        sig = 64 - lead - trail
+        fields += [(3, 2), (lead, 5), (sig - 1, 6), (d >> trail, sig)]
+    return bitstream(fields)
+
+
+def chunk(it, ep, wall, val, encs):
+    flags = (1 if ep else 0) | (2 if wall else 0)
+    out = bytes([1, flags]) + varint(len(it)) + varint(zigzag(it[0]))
+    cols = [(it[1:], it[0])] + [(c, 0) for c in (ep, wall) if c]
+    cols.append((words(val), 0))
+    for (v, base), enc in zip(cols, encs):
+        body = [raw, runs, dod, xor][enc](v, base)
+        out += bytes([enc]) + varint(len(body)) + body
+    return out
+
+
+IT = list(range(1, 41))
+EP = [i // 10 + 1 for i in IT]
+WALL = words([1.7e9 + i * 2e-4 for i in IT])
+LOSS = [struct.unpack("<f", struct.pack("<f", 2.3 / i))[0] for i in IT]
+SPECIAL = [float("nan"), float("inf"), -float("inf"), -0.0, 5e-324, 1.0] * 2
+write("fuzz_chunk", "raw", chunk(IT, EP, WALL, LOSS, [0, 0, 0, 0]))
+write("fuzz_chunk", "typical", chunk(IT, EP, WALL, LOSS, [1, 1, 2, 3]))
+write("fuzz_chunk", "gaps", chunk([3, 9, 10, 400, 401, 10**12], None, None,
+                                  [0.5] * 6, [2, 3]))
+write("fuzz_chunk", "special", chunk(IT[:12], None, WALL[:12], SPECIAL,
+                                     [1, 3, 3]))
+write("fuzz_chunk", "single", chunk([-(2**63)], [7], None, [-0.0],
+                                    [0, 1, 0]))

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=20
 build=$top/build-fuzz
-targets="fuzz_frame fuzz_spec fuzz_worker"
+targets="fuzz_frame fuzz_spec fuzz_worker fuzz_chunk"
 
 for arg in "$@"; do
 	case $arg in

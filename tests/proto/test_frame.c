@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ignite/protocol.h"
+#include "proto/scan.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -833,6 +834,51 @@ test_err_set_truncates_visibly(void **state)
 	    ig_err_set(NULL, IG_PROTO_CONFLICT, "ignored"), IG_PROTO_CONFLICT);
 }
 
+/* One object walked where more bytes follow: how the msgpack: data source
+ * finds its records (proto/scan.h). */
+static void
+test_scan_object(void **state)
+{
+	/* every format once, inside one array, then trailing bytes */
+	const unsigned char obj[] = {
+		0x9f, /* fixarray of 15 */
+		0x05, 0xe0, 0xc0, 0xc2, /* fixints, nil, false */
+		0xa2, 'h', 'i', /* fixstr */
+		0xd9, 0x01, 'x', /* str8 */
+		0xc4, 0x02, 0, 0, /* bin8 */
+		0xcb, 0, 0, 0, 0, 0, 0, 0, 0, /* float64 */
+		0xd1, 0, 0, /* int16 */
+		0xd6, 1, 0, 0, 0, 0, /* fixext4 */
+		0xc7, 0x01, 5, 0, /* ext8 */
+		0x81, 0xa0, 0x90, /* {"": []} */
+		0xde, 0x00, 0x01, 0x01, 0x02, /* map16 {1: 2} */
+		0xdc, 0x00, 0x00, /* array16 [] */
+		0xcf, 0, 0, 0, 0, 0, 0, 0, 1, /* uint64 */
+		0xff, 0xff, /* trailing: not ours */
+	};
+	const unsigned char latin1[] = { 0xa1, 0xe9 }; /* "\xe9" */
+	size_t span;
+	ig_err err;
+
+	(void)state;
+	assert_int_equal(proto_scan_object(obj, sizeof obj, 0, &span, &err), 0);
+	assert_int_equal(span, sizeof obj - 2);
+	assert_int_equal(
+	    proto_scan(obj, sizeof obj, &err), IG_PROTO_FRAME_TRAILING);
+	for (size_t cut = 0; cut < span; cut++) {
+		int rc = proto_scan_object(obj, cut, 0, &span, &err);
+
+		assert_true(rc == IG_PROTO_FRAME_TRUNCATED ||
+		    rc == IG_PROTO_FRAME_COUNT);
+	}
+	/* UTF-8 is checked only when asked: data files predate the rule */
+	assert_int_equal(
+	    proto_scan_object(latin1, sizeof latin1, 0, &span, &err), 0);
+	assert_int_equal(proto_scan_object(latin1, sizeof latin1,
+	                     PROTO_SCAN_UTF8, &span, &err),
+	    IG_PROTO_FRAME_UTF8);
+}
+
 int
 main(void)
 {
@@ -851,6 +897,7 @@ main(void)
 		cmocka_unit_test(test_deferred_frames),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_scan_object),
 		cmocka_unit_test(test_codes_distinct),
 		cmocka_unit_test(test_err_set_truncates_visibly),
 	};

@@ -584,6 +584,28 @@ test_enum_names(void **state)
 	assert_null(ig_metric_kind_name(5));
 }
 
+/* The table of data kinds answers by name; ignitectl reads a short form's
+ * meaning from it. */
+static void
+test_data_kinds(void **state)
+{
+	(void)state;
+	assert_int_equal(ig_data_kind_find("csv", 3), IG_DATA_CSV);
+	assert_int_equal(ig_data_kind_find("csvx", 3), IG_DATA_CSV);
+	assert_int_equal(ig_data_kind_find("cs", 2), -1);
+	assert_int_equal(ig_data_kind_find("", 0), -1);
+	assert_int_equal(ig_data_kind_form(IG_DATA_RANGE), IG_DATA_FORM_COUNT);
+	assert_int_equal(ig_data_kind_form(IG_DATA_MSGPACK), IG_DATA_FORM_PATH);
+	assert_int_equal(ig_data_kind_form(IG_DATA_WORKER), IG_DATA_FORM_WORD);
+	assert_int_equal(ig_data_kind_form(IG_DATA_NONE), IG_DATA_FORM_NONE);
+	assert_int_equal(ig_data_kind_form(-1), IG_DATA_FORM_NONE);
+	for (int k = 0; ig_data_kind_name(k) != NULL; k++) {
+		const char *name = ig_data_kind_name(k);
+
+		assert_int_equal(ig_data_kind_find(name, strlen(name)), k);
+	}
+}
+
 int
 main(void)
 {
@@ -598,6 +620,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test(test_enum_names),
+		cmocka_unit_test(test_data_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,13 +60,13 @@ fx_close(fixture *fx)
 }
 
 void
-record(void *arg, int status, const char *errmsg)
+record(void *arg, const ig_err *err)
 {
 	result *r = arg;
 
 	r->calls++;
-	r->status = status;
-	snprintf(r->msg, sizeof(r->msg), "%s", errmsg ? errmsg : "");
+	r->code = err != NULL ? err->code : 0;
+	snprintf(r->msg, sizeof(r->msg), "%s", err ? err->message : "");
 }
 
 void
@@ -90,23 +90,22 @@ fx_create_run(fixture *fx, const char *name)
 		.status = IG_STATUS_RUNNING,
 		.progress = { 0, 0, STORE_NONE, STORE_NONE },
 	};
-	char err[256];
+	ig_err err;
 	int64_t id;
 
-	if (store_create_run(
-	        fx->store, &run, &id, NULL, NULL, err, sizeof(err)) != 0)
-		fail_msg("create run: %s", err);
+	if (store_create_run(fx->store, &run, &id, NULL, NULL, &err) != 0)
+		fail_msg("create run: %s", err.message);
 	return id;
 }
 
 int64_t
 fx_series(fixture *fx, int64_t run_id, const char *name)
 {
-	char err[256];
+	ig_err err;
 	int64_t id;
 
-	if (store_series(fx->store, run_id, name, &id, err, sizeof(err)))
-		fail_msg("series: %s", err);
+	if (store_series(fx->store, run_id, name, &id, &err))
+		fail_msg("series: %s", err.message);
 	return id;
 }
 

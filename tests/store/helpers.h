@@ -23,7 +23,7 @@ typedef struct fixture {
 /* What a done callback saw. */
 typedef struct result {
 	int calls;
-	int status;
+	int code; /* IG_PROTO_*; 0: done */
 	char msg[512];
 } result;
 

@@ -40,10 +40,9 @@ put(struct store *s, int64_t run, const int64_t sid[2], int64_t from,
 }
 
 static void
-flushed(void *arg, int status, const char *msg)
+flushed(void *arg, const ig_err *err)
 {
-	(void)status;
-	(void)msg;
+	(void)err;
 	*(int *)arg = 1;
 }
 
@@ -56,6 +55,7 @@ child(const char *path)
 	struct store_resume *res;
 	int64_t run, sid[2], k = 0;
 	char err[512], sd[32];
+	ig_err e;
 	uv_loop_t loop;
 	struct store *s;
 	size_t n;
@@ -72,8 +72,8 @@ child(const char *path)
 		k = res[0].checkpoint.iteration / STEP;
 	store_resume_free(res, n);
 	store_truncate(s, run, k * STEP, NULL, NULL);
-	if (store_series(s, run, "a", &sid[0], err, sizeof(err)) ||
-	    store_series(s, run, "b", &sid[1], err, sizeof(err)))
+	if (store_series(s, run, "a", &sid[0], &e) ||
+	    store_series(s, run, "b", &sid[1], &e))
 		_exit(4);
 	for (k++;; k++) {
 		int64_t base = (k - 1) * STEP;

@@ -7,18 +7,19 @@
 typedef struct errors {
 	int calls;
 	int64_t run_id;
-	int status;
+	int code;
 } errors;
 
 static void
-on_error(void *arg, int64_t run_id, int status, const char *msg)
+on_error(void *arg, int64_t run_id, const ig_err *err)
 {
 	errors *e = arg;
 
-	assert_non_null(msg);
+	assert_non_null(err);
+	assert_true(err->message[0] != '\0');
 	e->calls++;
 	e->run_id = run_id;
-	e->status = status;
+	e->code = err->code;
 }
 
 static void
@@ -58,22 +59,22 @@ test_full_disk(void **state)
 	loss = fx_series(&fx, run, "loss");
 	write_round(&fx, run, loss, 1, 1000, &ck);
 	fx_flush(&fx);
-	assert_int_equal(ck.status, 0);
+	assert_int_equal(ck.code, 0);
 
 	/* Cap the file at its size: the next round cannot fit. */
 	size = fx_query(&fx, "PRAGMA page_count") *
 	    fx_query(&fx, "PRAGMA page_size");
 	assert_int_equal(store_limit_size(fx.store, size, record, &lim), 0);
 	fx_flush(&fx);
-	assert_int_equal(lim.status, 0);
+	assert_int_equal(lim.code, 0);
 	write_round(&fx, run, loss, 1001, 200000, &ck);
 	fx_flush(&fx);
-	assert_int_equal(ck.status, SQLITE_FULL);
+	assert_int_equal(ck.code, IG_PROTO_UNAVAILABLE);
 	assert_non_null(strstr(ck.msg, fx.path));
 	assert_non_null(strstr(ck.msg, "full"));
 	assert_int_equal(e.calls, 1);
 	assert_int_equal(e.run_id, run);
-	assert_int_equal(e.status, SQLITE_FULL);
+	assert_int_equal(e.code, IG_PROTO_UNAVAILABLE);
 	/* What committed before is intact. */
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1000);
 	assert_int_equal(
@@ -84,7 +85,7 @@ test_full_disk(void **state)
 	assert_int_equal(store_limit_size(fx.store, 0, NULL, NULL), 0);
 	write_round(&fx, run, loss, 200001, 200100, &ck);
 	fx_flush(&fx);
-	assert_int_equal(ck.status, SQLITE_ABORT);
+	assert_int_equal(ck.code, IG_PROTO_CONFLICT);
 	assert_non_null(strstr(ck.msg, "last checkpoint"));
 	assert_int_equal(e.calls, 2);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1000);
@@ -93,7 +94,7 @@ test_full_disk(void **state)
 	assert_int_equal(store_truncate(fx.store, run, 1000, NULL, NULL), 0);
 	write_round(&fx, run, loss, 1001, 200000, &ck);
 	fx_flush(&fx);
-	assert_int_equal(ck.status, 0);
+	assert_int_equal(ck.code, 0);
 	assert_int_equal(e.calls, 2);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 201000);
 	fx_cleanup(&fx);
@@ -126,10 +127,10 @@ test_one_bad_operation(void **state)
 	assert_int_equal(store_points(fx.store, run, &pt, 1), 0);
 	assert_int_equal(store_delete_run(fx.store, 999, record, &missing), 0);
 	fx_flush(&fx);
-	assert_int_equal(good.status, 0);
-	assert_int_equal(missing.status, STORE_ENOTFOUND);
+	assert_int_equal(good.code, 0);
+	assert_int_equal(missing.code, IG_PROTO_NOT_FOUND);
 	assert_int_equal(e.calls, 2); /* run r once, run 999 once */
-	assert_int_equal(e.status, STORE_ENOTFOUND);
+	assert_int_equal(e.code, IG_PROTO_NOT_FOUND);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1);
 
@@ -139,8 +140,8 @@ test_one_bad_operation(void **state)
 	assert_int_equal(store_add_event(fx.store, &ev, record, &dup), 0);
 	fx_flush(&fx);
 	assert_int_equal(e.calls, 3);
-	assert_int_equal(e.status, SQLITE_CONSTRAINT);
-	assert_int_equal(dup.status, 0);
+	assert_int_equal(e.code, IG_PROTO_CONFLICT);
+	assert_int_equal(dup.code, 0);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 2);
 	fx_cleanup(&fx);
@@ -154,12 +155,11 @@ typedef struct closing {
 
 /* Runs inside store_close: the store takes no more work. */
 static void
-write_while_closing(void *arg, int status, const char *msg)
+write_while_closing(void *arg, const ig_err *err)
 {
 	closing *c = arg;
 
-	(void)msg;
-	assert_int_equal(status, 0);
+	assert_null(err);
 	c->write_status = store_set_status(
 	    c->store, c->run, IG_STATUS_PAUSED, NULL, NULL, NULL);
 }
@@ -169,7 +169,7 @@ test_close_commits_queued(void **state)
 {
 	struct store_run run = { .name = "r", .status = IG_STATUS_QUEUED };
 	closing c = { 0 };
-	char err[256];
+	ig_err err;
 	fixture fx;
 
 	(void)state;
@@ -177,10 +177,10 @@ test_close_commits_queued(void **state)
 	fx_open(&fx, NULL);
 	c.store = fx.store;
 	assert_int_equal(store_create_run(fx.store, &run, &c.run,
-	                     write_while_closing, &c, err, sizeof(err)),
+	                     write_while_closing, &c, &err),
 	    0);
 	fx_close(&fx);
-	assert_int_equal(c.write_status, STORE_ECLOSED);
+	assert_int_equal(c.write_status, IG_PROTO_UNAVAILABLE);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	fx_cleanup(&fx);
 }

@@ -217,7 +217,7 @@ test_truncate_on_resume(void **state)
 	put_points(&fx, run, loss, 61, 100);
 	assert_int_equal(store_flush(fx.store, record, &after), 0);
 	uv_run(&fx.loop, UV_RUN_DEFAULT);
-	assert_int_equal(after.status, 0);
+	assert_int_equal(after.code, 0);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 100);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
 	fx_cleanup(&fx);

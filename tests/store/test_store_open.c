@@ -126,7 +126,7 @@ test_migrate_names_per_owner(void **state)
 		.spec = "\x80",
 		.spec_len = 1,
 		.status = IG_STATUS_RUNNING };
-	char err[256];
+	ig_err err;
 	fixture fx;
 	int64_t a, b, c;
 
@@ -160,13 +160,11 @@ test_migrate_names_per_owner(void **state)
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
 	/* another owner may use the name now; the same owner still not */
 	assert_int_equal(
-	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
-	    0);
+	    store_create_run(fx.store, &run, &c, NULL, NULL, &err), 0);
 	assert_true(c > b);
 	run.owner_uid = 1000;
-	assert_int_equal(
-	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
-	    STORE_EEXIST);
+	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, &err),
+	    IG_PROTO_CONFLICT);
 	fx_flush(&fx);
 	/* deleting a run still cascades: foreign keys are back on */
 	assert_int_equal(store_delete_run(fx.store, a, NULL, NULL), 0);
@@ -248,16 +246,17 @@ test_second_open_refused(void **state)
 static void
 test_reader_refuses(void **state)
 {
-	char err[512] = "";
+	ig_err err;
 	fixture fx;
 
 	(void)state;
 	fx_init(&fx);
-	assert_null(store_reader_open(fx.path, err, sizeof(err)));
-	assert_non_null(strstr(err, fx.path));
+	assert_null(store_reader_open(fx.path, &err));
+	assert_non_null(strstr(err.message, fx.path));
 	make_sqlite(fx.path, "CREATE TABLE theirs (x);");
-	assert_null(store_reader_open(fx.path, err, sizeof(err)));
-	assert_non_null(strstr(err, "not an ignite database"));
+	assert_null(store_reader_open(fx.path, &err));
+	assert_int_equal(err.code, IG_PROTO_CONFLICT);
+	assert_non_null(strstr(err.message, "not an ignite database"));
 	fx_cleanup(&fx);
 }
 

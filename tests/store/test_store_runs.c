@@ -23,7 +23,7 @@ test_create_update_list_get(void **state)
 	struct store_progress p = { 3, 250, 100, 10 };
 	struct store_run run = { .name = "a", .spec_len = 0 }, got, *runs;
 	result created = { 0 }, st = { 0 }, missing = { 0 };
-	char err[256] = "";
+	ig_err err;
 	int64_t a, b, c, id;
 	fixture fx;
 	size_t n;
@@ -31,24 +31,24 @@ test_create_update_list_get(void **state)
 	(void)state;
 	fx_init(&fx);
 	fx_open(&fx, NULL);
-	assert_int_equal(store_create_run(fx.store, &run, &a, record, &created,
-	                     err, sizeof(err)),
-	    0);
+	assert_int_equal(
+	    store_create_run(fx.store, &run, &a, record, &created, &err), 0);
 	/* Taken while still on its way to the disk... */
 	assert_int_equal(
-	    store_create_run(fx.store, &run, &id, NULL, NULL, err, sizeof(err)),
-	    STORE_EEXIST);
-	assert_non_null(strstr(err, "uid 0 has a run named 'a' already"));
+	    store_create_run(fx.store, &run, &id, NULL, NULL, &err),
+	    IG_PROTO_CONFLICT);
+	assert_non_null(
+	    strstr(err.message, "uid 0 has a run named 'a' already"));
 	b = fx_create_run(&fx, "b");
 	c = fx_create_run(&fx, NULL);
 	assert_true(a < b && b < c);
 	fx_flush(&fx);
 	assert_int_equal(created.calls, 1);
-	assert_int_equal(created.status, 0);
+	assert_int_equal(created.code, 0);
 	/* ... and once committed. */
 	assert_int_equal(
-	    store_create_run(fx.store, &run, &id, NULL, NULL, err, sizeof(err)),
-	    STORE_EEXIST);
+	    store_create_run(fx.store, &run, &id, NULL, NULL, &err),
+	    IG_PROTO_CONFLICT);
 
 	assert_int_equal(store_set_status(fx.store, a, IG_STATUS_COMPLETED,
 	                     "done", record, &st),
@@ -58,8 +58,8 @@ test_create_update_list_get(void **state)
 	                     record, &missing),
 	    0);
 	fx_flush(&fx);
-	assert_int_equal(st.status, 0);
-	assert_int_equal(missing.status, STORE_ENOTFOUND);
+	assert_int_equal(st.code, 0);
+	assert_int_equal(missing.code, IG_PROTO_NOT_FOUND);
 	assert_non_null(strstr(missing.msg, "run 999"));
 
 	assert_int_equal(store_get_run(fx.reader, a, &got), 0);
@@ -78,9 +78,9 @@ test_create_update_list_get(void **state)
 	assert_int_equal(got.finished, 0);
 	store_run_clear(&got);
 	assert_int_equal(
-	    store_get_run(fx.reader, 12345, &got), STORE_ENOTFOUND);
+	    store_get_run(fx.reader, 12345, &got), IG_PROTO_NOT_FOUND);
 	assert_int_equal(store_get_run_by_name(fx.reader, 1000, "zz", &got),
-	    STORE_ENOTFOUND);
+	    IG_PROTO_NOT_FOUND);
 
 	assert_int_equal(
 	    store_list_runs(fx.reader, STORE_ANY_STATUS, &runs, &n), 0);
@@ -205,8 +205,8 @@ test_delete_cascade(void **state)
 	assert_int_equal(store_delete_run(fx.store, a, record, &del), 0);
 	assert_int_equal(store_delete_run(fx.store, a, record, &again), 0);
 	fx_flush(&fx);
-	assert_int_equal(del.status, 0);
-	assert_int_equal(again.status, STORE_ENOTFOUND);
+	assert_int_equal(del.code, 0);
+	assert_int_equal(again.code, IG_PROTO_NOT_FOUND);
 	/* Only b's rows are left. */
 	assert_int_equal(fx_query(&fx, tables[0]), 1);
 	assert_int_equal(fx_query(&fx, tables[1]), 1);
@@ -228,7 +228,7 @@ static void
 test_names_per_owner(void **state)
 {
 	struct store_run run = { .name = "exp", .owner_uid = 1000 }, got;
-	char err[256];
+	ig_err err;
 	int64_t a, b, c;
 	fixture fx;
 
@@ -236,24 +236,19 @@ test_names_per_owner(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	assert_int_equal(
-	    store_create_run(fx.store, &run, &a, NULL, NULL, err, sizeof(err)),
-	    0);
+	    store_create_run(fx.store, &run, &a, NULL, NULL, &err), 0);
 	run.owner_uid = 1001;
 	assert_int_equal(
-	    store_create_run(fx.store, &run, &b, NULL, NULL, err, sizeof(err)),
-	    0);
+	    store_create_run(fx.store, &run, &b, NULL, NULL, &err), 0);
 	fx_flush(&fx);
 	run.owner_uid = 1002;
 	assert_int_equal(
-	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
-	    0);
-	assert_int_equal(
-	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
-	    STORE_EEXIST);
+	    store_create_run(fx.store, &run, &c, NULL, NULL, &err), 0);
+	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, &err),
+	    IG_PROTO_CONFLICT);
 	run.owner_uid = 1001;
-	assert_int_equal(
-	    store_create_run(fx.store, &run, &c, NULL, NULL, err, sizeof(err)),
-	    STORE_EEXIST);
+	assert_int_equal(store_create_run(fx.store, &run, &c, NULL, NULL, &err),
+	    IG_PROTO_CONFLICT);
 	fx_flush(&fx);
 	assert_int_equal(
 	    store_get_run_by_name(fx.reader, 1001, "exp", &got), 0);
