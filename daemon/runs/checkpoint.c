@@ -22,6 +22,7 @@ struct seal {
 	struct run *run;
 	char dir[PATH_MAX];
 	int64_t iteration;
+	uint64_t tag; /* of its file's name */
 	uid_t owner;
 	bool shared; /* the spec's checkpoint.dir */
 	void *bytes; /* {state: bin} to write; NULL: the worker wrote it */
@@ -166,8 +167,8 @@ seal_work(uv_work_t *w)
 {
 	struct seal *sl = w->data;
 
-	sl->rc = ckfile_seal(sl->dir, sl->iteration, sl->owner, sl->bytes,
-	    sl->len, &sl->file, &sl->err);
+	sl->rc = ckfile_seal(sl->dir, sl->iteration, sl->tag, sl->owner,
+	    sl->bytes, sl->len, &sl->file, &sl->err);
 }
 
 static void
@@ -209,7 +210,8 @@ drop_work(uv_work_t *w)
 	struct seal *sl = w->data;
 	char part[PATH_MAX];
 
-	ckfile_name(part, sizeof(part), sl->dir, sl->iteration, "part");
+	ckfile_name(
+	    part, sizeof(part), sl->dir, sl->iteration, sl->tag, "part");
 	unlink(part);
 }
 
@@ -228,6 +230,7 @@ drop_part(struct run *run)
 	if (sl == NULL)
 		return;
 	sl->iteration = ig_engine_state(job_engine(run->job))->iteration;
+	sl->tag = run->ckpt_tag;
 	run_dir(run, sl->dir, sizeof(sl->dir));
 	sl->work.data = sl;
 	if (uv_queue_work(run->mgr->loop, &sl->work, drop_work, drop_done) != 0)
@@ -273,6 +276,7 @@ file_later(struct run *run, bool mk, const void *bytes, size_t len)
 	sl->owner = run->owner;
 	sl->shared = run->spec->checkpoint.dir != NULL;
 	sl->iteration = ig_engine_state(job_engine(run->job))->iteration;
+	sl->tag = run->ckpt_tag;
 	run_dir(run, sl->dir, sizeof(sl->dir));
 	sl->work.data = sl;
 	if (uv_queue_work(run->mgr->loop, &sl->work,
@@ -357,8 +361,10 @@ ask_state(struct run *run)
 	ig_err err;
 
 	run_dir(run, dir, sizeof(dir));
+	run->ckpt_tag = ckfile_tag();
 	ckfile_name(path, sizeof(path), dir,
-	    ig_engine_state(job_engine(run->job))->iteration, "part");
+	    ig_engine_state(job_engine(run->job))->iteration, run->ckpt_tag,
+	    "part");
 	if (job_request_state(run->job, path, on_job_state, run, &err) == 0)
 		return 0;
 	checkpoint_failed(run, run->ckpt_then, err.message);

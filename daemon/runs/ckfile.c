@@ -242,22 +242,34 @@ write_part(const char *part, const void *bytes, size_t len, ig_err *err)
 }
 
 void
-ckfile_name(
-    char *buf, size_t len, const char *dir, int64_t iteration, const char *ext)
+ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
+    uint64_t tag, const char *ext)
 {
-	snprintf(buf, len, "%s/ckpt-%lld.%s", dir, (long long)iteration, ext);
+	snprintf(buf, len, "%s/ckpt-%lld-%016llx.%s", dir, (long long)iteration,
+	    (unsigned long long)tag, ext);
+}
+
+uint64_t
+ckfile_tag(void)
+{
+	uint64_t tag;
+
+	/* without the kernel's randomness, the clock: names differ still */
+	if (uv_random(NULL, NULL, &tag, sizeof(tag), 0, NULL) != 0)
+		tag = uv_hrtime() ^ (uint64_t)time(NULL) << 32;
+	return tag;
 }
 
 int
-ckfile_seal(const char *dir, int64_t iteration, uid_t owner, const void *bytes,
-    size_t len, struct ckfile *f, ig_err *err)
+ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
+    const void *bytes, size_t len, struct ckfile *f, ig_err *err)
 {
 	bool was = as_owner(owner);
 	char part[PATH_MAX];
 	int fd = -1, dfd = -1, rc = 0;
 
-	ckfile_name(part, sizeof(part), dir, iteration, "part");
-	ckfile_name(f->path, sizeof(f->path), dir, iteration, "bin");
+	ckfile_name(part, sizeof(part), dir, iteration, tag, "part");
+	ckfile_name(f->path, sizeof(f->path), dir, iteration, tag, "bin");
 	if (bytes != NULL && (rc = write_part(part, bytes, len, err)) != 0)
 		goto out;
 	if ((fd = open_owned(part, owner, err)) == -1) {

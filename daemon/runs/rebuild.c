@@ -50,7 +50,7 @@ pick_checkpoint(struct rebuild *rb, ig_err *err)
 {
 	ig_err e;
 
-	if (rb->start_over || rb->nckpts == 0)
+	if (rb->nckpts == 0)
 		return 0;
 	for (rb->use = 0; rb->use < rb->nckpts; rb->use++) {
 		const struct store_checkpoint *c = &rb->ckpts[rb->use];
@@ -79,11 +79,9 @@ rebuild_install(struct rebuild *rb, ig_err *err)
 	rb->job = NULL;
 	if (add_run_handlers(run) != 0)
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	else if (rb->nckpts > 0 && !rb->start_over)
+	else if (rb->nckpts > 0)
 		rc = load_checkpoint(run, &rb->ckpts[rb->use], rb->file_bytes,
 		    rb->file_len, err);
-	else if (rb->nckpts > 0)
-		rc = load_checkpoint(run, &rb->ckpts[0], NULL, 0, err);
 	else
 		store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
 	if (rc != 0) {

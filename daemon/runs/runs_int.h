@@ -100,12 +100,16 @@ int ckfile_base(const char *dir, ig_err *err);
 /* The run's directory path, the owner's, mode 0700: made by the daemon and
  * given to the owner, or (shared: a spec's checkpoint.dir) as the owner. */
 int ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err);
-void ckfile_name(
-    char *buf, size_t len, const char *dir, int64_t iteration, const char *ext);
-/* Seal dir/ckpt-ITERATION.part (written first from bytes, when given):
+/* dir/ckpt-ITERATION-TAG.ext: TAG is drawn afresh for each checkpoint, so
+ * no record ever names a file written again later (a run resumed from an
+ * older checkpoint reaches the same iterations again). */
+void ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
+    uint64_t tag, const char *ext);
+uint64_t ckfile_tag(void);
+/* Seal dir/ckpt-ITERATION-TAG.part (written first from bytes, when given):
  * a regular file of the owner's, summed, fsynced, renamed to .bin, the
  * directory fsynced.  On failure the .part is removed. */
-int ckfile_seal(const char *dir, int64_t iteration, uid_t owner,
+int ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
     const void *bytes, size_t len, struct ckfile *f, ig_err *err);
 /* Is path the file its record describes?  Its bytes in *keep (free) when
  * at most keep_max. */

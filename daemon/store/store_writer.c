@@ -36,7 +36,6 @@ enum stmt_id {
 	ST_SERIES,
 	ST_POINT,
 	ST_CKPT_INSERT,
-	ST_CKPT_SAME_FILE,
 	ST_CKPT_TRIM,
 	ST_CKPT_USED,
 	ST_TRUNC_CKPTS,
@@ -82,9 +81,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    " VALUES (?1, coalesce((SELECT max(seq) FROM checkpoints"
 	    "   WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
 	    " ?9, ?10, ?11, ?12)",
-	/* the file was renamed over: its old record describes it no more */
-	[ST_CKPT_SAME_FILE] =
-	    "DELETE FROM checkpoints WHERE run_id = ?1 AND file = ?2",
 	/* all but the newest ?2 and the ?3 best by score * ?4 */
 	[ST_CKPT_TRIM] =
 	    "DELETE FROM checkpoints WHERE run_id = ?1"
@@ -339,18 +335,11 @@ apply_checkpoint(struct store *s, const store_op *op)
 {
 	const struct store_checkpoint *c = &op->u.ckpt.c;
 	sqlite3_stmt *st = stmt(s, ST_CKPT_INSERT);
-	sqlite3_stmt *same = stmt(s, ST_CKPT_SAME_FILE);
 	sqlite3_stmt *trim = stmt(s, ST_CKPT_TRIM);
 	int rc;
 
-	if (st == NULL || same == NULL || trim == NULL)
+	if (st == NULL || trim == NULL)
 		return sqlite3_errcode(s->db);
-	if (c->file != NULL) {
-		sqlite3_bind_int64(same, 1, op->run_id);
-		sqlite3_bind_text(same, 2, c->file, -1, SQLITE_STATIC);
-		if ((rc = store_step_done(same)) != SQLITE_OK)
-			return rc;
-	}
 	sqlite3_bind_int64(st, 1, op->run_id);
 	sqlite3_bind_int64(st, 2, c->epoch);
 	sqlite3_bind_int64(st, 3, c->iteration);
