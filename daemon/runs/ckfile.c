@@ -335,6 +335,35 @@ ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
 	return rc;
 }
 
+void
+ckfile_sweep(const char *dir, uid_t owner, const struct store_checkpoint *keep,
+    size_t nkeep)
+{
+	bool was = as_owner(owner);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	char path[PATH_MAX];
+	size_t i;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "ckpt-", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		for (i = 0; i < nkeep; i++)
+			if (keep[i].file != NULL &&
+			    strcmp(keep[i].file, path) == 0)
+				break;
+		if (i == nkeep)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	else if (dfd != -1)
+		close(dfd);
+	as_daemon(was);
+}
+
 /* Remove the run's directory: the files the daemon named, then it. */
 void
 ckfile_remove_dir(const char *dir, uid_t owner)

@@ -129,6 +129,14 @@ revive_now(struct run *run, bool start_over, ig_err *err)
 	    (rc = build_job(run, &rb.job, err)) == 0 &&
 	    (rc = pick_checkpoint(&rb, err)) == 0)
 		rc = rebuild_install(&rb, err);
+	/* no seal, retirement or worker of this daemon's is out yet */
+	if (rc == 0 &&
+	    (run->mgr->cfg->checkpoint_dir != NULL ||
+	        run->spec->checkpoint.dir != NULL)) {
+		char dir[PATH_MAX];
+		run_dir(run, dir, sizeof(dir));
+		ckfile_sweep(dir, run->owner, rb.ckpts, rb.nckpts);
+	}
 	rebuild_clear(&rb);
 	return rc;
 }

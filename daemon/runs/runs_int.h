@@ -115,6 +115,11 @@ int ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
  * at most keep_max. */
 int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
     size_t keep_max, void **keep, size_t *keep_len, ig_err *err);
+/* Remove the files of dir no record of keep names: what a crash left (a
+ * .part half-written, a .bin sealed but not committed, one whose record
+ * was deleted but not yet unlinked).  Only where nothing is in flight. */
+void ckfile_sweep(const char *dir, uid_t owner,
+    const struct store_checkpoint *keep, size_t nkeep);
 void ckfile_remove_dir(const char *dir, uid_t owner);
 
 /* schedule.c */

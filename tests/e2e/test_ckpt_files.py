@@ -17,7 +17,10 @@ from daemon import (DaemonCase, Daemon, as_uid, history, log_lines, wait_for,
 # A worker speaking the protocol with msgpack directly.  Its state is a
 # counter, a digest chain and PAD bytes (param pad, or pad_after from
 # iteration grow on): process folds the iteration into the digest and
-# reports it as metric w0.  mode "bin" answers {state: bin}.
+# reports it as metric w0.  mode "bin" answers {state: bin}.  pidfile:
+# where setup writes the worker's pid; slow_at, slow_for, marker: at the
+# checkpoint of iteration slow_at, the worker writes the file's head,
+# creates marker and sleeps slow_for seconds before the rest.
 WORKER = r'''
 import hashlib, os, struct, sys
 import msgpack
@@ -49,6 +52,8 @@ while True:
     try:
         if method == "setup":
             P.update(p["params"])
+            if P.get("pidfile"):
+                with open(P["pidfile"], "w") as f: f.write(str(os.getpid()))
             if p.get("checkpoint"):
                 with open(p["checkpoint"], "rb") as f: load(f.read())
             elif p.get("state"):
@@ -67,6 +72,10 @@ while True:
             else:
                 with open(p["path"], "wb") as f:
                     f.write(dump()[:32 << 20])
+                    if st["n"] == P.get("slow_at"):
+                        f.flush()
+                        open(P["marker"], "w").close()
+                        import time; time.sleep(P["slow_for"])
                     rest = pad() - (32 << 20) + len(dump()) - pad()
                     while rest > 0:
                         k = min(rest, 32 << 20); f.write(b"\0" * k); rest -= k
@@ -96,6 +105,15 @@ def spec(tmp, **params):
     return s
 
 
+def resumed_at(c, rid, n=1):
+    """The iteration of the run's nth resume after the daemon's restart."""
+    def at():
+        its = [int(l.split("iteration ")[1].split()[0]) for l in log_lines(c, rid)
+               if l.startswith("resumed at") and "daemon's restart" in l]
+        return its if len(its) >= n else None
+    return wait_for(at, "run %d to resume" % rid, 60)[n - 1]
+
+
 class CheckpointFiles(DaemonCase):
     def setUp(self):
         super().setUp()
@@ -119,6 +137,16 @@ class CheckpointFiles(DaemonCase):
                               " WHERE run_id = ? ORDER BY seq", (rid,)).fetchall()
         finally:
             db.close()
+
+    def restart(self):
+        self.d.kill9()
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def on_disk(self, rid):
+        return sorted(os.path.join(self.run_dir(rid), f)
+                      for f in os.listdir(self.run_dir(rid)))
 
     def final_w0(self, rid):
         return history(self.c, rid)["w0"]
@@ -236,6 +264,108 @@ class CheckpointFiles(DaemonCase):
         self.assertEqual(as_uid(self.d, 65533, peek), 0)
         self.c.call("delete", {"id": rid})
         wait_for(lambda: not os.path.exists(d), "the run's directory to go", 30)
+
+    def test_kill9_while_the_worker_writes(self):
+        """kill -9 of the daemon while the worker writes a large file: the
+        half-written .part is never used (nor kept), the run resumes from
+        the checkpoint before it and ends as an uninterrupted one."""
+        p = dict(pad=16 << 20, sleep=0.01, every=5)
+        want = self.reference(**p)
+        marker = os.path.join(self.tmp, "writing")
+        rid = self.run_spec(spec(self.tmp, slow_at=15, slow_for=3, marker=marker, **p))
+        wait_for(lambda: os.path.exists(marker), "the worker to be writing", 60)
+        parts = [f for f in os.listdir(self.run_dir(rid)) if f.endswith(".part")]
+        self.assertEqual(len(parts), 1, parts)
+        self.restart()
+        self.assertEqual(resumed_at(self.c, rid), 10)
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(self.final_w0(rid), want)
+        self.assertEqual(self.on_disk(rid), sorted(r[1] for r in self.rows(rid)))
+
+    def test_what_a_kill9_between_seal_and_commit_leaves(self):
+        """A crash after the file was sealed (renamed to .bin) and before
+        its record committed leaves a .bin no record names; one between
+        a retirement's commit and its unlink, a file no record names
+        either.  The run resumes from its records and the strays go."""
+        p = dict(pad=4096, sleep=0.01, every=4)
+        want = self.reference(**p)
+        rid = self.run_spec(spec(self.tmp, **p))
+        wait_iteration(self.c, rid, 10)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 60)
+        self.d.kill9()
+        last = self.rows(rid)[-1]
+        strays = [os.path.join(self.run_dir(rid), "ckpt-%d-00000000deadbeef.%s" % (last[0] + 1, x))
+                  for x in ("bin", "part")]
+        for path in strays:
+            with open(path, "wb") as f:
+                f.write(b"\0" * 64)
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        self.assertEqual(self.on_disk(rid), sorted(r[1] for r in self.rows(rid)))
+        self.c.call("resume", {"id": rid})
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(self.final_w0(rid), want)
+
+    def test_worker_killed_with_max_restarts_resumes_exactly(self):
+        p = dict(pad=1 << 20, sleep=0.02, every=5)
+        want = self.reference(**p)
+        pidfile = os.path.join(self.tmp, "worker.pid")
+        rid = self.run_spec(spec(self.tmp, pidfile=pidfile, extra={"worker": {"max_restarts": 1}},
+                                 **p))
+        wait_for(lambda: self.rows(rid), "a committed checkpoint", 60)
+        wait_iteration(self.c, rid, 17)
+        with open(pidfile) as f:
+            os.kill(int(f.read()), 9)
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(self.final_w0(rid), want)
+        lines = log_lines(self.c, rid)
+        self.assertTrue(any(l.startswith("restart 1 of 1 from the last checkpoint: ")
+                            and "killed by signal 9" in l for l in lines), lines)
+        self.assertEqual(self.on_disk(rid), sorted(r[1] for r in self.rows(rid)))
+
+    def test_every_5_slow_worker_loses_at_most_the_bound(self):
+        """PROTOCOL.md: after a kill -9, a run resumes at the last
+        iteration a checkpoint by count was due at, or, when the kill fell
+        while that one was being taken, the one before: at most `every`
+        iterations behind the last due point.  Kills at several phases."""
+        every = 5
+        p = dict(pad=1 << 20, sleep=0.05, every=every, epoch_length=60)
+        want = self.reference(**p)
+        rid = self.run_spec(spec(self.tmp, **p))
+        for n, target in enumerate((13, 27, 41), 1):
+            wait_iteration(self.c, rid, target)
+            before = self.c.call("status", {"id": rid})["iteration"]
+            self.restart()
+            resumed = resumed_at(self.c, rid, n)
+            # before may count an iteration still in flight
+            due = (before - 1) // every * every
+            self.assertEqual(resumed % every, 0, (before, resumed))
+            self.assertGreaterEqual(resumed, due - every, (before, resumed))
+            self.assertLessEqual(resumed, before, (before, resumed))
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(self.final_w0(rid), want)
+
+    def test_worker_metrics_and_spec_metrics_resume_exactly(self):
+        """A worker's own metrics (w0) and the spec's (a running average
+        of its output, whose accumulators the checkpoint keeps) come back
+        as they were after a kill -9."""
+        p = dict(pad=1 << 20, sleep=0.02, every=5,
+                 extra={"metrics": [{"name": "avg", "kind": "running_average",
+                                     "field": "loss"}]})
+        ref = self.run_spec(spec(self.tmp, **dict(p)))
+        wait_status(self.c, ref, ("completed",), 120)
+        want = history(self.c, ref)
+        rid = self.run_spec(spec(self.tmp, **dict(p)))
+        wait_iteration(self.c, rid, 23)
+        self.restart()
+        self.assertGreater(resumed_at(self.c, rid), 0)
+        wait_status(self.c, rid, ("completed",), 120)
+        got = history(self.c, rid)
+        self.assertEqual(sorted(got), ["avg", "w0"])
+        for name in ("avg", "w0"):
+            self.assertEqual([pt[1:] for pt in got[name]], [pt[1:] for pt in want[name]], name)
 
 
 if __name__ == "__main__":
