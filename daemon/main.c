@@ -50,7 +50,7 @@
 struct options {
 	char socket[PATH_LEN];
 	char db[PATH_LEN];
-	char checkpoint_dir[PATH_LEN]; /* "": beside the database */
+	char checkpoint_dir[PATH_LEN]; /* "": beside the database's dir */
 	const char *log_file;
 	enum log_level level;
 	size_t max_frame;
@@ -102,7 +102,8 @@ usage(FILE *f)
 	    "                      root, else $XDG_STATE_HOME/ignite/ignite.db,\n"
 	    "                      else ~/.local/state/ignite/ignite.db)\n"
 	    "  --checkpoint-dir DIR  runs' checkpoint files, in DIR/run-ID\n"
-	    "                      (default: the database's directory/checkpoints)\n"
+	    "                      (default: beside the database's directory,\n"
+	    "                      /var/lib/ignite-checkpoints for /var/lib/ignite)\n"
 	    "  --log-level LEVEL   debug, info, warn or error (default: info)\n"
 	    "  --log-file PATH     log there instead of stderr; SIGHUP reopens it\n"
 	    "  --max-frame BYTES   largest protocol frame (default: %u)\n"
@@ -295,17 +296,17 @@ parse_options(int argc, char **argv, struct options *o)
 }
 
 /*
- * The default --checkpoint-dir, DB's directory/checkpoints.  Workers run
- * as their owners and write into run-ID below it, so the database's
- * directory, when ignited's and closed to others, is opened to search
- * (0711: no one lists it, and the database itself stays 0600).
+ * The default --checkpoint-dir: beside the database's directory, DIR-
+ * checkpoints (/var/lib/ignite-checkpoints for /var/lib/ignite/ignite.db).
+ * Workers run as their owners and must reach run-ID in it; a directory
+ * inside the database's would need that one opened to search, and the
+ * database's stays 0700 (SECURITY.md).
  */
 static void
 default_checkpoint_dir(struct options *o)
 {
-	char dir[PATH_LEN];
+	char dir[PATH_LEN], real[PATH_MAX];
 	char *slash;
-	struct stat st;
 
 	snprintf(dir, sizeof dir, "%s", o->db);
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -314,12 +315,14 @@ default_checkpoint_dir(struct options *o)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    st.st_uid == geteuid() && (st.st_mode & 0077) == 0)
-		chmod(dir, (st.st_mode & 07777) | 0011);
+	if (realpath(dir, real) == NULL)
+		die("--db %s: cannot resolve its directory: %s", o->db,
+		    strerror(errno));
 	if ((size_t)snprintf(o->checkpoint_dir, sizeof o->checkpoint_dir,
-	        "%s/checkpoints", dir) >= sizeof o->checkpoint_dir)
-		die("--db %s: path too long for its checkpoint directory",
+	        "%s-checkpoints",
+	        strcmp(real, "/") == 0 ? "" : real) >= sizeof o->checkpoint_dir)
+		die("--db %s: path too long for its checkpoint directory; "
+		    "pass --checkpoint-dir",
 		    o->db);
 }
 

@@ -120,7 +120,7 @@ class CheckpointFiles(DaemonCase):
         self.tmp = self.d.dir
 
     def run_dir(self, rid):
-        return os.path.join(self.d.dir, "checkpoints", "run-%d" % rid)
+        return os.path.join(self.d.dir + "-checkpoints", "run-%d" % rid)
 
     def bins(self, rid):
         try:
