@@ -91,8 +91,9 @@ ckfile_base(const char *dir, ig_err *err)
 
 	if (mkdir(dir, 0711) != 0 && errno != EEXIST) {
 		return ig_err_set(err, IG_PROTO_INTERNAL,
-		    "--checkpoint-dir %s: cannot create it: %s", dir,
-		    strerror(errno));
+		    "--checkpoint-dir %s: cannot create it: %s; pass "
+		    "--checkpoint-dir DIR to choose another",
+		    dir, strerror(errno));
 	}
 	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    st.st_uid != geteuid() || (st.st_mode & 0022) != 0) {

@@ -367,6 +367,49 @@ class CheckpointFiles(DaemonCase):
         for name in ("avg", "w0"):
             self.assertEqual([pt[1:] for pt in got[name]], [pt[1:] for pt in want[name]], name)
 
+    def run_as(self, uid, s):
+        """Start the run of spec s as uid; its id."""
+        self.assertEqual(as_uid(self.d, uid, lambda c: c.call("run", s)), 0)
+        return [r["id"] for r in self.c.call("list")["runs"] if r["owner"] == uid][-1]
+
+    def test_shared_dir_made_as_the_owner(self):
+        """checkpoint.dir: the run's directory DIR/run-ID is made by the
+        daemon as the run's owner, 0700, and the run resumes from it."""
+        shared = os.path.join(self.tmp, "shared")
+        os.mkdir(shared, 0o700)
+        os.chown(shared, 65534, 65534)
+        p = dict(pad=1 << 20, sleep=0.02, every=5, checkpoint={"dir": shared})
+        want = self.reference(**p)
+        rid = self.run_as(65534, spec(self.tmp, **p))
+        d = os.path.join(shared, "run-%d" % rid)
+        wait_for(lambda: self.rows(rid), "a committed checkpoint", 60)
+        st = os.stat(d)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (65534, 0o700))
+        os.chmod(os.path.dirname(self.d.socket), 0o700)  # as_uid opened it
+        self.restart()
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(self.final_w0(rid), want)
+        rows = self.rows(rid)
+        self.assertTrue(all(r[1].startswith(d + "/") for r in rows), rows)
+        self.assertEqual(sorted(os.path.join(d, f) for f in os.listdir(d)),
+                         sorted(r[1] for r in rows))
+        self.assertFalse(os.path.exists(self.run_dir(rid)))
+        self.c.call("delete", {"id": rid})
+        wait_for(lambda: not os.path.exists(d), "the run's directory to go", 30)
+
+    def test_shared_dir_the_owner_cannot_write(self):
+        """A checkpoint.dir the owner may not write: the run pauses at its
+        first checkpoint, saying why, and nothing is made there."""
+        shared = os.path.join(self.tmp, "roots")
+        os.mkdir(shared, 0o755)
+        rid = self.run_as(65534, spec(self.tmp, pad=10, every=3, sleep=0.01,
+                                      checkpoint={"dir": shared}))
+        st = wait_status(self.c, rid, ("paused", "failed"), 60)
+        self.assertEqual(st["status"], "paused", st)
+        self.assertIn("cannot create the run's directory", st["reason"])
+        self.assertIn("Permission denied", st["reason"])
+        self.assertEqual(os.listdir(shared), [])
+
 
 if __name__ == "__main__":
     DaemonCase.ignited = os.path.abspath(sys.argv.pop(1))
