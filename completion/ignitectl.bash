@@ -13,7 +13,7 @@ _ignitectl()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="run ls status state terminate terminate-epoch pause
-	    resume rm metrics watch logs ping version shutdown help"
+	    resume rm metrics watch logs checkpoints ping version shutdown help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -63,7 +63,7 @@ _ignitectl()
 		return
 	fi
 	case $cmd in
-	status|state|terminate|terminate-epoch|pause|resume|rm|metrics|watch|logs)
+	status|state|terminate|terminate-epoch|pause|resume|rm|metrics|watch|logs|checkpoints)
 		COMPREPLY=($(compgen -W "$(_ignitectl_runs)" -- "$cur")) ;;
 	esac
 }

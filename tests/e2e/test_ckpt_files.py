@@ -221,6 +221,12 @@ class CheckpointFiles(DaemonCase):
         best = min((it for it in w0 if it % 2 == 0 or it == 31), key=lambda it: w0[it])
         self.assertEqual(sorted(r[0] for r in rows), sorted({30, 31, best}), rows)
         self.assertEqual({r[0]: r[3] for r in rows}, {r[0]: w0[r[0]] for r in rows})
+        # the checkpoints method says the same, and why each is kept
+        listed = self.c.call("checkpoints", {"id": rid})["checkpoints"]
+        self.assertEqual([(c["iteration"], c["file"], c["score"], c["size"]) for c in listed],
+                         [(r[0], r[1], r[3], r[2]) for r in rows])
+        self.assertEqual({c["iteration"]: (c["last"], c["best"]) for c in listed},
+                         {it: (it in (30, 31), it == best) for it in (30, 31, best)})
         self.assertEqual(sorted(os.path.join(self.run_dir(rid), f)
                                 for f in os.listdir(self.run_dir(rid))),
                          sorted(r[1] for r in rows))
