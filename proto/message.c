@@ -353,15 +353,6 @@ ig_log_line_clear(ig_log_line *l)
 	l->message = NULL;
 }
 
-static void
-pack_bool(msgpack_packer *pk, bool b)
-{
-	if (b)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
-
 void
 ig_ckpt_info_pack(msgpack_packer *pk, const ig_ckpt_info *c)
 {
@@ -383,9 +374,9 @@ ig_ckpt_info_pack(msgpack_packer *pk, const ig_ckpt_info *c)
 		ig_pack_str(pk, c->file);
 	}
 	ig_pack_str(pk, "last");
-	pack_bool(pk, c->last);
+	proto_pack_bool(pk, c->last);
 	ig_pack_str(pk, "best");
-	pack_bool(pk, c->best);
+	proto_pack_bool(pk, c->best);
 }
 
 int

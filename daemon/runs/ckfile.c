@@ -369,18 +369,10 @@ ckfile_sweep(const char *dir, uid_t owner, const struct store_checkpoint *keep,
 void
 ckfile_remove_dir(const char *dir, uid_t owner)
 {
-	bool was = as_owner(owner);
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
-	struct dirent *de;
+	bool was;
 
-	while (d != NULL && (de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, "ckpt-", 5) == 0)
-			unlinkat(dfd, de->d_name, 0);
-	if (d != NULL)
-		closedir(d);
-	else if (dfd != -1)
-		close(dfd);
+	ckfile_sweep(dir, owner, NULL, 0);
+	was = as_owner(owner);
 	rmdir(dir);
 	as_daemon(was);
 }
