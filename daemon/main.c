@@ -537,10 +537,10 @@ main(int argc, char **argv)
 		die("cannot cap the database at %" PRIu64 " bytes",
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
-	if (o.checkpoint_dir[0] == '\0')
-		default_checkpoint_dir(&o);
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs },
-		o.checkpoint_dir };
+		o.checkpoint_dir, o.checkpoint_dir[0] == '\0' };
+	if (jc.checkpoint_dir_later)
+		default_checkpoint_dir(&o);
 	if ((d.runs = runs_open(&d.loop, &jc, d.store, &e)) == NULL)
 		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)

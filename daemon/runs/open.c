@@ -156,7 +156,7 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg, struct store *store,
 		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 		return NULL;
 	}
-	if (cfg->checkpoint_dir != NULL &&
+	if (cfg->checkpoint_dir != NULL && !cfg->checkpoint_dir_later &&
 	    ckfile_base(cfg->checkpoint_dir, err) != 0) {
 		free(mgr);
 		return NULL;

@@ -255,6 +255,20 @@ class CheckpointFiles(DaemonCase):
         self.assertEqual(os.listdir(self.run_dir(rid)),
                          [os.path.basename(self.rows(rid)[0][1])])
 
+    def test_default_dir_made_when_first_needed(self):
+        """A daemon whose runs never write a checkpoint file leaves nothing
+        beside its database's directory, which stays 0700; the first
+        file makes the default --checkpoint-dir, 0711."""
+        base = self.d.dir + "-checkpoints"
+        rid = self.run_spec({"engine": "builtin:sleep", "params": {"ms": 1},
+                             "data": "range:20", "checkpoint": {"every": 5}})
+        wait_status(self.c, rid, ("completed",), 60)
+        self.assertFalse(os.path.exists(base))
+        self.assertEqual(os.stat(os.path.dirname(self.d.db)).st_mode & 0o777, 0o700)
+        rid = self.run_spec(spec(self.tmp, pad=10, every=2, epoch_length=4))
+        wait_status(self.c, rid, ("completed",), 60)
+        self.assertEqual(os.stat(base).st_mode & 0o777, 0o711)
+
     def test_other_uid_cannot_read_the_run_directory(self):
         rid = self.run_spec(spec(self.tmp, pad=10, every=2, epoch_length=6))
         wait_status(self.c, rid, ("completed",), 60)
