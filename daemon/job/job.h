@@ -47,8 +47,9 @@ struct job_hooks {
 struct job_config {
 	struct plugin_dirs plugin_dirs; /* where non-root may load plugins */
 	const char *checkpoint_dir; /* --checkpoint-dir: runs' directories */
-	/* the default, not given: made at the first checkpoint file, so a
-	 * daemon that never writes one leaves nothing beside its database */
+	/* the default, not given: made at the first checkpoint file (when
+	 * missing at start), so a daemon that never writes one leaves
+	 * nothing beside its database */
 	bool checkpoint_dir_later;
 };
 

@@ -269,6 +269,27 @@ class CheckpointFiles(DaemonCase):
         wait_status(self.c, rid, ("completed",), 60)
         self.assertEqual(os.stat(base).st_mode & 0o777, 0o711)
 
+    def test_default_dir_reopened_at_start(self):
+        """systemd resets a StateDirectory's mode (0700) at each start: the
+        daemon opens its existing --checkpoint-dir to search again before
+        a resumed worker of another uid reads its run's file."""
+        p = dict(pad=1 << 20, sleep=0.02, every=5)
+        want = self.reference(**p)
+        rid = self.run_as(65534, spec(self.tmp, **p))
+        wait_for(lambda: self.rows(rid), "a committed checkpoint", 60)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 60)
+        self.d.stop()
+        os.chmod(self.d.dir + "-checkpoints", 0o700)
+        os.chmod(os.path.dirname(self.d.socket), 0o700)  # as_uid opened it
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        self.c.call("resume", {"id": rid})
+        wait_status(self.c, rid, ("completed", "failed"), 120)
+        self.assertEqual(self.c.call("status", {"id": rid})["status"], "completed")
+        self.assertEqual(self.final_w0(rid), want)
+
     def test_other_uid_cannot_read_the_run_directory(self):
         rid = self.run_spec(spec(self.tmp, pad=10, every=2, epoch_length=6))
         wait_status(self.c, rid, ("completed",), 60)
