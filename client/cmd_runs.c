@@ -1,6 +1,7 @@
 /*
  * cmd_runs.c - the commands about existing runs: ls, status, state, logs,
- * and the actions terminate, terminate-epoch, pause, resume, rm.
+ * checkpoints, and the actions terminate, terminate-epoch, pause, resume,
+ * rm.
  */
 #include <string.h>
 #include <time.h>
@@ -228,6 +229,41 @@ cmd_logs(struct ctl *ctl, int argc, char **argv)
 		ig_log_line_clear(&l);
 	}
 	return ctl->output->logs_end(ctl, out, ig_map_get(res, "id"), rc);
+}
+
+int
+cmd_checkpoints(struct ctl *ctl, int argc, char **argv)
+{
+	const msgpack_object *res, *v;
+	void *out;
+	int rc;
+	ig_err e;
+
+	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
+		return rc;
+	if ((rc = ctl_connect(ctl)) != CTL_OK ||
+	    (rc = conn_call_run(ctl->conn, "checkpoints", argv[optind], &res,
+	         &ctl->e)) != CTL_OK)
+		return rc;
+	if ((v = ig_map_get(res, "checkpoints")) == NULL ||
+	    v->type != MSGPACK_OBJECT_ARRAY || ig_map_get(res, "id") == NULL)
+		return bad_reply(ctl, "checkpoints", NULL);
+	if (ctl->output->ckpts_start(ctl, &out) != 0)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	for (uint32_t i = 0; i < v->via.array.size && rc == CTL_OK; i++) {
+		ig_ckpt_info ck;
+
+		if (ig_ckpt_info_unpack(&v->via.array.ptr[i], &ck, &e) != 0) {
+			rc = bad_reply(ctl, "checkpoints", &e);
+			break;
+		}
+		if (ctl->output->ckpts_row(ctl, out, &ck) != 0)
+			rc = ig_err_set(&ctl->e, CTL_ELOCAL,
+			    "out of memory, or "
+			    "the output failed");
+		ig_ckpt_info_clear(&ck);
+	}
+	return ctl->output->ckpts_end(ctl, out, ig_map_get(res, "id"), rc);
 }
 
 /* ---- actions ------------------------------------------------------------ */

@@ -148,6 +148,15 @@ static const struct command commands[] = {
 	    "\n"
 	    "Example:\n"
 	    "  ignitectl logs digits --tail 20\n" },
+	{ "checkpoints", cmd_checkpoints, "RUN",
+	    "List the run's checkpoints, oldest first: iteration, epoch, size,\n"
+	    "when it was cut, its score (checkpoint.best's metric), why it is\n"
+	    "kept (one of the last n_saved, one of the best) and its file (none\n"
+	    "for a state kept in the database).  Only the run's owner and root.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl checkpoints digits\n"
+	    "  ignitectl --json checkpoints 12 | jq '.checkpoints[-1].file'\n" },
 	{ "dashboard", cmd_dashboard, "[--port P]",
 	    "Serve a live web page of the runs on 127.0.0.1 for you alone: the\n"
 	    "runs table, each run's curves (zoom by dragging, compare runs),\n"

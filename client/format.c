@@ -97,6 +97,23 @@ fmt_rate(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.3gM", v / 1e6);
 }
 
+void
+fmt_bytes(char *buf, size_t len, int64_t v)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double x = (double)v;
+	int u = -1;
+
+	while (x >= 1024 && u < 3) {
+		x /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%lld B", (long long)v);
+	else
+		snprintf(buf, len, "%.1f %s", x, units[u]);
+}
+
 const char *
 owner_name(int64_t uid)
 {

@@ -138,6 +138,7 @@ int cmd_pause(struct ctl *, int, char **);
 int cmd_resume(struct ctl *, int, char **);
 int cmd_rm(struct ctl *, int, char **);
 int cmd_logs(struct ctl *, int, char **);
+int cmd_checkpoints(struct ctl *, int, char **);
 int cmd_run(struct ctl *, int, char **);
 int cmd_metrics(struct ctl *, int, char **);
 int cmd_watch(struct ctl *, int, char **);
@@ -187,6 +188,8 @@ void fmt_count(char *buf, size_t len, int64_t v);
 void fmt_value(char *buf, size_t len, double v);
 /* Iterations per second: "0", "12.3", "1.2k", "3.4M". */
 void fmt_rate(char *buf, size_t len, double v);
+/* Bytes: "812 B", "4.0 KiB", "256.0 MiB", "1.2 GiB". */
+void fmt_bytes(char *buf, size_t len, int64_t v);
 /* Local time "2024-05-01 12:00:03". */
 void fmt_time(char *buf, size_t len, double t);
 /* The user name of uid from the passwd database, or NULL when it has none. */

@@ -7,7 +7,8 @@
  * never ask which form is in use.
  *
  * Functions that print return an exit status and fill ctl->e; those that
- * start a list or add to it (ls_start, ls_row, logs_start, logs_line)
+ * start a list or add to it (ls_start, ls_row, logs_start, logs_line,
+ * ckpts_start, ckpts_row)
  * return 0, or -1 when out of memory or the output failed, and leave the
  * message to the command.  Errors go to stderr the same in both forms
  * (report() in dispatch.c).
@@ -76,6 +77,10 @@ struct output {
 	int (*logs_start)(struct ctl *, void **list);
 	int (*logs_line)(struct ctl *, void *list, const ig_log_line *);
 	int (*logs_end)(
+	    struct ctl *, void *list, const msgpack_object *id, int status);
+	int (*ckpts_start)(struct ctl *, void **list);
+	int (*ckpts_row)(struct ctl *, void *list, const ig_ckpt_info *);
+	int (*ckpts_end)(
 	    struct ctl *, void *list, const msgpack_object *id, int status);
 	/* an action on run: done says what happens now, res is the answer */
 	int (*action)(struct ctl *, const char *run, const char *done,

@@ -237,15 +237,44 @@ json_logs_line(struct ctl *ctl, void *list, const ig_log_line *l)
 	return json_array_append_new(list, json_log_line(l));
 }
 
+/* {id, KEY: list}: logs' lines, checkpoints' checkpoints. */
 static int
-json_logs_end(struct ctl *ctl, void *list, const msgpack_object *id, int status)
+json_run_list(struct ctl *ctl, void *list, const msgpack_object *id,
+    const char *key, int status)
 {
 	if (status == CTL_OK)
 		return json_print(ctl,
-		    json_pack("{s:o s:o}", "id", json_from_msgpack(id), "lines",
-		        list));
+		    json_pack(
+		        "{s:o s:o}", "id", json_from_msgpack(id), key, list));
 	json_decref(list);
 	return status;
+}
+
+static int
+json_logs_end(struct ctl *ctl, void *list, const msgpack_object *id, int status)
+{
+	return json_run_list(ctl, list, id, "lines", status);
+}
+
+static int
+json_ckpts_row(struct ctl *ctl, void *list, const ig_ckpt_info *c)
+{
+	json_t *o = json_pack_ex(NULL, 0, "{sI sI sI s:o s:o s:o sb sb}",
+	    "iteration", (json_int_t)c->iteration, "epoch",
+	    (json_int_t)c->epoch, "size", (json_int_t)c->size, "time",
+	    json_number(c->time), "score", json_number(c->score), "file",
+	    c->file != NULL ? json_string(c->file) : json_null(), "last",
+	    c->last, "best", c->best);
+
+	(void)ctl;
+	return json_array_append_new(list, o);
+}
+
+static int
+json_ckpts_end(
+    struct ctl *ctl, void *list, const msgpack_object *id, int status)
+{
+	return json_run_list(ctl, list, id, "checkpoints", status);
 }
 
 static int
@@ -345,6 +374,9 @@ const struct output output_json = {
 	.logs_start = json_list_start,
 	.logs_line = json_logs_line,
 	.logs_end = json_logs_end,
+	.ckpts_start = json_list_start,
+	.ckpts_row = json_ckpts_row,
+	.ckpts_end = json_ckpts_end,
 	.action = json_action,
 	.metrics = json_metrics,
 	.watch_begin = json_watch_quiet,

@@ -3,6 +3,7 @@
  * tables, what came from the daemon through put_text and text_safe.  The
  * metrics and watch parts are in text_metrics.c and text_watch.c.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,6 +287,48 @@ text_logs_end(struct ctl *ctl, void *list, const msgpack_object *id, int status)
 	return status;
 }
 
+/* checkpoints: a table, oldest first. */
+static const char *const ckpt_headers[] = { ">ITERATION", ">EPOCH", ">SIZE",
+	"TIME", ">SCORE", "KEPT", "FILE", NULL };
+
+static int
+text_ckpts_start(struct ctl *ctl, void **list)
+{
+	(void)ctl;
+	return (*list = table_new(ckpt_headers)) != NULL ? 0 : -1;
+}
+
+static int
+text_ckpts_row(struct ctl *ctl, void *list, const ig_ckpt_info *c)
+{
+	char it[32], ep[32], size[32], when[32], score[32];
+	const char *cells[8] = { it, ep, size, when, score,
+		c->last && c->best ? "last, best" :
+		    c->last        ? "last" :
+		    c->best        ? "best" :
+		                     "-",
+		c->file != NULL ? c->file : "(in the database)", NULL };
+
+	(void)ctl;
+	fmt_count(it, sizeof it, c->iteration);
+	fmt_count(ep, sizeof ep, c->epoch);
+	fmt_bytes(size, sizeof size, c->size);
+	fmt_time(when, sizeof when, c->time);
+	if (isnan(c->score))
+		snprintf(score, sizeof score, "-");
+	else
+		fmt_value(score, sizeof score, c->score);
+	return table_add(list, cells);
+}
+
+static int
+text_ckpts_end(
+    struct ctl *ctl, void *list, const msgpack_object *id, int status)
+{
+	(void)id;
+	return text_ls_end(ctl, list, status);
+}
+
 /* "run 12 pauses after its current iteration (status running)" */
 static int
 text_action(struct ctl *ctl, const char *run, const char *done,
@@ -338,6 +381,9 @@ const struct output output_text = {
 	.logs_start = text_logs_start,
 	.logs_line = text_logs_line,
 	.logs_end = text_logs_end,
+	.ckpts_start = text_ckpts_start,
+	.ckpts_row = text_ckpts_row,
+	.ckpts_end = text_ckpts_end,
 	.action = text_action,
 	.metrics = text_metrics,
 	.watch_begin = text_watch_begin,

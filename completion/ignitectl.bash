@@ -13,7 +13,8 @@ _ignitectl()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	local commands="run ls queue status state terminate terminate-epoch pause
-	    resume rm metrics watch logs dashboard ping version shutdown help"
+	    resume rm metrics watch logs checkpoints dashboard ping version
+	    shutdown help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -65,7 +66,7 @@ _ignitectl()
 		return
 	fi
 	case $cmd in
-	status|state|terminate|terminate-epoch|pause|resume|rm|metrics|watch|logs)
+	status|state|terminate|terminate-epoch|pause|resume|rm|metrics|watch|logs|checkpoints)
 		COMPREPLY=($(compgen -W "$(_ignitectl_runs)" -- "$cur")) ;;
 	esac
 }

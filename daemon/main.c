@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -50,6 +51,7 @@
 struct options {
 	char socket[PATH_LEN];
 	char db[PATH_LEN];
+	char checkpoint_dir[PATH_LEN]; /* "": beside the database's dir */
 	const char *log_file;
 	enum log_level level;
 	size_t max_frame;
@@ -92,7 +94,8 @@ usage(FILE *f)
 	    "               [--idle-timeout MS] [--client-timeout MS]\n"
 	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
-	    "               [--plugin-dir DIR]... [--metrics-listen ADDR:PORT]\n"
+	    "               [--plugin-dir DIR]... [--checkpoint-dir DIR]\n"
+	    "               [--metrics-listen ADDR:PORT]\n"
 	    "               [--metrics-public] [--gpus auto|none|N,N...]\n"
 	    "               [--cpus N] [--max-running-per-user N]\n"
 	    "               [--max-queued-per-user N] [--help] [--version]\n"
@@ -107,6 +110,9 @@ usage(FILE *f)
 	    "  --db PATH           database (default: /var/lib/ignite/ignite.db as\n"
 	    "                      root, else $XDG_STATE_HOME/ignite/ignite.db,\n"
 	    "                      else ~/.local/state/ignite/ignite.db)\n"
+	    "  --checkpoint-dir DIR  runs' checkpoint files, in DIR/run-ID\n"
+	    "                      (default: beside the database's directory,\n"
+	    "                      /var/lib/ignite-checkpoints for /var/lib/ignite)\n"
 	    "  --log-level LEVEL   debug, info, warn or error (default: info)\n"
 	    "  --log-file PATH     log there instead of stderr; SIGHUP reopens it\n"
 	    "  --max-frame BYTES   largest protocol frame (default: %u)\n"
@@ -209,6 +215,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "max-running-per-user", required_argument, NULL, 'R' },
 		{ "max-queued-per-user", required_argument, NULL, 'Q' },
+		{ "checkpoint-dir", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -277,6 +284,13 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_data_bytes = parse_number("--max-data-size",
 			    optarg, 65536, UINT64_C(1) << 50);
 			break;
+		case 'K':
+			if (optarg[0] != '/')
+				die("--checkpoint-dir %s: give an absolute path",
+				    optarg);
+			copy_path(
+			    o->checkpoint_dir, "--checkpoint-dir", optarg);
+			break;
 		case 'P':
 			if (o->nplugin_dirs == PLUGIN_DIRS_MAX)
 				die("--plugin-dir: at most %d",
@@ -340,6 +354,37 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->db[0] == '\0' &&
 	    paths_default_db(o->db, sizeof o->db, &err) != 0)
 		die("%s", err.message);
+}
+
+/*
+ * The default --checkpoint-dir: beside the database's directory, DIR-
+ * checkpoints (/var/lib/ignite-checkpoints for /var/lib/ignite/ignite.db).
+ * Workers run as their owners and must reach run-ID in it; a directory
+ * inside the database's would need that one opened to search, and the
+ * database's stays 0700 (SECURITY.md).
+ */
+static void
+default_checkpoint_dir(struct options *o)
+{
+	char dir[PATH_LEN], real[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", o->db);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (realpath(dir, real) == NULL)
+		die("--db %s: cannot resolve its directory: %s", o->db,
+		    strerror(errno));
+	if ((size_t)snprintf(o->checkpoint_dir, sizeof o->checkpoint_dir,
+	        "%s-checkpoints",
+	        strcmp(real, "/") == 0 ? "" : real) >= sizeof o->checkpoint_dir)
+		die("--db %s: path too long for its checkpoint directory; "
+		    "pass --checkpoint-dir",
+		    o->db);
 }
 
 /* ---- systemd ------------------------------------------------------------ */
@@ -556,7 +601,10 @@ main(int argc, char **argv)
 		die("cannot cap the database at %" PRIu64 " bytes",
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
-	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs } };
+	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs },
+		o.checkpoint_dir, o.checkpoint_dir[0] == '\0' };
+	if (jc.checkpoint_dir_later)
+		default_checkpoint_dir(&o);
 	if ((d.runs = runs_open(&d.loop, &jc, &o.sched, d.store, &e)) == NULL)
 		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)

@@ -83,6 +83,7 @@ void proto_named_values_free(ig_named_value *nv, size_t n);
 
 /* "an integer", "a str", "nil"...: what o is, for messages. */
 const char *proto_type_name(const msgpack_object *o);
+void proto_pack_bool(msgpack_packer *pk, bool b);
 
 /* Is a str object equal to the C string s? */
 bool proto_str_is(const msgpack_object_str *o, const char *s);

@@ -3,6 +3,7 @@
  * the watch notifications.  Readers skip keys they do not know, so a newer
  * daemon can add fields without breaking older clients.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,4 +404,57 @@ ig_log_line_clear(ig_log_line *l)
 {
 	free(l->message);
 	l->message = NULL;
+}
+
+void
+ig_ckpt_info_pack(msgpack_packer *pk, const ig_ckpt_info *c)
+{
+	msgpack_pack_map(pk, 6 + !isnan(c->score) + (c->file != NULL));
+	ig_pack_str(pk, "iteration");
+	msgpack_pack_int64(pk, c->iteration);
+	ig_pack_str(pk, "epoch");
+	msgpack_pack_int64(pk, c->epoch);
+	ig_pack_str(pk, "size");
+	msgpack_pack_int64(pk, c->size);
+	ig_pack_str(pk, "time");
+	msgpack_pack_double(pk, c->time);
+	if (!isnan(c->score)) {
+		ig_pack_str(pk, "score");
+		msgpack_pack_double(pk, c->score);
+	}
+	if (c->file != NULL) {
+		ig_pack_str(pk, "file");
+		ig_pack_str(pk, c->file);
+	}
+	ig_pack_str(pk, "last");
+	proto_pack_bool(pk, c->last);
+	ig_pack_str(pk, "best");
+	proto_pack_bool(pk, c->best);
+}
+
+int
+ig_ckpt_info_unpack(const msgpack_object *o, ig_ckpt_info *c, ig_err *err)
+{
+	const ig_fdef defs[] = {
+		{ "iteration", IG_F_UINT, true, NULL, &c->iteration },
+		{ "epoch", IG_F_UINT, true, NULL, &c->epoch },
+		{ "size", IG_F_UINT, true, NULL, &c->size },
+		{ "time", IG_F_DOUBLE, true, NULL, &c->time },
+		{ "score", IG_F_DOUBLE, false, NULL, &c->score },
+		{ "file", IG_F_STR, false, NULL, &c->file },
+		{ "last", IG_F_BOOL, false, NULL, &c->last },
+		{ "best", IG_F_BOOL, false, NULL, &c->best },
+	};
+
+	memset(c, 0, sizeof *c);
+	c->score = NAN;
+	return ig_map_read(
+	    o, "checkpoint", defs, NELEM(defs), IG_READ_ALLOW_UNKNOWN, err);
+}
+
+void
+ig_ckpt_info_clear(ig_ckpt_info *c)
+{
+	free(c->file);
+	c->file = NULL;
 }

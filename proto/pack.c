@@ -164,6 +164,15 @@ ig_pack_str(msgpack_packer *pk, const char *s)
 }
 
 void
+proto_pack_bool(msgpack_packer *pk, bool b)
+{
+	if (b)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
+
+void
 ig_pack_opt_int(msgpack_packer *pk, int64_t v)
 {
 	if (v == IG_NONE)

@@ -878,14 +878,31 @@ read_handlers(const msgpack_object *o, ig_spec *s, ig_err *err)
 
 /* ---- checkpoint, state_dict, worker ------------------------------------- */
 
+/* checkpoint.best: {metric, mode, n}, as Ignite's score_function. */
+static int
+read_best(const msgpack_object *o, ig_spec_checkpoint *c, ig_err *err)
+{
+	const ig_fdef defs[] = {
+		{ "metric", IG_F_NAME, true, NULL, c->best_metric },
+		{ "mode", IG_F_ENUM, false, modes, &c->best_mode },
+		{ "n", IG_F_POS, false, NULL, &c->best_n },
+	};
+
+	return ig_map_read(o, "checkpoint.best", defs, NELEM(defs), 0, err);
+}
+
 static int
 read_checkpoint(const msgpack_object *o, ig_spec_checkpoint *c, ig_err *err)
 {
+	const msgpack_object *best = NULL;
 	const ig_fdef defs[] = {
 		{ "every", IG_F_POS, false, NULL, &c->every },
 		{ "seconds", IG_F_DOUBLE, false, NULL, &c->seconds },
 		{ "epoch_completed", IG_F_BOOL, false, NULL,
 		    &c->epoch_completed },
+		{ "n_saved", IG_F_POS, false, NULL, &c->n_saved },
+		{ "best", IG_F_MAP, false, NULL, &best },
+		{ "dir", IG_F_STR, false, NULL, &c->dir },
 	};
 	int rc;
 
@@ -893,6 +910,15 @@ read_checkpoint(const msgpack_object *o, ig_spec_checkpoint *c, ig_err *err)
 		return rc;
 	if (present(o, "seconds") && c->seconds <= 0)
 		return invalid(err, "checkpoint.seconds", "must be > 0");
+	if (best != NULL && (rc = read_best(best, c, err)) != 0)
+		return rc;
+	/* the daemon names DIR/run-ID: a relative path would be its cwd's */
+	if (c->dir != NULL && c->dir[0] != '/')
+		return invalid(err, "checkpoint.dir",
+		    "must be an absolute path (shared storage the run's owner "
+		    "can write)");
+	if (c->dir != NULL && strlen(c->dir) > IG_CKPT_DIR_MAX)
+		return invalid(err, "checkpoint.dir", "at most 3072 bytes");
 	return 0;
 }
 
@@ -1183,6 +1209,9 @@ defaults(ig_spec *s)
 	s->data.header = true;
 	s->checkpoint.every = IG_NONE;
 	s->checkpoint.epoch_completed = true;
+	s->checkpoint.n_saved = 2;
+	s->checkpoint.best_mode = IG_MODE_MAX;
+	s->checkpoint.best_n = 1;
 	s->worker.timeout_ms = s->worker.max_restarts = IG_NONE;
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
 		s->worker.rlimits[r] = IG_NONE;
@@ -1291,6 +1320,7 @@ ig_spec_free(ig_spec *s)
 	}
 	free(s->handlers);
 	free(s->state_dict);
+	free(s->checkpoint.dir);
 	ig_strv_free(&s->worker.env);
 	free(s->worker.cwd);
 	for (size_t i = 0; i < s->nnotify; i++)

@@ -33,15 +33,6 @@ pack_engine(msgpack_packer *pk, const ig_spec_engine *e)
 	}
 }
 
-static void
-pack_bool(msgpack_packer *pk, bool b)
-{
-	if (b)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
-}
-
 void
 ig_spec_params_pack(msgpack_packer *pk, const ig_spec *s)
 {
@@ -58,7 +49,7 @@ ig_spec_params_pack(msgpack_packer *pk, const ig_spec *s)
 			msgpack_pack_double(pk, p->v.d);
 			break;
 		case IG_PARAM_BOOL:
-			pack_bool(pk, p->v.b);
+			proto_pack_bool(pk, p->v.b);
 			break;
 		case IG_PARAM_STR:
 			ig_pack_str(pk, p->v.s);
@@ -110,7 +101,7 @@ pack_data(msgpack_packer *pk, const ig_spec_data *d)
 	}
 	if (keys & PROTO_DATA_SHUFFLE) {
 		ig_pack_str(pk, "shuffle");
-		pack_bool(pk, d->shuffle);
+		proto_pack_bool(pk, d->shuffle);
 	}
 	if (keys & PROTO_DATA_COLUMNS) {
 		ig_pack_str(pk, "columns");
@@ -124,7 +115,7 @@ pack_data(msgpack_packer *pk, const ig_spec_data *d)
 	}
 	if (keys & PROTO_DATA_HEADER) {
 		ig_pack_str(pk, "header");
-		pack_bool(pk, d->header);
+		proto_pack_bool(pk, d->header);
 	}
 	if (keys & PROTO_DATA_SCALE) {
 		ig_pack_str(pk, "scale");
@@ -222,7 +213,7 @@ pack_handler(msgpack_packer *pk, const ig_spec_handler *h)
 static void
 pack_checkpoint(msgpack_packer *pk, const ig_spec_checkpoint *c)
 {
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 6);
 	ig_pack_str(pk, "every");
 	ig_pack_opt_int(pk, c->every);
 	ig_pack_str(pk, "seconds");
@@ -231,7 +222,26 @@ pack_checkpoint(msgpack_packer *pk, const ig_spec_checkpoint *c)
 	else
 		msgpack_pack_nil(pk);
 	ig_pack_str(pk, "epoch_completed");
-	pack_bool(pk, c->epoch_completed);
+	proto_pack_bool(pk, c->epoch_completed);
+	ig_pack_str(pk, "n_saved");
+	msgpack_pack_int64(pk, c->n_saved);
+	ig_pack_str(pk, "best");
+	if (c->best_metric[0] != '\0') {
+		msgpack_pack_map(pk, 3);
+		ig_pack_str(pk, "metric");
+		ig_pack_str(pk, c->best_metric);
+		ig_pack_str(pk, "mode");
+		ig_pack_str(pk, c->best_mode == IG_MODE_MIN ? "min" : "max");
+		ig_pack_str(pk, "n");
+		msgpack_pack_int64(pk, c->best_n);
+	} else {
+		msgpack_pack_nil(pk);
+	}
+	ig_pack_str(pk, "dir");
+	if (c->dir != NULL)
+		ig_pack_str(pk, c->dir);
+	else
+		msgpack_pack_nil(pk);
 }
 
 static void
@@ -332,7 +342,7 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 	ig_pack_str(pk, "priority");
 	msgpack_pack_int64(pk, s->priority);
 	ig_pack_str(pk, "preemptible");
-	pack_bool(pk, s->preemptible);
+	proto_pack_bool(pk, s->preemptible);
 	ig_pack_str(pk, "notify");
 	msgpack_pack_array(pk, s->nnotify);
 	for (size_t i = 0; i < s->nnotify; i++)

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
-libuv1-dev libmsgpack-dev libsqlite3-dev libsodium-dev libcmocka-dev libjansson-dev
+libuv1-dev libmsgpack-dev libsqlite3-dev libsodium-dev libxxhash-dev libcmocka-dev libjansson-dev
 zlib1g-dev libsystemd-dev python3 python3-msgpack python3-numpy
 python3-sklearn sqlite3 util-linux procps systemd valgrind"
 # `deps.sh test`: what only the test suite needs besides (the torch worker

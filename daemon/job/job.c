@@ -143,9 +143,10 @@ job_state_async(const struct job *job)
 }
 
 int
-job_request_state(struct job *job, job_state_fn *fn, void *arg, ig_err *err)
+job_request_state(
+    struct job *job, const char *path, job_state_fn *fn, void *arg, ig_err *err)
 {
-	return job_exec_request_state(job, fn, arg, err);
+	return job_exec_request_state(job, path, fn, arg, err);
 }
 
 ig_engine *

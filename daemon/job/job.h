@@ -46,6 +46,11 @@ struct job_hooks {
 /* What the daemon's options say about jobs; borrowed for job_new's call. */
 struct job_config {
 	struct plugin_dirs plugin_dirs; /* where non-root may load plugins */
+	const char *checkpoint_dir; /* --checkpoint-dir: runs' directories */
+	/* the default, not given: made at the first checkpoint file (when
+	 * missing at start), so a daemon that never writes one leaves
+	 * nothing beside its database */
+	bool checkpoint_dir_later;
 };
 
 struct job;
@@ -111,17 +116,23 @@ int job_load(struct job *job, const void *buf, size_t len, ig_err *err);
  * An exec worker's state comes asynchronously: the loop never waits for a
  * worker.  job_state_async says whether job_save would have to ask a
  * running worker; then job_request_state asks it (one request at a time)
- * and fn gets the state, borrowed for the call, or err when the worker
- * refused, failed or timed out.  fn is never called after job_free.
- * The engine must not move between the request and fn: job_save_given
- * then packs what job_save would have with that state.
+ * to write its state into path (a fresh file in the run's directory), and
+ * fn gets saved true when it did, or the state it answered instead,
+ * borrowed for the call, or err when the worker refused, failed or timed
+ * out.  fn is never called after job_free.  The engine must not move
+ * between the request and fn: job_save_given then packs what job_save
+ * would have with that state (NULL: it is in the checkpoint's file).
  */
 typedef void job_state_fn(
-    void *arg, const void *state, size_t len, const char *err);
+    void *arg, const void *state, size_t len, bool saved, const char *err);
 bool job_state_async(const struct job *job);
-int job_request_state(
-    struct job *job, job_state_fn *fn, void *arg, ig_err *err);
+int job_request_state(struct job *job, const char *path, job_state_fn *fn,
+    void *arg, ig_err *err);
 void job_save_given(
     struct job *job, msgpack_packer *pk, const void *state, size_t len);
+/* Before job_load: the checkpoint's file an exec worker resumes from, and
+ * its bytes when small (NULL: the worker reads the file).  Both copied. */
+int job_set_checkpoint_file(struct job *job, const char *path,
+    const void *bytes, size_t len, ig_err *err);
 
 #endif

@@ -49,6 +49,7 @@ struct job_exec {
 	char *state; /* for setup: from job_load */
 	size_t state_len;
 	bool have_state;
+	char *ckpt_file; /* for setup: the checkpoint file resumed from */
 	char *lost; /* why the worker failed, or NULL */
 	uint32_t events; /* events it asked for (1 << IG_EVENT_*) */
 	job_state_fn *state_fn; /* a state_dict request is out: its asker */
@@ -60,8 +61,8 @@ struct job_exec {
 	ig_output out;
 };
 
-static void state_done(
-    struct job_exec *x, const void *buf, size_t len, const char *err);
+static void state_done(struct job_exec *x, const void *buf, size_t len,
+    bool saved, const char *err);
 
 /* ---- building ------------------------------------------------------------ */
 
@@ -140,6 +141,7 @@ exec_destroy(void *self)
 	free(x->cwd);
 	msgpack_sbuffer_destroy(&x->params);
 	free(x->state);
+	free(x->ckpt_file);
 	free(x->lost);
 	ig_worker_output_clear(&x->wout);
 	free(x->fields);
@@ -200,7 +202,7 @@ lose(struct job_exec *x, const char *reason)
 
 	if (x->lost == NULL)
 		x->lost = strdup(reason);
-	state_done(x, NULL, 0, x->lost != NULL ? x->lost : reason);
+	state_done(x, NULL, 0, false, x->lost != NULL ? x->lost : reason);
 	if (!x->pending)
 		return;
 	x->pending = false;
@@ -251,7 +253,7 @@ pack_setup(msgpack_packer *pk, void *arg)
 	struct job_exec *x = a->x;
 	struct job *job = x->job;
 
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	ig_pack_str(pk, "run");
 	msgpack_pack_int64(pk, job->hooks.run_id(job->hooks.ud));
 	ig_pack_str(pk, "params");
@@ -264,6 +266,11 @@ pack_setup(msgpack_packer *pk, void *arg)
 	} else {
 		msgpack_pack_nil(pk);
 	}
+	ig_pack_str(pk, "checkpoint");
+	if (x->ckpt_file != NULL)
+		ig_pack_str(pk, x->ckpt_file);
+	else
+		msgpack_pack_nil(pk);
 	ig_pack_str(pk, "seed");
 	ig_pack_opt_int(pk, job->args.seed);
 	ig_pack_str(pk, "epoch_length");
@@ -360,6 +367,8 @@ start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
 	free(x->state);
 	x->state = NULL;
 	x->have_state = false;
+	free(x->ckpt_file);
+	x->ckpt_file = NULL;
 	return 0;
 }
 
@@ -554,20 +563,24 @@ job_worker_lost(const struct job *job)
 
 /* The state request's answer to its asker, once. */
 static void
-state_done(struct job_exec *x, const void *buf, size_t len, const char *err)
+state_done(struct job_exec *x, const void *buf, size_t len, bool saved,
+    const char *err)
 {
 	job_state_fn *fn = x->state_fn;
 
 	x->state_fn = NULL;
 	if (fn != NULL)
-		fn(x->state_arg, buf, len, err);
+		fn(x->state_arg, buf, len, saved, err);
 }
 
+/* {saved: true}: the worker wrote the file it was given; {state: bin}:
+ * the daemon writes it (PROTOCOL.md, the worker protocol). */
 static void
 on_state(void *arg, const ig_msg *msg)
 {
 	struct job_exec *x = arg;
 	const msgpack_object *st = ig_map_get(msg->result, "state");
+	const msgpack_object *sv = ig_map_get(msg->result, "saved");
 	char reason[IG_ERR_MAX * 2];
 
 	if (msg->error_code != 0) {
@@ -575,24 +588,29 @@ on_state(void *arg, const ig_msg *msg)
 		    "the worker's state_dict failed: %s",
 		    msg->error_message != NULL ? msg->error_message :
 		                                 "no message");
-		state_done(x, NULL, 0, reason);
-	} else if (st == NULL ||
+		state_done(x, NULL, 0, false, reason);
+	} else if (sv != NULL && sv->type == MSGPACK_OBJECT_BOOLEAN &&
+	    sv->via.boolean && st == NULL) {
+		state_done(x, NULL, 0, true, NULL);
+	} else if (sv != NULL || st == NULL ||
 	    (st->type != MSGPACK_OBJECT_BIN &&
 	        st->type != MSGPACK_OBJECT_NIL)) {
-		state_done(x, NULL, 0,
-		    "the worker's state_dict answer: expected {state: bin}");
+		state_done(x, NULL, 0, false,
+		    "the worker's state_dict answer: expected {saved: true} "
+		    "or {state: bin}");
 	} else if (st->type == MSGPACK_OBJECT_NIL) {
-		state_done(x, "", 0, NULL);
+		state_done(x, "", 0, false, NULL);
 	} else {
-		state_done(x, st->via.bin.ptr, st->via.bin.size, NULL);
+		state_done(x, st->via.bin.ptr, st->via.bin.size, false, NULL);
 	}
 }
 
 static void
-pack_nothing(msgpack_packer *pk, void *arg)
+pack_path(msgpack_packer *pk, void *arg)
 {
-	(void)arg;
-	msgpack_pack_map(pk, 0);
+	msgpack_pack_map(pk, 1);
+	ig_pack_str(pk, "path");
+	ig_pack_str(pk, arg);
 }
 
 bool
@@ -605,7 +623,7 @@ job_exec_state_async(const struct job *job)
 
 int
 job_exec_request_state(
-    struct job *job, job_state_fn *fn, void *arg, ig_err *err)
+    struct job *job, const char *path, job_state_fn *fn, void *arg, ig_err *err)
 {
 	struct job_exec *x = job->self;
 
@@ -613,8 +631,8 @@ job_exec_request_state(
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "checkpoint: the worker's state is "
 		    "already being asked for");
-	if (worker_request(x->w, "state_dict", 0, pack_nothing, NULL, on_state,
-	        x, err) != 0)
+	if (worker_request(x->w, "state_dict", 0, pack_path, (void *)path,
+	        on_state, x, err) != 0)
 		return err->code;
 	x->state_fn = fn;
 	x->state_arg = arg;
@@ -635,6 +653,12 @@ exec_state_dict(void *self, void **buf, size_t *len, char *err, size_t errlen)
 		    x->lost != NULL ?
 		        x->lost :
 		        "the worker's state is asked for asynchronously");
+		return -1;
+	}
+	/* too large to hold: the checkpoint it came from stands */
+	if (x->ckpt_file != NULL && !x->have_state) {
+		snprintf(err, errlen, "the worker has not started from %s yet",
+		    x->ckpt_file);
 		return -1;
 	}
 	if (x->state_len > 0 && (*buf = malloc(x->state_len)) == NULL) {
@@ -665,6 +689,26 @@ exec_load_state_dict(
 	x->state = copy;
 	x->state_len = len;
 	x->have_state = true;
+	return 0;
+}
+
+int
+job_set_checkpoint_file(struct job *job, const char *path, const void *bytes,
+    size_t len, ig_err *err)
+{
+	struct job_exec *x = job->self;
+
+	if (job->plugin != &job_exec_plugin)
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: a file for a run without a worker");
+	free(x->ckpt_file);
+	if ((x->ckpt_file = strdup(path)) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	if (bytes != NULL) {
+		char msg[64];
+		if (exec_load_state_dict(x, bytes, len, msg, sizeof(msg)) != 0)
+			return ig_err_set(err, IG_PROTO_INTERNAL, "%s", msg);
+	}
 	return 0;
 }
 

@@ -121,8 +121,8 @@ int job_exec_create(
     struct job *job, const ig_spec *spec, uid_t owner, ig_err *err);
 int job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch);
 bool job_exec_state_async(const struct job *job);
-int job_exec_request_state(
-    struct job *job, job_state_fn *fn, void *arg, ig_err *err);
+int job_exec_request_state(struct job *job, const char *path, job_state_fn *fn,
+    void *arg, ig_err *err);
 
 /* job_metrics.c */
 int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err);

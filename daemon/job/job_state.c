@@ -4,6 +4,8 @@
  *
  *   version   1
  *   plugin    bin: the process function's state_dict, or nil without one
+ *             (and for an exec worker whose state is the checkpoint's
+ *             file)
  *   epoch     the trainer's epoch when saved
  *   in_epoch  saved between EPOCH_STARTED and EPOCH_COMPLETED
  *   metrics   {name: [sum, count, value, have]}: every train metric's
@@ -153,7 +155,7 @@ void
 job_save_given(
     struct job *job, msgpack_packer *pk, const void *state, size_t len)
 {
-	pack_saved(job, pk, true, state, len);
+	pack_saved(job, pk, state != NULL, state, len);
 }
 
 /* ---- load: read and check everything ------------------------------------ */
@@ -290,9 +292,11 @@ read_saved(const struct job *job, const msgpack_object *o, struct saved *sv,
 		    "version: expected 1 (written by another daemon version?)");
 	sv->plugin = ig_map_get(o, "plugin");
 	if (sv->plugin == NULL ||
-	    sv->plugin->type !=
-	        (job->plugin->state_dict != NULL ? MSGPACK_OBJECT_BIN :
-	                                           MSGPACK_OBJECT_NIL))
+	    (sv->plugin->type !=
+	            (job->plugin->state_dict != NULL ? MSGPACK_OBJECT_BIN :
+	                                               MSGPACK_OBJECT_NIL) &&
+	        !(job->plugin == &job_exec_plugin &&
+	            sv->plugin->type == MSGPACK_OBJECT_NIL)))
 		return bad(
 		    err, "plugin: expected the process function's state_dict");
 	if ((v = ig_map_get(o, "epoch")) == NULL ||
@@ -419,6 +423,7 @@ job_load(struct job *job, const void *buf, size_t len, ig_err *err)
 		goto out;
 	/* the plugin checks its state whole before changing anything */
 	if (job->plugin->load_state_dict != NULL &&
+	    sv.plugin->type == MSGPACK_OBJECT_BIN &&
 	    job->plugin->load_state_dict(job->self, sv.plugin->via.bin.ptr,
 	        sv.plugin->via.bin.size, msg, sizeof(msg)) != 0) {
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s",

@@ -1,9 +1,40 @@
 /*
  * checkpoint.c - checkpoints: when one is due, taking it (an exec worker's state asked for without waiting), committing it.
+ *
+ * An exec worker is asked to write its state into a fresh file of the
+ * run's directory, <dir>/ckpt-ITERATION.part; it answers {saved: true},
+ * or {state: bin}, which stays inline in the store when small and is
+ * written to the file by the daemon otherwise.  The file is then sealed
+ * on the threadpool (ckfile_seal: checked, summed, fsynced, renamed to
+ * .bin, the directory fsynced) while the run waits at its clean point,
+ * and only then is its descriptor committed with the engine's state.  A
+ * checkpoint that fails so pauses the run with the reason: the previous
+ * one stands, and a run that cannot checkpoint would lose its work.
  */
 #include "runs/runs_int.h"
 
 #define CKPT_GAP_S 0.01 /* checkpoints by count at most 100/s */
+#define CKPT_INLINE_MAX (64 * 1024) /* a worker's state kept in the row */
+
+/* A checkpoint's file, sealed off the loop (or its directory made). */
+struct seal {
+	uv_work_t work;
+	struct run *run;
+	char dir[PATH_MAX];
+	int64_t iteration;
+	uint64_t tag; /* of its file's name */
+	uid_t owner;
+	bool shared; /* the spec's checkpoint.dir */
+	void *bytes; /* {state: bin} to write; NULL: the worker wrote it */
+	size_t len;
+	struct ckfile file;
+	int rc;
+	ig_err err;
+};
+
+static int ask_state(struct run *run);
+static void checkpoint_failed(struct run *run, int then, const char *why);
+static void checkpoint_over(struct run *run);
 
 static void on_saved(void *arg, const ig_err *err);
 
@@ -23,8 +54,10 @@ waits_for_store(const struct run *run)
  * now; the store commits it with every point handed over before it.
  */
 static int
-commit_checkpoint(struct run *run, const void *given, size_t given_len)
+commit_checkpoint(struct run *run, const void *given, size_t given_len,
+    const struct ckfile *file)
 {
+	const ig_spec_checkpoint *pol = &run->spec->checkpoint;
 	ig_engine *e = job_engine(run->job);
 	msgpack_sbuffer sd, js;
 	msgpack_packer pk;
@@ -43,7 +76,7 @@ commit_checkpoint(struct run *run, const void *given, size_t given_len)
 	ig_state_dict_pack(&d, &pk);
 	ig_state_dict_clear(&d);
 	msgpack_packer_init(&pk, &js, msgpack_sbuffer_write);
-	if (given != NULL) {
+	if (given != NULL || file != NULL) {
 		job_save_given(run->job, &pk, given, given_len);
 	} else if (job_save(run->job, &pk, &err) != 0) {
 		run_log(run, LOG_ERROR,
@@ -64,7 +97,18 @@ commit_checkpoint(struct run *run, const void *given, size_t given_len)
 		.data_pos = cur.pos,
 		.process_state = js.data,
 		.process_state_len = js.size,
+		.file = file != NULL ? file->path : NULL,
+		.file_size = file != NULL ? file->size : 0,
+		.file_sum = file != NULL ? file->sum : 0,
+		.score = NAN,
+		.keep_last = pol->n_saved,
+		.keep_best = pol->best_n,
+		.best_sign = pol->best_metric[0] == '\0' ? 0 :
+		    pol->best_mode == IG_MODE_MIN        ? -1 :
+		                                           1,
 	};
+	if (c.best_sign != 0)
+		ig_engine_metric(e, pol->best_metric, &c.score);
 	if (store_save_checkpoint(run->mgr->store, &c, &p,
 	        waits_for_store(run) ? on_saved : NULL, run) != 0) {
 		run_log(
@@ -80,6 +124,24 @@ out:
 	msgpack_sbuffer_destroy(&sd);
 	msgpack_sbuffer_destroy(&js);
 	return rc;
+}
+
+/* The run cannot checkpoint: it pauses with why, and resumes (when asked)
+ * from the previous checkpoint, which stands. */
+static void
+checkpoint_failed(struct run *run, int then, const char *why)
+{
+	char reason[IG_ERR_MAX * 2];
+
+	snprintf(reason, sizeof(reason),
+	    "checkpoint at iteration %lld failed: %s; the previous one "
+	    "(iteration %lld) stands",
+	    (long long)ig_engine_state(job_engine(run->job))->iteration, why,
+	    (long long)run->ckpt_iteration);
+	run_log(run, LOG_ERROR, "%s", reason);
+	set_reason(run, reason);
+	if (then == THEN_CONTINUE && run->suspend == SUSPEND_NONE)
+		run->suspend = SUSPEND_PAUSE;
 }
 
 /* The checkpoint is over (committed, or not taken): what follows runs in
@@ -105,47 +167,197 @@ on_saved(void *arg, const ig_err *err)
 	checkpoint_over(run);
 }
 
-/* The exec worker's state, asked for by checkpoint(): the run has waited
+static void
+seal_work(uv_work_t *w)
+{
+	struct seal *sl = w->data;
+
+	sl->rc = ckfile_seal(sl->dir, sl->iteration, sl->tag, sl->owner,
+	    sl->bytes, sl->len, &sl->file, &sl->err);
+}
+
+static void
+seal_done(uv_work_t *w, int status)
+{
+	struct seal *sl = w->data;
+	struct run *run = sl->run;
+	bool committing = false;
+
+	run->mgr->building--;
+	if (status != 0)
+		checkpoint_failed(run, run->ckpt_then, "ignited is stopping");
+	else if (sl->rc != 0)
+		checkpoint_failed(run, run->ckpt_then, sl->err.message);
+	else if (commit_checkpoint(run, NULL, 0, &sl->file) != 0)
+		checkpoint_failed(run, run->ckpt_then, "the store refused it");
+	else
+		committing = waits_for_store(run); /* on_saved goes on */
+	if (!committing)
+		checkpoint_over(run);
+	free(sl->bytes);
+	free(sl);
+	if (run->mgr->stopping)
+		check_stopped(run->mgr);
+}
+
+static void
+mkdir_work(uv_work_t *w)
+{
+	struct seal *sl = w->data;
+	char *slash = strrchr(sl->dir, '/');
+
+	/* the daemon's --checkpoint-dir (made here when it is the default),
+	 * then run-ID */
+	if (!sl->shared) {
+		*slash = '\0';
+		sl->rc = ckfile_base(sl->dir, &sl->err);
+		*slash = '/';
+		if (sl->rc != 0)
+			return;
+	}
+	sl->rc = ckfile_mkdir(sl->dir, sl->owner, sl->shared, &sl->err);
+}
+
+/* What a worker that failed to save left half-written. */
+static void
+drop_work(uv_work_t *w)
+{
+	struct seal *sl = w->data;
+	char part[PATH_MAX];
+
+	ckfile_name(
+	    part, sizeof(part), sl->dir, sl->iteration, sl->tag, "part");
+	unlink(part);
+}
+
+static void
+drop_done(uv_work_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+}
+
+static void
+drop_part(struct run *run)
+{
+	struct seal *sl = calloc(1, sizeof(*sl));
+
+	if (sl == NULL)
+		return;
+	sl->iteration = ig_engine_state(job_engine(run->job))->iteration;
+	sl->tag = run->ckpt_tag;
+	run_dir(run, sl->dir, sizeof(sl->dir));
+	sl->work.data = sl;
+	if (uv_queue_work(run->mgr->loop, &sl->work, drop_work, drop_done) != 0)
+		free(sl);
+}
+
+static void
+mkdir_done(uv_work_t *w, int status)
+{
+	struct seal *sl = w->data;
+	struct run *run = sl->run;
+
+	run->mgr->building--;
+	if (status != 0)
+		checkpoint_failed(run, run->ckpt_then, "ignited is stopping");
+	else if (sl->rc != 0)
+		checkpoint_failed(run, run->ckpt_then, sl->err.message);
+	else
+		run->dir_made = true;
+	if (status != 0 || sl->rc != 0 || ask_state(run) != 0)
+		checkpoint_over(run);
+	free(sl);
+	if (run->mgr->stopping)
+		check_stopped(run->mgr);
+}
+
+/* Work on the run's directory off the loop; the run waits (ckpt_out)
+ * until it is done.  bytes NULL and mk: make the directory. */
+static int
+file_later(struct run *run, bool mk, const void *bytes, size_t len)
+{
+	struct seal *sl = calloc(1, sizeof(*sl));
+
+	if (sl == NULL ||
+	    (bytes != NULL && (sl->bytes = malloc(len + 1)) == NULL)) {
+		free(sl);
+		return -1;
+	}
+	if (bytes != NULL)
+		memcpy(sl->bytes, bytes, len);
+	sl->len = len;
+	sl->run = run;
+	sl->owner = run->owner;
+	sl->shared = run->spec->checkpoint.dir != NULL;
+	sl->iteration = ig_engine_state(job_engine(run->job))->iteration;
+	sl->tag = run->ckpt_tag;
+	run_dir(run, sl->dir, sizeof(sl->dir));
+	sl->work.data = sl;
+	if (uv_queue_work(run->mgr->loop, &sl->work,
+	        mk ? mkdir_work : seal_work,
+	        mk ? mkdir_done : seal_done) != 0) {
+		free(sl->bytes);
+		free(sl);
+		return -1;
+	}
+	/* the shutdown waits for it as for a build */
+	run->mgr->building++;
+	return 0;
+}
+
+/* The exec worker's answer, asked for by checkpoint(): the run has waited
  * at its clean point, so the engine is as it was when asked. */
 static void
-on_job_state(void *arg, const void *state, size_t len, const char *err)
+on_job_state(
+    void *arg, const void *state, size_t len, bool saved, const char *err)
 {
 	struct run *run = arg;
 
-	if (err != NULL)
+	if (err != NULL && job_worker_lost(run->job)) {
+		/* the run fails (or restarts) with why, as the worker does */
 		run_log(run, LOG_ERROR,
 		    "checkpoint failed (the previous one stands): %s", err);
-	else if (commit_checkpoint(run, state, len) == 0 &&
-	    waits_for_store(run))
-		return; /* on_saved goes on */
+	} else if (err != NULL) {
+		checkpoint_failed(run, run->ckpt_then, err);
+		drop_part(run);
+	} else if (!saved && len <= CKPT_INLINE_MAX) {
+		if (commit_checkpoint(run, state, len, NULL) != 0)
+			checkpoint_failed(
+			    run, run->ckpt_then, "the store refused it");
+		else if (waits_for_store(run))
+			return; /* on_saved goes on */
+	} else if (file_later(run, false, saved ? NULL : state, len) == 0) {
+		return; /* seal_done goes on */
+	} else {
+		checkpoint_failed(run, run->ckpt_then, "out of memory");
+	}
 	checkpoint_over(run);
 }
 
 /*
  * Checkpoint at a clean point, then go on as `then` says.  An exec
- * worker's state is asked for; then the checkpoint goes to the store.
+ * worker is asked to write its state into a file, which is sealed off
+ * the loop; then the checkpoint goes to the store.
  * The run waits off the run queue until the store has committed it (the
  * loop and every other run go on): a run that went on would take its
  * next checkpoints into the writer's queue only, and a store slow to
  * commit (a WAL checkpoint's fsync on a busy disk takes seconds) would
  * let a crash lose all of them, however often the policy asks for one
  * (the end excepted: see waits_for_store).
- * A checkpoint that fails is logged and the previous one stands.
  */
 void
 checkpoint(struct run *run, int then)
 {
-	ig_err err;
-
 	run->ckpt_then = then;
 	run->ckpt_began = uv_hrtime();
 	if (job_state_async(run->job)) {
-		if (job_request_state(run->job, on_job_state, run, &err) == 0)
+		if ((run->dir_made ? ask_state(run) :
+		                     file_later(run, true, NULL, 0)) == 0)
 			goto wait;
-		run_log(run, LOG_ERROR,
-		    "checkpoint failed (the previous one stands): %s",
-		    err.message);
-	} else if (commit_checkpoint(run, NULL, 0) == 0 &&
+		if (!run->dir_made)
+			checkpoint_failed(run, then, "out of memory");
+	} else if (commit_checkpoint(run, NULL, 0, NULL) == 0 &&
 	    waits_for_store(run)) {
 		goto wait;
 	}
@@ -154,6 +366,25 @@ checkpoint(struct run *run, int then)
 wait:
 	run->ckpt_out = true;
 	run->runnable = false;
+}
+
+/* Ask the worker to write its state into a fresh file of the run's
+ * directory; on_job_state has its answer. */
+static int
+ask_state(struct run *run)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	ig_err err;
+
+	run_dir(run, dir, sizeof(dir));
+	run->ckpt_tag = ckfile_tag();
+	ckfile_name(path, sizeof(path), dir,
+	    ig_engine_state(job_engine(run->job))->iteration, run->ckpt_tag,
+	    "part");
+	if (job_request_state(run->job, path, on_job_state, run, &err) == 0)
+		return 0;
+	checkpoint_failed(run, run->ckpt_then, err.message);
+	return -1;
 }
 
 /* Iterations to complete before the next checkpoint by count: `every`

@@ -110,16 +110,63 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	return 0;
 }
 
+/* A deleted run's checkpoint directory, removed off the loop once the
+ * delete has committed (before, a crash would keep a run whose files are
+ * gone). */
+struct rm_dir {
+	uv_work_t work;
+	uv_loop_t *loop;
+	uid_t owner;
+	char dir[PATH_MAX];
+};
+
+static void
+rm_dir_work(uv_work_t *w)
+{
+	struct rm_dir *r = w->data;
+
+	ckfile_remove_dir(r->dir, r->owner);
+}
+
+static void
+rm_dir_done(uv_work_t *w, int status)
+{
+	(void)status;
+	free(w->data);
+}
+
+static void
+on_deleted(void *arg, const ig_err *err)
+{
+	struct rm_dir *r = arg;
+
+	r->work.data = r;
+	if (err != NULL ||
+	    uv_queue_work(r->loop, &r->work, rm_dir_work, rm_dir_done) != 0)
+		free(r);
+}
+
 int
 runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 {
+	struct rm_dir *r = NULL;
+
 	if (live(run) || run->ending >= 0 || run->rebuilding)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld is %s: terminate it first", (long long)run->id,
 		    ig_status_name(run->status));
-	if (store_delete_run(mgr->store, run->id, NULL, NULL) != 0)
+	if (mgr->cfg->checkpoint_dir != NULL &&
+	    (r = calloc(1, sizeof(*r))) != NULL) {
+		r->loop = mgr->loop;
+		r->owner = run->owner;
+		run_dir(run, r->dir, sizeof(r->dir));
+	}
+	if (store_delete_run(
+	        mgr->store, run->id, r != NULL ? on_deleted : NULL, r) != 0) {
+		free(r);
 		return ig_err_set(
 		    err, IG_PROTO_INTERNAL, "the store refused the delete");
+	}
 	history_forget(mgr->history, run->id);
 	log_msg(LOG_INFO, run->id, "deleted");
 	runs_remove(mgr, run);

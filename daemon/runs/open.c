@@ -166,6 +166,16 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg,
 		ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 		return NULL;
 	}
+	/* one that exists is checked (and made 0711 again: systemd resets a
+	 * StateDirectory's mode at each start) before a resumed worker
+	 * needs to reach its run's file */
+	if (cfg->checkpoint_dir != NULL &&
+	    (!cfg->checkpoint_dir_later ||
+	        access(cfg->checkpoint_dir, F_OK) == 0) &&
+	    ckfile_base(cfg->checkpoint_dir, err) != 0) {
+		free(mgr);
+		return NULL;
+	}
 	mgr->loop = loop;
 	hist_init(&mgr->stats.ckpt_seconds, HIST_SECONDS);
 	hist_init(&mgr->stats.ckpt_bytes, HIST_BYTES);

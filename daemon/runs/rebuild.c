@@ -3,14 +3,17 @@
  */
 #include "runs/runs_int.h"
 
+#define SETUP_STATE_MAX (8 << 20) /* a file's bytes given in setup */
+
 static int
 rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 {
 	struct store_reader *r = store_loop_reader(run->mgr->store);
-	int rc = store_latest_checkpoint(r, run->id, &rb->ckpt);
+	int rc = store_list_checkpoints(r, run->id, &rb->ckpts, &rb->nckpts);
 
 	rb->run = run;
-	rb->have_ckpt = rc == 0;
+	if (rc == 0 && rb->nckpts == 0)
+		rc = IG_PROTO_NOT_FOUND;
 	if (rc == IG_PROTO_NOT_FOUND && !rb->start_over)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld has no checkpoint to continue from",
@@ -20,6 +23,47 @@ rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "cannot read its checkpoint: %s", store_reader_error(r));
 	return 0;
+}
+
+/* Note why a checkpoint was passed over. */
+static void
+skip(struct rebuild *rb, const struct store_checkpoint *c, const char *why)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s%scheckpoint at iteration %lld refused: %s",
+	        rb->skipped != NULL ? rb->skipped : "",
+	        rb->skipped != NULL ? "; " : "", (long long)c->iteration,
+	        why) < 0)
+		return;
+	free(rb->skipped);
+	rb->skipped = s;
+}
+
+/*
+ * Off the loop (but at the start): the newest checkpoint whose file, if
+ * it has one, is the file its record describes (size and XXH3 sum).  A
+ * half-written or damaged file is never used; the one before it is.
+ */
+static int
+pick_checkpoint(struct rebuild *rb, ig_err *err)
+{
+	ig_err e;
+
+	if (rb->nckpts == 0)
+		return 0;
+	for (rb->use = 0; rb->use < rb->nckpts; rb->use++) {
+		const struct store_checkpoint *c = &rb->ckpts[rb->use];
+		if (c->file == NULL ||
+		    ckfile_verify(c->file, c->file_size, c->file_sum,
+		        rb->run->owner, SETUP_STATE_MAX, &rb->file_bytes,
+		        &rb->file_len, &e) == 0)
+			return 0;
+		skip(rb, c, e.message);
+	}
+	return ig_err_set(err, IG_PROTO_CONFLICT,
+	    "run %lld has no usable checkpoint: %s", (long long)rb->run->id,
+	    rb->skipped);
 }
 
 /* The built job becomes the run's, with the checkpoint loaded; the one it
@@ -35,8 +79,9 @@ rebuild_install(struct rebuild *rb, ig_err *err)
 	rb->job = NULL;
 	if (add_run_handlers(run) != 0)
 		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	else if (rb->have_ckpt)
-		rc = load_checkpoint(run, &rb->ckpt, err);
+	else if (rb->nckpts > 0)
+		rc = load_checkpoint(run, &rb->ckpts[rb->use], rb->file_bytes,
+		    rb->file_len, err);
 	else
 		store_truncate(run->mgr->store, run->id, 0, NULL, NULL);
 	if (rc != 0) {
@@ -48,15 +93,30 @@ rebuild_install(struct rebuild *rb, ig_err *err)
 		job_free(old);
 	if (run->sched.held)
 		queue_place(run); /* a restarted worker keeps its GPUs */
+	if (rb->skipped != NULL) {
+		run_log(run, LOG_WARN, "resumed from an older checkpoint: %s",
+		    rb->skipped);
+		set_reason(run, rb->skipped);
+	}
 	return 0;
+}
+
+static void
+rebuild_clear(struct rebuild *rb)
+{
+	for (size_t i = 0; i < rb->nckpts; i++)
+		store_checkpoint_clear(&rb->ckpts[i]);
+	free(rb->ckpts);
+	free(rb->file_bytes);
+	free(rb->skipped);
+	if (rb->job != NULL)
+		job_free(rb->job);
 }
 
 static void
 rebuild_free(struct rebuild *rb)
 {
-	if (rb->job != NULL)
-		job_free(rb->job);
-	store_checkpoint_clear(&rb->ckpt);
+	rebuild_clear(rb);
 	free(rb);
 }
 
@@ -68,11 +128,18 @@ revive_now(struct run *run, bool start_over, ig_err *err)
 	int rc;
 
 	if ((rc = rebuild_read(run, &rb, err)) == 0 &&
-	    (rc = build_job(run, &rb.job, err)) == 0)
+	    (rc = build_job(run, &rb.job, err)) == 0 &&
+	    (rc = pick_checkpoint(&rb, err)) == 0)
 		rc = rebuild_install(&rb, err);
-	if (rb.job != NULL)
-		job_free(rb.job);
-	store_checkpoint_clear(&rb.ckpt);
+	/* no seal, retirement or worker of this daemon's is out yet */
+	if (rc == 0 &&
+	    (run->mgr->cfg->checkpoint_dir != NULL ||
+	        run->spec->checkpoint.dir != NULL)) {
+		char dir[PATH_MAX];
+		run_dir(run, dir, sizeof(dir));
+		ckfile_sweep(dir, run->owner, rb.ckpts, rb.nckpts);
+	}
+	rebuild_clear(&rb);
 	return rc;
 }
 
@@ -81,7 +148,8 @@ rebuild_work(uv_work_t *w)
 {
 	struct rebuild *rb = w->data;
 
-	rb->rc = build_job(rb->run, &rb->job, &rb->err);
+	if ((rb->rc = build_job(rb->run, &rb->job, &rb->err)) == 0)
+		rb->rc = pick_checkpoint(rb, &rb->err);
 }
 
 static void

@@ -33,6 +33,19 @@ hook_run_id(void *ud)
  * was not to be trusted has no spec, and never gets a job. */
 /* A job for run->spec, with the run's hooks, into *out.  Safe on a
  * threadpool thread: it reads the run's spec and owner only. */
+/* The run's checkpoint directory: the spec's checkpoint.dir or the
+ * daemon's --checkpoint-dir, then run-ID. */
+void
+run_dir(const struct run *run, char *buf, size_t len)
+{
+	const char *base = run->spec != NULL && run->spec->checkpoint.dir ?
+	    run->spec->checkpoint.dir :
+	    run->mgr->cfg->checkpoint_dir;
+
+	snprintf(buf, len, "%s/run-%lld", base != NULL ? base : ".",
+	    (long long)run->id);
+}
+
 int
 build_job(struct run *run, struct job **out, ig_err *err)
 {
@@ -320,10 +333,15 @@ run_summary_clear_metrics(ig_summary *s)
 /* Load a checkpoint into a run's fresh job; the store forgets what the
  * lost run wrote past it. */
 int
-load_checkpoint(struct run *run, const struct store_checkpoint *c, ig_err *err)
+load_checkpoint(struct run *run, const struct store_checkpoint *c,
+    const void *file_bytes, size_t file_len, ig_err *err)
 {
 	ig_engine *e = job_engine(run->job);
 
+	if (c->file != NULL &&
+	    job_set_checkpoint_file(
+	        run->job, c->file, file_bytes, file_len, err) != 0)
+		return err->code;
 	if (load_state_dict(run, c->state_dict, c->state_dict_len, err) != 0)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint %lld: %s",
 		    (long long)c->seq, err->message);

@@ -104,6 +104,8 @@ struct run {
 	bool want_checkpoint; /* the checkpoint action fired */
 	bool ckpt_out; /* asked of the worker, or not yet committed */
 	bool ckpt_done; /* ... and came: go on as ckpt_then says */
+	bool dir_made; /* its checkpoint directory, this daemon's life */
+	uint64_t ckpt_tag; /* names the file asked of its worker */
 	int ckpt_then; /* enum ckpt_then */
 	int suspend; /* enum run_suspend: pause or shutdown asked */
 	bool store_failed; /* a write was lost: resume from the store */

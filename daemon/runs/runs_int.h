@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +65,7 @@ void pack_event_note(msgpack_packer *pk, void *arg);
 void notify_metrics(struct run *run, ig_engine *e);
 
 /* run.c */
+void run_dir(const struct run *run, char *buf, size_t len);
 int build_job(struct run *run, struct job **out, ig_err *err);
 int on_epoch_completed(ig_engine *e, int event, void *ud);
 int add_run_handlers(struct run *run);
@@ -74,8 +76,8 @@ int64_t fresh_seed(void);
 int start_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void snapshot(struct run *run);
 void load_last_metrics(struct run *run);
-int load_checkpoint(
-    struct run *run, const struct store_checkpoint *c, ig_err *err);
+int load_checkpoint(struct run *run, const struct store_checkpoint *c,
+    const void *file_bytes, size_t file_len, ig_err *err);
 int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
 int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
 
@@ -86,6 +88,39 @@ bool checkpoint_due(const struct run *run, ig_engine *e);
 bool checkpoint_due_now(const struct run *run);
 void suspend_now(struct run *run);
 void after_checkpoint(struct run *run, int then);
+
+/* ckfile.c: blocking, for the threadpool (and the start) */
+struct ckfile {
+	char path[PATH_MAX]; /* the sealed .bin */
+	int64_t size;
+	uint64_t sum; /* XXH3-64 */
+};
+/* The daemon's --checkpoint-dir, made 0711 when missing. */
+int ckfile_base(const char *dir, ig_err *err);
+/* The run's directory path, the owner's, mode 0700: made by the daemon and
+ * given to the owner, or (shared: a spec's checkpoint.dir) as the owner. */
+int ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err);
+/* dir/ckpt-ITERATION-TAG.ext: TAG is drawn afresh for each checkpoint, so
+ * no record ever names a file written again later (a run resumed from an
+ * older checkpoint reaches the same iterations again). */
+void ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
+    uint64_t tag, const char *ext);
+uint64_t ckfile_tag(void);
+/* Seal dir/ckpt-ITERATION-TAG.part (written first from bytes, when given):
+ * a regular file of the owner's, summed, fsynced, renamed to .bin, the
+ * directory fsynced.  On failure the .part is removed. */
+int ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
+    const void *bytes, size_t len, struct ckfile *f, ig_err *err);
+/* Is path the file its record describes?  Its bytes in *keep (free) when
+ * at most keep_max. */
+int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
+    size_t keep_max, void **keep, size_t *keep_len, ig_err *err);
+/* Remove the files of dir no record of keep names: what a crash left (a
+ * .part half-written, a .bin sealed but not committed, one whose record
+ * was deleted but not yet unlinked).  Only where nothing is in flight. */
+void ckfile_sweep(const char *dir, uid_t owner,
+    const struct store_checkpoint *keep, size_t nkeep);
+void ckfile_remove_dir(const char *dir, uid_t owner);
 
 /* schedule.c */
 void make_runnable(struct run *run);
@@ -111,8 +146,12 @@ struct rebuild {
 	uv_work_t work;
 	struct run *run;
 	bool start_over; /* no checkpoint: from the start */
-	struct store_checkpoint ckpt;
-	bool have_ckpt;
+	struct store_checkpoint *ckpts; /* newest first */
+	size_t nckpts;
+	size_t use; /* the one resumed from: its file checked */
+	void *file_bytes; /* its file's bytes when small, for setup */
+	size_t file_len;
+	char *skipped; /* why newer ones were not used, or NULL */
 	struct job *job; /* built, not yet the run's */
 	int rc;
 	ig_err err;

@@ -677,8 +677,10 @@ replace_checkpoint(struct store *s, store_op *op)
 
 	for (pp = &s->local_head; *pp != NULL; pp = &(*pp)->next) {
 		store_op *old = *pp;
+		/* a sealed file's record is never dropped: the file would
+		 * stay on disk with nothing to name it or delete it */
 		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id ||
-		    old->cb != NULL)
+		    old->cb != NULL || old->u.ckpt.c.file != NULL)
 			continue;
 		op->next = old->next;
 		*pp = op;
@@ -701,7 +703,8 @@ store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	if (s->closing)
 		return IG_PROTO_UNAVAILABLE;
 	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
-	    ckpt->state_dict_len + ckpt->process_state_len);
+	    ckpt->state_dict_len + ckpt->process_state_len +
+	        str_size(ckpt->file));
 	if (op == NULL)
 		return IG_PROTO_INTERNAL;
 	c = &op->u.ckpt.c;
@@ -711,6 +714,7 @@ store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
 	        ckpt->state_dict_len, false);
 	c->process_state = op_put(
 	    op, &used, ckpt->process_state, ckpt->process_state_len, false);
+	c->file = op_put_str(op, &used, ckpt->file);
 	if (c->wall == 0)
 		c->wall = store_now();
 	op->u.ckpt.progress = *p;

@@ -101,6 +101,18 @@ struct store_checkpoint {
 	    *process_state; /* the process function's own state; may be NULL */
 	size_t process_state_len;
 	double wall; /* unix time; 0 on write: now */
+	/* the state's file, sealed before the commit; NULL: inline only */
+	const char *file;
+	int64_t file_size;
+	uint64_t file_sum; /* XXH3-64 */
+	double score; /* checkpoint.best's metric then; NaN: none */
+	/* on write, retention: the newest keep_last (0: the store's
+	 * keep_checkpoints) and the keep_best best by score (best_sign 1:
+	 * highest, -1: lowest) stay; the files of the others are unlinked
+	 * once that has committed */
+	int64_t keep_last;
+	int64_t keep_best;
+	int best_sign;
 };
 
 /* NaN values are stored as NULL and read back as NaN. */
@@ -233,9 +245,12 @@ int store_series(struct store *s, int64_t run_id, const char *name, int64_t *id,
 int store_points(
     struct store *s, int64_t run_id, const struct store_point *p, size_t n);
 /*
- * Save a checkpoint, update the run's progress from p and drop checkpoints
- * beyond the newest keep_checkpoints, all in one transaction together with
- * every point enqueued before it.  ckpt->seq is ignored.
+ * Save a checkpoint, update the run's progress from p and drop the
+ * checkpoints its retention does not keep, all in one transaction together
+ * with every point enqueued before it; a record of the same file is
+ * replaced.  The files of those dropped are unlinked after the commit (by
+ * the writer thread, as their run's owner), unless a record still names
+ * them.  ckpt->seq is ignored.
  */
 int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
     const struct store_progress *p, store_done_cb *cb, void *arg);
@@ -247,8 +262,9 @@ int store_log(struct store *s, int64_t run_id, const char *line, size_t len);
 int store_delete_run(
     struct store *s, int64_t run_id, store_done_cb *cb, void *arg);
 /*
- * Resume support: delete run_id's points and events past iteration (its
- * checkpoint's), in one transaction.  Enqueue it before the resumed engine
+ * Resume support: delete run_id's points, events and checkpoints past
+ * iteration (its checkpoint's), in one transaction; the files of those
+ * checkpoints are unlinked after the commit.  Enqueue it before the resumed engine
  * writes anything: later points then never meet a stale one.
  *
  * A run some of whose writes were lost in a failed transaction (disk full,
@@ -286,6 +302,10 @@ int store_get_run_by_name(struct store_reader *r, uint32_t owner,
 /* The newest checkpoint; IG_PROTO_NOT_FOUND if the run has none. */
 int store_latest_checkpoint(
     struct store_reader *r, int64_t run_id, struct store_checkpoint *ckpt);
+/* Every checkpoint of the run, newest first (free each with
+ * store_checkpoint_clear, then the array); *n 0 when it has none. */
+int store_list_checkpoints(struct store_reader *r, int64_t run_id,
+    struct store_checkpoint **v, size_t *n);
 
 /* A run to resume at start: its record and newest checkpoint, if any. */
 struct store_resume {

@@ -158,7 +158,16 @@ struct store {
 	int64_t *poisoned;
 	size_t npoisoned;
 	bool writer_wal_lost; /* every commit fails from now on */
+	/* checkpoint files whose records this transaction drops: unlinked
+	 * once it has committed */
+	struct store_retired *retired;
+	size_t nretired;
 	uv_thread_t thread;
+};
+
+struct store_retired {
+	char *file;
+	uint32_t owner;
 };
 
 /* The message for writes refused once the WAL is gone. */

@@ -39,6 +39,10 @@ enum rstmt_id {
 	"SELECT id, name, owner_uid, spec, status, reason," \
 	" created, started, finished, epoch, iteration, epoch_length," \
 	" max_epochs, tag, queue_seq FROM runs"
+#define CKPT_COLUMNS \
+	"SELECT seq, epoch, iteration, state_dict," \
+	" data_pass, data_pos, process_state, wall, file, file_size," \
+	" file_sum, score FROM checkpoints"
 #define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
 
 static const char *const rstmt_sql[RS_COUNT] = {
@@ -58,10 +62,8 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_RUNS] = RUN_COLUMNS " ORDER BY id",
 	[RS_RUN_BY_ID] = RUN_COLUMNS " WHERE id = ?1",
 	[RS_RUN_BY_NAME] = RUN_COLUMNS " WHERE owner_uid = ?1 AND name = ?2",
-	[RS_LATEST_CKPT] =
-	    "SELECT seq, epoch, iteration, state_dict,"
-	    " data_pass, data_pos, process_state, wall FROM checkpoints"
-	    " WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1",
+	[RS_LATEST_CKPT] = CKPT_COLUMNS " WHERE run_id = ?1 ORDER BY seq DESC"
+	                                " LIMIT ?2",
 	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
 	              " ORDER BY name",
 	/* ?4: a page's limit, -1 for none */
@@ -323,6 +325,7 @@ store_checkpoint_clear(struct store_checkpoint *c)
 {
 	free((void *)c->state_dict);
 	free((void *)c->process_state);
+	free((void *)c->file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -429,6 +432,69 @@ store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
 	return get_run(r, st, run);
 }
 
+/* Fill c from a CKPT_COLUMNS row. */
+static void
+read_checkpoint(
+    sqlite3_stmt *st, int64_t run_id, struct store_checkpoint *c, bool *nomem)
+{
+	const char *file = (const char *)sqlite3_column_text(st, 8);
+
+	memset(c, 0, sizeof(*c));
+	c->run_id = run_id;
+	c->seq = sqlite3_column_int64(st, 0);
+	c->epoch = sqlite3_column_int64(st, 1);
+	c->iteration = sqlite3_column_int64(st, 2);
+	c->state_dict = column_blob(st, 3, &c->state_dict_len, nomem);
+	c->data_pass = sqlite3_column_int64(st, 4);
+	c->data_pos = sqlite3_column_int64(st, 5);
+	c->process_state = column_blob(st, 6, &c->process_state_len, nomem);
+	c->wall = sqlite3_column_double(st, 7);
+	if (file != NULL && (c->file = store_strdup(file)) == NULL)
+		*nomem = true;
+	c->file_size = sqlite3_column_int64(st, 9);
+	c->file_sum = (uint64_t)sqlite3_column_int64(st, 10);
+	c->score = sqlite3_column_type(st, 11) == SQLITE_NULL ?
+	    NAN :
+	    sqlite3_column_double(st, 11);
+}
+
+int
+store_list_checkpoints(struct store_reader *r, int64_t run_id,
+    struct store_checkpoint **out, size_t *n)
+{
+	sqlite3_stmt *st = stmt(r, RS_LATEST_CKPT);
+	struct store_checkpoint *v = NULL, *nv;
+	bool nomem = false;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (st == NULL)
+		return fail(r, sqlite3_errcode(r->db), "read a checkpoint");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
+			nomem = true;
+			break;
+		}
+		v = nv;
+		read_checkpoint(st, run_id, &v[(*n)++], &nomem);
+		if (nomem)
+			break;
+	}
+	sqlite3_reset(st);
+	if (nomem || rc != SQLITE_DONE) {
+		for (size_t i = 0; i < *n; i++)
+			store_checkpoint_clear(&v[i]);
+		free(v);
+		*n = 0;
+		return fail(r, nomem ? SQLITE_NOMEM : rc, "read a checkpoint");
+	}
+	*out = v;
+	return 0;
+}
+
 int
 store_latest_checkpoint(
     struct store_reader *r, int64_t run_id, struct store_checkpoint *c)
@@ -440,18 +506,10 @@ store_latest_checkpoint(
 	if (st == NULL)
 		return fail(r, sqlite3_errcode(r->db), "read a checkpoint");
 	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, 1);
 	memset(c, 0, sizeof(*c));
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		c->run_id = run_id;
-		c->seq = sqlite3_column_int64(st, 0);
-		c->epoch = sqlite3_column_int64(st, 1);
-		c->iteration = sqlite3_column_int64(st, 2);
-		c->state_dict = column_blob(st, 3, &c->state_dict_len, &nomem);
-		c->data_pass = sqlite3_column_int64(st, 4);
-		c->data_pos = sqlite3_column_int64(st, 5);
-		c->process_state =
-		    column_blob(st, 6, &c->process_state_len, &nomem);
-		c->wall = sqlite3_column_double(st, 7);
+		read_checkpoint(st, run_id, c, &nomem);
 		rc = nomem ? SQLITE_NOMEM : 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_NOTFOUND;

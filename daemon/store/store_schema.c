@@ -118,6 +118,12 @@ static const char *const migrations[] = {
 	 * submitted in id order. */
 	("ALTER TABLE runs ADD COLUMN queue_seq INTEGER NOT NULL DEFAULT 0;"
 	 "UPDATE runs SET queue_seq = id;"),
+	/* 4 -> 5: checkpoints as files: the file's path, size and XXH3-64
+	 * sum (NULL: the state is inline), and the score best-K keeps by. */
+	("ALTER TABLE checkpoints ADD COLUMN file TEXT;"
+	 "ALTER TABLE checkpoints ADD COLUMN file_size INTEGER;"
+	 "ALTER TABLE checkpoints ADD COLUMN file_sum INTEGER;"
+	 "ALTER TABLE checkpoints ADD COLUMN score REAL;"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -9,10 +9,14 @@
  * full, I/O, busy) rolls back the whole transaction: every operation in it
  * fails with that message, and what committed before stays.
  */
+#include <sys/fsuid.h>
+
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store_int.h"
 
@@ -33,6 +37,8 @@ enum stmt_id {
 	ST_POINT,
 	ST_CKPT_INSERT,
 	ST_CKPT_TRIM,
+	ST_CKPT_USED,
+	ST_TRUNC_CKPTS,
 	ST_EVENT,
 	ST_LOG_INSERT,
 	ST_LOG_TRIM,
@@ -70,12 +76,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 	             " value) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_CKPT_INSERT] =
 	    "INSERT INTO checkpoints (run_id, seq, epoch,"
-	    " iteration, state_dict, data_pass, data_pos, process_state, wall)"
+	    " iteration, state_dict, data_pass, data_pos, process_state, wall,"
+	    " file, file_size, file_sum, score)"
 	    " VALUES (?1, coalesce((SELECT max(seq) FROM checkpoints"
-	    "   WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "   WHERE run_id = ?1), 0) + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+	    " ?9, ?10, ?11, ?12)",
+	/* all but the newest ?2 and the ?3 best by score * ?4 */
 	[ST_CKPT_TRIM] =
-	    "DELETE FROM checkpoints WHERE run_id = ?1 AND seq <="
-	    " (SELECT max(seq) FROM checkpoints WHERE run_id = ?1) - ?2",
+	    "DELETE FROM checkpoints WHERE run_id = ?1"
+	    " AND seq NOT IN (SELECT seq FROM checkpoints WHERE run_id = ?1"
+	    "   ORDER BY seq DESC LIMIT ?2)"
+	    " AND seq NOT IN (SELECT seq FROM checkpoints WHERE run_id = ?1"
+	    "   AND score IS NOT NULL AND ?4 != 0"
+	    "   ORDER BY score * ?4 DESC, seq DESC LIMIT ?3)"
+	    " RETURNING file, (SELECT owner_uid FROM runs WHERE id = ?1)",
+	[ST_CKPT_USED] = "SELECT 1 FROM checkpoints WHERE file = ?1",
+	[ST_TRUNC_CKPTS] =
+	    "DELETE FROM checkpoints WHERE run_id = ?1 AND iteration > ?2"
+	    " RETURNING file, (SELECT owner_uid FROM runs WHERE id = ?1)",
 	[ST_EVENT] = "INSERT INTO events (run_id, time, kind, epoch, iteration,"
 	             " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_LOG_INSERT] = "INSERT INTO logs (run_id, seq, time, line)"
@@ -244,14 +262,84 @@ run_for(struct store *s, enum stmt_id id, int64_t run_id, int64_t v)
 	return store_step_done(st);
 }
 
+/* Step a DELETE ... RETURNING file, owner to its end; the files are
+ * unlinked once the transaction has committed (unlink_retired). */
+static int
+retire(struct store *s, sqlite3_stmt *st)
+{
+	struct store_retired *v;
+	const char *file;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((file = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			continue;
+		v = realloc(s->retired, (s->nretired + 1) * sizeof(*v));
+		if (v == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		s->retired = v;
+		v[s->nretired].owner = (uint32_t)sqlite3_column_int64(st, 1);
+		if ((v[s->nretired].file = store_strdup(file)) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		s->nretired++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Forget the retired files past n (their deletes rolled back). */
+static void
+unretire(struct store *s, size_t n)
+{
+	while (s->nretired > n)
+		free(s->retired[--s->nretired].file);
+}
+
+/*
+ * After a commit: unlink the retired files no record names any more, as
+ * their run's owner (a shared checkpoint.dir may squash root, and a path
+ * an owner controls is never followed as root).  setfsuid is this
+ * thread's alone.
+ */
+static void
+unlink_retired(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_CKPT_USED);
+	bool root = geteuid() == 0;
+
+	for (size_t i = 0; i < s->nretired; i++) {
+		const struct store_retired *r = &s->retired[i];
+		bool used = false;
+
+		if (st != NULL) {
+			sqlite3_bind_text(st, 1, r->file, -1, SQLITE_STATIC);
+			used = sqlite3_step(st) == SQLITE_ROW;
+			sqlite3_reset(st);
+		}
+		if (used)
+			continue;
+		if (root)
+			setfsuid(r->owner);
+		unlink(r->file);
+		if (root)
+			setfsuid(0);
+	}
+	unretire(s, 0);
+}
+
 static int
 apply_checkpoint(struct store *s, const store_op *op)
 {
 	const struct store_checkpoint *c = &op->u.ckpt.c;
 	sqlite3_stmt *st = stmt(s, ST_CKPT_INSERT);
+	sqlite3_stmt *trim = stmt(s, ST_CKPT_TRIM);
 	int rc;
 
-	if (st == NULL)
+	if (st == NULL || trim == NULL)
 		return sqlite3_errcode(s->db);
 	sqlite3_bind_int64(st, 1, op->run_id);
 	sqlite3_bind_int64(st, 2, c->epoch);
@@ -266,9 +354,27 @@ apply_checkpoint(struct store *s, const store_op *op)
 	else
 		sqlite3_bind_null(st, 7);
 	sqlite3_bind_double(st, 8, c->wall);
-	if ((rc = store_step_done(st)) != SQLITE_OK ||
-	    (rc = run_for(s, ST_CKPT_TRIM, op->run_id,
-	         s->opt.keep_checkpoints)) != SQLITE_OK)
+	if (c->file != NULL) {
+		sqlite3_bind_text(st, 9, c->file, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 10, c->file_size);
+		sqlite3_bind_int64(st, 11, (int64_t)c->file_sum);
+	} else {
+		sqlite3_bind_null(st, 9);
+		sqlite3_bind_null(st, 10);
+		sqlite3_bind_null(st, 11);
+	}
+	if (isnan(c->score))
+		sqlite3_bind_null(st, 12);
+	else
+		sqlite3_bind_double(st, 12, c->score);
+	if ((rc = store_step_done(st)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(trim, 1, op->run_id);
+	sqlite3_bind_int64(
+	    trim, 2, c->keep_last > 0 ? c->keep_last : s->opt.keep_checkpoints);
+	sqlite3_bind_int64(trim, 3, c->keep_best);
+	sqlite3_bind_int64(trim, 4, c->best_sign);
+	if ((rc = retire(s, trim)) != SQLITE_OK)
 		return rc;
 	return apply_progress(s, op->run_id, &op->u.ckpt.progress);
 }
@@ -321,11 +427,18 @@ apply_delete(struct store *s, const store_op *op)
 static int
 apply_truncate(struct store *s, const store_op *op)
 {
+	sqlite3_stmt *st = stmt(s, ST_TRUNC_CKPTS);
 	int rc = run_for(s, ST_TRUNC_POINTS, op->run_id, op->u.iteration);
 
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK ||
+	    (rc = run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration)) !=
+	        SQLITE_OK)
 		return rc;
-	return run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration);
+	if (st == NULL)
+		return sqlite3_errcode(s->db);
+	sqlite3_bind_int64(st, 1, op->run_id);
+	sqlite3_bind_int64(st, 2, op->u.iteration);
+	return retire(s, st);
 }
 
 static int
@@ -484,10 +597,12 @@ apply_in_savepoint(struct store *s, store_op *op)
 		cure(s, op->run_id);
 	if ((rc = run(s, ST_SAVEPOINT)) != SQLITE_OK)
 		return rc;
+	size_t nretired = s->nretired;
 	rc = apply(s, op);
 	if (rc != SQLITE_OK && op_level(rc)) {
 		op->code = store_code(rc);
 		op->errmsg = op_error(s, op, rc);
+		unretire(s, nretired);
 		rc = run(s, ST_ROLLBACK_TO);
 	}
 	if (rc == SQLITE_OK)
@@ -533,9 +648,12 @@ commit(struct store *s, store_batch *batches)
 		wal_lost = true;
 		goto fail;
 	}
-	if ((rc = run(s, ST_COMMIT)) == SQLITE_OK)
+	if ((rc = run(s, ST_COMMIT)) == SQLITE_OK) {
+		unlink_retired(s);
 		return;
+	}
 fail:
+	unretire(s, 0);
 	if (op != NULL)
 		msg = op_error(s, op, rc);
 	else {
@@ -695,6 +813,7 @@ store_writer_stop(struct store *s)
 	free(s->stmts);
 	s->stmts = NULL;
 	free(s->poisoned);
+	free(s->retired);
 	s->poisoned = NULL;
 	s->npoisoned = 0;
 	sqlite3_close(s->db);

@@ -430,6 +430,22 @@ void ig_log_line_pack(msgpack_packer *pk, const ig_log_line *l);
 int ig_log_line_unpack(const msgpack_object *o, ig_log_line *l, ig_err *err);
 void ig_log_line_clear(ig_log_line *l);
 
+/* One of a run's checkpoints, as the checkpoints method lists them.  file
+ * is malloc'd by unpack (NULL: the state is in the database); free it with
+ * ig_ckpt_info_clear(). */
+typedef struct ig_ckpt_info {
+	int64_t iteration, epoch;
+	int64_t size; /* bytes: the file's, or the state's in the database */
+	double time; /* unix seconds, when it was cut */
+	double score; /* checkpoint.best's metric then; NAN when none */
+	char *file;
+	bool last; /* kept as one of the last n_saved */
+	bool best; /* kept as one of the best n */
+} ig_ckpt_info;
+void ig_ckpt_info_pack(msgpack_packer *pk, const ig_ckpt_info *c);
+int ig_ckpt_info_unpack(const msgpack_object *o, ig_ckpt_info *c, ig_err *err);
+void ig_ckpt_info_clear(ig_ckpt_info *c);
+
 /* ---- metric history ----------------------------------------------------- */
 
 typedef struct ig_point {

@@ -23,6 +23,8 @@ extern "C" {
 /* An answer a worker may take; a checkpoint waits no longer at shutdown
  * than the shutdown grace, however long this is. */
 #define IG_WORKER_TIMEOUT_MAX_MS 3600000
+/* checkpoint.dir: room left in PATH_MAX for run-ID/ckpt-N.part */
+#define IG_CKPT_DIR_MAX 3072
 
 enum ig_engine_kind {
 	IG_ENGINE_BUILTIN,
@@ -186,6 +188,13 @@ typedef struct ig_spec_checkpoint {
 	int64_t every; /* iterations; IG_NONE: not by count */
 	double seconds; /* 0: not by time */
 	bool epoch_completed; /* default true */
+	int64_t n_saved; /* keep the last N, >= 1; default 2 */
+	/* best: besides the last N, keep the best_n with the best value of
+	 * best_metric ("" when absent), as Ignite's score_function */
+	char best_metric[IG_NAME_MAX + 1];
+	int best_mode; /* enum ig_mode, default max */
+	int64_t best_n; /* >= 1, default 1 */
+	char *dir; /* absolute; NULL: the daemon's --checkpoint-dir */
 } ig_spec_checkpoint;
 
 typedef struct ig_spec_worker {

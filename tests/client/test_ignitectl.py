@@ -137,6 +137,40 @@ class IgnitectlTest(unittest.TestCase):
 
     # ---- the commands, human and --json ---------------------------------
 
+    def test_checkpoints(self):
+        """checkpoints lists the run's committed checkpoints oldest first,
+        as a table and as JSON (a state small enough is kept in the
+        database: no file); other users may not list them."""
+        run = self.ctl("run", "--spec", self.spec, "--name", "ckpts").stdout.strip()
+        self.wait_status(run, {"completed"}, timeout=120)
+        doc = self.json("checkpoints", run)
+        self.assertEqual(doc["id"], int(run))
+        cks = doc["checkpoints"]
+        self.assertTrue(cks)
+        self.assertEqual(set(cks[0]), {"iteration", "epoch", "size", "time", "score", "file",
+                                       "last", "best"})
+        its = [c["iteration"] for c in cks]
+        self.assertEqual(its, sorted(its))
+        self.assertEqual(cks[-1]["epoch"], 3)
+        self.assertTrue(all(c["file"] is None and c["size"] > 0 and c["last"]
+                            and not c["best"] and c["score"] is None for c in cks), cks)
+        lines = self.ctl("checkpoints", run).stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["ITERATION", "EPOCH", "SIZE", "TIME", "SCORE",
+                                            "KEPT", "FILE"])
+        self.assertEqual(len(lines), len(cks) + 1)
+        self.assertTrue(lines[-1].endswith("last  (in the database)"), lines)
+        for path, mode in ((self.daemon.dir, 0o755),
+                           (os.path.dirname(self.daemon.socket), 0o755),
+                           (self.daemon.socket, 0o666)):
+            os.chmod(path, mode)
+        p = subprocess.run([CTL, "--socket", self.daemon.socket, "checkpoints", run],
+                           capture_output=True, text=True, timeout=60, cwd="/",
+                           preexec_fn=lambda: (os.setgid(1234), os.setuid(1234)))
+        os.chmod(self.daemon.dir, 0o700)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("PERMISSION_DENIED", p.stderr)
+        self.ctl("checkpoints", "999999", code=1)
+
     def test_owner_by_name(self):
         """ls and status name the owner (root), or give the uid of an owner
         without a name (1234); --json has both."""

@@ -170,6 +170,8 @@ class Daemon:
         if "runtime error" in text or "Sanitizer" in text:
             raise AssertionError("sanitizer report in %s:\n%s" % (self.log, text[-4000:]))
         shutil.rmtree(self.dir, ignore_errors=True)
+        # the default --checkpoint-dir, beside the database's directory
+        shutil.rmtree(self.dir + "-checkpoints", ignore_errors=True)
 
 
 class DaemonCase(unittest.TestCase):

@@ -246,13 +246,15 @@ class TestIntegrity(StoreCase):
         run_id = self.left_running(softmax_spec(epochs=100000))
         self.sql("ALTER TABLE runs DROP COLUMN tag")
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
+        for col in ("file", "file_size", "file_sum", "score"):
+            self.sql("ALTER TABLE checkpoints DROP COLUMN " + col)
         self.sql("PRAGMA user_version = 2")
         os.unlink(self.d.db + ".key")
         self.d.start()
         c = self.d.client()
         self.addCleanup(c.close)
         wait_status(c, run_id, ("running",), 30)
-        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 4)
+        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 5)
         self.assertNotIn("integrity", self.d.logtext())
 
 

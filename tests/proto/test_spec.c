@@ -47,7 +47,9 @@ static const char full[] =
     "   {'event': 'ITERATION_COMPLETED', 'action': 'terminate_on_nan', 'field': 'loss'},"
     "   {'event': 'EPOCH_COMPLETED', 'after': 0, 'before': 9, 'action': 'evaluate'},"
     "   {'event': 'TERMINATE', 'action': 'terminate'}],"
-    " 'checkpoint': {'every': 1000, 'seconds': 30, 'epoch_completed': false},"
+    " 'checkpoint': {'every': 1000, 'seconds': 30, 'epoch_completed': false,"
+    "   'n_saved': 3, 'best': {'metric': 'acc', 'mode': 'min', 'n': 2},"
+    "   'dir': '/srv/ckpt'},"
     " 'state_dict': {'iteration': 200, 'epoch_length': 100, 'max_epochs': 10},"
     " 'worker': {'timeout_ms': 5000, 'max_restarts': 0,"
     "   'env': {'PYTHONPATH': '/opt/x', 'A': ''}, 'cwd': '/tmp',"
@@ -140,6 +142,11 @@ test_full(void **state)
 	assert_int_equal(s->checkpoint.every, 1000);
 	assert_true(s->checkpoint.seconds == 30);
 	assert_false(s->checkpoint.epoch_completed);
+	assert_int_equal(s->checkpoint.n_saved, 3);
+	assert_string_equal(s->checkpoint.best_metric, "acc");
+	assert_int_equal(s->checkpoint.best_mode, IG_MODE_MIN);
+	assert_int_equal(s->checkpoint.best_n, 2);
+	assert_string_equal(s->checkpoint.dir, "/srv/ckpt");
 	assert_non_null(s->state_dict);
 	assert_int_equal(((const unsigned char *)s->state_dict)[0], 0x83);
 
@@ -174,6 +181,9 @@ test_minimal_defaults(void **state)
 	assert_int_equal(s->checkpoint.every, IG_NONE);
 	assert_true(s->checkpoint.seconds == 0);
 	assert_true(s->checkpoint.epoch_completed);
+	assert_int_equal(s->checkpoint.n_saved, 2);
+	assert_string_equal(s->checkpoint.best_metric, "");
+	assert_null(s->checkpoint.dir);
 	assert_null(s->state_dict);
 	assert_int_equal(s->worker.timeout_ms, IG_NONE);
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
@@ -473,6 +483,16 @@ static const struct {
 	    "checkpoint.seconds: must be > 0" },
 	{ "{'engine': 'builtin:noop', 'checkpoint': {'epoch_completed': 1}}",
 	    "checkpoint.epoch_completed: expected true or false, got an integer" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'n_saved': 0}}",
+	    "checkpoint.n_saved: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'best': {'mode': 'min'}}}",
+	    "checkpoint.best.metric: required" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'best': {'metric': 'acc', 'mode': 'up'}}}",
+	    "checkpoint.best.mode: expected one of min, max; got \"up\"" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'best': {'metric': 'acc', 'n': 0}}}",
+	    "checkpoint.best.n: expected a positive integer, got 0" },
+	{ "{'engine': 'builtin:noop', 'checkpoint': {'dir': 'ckpt'}}",
+	    "checkpoint.dir: must be an absolute path (shared storage the run's owner can write)" },
 	{ "{'engine': 'builtin:noop', 'checkpoint': {'on_exit': true}}",
 	    "checkpoint: unknown key \"on_exit\"" },
 	{ "{'engine': 'builtin:noop', 'state_dict': [1]}",

@@ -50,7 +50,7 @@ test_create_and_migrate(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	fx_close(&fx);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 4);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 5);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
 	assert_int_equal(fx_query(&fx,
 	                     "SELECT count(*) FROM sqlite_schema"
@@ -147,10 +147,14 @@ test_migrate_names_per_owner(void **state)
 	    " WHERE name = 'runs') WHERE name = 'old';"
 	    "DROP TABLE runs; ALTER TABLE old RENAME TO runs;"
 	    "CREATE INDEX runs_status ON runs (status);"
+	    "ALTER TABLE checkpoints DROP COLUMN file;"
+	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
+	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
+	    "ALTER TABLE checkpoints DROP COLUMN score;"
 	    "PRAGMA user_version = 1; COMMIT;");
 
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 4);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 5);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
@@ -328,10 +332,14 @@ test_migration_signs_old_runs(void **state)
 	make_sqlite(fx.path,
 	    "ALTER TABLE runs DROP COLUMN tag;"
 	    "ALTER TABLE runs DROP COLUMN queue_seq;"
+	    "ALTER TABLE checkpoints DROP COLUMN file;"
+	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
+	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
+	    "ALTER TABLE checkpoints DROP COLUMN score;"
 	    "PRAGMA user_version = 2");
 	unlink(key);
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 4);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 5);
 	assert_true(alpha_trusted(&fx));
 	fx_cleanup(&fx);
 }

@@ -1,0 +1,378 @@
+/*
+ * ckfile.c - checkpoint files: the run's directory, sealing a file a worker
+ * wrote (or the daemon writes for it), checking one before a resume.
+ *
+ * Everything here blocks on the disk: it runs on the threadpool (and at
+ * the daemon's start, before it serves), never on the loop.
+ *
+ * A run's directory is its owner's, mode 0700.  Under the daemon's
+ * --checkpoint-dir (root's, mode 0711) the daemon makes run-ID and gives
+ * it to the owner; under a spec's checkpoint.dir (shared storage, perhaps
+ * squashing root) it acts as the owner throughout.  Acting as the owner is
+ * setfsuid/setfsgid, which Linux keeps per thread, so nothing else the
+ * daemon does meanwhile changes identity.
+ */
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <pwd.h>
+
+#include <xxhash.h>
+
+#include "runs/runs_int.h"
+
+#define CHUNK (1 << 20)
+
+/* Act as the run's owner on this thread when the daemon is root (and the
+ * owner is not); undone by as_daemon. */
+static bool
+as_owner(uid_t owner)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
+
+	if (geteuid() != 0 || owner == 0)
+		return false;
+	getpwuid_r(owner, &pwbuf, buf, sizeof(buf), &pw);
+	setfsgid(pw != NULL ? pw->pw_gid : (gid_t)owner);
+	setfsuid(owner);
+	return true;
+}
+
+/* Whose the run's files are: the owner's, or the daemon's when it is not
+ * root (its workers then run as itself). */
+static uid_t
+file_uid(uid_t owner)
+{
+	return geteuid() == 0 ? owner : geteuid();
+}
+
+static void
+as_daemon(bool was)
+{
+	if (!was)
+		return;
+	setfsuid(0);
+	setfsgid(0);
+}
+
+static int
+fail_errno(ig_err *err, const char *what, const char *path)
+{
+	return ig_err_set(err, IG_PROTO_INTERNAL,
+	    "checkpoint: cannot %s %s: %s", what, path, strerror(errno));
+}
+
+/* A directory of the owner's that no one else may enter. */
+static int
+check_dir(int fd, const char *path, uid_t owner, ig_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return fail_errno(err, "stat", path);
+	if (st.st_uid != file_uid(owner))
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: %s is owned by uid %lu, not by the run's "
+		    "owner %lu: move it aside",
+		    path, (unsigned long)st.st_uid,
+		    (unsigned long)file_uid(owner));
+	if ((st.st_mode & 0077) != 0 && fchmod(fd, 0700) != 0)
+		return fail_errno(err, "chmod 0700", path);
+	return 0;
+}
+
+int
+ckfile_base(const char *dir, ig_err *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0711) != 0 && errno != EEXIST) {
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "--checkpoint-dir %s: cannot create it: %s; pass "
+		    "--checkpoint-dir DIR to choose another",
+		    dir, strerror(errno));
+	}
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 0022) != 0) {
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "--checkpoint-dir %s: not a directory of ignited's uid "
+		    "that only it may write; choose another",
+		    dir);
+	}
+	/* owners reach their run-ID directories; none lists the others' */
+	if ((st.st_mode & 0777) != 0711 && chmod(dir, 0711) != 0) {
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "--checkpoint-dir %s: cannot chmod: %s", dir,
+		    strerror(errno));
+	}
+	return 0;
+}
+
+int
+ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err)
+{
+	bool was = shared && as_owner(owner);
+	int fd, rc = 0;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		rc = fail_errno(err, "create the run's directory", path);
+		goto out;
+	}
+	if ((fd = open(path,
+	         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		rc = fail_errno(err, "open the run's directory", path);
+		goto out;
+	}
+	/* under the daemon's directory: made by root, given to the owner */
+	if (!shared && geteuid() == 0 && fchown(fd, owner, (gid_t)-1) != 0)
+		rc = fail_errno(err, "give the owner", path);
+	else
+		rc = check_dir(fd, path, owner, err);
+	close(fd);
+out:
+	as_daemon(was);
+	return rc;
+}
+
+/* The sum and size of the file open as fd, read whole; the bytes too
+ * when keep is set and it is at most keep_max. */
+static int
+hash_fd(int fd, const char *path, struct ckfile *f, size_t keep_max,
+    void **keep, ig_err *err)
+{
+	XXH3_state_t *h = XXH3_createState();
+	char *buf = malloc(CHUNK), *copy = NULL;
+	struct stat st;
+	ssize_t n;
+	int rc = 0;
+
+	if (h == NULL || buf == NULL) {
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = fail_errno(err, "stat", path);
+		goto out;
+	}
+	if (keep != NULL && (size_t)st.st_size <= keep_max &&
+	    (copy = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)) == NULL) {
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		goto out;
+	}
+	XXH3_64bits_reset(h);
+	f->size = 0;
+	while ((n = read(fd, buf, CHUNK)) > 0) {
+		XXH3_64bits_update(h, buf, (size_t)n);
+		if (copy != NULL && f->size + n <= st.st_size)
+			memcpy(copy + f->size, buf, (size_t)n);
+		f->size += n;
+	}
+	if (n < 0) {
+		rc = fail_errno(err, "read", path);
+		goto out;
+	}
+	f->sum = XXH3_64bits_digest(h);
+	if (copy != NULL && f->size == st.st_size) {
+		*keep = copy;
+		copy = NULL;
+	}
+out:
+	free(copy);
+	free(buf);
+	XXH3_freeState(h);
+	return rc;
+}
+
+/* Open path for reading as a regular file of the owner's, never through
+ * a link. */
+static int
+open_owned(const char *path, uid_t owner, ig_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd == -1) {
+		fail_errno(err, "open", path);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != file_uid(owner)) {
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: %s is not a regular file of the run's owner",
+		    path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+write_all(int fd, const char *path, const void *buf, size_t len, ig_err *err)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail_errno(err, "write", path);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The .part the daemon writes for a worker that answered {state: bin}. */
+static int
+write_part(const char *part, const void *bytes, size_t len, ig_err *err)
+{
+	int fd = open(
+	    part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc;
+
+	if (fd == -1)
+		return fail_errno(err, "create", part);
+	rc = write_all(fd, part, bytes, len, err);
+	close(fd);
+	return rc;
+}
+
+void
+ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
+    uint64_t tag, const char *ext)
+{
+	snprintf(buf, len, "%s/ckpt-%lld-%016llx.%s", dir, (long long)iteration,
+	    (unsigned long long)tag, ext);
+}
+
+uint64_t
+ckfile_tag(void)
+{
+	uint64_t tag;
+
+	/* without the kernel's randomness, the clock: names differ still */
+	if (uv_random(NULL, NULL, &tag, sizeof(tag), 0, NULL) != 0)
+		tag = uv_hrtime() ^ (uint64_t)time(NULL) << 32;
+	return tag;
+}
+
+int
+ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
+    const void *bytes, size_t len, struct ckfile *f, ig_err *err)
+{
+	bool was = as_owner(owner);
+	char part[PATH_MAX];
+	int fd = -1, dfd = -1, rc = 0;
+
+	ckfile_name(part, sizeof(part), dir, iteration, tag, "part");
+	ckfile_name(f->path, sizeof(f->path), dir, iteration, tag, "bin");
+	if (bytes != NULL && (rc = write_part(part, bytes, len, err)) != 0)
+		goto out;
+	if ((fd = open_owned(part, owner, err)) == -1) {
+		rc = err->code;
+		goto out;
+	}
+	if ((rc = hash_fd(fd, part, f, 0, NULL, err)) != 0)
+		goto out;
+	if (fsync(fd) != 0) {
+		rc = fail_errno(err, "fsync", part);
+		goto out;
+	}
+	if ((dfd = open(
+	         dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		rc = fail_errno(err, "open", dir);
+		goto out;
+	}
+	if (rename(part, f->path) != 0) {
+		rc = fail_errno(err, "rename", part);
+		goto out;
+	}
+	if (fsync(dfd) != 0)
+		rc = fail_errno(err, "fsync", dir);
+out:
+	/* a half-written file is never left for a later resume to try */
+	if (rc != 0)
+		unlink(part);
+	if (fd != -1)
+		close(fd);
+	if (dfd != -1)
+		close(dfd);
+	as_daemon(was);
+	return rc;
+}
+
+int
+ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
+    size_t keep_max, void **keep, size_t *keep_len, ig_err *err)
+{
+	bool was = as_owner(owner);
+	struct ckfile f;
+	int fd, rc;
+
+	*keep = NULL;
+	if ((fd = open_owned(path, owner, err)) == -1) {
+		as_daemon(was);
+		return err->code;
+	}
+	rc = hash_fd(fd, path, &f, keep_max, keep, err);
+	close(fd);
+	as_daemon(was);
+	if (rc == 0 && (f.size != size || f.sum != sum))
+		rc = ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint file %s is damaged (%lld bytes, checksum "
+		    "%016llx; its record says %lld bytes, %016llx)",
+		    path, (long long)f.size, (unsigned long long)f.sum,
+		    (long long)size, (unsigned long long)sum);
+	if (rc != 0) {
+		free(*keep);
+		*keep = NULL;
+	}
+	*keep_len = *keep != NULL ? (size_t)f.size : 0;
+	return rc;
+}
+
+void
+ckfile_sweep(const char *dir, uid_t owner, const struct store_checkpoint *keep,
+    size_t nkeep)
+{
+	bool was = as_owner(owner);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = dfd != -1 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	char path[PATH_MAX];
+	size_t i;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "ckpt-", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		for (i = 0; i < nkeep; i++)
+			if (keep[i].file != NULL &&
+			    strcmp(keep[i].file, path) == 0)
+				break;
+		if (i == nkeep)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	else if (dfd != -1)
+		close(dfd);
+	as_daemon(was);
+}
+
+/* Remove the run's directory: the files the daemon named, then it. */
+void
+ckfile_remove_dir(const char *dir, uid_t owner)
+{
+	bool was;
+
+	ckfile_sweep(dir, owner, NULL, 0);
+	was = as_owner(owner);
+	rmdir(dir);
+	as_daemon(was);
+}
