@@ -129,9 +129,51 @@ pack_named_values(msgpack_packer *pk, const ig_named_value *nv, size_t n)
 }
 
 void
+ig_tags_pack(msgpack_packer *pk, const ig_tag *tags, size_t n)
+{
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		ig_pack_str(pk, tags[i].key);
+		ig_pack_str(pk, tags[i].value);
+	}
+}
+
+/* A summary's tags: str keys and values, as the spec checked them. */
+static int
+tags_read(const msgpack_object *m, ig_tag **out, size_t *n, ig_err *err)
+{
+	bool nul = false;
+
+	*out = NULL;
+	*n = 0;
+	if (m->via.map.size == 0)
+		return 0;
+	if ((*out = calloc(m->via.map.size, sizeof **out)) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		const msgpack_object *v = &m->via.map.ptr[i].val;
+
+		if (k->type != MSGPACK_OBJECT_STR ||
+		    v->type != MSGPACK_OBJECT_STR)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "run.tags: keys and values must be str");
+		(*out)[i].key = proto_str_dup(&k->via.str, &nul);
+		(*out)[i].value = proto_str_dup(&v->via.str, &nul);
+		(*n)++;
+		if ((*out)[i].key == NULL || (*out)[i].value == NULL)
+			return nul ?
+			    ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			        "run.tags: a tag holds a NUL byte") :
+			    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+void
 ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 {
-	msgpack_pack_map(pk, 14);
+	msgpack_pack_map(pk, 15);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, s->id);
 	ig_pack_str(pk, "name");
@@ -160,12 +202,14 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	ig_pack_opt_int(pk, s->started);
 	ig_pack_str(pk, "finished");
 	ig_pack_opt_int(pk, s->finished);
+	ig_pack_str(pk, "tags");
+	ig_tags_pack(pk, s->tags, s->ntags);
 }
 
 int
 ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 {
-	const msgpack_object *metrics = NULL;
+	const msgpack_object *metrics = NULL, *tags = NULL;
 	const ig_fdef defs[] = {
 		{ "id", IG_F_POS, true, NULL, &s->id },
 		{ "name", IG_F_STR, false, NULL, &s->name },
@@ -181,6 +225,7 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 		{ "created", IG_F_INT, false, NULL, &s->created },
 		{ "started", IG_F_INT, false, NULL, &s->started },
 		{ "finished", IG_F_INT, false, NULL, &s->finished },
+		{ "tags", IG_F_MAP, false, NULL, &tags },
 	};
 	int rc;
 
@@ -191,7 +236,9 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 	         IG_READ_ALLOW_UNKNOWN, err)) != 0 ||
 	    (metrics != NULL &&
 	        (rc = proto_named_values_read(metrics, "run.metrics",
-	             &s->metrics, &s->nmetrics, err)) != 0))
+	             &s->metrics, &s->nmetrics, err)) != 0) ||
+	    (tags != NULL &&
+	        (rc = tags_read(tags, &s->tags, &s->ntags, err)) != 0))
 		ig_summary_clear(s);
 	return rc;
 }
@@ -202,6 +249,11 @@ ig_summary_clear(ig_summary *s)
 	free(s->name);
 	free(s->reason);
 	proto_named_values_free(s->metrics, s->nmetrics);
+	for (size_t i = 0; i < s->ntags; i++) {
+		free(s->tags[i].key);
+		free(s->tags[i].value);
+	}
+	free(s->tags);
 	memset(s, 0, sizeof *s);
 }
 

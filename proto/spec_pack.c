@@ -270,7 +270,7 @@ pack_worker(msgpack_packer *pk, const ig_spec *s)
 void
 ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 {
-	msgpack_pack_map(pk, 12);
+	msgpack_pack_map(pk, 13);
 	ig_pack_str(pk, "engine");
 	pack_engine(pk, &s->engine);
 	ig_pack_str(pk, "name");
@@ -302,4 +302,6 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 		msgpack_pack_nil(pk);
 	ig_pack_str(pk, "worker");
 	pack_worker(pk, s);
+	ig_pack_str(pk, "tags");
+	ig_tags_pack(pk, s->tags, s->ntags);
 }

@@ -19,6 +19,7 @@ static const struct api_method methods[] = {
 	{ "unwatch", api_unwatch, API_READER, 0 },
 	{ "state_dict", api_state_dict, API_OWNER, 0 },
 	{ "logs", api_logs, API_OWNER, 0 },
+	{ "spec", api_spec, API_OWNER, 0 },
 	{ "terminate", api_terminate, API_OWNER, API_WRITES },
 	{ "terminate_epoch", api_terminate_epoch, API_OWNER, API_WRITES },
 	{ "pause", api_pause, API_OWNER, API_WRITES },

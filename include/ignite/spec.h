@@ -23,6 +23,9 @@ extern "C" {
 /* An answer a worker may take; a checkpoint waits no longer at shutdown
  * than the shutdown grace, however long this is. */
 #define IG_WORKER_TIMEOUT_MAX_MS 3600000
+/* Tags a spec may carry, and the bytes of a tag's value. */
+#define IG_SPEC_MAX_TAGS 64
+#define IG_TAG_VALUE_MAX 256
 
 enum ig_engine_kind {
 	IG_ENGINE_BUILTIN,
@@ -195,6 +198,9 @@ typedef struct ig_spec {
 	void *state_dict; /* the map's msgpack bytes, or NULL */
 	size_t state_dict_len;
 	ig_spec_worker worker;
+	ig_tag *tags; /* KEY: a name; value: a str, at most IG_TAG_VALUE_MAX
+	               * bytes */
+	size_t ntags;
 } ig_spec;
 
 /*
