@@ -33,6 +33,7 @@ static const struct option opts[] = {
 	{ "no-header", no_argument, NULL, OPT_BASE + 16 },
 	{ "split", required_argument, NULL, OPT_BASE + 17 },
 	{ "label", required_argument, NULL, OPT_BASE + 18 },
+	{ "tag", required_argument, NULL, OPT_BASE + 19 },
 	{ NULL, 0, NULL, 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0] - 1)
