@@ -48,7 +48,8 @@ put_page(struct ctl *ctl, void *arg, int64_t id, ig_series *s, size_t n)
 			const ig_point *p = &s[i].points[j];
 
 			if (*format == E_CSV) {
-				fprintf(ctl->out, "%lld,%s,%lld,%lld,%.6f,%.17g\n",
+				fprintf(ctl->out,
+				    "%lld,%s,%lld,%lld,%.6f,%.17g\n",
 				    (long long)id, name, (long long)p->epoch,
 				    (long long)p->iteration, p->time, p->value);
 				continue;
@@ -77,8 +78,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[MAX_NAMES];
-	struct mquery q = { NULL, names, 0, false, IG_NONE, IG_NONE,
-		IG_NONE };
+	struct mquery q = { NULL, names, 0, false, IG_NONE, IG_NONE, IG_NONE };
 	enum eformat format = E_CSV;
 	bool given = false;
 	int c, rc;
@@ -94,8 +94,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 			continue;
 		}
 		if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "jsonl") != 0)
-			return ctl_usage(ctl,
-			    "--format %s: expected csv or jsonl", optarg);
+			return ctl_usage(
+			    ctl, "--format %s: expected csv or jsonl", optarg);
 		format = optarg[0] == 'c' ? E_CSV : E_JSONL;
 		given = true;
 	}
@@ -115,7 +115,6 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		rc = history_pages(ctl, q, put_page, &format);
 	}
 	if (fflush(ctl->out) != 0 && rc == CTL_OK)
-		rc = ig_err_set(
-		    &ctl->e, CTL_ELOCAL, "cannot write the output");
+		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
 	return rc;
 }

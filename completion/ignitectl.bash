@@ -12,8 +12,9 @@ _ignitectl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="run ls status state terminate terminate-epoch pause
-	    resume rm metrics watch logs dashboard ping version shutdown help"
+	local commands="run ls status spec state terminate terminate-epoch
+	    pause resume rm metrics export watch logs dashboard ping version
+	    shutdown help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
@@ -36,6 +37,8 @@ _ignitectl()
 	--data)
 		COMPREPLY=($(compgen -W "range: csv: msgpack: worker" -- "$cur"))
 		return ;;
+	--format)
+		COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -49,11 +52,12 @@ _ignitectl()
 	run) opts+=" --spec --from-state --follow --engine --name --data
 	    --batch-size --shuffle --no-header --split --label --max-epochs
 	    --epoch-length --seed --param --metric --handler
-	    --checkpoint-every --checkpoint-seconds" ;;
-	ls) opts+=" --status" ;;
+	    --checkpoint-every --checkpoint-seconds --tag" ;;
+	ls) opts+=" --status --tags --metric --sort --where" ;;
 	resume) opts+=" --max-epochs" ;;
 	metrics) opts+=" --name --epochs --iterations --from --to
 	    --max-points --csv --plot" ;;
+	export) opts+=" --format --name" ;;
 	logs) opts+=" --tail" ;;
 	dashboard) opts+=" --port" ;;
 	terminate|pause) opts+=" --no-wait" ;;
@@ -64,7 +68,8 @@ _ignitectl()
 		return
 	fi
 	case $cmd in
-	status|state|terminate|terminate-epoch|pause|resume|rm|metrics|watch|logs)
+	status|spec|state|terminate|terminate-epoch|pause|resume|rm|metrics|\
+	    export|watch|logs)
 		COMPREPLY=($(compgen -W "$(_ignitectl_runs)" -- "$cur")) ;;
 	esac
 }
