@@ -459,7 +459,8 @@ class IgnitectlTest(unittest.TestCase):
                          "epoch length  4\n"
                          "created       %s \\((just now|\\d+s ago)\\)\n"
                          "finished      %s \\((just now|\\d+s ago)\\)\n"
-                         "reason        -\n$" % (run, when, when))
+                         "reason        -\n"
+                         "tags          -\n$" % (run, when, when))
         self.assertEqual(self.ctl("state", run).stdout,
                          "epoch_length  4\nmax_epochs    2\niteration     8\n")
         self.assertEqual(self.ctl("--json", "state", run).stdout,
