@@ -12,6 +12,7 @@ import io
 import json
 import os
 import random
+import struct
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-from daemon import Daemon, RPCError, as_uid, wait_status  # noqa: E402
+from daemon import DaemonCase, RPCError, as_uid, wait_status  # noqa: E402
 
 CTL = None
 OTHER = 65533  # a second user
@@ -35,14 +36,9 @@ def write_csv(path, rows=1000, seed=1):
             f.write("%.6f,%.6f,%d\n" % (a, b, a + b > 0))
 
 
-class CompareCase(unittest.TestCase):
-    extra = ()
-
+class CompareCase(DaemonCase):
     def setUp(self):
-        self.d = Daemon(IGNITED, extra=self.extra).start()
-        self.addCleanup(self.d.remove)
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
+        super().setUp()
         self.csv = os.path.join(self.d.dir, "data.csv")
         write_csv(self.csv)
 
@@ -88,7 +84,7 @@ class TestSpec(CompareCase):
             try:
                 c.call("spec", {"id": rid})
             except RPCError as e:
-                return "(5)" not in str(e) and str(e).startswith("5:")
+                return str(e).startswith("5:")  # PERMISSION_DENIED
             return False
         self.assertEqual(as_uid(self.d, OTHER, refused), 0)
         p = self.ctl("spec", str(rid), user=OTHER, check=False)
@@ -163,7 +159,6 @@ class TestMetricsCompare(CompareCase):
         self.assertEqual(rows[0], ["epoch", str(a), str(b)])
         self.assertEqual([r[0] for r in rows[1:]], ["1", "2", "3"])
         self.assertEqual(rows[3][1], "")
-        import struct
         vals = struct.unpack(">2d", ha["series"]["acc"]["value"])
         self.assertEqual([float(r[1]) for r in rows[1:3]], list(vals))
         # several names: RUN:NAME columns
@@ -181,8 +176,10 @@ class TestMetricsCompare(CompareCase):
         self.assertTrue(out.splitlines()[-1].strip() == "o %d    x %d" % (a, b), out)
         self.assertNotIn("\033", out)
         # JSON: each run's series
-        j = json.loads(self.ctl("--json", "metrics", str(a), "b-missing", check=False).stdout or "{}")
-        self.assertEqual(j, {})
+        # a run that is not there fails the whole command
+        p = self.ctl("--json", "metrics", str(a), "missing", check=False)
+        self.assertEqual((p.returncode, p.stdout), (1, ""))
+        self.assertIn("NOT_FOUND", p.stderr)
         j = json.loads(self.ctl("--json", "metrics", str(a), str(b), "--name", "acc",
                                 "--epochs").stdout)
         self.assertEqual(j["axis"], "epoch")
@@ -263,7 +260,6 @@ class TestExport(CompareCase):
     def test_formats(self):
         a = self.softmax(1, 0.5)
         h = self.c.call("metrics", {"id": a, "names": ["loss"]})
-        import struct
         n = len(h["series"]["loss"]["value"]) // 8
         vals = struct.unpack(">%dd" % n, h["series"]["loss"]["value"])
         its = struct.unpack(">%dQ" % n, h["series"]["loss"]["iteration"])
@@ -339,6 +335,6 @@ class TestExportLarge(CompareCase):
 
 if __name__ == "__main__":
     CTL = os.path.abspath(sys.argv[1])
-    IGNITED = os.path.abspath(sys.argv[2])
+    DaemonCase.ignited = os.path.abspath(sys.argv[2])
     del sys.argv[1:3]
     unittest.main()
