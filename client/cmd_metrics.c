@@ -1,6 +1,8 @@
 /*
- * cmd_metrics.c - ignitectl metrics: a run's metric history, every page of
- * it, for the output to print as a table, CSV, charts or JSON.
+ * cmd_metrics.c - ignitectl metrics: the metric history of one run or of
+ * several (compared, aligned on the axis), every page of it, for the output
+ * to print as a table, CSV, charts or JSON; and the page by page reading
+ * that export and ls --metric share.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,18 +11,17 @@
 
 #define MAX_NAMES 64
 
-struct mquery {
-	const char *run;
+struct mopts {
+	char **runs; /* borrowed from argv */
+	size_t nruns;
+	struct mquery q; /* run set for each */
 	const char *names[MAX_NAMES]; /* borrowed from argv */
-	size_t nnames;
-	bool epochs; /* the axis: epochs, else iterations */
-	int64_t from, to, max_points; /* IG_NONE when not given */
 	enum mformat format;
 };
 
 /* Returns CTL_CONTINUE, or the exit status (after --help too). */
 static int
-parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
+parse(struct ctl *ctl, int argc, char **argv, struct mopts *o)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
@@ -33,11 +34,13 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 		{ "plot", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct mquery *q = &o->q;
 	int c, rc = CTL_OK;
 
-	*q = (struct mquery){
-		.from = IG_NONE, .to = IG_NONE, .max_points = IG_NONE
-	};
+	*o = (struct mopts){ .q = { .names = o->names,
+		                 .from = IG_NONE,
+		                 .to = IG_NONE,
+		                 .max_points = IG_NONE } };
 	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
 		switch (c) {
 		case CTL_OPT_DONE:
@@ -46,7 +49,7 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 			if (q->nnames == MAX_NAMES)
 				return ctl_usage(
 				    ctl, "more than %d --name", MAX_NAMES);
-			q->names[q->nnames++] = optarg;
+			o->names[q->nnames++] = optarg;
 			break;
 		case 'e':
 		case 'i':
@@ -66,22 +69,23 @@ parse(struct ctl *ctl, int argc, char **argv, struct mquery *q)
 			break;
 		case 'c':
 		case 'p':
-			if (q->format != M_TABLE)
+			if (o->format != M_TABLE)
 				return ctl_usage(ctl,
 				    "--csv and --plot exclude "
 				    "each other");
-			q->format = c == 'c' ? M_CSV : M_PLOT;
+			o->format = c == 'c' ? M_CSV : M_PLOT;
 			break;
 		}
 		if (rc != CTL_OK)
 			return rc;
 	}
 	/* An option that conflicts with --json, not a way to print. */
-	if (ctl->output == &output_json && q->format != M_TABLE)
+	if (ctl->output == &output_json && o->format != M_TABLE)
 		return ctl_usage(ctl, "--json excludes --csv and --plot");
-	if ((rc = ctl_operands(ctl, argc, argv, 1)) != CTL_OK)
-		return rc;
-	q->run = argv[optind];
+	if (optind >= argc)
+		return ctl_usage(ctl, "missing RUN");
+	o->runs = argv + optind;
+	o->nruns = (size_t)(argc - optind);
 	return CTL_CONTINUE;
 }
 
@@ -112,11 +116,62 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 		}
 }
 
-/* Append page's series to h; page is emptied (its names and points
- * moved or freed). */
-static int
-merge(struct history *h, ig_series *page, size_t n)
+int
+history_pages(struct ctl *ctl, struct mquery q, page_fn *fn, void *arg)
 {
+	const msgpack_object *res, *next, *id;
+	ig_series *page;
+	size_t n;
+	ig_err e;
+	int rc;
+
+	for (;;) {
+		pack_query(conn_begin(ctl->conn, "metrics"), &q);
+		if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
+			return rc;
+		id = ig_map_get(res, "id");
+		if (id == NULL || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    id->via.u64 > INT64_MAX)
+			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+			    "the daemon's answer to metrics has no id");
+		if (ig_series_unpack(
+		        ig_map_get(res, "series"), &page, &n, &e) != 0)
+			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+			    "the daemon's "
+			    "answer to metrics makes no sense: %s",
+			    e.message);
+		/* read next before fn: the answer lives until the next call */
+		next = ig_map_get(res, "next");
+		if (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
+		    (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		        next->via.u64 > INT64_MAX ||
+		        (int64_t)next->via.u64 <= q.from)) {
+			/* a next that does not move on would loop for ever */
+			ig_series_free(page, n);
+			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+			    "the daemon's "
+			    "answer to metrics has a bad next page");
+		}
+		int64_t more =
+		    next != NULL && next->type != MSGPACK_OBJECT_NIL ?
+		    (int64_t)next->via.u64 :
+		    IG_NONE;
+		rc = fn(ctl, arg, (int64_t)id->via.u64, page, n);
+		ig_series_free(page, n);
+		if (rc != CTL_OK || more == IG_NONE)
+			return rc;
+		q.from = more;
+	}
+}
+
+/* Append page's series to the history arg; page is emptied (its names and
+ * points moved or freed). */
+static int
+merge(struct ctl *ctl, void *arg, int64_t id, ig_series *page, size_t n)
+{
+	struct history *h = arg;
+
+	h->id = id;
 	for (size_t i = 0; i < n; i++) {
 		ig_series *s = NULL;
 		ig_point *p;
@@ -126,7 +181,7 @@ merge(struct history *h, ig_series *page, size_t n)
 				s = &h->s[j];
 		if (s == NULL) {
 			if ((s = realloc(h->s, (h->n + 1) * sizeof *s)) == NULL)
-				return -1;
+				goto nomem;
 			h->s = s;
 			s = &h->s[h->n++];
 			*s = page[i];
@@ -135,68 +190,39 @@ merge(struct history *h, ig_series *page, size_t n)
 		}
 		if ((p = realloc(s->points, (s->n + page[i].n) * sizeof *p)) ==
 		    NULL)
-			return -1;
+			goto nomem;
 		memcpy(p + s->n, page[i].points, page[i].n * sizeof *p);
 		s->points = p;
 		s->n += page[i].n;
 	}
-	return 0;
-}
-
-/* Fetch every page into h. */
-static int
-fetch(struct ctl *ctl, struct mquery *q, struct history *h)
-{
-	const msgpack_object *res, *next;
-	ig_series *page;
-	size_t n;
-	ig_err e;
-	int rc;
-
-	for (;;) {
-		pack_query(conn_begin(ctl->conn, "metrics"), q);
-		if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
-			return rc;
-		next = ig_map_get(res, "id");
-		if (next != NULL &&
-		    next->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			h->id = (int64_t)next->via.u64;
-		if (ig_series_unpack(
-		        ig_map_get(res, "series"), &page, &n, &e) != 0)
-			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
-			    "the daemon's "
-			    "answer to metrics makes no sense: %s",
-			    e.message);
-		rc = merge(h, page, n);
-		ig_series_free(page, n);
-		if (rc != 0)
-			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-		next = ig_map_get(res, "next");
-		if (next == NULL || next->type == MSGPACK_OBJECT_NIL)
-			return CTL_OK;
-		/* A next that does not move on would loop for ever. */
-		if (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    (int64_t)next->via.u64 <= q->from)
-			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
-			    "the daemon's "
-			    "answer to metrics has a bad next page");
-		q->from = (int64_t)next->via.u64;
-	}
+	return CTL_OK;
+nomem:
+	return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 }
 
 int
 cmd_metrics(struct ctl *ctl, int argc, char **argv)
 {
-	struct history h = { 0, NULL, 0 };
-	struct mquery q;
+	struct history *h;
+	struct mopts o;
 	int rc;
 
-	if ((rc = parse(ctl, argc, argv, &q)) != CTL_CONTINUE)
+	if ((rc = parse(ctl, argc, argv, &o)) != CTL_CONTINUE)
 		return rc;
 	if ((rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	if ((rc = fetch(ctl, &q, &h)) == CTL_OK)
-		rc = ctl->output->metrics(ctl, &h, q.epochs, q.format);
-	ig_series_free(h.s, h.n);
+	if ((h = calloc(o.nruns, sizeof *h)) == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	for (size_t i = 0; i < o.nruns && rc == CTL_OK; i++) {
+		h[i].run = o.runs[i];
+		o.q.run = o.runs[i];
+		rc = history_pages(ctl, o.q, merge, &h[i]);
+	}
+	if (rc == CTL_OK)
+		rc =
+		    ctl->output->metrics(ctl, h, o.nruns, o.q.epochs, o.format);
+	for (size_t i = 0; i < o.nruns; i++)
+		ig_series_free(h[i].s, h[i].n);
+	free(h);
 	return rc;
 }

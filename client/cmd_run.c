@@ -37,6 +37,7 @@ static const struct option opts[] = {
 	{ "cpus", required_argument, NULL, OPT_BASE + 20 },
 	{ "priority", required_argument, NULL, OPT_BASE + 21 },
 	{ "preemptible", no_argument, NULL, OPT_BASE + 22 },
+	{ "tag", required_argument, NULL, OPT_BASE + 23 },
 	{ NULL, 0, NULL, 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0] - 1)

@@ -1,10 +1,13 @@
 /*
- * cmd_runs.c - the commands about existing runs: ls, status, state, logs,
- * checkpoints, and the actions terminate, terminate-epoch, pause, resume,
- * rm.
+ * cmd_runs.c - the commands about existing runs: ls (filtered, sorted, with
+ * a metric's statistics), queue, status, state, spec, logs, checkpoints,
+ * and the actions terminate, terminate-epoch, pause, resume, rm.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "output.h"
 
@@ -18,32 +21,161 @@ bad_reply(struct ctl *ctl, const char *method, const ig_err *why)
 	    method, why != NULL ? why->message : "");
 }
 
-typedef int row_fn(struct ctl *, void *list, const ig_summary *);
+/* ---- ls ------------------------------------------------------------------ */
 
-/* Add the summaries of one page of list to out, the output's list. */
-static int
-ls_page(struct ctl *ctl, const msgpack_object *list, row_fn *row, void *out)
+#define MAX_WHERE 16
+
+struct ls_opts {
+	const char *status[IG_STATUS_COUNT];
+	size_t nstatus;
+	struct ls_cols cols;
+	const char *sort; /* a metric name, or NULL */
+	size_t sort_len;
+	bool desc;
+	const char *where[MAX_WHERE]; /* KEY=VALUE, borrowed from argv */
+	size_t nwhere;
+};
+
+/* A run as ls gathers it: sorted and filtered before it is shown. */
+struct ls_run {
+	ig_summary s;
+	struct mstats st;
+	json_t *spec; /* read once, when a --where needs its params */
+	bool spec_read;
+};
+
+struct ls_list {
+	struct ls_run *v;
+	size_t n, cap;
+};
+
+static void
+ls_list_free(struct ls_list *l)
 {
-	ig_err e;
-	int rc = CTL_OK;
-
-	for (uint32_t k = 0; k < list->via.array.size && rc == CTL_OK; k++) {
-		ig_summary s;
-
-		if (ig_summary_unpack(&list->via.array.ptr[k], &s, &e) != 0)
-			return bad_reply(ctl, "list", &e);
-		if (row(ctl, out, &s) != 0)
-			rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-		ig_summary_clear(&s);
+	for (size_t i = 0; i < l->n; i++) {
+		ig_summary_clear(&l->v[i].s);
+		json_decref(l->v[i].spec);
 	}
-	return rc;
+	free(l->v);
 }
 
-/* Every run in one of the statuses want (none: all), page by page, each
- * from where the last one ended, through row. */
+/* NAME[:SUFFIX] with SUFFIX one of a or b: *len is NAME's length, *second
+ * whether SUFFIX is b.  -1 for another suffix. */
 static int
-list_runs(struct ctl *ctl, const char *const *want, size_t nwant, row_fn *row,
-    void *out)
+name_suffix(
+    const char *arg, const char *a, const char *b, size_t *len, bool *second)
+{
+	const char *colon = strrchr(arg, ':');
+
+	*len = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+	*second = colon != NULL && strcmp(colon + 1, b) == 0;
+	if (*len == 0)
+		return -1;
+	return colon == NULL || *second || strcmp(colon + 1, a) == 0 ? 0 : -1;
+}
+
+/* Returns CTL_CONTINUE, or the exit status (after --help too). */
+static int
+ls_parse(struct ctl *ctl, int argc, char **argv, struct ls_opts *o,
+    char *metric, size_t metric_size)
+{
+	static const struct option opts[] = {
+		{ "status", required_argument, NULL, 's' },
+		{ "tags", no_argument, NULL, 'T' },
+		{ "metric", required_argument, NULL, 'm' },
+		{ "sort", required_argument, NULL, 'o' },
+		{ "where", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	size_t len;
+	int c, i, rc;
+
+	memset(o, 0, sizeof *o);
+	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
+		switch (c) {
+		case CTL_OPT_DONE:
+			return rc;
+		case 's':
+			for (i = 0; i < IG_STATUS_COUNT; i++)
+				if (strcmp(optarg, ig_status_names[i]) == 0)
+					break;
+			if (i == IG_STATUS_COUNT)
+				return ctl_usage(ctl,
+				    "--status %s: expected queued, running, "
+				    "paused, completed, terminated or failed",
+				    optarg);
+			if (o->nstatus < IG_STATUS_COUNT)
+				o->status[o->nstatus++] = ig_status_names[i];
+			break;
+		case 'T':
+			o->cols.tags = true;
+			break;
+		case 'm':
+			if (name_suffix(optarg, "max", "min", &len,
+			        &o->cols.lowest_best) != 0 ||
+			    len >= metric_size)
+				return ctl_usage(ctl,
+				    "--metric %s: expected NAME, NAME:max or "
+				    "NAME:min",
+				    optarg);
+			memcpy(metric, optarg, len);
+			metric[len] = '\0';
+			o->cols.metric = metric;
+			break;
+		case 'o':
+			if (name_suffix(optarg, "asc", "desc", &o->sort_len,
+			        &o->desc) != 0)
+				return ctl_usage(ctl,
+				    "--sort %s: expected NAME, NAME:asc or "
+				    "NAME:desc",
+				    optarg);
+			o->sort = optarg;
+			break;
+		case 'w':
+			if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+				return ctl_usage(ctl,
+				    "--where %s: expected KEY=VALUE", optarg);
+			if (o->nwhere == MAX_WHERE)
+				return ctl_usage(
+				    ctl, "more than %d --where", MAX_WHERE);
+			o->where[o->nwhere++] = optarg;
+			break;
+		}
+	}
+	/* what is filtered on is shown */
+	o->cols.tags |= o->nwhere > 0;
+	rc = ctl_operands(ctl, argc, argv, 0);
+	return rc == CTL_OK ? CTL_CONTINUE : rc;
+}
+
+/* Add the summaries of one page of list to l. */
+static int
+ls_page(struct ctl *ctl, const msgpack_object *list, struct ls_list *l)
+{
+	ig_err e;
+
+	for (uint32_t k = 0; k < list->via.array.size; k++) {
+		if (l->n == l->cap) {
+			size_t cap = l->cap == 0 ? 64 : 2 * l->cap;
+			struct ls_run *v = realloc(l->v, cap * sizeof *v);
+			if (v == NULL)
+				return ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+			l->v = v;
+			l->cap = cap;
+		}
+		memset(&l->v[l->n], 0, sizeof l->v[l->n]);
+		if (ig_summary_unpack(
+		        &list->via.array.ptr[k], &l->v[l->n].s, &e) != 0)
+			return bad_reply(ctl, "list", &e);
+		l->n++;
+	}
+	return CTL_OK;
+}
+
+/* Every run the list method gives, page by page. */
+static int
+ls_fetch(struct ctl *ctl, const struct ls_opts *o, struct ls_list *l)
 {
 	const msgpack_object *res, *list, *next;
 	msgpack_packer *pk;
@@ -52,86 +184,292 @@ list_runs(struct ctl *ctl, const char *const *want, size_t nwant, row_fn *row,
 
 	do {
 		pk = conn_begin(ctl->conn, "list");
-		msgpack_pack_map(pk, (nwant > 0) + (from != IG_NONE));
-		if (nwant > 0) {
+		msgpack_pack_map(pk, (o->nstatus > 0) + (from != IG_NONE));
+		if (o->nstatus > 0) {
 			ig_pack_str(pk, "status");
-			msgpack_pack_array(pk, nwant);
-			for (size_t k = 0; k < nwant; k++)
-				ig_pack_str(pk, want[k]);
+			msgpack_pack_array(pk, o->nstatus);
+			for (size_t k = 0; k < o->nstatus; k++)
+				ig_pack_str(pk, o->status[k]);
 		}
 		if (from != IG_NONE) {
 			ig_pack_str(pk, "from");
 			msgpack_pack_int64(pk, from);
 		}
 		if ((rc = conn_call(ctl->conn, &res, &ctl->e)) != CTL_OK)
-			break;
+			return rc;
 		list = ig_map_get(res, "runs");
 		next = ig_map_get(res, "next");
 		if (list == NULL || list->type != MSGPACK_OBJECT_ARRAY ||
 		    (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
 		        (next->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		            (int64_t)next->via.u64 <= from ||
-		            next->via.u64 > INT64_MAX))) {
-			rc = bad_reply(ctl, "list", NULL);
-			break;
-		}
-		rc = ls_page(ctl, list, row, out);
+		            next->via.u64 > INT64_MAX)))
+			return bad_reply(ctl, "list", NULL);
+		if ((rc = ls_page(ctl, list, l)) != CTL_OK)
+			return rc;
 		from = next != NULL && next->type != MSGPACK_OBJECT_NIL ?
 		    (int64_t)next->via.u64 :
 		    IG_NONE;
-	} while (rc == CTL_OK && from != IG_NONE);
+	} while (from != IG_NONE);
+	return CTL_OK;
+}
+
+/* Does a spec's param (JSON) hold the value text?  Numbers compare as
+ * numbers (lr=0.1 matches 0.1 and 1e-1), booleans as true and false. */
+static bool
+param_is(const json_t *p, const char *text)
+{
+	char *end;
+	double d;
+
+	switch (json_typeof(p)) {
+	case JSON_STRING:
+		return strcmp(json_string_value(p), text) == 0;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return strcmp(text, json_is_true(p) ? "true" : "false") == 0;
+	case JSON_INTEGER:
+	case JSON_REAL:
+		d = strtod(text, &end);
+		return end != text && *end == '\0' && d == json_number_value(p);
+	default:
+		return false;
+	}
+}
+
+/* The run's spec, read once; *spec NULL when the daemon has none for it
+ * (the run was deleted since the list). */
+static int
+ls_spec(struct ctl *ctl, struct ls_run *r, json_t **spec)
+{
+	const msgpack_object *res;
+	char id[32];
+	int rc;
+
+	*spec = NULL;
+	if (!r->spec_read) {
+		r->spec_read = true;
+		snprintf(id, sizeof id, "%lld", (long long)r->s.id);
+		rc = conn_call_run(ctl->conn, "spec", id, &res, &ctl->e);
+		if (rc == CTL_EDAEMON) {
+			memset(&ctl->e, 0, sizeof ctl->e);
+			return CTL_OK;
+		}
+		if (rc != CTL_OK)
+			return rc;
+		if (res->type != MSGPACK_OBJECT_MAP)
+			return bad_reply(ctl, "spec", NULL);
+		if ((r->spec = json_from_msgpack(res)) == NULL)
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	}
+	*spec = r->spec;
+	return CTL_OK;
+}
+
+/*
+ * Does r match KEY=VALUE: its tag KEY is VALUE, or its param KEY equals
+ * VALUE?  A param is read from the spec, which only its owner and root may
+ * read: *hidden is set for another user's run that no tag matched.
+ */
+static int
+ls_where(struct ctl *ctl, struct ls_run *r, const char *cond, bool *match,
+    bool *hidden)
+{
+	const char *eq = strchr(cond, '='), *value = eq + 1;
+	size_t klen = (size_t)(eq - cond);
+	uid_t me = geteuid();
+	json_t *spec, *p;
+	int rc;
+
+	*match = false;
+	for (size_t i = 0; i < r->s.ntags; i++)
+		if (strlen(r->s.tags[i].key) == klen &&
+		    memcmp(r->s.tags[i].key, cond, klen) == 0 &&
+		    strcmp(r->s.tags[i].value, value) == 0)
+			return *match = true, CTL_OK;
+	if (me != 0 && (int64_t)me != r->s.owner) {
+		*hidden = true;
+		return CTL_OK;
+	}
+	if ((rc = ls_spec(ctl, r, &spec)) != CTL_OK)
+		return rc;
+	json_t *params = json_object_get(spec, "params");
+	p = json_object_getn(params, cond, klen);
+	*match = p != NULL && param_is(p, value);
+	return CTL_OK;
+}
+
+/* Keep the runs that match every --where; say how many others' runs could
+ * not be searched by params. */
+static int
+ls_filter(struct ctl *ctl, const struct ls_opts *o, struct ls_list *l)
+{
+	size_t kept = 0, hidden = 0;
+	int rc = CTL_OK;
+
+	for (size_t i = 0; i < l->n; i++) {
+		bool match = true, unseen = false;
+
+		for (size_t w = 0; rc == CTL_OK && match && w < o->nwhere; w++)
+			rc = ls_where(
+			    ctl, &l->v[i], o->where[w], &match, &unseen);
+		if (rc != CTL_OK)
+			return rc;
+		if (match) {
+			l->v[kept++] = l->v[i];
+			continue;
+		}
+		hidden += unseen;
+		ig_summary_clear(&l->v[i].s);
+		json_decref(l->v[i].spec);
+	}
+	l->n = kept;
+	if (hidden > 0)
+		fprintf(ctl->err,
+		    "ignitectl: --where left out %zu run%s of other users "
+		    "whose params it may not read: a spec is its owner's "
+		    "(and root's) to read; their tags were searched\n",
+		    hidden, hidden == 1 ? "" : "s");
+	return CTL_OK;
+}
+
+/* Fold a page of the metric's history into the statistics at arg. */
+static int
+stats_page(struct ctl *ctl, void *arg, int64_t id, ig_series *s, size_t n)
+{
+	struct mstats *st = arg;
+
+	(void)ctl;
+	(void)id;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < s[i].n; j++) {
+			const ig_point *p = &s[i].points[j];
+
+			st->last = p->value;
+			st->n++;
+			if (isnan(p->value))
+				continue;
+			if (isnan(st->min) || p->value < st->min) {
+				st->min = p->value;
+				st->min_at = p->iteration;
+			}
+			if (isnan(st->max) || p->value > st->max) {
+				st->max = p->value;
+				st->max_at = p->iteration;
+			}
+		}
+	return CTL_OK;
+}
+
+/* Each run's --metric over its whole history, a page at a time. */
+static int
+ls_stats(struct ctl *ctl, const struct ls_opts *o, struct ls_list *l)
+{
+	const char *names[] = { o->cols.metric };
+	char id[32];
+	int rc = CTL_OK;
+
+	for (size_t i = 0; i < l->n && rc == CTL_OK; i++) {
+		struct mstats *st = &l->v[i].st;
+		struct mquery q = { id, names, 1, false, IG_NONE, IG_NONE,
+			IG_NONE };
+
+		*st = (struct mstats){ 0, NAN, NAN, NAN, IG_NONE, IG_NONE };
+		snprintf(id, sizeof id, "%lld", (long long)l->v[i].s.id);
+		rc = history_pages(ctl, q, stats_page, st);
+	}
 	return rc;
+}
+
+/* The summary's latest value of the --sort metric; false when it has
+ * none (or NaN): such runs come last. */
+static bool
+sort_value(const struct ls_run *r, const char *name, size_t len, double *v)
+{
+	for (size_t i = 0; i < r->s.nmetrics; i++)
+		if (strlen(r->s.metrics[i].name) == len &&
+		    memcmp(r->s.metrics[i].name, name, len) == 0) {
+			*v = r->s.metrics[i].value;
+			return !isnan(*v);
+		}
+	return false;
+}
+
+static const struct ls_opts *sorting; /* qsort has no argument */
+
+static int
+by_metric(const void *a, const void *b)
+{
+	const struct ls_run *x = a, *y = b;
+	double u, v;
+	bool hu = sort_value(x, sorting->sort, sorting->sort_len, &u);
+	bool hv = sort_value(y, sorting->sort, sorting->sort_len, &v);
+
+	if (hu != hv)
+		return hu ? -1 : 1;
+	if (hu && u != v)
+		return (u < v) != sorting->desc ? -1 : 1;
+	return x->s.id < y->s.id ? -1 : x->s.id > y->s.id;
 }
 
 int
 cmd_ls(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "status", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *want[IG_STATUS_COUNT];
+	char metric[IG_NAME_MAX + 1];
+	struct ls_list l = { 0 };
+	struct ls_opts o;
 	void *out;
-	size_t nwant = 0;
-	int c, i, rc;
+	int rc;
 
-	while ((c = ctl_getopt(ctl, argc, argv, opts, &rc)) != -1) {
-		if (c == CTL_OPT_DONE)
-			return rc;
-		for (i = 0; i < IG_STATUS_COUNT; i++)
-			if (strcmp(optarg, ig_status_names[i]) == 0)
-				break;
-		if (i == IG_STATUS_COUNT)
-			return ctl_usage(ctl,
-			    "--status %s: expected queued, "
-			    "running, paused, completed, terminated or failed",
-			    optarg);
-		if (nwant < IG_STATUS_COUNT)
-			want[nwant++] = ig_status_names[i];
-	}
-	if ((rc = ctl_operands(ctl, argc, argv, 0)) != CTL_OK ||
-	    (rc = ctl_connect(ctl)) != CTL_OK)
+	if ((rc = ls_parse(ctl, argc, argv, &o, metric, sizeof metric)) !=
+	    CTL_CONTINUE)
 		return rc;
-	if (ctl->output->ls_start(ctl, &out) != 0)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	rc = list_runs(ctl, want, nwant, ctl->output->ls_row, out);
-	return ctl->output->ls_end(ctl, out, rc);
+	if ((rc = ctl_connect(ctl)) != CTL_OK)
+		return rc;
+	if ((rc = ls_fetch(ctl, &o, &l)) == CTL_OK &&
+	    (rc = ls_filter(ctl, &o, &l)) == CTL_OK && o.cols.metric != NULL)
+		rc = ls_stats(ctl, &o, &l);
+	if (rc == CTL_OK && o.sort != NULL) {
+		sorting = &o;
+		qsort(l.v, l.n, sizeof *l.v, by_metric);
+	}
+	if (rc == CTL_OK && ctl->output->ls_start(ctl, &out, &o.cols) != 0)
+		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	else if (rc == CTL_OK) {
+		for (size_t i = 0; i < l.n && rc == CTL_OK; i++)
+			if (ctl->output->ls_row(ctl, out, &l.v[i].s,
+			        o.cols.metric != NULL ? &l.v[i].st : NULL) != 0)
+				rc = ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+		rc = ctl->output->ls_end(ctl, out, rc);
+	}
+	ls_list_free(&l);
+	return rc;
 }
 
 int
 cmd_queue(struct ctl *ctl, int argc, char **argv)
 {
-	const char *want[] = { "queued" };
+	struct ls_opts o = { .status = { "queued" }, .nstatus = 1 };
+	struct ls_list l = { 0 };
 	void *out;
 	int rc;
 
 	if ((rc = ctl_args(ctl, argc, argv, 0)) != CTL_CONTINUE ||
 	    (rc = ctl_connect(ctl)) != CTL_OK)
 		return rc;
-	if (ctl->output->queue_start(ctl, &out) != 0)
-		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
-	rc = list_runs(ctl, want, 1, ctl->output->queue_row, out);
-	return ctl->output->queue_end(ctl, out, rc);
+	if ((rc = ls_fetch(ctl, &o, &l)) == CTL_OK &&
+	    ctl->output->queue_start(ctl, &out) != 0)
+		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	else if (rc == CTL_OK) {
+		for (size_t i = 0; i < l.n && rc == CTL_OK; i++)
+			if (ctl->output->queue_row(ctl, out, &l.v[i].s) != 0)
+				rc = ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+		rc = ctl->output->queue_end(ctl, out, rc);
+	}
+	ls_list_free(&l);
+	return rc;
 }
 
 int
@@ -173,6 +511,26 @@ cmd_state(struct ctl *ctl, int argc, char **argv)
 	if ((state = json_from_msgpack(res)) == NULL)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 	return ctl->output->state(ctl, state);
+}
+
+int
+cmd_spec(struct ctl *ctl, int argc, char **argv)
+{
+	const msgpack_object *res;
+	json_t *spec;
+	int rc;
+
+	if ((rc = ctl_args(ctl, argc, argv, 1)) != CTL_CONTINUE)
+		return rc;
+	if ((rc = ctl_connect(ctl)) != CTL_OK ||
+	    (rc = conn_call_run(
+	         ctl->conn, "spec", argv[optind], &res, &ctl->e)) != CTL_OK)
+		return rc;
+	if (res->type != MSGPACK_OBJECT_MAP)
+		return bad_reply(ctl, "spec", NULL);
+	if ((spec = json_from_msgpack(res)) == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	return ctl->output->spec(ctl, spec);
 }
 
 int

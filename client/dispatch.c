@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	    "                          (default 0; above 0 only root)\n"
 	    "  --preemptible           it may be paused for a run of higher\n"
 	    "                          priority (stored; not acted on yet)\n"
+	    "  --tag KEY=VALUE         a tag to find the run by (ls --where); may\n"
+	    "                          repeat\n"
 	    "  --follow                watch the run and exit with its outcome\n"
 	    "\n"
 	    "Examples:\n"
@@ -46,16 +48,31 @@ static const struct command commands[] = {
 	    "      --handler EPOCH_COMPLETED:early_stopping,metric=val_acc,patience=3\n"
 	    "  ignitectl run --engine builtin:sleep --param ms=5 --data range:1000 \\\n"
 	    "      --handler ITERATION_COMPLETED,every=100:log,message=tick\n" },
-	{ "ls", cmd_ls, "[--status STATUS]...",
+	{ "ls", cmd_ls,
+	    "[--status STATUS]... [--tags] [--metric NAME[:min]]"
+	    " [--sort NAME[:desc]] [--where KEY=VALUE]...",
 	    "List runs: id, name, owner, status, epoch, iteration, rate, start\n"
 	    "and latest metrics.\n"
 	    "\n"
-	    "  --status STATUS   only runs in STATUS (queued, running, paused,\n"
-	    "                    completed, terminated, failed); may repeat\n"
+	    "  --status STATUS    only runs in STATUS (queued, running, paused,\n"
+	    "                     completed, terminated, failed); may repeat\n"
+	    "  --tags             a TAGS column\n"
+	    "  --metric NAME      LAST, MIN, MAX and BEST-AT (the iteration of\n"
+	    "                     the best value: the highest, the lowest with\n"
+	    "                     NAME:min) of the metric's whole history\n"
+	    "  --sort NAME        by the metric's latest value, lowest first;\n"
+	    "                     NAME:desc highest first; runs without it last\n"
+	    "  --where KEY=VALUE  only runs whose tag KEY is VALUE or whose\n"
+	    "                     param KEY equals VALUE (numbers as numbers);\n"
+	    "                     may repeat, all must hold.  Params are read\n"
+	    "                     from the spec, which is its owner's: other\n"
+	    "                     users' runs match by tags only (root: all)\n"
 	    "\n"
 	    "Examples:\n"
 	    "  ignitectl ls\n"
 	    "  ignitectl ls --status running --status paused\n"
+	    "  ignitectl ls --where lr=0.1 --metric val_acc --sort val_acc:desc\n"
+	    "  ignitectl ls --where sweep=lr --tags\n"
 	    "  ignitectl --json ls | jq '.runs[].id'\n" },
 	{ "queue", cmd_queue, "",
 	    "The queued runs in the order they are to start: higher priority\n"
@@ -70,6 +87,14 @@ static const struct command commands[] = {
 	    "Examples:\n"
 	    "  ignitectl status 12\n"
 	    "  ignitectl --json status digits\n" },
+	{ "spec", cmd_spec, "RUN",
+	    "Print the spec the run was started with, in its canonical form\n"
+	    "(every default spelled out), as JSON: run --spec takes it back.\n"
+	    "Only the run's owner and root may: it can hold worker.env.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl spec digits\n"
+	    "  ignitectl --json spec 12 > digits.json\n" },
 	{ "state", cmd_state, "RUN",
 	    "Print the run's state_dict (Ignite's Engine.state_dict()).  With\n"
 	    "--json it can be given back to run --from-state.\n"
@@ -114,9 +139,13 @@ static const struct command commands[] = {
 	    "Example:\n"
 	    "  ignitectl rm 12\n" },
 	{ "metrics", cmd_metrics,
-	    "RUN [--name N]... [--epochs] [--from X --to Y] [--max-points N]"
+	    "RUN... [--name N]... [--epochs] [--from X --to Y] [--max-points N]"
 	    " [--csv|--plot]",
-	    "Print a run's metric history, every page of it.\n"
+	    "Print a run's metric history, every page of it.  Several runs are\n"
+	    "compared: aligned on the axis, a column per run (RUN:NAME with\n"
+	    "several names), empty where a run has no point; by epoch a run's\n"
+	    "value is its last of that epoch.  --plot overlays them, one colour\n"
+	    "(or marker) per run with a legend.\n"
 	    "\n"
 	    "  --name N          only series N; may repeat\n"
 	    "  --epochs          --from and --to count epochs, and --plot draws\n"
@@ -130,7 +159,22 @@ static const struct command commands[] = {
 	    "Examples:\n"
 	    "  ignitectl metrics digits --name loss --plot\n"
 	    "  ignitectl metrics 12 --epochs --from 3 --to 5 --csv > m.csv\n"
+	    "  ignitectl metrics 12 13 14 --name val_acc --epochs --plot\n"
 	    "  ignitectl --json metrics 12 --max-points 100\n" },
+	{ "export", cmd_export, "RUN... [--format csv|jsonl] [--name N]...",
+	    "Write the whole metric history of each run, page by page as the\n"
+	    "daemon sends it: ignitectl holds one page at a time, however long\n"
+	    "the history.\n"
+	    "\n"
+	    "  --format csv      run,name,epoch,iteration,time,value lines (the\n"
+	    "                    default)\n"
+	    "  --format jsonl    a JSON object a line (with --json); NaN and\n"
+	    "                    infinities are null\n"
+	    "  --name N          only series N; may repeat\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl export digits > digits.csv\n"
+	    "  ignitectl export 12 13 --format jsonl --name loss | gzip > m.jsonl.gz\n" },
 	{ "watch", cmd_watch, "RUN",
 	    "Follow a run until it ends: epoch, iteration, rate, ETA and the\n"
 	    "latest metrics, redrawn in place on a terminal, as lines otherwise,\n"

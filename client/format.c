@@ -382,6 +382,23 @@ resources_text(char *buf, size_t len, const ig_summary *s)
 		snprintf(buf + n, len - n, "%lld CPU", (long long)s->cpus);
 }
 
+char *
+tags_text(const ig_summary *s)
+{
+	size_t len = 1;
+	char *out, *p;
+
+	for (size_t i = 0; i < s->ntags; i++)
+		len += strlen(s->tags[i].key) + strlen(s->tags[i].value) + 2;
+	if ((out = p = malloc(len)) == NULL)
+		return NULL;
+	*p = '\0';
+	for (size_t i = 0; i < s->ntags; i++)
+		p += sprintf(p, "%s%s=%s", i > 0 ? " " : "", s->tags[i].key,
+		    s->tags[i].value);
+	return out;
+}
+
 int
 summary_text(struct summary_text *f, const ig_summary *s, time_t now)
 {

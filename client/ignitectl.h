@@ -139,6 +139,8 @@ int cmd_resume(struct ctl *, int, char **);
 int cmd_rm(struct ctl *, int, char **);
 int cmd_logs(struct ctl *, int, char **);
 int cmd_checkpoints(struct ctl *, int, char **);
+int cmd_spec(struct ctl *, int, char **);
+int cmd_export(struct ctl *, int, char **);
 int cmd_run(struct ctl *, int, char **);
 int cmd_metrics(struct ctl *, int, char **);
 int cmd_watch(struct ctl *, int, char **);
@@ -227,6 +229,9 @@ struct summary_text {
 	char *metrics; /* malloc'd; freed by summary_text_clear */
 };
 int summary_text(struct summary_text *f, const ig_summary *s, time_t now);
+/* "KEY=VALUE KEY=VALUE", "" without tags; malloc'd (NULL: out of memory),
+ * raw: print it through put_text or a table. */
+char *tags_text(const ig_summary *s);
 void summary_text_clear(struct summary_text *f);
 
 /*
@@ -247,15 +252,18 @@ size_t text_width(const char *s);
 /* ---- chart.c: metric series as a braille line chart ----------------------- */
 
 struct chart_series {
-	const char *name;
+	const char *name; /* the chart's title: the first series' */
+	const char *label; /* in the legend, when several share a chart */
 	const double *x, *y; /* n points, x ascending */
 	size_t n;
 	const char *xlabel; /* "iteration" or "epoch" */
 };
-/* Draw s in width columns with height rows of plot (each row 4 dots, each
- * column 2).  *out is malloc'd text ending in a newline.  Returns 0, or
- * -1 when out of memory or width leaves no room to plot. */
-int chart_render(
-    const struct chart_series *s, int width, int height, char **out);
+/* Draw the n series s on one chart in width columns with height rows of
+ * plot (each row 4 dots, each column 2); several are told apart by ANSI
+ * colours when colour, else by markers, with a legend.  *out is malloc'd
+ * text ending in a newline.  Returns 0, or -1 when out of memory or width
+ * leaves no room to plot. */
+int chart_render(const struct chart_series *s, size_t n, int width, int height,
+    bool colour, char **out);
 
 #endif

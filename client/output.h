@@ -21,9 +21,43 @@
 /* A run's metric history (cmd_metrics.c): every series so far; each page
  * adds points to the series of their name. */
 struct history {
+	const char *run; /* as the user named it */
 	int64_t id; /* the run's, from the answer */
 	ig_series *s;
 	size_t n;
+};
+
+/* A metrics request about one run (cmd_metrics.c). */
+struct mquery {
+	const char *run; /* an id or a name */
+	const char *const *names; /* nnames series; none: all */
+	size_t nnames;
+	bool epochs; /* the axis: epochs, else iterations */
+	int64_t from, to, max_points; /* IG_NONE when not given */
+};
+
+/* Called with each page of a history in turn: the run's id and the page's
+ * series, freed after the call (take what is kept, and leave NULL).
+ * Returns an exit status; anything but CTL_OK stops the reading. */
+typedef int page_fn(
+    struct ctl *, void *arg, int64_t id, ig_series *s, size_t n);
+/* Read q's history page by page, from q.from on, as the daemon pages it
+ * (PROTOCOL.md, metrics): a page at a time in memory, however long. */
+int history_pages(struct ctl *ctl, struct mquery q, page_fn *fn, void *arg);
+
+/* What ls shows beyond the summaries (cmd_runs.c). */
+struct ls_cols {
+	bool tags; /* a TAGS column */
+	const char *metric; /* --metric: its statistics, or NULL */
+	bool lowest_best; /* --metric NAME:min: best is the lowest */
+};
+
+/* A series over its whole history, for ls --metric. */
+struct mstats {
+	size_t n; /* points; 0 when the run has none */
+	double last; /* the last point's value, NaN or not */
+	double min, max; /* over the values that are not NaN; NaN if none */
+	int64_t min_at, max_at; /* the iteration of the first of each */
 };
 
 /* The forms of metrics' text: --csv, --plot, else a table. */
@@ -65,8 +99,10 @@ struct output {
 	/* cmd_runs.c.  A list: *list is the form's own; end prints what
 	 * is left to print when status is CTL_OK, frees the list in any
 	 * case and returns the status. */
-	int (*ls_start)(struct ctl *, void **list);
-	int (*ls_row)(struct ctl *, void *list, const ig_summary *);
+	int (*ls_start)(struct ctl *, void **list, const struct ls_cols *);
+	/* st: the --metric's statistics, NULL without --metric */
+	int (*ls_row)(struct ctl *, void *list, const ig_summary *,
+	    const struct mstats *st);
 	int (*ls_end)(struct ctl *, void *list, int status);
 	/* queue: the queued runs as ls gives them, printed in their order */
 	int (*queue_start)(struct ctl *, void **list);
@@ -74,6 +110,7 @@ struct output {
 	int (*queue_end)(struct ctl *, void *list, int status);
 	int (*status)(struct ctl *, const ig_summary *);
 	int (*state)(struct ctl *, json_t *state); /* takes state */
+	int (*spec)(struct ctl *, json_t *spec); /* takes spec */
 	int (*logs_start)(struct ctl *, void **list);
 	int (*logs_line)(struct ctl *, void *list, const ig_log_line *);
 	int (*logs_end)(
@@ -85,9 +122,9 @@ struct output {
 	/* an action on run: done says what happens now, res is the answer */
 	int (*action)(struct ctl *, const char *run, const char *done,
 	    const msgpack_object *res);
-	/* cmd_metrics.c */
-	int (*metrics)(
-	    struct ctl *, const struct history *, bool epochs, enum mformat);
+	/* cmd_metrics.c: the histories of n runs, in the order asked */
+	int (*metrics)(struct ctl *, const struct history *, size_t n,
+	    bool epochs, enum mformat);
 	/* watch.c: begin once, show before each wait and at the end, note
 	 * after each notification has updated v (params and series as they
 	 * came; series only for metrics), ended when asking found it over */
@@ -118,7 +155,7 @@ bool run_ended(int status);
 /* ---- text_metrics.c, text_watch.c: output_text's larger parts ----------- */
 
 int text_metrics(
-    struct ctl *, const struct history *, bool epochs, enum mformat);
+    struct ctl *, const struct history *, size_t n, bool epochs, enum mformat);
 int text_watch_begin(struct ctl *, struct view *);
 int text_watch_show(struct ctl *, struct view *);
 int text_watch_note(struct ctl *, struct view *, enum note, const char *,

@@ -42,7 +42,7 @@ json_opt_str(const char *s)
 static json_t *
 json_summary(const ig_summary *s)
 {
-	json_t *m = json_object(), *queue = json_null();
+	json_t *m = json_object(), *queue = json_null(), *tags = json_object();
 	const char *status = ig_status_name(s->status);
 
 	if (s->queue_position > 0)
@@ -54,12 +54,18 @@ json_summary(const ig_summary *s)
 		if (json_object_set_new(m, s->metrics[i].name,
 		        json_number(s->metrics[i].value)) != 0) {
 			json_decref(m);
-			return NULL;
+			m = NULL;
+		}
+	for (size_t i = 0; tags != NULL && i < s->ntags; i++)
+		if (json_object_set_new(tags, s->tags[i].key,
+		        json_string(s->tags[i].value)) != 0) {
+			json_decref(tags);
+			tags = NULL;
 		}
 	/* json_pack steals "o" references and fails whole on NULL. */
 	return json_pack_ex(NULL, 0,
 	    "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
-	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o}",
+	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o s:o}",
 	    "id", (json_int_t)s->id, "name", json_opt_str(s->name), "owner",
 	    (json_int_t)s->owner, "owner_name",
 	    json_opt_str(owner_name(s->owner)), "status",
@@ -72,7 +78,7 @@ json_summary(const ig_summary *s)
 	    "finished", json_opt_int(s->finished), "resources", "gpus",
 	    (json_int_t)s->gpus, "cpus", (json_int_t)s->cpus, "devices",
 	    json_opt_str(s->devices), "priority", (json_int_t)s->priority,
-	    "queue", queue);
+	    "queue", queue, "tags", tags);
 }
 
 static json_t *
@@ -158,10 +164,35 @@ json_list_start(struct ctl *ctl, void **list)
 }
 
 static int
-json_ls_row(struct ctl *ctl, void *list, const ig_summary *s)
+json_ls_start(struct ctl *ctl, void **list, const struct ls_cols *cols)
 {
+	(void)cols;
+	return json_list_start(ctl, list);
+}
+
+/* A summary, and with --metric its statistics: "stats" {last, min, min_at,
+ * max, max_at, points}, null when the run has no points. */
+static int
+json_ls_row(
+    struct ctl *ctl, void *list, const ig_summary *s, const struct mstats *st)
+{
+	json_t *j = json_summary(s), *stats;
+
 	(void)ctl;
-	return json_array_append_new(list, json_summary(s));
+	if (j != NULL && st != NULL) {
+		stats = st->n == 0 ?
+		    json_null() :
+		    json_pack_ex(NULL, 0, "{s:o s:o s:o s:o s:o s:I}", "last",
+		        json_number(st->last), "min", json_number(st->min),
+		        "min_at", json_opt_int(st->min_at), "max",
+		        json_number(st->max), "max_at",
+		        json_opt_int(st->max_at), "points", (json_int_t)st->n);
+		if (json_object_set_new(j, "stats", stats) != 0) {
+			json_decref(j);
+			j = NULL;
+		}
+	}
+	return json_array_append_new(list, j);
 }
 
 static int
@@ -174,6 +205,12 @@ json_ls_end(struct ctl *ctl, void *list, int status)
 }
 
 /* queue: ls's summaries, printed in their order. */
+static int
+json_queue_row(struct ctl *ctl, void *list, const ig_summary *s)
+{
+	return json_ls_row(ctl, list, s, NULL);
+}
+
 static int64_t
 place_of(json_t *run)
 {
@@ -286,16 +323,39 @@ json_action(struct ctl *ctl, const char *run, const char *done,
 	return json_answer(ctl, res);
 }
 
-/* --csv and --plot are refused with --json (cmd_metrics.c). */
+/* The spec as the daemon keeps it: run --spec takes it back. */
 static int
-json_metrics(
-    struct ctl *ctl, const struct history *h, bool epochs, enum mformat format)
+json_spec(struct ctl *ctl, json_t *spec)
 {
+	return json_print(ctl, spec);
+}
+
+/* --csv and --plot are refused with --json (cmd_metrics.c).  One run: its
+ * {id, axis, series}; several: {axis, runs: [{run, id, series}...]}. */
+static int
+json_metrics(struct ctl *ctl, const struct history *h, size_t n, bool epochs,
+    enum mformat format)
+{
+	const char *axis = epochs ? "epoch" : "iteration";
+	json_t *runs;
+
 	(void)format;
-	return json_print(ctl,
-	    json_pack("{s:I s:s s:o}", "id", (json_int_t)h->id, "axis",
-	        epochs ? "epoch" : "iteration", "series",
-	        json_series(h->s, h->n)));
+	if (n == 1)
+		return json_print(ctl,
+		    json_pack("{s:I s:s s:o}", "id", (json_int_t)h->id, "axis",
+		        axis, "series", json_series(h->s, h->n)));
+	if ((runs = json_array()) == NULL)
+		return json_print(ctl, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(runs,
+		        json_pack("{s:s s:I s:o}", "run", h[i].run, "id",
+		            (json_int_t)h[i].id, "series",
+		            json_series(h[i].s, h[i].n))) != 0) {
+			json_decref(runs);
+			return json_print(ctl, NULL);
+		}
+	return json_print(
+	    ctl, json_pack("{s:s s:o}", "axis", axis, "runs", runs));
 }
 
 /* ---- watch: a line per notification ------------------------------------- */
@@ -363,14 +423,15 @@ const struct output output_json = {
 	.version = json_version,
 	.shutdown = json_shutdown,
 	.started = json_started,
-	.ls_start = json_list_start,
+	.ls_start = json_ls_start,
 	.ls_row = json_ls_row,
 	.ls_end = json_ls_end,
 	.queue_start = json_list_start,
-	.queue_row = json_ls_row,
+	.queue_row = json_queue_row,
 	.queue_end = json_queue_end,
 	.status = json_status,
 	.state = json_state,
+	.spec = json_spec,
 	.logs_start = json_list_start,
 	.logs_line = json_logs_line,
 	.logs_end = json_logs_end,

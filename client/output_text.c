@@ -46,36 +46,98 @@ text_started(struct ctl *ctl, const msgpack_object *res, int64_t id)
 	return CTL_OK;
 }
 
-/* ls: a table, printed whole for its columns to align. */
+/* ls: a table, printed whole for its columns to align; with the TAGS and
+ * the --metric columns when asked for. */
+struct text_ls {
+	struct table *t;
+	struct ls_cols cols;
+};
+
 static int
-text_ls_start(struct ctl *ctl, void **list)
+text_ls_start(struct ctl *ctl, void **list, const struct ls_cols *cols)
 {
+	const char *h[SUM_NFIELDS + 6];
+	struct text_ls *l;
+	size_t n = 0;
+
 	(void)ctl;
-	return (*list = table_new(summary_headers)) != NULL ? 0 : -1;
+	for (; summary_headers[n] != NULL; n++)
+		h[n] = summary_headers[n];
+	if (cols->tags)
+		h[n++] = "TAGS";
+	if (cols->metric != NULL) {
+		h[n++] = ">LAST";
+		h[n++] = ">MIN";
+		h[n++] = ">MAX";
+		h[n++] = ">BEST-AT";
+	}
+	h[n] = NULL;
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		return -1;
+	l->cols = *cols;
+	if ((l->t = table_new(h)) == NULL) {
+		free(l);
+		return -1;
+	}
+	*list = l;
+	return 0;
 }
 
 static int
-text_ls_row(struct ctl *ctl, void *list, const ig_summary *s)
+text_ls_row(
+    struct ctl *ctl, void *list, const ig_summary *s, const struct mstats *st)
 {
+	struct text_ls *l = list;
+	const char *cells[SUM_NFIELDS + 5];
+	char stat[4][32];
 	struct summary_text f;
-	int rc;
+	char *tags = NULL;
+	size_t n = SUM_NFIELDS;
+	int rc = -1;
 
 	(void)ctl;
-	rc = summary_text(&f, s, time(NULL)) != 0 ||
-	        table_add(list, f.cell) != 0 ?
-	    -1 :
-	    0;
+	if (summary_text(&f, s, time(NULL)) != 0)
+		return -1;
+	memcpy(cells, f.cell, sizeof f.cell);
+	if (l->cols.tags) {
+		if ((tags = tags_text(s)) == NULL)
+			goto out;
+		cells[n++] = tags[0] != '\0' ? tags : "-";
+	}
+	if (st != NULL) {
+		fmt_value(stat[0], sizeof stat[0], st->last);
+		fmt_value(stat[1], sizeof stat[1], st->min);
+		fmt_value(stat[2], sizeof stat[2], st->max);
+		fmt_count(stat[3], sizeof stat[3],
+		    l->cols.lowest_best ? st->min_at : st->max_at);
+		for (int i = 0; i < 4; i++)
+			cells[n++] = st->n > 0 ? stat[i] : "-";
+	}
+	rc = table_add(l->t, cells);
+out:
+	free(tags);
 	summary_text_clear(&f);
 	return rc;
+}
+
+/* Print t when all went well, and free it. */
+static int
+table_end(struct ctl *ctl, struct table *t, int status)
+{
+	if (status == CTL_OK && table_print(t, ctl->out) != 0)
+		status =
+		    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
+	table_free(t);
+	return status;
 }
 
 static int
 text_ls_end(struct ctl *ctl, void *list, int status)
 {
-	if (status == CTL_OK && table_print(list, ctl->out) != 0)
-		status =
-		    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
-	table_free(list);
+	struct text_ls *l = list;
+
+	status = table_end(ctl, l->t, status);
+	free(l);
 	return status;
 }
 
@@ -170,10 +232,7 @@ text_queue_end(struct ctl *ctl, void *list, int status)
 				status = ig_err_set(
 				    &ctl->e, CTL_ELOCAL, "out of memory");
 		}
-		if (status == CTL_OK && table_print(t, ctl->out) != 0)
-			status = ig_err_set(
-			    &ctl->e, CTL_ELOCAL, "cannot write the output");
-		table_free(t);
+		status = table_end(ctl, t, status);
 	}
 	free(q->v);
 	free(q);
@@ -188,6 +247,7 @@ text_status(struct ctl *ctl, const ig_summary *s)
 	char when[32], ago[32], len[32];
 	const int64_t times[] = { s->created, s->finished };
 	const char *names[] = { "created", "finished" };
+	char *tags;
 
 	if (summary_text(&f, s, time(NULL)) != 0)
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
@@ -226,6 +286,12 @@ text_status(struct ctl *ctl, const ig_summary *s)
 	fprintf(ctl->out, "%-13s ", "reason");
 	put_text(ctl->out, s->reason != NULL ? s->reason : "-");
 	fputc('\n', ctl->out);
+	if ((tags = tags_text(s)) == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	fprintf(ctl->out, "%-13s ", "tags");
+	put_text(ctl->out, tags[0] != '\0' ? tags : "-");
+	fputc('\n', ctl->out);
+	free(tags);
 	return CTL_OK;
 }
 
@@ -252,6 +318,20 @@ text_state(struct ctl *ctl, json_t *state)
 		free(text);
 	}
 	json_decref(state);
+	return CTL_OK;
+}
+
+/* The spec as indented JSON, keys in its canonical order. */
+static int
+text_spec(struct ctl *ctl, json_t *spec)
+{
+	char *text = json_dumps(spec, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+
+	json_decref(spec);
+	if (text == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	fprintf(ctl->out, "%s\n", text);
+	free(text);
 	return CTL_OK;
 }
 
@@ -326,7 +406,7 @@ text_ckpts_end(
     struct ctl *ctl, void *list, const msgpack_object *id, int status)
 {
 	(void)id;
-	return text_ls_end(ctl, list, status);
+	return table_end(ctl, list, status);
 }
 
 /* "run 12 pauses after its current iteration (status running)" */
@@ -378,6 +458,7 @@ const struct output output_text = {
 	.queue_end = text_queue_end,
 	.status = text_status,
 	.state = text_state,
+	.spec = text_spec,
 	.logs_start = text_logs_start,
 	.logs_line = text_logs_line,
 	.logs_end = text_logs_end,

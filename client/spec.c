@@ -305,6 +305,31 @@ flag_param(json_t *spec, const char *arg, ig_err *err)
 	return set(params, key, v, err);
 }
 
+/* --tag KEY=VALUE: a str, as it is; the daemon checks KEY and VALUE. */
+static int
+flag_tag(json_t *spec, const char *arg, ig_err *err)
+{
+	const char *eq = strchr(arg, '=');
+	char key[IG_NAME_MAX + 1];
+	json_t *tags, *v;
+
+	if (eq == NULL || eq == arg)
+		return ig_err_set(
+		    err, CTL_EUSAGE, "--tag %s: expected KEY=VALUE", arg);
+	if ((size_t)(eq - arg) > IG_NAME_MAX)
+		return ig_err_set(err, CTL_EUSAGE,
+		    "--tag %s: key longer than %d characters", arg,
+		    IG_NAME_MAX);
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
+	if ((tags = child(spec, "tags", err)) == NULL)
+		return err->code;
+	if ((v = json_string(eq + 1)) == NULL)
+		return ig_err_set(
+		    err, CTL_EUSAGE, "--tag %s: the value is not UTF-8", arg);
+	return set(tags, key, v, err);
+}
+
 /*
  * Split s at each sep into a malloc'd copy with NULs; fields[] point into
  * it.  Returns the number of fields, or -1 when there are more than max.
@@ -527,7 +552,8 @@ enum fkind {
 	F_FALSE,
 	F_PARAM,
 	F_METRIC,
-	F_HANDLER
+	F_HANDLER,
+	F_TAG
 };
 static const struct {
 	const char *flag;
@@ -550,6 +576,7 @@ static const struct {
 	{ "param", NULL, NULL, F_PARAM },
 	{ "metric", NULL, NULL, F_METRIC },
 	{ "handler", NULL, NULL, F_HANDLER },
+	{ "tag", NULL, NULL, F_TAG },
 	/* After all of the above: they turn data into a map. */
 	{ "batch-size", "data", "batch_size", F_INT },
 	{ "shuffle", "data", "shuffle", F_TRUE },
@@ -572,6 +599,8 @@ apply(json_t *spec, size_t t, const char *value, ig_err *err)
 		return flag_metric(spec, value, err);
 	case F_HANDLER:
 		return flag_handler(spec, value, err);
+	case F_TAG:
+		return flag_tag(spec, value, err);
 	default:
 		break;
 	}

@@ -1,8 +1,12 @@
 /*
  * text_metrics.c - metrics for people: a table, CSV lines (--csv) or a
- * chart per series (--plot); output_text's (output.h).
+ * chart per series (--plot); output_text's (output.h).  Several runs are
+ * compared: a column per run aligned on the axis (table and CSV), their
+ * series of one name overlaid in one chart.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 
@@ -61,7 +65,7 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 	for (size_t i = 0; i < h->n; i++) {
 		const ig_series *s = &h->s[i];
 		double *xy = malloc(2 * (s->n + 1) * sizeof *xy);
-		struct chart_series cs = { s->name, xy, xy + s->n, s->n,
+		struct chart_series cs = { s->name, NULL, xy, xy + s->n, s->n,
 			epochs ? "epoch" : "iteration" };
 		char *text;
 		int rc;
@@ -73,7 +77,7 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 			                          s->points[j].iteration);
 			xy[s->n + j] = s->points[j].value;
 		}
-		rc = chart_render(&cs, width, CHART_ROWS, &text);
+		rc = chart_render(&cs, 1, width, CHART_ROWS, false, &text);
 		free(xy);
 		if (rc != 0)
 			return ig_err_set(&ctl->e, CTL_ELOCAL,
@@ -86,10 +90,252 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 	return CTL_OK;
 }
 
-int
-text_metrics(
-    struct ctl *ctl, const struct history *h, bool epochs, enum mformat format)
+/* ---- several runs --------------------------------------------------------- */
+
+/* One series of one run: a column of the aligned forms, a line of a
+ * chart. */
+struct column {
+	const struct history *h;
+	const ig_series *s;
+	size_t at; /* the next point */
+	char label[128]; /* RUN, or RUN:NAME when the runs have several */
+	double v; /* this row's value */
+	bool have; /* ... when the series has a point there */
+};
+
+static int64_t
+axis_of(const ig_point *p, bool epochs)
 {
+	return epochs ? p->epoch : p->iteration;
+}
+
+/* Every series of every run, in the order asked; *n of them. */
+static struct column *
+columns(const struct history *h, size_t nh, size_t *n)
+{
+	struct column *c;
+	const char *first = NULL;
+	bool several = false;
+
+	*n = 0;
+	for (size_t i = 0; i < nh; i++)
+		for (size_t j = 0; j < h[i].n; j++) {
+			(*n)++;
+			if (first == NULL)
+				first = h[i].s[j].name;
+			several |= strcmp(first, h[i].s[j].name) != 0;
+		}
+	if ((c = calloc(*n + 1, sizeof *c)) == NULL)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < nh; i++)
+		for (size_t j = 0; j < h[i].n; j++, (*n)++) {
+			c[*n].h = &h[i];
+			c[*n].s = &h[i].s[j];
+			if (several)
+				snprintf(c[*n].label, sizeof c[*n].label,
+				    "%s:%s", h[i].run, h[i].s[j].name);
+			else
+				snprintf(c[*n].label, sizeof c[*n].label, "%s",
+				    h[i].run);
+		}
+	return c;
+}
+
+/*
+ * The next row of the aligned form: the lowest axis value any column has
+ * left, and each column's value there (by epoch, its last point of that
+ * epoch).  False when all are done.
+ */
+static bool
+next_row(struct column *c, size_t n, bool epochs, int64_t *x)
+{
+	bool any = false;
+
+	*x = INT64_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (c[i].at < c[i].s->n) {
+			int64_t v = axis_of(&c[i].s->points[c[i].at], epochs);
+			*x = v < *x ? v : *x;
+			any = true;
+		}
+	for (size_t i = 0; any && i < n; i++) {
+		c[i].have = false;
+		while (c[i].at < c[i].s->n &&
+		    axis_of(&c[i].s->points[c[i].at], epochs) == *x) {
+			c[i].v = c[i].s->points[c[i].at++].value;
+			c[i].have = true;
+		}
+	}
+	return any;
+}
+
+static int
+aligned_csv(struct ctl *ctl, struct column *c, size_t n, bool epochs)
+{
+	int64_t x;
+
+	fputs(epochs ? "epoch" : "iteration", ctl->out);
+	for (size_t i = 0; i < n; i++) {
+		fputc(',', ctl->out);
+		put_text(ctl->out, c[i].label);
+	}
+	fputc('\n', ctl->out);
+	while (next_row(c, n, epochs, &x)) {
+		fprintf(ctl->out, "%lld", (long long)x);
+		for (size_t i = 0; i < n; i++)
+			if (c[i].have)
+				fprintf(ctl->out, ",%.17g", c[i].v);
+			else
+				fputc(',', ctl->out);
+		fputc('\n', ctl->out);
+	}
+	return ferror(ctl->out) ?
+	    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output") :
+	    CTL_OK;
+}
+
+static int
+aligned_table(struct ctl *ctl, struct column *c, size_t n, bool epochs)
+{
+	const char **cells = calloc(n + 2, sizeof *cells);
+	char *heads = malloc((n + 1) * sizeof c->label),
+	     (*vals)[32] = malloc((n + 1) * sizeof *vals);
+	struct table *t = NULL;
+	int64_t x;
+	int rc = -1;
+
+	if (cells == NULL || heads == NULL || vals == NULL)
+		goto out;
+	cells[0] = epochs ? ">EPOCH" : ">ITERATION";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(heads + i * sizeof c->label, sizeof c->label, ">%s",
+		    c[i].label);
+		cells[i + 1] = heads + i * sizeof c->label;
+	}
+	if ((t = table_new(cells)) == NULL)
+		goto out;
+	rc = 0;
+	while (rc == 0 && next_row(c, n, epochs, &x)) {
+		fmt_count(vals[n], sizeof vals[n], x);
+		cells[0] = vals[n];
+		for (size_t i = 0; i < n; i++) {
+			fmt_value(vals[i], sizeof vals[i], c[i].v);
+			cells[i + 1] = c[i].have ? vals[i] : "";
+		}
+		rc = table_add(t, cells);
+	}
+	if (rc == 0)
+		rc = table_print(t, ctl->out) != 0 ? 1 : 0;
+out:
+	table_free(t);
+	free(cells);
+	free(heads);
+	free(vals);
+	if (rc == 1)
+		return ig_err_set(
+		    &ctl->e, CTL_ELOCAL, "cannot write the output");
+	return rc != 0 ? ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory") :
+	                 CTL_OK;
+}
+
+/* Colours only for a terminal that has them, as NO_COLOR asks. */
+static bool
+has_colour(FILE *f)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fileno(f)) && getenv("NO_COLOR") == NULL &&
+	    term != NULL && strcmp(term, "dumb") != 0;
+}
+
+/* A chart per series name, each overlaying that series of every run. */
+static int
+overlay_plots(struct ctl *ctl, struct column *c, size_t n, bool epochs)
+{
+	struct chart_series *cs = calloc(n + 1, sizeof *cs);
+	bool *done = calloc(n + 1, sizeof *done), colour = has_colour(ctl->out);
+	int width = term_width(ctl->out), rc = CTL_OK;
+	size_t charts = 0;
+
+	if (cs == NULL || done == NULL)
+		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	for (size_t i = 0; rc == CTL_OK && i < n; i++) {
+		size_t k = 0;
+		char *text = NULL;
+
+		if (done[i])
+			continue;
+		for (size_t j = i; j < n; j++) {
+			const ig_series *s = c[j].s;
+			double *xy;
+
+			if (done[j] || strcmp(s->name, c[i].s->name) != 0)
+				continue;
+			done[j] = true;
+			if ((xy = malloc(2 * (s->n + 1) * sizeof *xy)) ==
+			    NULL) {
+				rc = ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+				break;
+			}
+			for (size_t p = 0; p < s->n; p++) {
+				xy[p] = (double)axis_of(&s->points[p], epochs);
+				xy[s->n + p] = s->points[p].value;
+			}
+			cs[k++] = (struct chart_series){ s->name, c[j].h->run,
+				xy, xy + s->n, s->n,
+				epochs ? "epoch" : "iteration" };
+		}
+		if (rc == CTL_OK &&
+		    chart_render(cs, k, width, CHART_ROWS, colour, &text) != 0)
+			rc = ig_err_set(&ctl->e, CTL_ELOCAL,
+			    "out of memory, or the terminal is too narrow "
+			    "for a chart (%d columns)",
+			    width);
+		else if (rc == CTL_OK)
+			fprintf(
+			    ctl->out, "%s%s", charts++ > 0 ? "\n" : "", text);
+		free(text);
+		for (size_t j = 0; j < k; j++)
+			free((double *)cs[j].x);
+	}
+	free(cs);
+	free(done);
+	return rc;
+}
+
+static int
+compare(struct ctl *ctl, const struct history *h, size_t nh, bool epochs,
+    enum mformat format)
+{
+	size_t n;
+	struct column *c = columns(h, nh, &n);
+	int rc;
+
+	if (c == NULL)
+		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	switch (format) {
+	case M_CSV:
+		rc = aligned_csv(ctl, c, n, epochs);
+		break;
+	case M_PLOT:
+		rc = overlay_plots(ctl, c, n, epochs);
+		break;
+	default:
+		rc = aligned_table(ctl, c, n, epochs);
+		break;
+	}
+	free(c);
+	return rc;
+}
+
+int
+text_metrics(struct ctl *ctl, const struct history *h, size_t n, bool epochs,
+    enum mformat format)
+{
+	if (n > 1)
+		return compare(ctl, h, n, epochs, format);
 	switch (format) {
 	case M_CSV:
 		print_csv(ctl, h);

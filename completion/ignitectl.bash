@@ -12,8 +12,8 @@ _ignitectl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="run ls queue status state terminate terminate-epoch pause
-	    resume rm metrics watch logs checkpoints dashboard ping version
+	local commands="run ls queue status spec state terminate terminate-epoch
+	    pause resume rm metrics export watch logs checkpoints dashboard ping
 	    shutdown help"
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -37,6 +37,8 @@ _ignitectl()
 	--data)
 		COMPREPLY=($(compgen -W "range: csv: msgpack: worker" -- "$cur"))
 		return ;;
+	--format)
+		COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -51,11 +53,12 @@ _ignitectl()
 	    --batch-size --shuffle --no-header --split --label --max-epochs
 	    --epoch-length --seed --param --metric --handler
 	    --checkpoint-every --checkpoint-seconds --gpus --cpus --priority
-	    --preemptible" ;;
-	ls) opts+=" --status" ;;
+	    --preemptible --tag" ;;
+	ls) opts+=" --status --tags --metric --sort --where" ;;
 	resume) opts+=" --max-epochs" ;;
 	metrics) opts+=" --name --epochs --iterations --from --to
 	    --max-points --csv --plot" ;;
+	export) opts+=" --format --name" ;;
 	logs) opts+=" --tail" ;;
 	dashboard) opts+=" --port" ;;
 	terminate|pause) opts+=" --no-wait" ;;
@@ -66,7 +69,8 @@ _ignitectl()
 		return
 	fi
 	case $cmd in
-	status|state|terminate|terminate-epoch|pause|resume|rm|metrics|watch|logs|checkpoints)
+	status|spec|state|terminate|terminate-epoch|pause|resume|rm|metrics|\
+	    export|watch|logs|checkpoints)
 		COMPREPLY=($(compgen -W "$(_ignitectl_runs)" -- "$cur")) ;;
 	esac
 }

@@ -617,8 +617,6 @@ main(int argc, char **argv)
 			die("--metrics-listen %s: %s", o.metrics_listen,
 			    e.message);
 	}
-	log_info("ignited %s ready: socket %s, database %s", IGNITE_VERSION,
-	    listen_fd >= 0 ? "passed by systemd" : o.socket, o.db);
 	log_info("ignited %s ready: socket %s, database %s, %d GPU%s, "
 	         "%d CPU slot%s",
 	    IGNITE_VERSION, listen_fd >= 0 ? "passed by systemd" : o.socket,

@@ -130,9 +130,51 @@ pack_named_values(msgpack_packer *pk, const ig_named_value *nv, size_t n)
 }
 
 void
+ig_tags_pack(msgpack_packer *pk, const ig_tag *tags, size_t n)
+{
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		ig_pack_str(pk, tags[i].key);
+		ig_pack_str(pk, tags[i].value);
+	}
+}
+
+/* A summary's tags: str keys and values, as the spec checked them. */
+static int
+tags_read(const msgpack_object *m, ig_tag **out, size_t *n, ig_err *err)
+{
+	bool nul = false;
+
+	*out = NULL;
+	*n = 0;
+	if (m->via.map.size == 0)
+		return 0;
+	if ((*out = calloc(m->via.map.size, sizeof **out)) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		const msgpack_object *v = &m->via.map.ptr[i].val;
+
+		if (k->type != MSGPACK_OBJECT_STR ||
+		    v->type != MSGPACK_OBJECT_STR)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "run.tags: keys and values must be str");
+		(*out)[i].key = proto_str_dup(&k->via.str, &nul);
+		(*out)[i].value = proto_str_dup(&v->via.str, &nul);
+		(*n)++;
+		if ((*out)[i].key == NULL || (*out)[i].value == NULL)
+			return nul ?
+			    ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			        "run.tags: a tag holds a NUL byte") :
+			    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+void
 ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 {
-	msgpack_pack_map(pk, 17);
+	msgpack_pack_map(pk, 18);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, s->id);
 	ig_pack_str(pk, "name");
@@ -171,6 +213,8 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	ig_pack_str(pk, s->devices);
 	ig_pack_str(pk, "priority");
 	msgpack_pack_int64(pk, s->priority);
+	ig_pack_str(pk, "tags");
+	ig_tags_pack(pk, s->tags, s->ntags);
 	ig_pack_str(pk, "queue");
 	if (s->queue_position <= 0) {
 		msgpack_pack_nil(pk);
@@ -212,7 +256,8 @@ summary_sched_read(const msgpack_object *res, const msgpack_object *queue,
 int
 ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 {
-	const msgpack_object *metrics = NULL, *res = NULL, *queue = NULL;
+	const msgpack_object *metrics = NULL, *res = NULL, *queue = NULL,
+	                     *tags = NULL;
 	const ig_fdef defs[] = {
 		{ "id", IG_F_POS, true, NULL, &s->id },
 		{ "name", IG_F_STR, false, NULL, &s->name },
@@ -231,6 +276,7 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 		{ "resources", IG_F_MAP, false, NULL, &res },
 		{ "priority", IG_F_INT, false, NULL, &s->priority },
 		{ "queue", IG_F_ANY, false, NULL, &queue },
+		{ "tags", IG_F_MAP, false, NULL, &tags },
 	};
 	int rc;
 
@@ -243,7 +289,9 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 	    (rc = summary_sched_read(res, queue, s, err)) != 0 ||
 	    (metrics != NULL &&
 	        (rc = proto_named_values_read(metrics, "run.metrics",
-	             &s->metrics, &s->nmetrics, err)) != 0))
+	             &s->metrics, &s->nmetrics, err)) != 0) ||
+	    (tags != NULL &&
+	        (rc = tags_read(tags, &s->tags, &s->ntags, err)) != 0))
 		ig_summary_clear(s);
 	return rc;
 }
@@ -256,6 +304,11 @@ ig_summary_clear(ig_summary *s)
 	free(s->devices);
 	free(s->waiting_for);
 	proto_named_values_free(s->metrics, s->nmetrics);
+	for (size_t i = 0; i < s->ntags; i++) {
+		free(s->tags[i].key);
+		free(s->tags[i].value);
+	}
+	free(s->tags);
 	memset(s, 0, sizeof *s);
 }
 

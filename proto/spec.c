@@ -1197,6 +1197,59 @@ read_notify(const msgpack_object *o, ig_spec *s, ig_err *err)
 	return 0;
 }
 
+/* ---- tags --------------------------------------------------------------- */
+
+/* {KEY: VALUE}: names to short strs, for people to find runs by. */
+static int
+read_tags(const msgpack_object *o, ig_spec *s, ig_err *err)
+{
+	char path[PROTO_PATH_MAX];
+	int rc;
+
+	if (o->via.map.size > IG_SPEC_MAX_TAGS)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "tags: at most %d, got %u", IG_SPEC_MAX_TAGS,
+		    o->via.map.size);
+	if ((s->tags = calloc(o->via.map.size + 1, sizeof *s->tags)) == NULL)
+		return nomem(err);
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		const msgpack_object *k = &o->via.map.ptr[i].key;
+		const msgpack_object *v = &o->via.map.ptr[i].val;
+		ig_tag *t = &s->tags[i];
+
+		if (k->type != MSGPACK_OBJECT_STR)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "tags: keys must be str, got %s",
+			    proto_type_name(k));
+		if ((rc = ig_name_check(k->via.str.ptr, k->via.str.size,
+		         "tags: key", err)) != 0)
+			return rc;
+		for (uint32_t j = 0; j < i; j++)
+			if (proto_str_is(&k->via.str, s->tags[j].key)) {
+				proto_path_key(path, "tags", s->tags[j].key);
+				return invalid(err, path, "duplicate key");
+			}
+		if ((rc = dup_bytes(
+		         k->via.str.ptr, k->via.str.size, &t->key, err)) != 0)
+			return rc;
+		s->ntags++;
+		proto_path_key(path, "tags", t->key);
+		if (v->type != MSGPACK_OBJECT_STR ||
+		    proto_mem_has(v->via.str.ptr, v->via.str.size, '\0'))
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: expected a str without NUL, got %s", path,
+			    proto_type_name(v));
+		if (v->via.str.size > IG_TAG_VALUE_MAX)
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: at most %d bytes, got %u", path,
+			    IG_TAG_VALUE_MAX, v->via.str.size);
+		if ((rc = dup_bytes(
+		         v->via.str.ptr, v->via.str.size, &t->value, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- the spec ----------------------------------------------------------- */
 
 static void
@@ -1224,7 +1277,8 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	const msgpack_object *engine = NULL, *params = NULL, *data = NULL,
 	                     *metrics = NULL, *handlers = NULL,
 	                     *checkpoint = NULL, *state_dict = NULL,
-	                     *worker = NULL, *resources = NULL, *notify = NULL;
+	                     *worker = NULL, *resources = NULL, *notify = NULL,
+	                     *tags = NULL;
 	const ig_fdef defs[] = {
 		{ "engine", IG_F_ANY, true, NULL, &engine },
 		{ "name", IG_F_NAME, false, NULL, s->name },
@@ -1242,6 +1296,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 		{ "priority", IG_F_INT, false, NULL, &s->priority },
 		{ "preemptible", IG_F_BOOL, false, NULL, &s->preemptible },
 		{ "notify", IG_F_ARRAY, false, NULL, &notify },
+		{ "tags", IG_F_MAP, false, NULL, &tags },
 	};
 	int rc;
 
@@ -1260,7 +1315,8 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	    (worker && (rc = read_worker(worker, &s->worker, err)) != 0) ||
 	    (resources &&
 	        (rc = read_resources(resources, &s->resources, err)) != 0) ||
-	    (notify && (rc = read_notify(notify, s, err)) != 0))
+	    (notify && (rc = read_notify(notify, s, err)) != 0) ||
+	    (tags && (rc = read_tags(tags, s, err)) != 0))
 		return rc;
 	if (s->engine.kind != IG_ENGINE_EXEC && worker != NULL)
 		return invalid(err, "worker", "only for exec engines");
@@ -1326,5 +1382,10 @@ ig_spec_free(ig_spec *s)
 	for (size_t i = 0; i < s->nnotify; i++)
 		ig_strv_free(&s->notify[i].exec);
 	free(s->notify);
+	for (size_t i = 0; i < s->ntags; i++) {
+		free(s->tags[i].key);
+		free(s->tags[i].value);
+	}
+	free(s->tags);
 	free(s);
 }

@@ -301,7 +301,7 @@ pack_notify(msgpack_packer *pk, const ig_spec_notify *n)
 void
 ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 {
-	msgpack_pack_map(pk, 16);
+	msgpack_pack_map(pk, 17);
 	ig_pack_str(pk, "engine");
 	pack_engine(pk, &s->engine);
 	ig_pack_str(pk, "name");
@@ -347,4 +347,6 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 	msgpack_pack_array(pk, s->nnotify);
 	for (size_t i = 0; i < s->nnotify; i++)
 		pack_notify(pk, &s->notify[i]);
+	ig_pack_str(pk, "tags");
+	ig_tags_pack(pk, s->tags, s->ntags);
 }

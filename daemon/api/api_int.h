@@ -79,6 +79,7 @@ void api_delete(struct api_call *c);
 void api_metrics(struct api_call *c);
 void api_logs(struct api_call *c);
 void api_checkpoints(struct api_call *c);
+void api_spec(struct api_call *c);
 
 /* watch.c */
 /* Take the run manager's news from now on: srv is asked how busy it is. */

@@ -1,7 +1,7 @@
 /*
  * runs.c - the methods over runs (docs/PROTOCOL.md, "Methods"):
  * run, list, status, state_dict, terminate, terminate_epoch, pause, resume,
- * metrics, logs, delete (watch and unwatch: watch.c).
+ * metrics, logs, spec, delete (watch and unwatch: watch.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -706,4 +706,29 @@ api_logs(struct api_call *c)
 	}
 	server_reply(c->conn, c->msgid, pack_logs, &l);
 	store_logs_free(l.v, l.n);
+}
+
+/* ---- spec ------------------------------------------------------------------------- */
+
+static void
+pack_run_spec(msgpack_packer *pk, void *arg)
+{
+	ig_spec_pack(pk, arg);
+}
+
+/* The canonical spec the run was started with: its owner's, as its log is
+ * (worker.env may hold secrets). */
+void
+api_spec(struct api_call *c)
+{
+	struct run *run = api_find_run(c, NULL, 0);
+
+	if (run == NULL)
+		return;
+	if (run->spec == NULL) {
+		server_error(c->conn, c->msgid, IG_PROTO_NOT_FOUND,
+		    "run %lld has no readable spec", (long long)run->id);
+		return;
+	}
+	server_reply(c->conn, c->msgid, pack_run_spec, run->spec);
 }

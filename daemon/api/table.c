@@ -20,6 +20,7 @@ static const struct api_method methods[] = {
 	{ "state_dict", api_state_dict, API_OWNER, 0 },
 	{ "logs", api_logs, API_OWNER, 0 },
 	{ "checkpoints", api_checkpoints, API_OWNER, 0 },
+	{ "spec", api_spec, API_OWNER, 0 },
 	{ "terminate", api_terminate, API_OWNER, API_WRITES },
 	{ "terminate_epoch", api_terminate_epoch, API_OWNER, API_WRITES },
 	{ "pause", api_pause, API_OWNER, API_WRITES },

@@ -269,6 +269,10 @@ run_summary(struct run *run, ig_summary *s)
 	s->epoch = s->iteration = 0;
 	s->max_epochs = s->epoch_length = IG_NONE;
 	queue_summary(run, s);
+	if (run->spec != NULL) {
+		s->tags = run->spec->tags;
+		s->ntags = run->spec->ntags;
+	}
 	if (!live(run)) {
 		s->epoch = run->last.epoch;
 		s->iteration = run->last.iteration;

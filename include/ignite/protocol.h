@@ -358,6 +358,13 @@ typedef struct ig_named_value {
 	double value;
 } ig_named_value;
 
+/* A run's tag (the spec's tags): a name and a str of at most
+ * IG_TAG_VALUE_MAX bytes. */
+typedef struct ig_tag {
+	char *key;
+	char *value;
+} ig_tag;
+
 /* A run as list and status show it.  Absent integers are IG_NONE; absent
  * strings NULL.  Unpacked summaries own their strings and metrics array:
  * free them with ig_summary_clear(). */
@@ -378,9 +385,13 @@ typedef struct ig_summary {
 	int64_t priority;
 	int64_t queue_position; /* 1-based; IG_NONE (or 0) unless queued */
 	char *waiting_for; /* while queued: "1 GPU" */
+	ig_tag *tags; /* the spec's, in its order */
+	size_t ntags;
 } ig_summary;
 
 void ig_summary_pack(msgpack_packer *pk, const ig_summary *s);
+/* Tags as a map KEY -> VALUE. */
+void ig_tags_pack(msgpack_packer *pk, const ig_tag *tags, size_t n);
 /* Fills s (which need not be initialised); on error s holds nothing. */
 int ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err);
 void ig_summary_clear(ig_summary *s);

@@ -25,6 +25,9 @@ extern "C" {
 #define IG_WORKER_TIMEOUT_MAX_MS 3600000
 /* checkpoint.dir: room left in PATH_MAX for run-ID/ckpt-N.part */
 #define IG_CKPT_DIR_MAX 3072
+/* Tags a spec may carry, and the bytes of a tag's value. */
+#define IG_SPEC_MAX_TAGS 64
+#define IG_TAG_VALUE_MAX 256
 
 enum ig_engine_kind {
 	IG_ENGINE_BUILTIN,
@@ -241,6 +244,9 @@ typedef struct ig_spec {
 	bool preemptible; /* default false */
 	ig_spec_notify *notify;
 	size_t nnotify;
+	ig_tag *tags; /* KEY: a name; value: a str, at most IG_TAG_VALUE_MAX
+	               * bytes */
+	size_t ntags;
 } ig_spec;
 
 /*

@@ -508,11 +508,11 @@ static void
 test_chart(void **state)
 {
 	const double x[] = { 0, 1, 2, 3 }, y[] = { 0, 1, 2, 3 };
-	struct chart_series s = { "loss", x, y, 4, "epoch" };
+	struct chart_series s = { "loss", NULL, x, y, 4, "epoch" };
 	char *text;
 	(void)state;
 
-	assert_int_equal(chart_render(&s, 10, 2, &text), 0);
+	assert_int_equal(chart_render(&s, 1, 10, 2, false, &text), 0);
 	assert_string_equal(text,
 	    "loss by epoch\n"
 	    "3 ┤   ⢀⡠⠒⠉\n"
@@ -521,7 +521,7 @@ test_chart(void **state)
 	    "   0     3\n");
 	free(text);
 	/* Too narrow to plot: an error, not a broken chart. */
-	assert_int_equal(chart_render(&s, 4, 2, &text), -1);
+	assert_int_equal(chart_render(&s, 1, 4, 2, false, &text), -1);
 	assert_null(text);
 }
 
@@ -529,18 +529,54 @@ static void
 test_chart_flat_and_nan(void **state)
 {
 	const double x[] = { 1, 2, 3 }, y[] = { 5, 0.0 / 0.0, 5 };
-	struct chart_series s = { "acc", x, y, 3, "iteration" };
+	struct chart_series s = { "acc", NULL, x, y, 3, "iteration" };
 	char *text;
 	(void)state;
 
 	/* A flat series sits in the middle; NaN breaks the line. */
-	assert_int_equal(chart_render(&s, 8, 2, &text), 0);
+	assert_int_equal(chart_render(&s, 1, 8, 2, false, &text), 0);
 	assert_string_equal(text,
 	    "acc by iteration\n"
 	    "5 ┤\n"
 	    "5 ┤⠁   ⠈\n"
 	    "  └─────\n"
 	    "   1   3\n");
+	free(text);
+}
+
+/* Runs compared on one chart: common axes, told apart by a marker each
+ * (or a colour each on a terminal that has them), and a legend. */
+static void
+test_chart_overlay(void **state)
+{
+	const double x[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+	             up[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+	             down[] = { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 };
+	struct chart_series s[] = {
+		{ "val_acc", "12", x, up, 10, "iteration" },
+		{ "val_acc", "b", x + 2, down + 2, 8, "iteration" },
+	};
+	char *text;
+	(void)state;
+
+	/* without colours: markers along each line, and their legend */
+	assert_int_equal(chart_render(s, 2, 40, 4, false, &text), 0);
+	assert_non_null(strstr(text, "val_acc by iteration\n9 ┤"));
+	assert_non_null(strstr(text, "0 ┤o⠤⠤"));
+	assert_non_null(strstr(text, "x⠉⠒⠒"));
+	assert_non_null(strstr(text,
+	    "\n   0                                   9\n"
+	    "   o 12    x b\n"));
+	assert_null(strchr(text, '\033'));
+	free(text);
+	/* with colours: a colour per run, no markers */
+	assert_int_equal(chart_render(s, 2, 40, 4, true, &text), 0);
+	assert_non_null(strstr(text, "0 ┤\033[31m⣀⠤⠤"));
+	assert_non_null(strstr(text, "\033[32m⠈⠉⠉"));
+	assert_non_null(
+	    strstr(text, "   \033[31m──\033[0m 12    \033[32m──\033[0m b\n"));
+	assert_null(strstr(text, "┤o"));
+	assert_null(strstr(text, "x⠉"));
 	free(text);
 }
 
@@ -560,6 +596,7 @@ main(void)
 		cmocka_unit_test(test_summary_text),
 		cmocka_unit_test(test_chart),
 		cmocka_unit_test(test_chart_flat_and_nan),
+		cmocka_unit_test(test_chart_overlay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,7 +76,7 @@ IGNITED = None
 
 SUMMARY_KEYS = {"id", "name", "owner", "owner_name", "status", "epoch", "max_epochs", "iteration",
                 "epoch_length", "rate", "metrics", "reason", "created", "started",
-                "finished", "resources", "priority", "queue"}
+                "finished", "resources", "priority", "queue", "tags"}
 
 SOFTMAX = {
     "engine": "builtin:softmax",
@@ -495,7 +495,8 @@ class IgnitectlTest(unittest.TestCase):
                          "created       %s \\((just now|\\d+s ago)\\)\n"
                          "finished      %s \\((just now|\\d+s ago)\\)\n"
                          "priority      0\n"
-                         "reason        -\n$" % (run, when, when))
+                         "reason        -\n"
+                         "tags          -\n$" % (run, when, when))
         self.assertEqual(self.ctl("state", run).stdout,
                          "epoch_length  4\nmax_epochs    2\niteration     8\n")
         self.assertEqual(self.ctl("--json", "state", run).stdout,

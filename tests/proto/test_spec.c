@@ -289,6 +289,28 @@ test_canonical(void **state)
 	check_canonical(*state,
 	    "{'engine': 'builtin:x', 'data': {'kind': 'csv', "
 	    "'path': 'p', 'scale': 'standard'}}");
+	check_canonical(*state,
+	    "{'engine': 'builtin:x', 'tags': {'team': 'vision', 'lr': '', "
+	    "'note': 'a b, c'}}");
+}
+
+/* Tags: names to strs, kept in their order. */
+static void
+test_tags(void **state)
+{
+	ig_spec *s = read_ok(*state,
+	    "{'engine': 'builtin:noop', 'tags': {'team': 'vision', "
+	    "'sweep': 'lr=0.1'}}");
+
+	assert_int_equal(s->ntags, 2);
+	assert_string_equal(s->tags[0].key, "team");
+	assert_string_equal(s->tags[0].value, "vision");
+	assert_string_equal(s->tags[1].key, "sweep");
+	assert_string_equal(s->tags[1].value, "lr=0.1");
+	ig_spec_free(s);
+	s = read_ok(*state, "{'engine': 'builtin:noop'}");
+	assert_int_equal(s->ntags, 0);
+	ig_spec_free(s);
 }
 
 /* One wrong thing per spec, and the message it must give. */
@@ -299,6 +321,14 @@ static const struct {
 	{ "[]", "spec: expected a map, got an array" },
 	{ "{}", "engine: required" },
 	{ "{'engine': 'builtin:noop', 'epochs': 3}", "unknown key \"epochs\"" },
+	{ "{'engine': 'builtin:noop', 'tags': {'1': 'a'}}",
+	    "tags: key: a name cannot be all digits (run ids are)" },
+	{ "{'engine': 'builtin:noop', 'tags': {'a': 1}}",
+	    "tags.a: expected a str without NUL, got an integer" },
+	{ "{'engine': 'builtin:noop', 'tags': {'a': 'x', 'a': 'y'}}",
+	    "tags.a: duplicate key" },
+	{ "{'engine': 'builtin:noop', 'tags': ['a']}",
+	    "tags: expected a map, got an array" },
 	{ "{'engine': ''}",
 	    "engine: expected builtin:NAME, plugin:PATH or exec:COMMAND, got \"\"" },
 	{ "{'engine': 'builtin:noop', 'data': ''}",
@@ -751,6 +781,7 @@ main(void)
 		    test_canonical, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_data_kinds),
