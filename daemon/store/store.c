@@ -32,9 +32,9 @@ store_status_parse(const char *name)
 /* ---- operations -------------------------------------------------------- */
 
 /* A new operation with extra bytes for the strings and blobs it copies. */
-static store_op *
-op_new(enum store_op_type type, int64_t run_id, store_done_cb *cb, void *arg,
-    size_t extra)
+store_op *
+store_op_new(enum store_op_type type, int64_t run_id, store_done_cb *cb,
+    void *arg, size_t extra)
 {
 	store_op *op = calloc(1, sizeof(*op) + extra);
 
@@ -49,8 +49,8 @@ op_new(enum store_op_type type, int64_t run_id, store_done_cb *cb, void *arg,
 
 /* Copy len bytes of src into op's data at *used; NULL stays NULL.  A
  * string (nul) gets its terminator. */
-static const void *
-op_put(store_op *op, size_t *used, const void *src, size_t len, bool nul)
+const void *
+store_op_put(store_op *op, size_t *used, const void *src, size_t len, bool nul)
 {
 	unsigned char *dst = op->data + *used;
 
@@ -63,20 +63,20 @@ op_put(store_op *op, size_t *used, const void *src, size_t len, bool nul)
 	return dst;
 }
 
-static size_t
-str_size(const char *s)
+size_t
+store_str_size(const char *s)
 {
 	return s ? strlen(s) + 1 : 0;
 }
 
-static const char *
-op_put_str(store_op *op, size_t *used, const char *s)
+const char *
+store_op_put_str(store_op *op, size_t *used, const char *s)
 {
-	return op_put(op, used, s, s ? strlen(s) : 0, true);
+	return store_op_put(op, used, s, s ? strlen(s) : 0, true);
 }
 
-static int
-enqueue(struct store *s, store_op *op)
+int
+store_enqueue(struct store *s, store_op *op)
 {
 	if (s->local_tail != NULL)
 		s->local_tail->next = op;
@@ -91,8 +91,8 @@ enqueue(struct store *s, store_op *op)
 
 /* Hand this turn's operations to the writer.  Without memory for the batch
  * they stay local and go next turn. */
-static void
-handoff(struct store *s)
+void
+store_handoff(struct store *s)
 {
 	store_batch *b;
 
@@ -113,13 +113,13 @@ handoff(struct store *s)
 static void
 on_prepare(uv_prepare_t *h)
 {
-	handoff(h->data);
+	store_handoff(h->data);
 }
 
 /* ---- names reserved but not committed ---------------------------------- */
 
-static int
-pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
+int
+store_pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
     const char *name)
 {
 	size_t len = strlen(name) + 1;
@@ -136,8 +136,8 @@ pending_add(struct store *s, int64_t id, int64_t run_id, int64_t owner,
 	return 0;
 }
 
-static const store_pending *
-pending_find(
+const store_pending *
+store_pending_find(
     const struct store *s, int64_t run_id, int64_t owner, const char *name)
 {
 	const store_pending *p;
@@ -174,8 +174,8 @@ store_wal_gone(const struct store *s)
 }
 
 /* Refuse writes from now on, and say so once: the daemon logs it. */
-static void
-lose_wal(struct store *s)
+void
+store_lose_wal(struct store *s)
 {
 	ig_err err;
 
@@ -285,7 +285,7 @@ on_done(uv_async_t *h)
 
 		next_batch = b->next;
 		if (b->wal_lost)
-			lose_wal(s);
+			store_lose_wal(s);
 		if (b->commit_s > 0)
 			hist_add(&s->commit_seconds, b->commit_s);
 		for (op = b->ops; op != NULL; op = next_op) {
@@ -446,7 +446,7 @@ void
 store_close(struct store *s)
 {
 	s->closing = true;
-	handoff(s);
+	store_handoff(s);
 	store_writer_stop(s);
 	on_done(&s->done_async);
 	release(s);
@@ -483,329 +483,4 @@ store_run_trusted(const struct store *s, const struct store_run *run)
 {
 	return store_tag_ok(s->key, run->id, run->owner_uid, run->spec,
 	    run->spec_len, run->tag, run->tag_len);
-}
-
-/* ---- the operations ---------------------------------------------------- */
-
-static int
-closed(const struct store *s, ig_err *err)
-{
-	if (!s->closing)
-		return 0;
-	return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-	    "database %s: the store is closing", s->path);
-}
-
-int
-store_writable(struct store *s, ig_err *err)
-{
-	int rc;
-
-	if ((rc = closed(s, err)) != 0)
-		return rc;
-	if (!s->wal_lost && store_wal_gone(s))
-		lose_wal(s);
-	if (!s->wal_lost)
-		return 0;
-	return ig_err_set(
-	    err, IG_PROTO_UNAVAILABLE, STORE_WAL_LOST, s->path, s->wal_path);
-}
-
-static int
-nomem(const struct store *s, ig_err *err)
-{
-	return ig_err_set(
-	    err, IG_PROTO_INTERNAL, "database %s: out of memory", s->path);
-}
-
-int
-store_create_run(struct store *s, const struct store_run *run, int64_t *id,
-    store_done_cb *cb, void *arg, ig_err *err)
-{
-	store_op *op;
-	size_t used = 0;
-	int64_t other;
-	int rc;
-
-	if ((rc = closed(s, err)) != 0)
-		return rc;
-	if ((unsigned)run->status >= IG_STATUS_COUNT)
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "invalid run status %d", (int)run->status);
-	if (run->name != NULL) {
-		/* The name is free for its owner if neither committed nor
-		 * on its way. */
-		if (pending_find(s, 0, run->owner_uid, run->name) != NULL ||
-		    (rc = store_reader_run_named(
-		         s->reader, run->owner_uid, run->name, &other)) == 0)
-			return ig_err_set(err, IG_PROTO_CONFLICT,
-			    "uid %lu has a run named '%s' already",
-			    (unsigned long)run->owner_uid, run->name);
-		if (rc != IG_PROTO_NOT_FOUND)
-			return ig_err_set(
-			    err, rc, "%s", store_reader_error(s->reader));
-	}
-	op = op_new(OP_CREATE_RUN, s->next_run_id, cb, arg,
-	    str_size(run->name) + run->spec_len);
-	if (op == NULL ||
-	    (run->name != NULL &&
-	        pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
-		free(op);
-		return nomem(s, err);
-	}
-	op->u.create.name = op_put_str(op, &used, run->name);
-	op->u.create.spec =
-	    op_put(op, &used, run->spec ? run->spec : "", run->spec_len, false);
-	op->u.create.spec_len = run->spec_len;
-	op->u.create.owner_uid = run->owner_uid;
-	op->u.create.status = run->status;
-	op->u.create.created = store_now();
-	op->u.create.progress = run->progress;
-	op->u.create.queue_seq = run->queue_seq;
-	*id = s->next_run_id++;
-	return enqueue(s, op);
-}
-
-int
-store_set_status(struct store *s, int64_t run_id, enum ig_status status,
-    const char *reason, store_done_cb *cb, void *arg)
-{
-	store_op *op;
-	size_t used = 0;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	if ((unsigned)status >= IG_STATUS_COUNT)
-		return IG_PROTO_INVALID_PARAMS;
-	if ((op = op_new(OP_STATUS, run_id, cb, arg, str_size(reason))) == NULL)
-		return IG_PROTO_INTERNAL;
-	op->u.status.status = status;
-	op->u.status.reason = op_put_str(op, &used, reason);
-	op->u.status.time = store_now();
-	return enqueue(s, op);
-}
-
-int
-store_set_progress(struct store *s, int64_t run_id,
-    const struct store_progress *p, store_done_cb *cb, void *arg)
-{
-	store_op *op;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	if ((op = op_new(OP_PROGRESS, run_id, cb, arg, 0)) == NULL)
-		return IG_PROTO_INTERNAL;
-	op->u.progress = *p;
-	return enqueue(s, op);
-}
-
-int
-store_series(
-    struct store *s, int64_t run_id, const char *name, int64_t *id, ig_err *err)
-{
-	const store_pending *p;
-	store_op *op;
-	size_t used = 0;
-	int rc;
-
-	if ((rc = closed(s, err)) != 0)
-		return rc;
-	if ((p = pending_find(s, run_id, 0, name)) != NULL) {
-		*id = p->id;
-		return 0;
-	}
-	rc = store_reader_series_named(s->reader, run_id, name, id);
-	if (rc != IG_PROTO_NOT_FOUND) {
-		if (rc != 0)
-			ig_err_set(
-			    err, rc, "%s", store_reader_error(s->reader));
-		return rc;
-	}
-	op = op_new(OP_SERIES, run_id, NULL, NULL, str_size(name));
-	if (op == NULL || pending_add(s, s->next_series_id, run_id, 0, name)) {
-		free(op);
-		return nomem(s, err);
-	}
-	op->u.series.id = s->next_series_id;
-	op->u.series.name = op_put_str(op, &used, name);
-	*id = s->next_series_id++;
-	return enqueue(s, op);
-}
-
-int
-store_points(
-    struct store *s, int64_t run_id, const struct store_point *p, size_t n)
-{
-	store_op *op = s->local_tail;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	/* Consecutive points of one run share an operation. */
-	if (op == NULL || op->type != OP_POINTS || op->run_id != run_id) {
-		if ((op = op_new(OP_POINTS, run_id, NULL, NULL, 0)) == NULL)
-			return IG_PROTO_INTERNAL;
-		enqueue(s, op);
-	}
-	if (op->u.points.cap - op->u.points.n < n) {
-		size_t cap = op->u.points.cap ? 2 * op->u.points.cap : 64;
-		struct store_point *v;
-
-		while (cap - op->u.points.n < n)
-			cap *= 2;
-		if ((v = realloc(op->u.points.v, cap * sizeof(*v))) == NULL)
-			return IG_PROTO_INTERNAL;
-		op->u.points.v = v;
-		op->u.points.cap = cap;
-	}
-	memcpy(op->u.points.v + op->u.points.n, p, n * sizeof(*p));
-	op->u.points.n += n;
-	return 0;
-}
-
-/*
- * A run that checkpoints often (a fast engine, every 1000 iterations) may
- * take several checkpoints in one loop turn.  Everything a turn enqueues
- * commits in one transaction, so only the last of them can ever be seen:
- * the new one takes the place of one still in this turn's queue, and the
- * writer stores one checkpoint per run and turn.  Only when neither has a
- * callback, which would otherwise never hear of its checkpoint.
- */
-static bool
-replace_checkpoint(struct store *s, store_op *op)
-{
-	store_op **pp;
-
-	for (pp = &s->local_head; *pp != NULL; pp = &(*pp)->next) {
-		store_op *old = *pp;
-		/* a sealed file's record is never dropped: the file would
-		 * stay on disk with nothing to name it or delete it */
-		if (old->type != OP_CHECKPOINT || old->run_id != op->run_id ||
-		    old->cb != NULL || old->u.ckpt.c.file != NULL)
-			continue;
-		op->next = old->next;
-		*pp = op;
-		if (s->local_tail == old)
-			s->local_tail = op;
-		store_op_free(old);
-		return true;
-	}
-	return false;
-}
-
-int
-store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
-    const struct store_progress *p, store_done_cb *cb, void *arg)
-{
-	struct store_checkpoint *c;
-	store_op *op;
-	size_t used = 0;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	op = op_new(OP_CHECKPOINT, ckpt->run_id, cb, arg,
-	    ckpt->state_dict_len + ckpt->process_state_len +
-	        str_size(ckpt->file));
-	if (op == NULL)
-		return IG_PROTO_INTERNAL;
-	c = &op->u.ckpt.c;
-	*c = *ckpt;
-	c->state_dict =
-	    op_put(op, &used, ckpt->state_dict ? ckpt->state_dict : "",
-	        ckpt->state_dict_len, false);
-	c->process_state = op_put(
-	    op, &used, ckpt->process_state, ckpt->process_state_len, false);
-	c->file = op_put_str(op, &used, ckpt->file);
-	if (c->wall == 0)
-		c->wall = store_now();
-	op->u.ckpt.progress = *p;
-	if (cb == NULL && replace_checkpoint(s, op))
-		return 0;
-	return enqueue(s, op);
-}
-
-int
-store_add_event(
-    struct store *s, const struct store_event *ev, store_done_cb *cb, void *arg)
-{
-	store_op *op;
-	size_t used = 0;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	if (ev->kind == NULL)
-		return IG_PROTO_INVALID_PARAMS;
-	op = op_new(OP_EVENT, ev->run_id, cb, arg,
-	    str_size(ev->kind) + str_size(ev->detail));
-	if (op == NULL)
-		return IG_PROTO_INTERNAL;
-	op->u.event = *ev;
-	op->u.event.kind = op_put_str(op, &used, ev->kind);
-	op->u.event.detail = op_put_str(op, &used, ev->detail);
-	if (op->u.event.time == 0)
-		op->u.event.time = store_now();
-	return enqueue(s, op);
-}
-
-int
-store_log(struct store *s, int64_t run_id, const char *line, size_t len)
-{
-	store_op *op;
-	size_t used = 0;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	if ((op = op_new(OP_LOG, run_id, NULL, NULL, len + 1)) == NULL)
-		return IG_PROTO_INTERNAL;
-	op->u.log.line = op_put(op, &used, line ? line : "", len, true);
-	op->u.log.len = len;
-	op->u.log.time = store_now();
-	return enqueue(s, op);
-}
-
-/* An operation that carries a run id and at most one number. */
-static int
-enqueue_simple(struct store *s, enum store_op_type type, int64_t run_id,
-    int64_t v, store_done_cb *cb, void *arg)
-{
-	store_op *op;
-
-	if (s->closing)
-		return IG_PROTO_UNAVAILABLE;
-	if ((op = op_new(type, run_id, cb, arg, 0)) == NULL)
-		return IG_PROTO_INTERNAL;
-	if (type == OP_TRUNCATE)
-		op->u.iteration = v;
-	else if (type == OP_LIMIT_SIZE)
-		op->u.max_bytes = v;
-	return enqueue(s, op);
-}
-
-int
-store_delete_run(struct store *s, int64_t run_id, store_done_cb *cb, void *arg)
-{
-	return enqueue_simple(s, OP_DELETE_RUN, run_id, 0, cb, arg);
-}
-
-int
-store_truncate(struct store *s, int64_t run_id, int64_t iteration,
-    store_done_cb *cb, void *arg)
-{
-	return enqueue_simple(s, OP_TRUNCATE, run_id, iteration, cb, arg);
-}
-
-int
-store_limit_size(
-    struct store *s, int64_t max_bytes, store_done_cb *cb, void *arg)
-{
-	return enqueue_simple(s, OP_LIMIT_SIZE, 0, max_bytes, cb, arg);
-}
-
-int
-store_flush(struct store *s, store_done_cb *cb, void *arg)
-{
-	int rc = enqueue_simple(s, OP_FLUSH, 0, 0, cb, arg);
-
-	if (rc == 0)
-		handoff(s);
-	return rc;
 }

@@ -231,6 +231,103 @@ int store_reader_series_named(
 /* The largest run and series ids ever assigned. */
 int store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series);
 
+/* ---- store_writer.c and store_apply.c: the writer thread's statements -- */
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_CREATE_RUN,
+	ST_STATUS,
+	ST_PROGRESS,
+	ST_SERIES,
+	ST_POINT,
+	ST_CKPT_INSERT,
+	ST_CKPT_TRIM,
+	ST_CKPT_USED,
+	ST_TRUNC_CKPTS,
+	ST_EVENT,
+	ST_LOG_INSERT,
+	ST_LOG_TRIM,
+	ST_DELETE_RUN,
+	ST_TRUNC_POINTS,
+	ST_TRUNC_EVENTS,
+	ST_COUNT
+};
+
+/* The statement, reset, ready to bind; NULL on error. */
+sqlite3_stmt *writer_stmt(struct store *s, enum stmt_id id);
+/* Run a statement that binds nothing. */
+int writer_run(struct store *s, enum stmt_id id);
+/* Apply one operation; an SQLite code. */
+int store_apply(struct store *s, const store_op *op);
+void store_unretire(struct store *s, size_t n);
+void store_unlink_retired(struct store *s);
+
+/* ---- store.c: building and handing over operations, for store_ops.c ---- */
+
+store_op *store_op_new(enum store_op_type type, int64_t run_id,
+    store_done_cb *cb, void *arg, size_t extra);
+const void *store_op_put(
+    store_op *op, size_t *used, const void *src, size_t len, bool nul);
+const char *store_op_put_str(store_op *op, size_t *used, const char *s);
+size_t store_str_size(const char *s);
+int store_enqueue(struct store *s, store_op *op);
+void store_handoff(struct store *s);
+int store_pending_add(struct store *s, int64_t id, int64_t run_id,
+    int64_t owner, const char *name);
+const store_pending *store_pending_find(
+    const struct store *s, int64_t run_id, int64_t owner, const char *name);
+void store_lose_wal(struct store *s);
+
+/* ---- store_reader.c: the read connection, shared with store_series.c --- */
+
+enum rstmt_id {
+	RS_BEGIN,
+	RS_COMMIT,
+	RS_RUN_NAMED,
+	RS_SERIES_NAMED,
+	RS_MAX_IDS,
+	RS_RUNS,
+	RS_RUN_BY_ID,
+	RS_RUN_BY_NAME,
+	RS_LATEST_CKPT,
+	RS_SERIES,
+	RS_POINTS_BY_ITERATION,
+	RS_POINTS_BY_EPOCH,
+	RS_LAST_BY_ITERATION,
+	RS_LAST_BY_EPOCH,
+	RS_EVENTS,
+	RS_LOG_TAIL,
+	RS_COUNT
+};
+
+struct store_reader {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[RS_COUNT];
+	ig_err err; /* the last failed call's */
+};
+
+/* Record why the last call failed (rc an SQLite code; SQLITE_NOMEM also
+ * for our own allocations, SQLITE_NOTFOUND for no such row); returns its
+ * IG_PROTO_* code. */
+int reader_fail(struct store_reader *r, int rc, const char *what);
+/* The statement, reset and ready to bind; NULL on error. */
+sqlite3_stmt *reader_stmt(struct store_reader *r, enum rstmt_id id);
+/* End a step loop: SQLITE_DONE is success. */
+int reader_finish(sqlite3_stmt *st, int rc);
+/* Grow an array to hold need elements; NULL (v untouched) without memory. */
+void *reader_grow(void *v, size_t *cap, size_t need, size_t size);
+/* A copy of a text column (NULL for NULL; *nomem set without memory). */
+char *reader_text(sqlite3_stmt *st, int i, bool *nomem);
+/* Run fn inside one read transaction, so it sees one committed state. */
+int reader_snapshot(struct store_reader *r,
+    int (*fn)(struct store_reader *, void *), void *arg);
+
 /* store_util.c */
 /* The IG_PROTO_* code for an SQLite result code.  Inside the store,
  * SQLITE_NOTFOUND stands for "no such row" (IG_PROTO_NOT_FOUND). */

@@ -1,6 +1,7 @@
 /*
- * store_reader.c - read connections: runs, checkpoints, metric history,
- * events and logs, as plain arrays the caller owns.
+ * store_reader.c - read connections, and what they read of runs and
+ * checkpoints, as plain arrays the caller owns (store_series.c reads
+ * metric history, events and logs through the same connection).
  *
  * Statements are prepared once per connection and reset after each call,
  * so a reader never holds a snapshot between calls (a held snapshot would
@@ -14,26 +15,6 @@
 #include <string.h>
 
 #include "store/store_int.h"
-
-enum rstmt_id {
-	RS_BEGIN,
-	RS_COMMIT,
-	RS_RUN_NAMED,
-	RS_SERIES_NAMED,
-	RS_MAX_IDS,
-	RS_RUNS,
-	RS_RUN_BY_ID,
-	RS_RUN_BY_NAME,
-	RS_LATEST_CKPT,
-	RS_SERIES,
-	RS_POINTS_BY_ITERATION,
-	RS_POINTS_BY_EPOCH,
-	RS_LAST_BY_ITERATION,
-	RS_LAST_BY_EPOCH,
-	RS_EVENTS,
-	RS_LOG_TAIL,
-	RS_COUNT
-};
 
 #define RUN_COLUMNS \
 	"SELECT id, name, owner_uid, spec, status, reason," \
@@ -91,18 +72,11 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	    " ORDER BY seq",
 };
 
-struct store_reader {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *st[RS_COUNT];
-	ig_err err; /* the last failed call's */
-};
-
 /* Record why the last call failed: rc is an SQLite code, SQLITE_NOMEM
  * also for our own allocations and SQLITE_NOTFOUND for no such row.
  * Returns its IG_PROTO_* code. */
-static int
-fail(struct store_reader *r, int rc, const char *what)
+int
+reader_fail(struct store_reader *r, int rc, const char *what)
 {
 	const char *why = rc == SQLITE_NOMEM ? "out of memory" :
 	    rc == SQLITE_NOTFOUND            ? "not found" :
@@ -113,23 +87,23 @@ fail(struct store_reader *r, int rc, const char *what)
 }
 
 /* The statement, reset and ready to bind; NULL on error. */
-static sqlite3_stmt *
-stmt(struct store_reader *r, enum rstmt_id id)
+sqlite3_stmt *
+reader_stmt(struct store_reader *r, enum rstmt_id id)
 {
 	return store_stmt(r->db, &r->st[id], rstmt_sql[id]);
 }
 
 /* End a step loop: SQLITE_DONE is success. */
-static int
-finish(sqlite3_stmt *st, int rc)
+int
+reader_finish(sqlite3_stmt *st, int rc)
 {
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* Grow an array to hold need elements; NULL (v untouched) without memory. */
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
+void *
+reader_grow(void *v, size_t *cap, size_t need, size_t size)
 {
 	size_t c = *cap ? *cap : 16;
 
@@ -144,8 +118,8 @@ grow(void *v, size_t *cap, size_t need, size_t size)
 	return v;
 }
 
-static char *
-column_text(sqlite3_stmt *st, int i, bool *nomem)
+char *
+reader_text(sqlite3_stmt *st, int i, bool *nomem)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	size_t len = (size_t)sqlite3_column_bytes(st, i);
@@ -253,17 +227,19 @@ lookup(struct store_reader *r, sqlite3_stmt *st, int64_t *id, const char *what)
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? IG_PROTO_NOT_FOUND : fail(r, rc, what);
+	return rc == SQLITE_DONE ? IG_PROTO_NOT_FOUND :
+	                           reader_fail(r, rc, what);
 }
 
 int
 store_reader_run_named(
     struct store_reader *r, uint32_t owner, const char *name, int64_t *id)
 {
-	sqlite3_stmt *st = stmt(r, RS_RUN_NAMED);
+	sqlite3_stmt *st = reader_stmt(r, RS_RUN_NAMED);
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "look up a run name");
+		return reader_fail(
+		    r, sqlite3_errcode(r->db), "look up a run name");
 	sqlite3_bind_int64(st, 1, owner);
 	store_bind_text(st, 2, name);
 	return lookup(r, st, id, "look up a run name");
@@ -273,10 +249,11 @@ int
 store_reader_series_named(
     struct store_reader *r, int64_t run_id, const char *name, int64_t *id)
 {
-	sqlite3_stmt *st = stmt(r, RS_SERIES_NAMED);
+	sqlite3_stmt *st = reader_stmt(r, RS_SERIES_NAMED);
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "look up a series");
+		return reader_fail(
+		    r, sqlite3_errcode(r->db), "look up a series");
 	sqlite3_bind_int64(st, 1, run_id);
 	store_bind_text(st, 2, name);
 	return lookup(r, st, id, "look up a series");
@@ -285,17 +262,19 @@ store_reader_series_named(
 int
 store_reader_max_ids(struct store_reader *r, int64_t *run, int64_t *series)
 {
-	sqlite3_stmt *st = stmt(r, RS_MAX_IDS);
+	sqlite3_stmt *st = reader_stmt(r, RS_MAX_IDS);
 	int rc;
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read the largest ids");
+		return reader_fail(
+		    r, sqlite3_errcode(r->db), "read the largest ids");
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*run = sqlite3_column_int64(st, 0);
 		*series = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : fail(r, rc, "read the largest ids");
+	return rc == SQLITE_ROW ? 0 :
+	                          reader_fail(r, rc, "read the largest ids");
 }
 
 /* ---- runs and checkpoints ---------------------------------------------- */
@@ -338,11 +317,11 @@ read_run(sqlite3_stmt *st, struct store_run *run)
 
 	memset(run, 0, sizeof(*run));
 	run->id = sqlite3_column_int64(st, 0);
-	run->name = column_text(st, 1, &nomem);
+	run->name = reader_text(st, 1, &nomem);
 	run->owner_uid = (uint32_t)sqlite3_column_int64(st, 2);
 	run->spec = column_blob(st, 3, &run->spec_len, &nomem);
 	run->status = (enum ig_status)store_status_parse(status ? status : "");
-	run->reason = column_text(st, 5, &nomem);
+	run->reason = reader_text(st, 5, &nomem);
 	run->created = column_time(st, 6);
 	run->started = column_time(st, 7);
 	run->finished = column_time(st, 8);
@@ -363,13 +342,13 @@ int
 store_list_runs(
     struct store_reader *r, unsigned mask, struct store_run **runs, size_t *n)
 {
-	sqlite3_stmt *st = stmt(r, RS_RUNS);
+	sqlite3_stmt *st = reader_stmt(r, RS_RUNS);
 	struct store_run *v = NULL, *nv, run;
 	size_t cap = 0, count = 0;
 	int rc;
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "list runs");
+		return reader_fail(r, sqlite3_errcode(r->db), "list runs");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((rc = read_run(st, &run)) != 0)
 			break;
@@ -378,7 +357,8 @@ store_list_runs(
 			store_run_clear(&run);
 			continue;
 		}
-		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) ==
+		    NULL) {
 			store_run_clear(&run);
 			rc = SQLITE_NOMEM;
 			break;
@@ -386,9 +366,9 @@ store_list_runs(
 		v = nv;
 		v[count++] = run;
 	}
-	if ((rc = finish(st, rc)) != 0) {
+	if ((rc = reader_finish(st, rc)) != 0) {
 		store_runs_free(v, count);
-		return fail(r, rc, "list runs");
+		return reader_fail(r, rc, "list runs");
 	}
 	*runs = v;
 	*n = count;
@@ -405,16 +385,16 @@ get_run(struct store_reader *r, sqlite3_stmt *st, struct store_run *run)
 	else if (rc == SQLITE_DONE)
 		rc = SQLITE_NOTFOUND;
 	sqlite3_reset(st);
-	return rc == 0 ? 0 : fail(r, rc, "read a run");
+	return rc == 0 ? 0 : reader_fail(r, rc, "read a run");
 }
 
 int
 store_get_run(struct store_reader *r, int64_t id, struct store_run *run)
 {
-	sqlite3_stmt *st = stmt(r, RS_RUN_BY_ID);
+	sqlite3_stmt *st = reader_stmt(r, RS_RUN_BY_ID);
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read a run");
+		return reader_fail(r, sqlite3_errcode(r->db), "read a run");
 	sqlite3_bind_int64(st, 1, id);
 	return get_run(r, st, run);
 }
@@ -423,10 +403,10 @@ int
 store_get_run_by_name(struct store_reader *r, uint32_t owner, const char *name,
     struct store_run *run)
 {
-	sqlite3_stmt *st = stmt(r, RS_RUN_BY_NAME);
+	sqlite3_stmt *st = reader_stmt(r, RS_RUN_BY_NAME);
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read a run");
+		return reader_fail(r, sqlite3_errcode(r->db), "read a run");
 	sqlite3_bind_int64(st, 1, owner);
 	store_bind_text(st, 2, name);
 	return get_run(r, st, run);
@@ -462,7 +442,7 @@ int
 store_list_checkpoints(struct store_reader *r, int64_t run_id,
     struct store_checkpoint **out, size_t *n)
 {
-	sqlite3_stmt *st = stmt(r, RS_LATEST_CKPT);
+	sqlite3_stmt *st = reader_stmt(r, RS_LATEST_CKPT);
 	struct store_checkpoint *v = NULL, *nv;
 	bool nomem = false;
 	int rc;
@@ -470,7 +450,8 @@ store_list_checkpoints(struct store_reader *r, int64_t run_id,
 	*out = NULL;
 	*n = 0;
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read a checkpoint");
+		return reader_fail(
+		    r, sqlite3_errcode(r->db), "read a checkpoint");
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -489,7 +470,8 @@ store_list_checkpoints(struct store_reader *r, int64_t run_id,
 			store_checkpoint_clear(&v[i]);
 		free(v);
 		*n = 0;
-		return fail(r, nomem ? SQLITE_NOMEM : rc, "read a checkpoint");
+		return reader_fail(
+		    r, nomem ? SQLITE_NOMEM : rc, "read a checkpoint");
 	}
 	*out = v;
 	return 0;
@@ -499,12 +481,13 @@ int
 store_latest_checkpoint(
     struct store_reader *r, int64_t run_id, struct store_checkpoint *c)
 {
-	sqlite3_stmt *st = stmt(r, RS_LATEST_CKPT);
+	sqlite3_stmt *st = reader_stmt(r, RS_LATEST_CKPT);
 	bool nomem = false;
 	int rc;
 
 	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read a checkpoint");
+		return reader_fail(
+		    r, sqlite3_errcode(r->db), "read a checkpoint");
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, 1);
 	memset(c, 0, sizeof(*c));
@@ -517,23 +500,24 @@ store_latest_checkpoint(
 	sqlite3_reset(st);
 	if (rc != 0) {
 		store_checkpoint_clear(c);
-		return fail(r, rc, "read a checkpoint");
+		return reader_fail(r, rc, "read a checkpoint");
 	}
 	return 0;
 }
 
 /* Run fn inside one read transaction, so it sees one committed state. */
-static int
-snapshot(
+int
+reader_snapshot(
     struct store_reader *r, int (*fn)(struct store_reader *, void *), void *arg)
 {
-	sqlite3_stmt *begin = stmt(r, RS_BEGIN), *commit = stmt(r, RS_COMMIT);
+	sqlite3_stmt *begin = reader_stmt(r, RS_BEGIN),
+	             *commit = reader_stmt(r, RS_COMMIT);
 	int rc;
 
 	if (begin == NULL || commit == NULL)
-		return fail(r, sqlite3_errcode(r->db), "begin a read");
+		return reader_fail(r, sqlite3_errcode(r->db), "begin a read");
 	if ((rc = store_step_done(begin)) != SQLITE_OK)
-		return fail(r, rc, "begin a read");
+		return reader_fail(r, rc, "begin a read");
 	rc = fn(r, arg);
 	store_step_done(commit); /* ending a read cannot lose anything */
 	return rc;
@@ -568,7 +552,7 @@ read_unfinished(struct store_reader *r, void *arg)
 		return rc;
 	if (n > 0 && (u->v = calloc(n, sizeof(*u->v))) == NULL) {
 		store_runs_free(runs, n);
-		return fail(r, SQLITE_NOMEM, "list unfinished runs");
+		return reader_fail(r, SQLITE_NOMEM, "list unfinished runs");
 	}
 	for (i = 0; i < n; i++) {
 		u->v[i].run = runs[i];
@@ -591,7 +575,7 @@ int
 store_unfinished(struct store_reader *r, struct store_resume **runs, size_t *n)
 {
 	struct unfinished u = { NULL, 0 };
-	int rc = snapshot(r, read_unfinished, &u);
+	int rc = reader_snapshot(r, read_unfinished, &u);
 
 	if (rc != 0) {
 		store_resume_free(u.v, u.n);
@@ -599,318 +583,5 @@ store_unfinished(struct store_reader *r, struct store_resume **runs, size_t *n)
 	}
 	*runs = u.v;
 	*n = u.n;
-	return 0;
-}
-
-/* ---- metric history ---------------------------------------------------- */
-
-void
-store_series_free(struct store_series_data *series, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(series[i].name);
-		free(series[i].points);
-	}
-	free(series);
-}
-
-int
-store_series_list(struct store_reader *r, int64_t run_id,
-    struct store_series_data **series, size_t *n)
-{
-	sqlite3_stmt *st = stmt(r, RS_SERIES);
-	struct store_series_data *v = NULL, *nv;
-	size_t cap = 0, count = 0;
-	bool nomem = false;
-	int rc;
-
-	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "list metric series");
-	sqlite3_bind_int64(st, 1, run_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		memset(&v[count], 0, sizeof(v[count]));
-		v[count].id = sqlite3_column_int64(st, 0);
-		v[count].name = column_text(st, 1, &nomem);
-		count++;
-		if (nomem) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	if ((rc = finish(st, rc)) != 0) {
-		store_series_free(v, count);
-		return fail(r, rc, "list metric series");
-	}
-	*series = v;
-	*n = count;
-	return 0;
-}
-
-static int64_t
-axis_of(const ig_point *p, enum store_axis axis)
-{
-	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
-}
-
-/* Downsample p[0..n) in place to at most max points (see store.h). */
-static size_t
-downsample(ig_point *p, size_t n, const struct store_query *q)
-{
-	int64_t lo, hi;
-	uint64_t width, bucket;
-	size_t i, j, out = 0;
-	double sum;
-
-	if (q->max_points == 0 || n <= q->max_points)
-		return n;
-	lo = axis_of(&p[0], q->axis);
-	hi = axis_of(&p[n - 1], q->axis);
-	/* (hi - lo) / width < max_points, so at most max_points buckets. */
-	width = (uint64_t)(hi - lo) / q->max_points + 1;
-	for (i = 0; i < n; i = j) {
-		bucket = (uint64_t)(axis_of(&p[i], q->axis) - lo) / width;
-		sum = 0;
-		for (j = i; j < n &&
-		     (uint64_t)(axis_of(&p[j], q->axis) - lo) / width == bucket;
-		     j++)
-			sum += p[j].value;
-		p[out] = p[j - 1];
-		if (q->downsample == STORE_DS_MEAN)
-			p[out].value = sum / (double)(j - i);
-		out++;
-	}
-	return out;
-}
-
-/* Bind a points statement for series s and the query's range. */
-static sqlite3_stmt *
-points_stmt(struct store_reader *r, enum rstmt_id id,
-    const struct store_query *q, int64_t series)
-{
-	sqlite3_stmt *st = stmt(r, id);
-
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, series);
-		sqlite3_bind_int64(st, 2, q->from);
-		sqlite3_bind_int64(st, 3, q->to);
-	}
-	return st;
-}
-
-static int
-read_points(struct store_reader *r, const struct store_query *q,
-    struct store_series_data *s)
-{
-	bool epoch = q->axis == STORE_AXIS_EPOCH;
-	bool last = q->max_points == 1 && q->downsample == STORE_DS_LAST;
-	sqlite3_stmt *st = points_stmt(r,
-	    last      ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
-	        epoch ? RS_POINTS_BY_EPOCH :
-	                RS_POINTS_BY_ITERATION,
-	    q, s->id);
-	ig_point *v = NULL, *nv, *p;
-	size_t cap = 0, n = 0;
-	int rc;
-
-	if (st == NULL)
-		return sqlite3_errcode(r->db);
-	/* a page's limit holds unless the points are downsampled, which
-	 * takes the whole range */
-	sqlite3_bind_int64(st, 4,
-	    last                                   ? 1 :
-	        q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit :
-	                                             -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		p = &v[n++];
-		p->epoch = sqlite3_column_int64(st, 0);
-		p->iteration = sqlite3_column_int64(st, 1);
-		p->time = sqlite3_column_double(st, 2);
-		/* NaN went in as NULL. */
-		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ?
-		    NAN :
-		    sqlite3_column_double(st, 3);
-	}
-	if ((rc = finish(st, rc)) != 0) {
-		free(v);
-		return rc;
-	}
-	s->points = v;
-	s->n = downsample(v, n, q);
-	return 0;
-}
-
-static bool
-wanted(const struct store_query *q, const char *name)
-{
-	size_t i;
-
-	if (q->names == NULL)
-		return true;
-	for (i = 0; i < q->nnames; i++)
-		if (strcmp(q->names[i], name) == 0)
-			return true;
-	return false;
-}
-
-struct history {
-	const struct store_query *q;
-	struct store_series_data *v;
-	size_t n;
-};
-
-static int
-read_history(struct store_reader *r, void *arg)
-{
-	struct history *h = arg;
-	size_t i, kept = 0;
-	int rc;
-
-	if ((rc = store_series_list(r, h->q->run_id, &h->v, &h->n)) != 0)
-		return rc;
-	for (i = 0; i < h->n; i++) {
-		if (!wanted(h->q, h->v[i].name)) {
-			free(h->v[i].name);
-			continue;
-		}
-		h->v[kept++] = h->v[i];
-	}
-	h->n = kept;
-	for (i = 0; i < h->n; i++)
-		if ((rc = read_points(r, h->q, &h->v[i])) != 0)
-			return fail(r, rc, "read metric history");
-	return 0;
-}
-
-int
-store_history(struct store_reader *r, const struct store_query *q,
-    struct store_series_data **series, size_t *n)
-{
-	struct history h = { q, NULL, 0 };
-	int rc = snapshot(r, read_history, &h);
-
-	if (rc != 0) {
-		store_series_free(h.v, h.n);
-		return rc;
-	}
-	*series = h.v;
-	*n = h.n;
-	return 0;
-}
-
-/* ---- events and logs --------------------------------------------------- */
-
-void
-store_events_free(struct store_event *events, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free((void *)events[i].kind);
-		free((void *)events[i].detail);
-	}
-	free(events);
-}
-
-int
-store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
-    size_t limit, struct store_event **events, size_t *n)
-{
-	sqlite3_stmt *st = stmt(r, RS_EVENTS);
-	struct store_event *v = NULL, *nv, *ev;
-	size_t cap = 0, count = 0;
-	bool nomem = false;
-	int rc;
-
-	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read events");
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, after_id);
-	sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		ev = &v[count++];
-		ev->id = sqlite3_column_int64(st, 0);
-		ev->run_id = run_id;
-		ev->time = sqlite3_column_double(st, 1);
-		ev->kind = column_text(st, 2, &nomem);
-		ev->epoch = sqlite3_column_int64(st, 3);
-		ev->iteration = sqlite3_column_int64(st, 4);
-		ev->detail = column_text(st, 5, &nomem);
-		if (nomem) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	if ((rc = finish(st, rc)) != 0) {
-		store_events_free(v, count);
-		return fail(r, rc, "read events");
-	}
-	*events = v;
-	*n = count;
-	return 0;
-}
-
-void
-store_logs_free(struct store_logline *lines, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free((void *)lines[i].line);
-	free(lines);
-}
-
-int
-store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
-    struct store_logline **lines, size_t *count)
-{
-	sqlite3_stmt *st = stmt(r, RS_LOG_TAIL);
-	struct store_logline *v = NULL, *nv, *l;
-	size_t cap = 0, got = 0;
-	bool nomem = false;
-	int rc;
-
-	if (st == NULL)
-		return fail(r, sqlite3_errcode(r->db), "read logs");
-	sqlite3_bind_int64(st, 1, run_id);
-	sqlite3_bind_int64(st, 2, (int64_t)n);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = grow(v, &cap, got + 1, sizeof(*v))) == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		l = &v[got++];
-		l->seq = sqlite3_column_int64(st, 0);
-		l->time = sqlite3_column_double(st, 1);
-		l->line = column_text(st, 2, &nomem);
-		l->len = (size_t)sqlite3_column_bytes(st, 2);
-		if (nomem) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	if ((rc = finish(st, rc)) != 0) {
-		store_logs_free(v, got);
-		return fail(r, rc, "read logs");
-	}
-	*lines = v;
-	*count = got;
 	return 0;
 }

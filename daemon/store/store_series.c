@@ -1,0 +1,326 @@
+/*
+ * store_series.c - reading what runs recorded: metric history (a page of
+ * points, downsampled when asked), events and the tail of a run's log,
+ * as plain arrays the caller owns.  The read connection and its
+ * statements are store_reader.c's.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* ---- metric history ---------------------------------------------------- */
+
+void
+store_series_free(struct store_series_data *series, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(series[i].name);
+		free(series[i].points);
+	}
+	free(series);
+}
+
+int
+store_series_list(struct store_reader *r, int64_t run_id,
+    struct store_series_data **series, size_t *n)
+{
+	sqlite3_stmt *st = reader_stmt(r, RS_SERIES);
+	struct store_series_data *v = NULL, *nv;
+	size_t cap = 0, count = 0;
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return reader_fail(r, sqlite3_errcode(r->db), "list metric series");
+	sqlite3_bind_int64(st, 1, run_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[count], 0, sizeof(v[count]));
+		v[count].id = sqlite3_column_int64(st, 0);
+		v[count].name = reader_text(st, 1, &nomem);
+		count++;
+		if (nomem) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	if ((rc = reader_finish(st, rc)) != 0) {
+		store_series_free(v, count);
+		return reader_fail(r, rc, "list metric series");
+	}
+	*series = v;
+	*n = count;
+	return 0;
+}
+
+static int64_t
+axis_of(const ig_point *p, enum store_axis axis)
+{
+	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+}
+
+/* Downsample p[0..n) in place to at most max points (see store.h). */
+static size_t
+downsample(ig_point *p, size_t n, const struct store_query *q)
+{
+	int64_t lo, hi;
+	uint64_t width, bucket;
+	size_t i, j, out = 0;
+	double sum;
+
+	if (q->max_points == 0 || n <= q->max_points)
+		return n;
+	lo = axis_of(&p[0], q->axis);
+	hi = axis_of(&p[n - 1], q->axis);
+	/* (hi - lo) / width < max_points, so at most max_points buckets. */
+	width = (uint64_t)(hi - lo) / q->max_points + 1;
+	for (i = 0; i < n; i = j) {
+		bucket = (uint64_t)(axis_of(&p[i], q->axis) - lo) / width;
+		sum = 0;
+		for (j = i; j < n &&
+		     (uint64_t)(axis_of(&p[j], q->axis) - lo) / width == bucket;
+		     j++)
+			sum += p[j].value;
+		p[out] = p[j - 1];
+		if (q->downsample == STORE_DS_MEAN)
+			p[out].value = sum / (double)(j - i);
+		out++;
+	}
+	return out;
+}
+
+/* Bind a points statement for series s and the query's range. */
+static sqlite3_stmt *
+points_stmt(struct store_reader *r, enum rstmt_id id,
+    const struct store_query *q, int64_t series)
+{
+	sqlite3_stmt *st = reader_stmt(r, id);
+
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, series);
+		sqlite3_bind_int64(st, 2, q->from);
+		sqlite3_bind_int64(st, 3, q->to);
+	}
+	return st;
+}
+
+static int
+read_points(struct store_reader *r, const struct store_query *q,
+    struct store_series_data *s)
+{
+	bool epoch = q->axis == STORE_AXIS_EPOCH;
+	bool last = q->max_points == 1 && q->downsample == STORE_DS_LAST;
+	sqlite3_stmt *st = points_stmt(r,
+	    last      ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
+	        epoch ? RS_POINTS_BY_EPOCH :
+	                RS_POINTS_BY_ITERATION,
+	    q, s->id);
+	ig_point *v = NULL, *nv, *p;
+	size_t cap = 0, n = 0;
+	int rc;
+
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	/* a page's limit holds unless the points are downsampled, which
+	 * takes the whole range */
+	sqlite3_bind_int64(st, 4,
+	    last                                   ? 1 :
+	        q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit :
+	                                             -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = reader_grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		p = &v[n++];
+		p->epoch = sqlite3_column_int64(st, 0);
+		p->iteration = sqlite3_column_int64(st, 1);
+		p->time = sqlite3_column_double(st, 2);
+		/* NaN went in as NULL. */
+		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ?
+		    NAN :
+		    sqlite3_column_double(st, 3);
+	}
+	if ((rc = reader_finish(st, rc)) != 0) {
+		free(v);
+		return rc;
+	}
+	s->points = v;
+	s->n = downsample(v, n, q);
+	return 0;
+}
+
+static bool
+wanted(const struct store_query *q, const char *name)
+{
+	size_t i;
+
+	if (q->names == NULL)
+		return true;
+	for (i = 0; i < q->nnames; i++)
+		if (strcmp(q->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+struct history {
+	const struct store_query *q;
+	struct store_series_data *v;
+	size_t n;
+};
+
+static int
+read_history(struct store_reader *r, void *arg)
+{
+	struct history *h = arg;
+	size_t i, kept = 0;
+	int rc;
+
+	if ((rc = store_series_list(r, h->q->run_id, &h->v, &h->n)) != 0)
+		return rc;
+	for (i = 0; i < h->n; i++) {
+		if (!wanted(h->q, h->v[i].name)) {
+			free(h->v[i].name);
+			continue;
+		}
+		h->v[kept++] = h->v[i];
+	}
+	h->n = kept;
+	for (i = 0; i < h->n; i++)
+		if ((rc = read_points(r, h->q, &h->v[i])) != 0)
+			return reader_fail(r, rc, "read metric history");
+	return 0;
+}
+
+int
+store_history(struct store_reader *r, const struct store_query *q,
+    struct store_series_data **series, size_t *n)
+{
+	struct history h = { q, NULL, 0 };
+	int rc = reader_snapshot(r, read_history, &h);
+
+	if (rc != 0) {
+		store_series_free(h.v, h.n);
+		return rc;
+	}
+	*series = h.v;
+	*n = h.n;
+	return 0;
+}
+
+/* ---- events and logs --------------------------------------------------- */
+
+void
+store_events_free(struct store_event *events, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((void *)events[i].kind);
+		free((void *)events[i].detail);
+	}
+	free(events);
+}
+
+int
+store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
+    size_t limit, struct store_event **events, size_t *n)
+{
+	sqlite3_stmt *st = reader_stmt(r, RS_EVENTS);
+	struct store_event *v = NULL, *nv, *ev;
+	size_t cap = 0, count = 0;
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return reader_fail(r, sqlite3_errcode(r->db), "read events");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, after_id);
+	sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		ev = &v[count++];
+		ev->id = sqlite3_column_int64(st, 0);
+		ev->run_id = run_id;
+		ev->time = sqlite3_column_double(st, 1);
+		ev->kind = reader_text(st, 2, &nomem);
+		ev->epoch = sqlite3_column_int64(st, 3);
+		ev->iteration = sqlite3_column_int64(st, 4);
+		ev->detail = reader_text(st, 5, &nomem);
+		if (nomem) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	if ((rc = reader_finish(st, rc)) != 0) {
+		store_events_free(v, count);
+		return reader_fail(r, rc, "read events");
+	}
+	*events = v;
+	*n = count;
+	return 0;
+}
+
+void
+store_logs_free(struct store_logline *lines, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free((void *)lines[i].line);
+	free(lines);
+}
+
+int
+store_log_tail(struct store_reader *r, int64_t run_id, size_t n,
+    struct store_logline **lines, size_t *count)
+{
+	sqlite3_stmt *st = reader_stmt(r, RS_LOG_TAIL);
+	struct store_logline *v = NULL, *nv, *l;
+	size_t cap = 0, got = 0;
+	bool nomem = false;
+	int rc;
+
+	if (st == NULL)
+		return reader_fail(r, sqlite3_errcode(r->db), "read logs");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, (int64_t)n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = reader_grow(v, &cap, got + 1, sizeof(*v))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		l = &v[got++];
+		l->seq = sqlite3_column_int64(st, 0);
+		l->time = sqlite3_column_double(st, 1);
+		l->line = reader_text(st, 2, &nomem);
+		l->len = (size_t)sqlite3_column_bytes(st, 2);
+		if (nomem) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	if ((rc = reader_finish(st, rc)) != 0) {
+		store_logs_free(v, got);
+		return reader_fail(r, rc, "read logs");
+	}
+	*lines = v;
+	*count = got;
+	return 0;
+}
