@@ -368,4 +368,3 @@ store_apply(struct store *s, const store_op *op)
 	}
 	return SQLITE_OK;
 }
-

@@ -62,7 +62,8 @@ store_create_run(struct store *s, const struct store_run *run, int64_t *id,
 	if (run->name != NULL) {
 		/* The name is free for its owner if neither committed nor
 		 * on its way. */
-		if (store_pending_find(s, 0, run->owner_uid, run->name) != NULL ||
+		if (store_pending_find(s, 0, run->owner_uid, run->name) !=
+		        NULL ||
 		    (rc = store_reader_run_named(
 		         s->reader, run->owner_uid, run->name, &other)) == 0)
 			return ig_err_set(err, IG_PROTO_CONFLICT,
@@ -76,13 +77,14 @@ store_create_run(struct store *s, const struct store_run *run, int64_t *id,
 	    store_str_size(run->name) + run->spec_len);
 	if (op == NULL ||
 	    (run->name != NULL &&
-	        store_pending_add(s, op->run_id, 0, run->owner_uid, run->name))) {
+	        store_pending_add(
+	            s, op->run_id, 0, run->owner_uid, run->name))) {
 		free(op);
 		return nomem(s, err);
 	}
 	op->u.create.name = store_op_put_str(op, &used, run->name);
-	op->u.create.spec =
-	    store_op_put(op, &used, run->spec ? run->spec : "", run->spec_len, false);
+	op->u.create.spec = store_op_put(
+	    op, &used, run->spec ? run->spec : "", run->spec_len, false);
 	op->u.create.spec_len = run->spec_len;
 	op->u.create.owner_uid = run->owner_uid;
 	op->u.create.status = run->status;
@@ -104,7 +106,8 @@ store_set_status(struct store *s, int64_t run_id, enum ig_status status,
 		return IG_PROTO_UNAVAILABLE;
 	if ((unsigned)status >= IG_STATUS_COUNT)
 		return IG_PROTO_INVALID_PARAMS;
-	if ((op = store_op_new(OP_STATUS, run_id, cb, arg, store_str_size(reason))) == NULL)
+	if ((op = store_op_new(
+	         OP_STATUS, run_id, cb, arg, store_str_size(reason))) == NULL)
 		return IG_PROTO_INTERNAL;
 	op->u.status.status = status;
 	op->u.status.reason = store_op_put_str(op, &used, reason);
@@ -149,7 +152,8 @@ store_series(
 		return rc;
 	}
 	op = store_op_new(OP_SERIES, run_id, NULL, NULL, store_str_size(name));
-	if (op == NULL || store_pending_add(s, s->next_series_id, run_id, 0, name)) {
+	if (op == NULL ||
+	    store_pending_add(s, s->next_series_id, run_id, 0, name)) {
 		free(op);
 		return nomem(s, err);
 	}
@@ -169,7 +173,8 @@ store_points(
 		return IG_PROTO_UNAVAILABLE;
 	/* Consecutive points of one run share an operation. */
 	if (op == NULL || op->type != OP_POINTS || op->run_id != run_id) {
-		if ((op = store_op_new(OP_POINTS, run_id, NULL, NULL, 0)) == NULL)
+		if ((op = store_op_new(OP_POINTS, run_id, NULL, NULL, 0)) ==
+		    NULL)
 			return IG_PROTO_INTERNAL;
 		store_enqueue(s, op);
 	}

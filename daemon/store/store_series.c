@@ -37,10 +37,12 @@ store_series_list(struct store_reader *r, int64_t run_id,
 	int rc;
 
 	if (st == NULL)
-		return reader_fail(r, sqlite3_errcode(r->db), "list metric series");
+		return reader_fail(
+		    r, sqlite3_errcode(r->db), "list metric series");
 	sqlite3_bind_int64(st, 1, run_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) ==
+		    NULL) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
@@ -249,7 +251,8 @@ store_events(struct store_reader *r, int64_t run_id, int64_t after_id,
 	sqlite3_bind_int64(st, 2, after_id);
 	sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) == NULL) {
+		if ((nv = reader_grow(v, &cap, count + 1, sizeof(*v))) ==
+		    NULL) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
