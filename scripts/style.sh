@@ -5,4 +5,4 @@ set -eu
 cd "$(dirname "$0")/.."
 mode="--dry-run --Werror"
 [ "${1:-}" != -i ] || mode=-i
-git ls-files -z '*.c' '*.h' | xargs -0 clang-format $mode
+git ls-files -z -co --exclude-standard '*.c' '*.h' | xargs -0 clang-format $mode
