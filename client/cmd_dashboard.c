@@ -380,8 +380,8 @@ action_of(const char *rest)
 	return NULL;
 }
 
-/* A run's page of the API: GET its status, metrics and logs, POST the
- * actions on it. */
+/* A run's page of the API: GET its status, metrics, logs, spec and
+ * checkpoints, POST the actions on it. */
 static void
 api_run(struct dash *d, struct http_client *c, const struct http_request *r,
     char *id, const char *rest)
@@ -403,6 +403,9 @@ api_run(struct dash *d, struct http_client *c, const struct http_request *r,
 		strcpy(cmd, "logs");
 		strcpy(opt, "--tail");
 		found = query_get(r->query, "tail", value, sizeof value);
+	} else if (get &&
+	    (strcmp(rest, "/spec") == 0 || strcmp(rest, "/checkpoints") == 0)) {
+		strcpy(cmd, rest + 1);
 	} else if (!get && (action = action_of(rest)) != NULL) {
 		snprintf(cmd, sizeof cmd, "%s", action);
 		/* the page hears the end from its event stream */

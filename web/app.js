@@ -91,6 +91,32 @@
   function statusBadge(s) {
     return el('span', { class: 'status s-' + s, 'data-status': s, text: s });
   }
+  // The status, and for a queued run its place and what it waits for.
+  function statusCell(r) {
+    const b = statusBadge(r.status);
+    if (!r.queue) return b;
+    b.textContent = 'queued #' + r.queue.position;
+    return el('span', { class: 'queued' }, b,
+      el('span', { class: 'waiting', text: 'waits for ' + r.queue.waiting_for }));
+  }
+  function fmtResources(r) {
+    const x = r.resources;
+    if (!x) return '-';
+    const parts = [];
+    if (x.gpus) parts.push(x.gpus + ' GPU' + (x.devices !== null ? ' [' + x.devices + ']' : ''));
+    parts.push(x.cpus + ' CPU');
+    return parts.join(', ');
+  }
+  function tagChips(r) {
+    return Object.entries(r.tags || {}).sort().map(([k, v]) =>
+      el('span', { class: 'tag', 'data-tag': k, text: k + '=' + v }));
+  }
+  function fmtBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];
+  }
   function progress(r) {
     const f = fraction(r);
     const td = el('td', {});
@@ -118,7 +144,7 @@
       draw();
     });
     const head = el('tr', {}, ...['run', 'owner', 'status', 'progress', 'rate it/s', 'ETA',
-      'last metrics', 'started'].map((h, i) =>
+      'last metrics', 'resources', 'started'].map((h, i) =>
       el('th', { class: i === 4 || i === 5 ? 'num' : '', text: h })));
     return el('div', {},
       el('div', { class: 'toolbar' },
@@ -136,13 +162,15 @@
       .sort((a, b) => b.id - a.id);
     body.replaceChildren(...rows.map(r => {
       const tr = el('tr', { class: 'run', 'data-run': r.id },
-        el('td', {}, el('a', { href: '#/run/' + r.id, text: r.id + (r.name ? ' ' + r.name : '') })),
+        el('td', {}, el('a', { href: '#/run/' + r.id, text: r.id + (r.name ? ' ' + r.name : '') }),
+          ...tagChips(r)),
         el('td', { text: owner(r) }),
-        el('td', {}, statusBadge(r.status)),
+        el('td', {}, statusCell(r)),
         progress(r),
         el('td', { class: 'num', text: fmtRate(r.rate) }),
         el('td', { class: 'num', text: fmtDuration(eta(r)) }),
         el('td', { class: 'metrics', text: metricsText(r) }),
+        el('td', { class: 'resources', text: fmtResources(r) }),
         el('td', { text: fmtTime(r.started) }));
       tr.addEventListener('click', (ev) => {
         if (ev.target.tagName !== 'A') location.hash = '#/run/' + r.id;
@@ -171,6 +199,10 @@
         el('span', { id: 'overlaid' }),
         el('span', { class: 'muted', text: 'drag to zoom, double-click to reset' })),
       el('div', { class: 'charts', id: 'charts' }),
+      el('section', { id: 'checkpoints', hidden: '' }, el('h2', { text: 'Checkpoints' }),
+        el('div', { class: 'body' })),
+      el('section', { id: 'spec', hidden: '' }, el('h2', { text: 'Spec' }),
+        el('div', { class: 'body' })),
       el('h2', { text: 'Log' }),
       el('pre', { class: 'log', id: 'log' }));
   }
@@ -192,11 +224,14 @@
     const v = st.view, r = v && st.runs.get(v.ids[0]);
     const facts = document.getElementById('facts');
     if (!facts || !r) return;
-    const pairs = [['status', statusBadge(r.status)], ['owner', owner(r)],
+    const pairs = [['status', statusCell(r)], ['owner', owner(r)],
       ['epoch', r.epoch + (r.max_epochs !== null ? ' of ' + r.max_epochs : '')],
       ['iteration', String(r.iteration)], ['rate', fmtRate(r.rate) + ' it/s'],
       ['ETA', fmtDuration(eta(r))], ['last metrics', metricsText(r) || '-'],
+      ['resources', fmtResources(r)], ['priority', String(r.priority)],
       ['started', fmtTime(r.started)], ['finished', fmtTime(r.finished)]];
+    const tags = tagChips(r);
+    if (tags.length) pairs.push(['tags', el('span', {}, ...tags)]);
     if (r.reason !== null) pairs.push(['reason', r.reason]);
     facts.replaceChildren(...pairs.flatMap(([k, val]) =>
       [el('dt', { text: k }), el('dd', {}, val)]));
@@ -309,6 +344,46 @@
       log.dataset.refused = e.code || e.status;
     }
   }
+  // A section of the run's page (#spec, #checkpoints), shown once the
+  // daemon answered: what fill makes of the answer, or why there is none.
+  async function loadSection(v, id, path, fill) {
+    const sec = document.getElementById(id), body = sec.querySelector('.body');
+    let kids;
+    try {
+      const a = await api('/api/runs/' + v.ids[0] + '/' + path);
+      if (st.view !== v) return;
+      kids = fill(a);
+      delete sec.dataset.refused;
+    } catch (e) {
+      if (st.view !== v) return;
+      kids = [el('p', { class: 'muted', text: e.status === 403 ?
+        'Only its owner and root may see this.' : 'Not available: ' + e.message })];
+      sec.dataset.refused = e.code || e.status;
+    }
+    body.replaceChildren(...kids);
+    sec.hidden = false;
+  }
+  function specBody(spec) {
+    return [el('pre', { class: 'spec', text: JSON.stringify(spec, null, 2) })];
+  }
+  function checkpointsBody(a) {
+    if (!a.checkpoints.length) return [el('p', { class: 'muted', text: 'No checkpoint yet.' })];
+    const head = el('tr', {}, ...['iteration', 'epoch', 'size', 'time', 'score', 'kept', 'file']
+      .map((h, i) => el('th', { class: i < 3 || i === 4 ? 'num' : '', text: h })));
+    const rows = a.checkpoints.slice().reverse().map(c => el('tr', { class: 'ckpt' },
+      el('td', { class: 'num', text: String(c.iteration) }),
+      el('td', { class: 'num', text: String(c.epoch) }),
+      el('td', { class: 'num', text: fmtBytes(c.size) }),
+      el('td', { text: fmtTime(c.time) }),
+      el('td', { class: 'num', text: c.score === null ? '-' : fmtNum(c.score) }),
+      el('td', { text: [c.last ? 'last' : '', c.best ? 'best' : ''].filter(Boolean).join(', ') }),
+      el('td', { class: 'file', text: c.file !== null ? c.file : 'in the database' })));
+    return [el('table', { class: 'checkpoints' }, el('thead', {}, head), el('tbody', {}, ...rows))];
+  }
+  function loadCheckpoints(v) {
+    return loadSection(v, 'checkpoints', 'checkpoints', checkpointsBody);
+  }
+
   function logLine(l) {
     return el('div', { text: new Date(l.time * 1000).toLocaleTimeString() + '  ' + l.message });
   }
@@ -397,6 +472,8 @@
       drawRun();
       refreshCharts();
       loadLog(st.view);
+      loadCheckpoints(st.view);
+      loadSection(st.view, 'spec', 'spec', specBody);
     } else {
       main.replaceChildren(runsView());
       drawRuns();
@@ -421,6 +498,14 @@
       const v = st.view;
       if (v && v.ids.some(id => { const r = st.runs.get(id); return r && !ENDED.has(r.status); }))
         scheduleCharts();
+      // checkpoints come as a run goes, and with its end
+      const r = v && st.runs.get(v.ids[0]);
+      const sec = document.getElementById('checkpoints');
+      if (r && sec && sec.dataset.refused !== 'PERMISSION_DENIED' &&
+          (!ENDED.has(r.status) || !v.ckptsFinal)) {
+        v.ckptsFinal = ENDED.has(r.status);
+        loadCheckpoints(v);
+      }
     }, LIST_MS);
   }
 

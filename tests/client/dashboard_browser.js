@@ -20,13 +20,20 @@ async function points(page, metric, min) {
   return Number(await page.getAttribute(sel, 'data-points'));
 }
 
-// As the run's owner (root): the run is listed, its curve grows, another
-// run overlays it, a screenshot, and terminate (confirmed) ends it.
+// As the run's owner (root): the run is listed with its resources and
+// tags, a queued run with its place, its curve grows, another run overlays
+// it, a screenshot, and terminate (confirmed) ends it; the other run's page
+// shows its checkpoints and its spec.
 async function owner(page, a) {
   const seen = {};
   await page.goto(a.url);
   await page.waitForSelector(`tr[data-run="${a.run}"] [data-status="running"]`, { timeout: WAIT });
   seen.listed = await page.$$eval('tr.run', rows => rows.map(r => Number(r.dataset.run)));
+  await page.waitForSelector(`tr[data-run="${a.queued}"] .queued`, { timeout: WAIT });
+  seen.queued = await page.textContent(`tr[data-run="${a.queued}"] .queued`);
+  seen.resources = await page.textContent(`tr[data-run="${a.run}"] td.resources`);
+  seen.tags = await page.$$eval(`tr[data-run="${a.run}"] .tag`, t => t.map(x => x.textContent));
+  seen.head = await page.$$eval('#runs th', th => th.map(t => t.textContent));
   // the daemon's notifications reach the page, the row follows them
   await page.waitForSelector('#live.on', { timeout: WAIT });
   await page.waitForFunction(() => Number(document.getElementById('live').dataset.notes) > 0,
@@ -48,11 +55,19 @@ async function owner(page, a) {
   await page.click('#controls button[data-action="terminate"]');
   await page.waitForSelector('#facts [data-status="terminated"]', { timeout: WAIT });
   seen.terminated = true;
+  await page.goto(a.url + '#/run/' + a.other);
+  await page.waitForSelector('#checkpoints:not([hidden]) tr.ckpt', { timeout: WAIT });
+  await page.waitForSelector('#spec:not([hidden]) pre', { timeout: WAIT });
+  seen.checkpoints = await page.$$eval('#checkpoints tr.ckpt', rows =>
+    rows.map(r => [...r.cells].map(c => c.textContent)));
+  seen.spec = JSON.parse(await page.textContent('#spec pre'));
+  seen.spec_elements = await page.$$eval('#spec pre *', e => e.length);
   return seen;
 }
 
 // As another user: others' runs are listed (the protocol's list is
-// public) but their logs, reasons and controls are not theirs.
+// public) but their logs, reasons, specs, checkpoints and controls are not
+// theirs.
 async function other(page, a) {
   const seen = {};
   await page.goto(a.url);
@@ -66,6 +81,13 @@ async function other(page, a) {
   await page.goto(a.url + '#/run/' + a.theirs);
   await page.waitForSelector('#log[data-refused]', { timeout: WAIT });
   seen.log_refused = await page.getAttribute('#log', 'data-refused');
+  await page.waitForSelector('#spec[data-refused]:not([hidden])', { timeout: WAIT });
+  await page.waitForSelector('#checkpoints[data-refused]:not([hidden])', { timeout: WAIT });
+  seen.spec_refused = await page.getAttribute('#spec', 'data-refused');
+  seen.spec_text = await page.textContent('#spec .body');
+  seen.spec_shown = await page.$$eval('#spec pre', e => e.length);
+  seen.checkpoints_refused = await page.getAttribute('#checkpoints', 'data-refused');
+  seen.checkpoints_text = await page.textContent('#checkpoints .body');
   seen.controls = await page.textContent('#controls');
   seen.buttons = await page.$$eval('#controls button', b => b.length);
   seen.facts = await page.$$eval('#facts dt', dt => dt.map(t => t.textContent));
@@ -78,6 +100,8 @@ async function other(page, a) {
   await page.goto(a.url + '#/run/' + a.mine);
   await page.waitForSelector('#controls button[data-action="terminate"]', { timeout: WAIT });
   seen.own_buttons = await page.$$eval('#controls button', b => b.length);
+  await page.waitForSelector('#spec:not([hidden]) pre', { timeout: WAIT });
+  seen.own_spec = JSON.parse(await page.textContent('#spec pre'));
   return seen;
 }
 

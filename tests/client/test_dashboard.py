@@ -2,7 +2,9 @@
 """ignitectl dashboard end to end: the real ignitectl serving the page
 against a real ignited, the page in headless Chromium (dashboard_browser.js,
 playwright-core from web/node_modules), requests without the token or from
-elsewhere refused.  As root, and as uid 65534 beside root's runs.  The
+elsewhere refused.  As root (a run's resources, tags, place in the queue,
+checkpoints and spec shown), and as uid 65534 beside root's runs (their
+spec and checkpoints not).  The
 owner's scenario takes the screenshot docs/dashboard.png is made from
 (IGNITE_SCREENSHOT=PATH keeps it).
 
@@ -104,8 +106,10 @@ def browse(scenario, **args):
 
 
 class Case(unittest.TestCase):
+    EXTRA = ()
+
     def setUp(self):
-        self.d = Daemon(IGNITED).start()
+        self.d = Daemon(IGNITED, extra=self.EXTRA).start()
         self.addCleanup(self.d.remove)
         self.c = self.d.client()
         self.addCleanup(self.c.close)
@@ -117,19 +121,40 @@ class Case(unittest.TestCase):
 
 
 class TestAsOwner(Case):
+    EXTRA = ("--cpus", "1")  # the live run holds it: the next one queues
+
     def test_live_run_curve_compare_and_terminate(self):
-        done = self.c.call("run", slow_spec(1, 300, "before"))["id"]
+        spec = slow_spec(1, 300, "before")
+        spec["checkpoint"] = {"every": 100, "best": {"metric": "count"}}
+        done = self.c.call("run", spec)["id"]
         wait_status(self.c, done, ("completed",))
-        live = self.c.call("run", slow_spec(20, 100000, "live"))["id"]
+        spec = slow_spec(20, 100000, "live")
+        spec["tags"] = {"team": "vision", "lr": "0.1"}
+        live = self.c.call("run", spec)["id"]
         wait_status(self.c, live, ("running",))
+        queued = self.c.call("run", slow_spec(20, 100, "next"))["id"]
+        self.assertEqual(self.c.call("status", {"id": queued})["status"], "queued")
         dash = self.dashboard()
         shot = os.environ.get("IGNITE_SCREENSHOT") or os.path.join(
             tempfile.mkdtemp(prefix="dash-shot-"), "dashboard.png")
-        seen = browse("owner", url=dash.url, run=live, other=done, metric="count",
-                      screenshot=shot)
+        seen = browse("owner", url=dash.url, run=live, other=done, queued=queued,
+                      metric="count", screenshot=shot)
         self.assertEqual(seen["errors"], [])
         self.assertIn(live, seen["listed"])
         self.assertIn(done, seen["listed"])
+        self.assertIn("resources", seen["head"])
+        self.assertEqual(seen["resources"], "1 CPU")
+        self.assertEqual(seen["tags"], ["lr=0.1", "team=vision"])
+        self.assertEqual(seen["queued"], "queued #1waits for 1 CPU slot")
+        # the checkpoints the daemon keeps, newest first, and the spec as text
+        kept = self.c.call("checkpoints", {"id": done})["checkpoints"]
+        self.assertTrue(kept)
+        self.assertEqual([int(row[0]) for row in seen["checkpoints"]],
+                         [c["iteration"] for c in reversed(kept)])
+        self.assertIn("best", [row[5] for row in seen["checkpoints"]][0])
+        self.assertEqual(seen["spec"]["name"], "before")
+        self.assertEqual(seen["spec"]["checkpoint"]["every"], 100)
+        self.assertEqual(seen["spec_elements"], 0)
         self.assertLess(seen["points"][0], seen["points"][1])  # the curve grew
         self.assertEqual(seen["legend"][1:], ["run %d" % live, "run %d" % done])
         self.assertIn("Terminate run %d" % live, seen["dialog"])
@@ -152,6 +177,12 @@ class TestAnotherUser(Case):
         self.assertEqual(sorted(seen["listed"]), sorted([theirs, mine]))
         self.assertEqual(seen["listed_mine"], [mine])
         self.assertEqual(seen["log_refused"], "PERMISSION_DENIED")
+        # root's spec and checkpoints: a short note, never their content
+        for what in ("spec", "checkpoints"):
+            self.assertEqual(seen[what + "_refused"], "PERMISSION_DENIED")
+            self.assertEqual(seen[what + "_text"], "Only its owner and root may see this.")
+        self.assertEqual(seen["spec_shown"], 0)
+        self.assertEqual(seen["own_spec"]["name"], "mine")
         self.assertIn("Only the run's owner and root", seen["controls"])
         self.assertEqual(seen["buttons"], 0)
         self.assertNotIn("reason", seen["facts"])
