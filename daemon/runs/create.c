@@ -227,13 +227,28 @@ create_work(uv_work_t *w)
 static int
 branch_load(struct creating *cr)
 {
-	if (restore_checkpoint(cr->run, &cr->ckpt, &cr->err) == 0)
-		return 0;
-	return ig_err_set(&cr->err, IG_PROTO_INVALID_PARAMS,
-	    "from: run %lld's checkpoint at iteration %lld does not fit this "
-	    "spec: %s",
-	    (long long)cr->from_id, (long long)cr->ckpt.iteration,
-	    cr->err.message);
+	ig_run_args a;
+	ig_state s;
+
+	if (restore_checkpoint(cr->run, &cr->ckpt, &cr->err) != 0)
+		return ig_err_set(&cr->err, IG_PROTO_INVALID_PARAMS,
+		    "from: run %lld's checkpoint at iteration %lld does not "
+		    "fit this spec: %s",
+		    (long long)cr->from_id, (long long)cr->ckpt.iteration,
+		    cr->err.message);
+	/* Ignite's run() of a finished state starts over: a branch that
+	 * silently did would be no branch */
+	s = *ig_engine_state(job_engine(cr->run->job));
+	a = job_run_args(cr->run->job);
+	if (s.max_epochs != IG_NONE && a.max_epochs != IG_NONE)
+		s.max_epochs = a.max_epochs;
+	if (ig_state_done(&s))
+		return ig_err_set(&cr->err, IG_PROTO_INVALID_PARAMS,
+		    "max_epochs: run %lld's checkpoint at iteration %lld has "
+		    "finished epoch %lld: ask more epochs to go on from it",
+		    (long long)cr->from_id, (long long)cr->ckpt.iteration,
+		    (long long)s.epoch);
+	return 0;
 }
 
 static void
