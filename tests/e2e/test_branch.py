@@ -58,8 +58,9 @@ class Branch(DaemonCase):
         wait_status(self.c, ref, ("completed",), 120)
         want = history(self.c, ref)
 
-        newest, middle = ckpts[-1], ckpts[len(ckpts) // 3]
-        self.assertLess(middle["epoch"], newest["epoch"])
+        # at most 100 checkpoints a second: how many epoch 1 has varies
+        newest = ckpts[-1]
+        middle = [c for c in ckpts if c["epoch"] == 1][-1]
         b1 = self.run_spec(dict(softmax_spec(epochs=4, checkpoint=keep),
                                 **{"from": {"id": src}}))
         b2 = self.run_spec(dict(softmax_spec(epochs=4, checkpoint=keep),
