@@ -38,9 +38,50 @@ static const struct option opts[] = {
 	{ "priority", required_argument, NULL, OPT_BASE + 21 },
 	{ "preemptible", no_argument, NULL, OPT_BASE + 22 },
 	{ "tag", required_argument, NULL, OPT_BASE + 23 },
+	{ "from", required_argument, NULL, OPT_BASE + 24 },
 	{ NULL, 0, NULL, 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0] - 1)
+
+/* --from RUN[@ITERATION] as run's from: {id, iteration?}; RUN is an id or
+ * a name. */
+static int
+set_from(json_t *spec, const char *arg, ig_err *err)
+{
+	const char *at = strrchr(arg, '@');
+	size_t len = at != NULL ? (size_t)(at - arg) : strlen(arg);
+	char run[IG_NAME_MAX + 1], *end;
+	json_t *from;
+	long long v;
+
+	if (len == 0 || len > IG_NAME_MAX)
+		return ig_err_set(err, CTL_EUSAGE,
+		    "--from %s: expected RUN or RUN@ITERATION", arg);
+	memcpy(run, arg, len);
+	run[len] = '\0';
+	errno = 0;
+	v = strtoll(run, &end, 10);
+	from = *end == '\0' && errno == 0 && v > 0 ?
+	    json_pack("{s:I}", "id", (json_int_t)v) :
+	    json_pack("{s:s}", "id", run);
+	if (from == NULL)
+		return ig_err_set(err, CTL_ELOCAL, "out of memory");
+	if (at != NULL) {
+		errno = 0;
+		v = strtoll(at + 1, &end, 10);
+		if (at[1] == '\0' || *end != '\0' || errno != 0 || v < 0) {
+			json_decref(from);
+			return ig_err_set(err, CTL_EUSAGE,
+			    "--from %s: ITERATION must be a number >= 0 "
+			    "(ignitectl checkpoints RUN lists them)",
+			    arg);
+		}
+		json_object_set_new(from, "iteration", json_integer(v));
+	}
+	if (json_object_set_new(spec, "from", from) != 0)
+		return ig_err_set(err, CTL_ELOCAL, "out of memory");
+	return CTL_OK;
+}
 
 /* Send the spec, and print the answer; *id from it. */
 static int
@@ -69,7 +110,7 @@ int
 cmd_run(struct ctl *ctl, int argc, char **argv)
 {
 	struct spec_flag *flags;
-	const char *spec_path = NULL, *state_path = NULL;
+	const char *spec_path = NULL, *state_path = NULL, *from = NULL;
 	char cwd[PATH_MAX], idtext[32];
 	bool follow = false;
 	size_t nflags = 0;
@@ -92,6 +133,9 @@ cmd_run(struct ctl *ctl, int argc, char **argv)
 			break;
 		case 2:
 			follow = true;
+			break;
+		case 24:
+			from = optarg;
 			break;
 		default:
 			flags[nflags++] =
@@ -116,6 +160,10 @@ cmd_run(struct ctl *ctl, int argc, char **argv)
 	if ((rc = spec_build(spec_path, flags, nflags, state_path, cwd, &spec,
 	         &ctl->e)) != CTL_OK)
 		goto out;
+	if (from != NULL && (rc = set_from(spec, from, &ctl->e)) != CTL_OK) {
+		json_decref(spec);
+		goto out;
+	}
 	rc = start(ctl, spec, &id);
 	json_decref(spec);
 	if (rc == CTL_OK && follow) {

@@ -49,7 +49,7 @@ _ignitectl()
 
 	local opts="--help --json --socket"
 	case $cmd in
-	run) opts+=" --spec --from-state --follow --engine --name --data
+	run) opts+=" --spec --from-state --from --follow --engine --name --data
 	    --batch-size --shuffle --no-header --split --label --max-epochs
 	    --epoch-length --seed --param --metric --handler
 	    --checkpoint-every --checkpoint-seconds --gpus --cpus --priority

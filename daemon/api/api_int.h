@@ -58,6 +58,10 @@ struct api_call {
  * with the error answered.  Errors in order: params, no such run, not
  * permitted, no writes taken. */
 struct run *api_find_run(struct api_call *c, ig_fdef *extra, size_t nextra);
+/* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
+ * Runs): the caller's own first.  NULL with err NOT_FOUND. */
+struct run *api_resolve(
+    struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err);
 /* Params {} or [] (how msgpack-RPC clients often say "none"). */
 bool api_no_params(const struct api_call *c);
 

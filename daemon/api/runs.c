@@ -101,21 +101,87 @@ on_created(void *arg, struct run *run, const ig_err *err)
 	answer_free(a);
 }
 
+/*
+ * run's `from: {id, iteration?}`, taken out of the params (the rest is the
+ * spec, in *spec, whose entries point into params: free spec->via.map.ptr).
+ * Only the source's owner and root may start from it: its checkpoint is
+ * as private as its state_dict.  Errors in order: from's shape, no such
+ * run, not permitted; the spec's are runs_create's.
+ */
+static int
+read_from(const struct api_call *c, msgpack_object *spec, struct run_from *from,
+    bool *given, ig_err *err)
+{
+	const msgpack_object *p = c->params, *f = NULL;
+	ig_run_ref ref = { 0 };
+	int64_t iteration = IG_NONE;
+	ig_fdef defs[] = {
+		{ .key = "id",
+		    .type = IG_F_RUN,
+		    .required = true,
+		    .out = &ref },
+		{ .key = "iteration", .type = IG_F_UINT, .out = &iteration },
+	};
+	msgpack_object_kv *kv;
+	uint32_t n = 0;
+
+	*spec = *p;
+	*given = false;
+	if (p->type != MSGPACK_OBJECT_MAP)
+		return 0; /* runs_create says what a spec is */
+	if ((kv = malloc((p->via.map.size + 1) * sizeof(*kv))) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	for (uint32_t i = 0; i < p->via.map.size; i++) {
+		const msgpack_object *k = &p->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 4 &&
+		    memcmp(k->via.str.ptr, "from", 4) == 0)
+			f = &p->via.map.ptr[i].val;
+		else
+			kv[n++] = p->via.map.ptr[i];
+	}
+	spec->via.map.ptr = kv;
+	spec->via.map.size = n;
+	if (f == NULL)
+		return 0;
+	*given = true;
+	if (f->type != MSGPACK_OBJECT_MAP)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "from: expected a map {id, iteration?}");
+	if (ig_map_read(f, "from", defs, 2, 0, err) != 0 ||
+	    (from->run = api_resolve(c->mgr, &ref, c->peer, err)) == NULL)
+		return err->code;
+	if (!run_owned_by(from->run, c->peer))
+		return ig_err_set(err, IG_PROTO_PERMISSION_DENIED,
+		    "from: run %lld belongs to uid %lu; only it and root may "
+		    "start a run from its checkpoints",
+		    (long long)from->run->id, (unsigned long)from->run->owner);
+	from->iteration = iteration;
+	return 0;
+}
+
 void
 api_run(struct api_call *c)
 {
 	struct answer *a = answer_new(c->conn, c->msgid);
+	struct run_from from;
+	msgpack_object spec;
 	ig_err err = { 0 };
+	bool given;
 
 	if (a == NULL) {
 		server_error(
 		    c->conn, c->msgid, IG_PROTO_INTERNAL, "out of memory");
 		return;
 	}
-	if (runs_create(c->mgr, c->params, c->peer, on_created, a, &err) != 0) {
+	if (read_from(c, &spec, &from, &given, &err) != 0 ||
+	    runs_create(c->mgr, &spec, c->peer, given ? &from : NULL,
+	        on_created, a, &err) != 0) {
 		answer_free(a);
 		server_error(c->conn, c->msgid, err.code, "%s", err.message);
 	}
+	if (spec.type == MSGPACK_OBJECT_MAP &&
+	    spec.via.map.ptr != c->params->via.map.ptr)
+		free(spec.via.map.ptr);
 }
 
 /* ---- list and status ------------------------------------------------------------ */

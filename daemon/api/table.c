@@ -44,10 +44,8 @@ api_no_params(const struct api_call *c)
 	    c->params->via.array.size == 0;
 }
 
-/* A run by id, or by name as runs_find_name() resolves it (PROTOCOL.md,
- * Runs): the caller's own first. */
-static struct run *
-resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
+struct run *
+api_resolve(struct runs *mgr, const ig_run_ref *ref, uid_t peer, ig_err *err)
 {
 	struct run *run;
 	size_t named = 0;
@@ -83,7 +81,7 @@ api_find_run(struct api_call *c, ig_fdef *extra, size_t nextra)
 	if (nextra > 0)
 		memcpy(&defs[1], extra, nextra * sizeof(*extra));
 	if (ig_map_read(c->params, "params", defs, 1 + nextra, 0, &err) != 0 ||
-	    (run = resolve(c->mgr, &ref, c->peer, &err)) == NULL)
+	    (run = api_resolve(c->mgr, &ref, c->peer, &err)) == NULL)
 		goto refused;
 	if (c->method->access == API_OWNER && !run_owned_by(run, c->peer)) {
 		ig_err_set(&err, IG_PROTO_PERMISSION_DENIED,

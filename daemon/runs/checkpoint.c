@@ -204,18 +204,8 @@ static void
 mkdir_work(uv_work_t *w)
 {
 	struct seal *sl = w->data;
-	char *slash = strrchr(sl->dir, '/');
 
-	/* the daemon's --checkpoint-dir (made here when it is the default),
-	 * then run-ID */
-	if (!sl->shared) {
-		*slash = '\0';
-		sl->rc = ckfile_base(sl->dir, &sl->err);
-		*slash = '/';
-		if (sl->rc != 0)
-			return;
-	}
-	sl->rc = ckfile_mkdir(sl->dir, sl->owner, sl->shared, &sl->err);
+	sl->rc = ckfile_run_dir(sl->dir, sl->owner, sl->shared, &sl->err);
 }
 
 /* What a worker that failed to save left half-written. */

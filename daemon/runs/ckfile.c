@@ -307,6 +307,94 @@ out:
 }
 
 int
+ckfile_run_dir(const char *dir, uid_t owner, bool shared, ig_err *err)
+{
+	char base[PATH_MAX];
+	char *slash;
+	int rc;
+
+	/* the daemon's --checkpoint-dir (made here when it is the default),
+	 * then run-ID */
+	if (!shared) {
+		snprintf(base, sizeof(base), "%s", dir);
+		if ((slash = strrchr(base, '/')) != NULL)
+			*slash = '\0';
+		if ((rc = ckfile_base(base, err)) != 0)
+			return rc;
+	}
+	return ckfile_mkdir(dir, owner, shared, err);
+}
+
+/* Copy src into the new part, both opened as the caller is now. */
+static int
+copy_file(const char *src, const char *part, ig_err *err)
+{
+	char *buf = malloc(CHUNK);
+	int in = -1, out = -1, rc = 0;
+	ssize_t n;
+
+	if (buf == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		rc = fail_errno(err, "open", src);
+		goto out;
+	}
+	if ((out = open(part,
+	         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		rc = fail_errno(err, "create", part);
+		goto out;
+	}
+	while (rc == 0 && (n = read(in, buf, CHUNK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = fail_errno(err, "read", src);
+		else
+			rc = write_all(out, part, buf, (size_t)n, err);
+	}
+out:
+	if (in != -1)
+		close(in);
+	if (out != -1 && close(out) != 0 && rc == 0)
+		rc = fail_errno(err, "write", part);
+	free(buf);
+	return rc;
+}
+
+int
+ckfile_branch(const char *src, int64_t size, uint64_t sum, bool link_ok,
+    const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
+    struct ckfile *f, ig_err *err)
+{
+	bool was = as_owner(owner);
+	char part[PATH_MAX];
+	int rc = 0;
+
+	ckfile_name(part, sizeof(part), dir, iteration, tag, "part");
+	/* a sealed file is never written again, and a link keeps its bytes
+	 * when the source's retention unlinks its own name */
+	if (!link_ok || link(src, part) != 0)
+		rc = copy_file(src, part, err);
+	as_daemon(was);
+	if (rc != 0) {
+		unlink(part);
+		return rc;
+	}
+	if ((rc = ckfile_seal(dir, iteration, tag, owner, NULL, 0, f, err)) !=
+	    0)
+		return rc;
+	if (f->size != size || f->sum != sum) {
+		was = as_owner(owner);
+		unlink(f->path);
+		as_daemon(was);
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint file %s changed while it was copied", src);
+	}
+	return 0;
+}
+
+int
 ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
     size_t keep_max, void **keep, size_t *keep_len, ig_err *err)
 {

@@ -19,15 +19,36 @@ struct creating {
 	void *arg;
 	int rc;
 	ig_err err;
+
+	/* a branch (run's `from`): the source's checkpoint, its file's bytes
+	 * when small (for setup), and the new run's copy of the file */
+	bool branch;
+	int64_t from_id;
+	uid_t from_owner;
+	struct store_checkpoint ckpt;
+	void *file_bytes;
+	size_t file_len;
+	struct ckfile file;
 };
+
+static void
+creating_free(struct creating *cr)
+{
+	if (cr->branch)
+		store_checkpoint_clear(&cr->ckpt);
+	free(cr->file_bytes);
+	free(cr);
+}
 
 static void
 creating_fail(struct creating *cr)
 {
 	cr->done(cr->arg, NULL, &cr->err);
 	run_free(cr->run);
-	free(cr);
+	creating_free(cr);
 }
+
+static void branch_start(struct creating *cr);
 
 /* The record is in the store, or could not be. */
 static void
@@ -42,13 +63,143 @@ on_stored(void *arg, const ig_err *err)
 		    "the run could not be stored: %s", err->message);
 		cr->done(cr->arg, NULL, &cr->err);
 		runs_abandon(mgr, run->id);
-		free(cr);
+		creating_free(cr);
+		return;
+	}
+	if (cr->branch) {
+		branch_start(cr);
 		return;
 	}
 	if (run->job != NULL && !mgr->stopping)
 		queue_start(run);
 	cr->done(cr->arg, run, NULL);
-	free(cr);
+	creating_free(cr);
+}
+
+/*
+ * A branch's record is in: its own first checkpoint is the source's,
+ * whose file (if any) is linked or copied into its directory first, off
+ * the loop and as its owner; only once that checkpoint has committed
+ * does it start, so that a crash or a worker's restart resumes it from
+ * there and never from the start.  Whatever fails takes the new run
+ * away again: the client is told why and nothing stays.
+ */
+static void
+branch_fail(struct creating *cr)
+{
+	struct runs *mgr = cr->run->mgr;
+	int64_t id = cr->run->id;
+
+	cr->done(cr->arg, NULL, &cr->err);
+	store_delete_run(mgr->store, id, NULL, NULL);
+	runs_abandon(mgr, id);
+	creating_free(cr);
+}
+
+static void
+on_branched(void *arg, const ig_err *err)
+{
+	struct creating *cr = arg;
+	struct run *run = cr->run;
+
+	if (err != NULL) {
+		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE,
+		    "the run's first checkpoint could not be stored: %s",
+		    err->message);
+		branch_fail(cr);
+		return;
+	}
+	if (!run->mgr->stopping)
+		queue_start(run);
+	cr->done(cr->arg, run, NULL);
+	creating_free(cr);
+}
+
+static void
+branch_commit(struct creating *cr)
+{
+	struct run *run = cr->run;
+	const ig_spec_checkpoint *pol = &run->spec->checkpoint;
+	struct store_checkpoint c = cr->ckpt;
+	struct store_progress p = progress_of(run);
+
+	c.run_id = run->id;
+	c.seq = 0;
+	c.wall = 0;
+	c.file = c.file != NULL ? cr->file.path : NULL;
+	c.score = NAN; /* the source's metric, perhaps not this spec's */
+	c.keep_last = pol->n_saved;
+	c.keep_best = pol->best_n;
+	c.best_sign = pol->best_metric[0] == '\0' ? 0 :
+	    pol->best_mode == IG_MODE_MIN         ? -1 :
+	                                            1;
+	if (store_save_checkpoint(run->mgr->store, &c, &p, on_branched, cr) !=
+	    0) {
+		ig_err_set(&cr->err, IG_PROTO_UNAVAILABLE,
+		    "the run's first checkpoint could not be stored");
+		branch_fail(cr);
+	}
+}
+
+static void
+branch_work(uv_work_t *w)
+{
+	struct creating *cr = w->data;
+	struct run *run = cr->run;
+	bool shared = run->spec->checkpoint.dir != NULL;
+	char dir[PATH_MAX];
+
+	run_dir(run, dir, sizeof(dir));
+	if ((cr->rc = ckfile_run_dir(dir, run->owner, shared, &cr->err)) == 0)
+		cr->rc = ckfile_branch(cr->ckpt.file, cr->ckpt.file_size,
+		    cr->ckpt.file_sum, cr->from_owner == run->owner, dir,
+		    cr->ckpt.iteration, ckfile_tag(), run->owner, &cr->file,
+		    &cr->err);
+	if (cr->rc != 0)
+		ckfile_remove_dir(dir, run->owner);
+}
+
+static void
+branch_copied(uv_work_t *w, int status)
+{
+	struct creating *cr = w->data;
+	struct run *run = cr->run;
+	struct runs *mgr = run->mgr;
+
+	mgr->building--;
+	if (status != 0)
+		ig_err_set(
+		    &cr->err, IG_PROTO_UNAVAILABLE, "ignited is shutting down");
+	if (status != 0 || cr->rc != 0 ||
+	    job_set_checkpoint_file(run->job, cr->file.path, cr->file_bytes,
+	        cr->file_len, &cr->err) != 0)
+		branch_fail(cr);
+	else {
+		run->dir_made = true;
+		branch_commit(cr);
+	}
+	if (mgr->stopping)
+		check_stopped(mgr);
+}
+
+static void
+branch_start(struct creating *cr)
+{
+	struct runs *mgr = cr->run->mgr;
+	int rc;
+
+	if (cr->ckpt.file == NULL) {
+		branch_commit(cr);
+		return;
+	}
+	if ((rc = uv_queue_work(
+	         mgr->loop, &cr->work, branch_work, branch_copied)) != 0) {
+		ig_err_set(&cr->err, IG_PROTO_INTERNAL,
+		    "cannot queue the checkpoint's copy: %s", uv_strerror(rc));
+		branch_fail(cr);
+		return;
+	}
+	mgr->building++;
 }
 
 /* On a threadpool thread: the run is nobody else's yet. */
@@ -58,6 +209,46 @@ create_work(uv_work_t *w)
 	struct creating *cr = w->data;
 
 	cr->rc = build_job(cr->run, &cr->run->job, &cr->err);
+	/* a damaged source is refused before anything is stored */
+	if (cr->rc == 0 && cr->branch && cr->ckpt.file != NULL &&
+	    ckfile_verify(cr->ckpt.file, cr->ckpt.file_size, cr->ckpt.file_sum,
+	        cr->from_owner, SETUP_STATE_MAX, &cr->file_bytes, &cr->file_len,
+	        &cr->err) != 0)
+		cr->rc = ig_err_set(&cr->err, IG_PROTO_CONFLICT,
+		    "from: run %lld's checkpoint at iteration %lld cannot be "
+		    "used: %s",
+		    (long long)cr->from_id, (long long)cr->ckpt.iteration,
+		    cr->err.message);
+}
+
+/* The source's checkpoint into the new run's engine and job: what does
+ * not fit the new spec (another builtin's state, metrics it lacks) is
+ * refused with why. */
+static int
+branch_load(struct creating *cr)
+{
+	ig_run_args a;
+	ig_state s;
+
+	if (restore_checkpoint(cr->run, &cr->ckpt, &cr->err) != 0)
+		return ig_err_set(&cr->err, IG_PROTO_INVALID_PARAMS,
+		    "from: run %lld's checkpoint at iteration %lld does not "
+		    "fit this spec: %s",
+		    (long long)cr->from_id, (long long)cr->ckpt.iteration,
+		    cr->err.message);
+	/* Ignite's run() of a finished state starts over: a branch that
+	 * silently did would be no branch */
+	s = *ig_engine_state(job_engine(cr->run->job));
+	a = job_run_args(cr->run->job);
+	if (s.max_epochs != IG_NONE && a.max_epochs != IG_NONE)
+		s.max_epochs = a.max_epochs;
+	if (ig_state_done(&s))
+		return ig_err_set(&cr->err, IG_PROTO_INVALID_PARAMS,
+		    "max_epochs: run %lld's checkpoint at iteration %lld has "
+		    "finished epoch %lld: ask more epochs to go on from it",
+		    (long long)cr->from_id, (long long)cr->ckpt.iteration,
+		    (long long)s.epoch);
+	return 0;
 }
 
 static void
@@ -94,6 +285,7 @@ create_done(uv_work_t *w, int status)
 	if ((spec->state_dict != NULL &&
 	        load_state_dict(run, spec->state_dict, spec->state_dict_len,
 	            &cr->err) != 0) ||
+	    (cr->branch && branch_load(cr) != 0) ||
 	    start_engine(run, IG_NONE, &cr->err) != 0) {
 		creating_fail(cr);
 		return;
@@ -132,6 +324,73 @@ create_done(uv_work_t *w, int status)
 	run_log(run, LOG_INFO, "started by uid %lu: %s",
 	    (unsigned long)run->owner,
 	    spec->engine.target != NULL ? spec->engine.target : "exec");
+	if (cr->branch)
+		run_log(run, LOG_INFO,
+		    "branched from run %lld at epoch %lld, iteration %lld",
+		    (long long)cr->from_id, (long long)cr->ckpt.epoch,
+		    (long long)cr->ckpt.iteration);
+}
+
+/* Which checkpoint of from's run the new run starts from, checked against
+ * its spec; into *out (clear it).  On the loop: the store's reader is. */
+static int
+branch_pick(struct runs *mgr, const ig_spec *spec, const struct run_from *from,
+    struct store_checkpoint *out, ig_err *err)
+{
+	const struct run *src = from->run;
+	struct store_checkpoint *v = NULL;
+	size_t n = 0, use = 0;
+	int rc = 0;
+
+	if (spec->state_dict != NULL)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "from: give a state_dict or a run to start from, not both");
+	if (src->spec == NULL)
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "from: run %lld has no spec to start from: %s",
+		    (long long)src->id, src->reason != NULL ? src->reason : "");
+	if (src->spec->engine.kind != spec->engine.kind ||
+	    (spec->engine.kind == IG_ENGINE_BUILTIN &&
+	        strcmp(src->spec->engine.target, spec->engine.target) != 0))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "from: run %lld's engine is %s%s%s, this spec's %s%s%s: "
+		    "a checkpoint loads only into the engine that cut it",
+		    (long long)src->id,
+		    ig_engine_kind_name(src->spec->engine.kind),
+		    src->spec->engine.kind == IG_ENGINE_BUILTIN ? ":" : "",
+		    src->spec->engine.kind == IG_ENGINE_BUILTIN ?
+		        src->spec->engine.target :
+		        "",
+		    ig_engine_kind_name(spec->engine.kind),
+		    spec->engine.kind == IG_ENGINE_BUILTIN ? ":" : "",
+		    spec->engine.kind == IG_ENGINE_BUILTIN ?
+		        spec->engine.target :
+		        "");
+	if (store_list_checkpoints(
+	        store_loop_reader(mgr->store), src->id, &v, &n) != 0)
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "from: cannot read run %lld's checkpoints: %s",
+		    (long long)src->id,
+		    store_reader_error(store_loop_reader(mgr->store)));
+	while (from->iteration != IG_NONE && use < n &&
+	    v[use].iteration != from->iteration)
+		use++;
+	if (n == 0)
+		rc = ig_err_set(err, IG_PROTO_NOT_FOUND,
+		    "from: run %lld has no checkpoint yet", (long long)src->id);
+	else if (use == n)
+		rc = ig_err_set(err, IG_PROTO_NOT_FOUND,
+		    "from: run %lld has no checkpoint at iteration %lld (its "
+		    "newest is at %lld; ignitectl checkpoints %lld lists them)",
+		    (long long)src->id, (long long)from->iteration,
+		    (long long)v[0].iteration, (long long)src->id);
+	for (size_t i = 0; i < n; i++)
+		if (rc != 0 || i != use)
+			store_checkpoint_clear(&v[i]);
+	if (rc == 0)
+		*out = v[use];
+	free(v);
+	return rc;
 }
 
 int
@@ -142,8 +401,9 @@ runs_writable(struct runs *mgr, ig_err *err)
 
 int
 runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
-    run_done_fn *done, void *arg, ig_err *err)
+    const struct run_from *from, run_done_fn *done, void *arg, ig_err *err)
 {
+	struct store_checkpoint ckpt = { 0 };
 	struct creating *cr;
 	ig_spec *spec;
 	int rc;
@@ -172,8 +432,14 @@ runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 		    "priority: only root may set a priority above 0; "
 		    "leave it at 0 or lower it");
 	}
+	if (from != NULL &&
+	    (rc = branch_pick(mgr, spec, from, &ckpt, err)) != 0) {
+		ig_spec_free(spec);
+		return rc;
+	}
 	if ((rc = sched_reserve(mgr->sched, owner, spec->resources.gpus,
 	         spec->resources.cpus, err)) != 0) {
+		store_checkpoint_clear(&ckpt);
 		ig_spec_free(spec);
 		return rc;
 	}
@@ -183,8 +449,15 @@ runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	    (cr->run = run_alloc(mgr, spec, owner)) == NULL) {
 		sched_unreserve(mgr->sched, owner);
 		free(cr);
+		store_checkpoint_clear(&ckpt);
 		ig_spec_free(spec);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	}
+	if (from != NULL) {
+		cr->branch = true;
+		cr->from_id = from->run->id;
+		cr->from_owner = from->run->owner;
+		cr->ckpt = ckpt;
 	}
 	/* counted against its owner's queue until it starts or goes */
 	cr->run->sched.reserved = true;
@@ -194,7 +467,7 @@ runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	if ((rc = uv_queue_work(
 	         mgr->loop, &cr->work, create_work, create_done)) != 0) {
 		run_free(cr->run);
-		free(cr);
+		creating_free(cr);
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "cannot queue the run's set-up: %s", uv_strerror(rc));
 	}

@@ -3,8 +3,6 @@
  */
 #include "runs/runs_int.h"
 
-#define SETUP_STATE_MAX (8 << 20) /* a file's bytes given in setup */
-
 static int
 rebuild_read(struct run *run, struct rebuild *rb, ig_err *err)
 {

@@ -340,12 +340,24 @@ int
 load_checkpoint(struct run *run, const struct store_checkpoint *c,
     const void *file_bytes, size_t file_len, ig_err *err)
 {
-	ig_engine *e = job_engine(run->job);
-
 	if (c->file != NULL &&
 	    job_set_checkpoint_file(
 	        run->job, c->file, file_bytes, file_len, err) != 0)
 		return err->code;
+	if (restore_checkpoint(run, c, err) != 0)
+		return err->code;
+	store_truncate(run->mgr->store, run->id, c->iteration, NULL, NULL);
+	return 0;
+}
+
+/* A checkpoint's engine state, data cursor and job state into the run's
+ * fresh job (its file, if any, is the caller's to give the job). */
+int
+restore_checkpoint(
+    struct run *run, const struct store_checkpoint *c, ig_err *err)
+{
+	ig_engine *e = job_engine(run->job);
+
 	if (load_state_dict(run, c->state_dict, c->state_dict_len, err) != 0)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint %lld: %s",
 		    (long long)c->seq, err->message);
@@ -358,7 +370,6 @@ load_checkpoint(struct run *run, const struct store_checkpoint *c,
 			    err, IG_PROTO_INTERNAL, "%s", ig_engine_error(e));
 		return err->code;
 	}
-	store_truncate(run->mgr->store, run->id, c->iteration, NULL, NULL);
 	run->ckpt_iteration = c->iteration;
 	return 0;
 }

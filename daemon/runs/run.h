@@ -209,8 +209,15 @@ struct run *runs_find_name(
  * NULL) is called once the run's record has committed (answer the client
  * then, so that a run it was told of survives a crash), or done(arg, NULL,
  * err) when it could not be built or stored. */
+/* A run started from another run's checkpoint (run's `from`): its engine
+ * state, data cursor and job state, and its file copied (or linked) into
+ * the new run's directory before it starts; the source is not touched. */
+struct run_from {
+	struct run *run; /* its owner or root asks: the caller checks */
+	int64_t iteration; /* the checkpoint cut there; IG_NONE: the newest */
+};
 int runs_create(struct runs *mgr, const msgpack_object *spec, uid_t owner,
-    run_done_fn *done, void *arg, ig_err *err);
+    const struct run_from *from, run_done_fn *done, void *arg, ig_err *err);
 /* 0 when requests that write (run and the control verbs) are taken; else
  * UNAVAILABLE: the store refuses writes (its WAL went). */
 int runs_writable(struct runs *mgr, ig_err *err);

@@ -78,6 +78,8 @@ void snapshot(struct run *run);
 void load_last_metrics(struct run *run);
 int load_checkpoint(struct run *run, const struct store_checkpoint *c,
     const void *file_bytes, size_t file_len, ig_err *err);
+int restore_checkpoint(
+    struct run *run, const struct store_checkpoint *c, ig_err *err);
 int load_state_dict(struct run *run, const void *buf, size_t len, ig_err *err);
 int spec_from_bytes(const void *buf, size_t len, ig_spec **spec, ig_err *err);
 
@@ -90,6 +92,7 @@ void suspend_now(struct run *run);
 void after_checkpoint(struct run *run, int then);
 
 /* ckfile.c: blocking, for the threadpool (and the start) */
+#define SETUP_STATE_MAX (8 << 20) /* a file's bytes given in setup */
 struct ckfile {
 	char path[PATH_MAX]; /* the sealed .bin */
 	int64_t size;
@@ -100,6 +103,9 @@ int ckfile_base(const char *dir, ig_err *err);
 /* The run's directory path, the owner's, mode 0700: made by the daemon and
  * given to the owner, or (shared: a spec's checkpoint.dir) as the owner. */
 int ckfile_mkdir(const char *path, uid_t owner, bool shared, ig_err *err);
+/* The run's directory dir, made as ckfile_mkdir does, and its parent,
+ * the daemon's --checkpoint-dir, as ckfile_base does unless shared. */
+int ckfile_run_dir(const char *dir, uid_t owner, bool shared, ig_err *err);
 /* dir/ckpt-ITERATION-TAG.ext: TAG is drawn afresh for each checkpoint, so
  * no record ever names a file written again later (a run resumed from an
  * older checkpoint reaches the same iterations again). */
@@ -111,6 +117,12 @@ uint64_t ckfile_tag(void);
  * directory fsynced.  On failure the .part is removed. */
 int ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
     const void *bytes, size_t len, struct ckfile *f, ig_err *err);
+/* Another run's sealed checkpoint file src, linked (link_ok: the same
+ * owner; on another filesystem it is copied) or copied into dir as the
+ * owner, sealed as ckfile_seal does, and checked against size and sum. */
+int ckfile_branch(const char *src, int64_t size, uint64_t sum, bool link_ok,
+    const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
+    struct ckfile *f, ig_err *err);
 /* Is path the file its record describes?  Its bytes in *keep (free) when
  * at most keep_max. */
 int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
