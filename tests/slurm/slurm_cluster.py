@@ -384,27 +384,30 @@ class SlurmCluster:
 
     # -- clients ----------------------------------------------------------
 
-    def _client(self, argv, uid=None, timeout=60):
-        """argv run with SLURM_CONF set; with uid, in a child that took
-        that uid and gid (and no other groups) before exec, as a user's
-        own command would run."""
+    def _client(self, argv, uid=None, timeout=60, env=None):
+        """argv run with SLURM_CONF and env (a dict) added to the
+        environment; with uid, in a child that took that uid and gid (and
+        no other groups) before exec, as a user's own command would run."""
         kw = {}
         if uid is not None:
             kw = {"user": uid, "group": uid, "extra_groups": []}
-        return subprocess.run(argv, capture_output=True, text=True, env=self.env,
-                              timeout=timeout, **kw)
+        return subprocess.run(argv, capture_output=True, text=True,
+                              env=dict(self.env, **(env or {})), timeout=timeout, **kw)
 
-    def run(self, argv, uid=None, timeout=60):
+    def run(self, argv, uid=None, timeout=60, env=None):
         """A client's stdout; SlurmError with its stderr when it fails."""
-        r = self._client(argv, uid, timeout)
+        r = self._client(argv, uid, timeout, env)
         if r.returncode != 0:
             raise SlurmError("%s exited %d: %s" % (" ".join(argv), r.returncode,
                                                    r.stderr.strip()))
         return r.stdout
 
-    def sbatch(self, args, uid=None):
-        """The job id of `sbatch --parsable ARGS` (as uid, if given)."""
-        return int(self.run(["sbatch", "--parsable"] + list(args), uid).split(";")[0])
+    def sbatch(self, args, uid=None, env=None):
+        """The job id of `sbatch --parsable ARGS` (as uid, if given).  sbatch
+        passes its environment, with env, to the job (--export=ALL): the
+        way to hand a job a secret that its command line would show to
+        every user (ps)."""
+        return int(self.run(["sbatch", "--parsable"] + list(args), uid, env=env).split(";")[0])
 
     def job(self, job_id):
         """`scontrol show job` as a dict (JobState, Reason, Restarts...);

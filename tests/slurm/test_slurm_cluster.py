@@ -1,7 +1,9 @@
 """The Slurm test cluster itself (slurm_cluster.py): jobs as root and as
 another user run and write their output, a requeued job runs again, scancel
-ends one, the end of a job is on record without slurmdbd, and a second
-cluster runs beside the first and leaves nothing behind when stopped.
+ends one, the end of a job is on record without slurmdbd, a second cluster
+runs beside the first and leaves nothing behind when stopped, a killed test
+leaves no daemon; and a Python worker in a job dials back (to a fake
+daemon, tests/workers/fake_daemon.py) and again after a requeue.
 
 These are the behaviours the Slurm launcher (issue #19) will stand on; the
 launcher's own tests come with it.
@@ -17,7 +19,11 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(SRC, "tests", "workers"))
+from fake_daemon import FakeDaemon  # noqa: E402
 from slurm_cluster import SlurmCluster, SlurmError  # noqa: E402
 
 NOBODY = 65534
@@ -48,6 +54,18 @@ while not os.path.exists(os.path.join(d, "pid")):
 pid = open(os.path.join(d, "pid")).read().strip()
 print(c.dir, pid, *[p.pid for p in c.procs.values()], flush=True)
 time.sleep(300)
+"""
+
+
+# A job that is a Python worker (python/ignite_worker) dialling back: its
+# process answers who and which run of the job it is.
+WORKER_JOB = """#!/bin/sh
+exec /usr/bin/python3 -c '
+import os
+from ignite_worker import serve
+serve(lambda engine, batch: {"uid": os.getuid(),
+                             "restart": int(os.environ.get("SLURM_RESTART_COUNT", 0))})
+'
 """
 
 
@@ -166,6 +184,39 @@ class SlurmClusterTest(unittest.TestCase):
         r = subprocess.run(["sacct", "-j", str(job)], capture_output=True, text=True,
                            env=self.cluster.env)
         self.assertIn("accounting storage is disabled", r.stdout + r.stderr)
+
+    def test_a_worker_in_a_job_dials_back_and_again_after_requeue(self):
+        """The worker side of issue #19 in a real job: sbatch hands the job
+        the address and the secret in its environment, the worker (as
+        nobody) says hello with them; a requeue ends its connection and
+        the job's next run dials again."""
+        daemon = FakeDaemon()
+        self.addCleanup(daemon.close)
+        secret = os.urandom(32)
+        d = self.workdir(NOBODY, WORKER_JOB)
+        job = self.cluster.sbatch(
+            ["--chdir", d, "-o", os.path.join(d, "out-%j"), os.path.join(d, "job.sh")],
+            uid=NOBODY, env={"IGNITE_WORKER_ADDR": "127.0.0.1:%d" % daemon.port,
+                             "IGNITE_WORKER_RUN": "7", "IGNITE_WORKER_SECRET": secret.hex(),
+                             "PYTHONPATH": os.path.join(SRC, "python")})
+        setup = {"run": 7, "params": {}, "state": None, "seed": 1, "epoch_length": 1,
+                 "max_epochs": 1}
+        step = {"epoch": 1, "iteration": 1, "batch": None}
+        for restart in (0, 1):
+            conn = daemon.accept()
+            self.assertEqual(conn.hello()[3], {"versions": [1], "run": 7, "secret": secret})
+            conn.ok("setup", setup)
+            self.assertEqual(conn.ok("process", step)["output"],
+                             {"uid": NOBODY, "restart": restart})
+            if restart == 0:
+                self.cluster.run(["scontrol", "requeue", str(job)])
+                with self.assertRaises((EOFError, ConnectionResetError)):
+                    conn.read()
+                conn.close()
+        conn.ok("shutdown", {})
+        conn.close()
+        info = self.cluster.wait_job(job, {"COMPLETED"})
+        self.assertEqual(info["Restarts"], "1")
 
     def test_two_clusters_side_by_side_and_stop_leaves_nothing(self):
         """A second cluster (other ports, other directory, its own munged)

@@ -12,7 +12,6 @@ usage: test_ignite_worker.py [unittest args]
 import os
 import random
 import shutil
-import socket
 import stat
 import struct
 import subprocess
@@ -26,6 +25,7 @@ import msgpack
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, "python"))
 import ignite_worker  # noqa: E402
+from fake_daemon import FakeDaemon  # noqa: E402
 
 PY = "/usr/bin/python3"
 INTERNAL = 8
@@ -258,65 +258,6 @@ def process(engine, batch):
 serve(process)
 '''
 SECRET = bytes(range(32))
-
-
-class FakeDaemon:
-    """The daemon's side of the TCP transport: a listening socket, and
-    connections spoken to with the frames the daemon would send."""
-
-    def __init__(self):
-        self.lsock = socket.socket()
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen()
-        self.lsock.settimeout(30)
-        self.port = self.lsock.getsockname()[1]
-
-    def accept(self):
-        sock, _ = self.lsock.accept()
-        sock.settimeout(30)
-        return Conn(sock)
-
-    def close(self):
-        self.lsock.close()
-
-
-class Conn:
-    def __init__(self, sock):
-        self.sock = sock
-        self.msgid = 0
-
-    def _read_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise EOFError("the worker closed the connection")
-            buf += chunk
-        return buf
-
-    def read(self):
-        (n,) = struct.unpack(">I", self._read_exact(4))
-        return msgpack.unpackb(self._read_exact(n), raw=False)
-
-    def send(self, obj):
-        body = msgpack.packb(obj, use_bin_type=True)
-        self.sock.sendall(struct.pack(">I", len(body)) + body)
-
-    def hello(self, error=None):
-        """The worker's hello, answered (with error, if given)."""
-        msg = self.read()
-        self.send([1, msg[1], error, None if error else {"version": 1, "daemon": "fake"}])
-        return msg
-
-    def ok(self, method, params):
-        self.msgid += 1
-        self.send([0, self.msgid, method, params])
-        msg = self.read()
-        assert msg[:3] == [1, self.msgid, None], msg
-        return msg[3]
-
-    def close(self):
-        self.sock.close()
 
 
 class TestDialBack(unittest.TestCase):
