@@ -16,7 +16,7 @@ cancels the jobs, stops the daemons and kills every process left by a job
 (a job's processes outlive slurmd, and a daemonised one outlives the job):
 see _kill_jobs.  A test process killed outright (ctest's timeout) takes
 its daemons with it (PR_SET_PDEATHSIG); its jobs' processes are killed by
-the next cluster's start.
+the next cluster's start (its directory names its test process: owner).
 
 What the layout must satisfy, learnt the hard way:
 - munged refuses a socket directory that is not executable by all
@@ -157,19 +157,29 @@ def _kill_jobs(ours):
         time.sleep(0.05)
 
 
+def _process_id(pid):
+    """pid and its start time: a process, not a number the kernel may give
+    another one later."""
+    stat = _read_proc(pid, "stat")
+    if stat is None:
+        return None
+    # starttime: the 22nd field, the 20th after the command's parenthesis.
+    return "%d %s" % (pid, stat[stat.rindex(b")") + 2:].split()[19].decode())
+
+
 def _orphaned(conf):
-    """conf is the slurm.conf of a test cluster whose slurmd is gone: its
-    test process was killed (its daemons die with it, see
-    _die_with_parent, but not its jobs)."""
+    """conf is the slurm.conf of a test cluster whose test process is gone:
+    killed (its daemons die with it, see _die_with_parent, but not its
+    jobs).  Not one whose test stopped slurmd on purpose (a node failure)."""
     d = os.path.dirname(conf).decode(errors="replace")
     if not re.fullmatch(re.escape(tempfile.gettempdir()) + r"/ignite-slurm-\w+", d):
         return False
     try:
-        with open(os.path.join(d, "slurmd.pid")) as f:
-            pid = int(f.read().strip())
-    except (OSError, ValueError):
+        with open(os.path.join(d, "owner")) as f:
+            owner = f.read().split()
+    except OSError:
         return True
-    return not (_read_proc(pid, "cmdline") or b"").startswith(b"slurmd")
+    return len(owner) != 2 or _process_id(int(owner[0])) != " ".join(owner)
 
 
 class SlurmCluster:
@@ -199,6 +209,9 @@ class SlurmCluster:
         self.dir = tempfile.mkdtemp(prefix="ignite-slurm-")
         # Submitters of any uid read slurm.conf and reach the munge socket.
         os.chmod(self.dir, 0o755)
+        # Whose cluster it is, for _orphaned.
+        with open(os.path.join(self.dir, "owner"), "w") as f:
+            f.write(_process_id(os.getpid()))
         for sub in ("state", "spool", "log"):
             os.mkdir(os.path.join(self.dir, sub), 0o755)
         # Job output of any user goes here unless a test says otherwise.
@@ -493,7 +506,10 @@ class SlurmCluster:
         if self.dir is None:
             return
         atexit.unregister(self.stop)
-        if "slurmctld" in self.procs:
+        # Only a live slurmd ends jobs (a test may have killed it, as a
+        # node failure): without it they would wait in COMPLETING.
+        if all(name in self.procs and self.procs[name].poll() is None
+               for name in ("slurmctld", "slurmd")):
             self._cancel_jobs()
         self._stop_proc("slurmd")
         self._stop_proc("slurmctld")

@@ -221,7 +221,9 @@ class SlurmClusterTest(unittest.TestCase):
     def test_two_clusters_side_by_side_and_stop_leaves_nothing(self):
         """A second cluster (other ports, other directory, its own munged)
         beside the first; its stop() kills even a process that left its job
-        (setsid, parent gone), and the first cluster does not notice."""
+        (setsid, parent gone), and the first cluster does not notice.  Its
+        slurmd killed (a node failure), its jobs are still its own: a third
+        cluster's start leaves them, its stop() kills them at once."""
         second = SlurmCluster()
         self.addCleanup(second.stop)
         second.start()
@@ -240,6 +242,10 @@ class SlurmClusterTest(unittest.TestCase):
         second.wait_job(job, {"RUNNING"})
         daemons = [p.pid for p in second.procs.values()]
         ports = second.ports
+        second.procs["slurmd"].kill()
+        second.procs["slurmd"].wait()
+        SlurmCluster().start().stop()
+        self.assertTrue(alive(escaped), "another cluster's start killed a live test's job")
         t0 = time.monotonic()
         second.stop()
         print("second cluster: up in %.1f s, stopped in %.1f s" %
