@@ -56,6 +56,8 @@ CRED_EXPIRE = 5
 # 30 s, long for a test that cancels a job that ignores SIGTERM.
 KILL_WAIT = 5
 START_TIMEOUT = 60
+# sinfo's states of a node that takes jobs.
+IN_SERVICE = ("idle", "mixed", "allocated", "completing")
 # Daemons that fail to bind their ports say so; the others are real errors.
 PORT_TAKEN = "Address already in use"
 
@@ -387,9 +389,11 @@ class SlurmCluster:
         while time.monotonic() < deadline:
             for name in self.procs:
                 self._check_alive(name)
-            r = self._client(["sinfo", "-h", "-n", self.node, "-o", "%T"])
-            state = r.stdout.strip()
-            if r.returncode == 0 and state == "idle":
+            try:
+                state = self.node_state()
+            except SlurmError as e:
+                state = str(e)
+            if state == "idle":
                 return
             time.sleep(0.1)
         raise SlurmError("node %s not idle within %d s (%r):\n%s" % (self.node, timeout, state,
@@ -443,6 +447,51 @@ class SlurmCluster:
             time.sleep(0.05)
         raise SlurmError("job %s not in %s within %d s: %r" % (job_id, sorted(states), timeout,
                                                                info))
+
+    # -- the node -----------------------------------------------------------
+
+    def node_state(self):
+        """sinfo's state of the node: idle, mixed, allocated, drained,
+        draining, down..."""
+        return self.run(["sinfo", "-h", "-n", self.node, "-o", "%T"]).strip()
+
+    def drain(self, reason):
+        """No new job starts on the node (running ones go on): a pending
+        job's reason (squeue %r) is "ReqNodeNotAvail, UnavailableNodes:NODE"
+        and, after a pass of the backfill scheduler, "Nodes required for
+        job are DOWN, DRAINED or reserved for jobs in higher priority
+        partitions"."""
+        self.run(["scontrol", "update", "nodename=" + self.node, "state=drain",
+                  "reason=" + reason])
+
+    def fail_node(self, reason):
+        """The node down, as slurmctld marks a node that stopped answering
+        (after SlurmdTimeout, 300 s): its jobs end with NODE_FAIL and,
+        requeueable (JobRequeue=1), are pending again at once (reason
+        BeginTime for cred_expire, then they run).  slurmd answering, the
+        node is back within a second (ReturnToService=2): drain() it first
+        to keep it out."""
+        self.run(["scontrol", "update", "nodename=" + self.node, "state=down",
+                  "reason=" + reason])
+
+    def resume_node(self, timeout=30):
+        """The node back in service after drain() or fail_node().  Right
+        after a failure slurmctld may refuse ("Invalid node state
+        specified") while the node's jobs complete: asked again until it
+        takes it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            # Back already (a down node with ReturnToService=2 comes back
+            # when its slurmd answers)?  sinfo marks states with * ~ # ...
+            if self.node_state().rstrip("*~#!%$@^-") in IN_SERVICE:
+                return
+            r = self._client(["scontrol", "update", "nodename=" + self.node, "state=resume"])
+            if r.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise SlurmError("node %s not resumed within %d s: %s (%s)" %
+                                 (self.node, timeout, r.stderr.strip(), self.node_state()))
+            time.sleep(0.1)
 
     def job_ids(self):
         """The jobs slurmctld knows that have not ended."""

@@ -173,6 +173,37 @@ class SlurmClusterTest(unittest.TestCase):
         wait_for(lambda: not alive(pid), "the cancelled job's process to end", 15)
         self.assertNotIn(job, self.cluster.job_ids())
 
+    def test_a_drained_node_holds_jobs_and_a_failed_one_requeues_them(self):
+        """On a cluster of its own (it takes the node out of service): a
+        job submitted to a drained node waits, with squeue's reason; a node
+        failure requeues a running job, which runs again once the node is
+        back."""
+        cluster = SlurmCluster()
+        self.addCleanup(cluster.stop)
+        cluster.start()
+        cluster.drain("maintenance")
+        self.assertEqual(cluster.node_state(), "drained")
+        d = tempfile.mkdtemp(dir=cluster.jobs)
+        os.chmod(d, 0o755)
+        job = cluster.sbatch(["--chdir", d, "-o", "/dev/null", "--wrap",
+                              "echo run >> runs; exec sleep 300"])
+
+        def reason():
+            r = cluster.run(["squeue", "-h", "-j", str(job), "-o", "%T %r"]).strip()
+            return r if r != "PENDING None" else None
+        self.assertRegex(wait_for(reason, "a reason for the pending job", 15),
+                         r"^PENDING (ReqNodeNotAvail, UnavailableNodes:%s|Nodes required "
+                         r"for job are DOWN, DRAINED)" % cluster.node)
+        cluster.resume_node()
+        wait_for(lambda: read(os.path.join(d, "runs")) == "run\n", "the job's first run", 30)
+        cluster.fail_node("node failure")
+        info = cluster.wait_job(job, {"PENDING"}, 15)
+        self.assertEqual(info["Restarts"], "1")
+        self.assertEqual([c["JobState"] for c in cluster.completions()], ["NODE_FAIL"])
+        cluster.resume_node()
+        wait_for(lambda: read(os.path.join(d, "runs")) == "run\nrun\n", "the job's second run",
+                 30)
+
     def test_the_end_of_a_job_is_on_record(self):
         """Without slurmdbd sacct has nothing; slurmctld keeps an ended job
         for MinJobAge (300 s) and jobcomp/filetxt keeps a line for good."""
