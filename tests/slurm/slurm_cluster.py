@@ -15,8 +15,9 @@ the munge user.  stop() (called by the `with`, at exit, and idempotent)
 cancels the jobs, stops the daemons and kills every process left by a job
 (a job's processes outlive slurmd, and a daemonised one outlives the job):
 see _kill_jobs.  A test process killed outright (ctest's timeout) takes
-its daemons with it (PR_SET_PDEATHSIG); its jobs' processes are killed by
-the next cluster's start (its directory names its test process: owner).
+its daemons with it (PR_SET_PDEATHSIG); its jobs' processes are killed,
+and its directory removed, by the next cluster's start (the directory
+names its test process: owner).
 
 What the layout must satisfy, learnt the hard way:
 - munged refuses a socket directory that is not executable by all
@@ -37,6 +38,7 @@ What the layout must satisfy, learnt the hard way:
 
 import atexit
 import ctypes
+import glob
 import os
 import pwd
 import re
@@ -50,7 +52,9 @@ import time
 SBIN = ("slurmctld", "slurmd", "munged")
 CLIENTS = ("sbatch", "squeue", "scontrol", "scancel", "sinfo", "munge")
 PR_SET_PDEATHSIG = 1
-# A requeued job's wait before it may run again (see the module's text).
+# A requeued job's wait before it may run again (see the module's text):
+# 5 s is the least slurmctld takes ("AuthInfo=cred_expire=4 invalid", and
+# then the default, 120 s).
 CRED_EXPIRE = 5
 # Between a job's SIGTERM and SIGKILL (scancel, time limit): the default is
 # 30 s, long for a test that cancels a job that ignores SIGTERM.
@@ -172,16 +176,30 @@ def _process_id(pid):
 def _orphaned(conf):
     """conf is the slurm.conf of a test cluster whose test process is gone:
     killed (its daemons die with it, see _die_with_parent, but not its
-    jobs).  Not one whose test stopped slurmd on purpose (a node failure)."""
+    jobs, and its directory stays).  Not one whose test stopped slurmd on
+    purpose (a node failure)."""
     d = os.path.dirname(conf).decode(errors="replace")
     if not re.fullmatch(re.escape(tempfile.gettempdir()) + r"/ignite-slurm-\w+", d):
         return False
     try:
         with open(os.path.join(d, "owner")) as f:
             owner = f.read().split()
+    except FileNotFoundError:
+        # Gone, or else stopped and kept (keep=True) or so new that its
+        # owner is being written.
+        return not os.path.isdir(d)
     except OSError:
         return True
     return len(owner) != 2 or _process_id(int(owner[0])) != " ".join(owner)
+
+
+def _clean_orphans():
+    """Kill the jobs and remove the directories of the clusters whose test
+    was killed (ctest's timeout)."""
+    _kill_jobs(_orphaned)
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), "ignite-slurm-*")):
+        if _orphaned(os.path.join(d, "slurm.conf").encode()):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class SlurmCluster:
@@ -206,8 +224,7 @@ class SlurmCluster:
             raise SlurmError("a Slurm test cluster must be started as root "
                              "(slurmd runs jobs as their owners)")
         t0 = time.monotonic()
-        # The jobs of clusters whose test was killed (ctest's timeout).
-        _kill_jobs(_orphaned)
+        _clean_orphans()
         self.dir = tempfile.mkdtemp(prefix="ignite-slurm-")
         # Submitters of any uid read slurm.conf and reach the munge socket.
         os.chmod(self.dir, 0o755)
@@ -564,7 +581,10 @@ class SlurmCluster:
         self._stop_proc("slurmctld")
         self._sweep()
         self._stop_proc("munged")
-        if not self.keep:
+        if self.keep:
+            # Not taken for an orphan's by the next start (_orphaned).
+            os.remove(os.path.join(self.dir, "owner"))
+        else:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
 

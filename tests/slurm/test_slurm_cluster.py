@@ -296,8 +296,8 @@ class SlurmClusterTest(unittest.TestCase):
 
     def test_a_killed_test_leaves_no_daemon_and_its_jobs_die_at_the_next_start(self):
         """A test process killed (ctest's timeout) takes its daemons with
-        it; its job's processes, which nothing owns any more, are killed by
-        the next cluster's start."""
+        it; its job's processes, which nothing owns any more, are killed
+        and its directory removed by the next cluster's start."""
         child = subprocess.Popen([sys.executable, "-c", KILLED_TEST], stdout=subprocess.PIPE,
                                  text=True, cwd=os.path.dirname(os.path.abspath(__file__)))
         try:
@@ -312,6 +312,7 @@ class SlurmClusterTest(unittest.TestCase):
         self.assertTrue(alive(int(pid)), "nothing left to clean: the test proves nothing")
         SlurmCluster().start().stop()
         self.assertFalse(alive(int(pid)), "the killed test's job outlived the next start")
+        self.assertFalse(os.path.exists(d), "the killed test's directory outlived the next start")
 
     def test_a_daemon_that_dies_is_reported(self):
         """A start that fails says why, with the daemons' logs, and leaves
