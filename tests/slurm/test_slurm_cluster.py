@@ -21,8 +21,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(SRC, "tests", "workers"))
+for path in (HERE, os.path.join(SRC, "tests", "workers"), os.path.join(SRC, "tests", "e2e")):
+    sys.path.insert(0, path)
+from daemon import wait_for  # noqa: E402
 from fake_daemon import FakeDaemon  # noqa: E402
 from slurm_cluster import SlurmCluster, SlurmError  # noqa: E402
 
@@ -67,16 +68,6 @@ serve(lambda engine, batch: {"uid": os.getuid(),
                              "restart": int(os.environ.get("SLURM_RESTART_COUNT", 0))})
 '
 """
-
-
-def wait_for(cond, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def read(path):
@@ -236,15 +227,15 @@ class SlurmClusterTest(unittest.TestCase):
         for restart in (0, 1):
             conn = daemon.accept()
             self.assertEqual(conn.hello()[3], {"versions": [1], "run": 7, "secret": secret})
-            conn.ok("setup", setup)
-            self.assertEqual(conn.ok("process", step)["output"],
+            conn.call("setup", setup)
+            self.assertEqual(conn.call("process", step)["output"],
                              {"uid": NOBODY, "restart": restart})
             if restart == 0:
                 self.cluster.run(["scontrol", "requeue", str(job)])
                 with self.assertRaises((EOFError, ConnectionResetError)):
                     conn.read()
                 conn.close()
-        conn.ok("shutdown", {})
+        conn.call("shutdown", {})
         conn.close()
         info = self.cluster.wait_job(job, {"COMPLETED"})
         self.assertEqual(info["Restarts"], "1")

@@ -3,15 +3,18 @@
 serves it: tests/workers/test_ignite_worker.py, and tests/slurm for a
 worker in a Slurm job."""
 
+import os
 import socket
-import struct
+import sys
 
-import msgpack
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "e2e"))
+from daemon import Client  # noqa: E402
 
 
 class FakeDaemon:
-    """The daemon's side of the TCP transport: a listening socket, and
-    connections spoken to with the frames the daemon would send."""
+    """A listening socket; each connection a worker makes is spoken to
+    with the frames the daemon would send."""
 
     def __init__(self):
         self.lsock = socket.socket()
@@ -29,40 +32,17 @@ class FakeDaemon:
         self.lsock.close()
 
 
-class Conn:
+class Conn(Client):
+    """A worker's connection: call() sends the daemon's requests (setup,
+    process, shutdown...) and returns the worker's answers."""
+
     def __init__(self, sock):
         self.sock = sock
         self.msgid = 0
-
-    def _read_exact(self, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise EOFError("the worker closed the connection")
-            buf += chunk
-        return buf
-
-    def read(self):
-        (n,) = struct.unpack(">I", self._read_exact(4))
-        return msgpack.unpackb(self._read_exact(n), raw=False)
-
-    def send(self, obj):
-        body = msgpack.packb(obj, use_bin_type=True)
-        self.sock.sendall(struct.pack(">I", len(body)) + body)
+        self.notes = []
 
     def hello(self, error=None):
         """The worker's hello, answered (with error, if given)."""
         msg = self.read()
         self.send([1, msg[1], error, None if error else {"version": 1, "daemon": "fake"}])
         return msg
-
-    def ok(self, method, params):
-        self.msgid += 1
-        self.send([0, self.msgid, method, params])
-        msg = self.read()
-        assert msg[:3] == [1, self.msgid, None], msg
-        return msg[3]
-
-    def close(self):
-        self.sock.close()

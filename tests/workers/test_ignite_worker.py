@@ -282,12 +282,12 @@ class TestDialBack(unittest.TestCase):
 
     def serve_one(self, conn, run=42):
         """setup and one process on conn: the worker's random number."""
-        conn.ok("setup", {"run": run, "params": {}, "state": None, "seed": 1,
+        conn.call("setup", {"run": run, "params": {}, "state": None, "seed": 1,
                           "epoch_length": 10, "max_epochs": 1})
-        return conn.ok("process", {"epoch": 1, "iteration": 1, "batch": None})["output"]
+        return conn.call("process", {"epoch": 1, "iteration": 1, "batch": None})["output"]
 
     def finish(self, proc, conn):
-        self.assertIsNone(conn.ok("shutdown", {}))
+        self.assertIsNone(conn.call("shutdown", {}))
         conn.close()
         self.assertEqual(proc.wait(30), 0)
         return proc.stderr.read().decode()
