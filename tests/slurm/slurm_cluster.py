@@ -97,7 +97,9 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def _die_with_parent():
     """In a child before exec: SIGTERM it when the test process dies, so
     that a test killed by ctest's timeout leaves no daemon behind.  It runs
-    after subprocess's switch of uid (user=), which would clear it."""
+    after subprocess's switch of uid (user=), which would clear it.  The
+    signal comes when the thread that started the child ends: start a
+    cluster from the main thread, or one that lives as long as it."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
