@@ -10,8 +10,10 @@ python3-sklearn sqlite3 util-linux procps systemd valgrind"
 # `deps.sh test`: what only the test suite needs besides (the torch worker
 # example's end-to-end test; the DataFrames of python/ignite_client; the
 # Prometheus that scrapes the metrics endpoint; the browser the dashboard's
-# test drives).
-[ "${1:-}" != test ] || PACKAGES="$PACKAGES python3-torch python3-pandas prometheus chromium"
+# test drives; a one-node Slurm, slurm-wlm's daemons and clients and MUNGE,
+# that tests/slurm starts in a temporary directory).
+[ "${1:-}" != test ] || PACKAGES="$PACKAGES python3-torch python3-pandas prometheus chromium
+slurmctld slurmd slurm-client munge"
 # Node.js and npm build the dashboard's page (web/): Debian's packages, unless
 # the machine has its own node and npm already (a newer Node.js whose package
 # carries npm would conflict with Debian's npm).

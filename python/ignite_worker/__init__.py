@@ -36,20 +36,38 @@ big-endian lengths, then msgpack-RPC.  Only python3-msgpack is needed.
 
 print() goes to stderr, which the daemon keeps in the run's log: stdout is
 the channel.  An exception fails the run with its message.
+
+A worker the daemon did not start (a Slurm job on a compute node) dials
+back instead: when IGNITE_WORKER_ADDR (host:port) is set, serve()
+connects there over TCP, presents IGNITE_WORKER_RUN and
+IGNITE_WORKER_SECRET (64 hex digits) in a `hello`, and then answers the
+same requests as over pipes.  A connection that drops is dialled again
+with exponential backoff (0.1 s doubling to 5 s) for up to
+IGNITE_WORKER_RETRY_S seconds (600 by default) without a connection; the
+daemon then sends `setup` again and the worker resumes from the
+checkpoint it names.  stdout and stderr stay the job's own there
+(docs/PROTOCOL.md, "Workers that dial back").
 """
 
 import os
+import random
 import shutil
+import socket
 import struct
 import sys
 import tempfile
+import time
 import traceback
 
 import msgpack
 
 __all__ = ["serve", "Engine", "State"]
 
-INTERNAL, UNKNOWN_METHOD = 8, 2
+INTERNAL, UNKNOWN_METHOD, CONFLICT = 8, 2, 6
+# Dialling back: the first wait, the longest, and for how long a worker
+# without a connection keeps trying (IGNITE_WORKER_RETRY_S overrides).
+BACKOFF_FIRST_S, BACKOFF_MAX_S, RETRY_DEFAULT_S = 0.1, 5.0, 600
+SECRET_BYTES = 32
 
 
 class State:
@@ -81,24 +99,19 @@ def _plain(v):
 
 
 class _Channel:
-    def __init__(self):
-        # The channel is a private copy of fd 1; fd 1 itself goes to
-        # stderr so that print() cannot break the framing.
-        self.rfile = os.fdopen(os.dup(0), "rb", buffering=0)
-        self.wfile = os.fdopen(os.dup(1), "wb", buffering=0)
-        os.dup2(2, 1)
-        sys.stdout = sys.stderr
+    """Frames over a byte stream; a subclass gives _recv and _send."""
 
     def _read_exact(self, n):
         buf = bytearray()
         while len(buf) < n:
-            chunk = self.rfile.read(n - len(buf))
+            chunk = self._recv(n - len(buf))
             if not chunk:
                 return None
             buf += chunk
         return bytes(buf)
 
     def read(self):
+        """The next message, or None at the end of the stream."""
         head = self._read_exact(4)
         if head is None:
             return None
@@ -109,13 +122,182 @@ class _Channel:
 
     def write(self, obj):
         body = msgpack.packb(obj, use_bin_type=True)
-        self.wfile.write(struct.pack(">I", len(body)) + body)
+        self._send(struct.pack(">I", len(body)) + body)
 
     def reply(self, msgid, result):
         self.write([1, msgid, None, result])
 
     def error(self, msgid, code, message):
         self.write([1, msgid, {"code": code, "message": message}, None])
+
+    def close(self):
+        pass
+
+
+class _Pipes(_Channel):
+    """stdin and stdout, for a worker the daemon started."""
+
+    def __init__(self):
+        # The channel is a private copy of fd 1; fd 1 itself goes to
+        # stderr so that print() cannot break the framing.
+        self.rfile = os.fdopen(os.dup(0), "rb", buffering=0)
+        self.wfile = os.fdopen(os.dup(1), "wb", buffering=0)
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+
+    def _recv(self, n):
+        return self.rfile.read(n)
+
+    def _send(self, data):
+        self.wfile.write(data)
+
+
+class _Dropped(Exception):
+    """The connection to the daemon is gone: dial again."""
+
+
+class _Socket(_Channel):
+    """A TCP connection to the daemon.  An error of the socket, or its
+    end, is _Dropped: the worker dials again."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def _recv(self, n):
+        try:
+            return self.sock.recv(n)
+        except OSError as e:
+            raise _Dropped(str(e)) from e
+
+    def _send(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError as e:
+            raise _Dropped(str(e)) from e
+
+    def read(self):
+        msg = super().read()
+        if msg is None:
+            raise _Dropped("the daemon closed the connection")
+        return msg
+
+    def close(self):
+        self.sock.close()
+
+
+class _Refused(Exception):
+    """The daemon answered the hello with an error other than CONFLICT."""
+
+
+def _fail(message):
+    """Exit with message on stderr (the job's output): a worker that cannot
+    work at all, which retrying would not mend."""
+    sys.stderr.write("ignite_worker: %s\n" % message)
+    sys.stderr.flush()
+    sys.exit(1)
+
+
+class _Dialer:
+    """Where and as what to dial back, from the environment."""
+
+    def __init__(self, env):
+        addr = env["IGNITE_WORKER_ADDR"]
+        host, sep, port = addr.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            _fail("IGNITE_WORKER_ADDR=%r: expected HOST:PORT (an IPv6 address in "
+                  "brackets, [::1]:PORT)" % addr)
+        self.addr = addr
+        self.host, self.port = host.strip("[]"), int(port)
+        run = env.get("IGNITE_WORKER_RUN", "")
+        if not run.isdigit():
+            _fail("IGNITE_WORKER_RUN=%r: expected the run's id, which ignited gives the job "
+                  "with IGNITE_WORKER_ADDR" % run)
+        self.run = int(run)
+        secret = env.get("IGNITE_WORKER_SECRET", "")
+        try:
+            self.secret = bytes.fromhex(secret)
+        except ValueError:
+            self.secret = b""
+        if len(self.secret) != SECRET_BYTES:
+            _fail("IGNITE_WORKER_SECRET: expected %d hex digits (the run's secret, which "
+                  "ignited gives the job), got %d characters" % (2 * SECRET_BYTES, len(secret)))
+        retry = env.get("IGNITE_WORKER_RETRY_S", str(RETRY_DEFAULT_S))
+        try:
+            self.retry_s = float(retry)
+        except ValueError:
+            self.retry_s = -1.0
+        if not self.retry_s >= 0:
+            _fail("IGNITE_WORKER_RETRY_S=%r: expected seconds, a number >= 0" % retry)
+        # Not the random module's own generator: that is the training's,
+        # and a checkpoint keeps its state (ignite_worker.torch).
+        self.jitter = random.SystemRandom()
+        self.msgid = 0
+
+    def _hello(self):
+        """A connection on which the daemon accepted this worker."""
+        sock = socket.create_connection((self.host, self.port), timeout=30)
+        ch = _Socket(sock)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            # A daemon whose machine vanished is noticed in about a minute,
+            # not after the kernel's two hours.
+            for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10),
+                                ("TCP_KEEPCNT", 3)):
+                if hasattr(socket, name):
+                    sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.msgid += 1
+            ch.write([0, self.msgid, "hello",
+                      {"versions": [1], "run": self.run, "secret": self.secret}])
+            try:
+                msg = ch.read()
+            except (ValueError, msgpack.UnpackException) as e:
+                raise _Dropped("the answer to hello is not msgpack: %s" % e) from e
+            if not (isinstance(msg, list) and len(msg) == 4 and msg[:2] == [1, self.msgid]):
+                raise _Dropped("the daemon's first frame is not the answer to hello: %.80r" %
+                               (msg,))
+            err = msg[2]
+            if err is not None:
+                if isinstance(err, dict) and err.get("code") == CONFLICT:
+                    raise _Dropped("the daemon has a worker of run %d connected: %s" %
+                                   (self.run, err.get("message")))
+                raise _Refused(err.get("message") if isinstance(err, dict) else err)
+            # Requests may wait as long as the daemon likes.
+            sock.settimeout(None)
+            return ch
+        except BaseException:
+            ch.close()
+            raise
+
+    def connect(self):
+        """A connection the daemon accepted, trying again with backoff
+        while it cannot be had; exits once retry_s seconds passed without."""
+        deadline = time.monotonic() + self.retry_s
+        wait = BACKOFF_FIRST_S
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                ch = self._hello()
+                if attempts > 1:
+                    sys.stderr.write("ignite_worker: connected to ignited at %s after %d "
+                                     "attempts\n" % (self.addr, attempts))
+                return ch
+            except _Refused as e:
+                _fail("ignited at %s refused run %d's worker: %s" % (self.addr, self.run, e))
+            except (OSError, _Dropped) as e:
+                last = e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _fail("no connection to ignited at %s for %g s (%d attempts; last: %s); a "
+                      "wrong IGNITE_WORKER_SECRET is dropped without an answer" %
+                      (self.addr, self.retry_s, attempts, last))
+            if attempts == 1:
+                sys.stderr.write("ignite_worker: cannot reach ignited at %s (%s); retrying for "
+                                 "up to %g s\n" % (self.addr, last, self.retry_s))
+                sys.stderr.flush()
+            time.sleep(min(left, self.jitter.uniform(wait / 2, wait)))
+            wait = min(wait * 2, BACKOFF_MAX_S)
 
 
 def _write_file(path, data):
@@ -260,16 +442,36 @@ def serve(process, state_dict=None, load_state_dict=None, events=None, save=None
 
     methods = {"setup": do_setup, "process": do_process, "state_dict": do_state_dict,
                "event": do_event}
+    if not os.environ.get("IGNITE_WORKER_ADDR"):
+        _answer(_Pipes(), methods)
+        return
+    dialer = _Dialer(os.environ)
+    while True:
+        ch = dialer.connect()
+        try:
+            if _answer(ch, methods):
+                return
+        except _Dropped as e:
+            sys.stderr.write("ignite_worker: connection to ignited at %s lost (%s); dialling "
+                             "again\n" % (dialer.addr, e))
+            sys.stderr.flush()
+        finally:
+            ch.close()
+
+
+def _answer(ch, methods):
+    """Answer requests on ch: True after shutdown, False at the end of the
+    stream."""
     while True:
         msg = ch.read()
         if msg is None:
-            return
+            return False
         if msg[0] != 0:
             continue
         _, msgid, method, params = msg
         if method == "shutdown":
             ch.reply(msgid, None)
-            return
+            return True
         fn = methods.get(method)
         if fn is None:
             ch.error(msgid, UNKNOWN_METHOD, "no method %s" % method)

@@ -3,8 +3,10 @@
 a child process driven over its stdin/stdout with the frames the daemon
 sends (docs/PROTOCOL.md, "The worker protocol"), checkpoints as files (a
 `path` in `state_dict`, a `checkpoint` in `setup`) and as bytes in the
-frame (a daemon that names no file); and ignite_worker.torch's save/load,
-whose resumed training must be bit-identical on CPU.
+frame (a daemon that names no file); the TCP transport of a worker that
+dials back (IGNITE_WORKER_ADDR), against a fake daemon speaking the same
+frames; and ignite_worker.torch's save/load, whose resumed training must be
+bit-identical on CPU.
 usage: test_ignite_worker.py [unittest args]
 """
 import os
@@ -15,6 +17,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import msgpack
@@ -22,6 +25,7 @@ import msgpack
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, "python"))
 import ignite_worker  # noqa: E402
+from fake_daemon import FakeDaemon  # noqa: E402
 
 PY = "/usr/bin/python3"
 INTERNAL = 8
@@ -235,6 +239,151 @@ class TestServeArguments(unittest.TestCase):
             with self.assertRaises(TypeError) as e:
                 ignite_worker.serve(f, **kw)
             self.assertIn("state_dict/load_state_dict (bytes) or save/load", str(e.exception))
+
+
+# A worker for the TCP transport: its process answers the next number of
+# Python's random generator, seeded once when it starts, so the test sees
+# whether reconnecting (its backoff's jitter) touched the training's RNG.
+DIAL_WORKER = r'''
+import random
+from ignite_worker import serve
+
+random.seed(1)
+
+
+def process(engine, batch):
+    return {"r": random.random(), "run": engine.state.run}
+
+
+serve(process)
+'''
+SECRET = bytes(range(32))
+
+
+class TestDialBack(unittest.TestCase):
+    """IGNITE_WORKER_ADDR set: serve() dials the daemon, says hello with the
+    run and its secret, and dials again with backoff when the connection
+    drops (docs/PROTOCOL.md, "Workers that dial back")."""
+
+    def setUp(self):
+        self.daemon = FakeDaemon()
+        self.addCleanup(self.daemon.close)
+
+    def start(self, **env):
+        e = dict(os.environ, PYTHONPATH=os.path.join(SRC, "python"),
+                 IGNITE_WORKER_ADDR="127.0.0.1:%d" % self.daemon.port, IGNITE_WORKER_RUN="42",
+                 IGNITE_WORKER_SECRET=SECRET.hex(), IGNITE_WORKER_RETRY_S="30")
+        e.update(env)
+        proc = subprocess.Popen([PY, "-c", DIAL_WORKER], stdin=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=e)
+        self.addCleanup(lambda: proc.poll() is not None or (proc.kill(), proc.wait()))
+        self.addCleanup(proc.stderr.close)
+        return proc
+
+    def serve_one(self, conn, run=42):
+        """setup and one process on conn: the worker's random number."""
+        conn.call("setup", {"run": run, "params": {}, "state": None, "seed": 1,
+                          "epoch_length": 10, "max_epochs": 1})
+        return conn.call("process", {"epoch": 1, "iteration": 1, "batch": None})["output"]
+
+    def finish(self, proc, conn):
+        self.assertIsNone(conn.call("shutdown", {}))
+        conn.close()
+        self.assertEqual(proc.wait(30), 0)
+        return proc.stderr.read().decode()
+
+    def test_hello_presents_the_run_and_its_secret(self):
+        proc = self.start()
+        conn = self.daemon.accept()
+        self.assertEqual(conn.hello(),
+                         [0, 1, "hello", {"versions": [1], "run": 42, "secret": SECRET}])
+        out = self.serve_one(conn)
+        self.assertEqual(out["run"], 42)
+        self.assertEqual(out["r"], random.Random(1).random())
+        self.finish(proc, conn)
+
+    def test_a_dropped_connection_is_dialled_again(self):
+        """The daemon sends setup again on the new connection; the
+        training's random numbers go on where they were (the backoff has a
+        generator of its own)."""
+        want = random.Random(1)
+        proc = self.start()
+        conn = self.daemon.accept()
+        conn.hello()
+        self.assertEqual(self.serve_one(conn)["r"], want.random())
+        conn.close()
+        # Its first try dropped too: the worker waits, with jitter.
+        self.daemon.accept().close()
+        conn = self.daemon.accept()
+        self.assertEqual(conn.hello()[2], "hello")
+        self.assertEqual(self.serve_one(conn)["r"], want.random())
+        err = self.finish(proc, conn)
+        self.assertIn("connection to ignited at 127.0.0.1:%d lost" % self.daemon.port, err)
+
+    def test_backoff_doubles_while_the_daemon_drops_the_hello(self):
+        """A daemon that drops the connection before answering (as it does
+        a wrong secret) or answers CONFLICT (a worker of the run is still
+        connected) is dialled again, each wait about twice the last."""
+        proc = self.start()
+        times = []
+        for i in range(5):
+            conn = self.daemon.accept()
+            times.append(time.monotonic())
+            if i == 2:
+                conn.hello({"code": 6, "message": "run 42 has a worker connected"})
+            else:
+                conn.read()
+            conn.close()
+        conn = self.daemon.accept()
+        conn.hello()
+        self.serve_one(conn)
+        err = self.finish(proc, conn)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        # Waits of 0.05-0.1, 0.1-0.2, 0.2-0.4 and 0.4-0.8 s (jitter: half
+        # to all of a doubling step).
+        self.assertGreater(gaps[0], 0.04, gaps)
+        self.assertGreater(gaps[3], 0.39, gaps)
+        self.assertIn("after 6 attempts", err)
+
+    def test_a_refusal_ends_the_worker(self):
+        proc = self.start()
+        conn = self.daemon.accept()
+        conn.hello({"code": 4, "message": "no run 42"})
+        conn.close()
+        self.assertEqual(proc.wait(30), 1)
+        self.assertIn("ignited at 127.0.0.1:%d refused run 42's worker: no run 42" %
+                      self.daemon.port, proc.stderr.read().decode())
+
+    def test_no_daemon_within_the_retry_window(self):
+        self.daemon.close()  # nothing listens on the port any more
+        t0 = time.monotonic()
+        proc = self.start(IGNITE_WORKER_RETRY_S="1")
+        self.assertEqual(proc.wait(30), 1)
+        self.assertGreaterEqual(time.monotonic() - t0, 1)
+        err = proc.stderr.read().decode()
+        self.assertIn("no connection to ignited at 127.0.0.1:%d for 1 s" % self.daemon.port, err)
+        self.assertIn("Connection refused", err)
+
+    def test_bad_settings_are_refused_before_dialling(self):
+        cases = [
+            ({"IGNITE_WORKER_SECRET": "abc"},
+             "IGNITE_WORKER_SECRET: expected 64 hex digits (the run's secret, which ignited "
+             "gives the job), got 3 characters"),
+            ({"IGNITE_WORKER_SECRET": "zz" * 32}, "IGNITE_WORKER_SECRET: expected 64 hex"),
+            ({"IGNITE_WORKER_ADDR": "localhost"}, "IGNITE_WORKER_ADDR='localhost': expected "
+             "HOST:PORT"),
+            ({"IGNITE_WORKER_ADDR": "h:99999"}, "IGNITE_WORKER_ADDR='h:99999'"),
+            ({"IGNITE_WORKER_RUN": ""}, "IGNITE_WORKER_RUN='': expected the run's id"),
+            ({"IGNITE_WORKER_RETRY_S": "soon"}, "IGNITE_WORKER_RETRY_S='soon': expected seconds"),
+        ]
+        self.daemon.lsock.settimeout(0)
+        for env, message in cases:
+            with self.subTest(env=env):
+                proc = self.start(**env)
+                self.assertEqual(proc.wait(30), 1)
+                self.assertIn(message, proc.stderr.read().decode())
+                with self.assertRaises(BlockingIOError):
+                    self.daemon.lsock.accept()
 
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch is not installed")
