@@ -401,7 +401,7 @@ static int
 by_metric(const void *a, const void *b)
 {
 	const struct ls_run *x = a, *y = b;
-	double u, v;
+	double u = 0, v = 0; /* set when sort_value says so */
 	bool hu = sort_value(x, sorting->sort, sorting->sort_len, &u);
 	bool hv = sort_value(y, sorting->sort, sorting->sort_len, &v);
 
