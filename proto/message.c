@@ -174,7 +174,7 @@ tags_read(const msgpack_object *m, ig_tag **out, size_t *n, ig_err *err)
 void
 ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 {
-	msgpack_pack_map(pk, 18);
+	msgpack_pack_map(pk, 19);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, s->id);
 	ig_pack_str(pk, "name");
@@ -215,6 +215,8 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	msgpack_pack_int64(pk, s->priority);
 	ig_pack_str(pk, "tags");
 	ig_tags_pack(pk, s->tags, s->ntags);
+	ig_pack_str(pk, "preempted_by");
+	ig_pack_opt_int(pk, s->preempted_by);
 	ig_pack_str(pk, "queue");
 	if (s->queue_position <= 0) {
 		msgpack_pack_nil(pk);
@@ -277,13 +279,14 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 		{ "priority", IG_F_INT, false, NULL, &s->priority },
 		{ "queue", IG_F_ANY, false, NULL, &queue },
 		{ "tags", IG_F_MAP, false, NULL, &tags },
+		{ "preempted_by", IG_F_POS, false, NULL, &s->preempted_by },
 	};
 	int rc;
 
 	memset(s, 0, sizeof *s);
 	s->max_epochs = s->epoch_length = IG_NONE;
 	s->created = s->started = s->finished = IG_NONE;
-	s->queue_position = IG_NONE;
+	s->queue_position = s->preempted_by = IG_NONE;
 	if ((rc = ig_map_read(o, "run", defs, NELEM(defs),
 	         IG_READ_ALLOW_UNKNOWN, err)) != 0 ||
 	    (rc = summary_sched_read(res, queue, s, err)) != 0 ||

@@ -7,15 +7,21 @@ int
 run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
     bool *later, ig_err *err)
 {
-	if (!live(run) || (epoch_only && run->status != IG_STATUS_RUNNING))
-		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
-		    (long long)run->id, ig_status_name(run->status));
+	bool stopped =
+	    run->status == IG_STATUS_PAUSED || run->status == IG_STATUS_QUEUED;
+
 	if (run->rebuilding)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-		    "run %lld is restarting its worker; "
-		    "retry",
-		    (long long)run->id);
-	if (run->status == IG_STATUS_QUEUED)
+		    "run %lld is being set up; retry", (long long)run->id);
+	if ((!live(run) && run->status != IG_STATUS_PAUSED) ||
+	    (epoch_only && run->status != IG_STATUS_RUNNING))
+		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
+		    (long long)run->id, ig_status_name(run->status));
+	if (run->ending >= 0)
+		return ig_err_set(err, IG_PROTO_CONFLICT,
+		    "run %lld is being terminated", (long long)run->id);
+	/* nothing runs: it ends where it stands, answered once recorded */
+	if (stopped)
 		return queue_terminate(run, ended, arg, later);
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
@@ -23,20 +29,6 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		return 0;
 	}
 	*later = false;
-	if (run->status == IG_STATUS_PAUSED) {
-		if (run->ended != NULL)
-			return ig_err_set(err, IG_PROTO_CONFLICT,
-			    "run %lld is being terminated", (long long)run->id);
-		/* Continue it just to end it, still paused to everyone: the
-		 * flag is read at the next check, and a fresh start would
-		 * clear one set before it.  The answer waits for the end. */
-		if (start_engine(run, IG_NONE, err) != 0)
-			return err->code;
-		make_runnable(run);
-		run->ended = ended;
-		run->ended_arg = arg;
-		*later = true;
-	}
 	ig_engine_terminate(e, false);
 	return 0;
 }
@@ -72,24 +64,12 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld is already %s", (long long)run->id,
 		    ig_status_name(run->status));
-	if (run->ended != NULL)
+	if (run->ending >= 0)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld is being terminated", (long long)run->id);
 	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s",
 		    (long long)run->id, run->reason != NULL ? run->reason : "");
-	if (live(run) && run->store_failed) {
-		/* points and checkpoints after the failure never reached the
-		 * store: continue from what it holds, not from memory */
-		if (job_busy(run->job))
-			return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-			    "run %lld is finishing an "
-			    "iteration; retry",
-			    (long long)run->id);
-		job_free(run->job);
-		run->job = NULL;
-		run->store_failed = false;
-	}
 	if (live(run))
 		return resume_engine(run, max_epochs, err);
 	if (max_epochs == IG_NONE && run->status != IG_STATUS_PAUSED)
@@ -100,7 +80,10 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	/* its job is built again from its last checkpoint, off the loop */
 	if ((rb = calloc(1, sizeof(*rb))) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	/* a paused run holds nothing: its job is built again from the
+	 * checkpoint it paused at (or, if that failed, the one before) */
 	*rb = (struct rebuild){ .then = resumed,
+		.start_over = run->status == IG_STATUS_PAUSED,
 		.done = done,
 		.arg = arg,
 		.max_epochs = max_epochs };

@@ -123,25 +123,21 @@ fail_run(struct run *run)
 	finish_end(run);
 }
 
-/* The end checkpointed (or failed): record it and let the job go. */
+/* The end checkpointed (or failed): record it and let the job go.  A run
+ * without a job (paused: it holds nothing) comes with its ending set. */
 void
 finish_end(struct run *run)
 {
-	ig_engine *e = job_engine(run->job);
-	const ig_state *s = ig_engine_state(e);
-
 	if (run->ending < 0) {
+		ig_engine *e = job_engine(run->job);
+		const ig_state *s = ig_engine_state(e);
 		run->ending = ig_engine_terminated(e) ? IG_STATUS_TERMINATED :
 		                                        IG_STATUS_COMPLETED;
 		run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
 		    ig_status_name(run->ending), (long long)s->epoch,
 		    (long long)s->iteration);
 	}
-	snapshot(run);
-	run->rate = 0;
-	job_free(run->job);
-	run->job = NULL;
-	queue_release(run);
+	queue_park(run);
 	if (store_set_progress(
 	        run->mgr->store, run->id, &run->last, NULL, NULL) != 0 ||
 	    store_set_status(run->mgr->store, run->id, run->ending, run->reason,

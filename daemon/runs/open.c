@@ -87,6 +87,10 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		return;
 	if (!unfinished) {
 		load_last_metrics(run);
+		if (run->status == IG_STATUS_PAUSED)
+			run_log(run, LOG_INFO,
+			    "restored paused after the daemon's restart, "
+			    "holding nothing until it is resumed");
 		return;
 	}
 	if (revive_now(run, true, &err) != 0) {
@@ -94,13 +98,6 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		    "cannot resume after the daemon's restart: %s",
 		    err.message);
 		set_status(run, IG_STATUS_FAILED, err.message);
-		return;
-	}
-	if (run->status == IG_STATUS_PAUSED) {
-		/* a paused run keeps what it held */
-		queue_restore(run);
-		run_log(run, LOG_INFO,
-		    "restored paused after the daemon's restart");
 		return;
 	}
 	/* Its end was checkpointed but not recorded (a database written
@@ -207,9 +204,9 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg,
 	mgr->opening = true;
 	for (size_t i = 0; i < n; i++) {
 		enum ig_status st = recs[i].status;
+		/* a paused run holds nothing: its resume builds its job */
 		adopt_stored(mgr, &recs[i],
-		    st == IG_STATUS_RUNNING || st == IG_STATUS_QUEUED ||
-		        st == IG_STATUS_PAUSED);
+		    st == IG_STATUS_RUNNING || st == IG_STATUS_QUEUED);
 	}
 	store_runs_free(recs, n);
 	mgr->opening = false;

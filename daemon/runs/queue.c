@@ -8,13 +8,22 @@
  * and its engine set but not stepped (an exec worker starts only at the
  * first step, so a queued run has no process).  What a run holds is
  * released when its job goes (queue_release): then the runs next in the
- * queue start.  A run that stops running without ending (a pause that
- * frees the machine, a preemption) is to do the same and come back through
- * queue_start.
+ * queue start.  A run that stops running without ending (a pause, a
+ * preemption) lets its job go too (queue_park: an exec worker's process
+ * exits, its GPU memory with it), and comes back built again from the
+ * checkpoint it stopped at (rebuild.c) through queue_start.
+ *
+ * Preemption: when the queue cannot start its first runs, the first of
+ * them that running preemptible runs of lower priority could make room
+ * for has those stop at their next clean point (SUSPEND_PREEMPT), each
+ * checkpointed, and wait queued again (preempted).  One preemption at a
+ * time: while its runs stop, no other is decided, so that no run is
+ * stopped for what a stop under way frees anyway.
  */
 #include "runs/runs_int.h"
 
 #define DISPATCH_BATCH 64
+#define PREEMPTED_BY "preempted by run "
 
 void
 queue_entry_init(struct run *run, int64_t seq)
@@ -29,7 +38,14 @@ queue_entry_init(struct run *run, int64_t seq)
 		e->priority = run->spec->priority;
 		e->gpus = run->spec->resources.gpus;
 		e->cpus = run->spec->resources.cpus;
+		e->preemptible = run->spec->preemptible;
 	}
+	/* who preempted it, as its reason says after a restart */
+	run->preempted_by = IG_NONE;
+	if (run->status == IG_STATUS_QUEUED && run->reason != NULL &&
+	    strncmp(run->reason, PREEMPTED_BY, strlen(PREEMPTED_BY)) == 0)
+		run->preempted_by =
+		    strtoll(run->reason + strlen(PREEMPTED_BY), NULL, 10);
 }
 
 void
@@ -52,9 +68,75 @@ static void
 go(struct run *run)
 {
 	queue_place(run);
+	run->preempted_by = IG_NONE;
 	if (run->status != IG_STATUS_RUNNING)
 		set_status(run, IG_STATUS_RUNNING, NULL);
 	make_runnable(run);
+}
+
+/* Running runs that may be preempted now, into v (room for mgr->n); how
+ * many.  None while a preemption is under way. */
+static size_t
+preemptible(struct runs *mgr, struct sched_entry **v)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < mgr->n; i++) {
+		struct run *run = mgr->v[i];
+		if (!live(run))
+			continue;
+		if (run->suspend == SUSPEND_PREEMPT)
+			return 0;
+		if (run->status == IG_STATUS_RUNNING && run->sched.held &&
+		    run->sched.preemptible && run->suspend == SUSPEND_NONE &&
+		    !run->rebuilding && run->ending < 0)
+			v[n++] = &run->sched;
+	}
+	return n;
+}
+
+static void
+preempt(struct runs *mgr)
+{
+	struct sched_entry **held, **out;
+	size_t n, k = 0;
+	int64_t lowest = INT64_MAX;
+	struct run *by = NULL;
+
+	if (sched_queued(mgr->sched) == 0 ||
+	    (held = calloc(mgr->n * 2, sizeof(*held))) == NULL)
+		return;
+	out = held + mgr->n;
+	n = preemptible(mgr, held);
+	for (size_t i = 0; i < n; i++)
+		if (held[i]->priority < lowest)
+			lowest = held[i]->priority;
+	/* the queue is by priority: past the lowest victim's, none helps */
+	for (size_t i = 0; n > 0 && k == 0; i++) {
+		struct sched_entry *e = sched_at(mgr->sched, i);
+		if (e == NULL || e->priority <= lowest)
+			break;
+		by = e->ud;
+		k = sched_victims(mgr->sched, e, held, n, out);
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct run *run = out[i]->ud;
+		run->suspend = SUSPEND_PREEMPT;
+		run->preempted_by = by->id;
+		run_log(run, LOG_INFO,
+		    "preempted by run %lld (priority %lld, uid %u): it stops "
+		    "at its next checkpoint and waits queued",
+		    (long long)by->id, (long long)by->sched.priority,
+		    (unsigned)by->owner);
+		run_log(by, LOG_INFO,
+		    "preempts run %lld (priority %lld, uid %u) for its %lld "
+		    "GPU%s and %lld CPU slot%s",
+		    (long long)run->id, (long long)run->sched.priority,
+		    (unsigned)run->owner, (long long)run->sched.gpus,
+		    run->sched.gpus == 1 ? "" : "s", (long long)run->sched.cpus,
+		    run->sched.cpus == 1 ? "" : "s");
+	}
+	free(held);
 }
 
 void
@@ -78,6 +160,7 @@ queue_dispatch(struct runs *mgr)
 			run->waited = false;
 		}
 	} while (n == DISPATCH_BATCH);
+	preempt(mgr);
 }
 
 void
@@ -112,14 +195,9 @@ void
 queue_restore(struct run *run)
 {
 	if (sched_take(run->mgr->sched, &run->sched)) {
-		if (run->status == IG_STATUS_RUNNING)
-			go(run);
-		else
-			queue_place(run);
+		go(run);
 		return;
 	}
-	if (run->status != IG_STATUS_RUNNING)
-		return; /* paused: its resume queues it */
 	run_log(run, LOG_WARN,
 	    "what it held before the restart is not free (ignited's --gpus "
 	    "or --cpus changed): it waits in the queue");
@@ -145,12 +223,88 @@ queue_release(struct run *run)
 	queue_dispatch(run->mgr);
 }
 
-/* Terminated while it waits: it ends where it stands, never started. */
+void
+queue_park(struct run *run)
+{
+	if (live(run)) {
+		snapshot(run);
+		job_free(run->job);
+		run->job = NULL;
+	}
+	run->rate = 0;
+	/* its resume is from what the store holds */
+	run->store_failed = false;
+	queue_release(run);
+}
+
+/* A preempted run that cannot be built again to wait: paused, with why,
+ * for its owner to resume. */
+static void
+not_requeued(struct run *run, const ig_err *err)
+{
+	char why[IG_ERR_MAX + 64];
+
+	snprintf(why, sizeof(why),
+	    "preempted, but it cannot wait queued: %s; resume it",
+	    err->message);
+	run_log(run, LOG_ERROR, "%s", why);
+	set_status(run, IG_STATUS_PAUSED, why);
+}
+
+static void
+requeued(struct rebuild *rb)
+{
+	struct run *run = rb->run;
+
+	if (rb->rc == 0 && start_engine(run, IG_NONE, &rb->err) != 0)
+		rb->rc = rb->err.code;
+	if (rb->rc == 0)
+		queue_start(run);
+	else
+		not_requeued(run, &rb->err);
+}
+
+void
+queue_preempted(struct run *run)
+{
+	struct run *by = runs_find(run->mgr, run->preempted_by);
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+	struct rebuild *rb;
+	char why[IG_NAME_MAX + 128];
+	ig_err err;
+
+	snprintf(why, sizeof(why), PREEMPTED_BY "%lld (%s) at iteration %lld",
+	    (long long)run->preempted_by,
+	    by != NULL && by->name[0] != '\0' ? by->name : "unnamed",
+	    (long long)s->iteration);
+	run_log(run, LOG_INFO,
+	    "preempted at epoch %lld, iteration %lld: queued again",
+	    (long long)s->epoch, (long long)s->iteration);
+	set_status(run, IG_STATUS_QUEUED, why);
+	queue_park(run);
+	/* its job is built again from that checkpoint, with no worker
+	 * started, and it waits */
+	if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+		ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
+	} else {
+		*rb = (struct rebuild){ .start_over = true, .then = requeued };
+		if (rebuild_later(run, rb, &err) == 0)
+			return;
+	}
+	not_requeued(run, &err);
+}
+
+/* Terminated while it waits (queued) or stands paused: it ends where it
+ * stands. */
 int
 queue_terminate(struct run *run, run_done_fn *ended, void *arg, bool *later)
 {
-	queue_forget(run);
-	run_log(run, LOG_INFO, "terminated while queued");
+	if (run->status == IG_STATUS_QUEUED)
+		run_log(run, LOG_INFO, "terminated while queued");
+	else
+		run_log(run, LOG_INFO,
+		    "terminated at epoch %lld, iteration %lld",
+		    (long long)run->last.epoch, (long long)run->last.iteration);
 	run->ending = IG_STATUS_TERMINATED;
 	run->ended = ended;
 	run->ended_arg = arg;
@@ -170,6 +324,8 @@ queue_summary(struct run *run, ig_summary *s)
 	s->devices = e->held ? run->devices : NULL;
 	s->queue_position = IG_NONE;
 	s->waiting_for = NULL;
+	s->preempted_by =
+	    run->status == IG_STATUS_QUEUED ? run->preempted_by : IG_NONE;
 	if (e->pos != 0) {
 		sched_waiting_for(run->mgr->sched, e, run->waiting_for,
 		    sizeof(run->waiting_for));

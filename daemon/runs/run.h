@@ -142,6 +142,7 @@ struct run {
 	 * strings are kept here */
 	struct sched_entry sched;
 	bool waited; /* it was queued: its start is logged */
+	int64_t preempted_by; /* the run it stopped for, while it waits */
 	char devices[SCHED_MAX_GPUS * 5];
 	char waiting_for[128];
 };
@@ -149,7 +150,8 @@ struct run {
 enum run_suspend {
 	SUSPEND_NONE,
 	SUSPEND_PAUSE,
-	SUSPEND_SHUTDOWN
+	SUSPEND_SHUTDOWN,
+	SUSPEND_PREEMPT /* for preempted_by: back to the queue */
 };
 /* What follows a checkpoint: stepping on, the interrupt of a pause or
  * shutdown, or the run's end. */

@@ -185,6 +185,10 @@ void queue_dispatch(struct runs *mgr);
 void queue_place(struct run *run);
 void queue_release(struct run *run);
 void queue_forget(struct run *run);
+/* It stops running without ending: its job goes, what it holds too. */
+void queue_park(struct run *run);
+/* Its preemption reached its checkpoint: queued again, holding nothing. */
+void queue_preempted(struct run *run);
 int queue_terminate(
     struct run *run, run_done_fn *ended, void *arg, bool *later);
 void queue_summary(struct run *run, ig_summary *s);

@@ -381,6 +381,74 @@ sched_next(struct sched *s, struct sched_entry **out, size_t max)
 	return n;
 }
 
+/* The order victims are taken in: the lowest priority, then the latest. */
+static int
+victim_cmp(const void *pa, const void *pb)
+{
+	const struct sched_entry *a = *(struct sched_entry *const *)pa,
+	                         *b = *(struct sched_entry *const *)pb;
+
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	return a->seq > b->seq ? -1 : a->seq < b->seq;
+}
+
+/* Do the k entries of v free what e lacks? */
+static bool
+enough(const struct sched *s, const struct sched_entry *e,
+    struct sched_entry *const *v, size_t k, size_t skip)
+{
+	int64_t g = s->free_gpus, c = s->free_cpus;
+
+	for (size_t i = 0; i < k; i++)
+		if (i != skip) {
+			g += v[i]->gpus;
+			c += v[i]->cpus;
+		}
+	return g >= e->gpus && c >= e->cpus;
+}
+
+size_t
+sched_victims(const struct sched *s, const struct sched_entry *e,
+    struct sched_entry *const *held, size_t n, struct sched_entry **out)
+{
+	int64_t need_g = e->gpus - s->free_gpus,
+	        need_c = e->cpus - s->free_cpus;
+	size_t m = 0, k = 0;
+
+	if (over(e->owner, s->users[e->user].running, s->cfg.max_running))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sched_entry *v = held[i];
+		if (v->held && v->preemptible && v->priority < e->priority &&
+		    ((need_g > 0 && v->gpus > 0) ||
+		        (need_c > 0 && v->cpus > 0)))
+			out[m++] = v;
+	}
+	qsort(out, m, sizeof(*out), victim_cmp);
+	/* the lowest first while something lacks, each one that helps */
+	for (size_t i = 0; i < m && (need_g > 0 || need_c > 0); i++) {
+		struct sched_entry *v = out[i];
+		if ((need_g > 0 && v->gpus > 0) ||
+		    (need_c > 0 && v->cpus > 0)) {
+			need_g -= v->gpus;
+			need_c -= v->cpus;
+			out[k++] = v;
+		}
+	}
+	if (need_g > 0 || need_c > 0)
+		return 0;
+	/* then spare those the later ones made needless, the latest taken
+	 * (the highest priority) first */
+	for (size_t i = k; i-- > 0;)
+		if (enough(s, e, out, k, i)) {
+			memmove(
+			    &out[i], &out[i + 1], (k - i - 1) * sizeof(*out));
+			k--;
+		}
+	return k;
+}
+
 size_t
 sched_queued(const struct sched *s)
 {

@@ -12,7 +12,13 @@
  * waits for a kind of resource it also asks: a GPU run at the head keeps
  * later GPU runs from taking the GPU it waits for, while CPU runs behind it
  * go on.  An entry leaves the queue when it is granted or dequeued; what it
- * holds is released when its run stops running (ends, or later: pauses).
+ * holds is released when its run stops running (ends, pauses, is
+ * preempted).
+ *
+ * Preemption: a queued entry that cannot start may have running entries
+ * of strictly lower priority that are preemptible stopped for it
+ * (sched_victims): never one of its own priority or above, so two runs
+ * never preempt each other back and forth.
  */
 #ifndef IGNITED_SCHED_H
 #define IGNITED_SCHED_H
@@ -51,6 +57,7 @@ struct sched_entry {
 	int64_t priority;
 	int64_t seq;
 	int64_t gpus, cpus;
+	bool preemptible; /* its spec's preemptible */
 	void *ud; /* the caller's */
 	size_t pos; /* 1-based place in the queue; 0: not queued */
 	bool held; /* it holds what it asked */
@@ -86,6 +93,15 @@ void sched_release(struct sched *s, struct sched_entry *e);
 /* The decision: the queued entries that start now, in order, granted and
  * out of the queue, into out (at most max); how many. */
 size_t sched_next(struct sched *s, struct sched_entry **out, size_t max);
+
+/* Which of the n running entries in held to stop so that the queued e
+ * can start: preemptible ones of lower priority than e that hold a kind e
+ * lacks, the lowest priority first (among equals the latest submitted),
+ * and no more than needed; into out (room for n), how many.  0 when e is
+ * held back by its user's --max-running-per-user, or even all of them
+ * would not free enough. */
+size_t sched_victims(const struct sched *s, const struct sched_entry *e,
+    struct sched_entry *const *held, size_t n, struct sched_entry **out);
 
 size_t sched_queued(const struct sched *s);
 /* The queue in order, i from 0. */

@@ -61,13 +61,20 @@ stepped(struct run *run, ig_run_status st)
 	case IG_RUN_SUSPENDED: {
 		const ig_state *s = ig_engine_state(job_engine(run->job));
 		run->runnable = false;
+		if (run->suspend == SUSPEND_PREEMPT) {
+			queue_preempted(run);
+			break;
+		}
 		run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
 		    run->suspend == SUSPEND_PAUSE ?
 		        "paused" :
 		        "stopped for the daemon's shutdown",
 		    (long long)s->epoch, (long long)s->iteration);
-		if (run->suspend == SUSPEND_PAUSE)
+		if (run->suspend == SUSPEND_PAUSE) {
+			/* it frees the machine: resume builds it again */
 			set_status(run, IG_STATUS_PAUSED, run->reason);
+			queue_park(run);
+		}
 		break;
 	}
 	default:

@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""Pause that frees the machine, and exact preemption (issue 18): a paused
+run's worker exits and its CPU slot or GPU goes to the next queued run; its
+resume waits queued if need be and goes on from its checkpoint with the
+history of an uninterrupted run, for exec, builtin and plugin engines.  A
+queued run of higher priority stops preemptible runs of lower priority, and
+only those; who preempted whom is in the status and the daemon's log; a
+kill -9 keeps paused and preempted runs as they were.  `ignitectl top`
+shows who holds what.
+usage: test_preempt.py IGNITED IGNITECTL [unittest args]
+
+No GPU is needed: --gpus 0,1 is taken on any machine.  Nothing sleeps to
+synchronise: every wait polls for its condition.
+"""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from daemon import (PY, PYPATH, SRC, Daemon, history, softmax_spec, wait_for,  # noqa: E402
+                    wait_iteration, wait_status)
+
+SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
+BUILD = os.path.join(SRC, "build")
+IGNITED = IGNITECTL = None
+ENDED = ["completed", "failed", "terminated"]
+
+
+def slow_spec(n, ms=4, every=10, **extra):
+    """The slow exec worker over range:n: its state counts the iterations
+    it processed, so its `count` equals the engine's iteration at every
+    point only when each resume started from the state of the checkpoint."""
+    spec = {"engine": [PY, SLOW_WORKER, str(ms)], "data": "range:%d" % n,
+            "max_epochs": 1, "checkpoint": {"every": every},
+            "metrics": [{"name": "count", "kind": "output", "field": "count"}],
+            "worker": {"env": PYPATH}}
+    spec.update(extra)
+    return spec
+
+
+def sleep_spec(**extra):
+    """A builtin run that lasts until it is terminated."""
+    spec = {"engine": "builtin:sleep", "params": {"ms": 1}, "data": "range:1000000",
+            "max_epochs": 1}
+    spec.update(extra)
+    return spec
+
+
+def plugin_spec(**extra):
+    path = os.environ.get("IGNITE_PLUGIN") or os.path.join(
+        BUILD, "examples", "plugin", "liblinreg.so")
+    spec = {"engine": "plugin:" + path, "params": {"lr": 0.05},
+            "data": {"kind": "csv", "path": "/usr/lib/python3/dist-packages/sklearn/datasets/"
+                     "data/digits.csv.gz", "header": False, "label": 64, "batch_size": 32,
+                     "scale": 16, "shuffle": True},
+            "max_epochs": 20, "seed": 1, "checkpoint": {"every": 1},
+            "metrics": [{"name": "loss", "kind": "loss", "field": "loss"}]}
+    spec.update(extra)
+    return spec
+
+
+def exact_count(test, c, rid, n):
+    h = history(c, rid)["count"]
+    test.assertEqual([p[1] for p in h], list(range(1, n + 1)))
+    test.assertEqual([p[2] for p in h], [float(i) for i in range(1, n + 1)])
+
+
+def worker_pids(daemon_pid):
+    out = subprocess.run(["ps", "--ppid", str(daemon_pid), "-o", "pid="],
+                         capture_output=True, text=True).stdout.split()
+    return {int(p) for p in out}
+
+
+def gone(pids):
+    def check():
+        for p in pids:
+            try:
+                os.kill(p, 0)
+                return False
+            except ProcessLookupError:
+                pass
+        return True
+    return check
+
+
+class PreemptCase(unittest.TestCase):
+    def daemon(self, *extra):
+        d = Daemon(IGNITED, extra=list(extra)).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        self.addCleanup(c.close)
+        return d, c
+
+    def reference(self, c, spec):
+        rid = c.call("run", spec)["id"]
+        self.assertEqual(wait_status(c, rid, ENDED)["status"], "completed")
+        return history(c, rid)
+
+
+class TestPause(PreemptCase):
+    def test_exec_pause_frees_worker_and_slot(self):
+        d, c = self.daemon("--gpus", "0,1", "--cpus", "1")
+        a = c.call("run", slow_spec(300))["id"]
+        wait_iteration(c, a, 20)
+        pids = wait_for(lambda: worker_pids(d.proc.pid), "the worker")
+        b = c.call("run", sleep_spec())["id"]
+        self.assertEqual(c.call("status", {"id": b})["status"], "queued")
+        c.call("pause", {"id": a})
+        st = wait_status(c, a, ["paused"])
+        self.assertIsNone(st["resources"]["devices"])
+        # the worker exits (its GPU memory with it) and b takes the slot
+        wait_for(gone(pids), "the paused run's worker to exit")
+        wait_status(c, b, ["running"])
+        # resumed: it waits queued for the slot b holds
+        c.call("resume", {"id": a})
+        st = c.call("status", {"id": a})
+        self.assertEqual(st["status"], "queued")
+        self.assertEqual(st["queue"]["position"], 1)
+        c.call("terminate", {"id": b})
+        self.assertEqual(wait_status(c, a, ENDED)["status"], "completed")
+        exact_count(self, c, a, 300)
+
+    def paused_then_resumed(self, spec, at):
+        d, c = self.daemon("--gpus", "none", "--cpus", "1")
+        want = self.reference(c, dict(spec))
+        a = c.call("run", dict(spec))["id"]
+        wait_iteration(c, a, at)
+        b = c.call("run", sleep_spec())["id"]
+        c.call("pause", {"id": a})
+        it = wait_status(c, a, ["paused", "completed"])
+        self.assertEqual(it["status"], "paused")
+        wait_status(c, b, ["running"])
+        c.call("resume", {"id": a})
+        self.assertEqual(c.call("status", {"id": a})["status"], "queued")
+        c.call("terminate", {"id": b})
+        self.assertEqual(wait_status(c, a, ENDED)["status"], "completed")
+        self.assertEqual(history(c, a), want)
+
+    def test_builtin_pause_frees_slot_resumes_exactly(self):
+        self.paused_then_resumed(softmax_spec(epochs=20), 50)
+
+    def test_plugin_pause_frees_slot_resumes_exactly(self):
+        self.paused_then_resumed(plugin_spec(), 30)
+
+
+class TestPreempt(PreemptCase):
+    def test_high_priority_preempts_exactly(self):
+        d, c = self.daemon("--gpus", "0", "--cpus", "4")
+        high = softmax_spec(epochs=6, priority=5, resources={"gpus": 1})
+        want_high = self.reference(c, dict(high))
+        high["name"] = "high"
+        low = c.call("run", slow_spec(250, preemptible=True, resources={"gpus": 1}))["id"]
+        wait_iteration(c, low, 20)
+        pids = wait_for(lambda: worker_pids(d.proc.pid), "the worker")
+        h = c.call("run", dict(high))["id"]
+        st = wait_for(lambda: (lambda s: s if s["status"] == "queued" else None)(
+            c.call("status", {"id": low})), "the preemption")
+        self.assertEqual(st["preempted_by"], h)
+        self.assertIn("preempted by run %d (high)" % h, st["reason"])
+        wait_for(gone(pids), "the preempted run's worker to exit")
+        self.assertEqual(wait_status(c, h, ENDED)["status"], "completed")
+        self.assertEqual(wait_status(c, low, ENDED)["status"], "completed")
+        self.assertEqual(history(c, h), want_high)
+        exact_count(self, c, low, 250)
+        log = d.logtext()
+        self.assertIn("run %d: preempts run %d" % (h, low), log)
+        self.assertIn("run %d: preempted by run %d" % (low, h), log)
+        self.assertIsNone(c.call("status", {"id": low})["preempted_by"])
+
+    def never_preempted(self, runner, waiter):
+        """runner holds the only GPU; waiter, queued for it, must not
+        stop it: runner goes on by 100 iterations, and waiter waits."""
+        d, c = self.daemon("--gpus", "0", "--cpus", "4")
+        r = c.call("run", dict(runner, resources={"gpus": 1}))["id"]
+        at = wait_iteration(c, r, 1)
+        w = c.call("run", dict(waiter, resources={"gpus": 1}))["id"]
+        wait_iteration(c, r, at + 100)
+        self.assertEqual(c.call("status", {"id": r})["status"], "running")
+        st = c.call("status", {"id": w})
+        self.assertEqual((st["status"], st["preempted_by"]), ("queued", None))
+        self.assertNotIn("preempt", d.logtext())
+
+    def test_not_preemptible_is_never_preempted(self):
+        self.never_preempted(sleep_spec(), sleep_spec(priority=5))
+
+    def test_equal_priority_never_preempts(self):
+        self.never_preempted(sleep_spec(preemptible=True, priority=2),
+                             sleep_spec(priority=2))
+
+    def test_higher_priority_runner_is_not_preempted(self):
+        self.never_preempted(sleep_spec(preemptible=True, priority=3),
+                             sleep_spec(priority=2))
+
+    def test_kill9_keeps_paused_and_preempted(self):
+        d, c = self.daemon("--gpus", "0", "--cpus", "2")
+        low = c.call("run", slow_spec(120, preemptible=True, resources={"gpus": 1}))["id"]
+        wait_iteration(c, low, 15)
+        paused = c.call("run", slow_spec(120))["id"]
+        wait_iteration(c, paused, 15)
+        c.call("pause", {"id": paused})
+        wait_status(c, paused, ["paused"])
+        h = c.call("run", sleep_spec(priority=1, resources={"gpus": 1}))["id"]
+        wait_status(c, low, ["queued"])
+        wait_status(c, h, ["running"])
+        before = {i: c.call("status", {"id": i}) for i in (low, paused, h)}
+        self.assertEqual(before[low]["preempted_by"], h)
+        # what a kill -9 keeps is what the store committed
+        db = sqlite3.connect(d.db)
+        self.addCleanup(db.close)
+        wait_for(lambda: [r[0] for r in db.execute(
+            "SELECT status FROM runs ORDER BY id")] == ["queued", "paused", "running"],
+            "the statuses to be committed")
+        c.close()
+        d.kill9()
+        d.start()
+        c = d.client()
+        self.addCleanup(c.close)
+        for i, st in before.items():
+            now = c.call("status", {"id": i})
+            for k in ("status", "reason", "preempted_by", "iteration"):
+                if i != h or k != "iteration":  # h ran on since its start
+                    self.assertEqual(now[k], st[k], (i, k))
+        # the paused run holds nothing and has no worker: only h's
+        # builtin and nothing else runs
+        self.assertEqual(worker_pids(d.proc.pid), set())
+        c.call("terminate", {"id": h})
+        c.call("resume", {"id": paused})
+        for i in (low, paused):
+            self.assertEqual(wait_status(c, i, ENDED)["status"], "completed")
+            exact_count(self, c, i, 120)
+
+
+class TestTop(PreemptCase):
+    def test_top_once_shows_holders(self):
+        d, c = self.daemon("--gpus", "0,1", "--cpus", "3")
+        a = c.call("run", sleep_spec(name="holder", resources={"gpus": 1, "cpus": 2}))["id"]
+        wait_status(c, a, ["running"])
+        q = c.call("run", sleep_spec(name="waiter", resources={"gpus": 0, "cpus": 2}))["id"]
+        env = dict(os.environ, IGNITE_SOCKET=d.socket)
+        out = subprocess.run([IGNITECTL, "--socket", d.socket, "top", "--once"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"(?m)^\s*0\s+.*\b%d\b.*holder" % a)
+        self.assertRegex(out.stdout, r"CPU slots:? *2/3")
+        self.assertIn("waiter", out.stdout)
+        js = subprocess.run([IGNITECTL, "--socket", d.socket, "--json", "top", "--once"],
+                            capture_output=True, text=True, timeout=30)
+        self.assertEqual(js.returncode, 0, js.stderr)
+        m = json.loads(js.stdout)
+        self.assertEqual([g["index"] for g in m["gpus"]], [0, 1])
+        self.assertEqual(m["gpus"][0]["run"]["id"], a)
+        self.assertIsNone(m["gpus"][1]["run"])
+        self.assertEqual((m["cpus"]["used"], m["cpus"]["total"]), (2, 3))
+        self.assertEqual([r["id"] for r in m["running"]], [a])
+        self.assertEqual([r["id"] for r in m["queued"]], [q])
+
+
+if __name__ == "__main__":
+    IGNITED, IGNITECTL = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0]] + sys.argv[3:])
