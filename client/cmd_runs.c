@@ -214,6 +214,30 @@ ls_fetch(struct ctl *ctl, const struct ls_opts *o, struct ls_list *l)
 	return CTL_OK;
 }
 
+int
+runs_in(struct ctl *ctl, const char *const *status, size_t nstatus,
+    ig_summary **out, size_t *n)
+{
+	struct ls_opts o = { .nstatus = nstatus };
+	struct ls_list l = { 0 };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	memcpy(o.status, status, nstatus * sizeof(*status));
+	if ((rc = ls_fetch(ctl, &o, &l)) == CTL_OK &&
+	    (*out = calloc(l.n + 1, sizeof(**out))) == NULL)
+		rc = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	for (size_t i = 0; rc == CTL_OK && i < l.n; i++) {
+		(*out)[i] = l.v[i].s;
+		memset(&l.v[i].s, 0, sizeof(l.v[i].s));
+	}
+	if (rc == CTL_OK)
+		*n = l.n;
+	ls_list_free(&l);
+	return rc;
+}
+
 /* Does a spec's param (JSON) hold the value text?  Numbers compare as
  * numbers (lr=0.1 matches 0.1 and 1e-1), booleans as true and false. */
 static bool

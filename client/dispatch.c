@@ -84,6 +84,17 @@ static const struct command commands[] = {
 	    "Examples:\n"
 	    "  ignitectl queue\n"
 	    "  ignitectl --json queue | jq '.queue[0].id'\n" },
+	{ "top", cmd_top, "[--once]",
+	    "A live view of the machine, redrawn every second until q or\n"
+	    "Ctrl-C: ignited's GPUs and the run holding each (with their\n"
+	    "utilisation and memory where the daemon finds NVML, else -), its\n"
+	    "CPU slots used, the running runs and the queue in its order.\n"
+	    "  --once   print one frame and exit (for scripts; with --json one\n"
+	    "           object: gpus, cpus, running, queued)\n"
+	    "\n"
+	    "Examples:\n"
+	    "  ignitectl top\n"
+	    "  ignitectl --json top --once | jq '.gpus[] | select(.run)'\n" },
 	{ "status", cmd_status, "RUN",
 	    "Show one run.  RUN is an id or a name.\n"
 	    "\n"

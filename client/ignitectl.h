@@ -145,6 +145,11 @@ int cmd_run(struct ctl *, int, char **);
 int cmd_metrics(struct ctl *, int, char **);
 int cmd_watch(struct ctl *, int, char **);
 int cmd_dashboard(struct ctl *, int, char **);
+int cmd_top(struct ctl *, int, char **);
+/* The runs in the nstatus statuses, every page of list (cmd_runs.c):
+ * *out (n of them) is freed with ig_summary_clear on each, then free. */
+int runs_in(struct ctl *ctl, const char *const *status, size_t nstatus,
+    ig_summary **out, size_t *n);
 
 /* Follow run (an id or name) until it ends; returns its outcome as an exit
  * status: CTL_OK completed, CTL_EDAEMON failed, CTL_ETERMINATED. */

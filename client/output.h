@@ -89,6 +89,26 @@ enum note {
 	NOTE_OTHER
 };
 
+/* The machine as top shows it (cmd_top.c): the machine method's answer
+ * and the running and queued runs. */
+struct top_gpu {
+	int64_t index; /* as CUDA numbers it */
+	int64_t run; /* who holds it; IG_NONE: nobody */
+	char *name; /* the holder's; NULL: none */
+	int64_t owner;
+	int64_t util, mem_used, mem_total; /* IG_NONE: NVML does not say */
+};
+struct top_frame {
+	struct top_gpu *gpus;
+	size_t ngpus;
+	int64_t cpus_used, cpus_total;
+	ig_summary *running; /* by id */
+	size_t nrunning;
+	ig_summary *queued; /* in the queue's order */
+	size_t nqueued;
+	bool live; /* one of a series, a second apart */
+};
+
 struct output {
 	/* cmd_daemon.c */
 	int (*ping)(struct ctl *, double ms);
@@ -134,6 +154,8 @@ struct output {
 	    const char *method, const msgpack_object *params,
 	    const ig_series *series, size_t nseries);
 	int (*watch_ended)(struct ctl *, struct view *v);
+	/* cmd_top.c: one frame */
+	int (*top)(struct ctl *, const struct top_frame *);
 	/* cmd_dashboard.c: where the page is served */
 	int (*dashboard)(struct ctl *, const char *url, int port);
 };

@@ -65,7 +65,7 @@ json_summary(const ig_summary *s)
 	/* json_pack steals "o" references and fails whole on NULL. */
 	return json_pack_ex(NULL, 0,
 	    "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
-	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o s:o}",
+	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o s:o s:o}",
 	    "id", (json_int_t)s->id, "name", json_opt_str(s->name), "owner",
 	    (json_int_t)s->owner, "owner_name",
 	    json_opt_str(owner_name(s->owner)), "status",
@@ -78,7 +78,8 @@ json_summary(const ig_summary *s)
 	    "finished", json_opt_int(s->finished), "resources", "gpus",
 	    (json_int_t)s->gpus, "cpus", (json_int_t)s->cpus, "devices",
 	    json_opt_str(s->devices), "priority", (json_int_t)s->priority,
-	    "queue", queue, "tags", tags);
+	    "queue", queue, "tags", tags, "preempted_by",
+	    json_opt_int(s->preempted_by > 0 ? s->preempted_by : IG_NONE));
 }
 
 static json_t *
@@ -202,6 +203,51 @@ json_ls_end(struct ctl *ctl, void *list, int status)
 		return json_print(ctl, json_pack("{so}", "runs", list));
 	json_decref(list);
 	return status;
+}
+
+/* top: the machine method's answer, with the running and queued runs'
+ * summaries; a live top prints one such line a second. */
+static json_t *
+json_summaries(const ig_summary *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_summary(&v[i])) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
+static int
+json_top(struct ctl *ctl, const struct top_frame *f)
+{
+	json_t *gpus = json_array();
+
+	for (size_t i = 0; gpus != NULL && i < f->ngpus; i++) {
+		const struct top_gpu *g = &f->gpus[i];
+		json_t *run = g->run == IG_NONE ?
+		    json_null() :
+		    json_pack_ex(NULL, 0, "{sI s:o sI s:o}", "id",
+		        (json_int_t)g->run, "name", json_opt_str(g->name),
+		        "owner", (json_int_t)g->owner, "owner_name",
+		        json_opt_str(owner_name(g->owner)));
+		if (json_array_append_new(gpus,
+		        json_pack_ex(NULL, 0, "{sI s:o s:o s:o s:o}", "index",
+		            (json_int_t)g->index, "run", run, "utilization",
+		            json_opt_int(g->util), "memory_used",
+		            json_opt_int(g->mem_used), "memory_total",
+		            json_opt_int(g->mem_total))) != 0) {
+			json_decref(gpus);
+			gpus = NULL;
+		}
+	}
+	return json_print(ctl,
+	    json_pack("{s:o s:{sI sI} s:o s:o}", "gpus", gpus, "cpus", "used",
+	        (json_int_t)f->cpus_used, "total", (json_int_t)f->cpus_total,
+	        "running", json_summaries(f->running, f->nrunning), "queued",
+	        json_summaries(f->queued, f->nqueued)));
 }
 
 /* queue: ls's summaries, printed in their order. */
@@ -429,6 +475,7 @@ const struct output output_json = {
 	.queue_start = json_list_start,
 	.queue_row = json_queue_row,
 	.queue_end = json_queue_end,
+	.top = json_top,
 	.status = json_status,
 	.state = json_state,
 	.spec = json_spec,

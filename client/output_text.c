@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 
@@ -239,6 +240,106 @@ text_queue_end(struct ctl *ctl, void *list, int status)
 	return status;
 }
 
+/* top: a line on the machine, its GPUs, then the running runs as ls
+ * shows them and the queued ones as queue does. */
+static const char *const gpu_headers[] = { ">GPU", ">RUN", "NAME", "OWNER",
+	">UTIL", ">MEMORY", NULL };
+
+static int
+top_gpus(struct ctl *ctl, const struct top_frame *f)
+{
+	struct table *t = table_new(gpu_headers);
+	int status = t != NULL ? CTL_OK : -1;
+
+	for (size_t i = 0; status == CTL_OK && i < f->ngpus; i++) {
+		const struct top_gpu *g = &f->gpus[i];
+		const char *who =
+		    g->run != IG_NONE ? owner_name(g->owner) : NULL;
+		char idx[24], run[24], owner[24], util[16], used[32], total[32],
+		    mem[72];
+		const char *cells[] = { idx, run,
+			g->run == IG_NONE   ? "-" :
+			    g->name != NULL ? g->name :
+			                      "-",
+			owner, util, mem };
+
+		snprintf(idx, sizeof(idx), "%lld", (long long)g->index);
+		snprintf(run, sizeof(run), "%s", "-");
+		snprintf(owner, sizeof(owner), "%s", who != NULL ? who : "-");
+		if (g->run != IG_NONE) {
+			snprintf(run, sizeof(run), "%lld", (long long)g->run);
+			if (who == NULL)
+				snprintf(owner, sizeof(owner), "%lld",
+				    (long long)g->owner);
+		}
+		snprintf(util, sizeof(util), "-");
+		if (g->util != IG_NONE)
+			snprintf(
+			    util, sizeof(util), "%lld%%", (long long)g->util);
+		snprintf(mem, sizeof(mem), "-");
+		if (g->mem_used != IG_NONE && g->mem_total != IG_NONE) {
+			fmt_bytes(used, sizeof(used), g->mem_used);
+			fmt_bytes(total, sizeof(total), g->mem_total);
+			snprintf(mem, sizeof(mem), "%s / %s", used, total);
+		}
+		if (table_add(t, cells) != 0)
+			status = -1;
+	}
+	if (status != CTL_OK)
+		status = ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+	return table_end(ctl, t, status);
+}
+
+static int
+text_top(struct ctl *ctl, const struct top_frame *f)
+{
+	struct ls_cols cols = { 0 };
+	size_t held = 0;
+	void *list;
+	int status = CTL_OK;
+
+	for (size_t i = 0; i < f->ngpus; i++)
+		held += f->gpus[i].run != IG_NONE;
+	/* a live frame on a terminal is drawn over the last one */
+	if (f->live && isatty(fileno(ctl->out)))
+		fputs("\033[H\033[2J", ctl->out);
+	fprintf(ctl->out,
+	    "GPUs %zu/%zu held, CPU slots %lld/%lld used, %zu running, "
+	    "%zu queued%s\n",
+	    held, f->ngpus, (long long)f->cpus_used, (long long)f->cpus_total,
+	    f->nrunning, f->nqueued, f->live ? " (q or Ctrl-C quits)" : "");
+	if (f->ngpus > 0) {
+		fputc('\n', ctl->out);
+		status = top_gpus(ctl, f);
+	}
+	if (status == CTL_OK && f->nrunning > 0) {
+		fputs("\nRUNNING\n", ctl->out);
+		if (text_ls_start(ctl, &list, &cols) != 0)
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+		for (size_t i = 0; status == CTL_OK && i < f->nrunning; i++)
+			if (text_ls_row(ctl, list, &f->running[i], NULL) != 0)
+				status = ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+		status = text_ls_end(ctl, list, status);
+	}
+	if (status == CTL_OK && f->nqueued > 0) {
+		fputs("\nQUEUED\n", ctl->out);
+		if (text_queue_start(ctl, &list) != 0)
+			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
+		for (size_t i = 0; status == CTL_OK && i < f->nqueued; i++)
+			if (text_queue_row(ctl, list, &f->queued[i]) != 0)
+				status = ig_err_set(
+				    &ctl->e, CTL_ELOCAL, "out of memory");
+		status = text_queue_end(ctl, list, status);
+	}
+	if (status == CTL_OK && f->live)
+		fputc('\n', ctl->out);
+	if (status == CTL_OK && fflush(ctl->out) != 0)
+		status =
+		    ig_err_set(&ctl->e, CTL_ELOCAL, "cannot write the output");
+	return status;
+}
+
 /* The run summary as "key  value" lines: ls's columns, then the rest. */
 static int
 text_status(struct ctl *ctl, const ig_summary *s)
@@ -456,6 +557,7 @@ const struct output output_text = {
 	.queue_start = text_queue_start,
 	.queue_row = text_queue_row,
 	.queue_end = text_queue_end,
+	.top = text_top,
 	.status = text_status,
 	.state = text_state,
 	.spec = text_spec,

@@ -216,7 +216,7 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	ig_pack_str(pk, "tags");
 	ig_tags_pack(pk, s->tags, s->ntags);
 	ig_pack_str(pk, "preempted_by");
-	ig_pack_opt_int(pk, s->preempted_by);
+	ig_pack_opt_int(pk, s->preempted_by > 0 ? s->preempted_by : IG_NONE);
 	ig_pack_str(pk, "queue");
 	if (s->queue_position <= 0) {
 		msgpack_pack_nil(pk);

@@ -69,6 +69,13 @@ bool api_no_params(const struct api_call *c);
 void api_hello(struct api_call *c);
 void api_ping(struct api_call *c);
 void api_shutdown(struct api_call *c);
+/* Params that must be empty: {} or [] (how msgpack-RPC clients often say
+ * "none"); anything else is refused, as PROTOCOL.md says of unknown keys.
+ * Replies with the error itself and returns false. */
+bool api_params_empty(struct api_call *c);
+
+/* machine.c */
+void api_machine(struct api_call *c);
 
 /* runs.c */
 void api_run(struct api_call *c);

@@ -29,11 +29,8 @@ pack_hello(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "ignited " IGNITE_VERSION);
 }
 
-/* Params that must be empty: {} or [] (how msgpack-RPC clients often say
- * "none"); anything else is refused, as PROTOCOL.md says of unknown keys.
- * Replies with the error itself and returns false. */
-static bool
-params_empty(struct api_call *c)
+bool
+api_params_empty(struct api_call *c)
 {
 	ig_err e;
 
@@ -75,7 +72,7 @@ api_hello(struct api_call *c)
 void
 api_ping(struct api_call *c)
 {
-	if (params_empty(c))
+	if (api_params_empty(c))
 		server_reply(c->conn, c->msgid, NULL, NULL);
 }
 
@@ -83,7 +80,7 @@ api_ping(struct api_call *c)
 void
 api_shutdown(struct api_call *c)
 {
-	if (!params_empty(c))
+	if (!api_params_empty(c))
 		return;
 	log_info("shutdown requested by uid %lu", (unsigned long)c->peer);
 	server_reply(c->conn, c->msgid, NULL, NULL);

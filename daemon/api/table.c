@@ -10,6 +10,7 @@
 static const struct api_method methods[] = {
 	{ "hello", api_hello, API_ANYONE, API_BEFORE_HELLO },
 	{ "ping", api_ping, API_ANYONE, 0 },
+	{ "machine", api_machine, API_ANYONE, 0 },
 	{ "shutdown", api_shutdown, API_ROOT, 0 },
 	{ "run", api_run, API_ANYONE, API_WRITES },
 	{ "list", api_list, API_ANYONE, 0 },

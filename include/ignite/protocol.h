@@ -385,7 +385,8 @@ typedef struct ig_summary {
 	int64_t priority;
 	int64_t queue_position; /* 1-based; IG_NONE (or 0) unless queued */
 	char *waiting_for; /* while queued: "1 GPU" */
-	int64_t preempted_by; /* while queued after a preemption: by whom */
+	int64_t preempted_by; /* queued by a preemption: the run it stopped
+	                       * for; IG_NONE (or 0) otherwise */
 	ig_tag *tags; /* the spec's, in its order */
 	size_t ntags;
 } ig_summary;

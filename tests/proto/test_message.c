@@ -77,7 +77,7 @@ test_summary(void **state)
 		.reason = "worker exited with status 1", .created = 1700000000,
 		.started = 1700000001, .finished = IG_NONE,
 		.gpus = 1, .cpus = 2, .priority = -1, .queue_position = 3,
-		.waiting_for = "1 GPU",
+		.waiting_for = "1 GPU", .preempted_by = 7,
 	}, got;
 	ig_frame f;
 	ig_err err = { 0 };
@@ -94,6 +94,7 @@ test_summary(void **state)
 	assert_int_equal(got.iteration, 300);
 	assert_int_equal(got.max_epochs, 10);
 	assert_int_equal(got.epoch_length, IG_NONE);
+	assert_int_equal(got.preempted_by, 7);
 	assert_true(got.rate == 1234.5);
 	assert_int_equal(got.nmetrics, 2);
 	assert_string_equal(got.metrics[0].name, "loss");
