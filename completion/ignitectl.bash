@@ -12,7 +12,7 @@ _ignitectl()
 	local cur prev cmd i
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	local commands="run ls queue status spec state terminate terminate-epoch
+	local commands="run ls queue top status spec state terminate terminate-epoch
 	    pause resume rm metrics export watch logs checkpoints dashboard ping
 	    shutdown help"
 
@@ -61,6 +61,7 @@ _ignitectl()
 	export) opts+=" --format --name" ;;
 	logs) opts+=" --tail" ;;
 	dashboard) opts+=" --port" ;;
+	top) opts+=" --once" ;;
 	terminate|pause) opts+=" --no-wait" ;;
 	help) COMPREPLY=($(compgen -W "$commands builtins" -- "$cur")); return ;;
 	esac
