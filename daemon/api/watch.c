@@ -218,7 +218,7 @@ watch_all(struct runs *mgr, struct server_conn *conn, bool on)
 		drop(&all, conn);
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		if (run->job == NULL || !run_owned_by(run, uid))
+		if (run_ended(run) || !run_owned_by(run, uid))
 			continue;
 		if (on)
 			run_watch(run, conn);
@@ -243,7 +243,7 @@ watch(struct api_call *c, bool on)
 	 * lines, the reason) go to its owner and root only */
 	if ((run = api_find_run(c, NULL, 0)) == NULL)
 		return;
-	if (on && run->job == NULL && run->ending < 0) {
+	if (on && run_ended(run)) {
 		/* nothing more will happen: say how it ended */
 		ig_status_note nt = { run->id, run->status,
 			run_owned_by(run, c->peer) ? run->reason : NULL };

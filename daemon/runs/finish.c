@@ -154,6 +154,12 @@ live(const struct run *run)
 }
 
 bool
+run_ended(const struct run *run)
+{
+	return run->status >= IG_STATUS_COMPLETED;
+}
+
+bool
 run_settled(const struct run *run)
 {
 	return !live(run) && run->ending < 0;

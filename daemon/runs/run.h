@@ -239,8 +239,11 @@ int runs_delete(struct runs *mgr, struct run *run, ig_err *err);
  * metrics array allocated: free it with run_summary_clear_metrics(). */
 void run_summary(struct run *run, ig_summary *s);
 void run_summary_clear_metrics(ig_summary *s);
+/* It has ended (completed, terminated or failed), the end recorded: no
+ * note comes for it unless it is resumed. */
+bool run_ended(const struct run *run);
 /* Its history no longer changes unless it is resumed: it has ended and
- * the end is recorded. */
+ * the end is recorded, or it is paused. */
 bool run_settled(const struct run *run);
 
 /* May uid read the run's private parts (its log, its reason) and act on

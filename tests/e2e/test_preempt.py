@@ -124,6 +124,25 @@ class TestPause(PreemptCase):
         self.assertEqual(wait_status(c, a, ENDED)["status"], "completed")
         exact_count(self, c, a, 300)
 
+    def test_watcher_of_paused_run_hears_its_resume(self):
+        """A paused run holds no job, but it is not over: watch {id}
+        subscribes, and the watcher hears it run again and end."""
+        d, c = self.daemon("--gpus", "none", "--cpus", "1")
+        a = c.call("run", sleep_spec(name="short", data="range:400"))["id"]
+        wait_iteration(c, a, 5)
+        c.call("pause", {"id": a})
+        wait_status(c, a, ["paused"])
+        w = d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {"id": a})
+        c.call("resume", {"id": a})
+        statuses = []
+        while not statuses or statuses[-1] != "completed":
+            note = w.next_note()
+            if note[1] == "status":
+                statuses.append(note[2]["status"])
+        self.assertEqual(statuses, ["running", "completed"])
+
     def paused_then_resumed(self, spec, at):
         d, c = self.daemon("--gpus", "none", "--cpus", "1")
         want = self.reference(c, dict(spec))
@@ -141,7 +160,7 @@ class TestPause(PreemptCase):
         self.assertEqual(history(c, a), want)
 
     def test_builtin_pause_frees_slot_resumes_exactly(self):
-        self.paused_then_resumed(softmax_spec(epochs=20), 50)
+        self.paused_then_resumed(softmax_spec(epochs=100), 50)
 
     def test_plugin_pause_frees_slot_resumes_exactly(self):
         self.paused_then_resumed(plugin_spec(), 30)
