@@ -42,9 +42,7 @@ restarted(struct rebuild *rb)
 {
 	struct run *run = rb->run;
 
-	if (rb->rc == 0 && start_engine(run, IG_NONE, &rb->err) != 0)
-		rb->rc = rb->err.code;
-	if (rb->rc != 0) {
+	if (rebuild_start(rb) != 0) {
 		run_log(run, LOG_ERROR, "cannot restart: %s", rb->err.message);
 		fail_run(run);
 		return;

@@ -254,14 +254,10 @@ not_requeued(struct run *run, const ig_err *err)
 static void
 requeued(struct rebuild *rb)
 {
-	struct run *run = rb->run;
-
-	if (rb->rc == 0 && start_engine(run, IG_NONE, &rb->err) != 0)
-		rb->rc = rb->err.code;
-	if (rb->rc == 0)
-		queue_start(run);
+	if (rebuild_start(rb) == 0)
+		queue_start(rb->run);
 	else
-		not_requeued(run, &rb->err);
+		not_requeued(rb->run, &rb->err);
 }
 
 void

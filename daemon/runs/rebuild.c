@@ -192,6 +192,16 @@ rebuild_later(struct run *run, struct rebuild *rb, ig_err *err)
 	return 0;
 }
 
+/* After a rebuild that went well, its engine started again where the
+ * checkpoint left it; rb->rc says how it went. */
+int
+rebuild_start(struct rebuild *rb)
+{
+	if (rb->rc == 0 && start_engine(rb->run, IG_NONE, &rb->err) != 0)
+		rb->rc = rb->err.code;
+	return rb->rc;
+}
+
 /* Start the run's engine again, as resume asks. */
 int
 resume_engine(struct run *run, int64_t max_epochs, ig_err *err)

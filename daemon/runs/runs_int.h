@@ -174,6 +174,7 @@ struct rebuild {
 };
 int revive_now(struct run *run, bool start_over, ig_err *err);
 int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
+int rebuild_start(struct rebuild *rb);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void resumed(struct rebuild *rb);
 

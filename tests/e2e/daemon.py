@@ -174,6 +174,16 @@ class Daemon:
         shutil.rmtree(self.dir + "-checkpoints", ignore_errors=True)
 
 
+def daemon_for(case, binary, *extra):
+    """A daemon (binary with the extra options) and a client to it, both
+    stopped when the test case ends: (daemon, client)."""
+    d = Daemon(binary, extra=list(extra)).start()
+    case.addCleanup(d.remove)
+    c = d.client()
+    case.addCleanup(c.close)
+    return d, c
+
+
 class DaemonCase(unittest.TestCase):
     """A fresh daemon (ignited with the extra options) and a client to it
     for each test; each test file sets DaemonCase.ignited."""

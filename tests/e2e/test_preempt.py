@@ -21,7 +21,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, history, softmax_spec, wait_for,  # noqa: E402
+from daemon import (PY, PYPATH, SRC, daemon_for, history, softmax_spec, wait_for,  # noqa: E402
                     wait_iteration, wait_status)
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
@@ -89,11 +89,7 @@ def gone(pids):
 
 class PreemptCase(unittest.TestCase):
     def daemon(self, *extra):
-        d = Daemon(IGNITED, extra=list(extra)).start()
-        self.addCleanup(d.remove)
-        c = d.client()
-        self.addCleanup(c.close)
-        return d, c
+        return daemon_for(self, IGNITED, *extra)
 
     def reference(self, c, spec):
         rid = c.call("run", spec)["id"]

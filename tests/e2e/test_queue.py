@@ -16,7 +16,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, RPCError, as_uid, log_lines, wait_for,  # noqa: E402
+from daemon import (PY, PYPATH, SRC, RPCError, as_uid, daemon_for, log_lines, wait_for,  # noqa: E402
                     wait_status)
 
 GPU_WORKER = os.path.join(SRC, "tests", "workers", "gpu_worker.py")
@@ -54,11 +54,7 @@ def read_log(path):
 
 class QueueCase(unittest.TestCase):
     def daemon(self, *extra):
-        d = Daemon(IGNITED, extra=list(extra)).start()
-        self.addCleanup(d.remove)
-        c = d.client()
-        self.addCleanup(c.close)
-        return d, c
+        return daemon_for(self, IGNITED, *extra)
 
     def test_five_runs_on_two_gpus(self):
         d, c = self.daemon("--gpus", "0,1", "--cpus", "8")
