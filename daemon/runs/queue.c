@@ -111,13 +111,19 @@ preempt(struct runs *mgr)
 	for (size_t i = 0; i < n; i++)
 		if (held[i]->priority < lowest)
 			lowest = held[i]->priority;
-	/* the queue is by priority: past the lowest victim's, none helps */
-	for (size_t i = 0; n > 0 && k == 0; i++) {
+	/* For the first run the queue waits on: those held back only by
+	 * their user's limit wait whatever is freed, and the runs behind
+	 * the first would not get what is freed before it (sched_next).
+	 * The queue is by priority: past the lowest victim's, none may. */
+	for (size_t i = 0; n > 0; i++) {
 		struct sched_entry *e = sched_at(mgr->sched, i);
 		if (e == NULL || e->priority <= lowest)
 			break;
+		if (sched_user_full(mgr->sched, e))
+			continue;
 		by = e->ud;
 		k = sched_victims(mgr->sched, e, held, n, out);
+		break;
 	}
 	for (size_t i = 0; i < k; i++) {
 		struct run *run = out[i]->ud;

@@ -381,6 +381,12 @@ sched_next(struct sched *s, struct sched_entry **out, size_t max)
 	return n;
 }
 
+bool
+sched_user_full(const struct sched *s, const struct sched_entry *e)
+{
+	return over(e->owner, s->users[e->user].running, s->cfg.max_running);
+}
+
 /* The order victims are taken in: the lowest priority, then the latest. */
 static int
 victim_cmp(const void *pa, const void *pb)
@@ -416,7 +422,7 @@ sched_victims(const struct sched *s, const struct sched_entry *e,
 	        need_c = e->cpus - s->free_cpus;
 	size_t m = 0, k = 0;
 
-	if (over(e->owner, s->users[e->user].running, s->cfg.max_running))
+	if (sched_user_full(s, e))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		struct sched_entry *v = held[i];

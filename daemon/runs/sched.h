@@ -94,12 +94,13 @@ void sched_release(struct sched *s, struct sched_entry *e);
  * out of the queue, into out (at most max); how many. */
 size_t sched_next(struct sched *s, struct sched_entry **out, size_t max);
 
+/* Is e's user at --max-running-per-user (nothing freed would start e)? */
+bool sched_user_full(const struct sched *s, const struct sched_entry *e);
 /* Which of the n running entries in held to stop so that the queued e
  * can start: preemptible ones of lower priority than e that hold a kind e
  * lacks, the lowest priority first (among equals the latest submitted),
- * and no more than needed; into out (room for n), how many.  0 when e is
- * held back by its user's --max-running-per-user, or even all of them
- * would not free enough. */
+ * and no more than needed; into out (room for n), how many.  0 when e's
+ * user is full, or even all of them would not free enough. */
 size_t sched_victims(const struct sched *s, const struct sched_entry *e,
     struct sched_entry *const *held, size_t n, struct sched_entry **out);
 
