@@ -87,10 +87,12 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		return;
 	if (!unfinished) {
 		load_last_metrics(run);
-		if (run->status == IG_STATUS_PAUSED)
+		if (run->status == IG_STATUS_PAUSED) {
+			sweep_now(run);
 			run_log(run, LOG_INFO,
 			    "restored paused after the daemon's restart, "
 			    "holding nothing until it is resumed");
+		}
 		return;
 	}
 	if (revive_now(run, true, &err) != 0) {

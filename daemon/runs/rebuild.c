@@ -118,6 +118,21 @@ rebuild_free(struct rebuild *rb)
 	free(rb);
 }
 
+/* The files of the run's directory no checkpoint of rb names: what a
+ * crash left.  At the start only: no seal, retirement or worker of this
+ * daemon's is out yet. */
+static void
+sweep(struct run *run, const struct rebuild *rb)
+{
+	char dir[PATH_MAX];
+
+	if (run->mgr->cfg->checkpoint_dir == NULL &&
+	    run->spec->checkpoint.dir == NULL)
+		return;
+	run_dir(run, dir, sizeof(dir));
+	ckfile_sweep(dir, run->owner, rb->ckpts, rb->nckpts);
+}
+
 /* At the daemon's start, before it serves: all on the loop. */
 int
 revive_now(struct run *run, bool start_over, ig_err *err)
@@ -129,16 +144,21 @@ revive_now(struct run *run, bool start_over, ig_err *err)
 	    (rc = build_job(run, &rb.job, err)) == 0 &&
 	    (rc = pick_checkpoint(&rb, err)) == 0)
 		rc = rebuild_install(&rb, err);
-	/* no seal, retirement or worker of this daemon's is out yet */
-	if (rc == 0 &&
-	    (run->mgr->cfg->checkpoint_dir != NULL ||
-	        run->spec->checkpoint.dir != NULL)) {
-		char dir[PATH_MAX];
-		run_dir(run, dir, sizeof(dir));
-		ckfile_sweep(dir, run->owner, rb.ckpts, rb.nckpts);
-	}
+	if (rc == 0)
+		sweep(run, &rb);
 	rebuild_clear(&rb);
 	return rc;
+}
+
+void
+sweep_now(struct run *run)
+{
+	struct rebuild rb = { .start_over = true };
+	ig_err err;
+
+	if (rebuild_read(run, &rb, &err) == 0)
+		sweep(run, &rb);
+	rebuild_clear(&rb);
 }
 
 static void

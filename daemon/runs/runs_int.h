@@ -173,6 +173,9 @@ struct rebuild {
 	int64_t max_epochs;
 };
 int revive_now(struct run *run, bool start_over, ig_err *err);
+/* A paused run at the start is not built (it holds nothing), but what a
+ * crash left in its directory goes as revive_now has it go. */
+void sweep_now(struct run *run);
 int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int rebuild_start(struct rebuild *rb);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
