@@ -74,8 +74,27 @@ go(struct run *run)
 	make_runnable(run);
 }
 
-/* Running runs that may be preempted now, into v (room for mgr->n); how
- * many.  None while a preemption is under way. */
+/* Is run's preemption, under way, still wanted?  Not once the run it is
+ * for no longer waits (it started on what another run freed, or ended):
+ * then run goes on, unless it has begun its checkpoint. */
+static bool
+still_wanted(struct run *run)
+{
+	struct run *by = runs_find(run->mgr, run->preempted_by);
+
+	if ((by != NULL && by->status == IG_STATUS_QUEUED) || run->ckpt_out ||
+	    run->ckpt_done)
+		return true;
+	run_log(run, LOG_INFO,
+	    "preemption called off: run %lld no longer waits",
+	    (long long)run->preempted_by);
+	run->suspend = SUSPEND_NONE;
+	run->preempted_by = IG_NONE;
+	return false;
+}
+
+/* Running runs that may be preempted now, into v (room for mgr->n; NULL:
+ * none is collected); how many.  None while a preemption is under way. */
 static size_t
 preemptible(struct runs *mgr, struct sched_entry **v)
 {
@@ -85,11 +104,11 @@ preemptible(struct runs *mgr, struct sched_entry **v)
 		struct run *run = mgr->v[i];
 		if (!live(run))
 			continue;
-		if (run->suspend == SUSPEND_PREEMPT)
+		if (run->suspend == SUSPEND_PREEMPT && still_wanted(run))
 			return 0;
 		if (run->status == IG_STATUS_RUNNING && run->sched.held &&
 		    run->sched.preemptible && run->suspend == SUSPEND_NONE &&
-		    !run->rebuilding && run->ending < 0)
+		    !run->rebuilding && run->ending < 0 && v != NULL)
 			v[n++] = &run->sched;
 	}
 	return n;
@@ -98,16 +117,19 @@ preemptible(struct runs *mgr, struct sched_entry **v)
 static void
 preempt(struct runs *mgr)
 {
-	struct sched_entry **held, **out;
+	struct sched_entry **held = NULL, **out;
 	size_t n, k = 0;
 	int64_t lowest = INT64_MAX;
 	struct run *by = NULL;
 
-	if (sched_queued(mgr->sched) == 0 ||
+	if (sched_queued(mgr->sched) > 0 &&
 	    (held = calloc(mgr->n * 2, sizeof(*held))) == NULL)
 		return;
-	out = held + mgr->n;
+	/* with nobody waiting, only what is under way is looked at */
 	n = preemptible(mgr, held);
+	if (held == NULL)
+		return;
+	out = held + mgr->n;
 	for (size_t i = 0; i < n; i++)
 		if (held[i]->priority < lowest)
 			lowest = held[i]->priority;

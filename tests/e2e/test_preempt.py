@@ -191,6 +191,27 @@ class TestPreempt(PreemptCase):
         self.assertIn("run %d: preempted by run %d" % (low, h), log)
         self.assertIsNone(c.call("status", {"id": low})["preempted_by"])
 
+    def test_preemption_called_off_when_room_comes_otherwise(self):
+        """The victim's iteration lasts a second; before it ends, another
+        run frees a GPU and the preempting run starts there: the victim
+        is not stopped for nothing, it goes on running."""
+        d, c = self.daemon("--gpus", "0,1", "--cpus", "4")
+        low = c.call("run", slow_spec(40, ms=1000, preemptible=True,
+                                      resources={"gpus": 1}))["id"]
+        other = c.call("run", sleep_spec(resources={"gpus": 1}))["id"]
+        wait_iteration(c, low, 1)
+        wait_status(c, other, ["running"])
+        h = c.call("run", sleep_spec(priority=5, resources={"gpus": 1}))["id"]
+        c.call("terminate", {"id": other})
+        wait_status(c, h, ["running"])
+        wait_for(lambda: "run %d: preemption called off" % low in d.logtext(),
+                 "the preemption to be called off")
+        at = c.call("status", {"id": low})["iteration"]
+        wait_iteration(c, low, at + 1)
+        self.assertEqual(c.call("status", {"id": low})["status"], "running")
+        c.call("terminate", {"id": low})
+        c.call("terminate", {"id": h})
+
     def never_preempted(self, runner, waiter):
         """runner holds the only GPU; waiter, queued for it, must not
         stop it: runner goes on by 100 iterations, and waiter waits."""
