@@ -160,5 +160,6 @@ run_ended(const struct run *run)
 bool
 run_settled(const struct run *run)
 {
-	return !live(run) && run->ending < 0;
+	/* a run being built again (resumed, preempted) is about to change */
+	return !live(run) && run->ending < 0 && !run->rebuilding;
 }

@@ -243,7 +243,7 @@ void run_summary_clear_metrics(ig_summary *s);
  * note comes for it unless it is resumed. */
 bool run_ended(const struct run *run);
 /* Its history no longer changes unless it is resumed: it has ended and
- * the end is recorded, or it is paused. */
+ * the end is recorded, or it is paused, and it is not being built again. */
 bool run_settled(const struct run *run);
 
 /* May uid read the run's private parts (its log, its reason) and act on
