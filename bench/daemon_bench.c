@@ -189,6 +189,25 @@ run_wait_end(struct bench_client *c, int64_t id, double timeout)
 	}
 }
 
+/* Poll until run id is in status want; 0, or -1 after a minute. */
+static int
+run_wait_status(struct bench_client *c, int64_t id, int want)
+{
+	for (double end = bench_now() + 60; bench_now() < end;) {
+		ig_summary s;
+		if (bench_run_status(c, id, &s) == -1)
+			return -1;
+		int st = s.status;
+		ig_summary_clear(&s);
+		if (st == want)
+			return 0;
+		bench_sleep(0.01);
+	}
+	bench_warnx(
+	    "run %lld not %s after 60 s", (long long)id, ig_status_name(want));
+	return -1;
+}
+
 /* The first page of runs with one of the n statuses, pointing into the
  * client until its next call; NULL (said) when the list failed. */
 static const msgpack_object *
@@ -1248,22 +1267,26 @@ newest_file(struct bench_client *c, int64_t id, char *buf, size_t len)
 }
 
 /*
- * Seconds from the worker's start of writing to the commit of the next
- * checkpoint run id makes, polled every 2 ms, and the seconds from the
- * end of its writing to the commit into *daemon_s; -1.  Called at least
- * a write after the last commit: the run waits for each commit before it
- * steps on, so the newest file now is the one before the next.
+ * Pause run id (which checkpoints nothing else) and time the pause's
+ * checkpoint: the seconds from the worker's start of writing to the
+ * commit, polled every 2 ms, and those from the end of its writing to the
+ * commit into *daemon_s; -1.
  */
 static double
 ckpt_commit_s(
     struct bench_client *c, int64_t id, const char *log, double *daemon_s)
 {
 	double before = last_write(log, NULL), start, wrote = 0;
-	double end = bench_now() + 120;
+	double end = bench_now() + 300;
 	char first[PATH_MAX], now[PATH_MAX];
+	ig_msg reply;
 
 	if (newest_file(c, id, first, sizeof first) == -1)
 		return -1;
+	if (bench_client_simple(c, "pause", id, &reply) != 0) {
+		bench_warnx("pause: %s", bench_client_error(c));
+		return -1;
+	}
 	/* the next write is done... */
 	while ((start = last_write(log, &wrote)) == before || start < 0) {
 		if (bench_now() > end)
@@ -1399,13 +1422,29 @@ part_ckpt(void)
 	while (n > 0)
 		run_terminate(c, ids[--n]);
 
-	/* b: one checkpoint at a time, nothing else running, raw writes
-	 * between them */
+	/* b: a pause's checkpoint, the only one, and a raw write while the
+	 * run is paused, in turns */
+	ex.ckpt_seconds = 0;
 	if ((exec_id = run_start(c, &ex)) < 0)
 		goto out;
 	for (size_t i = 0; i < CKPT_ROUNDS; i++) {
-		took[i] = ckpt_commit_s(c, exec_id, log, &seal[i]);
+		ig_msg reply;
+		ig_summary st;
+		/* past the worker's setup, or resumed */
+		while (bench_run_status(c, exec_id, &st) == 0 &&
+		    (st.status != IG_STATUS_RUNNING || st.iteration < 10)) {
+			ig_summary_clear(&st);
+			bench_sleep(0.01);
+		}
+		ig_summary_clear(&st);
+		if ((took[i] = ckpt_commit_s(c, exec_id, log, &seal[i])) < 0 ||
+		    run_wait_status(c, exec_id, IG_STATUS_PAUSED) == -1)
+			break;
 		raw[i] = raw_write_s(dir, size, &sync[i]);
+		if (bench_client_simple(c, "resume", exec_id, &reply) != 0) {
+			bench_warnx("resume: %s", bench_client_error(c));
+			break;
+		}
 	}
 out:
 	while (n > 0)

@@ -257,17 +257,37 @@ job_plugin_events(struct job *job, ig_err *err)
 
 /* ---- the state as a file (save_file, load_file) ------------------------ */
 
-static int
-save_as_owner(void *arg, ig_err *err)
-{
-	struct job *job = arg;
-	char msg[IG_ERR_MAX] = "";
+/* A plugin's save_file or load_file, called as the run's owner. */
+struct file_call {
+	struct job *job;
+	bool save;
+};
 
-	if (job->plugin->save_file(
-	        job->self, job->save_path, msg, sizeof(msg)) == 0)
+static int
+file_as_owner(void *arg, ig_err *err)
+{
+	struct file_call *fc = arg;
+	struct job *job = fc->job;
+	char msg[IG_ERR_MAX] = "";
+	int rc = fc->save ?
+	    job->plugin->save_file(
+	        job->self, job->save_path, msg, sizeof(msg)) :
+	    job->plugin->load_file(job->self, job->ckpt_file, msg, sizeof(msg));
+
+	if (rc == 0)
 		return 0;
 	return ig_err_set(err, IG_PROTO_INTERNAL, "%s",
-	    msg[0] != '\0' ? msg : "the plugin's save_file failed");
+	    msg[0] != '\0' ? msg :
+	        fc->save   ? "the plugin's save_file failed" :
+	                     "the plugin refused its state file");
+}
+
+static int
+file_call(struct job *job, bool save, ig_err *err)
+{
+	struct file_call fc = { job, save };
+
+	return job_as_owner(job->owner, file_as_owner, &fc, "checkpoint", err);
 }
 
 /* Threadpool: the run waits at its clean point, so nothing else calls the
@@ -277,8 +297,7 @@ save_work(uv_work_t *req)
 {
 	struct job *job = req->data;
 
-	job_as_owner(
-	    job->owner, save_as_owner, job, "checkpoint", &job->save_err);
+	file_call(job, true, &job->save_err);
 }
 
 static void
@@ -338,19 +357,6 @@ job_plugin_set_file(struct job *job, const char *path, ig_err *err)
 	return 0;
 }
 
-static int
-load_as_owner(void *arg, ig_err *err)
-{
-	struct job *job = arg;
-	char msg[IG_ERR_MAX] = "";
-
-	if (job->plugin->load_file(
-	        job->self, job->ckpt_file, msg, sizeof(msg)) == 0)
-		return 0;
-	return ig_err_set(err, IG_PROTO_INTERNAL, "checkpoint: %s",
-	    msg[0] != '\0' ? msg : "the plugin refused its state file");
-}
-
 int
 job_plugin_load_file(struct job *job, ig_err *err)
 {
@@ -358,5 +364,5 @@ job_plugin_load_file(struct job *job, ig_err *err)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "checkpoint: the plugin's state is in a file, and the "
 		    "checkpoint names none");
-	return job_as_owner(job->owner, load_as_owner, job, "checkpoint", err);
+	return file_call(job, false, err);
 }

@@ -148,6 +148,29 @@ class FilesCase(DaemonCase):
         return sorted(os.path.join(self.run_dir(rid), f)
                       for f in os.listdir(self.run_dir(rid)))
 
+    def corrupt_newest_and_finish(self, rid, offset):
+        """Pause run rid, damage its newest checkpoint file at offset with
+        the daemon stopped, and let the run resume and complete: the
+        file's path, after checking the resume refused it."""
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 60)
+        # a paused run resumed in the same daemon keeps its job: restart
+        # the daemon so that the resume reads the checkpoint back
+        self.d.stop()
+        newest = self.rows(rid)[-1][1]
+        with open(newest, "r+b") as f:
+            f.seek(offset)
+            f.write(b"garbage!")
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        if self.c.call("status", {"id": rid})["status"] == "paused":
+            self.c.call("resume", {"id": rid})
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertTrue(any("refused" in l and "damaged" in l for l in log_lines(self.c, rid)),
+                        log_lines(self.c, rid))
+        return newest
+
 
 class CheckpointFiles(FilesCase):
     def final_w0(self, rid):
@@ -185,22 +208,7 @@ class CheckpointFiles(FilesCase):
         want = self.reference(pad=4096, sleep=0.01, every=4)
         rid = self.run_spec(spec(self.tmp, pad=4096, sleep=0.01, every=4))
         wait_iteration(self.c, rid, 10)
-        self.c.call("pause", {"id": rid})
-        wait_status(self.c, rid, ("paused",), 60)
-        # a paused run resumed in the same daemon keeps its job: restart
-        # the daemon so that the resume reads the checkpoint back
-        self.d.stop()
-        newest = self.rows(rid)[-1][1]
-        with open(newest, "r+b") as f:
-            f.write(b"garbage!")
-        self.d.start()
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-        if self.c.call("status", {"id": rid})["status"] == "paused":
-            self.c.call("resume", {"id": rid})
-        wait_status(self.c, rid, ("completed",), 120)
-        self.assertTrue(any("refused" in l and "damaged" in l for l in log_lines(self.c, rid)),
-                        log_lines(self.c, rid))
+        newest = self.corrupt_newest_and_finish(rid, 0)
         self.assertEqual(self.final_w0(rid), want)
         # the iterations past the one resumed from were checkpointed
         # again, in files of new names: each record names its own file
@@ -491,21 +499,7 @@ class PluginFiles(FilesCase):
         want = self.history_of(s)
         rid = self.run_spec(s)
         wait_for(lambda: len(self.rows(rid)) >= 2, "two committed checkpoints", 120)
-        self.c.call("pause", {"id": rid})
-        wait_status(self.c, rid, ("paused",), 60)
-        self.d.stop()
-        newest = self.rows(rid)[-1][1]
-        with open(newest, "r+b") as f:
-            f.seek(1000)
-            f.write(b"garbage!")
-        self.d.start()
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-        if self.c.call("status", {"id": rid})["status"] == "paused":
-            self.c.call("resume", {"id": rid})
-        wait_status(self.c, rid, ("completed",), 120)
-        self.assertTrue(any("refused" in l and "damaged" in l for l in log_lines(self.c, rid)),
-                        log_lines(self.c, rid))
+        newest = self.corrupt_newest_and_finish(rid, 1000)
         self.assertEqual(history(self.c, rid)["loss"], want)
         self.assertNotIn(newest, [r[1] for r in self.rows(rid)])
 
