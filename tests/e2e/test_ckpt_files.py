@@ -479,8 +479,10 @@ class PluginFiles(FilesCase):
         wait_status(self.c, rid, ("completed",), 300)
         return history(self.c, rid)["loss"]
 
-    def test_64mib_state_file_kill9_resumes_exactly(self):
-        s = plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=64 << 20, sleep_ms=20)
+    def kill9_resumes_exactly(self, s):
+        """Run s, kill -9 the daemon after its second checkpoint: the run
+        resumes from a checkpoint and ends with the history of an
+        uninterrupted one.  Its id."""
         want = self.history_of(s)
         rid = self.run_spec(s)
         wait_for(lambda: len(self.rows(rid)) >= 2, "two committed checkpoints", 120)
@@ -488,6 +490,11 @@ class PluginFiles(FilesCase):
         self.assertGreater(resumed_at(self.c, rid), 0)
         wait_status(self.c, rid, ("completed",), 300)
         self.assertEqual(history(self.c, rid)["loss"], want)
+        return rid
+
+    def test_64mib_state_file_kill9_resumes_exactly(self):
+        rid = self.kill9_resumes_exactly(
+            plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=64 << 20, sleep_ms=20))
         rows = self.rows(rid)
         # n_saved 2 (the default): the last two, each the whole state
         self.assertEqual(len(rows), 2, rows)
@@ -507,14 +514,8 @@ class PluginFiles(FilesCase):
         """A plugin of ABI version 1 has no save_file: the daemon reads no
         member past version 1's (this one's would abort) and keeps its
         state_dict in the row, as before."""
-        s = plugin_spec("IGNITE_BIGSTATE_ABI1_PLUGIN", pad=4096, sleep_ms=10)
-        want = self.history_of(s)
-        rid = self.run_spec(s)
-        wait_for(lambda: len(self.rows(rid)) >= 2, "two committed checkpoints", 120)
-        self.restart()
-        self.assertGreater(resumed_at(self.c, rid), 0)
-        wait_status(self.c, rid, ("completed",), 120)
-        self.assertEqual(history(self.c, rid)["loss"], want)
+        rid = self.kill9_resumes_exactly(
+            plugin_spec("IGNITE_BIGSTATE_ABI1_PLUGIN", pad=4096, sleep_ms=10))
         self.assertTrue(all(r[1] is None for r in self.rows(rid)), self.rows(rid))
 
 
