@@ -2,8 +2,9 @@
  * job_plugin.c - the process function: the engine kind resolved (a
  * builtin, a plugin loaded by plugin_load.c, or an exec worker, job_exec.c),
  * the instance made from the spec's params, its process calls from the
- * trainer and the evaluator, and the threadpool for plugins flagged
- * IG_PLUGIN_BLOCKING.
+ * trainer and the evaluator, the threadpool for plugins flagged
+ * IG_PLUGIN_BLOCKING, and a plugin's state as a file: save_file on the
+ * threadpool, load_file at a resume, both as the run's owner.
  *
  * A blocking trainer call is queued with uv_queue_work and the engine waits
  * (IG_PROCESS_PENDING) until the after-work callback, on the loop thread,
