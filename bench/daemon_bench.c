@@ -16,9 +16,17 @@
  *      iteration of all together and the RSS.
  *   g. ping latency while two clients send 16 MiB frames of nils (the
  *      slowest kind to decode) in a loop, against pings alone.
+ *   h. checkpoints as files (issue #16): ping latency and the it/s of
+ *      three builtin runs while an exec worker checkpoints CKPT_MIB MiB
+ *      every 5 s, against the same without it (before and after); and a
+ *      checkpoint's write throughput, from the worker's first byte to
+ *      the commit seen by `checkpoints`, against a raw write+fsync of
+ *      the same bytes in the same directory.  IGNITE_BENCH_CKPT_MIB sets
+ *      the size (default 256; the issue's figure is 1024).
  *
  * Usage: daemon_bench [--rows] [--part NAME]... [PATH-TO-IGNITED]: the
- * parts named (hosted, latency, restart, memory, history, scale, frames), by
+ * parts named (hosted, latency, restart, memory, history, scale, frames,
+ * ckpt), by
  * default all, against the ignited given, by default the one built next to
  * this program (../daemon/ignited).  Prints a row per figure (benchlib.h).
  *
@@ -27,6 +35,7 @@
  * under benchlib's temp directory, removed at exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <math.h>
@@ -36,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "benchlib.h"
 #include "ignite/engine.h"
@@ -53,6 +63,10 @@
 #define HISTORY_ROWS 1000 /* e: CSV rows; epochs make up the rest */
 #define HISTORY_POINTS 1000000 /* e */
 #define FRAME_SECONDS 5.0 /* g: pinging, alone and among large frames */
+#define CKPT_MIB_DEFAULT 256 /* h: a checkpoint's size */
+#define CKPT_PERIOD_S 5 /* h: the exec run's checkpoint.seconds */
+#define CKPT_WINDOW_S 11.0 /* h: two periods and more, per phase */
+#define CKPT_CHUNK (64u << 20) /* h: the raw write's buffer */
 
 static char ignited[PATH_MAX]; /* the daemon's program */
 
@@ -64,7 +78,9 @@ struct spec {
 	const char *data; /* "range:N"; NULL when csv is set */
 	const char *csv; /* columns a, b, y: softmax data, batch 1 */
 	int64_t max_epochs;
+	int64_t epoch_length;
 	int64_t ckpt_every;
+	int64_t ckpt_seconds;
 	const char *param; /* one integer param of the process function */
 	int64_t param_value;
 	bool loss_metric; /* running_average of "loss": a point per iteration */
@@ -88,7 +104,8 @@ static void
 pack_spec(msgpack_packer *pk, const struct spec *s)
 {
 	msgpack_pack_map(pk,
-	    2u + (s->max_epochs > 0) + (s->ckpt_every > 0) +
+	    2u + (s->max_epochs > 0) + (s->epoch_length > 0) +
+	        (s->ckpt_every > 0 || s->ckpt_seconds > 0) +
 	        (s->param != NULL) + s->loss_metric);
 	pack_kv_str(pk, "engine", s->engine);
 	if (s->csv != NULL) {
@@ -103,10 +120,16 @@ pack_spec(msgpack_packer *pk, const struct spec *s)
 	}
 	if (s->max_epochs > 0)
 		pack_kv_int(pk, "max_epochs", s->max_epochs);
+	if (s->epoch_length > 0)
+		pack_kv_int(pk, "epoch_length", s->epoch_length);
 	if (s->ckpt_every > 0) {
 		ig_pack_str(pk, "checkpoint");
 		msgpack_pack_map(pk, 1);
 		pack_kv_int(pk, "every", s->ckpt_every);
+	} else if (s->ckpt_seconds > 0) {
+		ig_pack_str(pk, "checkpoint");
+		msgpack_pack_map(pk, 1);
+		pack_kv_int(pk, "seconds", s->ckpt_seconds);
 	}
 	if (s->param != NULL) {
 		ig_pack_str(pk, "params");
@@ -164,6 +187,25 @@ run_wait_end(struct bench_client *c, int64_t id, double timeout)
 		}
 		bench_sleep(0.05);
 	}
+}
+
+/* Poll until run id is in status want; 0, or -1 after a minute. */
+static int
+run_wait_status(struct bench_client *c, int64_t id, int want)
+{
+	for (double end = bench_now() + 60; bench_now() < end;) {
+		ig_summary s;
+		if (bench_run_status(c, id, &s) == -1)
+			return -1;
+		int st = s.status;
+		ig_summary_clear(&s);
+		if (st == want)
+			return 0;
+		bench_sleep(0.01);
+	}
+	bench_warnx(
+	    "run %lld not %s after 60 s", (long long)id, ig_status_name(want));
+	return -1;
 }
 
 /* The first page of runs with one of the n statuses, pointing into the
@@ -1047,14 +1089,14 @@ sender_main(void *arg)
 	return NULL;
 }
 
-/* Ping for FRAME_SECONDS; latencies sorted into *l. */
+/* Ping for seconds; latencies sorted into *l. */
 static int
-ping_for(struct bench_client *c, struct lat *l)
+ping_for(struct bench_client *c, double seconds, struct lat *l)
 {
 	ig_msg reply;
 
 	memset(l, 0, sizeof *l);
-	for (double t = bench_now(), end = t + FRAME_SECONDS; t < end;) {
+	for (double t = bench_now(), end = t + seconds; t < end;) {
 		if (bench_client_simple(c, "ping", -1, &reply) != 0)
 			return -1;
 		double t1 = bench_now();
@@ -1084,7 +1126,8 @@ part_frames(void)
 		bench_error("ping among large frames", target);
 		return;
 	}
-	if (bench_daemon_start(&d, &c) < 0 || ping_for(c, &alone) == -1)
+	if (bench_daemon_start(&d, &c) < 0 ||
+	    ping_for(c, FRAME_SECONDS, &alone) == -1)
 		goto out;
 	memset(snd, 0, sizeof snd);
 	for (; started < 2; started++) {
@@ -1094,7 +1137,7 @@ part_frames(void)
 			break;
 	}
 	bench_sleep(1.0); /* the first frames under way */
-	failed = started < 2 || ping_for(c, &among) == -1;
+	failed = started < 2 || ping_for(c, FRAME_SECONDS, &among) == -1;
 	for (size_t i = 0; i < started; i++)
 		snd[i].stop = 1;
 	for (size_t i = 0; i < started; i++) {
@@ -1123,6 +1166,343 @@ out:
 	bench_daemon_stop(&d);
 }
 
+/* ---- h. checkpoints as files ---------------------------------------------- */
+
+/* An exec worker (python/ignite_worker's save=) whose checkpoint is argv[1]
+ * bytes written in 64 MiB chunks; after each it appends the monotonic
+ * times it started and ended writing to argv[2].  1 ms an iteration. */
+#define CKPT_WORKER \
+	"import sys, time\n" \
+	"sys.path.insert(0, '" IGNITE_SOURCE_DIR "/python')\n" \
+	"from ignite_worker import serve\n" \
+	"size, log = int(sys.argv[1]), sys.argv[2]\n" \
+	"chunk = memoryview(bytes(range(256)) * (1 << 18))\n" \
+	"def save(path):\n" \
+	"    t = time.monotonic()\n" \
+	"    with open(path, 'wb') as f:\n" \
+	"        left = size\n" \
+	"        while left > 0:\n" \
+	"            left -= f.write(chunk[:min(left, len(chunk))])\n" \
+	"    with open(log, 'a') as f:\n" \
+	"        f.write('%r %r\\n' % (t, time.monotonic()))\n" \
+	"def process(engine, batch):\n" \
+	"    time.sleep(0.001)\n" \
+	"    return {}\n" \
+	"serve(process, save=save, load=lambda path: None)\n"
+
+/* The iterations of runs ids[0..n), each into it[]; -1. */
+static int
+iterations_of(struct bench_client *c, const int64_t *ids, size_t n, int64_t *it)
+{
+	for (size_t i = 0; i < n; i++) {
+		ig_summary s;
+		if (bench_run_status(c, ids[i], &s) == -1)
+			return -1;
+		it[i] = s.iteration;
+		ig_summary_clear(&s);
+	}
+	return 0;
+}
+
+/* Ping for CKPT_WINDOW_S: latencies sorted into *l, and the it/s of each
+ * of ids[0..n) into rate[].  -1. */
+static int
+ckpt_phase(struct bench_client *c, const int64_t *ids, size_t n, struct lat *l,
+    double *rate)
+{
+	int64_t a[8], b[8];
+	double t0 = bench_now();
+
+	if (iterations_of(c, ids, n, a) == -1 ||
+	    ping_for(c, CKPT_WINDOW_S, l) == -1 ||
+	    iterations_of(c, ids, n, b) == -1)
+		return -1;
+	double t = bench_now() - t0;
+	for (size_t i = 0; i < n; i++)
+		rate[i] = (double)(b[i] - a[i]) / t;
+	return 0;
+}
+
+/* The newest write the worker logged: its start, and its end into *end
+ * when not NULL; -1 for none. */
+static double
+last_write(const char *log, double *end)
+{
+	FILE *f = fopen(log, "r");
+	double t = -1, x, y;
+
+	if (f == NULL)
+		return -1;
+	while (fscanf(f, "%lf %lf", &x, &y) == 2) {
+		t = x;
+		if (end != NULL)
+			*end = y;
+	}
+	fclose(f);
+	return t;
+}
+
+/* The file of run id's newest checkpoint into buf ("" for none); -1. */
+static int
+newest_file(struct bench_client *c, int64_t id, char *buf, size_t len)
+{
+	const msgpack_object *v, *f = NULL;
+	ig_msg reply;
+
+	if (bench_client_simple(c, "checkpoints", id, &reply) != 0 ||
+	    (v = ig_map_get(reply.result, "checkpoints")) == NULL ||
+	    v->type != MSGPACK_OBJECT_ARRAY) {
+		bench_warnx("checkpoints: %s", bench_client_error(c));
+		return -1;
+	}
+	if (v->via.array.size > 0)
+		f = ig_map_get(
+		    &v->via.array.ptr[v->via.array.size - 1], "file");
+	if (f == NULL || f->type != MSGPACK_OBJECT_STR)
+		bench_fmt(buf, len, "%s", "");
+	else
+		bench_fmt(
+		    buf, len, "%.*s", (int)f->via.str.size, f->via.str.ptr);
+	return 0;
+}
+
+/*
+ * Pause run id (which checkpoints nothing else) and time the pause's
+ * checkpoint: the seconds from the worker's start of writing to the
+ * commit, polled every 2 ms, and those from the end of its writing to the
+ * commit into *daemon_s; -1.
+ */
+static double
+ckpt_commit_s(
+    struct bench_client *c, int64_t id, const char *log, double *daemon_s)
+{
+	double before = last_write(log, NULL), start, wrote = 0;
+	double end = bench_now() + 300;
+	char first[PATH_MAX], now[PATH_MAX];
+	ig_msg reply;
+
+	if (newest_file(c, id, first, sizeof first) == -1)
+		return -1;
+	if (bench_client_simple(c, "pause", id, &reply) != 0) {
+		bench_warnx("pause: %s", bench_client_error(c));
+		return -1;
+	}
+	/* the next write is done... */
+	while ((start = last_write(log, &wrote)) == before || start < 0) {
+		if (bench_now() > end)
+			return -1;
+		bench_sleep(0.002);
+	}
+	/* ...and committed once the newest file changes */
+	for (;;) {
+		if (newest_file(c, id, now, sizeof now) == -1)
+			return -1;
+		if (strcmp(first, now) != 0) {
+			*daemon_s = bench_now() - wrote;
+			return bench_now() - start;
+		}
+		if (bench_now() > end)
+			return -1;
+		bench_sleep(0.002);
+	}
+}
+
+/* Seconds to write size bytes (the worker's pattern) into a new file of
+ * dir and fsync it, those of the fsync into *sync_s; -1. */
+static double
+raw_write_s(const char *dir, size_t size, double *sync_s)
+{
+	char path[PATH_MAX];
+	unsigned char *buf = malloc(CKPT_CHUNK);
+	double t0, t = -1;
+	int fd;
+
+	if (buf == NULL)
+		return -1;
+	for (size_t i = 0; i < CKPT_CHUNK; i++)
+		buf[i] = (unsigned char)i;
+	bench_fmt(path, sizeof path, "%s/raw.bin", dir);
+	t0 = bench_now();
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) != -1) {
+		size_t left = size;
+		while (left > 0 &&
+		    bench_write_all(
+		        fd, buf, left < CKPT_CHUNK ? left : CKPT_CHUNK) == 0)
+			left -= left < CKPT_CHUNK ? left : CKPT_CHUNK;
+		double t1 = bench_now();
+		if (left == 0 && fsync(fd) == 0) {
+			t = bench_now() - t0;
+			*sync_s = bench_now() - t1;
+		}
+		close(fd);
+	}
+	unlink(path);
+	free(buf);
+	return t;
+}
+
+#define CKPT_ROUNDS 3 /* h: raw writes and checkpoints, taking turns */
+
+static void
+part_ckpt(void)
+{
+	static const char *const target = "p99 < 1 ms";
+	const char *env = getenv("IGNITE_BENCH_CKPT_MIB");
+	long mib = env != NULL ? atol(env) : CKPT_MIB_DEFAULT;
+	size_t size = (size_t)(mib > 0 ? mib : CKPT_MIB_DEFAULT) << 20;
+	struct bench_daemon d;
+	struct bench_client *c = NULL;
+	struct lat lat[3] = { { 0 } };
+	char dir[PATH_MAX], csv[PATH_MAX], py[PATH_MAX], log[PATH_MAX];
+	char engine[3 * PATH_MAX], what[64], fig[64], flo[64], rat[40];
+	char newest[PATH_MAX];
+	double rate[3][3], took[CKPT_ROUNDS], seal[CKPT_ROUNDS];
+	double raw[CKPT_ROUNDS], sync[CKPT_ROUNDS];
+	int64_t ids[3], exec_id = -1;
+	size_t n = 0;
+	FILE *f;
+	int failed = 0;
+	struct spec others[3] = {
+		{ .engine = "builtin:noop", .data = BIG_RANGE },
+		{ .engine = "builtin:noop", .data = BIG_RANGE },
+		{ .engine = "builtin:softmax",
+		    .csv = csv,
+		    .max_epochs = 1000000000 },
+	};
+	struct spec ex = { .engine = engine,
+		.data = "worker",
+		.epoch_length = 1000000000,
+		.ckpt_seconds = CKPT_PERIOD_S };
+
+	for (size_t i = 0; i < CKPT_ROUNDS; i++)
+		took[i] = raw[i] = -1;
+	if (bench_subdir(dir, sizeof dir, "ckpt") == -1 ||
+	    bench_daemon_init(&d, ignited, dir) == -1) {
+		bench_error("ping while checkpointing", target);
+		bench_error("checkpoint write throughput", ">= 0.9x raw");
+		return;
+	}
+	bench_fmt(csv, sizeof csv, "%s/ab.csv", dir);
+	bench_fmt(py, sizeof py, "%s/ckpt_worker.py", dir);
+	bench_fmt(log, sizeof log, "%s/writes", dir);
+	bench_fmt(engine, sizeof engine, "exec:/usr/bin/python3 %s %zu %s", py,
+	    size, log);
+	if (write_csv(csv) == -1 || (f = fopen(py, "w")) == NULL)
+		goto out;
+	fputs(CKPT_WORKER, f);
+	if (fclose(f) != 0 || bench_daemon_start(&d, &c) < 0)
+		goto out;
+	for (; n < 3; n++)
+		if ((ids[n] = run_start(c, &others[n])) < 0)
+			goto out;
+	bench_sleep(0.5);
+	/* a: without, with, without again (the machine drifts) */
+	if (ckpt_phase(c, ids, n, &lat[0], rate[0]) == -1 ||
+	    (exec_id = run_start(c, &ex)) < 0)
+		goto out;
+	/* its first checkpoint under way */
+	for (double end = bench_now() + 60; last_write(log, NULL) < 0;) {
+		if (bench_now() > end)
+			goto out;
+		bench_sleep(0.01);
+	}
+	if (ckpt_phase(c, ids, n, &lat[1], rate[1]) == -1 ||
+	    newest_file(c, exec_id, newest, sizeof newest) == -1)
+		goto out;
+	if (newest[0] == '\0') {
+		bench_warnx("the exec run committed no checkpoint in %.0f s",
+		    CKPT_WINDOW_S);
+		goto out;
+	}
+	run_terminate(c, exec_id);
+	run_wait_end(c, exec_id, 300);
+	exec_id = -1;
+	if (ckpt_phase(c, ids, n, &lat[2], rate[2]) == -1)
+		goto out;
+	while (n > 0)
+		run_terminate(c, ids[--n]);
+
+	/* b: a pause's checkpoint, the only one, and a raw write while the
+	 * run is paused, in turns */
+	ex.ckpt_seconds = 0;
+	if ((exec_id = run_start(c, &ex)) < 0)
+		goto out;
+	for (size_t i = 0; i < CKPT_ROUNDS; i++) {
+		ig_msg reply;
+		ig_summary st;
+		/* past the worker's setup, or resumed */
+		while (bench_run_status(c, exec_id, &st) == 0 &&
+		    (st.status != IG_STATUS_RUNNING || st.iteration < 10)) {
+			ig_summary_clear(&st);
+			bench_sleep(0.01);
+		}
+		ig_summary_clear(&st);
+		if ((took[i] = ckpt_commit_s(c, exec_id, log, &seal[i])) < 0 ||
+		    run_wait_status(c, exec_id, IG_STATUS_PAUSED) == -1)
+			break;
+		raw[i] = raw_write_s(dir, size, &sync[i]);
+		if (bench_client_simple(c, "resume", exec_id, &reply) != 0) {
+			bench_warnx("resume: %s", bench_client_error(c));
+			break;
+		}
+	}
+out:
+	while (n > 0)
+		run_terminate(c, ids[--n]);
+	if (exec_id > 0)
+		run_terminate(c, exec_id);
+	bench_client_close(c);
+	bench_daemon_stop(&d);
+	if (lat[2].n == 0) {
+		bench_error("ping while checkpointing", target);
+	} else {
+		double without =
+		    fmax(lat_pct(&lat[0], 0.99), lat_pct(&lat[2], 0.99));
+		double p99 = lat_pct(&lat[1], 0.99);
+		bench_row(BENCH_FMT(what, "ping, exec run ckpt %zu MiB/%ds",
+		              size >> 20, CKPT_PERIOD_S),
+		    BENCH_FMT(fig, "%.0f/%.0f/%.0f us", lat_pct(&lat[1], 0.5),
+		        p99, lat_pct(&lat[1], 0.999)),
+		    BENCH_FMT(flo, "without: p99 %.0f us", without),
+		    BENCH_FMT(rat, "%.2fx", p99 / without), target,
+		    bench_judge(p99 < 1000));
+		for (size_t i = 0; i < 3; i++) {
+			double lo = fmin(rate[0][i], rate[2][i]);
+			double hi = fmax(rate[0][i], rate[2][i]);
+			bench_row(BENCH_FMT(what, "  %s it/s meanwhile",
+			              others[i].engine + 8),
+			    BENCH_FMT(fig, "%.3g it/s", rate[1][i]),
+			    BENCH_FMT(flo, "without %.3g-%.3g", lo, hi),
+			    BENCH_FMT(rat, "%.2f-%.2fx", rate[1][i] / hi,
+			        rate[1][i] / lo),
+			    "unchanged (noise)", BENCH_INFO);
+		}
+	}
+	for (size_t i = 0; i < CKPT_ROUNDS; i++)
+		failed |= took[i] < 0 || raw[i] < 0;
+	if (failed) {
+		bench_error("checkpoint write throughput", ">= 0.9x raw");
+	} else {
+		/* medians of rounds taking turns: the disk is shared */
+		double ck = bench_median(took, CKPT_ROUNDS);
+		double r = bench_median(raw, CKPT_ROUNDS);
+		double mbs = (double)size / 1e6;
+		bench_row(BENCH_FMT(what, "checkpoint %zu MiB, write to commit",
+		              size >> 20),
+		    BENCH_FMT(fig, "%.0f MB/s (%.2f s)", mbs / ck, ck),
+		    BENCH_FMT(flo, "raw write+fsync %.0f MB/s", mbs / r),
+		    BENCH_FMT(rat, "%.2fx", r / ck), ">= 0.9x raw",
+		    bench_judge(r / ck >= 0.9));
+		bench_row("  of which: the daemon's, after the write",
+		    BENCH_FMT(fig, "%.2f s", bench_median(seal, CKPT_ROUNDS)),
+		    BENCH_FMT(flo, "raw fsync %.2f s",
+		        bench_median(sync, CKPT_ROUNDS)),
+		    "-", "(sum, fsync, rename, commit)", BENCH_INFO);
+	}
+	for (size_t i = 0; i < 3; i++)
+		free(lat[i].v);
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void
@@ -1130,7 +1510,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: daemon_bench [--rows] [--part hosted|latency|restart|"
-	    "memory|history|scale|frames]... [PATH-TO-IGNITED]\n");
+	    "memory|history|scale|frames|ckpt]... [PATH-TO-IGNITED]\n");
 }
 
 int
@@ -1147,6 +1527,7 @@ main(int argc, char **argv)
 		{ "history", part_history },
 		{ "scale", part_scale },
 		{ "frames", part_frames },
+		{ "ckpt", part_ckpt },
 	};
 	static const struct option opts[] = {
 		{ "part", required_argument, NULL, 'p' },

@@ -2,7 +2,9 @@
 # Every benchmark in bench/, built in Release, printed as one table: what,
 # figure, floor or reference (measured in the same run), ratio, target
 # (../shared/DESIGN.md, "Targets") and verdict.  Run on an otherwise idle
-# machine; the whole run takes about two minutes on 2 cores.  Exits 1 when
+# machine; the whole run takes about three minutes on 2 cores (daemon_bench
+# checkpoints 256 MiB; IGNITE_BENCH_CKPT_MIB=1024 for the 1 GiB, about
+# two minutes more on a disk of 200 MB/s).  Exits 1 when
 # a benchmark failed or a figure could not be measured, not when one falls
 # short of its target.
 set -eu

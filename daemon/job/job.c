@@ -67,6 +67,7 @@ job_new(uv_loop_t *loop, const struct job_config *cfg, const ig_spec *spec,
 		return ig_err_set(err, IG_PROTO_INTERNAL, "job: out of memory");
 	job->loop = loop;
 	job->hooks = *hooks;
+	job->owner = owner;
 	job->args =
 	    (ig_run_args){ spec->max_epochs, spec->epoch_length, spec->seed };
 	/* the engine first: the other checks depend on its kind */
@@ -110,6 +111,8 @@ job_free(struct job *job)
 	free(job->restore.acc);
 	free(job->gpus);
 	free(job->cpus);
+	free(job->save_path);
+	free(job->ckpt_file);
 	free(job);
 }
 
@@ -139,14 +142,28 @@ job_busy(const struct job *job)
 bool
 job_state_async(const struct job *job)
 {
-	return job->plugin == &job_exec_plugin && job_exec_state_async(job);
+	if (job->plugin == &job_exec_plugin)
+		return job_exec_state_async(job);
+	return job->plugin->save_file != NULL;
 }
 
 int
 job_request_state(
     struct job *job, const char *path, job_state_fn *fn, void *arg, ig_err *err)
 {
-	return job_exec_request_state(job, path, fn, arg, err);
+	if (job->plugin == &job_exec_plugin)
+		return job_exec_request_state(job, path, fn, arg, err);
+	return job_plugin_save_file(job, path, fn, arg, err);
+}
+
+int
+job_set_checkpoint_file(struct job *job, const char *path, const void *bytes,
+    size_t len, ig_err *err)
+{
+	if (job->plugin == &job_exec_plugin)
+		return job_exec_set_checkpoint_file(job, path, bytes, len, err);
+	/* a plugin reads the file itself, whatever its size */
+	return job_plugin_set_file(job, path, err);
 }
 
 ig_engine *

@@ -693,14 +693,11 @@ exec_load_state_dict(
 }
 
 int
-job_set_checkpoint_file(struct job *job, const char *path, const void *bytes,
-    size_t len, ig_err *err)
+job_exec_set_checkpoint_file(struct job *job, const char *path,
+    const void *bytes, size_t len, ig_err *err)
 {
 	struct job_exec *x = job->self;
 
-	if (job->plugin != &job_exec_plugin)
-		return ig_err_set(err, IG_PROTO_INTERNAL,
-		    "checkpoint: a file for a run without a worker");
 	free(x->ckpt_file);
 	if ((x->ckpt_file = strdup(path)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");

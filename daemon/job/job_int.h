@@ -61,8 +61,10 @@ struct job {
 	struct job_hooks hooks;
 	ig_run_args args;
 
-	const ig_plugin *plugin; /* static storage, or of dl */
+	const ig_plugin *plugin; /* static storage, or &loaded */
+	ig_plugin loaded; /* plugin:PATH's, copied by plugin_load */
 	void *dl; /* plugin:PATH's handle, owned; or NULL */
+	uid_t owner;
 	void *self; /* the instance, owned */
 	ig_engine *trainer; /* owned */
 	ig_engine *evaluator; /* owned; NULL without val metrics */
@@ -90,6 +92,13 @@ struct job {
 	const ig_output *work_out;
 	int work_rc;
 	char perr[IG_ERR_MAX]; /* the process function's message */
+
+	/* A plugin's save_file on the threadpool (job_plugin.c), and the
+	 * file its load_file resumes from. */
+	char *save_path, *ckpt_file; /* owned */
+	job_state_fn *save_fn;
+	void *save_arg;
+	ig_err save_err;
 };
 
 /* job_data.c: open spec.data as owner into job->train, job->val and
@@ -114,6 +123,13 @@ int job_process_eval(
     ig_engine *e, const ig_batch *batch, const ig_output **out, void *ud);
 /* Forward the events the plugin asks for (on_event) from the trainer. */
 int job_plugin_events(struct job *job, ig_err *err);
+/* A plugin with save_file: job_request_state and job_set_checkpoint_file
+ * for it. */
+int job_plugin_save_file(struct job *job, const char *path, job_state_fn *fn,
+    void *arg, ig_err *err);
+int job_plugin_set_file(struct job *job, const char *path, ig_err *err);
+/* job_load's: its load_file on the file set, as the owner. */
+int job_plugin_load_file(struct job *job, ig_err *err);
 
 /* job_exec.c: job->plugin is &job_exec_plugin, job->self its instance */
 extern const ig_plugin job_exec_plugin;
@@ -123,6 +139,8 @@ int job_exec_process(struct job *job, ig_engine *e, const ig_batch *batch);
 bool job_exec_state_async(const struct job *job);
 int job_exec_request_state(struct job *job, const char *path, job_state_fn *fn,
     void *arg, ig_err *err);
+int job_exec_set_checkpoint_file(struct job *job, const char *path,
+    const void *bytes, size_t len, ig_err *err);
 
 /* job_metrics.c */
 int job_metrics_attach(struct job *job, const ig_spec *spec, ig_err *err);

@@ -2,8 +2,9 @@
  * job_plugin.c - the process function: the engine kind resolved (a
  * builtin, a plugin loaded by plugin_load.c, or an exec worker, job_exec.c),
  * the instance made from the spec's params, its process calls from the
- * trainer and the evaluator, and the threadpool for plugins flagged
- * IG_PLUGIN_BLOCKING.
+ * trainer and the evaluator, the threadpool for plugins flagged
+ * IG_PLUGIN_BLOCKING, and a plugin's state as a file: save_file on the
+ * threadpool, load_file at a resume, both as the run's owner.
  *
  * A blocking trainer call is queued with uv_queue_work and the engine waits
  * (IG_PROCESS_PENDING) until the after-work callback, on the loop thread,
@@ -85,8 +86,9 @@ job_plugin_resolve(struct job *job, const struct job_config *cfg,
 	case IG_ENGINE_BUILTIN:
 		return find_builtin(job, spec->engine.target, err);
 	case IG_ENGINE_PLUGIN:
+		job->plugin = &job->loaded;
 		return plugin_load(spec->engine.target, owner,
-		    cfg != NULL ? &cfg->plugin_dirs : &none, &job->plugin,
+		    cfg != NULL ? &cfg->plugin_dirs : &none, &job->loaded,
 		    &job->dl, err);
 	default:
 		job->plugin = &job_exec_plugin;
@@ -252,4 +254,116 @@ job_plugin_events(struct job *job, ig_err *err)
 			    ig_engine_error(job->trainer));
 	}
 	return 0;
+}
+
+/* ---- the state as a file (save_file, load_file) ------------------------ */
+
+/* A plugin's save_file or load_file, called as the run's owner. */
+struct file_call {
+	struct job *job;
+	bool save;
+};
+
+static int
+file_as_owner(void *arg, ig_err *err)
+{
+	struct file_call *fc = arg;
+	struct job *job = fc->job;
+	char msg[IG_ERR_MAX] = "";
+	int rc = fc->save ?
+	    job->plugin->save_file(
+	        job->self, job->save_path, msg, sizeof(msg)) :
+	    job->plugin->load_file(job->self, job->ckpt_file, msg, sizeof(msg));
+
+	if (rc == 0)
+		return 0;
+	return ig_err_set(err, IG_PROTO_INTERNAL, "%s",
+	    msg[0] != '\0' ? msg :
+	        fc->save   ? "the plugin's save_file failed" :
+	                     "the plugin refused its state file");
+}
+
+static int
+file_call(struct job *job, bool save, ig_err *err)
+{
+	struct file_call fc = { job, save };
+
+	return job_as_owner(job->owner, file_as_owner, &fc, "checkpoint", err);
+}
+
+/* Threadpool: the run waits at its clean point, so nothing else calls the
+ * instance meanwhile. */
+static void
+save_work(uv_work_t *req)
+{
+	struct job *job = req->data;
+
+	file_call(job, true, &job->save_err);
+}
+
+static void
+save_done(uv_work_t *req, int status)
+{
+	struct job *job = req->data;
+	job_state_fn *fn = job->save_fn;
+	const char *msg = NULL;
+
+	job->busy = false;
+	job->save_fn = NULL;
+	free(job->save_path);
+	job->save_path = NULL;
+	if (status != 0)
+		msg = "ignited is stopping";
+	else if (job->save_err.code != 0)
+		msg = job->save_err.message;
+	fn(job->save_arg, NULL, 0, msg == NULL, msg);
+}
+
+int
+job_plugin_save_file(
+    struct job *job, const char *path, job_state_fn *fn, void *arg, ig_err *err)
+{
+	int rc;
+
+	if (job->busy)
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "checkpoint: the plugin is busy");
+	if ((job->save_path = strdup(path)) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	job->save_err = (ig_err){ 0 };
+	job->save_fn = fn;
+	job->save_arg = arg;
+	job->work.data = job;
+	if ((rc = uv_queue_work(job->loop, &job->work, save_work, save_done)) !=
+	    0) {
+		free(job->save_path);
+		job->save_path = NULL;
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "cannot queue the plugin's save_file: %s", uv_strerror(rc));
+	}
+	/* job_free waits for it, as for a blocking process call */
+	job->busy = true;
+	return 0;
+}
+
+int
+job_plugin_set_file(struct job *job, const char *path, ig_err *err)
+{
+	if (job->plugin->load_file == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: a file for a plugin without load_file");
+	free(job->ckpt_file);
+	if ((job->ckpt_file = strdup(path)) == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	return 0;
+}
+
+int
+job_plugin_load_file(struct job *job, ig_err *err)
+{
+	if (job->ckpt_file == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: the plugin's state is in a file, and the "
+		    "checkpoint names none");
+	return file_call(job, false, err);
 }

@@ -4,8 +4,8 @@
  *
  *   version   1
  *   plugin    bin: the process function's state_dict, or nil without one
- *             (and for an exec worker whose state is the checkpoint's
- *             file)
+ *             (and for an exec worker or a plugin with save_file, whose
+ *             state is the checkpoint's file)
  *   epoch     the trainer's epoch when saved
  *   in_epoch  saved between EPOCH_STARTED and EPOCH_COMPLETED
  *   metrics   {name: [sum, count, value, have]}: every train metric's
@@ -276,6 +276,15 @@ read_actions(const struct job *job, const msgpack_object *o, ig_err *err)
 	return 0;
 }
 
+/* May the process function's state be in the checkpoint's file (plugin
+ * nil)? */
+static bool
+in_file(const struct job *job)
+{
+	return job->plugin == &job_exec_plugin ||
+	    job->plugin->load_file != NULL;
+}
+
 static int
 read_saved(const struct job *job, const msgpack_object *o, struct saved *sv,
     ig_err *err)
@@ -295,8 +304,7 @@ read_saved(const struct job *job, const msgpack_object *o, struct saved *sv,
 	    (sv->plugin->type !=
 	            (job->plugin->state_dict != NULL ? MSGPACK_OBJECT_BIN :
 	                                               MSGPACK_OBJECT_NIL) &&
-	        !(job->plugin == &job_exec_plugin &&
-	            sv->plugin->type == MSGPACK_OBJECT_NIL)))
+	        !(in_file(job) && sv->plugin->type == MSGPACK_OBJECT_NIL)))
 		return bad(
 		    err, "plugin: expected the process function's state_dict");
 	if ((v = ig_map_get(o, "epoch")) == NULL ||
@@ -431,6 +439,10 @@ job_load(struct job *job, const void *buf, size_t len, ig_err *err)
 		                     "the process function refused its state");
 		goto out;
 	}
+	if (job->plugin->load_file != NULL &&
+	    sv.plugin->type == MSGPACK_OBJECT_NIL &&
+	    (rc = job_plugin_load_file(job, err)) != 0)
+		goto out;
 	rc = apply(job, &sv, err);
 out:
 	free(sv.acc);

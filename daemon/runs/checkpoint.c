@@ -1,7 +1,8 @@
 /*
  * checkpoint.c - checkpoints: when one is due, taking it (an exec worker's state asked for without waiting), committing it.
  *
- * An exec worker is asked to write its state into a fresh file of the
+ * An exec worker (or a plugin with save_file, which writes on the
+ * threadpool) is asked to write its state into a fresh file of the
  * run's directory, <dir>/ckpt-ITERATION.part; it answers {saved: true},
  * or {state: bin}, which stays inline in the store when small and is
  * written to the file by the daemon otherwise.  The file is then sealed

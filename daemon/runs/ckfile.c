@@ -242,6 +242,42 @@ write_part(const char *part, const void *bytes, size_t len, ig_err *err)
 	return rc;
 }
 
+struct syncer {
+	int fd;
+	int rc; /* 0, or fsync's errno */
+};
+
+static void
+sync_main(void *arg)
+{
+	struct syncer *sy = arg;
+
+	sy->rc = fsync(sy->fd) == 0 ? 0 : errno;
+}
+
+/* Sum the file open as fd (of path) and fsync it, the two at once: the
+ * disk writes it on another thread while this one sums it from the page
+ * cache, so a checkpoint costs about the write's own fsync, not that plus
+ * a read of every byte. */
+static int
+sum_and_sync(int fd, const char *path, struct ckfile *f, ig_err *err)
+{
+	struct syncer sy = { fd, 0 };
+	uv_thread_t th;
+	bool apart = uv_thread_create(&th, sync_main, &sy) == 0;
+	int rc = hash_fd(fd, path, f, 0, NULL, err);
+
+	if (apart)
+		uv_thread_join(&th);
+	else
+		sync_main(&sy);
+	if (rc == 0 && sy.rc != 0) {
+		errno = sy.rc;
+		rc = fail_errno(err, "fsync", path);
+	}
+	return rc;
+}
+
 void
 ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
     uint64_t tag, const char *ext)
@@ -277,12 +313,8 @@ ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
 		rc = err->code;
 		goto out;
 	}
-	if ((rc = hash_fd(fd, part, f, 0, NULL, err)) != 0)
+	if ((rc = sum_and_sync(fd, part, f, err)) != 0)
 		goto out;
-	if (fsync(fd) != 0) {
-		rc = fail_errno(err, "fsync", part);
-		goto out;
-	}
 	if ((dfd = open(
 	         dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		rc = fail_errno(err, "open", dir);

@@ -26,8 +26,9 @@ check_stopped(struct runs *mgr)
 		return;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
+		/* a plugin's save_file holds its job until it returns */
 		if (run->runnable || run->waiting ||
-		    (run->ckpt_out && !mgr->grace_over))
+		    (run->ckpt_out && (!mgr->grace_over || job_busy(run->job))))
 			return;
 	}
 	for (size_t i = 0; i < mgr->n; i++)

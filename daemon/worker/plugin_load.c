@@ -3,6 +3,7 @@
  * what does not speak our ABI (see plugin_load.h).
  */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +12,9 @@
 
 #include "job/job_int.h"
 #include "worker/plugin_load.h"
+
+/* The oldest plugin ABI ignited still loads (see plugin.h). */
+#define PLUGIN_ABI_OLDEST 1u
 
 /* Is the resolved path inside the (resolved) directory dir? */
 static bool
@@ -82,12 +86,30 @@ check_plugin(const char *path, const ig_plugin *p, ig_err *err)
 		    "engine: plugin:%s: %s() "
 		    "returned NULL",
 		    path, IG_PLUGIN_SYMBOL);
-	if (p->abi_version != IG_PLUGIN_ABI_VERSION)
+	if (p->abi_version < PLUGIN_ABI_OLDEST ||
+	    p->abi_version > IG_PLUGIN_ABI_VERSION)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "engine: plugin:%s speaks plugin "
-		    "ABI %u, ignited speaks %u: rebuild it against this "
+		    "ABI %u, ignited speaks %u to %u: rebuild it against this "
 		    "ignite/plugin.h",
-		    path, (unsigned)p->abi_version, IG_PLUGIN_ABI_VERSION);
+		    path, (unsigned)p->abi_version, PLUGIN_ABI_OLDEST,
+		    IG_PLUGIN_ABI_VERSION);
+	return 0;
+}
+
+/* The members the plugin's version has; the rest stay NULL. */
+static void
+copy_plugin(ig_plugin *dst, const ig_plugin *p)
+{
+	memset(dst, 0, sizeof(*dst));
+	memcpy(dst, p,
+	    p->abi_version == 1 ? offsetof(ig_plugin, save_file) :
+	                          sizeof(*dst));
+}
+
+static int
+check_members(const char *path, const ig_plugin *p, ig_err *err)
+{
 	if (p->create == NULL || p->process == NULL || p->destroy == NULL)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "engine: plugin:%s lacks %s", path,
@@ -101,6 +123,11 @@ check_plugin(const char *path, const ig_plugin *p, ig_err *err)
 		    path,
 		    p->state_dict != NULL ? "state_dict" : "load_state_dict",
 		    p->state_dict != NULL ? "load_state_dict" : "state_dict");
+	if ((p->save_file == NULL) != (p->load_file == NULL))
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "engine: plugin:%s has %s without %s", path,
+		    p->save_file != NULL ? "save_file" : "load_file",
+		    p->save_file != NULL ? "load_file" : "save_file");
 	if (p->name == NULL)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "engine: plugin:%s has no name", path);
@@ -109,7 +136,7 @@ check_plugin(const char *path, const ig_plugin *p, ig_err *err)
 
 int
 plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
-    const ig_plugin **plugin, void **dl, ig_err *err)
+    ig_plugin *plugin, void **dl, ig_err *err)
 {
 	char real[PATH_MAX];
 	struct resolve r = { path, real };
@@ -117,7 +144,7 @@ plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
 	ig_plugin_entry_fn entry;
 	int rc;
 
-	*plugin = NULL;
+	memset(plugin, 0, sizeof(*plugin));
 	*dl = NULL;
 	if (path[0] != '/')
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
@@ -145,7 +172,11 @@ plugin_load(const char *path, uid_t owner, const struct plugin_dirs *dirs,
 		dlclose(h);
 		return rc;
 	}
-	*plugin = p;
+	copy_plugin(plugin, p);
+	if ((rc = check_members(path, plugin, err)) != 0) {
+		dlclose(h);
+		return rc;
+	}
 	*dl = h;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * plugin.h - the process-function provider interface, version 1.
+ * plugin.h - the process-function provider interface, version 2.
  *
  * One interface for every process function the daemon hosts in-process: the
  * builtins (noop, sleep, meanstd, softmax) are ig_plugin values compiled into
@@ -10,7 +10,8 @@
  *
  * A plugin depends on this header and engine.h only (for ig_batch, ig_output
  * and ig_value): parameters arrive already decoded as an array of ig_param,
- * and state is an opaque byte string the plugin formats as it likes.
+ * and state is an opaque byte string the plugin formats as it likes, or a
+ * file of any size it writes itself (save_file, load_file: version 2).
  *
  * Errors: a callback that fails returns -1 (create: NULL) after writing a
  * NUL-terminated, human-readable message of at most errlen bytes (errlen > 0)
@@ -38,8 +39,13 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change of ig_plugin or of what it is given. */
-#define IG_PLUGIN_ABI_VERSION 1u
+/*
+ * Bumped on any change of ig_plugin or of what it is given.  Version 2
+ * added save_file and load_file at the end of ig_plugin; ignited still
+ * loads version 1 plugins (whose ig_plugin ends at event_mask) and reads
+ * nothing past what their version has.
+ */
+#define IG_PLUGIN_ABI_VERSION 2u
 
 /* The symbol a plugin's shared object exports, of type ig_plugin_entry_fn. */
 #define IG_PLUGIN_SYMBOL "ignite_plugin_v1"
@@ -133,6 +139,34 @@ typedef struct ig_plugin {
 	int (*on_event)(void *self, int event, const ig_state *state, char *err,
 	    size_t errlen);
 	uint32_t event_mask;
+
+	/* ---- version 2 ---- */
+
+	/*
+	 * Optional, both or neither (NULL when unused): the state as a file of
+	 * any size and format, for states too large to hold as state_dict's
+	 * bytes (a model's weights).  When set they are used instead of
+	 * state_dict and load_state_dict at every checkpoint.
+	 *
+	 * save_file creates the file at path (a fresh name in the run's
+	 * checkpoint directory, which does not exist yet) and writes the
+	 * state into it; it need not fsync, the daemon does.  It runs on a
+	 * worker thread, with the file access of the run's owner (the file
+	 * is the owner's), while the run waits at its iteration boundary: no
+	 * other call on the instance overlaps it, and the loop and every
+	 * other run go on.  A failure pauses the run; its previous
+	 * checkpoint stands.
+	 *
+	 * load_file restores what save_file wrote, called after create and
+	 * before the first process, on the loop thread with the file access
+	 * of the run's owner.  The daemon hands it only a file whose size and
+	 * checksum match what it sealed; still validate it before changing
+	 * anything, as load_state_dict.
+	 */
+	int (*save_file)(
+	    void *self, const char *path, char *err, size_t errlen);
+	int (*load_file)(
+	    void *self, const char *path, char *err, size_t errlen);
 } ig_plugin;
 
 /* What IG_PLUGIN_SYMBOL points to.  The returned ig_plugin has static

@@ -91,6 +91,8 @@ class Engine:
 
 def _plain(v):
     """Outputs as msgpack takes them: numpy values become lists and floats."""
+    if type(v) is float:  # the common case, first: this runs every iteration
+        return v
     if hasattr(v, "tolist"):
         v = v.tolist()
     if isinstance(v, (list, tuple)):
@@ -98,8 +100,21 @@ def _plain(v):
     return float(v)
 
 
+# A read takes what is there up to this much: a request whole, usually,
+# in one system call.
+READ_CHUNK = 1 << 16
+_HEAD = struct.Struct(">I")  # a frame's length
+
+
 class _Channel:
-    """Frames over a byte stream; a subclass gives _recv and _send."""
+    """Frames over a byte stream; a subclass gives _recv (up to n bytes,
+    b"" at the end) and _send.  Requests come one at a time, so each read
+    is one system call for the frame and its length together, and what it
+    took past the frame waits in _buf for the next."""
+
+    def __init__(self):
+        self._buf = b""
+        self._packer = msgpack.Packer(use_bin_type=True)
 
     def _read_exact(self, n):
         buf = bytearray()
@@ -108,24 +123,40 @@ class _Channel:
             if not chunk:
                 return None
             buf += chunk
-        return bytes(buf)
+        return buf
 
     def read(self):
         """The next message, or None at the end of the stream."""
-        head = self._read_exact(4)
-        if head is None:
-            return None
-        body = self._read_exact(struct.unpack(">I", head)[0])
-        if body is None:
-            return None
-        return msgpack.unpackb(body, raw=False)
+        buf = self._buf or self._recv(READ_CHUNK)
+        if len(buf) > 4:
+            end = 4 + _HEAD.unpack_from(buf)[0]
+            if len(buf) == end:  # one whole frame: the common case
+                self._buf = b""
+                return msgpack.unpackb(buf[4:], raw=False)
+        while len(buf) < 4:
+            if not buf:
+                return None
+            chunk = self._recv(READ_CHUNK)
+            if not chunk:
+                return None
+            buf += chunk
+        end = 4 + _HEAD.unpack_from(buf)[0]
+        if len(buf) < end:
+            # the rest of a large frame: read exactly that, once
+            rest = self._read_exact(end - len(buf))
+            if rest is None:
+                return None
+            buf += rest
+        self._buf = buf[end:]
+        return msgpack.unpackb(memoryview(buf)[4:end], raw=False)
 
     def write(self, obj):
-        body = msgpack.packb(obj, use_bin_type=True)
-        self._send(struct.pack(">I", len(body)) + body)
+        body = self._packer.pack(obj)
+        self._send(_HEAD.pack(len(body)) + body)
 
     def reply(self, msgid, result):
-        self.write([1, msgid, None, result])
+        body = self._packer.pack([1, msgid, None, result])
+        self._send(_HEAD.pack(len(body)) + body)
 
     def error(self, msgid, code, message):
         self.write([1, msgid, {"code": code, "message": message}, None])
@@ -138,18 +169,22 @@ class _Pipes(_Channel):
     """stdin and stdout, for a worker the daemon started."""
 
     def __init__(self):
+        super().__init__()
         # The channel is a private copy of fd 1; fd 1 itself goes to
         # stderr so that print() cannot break the framing.
-        self.rfile = os.fdopen(os.dup(0), "rb", buffering=0)
-        self.wfile = os.fdopen(os.dup(1), "wb", buffering=0)
+        self.rfd, self.wfd = os.dup(0), os.dup(1)
         os.dup2(2, 1)
         sys.stdout = sys.stderr
 
     def _recv(self, n):
-        return self.rfile.read(n)
+        return os.read(self.rfd, n)
 
     def _send(self, data):
-        self.wfile.write(data)
+        n = os.write(self.wfd, data)
+        if n < len(data):  # a signal cut a large write short
+            view = memoryview(data)[n:]
+            while view:
+                view = view[os.write(self.wfd, view):]
 
 
 class _Dropped(Exception):
@@ -161,6 +196,7 @@ class _Socket(_Channel):
     end, is _Dropped: the worker dials again."""
 
     def __init__(self, sock):
+        super().__init__()
         self.sock = sock
 
     def _recv(self, n):
@@ -421,7 +457,7 @@ def serve(process, state_dict=None, load_state_dict=None, events=None, save=None
         s.epoch, s.iteration = p["epoch"], p["iteration"]
         s.metrics = {}
         out = process(engine, p.get("batch"))
-        result = {"output": {k: _plain(v) for k, v in (out or {}).items()}}
+        result = {"output": {k: _plain(v) for k, v in out.items()} if out else {}}
         if s.metrics:
             result["metrics"] = {k: float(v) for k, v in s.metrics.items()}
         return result

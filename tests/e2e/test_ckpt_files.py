@@ -114,7 +114,7 @@ def resumed_at(c, rid, n=1):
     return wait_for(at, "run %d to resume" % rid, 60)[n - 1]
 
 
-class CheckpointFiles(DaemonCase):
+class FilesCase(DaemonCase):
     def setUp(self):
         super().setUp()
         self.tmp = self.d.dir
@@ -148,6 +148,31 @@ class CheckpointFiles(DaemonCase):
         return sorted(os.path.join(self.run_dir(rid), f)
                       for f in os.listdir(self.run_dir(rid)))
 
+    def corrupt_newest_and_finish(self, rid, offset):
+        """Pause run rid, damage its newest checkpoint file at offset with
+        the daemon stopped, and let the run resume and complete: the
+        file's path, after checking the resume refused it."""
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 60)
+        # a paused run resumed in the same daemon keeps its job: restart
+        # the daemon so that the resume reads the checkpoint back
+        self.d.stop()
+        newest = self.rows(rid)[-1][1]
+        with open(newest, "r+b") as f:
+            f.seek(offset)
+            f.write(b"garbage!")
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        if self.c.call("status", {"id": rid})["status"] == "paused":
+            self.c.call("resume", {"id": rid})
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertTrue(any("refused" in l and "damaged" in l for l in log_lines(self.c, rid)),
+                        log_lines(self.c, rid))
+        return newest
+
+
+class CheckpointFiles(FilesCase):
     def final_w0(self, rid):
         return history(self.c, rid)["w0"]
 
@@ -183,22 +208,7 @@ class CheckpointFiles(DaemonCase):
         want = self.reference(pad=4096, sleep=0.01, every=4)
         rid = self.run_spec(spec(self.tmp, pad=4096, sleep=0.01, every=4))
         wait_iteration(self.c, rid, 10)
-        self.c.call("pause", {"id": rid})
-        wait_status(self.c, rid, ("paused",), 60)
-        # a paused run resumed in the same daemon keeps its job: restart
-        # the daemon so that the resume reads the checkpoint back
-        self.d.stop()
-        newest = self.rows(rid)[-1][1]
-        with open(newest, "r+b") as f:
-            f.write(b"garbage!")
-        self.d.start()
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-        if self.c.call("status", {"id": rid})["status"] == "paused":
-            self.c.call("resume", {"id": rid})
-        wait_status(self.c, rid, ("completed",), 120)
-        self.assertTrue(any("refused" in l and "damaged" in l for l in log_lines(self.c, rid)),
-                        log_lines(self.c, rid))
+        newest = self.corrupt_newest_and_finish(rid, 0)
         self.assertEqual(self.final_w0(rid), want)
         # the iterations past the one resumed from were checkpointed
         # again, in files of new names: each record names its own file
@@ -450,6 +460,63 @@ class CheckpointFiles(DaemonCase):
         self.assertIn("cannot create the run's directory", st["reason"])
         self.assertIn("Permission denied", st["reason"])
         self.assertEqual(os.listdir(shared), [])
+
+
+def plugin_spec(env, **params):
+    """A run of tests/workers/bigstate.c: loss is its state's digest."""
+    every = params.pop("every", 5)
+    return {"engine": "plugin:" + os.environ[env], "epoch_length": 40, "max_epochs": 1,
+            "params": params, "checkpoint": {"every": every, "epoch_completed": False},
+            "metrics": [{"name": "loss", "kind": "output", "field": "loss"}]}
+
+
+class PluginFiles(FilesCase):
+    """A plugin's state as a file (plugin.h's save_file, load_file): sealed
+    and committed as an exec worker's, resumed from bit-identically."""
+
+    def history_of(self, s):
+        rid = self.run_spec(s)
+        wait_status(self.c, rid, ("completed",), 300)
+        return history(self.c, rid)["loss"]
+
+    def kill9_resumes_exactly(self, s):
+        """Run s, kill -9 the daemon after its second checkpoint: the run
+        resumes from a checkpoint and ends with the history of an
+        uninterrupted one.  Its id."""
+        want = self.history_of(s)
+        rid = self.run_spec(s)
+        wait_for(lambda: len(self.rows(rid)) >= 2, "two committed checkpoints", 120)
+        self.restart()
+        self.assertGreater(resumed_at(self.c, rid), 0)
+        wait_status(self.c, rid, ("completed",), 300)
+        self.assertEqual(history(self.c, rid)["loss"], want)
+        return rid
+
+    def test_64mib_state_file_kill9_resumes_exactly(self):
+        rid = self.kill9_resumes_exactly(
+            plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=64 << 20, sleep_ms=20))
+        rows = self.rows(rid)
+        # n_saved 2 (the default): the last two, each the whole state
+        self.assertEqual(len(rows), 2, rows)
+        self.assertTrue(all(r[2] == (64 << 20) + 32 for r in rows), rows)
+        self.assertEqual(self.on_disk(rid), sorted(r[1] for r in rows))
+
+    def test_corrupt_state_file_refused_and_previous_used(self):
+        s = plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=1 << 20, sleep_ms=10, every=4)
+        want = self.history_of(s)
+        rid = self.run_spec(s)
+        wait_for(lambda: len(self.rows(rid)) >= 2, "two committed checkpoints", 120)
+        newest = self.corrupt_newest_and_finish(rid, 1000)
+        self.assertEqual(history(self.c, rid)["loss"], want)
+        self.assertNotIn(newest, [r[1] for r in self.rows(rid)])
+
+    def test_abi1_plugin_keeps_its_state_inline(self):
+        """A plugin of ABI version 1 has no save_file: the daemon reads no
+        member past version 1's (this one's would abort) and keeps its
+        state_dict in the row, as before."""
+        rid = self.kill9_resumes_exactly(
+            plugin_spec("IGNITE_BIGSTATE_ABI1_PLUGIN", pad=4096, sleep_ms=10))
+        self.assertTrue(all(r[1] is None for r in self.rows(rid)), self.rows(rid))
 
 
 if __name__ == "__main__":

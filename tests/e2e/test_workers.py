@@ -338,7 +338,7 @@ class TestPlugins(WorkerCase):
     def test_abi_mismatch(self):
         e = self.refused(self.plugin_spec(built("IGNITE_BAD_ABI_PLUGIN", "tests", "workers",
                                                 "libbad_abi.so")))
-        self.assertIn("speaks plugin ABI 2, ignited speaks 1", e.message)
+        self.assertIn("speaks plugin ABI 3, ignited speaks 1 to 2", e.message)
 
     def test_missing_symbol(self):
         e = self.refused(self.plugin_spec(built("IGNITE_NOSYM_PLUGIN", "tests", "workers",

@@ -260,6 +260,51 @@ serve(process)
 SECRET = bytes(range(32))
 
 
+class TestFraming(unittest.TestCase):
+    """The channel reads what is there in one call and keeps what follows
+    a frame for the next: frames split anywhere, several in one read, and
+    one larger than a read all come out whole and in order."""
+
+    class Scripted(ignite_worker._Channel):
+        def __init__(self, chunks):
+            super().__init__()
+            self.chunks = list(chunks)
+            self.sent = []
+
+        def _recv(self, n):
+            if not self.chunks:
+                return b""
+            c = self.chunks.pop(0)
+            if len(c) > n:
+                self.chunks.insert(0, c[n:])
+                c = c[:n]
+            return c
+
+        def _send(self, data):
+            self.sent.append(data)
+
+    @staticmethod
+    def frame(obj):
+        body = msgpack.packb(obj, use_bin_type=True)
+        return struct.pack(">I", len(body)) + body
+
+    def test_split_joined_and_large_frames(self):
+        big = os.urandom(3 * ignite_worker.READ_CHUNK + 5)
+        msgs = [[0, 1, "a", None], [0, 2, "b", {"x": 1}], [0, 3, "c", big], [0, 4, "d", []]]
+        stream = b"".join(self.frame(m) for m in msgs)
+        for cuts in ([], [1], [3, 40], [len(stream) - 2], list(range(1, 60, 7))):
+            edges = [0] + cuts + [len(stream)]
+            ch = self.Scripted(stream[a:b] for a, b in zip(edges, edges[1:]))
+            got = [ch.read() for _ in msgs]
+            self.assertEqual(got, msgs, cuts)
+            self.assertIsNone(ch.read())
+
+    def test_reply_is_one_frame(self):
+        ch = self.Scripted([])
+        ch.reply(7, {"output": {}})
+        self.assertEqual(ch.sent, [self.frame([1, 7, None, {"output": {}}])])
+
+
 class TestDialBack(unittest.TestCase):
     """IGNITE_WORKER_ADDR set: serve() dials the daemon, says hello with the
     run and its secret, and dials again with backoff when the connection
