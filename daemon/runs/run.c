@@ -50,7 +50,7 @@ int
 build_job(struct run *run, struct job **out, ig_err *err)
 {
 	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log,
-		hook_wake, hook_run_id, run };
+		hook_wake, hook_run_id, run, remote_want };
 
 	if (run->spec == NULL)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
@@ -137,6 +137,7 @@ run_free(struct run *run)
 	queue_forget(run);
 	if (run->job != NULL)
 		job_free(run->job);
+	remote_free(run);
 	tell_rpc(run, RUN_GONE, NULL);
 	for (size_t i = 0; i < run->nseries; i++)
 		free(run->series[i].name);
@@ -269,6 +270,7 @@ run_summary(struct run *run, ig_summary *s)
 	s->epoch = s->iteration = 0;
 	s->max_epochs = s->epoch_length = IG_NONE;
 	queue_summary(run, s);
+	remote_summary(run, s);
 	if (run->spec != NULL) {
 		s->tags = run->spec->tags;
 		s->ntags = run->spec->ntags;

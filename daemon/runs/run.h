@@ -144,6 +144,9 @@ struct run {
 	bool waited; /* it was queued: its start is logged */
 	char devices[SCHED_MAX_GPUS * 5];
 	char waiting_for[128];
+
+	/* placed on a cluster (spec placement): its launch (remote.c) */
+	struct remote *remote;
 };
 
 enum run_suspend {

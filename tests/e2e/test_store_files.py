@@ -254,7 +254,7 @@ class TestIntegrity(StoreCase):
         c = self.d.client()
         self.addCleanup(c.close)
         wait_status(c, run_id, ("running",), 30)
-        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 5)
+        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 6)
         self.assertNotIn("integrity", self.d.logtext())
 
 

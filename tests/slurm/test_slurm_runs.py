@@ -1,0 +1,191 @@
+"""Runs placed on Slurm (issue #19) on a real one-node cluster
+(slurm_cluster.py): the daemon submits the worker with sbatch, the worker
+dials back (ignited --worker-listen) with the run's secret, and the run's
+history is exact through scancel, requeue and a kill -9 of the daemon.
+
+usage: test_slurm_runs.py IGNITED [unittest args]
+
+Skipped only when the Slurm or munge programs are missing (scripts/deps.sh
+installs them).
+"""
+
+import os
+import re
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import unittest
+
+import msgpack
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+for path in (HERE, os.path.join(SRC, "tests", "e2e")):
+    sys.path.insert(0, path)
+from daemon import (PY, PYPATH, Daemon, history, log_lines, wait_for,  # noqa: E402
+                    wait_status)
+from slurm_cluster import SlurmCluster, free_ports, missing_programs  # noqa: E402
+
+IGNITED = None
+WORKER = os.path.join(HERE, "slow_worker.py")
+EPOCH_LENGTH = 20
+EPOCHS = 4
+
+
+def spec(slurm=True, restarts=None, name=None, cwd=None):
+    s = {"engine": [PY, WORKER], "data": "worker", "epoch_length": EPOCH_LENGTH,
+         "max_epochs": EPOCHS, "seed": 3, "checkpoint": {"every": 5},
+         "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                     {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
+         "worker": {"env": dict(PYPATH, SLOW_WORKER_DELAY="0.05")}}
+    if restarts is not None:
+        s["worker"]["max_restarts"] = restarts
+    if cwd is not None:
+        s["worker"]["cwd"] = cwd
+    if name:
+        s["name"] = name
+    if slurm:
+        s["placement"] = {"slurm": {"partition": "debug", "cpus_per_task": 1,
+                                    "time": "10"}}
+    return s
+
+
+@unittest.skipIf(missing_programs(), "Slurm or munge is not installed (scripts/deps.sh test)")
+class SlurmRuns(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = SlurmCluster().start()
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.ref = None
+
+    def setUp(self):
+        self.cwd = tempfile.mkdtemp(prefix="ignite-slurm-run-")
+        self.addCleanup(shutil.rmtree, self.cwd, True)
+        self.port = free_ports(1)[0]
+        self.start_daemon()
+
+    def start_daemon(self, workdir=None):
+        self.d = Daemon(IGNITED, workdir=workdir,
+                        extra=["--worker-listen", "127.0.0.1:%d" % self.port],
+                        popen={"env": self.cluster.env}).start()
+        self.addCleanup(self.d.remove)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def reference(self):
+        """The history of the same run as a local child process."""
+        if SlurmRuns.ref is None:
+            rid = self.c.call("run", spec(slurm=False))["id"]
+            self.complete(rid)
+            SlurmRuns.ref = history(self.c, rid)
+        return SlurmRuns.ref
+
+    def complete(self, rid, timeout=120):
+        st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
+        self.assertEqual(st["status"], "completed",
+                         "%s\n%s" % (st.get("reason"), self.d.logtext()[-4000:]))
+        return st
+
+    def job_of(self, rid, n=1):
+        """The id of the run's n-th Slurm job, from its log."""
+        def jobs():
+            got = [int(m.group(1)) for m in
+                   (re.search(r"submitted to Slurm as job (\d+)", line)
+                    for line in log_lines(self.c, rid)) if m]
+            return got if len(got) >= n else None
+        return wait_for(jobs, "run %d's Slurm job" % rid, 60)[n - 1]
+
+    def iteration(self, rid, target):
+        return wait_for(lambda: self.c.call("status", {"id": rid})["iteration"] >= target,
+                        "run %d at iteration %d" % (rid, target), 60)
+
+    def test_a_run_on_slurm_completes_with_the_local_history(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.cluster.wait_job(job, {"COMPLETED"})
+        out = os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))
+        self.assertTrue(os.path.exists(out), os.listdir(self.cwd))
+
+    def test_a_wrong_secret_is_refused_and_logged(self):
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        body = msgpack.packb([0, 1, "hello", {"versions": [1], "run": rid,
+                                               "secret": b"\0" * 32}])
+        s.sendall(struct.pack(">I", len(body)) + body)
+        self.assertEqual(s.recv(100), b"", "closed without an answer")
+        s.close()
+        wait_for(lambda: "run %d: the wrong secret" % rid in self.d.logtext(),
+                 "the refusal in the log")
+        # the run's own worker is let in all the same
+        self.complete(rid)
+
+    def test_scancel_kill_resumes_exactly(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(restarts=2, cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 30)
+        self.cluster.run(["scancel", "--signal=KILL", str(job)])
+        second = self.job_of(rid, 2)
+        self.assertNotEqual(second, job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertIn("restart 1 of 2", "\n".join(log_lines(self.c, rid)))
+
+    def test_scontrol_requeue_resumes_exactly(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(restarts=2, cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 30)
+        self.cluster.run(["scontrol", "requeue", str(job)])
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        lines = "\n".join(log_lines(self.c, rid))
+        self.assertNotIn("submitted to Slurm as job %d" % (job + 1), lines)
+        self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+
+    def test_kill9_of_the_daemon_resumes_exactly(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 30)
+        self.d.kill9()
+        self.c.close()
+        self.start_daemon(workdir=self.d.dir)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        lines = "\n".join(log_lines(self.c, rid))
+        self.assertEqual(lines.count("submitted to Slurm as job"), 1, lines)
+        self.cluster.wait_job(job, {"COMPLETED"})
+
+    def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+
+        def queued():
+            st = self.c.call("status", {"id": rid})
+            return st if st["status"] == "queued" and "PENDING" in (st.get("waiting_for") or "") \
+                and "Node" in st["waiting_for"] else None
+        st = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
+        self.assertIn("Slurm job %d PENDING" % self.job_of(rid), st["waiting_for"])
+        self.cluster.resume_node()
+        self.complete(rid)
+
+    def test_a_placement_without_worker_listen_is_refused(self):
+        d = Daemon(IGNITED, popen={"env": self.cluster.env}).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        self.addCleanup(c.close)
+        with self.assertRaises(Exception) as e:
+            c.call("run", spec())
+        self.assertIn("--worker-listen", str(e.exception))
+
+
+if __name__ == "__main__":
+    IGNITED = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
