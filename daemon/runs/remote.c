@@ -401,6 +401,8 @@ remote_summary(struct run *run, ig_summary *s)
 		snprintf(r->shown, sizeof(r->shown), "Slurm job %s %s%s%s",
 		    r->job, r->st.state, r->st.reason[0] != '\0' ? ": " : "",
 		    r->st.reason);
+	/* not in the daemon's own queue: first, waiting for Slurm */
 	s->status = IG_STATUS_QUEUED;
+	s->queue_position = 1;
 	s->waiting_for = r->shown;
 }

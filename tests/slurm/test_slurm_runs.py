@@ -169,10 +169,10 @@ class SlurmRuns(unittest.TestCase):
 
         def queued():
             st = self.c.call("status", {"id": rid})
-            return st if st["status"] == "queued" and "PENDING" in (st.get("waiting_for") or "") \
-                and "Node" in st["waiting_for"] else None
-        st = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
-        self.assertIn("Slurm job %d PENDING" % self.job_of(rid), st["waiting_for"])
+            why = (st.get("queue") or {}).get("waiting_for") or ""
+            return why if st["status"] == "queued" and "Node" in why else None
+        why = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
+        self.assertIn("Slurm job %d PENDING: " % self.job_of(rid), why)
         self.cluster.resume_node()
         self.complete(rid)
 
