@@ -15,7 +15,11 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		    "run %lld is restarting its worker; "
 		    "retry",
 		    (long long)run->id);
-	if (run->status == IG_STATUS_QUEUED)
+	/* a run placed on a cluster whose worker has not connected has
+	 * nobody to finish its iteration: it ends where it stands */
+	if (run->status == IG_STATUS_QUEUED ||
+	    (!epoch_only && run->status == IG_STATUS_RUNNING &&
+	        run->remote != NULL && job_remote_worker(run->job) != NULL))
 		return queue_terminate(run, ended, arg, later);
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
@@ -78,9 +82,11 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s",
 		    (long long)run->id, run->reason != NULL ? run->reason : "");
-	if (live(run) && run->store_failed) {
+	if (live(run) && (run->store_failed || run->remote != NULL)) {
 		/* points and checkpoints after the failure never reached the
-		 * store: continue from what it holds, not from memory */
+		 * store: continue from what it holds, not from memory; a run
+		 * placed on a cluster had its job cancelled at the pause, and
+		 * a new one starts from the pause's checkpoint */
 		if (job_busy(run->job))
 			return ig_err_set(err, IG_PROTO_UNAVAILABLE,
 			    "run %lld is finishing an "

@@ -16,7 +16,8 @@
  *     ended before fails the waiting worker with the scheduler's state,
  *     which counts as a restart (worker.max_restarts) or fails the run.
  *   - Once the run wants no worker (ended, paused) a job still in the
- *     scheduler is cancelled.
+ *     scheduler is cancelled (its worker was told to shut down when the
+ *     run ended); a paused run's resume submits a new one.
  *
  * struct remote outlives its run while commands are in flight (refs).
  */
@@ -140,6 +141,17 @@ remote_want(void *ud)
 	if (r == NULL)
 		return;
 	uv_timer_start(&r->timer, on_tick, 0, POLL_WAIT_MS);
+}
+
+/* Its status changed: a run that ended or paused has its job cancelled
+ * at once, not at the next poll. */
+void
+remote_status(struct run *run)
+{
+	struct remote *r = run->remote;
+
+	if (r != NULL && !keep(run) && r->job[0] != '\0' && !r->cancelled)
+		uv_timer_start(&r->timer, on_tick, 0, POLL_WAIT_MS);
 }
 
 /* ---- the launcher's request: as the owner, with the worker's env -------- */
@@ -275,7 +287,8 @@ ended(struct remote *r)
 {
 	char why[sizeof(r->shown) + 64];
 
-	if (r->connected || r->spent) {
+	/* cancelled here (a pause): nothing went wrong with it */
+	if (r->connected || r->spent || r->cancelled) {
 		submit(r);
 		return;
 	}

@@ -202,6 +202,7 @@ int remote_check(struct runs *mgr, const ig_spec *spec, ig_err *err);
 void remote_setup(struct run *run, bool stored);
 void remote_free(struct run *run);
 void remote_want(void *ud);
+void remote_status(struct run *run);
 void remote_summary(struct run *run, ig_summary *s);
 
 /* shutdown.c */

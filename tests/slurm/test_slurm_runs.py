@@ -176,6 +176,29 @@ class SlurmRuns(unittest.TestCase):
         self.cluster.resume_node()
         self.complete(rid)
 
+    def test_pause_cancels_the_job_and_resume_submits_again(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 30)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",))
+        self.cluster.wait_job(job, {"CANCELLED", "COMPLETED"})
+        self.c.call("resume", {"id": rid})
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    def test_terminate_of_a_pending_run_cancels_its_job(self):
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.cluster.wait_job(job, {"PENDING"})
+        self.c.call("terminate", {"id": rid})
+        wait_status(self.c, rid, ("terminated",))
+        self.cluster.wait_job(job, {"CANCELLED"})
+
     def test_a_placement_without_worker_listen_is_refused(self):
         d = Daemon(IGNITED, popen={"env": self.cluster.env}).start()
         self.addCleanup(d.remove)
