@@ -17,10 +17,12 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		    (long long)run->id);
 	/* a run placed on a cluster whose worker has not connected has
 	 * nobody to finish its iteration: it ends where it stands */
-	if (run->status == IG_STATUS_QUEUED ||
-	    (!epoch_only && run->status == IG_STATUS_RUNNING &&
-	        run->remote != NULL && job_remote_worker(run->job) != NULL))
+	if (run->status == IG_STATUS_QUEUED)
 		return queue_terminate(run, ended, arg, later);
+	if (!epoch_only && remote_waiting(run)) {
+		run->waiting = false;
+		return queue_terminate(run, ended, arg, later);
+	}
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
 		ig_engine_terminate_epoch(e, false);

@@ -143,6 +143,14 @@ remote_want(void *ud)
 	uv_timer_start(&r->timer, on_tick, 0, POLL_WAIT_MS);
 }
 
+/* Running, and waiting for its worker to connect. */
+bool
+remote_waiting(struct run *run)
+{
+	return run->remote != NULL && run->status == IG_STATUS_RUNNING &&
+	    run->job != NULL && job_remote_worker(run->job) != NULL;
+}
+
 /* Its status changed: a run that ended or paused has its job cancelled
  * at once, not at the next poll. */
 void

@@ -203,6 +203,7 @@ void remote_setup(struct run *run, bool stored);
 void remote_free(struct run *run);
 void remote_want(void *ud);
 void remote_status(struct run *run);
+bool remote_waiting(struct run *run);
 void remote_summary(struct run *run, ig_summary *s);
 
 /* shutdown.c */
