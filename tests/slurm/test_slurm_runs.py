@@ -3,7 +3,7 @@
 dials back (ignited --worker-listen) with the run's secret, and the run's
 history is exact through scancel, requeue and a kill -9 of the daemon.
 
-usage: test_slurm_runs.py IGNITED [unittest args]
+usage: test_slurm_runs.py IGNITED IGNITECTL [unittest args]
 
 Skipped only when the Slurm or munge programs are missing (scripts/deps.sh
 installs them).
@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -24,11 +25,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 for path in (HERE, os.path.join(SRC, "tests", "e2e")):
     sys.path.insert(0, path)
-from daemon import (PY, PYPATH, Daemon, history, log_lines, wait_for,  # noqa: E402
-                    wait_status)
+from daemon import (PY, PYPATH, Daemon, RPCError, history, log_lines,  # noqa: E402
+                    wait_for, wait_status)
 from slurm_cluster import SlurmCluster, free_ports, missing_programs  # noqa: E402
 
 IGNITED = None
+IGNITECTL = None
 WORKER = os.path.join(HERE, "slow_worker.py")
 EPOCH_LENGTH = 20
 EPOCHS = 4
@@ -199,16 +201,52 @@ class SlurmRuns(unittest.TestCase):
         wait_status(self.c, rid, ("terminated",))
         self.cluster.wait_job(job, {"CANCELLED"})
 
+    def test_ignitectl_run_slurm_flags_place_the_run(self):
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        out = subprocess.run(
+            [IGNITECTL, "--socket", self.d.socket, "run", "--engine",
+             "exec:%s %s" % (PY, WORKER), "--data", "worker", "--epoch-length", "5",
+             "--slurm", "partition=debug", "--slurm", "cpus_per_task=1",
+             "--slurm", "extra_args=--comment=ignite", "--slurm", "extra_args=--nice=0"],
+            capture_output=True, text=True, cwd=self.cwd, check=True).stdout
+        rid = int(re.search(r"\d+", out).group(0))
+        placement = self.c.call("spec", {"id": rid})["placement"]
+        self.assertEqual(placement["slurm"]["partition"], "debug")
+        self.assertEqual(placement["slurm"]["cpus_per_task"], 1)
+        self.assertEqual(placement["slurm"]["extra_args"], ["--comment=ignite", "--nice=0"])
+        self.assertIsNone(placement["slurm"]["gres"])
+        job = self.job_of(rid)
+        self.assertEqual(self.cluster.job(job)["Comment"].strip(), "ignite")
+        self.c.call("terminate", {"id": rid})
+        self.cluster.wait_job(job, {"CANCELLED"})
+
+    def test_a_bad_placement_is_refused_with_its_field(self):
+        for slurm, want in (({"nodes": 0}, "placement.slurm.nodes"),
+                            ({"partiton": "x"}, "partiton"),
+                            ({"extra_args": ["exclusive"]}, "placement.slurm.extra_args[0]"),
+                            ({"time": ""}, "must not be empty")):
+            s = spec()
+            s["placement"] = {"slurm": slurm}
+            with self.assertRaises(RPCError) as e:
+                self.c.call("run", s)
+            self.assertIn(want, str(e.exception))
+        s = {"engine": "builtin:noop", "placement": {"slurm": {}}}
+        with self.assertRaises(RPCError) as e:
+            self.c.call("run", s)
+        self.assertIn("placement: only for exec engines", str(e.exception))
+
     def test_a_placement_without_worker_listen_is_refused(self):
         d = Daemon(IGNITED, popen={"env": self.cluster.env}).start()
         self.addCleanup(d.remove)
         c = d.client()
         self.addCleanup(c.close)
-        with self.assertRaises(Exception) as e:
+        with self.assertRaises(RPCError) as e:
             c.call("run", spec())
         self.assertIn("--worker-listen", str(e.exception))
 
 
 if __name__ == "__main__":
     IGNITED = os.path.abspath(sys.argv.pop(1))
+    IGNITECTL = os.path.abspath(sys.argv.pop(1))
     unittest.main()
