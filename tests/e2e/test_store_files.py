@@ -248,6 +248,7 @@ class TestIntegrity(StoreCase):
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
         for col in ("file", "file_size", "file_sum", "score"):
             self.sql("ALTER TABLE checkpoints DROP COLUMN " + col)
+        self.sql("DROP TABLE run_launch")
         self.sql("PRAGMA user_version = 2")
         os.unlink(self.d.db + ".key")
         self.d.start()

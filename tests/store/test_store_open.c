@@ -151,6 +151,7 @@ test_migrate_names_per_owner(void **state)
 	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
 	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
 	    "ALTER TABLE checkpoints DROP COLUMN score;"
+	    "DROP TABLE run_launch;"
 	    "PRAGMA user_version = 1; COMMIT;");
 
 	fx_open(&fx, NULL);
@@ -336,6 +337,7 @@ test_migration_signs_old_runs(void **state)
 	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
 	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
 	    "ALTER TABLE checkpoints DROP COLUMN score;"
+	    "DROP TABLE run_launch;"
 	    "PRAGMA user_version = 2");
 	unlink(key);
 	fx_open(&fx, NULL);
