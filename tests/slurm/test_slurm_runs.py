@@ -25,12 +25,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 for path in (HERE, os.path.join(SRC, "tests", "e2e")):
     sys.path.insert(0, path)
-from daemon import (PY, PYPATH, Daemon, RPCError, history, log_lines,  # noqa: E402
-                    wait_for, wait_status)
+from daemon import (PY, PYPATH, Daemon, RPCError, as_nobody, history,  # noqa: E402
+                    log_lines, wait_for, wait_status)
 from slurm_cluster import SlurmCluster, free_ports, missing_programs  # noqa: E402
 
 IGNITED = None
 IGNITECTL = None
+NOBODY = 65534
 WORKER = os.path.join(HERE, "slow_worker.py")
 EPOCH_LENGTH = 20
 EPOCHS = 4
@@ -112,6 +113,19 @@ class SlurmRuns(unittest.TestCase):
         self.cluster.wait_job(job, {"COMPLETED"})
         out = os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))
         self.assertTrue(os.path.exists(out), os.listdir(self.cwd))
+
+    def test_another_users_run_is_submitted_as_that_user(self):
+        """sbatch as the run's owner: nobody's run is nobody's job, and
+        its worker writes its checkpoints as nobody."""
+        ref = self.reference()
+        os.chmod(self.cwd, 0o777)
+        self.assertEqual(as_nobody(self.d, lambda c: c.call("run", spec(cwd=self.cwd))), 0)
+        rid = max(r["id"] for r in self.c.call("list")["runs"])
+        self.assertEqual(self.c.call("status", {"id": rid})["owner"], NOBODY)
+        job = self.job_of(rid)
+        self.assertTrue(self.cluster.job(job)["UserId"].startswith("nobody(65534)"))
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
 
     def test_a_wrong_secret_is_refused_and_logged(self):
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
