@@ -43,6 +43,7 @@ struct remote {
 	bool connected; /* a worker of this job connected */
 	bool spent; /* a waiting worker was failed for this job's end */
 	bool cancelled; /* the job was cancelled */
+	bool erred; /* the last status could not be had (logged once) */
 	uv_timer_t timer;
 	char shown[LAUNCH_STATE_MAX + LAUNCH_REASON_MAX + 96];
 };
@@ -62,12 +63,13 @@ on_timer_closed(uv_handle_t *h)
 	unref(h->data);
 }
 
-/* Still wants a worker: running, not ending, not paused. */
+/* Still wants a worker: running, not ending, not pausing.  (A daemon
+ * shutting down leaves the job be: its worker is told to shut down.) */
 static bool
 keep(const struct run *run)
 {
 	return run->job != NULL && run->status == IG_STATUS_RUNNING &&
-	    run->ending < 0 && run->suspend == SUSPEND_NONE;
+	    run->ending < 0 && run->suspend != SUSPEND_PAUSE;
 }
 
 int
@@ -187,6 +189,11 @@ req_make(struct remote *r, struct req *q, ig_err *err)
 	size_t n = 0;
 	int rc = 0;
 
+	if (run->mgr->cfg->worker_addr == NULL)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+		    "this ignited does not listen for workers (ignited "
+		    "--worker-listen HOST:PORT), so the run's worker could not "
+		    "reach it");
 	getpwuid_r(run->owner, &pwbuf, buf, sizeof(buf), &pw);
 	q->lr = (struct launch_req){ .spec = spec, .run = run->id };
 	q->lr.cwd = spec->worker.cwd != NULL ? spec->worker.cwd : "/";
@@ -321,9 +328,12 @@ on_status(void *arg, const struct launch_status *st, const char *err)
 	}
 	unref(r);
 	if (st == NULL) {
-		run_log(run, LOG_WARN, "%s", err);
+		if (!r->erred)
+			run_log(run, LOG_WARN, "%s", err);
+		r->erred = true;
 		return;
 	}
+	r->erred = false;
 	if (!r->known || strcmp(st->state, r->st.state) != 0)
 		run_log(run, LOG_INFO, "Slurm job %s is %s%s%s", r->job,
 		    st->state, st->reason[0] != '\0' ? ": " : "", st->reason);

@@ -69,9 +69,9 @@ class SlurmRuns(unittest.TestCase):
         self.port = free_ports(1)[0]
         self.start_daemon()
 
-    def start_daemon(self, workdir=None):
+    def start_daemon(self, workdir=None, extra=()):
         self.d = Daemon(IGNITED, workdir=workdir,
-                        extra=["--worker-listen", "127.0.0.1:%d" % self.port],
+                        extra=["--worker-listen", "127.0.0.1:%d" % self.port] + list(extra),
                         popen={"env": self.cluster.env}).start()
         self.addCleanup(self.d.remove)
         self.c = self.d.client()
@@ -204,6 +204,18 @@ class SlurmRuns(unittest.TestCase):
         self.assertNotEqual(self.job_of(rid, 2), job)
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
+
+    def test_placed_runs_hold_none_of_the_daemons_cpu_slots(self):
+        self.d.stop()
+        self.start_daemon(extra=["--cpus", "1"])
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rids = [self.c.call("run", spec(cwd=self.cwd))["id"] for _ in range(2)]
+        jobs = [self.job_of(rid) for rid in rids]
+        self.assertEqual(len(set(jobs)), 2)
+        for rid in rids:
+            self.assertEqual(self.c.call("status", {"id": rid})["resources"]["cpus"], 0)
+            self.c.call("terminate", {"id": rid})
 
     def test_terminate_of_a_pending_run_cancels_its_job(self):
         self.cluster.drain("ignite test")
