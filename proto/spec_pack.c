@@ -306,6 +306,10 @@ pack_placement(msgpack_packer *pk, const ig_spec_slurm *sl)
 		"account", "qos", "constraint" };
 	const char *const strs[] = { sl->partition, sl->gres, sl->mem, sl->time,
 		sl->account, sl->qos, sl->constraint };
+	const char *const inames[] = { "nodes", "ntasks_per_node",
+		"cpus_per_task" };
+	const int64_t ints[] = { sl->nodes, sl->ntasks_per_node,
+		sl->cpus_per_task };
 
 	if (!sl->set) {
 		msgpack_pack_nil(pk);
@@ -318,12 +322,10 @@ pack_placement(msgpack_packer *pk, const ig_spec_slurm *sl)
 		ig_pack_str(pk, names[i]);
 		ig_pack_str(pk, strs[i]);
 	}
-	ig_pack_str(pk, "nodes");
-	ig_pack_opt_int(pk, sl->nodes);
-	ig_pack_str(pk, "ntasks_per_node");
-	ig_pack_opt_int(pk, sl->ntasks_per_node);
-	ig_pack_str(pk, "cpus_per_task");
-	ig_pack_opt_int(pk, sl->cpus_per_task);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		ig_pack_str(pk, inames[i]);
+		ig_pack_opt_int(pk, ints[i]);
+	}
 	ig_pack_str(pk, "extra_args");
 	msgpack_pack_array(pk, sl->extra_args.n);
 	for (size_t i = 0; i < sl->extra_args.n; i++)

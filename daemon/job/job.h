@@ -106,6 +106,9 @@ bool job_worker_lost(const struct job *job);
 struct worker *job_remote_worker(struct job *job);
 /* Has its remote exec worker a live connection? */
 bool job_remote_connected(const struct job *job);
+/* The daemon stops: its remote worker is let go without shutdown, to dial
+ * the next daemon. */
+void job_remote_leave(struct job *job);
 /* Fail the remote worker waiting for its connection, with reason: its
  * job ended before it connected. */
 void job_remote_fail(struct job *job, const char *reason);

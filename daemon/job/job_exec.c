@@ -591,6 +591,16 @@ job_remote_connected(const struct job *job)
 }
 
 void
+job_remote_leave(struct job *job)
+{
+	struct job_exec *x = job->self;
+
+	if (job->plugin == &job_exec_plugin && x != NULL && x->remote &&
+	    x->w != NULL)
+		worker_leave(x->w);
+}
+
+void
 job_remote_fail(struct job *job, const char *reason)
 {
 	struct worker *w = job_remote_worker(job);

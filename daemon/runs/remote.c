@@ -249,17 +249,26 @@ cancel(struct remote *r)
 	req_free(&q);
 }
 
+/* A command of r's came back: the run it was for, or NULL once the run is
+ * gone (and r with it, maybe).  A run holds its own ref, so r stays. */
+static struct run *
+came_back(struct remote *r)
+{
+	struct run *run = r->run;
+
+	r->busy = false;
+	unref(r);
+	return run;
+}
+
 static void
 on_submitted(void *arg, const char *job, const char *err)
 {
 	struct remote *r = arg;
-	struct run *run = r->run;
+	struct run *run = came_back(r);
 
-	r->busy = false;
-	if (run == NULL) {
-		unref(r);
+	if (run == NULL)
 		return;
-	}
 	if (job == NULL) {
 		run_log(run, LOG_ERROR, "%s", err);
 		if (run->job != NULL)
@@ -273,7 +282,6 @@ on_submitted(void *arg, const char *job, const char *err)
 			    run, LOG_ERROR, "cannot record Slurm job %s", job);
 		run_log(run, LOG_INFO, "submitted to Slurm as job %s", job);
 	}
-	unref(r);
 }
 
 static void
@@ -319,14 +327,10 @@ static void
 on_status(void *arg, const struct launch_status *st, const char *err)
 {
 	struct remote *r = arg;
-	struct run *run = r->run;
+	struct run *run = came_back(r);
 
-	r->busy = false;
-	if (run == NULL) {
-		unref(r);
+	if (run == NULL)
 		return;
-	}
-	unref(r);
 	if (st == NULL) {
 		if (!r->erred)
 			run_log(run, LOG_WARN, "%s", err);

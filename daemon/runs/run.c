@@ -135,6 +135,10 @@ run_free(struct run *run)
 		return;
 	tell_ended(run);
 	queue_forget(run);
+	/* at the daemon's stop a Slurm job runs on: its worker dials the
+	 * next daemon */
+	if (run->job != NULL && run->mgr->stopping)
+		job_remote_leave(run->job);
 	if (run->job != NULL)
 		job_free(run->job);
 	remote_free(run);

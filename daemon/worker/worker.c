@@ -55,6 +55,7 @@ struct worker {
 	/* remote: the connection (NULL until attached), malloc'd by the
 	 * listener, freed here once closed; frames held until then */
 	bool remote;
+	bool leave; /* freed without shutdown: it dials again */
 	uv_tcp_t *tcp;
 	uv_shutdown_t shut;
 	struct wreq *held, **held_tail;
@@ -544,6 +545,12 @@ worker_remote(uv_loop_t *loop, uint64_t timeout_ms, const struct worker_cb *cb,
 	return 0;
 }
 
+void
+worker_leave(struct worker *w)
+{
+	w->leave = true;
+}
+
 bool
 worker_attached(const struct worker *w)
 {
@@ -702,7 +709,7 @@ free_remote(struct worker *w)
 {
 	ig_err err;
 
-	if (w->tcp == NULL || w->failed) {
+	if (w->tcp == NULL || w->failed || w->leave) {
 		close_pipes(w);
 		return;
 	}

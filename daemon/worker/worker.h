@@ -82,6 +82,10 @@ int worker_remote(uv_loop_t *loop, uint64_t timeout_ms,
 int worker_attach(struct worker *w, uv_tcp_t *tcp, const void *first,
     size_t len, const char *rest, size_t nrest);
 
+/* At its free, a remote worker's connection is closed without shutdown:
+ * the worker dials again (the daemon stops, to start again). */
+void worker_leave(struct worker *w);
+
 /* Has a remote worker its connection?  (A local one always has.) */
 bool worker_attached(const struct worker *w);
 

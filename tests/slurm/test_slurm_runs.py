@@ -140,12 +140,18 @@ class SlurmRuns(unittest.TestCase):
         # the run's own worker is let in all the same
         self.complete(rid)
 
-    def test_scancel_kill_resumes_exactly(self):
+    def interrupted(self, *command, restarts=2):
+        """A run stopped by command (+ its job's id) at iteration 30 or
+        later; the reference history, the run and its first job."""
         ref = self.reference()
-        rid = self.c.call("run", spec(restarts=2, cwd=self.cwd))["id"]
+        rid = self.c.call("run", spec(restarts=restarts, cwd=self.cwd))["id"]
         job = self.job_of(rid)
         self.iteration(rid, 30)
-        self.cluster.run(["scancel", "--signal=KILL", str(job)])
+        self.cluster.run(list(command) + [str(job)])
+        return ref, rid, job
+
+    def test_scancel_kill_resumes_exactly(self):
+        ref, rid, job = self.interrupted("scancel", "--signal=KILL")
         second = self.job_of(rid, 2)
         self.assertNotEqual(second, job)
         self.complete(rid)
@@ -153,11 +159,7 @@ class SlurmRuns(unittest.TestCase):
         self.assertIn("restart 1 of 2", "\n".join(log_lines(self.c, rid)))
 
     def test_scontrol_requeue_resumes_exactly(self):
-        ref = self.reference()
-        rid = self.c.call("run", spec(restarts=2, cwd=self.cwd))["id"]
-        job = self.job_of(rid)
-        self.iteration(rid, 30)
-        self.cluster.run(["scontrol", "requeue", str(job)])
+        ref, rid, job = self.interrupted("scontrol", "requeue")
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
         lines = "\n".join(log_lines(self.c, rid))
@@ -165,11 +167,19 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(self.cluster.job(job)["Restarts"], "1")
 
     def test_kill9_of_the_daemon_resumes_exactly(self):
+        self.restarted_daemon(self.d.kill9)
+
+    def test_a_clean_restart_of_the_daemon_keeps_the_job(self):
+        self.restarted_daemon(self.d.stop)
+
+    def restarted_daemon(self, stop):
+        """The daemon stopped mid-run and started again: the same job's
+        worker dials back and the run resumes exactly."""
         ref = self.reference()
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
         job = self.job_of(rid)
         self.iteration(rid, 30)
-        self.d.kill9()
+        stop()
         self.c.close()
         self.start_daemon(workdir=self.d.dir)
         self.complete(rid)
