@@ -129,8 +129,6 @@ launch_command(uv_loop_t *loop, const struct launch_req *req, char *const *argv,
 {
 	struct command *c = calloc(1, sizeof(*c));
 	int64_t nolimits[IG_RLIMIT_COUNT];
-	uv_process_options_t po = { 0 };
-	uv_stdio_container_t stdio[3];
 	char **args;
 	int rc;
 
@@ -153,24 +151,9 @@ launch_command(uv_loop_t *loop, const struct launch_req *req, char *const *argv,
 	c->proc.data = c->in.data = c->out.data = c->err.data = c->timer.data =
 	    c->wreq.data = c;
 	c->open = NHANDLES;
-	stdio[0] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_READABLE_PIPE,
-		{ (uv_stream_t *)&c->in } };
-	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		{ (uv_stream_t *)&c->out } };
-	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		{ (uv_stream_t *)&c->err } };
-	po.exit_cb = on_exit_cb;
-	po.file = EXEC_WORKER_SELF;
-	po.args = args;
-	po.env = (char **)env;
-	po.stdio = stdio;
-	po.stdio_count = 3;
-	if (req->setid) {
-		po.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-		po.uid = req->uid;
-		po.gid = req->gid;
-	}
-	rc = uv_spawn(loop, &c->proc, &po);
+	rc = exec_worker_spawn(loop, &c->proc, on_exit_cb, args, (char **)env,
+	    (uv_pipe_t *const[3]){ &c->in, &c->out, &c->err }, req->setid,
+	    req->uid, req->gid);
 	free(args);
 	if (rc != 0) {
 		c->done = NULL;

@@ -452,8 +452,6 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
     const struct worker_cb *cb, struct worker **out, ig_err *err)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	uv_process_options_t po = { 0 };
-	uv_stdio_container_t stdio[3];
 	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits, o->cpus);
 	char **env = o->gpus != NULL ? gpu_env(o->env, o->gpus) : NULL;
 	int rc;
@@ -479,26 +477,10 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 	w->proc.data = w->in.data = w->out.data = w->err.data = w->timer.data =
 	    w;
 
-	/* readable and writable as the child sees them */
-	stdio[0] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_READABLE_PIPE,
-		{ (uv_stream_t *)&w->in } };
-	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		{ (uv_stream_t *)&w->out } };
-	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		{ (uv_stream_t *)&w->err } };
-	po.exit_cb = on_exited;
-	po.file = EXEC_WORKER_SELF;
-	po.args = args;
-	po.env = env != NULL ? env : (char **)o->env;
-	po.stdio = stdio;
-	po.stdio_count = 3;
-	if (o->setid) {
-		/* libuv drops supplementary groups when it sets ids */
-		po.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-		po.uid = o->uid;
-		po.gid = o->gid;
-	}
-	rc = uv_spawn(loop, &w->proc, &po);
+	rc = exec_worker_spawn(loop, &w->proc, on_exited, args,
+	    env != NULL ? env : (char **)o->env,
+	    (uv_pipe_t *const[3]){ &w->in, &w->out, &w->err }, o->setid, o->uid,
+	    o->gid);
 	free(args);
 	free(env);
 	if (rc != 0) {
