@@ -30,6 +30,7 @@
 
 #define POLL_WAIT_MS 1000
 #define POLL_MS 10000
+#define FAILING_POLLS 5 /* the job's end awaited for a failure's reason */
 
 struct remote {
 	struct run *run; /* NULL once the run is gone */
@@ -44,6 +45,10 @@ struct remote {
 	bool spent; /* a waiting worker was failed for this job's end */
 	bool cancelled; /* the job was cancelled */
 	bool erred; /* the last status could not be had (logged once) */
+	/* the run failed with its worker gone: polls since, while its job's
+	 * end is awaited for the reason; -1 once note says it */
+	int failing;
+	char note[LAUNCH_STATE_MAX + LAUNCH_REASON_MAX + 96];
 	uv_timer_t timer;
 	char shown[LAUNCH_STATE_MAX + LAUNCH_REASON_MAX + 96];
 };
@@ -142,6 +147,7 @@ remote_want(void *ud)
 
 	if (r == NULL)
 		return;
+	r->failing = 0;
 	uv_timer_start(&r->timer, on_tick, 0, POLL_WAIT_MS);
 }
 
@@ -162,6 +168,46 @@ remote_status(struct run *run)
 
 	if (r != NULL && !keep(run) && r->job[0] != '\0' && !r->cancelled)
 		uv_timer_start(&r->timer, on_tick, 0, POLL_WAIT_MS);
+}
+
+/* The run fails, its worker gone (no restarts left): held until its job's
+ * next status (its end: TIMEOUT, PREEMPTED, NODE_FAIL...) for the reason. */
+bool
+remote_hold_failure(struct run *run)
+{
+	struct remote *r = run->remote;
+
+	if (r == NULL || r->job[0] == '\0' || r->failing != 0 ||
+	    run->job == NULL || !job_worker_lost(run->job))
+		return false;
+	r->failing = 1;
+	uv_timer_start(&r->timer, on_tick, 0, POLL_WAIT_MS);
+	return true;
+}
+
+const char *
+remote_failure_note(const struct run *run)
+{
+	const struct remote *r = run->remote;
+
+	return r != NULL && r->failing < 0 ? r->note : "";
+}
+
+/* A held failure goes on once the job ended, or after FAILING_POLLS. */
+static void
+fail_held(struct remote *r, const struct launch_status *st)
+{
+	if (st != NULL && st->phase == LAUNCH_RUNNING &&
+	    r->failing++ < FAILING_POLLS)
+		return;
+	if (st != NULL)
+		snprintf(r->note, sizeof(r->note), "; Slurm job %s %s %s%s%s",
+		    r->job, st->phase == LAUNCH_ENDED ? "ended" : "is",
+		    st->state, st->reason[0] != '\0' ? ": " : "", st->reason);
+	else
+		r->note[0] = '\0';
+	r->failing = -1;
+	finish(r->run, IG_RUN_FAILED);
 }
 
 /* ---- the launcher's request: as the owner, with the worker's env -------- */
@@ -276,6 +322,7 @@ on_submitted(void *arg, const char *job, const char *err)
 	} else {
 		snprintf(r->job, sizeof(r->job), "%s", job);
 		r->known = r->connected = r->spent = r->cancelled = false;
+		r->failing = 0;
 		if (store_set_launch(
 		        run->mgr->store, run->id, r->secret, job) != 0)
 			run_log(
@@ -335,6 +382,8 @@ on_status(void *arg, const struct launch_status *st, const char *err)
 		if (!r->erred)
 			run_log(run, LOG_WARN, "%s", err);
 		r->erred = true;
+		if (r->failing > 0)
+			fail_held(r, NULL);
 		return;
 	}
 	r->erred = false;
@@ -343,6 +392,10 @@ on_status(void *arg, const struct launch_status *st, const char *err)
 		    st->state, st->reason[0] != '\0' ? ": " : "", st->reason);
 	r->st = *st;
 	r->known = true;
+	if (r->failing > 0) {
+		fail_held(r, st);
+		return;
+	}
 	if (!keep(run)) {
 		if (st->phase == LAUNCH_ENDED)
 			uv_timer_stop(&r->timer);

@@ -158,6 +158,12 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(history(self.c, rid), ref)
         self.assertIn("restart 1 of 2", "\n".join(log_lines(self.c, rid)))
 
+    def test_without_restarts_the_run_fails_naming_the_jobs_end(self):
+        _, rid, job = self.interrupted("scancel", restarts=0)
+        st = wait_status(self.c, rid, ("failed",), 60)
+        self.assertIn("the worker's connection dropped", st["reason"])
+        self.assertRegex(st["reason"], r"; Slurm job %d ended CANCELLED" % job)
+
     def test_scontrol_requeue_resumes_exactly(self):
         ref, rid, job = self.interrupted("scontrol", "requeue")
         self.complete(rid)
