@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -127,14 +128,58 @@ class SlurmRuns(unittest.TestCase):
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
 
+    def hello(self, rid, secret):
+        """A connection that said hello as run rid's worker."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        self.addCleanup(s.close)
+        body = msgpack.packb([0, 1, "hello", {"versions": [1], "run": rid,
+                                               "secret": secret}])
+        s.sendall(struct.pack(">I", len(body)) + body)
+        return s
+
+    def frames(self, s):
+        """Every frame the daemon sent until it closed s."""
+        data = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            data += got
+        out = []
+        while data:
+            n = struct.unpack(">I", data[:4])[0]
+            out.append(msgpack.unpackb(data[4:4 + n]))
+            data = data[4 + n:]
+        return out
+
+    def secret(self, rid):
+        db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
+        try:
+            return db.execute("SELECT secret FROM run_launch WHERE run_id = ?",
+                              (rid,)).fetchone()[0]
+        finally:
+            db.close()
+
+    def test_one_worker_a_run_and_a_finished_run_tells_it_to_shut_down(self):
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        self.iteration(rid, 5)
+        secret = self.secret(rid)
+        self.assertEqual(len(secret), 32)
+        [answer] = self.frames(self.hello(rid, secret))
+        self.assertEqual(answer[:2], [1, 1])
+        self.assertEqual(answer[2]["code"], 6)
+        self.assertIn("has a worker connected", answer[2]["message"])
+        self.complete(rid)
+        answer, shutdown = self.frames(self.hello(rid, secret))
+        self.assertEqual(answer[:3], [1, 1, None])
+        self.assertEqual(answer[3]["version"], 1)
+        self.assertEqual(shutdown[0], 0)
+        self.assertEqual(shutdown[2:], ["shutdown", {}])
+
     def test_a_wrong_secret_is_refused_and_logged(self):
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        body = msgpack.packb([0, 1, "hello", {"versions": [1], "run": rid,
-                                               "secret": b"\0" * 32}])
-        s.sendall(struct.pack(">I", len(body)) + body)
+        s = self.hello(rid, b"\0" * 32)
         self.assertEqual(s.recv(100), b"", "closed without an answer")
-        s.close()
         wait_for(lambda: "run %d: the wrong secret" % rid in self.d.logtext(),
                  "the refusal in the log")
         # the run's own worker is let in all the same
