@@ -186,12 +186,13 @@ class SlurmRuns(unittest.TestCase):
         self.complete(rid)
 
     def interrupted(self, *command, restarts=2):
-        """A run stopped by command (+ its job's id) at iteration 30 or
-        later; the reference history, the run and its first job."""
+        """A run stopped by command (+ its job's id) at iteration 20 or
+        later (of 80, 50 ms each); the reference history, the run and its
+        first job."""
         ref = self.reference()
         rid = self.c.call("run", spec(restarts=restarts, cwd=self.cwd))["id"]
         job = self.job_of(rid)
-        self.iteration(rid, 30)
+        self.iteration(rid, 20)
         self.cluster.run(list(command) + [str(job)])
         return ref, rid, job
 
@@ -322,6 +323,17 @@ class SlurmRuns(unittest.TestCase):
         with self.assertRaises(RPCError) as e:
             self.c.call("run", s)
         self.assertIn("placement: only for exec engines", str(e.exception))
+
+    def test_a_bad_worker_listen_is_refused_at_start(self):
+        for arg, says in (("localhost:7070", "localhost is not a numeric IPv4 address"),
+                          ("127.0.0.1", "expected HOST:PORT"),
+                          ("[::1]:70000", "expected HOST:PORT"),
+                          ("127.0.0.1:%d" % self.port, "cannot listen: address already in use")):
+            d = Daemon(IGNITED, extra=["--worker-listen", arg])
+            self.addCleanup(d.remove)
+            with self.assertRaises(RuntimeError) as e:
+                d.start()
+            self.assertIn("--worker-listen %s: %s" % (arg, says), str(e.exception))
 
     def test_a_placement_without_worker_listen_is_refused(self):
         d = Daemon(IGNITED, popen={"env": self.cluster.env}).start()
