@@ -45,6 +45,7 @@ struct remote {
 	bool spent; /* a waiting worker was failed for this job's end */
 	bool cancelled; /* the job was cancelled */
 	bool erred; /* the last status could not be had (logged once) */
+	int told; /* the status its watchers were last told */
 	/* the run failed with its worker gone: polls since, while its job's
 	 * end is awaited for the reason; -1 once note says it */
 	int failing;
@@ -69,7 +70,7 @@ on_timer_closed(uv_handle_t *h)
 }
 
 /* Still wants a worker: running, not ending, not pausing.  (A daemon
- * shutting down leaves the job be: its worker is told to shut down.) */
+ * shutting down leaves the job be: its worker dials the next one.) */
 static bool
 keep(const struct run *run)
 {
@@ -101,6 +102,7 @@ remote_setup(struct run *run, bool stored)
 		return;
 	r->run = run;
 	r->refs = 2; /* the run, the timer */
+	r->told = run->status;
 	r->launcher = &launch_slurm;
 	uv_timer_init(run->mgr->loop, &r->timer);
 	r->timer.data = r;
@@ -157,6 +159,14 @@ remote_waiting(struct run *run)
 {
 	return run->remote != NULL && run->status == IG_STATUS_RUNNING &&
 	    run->job != NULL && job_remote_worker(run->job) != NULL;
+}
+
+/* Its status as shown (summary, status notes): queued while it waits for
+ * its worker. */
+int
+remote_shown_status(struct run *run)
+{
+	return remote_waiting(run) ? IG_STATUS_QUEUED : run->status;
 }
 
 /* Its status changed: a run that ended or paused has its job cancelled
@@ -413,6 +423,11 @@ tick(struct remote *r)
 	struct run *run = r->run;
 	ig_err err;
 
+	/* queued while it waits for its worker, running once it has it */
+	if (remote_shown_status(run) != r->told) {
+		r->told = remote_shown_status(run);
+		notify_status(run);
+	}
 	if (r->busy)
 		return;
 	if (r->job[0] == '\0') {
@@ -457,7 +472,8 @@ runs_worker_claim(void *ud, int64_t id, const unsigned char *secret,
 	}
 	if (run->job != NULL && (*w = job_remote_worker(run->job)) != NULL) {
 		r->connected = true;
-		uv_timer_set_repeat(&r->timer, POLL_MS);
+		/* the next tick, once attached, tells it is running */
+		uv_timer_start(&r->timer, on_tick, 0, POLL_MS);
 		return WORKER_CLAIM_TAKE;
 	}
 	snprintf(why, whylen,

@@ -251,7 +251,16 @@ class SlurmRuns(unittest.TestCase):
             return why if st["status"] == "queued" and "Node" in why else None
         why = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
         self.assertIn("Slurm job %d PENDING: " % self.job_of(rid), why)
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {"id": rid})
         self.cluster.resume_node()
+        statuses = []
+        while not statuses or statuses[-1] not in ("completed", "failed"):
+            note = w.next_note()
+            if note[1] == "status":
+                statuses.append(note[2]["status"])
+        self.assertEqual(statuses, ["running", "completed"])
         self.complete(rid)
 
     def test_pause_cancels_the_job_and_resume_submits_again(self):
