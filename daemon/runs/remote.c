@@ -423,11 +423,12 @@ tick(struct remote *r)
 	struct run *run = r->run;
 	ig_err err;
 
-	/* queued while it waits for its worker, running once it has it */
-	if (remote_shown_status(run) != r->told) {
-		r->told = remote_shown_status(run);
+	/* queued while it waits for its worker, running once it has it;
+	 * other changes of status are told where they happen */
+	if (remote_shown_status(run) != r->told &&
+	    run->status == IG_STATUS_RUNNING)
 		notify_status(run);
-	}
+	r->told = remote_shown_status(run);
 	if (r->busy)
 		return;
 	if (r->job[0] == '\0') {
