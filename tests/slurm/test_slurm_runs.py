@@ -186,14 +186,16 @@ class SlurmRuns(unittest.TestCase):
         self.complete(rid)
 
     def interrupted(self, *command, restarts=2):
-        """A run stopped by command (+ its job's id) at iteration 20 or
+        """A run stopped by command (+ its job's id; none: the caller
+        stops it) at iteration 20 or
         later (of 80, 50 ms each); the reference history, the run and its
         first job."""
         ref = self.reference()
         rid = self.c.call("run", spec(restarts=restarts, cwd=self.cwd))["id"]
         job = self.job_of(rid)
         self.iteration(rid, 20)
-        self.cluster.run(list(command) + [str(job)])
+        if command:
+            self.cluster.run(list(command) + [str(job)])
         return ref, rid, job
 
     def test_scancel_kill_resumes_exactly(self):
@@ -209,6 +211,18 @@ class SlurmRuns(unittest.TestCase):
         st = wait_status(self.c, rid, ("failed",), 60)
         self.assertIn("the worker's connection dropped", st["reason"])
         self.assertRegex(st["reason"], r"; Slurm job %d ended CANCELLED" % job)
+
+    def test_a_node_failure_resumes_exactly(self):
+        """The node marked down under the job (NODE_FAIL, requeued): the
+        worker is gone, and the run resumes when the job runs again."""
+        self.addCleanup(self.cluster.resume_node)
+        ref, rid, job = self.interrupted()
+        self.cluster.fail_node("ignite test")
+        wait_for(lambda: "restart 1 of 2" in "\n".join(log_lines(self.c, rid)),
+                 "run %d's worker to drop" % rid, 60)
+        self.cluster.resume_node()
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
 
     def test_scontrol_requeue_resumes_exactly(self):
         ref, rid, job = self.interrupted("scontrol", "requeue")
