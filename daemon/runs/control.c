@@ -58,6 +58,14 @@ run_pause(struct run *run, ig_err *err)
 	if (!live(run) || run->status != IG_STATUS_RUNNING)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
 		    (long long)run->id, ig_status_name(run->status));
+	if (remote_waiting(run)) {
+		/* no worker to stop: its last checkpoint stands, and its
+		 * resume submits a job that starts from there */
+		run->waiting = false;
+		run_log(run, LOG_INFO, "paused while waiting for its worker");
+		set_status(run, IG_STATUS_PAUSED, run->reason);
+		return 0;
+	}
 	run->suspend = SUSPEND_PAUSE;
 	return 0;
 }
@@ -108,7 +116,10 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	/* its job is built again from its last checkpoint, off the loop */
 	if ((rb = calloc(1, sizeof(*rb))) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	*rb = (struct rebuild){ .then = resumed,
+	/* one placed on a cluster may have paused before its first
+	 * checkpoint: it starts over */
+	*rb = (struct rebuild){ .start_over = run->remote != NULL,
+		.then = resumed,
 		.done = done,
 		.arg = arg,
 		.max_epochs = max_epochs };

@@ -302,6 +302,21 @@ class SlurmRuns(unittest.TestCase):
             self.assertEqual(self.c.call("status", {"id": rid})["resources"]["cpus"], 0)
             self.c.call("terminate", {"id": rid})
 
+    def test_pause_of_a_pending_run_cancels_its_job_and_resume_submits_again(self):
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.cluster.wait_job(job, {"PENDING"})
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 10)
+        self.cluster.wait_job(job, {"CANCELLED"})
+        self.cluster.resume_node()
+        self.c.call("resume", {"id": rid})
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), self.reference())
+
     def test_terminate_of_a_pending_run_cancels_its_job(self):
         self.cluster.drain("ignite test")
         self.addCleanup(self.cluster.resume_node)
