@@ -302,12 +302,17 @@ class SlurmRuns(unittest.TestCase):
             self.assertEqual(self.c.call("status", {"id": rid})["resources"]["cpus"], 0)
             self.c.call("terminate", {"id": rid})
 
-    def test_pause_of_a_pending_run_cancels_its_job_and_resume_submits_again(self):
+    def pending(self):
+        """A run whose job waits on the drained node, and the job."""
         self.cluster.drain("ignite test")
         self.addCleanup(self.cluster.resume_node)
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
         job = self.job_of(rid)
         self.cluster.wait_job(job, {"PENDING"})
+        return rid, job
+
+    def test_pause_of_a_pending_run_cancels_its_job_and_resume_submits_again(self):
+        rid, job = self.pending()
         self.c.call("pause", {"id": rid})
         wait_status(self.c, rid, ("paused",), 10)
         self.cluster.wait_job(job, {"CANCELLED"})
@@ -318,11 +323,7 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(history(self.c, rid), self.reference())
 
     def test_terminate_of_a_pending_run_cancels_its_job(self):
-        self.cluster.drain("ignite test")
-        self.addCleanup(self.cluster.resume_node)
-        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
-        job = self.job_of(rid)
-        self.cluster.wait_job(job, {"PENDING"})
+        rid, job = self.pending()
         self.c.call("terminate", {"id": rid})
         wait_status(self.c, rid, ("terminated",))
         self.cluster.wait_job(job, {"CANCELLED"})
