@@ -39,6 +39,7 @@ static const struct option opts[] = {
 	{ "preemptible", no_argument, NULL, OPT_BASE + 22 },
 	{ "tag", required_argument, NULL, OPT_BASE + 23 },
 	{ "from", required_argument, NULL, OPT_BASE + 24 },
+	{ "slurm", required_argument, NULL, OPT_BASE + 25 },
 	{ NULL, 0, NULL, 0 },
 };
 #define NOPTS (sizeof opts / sizeof opts[0] - 1)

@@ -330,6 +330,41 @@ flag_tag(json_t *spec, const char *arg, ig_err *err)
 	return set(tags, key, v, err);
 }
 
+/* --slurm KEY=VALUE: placement.slurm's KEY; numbers as numbers, and
+ * extra_args=OPT appends OPT (repeatable); the daemon checks the keys. */
+static int
+flag_slurm(json_t *spec, const char *arg, ig_err *err)
+{
+	const char *eq = strchr(arg, '=');
+	char key[64];
+	json_t *slurm, *v;
+
+	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(key))
+		return ig_err_set(err, CTL_EUSAGE,
+		    "--slurm %s: expected KEY=VALUE (partition=gpu, time=60, "
+		    "extra_args=--exclusive)",
+		    arg);
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
+	if ((slurm = child(spec, "placement", err)) == NULL ||
+	    (slurm = child(slurm, "slurm", err)) == NULL)
+		return err->code;
+	if (strcmp(key, "extra_args") == 0) {
+		json_t *a = list(slurm, key, err);
+		if (a == NULL)
+			return err->code;
+		if (json_array_append_new(a, json_string(eq + 1)) != 0)
+			return ig_err_set(err, CTL_EUSAGE,
+			    "--slurm %s: the value is not UTF-8", arg);
+		return CTL_OK;
+	}
+	if ((v = typed(V_INT, eq + 1)) == NULL &&
+	    (v = json_string(eq + 1)) == NULL)
+		return ig_err_set(
+		    err, CTL_EUSAGE, "--slurm %s: the value is not UTF-8", arg);
+	return set(slurm, key, v, err);
+}
+
 /*
  * Split s at each sep into a malloc'd copy with NULs; fields[] point into
  * it.  Returns the number of fields, or -1 when there are more than max.
@@ -553,7 +588,8 @@ enum fkind {
 	F_PARAM,
 	F_METRIC,
 	F_HANDLER,
-	F_TAG
+	F_TAG,
+	F_SLURM
 };
 static const struct {
 	const char *flag;
@@ -577,6 +613,7 @@ static const struct {
 	{ "metric", NULL, NULL, F_METRIC },
 	{ "handler", NULL, NULL, F_HANDLER },
 	{ "tag", NULL, NULL, F_TAG },
+	{ "slurm", NULL, NULL, F_SLURM },
 	/* After all of the above: they turn data into a map. */
 	{ "batch-size", "data", "batch_size", F_INT },
 	{ "shuffle", "data", "shuffle", F_TRUE },
@@ -601,6 +638,8 @@ apply(json_t *spec, size_t t, const char *value, ig_err *err)
 		return flag_handler(spec, value, err);
 	case F_TAG:
 		return flag_tag(spec, value, err);
+	case F_SLURM:
+		return flag_slurm(spec, value, err);
 	default:
 		break;
 	}

@@ -53,7 +53,7 @@ _ignitectl()
 	    --batch-size --shuffle --no-header --split --label --max-epochs
 	    --epoch-length --seed --param --metric --handler
 	    --checkpoint-every --checkpoint-seconds --gpus --cpus --priority
-	    --preemptible --tag" ;;
+	    --preemptible --tag --slurm" ;;
 	ls) opts+=" --status --tags --metric --sort --where" ;;
 	resume) opts+=" --max-epochs" ;;
 	metrics) opts+=" --name --epochs --iterations --from --to

@@ -39,6 +39,7 @@
 #include "sdnotify.h"
 #include "server/server.h"
 #include "store/store.h"
+#include "worker/listen.h"
 
 #ifndef IGNITE_VERSION
 #define IGNITE_VERSION "unknown"
@@ -65,6 +66,9 @@ struct options {
 	const char *plugin_dirs[PLUGIN_DIRS_MAX]; /* argv's strings */
 	size_t nplugin_dirs;
 	const char *metrics_listen; /* NULL: no metrics endpoint */
+	const char *worker_listen; /* NULL: no workers dial back */
+	struct sockaddr_storage worker_addr;
+	char worker_dial[300]; /* the address workers are given */
 	bool metrics_public;
 	struct sockaddr_storage metrics_addr;
 	struct sched_config sched; /* --gpus, --cpus, the per-user limits */
@@ -76,6 +80,7 @@ struct ignited {
 	struct store *store;
 	struct runs *runs;
 	struct metrics *metrics; /* NULL: not asked for */
+	struct worker_listen *workers; /* NULL: --worker-listen not given */
 	uv_signal_t sigterm, sigint, sighup;
 	/* systemd's notifications, when it listens (sd_status open) */
 	uv_timer_t sd_status, sd_watchdog;
@@ -96,7 +101,8 @@ usage(FILE *f)
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
 	    "               [--plugin-dir DIR]... [--checkpoint-dir DIR]\n"
 	    "               [--metrics-listen ADDR:PORT]\n"
-	    "               [--metrics-public] [--gpus auto|none|N,N...]\n"
+	    "               [--metrics-public] [--worker-listen HOST:PORT]\n"
+	    "               [--gpus auto|none|N,N...]\n"
 	    "               [--cpus N] [--max-running-per-user N]\n"
 	    "               [--max-queued-per-user N] [--help] [--version]\n"
 	    "\n"
@@ -140,6 +146,10 @@ usage(FILE *f)
 	    "  --metrics-public    let --metrics-listen take another address:\n"
 	    "                      whoever connects sees every run's name,\n"
 	    "                      owner and metrics\n"
+	    "  --worker-listen HOST:PORT\n"
+	    "                      let exec workers placed on a cluster (spec\n"
+	    "                      placement.slurm) dial back over TCP there;\n"
+	    "                      a numeric address (default: off)\n"
 	    "  --gpus auto|none|N,N...  the GPUs runs may ask for: auto, those in\n"
 	    "                      /proc/driver/nvidia/gpus; or CUDA device numbers\n"
 	    "                      (default: auto)\n"
@@ -163,6 +173,28 @@ die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/* The address workers dial: the one listened on, or this host's name
+ * where that is any address (0.0.0.0, [::]). */
+static void
+worker_dial(struct options *o)
+{
+	const char *port = strrchr(o->worker_listen, ':') + 1;
+	char host[256];
+
+	if (strncmp(o->worker_listen, "0.0.0.0:", 8) != 0 &&
+	    strncmp(o->worker_listen, "[::]:", 5) != 0) {
+		snprintf(o->worker_dial, sizeof(o->worker_dial), "%s",
+		    o->worker_listen);
+		return;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		die("--worker-listen %s: cannot tell this host's name for the "
+		    "workers to dial: %s",
+		    o->worker_listen, strerror(errno));
+	host[sizeof(host) - 1] = '\0';
+	snprintf(o->worker_dial, sizeof(o->worker_dial), "%s:%s", host, port);
 }
 
 static uint64_t
@@ -211,6 +243,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "metrics-listen", required_argument, NULL, 'x' },
 		{ "metrics-public", no_argument, NULL, 'X' },
+		{ "worker-listen", required_argument, NULL, 'W' },
 		{ "gpus", required_argument, NULL, 'G' },
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "max-running-per-user", required_argument, NULL, 'R' },
@@ -300,6 +333,9 @@ parse_options(int argc, char **argv, struct options *o)
 				    optarg);
 			o->plugin_dirs[o->nplugin_dirs++] = optarg;
 			break;
+		case 'W':
+			o->worker_listen = optarg;
+			break;
 		case 'x':
 			o->metrics_listen = optarg;
 			break;
@@ -338,6 +374,12 @@ parse_options(int argc, char **argv, struct options *o)
 	    metrics_parse_listen(o->metrics_listen, o->metrics_public,
 	        &o->metrics_addr, &err) != 0)
 		die("%s", err.message);
+	if (o->worker_listen != NULL) {
+		if (worker_listen_parse(
+		        o->worker_listen, &o->worker_addr, &err) != 0)
+			die("%s", err.message);
+		worker_dial(o);
+	}
 	if (o->metrics_public && o->metrics_listen == NULL)
 		die("--metrics-public: give --metrics-listen ADDR:PORT too");
 	if (sched_parse_gpus(&o->sched, gpus, &err) != 0 ||
@@ -482,6 +524,7 @@ shutdown_done(void *arg, int status)
 	/* it reads the runs, the store and the server */
 	if (d->metrics != NULL)
 		metrics_close(d->metrics);
+	worker_listen_close(d->workers);
 	server_close(d->srv);
 	/* the store's last callbacks still reach runs */
 	store_close(d->store);
@@ -602,13 +645,19 @@ main(int argc, char **argv)
 		    o.max_db_bytes);
 	/* Resumed before the loop runs, so before any request is read. */
 	jc = (struct job_config){ { o.plugin_dirs, o.nplugin_dirs },
-		o.checkpoint_dir, o.checkpoint_dir[0] == '\0' };
+		o.checkpoint_dir, o.checkpoint_dir[0] == '\0',
+		o.worker_listen != NULL ? o.worker_dial : NULL };
 	if (jc.checkpoint_dir_later)
 		default_checkpoint_dir(&o);
 	if ((d.runs = runs_open(&d.loop, &jc, &o.sched, d.store, &e)) == NULL)
 		die("cannot load the runs: %s", e.message);
 	if (api_register(d.srv, d.runs) < 0)
 		die("out of memory");
+	if (o.worker_listen != NULL &&
+	    (d.workers = worker_listen_open(&d.loop,
+	         (const struct sockaddr *)&o.worker_addr, runs_worker_claim,
+	         d.runs, &e)) == NULL)
+		die("--worker-listen %s: %s", o.worker_listen, e.message);
 	if (o.metrics_listen != NULL) {
 		struct metrics_sources src = { d.runs, d.store, d.srv };
 		if ((d.metrics = metrics_open(&d.loop,

@@ -1077,6 +1077,53 @@ read_resources(const msgpack_object *o, ig_spec_resources *r, ig_err *err)
 	return ig_map_read(o, "resources", defs, NELEM(defs), 0, err);
 }
 
+/* placement: {slurm: {...}}, the only placement so far. */
+static int
+read_placement(const msgpack_object *o, ig_spec_slurm *sl, ig_err *err)
+{
+	const msgpack_object *slurm = NULL;
+	const ig_fdef pdefs[] = {
+		{ "slurm", IG_F_MAP, true, NULL, &slurm },
+	};
+	const ig_fdef defs[] = {
+		{ "partition", IG_F_STR, false, NULL, &sl->partition },
+		{ "gres", IG_F_STR, false, NULL, &sl->gres },
+		{ "nodes", IG_F_POS, false, NULL, &sl->nodes },
+		{ "ntasks_per_node", IG_F_POS, false, NULL,
+		    &sl->ntasks_per_node },
+		{ "cpus_per_task", IG_F_POS, false, NULL, &sl->cpus_per_task },
+		{ "mem", IG_F_STR, false, NULL, &sl->mem },
+		{ "time", IG_F_STR, false, NULL, &sl->time },
+		{ "account", IG_F_STR, false, NULL, &sl->account },
+		{ "qos", IG_F_STR, false, NULL, &sl->qos },
+		{ "constraint", IG_F_STR, false, NULL, &sl->constraint },
+		{ "extra_args", IG_F_STRV, false, NULL, &sl->extra_args },
+	};
+	int rc;
+
+	if ((rc = ig_map_read(o, "placement", pdefs, NELEM(pdefs), 0, err)) !=
+	        0 ||
+	    (rc = ig_map_read(
+	         slurm, "placement.slurm", defs, NELEM(defs), 0, err)) != 0)
+		return rc;
+	sl->set = true;
+	const char *strs[] = { sl->partition, sl->gres, sl->mem, sl->time,
+		sl->account, sl->qos, sl->constraint };
+	for (size_t i = 0; i < NELEM(strs); i++)
+		if (strs[i] != NULL && strs[i][0] == '\0')
+			return invalid(err, "placement.slurm",
+			    "a value must not be empty; leave the key out for "
+			    "Slurm's default");
+	for (size_t i = 0; i < sl->extra_args.n; i++)
+		if (sl->extra_args.v[i][0] != '-')
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "placement.slurm.extra_args[%zu]: \"%.40s\" is not "
+			    "an sbatch option; each starts with - (\"--exclusive\", "
+			    "\"--signal=USR1@60\")",
+			    i, sl->extra_args.v[i]);
+	return 0;
+}
+
 /* ---- notify ------------------------------------------------------------- */
 
 static const char *const notify_ons[] = { "completed", "failed", "terminated",
@@ -1269,6 +1316,8 @@ defaults(ig_spec *s)
 	for (int r = 0; r < IG_RLIMIT_COUNT; r++)
 		s->worker.rlimits[r] = IG_NONE;
 	s->resources.cpus = 1;
+	s->slurm.nodes = s->slurm.ntasks_per_node = s->slurm.cpus_per_task =
+	    IG_NONE;
 }
 
 static int
@@ -1278,7 +1327,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	                     *metrics = NULL, *handlers = NULL,
 	                     *checkpoint = NULL, *state_dict = NULL,
 	                     *worker = NULL, *resources = NULL, *notify = NULL,
-	                     *tags = NULL;
+	                     *tags = NULL, *placement = NULL;
 	const ig_fdef defs[] = {
 		{ "engine", IG_F_ANY, true, NULL, &engine },
 		{ "name", IG_F_NAME, false, NULL, s->name },
@@ -1293,6 +1342,7 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 		{ "state_dict", IG_F_MAP, false, NULL, &state_dict },
 		{ "worker", IG_F_MAP, false, NULL, &worker },
 		{ "resources", IG_F_MAP, false, NULL, &resources },
+		{ "placement", IG_F_MAP, false, NULL, &placement },
 		{ "priority", IG_F_INT, false, NULL, &s->priority },
 		{ "preemptible", IG_F_BOOL, false, NULL, &s->preemptible },
 		{ "notify", IG_F_ARRAY, false, NULL, &notify },
@@ -1315,9 +1365,14 @@ read_spec(const msgpack_object *o, ig_spec *s, ig_err *err)
 	    (worker && (rc = read_worker(worker, &s->worker, err)) != 0) ||
 	    (resources &&
 	        (rc = read_resources(resources, &s->resources, err)) != 0) ||
+	    (placement &&
+	        (rc = read_placement(placement, &s->slurm, err)) != 0) ||
 	    (notify && (rc = read_notify(notify, s, err)) != 0) ||
 	    (tags && (rc = read_tags(tags, s, err)) != 0))
 		return rc;
+	if (s->engine.kind != IG_ENGINE_EXEC && placement != NULL)
+		return invalid(err, "placement",
+		    "only for exec engines (the worker is what is placed)");
 	if (s->engine.kind != IG_ENGINE_EXEC && worker != NULL)
 		return invalid(err, "worker", "only for exec engines");
 	if (s->engine.kind != IG_ENGINE_EXEC && s->data.kind == IG_DATA_WORKER)
@@ -1379,6 +1434,14 @@ ig_spec_free(ig_spec *s)
 	free(s->checkpoint.dir);
 	ig_strv_free(&s->worker.env);
 	free(s->worker.cwd);
+	free(s->slurm.partition);
+	free(s->slurm.gres);
+	free(s->slurm.mem);
+	free(s->slurm.time);
+	free(s->slurm.account);
+	free(s->slurm.qos);
+	free(s->slurm.constraint);
+	ig_strv_free(&s->slurm.extra_args);
 	for (size_t i = 0; i < s->nnotify; i++)
 		ig_strv_free(&s->notify[i].exec);
 	free(s->notify);

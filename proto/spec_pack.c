@@ -298,10 +298,44 @@ pack_notify(msgpack_packer *pk, const ig_spec_notify *n)
 	ig_pack_opt_int(pk, n->timeout_ms);
 }
 
+/* placement: nil, or {slurm: {...}} with every key, nil when absent. */
+static void
+pack_placement(msgpack_packer *pk, const ig_spec_slurm *sl)
+{
+	const char *const names[] = { "partition", "gres", "mem", "time",
+		"account", "qos", "constraint" };
+	const char *const strs[] = { sl->partition, sl->gres, sl->mem, sl->time,
+		sl->account, sl->qos, sl->constraint };
+	const char *const inames[] = { "nodes", "ntasks_per_node",
+		"cpus_per_task" };
+	const int64_t ints[] = { sl->nodes, sl->ntasks_per_node,
+		sl->cpus_per_task };
+
+	if (!sl->set) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	msgpack_pack_map(pk, 1);
+	ig_pack_str(pk, "slurm");
+	msgpack_pack_map(pk, 11);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		ig_pack_str(pk, names[i]);
+		ig_pack_str(pk, strs[i]);
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		ig_pack_str(pk, inames[i]);
+		ig_pack_opt_int(pk, ints[i]);
+	}
+	ig_pack_str(pk, "extra_args");
+	msgpack_pack_array(pk, sl->extra_args.n);
+	for (size_t i = 0; i < sl->extra_args.n; i++)
+		ig_pack_str(pk, sl->extra_args.v[i]);
+}
+
 void
 ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 {
-	msgpack_pack_map(pk, 17);
+	msgpack_pack_map(pk, 18);
 	ig_pack_str(pk, "engine");
 	pack_engine(pk, &s->engine);
 	ig_pack_str(pk, "name");
@@ -339,6 +373,8 @@ ig_spec_pack(msgpack_packer *pk, const ig_spec *s)
 	msgpack_pack_int64(pk, s->resources.gpus);
 	ig_pack_str(pk, "cpus");
 	msgpack_pack_int64(pk, s->resources.cpus);
+	ig_pack_str(pk, "placement");
+	pack_placement(pk, &s->slurm);
 	ig_pack_str(pk, "priority");
 	msgpack_pack_int64(pk, s->priority);
 	ig_pack_str(pk, "preemptible");

@@ -41,6 +41,10 @@ struct job_hooks {
 	/* The run's id, for the exec worker's setup. */
 	int64_t (*run_id)(void *ud);
 	void *ud;
+	/* An exec worker placed on a cluster (spec placement) is wanted: it
+	 * is to be launched, or found running, and will dial back.  NULL:
+	 * nobody launches it. */
+	void (*want_worker)(void *ud);
 };
 
 /* What the daemon's options say about jobs; borrowed for job_new's call. */
@@ -51,9 +55,13 @@ struct job_config {
 	 * missing at start), so a daemon that never writes one leaves
 	 * nothing beside its database */
 	bool checkpoint_dir_later;
+	/* --worker-listen's address as workers dial it ("node1:7070");
+	 * NULL: runs cannot be placed on a cluster */
+	const char *worker_addr;
 };
 
 struct job;
+struct worker;
 struct passwd;
 
 /* The environment of a program started for the owner pw (NULL: unknown),
@@ -93,6 +101,17 @@ bool job_busy(const struct job *job);
  * garbage), not because its code raised: a restart from the last
  * checkpoint may help (spec worker.max_restarts). */
 bool job_worker_lost(const struct job *job);
+/* A remote exec worker (spec placement) waiting for its connection, for
+ * worker_attach; NULL when the job has none waiting. */
+struct worker *job_remote_worker(struct job *job);
+/* Has its remote exec worker a live connection? */
+bool job_remote_connected(const struct job *job);
+/* The daemon stops: its remote worker is let go without shutdown, to dial
+ * the next daemon. */
+void job_remote_leave(struct job *job);
+/* Fail the remote worker waiting for its connection, with reason: its
+ * job ended before it connected. */
+void job_remote_fail(struct job *job, const char *reason);
 
 ig_engine *job_engine(struct job *job);
 /* The train data to hand to ig_engine_start (NULL for none). */

@@ -39,6 +39,7 @@ struct job_exec {
 	char **env; /* NULL-terminated, owned strings */
 	char *cwd;
 	bool setid;
+	bool remote; /* placed on a cluster: it dials back (worker_remote) */
 	uid_t uid;
 	gid_t gid;
 	uint64_t timeout_ms;
@@ -176,6 +177,7 @@ job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 	}
 	x->uid = owner;
 	x->gid = pw != NULL ? pw->pw_gid : getegid();
+	x->remote = spec->slurm.set;
 	x->timeout_ms = spec->worker.timeout_ms != IG_NONE ?
 	    (uint64_t)spec->worker.timeout_ms :
 	    TIMEOUT_DEFAULT_MS;
@@ -357,12 +359,17 @@ start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
 
 	memcpy(o.rlimits, x->rlimits, sizeof(o.rlimits));
 	x->events = EXEC_EVENTS; /* until its setup answer says */
-	if (worker_start(x->job->loop, &o, &cb, &x->w, &e) != 0 ||
+	if ((x->remote ?
+	            worker_remote(x->job->loop, x->timeout_ms, &cb, &x->w, &e) :
+	            worker_start(x->job->loop, &o, &cb, &x->w, &e)) != 0 ||
 	    worker_request(x->w, "setup", setup_ms, pack_setup, &a, on_setup, x,
 	        &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);
 		return -1;
 	}
+	/* the run manager has it launched; it connects when it runs */
+	if (x->remote && x->job->hooks.want_worker != NULL)
+		x->job->hooks.want_worker(x->job->hooks.ud);
 	/* handed over: a later checkpoint asks the worker */
 	free(x->state);
 	x->state = NULL;
@@ -557,6 +564,49 @@ job_worker_lost(const struct job *job)
 	const struct job_exec *x = job->self;
 
 	return job->plugin == &job_exec_plugin && x != NULL && x->lost != NULL;
+}
+
+/* ---- a remote worker --------------------------------------------------------- */
+
+struct worker *
+job_remote_worker(struct job *job)
+{
+	struct job_exec *x = job->self;
+
+	if (job->plugin != &job_exec_plugin || x == NULL || !x->remote ||
+	    x->w == NULL || x->lost != NULL || worker_failed(x->w) ||
+	    worker_attached(x->w))
+		return NULL;
+	return x->w;
+}
+
+bool
+job_remote_connected(const struct job *job)
+{
+	const struct job_exec *x = job->self;
+
+	return job->plugin == &job_exec_plugin && x != NULL && x->remote &&
+	    x->w != NULL && x->lost == NULL && !worker_failed(x->w) &&
+	    worker_attached(x->w);
+}
+
+void
+job_remote_leave(struct job *job)
+{
+	struct job_exec *x = job->self;
+
+	if (job->plugin == &job_exec_plugin && x != NULL && x->remote &&
+	    x->w != NULL)
+		worker_leave(x->w);
+}
+
+void
+job_remote_fail(struct job *job, const char *reason)
+{
+	struct worker *w = job_remote_worker(job);
+
+	if (w != NULL)
+		worker_fail(w, reason);
 }
 
 /* ---- state --------------------------------------------------------------- */

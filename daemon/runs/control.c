@@ -23,6 +23,12 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 	/* nothing runs: it ends where it stands, answered once recorded */
 	if (stopped)
 		return queue_terminate(run, ended, arg, later);
+	/* a run placed on a cluster whose worker has not connected has
+	 * nobody to finish its iteration: it ends where it stands */
+	if (!epoch_only && remote_waiting(run)) {
+		run->waiting = false;
+		return queue_terminate(run, ended, arg, later);
+	}
 	ig_engine *e = job_engine(run->job);
 	if (epoch_only) {
 		ig_engine_terminate_epoch(e, false);
@@ -44,6 +50,14 @@ run_pause(struct run *run, ig_err *err)
 	if (!live(run) || run->status != IG_STATUS_RUNNING)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
 		    (long long)run->id, ig_status_name(run->status));
+	if (remote_waiting(run)) {
+		/* no worker to stop: its last checkpoint stands, and its
+		 * resume submits a job that starts from there */
+		run->waiting = false;
+		run_log(run, LOG_INFO, "paused while waiting for its worker");
+		set_status(run, IG_STATUS_PAUSED, run->reason);
+		return 0;
+	}
 	run->suspend = SUSPEND_PAUSE;
 	return 0;
 }
@@ -70,6 +84,20 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	if (run->status == IG_STATUS_FAILED && max_epochs == IG_NONE)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld failed: %s",
 		    (long long)run->id, run->reason != NULL ? run->reason : "");
+	if (live(run) && (run->store_failed || run->remote != NULL)) {
+		/* points and checkpoints after the failure never reached the
+		 * store: continue from what it holds, not from memory; a run
+		 * placed on a cluster had its job cancelled at the pause, and
+		 * a new one starts from the pause's checkpoint */
+		if (job_busy(run->job))
+			return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+			    "run %lld is finishing an "
+			    "iteration; retry",
+			    (long long)run->id);
+		job_free(run->job);
+		run->job = NULL;
+		run->store_failed = false;
+	}
 	if (live(run))
 		return resume_engine(run, max_epochs, err);
 	if (max_epochs == IG_NONE && run->status != IG_STATUS_PAUSED)
@@ -81,9 +109,12 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	if ((rb = calloc(1, sizeof(*rb))) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	/* a paused run holds nothing: its job is built again from the
-	 * checkpoint it paused at (or, if that failed, the one before) */
+	 * checkpoint it paused at (or, if that failed, the one before); one
+	 * placed on a cluster may have paused before its first checkpoint:
+	 * it starts over */
 	*rb = (struct rebuild){ .then = resumed,
-		.start_over = run->status == IG_STATUS_PAUSED,
+		.start_over =
+		    run->status == IG_STATUS_PAUSED || run->remote != NULL,
 		.done = done,
 		.arg = arg,
 		.max_epochs = max_epochs };

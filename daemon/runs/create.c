@@ -66,6 +66,7 @@ on_stored(void *arg, const ig_err *err)
 		creating_free(cr);
 		return;
 	}
+	remote_setup(run, false);
 	if (cr->branch) {
 		branch_start(cr);
 		return;
@@ -414,6 +415,10 @@ runs_create(struct runs *mgr, const msgpack_object *o, uid_t owner,
 	if ((rc = runs_writable(mgr, err)) != 0 ||
 	    (rc = ig_spec_read(o, &spec, err)) != 0)
 		return rc;
+	if ((rc = remote_check(mgr, spec, err)) != 0) {
+		ig_spec_free(spec);
+		return rc;
+	}
 	size_t named;
 	struct run *same = spec->name[0] != '\0' ?
 	    runs_find_name(mgr, spec->name, owner, &named) :

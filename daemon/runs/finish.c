@@ -88,6 +88,9 @@ finish(struct run *run, ig_run_status st)
 {
 	if (st == IG_RUN_FAILED && restart_worker(run))
 		return;
+	/* placed on a cluster: its job's state first, for the reason */
+	if (st == IG_RUN_FAILED && remote_hold_failure(run))
+		return;
 	if (st != IG_RUN_FAILED) {
 		log_window_end(run, true);
 		checkpoint(run, THEN_FINISH);
@@ -107,11 +110,12 @@ fail_run(struct run *run)
 	/* a reason without the restarts would read as the first failure */
 	if (run->restarts > 0)
 		snprintf(why, sizeof(why),
-		    "after %lld restart%s of its worker: %s",
+		    "after %lld restart%s of its worker: %s%s",
 		    (long long)run->restarts, run->restarts == 1 ? "" : "s",
-		    ig_engine_error(e));
+		    ig_engine_error(e), remote_failure_note(run));
 	else
-		snprintf(why, sizeof(why), "%s", ig_engine_error(e));
+		snprintf(why, sizeof(why), "%s%s", ig_engine_error(e),
+		    remote_failure_note(run));
 	run_log(run, LOG_ERROR, "failed at epoch %lld, iteration %lld: %s",
 	    (long long)ig_engine_state(e)->epoch,
 	    (long long)ig_engine_state(e)->iteration, why);

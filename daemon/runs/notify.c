@@ -55,8 +55,10 @@ pack_status_note(msgpack_packer *pk, void *arg)
 void
 notify_status(struct run *run)
 {
-	ig_status_note n = { run->id, run->status, run->reason };
-	ig_status_note pub = { run->id, run->status, NULL };
+	/* as the summary shows it: queued while a cluster's job waits */
+	int status = remote_shown_status(run);
+	ig_status_note n = { run->id, status, run->reason };
+	ig_status_note pub = { run->id, status, NULL };
 
 	if (run->watchers != NULL)
 		broadcast_to(run, "status", pack_status_note, &n,

@@ -85,6 +85,7 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 	}
 	if ((run = run_from_record(mgr, rec, spec)) == NULL)
 		return;
+	remote_setup(run, true);
 	if (!unfinished) {
 		load_last_metrics(run);
 		if (run->status == IG_STATUS_PAUSED) {

@@ -34,12 +34,14 @@ queue_entry_init(struct run *run, int64_t seq)
 	e->owner = run->owner;
 	e->seq = seq;
 	e->ud = run;
-	if (run->spec != NULL) {
-		e->priority = run->spec->priority;
+	/* a run placed on a cluster holds none of this machine's */
+	if (run->spec != NULL && !run->spec->slurm.set) {
 		e->gpus = run->spec->resources.gpus;
 		e->cpus = run->spec->resources.cpus;
 		e->preemptible = run->spec->preemptible;
 	}
+	if (run->spec != NULL)
+		e->priority = run->spec->priority;
 	/* who preempted it, as its reason says after a restart */
 	run->preempted_by = IG_NONE;
 	if (run->status == IG_STATUS_QUEUED && run->reason != NULL &&

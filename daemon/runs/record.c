@@ -32,6 +32,7 @@ set_status(struct run *run, int status, const char *reason)
 		    ig_status_name(status));
 	notify_status(run);
 	alert_status(run);
+	remote_status(run);
 }
 
 void

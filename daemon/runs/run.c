@@ -50,7 +50,7 @@ int
 build_job(struct run *run, struct job **out, ig_err *err)
 {
 	struct job_hooks hooks = { hook_point, hook_checkpoint, hook_log,
-		hook_wake, hook_run_id, run };
+		hook_wake, hook_run_id, run, remote_want };
 
 	if (run->spec == NULL)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
@@ -135,8 +135,13 @@ run_free(struct run *run)
 		return;
 	tell_ended(run);
 	queue_forget(run);
+	/* at the daemon's stop a Slurm job runs on: its worker dials the
+	 * next daemon */
+	if (run->job != NULL && run->mgr->stopping)
+		job_remote_leave(run->job);
 	if (run->job != NULL)
 		job_free(run->job);
+	remote_free(run);
 	tell_rpc(run, RUN_GONE, NULL);
 	for (size_t i = 0; i < run->nseries; i++)
 		free(run->series[i].name);
@@ -269,6 +274,7 @@ run_summary(struct run *run, ig_summary *s)
 	s->epoch = s->iteration = 0;
 	s->max_epochs = s->epoch_length = IG_NONE;
 	queue_summary(run, s);
+	remote_summary(run, s);
 	if (run->spec != NULL) {
 		s->tags = run->spec->tags;
 		s->ntags = run->spec->ntags;

@@ -145,6 +145,9 @@ struct run {
 	int64_t preempted_by; /* the run it stopped for, while it waits */
 	char devices[SCHED_MAX_GPUS * 5];
 	char waiting_for[128];
+
+	/* placed on a cluster (spec placement): its launch (remote.c) */
+	struct remote *remote;
 };
 
 enum run_suspend {

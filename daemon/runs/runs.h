@@ -11,6 +11,7 @@
 #include "job/job.h"
 #include "runs/sched.h"
 #include "store/store.h"
+#include "worker/listen.h"
 
 struct runs;
 
@@ -25,6 +26,10 @@ struct runs *runs_open(uv_loop_t *loop, const struct job_config *cfg,
  * done(arg, status) on the loop. */
 void runs_shutdown(
     struct runs *mgr, void (*done)(void *arg, int status), void *arg);
+/* The run a worker dialing back names (worker/listen.h's claim): its
+ * secret compared in constant time. */
+enum worker_claim runs_worker_claim(void *mgr, int64_t run,
+    const unsigned char *secret, struct worker **w, char *why, size_t whylen);
 /* How many runs have status (enum ig_status), e.g. IG_STATUS_RUNNING. */
 size_t runs_count(const struct runs *mgr, int status);
 /* Free everything; the loop must run once more to close its handle. */

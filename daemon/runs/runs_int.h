@@ -204,6 +204,19 @@ void alert_status(struct run *run);
 void alert_point(struct run *run, const char *name, double value);
 void alerts_close(struct runs *mgr);
 
+/* remote.c: runs placed on a cluster (spec placement.slurm), whose
+ * workers dial back; see there. */
+int remote_check(struct runs *mgr, const ig_spec *spec, ig_err *err);
+void remote_setup(struct run *run, bool stored);
+void remote_free(struct run *run);
+void remote_want(void *ud);
+void remote_status(struct run *run);
+bool remote_waiting(struct run *run);
+int remote_shown_status(struct run *run);
+bool remote_hold_failure(struct run *run);
+const char *remote_failure_note(const struct run *run);
+void remote_summary(struct run *run, ig_summary *s);
+
 /* shutdown.c */
 void check_stopped(struct runs *mgr);
 void on_stop_idle(uv_idle_t *idle);

@@ -26,8 +26,10 @@ check_stopped(struct runs *mgr)
 		return;
 	for (size_t i = 0; i < mgr->n; i++) {
 		struct run *run = mgr->v[i];
-		/* a plugin's save_file holds its job until it returns */
-		if (run->runnable || run->waiting ||
+		/* one waiting for its worker to dial back has nothing to
+		 * save: it resumes from its last checkpoint; a plugin's
+		 * save_file holds its job until it returns */
+		if (run->runnable || (run->waiting && !remote_waiting(run)) ||
 		    (run->ckpt_out && (!mgr->grace_over || job_busy(run->job))))
 			return;
 	}

@@ -256,6 +256,17 @@ int store_save_checkpoint(struct store *s, const struct store_checkpoint *ckpt,
     const struct store_progress *p, store_done_cb *cb, void *arg);
 int store_add_event(struct store *s, const struct store_event *ev,
     store_done_cb *cb, void *arg);
+/* A run placed on a cluster (runs/remote.c): the secret (STORE_SECRET_LEN
+ * bytes) its workers dial back with and its scheduler's job id ("": none
+ * yet), replacing what was recorded. */
+#define STORE_SECRET_LEN 32
+#define STORE_JOB_MAX 64
+int store_set_launch(
+    struct store *s, int64_t run_id, const void *secret, const char *job);
+/* What store_set_launch recorded for run_id: 0, IG_PROTO_NOT_FOUND, or
+ * another code (store_reader_error says why). */
+int store_get_launch(struct store_reader *r, int64_t run_id,
+    unsigned char *secret, char *job, size_t joblen);
 /* One line of a worker's stderr; the run keeps its last keep_log_lines. */
 int store_log(struct store *s, int64_t run_id, const char *line, size_t len);
 /* Delete a run with its checkpoints, series, points, events and logs. */

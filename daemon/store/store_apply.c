@@ -363,6 +363,8 @@ store_apply(struct store *s, const store_op *op)
 		return apply_truncate(s, op);
 	case OP_LIMIT_SIZE:
 		return apply_limit(s, op);
+	case OP_LAUNCH:
+		return store_apply_launch(s, op);
 	case OP_FLUSH:
 		break;
 	}

@@ -35,6 +35,7 @@ enum store_op_type {
 	OP_DELETE_RUN,
 	OP_TRUNCATE,
 	OP_LIMIT_SIZE,
+	OP_LAUNCH,
 	OP_FLUSH,
 };
 
@@ -89,6 +90,10 @@ typedef struct store_op {
 		} log;
 		int64_t iteration; /* OP_TRUNCATE */
 		int64_t max_bytes; /* OP_LIMIT_SIZE */
+		struct {
+			const void *secret;
+			const char *job;
+		} launch;
 	} u;
 	unsigned char data[];
 } store_op;
@@ -193,6 +198,9 @@ sqlite3 *store_schema_open(const char *path, const struct store_options *opt,
     const unsigned char *key, char *err, size_t errlen);
 /* Check that db, open read-only, is an ignite database of this version. */
 int store_schema_check(sqlite3 *db, const char *path, ig_err *err);
+
+/* store_launch.c: OP_LAUNCH on the writer */
+int store_apply_launch(struct store *s, const store_op *op);
 
 /* store_files.c: the files beside the database (see there).  0 or an
  * IG_PROTO_* code with a message in err: text, as store_open's (store.h),

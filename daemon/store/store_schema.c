@@ -124,6 +124,14 @@ static const char *const migrations[] = {
 	 "ALTER TABLE checkpoints ADD COLUMN file_size INTEGER;"
 	 "ALTER TABLE checkpoints ADD COLUMN file_sum INTEGER;"
 	 "ALTER TABLE checkpoints ADD COLUMN score REAL;"),
+	/* 5 -> 6 (issue #19; renumber at merge if another step came first):
+	 * a run placed on a cluster: the secret its workers present when
+	 * they dial back (kept so that they can after a restart) and its
+	 * scheduler's job id, "" before it is submitted. */
+	("CREATE TABLE run_launch ("
+	 "  run_id INTEGER PRIMARY KEY REFERENCES runs ON DELETE CASCADE,"
+	 "  secret BLOB NOT NULL,"
+	 "  job TEXT NOT NULL);"),
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

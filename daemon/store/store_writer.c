@@ -97,6 +97,7 @@ static const char *const op_what[] = {
 	[OP_DELETE_RUN] = "delete run",
 	[OP_TRUNCATE] = "truncate the history of run",
 	[OP_LIMIT_SIZE] = "limit the database size",
+	[OP_LAUNCH] = "record the launch of run",
 	[OP_FLUSH] = "flush",
 };
 

@@ -73,6 +73,33 @@ exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits,
 	return v;
 }
 
+int
+exec_worker_spawn(uv_loop_t *loop, uv_process_t *proc, uv_exit_cb exit_cb,
+    char **args, char **env, uv_pipe_t *const io[3], bool setid, uid_t uid,
+    gid_t gid)
+{
+	uv_process_options_t po = { 0 };
+	uv_stdio_container_t stdio[3];
+
+	/* readable and writable as the child sees them */
+	for (int i = 0; i < 3; i++)
+		stdio[i] = (uv_stdio_container_t){ UV_CREATE_PIPE |
+			    (i == 0 ? UV_READABLE_PIPE : UV_WRITABLE_PIPE),
+			{ (uv_stream_t *)io[i] } };
+	po.exit_cb = exit_cb;
+	po.file = EXEC_WORKER_SELF;
+	po.args = args;
+	po.env = env;
+	po.stdio = stdio;
+	po.stdio_count = 3;
+	if (setid) {
+		po.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
+		po.uid = uid;
+		po.gid = gid;
+	}
+	return uv_spawn(loop, proc, &po);
+}
+
 /* close_range(lowfd, ~0U, flags), or one descriptor at a time where the
  * kernel is older (5.9; 5.11 for CLOEXEC) or a seccomp filter refuses it. */
 static void

@@ -24,7 +24,11 @@
 #ifndef IGNITED_EXEC_WORKER_H
 #define IGNITED_EXEC_WORKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include <uv.h>
 
 #define EXEC_WORKER_FLAG "--exec-worker"
 #define EXEC_WORKER_SELF "/proc/self/exe"
@@ -35,6 +39,14 @@
  * one allocation, free() it.  NULL when memory runs out. */
 char **exec_worker_argv(char *const *argv, const char *cwd,
     const int64_t *rlimits, const char *cpus);
+
+/* Spawn args (exec_worker_argv's) as proc with env; its stdin, stdout and
+ * stderr are the pipes io[0], io[1], io[2] (initialised, not yet open);
+ * as uid and gid when setid (libuv drops the supplementary groups).
+ * uv_spawn's result: on failure proc must still be closed. */
+int exec_worker_spawn(uv_loop_t *loop, uv_process_t *proc, uv_exit_cb exit_cb,
+    char **args, char **env, uv_pipe_t *const io[3], bool setid, uid_t uid,
+    gid_t gid);
 
 /* ignited --exec-worker ...: returns only on failure, with the exit
  * status.  Called first thing in main, before any of the daemon's set-up. */

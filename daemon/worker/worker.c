@@ -10,6 +10,12 @@
  * The program is started through ignited --exec-worker (exec_worker.h),
  * which enters the working directory and sets the limits as the owner;
  * when it cannot, its one stderr line is the reason the worker failed.
+ *
+ * A remote worker (worker_remote) is the same channel over a TCP
+ * connection the listener (listen.c) hands over: two handles, the
+ * connection and the timer.  Until one is attached, requests are queued
+ * and their frames held, and no deadline runs: the worker may wait in a
+ * cluster's queue for hours.
  */
 #include <errno.h>
 #include <signal.h>
@@ -29,6 +35,7 @@
 #define GRACE_MS 2000 /* from shutdown to SIGKILL */
 #define DRAIN_MAX (64 * 1024) /* stderr read once the worker is gone */
 #define NHANDLES 5
+#define REMOTE_HANDLES 1 /* the timer; the connection once attached */
 
 struct pending {
 	uint32_t msgid;
@@ -38,11 +45,21 @@ struct pending {
 	void *arg;
 };
 
+struct wreq;
+
 struct worker {
 	uv_loop_t *loop;
 	uv_process_t proc;
 	uv_pipe_t in, out, err;
 	uv_timer_t timer;
+	/* remote: the connection (NULL until attached), malloc'd by the
+	 * listener, freed here once closed; frames held until then */
+	bool remote;
+	bool leave; /* freed without shutdown: it dials again */
+	uv_tcp_t *tcp;
+	uv_shutdown_t shut;
+	struct wreq *held, **held_tail;
+	uv_stream_t *tx, *rx; /* where frames go and answers come from */
 	int open; /* handles not yet closed */
 	bool exited, failed, detached;
 	bool heard; /* it wrote to stdout */
@@ -64,6 +81,7 @@ struct worker {
 struct wreq {
 	uv_write_t req;
 	msgpack_sbuffer sb;
+	struct wreq *next; /* held, while a remote worker is not attached */
 };
 
 static void on_timer(uv_timer_t *t);
@@ -73,6 +91,13 @@ static void on_timer(uv_timer_t *t);
 static void
 destroy(struct worker *w)
 {
+	struct wreq *wr;
+
+	while ((wr = w->held) != NULL) {
+		w->held = wr->next;
+		msgpack_sbuffer_destroy(&wr->sb);
+		free(wr);
+	}
 	ig_decoder_free(w->dec);
 	free(w);
 }
@@ -83,6 +108,11 @@ on_closed(uv_handle_t *h)
 {
 	struct worker *w = h->data;
 
+	if (h == (uv_handle_t *)w->tcp) {
+		w->tcp = NULL;
+		w->tx = w->rx = NULL;
+		free(h);
+	}
 	if (--w->open == 0 && w->detached)
 		destroy(w);
 }
@@ -98,6 +128,12 @@ close_handle(uv_handle_t *h)
 static void
 close_pipes(struct worker *w)
 {
+	if (w->remote) {
+		if (w->tcp != NULL)
+			close_handle((uv_handle_t *)w->tcp);
+		close_handle((uv_handle_t *)&w->timer);
+		return;
+	}
 	close_handle((uv_handle_t *)&w->in);
 	close_handle((uv_handle_t *)&w->out);
 	close_handle((uv_handle_t *)&w->err);
@@ -204,8 +240,11 @@ fail(struct worker *w, const char *fmt, ...)
 	w->failed = true;
 	w->qlen = 0;
 	uv_timer_stop(&w->timer);
-	uv_read_stop((uv_stream_t *)&w->out);
-	if (!w->exited)
+	if (w->rx != NULL)
+		uv_read_stop(w->rx);
+	if (w->remote && w->tcp != NULL)
+		close_handle((uv_handle_t *)w->tcp); /* drop the connection */
+	else if (!w->remote && !w->exited)
 		uv_process_kill(&w->proc, SIGKILL);
 	if (w->detached)
 		return;
@@ -262,7 +301,7 @@ arm_timer(struct worker *w)
 {
 	struct pending *p = head(w);
 
-	if (p == NULL)
+	if (p == NULL || (w->remote && w->tcp == NULL))
 		uv_timer_stop(&w->timer);
 	else
 		uv_timer_start(&w->timer, on_timer, p->timeout_ms, 0);
@@ -275,7 +314,10 @@ on_timer(uv_timer_t *t)
 	struct pending *p = head(w);
 
 	if (w->detached) {
-		uv_process_kill(&w->proc, SIGKILL);
+		if (w->remote)
+			close_pipes(w);
+		else
+			uv_process_kill(&w->proc, SIGKILL);
 		return;
 	}
 	if (p != NULL)
@@ -355,7 +397,8 @@ alloc_out(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(w->rbuf, sizeof(w->rbuf));
 }
 
-/* EOF is not reported here: the exit callback says how the worker ended. */
+/* EOF is not reported here: the exit callback says how the worker ended;
+ * a remote worker's connection ending is its end. */
 static void
 on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
@@ -364,6 +407,13 @@ on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	/* once let go, the answers (to shutdown) are read and dropped */
 	if (n > 0 && !w->detached)
 		take_stdout(w, buf->base, (size_t)n);
+	else if (n < 0 && w->remote && w->detached)
+		close_pipes(w);
+	else if (n < 0 && w->remote)
+		fail(w, "the worker's connection dropped (%s)%s",
+		    n == UV_EOF ? "closed by the worker's side" :
+		                  uv_strerror((int)n),
+		    w->qlen > 0 ? " without answering" : "");
 	else if (n < 0)
 		uv_read_stop(s);
 }
@@ -402,8 +452,6 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
     const struct worker_cb *cb, struct worker **out, ig_err *err)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	uv_process_options_t po = { 0 };
-	uv_stdio_container_t stdio[3];
 	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits, o->cpus);
 	char **env = o->gpus != NULL ? gpu_env(o->env, o->gpus) : NULL;
 	int rc;
@@ -429,26 +477,10 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 	w->proc.data = w->in.data = w->out.data = w->err.data = w->timer.data =
 	    w;
 
-	/* readable and writable as the child sees them */
-	stdio[0] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_READABLE_PIPE,
-		{ (uv_stream_t *)&w->in } };
-	stdio[1] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		{ (uv_stream_t *)&w->out } };
-	stdio[2] = (uv_stdio_container_t){ UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-		{ (uv_stream_t *)&w->err } };
-	po.exit_cb = on_exited;
-	po.file = EXEC_WORKER_SELF;
-	po.args = args;
-	po.env = env != NULL ? env : (char **)o->env;
-	po.stdio = stdio;
-	po.stdio_count = 3;
-	if (o->setid) {
-		/* libuv drops supplementary groups when it sets ids */
-		po.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-		po.uid = o->uid;
-		po.gid = o->gid;
-	}
-	rc = uv_spawn(loop, &w->proc, &po);
+	rc = exec_worker_spawn(loop, &w->proc, on_exited, args,
+	    env != NULL ? env : (char **)o->env,
+	    (uv_pipe_t *const[3]){ &w->in, &w->out, &w->err }, o->setid, o->uid,
+	    o->gid);
 	free(args);
 	free(env);
 	if (rc != 0) {
@@ -462,9 +494,89 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 		    (unsigned long)(o->setid ? o->uid : geteuid()),
 		    uv_strerror(rc));
 	}
+	w->tx = (uv_stream_t *)&w->in;
+	w->rx = (uv_stream_t *)&w->out;
 	uv_read_start((uv_stream_t *)&w->out, alloc_out, on_stdout);
 	uv_read_start((uv_stream_t *)&w->err, alloc_err, on_stderr);
 	*out = w;
+	return 0;
+}
+
+int
+worker_remote(uv_loop_t *loop, uint64_t timeout_ms, const struct worker_cb *cb,
+    struct worker **out, ig_err *err)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
+		free(w);
+		return ig_err_set(
+		    err, IG_PROTO_INTERNAL, "worker: out of memory");
+	}
+	w->loop = loop;
+	w->cb = *cb;
+	w->remote = true;
+	w->timeout_ms = timeout_ms;
+	w->next_id = 1;
+	w->held_tail = &w->held;
+	w->open = REMOTE_HANDLES;
+	uv_timer_init(loop, &w->timer);
+	w->timer.data = w;
+	*out = w;
+	return 0;
+}
+
+void
+worker_leave(struct worker *w)
+{
+	w->leave = true;
+}
+
+bool
+worker_attached(const struct worker *w)
+{
+	return !w->remote || w->tcp != NULL;
+}
+
+static void on_written(uv_write_t *req, int status);
+
+int
+worker_attach(struct worker *w, uv_tcp_t *tcp, const void *first, size_t len,
+    const char *rest, size_t nrest)
+{
+	struct wreq *wr;
+	uv_buf_t b;
+
+	if (!w->remote || w->tcp != NULL || w->failed || w->detached)
+		return -1;
+	w->tcp = tcp;
+	w->open++;
+	tcp->data = w;
+	w->tx = w->rx = (uv_stream_t *)tcp;
+	b = uv_buf_init((char *)first, (unsigned)len);
+	/* the answer to hello, then what was asked meanwhile: libuv
+	 * copies the buffer list, not the bytes, so first is written now */
+	if (uv_try_write(w->tx, &b, 1) != (int)len) {
+		fail(w,
+		    "the worker's connection dropped before its hello was answered");
+		return 0;
+	}
+	while ((wr = w->held) != NULL) {
+		w->held = wr->next;
+		b = uv_buf_init(wr->sb.data, (unsigned)wr->sb.size);
+		wr->req.data = wr;
+		if (uv_write(&wr->req, w->tx, &b, 1, on_written) != 0) {
+			msgpack_sbuffer_destroy(&wr->sb);
+			free(wr);
+		}
+	}
+	w->held_tail = &w->held;
+	uv_read_start(w->rx, alloc_out, on_stdout);
+	if (nrest > 0)
+		take_stdout(w, rest, nrest);
+	if (!w->failed)
+		arm_timer(w);
 	return 0;
 }
 
@@ -495,11 +607,16 @@ send_frame(struct worker *w, const char *method, uint32_t msgid,
 	msgpack_sbuffer_init(&wr->sb);
 	ig_frame_request(&f, &wr->sb, msgid, method);
 	pack(&f.pk, arg);
-	if ((rc = ig_frame_end(&f, err)) == 0) {
+	if ((rc = ig_frame_end(&f, err)) == 0 && w->tx == NULL) {
+		/* a remote worker not yet attached: sent when it is */
+		*w->held_tail = wr;
+		w->held_tail = &wr->next;
+		return 0;
+	}
+	if (rc == 0) {
 		uv_buf_t b = uv_buf_init(wr->sb.data, (unsigned)wr->sb.size);
 		wr->req.data = wr;
-		if ((rc = uv_write(&wr->req, (uv_stream_t *)&w->in, &b, 1,
-		         on_written)) == 0)
+		if ((rc = uv_write(&wr->req, w->tx, &b, 1, on_written)) == 0)
 			return 0;
 		rc = ig_err_set(err, IG_PROTO_INTERNAL,
 		    "worker: cannot write %s: %s", method, uv_strerror(rc));
@@ -537,6 +654,12 @@ worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
 	return 0;
 }
 
+void
+worker_fail(struct worker *w, const char *reason)
+{
+	fail(w, "%s", reason);
+}
+
 bool
 worker_failed(const struct worker *w)
 {
@@ -550,6 +673,37 @@ pack_empty(msgpack_packer *pk, void *arg)
 	msgpack_pack_map(pk, 0);
 }
 
+static void
+on_shut(uv_shutdown_t *req, int status)
+{
+	struct worker *w = req->data;
+
+	/* the worker closes its side after shutdown: its EOF closes ours,
+	 * or the grace timer does */
+	(void)status;
+	(void)w;
+}
+
+/* A remote worker let go: told to shut down if well, its connection
+ * closed once it closed its side or after the grace period. */
+static void
+free_remote(struct worker *w)
+{
+	ig_err err;
+
+	if (w->tcp == NULL || w->failed || w->leave) {
+		close_pipes(w);
+		return;
+	}
+	send_frame(w, "shutdown", w->next_id++, pack_empty, NULL, &err);
+	w->shut.data = w;
+	if (uv_shutdown(&w->shut, w->tx, on_shut) != 0) {
+		close_pipes(w);
+		return;
+	}
+	uv_timer_start(&w->timer, on_timer, GRACE_MS, 0);
+}
+
 void
 worker_free(struct worker *w)
 {
@@ -561,6 +715,10 @@ worker_free(struct worker *w)
 	w->qlen = 0;
 	if (w->open == 0) {
 		destroy(w);
+		return;
+	}
+	if (w->remote) {
+		free_remote(w);
 		return;
 	}
 	if (w->exited)

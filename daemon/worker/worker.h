@@ -68,12 +68,36 @@ typedef void worker_pack_fn(msgpack_packer *pk, void *arg);
 int worker_start(uv_loop_t *loop, const struct worker_opts *opts,
     const struct worker_cb *cb, struct worker **out, ig_err *err);
 
+/* A remote worker (PROTOCOL.md, "Workers that dial back"): requests are
+ * queued until a connection is attached, and no deadline runs meanwhile.
+ * Its failure reasons say the connection dropped. */
+int worker_remote(uv_loop_t *loop, uint64_t timeout_ms,
+    const struct worker_cb *cb, struct worker **out, ig_err *err);
+
+/* Hand remote worker w the connection tcp (malloc'd, taken over: closed
+ * and freed by w), after the worker's hello: first (len bytes, the
+ * answer to hello) goes out before the requests held, rest (bytes read
+ * past the hello) is read as the worker's.  -1 when w is not waiting for
+ * a connection (local, attached, failed): tcp stays the caller's. */
+int worker_attach(struct worker *w, uv_tcp_t *tcp, const void *first,
+    size_t len, const char *rest, size_t nrest);
+
+/* At its free, a remote worker's connection is closed without shutdown:
+ * the worker dials again (the daemon stops, to start again). */
+void worker_leave(struct worker *w);
+
+/* Has a remote worker its connection?  (A local one always has.) */
+bool worker_attached(const struct worker *w);
+
 /* Send request method with params from pack(arg); reply(rarg, msg) gets the
  * answer.  timeout_ms 0: the worker's own.  Fails (the worker stays as it
  * is) when it has failed or the frame cannot be built. */
 int worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
     worker_pack_fn *pack, void *arg, worker_reply_fn *reply, void *rarg,
     ig_err *err);
+
+/* Fail the worker with reason, as its own failure would. */
+void worker_fail(struct worker *w, const char *reason);
 
 /* Has the worker failed (the reason went to fail())? */
 bool worker_failed(const struct worker *w);

@@ -217,6 +217,16 @@ typedef struct ig_spec_resources {
 	int64_t cpus; /* CPU slots, >= 1, default 1 */
 } ig_spec_resources;
 
+/* Where an exec worker runs: NULL (absent) strings and IG_NONE integers
+ * are Slurm's defaults.  set: placement.slurm was given, and the worker is
+ * submitted with sbatch and dials back (ignited --worker-listen). */
+typedef struct ig_spec_slurm {
+	bool set;
+	char *partition, *gres, *mem, *time, *account, *qos, *constraint;
+	int64_t nodes, ntasks_per_node, cpus_per_task; /* >= 1 */
+	ig_strv extra_args; /* sbatch options, each starting with - */
+} ig_spec_slurm;
+
 /* A command run as the run's owner when one of its events happens. */
 typedef struct ig_spec_notify {
 	unsigned on; /* bit 1u << enum ig_notify_on per event */
@@ -240,6 +250,7 @@ typedef struct ig_spec {
 	size_t state_dict_len;
 	ig_spec_worker worker;
 	ig_spec_resources resources;
+	ig_spec_slurm slurm; /* placement.slurm */
 	int64_t priority; /* default 0; above 0 only root's runs */
 	bool preemptible; /* default false */
 	ig_spec_notify *notify;

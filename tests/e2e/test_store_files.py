@@ -248,13 +248,14 @@ class TestIntegrity(StoreCase):
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
         for col in ("file", "file_size", "file_sum", "score"):
             self.sql("ALTER TABLE checkpoints DROP COLUMN " + col)
+        self.sql("DROP TABLE run_launch")
         self.sql("PRAGMA user_version = 2")
         os.unlink(self.d.db + ".key")
         self.d.start()
         c = self.d.client()
         self.addCleanup(c.close)
         wait_status(c, run_id, ("running",), 30)
-        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 5)
+        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 6)
         self.assertNotIn("integrity", self.d.logtext())
 
 

@@ -78,7 +78,7 @@ struct job_hooks
 jt_hooks(struct jt_rec *rec)
 {
 	return (struct job_hooks){ on_point, on_checkpoint, on_log, on_wake,
-		on_run_id, rec };
+		on_run_id, rec, NULL };
 }
 
 struct job *

@@ -292,6 +292,35 @@ test_canonical(void **state)
 	check_canonical(*state,
 	    "{'engine': 'builtin:x', 'tags': {'team': 'vision', 'lr': '', "
 	    "'note': 'a b, c'}}");
+	check_canonical(*state,
+	    "{'engine': ['w'], 'placement': {'slurm': {'partition': 'gpu', "
+	    "'gres': 'gpu:2', 'nodes': 2, 'ntasks_per_node': 2, "
+	    "'cpus_per_task': 8, 'mem': '64G', 'time': '1-00:00:00', "
+	    "'account': 'a', 'qos': 'q', 'constraint': 'a100', "
+	    "'extra_args': ['--exclusive', '--signal=USR1@60']}}}");
+	check_canonical(
+	    *state, "{'engine': ['w'], 'placement': {'slurm': {}}}");
+}
+
+/* placement.slurm: what is given, Slurm's defaults for the rest. */
+static void
+test_placement(void **state)
+{
+	ig_spec *s = read_ok(*state,
+	    "{'engine': ['w'], 'placement': {'slurm': {'partition': 'gpu', "
+	    "'nodes': 2, 'extra_args': ['--exclusive']}}}");
+
+	assert_true(s->slurm.set);
+	assert_string_equal(s->slurm.partition, "gpu");
+	assert_int_equal(s->slurm.nodes, 2);
+	assert_int_equal(s->slurm.cpus_per_task, IG_NONE);
+	assert_null(s->slurm.gres);
+	assert_int_equal(s->slurm.extra_args.n, 1);
+	assert_string_equal(s->slurm.extra_args.v[0], "--exclusive");
+	ig_spec_free(s);
+	s = read_ok(*state, "{'engine': ['w']}");
+	assert_false(s->slurm.set);
+	ig_spec_free(s);
 }
 
 /* Tags: names to strs, kept in their order. */
@@ -329,6 +358,19 @@ static const struct {
 	    "tags.a: duplicate key" },
 	{ "{'engine': 'builtin:noop', 'tags': ['a']}",
 	    "tags: expected a map, got an array" },
+	{ "{'engine': 'builtin:noop', 'placement': {'slurm': {}}}",
+	    "placement: only for exec engines (the worker is what is placed)" },
+	{ "{'engine': ['w'], 'placement': {}}", "placement.slurm: required" },
+	{ "{'engine': ['w'], 'placement': {'k8s': {}}}",
+	    "placement: unknown key \"k8s\"" },
+	{ "{'engine': ['w'], 'placement': {'slurm': {'nodes': 0}}}",
+	    "placement.slurm.nodes: expected a positive integer, got 0" },
+	{ "{'engine': ['w'], 'placement': {'slurm': {'qos': ''}}}",
+	    "placement.slurm: a value must not be empty; leave the key out "
+	    "for Slurm's default" },
+	{ "{'engine': ['w'], 'placement': {'slurm': {'extra_args': ['x']}}}",
+	    "placement.slurm.extra_args[0]: \"x\" is not an sbatch option; "
+	    "each starts with - (\"--exclusive\", \"--signal=USR1@60\")" },
 	{ "{'engine': ''}",
 	    "engine: expected builtin:NAME, plugin:PATH or exec:COMMAND, got \"\"" },
 	{ "{'engine': 'builtin:noop', 'data': ''}",
@@ -782,6 +824,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_placement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test(test_data_kinds),

@@ -50,7 +50,7 @@ test_create_and_migrate(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	fx_close(&fx);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 5);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 6);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
 	assert_int_equal(fx_query(&fx,
 	                     "SELECT count(*) FROM sqlite_schema"
@@ -151,10 +151,11 @@ test_migrate_names_per_owner(void **state)
 	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
 	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
 	    "ALTER TABLE checkpoints DROP COLUMN score;"
+	    "DROP TABLE run_launch;"
 	    "PRAGMA user_version = 1; COMMIT;");
 
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 5);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 6);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
@@ -336,10 +337,11 @@ test_migration_signs_old_runs(void **state)
 	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
 	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
 	    "ALTER TABLE checkpoints DROP COLUMN score;"
+	    "DROP TABLE run_launch;"
 	    "PRAGMA user_version = 2");
 	unlink(key);
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 5);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 6);
 	assert_true(alpha_trusted(&fx));
 	fx_cleanup(&fx);
 }

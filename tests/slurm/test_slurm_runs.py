@@ -1,0 +1,390 @@
+"""Runs placed on Slurm (issue #19) on a real one-node cluster
+(slurm_cluster.py): the daemon submits the worker with sbatch, the worker
+dials back (ignited --worker-listen) with the run's secret, and the run's
+history is exact through scancel, requeue and a kill -9 of the daemon.
+
+usage: test_slurm_runs.py IGNITED IGNITECTL [unittest args]
+
+Skipped only when the Slurm or munge programs are missing (scripts/deps.sh
+installs them).
+"""
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import msgpack
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+for path in (HERE, os.path.join(SRC, "tests", "e2e")):
+    sys.path.insert(0, path)
+from daemon import (PY, PYPATH, Daemon, RPCError, as_nobody, history,  # noqa: E402
+                    log_lines, wait_for, wait_status)
+from slurm_cluster import SlurmCluster, free_ports, missing_programs  # noqa: E402
+
+IGNITED = None
+IGNITECTL = None
+NOBODY = 65534
+WORKER = os.path.join(HERE, "slow_worker.py")
+EPOCH_LENGTH = 20
+EPOCHS = 4
+
+
+def spec(slurm=True, restarts=None, name=None, cwd=None):
+    s = {"engine": [PY, WORKER], "data": "worker", "epoch_length": EPOCH_LENGTH,
+         "max_epochs": EPOCHS, "seed": 3, "checkpoint": {"every": 5},
+         "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                     {"name": "loss_avg", "kind": "running_average", "field": "loss"}],
+         "worker": {"env": dict(PYPATH, SLOW_WORKER_DELAY="0.05")}}
+    if restarts is not None:
+        s["worker"]["max_restarts"] = restarts
+    if cwd is not None:
+        s["worker"]["cwd"] = cwd
+    if name:
+        s["name"] = name
+    if slurm:
+        s["placement"] = {"slurm": {"partition": "debug", "cpus_per_task": 1,
+                                    "time": "10"}}
+    return s
+
+
+@unittest.skipIf(missing_programs(), "Slurm or munge is not installed (scripts/deps.sh test)")
+class SlurmRuns(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = SlurmCluster().start()
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.ref = None
+
+    def setUp(self):
+        self.cwd = tempfile.mkdtemp(prefix="ignite-slurm-run-")
+        self.addCleanup(shutil.rmtree, self.cwd, True)
+        self.port = free_ports(1)[0]
+        self.start_daemon()
+
+    def start_daemon(self, workdir=None, extra=()):
+        self.d = Daemon(IGNITED, workdir=workdir,
+                        extra=["--worker-listen", "127.0.0.1:%d" % self.port] + list(extra),
+                        popen={"env": self.cluster.env}).start()
+        self.addCleanup(self.d.remove)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
+    def reference(self):
+        """The history of the same run as a local child process."""
+        if SlurmRuns.ref is None:
+            rid = self.c.call("run", spec(slurm=False))["id"]
+            self.complete(rid)
+            SlurmRuns.ref = history(self.c, rid)
+        return SlurmRuns.ref
+
+    def complete(self, rid, timeout=120):
+        st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
+        self.assertEqual(st["status"], "completed",
+                         "%s\n%s" % (st.get("reason"), self.d.logtext()[-4000:]))
+        return st
+
+    def job_of(self, rid, n=1):
+        """The id of the run's n-th Slurm job, from its log."""
+        def jobs():
+            got = [int(m.group(1)) for m in
+                   (re.search(r"submitted to Slurm as job (\d+)", line)
+                    for line in log_lines(self.c, rid)) if m]
+            return got if len(got) >= n else None
+        return wait_for(jobs, "run %d's Slurm job" % rid, 60)[n - 1]
+
+    def iteration(self, rid, target):
+        return wait_for(lambda: self.c.call("status", {"id": rid})["iteration"] >= target,
+                        "run %d at iteration %d" % (rid, target), 60)
+
+    def test_a_run_on_slurm_completes_with_the_local_history(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.cluster.wait_job(job, {"COMPLETED"})
+        out = os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))
+        self.assertTrue(os.path.exists(out), os.listdir(self.cwd))
+
+    def test_another_users_run_is_submitted_as_that_user(self):
+        """sbatch as the run's owner: nobody's run is nobody's job, and
+        its worker writes its checkpoints as nobody."""
+        ref = self.reference()
+        os.chmod(self.cwd, 0o777)
+        self.assertEqual(as_nobody(self.d, lambda c: c.call("run", spec(cwd=self.cwd))), 0)
+        rid = max(r["id"] for r in self.c.call("list")["runs"])
+        self.assertEqual(self.c.call("status", {"id": rid})["owner"], NOBODY)
+        job = self.job_of(rid)
+        self.assertTrue(self.cluster.job(job)["UserId"].startswith("nobody(65534)"))
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    def hello(self, rid, secret):
+        """A connection that said hello as run rid's worker."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        self.addCleanup(s.close)
+        body = msgpack.packb([0, 1, "hello", {"versions": [1], "run": rid,
+                                               "secret": secret}])
+        s.sendall(struct.pack(">I", len(body)) + body)
+        return s
+
+    def frames(self, s):
+        """Every frame the daemon sent until it closed s."""
+        data = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            data += got
+        out = []
+        while data:
+            n = struct.unpack(">I", data[:4])[0]
+            out.append(msgpack.unpackb(data[4:4 + n]))
+            data = data[4 + n:]
+        return out
+
+    def secret(self, rid):
+        db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
+        try:
+            return db.execute("SELECT secret FROM run_launch WHERE run_id = ?",
+                              (rid,)).fetchone()[0]
+        finally:
+            db.close()
+
+    def test_one_worker_a_run_and_a_finished_run_tells_it_to_shut_down(self):
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        self.iteration(rid, 5)
+        secret = self.secret(rid)
+        self.assertEqual(len(secret), 32)
+        [answer] = self.frames(self.hello(rid, secret))
+        self.assertEqual(answer[:2], [1, 1])
+        self.assertEqual(answer[2]["code"], 6)
+        self.assertIn("has a worker connected", answer[2]["message"])
+        self.complete(rid)
+        answer, shutdown = self.frames(self.hello(rid, secret))
+        self.assertEqual(answer[:3], [1, 1, None])
+        self.assertEqual(answer[3]["version"], 1)
+        self.assertEqual(shutdown[0], 0)
+        self.assertEqual(shutdown[2:], ["shutdown", {}])
+
+    def test_a_wrong_secret_is_refused_and_logged(self):
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        s = self.hello(rid, b"\0" * 32)
+        self.assertEqual(s.recv(100), b"", "closed without an answer")
+        wait_for(lambda: "run %d: the wrong secret" % rid in self.d.logtext(),
+                 "the refusal in the log")
+        # the run's own worker is let in all the same
+        self.complete(rid)
+
+    def interrupted(self, *command, restarts=2):
+        """A run stopped by command (+ its job's id; none: the caller
+        stops it) at iteration 20 or
+        later (of 80, 50 ms each); the reference history, the run and its
+        first job."""
+        ref = self.reference()
+        rid = self.c.call("run", spec(restarts=restarts, cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 20)
+        if command:
+            self.cluster.run(list(command) + [str(job)])
+        return ref, rid, job
+
+    def test_scancel_kill_resumes_exactly(self):
+        ref, rid, job = self.interrupted("scancel", "--signal=KILL")
+        second = self.job_of(rid, 2)
+        self.assertNotEqual(second, job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertIn("restart 1 of 2", "\n".join(log_lines(self.c, rid)))
+
+    def test_without_restarts_the_run_fails_naming_the_jobs_end(self):
+        _, rid, job = self.interrupted("scancel", restarts=0)
+        st = wait_status(self.c, rid, ("failed",), 60)
+        self.assertIn("the worker's connection dropped", st["reason"])
+        self.assertRegex(st["reason"], r"; Slurm job %d ended CANCELLED" % job)
+
+    def test_a_node_failure_resumes_exactly(self):
+        """The node marked down under the job (NODE_FAIL, requeued): the
+        worker is gone, and the run resumes when the job runs again."""
+        self.addCleanup(self.cluster.resume_node)
+        ref, rid, job = self.interrupted()
+        self.cluster.fail_node("ignite test")
+        wait_for(lambda: "restart 1 of 2" in "\n".join(log_lines(self.c, rid)),
+                 "run %d's worker to drop" % rid, 60)
+        self.cluster.resume_node()
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    def test_scontrol_requeue_resumes_exactly(self):
+        ref, rid, job = self.interrupted("scontrol", "requeue")
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        lines = "\n".join(log_lines(self.c, rid))
+        self.assertNotIn("submitted to Slurm as job %d" % (job + 1), lines)
+        self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+
+    def test_kill9_of_the_daemon_resumes_exactly(self):
+        self.restarted_daemon(self.d.kill9)
+
+    def test_a_clean_restart_of_the_daemon_keeps_the_job(self):
+        self.restarted_daemon(self.d.stop)
+
+    def restarted_daemon(self, stop):
+        """The daemon stopped mid-run and started again: the same job's
+        worker dials back and the run resumes exactly."""
+        ref = self.reference()
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 30)
+        stop()
+        self.c.close()
+        self.start_daemon(workdir=self.d.dir)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        lines = "\n".join(log_lines(self.c, rid))
+        self.assertEqual(lines.count("submitted to Slurm as job"), 1, lines)
+        self.cluster.wait_job(job, {"COMPLETED"})
+
+    def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+
+        def queued():
+            st = self.c.call("status", {"id": rid})
+            why = (st.get("queue") or {}).get("waiting_for") or ""
+            return why if st["status"] == "queued" and "Node" in why else None
+        why = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
+        self.assertIn("Slurm job %d PENDING: " % self.job_of(rid), why)
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {"id": rid})
+        self.cluster.resume_node()
+        statuses = []
+        while not statuses or statuses[-1] not in ("completed", "failed"):
+            note = w.next_note()
+            if note[1] == "status":
+                statuses.append(note[2]["status"])
+        self.assertEqual(statuses, ["running", "completed"])
+        self.complete(rid)
+
+    def test_pause_cancels_the_job_and_resume_submits_again(self):
+        ref = self.reference()
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 30)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",))
+        self.cluster.wait_job(job, {"CANCELLED", "COMPLETED"})
+        self.c.call("resume", {"id": rid})
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    def test_placed_runs_hold_none_of_the_daemons_cpu_slots(self):
+        self.d.stop()
+        self.start_daemon(extra=["--cpus", "1"])
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rids = [self.c.call("run", spec(cwd=self.cwd))["id"] for _ in range(2)]
+        jobs = [self.job_of(rid) for rid in rids]
+        self.assertEqual(len(set(jobs)), 2)
+        for rid in rids:
+            self.assertEqual(self.c.call("status", {"id": rid})["resources"]["cpus"], 0)
+            self.c.call("terminate", {"id": rid})
+
+    def pending(self):
+        """A run whose job waits on the drained node, and the job."""
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.cluster.wait_job(job, {"PENDING"})
+        return rid, job
+
+    def test_pause_of_a_pending_run_cancels_its_job_and_resume_submits_again(self):
+        rid, job = self.pending()
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 10)
+        self.cluster.wait_job(job, {"CANCELLED"})
+        self.cluster.resume_node()
+        self.c.call("resume", {"id": rid})
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), self.reference())
+
+    def test_terminate_of_a_pending_run_cancels_its_job(self):
+        rid, job = self.pending()
+        self.c.call("terminate", {"id": rid})
+        wait_status(self.c, rid, ("terminated",))
+        self.cluster.wait_job(job, {"CANCELLED"})
+
+    def test_ignitectl_run_slurm_flags_place_the_run(self):
+        self.cluster.drain("ignite test")
+        self.addCleanup(self.cluster.resume_node)
+        out = subprocess.run(
+            [IGNITECTL, "--socket", self.d.socket, "run", "--engine",
+             "exec:%s %s" % (PY, WORKER), "--data", "worker", "--epoch-length", "5",
+             "--slurm", "partition=debug", "--slurm", "cpus_per_task=1",
+             "--slurm", "extra_args=--comment=ignite", "--slurm", "extra_args=--nice=0"],
+            capture_output=True, text=True, cwd=self.cwd, check=True).stdout
+        rid = int(re.search(r"\d+", out).group(0))
+        placement = self.c.call("spec", {"id": rid})["placement"]
+        self.assertEqual(placement["slurm"]["partition"], "debug")
+        self.assertEqual(placement["slurm"]["cpus_per_task"], 1)
+        self.assertEqual(placement["slurm"]["extra_args"], ["--comment=ignite", "--nice=0"])
+        self.assertIsNone(placement["slurm"]["gres"])
+        job = self.job_of(rid)
+        self.assertEqual(self.cluster.job(job)["Comment"].strip(), "ignite")
+        self.c.call("terminate", {"id": rid})
+        self.cluster.wait_job(job, {"CANCELLED"})
+
+    def test_a_bad_placement_is_refused_with_its_field(self):
+        for slurm, want in (({"nodes": 0}, "placement.slurm.nodes"),
+                            ({"partiton": "x"}, "partiton"),
+                            ({"extra_args": ["exclusive"]}, "placement.slurm.extra_args[0]"),
+                            ({"time": ""}, "must not be empty")):
+            s = spec()
+            s["placement"] = {"slurm": slurm}
+            with self.assertRaises(RPCError) as e:
+                self.c.call("run", s)
+            self.assertIn(want, str(e.exception))
+        s = {"engine": "builtin:noop", "placement": {"slurm": {}}}
+        with self.assertRaises(RPCError) as e:
+            self.c.call("run", s)
+        self.assertIn("placement: only for exec engines", str(e.exception))
+
+    def test_a_bad_worker_listen_is_refused_at_start(self):
+        for arg, says in (("localhost:7070", "localhost is not a numeric IPv4 address"),
+                          ("127.0.0.1", "expected HOST:PORT"),
+                          ("[::1]:70000", "expected HOST:PORT"),
+                          ("127.0.0.1:%d" % self.port, "cannot listen: address already in use")):
+            d = Daemon(IGNITED, extra=["--worker-listen", arg])
+            self.addCleanup(d.remove)
+            with self.assertRaises(RuntimeError) as e:
+                d.start()
+            self.assertIn("--worker-listen %s: %s" % (arg, says), str(e.exception))
+
+    def test_a_placement_without_worker_listen_is_refused(self):
+        d = Daemon(IGNITED, popen={"env": self.cluster.env}).start()
+        self.addCleanup(d.remove)
+        c = d.client()
+        self.addCleanup(c.close)
+        with self.assertRaises(RPCError) as e:
+            c.call("run", spec())
+        self.assertIn("--worker-listen", str(e.exception))
+
+
+if __name__ == "__main__":
+    IGNITED = os.path.abspath(sys.argv.pop(1))
+    IGNITECTL = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
