@@ -14,10 +14,11 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, history, logged_iterations,  # noqa: E402
-                    resumed_after_restart, wait_for, wait_iteration, wait_status)
+from daemon import (PY, PYPATH, SRC, Daemon, history, log_lines,  # noqa: E402
+                    logged_iterations, resumed_after_restart, wait_for, wait_iteration, wait_status)
 
 DDP_WORKER = os.path.join(SRC, "examples", "workers", "torch_ddp.py")
+DIST_WORKER = os.path.join(SRC, "tests", "workers", "dist_worker.py")
 IGNITED = None
 HAVE_TORCH = subprocess.call(
     [PY, "-c", "import torch.distributed as d, torch.distributed.run; "
@@ -67,7 +68,7 @@ class TestTwoRanks(unittest.TestCase):
         cls.want = None
 
     @classmethod
-    def spec(cls, name, **worker):
+    def spec(cls, name, program=DDP_WORKER, torchrun=(), **worker):
         # torch 1.13's --standalone takes port 29400, which runs side by
         # side share: a store on a free port instead.  Debian's torch 1.13
         # under Python 3.11 cannot parse torchrun's default --redirects 0:
@@ -76,14 +77,14 @@ class TestTwoRanks(unittest.TestCase):
         engine = [PY, "-m", "torch.distributed.run", "--rdzv_backend=c10d",
                   "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
                   "--monitor_interval=0.2", "--redirects=2", "--tee=2",
-                  "--log_dir=" + os.path.join(cls.logs, name), DDP_WORKER]
+                  "--log_dir=" + os.path.join(cls.logs, name)] + list(torchrun) + [program]
         env = dict(PYPATH, OMP_NUM_THREADS="1")
         return {"name": name, "engine": engine, "data": "worker", "epoch_length": EPOCH_LENGTH,
                 "max_epochs": EPOCHS, "seed": 3, "params": {"width": 8, "lr": 0.05},
                 "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
                             {"name": "step_loss", "kind": "output", "field": "loss"}],
                 "checkpoint": {"every": EVERY},
-                "worker": dict(worker, env=env, timeout_ms=120000)}
+                "worker": dict({"timeout_ms": 120000}, **worker, env=env)}
 
     def setUp(self):
         self.c = self.d.client()
@@ -144,6 +145,55 @@ class TestTwoRanks(unittest.TestCase):
         resumed = resumed_after_restart(self.c, rid)
         self.assertGreaterEqual(resumed[0], EPOCH_LENGTH, "resumed from a checkpoint in epoch 2")
         self.assert_same_as_reference(rid)
+
+    def misbehaving(self, name, torchrun=(), timeout_ms=120000, max_restarts=1, **params):
+        spec = self.spec(name, DIST_WORKER, torchrun, max_restarts=max_restarts,
+                         timeout_ms=timeout_ms)
+        spec.update(params=params, metrics=[], checkpoint={"every": 2}, epoch_length=50,
+                    max_epochs=1)
+        return self.c.call("run", spec)["id"]
+
+    def test_c_misbehaving_ranks(self):
+        """An exception on rank 1 is the answer's error: the run fails
+        with it, not restarted.  A rank that hangs: the daemon's timeout
+        kills torchrun, and every rank dies with it.  torchrun's own
+        restarts are refused over pipes."""
+        # setup gets 60 s whatever timeout_ms says: the hung run starts
+        # alone, the others once it is set up
+        hung = self.misbehaving("hang", timeout_ms=3000, max_restarts=0, rank=1, at=5, do="hang")
+        wait_iteration(self.c, hung, 2, timeout=180)
+        group = ranks(self.d.proc.pid)
+        self.assertEqual(sorted(group), [0, 1])
+        raised = self.misbehaving("raise", rank=1, at=3, do="raise")
+        restarting = self.misbehaving("restarts", torchrun=["--max_restarts=1"],
+                                      max_restarts=0)
+        st = wait_status(self.c, hung, ("failed", "completed"), 180)
+        self.assertIn("timed out: no answer to process within 3000 ms", st["reason"])
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in group.values()),
+                 "the hung group's ranks to die with torchrun (%s)" % group, 30)
+        st = wait_status(self.c, raised, ("failed", "completed"), 180)
+        self.assertIn("rank 1: ValueError: rank 1 gave up at iteration 3", st["reason"])
+        self.assertNotIn("restart", st["reason"])
+        st = wait_status(self.c, restarting, ("failed", "completed"), 180)
+        self.assertIn("torchrun --max_restarts=1: over pipes the daemon restarts the worker",
+                      "\n".join(log_lines(self.c, restarting)))
+
+
+class TestContainer(unittest.TestCase):
+    """The one checkpoint file of every rank's state."""
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch is missing")
+    def test_pack_and_refusals(self):
+        sys.path.insert(0, os.path.join(SRC, "python"))
+        from ignite_worker import dist
+
+        data = dist.pack([b"zero", b"", b"two"])
+        self.assertEqual(dist.unpack(data, 3), [b"zero", b"", b"two"])
+        for bad, says in ((b"PK\x03\x04", "one process"), (data, "holds the states of 3 ranks"),
+                          (data[:-1], "cut short"), (data + b"x", "too long")):
+            with self.assertRaises(ValueError) as e:
+                dist.unpack(bad, 2 if bad is data else 3)
+            self.assertIn(says, str(e.exception))
 
 
 if __name__ == "__main__":
