@@ -14,8 +14,9 @@ GPU a rank (the daemon's CUDA_VISIBLE_DEVICES: give the run as many
 `resources.gpus` as ranks).
 
 Spec:
-    {"engine": ["/usr/bin/python3", "-m", "torch.distributed.run", "--standalone",
-                "--nproc_per_node=2", "--monitor_interval=0.5",
+    {"engine": ["/usr/bin/python3", "-m", "torch.distributed.run", "--rdzv_backend=c10d",
+                "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
+                "--monitor_interval=0.5", "--redirects=2", "--tee=2",
                 "/path/to/examples/workers/torch_ddp.py"],
      "data": "worker", "epoch_length": 45, "max_epochs": 10, "seed": 1,
      "params": {"lr": 0.05, "batch_size": 32, "width": 32},
@@ -25,7 +26,9 @@ Spec:
                 "max_restarts": 3}}
 
 Leave torchrun's own --max_restarts at 0: worker.max_restarts restarts
-the whole group.  params as torch_train.py's; batch_size is the global
+the whole group.  The rendezvous on a free port (--standalone would take
+29400 for every run) and --redirects/--tee are for torch 1.13 as Debian
+12 ships it (docs/PROTOCOL.md, "Workers of several processes").  params as torch_train.py's; batch_size is the global
 batch, split among the ranks.  At each epoch's end the metrics are the
 validation accuracy (val_acc) and weights_crc, a CRC-32 of the weights,
 which every rank must hold alike (checked: a rank that drifted fails the

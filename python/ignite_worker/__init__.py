@@ -47,6 +47,12 @@ IGNITE_WORKER_RETRY_S seconds (600 by default) without a connection; the
 daemon then sends `setup` again and the worker resumes from the
 checkpoint it names.  stdout and stderr stay the job's own there
 (docs/PROTOCOL.md, "Workers that dial back").
+
+A worker of several processes (torchrun, or srun with torch.distributed
+initialised before serve()) calls serve() the same way on every rank:
+rank 0 speaks to the daemon and passes each request on, so every rank
+takes the same step, and every rank's checkpoint goes into the one file
+(ignite_worker.dist; docs/PROTOCOL.md, "Workers of several processes").
 """
 
 import os

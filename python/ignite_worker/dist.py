@@ -7,8 +7,10 @@ when the script initialised torch.distributed before calling serve() (as
 under `srun` with several tasks).  The script is the same as for one
 process:
 
-    engine: ["python3", "-m", "torch.distributed.run", "--standalone",
-             "--nproc_per_node=2", "--monitor_interval=0.5", "train.py"]
+    engine: ["python3", "-m", "torch.distributed.run", "--nproc_per_node=2",
+             "--monitor_interval=0.5", ..., "train.py"]
+
+(examples/workers/torch_ddp.py gives the options torch 1.13 needs.)
 
 - Only rank 0 speaks to the daemon (its stdin and stdout, or the TCP
   connection it dials back).  The other ranks inherit the same stdin and
@@ -43,8 +45,8 @@ process:
   that dials back may let torchrun restart it (the new rank 0 dials
   again and is set up anew).
 - Under torchrun every rank dies with torchrun (PR_SET_PDEATHSIG), so
-  that the daemon killing its worker (a timeout, terminate) kills every
-  rank, not only torchrun.
+  that the daemon killing its worker (a timeout, or a worker still there
+  2 s after shutdown) kills every rank, not only torchrun.
 
 Start-up output of a rank must go to stderr: before serve() runs, stdout
 is still the daemon's channel.
