@@ -28,8 +28,9 @@ Spec:
 Leave torchrun's own --max_restarts at 0: worker.max_restarts restarts
 the whole group.  The rendezvous on a free port (--standalone would take
 29400 for every run) and --redirects/--tee are for torch 1.13 as Debian
-12 ships it (docs/PROTOCOL.md, "Workers of several processes").  params as torch_train.py's; batch_size is the global
-batch, split among the ranks.  At each epoch's end the metrics are the
+12 ships it (docs/PROTOCOL.md, "Workers of several processes").  params
+as torch_train.py's; batch_size is the global batch, split among the
+ranks.  At each epoch's end the metrics are the
 validation accuracy (val_acc) and weights_crc, a CRC-32 of the weights,
 which every rank must hold alike (checked: a rank that drifted fails the
 run).
@@ -38,11 +39,9 @@ import zlib
 
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ignite_worker import serve
-from torch_train import Trainer
+from torch_train import Trainer, main
 
 
 class DDPTrainer(Trainer):
@@ -52,29 +51,27 @@ class DDPTrainer(Trainer):
         super().__init__(params, seed, epoch_length)
         self.rank, self.size = dist.get_rank(), dist.get_world_size()
         cuda = self.device.type == "cuda"
-        self.ddp = DistributedDataParallel(
+        self.net = DistributedDataParallel(
             self.model, device_ids=[torch.cuda.current_device()] if cuda else None)
         # the same weights everywhere (DDP copied rank 0's), but each rank
         # its own dropout
         torch.manual_seed(seed * 1000003 + self.rank)
 
+    def batch(self, epoch, iteration):
+        """This rank's rows of the batch: r, r + N, ..."""
+        x, y = super().batch(epoch, iteration)
+        return x[self.rank::self.size], y[self.rank::self.size]
+
     def step(self, epoch, iteration):
-        x, y = self.batch(epoch, iteration)
-        x, y = x[self.rank::self.size], y[self.rank::self.size]
-        self.ddp.train()
-        self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            loss = nn.functional.cross_entropy(self.ddp(x), y)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        # the loss of the whole batch (the slices are of equal size)
-        loss = loss.detach().reshape(1)
+        """The step on this rank's rows (DDP averages the gradients); the
+        loss of the whole batch (the slices are of equal size)."""
+        loss = torch.tensor([super().step(epoch, iteration)], dtype=torch.float64)
         dist.all_reduce(loss)
         return loss.item() / self.size
 
-    def weights_crc(self):
-        """A CRC-32 of the weights, the same on every rank or an error."""
+    def epoch_metrics(self):
+        """val_acc, and a CRC-32 of the weights, the same on every rank or
+        an error."""
         crc = 0
         for p in self.model.parameters():
             crc = zlib.crc32(p.detach().cpu().numpy().tobytes(), crc)
@@ -82,27 +79,8 @@ class DDPTrainer(Trainer):
         dist.all_gather_object(every, crc)
         if len(set(every)) != 1:
             raise RuntimeError("the ranks' weights differ: CRCs %s" % every)
-        return crc
-
-
-trainer = None
-
-
-def setup(engine):
-    global trainer
-    s = engine.state
-    trainer = DDPTrainer(s.params, s.seed or 0, s.epoch_length)
-
-
-def process(engine, batch):
-    s = engine.state
-    loss = trainer.step(s.epoch, s.iteration)
-    if s.iteration % trainer.epoch_length == 0:
-        s.metrics["val_acc"] = trainer.evaluate()
-        s.metrics["weights_crc"] = float(trainer.weights_crc())
-    return {"loss": loss}
+        return dict(super().epoch_metrics(), weights_crc=float(crc))
 
 
 if __name__ == "__main__":
-    serve(process, setup=setup, save=lambda path: trainer.save(path),
-          load=lambda path: trainer.load(path))
+    main(DDPTrainer)
