@@ -14,7 +14,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, history, log_lines,  # noqa: E402
+from daemon import (PY, PYPATH, SRC, Daemon, history,  # noqa: E402
                     logged_iterations, resumed_after_restart, wait_for, wait_iteration, wait_status)
 
 DDP_WORKER = os.path.join(SRC, "examples", "workers", "torch_ddp.py")
@@ -23,7 +23,7 @@ IGNITED = None
 HAVE_TORCH = subprocess.call(
     [PY, "-c", "import torch.distributed as d, torch.distributed.run; "
      "assert d.is_available() and d.is_gloo_available()"], stderr=subprocess.DEVNULL) == 0
-EPOCH_LENGTH, EPOCHS, EVERY = 10, 2, 5
+EPOCH_LENGTH, EPOCHS, EVERY = 25, 2, 5
 
 
 def children(pid):
@@ -43,10 +43,24 @@ def rank_of(pid):
     return int(rank) if rank is not None else None
 
 
-def ranks(daemon_pid):
-    """{rank: pid} of the daemon's torchrun workers' ranks."""
-    return {rank_of(p): p for w in children(daemon_pid) for p in children(w)
-            if rank_of(p) is not None}
+def torchrun_of(daemon_pid, logs, name):
+    """The pid of the daemon's worker (torchrun) of the run named name, or
+    None: the one whose --log_dir is logs/name."""
+    flag = ("--log_dir=" + os.path.join(logs, name)).encode()
+    for w in children(daemon_pid):
+        try:
+            with open("/proc/%d/cmdline" % w, "rb") as f:
+                if flag in f.read().split(b"\0"):
+                    return w
+        except OSError:
+            pass
+    return None
+
+
+def ranks(daemon_pid, logs, name):
+    """{rank: pid} of the ranks of the run named name."""
+    w = torchrun_of(daemon_pid, logs, name)
+    return {rank_of(p): p for p in children(w) if rank_of(p) is not None} if w else {}
 
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
@@ -68,7 +82,7 @@ class TestTwoRanks(unittest.TestCase):
         cls.want = None
 
     @classmethod
-    def spec(cls, name, program=DDP_WORKER, torchrun=(), **worker):
+    def spec(cls, name, program=DDP_WORKER, **worker):
         # torch 1.13's --standalone takes port 29400, which runs side by
         # side share: a store on a free port instead.  Debian's torch 1.13
         # under Python 3.11 cannot parse torchrun's default --redirects 0:
@@ -77,7 +91,7 @@ class TestTwoRanks(unittest.TestCase):
         engine = [PY, "-m", "torch.distributed.run", "--rdzv_backend=c10d",
                   "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
                   "--monitor_interval=0.2", "--redirects=2", "--tee=2",
-                  "--log_dir=" + os.path.join(cls.logs, name)] + list(torchrun) + [program]
+                  "--log_dir=" + os.path.join(cls.logs, name), program]
         env = dict(PYPATH, OMP_NUM_THREADS="1")
         return {"name": name, "engine": engine, "data": "worker", "epoch_length": EPOCH_LENGTH,
                 "max_epochs": EPOCHS, "seed": 3, "params": {"width": 8, "lr": 0.05},
@@ -116,9 +130,9 @@ class TestTwoRanks(unittest.TestCase):
         """kill -9 of rank 1 mid-epoch 2: torchrun ends the group, the daemon
         starts it again (max_restarts), and it resumes from the checkpoint."""
         rid = self.c.call("run", self.spec("rank", max_restarts=1))["id"]
+        group = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+            ranks(self.d.proc.pid, self.logs, "rank")), "the run's two ranks", 180)
         wait_iteration(self.c, rid, EPOCH_LENGTH + 3, timeout=180)
-        group = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(ranks(self.d.proc.pid)),
-                         "the run's two ranks")
         os.kill(group[1], signal.SIGKILL)
         wait_for(lambda: "restart 1 of 1" in self.d.logtext(), "the worker's restart", 60)
         # the whole first group is gone, not only the rank killed
@@ -134,8 +148,9 @@ class TestTwoRanks(unittest.TestCase):
         one, which resumes from the last committed checkpoint."""
         self.reference()  # done before the daemon is killed
         rid = self.c.call("run", self.spec("daemon"))["id"]
+        old = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+            ranks(self.d.proc.pid, self.logs, "daemon")), "the run's two ranks", 180).values()
         wait_iteration(self.c, rid, EPOCH_LENGTH + 3, timeout=180)
-        old = list(ranks(self.d.proc.pid).values())
         self.c.close()
         self.d.kill9()
         wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in old),
@@ -146,44 +161,50 @@ class TestTwoRanks(unittest.TestCase):
         self.assertGreaterEqual(resumed[0], EPOCH_LENGTH, "resumed from a checkpoint in epoch 2")
         self.assert_same_as_reference(rid)
 
-    def misbehaving(self, name, torchrun=(), timeout_ms=120000, max_restarts=1, **params):
-        spec = self.spec(name, DIST_WORKER, torchrun, max_restarts=max_restarts,
-                         timeout_ms=timeout_ms)
+    def misbehaving(self, name, max_restarts, **params):
+        spec = self.spec(name, DIST_WORKER, max_restarts=max_restarts)
         spec.update(params=params, metrics=[], checkpoint={"every": 2}, epoch_length=50,
                     max_epochs=1)
         return self.c.call("run", spec)["id"]
 
     def test_c_misbehaving_ranks(self):
         """An exception on rank 1 is the answer's error: the run fails
-        with it, not restarted.  A rank that hangs: the daemon's timeout
-        kills torchrun, and every rank dies with it.  torchrun's own
-        restarts are refused over pipes."""
-        # setup gets 60 s whatever timeout_ms says: the hung run starts
-        # alone, the others once it is set up
-        hung = self.misbehaving("hang", timeout_ms=3000, max_restarts=0, rank=1, at=5, do="hang")
-        wait_iteration(self.c, hung, 2, timeout=180)
-        group = ranks(self.d.proc.pid)
-        self.assertEqual(sorted(group), [0, 1])
-        raised = self.misbehaving("raise", rank=1, at=3, do="raise")
-        restarting = self.misbehaving("restarts", torchrun=["--max_restarts=1"],
-                                      max_restarts=0)
-        st = wait_status(self.c, hung, ("failed", "completed"), 180)
-        self.assertIn("timed out: no answer to process within 3000 ms", st["reason"])
-        wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in group.values()),
-                 "the hung group's ranks to die with torchrun (%s)" % group, 30)
+        with it, not restarted.  A rank that hangs dies with torchrun when
+        torchrun is killed (as the daemon kills its worker at a timeout),
+        not only torchrun."""
+        hung = self.misbehaving("hang", 0, rank=1, at=5, do="hang")
+        raised = self.misbehaving("raise", 1, rank=1, at=3, do="raise")
+        wait_iteration(self.c, hung, 4, timeout=180)
         st = wait_status(self.c, raised, ("failed", "completed"), 180)
         self.assertIn("rank 1: ValueError: rank 1 gave up at iteration 3", st["reason"])
         self.assertNotIn("restart", st["reason"])
-        st = wait_status(self.c, restarting, ("failed", "completed"), 180)
-        self.assertIn("torchrun --max_restarts=1: over pipes the daemon restarts the worker",
-                      "\n".join(log_lines(self.c, restarting)))
+        torchrun = torchrun_of(self.d.proc.pid, self.logs, "hang")
+        group = ranks(self.d.proc.pid, self.logs, "hang")
+        self.assertEqual(sorted(group), [0, 1])
+        os.kill(torchrun, signal.SIGKILL)
+        wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in group.values()),
+                 "the hung group's ranks to die with torchrun (%s)" % group, 30)
+        st = wait_status(self.c, hung, ("failed", "completed"), 60)
+        self.assertIn("killed by signal 9", st["reason"])
 
 
-class TestContainer(unittest.TestCase):
-    """The one checkpoint file of every rank's state."""
+@unittest.skipUnless(HAVE_TORCH, "python3-torch is missing")
+class TestParts(unittest.TestCase):
+    def test_torchrun_restarts_are_refused_over_pipes(self):
+        """torchrun's own restarts would start ranks in the middle of the
+        conversation: serve() refuses them before anything else."""
+        env = dict(PYPATH, PATH=os.environ["PATH"], WORLD_SIZE="2", RANK="0",
+                   TORCHELASTIC_RUN_ID="none", TORCHELASTIC_MAX_RESTARTS="1")
+        p = subprocess.run([PY, "-c", "import ignite_worker; ignite_worker.serve(None)"],
+                           env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("torchrun --max_restarts=1: over pipes the daemon restarts the worker, "
+                      "not torchrun; leave torchrun's at 0", p.stderr)
+        self.assertEqual(p.stdout, "")
 
-    @unittest.skipUnless(HAVE_TORCH, "python3-torch is missing")
-    def test_pack_and_refusals(self):
+    def test_container_and_refusals(self):
+        """The one checkpoint file of every rank's state."""
         sys.path.insert(0, os.path.join(SRC, "python"))
         from ignite_worker import dist
 
