@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """End-to-end tests of a worker of several processes: torchrun with two
 ranks on gloo (examples/workers/torch_ddp.py, ignite_worker.dist) under a
-real daemon, killed mid-run, resuming bit for bit.
+real daemon, killed mid-run, resuming bit for bit; ranks that fail or
+hang; dialling back (against tests/workers/fake_daemon.py until ignited
+serves it).
 usage: test_dist.py IGNITED [unittest args]
 """
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from daemon import (PY, PYPATH, SRC, Daemon, history,  # noqa: E402
                     logged_iterations, resumed_after_restart, wait_for, wait_iteration, wait_status)
+sys.path.insert(0, os.path.join(SRC, "tests", "workers"))
+from fake_daemon import FakeDaemon  # noqa: E402
 
 DDP_WORKER = os.path.join(SRC, "examples", "workers", "torch_ddp.py")
 DIST_WORKER = os.path.join(SRC, "tests", "workers", "dist_worker.py")
@@ -81,17 +86,20 @@ class TestTwoRanks(unittest.TestCase):
         c.close()
         cls.want = None
 
-    @classmethod
-    def spec(cls, name, program=DDP_WORKER, **worker):
+    @staticmethod
+    def torchrun(log_dir):
         # torch 1.13's --standalone takes port 29400, which runs side by
         # side share: a store on a free port instead.  Debian's torch 1.13
         # under Python 3.11 cannot parse torchrun's default --redirects 0:
         # the ranks' stderr goes to --log_dir and is copied (tee) to
         # torchrun's, the run's log.
-        engine = [PY, "-m", "torch.distributed.run", "--rdzv_backend=c10d",
-                  "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
-                  "--monitor_interval=0.2", "--redirects=2", "--tee=2",
-                  "--log_dir=" + os.path.join(cls.logs, name), program]
+        return [PY, "-m", "torch.distributed.run", "--rdzv_backend=c10d",
+                "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
+                "--monitor_interval=0.2", "--redirects=2", "--tee=2", "--log_dir=" + log_dir]
+
+    @classmethod
+    def spec(cls, name, program=DDP_WORKER, **worker):
+        engine = cls.torchrun(os.path.join(cls.logs, name)) + [program]
         env = dict(PYPATH, OMP_NUM_THREADS="1")
         return {"name": name, "engine": engine, "data": "worker", "epoch_length": EPOCH_LENGTH,
                 "max_epochs": EPOCHS, "seed": 3, "params": {"width": 8, "lr": 0.05},
@@ -202,6 +210,40 @@ class TestParts(unittest.TestCase):
         self.assertIn("torchrun --max_restarts=1: over pipes the daemon restarts the worker, "
                       "not torchrun; leave torchrun's at 0", p.stderr)
         self.assertEqual(p.stdout, "")
+
+    def test_rank_0_alone_dials_back(self):
+        """Dialling back, only rank 0 connects; when its connection drops
+        it dials again and the group is set up anew.  torchrun's own
+        restarts are allowed there."""
+        daemon = FakeDaemon()
+        self.addCleanup(daemon.close)
+        logs = tempfile.mkdtemp(prefix="ignite-dist-")
+        self.addCleanup(shutil.rmtree, logs, ignore_errors=True)
+        env = dict(PYPATH, PATH=os.environ["PATH"], OMP_NUM_THREADS="1",
+                   IGNITE_WORKER_ADDR="127.0.0.1:%d" % daemon.port, IGNITE_WORKER_RUN="7",
+                   IGNITE_WORKER_SECRET="ab" * 32, IGNITE_WORKER_RETRY_S="60")
+        proc = subprocess.Popen(TestTwoRanks.torchrun(logs) + ["--max_restarts=1", DIST_WORKER],
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: proc.poll() is not None or (proc.kill(), proc.wait()))
+        self.addCleanup(proc.stdout.close)
+        daemon.lsock.settimeout(120)
+        for conn_no in (1, 2):
+            conn = daemon.accept()
+            self.assertEqual(conn.hello()[3]["run"], 7)
+            conn.call("setup", {"run": 7, "params": {}, "seed": 1, "epoch_length": 5,
+                                "max_epochs": 1})
+            for i in (1, 2):
+                out = conn.call("process", {"epoch": 1, "iteration": i, "batch": None})
+                self.assertEqual(out["output"], {"x": float(i)})
+            if conn_no == 1:
+                conn.close()  # dropped: rank 0 dials again
+        # one connection at a time: rank 1 never dialled
+        daemon.lsock.settimeout(0.5)
+        self.assertRaises(socket.timeout, daemon.accept)
+        self.assertIsNone(conn.call("shutdown", {}))
+        conn.close()
+        self.assertEqual(proc.wait(120), 0, proc.stdout.read().decode(errors="replace"))
 
     def test_container_and_refusals(self):
         """The one checkpoint file of every rank's state."""
