@@ -238,10 +238,23 @@ class _Shards:
         self.ckpt, self.ranks = ckpt, ranks
 
     def _gathered(self):
-        mine = self.ckpt.state()
-        shards = [None] * self.ranks.size if self.ranks.rank == 0 else None
-        tdist.gather_object(mine, shards, dst=0, group=self.ranks.ctrl)
-        return shards
+        """Every rank's state on rank 0, None on the others.  A rank whose
+        save fails still takes part in the gather (else the others would
+        wait in it); rank 0 then raises its error."""
+        mine, error = None, None
+        try:
+            mine = self.ckpt.state()
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            error = "%s: %s" % (type(e).__name__, e)
+        every = [None] * self.ranks.size if self.ranks.rank == 0 else None
+        tdist.gather_object((mine, error), every, dst=0, group=self.ranks.ctrl)
+        if every is None:
+            return None
+        errors = ["rank %d: %s" % (r, e) for r, (_, e) in enumerate(every) if e is not None]
+        if errors:
+            raise RuntimeError("; ".join(errors))
+        return [state for state, _ in every]
 
     def state(self):
         shards = self._gathered()

@@ -182,10 +182,16 @@ class TestTwoRanks(unittest.TestCase):
         not only torchrun."""
         hung = self.misbehaving("hang", 0, rank=1, at=5, do="hang")
         raised = self.misbehaving("raise", 1, rank=1, at=3, do="raise")
+        unsaved = self.misbehaving("save", 1, rank=1, do="save")
         wait_iteration(self.c, hung, 4, timeout=180)
         st = wait_status(self.c, raised, ("failed", "completed"), 180)
         self.assertIn("rank 1: ValueError: rank 1 gave up at iteration 3", st["reason"])
         self.assertNotIn("restart", st["reason"])
+        # a checkpoint that fails on one rank fails (the run pauses with
+        # the reason), rather than leaving rank 0 waiting for its state
+        st = wait_status(self.c, unsaved, ("paused", "failed", "completed"), 180)
+        self.assertEqual(st["status"], "paused", st)
+        self.assertIn("rank 1: ValueError: rank 1 cannot save", st["reason"])
         torchrun = torchrun_of(self.d.proc.pid, self.logs, "hang")
         group = ranks(self.d.proc.pid, self.logs, "hang")
         self.assertEqual(sorted(group), [0, 1])
