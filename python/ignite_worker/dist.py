@@ -22,7 +22,8 @@ process:
   event) with the same params, so all take the same step; rank 0 answers
   with its own result.  An exception on any rank is the answer's error
   ("rank 1: ValueError: ..."), found out with one all_reduce after each
-  request.  A rank that cannot reach the others (one was killed) exits
+  request (one that leaves the others waiting in a collective of the
+  training's own, DDP's, shows as the request timing out instead).  A rank that cannot reach the others (one was killed) exits
   with status 1: the daemon sees the worker die, and with
   `worker.max_restarts` starts the whole group again, which resumes from
   the last committed checkpoint.
