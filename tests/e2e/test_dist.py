@@ -72,7 +72,8 @@ def ranks(daemon_pid, logs, name):
 class TestTwoRanks(unittest.TestCase):
     """Two ranks (torchrun --nproc_per_node=2): the history and the weights
     (weights_crc, every rank's the same) equal an uninterrupted run's after
-    kill -9 of the daemon, and after kill -9 of a rank with max_restarts."""
+    kill -9 of the daemon, and after kill -9 of either rank with
+    max_restarts."""
 
     @classmethod
     def setUpClass(cls):
@@ -98,8 +99,8 @@ class TestTwoRanks(unittest.TestCase):
                 "--monitor_interval=0.2", "--redirects=2", "--tee=2", "--log_dir=" + log_dir]
 
     @classmethod
-    def spec(cls, name, program=DDP_WORKER, **worker):
-        engine = cls.torchrun(os.path.join(cls.logs, name)) + [program]
+    def spec(cls, name, program=DDP_WORKER, log_dir=None, **worker):
+        engine = cls.torchrun(log_dir or os.path.join(cls.logs, name)) + [program]
         env = dict(PYPATH, OMP_NUM_THREADS="1")
         return {"name": name, "engine": engine, "data": "worker", "epoch_length": EPOCH_LENGTH,
                 "max_epochs": EPOCHS, "seed": 3, "params": {"width": 8, "lr": 0.05},
@@ -135,19 +136,23 @@ class TestTwoRanks(unittest.TestCase):
         self.assertIn("weights_crc", st["metrics"])
 
     def test_a_rank_killed(self):
-        """kill -9 of rank 1 mid-epoch 2: torchrun ends the group, the daemon
-        starts it again (max_restarts), and it resumes from the checkpoint."""
-        rid = self.c.call("run", self.spec("rank", max_restarts=1))["id"]
-        group = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
-            ranks(self.d.proc.pid, self.logs, "rank")), "the run's two ranks", 180)
-        wait_iteration(self.c, rid, EPOCH_LENGTH + 3, timeout=180)
-        os.kill(group[1], signal.SIGKILL)
-        wait_for(lambda: "restart 1 of 1" in self.d.logtext(), "the worker's restart", 60)
-        # the whole first group is gone, not only the rank killed
-        wait_for(lambda: not os.path.exists("/proc/%d" % group[0]), "rank 0 to end", 60)
-        resumed = wait_for(lambda: logged_iterations(
-            self.c, rid, "resumed", " after the worker's restart"), "the resume", 180)
-        self.assertGreaterEqual(resumed[0], EPOCH_LENGTH, "resumed from a checkpoint in epoch 2")
+        """kill -9 of rank 1 mid-epoch 2, then of rank 0 (the one speaking
+        to the daemon): torchrun ends the group each time, the daemon
+        starts it again (max_restarts), and it resumes from the last
+        checkpoint."""
+        rid = self.c.call("run", self.spec("rank", max_restarts=2))["id"]
+        for k, (rank, target) in enumerate(((1, EPOCH_LENGTH + 3), (0, EPOCH_LENGTH + 13)), 1):
+            group = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+                ranks(self.d.proc.pid, self.logs, "rank")), "the run's two ranks", 180)
+            wait_iteration(self.c, rid, target, timeout=180)
+            os.kill(group[rank], signal.SIGKILL)
+            wait_for(lambda: "restart %d of 2" % k in self.d.logtext(), "the worker's restart", 60)
+            # the whole group is gone, not only the rank killed
+            wait_for(lambda: not any(os.path.exists("/proc/%d" % p) for p in group.values()),
+                     "the group's ranks to end", 60)
+            resumed = wait_for(lambda: logged_iterations(
+                self.c, rid, "resumed", " after the worker's restart")[k - 1:], "the resume", 180)
+            self.assertGreaterEqual(resumed[0], target - EVERY, "resumed from the last checkpoint")
         self.assert_same_as_reference(rid)
 
     def test_b_daemon_killed(self):
@@ -169,13 +174,27 @@ class TestTwoRanks(unittest.TestCase):
         self.assertGreaterEqual(resumed[0], EPOCH_LENGTH, "resumed from a checkpoint in epoch 2")
         self.assert_same_as_reference(rid)
 
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
+class TestFaults(unittest.TestCase):
+    """Ranks that raise, hang or cannot save (tests/workers/dist_worker.py)."""
+
+    def setUp(self):
+        self.d = Daemon(IGNITED).start()
+        self.addCleanup(self.d.remove)
+        self.logs = tempfile.mkdtemp(prefix="ignite-dist-")
+        self.addCleanup(shutil.rmtree, self.logs, ignore_errors=True)
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+
     def misbehaving(self, name, max_restarts, **params):
-        spec = self.spec(name, DIST_WORKER, max_restarts=max_restarts)
+        spec = TestTwoRanks.spec(name, DIST_WORKER, os.path.join(self.logs, name),
+                                 max_restarts=max_restarts)
         spec.update(params=params, metrics=[], checkpoint={"every": 2}, epoch_length=50,
                     max_epochs=1)
         return self.c.call("run", spec)["id"]
 
-    def test_c_misbehaving_ranks(self):
+    def test_misbehaving_ranks(self):
         """An exception on rank 1 is the answer's error: the run fails
         with it, not restarted.  A rank that hangs dies with torchrun when
         torchrun is killed (as the daemon kills its worker at a timeout),
