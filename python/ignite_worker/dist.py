@@ -55,7 +55,6 @@ is still the daemon's channel.
 
 import ctypes
 import datetime
-import io
 import os
 import signal
 import struct
@@ -87,19 +86,28 @@ def unpack(data, ranks):
     if data[:len(MAGIC)] != MAGIC:
         raise ValueError("the checkpoint is not one of ignite_worker.dist (it was cut by a "
                          "worker of one process): resume it with one process")
-    f = io.BytesIO(data)
-    f.seek(len(MAGIC))
-    version, count = struct.unpack(">II", f.read(8))
+    short = ValueError("the checkpoint's container is cut short or too long")
+    try:
+        version, count = struct.unpack_from(">II", data, len(MAGIC))
+    except struct.error:
+        raise short from None
     if version != VERSION:
         raise ValueError("the checkpoint's container is version %d; this ignite_worker reads %d"
                          % (version, VERSION))
     if count != ranks:
         raise ValueError("the checkpoint holds the states of %d ranks, this run has %d: resume "
                          "it with as many (torchrun --nproc_per_node, --nnodes)" % (count, ranks))
-    sizes = struct.unpack(">%dQ" % count, f.read(8 * count))
-    shards = [f.read(n) for n in sizes]
-    if any(len(s) != n for s, n in zip(shards, sizes)) or f.read(1):
-        raise ValueError("the checkpoint's container is cut short or too long")
+    at = len(MAGIC) + 8 + 8 * count
+    try:
+        sizes = struct.unpack_from(">%dQ" % count, data, len(MAGIC) + 8)
+    except struct.error:
+        raise short from None
+    if at + sum(sizes) != len(data):
+        raise short
+    shards = []
+    for n in sizes:
+        shards.append(bytes(data[at:at + n]))
+        at += n
     return shards
 
 
@@ -279,9 +287,10 @@ class _Shards:
         if self.ranks.rank == 0:
             from ignite_worker import _read_file
 
+            # whatever fails, the others must hear of it in the scatter
             try:
                 shards = unpack(_read_file(path), self.ranks.size)
-            except (OSError, ValueError) as e:
+            except Exception as e:
                 error = "%s: %s" % (path, e)
         out = [None]
         tdist.scatter_object_list(out, [(s, error) for s in shards or [None] * self.ranks.size]

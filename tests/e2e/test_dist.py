@@ -278,7 +278,8 @@ class TestParts(unittest.TestCase):
         data = dist.pack([b"zero", b"", b"two"])
         self.assertEqual(dist.unpack(data, 3), [b"zero", b"", b"two"])
         for bad, says in ((b"PK\x03\x04", "one process"), (data, "holds the states of 3 ranks"),
-                          (data[:-1], "cut short"), (data + b"x", "too long")):
+                          (data[:-1], "cut short"), (data + b"x", "too long"),
+                          (data[:10], "cut short"), (data[:20], "cut short")):
             with self.assertRaises(ValueError) as e:
                 dist.unpack(bad, 2 if bad is data else 3)
             self.assertIn(says, str(e.exception))
