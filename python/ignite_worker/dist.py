@@ -147,7 +147,8 @@ class Ranks:
             sys.exit(1)
         if under_torchrun:
             _die_with_parent()
-        if not tdist.is_initialized():
+        self.owned = not tdist.is_initialized()
+        if self.owned:
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             if backend == "nccl":
                 torch.cuda.set_device(int(env.get("LOCAL_RANK", "0")))
@@ -221,8 +222,10 @@ class Ranks:
             while True:
                 msg = msgpack.unpackb(self._bcast(), raw=False)
                 if msg is None:
-                    return
+                    break
                 self._call(methods[msg[0]], msg[1])
+            self._close()
+            return
 
         def passed_on(name, fn):
             def call(params):
@@ -234,6 +237,20 @@ class Ranks:
             transport({name: passed_on(name, fn) for name, fn in methods.items()})
         finally:
             self._bcast(msgpack.packb(None))
+            self._close()
+
+    def _close(self):
+        """Tear the groups down together: ranks that exit with gloo's
+        connections open may abort ("terminate called without an active
+        exception") as the interpreter ends, and torchrun would call the
+        worker failed."""
+        try:
+            tdist.barrier(group=self.ctrl)
+            tdist.destroy_process_group(self.ctrl)
+            if self.owned:
+                tdist.destroy_process_group()
+        except RuntimeError as e:
+            _lost(self.rank, e)
 
     def checkpoints(self, ckpt):
         return _Shards(ckpt, self)
