@@ -117,6 +117,8 @@ class Trainer:
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=float(p.get("lr", 0.05)),
                                          momentum=float(p.get("momentum", 0.9)))
         self.scaler = torch.cuda.amp.GradScaler(enabled=self.amp and cuda)
+        # what the forward pass goes through (a subclass wraps the model)
+        self.net = self.model
 
     def batch(self, epoch, iteration):
         """The batch of the engine's iteration (counted over the run)."""
@@ -130,10 +132,10 @@ class Trainer:
     def step(self, epoch, iteration):
         """One optimizer step (Ignite's process_function); the loss."""
         x, y = self.batch(epoch, iteration)
-        self.model.train()
+        self.net.train()
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            loss = nn.functional.cross_entropy(self.model(x), y)
+            loss = nn.functional.cross_entropy(self.net(x), y)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -158,23 +160,31 @@ class Trainer:
         checkpoint.load(path, model=self.model, optimizer=self.optimizer, scaler=self.scaler)
 
 
-trainer = None
+    def epoch_metrics(self):
+        """The metrics at an epoch's end."""
+        return {"val_acc": self.evaluate()}
 
 
-def setup(engine):
-    global trainer
-    s = engine.state
-    trainer = Trainer(s.params, s.seed or 0, s.epoch_length)
+def main(make=Trainer):
+    """Serve the daemon a trainer make(params, seed, epoch_length) builds
+    at setup."""
+    trainer = None
 
+    def setup(engine):
+        nonlocal trainer
+        s = engine.state
+        trainer = make(s.params, s.seed or 0, s.epoch_length)
 
-def process(engine, batch):
-    s = engine.state
-    loss = trainer.step(s.epoch, s.iteration)
-    if s.iteration % trainer.epoch_length == 0:
-        s.metrics["val_acc"] = trainer.evaluate()
-    return {"loss": loss}
+    def process(engine, batch):
+        s = engine.state
+        loss = trainer.step(s.epoch, s.iteration)
+        if s.iteration % trainer.epoch_length == 0:
+            s.metrics.update(trainer.epoch_metrics())
+        return {"loss": loss}
+
+    serve(process, setup=setup, save=lambda path: trainer.save(path),
+          load=lambda path: trainer.load(path))
 
 
 if __name__ == "__main__":
-    serve(process, setup=setup, save=lambda path: trainer.save(path),
-          load=lambda path: trainer.load(path))
+    main()

@@ -47,6 +47,12 @@ IGNITE_WORKER_RETRY_S seconds (600 by default) without a connection; the
 daemon then sends `setup` again and the worker resumes from the
 checkpoint it names.  stdout and stderr stay the job's own there
 (docs/PROTOCOL.md, "Workers that dial back").
+
+A worker of several processes (torchrun, or srun with torch.distributed
+initialised before serve()) calls serve() the same way on every rank:
+rank 0 speaks to the daemon and passes each request on, so every rank
+takes the same step, and every rank's checkpoint goes into the one file
+(ignite_worker.dist; docs/PROTOCOL.md, "Workers of several processes").
 """
 
 import os
@@ -431,6 +437,9 @@ def serve(process, state_dict=None, load_state_dict=None, events=None, save=None
           setup=None):
     """Answer the daemon's requests until shutdown or end of input."""
     ckpt = _checkpoints(state_dict, load_state_dict, save, load)
+    ranks = _ranks()
+    if ranks is not None:
+        ckpt = ranks.checkpoints(ckpt)
     ch = _Channel()
     engine = Engine()
     events = events or {}
@@ -478,6 +487,27 @@ def serve(process, state_dict=None, load_state_dict=None, events=None, save=None
 
     methods = {"setup": do_setup, "process": do_process, "state_dict": do_state_dict,
                "event": do_event}
+    if ranks is not None:
+        ranks.serve(methods, _transport)
+    else:
+        _transport(methods)
+
+
+def _ranks():
+    """ignite_worker.dist's group when this process is one rank of several
+    (torchrun, or torch.distributed initialised before serve()), else None."""
+    td = sys.modules.get("torch.distributed")
+    if not (td is not None and td.is_available() and td.is_initialized()
+            and td.get_world_size() > 1) and int(os.environ.get("WORLD_SIZE") or 1) <= 1:
+        return None
+    from ignite_worker import dist
+
+    return dist.Ranks(dialling=bool(os.environ.get("IGNITE_WORKER_ADDR")))
+
+
+def _transport(methods):
+    """Answer the daemon over stdin and stdout, or over TCP when dialling
+    back, until it is done with this worker."""
     if not os.environ.get("IGNITE_WORKER_ADDR"):
         _answer(_Pipes(), methods)
         return
