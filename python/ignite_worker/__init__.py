@@ -440,7 +440,6 @@ def serve(process, state_dict=None, load_state_dict=None, events=None, save=None
     ranks = _ranks()
     if ranks is not None:
         ckpt = ranks.checkpoints(ckpt)
-    ch = _Channel()
     engine = Engine()
     events = events or {}
 
