@@ -128,15 +128,18 @@ class FilesCase(DaemonCase):
         except FileNotFoundError:
             return []
 
-    def rows(self, rid):
+    def query(self, sql, *args):
         # read-only: a read-write connection's close would remove the
         # WAL under the running daemon
         db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
         try:
-            return db.execute("SELECT iteration, file, file_size, score FROM checkpoints"
-                              " WHERE run_id = ? ORDER BY seq", (rid,)).fetchall()
+            return db.execute(sql, args).fetchall()
         finally:
             db.close()
+
+    def rows(self, rid):
+        return self.query("SELECT iteration, file, file_size, score FROM checkpoints"
+                          " WHERE run_id = ? ORDER BY seq", rid)
 
     def restart(self):
         self.d.kill9()
@@ -344,6 +347,9 @@ class CheckpointFiles(FilesCase):
         wait_iteration(self.c, rid, 10)
         self.c.call("pause", {"id": rid})
         wait_status(self.c, rid, ("paused",), 60)
+        # the status is answered before the writer's next turn commits it
+        wait_for(lambda: self.query("SELECT 1 FROM runs WHERE id = ? AND status = 'paused'",
+                                    rid), "the pause to commit", 30)
         self.d.kill9()
         last = self.rows(rid)[-1]
         strays = [os.path.join(self.run_dir(rid), "ckpt-%d-00000000deadbeef.%s" % (last[0] + 1, x))
