@@ -255,6 +255,17 @@ enum stmt_id {
 	ST_DELETE_RUN,
 	ST_TRUNC_POINTS,
 	ST_TRUNC_EVENTS,
+	ST_OPEN_N,
+	ST_OPEN_N_SET,
+	ST_OPEN_READ,
+	ST_OPEN_CLEAR,
+	ST_OPEN_RECOUNT,
+	ST_CHUNK_INSERT,
+	ST_CHUNK_LAST,
+	ST_CHUNK_STRADDLE,
+	ST_CHUNK_DELETE,
+	ST_TRUNC_CHUNKS,
+	ST_RUN_SERIES,
 	ST_COUNT
 };
 
@@ -266,6 +277,27 @@ int writer_run(struct store *s, enum stmt_id id);
 int store_apply(struct store *s, const store_op *op);
 void store_unretire(struct store *s, size_t n);
 void store_unlink_retired(struct store *s);
+
+/* ---- store_chunks.c: metric history as chunks (chunk.h) --------------- */
+
+/* One chunk row: the codec's bytes and what a downsampling read takes
+ * without them (values as float64 bits; min and max NULL when all NaN). */
+#define STORE_CHUNK_INSERT \
+	"INSERT INTO chunks (series_id, first, last, epoch_first," \
+	" epoch_last, n, vmin, vmax, vlast, data)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+
+/* A float64's bits as stored, and back. */
+int64_t store_bits(double v);
+double store_unbits(int64_t b);
+/* Append a run's points (any series, any order within the operation). */
+int store_chunks_append(struct store *s, const struct store_point *v, size_t n);
+/* Seal the open tails of run_id's series into chunks (the run ended). */
+int store_chunks_seal_run(struct store *s, int64_t run_id);
+/* Drop run_id's chunked points past iteration; after ST_TRUNC_POINTS. */
+int store_chunks_truncate(struct store *s, int64_t run_id, int64_t iteration);
+/* Migration 5 -> 6: the rows of points_v5 into chunks, then drop it. */
+int store_chunks_migrate(sqlite3 *db);
 
 /* ---- store.c: building and handing over operations, for store_ops.c ---- */
 
@@ -300,6 +332,10 @@ enum rstmt_id {
 	RS_POINTS_BY_EPOCH,
 	RS_LAST_BY_ITERATION,
 	RS_LAST_BY_EPOCH,
+	RS_CHUNKS_BY_ITERATION,
+	RS_CHUNKS_BY_EPOCH,
+	RS_LAST_CHUNK_BY_ITERATION,
+	RS_LAST_CHUNK_BY_EPOCH,
 	RS_EVENTS,
 	RS_LOG_TAIL,
 	RS_COUNT

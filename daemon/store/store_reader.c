@@ -63,6 +63,22 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_LAST_BY_EPOCH] = POINT_COLUMNS
 	" WHERE series_id = ?1"
 	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	/* a series' chunks, then its open tail (store_chunks.c) */
+	[RS_CHUNKS_BY_ITERATION] = "SELECT data FROM chunks"
+	                           " WHERE series_id = ?1 AND first <= ?3"
+	                           " AND last >= ?2 ORDER BY first",
+	[RS_CHUNKS_BY_EPOCH] = "SELECT data FROM chunks"
+	                       " WHERE series_id = ?1 AND epoch_first <= ?3"
+	                       " AND epoch_last >= ?2 ORDER BY first",
+	[RS_LAST_CHUNK_BY_ITERATION] = "SELECT data FROM chunks"
+	                               " WHERE series_id = ?1 AND first <= ?3"
+	                               " AND last >= ?2"
+	                               " ORDER BY first DESC LIMIT 1",
+	[RS_LAST_CHUNK_BY_EPOCH] = "SELECT data FROM chunks"
+	                           " WHERE series_id = ?1"
+	                           " AND epoch_first <= ?3"
+	                           " AND epoch_last >= ?2"
+	                           " ORDER BY first DESC LIMIT 1",
 	[RS_EVENTS] =
 	    "SELECT id, time, kind, epoch, iteration, detail"
 	    " FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",

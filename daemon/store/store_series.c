@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/chunk.h"
 #include "store/store_int.h"
 
 /* ---- metric history ---------------------------------------------------- */
@@ -101,7 +102,7 @@ downsample(ig_point *p, size_t n, const struct store_query *q)
 	return out;
 }
 
-/* Bind a points statement for series s and the query's range. */
+/* Bind a statement for series s and the query's range. */
 static sqlite3_stmt *
 points_stmt(struct store_reader *r, enum rstmt_id id,
     const struct store_query *q, int64_t series)
@@ -116,51 +117,154 @@ points_stmt(struct store_reader *r, enum rstmt_id id,
 	return st;
 }
 
+/* Decode the chunk in column 0 of st's row onto the end of *v, straight
+ * into the answer's layout. */
+static int
+decode_onto(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
+{
+	const uint8_t *b = sqlite3_column_blob(st, 0);
+	size_t len = (size_t)sqlite3_column_bytes(st, 0);
+	struct chunk_info ci;
+	struct chunk_out out;
+	ig_point *nv;
+	ig_err err;
+
+	if (chunk_info(b, len, &ci, &err) != 0)
+		return SQLITE_CORRUPT;
+	if ((nv = reader_grow(*v, cap, *n + ci.n, sizeof(*nv))) == NULL)
+		return SQLITE_NOMEM;
+	*v = nv;
+	out = (struct chunk_out){ &nv[0].iteration, &nv[0].epoch, &nv[0].time,
+		&nv[0].value, sizeof(*nv), *n, *cap };
+	if (chunk_decode(b, len, &out, &err) != 0)
+		return SQLITE_CORRUPT;
+	*n = out.n;
+	return SQLITE_OK;
+}
+
+/* Keep of v[start, *n) the points in the query's range (a chunk's ends
+ * may pass it). */
+static void
+clip(ig_point *v, size_t start, size_t *n, const struct store_query *q)
+{
+	size_t i = start, end = *n;
+
+	while (i < end && axis_of(&v[i], q->axis) < q->from)
+		i++;
+	while (end > i && axis_of(&v[end - 1], q->axis) > q->to)
+		end--;
+	if (i > start)
+		memmove(&v[start], &v[i], (end - i) * sizeof(*v));
+	*n = start + (end - i);
+}
+
+/* Append the open tail's rows st gives. */
+static int
+read_rows(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
+{
+	ig_point *nv, *p;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = reader_grow(*v, cap, *n + 1, sizeof(*nv))) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		*v = nv;
+		p = &nv[(*n)++];
+		p->epoch = sqlite3_column_int64(st, 0);
+		p->iteration = sqlite3_column_int64(st, 1);
+		p->time = sqlite3_column_double(st, 2);
+		p->value = store_unbits(sqlite3_column_int64(st, 3));
+	}
+	return reader_finish(st, rc);
+}
+
+/* The chunks st gives, decoded and clipped, until limit points (0: all). */
+static int
+read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
+    ig_point **v, size_t *cap, size_t *n)
+{
+	size_t start;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		start = *n;
+		if ((rc = decode_onto(st, v, cap, n)) != SQLITE_OK)
+			break;
+		clip(*v, start, n, q);
+		if (limit > 0 && *n >= limit) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	return reader_finish(st, rc);
+}
+
+/* The last point of the range alone: a seek, where downsampling would
+ * read the whole range.  The open tail holds the latest points. */
+static int
+read_last(struct store_reader *r, const struct store_query *q,
+    struct store_series_data *s)
+{
+	bool epoch = q->axis == STORE_AXIS_EPOCH;
+	sqlite3_stmt *st = points_stmt(
+	    r, epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION, q, s->id);
+	size_t cap = 0;
+	int rc;
+
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	sqlite3_bind_int64(st, 4, 1);
+	if ((rc = read_rows(st, &s->points, &cap, &s->n)) != SQLITE_OK ||
+	    s->n > 0)
+		return rc;
+	st = points_stmt(r,
+	    epoch ? RS_LAST_CHUNK_BY_EPOCH : RS_LAST_CHUNK_BY_ITERATION, q,
+	    s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	if ((rc = read_chunks(st, q, 0, &s->points, &cap, &s->n)) == 0 &&
+	    s->n > 1) {
+		s->points[0] = s->points[s->n - 1];
+		s->n = 1;
+	}
+	return rc;
+}
+
 static int
 read_points(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
 {
 	bool epoch = q->axis == STORE_AXIS_EPOCH;
-	bool last = q->max_points == 1 && q->downsample == STORE_DS_LAST;
-	sqlite3_stmt *st = points_stmt(r,
-	    last      ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
-	        epoch ? RS_POINTS_BY_EPOCH :
-	                RS_POINTS_BY_ITERATION,
-	    q, s->id);
-	ig_point *v = NULL, *nv, *p;
-	size_t cap = 0, n = 0;
-	int rc;
-
-	if (st == NULL)
-		return sqlite3_errcode(r->db);
 	/* a page's limit holds unless the points are downsampled, which
 	 * takes the whole range */
-	sqlite3_bind_int64(st, 4,
-	    last                                   ? 1 :
-	        q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit :
-	                                             -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = reader_grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		p = &v[n++];
-		p->epoch = sqlite3_column_int64(st, 0);
-		p->iteration = sqlite3_column_int64(st, 1);
-		p->time = sqlite3_column_double(st, 2);
-		/* NaN went in as NULL. */
-		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ?
-		    NAN :
-		    sqlite3_column_double(st, 3);
-	}
-	if ((rc = reader_finish(st, rc)) != 0) {
-		free(v);
+	size_t limit = q->max_points == 0 ? q->limit : 0;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (q->max_points == 1 && q->downsample == STORE_DS_LAST)
+		return read_last(r, q, s);
+	st = points_stmt(
+	    r, epoch ? RS_CHUNKS_BY_EPOCH : RS_CHUNKS_BY_ITERATION, q, s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	if ((rc = read_chunks(st, q, limit, &s->points, &cap, &s->n)) != 0)
 		return rc;
+	if (limit > 0 && s->n >= limit) {
+		s->n = limit;
+		return SQLITE_OK;
 	}
-	s->points = v;
-	s->n = downsample(v, n, q);
-	return 0;
+	st = points_stmt(
+	    r, epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION, q, s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	sqlite3_bind_int64(st, 4, limit > 0 ? (int64_t)(limit - s->n) : -1);
+	if ((rc = read_rows(st, &s->points, &cap, &s->n)) != SQLITE_OK)
+		return rc;
+	s->n = downsample(s->points, s->n, q);
+	return SQLITE_OK;
 }
 
 static bool

@@ -244,6 +244,17 @@ class TestIntegrity(StoreCase):
         """A database from before the tags (schema 2, no key) migrates with
         its runs vouched for: they resume."""
         run_id = self.left_running(softmax_spec(epochs=100000))
+        db = sqlite3.connect(self.d.db)
+        # schema 5's metric history (its points are not kept)
+        db.executescript(
+            "DROP TABLE chunks; DROP TABLE points;"
+            "CREATE TABLE points (series_id INTEGER NOT NULL"
+            " REFERENCES series ON DELETE CASCADE,"
+            " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+            " wall REAL NOT NULL, value REAL,"
+            " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
+            "ALTER TABLE series DROP COLUMN open_n;")
+        db.close()
         self.sql("ALTER TABLE runs DROP COLUMN tag")
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
         for col in ("file", "file_size", "file_sum", "score"):
@@ -254,7 +265,7 @@ class TestIntegrity(StoreCase):
         c = self.d.client()
         self.addCleanup(c.close)
         wait_status(c, run_id, ("running",), 30)
-        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 5)
+        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 6)
         self.assertNotIn("integrity", self.d.logtext())
 
 

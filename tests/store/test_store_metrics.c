@@ -29,8 +29,10 @@ watch(void *arg)
 	    sqlite3_prepare_v2(db,
 	        "SELECT"
 	        " (SELECT coalesce(max(iteration), 0) FROM checkpoints),"
-	        " (SELECT count(*) FROM points),"
-	        " (SELECT coalesce(max(iteration), 0) FROM points)",
+	        " (SELECT count(*) FROM points)"
+	        "   + (SELECT coalesce(sum(n), 0) FROM chunks),"
+	        " max((SELECT coalesce(max(iteration), 0) FROM points),"
+	        "   (SELECT coalesce(max(last), 0) FROM chunks))",
 	        -1, &st, NULL)) {
 		snprintf(
 		    w->failure, sizeof(w->failure), "%s", sqlite3_errmsg(db));
@@ -160,7 +162,7 @@ test_checkpoints_in_one_turn_coalesce(void **state)
 	    fx_query(&fx, "SELECT iteration FROM checkpoints"), 30);
 	/* written once: the first checkpoint of the run */
 	assert_int_equal(fx_query(&fx, "SELECT seq FROM checkpoints"), 1);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 30);
+	assert_int_equal(fx_query(&fx, FX_NPOINTS), 30);
 	fx_cleanup(&fx);
 }
 
@@ -218,7 +220,7 @@ test_truncate_on_resume(void **state)
 	assert_int_equal(store_flush(fx.store, record, &after), 0);
 	uv_run(&fx.loop, UV_RUN_DEFAULT);
 	assert_int_equal(after.code, 0);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 100);
+	assert_int_equal(fx_query(&fx, FX_NPOINTS), 100);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
 	fx_cleanup(&fx);
 }
@@ -383,6 +385,114 @@ test_history_pages(void **state)
 	fx_cleanup(&fx);
 }
 
+/* ---- chunks -------------------------------------------------------------- */
+
+/* Point i's value: every 7th one special (NaN payloads, signed zeros,
+ * infinities, subnormals), the others any 64 bits at all. */
+static double
+odd_value(int64_t i)
+{
+	static const uint64_t special[] = { 0x7ff8000000000123u,
+		0xfff0000000000001u, 0x8000000000000000u, 0x0000000000000000u,
+		0x7ff0000000000000u, 0xfff0000000000000u, 0x0000000000000001u,
+		0x800fffffffffffffu };
+	uint64_t b = (uint64_t)i * 0x9e3779b97f4a7c15u;
+	double v;
+
+	b ^= b >> 29;
+	if (i % 7 == 0)
+		b = special[(i / 7) % 8];
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+static void
+put_odd(fixture *fx, int64_t run, int64_t series, int64_t from, int64_t to)
+{
+	struct store_point v[600];
+	int64_t i = from;
+
+	/* batches of one, a few and many: rows, and straight to chunks */
+	while (i <= to) {
+		size_t n = (size_t)(i % 3 == 0 ? 1 : i % 3 == 1 ? 37 : 600), k;
+
+		for (k = 0; k < n && i <= to; k++, i++)
+			v[k] = (struct store_point){ series, i / 100, i,
+				1.7e9 + (double)i / 1000, odd_value(i) };
+		assert_int_equal(store_points(fx->store, run, v, k), 0);
+	}
+}
+
+/* run's only series holds iterations 1..n, bit for bit. */
+static void
+assert_odd(fixture *fx, int64_t run, int64_t n)
+{
+	struct store_query q = {
+		.run_id = run, .from = INT64_MIN, .to = INT64_MAX
+	};
+	struct store_series_data *d;
+	size_t nd;
+
+	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
+	assert_int_equal(nd, 1);
+	assert_int_equal(d[0].n, n);
+	for (int64_t i = 1; i <= n; i++) {
+		const ig_point *p = &d[0].points[i - 1];
+		double want = odd_value(i);
+
+		assert_int_equal(p->iteration, i);
+		assert_int_equal(p->epoch, i / 100);
+		assert_true(p->time == 1.7e9 + (double)i / 1000);
+		assert_memory_equal(&p->value, &want, sizeof(want));
+	}
+	store_series_free(d, nd);
+}
+
+/* Points go into chunks of CHUNK_MAX as they come, bit for bit; a resume
+ * cuts the chunk across its checkpoint; an ended run is all chunks. */
+static void
+test_chunks(void **state)
+{
+	int64_t run, v;
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	v = fx_series(&fx, run, "v");
+	put_odd(&fx, run, v, 1, 10000);
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 2);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1808);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 1808);
+	assert_odd(&fx, run, 10000);
+
+	/* back to 5000, inside the second chunk */
+	assert_int_equal(store_truncate(fx.store, run, 5000, NULL, NULL), 0);
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 0);
+	assert_int_equal(fx_query(&fx, "SELECT max(last) FROM chunks"), 5000);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 0);
+	assert_odd(&fx, run, 5000);
+	/* a point again inside a chunk is refused, and changes nothing */
+	put_odd(&fx, run, v, 4000, 4000);
+	fx_flush(&fx);
+	assert_odd(&fx, run, 5000);
+
+	put_odd(&fx, run, v, 5001, 9000);
+	assert_int_equal(store_set_status(fx.store, run, IG_STATUS_COMPLETED,
+	                     NULL, NULL, NULL),
+	    0);
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 0);
+	assert_odd(&fx, run, 9000);
+	fx_close(&fx);
+	fx_open(&fx, NULL);
+	assert_odd(&fx, run, 9000);
+	fx_cleanup(&fx);
+}
+
 int
 main(void)
 {
@@ -392,6 +502,7 @@ main(void)
 		cmocka_unit_test(test_truncate_on_resume),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_history_pages),
+		cmocka_unit_test(test_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
