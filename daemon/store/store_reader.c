@@ -79,6 +79,13 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	                           " AND epoch_first <= ?3"
 	                           " AND epoch_last >= ?2"
 	                           " ORDER BY first DESC LIMIT 1",
+	[RS_CHUNK_RANGE] = "SELECT min(first), max(last) FROM chunks"
+	                   " WHERE series_id = ?1 AND first <= ?3"
+	                   " AND last >= ?2",
+	[RS_CHUNK_SUMMARIES] = "SELECT first, last, n, vmin, vmax, vlast,"
+	                       " data FROM chunks"
+	                       " WHERE series_id = ?1 AND first <= ?3"
+	                       " AND last >= ?2 ORDER BY first",
 	[RS_EVENTS] =
 	    "SELECT id, time, kind, epoch, iteration, detail"
 	    " FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",

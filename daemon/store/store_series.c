@@ -23,6 +23,7 @@ store_series_free(struct store_series_data *series, size_t n)
 	for (i = 0; i < n; i++) {
 		free(series[i].name);
 		free(series[i].points);
+		free(series[i].buckets);
 	}
 	free(series);
 }
@@ -232,6 +233,164 @@ read_last(struct store_reader *r, const struct store_query *q,
 	return rc;
 }
 
+/* ---- min/max/last buckets ---- */
+
+struct fold {
+	int64_t lo, hi, width; /* bucket k: [lo + k * width, ...) */
+	struct chunk_bucket *b;
+	size_t nb;
+};
+
+/* Fold n values (lo and hi their min and max but NaN, last the one at
+ * iteration it) into their bucket; as chunk_buckets() does. */
+static void
+fold_into(
+    struct fold *f, int64_t it, size_t n, double lo, double hi, double last)
+{
+	struct chunk_bucket *k =
+	    &f->b[(uint64_t)(it - f->lo) / (uint64_t)f->width];
+
+	if (k->n == 0)
+		k->min = k->max = NAN;
+	k->n += n;
+	if (!isnan(lo) && (isnan(k->min) || lo < k->min))
+		k->min = lo;
+	if (!isnan(hi) && (isnan(k->max) || hi > k->max))
+		k->max = hi;
+	k->last = last;
+	k->last_iteration = it;
+}
+
+static void
+fold_point(struct fold *f, const struct store_query *q, int64_t it, double v)
+{
+	if (it >= q->from && it <= q->to)
+		fold_into(f, it, 1, v, v, v);
+}
+
+static double
+column_bits(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ?
+	    NAN :
+	    store_unbits(sqlite3_column_int64(st, i));
+}
+
+/* Fold the chunk on st's row: from its row when it lies in one bucket,
+ * else decoded (iterations and values only). */
+static int
+fold_chunk(sqlite3_stmt *st, const struct store_query *q, struct fold *f)
+{
+	int64_t first = sqlite3_column_int64(st, 0);
+	int64_t last = sqlite3_column_int64(st, 1);
+	const uint8_t *data = sqlite3_column_blob(st, 6);
+	size_t len = (size_t)sqlite3_column_bytes(st, 6);
+	int64_t its[CHUNK_MAX];
+	double vals[CHUNK_MAX];
+	struct chunk_out out = {
+		.iteration = its, .value = vals, .stride = 8, .cap = CHUNK_MAX
+	};
+	ig_err err;
+
+	if (first >= q->from && last <= q->to) {
+		if ((first - f->lo) / f->width == (last - f->lo) / f->width) {
+			fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
+			    column_bits(st, 3), column_bits(st, 4),
+			    column_bits(st, 5));
+			return SQLITE_OK;
+		}
+		return chunk_buckets(
+		           data, len, f->lo, f->width, f->b, f->nb, &err) == 0 ?
+		    SQLITE_OK :
+		    SQLITE_CORRUPT;
+	}
+	/* across from or to: its points inside them */
+	if (chunk_decode(data, len, &out, &err) != 0)
+		return SQLITE_CORRUPT;
+	for (size_t i = 0; i < out.n; i++)
+		fold_point(f, q, its[i], vals[i]);
+	return SQLITE_OK;
+}
+
+/* The buckets of f that hold points, as s's answer. */
+static int
+bucket_answer(const struct fold *f, struct store_series_data *s)
+{
+	size_t i, n = 0;
+
+	if ((s->buckets = calloc(f->nb, sizeof(*s->buckets))) == NULL)
+		return SQLITE_NOMEM;
+	for (i = 0; i < f->nb; i++)
+		if (f->b[i].n > 0)
+			s->buckets[n++] =
+			    (struct store_bucket){ f->b[i].last_iteration,
+				    f->b[i].min, f->b[i].max, f->b[i].last };
+	s->n = n;
+	return SQLITE_OK;
+}
+
+static int
+read_buckets(struct store_reader *r, const struct store_query *q,
+    struct store_series_data *s)
+{
+	struct fold f = { .nb = q->max_points };
+	ig_point *tail = NULL;
+	size_t ntail = 0, cap = 0, i;
+	sqlite3_stmt *st;
+	int rc;
+
+	/* the open tail (under CHUNK_MAX rows), then the range */
+	if ((st = points_stmt(r, RS_POINTS_BY_ITERATION, q, s->id)) == NULL)
+		return sqlite3_errcode(r->db);
+	sqlite3_bind_int64(st, 4, -1);
+	if ((rc = read_rows(st, &tail, &cap, &ntail)) != SQLITE_OK)
+		goto out;
+	f.lo = ntail > 0 ? tail[0].iteration : INT64_MAX;
+	f.hi = ntail > 0 ? tail[ntail - 1].iteration : INT64_MIN;
+	if ((st = points_stmt(r, RS_CHUNK_RANGE, q, s->id)) == NULL) {
+		rc = sqlite3_errcode(r->db);
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		int64_t a = sqlite3_column_int64(st, 0);
+		int64_t b = sqlite3_column_int64(st, 1);
+
+		f.lo = a > q->from ? a : q->from;
+		if (b < q->to && b > f.hi)
+			f.hi = b;
+		else if (b >= q->to)
+			f.hi = q->to;
+	}
+	sqlite3_reset(st);
+	if (f.lo > f.hi) { /* no point in the range */
+		rc = SQLITE_OK;
+		goto out;
+	}
+	/* (hi - lo) / width < nb, so at most nb buckets */
+	f.width = (int64_t)((uint64_t)(f.hi - f.lo) / f.nb + 1);
+	if ((f.b = calloc(f.nb, sizeof(*f.b))) == NULL) {
+		rc = SQLITE_NOMEM;
+		goto out;
+	}
+	if ((st = points_stmt(r, RS_CHUNK_SUMMARIES, q, s->id)) == NULL) {
+		rc = sqlite3_errcode(r->db);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = fold_chunk(st, q, &f)) != SQLITE_OK)
+			break;
+	if ((rc = reader_finish(st, rc)) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < ntail; i++)
+		fold_point(&f, q, tail[i].iteration, tail[i].value);
+	rc = bucket_answer(&f, s);
+out:
+	free(tail);
+	free(f.b);
+	return rc;
+}
+
 static int
 read_points(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
@@ -246,6 +405,8 @@ read_points(struct store_reader *r, const struct store_query *q,
 
 	if (q->max_points == 1 && q->downsample == STORE_DS_LAST)
 		return read_last(r, q, s);
+	if (q->max_points > 0 && q->downsample == STORE_DS_MINMAX)
+		return read_buckets(r, q, s);
 	st = points_stmt(
 	    r, epoch ? RS_CHUNKS_BY_EPOCH : RS_CHUNKS_BY_ITERATION, q, s->id);
 	if (st == NULL)

@@ -448,6 +448,60 @@ assert_odd(fixture *fx, int64_t run, int64_t n)
 	store_series_free(d, nd);
 }
 
+static bool
+same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* STORE_DS_MINMAX over [from, to] in nb buckets, against the points read
+ * whole and bucketed here. */
+static void
+assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
+{
+	struct store_query q = { .run_id = run,
+		.from = from,
+		.to = to,
+		.max_points = nb,
+		.downsample = STORE_DS_MINMAX };
+	struct store_series_data *d, *all;
+	size_t nd, nall, i, k = 0;
+	int64_t lo, width;
+
+	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
+	q.max_points = 0;
+	assert_int_equal(store_history(fx->reader, &q, &all, &nall), 0);
+	assert_null(d[0].points);
+	lo = all[0].points[0].iteration;
+	width = (all[0].points[all[0].n - 1].iteration - lo) / (int64_t)nb + 1;
+	for (i = 0; i < all[0].n;) {
+		int64_t b = (all[0].points[i].iteration - lo) / width;
+		double mn = NAN, mx = NAN, v = 0;
+		int64_t it = 0;
+
+		for (; i < all[0].n &&
+		     (all[0].points[i].iteration - lo) / width == b;
+		     i++) {
+			v = all[0].points[i].value;
+			it = all[0].points[i].iteration;
+			if (!isnan(v) && (isnan(mn) || v < mn))
+				mn = v;
+			if (!isnan(v) && (isnan(mx) || v > mx))
+				mx = v;
+		}
+		assert_true(k < d[0].n);
+		assert_int_equal(d[0].buckets[k].iteration, it);
+		assert_true(same(d[0].buckets[k].min, mn));
+		assert_true(same(d[0].buckets[k].max, mx));
+		assert_memory_equal(&d[0].buckets[k].last, &v, sizeof(v));
+		k++;
+	}
+	assert_int_equal(k, d[0].n);
+	assert_true(k <= nb);
+	store_series_free(d, nd);
+	store_series_free(all, nall);
+}
+
 /* Points go into chunks of CHUNK_MAX as they come, bit for bit; a resume
  * cuts the chunk across its checkpoint; an ended run is all chunks. */
 static void
@@ -481,6 +535,13 @@ test_chunks(void **state)
 	assert_odd(&fx, run, 5000);
 
 	put_odd(&fx, run, v, 5001, 9000);
+	fx_flush(&fx);
+	/* downsampled: chunks, across from and to, and the open tail */
+	assert_buckets(&fx, run, INT64_MIN, INT64_MAX, 1);
+	assert_buckets(&fx, run, INT64_MIN, INT64_MAX, 7);
+	assert_buckets(&fx, run, 100, 8500, 3);
+	assert_buckets(&fx, run, 4000, 4200, 1000);
+	assert_buckets(&fx, run, 4097, 9000, 2);
 	assert_int_equal(store_set_status(fx.store, run, IG_STATUS_COMPLETED,
 	                     NULL, NULL, NULL),
 	    0);
