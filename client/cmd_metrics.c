@@ -207,6 +207,7 @@ unpack_buckets(const msgpack_object *o, ig_series **page, size_t *n)
 	size_t i;
 
 	*n = 0;
+	*page = NULL;
 	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY ||
 	    (*page = calloc(o->via.array.size + 1, sizeof **page)) == NULL)
 		return -1;

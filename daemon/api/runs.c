@@ -510,7 +510,8 @@ struct history_page {
 	size_t n;
 	int64_t next; /* IG_NONE: complete */
 	double started; /* the run's start; 0: not yet */
-	const struct store_series_data *b; /* minmax: buckets instead */
+	bool minmax; /* buckets of b instead of points */
+	const struct store_series_data *b;
 };
 
 /* A minmax answer's buckets: per series, arrays of one element a bucket. */
@@ -550,13 +551,13 @@ pack_history(msgpack_packer *pk, void *arg)
 {
 	const struct history_page *h = arg;
 
-	msgpack_pack_map(pk, 5 + (h->b != NULL));
+	msgpack_pack_map(pk, 5 + h->minmax);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, h->id);
 	ig_pack_str(pk, "axis");
 	ig_pack_str(pk, h->axis == STORE_AXIS_EPOCH ? "epoch" : "iteration");
 	ig_pack_str(pk, "series");
-	ig_series_pack(pk, h->s, h->b != NULL ? 0 : h->n);
+	ig_series_pack(pk, h->s, h->minmax ? 0 : h->n);
 	ig_pack_str(pk, "next");
 	ig_pack_opt_int(pk, h->next);
 	ig_pack_str(pk, "started");
@@ -564,7 +565,7 @@ pack_history(msgpack_packer *pk, void *arg)
 		msgpack_pack_double(pk, h->started);
 	else
 		msgpack_pack_nil(pk);
-	if (h->b != NULL) {
+	if (h->minmax) {
 		ig_pack_str(pk, "buckets");
 		pack_buckets(pk, h);
 	}
@@ -652,7 +653,7 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 	int axis = q->axis;
 	struct history_page h = { q->run_id, axis,
 		calloc(n + 1, sizeof(ig_series)), n, IG_NONE, call->started,
-		NULL };
+		false, NULL };
 
 	if (h.s == NULL) {
 		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
@@ -664,6 +665,7 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 		size_t bytes = 256;
 		for (size_t i = 0; i < n; i++)
 			bytes += strlen(d[i].name) + 64 + 40 * d[i].n;
+		h.minmax = true;
 		h.b = d;
 		server_reserve(call->conn, bytes);
 		server_reply(call->conn, call->msgid, pack_history, &h);

@@ -283,11 +283,9 @@ static int
 apply_truncate(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = writer_stmt(s, ST_TRUNC_CKPTS);
-	int rc = run_for(s, ST_TRUNC_POINTS, op->run_id, op->u.iteration);
+	int rc = store_chunks_truncate(s, op->run_id, op->u.iteration);
 
 	if (rc != SQLITE_OK ||
-	    (rc = store_chunks_truncate(s, op->run_id, op->u.iteration)) !=
-	        SQLITE_OK ||
 	    (rc = run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration)) !=
 	        SQLITE_OK)
 		return rc;

@@ -4,14 +4,16 @@
  * cutting a run's history back to a checkpoint, and the migration of
  * schema 5's point rows into chunks.
  *
- * A series is its sealed chunks (table chunks, one row of up to CHUNK_MAX
- * points each, keyed by series and first iteration) followed by its open
- * tail, fewer than CHUNK_MAX points as rows of table points, the values as
- * their float64 bits so that they come back bit for bit.  series.open_n
- * counts the tail: it is updated in the same transaction as the rows, so a
- * rolled back operation leaves it right.  Once the tail and new points
- * make CHUNK_MAX, those go into a chunk at once; the rest stays rows.  A
- * run that ends has its tails sealed, whatever their size.
+ * A series is its chunks, keyed by series and first iteration: full ones
+ * of CHUNK_MAX points, then its open part, the short chunks after the last
+ * full one (series.open_n points from series.open_first on, updated in the
+ * same transaction, so that a rolled back operation leaves them right).
+ * A transaction adds a short chunk of the points it brings to each series;
+ * once the open part and new points make CHUNK_MAX, they are decoded and
+ * sealed into full chunks and one short one of what is left.  So a point
+ * costs a row write only in a transaction that brings one point alone,
+ * and a series never holds more than CHUNK_MAX points in short chunks.
+ * A run that ends has its open part merged into one chunk.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -178,17 +180,19 @@ bind_series(
 	return SQLITE_OK;
 }
 
+/* The open part of series: *n points from iteration *first on. */
 static int
-open_count(struct store *s, int64_t series, int64_t *n)
+open_get(struct store *s, int64_t series, int64_t *n, int64_t *first)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = bind_series(s, ST_OPEN_N, series, &st)) != SQLITE_OK)
+	if ((rc = bind_series(s, ST_OPEN_GET, series, &st)) != SQLITE_OK)
 		return rc;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*n = sqlite3_column_int64(st, 0);
+		*first = sqlite3_column_int64(st, 1);
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_NOTFOUND; /* no such series */
@@ -198,55 +202,60 @@ open_count(struct store *s, int64_t series, int64_t *n)
 }
 
 static int
-set_open_count(struct store *s, int64_t series, int64_t n)
+open_set(struct store *s, int64_t series, int64_t n, int64_t first)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = bind_series(s, ST_OPEN_N_SET, series, &st)) != SQLITE_OK)
+	if ((rc = bind_series(s, ST_OPEN_SET, series, &st)) != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(st, 2, n);
+	if (n > 0)
+		sqlite3_bind_int64(st, 3, first);
+	else
+		sqlite3_bind_null(st, 3);
 	return store_step_done(st);
 }
 
+/* Decode the chunk in column col of st's row onto the end of c. */
 static int
-insert_row(sqlite3_stmt *st, int64_t series, int64_t it, int64_t ep,
-    double wall, double val)
+decode_row(sqlite3_stmt *st, int col, struct cols *c)
 {
-	sqlite3_bind_int64(st, 1, series);
-	sqlite3_bind_int64(st, 2, it);
-	sqlite3_bind_int64(st, 3, ep);
-	sqlite3_bind_double(st, 4, wall);
-	sqlite3_bind_int64(st, 5, store_bits(val));
-	return store_step_done(st);
+	struct chunk_out out;
+	ig_err err;
+
+	if (cols_reserve(c, c->n + CHUNK_MAX) != SQLITE_OK)
+		return SQLITE_NOMEM;
+	out = (struct chunk_out){ c->it, c->ep, c->wall, c->val, 8, c->n,
+		c->cap };
+	if (chunk_decode(sqlite3_column_blob(st, col),
+	        (size_t)sqlite3_column_bytes(st, col), &out, &err) != 0)
+		return SQLITE_CORRUPT;
+	c->n = out.n;
+	return SQLITE_OK;
 }
 
-/* The tail's rows into c, by iteration. */
+/* The open part's chunks, from first on, decoded into c. */
 static int
-read_open(struct store *s, int64_t series, struct cols *c)
+read_open(struct store *s, int64_t series, int64_t first, struct cols *c)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = bind_series(s, ST_OPEN_READ, series, &st)) != SQLITE_OK)
 		return rc;
+	sqlite3_bind_int64(st, 2, first);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (cols_push(c, sqlite3_column_int64(st, 0),
-		        sqlite3_column_int64(st, 1),
-		        sqlite3_column_double(st, 2),
-		        store_unbits(sqlite3_column_int64(st, 3))) !=
-		    SQLITE_OK) {
-			rc = SQLITE_NOMEM;
+		if ((rc = decode_row(st, 0, c)) != SQLITE_OK)
 			break;
-		}
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* New points must come after the sealed ones (a chunk is never
+/* New points must come after the stored ones (a chunk is never
  * rewritten to take a point in its middle). */
 static int
-after_sealed(struct store *s, int64_t series, int64_t first)
+after_stored(struct store *s, int64_t series, int64_t first)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -264,46 +273,36 @@ after_sealed(struct store *s, int64_t series, int64_t first)
 }
 
 /*
- * Seal series: its tail and c's points (sorted by iteration, none equal)
- * become chunks of CHUNK_MAX; what is left stays rows, or becomes one
- * last short chunk when all.
+ * Seal series: the chunks of its open part (n points from first on) and
+ * c's points become chunks of CHUNK_MAX and, of what is left, one open
+ * chunk.
  */
 static int
-seal(struct store *s, int64_t series, struct cols *c, bool all)
+seal(struct store *s, int64_t series, int64_t n, int64_t first,
+    const struct cols *c)
 {
 	struct cols t = { 0 };
-	sqlite3_stmt *ins, *row, *del;
+	sqlite3_stmt *ins, *del;
 	size_t full, i;
-	int rc;
+	int rc = SQLITE_OK;
 
-	if ((rc = read_open(s, series, &t)) != SQLITE_OK)
-		goto out;
+	if (n > 0 && (rc = read_open(s, series, first, &t)) == SQLITE_OK &&
+	    (rc = bind_series(s, ST_OPEN_CLEAR, series, &del)) == SQLITE_OK) {
+		sqlite3_bind_int64(del, 2, first);
+		rc = store_step_done(del);
+	}
 	for (i = 0; i < c->n && rc == SQLITE_OK; i++)
 		rc = cols_push(&t, c->it[i], c->ep[i], c->wall[i], c->val[i]);
 	if (rc != SQLITE_OK || t.n == 0)
 		goto out;
-	for (i = 1; i < t.n; i++)
-		if (t.it[i] <= t.it[i - 1]) {
-			rc = SQLITE_CONSTRAINT; /* a point twice */
-			goto out;
-		}
-	if ((rc = bind_series(s, ST_OPEN_CLEAR, series, &del)) != SQLITE_OK ||
-	    (rc = store_step_done(del)) != SQLITE_OK)
-		goto out;
-	if ((ins = writer_stmt(s, ST_CHUNK_INSERT)) == NULL ||
-	    (row = writer_stmt(s, ST_POINT)) == NULL) {
+	if ((ins = writer_stmt(s, ST_CHUNK_INSERT)) == NULL) {
 		rc = sqlite3_errcode(s->db);
 		goto out;
 	}
-	full = all ? t.n : t.n / CHUNK_MAX * CHUNK_MAX;
-	for (i = 0; i < full && rc == SQLITE_OK; i += CHUNK_MAX)
-		rc = chunk_insert(ins, series, &t, i,
-		    full - i < CHUNK_MAX ? full - i : CHUNK_MAX);
-	for (i = full; i < t.n && rc == SQLITE_OK; i++)
-		rc = insert_row(
-		    row, series, t.it[i], t.ep[i], t.wall[i], t.val[i]);
-	if (rc == SQLITE_OK)
-		rc = set_open_count(s, series, (int64_t)(t.n - full));
+	full = t.n / CHUNK_MAX * CHUNK_MAX;
+	if ((rc = insert_all(ins, series, &t)) == SQLITE_OK)
+		rc = open_set(s, series, (int64_t)(t.n - full),
+		    full < t.n ? t.it[full] : 0);
 out:
 	cols_free(&t);
 	return rc;
@@ -322,34 +321,41 @@ by_series(const void *a, const void *b)
 	return 0;
 }
 
-/* Append m points of one series, sorted by iteration. */
+/*
+ * Append m points of one series, sorted by iteration: one short chunk
+ * more in its open part, or, once that makes CHUNK_MAX, sealed.  A
+ * transaction writes a row a series, however many points it brings.
+ */
 static int
 append_series(struct store *s, const struct store_point *v, size_t m)
 {
-	int64_t series = v[0].series_id, open = 0;
+	int64_t series = v[0].series_id, n = 0, first = 0;
 	struct cols c = { 0 };
-	sqlite3_stmt *row;
+	sqlite3_stmt *ins;
 	size_t i;
 	int rc;
 
-	if ((rc = open_count(s, series, &open)) != SQLITE_OK ||
-	    (rc = after_sealed(s, series, v[0].iteration)) != SQLITE_OK)
+	if ((rc = open_get(s, series, &n, &first)) != SQLITE_OK ||
+	    (rc = after_stored(s, series, v[0].iteration)) != SQLITE_OK)
 		return rc;
-	if ((size_t)open + m < CHUNK_MAX) {
-		if ((row = writer_stmt(s, ST_POINT)) == NULL)
-			return sqlite3_errcode(s->db);
-		for (i = 0; i < m && rc == SQLITE_OK; i++)
-			rc = insert_row(row, series, v[i].iteration, v[i].epoch,
-			    v[i].wall, v[i].value);
-		return rc == SQLITE_OK ?
-		    set_open_count(s, series, open + (int64_t)m) :
-		    rc;
-	}
+	for (i = 1; i < m; i++)
+		if (v[i].iteration == v[i - 1].iteration)
+			return SQLITE_CONSTRAINT; /* a point twice */
 	for (i = 0; i < m && rc == SQLITE_OK; i++)
 		rc = cols_push(
 		    &c, v[i].iteration, v[i].epoch, v[i].wall, v[i].value);
-	if (rc == SQLITE_OK)
-		rc = seal(s, series, &c, false);
+	if (rc != SQLITE_OK)
+		goto out;
+	if ((size_t)n + m >= CHUNK_MAX) {
+		rc = seal(s, series, n, first, &c);
+		goto out;
+	}
+	if ((ins = writer_stmt(s, ST_CHUNK_INSERT)) == NULL)
+		rc = sqlite3_errcode(s->db);
+	else if ((rc = chunk_insert(ins, series, &c, 0, m)) == SQLITE_OK)
+		rc = open_set(
+		    s, series, n + (int64_t)m, n > 0 ? first : v[0].iteration);
+out:
 	cols_free(&c);
 	return rc;
 }
@@ -406,36 +412,24 @@ each_series(struct store *s, int64_t run_id,
 	return rc;
 }
 
+/* An ended run's open part in as few chunks as it takes. */
 static int
 seal_one(struct store *s, int64_t series, int64_t unused)
 {
 	struct cols none = { 0 };
+	int64_t n, first;
+	int rc;
 
 	(void)unused;
-	return seal(s, series, &none, true);
+	if ((rc = open_get(s, series, &n, &first)) != SQLITE_OK || n == 0)
+		return rc;
+	return seal(s, series, n, first, &none);
 }
 
 int
 store_chunks_seal_run(struct store *s, int64_t run_id)
 {
 	return each_series(s, run_id, seal_one, 0);
-}
-
-/* Decode the chunk of the row st is on into c. */
-static int
-decode_row(sqlite3_stmt *st, int col, struct cols *c)
-{
-	struct chunk_out out;
-	ig_err err;
-
-	if (cols_reserve(c, CHUNK_MAX) != SQLITE_OK)
-		return SQLITE_NOMEM;
-	out = (struct chunk_out){ c->it, c->ep, c->wall, c->val, 8, 0, c->cap };
-	if (chunk_decode(sqlite3_column_blob(st, col),
-	        (size_t)sqlite3_column_bytes(st, col), &out, &err) != 0)
-		return SQLITE_CORRUPT;
-	c->n = out.n;
-	return SQLITE_OK;
 }
 
 /* Cut series' chunk that holds iteration it and later ones at it:
@@ -501,7 +495,6 @@ store_chunks_truncate(struct store *s, int64_t run_id, int64_t iteration)
 	if ((rc = store_step_done(st)) != SQLITE_OK ||
 	    (rc = each_series(s, run_id, cut_one, iteration)) != SQLITE_OK)
 		return rc;
-	/* the tail rows past it are gone by then (ST_TRUNC_POINTS) */
 	return each_series(s, run_id, recount, 0);
 }
 
@@ -549,6 +542,10 @@ store_chunks_migrate(sqlite3 *db)
 	sqlite3_finalize(ins);
 	cols_free(&c);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "DROP TABLE points_v5", NULL, NULL, NULL);
+		rc = sqlite3_exec(db,
+		    "DROP TABLE points_v5;"
+		    "UPDATE series SET (open_n, open_first) = " STORE_OPEN_PART(
+		        "series.id") ";",
+		    NULL, NULL, NULL);
 	return rc;
 }

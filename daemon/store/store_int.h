@@ -244,7 +244,6 @@ enum stmt_id {
 	ST_STATUS,
 	ST_PROGRESS,
 	ST_SERIES,
-	ST_POINT,
 	ST_CKPT_INSERT,
 	ST_CKPT_TRIM,
 	ST_CKPT_USED,
@@ -253,10 +252,9 @@ enum stmt_id {
 	ST_LOG_INSERT,
 	ST_LOG_TRIM,
 	ST_DELETE_RUN,
-	ST_TRUNC_POINTS,
 	ST_TRUNC_EVENTS,
-	ST_OPEN_N,
-	ST_OPEN_N_SET,
+	ST_OPEN_GET,
+	ST_OPEN_SET,
 	ST_OPEN_READ,
 	ST_OPEN_CLEAR,
 	ST_OPEN_RECOUNT,
@@ -286,6 +284,14 @@ void store_unlink_retired(struct store *s);
 	"INSERT INTO chunks (series_id, first, last, epoch_first," \
 	" epoch_last, n, vmin, vmax, vlast, data)" \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+
+/* SQL: a series' open part, (open_n, open_first), from its chunks: those
+ * after its last full one (CHUNK_MAX, chunk.h, points). */
+#define STORE_OPEN_PART(series) \
+	"(SELECT coalesce(sum(n), 0), min(first) FROM chunks" \
+	" WHERE series_id = " series " AND first > coalesce((SELECT" \
+	" max(first) FROM chunks WHERE series_id = " series \
+	" AND n >= 4096), -9223372036854775807 - 1))"
 
 /* A float64's bits as stored, and back. */
 int64_t store_bits(double v);
@@ -328,10 +334,6 @@ enum rstmt_id {
 	RS_RUN_BY_NAME,
 	RS_LATEST_CKPT,
 	RS_SERIES,
-	RS_POINTS_BY_ITERATION,
-	RS_POINTS_BY_EPOCH,
-	RS_LAST_BY_ITERATION,
-	RS_LAST_BY_EPOCH,
 	RS_CHUNKS_BY_ITERATION,
 	RS_CHUNKS_BY_EPOCH,
 	RS_LAST_CHUNK_BY_ITERATION,

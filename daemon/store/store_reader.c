@@ -24,7 +24,6 @@
 	"SELECT seq, epoch, iteration, state_dict," \
 	" data_pass, data_pos, process_state, wall, file, file_size," \
 	" file_sum, score FROM checkpoints"
-#define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
 
 static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_BEGIN] = "BEGIN",
@@ -47,23 +46,7 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	                                " LIMIT ?2",
 	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
 	              " ORDER BY name",
-	/* ?4: a page's limit, -1 for none */
-	[RS_POINTS_BY_ITERATION] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
-	/* epoch never decreases as iteration grows: same order. */
-	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
-	/* the last point alone (one bucket, its last point): a seek, where
-	 * downsampling would read the whole range */
-	[RS_LAST_BY_ITERATION] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
-	[RS_LAST_BY_EPOCH] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
-	/* a series' chunks, then its open tail (store_chunks.c) */
+	/* a series' chunks (store_chunks.c) in a range */
 	[RS_CHUNKS_BY_ITERATION] = "SELECT data FROM chunks"
 	                           " WHERE series_id = ?1 AND first <= ?3"
 	                           " AND last >= ?2 ORDER BY first",

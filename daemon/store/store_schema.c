@@ -124,10 +124,11 @@ static const char *const migrations[] = {
 	 "ALTER TABLE checkpoints ADD COLUMN file_size INTEGER;"
 	 "ALTER TABLE checkpoints ADD COLUMN file_sum INTEGER;"
 	 "ALTER TABLE checkpoints ADD COLUMN score REAL;"),
-	/* 5 -> 6: metric history as chunks (store_chunks.c): sealed chunks
-	 * keyed by series and first iteration, and an open tail of rows whose
-	 * values are float64 bits (a REAL loses -0.0 and NaN payloads),
-	 * counted in series.open_n.  migrate_fn[5] moves the old rows. */
+	/* 5 -> 6: metric history as chunks (store_chunks.c), keyed by series
+	 * and first iteration, each with what a downsampling read takes
+	 * without decoding it (values as float64 bits: a REAL loses -0.0 and
+	 * NaN payloads); a series' open part counted in open_n and
+	 * open_first.  migrate_fn[5] moves the points and drops their rows. */
 	("CREATE TABLE chunks ("
 	 "  series_id INTEGER NOT NULL REFERENCES series ON DELETE CASCADE,"
 	 "  first INTEGER NOT NULL,"
@@ -141,14 +142,8 @@ static const char *const migrations[] = {
 	 "  data BLOB NOT NULL,"
 	 "  PRIMARY KEY (series_id, first));"
 	 "ALTER TABLE points RENAME TO points_v5;"
-	 "CREATE TABLE points ("
-	 "  series_id INTEGER NOT NULL REFERENCES series ON DELETE CASCADE,"
-	 "  iteration INTEGER NOT NULL,"
-	 "  epoch INTEGER NOT NULL,"
-	 "  wall REAL NOT NULL,"
-	 "  value INTEGER NOT NULL,"
-	 "  PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
-	 "ALTER TABLE series ADD COLUMN open_n INTEGER NOT NULL DEFAULT 0;"),
+	 "ALTER TABLE series ADD COLUMN open_n INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE series ADD COLUMN open_first INTEGER;"),
 };
 
 /* What a migration does beyond its SQL, after it: NULL for nothing. */

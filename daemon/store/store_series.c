@@ -159,28 +159,6 @@ clip(ig_point *v, size_t start, size_t *n, const struct store_query *q)
 	*n = start + (end - i);
 }
 
-/* Append the open tail's rows st gives. */
-static int
-read_rows(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
-{
-	ig_point *nv, *p;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = reader_grow(*v, cap, *n + 1, sizeof(*nv))) == NULL) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		*v = nv;
-		p = &nv[(*n)++];
-		p->epoch = sqlite3_column_int64(st, 0);
-		p->iteration = sqlite3_column_int64(st, 1);
-		p->time = sqlite3_column_double(st, 2);
-		p->value = store_unbits(sqlite3_column_int64(st, 3));
-	}
-	return reader_finish(st, rc);
-}
-
 /* The chunks st gives, decoded and clipped, until limit points (0: all). */
 static int
 read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
@@ -203,26 +181,18 @@ read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
 }
 
 /* The last point of the range alone: a seek, where downsampling would
- * read the whole range.  The open tail holds the latest points. */
+ * read the whole range. */
 static int
 read_last(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
 {
-	bool epoch = q->axis == STORE_AXIS_EPOCH;
-	sqlite3_stmt *st = points_stmt(
-	    r, epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION, q, s->id);
+	sqlite3_stmt *st = points_stmt(r,
+	    q->axis == STORE_AXIS_EPOCH ? RS_LAST_CHUNK_BY_EPOCH :
+	                                  RS_LAST_CHUNK_BY_ITERATION,
+	    q, s->id);
 	size_t cap = 0;
 	int rc;
 
-	if (st == NULL)
-		return sqlite3_errcode(r->db);
-	sqlite3_bind_int64(st, 4, 1);
-	if ((rc = read_rows(st, &s->points, &cap, &s->n)) != SQLITE_OK ||
-	    s->n > 0)
-		return rc;
-	st = points_stmt(r,
-	    epoch ? RS_LAST_CHUNK_BY_EPOCH : RS_LAST_CHUNK_BY_ITERATION, q,
-	    s->id);
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
 	if ((rc = read_chunks(st, q, 0, &s->points, &cap, &s->n)) == 0 &&
@@ -334,45 +304,30 @@ read_buckets(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
 {
 	struct fold f = { .nb = q->max_points };
-	ig_point *tail = NULL;
-	size_t ntail = 0, cap = 0, i;
+	bool any = false;
 	sqlite3_stmt *st;
 	int rc;
 
-	/* the open tail (under CHUNK_MAX rows), then the range */
-	if ((st = points_stmt(r, RS_POINTS_BY_ITERATION, q, s->id)) == NULL)
+	/* the range: the series' first to last iteration within it */
+	if ((st = points_stmt(r, RS_CHUNK_RANGE, q, s->id)) == NULL)
 		return sqlite3_errcode(r->db);
-	sqlite3_bind_int64(st, 4, -1);
-	if ((rc = read_rows(st, &tail, &cap, &ntail)) != SQLITE_OK)
-		goto out;
-	f.lo = ntail > 0 ? tail[0].iteration : INT64_MAX;
-	f.hi = ntail > 0 ? tail[ntail - 1].iteration : INT64_MIN;
-	if ((st = points_stmt(r, RS_CHUNK_RANGE, q, s->id)) == NULL) {
-		rc = sqlite3_errcode(r->db);
-		goto out;
-	}
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		int64_t a = sqlite3_column_int64(st, 0);
-		int64_t b = sqlite3_column_int64(st, 1);
-
-		f.lo = a > q->from ? a : q->from;
-		if (b < q->to && b > f.hi)
-			f.hi = b;
-		else if (b >= q->to)
-			f.hi = q->to;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		f.lo = sqlite3_column_int64(st, 0);
+		f.hi = sqlite3_column_int64(st, 1);
+		f.lo = f.lo > q->from ? f.lo : q->from;
+		f.hi = f.hi < q->to ? f.hi : q->to;
+		any = f.lo <= f.hi;
 	}
 	sqlite3_reset(st);
-	if (f.lo > f.hi) { /* no point in the range */
-		rc = SQLITE_OK;
-		goto out;
-	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (!any)
+		return SQLITE_OK; /* no point in the range */
 	/* (hi - lo) / width < nb, so at most nb buckets */
 	f.width = (int64_t)((uint64_t)(f.hi - f.lo) / f.nb + 1);
-	if ((f.b = calloc(f.nb, sizeof(*f.b))) == NULL) {
-		rc = SQLITE_NOMEM;
-		goto out;
-	}
+	if ((f.b = calloc(f.nb, sizeof(*f.b))) == NULL)
+		return SQLITE_NOMEM;
 	if ((st = points_stmt(r, RS_CHUNK_SUMMARIES, q, s->id)) == NULL) {
 		rc = sqlite3_errcode(r->db);
 		goto out;
@@ -380,13 +335,9 @@ read_buckets(struct store_reader *r, const struct store_query *q,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = fold_chunk(st, q, &f)) != SQLITE_OK)
 			break;
-	if ((rc = reader_finish(st, rc)) != SQLITE_OK)
-		goto out;
-	for (i = 0; i < ntail; i++)
-		fold_point(&f, q, tail[i].iteration, tail[i].value);
-	rc = bucket_answer(&f, s);
+	if ((rc = reader_finish(st, rc)) == SQLITE_OK)
+		rc = bucket_answer(&f, s);
 out:
-	free(tail);
 	free(f.b);
 	return rc;
 }
@@ -395,7 +346,6 @@ static int
 read_points(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
 {
-	bool epoch = q->axis == STORE_AXIS_EPOCH;
 	/* a page's limit holds unless the points are downsampled, which
 	 * takes the whole range */
 	size_t limit = q->max_points == 0 ? q->limit : 0;
@@ -407,23 +357,16 @@ read_points(struct store_reader *r, const struct store_query *q,
 		return read_last(r, q, s);
 	if (q->max_points > 0 && q->downsample == STORE_DS_MINMAX)
 		return read_buckets(r, q, s);
-	st = points_stmt(
-	    r, epoch ? RS_CHUNKS_BY_EPOCH : RS_CHUNKS_BY_ITERATION, q, s->id);
+	st = points_stmt(r,
+	    q->axis == STORE_AXIS_EPOCH ? RS_CHUNKS_BY_EPOCH :
+	                                  RS_CHUNKS_BY_ITERATION,
+	    q, s->id);
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
 	if ((rc = read_chunks(st, q, limit, &s->points, &cap, &s->n)) != 0)
 		return rc;
-	if (limit > 0 && s->n >= limit) {
+	if (limit > 0 && s->n > limit)
 		s->n = limit;
-		return SQLITE_OK;
-	}
-	st = points_stmt(
-	    r, epoch ? RS_POINTS_BY_EPOCH : RS_POINTS_BY_ITERATION, q, s->id);
-	if (st == NULL)
-		return sqlite3_errcode(r->db);
-	sqlite3_bind_int64(st, 4, limit > 0 ? (int64_t)(limit - s->n) : -1);
-	if ((rc = read_rows(st, &s->points, &cap, &s->n)) != SQLITE_OK)
-		return rc;
 	s->n = downsample(s->points, s->n, q);
 	return SQLITE_OK;
 }

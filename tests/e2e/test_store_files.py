@@ -247,13 +247,14 @@ class TestIntegrity(StoreCase):
         db = sqlite3.connect(self.d.db)
         # schema 5's metric history (its points are not kept)
         db.executescript(
-            "DROP TABLE chunks; DROP TABLE points;"
+            "DROP TABLE chunks;"
             "CREATE TABLE points (series_id INTEGER NOT NULL"
             " REFERENCES series ON DELETE CASCADE,"
             " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
             " wall REAL NOT NULL, value REAL,"
             " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
-            "ALTER TABLE series DROP COLUMN open_n;")
+            "ALTER TABLE series DROP COLUMN open_n;"
+            "ALTER TABLE series DROP COLUMN open_first;")
         db.close()
         self.sql("ALTER TABLE runs DROP COLUMN tag")
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")

@@ -29,10 +29,8 @@ watch(void *arg)
 	    sqlite3_prepare_v2(db,
 	        "SELECT"
 	        " (SELECT coalesce(max(iteration), 0) FROM checkpoints),"
-	        " (SELECT count(*) FROM points)"
-	        "   + (SELECT coalesce(sum(n), 0) FROM chunks),"
-	        " max((SELECT coalesce(max(iteration), 0) FROM points),"
-	        "   (SELECT coalesce(max(last), 0) FROM chunks))",
+	        " (SELECT coalesce(sum(n), 0) FROM chunks),"
+	        " (SELECT coalesce(max(last), 0) FROM chunks)",
 	        -1, &st, NULL)) {
 		snprintf(
 		    w->failure, sizeof(w->failure), "%s", sqlite3_errmsg(db));
@@ -517,17 +515,22 @@ test_chunks(void **state)
 	v = fx_series(&fx, run, "v");
 	put_odd(&fx, run, v, 1, 10000);
 	fx_flush(&fx);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 2);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 1808);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT count(*) FROM chunks WHERE n = 4096"), 2);
 	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 1808);
+	assert_int_equal(fx_query(&fx, "SELECT open_first FROM series"), 8193);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT sum(n) FROM chunks WHERE first >= 8193"),
+	    1808);
 	assert_odd(&fx, run, 10000);
 
 	/* back to 5000, inside the second chunk */
 	assert_int_equal(store_truncate(fx.store, run, 5000, NULL, NULL), 0);
 	fx_flush(&fx);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 0);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 2);
 	assert_int_equal(fx_query(&fx, "SELECT max(last) FROM chunks"), 5000);
-	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 0);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 904);
+	assert_int_equal(fx_query(&fx, "SELECT open_first FROM series"), 4097);
 	assert_odd(&fx, run, 5000);
 	/* a point again inside a chunk is refused, and changes nothing */
 	put_odd(&fx, run, v, 4000, 4000);
@@ -546,7 +549,9 @@ test_chunks(void **state)
 	                     NULL, NULL, NULL),
 	    0);
 	fx_flush(&fx);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 0);
+	/* 1..4096, then the rest in one */
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 3);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 808);
 	assert_odd(&fx, run, 9000);
 	fx_close(&fx);
 	fx_open(&fx, NULL);
