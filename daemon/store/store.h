@@ -352,8 +352,9 @@ enum store_axis {
  * bucket gives one point with the epoch, iteration and wall time of its
  * last point and, as value, that point's (LAST) or the bucket's mean (MEAN).
  * MINMAX (by iteration only) gives buckets instead of points, the range
- * being the series' first and last iteration within from and to; it reads
- * a chunk wholly inside one bucket from its row, without decoding it.
+ * being the series' first and last iteration within from and to; a
+ * stored chunk narrower than a bucket and within from and to goes whole
+ * to the bucket of its last point, read from its row without decoding.
  */
 enum store_downsample {
 	STORE_DS_LAST,

@@ -417,7 +417,7 @@ static int
 seal_one(struct store *s, int64_t series, int64_t unused)
 {
 	struct cols none = { 0 };
-	int64_t n, first;
+	int64_t n = 0, first = 0;
 	int rc;
 
 	(void)unused;

@@ -246,8 +246,8 @@ column_bits(sqlite3_stmt *st, int i)
 	    store_unbits(sqlite3_column_int64(st, i));
 }
 
-/* Fold the chunk on st's row: from its row when it lies in one bucket,
- * else decoded (iterations and values only). */
+/* Fold the chunk on st's row: from its row when it is narrower than a
+ * bucket, else decoded (iterations and values only). */
 static int
 fold_chunk(sqlite3_stmt *st, const struct store_query *q, struct fold *f)
 {
@@ -263,7 +263,9 @@ fold_chunk(sqlite3_stmt *st, const struct store_query *q, struct fold *f)
 	ig_err err;
 
 	if (first >= q->from && last <= q->to) {
-		if ((first - f->lo) / f->width == (last - f->lo) / f->width) {
+		/* narrower than a bucket: whole, in the bucket of its last
+		 * point, rather than decoded to be split */
+		if (last - first < f->width) {
 			fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
 			    column_bits(st, 3), column_bits(st, 4),
 			    column_bits(st, 5));

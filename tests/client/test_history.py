@@ -11,6 +11,7 @@ import csv
 import io
 import math
 import os
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -92,6 +93,11 @@ class TestHistory(DaemonCase):
     def test_minmax_buckets(self):
         rid = self.finished()
         pts = [(i, value(CYCLE[i % len(CYCLE)])) for i in range(1, N + 1)]
+        db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
+        chunks = db.execute("SELECT first, last FROM chunks c JOIN series s"
+                            " ON s.id = c.series_id WHERE s.run_id = ?"
+                            " ORDER BY first", (rid,)).fetchall()
+        db.close()
         for lo, hi, nb in ((None, None, 10), (100, 8500, 7), (5000, 5003, 100)):
             params = {"id": rid, "names": ["cycle"], "max_points": nb, "minmax": True}
             sel = pts
@@ -104,9 +110,16 @@ class TestHistory(DaemonCase):
             (b,) = res["buckets"]
             self.assertEqual(b["name"], "cycle")
             first, width = sel[0][0], (sel[-1][0] - sel[0][0]) // nb + 1
+            # a stored chunk narrower than a bucket, inside from and to,
+            # goes whole to the bucket of its last point
+            lo, hi = (lo, hi) if lo is not None else (-1, 1 << 62)
+            whole = {}
+            for cf, cl in chunks:
+                if cf >= lo and cl <= hi and cl - cf < width:
+                    whole.update((i, cl) for i in range(cf, cl + 1))
             want = {}
             for it, v in sel:
-                want.setdefault((it - first) // width, []).append((it, v))
+                want.setdefault((whole.get(it, it) - first) // width, []).append((it, v))
             self.assertEqual(len(b["iteration"]), len(want))
             for k, key in enumerate(sorted(want)):
                 vals = [v for _, v in want[key] if not math.isnan(v)]

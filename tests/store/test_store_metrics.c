@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -464,7 +465,9 @@ assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
 		.downsample = STORE_DS_MINMAX };
 	struct store_series_data *d, *all;
 	size_t nd, nall, i, k = 0;
-	int64_t lo, width;
+	int64_t lo, width, *bucket, first = 0, last = INT64_MIN;
+	sqlite3_stmt *st;
+	sqlite3 *db;
 
 	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
 	q.max_points = 0;
@@ -472,14 +475,35 @@ assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
 	assert_null(d[0].points);
 	lo = all[0].points[0].iteration;
 	width = (all[0].points[all[0].n - 1].iteration - lo) / (int64_t)nb + 1;
+	/* each point's bucket: its own, or its chunk's last point's when the
+	 * chunk is narrower than a bucket and inside from and to */
+	bucket = calloc(all[0].n, sizeof(*bucket));
+	assert_int_equal(
+	    sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	        "SELECT first, last FROM chunks ORDER BY first", -1, &st, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < all[0].n; i++) {
+		int64_t it = all[0].points[i].iteration;
+
+		while (it > last && sqlite3_step(st) == SQLITE_ROW) {
+			first = sqlite3_column_int64(st, 0);
+			last = sqlite3_column_int64(st, 1);
+		}
+		if (first >= from && last <= to && last - first < width)
+			it = last;
+		bucket[i] = (it - lo) / width;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 	for (i = 0; i < all[0].n;) {
-		int64_t b = (all[0].points[i].iteration - lo) / width;
+		int64_t b = bucket[i];
 		double mn = NAN, mx = NAN, v = 0;
 		int64_t it = 0;
 
-		for (; i < all[0].n &&
-		     (all[0].points[i].iteration - lo) / width == b;
-		     i++) {
+		for (; i < all[0].n && bucket[i] == b; i++) {
 			v = all[0].points[i].value;
 			it = all[0].points[i].iteration;
 			if (!isnan(v) && (isnan(mn) || v < mn))
@@ -496,6 +520,7 @@ assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
 	}
 	assert_int_equal(k, d[0].n);
 	assert_true(k <= nb);
+	free(bucket);
 	store_series_free(d, nd);
 	store_series_free(all, nall);
 }
