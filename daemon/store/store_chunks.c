@@ -148,6 +148,7 @@ chunk_insert(sqlite3_stmt *ins, int64_t series, const struct cols *c,
 	}
 	sqlite3_bind_int64(ins, 9, store_bits(cc.value[n - 1]));
 	sqlite3_bind_blob64(ins, 10, buf, len, SQLITE_STATIC);
+	sqlite3_bind_double(ins, 11, cc.wall[n - 1]);
 	rc = store_step_done(ins);
 	sqlite3_clear_bindings(ins);
 	free(buf);

@@ -278,12 +278,13 @@ void store_unlink_retired(struct store *s);
 
 /* ---- store_chunks.c: metric history as chunks (chunk.h) --------------- */
 
-/* One chunk row: the codec's bytes and what a downsampling read takes
- * without them (values as float64 bits; min and max NULL when all NaN). */
+/* One chunk row: the codec's bytes and what a downsampling read or one
+ * of the last point takes without them (values as float64 bits; min and
+ * max NULL when all NaN). */
 #define STORE_CHUNK_INSERT \
 	"INSERT INTO chunks (series_id, first, last, epoch_first," \
-	" epoch_last, n, vmin, vmax, vlast, data)" \
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	" epoch_last, n, vmin, vmax, vlast, data, wall_last)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 
 /* SQL: a series' open part, (open_n, open_first), from its chunks: those
  * after its last full one (CHUNK_MAX, chunk.h, points). */

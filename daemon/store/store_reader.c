@@ -53,11 +53,14 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_CHUNKS_BY_EPOCH] = "SELECT data FROM chunks"
 	                       " WHERE series_id = ?1 AND epoch_first <= ?3"
 	                       " AND epoch_last >= ?2 ORDER BY first",
-	[RS_LAST_CHUNK_BY_ITERATION] = "SELECT data FROM chunks"
+	/* and the last point, when within the range */
+	[RS_LAST_CHUNK_BY_ITERATION] = "SELECT data, epoch_last, last,"
+	                               " wall_last, vlast FROM chunks"
 	                               " WHERE series_id = ?1 AND first <= ?3"
 	                               " AND last >= ?2"
 	                               " ORDER BY first DESC LIMIT 1",
-	[RS_LAST_CHUNK_BY_EPOCH] = "SELECT data FROM chunks"
+	[RS_LAST_CHUNK_BY_EPOCH] = "SELECT data, epoch_last, last,"
+	                           " wall_last, vlast FROM chunks"
 	                           " WHERE series_id = ?1"
 	                           " AND epoch_first <= ?3"
 	                           " AND epoch_last >= ?2"

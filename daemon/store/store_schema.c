@@ -139,6 +139,7 @@ static const char *const migrations[] = {
 	 "  vmin INTEGER,"
 	 "  vmax INTEGER,"
 	 "  vlast INTEGER NOT NULL,"
+	 "  wall_last REAL NOT NULL,"
 	 "  data BLOB NOT NULL,"
 	 "  PRIMARY KEY (series_id, first));"
 	 "ALTER TABLE points RENAME TO points_v5;"

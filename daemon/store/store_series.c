@@ -181,7 +181,9 @@ read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
 }
 
 /* The last point of the range alone: a seek, where downsampling would
- * read the whole range. */
+ * read the whole range; from the last chunk's row when that point is in
+ * the range (loading every stored run's last metrics at start decodes
+ * nothing). */
 static int
 read_last(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
@@ -190,13 +192,30 @@ read_last(struct store_reader *r, const struct store_query *q,
 	    q->axis == STORE_AXIS_EPOCH ? RS_LAST_CHUNK_BY_EPOCH :
 	                                  RS_LAST_CHUNK_BY_ITERATION,
 	    q, s->id);
+	ig_point last;
 	size_t cap = 0;
 	int rc;
 
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
-	if ((rc = read_chunks(st, q, 0, &s->points, &cap, &s->n)) == 0 &&
-	    s->n > 1) {
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		return reader_finish(st, rc);
+	last = (ig_point){ sqlite3_column_int64(st, 1),
+		sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+		store_unbits(sqlite3_column_int64(st, 4)) };
+	if (axis_of(&last, q->axis) <= q->to) {
+		sqlite3_reset(st);
+		if ((s->points = malloc(sizeof(last))) == NULL)
+			return SQLITE_NOMEM;
+		s->points[0] = last;
+		s->n = 1;
+		return SQLITE_OK;
+	}
+	/* past the range: decode it */
+	if ((rc = decode_onto(st, &s->points, &cap, &s->n)) == SQLITE_OK)
+		clip(s->points, 0, &s->n, q);
+	sqlite3_reset(st);
+	if (rc == SQLITE_OK && s->n > 1) {
 		s->points[0] = s->points[s->n - 1];
 		s->n = 1;
 	}

@@ -447,6 +447,29 @@ assert_odd(fixture *fx, int64_t run, int64_t n)
 	store_series_free(d, nd);
 }
 
+/* max_points 1, LAST: the point at iteration want, bit for bit. */
+static void
+assert_last(
+    fixture *fx, int64_t run, enum store_axis axis, int64_t to, int64_t want)
+{
+	struct store_query q = { .run_id = run,
+		.axis = axis,
+		.from = INT64_MIN,
+		.to = to,
+		.max_points = 1 };
+	struct store_series_data *d;
+	double v = odd_value(want);
+	size_t nd;
+
+	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
+	assert_int_equal(d[0].n, 1);
+	assert_int_equal(d[0].points[0].iteration, want);
+	assert_int_equal(d[0].points[0].epoch, want / 100);
+	assert_true(d[0].points[0].time == 1.7e9 + (double)want / 1000);
+	assert_memory_equal(&d[0].points[0].value, &v, sizeof(v));
+	store_series_free(d, nd);
+}
+
 static bool
 same(double a, double b)
 {
@@ -581,6 +604,11 @@ test_chunks(void **state)
 	fx_close(&fx);
 	fx_open(&fx, NULL);
 	assert_odd(&fx, run, 9000);
+	/* the last point: from the last chunk's row, or decoded */
+	assert_last(&fx, run, STORE_AXIS_ITERATION, INT64_MAX, 9000);
+	assert_last(&fx, run, STORE_AXIS_ITERATION, 4500, 4500);
+	assert_last(&fx, run, STORE_AXIS_EPOCH, 44, 4499);
+	assert_last(&fx, run, STORE_AXIS_EPOCH, 90, 9000);
 	fx_cleanup(&fx);
 }
 
