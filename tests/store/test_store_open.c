@@ -201,6 +201,14 @@ test_refuse_newer_version(void **state)
 	    "PRAGMA user_version = 99; CREATE TABLE future (x);");
 	assert_refused(&fx, "schema version 99, newer than this ignited");
 	fx_cleanup(&fx);
+	/* the one after chunks (6): refused, naming both */
+	fx_init(&fx);
+	make_sqlite(fx.path,
+	    "PRAGMA application_id = 1229409876;"
+	    "PRAGMA user_version = 7; CREATE TABLE future (x);");
+	assert_refused(
+	    &fx, "schema version 7, newer than this ignited knows (6)");
+	fx_cleanup(&fx);
 }
 
 static void
