@@ -90,6 +90,49 @@ class TestHistory(DaemonCase):
         self.c = self.d.client()
         self.assertEqual(pages(self.c, rid), want)
 
+    def test_schema5_database_migrated(self):
+        """A database of schema 5, points as rows (NaN as NULL), written
+        here from a run's history: the daemon migrates it at start and
+        reads the same history back."""
+        rid = self.finished(5000)
+        before = pages(self.c, rid)
+        self.c.close()
+        self.d.stop()
+        db = sqlite3.connect(self.d.db)
+        (sid,) = db.execute("SELECT id FROM series WHERE run_id = ?", (rid,)).fetchone()
+        db.executescript(
+            "DROP TABLE chunks;"
+            "CREATE TABLE points (series_id INTEGER NOT NULL"
+            " REFERENCES series ON DELETE CASCADE,"
+            " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+            " wall REAL NOT NULL, value REAL,"
+            " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
+            "ALTER TABLE series DROP COLUMN open_n;"
+            "ALTER TABLE series DROP COLUMN open_first;")
+        rows = []
+        for it, bits in before:
+            v = value(bits)
+            rows.append((sid, it, 0, 1.7e9 + it, None if math.isnan(v) else v))
+        with db:
+            db.executemany("INSERT INTO points VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("PRAGMA user_version = 5")
+        db.close()
+        self.d.start()
+        self.c = self.d.client()
+        after = pages(self.c, rid)
+        # schema 5 kept no NaN payload nor -0.0 (a REAL stores it as the
+        # integer 0): read back as its reader read them
+        def as_read(v):
+            return float("nan") if math.isnan(v) else v + 0.0
+
+        want = [(it, struct.pack(">d", as_read(value(b))).hex()) for it, b in before]
+        self.assertEqual(after, want)
+        db = sqlite3.connect(self.d.db)
+        self.assertEqual(db.execute("PRAGMA user_version").fetchone()[0], 6)
+        self.assertEqual(db.execute("SELECT count(*) FROM sqlite_schema"
+                                    " WHERE name LIKE 'points%'").fetchone()[0], 0)
+        db.close()
+
     def test_minmax_buckets(self):
         rid = self.finished()
         pts = [(i, value(CYCLE[i % len(CYCLE)])) for i in range(1, N + 1)]
