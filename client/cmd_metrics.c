@@ -139,25 +139,6 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 		}
 }
 
-static bool
-number(const msgpack_object *o, double *v)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*v = o->via.f64;
-		return true;
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*v = (double)o->via.u64;
-		return true;
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*v = (double)o->via.i64;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* One series' buckets {name, iteration, min, max, last} as points for a
  * chart: min then max at each bucket's iteration (its last value alone
  * when it has no value but NaN).  0, or -1 when it makes no sense. */
@@ -185,10 +166,11 @@ bucket_points(const msgpack_object *b, ig_series *s)
 	for (size_t j = 0; j < n; j++) {
 		double it, v[3];
 
-		if (!number(&col[0]->via.array.ptr[j], &it))
+		if (!ig_obj_number(&col[0]->via.array.ptr[j], &it))
 			return -1;
 		for (size_t k = 0; k < 3; k++)
-			if (!number(&col[k + 1]->via.array.ptr[j], &v[k]))
+			if (!ig_obj_number(
+			        &col[k + 1]->via.array.ptr[j], &v[k]))
 				return -1;
 		for (size_t k = 0; k < 2; k++) {
 			if (k == 1 && isnan(v[0]))
@@ -253,7 +235,7 @@ history_pages(struct ctl *ctl, struct mquery q, page_fn *fn, void *arg)
 			    e.message);
 		const msgpack_object *st = ig_map_get(res, "started");
 		if (q.started != NULL && st != NULL)
-			(void)number(st, q.started);
+			(void)ig_obj_number(st, q.started);
 		/* read next before fn: the answer lives until the next call */
 		next = ig_map_get(res, "next");
 		if (next != NULL && next->type != MSGPACK_OBJECT_NIL &&

@@ -19,7 +19,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "e2e"))
-from daemon import PY, PYPATH, DaemonCase, RPCError, wait_status  # noqa: E402
+from daemon import PY, PYPATH, UNDO_V6, DaemonCase, RPCError, wait_status  # noqa: E402
 
 CTL = None
 WORKER = os.path.join(HERE, "series_worker.py")
@@ -100,15 +100,7 @@ class TestHistory(DaemonCase):
         self.d.stop()
         db = sqlite3.connect(self.d.db)
         (sid,) = db.execute("SELECT id FROM series WHERE run_id = ?", (rid,)).fetchone()
-        db.executescript(
-            "DROP TABLE chunks;"
-            "CREATE TABLE points (series_id INTEGER NOT NULL"
-            " REFERENCES series ON DELETE CASCADE,"
-            " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
-            " wall REAL NOT NULL, value REAL,"
-            " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
-            "ALTER TABLE series DROP COLUMN open_n;"
-            "ALTER TABLE series DROP COLUMN open_first;")
+        db.executescript(UNDO_V6)
         rows = []
         for it, bits in before:
             v = value(bits)

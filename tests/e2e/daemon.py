@@ -28,6 +28,18 @@ PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
 CPUS = ["--cpus", "256"]
 
 
+# SQL taking a database of schema 6 back to schema 5's metric history (no
+# points kept), for the migrations' tests.
+UNDO_V6 = ("DROP TABLE chunks;"
+           "CREATE TABLE points (series_id INTEGER NOT NULL"
+           " REFERENCES series ON DELETE CASCADE,"
+           " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+           " wall REAL NOT NULL, value REAL,"
+           " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
+           "ALTER TABLE series DROP COLUMN open_n;"
+           "ALTER TABLE series DROP COLUMN open_first;")
+
+
 class RPCError(Exception):
     def __init__(self, code, message):
         super().__init__("%d: %s" % (code, message))

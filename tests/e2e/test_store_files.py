@@ -18,7 +18,7 @@ import unittest
 import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import (Daemon, RPCError, as_nobody, numpy_spec,  # noqa: E402
+from daemon import (UNDO_V6, Daemon, RPCError, as_nobody, numpy_spec,  # noqa: E402
                     softmax_spec, wait_for, wait_status)
 
 UNAVAILABLE = 7
@@ -245,16 +245,7 @@ class TestIntegrity(StoreCase):
         its runs vouched for: they resume."""
         run_id = self.left_running(softmax_spec(epochs=100000))
         db = sqlite3.connect(self.d.db)
-        # schema 5's metric history (its points are not kept)
-        db.executescript(
-            "DROP TABLE chunks;"
-            "CREATE TABLE points (series_id INTEGER NOT NULL"
-            " REFERENCES series ON DELETE CASCADE,"
-            " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
-            " wall REAL NOT NULL, value REAL,"
-            " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
-            "ALTER TABLE series DROP COLUMN open_n;"
-            "ALTER TABLE series DROP COLUMN open_first;")
+        db.executescript(UNDO_V6)  # schema 5's history, without points
         db.close()
         self.sql("ALTER TABLE runs DROP COLUMN tag")
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
