@@ -514,6 +514,10 @@ struct history_page {
 	const struct store_series_data *b;
 };
 
+/* The most buckets a minmax read folds a series into (a chart's columns
+ * are a few hundred). */
+#define MINMAX_MAX 100000
+
 /* A minmax answer's buckets: per series, arrays of one element a bucket. */
 static void
 pack_buckets(msgpack_packer *pk, const struct history_page *h)
@@ -755,6 +759,13 @@ api_metrics(struct api_call *c)
 		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
 		    "minmax: buckets are of iterations and need max_points: "
 		    "give max_points and leave axis \"iteration\"");
+		return;
+	}
+	if (minmax && max_points > MINMAX_MAX) {
+		ig_strv_free(&names);
+		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
+		    "max_points: at most %d buckets with minmax, not %lld",
+		    MINMAX_MAX, (long long)max_points);
 		return;
 	}
 	if ((call = calloc(1, sizeof(*call))) == NULL) {

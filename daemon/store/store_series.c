@@ -345,7 +345,10 @@ read_buckets(struct store_reader *r, const struct store_query *q,
 		return rc;
 	if (!any)
 		return SQLITE_OK; /* no point in the range */
-	/* (hi - lo) / width < nb, so at most nb buckets */
+	/* (hi - lo) / width < nb, so at most nb buckets; no more than the
+	 * range has iterations */
+	if ((uint64_t)(f.hi - f.lo) < f.nb)
+		f.nb = (size_t)(f.hi - f.lo) + 1;
 	f.width = (int64_t)((uint64_t)(f.hi - f.lo) / f.nb + 1);
 	if ((f.b = calloc(f.nb, sizeof(*f.b))) == NULL)
 		return SQLITE_NOMEM;

@@ -169,11 +169,15 @@ class TestHistory(DaemonCase):
 
     def test_minmax_refused_without_buckets(self):
         rid = self.finished(10)
-        for params in ({"minmax": True}, {"minmax": True, "max_points": 5, "axis": "epoch"}):
+        for params in ({"minmax": True}, {"minmax": True, "max_points": 5, "axis": "epoch"},
+                       {"minmax": True, "max_points": 100001}):
             with self.assertRaises(RPCError) as e:
                 self.c.call("metrics", dict(params, id=rid))
             self.assertEqual(e.exception.code, INVALID_PARAMS)
             self.assertIn("max_points", e.exception.message)
+        # more buckets than iterations: one a point
+        res = self.c.call("metrics", {"id": rid, "minmax": True, "max_points": 100000})
+        self.assertEqual(res["buckets"][0]["iteration"], list(range(1, 11)))
 
     def test_align_wall(self):
         a = self.finished(200)
