@@ -39,29 +39,33 @@ cols_free(struct cols *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* Grow the array *slot points at (any column) to bytes. */
+static int
+grow(void *slot, size_t bytes)
+{
+	void *p, *q;
+
+	memcpy(&p, slot, sizeof(p));
+	if ((q = realloc(p, bytes)) == NULL)
+		return SQLITE_NOMEM;
+	memcpy(slot, &q, sizeof(q));
+	return SQLITE_OK;
+}
+
 static int
 cols_reserve(struct cols *c, size_t need)
 {
 	size_t cap = c->cap ? c->cap : 64;
-	void *a, *b, *d, *e;
 
 	if (need <= c->cap)
 		return SQLITE_OK;
 	while (cap < need)
 		cap *= 2;
-	a = realloc(c->it, cap * sizeof(*c->it));
-	if (a != NULL)
-		c->it = a;
-	b = realloc(c->ep, cap * sizeof(*c->ep));
-	if (b != NULL)
-		c->ep = b;
-	d = realloc(c->wall, cap * sizeof(*c->wall));
-	if (d != NULL)
-		c->wall = d;
-	e = realloc(c->val, cap * sizeof(*c->val));
-	if (e != NULL)
-		c->val = e;
-	if (a == NULL || b == NULL || d == NULL || e == NULL)
+	/* 8 bytes a point in each */
+	if (grow(&c->it, cap * 8) != SQLITE_OK ||
+	    grow(&c->ep, cap * 8) != SQLITE_OK ||
+	    grow(&c->wall, cap * 8) != SQLITE_OK ||
+	    grow(&c->val, cap * 8) != SQLITE_OK)
 		return SQLITE_NOMEM;
 	c->cap = cap;
 	return SQLITE_OK;
