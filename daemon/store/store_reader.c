@@ -65,6 +65,13 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	                           " AND epoch_first <= ?3"
 	                           " AND epoch_last >= ?2"
 	                           " ORDER BY first DESC LIMIT 1",
+	/* the points of the chunks a read decodes, to size its array once */
+	[RS_COUNT_BY_ITERATION] = "SELECT coalesce(sum(n), 0) FROM chunks"
+	                          " WHERE series_id = ?1 AND first <= ?3"
+	                          " AND last >= ?2",
+	[RS_COUNT_BY_EPOCH] = "SELECT coalesce(sum(n), 0) FROM chunks"
+	                      " WHERE series_id = ?1 AND epoch_first <= ?3"
+	                      " AND epoch_last >= ?2",
 	[RS_CHUNK_RANGE] = "SELECT min(first), max(last) FROM chunks"
 	                   " WHERE series_id = ?1 AND first <= ?3"
 	                   " AND last >= ?2",

@@ -381,6 +381,27 @@ read_points(struct store_reader *r, const struct store_query *q,
 		return read_last(r, q, s);
 	if (q->max_points > 0 && q->downsample == STORE_DS_MINMAX)
 		return read_buckets(r, q, s);
+	/* the array at its size at once: grown by doubling, a page of 16
+	 * MiB would be copied and faulted in again at each step */
+	st = points_stmt(r,
+	    q->axis == STORE_AXIS_EPOCH ? RS_COUNT_BY_EPOCH :
+	                                  RS_COUNT_BY_ITERATION,
+	    q, s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_int64(st, 0);
+
+		if (limit > 0 && n > limit + CHUNK_MAX)
+			n = limit + CHUNK_MAX;
+		if (n > 0 &&
+		    (s->points = reader_grow(
+		         NULL, &cap, n, sizeof(*s->points))) == NULL)
+			rc = SQLITE_NOMEM;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc;
 	st = points_stmt(r,
 	    q->axis == STORE_AXIS_EPOCH ? RS_CHUNKS_BY_EPOCH :
 	                                  RS_CHUNKS_BY_ITERATION,
