@@ -78,7 +78,8 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *names[MAX_NAMES];
-	struct mquery q = { NULL, names, 0, false, IG_NONE, IG_NONE, IG_NONE };
+	struct mquery q = { NULL, names, 0, AX_ITERATION, IG_NONE, IG_NONE,
+		IG_NONE, false, NULL };
 	enum eformat format = E_CSV;
 	bool given = false;
 	int c, rc;

@@ -4,6 +4,7 @@
  * to print as a table, CSV, charts or JSON; and the page by page reading
  * that export and ls --metric share.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,8 +33,10 @@ parse(struct ctl *ctl, int argc, char **argv, struct mopts *o)
 		{ "max-points", required_argument, NULL, 'm' },
 		{ "csv", no_argument, NULL, 'c' },
 		{ "plot", no_argument, NULL, 'p' },
+		{ "align", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const axes[] = { "iteration", "epoch", "wall" };
 	struct mquery *q = &o->q;
 	int c, rc = CTL_OK;
 
@@ -53,7 +56,16 @@ parse(struct ctl *ctl, int argc, char **argv, struct mopts *o)
 			break;
 		case 'e':
 		case 'i':
-			q->epochs = c == 'e';
+			q->axis = c == 'e' ? AX_EPOCH : AX_ITERATION;
+			break;
+		case 'a':
+			for (q->axis = AX_ITERATION;
+			     strcmp(optarg, axes[q->axis]) != 0;)
+				if (++q->axis > AX_WALL)
+					return ctl_usage(ctl,
+					    "--align %s: give iteration, "
+					    "epoch or wall",
+					    optarg);
 			break;
 		case 'f':
 			rc = ctl_number(
@@ -86,6 +98,13 @@ parse(struct ctl *ctl, int argc, char **argv, struct mopts *o)
 		return ctl_usage(ctl, "missing RUN");
 	o->runs = argv + optind;
 	o->nruns = (size_t)(argc - optind);
+	/* a chart by iteration asks for min/max buckets as wide as itself
+	 * (two braille dots a column): never the whole of a long history */
+	if (o->format == M_PLOT && q->axis == AX_ITERATION &&
+	    q->max_points == IG_NONE) {
+		q->max_points = 2 * term_width(ctl->out);
+		q->minmax = true;
+	}
 	return CTL_CONTINUE;
 }
 
@@ -94,7 +113,7 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 {
 	int64_t opt[] = { q->from, q->to, q->max_points };
 	const char *keys[] = { "from", "to", "max_points" };
-	size_t n = 2 + (q->nnames > 0);
+	size_t n = 2 + (q->nnames > 0) + q->minmax;
 
 	for (int i = 0; i < 3; i++)
 		n += opt[i] != IG_NONE;
@@ -102,7 +121,11 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 	ig_pack_str(pk, "id");
 	conn_pack_run(pk, q->run);
 	ig_pack_str(pk, "axis");
-	ig_pack_str(pk, q->epochs ? "epoch" : "iteration");
+	ig_pack_str(pk, q->axis == AX_EPOCH ? "epoch" : "iteration");
+	if (q->minmax) {
+		ig_pack_str(pk, "minmax");
+		msgpack_pack_true(pk);
+	}
 	if (q->nnames > 0) {
 		ig_pack_str(pk, "names");
 		msgpack_pack_array(pk, q->nnames);
@@ -114,6 +137,68 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 			ig_pack_str(pk, keys[i]);
 			msgpack_pack_int64(pk, opt[i]);
 		}
+}
+
+/* One series' buckets {name, iteration, min, max, last} as points for a
+ * chart: min then max at each bucket's iteration (its last value alone
+ * when it has no value but NaN).  0, or -1 when it makes no sense. */
+static int
+bucket_points(const msgpack_object *b, ig_series *s)
+{
+	static const char *const keys[] = { "iteration", "min", "max", "last" };
+	const msgpack_object *col[4], *name = ig_map_get(b, "name");
+	size_t n;
+
+	if (name == NULL || name->type != MSGPACK_OBJECT_STR)
+		return -1;
+	for (size_t k = 0; k < 4; k++)
+		if ((col[k] = ig_map_get(b, keys[k])) == NULL ||
+		    col[k]->type != MSGPACK_OBJECT_ARRAY)
+			return -1;
+	n = col[0]->via.array.size;
+	for (size_t k = 1; k < 4; k++)
+		if (col[k]->via.array.size != n)
+			return -1;
+	if ((s->name = strndup(name->via.str.ptr, name->via.str.size)) ==
+	        NULL ||
+	    (s->points = calloc(2 * n + 1, sizeof *s->points)) == NULL)
+		return -1;
+	for (size_t j = 0; j < n; j++) {
+		double it, v[3];
+
+		if (!ig_obj_number(&col[0]->via.array.ptr[j], &it))
+			return -1;
+		for (size_t k = 0; k < 3; k++)
+			if (!ig_obj_number(
+			        &col[k + 1]->via.array.ptr[j], &v[k]))
+				return -1;
+		for (size_t k = 0; k < 2; k++) {
+			if (k == 1 && isnan(v[0]))
+				break;
+			s->points[s->n++] = (ig_point){ 0, (int64_t)it, 0,
+				isnan(v[0]) ? v[2] : v[k] };
+		}
+	}
+	return 0;
+}
+
+/* A minmax answer's buckets as a page of series. */
+static int
+unpack_buckets(const msgpack_object *o, ig_series **page, size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	*page = NULL;
+	if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY ||
+	    (*page = calloc(o->via.array.size + 1, sizeof **page)) == NULL)
+		return -1;
+	for (i = 0; i < o->via.array.size; i++) {
+		(*n)++;
+		if (bucket_points(&o->via.array.ptr[i], &(*page)[i]) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -134,12 +219,23 @@ history_pages(struct ctl *ctl, struct mquery q, page_fn *fn, void *arg)
 		    id->via.u64 > INT64_MAX)
 			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
 			    "the daemon's answer to metrics has no id");
-		if (ig_series_unpack(
-		        ig_map_get(res, "series"), &page, &n, &e) != 0)
+		if (q.minmax) {
+			if (unpack_buckets(
+			        ig_map_get(res, "buckets"), &page, &n) != 0) {
+				ig_series_free(page, n);
+				return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
+				    "the daemon's answer to metrics has "
+				    "buckets that make no sense");
+			}
+		} else if (ig_series_unpack(
+		               ig_map_get(res, "series"), &page, &n, &e) != 0)
 			return ig_err_set(&ctl->e, CTL_EUNAVAILABLE,
 			    "the daemon's "
 			    "answer to metrics makes no sense: %s",
 			    e.message);
+		const msgpack_object *st = ig_map_get(res, "started");
+		if (q.started != NULL && st != NULL)
+			(void)ig_obj_number(st, q.started);
 		/* read next before fn: the answer lives until the next call */
 		next = ig_map_get(res, "next");
 		if (next != NULL && next->type != MSGPACK_OBJECT_NIL &&
@@ -216,11 +312,15 @@ cmd_metrics(struct ctl *ctl, int argc, char **argv)
 	for (size_t i = 0; i < o.nruns && rc == CTL_OK; i++) {
 		h[i].run = o.runs[i];
 		o.q.run = o.runs[i];
+		o.q.started = &h[i].start;
 		rc = history_pages(ctl, o.q, merge, &h[i]);
+		/* not started by this daemon's account: its first point */
+		for (size_t j = 0; h[i].start == 0 && j < h[i].n; j++)
+			if (h[i].s[j].n > 0)
+				h[i].start = h[i].s[j].points[0].time;
 	}
 	if (rc == CTL_OK)
-		rc =
-		    ctl->output->metrics(ctl, h, o.nruns, o.q.epochs, o.format);
+		rc = ctl->output->metrics(ctl, h, o.nruns, o.q.axis, o.format);
 	for (size_t i = 0; i < o.nruns; i++)
 		ig_series_free(h[i].s, h[i].n);
 	free(h);

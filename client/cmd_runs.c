@@ -395,8 +395,8 @@ ls_stats(struct ctl *ctl, const struct ls_opts *o, struct ls_list *l)
 
 	for (size_t i = 0; i < l->n && rc == CTL_OK; i++) {
 		struct mstats *st = &l->v[i].st;
-		struct mquery q = { id, names, 1, false, IG_NONE, IG_NONE,
-			IG_NONE };
+		struct mquery q = { id, names, 1, AX_ITERATION, IG_NONE,
+			IG_NONE, IG_NONE, false, NULL };
 
 		*st = (struct mstats){ 0, NAN, NAN, NAN, IG_NONE, IG_NONE };
 		snprintf(id, sizeof id, "%lld", (long long)l->v[i].s.id);

@@ -156,8 +156,8 @@ static const struct command commands[] = {
 	    "Example:\n"
 	    "  ignitectl rm 12\n" },
 	{ "metrics", cmd_metrics,
-	    "RUN... [--name N]... [--epochs] [--from X --to Y] [--max-points N]"
-	    " [--csv|--plot]",
+	    "RUN... [--name N]... [--epochs|--align iteration|epoch|wall]"
+	    " [--from X --to Y] [--max-points N] [--csv|--plot]",
 	    "Print a run's metric history, every page of it.  Several runs are\n"
 	    "compared: aligned on the axis, a column per run (RUN:NAME with\n"
 	    "several names), empty where a run has no point; by epoch a run's\n"
@@ -168,15 +168,21 @@ static const struct command commands[] = {
 	    "  --epochs          --from and --to count epochs, and --plot draws\n"
 	    "                    against epochs\n"
 	    "  --iterations      they count iterations (the default)\n"
+	    "  --align A         iteration, epoch (as above) or wall: runs\n"
+	    "                    aligned on each point's time since its run\n"
+	    "                    started (milliseconds; a chart in seconds)\n"
 	    "  --from X --to Y   an inclusive range on that axis\n"
 	    "  --max-points N    at most N points per series, evenly spread\n"
 	    "  --csv             name,epoch,iteration,time,value lines\n"
-	    "  --plot            a line chart per series, as wide as the terminal\n"
+	    "  --plot            a line chart per series, as wide as the terminal;\n"
+	    "                    by iteration it reads the min and max of a bucket\n"
+	    "                    per dot, never the whole history\n"
 	    "\n"
 	    "Examples:\n"
 	    "  ignitectl metrics digits --name loss --plot\n"
 	    "  ignitectl metrics 12 --epochs --from 3 --to 5 --csv > m.csv\n"
 	    "  ignitectl metrics 12 13 14 --name val_acc --epochs --plot\n"
+	    "  ignitectl metrics 12 13 --name loss --align wall --csv\n"
 	    "  ignitectl --json metrics 12 --max-points 100\n" },
 	{ "export", cmd_export, "RUN... [--format csv|jsonl] [--name N]...",
 	    "Write the whole metric history of each run, page by page as the\n"

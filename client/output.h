@@ -23,8 +23,17 @@
 struct history {
 	const char *run; /* as the user named it */
 	int64_t id; /* the run's, from the answer */
+	double start; /* the run's start, unix seconds (0: not started) */
 	ig_series *s;
 	size_t n;
+};
+
+/* What metrics aligns runs on: iterations, epochs, or wall time (each
+ * point's time since its run's start; by iteration on the wire). */
+enum maxis {
+	AX_ITERATION,
+	AX_EPOCH,
+	AX_WALL,
 };
 
 /* A metrics request about one run (cmd_metrics.c). */
@@ -32,8 +41,10 @@ struct mquery {
 	const char *run; /* an id or a name */
 	const char *const *names; /* nnames series; none: all */
 	size_t nnames;
-	bool epochs; /* the axis: epochs, else iterations */
+	enum maxis axis; /* wall asks by iteration */
 	int64_t from, to, max_points; /* IG_NONE when not given */
+	bool minmax; /* buckets of max_points: as points, min then max */
+	double *started; /* when not NULL: the run's start from the answer */
 };
 
 /* Called with each page of a history in turn: the run's id and the page's
@@ -144,7 +155,7 @@ struct output {
 	    const msgpack_object *res);
 	/* cmd_metrics.c: the histories of n runs, in the order asked */
 	int (*metrics)(struct ctl *, const struct history *, size_t n,
-	    bool epochs, enum mformat);
+	    enum maxis, enum mformat);
 	/* watch.c: begin once, show before each wait and at the end, note
 	 * after each notification has updated v (params and series as they
 	 * came; series only for metrics), ended when asking found it over */
@@ -177,7 +188,7 @@ bool run_ended(int status);
 /* ---- text_metrics.c, text_watch.c: output_text's larger parts ----------- */
 
 int text_metrics(
-    struct ctl *, const struct history *, size_t n, bool epochs, enum mformat);
+    struct ctl *, const struct history *, size_t n, enum maxis, enum mformat);
 int text_watch_begin(struct ctl *, struct view *);
 int text_watch_show(struct ctl *, struct view *);
 int text_watch_note(struct ctl *, struct view *, enum note, const char *,

@@ -379,10 +379,12 @@ json_spec(struct ctl *ctl, json_t *spec)
 /* --csv and --plot are refused with --json (cmd_metrics.c).  One run: its
  * {id, axis, series}; several: {axis, runs: [{run, id, series}...]}. */
 static int
-json_metrics(struct ctl *ctl, const struct history *h, size_t n, bool epochs,
+json_metrics(struct ctl *ctl, const struct history *h, size_t n, enum maxis ax,
     enum mformat format)
 {
-	const char *axis = epochs ? "epoch" : "iteration";
+	const char *axis = ax == AX_EPOCH ? "epoch" :
+	    ax == AX_WALL                 ? "wall" :
+	                                    "iteration";
 	json_t *runs;
 
 	(void)format;

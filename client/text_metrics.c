@@ -4,6 +4,7 @@
  * compared: a column per run aligned on the axis (table and CSV), their
  * series of one name overlaid in one chart.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,8 +58,39 @@ print_csv(struct ctl *ctl, const struct history *h)
 		}
 }
 
+/* A point's place on the axis; by wall time, milliseconds since its
+ * run's start. */
+static int64_t
+axis_of(const ig_point *p, enum maxis axis, double start)
+{
+	switch (axis) {
+	case AX_EPOCH:
+		return p->epoch;
+	case AX_WALL:
+		return llround((p->time - start) * 1000);
+	default:
+		return p->iteration;
+	}
+}
+
+/* A chart's x: by wall time, seconds since the run's start. */
+static double
+chart_x(const ig_point *p, enum maxis axis, double start)
+{
+	return axis == AX_WALL ? p->time - start :
+	                         (double)axis_of(p, axis, start);
+}
+
+static const char *
+axis_label(enum maxis axis)
+{
+	return axis == AX_EPOCH ? "epoch" :
+	    axis == AX_WALL     ? "seconds" :
+	                          "iteration";
+}
+
 static int
-print_plots(struct ctl *ctl, const struct history *h, bool epochs)
+print_plots(struct ctl *ctl, const struct history *h, enum maxis axis)
 {
 	int width = term_width(ctl->out);
 
@@ -66,15 +98,14 @@ print_plots(struct ctl *ctl, const struct history *h, bool epochs)
 		const ig_series *s = &h->s[i];
 		double *xy = malloc(2 * (s->n + 1) * sizeof *xy);
 		struct chart_series cs = { s->name, NULL, xy, xy + s->n, s->n,
-			epochs ? "epoch" : "iteration" };
+			axis_label(axis) };
 		char *text;
 		int rc;
 
 		if (xy == NULL)
 			return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 		for (size_t j = 0; j < s->n; j++) {
-			xy[j] = (double)(epochs ? s->points[j].epoch :
-			                          s->points[j].iteration);
+			xy[j] = chart_x(&s->points[j], axis, h->start);
 			xy[s->n + j] = s->points[j].value;
 		}
 		rc = chart_render(&cs, 1, width, CHART_ROWS, false, &text);
@@ -102,12 +133,6 @@ struct column {
 	double v; /* this row's value */
 	bool have; /* ... when the series has a point there */
 };
-
-static int64_t
-axis_of(const ig_point *p, bool epochs)
-{
-	return epochs ? p->epoch : p->iteration;
-}
 
 /* Every series of every run, in the order asked; *n of them. */
 static struct column *
@@ -148,21 +173,23 @@ columns(const struct history *h, size_t nh, size_t *n)
  * epoch).  False when all are done.
  */
 static bool
-next_row(struct column *c, size_t n, bool epochs, int64_t *x)
+next_row(struct column *c, size_t n, enum maxis axis, int64_t *x)
 {
 	bool any = false;
 
 	*x = INT64_MAX;
 	for (size_t i = 0; i < n; i++)
 		if (c[i].at < c[i].s->n) {
-			int64_t v = axis_of(&c[i].s->points[c[i].at], epochs);
+			int64_t v = axis_of(
+			    &c[i].s->points[c[i].at], axis, c[i].h->start);
 			*x = v < *x ? v : *x;
 			any = true;
 		}
 	for (size_t i = 0; any && i < n; i++) {
 		c[i].have = false;
 		while (c[i].at < c[i].s->n &&
-		    axis_of(&c[i].s->points[c[i].at], epochs) == *x) {
+		    axis_of(&c[i].s->points[c[i].at], axis, c[i].h->start) ==
+		        *x) {
 			c[i].v = c[i].s->points[c[i].at++].value;
 			c[i].have = true;
 		}
@@ -171,17 +198,17 @@ next_row(struct column *c, size_t n, bool epochs, int64_t *x)
 }
 
 static int
-aligned_csv(struct ctl *ctl, struct column *c, size_t n, bool epochs)
+aligned_csv(struct ctl *ctl, struct column *c, size_t n, enum maxis axis)
 {
 	int64_t x;
 
-	fputs(epochs ? "epoch" : "iteration", ctl->out);
+	fputs(axis == AX_WALL ? "wall_ms" : axis_label(axis), ctl->out);
 	for (size_t i = 0; i < n; i++) {
 		fputc(',', ctl->out);
 		put_text(ctl->out, c[i].label);
 	}
 	fputc('\n', ctl->out);
-	while (next_row(c, n, epochs, &x)) {
+	while (next_row(c, n, axis, &x)) {
 		fprintf(ctl->out, "%lld", (long long)x);
 		for (size_t i = 0; i < n; i++)
 			if (c[i].have)
@@ -196,7 +223,7 @@ aligned_csv(struct ctl *ctl, struct column *c, size_t n, bool epochs)
 }
 
 static int
-aligned_table(struct ctl *ctl, struct column *c, size_t n, bool epochs)
+aligned_table(struct ctl *ctl, struct column *c, size_t n, enum maxis axis)
 {
 	const char **cells = calloc(n + 2, sizeof *cells);
 	char *heads = malloc((n + 1) * sizeof c->label),
@@ -207,7 +234,9 @@ aligned_table(struct ctl *ctl, struct column *c, size_t n, bool epochs)
 
 	if (cells == NULL || heads == NULL || vals == NULL)
 		goto out;
-	cells[0] = epochs ? ">EPOCH" : ">ITERATION";
+	cells[0] = axis == AX_EPOCH ? ">EPOCH" :
+	    axis == AX_WALL         ? ">WALL_MS" :
+	                              ">ITERATION";
 	for (size_t i = 0; i < n; i++) {
 		snprintf(heads + i * sizeof c->label, sizeof c->label, ">%s",
 		    c[i].label);
@@ -216,7 +245,7 @@ aligned_table(struct ctl *ctl, struct column *c, size_t n, bool epochs)
 	if ((t = table_new(cells)) == NULL)
 		goto out;
 	rc = 0;
-	while (rc == 0 && next_row(c, n, epochs, &x)) {
+	while (rc == 0 && next_row(c, n, axis, &x)) {
 		fmt_count(vals[n], sizeof vals[n], x);
 		cells[0] = vals[n];
 		for (size_t i = 0; i < n; i++) {
@@ -251,7 +280,7 @@ has_colour(FILE *f)
 
 /* A chart per series name, each overlaying that series of every run. */
 static int
-overlay_plots(struct ctl *ctl, struct column *c, size_t n, bool epochs)
+overlay_plots(struct ctl *ctl, struct column *c, size_t n, enum maxis axis)
 {
 	struct chart_series *cs = calloc(n + 1, sizeof *cs);
 	bool *done = calloc(n + 1, sizeof *done), colour = has_colour(ctl->out);
@@ -280,12 +309,12 @@ overlay_plots(struct ctl *ctl, struct column *c, size_t n, bool epochs)
 				break;
 			}
 			for (size_t p = 0; p < s->n; p++) {
-				xy[p] = (double)axis_of(&s->points[p], epochs);
+				xy[p] =
+				    chart_x(&s->points[p], axis, c[j].h->start);
 				xy[s->n + p] = s->points[p].value;
 			}
 			cs[k++] = (struct chart_series){ s->name, c[j].h->run,
-				xy, xy + s->n, s->n,
-				epochs ? "epoch" : "iteration" };
+				xy, xy + s->n, s->n, axis_label(axis) };
 		}
 		if (rc == CTL_OK &&
 		    chart_render(cs, k, width, CHART_ROWS, colour, &text) != 0)
@@ -306,7 +335,7 @@ overlay_plots(struct ctl *ctl, struct column *c, size_t n, bool epochs)
 }
 
 static int
-compare(struct ctl *ctl, const struct history *h, size_t nh, bool epochs,
+compare(struct ctl *ctl, const struct history *h, size_t nh, enum maxis axis,
     enum mformat format)
 {
 	size_t n;
@@ -317,13 +346,13 @@ compare(struct ctl *ctl, const struct history *h, size_t nh, bool epochs,
 		return ig_err_set(&ctl->e, CTL_ELOCAL, "out of memory");
 	switch (format) {
 	case M_CSV:
-		rc = aligned_csv(ctl, c, n, epochs);
+		rc = aligned_csv(ctl, c, n, axis);
 		break;
 	case M_PLOT:
-		rc = overlay_plots(ctl, c, n, epochs);
+		rc = overlay_plots(ctl, c, n, axis);
 		break;
 	default:
-		rc = aligned_table(ctl, c, n, epochs);
+		rc = aligned_table(ctl, c, n, axis);
 		break;
 	}
 	free(c);
@@ -331,17 +360,17 @@ compare(struct ctl *ctl, const struct history *h, size_t nh, bool epochs,
 }
 
 int
-text_metrics(struct ctl *ctl, const struct history *h, size_t n, bool epochs,
-    enum mformat format)
+text_metrics(struct ctl *ctl, const struct history *h, size_t n,
+    enum maxis axis, enum mformat format)
 {
 	if (n > 1)
-		return compare(ctl, h, n, epochs, format);
+		return compare(ctl, h, n, axis, format);
 	switch (format) {
 	case M_CSV:
 		print_csv(ctl, h);
 		return CTL_OK;
 	case M_PLOT:
-		return print_plots(ctl, h, epochs);
+		return print_plots(ctl, h, axis);
 	default:
 		return print_table(ctl, h);
 	}

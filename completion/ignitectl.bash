@@ -39,6 +39,9 @@ _ignitectl()
 		return ;;
 	--format)
 		COMPREPLY=($(compgen -W "csv jsonl" -- "$cur")); return ;;
+	--align)
+		COMPREPLY=($(compgen -W "iteration epoch wall" -- "$cur"))
+		return ;;
 	esac
 
 	if [[ -z $cmd ]]; then
@@ -56,7 +59,7 @@ _ignitectl()
 	    --preemptible --tag --slurm" ;;
 	ls) opts+=" --status --tags --metric --sort --where" ;;
 	resume) opts+=" --max-epochs" ;;
-	metrics) opts+=" --name --epochs --iterations --from --to
+	metrics) opts+=" --name --epochs --iterations --align --from --to
 	    --max-points --csv --plot" ;;
 	export) opts+=" --format --name" ;;
 	logs) opts+=" --tail" ;;

@@ -509,22 +509,70 @@ struct history_page {
 	ig_series *s;
 	size_t n;
 	int64_t next; /* IG_NONE: complete */
+	double started; /* the run's start; 0: not yet */
+	bool minmax; /* buckets of b instead of points */
+	const struct store_series_data *b;
 };
+
+/* The most buckets a minmax read folds a series into (a chart's columns
+ * are a few hundred). */
+#define MINMAX_MAX 100000
+
+/* A minmax answer's buckets: per series, arrays of one element a bucket. */
+static void
+pack_buckets(msgpack_packer *pk, const struct history_page *h)
+{
+	static const char *const keys[] = { "min", "max", "last" };
+
+	msgpack_pack_array(pk, h->n);
+	for (size_t i = 0; i < h->n; i++) {
+		const struct store_series_data *d = &h->b[i];
+
+		msgpack_pack_map(pk, 5);
+		ig_pack_str(pk, "name");
+		ig_pack_str(pk, d->name);
+		ig_pack_str(pk, "iteration");
+		msgpack_pack_array(pk, d->n);
+		for (size_t j = 0; j < d->n; j++)
+			msgpack_pack_int64(pk, d->buckets[j].iteration);
+		for (size_t k = 0; k < 3; k++) {
+			ig_pack_str(pk, keys[k]);
+			msgpack_pack_array(pk, d->n);
+			for (size_t j = 0; j < d->n; j++) {
+				const struct store_bucket *b = &d->buckets[j];
+
+				msgpack_pack_double(pk,
+				    k == 0     ? b->min :
+				        k == 1 ? b->max :
+				                 b->last);
+			}
+		}
+	}
+}
 
 static void
 pack_history(msgpack_packer *pk, void *arg)
 {
 	const struct history_page *h = arg;
 
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 5 + h->minmax);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, h->id);
 	ig_pack_str(pk, "axis");
 	ig_pack_str(pk, h->axis == STORE_AXIS_EPOCH ? "epoch" : "iteration");
 	ig_pack_str(pk, "series");
-	ig_series_pack(pk, h->s, h->n);
+	ig_series_pack(pk, h->s, h->minmax ? 0 : h->n);
 	ig_pack_str(pk, "next");
 	ig_pack_opt_int(pk, h->next);
+	ig_pack_str(pk, "started");
+	if (h->started > 0)
+		msgpack_pack_double(pk, h->started);
+	else
+		msgpack_pack_nil(pk);
+	if (h->minmax) {
+		ig_pack_str(pk, "buckets");
+		pack_buckets(pk, h);
+	}
 }
 
 static int64_t
@@ -596,6 +644,7 @@ struct metrics_call {
 	uint32_t msgid;
 	ig_strv names; /* owned; q.names points into it */
 	struct store_query q;
+	double started;
 };
 
 /* The page of d that fits one answer; then read the next one ahead when
@@ -607,11 +656,24 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 	const struct store_query *q = &call->q;
 	int axis = q->axis;
 	struct history_page h = { q->run_id, axis,
-		calloc(n + 1, sizeof(ig_series)), n, IG_NONE };
+		calloc(n + 1, sizeof(ig_series)), n, IG_NONE, call->started,
+		false, NULL };
 
 	if (h.s == NULL) {
 		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
 		    "out of memory");
+		return;
+	}
+	if (q->downsample == STORE_DS_MINMAX) {
+		/* a few buckets: one answer, 4 numbers of 9 bytes each */
+		size_t bytes = 256;
+		for (size_t i = 0; i < n; i++)
+			bytes += strlen(d[i].name) + 64 + 40 * d[i].n;
+		h.minmax = true;
+		h.b = d;
+		server_reserve(call->conn, bytes);
+		server_reply(call->conn, call->msgid, pack_history, &h);
+		free(h.s);
 		return;
 	}
 	h.next = history_cut(d, n, axis, page_points(call->srv));
@@ -673,6 +735,7 @@ api_metrics(struct api_call *c)
 	ig_strv names = { 0 };
 	int axis = STORE_AXIS_ITERATION;
 	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
+	bool minmax = false;
 	ig_fdef extra[] = {
 		{ .key = "names", .type = IG_F_STRV, .out = &names },
 		{ .key = "axis",
@@ -682,12 +745,27 @@ api_metrics(struct api_call *c)
 		{ .key = "from", .type = IG_F_UINT, .out = &from },
 		{ .key = "to", .type = IG_F_UINT, .out = &to },
 		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
+		{ .key = "minmax", .type = IG_F_BOOL, .out = &minmax },
 	};
-	struct run *run = api_find_run(c, extra, 5);
+	struct run *run = api_find_run(c, extra, 6);
 	struct metrics_call *call;
 
 	if (run == NULL) {
 		ig_strv_free(&names);
+		return;
+	}
+	if (minmax && (max_points == IG_NONE || axis != STORE_AXIS_ITERATION)) {
+		ig_strv_free(&names);
+		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
+		    "minmax: buckets are of iterations and need max_points: "
+		    "give max_points and leave axis \"iteration\"");
+		return;
+	}
+	if (minmax && max_points > MINMAX_MAX) {
+		ig_strv_free(&names);
+		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
+		    "max_points: at most %d buckets with minmax, not %lld",
+		    MINMAX_MAX, (long long)max_points);
 		return;
 	}
 	if ((call = calloc(1, sizeof(*call))) == NULL) {
@@ -705,13 +783,14 @@ api_metrics(struct api_call *c)
 		    .to = to != IG_NONE ? to : INT64_MAX,
 		    .max_points =
 		        max_points != IG_NONE ? (size_t)max_points : 0,
-		    .downsample = STORE_DS_LAST,
+		    .downsample = minmax ? STORE_DS_MINMAX : STORE_DS_LAST,
 		    /* a page's worth of each series, not the whole rest; by
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
 		    .limit =
 		        axis == STORE_AXIS_ITERATION ? page_points(c->srv) : 0,
-		} };
+		},
+		run->started };
 	server_conn_ref(conn);
 	history_read(mgr->history, &call->q, metrics_done, call);
 }

@@ -336,7 +336,15 @@ struct store_series_data {
 	int64_t id;
 	char *name;
 	ig_point *points;
+	struct store_bucket *buckets; /* instead, for STORE_DS_MINMAX */
 	size_t n;
+};
+
+/* One bucket of a STORE_DS_MINMAX read: min and max over its values that
+ * are not NaN (NaN when none), and its last point's iteration and value. */
+struct store_bucket {
+	int64_t iteration;
+	double min, max, last;
 };
 void store_series_free(struct store_series_data *series, size_t n);
 
@@ -354,10 +362,15 @@ enum store_axis {
  * into max_points buckets of equal width (at least 1); each non-empty
  * bucket gives one point with the epoch, iteration and wall time of its
  * last point and, as value, that point's (LAST) or the bucket's mean (MEAN).
+ * MINMAX (by iteration only) gives buckets instead of points, the range
+ * being the series' first and last iteration within from and to; a
+ * stored chunk narrower than a bucket and within from and to goes whole
+ * to the bucket of its last point, read from its row without decoding.
  */
 enum store_downsample {
 	STORE_DS_LAST,
 	STORE_DS_MEAN,
+	STORE_DS_MINMAX,
 };
 
 struct store_query {

@@ -63,6 +63,7 @@ static int
 apply_status(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = writer_stmt(s, ST_STATUS);
+	int rc;
 
 	if (st == NULL)
 		return sqlite3_errcode(s->db);
@@ -71,7 +72,12 @@ apply_status(struct store *s, const store_op *op)
 	    st, 2, ig_status_name(op->u.status.status), -1, SQLITE_STATIC);
 	store_bind_text(st, 3, op->u.status.reason);
 	sqlite3_bind_double(st, 4, op->u.status.time);
-	return changed(s, store_step_done(st));
+	if ((rc = changed(s, store_step_done(st))) != SQLITE_OK)
+		return rc;
+	/* an ended run's history is all sealed: nothing of it stays rows */
+	return op->u.status.status >= IG_STATUS_COMPLETED ?
+	    store_chunks_seal_run(s, op->run_id) :
+	    SQLITE_OK;
 }
 
 static int
@@ -96,29 +102,6 @@ apply_series(struct store *s, const store_op *op)
 	sqlite3_bind_int64(st, 2, op->run_id);
 	store_bind_text(st, 3, op->u.series.name);
 	return store_step_done(st);
-}
-
-static int
-apply_points(struct store *s, const store_op *op)
-{
-	sqlite3_stmt *st = writer_stmt(s, ST_POINT);
-	size_t i;
-	int rc;
-
-	if (st == NULL)
-		return sqlite3_errcode(s->db);
-	for (i = 0; i < op->u.points.n; i++) {
-		const struct store_point *p = &op->u.points.v[i];
-
-		sqlite3_bind_int64(st, 1, p->series_id);
-		sqlite3_bind_int64(st, 2, p->iteration);
-		sqlite3_bind_int64(st, 3, p->epoch);
-		sqlite3_bind_double(st, 4, p->wall);
-		sqlite3_bind_double(st, 5, p->value); /* NaN binds NULL */
-		if ((rc = store_step_done(st)) != SQLITE_OK)
-			return rc;
-	}
-	return SQLITE_OK;
 }
 
 /* Run a statement that binds a run id and one number. */
@@ -300,7 +283,7 @@ static int
 apply_truncate(struct store *s, const store_op *op)
 {
 	sqlite3_stmt *st = writer_stmt(s, ST_TRUNC_CKPTS);
-	int rc = run_for(s, ST_TRUNC_POINTS, op->run_id, op->u.iteration);
+	int rc = store_chunks_truncate(s, op->run_id, op->u.iteration);
 
 	if (rc != SQLITE_OK ||
 	    (rc = run_for(s, ST_TRUNC_EVENTS, op->run_id, op->u.iteration)) !=
@@ -350,7 +333,7 @@ store_apply(struct store *s, const store_op *op)
 	case OP_SERIES:
 		return apply_series(s, op);
 	case OP_POINTS:
-		return apply_points(s, op);
+		return store_chunks_append(s, op->u.points.v, op->u.points.n);
 	case OP_CHECKPOINT:
 		return apply_checkpoint(s, op);
 	case OP_EVENT:

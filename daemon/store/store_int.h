@@ -252,7 +252,6 @@ enum stmt_id {
 	ST_STATUS,
 	ST_PROGRESS,
 	ST_SERIES,
-	ST_POINT,
 	ST_CKPT_INSERT,
 	ST_CKPT_TRIM,
 	ST_CKPT_USED,
@@ -261,8 +260,18 @@ enum stmt_id {
 	ST_LOG_INSERT,
 	ST_LOG_TRIM,
 	ST_DELETE_RUN,
-	ST_TRUNC_POINTS,
 	ST_TRUNC_EVENTS,
+	ST_OPEN_GET,
+	ST_OPEN_SET,
+	ST_OPEN_READ,
+	ST_OPEN_CLEAR,
+	ST_OPEN_RECOUNT,
+	ST_CHUNK_INSERT,
+	ST_CHUNK_LAST,
+	ST_CHUNK_STRADDLE,
+	ST_CHUNK_DELETE,
+	ST_TRUNC_CHUNKS,
+	ST_RUN_SERIES,
 	ST_COUNT
 };
 
@@ -274,6 +283,36 @@ int writer_run(struct store *s, enum stmt_id id);
 int store_apply(struct store *s, const store_op *op);
 void store_unretire(struct store *s, size_t n);
 void store_unlink_retired(struct store *s);
+
+/* ---- store_chunks.c: metric history as chunks (chunk.h) --------------- */
+
+/* One chunk row: the codec's bytes and what a downsampling read or one
+ * of the last point takes without them (values as float64 bits; min and
+ * max NULL when all NaN). */
+#define STORE_CHUNK_INSERT \
+	"INSERT INTO chunks (series_id, first, last, epoch_first," \
+	" epoch_last, n, vmin, vmax, vlast, data, wall_last)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+
+/* SQL: a series' open part, (open_n, open_first), from its chunks: those
+ * after its last full one (CHUNK_MAX, chunk.h, points). */
+#define STORE_OPEN_PART(series) \
+	"(SELECT coalesce(sum(n), 0), min(first) FROM chunks" \
+	" WHERE series_id = " series " AND first > coalesce((SELECT" \
+	" max(first) FROM chunks WHERE series_id = " series \
+	" AND n >= 4096), -9223372036854775807 - 1))"
+
+/* A float64's bits as stored, and back. */
+int64_t store_bits(double v);
+double store_unbits(int64_t b);
+/* Append a run's points (any series, any order within the operation). */
+int store_chunks_append(struct store *s, const struct store_point *v, size_t n);
+/* Seal the open tails of run_id's series into chunks (the run ended). */
+int store_chunks_seal_run(struct store *s, int64_t run_id);
+/* Drop run_id's chunked points past iteration; after ST_TRUNC_POINTS. */
+int store_chunks_truncate(struct store *s, int64_t run_id, int64_t iteration);
+/* Migration 5 -> 6: the rows of points_v5 into chunks, then drop it. */
+int store_chunks_migrate(sqlite3 *db);
 
 /* ---- store.c: building and handing over operations, for store_ops.c ---- */
 
@@ -304,10 +343,14 @@ enum rstmt_id {
 	RS_RUN_BY_NAME,
 	RS_LATEST_CKPT,
 	RS_SERIES,
-	RS_POINTS_BY_ITERATION,
-	RS_POINTS_BY_EPOCH,
-	RS_LAST_BY_ITERATION,
-	RS_LAST_BY_EPOCH,
+	RS_CHUNKS_BY_ITERATION,
+	RS_CHUNKS_BY_EPOCH,
+	RS_LAST_CHUNK_BY_ITERATION,
+	RS_LAST_CHUNK_BY_EPOCH,
+	RS_CHUNK_RANGE,
+	RS_COUNT_BY_ITERATION,
+	RS_COUNT_BY_EPOCH,
+	RS_CHUNK_SUMMARIES,
 	RS_EVENTS,
 	RS_LOG_TAIL,
 	RS_COUNT

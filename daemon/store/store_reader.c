@@ -24,7 +24,6 @@
 	"SELECT seq, epoch, iteration, state_dict," \
 	" data_pass, data_pos, process_state, wall, file, file_size," \
 	" file_sum, score FROM checkpoints"
-#define POINT_COLUMNS "SELECT epoch, iteration, wall, value FROM points"
 
 static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_BEGIN] = "BEGIN",
@@ -47,22 +46,39 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	                                " LIMIT ?2",
 	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
 	              " ORDER BY name",
-	/* ?4: a page's limit, -1 for none */
-	[RS_POINTS_BY_ITERATION] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
-	/* epoch never decreases as iteration grows: same order. */
-	[RS_POINTS_BY_EPOCH] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration LIMIT ?4",
-	/* the last point alone (one bucket, its last point): a seek, where
-	 * downsampling would read the whole range */
-	[RS_LAST_BY_ITERATION] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND iteration BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
-	[RS_LAST_BY_EPOCH] = POINT_COLUMNS
-	" WHERE series_id = ?1"
-	" AND epoch BETWEEN ?2 AND ?3 ORDER BY iteration DESC LIMIT ?4",
+	/* a series' chunks (store_chunks.c) in a range */
+	[RS_CHUNKS_BY_ITERATION] = "SELECT data FROM chunks"
+	                           " WHERE series_id = ?1 AND first <= ?3"
+	                           " AND last >= ?2 ORDER BY first",
+	[RS_CHUNKS_BY_EPOCH] = "SELECT data FROM chunks"
+	                       " WHERE series_id = ?1 AND epoch_first <= ?3"
+	                       " AND epoch_last >= ?2 ORDER BY first",
+	/* and the last point, when within the range */
+	[RS_LAST_CHUNK_BY_ITERATION] = "SELECT data, epoch_last, last,"
+	                               " wall_last, vlast FROM chunks"
+	                               " WHERE series_id = ?1 AND first <= ?3"
+	                               " AND last >= ?2"
+	                               " ORDER BY first DESC LIMIT 1",
+	[RS_LAST_CHUNK_BY_EPOCH] = "SELECT data, epoch_last, last,"
+	                           " wall_last, vlast FROM chunks"
+	                           " WHERE series_id = ?1"
+	                           " AND epoch_first <= ?3"
+	                           " AND epoch_last >= ?2"
+	                           " ORDER BY first DESC LIMIT 1",
+	/* the points of the chunks a read decodes, to size its array once */
+	[RS_COUNT_BY_ITERATION] = "SELECT coalesce(sum(n), 0) FROM chunks"
+	                          " WHERE series_id = ?1 AND first <= ?3"
+	                          " AND last >= ?2",
+	[RS_COUNT_BY_EPOCH] = "SELECT coalesce(sum(n), 0) FROM chunks"
+	                      " WHERE series_id = ?1 AND epoch_first <= ?3"
+	                      " AND epoch_last >= ?2",
+	[RS_CHUNK_RANGE] = "SELECT min(first), max(last) FROM chunks"
+	                   " WHERE series_id = ?1 AND first <= ?3"
+	                   " AND last >= ?2",
+	[RS_CHUNK_SUMMARIES] = "SELECT first, last, n, vmin, vmax, vlast,"
+	                       " data FROM chunks"
+	                       " WHERE series_id = ?1 AND first <= ?3"
+	                       " AND last >= ?2 ORDER BY first",
 	[RS_EVENTS] =
 	    "SELECT id, time, kind, epoch, iteration, detail"
 	    " FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",

@@ -124,14 +124,39 @@ static const char *const migrations[] = {
 	 "ALTER TABLE checkpoints ADD COLUMN file_size INTEGER;"
 	 "ALTER TABLE checkpoints ADD COLUMN file_sum INTEGER;"
 	 "ALTER TABLE checkpoints ADD COLUMN score REAL;"),
-	/* 5 -> 6 (issue #19; renumber at merge if another step came first):
-	 * a run placed on a cluster: the secret its workers present when
+	/* 5 -> 6: metric history as chunks (store_chunks.c), keyed by series
+	 * and first iteration, each with what a downsampling read takes
+	 * without decoding it (values as float64 bits: a REAL loses -0.0 and
+	 * NaN payloads); a series' open part counted in open_n and
+	 * open_first.  migrate_fn[5] moves the points and drops their rows. */
+	("CREATE TABLE chunks ("
+	 "  series_id INTEGER NOT NULL REFERENCES series ON DELETE CASCADE,"
+	 "  first INTEGER NOT NULL,"
+	 "  last INTEGER NOT NULL,"
+	 "  epoch_first INTEGER NOT NULL,"
+	 "  epoch_last INTEGER NOT NULL,"
+	 "  n INTEGER NOT NULL,"
+	 "  vmin INTEGER,"
+	 "  vmax INTEGER,"
+	 "  vlast INTEGER NOT NULL,"
+	 "  wall_last REAL NOT NULL,"
+	 "  data BLOB NOT NULL,"
+	 "  PRIMARY KEY (series_id, first));"
+	 "ALTER TABLE points RENAME TO points_v5;"
+	 "ALTER TABLE series ADD COLUMN open_n INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE series ADD COLUMN open_first INTEGER;"),
+	/* 6 -> 7: a run placed on a cluster: the secret its workers present when
 	 * they dial back (kept so that they can after a restart) and its
 	 * scheduler's job id, "" before it is submitted. */
 	("CREATE TABLE run_launch ("
 	 "  run_id INTEGER PRIMARY KEY REFERENCES runs ON DELETE CASCADE,"
 	 "  secret BLOB NOT NULL,"
 	 "  job TEXT NOT NULL);"),
+};
+
+/* What a migration does beyond its SQL, after it: NULL for nothing. */
+static int (*const migrate_fn[])(sqlite3 *) = {
+	[5] = store_chunks_migrate,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -314,6 +339,12 @@ migrate(sqlite3 *db, const char *path, int from, char *err, size_t errlen)
 		    sql, sizeof(sql), "migrate to schema version %d", v + 1);
 		if ((rc = exec(db, path, sql, migrations[v], err, errlen)))
 			goto fail;
+		if ((size_t)v < sizeof(migrate_fn) / sizeof(migrate_fn[0]) &&
+		    migrate_fn[v] != NULL && (rc = migrate_fn[v](db)) != 0) {
+			store_errf(err, errlen, "database %s: cannot %s: %s",
+			    path, sql, sqlite3_errmsg(db));
+			goto fail;
+		}
 	}
 	snprintf(sql, sizeof(sql),
 	    "PRAGMA application_id = %d;"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/chunk.h"
 #include "store/store_int.h"
 
 /* ---- metric history ---------------------------------------------------- */
@@ -22,6 +23,7 @@ store_series_free(struct store_series_data *series, size_t n)
 	for (i = 0; i < n; i++) {
 		free(series[i].name);
 		free(series[i].points);
+		free(series[i].buckets);
 	}
 	free(series);
 }
@@ -101,7 +103,7 @@ downsample(ig_point *p, size_t n, const struct store_query *q)
 	return out;
 }
 
-/* Bind a points statement for series s and the query's range. */
+/* Bind a statement for series s and the query's range. */
 static sqlite3_stmt *
 points_stmt(struct store_reader *r, enum rstmt_id id,
     const struct store_query *q, int64_t series)
@@ -116,51 +118,302 @@ points_stmt(struct store_reader *r, enum rstmt_id id,
 	return st;
 }
 
+/* Decode the chunk in column 0 of st's row onto the end of *v, straight
+ * into the answer's layout. */
 static int
-read_points(struct store_reader *r, const struct store_query *q,
+decode_onto(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
+{
+	const uint8_t *b = sqlite3_column_blob(st, 0);
+	size_t len = (size_t)sqlite3_column_bytes(st, 0);
+	struct chunk_info ci;
+	struct chunk_out out;
+	ig_point *nv;
+	ig_err err;
+
+	if (chunk_info(b, len, &ci, &err) != 0)
+		return SQLITE_CORRUPT;
+	if ((nv = reader_grow(*v, cap, *n + ci.n, sizeof(*nv))) == NULL)
+		return SQLITE_NOMEM;
+	*v = nv;
+	out = (struct chunk_out){ &nv[0].iteration, &nv[0].epoch, &nv[0].time,
+		&nv[0].value, sizeof(*nv), *n, *cap };
+	if (chunk_decode(b, len, &out, &err) != 0)
+		return SQLITE_CORRUPT;
+	*n = out.n;
+	return SQLITE_OK;
+}
+
+/* Keep of v[start, *n) the points in the query's range (a chunk's ends
+ * may pass it). */
+static void
+clip(ig_point *v, size_t start, size_t *n, const struct store_query *q)
+{
+	size_t i = start, end = *n;
+
+	while (i < end && axis_of(&v[i], q->axis) < q->from)
+		i++;
+	while (end > i && axis_of(&v[end - 1], q->axis) > q->to)
+		end--;
+	if (i > start)
+		memmove(&v[start], &v[i], (end - i) * sizeof(*v));
+	*n = start + (end - i);
+}
+
+/* The chunks st gives, decoded and clipped, until limit points (0: all). */
+static int
+read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
+    ig_point **v, size_t *cap, size_t *n)
+{
+	size_t start;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		start = *n;
+		if ((rc = decode_onto(st, v, cap, n)) != SQLITE_OK)
+			break;
+		clip(*v, start, n, q);
+		if (limit > 0 && *n >= limit) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	return reader_finish(st, rc);
+}
+
+/* The last point of the range alone: a seek, where downsampling would
+ * read the whole range; from the last chunk's row when that point is in
+ * the range (loading every stored run's last metrics at start decodes
+ * nothing). */
+static int
+read_last(struct store_reader *r, const struct store_query *q,
     struct store_series_data *s)
 {
-	bool epoch = q->axis == STORE_AXIS_EPOCH;
-	bool last = q->max_points == 1 && q->downsample == STORE_DS_LAST;
 	sqlite3_stmt *st = points_stmt(r,
-	    last      ? (epoch ? RS_LAST_BY_EPOCH : RS_LAST_BY_ITERATION) :
-	        epoch ? RS_POINTS_BY_EPOCH :
-	                RS_POINTS_BY_ITERATION,
+	    q->axis == STORE_AXIS_EPOCH ? RS_LAST_CHUNK_BY_EPOCH :
+	                                  RS_LAST_CHUNK_BY_ITERATION,
 	    q, s->id);
-	ig_point *v = NULL, *nv, *p;
-	size_t cap = 0, n = 0;
+	ig_point last;
+	size_t cap = 0;
 	int rc;
 
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		return reader_finish(st, rc);
+	last = (ig_point){ sqlite3_column_int64(st, 1),
+		sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+		store_unbits(sqlite3_column_int64(st, 4)) };
+	if (axis_of(&last, q->axis) <= q->to) {
+		sqlite3_reset(st);
+		if ((s->points = malloc(sizeof(last))) == NULL)
+			return SQLITE_NOMEM;
+		s->points[0] = last;
+		s->n = 1;
+		return SQLITE_OK;
+	}
+	/* past the range: decode it */
+	if ((rc = decode_onto(st, &s->points, &cap, &s->n)) == SQLITE_OK)
+		clip(s->points, 0, &s->n, q);
+	sqlite3_reset(st);
+	if (rc == SQLITE_OK && s->n > 1) {
+		s->points[0] = s->points[s->n - 1];
+		s->n = 1;
+	}
+	return rc;
+}
+
+/* ---- min/max/last buckets ---- */
+
+struct fold {
+	int64_t lo, hi, width; /* bucket k: [lo + k * width, ...) */
+	struct chunk_bucket *b;
+	size_t nb;
+};
+
+/* Fold n values (lo and hi their min and max but NaN, last the one at
+ * iteration it) into their bucket; as chunk_buckets() does. */
+static void
+fold_into(
+    struct fold *f, int64_t it, size_t n, double lo, double hi, double last)
+{
+	struct chunk_bucket *k =
+	    &f->b[(uint64_t)(it - f->lo) / (uint64_t)f->width];
+
+	if (k->n == 0)
+		k->min = k->max = NAN;
+	k->n += n;
+	if (!isnan(lo) && (isnan(k->min) || lo < k->min))
+		k->min = lo;
+	if (!isnan(hi) && (isnan(k->max) || hi > k->max))
+		k->max = hi;
+	k->last = last;
+	k->last_iteration = it;
+}
+
+static void
+fold_point(struct fold *f, const struct store_query *q, int64_t it, double v)
+{
+	if (it >= q->from && it <= q->to)
+		fold_into(f, it, 1, v, v, v);
+}
+
+static double
+column_bits(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ?
+	    NAN :
+	    store_unbits(sqlite3_column_int64(st, i));
+}
+
+/* Fold the chunk on st's row: from its row when it is narrower than a
+ * bucket, else decoded (iterations and values only). */
+static int
+fold_chunk(sqlite3_stmt *st, const struct store_query *q, struct fold *f)
+{
+	int64_t first = sqlite3_column_int64(st, 0);
+	int64_t last = sqlite3_column_int64(st, 1);
+	const uint8_t *data = sqlite3_column_blob(st, 6);
+	size_t len = (size_t)sqlite3_column_bytes(st, 6);
+	int64_t its[CHUNK_MAX];
+	double vals[CHUNK_MAX];
+	struct chunk_out out = {
+		.iteration = its, .value = vals, .stride = 8, .cap = CHUNK_MAX
+	};
+	ig_err err;
+
+	if (first >= q->from && last <= q->to) {
+		/* narrower than a bucket: whole, in the bucket of its last
+		 * point, rather than decoded to be split */
+		if (last - first < f->width) {
+			fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
+			    column_bits(st, 3), column_bits(st, 4),
+			    column_bits(st, 5));
+			return SQLITE_OK;
+		}
+		return chunk_buckets(
+		           data, len, f->lo, f->width, f->b, f->nb, &err) == 0 ?
+		    SQLITE_OK :
+		    SQLITE_CORRUPT;
+	}
+	/* across from or to: its points inside them */
+	if (chunk_decode(data, len, &out, &err) != 0)
+		return SQLITE_CORRUPT;
+	for (size_t i = 0; i < out.n; i++)
+		fold_point(f, q, its[i], vals[i]);
+	return SQLITE_OK;
+}
+
+/* The buckets of f that hold points, as s's answer. */
+static int
+bucket_answer(const struct fold *f, struct store_series_data *s)
+{
+	size_t i, n = 0;
+
+	if ((s->buckets = calloc(f->nb, sizeof(*s->buckets))) == NULL)
+		return SQLITE_NOMEM;
+	for (i = 0; i < f->nb; i++)
+		if (f->b[i].n > 0)
+			s->buckets[n++] =
+			    (struct store_bucket){ f->b[i].last_iteration,
+				    f->b[i].min, f->b[i].max, f->b[i].last };
+	s->n = n;
+	return SQLITE_OK;
+}
+
+static int
+read_buckets(struct store_reader *r, const struct store_query *q,
+    struct store_series_data *s)
+{
+	struct fold f = { .nb = q->max_points };
+	bool any = false;
+	sqlite3_stmt *st;
+	int rc;
+
+	/* the range: the series' first to last iteration within it */
+	if ((st = points_stmt(r, RS_CHUNK_RANGE, q, s->id)) == NULL)
+		return sqlite3_errcode(r->db);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		f.lo = sqlite3_column_int64(st, 0);
+		f.hi = sqlite3_column_int64(st, 1);
+		f.lo = f.lo > q->from ? f.lo : q->from;
+		f.hi = f.hi < q->to ? f.hi : q->to;
+		any = f.lo <= f.hi;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (!any)
+		return SQLITE_OK; /* no point in the range */
+	/* (hi - lo) / width < nb, so at most nb buckets; no more than the
+	 * range has iterations */
+	if ((uint64_t)(f.hi - f.lo) < f.nb)
+		f.nb = (size_t)(f.hi - f.lo) + 1;
+	f.width = (int64_t)((uint64_t)(f.hi - f.lo) / f.nb + 1);
+	if ((f.b = calloc(f.nb, sizeof(*f.b))) == NULL)
+		return SQLITE_NOMEM;
+	if ((st = points_stmt(r, RS_CHUNK_SUMMARIES, q, s->id)) == NULL) {
+		rc = sqlite3_errcode(r->db);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = fold_chunk(st, q, &f)) != SQLITE_OK)
+			break;
+	if ((rc = reader_finish(st, rc)) == SQLITE_OK)
+		rc = bucket_answer(&f, s);
+out:
+	free(f.b);
+	return rc;
+}
+
+static int
+read_points(struct store_reader *r, const struct store_query *q,
+    struct store_series_data *s)
+{
 	/* a page's limit holds unless the points are downsampled, which
 	 * takes the whole range */
-	sqlite3_bind_int64(st, 4,
-	    last                                   ? 1 :
-	        q->limit > 0 && q->max_points == 0 ? (int64_t)q->limit :
-	                                             -1);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((nv = reader_grow(v, &cap, n + 1, sizeof(*v))) == NULL) {
+	size_t limit = q->max_points == 0 ? q->limit : 0;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (q->max_points == 1 && q->downsample == STORE_DS_LAST)
+		return read_last(r, q, s);
+	if (q->max_points > 0 && q->downsample == STORE_DS_MINMAX)
+		return read_buckets(r, q, s);
+	/* the array at its size at once: grown by doubling, a page of 16
+	 * MiB would be copied and faulted in again at each step */
+	st = points_stmt(r,
+	    q->axis == STORE_AXIS_EPOCH ? RS_COUNT_BY_EPOCH :
+	                                  RS_COUNT_BY_ITERATION,
+	    q, s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_int64(st, 0);
+
+		if (limit > 0 && n > limit + CHUNK_MAX)
+			n = limit + CHUNK_MAX;
+		if (n > 0 &&
+		    (s->points = reader_grow(
+		         NULL, &cap, n, sizeof(*s->points))) == NULL)
 			rc = SQLITE_NOMEM;
-			break;
-		}
-		v = nv;
-		p = &v[n++];
-		p->epoch = sqlite3_column_int64(st, 0);
-		p->iteration = sqlite3_column_int64(st, 1);
-		p->time = sqlite3_column_double(st, 2);
-		/* NaN went in as NULL. */
-		p->value = sqlite3_column_type(st, 3) == SQLITE_NULL ?
-		    NAN :
-		    sqlite3_column_double(st, 3);
 	}
-	if ((rc = reader_finish(st, rc)) != 0) {
-		free(v);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
 		return rc;
-	}
-	s->points = v;
-	s->n = downsample(v, n, q);
-	return 0;
+	st = points_stmt(r,
+	    q->axis == STORE_AXIS_EPOCH ? RS_CHUNKS_BY_EPOCH :
+	                                  RS_CHUNKS_BY_ITERATION,
+	    q, s->id);
+	if (st == NULL)
+		return sqlite3_errcode(r->db);
+	if ((rc = read_chunks(st, q, limit, &s->points, &cap, &s->n)) != 0)
+		return rc;
+	if (limit > 0 && s->n > limit)
+		s->n = limit;
+	s->n = downsample(s->points, s->n, q);
+	return SQLITE_OK;
 }
 
 static bool

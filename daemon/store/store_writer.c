@@ -47,8 +47,29 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                " epoch_length = ?4, max_epochs = ?5 WHERE id = ?1",
 	[ST_SERIES] =
 	    "INSERT INTO series (id, run_id, name) VALUES (?1, ?2, ?3)",
-	[ST_POINT] = "INSERT INTO points (series_id, iteration, epoch, wall,"
-	             " value) VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* a series' open part (store_chunks.c) */
+	[ST_OPEN_GET] = "SELECT open_n, open_first FROM series WHERE id = ?1",
+	[ST_OPEN_SET] = "UPDATE series SET open_n = ?2, open_first = ?3"
+	                " WHERE id = ?1",
+	[ST_OPEN_READ] = "SELECT data FROM chunks WHERE series_id = ?1"
+	                 " AND first >= ?2 ORDER BY first",
+	[ST_OPEN_CLEAR] = "DELETE FROM chunks WHERE series_id = ?1"
+	                  " AND first >= ?2",
+	[ST_OPEN_RECOUNT] =
+	    "UPDATE series SET (open_n, open_first) = " STORE_OPEN_PART(
+	        "?1") " WHERE id = ?1",
+	[ST_CHUNK_INSERT] = STORE_CHUNK_INSERT,
+	[ST_CHUNK_LAST] = "SELECT last FROM chunks WHERE series_id = ?1"
+	                  " ORDER BY first DESC LIMIT 1",
+	[ST_CHUNK_STRADDLE] = "SELECT first, data FROM chunks"
+	                      " WHERE series_id = ?1 AND first <= ?2"
+	                      " AND last > ?2",
+	[ST_CHUNK_DELETE] = "DELETE FROM chunks WHERE series_id = ?1"
+	                    " AND first = ?2",
+	[ST_TRUNC_CHUNKS] =
+	    "DELETE FROM chunks WHERE series_id IN"
+	    " (SELECT id FROM series WHERE run_id = ?1) AND first > ?2",
+	[ST_RUN_SERIES] = "SELECT id FROM series WHERE run_id = ?1",
 	[ST_CKPT_INSERT] =
 	    "INSERT INTO checkpoints (run_id, seq, epoch,"
 	    " iteration, state_dict, data_pass, data_pos, process_state, wall,"
@@ -77,9 +98,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_LOG_TRIM] = "DELETE FROM logs WHERE run_id = ?1 AND seq <="
 	                " (SELECT max(seq) FROM logs WHERE run_id = ?1) - ?2",
 	[ST_DELETE_RUN] = "DELETE FROM runs WHERE id = ?1",
-	[ST_TRUNC_POINTS] =
-	    "DELETE FROM points WHERE series_id IN"
-	    " (SELECT id FROM series WHERE run_id = ?1) AND iteration > ?2",
 	[ST_TRUNC_EVENTS] = "DELETE FROM events WHERE run_id = ?1"
 	                    " AND iteration > ?2",
 };

@@ -3,6 +3,8 @@
 
 - "hex_NAME": "16 hex digits": metric NAME is that float64, bit for bit,
   every iteration (NaN payloads, infinities, -0.0, subnormals).
+- "cycle": "HEX,HEX,...": metric cycle is the float64 of item
+  iteration % len, bit for bit.
 - "count": N: metrics m0 ... m(N-1) = iteration + j / N every iteration.
 - "sleep_ms": sleep that long each iteration (a run slow enough to follow).
 
@@ -22,6 +24,9 @@ def process(engine, batch):
     for k, v in p.items():
         if k.startswith("hex_"):
             s.metrics[k[4:]] = struct.unpack(">d", bytes.fromhex(v))[0]
+    if p.get("cycle"):
+        items = p["cycle"].split(",")
+        s.metrics["cycle"] = struct.unpack(">d", bytes.fromhex(items[s.iteration % len(items)]))[0]
     n = p.get("count", 0)
     for j in range(n):
         s.metrics["m%d" % j] = s.iteration + j / n

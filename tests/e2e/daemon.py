@@ -28,6 +28,19 @@ PYPATH = {"PYTHONPATH": os.path.join(SRC, "python")}
 CPUS = ["--cpus", "256"]
 
 
+# SQL taking a database of this schema back to schema 5 (its metric history
+# without points, no run_launch), for the migrations' tests.
+UNDO_TO_V5 = ("DROP TABLE run_launch;"
+              "DROP TABLE chunks;"
+              "CREATE TABLE points (series_id INTEGER NOT NULL"
+              " REFERENCES series ON DELETE CASCADE,"
+              " iteration INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+              " wall REAL NOT NULL, value REAL,"
+              " PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;"
+              "ALTER TABLE series DROP COLUMN open_n;"
+              "ALTER TABLE series DROP COLUMN open_first;")
+
+
 class RPCError(Exception):
     def __init__(self, code, message):
         super().__init__("%d: %s" % (code, message))

@@ -18,7 +18,7 @@ import unittest
 import msgpack
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import (Daemon, RPCError, as_nobody, numpy_spec,  # noqa: E402
+from daemon import (UNDO_TO_V5, Daemon, RPCError, as_nobody, numpy_spec,  # noqa: E402
                     softmax_spec, wait_for, wait_status)
 
 UNAVAILABLE = 7
@@ -244,18 +244,20 @@ class TestIntegrity(StoreCase):
         """A database from before the tags (schema 2, no key) migrates with
         its runs vouched for: they resume."""
         run_id = self.left_running(softmax_spec(epochs=100000))
+        db = sqlite3.connect(self.d.db)
+        db.executescript(UNDO_TO_V5)  # schema 5's history, without points
+        db.close()
         self.sql("ALTER TABLE runs DROP COLUMN tag")
         self.sql("ALTER TABLE runs DROP COLUMN queue_seq")
         for col in ("file", "file_size", "file_sum", "score"):
             self.sql("ALTER TABLE checkpoints DROP COLUMN " + col)
-        self.sql("DROP TABLE run_launch")
         self.sql("PRAGMA user_version = 2")
         os.unlink(self.d.db + ".key")
         self.d.start()
         c = self.d.client()
         self.addCleanup(c.close)
         wait_status(c, run_id, ("running",), 30)
-        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 6)
+        self.assertEqual(self.sql("PRAGMA user_version")[0][0], 7)
         self.assertNotIn("integrity", self.d.logtext())
 
 

@@ -27,6 +27,23 @@ typedef struct result {
 	char msg[512];
 } result;
 
+/* SQL: how many points the database holds. */
+#define FX_NPOINTS "SELECT coalesce(sum(n), 0) FROM chunks"
+/* SQL: the highest iteration it holds. */
+#define FX_TOP "SELECT coalesce(max(last), 0) FROM chunks"
+/* SQL: take a database of this schema back to schema 5 (its metric
+ * history without points, no run_launch), for the migrations' tests. */
+#define FX_UNDO_TO_V5 \
+	"DROP TABLE run_launch;" \
+	"DROP TABLE chunks;" \
+	"CREATE TABLE points (" \
+	"  series_id INTEGER NOT NULL REFERENCES series ON DELETE CASCADE," \
+	"  iteration INTEGER NOT NULL, epoch INTEGER NOT NULL," \
+	"  wall REAL NOT NULL, value REAL," \
+	"  PRIMARY KEY (series_id, iteration)) WITHOUT ROWID;" \
+	"ALTER TABLE series DROP COLUMN open_n;" \
+	"ALTER TABLE series DROP COLUMN open_first;"
+
 /* A fresh scratch directory with path "<dir>/ignite.db". */
 void fx_init(fixture *fx);
 /* Remove the scratch directory and everything in it. */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -29,8 +30,8 @@ watch(void *arg)
 	    sqlite3_prepare_v2(db,
 	        "SELECT"
 	        " (SELECT coalesce(max(iteration), 0) FROM checkpoints),"
-	        " (SELECT count(*) FROM points),"
-	        " (SELECT coalesce(max(iteration), 0) FROM points)",
+	        " (SELECT coalesce(sum(n), 0) FROM chunks),"
+	        " (SELECT coalesce(max(last), 0) FROM chunks)",
 	        -1, &st, NULL)) {
 		snprintf(
 		    w->failure, sizeof(w->failure), "%s", sqlite3_errmsg(db));
@@ -160,7 +161,7 @@ test_checkpoints_in_one_turn_coalesce(void **state)
 	    fx_query(&fx, "SELECT iteration FROM checkpoints"), 30);
 	/* written once: the first checkpoint of the run */
 	assert_int_equal(fx_query(&fx, "SELECT seq FROM checkpoints"), 1);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 30);
+	assert_int_equal(fx_query(&fx, FX_NPOINTS), 30);
 	fx_cleanup(&fx);
 }
 
@@ -218,7 +219,7 @@ test_truncate_on_resume(void **state)
 	assert_int_equal(store_flush(fx.store, record, &after), 0);
 	uv_run(&fx.loop, UV_RUN_DEFAULT);
 	assert_int_equal(after.code, 0);
-	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM points"), 100);
+	assert_int_equal(fx_query(&fx, FX_NPOINTS), 100);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM events"), 1);
 	fx_cleanup(&fx);
 }
@@ -383,6 +384,234 @@ test_history_pages(void **state)
 	fx_cleanup(&fx);
 }
 
+/* ---- chunks -------------------------------------------------------------- */
+
+/* Point i's value: every 7th one special (NaN payloads, signed zeros,
+ * infinities, subnormals), the others any 64 bits at all. */
+static double
+odd_value(int64_t i)
+{
+	static const uint64_t special[] = { 0x7ff8000000000123u,
+		0xfff0000000000001u, 0x8000000000000000u, 0x0000000000000000u,
+		0x7ff0000000000000u, 0xfff0000000000000u, 0x0000000000000001u,
+		0x800fffffffffffffu };
+	uint64_t b = (uint64_t)i * 0x9e3779b97f4a7c15u;
+	double v;
+
+	b ^= b >> 29;
+	if (i % 7 == 0)
+		b = special[(i / 7) % 8];
+	memcpy(&v, &b, sizeof(v));
+	return v;
+}
+
+static void
+put_odd(fixture *fx, int64_t run, int64_t series, int64_t from, int64_t to)
+{
+	struct store_point v[600];
+	int64_t i = from;
+
+	/* batches of one, a few and many: rows, and straight to chunks */
+	while (i <= to) {
+		size_t n = (size_t)(i % 3 == 0 ? 1 : i % 3 == 1 ? 37 : 600), k;
+
+		for (k = 0; k < n && i <= to; k++, i++)
+			v[k] = (struct store_point){ series, i / 100, i,
+				1.7e9 + (double)i / 1000, odd_value(i) };
+		assert_int_equal(store_points(fx->store, run, v, k), 0);
+	}
+}
+
+/* run's only series holds iterations 1..n, bit for bit. */
+static void
+assert_odd(fixture *fx, int64_t run, int64_t n)
+{
+	struct store_query q = {
+		.run_id = run, .from = INT64_MIN, .to = INT64_MAX
+	};
+	struct store_series_data *d;
+	size_t nd;
+
+	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
+	assert_int_equal(nd, 1);
+	assert_int_equal(d[0].n, n);
+	for (int64_t i = 1; i <= n; i++) {
+		const ig_point *p = &d[0].points[i - 1];
+		double want = odd_value(i);
+
+		assert_int_equal(p->iteration, i);
+		assert_int_equal(p->epoch, i / 100);
+		assert_true(p->time == 1.7e9 + (double)i / 1000);
+		assert_memory_equal(&p->value, &want, sizeof(want));
+	}
+	store_series_free(d, nd);
+}
+
+/* max_points 1, LAST: the point at iteration want, bit for bit. */
+static void
+assert_last(
+    fixture *fx, int64_t run, enum store_axis axis, int64_t to, int64_t want)
+{
+	struct store_query q = { .run_id = run,
+		.axis = axis,
+		.from = INT64_MIN,
+		.to = to,
+		.max_points = 1 };
+	struct store_series_data *d;
+	double v = odd_value(want);
+	size_t nd;
+
+	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
+	assert_int_equal(d[0].n, 1);
+	assert_int_equal(d[0].points[0].iteration, want);
+	assert_int_equal(d[0].points[0].epoch, want / 100);
+	assert_true(d[0].points[0].time == 1.7e9 + (double)want / 1000);
+	assert_memory_equal(&d[0].points[0].value, &v, sizeof(v));
+	store_series_free(d, nd);
+}
+
+static bool
+same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* STORE_DS_MINMAX over [from, to] in nb buckets, against the points read
+ * whole and bucketed here. */
+static void
+assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
+{
+	struct store_query q = { .run_id = run,
+		.from = from,
+		.to = to,
+		.max_points = nb,
+		.downsample = STORE_DS_MINMAX };
+	struct store_series_data *d, *all;
+	size_t nd, nall, i, k = 0;
+	int64_t lo, width, *bucket, first = 0, last = INT64_MIN;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
+	q.max_points = 0;
+	assert_int_equal(store_history(fx->reader, &q, &all, &nall), 0);
+	assert_null(d[0].points);
+	lo = all[0].points[0].iteration;
+	width = (all[0].points[all[0].n - 1].iteration - lo) / (int64_t)nb + 1;
+	/* each point's bucket: its own, or its chunk's last point's when the
+	 * chunk is narrower than a bucket and inside from and to */
+	bucket = calloc(all[0].n, sizeof(*bucket));
+	assert_int_equal(
+	    sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	        "SELECT first, last FROM chunks ORDER BY first", -1, &st, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < all[0].n; i++) {
+		int64_t it = all[0].points[i].iteration;
+
+		while (it > last && sqlite3_step(st) == SQLITE_ROW) {
+			first = sqlite3_column_int64(st, 0);
+			last = sqlite3_column_int64(st, 1);
+		}
+		if (first >= from && last <= to && last - first < width)
+			it = last;
+		bucket[i] = (it - lo) / width;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	for (i = 0; i < all[0].n;) {
+		int64_t b = bucket[i];
+		double mn = NAN, mx = NAN, v = 0;
+		int64_t it = 0;
+
+		for (; i < all[0].n && bucket[i] == b; i++) {
+			v = all[0].points[i].value;
+			it = all[0].points[i].iteration;
+			if (!isnan(v) && (isnan(mn) || v < mn))
+				mn = v;
+			if (!isnan(v) && (isnan(mx) || v > mx))
+				mx = v;
+		}
+		assert_true(k < d[0].n);
+		assert_int_equal(d[0].buckets[k].iteration, it);
+		assert_true(same(d[0].buckets[k].min, mn));
+		assert_true(same(d[0].buckets[k].max, mx));
+		assert_memory_equal(&d[0].buckets[k].last, &v, sizeof(v));
+		k++;
+	}
+	assert_int_equal(k, d[0].n);
+	assert_true(k <= nb);
+	free(bucket);
+	store_series_free(d, nd);
+	store_series_free(all, nall);
+}
+
+/* Points go into chunks of CHUNK_MAX as they come, bit for bit; a resume
+ * cuts the chunk across its checkpoint; an ended run is all chunks. */
+static void
+test_chunks(void **state)
+{
+	int64_t run, v;
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	v = fx_series(&fx, run, "v");
+	put_odd(&fx, run, v, 1, 10000);
+	fx_flush(&fx);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT count(*) FROM chunks WHERE n = 4096"), 2);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 1808);
+	assert_int_equal(fx_query(&fx, "SELECT open_first FROM series"), 8193);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT sum(n) FROM chunks WHERE first >= 8193"),
+	    1808);
+	assert_odd(&fx, run, 10000);
+
+	/* back to 5000, inside the second chunk */
+	assert_int_equal(store_truncate(fx.store, run, 5000, NULL, NULL), 0);
+	fx_flush(&fx);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 2);
+	assert_int_equal(fx_query(&fx, "SELECT max(last) FROM chunks"), 5000);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 904);
+	assert_int_equal(fx_query(&fx, "SELECT open_first FROM series"), 4097);
+	assert_odd(&fx, run, 5000);
+	/* a point again inside a chunk is refused, and changes nothing */
+	put_odd(&fx, run, v, 4000, 4000);
+	fx_flush(&fx);
+	assert_odd(&fx, run, 5000);
+
+	put_odd(&fx, run, v, 5001, 9000);
+	fx_flush(&fx);
+	/* downsampled: chunks, across from and to, and the open tail */
+	assert_buckets(&fx, run, INT64_MIN, INT64_MAX, 1);
+	assert_buckets(&fx, run, INT64_MIN, INT64_MAX, 7);
+	assert_buckets(&fx, run, 100, 8500, 3);
+	assert_buckets(&fx, run, 4000, 4200, 1000);
+	assert_buckets(&fx, run, 4097, 9000, 2);
+	assert_int_equal(store_set_status(fx.store, run, IG_STATUS_COMPLETED,
+	                     NULL, NULL, NULL),
+	    0);
+	fx_flush(&fx);
+	/* 1..4096, then the rest in one */
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 3);
+	assert_int_equal(fx_query(&fx, "SELECT open_n FROM series"), 808);
+	assert_odd(&fx, run, 9000);
+	fx_close(&fx);
+	fx_open(&fx, NULL);
+	assert_odd(&fx, run, 9000);
+	/* the last point: from the last chunk's row, or decoded */
+	assert_last(&fx, run, STORE_AXIS_ITERATION, INT64_MAX, 9000);
+	assert_last(&fx, run, STORE_AXIS_ITERATION, 4500, 4500);
+	assert_last(&fx, run, STORE_AXIS_EPOCH, 44, 4499);
+	assert_last(&fx, run, STORE_AXIS_EPOCH, 90, 9000);
+	fx_cleanup(&fx);
+}
+
 int
 main(void)
 {
@@ -392,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_truncate_on_resume),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_history_pages),
+		cmocka_unit_test(test_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

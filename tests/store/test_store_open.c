@@ -1,6 +1,7 @@
 /* test_store_open.c - create, migrate, reopen, refuse, lock, sign. */
 #include <sys/stat.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,12 @@ test_create_and_migrate(void **state)
 	fx_init(&fx);
 	fx_open(&fx, NULL);
 	fx_close(&fx);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 6);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 7);
 	assert_int_equal(fx_query(&fx, "PRAGMA application_id"), 0x49474e54);
 	assert_int_equal(fx_query(&fx,
 	                     "SELECT count(*) FROM sqlite_schema"
 	                     " WHERE name IN ('runs', 'checkpoints',"
-	                     " 'series', 'points', 'events', 'logs')"),
+	                     " 'series', 'chunks', 'events', 'logs')"),
 	    6);
 	/* WAL mode is a property of the file. */
 	{
@@ -133,7 +134,7 @@ test_migrate_names_per_owner(void **state)
 	(void)state;
 	alpha_and_deleted_beta(&fx, &a, &b);
 	make_sqlite(fx.path,
-	    "PRAGMA foreign_keys = OFF; BEGIN;"
+	    "PRAGMA foreign_keys = OFF; BEGIN;" FX_UNDO_TO_V5
 	    "CREATE TABLE old (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	    " name TEXT UNIQUE, owner_uid INTEGER NOT NULL, spec BLOB NOT NULL,"
 	    " status TEXT NOT NULL, reason TEXT, created REAL NOT NULL,"
@@ -151,11 +152,10 @@ test_migrate_names_per_owner(void **state)
 	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
 	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
 	    "ALTER TABLE checkpoints DROP COLUMN score;"
-	    "DROP TABLE run_launch;"
 	    "PRAGMA user_version = 1; COMMIT;");
 
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 6);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 7);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM runs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM logs"), 1);
 	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM series"), 1);
@@ -200,6 +200,14 @@ test_refuse_newer_version(void **state)
 	    "PRAGMA application_id = 1229409876;"
 	    "PRAGMA user_version = 99; CREATE TABLE future (x);");
 	assert_refused(&fx, "schema version 99, newer than this ignited");
+	fx_cleanup(&fx);
+	/* the one after run_launch (7): refused, naming both */
+	fx_init(&fx);
+	make_sqlite(fx.path,
+	    "PRAGMA application_id = 1229409876;"
+	    "PRAGMA user_version = 8; CREATE TABLE future (x);");
+	assert_refused(
+	    &fx, "schema version 8, newer than this ignited knows (7)");
 	fx_cleanup(&fx);
 }
 
@@ -331,18 +339,105 @@ test_migration_signs_old_runs(void **state)
 	(void)state;
 	stored_alpha(&fx, key, sizeof(key));
 	make_sqlite(fx.path,
-	    "ALTER TABLE runs DROP COLUMN tag;"
-	    "ALTER TABLE runs DROP COLUMN queue_seq;"
-	    "ALTER TABLE checkpoints DROP COLUMN file;"
-	    "ALTER TABLE checkpoints DROP COLUMN file_size;"
-	    "ALTER TABLE checkpoints DROP COLUMN file_sum;"
-	    "ALTER TABLE checkpoints DROP COLUMN score;"
-	    "DROP TABLE run_launch;"
-	    "PRAGMA user_version = 2");
+	    FX_UNDO_TO_V5 "ALTER TABLE runs DROP COLUMN tag;"
+	                  "ALTER TABLE runs DROP COLUMN queue_seq;"
+	                  "ALTER TABLE checkpoints DROP COLUMN file;"
+	                  "ALTER TABLE checkpoints DROP COLUMN file_size;"
+	                  "ALTER TABLE checkpoints DROP COLUMN file_sum;"
+	                  "ALTER TABLE checkpoints DROP COLUMN score;"
+	                  "PRAGMA user_version = 2");
 	unlink(key);
 	fx_open(&fx, NULL);
-	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 6);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 7);
 	assert_true(alpha_trusted(&fx));
+	fx_cleanup(&fx);
+}
+
+/*
+ * A database of schema 5 (points as rows, NaN as NULL): its history moves
+ * into chunks at start, in one transaction, and reads back as the rows
+ * read before, value for value and bit for bit.
+ */
+static void
+test_migrate_points_to_chunks(void **state)
+{
+	struct store_query q = { .from = INT64_MIN, .to = INT64_MAX };
+	struct store_series_data *d;
+	ig_point *want[2];
+	size_t nwant[2], n, i, k;
+	int64_t run, series[2];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	series[0] = fx_series(&fx, run, "acc");
+	series[1] = fx_series(&fx, run, "loss");
+	fx_flush(&fx);
+	fx_close(&fx);
+	/* schema 5 with 10,000 + 5 points written as that schema did */
+	make_sqlite(fx.path,
+	    "BEGIN;" FX_UNDO_TO_V5
+	    "WITH RECURSIVE i(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM i"
+	    "  WHERE x < 10000)"
+	    " INSERT INTO points SELECT 2, x, x / 100, 1.7e9 + x * 0.013,"
+	    "  CASE WHEN x % 997 = 0 THEN NULL ELSE 1.0 / x END FROM i;"
+	    "INSERT INTO points VALUES (1, 3, 0, 1.7e9, -0.0),"
+	    " (1, 5, 0, 1.7e9, 1e308 * 10), (1, 8, 0, 1.7e9, -1e308 * 10),"
+	    " (1, 9, 1, 1.7e9, 4.9e-324), (1, 20, 1, 1.7e9, NULL);"
+	    "PRAGMA user_version = 5; COMMIT;");
+	/* what schema 5's reader gave */
+	assert_int_equal(sqlite3_open(fx.path, &db), SQLITE_OK);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(sqlite3_prepare_v2(db,
+		                     "SELECT epoch, iteration, wall, value"
+		                     " FROM points WHERE series_id = ?1"
+		                     " ORDER BY iteration",
+		                     -1, &st, NULL),
+		    SQLITE_OK);
+		sqlite3_bind_int64(st, 1, series[k]);
+		want[k] = calloc(10000, sizeof(ig_point));
+		for (n = 0; sqlite3_step(st) == SQLITE_ROW; n++)
+			want[k][n] = (ig_point){ sqlite3_column_int64(st, 0),
+				sqlite3_column_int64(st, 1),
+				sqlite3_column_double(st, 2),
+				sqlite3_column_type(st, 3) == SQLITE_NULL ?
+				    NAN :
+				    sqlite3_column_double(st, 3) };
+		nwant[k] = n;
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	assert_int_equal(nwant[0], 5);
+	assert_int_equal(nwant[1], 10000);
+
+	fx_open(&fx, NULL);
+	assert_int_equal(fx_query(&fx, "PRAGMA user_version"), 7);
+	assert_int_equal(fx_query(&fx,
+	                     "SELECT count(*) FROM sqlite_schema"
+	                     " WHERE name = 'points_v5'"),
+	    0);
+	assert_int_equal(fx_query(&fx, "SELECT count(*) FROM chunks"), 4);
+	/* the short chunks left are each series' open part */
+	assert_int_equal(
+	    fx_query(&fx, "SELECT sum(open_n) FROM series"), 5 + 1808);
+	assert_int_equal(
+	    fx_query(&fx, "SELECT sum(open_first) FROM series"), 3 + 8193);
+	q.run_id = run;
+	assert_int_equal(store_history(fx.reader, &q, &d, &n), 0);
+	assert_int_equal(n, 2);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(d[k].id, series[k]);
+		assert_int_equal(d[k].n, nwant[k]);
+		for (i = 0; i < nwant[k]; i++)
+			assert_memory_equal(
+			    &d[k].points[i], &want[k][i], sizeof(ig_point));
+		free(want[k]);
+	}
+	store_series_free(d, n);
 	fx_cleanup(&fx);
 }
 
@@ -387,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_reader_refuses),
 		cmocka_unit_test(test_runs_signed),
 		cmocka_unit_test(test_migration_signs_old_runs),
+		cmocka_unit_test(test_migrate_points_to_chunks),
 		cmocka_unit_test(test_lock_symlink_refused),
 	};
 

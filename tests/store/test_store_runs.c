@@ -184,7 +184,7 @@ test_delete_cascade(void **state)
 	static const char *const tables[] = {
 		"SELECT count(*) FROM checkpoints",
 		"SELECT count(*) FROM series",
-		"SELECT count(*) FROM points",
+		FX_NPOINTS,
 		"SELECT count(*) FROM events",
 		"SELECT count(*) FROM logs",
 		"SELECT count(*) FROM runs",
