@@ -37,6 +37,8 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		run->ended_arg = arg;
 		*later = true;
 	}
+	/* the step that reads the flag is not held back for the store */
+	run->throttled = false;
 	ig_engine_terminate(e, false);
 	return 0;
 }
