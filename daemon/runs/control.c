@@ -38,7 +38,7 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		*later = true;
 	}
 	/* the step that reads the flag is not held back for the store */
-	run->throttled = false;
+	unthrottle(run);
 	ig_engine_terminate(e, false);
 	return 0;
 }
@@ -55,6 +55,7 @@ run_pause(struct run *run, ig_err *err)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
 		    (long long)run->id, ig_status_name(run->status));
 	run->suspend = SUSPEND_PAUSE;
+	unthrottle(run); /* on to its clean point */
 	return 0;
 }
 

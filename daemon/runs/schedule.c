@@ -33,6 +33,16 @@ runnable_count(const struct runs *mgr)
 	return n;
 }
 
+/* Step run again, throttled or not: the idle handle stops while every
+ * runnable run is held. */
+void
+unthrottle(struct run *run)
+{
+	run->throttled = false;
+	if (run->runnable)
+		make_runnable(run);
+}
+
 /* The store's queue is under its low-water mark again: the runs it held
  * back step on. */
 void
@@ -40,14 +50,9 @@ on_store_drained(void *arg)
 {
 	struct runs *mgr = arg;
 
-	for (size_t i = 0; i < mgr->n; i++) {
-		struct run *run = mgr->v[i];
-		if (!run->throttled)
-			continue;
-		run->throttled = false;
-		if (run->runnable)
-			make_runnable(run);
-	}
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i]->throttled)
+			unthrottle(mgr->v[i]);
 }
 
 void

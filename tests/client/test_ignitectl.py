@@ -76,7 +76,7 @@ IGNITED = None
 
 SUMMARY_KEYS = {"id", "name", "owner", "owner_name", "status", "epoch", "max_epochs", "iteration",
                 "epoch_length", "rate", "metrics", "reason", "created", "started",
-                "finished", "resources", "priority", "queue", "tags"}
+                "finished", "resources", "priority", "queue", "tags", "throttled"}
 
 SOFTMAX = {
     "engine": "builtin:softmax",
