@@ -19,19 +19,11 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemon import (DIGITS, Client, Daemon, numpy_spec, resumed_after_restart,  # noqa: E402
-                    softmax_spec, wait_for, wait_iteration, wait_status)
+from daemon import (DIGITS, Client, DaemonCase, numpy_spec, resumed_after_restart,  # noqa: E402
+                    rss_kib, softmax_spec, wait_for, wait_iteration, wait_status)
 
 IGNITED = IGNITECTL = BUILD = None
 MIB = 1024
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def sanitized():
@@ -94,17 +86,7 @@ class Locker:
         self.db.close()
 
 
-class BackpressureCase(unittest.TestCase):
-    extra = ()
-
-    def setUp(self):
-        self.d = Daemon(IGNITED, extra=self.extra).start()
-        self.addCleanup(self.d.remove)
-        self.c = self.d.client()
-        self.addCleanup(self.c.close)
-
-
-class TestBoundedMemory(BackpressureCase):
+class TestBoundedMemory(DaemonCase):
     RUNS = 16
     SECONDS = 20
     LIMIT_MIB = 96
@@ -155,7 +137,7 @@ class TestBoundedMemory(BackpressureCase):
         locker.close()
 
 
-class TestThrottledStatus(BackpressureCase):
+class TestThrottledStatus(DaemonCase):
     """A small --max-store-queue and a writer held: a run recording every
     iteration is throttled, its status says so, and it is not stepped while
     the lock is held; pause and terminate still reach it."""
@@ -198,7 +180,7 @@ class TestThrottledStatus(BackpressureCase):
         self.assertIn("--max-store-queue 100: expected a number from 65536", p.stderr)
 
 
-class TestBoundedLoss(BackpressureCase):
+class TestBoundedLoss(DaemonCase):
     EVERY = 200
 
     def plugin_spec(self):
@@ -251,7 +233,7 @@ class TestBoundedLoss(BackpressureCase):
                   file=sys.stderr)
 
 
-class TestUnreadOutput(BackpressureCase):
+class TestUnreadOutput(DaemonCase):
     """Clients that never read: what the daemon buffers for them is capped
     across connections (--max-conn-memory); the largest are dropped first,
     with a log line, and the daemon's RSS stays bounded."""
@@ -298,7 +280,7 @@ class TestUnreadOutput(BackpressureCase):
 
 
 if __name__ == "__main__":
-    IGNITED = os.path.abspath(sys.argv.pop(1))
+    IGNITED = DaemonCase.ignited = os.path.abspath(sys.argv.pop(1))
     BUILD = os.path.dirname(os.path.dirname(IGNITED))
     IGNITECTL = os.path.join(BUILD, "client", "ignitectl")
     unittest.main()
