@@ -91,6 +91,13 @@ class TestBoundedMemory(DaemonCase):
     SECONDS = 20
     LIMIT_MIB = 96
 
+    def setUp(self):
+        # an ASan build records too slowly to fill the default bound
+        # within the test: a smaller one shows the same
+        if sanitized():
+            self.extra = ("--max-store-queue", str(1 << 20))
+        super().setUp()
+
     def test_memory_bounded_runs_throttled_requests_served(self):
         """16 runs recording 10 metrics every iteration as fast as they can,
         for 20 s, with a writer slowed by another connection's write lock:
@@ -271,7 +278,7 @@ class TestUnreadOutput(DaemonCase):
             self.assertIsNone(self.c.call("ping"))
             time.sleep(0.05)
         self.assertIn("dropping it", self.d.logtext())
-        slack = (4 if sanitized() else 1) * 64 * MIB
+        slack = (8 if sanitized() else 1) * 64 * MIB
         # 16 MiB of buffers, the decoded histories being packed, malloc's
         # arenas: far from 8 clients x 16 answers x 5 MB
         self.assertLess(peak - base, slack, "VmRSS %d KiB -> %d KiB" % (base, peak))
