@@ -425,6 +425,10 @@ summary_text(struct summary_text *f, const ig_summary *s, time_t now)
 		snprintf(f->buf[SUM_STATUS], sizeof f->buf[0], "%s #%lld",
 		    status != NULL ? status : "?",
 		    (long long)s->queue_position);
+	else if (s->throttled != NULL)
+		snprintf(f->buf[SUM_STATUS], sizeof f->buf[0],
+		    "%s (throttled: %s)", status != NULL ? status : "?",
+		    s->throttled);
 	else
 		snprintf(f->buf[SUM_STATUS], sizeof f->buf[0], "%s",
 		    status != NULL ? status : "?");

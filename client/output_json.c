@@ -65,7 +65,7 @@ json_summary(const ig_summary *s)
 	/* json_pack steals "o" references and fails whole on NULL. */
 	return json_pack_ex(NULL, 0,
 	    "{sI s:o sI s:o s:s sI s:o sI s:o s:o"
-	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o s:o s:o}",
+	    " s:o s:o s:o s:o s:o s:{sI sI s:o} sI s:o s:o s:o s:o}",
 	    "id", (json_int_t)s->id, "name", json_opt_str(s->name), "owner",
 	    (json_int_t)s->owner, "owner_name",
 	    json_opt_str(owner_name(s->owner)), "status",
@@ -79,7 +79,8 @@ json_summary(const ig_summary *s)
 	    (json_int_t)s->gpus, "cpus", (json_int_t)s->cpus, "devices",
 	    json_opt_str(s->devices), "priority", (json_int_t)s->priority,
 	    "queue", queue, "tags", tags, "preempted_by",
-	    json_opt_int(s->preempted_by > 0 ? s->preempted_by : IG_NONE));
+	    json_opt_int(s->preempted_by > 0 ? s->preempted_by : IG_NONE),
+	    "throttled", json_opt_str(s->throttled));
 }
 
 static json_t *

@@ -61,6 +61,7 @@ struct options {
 	unsigned max_conns_per_uid;
 	size_t max_conn_memory;
 	uint64_t max_db_bytes;
+	size_t max_store_queue;
 	uint64_t max_data_bytes;
 	gid_t group;
 	const char *plugin_dirs[PLUGIN_DIRS_MAX]; /* argv's strings */
@@ -99,6 +100,7 @@ usage(FILE *f)
 	    "               [--idle-timeout MS] [--client-timeout MS]\n"
 	    "               [--max-conns-per-uid N] [--max-conn-memory BYTES]\n"
 	    "               [--max-db-size BYTES] [--max-data-size BYTES]\n"
+	    "               [--max-store-queue BYTES]\n"
 	    "               [--plugin-dir DIR]... [--checkpoint-dir DIR]\n"
 	    "               [--metrics-listen ADDR:PORT]\n"
 	    "               [--metrics-public] [--worker-listen HOST:PORT]\n"
@@ -133,6 +135,9 @@ usage(FILE *f)
 	    "                      the largest are dropped (default: 268435456)\n"
 	    "  --max-db-size BYTES cap the database; a run whose writes hit the cap\n"
 	    "                      pauses with the reason (default: no cap)\n"
+	    "  --max-store-queue BYTES  writes not yet committed; over it, runs\n"
+	    "                      whose metrics outpace the database wait\n"
+	    "                      (default: 16777216)\n"
 	    "  --max-data-size BYTES\n"
 	    "                      the largest data file a run may name, in\n"
 	    "                      bytes gunzipped (default: 4 GiB)\n"
@@ -240,6 +245,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "max-conn-memory", required_argument, NULL, 'M' },
 		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "max-data-size", required_argument, NULL, 'D' },
+		{ "max-store-queue", required_argument, NULL, 'q' },
 		{ "plugin-dir", required_argument, NULL, 'P' },
 		{ "metrics-listen", required_argument, NULL, 'x' },
 		{ "metrics-public", no_argument, NULL, 'X' },
@@ -316,6 +322,11 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'D':
 			o->max_data_bytes = parse_number("--max-data-size",
 			    optarg, 65536, UINT64_C(1) << 50);
+			break;
+		case 'q':
+			o->max_store_queue =
+			    (size_t)parse_number("--max-store-queue", optarg,
+			        65536, UINT64_C(1) << 40);
 			break;
 		case 'K':
 			if (optarg[0] != '/')
@@ -588,6 +599,7 @@ main(int argc, char **argv)
 	static struct ignited d;
 	struct options o;
 	struct server_options so;
+	struct store_options stopt;
 	struct job_config jc;
 	char err[1024];
 	ig_err e;
@@ -632,7 +644,8 @@ main(int argc, char **argv)
 	if (d.srv == NULL)
 		die("%s", e.message);
 	/* text, not an ig_err: store.h says why */
-	if ((d.store = store_open(&d.loop, o.db, NULL, err, sizeof err)) ==
+	stopt = (struct store_options){ .queue_bytes = o.max_store_queue };
+	if ((d.store = store_open(&d.loop, o.db, &stopt, err, sizeof err)) ==
 	    NULL) {
 		server_close(d.srv);
 		close_signals(&d);

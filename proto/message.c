@@ -174,7 +174,7 @@ tags_read(const msgpack_object *m, ig_tag **out, size_t *n, ig_err *err)
 void
 ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 {
-	msgpack_pack_map(pk, 19);
+	msgpack_pack_map(pk, 20);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, s->id);
 	ig_pack_str(pk, "name");
@@ -218,15 +218,17 @@ ig_summary_pack(msgpack_packer *pk, const ig_summary *s)
 	ig_pack_str(pk, "preempted_by");
 	ig_pack_opt_int(pk, s->preempted_by > 0 ? s->preempted_by : IG_NONE);
 	ig_pack_str(pk, "queue");
-	if (s->queue_position <= 0) {
+	if (s->queue_position <= 0)
 		msgpack_pack_nil(pk);
-		return;
+	else {
+		msgpack_pack_map(pk, 2);
+		ig_pack_str(pk, "position");
+		msgpack_pack_int64(pk, s->queue_position);
+		ig_pack_str(pk, "waiting_for");
+		ig_pack_str(pk, s->waiting_for);
 	}
-	msgpack_pack_map(pk, 2);
-	ig_pack_str(pk, "position");
-	msgpack_pack_int64(pk, s->queue_position);
-	ig_pack_str(pk, "waiting_for");
-	ig_pack_str(pk, s->waiting_for);
+	ig_pack_str(pk, "throttled");
+	ig_pack_str(pk, s->throttled);
 }
 
 /* resources {gpus, cpus, devices} and queue {position, waiting_for}. */
@@ -280,6 +282,7 @@ ig_summary_unpack(const msgpack_object *o, ig_summary *s, ig_err *err)
 		{ "queue", IG_F_ANY, false, NULL, &queue },
 		{ "tags", IG_F_MAP, false, NULL, &tags },
 		{ "preempted_by", IG_F_POS, false, NULL, &s->preempted_by },
+		{ "throttled", IG_F_STR, false, NULL, &s->throttled },
 	};
 	int rc;
 
@@ -306,6 +309,7 @@ ig_summary_clear(ig_summary *s)
 	free(s->reason);
 	free(s->devices);
 	free(s->waiting_for);
+	free(s->throttled);
 	proto_named_values_free(s->metrics, s->nmetrics);
 	for (size_t i = 0; i < s->ntags; i++) {
 		free(s->tags[i].key);

@@ -25,7 +25,7 @@ trap 'rm -f "$rows"' EXIT
 trap 'exit 130' INT TERM
 
 status=0
-for b in engine_overhead proto_codec store_ingest chunk_codec sched_decision daemon_bench worker_roundtrip; do
+for b in engine_overhead proto_codec store_ingest chunk_codec sched_decision daemon_bench worker_roundtrip store_backpressure; do
 	echo "bench: running $b" >&2
 	echo "== $b" >>"$rows"
 	"$dir/bench/$b" --rows >>"$rows" ||

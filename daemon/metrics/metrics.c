@@ -45,6 +45,10 @@ write_daemon(struct metrics *m, struct expo *x)
 	expo_family(x, "ignited_store_queue_depth", "gauge",
 	    "Store writes enqueued and not yet committed.");
 	expo_sample(x, "ignited_store_queue_depth", NULL, 0, (double)ss.queued);
+	expo_family(x, "ignited_store_queue_bytes", "gauge",
+	    "What those writes hold, against --max-store-queue.");
+	expo_sample(
+	    x, "ignited_store_queue_bytes", NULL, 0, (double)ss.queued_bytes);
 	expo_hist(x, "ignited_store_commit_seconds",
 	    "How long the store's writer took to commit a transaction.",
 	    ss.commit_seconds);

@@ -35,6 +35,8 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 		return 0;
 	}
 	*later = false;
+	/* the step that reads the flag is not held back for the store */
+	unthrottle(run);
 	ig_engine_terminate(e, false);
 	return 0;
 }
@@ -59,6 +61,7 @@ run_pause(struct run *run, ig_err *err)
 		return 0;
 	}
 	run->suspend = SUSPEND_PAUSE;
+	unthrottle(run); /* on to its clean point */
 	return 0;
 }
 

@@ -198,6 +198,7 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg,
 	mgr->idle.data = mgr->grace.data = mgr;
 	mgr->open_handles = 2;
 	store_on_error(store, on_store_error, mgr);
+	store_on_drain(store, on_store_drained, mgr);
 	if (store_list_runs(r, STORE_ANY_STATUS, &recs, &n) != 0) {
 		ig_err_set(err, IG_PROTO_INTERNAL, "reading runs: %s",
 		    store_reader_error(r));

@@ -45,6 +45,10 @@ flush_points(struct run *run)
 		log_msg(LOG_ERROR, run->id,
 		    "cannot hand %zu metric points to the store", run->npoints);
 	run->npoints = 0;
+	/* its points outpace the writer: it waits for the queue to drain
+	 * rather than grow it (schedule.c) */
+	if (store_full(run->mgr->store))
+		run->throttled = true;
 }
 
 static int

@@ -275,6 +275,9 @@ run_summary(struct run *run, ig_summary *s)
 	s->max_epochs = s->epoch_length = IG_NONE;
 	queue_summary(run, s);
 	remote_summary(run, s);
+	s->throttled = run->throttled && run->status == IG_STATUS_RUNNING ?
+	    (char *)"store" :
+	    NULL;
 	if (run->spec != NULL) {
 		s->tags = run->spec->tags;
 		s->ntags = run->spec->ntags;

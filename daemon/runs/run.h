@@ -95,6 +95,8 @@ struct run {
 	/* scheduling */
 	bool runnable; /* in mgr's run queue */
 	bool waiting; /* a blocking process call is out */
+	bool throttled; /* its points outpace the store: not stepped until
+	                 * the store's queue drains (schedule.c) */
 	uint64_t slice; /* iterations per slice, adapted */
 
 	/* checkpoints */

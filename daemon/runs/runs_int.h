@@ -139,6 +139,8 @@ void make_runnable(struct run *run);
 void stepped(struct run *run, ig_run_status st);
 void step_run(struct run *run, uint64_t share_ns);
 void on_idle(uv_idle_t *idle);
+void unthrottle(struct run *run);
+void on_store_drained(void *arg);
 
 /* finish.c */
 void tell_ended(struct run *run);

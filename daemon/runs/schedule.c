@@ -13,14 +13,46 @@
 #define SLICE_BUSY_NS 50000
 #define PROGRESS_MS 100 /* watchers get progress at most 10/s */
 
+/* Is run held back until the store's queue drains?  Not on its way to a
+ * pause, a shutdown or past its checkpoint: those take a step or two, and
+ * a writer that is stuck must not keep them waiting. */
+static bool
+held(const struct run *run)
+{
+	return run->throttled && run->suspend == SUSPEND_NONE &&
+	    !run->ckpt_done;
+}
+
 static size_t
 runnable_count(const struct runs *mgr)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < mgr->n; i++)
-		n += mgr->v[i]->runnable;
+		n += mgr->v[i]->runnable && !held(mgr->v[i]);
 	return n;
+}
+
+/* Step run again, throttled or not: the idle handle stops while every
+ * runnable run is held. */
+void
+unthrottle(struct run *run)
+{
+	run->throttled = false;
+	if (run->runnable)
+		make_runnable(run);
+}
+
+/* The store's queue is under its low-water mark again: the runs it held
+ * back step on. */
+void
+on_store_drained(void *arg)
+{
+	struct runs *mgr = arg;
+
+	for (size_t i = 0; i < mgr->n; i++)
+		if (mgr->v[i]->throttled)
+			unthrottle(mgr->v[i]);
 }
 
 void
@@ -166,7 +198,7 @@ on_idle(uv_idle_t *idle)
 	for (size_t k = 0; k < mgr->n && uv_hrtime() - start < slice; k++) {
 		mgr->cursor = (mgr->cursor + 1) % mgr->n;
 		struct run *run = mgr->v[mgr->cursor];
-		if (run->runnable)
+		if (run->runnable && !held(run))
 			step_run(run, share);
 	}
 }

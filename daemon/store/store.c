@@ -39,6 +39,7 @@ store_op_new(enum store_op_type type, int64_t run_id, store_done_cb *cb,
 	store_op *op = calloc(1, sizeof(*op) + extra);
 
 	if (op != NULL) {
+		op->bytes = sizeof(*op) + extra;
 		op->type = type;
 		op->run_id = run_id;
 		op->cb = cb;
@@ -75,6 +76,15 @@ store_op_put_str(store_op *op, size_t *used, const char *s)
 	return store_op_put(op, used, s, s ? strlen(s) : 0, true);
 }
 
+/* n more bytes in the queue. */
+static void
+count(struct store *s, size_t n)
+{
+	s->queued_bytes += n;
+	if (s->queued_bytes > s->opt.queue_bytes)
+		s->full = true;
+}
+
 int
 store_enqueue(struct store *s, store_op *op)
 {
@@ -86,7 +96,28 @@ store_enqueue(struct store *s, store_op *op)
 	/* The async handle keeps the loop alive while work is in flight. */
 	if (s->outstanding++ == 0)
 		uv_ref((uv_handle_t *)&s->done_async);
+	count(s, op->bytes);
 	return 0;
+}
+
+void
+store_charge(struct store *s, store_op *op, size_t n)
+{
+	op->bytes += n;
+	count(s, n);
+}
+
+bool
+store_full(const struct store *s)
+{
+	return s->full;
+}
+
+void
+store_on_drain(struct store *s, store_drain_cb *cb, void *arg)
+{
+	s->drain_cb = cb;
+	s->drain_arg = arg;
 }
 
 /* Hand this turn's operations to the writer.  Without memory for the batch
@@ -264,6 +295,7 @@ complete_op(struct store *s, store_op *op, const store_batch *b, reported *rep)
 		s->error_cb(s->error_arg, op->run_id, &err);
 	if (op->cb != NULL)
 		op->cb(op->arg, code != 0 ? &err : NULL);
+	s->queued_bytes -= op->bytes;
 	store_op_free(op);
 	if (--s->outstanding == 0)
 		uv_unref((uv_handle_t *)&s->done_async);
@@ -296,6 +328,13 @@ on_done(uv_async_t *h)
 		free(b->errmsg);
 		free(b);
 	}
+	/* half the bound: those held back go on for a while before the
+	 * queue fills again */
+	if (s->full && s->queued_bytes <= s->opt.queue_bytes / 2) {
+		s->full = false;
+		if (s->drain_cb != NULL)
+			s->drain_cb(s->drain_arg);
+	}
 }
 
 /* ---- open and close ---------------------------------------------------- */
@@ -315,6 +354,8 @@ options(struct store_options *o, const struct store_options *in)
 		o->keep_log_lines = 1000;
 	if (o->wal_truncate_commits <= 0)
 		o->wal_truncate_commits = 256;
+	if (o->queue_bytes == 0)
+		o->queue_bytes = STORE_QUEUE_BYTES_DEFAULT;
 }
 
 static void
@@ -475,6 +516,7 @@ void
 store_stats(const struct store *s, struct store_stats *st)
 {
 	st->queued = s->outstanding;
+	st->queued_bytes = s->queued_bytes;
 	st->commit_seconds = &s->commit_seconds;
 }
 

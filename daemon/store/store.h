@@ -155,7 +155,11 @@ struct store_options {
 	int keep_checkpoints; /* latest N kept per run; 0: 1 */
 	int keep_log_lines; /* latest N kept per run; 0: 1000 */
 	int wal_truncate_commits; /* WAL TRUNCATE every N commits; 0: 256 */
+	size_t queue_bytes; /* the queue's bound (store_full); 0: 16 MiB */
 };
+
+/* The default bound of the queue of writes not yet committed. */
+#define STORE_QUEUE_BYTES_DEFAULT ((size_t)16 << 20)
 
 /*
  * err is NULL on success, else the error, valid only during the call.
@@ -204,9 +208,20 @@ void store_on_error(struct store *s, store_error_cb *cb, void *arg);
  * by the store.  Long reads (metric history) belong on another thread with
  * a reader of their own. */
 struct store_reader *store_loop_reader(struct store *s);
+/*
+ * Backpressure.  The writes enqueued and not yet committed (or failed) are
+ * bounded in bytes by store_options.queue_bytes; nothing is refused past
+ * it, but store_full() says so, from the moment the queue holds more until
+ * it has drained to half the bound, when the drain callback runs (on the
+ * loop): whoever writes faster than the writer commits waits until then.
+ */
+typedef void store_drain_cb(void *arg);
+bool store_full(const struct store *s);
+void store_on_drain(struct store *s, store_drain_cb *cb, void *arg);
 /* What the metrics endpoint shows of the store. */
 struct store_stats {
 	size_t queued; /* writes enqueued, not yet committed or failed */
+	size_t queued_bytes; /* what they hold */
 	const struct hist *commit_seconds; /* the writer's transactions */
 };
 void store_stats(const struct store *s, struct store_stats *st);

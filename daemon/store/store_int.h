@@ -53,6 +53,7 @@ typedef struct store_op {
 	void *arg;
 	int code; /* IG_PROTO_*: set by the writer when this op alone failed */
 	char *errmsg; /* owned; set with code */
+	size_t bytes; /* what it holds, counted in struct store.queued_bytes */
 	union {
 		struct {
 			const char *name;
@@ -135,6 +136,13 @@ struct store {
 	struct store_reader *reader;
 	store_op *local_head, *local_tail; /* enqueued this loop turn */
 	size_t outstanding; /* enqueued, not yet completed */
+	/* The byte bound (opt.queue_bytes): full once the operations not yet
+	 * completed hold more, until they drain to half of it, when drain_cb
+	 * says so. */
+	size_t queued_bytes;
+	bool full;
+	store_drain_cb *drain_cb;
+	void *drain_arg;
 	int64_t next_run_id;
 	int64_t next_series_id;
 	store_pending *pending;
@@ -323,6 +331,8 @@ const void *store_op_put(
 const char *store_op_put_str(store_op *op, size_t *used, const char *s);
 size_t store_str_size(const char *s);
 int store_enqueue(struct store *s, store_op *op);
+/* Count n more bytes held by op, enqueued already, against the bound. */
+void store_charge(struct store *s, store_op *op, size_t n);
 void store_handoff(struct store *s);
 int store_pending_add(struct store *s, int64_t id, int64_t run_id,
     int64_t owner, const char *name);

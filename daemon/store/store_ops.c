@@ -186,6 +186,7 @@ store_points(
 			cap *= 2;
 		if ((v = realloc(op->u.points.v, cap * sizeof(*v))) == NULL)
 			return IG_PROTO_INTERNAL;
+		store_charge(s, op, (cap - op->u.points.cap) * sizeof(*v));
 		op->u.points.v = v;
 		op->u.points.cap = cap;
 	}
@@ -216,6 +217,7 @@ replace_checkpoint(struct store *s, store_op *op)
 			continue;
 		op->next = old->next;
 		*pp = op;
+		s->queued_bytes += op->bytes - old->bytes;
 		if (s->local_tail == old)
 			s->local_tail = op;
 		store_op_free(old);

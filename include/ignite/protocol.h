@@ -389,6 +389,7 @@ typedef struct ig_summary {
 	                       * for; IG_NONE (or 0) otherwise */
 	ig_tag *tags; /* the spec's, in its order */
 	size_t ntags;
+	char *throttled; /* what holds a running run back: "store"; NULL */
 } ig_summary;
 
 void ig_summary_pack(msgpack_packer *pk, const ig_summary *s);

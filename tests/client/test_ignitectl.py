@@ -76,7 +76,8 @@ IGNITED = None
 
 SUMMARY_KEYS = {"id", "name", "owner", "owner_name", "status", "epoch", "max_epochs", "iteration",
                 "epoch_length", "rate", "metrics", "reason", "created", "started",
-                "finished", "resources", "priority", "queue", "tags", "preempted_by"}
+                "finished", "resources", "priority", "queue", "tags", "preempted_by",
+                "throttled"}
 
 SOFTMAX = {
     "engine": "builtin:softmax",

@@ -214,6 +214,15 @@ class DaemonCase(unittest.TestCase):
         return self.c.call("run", spec)["id"]
 
 
+def rss_kib(pid):
+    """The process's VmRSS in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
 def wait_status(client, run_id, statuses, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -181,6 +181,7 @@ class MetricsEndpoint(unittest.TestCase):
         self.assertGreaterEqual(prom.value('ignited_requests_total{method="status"}'), 1)
         self.assertEqual(prom.value("ignited_connections"), 1)  # self.c
         self.assertIsNotNone(prom.value("ignited_store_queue_depth"))
+        self.assertIsNotNone(prom.value("ignited_store_queue_bytes"))
         self.assertEqual(prom.value("ignited_worker_restarts_total"), 0)
         self.assertEqual(prom.value("ignited_metrics_series_dropped_total"), 0)
         self.c.call("terminate", {"id": running})

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from daemon import (DIGITS, PY, PYPATH, SRC, Client, Daemon, RPCError,  # noqa: E402
                     as_nobody, history, logged_iterations, numpy_spec, rate, resumed_after_restart,
-                    wait_for, wait_iteration, wait_status)
+                    rss_kib, wait_for, wait_iteration, wait_status)
 
 TORCH_WORKER = os.path.join(SRC, "examples", "workers", "torch_train.py")
 BAD_WORKER = os.path.join(SRC, "tests", "workers", "bad_worker.py")
@@ -582,14 +582,6 @@ with open(sys.argv[1], "w") as f:
     f.write(str(child.pid))
 sys.exit(4)
 """
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def kill_pidfile(path):

@@ -77,7 +77,7 @@ test_summary(void **state)
 		.reason = "worker exited with status 1", .created = 1700000000,
 		.started = 1700000001, .finished = IG_NONE,
 		.gpus = 1, .cpus = 2, .priority = -1, .queue_position = 3,
-		.waiting_for = "1 GPU", .preempted_by = 7,
+		.waiting_for = "1 GPU", .preempted_by = 7, .throttled = "store",
 	}, got;
 	ig_frame f;
 	ig_err err = { 0 };
@@ -107,13 +107,14 @@ test_summary(void **state)
 	assert_int_equal(got.priority, -1);
 	assert_int_equal(got.queue_position, 3);
 	assert_string_equal(got.waiting_for, "1 GPU");
+	assert_string_equal(got.throttled, "store");
 	assert_int_equal(got.created, 1700000000);
 	assert_int_equal(got.started, 1700000001);
 	assert_int_equal(got.finished, IG_NONE);
 	ig_summary_clear(&got);
 
 	/* Unnamed, no metrics, no reason. */
-	s.name = s.reason = NULL;
+	s.name = s.reason = s.throttled = NULL;
 	s.nmetrics = 0;
 	s.status = IG_STATUS_QUEUED;
 	ig_frame_notify(&f, &fx->sb, "run");
@@ -122,6 +123,7 @@ test_summary(void **state)
 	    ig_summary_unpack(through_wire(fx, &f, "run"), &got, &err), 0);
 	assert_null(got.name);
 	assert_null(got.reason);
+	assert_null(got.throttled);
 	assert_null(got.metrics);
 	assert_string_equal(ig_status_name(got.status), "queued");
 	ig_summary_clear(&got);
