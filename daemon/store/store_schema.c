@@ -449,9 +449,15 @@ store_schema_open(const char *path, const struct store_options *opt,
 		    sqlite3_errmsg(db));
 		goto fail;
 	}
-	/* the file SQLite opened is the one checked */
+	/* the file SQLite opened is the one checked; then our descriptor
+	 * goes before SQLite takes its locks: closing a second descriptor of
+	 * a file drops all of a process's fcntl locks on it, and another
+	 * connection's close would then find itself the last one and delete
+	 * the WAL under us */
 	if (store_same_file(fd, path, err, errlen) != 0)
 		goto fail;
+	close(fd);
+	fd = -1;
 	sqlite3_busy_timeout(db, opt->busy_timeout_ms);
 	if (sqlite3_create_function(db, "ignite_tag", 3,
 	        SQLITE_UTF8 | SQLITE_DETERMINISTIC, (void *)key, sql_tag, NULL,
@@ -464,10 +470,10 @@ store_schema_open(const char *path, const struct store_options *opt,
 	    migrate(db, path, version, err, errlen) != 0 ||
 	    check_files(path, err, errlen) != 0)
 		goto fail;
-	close(fd);
 	return db;
 fail:
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	sqlite3_close(db);
 	return NULL;
 }

@@ -129,8 +129,7 @@ class FilesCase(DaemonCase):
             return []
 
     def query(self, sql, *args):
-        # read-only: a read-write connection's close would remove the
-        # WAL under the running daemon
+        # read-only: the test only looks
         db = sqlite3.connect("file:%s?mode=ro" % self.d.db, uri=True)
         try:
             return db.execute(sql, args).fetchall()

@@ -312,6 +312,23 @@ class TestWalRemoved(StoreCase):
                                     (run_id,)).fetchone()[0], 1)
         db.close()
 
+    def test_another_connection_leaves_the_wal(self):
+        """sqlite3 opened on the live database and closed again (an admin's
+        look) must not take the WAL with it: SQLite deletes it when it
+        believes it is the last connection, which it does if ignited lost
+        its locks on the file (a close of another descriptor of it)."""
+        self.d.start()
+        c = self.d.client()
+        self.addCleanup(c.close)
+        run_id = c.call("run", softmax_spec(epochs=100000))["id"]
+        wait_for(lambda: c.call("status", {"id": run_id})["iteration"] > 0, "a first iteration")
+        self.assertEqual(self.sql("SELECT count(*) FROM runs WHERE id = ?", run_id), [(1,)])
+        self.assertTrue(os.path.exists(self.d.db + "-wal"))
+        done = c.call("run", softmax_spec(epochs=1))["id"]
+        wait_status(c, done, ("completed",), 60)
+        self.assertEqual(c.call("status", {"id": run_id})["status"], "running")
+        self.assertNotIn("write-ahead log", self.d.logtext())
+
 
 if __name__ == "__main__":
     IGNITED = os.path.abspath(sys.argv.pop(1))
