@@ -278,9 +278,10 @@ class TestUnreadOutput(DaemonCase):
             self.assertIsNone(self.c.call("ping"))
             time.sleep(0.05)
         self.assertIn("dropping it", self.d.logtext())
-        slack = (8 if sanitized() else 1) * 64 * MIB
-        # 16 MiB of buffers, the decoded histories being packed, malloc's
-        # arenas: far from 8 clients x 16 answers x 5 MB
+        slack = (8 if sanitized() else 1) * 128 * MIB
+        # 16 MiB of buffers, the histories the threadpool decodes and packs
+        # at once, malloc's arenas that keep what they freed (a run on CI
+        # peaked at +66 MiB): far from 8 clients x 16 answers x 5 MB
         self.assertLess(peak - base, slack, "VmRSS %d KiB -> %d KiB" % (base, peak))
         print("\n  %d clients that never read: VmRSS %d KiB -> peak %d KiB"
               % (self.CLIENTS, base, peak), file=sys.stderr)

@@ -57,7 +57,7 @@ def plugin_spec(**extra):
             "data": {"kind": "csv", "path": "/usr/lib/python3/dist-packages/sklearn/datasets/"
                      "data/digits.csv.gz", "header": False, "label": 64, "batch_size": 32,
                      "scale": 16, "shuffle": True},
-            "max_epochs": 20, "seed": 1, "checkpoint": {"every": 1},
+            "max_epochs": 300, "seed": 1, "checkpoint": {"every": 1},
             "metrics": [{"name": "loss", "kind": "loss", "field": "loss"}]}
     spec.update(extra)
     return spec
@@ -156,7 +156,7 @@ class TestPause(PreemptCase):
         self.assertEqual(history(c, a), want)
 
     def test_builtin_pause_frees_slot_resumes_exactly(self):
-        self.paused_then_resumed(softmax_spec(epochs=100), 50)
+        self.paused_then_resumed(softmax_spec(epochs=300), 50)
 
     def test_plugin_pause_frees_slot_resumes_exactly(self):
         self.paused_then_resumed(plugin_spec(), 30)
