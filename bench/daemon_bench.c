@@ -38,6 +38,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
+#include <signal.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "benchlib.h"
@@ -1401,6 +1403,36 @@ raw_write_s(const char *dir, size_t size, double *sync_s)
 	return t;
 }
 
+/* A process beside the daemon writing and syncing size bytes into dir
+ * every CKPT_PERIOD_S, as the exec run's checkpoints do: the floor for
+ * what the other runs keep while the machine writes them.  Its pid, -1. */
+static pid_t
+raw_writer_start(const char *dir, size_t size)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	for (;;) {
+		double sync_s, t0 = bench_now();
+
+		if (raw_write_s(dir, size, &sync_s) < 0)
+			_exit(1);
+		double left = CKPT_PERIOD_S - (bench_now() - t0);
+		if (left > 0)
+			bench_sleep(left);
+	}
+}
+
+static void
+raw_writer_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
 #define CKPT_ROUNDS 3 /* h: raw writes and checkpoints, taking turns */
 
 static void
@@ -1412,16 +1444,17 @@ part_ckpt(void)
 	size_t size = (size_t)(mib > 0 ? mib : CKPT_MIB_DEFAULT) << 20;
 	struct bench_daemon d;
 	struct bench_client *c = NULL;
-	struct lat lat[3] = { { 0 } };
+	struct lat lat[4] = { { 0 } };
+	pid_t writer;
 	char dir[PATH_MAX], csv[PATH_MAX], py[PATH_MAX], log[PATH_MAX];
 	char engine[3 * PATH_MAX], what[64], fig[64], flo[64], rat[40];
 	char newest[PATH_MAX];
-	double rate[3][3], took[CKPT_ROUNDS], seal[CKPT_ROUNDS];
+	double rate[4][3], took[CKPT_ROUNDS], seal[CKPT_ROUNDS];
 	double raw[CKPT_ROUNDS], sync[CKPT_ROUNDS];
 	int64_t ids[3], exec_id = -1;
 	size_t n = 0;
 	FILE *f;
-	int failed = 0;
+	int failed = 0, rc;
 	struct spec others[3] = {
 		{ .engine = "builtin:noop", .data = BIG_RANGE },
 		{ .engine = "builtin:noop", .data = BIG_RANGE },
@@ -1479,6 +1512,13 @@ part_ckpt(void)
 	exec_id = -1;
 	if (ckpt_phase(c, ids, n, &lat[2], rate[2]) == -1)
 		goto out;
+	/* the same writes by a process of their own */
+	if ((writer = raw_writer_start(dir, size)) == -1)
+		goto out;
+	rc = ckpt_phase(c, ids, n, &lat[3], rate[3]);
+	raw_writer_stop(writer);
+	if (rc == -1)
+		goto out;
 	while (n > 0)
 		run_terminate(c, ids[--n]);
 
@@ -1513,7 +1553,7 @@ out:
 		run_terminate(c, exec_id);
 	bench_client_close(c);
 	bench_daemon_stop(&d);
-	if (lat[2].n == 0) {
+	if (lat[3].n == 0) {
 		bench_error("ping while checkpointing", target);
 	} else {
 		double without =
@@ -1526,16 +1566,20 @@ out:
 		    BENCH_FMT(flo, "without: p99 %.0f us", without),
 		    BENCH_FMT(rat, "%.2fx", p99 / without), target,
 		    bench_judge(p99 < 1000));
+		/* on a small machine the writing itself takes CPU from the
+		 * others: the floor is the same writes by another process */
 		for (size_t i = 0; i < 3; i++) {
 			double lo = fmin(rate[0][i], rate[2][i]);
 			double hi = fmax(rate[0][i], rate[2][i]);
+			double r = rate[1][i] / rate[3][i];
 			bench_row(BENCH_FMT(what, "  %s it/s meanwhile",
 			              others[i].engine + 8),
-			    BENCH_FMT(fig, "%.3g it/s", rate[1][i]),
-			    BENCH_FMT(flo, "without %.3g-%.3g", lo, hi),
-			    BENCH_FMT(rat, "%.2f-%.2fx", rate[1][i] / hi,
-			        rate[1][i] / lo),
-			    "unchanged (noise)", BENCH_INFO);
+			    BENCH_FMT(fig, "%.3g it/s (idle %.3g-%.3g)",
+			        rate[1][i], lo, hi),
+			    BENCH_FMT(
+			        flo, "beside raw writes %.3g", rate[3][i]),
+			    BENCH_FMT(rat, "%.2fx", r), ">= 0.9x",
+			    bench_judge(r >= 0.9));
 		}
 	}
 	for (size_t i = 0; i < CKPT_ROUNDS; i++)
