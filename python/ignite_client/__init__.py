@@ -19,9 +19,9 @@ subclass for the code: NotFound, Conflict, ...) with .code, .name and
 from ._wire import (BadRequest, Conflict, FrameError, IgniteError, Internal,
                     InvalidParams, NotFound, PermissionDenied, TooLarge,
                     Unavailable, UnknownMethod, VersionMismatch, socket_path)
-from .client import Client, Point, decode_series
+from .client import Bucket, Client, Point, decode_series
 
-__all__ = ["Client", "Point", "IgniteError", "BadRequest", "UnknownMethod",
+__all__ = ["Client", "Point", "Bucket", "IgniteError", "BadRequest", "UnknownMethod",
            "InvalidParams", "NotFound", "PermissionDenied", "Conflict",
            "Unavailable", "Internal", "TooLarge", "VersionMismatch",
            "FrameError", "socket_path", "decode_series"]

@@ -15,6 +15,11 @@ ENDED = ("completed", "terminated", "failed")
 # was recorded (epoch, iteration), its wall time (unix seconds) and value.
 Point = collections.namedtuple("Point", "run name epoch iteration time value")
 
+# One bucket of a downsampled series: the run, the series' name, the
+# iteration of the bucket's last point, the min and max of its values
+# (NaN values left out; NaN when all are) and its last value.
+Bucket = collections.namedtuple("Bucket", "run name iteration min max last")
+
 SUMMARY_KEYS = ("id", "name", "owner", "status", "epoch", "iteration",
                 "max_epochs", "epoch_length", "rate", "reason", "created",
                 "started", "finished")
@@ -205,6 +210,38 @@ class Client:
                                            max_points):
             out.setdefault((run, name), []).extend(decode_series(run, name, cols))
         return [p for pts in out.values() for p in pts]
+
+    def bucket_rows(self, runs, names=None, max_points=1000, from_=None, to=None):
+        """Each series of one run or several, downsampled on the daemon to
+        at most max_points buckets of iterations (PROTOCOL.md's minmax): a
+        list of Bucket(run, name, iteration, min, max, last), by run, then
+        series, then iteration.  What a plot needs of a long history, in
+        one answer a run however many points it has."""
+        out = []
+        for run in _as_list(runs):
+            params = {"id": run, "max_points": max_points, "minmax": True}
+            for key, v in (("names", names), ("from", from_), ("to", to)):
+                if v is not None:
+                    params[key] = _as_list(v) if key == "names" else v
+            res = self._conn.call("metrics", params)
+            for b in res["buckets"]:
+                out.extend(Bucket(res["id"], b["name"], *row) for row in zip(
+                    b["iteration"], b["min"], b["max"], b["last"]))
+        return out
+
+    def buckets(self, runs, names=None, max_points=1000, from_=None, to=None):
+        """bucket_rows as a pandas DataFrame: columns run, name,
+        iteration, min, max, last."""
+        _, pd = _frames._pandas()
+        return pd.DataFrame(self.bucket_rows(runs, names, max_points, from_, to),
+                            columns=list(Bucket._fields))
+
+    def started(self, run):
+        """The run's start (unix seconds, None before it starts): a point's
+        time minus it is the point's wall time since the start, on which
+        runs of different speeds compare."""
+        # no point is at iteration 0: the answer is its start alone
+        return self.call("metrics", {"id": run, "to": 0})["started"]
 
     def history(self, runs, names=None, wide=False, on="iteration", axis="iteration",
                 from_=None, to=None, max_points=None):

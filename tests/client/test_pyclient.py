@@ -269,6 +269,27 @@ class TestHistory(Case):
         with self.assertRaises(ignite_client.NotFound):
             self.py.history([a, 999])
 
+    def test_buckets_and_start(self):
+        """Downsampled on the daemon: each bucket's min, max and last are
+        those of the points it covers; started puts points on wall time."""
+        a = self.ended(softmax_spec(epochs=3), name="a")
+        points = [p for p in self.py.history_points(a, names="loss")]
+        rows = self.py.bucket_rows([a], names="loss", max_points=10)
+        self.assertTrue(0 < len(rows) <= 10, rows)
+        lo = 0
+        for b in rows:
+            inside = [p.value for p in points if lo < p.iteration <= b.iteration]
+            self.assertEqual((b.run, b.name), (a, "loss"))
+            self.assertEqual((b.min, b.max, b.last), (min(inside), max(inside), inside[-1]))
+            lo = b.iteration
+        self.assertEqual(lo, points[-1].iteration)
+        df = self.py.buckets(a, names="loss", max_points=10)
+        self.assertEqual(list(df.columns), ["run", "name", "iteration", "min", "max", "last"])
+        self.assertEqual([ignite_client.Bucket(*r) for r in df.itertuples(index=False)], rows)
+        started = self.py.started(a)
+        self.assertLessEqual(started, points[0].time)
+        self.assertLess(points[-1].time - started, 600)
+
     def test_pages_joined(self):
         """A history larger than a frame comes in pages: all of it."""
         n, count = 10000, 64            # 640,000 points, 20 MiB of columns
