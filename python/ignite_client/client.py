@@ -7,7 +7,7 @@ import struct
 import time
 
 from . import _frames
-from ._wire import Connection, IgniteError, socket_path
+from ._wire import Connection, IgniteError, NotFound, PermissionDenied, socket_path
 
 ENDED = ("completed", "terminated", "failed")
 
@@ -63,7 +63,7 @@ class Client:
         self._conn = self._connect()
         self.version = self._conn.hello["version"]
         self.daemon = self._conn.hello["daemon"]
-        self._params = {}           # run id -> params of a spec started here
+        self._params = {}           # run id -> params of its spec
 
     def _connect(self):
         return Connection(self.path, self._how, self.timeout, "ignite_client")
@@ -98,15 +98,26 @@ class Client:
             params["from"] = page["next"]
         return out
 
+    def _params_of(self, run_id):
+        """The params of a run's spec: asked of the daemon once (`spec`),
+        none for a run this user may not read (another user's)."""
+        if run_id not in self._params:
+            try:
+                spec = self.call("spec", {"id": run_id})
+                self._params[run_id] = dict(spec.get("params") or {})
+            except (PermissionDenied, NotFound):
+                self._params[run_id] = {}
+        return self._params[run_id]
+
     def runs_rows(self, status=None):
         """list_runs flattened as mlflow.search_runs does: one dict a run
-        with the summary's keys, "params.K" for each param of the spec
-        of a run started by this Client (the protocol does not return a
-        run's spec) and "metrics.K" for each metric's latest value."""
+        with the summary's keys, "params.K" for each param of its spec
+        (the caller's runs; every run for root) and "metrics.K" for each
+        metric's latest value."""
         rows = []
         for s in self.list_runs(status):
             row = {k: s.get(k) for k in SUMMARY_KEYS}
-            for k, v in sorted(self._params.get(s["id"], {}).items()):
+            for k, v in sorted(self._params_of(s["id"]).items()):
                 row["params." + k] = v
             for k, v in sorted((s.get("metrics") or {}).items()):
                 row["metrics." + k] = v

@@ -142,6 +142,14 @@ class TestErrors(Case):
             return False
         self.assertEqual(as_uid(self.d, 65534, check), 0)
 
+        def listed(_raw):
+            # another's run is listed, its params (its spec) are not
+            with Client(self.d.socket) as c:
+                rows = c.runs_rows()
+            return [r["id"] for r in rows] == [run] and \
+                not any(k.startswith("params.") for k in rows[0])
+        self.assertEqual(as_uid(self.d, 65534, listed), 0)
+
 
 class TestRuns(Case):
     def test_runs_with_params_and_last_metrics(self):
@@ -164,6 +172,10 @@ class TestRuns(Case):
         self.assertEqual(list(df["metrics.val_acc"]), [r["metrics.val_acc"] for r in rows])
         self.assertEqual(str(df["finished"].dtype), "datetime64[ns, UTC]")
         self.assertEqual(len(self.py.runs(status="running")), 0)
+        # another Client (a notebook opened later) reads the params too
+        other = Client(self.d.socket, timeout=60)
+        self.addCleanup(other.close)
+        self.assertEqual([r["params.lr"] for r in other.runs_rows()], [0.5, 0.25])
 
     def test_control_verbs(self):
         run = self.py.start({"engine": "builtin:sleep", "params": {"ms": 1},
