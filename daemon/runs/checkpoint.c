@@ -214,11 +214,8 @@ static void
 drop_work(uv_work_t *w)
 {
 	struct seal *sl = w->data;
-	char part[PATH_MAX];
 
-	ckfile_name(
-	    part, sizeof(part), sl->dir, sl->iteration, sl->tag, "part");
-	unlink(part);
+	ckfile_drop(sl->dir, sl->iteration, sl->tag, sl->owner);
 }
 
 static void
@@ -237,6 +234,7 @@ drop_part(struct run *run)
 		return;
 	sl->iteration = ig_engine_state(job_engine(run->job))->iteration;
 	sl->tag = run->ckpt_tag;
+	sl->owner = run->owner;
 	run_dir(run, sl->dir, sizeof(sl->dir));
 	sl->work.data = sl;
 	if (uv_queue_work(run->mgr->loop, &sl->work, drop_work, drop_done) != 0)

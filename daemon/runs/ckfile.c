@@ -11,6 +11,11 @@
  * squashing root) it acts as the owner throughout.  Acting as the owner is
  * setfsuid/setfsgid, which Linux keeps per thread, so nothing else the
  * daemon does meanwhile changes identity.
+ *
+ * A worker may answer with a directory at the path it was given (one
+ * shard a rank, torch.distributed.checkpoint): every file in it is summed
+ * and fsynced, and a manifest of their names, sizes and sums written
+ * beside them; its sum and their total size are the checkpoint's record.
  */
 #include <sys/fsuid.h>
 #include <sys/stat.h>
@@ -24,6 +29,12 @@
 #include "runs/runs_int.h"
 
 #define CHUNK (1 << 20)
+/* A sealed directory's list of its files: the head line, then one line a
+ * file, "SUM SIZE NAME" (hex, decimal), in the order of strcmp. */
+#define MANIFEST ".ignite-manifest"
+#define MANIFEST_HEAD "ignite-manifest 1\n"
+#define MANIFEST_MAX (64 << 20)
+#define SHARDS_MAX 100000
 
 /* Act as the run's owner on this thread when the daemon is root (and the
  * owner is not); undone by as_daemon. */
@@ -278,6 +289,272 @@ sum_and_sync(int fd, const char *path, struct ckfile *f, ig_err *err)
 	return rc;
 }
 
+/* Is name, in the directory dir open as dfd, a regular file of the
+ * owner's?  Then it is opened (never through a link) and its fd returned. */
+static int
+open_shard(int dfd, const char *dir, const char *name, uid_t owner, ig_err *err)
+{
+	struct stat st, fst;
+	int fd;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			ig_err_set(err, IG_PROTO_INTERNAL,
+			    "checkpoint: shard %s is missing from %s", name,
+			    dir);
+		else
+			fail_errno(err, "stat a shard of", dir);
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode) ||
+	    st.st_uid != file_uid(owner) || strchr(name, '\n') != NULL) {
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: %s in %s is %s; a checkpoint directory holds "
+		    "only regular files of the run's owner",
+		    name, dir,
+		    S_ISLNK(st.st_mode)              ? "a symbolic link" :
+		        !S_ISREG(st.st_mode)         ? "not a regular file" :
+		        st.st_uid != file_uid(owner) ? "owned by another user" :
+		                                       "named with a newline");
+		return -1;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		fail_errno(err, "open a shard of", dir);
+		return -1;
+	}
+	/* the same file the checks were made on, not one put there since */
+	if (fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino ||
+	    fst.st_dev != st.st_dev) {
+		ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint: %s in %s changed while it was checked", name,
+		    dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_names(char **names, size_t n)
+{
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+}
+
+/* The names in the directory open as dfd but its manifest, in strcmp's
+ * order. */
+static int
+list_shards(int dfd, const char *dir, char ***names, size_t *n, ig_err *err)
+{
+	int fd = dup(dfd); /* closedir closes it, not dfd */
+	DIR *d = fd != -1 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	char **v;
+	int rc = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (d == NULL) {
+		if (fd != -1)
+			close(fd);
+		return fail_errno(err, "list", dir);
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, MANIFEST) == 0)
+			continue;
+		if (*n == SHARDS_MAX)
+			rc = ig_err_set(err, IG_PROTO_INTERNAL,
+			    "checkpoint: %s holds more than %d files", dir,
+			    SHARDS_MAX);
+		else if ((v = realloc(*names, (*n + 1) * sizeof(*v))) == NULL ||
+		    (*names = v, v[*n] = strdup(de->d_name)) == NULL)
+			rc =
+			    ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		else
+			(*n)++;
+	}
+	closedir(d);
+	if (rc != 0) {
+		free_names(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return rc;
+	}
+	qsort(*names, *n, sizeof(**names), cmp_names);
+	return 0;
+}
+
+/* The manifest's text into the directory open as dfd, on disk. */
+static int
+write_manifest(
+    int dfd, const char *dir, const char *text, size_t len, ig_err *err)
+{
+	int fd, rc;
+
+	/* a worker's own file of that name is replaced, never written
+	 * through */
+	if (unlinkat(dfd, MANIFEST, 0) != 0 && errno != ENOENT)
+		return fail_errno(err, "replace the manifest in", dir);
+	fd = openat(dfd, MANIFEST,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return fail_errno(err, "write the manifest in", dir);
+	if ((rc = write_all(fd, dir, text, len, err)) == 0 && fsync(fd) != 0)
+		rc = fail_errno(err, "fsync the manifest in", dir);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Seal the directory part: each file summed and fsynced, the manifest
+ * written, the directory fsynced.  f gets the files' total size and the
+ * manifest's sum.
+ */
+static int
+seal_dir(const char *part, uid_t owner, struct ckfile *f, ig_err *err)
+{
+	int dfd = open(part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char **names = NULL, *text = NULL;
+	size_t n = 0, len = 0;
+	struct ckfile one;
+	FILE *m = NULL;
+	int fd, rc;
+
+	if (dfd == -1)
+		return fail_errno(err, "open", part);
+	if ((rc = check_dir(dfd, part, owner, err)) != 0 ||
+	    (rc = list_shards(dfd, part, &names, &n, err)) != 0)
+		goto out;
+	if ((m = open_memstream(&text, &len)) == NULL) {
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		goto out;
+	}
+	fputs(MANIFEST_HEAD, m);
+	f->size = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((fd = open_shard(dfd, part, names[i], owner, err)) == -1) {
+			rc = err->code;
+			goto out;
+		}
+		rc = sum_and_sync(fd, part, &one, err);
+		close(fd);
+		if (rc != 0)
+			goto out;
+		fprintf(m, "%016llx %lld %s\n", (unsigned long long)one.sum,
+		    (long long)one.size, names[i]);
+		f->size += one.size;
+	}
+	if (fclose(m) != 0) {
+		m = NULL;
+		rc = ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+		goto out;
+	}
+	m = NULL;
+	f->sum = XXH3_64bits(text, len);
+	if ((rc = write_manifest(dfd, part, text, len, err)) == 0 &&
+	    fsync(dfd) != 0)
+		rc = fail_errno(err, "fsync", part);
+out:
+	if (m != NULL)
+		fclose(m);
+	free(text);
+	free_names(names, n);
+	close(dfd);
+	return rc;
+}
+
+/* Is the sealed directory path what its record says: its manifest's sum,
+ * every file it lists there with its size and sum, and no other? */
+static int
+verify_dir(
+    const char *path, int64_t size, uint64_t sum, uid_t owner, ig_err *err)
+{
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char **names = NULL, *text = NULL, *p, *nl, *end;
+	size_t n = 0, listed = 0;
+	struct ckfile mf, one;
+	unsigned long long want_sum;
+	long long want_size, total = 0;
+	int fd = -1, rc;
+
+	if (dfd == -1)
+		return fail_errno(err, "open", path);
+	if ((rc = check_dir(dfd, path, owner, err)) != 0)
+		goto out;
+	if ((fd = open_shard(dfd, path, MANIFEST, owner, err)) == -1 ||
+	    (rc = hash_fd(fd, path, &mf, MANIFEST_MAX, (void **)&text, err)) !=
+	        0) {
+		rc = err->code;
+		goto out;
+	}
+	if (text == NULL || mf.sum != sum) {
+		rc = ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint directory %s: its manifest is damaged "
+		    "(checksum %016llx; its record says %016llx)",
+		    path, (unsigned long long)mf.sum, (unsigned long long)sum);
+		goto out;
+	}
+	if (mf.size < (int64_t)strlen(MANIFEST_HEAD) ||
+	    memcmp(text, MANIFEST_HEAD, strlen(MANIFEST_HEAD)) != 0)
+		goto garbled;
+	for (p = text + strlen(MANIFEST_HEAD); p < text + mf.size;
+	     p = nl + 1, listed++) {
+		if ((nl = memchr(p, '\n', (size_t)(text + mf.size - p))) ==
+		    NULL)
+			goto garbled;
+		*nl = '\0';
+		want_sum = strtoull(p, &end, 16);
+		want_size = strtoll(end, &end, 10);
+		if (end == p || *end != ' ')
+			goto garbled;
+		close(fd);
+		if ((fd = open_shard(dfd, path, end + 1, owner, err)) == -1) {
+			rc = err->code;
+			goto out;
+		}
+		if ((rc = hash_fd(fd, path, &one, 0, NULL, err)) != 0)
+			goto out;
+		if (one.size != want_size || one.sum != want_sum) {
+			rc = ig_err_set(err, IG_PROTO_INTERNAL,
+			    "checkpoint: shard %s in %s is damaged (%lld bytes, "
+			    "checksum %016llx; the manifest says %lld, %016llx)",
+			    end + 1, path, (long long)one.size,
+			    (unsigned long long)one.sum, want_size, want_sum);
+			goto out;
+		}
+		total += one.size;
+	}
+	if ((rc = list_shards(dfd, path, &names, &n, err)) != 0)
+		goto out;
+	if (n != listed || total != size)
+		rc = ig_err_set(err, IG_PROTO_INTERNAL,
+		    "checkpoint directory %s holds %zu files of %lld bytes; "
+		    "its manifest lists %zu, its record says %lld bytes",
+		    path, n, total, listed, (long long)size);
+	goto out;
+garbled:
+	rc = ig_err_set(err, IG_PROTO_INTERNAL,
+	    "checkpoint directory %s: its manifest is not one ignited wrote",
+	    path);
+out:
+	if (fd != -1)
+		close(fd);
+	free(text);
+	free_names(names, n);
+	close(dfd);
+	return rc;
+}
+
 void
 ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
     uint64_t tag, const char *ext)
@@ -303,17 +580,22 @@ ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
 {
 	bool was = as_owner(owner);
 	char part[PATH_MAX];
+	struct stat st;
 	int fd = -1, dfd = -1, rc = 0;
 
 	ckfile_name(part, sizeof(part), dir, iteration, tag, "part");
 	ckfile_name(f->path, sizeof(f->path), dir, iteration, tag, "bin");
 	if (bytes != NULL && (rc = write_part(part, bytes, len, err)) != 0)
 		goto out;
-	if ((fd = open_owned(part, owner, err)) == -1) {
+	if (lstat(part, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ckfile_name(
+		    f->path, sizeof(f->path), dir, iteration, tag, "dir");
+		rc = seal_dir(part, owner, f, err);
+	} else if ((fd = open_owned(part, owner, err)) == -1)
 		rc = err->code;
-		goto out;
-	}
-	if ((rc = sum_and_sync(fd, part, f, err)) != 0)
+	else
+		rc = sum_and_sync(fd, part, f, err);
+	if (rc != 0)
 		goto out;
 	if ((dfd = open(
 	         dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
@@ -329,7 +611,7 @@ ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
 out:
 	/* a half-written file is never left for a later resume to try */
 	if (rc != 0)
-		unlink(part);
+		store_remove(part);
 	if (fd != -1)
 		close(fd);
 	if (dfd != -1)
@@ -394,6 +676,48 @@ out:
 	return rc;
 }
 
+/* A sealed file is never written again, and a link keeps its bytes when
+ * the source's retention unlinks its own name. */
+static int
+branch_file(const char *src, const char *part, bool link_ok, ig_err *err)
+{
+	if (link_ok && link(src, part) == 0)
+		return 0;
+	return copy_file(src, part, err);
+}
+
+/* A sealed directory's files (not its manifest: sealing writes it anew,
+ * the same when the files are) into the new directory part. */
+static int
+branch_dir(const char *src, const char *part, bool link_ok, ig_err *err)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (mkdir(part, 0700) != 0)
+		return fail_errno(err, "create", part);
+	if ((d = opendir(src)) == NULL)
+		return fail_errno(err, "list", src);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, MANIFEST) == 0)
+			continue;
+		if (snprintf(from, sizeof(from), "%s/%s", src, de->d_name) >=
+		        (int)sizeof(from) ||
+		    snprintf(to, sizeof(to), "%s/%s", part, de->d_name) >=
+		        (int)sizeof(to))
+			rc = ig_err_set(err, IG_PROTO_INTERNAL,
+			    "checkpoint: a path in %s is too long", src);
+		else
+			rc = branch_file(from, to, link_ok, err);
+	}
+	closedir(d);
+	return rc;
+}
+
 int
 ckfile_branch(const char *src, int64_t size, uint64_t sum, bool link_ok,
     const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
@@ -401,18 +725,19 @@ ckfile_branch(const char *src, int64_t size, uint64_t sum, bool link_ok,
 {
 	bool was = as_owner(owner);
 	char part[PATH_MAX];
-	int rc = 0;
+	struct stat st;
+	int rc;
 
 	ckfile_name(part, sizeof(part), dir, iteration, tag, "part");
-	/* a sealed file is never written again, and a link keeps its bytes
-	 * when the source's retention unlinks its own name */
-	if (!link_ok || link(src, part) != 0)
-		rc = copy_file(src, part, err);
+	if (lstat(src, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = branch_dir(src, part, link_ok, err);
+	else
+		rc = branch_file(src, part, link_ok, err);
+	if (rc != 0)
+		store_remove(part);
 	as_daemon(was);
-	if (rc != 0) {
-		unlink(part);
+	if (rc != 0)
 		return rc;
-	}
 	if ((rc = ckfile_seal(dir, iteration, tag, owner, NULL, 0, f, err)) !=
 	    0)
 		return rc;
@@ -432,9 +757,16 @@ ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
 {
 	bool was = as_owner(owner);
 	struct ckfile f;
+	struct stat st;
 	int fd, rc;
 
 	*keep = NULL;
+	*keep_len = 0;
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = verify_dir(path, size, sum, owner, err);
+		as_daemon(was);
+		return rc;
+	}
 	if ((fd = open_owned(path, owner, err)) == -1) {
 		as_daemon(was);
 		return err->code;
@@ -476,12 +808,23 @@ ckfile_sweep(const char *dir, uid_t owner, const struct store_checkpoint *keep,
 			    strcmp(keep[i].file, path) == 0)
 				break;
 		if (i == nkeep)
-			unlinkat(dfd, de->d_name, 0);
+			store_remove_at(dfd, de->d_name, STORE_REMOVE_DEPTH);
 	}
 	if (d != NULL)
 		closedir(d);
 	else if (dfd != -1)
 		close(dfd);
+	as_daemon(was);
+}
+
+void
+ckfile_drop(const char *dir, int64_t iteration, uint64_t tag, uid_t owner)
+{
+	bool was = as_owner(owner);
+	char part[PATH_MAX];
+
+	ckfile_name(part, sizeof(part), dir, iteration, tag, "part");
+	store_remove(part);
 	as_daemon(was);
 }
 

@@ -114,7 +114,9 @@ void ckfile_name(char *buf, size_t len, const char *dir, int64_t iteration,
 uint64_t ckfile_tag(void);
 /* Seal dir/ckpt-ITERATION-TAG.part (written first from bytes, when given):
  * a regular file of the owner's, summed, fsynced, renamed to .bin, the
- * directory fsynced.  On failure the .part is removed. */
+ * directory fsynced; or a directory of them (shards), each summed and
+ * fsynced, a manifest of them written inside, renamed to .dir (size: the
+ * files' total, sum: the manifest's).  On failure the .part is removed. */
 int ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
     const void *bytes, size_t len, struct ckfile *f, ig_err *err);
 /* Another run's sealed checkpoint file src, linked (link_ok: the same
@@ -123,8 +125,9 @@ int ckfile_seal(const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
 int ckfile_branch(const char *src, int64_t size, uint64_t sum, bool link_ok,
     const char *dir, int64_t iteration, uint64_t tag, uid_t owner,
     struct ckfile *f, ig_err *err);
-/* Is path the file its record describes?  Its bytes in *keep (free) when
- * at most keep_max. */
+/* Is path the file its record describes (a directory: its manifest, and
+ * every file the manifest lists, no other)?  A file's bytes in *keep
+ * (free) when at most keep_max. */
 int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
     size_t keep_max, void **keep, size_t *keep_len, ig_err *err);
 /* Remove the files of dir no record of keep names: what a crash left (a
@@ -132,6 +135,8 @@ int ckfile_verify(const char *path, int64_t size, uint64_t sum, uid_t owner,
  * was deleted but not yet unlinked).  Only where nothing is in flight. */
 void ckfile_sweep(const char *dir, uid_t owner,
     const struct store_checkpoint *keep, size_t nkeep);
+/* Remove what a worker that failed to save left at the part's name. */
+void ckfile_drop(const char *dir, int64_t iteration, uint64_t tag, uid_t owner);
 void ckfile_remove_dir(const char *dir, uid_t owner);
 
 /* schedule.c */

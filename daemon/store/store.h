@@ -147,6 +147,13 @@ void store_checkpoint_clear(struct store_checkpoint *ckpt);
 void store_events_free(struct store_event *events, size_t n);
 void store_logs_free(struct store_logline *lines, size_t n);
 
+/* A checkpoint's file, or its directory of shards whole, removed without
+ * following links (store_files.c): name in the directory open as dfd, at
+ * most depth directories deep, or a path.  -1 with errno when not. */
+#define STORE_REMOVE_DEPTH 8
+int store_remove_at(int dfd, const char *name, int depth);
+int store_remove(const char *path);
+
 /* ---- the writer (loop thread) ----------------------------------------- */
 
 struct store_options {

@@ -179,7 +179,7 @@ store_unlink_retired(struct store *s)
 			continue;
 		if (root)
 			setfsuid(r->owner);
-		unlink(r->file);
+		store_remove(r->file);
 		if (root)
 			setfsuid(0);
 	}

@@ -16,6 +16,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -261,4 +262,55 @@ store_tag_ok(const unsigned char *key, int64_t id, uint32_t owner,
 		return false;
 	store_tag(key, id, owner, spec, len, want);
 	return sodium_memcmp(want, tag, STORE_TAG_LEN) == 0;
+}
+
+/*
+ * A checkpoint's entry name in the directory open as dfd removed, a
+ * directory of shards with everything in it.  Never through a link: a
+ * symbolic link inside is removed, not followed, and each directory is
+ * entered by a descriptor opened relative to its parent with O_NOFOLLOW,
+ * so a path the owner renames meanwhile leads nowhere else.
+ */
+int
+store_remove_at(int dfd, const char *name, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (unlinkat(dfd, name, 0) == 0)
+		return 0;
+	if ((errno != EISDIR && errno != EPERM) || depth <= 0)
+		return -1;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			store_remove_at(dirfd(d), de->d_name, depth - 1);
+	closedir(d);
+	return unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+int
+store_remove(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int dfd, rc;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+		return unlink(path);
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if ((dfd = open(dir[0] != '\0' ? dir : "/",
+	         O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = store_remove_at(dfd, slash + 1, STORE_REMOVE_DEPTH);
+	close(dfd);
+	return rc;
 }
