@@ -40,6 +40,24 @@ process:
   The states pass through rank 0's memory: this suits data-parallel
   training (each rank's model is the same), not states too big for one
   host's memory.
+- Sharded checkpoints, for states too big for one host (FSDP,
+  torch.distributed.checkpoint): the environment variable
+  IGNITE_WORKER_SHARDS (the spec's worker.env) makes the daemon's path a
+  directory that rank 0 creates and every rank writes into, no state
+  passing through rank 0:
+    rank  each rank saves its own state (state_dict() or save(path), as
+          above) into PATH/rank-00000, PATH/rank-00001, ...; at setup each
+          rank loads its own (as many ranks as files, or an error);
+    dir   every rank calls serve()'s save(PATH) with the directory itself
+          (torch.distributed.checkpoint.save_state_dict with a
+          FileSystemWriter(PATH)), and load(PATH) at setup.
+  Rank 0 answers only when every rank has written (an error on any rank
+  fails the checkpoint).  The daemon then sums and fsyncs every file,
+  writes a manifest beside them and checks it all before a resume: a
+  shard damaged or missing makes the run resume from the checkpoint
+  before.  The ranks must share the directory (one host, or storage the
+  nodes share: the spec's checkpoint.dir).  A checkpoint is loaded as it
+  was cut, whatever the variable says now.
 - torchrun must not restart ranks itself (--max_restarts 0, its default)
   when the worker is on pipes: new ranks cannot take up a conversation in
   its middle.  worker.max_restarts restarts the group instead.  A worker
@@ -68,6 +86,8 @@ __all__ = ["Ranks", "pack", "unpack"]
 
 MAGIC = b"IGNWRANK"
 VERSION = 1
+SHARDS_ENV = "IGNITE_WORKER_SHARDS"
+RANK_FILE = "rank-%05d"
 # Rank 0 may wait long for the daemon's next request (a reconnection
 # when dialling back); the others wait as long in their broadcast.
 CTRL_TIMEOUT = datetime.timedelta(days=1)
@@ -253,15 +273,62 @@ class Ranks:
             _lost(self.rank, e)
 
     def checkpoints(self, ckpt):
-        return _Shards(ckpt, self)
+        return _Shards(ckpt, self, os.environ.get(SHARDS_ENV, ""))
 
 
 class _Shards:
-    """A checkpoint of every rank in the one file: the file operations of
-    ignite_worker's serve() over each rank's own (ckpt)."""
+    """A checkpoint of every rank, in the one file or (mode "rank", "dir")
+    as a directory of shards: the file operations of ignite_worker's
+    serve() over each rank's own (ckpt)."""
 
-    def __init__(self, ckpt, ranks):
-        self.ckpt, self.ranks = ckpt, ranks
+    def __init__(self, ckpt, ranks, mode):
+        if mode not in ("", "rank", "dir"):
+            raise ValueError("%s=%s: give rank (a file per rank), dir (serve()'s save(dir) "
+                             "on every rank) or nothing (one file of every rank's state)"
+                             % (SHARDS_ENV, mode))
+        if mode == "dir" and getattr(ckpt, "save_fn", None) is None:
+            raise ValueError("%s=dir calls serve()'s save(dir) on every rank: give serve() "
+                             "save= and load=" % SHARDS_ENV)
+        self.ckpt, self.ranks, self.mode = ckpt, ranks, mode
+
+    def _made(self, path):
+        """The directory path, made by rank 0 before any rank writes."""
+        error = None
+        if self.ranks.rank == 0:
+            try:
+                os.mkdir(path, 0o700)
+            except OSError as e:
+                error = e
+        try:
+            tdist.barrier(group=self.ranks.ctrl)
+        except RuntimeError as e:
+            _lost(self.ranks.rank, e)
+        if error is not None:
+            raise error
+
+    def _save_sharded(self, path):
+        # the answer waits for every rank's save: serve()'s all_reduce
+        # after each request
+        self._made(path)
+        if self.mode == "dir":
+            self.ckpt.save_fn(path)
+        else:
+            self.ckpt.save(os.path.join(path, RANK_FILE % self.ranks.rank))
+
+    def _load_sharded(self, path):
+        if not os.path.exists(os.path.join(path, RANK_FILE % 0)):
+            if getattr(self.ckpt, "load_fn", None) is None:
+                raise ValueError("%s holds no rank-NNNNN files: a directory of "
+                                 "torch.distributed.checkpoint's is loaded by serve()'s "
+                                 "load(dir); give save= and load=" % path)
+            self.ckpt.load_fn(path)
+            return
+        count = sum(1 for n in os.listdir(path) if n.startswith("rank-"))
+        if count != self.ranks.size:
+            raise ValueError("the checkpoint holds the shards of %d ranks, this run has %d: "
+                             "resume it with as many (torchrun --nproc_per_node, --nnodes)"
+                             % (count, self.ranks.size))
+        self.ckpt.load(os.path.join(path, RANK_FILE % self.ranks.rank))
 
     def _gathered(self):
         """Every rank's state on rank 0, None on the others.  A rank whose
@@ -287,6 +354,9 @@ class _Shards:
         return pack(shards) if shards is not None else b""
 
     def save(self, path):
+        if self.mode:
+            self._save_sharded(path)
+            return
         shards = self._gathered()
         if shards is None:
             return
@@ -300,6 +370,10 @@ class _Shards:
             self.ckpt.restore(unpack(data, self.ranks.size)[self.ranks.rank])
 
     def load(self, path):
+        # as it was cut: a sharded checkpoint is a directory
+        if os.path.isdir(path):
+            self._load_sharded(path)
+            return
         shards, error = None, None
         if self.ranks.rank == 0:
             from ignite_worker import _read_file

@@ -17,7 +17,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, Daemon, history,  # noqa: E402
+from daemon import (PY, PYPATH, SRC, Daemon, history, log_lines,  # noqa: E402
                     logged_iterations, resumed_after_restart, wait_for, wait_iteration, wait_status)
 sys.path.insert(0, os.path.join(SRC, "tests", "workers"))
 from fake_daemon import FakeDaemon  # noqa: E402
@@ -172,6 +172,100 @@ class TestTwoRanks(unittest.TestCase):
         self.c = self.d.client()
         resumed = resumed_after_restart(self.c, rid)
         self.assertGreaterEqual(resumed[0], EPOCH_LENGTH, "resumed from a checkpoint in epoch 2")
+        self.assert_same_as_reference(rid)
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
+class TestShards(unittest.TestCase):
+    """Sharded checkpoints (IGNITE_WORKER_SHARDS=rank): each rank writes its
+    own file into the directory the daemon names; resumes after kill -9 of
+    a rank and of the daemon, and from a damaged or incomplete newest
+    checkpoint, end as an uninterrupted run."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(IGNITED).start()
+        cls.logs = tempfile.mkdtemp(prefix="ignite-dist-")
+        cls.addClassCleanup(shutil.rmtree, cls.logs, ignore_errors=True)
+        cls.addClassCleanup(cls.d.remove)
+        c = cls.d.client()
+        cls.ref = c.call("run", cls.spec("ref"))["id"]
+        c.close()
+
+    @classmethod
+    def spec(cls, name, **worker):
+        s = TestTwoRanks.spec(name, log_dir=os.path.join(cls.logs, name), **worker)
+        s["worker"]["env"]["IGNITE_WORKER_SHARDS"] = "rank"
+        return s
+
+    def setUp(self):
+        self.c = self.d.client()
+        self.addCleanup(lambda: self.c.close())
+
+    def run_dir(self, rid):
+        return os.path.join(self.d.dir + "-checkpoints", "run-%d" % rid)
+
+    def assert_same_as_reference(self, rid):
+        for r in (self.ref, rid):
+            st = wait_status(self.c, r, ("completed", "failed", "terminated"), 240)
+            self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertEqual(history(self.c, rid), history(self.c, self.ref))
+        self.assertEqual(self.c.call("status", {"id": rid})["metrics"],
+                         self.c.call("status", {"id": self.ref})["metrics"])
+
+    def test_a_rank_then_the_daemon_killed(self):
+        """kill -9 of rank 1, then of the daemon, in epoch 2: exact.  The
+        newest 2 checkpoints stay, directories of one file per rank."""
+        rid = self.c.call("run", self.spec("kills", max_restarts=1))["id"]
+        group = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+            ranks(self.d.proc.pid, self.logs, "kills")), "the run's two ranks", 180)
+        wait_iteration(self.c, rid, EPOCH_LENGTH + 3, timeout=180)
+        os.kill(group[1], signal.SIGKILL)
+        wait_for(lambda: logged_iterations(self.c, rid, "resumed", " after the worker's restart"),
+                 "the resume after the rank's death", 180)
+        wait_iteration(self.c, rid, EPOCH_LENGTH + 14, timeout=180)
+        self.c.close()
+        self.d.kill9()
+        self.d.start()
+        self.c = self.d.client()
+        self.assertGreaterEqual(resumed_after_restart(self.c, rid)[0], EPOCH_LENGTH + 10)
+        self.assert_same_as_reference(rid)
+        kept = self.c.call("checkpoints", {"id": rid})["checkpoints"]
+        self.assertEqual(len(kept), 2, kept)
+        self.assertEqual(sorted(os.path.join(self.run_dir(rid), e)
+                                for e in os.listdir(self.run_dir(rid))),
+                         sorted(k["file"] for k in kept))
+        for k in kept:
+            self.assertEqual(sorted(os.listdir(k["file"])),
+                             [".ignite-manifest", "rank-00000", "rank-00001"])
+
+    def test_b_damaged_then_missing_shard(self):
+        """The newest checkpoint's rank-00001 flipped, then (later) gone,
+        with the daemon down: each time the run resumes from the one
+        before and its log says why."""
+        rid = self.c.call("run", self.spec("damaged"))["id"]
+
+        def flip(path):
+            with open(path, "r+b") as f:
+                b = f.read(1)
+                f.seek(0)
+                f.write(bytes([b[0] ^ 1]))
+        for at, damage, says in ((8, flip, "is damaged"),
+                                 (EPOCH_LENGTH + 8, os.unlink, "is missing")):
+            wait_iteration(self.c, rid, at, timeout=180)
+            self.c.call("pause", {"id": rid})
+            wait_status(self.c, rid, ("paused",), 120)
+            newest = self.c.call("checkpoints", {"id": rid})["checkpoints"][-1]
+            self.c.close()
+            self.d.stop()
+            damage(os.path.join(newest["file"], "rank-00001"))
+            self.d.start()
+            self.c = self.d.client()
+            self.c.call("resume", {"id": rid})
+            wait_for(lambda: [ln for ln in log_lines(self.c, rid) if says in ln
+                              and "resumed from an older checkpoint" in ln
+                              and "iteration %d refused" % newest["iteration"] in ln],
+                     "the resume from the one before", 120)
         self.assert_same_as_reference(rid)
 
 
