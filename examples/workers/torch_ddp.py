@@ -9,7 +9,9 @@ averages the gradients.  Each rank checkpoints its own state with
 ignite_worker.torch (model, optimizer and its own RNG states: dropout
 draws differently on each rank); rank 0 puts them all into the one file
 the daemon names, so a run resumed after kill -9 of the daemon or of a
-rank goes on bit for bit.  On CPU it uses gloo; with CUDA, NCCL and one
+rank goes on bit for bit.  With IGNITE_WORKER_SHARDS=rank in the spec's
+worker.env each rank writes its own file into a directory instead (for
+states too big for rank 0's memory).  On CPU it uses gloo; with CUDA, NCCL and one
 GPU a rank (the daemon's CUDA_VISIBLE_DEVICES: give the run as many
 `resources.gpus` as ranks).
 
