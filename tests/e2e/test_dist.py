@@ -268,6 +268,29 @@ class TestShards(unittest.TestCase):
                      "the resume from the one before", 120)
         self.assert_same_as_reference(rid)
 
+    def test_c_every_rank_saves_the_directory(self):
+        """IGNITE_WORKER_SHARDS=dir: every rank's save(dir) writes into the
+        one directory (as torch.distributed.checkpoint does); a rank
+        killed, the group resumes each rank's count exactly."""
+        s = TestTwoRanks.spec("dir", DIST_WORKER, os.path.join(self.logs, "dir"),
+                              max_restarts=1)
+        s["worker"]["env"].update(IGNITE_WORKER_SHARDS="dir", DIST_WORKER_FILES="1")
+        s.update(params={}, checkpoint={"every": 4}, epoch_length=30, max_epochs=1,
+                 metrics=[{"name": "n", "kind": "output", "field": "n"}])
+        rid = self.c.call("run", s)["id"]
+        group = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+            ranks(self.d.proc.pid, self.logs, "dir")), "the run's two ranks", 180)
+        wait_iteration(self.c, rid, 10, timeout=180)
+        os.kill(group[1], signal.SIGKILL)
+        st = wait_status(self.c, rid, ("completed", "failed"), 180)
+        self.assertEqual(st["status"], "completed", st.get("reason"))
+        self.assertTrue(logged_iterations(self.c, rid, "resumed", " after the worker's restart"))
+        self.assertEqual([v for _, _, v in history(self.c, rid)["n"]],
+                         [float(i) for i in range(1, 31)])
+        newest = self.c.call("checkpoints", {"id": rid})["checkpoints"][-1]
+        self.assertEqual(sorted(os.listdir(newest["file"])),
+                         [".ignite-manifest", ".metadata", "__0_0.distcp", "__1_0.distcp"])
+
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
 class TestFaults(unittest.TestCase):
@@ -376,6 +399,12 @@ class TestParts(unittest.TestCase):
                           (data[:10], "cut short"), (data[:20], "cut short")):
             with self.assertRaises(ValueError) as e:
                 dist.unpack(bad, 2 if bad is data else 3)
+            self.assertIn(says, str(e.exception))
+        for mode, ckpt, says in (("file", None, "IGNITE_WORKER_SHARDS=file: give rank"),
+                                 ("dir", object(), "IGNITE_WORKER_SHARDS=dir calls serve()'s "
+                                  "save(dir) on every rank")):
+            with self.assertRaises(ValueError) as e:
+                dist._Shards(ckpt, None, mode)
             self.assertIn(says, str(e.exception))
 
 
