@@ -298,7 +298,12 @@ open_shard(int dfd, const char *dir, const char *name, uid_t owner, ig_err *err)
 	int fd;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT && strcmp(name, MANIFEST) == 0)
+			ig_err_set(err, IG_PROTO_INTERNAL,
+			    "checkpoint directory %s has no manifest: it was "
+			    "never sealed",
+			    dir);
+		else if (errno == ENOENT)
 			ig_err_set(err, IG_PROTO_INTERNAL,
 			    "checkpoint: shard %s is missing from %s", name,
 			    dir);
@@ -481,6 +486,7 @@ verify_dir(
 {
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	char **names = NULL, *text = NULL, *p, *nl, *end;
+	void *bytes = NULL;
 	size_t n = 0, listed = 0;
 	struct ckfile mf, one;
 	unsigned long long want_sum;
@@ -492,11 +498,11 @@ verify_dir(
 	if ((rc = check_dir(dfd, path, owner, err)) != 0)
 		goto out;
 	if ((fd = open_shard(dfd, path, MANIFEST, owner, err)) == -1 ||
-	    (rc = hash_fd(fd, path, &mf, MANIFEST_MAX, (void **)&text, err)) !=
-	        0) {
+	    (rc = hash_fd(fd, path, &mf, MANIFEST_MAX, &bytes, err)) != 0) {
 		rc = err->code;
 		goto out;
 	}
+	text = bytes;
 	if (text == NULL || mf.sum != sum) {
 		rc = ig_err_set(err, IG_PROTO_INTERNAL,
 		    "checkpoint directory %s: its manifest is damaged "
@@ -515,7 +521,8 @@ verify_dir(
 		*nl = '\0';
 		want_sum = strtoull(p, &end, 16);
 		want_size = strtoll(end, &end, 10);
-		if (end == p || *end != ' ')
+		/* names of this directory, never a path out of it */
+		if (end == p || *end != ' ' || strchr(end + 1, '/') != NULL)
 			goto garbled;
 		close(fd);
 		if ((fd = open_shard(dfd, path, end + 1, owner, err)) == -1) {

@@ -176,9 +176,10 @@ class Shards(DaemonCase):
         return lines[0], newest["file"]
 
     def test_damaged_or_missing_shard_resumes_from_the_previous(self):
-        """A byte flipped in one shard, or a shard removed, with the daemon
-        down: that checkpoint is refused with why, the previous one is
-        used, and the run still ends as an uninterrupted one."""
+        """A byte flipped in one shard, a shard removed, a file added or the
+        manifest removed, with the daemon down: that checkpoint is refused
+        with why, the previous one is used, and the run still ends as an
+        uninterrupted one."""
         want = self.reference()
 
         def flip(path):
@@ -186,9 +187,16 @@ class Shards(DaemonCase):
                 b = f.read(1)
                 f.seek(0)
                 f.write(bytes([b[0] ^ 1]))
+        def extra(path):
+            with open(os.path.join(path, "shard-9"), "w") as f:
+                f.write("not sealed")
         for damage, says in ((flip, "shard shard-1 in %s is damaged"),
                              (lambda path: os.unlink(os.path.join(path, "shard-2")),
-                              "shard shard-2 is missing from %s")):
+                              "shard shard-2 is missing from %s"),
+                             (extra, "checkpoint directory %s holds 4 files of 3120 bytes; "
+                              "its manifest lists 3"),
+                             (lambda path: os.unlink(os.path.join(path, ".ignite-manifest")),
+                              "checkpoint directory %s has no manifest")):
             rid = self.run_spec(spec(self.d.dir, pad=1000, sleep=0.02))
             line, path = self.damage_newest_and_finish(rid, damage)
             self.assertIn(says % path, line)
