@@ -18,6 +18,7 @@ from ignite_worker import serve
 
 params = {}
 taken = [0]
+FILES = bool(os.environ.get("DIST_WORKER_FILES"))
 
 
 def process(engine, batch):
@@ -28,6 +29,8 @@ def process(engine, batch):
         if p["do"] == "raise":
             raise ValueError("rank %d gave up at iteration %d" % (p["rank"], s.iteration))
         time.sleep(3600)
+    if not FILES:
+        return {"x": float(s.iteration)}
     taken[0] += 1
     return {"x": float(s.iteration), "n": float(taken[0])}
 
@@ -55,7 +58,7 @@ def load(path):
 
 
 if __name__ == "__main__":
-    if os.environ.get("DIST_WORKER_FILES"):
+    if FILES:
         serve(process, save=save, load=load)
     else:
         serve(process, state_dict=state_dict)
