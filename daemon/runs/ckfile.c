@@ -698,30 +698,28 @@ branch_file(const char *src, const char *part, bool link_ok, ig_err *err)
 static int
 branch_dir(const char *src, const char *part, bool link_ok, ig_err *err)
 {
-	char from[PATH_MAX], to[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
+	char from[PATH_MAX], to[PATH_MAX], **names = NULL;
+	size_t n = 0;
+	int sfd, rc;
 
 	if (mkdir(part, 0700) != 0)
 		return fail_errno(err, "create", part);
-	if ((d = opendir(src)) == NULL)
-		return fail_errno(err, "list", src);
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, MANIFEST) == 0)
-			continue;
-		if (snprintf(from, sizeof(from), "%s/%s", src, de->d_name) >=
+	sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd == -1)
+		return fail_errno(err, "open", src);
+	rc = list_shards(sfd, src, &names, &n, err);
+	close(sfd);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (snprintf(from, sizeof(from), "%s/%s", src, names[i]) >=
 		        (int)sizeof(from) ||
-		    snprintf(to, sizeof(to), "%s/%s", part, de->d_name) >=
+		    snprintf(to, sizeof(to), "%s/%s", part, names[i]) >=
 		        (int)sizeof(to))
 			rc = ig_err_set(err, IG_PROTO_INTERNAL,
 			    "checkpoint: a path in %s is too long", src);
 		else
 			rc = branch_file(from, to, link_ok, err);
 	}
-	closedir(d);
+	free_names(names, n);
 	return rc;
 }
 

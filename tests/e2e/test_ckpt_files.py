@@ -21,7 +21,8 @@ from daemon import (DaemonCase, Daemon, as_uid, history, log_lines, wait_for,
 # where setup writes the worker's pid; slow_at, slow_for, marker: at the
 # checkpoint of iteration slow_at, the worker writes the file's head,
 # creates marker and sleeps slow_for seconds before the rest.
-WORKER = r'''
+# PROTOCOL: its frames on stdin and stdout, its state and params.
+PROTOCOL = r'''
 import hashlib, os, struct, sys
 import msgpack
 rf = os.fdopen(os.dup(0), "rb", buffering=0)
@@ -29,14 +30,6 @@ wf = os.fdopen(os.dup(1), "wb", buffering=0)
 os.dup2(2, 1)
 st = {"n": 0, "d": b"\0" * 32}
 P = {}
-def pad():
-    big = P.get("grow") is not None and st["n"] >= P["grow"]
-    return P.get("pad_after" if big else "pad", 0)
-def dump():
-    return msgpack.packb([st["n"], st["d"]]) + b"\0" * pad()
-def load(b):
-    u = msgpack.Unpacker(); u.feed(b); n, d = next(u)
-    st["n"], st["d"] = n, d
 def read(n):
     b = b""
     while len(b) < n:
@@ -47,6 +40,16 @@ def read(n):
 def send(o):
     body = msgpack.packb(o, use_bin_type=True)
     wf.write(struct.pack(">I", len(body)) + body)
+'''
+WORKER = PROTOCOL + r'''
+def pad():
+    big = P.get("grow") is not None and st["n"] >= P["grow"]
+    return P.get("pad_after" if big else "pad", 0)
+def dump():
+    return msgpack.packb([st["n"], st["d"]]) + b"\0" * pad()
+def load(b):
+    u = msgpack.Unpacker(); u.feed(b); n, d = next(u)
+    st["n"], st["d"] = n, d
 while True:
     _, mid, method, p = msgpack.unpackb(read(struct.unpack(">I", read(4))[0]), raw=False)
     try:

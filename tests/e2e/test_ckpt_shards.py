@@ -12,29 +12,13 @@ import sys
 import unittest
 
 from daemon import DaemonCase, history, log_lines, wait_for, wait_iteration, wait_status
+from test_ckpt_files import PROTOCOL
 
 # Its state is a counter and a digest chain; at state_dict it makes the
 # directory and writes SHARDS files shard-K, each the state and K (as
 # ranks would, each its own); param symlink adds a link to another file.
 # At setup it reads every shard back and checks that they agree.
-WORKER = r'''
-import hashlib, os, struct, sys
-import msgpack
-rf = os.fdopen(os.dup(0), "rb", buffering=0)
-wf = os.fdopen(os.dup(1), "wb", buffering=0)
-os.dup2(2, 1)
-st = {"n": 0, "d": b"\0" * 32}
-P = {}
-def read(n):
-    b = b""
-    while len(b) < n:
-        c = rf.read(n - len(b))
-        if not c: sys.exit(0)
-        b += c
-    return b
-def send(o):
-    body = msgpack.packb(o, use_bin_type=True)
-    wf.write(struct.pack(">I", len(body)) + body)
+WORKER = PROTOCOL + r'''
 while True:
     _, mid, method, p = msgpack.unpackb(read(struct.unpack(">I", read(4))[0]), raw=False)
     if method == "setup":

@@ -68,12 +68,9 @@ def ranks(daemon_pid, logs, name):
     return {rank_of(p): p for p in children(w) if rank_of(p) is not None} if w else {}
 
 
-@unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
-class TestTwoRanks(unittest.TestCase):
-    """Two ranks (torchrun --nproc_per_node=2): the history and the weights
-    (weights_crc, every rank's the same) equal an uninterrupted run's after
-    kill -9 of the daemon, and after kill -9 of either rank with
-    max_restarts."""
+class GroupCase(unittest.TestCase):
+    """One daemon for the class, and its reference run (cls.spec("ref")),
+    which trains beside the first test's run."""
 
     @classmethod
     def setUpClass(cls):
@@ -82,10 +79,21 @@ class TestTwoRanks(unittest.TestCase):
         cls.addClassCleanup(shutil.rmtree, cls.logs, ignore_errors=True)
         cls.addClassCleanup(cls.d.remove)
         c = cls.d.client()
-        # the reference trains beside the first test's run
         cls.ref = c.call("run", cls.spec("ref"))["id"]
         c.close()
         cls.want = None
+
+    def setUp(self):
+        self.c = self.d.client()
+        self.addCleanup(lambda: self.c.close())
+
+
+@unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
+class TestTwoRanks(GroupCase):
+    """Two ranks (torchrun --nproc_per_node=2): the history and the weights
+    (weights_crc, every rank's the same) equal an uninterrupted run's after
+    kill -9 of the daemon, and after kill -9 of either rank with
+    max_restarts."""
 
     @staticmethod
     def torchrun(log_dir):
@@ -108,10 +116,6 @@ class TestTwoRanks(unittest.TestCase):
                             {"name": "step_loss", "kind": "output", "field": "loss"}],
                 "checkpoint": {"every": EVERY},
                 "worker": dict({"timeout_ms": 120000}, **worker, env=env)}
-
-    def setUp(self):
-        self.c = self.d.client()
-        self.addCleanup(lambda: self.c.close())
 
     def complete(self, rid, timeout=240):
         st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
@@ -176,31 +180,17 @@ class TestTwoRanks(unittest.TestCase):
 
 
 @unittest.skipUnless(HAVE_TORCH, "python3-torch (with torch.distributed and gloo) is missing")
-class TestShards(unittest.TestCase):
+class TestShards(GroupCase):
     """Sharded checkpoints (IGNITE_WORKER_SHARDS=rank): each rank writes its
     own file into the directory the daemon names; resumes after kill -9 of
     a rank and of the daemon, and from a damaged or incomplete newest
     checkpoint, end as an uninterrupted run."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.d = Daemon(IGNITED).start()
-        cls.logs = tempfile.mkdtemp(prefix="ignite-dist-")
-        cls.addClassCleanup(shutil.rmtree, cls.logs, ignore_errors=True)
-        cls.addClassCleanup(cls.d.remove)
-        c = cls.d.client()
-        cls.ref = c.call("run", cls.spec("ref"))["id"]
-        c.close()
-
-    @classmethod
     def spec(cls, name, **worker):
         s = TestTwoRanks.spec(name, log_dir=os.path.join(cls.logs, name), **worker)
         s["worker"]["env"]["IGNITE_WORKER_SHARDS"] = "rank"
         return s
-
-    def setUp(self):
-        self.c = self.d.client()
-        self.addCleanup(lambda: self.c.close())
 
     def run_dir(self, rid):
         return os.path.join(self.d.dir + "-checkpoints", "run-%d" % rid)
