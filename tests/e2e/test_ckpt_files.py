@@ -21,7 +21,9 @@ from daemon import (DaemonCase, Daemon, as_uid, history, log_lines, wait_for,
 # where setup writes the worker's pid; slow_at, slow_for, marker: at the
 # checkpoint of iteration slow_at, the worker writes the file's head,
 # creates marker and sleeps slow_for seconds before the rest.
-# PROTOCOL: its frames on stdin and stdout, its state and params.
+# PROTOCOL: its frames on stdin and stdout, its state and params, process
+# (step) and the loop, serve(answer), which leaves setup and state_dict to
+# answer(method, params).
 PROTOCOL = r'''
 import hashlib, os, struct, sys
 import msgpack
@@ -40,6 +42,26 @@ def read(n):
 def send(o):
     body = msgpack.packb(o, use_bin_type=True)
     wf.write(struct.pack(">I", len(body)) + body)
+def step(p):
+    st["n"] += 1
+    st["d"] = hashlib.sha256(st["d"] + str(p["iteration"]).encode()).digest()
+    if P.get("sleep"):
+        import time; time.sleep(P["sleep"])
+    w0 = int.from_bytes(st["d"][:4], "big") / 2**32
+    return {"output": {"loss": float(st["n"])}, "metrics": {"w0": w0}}
+def serve(answer):
+    while True:
+        _, mid, method, p = msgpack.unpackb(read(struct.unpack(">I", read(4))[0]), raw=False)
+        try:
+            if method == "process":
+                r = step(p)
+            elif method == "shutdown":
+                send([1, mid, None, None]); sys.exit(0)
+            else:
+                r = answer(method, p)
+            send([1, mid, None, r])
+        except OSError as e:
+            send([1, mid, {"code": 4, "message": "%s: %s" % (type(e).__name__, e)}, None])
 '''
 WORKER = PROTOCOL + r'''
 def pad():
@@ -50,53 +72,38 @@ def dump():
 def load(b):
     u = msgpack.Unpacker(); u.feed(b); n, d = next(u)
     st["n"], st["d"] = n, d
-while True:
-    _, mid, method, p = msgpack.unpackb(read(struct.unpack(">I", read(4))[0]), raw=False)
-    try:
-        if method == "setup":
-            P.update(p["params"])
-            if P.get("pidfile"):
-                with open(P["pidfile"], "w") as f: f.write(str(os.getpid()))
-            if p.get("checkpoint"):
-                with open(p["checkpoint"], "rb") as f: load(f.read())
-            elif p.get("state"):
-                load(p["state"])
-            r = {"events": []}
-        elif method == "process":
-            st["n"] += 1
-            st["d"] = hashlib.sha256(st["d"] + str(p["iteration"]).encode()).digest()
-            if P.get("sleep"):
-                import time; time.sleep(P["sleep"])
-            w0 = int.from_bytes(st["d"][:4], "big") / 2**32
-            r = {"output": {"loss": float(st["n"])}, "metrics": {"w0": w0}}
-        elif method == "state_dict":
-            if P.get("mode") == "bin":
-                r = {"state": dump()}
-            else:
-                with open(p["path"], "wb") as f:
-                    f.write(dump()[:32 << 20])
-                    if st["n"] == P.get("slow_at"):
-                        f.flush()
-                        open(P["marker"], "w").close()
-                        import time; time.sleep(P["slow_for"])
-                    rest = pad() - (32 << 20) + len(dump()) - pad()
-                    while rest > 0:
-                        k = min(rest, 32 << 20); f.write(b"\0" * k); rest -= k
-                r = {"saved": True}
-        elif method == "shutdown":
-            send([1, mid, None, None]); sys.exit(0)
-        else:
-            r = None
-        send([1, mid, None, r])
-    except OSError as e:
-        send([1, mid, {"code": 4, "message": "%s: %s" % (type(e).__name__, e)}, None])
+def answer(method, p):
+    if method == "setup":
+        P.update(p["params"])
+        if P.get("pidfile"):
+            with open(P["pidfile"], "w") as f: f.write(str(os.getpid()))
+        if p.get("checkpoint"):
+            with open(p["checkpoint"], "rb") as f: load(f.read())
+        elif p.get("state"):
+            load(p["state"])
+        return {"events": []}
+    if method != "state_dict":
+        return None
+    if P.get("mode") == "bin":
+        return {"state": dump()}
+    with open(p["path"], "wb") as f:
+        f.write(dump()[:32 << 20])
+        if st["n"] == P.get("slow_at"):
+            f.flush()
+            open(P["marker"], "w").close()
+            import time; time.sleep(P["slow_for"])
+        rest = pad() - (32 << 20) + len(dump()) - pad()
+        while rest > 0:
+            k = min(rest, 32 << 20); f.write(b"\0" * k); rest -= k
+    return {"saved": True}
+serve(answer)
 '''
 
 
-def spec(tmp, **params):
+def spec(tmp, worker=WORKER, **params):
     path = os.path.join(tmp, "worker.py")
     with open(path, "w") as f:
-        f.write(WORKER)
+        f.write(worker)
     os.chmod(tmp, 0o755)
     os.chmod(path, 0o644)
     ckpt = {"every": params.pop("every", 5), "epoch_completed": False}

@@ -12,15 +12,14 @@ import sys
 import unittest
 
 from daemon import DaemonCase, history, log_lines, wait_for, wait_iteration, wait_status
-from test_ckpt_files import PROTOCOL
+from test_ckpt_files import PROTOCOL, spec as files_spec
 
 # Its state is a counter and a digest chain; at state_dict it makes the
 # directory and writes SHARDS files shard-K, each the state and K (as
 # ranks would, each its own); param symlink adds a link to another file.
 # At setup it reads every shard back and checks that they agree.
 WORKER = PROTOCOL + r'''
-while True:
-    _, mid, method, p = msgpack.unpackb(read(struct.unpack(">I", read(4))[0]), raw=False)
+def answer(method, p):
     if method == "setup":
         P.update(p["params"])
         if p.get("checkpoint"):
@@ -32,42 +31,26 @@ while True:
                 states.add((n, d))
             assert len(states) == 1
             st["n"], st["d"] = states.pop()
-        r = {"events": []}
-    elif method == "process":
-        st["n"] += 1
-        st["d"] = hashlib.sha256(st["d"] + str(p["iteration"]).encode()).digest()
-        if P.get("sleep"):
-            import time; time.sleep(P["sleep"])
-        r = {"output": {"loss": float(st["n"])},
-             "metrics": {"w0": int.from_bytes(st["d"][:4], "big") / 2**32}}
-    elif method == "state_dict":
-        os.mkdir(p["path"], 0o700)
-        for k in range(P["shards"]):
-            with open(os.path.join(p["path"], "shard-%d" % k), "wb") as f:
-                f.write(msgpack.packb([st["n"], st["d"], k, b"\0" * P.get("pad", 0)]))
-        if P.get("symlink"):
-            os.symlink(P["symlink"], os.path.join(p["path"], "evil"))
-        r = {"saved": True}
-    elif method == "shutdown":
-        send([1, mid, None, None]); sys.exit(0)
-    else:
-        r = None
-    send([1, mid, None, r])
+        return {"events": []}
+    if method != "state_dict":
+        return None
+    os.mkdir(p["path"], 0o700)
+    for k in range(P["shards"]):
+        with open(os.path.join(p["path"], "shard-%d" % k), "wb") as f:
+            f.write(msgpack.packb([st["n"], st["d"], k, b"\0" * P.get("pad", 0)]))
+    if P.get("symlink"):
+        os.symlink(P["symlink"], os.path.join(p["path"], "evil"))
+    return {"saved": True}
+serve(answer)
 '''
 
 SHARDS = 3
 
 
 def spec(tmp, every=4, **params):
-    path = os.path.join(tmp, "shard_worker.py")
-    with open(path, "w") as f:
-        f.write(WORKER)
-    os.chmod(tmp, 0o755)
-    os.chmod(path, 0o644)
     params.setdefault("shards", SHARDS)
-    return {"engine": ["/usr/bin/python3", path], "data": "worker", "epoch_length": 30,
-            "max_epochs": 1, "params": params,
-            "checkpoint": {"every": every, "epoch_completed": False, "n_saved": 2}}
+    return files_spec(tmp, WORKER, every=every, epoch_length=30, checkpoint={"n_saved": 2},
+                      **params)
 
 
 class Shards(DaemonCase):
