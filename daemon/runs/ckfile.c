@@ -833,14 +833,37 @@ ckfile_drop(const char *dir, int64_t iteration, uint64_t tag, uid_t owner)
 	as_daemon(was);
 }
 
+/* Is the directory holding path the daemon's own, which no one else may
+ * write (its --checkpoint-dir)? */
+static bool
+parent_is_ours(const char *path)
+{
+	char parent[PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	if ((slash = strrchr(parent, '/')) == NULL || slash == parent)
+		return false;
+	*slash = '\0';
+	return lstat(parent, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 0022) == 0;
+}
+
 /* Remove the run's directory: the files the daemon named, then it. */
 void
 ckfile_remove_dir(const char *dir, uid_t owner)
 {
 	bool was;
+	int rc, e;
 
 	ckfile_sweep(dir, owner, NULL, 0);
 	was = as_owner(owner);
-	rmdir(dir);
+	rc = rmdir(dir);
+	e = errno;
 	as_daemon(was);
+	/* run-ID under the daemon's --checkpoint-dir is an entry of the
+	 * daemon's directory, which the owner may not change */
+	if (rc != 0 && e == EACCES && was && parent_is_ours(dir))
+		rmdir(dir);
 }

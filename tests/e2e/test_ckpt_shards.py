@@ -11,7 +11,7 @@ import os
 import sys
 import unittest
 
-from daemon import DaemonCase, history, log_lines, wait_for, wait_iteration, wait_status
+from daemon import DaemonCase, as_uid, history, log_lines, wait_for, wait_iteration, wait_status
 from test_ckpt_files import PROTOCOL, spec as files_spec
 
 # Its state is a counter and a digest chain; at state_dict it makes the
@@ -40,6 +40,8 @@ def answer(method, p):
             f.write(msgpack.packb([st["n"], st["d"], k, b"\0" * P.get("pad", 0)]))
     if P.get("symlink"):
         os.symlink(P["symlink"], os.path.join(p["path"], "evil"))
+    if P.get("fifo"):
+        os.mkfifo(os.path.join(p["path"], "pipe"))
     return {"saved": True}
 serve(answer)
 '''
@@ -186,6 +188,30 @@ class Shards(DaemonCase):
         wait_for(lambda: self.entries(rid) == [], "the refused directory to go", 30)
         with open(target) as f:
             self.assertEqual(f.read(), "never read")
+        # a pipe (a read would block the daemon's thread) likewise
+        rid = self.run_spec(spec(self.d.dir, fifo=True))
+        st = wait_status(self.c, rid, ("paused", "failed", "completed"), 60)
+        self.assertIn("pipe in %s" % self.run_dir(rid), st["reason"])
+        self.assertIn("is not a regular file; a checkpoint directory", st["reason"])
+
+    def test_another_users_directory(self):
+        """A run of nobody (uid 65534): its worker's directory is sealed and checked
+        as that user (after kill -9 of the daemon), the manifest is that
+        user's, and delete removes it all."""
+        s = spec(self.d.dir, pad=100, sleep=0.02)
+        self.assertEqual(as_uid(self.d, 65534, lambda c: c.call("run", s)), 0)
+        rid = max(r["id"] for r in self.c.call("list", {})["runs"])
+        wait_for(lambda: any(e.endswith(".dir") for e in self.entries(rid)),
+                 "a sealed directory", 60)
+        os.chmod(os.path.dirname(self.d.socket), 0o700)  # as_uid opened it
+        self.restart()
+        self.assertEqual(wait_status(self.c, rid, ("completed", "failed"), 120)["status"],
+                         "completed")
+        for c in self.c.call("checkpoints", {"id": rid})["checkpoints"]:
+            for name in [""] + os.listdir(c["file"]):
+                self.assertEqual(os.lstat(os.path.join(c["file"], name)).st_uid, 65534, name)
+        self.c.call("delete", {"id": rid})
+        wait_for(lambda: not os.path.exists(self.run_dir(rid)), "the run's directory", 30)
 
 
 if __name__ == "__main__":
