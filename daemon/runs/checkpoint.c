@@ -3,11 +3,12 @@
  *
  * An exec worker (or a plugin with save_file, which writes on the
  * threadpool) is asked to write its state into a fresh file of the
- * run's directory, <dir>/ckpt-ITERATION.part; it answers {saved: true},
- * or {state: bin}, which stays inline in the store when small and is
- * written to the file by the daemon otherwise.  The file is then sealed
- * on the threadpool (ckfile_seal: checked, summed, fsynced, renamed to
- * .bin, the directory fsynced) while the run waits at its clean point,
+ * run's directory, <dir>/ckpt-ITERATION-TAG.part (or a directory of
+ * shards there); it answers {saved: true}, or {state: bin}, which stays
+ * inline in the store when small and is written to the file by the daemon
+ * otherwise.  The file is then sealed on the threadpool (ckfile_seal:
+ * checked, summed, fsynced, renamed to .bin, or .dir with its manifest,
+ * the directory fsynced) while the run waits at its clean point,
  * and only then is its descriptor committed with the engine's state.  A
  * checkpoint that fails so pauses the run with the reason: the previous
  * one stands, and a run that cannot checkpoint would lose its work.
