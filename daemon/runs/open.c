@@ -128,6 +128,8 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
 	    (long long)ig_engine_state(job_engine(run->job))->epoch,
 	    (long long)ig_engine_state(job_engine(run->job))->iteration);
+	/* not before: the loop serves while the plugin reads it */
+	load_file_later(run);
 }
 
 /*

@@ -133,7 +133,8 @@ sweep(struct run *run, const struct rebuild *rb)
 	ckfile_sweep(dir, run->owner, rb->ckpts, rb->nckpts);
 }
 
-/* At the daemon's start, before it serves: all on the loop. */
+/* At the daemon's start, before it serves: all on the loop but a plugin's
+ * state file, read once it serves (load_file_later). */
 int
 revive_now(struct run *run, bool start_over, ig_err *err)
 {
@@ -184,6 +185,8 @@ rebuild_done(uv_work_t *w, int status)
 	if (rb->rc == 0)
 		rb->rc = rebuild_install(rb, &rb->err);
 	rb->then(rb);
+	/* in the loop turn that queued the run: it has not stepped yet */
+	load_file_later(rb->run);
 	rebuild_free(rb);
 	if (mgr->stopping)
 		check_stopped(mgr);
@@ -260,4 +263,57 @@ resumed(struct rebuild *rb)
 		rb->done(rb->arg, NULL, &err);
 	else
 		rb->done(rb->arg, run, NULL);
+}
+
+/* The plugin could not read its checkpoint's file: the run fails with
+ * why (its file matched its record: the plugin refuses what it wrote). */
+static void
+file_failed(struct run *run, const char *why)
+{
+	char reason[IG_ERR_MAX + 64];
+
+	snprintf(reason, sizeof(reason),
+	    "cannot load its checkpoint at iteration %lld: %s",
+	    (long long)run->ckpt_iteration, why);
+	run_log(run, LOG_ERROR, "%s", reason);
+	set_reason(run, reason);
+	run->runnable = false;
+	run->ending = IG_STATUS_FAILED;
+	finish_end(run);
+}
+
+static void
+file_loaded(void *arg, const char *why)
+{
+	struct run *run = arg;
+
+	run->rebuilding = false;
+	run->mgr->building--;
+	if (why != NULL)
+		file_failed(run, why);
+	else if (run->runnable)
+		make_runnable(run);
+	if (run->mgr->stopping)
+		check_stopped(run->mgr);
+}
+
+/*
+ * A plugin whose state is in the checkpoint's file reads it on the
+ * threadpool (a state of gigabytes takes seconds): the run stays as it
+ * is (running or queued, holding what it holds) but does not step, and
+ * the verbs answer UNAVAILABLE (rebuilding), until the plugin has.
+ */
+void
+load_file_later(struct run *run)
+{
+	ig_err err;
+
+	if (!live(run) || !job_file_pending(run->job))
+		return;
+	if (job_load_file(run->job, file_loaded, run, &err) != 0) {
+		file_failed(run, err.message);
+		return;
+	}
+	run->rebuilding = true;
+	run->mgr->building++;
 }

@@ -154,7 +154,8 @@ bool live(const struct run *run);
  * restart, the resume of an ended run, the daemon's start.  Three steps:
  * the checkpoint is read (on the loop: the store's reader is the loop's),
  * the job built (on the threadpool but at start: its data file may be
- * large), then installed with the checkpoint loaded, on the loop.
+ * large), then installed with the checkpoint loaded, on the loop, but for
+ * a plugin's state file, read on the threadpool (load_file_later).
  */
 struct rebuild {
 	uv_work_t work;
@@ -182,6 +183,9 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int rebuild_start(struct rebuild *rb);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void resumed(struct rebuild *rb);
+/* After a checkpoint's load and the run's start: a plugin's state file is
+ * read off the loop, the run held until then. */
+void load_file_later(struct run *run);
 
 /* queue.c */
 void queue_entry_init(struct run *run, int64_t seq);

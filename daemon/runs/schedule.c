@@ -19,6 +19,9 @@
 static bool
 held(const struct run *run)
 {
+	/* a plugin reading its state file steps once it has (rebuild.c) */
+	if (run->rebuilding)
+		return true;
 	return run->throttled && run->suspend == SUSPEND_NONE &&
 	    !run->ckpt_done;
 }
