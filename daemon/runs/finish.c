@@ -165,5 +165,6 @@ bool
 run_settled(const struct run *run)
 {
 	/* a run being built again (resumed, preempted) is about to change */
-	return !live(run) && run->ending < 0 && !run->rebuilding;
+	return !live(run) && run->ending < 0 && !run->rebuilding &&
+	    !run->pausing;
 }

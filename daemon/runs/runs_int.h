@@ -44,6 +44,7 @@ void runs_remove(struct runs *mgr, struct run *run);
 /* record.c */
 void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
+void set_paused(struct run *run, const char *reason);
 void flush_points(struct run *run);
 struct store_progress progress_of(struct run *run);
 void hook_point(

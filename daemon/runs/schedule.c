@@ -107,7 +107,7 @@ stepped(struct run *run, ig_run_status st)
 		    (long long)s->epoch, (long long)s->iteration);
 		if (run->suspend == SUSPEND_PAUSE) {
 			/* it frees the machine: resume builds it again */
-			set_status(run, IG_STATUS_PAUSED, run->reason);
+			set_paused(run, run->reason);
 			queue_park(run);
 		}
 		break;

@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from daemon import (PY, PYPATH, SRC, daemon_for, history, numpy_spec, softmax_spec, wait_for,  # noqa: E402
                     wait_iteration, wait_status)
+from test_backpressure import loader  # noqa: E402
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
 BUILD = os.path.join(SRC, "build")
@@ -160,6 +161,39 @@ class TestPause(PreemptCase):
 
     def test_plugin_pause_frees_slot_resumes_exactly(self):
         self.paused_then_resumed(plugin_spec(), 30)
+
+
+class TestPauseCommitted(PreemptCase):
+    def test_paused_shown_only_once_committed(self):
+        """A run is shown paused (its status note, its status) only once
+        the database holds its pause: a kill -9 at once after a watcher
+        heard it brings it back paused, for exec, builtin and plugin
+        engines.  Runs writing 10 metrics an iteration keep the store's
+        writer busy, so that a pause recorded later than shown would be
+        caught between."""
+        d, c = self.daemon()
+        kinds = {"exec": slow_spec(1000000, ms=2, every=10),
+                 "builtin": sleep_spec(checkpoint={"every": 10}),
+                 "plugin": plugin_spec()}
+        for kind, spec in kinds.items():
+            for _ in range(2):
+                c.call("run", loader())
+            rid = c.call("run", spec)["id"]
+            wait_iteration(c, rid, 20)
+            w = d.client()
+            w.call("watch", {"id": rid})
+            self.assertEqual(c.call("pause", {"id": rid})["status"], "running")
+            while True:
+                note = w.next_note()
+                if note[1] == "status" and note[2]["status"] == "paused":
+                    break
+            d.kill9()
+            w.close()
+            d.start()
+            c.close()
+            c = d.client()
+            self.addCleanup(c.close)
+            self.assertEqual(c.call("status", {"id": rid})["status"], "paused", kind)
 
 
 class TestPreempt(PreemptCase):
