@@ -241,11 +241,28 @@ resume_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	if (start_engine(run, max_epochs, err) != 0)
 		return err->code;
 	queue_start(run);
-	run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
+	log_resumed(run,
 	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued to resume",
-	    (long long)ig_engine_state(e)->epoch,
-	    (long long)ig_engine_state(e)->iteration);
+	    "");
 	return 0;
+}
+
+/*
+ * The line of a run that goes on: where it does, as its pause's line and
+ * its status before showed it.  Mid-epoch, a state just loaded counts the
+ * epochs completed (Ignite's load_state_dict: iteration / epoch_length)
+ * until its next EPOCH_STARTED, while the run is in the one after.
+ */
+void
+log_resumed(struct run *run, const char *what, const char *after)
+{
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+	int64_t epoch = s->epoch;
+
+	if (s->epoch_length > 0 && epoch * s->epoch_length < s->iteration)
+		epoch++;
+	run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld%s", what,
+	    (long long)epoch, (long long)s->iteration, after);
 }
 
 void

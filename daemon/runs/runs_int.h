@@ -184,6 +184,8 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int rebuild_start(struct rebuild *rb);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void resumed(struct rebuild *rb);
+/* Its log's "WHAT at epoch E, iteration I AFTER" once it goes on. */
+void log_resumed(struct run *run, const char *what, const char *after);
 /* After a checkpoint's load and the run's start: a plugin's state file is
  * read off the loop, the run held until then. */
 void load_file_later(struct run *run);

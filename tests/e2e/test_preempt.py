@@ -21,8 +21,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, daemon_for, history, numpy_spec, softmax_spec, wait_for,  # noqa: E402
-                    wait_iteration, wait_status)
+from daemon import (PY, PYPATH, SRC, daemon_for, history, log_lines, numpy_spec,  # noqa: E402
+                    softmax_spec, wait_for, wait_iteration, wait_status)
 from test_backpressure import loader  # noqa: E402
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
@@ -194,6 +194,28 @@ class TestPauseCommitted(PreemptCase):
             c = d.client()
             self.addCleanup(c.close)
             self.assertEqual(c.call("status", {"id": rid})["status"], "paused", kind)
+
+
+    def test_resumed_line_says_where_it_goes_on(self):
+        """A run paused mid-epoch and resumed logs "resumed at" the epoch
+        and iteration its "paused at" line and its status said, not the
+        epochs a loaded state counts as completed (one fewer)."""
+        d, c = self.daemon()
+        rid = c.call("run", softmax_spec(epochs=300, every=7))["id"]
+        for _ in range(5):
+            wait_iteration(c, rid, c.call("status", {"id": rid})["iteration"] + 3)
+            c.call("pause", {"id": rid})
+            st = wait_status(c, rid, ["paused"])
+            c.call("resume", {"id": rid})
+            if st["iteration"] % st["epoch_length"] == 0:
+                continue  # at an epoch's end: which epoch it is in is moot
+            lines = log_lines(c, rid)
+            self.assertIn("paused at epoch %d, iteration %d" % (st["epoch"], st["iteration"]),
+                          lines)
+            self.assertEqual(lines[-1], "resumed at epoch %d, iteration %d"
+                             % (st["epoch"], st["iteration"]))
+            return
+        self.fail("no pause landed mid-epoch")
 
 
 class TestPreempt(PreemptCase):
