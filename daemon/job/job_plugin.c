@@ -328,10 +328,12 @@ file_done(uv_work_t *req, int status)
 	loaded(job->file_arg, msg);
 }
 
-/* save_file or load_file (path NULL) on the threadpool; job_free waits for
- * it (busy), as for a blocking process call. */
+/* save_file into path, then saved(arg, ...), or load_file (path NULL),
+ * then loaded(arg, ...), on the threadpool; job_free waits for it (busy),
+ * as for a blocking process call. */
 static int
-file_later(struct job *job, const char *path, void *arg, ig_err *err)
+file_later(struct job *job, const char *path, job_state_fn *saved,
+    job_loaded_fn *loaded, void *arg, ig_err *err)
 {
 	int rc;
 
@@ -341,7 +343,6 @@ file_later(struct job *job, const char *path, void *arg, ig_err *err)
 	if (path != NULL && (job->save_path = strdup(path)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	job->file_err = (ig_err){ 0 };
-	job->file_arg = arg;
 	job->work.data = job;
 	if ((rc = uv_queue_work(job->loop, &job->work, file_work, file_done)) !=
 	    0) {
@@ -351,6 +352,9 @@ file_later(struct job *job, const char *path, void *arg, ig_err *err)
 		    "cannot queue the plugin's %s: %s",
 		    path != NULL ? "save_file" : "load_file", uv_strerror(rc));
 	}
+	job->save_fn = saved;
+	job->load_fn = loaded;
+	job->file_arg = arg;
 	job->busy = true;
 	return 0;
 }
@@ -363,12 +367,7 @@ job_plugin_save_file(
 	if (job->file_pending)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
 		    "checkpoint: the plugin has not read its state file yet");
-	job->save_fn = fn;
-	if (file_later(job, path, arg, err) != 0) {
-		job->save_fn = NULL;
-		return err->code;
-	}
-	return 0;
+	return file_later(job, path, fn, NULL, arg, err);
 }
 
 int
@@ -396,10 +395,5 @@ job_load_file(struct job *job, job_loaded_fn *fn, void *arg, ig_err *err)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "checkpoint: the plugin's state is in a file, and the "
 		    "checkpoint names none");
-	job->load_fn = fn;
-	if (file_later(job, NULL, arg, err) != 0) {
-		job->load_fn = NULL;
-		return err->code;
-	}
-	return 0;
+	return file_later(job, NULL, NULL, fn, arg, err);
 }

@@ -47,8 +47,8 @@ run_pause(struct run *run, ig_err *err)
 {
 	if (run->rebuilding)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-		    "run %lld is restarting its worker; "
-		    "retry",
+		    "run %lld is being set up (its worker restarting, or its "
+		    "state read back); retry",
 		    (long long)run->id);
 	if (run->pausing)
 		return 0; /* on its way: running until its pause commits */
