@@ -594,6 +594,21 @@ class PluginFiles(FilesCase):
         wait_status(self.c, rid, ("completed",), 120)
         self.assertEqual(history(self.c, rid)["loss"], want)
 
+    def test_refused_state_file_fails_the_run_with_why(self):
+        """A plugin whose load_file refuses the file (read on the
+        threadpool after the run was accepted: here a branch with another
+        pad) fails the run with its message in the reason."""
+        s = plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=4096, sleep_ms=5, every=4)
+        s["checkpoint"]["n_saved"] = 50
+        src = self.run_spec(s)
+        wait_status(self.c, src, ("completed",), 120)
+        s["params"]["pad"] = 8192
+        rid = self.run_spec(dict(s, **{"from": {"id": src, "iteration": 20}}))
+        st = wait_status(self.c, rid, ("failed", "completed"), 60)
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("cannot load its checkpoint at iteration 20: "
+                      "bigstate: not a state of this pad", st["reason"])
+
     def test_abi1_plugin_keeps_its_state_inline(self):
         """A plugin of ABI version 1 has no save_file: the daemon reads no
         member past version 1's (this one's would abort) and keeps its
