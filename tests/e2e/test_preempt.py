@@ -202,18 +202,25 @@ class TestPauseCommitted(PreemptCase):
         epochs a loaded state counts as completed (one fewer)."""
         d, c = self.daemon()
         rid = c.call("run", softmax_spec(epochs=300, every=7))["id"]
-        for _ in range(5):
+
+        def lines(what, n):
+            """The run's first n lines starting with what, once it has them
+            (a line is stored a moment after it is written)."""
+            def got():
+                v = [l for l in log_lines(c, rid) if l.startswith(what)]
+                return v if len(v) >= n else None
+            return wait_for(got, "%d lines %r" % (n, what))
+
+        for n in range(1, 6):
             wait_iteration(c, rid, c.call("status", {"id": rid})["iteration"] + 3)
             c.call("pause", {"id": rid})
             st = wait_status(c, rid, ["paused"])
             c.call("resume", {"id": rid})
             if st["iteration"] % st["epoch_length"] == 0:
                 continue  # at an epoch's end: which epoch it is in is moot
-            lines = log_lines(c, rid)
-            self.assertIn("paused at epoch %d, iteration %d" % (st["epoch"], st["iteration"]),
-                          lines)
-            self.assertEqual(lines[-1], "resumed at epoch %d, iteration %d"
-                             % (st["epoch"], st["iteration"]))
+            at = "at epoch %d, iteration %d" % (st["epoch"], st["iteration"])
+            self.assertEqual(lines("paused at", n)[n - 1], "paused " + at)
+            self.assertEqual(lines("resumed at", n)[n - 1], "resumed " + at)
             return
         self.fail("no pause landed mid-epoch")
 
