@@ -58,15 +58,18 @@ ig_proto_code_fatal(int code)
 int
 ig_err_set(ig_err *err, int code, const char *fmt, ...)
 {
+	char msg[sizeof err->message];
 	va_list ap;
 	int n;
 
 	if (err == NULL)
 		return code;
-	err->code = code;
+	/* into a copy: callers wrap err's own message ("...: %s", err->message) */
 	va_start(ap, fmt);
-	n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+	n = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	err->code = code;
+	memcpy(err->message, msg, sizeof msg);
 	if (n < 0)
 		snprintf(err->message, sizeof err->message, "%s",
 		    ig_proto_code_name(code));

@@ -153,5 +153,16 @@ void job_save_given(
  * its bytes when small (NULL: the worker reads the file).  Both copied. */
 int job_set_checkpoint_file(struct job *job, const char *path,
     const void *bytes, size_t len, ig_err *err);
+/*
+ * A plugin whose state is in the checkpoint's file (load_file) has not
+ * read it after job_load, which never blocks on a file of any size:
+ * job_file_pending says so, and job_load_file has the plugin read it on
+ * the threadpool as the owner (the file set as above), then fn(arg, NULL),
+ * or fn(arg, why) when it failed.  The engine must not step meanwhile
+ * (job_busy), and until it has, the job has no state to save.
+ */
+typedef void job_loaded_fn(void *arg, const char *err);
+bool job_file_pending(const struct job *job);
+int job_load_file(struct job *job, job_loaded_fn *fn, void *arg, ig_err *err);
 
 #endif

@@ -93,12 +93,14 @@ struct job {
 	int work_rc;
 	char perr[IG_ERR_MAX]; /* the process function's message */
 
-	/* A plugin's save_file on the threadpool (job_plugin.c), and the
-	 * file its load_file resumes from. */
+	/* A plugin's save_file or load_file on the threadpool (job_plugin.c),
+	 * and the file its load_file resumes from. */
 	char *save_path, *ckpt_file; /* owned */
 	job_state_fn *save_fn;
-	void *save_arg;
-	ig_err save_err;
+	job_loaded_fn *load_fn;
+	void *file_arg;
+	ig_err file_err;
+	bool file_pending; /* job_load left the file to job_load_file */
 };
 
 /* job_data.c: open spec.data as owner into job->train, job->val and
@@ -128,8 +130,6 @@ int job_plugin_events(struct job *job, ig_err *err);
 int job_plugin_save_file(struct job *job, const char *path, job_state_fn *fn,
     void *arg, ig_err *err);
 int job_plugin_set_file(struct job *job, const char *path, ig_err *err);
-/* job_load's: its load_file on the file set, as the owner. */
-int job_plugin_load_file(struct job *job, ig_err *err);
 
 /* job_exec.c: job->plugin is &job_exec_plugin, job->self its instance */
 extern const ig_plugin job_exec_plugin;

@@ -3,8 +3,9 @@
  * builtin, a plugin loaded by plugin_load.c, or an exec worker, job_exec.c),
  * the instance made from the spec's params, its process calls from the
  * trainer and the evaluator, the threadpool for plugins flagged
- * IG_PLUGIN_BLOCKING, and a plugin's state as a file: save_file on the
- * threadpool, load_file at a resume, both as the run's owner.
+ * IG_PLUGIN_BLOCKING, and a plugin's state as a file: save_file at a
+ * checkpoint and load_file at a resume, both on the threadpool as the run's
+ * owner.
  *
  * A blocking trainer call is queued with uv_queue_work and the engine waits
  * (IG_PROCESS_PENDING) until the after-work callback, on the loop thread,
@@ -291,59 +292,82 @@ file_call(struct job *job, bool save, ig_err *err)
 	return job_as_owner(job->owner, file_as_owner, &fc, "checkpoint", err);
 }
 
-/* Threadpool: the run waits at its clean point, so nothing else calls the
- * instance meanwhile. */
+/* Threadpool: the run waits (at its clean point for a save, before its
+ * first step for a load), so nothing else calls the instance meanwhile.
+ * save_path is set for a save only. */
 static void
-save_work(uv_work_t *req)
+file_work(uv_work_t *req)
 {
 	struct job *job = req->data;
 
-	file_call(job, true, &job->save_err);
+	file_call(job, job->save_path != NULL, &job->file_err);
 }
 
 static void
-save_done(uv_work_t *req, int status)
+file_done(uv_work_t *req, int status)
 {
 	struct job *job = req->data;
-	job_state_fn *fn = job->save_fn;
+	job_state_fn *saved = job->save_fn;
+	job_loaded_fn *loaded = job->load_fn;
 	const char *msg = NULL;
 
 	job->busy = false;
 	job->save_fn = NULL;
+	job->load_fn = NULL;
 	free(job->save_path);
 	job->save_path = NULL;
 	if (status != 0)
 		msg = "ignited is stopping";
-	else if (job->save_err.code != 0)
-		msg = job->save_err.message;
-	fn(job->save_arg, NULL, 0, msg == NULL, msg);
+	else if (job->file_err.code != 0)
+		msg = job->file_err.message;
+	if (saved != NULL) {
+		saved(job->file_arg, NULL, 0, msg == NULL, msg);
+		return;
+	}
+	job->file_pending = msg != NULL;
+	loaded(job->file_arg, msg);
 }
 
-int
-job_plugin_save_file(
-    struct job *job, const char *path, job_state_fn *fn, void *arg, ig_err *err)
+/* save_file into path, then saved(arg, ...), or load_file (path NULL),
+ * then loaded(arg, ...), on the threadpool; job_free waits for it (busy),
+ * as for a blocking process call. */
+static int
+file_later(struct job *job, const char *path, job_state_fn *saved,
+    job_loaded_fn *loaded, void *arg, ig_err *err)
 {
 	int rc;
 
 	if (job->busy)
 		return ig_err_set(
 		    err, IG_PROTO_INTERNAL, "checkpoint: the plugin is busy");
-	if ((job->save_path = strdup(path)) == NULL)
+	if (path != NULL && (job->save_path = strdup(path)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	job->save_err = (ig_err){ 0 };
-	job->save_fn = fn;
-	job->save_arg = arg;
+	job->file_err = (ig_err){ 0 };
 	job->work.data = job;
-	if ((rc = uv_queue_work(job->loop, &job->work, save_work, save_done)) !=
+	if ((rc = uv_queue_work(job->loop, &job->work, file_work, file_done)) !=
 	    0) {
 		free(job->save_path);
 		job->save_path = NULL;
 		return ig_err_set(err, IG_PROTO_INTERNAL,
-		    "cannot queue the plugin's save_file: %s", uv_strerror(rc));
+		    "cannot queue the plugin's %s: %s",
+		    path != NULL ? "save_file" : "load_file", uv_strerror(rc));
 	}
-	/* job_free waits for it, as for a blocking process call */
+	job->save_fn = saved;
+	job->load_fn = loaded;
+	job->file_arg = arg;
 	job->busy = true;
 	return 0;
+}
+
+int
+job_plugin_save_file(
+    struct job *job, const char *path, job_state_fn *fn, void *arg, ig_err *err)
+{
+	/* an instance whose state is not loaded yet has none to save */
+	if (job->file_pending)
+		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
+		    "checkpoint: the plugin has not read its state file yet");
+	return file_later(job, path, fn, NULL, arg, err);
 }
 
 int
@@ -358,12 +382,18 @@ job_plugin_set_file(struct job *job, const char *path, ig_err *err)
 	return 0;
 }
 
+bool
+job_file_pending(const struct job *job)
+{
+	return job->file_pending;
+}
+
 int
-job_plugin_load_file(struct job *job, ig_err *err)
+job_load_file(struct job *job, job_loaded_fn *fn, void *arg, ig_err *err)
 {
 	if (job->ckpt_file == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL,
 		    "checkpoint: the plugin's state is in a file, and the "
 		    "checkpoint names none");
-	return file_call(job, false, err);
+	return file_later(job, NULL, NULL, fn, arg, err);
 }

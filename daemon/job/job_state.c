@@ -439,11 +439,10 @@ job_load(struct job *job, const void *buf, size_t len, ig_err *err)
 		                     "the process function refused its state");
 		goto out;
 	}
-	if (job->plugin->load_file != NULL &&
-	    sv.plugin->type == MSGPACK_OBJECT_NIL &&
-	    (rc = job_plugin_load_file(job, err)) != 0)
-		goto out;
-	rc = apply(job, &sv, err);
+	/* a file of any size is read off the loop: job_load_file */
+	if ((rc = apply(job, &sv, err)) == 0)
+		job->file_pending = job->plugin->load_file != NULL &&
+		    sv.plugin->type == MSGPACK_OBJECT_NIL;
 out:
 	free(sv.acc);
 	msgpack_unpacked_destroy(&u);

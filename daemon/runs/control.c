@@ -10,9 +10,10 @@ run_terminate(struct run *run, bool epoch_only, run_done_fn *ended, void *arg,
 	bool stopped =
 	    run->status == IG_STATUS_PAUSED || run->status == IG_STATUS_QUEUED;
 
-	if (run->rebuilding)
+	if (run->rebuilding || run->pausing)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-		    "run %lld is being set up; retry", (long long)run->id);
+		    "run %lld is being %s; retry", (long long)run->id,
+		    run->pausing ? "paused" : "set up");
 	if ((!live(run) && run->status != IG_STATUS_PAUSED) ||
 	    (epoch_only && run->status != IG_STATUS_RUNNING))
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
@@ -46,9 +47,11 @@ run_pause(struct run *run, ig_err *err)
 {
 	if (run->rebuilding)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-		    "run %lld is restarting its worker; "
-		    "retry",
+		    "run %lld is being set up (its worker restarting, or its "
+		    "state read back); retry",
 		    (long long)run->id);
+	if (run->pausing)
+		return 0; /* on its way: running until its pause commits */
 	if (!live(run) || run->status != IG_STATUS_RUNNING)
 		return ig_err_set(err, IG_PROTO_CONFLICT, "run %lld is %s",
 		    (long long)run->id, ig_status_name(run->status));
@@ -57,7 +60,7 @@ run_pause(struct run *run, ig_err *err)
 		 * resume submits a job that starts from there */
 		run->waiting = false;
 		run_log(run, LOG_INFO, "paused while waiting for its worker");
-		set_status(run, IG_STATUS_PAUSED, run->reason);
+		set_paused(run, run->reason);
 		return 0;
 	}
 	run->suspend = SUSPEND_PAUSE;
@@ -74,9 +77,10 @@ run_resume(struct run *run, int64_t max_epochs, run_done_fn *done, void *arg,
 	*later = false;
 	/* its history may be cut back to a checkpoint */
 	history_forget(run->mgr->history, run->id);
-	if (run->rebuilding)
+	if (run->rebuilding || run->pausing)
 		return ig_err_set(err, IG_PROTO_UNAVAILABLE,
-		    "run %lld is being set up; retry", (long long)run->id);
+		    "run %lld is being %s; retry", (long long)run->id,
+		    run->pausing ? "paused" : "set up");
 	if (run->status == IG_STATUS_RUNNING || run->status == IG_STATUS_QUEUED)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld is already %s", (long long)run->id,
@@ -168,7 +172,7 @@ runs_delete(struct runs *mgr, struct run *run, ig_err *err)
 {
 	struct rm_dir *r = NULL;
 
-	if (live(run) || run->ending >= 0 || run->rebuilding)
+	if (live(run) || run->ending >= 0 || run->rebuilding || run->pausing)
 		return ig_err_set(err, IG_PROTO_CONFLICT,
 		    "run %lld is %s: terminate it first", (long long)run->id,
 		    ig_status_name(run->status));

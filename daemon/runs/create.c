@@ -114,6 +114,8 @@ on_branched(void *arg, const ig_err *err)
 		queue_start(run);
 	cr->done(cr->arg, run, NULL);
 	creating_free(cr);
+	/* a plugin reads the checkpoint's file, now the run's own */
+	load_file_later(run);
 }
 
 static void

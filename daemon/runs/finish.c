@@ -50,10 +50,7 @@ restarted(struct rebuild *rb)
 	run->restarts++;
 	run->mgr->stats.worker_restarts++;
 	make_runnable(run);
-	run_log(run, LOG_INFO,
-	    "resumed at epoch %lld, iteration %lld after the worker's restart",
-	    (long long)ig_engine_state(job_engine(run->job))->epoch,
-	    (long long)ig_engine_state(job_engine(run->job))->iteration);
+	log_resumed(run, "resumed", " after the worker's restart");
 }
 
 static bool
@@ -165,5 +162,6 @@ bool
 run_settled(const struct run *run)
 {
 	/* a run being built again (resumed, preempted) is about to change */
-	return !live(run) && run->ending < 0 && !run->rebuilding;
+	return !live(run) && run->ending < 0 && !run->rebuilding &&
+	    !run->pausing;
 }

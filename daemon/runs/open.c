@@ -123,11 +123,11 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		queue_restore(run);
 	else
 		queue_start(run);
-	run_log(run, LOG_INFO,
-	    "%s at epoch %lld, iteration %lld after the daemon's restart",
+	log_resumed(run,
 	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
-	    (long long)ig_engine_state(job_engine(run->job))->epoch,
-	    (long long)ig_engine_state(job_engine(run->job))->iteration);
+	    " after the daemon's restart");
+	/* not before: the loop serves while the plugin reads it */
+	load_file_later(run);
 }
 
 /*

@@ -278,7 +278,7 @@ not_requeued(struct run *run, const ig_err *err)
 	    "preempted, but it cannot wait queued: %s; resume it",
 	    err->message);
 	run_log(run, LOG_ERROR, "%s", why);
-	set_status(run, IG_STATUS_PAUSED, why);
+	set_paused(run, why);
 }
 
 static void

@@ -133,7 +133,8 @@ sweep(struct run *run, const struct rebuild *rb)
 	ckfile_sweep(dir, run->owner, rb->ckpts, rb->nckpts);
 }
 
-/* At the daemon's start, before it serves: all on the loop. */
+/* At the daemon's start, before it serves: all on the loop but a plugin's
+ * state file, read once it serves (load_file_later). */
 int
 revive_now(struct run *run, bool start_over, ig_err *err)
 {
@@ -184,6 +185,8 @@ rebuild_done(uv_work_t *w, int status)
 	if (rb->rc == 0)
 		rb->rc = rebuild_install(rb, &rb->err);
 	rb->then(rb);
+	/* in the loop turn that queued the run: it has not stepped yet */
+	load_file_later(rb->run);
 	rebuild_free(rb);
 	if (mgr->stopping)
 		check_stopped(mgr);
@@ -238,11 +241,28 @@ resume_engine(struct run *run, int64_t max_epochs, ig_err *err)
 	if (start_engine(run, max_epochs, err) != 0)
 		return err->code;
 	queue_start(run);
-	run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld",
+	log_resumed(run,
 	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued to resume",
-	    (long long)ig_engine_state(e)->epoch,
-	    (long long)ig_engine_state(e)->iteration);
+	    "");
 	return 0;
+}
+
+/*
+ * The line of a run that goes on: where it does, as its pause's line and
+ * its status before showed it.  Mid-epoch, a state just loaded counts the
+ * epochs completed (Ignite's load_state_dict: iteration / epoch_length)
+ * until its next EPOCH_STARTED, while the run is in the one after.
+ */
+void
+log_resumed(struct run *run, const char *what, const char *after)
+{
+	const ig_state *s = ig_engine_state(job_engine(run->job));
+	int64_t epoch = s->epoch;
+
+	if (s->epoch_length > 0 && epoch * s->epoch_length < s->iteration)
+		epoch++;
+	run_log(run, LOG_INFO, "%s at epoch %lld, iteration %lld%s", what,
+	    (long long)epoch, (long long)s->iteration, after);
 }
 
 void
@@ -260,4 +280,57 @@ resumed(struct rebuild *rb)
 		rb->done(rb->arg, NULL, &err);
 	else
 		rb->done(rb->arg, run, NULL);
+}
+
+/* The plugin could not read its checkpoint's file: the run fails with
+ * why (its file matched its record: the plugin refuses what it wrote). */
+static void
+file_failed(struct run *run, const char *why)
+{
+	char reason[IG_ERR_MAX + 64];
+
+	snprintf(reason, sizeof(reason),
+	    "cannot load its checkpoint at iteration %lld: %s",
+	    (long long)run->ckpt_iteration, why);
+	run_log(run, LOG_ERROR, "%s", reason);
+	set_reason(run, reason);
+	run->runnable = false;
+	run->ending = IG_STATUS_FAILED;
+	finish_end(run);
+}
+
+static void
+file_loaded(void *arg, const char *why)
+{
+	struct run *run = arg;
+
+	run->rebuilding = false;
+	run->mgr->building--;
+	if (why != NULL)
+		file_failed(run, why);
+	else if (run->runnable)
+		make_runnable(run);
+	if (run->mgr->stopping)
+		check_stopped(run->mgr);
+}
+
+/*
+ * A plugin whose state is in the checkpoint's file reads it on the
+ * threadpool (a state of gigabytes takes seconds): the run stays as it
+ * is (running or queued, holding what it holds) but does not step, and
+ * the verbs answer UNAVAILABLE (rebuilding), until the plugin has.
+ */
+void
+load_file_later(struct run *run)
+{
+	ig_err err;
+
+	if (!live(run) || !job_file_pending(run->job))
+		return;
+	if (job_load_file(run->job, file_loaded, run, &err) != 0) {
+		file_failed(run, err.message);
+		return;
+	}
+	run->rebuilding = true;
+	run->mgr->building++;
 }

@@ -16,6 +16,15 @@ set_reason(struct run *run, const char *reason)
 	run->reason = copy;
 }
 
+/* Its status changed: watchers, notify commands and a cluster's job. */
+static void
+tell_status(struct run *run)
+{
+	notify_status(run);
+	alert_status(run);
+	remote_status(run);
+}
+
 void
 set_status(struct run *run, int status, const char *reason)
 {
@@ -30,9 +39,38 @@ set_status(struct run *run, int status, const char *reason)
 	        run->mgr->store, run->id, status, run->reason, NULL, NULL) != 0)
 		log_msg(LOG_ERROR, run->id, "cannot record status %s",
 		    ig_status_name(status));
-	notify_status(run);
-	alert_status(run);
-	remote_status(run);
+	tell_status(run);
+}
+
+static void
+on_pause_committed(void *arg, const ig_err *err)
+{
+	struct run *run = arg;
+
+	if (err != NULL)
+		log_msg(LOG_ERROR, run->id, "recording its pause: %s",
+		    err->message);
+	run->pausing = false;
+	run->status = IG_STATUS_PAUSED;
+	tell_status(run);
+}
+
+/*
+ * A pause is shown (status, its note, pause's answer) only once the store
+ * has committed it, as a checkpoint is waited for: a crash before would
+ * bring the run back running, after a client was told it is paused.
+ * Until then it shows running, holding nothing (pausing).
+ */
+void
+set_paused(struct run *run, const char *reason)
+{
+	set_reason(run, reason);
+	run->pausing = true;
+	if (store_set_status(run->mgr->store, run->id, IG_STATUS_PAUSED,
+	        run->reason, on_pause_committed, run) != 0) {
+		log_msg(LOG_ERROR, run->id, "cannot record status paused");
+		on_pause_committed(run, NULL);
+	}
 }
 
 void

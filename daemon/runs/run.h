@@ -112,6 +112,7 @@ struct run {
 	int suspend; /* enum run_suspend: pause or shutdown asked */
 	bool store_failed; /* a write was lost: resume from the store */
 	bool rebuilding; /* its job is being built again, off the loop */
+	bool pausing; /* paused, not yet committed: shown once it is */
 	int64_t restarts; /* after its exec worker failed */
 	bool nan_seen; /* a metric was NaN: notify's nan fired (alert.c) */
 

@@ -44,6 +44,7 @@ void runs_remove(struct runs *mgr, struct run *run);
 /* record.c */
 void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
+void set_paused(struct run *run, const char *reason);
 void flush_points(struct run *run);
 struct store_progress progress_of(struct run *run);
 void hook_point(
@@ -159,7 +160,8 @@ bool live(const struct run *run);
  * restart, the resume of an ended run, the daemon's start.  Three steps:
  * the checkpoint is read (on the loop: the store's reader is the loop's),
  * the job built (on the threadpool but at start: its data file may be
- * large), then installed with the checkpoint loaded, on the loop.
+ * large), then installed with the checkpoint loaded, on the loop, but for
+ * a plugin's state file, read on the threadpool (load_file_later).
  */
 struct rebuild {
 	uv_work_t work;
@@ -187,6 +189,11 @@ int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int rebuild_start(struct rebuild *rb);
 int resume_engine(struct run *run, int64_t max_epochs, ig_err *err);
 void resumed(struct rebuild *rb);
+/* Its log's "WHAT at epoch E, iteration I AFTER" once it goes on. */
+void log_resumed(struct run *run, const char *what, const char *after);
+/* After a checkpoint's load and the run's start: a plugin's state file is
+ * read off the loop, the run held until then. */
+void load_file_later(struct run *run);
 
 /* queue.c */
 void queue_entry_init(struct run *run, int64_t seq);

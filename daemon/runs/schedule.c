@@ -19,6 +19,9 @@
 static bool
 held(const struct run *run)
 {
+	/* a plugin reading its state file steps once it has (rebuild.c) */
+	if (run->rebuilding)
+		return true;
 	return run->throttled && run->suspend == SUSPEND_NONE &&
 	    !run->ckpt_done;
 }
@@ -104,7 +107,7 @@ stepped(struct run *run, ig_run_status st)
 		    (long long)s->epoch, (long long)s->iteration);
 		if (run->suspend == SUSPEND_PAUSE) {
 			/* it frees the machine: resume builds it again */
-			set_status(run, IG_STATUS_PAUSED, run->reason);
+			set_paused(run, run->reason);
 			queue_park(run);
 		}
 		break;

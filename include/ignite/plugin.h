@@ -19,11 +19,13 @@
  * say what to change ("softmax: param lr must be > 0, got -1").
  *
  * Threading: the daemon never overlaps two calls on one instance.  Without
- * IG_PLUGIN_BLOCKING every callback runs on the daemon's loop thread and must
- * return quickly (microseconds: it holds up every other run and client).
- * With it, process may run on a worker thread, a different one from call to
- * call, so instances must not use thread-local state; the other callbacks
- * still run on the loop thread while no process call is in flight.
+ * IG_PLUGIN_BLOCKING every callback but save_file and load_file runs on the
+ * daemon's loop thread and must return quickly (microseconds: it holds up
+ * every other run and client).  With it, process may run on a worker
+ * thread, a different one from call to call, so instances must not use
+ * thread-local state; the other callbacks still run on the loop thread
+ * while no process call is in flight.  save_file and load_file always run
+ * on a worker thread: they may take as long as the file takes.
  * Different instances may be called concurrently from different threads, so
  * a plugin must not share mutable globals between instances.
  */
@@ -158,10 +160,12 @@ typedef struct ig_plugin {
 	 * checkpoint stands.
 	 *
 	 * load_file restores what save_file wrote, called after create and
-	 * before the first process, on the loop thread with the file access
-	 * of the run's owner.  The daemon hands it only a file whose size and
-	 * checksum match what it sealed; still validate it before changing
-	 * anything, as load_state_dict.
+	 * before the first process (and before any on_event), on a worker
+	 * thread with the file access of the run's owner, while the run waits
+	 * to start: the loop and every other run go on.  A failure fails the
+	 * run with the message.  The daemon hands it only a file whose size
+	 * and checksum match what it sealed; still validate it before
+	 * changing anything, as load_state_dict.
 	 */
 	int (*save_file)(
 	    void *self, const char *path, char *err, size_t errlen);

@@ -9,9 +9,10 @@ import glob
 import os
 import sqlite3
 import sys
+import time
 import unittest
 
-from daemon import (DaemonCase, Daemon, as_uid, history, log_lines, wait_for,
+from daemon import (DaemonCase, Daemon, RPCError, as_uid, history, log_lines, wait_for,
                     wait_iteration, wait_status)
 
 # A worker speaking the protocol with msgpack directly.  Its state is a
@@ -524,6 +525,99 @@ class PluginFiles(FilesCase):
         newest = self.corrupt_newest_and_finish(rid, 1000)
         self.assertEqual(history(self.c, rid)["loss"], want)
         self.assertNotIn(newest, [r[1] for r in self.rows(rid)])
+
+    def served_while_loading(self, rid, other, t0, load_s):
+        """Run rid's plugin reads its state file for load_s from t0: until
+        shortly before, pings and the other run's status answer within
+        200 ms and the other run goes on, while rid shows running at the
+        iteration it resumed at; after, rid steps again."""
+        it, seen = None, []
+        while time.time() < t0 + load_s - 0.5:
+            t = time.time()
+            self.assertIsNone(self.c.call("ping"))
+            seen.append(self.c.call("status", {"id": other})["iteration"])
+            self.assertLess(time.time() - t, 0.2)
+            st = self.c.call("status", {"id": rid})
+            it = st["iteration"] if it is None else it
+            self.assertEqual((st["status"], st["iteration"]), ("running", it))
+            time.sleep(0.02)
+        self.assertGreater(len(seen), 10)
+        self.assertGreater(seen[-1], seen[0])
+        wait_for(lambda: self.c.call("status", {"id": rid})["iteration"] > it,
+                 "run %d to step after its load" % rid, 60)
+        self.assertGreater(time.time() - t0, load_s - 0.2)
+        return it
+
+    def test_slow_load_file_runs_off_the_loop(self):
+        """A plugin whose load_file takes 3 s (a state of gigabytes read
+        back) reads it on the threadpool, at a resume and at the daemon's
+        start: the daemon serves meanwhile, the run waits, and it goes on
+        bit-identically."""
+        load_ms = 3000
+        s = plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=1 << 20, sleep_ms=10, every=4)
+        s["epoch_length"] = 300
+        want = self.history_of(s)
+        s["params"]["load_ms"] = load_ms  # the same history, read back slowly
+        rid = self.run_spec(s)
+        other = self.run_spec({"engine": "builtin:sleep", "params": {"ms": 1},
+                               "data": "range:10000000", "max_epochs": 1})
+        wait_for(lambda: len(self.rows(rid)) >= 2, "two committed checkpoints", 120)
+        self.c.call("pause", {"id": rid})
+        wait_status(self.c, rid, ("paused",), 60)
+        t0 = time.time()
+        self.c.call("resume", {"id": rid})
+        self.assertLess(time.time() - t0, 1.0)
+        with self.assertRaises(RPCError) as e:
+            self.c.call("pause", {"id": rid})
+        self.assertEqual(e.exception.code, 7)  # UNAVAILABLE: retry
+        paused_at = self.served_while_loading(rid, other, t0, load_ms / 1e3)
+        wait_for(lambda: self.rows(rid)[-1][0] > paused_at + 4, "a newer checkpoint", 120)
+        self.d.kill9()
+        t0 = time.time()
+        self.d.start()
+        self.c = self.d.client()
+        self.addCleanup(self.c.close)
+        self.assertLess(time.time() - t0, 2.0)
+        at = self.served_while_loading(rid, other, t0, load_ms / 1e3)
+        self.assertEqual(resumed_at(self.c, rid), at)
+        wait_status(self.c, rid, ("completed",), 300)
+        self.assertEqual(history(self.c, rid)["loss"], want)
+
+    def test_branch_reads_the_file_off_the_loop(self):
+        """run's from a plugin's checkpoint: the new run's plugin reads the
+        file (its own link of it) on the threadpool before its first
+        process, and goes on as the source did."""
+        s = plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=1 << 20, sleep_ms=5, every=4)
+        s["epoch_length"] = 60
+        s["checkpoint"]["n_saved"] = 50
+        src = self.run_spec(s)
+        wait_status(self.c, src, ("completed",), 120)
+        want = [p for p in history(self.c, src)["loss"] if p[1] > 20]
+        s["params"]["load_ms"] = 2000
+        t0 = time.time()
+        rid = self.run_spec(dict(s, **{"from": {"id": src, "iteration": 20}}))
+        self.assertLess(time.time() - t0, 1.0)
+        for _ in range(10):
+            t = time.time()
+            self.assertIsNone(self.c.call("ping"))
+            self.assertLess(time.time() - t, 0.2)
+        wait_status(self.c, rid, ("completed",), 120)
+        self.assertEqual(history(self.c, rid)["loss"], want)
+
+    def test_refused_state_file_fails_the_run_with_why(self):
+        """A plugin whose load_file refuses the file (read on the
+        threadpool after the run was accepted: here a branch with another
+        pad) fails the run with its message in the reason."""
+        s = plugin_spec("IGNITE_BIGSTATE_PLUGIN", pad=4096, sleep_ms=5, every=4)
+        s["checkpoint"]["n_saved"] = 50
+        src = self.run_spec(s)
+        wait_status(self.c, src, ("completed",), 120)
+        s["params"]["pad"] = 8192
+        rid = self.run_spec(dict(s, **{"from": {"id": src, "iteration": 20}}))
+        st = wait_status(self.c, rid, ("failed", "completed"), 60)
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("cannot load its checkpoint at iteration 20: "
+                      "bigstate: not a state of this pad", st["reason"])
 
     def test_abi1_plugin_keeps_its_state_inline(self):
         """A plugin of ABI version 1 has no save_file: the daemon reads no

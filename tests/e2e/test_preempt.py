@@ -21,8 +21,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from daemon import (PY, PYPATH, SRC, daemon_for, history, numpy_spec, softmax_spec, wait_for,  # noqa: E402
-                    wait_iteration, wait_status)
+from daemon import (PY, PYPATH, SRC, daemon_for, history, log_lines, numpy_spec,  # noqa: E402
+                    softmax_spec, wait_for, wait_iteration, wait_status)
+from test_backpressure import loader  # noqa: E402
 
 SLOW_WORKER = os.path.join(SRC, "tests", "workers", "slow_worker.py")
 BUILD = os.path.join(SRC, "build")
@@ -160,6 +161,68 @@ class TestPause(PreemptCase):
 
     def test_plugin_pause_frees_slot_resumes_exactly(self):
         self.paused_then_resumed(plugin_spec(), 30)
+
+
+class TestPauseCommitted(PreemptCase):
+    def test_paused_shown_only_once_committed(self):
+        """A run is shown paused (its status note, its status) only once
+        the database holds its pause: a kill -9 at once after a watcher
+        heard it brings it back paused, for exec, builtin and plugin
+        engines.  Runs writing 10 metrics an iteration keep the store's
+        writer busy, so that a pause recorded later than shown would be
+        caught between."""
+        d, c = self.daemon()
+        kinds = {"exec": slow_spec(1000000, ms=2, every=10),
+                 "builtin": sleep_spec(checkpoint={"every": 10}),
+                 "plugin": plugin_spec()}
+        for kind, spec in kinds.items():
+            for _ in range(2):
+                c.call("run", loader())
+            rid = c.call("run", spec)["id"]
+            wait_iteration(c, rid, 20)
+            w = d.client()
+            w.call("watch", {"id": rid})
+            self.assertEqual(c.call("pause", {"id": rid})["status"], "running")
+            while True:
+                note = w.next_note()
+                if note[1] == "status" and note[2]["status"] == "paused":
+                    break
+            d.kill9()
+            w.close()
+            d.start()
+            c.close()
+            c = d.client()
+            self.addCleanup(c.close)
+            self.assertEqual(c.call("status", {"id": rid})["status"], "paused", kind)
+
+
+    def test_resumed_line_says_where_it_goes_on(self):
+        """A run paused mid-epoch and resumed logs "resumed at" the epoch
+        and iteration its "paused at" line and its status said, not the
+        epochs a loaded state counts as completed (one fewer)."""
+        d, c = self.daemon()
+        rid = c.call("run", softmax_spec(epochs=300, every=7))["id"]
+
+        def lines(what, n):
+            """The run's first n lines starting with what, once it has them
+            (a line is stored a moment after it is written)."""
+            def got():
+                v = [l for l in log_lines(c, rid) if l.startswith(what)]
+                return v if len(v) >= n else None
+            return wait_for(got, "%d lines %r" % (n, what))
+
+        for n in range(1, 6):
+            wait_iteration(c, rid, c.call("status", {"id": rid})["iteration"] + 3)
+            c.call("pause", {"id": rid})
+            st = wait_status(c, rid, ["paused"])
+            c.call("resume", {"id": rid})
+            if st["iteration"] % st["epoch_length"] == 0:
+                continue  # at an epoch's end: which epoch it is in is moot
+            at = "at epoch %d, iteration %d" % (st["epoch"], st["iteration"])
+            self.assertEqual(lines("paused at", n)[n - 1], "paused " + at)
+            self.assertEqual(lines("resumed at", n)[n - 1], "resumed " + at)
+            return
+        self.fail("no pause landed mid-epoch")
 
 
 class TestPreempt(PreemptCase):

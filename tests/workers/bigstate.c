@@ -4,7 +4,8 @@
  * tests.  Each iteration folds the iteration and one byte of the pad into
  * a digest, changes that byte, and outputs the digest as loss: a resume
  * that lost or damaged any of the state shows in the history.  Param
- * sleep_ms: how long each process call takes (it is a blocking plugin).
+ * sleep_ms: how long each process call takes (it is a blocking plugin);
+ * load_ms: how long load_file takes (a state of gigabytes read back).
  *
  * Built a second time with BIGSTATE_ABI1 as a plugin of ABI version 1,
  * whose state is state_dict's bytes: its save_file and load_file abort,
@@ -26,7 +27,7 @@ struct big {
 	uint64_t n, digest;
 	size_t pad;
 	unsigned char *bytes;
-	long sleep_ms;
+	long sleep_ms, load_ms;
 	ig_field field;
 	ig_output out;
 };
@@ -73,10 +74,12 @@ big_create(const ig_param *params, size_t n, char *err, size_t errlen)
 			b->pad = (size_t)v->u.i;
 		} else if (strcmp(params[i].key, "sleep_ms") == 0) {
 			b->sleep_ms = (long)v->u.i;
+		} else if (strcmp(params[i].key, "load_ms") == 0) {
+			b->load_ms = (long)v->u.i;
 		} else {
 			snprintf(err, errlen,
-			    "bigstate: unknown param %s (it takes pad > 0 "
-			    "and sleep_ms)",
+			    "bigstate: unknown param %s (it takes pad > 0, "
+			    "sleep_ms and load_ms)",
 			    params[i].key);
 			goto fail;
 		}
@@ -93,6 +96,15 @@ fail:
 	return NULL;
 }
 
+static void
+nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
 big_process(void *self, const ig_batch *batch, int mode, const ig_output **out,
     char *err, size_t errlen)
@@ -101,12 +113,8 @@ big_process(void *self, const ig_batch *batch, int mode, const ig_output **out,
 	size_t at;
 
 	(void)batch, (void)mode, (void)err, (void)errlen;
-	if (b->sleep_ms > 0) {
-		struct timespec ts = { b->sleep_ms / 1000,
-			(b->sleep_ms % 1000) * 1000000 };
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
-	}
+	if (b->sleep_ms > 0)
+		nap(b->sleep_ms);
 	b->n++;
 	at = (size_t)(mix(b->digest) % b->pad);
 	b->digest = mix(b->digest ^ b->n ^ ((uint64_t)b->bytes[at] << 56));
@@ -214,6 +222,8 @@ big_load_file(void *self, const char *path, char *err, size_t errlen)
 		    f == NULL ? strerror(errno) : "out of memory");
 		goto out;
 	}
+	if (b->load_ms > 0)
+		nap(b->load_ms);
 	len = fread(h, 1, HEADER, f);
 	len += fread(bytes, 1, b->pad + 1, f);
 	if (check_header(b, h, len, err, errlen) != 0)
