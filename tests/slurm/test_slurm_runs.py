@@ -34,6 +34,10 @@ IGNITED = None
 IGNITECTL = None
 NOBODY = 65534
 WORKER = os.path.join(HERE, "slow_worker.py")
+RANKS_WORKER = os.path.join(HERE, "ranks_worker.py")
+HAVE_TORCH = subprocess.call(
+    [PY, "-c", "import torch.distributed as d, torch.distributed.run; "
+     "assert d.is_available() and d.is_gloo_available()"], stderr=subprocess.DEVNULL) == 0
 EPOCH_LENGTH = 20
 EPOCHS = 4
 
@@ -56,6 +60,35 @@ def spec(slurm=True, restarts=None, name=None, cwd=None):
     return s
 
 
+def ranks_spec(engine, slurm=None, restarts=None, cwd=None):
+    """ranks_worker.py's run: engine its argv's start (srun, torchrun;
+    [PY] for one process), slurm its placement (None: a local run)."""
+    s = {"engine": engine + [RANKS_WORKER], "data": "worker", "epoch_length": EPOCH_LENGTH,
+         "max_epochs": EPOCHS, "seed": 5, "checkpoint": {"every": 5},
+         "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                     {"name": "w0", "kind": "output", "field": "w0"}],
+         "worker": {"env": dict(PYPATH, OMP_NUM_THREADS="1"), "timeout_ms": 120000}}
+    if restarts is not None:
+        s["worker"]["max_restarts"] = restarts
+    if cwd is not None:
+        s["worker"]["cwd"] = cwd
+    if slurm is not None:
+        s["placement"] = {"slurm": dict({"partition": "debug", "nodes": 1, "time": "10"},
+                                        **slurm)}
+    return s
+
+
+# srun's two tasks in the job's allocation, each one rank.
+SRUN = ["srun", PY]
+SRUN_PLACEMENT = {"ntasks_per_node": 2, "cpus_per_task": 1}
+# torchrun in the job, its two ranks its children (see tests/e2e/test_dist.py
+# for the options torch 1.13 needs).
+TORCHRUN = [PY, "-m", "torch.distributed.run", "--rdzv_backend=c10d",
+            "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
+            "--monitor_interval=0.5", "--redirects=2", "--tee=2"]
+TORCHRUN_PLACEMENT = {"ntasks_per_node": 1, "cpus_per_task": 2}
+
+
 @unittest.skipIf(missing_programs(), "Slurm or munge is not installed (scripts/deps.sh test)")
 class SlurmRuns(unittest.TestCase):
     @classmethod
@@ -63,6 +96,7 @@ class SlurmRuns(unittest.TestCase):
         cls.cluster = SlurmCluster().start()
         cls.addClassCleanup(cls.cluster.stop)
         cls.ref = None
+        cls.ranks_ref = None
 
     def setUp(self):
         self.cwd = tempfile.mkdtemp(prefix="ignite-slurm-run-")
@@ -85,6 +119,14 @@ class SlurmRuns(unittest.TestCase):
             self.complete(rid)
             SlurmRuns.ref = history(self.c, rid)
         return SlurmRuns.ref
+
+    def ranks_reference(self):
+        """The history of ranks_worker.py as one local process."""
+        if SlurmRuns.ranks_ref is None:
+            rid = self.c.call("run", ranks_spec([PY]))["id"]
+            self.complete(rid)
+            SlurmRuns.ranks_ref = history(self.c, rid)
+        return SlurmRuns.ranks_ref
 
     def complete(self, rid, timeout=120):
         st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
@@ -185,13 +227,19 @@ class SlurmRuns(unittest.TestCase):
         # the run's own worker is let in all the same
         self.complete(rid)
 
-    def interrupted(self, *command, restarts=2):
+    def interrupted(self, *command, restarts=2, ranks=None):
         """A run stopped by command (+ its job's id; none: the caller
         stops it) at iteration 20 or
         later (of 80, 50 ms each); the reference history, the run and its
-        first job."""
-        ref = self.reference()
-        rid = self.c.call("run", spec(restarts=restarts, cwd=self.cwd))["id"]
+        first job.  ranks: (engine, placement) of a run of ranks_worker.py
+        instead of slow_worker.py's."""
+        if ranks is None:
+            ref = self.reference()
+            s = spec(restarts=restarts, cwd=self.cwd)
+        else:
+            ref = self.ranks_reference()
+            s = ranks_spec(ranks[0], ranks[1], restarts=restarts, cwd=self.cwd)
+        rid = self.c.call("run", s)["id"]
         job = self.job_of(rid)
         self.iteration(rid, 20)
         if command:
@@ -231,6 +279,51 @@ class SlurmRuns(unittest.TestCase):
         lines = "\n".join(log_lines(self.c, rid))
         self.assertNotIn("submitted to Slurm as job %d" % (job + 1), lines)
         self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+
+    def ranks_in_output(self, rid, job, n):
+        """The job's output file says its worker had n ranks."""
+        out = os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))
+        with open(out, errors="replace") as f:
+            text = f.read()
+        for rank in range(n):
+            self.assertIn("ranks_worker: rank %d of %d" % (rank, n), text)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_complete_with_one_process_history(self):
+        """srun's two tasks, one rank each (only rank 0 dials back), take
+        the steps one local process takes."""
+        ref = self.ranks_reference()
+        rid = self.c.call("run", ranks_spec(SRUN, SRUN_PLACEMENT, cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertEqual(self.cluster.job(job)["NumTasks"], "2")
+        self.ranks_in_output(rid, job, 2)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_scancel_kill(self):
+        ref, rid, job = self.interrupted("scancel", "--signal=KILL",
+                                         ranks=(SRUN, SRUN_PLACEMENT))
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_requeue(self):
+        ref, rid, job = self.interrupted("scontrol", "requeue", ranks=(SRUN, SRUN_PLACEMENT))
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_torchrun_in_a_job_resumes_exactly_after_requeue(self):
+        engine = TORCHRUN + ["--log_dir=" + os.path.join(self.cwd, "torchrun")]
+        ref, rid, job = self.interrupted("scontrol", "requeue",
+                                         ranks=(engine, TORCHRUN_PLACEMENT))
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+        self.ranks_in_output(rid, job, 2)
 
     def test_kill9_of_the_daemon_resumes_exactly(self):
         self.restarted_daemon(self.d.kill9)
