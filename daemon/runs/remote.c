@@ -46,6 +46,7 @@ struct remote {
 	bool cancelled; /* the job was cancelled */
 	bool erred; /* the last status could not be had (logged once) */
 	int told; /* the status its watchers were last told */
+	char told_why[LAUNCH_STATE_MAX + LAUNCH_REASON_MAX + 96]; /* and why */
 	/* the run failed with its worker gone: polls since, while its job's
 	 * end is awaited for the reason; -1 once note says it */
 	int failing;
@@ -218,6 +219,56 @@ fail_held(struct remote *r, const struct launch_status *st)
 		r->note[0] = '\0';
 	r->failing = -1;
 	finish(r->run, IG_RUN_FAILED);
+}
+
+/* Where its job stands while the run waits for its worker ("Slurm job 12
+ * PENDING: Resources"), into r->shown. */
+static char *
+where(struct remote *r)
+{
+	if (r->job[0] == '\0')
+		snprintf(r->shown, sizeof(r->shown), "submitting to Slurm");
+	else if (!r->known)
+		snprintf(r->shown, sizeof(r->shown), "Slurm job %s", r->job);
+	else if (r->st.phase == LAUNCH_RUNNING)
+		snprintf(r->shown, sizeof(r->shown),
+		    "Slurm job %s %s, its worker not connected yet", r->job,
+		    r->st.state);
+	else
+		snprintf(r->shown, sizeof(r->shown), "Slurm job %s %s%s%s",
+		    r->job, r->st.state, r->st.reason[0] != '\0' ? ": " : "",
+		    r->st.reason);
+	return r->shown;
+}
+
+/* Why its status notes say queued: where its job stands; NULL when it
+ * does not wait for its worker. */
+char *
+remote_reason(struct run *run)
+{
+	return remote_waiting(run) ? where(run->remote) : NULL;
+}
+
+/* Its watchers told how it shows: queued while it waits for its worker,
+ * again when its job's state or Slurm's reason changes (Resources, then
+ * ReqNodeNotAvail), running once it has it.  A job just submitted, its
+ * state not yet asked, is no news.  Other changes of status are told
+ * where they happen. */
+static void
+tell(struct remote *r)
+{
+	struct run *run = r->run;
+	const char *why = remote_reason(run);
+	int shown = remote_shown_status(run);
+	bool news = why != NULL && (r->job[0] == '\0' || r->known) &&
+	    strcmp(why, r->told_why) != 0;
+
+	if (run->status == IG_STATUS_RUNNING && (shown != r->told || news)) {
+		notify_status(run);
+		snprintf(r->told_why, sizeof(r->told_why), "%s",
+		    why != NULL ? why : "");
+	}
+	r->told = shown;
 }
 
 /* ---- the launcher's request: as the owner, with the worker's env -------- */
@@ -402,6 +453,7 @@ on_status(void *arg, const struct launch_status *st, const char *err)
 		    st->state, st->reason[0] != '\0' ? ": " : "", st->reason);
 	r->st = *st;
 	r->known = true;
+	tell(r);
 	if (r->failing > 0) {
 		fail_held(r, st);
 		return;
@@ -423,12 +475,7 @@ tick(struct remote *r)
 	struct run *run = r->run;
 	ig_err err;
 
-	/* queued while it waits for its worker, running once it has it;
-	 * other changes of status are told where they happen */
-	if (remote_shown_status(run) != r->told &&
-	    run->status == IG_STATUS_RUNNING)
-		notify_status(run);
-	r->told = remote_shown_status(run);
+	tell(r);
 	if (r->busy)
 		return;
 	if (r->job[0] == '\0') {
@@ -494,20 +541,8 @@ remote_summary(struct run *run, ig_summary *s)
 	if (r == NULL || run->status != IG_STATUS_RUNNING || run->job == NULL ||
 	    job_remote_connected(run->job))
 		return;
-	if (r->job[0] == '\0')
-		snprintf(r->shown, sizeof(r->shown), "submitting to Slurm");
-	else if (!r->known)
-		snprintf(r->shown, sizeof(r->shown), "Slurm job %s", r->job);
-	else if (r->st.phase == LAUNCH_RUNNING)
-		snprintf(r->shown, sizeof(r->shown),
-		    "Slurm job %s %s, its worker not connected yet", r->job,
-		    r->st.state);
-	else
-		snprintf(r->shown, sizeof(r->shown), "Slurm job %s %s%s%s",
-		    r->job, r->st.state, r->st.reason[0] != '\0' ? ": " : "",
-		    r->st.reason);
 	/* not in the daemon's own queue: first, waiting for Slurm */
 	s->status = IG_STATUS_QUEUED;
 	s->queue_position = 1;
-	s->waiting_for = r->shown;
+	s->waiting_for = where(r);
 }

@@ -348,8 +348,13 @@ class SlurmRuns(unittest.TestCase):
         self.cluster.wait_job(job, {"COMPLETED"})
 
     def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
+        """status shows it, and its watcher is told: queued with where its
+        job stands, again when Slurm's reason changes, then running."""
         self.cluster.drain("ignite test")
         self.addCleanup(self.cluster.resume_node)
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {})
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
 
         def queued():
@@ -357,17 +362,24 @@ class SlurmRuns(unittest.TestCase):
             why = (st.get("queue") or {}).get("waiting_for") or ""
             return why if st["status"] == "queued" and "Node" in why else None
         why = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
-        self.assertIn("Slurm job %d PENDING: " % self.job_of(rid), why)
-        w = self.d.client()
-        self.addCleanup(w.close)
-        w.call("watch", {"id": rid})
+        job = self.job_of(rid)
+        self.assertIn("Slurm job %d PENDING: " % job, why)
         self.cluster.resume_node()
-        statuses = []
-        while not statuses or statuses[-1] not in ("completed", "failed"):
+        notes = []
+        while not notes or notes[-1]["status"] not in ("completed", "failed"):
             note = w.next_note()
-            if note[1] == "status":
-                statuses.append(note[2]["status"])
-        self.assertEqual(statuses, ["running", "completed"])
+            if note[1] == "status" and note[2]["id"] == rid:
+                notes.append(note[2])
+        # (accepted, it runs, then waits for its worker)
+        notes = notes[[n["status"] for n in notes].index("queued"):]
+        statuses = [n["status"] for n in notes]
+        self.assertEqual(statuses[-2:], ["running", "completed"], notes)
+        queued_notes = [n["reason"] for n in notes[:-2]]
+        self.assertEqual(set(statuses[:-2]), {"queued"}, notes)
+        # each note news: where the job stands changed
+        self.assertEqual(len(queued_notes), len(set(queued_notes)), notes)
+        self.assertTrue(any(r.startswith("Slurm job %d PENDING: " % job) and "Node" in r
+                            for r in queued_notes), notes)
         self.complete(rid)
 
     def test_pause_cancels_the_job_and_resume_submits_again(self):
