@@ -104,7 +104,7 @@ remote_setup(struct run *run, bool stored)
 	r->run = run;
 	r->refs = 2; /* the run, the timer */
 	r->told = run->status;
-	r->launcher = &launch_slurm;
+	r->launcher = launch_for(run->spec);
 	uv_timer_init(run->mgr->loop, &r->timer);
 	r->timer.data = r;
 	run->remote = r;
