@@ -11,6 +11,7 @@ installs them).
 
 import os
 import re
+import select
 import shutil
 import socket
 import sqlite3
@@ -18,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 import msgpack
@@ -349,7 +351,8 @@ class SlurmRuns(unittest.TestCase):
 
     def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
         """status shows it, and its watcher is told: queued with where its
-        job stands, again when Slurm's reason changes, then running."""
+        job stands, again when Slurm's reason changes (a hold), then
+        running; another user's watcher is told queued without it."""
         self.cluster.drain("ignite test")
         self.addCleanup(self.cluster.resume_node)
         w = self.d.client()
@@ -364,12 +367,20 @@ class SlurmRuns(unittest.TestCase):
         why = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
         job = self.job_of(rid)
         self.assertIn("Slurm job %d PENDING: " % job, why)
-        self.cluster.resume_node()
+
         notes = []
-        while not notes or notes[-1]["status"] not in ("completed", "failed"):
-            note = w.next_note()
-            if note[1] == "status" and note[2]["id"] == rid:
-                notes.append(note[2])
+
+        def status_notes(until):
+            while not notes or not until(notes[-1]):
+                note = w.next_note()
+                if note[1] == "status" and note[2]["id"] == rid:
+                    notes.append(note[2])
+        self.assert_others_told_no_reason(
+            rid, lambda: self.cluster.run(["scontrol", "hold", str(job)]))
+        status_notes(lambda n: "JobHeldAdmin" in (n["reason"] or ""))
+        self.cluster.run(["scontrol", "release", str(job)])
+        self.cluster.resume_node()
+        status_notes(lambda n: n["status"] in ("completed", "failed"))
         # (accepted, it runs, then waits for its worker)
         notes = notes[[n["status"] for n in notes].index("queued"):]
         statuses = [n["status"] for n in notes]
@@ -377,10 +388,36 @@ class SlurmRuns(unittest.TestCase):
         queued_notes = [n["reason"] for n in notes[:-2]]
         self.assertEqual(set(statuses[:-2]), {"queued"}, notes)
         # each note news: where the job stands changed
-        self.assertEqual(len(queued_notes), len(set(queued_notes)), notes)
+        for a, b in zip(queued_notes, queued_notes[1:]):
+            self.assertNotEqual(a, b, notes)
         self.assertTrue(any(r.startswith("Slurm job %d PENDING: " % job) and "Node" in r
                             for r in queued_notes), notes)
+        self.assertIn("Slurm job %d PENDING: JobHeldAdmin" % job, queued_notes)
         self.complete(rid)
+
+    def assert_others_told_no_reason(self, rid, change):
+        """nobody, watching run rid, is told it is queued, without the
+        reason (the owner's and root's), after change()."""
+        rfd, wfd = os.pipe()
+        self.addCleanup(os.close, rfd)
+        self.addCleanup(os.close, wfd)
+        got = []
+
+        def check(c):
+            c.call("watch", {"id": rid})
+            os.write(wfd, b"w")
+            while True:
+                note = c.next_note()
+                if note[1] == "status":
+                    return note[2] == {"id": rid, "status": "queued", "reason": None}
+
+        t = threading.Thread(target=lambda: got.append(as_nobody(self.d, check)))
+        t.start()
+        ready, _, _ = select.select([rfd], [], [], 30)
+        self.assertTrue(ready, "nobody's watch")
+        change()
+        t.join(60)
+        self.assertEqual(got, [0], "nobody's status note")
 
     def test_pause_cancels_the_job_and_resume_submits_again(self):
         ref = self.reference()
