@@ -30,7 +30,8 @@ for path in (HERE, os.path.join(SRC, "tests", "e2e")):
     sys.path.insert(0, path)
 from daemon import (PY, PYPATH, Daemon, RPCError, as_nobody, history,  # noqa: E402
                     log_lines, wait_for, wait_status)
-from slurm_cluster import SlurmCluster, free_ports, missing_programs  # noqa: E402
+from slurm_cluster import (SlurmCluster, free_ports, missing_programs,  # noqa: E402
+                           parse_fields)
 
 IGNITED = None
 IGNITECTL = None
@@ -282,6 +283,14 @@ class SlurmRuns(unittest.TestCase):
         self.assertNotIn("submitted to Slurm as job %d" % (job + 1), lines)
         self.assertEqual(self.cluster.job(job)["Restarts"], "1")
 
+    def need_two_cpus(self):
+        """Two ranks need two CPUs of the node (its CPUs are this
+        machine's, slurmd -C)."""
+        node = parse_fields(self.cluster.run(["scontrol", "show", "node", "-o",
+                                              self.cluster.node]))
+        if int(node.get("CPUTot", "0")) < 2:
+            self.skipTest("two ranks need 2 CPUs; the node has %s" % node.get("CPUTot"))
+
     def ranks_in_output(self, rid, job, n):
         """The job's output file says its worker had n ranks."""
         out = os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))
@@ -294,6 +303,7 @@ class SlurmRuns(unittest.TestCase):
     def test_srun_two_ranks_complete_with_one_process_history(self):
         """srun's two tasks, one rank each (only rank 0 dials back), take
         the steps one local process takes."""
+        self.need_two_cpus()
         ref = self.ranks_reference()
         rid = self.c.call("run", ranks_spec(SRUN, SRUN_PLACEMENT, cwd=self.cwd))["id"]
         job = self.job_of(rid)
@@ -304,6 +314,7 @@ class SlurmRuns(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
     def test_srun_two_ranks_resume_exactly_after_scancel_kill(self):
+        self.need_two_cpus()
         ref, rid, job = self.interrupted("scancel", "--signal=KILL",
                                          ranks=(SRUN, SRUN_PLACEMENT))
         self.assertNotEqual(self.job_of(rid, 2), job)
@@ -312,6 +323,7 @@ class SlurmRuns(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
     def test_srun_two_ranks_resume_exactly_after_requeue(self):
+        self.need_two_cpus()
         ref, rid, job = self.interrupted("scontrol", "requeue", ranks=(SRUN, SRUN_PLACEMENT))
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
@@ -319,6 +331,7 @@ class SlurmRuns(unittest.TestCase):
 
     @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
     def test_torchrun_in_a_job_resumes_exactly_after_requeue(self):
+        self.need_two_cpus()
         engine = TORCHRUN + ["--log_dir=" + os.path.join(self.cwd, "torchrun")]
         ref, rid, job = self.interrupted("scontrol", "requeue",
                                          ranks=(engine, TORCHRUN_PLACEMENT))
