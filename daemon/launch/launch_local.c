@@ -46,17 +46,19 @@ local_spawn(uv_loop_t *loop, const struct launch_req *req, uv_process_t *proc,
 	char **args =
 	    exec_worker_argv(req->argv, req->cwd, req->rlimits, req->cpus);
 	char **env = req->gpus != NULL ? gpu_env(req->env, req->gpus) : NULL;
-	int rc = UV_ENOMEM;
+	int rc;
 
-	if (args != NULL && (req->gpus == NULL || env != NULL))
-		rc = exec_worker_spawn(loop, proc, exit_cb, args,
-		    env != NULL ? env : (char **)req->env, io, req->setid,
-		    req->uid, req->gid);
-	free(args);
-	free(env);
-	if (rc == UV_ENOMEM)
+	if (args == NULL || (req->gpus != NULL && env == NULL)) {
+		free(args);
+		free(env);
 		return ig_err_set(
 		    err, IG_PROTO_INTERNAL, "worker: out of memory");
+	}
+	rc = exec_worker_spawn(loop, proc, exit_cb, args,
+	    env != NULL ? env : (char **)req->env, io, req->setid, req->uid,
+	    req->gid);
+	free(args);
+	free(env);
 	if (rc != 0)
 		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 		    "engine: cannot start %s: "
