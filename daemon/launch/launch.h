@@ -78,11 +78,13 @@ typedef void launch_status_fn(
 
 struct launcher {
 	const char *name;
-	/* Start the worker as proc (exit_cb once it ended; the caller must
-	 * close proc then, and at once when this fails), its stdin, stdout
-	 * and stderr the pipes io[] (initialised, not yet open).  What only
-	 * the owner can find out (no such program, a cwd it may not enter)
-	 * the worker says on stderr and exits EXEC_WORKER_FAILED. */
+	/* Start the worker as proc (exit_cb once it ended; the caller
+	 * closes proc then), its stdin, stdout and stderr the pipes io[]
+	 * (initialised, not yet open).  On failure, with err: proc is to be
+	 * closed if it was spawned (uv_spawn's failure), else left as the
+	 * caller gave it (zeroed: no handle).  What only the owner can find
+	 * out (no such program, a cwd it may not enter) the worker says on
+	 * stderr and exits EXEC_WORKER_FAILED. */
 	int (*spawn)(uv_loop_t *loop, const struct launch_req *req,
 	    uv_process_t *proc, uv_exit_cb exit_cb, uv_pipe_t *const io[3],
 	    ig_err *err);
