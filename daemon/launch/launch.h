@@ -53,8 +53,8 @@ struct launch_status {
  * engine), environment (with IGNITE_WORKER_ADDR, _RUN and _SECRET for a
  * worker that dials back) and working directory. */
 struct launch_req {
-	const ig_spec *spec;
-	int64_t run;
+	const ig_spec *spec; /* submit only: the placement, the engine's argv */
+	int64_t run; /* submit only: the job's name */
 	char *const *env;
 	const char *cwd;
 	bool setid; /* run the commands as uid/gid (the daemon is root) */
