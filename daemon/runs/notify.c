@@ -62,6 +62,7 @@ notify_status(struct run *run)
 	ig_status_note n = { run->id, status, why != NULL ? why : run->reason };
 	ig_status_note pub = { run->id, status, NULL };
 
+	remote_told(run, status, why);
 	if (run->watchers != NULL)
 		broadcast_to(run, "status", pack_status_note, &n,
 		    pack_status_note, &pub);

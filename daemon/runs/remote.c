@@ -162,12 +162,21 @@ remote_waiting(struct run *run)
 	    run->job != NULL && job_remote_worker(run->job) != NULL;
 }
 
-/* Its status as shown (summary, status notes): queued while it waits for
- * its worker. */
+/* Running without its worker connected: from its start until the worker
+ * dials in, and from a drop until the next one does. */
+static bool
+shows_queued(struct run *run)
+{
+	return run->remote != NULL && run->status == IG_STATUS_RUNNING &&
+	    run->job != NULL && !job_remote_connected(run->job);
+}
+
+/* Its status as shown (summary, status notes): queued while it has no
+ * worker. */
 int
 remote_shown_status(struct run *run)
 {
-	return remote_waiting(run) ? IG_STATUS_QUEUED : run->status;
+	return shows_queued(run) ? IG_STATUS_QUEUED : run->status;
 }
 
 /* Its status changed: a run that ended or paused has its job cancelled
@@ -242,11 +251,11 @@ where(struct remote *r)
 }
 
 /* Why its status notes say queued: where its job stands; NULL when it
- * does not wait for its worker. */
+ * has its worker. */
 char *
 remote_reason(struct run *run)
 {
-	return remote_waiting(run) ? where(run->remote) : NULL;
+	return shows_queued(run) ? where(run->remote) : NULL;
 }
 
 /* Its watchers told how it shows: queued while it waits for its worker,
@@ -263,12 +272,21 @@ tell(struct remote *r)
 	bool news = why != NULL && (r->job[0] == '\0' || r->known) &&
 	    strcmp(why, r->told_why) != 0;
 
-	if (run->status == IG_STATUS_RUNNING && (shown != r->told || news)) {
+	if (run->status == IG_STATUS_RUNNING && (shown != r->told || news))
 		notify_status(run);
-		snprintf(r->told_why, sizeof(r->told_why), "%s",
-		    why != NULL ? why : "");
-	}
-	r->told = shown;
+}
+
+/* Its watchers were told status, and why (NULL: no reason of ours). */
+void
+remote_told(struct run *run, int status, const char *why)
+{
+	struct remote *r = run->remote;
+
+	if (r == NULL)
+		return;
+	r->told = status;
+	snprintf(
+	    r->told_why, sizeof(r->told_why), "%s", why != NULL ? why : "");
 }
 
 /* ---- the launcher's request: as the owner, with the worker's env -------- */
@@ -536,13 +554,10 @@ runs_worker_claim(void *ud, int64_t id, const unsigned char *secret,
 void
 remote_summary(struct run *run, ig_summary *s)
 {
-	struct remote *r = run->remote;
-
-	if (r == NULL || run->status != IG_STATUS_RUNNING || run->job == NULL ||
-	    job_remote_connected(run->job))
+	if (!shows_queued(run))
 		return;
 	/* not in the daemon's own queue: first, waiting for Slurm */
 	s->status = IG_STATUS_QUEUED;
 	s->queue_position = 1;
-	s->waiting_for = where(r);
+	s->waiting_for = where(run->remote);
 }

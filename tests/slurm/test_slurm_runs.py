@@ -394,13 +394,12 @@ class SlurmRuns(unittest.TestCase):
         self.cluster.run(["scontrol", "release", str(job)])
         self.cluster.resume_node()
         status_notes(lambda n: n["status"] in ("completed", "failed"))
-        # (accepted, it runs, then waits for its worker)
-        notes = notes[[n["status"] for n in notes].index("queued"):]
         statuses = [n["status"] for n in notes]
         self.assertEqual(statuses[-2:], ["running", "completed"], notes)
         queued_notes = [n["reason"] for n in notes[:-2]]
+        # queued from its start, each note news: where the job stands
         self.assertEqual(set(statuses[:-2]), {"queued"}, notes)
-        # each note news: where the job stands changed
+        self.assertEqual(queued_notes[0], "submitting to Slurm", notes)
         for a, b in zip(queued_notes, queued_notes[1:]):
             self.assertNotEqual(a, b, notes)
         self.assertTrue(any(r.startswith("Slurm job %d PENDING: " % job) and "Node" in r
