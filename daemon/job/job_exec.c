@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "job/job_int.h"
+#include "launch/launch.h"
 #include "worker/worker.h"
 
 #define TIMEOUT_DEFAULT_MS 30000
@@ -39,7 +40,10 @@ struct job_exec {
 	char **env; /* NULL-terminated, owned strings */
 	char *cwd;
 	bool setid;
-	bool remote; /* placed on a cluster: it dials back (worker_remote) */
+	/* its placement's; without spawn, placed on a cluster: the worker
+	 * dials back (worker_remote), the run manager launches it */
+	const struct launcher *launcher;
+	bool remote;
 	uid_t uid;
 	gid_t gid;
 	uint64_t timeout_ms;
@@ -177,7 +181,8 @@ job_exec_create(struct job *job, const ig_spec *spec, uid_t owner, ig_err *err)
 	}
 	x->uid = owner;
 	x->gid = pw != NULL ? pw->pw_gid : getegid();
-	x->remote = spec->slurm.set;
+	x->launcher = launch_for(spec);
+	x->remote = x->launcher->spawn == NULL;
 	x->timeout_ms = spec->worker.timeout_ms != IG_NONE ?
 	    (uint64_t)spec->worker.timeout_ms :
 	    TIMEOUT_DEFAULT_MS;
@@ -339,14 +344,14 @@ on_setup(void *arg, const ig_msg *msg)
 static int
 start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
 {
-	struct worker_opts o = {
+	struct launch_req req = {
 		.argv = x->argv.v,
 		.env = x->env,
 		.cwd = x->cwd,
 		.setid = x->setid,
 		.uid = x->uid,
 		.gid = x->gid,
-		.timeout_ms = x->timeout_ms,
+		.rlimits = x->rlimits,
 		.gpus = x->job->gpus,
 		.cpus = x->job->cpus,
 	};
@@ -357,11 +362,11 @@ start_worker(struct job_exec *x, const ig_state *s, char *err, size_t errlen)
 	    SETUP_TIMEOUT_MIN_MS;
 	ig_err e = { 0 };
 
-	memcpy(o.rlimits, x->rlimits, sizeof(o.rlimits));
 	x->events = EXEC_EVENTS; /* until its setup answer says */
 	if ((x->remote ?
 	            worker_remote(x->job->loop, x->timeout_ms, &cb, &x->w, &e) :
-	            worker_start(x->job->loop, &o, &cb, &x->w, &e)) != 0 ||
+	            worker_start(x->job->loop, x->launcher, &req, x->timeout_ms,
+	                &cb, &x->w, &e)) != 0 ||
 	    worker_request(x->w, "setup", setup_ms, pack_setup, &a, on_setup, x,
 	        &e) != 0) {
 		snprintf(err, errlen, "%s", e.message);

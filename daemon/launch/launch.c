@@ -1,7 +1,8 @@
 /*
- * launch.c - a scheduler's command run off the loop for a launcher (see
- * launch.h): spawned through ignited --exec-worker as the run's owner,
- * its input written, its output collected, and a deadline.
+ * launch.c - the choice of a spec's launcher, and a scheduler's command
+ * run off the loop for a launcher (see launch.h): spawned through ignited
+ * --exec-worker as the run's owner, its input written, its output
+ * collected, and a deadline.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -120,6 +121,12 @@ on_written(uv_write_t *req, int status)
 	(void)status;
 	if (!uv_is_closing((uv_handle_t *)&c->in))
 		uv_close((uv_handle_t *)&c->in, on_closed);
+}
+
+const struct launcher *
+launch_for(const ig_spec *spec)
+{
+	return spec->slurm.set ? &launch_slurm : &launch_local;
 }
 
 int

@@ -1,14 +1,22 @@
 /*
- * launch.h - launchers: where an exec worker that dials back is started.
+ * launch.h - launchers: where and how a run's exec worker is started.
  *
- * A run's worker runs either as the daemon's child over pipes
- * (worker_start, worker/worker.h) or, with a spec's placement, as a job of
- * a cluster's scheduler that connects back (ignited --worker-listen).  A
- * launcher is what the scheduler needs: submit the worker, ask how its
- * job stands, cancel it.  Each runs the scheduler's command (sbatch,
- * scontrol, scancel; kubectl for a Kubernetes twin) off the loop through
- * launch_command, so one launcher is one file.
+ * A launcher is one placement: local (launch_local.c: the worker is the
+ * daemon's child, speaking over pipes) or a cluster's scheduler
+ * (launch_slurm.c: the worker is a job that connects back, ignited
+ * --worker-listen).  launch_for() picks a spec's.  One launcher is one
+ * file, and fills what its placement needs:
  *
+ *   - spawn: start the worker now as the daemon's child, its stdin,
+ *     stdout and stderr pipes handed to the worker channel (worker.c),
+ *     which reaps it and kills it when it must.  Local only.
+ *   - submit, status, cancel: hand the worker to the scheduler, ask how
+ *     its job stands, cancel it; the worker dials back by itself, and
+ *     runs/remote.c follows the job.  Each runs the scheduler's command
+ *     (sbatch, scontrol, scancel; kubectl for a Kubernetes twin) off the
+ *     loop through launch_command.
+ *
+ * A launcher has spawn, or submit, status and cancel, not both.
  * Everything runs on the loop thread.  A callback's arg must outlive the
  * command: the caller keeps count of its commands in flight.
  */
@@ -41,16 +49,25 @@ struct launch_status {
 	char reason[LAUNCH_REASON_MAX]; /* why it waits or ended, or "" */
 };
 
-/* Who submits and what: the run's owner, its worker's argv, environment
- * (with IGNITE_WORKER_ADDR, _RUN and _SECRET) and working directory. */
+/* Who starts and what: the run's owner, its worker's argv (the spec's
+ * engine), environment (with IGNITE_WORKER_ADDR, _RUN and _SECRET for a
+ * worker that dials back) and working directory. */
 struct launch_req {
-	const ig_spec *spec;
-	int64_t run;
+	const ig_spec *spec; /* submit only: the placement, the engine's argv */
+	int64_t run; /* submit only: the job's name */
 	char *const *env;
 	const char *cwd;
 	bool setid; /* run the commands as uid/gid (the daemon is root) */
 	uid_t uid;
 	gid_t gid;
+	/* spawn only: argv (NULL-terminated, argv[0] searched in env's
+	 * PATH); the limits by enum ig_rlimit (IG_NONE: inherited);
+	 * CUDA_VISIBLE_DEVICES over env's ("" hides every GPU; NULL: env's);
+	 * the CPUs of its affinity ("0,2"; NULL or "": inherited) */
+	char *const *argv;
+	const int64_t *rlimits;
+	const char *gpus;
+	const char *cpus;
 };
 
 /* job is the new job's id, or NULL with err. */
@@ -61,6 +78,16 @@ typedef void launch_status_fn(
 
 struct launcher {
 	const char *name;
+	/* Start the worker as proc (exit_cb once it ended; the caller
+	 * closes proc then), its stdin, stdout and stderr the pipes io[]
+	 * (initialised, not yet open).  On failure, with err: proc is to be
+	 * closed if it was spawned (uv_spawn's failure), else left as the
+	 * caller gave it (zeroed: no handle).  What only the owner can find
+	 * out (no such program, a cwd it may not enter) the worker says on
+	 * stderr and exits EXEC_WORKER_FAILED. */
+	int (*spawn)(uv_loop_t *loop, const struct launch_req *req,
+	    uv_process_t *proc, uv_exit_cb exit_cb, uv_pipe_t *const io[3],
+	    ig_err *err);
 	int (*submit)(uv_loop_t *loop, const struct launch_req *req,
 	    launch_submitted_fn *done, void *arg, ig_err *err);
 	int (*status)(uv_loop_t *loop, const char *job, launch_status_fn *done,
@@ -70,7 +97,10 @@ struct launcher {
 	    const char *job, ig_err *err);
 };
 
-extern const struct launcher launch_slurm;
+extern const struct launcher launch_local, launch_slurm;
+
+/* The launcher of spec's placement: local without one. */
+const struct launcher *launch_for(const ig_spec *spec);
 
 /* What a command wrote and how it ended: status its exit status, or -1
  * when it was killed or could not run (err says why).  out and errout

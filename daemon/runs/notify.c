@@ -55,11 +55,14 @@ pack_status_note(msgpack_packer *pk, void *arg)
 void
 notify_status(struct run *run)
 {
-	/* as the summary shows it: queued while a cluster's job waits */
+	/* as the summary shows it: queued while a cluster's job waits, with
+	 * where that job stands */
 	int status = remote_shown_status(run);
-	ig_status_note n = { run->id, status, run->reason };
+	char *why = remote_reason(run);
+	ig_status_note n = { run->id, status, why != NULL ? why : run->reason };
 	ig_status_note pub = { run->id, status, NULL };
 
+	remote_told(run, status, why);
 	if (run->watchers != NULL)
 		broadcast_to(run, "status", pack_status_note, &n,
 		    pack_status_note, &pub);

@@ -46,6 +46,7 @@ struct remote {
 	bool cancelled; /* the job was cancelled */
 	bool erred; /* the last status could not be had (logged once) */
 	int told; /* the status its watchers were last told */
+	char told_why[LAUNCH_STATE_MAX + LAUNCH_REASON_MAX + 96]; /* and why */
 	/* the run failed with its worker gone: polls since, while its job's
 	 * end is awaited for the reason; -1 once note says it */
 	int failing;
@@ -103,7 +104,7 @@ remote_setup(struct run *run, bool stored)
 	r->run = run;
 	r->refs = 2; /* the run, the timer */
 	r->told = run->status;
-	r->launcher = &launch_slurm;
+	r->launcher = launch_for(run->spec);
 	uv_timer_init(run->mgr->loop, &r->timer);
 	r->timer.data = r;
 	run->remote = r;
@@ -161,12 +162,21 @@ remote_waiting(struct run *run)
 	    run->job != NULL && job_remote_worker(run->job) != NULL;
 }
 
-/* Its status as shown (summary, status notes): queued while it waits for
- * its worker. */
+/* Running without its worker connected: from its start until the worker
+ * dials in, and from a drop until the next one does. */
+static bool
+shows_queued(struct run *run)
+{
+	return run->remote != NULL && run->status == IG_STATUS_RUNNING &&
+	    run->job != NULL && !job_remote_connected(run->job);
+}
+
+/* Its status as shown (summary, status notes): queued while it has no
+ * worker. */
 int
 remote_shown_status(struct run *run)
 {
-	return remote_waiting(run) ? IG_STATUS_QUEUED : run->status;
+	return shows_queued(run) ? IG_STATUS_QUEUED : run->status;
 }
 
 /* Its status changed: a run that ended or paused has its job cancelled
@@ -218,6 +228,65 @@ fail_held(struct remote *r, const struct launch_status *st)
 		r->note[0] = '\0';
 	r->failing = -1;
 	finish(r->run, IG_RUN_FAILED);
+}
+
+/* Where its job stands while the run waits for its worker ("Slurm job 12
+ * PENDING: Resources"), into r->shown. */
+static char *
+where(struct remote *r)
+{
+	if (r->job[0] == '\0')
+		snprintf(r->shown, sizeof(r->shown), "submitting to Slurm");
+	else if (!r->known)
+		snprintf(r->shown, sizeof(r->shown), "Slurm job %s", r->job);
+	else if (r->st.phase == LAUNCH_RUNNING)
+		snprintf(r->shown, sizeof(r->shown),
+		    "Slurm job %s %s, its worker not connected yet", r->job,
+		    r->st.state);
+	else
+		snprintf(r->shown, sizeof(r->shown), "Slurm job %s %s%s%s",
+		    r->job, r->st.state, r->st.reason[0] != '\0' ? ": " : "",
+		    r->st.reason);
+	return r->shown;
+}
+
+/* Why its status notes say queued: where its job stands; NULL when it
+ * has its worker. */
+char *
+remote_reason(struct run *run)
+{
+	return shows_queued(run) ? where(run->remote) : NULL;
+}
+
+/* Its watchers told how it shows: queued while it waits for its worker,
+ * again when its job's state or Slurm's reason changes (Resources, then
+ * ReqNodeNotAvail), running once it has it.  A job just submitted, its
+ * state not yet asked, is no news.  Other changes of status are told
+ * where they happen. */
+static void
+tell(struct remote *r)
+{
+	struct run *run = r->run;
+	const char *why = remote_reason(run);
+	int shown = remote_shown_status(run);
+	bool news = why != NULL && (r->job[0] == '\0' || r->known) &&
+	    strcmp(why, r->told_why) != 0;
+
+	if (run->status == IG_STATUS_RUNNING && (shown != r->told || news))
+		notify_status(run);
+}
+
+/* Its watchers were told status, and why (NULL: no reason of ours). */
+void
+remote_told(struct run *run, int status, const char *why)
+{
+	struct remote *r = run->remote;
+
+	if (r == NULL)
+		return;
+	r->told = status;
+	snprintf(
+	    r->told_why, sizeof(r->told_why), "%s", why != NULL ? why : "");
 }
 
 /* ---- the launcher's request: as the owner, with the worker's env -------- */
@@ -402,6 +471,7 @@ on_status(void *arg, const struct launch_status *st, const char *err)
 		    st->state, st->reason[0] != '\0' ? ": " : "", st->reason);
 	r->st = *st;
 	r->known = true;
+	tell(r);
 	if (r->failing > 0) {
 		fail_held(r, st);
 		return;
@@ -423,12 +493,7 @@ tick(struct remote *r)
 	struct run *run = r->run;
 	ig_err err;
 
-	/* queued while it waits for its worker, running once it has it;
-	 * other changes of status are told where they happen */
-	if (remote_shown_status(run) != r->told &&
-	    run->status == IG_STATUS_RUNNING)
-		notify_status(run);
-	r->told = remote_shown_status(run);
+	tell(r);
 	if (r->busy)
 		return;
 	if (r->job[0] == '\0') {
@@ -489,25 +554,10 @@ runs_worker_claim(void *ud, int64_t id, const unsigned char *secret,
 void
 remote_summary(struct run *run, ig_summary *s)
 {
-	struct remote *r = run->remote;
-
-	if (r == NULL || run->status != IG_STATUS_RUNNING || run->job == NULL ||
-	    job_remote_connected(run->job))
+	if (!shows_queued(run))
 		return;
-	if (r->job[0] == '\0')
-		snprintf(r->shown, sizeof(r->shown), "submitting to Slurm");
-	else if (!r->known)
-		snprintf(r->shown, sizeof(r->shown), "Slurm job %s", r->job);
-	else if (r->st.phase == LAUNCH_RUNNING)
-		snprintf(r->shown, sizeof(r->shown),
-		    "Slurm job %s %s, its worker not connected yet", r->job,
-		    r->st.state);
-	else
-		snprintf(r->shown, sizeof(r->shown), "Slurm job %s %s%s%s",
-		    r->job, r->st.state, r->st.reason[0] != '\0' ? ": " : "",
-		    r->st.reason);
 	/* not in the daemon's own queue: first, waiting for Slurm */
 	s->status = IG_STATUS_QUEUED;
 	s->queue_position = 1;
-	s->waiting_for = r->shown;
+	s->waiting_for = where(run->remote);
 }

@@ -227,6 +227,8 @@ void remote_want(void *ud);
 void remote_status(struct run *run);
 bool remote_waiting(struct run *run);
 int remote_shown_status(struct run *run);
+char *remote_reason(struct run *run);
+void remote_told(struct run *run, int status, const char *why);
 bool remote_hold_failure(struct run *run);
 const char *remote_failure_note(const struct run *run);
 void remote_summary(struct run *run, ig_summary *s);

@@ -7,9 +7,10 @@
  * exit callback, so the child is always reaped; the struct is freed when
  * the last handle's close callback has run.
  *
- * The program is started through ignited --exec-worker (exec_worker.h),
- * which enters the working directory and sets the limits as the owner;
- * when it cannot, its one stderr line is the reason the worker failed.
+ * The process is started by the local launcher (launch/launch_local.c:
+ * through ignited --exec-worker, exec_worker.h, which enters the working
+ * directory and sets the limits as the owner); when it cannot, its one
+ * stderr line is the reason the worker failed.
  *
  * A remote worker (worker_remote) is the same channel over a TCP
  * connection the listener (listen.c) hands over: two handles, the
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "launch/launch.h"
 #include "worker/exec_worker.h"
 #include "worker/worker.h"
 
@@ -420,54 +422,23 @@ on_stdout(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 
 /* ---- starting ----------------------------------------------------------- */
 
-/* The worker's environment: env with the GPUs it was given, over any the
- * spec set (a run must not reach another's GPU), numbered as nvidia-smi
- * numbers them.  One allocation, free() it; NULL without memory. */
-static char **
-gpu_env(char *const *env, const char *gpus)
-{
-	static const char order[] = "CUDA_DEVICE_ORDER=PCI_BUS_ID";
-	static const char var[] = "CUDA_VISIBLE_DEVICES=";
-	size_t n = 0, k = 0, vlen = strlen(var) + strlen(gpus) + 1;
-	char **v, *text;
-
-	while (env[n] != NULL)
-		n++;
-	if ((v = malloc((n + 3) * sizeof(*v) + vlen)) == NULL)
-		return NULL;
-	text = (char *)(v + n + 3);
-	snprintf(text, vlen, "%s%s", var, gpus);
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(env[i], var, strlen(var)) != 0 &&
-		    strncmp(env[i], order, strlen("CUDA_DEVICE_ORDER=")) != 0)
-			v[k++] = env[i];
-	v[k++] = text;
-	v[k++] = (char *)order;
-	v[k] = NULL;
-	return v;
-}
-
 int
-worker_start(uv_loop_t *loop, const struct worker_opts *o,
+worker_start(uv_loop_t *loop, const struct launcher *l,
+    const struct launch_req *req, uint64_t timeout_ms,
     const struct worker_cb *cb, struct worker **out, ig_err *err)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	char **args = exec_worker_argv(o->argv, o->cwd, o->rlimits, o->cpus);
-	char **env = o->gpus != NULL ? gpu_env(o->env, o->gpus) : NULL;
 	int rc;
 
 	*out = NULL;
-	if (args == NULL || w == NULL || (o->gpus != NULL && env == NULL) ||
-	    (w->dec = ig_decoder_new(0)) == NULL) {
-		free(args);
-		free(env);
+	if (w == NULL || (w->dec = ig_decoder_new(0)) == NULL) {
 		free(w);
 		return ig_err_set(
 		    err, IG_PROTO_INTERNAL, "worker: out of memory");
 	}
 	w->loop = loop;
 	w->cb = *cb;
-	w->timeout_ms = o->timeout_ms;
+	w->timeout_ms = timeout_ms;
 	w->next_id = 1;
 	w->open = NHANDLES;
 	uv_pipe_init(loop, &w->in, 0);
@@ -476,23 +447,17 @@ worker_start(uv_loop_t *loop, const struct worker_opts *o,
 	uv_timer_init(loop, &w->timer);
 	w->proc.data = w->in.data = w->out.data = w->err.data = w->timer.data =
 	    w;
-
-	rc = exec_worker_spawn(loop, &w->proc, on_exited, args,
-	    env != NULL ? env : (char **)o->env,
-	    (uv_pipe_t *const[3]){ &w->in, &w->out, &w->err }, o->setid, o->uid,
-	    o->gid);
-	free(args);
-	free(env);
-	if (rc != 0) {
+	if ((rc = l->spawn(loop, req, &w->proc, on_exited,
+	         (uv_pipe_t *const[3]){ &w->in, &w->out, &w->err }, err)) !=
+	    0) {
 		w->detached = true;
 		close_pipes(w);
-		close_handle((uv_handle_t *)&w->proc);
-		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-		    "engine: cannot start %s: "
-		    "ignited cannot run %s as uid %lu: %s",
-		    o->argv[0], EXEC_WORKER_SELF,
-		    (unsigned long)(o->setid ? o->uid : geteuid()),
-		    uv_strerror(rc));
+		/* a launcher that failed before spawning left it zeroed */
+		if (uv_handle_get_type((uv_handle_t *)&w->proc) == UV_PROCESS)
+			close_handle((uv_handle_t *)&w->proc);
+		else
+			w->open--;
+		return rc;
 	}
 	w->tx = (uv_stream_t *)&w->in;
 	w->rx = (uv_stream_t *)&w->out;

@@ -29,22 +29,8 @@
 #include "ignite/spec.h"
 
 struct worker;
-
-struct worker_opts {
-	char *const *argv; /* NULL-terminated; argv[0] searched in env's PATH */
-	char *const *env; /* NULL-terminated "KEY=VALUE" */
-	const char *cwd; /* entered as the owner */
-	bool setid; /* run as uid/gid (the daemon is root) */
-	uid_t uid;
-	gid_t gid;
-	uint64_t timeout_ms; /* per request */
-	/* by enum ig_rlimit, set as soft and hard limit; IG_NONE: inherited */
-	int64_t rlimits[IG_RLIMIT_COUNT];
-	/* CUDA_VISIBLE_DEVICES, over env's ("" hides every GPU); NULL: env's */
-	const char *gpus;
-	/* the CPUs of its affinity, "0,2"; NULL or "": inherited */
-	const char *cpus;
-};
+struct launcher;
+struct launch_req;
 
 struct worker_cb {
 	/* A line of the worker's stderr, or a log notification; NUL-terminated,
@@ -60,12 +46,15 @@ typedef void worker_reply_fn(void *arg, const ig_msg *msg);
 /* Packs a request's params. */
 typedef void worker_pack_fn(msgpack_packer *pk, void *arg);
 
-/* Spawn the worker (through ignited --exec-worker, exec_worker.h).
- * Returns 0, or an IG_PROTO_* code with err saying why the daemon could not
- * start it (cannot set uid, fork).  What only the owner can find out (no
- * such program, a cwd it may not enter, a limit refused) fails the worker
- * through fail() with the reason, as its exit would. */
-int worker_start(uv_loop_t *loop, const struct worker_opts *opts,
+/* Start the worker as launcher l's child (l->spawn, launch/launch.h: the
+ * local launcher, through ignited --exec-worker) as req says, timeout_ms
+ * its requests' default.  Returns 0, or an IG_PROTO_* code with err saying
+ * why the daemon could not start it (cannot set uid, fork).  What only
+ * the owner can find out (no such program, a cwd it may not enter, a
+ * limit refused) fails the worker through fail() with the reason, as its
+ * exit would. */
+int worker_start(uv_loop_t *loop, const struct launcher *l,
+    const struct launch_req *req, uint64_t timeout_ms,
     const struct worker_cb *cb, struct worker **out, ig_err *err);
 
 /* A remote worker (PROTOCOL.md, "Workers that dial back"): requests are

@@ -11,6 +11,7 @@ installs them).
 
 import os
 import re
+import select
 import shutil
 import socket
 import sqlite3
@@ -18,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 import msgpack
@@ -28,12 +30,17 @@ for path in (HERE, os.path.join(SRC, "tests", "e2e")):
     sys.path.insert(0, path)
 from daemon import (PY, PYPATH, Daemon, RPCError, as_nobody, history,  # noqa: E402
                     log_lines, wait_for, wait_status)
-from slurm_cluster import SlurmCluster, free_ports, missing_programs  # noqa: E402
+from slurm_cluster import (SlurmCluster, free_ports, missing_programs,  # noqa: E402
+                           parse_fields)
 
 IGNITED = None
 IGNITECTL = None
 NOBODY = 65534
 WORKER = os.path.join(HERE, "slow_worker.py")
+RANKS_WORKER = os.path.join(HERE, "ranks_worker.py")
+HAVE_TORCH = subprocess.call(
+    [PY, "-c", "import torch.distributed as d, torch.distributed.run; "
+     "assert d.is_available() and d.is_gloo_available()"], stderr=subprocess.DEVNULL) == 0
 EPOCH_LENGTH = 20
 EPOCHS = 4
 
@@ -56,6 +63,35 @@ def spec(slurm=True, restarts=None, name=None, cwd=None):
     return s
 
 
+def ranks_spec(engine, slurm=None, restarts=None, cwd=None):
+    """ranks_worker.py's run: engine its argv's start (srun, torchrun;
+    [PY] for one process), slurm its placement (None: a local run)."""
+    s = {"engine": engine + [RANKS_WORKER], "data": "worker", "epoch_length": EPOCH_LENGTH,
+         "max_epochs": EPOCHS, "seed": 5, "checkpoint": {"every": 5},
+         "metrics": [{"name": "loss", "kind": "loss", "field": "loss"},
+                     {"name": "w0", "kind": "output", "field": "w0"}],
+         "worker": {"env": dict(PYPATH, OMP_NUM_THREADS="1"), "timeout_ms": 120000}}
+    if restarts is not None:
+        s["worker"]["max_restarts"] = restarts
+    if cwd is not None:
+        s["worker"]["cwd"] = cwd
+    if slurm is not None:
+        s["placement"] = {"slurm": dict({"partition": "debug", "nodes": 1, "time": "10"},
+                                        **slurm)}
+    return s
+
+
+# srun's two tasks in the job's allocation, each one rank.
+SRUN = ["srun", PY]
+SRUN_PLACEMENT = {"ntasks_per_node": 2, "cpus_per_task": 1}
+# torchrun in the job, its two ranks its children (see tests/e2e/test_dist.py
+# for the options torch 1.13 needs).
+TORCHRUN = [PY, "-m", "torch.distributed.run", "--rdzv_backend=c10d",
+            "--rdzv_endpoint=localhost:0", "--nnodes=1", "--nproc_per_node=2",
+            "--monitor_interval=0.5", "--redirects=2", "--tee=2"]
+TORCHRUN_PLACEMENT = {"ntasks_per_node": 1, "cpus_per_task": 2}
+
+
 @unittest.skipIf(missing_programs(), "Slurm or munge is not installed (scripts/deps.sh test)")
 class SlurmRuns(unittest.TestCase):
     @classmethod
@@ -63,6 +99,7 @@ class SlurmRuns(unittest.TestCase):
         cls.cluster = SlurmCluster().start()
         cls.addClassCleanup(cls.cluster.stop)
         cls.ref = None
+        cls.ranks_ref = None
 
     def setUp(self):
         self.cwd = tempfile.mkdtemp(prefix="ignite-slurm-run-")
@@ -85,6 +122,14 @@ class SlurmRuns(unittest.TestCase):
             self.complete(rid)
             SlurmRuns.ref = history(self.c, rid)
         return SlurmRuns.ref
+
+    def ranks_reference(self):
+        """The history of ranks_worker.py as one local process."""
+        if SlurmRuns.ranks_ref is None:
+            rid = self.c.call("run", ranks_spec([PY]))["id"]
+            self.complete(rid)
+            SlurmRuns.ranks_ref = history(self.c, rid)
+        return SlurmRuns.ranks_ref
 
     def complete(self, rid, timeout=120):
         st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
@@ -185,13 +230,19 @@ class SlurmRuns(unittest.TestCase):
         # the run's own worker is let in all the same
         self.complete(rid)
 
-    def interrupted(self, *command, restarts=2):
+    def interrupted(self, *command, restarts=2, ranks=None):
         """A run stopped by command (+ its job's id; none: the caller
         stops it) at iteration 20 or
         later (of 80, 50 ms each); the reference history, the run and its
-        first job."""
-        ref = self.reference()
-        rid = self.c.call("run", spec(restarts=restarts, cwd=self.cwd))["id"]
+        first job.  ranks: (engine, placement) of a run of ranks_worker.py
+        instead of slow_worker.py's."""
+        if ranks is None:
+            ref = self.reference()
+            s = spec(restarts=restarts, cwd=self.cwd)
+        else:
+            ref = self.ranks_reference()
+            s = ranks_spec(ranks[0], ranks[1], restarts=restarts, cwd=self.cwd)
+        rid = self.c.call("run", s)["id"]
         job = self.job_of(rid)
         self.iteration(rid, 20)
         if command:
@@ -232,6 +283,63 @@ class SlurmRuns(unittest.TestCase):
         self.assertNotIn("submitted to Slurm as job %d" % (job + 1), lines)
         self.assertEqual(self.cluster.job(job)["Restarts"], "1")
 
+    def need_two_cpus(self):
+        """Two ranks need two CPUs of the node (its CPUs are this
+        machine's, slurmd -C)."""
+        node = parse_fields(self.cluster.run(["scontrol", "show", "node", "-o",
+                                              self.cluster.node]))
+        if int(node.get("CPUTot", "0")) < 2:
+            self.skipTest("two ranks need 2 CPUs; the node has %s" % node.get("CPUTot"))
+
+    def ranks_in_output(self, rid, job, n):
+        """The job's output file says its worker had n ranks."""
+        out = os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))
+        with open(out, errors="replace") as f:
+            text = f.read()
+        for rank in range(n):
+            self.assertIn("ranks_worker: rank %d of %d" % (rank, n), text)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_complete_with_one_process_history(self):
+        """srun's two tasks, one rank each (only rank 0 dials back), take
+        the steps one local process takes."""
+        self.need_two_cpus()
+        ref = self.ranks_reference()
+        rid = self.c.call("run", ranks_spec(SRUN, SRUN_PLACEMENT, cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertEqual(self.cluster.job(job)["NumTasks"], "2")
+        self.ranks_in_output(rid, job, 2)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_scancel_kill(self):
+        self.need_two_cpus()
+        ref, rid, job = self.interrupted("scancel", "--signal=KILL",
+                                         ranks=(SRUN, SRUN_PLACEMENT))
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_requeue(self):
+        self.need_two_cpus()
+        ref, rid, job = self.interrupted("scontrol", "requeue", ranks=(SRUN, SRUN_PLACEMENT))
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_torchrun_in_a_job_resumes_exactly_after_requeue(self):
+        self.need_two_cpus()
+        engine = TORCHRUN + ["--log_dir=" + os.path.join(self.cwd, "torchrun")]
+        ref, rid, job = self.interrupted("scontrol", "requeue",
+                                         ranks=(engine, TORCHRUN_PLACEMENT))
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        self.assertEqual(self.cluster.job(job)["Restarts"], "1")
+        self.ranks_in_output(rid, job, 2)
+
     def test_kill9_of_the_daemon_resumes_exactly(self):
         self.restarted_daemon(self.d.kill9)
 
@@ -255,8 +363,14 @@ class SlurmRuns(unittest.TestCase):
         self.cluster.wait_job(job, {"COMPLETED"})
 
     def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
+        """status shows it, and its watcher is told: queued with where its
+        job stands, again when Slurm's reason changes (a hold), then
+        running; another user's watcher is told queued without it."""
         self.cluster.drain("ignite test")
         self.addCleanup(self.cluster.resume_node)
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {})
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
 
         def queued():
@@ -264,18 +378,58 @@ class SlurmRuns(unittest.TestCase):
             why = (st.get("queue") or {}).get("waiting_for") or ""
             return why if st["status"] == "queued" and "Node" in why else None
         why = wait_for(queued, "run %d queued with Slurm's reason" % rid, 60)
-        self.assertIn("Slurm job %d PENDING: " % self.job_of(rid), why)
-        w = self.d.client()
-        self.addCleanup(w.close)
-        w.call("watch", {"id": rid})
+        job = self.job_of(rid)
+        self.assertIn("Slurm job %d PENDING: " % job, why)
+
+        notes = []
+
+        def status_notes(until):
+            while not notes or not until(notes[-1]):
+                note = w.next_note()
+                if note[1] == "status" and note[2]["id"] == rid:
+                    notes.append(note[2])
+        self.assert_others_told_no_reason(
+            rid, lambda: self.cluster.run(["scontrol", "hold", str(job)]))
+        status_notes(lambda n: "JobHeldAdmin" in (n["reason"] or ""))
+        self.cluster.run(["scontrol", "release", str(job)])
         self.cluster.resume_node()
-        statuses = []
-        while not statuses or statuses[-1] not in ("completed", "failed"):
-            note = w.next_note()
-            if note[1] == "status":
-                statuses.append(note[2]["status"])
-        self.assertEqual(statuses, ["running", "completed"])
+        status_notes(lambda n: n["status"] in ("completed", "failed"))
+        statuses = [n["status"] for n in notes]
+        self.assertEqual(statuses[-2:], ["running", "completed"], notes)
+        queued_notes = [n["reason"] for n in notes[:-2]]
+        # queued from its start, each note news: where the job stands
+        self.assertEqual(set(statuses[:-2]), {"queued"}, notes)
+        self.assertEqual(queued_notes[0], "submitting to Slurm", notes)
+        for a, b in zip(queued_notes, queued_notes[1:]):
+            self.assertNotEqual(a, b, notes)
+        self.assertTrue(any(r.startswith("Slurm job %d PENDING: " % job) and "Node" in r
+                            for r in queued_notes), notes)
+        self.assertIn("Slurm job %d PENDING: JobHeldAdmin" % job, queued_notes)
         self.complete(rid)
+
+    def assert_others_told_no_reason(self, rid, change):
+        """nobody, watching run rid, is told it is queued, without the
+        reason (the owner's and root's), after change()."""
+        rfd, wfd = os.pipe()
+        self.addCleanup(os.close, rfd)
+        self.addCleanup(os.close, wfd)
+        got = []
+
+        def check(c):
+            c.call("watch", {"id": rid})
+            os.write(wfd, b"w")
+            while True:
+                note = c.next_note()
+                if note[1] == "status":
+                    return note[2] == {"id": rid, "status": "queued", "reason": None}
+
+        t = threading.Thread(target=lambda: got.append(as_nobody(self.d, check)))
+        t.start()
+        ready, _, _ = select.select([rfd], [], [], 30)
+        self.assertTrue(ready, "nobody's watch")
+        change()
+        t.join(60)
+        self.assertEqual(got, [0], "nobody's status note")
 
     def test_pause_cancels_the_job_and_resume_submits_again(self):
         ref = self.reference()
