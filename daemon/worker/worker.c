@@ -640,24 +640,21 @@ send_frame(struct worker *w, const char *method, uint32_t msgid,
 	w->sb.size = 0;
 	ig_frame_request(&f, &w->sb, msgid, method);
 	pack(&f.pk, arg);
-	if ((rc = ig_frame_end(&f, err)) != 0)
-		return rc;
-	if (w->tx != NULL) {
+	if ((rc = ig_frame_end(&f, err)) == 0 && w->tx != NULL) {
 		uv_buf_t b = uv_buf_init(w->sb.data, (unsigned)w->sb.size);
 		int n = uv_try_write(w->tx, &b, 1);
 		done = n > 0 ? (size_t)n : 0;
 	}
-	if (done < w->sb.size)
-		rc = queue_frame(w, w->sb.data + done, w->sb.size - done);
+	if (rc == 0 && done < w->sb.size &&
+	    (rc = queue_frame(w, w->sb.data + done, w->sb.size - done)) != 0)
+		rc = ig_err_set(err, IG_PROTO_INTERNAL,
+		    "worker: cannot write %s: %s", method, uv_strerror(rc));
 	/* a setup's state need not be held for the worker's life */
 	if (w->sb.alloc > SB_KEEP) {
 		msgpack_sbuffer_destroy(&w->sb);
 		msgpack_sbuffer_init(&w->sb);
 	}
-	if (rc != 0)
-		return ig_err_set(err, IG_PROTO_INTERNAL,
-		    "worker: cannot write %s: %s", method, uv_strerror(rc));
-	return 0;
+	return rc;
 }
 
 int
