@@ -5,11 +5,11 @@
  * at most 1.5 times the raw figure).
  *
  *   - floors: the parent writes as many bytes as the daemon's process
- *     request frame (length prefix included), the child writes them back.
- *     For the C worker a forked child over a Unix socketpair, as they
- *     come; for the Python worker python3 over a pair of pipes (as the
- *     daemon talks to a worker), reading the frame by its length prefix,
- *     the least a Python worker must do.  Microseconds per round trip.
+ *     request frame (length prefix included), the child writes them back,
+ *     over a pair of pipes as the daemon talks to a worker.  For the C
+ *     worker cat(1), bytes as they come; for the Python worker python3
+ *     reading the frame by its length prefix, the least a Python worker
+ *     must do.  Microseconds per round trip.
  *   - the C worker (examples/workers/c_echo_worker) and a Python worker
  *     (python/ignite_worker serving a process that returns {}), each run
  *     by ignited on {engine: [...], data: "range:N", max_epochs: 1}.  The
@@ -42,6 +42,7 @@
 #define RUN_TIMEOUT_S 30.0
 #define TARGET_RATIO 1.5
 #define PYTHON "/usr/bin/python3"
+#define CAT "/bin/cat"
 #define PY_NOOP \
 	"from ignite_worker import serve; serve(lambda engine, batch: {})"
 /* a frame in, the same frame out: the Python floor */
@@ -112,26 +113,10 @@ pingpong_us(int wfd, int rfd, size_t size, long n)
 	return (bench_now() - t0) * 1e6 / (double)n;
 }
 
-/* The floor of the C worker: a forked echo over a socketpair. */
+/* A floor: argv echoing frames over pipes. */
 static double
-socket_pingpong_us(size_t size, long n)
+pipe_pingpong_us(const char *const argv[], size_t size, long n)
 {
-	double us;
-	int fd;
-	pid_t pid;
-
-	if ((pid = bench_echo_start(&fd)) == -1)
-		return -1;
-	us = pingpong_us(fd, fd, size, n);
-	bench_echo_stop(pid, fd);
-	return us;
-}
-
-/* The floor of the Python worker: python3 echoing frames over pipes. */
-static double
-pipe_pingpong_us(size_t size, long n)
-{
-	const char *argv[] = { PYTHON, "-c", PY_ECHO, NULL };
 	double us;
 	int wfd, rfd;
 	pid_t pid;
@@ -152,7 +137,7 @@ struct worker_kind {
 	const char *pythonpath; /* worker.env PYTHONPATH, or NULL */
 	long n; /* iterations */
 	const char *floor_what;
-	double (*floor)(size_t size, long n); /* us per round trip, or -1 */
+	const char *const *floor_argv; /* the echo, NULL-terminated */
 };
 
 static int64_t
@@ -248,12 +233,14 @@ main(int argc, char **argv)
 	char ignited[PATH_MAX], c_worker[PATH_MAX], ref[40], fig[40], ratio[16];
 	const char *c_argv[] = { c_worker, NULL };
 	const char *py_argv[] = { PYTHON, "-c", PY_NOOP, NULL };
+	const char *cat_argv[] = { CAT, NULL };
+	const char *py_echo_argv[] = { PYTHON, "-c", PY_ECHO, NULL };
 	struct worker_kind kinds[] = {
 		{ "C worker (c_echo_worker)", c_argv, NULL, C_WORKER_N,
-		    "raw socket ping-pong, C", socket_pingpong_us },
+		    "raw pipe ping-pong, C (cat)", cat_argv },
 		{ "Python worker (ignite_worker)", py_argv,
 		    IGNITE_SOURCE_DIR "/python", PY_WORKER_N,
-		    "raw pipe ping-pong, python3", pipe_pingpong_us },
+		    "raw pipe ping-pong, python3", py_echo_argv },
 	};
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 	double raw[NKINDS][RUNS], runs[NKINDS][RUNS];
@@ -280,7 +267,8 @@ main(int argc, char **argv)
 	/* interleaved, so that a slower spell of the machine hits all alike */
 	for (int r = 0; r < RUNS; r++)
 		for (size_t k = 0; k < NKINDS; k++) {
-			raw[k][r] = kinds[k].floor(frame, PINGPONG_N);
+			raw[k][r] = pipe_pingpong_us(
+			    kinds[k].floor_argv, frame, PINGPONG_N);
 			runs[k][r] = worker_us(c, &kinds[k]);
 		}
 	bench_client_close(c);

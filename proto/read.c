@@ -72,21 +72,38 @@ proto_quote(char *buf, size_t size, const char *p, size_t len)
 	for (size_t i = 0; i < n; i++)
 		buf[i + 1] =
 		    (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
-	snprintf(buf + 1 + n, size - 1 - n, "%s\"", n < len ? "..." : "");
+	/* room was kept for the tail */
+	memcpy(buf + 1 + n, n < len ? "...\"" : "\"", n < len ? 5 : 2);
 	return buf;
 }
 
+/* Paths are built for every field read, a worker's answer each
+ * iteration among them, and used only in an error: copies, no printf. */
 static void
 join(char *path, const char *where, const char *sep, const char *tail)
 {
-	int n;
+	const char *part[3];
+	size_t n = 0;
 
 	if (where == NULL || *where == '\0')
 		where = sep = "";
-	n = snprintf(path, PROTO_PATH_MAX, "%s%s%s", where, sep, tail);
-	if (n >= PROTO_PATH_MAX)
-		memcpy(path + proto_utf8_boundary(path, PROTO_PATH_MAX - 4),
-		    "...", 4);
+	part[0] = where;
+	part[1] = sep;
+	part[2] = tail;
+	for (int i = 0; i < 3; i++) {
+		size_t len = strlen(part[i]);
+		if (n + len >= PROTO_PATH_MAX) {
+			memcpy(path + n, part[i], PROTO_PATH_MAX - 1 - n);
+			path[PROTO_PATH_MAX - 1] = '\0';
+			memcpy(path +
+			        proto_utf8_boundary(path, PROTO_PATH_MAX - 4),
+			    "...", 4);
+			return;
+		}
+		memcpy(path + n, part[i], len);
+		n += len;
+	}
+	path[n] = '\0';
 }
 
 void

@@ -63,6 +63,7 @@ struct job_exec {
 	bool pending; /* a process request is out */
 	ig_worker_output wout; /* the last answer, owned */
 	ig_field *fields; /* views of wout for the metrics */
+	size_t fields_cap;
 	ig_output out;
 };
 
@@ -480,23 +481,27 @@ pack_process(msgpack_packer *pk, void *arg)
 	a->rc = ig_wbatch_pack(pk, &wb, &a->err);
 }
 
-/* The answer as an ig_output the metrics read; its metrics into state. */
+/* The answer as an ig_output the metrics read; its metrics into state.
+ * The views are kept from one answer to the next: no allocation an
+ * iteration unless an answer has more fields than any before. */
 static int
 take_output(struct job_exec *x, const msgpack_object *result, ig_err *err)
 {
 	ig_worker_output o;
-	ig_field *f;
 	int rc;
 
 	if ((rc = ig_worker_output_unpack(result, &o, err)) != 0)
 		return rc;
-	if ((f = calloc(o.nfields > 0 ? o.nfields : 1, sizeof(*f))) == NULL) {
-		ig_worker_output_clear(&o);
-		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	if (o.nfields > x->fields_cap) {
+		ig_field *f = realloc(x->fields, o.nfields * sizeof(*f));
+		if (f == NULL) {
+			ig_worker_output_clear(&o);
+			return ig_err_set(
+			    err, IG_PROTO_INTERNAL, "out of memory");
+		}
+		x->out.fields = x->fields = f;
+		x->fields_cap = o.nfields;
 	}
-	for (size_t i = 0; i < o.nfields; i++)
-		f[i] = (ig_field){ o.fields[i].name, o.fields[i].value,
-			o.fields[i].data, o.fields[i].len, o.fields[i].cols };
 	/* metric values the worker reports itself: in state.metrics, and
 	 * in the history at this iteration */
 	const ig_state *st = ig_engine_state(x->job->trainer);
@@ -506,7 +511,6 @@ take_output(struct job_exec *x, const msgpack_object *result, ig_err *err)
 		if (ig_engine_set_metric(x->job->trainer, o.metrics[i].name,
 		        o.metrics[i].value) != 0) {
 			ig_worker_output_clear(&o);
-			free(f);
 			return ig_err_set(err, IG_PROTO_INTERNAL,
 			    "metrics.%s: %s", o.metrics[i].name,
 			    ig_engine_error(x->job->trainer));
@@ -515,10 +519,11 @@ take_output(struct job_exec *x, const msgpack_object *result, ig_err *err)
 		    st->epoch, st->iteration, o.metrics[i].value);
 	}
 	ig_worker_output_clear(&x->wout);
-	free(x->fields);
 	x->wout = o;
-	x->fields = f;
-	x->out = (ig_output){ f, o.nfields };
+	for (size_t i = 0; i < o.nfields; i++)
+		x->fields[i] = (ig_field){ o.fields[i].name, o.fields[i].value,
+			o.fields[i].data, o.fields[i].len, o.fields[i].cols };
+	x->out = (ig_output){ x->fields, o.nfields };
 	return 0;
 }
 

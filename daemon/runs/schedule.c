@@ -204,4 +204,8 @@ on_idle(uv_idle_t *idle)
 		if (run->runnable && !held(run))
 			step_run(run, share);
 	}
+	/* every run waits (an exec worker's answer): stopped now, the loop
+	 * blocks for it at once rather than polling once more first */
+	if (runnable_count(mgr) == 0)
+		uv_idle_stop(idle);
 }

@@ -73,6 +73,15 @@ exec_worker_argv(char *const *argv, const char *cwd, const int64_t *rlimits,
 	return v;
 }
 
+/*
+ * Spawn with real pipes, not the socketpairs libuv's UV_CREATE_PIPE makes:
+ * a small write and its wakeup cost less on a pipe than on a Unix socket
+ * (which allocates and frees a buffer for each), a good part of a
+ * worker's round trip (bench/worker_roundtrip.c).  The child's ends are
+ * inherited and closed here, ours opened into io[].  A pipe that cannot
+ * be had is left to UV_CREATE_PIPE, so that uv_spawn always runs and says
+ * what failed (the process handle then needs closing, as the header says).
+ */
 int
 exec_worker_spawn(uv_loop_t *loop, uv_process_t *proc, uv_exit_cb exit_cb,
     char **args, char **env, uv_pipe_t *const io[3], bool setid, uid_t uid,
@@ -80,12 +89,28 @@ exec_worker_spawn(uv_loop_t *loop, uv_process_t *proc, uv_exit_cb exit_cb,
 {
 	uv_process_options_t po = { 0 };
 	uv_stdio_container_t stdio[3];
+	uv_file child[3] = { -1, -1, -1 };
+	int rc;
 
-	/* readable and writable as the child sees them */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
+		/* the child reads its stdin and writes the others */
+		int theirs = i == 0 ? 0 : 1, fds[2];
+
 		stdio[i] = (uv_stdio_container_t){ UV_CREATE_PIPE |
 			    (i == 0 ? UV_READABLE_PIPE : UV_WRITABLE_PIPE),
 			{ (uv_stream_t *)io[i] } };
+		if (uv_pipe(fds, theirs == 0 ? 0 : UV_NONBLOCK_PIPE,
+		        theirs == 1 ? 0 : UV_NONBLOCK_PIPE) != 0)
+			continue;
+		if (uv_pipe_open(io[i], fds[1 - theirs]) != 0) {
+			close(fds[0]);
+			close(fds[1]);
+			continue;
+		}
+		child[i] = fds[theirs];
+		stdio[i] =
+		    (uv_stdio_container_t){ UV_INHERIT_FD, { .fd = child[i] } };
+	}
 	po.exit_cb = exit_cb;
 	po.file = EXEC_WORKER_SELF;
 	po.args = args;
@@ -97,7 +122,11 @@ exec_worker_spawn(uv_loop_t *loop, uv_process_t *proc, uv_exit_cb exit_cb,
 		po.uid = uid;
 		po.gid = gid;
 	}
-	return uv_spawn(loop, proc, &po);
+	rc = uv_spawn(loop, proc, &po);
+	for (int i = 0; i < 3; i++)
+		if (child[i] != -1)
+			close(child[i]);
+	return rc;
 }
 
 /* close_range(lowfd, ~0U, flags), or one descriptor at a time where the

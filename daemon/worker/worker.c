@@ -31,6 +31,7 @@
 #include "worker/worker.h"
 
 #define QUEUE_MAX 16 /* requests in flight */
+#define SB_KEEP (64 * 1024) /* a request buffer larger is freed once sent */
 #define LINE_MAX_LEN 1024 /* a longer stderr line is split */
 #define TAIL_LINES 2 /* stderr lines quoted in a failure */
 #define TAIL_LEN 160
@@ -69,6 +70,7 @@ struct worker {
 	struct worker_cb cb;
 	uint64_t timeout_ms;
 	ig_decoder *dec;
+	msgpack_sbuffer sb; /* the request being sent */
 	uint32_t next_id;
 	struct pending q[QUEUE_MAX];
 	size_t qhead, qlen;
@@ -101,6 +103,7 @@ destroy(struct worker *w)
 		free(wr);
 	}
 	ig_decoder_free(w->dec);
+	msgpack_sbuffer_destroy(&w->sb);
 	free(w);
 }
 
@@ -558,36 +561,64 @@ on_written(uv_write_t *req, int status)
 	free(wr);
 }
 
+/* A frame that did not go out whole at once: queued with its own copy of
+ * the rest (libuv keeps the buffer, not the bytes). */
 static int
-send_frame(struct worker *w, const char *method, uint32_t msgid,
-    worker_pack_fn *pack, void *arg, ig_err *err)
+queue_frame(struct worker *w, const char *p, size_t n)
 {
 	struct wreq *wr = calloc(1, sizeof(*wr));
-	ig_frame f;
-	int rc;
+	uv_buf_t b;
 
 	if (wr == NULL)
-		return ig_err_set(
-		    err, IG_PROTO_INTERNAL, "worker: out of memory");
+		return UV_ENOMEM;
 	msgpack_sbuffer_init(&wr->sb);
-	ig_frame_request(&f, &wr->sb, msgid, method);
-	pack(&f.pk, arg);
-	if ((rc = ig_frame_end(&f, err)) == 0 && w->tx == NULL) {
+	if (msgpack_sbuffer_write(&wr->sb, p, n) != 0) {
+		free(wr);
+		return UV_ENOMEM;
+	}
+	if (w->tx == NULL) {
 		/* a remote worker not yet attached: sent when it is */
 		*w->held_tail = wr;
 		w->held_tail = &wr->next;
 		return 0;
 	}
-	if (rc == 0) {
-		uv_buf_t b = uv_buf_init(wr->sb.data, (unsigned)wr->sb.size);
-		wr->req.data = wr;
-		if ((rc = uv_write(&wr->req, w->tx, &b, 1, on_written)) == 0)
-			return 0;
+	b = uv_buf_init(wr->sb.data, (unsigned)wr->sb.size);
+	wr->req.data = wr;
+	return uv_write(&wr->req, w->tx, &b, 1, on_written);
+}
+
+/*
+ * A request's frame, packed into the worker's own buffer and written at
+ * once when nothing is queued before it (uv_try_write refuses then, so
+ * the order holds): an iteration's request costs one write(2), no
+ * allocation and no write callback, whose pending turn of the loop would
+ * cost another epoll_wait.
+ */
+static int
+send_frame(struct worker *w, const char *method, uint32_t msgid,
+    worker_pack_fn *pack, void *arg, ig_err *err)
+{
+	ig_frame f;
+	size_t done = 0;
+	int rc;
+
+	w->sb.size = 0;
+	ig_frame_request(&f, &w->sb, msgid, method);
+	pack(&f.pk, arg);
+	if ((rc = ig_frame_end(&f, err)) == 0 && w->tx != NULL) {
+		uv_buf_t b = uv_buf_init(w->sb.data, (unsigned)w->sb.size);
+		int n = uv_try_write(w->tx, &b, 1);
+		done = n > 0 ? (size_t)n : 0;
+	}
+	if (rc == 0 && done < w->sb.size &&
+	    (rc = queue_frame(w, w->sb.data + done, w->sb.size - done)) != 0)
 		rc = ig_err_set(err, IG_PROTO_INTERNAL,
 		    "worker: cannot write %s: %s", method, uv_strerror(rc));
+	/* a setup's state need not be held for the worker's life */
+	if (w->sb.alloc > SB_KEEP) {
+		msgpack_sbuffer_destroy(&w->sb);
+		msgpack_sbuffer_init(&w->sb);
 	}
-	msgpack_sbuffer_destroy(&wr->sb);
-	free(wr);
 	return rc;
 }
 

@@ -55,6 +55,7 @@ takes the same step, and every rank's checkpoint goes into the one file
 (ignite_worker.dist; docs/PROTOCOL.md, "Workers of several processes").
 """
 
+import functools
 import os
 import random
 import shutil
@@ -110,6 +111,7 @@ def _plain(v):
 # in one system call.
 READ_CHUNK = 1 << 16
 _HEAD = struct.Struct(">I")  # a frame's length
+_NO_OUTPUT = {"output": {}}  # the answer of a process that returned nothing; never changed
 
 
 class _Channel:
@@ -120,7 +122,7 @@ class _Channel:
 
     def __init__(self):
         self._buf = b""
-        self._packer = msgpack.Packer(use_bin_type=True)
+        self._pack = msgpack.Packer(use_bin_type=True).pack
 
     def _read_exact(self, n):
         buf = bytearray()
@@ -157,11 +159,11 @@ class _Channel:
         return msgpack.unpackb(memoryview(buf)[4:end], raw=False)
 
     def write(self, obj):
-        body = self._packer.pack(obj)
+        body = self._pack(obj)
         self._send(_HEAD.pack(len(body)) + body)
 
     def reply(self, msgid, result):
-        body = self._packer.pack([1, msgid, None, result])
+        body = self._pack([1, msgid, None, result])
         self._send(_HEAD.pack(len(body)) + body)
 
     def error(self, msgid, code, message):
@@ -181,9 +183,9 @@ class _Pipes(_Channel):
         self.rfd, self.wfd = os.dup(0), os.dup(1)
         os.dup2(2, 1)
         sys.stdout = sys.stderr
-
-    def _recv(self, n):
-        return os.read(self.rfd, n)
+        # os.read itself, without a Python frame around it: this is
+        # every request's path
+        self._recv = functools.partial(os.read, self.rfd)
 
     def _send(self, data):
         n = os.write(self.wfd, data)
@@ -460,15 +462,18 @@ def serve(process, state_dict=None, load_state_dict=None, events=None, save=None
         # be told only of the events there is a handler for
         return {"events": sorted(events)}
 
+    state = engine.state
+
     def do_process(p):
-        s = engine.state
+        s = state
         s.epoch, s.iteration = p["epoch"], p["iteration"]
-        s.metrics = {}
+        if s.metrics:  # a fresh dict only when the last one was filled
+            s.metrics = {}
         out = process(engine, p.get("batch"))
-        result = {"output": {k: _plain(v) for k, v in out.items()} if out else {}}
-        if s.metrics:
-            result["metrics"] = {k: float(v) for k, v in s.metrics.items()}
-        return result
+        if not s.metrics:
+            return {"output": {k: _plain(v) for k, v in out.items()}} if out else _NO_OUTPUT
+        return {"output": {k: _plain(v) for k, v in out.items()} if out else {},
+                "metrics": {k: float(v) for k, v in s.metrics.items()}}
 
     def do_state_dict(p):
         path = (p or {}).get("path")
@@ -527,18 +532,20 @@ def _transport(methods):
 def _answer(ch, methods):
     """Answer requests on ch: True after shutdown, False at the end of the
     stream."""
+    # bound once: this loop runs once an iteration
+    read, reply, get = ch.read, ch.reply, methods.get
     while True:
-        msg = ch.read()
+        msg = read()
         if msg is None:
             return False
         if msg[0] != 0:
             continue
         _, msgid, method, params = msg
-        if method == "shutdown":
-            ch.reply(msgid, None)
-            return True
-        fn = methods.get(method)
+        fn = get(method)
         if fn is None:
+            if method == "shutdown":
+                reply(msgid, None)
+                return True
             ch.error(msgid, UNKNOWN_METHOD, "no method %s" % method)
             continue
         try:
@@ -548,4 +555,4 @@ def _answer(ch, methods):
             sys.stderr.flush()
             ch.error(msgid, INTERNAL, "%s: %s" % (type(e).__name__, e))
             continue
-        ch.reply(msgid, result)
+        reply(msgid, result)

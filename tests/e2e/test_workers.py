@@ -408,6 +408,7 @@ fds = sorted(filter(None, map(link, range(1024))))
 print("groups=" + ",".join(groups), file=sys.stderr)
 print("env=" + ",".join(env), file=sys.stderr)
 print("fds=" + ",".join(fds), file=sys.stderr)
+print("stdio=" + ",".join(link(fd).split(":")[0] for fd in range(3)), file=sys.stderr)
 for name in ("HOME", "USER", "LOGNAME", "PATH", "EXTRA"):
     print("%s=%s" % (name, os.environ.get(name)), file=sys.stderr)
 print("cwd=" + os.getcwd(), file=sys.stderr)
@@ -508,6 +509,8 @@ class TestWorkerStart(unittest.TestCase):
         for line in ("HOME=" + owner.pw_dir, "USER=" + owner.pw_name, "LOGNAME=" + owner.pw_name,
                      "PATH=" + os.environ["PATH"], "EXTRA=from the spec", "cwd=/"):
             self.assertIn(line, st["log"])
+        # pipes, not socketpairs: cheaper for every iteration's round trip
+        self.assertIn("stdio=pipe,pipe,pipe", st["log"])
         fds = [line for line in st["log"] if line.startswith("fds=")]
         self.assertEqual(len(fds), 1, st["log"])
         self.assertNotIn(self.inherited, fds[0])

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,19 @@ test_where_and_unknown(void **state)
 	memset(many, 0, sizeof many);
 	assert_int_equal(
 	    ig_map_read(&o, NULL, many, 65, 0, &err), IG_PROTO_INTERNAL);
+
+	/* a path longer than PROTO_PATH_MAX (160) is cut at a character
+	 * and marked: 200 bytes of "é" keep 78 of them */
+	char where[201], want[IG_ERR_MAX];
+	for (int i = 0; i < 100; i++)
+		memcpy(where + 2 * i, "\xc3\xa9", 2);
+	where[200] = '\0';
+	snprintf(want, sizeof want,
+	    "%.156s...: expected a positive integer, got 0", where);
+	o = tu_obj(*state, "{'every': 0}");
+	assert_int_equal(
+	    ig_map_read(&o, where, defs, 1, 0, &err), IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(err.message, want);
 }
 
 static void
