@@ -8,6 +8,7 @@
  * frame); a bin is one object, and a Python client reads it with
  * numpy.frombuffer(b, ">f8") or struct.unpack.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,39 +20,45 @@ enum {
 };
 _Static_assert(sizeof(double) == 8, "a column holds IEEE-754 float64");
 
-/* Every column is 8 bytes in ig_point too, so one copy serves them all. */
+/* Every column is 8 bytes in ig_point too, so one copy serves them all;
+ * in the order of the IG_COL_* bits. */
 static const struct {
 	const char *key;
 	size_t offset;
+	bool counter; /* unsigned on the wire */
 } cols[NCOLS] = {
-	{ "epoch", offsetof(ig_point, epoch) },
-	{ "iteration", offsetof(ig_point, iteration) },
-	{ "time", offsetof(ig_point, time) },
-	{ "value", offsetof(ig_point, value) },
+	{ "epoch", offsetof(ig_point, epoch), true },
+	{ "iteration", offsetof(ig_point, iteration), true },
+	{ "time", offsetof(ig_point, time), false },
+	{ "value", offsetof(ig_point, value), false },
 };
 
-static void
-put_be(unsigned char *p, uint64_t v)
+/* Big-endian and back: one instruction a word, where a loop over the
+ * bytes made packing and unpacking the larger part of a history read. */
+static inline uint64_t
+swap_be(uint64_t v)
 {
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return v;
+#else
+	return __builtin_bswap64(v);
+#endif
 }
 
-static uint64_t
-get_be(const unsigned char *p)
+unsigned
+ig_series_column(const char *name)
 {
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
+	for (int c = 0; c < NCOLS; c++)
+		if (strcmp(cols[c].key, name) == 0)
+			return 1u << c;
+	return 0;
 }
 
 /* One column as a bin, written in blocks rather than value by value. */
 static void
 pack_column(msgpack_packer *pk, const ig_point *p, size_t n, int col)
 {
-	unsigned char block[4096];
+	uint64_t block[2048];
 	size_t used = 0;
 
 	ig_pack_str(pk, cols[col].key);
@@ -60,28 +67,37 @@ pack_column(msgpack_packer *pk, const ig_point *p, size_t n, int col)
 		uint64_t v;
 
 		memcpy(&v, (const char *)&p[i] + cols[col].offset, sizeof v);
-		put_be(block + used, v);
-		used += 8;
-		if (used == sizeof block || i + 1 == n) {
-			msgpack_pack_bin_body(pk, block, used);
+		block[used++] = swap_be(v);
+		if (used == sizeof block / sizeof block[0] || i + 1 == n) {
+			msgpack_pack_bin_body(pk, block, used * 8);
 			used = 0;
 		}
 	}
 }
 
 void
-ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
+ig_series_pack_columns(
+    msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns)
 {
+	int ncols = __builtin_popcount(columns & IG_COL_ALL);
+
 	msgpack_pack_map(pk, n);
 	for (size_t i = 0; i < n; i++) {
 		ig_pack_str(pk, s[i].name);
-		msgpack_pack_map(pk, NCOLS);
+		msgpack_pack_map(pk, (size_t)ncols);
 		for (int c = 0; c < NCOLS; c++)
-			pack_column(pk, s[i].points, s[i].n, c);
+			if (columns & 1u << c)
+				pack_column(pk, s[i].points, s[i].n, c);
 	}
 }
 
-/* One series' columns into s->points. */
+void
+ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
+{
+	ig_series_pack_columns(pk, s, n, IG_COL_ALL);
+}
+
+/* One series' columns into s->points; a column left out reads as 0. */
 static int
 read_series(
     const msgpack_object *o, ig_series *s, const char *where, ig_err *err)
@@ -89,54 +105,78 @@ read_series(
 	const msgpack_object *col[NCOLS] = { NULL };
 	ig_fdef defs[NCOLS];
 	char path[PROTO_PATH_MAX];
-	const unsigned char *b[NCOLS];
+	int first = -1;
 	size_t n = 0;
 	int rc;
 
 	for (int c = 0; c < NCOLS; c++)
 		defs[c] =
-		    (ig_fdef){ cols[c].key, IG_F_ANY, true, NULL, &col[c] };
+		    (ig_fdef){ cols[c].key, IG_F_ANY, false, NULL, &col[c] };
 	if ((rc = ig_map_read(
 	         o, where, defs, NCOLS, IG_READ_ALLOW_UNKNOWN, err)) != 0)
 		return rc;
 	for (int c = 0; c < NCOLS; c++) {
-		const msgpack_object_bin *bin = &col[c]->via.bin;
+		const msgpack_object_bin *bin;
 
+		if (col[c] == NULL || col[c]->type == MSGPACK_OBJECT_NIL) {
+			col[c] = NULL;
+			continue;
+		}
+		bin = &col[c]->via.bin;
 		proto_path_key(path, where, cols[c].key);
 		if (col[c]->type != MSGPACK_OBJECT_BIN || bin->size % 8 != 0)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: expected "
 			    "a bin of 8-byte numbers",
 			    path);
-		if (c == 0)
+		if (first < 0) {
+			first = c;
 			n = bin->size / 8;
-		else if (bin->size / 8 != n)
+		} else if (bin->size / 8 != n) {
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: %zu points, "
-			    "but epoch has %zu",
-			    path, (size_t)bin->size / 8, n);
-		b[c] = (const unsigned char *)bin->ptr;
+			    "but %s has %zu",
+			    path, (size_t)bin->size / 8, cols[first].key, n);
+		}
 	}
+	if (first < 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: no column: expected epoch, iteration, time or value",
+		    where);
 	if (n == 0)
 		return 0;
 	if ((s->points = ig_mem_alloc_large(n * sizeof *s->points)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	s->n = n;
-	for (size_t i = 0; i < n; i++) {
-		ig_point *p = &s->points[i];
+	for (int c = 0; c < NCOLS; c++) {
+		const unsigned char *b = col[c] != NULL ?
+		    (const unsigned char *)col[c]->via.bin.ptr :
+		    NULL;
 
-		for (int c = 0; c < NCOLS; c++) {
-			uint64_t v = get_be(b[c] + 8 * i);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v = 0;
 
-			memcpy((char *)p + cols[c].offset, &v, sizeof v);
+			if (b != NULL) {
+				memcpy(&v, b + 8 * i, sizeof v);
+				v = swap_be(v);
+			}
+			memcpy((char *)&s->points[i] + cols[c].offset, &v,
+			    sizeof v);
 		}
+		if (b == NULL || !cols[c].counter)
+			continue;
 		/* Values may be NaN or infinite (a diverged loss is history
 		 * too); counters are unsigned on the wire. */
-		if (p->epoch < 0 || p->iteration < 0) {
-			proto_path_key(
-			    path, where, p->epoch < 0 ? "epoch" : "iteration");
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: point %zu is out of range", path, i);
+		for (size_t i = 0; i < n; i++) {
+			int64_t v;
+
+			memcpy(&v, (char *)&s->points[i] + cols[c].offset,
+			    sizeof v);
+			if (v < 0) {
+				proto_path_key(path, where, cols[c].key);
+				return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+				    "%s: point %zu is out of range", path, i);
+			}
 		}
 	}
 	return 0;

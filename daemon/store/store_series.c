@@ -119,10 +119,13 @@ points_stmt(struct store_reader *r, enum rstmt_id id,
 }
 
 /* Decode the chunk in column 0 of st's row onto the end of *v, straight
- * into the answer's layout. */
+ * into the answer's layout: the columns of q (all without q), those left
+ * out untouched. */
 static int
-decode_onto(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
+decode_onto(sqlite3_stmt *st, const struct store_query *q, ig_point **v,
+    size_t *cap, size_t *n)
 {
+	unsigned cols = q != NULL && q->columns != 0 ? q->columns : IG_COL_ALL;
 	const uint8_t *b = sqlite3_column_blob(st, 0);
 	size_t len = (size_t)sqlite3_column_bytes(st, 0);
 	struct chunk_info ci;
@@ -135,8 +138,13 @@ decode_onto(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
 	if ((nv = reader_grow(*v, cap, *n + ci.n, sizeof(*nv))) == NULL)
 		return SQLITE_NOMEM;
 	*v = nv;
-	out = (struct chunk_out){ &nv[0].iteration, &nv[0].epoch, &nv[0].time,
-		&nv[0].value, sizeof(*nv), *n, *cap };
+	if (q != NULL && q->axis == STORE_AXIS_EPOCH)
+		cols |= IG_COL_EPOCH;
+	out = (struct chunk_out){ &nv[0].iteration,
+		cols & IG_COL_EPOCH ? &nv[0].epoch : NULL,
+		cols & IG_COL_TIME ? &nv[0].time : NULL,
+		cols & IG_COL_VALUE ? &nv[0].value : NULL, sizeof(*nv), *n,
+		*cap };
 	if (chunk_decode(b, len, &out, &err) != 0)
 		return SQLITE_CORRUPT;
 	*n = out.n;
@@ -169,7 +177,7 @@ read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		start = *n;
-		if ((rc = decode_onto(st, v, cap, n)) != SQLITE_OK)
+		if ((rc = decode_onto(st, q, v, cap, n)) != SQLITE_OK)
 			break;
 		clip(*v, start, n, q);
 		if (limit > 0 && *n >= limit) {
@@ -212,7 +220,7 @@ read_last(struct store_reader *r, const struct store_query *q,
 		return SQLITE_OK;
 	}
 	/* past the range: decode it */
-	if ((rc = decode_onto(st, &s->points, &cap, &s->n)) == SQLITE_OK)
+	if ((rc = decode_onto(st, NULL, &s->points, &cap, &s->n)) == SQLITE_OK)
 		clip(s->points, 0, &s->n, q);
 	sqlite3_reset(st);
 	if (rc == SQLITE_OK && s->n > 1) {
