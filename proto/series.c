@@ -8,7 +8,6 @@
  * frame); a bin is one object, and a Python client reads it with
  * numpy.frombuffer(b, ">f8") or struct.unpack.
  */
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +24,11 @@ _Static_assert(sizeof(double) == 8, "a column holds IEEE-754 float64");
 static const struct {
 	const char *key;
 	size_t offset;
-	bool counter; /* unsigned on the wire */
 } cols[NCOLS] = {
-	{ "epoch", offsetof(ig_point, epoch), true },
-	{ "iteration", offsetof(ig_point, iteration), true },
-	{ "time", offsetof(ig_point, time), false },
-	{ "value", offsetof(ig_point, value), false },
+	{ "epoch", offsetof(ig_point, epoch) },
+	{ "iteration", offsetof(ig_point, iteration) },
+	{ "time", offsetof(ig_point, time) },
+	{ "value", offsetof(ig_point, value) },
 };
 
 /* Big-endian and back: one instruction a word, where a loop over the
@@ -54,25 +52,99 @@ ig_series_column(const char *name)
 	return 0;
 }
 
-/* One column as a bin, written in blocks rather than value by value. */
+/* Points a pass takes: their columns stay in the cache between columns,
+ * so that the points are read once rather than once a column. */
+#define BLOCK 512
+
+/*
+ * The columns of n points p, as bins: their keys and headers packed, then
+ * the bodies filled block by block, straight into the buffer when pk
+ * writes to an sbuffer (then the points are read once, not once a
+ * column), else a column at a time.
+ */
 static void
-pack_column(msgpack_packer *pk, const ig_point *p, size_t n, int col)
+pack_columns(msgpack_packer *pk, const ig_point *p, size_t n, unsigned mask)
 {
-	uint64_t block[2048];
-	size_t used = 0;
+	msgpack_sbuffer *sb = pk->data;
+	size_t at[NCOLS] = { 0 }, need = 0;
+	uint64_t block[BLOCK];
 
-	ig_pack_str(pk, cols[col].key);
-	msgpack_pack_bin(pk, n * 8);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v;
+	if (pk->callback == msgpack_sbuffer_write) {
+		for (int c = 0; c < NCOLS; c++)
+			need += mask & 1u << c ? 32 + n * 8 : 0;
+		if (sb->alloc - sb->size < need) {
+			size_t cap = sb->size + need;
+			char *nd = realloc(sb->data, cap);
 
-		memcpy(&v, (const char *)&p[i] + cols[col].offset, sizeof v);
-		block[used++] = swap_be(v);
-		if (used == sizeof block / sizeof block[0] || i + 1 == n) {
-			msgpack_pack_bin_body(pk, block, used * 8);
-			used = 0;
+			if (nd == NULL)
+				goto slow; /* the packer says out of memory */
+			sb->data = nd;
+			sb->alloc = cap;
+		}
+		for (int c = 0; c < NCOLS; c++) {
+			if (!(mask & 1u << c))
+				continue;
+			ig_pack_str(pk, cols[c].key);
+			msgpack_pack_bin(pk, n * 8);
+			at[c] = sb->size;
+			sb->size += n * 8;
+		}
+		for (size_t i = 0; i < n; i += BLOCK) {
+			size_t k = n - i < BLOCK ? n - i : BLOCK;
+
+			for (int c = 0; c < NCOLS; c++) {
+				unsigned char *out =
+				    (unsigned char *)sb->data + at[c] + 8 * i;
+
+				if (!(mask & 1u << c))
+					continue;
+				for (size_t j = 0; j < k; j++) {
+					uint64_t v;
+
+					memcpy(&v,
+					    (const char *)&p[i + j] +
+					        cols[c].offset,
+					    sizeof v);
+					v = swap_be(v);
+					memcpy(out + 8 * j, &v, sizeof v);
+				}
+			}
+		}
+		return;
+	}
+slow:
+	for (int c = 0; c < NCOLS; c++) {
+		if (!(mask & 1u << c))
+			continue;
+		ig_pack_str(pk, cols[c].key);
+		msgpack_pack_bin(pk, n * 8);
+		for (size_t i = 0; i < n; i += BLOCK) {
+			size_t k = n - i < BLOCK ? n - i : BLOCK;
+
+			for (size_t j = 0; j < k; j++) {
+				uint64_t v;
+
+				memcpy(&v,
+				    (const char *)&p[i + j] + cols[c].offset,
+				    sizeof v);
+				block[j] = swap_be(v);
+			}
+			msgpack_pack_bin_body(pk, block, k * 8);
 		}
 	}
+}
+
+size_t
+ig_series_packed_size(const ig_series *s, size_t n, unsigned columns)
+{
+	size_t ncols = (size_t)__builtin_popcount(columns & IG_COL_ALL);
+	size_t bytes = 5;
+
+	/* a name, a map, and per column its key, a bin header and the body:
+	 * the key and header at most 32 bytes, as pack_columns reserves */
+	for (size_t i = 0; i < n; i++)
+		bytes += 5 + strlen(s[i].name) + 5 + ncols * (32 + 8 * s[i].n);
+	return bytes;
 }
 
 void
@@ -85,9 +157,7 @@ ig_series_pack_columns(
 	for (size_t i = 0; i < n; i++) {
 		ig_pack_str(pk, s[i].name);
 		msgpack_pack_map(pk, (size_t)ncols);
-		for (int c = 0; c < NCOLS; c++)
-			if (columns & 1u << c)
-				pack_column(pk, s[i].points, s[i].n, c);
+		pack_columns(pk, s[i].points, s[i].n, columns & IG_COL_ALL);
 	}
 }
 
@@ -148,37 +218,36 @@ read_series(
 	if ((s->points = ig_mem_alloc_large(n * sizeof *s->points)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	s->n = n;
-	for (int c = 0; c < NCOLS; c++) {
-		const unsigned char *b = col[c] != NULL ?
-		    (const unsigned char *)col[c]->via.bin.ptr :
-		    NULL;
+	for (size_t i = 0; i < n; i += BLOCK) {
+		size_t k = n - i < BLOCK ? n - i : BLOCK;
 
-		for (size_t i = 0; i < n; i++) {
-			uint64_t v = 0;
+		for (int c = 0; c < NCOLS; c++) {
+			const unsigned char *b = col[c] != NULL ?
+			    (const unsigned char *)col[c]->via.bin.ptr + 8 * i :
+			    NULL;
 
-			if (b != NULL) {
-				memcpy(&v, b + 8 * i, sizeof v);
-				v = swap_be(v);
-			}
-			memcpy((char *)&s->points[i] + cols[c].offset, &v,
-			    sizeof v);
-		}
-		if (b == NULL || !cols[c].counter)
-			continue;
-		/* Values may be NaN or infinite (a diverged loss is history
-		 * too); counters are unsigned on the wire. */
-		for (size_t i = 0; i < n; i++) {
-			int64_t v;
+			for (size_t j = 0; j < k; j++) {
+				uint64_t v = 0;
 
-			memcpy(&v, (char *)&s->points[i] + cols[c].offset,
-			    sizeof v);
-			if (v < 0) {
-				proto_path_key(path, where, cols[c].key);
-				return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-				    "%s: point %zu is out of range", path, i);
+				if (b != NULL) {
+					memcpy(&v, b + 8 * j, sizeof v);
+					v = swap_be(v);
+				}
+				memcpy(
+				    (char *)&s->points[i + j] + cols[c].offset,
+				    &v, sizeof v);
 			}
 		}
 	}
+	/* Values may be NaN or infinite (a diverged loss is history too);
+	 * counters are unsigned on the wire. */
+	for (size_t i = 0; i < n; i++)
+		if (s->points[i].epoch < 0 || s->points[i].iteration < 0) {
+			proto_path_key(path, where,
+			    s->points[i].epoch < 0 ? "epoch" : "iteration");
+			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+			    "%s: point %zu is out of range", path, i);
+		}
 	return 0;
 }
 

@@ -656,7 +656,7 @@ pack_page(const struct store_query *q, size_t page,
 	ig_series *s = calloc(n + 1, sizeof(*s));
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	size_t bytes = 16;
+	size_t bytes;
 
 	if (s == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
@@ -671,15 +671,12 @@ pack_page(const struct store_query *q, size_t page,
 		    (out->next == IG_NONE || last < out->next))
 			out->next = last;
 	}
-	/* 8 bytes a point a column, and a little for names and headers */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		s[i] = (ig_series){ d[i].name, d[i].points,
 			out->next != IG_NONE ?
 			    count_below(&d[i], axis, out->next) :
 			    d[i].n };
-		bytes += strlen(d[i].name) + 64 +
-		    8 * (size_t)__builtin_popcount(cols) * s[i].n;
-	}
+	bytes = ig_series_packed_size(s, n, cols);
 	/* the buffer at its size at once: a page grown by doubling would be
 	 * copied and faulted in again at each step */
 	sb = (msgpack_sbuffer){ 0, ig_mem_alloc_large(bytes), bytes };

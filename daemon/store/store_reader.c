@@ -75,10 +75,14 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_CHUNK_RANGE] = "SELECT min(first), max(last) FROM chunks"
 	                   " WHERE series_id = ?1 AND first <= ?3"
 	                   " AND last >= ?2",
-	[RS_CHUNK_SUMMARIES] = "SELECT first, last, n, vmin, vmax, vlast,"
-	                       " data FROM chunks"
+	/* without data: a chunk's row holds its summary before its data,
+	 * which spills to overflow pages SQLite would read for nothing */
+	[RS_CHUNK_SUMMARIES] = "SELECT first, last, n, vmin, vmax, vlast"
+	                       " FROM chunks"
 	                       " WHERE series_id = ?1 AND first <= ?3"
 	                       " AND last >= ?2 ORDER BY first",
+	[RS_CHUNK_DATA] = "SELECT data FROM chunks"
+	                  " WHERE series_id = ?1 AND first = ?2",
 	[RS_EVENTS] =
 	    "SELECT id, time, kind, epoch, iteration, detail"
 	    " FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",

@@ -273,42 +273,54 @@ column_bits(sqlite3_stmt *st, int i)
 	    store_unbits(sqlite3_column_int64(st, i));
 }
 
-/* Fold the chunk on st's row: from its row when it is narrower than a
- * bucket, else decoded (iterations and values only). */
+/* Fold the chunk of series s on st's row: from its row when it is
+ * narrower than a bucket, else its data read and decoded (iterations and
+ * values only). */
 static int
-fold_chunk(sqlite3_stmt *st, const struct store_query *q, struct fold *f)
+fold_chunk(struct store_reader *r, sqlite3_stmt *st, int64_t s,
+    const struct store_query *q, struct fold *f)
 {
 	int64_t first = sqlite3_column_int64(st, 0);
 	int64_t last = sqlite3_column_int64(st, 1);
-	const uint8_t *data = sqlite3_column_blob(st, 6);
-	size_t len = (size_t)sqlite3_column_bytes(st, 6);
 	int64_t its[CHUNK_MAX];
 	double vals[CHUNK_MAX];
 	struct chunk_out out = {
 		.iteration = its, .value = vals, .stride = 8, .cap = CHUNK_MAX
 	};
+	sqlite3_stmt *ds;
+	const uint8_t *data;
+	size_t len;
 	ig_err err;
+	int rc;
 
-	if (first >= q->from && last <= q->to) {
-		/* narrower than a bucket: whole, in the bucket of its last
-		 * point, rather than decoded to be split */
-		if (last - first < f->width) {
-			fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
-			    column_bits(st, 3), column_bits(st, 4),
-			    column_bits(st, 5));
-			return SQLITE_OK;
-		}
-		return chunk_buckets(
-		           data, len, f->lo, f->width, f->b, f->nb, &err) == 0 ?
+	/* narrower than a bucket: whole, in the bucket of its last point,
+	 * rather than decoded to be split */
+	if (first >= q->from && last <= q->to && last - first < f->width) {
+		fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
+		    column_bits(st, 3), column_bits(st, 4), column_bits(st, 5));
+		return SQLITE_OK;
+	}
+	if ((ds = reader_stmt(r, RS_CHUNK_DATA)) == NULL)
+		return sqlite3_errcode(r->db);
+	sqlite3_bind_int64(ds, 1, s);
+	sqlite3_bind_int64(ds, 2, first);
+	if ((rc = sqlite3_step(ds)) != SQLITE_ROW)
+		return reader_finish(
+		    ds, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+	data = sqlite3_column_blob(ds, 0);
+	len = (size_t)sqlite3_column_bytes(ds, 0);
+	if (first >= q->from && last <= q->to)
+		rc = chunk_buckets(
+		         data, len, f->lo, f->width, f->b, f->nb, &err) == 0 ?
 		    SQLITE_OK :
 		    SQLITE_CORRUPT;
-	}
-	/* across from or to: its points inside them */
-	if (chunk_decode(data, len, &out, &err) != 0)
-		return SQLITE_CORRUPT;
-	for (size_t i = 0; i < out.n; i++)
-		fold_point(f, q, its[i], vals[i]);
-	return SQLITE_OK;
+	else if (chunk_decode(data, len, &out, &err) != 0)
+		rc = SQLITE_CORRUPT;
+	else /* across from or to: its points inside them */
+		for (size_t i = 0; i < out.n; i++)
+			fold_point(f, q, its[i], vals[i]);
+	sqlite3_reset(ds);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 /* The buckets of f that hold points, as s's answer. */
@@ -365,7 +377,7 @@ read_buckets(struct store_reader *r, const struct store_query *q,
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = fold_chunk(st, q, &f)) != SQLITE_OK)
+		if ((rc = fold_chunk(r, st, s->id, q, &f)) != SQLITE_OK)
 			break;
 	if ((rc = reader_finish(st, rc)) == SQLITE_OK)
 		rc = bucket_answer(&f, s);
@@ -402,10 +414,13 @@ read_points(struct store_reader *r, const struct store_query *q,
 
 		if (limit > 0 && n > limit + CHUNK_MAX)
 			n = limit + CHUNK_MAX;
+		/* exactly: a power of two would be twice a page, mapped
+		 * afresh and faulted in on every read */
 		if (n > 0 &&
-		    (s->points = reader_grow(
-		         NULL, &cap, n, sizeof(*s->points))) == NULL)
+		    (s->points = ig_mem_alloc_large(n * sizeof(*s->points))) ==
+		        NULL)
 			rc = SQLITE_NOMEM;
+		cap = n;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)

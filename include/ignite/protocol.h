@@ -494,6 +494,9 @@ unsigned ig_series_column(const char *name);
 void ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n);
 void ig_series_pack_columns(
     msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns);
+/* At least the bytes ig_series_pack_columns() packs: a buffer of that
+ * size takes them without growing. */
+size_t ig_series_packed_size(const ig_series *s, size_t n, unsigned columns);
 /* *out is a malloc'd array of *n series; free with ig_series_free().  A
  * column the batch leaves out reads as 0 in every point. */
 int ig_series_unpack(
