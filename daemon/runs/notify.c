@@ -57,8 +57,9 @@ notify_status(struct run *run)
 {
 	/* as the summary shows it: queued while a cluster's job waits */
 	int status = remote_shown_status(run);
-	ig_status_note n = { run->id, status, run->reason };
-	ig_status_note pub = { run->id, status, NULL };
+	char *throttled = run_throttled(run);
+	ig_status_note n = { run->id, status, run->reason, throttled };
+	ig_status_note pub = { run->id, status, NULL, throttled };
 
 	if (run->watchers != NULL)
 		broadcast_to(run, "status", pack_status_note, &n,

@@ -427,6 +427,7 @@ typedef struct ig_status_note {
 	int64_t id;
 	int status;
 	char *reason;
+	char *throttled; /* as in ig_summary: "store" or NULL */
 } ig_status_note;
 void ig_status_note_pack(msgpack_packer *pk, const ig_status_note *st);
 int ig_status_note_unpack(

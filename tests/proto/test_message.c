@@ -171,8 +171,8 @@ test_notifications(void **state)
 	struct fixture *fx = *state;
 	ig_progress p = { 5, 2, 150, 100, IG_NONE, 99.5, -1 }, gp;
 	ig_event_note ev = { 5, "EPOCH_COMPLETED", 2, 200 }, gev;
-	ig_status_note st = { 5, IG_STATUS_TERMINATED,
-		"terminated by uid 1000" },
+	ig_status_note st = { 5, IG_STATUS_TERMINATED, "terminated by uid 1000",
+		NULL },
 	               gst;
 	ig_log_line ll = { 5, 1700000000.5, "epoch 2: loss 0.1" }, gll;
 	ig_frame f;
@@ -208,6 +208,16 @@ test_notifications(void **state)
 	    0);
 	assert_int_equal(gst.status, IG_STATUS_TERMINATED);
 	assert_string_equal(gst.reason, "terminated by uid 1000");
+	assert_null(gst.throttled);
+	ig_status_note_clear(&gst);
+	st.status = IG_STATUS_RUNNING;
+	st.throttled = "store";
+	ig_frame_notify(&f, &fx->sb, "status");
+	ig_status_note_pack(&f.pk, &st);
+	assert_int_equal(
+	    ig_status_note_unpack(through_wire(fx, &f, "status"), &gst, &err),
+	    0);
+	assert_string_equal(gst.throttled, "store");
 	ig_status_note_clear(&gst);
 
 	ig_frame_notify(&f, &fx->sb, "log");
