@@ -511,7 +511,8 @@ struct history_page {
 	int axis;
 	int64_t next; /* IG_NONE: complete */
 	double started; /* the run's start; 0: not yet */
-	const struct store_series_data *b; /* minmax: buckets, n of them */
+	bool minmax; /* buckets of b, n of them */
+	const struct store_series_data *b;
 	size_t n;
 	const struct history_packed *series; /* else: the series, packed */
 };
@@ -557,7 +558,7 @@ pack_history(msgpack_packer *pk, void *arg)
 {
 	const struct history_page *h = arg;
 
-	msgpack_pack_map(pk, 5 + (h->b != NULL));
+	msgpack_pack_map(pk, 5 + h->minmax);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, h->id);
 	ig_pack_str(pk, "axis");
@@ -574,7 +575,7 @@ pack_history(msgpack_packer *pk, void *arg)
 		msgpack_pack_double(pk, h->started);
 	else
 		msgpack_pack_nil(pk);
-	if (h->b != NULL) {
+	if (h->minmax) {
 		ig_pack_str(pk, "buckets");
 		pack_buckets(pk, h);
 	}
@@ -713,13 +714,14 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n,
 	struct runs *mgr = call->mgr;
 	const struct store_query *q = &call->q;
 	struct history_page h = { q->run_id, q->axis, IG_NONE, call->started,
-		NULL, n, NULL };
+		false, NULL, n, NULL };
 	size_t bytes = 256;
 
 	if (q->downsample == STORE_DS_MINMAX) {
 		/* a few buckets: one answer, 4 numbers of 9 bytes each */
 		for (size_t i = 0; i < n; i++)
 			bytes += strlen(d[i].name) + 64 + 40 * d[i].n;
+		h.minmax = true;
 		h.b = d;
 		server_reserve(call->conn, bytes);
 		server_reply(call->conn, call->msgid, pack_history, &h);
