@@ -514,7 +514,9 @@ struct history_page {
 	bool minmax; /* buckets of b, n of them */
 	const struct store_series_data *b;
 	size_t n;
-	const struct history_packed *series; /* else: the series, packed */
+	const ig_series *s; /* else: points, ns series of them */
+	size_t ns;
+	unsigned columns;
 };
 
 /* The most buckets a minmax read folds a series into (a chart's columns
@@ -564,10 +566,7 @@ pack_history(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "axis");
 	ig_pack_str(pk, h->axis == STORE_AXIS_EPOCH ? "epoch" : "iteration");
 	ig_pack_str(pk, "series");
-	if (h->series != NULL) /* packed off the loop: copied as it is */
-		pk->callback(pk->data, h->series->bytes, h->series->len);
-	else
-		msgpack_pack_map(pk, 0);
+	ig_series_pack_columns(pk, h->s, h->ns, h->columns);
 	ig_pack_str(pk, "next");
 	ig_pack_opt_int(pk, h->next);
 	ig_pack_str(pk, "started");
@@ -644,52 +643,55 @@ history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 
 /*
  * history_pack_fn, on the threadpool: the page of d that fits one answer
- * (page points), its series packed in a buffer of their size, so that
- * the loop only copies them into the answer.
+ * (pack->page points), the whole result packed in a buffer of its size
+ * after SERVER_HEAD bytes for the frame's header, so that the loop only
+ * writes it.
  */
 static int
-pack_page(const struct store_query *q, size_t page,
+pack_page(const struct store_query *q, const struct history_pack *pack,
     const struct store_series_data *d, size_t n, struct history_packed *out,
     ig_err *err)
 {
-	unsigned cols = q->columns != 0 ? q->columns : IG_COL_ALL;
 	int axis = q->axis;
 	ig_series *s = calloc(n + 1, sizeof(*s));
+	struct history_page h = { q->run_id, axis, IG_NONE, pack->started,
+		false, NULL, 0, s, n,
+		q->columns != 0 ? q->columns : IG_COL_ALL };
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	size_t bytes;
 
 	if (s == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
-	out->next = history_cut(d, n, axis, page);
+	h.next = history_cut(d, n, axis, pack->page);
 	/* A series cut short by the limit is complete only below its last
 	 * axis value; the page ends there at the latest. */
 	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
 		if (d[i].n < q->limit)
 			continue;
 		int64_t last = axis_of(&d[i].points[d[i].n - 1], axis);
-		if (last > q->from &&
-		    (out->next == IG_NONE || last < out->next))
-			out->next = last;
+		if (last > q->from && (h.next == IG_NONE || last < h.next))
+			h.next = last;
 	}
 	for (size_t i = 0; i < n; i++)
 		s[i] = (ig_series){ d[i].name, d[i].points,
-			out->next != IG_NONE ?
-			    count_below(&d[i], axis, out->next) :
-			    d[i].n };
-	bytes = ig_series_packed_size(s, n, cols);
+			h.next != IG_NONE ? count_below(&d[i], axis, h.next) :
+			                    d[i].n };
 	/* the buffer at its size at once: a page grown by doubling would be
 	 * copied and faulted in again at each step */
-	sb = (msgpack_sbuffer){ 0, ig_mem_alloc_large(bytes), bytes };
+	bytes = SERVER_HEAD + 128 + ig_series_packed_size(s, n, h.columns);
+	sb = (msgpack_sbuffer){ SERVER_HEAD, ig_mem_alloc_large(bytes), bytes };
 	if (sb.data == NULL) {
 		free(s);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	ig_series_pack_columns(&pk, s, n, cols);
+	pack_history(&pk, &h);
 	free(s);
 	out->bytes = sb.data;
-	out->len = sb.size;
+	out->head = SERVER_HEAD;
+	out->len = sb.size - SERVER_HEAD;
+	out->next = h.next;
 	return 0;
 }
 
@@ -709,33 +711,30 @@ struct metrics_call {
  * the next page ahead when the run's history no longer changes. */
 static void
 answer_history(struct metrics_call *call, struct store_series_data *d, size_t n,
-    const struct history_packed *packed)
+    struct history_packed *packed)
 {
 	struct runs *mgr = call->mgr;
 	const struct store_query *q = &call->q;
 	struct history_page h = { q->run_id, q->axis, IG_NONE, call->started,
-		false, NULL, n, NULL };
+		true, d, n, NULL, 0, 0 };
 	size_t bytes = 256;
 
 	if (q->downsample == STORE_DS_MINMAX) {
 		/* a few buckets: one answer, 4 numbers of 9 bytes each */
 		for (size_t i = 0; i < n; i++)
 			bytes += strlen(d[i].name) + 64 + 40 * d[i].n;
-		h.minmax = true;
-		h.b = d;
 		server_reserve(call->conn, bytes);
 		server_reply(call->conn, call->msgid, pack_history, &h);
 		return;
 	}
-	h.series = packed;
-	h.next = packed->next;
-	server_reserve(call->conn, bytes + packed->len);
-	server_reply(call->conn, call->msgid, pack_history, &h);
+	server_reply_buffer(
+	    call->conn, call->msgid, packed->bytes, packed->head, packed->len);
+	packed->bytes = NULL; /* taken */
 
 	struct run *run = runs_find(mgr, q->run_id);
-	if (h.next != IG_NONE && run != NULL && run_settled(run)) {
+	if (packed->next != IG_NONE && run != NULL && run_settled(run)) {
 		struct store_query ahead = *q;
-		ahead.from = h.next;
+		ahead.from = packed->next;
 		history_read_ahead(mgr->history, &ahead, &call->pack);
 	}
 }
@@ -866,7 +865,8 @@ api_metrics(struct api_call *c)
 		        0,
 		    .columns = columns,
 		},
-		{ minmax ? NULL : pack_page, page_points(c->srv, columns) },
+		{ minmax ? NULL : pack_page, page_points(c->srv, columns),
+		    run->started },
 		run->started };
 	names = (ig_strv){ 0 };
 	server_conn_ref(conn);

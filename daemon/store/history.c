@@ -98,7 +98,7 @@ same_query(const struct read *r, const struct store_query *b,
 	if (pack == NULL)
 		pack = &none;
 	if (r->pack.fn != pack->fn || r->pack.page != pack->page ||
-	    a->columns != b->columns)
+	    r->pack.started != pack->started || a->columns != b->columns)
 		return false;
 	if (a->run_id != b->run_id || a->axis != b->axis ||
 	    a->from != b->from || a->to != b->to ||
@@ -180,7 +180,7 @@ work_cb(uv_work_t *req)
 		ig_err_set(&r->err, rc, "%s", store_reader_error(r->h->reader));
 	else if (r->pack.fn != NULL)
 		r->pack.fn(
-		    &r->q, r->pack.page, r->series, r->n, &r->packed, &r->err);
+		    &r->q, &r->pack, r->series, r->n, &r->packed, &r->err);
 }
 
 static void

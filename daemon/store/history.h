@@ -27,10 +27,11 @@ struct history *history_open(uv_loop_t *loop, const char *path, ig_err *err);
  * threadpool finishes first, and its answer is dropped. */
 void history_close(struct history *h);
 
-/* What a pack function made of a read: bytes (malloc'd) and a number. */
+/* What a pack function made of a read: bytes[head, head + len) of a
+ * malloc'd buffer, and a number. */
 struct history_packed {
 	char *bytes;
-	size_t len;
+	size_t head, len;
 	int64_t next;
 };
 
@@ -39,14 +40,16 @@ struct history_packed {
  * caller's answer packed there, so that the loop only writes it.  0, or
  * an error code with err set.
  */
-typedef int history_pack_fn(const struct store_query *q, size_t page,
-    const struct store_series_data *series, size_t n,
-    struct history_packed *out, ig_err *err);
+struct history_pack;
+typedef int history_pack_fn(const struct store_query *q,
+    const struct history_pack *pack, const struct store_series_data *series,
+    size_t n, struct history_packed *out, ig_err *err);
 
-/* A pack function and the one number it takes beyond the query. */
+/* A pack function and what it takes beyond the query. */
 struct history_pack {
 	history_pack_fn *fn; /* NULL: nothing packed */
 	size_t page;
+	double started;
 };
 
 /*
