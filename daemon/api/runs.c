@@ -10,17 +10,24 @@
 #include "api/api_int.h"
 #include "runs/run.h"
 
+/* At most this many points a page: while the client takes one page in,
+ * the next is read and packed, so that a long read costs about its
+ * store's part alone; a frame's worth would make the first page and the
+ * last wait for each other whole. */
+#define PAGE_MAX (1u << 16)
+
 /* Points of metric history one answer may carry: 8 bytes a point a
  * column (PROTOCOL.md) within the frame limit, less room for names and
- * framing. */
+ * framing, and PAGE_MAX at most. */
 static size_t
 page_points(const struct server *srv, unsigned columns)
 {
 	size_t frame = server_max_frame(srv);
 	size_t point = 8 * (size_t)__builtin_popcount(columns);
+	size_t n =
+	    frame > 2 * 65536 ? (frame - 65536) / point : frame / (2 * point);
 
-	return frame > 2 * 65536 ? (frame - 65536) / point :
-	                           frame / (2 * point);
+	return n < PAGE_MAX ? n : PAGE_MAX;
 }
 
 /* ---- small results -------------------------------------------------------------- */

@@ -394,7 +394,7 @@ read_points(struct store_reader *r, const struct store_query *q,
 	 * takes the whole range */
 	size_t limit = q->max_points == 0 ? q->limit : 0;
 	sqlite3_stmt *st;
-	size_t cap = 0;
+	size_t cap = 0, n = 0;
 	int rc;
 
 	if (q->max_points == 1 && q->downsample == STORE_DS_LAST)
@@ -409,22 +409,19 @@ read_points(struct store_reader *r, const struct store_query *q,
 	    q, s->id);
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_int64(st, 0);
-
-		if (limit > 0 && n > limit + CHUNK_MAX)
-			n = limit + CHUNK_MAX;
-		/* exactly: a power of two would be twice a page, mapped
-		 * afresh and faulted in on every read */
-		if (n > 0 &&
-		    (s->points = ig_mem_alloc_large(n * sizeof(*s->points))) ==
-		        NULL)
-			rc = SQLITE_NOMEM;
-		cap = n;
-	}
+	/* up to the limit: the rest of a long series is later pages' */
+	while (
+	    (rc = sqlite3_step(st)) == SQLITE_ROW && (limit == 0 || n < limit))
+		n += (size_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
+	/* exactly: a power of two would be twice a page, mapped afresh and
+	 * faulted in on every read */
+	if (n > 0 &&
+	    (s->points = ig_mem_alloc_large(n * sizeof(*s->points))) == NULL)
+		return SQLITE_NOMEM;
+	cap = n;
 	st = points_stmt(r,
 	    q->axis == STORE_AXIS_EPOCH ? RS_CHUNKS_BY_EPOCH :
 	                                  RS_CHUNKS_BY_ITERATION,
