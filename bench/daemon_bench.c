@@ -10,8 +10,10 @@
  *   c. restart-to-ready with 1000 stored runs (100 unfinished), against a
  *      start on an empty database;
  *   d. RSS: idle, per hosted engine, and over 10M iterations of one run;
- *   e. a 1M-point metric history read to the client, against 10k points,
- *      and a 10M-point one for growth;
+ *   e. a 1M-point metric history read to the client, all four columns and
+ *      iteration and value only, each against a raw read of the same
+ *      bytes over a socketpair; a 10M-point one for growth, and its
+ *      minmax into 1000 buckets;
  *   f. growth: 1, 16 and 256 noop engines on the loop, the time per
  *      iteration of all together and the RSS.
  *   g. ping latency while two clients send 16 MiB frames of nils (the
