@@ -356,6 +356,11 @@ server_reply_buffer(struct server_conn *conn, uint32_t msgid, char *buf,
 	uv_buf_t b;
 	int rc;
 
+	if (conn->closing) { /* its server may be gone */
+		answered(conn);
+		free(buf);
+		return 0;
+	}
 	if (head < 12 || body > conn->srv->max_frame) {
 		free(buf);
 		return server_error(conn, msgid, IG_PROTO_TOO_LARGE,
@@ -364,10 +369,6 @@ server_reply_buffer(struct server_conn *conn, uint32_t msgid, char *buf,
 		    conn->srv->max_frame);
 	}
 	answered(conn);
-	if (conn->closing) {
-		free(buf);
-		return 0;
-	}
 	p[0] = (unsigned char)(body >> 24);
 	p[1] = (unsigned char)(body >> 16);
 	p[2] = (unsigned char)(body >> 8);
