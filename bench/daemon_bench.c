@@ -10,8 +10,10 @@
  *   c. restart-to-ready with 1000 stored runs (100 unfinished), against a
  *      start on an empty database;
  *   d. RSS: idle, per hosted engine, and over 10M iterations of one run;
- *   e. a 1M-point metric history read to the client, against 10k points,
- *      and a 10M-point one for growth;
+ *   e. a 1M-point metric history read to the client, all four columns and
+ *      iteration and value only, each against a raw read of the same
+ *      bytes over a socketpair; a 10M-point one for growth, and its
+ *      minmax into 1000 buckets;
  *   f. growth: 1, 16 and 256 noop engines on the loop, the time per
  *      iteration of all together and the RSS.
  *   g. ping latency while two clients send 16 MiB frames of nils (the
@@ -46,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -828,13 +831,79 @@ write_csv(const char *path)
 }
 
 /*
- * Read run id's history up to iteration `to` (all when < 0), following
- * next: the seconds it took, with *points and *frames counted and the
- * seconds spent unpacking the series in *decode; -1.
+ * The floor of a history read: the same bytes from another process over a
+ * Unix socketpair, read 256 KiB at a time and copied into a frame buffer
+ * of 16 MiB as the client's decoder does; the seconds, or -1.
  */
 static double
-history_read(struct bench_client *c, int64_t id, int64_t to, size_t *points,
-    size_t *frames, double *decode)
+raw_stream(size_t bytes)
+{
+	enum {
+		FRAME = 16u << 20,
+		READ = 256u << 10
+	};
+	char *frame = malloc(FRAME), *rd = malloc(READ);
+	int sv[2];
+	pid_t pid;
+	double t = -1;
+	size_t got = 0, off = 0;
+
+	if (frame == NULL || rd == NULL ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		goto out;
+	memset(frame, 1, FRAME);
+	if ((pid = fork()) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		char go;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		close(sv[0]);
+		if (read(sv[1], &go, 1) != 1)
+			_exit(1);
+		for (size_t sent = 0; sent < bytes; sent += FRAME)
+			if (bench_write_all(sv[1], frame,
+			        bytes - sent < FRAME ? bytes - sent : FRAME) ==
+			    -1)
+				_exit(1);
+		_exit(0);
+	}
+	close(sv[1]);
+	double t0 = bench_now();
+	if (write(sv[0], "g", 1) == 1)
+		while (got < bytes) {
+			ssize_t n = read(sv[0], rd, READ);
+			if (n <= 0)
+				break;
+			if (off + (size_t)n > FRAME)
+				off = 0;
+			memcpy(frame + off, rd, (size_t)n);
+			off += (size_t)n;
+			got += (size_t)n;
+		}
+	if (got == bytes)
+		t = bench_now() - t0;
+	close(sv[0]);
+	waitpid(pid, NULL, 0);
+out:
+	free(frame);
+	free(rd);
+	return t;
+}
+
+/*
+ * Read run id's history up to iteration `to` (all when < 0), following
+ * next, only the columns iteration and value when two: the seconds it
+ * took, with *points and *frames counted and the seconds spent unpacking
+ * the series in *decode; -1.
+ */
+static double
+history_read(struct bench_client *c, int64_t id, int64_t to, bool two,
+    size_t *points, size_t *frames, double *decode)
 {
 	int64_t from = 0;
 	double t0 = bench_now();
@@ -848,9 +917,15 @@ history_read(struct bench_client *c, int64_t id, int64_t to, size_t *points,
 		size_t n;
 		msgpack_packer *pk = bench_client_begin(c, "metrics");
 
-		msgpack_pack_map(pk, 2 + (to >= 0));
+		msgpack_pack_map(pk, 2 + (to >= 0) + two);
 		pack_kv_int(pk, "id", id);
 		pack_kv_int(pk, "from", from);
+		if (two) {
+			ig_pack_str(pk, "columns");
+			msgpack_pack_array(pk, 2);
+			ig_pack_str(pk, "iteration");
+			ig_pack_str(pk, "value");
+		}
 		if (to >= 0)
 			pack_kv_int(pk, "to", to);
 		if (bench_client_call(c, &reply) != 0) {
@@ -925,6 +1000,20 @@ minmax_read(struct bench_client *c, int64_t id, int64_t nb, size_t *got)
 	return t0;
 }
 
+/* One row of a history read against its raw floor (the same bytes). */
+static void
+history_row(const char *what, double t, size_t frames, double raw, size_t bytes,
+    const char *target, double limit)
+{
+	char fig[48], flo[40], rat[16];
+
+	bench_row(what, BENCH_FMT(fig, "%.1f ms, %zu frames", t * 1e3, frames),
+	    BENCH_FMT(flo, "raw %.1f ms, %.0f MiB", raw * 1e3,
+	        (double)bytes / (1 << 20)),
+	    BENCH_FMT(rat, "%.2fx raw", t / raw), target,
+	    bench_judge(t < limit));
+}
+
 static void
 part_history(void)
 {
@@ -932,8 +1021,11 @@ part_history(void)
 	struct bench_daemon d;
 	struct bench_client *c;
 	char dir[PATH_MAX], csv[PATH_MAX + 16], fig[48], flo[40], rat[16];
-	size_t points = 0, frames = 0, small_points = 0;
-	double big[3], small[5], dec = 0;
+	size_t points = 0, frames = 0, small_points = 0, points2 = 0,
+	       frames2 = 0;
+	double big[3], big2[3], small[5], raw[3], raw2[3], dec = 0, dec2 = 0;
+	/* the bins' bytes: 8 a point a column */
+	size_t bytes = (size_t)HISTORY_POINTS * 32, bytes2 = bytes / 2;
 
 	if (bench_subdir(dir, sizeof dir, "history") == -1)
 		goto fail;
@@ -959,19 +1051,29 @@ part_history(void)
 	if (st >= 0 && !ok)
 		bench_warnx("history run ended %s", ig_status_name(st));
 	for (size_t i = 0; i < 5 && ok; i++)
-		ok = (small[i] = history_read(
-		          c, id, 10000, &small_points, &frames, &dec)) >= 0;
+		ok = (small[i] = history_read(c, id, 10000, false,
+		          &small_points, &frames, &dec)) >= 0;
+	/* taking turns, so that a change of the machine's load hits all */
 	for (size_t i = 0; i < 3 && ok; i++)
 		ok = (big[i] = history_read(
-		          c, id, -1, &points, &frames, &dec)) >= 0;
+		          c, id, -1, false, &points, &frames, &dec)) >= 0 &&
+		    (raw[i] = raw_stream(bytes)) >= 0 &&
+		    (big2[i] = history_read(
+		         c, id, -1, true, &points2, &frames2, &dec2)) >= 0 &&
+		    (raw2[i] = raw_stream(bytes2)) >= 0;
 	/* growth: ten times the points, read once; then plotted */
-	size_t huge_points = 0, huge_frames = 0, nb = 0;
-	double huge = -1, huge_dec = 0, plot[5] = { -1 }, ping[5];
+	size_t huge_points = 0, huge_frames = 0, nb = 0, huge_points2 = 0,
+	       huge_frames2 = 0;
+	double huge = -1, huge2 = -1, huge_raw = -1, huge_dec = 0,
+	       plot[5] = { -1 }, ping[5];
 	s.max_epochs *= 10;
 	int64_t id10 = ok ? run_start(c, &s) : -1;
-	if (id10 > 0 && run_wait_end(c, id10, 300) == IG_STATUS_COMPLETED)
-		huge = history_read(
-		    c, id10, -1, &huge_points, &huge_frames, &huge_dec);
+	if (id10 > 0 && run_wait_end(c, id10, 300) == IG_STATUS_COMPLETED &&
+	    (huge = history_read(c, id10, -1, false, &huge_points, &huge_frames,
+	         &huge_dec)) >= 0 &&
+	    (huge_raw = raw_stream(bytes * 10)) >= 0)
+		huge2 = history_read(
+		    c, id10, -1, true, &huge_points2, &huge_frames2, &huge_dec);
 	for (size_t i = 0; i < 5 && huge >= 0; i++) {
 		ping[i] = bench_now();
 		if (ping_once(c) != 0)
@@ -983,33 +1085,44 @@ part_history(void)
 	bench_daemon_stop(&d);
 	if (!ok)
 		goto fail;
-	if (points != HISTORY_POINTS || small_points != 10000)
-		bench_warnx(
-		    "history holds %zu points (10k read: %zu); expected %d and 10000",
-		    points, small_points, HISTORY_POINTS);
+	if (points != HISTORY_POINTS || points2 != HISTORY_POINTS ||
+	    small_points != 10000)
+		bench_warnx("history holds %zu points (%zu in two columns, "
+		            "10k read: %zu); expected %d and 10000",
+		    points, points2, small_points, HISTORY_POINTS);
 	double tb = bench_median(big, 3), ts = bench_median(small, 5);
-	bench_row("history read, 1M points",
-	    BENCH_FMT(fig, "%.0f ms, %zu frames", tb * 1e3, frames),
-	    BENCH_FMT(flo, "10k pts %.2f ms", ts * 1e3),
-	    BENCH_FMT(rat, "%.2fx lin", tb / (ts * (double)points / 1e4)),
-	    target, bench_judge(tb < 0.05));
+	double tb2 = bench_median(big2, 3);
+	history_row("history read, 1M points", tb, frames, bench_median(raw, 3),
+	    bytes, target, 0.05);
+	history_row("  iteration and value only", tb2, frames2,
+	    bench_median(raw2, 3), bytes2, target, 0.05);
 	bench_row("  history read rate",
 	    BENCH_FMT(fig, "%.2f M points/s", (double)points / tb / 1e6),
-	    BENCH_FMT(flo, "client unpack %.0f ms", dec * 1e3), "-", "-",
+	    BENCH_FMT(flo, "client unpack %.1f/%.1f ms", dec * 1e3, dec2 * 1e3),
+	    "-", "-", BENCH_INFO);
+	bench_row("  10k points", BENCH_FMT(fig, "%.2f ms", ts * 1e3), "-",
+	    BENCH_FMT(rat, "%.2fx lin", tb / (ts * (double)points / 1e4)), "-",
 	    BENCH_INFO);
 	bench_row("  (run producing them)",
 	    BENCH_FMT(
 	        fig, "%.2f s, %.0fk pts/s", gen, (double)points / gen / 1e3),
 	    "-", "-", "-", BENCH_INFO);
-	if (huge < 0 || huge_points != 10 * (size_t)HISTORY_POINTS)
+	if (huge2 < 0 || huge_points != 10 * (size_t)HISTORY_POINTS ||
+	    huge_points2 != huge_points) {
 		bench_error("history read, 10M points", "< 500 ms");
-	else
-		bench_row("history read, 10M points",
+	} else {
+		history_row("history read, 10M points", huge, huge_frames,
+		    huge_raw, bytes * 10, "< 500 ms", 0.5);
+		bench_row("  iteration and value only",
 		    BENCH_FMT(
-		        fig, "%.0f ms, %zu frames", huge * 1e3, huge_frames),
-		    BENCH_FMT(flo, "1M pts %.0f ms", tb * 1e3),
-		    BENCH_FMT(rat, "%.2fx lin", huge / (tb * 10)), "< 500 ms",
-		    bench_judge(huge < 0.5));
+		        fig, "%.0f ms, %zu frames", huge2 * 1e3, huge_frames2),
+		    BENCH_FMT(flo, "1M pts %.1f ms", tb2 * 1e3),
+		    BENCH_FMT(rat, "%.2fx lin", huge2 / (tb2 * 10)), "< 500 ms",
+		    bench_judge(huge2 < 0.5));
+		bench_row("  growth, four columns",
+		    BENCH_FMT(fig, "%.2fx 10 times 1M", huge / (tb * 10)), "-",
+		    "-", "linear", BENCH_INFO);
+	}
 	if (plot[4] < 0)
 		bench_error("history minmax, 10M points", "< 20 ms");
 	else

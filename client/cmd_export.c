@@ -79,7 +79,7 @@ cmd_export(struct ctl *ctl, int argc, char **argv)
 	};
 	const char *names[MAX_NAMES];
 	struct mquery q = { NULL, names, 0, AX_ITERATION, IG_NONE, IG_NONE,
-		IG_NONE, false, NULL };
+		IG_NONE, false, NULL, 0 };
 	enum eformat format = E_CSV;
 	bool given = false;
 	int c, rc;

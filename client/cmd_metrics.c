@@ -113,7 +113,7 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 {
 	int64_t opt[] = { q->from, q->to, q->max_points };
 	const char *keys[] = { "from", "to", "max_points" };
-	size_t n = 2 + (q->nnames > 0) + q->minmax;
+	size_t n = 2 + (q->nnames > 0) + q->minmax + (q->columns != 0);
 
 	for (int i = 0; i < 3; i++)
 		n += opt[i] != IG_NONE;
@@ -137,6 +137,16 @@ pack_query(msgpack_packer *pk, const struct mquery *q)
 			ig_pack_str(pk, keys[i]);
 			msgpack_pack_int64(pk, opt[i]);
 		}
+	if (q->columns != 0) {
+		static const char *const cols[] = { "epoch", "iteration",
+			"time", "value" };
+
+		ig_pack_str(pk, "columns");
+		msgpack_pack_array(pk, (size_t)__builtin_popcount(q->columns));
+		for (int c = 0; c < 4; c++)
+			if (q->columns & 1u << c)
+				ig_pack_str(pk, cols[c]);
+	}
 }
 
 /* One series' buckets {name, iteration, min, max, last} as points for a

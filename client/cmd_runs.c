@@ -395,8 +395,10 @@ ls_stats(struct ctl *ctl, const struct ls_opts *o, struct ls_list *l)
 
 	for (size_t i = 0; i < l->n && rc == CTL_OK; i++) {
 		struct mstats *st = &l->v[i].st;
+		/* iterations and values: half the bytes of every column */
 		struct mquery q = { id, names, 1, AX_ITERATION, IG_NONE,
-			IG_NONE, IG_NONE, false, NULL };
+			IG_NONE, IG_NONE, false, NULL,
+			IG_COL_ITERATION | IG_COL_VALUE };
 
 		*st = (struct mstats){ 0, NAN, NAN, NAN, IG_NONE, IG_NONE };
 		snprintf(id, sizeof id, "%lld", (long long)l->v[i].s.id);

@@ -45,6 +45,7 @@ struct mquery {
 	int64_t from, to, max_points; /* IG_NONE when not given */
 	bool minmax; /* buckets of max_points: as points, min then max */
 	double *started; /* when not NULL: the run's start from the answer */
+	unsigned columns; /* IG_COL_* to ask for; 0: all four */
 };
 
 /* Called with each page of a history in turn: the run's id and the page's

@@ -72,6 +72,8 @@ on_status(struct view *v, const msgpack_object *params, ig_err *e)
 	v->s.status = st.status;
 	free(v->s.reason);
 	v->s.reason = st.reason; /* moved */
+	free(v->s.throttled);
+	v->s.throttled = st.throttled;
 	if (run_ended(st.status))
 		v->s.rate = 0;
 	return 0;

@@ -403,13 +403,15 @@ ig_event_note_clear(ig_event_note *ev)
 void
 ig_status_note_pack(msgpack_packer *pk, const ig_status_note *st)
 {
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 4);
 	ig_pack_str(pk, "id");
 	msgpack_pack_int64(pk, st->id);
 	ig_pack_str(pk, "status");
 	ig_pack_str(pk, ig_status_name(st->status));
 	ig_pack_str(pk, "reason");
 	ig_pack_str(pk, st->reason);
+	ig_pack_str(pk, "throttled");
+	ig_pack_str(pk, st->throttled);
 }
 
 int
@@ -419,6 +421,7 @@ ig_status_note_unpack(const msgpack_object *o, ig_status_note *st, ig_err *err)
 		{ "id", IG_F_POS, true, NULL, &st->id },
 		{ "status", IG_F_ENUM, true, ig_status_names, &st->status },
 		{ "reason", IG_F_STR, false, NULL, &st->reason },
+		{ "throttled", IG_F_STR, false, NULL, &st->throttled },
 	};
 
 	memset(st, 0, sizeof *st);
@@ -430,7 +433,8 @@ void
 ig_status_note_clear(ig_status_note *st)
 {
 	free(st->reason);
-	st->reason = NULL;
+	free(st->throttled);
+	st->reason = st->throttled = NULL;
 }
 
 void

@@ -19,7 +19,8 @@ enum {
 };
 _Static_assert(sizeof(double) == 8, "a column holds IEEE-754 float64");
 
-/* Every column is 8 bytes in ig_point too, so one copy serves them all. */
+/* Every column is 8 bytes in ig_point too, so one copy serves them all;
+ * in the order of the IG_COL_* bits. */
 static const struct {
 	const char *key;
 	size_t offset;
@@ -30,58 +31,143 @@ static const struct {
 	{ "value", offsetof(ig_point, value) },
 };
 
-static void
-put_be(unsigned char *p, uint64_t v)
+/* Big-endian and back: one instruction a word, where a loop over the
+ * bytes made packing and unpacking the larger part of a history read. */
+static inline uint64_t
+swap_be(uint64_t v)
 {
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t
-get_be(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	return v;
+#else
+	return __builtin_bswap64(v);
+#endif
 }
 
-/* One column as a bin, written in blocks rather than value by value. */
-static void
-pack_column(msgpack_packer *pk, const ig_point *p, size_t n, int col)
+unsigned
+ig_series_column(const char *name)
 {
-	unsigned char block[4096];
-	size_t used = 0;
+	for (int c = 0; c < NCOLS; c++)
+		if (strcmp(cols[c].key, name) == 0)
+			return 1u << c;
+	return 0;
+}
 
-	ig_pack_str(pk, cols[col].key);
-	msgpack_pack_bin(pk, n * 8);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v;
+/* Points a pass takes: their columns stay in the cache between columns,
+ * so that the points are read once rather than once a column. */
+#define BLOCK 512
 
-		memcpy(&v, (const char *)&p[i] + cols[col].offset, sizeof v);
-		put_be(block + used, v);
-		used += 8;
-		if (used == sizeof block || i + 1 == n) {
-			msgpack_pack_bin_body(pk, block, used);
-			used = 0;
+/*
+ * The columns of n points p, as bins: their keys and headers packed, then
+ * the bodies filled block by block, straight into the buffer when pk
+ * writes to an sbuffer (then the points are read once, not once a
+ * column), else a column at a time.
+ */
+static void
+pack_columns(msgpack_packer *pk, const ig_point *p, size_t n, unsigned mask)
+{
+	msgpack_sbuffer *sb = pk->data;
+	size_t at[NCOLS] = { 0 }, need = 0;
+	uint64_t block[BLOCK];
+
+	if (pk->callback == msgpack_sbuffer_write) {
+		for (int c = 0; c < NCOLS; c++)
+			need += mask & 1u << c ? 32 + n * 8 : 0;
+		if (sb->alloc - sb->size < need) {
+			size_t cap = sb->size + need;
+			char *nd = realloc(sb->data, cap);
+
+			if (nd == NULL)
+				goto slow; /* the packer says out of memory */
+			sb->data = nd;
+			sb->alloc = cap;
 		}
+		for (int c = 0; c < NCOLS; c++) {
+			if (!(mask & 1u << c))
+				continue;
+			ig_pack_str(pk, cols[c].key);
+			msgpack_pack_bin(pk, n * 8);
+			at[c] = sb->size;
+			sb->size += n * 8;
+		}
+		for (size_t i = 0; i < n; i += BLOCK) {
+			size_t k = n - i < BLOCK ? n - i : BLOCK;
+
+			for (int c = 0; c < NCOLS; c++) {
+				unsigned char *out =
+				    (unsigned char *)sb->data + at[c] + 8 * i;
+
+				if (!(mask & 1u << c))
+					continue;
+				for (size_t j = 0; j < k; j++) {
+					uint64_t v;
+
+					memcpy(&v,
+					    (const char *)&p[i + j] +
+					        cols[c].offset,
+					    sizeof v);
+					v = swap_be(v);
+					memcpy(out + 8 * j, &v, sizeof v);
+				}
+			}
+		}
+		return;
+	}
+slow:
+	for (int c = 0; c < NCOLS; c++) {
+		if (!(mask & 1u << c))
+			continue;
+		ig_pack_str(pk, cols[c].key);
+		msgpack_pack_bin(pk, n * 8);
+		for (size_t i = 0; i < n; i += BLOCK) {
+			size_t k = n - i < BLOCK ? n - i : BLOCK;
+
+			for (size_t j = 0; j < k; j++) {
+				uint64_t v;
+
+				memcpy(&v,
+				    (const char *)&p[i + j] + cols[c].offset,
+				    sizeof v);
+				block[j] = swap_be(v);
+			}
+			msgpack_pack_bin_body(pk, block, k * 8);
+		}
+	}
+}
+
+size_t
+ig_series_packed_size(const ig_series *s, size_t n, unsigned columns)
+{
+	size_t ncols = (size_t)__builtin_popcount(columns & IG_COL_ALL);
+	size_t bytes = 5;
+
+	/* a name, a map, and per column its key, a bin header and the body:
+	 * the key and header at most 32 bytes, as pack_columns reserves */
+	for (size_t i = 0; i < n; i++)
+		bytes += 5 + strlen(s[i].name) + 5 + ncols * (32 + 8 * s[i].n);
+	return bytes;
+}
+
+void
+ig_series_pack_columns(
+    msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns)
+{
+	int ncols = __builtin_popcount(columns & IG_COL_ALL);
+
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		ig_pack_str(pk, s[i].name);
+		msgpack_pack_map(pk, (size_t)ncols);
+		pack_columns(pk, s[i].points, s[i].n, columns & IG_COL_ALL);
 	}
 }
 
 void
 ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
 {
-	msgpack_pack_map(pk, n);
-	for (size_t i = 0; i < n; i++) {
-		ig_pack_str(pk, s[i].name);
-		msgpack_pack_map(pk, NCOLS);
-		for (int c = 0; c < NCOLS; c++)
-			pack_column(pk, s[i].points, s[i].n, c);
-	}
+	ig_series_pack_columns(pk, s, n, IG_COL_ALL);
 }
 
-/* One series' columns into s->points. */
+/* One series' columns into s->points; a column left out reads as 0. */
 static int
 read_series(
     const msgpack_object *o, ig_series *s, const char *where, ig_err *err)
@@ -89,56 +175,79 @@ read_series(
 	const msgpack_object *col[NCOLS] = { NULL };
 	ig_fdef defs[NCOLS];
 	char path[PROTO_PATH_MAX];
-	const unsigned char *b[NCOLS];
+	int first = -1;
 	size_t n = 0;
 	int rc;
 
 	for (int c = 0; c < NCOLS; c++)
 		defs[c] =
-		    (ig_fdef){ cols[c].key, IG_F_ANY, true, NULL, &col[c] };
+		    (ig_fdef){ cols[c].key, IG_F_ANY, false, NULL, &col[c] };
 	if ((rc = ig_map_read(
 	         o, where, defs, NCOLS, IG_READ_ALLOW_UNKNOWN, err)) != 0)
 		return rc;
 	for (int c = 0; c < NCOLS; c++) {
-		const msgpack_object_bin *bin = &col[c]->via.bin;
+		const msgpack_object_bin *bin;
 
+		if (col[c] == NULL || col[c]->type == MSGPACK_OBJECT_NIL) {
+			col[c] = NULL;
+			continue;
+		}
+		bin = &col[c]->via.bin;
 		proto_path_key(path, where, cols[c].key);
 		if (col[c]->type != MSGPACK_OBJECT_BIN || bin->size % 8 != 0)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: expected "
 			    "a bin of 8-byte numbers",
 			    path);
-		if (c == 0)
+		if (first < 0) {
+			first = c;
 			n = bin->size / 8;
-		else if (bin->size / 8 != n)
+		} else if (bin->size / 8 != n) {
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: %zu points, "
-			    "but epoch has %zu",
-			    path, (size_t)bin->size / 8, n);
-		b[c] = (const unsigned char *)bin->ptr;
+			    "but %s has %zu",
+			    path, (size_t)bin->size / 8, cols[first].key, n);
+		}
 	}
+	if (first < 0)
+		return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+		    "%s: no column: expected epoch, iteration, time or value",
+		    where);
 	if (n == 0)
 		return 0;
 	if ((s->points = ig_mem_alloc_large(n * sizeof *s->points)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	s->n = n;
-	for (size_t i = 0; i < n; i++) {
-		ig_point *p = &s->points[i];
+	for (size_t i = 0; i < n; i += BLOCK) {
+		size_t k = n - i < BLOCK ? n - i : BLOCK;
 
 		for (int c = 0; c < NCOLS; c++) {
-			uint64_t v = get_be(b[c] + 8 * i);
+			const unsigned char *b = col[c] != NULL ?
+			    (const unsigned char *)col[c]->via.bin.ptr + 8 * i :
+			    NULL;
 
-			memcpy((char *)p + cols[c].offset, &v, sizeof v);
+			for (size_t j = 0; j < k; j++) {
+				uint64_t v = 0;
+
+				if (b != NULL) {
+					memcpy(&v, b + 8 * j, sizeof v);
+					v = swap_be(v);
+				}
+				memcpy(
+				    (char *)&s->points[i + j] + cols[c].offset,
+				    &v, sizeof v);
+			}
 		}
-		/* Values may be NaN or infinite (a diverged loss is history
-		 * too); counters are unsigned on the wire. */
-		if (p->epoch < 0 || p->iteration < 0) {
-			proto_path_key(
-			    path, where, p->epoch < 0 ? "epoch" : "iteration");
+	}
+	/* Values may be NaN or infinite (a diverged loss is history too);
+	 * counters are unsigned on the wire. */
+	for (size_t i = 0; i < n; i++)
+		if (s->points[i].epoch < 0 || s->points[i].iteration < 0) {
+			proto_path_key(path, where,
+			    s->points[i].epoch < 0 ? "epoch" : "iteration");
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: point %zu is out of range", path, i);
 		}
-	}
 	return 0;
 }
 

@@ -10,14 +10,24 @@
 #include "api/api_int.h"
 #include "runs/run.h"
 
-/* Points of metric history one answer may carry: 32 bytes a point
- * (PROTOCOL.md) within the frame limit, less room for names and framing. */
+/* At most this many points a page: while the client takes one page in,
+ * the next is read and packed, so that a long read costs about its
+ * store's part alone; a frame's worth would make the first page and the
+ * last wait for each other whole. */
+#define PAGE_MAX (1u << 16)
+
+/* Points of metric history one answer may carry: 8 bytes a point a
+ * column (PROTOCOL.md) within the frame limit, less room for names and
+ * framing, and PAGE_MAX at most. */
 static size_t
-page_points(const struct server *srv)
+page_points(const struct server *srv, unsigned columns)
 {
 	size_t frame = server_max_frame(srv);
+	size_t point = 8 * (size_t)__builtin_popcount(columns);
+	size_t n =
+	    frame > 2 * 65536 ? (frame - 65536) / point : frame / (2 * point);
 
-	return frame > 2 * 65536 ? (frame - 65536) / 32 : frame / 64;
+	return n < PAGE_MAX ? n : PAGE_MAX;
 }
 
 /* ---- small results -------------------------------------------------------------- */
@@ -506,12 +516,14 @@ api_delete(struct api_call *c)
 struct history_page {
 	int64_t id;
 	int axis;
-	ig_series *s;
-	size_t n;
 	int64_t next; /* IG_NONE: complete */
 	double started; /* the run's start; 0: not yet */
-	bool minmax; /* buckets of b instead of points */
+	bool minmax; /* buckets of b, n of them */
 	const struct store_series_data *b;
+	size_t n;
+	const ig_series *s; /* else: points, ns series of them */
+	size_t ns;
+	unsigned columns;
 };
 
 /* The most buckets a minmax read folds a series into (a chart's columns
@@ -561,7 +573,7 @@ pack_history(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "axis");
 	ig_pack_str(pk, h->axis == STORE_AXIS_EPOCH ? "epoch" : "iteration");
 	ig_pack_str(pk, "series");
-	ig_series_pack(pk, h->s, h->minmax ? 0 : h->n);
+	ig_series_pack_columns(pk, h->s, h->ns, h->columns);
 	ig_pack_str(pk, "next");
 	ig_pack_opt_int(pk, h->next);
 	ig_pack_str(pk, "started");
@@ -636,47 +648,29 @@ history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 	return a;
 }
 
-/* A metrics request waiting for its history (history.h). */
-struct metrics_call {
-	struct runs *mgr;
-	struct server *srv;
-	struct server_conn *conn; /* referenced until answered */
-	uint32_t msgid;
-	ig_strv names; /* owned; q.names points into it */
-	struct store_query q;
-	double started;
-};
-
-/* The page of d that fits one answer; then read the next one ahead when
- * the run's history no longer changes. */
-static void
-answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
+/*
+ * history_pack_fn, on the threadpool: the page of d that fits one answer
+ * (pack->page points), the whole result packed in a buffer of its size
+ * after SERVER_HEAD bytes for the frame's header, so that the loop only
+ * writes it.
+ */
+static int
+pack_page(const struct store_query *q, const struct history_pack *pack,
+    const struct store_series_data *d, size_t n, struct history_packed *out,
+    ig_err *err)
 {
-	struct runs *mgr = call->mgr;
-	const struct store_query *q = &call->q;
 	int axis = q->axis;
-	struct history_page h = { q->run_id, axis,
-		calloc(n + 1, sizeof(ig_series)), n, IG_NONE, call->started,
-		false, NULL };
+	ig_series *s = calloc(n + 1, sizeof(*s));
+	struct history_page h = { q->run_id, axis, IG_NONE, pack->started,
+		false, NULL, 0, s, n,
+		q->columns != 0 ? q->columns : IG_COL_ALL };
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	size_t bytes;
 
-	if (h.s == NULL) {
-		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
-		    "out of memory");
-		return;
-	}
-	if (q->downsample == STORE_DS_MINMAX) {
-		/* a few buckets: one answer, 4 numbers of 9 bytes each */
-		size_t bytes = 256;
-		for (size_t i = 0; i < n; i++)
-			bytes += strlen(d[i].name) + 64 + 40 * d[i].n;
-		h.minmax = true;
-		h.b = d;
-		server_reserve(call->conn, bytes);
-		server_reply(call->conn, call->msgid, pack_history, &h);
-		free(h.s);
-		return;
-	}
-	h.next = history_cut(d, n, axis, page_points(call->srv));
+	if (s == NULL)
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
+	h.next = history_cut(d, n, axis, pack->page);
 	/* A series cut short by the limit is complete only below its last
 	 * axis value; the page ends there at the latest. */
 	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
@@ -686,30 +680,75 @@ answer_history(struct metrics_call *call, struct store_series_data *d, size_t n)
 		if (last > q->from && (h.next == IG_NONE || last < h.next))
 			h.next = last;
 	}
-	/* the answer borrows the store's points; 32 bytes a point and a
-	 * little for names and headers */
-	size_t bytes = 256;
-	for (size_t i = 0; i < n; i++) {
-		h.s[i] = (ig_series){ d[i].name, d[i].points,
+	for (size_t i = 0; i < n; i++)
+		s[i] = (ig_series){ d[i].name, d[i].points,
 			h.next != IG_NONE ? count_below(&d[i], axis, h.next) :
 			                    d[i].n };
-		bytes += strlen(d[i].name) + 64 + 32 * h.s[i].n;
+	/* the buffer at its size at once: a page grown by doubling would be
+	 * copied and faulted in again at each step */
+	bytes = SERVER_HEAD + 128 + ig_series_packed_size(s, n, h.columns);
+	sb = (msgpack_sbuffer){ SERVER_HEAD, ig_mem_alloc_large(bytes), bytes };
+	if (sb.data == NULL) {
+		free(s);
+		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
-	server_reserve(call->conn, bytes);
-	server_reply(call->conn, call->msgid, pack_history, &h);
-	free(h.s);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	pack_history(&pk, &h);
+	free(s);
+	out->bytes = sb.data;
+	out->head = SERVER_HEAD;
+	out->len = sb.size - SERVER_HEAD;
+	out->next = h.next;
+	return 0;
+}
+
+/* A metrics request waiting for its history (history.h). */
+struct metrics_call {
+	struct runs *mgr;
+	struct server *srv;
+	struct server_conn *conn; /* referenced until answered */
+	uint32_t msgid;
+	ig_strv names; /* owned; q.names points into it */
+	struct store_query q;
+	struct history_pack pack;
+	double started;
+};
+
+/* The answer: the buckets, or the page packed off the loop; then read
+ * the next page ahead when the run's history no longer changes. */
+static void
+answer_history(struct metrics_call *call, struct store_series_data *d, size_t n,
+    struct history_packed *packed)
+{
+	struct runs *mgr = call->mgr;
+	const struct store_query *q = &call->q;
+	struct history_page h = { q->run_id, q->axis, IG_NONE, call->started,
+		true, d, n, NULL, 0, 0 };
+	size_t bytes = 256;
+
+	if (q->downsample == STORE_DS_MINMAX) {
+		/* a few buckets: one answer, 4 numbers of 9 bytes each */
+		for (size_t i = 0; i < n; i++)
+			bytes += strlen(d[i].name) + 64 + 40 * d[i].n;
+		server_reserve(call->conn, bytes);
+		server_reply(call->conn, call->msgid, pack_history, &h);
+		return;
+	}
+	server_reply_buffer(
+	    call->conn, call->msgid, packed->bytes, packed->head, packed->len);
+	packed->bytes = NULL; /* taken */
 
 	struct run *run = runs_find(mgr, q->run_id);
-	if (h.next != IG_NONE && run != NULL && run_settled(run)) {
+	if (packed->next != IG_NONE && run != NULL && run_settled(run)) {
 		struct store_query ahead = *q;
-		ahead.from = h.next;
-		history_read_ahead(mgr->history, &ahead);
+		ahead.from = packed->next;
+		history_read_ahead(mgr->history, &ahead, &call->pack);
 	}
 }
 
 static void
-metrics_done(
-    void *arg, const ig_err *err, struct store_series_data *d, size_t n)
+metrics_done(void *arg, const ig_err *err, struct store_series_data *d,
+    size_t n, struct history_packed *packed)
 {
 	struct metrics_call *call = arg;
 
@@ -718,11 +757,43 @@ metrics_done(
 		server_error(call->conn, call->msgid, IG_PROTO_INTERNAL,
 		    "reading the history: %s", err->message);
 	else
-		answer_history(call, d, n);
+		answer_history(call, d, n, packed);
 	store_series_free(d, n);
+	if (packed != NULL)
+		free(packed->bytes);
 	server_conn_unref(call->conn);
 	ig_strv_free(&call->names);
 	free(call);
+}
+
+/* The mask of the columns named (PROTOCOL.md, metrics); 0 with an
+ * INVALID_PARAMS error sent. */
+static unsigned
+read_columns(struct api_call *c, const ig_strv *names)
+{
+	unsigned mask = 0;
+
+	if (names->n == 0) {
+		server_error(c->conn, c->msgid, IG_PROTO_INVALID_PARAMS,
+		    "columns: expected one or more of \"epoch\", "
+		    "\"iteration\", \"time\", \"value\", got none");
+		return 0;
+	}
+	for (size_t i = 0; i < names->n; i++) {
+		unsigned bit = ig_series_column(names->v[i]);
+
+		if (bit == 0 || (mask & bit) != 0) {
+			server_error(c->conn, c->msgid, IG_PROTO_INVALID_PARAMS,
+			    "columns[%zu]: %s \"%.64s\": give each of "
+			    "\"epoch\", \"iteration\", \"time\", \"value\" "
+			    "at most once",
+			    i, bit == 0 ? "no such column" : "repeated",
+			    names->v[i]);
+			return 0;
+		}
+		mask |= bit;
+	}
+	return mask;
 }
 
 void
@@ -732,10 +803,11 @@ api_metrics(struct api_call *c)
 	struct runs *mgr = c->mgr;
 	struct server_conn *conn = c->conn;
 	uint32_t msgid = c->msgid;
-	ig_strv names = { 0 };
+	ig_strv names = { 0 }, colv = { 0 };
 	int axis = STORE_AXIS_ITERATION;
 	int64_t from = IG_NONE, to = IG_NONE, max_points = IG_NONE;
-	bool minmax = false;
+	bool minmax = false, has_cols;
+	unsigned columns = IG_COL_ALL;
 	ig_fdef extra[] = {
 		{ .key = "names", .type = IG_F_STRV, .out = &names },
 		{ .key = "axis",
@@ -746,32 +818,40 @@ api_metrics(struct api_call *c)
 		{ .key = "to", .type = IG_F_UINT, .out = &to },
 		{ .key = "max_points", .type = IG_F_POS, .out = &max_points },
 		{ .key = "minmax", .type = IG_F_BOOL, .out = &minmax },
+		{ .key = "columns", .type = IG_F_STRV, .out = &colv },
 	};
-	struct run *run = api_find_run(c, extra, 6);
+	/* columns: [] reads as absent; asked for, it must name some */
+	const msgpack_object *cp = ig_map_get(c->params, "columns");
+	struct run *run;
 	struct metrics_call *call;
 
-	if (run == NULL) {
-		ig_strv_free(&names);
-		return;
+	has_cols = cp != NULL && cp->type != MSGPACK_OBJECT_NIL;
+	run = api_find_run(c, extra, 7);
+	if (run == NULL)
+		goto out;
+	if (has_cols && (columns = read_columns(c, &colv)) == 0)
+		goto out;
+	if (has_cols && minmax) {
+		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
+		    "columns: not with minmax, whose buckets have columns "
+		    "of their own: leave one of them out");
+		goto out;
 	}
 	if (minmax && (max_points == IG_NONE || axis != STORE_AXIS_ITERATION)) {
-		ig_strv_free(&names);
 		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
 		    "minmax: buckets are of iterations and need max_points: "
 		    "give max_points and leave axis \"iteration\"");
-		return;
+		goto out;
 	}
 	if (minmax && max_points > MINMAX_MAX) {
-		ig_strv_free(&names);
 		server_error(conn, msgid, IG_PROTO_INVALID_PARAMS,
 		    "max_points: at most %d buckets with minmax, not %lld",
 		    MINMAX_MAX, (long long)max_points);
-		return;
+		goto out;
 	}
 	if ((call = calloc(1, sizeof(*call))) == NULL) {
-		ig_strv_free(&names);
 		server_error(conn, msgid, IG_PROTO_INTERNAL, "out of memory");
-		return;
+		goto out;
 	}
 	*call = (struct metrics_call){ mgr, c->srv, conn, msgid, names,
 		{
@@ -787,12 +867,20 @@ api_metrics(struct api_call *c)
 		    /* a page's worth of each series, not the whole rest; by
 		 * iteration only, where a series has one point per value
 		 * and so can be cut between any two of them */
-		    .limit =
-		        axis == STORE_AXIS_ITERATION ? page_points(c->srv) : 0,
+		    .limit = axis == STORE_AXIS_ITERATION ?
+		        page_points(c->srv, columns) :
+		        0,
+		    .columns = columns,
 		},
+		{ minmax ? NULL : pack_page, page_points(c->srv, columns),
+		    run->started },
 		run->started };
+	names = (ig_strv){ 0 };
 	server_conn_ref(conn);
-	history_read(mgr->history, &call->q, metrics_done, call);
+	history_read(mgr->history, &call->q, &call->pack, metrics_done, call);
+out:
+	ig_strv_free(&names);
+	ig_strv_free(&colv);
 }
 
 /* ---- logs ------------------------------------------------------------------------- */

@@ -246,7 +246,7 @@ watch(struct api_call *c, bool on)
 	if (on && run_ended(run)) {
 		/* nothing more will happen: say how it ended */
 		ig_status_note nt = { run->id, run->status,
-			run_owned_by(run, c->peer) ? run->reason : NULL };
+			run_owned_by(run, c->peer) ? run->reason : NULL, NULL };
 		server_reply(c->conn, c->msgid, pack_empty, NULL);
 		server_notify(c->conn, "status", pack_status_note, &nt);
 		return;

@@ -59,8 +59,10 @@ notify_status(struct run *run)
 	 * where that job stands */
 	int status = remote_shown_status(run);
 	char *why = remote_reason(run);
-	ig_status_note n = { run->id, status, why != NULL ? why : run->reason };
-	ig_status_note pub = { run->id, status, NULL };
+	char *throttled = run_throttled(run);
+	ig_status_note n = { run->id, status, why != NULL ? why : run->reason,
+		throttled };
+	ig_status_note pub = { run->id, status, NULL, throttled };
 
 	remote_told(run, status, why);
 	if (run->watchers != NULL)

@@ -4,6 +4,8 @@
 #include "runs/runs_int.h"
 
 #define POINTS_FLUSH 4096 /* points buffered before a hand-off */
+/* Throttled runs are shown so until they go this long unheld. */
+#define THROTTLE_CALM_MS 500
 
 /* Reasons quote what workers wrote: kept as valid UTF-8 (PROTOCOL.md). */
 void
@@ -29,6 +31,8 @@ void
 set_status(struct run *run, int status, const char *reason)
 {
 	run->status = status;
+	if (status != IG_STATUS_RUNNING)
+		run->throttle_shown = false; /* shown of a running run only */
 	set_reason(run, reason);
 	if (status == IG_STATUS_RUNNING && run->started == 0)
 		run->started = store_now();
@@ -73,20 +77,52 @@ set_paused(struct run *run, const char *reason)
 	}
 }
 
+char *
+run_throttled(const struct run *run)
+{
+	return run->throttle_shown && run->status == IG_STATUS_RUNNING ?
+	    (char *)"store" :
+	    NULL;
+}
+
+/*
+ * Tell watchers when the run is throttled, and when it is no longer,
+ * once it went THROTTLE_CALM_MS without being held: a run at the store's
+ * pace is held and let go many times a second, and a status note is
+ * never dropped.
+ */
+static void
+show_throttled(struct run *run)
+{
+	uint64_t now = uv_now(run->mgr->loop);
+	bool on = run->throttled ||
+	    (run->throttle_shown && now - run->throttled_at < THROTTLE_CALM_MS);
+
+	if (on == run->throttle_shown)
+		return;
+	run->throttle_shown = on;
+	if (run->status == IG_STATUS_RUNNING)
+		notify_status(run);
+}
+
 void
 flush_points(struct run *run)
 {
-	if (run->npoints == 0)
-		return;
-	if (store_points(run->mgr->store, run->id, run->points, run->npoints) !=
-	    0)
-		log_msg(LOG_ERROR, run->id,
-		    "cannot hand %zu metric points to the store", run->npoints);
-	run->npoints = 0;
-	/* its points outpace the writer: it waits for the queue to drain
-	 * rather than grow it (schedule.c) */
-	if (store_full(run->mgr->store))
-		run->throttled = true;
+	if (run->npoints > 0) {
+		if (store_points(run->mgr->store, run->id, run->points,
+		        run->npoints) != 0)
+			log_msg(LOG_ERROR, run->id,
+			    "cannot hand %zu metric points to the store",
+			    run->npoints);
+		run->npoints = 0;
+		/* its points outpace the writer: it waits for the queue to
+		 * drain rather than grow it (schedule.c) */
+		if (store_full(run->mgr->store)) {
+			run->throttled = true;
+			run->throttled_at = uv_now(run->mgr->loop);
+		}
+	}
+	show_throttled(run);
 }
 
 static int

@@ -275,6 +275,7 @@ run_summary(struct run *run, ig_summary *s)
 	s->max_epochs = s->epoch_length = IG_NONE;
 	queue_summary(run, s);
 	remote_summary(run, s);
+	/* as it is now; watchers hear of it less often (record.c) */
 	s->throttled = run->throttled && run->status == IG_STATUS_RUNNING ?
 	    (char *)"store" :
 	    NULL;

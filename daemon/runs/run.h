@@ -97,6 +97,8 @@ struct run {
 	bool waiting; /* a blocking process call is out */
 	bool throttled; /* its points outpace the store: not stepped until
 	                 * the store's queue drains (schedule.c) */
+	bool throttle_shown; /* what status and watchers were told */
+	uint64_t throttled_at; /* loop ms, when last throttled */
 	uint64_t slice; /* iterations per slice, adapted */
 
 	/* checkpoints */

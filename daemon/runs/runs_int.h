@@ -46,6 +46,8 @@ void set_reason(struct run *run, const char *reason);
 void set_status(struct run *run, int status, const char *reason);
 void set_paused(struct run *run, const char *reason);
 void flush_points(struct run *run);
+/* "store" while watchers were told that a running run is throttled. */
+char *run_throttled(const struct run *run);
 struct store_progress progress_of(struct run *run);
 void hook_point(
     void *ud, const char *name, int64_t epoch, int64_t iteration, double value);

@@ -39,7 +39,7 @@
 
 struct write_req {
 	uv_write_t req;
-	char *data; /* owned: released from conn->out */
+	char *data; /* owned: released from conn->out, or an answer's */
 };
 
 /* ---- references and closing -------------------------------------------- */
@@ -151,6 +151,41 @@ on_written(uv_write_t *req, int status)
 	}
 }
 
+static void
+write_failed(struct server_conn *conn, int rc)
+{
+	log_debug("client uid %lu pid %ld: write: %s", (unsigned long)conn->uid,
+	    (long)conn->pid, uv_strerror(rc));
+	conn_close(conn, false);
+}
+
+/* Queue data[done, len) (data taken) behind what the socket did not take
+ * at once. */
+static void
+queue_write(struct server_conn *conn, char *data, size_t done, size_t len)
+{
+	struct write_req *w;
+	uv_buf_t buf;
+	int rc;
+
+	if ((w = malloc(sizeof *w)) == NULL) {
+		free(data);
+		log_error("client uid %lu: out of memory for a reply: closing",
+		    (unsigned long)conn->uid);
+		conn_close(conn, false);
+		return;
+	}
+	w->data = data;
+	w->req.data = w;
+	buf = uv_buf_init(data + done, (unsigned)(len - done));
+	rc = uv_write(&w->req, (uv_stream_t *)&conn->pipe, &buf, 1, on_written);
+	if (rc < 0) {
+		free(w->data);
+		free(w);
+		write_failed(conn, rc);
+	}
+}
+
 /*
  * Write conn->out.  Most answers fit in the socket at once: uv_try_write
  * sends them with one syscall and leaves the poll watcher alone (a
@@ -163,7 +198,6 @@ on_written(uv_write_t *req, int status)
 void
 conn_flush(struct server_conn *conn)
 {
-	struct write_req *w;
 	uv_buf_t buf;
 	size_t len = conn->out.size, done = 0;
 	int rc;
@@ -185,26 +219,10 @@ conn_flush(struct server_conn *conn)
 		}
 		return;
 	}
-	if ((w = malloc(sizeof *w)) == NULL) {
-		log_error("client uid %lu: out of memory for a reply: closing",
-		    (unsigned long)conn->uid);
-		conn_close(conn, false);
-		return;
-	}
-	w->data = msgpack_sbuffer_release(&conn->out);
-	w->req.data = w;
-	buf = uv_buf_init(w->data + done, (unsigned)(len - done));
-	rc = uv_write(&w->req, (uv_stream_t *)&conn->pipe, &buf, 1, on_written);
-	if (rc < 0) {
-		free(w->data);
-		free(w);
-		goto failed;
-	}
+	queue_write(conn, msgpack_sbuffer_release(&conn->out), done, len);
 	return;
 failed:
-	log_debug("client uid %lu pid %ld: write: %s", (unsigned long)conn->uid,
-	    (long)conn->pid, uv_strerror(rc));
-	conn_close(conn, false);
+	write_failed(conn, rc);
 }
 
 void
@@ -325,6 +343,62 @@ server_reply(
 		append_error(conn, msgid, &e);
 		return rc;
 	}
+	return queued(conn);
+}
+
+int
+server_reply_buffer(struct server_conn *conn, uint32_t msgid, char *buf,
+    size_t head, size_t len)
+{
+	/* [0, 2, msgid, nil] as msgpack: the msgid as a uint32 always */
+	size_t body = 8 + len;
+	unsigned char *p = (unsigned char *)buf + head - 12;
+	uv_buf_t b;
+	int rc;
+
+	if (conn->closing) { /* its server may be gone */
+		answered(conn);
+		free(buf);
+		return 0;
+	}
+	if (head < 12 || body > conn->srv->max_frame) {
+		free(buf);
+		return server_error(conn, msgid, IG_PROTO_TOO_LARGE,
+		    "reply too large: it would exceed the frame limit of %zu "
+		    "bytes",
+		    conn->srv->max_frame);
+	}
+	answered(conn);
+	p[0] = (unsigned char)(body >> 24);
+	p[1] = (unsigned char)(body >> 16);
+	p[2] = (unsigned char)(body >> 8);
+	p[3] = (unsigned char)body;
+	p[4] = 0x94; /* an array of 4 */
+	p[5] = IG_MSG_RESPONSE;
+	p[6] = 0xce; /* a uint32 */
+	p[7] = (unsigned char)(msgid >> 24);
+	p[8] = (unsigned char)(msgid >> 16);
+	p[9] = (unsigned char)(msgid >> 8);
+	p[10] = (unsigned char)msgid;
+	p[11] = 0xc0; /* no error */
+	conn_flush(conn); /* what came before goes first */
+	if (conn->closing) {
+		free(buf);
+		return IG_PROTO_UNAVAILABLE;
+	}
+	b = uv_buf_init((char *)p, (unsigned)(12 + len));
+	rc = uv_try_write((uv_stream_t *)&conn->pipe, &b, 1);
+	if (rc < 0 && rc != UV_EAGAIN) {
+		free(buf);
+		write_failed(conn, rc);
+		return IG_PROTO_UNAVAILABLE;
+	}
+	if (rc >= 0 && (size_t)rc == 12 + len)
+		free(buf);
+	else
+		queue_write(conn, buf,
+		    (size_t)((char *)p - buf) + (rc > 0 ? (size_t)rc : 0),
+		    head + len);
 	return queued(conn);
 }
 

@@ -112,6 +112,16 @@ void server_reserve(struct server_conn *conn, size_t len);
  */
 int server_reply(
     struct server_conn *conn, uint32_t msgid, server_pack_fn *pack, void *arg);
+/*
+ * Answer msgid with a result object packed elsewhere (a history page,
+ * on the threadpool): buf[head, head + len), with at least SERVER_HEAD
+ * bytes before it for the frame's header.  buf (malloc'd) is taken,
+ * whatever happens, and goes to the socket without a copy.  Returns as
+ * server_reply.
+ */
+#define SERVER_HEAD 16
+int server_reply_buffer(struct server_conn *conn, uint32_t msgid, char *buf,
+    size_t head, size_t len);
 /* Answer msgid with error code (IG_PROTO_*) and a message. */
 int server_error(struct server_conn *conn, uint32_t msgid, int code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));

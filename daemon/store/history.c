@@ -18,6 +18,7 @@ struct read {
 	uv_work_t work;
 	struct history *h;
 	struct store_query q; /* q.names points at names */
+	struct history_pack pack;
 	char **names; /* owned copies */
 	history_done_fn *done; /* NULL: read ahead, nobody waits yet */
 	void *arg;
@@ -26,6 +27,7 @@ struct read {
 	ig_err err; /* the result, owned until handed over */
 	struct store_series_data *series;
 	size_t n;
+	struct history_packed packed;
 	struct read *next; /* in the queue */
 };
 
@@ -51,11 +53,13 @@ read_free(struct read *r)
 		free(r->names[i]);
 	free(r->names);
 	store_series_free(r->series, r->n);
+	free(r->packed.bytes);
 	free(r);
 }
 
 static struct read *
-read_new(struct history *h, const struct store_query *q)
+read_new(struct history *h, const struct store_query *q,
+    const struct history_pack *pack)
 {
 	struct read *r = calloc(1, sizeof(*r));
 
@@ -65,6 +69,8 @@ read_new(struct history *h, const struct store_query *q)
 	r->q = *q;
 	r->q.names = NULL;
 	r->q.nnames = 0;
+	if (pack != NULL)
+		r->pack = *pack;
 	if (q->names != NULL) {
 		if ((r->names = calloc(
 		         q->nnames ? q->nnames : 1, sizeof(char *))) == NULL) {
@@ -83,8 +89,17 @@ read_new(struct history *h, const struct store_query *q)
 }
 
 static bool
-same_query(const struct store_query *a, const struct store_query *b)
+same_query(const struct read *r, const struct store_query *b,
+    const struct history_pack *pack)
 {
+	const struct store_query *a = &r->q;
+	struct history_pack none = { 0 };
+
+	if (pack == NULL)
+		pack = &none;
+	if (r->pack.fn != pack->fn || r->pack.page != pack->page ||
+	    r->pack.started != pack->started || a->columns != b->columns)
+		return false;
 	if (a->run_id != b->run_id || a->axis != b->axis ||
 	    a->from != b->from || a->to != b->to ||
 	    a->max_points != b->max_points || a->limit != b->limit ||
@@ -101,9 +116,11 @@ same_query(const struct store_query *a, const struct store_query *b)
 static void
 answer(struct read *r)
 {
-	r->done(r->arg, r->err.code != 0 ? &r->err : NULL, r->series, r->n);
+	r->done(r->arg, r->err.code != 0 ? &r->err : NULL, r->series, r->n,
+	    &r->packed);
 	r->series = NULL;
 	r->n = 0;
+	r->packed.bytes = NULL;
 	read_free(r);
 }
 
@@ -114,6 +131,8 @@ fail(struct read *r, int code, const char *msg)
 	store_series_free(r->series, r->n);
 	r->series = NULL;
 	r->n = 0;
+	free(r->packed.bytes);
+	r->packed.bytes = NULL;
 	answer(r);
 }
 
@@ -159,6 +178,9 @@ work_cb(uv_work_t *req)
 	r->err.code = 0; /* a read taken over is read again */
 	if (rc != 0)
 		ig_err_set(&r->err, rc, "%s", store_reader_error(r->h->reader));
+	else if (r->pack.fn != NULL)
+		r->pack.fn(
+		    &r->q, &r->pack, r->series, r->n, &r->packed, &r->err);
 }
 
 static void
@@ -195,6 +217,8 @@ after_work_cb(uv_work_t *req, int status)
 		store_series_free(r->series, r->n);
 		r->series = NULL;
 		r->n = 0;
+		free(r->packed.bytes);
+		r->packed.bytes = NULL;
 		r->stale = r->finished = false;
 		enqueue(h, r);
 	} else if (r->stale) {
@@ -255,14 +279,15 @@ on_expire(uv_timer_t *t)
 }
 
 void
-history_read_ahead(struct history *h, const struct store_query *q)
+history_read_ahead(struct history *h, const struct store_query *q,
+    const struct history_pack *pack)
 {
 	struct read *r;
 
 	if (h->closing)
 		return;
 	drop_ahead(h);
-	if ((r = read_new(h, q)) == NULL)
+	if ((r = read_new(h, q, pack)) == NULL)
 		return; /* only a hint */
 	h->ahead = r;
 	enqueue(h, r);
@@ -277,13 +302,13 @@ history_forget(struct history *h, int64_t run_id)
 
 void
 history_read(struct history *h, const struct store_query *q,
-    history_done_fn *done, void *arg)
+    const struct history_pack *pack, history_done_fn *done, void *arg)
 {
 	ig_err err;
 
 	struct read *r = h->ahead;
 
-	if (r != NULL && same_query(&r->q, q)) {
+	if (r != NULL && same_query(r, q, pack)) {
 		h->ahead = NULL;
 		uv_timer_stop(&h->expire);
 		r->done = done;
@@ -292,9 +317,9 @@ history_read(struct history *h, const struct store_query *q,
 			answer(r);
 		return;
 	}
-	if ((r = read_new(h, q)) == NULL) {
+	if ((r = read_new(h, q, pack)) == NULL) {
 		ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
-		done(arg, &err, NULL, 0);
+		done(arg, &err, NULL, 0, NULL);
 		return;
 	}
 	r->done = done;

@@ -406,6 +406,8 @@ struct store_query {
 	                             * points of each series, from the start of
 	                             * the range (0: all); for paging */
 	enum store_downsample downsample;
+	unsigned columns; /* IG_COL_* to read (0: all); the axis's own and
+	                   * the iterations are read whatever it says */
 };
 
 /* The selected series (a name that does not exist is skipped), by name. */

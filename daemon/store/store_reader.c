@@ -25,6 +25,13 @@
 	" data_pass, data_pos, process_state, wall, file, file_size," \
 	" file_sum, score FROM checkpoints"
 
+/* By iteration, from the chunk holding ?2 on (a series' chunks do not
+ * overlap): a seek, where last >= ?2 alone would walk every chunk before
+ * it, each page of a long read again. */
+#define FROM_CHUNK \
+	" AND first >= coalesce((SELECT max(first) FROM chunks" \
+	" WHERE series_id = ?1 AND first <= ?2), ?2)"
+
 static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_BEGIN] = "BEGIN",
 	[RS_COMMIT] = "COMMIT",
@@ -47,9 +54,10 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	[RS_SERIES] = "SELECT id, name FROM series WHERE run_id = ?1"
 	              " ORDER BY name",
 	/* a series' chunks (store_chunks.c) in a range */
-	[RS_CHUNKS_BY_ITERATION] = "SELECT data FROM chunks"
-	                           " WHERE series_id = ?1 AND first <= ?3"
-	                           " AND last >= ?2 ORDER BY first",
+	[RS_CHUNKS_BY_ITERATION] =
+	    "SELECT data FROM chunks"
+	    " WHERE series_id = ?1 AND first <= ?3"
+	    " AND last >= ?2" FROM_CHUNK " ORDER BY first",
 	[RS_CHUNKS_BY_EPOCH] = "SELECT data FROM chunks"
 	                       " WHERE series_id = ?1 AND epoch_first <= ?3"
 	                       " AND epoch_last >= ?2 ORDER BY first",
@@ -65,20 +73,26 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	                           " AND epoch_first <= ?3"
 	                           " AND epoch_last >= ?2"
 	                           " ORDER BY first DESC LIMIT 1",
-	/* the points of the chunks a read decodes, to size its array once */
-	[RS_COUNT_BY_ITERATION] = "SELECT coalesce(sum(n), 0) FROM chunks"
-	                          " WHERE series_id = ?1 AND first <= ?3"
-	                          " AND last >= ?2",
-	[RS_COUNT_BY_EPOCH] = "SELECT coalesce(sum(n), 0) FROM chunks"
+	/* the points of each chunk a read decodes, to size its array once
+	 * (summed up to the read's limit) */
+	[RS_COUNT_BY_ITERATION] =
+	    "SELECT n FROM chunks"
+	    " WHERE series_id = ?1 AND first <= ?3"
+	    " AND last >= ?2" FROM_CHUNK " ORDER BY first",
+	[RS_COUNT_BY_EPOCH] = "SELECT n FROM chunks"
 	                      " WHERE series_id = ?1 AND epoch_first <= ?3"
-	                      " AND epoch_last >= ?2",
+	                      " AND epoch_last >= ?2 ORDER BY first",
 	[RS_CHUNK_RANGE] = "SELECT min(first), max(last) FROM chunks"
 	                   " WHERE series_id = ?1 AND first <= ?3"
 	                   " AND last >= ?2",
-	[RS_CHUNK_SUMMARIES] = "SELECT first, last, n, vmin, vmax, vlast,"
-	                       " data FROM chunks"
+	/* without data: a chunk's row holds its summary before its data,
+	 * which spills to overflow pages SQLite would read for nothing */
+	[RS_CHUNK_SUMMARIES] = "SELECT first, last, n, vmin, vmax, vlast"
+	                       " FROM chunks"
 	                       " WHERE series_id = ?1 AND first <= ?3"
 	                       " AND last >= ?2 ORDER BY first",
+	[RS_CHUNK_DATA] = "SELECT data FROM chunks"
+	                  " WHERE series_id = ?1 AND first = ?2",
 	[RS_EVENTS] =
 	    "SELECT id, time, kind, epoch, iteration, detail"
 	    " FROM events WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",

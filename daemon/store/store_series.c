@@ -119,10 +119,13 @@ points_stmt(struct store_reader *r, enum rstmt_id id,
 }
 
 /* Decode the chunk in column 0 of st's row onto the end of *v, straight
- * into the answer's layout. */
+ * into the answer's layout: the columns of q (all without q), those left
+ * out untouched. */
 static int
-decode_onto(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
+decode_onto(sqlite3_stmt *st, const struct store_query *q, ig_point **v,
+    size_t *cap, size_t *n)
 {
+	unsigned cols = q != NULL && q->columns != 0 ? q->columns : IG_COL_ALL;
 	const uint8_t *b = sqlite3_column_blob(st, 0);
 	size_t len = (size_t)sqlite3_column_bytes(st, 0);
 	struct chunk_info ci;
@@ -135,8 +138,13 @@ decode_onto(sqlite3_stmt *st, ig_point **v, size_t *cap, size_t *n)
 	if ((nv = reader_grow(*v, cap, *n + ci.n, sizeof(*nv))) == NULL)
 		return SQLITE_NOMEM;
 	*v = nv;
-	out = (struct chunk_out){ &nv[0].iteration, &nv[0].epoch, &nv[0].time,
-		&nv[0].value, sizeof(*nv), *n, *cap };
+	if (q != NULL && q->axis == STORE_AXIS_EPOCH)
+		cols |= IG_COL_EPOCH;
+	out = (struct chunk_out){ &nv[0].iteration,
+		cols & IG_COL_EPOCH ? &nv[0].epoch : NULL,
+		cols & IG_COL_TIME ? &nv[0].time : NULL,
+		cols & IG_COL_VALUE ? &nv[0].value : NULL, sizeof(*nv), *n,
+		*cap };
 	if (chunk_decode(b, len, &out, &err) != 0)
 		return SQLITE_CORRUPT;
 	*n = out.n;
@@ -169,7 +177,7 @@ read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		start = *n;
-		if ((rc = decode_onto(st, v, cap, n)) != SQLITE_OK)
+		if ((rc = decode_onto(st, q, v, cap, n)) != SQLITE_OK)
 			break;
 		clip(*v, start, n, q);
 		if (limit > 0 && *n >= limit) {
@@ -212,7 +220,7 @@ read_last(struct store_reader *r, const struct store_query *q,
 		return SQLITE_OK;
 	}
 	/* past the range: decode it */
-	if ((rc = decode_onto(st, &s->points, &cap, &s->n)) == SQLITE_OK)
+	if ((rc = decode_onto(st, NULL, &s->points, &cap, &s->n)) == SQLITE_OK)
 		clip(s->points, 0, &s->n, q);
 	sqlite3_reset(st);
 	if (rc == SQLITE_OK && s->n > 1) {
@@ -265,42 +273,54 @@ column_bits(sqlite3_stmt *st, int i)
 	    store_unbits(sqlite3_column_int64(st, i));
 }
 
-/* Fold the chunk on st's row: from its row when it is narrower than a
- * bucket, else decoded (iterations and values only). */
+/* Fold the chunk of series s on st's row: from its row when it is
+ * narrower than a bucket, else its data read and decoded (iterations and
+ * values only). */
 static int
-fold_chunk(sqlite3_stmt *st, const struct store_query *q, struct fold *f)
+fold_chunk(struct store_reader *r, sqlite3_stmt *st, int64_t s,
+    const struct store_query *q, struct fold *f)
 {
 	int64_t first = sqlite3_column_int64(st, 0);
 	int64_t last = sqlite3_column_int64(st, 1);
-	const uint8_t *data = sqlite3_column_blob(st, 6);
-	size_t len = (size_t)sqlite3_column_bytes(st, 6);
 	int64_t its[CHUNK_MAX];
 	double vals[CHUNK_MAX];
 	struct chunk_out out = {
 		.iteration = its, .value = vals, .stride = 8, .cap = CHUNK_MAX
 	};
+	sqlite3_stmt *ds;
+	const uint8_t *data;
+	size_t len;
 	ig_err err;
+	int rc;
 
-	if (first >= q->from && last <= q->to) {
-		/* narrower than a bucket: whole, in the bucket of its last
-		 * point, rather than decoded to be split */
-		if (last - first < f->width) {
-			fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
-			    column_bits(st, 3), column_bits(st, 4),
-			    column_bits(st, 5));
-			return SQLITE_OK;
-		}
-		return chunk_buckets(
-		           data, len, f->lo, f->width, f->b, f->nb, &err) == 0 ?
+	/* narrower than a bucket: whole, in the bucket of its last point,
+	 * rather than decoded to be split */
+	if (first >= q->from && last <= q->to && last - first < f->width) {
+		fold_into(f, last, (size_t)sqlite3_column_int64(st, 2),
+		    column_bits(st, 3), column_bits(st, 4), column_bits(st, 5));
+		return SQLITE_OK;
+	}
+	if ((ds = reader_stmt(r, RS_CHUNK_DATA)) == NULL)
+		return sqlite3_errcode(r->db);
+	sqlite3_bind_int64(ds, 1, s);
+	sqlite3_bind_int64(ds, 2, first);
+	if ((rc = sqlite3_step(ds)) != SQLITE_ROW)
+		return reader_finish(
+		    ds, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+	data = sqlite3_column_blob(ds, 0);
+	len = (size_t)sqlite3_column_bytes(ds, 0);
+	if (first >= q->from && last <= q->to)
+		rc = chunk_buckets(
+		         data, len, f->lo, f->width, f->b, f->nb, &err) == 0 ?
 		    SQLITE_OK :
 		    SQLITE_CORRUPT;
-	}
-	/* across from or to: its points inside them */
-	if (chunk_decode(data, len, &out, &err) != 0)
-		return SQLITE_CORRUPT;
-	for (size_t i = 0; i < out.n; i++)
-		fold_point(f, q, its[i], vals[i]);
-	return SQLITE_OK;
+	else if (chunk_decode(data, len, &out, &err) != 0)
+		rc = SQLITE_CORRUPT;
+	else /* across from or to: its points inside them */
+		for (size_t i = 0; i < out.n; i++)
+			fold_point(f, q, its[i], vals[i]);
+	sqlite3_reset(ds);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 /* The buckets of f that hold points, as s's answer. */
@@ -357,7 +377,7 @@ read_buckets(struct store_reader *r, const struct store_query *q,
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = fold_chunk(st, q, &f)) != SQLITE_OK)
+		if ((rc = fold_chunk(r, st, s->id, q, &f)) != SQLITE_OK)
 			break;
 	if ((rc = reader_finish(st, rc)) == SQLITE_OK)
 		rc = bucket_answer(&f, s);
@@ -374,7 +394,7 @@ read_points(struct store_reader *r, const struct store_query *q,
 	 * takes the whole range */
 	size_t limit = q->max_points == 0 ? q->limit : 0;
 	sqlite3_stmt *st;
-	size_t cap = 0;
+	size_t cap = 0, n = 0;
 	int rc;
 
 	if (q->max_points == 1 && q->downsample == STORE_DS_LAST)
@@ -389,19 +409,19 @@ read_points(struct store_reader *r, const struct store_query *q,
 	    q, s->id);
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_int64(st, 0);
-
-		if (limit > 0 && n > limit + CHUNK_MAX)
-			n = limit + CHUNK_MAX;
-		if (n > 0 &&
-		    (s->points = reader_grow(
-		         NULL, &cap, n, sizeof(*s->points))) == NULL)
-			rc = SQLITE_NOMEM;
-	}
+	/* up to the limit: the rest of a long series is later pages' */
+	while (
+	    (rc = sqlite3_step(st)) == SQLITE_ROW && (limit == 0 || n < limit))
+		n += (size_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
+	/* exactly: a power of two would be twice a page, mapped afresh and
+	 * faulted in on every read */
+	if (n > 0 &&
+	    (s->points = ig_mem_alloc_large(n * sizeof(*s->points))) == NULL)
+		return SQLITE_NOMEM;
+	cap = n;
 	st = points_stmt(r,
 	    q->axis == STORE_AXIS_EPOCH ? RS_CHUNKS_BY_EPOCH :
 	                                  RS_CHUNKS_BY_ITERATION,

@@ -427,6 +427,7 @@ typedef struct ig_status_note {
 	int64_t id;
 	int status;
 	char *reason;
+	char *throttled; /* as in ig_summary: "store" or NULL */
 } ig_status_note;
 void ig_status_note_pack(msgpack_packer *pk, const ig_status_note *st);
 int ig_status_note_unpack(
@@ -479,10 +480,26 @@ typedef struct ig_series {
  * A batch of series, packed as {name: {epoch, iteration, time, value}}:
  * parallel columns, each a bin of 8-byte big-endian numbers (epoch and
  * iteration unsigned, time and value float64): 32 bytes a point, one
- * msgpack object a column.
+ * msgpack object a column.  A `metrics` answer may carry only the
+ * columns asked for (its `columns` param): the mask of IG_COL_* bits.
  */
+enum {
+	IG_COL_EPOCH = 1,
+	IG_COL_ITERATION = 2,
+	IG_COL_TIME = 4,
+	IG_COL_VALUE = 8,
+	IG_COL_ALL = 15
+};
+/* The IG_COL_* bit of a column's name, 0 when it names none. */
+unsigned ig_series_column(const char *name);
 void ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n);
-/* *out is a malloc'd array of *n series; free with ig_series_free(). */
+void ig_series_pack_columns(
+    msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns);
+/* At least the bytes ig_series_pack_columns() packs: a buffer of that
+ * size takes them without growing. */
+size_t ig_series_packed_size(const ig_series *s, size_t n, unsigned columns);
+/* *out is a malloc'd array of *n series; free with ig_series_free().  A
+ * column the batch leaves out reads as 0 in every point. */
 int ig_series_unpack(
     const msgpack_object *o, ig_series **out, size_t *n, ig_err *err);
 void ig_series_free(ig_series *s, size_t n);

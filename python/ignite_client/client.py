@@ -191,14 +191,14 @@ class Client:
 
     # ---- metric history -------------------------------------------------
 
-    def _pages(self, conn, runs, names, axis, from_, to, max_points):
+    def _pages(self, conn, runs, names, axis, from_, to, max_points, columns=None):
         """(run id, name, columns) of each series of each page, run by run:
         the daemon reads one run a request, so several runs are several
-        requests."""
+        requests.  columns: the names of those to ask for (None: all)."""
         for run in _as_list(runs):
             params = {"id": run, "axis": axis}
             for key, v in (("names", names), ("from", from_), ("to", to),
-                           ("max_points", max_points)):
+                           ("max_points", max_points), ("columns", columns)):
                 if v is not None:
                     params[key] = _as_list(v) if key == "names" else v
             while True:
@@ -272,10 +272,15 @@ class Client:
         on; None where a series has no point (NaN is a value)."""
         if on not in ("iteration", "epoch"):
             raise ValueError("on: expected \"iteration\" or \"epoch\", got %r" % (on,))
-        key = Point._fields.index(on)
         table = collections.OrderedDict()
-        for p in self.history_points(runs, names, axis, from_, to, max_points):
-            table.setdefault((p.run, p.name), {})[p[key]] = p.value
+        for run, name, cols in self._pages(self._conn, runs, names, axis, from_, to,
+                                           max_points, [on, "value"]):
+            n = len(cols["value"]) // 8
+            if len(cols[on]) != 8 * n:
+                raise IgniteError(8, "series %r: columns of unequal lengths" % name)
+            table.setdefault((run, name), {}).update(zip(
+                struct.unpack(">%dQ" % n, cols[on]),
+                struct.unpack(">%dd" % n, cols["value"])))
         axis_values = sorted({x for col in table.values() for x in col})
         return ([on] + list(table), [[x] + [col.get(x) for col in table.values()]
                                      for x in axis_values])

@@ -227,6 +227,76 @@ class TestHistory(DaemonCase):
         self.assertIn(str(N), out.replace(",", ""))
 
 
+def column_pages(c, rid, columns, **kw):
+    """Every point of series cycle as a tuple of the columns asked for
+    (their bytes), and the pages it took."""
+    out, n_pages, params = [], 0, dict(kw, id=rid, names=["cycle"], columns=columns)
+    while True:
+        res = c.call("metrics", params)
+        n_pages += 1
+        cols = res["series"].get("cycle")
+        if cols:
+            # only what was asked for, in full
+            assert sorted(cols) == sorted(columns), (sorted(cols), columns)
+            n = len(cols[columns[0]]) // 8
+            out.extend(tuple(cols[k][8 * i:8 * i + 8].hex() for k in sorted(columns))
+                       for i in range(n))
+        if res["next"] is None:
+            return out, n_pages
+        params["from"] = res["next"]
+
+
+class TestColumns(DaemonCase):
+    """`columns`: only those asked for, 8 bytes a point each, bit for bit
+    over many pages (a small --max-frame makes 18,000 points take nine
+    pages), and as many more points a page as there are fewer columns."""
+
+    extra = ("--max-frame", "131072")
+
+    def test_columns_bit_exact_over_pages(self):
+        rid = self.run_spec(spec(2 * N, sleep_ms=0))
+        wait_status(self.c, rid, ("completed",))
+        all4, pages4 = column_pages(self.c, rid, ["epoch", "iteration", "time", "value"])
+        self.assertEqual(len(all4), 2 * N)
+        two, pages2 = column_pages(self.c, rid, ["value", "iteration"])
+        # sorted keys: iteration, value
+        self.assertEqual(two, [(p[1], p[3]) for p in all4])
+        self.assertEqual([struct.unpack(">Q", bytes.fromhex(p[0]))[0] for p in two],
+                         list(range(1, 2 * N + 1)))
+        self.assertEqual([p[1] for p in two],
+                         [CYCLE[i % len(CYCLE)] for i in range(1, 2 * N + 1)])
+        self.assertGreater(pages4, 5)
+        self.assertLess(pages2, pages4 * 0.6)
+        one, _ = column_pages(self.c, rid, ["value"])
+        self.assertEqual(one, [(p[3],) for p in all4])
+        tm, _ = column_pages(self.c, rid, ["time"])
+        self.assertEqual(tm, [(p[2],) for p in all4])
+        # a range that starts and ends inside chunks
+        part, _ = column_pages(self.c, rid, ["iteration", "value"], **{"from": 4000, "to": 12345})
+        self.assertEqual(part, two[3999:12345])
+
+    def test_bad_columns(self):
+        rid = self.run_spec(spec(10))
+        wait_status(self.c, rid, ("completed",))
+        want = self.c.call("metrics", {"id": rid})
+        for bad, says in (([], "columns: expected one or more"),
+                          (["Value"], 'columns[0]: no such column "Value"'),
+                          (["value", "value"], 'columns[1]: repeated "value"'),
+                          ("value", "columns"), ([1], "columns"),
+                          (["iteration", "value", "epoch", "time", "x"], "columns[4]")):
+            with self.assertRaises(RPCError) as e:
+                self.c.call("metrics", {"id": rid, "columns": bad})
+            self.assertEqual(e.exception.code, INVALID_PARAMS, bad)
+            self.assertIn(says, e.exception.message)
+        with self.assertRaises(RPCError) as e:
+            self.c.call("metrics", {"id": rid, "columns": ["value"], "minmax": True,
+                                    "max_points": 5})
+        self.assertEqual(e.exception.code, INVALID_PARAMS)
+        self.assertIn("columns: not with minmax", e.exception.message)
+        # nothing changed: the same answer as before
+        self.assertEqual(self.c.call("metrics", {"id": rid}), want)
+
+
 if __name__ == "__main__":
     CTL = sys.argv.pop(1)
     DaemonCase.ignited = sys.argv.pop(1)

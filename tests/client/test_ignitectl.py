@@ -537,7 +537,7 @@ class IgnitectlTest(unittest.TestCase):
         self.assertEqual(self.ctl("watch", run).stdout, "run %s bytes: completed\n" % run)
         self.assertEqual(self.ctl("--json", "watch", run).stdout,
                          '{"id":%s,"status":"completed","reason":null,'
-                         '"type":"status"}\n' % run)
+                         '"throttled":null,"type":"status"}\n' % run)
 
         # metrics, when there are none
         self.assertEqual(self.ctl("metrics", run).stdout,
@@ -603,7 +603,8 @@ class IgnitectlTest(unittest.TestCase):
         docs = [json.loads(l) for l in raw.splitlines()]
         self.assertEqual(set(docs[0]), {"id", "name"})
         self.assertEqual(docs[-1], {"id": docs[0]["id"], "status": "completed",
-                                    "reason": None, "type": "status"})
+                                    "reason": None, "throttled": None,
+                                    "type": "status"})
         types = {d["type"] for d in docs[1:]}
         self.assertLessEqual(types, {"progress", "status", "event", "log", "metrics"})
         self.assertIn(said, [d.get("message") for d in docs])

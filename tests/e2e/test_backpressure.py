@@ -191,6 +191,50 @@ class TestThrottledStatus(DaemonCase):
         self.assertIn("--max-store-queue 100: expected a number from 65536", p.stderr)
 
 
+class TestThrottledNotes(DaemonCase):
+    """A run held by the store, then let go: its watchers are told both."""
+
+    extra = ("--max-store-queue", str(1 << 20))
+
+    def test_watchers_told(self):
+        """Watchers get a status notification when the run is throttled
+        and one when it is no longer (PROTOCOL.md, Notifications), its
+        status running both times, and no flood of them meanwhile."""
+        spec = loader()
+        spec["metrics"] = spec["metrics"][:1]  # a pace the writer keeps
+        rid = self.c.call("run", spec)["id"]
+        wait_iteration(self.c, rid, 1)
+        w = self.d.client()
+        self.addCleanup(w.close)
+        w.call("watch", {"id": rid})
+
+        def next_status(want):
+            deadline = time.monotonic() + 20
+            seen = 0
+            while time.monotonic() < deadline:
+                m = w.next_note()
+                if m[1] != "status":
+                    continue
+                seen += 1
+                self.assertEqual(m[2]["status"], "running", m)
+                if m[2].get("throttled") == want:
+                    return seen
+            self.fail("no status note with throttled %r" % (want,))
+
+        lock = sqlite3.connect(self.d.db, timeout=10, isolation_level=None)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
+        self.assertEqual(next_status("store"), 1)
+        wait_for(lambda: self.c.call("status", {"id": rid}).get("throttled") == "store",
+                 "status to show it throttled", 4)
+        # let go, and the run held no more: told once it is calm
+        lock.execute("ROLLBACK")
+        w.sock.settimeout(30)
+        next_status(None)
+        self.c.call("terminate", {"id": rid})
+        wait_status(self.c, rid, ("terminated",), 30)
+
+
 class TestBoundedLoss(DaemonCase):
     EVERY = 200
 

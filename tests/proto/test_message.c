@@ -171,8 +171,8 @@ test_notifications(void **state)
 	struct fixture *fx = *state;
 	ig_progress p = { 5, 2, 150, 100, IG_NONE, 99.5, -1 }, gp;
 	ig_event_note ev = { 5, "EPOCH_COMPLETED", 2, 200 }, gev;
-	ig_status_note st = { 5, IG_STATUS_TERMINATED,
-		"terminated by uid 1000" },
+	ig_status_note st = { 5, IG_STATUS_TERMINATED, "terminated by uid 1000",
+		NULL },
 	               gst;
 	ig_log_line ll = { 5, 1700000000.5, "epoch 2: loss 0.1" }, gll;
 	ig_frame f;
@@ -208,6 +208,16 @@ test_notifications(void **state)
 	    0);
 	assert_int_equal(gst.status, IG_STATUS_TERMINATED);
 	assert_string_equal(gst.reason, "terminated by uid 1000");
+	assert_null(gst.throttled);
+	ig_status_note_clear(&gst);
+	st.status = IG_STATUS_RUNNING;
+	st.throttled = "store";
+	ig_frame_notify(&f, &fx->sb, "status");
+	ig_status_note_pack(&f.pk, &st);
+	assert_int_equal(
+	    ig_status_note_unpack(through_wire(fx, &f, "status"), &gst, &err),
+	    0);
+	assert_string_equal(gst.throttled, "store");
 	ig_status_note_clear(&gst);
 
 	ig_frame_notify(&f, &fx->sb, "log");
@@ -263,6 +273,44 @@ test_series(void **state)
 	ig_series_free(got, n);
 }
 
+/* Only the columns asked for go out; those left out read back as 0. */
+static void
+test_series_columns(void **state)
+{
+	struct fixture *fx = *state;
+	ig_point p[] = { { 3, 10, 1.5, -0.0 }, { 3, 11, 2.5, 0.25 } };
+	ig_series s[] = { { "loss", p, 2 } };
+	ig_series *got;
+	size_t n;
+	ig_frame f;
+	ig_err err = { 0 };
+
+	assert_int_equal(ig_series_column("iteration"), IG_COL_ITERATION);
+	assert_int_equal(ig_series_column("value"), IG_COL_VALUE);
+	assert_int_equal(ig_series_column("Value"), 0);
+	ig_frame_notify(&f, &fx->sb, "metrics");
+	msgpack_pack_map(&f.pk, 1);
+	ig_pack_str(&f.pk, "series");
+	ig_series_pack_columns(&f.pk, s, 1, IG_COL_ITERATION | IG_COL_VALUE);
+	const msgpack_object *params = through_wire(fx, &f, "metrics");
+	const msgpack_object *loss =
+	    ig_map_get(ig_map_get(params, "series"), "loss");
+	assert_non_null(loss);
+	assert_int_equal(loss->via.map.size, 2);
+	assert_null(ig_map_get(loss, "epoch"));
+	assert_null(ig_map_get(loss, "time"));
+	assert_int_equal(
+	    ig_series_unpack(ig_map_get(params, "series"), &got, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].n, 2);
+	assert_int_equal(got[0].points[1].iteration, 11);
+	assert_true(got[0].points[1].value == 0.25);
+	assert_true(signbit(got[0].points[0].value));
+	assert_int_equal(got[0].points[1].epoch, 0);
+	assert_true(got[0].points[1].time == 0);
+	ig_series_free(got, n);
+}
+
 #define ONE "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01"
 
 static void
@@ -273,8 +321,9 @@ test_series_bad(void **state)
 		const char *in, *says;
 	} bad[] = {
 		{ "[]", "series: expected a map, got an array" },
-		{ "{'x': {'epoch': b'', 'iteration': b'', 'time': b''}}",
-		    "series.\"x\".value: required" },
+		{ "{'x': {'nope': b''}}",
+		    "series.\"x\": no column: expected epoch, iteration, "
+		    "time or value" },
 		{ "{'x': {'epoch': [1], 'iteration': b'', 'time': b'', 'value': b''}}",
 		    "series.\"x\".epoch: expected a bin of 8-byte numbers" },
 		{ "{'x': {'epoch': b'', 'iteration': b'', 'time': b'\\x00', 'value': b''}}",
@@ -282,6 +331,8 @@ test_series_bad(void **state)
 		{ "{'x': {'epoch': b'" ONE "', 'iteration': b'" ONE ONE "', "
 		  "'time': b'" ONE "', 'value': b'" ONE "'}}",
 		    "series.\"x\".iteration: 2 points, but epoch has 1" },
+		{ "{'x': {'iteration': b'" ONE "', 'value': b'" ONE ONE "'}}",
+		    "series.\"x\".value: 2 points, but iteration has 1" },
 		{ "{'x': {'epoch': b'\\xff"
 		  "\\x00\\x00\\x00\\x00\\x00\\x00\\x00', "
 		  "'iteration': b'" ONE "', 'time': b'" ONE "', 'value': b'" ONE
@@ -492,6 +543,7 @@ main(void)
 		T(test_summary_bad),
 		T(test_notifications),
 		T(test_series),
+		T(test_series_columns),
 		T(test_series_bad),
 		T(test_hello),
 		T(test_status_names),
