@@ -55,14 +55,67 @@ adopt_damaged(struct runs *mgr, const struct store_run *rec, const char *why)
 		set_status(run, IG_STATUS_FAILED, reason);
 }
 
-/* A stored run into memory: finished ones as records, unfinished ones with
- * their job restored from the last checkpoint.  Only a record this
- * database's key vouches for may start code, as the owner it names. */
+/* A run taken back at the start that cannot go on: failed with why, what
+ * it held let go. */
+static void
+not_revived(struct run *run, const ig_err *err)
+{
+	run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
+	    err->message);
+	set_status(run, IG_STATUS_FAILED, err->message);
+	queue_park(run);
+}
+
+/* Its job built and its checkpoint's file checked, off the loop: on it
+ * goes, where the queue has it. */
+static void
+revived(struct rebuild *rb)
+{
+	struct run *run = rb->run;
+
+	/* as the store holds it, which the next start takes back */
+	if (run->mgr->stopping) {
+		queue_park(run);
+		return;
+	}
+	if (rb->rc != 0) {
+		not_revived(run, &rb->err);
+		return;
+	}
+	/* Its end was checkpointed but not recorded (a database written
+	 * before on_epoch_completed left the last epoch to finish()):
+	 * starting the engine would start over, with what the job learnt. */
+	if (ig_state_done(ig_engine_state(job_engine(run->job)))) {
+		finish(run, IG_RUN_DONE);
+		return;
+	}
+	if (rebuild_start(rb) != 0) {
+		not_revived(run, &rb->err);
+		return;
+	}
+	queue_start(run);
+	log_resumed(run,
+	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
+	    " after the daemon's restart");
+}
+
+/*
+ * A stored run into memory: finished ones as records, unfinished ones
+ * with their job restored from the last checkpoint.  Only a record this
+ * database's key vouches for may start code, as the owner it names.
+ *
+ * An unfinished run takes its place at once (the runs that held GPUs and
+ * slots take them back before any queued one starts: runs_open
+ * dispatches once all are in) and shows its status, but its job is built
+ * and its checkpoint's file checked (all of a state of gigabytes read) on
+ * the threadpool while the daemon serves; it steps once that is done.
+ */
 static void
 adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 {
 	ig_spec *spec = NULL;
 	struct run *run;
+	struct rebuild *rb;
 	ig_err err = { 0 };
 	char why[300];
 
@@ -86,8 +139,9 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 	if ((run = run_from_record(mgr, rec, spec)) == NULL)
 		return;
 	remote_setup(run, true);
+	/* what its status shows until its job is built */
+	load_last_metrics(run);
 	if (!unfinished) {
-		load_last_metrics(run);
 		if (run->status == IG_STATUS_PAUSED) {
 			sweep_now(run);
 			run_log(run, LOG_INFO,
@@ -96,38 +150,20 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		}
 		return;
 	}
-	if (revive_now(run, true, &err) != 0) {
-		run_log(run, LOG_ERROR,
-		    "cannot resume after the daemon's restart: %s",
-		    err.message);
-		set_status(run, IG_STATUS_FAILED, err.message);
-		return;
-	}
-	/* Its end was checkpointed but not recorded (a database written
-	 * before on_epoch_completed left the last epoch to finish()):
-	 * starting the engine would start over, with what the job learnt. */
-	if (ig_state_done(ig_engine_state(job_engine(run->job)))) {
-		finish(run, IG_RUN_DONE);
-		return;
-	}
-	if (start_engine(run, IG_NONE, &err) != 0) {
-		run_log(run, LOG_ERROR,
-		    "cannot resume after the daemon's restart: %s",
-		    err.message);
-		set_status(run, IG_STATUS_FAILED, err.message);
-		return;
-	}
-	/* the runs that held GPUs and slots take them back before any
-	 * queued one starts (runs_open dispatches once all are in) */
 	if (run->status == IG_STATUS_RUNNING)
 		queue_restore(run);
 	else
 		queue_start(run);
-	log_resumed(run,
-	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
-	    " after the daemon's restart");
-	/* not before: the loop serves while the plugin reads it */
-	load_file_later(run);
+	if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+		ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
+		not_revived(run, &err);
+		return;
+	}
+	*rb = (struct rebuild){
+		.start_over = true, .sweep = true, .then = revived
+	};
+	if (rebuild_later(run, rb, &err) != 0)
+		not_revived(run, &err);
 }
 
 /*
