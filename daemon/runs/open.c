@@ -3,6 +3,9 @@
  */
 #include "runs/runs_int.h"
 
+/* Runs taken back at the start whose checkpoints are checked at once. */
+#define REVIVE_MAX 2
+
 /* A stored run into memory, as the record says (spec taken over; NULL for
  * one that may not run).  NULL without memory. */
 static struct run *
@@ -66,6 +69,8 @@ not_revived(struct run *run, const ig_err *err)
 	queue_park(run);
 }
 
+static void revive_next(struct runs *mgr);
+
 /* Its job built and its checkpoint's file checked, off the loop: on it
  * goes, where the queue has it. */
 static void
@@ -73,6 +78,8 @@ revived(struct rebuild *rb)
 {
 	struct run *run = rb->run;
 
+	run->mgr->reviving--;
+	revive_next(run->mgr);
 	/* as the store holds it, which the next start takes back */
 	if (run->mgr->stopping) {
 		queue_park(run);
@@ -100,6 +107,40 @@ revived(struct rebuild *rb)
 }
 
 /*
+ * The next runs taken back at the start have their jobs built, a few at a
+ * time: each reads all of its checkpoint on a thread of the threadpool,
+ * and the other work queued there (history reads, blocking plugins, the
+ * seals of running runs' checkpoints) would wait behind every one.  At a
+ * shutdown, those not begun stay as the store holds them.
+ */
+static void
+revive_next(struct runs *mgr)
+{
+	struct rebuild *rb;
+	ig_err err;
+
+	for (size_t i = 0;
+	     i < mgr->n && !mgr->stopping && mgr->reviving < REVIVE_MAX; i++) {
+		struct run *run = mgr->v[i];
+		if (!run->revive_waits)
+			continue;
+		run->revive_waits = run->rebuilding = false;
+		if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+			ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
+			not_revived(run, &err);
+			continue;
+		}
+		*rb = (struct rebuild){
+			.start_over = true, .sweep = true, .then = revived
+		};
+		if (rebuild_later(run, rb, &err) != 0)
+			not_revived(run, &err);
+		else
+			mgr->reviving++;
+	}
+}
+
+/*
  * A stored run into memory: finished ones as records, unfinished ones
  * with their job restored from the last checkpoint.  Only a record this
  * database's key vouches for may start code, as the owner it names.
@@ -108,14 +149,14 @@ revived(struct rebuild *rb)
  * slots take them back before any queued one starts: runs_open
  * dispatches once all are in) and shows its status, but its job is built
  * and its checkpoint's file checked (all of a state of gigabytes read) on
- * the threadpool while the daemon serves; it steps once that is done.
+ * the threadpool while the daemon serves (revive_next); it is held
+ * (rebuilding: not stepped, its verbs UNAVAILABLE) until that is done.
  */
 static void
 adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 {
 	ig_spec *spec = NULL;
 	struct run *run;
-	struct rebuild *rb;
 	ig_err err = { 0 };
 	char why[300];
 
@@ -154,16 +195,7 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		queue_restore(run);
 	else
 		queue_start(run);
-	if ((rb = calloc(1, sizeof(*rb))) == NULL) {
-		ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
-		not_revived(run, &err);
-		return;
-	}
-	*rb = (struct rebuild){
-		.start_over = true, .sweep = true, .then = revived
-	};
-	if (rebuild_later(run, rb, &err) != 0)
-		not_revived(run, &err);
+	run->revive_waits = run->rebuilding = true;
 }
 
 /*
@@ -251,5 +283,6 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg,
 	store_runs_free(recs, n);
 	mgr->opening = false;
 	queue_dispatch(mgr);
+	revive_next(mgr);
 	return mgr;
 }
