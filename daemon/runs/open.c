@@ -3,6 +3,9 @@
  */
 #include "runs/runs_int.h"
 
+/* Runs taken back at the start whose checkpoints are checked at once. */
+#define REVIVE_MAX 2
+
 /* A stored run into memory, as the record says (spec taken over; NULL for
  * one that may not run).  NULL without memory. */
 static struct run *
@@ -55,9 +58,100 @@ adopt_damaged(struct runs *mgr, const struct store_run *rec, const char *why)
 		set_status(run, IG_STATUS_FAILED, reason);
 }
 
-/* A stored run into memory: finished ones as records, unfinished ones with
- * their job restored from the last checkpoint.  Only a record this
- * database's key vouches for may start code, as the owner it names. */
+/* A run taken back at the start that cannot go on: failed with why, what
+ * it held let go. */
+static void
+not_revived(struct run *run, const ig_err *err)
+{
+	run_log(run, LOG_ERROR, "cannot resume after the daemon's restart: %s",
+	    err->message);
+	set_status(run, IG_STATUS_FAILED, err->message);
+	queue_park(run);
+}
+
+static void revive_next(struct runs *mgr);
+
+/* Its job built and its checkpoint's file checked, off the loop: on it
+ * goes, where the queue has it. */
+static void
+revived(struct rebuild *rb)
+{
+	struct run *run = rb->run;
+
+	run->mgr->reviving--;
+	revive_next(run->mgr);
+	/* as the store holds it, which the next start takes back */
+	if (run->mgr->stopping) {
+		queue_park(run);
+		return;
+	}
+	if (rb->rc != 0) {
+		not_revived(run, &rb->err);
+		return;
+	}
+	/* Its end was checkpointed but not recorded (a database written
+	 * before on_epoch_completed left the last epoch to finish()):
+	 * starting the engine would start over, with what the job learnt. */
+	if (ig_state_done(ig_engine_state(job_engine(run->job)))) {
+		finish(run, IG_RUN_DONE);
+		return;
+	}
+	if (rebuild_start(rb) != 0) {
+		not_revived(run, &rb->err);
+		return;
+	}
+	queue_start(run);
+	log_resumed(run,
+	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
+	    " after the daemon's restart");
+}
+
+/*
+ * The next runs taken back at the start have their jobs built, a few at a
+ * time: each reads all of its checkpoint on a thread of the threadpool,
+ * and the other work queued there (history reads, blocking plugins, the
+ * seals of running runs' checkpoints) would wait behind every one.  At a
+ * shutdown, those not begun stay as the store holds them.
+ */
+static void
+revive_next(struct runs *mgr)
+{
+	struct rebuild *rb;
+	ig_err err;
+
+	for (size_t i = 0;
+	     i < mgr->n && !mgr->stopping && mgr->reviving < REVIVE_MAX; i++) {
+		struct run *run = mgr->v[i];
+		if (!run->revive_waits)
+			continue;
+		run->revive_waits = run->rebuilding = false;
+		if ((rb = calloc(1, sizeof(*rb))) == NULL) {
+			ig_err_set(&err, IG_PROTO_INTERNAL, "out of memory");
+			not_revived(run, &err);
+			continue;
+		}
+		*rb = (struct rebuild){
+			.start_over = true, .sweep = true, .then = revived
+		};
+		if (rebuild_later(run, rb, &err) != 0)
+			not_revived(run, &err);
+		else
+			mgr->reviving++;
+	}
+}
+
+/*
+ * A stored run into memory: finished ones as records, unfinished ones
+ * with their job restored from the last checkpoint.  Only a record this
+ * database's key vouches for may start code, as the owner it names.
+ *
+ * An unfinished run takes its place at once (the runs that held GPUs and
+ * slots take them back before any queued one starts: runs_open
+ * dispatches once all are in) and shows its status, but its job is built
+ * and its checkpoint's file checked (all of a state of gigabytes read) on
+ * the threadpool while the daemon serves (revive_next); it is held
+ * (rebuilding: not stepped, its verbs UNAVAILABLE) until that is done.
+ */
 static void
 adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 {
@@ -86,8 +180,9 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 	if ((run = run_from_record(mgr, rec, spec)) == NULL)
 		return;
 	remote_setup(run, true);
+	/* what its status shows until its job is built */
+	load_last_metrics(run);
 	if (!unfinished) {
-		load_last_metrics(run);
 		if (run->status == IG_STATUS_PAUSED) {
 			sweep_now(run);
 			run_log(run, LOG_INFO,
@@ -96,38 +191,11 @@ adopt_stored(struct runs *mgr, const struct store_run *rec, bool unfinished)
 		}
 		return;
 	}
-	if (revive_now(run, true, &err) != 0) {
-		run_log(run, LOG_ERROR,
-		    "cannot resume after the daemon's restart: %s",
-		    err.message);
-		set_status(run, IG_STATUS_FAILED, err.message);
-		return;
-	}
-	/* Its end was checkpointed but not recorded (a database written
-	 * before on_epoch_completed left the last epoch to finish()):
-	 * starting the engine would start over, with what the job learnt. */
-	if (ig_state_done(ig_engine_state(job_engine(run->job)))) {
-		finish(run, IG_RUN_DONE);
-		return;
-	}
-	if (start_engine(run, IG_NONE, &err) != 0) {
-		run_log(run, LOG_ERROR,
-		    "cannot resume after the daemon's restart: %s",
-		    err.message);
-		set_status(run, IG_STATUS_FAILED, err.message);
-		return;
-	}
-	/* the runs that held GPUs and slots take them back before any
-	 * queued one starts (runs_open dispatches once all are in) */
 	if (run->status == IG_STATUS_RUNNING)
 		queue_restore(run);
 	else
 		queue_start(run);
-	log_resumed(run,
-	    run->status == IG_STATUS_RUNNING ? "resumed" : "queued again",
-	    " after the daemon's restart");
-	/* not before: the loop serves while the plugin reads it */
-	load_file_later(run);
+	run->revive_waits = run->rebuilding = true;
 }
 
 /*
@@ -215,5 +283,6 @@ runs_open(uv_loop_t *loop, const struct job_config *cfg,
 	store_runs_free(recs, n);
 	mgr->opening = false;
 	queue_dispatch(mgr);
+	revive_next(mgr);
 	return mgr;
 }

@@ -73,7 +73,9 @@ go(struct run *run)
 	run->preempted_by = IG_NONE;
 	if (run->status != IG_STATUS_RUNNING)
 		set_status(run, IG_STATUS_RUNNING, NULL);
-	make_runnable(run);
+	/* one taken back at the start steps once its job is built */
+	if (live(run))
+		make_runnable(run);
 }
 
 /* Is run's preemption, under way, still wanted?  Not once the run it is

@@ -1,5 +1,5 @@
 /*
- * rebuild.c - building a run's job again from its last checkpoint: a worker's restart, a resume, the daemon's start.
+ * rebuild.c - building a run's job again from its last checkpoint, off the loop: a worker's restart, a resume, a requeue, the daemon's start.
  */
 #include "runs/runs_int.h"
 
@@ -39,7 +39,7 @@ skip(struct rebuild *rb, const struct store_checkpoint *c, const char *why)
 }
 
 /*
- * Off the loop (but at the start): the newest checkpoint whose file, if
+ * On the threadpool: the newest checkpoint whose file, if
  * it has one, is the file its record describes (size and XXH3 sum).  A
  * half-written or damaged file is never used; the one before it is.
  */
@@ -133,24 +133,6 @@ sweep(struct run *run, const struct rebuild *rb)
 	ckfile_sweep(dir, run->owner, rb->ckpts, rb->nckpts);
 }
 
-/* At the daemon's start, before it serves: all on the loop but a plugin's
- * state file, read once it serves (load_file_later). */
-int
-revive_now(struct run *run, bool start_over, ig_err *err)
-{
-	struct rebuild rb = { .start_over = start_over };
-	int rc;
-
-	if ((rc = rebuild_read(run, &rb, err)) == 0 &&
-	    (rc = build_job(run, &rb.job, err)) == 0 &&
-	    (rc = pick_checkpoint(&rb, err)) == 0)
-		rc = rebuild_install(&rb, err);
-	if (rc == 0)
-		sweep(run, &rb);
-	rebuild_clear(&rb);
-	return rc;
-}
-
 void
 sweep_now(struct run *run)
 {
@@ -169,6 +151,8 @@ rebuild_work(uv_work_t *w)
 
 	if ((rb->rc = build_job(rb->run, &rb->job, &rb->err)) == 0)
 		rb->rc = pick_checkpoint(rb, &rb->err);
+	if (rb->rc == 0 && rb->sweep)
+		sweep(rb->run, rb);
 }
 
 static void

@@ -114,6 +114,7 @@ struct run {
 	int suspend; /* enum run_suspend: pause or shutdown asked */
 	bool store_failed; /* a write was lost: resume from the store */
 	bool rebuilding; /* its job is being built again, off the loop */
+	bool revive_waits; /* taken back at the start, its rebuild not begun */
 	bool pausing; /* paused, not yet committed: shown once it is */
 	int64_t restarts; /* after its exec worker failed */
 	bool nan_seen; /* a metric was NaN: notify's nan fired (alert.c) */
@@ -190,6 +191,7 @@ struct runs {
 	uv_idle_t idle; /* steps runnable runs while any */
 	size_t cursor; /* round robin position */
 	int building; /* runs whose job is being built */
+	int reviving; /* of those, runs taken back at the start */
 	uint64_t served; /* rpc.requests() at the last turn */
 	/* shutdown */
 	uv_timer_t grace; /* how long checkpoints may still wait */

@@ -159,16 +159,19 @@ bool live(const struct run *run);
 /* rebuild.c */
 /*
  * Rebuilding a run's job from its spec and its last checkpoint: a worker's
- * restart, the resume of an ended run, the daemon's start.  Three steps:
- * the checkpoint is read (on the loop: the store's reader is the loop's),
- * the job built (on the threadpool but at start: its data file may be
- * large), then installed with the checkpoint loaded, on the loop, but for
- * a plugin's state file, read on the threadpool (load_file_later).
+ * restart, the resume of an ended run, a requeue, the daemon's start.
+ * Three steps: the checkpoints' records are read (on the loop: the store's
+ * reader is the loop's), the job built and the checkpoint's file checked
+ * (on the threadpool: a data file or a state may be gigabytes), then
+ * installed with the checkpoint loaded, on the loop, but for a plugin's
+ * state file, read on the threadpool (load_file_later).  Meanwhile the
+ * run is held (rebuilding): not stepped, its verbs UNAVAILABLE.
  */
 struct rebuild {
 	uv_work_t work;
 	struct run *run;
 	bool start_over; /* no checkpoint: from the start */
+	bool sweep; /* at the start: what a crash left in its directory goes */
 	struct store_checkpoint *ckpts; /* newest first */
 	size_t nckpts;
 	size_t use; /* the one resumed from: its file checked */
@@ -183,9 +186,9 @@ struct rebuild {
 	void *arg;
 	int64_t max_epochs;
 };
-int revive_now(struct run *run, bool start_over, ig_err *err);
 /* A paused run at the start is not built (it holds nothing), but what a
- * crash left in its directory goes as revive_now has it go. */
+ * crash left in its directory goes, as a live run's rebuild (rb->sweep)
+ * has it go. */
 void sweep_now(struct run *run);
 int rebuild_later(struct run *run, struct rebuild *rb, ig_err *err);
 int rebuild_start(struct rebuild *rb);
