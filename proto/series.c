@@ -167,6 +167,24 @@ ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
 	ig_series_pack_columns(pk, s, n, IG_COL_ALL);
 }
 
+/* Values may be NaN or infinite (a diverged loss is history too);
+ * counters are unsigned on the wire: the first point of s->points[i,
+ * i + k) with one past INT64_MAX, as an error. */
+static int
+out_of_range(
+    const ig_series *s, size_t i, size_t k, const char *where, ig_err *err)
+{
+	char path[PROTO_PATH_MAX];
+
+	for (; k > 0 && s->points[i].epoch >= 0 && s->points[i].iteration >= 0;
+	     i++, k--)
+		;
+	proto_path_key(
+	    path, where, s->points[i].epoch < 0 ? "epoch" : "iteration");
+	return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
+	    "%s: point %zu is out of range", path, i);
+}
+
 /* One series' columns into s->points; a column left out reads as 0. */
 static int
 read_series(
@@ -218,36 +236,38 @@ read_series(
 	if ((s->points = ig_mem_alloc_large(n * sizeof *s->points)) == NULL)
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	s->n = n;
+	/* a column at a time, a block of points at a time (they stay in the
+	 * cache between columns); the counters' sign bits gathered on the
+	 * way, where a pass of its own over the points cost a fifth of it */
 	for (size_t i = 0; i < n; i += BLOCK) {
 		size_t k = n - i < BLOCK ? n - i : BLOCK;
+		uint64_t sign = 0;
 
 		for (int c = 0; c < NCOLS; c++) {
-			const unsigned char *b = col[c] != NULL ?
-			    (const unsigned char *)col[c]->via.bin.ptr + 8 * i :
-			    NULL;
+			char *to = (char *)&s->points[i] + cols[c].offset;
+			const unsigned char *b;
+			uint64_t v = 0, bits = 0;
 
-			for (size_t j = 0; j < k; j++) {
-				uint64_t v = 0;
-
-				if (b != NULL) {
-					memcpy(&v, b + 8 * j, sizeof v);
-					v = swap_be(v);
-				}
-				memcpy(
-				    (char *)&s->points[i + j] + cols[c].offset,
-				    &v, sizeof v);
+			if (col[c] == NULL) {
+				for (size_t j = 0; j < k; j++)
+					memcpy(to + j * sizeof *s->points, &v,
+					    sizeof v);
+				continue;
 			}
+			b = (const unsigned char *)col[c]->via.bin.ptr + 8 * i;
+			for (size_t j = 0; j < k; j++) {
+				memcpy(&v, b + 8 * j, sizeof v);
+				v = swap_be(v);
+				bits |= v;
+				memcpy(
+				    to + j * sizeof *s->points, &v, sizeof v);
+			}
+			if ((1u << c & (IG_COL_EPOCH | IG_COL_ITERATION)) != 0)
+				sign |= bits;
 		}
+		if (sign >> 63 != 0)
+			return out_of_range(s, i, k, where, err);
 	}
-	/* Values may be NaN or infinite (a diverged loss is history too);
-	 * counters are unsigned on the wire. */
-	for (size_t i = 0; i < n; i++)
-		if (s->points[i].epoch < 0 || s->points[i].iteration < 0) {
-			proto_path_key(path, where,
-			    s->points[i].epoch < 0 ? "epoch" : "iteration");
-			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
-			    "%s: point %zu is out of range", path, i);
-		}
 	return 0;
 }
 

@@ -356,6 +356,37 @@ test_series_bad(void **state)
 	}
 }
 
+/* A counter past INT64_MAX is found in any block of points, the first
+ * one named (the check rides on the unpacking, a block at a time). */
+static void
+test_series_range_late(void **state)
+{
+	struct fixture *fx = *state;
+	static ig_point p[1500];
+	ig_series s[] = { { "loss", p, 1500 } };
+	ig_series *got;
+	size_t n;
+	ig_frame f;
+	ig_err err = { 0 };
+
+	for (size_t i = 0; i < 1500; i++)
+		p[i] = (ig_point){ 1, (int64_t)i, 0.5, (double)i };
+	p[1200].iteration = INT64_MIN;
+	p[1300].epoch = -1;
+	ig_frame_notify(&f, &fx->sb, "metrics");
+	msgpack_pack_map(&f.pk, 1);
+	ig_pack_str(&f.pk, "series");
+	ig_series_pack(&f.pk, s, 1);
+	const msgpack_object *params = through_wire(fx, &f, "metrics");
+	assert_int_equal(
+	    ig_series_unpack(ig_map_get(params, "series"), &got, &n, &err),
+	    IG_PROTO_INVALID_PARAMS);
+	assert_string_equal(err.message,
+	    "series.\"loss\".iteration: point 1200 is out of range");
+	assert_null(got);
+	assert_int_equal(n, 0);
+}
+
 static void
 test_hello(void **state)
 {
@@ -545,6 +576,7 @@ main(void)
 		T(test_series),
 		T(test_series_columns),
 		T(test_series_bad),
+		T(test_series_range_late),
 		T(test_hello),
 		T(test_status_names),
 		T(test_wbatch),
