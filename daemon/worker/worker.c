@@ -72,6 +72,7 @@ struct worker {
 	ig_decoder *dec;
 	msgpack_sbuffer sb; /* the request being sent */
 	uint32_t next_id;
+	uint64_t due; /* loop time the head's answer is due by */
 	struct pending q[QUEUE_MAX];
 	size_t qhead, qlen;
 
@@ -300,16 +301,30 @@ head(struct worker *w)
 	return w->qlen > 0 ? &w->q[w->qhead] : NULL;
 }
 
-/* The deadline is for the oldest answer still out. */
+/*
+ * The deadline is for the oldest answer still out, counted from when it
+ * became the oldest.  The timer is not moved for every request: it is
+ * left to fire at an earlier deadline, and then set again for the one
+ * due, so that an iteration costs no timer update (each would change the
+ * timeout of the next epoll_wait).
+ */
 static void
-arm_timer(struct worker *w)
+set_deadline(struct worker *w)
 {
 	struct pending *p = head(w);
+	uint64_t in;
 
-	if (p == NULL || (w->remote && w->tcp == NULL))
-		uv_timer_stop(&w->timer);
-	else
-		uv_timer_start(&w->timer, on_timer, p->timeout_ms, 0);
+	if (p == NULL)
+		return;
+	if (w->remote && w->tcp == NULL) {
+		uv_timer_stop(&w->timer); /* waiting in a queue: no deadline */
+		return;
+	}
+	w->due = uv_now(w->loop) + p->timeout_ms;
+	in = p->timeout_ms;
+	if (!uv_is_active((uv_handle_t *)&w->timer) ||
+	    uv_timer_get_due_in(&w->timer) > in)
+		uv_timer_start(&w->timer, on_timer, in, 0);
 }
 
 static void
@@ -317,6 +332,7 @@ on_timer(uv_timer_t *t)
 {
 	struct worker *w = t->data;
 	struct pending *p = head(w);
+	uint64_t now = uv_now(w->loop);
 
 	if (w->detached) {
 		if (w->remote)
@@ -325,7 +341,11 @@ on_timer(uv_timer_t *t)
 			uv_process_kill(&w->proc, SIGKILL);
 		return;
 	}
-	if (p != NULL)
+	if (p == NULL)
+		return; /* answered: the next request sets it again */
+	if (now < w->due)
+		uv_timer_start(&w->timer, on_timer, w->due - now, 0);
+	else
 		fail(w, "the worker timed out: no answer to %s within %llu ms",
 		    p->method, (unsigned long long)p->timeout_ms);
 }
@@ -368,7 +388,7 @@ handle_msg(struct worker *w, const ig_msg *msg)
 	done = *p;
 	w->qhead = (w->qhead + 1) % QUEUE_MAX;
 	w->qlen--;
-	arm_timer(w);
+	set_deadline(w);
 	done.reply(done.arg, msg);
 }
 
@@ -544,7 +564,7 @@ worker_attach(struct worker *w, uv_tcp_t *tcp, const void *first, size_t len,
 	if (nrest > 0)
 		take_stdout(w, rest, nrest);
 	if (!w->failed)
-		arm_timer(w);
+		set_deadline(w);
 	return 0;
 }
 
@@ -646,7 +666,7 @@ worker_request(struct worker *w, const char *method, uint64_t timeout_ms,
 		rarg,
 	};
 	if (w->qlen == 1)
-		arm_timer(w);
+		set_deadline(w);
 	return 0;
 }
 

@@ -10,6 +10,7 @@ IGNITE_BAD_ABI_PLUGIN and IGNITE_NOSYM_PLUGIN say where.
 import gzip
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -184,6 +185,21 @@ class TestWorkerFailures(WorkerCase):
         self.c.call("terminate", {"id": other})
         # every worker was reaped: no child of the daemon is left
         wait_for(lambda: worker_pids(self.d.proc.pid) == [], "every worker to be reaped", 10)
+
+
+class TestWorkerDeadline(WorkerCase):
+    def test_deadline_counts_from_the_request_not_the_first(self):
+        """Answers that each take 200 ms of a 300 ms timeout, past the
+        first request's deadline, are on time; the one that hangs is
+        timed out, and not before 300 ms after it began to hang."""
+        rid = self.run_spec(bad_spec("slow", timeout_ms=300))
+        st = wait_status(self.c, rid, ("failed", "completed"), 60)
+        failed_at = time.time()
+        self.assertEqual(st["status"], "failed")
+        self.assertIn("timed out: no answer to process within 300 ms", st["reason"])
+        self.assertEqual(st["iteration"], 3)
+        hung_at = float(re.search(r"hung at ([0-9.]+)", st["reason"]).group(1))
+        self.assertGreaterEqual(failed_at - hung_at, 0.3)
 
 
 def worker_pids(daemon_pid):

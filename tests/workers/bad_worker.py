@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A worker that misbehaves at iteration 3, as argv[1] says: crash (exit 3),
-hang (sleeps), garbage (junk on stdout), early (exit 0)."""
+hang (sleeps), garbage (junk on stdout), early (exit 0); slow answers each
+request after SLOW_S until it hangs at 3, saying when it began to hang."""
 import os
 import struct
 import sys
@@ -9,6 +10,7 @@ import time
 import msgpack
 
 MODE = sys.argv[1]
+SLOW_S = 0.2
 
 
 def read():
@@ -26,6 +28,11 @@ def reply(msgid, result):
 
 while True:
     _, msgid, method, params = read()
+    if method == "process" and params["iteration"] == 3 and MODE == "slow":
+        print("bad_worker: going slow, hung at %.3f" % time.time(), file=sys.stderr, flush=True)
+        time.sleep(3600)
+    if MODE == "slow":
+        time.sleep(SLOW_S)
     if method == "process" and params["iteration"] == 3:
         print("bad_worker: going %s" % MODE, file=sys.stderr, flush=True)
         if MODE == "crash":
