@@ -173,14 +173,25 @@ class SlurmRuns(unittest.TestCase):
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
 
-    def hello(self, rid, secret):
-        """A connection that said hello as run rid's worker."""
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+    def dial(self, data=b""):
+        """A connection to --worker-listen that sent data."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
         self.addCleanup(s.close)
-        body = msgpack.packb([0, 1, "hello", {"versions": [1], "run": rid,
-                                               "secret": secret}])
-        s.sendall(struct.pack(">I", len(body)) + body)
+        s.sendall(data)
         return s
+
+    @staticmethod
+    def frame(obj):
+        body = msgpack.packb(obj)
+        return struct.pack(">I", len(body)) + body
+
+    def hello(self, rid, secret, versions=(1,)):
+        """A connection that said hello as run rid's worker."""
+        return self.dial(self.frame([0, 1, "hello", {"versions": list(versions), "run": rid,
+                                                     "secret": secret}]))
+
+    def logged(self, line, count=1):
+        wait_for(lambda: self.d.logtext().count(line) >= count, "%r in the log" % line, 30)
 
     def frames(self, s):
         """Every frame the daemon sent until it closed s."""
@@ -210,10 +221,13 @@ class SlurmRuns(unittest.TestCase):
         self.iteration(rid, 5)
         secret = self.secret(rid)
         self.assertEqual(len(secret), 32)
-        [answer] = self.frames(self.hello(rid, secret))
+        second = self.hello(rid, secret)
+        [answer] = self.frames(second)
         self.assertEqual(answer[:2], [1, 1])
         self.assertEqual(answer[2]["code"], 6)
         self.assertIn("has a worker connected", answer[2]["message"])
+        self.logged("run %d: worker connection from 127.0.0.1:%d refused: run %d has a "
+                    "worker connected" % (rid, second.getsockname()[1], rid))
         self.complete(rid)
         answer, shutdown = self.frames(self.hello(rid, secret))
         self.assertEqual(answer[:3], [1, 1, None])
@@ -229,6 +243,41 @@ class SlurmRuns(unittest.TestCase):
                  "the refusal in the log")
         # the run's own worker is let in all the same
         self.complete(rid)
+
+    def test_a_bad_hello_is_dropped_and_logged(self):
+        """PROTOCOL.md's refusals: each closed without an answer and logged
+        with its peer; a protocol version the daemon lacks is told so; at
+        most 64 connections wait for their hello, each at most 10 s."""
+        rid = self.c.call("run", spec(slurm=False))["id"]
+        silent = self.dial()
+        zeros = b"\0" * 32
+        for data, why in (
+                (self.frame([2, "log", {}]), "its first frame is not a hello request"),
+                (struct.pack(">I", 4097) + b"\0" * 4097,
+                 "frame too large: 4097 bytes, the limit is 4096"),
+                (self.frame([0, 1, "hello", {"versions": [1], "run": rid, "secret": zeros}]),
+                 "run %d: no run of that id is placed on a cluster" % rid),
+                (self.frame([0, 1, "hello", {"versions": [1], "run": rid, "secret": b"x"}]),
+                 "run %d: the secret is not 32 bytes" % rid)):
+            s = self.dial(data)
+            try:
+                self.assertEqual(s.recv(100), b"", why)
+            except ConnectionResetError:
+                pass  # closed with the frame unread
+            self.logged("worker connection from 127.0.0.1:%d refused: %s"
+                        % (s.getsockname()[1], why))
+        [answer] = self.frames(self.hello(rid, zeros, versions=(2,)))
+        self.assertEqual(answer[2]["code"], 10, answer)
+        self.assertIn("ignited speaks worker protocol version 1 only", answer[2]["message"])
+        # silent and 63 more wait: the 65th is turned away at once
+        waiting = [self.dial() for _ in range(64)]
+        self.logged("worker connection refused: 64 are already waiting for their hello")
+        for s in waiting:
+            s.close()
+        self.logged("refused: it closed before its hello", 63)
+        self.assertEqual(silent.recv(100), b"")
+        self.logged("worker connection from 127.0.0.1:%d refused: no hello within 10 s"
+                    % silent.getsockname()[1])
 
     def interrupted(self, *command, restarts=2, ranks=None):
         """A run stopped by command (+ its job's id; none: the caller
@@ -346,12 +395,17 @@ class SlurmRuns(unittest.TestCase):
     def test_a_clean_restart_of_the_daemon_keeps_the_job(self):
         self.restarted_daemon(self.d.stop)
 
-    def restarted_daemon(self, stop):
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_kill9_of_the_daemon(self):
+        """The job (both ranks) goes on without the daemon; rank 0 dials
+        the restarted one, and both ranks load the checkpoint it names."""
+        self.need_two_cpus()
+        self.restarted_daemon(self.d.kill9, ranks=(SRUN, SRUN_PLACEMENT))
+
+    def restarted_daemon(self, stop, ranks=None):
         """The daemon stopped mid-run and started again: the same job's
         worker dials back and the run resumes exactly."""
-        ref = self.reference()
-        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
-        job = self.job_of(rid)
+        ref, rid, job = self.interrupted(ranks=ranks)
         self.iteration(rid, 30)
         stop()
         self.c.close()
@@ -361,6 +415,42 @@ class SlurmRuns(unittest.TestCase):
         lines = "\n".join(log_lines(self.c, rid))
         self.assertEqual(lines.count("submitted to Slurm as job"), 1, lines)
         self.cluster.wait_job(job, {"COMPLETED"})
+
+    def test_a_per_user_daemon_submits_as_its_user(self):
+        """README's no-root way: ignited as nobody, with a home of its own
+        and --worker-listen 0.0.0.0:PORT.  Its run is nobody's job, whose
+        worker dials this host's name."""
+        ref = self.reference()
+        home = tempfile.mkdtemp(prefix="ignite-slurm-home-")
+        self.addCleanup(shutil.rmtree, home, True)
+        os.makedirs(os.path.join(home, ".ignite"))
+        for d in (home, os.path.join(home, ".ignite")):
+            os.chown(d, NOBODY, NOBODY)
+        os.chmod(self.cwd, 0o777)
+        port = free_ports(1)[0]
+        d = Daemon(IGNITED, workdir=os.path.join(home, ".ignite"),
+                   prefix=["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                           "--clear-groups"],
+                   extra=["--worker-listen", "0.0.0.0:%d" % port],
+                   popen={"env": dict(self.cluster.env, HOME=home)}).start()
+        self.addCleanup(d.remove)
+        s = spec(cwd=self.cwd)
+        s["engine"] = ["/bin/sh", "-c", 'echo "dials $IGNITE_WORKER_ADDR" >&2; exec "$0" "$@"',
+                       PY, WORKER]
+        self.assertEqual(as_nobody(d, lambda c: c.call("run", s)), 0)
+        c = d.client()
+        self.addCleanup(c.close)
+        [rid] = [r["id"] for r in c.call("list")["runs"]]
+        job = wait_for(lambda: next((int(m.group(1)) for m in (
+            re.search(r"submitted to Slurm as job (\d+)", line)
+            for line in log_lines(c, rid)) if m), None), "the run's job")
+        self.assertTrue(self.cluster.job(job)["UserId"].startswith("nobody(65534)"))
+        st = wait_status(c, rid, ("completed", "failed", "terminated"), 120)
+        self.assertEqual(st["status"], "completed", "%s\n%s" % (st.get("reason"),
+                                                                d.logtext()[-4000:]))
+        self.assertEqual(history(c, rid), ref)
+        with open(os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))) as f:
+            self.assertIn("dials %s:%d\n" % (socket.gethostname(), port), f.read())
 
     def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
         """status shows it, and its watcher is told: queued with where its
