@@ -235,6 +235,29 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(shutdown[0], 0)
         self.assertEqual(shutdown[2:], ["shutdown", {}])
 
+    def test_a_worker_that_never_dials_fails_the_run_naming_its_job(self):
+        """What a typo in the engine does: each job ends before its worker
+        connected, a restart while any are left, then the run fails
+        naming the last job and how it ended; its output file says why."""
+        s = spec(restarts=1, cwd=self.cwd)
+        s["engine"] = [PY, os.path.join(self.cwd, "no-such-script.py")]
+        rid = self.c.call("run", s)["id"]
+        self.job_of(rid)
+        second = self.job_of(rid, 2)
+        st = wait_status(self.c, rid, ("failed",), 60)
+        self.assertRegex(st["reason"], r"Slurm job %d ended \(FAILED[^)]*\) before its worker "
+                         "connected" % second)
+        with open(os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, second))) as f:
+            self.assertIn("no-such-script.py", f.read())
+
+    def test_a_submission_sbatch_refuses_fails_the_run_with_its_word(self):
+        s = spec(cwd=self.cwd)
+        s["placement"]["slurm"]["partition"] = "nosuch"
+        rid = self.c.call("run", s)["id"]
+        st = wait_status(self.c, rid, ("failed",), 30)
+        self.assertIn("sbatch failed: sbatch: error: invalid partition specified: nosuch",
+                      st["reason"])
+
     def test_a_wrong_secret_is_refused_and_logged(self):
         rid = self.c.call("run", spec(cwd=self.cwd))["id"]
         s = self.hello(rid, b"\0" * 32)
