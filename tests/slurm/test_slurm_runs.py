@@ -545,9 +545,17 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(got, [0], "nobody's status note")
 
     def test_pause_cancels_the_job_and_resume_submits_again(self):
-        ref = self.reference()
-        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
-        job = self.job_of(rid)
+        self.paused_and_resumed()
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_pause_and_resume_exactly(self):
+        """pause checkpoints both ranks' states, then cancels the job; the
+        job resume submits loads them on both."""
+        self.need_two_cpus()
+        self.paused_and_resumed(ranks=(SRUN, SRUN_PLACEMENT))
+
+    def paused_and_resumed(self, ranks=None):
+        ref, rid, job = self.interrupted(ranks=ranks)
         self.iteration(rid, 30)
         self.c.call("pause", {"id": rid})
         wait_status(self.c, rid, ("paused",))
