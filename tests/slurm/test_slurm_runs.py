@@ -10,6 +10,7 @@ installs them).
 """
 
 import os
+import pwd
 import re
 import select
 import shutil
@@ -165,13 +166,22 @@ class SlurmRuns(unittest.TestCase):
         its worker writes its checkpoints as nobody."""
         ref = self.reference()
         os.chmod(self.cwd, 0o777)
-        self.assertEqual(as_nobody(self.d, lambda c: c.call("run", spec(cwd=self.cwd))), 0)
+        s = spec(cwd=self.cwd)
+        s["engine"] = ["/bin/sh", "-c", 'echo "as $(id -u) $USER $LOGNAME $HOME" >&2; '
+                       'exec "$0" "$@"', PY, WORKER]
+        self.assertEqual(as_nobody(self.d, lambda c: c.call("run", s)), 0)
         rid = max(r["id"] for r in self.c.call("list")["runs"])
         self.assertEqual(self.c.call("status", {"id": rid})["owner"], NOBODY)
         job = self.job_of(rid)
-        self.assertTrue(self.cluster.job(job)["UserId"].startswith("nobody(65534)"))
+        info = self.cluster.job(job)
+        self.assertTrue(info["UserId"].startswith("nobody(65534)"))
+        self.assertEqual(info["JobName"], "ignite-run-%d" % rid)
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
+        # the owner's identity and environment (PROTOCOL.md, Placed on Slurm)
+        with open(os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))) as f:
+            self.assertIn("as %d nobody nobody %s\n" % (NOBODY, pwd.getpwuid(NOBODY).pw_dir),
+                          f.read())
 
     def dial(self, data=b""):
         """A connection to --worker-listen that sent data."""
@@ -439,23 +449,33 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(lines.count("submitted to Slurm as job"), 1, lines)
         self.cluster.wait_job(job, {"COMPLETED"})
 
+    def nobodys_dir(self, prefix):
+        d = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chown(d, NOBODY, NOBODY)
+        return d
+
     def test_a_per_user_daemon_submits_as_its_user(self):
-        """README's no-root way: ignited as nobody, with a home of its own
-        and --worker-listen 0.0.0.0:PORT.  Its run is nobody's job, whose
+        """README's no-root way, as nobody: its database in a directory
+        not made yet on local disk, checkpoints in its home, its socket
+        the default (ignitectl finds it without options) and
+        --worker-listen 0.0.0.0:PORT.  Its run is nobody's job, whose
         worker dials this host's name."""
         ref = self.reference()
-        home = tempfile.mkdtemp(prefix="ignite-slurm-home-")
-        self.addCleanup(shutil.rmtree, home, True)
-        os.makedirs(os.path.join(home, ".ignite"))
-        for d in (home, os.path.join(home, ".ignite")):
-            os.chown(d, NOBODY, NOBODY)
+        home, xdg, local = (self.nobodys_dir("ignite-slurm-" + what + "-")
+                            for what in ("home", "xdg", "local"))
+        os.chmod(xdg, 0o700)
+        env = {"HOME": home, "XDG_RUNTIME_DIR": xdg, "USER": "nobody"}
         os.chmod(self.cwd, 0o777)
         port = free_ports(1)[0]
-        d = Daemon(IGNITED, workdir=os.path.join(home, ".ignite"),
-                   prefix=["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
-                           "--clear-groups"],
-                   extra=["--worker-listen", "0.0.0.0:%d" % port],
-                   popen={"env": dict(self.cluster.env, HOME=home)}).start()
+        d = Daemon(IGNITED, prefix=["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                                    "--clear-groups"],
+                   extra=["--db", os.path.join(local, "nobody-ignite", "ignite.db"),
+                          "--checkpoint-dir", os.path.join(home, "ignite-checkpoints"),
+                          "--worker-listen", "0.0.0.0:%d" % port],
+                   popen={"env": dict(self.cluster.env, **env)})
+        d.socket = os.path.join(xdg, "ignite", "ignited.sock")  # its default
+        d.start()
         self.addCleanup(d.remove)
         s = spec(cwd=self.cwd)
         s["engine"] = ["/bin/sh", "-c", 'echo "dials $IGNITE_WORKER_ADDR" >&2; exec "$0" "$@"',
@@ -474,6 +494,9 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(history(c, rid), ref)
         with open(os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))) as f:
             self.assertIn("dials %s:%d\n" % (socket.gethostname(), port), f.read())
+        self.assertTrue(os.listdir(os.path.join(home, "ignite-checkpoints")))
+        out = self.cluster.run([IGNITECTL, "status", str(rid)], uid=NOBODY, env=env)
+        self.assertIn("completed", out)
 
     def test_a_run_is_queued_with_slurms_reason_while_the_node_is_drained(self):
         """status shows it, and its watcher is told: queued with where its
@@ -596,6 +619,16 @@ class SlurmRuns(unittest.TestCase):
         self.assertNotEqual(self.job_of(rid, 2), job)
         self.complete(rid)
         self.assertEqual(history(self.c, rid), self.reference())
+
+    def test_terminate_of_a_running_run_ends_its_worker_and_job(self):
+        rid = self.c.call("run", spec(cwd=self.cwd))["id"]
+        job = self.job_of(rid)
+        self.iteration(rid, 5)
+        self.c.call("terminate", {"id": rid})
+        st = wait_status(self.c, rid, ("terminated", "completed", "failed"), 30)
+        self.assertEqual(st["status"], "terminated", st)
+        self.cluster.wait_job(job, {"CANCELLED", "COMPLETED"}, 30)
+        self.assertLess(self.c.call("status", {"id": rid})["iteration"], EPOCH_LENGTH * EPOCHS)
 
     def test_terminate_of_a_pending_run_cancels_its_job(self):
         rid, job = self.pending()
