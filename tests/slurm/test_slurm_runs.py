@@ -231,6 +231,11 @@ class SlurmRuns(unittest.TestCase):
         self.iteration(rid, 5)
         secret = self.secret(rid)
         self.assertEqual(len(secret), 32)
+        # in the job's environment, not in its script
+        script = self.cluster.run(["scontrol", "write", "batch_script",
+                                   str(self.job_of(rid)), "-"])
+        self.assertIn(WORKER, script)
+        self.assertNotIn(secret.hex(), script.lower())
         second = self.hello(rid, secret)
         [answer] = self.frames(second)
         self.assertEqual(answer[:2], [1, 1])
