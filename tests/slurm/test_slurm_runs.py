@@ -344,6 +344,24 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(history(self.c, rid), ref)
         self.assertIn("restart 1 of 2", "\n".join(log_lines(self.c, rid)))
 
+    def test_a_dropped_connection_is_dialled_again_and_resumes_exactly(self):
+        """The worker's connection cut under a running job (ss -K, as a
+        network fault would): the run restarts, the same job's worker
+        dials again with backoff and resumes from the last checkpoint."""
+        ref, rid, job = self.interrupted()
+        r = subprocess.run(["ss", "-K", "dst", "127.0.0.1", "dport", "=", ":%d" % self.port],
+                           capture_output=True, text=True)
+        if r.returncode != 0 or "ESTAB" not in r.stdout:
+            self.skipTest("ss -K cannot cut the connection: %s" % r.stderr.strip())
+        wait_for(lambda: "restart 1 of 2" in "\n".join(log_lines(self.c, rid)),
+                 "run %d's restart" % rid)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+        lines = "\n".join(log_lines(self.c, rid))
+        self.assertEqual(lines.count("submitted to Slurm as job"), 1, lines)
+        self.assertEqual(self.d.logtext().count("run %d: worker connected from" % rid), 2)
+        self.assertEqual(self.cluster.wait_job(job, {"COMPLETED"})["Restarts"], "0")
+
     def test_without_restarts_the_run_fails_naming_the_jobs_end(self):
         _, rid, job = self.interrupted("scancel", restarts=0)
         st = wait_status(self.c, rid, ("failed",), 60)
