@@ -14,6 +14,7 @@ import pwd
 import re
 import select
 import shutil
+import signal
 import socket
 import sqlite3
 import struct
@@ -422,6 +423,33 @@ class SlurmRuns(unittest.TestCase):
         self.need_two_cpus()
         ref, rid, job = self.interrupted("scancel", "--signal=KILL",
                                          ranks=(SRUN, SRUN_PLACEMENT))
+        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.complete(rid)
+        self.assertEqual(history(self.c, rid), ref)
+
+    @staticmethod
+    def rank_pid(rid, rank):
+        """The pid of run rid's srun task of that rank."""
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    env = f.read().split(b"\0")
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if (b"IGNITE_WORKER_RUN=%d" % rid in env and b"SLURM_PROCID=%d" % rank in env
+                    and RANKS_WORKER.encode() in cmd and b"srun" not in cmd):
+                return int(pid)
+        return None
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_kill9_of_a_rank(self):
+        """Rank 1 killed (as the OOM killer would): rank 0 exits, the job
+        ends, and the run resumes exactly in a job submitted anew."""
+        self.need_two_cpus()
+        ref, rid, job = self.interrupted(ranks=(SRUN, SRUN_PLACEMENT))
+        os.kill(wait_for(lambda: self.rank_pid(rid, 1), "rank 1's process"), signal.SIGKILL)
         self.assertNotEqual(self.job_of(rid, 2), job)
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
