@@ -31,7 +31,7 @@ SRC = os.path.dirname(os.path.dirname(HERE))
 for path in (HERE, os.path.join(SRC, "tests", "e2e")):
     sys.path.insert(0, path)
 from daemon import (PY, PYPATH, Daemon, RPCError, as_nobody, history,  # noqa: E402
-                    log_lines, wait_for, wait_status)
+                    log_lines, logged_iterations, wait_for, wait_status)
 from slurm_cluster import (SlurmCluster, free_ports, missing_programs,  # noqa: E402
                            parse_fields)
 
@@ -444,17 +444,6 @@ class SlurmRuns(unittest.TestCase):
         return None
 
     @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
-    def test_srun_two_ranks_resume_exactly_after_kill9_of_a_rank(self):
-        """Rank 1 killed (as the OOM killer would): rank 0 exits, the job
-        ends, and the run resumes exactly in a job submitted anew."""
-        self.need_two_cpus()
-        ref, rid, job = self.interrupted(ranks=(SRUN, SRUN_PLACEMENT))
-        os.kill(wait_for(lambda: self.rank_pid(rid, 1), "rank 1's process"), signal.SIGKILL)
-        self.assertNotEqual(self.job_of(rid, 2), job)
-        self.complete(rid)
-        self.assertEqual(history(self.c, rid), ref)
-
-    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
     def test_srun_two_ranks_resume_exactly_after_requeue(self):
         self.need_two_cpus()
         ref, rid, job = self.interrupted("scontrol", "requeue", ranks=(SRUN, SRUN_PLACEMENT))
@@ -624,20 +613,30 @@ class SlurmRuns(unittest.TestCase):
         self.paused_and_resumed()
 
     @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
-    def test_srun_two_ranks_pause_and_resume_exactly(self):
-        """pause checkpoints both ranks' states, then cancels the job; the
-        job resume submits loads them on both."""
+    def test_srun_two_ranks_resume_exactly_after_kill9_of_a_rank_then_pause(self):
+        """Rank 1 killed (as the OOM killer would): rank 0 exits, the job
+        ends, and the run resumes in a job submitted anew; pause then
+        checkpoints both ranks' states and cancels that job, and the job
+        resume submits loads them on both."""
         self.need_two_cpus()
-        self.paused_and_resumed(ranks=(SRUN, SRUN_PLACEMENT))
+        self.paused_and_resumed(ranks=(SRUN, SRUN_PLACEMENT), kill_rank=True)
 
-    def paused_and_resumed(self, ranks=None):
+    def paused_and_resumed(self, ranks=None, kill_rank=False):
         ref, rid, job = self.interrupted(ranks=ranks)
-        self.iteration(rid, 30)
+        jobs = 1
+        if kill_rank:
+            os.kill(wait_for(lambda: self.rank_pid(rid, 1), "rank 1's process"),
+                    signal.SIGKILL)
+            jobs, job = 2, self.job_of(rid, 2)
+            wait_for(lambda: logged_iterations(self.c, rid, "resumed",
+                                               " after the worker's restart"),
+                     "run %d to resume in job %d" % (rid, job))
+        self.iteration(rid, self.c.call("status", {"id": rid})["iteration"] + 5)
         self.c.call("pause", {"id": rid})
         wait_status(self.c, rid, ("paused",))
         self.cluster.wait_job(job, {"CANCELLED", "COMPLETED"})
         self.c.call("resume", {"id": rid})
-        self.assertNotEqual(self.job_of(rid, 2), job)
+        self.assertNotEqual(self.job_of(rid, jobs + 1), job)
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
 
