@@ -133,18 +133,21 @@ class SlurmRuns(unittest.TestCase):
             SlurmRuns.ranks_ref = history(self.c, rid)
         return SlurmRuns.ranks_ref
 
-    def complete(self, rid, timeout=120):
-        st = wait_status(self.c, rid, ("completed", "failed", "terminated"), timeout)
+    def complete(self, rid, timeout=120, d=None, c=None):
+        """The run's status once completed (on daemon d, client c: the
+        test's by default)."""
+        d, c = d or self.d, c or self.c
+        st = wait_status(c, rid, ("completed", "failed", "terminated"), timeout)
         self.assertEqual(st["status"], "completed",
-                         "%s\n%s" % (st.get("reason"), self.d.logtext()[-4000:]))
+                         "%s\n%s" % (st.get("reason"), d.logtext()[-4000:]))
         return st
 
-    def job_of(self, rid, n=1):
+    def job_of(self, rid, n=1, c=None):
         """The id of the run's n-th Slurm job, from its log."""
         def jobs():
             got = [int(m.group(1)) for m in
                    (re.search(r"submitted to Slurm as job (\d+)", line)
-                    for line in log_lines(self.c, rid)) if m]
+                    for line in log_lines(c or self.c, rid)) if m]
             return got if len(got) >= n else None
         return wait_for(jobs, "run %d's Slurm job" % rid, 60)[n - 1]
 
@@ -524,13 +527,9 @@ class SlurmRuns(unittest.TestCase):
         c = d.client()
         self.addCleanup(c.close)
         [rid] = [r["id"] for r in c.call("list")["runs"]]
-        job = wait_for(lambda: next((int(m.group(1)) for m in (
-            re.search(r"submitted to Slurm as job (\d+)", line)
-            for line in log_lines(c, rid)) if m), None), "the run's job")
+        job = self.job_of(rid, c=c)
         self.assertTrue(self.cluster.job(job)["UserId"].startswith("nobody(65534)"))
-        st = wait_status(c, rid, ("completed", "failed", "terminated"), 120)
-        self.assertEqual(st["status"], "completed", "%s\n%s" % (st.get("reason"),
-                                                                d.logtext()[-4000:]))
+        self.complete(rid, d=d, c=c)
         self.assertEqual(history(c, rid), ref)
         with open(os.path.join(self.cwd, "ignite-run-%d-%d.out" % (rid, job))) as f:
             self.assertIn("dials %s:%d\n" % (socket.gethostname(), port), f.read())
