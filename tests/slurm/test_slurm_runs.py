@@ -694,16 +694,21 @@ class SlurmRuns(unittest.TestCase):
             [IGNITECTL, "--socket", self.d.socket, "run", "--engine",
              "exec:%s %s" % (PY, WORKER), "--data", "worker", "--epoch-length", "5",
              "--slurm", "partition=debug", "--slurm", "cpus_per_task=1",
+             # README's: digits alone are Slurm's strings for these two
+             "--slurm", "time=9", "--slurm", "mem=100",
              "--slurm", "extra_args=--comment=ignite", "--slurm", "extra_args=--nice=0"],
             capture_output=True, text=True, cwd=self.cwd, check=True).stdout
         rid = int(re.search(r"\d+", out).group(0))
         placement = self.c.call("spec", {"id": rid})["placement"]
         self.assertEqual(placement["slurm"]["partition"], "debug")
         self.assertEqual(placement["slurm"]["cpus_per_task"], 1)
+        self.assertEqual((placement["slurm"]["time"], placement["slurm"]["mem"]), ("9", "100"))
         self.assertEqual(placement["slurm"]["extra_args"], ["--comment=ignite", "--nice=0"])
         self.assertIsNone(placement["slurm"]["gres"])
         job = self.job_of(rid)
-        self.assertEqual(self.cluster.job(job)["Comment"].strip(), "ignite")
+        info = self.cluster.job(job)
+        self.assertEqual(info["Comment"].strip(), "ignite")
+        self.assertEqual((info["TimeLimit"], info["MinMemoryNode"]), ("00:09:00", "100M"))
         self.c.call("terminate", {"id": rid})
         self.cluster.wait_job(job, {"CANCELLED"})
 
