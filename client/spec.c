@@ -330,8 +330,10 @@ flag_tag(json_t *spec, const char *arg, ig_err *err)
 	return set(tags, key, v, err);
 }
 
-/* --slurm KEY=VALUE: placement.slurm's KEY; numbers as numbers, and
- * extra_args=OPT appends OPT (repeatable); the daemon checks the keys. */
+/* --slurm KEY=VALUE: placement.slurm's KEY; numbers as numbers but for
+ * mem and time, which are Slurm's strings even when digits alone (time=120,
+ * mem=4000); extra_args=OPT appends OPT (repeatable); the daemon checks the
+ * keys. */
 static int
 flag_slurm(json_t *spec, const char *arg, ig_err *err)
 {
@@ -358,7 +360,8 @@ flag_slurm(json_t *spec, const char *arg, ig_err *err)
 			    "--slurm %s: the value is not UTF-8", arg);
 		return CTL_OK;
 	}
-	if ((v = typed(V_INT, eq + 1)) == NULL &&
+	if ((strcmp(key, "mem") == 0 || strcmp(key, "time") == 0 ||
+	        (v = typed(V_INT, eq + 1)) == NULL) &&
 	    (v = json_string(eq + 1)) == NULL)
 		return ig_err_set(
 		    err, CTL_EUSAGE, "--slurm %s: the value is not UTF-8", arg);
