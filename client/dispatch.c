@@ -464,9 +464,13 @@ report(struct ctl *ctl, int status)
 {
 	if (ctl->e.message[0] == '\0')
 		return;
-	/* the message may quote the daemon's, and so a worker's */
+	/* the message may quote the daemon's, and so a worker's; a daemon
+	 * that cannot be reached is ignitectl's own, of several lines */
 	fputs("ignitectl: ", ctl->err);
-	put_text(ctl->err, ctl->e.message);
+	if (status == CTL_EUNAVAILABLE)
+		put_lines(ctl->err, ctl->e.message);
+	else
+		put_text(ctl->err, ctl->e.message);
 	if (status == CTL_EDAEMON && ctl->e.code > 0)
 		fprintf(ctl->err, " (%s)", ig_proto_code_name(ctl->e.code));
 	fputc('\n', ctl->err);

@@ -249,6 +249,9 @@ void summary_text_clear(struct summary_text *f);
  */
 char *text_safe(const char *s);
 int put_text(FILE *f, const char *s);
+/* As put_text, line breaks kept: ignitectl's own messages of several
+ * lines, never the daemon's text. */
+int put_lines(FILE *f, const char *s);
 /* The width of the terminal on f, or $COLUMNS, or 80. */
 int term_width(FILE *f);
 /* Display columns of a UTF-8 string (one per code point). */

@@ -158,6 +158,9 @@ test_unavailable(void **state)
 	assert_non_null(
 	    strstr(r.err, "ignited --socket /nonexistent/ignite.sock"));
 	assert_non_null(strstr(r.err, "from --socket"));
+	/* its own lines as lines, not as \n */
+	assert_non_null(strstr(r.err, "\nIs ignited running?"));
+	assert_null(strstr(r.err, "\\n"));
 	run_out_free(&r);
 	setenv("IGNITE_SOCKET", "/nonexistent/env.sock", 1);
 	r = ctl("ping", NULL);
