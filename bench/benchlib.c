@@ -475,6 +475,8 @@ client_connect(const char *path)
 	c->dec = ig_decoder_new(0);
 	c->buf = malloc(BUF_SIZE);
 	c->fd = -1;
+	if (c->dec != NULL) /* as ignitectl does (client/conn.c) */
+		ig_decoder_keep(c->dec, 4u << 20);
 	if (c->dec == NULL || c->buf == NULL) {
 		bench_client_close(c);
 		errno = ENOMEM;

@@ -334,6 +334,8 @@ conn_open(const char *path, struct conn **out, ig_err *err)
 		free(c);
 		return ig_err_set(err, CTL_ELOCAL, "out of memory");
 	}
+	/* a history page (2 MiB) arrives into the same buffer as the last */
+	ig_decoder_keep(c->dec, 4u << 20);
 	c->fd = -1;
 	msgpack_sbuffer_init(&c->sb);
 	msgpack_sbuffer_init(&c->held);

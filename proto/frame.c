@@ -12,12 +12,14 @@
 
 #include "internal.h"
 
-/* A body buffer up to this size is kept for the next frame; a larger one
- * goes back to the allocator, so one big frame does not pin its memory. */
+/* A body buffer up to this size is kept for the next frame unless
+ * ig_decoder_keep() says otherwise; a larger one goes back to the
+ * allocator, so one big frame does not pin its memory. */
 #define KEEP_BUFFER (64u * 1024)
 
 struct ig_decoder {
 	size_t max_frame;
+	size_t keep; /* a body buffer up to this size outlives its frame */
 	size_t defer; /* bodies this long are decoded on request; 0: none */
 	unsigned char hdr[IG_FRAME_HEADER];
 	size_t nhdr; /* length prefix bytes held */
@@ -41,6 +43,7 @@ ig_decoder_new(size_t max_frame)
 		return NULL;
 	}
 	d->max_frame = max_frame ? max_frame : IG_FRAME_MAX_DEFAULT;
+	d->keep = KEEP_BUFFER;
 	return d;
 }
 
@@ -58,6 +61,12 @@ const ig_err *
 ig_decoder_error(const ig_decoder *d)
 {
 	return &d->err;
+}
+
+void
+ig_decoder_keep(ig_decoder *d, size_t bytes)
+{
+	d->keep = bytes;
 }
 
 void
@@ -84,7 +93,7 @@ release(ig_decoder *d)
 {
 	msgpack_zone_clear(d->zone);
 	d->nhdr = d->need = d->len = 0;
-	if (d->cap > KEEP_BUFFER) {
+	if (d->cap > d->keep) {
 		free(d->buf);
 		d->buf = NULL;
 		d->cap = 0;

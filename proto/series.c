@@ -52,6 +52,12 @@ ig_series_column(const char *name)
 	return 0;
 }
 
+int
+ig_sbuffer_write(void *data, const char *buf, size_t len)
+{
+	return msgpack_sbuffer_write(data, buf, len);
+}
+
 /* Points a pass takes: their columns stay in the cache between columns,
  * so that the points are read once rather than once a column. */
 #define BLOCK 512
@@ -59,7 +65,7 @@ ig_series_column(const char *name)
 /*
  * The columns of n points p, as bins: their keys and headers packed, then
  * the bodies filled block by block, straight into the buffer when pk
- * writes to an sbuffer (then the points are read once, not once a
+ * writes to an sbuffer through ig_sbuffer_write (then the points are read once, not once a
  * column), else a column at a time.
  */
 static void
@@ -69,7 +75,7 @@ pack_columns(msgpack_packer *pk, const ig_point *p, size_t n, unsigned mask)
 	size_t at[NCOLS] = { 0 }, need = 0;
 	uint64_t block[BLOCK];
 
-	if (pk->callback == msgpack_sbuffer_write) {
+	if (pk->callback == ig_sbuffer_write) {
 		for (int c = 0; c < NCOLS; c++)
 			need += mask & 1u << c ? 32 + n * 8 : 0;
 		if (sb->alloc - sb->size < need) {

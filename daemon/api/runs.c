@@ -692,7 +692,7 @@ pack_page(const struct store_query *q, const struct history_pack *pack,
 		free(s);
 		return ig_err_set(err, IG_PROTO_INTERNAL, "out of memory");
 	}
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, &sb, ig_sbuffer_write);
 	pack_history(&pk, &h);
 	free(s);
 	out->bytes = sb.data;

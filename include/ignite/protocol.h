@@ -190,6 +190,13 @@ int ig_decoder_decode(ig_decoder *d, ig_msg *msg);
  * too.  May run on another thread, as ig_decoder_decode() may. */
 void ig_decoder_release(ig_decoder *d);
 
+/* Keep a body buffer of up to bytes (64 KiB unless set) for the next
+ * frame rather than give it back: a client that reads frame after large
+ * frame (a long history, page by page) reuses one buffer instead of
+ * allocating, copying and faulting in a new one each time.  A daemon
+ * with many peers leaves it at its default. */
+void ig_decoder_keep(ig_decoder *d, size_t bytes);
+
 /* Bytes the decoder holds for a frame being received (its body buffer). */
 size_t ig_decoder_buffered(const ig_decoder *d);
 
@@ -495,6 +502,13 @@ unsigned ig_series_column(const char *name);
 void ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n);
 void ig_series_pack_columns(
     msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns);
+/*
+ * msgpack_sbuffer_write, one copy of it for every file: the header's is
+ * static inline, so that a packer's callback cannot be told to be it.  A
+ * packer made with this one over a msgpack_sbuffer has the columns
+ * written straight into its buffer, in one pass over the points.
+ */
+int ig_sbuffer_write(void *data, const char *buf, size_t len);
 /* At least the bytes ig_series_pack_columns() packs: a buffer of that
  * size takes them without growing. */
 size_t ig_series_packed_size(const ig_series *s, size_t n, unsigned columns);

@@ -562,6 +562,62 @@ test_deferred_frames(void **state)
 	ig_decoder_free(d);
 }
 
+/*
+ * A frame of 300 KiB in two reads: its buffer goes back after it by
+ * default, and stays for the next one under ig_decoder_keep() (a client
+ * reading history page after page); a frame larger than kept still
+ * gives its buffer back.
+ */
+static void
+test_keep_buffer(void **state)
+{
+	enum {
+		BIG = 300 * 1024
+	};
+	msgpack_sbuffer sb, body;
+	msgpack_packer pk;
+	char *s = calloc(1, BIG);
+
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	msgpack_sbuffer_init(&body);
+	msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_int(&pk, 5);
+	ig_pack_str(&pk, "big");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_bin_with_body(&pk, s, BIG);
+	tu_raw_frame(&sb, body.data, body.size);
+	for (size_t keep = 0; keep <= 2 * BIG; keep += BIG) {
+		ig_decoder *d = ig_decoder_new(0);
+		size_t used, half = sb.size / 2;
+		ig_msg m;
+
+		if (keep > 0)
+			ig_decoder_keep(d, keep);
+		for (int frame = 0; frame < 2; frame++) {
+			assert_int_equal(
+			    ig_decoder_feed(d, sb.data, half, &used, &m),
+			    IG_DECODE_MORE);
+			assert_int_equal(ig_decoder_feed(d, sb.data + half,
+			                     sb.size - half, &used, &m),
+			    IG_DECODE_MESSAGE);
+			assert_string_equal(m.method, "big");
+			ig_decoder_release(d);
+			if (keep == 2 * BIG)
+				assert_true(
+				    ig_decoder_buffered(d) >= body.size);
+			else
+				assert_int_equal(ig_decoder_buffered(d), 0);
+		}
+		ig_decoder_free(d);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_destroy(&body);
+	free(s);
+}
+
 /* ---- malformed frames: one code per rule -------------------------------- */
 
 struct bad {
@@ -895,6 +951,7 @@ main(void)
 		cmocka_unit_test(test_max_frame),
 		cmocka_unit_test(test_huge_prefix_no_alloc),
 		cmocka_unit_test(test_deferred_frames),
+		cmocka_unit_test(test_keep_buffer),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_scan_object),
