@@ -19,17 +19,14 @@ enum {
 };
 _Static_assert(sizeof(double) == 8, "a column holds IEEE-754 float64");
 
-/* Every column is 8 bytes in ig_point too, so one copy serves them all;
- * in the order of the IG_COL_* bits. */
-static const struct {
-	const char *key;
-	size_t offset;
-} cols[NCOLS] = {
-	{ "epoch", offsetof(ig_point, epoch) },
-	{ "iteration", offsetof(ig_point, iteration) },
-	{ "time", offsetof(ig_point, time) },
-	{ "value", offsetof(ig_point, value) },
-};
+/* The columns' keys, in the order of the IG_COL_* bits. */
+static const char *const keys[NCOLS] = { "epoch", "iteration", "time",
+	"value" };
+
+/* Where each column of an ig_point is. */
+static const size_t offsets[NCOLS] = { offsetof(ig_point, epoch),
+	offsetof(ig_point, iteration), offsetof(ig_point, time),
+	offsetof(ig_point, value) };
 
 /* Big-endian and back: one instruction a word, where a loop over the
  * bytes made packing and unpacking the larger part of a history read. */
@@ -47,7 +44,7 @@ unsigned
 ig_series_column(const char *name)
 {
 	for (int c = 0; c < NCOLS; c++)
-		if (strcmp(cols[c].key, name) == 0)
+		if (strcmp(keys[c], name) == 0)
 			return 1u << c;
 	return 0;
 }
@@ -62,14 +59,29 @@ ig_sbuffer_write(void *data, const char *buf, size_t len)
  * so that the points are read once rather than once a column. */
 #define BLOCK 512
 
+/* n words from col, stride bytes apart, big-endian to out. */
+static void
+swap_out(unsigned char *out, const char *col, size_t stride, size_t n)
+{
+	uint64_t v;
+
+	for (size_t j = 0; j < n; j++) {
+		memcpy(&v, col + j * stride, sizeof v);
+		v = swap_be(v);
+		memcpy(out + 8 * j, &v, sizeof v);
+	}
+}
+
 /*
- * The columns of n points p, as bins: their keys and headers packed, then
- * the bodies filled block by block, straight into the buffer when pk
- * writes to an sbuffer through ig_sbuffer_write (then the points are read once, not once a
- * column), else a column at a time.
+ * The columns in mask of one series, col[c] its column c (stride bytes
+ * between points), as bins: their keys and headers packed, then the
+ * bodies filled block by block, straight into the buffer when pk writes
+ * to an sbuffer through ig_sbuffer_write (then the points are read
+ * once, not once a column), else a block at a time through pk.
  */
 static void
-pack_columns(msgpack_packer *pk, const ig_point *p, size_t n, unsigned mask)
+pack_columns(msgpack_packer *pk, const char *const col[NCOLS], size_t stride,
+    size_t n, unsigned mask)
 {
 	msgpack_sbuffer *sb = pk->data;
 	size_t at[NCOLS] = { 0 }, need = 0;
@@ -90,87 +102,91 @@ pack_columns(msgpack_packer *pk, const ig_point *p, size_t n, unsigned mask)
 		for (int c = 0; c < NCOLS; c++) {
 			if (!(mask & 1u << c))
 				continue;
-			ig_pack_str(pk, cols[c].key);
+			ig_pack_str(pk, keys[c]);
 			msgpack_pack_bin(pk, n * 8);
 			at[c] = sb->size;
 			sb->size += n * 8;
 		}
-		for (size_t i = 0; i < n; i += BLOCK) {
-			size_t k = n - i < BLOCK ? n - i : BLOCK;
-
-			for (int c = 0; c < NCOLS; c++) {
-				unsigned char *out =
-				    (unsigned char *)sb->data + at[c] + 8 * i;
-
-				if (!(mask & 1u << c))
-					continue;
-				for (size_t j = 0; j < k; j++) {
-					uint64_t v;
-
-					memcpy(&v,
-					    (const char *)&p[i + j] +
-					        cols[c].offset,
-					    sizeof v);
-					v = swap_be(v);
-					memcpy(out + 8 * j, &v, sizeof v);
-				}
-			}
-		}
+		for (size_t i = 0; i < n; i += BLOCK)
+			for (int c = 0; c < NCOLS; c++)
+				if (mask & 1u << c)
+					swap_out((unsigned char *)sb->data +
+					        at[c] + 8 * i,
+					    col[c] + i * stride, stride,
+					    n - i < BLOCK ? n - i : BLOCK);
 		return;
 	}
 slow:
 	for (int c = 0; c < NCOLS; c++) {
 		if (!(mask & 1u << c))
 			continue;
-		ig_pack_str(pk, cols[c].key);
+		ig_pack_str(pk, keys[c]);
 		msgpack_pack_bin(pk, n * 8);
 		for (size_t i = 0; i < n; i += BLOCK) {
 			size_t k = n - i < BLOCK ? n - i : BLOCK;
 
-			for (size_t j = 0; j < k; j++) {
-				uint64_t v;
-
-				memcpy(&v,
-				    (const char *)&p[i + j] + cols[c].offset,
-				    sizeof v);
-				block[j] = swap_be(v);
-			}
+			swap_out((unsigned char *)block, col[c] + i * stride,
+			    stride, k);
 			msgpack_pack_bin_body(pk, block, k * 8);
 		}
 	}
 }
 
-size_t
-ig_series_packed_size(const ig_series *s, size_t n, unsigned columns)
+/* One series: its name, a map, and per column its key, a bin header and
+ * the body; the key and header at most 32 bytes, as pack_columns
+ * reserves. */
+static size_t
+packed_size(const char *name, size_t n, unsigned columns)
 {
-	size_t ncols = (size_t)__builtin_popcount(columns & IG_COL_ALL);
-	size_t bytes = 5;
-
-	/* a name, a map, and per column its key, a bin header and the body:
-	 * the key and header at most 32 bytes, as pack_columns reserves */
-	for (size_t i = 0; i < n; i++)
-		bytes += 5 + strlen(s[i].name) + 5 + ncols * (32 + 8 * s[i].n);
-	return bytes;
+	return 5 + strlen(name) + 5 +
+	    (size_t)__builtin_popcount(columns & IG_COL_ALL) * (32 + 8 * n);
 }
 
-void
-ig_series_pack_columns(
-    msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns)
+static void
+pack_one(msgpack_packer *pk, const char *name, const char *const col[NCOLS],
+    size_t stride, size_t n, unsigned columns)
 {
-	int ncols = __builtin_popcount(columns & IG_COL_ALL);
-
-	msgpack_pack_map(pk, n);
-	for (size_t i = 0; i < n; i++) {
-		ig_pack_str(pk, s[i].name);
-		msgpack_pack_map(pk, (size_t)ncols);
-		pack_columns(pk, s[i].points, s[i].n, columns & IG_COL_ALL);
-	}
+	ig_pack_str(pk, name);
+	msgpack_pack_map(pk, (size_t)__builtin_popcount(columns & IG_COL_ALL));
+	pack_columns(pk, col, stride, n, columns & IG_COL_ALL);
 }
 
 void
 ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
 {
-	ig_series_pack_columns(pk, s, n, IG_COL_ALL);
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *col[NCOLS];
+
+		for (int c = 0; c < NCOLS; c++)
+			col[c] = (const char *)s[i].points + offsets[c];
+		pack_one(
+		    pk, s[i].name, col, sizeof(ig_point), s[i].n, IG_COL_ALL);
+	}
+}
+
+size_t
+ig_columns_packed_size(const ig_columns *s, size_t n, unsigned columns)
+{
+	size_t bytes = 5;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += packed_size(s[i].name, s[i].n, columns);
+	return bytes;
+}
+
+void
+ig_columns_pack(
+    msgpack_packer *pk, const ig_columns *s, size_t n, unsigned columns)
+{
+	msgpack_pack_map(pk, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *col[NCOLS] = { (const char *)s[i].epoch,
+			(const char *)s[i].iteration, (const char *)s[i].time,
+			(const char *)s[i].value };
+
+		pack_one(pk, s[i].name, col, 8, s[i].n, columns);
+	}
 }
 
 /* Values may be NaN or infinite (a diverged loss is history too);
@@ -204,8 +220,7 @@ read_series(
 	int rc;
 
 	for (int c = 0; c < NCOLS; c++)
-		defs[c] =
-		    (ig_fdef){ cols[c].key, IG_F_ANY, false, NULL, &col[c] };
+		defs[c] = (ig_fdef){ keys[c], IG_F_ANY, false, NULL, &col[c] };
 	if ((rc = ig_map_read(
 	         o, where, defs, NCOLS, IG_READ_ALLOW_UNKNOWN, err)) != 0)
 		return rc;
@@ -217,7 +232,7 @@ read_series(
 			continue;
 		}
 		bin = &col[c]->via.bin;
-		proto_path_key(path, where, cols[c].key);
+		proto_path_key(path, where, keys[c]);
 		if (col[c]->type != MSGPACK_OBJECT_BIN || bin->size % 8 != 0)
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: expected "
@@ -230,7 +245,7 @@ read_series(
 			return ig_err_set(err, IG_PROTO_INVALID_PARAMS,
 			    "%s: %zu points, "
 			    "but %s has %zu",
-			    path, (size_t)bin->size / 8, cols[first].key, n);
+			    path, (size_t)bin->size / 8, keys[first], n);
 		}
 	}
 	if (first < 0)
@@ -250,7 +265,7 @@ read_series(
 		uint64_t sign = 0;
 
 		for (int c = 0; c < NCOLS; c++) {
-			char *to = (char *)&s->points[i] + cols[c].offset;
+			char *to = (char *)&s->points[i] + offsets[c];
 			const unsigned char *b;
 			uint64_t v = 0, bits = 0;
 

@@ -521,7 +521,7 @@ struct history_page {
 	bool minmax; /* buckets of b, n of them */
 	const struct store_series_data *b;
 	size_t n;
-	const ig_series *s; /* else: points, ns series of them */
+	const ig_columns *s; /* else: points, ns series of them */
 	size_t ns;
 	unsigned columns;
 };
@@ -573,7 +573,7 @@ pack_history(msgpack_packer *pk, void *arg)
 	ig_pack_str(pk, "axis");
 	ig_pack_str(pk, h->axis == STORE_AXIS_EPOCH ? "epoch" : "iteration");
 	ig_pack_str(pk, "series");
-	ig_series_pack_columns(pk, h->s, h->ns, h->columns);
+	ig_columns_pack(pk, h->s, h->ns, h->columns);
 	ig_pack_str(pk, "next");
 	ig_pack_opt_int(pk, h->next);
 	ig_pack_str(pk, "started");
@@ -587,21 +587,23 @@ pack_history(msgpack_packer *pk, void *arg)
 	}
 }
 
-static int64_t
-axis_of(const ig_point *p, int axis)
+/* The column of d the axis is. */
+static const int64_t *
+axis_col(const struct store_series_data *d, int axis)
 {
-	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+	return axis == STORE_AXIS_EPOCH ? d->epoch : d->iteration;
 }
 
 /* Points of d with an axis value below v (points are in axis order). */
 static size_t
 count_below(const struct store_series_data *d, int axis, int64_t v)
 {
+	const int64_t *ax = axis_col(d, axis);
 	size_t lo = 0, hi = d->n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (axis_of(&d->points[mid], axis) < v)
+		if (ax[mid] < v)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -623,12 +625,10 @@ history_cut(const struct store_series_data *d, size_t n, int axis, size_t limit)
 	for (size_t i = 0; i < n; i++) {
 		total += d[i].n;
 		if (d[i].n > 0) {
-			lo = axis_of(&d[i].points[0], axis) < lo ?
-			    axis_of(&d[i].points[0], axis) :
-			    lo;
-			hi = axis_of(&d[i].points[d[i].n - 1], axis) > hi ?
-			    axis_of(&d[i].points[d[i].n - 1], axis) :
-			    hi;
+			const int64_t *ax = axis_col(&d[i], axis);
+
+			lo = ax[0] < lo ? ax[0] : lo;
+			hi = ax[d[i].n - 1] > hi ? ax[d[i].n - 1] : hi;
 		}
 	}
 	if (total <= limit)
@@ -660,7 +660,7 @@ pack_page(const struct store_query *q, const struct history_pack *pack,
     ig_err *err)
 {
 	int axis = q->axis;
-	ig_series *s = calloc(n + 1, sizeof(*s));
+	ig_columns *s = calloc(n + 1, sizeof(*s));
 	struct history_page h = { q->run_id, axis, IG_NONE, pack->started,
 		false, NULL, 0, s, n,
 		q->columns != 0 ? q->columns : IG_COL_ALL };
@@ -676,17 +676,18 @@ pack_page(const struct store_query *q, const struct history_pack *pack,
 	for (size_t i = 0; i < n && q->limit > 0 && q->max_points == 0; i++) {
 		if (d[i].n < q->limit)
 			continue;
-		int64_t last = axis_of(&d[i].points[d[i].n - 1], axis);
+		int64_t last = axis_col(&d[i], axis)[d[i].n - 1];
 		if (last > q->from && (h.next == IG_NONE || last < h.next))
 			h.next = last;
 	}
 	for (size_t i = 0; i < n; i++)
-		s[i] = (ig_series){ d[i].name, d[i].points,
+		s[i] = (ig_columns){ d[i].name, d[i].epoch, d[i].iteration,
+			d[i].time, d[i].value,
 			h.next != IG_NONE ? count_below(&d[i], axis, h.next) :
 			                    d[i].n };
 	/* the buffer at its size at once: a page grown by doubling would be
 	 * copied and faulted in again at each step */
-	bytes = SERVER_HEAD + 128 + ig_series_packed_size(s, n, h.columns);
+	bytes = SERVER_HEAD + 128 + ig_columns_packed_size(s, n, h.columns);
 	sb = (msgpack_sbuffer){ SERVER_HEAD, ig_mem_alloc_large(bytes), bytes };
 	if (sb.data == NULL) {
 		free(s);

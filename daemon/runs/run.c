@@ -331,8 +331,7 @@ load_last_metrics(struct run *run)
 		return;
 	for (size_t i = 0; i < n; i++)
 		if (d[i].n > 0)
-			keep_metric(
-			    run, d[i].name, d[i].points[d[i].n - 1].value);
+			keep_metric(run, d[i].name, d[i].value[d[i].n - 1]);
 	store_series_free(d, n);
 }
 

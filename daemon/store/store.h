@@ -351,13 +351,18 @@ int store_unfinished(
     struct store_reader *r, struct store_resume **runs, size_t *n);
 void store_resume_free(struct store_resume *runs, size_t n);
 
-/* One metric series and, from store_history(), its points by iteration,
- * in the wire protocol's layout so that an answer is packed from them as
- * they are (time is the point's wall clock). */
+/*
+ * One metric series and, from store_history(), its points by iteration as
+ * four columns of n, in one block of memory at epoch: as the chunks hold
+ * them, so that decoding writes each column straight, and packing an
+ * answer is a byte swap of each (time is the point's wall clock).  A
+ * column the query leaves out holds garbage.
+ */
 struct store_series_data {
 	int64_t id;
 	char *name;
-	ig_point *points;
+	int64_t *epoch, *iteration; /* epoch: the block, to free */
+	double *time, *value;
 	struct store_bucket *buckets; /* instead, for STORE_DS_MINMAX */
 	size_t n;
 };

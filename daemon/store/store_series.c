@@ -22,7 +22,7 @@ store_series_free(struct store_series_data *series, size_t n)
 
 	for (i = 0; i < n; i++) {
 		free(series[i].name);
-		free(series[i].points);
+		free(series[i].epoch);
 		free(series[i].buckets);
 	}
 	free(series);
@@ -67,37 +67,71 @@ store_series_list(struct store_reader *r, int64_t run_id,
 	return 0;
 }
 
-static int64_t
-axis_of(const ig_point *p, enum store_axis axis)
+/* The column of s the query's axis is. */
+static const int64_t *
+axis_col(const struct store_series_data *s, enum store_axis axis)
 {
-	return axis == STORE_AXIS_EPOCH ? p->epoch : p->iteration;
+	return axis == STORE_AXIS_EPOCH ? s->epoch : s->iteration;
 }
 
-/* Downsample p[0..n) in place to at most max points (see store.h). */
-static size_t
-downsample(ig_point *p, size_t n, const struct store_query *q)
+/* Point j of s to point i, every column. */
+static void
+copy_point(struct store_series_data *s, size_t i, size_t j)
 {
-	int64_t lo, hi;
+	s->epoch[i] = s->epoch[j];
+	s->iteration[i] = s->iteration[j];
+	s->time[i] = s->time[j];
+	s->value[i] = s->value[j];
+}
+
+/* Room for cap points in s's columns, its first n kept: one block of
+ * four columns.  0, or -1 when out of memory (s unchanged). */
+static int
+cols_alloc(struct store_series_data *s, size_t cap)
+{
+	int64_t *b = ig_mem_alloc_large(4 * cap * sizeof(*b));
+
+	if (b == NULL)
+		return -1;
+	if (s->n > 0) {
+		memcpy(b, s->epoch, s->n * sizeof(*b));
+		memcpy(b + cap, s->iteration, s->n * sizeof(*b));
+		memcpy(b + 2 * cap, s->time, s->n * sizeof(*b));
+		memcpy(b + 3 * cap, s->value, s->n * sizeof(*b));
+	}
+	free(s->epoch);
+	s->epoch = b;
+	s->iteration = b + cap;
+	s->time = (double *)(b + 2 * cap);
+	s->value = (double *)(b + 3 * cap);
+	return 0;
+}
+
+/* Downsample s's points in place to at most max points (see store.h). */
+static size_t
+downsample(struct store_series_data *s, const struct store_query *q)
+{
+	const int64_t *ax = axis_col(s, q->axis);
+	size_t i, j, n = s->n, out = 0;
 	uint64_t width, bucket;
-	size_t i, j, out = 0;
+	int64_t lo, hi;
 	double sum;
 
 	if (q->max_points == 0 || n <= q->max_points)
 		return n;
-	lo = axis_of(&p[0], q->axis);
-	hi = axis_of(&p[n - 1], q->axis);
+	lo = ax[0];
+	hi = ax[n - 1];
 	/* (hi - lo) / width < max_points, so at most max_points buckets. */
 	width = (uint64_t)(hi - lo) / q->max_points + 1;
 	for (i = 0; i < n; i = j) {
-		bucket = (uint64_t)(axis_of(&p[i], q->axis) - lo) / width;
+		bucket = (uint64_t)(ax[i] - lo) / width;
 		sum = 0;
-		for (j = i; j < n &&
-		     (uint64_t)(axis_of(&p[j], q->axis) - lo) / width == bucket;
+		for (j = i; j < n && (uint64_t)(ax[j] - lo) / width == bucket;
 		     j++)
-			sum += p[j].value;
-		p[out] = p[j - 1];
+			sum += s->value[j];
+		copy_point(s, out, j - 1);
 		if (q->downsample == STORE_DS_MEAN)
-			p[out].value = sum / (double)(j - i);
+			s->value[out] = sum / (double)(j - i);
 		out++;
 	}
 	return out;
@@ -118,69 +152,80 @@ points_stmt(struct store_reader *r, enum rstmt_id id,
 	return st;
 }
 
-/* Decode the chunk in column 0 of st's row onto the end of *v, straight
- * into the answer's layout: the columns of q (all without q), those left
- * out untouched. */
+/* Decode the chunk in column 0 of st's row onto the end of s's columns
+ * (room for *cap points, grown when short): those of q (all without q),
+ * the others untouched. */
 static int
-decode_onto(sqlite3_stmt *st, const struct store_query *q, ig_point **v,
-    size_t *cap, size_t *n)
+decode_onto(sqlite3_stmt *st, const struct store_query *q,
+    struct store_series_data *s, size_t *cap)
 {
 	unsigned cols = q != NULL && q->columns != 0 ? q->columns : IG_COL_ALL;
 	const uint8_t *b = sqlite3_column_blob(st, 0);
 	size_t len = (size_t)sqlite3_column_bytes(st, 0);
 	struct chunk_info ci;
 	struct chunk_out out;
-	ig_point *nv;
 	ig_err err;
 
 	if (chunk_info(b, len, &ci, &err) != 0)
 		return SQLITE_CORRUPT;
-	if ((nv = reader_grow(*v, cap, *n + ci.n, sizeof(*nv))) == NULL)
-		return SQLITE_NOMEM;
-	*v = nv;
+	if (s->n + ci.n > *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+
+		if (c < s->n + ci.n)
+			c = s->n + ci.n;
+		if (cols_alloc(s, c) != 0)
+			return SQLITE_NOMEM;
+		*cap = c;
+	}
 	if (q != NULL && q->axis == STORE_AXIS_EPOCH)
 		cols |= IG_COL_EPOCH;
-	out = (struct chunk_out){ &nv[0].iteration,
-		cols & IG_COL_EPOCH ? &nv[0].epoch : NULL,
-		cols & IG_COL_TIME ? &nv[0].time : NULL,
-		cols & IG_COL_VALUE ? &nv[0].value : NULL, sizeof(*nv), *n,
-		*cap };
+	out = (struct chunk_out){ s->iteration,
+		cols & IG_COL_EPOCH ? s->epoch : NULL,
+		cols & IG_COL_TIME ? s->time : NULL,
+		cols & IG_COL_VALUE ? s->value : NULL, 8, s->n, *cap };
 	if (chunk_decode(b, len, &out, &err) != 0)
 		return SQLITE_CORRUPT;
-	*n = out.n;
+	s->n = out.n;
 	return SQLITE_OK;
 }
 
-/* Keep of v[start, *n) the points in the query's range (a chunk's ends
- * may pass it). */
+/* Keep of s's points [start, n) those in the query's range (a chunk's
+ * ends may pass it). */
 static void
-clip(ig_point *v, size_t start, size_t *n, const struct store_query *q)
+clip(struct store_series_data *s, size_t start, const struct store_query *q)
 {
-	size_t i = start, end = *n;
+	const int64_t *ax = axis_col(s, q->axis);
+	size_t i = start, end = s->n, k = 0;
 
-	while (i < end && axis_of(&v[i], q->axis) < q->from)
+	while (i < end && ax[i] < q->from)
 		i++;
-	while (end > i && axis_of(&v[end - 1], q->axis) > q->to)
+	while (end > i && ax[end - 1] > q->to)
 		end--;
-	if (i > start)
-		memmove(&v[start], &v[i], (end - i) * sizeof(*v));
-	*n = start + (end - i);
+	if (i > start) {
+		k = (end - i) * sizeof(int64_t);
+		memmove(&s->epoch[start], &s->epoch[i], k);
+		memmove(&s->iteration[start], &s->iteration[i], k);
+		memmove(&s->time[start], &s->time[i], k);
+		memmove(&s->value[start], &s->value[i], k);
+	}
+	s->n = start + (end - i);
 }
 
-/* The chunks st gives, decoded and clipped, until limit points (0: all). */
+/* The chunks st gives onto s, decoded and clipped, until limit points (0:
+ * all). */
 static int
 read_chunks(sqlite3_stmt *st, const struct store_query *q, size_t limit,
-    ig_point **v, size_t *cap, size_t *n)
+    struct store_series_data *s, size_t *cap)
 {
 	size_t start;
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		start = *n;
-		if ((rc = decode_onto(st, q, v, cap, n)) != SQLITE_OK)
+		start = s->n;
+		if ((rc = decode_onto(st, q, s, cap)) != SQLITE_OK)
 			break;
-		clip(*v, start, n, q);
-		if (limit > 0 && *n >= limit) {
+		clip(s, start, q);
+		if (limit > 0 && s->n >= limit) {
 			rc = SQLITE_DONE;
 			break;
 		}
@@ -200,7 +245,6 @@ read_last(struct store_reader *r, const struct store_query *q,
 	    q->axis == STORE_AXIS_EPOCH ? RS_LAST_CHUNK_BY_EPOCH :
 	                                  RS_LAST_CHUNK_BY_ITERATION,
 	    q, s->id);
-	ig_point last;
 	size_t cap = 0;
 	int rc;
 
@@ -208,23 +252,27 @@ read_last(struct store_reader *r, const struct store_query *q,
 		return sqlite3_errcode(r->db);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
 		return reader_finish(st, rc);
-	last = (ig_point){ sqlite3_column_int64(st, 1),
-		sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
-		store_unbits(sqlite3_column_int64(st, 4)) };
-	if (axis_of(&last, q->axis) <= q->to) {
-		sqlite3_reset(st);
-		if ((s->points = malloc(sizeof(last))) == NULL)
+	if ((q->axis == STORE_AXIS_EPOCH ?
+	            sqlite3_column_int64(st, 1) :
+	            sqlite3_column_int64(st, 2)) <= q->to) {
+		if (cols_alloc(s, 1) != 0) {
+			sqlite3_reset(st);
 			return SQLITE_NOMEM;
-		s->points[0] = last;
+		}
+		s->epoch[0] = sqlite3_column_int64(st, 1);
+		s->iteration[0] = sqlite3_column_int64(st, 2);
+		s->time[0] = sqlite3_column_double(st, 3);
+		s->value[0] = store_unbits(sqlite3_column_int64(st, 4));
 		s->n = 1;
+		sqlite3_reset(st);
 		return SQLITE_OK;
 	}
 	/* past the range: decode it */
-	if ((rc = decode_onto(st, NULL, &s->points, &cap, &s->n)) == SQLITE_OK)
-		clip(s->points, 0, &s->n, q);
+	if ((rc = decode_onto(st, NULL, s, &cap)) == SQLITE_OK)
+		clip(s, 0, q);
 	sqlite3_reset(st);
 	if (rc == SQLITE_OK && s->n > 1) {
-		s->points[0] = s->points[s->n - 1];
+		copy_point(s, 0, s->n - 1);
 		s->n = 1;
 	}
 	return rc;
@@ -416,10 +464,13 @@ read_points(struct store_reader *r, const struct store_query *q,
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
-	/* exactly: a power of two would be twice a page, mapped afresh and
-	 * faulted in on every read */
-	if (n > 0 &&
-	    (s->points = ig_mem_alloc_large(n * sizeof(*s->points))) == NULL)
+	/* exactly, and a chunk more for the one after the limit that a
+	 * first chunk clipped at `from` makes up for: a power of two would be
+	 * twice a page, mapped afresh and faulted in on every read, and
+	 * growing copies every column */
+	if (n > 0 && limit > 0)
+		n += CHUNK_MAX;
+	if (n > 0 && cols_alloc(s, n) != 0)
 		return SQLITE_NOMEM;
 	cap = n;
 	st = points_stmt(r,
@@ -428,11 +479,11 @@ read_points(struct store_reader *r, const struct store_query *q,
 	    q, s->id);
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
-	if ((rc = read_chunks(st, q, limit, &s->points, &cap, &s->n)) != 0)
+	if ((rc = read_chunks(st, q, limit, s, &cap)) != 0)
 		return rc;
 	if (limit > 0 && s->n > limit)
 		s->n = limit;
-	s->n = downsample(s->points, s->n, q);
+	s->n = downsample(s, q);
 	return SQLITE_OK;
 }
 

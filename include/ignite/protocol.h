@@ -500,8 +500,6 @@ enum {
 /* The IG_COL_* bit of a column's name, 0 when it names none. */
 unsigned ig_series_column(const char *name);
 void ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n);
-void ig_series_pack_columns(
-    msgpack_packer *pk, const ig_series *s, size_t n, unsigned columns);
 /*
  * msgpack_sbuffer_write, one copy of it for every file: the header's is
  * static inline, so that a packer's callback cannot be told to be it.  A
@@ -509,9 +507,21 @@ void ig_series_pack_columns(
  * written straight into its buffer, in one pass over the points.
  */
 int ig_sbuffer_write(void *data, const char *buf, size_t len);
-/* At least the bytes ig_series_pack_columns() packs: a buffer of that
- * size takes them without growing. */
-size_t ig_series_packed_size(const ig_series *s, size_t n, unsigned columns);
+
+/* One series held as columns of n numbers (the daemon's page of history),
+ * packed as ig_series_pack() packs points: only the columns in the mask
+ * of IG_COL_* bits, which must not be NULL. */
+typedef struct ig_columns {
+	const char *name;
+	const int64_t *epoch, *iteration;
+	const double *time, *value;
+	size_t n;
+} ig_columns;
+void ig_columns_pack(
+    msgpack_packer *pk, const ig_columns *s, size_t n, unsigned columns);
+/* At least the bytes ig_columns_pack() packs: a buffer of that size takes
+ * them without growing. */
+size_t ig_columns_packed_size(const ig_columns *s, size_t n, unsigned columns);
 /* *out is a malloc'd array of *n series; free with ig_series_free().  A
  * column the batch leaves out reads as 0 in every point. */
 int ig_series_unpack(

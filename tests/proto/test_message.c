@@ -278,8 +278,9 @@ static void
 test_series_columns(void **state)
 {
 	struct fixture *fx = *state;
-	ig_point p[] = { { 3, 10, 1.5, -0.0 }, { 3, 11, 2.5, 0.25 } };
-	ig_series s[] = { { "loss", p, 2 } };
+	const int64_t ep[] = { 3, 3 }, it[] = { 10, 11 };
+	const double t[] = { 1.5, 2.5 }, v[] = { -0.0, 0.25 };
+	ig_columns s[] = { { "loss", ep, it, t, v, 2 } };
 	ig_series *got;
 	size_t n;
 	ig_frame f;
@@ -291,7 +292,7 @@ test_series_columns(void **state)
 	ig_frame_notify(&f, &fx->sb, "metrics");
 	msgpack_pack_map(&f.pk, 1);
 	ig_pack_str(&f.pk, "series");
-	ig_series_pack_columns(&f.pk, s, 1, IG_COL_ITERATION | IG_COL_VALUE);
+	ig_columns_pack(&f.pk, s, 1, IG_COL_ITERATION | IG_COL_VALUE);
 	const msgpack_object *params = through_wire(fx, &f, "metrics");
 	const msgpack_object *loss =
 	    ig_map_get(ig_map_get(params, "series"), "loss");
@@ -309,6 +310,77 @@ test_series_columns(void **state)
 	assert_int_equal(got[0].points[1].epoch, 0);
 	assert_true(got[0].points[1].time == 0);
 	ig_series_free(got, n);
+}
+
+/*
+ * A long series (more than one block of 512, odd values, NaN payloads,
+ * -0.0, infinities, subnormals) packs to the same bytes as points and as
+ * columns, through a frame's packer and straight into a buffer
+ * (ig_sbuffer_write), and reads back bit for bit.
+ */
+static void
+test_series_columns_long(void **state)
+{
+	enum {
+		N = 1234
+	};
+	struct fixture *fx = *state;
+	ig_point *p = calloc(N, sizeof *p);
+	int64_t *ep = calloc(N, 8), *it = calloc(N, 8);
+	double *t = calloc(N, 8), *v = calloc(N, 8);
+	uint64_t x = 88172645463325252u;
+	msgpack_sbuffer a, b;
+	msgpack_packer pk;
+	ig_series s = { "loss", p, N }, *got;
+	ig_columns c = { "loss", ep, it, t, v, N };
+	size_t n;
+	ig_err err = { 0 };
+	ig_frame f;
+
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (ig_point){ (int64_t)(i / 100), (int64_t)i * 3 + 1,
+			1.7e9 + (double)i / 7, 0 };
+		memcpy(&p[i].value, &x, 8); /* any bits: NaNs with payloads */
+		if (i % 97 == 1)
+			p[i].value = i % 2 ? -0.0 : INFINITY;
+		if (i % 101 == 2)
+			p[i].value = 4.9e-324;
+		ep[i] = p[i].epoch;
+		it[i] = p[i].iteration;
+		t[i] = p[i].time;
+		v[i] = p[i].value;
+	}
+	msgpack_sbuffer_init(&a);
+	msgpack_sbuffer_init(&b);
+	msgpack_packer_init(&pk, &a, msgpack_sbuffer_write);
+	ig_series_pack(&pk, &s, 1);
+	msgpack_packer_init(&pk, &b, ig_sbuffer_write);
+	ig_columns_pack(&pk, &c, 1, IG_COL_ALL);
+	assert_int_equal(a.size, b.size);
+	assert_memory_equal(a.data, b.data, a.size);
+	assert_true(ig_columns_packed_size(&c, 1, IG_COL_ALL) >= b.size);
+
+	ig_frame_notify(&f, &fx->sb, "metrics");
+	msgpack_pack_map(&f.pk, 1);
+	ig_pack_str(&f.pk, "series");
+	ig_columns_pack(&f.pk, &c, 1, IG_COL_ALL);
+	const msgpack_object *params = through_wire(fx, &f, "metrics");
+	assert_int_equal(
+	    ig_series_unpack(ig_map_get(params, "series"), &got, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(got[0].n, N);
+	assert_memory_equal(got[0].points, p, N * sizeof *p);
+	ig_series_free(got, n);
+	msgpack_sbuffer_destroy(&a);
+	msgpack_sbuffer_destroy(&b);
+	free(p);
+	free(ep);
+	free(it);
+	free(t);
+	free(v);
 }
 
 #define ONE "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01"
@@ -575,6 +647,7 @@ main(void)
 		T(test_notifications),
 		T(test_series),
 		T(test_series_columns),
+		T(test_series_columns_long),
 		T(test_series_bad),
 		T(test_series_range_late),
 		T(test_hello),

@@ -146,3 +146,11 @@ fx_slurp(const char *path, size_t *len)
 	*len = (size_t)n;
 	return buf;
 }
+
+ig_point
+fx_point(const struct store_series_data *d, size_t i)
+{
+	assert_true(i < d->n);
+	return (
+	    ig_point){ d->epoch[i], d->iteration[i], d->time[i], d->value[i] };
+}

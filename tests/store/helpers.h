@@ -58,6 +58,8 @@ int64_t fx_create_run(fixture *fx, const char *name);
 int64_t fx_series(fixture *fx, int64_t run_id, const char *name);
 /* One integer from sql on a fresh read-only connection. */
 int64_t fx_query(const fixture *fx, const char *sql);
+/* Point i of a series read by store_history(), from its columns. */
+ig_point fx_point(const struct store_series_data *d, size_t i);
 /* Read a whole file; caller frees. */
 unsigned char *fx_slurp(const char *path, size_t *len);
 

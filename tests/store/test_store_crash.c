@@ -133,12 +133,12 @@ verify(fixture *fx)
 	assert_true(nd <= 2);
 	for (i = 0; i < nd; i++)
 		for (j = 0; j < d[i].n; j++) {
-			const ig_point *p = &d[i].points[j];
+			const ig_point p = fx_point(&d[i], j);
 			double sign = strcmp(d[i].name, "a") == 0 ? 1 : -1;
 
 			assert_true(
-			    p->value == sign * (double)p->iteration + 0.5);
-			if (p->iteration <= top)
+			    p.value == sign * (double)p.iteration + 0.5);
+			if (p.iteration <= top)
 				below++;
 			else
 				ahead++;

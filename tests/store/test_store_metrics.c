@@ -267,8 +267,8 @@ test_history(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(s[0].name, "loss");
 	assert_int_equal(s[0].n, 1000);
-	assert_int_equal(s[0].points[999].iteration, 1000);
-	assert_int_equal(s[0].points[999].epoch, 100);
+	assert_int_equal(fx_point(&s[0], 999).iteration, 1000);
+	assert_int_equal(fx_point(&s[0], 999).epoch, 100);
 	store_series_free(s, n);
 
 	/* An iteration range. */
@@ -276,29 +276,29 @@ test_history(void **state)
 	q.to = 200;
 	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 100);
-	assert_int_equal(s[0].points[0].iteration, 101);
+	assert_int_equal(fx_point(&s[0], 0).iteration, 101);
 	store_series_free(s, n);
 
 	/* Downsampled to 10 buckets of 10 iterations: last, then mean. */
 	q.max_points = 10;
 	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 10);
-	assert_int_equal(s[0].points[0].iteration, 110);
-	assert_true(s[0].points[0].value == 110);
-	assert_int_equal(s[0].points[9].iteration, 200);
+	assert_int_equal(fx_point(&s[0], 0).iteration, 110);
+	assert_true(fx_point(&s[0], 0).value == 110);
+	assert_int_equal(fx_point(&s[0], 9).iteration, 200);
 	store_series_free(s, n);
 	q.downsample = STORE_DS_MEAN;
 	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 10);
-	assert_true(fabs(s[0].points[0].value - 105.5) < 1e-9);
+	assert_true(fabs(fx_point(&s[0], 0).value - 105.5) < 1e-9);
 	store_series_free(s, n);
 	/* One point, the last: the range's last point, not the series'. */
 	q.max_points = 1;
 	q.downsample = STORE_DS_LAST;
 	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 1);
-	assert_int_equal(s[0].points[0].iteration, 200);
-	assert_true(s[0].points[0].value == 200);
+	assert_int_equal(fx_point(&s[0], 0).iteration, 200);
+	assert_true(fx_point(&s[0], 0).value == 200);
 	store_series_free(s, n);
 	q.max_points = 10;
 	q.downsample = STORE_DS_MEAN;
@@ -313,9 +313,9 @@ test_history(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(s[0].name, "acc");
 	assert_int_equal(s[0].n, 5);
-	assert_true(isnan(s[0].points[2].value));
+	assert_true(isnan(fx_point(&s[0], 2).value));
 	assert_int_equal(s[1].n, 50);
-	assert_int_equal(s[1].points[0].iteration, 41);
+	assert_int_equal(fx_point(&s[1], 0).iteration, 41);
 	store_series_free(s, n);
 
 	/* More points than max_points on the epoch axis: one per epoch. */
@@ -325,7 +325,7 @@ test_history(void **state)
 	q.downsample = STORE_DS_LAST;
 	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[1].n, 100);
-	assert_int_equal(s[1].points[41].iteration, 420);
+	assert_int_equal(fx_point(&s[1], 41).iteration, 420);
 	store_series_free(s, n);
 	fx_cleanup(&fx);
 }
@@ -359,9 +359,9 @@ test_history_pages(void **state)
 		assert_int_equal(
 		    s[0].n, seen + 300 <= 1000 ? 300 : 1000 - seen);
 		for (size_t i = 0; i < s[0].n; i++) {
-			assert_int_equal(
-			    s[0].points[i].iteration, seen + 1 + (int64_t)i);
-			assert_true(s[0].points[i].time ==
+			assert_int_equal(fx_point(&s[0], i).iteration,
+			    seen + 1 + (int64_t)i);
+			assert_true(fx_point(&s[0], i).time ==
 			    (double)(seen + 1 + (int64_t)i));
 		}
 		seen += (int64_t)s[0].n;
@@ -379,7 +379,7 @@ test_history_pages(void **state)
 	q.max_points = 10;
 	assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
 	assert_int_equal(s[0].n, 10);
-	assert_int_equal(s[0].points[9].iteration, 1000);
+	assert_int_equal(fx_point(&s[0], 9).iteration, 1000);
 	store_series_free(s, n);
 	fx_cleanup(&fx);
 }
@@ -436,13 +436,13 @@ assert_odd(fixture *fx, int64_t run, int64_t n)
 	assert_int_equal(nd, 1);
 	assert_int_equal(d[0].n, n);
 	for (int64_t i = 1; i <= n; i++) {
-		const ig_point *p = &d[0].points[i - 1];
+		const ig_point p = fx_point(&d[0], i - 1);
 		double want = odd_value(i);
 
-		assert_int_equal(p->iteration, i);
-		assert_int_equal(p->epoch, i / 100);
-		assert_true(p->time == 1.7e9 + (double)i / 1000);
-		assert_memory_equal(&p->value, &want, sizeof(want));
+		assert_int_equal(p.iteration, i);
+		assert_int_equal(p.epoch, i / 100);
+		assert_true(p.time == 1.7e9 + (double)i / 1000);
+		assert_memory_equal(&p.value, &want, sizeof(want));
 	}
 	store_series_free(d, nd);
 }
@@ -463,10 +463,10 @@ assert_last(
 
 	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
 	assert_int_equal(d[0].n, 1);
-	assert_int_equal(d[0].points[0].iteration, want);
-	assert_int_equal(d[0].points[0].epoch, want / 100);
-	assert_true(d[0].points[0].time == 1.7e9 + (double)want / 1000);
-	assert_memory_equal(&d[0].points[0].value, &v, sizeof(v));
+	assert_int_equal(fx_point(&d[0], 0).iteration, want);
+	assert_int_equal(fx_point(&d[0], 0).epoch, want / 100);
+	assert_true(fx_point(&d[0], 0).time == 1.7e9 + (double)want / 1000);
+	assert_memory_equal(&d[0].value[0], &v, sizeof(v));
 	store_series_free(d, nd);
 }
 
@@ -495,9 +495,10 @@ assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
 	assert_int_equal(store_history(fx->reader, &q, &d, &nd), 0);
 	q.max_points = 0;
 	assert_int_equal(store_history(fx->reader, &q, &all, &nall), 0);
-	assert_null(d[0].points);
-	lo = all[0].points[0].iteration;
-	width = (all[0].points[all[0].n - 1].iteration - lo) / (int64_t)nb + 1;
+	assert_null(d[0].epoch);
+	lo = fx_point(&all[0], 0).iteration;
+	width =
+	    (fx_point(&all[0], all[0].n - 1).iteration - lo) / (int64_t)nb + 1;
 	/* each point's bucket: its own, or its chunk's last point's when the
 	 * chunk is narrower than a bucket and inside from and to */
 	bucket = calloc(all[0].n, sizeof(*bucket));
@@ -509,7 +510,7 @@ assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
 	        "SELECT first, last FROM chunks ORDER BY first", -1, &st, NULL),
 	    SQLITE_OK);
 	for (i = 0; i < all[0].n; i++) {
-		int64_t it = all[0].points[i].iteration;
+		int64_t it = fx_point(&all[0], i).iteration;
 
 		while (it > last && sqlite3_step(st) == SQLITE_ROW) {
 			first = sqlite3_column_int64(st, 0);
@@ -527,8 +528,8 @@ assert_buckets(fixture *fx, int64_t run, int64_t from, int64_t to, size_t nb)
 		int64_t it = 0;
 
 		for (; i < all[0].n && bucket[i] == b; i++) {
-			v = all[0].points[i].value;
-			it = all[0].points[i].iteration;
+			v = fx_point(&all[0], i).value;
+			it = fx_point(&all[0], i).iteration;
 			if (!isnan(v) && (isnan(mn) || v < mn))
 				mn = v;
 			if (!isnan(v) && (isnan(mx) || v > mx))

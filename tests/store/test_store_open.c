@@ -432,9 +432,11 @@ test_migrate_points_to_chunks(void **state)
 	for (k = 0; k < 2; k++) {
 		assert_int_equal(d[k].id, series[k]);
 		assert_int_equal(d[k].n, nwant[k]);
-		for (i = 0; i < nwant[k]; i++)
-			assert_memory_equal(
-			    &d[k].points[i], &want[k][i], sizeof(ig_point));
+		for (i = 0; i < nwant[k]; i++) {
+			ig_point p = fx_point(&d[k], i);
+
+			assert_memory_equal(&p, &want[k][i], sizeof(ig_point));
+		}
 		free(want[k]);
 	}
 	store_series_free(d, n);
