@@ -26,7 +26,6 @@
 
 #include "benchlib.h"
 #include "store/chunk.h"
-#include "store/store.h"
 
 #define ROUNDS 9
 #define BUCKETS 1000
