@@ -451,6 +451,20 @@ dec_runs(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
 	return p == end ? NULL : "run column longer than its points";
 }
 
+/* The prefix of up to max (< 8) ones at the top of r's bits, ended by a
+ * zero unless it has max, taken: without a check, for a caller that
+ * knows the bits are there (a refill with 8 bytes left leaves 56). */
+static inline unsigned
+take_ones(struct rbuf *r, unsigned max)
+{
+	unsigned k = (unsigned)__builtin_clzll(~r->acc | 1);
+
+	k = k < max ? k : max;
+	r->acc <<= k < max ? k + 1 : max;
+	r->nacc -= k < max ? k + 1 : max;
+	return k;
+}
+
 static const char *
 dec_dod(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
     uint8_t *out, size_t stride)
@@ -458,8 +472,24 @@ dec_dod(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
 	struct rbuf r = { .p = p, .end = end };
 	uint64_t prev = base, delta = 0, zz;
 	unsigned k;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* while 8 bytes are left, a point of up to 4 + 20 bits is read after
+	 * one refill without a check; a 64-bit one, and the end, with them */
+	for (; i < n && r.end - r.p >= 8; i++) {
+		refill(&r);
+		if ((k = take_ones(&r, 4)) < 4) {
+			zz = r.acc >> 1 >> (63 - dod_bits[k]);
+			r.acc <<= dod_bits[k];
+			r.nacc -= dod_bits[k];
+		} else if (get_long(&r, 64, &zz) == -1) {
+			return "delta column cut short";
+		}
+		delta += unzigzag(zz);
+		prev += delta;
+		put_word(out, stride, i, prev);
+	}
+	for (; i < n; i++) {
 		if (get_ones(&r, 4, &k) == -1 ||
 		    get_long(&r, dod_bits[k], &zz) == -1)
 			return "delta column cut short";
@@ -479,8 +509,14 @@ dec_xor(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
 	unsigned k;
 
 	for (size_t i = 0; i < n; i++) {
-		if (get_ones(&r, 2, &k) == -1)
+		/* while 8 bytes are left, the control bits (13 at most) are
+		 * read after one refill without a check */
+		if (r.end - r.p >= 8) {
+			refill(&r);
+			k = take_ones(&r, 2);
+		} else if (get_ones(&r, 2, &k) == -1) {
 			return "XOR column cut short";
+		}
 		if (k == 2) {
 			if (get_bits(&r, 11, &sig) == -1)
 				return "XOR column cut short";
