@@ -156,9 +156,9 @@ ig_series_pack(msgpack_packer *pk, const ig_series *s, size_t n)
 {
 	msgpack_pack_map(pk, n);
 	for (size_t i = 0; i < n; i++) {
-		const char *col[NCOLS];
+		const char *col[NCOLS] = { NULL }; /* none when empty */
 
-		for (int c = 0; c < NCOLS; c++)
+		for (int c = 0; c < NCOLS && s[i].points != NULL; c++)
 			col[c] = (const char *)s[i].points + offsets[c];
 		pack_one(
 		    pk, s[i].name, col, sizeof(ig_point), s[i].n, IG_COL_ALL);
