@@ -347,6 +347,26 @@ test_one_byte_at_a_time(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* The body of request 5, "big", with one str of size bytes 'z'. */
+static void
+big_request(msgpack_sbuffer *body, size_t size)
+{
+	char *s = malloc(size);
+	msgpack_packer pk;
+
+	assert_non_null(s);
+	memset(s, 'z', size);
+	msgpack_sbuffer_init(body);
+	msgpack_packer_init(&pk, body, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_int(&pk, 0);
+	msgpack_pack_int(&pk, 5);
+	ig_pack_str(&pk, "big");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_str_with_body(&pk, s, size);
+	free(s);
+}
+
 /* A frame bigger than the kept buffer, split every which way. */
 static void
 test_big_frame_chunks(void **state)
@@ -355,22 +375,12 @@ test_big_frame_chunks(void **state)
 		BIG = 300 * 1024
 	};
 	msgpack_sbuffer sb, body;
-	msgpack_packer pk;
-	char *s = malloc(BIG);
 	struct log want = { 0 };
 	unsigned seed = 12345;
 
 	(void)state;
-	memset(s, 'z', BIG);
 	msgpack_sbuffer_init(&sb);
-	msgpack_sbuffer_init(&body);
-	msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, 0);
-	msgpack_pack_int(&pk, 5);
-	ig_pack_str(&pk, "big");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_str_with_body(&pk, s, BIG);
+	big_request(&body, BIG);
 	tu_frame(&sb, "[2, 'before', []]");
 	tu_raw_frame(&sb, body.data, body.size);
 	tu_frame(&sb, "[2, 'after', []]");
@@ -404,7 +414,6 @@ test_big_frame_chunks(void **state)
 		ig_decoder_free(d);
 	}
 	free(want.text);
-	free(s);
 	msgpack_sbuffer_destroy(&body);
 	msgpack_sbuffer_destroy(&sb);
 }
@@ -575,19 +584,10 @@ test_keep_buffer(void **state)
 		BIG = 300 * 1024
 	};
 	msgpack_sbuffer sb, body;
-	msgpack_packer pk;
-	char *s = calloc(1, BIG);
 
 	(void)state;
 	msgpack_sbuffer_init(&sb);
-	msgpack_sbuffer_init(&body);
-	msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_int(&pk, 0);
-	msgpack_pack_int(&pk, 5);
-	ig_pack_str(&pk, "big");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_bin_with_body(&pk, s, BIG);
+	big_request(&body, BIG);
 	tu_raw_frame(&sb, body.data, body.size);
 	for (size_t keep = 0; keep <= 2 * BIG; keep += BIG) {
 		ig_decoder *d = ig_decoder_new(0);
@@ -615,7 +615,6 @@ test_keep_buffer(void **state)
 	}
 	msgpack_sbuffer_destroy(&sb);
 	msgpack_sbuffer_destroy(&body);
-	free(s);
 }
 
 /* ---- malformed frames: one code per rule -------------------------------- */
