@@ -274,7 +274,7 @@ watch_open(struct dash *d, ig_err *err)
 
 	if (d->watch != NULL)
 		return CTL_OK;
-	if ((rc = conn_open(d->socket, &d->watch, err)) != CTL_OK)
+	if ((rc = conn_open(d->socket, &d->watch, NULL, err)) != CTL_OK)
 		return rc;
 	msgpack_pack_map(conn_begin(d->watch, "watch"), 0);
 	if ((rc = conn_call(d->watch, &res, err)) != CTL_OK) {

@@ -69,11 +69,7 @@ check:
 static int
 unavailable(ig_err *err, const char *path, const char *what)
 {
-	return ig_err_set(err, CTL_EUNAVAILABLE,
-	    "%s: %s\n"
-	    "Is ignited running?  Start it with: ignited --socket %s\n"
-	    "or point ignitectl at it with --socket PATH or IGNITE_SOCKET.",
-	    path, what, path);
+	return ig_err_set(err, CTL_EUNAVAILABLE, "%s: %s", path, what);
 }
 
 static int
@@ -317,7 +313,7 @@ hello(struct conn *c, ig_err *err)
 }
 
 int
-conn_open(const char *path, struct conn **out, ig_err *err)
+conn_open(const char *path, struct conn **out, bool *nobody, ig_err *err)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct conn *c;
@@ -348,6 +344,8 @@ conn_open(const char *path, struct conn **out, ig_err *err)
 	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
 		rc = unavailable(err, path, strerror(errno));
+		if (nobody != NULL)
+			*nobody = true;
 		goto fail;
 	}
 	if ((rc = hello(c, err)) != CTL_OK)

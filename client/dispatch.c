@@ -429,24 +429,14 @@ ctl_number(struct ctl *ctl, const char *opt, const char *s, int64_t min,
 int
 ctl_connect(struct ctl *ctl)
 {
-	char path[108];
-	const char *how;
 	int rc;
 
 	if (ctl->conn != NULL)
 		return CTL_OK;
-	if ((rc = conn_socket_path(
-	         ctl->socket, path, sizeof path, &how, &ctl->e)) != CTL_OK)
+	if ((rc = conn_socket_path(ctl->socket, ctl->path, sizeof ctl->path,
+	         &ctl->path_how, &ctl->e)) != CTL_OK)
 		return rc;
-	rc = conn_open(path, &ctl->conn, &ctl->e);
-	if (rc == CTL_EUNAVAILABLE) {
-		/* Say where the path came from: a stale IGNITE_SOCKET is a
-		 * common surprise. */
-		size_t n = strlen(ctl->e.message);
-		snprintf(ctl->e.message + n, sizeof ctl->e.message - n,
-		    "\n(socket path from %s)", how);
-	}
-	return rc;
+	return conn_open(ctl->path, &ctl->conn, &ctl->unreachable, &ctl->e);
 }
 
 static const struct command *
@@ -464,16 +454,23 @@ report(struct ctl *ctl, int status)
 {
 	if (ctl->e.message[0] == '\0')
 		return;
-	/* the message may quote the daemon's, and so a worker's; a daemon
-	 * that cannot be reached is ignitectl's own, of several lines */
+	/* the message may quote the daemon's, and so a worker's */
 	fputs("ignitectl: ", ctl->err);
-	if (status == CTL_EUNAVAILABLE)
-		put_lines(ctl->err, ctl->e.message);
-	else
-		put_text(ctl->err, ctl->e.message);
+	put_text(ctl->err, ctl->e.message);
 	if (status == CTL_EDAEMON && ctl->e.code > 0)
 		fprintf(ctl->err, " (%s)", ig_proto_code_name(ctl->e.code));
 	fputc('\n', ctl->err);
+	if (!ctl->unreachable)
+		return;
+	/* where the path came from: a stale IGNITE_SOCKET is a common
+	 * surprise */
+	fputs(
+	    "Is ignited running?  Start it with: ignited --socket ", ctl->err);
+	put_text(ctl->err, ctl->path);
+	fprintf(ctl->err,
+	    "\nor point ignitectl at it with --socket PATH or "
+	    "IGNITE_SOCKET.\n(socket path from %s)\n",
+	    ctl->path_how);
 }
 
 int

@@ -203,24 +203,6 @@ put_text(FILE *f, const char *s)
 	return rc < 0 ? -1 : 0;
 }
 
-int
-put_lines(FILE *f, const char *s)
-{
-	const char *nl;
-	int rc = 0;
-
-	for (; rc == 0 && (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
-		char *line = strndup(s, (size_t)(nl - s));
-
-		rc = line == NULL || put_text(f, line) != 0 ||
-		        fputc('\n', f) == EOF ?
-		    -1 :
-		    0;
-		free(line);
-	}
-	return rc == 0 ? put_text(f, s) : rc;
-}
-
 size_t
 text_width(const char *s)
 {

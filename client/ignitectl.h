@@ -44,9 +44,9 @@ struct conn;
 int conn_socket_path(
     const char *path, char *buf, size_t len, const char **how, ig_err *err);
 /* Connect and say hello.  *out is freed with conn_close().  Returns
- * CTL_EUNAVAILABLE with a message naming the path and how to start the
- * daemon when nobody answers there. */
-int conn_open(const char *path, struct conn **out, ig_err *err);
+ * CTL_EUNAVAILABLE with a message naming the path when nobody answers
+ * there (then *nobody is set, unless NULL) or the daemon hangs up. */
+int conn_open(const char *path, struct conn **out, bool *nobody, ig_err *err);
 void conn_close(struct conn *c);
 /* The socket, for poll(2): readable when a notification may be there. */
 int conn_fd(const struct conn *c);
@@ -80,6 +80,9 @@ struct ctl {
 	                                 * output_json (output.h) */
 	FILE *out, *err; /* stdout and stderr; tests pass their own */
 	struct conn *conn; /* opened by ctl_connect(); owned here */
+	char path[108]; /* the socket ctl_connect() dialled */
+	const char *path_how; /* where that path came from (static) */
+	bool unreachable; /* nobody answered: report() says what to do */
 	const struct command *cmd;
 	ig_err e; /* the error a command fails with */
 };
@@ -249,9 +252,6 @@ void summary_text_clear(struct summary_text *f);
  */
 char *text_safe(const char *s);
 int put_text(FILE *f, const char *s);
-/* As put_text, line breaks kept: ignitectl's own messages of several
- * lines, never the daemon's text. */
-int put_lines(FILE *f, const char *s);
 /* The width of the terminal on f, or $COLUMNS, or 80. */
 int term_width(FILE *f);
 /* Display columns of a UTF-8 string (one per code point). */

@@ -162,6 +162,13 @@ test_unavailable(void **state)
 	assert_non_null(strstr(r.err, "\nIs ignited running?"));
 	assert_null(strstr(r.err, "\\n"));
 	run_out_free(&r);
+	/* a path is shown as text from outside is: escaped */
+	r = ctl("ping", "--socket", "/nonexistent/a\nb.sock", NULL);
+	assert_int_equal(r.status, CTL_EUNAVAILABLE);
+	assert_non_null(
+	    strstr(r.err, "ignited --socket /nonexistent/a\\nb.sock"));
+	assert_null(strstr(r.err, "a\nb"));
+	run_out_free(&r);
 	setenv("IGNITE_SOCKET", "/nonexistent/env.sock", 1);
 	r = ctl("ping", NULL);
 	assert_int_equal(r.status, CTL_EUNAVAILABLE);

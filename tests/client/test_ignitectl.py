@@ -652,6 +652,44 @@ class DaemonDownTest(unittest.TestCase):
         self.assertEqual(p.returncode, 69)
         self.assertIn("IGNITE_SOCKET", p.stderr)
 
+    def test_hangup_escaped(self):
+        """A peer that says hello with an error notification and hangs up:
+        its message is shown on one line with its newline and escape made
+        visible, and without the hint for a daemon that is not running."""
+        import socket
+        import threading
+        d = tempfile.mkdtemp(prefix="ignitectl-hangup-")
+        path = os.path.join(d, "fake.sock")
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(path)
+        srv.listen(1)
+        said = b"bye\nignitectl: run 7 finished OK\x1b[31m"
+
+        def s(b):
+            return bytes([0xa0 | len(b)]) + b if len(b) < 32 else bytes([0xd9, len(b)]) + b
+
+        body = (b"\x93\x02" + s(b"error") + b"\x82" + s(b"message") + s(said) +
+                s(b"code") + b"\x01")
+
+        def peer():
+            c, _ = srv.accept()
+            c.recv(65536)
+            c.sendall(len(body).to_bytes(4, "big") + body)
+            c.close()
+
+        t = threading.Thread(target=peer)
+        t.start()
+        try:
+            p = subprocess.run([CTL, "--socket", path, "ls"], capture_output=True,
+                               text=True, timeout=30)
+        finally:
+            t.join(10)
+            srv.close()
+        self.assertEqual(p.returncode, 69, p.stderr)
+        self.assertIn("bye\\nignitectl: run 7 finished OK\\x1b[31m", p.stderr)
+        self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
+        self.assertNotIn("Is ignited running", p.stderr)
+
 
 if __name__ == "__main__":
     CTL, IGNITED = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
