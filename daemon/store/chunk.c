@@ -509,8 +509,8 @@ dec_xor(const uint8_t *p, const uint8_t *end, size_t n, uint64_t base,
 	unsigned k;
 
 	for (size_t i = 0; i < n; i++) {
-		/* while 8 bytes are left, the control bits (13 at most) are
-		 * read after one refill without a check */
+		/* while 8 bytes are left, the prefix is read after one refill
+		 * without a check */
 		if (r.end - r.p >= 8) {
 			refill(&r);
 			k = take_ones(&r, 2);

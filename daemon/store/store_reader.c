@@ -108,9 +108,12 @@ static const char *const rstmt_sql[RS_COUNT] = {
 int
 reader_fail(struct store_reader *r, int rc, const char *what)
 {
+	/* a code of ours (a chunk that does not decode) has no message of
+	 * SQLite's: its errmsg would say "not an error" */
 	const char *why = rc == SQLITE_NOMEM ? "out of memory" :
 	    rc == SQLITE_NOTFOUND            ? "not found" :
-	                                       sqlite3_errmsg(r->db);
+	    sqlite3_errcode(r->db) == rc     ? sqlite3_errmsg(r->db) :
+	                                       sqlite3_errstr(rc);
 
 	return ig_err_set(&r->err, store_code(rc), "database %s: cannot %s: %s",
 	    r->path, what, why);

@@ -89,9 +89,10 @@ copy_point(struct store_series_data *s, size_t i, size_t j)
 static int
 cols_alloc(struct store_series_data *s, size_t cap)
 {
-	int64_t *b = ig_mem_alloc_large(4 * cap * sizeof(*b));
+	int64_t *b;
 
-	if (b == NULL)
+	if (cap > SIZE_MAX / (4 * sizeof(*b)) ||
+	    (b = ig_mem_alloc_large(4 * cap * sizeof(*b))) == NULL)
 		return -1;
 	if (s->n > 0) {
 		memcpy(b, s->epoch, s->n * sizeof(*b));
@@ -458,17 +459,25 @@ read_points(struct store_reader *r, const struct store_query *q,
 	if (st == NULL)
 		return sqlite3_errcode(r->db);
 	/* up to the limit: the rest of a long series is later pages' */
-	while (
-	    (rc = sqlite3_step(st)) == SQLITE_ROW && (limit == 0 || n < limit))
-		n += (size_t)sqlite3_column_int64(st, 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    (limit == 0 || n < limit)) {
+		int64_t k = sqlite3_column_int64(st, 0);
+
+		/* a count no chunk holds would size the block wrong */
+		if (k < 1 || k > CHUNK_MAX) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		n += (size_t)k;
+	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
-	/* exactly, and a chunk more for the one after the limit that a
-	 * first chunk clipped at `from` makes up for: a power of two would be
-	 * twice a page, mapped afresh and faulted in on every read, and
-	 * growing copies every column */
-	if (n > 0 && limit > 0)
+	/* exactly, and when the count stopped at the limit a chunk more, for
+	 * the one after it that a first chunk clipped at `from` makes up for:
+	 * a power of two would be twice a page, mapped afresh and faulted in
+	 * on every read, and growing copies every column */
+	if (limit > 0 && n >= limit)
 		n += CHUNK_MAX;
 	if (n > 0 && cols_alloc(s, n) != 0)
 		return SQLITE_NOMEM;

@@ -384,6 +384,42 @@ test_history_pages(void **state)
 	fx_cleanup(&fx);
 }
 
+/* A chunk row whose count is not a chunk's (a damaged or edited
+ * database) is refused as corrupt, not used to size the answer. */
+static void
+test_history_bad_count(void **state)
+{
+	struct store_query q = { .from = INT64_MIN, .to = INT64_MAX };
+	struct store_series_data *s;
+	int64_t run, loss;
+	sqlite3 *db;
+	fixture fx;
+	size_t n;
+
+	(void)state;
+	fx_init(&fx);
+	fx_open(&fx, NULL);
+	run = fx_create_run(&fx, "r");
+	loss = fx_series(&fx, run, "loss");
+	put_points(&fx, run, loss, 1, 1000);
+	fx_flush(&fx);
+	assert_int_equal(sqlite3_open(fx.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                     "UPDATE chunks SET n = 576460752303423488 "
+	                     "WHERE first = (SELECT min(first) FROM chunks)",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	q.run_id = run;
+	for (size_t limit = 0; limit <= 300; limit += 300) {
+		q.limit = limit;
+		assert_int_not_equal(store_history(fx.reader, &q, &s, &n), 0);
+		assert_non_null(
+		    strstr(store_reader_error(fx.reader), "malformed"));
+	}
+	fx_cleanup(&fx);
+}
+
 /* ---- chunks -------------------------------------------------------------- */
 
 /* Point i's value: every 7th one special (NaN payloads, signed zeros,
@@ -622,6 +658,7 @@ main(void)
 		cmocka_unit_test(test_truncate_on_resume),
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_history_pages),
+		cmocka_unit_test(test_history_bad_count),
 		cmocka_unit_test(test_chunks),
 	};
 
