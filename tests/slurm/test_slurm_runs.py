@@ -454,12 +454,15 @@ class SlurmRuns(unittest.TestCase):
         self.assertEqual(history(self.c, rid), ref)
         self.assertEqual(self.cluster.job(job)["Restarts"], "1")
 
+    def torchrun(self):
+        """torchrun's engine and placement, its logs in the run's cwd."""
+        self.need_two_cpus()
+        return (TORCHRUN + ["--log_dir=" + os.path.join(self.cwd, "torchrun")],
+                TORCHRUN_PLACEMENT)
+
     @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
     def test_torchrun_in_a_job_resumes_exactly_after_requeue(self):
-        self.need_two_cpus()
-        engine = TORCHRUN + ["--log_dir=" + os.path.join(self.cwd, "torchrun")]
-        ref, rid, job = self.interrupted("scontrol", "requeue",
-                                         ranks=(engine, TORCHRUN_PLACEMENT))
+        ref, rid, job = self.interrupted("scontrol", "requeue", ranks=self.torchrun())
         self.complete(rid)
         self.assertEqual(history(self.c, rid), ref)
         self.assertEqual(self.cluster.job(job)["Restarts"], "1")
@@ -477,6 +480,12 @@ class SlurmRuns(unittest.TestCase):
         the restarted one, and both ranks load the checkpoint it names."""
         self.need_two_cpus()
         self.restarted_daemon(self.d.kill9, ranks=(SRUN, SRUN_PLACEMENT))
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_torchrun_in_a_job_resumes_exactly_after_kill9_of_the_daemon(self):
+        """torchrun's ranks go on without the daemon; its rank 0 dials the
+        restarted one."""
+        self.restarted_daemon(self.d.kill9, ranks=self.torchrun())
 
     def restarted_daemon(self, stop, ranks=None):
         """The daemon stopped mid-run and started again: the same job's
@@ -619,6 +628,12 @@ class SlurmRuns(unittest.TestCase):
         resume submits loads them on both."""
         self.need_two_cpus()
         self.paused_and_resumed(ranks=(SRUN, SRUN_PLACEMENT), kill_rank=True)
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_torchrun_in_a_job_pause_and_resume_exactly(self):
+        """Pause checkpoints torchrun's ranks and cancels the job; resume
+        submits a new one, whose ranks load the checkpoint."""
+        self.paused_and_resumed(ranks=self.torchrun())
 
     def paused_and_resumed(self, ranks=None, kill_rank=False):
         ref, rid, job = self.interrupted(ranks=ranks)
