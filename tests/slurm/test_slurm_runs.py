@@ -375,8 +375,20 @@ class SlurmRuns(unittest.TestCase):
     def test_a_node_failure_resumes_exactly(self):
         """The node marked down under the job (NODE_FAIL, requeued): the
         worker is gone, and the run resumes when the job runs again."""
+        self.node_failed()
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_srun_two_ranks_resume_exactly_after_a_node_failure(self):
+        self.need_two_cpus()
+        self.node_failed(ranks=(SRUN, SRUN_PLACEMENT))
+
+    @unittest.skipUnless(HAVE_TORCH, "python3-torch (with gloo) is missing")
+    def test_torchrun_in_a_job_resumes_exactly_after_a_node_failure(self):
+        self.node_failed(ranks=self.torchrun())
+
+    def node_failed(self, ranks=None):
         self.addCleanup(self.cluster.resume_node)
-        ref, rid, job = self.interrupted()
+        ref, rid, job = self.interrupted(ranks=ranks)
         self.cluster.fail_node("ignite test")
         wait_for(lambda: "restart 1 of 2" in "\n".join(log_lines(self.c, rid)),
                  "run %d's worker to drop" % rid, 60)
