@@ -330,6 +330,21 @@ test_history(void **state)
 	fx_cleanup(&fx);
 }
 
+/* A fixture opened with run "r", its series "loss" of points 1..n
+ * stored: the run's id. */
+static int64_t
+loss_run(fixture *fx, int64_t n)
+{
+	int64_t run;
+
+	fx_init(fx);
+	fx_open(fx, NULL);
+	run = fx_create_run(fx, "r");
+	put_points(fx, run, fx_series(fx, run, "loss"), 1, n);
+	fx_flush(fx);
+	return run;
+}
+
 /* A page's limit: the first limit points of each series from `from`, in
  * order, and the next page starts where it stopped; downsampling ignores
  * it (it needs the whole range). */
@@ -340,18 +355,12 @@ test_history_pages(void **state)
 		.from = INT64_MIN, .to = INT64_MAX, .limit = 300
 	};
 	struct store_series_data *s;
-	int64_t run, loss, seen = 0;
+	int64_t seen = 0;
 	fixture fx;
 	size_t n, pages = 0;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	run = fx_create_run(&fx, "r");
-	loss = fx_series(&fx, run, "loss");
-	put_points(&fx, run, loss, 1, 1000);
-	fx_flush(&fx);
-	q.run_id = run;
+	q.run_id = loss_run(&fx, 1000);
 
 	for (;;) {
 		assert_int_equal(store_history(fx.reader, &q, &s, &n), 0);
@@ -391,18 +400,12 @@ test_history_bad_count(void **state)
 {
 	struct store_query q = { .from = INT64_MIN, .to = INT64_MAX };
 	struct store_series_data *s;
-	int64_t run, loss;
 	sqlite3 *db;
 	fixture fx;
 	size_t n;
 
 	(void)state;
-	fx_init(&fx);
-	fx_open(&fx, NULL);
-	run = fx_create_run(&fx, "r");
-	loss = fx_series(&fx, run, "loss");
-	put_points(&fx, run, loss, 1, 1000);
-	fx_flush(&fx);
+	q.run_id = loss_run(&fx, 1000);
 	assert_int_equal(sqlite3_open(fx.path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 	                     "UPDATE chunks SET n = 576460752303423488 "
@@ -410,7 +413,6 @@ test_history_bad_count(void **state)
 	                     NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
-	q.run_id = run;
 	for (size_t limit = 0; limit <= 300; limit += 300) {
 		q.limit = limit;
 		assert_int_not_equal(store_history(fx.reader, &q, &s, &n), 0);
